@@ -1,0 +1,1 @@
+# src/balancer: rules for this module, its tests and its benchmarks.

@@ -1,0 +1,37 @@
+/* Small utilities every module may use: allocation that never returns
+ * NULL, monotonic and wall clocks, safe string helpers. */
+#ifndef EDGE_UTIL_H
+#define EDGE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation: abort with a message when memory is exhausted.  Caller frees. */
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+int xasprintf(char **out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Milliseconds on CLOCK_MONOTONIC: for timers and ages, never for dates. */
+int64_t mono_now_ms(void);
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME): for timestamps sent
+ * to the backend or stored. */
+int64_t wall_now_ms(void);
+
+/* Formats epoch milliseconds as RFC 3339 UTC ("2026-01-02T03:04:05.678Z")
+ * into buf (at least 25 bytes).  Returns buf. */
+char *format_rfc3339(int64_t epoch_ms, char *buf, size_t len);
+/* Parses RFC 3339 / ISO 8601 date-time with 'Z' or a numeric offset, with
+ * or without fractional seconds.  Returns 0 and *epoch_ms, or -1. */
+int parse_rfc3339(const char *s, int64_t *epoch_ms);
+
+/* Copies src into dst of size len, always terminating; returns true when
+ * it fitted without truncation. */
+bool strlcpy_ok(char *dst, const char *src, size_t len);
+
+#endif

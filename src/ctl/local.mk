@@ -1,0 +1,1 @@
+# src/ctl: rules for this module, its tests and its benchmarks.

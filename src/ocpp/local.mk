@@ -1,0 +1,1 @@
+# src/ocpp: rules for this module, its tests and its benchmarks.

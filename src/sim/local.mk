@@ -1,0 +1,1 @@
+# src/sim: rules for this module, its tests and its benchmarks.

@@ -1,0 +1,1 @@
+# src/southbound: rules for this module, its tests and its benchmarks.

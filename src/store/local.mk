@@ -1,0 +1,1 @@
+# src/store: rules for this module, its tests and its benchmarks.
