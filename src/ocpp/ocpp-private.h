@@ -1,0 +1,100 @@
+/* Internals of the OCPP module shared by its files and its unit tests. */
+#ifndef EDGE_OCPP_PRIVATE_H
+#define EDGE_OCPP_PRIVATE_H
+
+#include <jansson.h>
+
+#include "ocpp/ocpp.h"
+
+#define OCPP_MSG_ID_MAX 36
+#define OCPP_ACTION_MAX 64
+
+enum ocpp_msg_type {
+	OCPP_CALL = 2,
+	OCPP_CALLRESULT = 3,
+	OCPP_CALLERROR = 4,
+};
+
+/* One parsed OCPP-J frame.  payload is owned by the frame. */
+struct ocpp_frame {
+	enum ocpp_msg_type type;
+	char id[OCPP_MSG_ID_MAX + 1];	/* "" when it could not be read */
+	char action[OCPP_ACTION_MAX + 1];	/* CALL */
+	json_t *payload;		/* CALL, CALLRESULT: the object */
+	char error_code[64];		/* CALLERROR */
+	char error_desc[256];		/* CALLERROR */
+};
+
+/* Parses one frame strictly.  Returns 0; or -1 with *err set to the code
+ * to answer with, frame->id set when the message id could be read
+ * (otherwise "" and, in 2.0.1, the answer uses "-1"), and *cause
+ * (caller frees) saying what is wrong.  Frees nothing on success: call
+ * ocpp_frame_clear(). */
+int ocpp_frame_parse(enum ocpp_version v, const char *text, size_t len,
+    struct ocpp_frame *f, enum ocpp_rpc_error *err, char **cause);
+/* Releases the payload of a parsed frame. */
+void ocpp_frame_clear(struct ocpp_frame *f);
+
+/* Frame builders: return JSON text, caller frees.  payload is borrowed. */
+char *ocpp_build_call(const char *id, const char *action, json_t *payload);
+char *ocpp_build_result(const char *id, json_t *payload);
+char *ocpp_build_error(enum ocpp_version v, const char *id,
+    enum ocpp_rpc_error e, const char *desc);
+
+/* ---- payload field specs: validation as data ---- */
+enum ocpp_ftype {
+	OCPP_F_STR,
+	OCPP_F_INT,
+	OCPP_F_NUM,
+	OCPP_F_BOOL,
+	OCPP_F_OBJ,		/* sub = fields; NULL sub = any object */
+	OCPP_F_ARR,		/* items of item_type (sub for objects) */
+	OCPP_F_DATETIME,	/* string, RFC 3339 */
+	OCPP_F_URI,		/* string with scheme:// */
+	OCPP_F_ANY,
+};
+
+struct ocpp_field {
+	const char *name;		/* NULL ends a list */
+	enum ocpp_ftype type;
+	bool required;
+	int max_len;			/* strings: 0 = unbounded */
+	bool has_range;			/* numbers / array sizes */
+	double min, max;
+	const char *const *enums;	/* NULL-terminated allowed values */
+	const struct ocpp_field *sub;	/* objects, arrays of objects */
+	enum ocpp_ftype item_type;	/* arrays */
+};
+
+struct ocpp_action_spec {
+	const char *action;
+	const struct ocpp_field *fields; /* payload object */
+};
+
+/* Spec of an inbound action in a version, or NULL when the session does
+ * not take it (then see ocpp_action_known). */
+const struct ocpp_action_spec *ocpp_action_spec(enum ocpp_version v,
+    const char *action);
+/* True when the action exists in the version (so NotSupported rather than
+ * NotImplemented). */
+bool ocpp_action_known(enum ocpp_version v, const char *action);
+/* Validates a payload against field specs.  Returns OCPP_RPC_OK or the
+ * code to answer with and *cause (caller frees) naming field and rule. */
+enum ocpp_rpc_error ocpp_validate(enum ocpp_version v,
+    const struct ocpp_field *fields, json_t *payload, char **cause);
+
+/* Validates a CALLRESULT payload: the same rules, but fields the spec
+ * does not list are tolerated. */
+enum ocpp_rpc_error ocpp_validate_response(enum ocpp_version v,
+    const struct ocpp_field *fields, json_t *payload, char **cause);
+
+/* Response specs for our CALLs (checked less strictly: unknown fields
+ * are tolerated).  NULL when none. */
+const struct ocpp_action_spec *ocpp_response_spec(enum ocpp_version v,
+    const char *action);
+
+/* Counter-based message ids, unique per process start: "<boot>-<n>". */
+void ocpp_next_msg_id(char *buf, size_t len, uint32_t boot_nonce,
+    uint64_t *counter);
+
+#endif

@@ -1,0 +1,263 @@
+/* OCPP upstream session: the gateway as one charging station on a CSMS,
+ * over OCPP-J 1.6 or 2.0.1 on a libwebsockets client connection.
+ *
+ * The daemon owns the libwebsockets context and the station model; it
+ * fills the model from what the southbound reads, calls
+ * ocpp_session_service() from its loop, and implements the callbacks
+ * (actions on chargers, configuration it owns) and the durable queue
+ * (transaction messages) with its store.  Nothing here includes the
+ * store or the southbound. */
+#ifndef EDGE_OCPP_H
+#define EDGE_OCPP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct lws_context;
+struct lws_context_creation_info;
+struct lws_protocols;
+
+enum ocpp_version {
+	OCPP_V16 = 0,
+	OCPP_V201,
+};
+
+/* Websocket subprotocol name of a version: "ocpp1.6" or "ocpp2.0.1". */
+const char *ocpp_version_subprotocol(enum ocpp_version v);
+/* Parses "1.6" or "2.0.1" (also the subprotocol names); 0 or -1. */
+int ocpp_version_parse(const char *s, enum ocpp_version *v);
+
+/* ---- RPC error codes (OCPP-J), one enum for both versions ---- */
+enum ocpp_rpc_error {
+	OCPP_RPC_OK = 0,
+	OCPP_RPC_FORMAT,		/* 1.6 FormationViolation, 2.0.1 FormatViolation */
+	OCPP_RPC_FRAMEWORK,		/* 2.0.1 RpcFrameworkError */
+	OCPP_RPC_MESSAGE_TYPE,		/* 2.0.1 MessageTypeNotSupported */
+	OCPP_RPC_PROTOCOL,		/* ProtocolError */
+	OCPP_RPC_PROPERTY,		/* PropertyConstraintViolation */
+	OCPP_RPC_OCCURRENCE,		/* Occur(r)enceConstraintViolation */
+	OCPP_RPC_TYPE,			/* TypeConstraintViolation */
+	OCPP_RPC_NOT_IMPLEMENTED,	/* NotImplemented */
+	OCPP_RPC_NOT_SUPPORTED,		/* NotSupported */
+	OCPP_RPC_SECURITY,		/* SecurityError */
+	OCPP_RPC_GENERIC,		/* GenericError */
+	OCPP_RPC_INTERNAL,		/* InternalError */
+};
+
+/* The errorCode string of a code in a version's vocabulary (static). */
+const char *ocpp_rpc_error_name(enum ocpp_version v, enum ocpp_rpc_error e);
+
+/* ---- Station model: filled by the daemon ---- */
+enum ocpp_conn_status {
+	OCPP_ST_AVAILABLE = 0,
+	OCPP_ST_PREPARING,
+	OCPP_ST_CHARGING,
+	OCPP_ST_SUSPENDED_EV,
+	OCPP_ST_SUSPENDED_EVSE,
+	OCPP_ST_FINISHING,
+	OCPP_ST_RESERVED,
+	OCPP_ST_UNAVAILABLE,
+	OCPP_ST_FAULTED,
+};
+
+/* 1.6 StatusNotification status name of a state ("Available", …). */
+const char *ocpp_status_name16(enum ocpp_conn_status st);
+/* Parses a 1.6 status name; 0 or -1. */
+int ocpp_status_parse(const char *s, enum ocpp_conn_status *st);
+
+#define OCPP_ID_TOKEN_MAX 36
+
+/* One connector (1.6) / EVSE with one connector (2.0.1).  Index 0 of the
+ * station's array is the site (grid meter); 1..n the chargers' connectors
+ * in configuration order. */
+struct ocpp_connector {
+	enum ocpp_conn_status status;
+	bool fault_error;		/* faulted: "OtherError" instead of "NoError" */
+	double power_w;			/* active power import */
+	double energy_wh;		/* energy register (import) */
+	double voltage_v[3];		/* per phase L1..L3; 0 = not measured */
+	double current_a[3];
+	int phases;			/* 1 or 3 */
+	bool meter_valid;		/* false: the readings are stale / absent */
+	char id_token[OCPP_ID_TOKEN_MAX + 1]; /* IdToken that started it; "" */
+};
+
+struct ocpp_station {
+	const char *vendor;
+	const char *model;
+	const char *serial;		/* may be "" */
+	const char *firmware;		/* may be "" */
+	int n_connectors;		/* chargers' connectors, excluding 0 */
+	struct ocpp_connector *conn;	/* n_connectors + 1 entries, [0] = site */
+};
+
+/* ---- Settings (from the configuration file) ---- */
+struct ocpp_settings {
+	enum ocpp_version version;
+	const char *url;		/* ws://host:port/path or wss://… */
+	const char *identity;
+	int security_profile;		/* 1, 2 or 3 */
+	const char *password;		/* profiles 1 and 2: 16..40 characters */
+	const char *ca_file;		/* wss: CA bundle for the CSMS */
+	const char *client_cert;	/* profile 3 */
+	const char *client_key;		/* profile 3 */
+	int heartbeat_interval_s;	/* until the backend sets one */
+	int retry_backoff_min_s;	/* RetryBackOffWaitMinimum */
+	int retry_backoff_random_s;	/* RetryBackOffRandomRange */
+	int retry_backoff_repeat;	/* RetryBackOffRepeatTimes */
+	int ping_interval_s;		/* 0 = no client pings */
+	int ping_timeout_s;
+	int call_timeout_s;		/* response timeout of our CALLs */
+	int meter_interval_s;		/* MeterValueSampleInterval; 0 = off */
+	int tx_attempts;		/* TransactionMessageAttempts / MessageAttempts */
+	int tx_retry_interval_s;	/* …RetryInterval / MessageAttemptInterval */
+	const char *default_id_tag;	/* when the charger reports no IdToken */
+	int boot_retry_s;		/* Rejected/Pending with interval 0 */
+};
+
+/* Fills defaults (heartbeat 300 s, back-off 10/10/5, ping 30/10, call
+ * timeout 30 s, meter 60 s, 3 attempts every 60 s, id tag "gateway"). */
+void ocpp_settings_defaults(struct ocpp_settings *st);
+
+/* Checks settings: URL scheme against the profile, password length 16..40
+ * for profiles 1-2, CA for wss, and for profile 3 that the key is RSA >=
+ * 2048 or EC >= 224 bits.  Returns 0, or -1 with *cause (caller frees). */
+int ocpp_settings_check(const struct ocpp_settings *st, char **cause);
+
+/* ---- Durable queue of transaction messages (the daemon's store) ---- */
+struct ocpp_queued {
+	int64_t id;			/* queue position, increasing */
+	char *action;			/* caller of peek frees */
+	char *payload;			/* JSON text; caller of peek frees */
+	int attempts;			/* sends that failed so far */
+};
+
+struct ocpp_queue_ops {
+	/* Appends a message; 0 or negative. */
+	int (*enqueue)(void *ud, const char *action, const char *payload);
+	/* Oldest message: 0 and *out filled, 1 when empty, negative on error. */
+	int (*peek)(void *ud, struct ocpp_queued *out);
+	/* Removes message id (delivered, or given up). */
+	int (*ack)(void *ud, int64_t id);
+	/* Records the number of failed sends of message id. */
+	int (*set_attempts)(void *ud, int64_t id, int attempts);
+	/* Small durable key/value state of the session (transaction ids,
+	 * sequence numbers).  get: 0 and value copied, 1 when absent. */
+	int (*state_get)(void *ud, const char *key, char *buf, size_t len);
+	int (*state_set)(void *ud, const char *key, const char *value);
+};
+
+/* ---- Daemon callbacks ---- */
+enum ocpp_result {
+	OCPP_ACCEPTED = 0,
+	OCPP_REJECTED,
+	OCPP_SCHEDULED,		/* availability: after the transaction ends */
+	OCPP_REBOOT_REQUIRED,	/* configuration: takes effect after a reset */
+	OCPP_NOT_SUPPORTED,
+	OCPP_UNKNOWN,		/* configuration: no such key */
+};
+
+/* A configuration key / device-model variable the daemon owns (e.g. the
+ * load-balancing settings).  key16 is the 1.6 key; component/variable
+ * the 2.0.1 name. */
+struct ocpp_ext_key {
+	const char *key16;
+	const char *component;
+	const char *variable;
+	bool readonly;
+};
+
+struct ocpp_callbacks {
+	/* RemoteStart / RequestStart on a connector (1..n) with an IdToken;
+	 * profile_json is the attached charging profile or NULL. */
+	enum ocpp_result (*remote_start)(void *ud, int connector,
+	    const char *id_token, const char *profile_json);
+	enum ocpp_result (*remote_stop)(void *ud, int connector);
+	enum ocpp_result (*unlock)(void *ud, int connector);
+	/* connector 0 = the whole station. */
+	enum ocpp_result (*change_availability)(void *ud, int connector,
+	    bool operative);
+	/* Called after the Accepted answer went out: the daemon restarts. */
+	void (*reset)(void *ud, bool hard);
+	enum ocpp_result (*update_firmware)(void *ud, const char *url,
+	    int64_t retrieve_epoch_ms);
+	/* Daemon-owned keys: NULL-terminated array (borrowed, static). */
+	const struct ocpp_ext_key *ext_keys;
+	/* get: 0 and value copied, negative when unknown. */
+	int (*config_get)(void *ud, const struct ocpp_ext_key *k, char *buf,
+	    size_t len);
+	/* set: validates and persists; *cause (caller frees) on Rejected. */
+	enum ocpp_result (*config_set)(void *ud, const struct ocpp_ext_key *k,
+	    const char *value, char **cause);
+	/* Session-owned keys changed by the backend (to persist). */
+	void (*config_changed)(void *ud, const char *key16, const char *value);
+	/* Charging-profile actions and any other action the session does not
+	 * handle itself: returns a response payload (JSON text, caller of the
+	 * callback frees it) or NULL with *error set for a CALLERROR. */
+	char *(*profile_action)(void *ud, const char *action,
+	    const char *payload_json, enum ocpp_rpc_error *error);
+	/* Link and registration state changes (for logs / balancer). */
+	void (*link_state)(void *ud, bool online, bool accepted);
+};
+
+/* ---- Session ---- */
+struct ocpp_session;
+
+/* The protocols array to put in the daemon's lws context (one entry per
+ * subprotocol, then the terminator).  Static. */
+const struct lws_protocols *ocpp_lws_protocols(void);
+
+/* Fills the parts of a context creation info the session needs: the
+ * protocols (when the daemon set none), no listening port, OpenSSL
+ * global init, the client CA, certificate and key, TLS >= 1.2. */
+void ocpp_context_info(struct lws_context_creation_info *info,
+    const struct ocpp_settings *st);
+
+/* Creates a session (not yet connected).  The settings strings, station,
+ * callbacks and queue are borrowed and must outlive it.  Returns NULL with
+ * *cause (caller frees) when the settings are invalid. */
+struct ocpp_session *ocpp_session_new(struct lws_context *ctx,
+    const struct ocpp_settings *st, struct ocpp_station *station,
+    const struct ocpp_callbacks *cb, const struct ocpp_queue_ops *q,
+    void *ud, char **cause);
+/* Closes the connection and frees the session. */
+void ocpp_session_free(struct ocpp_session *s);
+
+/* Runs timers: connect / reconnect, boot retries, heartbeat, meter values,
+ * detects status and transaction changes in the station model, sends the
+ * next queued message, call timeouts.  Call at least every 100 ms. */
+void ocpp_session_service(struct ocpp_session *s, int64_t now_ms);
+/* Drops the connection (it reconnects with back-off), e.g. on a config
+ * change. */
+void ocpp_session_disconnect(struct ocpp_session *s);
+
+bool ocpp_session_online(const struct ocpp_session *s);
+bool ocpp_session_accepted(const struct ocpp_session *s);
+
+/* Sends a CALL that is not a transaction message (DataTransfer, …) when
+ * the link is up; response JSON goes nowhere but the debug log.
+ * Returns 0, or -1 when offline. */
+int ocpp_session_send_call(struct ocpp_session *s, const char *action,
+    const char *payload_json);
+
+struct ocpp_stats {
+	uint64_t calls_sent;
+	uint64_t results_received;
+	uint64_t errors_received;
+	uint64_t timeouts;
+	uint64_t calls_received;
+	uint64_t errors_sent;
+	uint64_t connects;
+	uint64_t disconnects;
+};
+/* Counters since the session was created. */
+void ocpp_session_stats(const struct ocpp_session *s, struct ocpp_stats *out);
+
+/* Reconnect back-off per OCPP 2.0.1 part 4 §5.3: the wait before attempt
+ * n (0 = first reconnect) is min * 2^min(n, repeat) seconds plus a random
+ * part of up to random_s seconds (rand01 in [0, 1)).  In ms. */
+int64_t ocpp_backoff_ms(int attempt, int min_s, int random_s, int repeat,
+    double rand01);
+
+#endif
