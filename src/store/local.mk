@@ -1,1 +1,14 @@
-# src/store: rules for this module, its tests and its benchmarks.
+# src/store: the durable SQLite store, its tests and its benchmarks.
+noinst_LTLIBRARIES += libstore.la
+libstore_la_SOURCES = \
+	src/store/store.h src/store/store-private.h \
+	src/store/store.c src/store/queue.c \
+	src/store/profiles.c src/store/settings.c
+libstore_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
+
+check_PROGRAMS += tests/store/test-store
+TESTS += tests/store/test-store
+tests_store_test_store_SOURCES = tests/store/test-store.c tests/cu.h
+tests_store_test_store_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(CUNIT_CFLAGS)
+tests_store_test_store_LDADD = libstore.la libcommon.la $(SQLITE_LIBS) \
+	$(CUNIT_LIBS) $(LIBS)

@@ -1,0 +1,102 @@
+/* Inside the store module only: the handle, cached statements and helpers
+ * shared by store.c, profiles.c, settings.c and queue.c. */
+#ifndef EDGE_STORE_PRIVATE_H
+#define EDGE_STORE_PRIVATE_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* Cached prepared statements, one per hot query. */
+enum store_stmt {
+	SQ_BEGIN,
+	SQ_COMMIT,
+	SQ_ROLLBACK,
+	SQ_QUEUE_INSERT,
+	SQ_QUEUE_PEEK,
+	SQ_QUEUE_TXREF,
+	SQ_QUEUE_DELETE,
+	SQ_QUEUE_TRIM,
+	SQ_QUEUE_ATTEMPT,
+	SQ_TX_SEQ_MAX,
+	SQ_TX_INSERT,
+	SQ_TX_UPDATE,
+	SQ_TX_FORGET,
+	SQ_COUNTER_SET,
+	SQ_PROFILE_GET,
+	SQ_PROFILE_PUT,
+	SQ_MAX
+};
+
+/* A sampled meter value or intermediate update waiting for its batch. */
+struct store_pending {
+	int64_t id;
+	enum store_msg_kind kind;
+	char action[STORE_ACTION_MAX];
+	char *payload;
+	int connector;
+	int64_t tx_ref;
+	int64_t seq_no;
+	int64_t created_ms;
+};
+
+/* Buffered messages beyond this force a commit even within the interval. */
+#define STORE_PENDING_CAP 4096
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	int opened_version;
+	int64_t queue_max;
+	int64_t meter_flush_ms;
+
+	sqlite3_stmt *stmt[SQ_MAX];
+
+	int64_t next_msg_id;    /* id the next queued message gets */
+	int64_t committed;      /* rows in the queue table */
+	int64_t dropped;        /* total dropped by the bound */
+	int64_t dropped_saved;  /* value of the counter row in the file */
+	int64_t commits;
+	int64_t last_meter_commit_ms;
+	bool meter_committed_once;
+
+	struct store_pending *pending;
+	size_t n_pending;
+
+	char *peek_payload;     /* borrowed by store_queue_peek's caller */
+};
+
+/* Sets *cause (when cause is not NULL) to a formatted sentence. */
+void store_set_cause(char **cause, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Maps an SQLite result code of st (st may be NULL) to an enum store_err
+ * and sets *cause to "<what>: <sqlite message>". */
+int store_sqlite_error(struct store *st, int rc, const char *what,
+    char **cause);
+/* Returns the cached statement for id, preparing it on first use; NULL with
+ * *cause set on failure (*rc gets the store error). */
+sqlite3_stmt *store_stmt(struct store *st, enum store_stmt id, int *rc,
+    char **cause);
+/* Runs one SQL statement text without results. */
+int store_exec(struct store *st, const char *sql, const char *what,
+    char **cause);
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK on the handle. */
+int store_begin(struct store *st, char **cause);
+int store_commit(struct store *st, char **cause);
+void store_rollback(struct store *st);
+
+/* Restores the in-memory counters after a rolled-back transaction. */
+struct store_mark {
+	int64_t committed;
+	int64_t dropped;
+};
+void store_mark_take(const struct store *st, struct store_mark *m);
+void store_mark_restore(struct store *st, const struct store_mark *m);
+
+/* Creates the schema of exactly this version in an empty database (tests
+ * use it to build an old file); 0 or an enum store_err. */
+int store_schema_create_version(sqlite3 *db, int version, char **cause);
+/* The SQLite handle, for tests that count changes. */
+sqlite3 *store_sqlite(struct store *st);
+
+#endif

@@ -1,0 +1,263 @@
+/* The durable store: one SQLite database holding what must survive a crash,
+ * a kill -9 or a power cut: charging profiles, settings changed from the
+ * backend, transactions and the outgoing message queue.
+ *
+ * Threading: a struct store belongs to the one thread that opened it (the
+ * daemon's event loop).  No call takes a lock or spawns work; each call is
+ * one short SQLite transaction.  Another thread must open its own handle.
+ *
+ * Time is always passed in (now_ms): the store never reads a clock.
+ *
+ * Errors: functions return 0 or a negative enum store_err; store_strerror()
+ * names the code and the optional char **cause receives a sentence for
+ * people (caller frees).  Nothing here logs above debug. */
+#ifndef EDGE_STORE_H
+#define EDGE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+enum store_err {
+	STORE_OK = 0,
+	STORE_ERR_INVALID = -1,      /* bad argument (what and valid range in cause) */
+	STORE_ERR_IO = -2,           /* the operating system failed a read/write */
+	STORE_ERR_READONLY = -3,     /* file or directory not writable */
+	STORE_ERR_FULL = -4,         /* disk full or the size limit reached */
+	STORE_ERR_NOT_DATABASE = -5, /* the file is not an SQLite database */
+	STORE_ERR_FOREIGN = -6,      /* an SQLite database of another application */
+	STORE_ERR_TOO_NEW = -7,      /* written by a newer version of this program */
+	STORE_ERR_CORRUPT = -8,      /* the database failed its integrity check */
+	STORE_ERR_BUSY = -9,         /* locked by another process */
+	STORE_ERR_NOT_FOUND = -10,   /* no such profile, transaction or message */
+	STORE_ERR_INTERNAL = -11,    /* an unexpected SQLite error (see cause) */
+};
+
+/* Returns a constant description of an enum store_err code. */
+const char *store_strerror(int code);
+
+/* Schema version this build writes (PRAGMA user_version). */
+#define STORE_SCHEMA_VERSION 2
+/* PRAGMA application_id that marks our databases ("OCEG"). */
+#define STORE_APPLICATION_ID 0x4f434547
+
+/* Default queue bound: 24 h of 200 chargers sampled every 60 s is
+ * 200 * 1440 = 288,000 meter-value messages; rounded up. */
+#define STORE_QUEUE_DEFAULT_MAX 300000
+/* Sampled meter values are committed at most once per this interval. */
+#define STORE_METER_FLUSH_MS 1000
+
+struct store_options {
+	/* Queue bound in messages; 0 = STORE_QUEUE_DEFAULT_MAX.  Valid 1 ..
+	 * 100,000,000. */
+	int64_t queue_max;
+	/* Minimum time between two commits of sampled meter values;
+	 * 0 = STORE_METER_FLUSH_MS.  Valid 1 .. 60,000 ms. */
+	int64_t meter_flush_ms;
+	/* Largest database file in bytes (PRAGMA max_page_count); writes
+	 * beyond it fail with STORE_ERR_FULL as on a full disk.  0 = no limit
+	 * of our own.  Valid 0 or 65,536 .. 2^40. */
+	int64_t max_db_bytes;
+};
+
+/* Opens (creating when absent) the database at path, migrates an older
+ * schema forward and checks its integrity.  Refuses, never resets, a file
+ * that is not a database, another application's database, a newer schema
+ * or a corrupt file.  opt may be NULL for defaults.  On success *out is a
+ * handle the caller closes with store_close(). */
+int store_open(const char *path, const struct store_options *opt,
+    struct store **out, char **cause);
+/* Commits any buffered meter values and closes the handle (NULL is a no-op).
+ * Returns 0 or the error of that last commit (the handle is freed anyway). */
+int store_close(struct store *st);
+
+/* Schema version found in the file before store_open() migrated it (0 for
+ * a new file). */
+int store_opened_version(const struct store *st);
+
+/* ---- Charging profiles, as the backend sent them. ---- */
+
+struct store_profile {
+	int64_t id;            /* chargingProfileId (key) */
+	int connector;         /* connector (1.6) / EVSE (2.0.1); 0 = station */
+	const char *purpose;   /* chargingProfilePurpose, e.g. "TxDefaultProfile" */
+	int stack_level;       /* >= 0 */
+	const char *tx_id;     /* transactionId it is bound to, or NULL */
+	const char *json;      /* the profile's JSON text as received */
+	int64_t valid_from_ms; /* epoch ms; 0 = not given */
+	int64_t valid_to_ms;   /* epoch ms; 0 = not given */
+};
+
+/* Inserts or replaces the profile with p->id.  When an identical profile is
+ * already stored nothing is written and *changed (optional) is false. */
+int store_profile_put(struct store *st, const struct store_profile *p,
+    bool *changed, char **cause);
+/* Deletes the profile with this id; *deleted (optional) gets 0 or 1. */
+int store_profile_delete(struct store *st, int64_t id, int *deleted,
+    char **cause);
+
+/* Matches profiles for a delete; each field may be "any". */
+struct store_profile_filter {
+	int connector;       /* -1 = any */
+	const char *purpose; /* NULL = any */
+	int stack_level;     /* -1 = any */
+};
+/* Deletes every profile matching f; *deleted (optional) gets the count. */
+int store_profile_delete_matching(struct store *st,
+    const struct store_profile_filter *f, int *deleted, char **cause);
+/* Calls fn for every stored profile, ordered by connector, purpose, stack
+ * level, id.  The profile is borrowed for the duration of the call.  A
+ * non-zero return from fn stops the walk and is returned. */
+int store_profile_foreach(struct store *st,
+    int (*fn)(const struct store_profile *p, void *arg), void *arg,
+    char **cause);
+
+/* ---- Settings changed from the backend, layered over the file. ---- */
+
+enum store_setting_source {
+	STORE_SETTING_FILE = 0,    /* the configuration file's value */
+	STORE_SETTING_BACKEND = 1, /* a backend override in force */
+};
+
+/* Records a value set by the backend for key.  file_value is the value the
+ * configuration file gives the option now (NULL when the file does not set
+ * it); the override holds until the file's value differs from it. */
+int store_setting_set(struct store *st, const char *key, const char *value,
+    const char *file_value, char **cause);
+/* Removes the backend override of key (no error when there is none). */
+int store_setting_clear(struct store *st, const char *key, char **cause);
+
+/* A configuration-file option as read at start (value NULL = not set). */
+struct store_kv {
+	const char *key;
+	const char *value;
+};
+/* At start: drops every backend override whose option has changed in the
+ * file since the override was set.  file lists the file's current values;
+ * keys not listed count as "not set in the file".  *dropped (optional) gets
+ * the number of overrides removed. */
+int store_settings_reconcile(struct store *st, const struct store_kv *file,
+    size_t n_file, int *dropped, char **cause);
+/* The value in force for key: the backend override when there is one and
+ * the file still gives file_value as when it was set, else file_value.
+ * *value is a copy the caller frees (NULL when neither exists). */
+int store_setting_get(struct store *st, const char *key,
+    const char *file_value, char **value, enum store_setting_source *source,
+    char **cause);
+/* Calls fn for every stored backend override (borrowed strings; file_value
+ * may be NULL).  A non-zero return from fn stops the walk and is returned. */
+int store_setting_foreach(struct store *st,
+    int (*fn)(const char *key, const char *value, const char *file_value,
+        void *arg), void *arg, char **cause);
+
+/* ---- Transactions and the outgoing queue. ---- */
+
+#define STORE_TX_ID_MAX 64    /* bytes incl. NUL; 2.0.1 allows 36 chars */
+#define STORE_ID_TOKEN_MAX 64 /* bytes incl. NUL; 2.0.1 allows 36 chars */
+#define STORE_ACTION_MAX 48   /* bytes incl. NUL */
+
+enum store_tx_state {
+	STORE_TX_ACTIVE = 0,
+	STORE_TX_ENDED = 1,
+};
+
+struct store_tx {
+	int64_t ref;         /* local reference, assigned by the store; 0 = new */
+	char tx_id[STORE_TX_ID_MAX]; /* backend / 2.0.1 id; "" = not known yet */
+	int connector;       /* >= 1 */
+	char id_token[STORE_ID_TOKEN_MAX];
+	int64_t meter_start_wh;
+	int64_t meter_stop_wh; /* -1 while active */
+	int64_t seq_no;      /* last 2.0.1 seqNo used */
+	enum store_tx_state state;
+	int64_t started_ms;  /* epoch ms */
+	int64_t stopped_ms;  /* epoch ms; 0 while active */
+};
+
+enum store_msg_kind {
+	STORE_MSG_TX_START = 0,  /* StartTransaction / TransactionEvent Started */
+	STORE_MSG_TX_END = 1,    /* StopTransaction / TransactionEvent Ended */
+	STORE_MSG_TX_UPDATE = 2, /* intermediate update: droppable, batched */
+	STORE_MSG_METER = 3,     /* sampled meter values: droppable, batched */
+	STORE_MSG_OTHER = 4,     /* any other message that must be delivered */
+};
+
+/* True for kinds the bound may drop (and that are committed in batches). */
+bool store_msg_kind_droppable(enum store_msg_kind kind);
+
+struct store_msg {
+	int64_t id;             /* queue id (out); ids only grow */
+	enum store_msg_kind kind;
+	char action[STORE_ACTION_MAX]; /* "MeterValues", "StopTransaction", ... */
+	const char *payload;    /* JSON text; on output borrowed until the next
+	                           call on this store */
+	int connector;          /* 0 = station */
+	int64_t tx_ref;         /* local transaction reference; 0 = none */
+	int64_t seq_no;         /* 2.0.1 seqNo it carries; -1 = none */
+	int64_t created_ms;     /* epoch ms when it was queued */
+	int attempts;           /* out: sends recorded by store_queue_attempt */
+	/* out: tx_id of tx_ref as known when peeked ("" = not yet known). */
+	char tx_id[STORE_TX_ID_MAX];
+};
+
+/* Saves a transaction and, when msg is not NULL, queues msg for it, in one
+ * SQLite transaction committed with synchronous=FULL before returning
+ * (buffered meter values are committed first, in the same transaction, so
+ * queue order is kept).  tx->ref == 0 inserts and sets tx->ref; otherwise the
+ * row is updated.  msg->tx_ref is taken from tx.  *msg_id (optional) gets the
+ * queue id.  Droppable kinds are not allowed here. */
+int store_tx_save(struct store *st, struct store_tx *tx,
+    const struct store_msg *msg, int64_t now_ms, int64_t *msg_id,
+    char **cause);
+/* Reads the transaction with this reference. */
+int store_tx_get(struct store *st, int64_t ref, struct store_tx *out,
+    char **cause);
+/* Records the id the backend assigned (1.6 StartTransaction.conf) and, when
+ * ack_msg_id > 0, acknowledges that queue message, atomically.  Queued
+ * messages of the transaction carry this id from now on. */
+int store_tx_assign_id(struct store *st, int64_t ref, const char *tx_id,
+    int64_t ack_msg_id, char **cause);
+/* Calls fn for every transaction still active (e.g. to resume at start).
+ * A non-zero return from fn stops the walk and is returned. */
+int store_tx_foreach_active(struct store *st,
+    int (*fn)(const struct store_tx *tx, void *arg), void *arg, char **cause);
+
+/* Queues msg.  Droppable kinds (meter values, intermediate updates) are
+ * buffered and committed at most once per meter_flush_ms (by this call when
+ * the interval has passed, by store_flush, or with the next transaction
+ * message); other kinds are committed, synchronous=FULL, before returning.
+ * *msg_id (optional) gets the id the message will have. */
+int store_enqueue(struct store *st, const struct store_msg *msg,
+    int64_t now_ms, int64_t *msg_id, char **cause);
+/* Commits buffered meter values when meter_flush_ms has passed since the
+ * last such commit (force: regardless).  Call it from a timer. */
+int store_flush(struct store *st, int64_t now_ms, bool force, char **cause);
+/* Sets *found and, when true, *out to the oldest committed message, with
+ * its transaction's current id resolved into out->tx_id.  out->payload is
+ * borrowed until the next call on this store. */
+int store_queue_peek(struct store *st, struct store_msg *out, bool *found,
+    char **cause);
+/* Counts one more send of message id (committed without fsync: a lost
+ * increment only under-counts). */
+int store_queue_attempt(struct store *st, int64_t id, char **cause);
+/* Removes message id after the backend's CALLRESULT (durable on return).
+ * STORE_ERR_NOT_FOUND when no such message is queued. */
+int store_queue_ack(struct store *st, int64_t id, char **cause);
+/* Calls fn for every committed message, oldest first (borrowed).  A
+ * non-zero return from fn stops the walk and is returned. */
+int store_queue_foreach(struct store *st,
+    int (*fn)(const struct store_msg *m, void *arg), void *arg, char **cause);
+
+struct store_queue_stats {
+	int64_t committed;  /* messages in the database */
+	int64_t buffered;   /* meter values waiting for their batch commit */
+	int64_t bound;      /* the queue bound */
+	int64_t dropped;    /* messages ever dropped by the bound (persistent) */
+	int64_t commits;    /* commits made by this handle (for tests/benches) */
+};
+/* Fills *out (no I/O). */
+void store_queue_stats(const struct store *st, struct store_queue_stats *out);
+
+#endif

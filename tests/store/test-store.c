@@ -1,0 +1,1143 @@
+/* Tests for src/store: refusing foreign/newer/corrupt files, migrations,
+ * read-only and full storage, profiles, settings layering, transactions and
+ * the queue (order, acknowledgements, id resolution, batching, bound). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "store/store-private.h"
+#include "store/store.h"
+#include "tests/cu.h"
+
+static char tmpdir[256];
+static int file_no;
+
+/* A fresh database path in the test directory (static buffer). */
+static const char *
+fresh_path(void)
+{
+	static char path[512];
+
+	snprintf(path, sizeof(path), "%s/t%d.db", tmpdir, ++file_no);
+	return path;
+}
+
+static int
+rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	return remove(p);
+}
+
+static int
+suite_init(void)
+{
+	const char *base = getenv("TMPDIR");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/store-test.XXXXXX",
+	    base != NULL ? base : "/tmp");
+	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int
+suite_cleanup(void)
+{
+	chmod(tmpdir, 0700);
+	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Reads a whole file into a malloc'd buffer; *len gets its size. */
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = xmalloc((size_t)n + 1);
+	*len = fread(buf, 1, (size_t)n, f);
+	fclose(f);
+	return buf;
+}
+
+static void
+write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+/* Runs SQL on a plain SQLite connection (not through the store). */
+static void
+raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db;
+
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* One integer from a plain SQLite connection. */
+static int64_t
+raw_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t v = -12345;
+
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db, sql, -1, &s, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Opens path with opt or fails the test. */
+static struct store *
+open_ok(const char *path, const struct store_options *opt)
+{
+	struct store *st = NULL;
+	char *cause = NULL;
+	int rc = store_open(path, opt, &st, &cause);
+
+	if (rc != 0)
+		fprintf(stderr, "store_open: %s\n", cause);
+	free(cause);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	return st;
+}
+
+/* Builds a queue message on the stack. */
+static struct store_msg
+msg_of(enum store_msg_kind kind, const char *action, const char *payload,
+    int connector, int64_t created_ms)
+{
+	struct store_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = kind;
+	snprintf(m.action, sizeof(m.action), "%s", action);
+	m.payload = payload;
+	m.connector = connector;
+	m.seq_no = -1;
+	m.created_ms = created_ms;
+	return m;
+}
+
+/* ---- Opening and refusing. ---- */
+
+static void
+test_new_file_gets_schema(void)
+{
+	const char *path = fresh_path();
+	struct store *st = open_ok(path, NULL);
+
+	CU_ASSERT_EQUAL(store_opened_version(st), 0);
+	CU_ASSERT_EQUAL(store_close(st), 0);
+	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA user_version"),
+	    STORE_SCHEMA_VERSION);
+	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA application_id"),
+	    STORE_APPLICATION_ID);
+	/* WAL is a property of the file, kept after close. */
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM "
+	    "pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+	st = open_ok(path, NULL);
+	CU_ASSERT_EQUAL(store_opened_version(st), STORE_SCHEMA_VERSION);
+	/* The handle commits with synchronous=FULL (2). */
+	{
+		sqlite3_stmt *s;
+		sqlite3_prepare_v2(store_sqlite(st), "PRAGMA synchronous", -1,
+		    &s, NULL);
+		CU_ASSERT_EQUAL(sqlite3_step(s), SQLITE_ROW);
+		CU_ASSERT_EQUAL(sqlite3_column_int(s, 0), 2);
+		sqlite3_finalize(s);
+	}
+	store_close(st);
+}
+
+/* Asserts that opening path fails with want, that the cause names the
+ * path and that the file's bytes are unchanged. */
+static void
+assert_refused(const char *path, int want, const char *cause_has)
+{
+	struct store *st = NULL;
+	char *cause = NULL, *before, *after;
+	size_t n_before = 0, n_after = 0;
+	int rc;
+
+	before = slurp(path, &n_before);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(before);
+	rc = store_open(path, NULL, &st, &cause);
+	CU_ASSERT_EQUAL(rc, want);
+	CU_ASSERT_PTR_NULL(st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, path));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, cause_has));
+	after = slurp(path, &n_after);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(after);
+	CU_ASSERT_EQUAL(n_before, n_after);
+	CU_ASSERT(n_before == n_after && memcmp(before, after, n_after) == 0);
+	free(before);
+	free(after);
+	free(cause);
+	store_close(st);
+}
+
+static void
+test_refuses_non_database(void)
+{
+	const char *path = fresh_path();
+	char text[8192];
+
+	/* 8 KiB of text: longer than SQLite's 100-byte header. */
+	for (size_t i = 0; i < sizeof(text); i++)
+		text[i] = (char)('a' + i % 26);
+	write_file(path, text, sizeof(text));
+	assert_refused(path, STORE_ERR_NOT_DATABASE, "not an SQLite database");
+}
+
+static void
+test_refuses_foreign_database(void)
+{
+	const char *path = fresh_path();
+
+	/* Application id 0 but tables of its own: someone else's file. */
+	raw_exec(path, "PRAGMA journal_mode = DELETE;"
+	    "CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT);"
+	    "INSERT INTO photos (name) VALUES ('cat.jpg');");
+	assert_refused(path, STORE_ERR_FOREIGN, "another application");
+
+	path = fresh_path();
+	raw_exec(path, "PRAGMA application_id = 305419896;"
+	    "PRAGMA user_version = 1; CREATE TABLE x (a);");
+	assert_refused(path, STORE_ERR_FOREIGN, "0x12345678");
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM x"), 0);
+}
+
+static void
+test_refuses_newer_schema(void)
+{
+	const char *path = fresh_path();
+	struct store *st = open_ok(path, NULL);
+
+	store_close(st);
+	raw_exec(path, "PRAGMA user_version = 99;");
+	assert_refused(path, STORE_ERR_TOO_NEW, "schema version 99");
+	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA user_version"), 99);
+}
+
+static void
+test_refuses_corrupt_file(void)
+{
+	const char *path = fresh_path();
+	struct store *st = open_ok(path, NULL);
+	char json[600], junk[4096];
+	int fd;
+
+	/* 200 profiles of ~600 bytes: about 30 pages of 4 KiB. */
+	memset(json, 'x', sizeof(json) - 1);
+	json[sizeof(json) - 1] = '\0';
+	for (int i = 1; i <= 200; i++) {
+		struct store_profile p = { i, 1, "TxDefaultProfile", i, NULL,
+			json, 0, 0 };
+		CU_ASSERT_EQUAL(store_profile_put(st, &p, NULL, NULL), 0);
+	}
+	store_close(st);
+	CU_ASSERT(raw_int(path, "PRAGMA page_count") > 10);
+	/* Checkpointed at close: scribble over page 3 (bytes 8192..12287). */
+	memset(junk, 0xa5, sizeof(junk));
+	fd = open(path, O_WRONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(pwrite(fd, junk, sizeof(junk), 8192),
+	    (ssize_t)sizeof(junk));
+	close(fd);
+	assert_refused(path, STORE_ERR_CORRUPT, "");
+}
+
+static void
+test_rejects_bad_options(void)
+{
+	struct store_options o = { -5, 0, 0 };
+	struct store *st = NULL;
+	char *cause = NULL;
+
+	CU_ASSERT_EQUAL(store_open(fresh_path(), &o, &st, &cause),
+	    STORE_ERR_INVALID);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "1..100000000"));
+	free(cause);
+	cause = NULL;
+	o = (struct store_options){ 0, 0, 1000 };
+	CU_ASSERT_EQUAL(store_open(fresh_path(), &o, &st, &cause),
+	    STORE_ERR_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(cause != NULL ? strstr(cause, "65536") : NULL);
+	free(cause);
+	CU_ASSERT_PTR_NULL(st);
+	CU_ASSERT_EQUAL(store_open("", NULL, &st, NULL), STORE_ERR_INVALID);
+}
+
+/* Every code has its own message (the enum switch has no default). */
+static void
+test_strerror(void)
+{
+	for (int c = STORE_ERR_INTERNAL; c <= 0; c++)
+		CU_ASSERT_STRING_NOT_EQUAL(store_strerror(c),
+		    "unknown store error");
+	CU_ASSERT_STRING_EQUAL(store_strerror(-100), "unknown store error");
+}
+
+/* ---- Migrations. ---- */
+
+static void
+test_migrates_version_1(void)
+{
+	const char *path = fresh_path();
+	struct store_queue_stats qs;
+	struct store_msg m;
+	struct store *st;
+	sqlite3 *db;
+	bool found;
+	char *v = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+	CU_ASSERT_EQUAL_FATAL(store_schema_create_version(db, 1, NULL), 0);
+	CU_ASSERT_EQUAL(sqlite3_exec(db,
+	    "INSERT INTO profiles VALUES (7, 0, 'ChargePointMaxProfile', 0, "
+	    " NULL, '{\"a\":1}', 0, 0);"
+	    "INSERT INTO settings VALUES ('AvailablePowerKw', '40', '50');"
+	    "INSERT INTO transactions (ref, tx_id, connector, id_token, "
+	    " meter_start_wh, state, started_ms) "
+	    " VALUES (3, '', 2, 'TAG1', 1000, 0, 5);"
+	    "INSERT INTO queue (id, kind, action, payload, connector, tx_ref, "
+	    " created_ms) VALUES (11, 0, 'StartTransaction', '{}', 2, 3, 5);",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA user_version"), 1);
+
+	st = open_ok(path, NULL);
+	CU_ASSERT_EQUAL(store_opened_version(st), 1);
+	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_TRUE_FATAL(found);
+	CU_ASSERT_EQUAL(m.id, 11);
+	CU_ASSERT_EQUAL(m.tx_ref, 3);
+	CU_ASSERT_EQUAL(m.seq_no, -1); /* the new column's default */
+	CU_ASSERT_STRING_EQUAL(m.action, "StartTransaction");
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.committed, 1);
+	CU_ASSERT_EQUAL(qs.dropped, 0);
+	CU_ASSERT_EQUAL(store_setting_get(st, "AvailablePowerKw", "50", &v,
+	    NULL, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(v, "40");
+	free(v);
+	/* New ids continue after the migrated ones. */
+	{
+		struct store_msg n = msg_of(STORE_MSG_OTHER, "StatusNotification",
+		    "{}", 0, 6);
+		int64_t id = 0;
+		CU_ASSERT_EQUAL(store_enqueue(st, &n, 0, &id, NULL), 0);
+		CU_ASSERT_EQUAL(id, 12);
+	}
+	store_close(st);
+	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA user_version"), 2);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT value FROM counters WHERE "
+	    "name = 'queue_dropped'"), 0);
+}
+
+/* ---- Read-only directory and full disk. ---- */
+
+/* In a child that is not root (drops to nobody when root), tries to open
+ * a database in a read-only directory, and a read-only file in a writable
+ * directory.  Exit status: 0 = both refused with STORE_ERR_READONLY. */
+static int
+readonly_child(const char *rodir, const char *rofile)
+{
+	struct store *st = NULL;
+	char path[600], *cause = NULL;
+	int rc;
+
+	if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+		return 77;
+	snprintf(path, sizeof(path), "%s/new.db", rodir);
+	rc = store_open(path, NULL, &st, &cause);
+	if (rc != STORE_ERR_READONLY || st != NULL || cause == NULL) {
+		fprintf(stderr, "read-only dir: rc %d (%s)\n", rc,
+		    cause != NULL ? cause : "");
+		return 1;
+	}
+	free(cause);
+	cause = NULL;
+	rc = store_open(rofile, NULL, &st, &cause);
+	if (rc != STORE_ERR_READONLY || st != NULL || cause == NULL) {
+		fprintf(stderr, "read-only file: rc %d (%s)\n", rc,
+		    cause != NULL ? cause : "");
+		return 2;
+	}
+	free(cause);
+	return access(path, F_OK) == 0 ? 3 : 0;
+}
+
+static void
+test_readonly_directory(void)
+{
+	char rodir[300], rwdir[300], rofile[400];
+	struct store *st;
+	pid_t pid;
+	int status;
+
+	snprintf(rodir, sizeof(rodir), "%s/ro", tmpdir);
+	snprintf(rwdir, sizeof(rwdir), "%s/rw", tmpdir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(rodir, 0555), 0);
+	CU_ASSERT_EQUAL_FATAL(mkdir(rwdir, 0777), 0);
+	chmod(rodir, 0555);
+	chmod(rwdir, 0777);
+	chmod(tmpdir, 0755);
+	snprintf(rofile, sizeof(rofile), "%s/ro.db", rwdir);
+	st = open_ok(rofile, NULL);
+	store_close(st);
+	CU_ASSERT_EQUAL(chmod(rofile, 0444), 0);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0)
+		_exit(readonly_child(rodir, rofile));
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT_TRUE(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		fprintf(stderr, "read-only test: cannot drop privileges\n");
+	else
+		CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
+	chmod(tmpdir, 0700);
+}
+
+static void
+test_full_disk_is_an_error(void)
+{
+	const char *path = fresh_path();
+	struct store_options o = { 0, 0, 65536 }; /* 16 pages of 4 KiB */
+	struct store_queue_stats qs;
+	struct store *st = open_ok(path, &o);
+	char payload[1500], *cause = NULL;
+	int rc = 0, ok = 0;
+	struct store_msg m;
+	bool found;
+
+	memset(payload, 'p', sizeof(payload) - 1);
+	payload[sizeof(payload) - 1] = '\0';
+	/* 16 pages hold well under 100 messages of 1.5 KB. */
+	for (int i = 0; i < 100 && rc == 0; i++) {
+		struct store_msg tm = msg_of(STORE_MSG_OTHER, "DataTransfer",
+		    payload, 0, i);
+		rc = store_enqueue(st, &tm, i, NULL, &cause);
+		if (rc == 0)
+			ok++;
+	}
+	CU_ASSERT_EQUAL(rc, STORE_ERR_FULL);
+	CU_ASSERT_PTR_NOT_NULL(cause);
+	free(cause);
+	CU_ASSERT(ok > 5 && ok < 100);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.committed, ok);
+	/* Still usable: acknowledging frees room, and the next one fits. */
+	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_TRUE(found);
+	CU_ASSERT_EQUAL(store_queue_ack(st, m.id, NULL), 0);
+	store_close(st);
+	st = open_ok(path, NULL);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.committed, ok - 1);
+	store_close(st);
+}
+
+/* ---- Profiles. ---- */
+
+struct profile_seen {
+	int n;
+	int64_t ids[16];
+	char json[16][64];
+};
+
+static int
+collect_profile(const struct store_profile *p, void *arg)
+{
+	struct profile_seen *s = arg;
+
+	if (s->n < 16) {
+		s->ids[s->n] = p->id;
+		snprintf(s->json[s->n], sizeof(s->json[0]), "%s", p->json);
+	}
+	s->n++;
+	return 0;
+}
+
+static void
+test_profiles_put_unchanged_not_rewritten(void)
+{
+	const char *path = fresh_path();
+	struct store *st = open_ok(path, NULL);
+	struct store_profile p = { 101, 1, "TxDefaultProfile", 2, NULL,
+		"{\"chargingProfileId\":101}", 1000, 0 };
+	struct store_queue_stats before, after;
+	int changes;
+	bool changed = false;
+
+	CU_ASSERT_EQUAL(store_profile_put(st, &p, &changed, NULL), 0);
+	CU_ASSERT_TRUE(changed);
+	changes = sqlite3_total_changes(store_sqlite(st));
+	store_queue_stats(st, &before);
+	/* The very same profile again: nothing is written. */
+	CU_ASSERT_EQUAL(store_profile_put(st, &p, &changed, NULL), 0);
+	CU_ASSERT_FALSE(changed);
+	CU_ASSERT_EQUAL(sqlite3_total_changes(store_sqlite(st)), changes);
+	store_queue_stats(st, &after);
+	CU_ASSERT_EQUAL(after.commits, before.commits);
+	/* One field differs (valid_to): rewritten, one row changed. */
+	p.valid_to_ms = 5000;
+	CU_ASSERT_EQUAL(store_profile_put(st, &p, &changed, NULL), 0);
+	CU_ASSERT_TRUE(changed);
+	CU_ASSERT(sqlite3_total_changes(store_sqlite(st)) > changes);
+	/* tx_id NULL vs "" are different profiles too. */
+	changes = sqlite3_total_changes(store_sqlite(st));
+	p.tx_id = "";
+	CU_ASSERT_EQUAL(store_profile_put(st, &p, &changed, NULL), 0);
+	CU_ASSERT_TRUE(changed);
+	CU_ASSERT_EQUAL(store_profile_put(st, &p, &changed, NULL), 0);
+	CU_ASSERT_FALSE(changed);
+	CU_ASSERT_EQUAL(sqlite3_total_changes(store_sqlite(st)), changes + 1);
+	store_close(st);
+}
+
+static void
+test_profiles_delete_and_reload(void)
+{
+	const char *path = fresh_path();
+	struct store *st = open_ok(path, NULL);
+	struct store_profile_filter f;
+	struct profile_seen seen;
+	int deleted = -1;
+	char *cause = NULL;
+	struct store_profile ps[] = {
+		{ 1, 0, "ChargePointMaxProfile", 0, NULL, "{\"id\":1}", 0, 0 },
+		{ 2, 1, "TxDefaultProfile", 0, NULL, "{\"id\":2}", 0, 0 },
+		{ 3, 1, "TxDefaultProfile", 1, NULL, "{\"id\":3}", 0, 0 },
+		{ 4, 2, "TxDefaultProfile", 1, NULL, "{\"id\":4}", 0, 0 },
+		{ 5, 2, "TxProfile", 0, "77", "{\"id\":5}", 0, 0 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(ps); i++)
+		CU_ASSERT_EQUAL(store_profile_put(st, &ps[i], NULL, NULL), 0);
+	/* Bad input names the valid range. */
+	ps[0].stack_level = -1;
+	CU_ASSERT_EQUAL(store_profile_put(st, &ps[0], NULL, &cause),
+	    STORE_ERR_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(cause != NULL ? strstr(cause, ">= 0") : NULL);
+	free(cause);
+	store_close(st);
+
+	/* Reload at start: ordered by connector, purpose, stack level:
+	 * (0,CPMax,0)=1, (1,TxDef,0)=2, (1,TxDef,1)=3, (2,TxDef,1)=4,
+	 * (2,TxProfile,0)=5. */
+	st = open_ok(path, NULL);
+	memset(&seen, 0, sizeof(seen));
+	CU_ASSERT_EQUAL(store_profile_foreach(st, collect_profile, &seen,
+	    NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(seen.n, 5);
+	for (int i = 0; i < 5; i++)
+		CU_ASSERT_EQUAL(seen.ids[i], i + 1);
+	CU_ASSERT_STRING_EQUAL(seen.json[4], "{\"id\":5}");
+
+	/* By id: 3 goes, deleting it again finds nothing. */
+	CU_ASSERT_EQUAL(store_profile_delete(st, 3, &deleted, NULL), 0);
+	CU_ASSERT_EQUAL(deleted, 1);
+	CU_ASSERT_EQUAL(store_profile_delete(st, 3, &deleted, NULL), 0);
+	CU_ASSERT_EQUAL(deleted, 0);
+	/* Purpose TxDefaultProfile, any connector, stack level 1: only 4
+	 * (3 is gone). */
+	f = (struct store_profile_filter){ -1, "TxDefaultProfile", 1 };
+	CU_ASSERT_EQUAL(store_profile_delete_matching(st, &f, &deleted, NULL),
+	    0);
+	CU_ASSERT_EQUAL(deleted, 1);
+	/* Connector 2, any purpose, any level: 5. */
+	f = (struct store_profile_filter){ 2, NULL, -1 };
+	CU_ASSERT_EQUAL(store_profile_delete_matching(st, &f, &deleted, NULL),
+	    0);
+	CU_ASSERT_EQUAL(deleted, 1);
+	memset(&seen, 0, sizeof(seen));
+	CU_ASSERT_EQUAL(store_profile_foreach(st, collect_profile, &seen,
+	    NULL), 0);
+	CU_ASSERT_EQUAL(seen.n, 2);
+	CU_ASSERT_EQUAL(seen.ids[0], 1);
+	CU_ASSERT_EQUAL(seen.ids[1], 2);
+	/* Everything. */
+	f = (struct store_profile_filter){ -1, NULL, -1 };
+	CU_ASSERT_EQUAL(store_profile_delete_matching(st, &f, &deleted, NULL),
+	    0);
+	CU_ASSERT_EQUAL(deleted, 2);
+	store_close(st);
+}
+
+/* ---- Settings layered over the file. ---- */
+
+static void
+test_settings_layering(void)
+{
+	const char *path = fresh_path();
+	struct store *st = open_ok(path, NULL);
+	enum store_setting_source src;
+	struct store_kv file1[] = {
+		{ "AvailablePowerKw", "50" }, { "ReservePercent", "10" },
+	};
+	struct store_kv file2[] = {
+		{ "AvailablePowerKw", "60" }, { "ReservePercent", "10" },
+	};
+	struct store_kv file3[] = {
+		{ "AvailablePowerKw", "60" }, { "ReservePercent", "10" },
+		{ "HeartbeatInterval", "300" },
+	};
+	char *v = NULL;
+	int dropped = -1;
+
+	/* The backend sets two options while the file says 50 / (not set). */
+	CU_ASSERT_EQUAL(store_setting_set(st, "AvailablePowerKw", "40", "50",
+	    NULL), 0);
+	CU_ASSERT_EQUAL(store_setting_set(st, "HeartbeatInterval", "120",
+	    NULL, NULL), 0);
+	CU_ASSERT_EQUAL(store_setting_get(st, "AvailablePowerKw", "50", &v,
+	    &src, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(v, "40");
+	CU_ASSERT_EQUAL(src, STORE_SETTING_BACKEND);
+	free(v);
+	/* An option the backend never set: the file's value. */
+	CU_ASSERT_EQUAL(store_setting_get(st, "ReservePercent", "10", &v,
+	    &src, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(v, "10");
+	CU_ASSERT_EQUAL(src, STORE_SETTING_FILE);
+	free(v);
+	store_close(st);
+
+	/* Restart, file unchanged: both overrides survive. */
+	st = open_ok(path, NULL);
+	CU_ASSERT_EQUAL(store_settings_reconcile(st, file1,
+	    ARRAY_SIZE(file1), &dropped, NULL), 0);
+	CU_ASSERT_EQUAL(dropped, 0);
+	CU_ASSERT_EQUAL(store_setting_get(st, "HeartbeatInterval", NULL, &v,
+	    &src, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(v, "120");
+	free(v);
+	store_close(st);
+
+	/* The installer edits AvailablePowerKw to 60: the file wins. */
+	st = open_ok(path, NULL);
+	CU_ASSERT_EQUAL(store_settings_reconcile(st, file2,
+	    ARRAY_SIZE(file2), &dropped, NULL), 0);
+	CU_ASSERT_EQUAL(dropped, 1);
+	CU_ASSERT_EQUAL(store_setting_get(st, "AvailablePowerKw", "60", &v,
+	    &src, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(v, "60");
+	CU_ASSERT_EQUAL(src, STORE_SETTING_FILE);
+	free(v);
+	/* The backend changes it again later: it wins over 60 now. */
+	CU_ASSERT_EQUAL(store_setting_set(st, "AvailablePowerKw", "45", "60",
+	    NULL), 0);
+	CU_ASSERT_EQUAL(store_setting_get(st, "AvailablePowerKw", "60", &v,
+	    &src, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(v, "45");
+	free(v);
+	store_close(st);
+
+	/* The file starts setting HeartbeatInterval: that override goes. */
+	st = open_ok(path, NULL);
+	CU_ASSERT_EQUAL(store_settings_reconcile(st, file3,
+	    ARRAY_SIZE(file3), &dropped, NULL), 0);
+	CU_ASSERT_EQUAL(dropped, 1);
+	CU_ASSERT_EQUAL(store_setting_get(st, "HeartbeatInterval", "300", &v,
+	    &src, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(v, "300");
+	free(v);
+	CU_ASSERT_EQUAL(store_setting_get(st, "AvailablePowerKw", "60", &v,
+	    &src, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(v, "45");
+	free(v);
+	/* Clearing returns to the file; unknown with no file value: NULL. */
+	CU_ASSERT_EQUAL(store_setting_clear(st, "AvailablePowerKw", NULL), 0);
+	CU_ASSERT_EQUAL(store_setting_get(st, "AvailablePowerKw", "60", &v,
+	    &src, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(v, "60");
+	free(v);
+	CU_ASSERT_EQUAL(store_setting_get(st, "Nope", NULL, &v, &src, NULL), 0);
+	CU_ASSERT_PTR_NULL(v);
+	store_close(st);
+}
+
+/* ---- Queue: order, acknowledgements, attempts. ---- */
+
+static void
+test_queue_order_and_ack(void)
+{
+	const char *path = fresh_path();
+	struct store *st = open_ok(path, NULL);
+	struct store_msg m;
+	int64_t ids[3];
+	bool found;
+	char payload[3][32];
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(payload[i], sizeof(payload[i]), "{\"n\":%d}", i);
+		m = msg_of(STORE_MSG_OTHER, "StatusNotification", payload[i],
+		    i, 100 + i);
+		CU_ASSERT_EQUAL(store_enqueue(st, &m, 0, &ids[i], NULL), 0);
+	}
+	CU_ASSERT(ids[0] < ids[1] && ids[1] < ids[2]);
+	/* Peek twice: the same head until it is acknowledged. */
+	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_EQUAL(m.id, ids[0]);
+	CU_ASSERT_EQUAL(store_queue_attempt(st, m.id, NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_attempt(st, m.id, NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_EQUAL(m.id, ids[0]);
+	CU_ASSERT_EQUAL(m.attempts, 2);
+	CU_ASSERT_STRING_EQUAL(m.payload, "{\"n\":0}");
+	CU_ASSERT_EQUAL(m.created_ms, 100);
+	CU_ASSERT_EQUAL(store_queue_ack(st, ids[0], NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_ack(st, ids[0], NULL), STORE_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(store_queue_attempt(st, ids[0], NULL),
+	    STORE_ERR_NOT_FOUND);
+	store_close(st);
+	/* After a restart: 1 then 2, and acknowledging the last one does not
+	 * let a new message reuse its id. */
+	st = open_ok(path, NULL);
+	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_EQUAL(m.id, ids[1]);
+	CU_ASSERT_EQUAL(m.connector, 1);
+	CU_ASSERT_EQUAL(store_queue_ack(st, ids[1], NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_ack(st, ids[2], NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_FALSE(found);
+	store_close(st);
+	st = open_ok(path, NULL);
+	m = msg_of(STORE_MSG_OTHER, "Heartbeat", "{}", 0, 1);
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 0, &ids[0], NULL), 0);
+	CU_ASSERT_EQUAL(ids[0], ids[2] + 1);
+	/* Bad input. */
+	m.connector = -1;
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 0, NULL, NULL),
+	    STORE_ERR_INVALID);
+	m = msg_of(STORE_MSG_OTHER, "", "{}", 0, 1);
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 0, NULL, NULL),
+	    STORE_ERR_INVALID);
+	m = msg_of((enum store_msg_kind)9, "X", "{}", 0, 1);
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 0, NULL, NULL),
+	    STORE_ERR_INVALID);
+	store_close(st);
+}
+
+/* ---- Transactions with the queue. ---- */
+
+static void
+test_stop_queued_before_start_gets_id(void)
+{
+	const char *path = fresh_path();
+	struct store *st = open_ok(path, NULL);
+	struct store_tx tx, got;
+	struct store_msg m;
+	int64_t start_id, mv_id, stop_id;
+	bool found;
+
+	/* Offline: a 1.6 StartTransaction, a meter value in the transaction
+	 * and the StopTransaction, before the backend gave an id. */
+	memset(&tx, 0, sizeof(tx));
+	tx.connector = 2;
+	snprintf(tx.id_token, sizeof(tx.id_token), "04A2B3C4");
+	tx.meter_start_wh = 12000;
+	tx.meter_stop_wh = -1;
+	tx.started_ms = 1000;
+	m = msg_of(STORE_MSG_TX_START, "StartTransaction",
+	    "{\"connectorId\":2,\"meterStart\":12000}", 2, 1000);
+	CU_ASSERT_EQUAL(store_tx_save(st, &tx, &m, 0, &start_id, NULL), 0);
+	CU_ASSERT(tx.ref > 0);
+	m = msg_of(STORE_MSG_TX_UPDATE, "MeterValues", "{\"v\":12500}", 2,
+	    2000);
+	m.tx_ref = tx.ref;
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 5000, &mv_id, NULL), 0);
+	tx.state = STORE_TX_ENDED;
+	tx.meter_stop_wh = 13000;
+	tx.stopped_ms = 3000;
+	m = msg_of(STORE_MSG_TX_END, "StopTransaction",
+	    "{\"meterStop\":13000}", 2, 3000);
+	CU_ASSERT_EQUAL(store_tx_save(st, &tx, &m, 5100, &stop_id, NULL), 0);
+	CU_ASSERT(start_id < mv_id && mv_id < stop_id);
+	store_close(st);
+
+	/* Back online after a restart: the start goes first, without id. */
+	st = open_ok(path, NULL);
+	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_EQUAL(m.id, start_id);
+	CU_ASSERT_EQUAL(m.kind, STORE_MSG_TX_START);
+	CU_ASSERT_STRING_EQUAL(m.tx_id, "");
+	/* StartTransaction.conf says 4711: recorded and acked at once. */
+	CU_ASSERT_EQUAL(store_tx_assign_id(st, tx.ref, "4711", start_id, NULL),
+	    0);
+	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_EQUAL(m.id, mv_id);
+	CU_ASSERT_STRING_EQUAL(m.tx_id, "4711");
+	CU_ASSERT_EQUAL(store_queue_ack(st, mv_id, NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_EQUAL(m.id, stop_id);
+	CU_ASSERT_EQUAL(m.kind, STORE_MSG_TX_END);
+	CU_ASSERT_STRING_EQUAL(m.tx_id, "4711");
+	CU_ASSERT_STRING_EQUAL(m.payload, "{\"meterStop\":13000}");
+	CU_ASSERT_EQUAL(store_tx_get(st, tx.ref, &got, NULL), 0);
+	CU_ASSERT_EQUAL(got.state, STORE_TX_ENDED);
+	CU_ASSERT_EQUAL(got.meter_start_wh, 12000);
+	CU_ASSERT_EQUAL(got.meter_stop_wh, 13000);
+	CU_ASSERT_STRING_EQUAL(got.id_token, "04A2B3C4");
+	/* Once the stop is acknowledged the ended transaction is forgotten. */
+	CU_ASSERT_EQUAL(store_queue_ack(st, stop_id, NULL), 0);
+	CU_ASSERT_EQUAL(store_tx_get(st, tx.ref, &got, NULL),
+	    STORE_ERR_NOT_FOUND);
+	/* Unknown references and acks are errors, and change nothing. */
+	CU_ASSERT_EQUAL(store_tx_assign_id(st, 999, "1", 0, NULL),
+	    STORE_ERR_NOT_FOUND);
+	store_close(st);
+}
+
+struct active_seen {
+	int n;
+	int64_t refs[4];
+	int64_t seq[4];
+};
+
+static int
+collect_active(const struct store_tx *tx, void *arg)
+{
+	struct active_seen *a = arg;
+
+	if (a->n < 4) {
+		a->refs[a->n] = tx->ref;
+		a->seq[a->n] = tx->seq_no;
+	}
+	a->n++;
+	return 0;
+}
+
+static void
+test_tx_atomic_and_seq_no(void)
+{
+	const char *path = fresh_path();
+	struct store *st = open_ok(path, NULL);
+	struct store_tx a, b;
+	struct store_msg m;
+	struct active_seen seen;
+	char *cause = NULL;
+
+	memset(&a, 0, sizeof(a));
+	a.connector = 1;
+	snprintf(a.tx_id, sizeof(a.tx_id), "e2a1c1f0-0001");
+	a.meter_stop_wh = -1;
+	m = msg_of(STORE_MSG_TX_START, "TransactionEvent", "{\"seqNo\":0}", 1,
+	    10);
+	CU_ASSERT_EQUAL(store_tx_save(st, &a, &m, 0, NULL, NULL), 0);
+	b = a;
+	b.ref = 0;
+	b.connector = 3;
+	snprintf(b.tx_id, sizeof(b.tx_id), "e2a1c1f0-0002");
+	CU_ASSERT_EQUAL(store_tx_save(st, &b, NULL, 0, NULL, NULL), 0);
+	/* Two sampled updates with seqNo 1 and 2 for a. */
+	for (int i = 1; i <= 2; i++) {
+		m = msg_of(STORE_MSG_TX_UPDATE, "TransactionEvent", "{}", 1, 10);
+		m.tx_ref = a.ref;
+		m.seq_no = i;
+		CU_ASSERT_EQUAL(store_enqueue(st, &m, 10000 * i, NULL, NULL), 0);
+	}
+	/* A droppable kind cannot ride on a state change. */
+	m = msg_of(STORE_MSG_METER, "MeterValues", "{}", 1, 10);
+	CU_ASSERT_EQUAL(store_tx_save(st, &a, &m, 0, NULL, &cause),
+	    STORE_ERR_INVALID);
+	free(cause);
+	/* A state change whose row is gone queues nothing either. */
+	b.ref = 12345;
+	m = msg_of(STORE_MSG_TX_END, "TransactionEvent", "{}", 3, 10);
+	CU_ASSERT_EQUAL(store_tx_save(st, &b, &m, 0, NULL, NULL),
+	    STORE_ERR_NOT_FOUND);
+	store_close(st);
+
+	st = open_ok(path, NULL);
+	memset(&seen, 0, sizeof(seen));
+	CU_ASSERT_EQUAL(store_tx_foreach_active(st, collect_active, &seen,
+	    NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(seen.n, 2);
+	CU_ASSERT_EQUAL(seen.refs[0], a.ref);
+	/* The last seqNo queued for a is 2, remembered with the update. */
+	CU_ASSERT_EQUAL(seen.seq[0], 2);
+	CU_ASSERT_EQUAL(seen.seq[1], 0);
+	/* 1 start + 2 updates; nothing from the failed calls. */
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM queue"), 3);
+	store_close(st);
+}
+
+/* ---- Meter-value batching. ---- */
+
+static int
+count_msgs(const struct store_msg *m, void *arg)
+{
+	int64_t *ids = arg;
+
+	ids[++ids[0]] = m->id;
+	return 0;
+}
+
+static void
+test_meter_values_batched(void)
+{
+	const char *path = fresh_path();
+	struct store *st = open_ok(path, NULL);
+	struct store_queue_stats qs;
+	struct store_msg m;
+	struct store_tx tx;
+	int64_t c0, ids[16], mid[4], sid;
+
+	store_queue_stats(st, &qs);
+	c0 = qs.commits;
+	/* t = 0: the first meter value is committed at once (no commit in
+	 * the last second). */
+	m = msg_of(STORE_MSG_METER, "MeterValues", "{\"v\":1}", 1, 0);
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 0, &mid[0], NULL), 0);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.commits, c0 + 1);
+	CU_ASSERT_EQUAL(qs.committed, 1);
+	/* t = 300 and 600: buffered, no commit, not visible to others. */
+	m.payload = "{\"v\":2}";
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 300, &mid[1], NULL), 0);
+	m.payload = "{\"v\":3}";
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 600, &mid[2], NULL), 0);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.commits, c0 + 1);
+	CU_ASSERT_EQUAL(qs.buffered, 2);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM queue"), 1);
+	/* A flush at t = 999 is still within the second: nothing. */
+	CU_ASSERT_EQUAL(store_flush(st, 999, false, NULL), 0);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.commits, c0 + 1);
+	/* t = 1000: one commit carries both. */
+	CU_ASSERT_EQUAL(store_flush(st, 1000, false, NULL), 0);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.commits, c0 + 2);
+	CU_ASSERT_EQUAL(qs.buffered, 0);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM queue"), 3);
+
+	/* t = 1200: buffered; then a transaction start at t = 1300 commits
+	 * it in the same commit, before the start in queue order. */
+	m.payload = "{\"v\":4}";
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 1200, &mid[3], NULL), 0);
+	memset(&tx, 0, sizeof(tx));
+	tx.connector = 1;
+	tx.meter_stop_wh = -1;
+	m = msg_of(STORE_MSG_TX_START, "StartTransaction", "{}", 1, 1300);
+	CU_ASSERT_EQUAL(store_tx_save(st, &tx, &m, 1300, &sid, NULL), 0);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.commits, c0 + 3);
+	CU_ASSERT_EQUAL(qs.buffered, 0);
+	/* Durable before return: another connection sees all 5. */
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM queue"), 5);
+	ids[0] = 0;
+	CU_ASSERT_EQUAL(store_queue_foreach(st, count_msgs, ids, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(ids[0], 5);
+	CU_ASSERT_EQUAL(ids[1], mid[0]);
+	CU_ASSERT_EQUAL(ids[2], mid[1]);
+	CU_ASSERT_EQUAL(ids[3], mid[2]);
+	CU_ASSERT_EQUAL(ids[4], mid[3]);
+	CU_ASSERT_EQUAL(ids[5], sid);
+	/* Close commits what is buffered. */
+	m = msg_of(STORE_MSG_METER, "MeterValues", "{\"v\":5}", 1, 0);
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 1400, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(store_close(st), 0);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM queue"), 6);
+}
+
+/* ---- The bound and its drop policy. ---- */
+
+static void
+test_bound_drops_meter_values_only(void)
+{
+	const char *path = fresh_path();
+	struct store_options o = { 4, 0, 0 }; /* bound: 4 messages */
+	struct store *st = open_ok(path, &o);
+	struct store_queue_stats qs;
+	struct store_msg m;
+	struct store_tx tx;
+	int64_t ids[16], start_id, end_id, mv[6];
+	char payload[6][16];
+
+	memset(&tx, 0, sizeof(tx));
+	tx.connector = 1;
+	tx.meter_stop_wh = -1;
+	m = msg_of(STORE_MSG_TX_START, "StartTransaction", "{}", 1, 0);
+	CU_ASSERT_EQUAL(store_tx_save(st, &tx, &m, 0, &start_id, NULL), 0);
+	/* Six meter values, each in its own second so each commits:
+	 * after mv0..mv2 the queue holds start + 3 = 4 (at the bound);
+	 * mv3 drops mv0, mv4 drops mv1, mv5 drops mv2: 3 dropped. */
+	for (int i = 0; i < 6; i++) {
+		snprintf(payload[i], sizeof(payload[i]), "{\"i\":%d}", i);
+		m = msg_of(i % 2 ? STORE_MSG_METER : STORE_MSG_TX_UPDATE,
+		    "MeterValues", payload[i], 1, i);
+		m.tx_ref = tx.ref;
+		CU_ASSERT_EQUAL(store_enqueue(st, &m, 1000 * (i + 1), &mv[i],
+		    NULL), 0);
+	}
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.committed, 4);
+	CU_ASSERT_EQUAL(qs.dropped, 3);
+	CU_ASSERT_EQUAL(qs.bound, 4);
+	/* The end: 5 > 4, mv3 (oldest droppable) goes: dropped = 4. */
+	tx.state = STORE_TX_ENDED;
+	m = msg_of(STORE_MSG_TX_END, "StopTransaction", "{}", 1, 9);
+	CU_ASSERT_EQUAL(store_tx_save(st, &tx, &m, 9000, &end_id, NULL), 0);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.committed, 4);
+	CU_ASSERT_EQUAL(qs.dropped, 4);
+	ids[0] = 0;
+	CU_ASSERT_EQUAL(store_queue_foreach(st, count_msgs, ids, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(ids[0], 4);
+	CU_ASSERT_EQUAL(ids[1], start_id);
+	CU_ASSERT_EQUAL(ids[2], mv[4]);
+	CU_ASSERT_EQUAL(ids[3], mv[5]);
+	CU_ASSERT_EQUAL(ids[4], end_id);
+	/* Starts and ends are never dropped: 3 more transactions (6 msgs)
+	 * push the queue over its bound; mv4, mv5 go first (dropped 6). */
+	for (int i = 0; i < 3; i++) {
+		struct store_tx t2;
+		memset(&t2, 0, sizeof(t2));
+		t2.connector = 2;
+		t2.meter_stop_wh = -1;
+		m = msg_of(STORE_MSG_TX_START, "StartTransaction", "{}", 2, 0);
+		CU_ASSERT_EQUAL(store_tx_save(st, &t2, &m, 0, NULL, NULL), 0);
+		t2.state = STORE_TX_ENDED;
+		m = msg_of(STORE_MSG_TX_END, "StopTransaction", "{}", 2, 0);
+		CU_ASSERT_EQUAL(store_tx_save(st, &t2, &m, 0, NULL, NULL), 0);
+	}
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.committed, 8);
+	CU_ASSERT_EQUAL(qs.dropped, 6);
+	/* A new meter value now has nothing older to push out: it is the one
+	 * dropped (queue stays 8, dropped 7). */
+	m = msg_of(STORE_MSG_METER, "MeterValues", "{}", 1, 0);
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 20000, NULL, NULL), 0);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.committed, 8);
+	CU_ASSERT_EQUAL(qs.dropped, 7);
+	store_close(st);
+	/* The counter is durable. */
+	st = open_ok(path, &o);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.dropped, 7);
+	CU_ASSERT_EQUAL(qs.committed, 8);
+	store_close(st);
+}
+
+/* A message already sent (attempts > 0) is not dropped under it. */
+static void
+test_bound_spares_message_in_flight(void)
+{
+	struct store_options o = { 2, 0, 0 };
+	struct store *st = open_ok(fresh_path(), &o);
+	struct store_queue_stats qs;
+	struct store_msg m;
+	int64_t first, ids[4];
+	bool found;
+
+	m = msg_of(STORE_MSG_METER, "MeterValues", "{\"a\":0}", 1, 0);
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 0, &first, NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_attempt(st, m.id, NULL), 0);
+	/* Three more, one per second: bound 2, the first is in flight, so
+	 * the 2nd and 3rd go; queue = first + 4th. */
+	for (int i = 1; i <= 3; i++) {
+		m = msg_of(STORE_MSG_METER, "MeterValues", "{}", 1, i);
+		CU_ASSERT_EQUAL(store_enqueue(st, &m, 1000 * i, &ids[i], NULL),
+		    0);
+	}
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.dropped, 2);
+	CU_ASSERT_EQUAL(qs.committed, 2);
+	{
+		int64_t q[8] = { 0 };
+		CU_ASSERT_EQUAL(store_queue_foreach(st, count_msgs, q, NULL), 0);
+		CU_ASSERT_EQUAL_FATAL(q[0], 2);
+		CU_ASSERT_EQUAL(q[1], first);
+		CU_ASSERT_EQUAL(q[2], ids[3]);
+	}
+	store_close(st);
+}
+
+static const struct cu_test open_tests[] = {
+	{ "new file gets the schema, WAL and FULL sync",
+	  test_new_file_gets_schema },
+	{ "refuses a non-database file", test_refuses_non_database },
+	{ "refuses another application's database",
+	  test_refuses_foreign_database },
+	{ "refuses a newer schema", test_refuses_newer_schema },
+	{ "refuses a corrupt file", test_refuses_corrupt_file },
+	{ "rejects bad options with the range", test_rejects_bad_options },
+	{ "every error code has a message", test_strerror },
+	{ "migrates a version 1 file", test_migrates_version_1 },
+	{ "read-only directory and file are errors", test_readonly_directory },
+	{ "full disk is an error, not a crash", test_full_disk_is_an_error },
+	{ NULL, NULL },
+};
+
+static const struct cu_test data_tests[] = {
+	{ "unchanged profile is not rewritten",
+	  test_profiles_put_unchanged_not_rewritten },
+	{ "profiles delete by id / filter and reload",
+	  test_profiles_delete_and_reload },
+	{ "settings: file defaults, backend wins until file changes",
+	  test_settings_layering },
+	{ NULL, NULL },
+};
+
+static const struct cu_test queue_tests[] = {
+	{ "queue order, attempts, acknowledgements", test_queue_order_and_ack },
+	{ "stop queued before start gets the id",
+	  test_stop_queued_before_start_gets_id },
+	{ "transaction + message atomic, seqNo kept",
+	  test_tx_atomic_and_seq_no },
+	{ "meter values batched once per second", test_meter_values_batched },
+	{ "bound drops meter values only, counted",
+	  test_bound_drops_meter_values_only },
+	{ "bound spares the message in flight",
+	  test_bound_spares_message_in_flight },
+	{ NULL, NULL },
+};
+
+int
+main(void)
+{
+	const struct cu_suite suites[] = {
+		{ "store-open", suite_init, suite_cleanup, open_tests },
+		{ "store-data", suite_init, suite_cleanup, data_tests },
+		{ "store-queue", suite_init, suite_cleanup, queue_tests },
+		{ NULL, NULL, NULL, NULL },
+	};
+
+	return cu_run(suites);
+}
