@@ -12,3 +12,13 @@ tests_store_test_store_SOURCES = tests/store/test-store.c tests/cu.h
 tests_store_test_store_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(CUNIT_CFLAGS)
 tests_store_test_store_LDADD = libstore.la libcommon.la $(SQLITE_LIBS) \
 	$(CUNIT_LIBS) $(LIBS)
+
+# The crash test: a child killed with SIGKILL 200 times.
+check_PROGRAMS += tests/store/test-store-crash
+TESTS += tests/store/test-store-crash
+tests_store_test_store_crash_SOURCES = tests/store/test-store-crash.c \
+	tests/cu.h
+tests_store_test_store_crash_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) \
+	$(CUNIT_CFLAGS)
+tests_store_test_store_crash_LDADD = libstore.la libcommon.la \
+	$(SQLITE_LIBS) $(CUNIT_LIBS) $(LIBS)

@@ -1,0 +1,449 @@
+/* Crash test for src/store: a child process queues and acknowledges
+ * messages in a loop and is killed with SIGKILL at a random moment; after
+ * each kill the database must open cleanly and hold exactly the messages
+ * queued and not acknowledged, once each, in order.
+ *
+ * The child reports on a pipe: "e N" before it queues message N and "E N"
+ * once the call returned (durable); "a N" / "A N" likewise around the
+ * acknowledgement of N.  So after a kill the parent knows the lower bound
+ * (every E without A must be there, every A must be gone) and the one
+ * operation that may or may not have committed; that one must be fully
+ * there or fully absent (a transaction row exists exactly while its
+ * message is queued).
+ *
+ * Built twice: as a `make check` test (200 kills) and as the benchmark
+ * soak (CRASH_BENCH, 1000 kills, one summary line). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "store/store-private.h"
+#include "store/store.h"
+#include "tests/cu.h"
+
+#ifndef CRASH_KILLS
+#define CRASH_KILLS 200
+#endif
+#define MAX_KILL_DELAY_MS 30
+#define MAX_MODEL 4096
+
+static char tmpdir[256];
+static char db_path[300];
+
+/* What the parent knows about the queue, oldest first. */
+struct model {
+	int64_t seq[MAX_MODEL];
+	int n;
+	int64_t pending_enq; /* announced with "e", not confirmed; -1 none */
+	int64_t pending_ack; /* announced with "a", not confirmed; -1 none */
+	int64_t next_seq;
+};
+
+static struct {
+	int kills;
+	int violations;
+	int maybe_enq_present, maybe_enq_absent;
+	int maybe_ack_present, maybe_ack_absent;
+	int64_t confirmed_ops;
+	int max_queue;
+} totals;
+
+/* Writes one report line; a short write means the parent is gone. */
+static void
+report(int fd, char op, int64_t seq)
+{
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%c %" PRId64 "\n", op, seq);
+
+	if (write(fd, line, (size_t)n) != n)
+		_exit(3);
+}
+
+/* The child: queue and acknowledge forever, reporting each step. */
+static void
+child_loop(int fd, int64_t next_seq, unsigned seed)
+{
+	struct store_queue_stats qs;
+	struct store *st = NULL;
+	char payload[64], *cause = NULL;
+	struct store_msg m;
+	bool found;
+
+	if (store_open(db_path, NULL, &st, &cause) != 0) {
+		fprintf(stderr, "child: %s\n", cause);
+		_exit(2);
+	}
+	for (;;) {
+		store_queue_stats(st, &qs);
+		if (qs.committed < 3 || (qs.committed < 200 &&
+		    rand_r(&seed) % 100 < 55)) {
+			int64_t seq = next_seq++;
+
+			memset(&m, 0, sizeof(m));
+			m.seq_no = -1;
+			m.created_ms = seq;
+			snprintf(payload, sizeof(payload), "{\"seq\":%" PRId64 "}",
+			    seq);
+			m.payload = payload;
+			report(fd, 'e', seq);
+			if (seq % 3 == 0) {
+				/* A transaction and its message, atomically. */
+				struct store_tx tx;
+
+				memset(&tx, 0, sizeof(tx));
+				tx.connector = 1 + (int)(seq % 8);
+				tx.meter_stop_wh = seq;
+				tx.state = STORE_TX_ENDED;
+				m.kind = STORE_MSG_TX_END;
+				m.connector = tx.connector;
+				snprintf(m.action, sizeof(m.action),
+				    "StopTransaction");
+				if (store_tx_save(st, &tx, &m, 0, NULL,
+				    &cause) != 0)
+					break;
+			} else {
+				m.kind = STORE_MSG_OTHER;
+				snprintf(m.action, sizeof(m.action),
+				    "StatusNotification");
+				if (store_enqueue(st, &m, 0, NULL, &cause) != 0)
+					break;
+			}
+			report(fd, 'E', seq);
+		} else {
+			int64_t seq;
+
+			if (store_queue_peek(st, &m, &found, &cause) != 0 ||
+			    !found)
+				break;
+			seq = strtoll(m.payload + strlen("{\"seq\":"), NULL, 10);
+			report(fd, 'a', seq);
+			if (store_queue_ack(st, m.id, &cause) != 0)
+				break;
+			report(fd, 'A', seq);
+		}
+	}
+	fprintf(stderr, "child: %s\n", cause != NULL ? cause : "queue empty");
+	_exit(4);
+}
+
+/* Applies one report line to the model; returns -1 on a line that
+ * contradicts it. */
+static int
+apply_line(struct model *md, const char *line)
+{
+	char op;
+	int64_t seq;
+
+	if (sscanf(line, "%c %" SCNd64, &op, &seq) != 2)
+		return -1;
+	switch (op) {
+	case 'e':
+		md->pending_enq = seq;
+		break;
+	case 'E':
+		if (seq != md->pending_enq || md->n >= MAX_MODEL)
+			return -1;
+		md->seq[md->n++] = seq;
+		md->pending_enq = -1;
+		totals.confirmed_ops++;
+		break;
+	case 'a':
+		if (md->n == 0 || md->seq[0] != seq)
+			return -1; /* acks go head first */
+		md->pending_ack = seq;
+		break;
+	case 'A':
+		if (seq != md->pending_ack || md->n == 0 || md->seq[0] != seq)
+			return -1;
+		memmove(&md->seq[0], &md->seq[1],
+		    (size_t)(md->n - 1) * sizeof(md->seq[0]));
+		md->n--;
+		md->pending_ack = -1;
+		totals.confirmed_ops++;
+		break;
+	default:
+		return -1;
+	}
+	if (seq >= md->next_seq)
+		md->next_seq = seq + 1;
+	return 0;
+}
+
+struct seen {
+	int64_t seq[MAX_MODEL];
+	int64_t id[MAX_MODEL];
+	int64_t tx_ref[MAX_MODEL];
+	int n;
+	bool overflow;
+};
+
+static int
+collect(const struct store_msg *m, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n >= MAX_MODEL) {
+		s->overflow = true;
+		return 1;
+	}
+	s->seq[s->n] = strtoll(m->payload + strlen("{\"seq\":"), NULL, 10);
+	s->id[s->n] = m->id;
+	s->tx_ref[s->n] = m->tx_ref;
+	s->n++;
+	return 0;
+}
+
+/* One integer from a query on the store's own connection. */
+static int64_t
+count_rows(struct store *st, const char *sql)
+{
+	sqlite3_stmt *q;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(store_sqlite(st), sql, -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return v;
+}
+
+/* Complains about one violation (only the first few are printed). */
+static void
+violation(int kill_no, const char *what)
+{
+	if (++totals.violations <= 10)
+		fprintf(stderr, "kill %d: %s\n", kill_no, what);
+}
+
+/* Opens the database after a kill and compares it with the model; then
+ * resolves the uncertain operation from what is there. */
+static void
+verify(struct model *md, int kill_no)
+{
+	static struct seen s;
+	struct store *st = NULL;
+	char *cause = NULL;
+	int base, i, j;
+	int64_t n_tx = 0, n_tx_msgs = 0;
+	bool head_gone, tail_added;
+
+	if (store_open(db_path, NULL, &st, &cause) != 0) {
+		violation(kill_no, cause);
+		free(cause);
+		return;
+	}
+	memset(&s, 0, sizeof(s));
+	if (store_queue_foreach(st, collect, &s, NULL) != 0 || s.overflow) {
+		violation(kill_no, "cannot list the queue");
+		store_close(st);
+		return;
+	}
+	for (i = 1; i < s.n; i++)
+		if (s.id[i] <= s.id[i - 1] || s.seq[i] <= s.seq[i - 1])
+			violation(kill_no, "queue out of order or duplicated");
+	/* The head may be gone only if its ack was in progress. */
+	head_gone = md->pending_ack >= 0 &&
+	    (s.n == 0 || s.seq[0] != md->pending_ack);
+	base = head_gone ? 1 : 0;
+	tail_added = md->pending_enq >= 0 && s.n > 0 &&
+	    s.seq[s.n - 1] == md->pending_enq;
+	if (s.n - (tail_added ? 1 : 0) != md->n - base) {
+		char buf[160];
+		snprintf(buf, sizeof(buf), "queue holds %d messages, expected "
+		    "%d (pending enqueue %" PRId64 ", pending ack %" PRId64 ")",
+		    s.n, md->n, md->pending_enq, md->pending_ack);
+		violation(kill_no, buf);
+	} else {
+		for (i = base, j = 0; i < md->n; i++, j++)
+			if (s.seq[j] != md->seq[i]) {
+				violation(kill_no, "a queued message is "
+				    "missing or an acknowledged one returned");
+				break;
+			}
+	}
+	/* All-or-nothing: a transaction row exists iff its message does. */
+	for (i = 0; i < s.n; i++) {
+		struct store_tx tx;
+		if (s.tx_ref[i] == 0)
+			continue;
+		n_tx_msgs++;
+		if (store_tx_get(st, s.tx_ref[i], &tx, NULL) != 0 ||
+		    tx.meter_stop_wh != s.seq[i])
+			violation(kill_no, "message without its transaction");
+	}
+	n_tx = 0;
+	for (i = 0; i < s.n; i++)
+		if (s.seq[i] % 3 == 0)
+			n_tx++;
+	if (n_tx != n_tx_msgs)
+		violation(kill_no, "transaction message without tx reference");
+	/* An acknowledged stop takes its transaction with it: no orphans. */
+	if (count_rows(st, "SELECT count(*) FROM transactions") != n_tx_msgs)
+		violation(kill_no, "transaction rows without their message");
+	if (md->pending_enq >= 0) {
+		if (tail_added)
+			totals.maybe_enq_present++;
+		else
+			totals.maybe_enq_absent++;
+	}
+	if (md->pending_ack >= 0) {
+		if (head_gone)
+			totals.maybe_ack_absent++;
+		else
+			totals.maybe_ack_present++;
+	}
+	/* What is there now is the truth for the next round. */
+	md->n = s.n;
+	memcpy(md->seq, s.seq, (size_t)s.n * sizeof(s.seq[0]));
+	md->pending_enq = md->pending_ack = -1;
+	if (s.n > totals.max_queue)
+		totals.max_queue = s.n;
+	store_close(st);
+}
+
+/* One round: fork, let the child run for a random time, kill, verify. */
+static void
+one_round(struct model *md, int kill_no, unsigned *seed)
+{
+	int fds[2], status;
+	char buf[4096], line[64];
+	size_t ll = 0;
+	int64_t delay_ms = rand_r(seed) % (MAX_KILL_DELAY_MS + 1);
+	int64_t deadline;
+	pid_t pid;
+	ssize_t n;
+
+	CU_ASSERT_FATAL(pipe(fds) == 0);
+	fflush(NULL);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		child_loop(fds[1], md->next_seq, (unsigned)rand_r(seed));
+	}
+	close(fds[1]);
+	deadline = mono_now_ms() + delay_ms;
+	for (;;) {
+		int64_t left = deadline - mono_now_ms();
+		struct pollfd p = { fds[0], POLLIN, 0 };
+
+		if (left <= 0)
+			break;
+		if (poll(&p, 1, (int)left) <= 0)
+			continue;
+		n = read(fds[0], buf, sizeof(buf));
+		if (n <= 0)
+			break; /* the child died on its own: caught below */
+		for (ssize_t k = 0; k < n; k++) {
+			if (buf[k] != '\n') {
+				if (ll < sizeof(line) - 1)
+					line[ll++] = buf[k];
+				continue;
+			}
+			line[ll] = '\0';
+			ll = 0;
+			if (apply_line(md, line) != 0)
+				violation(kill_no, "report contradicts model");
+		}
+	}
+	kill(pid, SIGKILL);
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+		violation(kill_no, "child ended before the kill");
+	/* Whatever it wrote before dying. */
+	while ((n = read(fds[0], buf, sizeof(buf))) > 0) {
+		for (ssize_t k = 0; k < n; k++) {
+			if (buf[k] != '\n') {
+				if (ll < sizeof(line) - 1)
+					line[ll++] = buf[k];
+				continue;
+			}
+			line[ll] = '\0';
+			ll = 0;
+			if (apply_line(md, line) != 0)
+				violation(kill_no, "report contradicts model");
+		}
+	}
+	close(fds[0]);
+	totals.kills++;
+	verify(md, kill_no);
+}
+
+static int
+rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
+{
+	return remove(p);
+}
+
+static void
+test_kill_loop(void)
+{
+	static struct model md;
+	const char *base = getenv("TMPDIR"), *s = getenv("STORE_CRASH_SEED");
+	unsigned seed = s != NULL ? (unsigned)strtoul(s, NULL, 10) :
+	    (unsigned)(getpid() ^ mono_now_ms());
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/store-crash.XXXXXX",
+	    base != NULL ? base : "/tmp");
+	CU_ASSERT_FATAL(mkdtemp(tmpdir) != NULL);
+	snprintf(db_path, sizeof(db_path), "%s/crash.db", tmpdir);
+	printf("\n  seed %u (STORE_CRASH_SEED to repeat), %d kills\n", seed,
+	    CRASH_KILLS);
+	memset(&md, 0, sizeof(md));
+	md.pending_enq = md.pending_ack = -1;
+	md.next_seq = 1;
+	for (int k = 1; k <= CRASH_KILLS; k++)
+		one_round(&md, k, &seed);
+	printf("  %d kills, %" PRId64 " confirmed operations, queue up to %d; "
+	    "in-flight enqueue at kill: %d kept, %d absent; in-flight ack: "
+	    "%d done, %d not; %d violations\n", totals.kills,
+	    totals.confirmed_ops, totals.max_queue, totals.maybe_enq_present,
+	    totals.maybe_enq_absent, totals.maybe_ack_absent,
+	    totals.maybe_ack_present, totals.violations);
+	CU_ASSERT_EQUAL(totals.kills, CRASH_KILLS);
+	CU_ASSERT_EQUAL(totals.violations, 0);
+	/* The test must have exercised something: operations confirmed. */
+	CU_ASSERT(totals.confirmed_ops > CRASH_KILLS);
+	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const struct cu_test crash_tests[] = {
+	{ "SIGKILL at random moments loses nothing", test_kill_loop },
+	{ NULL, NULL },
+};
+
+int
+main(void)
+{
+	const struct cu_suite suites[] = {
+		{ "store-crash", NULL, NULL, crash_tests },
+		{ NULL, NULL, NULL, NULL },
+	};
+#ifdef CRASH_BENCH
+	int64_t t0 = mono_now_ms(), t1;
+	int rc;
+
+	rc = cu_run(suites);
+	t1 = mono_now_ms();
+	printf("store.crash_soak_%d_kills: %d violations, %" PRId64
+	    " operations checked in %.1f s (target 0 violations)\n",
+	    CRASH_KILLS, totals.violations, totals.confirmed_ops,
+	    (double)(t1 - t0) / 1000.0);
+	return rc;
+#else
+	return cu_run(suites);
+#endif
+}
