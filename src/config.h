@@ -1,0 +1,255 @@
+/* The configuration: ocpp-edge.conf parsed, validated and copied into a
+ * plain struct.  Only config.c knows libconfuse; every other module reads
+ * a struct cfg.
+ *
+ * Names: libconfuse already exports cfg_init, cfg_free, cfg_print and
+ * cfg_parse, so this module's entry points are cfg_load, cfg_clear and
+ * cfg_dump instead. */
+
+/* The build's autoconf header (PACKAGE_VERSION, ...) has the same name and
+ * sits later on the include path (-I src before -I builddir), so
+ * #include "config.h" lands here first: pass on to it, so that one include
+ * gives both.  From a file in src/ itself the first hop finds this file
+ * again through -I src, hence the second step. */
+#if !defined(EDGE_CONFIG_NEXT)
+#define EDGE_CONFIG_NEXT 1
+#include_next "config.h"
+#elif EDGE_CONFIG_NEXT == 1
+#undef EDGE_CONFIG_NEXT
+#define EDGE_CONFIG_NEXT 2
+#include_next "config.h"
+#endif
+
+#ifndef EDGE_CONFIG_H
+#define EDGE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "common/log.h"
+
+/* Group sizes from the vendor manual (DOMAIN.md §2). */
+#define CFG_MAX_CHARGERS 200
+#define CFG_MAX_CONNECTORS 8 /* per charger (DC models) */
+
+/* Longest text values, terminating NUL included. */
+#define CFG_NAME_MAX 64      /* site id, charger and circuit names */
+#define CFG_IDENTITY_MAX 49  /* OCPP identity: 1..48 characters */
+#define CFG_PASSWORD_MAX 41  /* basic-auth password: 16..40 characters */
+#define CFG_HOST_MAX 256
+#define CFG_URL_MAX 512
+#define CFG_PATH_MAX 4096
+
+enum cfg_distribution {
+	CFG_DIST_1PH_TN,
+	CFG_DIST_1PH_IT,
+	CFG_DIST_3PH_TN,
+	CFG_DIST_3PH_IT,
+};
+
+enum cfg_ocpp_version {
+	CFG_OCPP_16,
+	CFG_OCPP_201,
+};
+
+enum cfg_balancer_mode {
+	CFG_BAL_DLB,
+	CFG_BAL_ALM,
+	CFG_BAL_PV,
+};
+
+enum cfg_pv_mode {
+	CFG_PV_FULL_GREEN,
+	CFG_PV_GREEN_PRIORITY,
+	CFG_PV_SPEED_PRIORITY,
+};
+
+enum cfg_meter_type {
+	CFG_METER_SDM630,
+	CFG_METER_SDM230,
+	CFG_METER_SDM120,
+};
+
+enum cfg_link_kind {
+	CFG_LINK_TCP,        /* the gateway connects to host:port */
+	CFG_LINK_TCP_LISTEN, /* the device dials southbound.listen */
+	CFG_LINK_RTU,        /* RS-485 serial device */
+};
+
+enum cfg_parity {
+	CFG_PARITY_NONE,
+	CFG_PARITY_EVEN,
+	CFG_PARITY_ODD,
+};
+
+enum cfg_model {
+	CFG_MODEL_AC_WALLBOX,
+	CFG_MODEL_AC_COMPACT,
+	CFG_MODEL_AC_ULTRA,
+	CFG_MODEL_SINGLE,
+	CFG_MODEL_DC,
+};
+
+enum cfg_phase {
+	CFG_PHASE_L1,
+	CFG_PHASE_L2,
+	CFG_PHASE_L3,
+};
+
+enum cfg_control_unit {
+	CFG_CONTROL_POWER,   /* limits written in W */
+	CFG_CONTROL_CURRENT, /* limits written in 0.01 A */
+};
+
+enum cfg_word_order {
+	CFG_WORDS_MODEL,      /* what the model's register table says */
+	CFG_WORDS_HIGH_FIRST,
+	CFG_WORDS_LOW_FIRST,
+};
+
+/* How the gateway reaches a Modbus device.  Fields not used by the kind
+ * keep their defaults. */
+struct cfg_link {
+	enum cfg_link_kind kind;
+	char host[CFG_HOST_MAX]; /* tcp */
+	int port;                /* tcp */
+	int unit_id;             /* Modbus unit / slave id, all kinds */
+	char serial[CFG_NAME_MAX]; /* tcp-listen: serial number reported */
+	char device[CFG_PATH_MAX]; /* rtu */
+	int baud;
+	enum cfg_parity parity;
+	int stop_bits;
+};
+
+struct cfg_circuit {
+	char name[CFG_NAME_MAX];
+	char parent[CFG_NAME_MAX]; /* "" = on the main connection */
+	int parent_index;          /* into cfg.circuits; -1 = main connection */
+	int max_current_a;         /* per phase */
+};
+
+struct cfg_charger {
+	char name[CFG_NAME_MAX];
+	enum cfg_model model;
+	struct cfg_link link;
+	int connectors;
+	int phases; /* 1 or 3 */
+	enum cfg_phase wired_phase; /* single-phase chargers */
+	int max_power_w;
+	int offline_power_w;
+	char circuit[CFG_NAME_MAX]; /* "" = on the main connection */
+	int circuit_index;          /* into cfg.circuits; -1 = main connection */
+	enum cfg_control_unit control_unit;
+	enum cfg_word_order word_order;
+};
+
+struct cfg {
+	char path[CFG_PATH_MAX]; /* the file it came from */
+
+	struct {
+		char id[CFG_NAME_MAX];
+		enum cfg_distribution distribution;
+		int nominal_voltage_v;
+		int main_breaker_a; /* per phase */
+		int available_power_w; /* whole kW in the file */
+		struct cfg_circuit *circuits;
+		size_t n_circuits;
+	} site;
+
+	struct {
+		char url[CFG_URL_MAX];
+		enum cfg_ocpp_version ocpp_version;
+		char identity[CFG_IDENTITY_MAX];
+		int security_profile; /* 1, 2 or 3 */
+		char password[CFG_PASSWORD_MAX]; /* never log it */
+		char ca_file[CFG_PATH_MAX];
+		char client_cert[CFG_PATH_MAX];
+		char client_key[CFG_PATH_MAX];
+		int heartbeat_interval_s;
+		int retry_backoff_min_s;
+		int retry_backoff_random_s;
+		int retry_backoff_repeat;
+		int ping_interval_s;
+		int ping_timeout_s;
+	} csms;
+
+	struct {
+		enum cfg_balancer_mode mode;
+		enum cfg_pv_mode pv_mode;
+		int reserve_pct;
+		int min_power_1ph_w;
+		int min_power_3ph_w;
+		int offline_meter_power_w; /* 0 = pause all on a meter fault */
+		int offline_site_power_w;  /* cap while the CSMS is unreachable */
+		int offline_site_delay_s;
+		int resolution_w;
+	} balancer;
+
+	struct {
+		enum cfg_meter_type type;
+		struct cfg_link link; /* kind tcp or rtu */
+		int max_age_s;        /* older readings count as a meter fault */
+		int poll_interval_ms;
+	} meter;
+
+	struct {
+		char listen_host[CFG_HOST_MAX]; /* "" = any address */
+		int listen_port;                /* 0 = chosen by the system */
+		int response_timeout_ms;
+		int comm_timeout_s;
+		int offline_after_failures;
+	} southbound;
+
+	struct cfg_charger *chargers; /* in file order */
+	size_t n_chargers;
+
+	struct {
+		char path[CFG_PATH_MAX];
+	} store;
+
+	struct {
+		enum log_level level;
+		bool to_syslog;
+	} log;
+};
+
+/* Every problem found in a file, one complete message each, in the order
+ * of the lines they are about ("FILE:LINE: option 'x': value 'y': why:
+ * allowed ..."). */
+struct cfg_errors {
+	char **msgs;
+	size_t n;
+};
+
+/* Reads, validates and copies the file at path into *cfg.  Returns 0, or
+ * -1 with every problem found appended to *errors (the caller frees them
+ * with cfg_errors_free); *cfg is then left empty.  On success the caller
+ * releases *cfg with cfg_clear.  Not thread-safe (libconfuse's lexer is
+ * global): load from the main thread. */
+int cfg_load(const char *path, struct cfg *cfg, struct cfg_errors *errors);
+
+/* As cfg_load, from text in memory; name stands for the file name in
+ * messages. */
+int cfg_load_string(const char *name, const char *text, struct cfg *cfg,
+    struct cfg_errors *errors);
+
+/* Releases what cfg_load allocated and zeroes *cfg. */
+void cfg_clear(struct cfg *cfg);
+
+/* Frees the messages and empties *errors. */
+void cfg_errors_free(struct cfg_errors *errors);
+
+/* Prints the effective settings (defaults filled in) in the file's syntax
+ * and units; the password is shown only as set or not set. */
+void cfg_dump(const struct cfg *cfg, FILE *fp);
+
+/* Names of enumerated values, as written in the file. */
+const char *cfg_model_name(enum cfg_model model);
+const char *cfg_link_kind_name(enum cfg_link_kind kind);
+const char *cfg_balancer_mode_name(enum cfg_balancer_mode mode);
+
+/* The connectors a model may have: *min..*max. */
+void cfg_model_connectors(enum cfg_model model, int *min, int *max);
+
+#endif
