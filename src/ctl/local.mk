@@ -1,1 +1,3 @@
-# src/ctl: rules for this module, its tests and its benchmarks.
+# src/ctl: ocpp-edgectl, the command-line client of a running daemon.
+sbin_PROGRAMS += ocpp-edgectl
+ocpp_edgectl_SOURCES = src/ctl/ctl.c
