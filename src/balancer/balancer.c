@@ -1,0 +1,1093 @@
+/* The balancer: vendor budgets (DLB / ALM / PV), every cap at once,
+ * max-min fair water-filling, Pmin pausing with hysteresis, meter-confirmed
+ * increases and resolution steps.  See docs/balancing.md. */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "balancer/balancer.h"
+
+/* Constraint numbering: 0 = site budget (W), 1..3 = main-connection
+ * phases (mA), then 3 per circuit (mA). */
+#define K_SITE 0
+#define K_MAIN(p) (1 + (p))
+#define K_CIRC(c, p) (1 + BAL_PHASES + BAL_PHASES * (c) + (p))
+#define NK (1 + BAL_PHASES + BAL_PHASES * BAL_MAX_CIRCUITS)
+#define EPS 1e-6
+
+struct bal_work {
+	/* per connector */
+	double coef[BAL_MAX_CONNECTORS][BAL_PHASES]; /* mA per W on a phase */
+	double upper[BAL_MAX_CONNECTORS];  /* own bound, W */
+	double pmin[BAL_MAX_CONNECTORS];   /* minimum on the grid, W */
+	double step[BAL_MAX_CONNECTORS];   /* resolution in W */
+	double x[BAL_MAX_CONNECTORS];      /* water-filling result, W */
+	double held[BAL_MAX_CONNECTORS];   /* under-draw cap, or -1 */
+	double maxw[BAL_MAX_CONNECTORS];
+	double profile[BAL_MAX_CONNECTORS];
+	int bound_k[BAL_MAX_CONNECTORS];   /* -1 = own bound */
+	int by_upper[BAL_MAX_CONNECTORS];  /* demanding ones, ascending upper */
+	int n_by_upper;
+	int pord[BAL_MAX_CONNECTORS];      /* pause order scratch */
+	int tmp[BAL_MAX_CONNECTORS];
+	unsigned char dem[BAL_MAX_CONNECTORS];    /* demanding and eligible */
+	unsigned char act[BAL_MAX_CONNECTORS];    /* in the current fill */
+	unsigned char frozen[BAL_MAX_CONNECTORS];
+	unsigned char newly[BAL_MAX_CONNECTORS];  /* paused in this run */
+	unsigned char resumed[BAL_MAX_CONNECTORS];
+	/* per constraint */
+	double cap[NK];
+	double fixed[NK];
+	double slope[NK];
+	double lvl[NK];
+	double committed[NK];
+	int cnt[NK];
+	unsigned char used[NK];
+	unsigned char kfrozen[NK];
+	int nk;
+	/* per charger */
+	double reserve[BAL_MAX_CHARGERS];
+	double own_ma[BAL_MAX_CHARGERS];   /* a charger's load on its phase */
+	int nconn[BAL_MAX_CHARGERS];
+	unsigned char charging[BAL_MAX_CHARGERS];
+	/* per circuit: bit c of anc[c] and of its ancestors */
+	uint32_t anc[BAL_MAX_CIRCUITS];
+	const struct bal_input *in;
+};
+
+/* Returns the size of the workspace callers allocate once. */
+size_t
+bal_work_size(void)
+{
+	return sizeof(struct bal_work);
+}
+
+/* Fills s with the vendor's defaults and ours for the hysteresis. */
+void
+bal_settings_default(struct bal_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->mode = BAL_MODE_ALM;
+	s->pv_mode = BAL_PV_GREEN_PRIORITY;
+	s->reserve_pct = 10;
+	s->min_power_1ph_w = 1400;
+	s->min_power_3ph_w = 4200;
+	s->offline_meter_power_w = 0;
+	s->meter_max_age_ms = 5000;
+	s->resolution_w = 100;
+	s->resolution_ma = 1000;
+	s->restart_margin_w = 500;
+	s->restart_hold_ms = 10000;
+	s->underdraw_margin_w = 1000;
+	s->underdraw_after_ms = 15000;
+	s->underdraw_headroom_w = 2000;
+	s->phase_switch_margin_ma = 2000;
+}
+
+/* Resets every connector's memory to "nothing applied". */
+void
+bal_state_init(struct bal_state *state)
+{
+	state->n_connectors = 0;
+	for (int i = 0; i < BAL_MAX_CONNECTORS; i++) {
+		state->conn[i].applied_w = 0;
+		state->conn[i].paused = false;
+		state->conn[i].underdrawing = false;
+		state->conn[i].room_since_ms = -1;
+		state->conn[i].underdraw_since_ms = -1;
+	}
+}
+
+/* Returns the stable name of a reason code. */
+const char *
+bal_reason_name(enum bal_reason r)
+{
+	switch (r) {
+	case BAL_R_SHARE: return "share";
+	case BAL_R_CAPPED_PROFILE: return "capped-by-profile";
+	case BAL_R_CAPPED_MAX: return "capped-by-max";
+	case BAL_R_CAPPED_CIRCUIT: return "capped-by-circuit";
+	case BAL_R_CAPPED_PHASE: return "capped-by-phase";
+	case BAL_R_CAPPED_SITE: return "capped-by-site";
+	case BAL_R_HELD_NEAR_DRAW: return "held-near-draw";
+	case BAL_R_WAITING_FOR_ROOM: return "waiting-for-room";
+	case BAL_R_PAUSED_BELOW_MIN: return "paused-below-min";
+	case BAL_R_PAUSED_METER_FAULT: return "paused-meter-fault";
+	case BAL_R_PAUSED_NO_SURPLUS: return "paused-no-surplus";
+	case BAL_R_OFFLINE_RESERVE: return "offline-reserve";
+	case BAL_R_IDLE: return "idle";
+	case BAL_R_UNAVAILABLE: return "unavailable";
+	}
+	return "?";
+}
+
+/* Returns the stable name of a cap source. */
+const char *
+bal_cap_source_name(enum bal_cap_source s)
+{
+	switch (s) {
+	case BAL_CAP_AVAILABLE: return "available-power";
+	case BAL_CAP_ALM: return "alm-allocable";
+	case BAL_CAP_PV_SURPLUS: return "pv-surplus";
+	case BAL_CAP_PV_MIN: return "pv-min-power";
+	case BAL_CAP_PV_SPEED: return "pv-speed";
+	case BAL_CAP_OFFLINE_METER: return "offline-meter-power";
+	case BAL_CAP_METER_FAULT: return "meter-fault";
+	case BAL_CAP_CLOUD: return "cloud";
+	}
+	return "?";
+}
+
+/* Returns the stable name of a connector state. */
+const char *
+bal_state_name(enum bal_conn_state s)
+{
+	switch (s) {
+	case BAL_ST_AVAILABLE: return "available";
+	case BAL_ST_PREPARING: return "preparing";
+	case BAL_ST_CHARGING: return "charging";
+	case BAL_ST_SUSPENDED_EV: return "suspended-ev";
+	case BAL_ST_SUSPENDED_EVSE: return "suspended-evse";
+	case BAL_ST_FINISHING: return "finishing";
+	case BAL_ST_RESERVED: return "reserved";
+	case BAL_ST_UNAVAILABLE: return "unavailable";
+	case BAL_ST_FAULTED: return "faulted";
+	}
+	return "?";
+}
+
+#define FAIL(...) do { snprintf(errbuf, errlen, __VA_ARGS__); return -1; } while (0)
+
+/* Validates the input; writes what is wrong, where, and the range. */
+int
+bal_check(const struct bal_input *in, char *errbuf, size_t errlen)
+{
+	const struct bal_site *site = in->site;
+	const struct bal_settings *s = in->settings;
+
+	if (errlen > 0)
+		errbuf[0] = '\0';
+	if (site == NULL || s == NULL)
+		FAIL("input: site and settings are required");
+	if (site->phases != 1 && site->phases != 3)
+		FAIL("site: phases %d, must be 1 or 3", site->phases);
+	if (site->nominal_voltage_v < 100 || site->nominal_voltage_v > 400)
+		FAIL("site: nominal voltage %d V, valid 100..400 V",
+		    (int)site->nominal_voltage_v);
+	if (site->available_power_w < 0)
+		FAIL("site: available power %d W, must be >= 0",
+		    (int)site->available_power_w);
+	if (site->cloud_cap_w < BAL_NO_CAP)
+		FAIL("site: cloud cap %d W, must be >= 0 or absent (-1)",
+		    (int)site->cloud_cap_w);
+	for (int p = 0; p < BAL_PHASES; p++)
+		if (site->phase_max_ma[p] < 0)
+			FAIL("site: phase L%d limit %d mA, must be >= 0 (0 = none)",
+			    p + 1, (int)site->phase_max_ma[p]);
+	if (site->n_circuits < 1 || site->n_circuits > BAL_MAX_CIRCUITS ||
+	    site->circuits == NULL)
+		FAIL("site: %d circuits, valid 1..%d", site->n_circuits,
+		    BAL_MAX_CIRCUITS);
+	for (int c = 0; c < site->n_circuits; c++) {
+		const struct bal_circuit *ci = &site->circuits[c];
+		if (ci->parent != BAL_NONE && (ci->parent < 0 || ci->parent >= c))
+			FAIL("circuit %d: parent %d, must be -1 or 0..%d "
+			    "(parents come first)", c, ci->parent, c - 1);
+		if (ci->max_current_ma <= 0)
+			FAIL("circuit %d: max current %d mA, must be > 0", c,
+			    (int)ci->max_current_ma);
+	}
+	if (in->n_chargers < 0 || in->n_chargers > BAL_MAX_CHARGERS ||
+	    (in->n_chargers > 0 && in->chargers == NULL))
+		FAIL("input: %d chargers, valid 0..%d", in->n_chargers,
+		    BAL_MAX_CHARGERS);
+	for (int h = 0; h < in->n_chargers; h++) {
+		const struct bal_charger *ch = &in->chargers[h];
+		if (ch->phases != 1 && ch->phases != 3)
+			FAIL("charger %d: phases %d, must be 1 or 3", h, ch->phases);
+		if (ch->phases == 3 && site->phases != 3)
+			FAIL("charger %d: three-phase charger on a single-phase site", h);
+		if (ch->wired_phase < 0 || ch->wired_phase >= site->phases)
+			FAIL("charger %d: wired phase %d, valid 0..%d", h,
+			    ch->wired_phase, site->phases - 1);
+		if (ch->circuit < 0 || ch->circuit >= site->n_circuits)
+			FAIL("charger %d: circuit %d, valid 0..%d", h, ch->circuit,
+			    site->n_circuits - 1);
+		if (ch->unit != BAL_UNIT_W && ch->unit != BAL_UNIT_A)
+			FAIL("charger %d: control unit %d, must be W (0) or A (1)",
+			    h, (int)ch->unit);
+		if (ch->offline_power_w < 0 || ch->max_power_w < 0)
+			FAIL("charger %d: offline power %d W and max power %d W "
+			    "must be >= 0", h, (int)ch->offline_power_w,
+			    (int)ch->max_power_w);
+	}
+	if (in->n_connectors < 0 || in->n_connectors > BAL_MAX_CONNECTORS ||
+	    (in->n_connectors > 0 && in->connectors == NULL))
+		FAIL("input: %d connectors, valid 0..%d", in->n_connectors,
+		    BAL_MAX_CONNECTORS);
+	for (int i = 0; i < in->n_connectors; i++) {
+		const struct bal_connector *cn = &in->connectors[i];
+		if (cn->charger < 0 || cn->charger >= in->n_chargers)
+			FAIL("connector %d: charger %d, valid 0..%d", i, cn->charger,
+			    in->n_chargers - 1);
+		if ((int)cn->state < BAL_ST_AVAILABLE || cn->state > BAL_ST_FAULTED)
+			FAIL("connector %d: state %d, valid 0..%d", i,
+			    (int)cn->state, BAL_ST_FAULTED);
+		if (cn->rated_max_w <= 0)
+			FAIL("connector %d: rated max %d W, must be > 0", i,
+			    (int)cn->rated_max_w);
+		if (cn->configured_max_w < 0)
+			FAIL("connector %d: configured max %d W, must be >= 0 "
+			    "(0 = rated)", i, (int)cn->configured_max_w);
+		if (cn->profile_cap_w < BAL_NO_CAP)
+			FAIL("connector %d: profile cap %d W, must be >= 0 or "
+			    "absent (-1)", i, (int)cn->profile_cap_w);
+		if (cn->measured_power_w < 0)
+			FAIL("connector %d: measured power %d W, must be >= 0", i,
+			    (int)cn->measured_power_w);
+	}
+	if (s->mode != BAL_MODE_DLB && s->mode != BAL_MODE_ALM &&
+	    s->mode != BAL_MODE_PV)
+		FAIL("settings: mode %d, valid 0 (dlb), 1 (alm), 2 (pv)",
+		    (int)s->mode);
+	if (s->pv_mode != BAL_PV_FULL_GREEN && s->pv_mode != BAL_PV_GREEN_PRIORITY &&
+	    s->pv_mode != BAL_PV_SPEED_PRIORITY)
+		FAIL("settings: pv-mode %d, valid 0..2", (int)s->pv_mode);
+	if (s->mode != BAL_MODE_DLB && in->meter == NULL)
+		FAIL("input: a meter reading is required in ALM and PV modes");
+	if (s->reserve_pct < 0 || s->reserve_pct > 50)
+		FAIL("settings: reserve %d %%, valid 0..50 %%", s->reserve_pct);
+	if (s->min_power_1ph_w < 100 || s->min_power_1ph_w > 100000 ||
+	    s->min_power_3ph_w < 100 || s->min_power_3ph_w > 100000)
+		FAIL("settings: minimum power %d W / %d W, valid 100..100000 W",
+		    (int)s->min_power_1ph_w, (int)s->min_power_3ph_w);
+	if (s->offline_meter_power_w < 0)
+		FAIL("settings: offline-meter power %d W, must be >= 0",
+		    (int)s->offline_meter_power_w);
+	if (s->meter_max_age_ms <= 0)
+		FAIL("settings: meter max age %d ms, must be > 0",
+		    (int)s->meter_max_age_ms);
+	if (s->resolution_w < 1 || s->resolution_w > 10000)
+		FAIL("settings: resolution %d W, valid 1..10000 W",
+		    (int)s->resolution_w);
+	if (s->resolution_ma < 100 || s->resolution_ma > 10000)
+		FAIL("settings: resolution %d mA, valid 100..10000 mA",
+		    (int)s->resolution_ma);
+	if (s->restart_margin_w < 0 || s->restart_hold_ms < 0 ||
+	    s->underdraw_after_ms < 0 || s->phase_switch_margin_ma < 0)
+		FAIL("settings: restart margin, hold time, under-draw time and "
+		    "phase-switch margin must be >= 0");
+	if (s->underdraw_margin_w <= 0 ||
+	    s->underdraw_headroom_w <= s->underdraw_margin_w)
+		FAIL("settings: under-draw margin %d W must be > 0 and below "
+		    "the headroom %d W", (int)s->underdraw_margin_w,
+		    (int)s->underdraw_headroom_w);
+	return 0;
+}
+
+static bool
+is_demanding(enum bal_conn_state st)
+{
+	return st == BAL_ST_PREPARING || st == BAL_ST_CHARGING ||
+	    st == BAL_ST_SUSPENDED_EV || st == BAL_ST_SUSPENDED_EVSE;
+}
+
+static double
+floor_grid(double v, double step)
+{
+	if (v <= 0)
+		return 0;
+	return floor(v / step + 1e-9) * step;
+}
+
+static double
+ceil_grid(double v, double step)
+{
+	return ceil(v / step - 1e-9) * step;
+}
+
+/* Coefficient of connector i in constraint k (W or mA per W). */
+static double
+coef_of(const struct bal_work *w, int i, int k)
+{
+	const struct bal_connector *cn = &w->in->connectors[i];
+	int c, p;
+
+	if (k == K_SITE)
+		return 1.0;
+	if (k < K_CIRC(0, 0))
+		return w->coef[i][k - 1];
+	c = (k - K_CIRC(0, 0)) / BAL_PHASES;
+	p = (k - K_CIRC(0, 0)) % BAL_PHASES;
+	if (!(w->anc[w->in->chargers[cn->charger].circuit] & (1u << c)))
+		return 0;
+	return w->coef[i][p];
+}
+
+/* Recomputes the level at which constraint k fills up. */
+static void
+relevel(struct bal_work *w, int k)
+{
+	if (w->cnt[k] <= 0 || w->slope[k] <= 1e-15)
+		w->lvl[k] = HUGE_VAL;
+	else
+		w->lvl[k] = (w->cap[k] - w->fixed[k]) / w->slope[k];
+}
+
+/* Adds (sign +1) or removes (sign -1, with value v) connector i in the
+ * constraints it belongs to. */
+static void
+touch(struct bal_work *w, int i, int sign, double v)
+{
+	const struct bal_connector *cn = &w->in->connectors[i];
+	int c = w->in->chargers[cn->charger].circuit;
+	const struct bal_circuit *circ = w->in->site->circuits;
+
+#define TOUCH(k, a) do { \
+	if (w->used[k]) { \
+		if (sign > 0) { \
+			w->slope[k] += (a); w->cnt[k]++; \
+		} else { \
+			w->slope[k] -= (a); w->cnt[k]--; \
+			w->fixed[k] += (a) * v; relevel(w, k); \
+		} \
+	} \
+} while (0)
+	TOUCH(K_SITE, 1.0);
+	for (int p = 0; p < BAL_PHASES; p++) {
+		double a = w->coef[i][p];
+		if (a <= 0)
+			continue;
+		TOUCH(K_MAIN(p), a);
+		for (int cc = c; cc != BAL_NONE; cc = circ[cc].parent)
+			TOUCH(K_CIRC(cc, p), a);
+	}
+#undef TOUCH
+}
+
+/* Max-min fair water-filling over the connectors with act[] set: raises a
+ * common level; a connector stops at its own bound or when a constraint
+ * containing it fills up.  Results in x[] and bound_k[]. */
+static void
+fill(struct bal_work *w)
+{
+	int n = w->in->n_connectors, left = 0, j = 0;
+
+	for (int k = 0; k < w->nk; k++) {
+		w->fixed[k] = 0;
+		w->slope[k] = 0;
+		w->cnt[k] = 0;
+		w->kfrozen[k] = !w->used[k];
+	}
+	for (int i = 0; i < n; i++) {
+		w->frozen[i] = 0;
+		w->x[i] = 0;
+		w->bound_k[i] = -1;
+		if (w->act[i]) {
+			touch(w, i, +1, 0);
+			left++;
+		}
+	}
+	for (int k = 0; k < w->nk; k++)
+		relevel(w, k);
+
+	while (left > 0) {
+		int i, best = -1;
+		double lmin = HUGE_VAL, nu;
+
+		while (j < w->n_by_upper &&
+		    (!w->act[w->by_upper[j]] || w->frozen[w->by_upper[j]]))
+			j++;
+		if (j < w->n_by_upper) {
+			i = w->by_upper[j];
+			nu = w->upper[i];
+		} else {
+			i = -1;
+			nu = HUGE_VAL;
+		}
+		for (int k = 0; k < w->nk; k++)
+			if (!w->kfrozen[k] && w->lvl[k] < lmin) {
+				lmin = w->lvl[k];
+				best = k;
+			}
+		if (i >= 0 && nu <= lmin) {
+			w->x[i] = nu;
+			w->bound_k[i] = -1;
+			w->frozen[i] = 1;
+			touch(w, i, -1, nu);
+			left--;
+			continue;
+		}
+		if (best < 0)
+			break; /* cannot happen: every act connector has a bound */
+		if (lmin < 0)
+			lmin = 0;
+		w->kfrozen[best] = 1;
+		for (int m = 0; m < n; m++) {
+			if (!w->act[m] || w->frozen[m] || coef_of(w, m, best) <= 0)
+				continue;
+			w->x[m] = lmin;
+			w->bound_k[m] = best;
+			w->frozen[m] = 1;
+			touch(w, m, -1, lmin);
+			left--;
+		}
+	}
+}
+
+/* Orders connectors: a < b when a should be paused later (higher
+ * priority, then earlier start, then lower index). */
+static bool
+pause_later(const struct bal_input *in, int a, int b)
+{
+	const struct bal_connector *ca = &in->connectors[a], *cb = &in->connectors[b];
+
+	if (ca->priority != cb->priority)
+		return ca->priority > cb->priority;
+	if (ca->last_start_ms != cb->last_start_ms)
+		return ca->last_start_ms < cb->last_start_ms;
+	return a < b;
+}
+
+static bool
+upper_less(const struct bal_work *w, int a, int b)
+{
+	if (w->upper[a] != w->upper[b])
+		return w->upper[a] < w->upper[b];
+	return a < b;
+}
+
+/* Stable bottom-up merge sort of v[0..n) with tmp as scratch; by_upper
+ * selects the key (ascending upper bound) else the pause order. */
+static void
+sort_idx(struct bal_work *w, int *v, int n, bool by_upper)
+{
+	int *src = v, *dst = w->tmp;
+
+	for (int width = 1; width < n; width *= 2) {
+		for (int lo = 0; lo < n; lo += 2 * width) {
+			int mid = lo + width < n ? lo + width : n;
+			int hi = lo + 2 * width < n ? lo + 2 * width : n;
+			int a = lo, b = mid, o = lo;
+			while (a < mid && b < hi) {
+				bool take_b = by_upper ? upper_less(w, src[b], src[a]) :
+				    pause_later(w->in, src[b], src[a]);
+				dst[o++] = take_b ? src[b++] : src[a++];
+			}
+			while (a < mid)
+				dst[o++] = src[a++];
+			while (b < hi)
+				dst[o++] = src[b++];
+		}
+		int *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != v)
+		memcpy(v, src, (size_t)n * sizeof(*v));
+}
+
+/* Index of the first active connector below its minimum, or -1. */
+static int
+first_below(const struct bal_work *w)
+{
+	for (int i = 0; i < w->in->n_connectors; i++)
+		if (w->act[i] && w->x[i] < w->pmin[i] - EPS)
+			return i;
+	return -1;
+}
+
+/* The vendor rule, per bottleneck: while connectors get less than Pmin,
+ * pause the last activated ones among them (as many as the bottleneck
+ * cannot carry at Pmin), then share again. */
+static void
+pause_below_min(struct bal_work *w)
+{
+	int n = w->in->n_connectors;
+
+	fill(w);
+	while (first_below(w) >= 0) {
+		int nb = 0;
+		/* per bottleneck: members below min, their total, max Pmin */
+		for (int k = 0; k < w->nk; k++) {
+			w->committed[k] = 0; /* used here as total of below */
+			w->cnt[k] = 0;       /* members below */
+			w->fixed[k] = 0;     /* largest Pmin among them */
+		}
+		for (int i = 0; i < n; i++) {
+			int k;
+			if (!w->act[i] || w->x[i] >= w->pmin[i] - EPS)
+				continue;
+			k = w->bound_k[i] < 0 ? K_SITE : w->bound_k[i];
+			w->committed[k] += w->x[i];
+			w->cnt[k]++;
+			if (w->pmin[i] > w->fixed[k])
+				w->fixed[k] = w->pmin[i];
+			w->pord[nb++] = i;
+		}
+		for (int k = 0; k < w->nk; k++) {
+			int keep;
+			if (w->cnt[k] == 0)
+				continue;
+			keep = (int)floor(w->committed[k] / w->fixed[k] + 1e-9);
+			w->cnt[k] = w->cnt[k] - keep; /* now: how many to pause */
+			if (w->cnt[k] < 1)
+				w->cnt[k] = 1;
+		}
+		/* pause from the end of the pause order */
+		sort_idx(w, w->pord, nb, false);
+		for (int q = nb - 1; q >= 0; q--) {
+			int i = w->pord[q];
+			int k = w->bound_k[i] < 0 ? K_SITE : w->bound_k[i];
+			if (w->cnt[k] <= 0)
+				continue;
+			w->cnt[k]--;
+			w->act[i] = 0;
+			w->newly[i] = 1;
+		}
+		fill(w);
+	}
+}
+
+/* Output reason of an allocated connector from what bound it. */
+static enum bal_reason
+reason_of(const struct bal_work *w, int i, enum bal_cap_source src)
+{
+	int k = w->bound_k[i];
+
+	if (k < 0) {
+		if (w->held[i] >= 0 && w->held[i] <= w->upper[i] + EPS)
+			return BAL_R_HELD_NEAR_DRAW;
+		if (w->profile[i] >= 0 && w->profile[i] <= w->maxw[i])
+			return BAL_R_CAPPED_PROFILE;
+		return BAL_R_CAPPED_MAX;
+	}
+	if (k == K_SITE)
+		return src == BAL_CAP_CLOUD ? BAL_R_CAPPED_SITE : BAL_R_SHARE;
+	if (k < K_CIRC(0, 0))
+		return BAL_R_CAPPED_PHASE;
+	return BAL_R_CAPPED_CIRCUIT;
+}
+
+static int32_t
+clamp32(double v)
+{
+	if (v > INT32_MAX)
+		return INT32_MAX;
+	if (v < INT32_MIN)
+		return INT32_MIN;
+	return (int32_t)v;
+}
+
+/* Computes the site budget of the active mode; fills out_site figures. */
+static double
+mode_budget(const struct bal_input *in, struct bal_work *w,
+    struct bal_site_out *so, double charger_measured, double offline_w,
+    double sum_pmin_demanding, double dlb_reserve)
+{
+	const struct bal_settings *s = in->settings;
+	const struct bal_site *site = in->site;
+	double pmax = site->available_power_w, budget;
+
+	if (s->mode == BAL_MODE_DLB) {
+		so->reserved_w = (int64_t)dlb_reserve;
+		budget = pmax - dlb_reserve - offline_w;
+		so->cap_source = BAL_CAP_AVAILABLE;
+	} else if (so->meter_fault) {
+		budget = s->offline_meter_power_w - offline_w;
+		so->cap_source = s->offline_meter_power_w > 0 ?
+		    BAL_CAP_OFFLINE_METER : BAL_CAP_METER_FAULT;
+		if (s->offline_meter_power_w == 0)
+			budget = 0;
+	} else if (s->mode == BAL_MODE_ALM) {
+		double allocable = pmax * (100 - 5 - s->reserve_pct) / 100.0;
+		double household = in->meter->total_power_w - charger_measured;
+		so->household_load_w = (int64_t)household;
+		budget = allocable - household - offline_w;
+		so->cap_source = BAL_CAP_ALM;
+	} else {
+		double surplus = -(double)in->meter->total_power_w + charger_measured;
+		so->pv_surplus_w = (int64_t)surplus;
+		switch (s->pv_mode) {
+		case BAL_PV_FULL_GREEN:
+			budget = surplus - offline_w;
+			so->cap_source = BAL_CAP_PV_SURPLUS;
+			break;
+		case BAL_PV_GREEN_PRIORITY:
+			if (surplus - offline_w > sum_pmin_demanding) {
+				budget = surplus - offline_w;
+				so->cap_source = BAL_CAP_PV_SURPLUS;
+			} else {
+				budget = sum_pmin_demanding;
+				so->cap_source = BAL_CAP_PV_MIN;
+			}
+			/* never import more than the available power */
+			if (budget > surplus + pmax - offline_w)
+				budget = surplus + pmax - offline_w;
+			break;
+		case BAL_PV_SPEED_PRIORITY:
+		default:
+			budget = surplus + pmax - offline_w;
+			so->cap_source = BAL_CAP_PV_SPEED;
+			break;
+		}
+	}
+	if (site->cloud_cap_w != BAL_NO_CAP &&
+	    site->cloud_cap_w - offline_w < budget) {
+		budget = site->cloud_cap_w - offline_w;
+		so->cap_source = BAL_CAP_CLOUD;
+	}
+	(void)w;
+	return budget;
+}
+
+/* Runs one allocation: see balancer.h. */
+int
+bal_run(const struct bal_input *in, struct bal_state *state,
+    struct bal_work *w, struct bal_conn_out *out, struct bal_site_out *so,
+    char *errbuf, size_t errlen)
+{
+	const struct bal_site *site;
+	const struct bal_settings *s;
+	int n, nc;
+	double v, charger_measured = 0, offline_w = 0, dlb_reserve = 0;
+	double sum_pmin = 0, budget, factor;
+	double offline_ma[BAL_MAX_CIRCUITS][BAL_PHASES];
+	double main_offline_ma[BAL_PHASES] = { 0, 0, 0 };
+	double charger_phase_w[BAL_PHASES] = { 0, 0, 0 };
+	bool meter_fault = false;
+
+	if (bal_check(in, errbuf, errlen) < 0)
+		return -1;
+	site = in->site;
+	s = in->settings;
+	n = in->n_connectors;
+	nc = site->n_circuits;
+	v = site->nominal_voltage_v;
+	w->in = in;
+	if (state->n_connectors != n) {
+		bal_state_init(state);
+		state->n_connectors = n;
+	}
+	memset(so, 0, sizeof(*so));
+	memset(offline_ma, 0, sizeof(offline_ma));
+
+	for (int c = 0; c < nc; c++) {
+		int p = site->circuits[c].parent;
+		w->anc[c] = (1u << c) | (p == BAL_NONE ? 0 : w->anc[p]);
+	}
+
+	if (s->mode != BAL_MODE_DLB)
+		meter_fault = !in->meter->healthy ||
+		    in->meter->age_ms > s->meter_max_age_ms;
+	so->meter_fault = meter_fault;
+
+	/* chargers: connector counts, charging flags */
+	for (int h = 0; h < in->n_chargers; h++) {
+		w->nconn[h] = 0;
+		w->charging[h] = 0;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct bal_connector *cn = &in->connectors[i];
+		w->nconn[cn->charger]++;
+		if (in->chargers[cn->charger].online && is_demanding(cn->state))
+			w->charging[cn->charger] = 1;
+	}
+	for (int h = 0; h < in->n_chargers; h++) {
+		const struct bal_charger *ch = &in->chargers[h];
+		double r;
+		if (ch->online) {
+			if (w->charging[h])
+				so->n_charging_chargers++;
+			w->reserve[h] = 0;
+			continue;
+		}
+		so->n_offline_chargers++;
+		/* DLB: Pmax / N; ALM and PV: Pmin; never below what it was
+		 * programmed to draw, never above what it can draw */
+		if (s->mode == BAL_MODE_DLB)
+			r = (double)site->available_power_w / in->n_chargers;
+		else
+			r = ch->phases == 3 ? s->min_power_3ph_w : s->min_power_1ph_w;
+		if (ch->offline_power_w > r)
+			r = ch->offline_power_w;
+		if (ch->max_power_w > 0 && r > ch->max_power_w)
+			r = ch->max_power_w;
+		w->reserve[h] = r;
+		offline_w += r;
+		for (int p = 0; p < BAL_PHASES; p++) {
+			double ma;
+			if (ch->phases == 3)
+				ma = r * 1000.0 / (3 * v);
+			else if (p == ch->wired_phase)
+				ma = r * 1000.0 / v;
+			else
+				continue;
+			main_offline_ma[p] += ma;
+			for (int c = ch->circuit; c != BAL_NONE; c = site->circuits[c].parent)
+				offline_ma[c][p] += ma;
+		}
+	}
+	so->offline_power_w = (int64_t)offline_w;
+
+	/* connectors: bounds, grid, coefficients, demand */
+	w->n_by_upper = 0;
+	for (int i = 0; i < n; i++) {
+		const struct bal_connector *cn = &in->connectors[i];
+		const struct bal_charger *ch = &in->chargers[cn->charger];
+		struct bal_conn_mem *mem = &state->conn[i];
+		double pmin_raw = ch->phases == 3 ? s->min_power_3ph_w : s->min_power_1ph_w;
+		double mx;
+
+		w->step[i] = ch->unit == BAL_UNIT_W ? s->resolution_w :
+		    s->resolution_ma * v * ch->phases / 1000.0;
+		w->pmin[i] = ceil_grid(pmin_raw, w->step[i]);
+		mx = cn->rated_max_w;
+		if (cn->configured_max_w > 0 && cn->configured_max_w < mx)
+			mx = cn->configured_max_w;
+		w->maxw[i] = mx;
+		w->profile[i] = cn->profile_cap_w;
+		if (cn->profile_cap_w != BAL_NO_CAP && cn->profile_cap_w < mx)
+			mx = cn->profile_cap_w;
+		w->held[i] = -1;
+		for (int p = 0; p < BAL_PHASES; p++) {
+			if (ch->phases == 3)
+				w->coef[i][p] = 1000.0 / (3 * v);
+			else
+				w->coef[i][p] = p == ch->wired_phase ? 1000.0 / v : 0;
+		}
+		w->dem[i] = 0;
+		w->act[i] = 0;
+		w->newly[i] = 0;
+		w->resumed[i] = 0;
+		if (!ch->online) {
+			mem->underdrawing = false;
+			mem->underdraw_since_ms = -1;
+			continue;
+		}
+		charger_measured += cn->measured_power_w;
+		for (int p = 0; p < BAL_PHASES; p++)
+			charger_phase_w[p] += cn->measured_power_w *
+			    w->coef[i][p] * v / 1000.0;
+		if (!is_demanding(cn->state)) {
+			mem->underdrawing = false;
+			mem->underdraw_since_ms = -1;
+			mem->paused = false;
+			mem->room_since_ms = -1;
+			if (s->mode == BAL_MODE_DLB &&
+			    (cn->state == BAL_ST_AVAILABLE || cn->state == BAL_ST_RESERVED) &&
+			    w->pmin[i] > dlb_reserve)
+				dlb_reserve = w->pmin[i];
+			continue;
+		}
+		/* under-drawing: suspended by the EV, or drawing clearly
+		 * below what it was given for a while */
+		if (cn->state == BAL_ST_SUSPENDED_EV) {
+			mem->underdrawing = true;
+			if (mem->underdraw_since_ms < 0)
+				mem->underdraw_since_ms = in->now_ms;
+		} else if (mem->applied_w > 0 &&
+		    cn->measured_power_w < mem->applied_w - s->underdraw_margin_w) {
+			if (mem->underdraw_since_ms < 0)
+				mem->underdraw_since_ms = in->now_ms;
+			if (in->now_ms - mem->underdraw_since_ms >= s->underdraw_after_ms)
+				mem->underdrawing = true;
+		} else {
+			mem->underdrawing = false;
+			mem->underdraw_since_ms = -1;
+		}
+		if (mem->underdrawing) {
+			double hcap = ceil_grid((double)cn->measured_power_w +
+			    s->underdraw_headroom_w, w->step[i]);
+			if (hcap < w->pmin[i])
+				hcap = w->pmin[i];
+			w->held[i] = hcap;
+			if (hcap < mx)
+				mx = hcap;
+		}
+		w->upper[i] = floor_grid(mx, w->step[i]);
+		if (w->upper[i] + EPS < w->pmin[i])
+			continue; /* a cap below Pmin: paused, not demanding */
+		w->dem[i] = 1;
+		sum_pmin += w->pmin[i];
+		w->by_upper[w->n_by_upper++] = i;
+	}
+
+	/* constraints */
+	budget = mode_budget(in, w, so, charger_measured, offline_w, sum_pmin,
+	    dlb_reserve);
+	so->budget_w = (int64_t)floor(budget);
+	so->cap_w = (int64_t)floor(budget + offline_w);
+	so->vendor_share_w = so->n_charging_chargers > 0 ?
+	    (int64_t)floor(budget / so->n_charging_chargers) : 0;
+	w->nk = K_CIRC(nc, 0);
+	for (int k = 0; k < w->nk; k++)
+		w->used[k] = 0;
+	w->used[K_SITE] = 1;
+	w->cap[K_SITE] = budget;
+	factor = s->mode == BAL_MODE_ALM ? (100 - 5 - s->reserve_pct) / 100.0 : 1.0;
+	for (int p = 0; p < site->phases; p++) {
+		if (site->phase_max_ma[p] > 0) {
+			double cap = site->phase_max_ma[p] * factor - main_offline_ma[p];
+			if (s->mode != BAL_MODE_DLB && !meter_fault) {
+				double hh_w = in->meter->phase_power_w[p] - charger_phase_w[p];
+				cap -= hh_w * 1000.0 / v;
+			}
+			w->used[K_MAIN(p)] = 1;
+			w->cap[K_MAIN(p)] = cap;
+		}
+		for (int c = 0; c < nc; c++) {
+			w->used[K_CIRC(c, p)] = 1;
+			w->cap[K_CIRC(c, p)] = site->circuits[c].max_current_ma -
+			    offline_ma[c][p];
+		}
+	}
+
+	/* sharing */
+	if (so->cap_source == BAL_CAP_METER_FAULT) {
+		w->n_by_upper = 0; /* nobody active */
+	} else {
+		sort_idx(w, w->by_upper, w->n_by_upper, true);
+		for (int q = 0; q < w->n_by_upper; q++) {
+			int i = w->by_upper[q];
+			w->act[i] = !state->conn[i].paused;
+		}
+		pause_below_min(w);
+		/* resume previously paused ones, most important first, once
+		 * there is room for Pmin + margin for the hold time */
+		int np = 0;
+		for (int q = 0; q < w->n_by_upper; q++) {
+			int i = w->by_upper[q];
+			if (state->conn[i].paused && !w->act[i] && !w->newly[i])
+				w->pord[np++] = i;
+		}
+		if (np > 0) {
+			bool stop = false;
+			sort_idx(w, w->pord, np, false);
+			for (int q = 0; q < np; q++) {
+				int i = w->pord[q];
+				struct bal_conn_mem *mem = &state->conn[i];
+				if (stop) {
+					mem->room_since_ms = -1;
+					continue;
+				}
+				w->act[i] = 1;
+				fill(w);
+				if (first_below(w) < 0 &&
+				    w->x[i] >= w->pmin[i] + s->restart_margin_w - EPS) {
+					if (mem->room_since_ms < 0)
+						mem->room_since_ms = in->now_ms;
+					if (in->now_ms - mem->room_since_ms >= s->restart_hold_ms) {
+						w->resumed[i] = 1;
+						continue;
+					}
+				} else {
+					mem->room_since_ms = -1;
+				}
+				w->act[i] = 0;
+				stop = true;
+			}
+			fill(w);
+		}
+	}
+
+	/* targets, resolution, calm; then the meter-confirmed increases */
+	for (int k = 0; k < w->nk; k++)
+		w->committed[k] = 0;
+	for (int i = 0; i < n; i++) {
+		const struct bal_connector *cn = &in->connectors[i];
+		struct bal_conn_mem *mem = &state->conn[i];
+		double t = w->act[i] ? w->x[i] : 0, r, old, nw;
+
+		out[i].chain.target_w = clamp32(floor(t));
+		r = floor_grid(t, w->step[i]);
+		old = (double)mem->applied_w;
+		old = floor(old / w->step[i] + 0.5) * w->step[i];
+		nw = r;
+		if (r > old && old >= w->pmin[i] - EPS && t < old + 1.5 * w->step[i])
+			nw = old; /* calm: not worth a rewrite */
+		w->x[i] = nw; /* from here on: the new setpoint */
+		if (!in->chargers[cn->charger].online)
+			continue;
+		double base = cn->measured_power_w;
+		double keep = nw <= old ? nw : old;
+		if (keep > base)
+			base = keep;
+		for (int k = 0; k < w->nk; k++) {
+			double a;
+			if (!w->used[k])
+				continue;
+			a = coef_of(w, i, k);
+			if (a > 0)
+				w->committed[k] += a * base;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		const struct bal_connector *cn = &in->connectors[i];
+		struct bal_conn_mem *mem = &state->conn[i];
+		double old = floor((double)mem->applied_w / w->step[i] + 0.5) * w->step[i];
+		double base, room = HUGE_VAL, grant;
+
+		w->frozen[i] = 0; /* reused: increase held back */
+		if (!in->chargers[cn->charger].online || w->x[i] <= old)
+			continue;
+		base = cn->measured_power_w > old ? cn->measured_power_w : old;
+		for (int k = 0; k < w->nk; k++) {
+			double a, rk;
+			if (!w->used[k])
+				continue;
+			a = coef_of(w, i, k);
+			if (a <= 0)
+				continue;
+			rk = (w->cap[k] - w->committed[k]) / a;
+			if (rk < room)
+				room = rk;
+		}
+		if (room < 0)
+			room = 0;
+		grant = floor_grid(base + room, w->step[i]);
+		if (grant > w->x[i])
+			grant = w->x[i];
+		if (grant < w->pmin[i] - EPS)
+			grant = old >= w->pmin[i] - EPS ? old : 0;
+		if (grant < old)
+			grant = old;
+		if (grant > base) {
+			for (int k = 0; k < w->nk; k++) {
+				double a;
+				if (!w->used[k])
+					continue;
+				a = coef_of(w, i, k);
+				if (a > 0)
+					w->committed[k] += a * (grant - base);
+			}
+		}
+		if (grant < w->x[i] - EPS)
+			w->frozen[i] = 1;
+		w->x[i] = grant;
+	}
+
+	/* outputs and state */
+	for (int i = 0; i < n; i++) {
+		const struct bal_connector *cn = &in->connectors[i];
+		const struct bal_charger *ch = &in->chargers[cn->charger];
+		struct bal_conn_mem *mem = &state->conn[i];
+		struct bal_conn_out *o = &out[i];
+		double sp = w->x[i];
+		int32_t target = o->chain.target_w;
+
+		memset(o, 0, sizeof(*o));
+		o->proposed_phase = BAL_NONE;
+		o->chain.target_w = target;
+		o->chain.pmin_w = clamp32(w->pmin[i]);
+		o->chain.max_w = clamp32(w->maxw[i]);
+		o->chain.profile_cap_w = cn->profile_cap_w;
+		o->chain.held_cap_w = w->held[i] >= 0 ? clamp32(w->held[i]) : BAL_NO_CAP;
+		o->chain.upper_w = ch->online ? clamp32(w->upper[i]) : 0;
+		o->chain.bound = BAL_B_NONE;
+		o->chain.bound_circuit = BAL_NONE;
+		o->chain.bound_phase = BAL_NONE;
+		if (!ch->online) {
+			o->reason = BAL_R_OFFLINE_RESERVE;
+			o->offline_reserve_w = clamp32(w->reserve[cn->charger] /
+			    w->nconn[cn->charger]);
+			mem->applied_w = 0;
+			mem->paused = false;
+			mem->room_since_ms = -1;
+			continue;
+		}
+		if (ch->unit == BAL_UNIT_A) {
+			double steps = floor(sp / w->step[i] + 0.5);
+			o->setpoint_ma = clamp32(steps * s->resolution_ma);
+			o->setpoint_w = clamp32(floor(sp + 1e-6));
+		} else {
+			o->setpoint_w = clamp32(floor(sp + 1e-6));
+			o->setpoint_ma = clamp32(floor(sp * 1000.0 / (v * ch->phases)));
+		}
+		mem->applied_w = o->setpoint_w;
+		so->allocated_w += o->setpoint_w;
+		if (!is_demanding(cn->state)) {
+			o->reason = cn->state == BAL_ST_UNAVAILABLE ||
+			    cn->state == BAL_ST_FAULTED ? BAL_R_UNAVAILABLE : BAL_R_IDLE;
+			continue;
+		}
+		if (w->act[i]) {
+			int k = w->bound_k[i];
+			o->chain.level_w = target;
+			if (k < 0) {
+				o->chain.bound = BAL_B_OWN;
+			} else if (k == K_SITE) {
+				o->chain.bound = BAL_B_SITE;
+			} else if (k < K_CIRC(0, 0)) {
+				o->chain.bound = BAL_B_PHASE;
+				o->chain.bound_phase = k - K_MAIN(0);
+			} else {
+				o->chain.bound = BAL_B_CIRCUIT;
+				o->chain.bound_circuit = (k - K_CIRC(0, 0)) / BAL_PHASES;
+				o->chain.bound_phase = (k - K_CIRC(0, 0)) % BAL_PHASES;
+			}
+			o->reason = reason_of(w, i, so->cap_source);
+			mem->paused = false;
+			if (w->resumed[i])
+				mem->room_since_ms = -1;
+			if (w->frozen[i])
+				o->reason = BAL_R_WAITING_FOR_ROOM;
+		} else if (so->cap_source == BAL_CAP_METER_FAULT) {
+			o->reason = BAL_R_PAUSED_METER_FAULT;
+		} else if (w->dem[i]) {
+			/* paused by the Pmin rule (now or before) */
+			mem->paused = true;
+			o->reason = s->mode == BAL_MODE_PV && !meter_fault ?
+			    BAL_R_PAUSED_NO_SURPLUS : BAL_R_PAUSED_BELOW_MIN;
+		} else {
+			o->reason = BAL_R_PAUSED_BELOW_MIN; /* a cap below Pmin */
+		}
+		if (o->setpoint_w == 0) {
+			o->paused = true;
+			so->n_paused++;
+		}
+	}
+
+	/* phase switching proposals at the main connection */
+	if (site->phases == 3) {
+		double load[BAL_PHASES], score[BAL_PHASES];
+		for (int p = 0; p < BAL_PHASES; p++) {
+			load[p] = main_offline_ma[p];
+			if (s->mode != BAL_MODE_DLB && !meter_fault)
+				load[p] += (in->meter->phase_power_w[p] - charger_phase_w[p]) *
+				    1000.0 / v;
+		}
+		for (int h = 0; h < in->n_chargers; h++)
+			w->own_ma[h] = 0;
+		for (int i = 0; i < n; i++) {
+			int h = in->connectors[i].charger;
+			if (!in->chargers[h].online)
+				continue;
+			for (int p = 0; p < BAL_PHASES; p++)
+				load[p] += w->coef[i][p] * out[i].setpoint_w;
+			w->own_ma[h] += out[i].setpoint_w * 1000.0 / v;
+		}
+		for (int p = 0; p < BAL_PHASES; p++)
+			score[p] = (site->phase_max_ma[p] > 0 ?
+			    site->phase_max_ma[p] * factor : 0) - load[p];
+		for (int i = 0; i < n; i++) {
+			const struct bal_connector *cn = &in->connectors[i];
+			const struct bal_charger *ch = &in->chargers[cn->charger];
+			double best_score;
+			int best = BAL_NONE;
+			if (!ch->online || ch->phases != 1 || !ch->phase_switchable)
+				continue;
+			best_score = score[ch->wired_phase] + w->own_ma[cn->charger] +
+			    s->phase_switch_margin_ma;
+			for (int p = 0; p < BAL_PHASES; p++)
+				if (p != ch->wired_phase && score[p] > best_score) {
+					best_score = score[p];
+					best = p;
+				}
+			out[i].proposed_phase = best;
+		}
+	}
+	return 0;
+}
