@@ -660,6 +660,16 @@ store_open(const char *path, const struct store_options *opt,
 	return 0;
 
 fail:
+	if (rc == STORE_ERR_READONLY && cause != NULL && *cause != NULL &&
+	    strstr(*cause, "not writable") == NULL) {
+		char *detail = *cause;
+
+		*cause = NULL;
+		store_set_cause(cause, "%s: not writable: the file and its "
+		    "directory must be writable, SQLite keeps %s-wal and %s-shm "
+		    "beside it (%s)", path, path, path, detail);
+		free(detail);
+	}
 	store_close(st);
 	return rc;
 }

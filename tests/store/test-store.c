@@ -275,6 +275,21 @@ test_refuses_corrupt_file(void)
 	assert_refused(path, STORE_ERR_CORRUPT, "");
 }
 
+/* A zero-length file is an empty database: it gets the schema. */
+static void
+test_empty_file_is_new(void)
+{
+	const char *path = fresh_path();
+	struct store *st;
+
+	write_file(path, "", 0);
+	st = open_ok(path, NULL);
+	CU_ASSERT_EQUAL(store_opened_version(st), 0);
+	store_close(st);
+	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA user_version"),
+	    STORE_SCHEMA_VERSION);
+}
+
 static void
 test_rejects_bad_options(void)
 {
@@ -370,7 +385,7 @@ test_migrates_version_1(void)
  * a database in a read-only directory, and a read-only file in a writable
  * directory.  Exit status: 0 = both refused with STORE_ERR_READONLY. */
 static int
-readonly_child(const char *rodir, const char *rofile)
+readonly_child(const char *rodir, const char *rofile, const char *indir)
 {
 	struct store *st = NULL;
 	char path[600], *cause = NULL;
@@ -380,7 +395,8 @@ readonly_child(const char *rodir, const char *rofile)
 		return 77;
 	snprintf(path, sizeof(path), "%s/new.db", rodir);
 	rc = store_open(path, NULL, &st, &cause);
-	if (rc != STORE_ERR_READONLY || st != NULL || cause == NULL) {
+	if (rc != STORE_ERR_READONLY || st != NULL || cause == NULL ||
+	    strstr(cause, "not writable") == NULL) {
 		fprintf(stderr, "read-only dir: rc %d (%s)\n", rc,
 		    cause != NULL ? cause : "");
 		return 1;
@@ -388,10 +404,23 @@ readonly_child(const char *rodir, const char *rofile)
 	free(cause);
 	cause = NULL;
 	rc = store_open(rofile, NULL, &st, &cause);
-	if (rc != STORE_ERR_READONLY || st != NULL || cause == NULL) {
+	if (rc != STORE_ERR_READONLY || st != NULL || cause == NULL ||
+	    strstr(cause, "not writable") == NULL) {
 		fprintf(stderr, "read-only file: rc %d (%s)\n", rc,
 		    cause != NULL ? cause : "");
 		return 2;
+	}
+	free(cause);
+	cause = NULL;
+	/* A writable file in a read-only directory: WAL needs its -wal and
+	 * -shm files next to it. */
+	rc = store_open(indir, NULL, &st, &cause);
+	if (rc != STORE_ERR_READONLY || st != NULL || cause == NULL ||
+	    strstr(cause, "not writable") == NULL) {
+		fprintf(stderr, "file in read-only dir: rc %d (%s)\n", rc,
+		    cause != NULL ? cause : "");
+		store_close(st);
+		return 4;
 	}
 	free(cause);
 	return access(path, F_OK) == 0 ? 3 : 0;
@@ -400,7 +429,7 @@ readonly_child(const char *rodir, const char *rofile)
 static void
 test_readonly_directory(void)
 {
-	char rodir[300], rwdir[300], rofile[400];
+	char rodir[300], rwdir[300], rofile[400], indir[400];
 	struct store *st;
 	pid_t pid;
 	int status;
@@ -416,11 +445,17 @@ test_readonly_directory(void)
 	st = open_ok(rofile, NULL);
 	store_close(st);
 	CU_ASSERT_EQUAL(chmod(rofile, 0444), 0);
+	snprintf(indir, sizeof(indir), "%s/in.db", rodir);
+	chmod(rodir, 0755);
+	st = open_ok(indir, NULL);
+	store_close(st);
+	CU_ASSERT_EQUAL(chmod(indir, 0666), 0);
+	CU_ASSERT_EQUAL(chmod(rodir, 0555), 0);
 	fflush(NULL);
 	pid = fork();
 	CU_ASSERT_FATAL(pid >= 0);
 	if (pid == 0)
-		_exit(readonly_child(rodir, rofile));
+		_exit(readonly_child(rodir, rofile, indir));
 	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
 	CU_ASSERT_TRUE(WIFEXITED(status));
 	if (WEXITSTATUS(status) == 77)
@@ -1092,6 +1127,7 @@ test_bound_spares_message_in_flight(void)
 static const struct cu_test open_tests[] = {
 	{ "new file gets the schema, WAL and FULL sync",
 	  test_new_file_gets_schema },
+	{ "an empty file becomes a new store", test_empty_file_is_new },
 	{ "refuses a non-database file", test_refuses_non_database },
 	{ "refuses another application's database",
 	  test_refuses_foreign_database },
