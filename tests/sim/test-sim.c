@@ -1,0 +1,1012 @@
+/* Tests for ocpp-edge-sim.  Part 1 drives the site model in-process with
+ * an injected clock (register maps, EV follow delay, offline fallback,
+ * meter sums).  Part 2 starts the real program and talks Modbus to it with
+ * libmodbus over loopback TCP, over the pseudo-terminal (RTU), and as the
+ * gateway a charger dials into. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <modbus.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "sim/sim.h"
+#include "tests/cu.h"
+
+/* ------------------------------------------------------------------ */
+/* Part 1: in-process, time injected.                                  */
+
+#define T0 1000000  /* an arbitrary monotonic start, ms */
+
+static struct sim_site site;
+
+static int
+load(const char *json)
+{
+	char *cause = NULL;
+
+	sim_site_free(&site);
+	memset(&site, 0, sizeof(site));
+	site.start_ms = site.last_update_ms = T0;
+	if (sim_scenario_parse(&site, json, &cause) != 0) {
+		fprintf(stderr, "scenario: %s\n", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* Sends a read PDU; returns 0 and the registers, or the exception code. */
+static int
+rd(struct sim_charger *c, int fc, uint16_t addr, uint16_t n, uint16_t *out,
+    int64_t now)
+{
+	uint8_t req[5] = { (uint8_t)fc, (uint8_t)(addr >> 8),
+	    (uint8_t)(addr & 0xff), (uint8_t)(n >> 8), (uint8_t)(n & 0xff) };
+	uint8_t resp[260];
+	size_t len = sim_modbus_pdu(&site, c, req, sizeof(req), resp, now);
+
+	if (resp[0] & 0x80)
+		return resp[1];
+	if (len != 2 + 2 * (size_t)n || resp[1] != 2 * n)
+		return -1;
+	for (uint16_t i = 0; i < n; i++)
+		out[i] = (uint16_t)(resp[2 + 2 * i] << 8 | resp[3 + 2 * i]);
+	return 0;
+}
+
+/* Sends a write-multiple PDU; returns 0 or the exception code. */
+static int
+wr(struct sim_charger *c, uint16_t addr, uint16_t n, const uint16_t *v,
+    int64_t now)
+{
+	uint8_t req[6 + 2 * 123], resp[260];
+
+	req[0] = 16;
+	req[1] = (uint8_t)(addr >> 8);
+	req[2] = (uint8_t)(addr & 0xff);
+	req[3] = 0;
+	req[4] = (uint8_t)n;
+	req[5] = (uint8_t)(2 * n);
+	for (uint16_t i = 0; i < n; i++) {
+		req[6 + 2 * i] = (uint8_t)(v[i] >> 8);
+		req[7 + 2 * i] = (uint8_t)(v[i] & 0xff);
+	}
+	sim_modbus_pdu(&site, c, req, 6 + 2 * (size_t)n, resp, now);
+	return (resp[0] & 0x80) ? resp[1] : 0;
+}
+
+/* Writes a UINT32 high word first. */
+static int
+wr32(struct sim_charger *c, uint16_t addr, uint32_t v, int64_t now)
+{
+	uint16_t r[2] = { (uint16_t)(v >> 16), (uint16_t)(v & 0xffff) };
+
+	return wr(c, addr, 2, r, now);
+}
+
+static int
+wr16(struct sim_charger *c, uint16_t addr, uint16_t v, int64_t now)
+{
+	uint8_t req[5] = { 6, (uint8_t)(addr >> 8), (uint8_t)(addr & 0xff),
+	    (uint8_t)(v >> 8), (uint8_t)(v & 0xff) }, resp[260];
+
+	sim_modbus_pdu(&site, c, req, 5, resp, now);
+	return (resp[0] & 0x80) ? resp[1] : 0;
+}
+
+static uint32_t
+rd32(struct sim_charger *c, uint16_t addr, int64_t now)
+{
+	uint16_t r[2] = { 0xdead, 0xbeef };
+
+	CU_ASSERT_EQUAL_FATAL(rd(c, 3, addr, 2, r, now), 0);
+	return (uint32_t)r[0] << 16 | r[1];
+}
+
+static uint16_t
+rd16(struct sim_charger *c, uint16_t addr, int64_t now)
+{
+	uint16_t r = 0xdead;
+
+	CU_ASSERT_EQUAL_FATAL(rd(c, 3, addr, 1, &r, now), 0);
+	return r;
+}
+
+static void
+ascii(const uint16_t *r, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = (char)(r[i] >> 8);
+		out[2 * i + 1] = (char)(r[i] & 0xff);
+	}
+	out[2 * n] = '\0';
+}
+
+static const char one_of_each[] =
+	"{\"follow_delay_ms\": 0,"
+	" \"site\": {\"household_w\": 0},"
+	" \"meter\": {\"type\": \"sdm630\", \"tcp\": true},"
+	" \"chargers\": ["
+	"  {\"name\": \"wb\", \"model\": \"autel-ac-wallbox\", \"serial\": \"WB-1\","
+	"   \"max_power_w\": 22000},"
+	"  {\"name\": \"cp\", \"model\": \"autel-ac-compact\", \"phases\": 1,"
+	"   \"wired_phase\": \"L2\", \"max_power_w\": 7400},"
+	"  {\"name\": \"ul\", \"model\": \"autel-ac-ultra\", \"connectors\": 2,"
+	"   \"word_order\": \"low-first\"},"
+	"  {\"name\": \"sg\", \"model\": \"autel-single\", \"answer_fc04\": false,"
+	"   \"max_power_w\": 11000},"
+	"  {\"name\": \"dc\", \"model\": \"autel-dc\", \"connectors\": 2,"
+	"   \"max_power_w\": 60000, \"max_offline_power_w\": 20000}"
+	" ]}";
+
+static void
+test_identity_registers(void)
+{
+	struct sim_charger *wb, *dc;
+	uint16_t r[32];
+	char s[70];
+
+	CU_ASSERT_EQUAL_FATAL(load(one_of_each), 0);
+	wb = sim_site_charger(&site, "wb");
+	dc = sim_site_charger(&site, "dc");
+	CU_ASSERT_EQUAL(rd(wb, 4, 100, 30, r, T0), 0);
+	ascii(r, 30, s);
+	CU_ASSERT_STRING_EQUAL(s, "MaxiCharger AC Wallbox");
+	CU_ASSERT_EQUAL(rd(wb, 4, 10100, 16, r, T0), 0);
+	ascii(r, 16, s);
+	CU_ASSERT_STRING_EQUAL(s, "WB-1");
+	CU_ASSERT_EQUAL(rd16(wb, 10116, T0), 1);
+	/* 22000 W = 0x000055F0, high word first. */
+	CU_ASSERT_EQUAL(rd(wb, 4, 10119, 2, r, T0), 0);
+	CU_ASSERT_EQUAL(r[0], 0x0000);
+	CU_ASSERT_EQUAL(r[1], 0x55f0);
+	/* 22000 W / (230 V x 3) = 31.884 A -> 3188 (0.01 A). */
+	CU_ASSERT_EQUAL(rd32(wb, 10117, T0), 3188);
+	/* Default serial is "SIM" + name. */
+	CU_ASSERT_EQUAL(rd(dc, 4, 10100, 16, r, T0), 0);
+	ascii(r, 16, s);
+	CU_ASSERT_STRING_EQUAL(s, "SIMdc");
+	CU_ASSERT_EQUAL(rd16(dc, 10116, T0), 2);
+	CU_ASSERT_EQUAL(rd32(dc, 10119, T0), 60000);
+	CU_ASSERT_EQUAL(rd32(dc, 10121, T0), 20000);
+	/* Connector type 5 (Type 2) at 1y145. */
+	CU_ASSERT_EQUAL(rd16(wb, 11145, T0), 5);
+}
+
+static void
+test_word_order_and_energy(void)
+{
+	struct sim_charger *ul;
+	uint16_t r[4];
+	char *cause = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(load(one_of_each), 0);
+	ul = sim_site_charger(&site, "ul");
+	/* low-first: 22000 = 0x000055F0 -> [0x55F0, 0x0000]. */
+	CU_ASSERT_EQUAL(rd(ul, 4, 10119, 2, r, T0), 0);
+	CU_ASSERT_EQUAL(r[0], 0x55f0);
+	CU_ASSERT_EQUAL(r[1], 0x0000);
+	/* A 7400 W single-phase EV on connector 2 for one hour:
+	 * 7400 Wh = 74000 (0.1 Wh) = 0x00012110. */
+	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, ul, 2, 7400, 1, "TAG", -1,
+	    60, false, T0, &cause), 0);
+	sim_site_update(&site, T0 + 3600000);
+	CU_ASSERT_EQUAL(rd(ul, 4, 12035, 4, r, T0 + 3600000), 0);
+	/* Low 32 bits first, each half in the charger's (low-first) order. */
+	CU_ASSERT_EQUAL(r[0], 0x2110);
+	CU_ASSERT_EQUAL(r[1], 0x0001);
+	CU_ASSERT_EQUAL(r[2], 0);
+	CU_ASSERT_EQUAL(r[3], 0);
+	/* Session energy at 1y008 in kWh/100: 7.4 kWh -> 740. */
+	CU_ASSERT_EQUAL(rd16(ul, 12008, T0 + 3600000), 740);
+	/* IdToken at 1y147. */
+	{
+		char s[40];
+		uint16_t t[18];
+
+		CU_ASSERT_EQUAL(rd(ul, 4, 12147, 18, t, T0 + 3600000), 0);
+		ascii(t, 18, s);
+		CU_ASSERT_STRING_EQUAL(s, "TAG");
+	}
+}
+
+static void
+test_energy_high_first(void)
+{
+	struct sim_charger *wb;
+	uint16_t r[4];
+	char *cause = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(load(one_of_each), 0);
+	wb = sim_site_charger(&site, "wb");
+	/* 11000 W for 2 h = 22000 Wh = 220000 (0.1 Wh) = 0x00035B60. */
+	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, wb, 1, 11000, 3, NULL, -1, 60,
+	    false, T0, &cause), 0);
+	CU_ASSERT_EQUAL(rd(wb, 4, 11035, 4, r, T0 + 7200000), 0);
+	CU_ASSERT_EQUAL(r[0], 0x0003);
+	CU_ASSERT_EQUAL(r[1], 0x5b60);
+	CU_ASSERT_EQUAL(r[2], 0);
+	CU_ASSERT_EQUAL(r[3], 0);
+	/* Per phase: 11000 / 3 = 3667 W; current 3666.7 / 230 = 15.94 A. */
+	CU_ASSERT_EQUAL(rd32(wb, 11027, T0 + 7200000), 3667);
+	CU_ASSERT_EQUAL(rd32(wb, 11015, T0 + 7200000), 1594);
+	CU_ASSERT_EQUAL(rd32(wb, 11009, T0 + 7200000), 23000);
+	CU_ASSERT_EQUAL(rd32(wb, 10005, T0 + 7200000), 11000);
+	CU_ASSERT_EQUAL(rd16(wb, 11000, T0 + 7200000), 3);
+}
+
+static void
+test_follow_delay(void)
+{
+	struct sim_charger *wb;
+	char *cause = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(load(one_of_each), 0);
+	site.follow_delay_ms = 6000;
+	wb = sim_site_charger(&site, "wb");
+	/* Factory limit 22000 W, EV max 11000 W: draws 11000 W. */
+	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, wb, 1, 11000, 3, NULL, -1, 60,
+	    false, T0, &cause), 0);
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0), 11000);
+	/* New limit 7000 W at +1 s: still 11000 W at +6.999 s, 7000 W from
+	 * +7 s on. */
+	CU_ASSERT_EQUAL(wr32(wb, 21000, 7000, T0 + 1000), 0);
+	CU_ASSERT_EQUAL(rd32(wb, 21000, T0 + 1000), 7000);
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 6999), 11000);
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 7000), 7000);
+	/* Energy: 11000 W x 7 s + 7000 W x 3.6 s = 21.389 + 7.0 Wh =
+	 * 28.389 Wh -> 284 (0.1 Wh, rounded). */
+	{
+		uint16_t r[4];
+
+		CU_ASSERT_EQUAL(rd(wb, 4, 11035, 4, r, T0 + 10600), 0);
+		CU_ASSERT_EQUAL(r[1], 284);
+	}
+	/* A limit of 0 suspends the EVSE (status 5) after the delay. */
+	CU_ASSERT_EQUAL(wr32(wb, 21000, 0, T0 + 20000), 0);
+	CU_ASSERT_EQUAL(rd16(wb, 11000, T0 + 25999), 3);
+	CU_ASSERT_EQUAL(rd16(wb, 11000, T0 + 26000), 5);
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 26000), 0);
+}
+
+static void
+test_offline_fallback(void)
+{
+	struct sim_charger *wb;
+	char *cause = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(load(one_of_each), 0);
+	wb = sim_site_charger(&site, "wb");
+	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, wb, 1, 22000, 3, NULL, -1, 60,
+	    false, T0, &cause), 0);
+	/* Comm timeout 10 s, offline limit 4200 W, online limit 9000 W. */
+	CU_ASSERT_EQUAL(wr16(wb, 2, 10, T0), 0);
+	CU_ASSERT_EQUAL(wr32(wb, 21004, 4200, T0), 0);
+	CU_ASSERT_EQUAL(wr32(wb, 21000, 9000, T0), 0);
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 10000), 9000);
+	/* 10.001 s without a write: offline limits apply. */
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 10001), 4200);
+	/* Any write brings it back online. */
+	CU_ASSERT_EQUAL(wr32(wb, 21000, 9000, T0 + 12000), 0);
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 12000), 9000);
+	/* Reads alone do not count as the controller's keep-alive. */
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 21000), 9000);
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 22001), 4200);
+}
+
+static void
+test_current_mode_and_minimum(void)
+{
+	struct sim_charger *wb, *sg;
+	char *cause = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(load(one_of_each), 0);
+	wb = sim_site_charger(&site, "wb");
+	sg = sim_site_charger(&site, "sg");
+	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, wb, 1, 22000, 3, NULL, -1, 60,
+	    false, T0, &cause), 0);
+	/* Current mode: 16.00 A x 230 V x 3 phases = 11040 W. */
+	CU_ASSERT_EQUAL(wr16(wb, 0, 1, T0), 0);
+	CU_ASSERT_EQUAL(wr32(wb, 21002, 1600, T0), 0);
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0), 11040);
+	/* Mode 2 does not exist. */
+	CU_ASSERT_EQUAL(wr16(wb, 0, 2, T0), SIM_EX_ILLEGAL_VALUE);
+	CU_ASSERT_EQUAL(rd16(wb, 0, T0), 1);
+	/* A single-phase EV under 1000 W: below 6 A x 230 V = 1380 W it
+	 * cannot charge (suspendedEVSE). */
+	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, sg, 1, 7400, 1, NULL, -1, 60,
+	    false, T0, &cause), 0);
+	CU_ASSERT_EQUAL(wr32(sg, 21000, 1000, T0), 0);
+	CU_ASSERT_EQUAL(rd32(sg, 11005, T0), 0);
+	CU_ASSERT_EQUAL(rd16(sg, 11000, T0), 5);
+	CU_ASSERT_EQUAL(wr32(sg, 21000, 1400, T0), 0);
+	CU_ASSERT_EQUAL(rd32(sg, 11005, T0), 1400);
+	CU_ASSERT_EQUAL(rd16(sg, 11000, T0), 3);
+}
+
+static void
+test_exceptions(void)
+{
+	struct sim_charger *wb, *sg;
+	uint16_t r[130];
+	uint8_t req[1] = { 5 }, resp[260];
+
+	CU_ASSERT_EQUAL_FATAL(load(one_of_each), 0);
+	wb = sim_site_charger(&site, "wb");
+	sg = sim_site_charger(&site, "sg");
+	CU_ASSERT_EQUAL(rd(wb, 3, 30000, 1, r, T0), SIM_EX_ILLEGAL_ADDRESS);
+	CU_ASSERT_EQUAL(rd(wb, 4, 21000, 2, r, T0), SIM_EX_ILLEGAL_ADDRESS);
+	CU_ASSERT_EQUAL(rd(wb, 3, 9000, 1, r, T0), SIM_EX_ILLEGAL_ADDRESS);
+	CU_ASSERT_EQUAL(rd(wb, 3, 100, 126, r, T0), SIM_EX_ILLEGAL_VALUE);
+	CU_ASSERT_EQUAL(wr16(wb, 10000, 1, T0), SIM_EX_ILLEGAL_ADDRESS);
+	CU_ASSERT_EQUAL(wr16(wb, 21008, 1, T0), SIM_EX_ILLEGAL_ADDRESS);
+	CU_ASSERT_EQUAL(sim_modbus_pdu(&site, wb, req, 1, resp, T0), 2);
+	CU_ASSERT_EQUAL(resp[0], 0x85);
+	CU_ASSERT_EQUAL(resp[1], SIM_EX_ILLEGAL_FUNCTION);
+	/* Reserved registers inside a block read as 0 (10001..10004). */
+	r[1] = 0xffff;
+	CU_ASSERT_EQUAL(rd(wb, 4, 10000, 8, r, T0), 0);
+	CU_ASSERT_EQUAL(r[1], 0);
+	/* answer_fc04 = false: 04 is "illegal function", 03 works. */
+	CU_ASSERT_EQUAL(rd(sg, 4, 10116, 1, r, T0), SIM_EX_ILLEGAL_FUNCTION);
+	CU_ASSERT_EQUAL(rd(sg, 3, 10116, 1, r, T0), 0);
+	CU_ASSERT_EQUAL(r[0], 1);
+	/* Firmware URL must be HTTP(S). */
+	{
+		uint16_t url[8];
+		const char *u = "ftp://x/fw.bin";
+
+		for (int i = 0; i < 7; i++)
+			url[i] = (uint16_t)(u[2 * i] << 8 | u[2 * i + 1]);
+		url[7] = 0;
+		CU_ASSERT_EQUAL(wr(wb, 30002, 8, url, T0),
+		    SIM_EX_ILLEGAL_VALUE);
+		u = "https://fw/a.bin";
+		for (int i = 0; i < 8; i++)
+			url[i] = (uint16_t)(u[2 * i] << 8 | u[2 * i + 1]);
+		CU_ASSERT_EQUAL(wr(wb, 30002, 8, url, T0), 0);
+		CU_ASSERT_STRING_EQUAL(wb->fw_url, "https://fw/a.bin");
+	}
+}
+
+static void
+test_dc_layout(void)
+{
+	struct sim_charger *dc;
+	char *cause = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(load(one_of_each), 0);
+	dc = sim_site_charger(&site, "dc");
+	/* Connector 2 = x 8.  50 kW EV at 40 % of 80 kWh. */
+	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, dc, 2, 50000, 3, "DC", 40, 80,
+	    false, T0, &cause), 0);
+	CU_ASSERT_EQUAL(wr32(dc, 1608, 30000, T0), 0);
+	CU_ASSERT_EQUAL(rd16(dc, 1008, T0), 3);
+	CU_ASSERT_EQUAL(rd16(dc, 1004, T0), 0);
+	CU_ASSERT_EQUAL(rd32(dc, 1308, T0), 30000);
+	CU_ASSERT_EQUAL(rd32(dc, 1300, T0), 30000);
+	/* 30000 W at 400 V = 75.00 A. */
+	CU_ASSERT_EQUAL(rd32(dc, 1208, T0), 7500);
+	CU_ASSERT_EQUAL(rd32(dc, 1108, T0), 40000);
+	/* 16 min at 30 kW = 8 kWh = 10 % of 80 kWh: SoC 40 -> 50 %. */
+	CU_ASSERT_EQUAL(rd16(dc, 2208, T0 + 960000), 50);
+	CU_ASSERT_EQUAL(rd16(dc, 1508, T0 + 960000), 800);
+	/* Current mode: 50.00 A x 400 V = 20000 W. */
+	CU_ASSERT_EQUAL(wr16(dc, 0, 1, T0 + 960000), 0);
+	CU_ASSERT_EQUAL(wr32(dc, 1708, 5000, T0 + 960000), 0);
+	CU_ASSERT_EQUAL(rd32(dc, 1308, T0 + 960000), 20000);
+}
+
+static void
+test_start_stop_and_phase_switch(void)
+{
+	struct sim_charger *ul, *sg;
+	char *cause = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(load(one_of_each), 0);
+	ul = sim_site_charger(&site, "ul");
+	sg = sim_site_charger(&site, "sg");
+	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, ul, 2, 7400, 1, NULL, -1, 60,
+	    true, T0, &cause), 0);
+	/* Waiting for a start: preparing (2), no power. */
+	CU_ASSERT_EQUAL(rd16(ul, 12000, T0), 2);
+	CU_ASSERT_EQUAL(wr16(ul, 32000, 0, T0), 0);
+	CU_ASSERT_EQUAL(rd16(ul, 12000, T0), 3);
+	CU_ASSERT_EQUAL(wr16(ul, 32000, 1, T0), 0);
+	CU_ASSERT_EQUAL(rd16(ul, 12000, T0), 6);
+	CU_ASSERT_EQUAL(wr16(ul, 32001, 1, T0), 0);
+	CU_ASSERT_EQUAL(ul->unlocks, 1);
+	/* Phase switch on the Single charger: 2 = L2 only. */
+	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, sg, 1, 11000, 3, NULL, -1, 60,
+	    false, T0, &cause), 0);
+	site.household_w = 0;
+	CU_ASSERT_EQUAL(wr16(sg, 21008, 2, T0), 0);
+	sim_site_update(&site, T0);
+	/* Single phase now: 11000 W factory limit, EV 3 phases limited to
+	 * one: all 11000 W on L2. */
+	CU_ASSERT_DOUBLE_EQUAL(site.meter.p_phase[1], 11000, 0.5);
+	CU_ASSERT_DOUBLE_EQUAL(site.meter.p_phase[0], 0, 0.5);
+	CU_ASSERT_EQUAL(wr16(sg, 21008, 9, T0), SIM_EX_ILLEGAL_VALUE);
+}
+
+static void
+test_meter_sum(void)
+{
+	struct sim_charger *wb, *cp;
+	char *cause = NULL;
+	uint16_t r[76];
+	float f;
+	uint32_t u;
+
+	CU_ASSERT_EQUAL_FATAL(load(one_of_each), 0);
+	wb = sim_site_charger(&site, "wb");
+	cp = sim_site_charger(&site, "cp");
+	site.household_w = 3000;
+	site.pv_w = 6000;
+	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, wb, 1, 11000, 3, NULL, -1, 60,
+	    false, T0, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, cp, 1, 7400, 1, NULL, -1, 60,
+	    false, T0, &cause), 0);
+	/* Total = 3000 + 11000 + 7400 - 6000 = 15400 W.
+	 * L2 = 1000 - 2000 + 3666.7 + 7400 (compact on L2) = 10066.7 W. */
+	CU_ASSERT_EQUAL(rd(NULL, 4, 0, 76, r, T0), 0);
+	u = (uint32_t)r[0x34] << 16 | r[0x35];
+	memcpy(&f, &u, sizeof(f));
+	CU_ASSERT_DOUBLE_EQUAL(f, 15400, 0.5);
+	u = (uint32_t)r[0x0e] << 16 | r[0x0f];
+	memcpy(&f, &u, sizeof(f));
+	CU_ASSERT_DOUBLE_EQUAL(f, 10066.7, 0.5);
+	/* L2 current 10066.7 / 230 = 43.768 A. */
+	u = (uint32_t)r[0x08] << 16 | r[0x09];
+	memcpy(&f, &u, sizeof(f));
+	CU_ASSERT_DOUBLE_EQUAL(f, 43.768, 0.01);
+	/* One hour later: 15.4 kWh imported. */
+	CU_ASSERT_EQUAL(rd(NULL, 4, 0x48, 2, r, T0 + 3600000), 0);
+	u = (uint32_t)r[0] << 16 | r[1];
+	memcpy(&f, &u, sizeof(f));
+	CU_ASSERT_DOUBLE_EQUAL(f, 15.4, 0.01);
+	/* The meter answers only 04. */
+	CU_ASSERT_EQUAL(rd(NULL, 3, 0, 2, r, T0), SIM_EX_ILLEGAL_FUNCTION);
+}
+
+static void
+test_scenario_errors(void)
+{
+	struct { const char *json, *msg; } cases[] = {
+		{ "{\"chargers\":[{\"name\":\"a\",\"model\":\"autel-x\"}]}",
+		  "chargers[0].model: \"autel-x\" is not one of" },
+		{ "{\"chargers\":[{\"name\":\"a\",\"model\":\"autel-dc\","
+		  "\"connectors\":9}]}",
+		  "chargers[0].connectors: 9 is out of range 1..8" },
+		{ "{\"chargers\":[{\"name\":\"a\",\"model\":\"autel-single\","
+		  "\"phases\":2}]}", "chargers[0].phases: 2 is not 1 or 3" },
+		{ "{\"site\":{\"voltage\":230}}", "site: unknown key \"voltage\"" },
+		{ "{\"chargers\":[{\"name\":\"a\",\"model\":\"autel-single\","
+		  "\"link\":\"udp\"}]}",
+		  "chargers[0].link: \"udp\" is not one of tcp | tcp-listen" },
+		{ "{\"timeline\":[{\"at_s\":1}]}", "timeline[0]: needs" },
+		{ "{\"gateway\":\"nohost\"}", "gateway: \"nohost\" is not" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct sim_site s2;
+		char *cause = NULL;
+
+		memset(&s2, 0, sizeof(s2));
+		CU_ASSERT_EQUAL(sim_scenario_parse(&s2, cases[i].json, &cause),
+		    -1);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+		if (strstr(cause, cases[i].msg) == NULL)
+			fprintf(stderr, "\n got: %s\n want: %s\n", cause,
+			    cases[i].msg);
+		CU_ASSERT_PTR_NOT_NULL(strstr(cause, cases[i].msg));
+		free(cause);
+		sim_site_free(&s2);
+	}
+}
+
+static void
+test_control_commands(void)
+{
+	char *r;
+
+	CU_ASSERT_EQUAL_FATAL(load(one_of_each), 0);
+	r = sim_control(&site, "plug wb 1 evmax=7000 phases=3 idtag=ABC", T0);
+	CU_ASSERT_STRING_EQUAL(r, "ok");
+	free(r);
+	r = sim_control(&site, "get wb", T0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r, "\"power_w\":7000"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(r, "\"idtag\":\"ABC\""));
+	free(r);
+	r = sim_control(&site, "plug wb 2 evmax=7000", T0);
+	CU_ASSERT_STRING_EQUAL(r, "error connector \"2\" out of range 1..1");
+	free(r);
+	r = sim_control(&site, "household x", T0);
+	CU_ASSERT_EQUAL(strncmp(r, "error household: usage", 22), 0);
+	free(r);
+	r = sim_control(&site, "fault wb", T0);
+	CU_ASSERT_STRING_EQUAL(r, "ok");
+	free(r);
+	CU_ASSERT_EQUAL(sim_connector_status(sim_site_charger(&site, "wb"), 1),
+	    10);
+	r = sim_control(&site, "clear wb", T0);
+	free(r);
+	CU_ASSERT_EQUAL(sim_connector_status(sim_site_charger(&site, "wb"), 1),
+	    3);
+	r = sim_control(&site, "suspend wb", T0);
+	free(r);
+	CU_ASSERT_EQUAL(sim_connector_status(sim_site_charger(&site, "wb"), 1),
+	    4);
+	r = sim_control(&site, "unplug wb 1", T0);
+	free(r);
+	CU_ASSERT_EQUAL(sim_connector_status(sim_site_charger(&site, "wb"), 1),
+	    0);
+}
+
+static int
+part1_cleanup(void)
+{
+	sim_site_free(&site);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Part 2: the real program over loopback and a pty.                   */
+
+struct proc {
+	pid_t pid;
+	char dir[64];
+	char control[128];
+	json_t *ready;
+};
+
+static const char *
+sim_path(void)
+{
+	static char path[512];
+	const char *b = getenv("top_builddir");
+
+	snprintf(path, sizeof(path), "%s/ocpp-edge-sim", b != NULL ? b : ".");
+	return path;
+}
+
+/* Starts the simulator on a scenario and waits (up to 10 s) for its ready
+ * file.  Returns 0 or -1. */
+static int
+proc_start(struct proc *p, const char *scenario, const char *extra)
+{
+	char scen[128], ready[128], fdelay[] = "--follow-delay-ms=0";
+	int64_t deadline;
+	FILE *f;
+
+	memset(p, 0, sizeof(*p));
+	strcpy(p->dir, "/tmp/test-sim-XXXXXX");
+	if (mkdtemp(p->dir) == NULL)
+		return -1;
+	snprintf(scen, sizeof(scen), "%s/scenario.json", p->dir);
+	snprintf(ready, sizeof(ready), "%s/ready.json", p->dir);
+	snprintf(p->control, sizeof(p->control), "%s/ctl", p->dir);
+	f = fopen(scen, "w");
+	if (f == NULL)
+		return -1;
+	fputs(scenario, f);
+	fclose(f);
+	p->pid = fork();
+	if (p->pid < 0)
+		return -1;
+	if (p->pid == 0) {
+		int null = open("/dev/null", 1);
+
+		dup2(null, 1);
+		execl(sim_path(), "ocpp-edge-sim", "-q", "--scenario", scen,
+		    "--control", p->control, "--ready-file", ready, fdelay,
+		    "--redial-ms=50", extra != NULL ? extra : "--tick-ms=50",
+		    (char *)NULL);
+		_exit(127);
+	}
+	deadline = mono_now_ms() + 10000;
+	while (mono_now_ms() < deadline) {
+		json_error_t e;
+		int st;
+
+		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
+			p->pid = 0;
+			return -1;
+		}
+		p->ready = json_load_file(ready, 0, &e);
+		if (p->ready != NULL)
+			return 0;
+		poll(NULL, 0, 10);
+	}
+	return -1;
+}
+
+/* Stops the simulator with SIGTERM; returns its exit status. */
+static int
+proc_stop(struct proc *p)
+{
+	int st = -1;
+	char path[160];
+
+	if (p->pid > 0) {
+		kill(p->pid, SIGTERM);
+		waitpid(p->pid, &st, 0);
+	}
+	json_decref(p->ready);
+	snprintf(path, sizeof(path), "%s/scenario.json", p->dir);
+	unlink(path);
+	rmdir(p->dir);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Sends one control command; returns the reply line (caller frees). */
+static char *
+ctl(struct proc *p, const char *cmd)
+{
+	struct sockaddr_un sa;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	char buf[65536];
+	size_t n = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	strlcpy_ok(sa.sun_path, p->control, sizeof(sa.sun_path));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return xstrdup("error connect");
+	}
+	if (write(fd, cmd, strlen(cmd)) < 0 || write(fd, "\n", 1) < 0) {
+		close(fd);
+		return xstrdup("error write");
+	}
+	while (n < sizeof(buf) - 1) {
+		ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - n);
+
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (buf[n - 1] == '\n')
+			break;
+	}
+	close(fd);
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return xstrdup(buf);
+}
+
+/* `get NAME` decoded; caller json_decref()s. */
+static json_t *
+ctl_get(struct proc *p, const char *name)
+{
+	char cmd[64], *r;
+	json_t *o = NULL;
+
+	snprintf(cmd, sizeof(cmd), "get %s", name);
+	r = ctl(p, cmd);
+	if (strncmp(r, "ok ", 3) == 0)
+		o = json_loads(r + 3, 0, NULL);
+	free(r);
+	return o;
+}
+
+static int
+ready_port(struct proc *p, const char *name)
+{
+	json_t *arr = json_object_get(p->ready, "chargers"), *c;
+	size_t i;
+
+	if (strcmp(name, "meter") == 0)
+		return (int)json_integer_value(json_object_get(
+		    json_object_get(p->ready, "meter"), "port"));
+	json_array_foreach(arr, i, c)
+		if (strcmp(json_string_value(json_object_get(c, "name")),
+		    name) == 0)
+			return (int)json_integer_value(json_object_get(c,
+			    "port"));
+	return -1;
+}
+
+static modbus_t *
+tcp_client(int port)
+{
+	modbus_t *m = modbus_new_tcp("127.0.0.1", port);
+
+	if (m == NULL)
+		return NULL;
+	modbus_set_response_timeout(m, 2, 0);
+	if (modbus_connect(m) != 0) {
+		modbus_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static const char tcp_site[] =
+	"{\"site\": {\"household_w\": 2000, \"pv_w\": 500},"
+	" \"meter\": {\"type\": \"sdm630\", \"rtu\": true, \"unit_id\": 3},"
+	" \"rtu\": {\"baud\": 9600, \"parity\": \"even\"},"
+	" \"chargers\": ["
+	"  {\"name\": \"wb\", \"model\": \"autel-ac-wallbox\", \"serial\": \"WB-7\","
+	"   \"evs\": [{\"connector\": 1, \"evmax_w\": 11000}]},"
+	"  {\"name\": \"ul\", \"model\": \"autel-ac-ultra\", \"connectors\": 2},"
+	"  {\"name\": \"sg\", \"model\": \"autel-single\", \"answer_fc04\": false},"
+	"  {\"name\": \"dc\", \"model\": \"autel-dc\", \"serial\": \"DC-9\"},"
+	"  {\"name\": \"cp\", \"model\": \"autel-ac-compact\", \"link\": \"rtu\","
+	"   \"unit_id\": 5}"
+	" ]}";
+
+static void
+test_tcp_charger_and_meter(void)
+{
+	struct proc p;
+	modbus_t *m;
+	uint16_t r[16];
+	json_t *g;
+	char s[40];
+
+	CU_ASSERT_EQUAL_FATAL(proc_start(&p, tcp_site, NULL), 0);
+	m = tcp_client(ready_port(&p, "wb"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 10100, 16, r), 16);
+	ascii(r, 16, s);
+	CU_ASSERT_STRING_EQUAL(s, "WB-7");
+	/* The EV draws 11000 W (factory limit 22000 W). */
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 11005, 2, r), 2);
+	CU_ASSERT_EQUAL((uint32_t)r[0] << 16 | r[1], 11000);
+	/* Write power limit 7200 W (0x00001C20) and timeout 30 s. */
+	r[0] = 0x0000;
+	r[1] = 0x1c20;
+	CU_ASSERT_EQUAL(modbus_write_registers(m, 21000, 2, r), 2);
+	CU_ASSERT_EQUAL(modbus_write_register(m, 2, 30), 1);
+	CU_ASSERT_EQUAL(modbus_read_registers(m, 21000, 2, r), 2);
+	CU_ASSERT_EQUAL(r[1], 0x1c20);
+	g = ctl_get(&p, "wb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(json_object_get(
+	    json_array_get(json_object_get(g, "connectors"), 0), "limits"),
+	    "power_w")), 7200);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(g,
+	    "comm_timeout_s")), 30);
+	/* Follow delay 0: the EV draws 7200 W at once. */
+	CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(g,
+	    "power_w")), 7200, 0.1);
+	json_decref(g);
+	/* Exception over the wire: write to a read-only register. */
+	CU_ASSERT_EQUAL(modbus_write_register(m, 10000, 1), -1);
+	CU_ASSERT_EQUAL(errno, EMBXILADD);
+	modbus_close(m);
+	modbus_free(m);
+
+	/* 04 -> "illegal function" on sg; 03 works. */
+	m = tcp_client(ready_port(&p, "sg"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 10116, 1, r), -1);
+	CU_ASSERT_EQUAL(errno, EMBXILFUN);
+	CU_ASSERT_EQUAL(modbus_read_registers(m, 10116, 1, r), 1);
+	CU_ASSERT_EQUAL(r[0], 1);
+	modbus_close(m);
+	modbus_free(m);
+
+	/* DC x = 4 layout over the wire. */
+	m = tcp_client(ready_port(&p, "dc"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 10119, 2, r), 2);
+	CU_ASSERT_EQUAL((uint32_t)r[0] << 16 | r[1], 40000);
+	modbus_close(m);
+	modbus_free(m);
+
+	/* Meter on TCP: 2000 + 7200 - 500 = 8700 W. */
+	m = tcp_client(ready_port(&p, "meter"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 0x34, 2, r), 2);
+	CU_ASSERT_DOUBLE_EQUAL(modbus_get_float_abcd(r), 8700, 0.5);
+	/* The household load changes at run time: 3000 -> 9700 W. */
+	free(ctl(&p, "household 3000"));
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 0x34, 2, r), 2);
+	CU_ASSERT_DOUBLE_EQUAL(modbus_get_float_abcd(r), 9700, 0.5);
+	modbus_close(m);
+	modbus_free(m);
+	CU_ASSERT_EQUAL(proc_stop(&p), 0);
+}
+
+static void
+test_rtu_over_pty(void)
+{
+	struct proc p;
+	modbus_t *m;
+	uint16_t r[80];
+	const char *pty;
+	int64_t t0, dt;
+
+	CU_ASSERT_EQUAL_FATAL(proc_start(&p, tcp_site, NULL), 0);
+	pty = json_string_value(json_object_get(json_object_get(p.ready,
+	    "meter"), "pty"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pty);
+	m = modbus_new_rtu(pty, 9600, 'E', 8, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL_FATAL(modbus_connect(m), 0);
+	modbus_set_response_timeout(m, 2, 0);
+	modbus_set_slave(m, 3);
+	/* 76 registers: request 8 bytes + 3.5 gap + response 5 + 152 = 168.5
+	 * characters x 11 bits / 9600 baud = 193 ms on the wire at least. */
+	t0 = mono_now_ms();
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 0, 76, r), 76);
+	dt = mono_now_ms() - t0;
+	CU_ASSERT(dt >= 193);
+	fprintf(stderr, "[rtu 76 regs: %lld ms] ", (long long)dt);
+	CU_ASSERT_DOUBLE_EQUAL(modbus_get_float_abcd(&r[0]), 230, 0.01);
+	/* 2000 + 11000 - 500 = 12500 W. */
+	CU_ASSERT_DOUBLE_EQUAL(modbus_get_float_abcd(&r[0x34]), 12500, 0.5);
+	/* The compact charger on the same bus, unit 5. */
+	modbus_set_slave(m, 5);
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 10116, 1, r), 1);
+	CU_ASSERT_EQUAL(r[0], 1);
+	CU_ASSERT_EQUAL(modbus_write_register(m, 0, 1), 1);
+	CU_ASSERT_EQUAL(modbus_read_registers(m, 1, 1, r), 1);
+	CU_ASSERT_EQUAL(r[0], 0);  /* link type RS-485 */
+	/* A unit nobody has stays silent: timeout. */
+	modbus_set_slave(m, 9);
+	modbus_set_response_timeout(m, 0, 300000);
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 0, 2, r), -1);
+	CU_ASSERT_EQUAL(errno, ETIMEDOUT);
+	modbus_close(m);
+	modbus_free(m);
+	CU_ASSERT_EQUAL(proc_stop(&p), 0);
+}
+
+static void
+test_silence_and_recover(void)
+{
+	struct proc p;
+	modbus_t *m;
+	uint16_t r[2];
+
+	CU_ASSERT_EQUAL_FATAL(proc_start(&p, tcp_site, NULL), 0);
+	m = tcp_client(ready_port(&p, "ul"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	modbus_set_response_timeout(m, 0, 300000);
+	free(ctl(&p, "silence ul on"));
+	CU_ASSERT_EQUAL(modbus_read_registers(m, 10116, 1, r), -1);
+	CU_ASSERT_EQUAL(errno, ETIMEDOUT);
+	free(ctl(&p, "silence ul off"));
+	modbus_flush(m);
+	CU_ASSERT_EQUAL(modbus_read_registers(m, 10116, 1, r), 1);
+	CU_ASSERT_EQUAL(r[0], 2);
+	modbus_close(m);
+	modbus_free(m);
+	/* close: the port refuses connections until cleared. */
+	free(ctl(&p, "silence ul close"));
+	m = tcp_client(ready_port(&p, "ul"));
+	CU_ASSERT_PTR_NULL(m);
+	free(ctl(&p, "silence ul off"));
+	m = tcp_client(ready_port(&p, "ul"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL(modbus_read_registers(m, 10116, 1, r), 1);
+	/* A faulted charger reports status 10. */
+	free(ctl(&p, "fault ul"));
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 10000, 1, r), 1);
+	CU_ASSERT_EQUAL(r[0], 10);
+	modbus_close(m);
+	modbus_free(m);
+	CU_ASSERT_EQUAL(proc_stop(&p), 0);
+}
+
+/* Accepts one connection on lfd within 5 s; returns the fd or -1. */
+static int
+accept_within(int lfd)
+{
+	struct pollfd pf = { lfd, POLLIN, 0 };
+
+	if (poll(&pf, 1, 5000) != 1)
+		return -1;
+	return accept(lfd, NULL, NULL);
+}
+
+static void
+test_charger_dials_in(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	struct proc p;
+	char scen[512], gw[64];
+	modbus_t *m;
+	uint16_t r[16];
+	int lfd, fd;
+	char s[40];
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CU_ASSERT_EQUAL_FATAL(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CU_ASSERT_EQUAL_FATAL(listen(lfd, 4), 0);
+	getsockname(lfd, (struct sockaddr *)&sa, &len);
+	snprintf(gw, sizeof(gw), "127.0.0.1:%d", ntohs(sa.sin_port));
+	snprintf(scen, sizeof(scen), "{\"gateway\": \"%s\", \"chargers\": ["
+	    "{\"name\": \"dial\", \"model\": \"autel-ac-wallbox\", "
+	    "\"link\": \"tcp-listen\", \"serial\": \"DIAL-1\"}]}", gw);
+	CU_ASSERT_EQUAL_FATAL(proc_start(&p, scen, NULL), 0);
+	fd = accept_within(lfd);
+	CU_ASSERT_FATAL(fd >= 0);
+	m = modbus_new_tcp("127.0.0.1", 1);
+	modbus_set_socket(m, fd);
+	modbus_set_response_timeout(m, 2, 0);
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 10100, 16, r), 16);
+	ascii(r, 16, s);
+	CU_ASSERT_STRING_EQUAL(s, "DIAL-1");
+	/* Dropped by the gateway: the charger dials again. */
+	close(fd);
+	fd = accept_within(lfd);
+	CU_ASSERT_FATAL(fd >= 0);
+	modbus_set_socket(m, fd);
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 10116, 1, r), 1);
+	CU_ASSERT_EQUAL(r[0], 1);
+	close(fd);
+	modbus_free(m);
+	close(lfd);
+	CU_ASSERT_EQUAL(proc_stop(&p), 0);
+}
+
+static void
+test_bad_scenario_exit_code(void)
+{
+	struct proc p;
+
+	CU_ASSERT_EQUAL(proc_start(&p, "{\"chargers\": 5}", NULL), -1);
+	(void)proc_stop(&p);
+}
+
+static const struct cu_test model_tests[] = {
+	{ "identity registers", test_identity_registers },
+	{ "word order and UINT64 energy", test_word_order_and_energy },
+	{ "energy high first, per-phase values", test_energy_high_first },
+	{ "EV follows a new limit after the delay", test_follow_delay },
+	{ "offline limits after the comm timeout", test_offline_fallback },
+	{ "current mode and minimum current", test_current_mode_and_minimum },
+	{ "exceptions", test_exceptions },
+	{ "DC x = 4 x connector layout", test_dc_layout },
+	{ "start/stop, unlock, phase switch", test_start_stop_and_phase_switch },
+	{ "meter = household + chargers - PV", test_meter_sum },
+	{ "scenario errors", test_scenario_errors },
+	{ "control commands", test_control_commands },
+	{ NULL, NULL },
+};
+
+static const struct cu_test process_tests[] = {
+	{ "TCP chargers and meter", test_tcp_charger_and_meter },
+	{ "RTU meter and charger over the pty", test_rtu_over_pty },
+	{ "silence, close, recover, fault", test_silence_and_recover },
+	{ "charger as client dials in and redials", test_charger_dials_in },
+	{ "bad scenario: no ready file", test_bad_scenario_exit_code },
+	{ NULL, NULL },
+};
+
+int
+main(void)
+{
+	static const struct cu_suite suites[] = {
+		{ "sim-model", NULL, part1_cleanup, model_tests },
+		{ "sim-process", NULL, NULL, process_tests },
+		{ NULL, NULL, NULL, NULL },
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cu_run(suites);
+}
