@@ -1,0 +1,488 @@
+/* Device drivers: the Modbus exchanges with one charger or meter over a
+ * libmodbus context the link worker owns.  Everything here is synchronous
+ * and runs on the worker thread; results go into the device's reading. */
+#define _GNU_SOURCE
+#include "southbound/sb-private.h"
+
+#include "common/log.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <modbus.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* Records why an exchange failed; returns code. */
+static int LOG_PRINTF(4, 5)
+fail(struct sb_dev *dev, int code, enum sb_fault fault, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dev->rd.error, sizeof dev->rd.error, fmt, ap);
+	va_end(ap);
+	dev->rd.fault = fault;
+	if (dev->is_meter) {
+		strlcpy_ok(dev->mrd.error, dev->rd.error, sizeof dev->mrd.error);
+		dev->mrd.why = fault;
+	}
+	log_debug("sb", "%s: %s", dev->name, dev->rd.error);
+	return code;
+}
+
+/* Maps a libmodbus errno to a driver result. */
+static int
+fail_errno(struct sb_dev *dev, int err, const char *what, unsigned addr)
+{
+	bool exception = err > MODBUS_ENOBASE &&
+	    err <= MODBUS_ENOBASE + MODBUS_EXCEPTION_GATEWAY_TARGET;
+
+	return fail(dev, SB_DRV_IO, exception ? SB_FAULT_EXCEPTION : SB_FAULT_IO,
+	    "%s at %u: %s", what, addr, modbus_strerror(err));
+}
+
+/* Waits until the device's minimum gap since its last request passed. */
+static void
+pace(struct sb_dev *dev)
+{
+	int64_t wait;
+
+	if (dev->min_gap_ms <= 0 || dev->last_io_ms == 0)
+		return;
+	wait = dev->last_io_ms + dev->min_gap_ms - mono_now_ms();
+	if (wait > 0) {
+		struct timespec ts = { (time_t)(wait / 1000),
+		    (long)(wait % 1000) * 1000000L };
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
+}
+
+/* Reads registers with function 03 or 04; returns 0 or -1 with errno. */
+static int
+read_regs(struct sb_dev *dev, modbus_t *ctx, int fc, unsigned addr,
+    unsigned count, uint16_t *out)
+{
+	int rc;
+
+	pace(dev);
+	if (fc == 4)
+		rc = modbus_read_input_registers(ctx, (int)addr, (int)count, out);
+	else
+		rc = modbus_read_registers(ctx, (int)addr, (int)count, out);
+	dev->last_io_ms = mono_now_ms();
+	if (rc == (int)count)
+		return 0;
+	if (rc >= 0)
+		errno = EMBBADDATA;
+	return -1;
+}
+
+/* Reads a read-only span: 04, or 03 once the device refused 04 (the
+ * refusal is remembered).  Holding-register rows are read with 03. */
+static int
+read_ro(struct sb_dev *dev, modbus_t *ctx, int table_fc, unsigned addr,
+    unsigned count, uint16_t *out)
+{
+	if (table_fc == 4 && !dev->ro_fc03) {
+		if (read_regs(dev, ctx, 4, addr, count, out) == 0)
+			return 0;
+		if (errno != EMBXILFUN)
+			return -1;
+		dev->ro_fc03 = true;
+		dev->rd.ro_uses_fc03 = true;
+		log_debug("sb", "%s: function 04 refused, using 03",
+		    dev->name);
+	}
+	return read_regs(dev, ctx, 3, addr, count, out);
+}
+
+/* Stores a decoded row into the reading. */
+static void
+store_row(struct sb_dev *dev, const struct sb_row *row, const uint16_t *regs)
+{
+	const struct sb_reg *r = row->reg;
+	struct sb_charger_reading *rd = &dev->rd;
+	struct sb_meter_reading *m = &dev->mrd;
+	struct sb_connector_reading *c = NULL;
+	double v = NAN;
+
+	if (row->connector >= 1 && row->connector <= SB_MAX_CONNECTORS)
+		c = &rd->conn[row->connector - 1];
+	if (r->type != SB_T_ASCII)
+		v = sb_decode_value(r, regs, dev->words);
+
+	switch (r->what) {
+	case SB_W_PRODUCT_TYPE:
+		sb_decode_ascii(regs, r->count, rd->product_type,
+		    sizeof rd->product_type);
+		break;
+	case SB_W_FIRMWARE:
+		sb_decode_ascii(regs, r->count, rd->firmware,
+		    sizeof rd->firmware);
+		break;
+	case SB_W_SERIAL:
+		sb_decode_ascii(regs, r->count, rd->serial, sizeof rd->serial);
+		break;
+	case SB_W_N_CONNECTORS: rd->n_connectors = (int)v; break;
+	case SB_W_MAX_CURRENT: rd->max_current_a = v; break;
+	case SB_W_MAX_POWER: rd->max_power_w = v; break;
+	case SB_W_MAX_OFFLINE_POWER: rd->max_offline_power_w = v; break;
+	case SB_W_STATUS: rd->status = (int)v; break;
+	case SB_W_POWER: rd->power_w = v; break;
+	case SB_W_C_ID_TOKEN:
+		if (c != NULL)
+			sb_decode_ascii(regs, r->count, c->id_token,
+			    sizeof c->id_token);
+		break;
+	case SB_W_M_VOLTAGE_L1: m->voltage_v[0] = v; break;
+	case SB_W_M_VOLTAGE_L2: m->voltage_v[1] = v; break;
+	case SB_W_M_VOLTAGE_L3: m->voltage_v[2] = v; break;
+	case SB_W_M_CURRENT_L1: m->current_a[0] = v; break;
+	case SB_W_M_CURRENT_L2: m->current_a[1] = v; break;
+	case SB_W_M_CURRENT_L3: m->current_a[2] = v; break;
+	case SB_W_M_POWER_L1: m->power_w[0] = v; break;
+	case SB_W_M_POWER_L2: m->power_w[1] = v; break;
+	case SB_W_M_POWER_L3: m->power_w[2] = v; break;
+	case SB_W_M_TOTAL_POWER: m->total_power_w = v; break;
+	case SB_W_M_FREQUENCY: m->frequency_hz = v; break;
+	case SB_W_M_IMPORT: m->import_kwh = v; break;
+	case SB_W_M_EXPORT: m->export_kwh = v; break;
+	default:
+		break;
+	}
+	if (c == NULL)
+		return;
+	switch (r->what) {
+	case SB_W_C_STATUS: c->status = (int)v; break;
+	case SB_W_C_POWER: c->power_w = v; break;
+	case SB_W_C_VOLTAGE_L1: c->voltage_v[0] = v; break;
+	case SB_W_C_VOLTAGE_L2: c->voltage_v[1] = v; break;
+	case SB_W_C_VOLTAGE_L3: c->voltage_v[2] = v; break;
+	case SB_W_C_CURRENT_L1: c->current_a[0] = v; break;
+	case SB_W_C_CURRENT_L2: c->current_a[1] = v; break;
+	case SB_W_C_CURRENT_L3: c->current_a[2] = v; break;
+	case SB_W_C_POWER_L1: c->phase_power_w[0] = v; break;
+	case SB_W_C_POWER_L2: c->phase_power_w[1] = v; break;
+	case SB_W_C_POWER_L3: c->phase_power_w[2] = v; break;
+	case SB_W_C_ENERGY: c->energy_wh = v; break;
+	case SB_W_C_SESSION_ENERGY: c->session_energy_wh = v; break;
+	case SB_W_C_CHARGE_TIME: c->charge_time_s = (int)v; break;
+	case SB_W_C_TYPE: c->connector_type = (int)v; break;
+	case SB_W_C_SOC: c->soc_pct = (int)v; break;
+	default:
+		break;
+	}
+}
+
+/* Reads every block of a plan and stores the rows.  A span the device
+ * refuses (illegal data address) is read row by row from then on; a row
+ * it refuses alone is marked unsupported and left unknown. */
+static int
+read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan)
+{
+	uint16_t buf[SB_MAX_READ_REGS];
+
+	for (size_t b = 0; b < plan->n_blocks; b++) {
+		struct sb_block *blk = &plan->blocks[b];
+		struct sb_row *rows = &plan->rows[blk->first_row];
+
+		if (!blk->split) {
+			if (read_ro(dev, ctx, blk->fc, blk->addr, blk->count,
+			    buf) == 0) {
+				for (unsigned i = 0; i < blk->n_rows; i++)
+					store_row(dev, &rows[i],
+					    buf + (rows[i].addr - blk->addr));
+				continue;
+			}
+			if (errno != EMBXILADD || blk->n_rows == 1) {
+				if (errno == EMBXILADD) {
+					rows[0].unsupported = true;
+					blk->split = true;
+					continue;
+				}
+				return fail_errno(dev, errno, "read",
+				    blk->addr);
+			}
+			blk->split = true;
+		}
+		for (unsigned i = 0; i < blk->n_rows; i++) {
+			struct sb_row *row = &rows[i];
+
+			if (row->unsupported)
+				continue;
+			if (read_ro(dev, ctx, blk->fc, row->addr,
+			    row->reg->count, buf) == 0) {
+				store_row(dev, row, buf);
+				continue;
+			}
+			if (errno != EMBXILADD)
+				return fail_errno(dev, errno, "read", row->addr);
+			row->unsupported = true;
+			log_debug("sb", "%s: %s at %u not supported",
+			    dev->name, sb_what_name(row->reg->what), row->addr);
+		}
+	}
+	return 0;
+}
+
+/* Writes registers (06 for one, 16 for more); 0 or -1 with errno. */
+static int
+write_regs(struct sb_dev *dev, modbus_t *ctx, unsigned addr, unsigned count,
+    const uint16_t *regs)
+{
+	int rc;
+
+	pace(dev);
+	if (count == 1)
+		rc = modbus_write_register(ctx, (int)addr, regs[0]);
+	else
+		rc = modbus_write_registers(ctx, (int)addr, (int)count, regs);
+	dev->last_io_ms = mono_now_ms();
+	if (rc >= 0)
+		return 0;
+	return -1;
+}
+
+/* Writes raw into a numeric row and reads it back.  0, SB_DRV_IO or
+ * SB_DRV_DEVICE (read back differs). */
+static int
+write_checked(struct sb_dev *dev, modbus_t *ctx, const struct sb_reg *r,
+    unsigned addr, uint64_t raw)
+{
+	uint16_t out[4], back[4];
+	uint64_t got;
+
+	sb_encode_uint(raw, r->type, dev->words, out);
+	if (write_regs(dev, ctx, addr, r->count, out) != 0)
+		return fail_errno(dev, errno, "write", addr);
+	if (read_regs(dev, ctx, 3, addr, r->count, back) != 0)
+		return fail_errno(dev, errno, "read back", addr);
+	got = sb_decode_uint(back, r->type, dev->words);
+	if (got != raw) {
+		dev->rd.readback_errors++;
+		return fail(dev, SB_DRV_DEVICE, SB_FAULT_READBACK,
+		    "%s at %u: wrote %llu, read back %llu",
+		    sb_what_name(r->what), addr, (unsigned long long)raw,
+		    (unsigned long long)got);
+	}
+	return 0;
+}
+
+/* Sets every reading field to "unknown". */
+void
+sb_reading_clear(struct sb_charger_reading *rd)
+{
+	size_t index = rd->index;
+	uint64_t polls = rd->polls, rb = rd->readback_errors;
+	uint64_t done = rd->commands_done;
+	int result = rd->command_result;
+
+	memset(rd, 0, sizeof *rd);
+	rd->index = index;
+	rd->polls = polls;
+	rd->readback_errors = rb;
+	rd->commands_done = done;
+	rd->command_result = result;
+	rd->n_connectors = -1;
+	rd->max_power_w = rd->max_current_a = rd->max_offline_power_w = NAN;
+	rd->status = -1;
+	rd->power_w = NAN;
+	for (int i = 0; i < SB_MAX_CONNECTORS; i++) {
+		struct sb_connector_reading *c = &rd->conn[i];
+		c->status = -1;
+		c->power_w = NAN;
+		for (int k = 0; k < 3; k++)
+			c->voltage_v[k] = c->current_a[k] =
+			    c->phase_power_w[k] = NAN;
+		c->energy_wh = c->session_energy_wh = NAN;
+		c->charge_time_s = c->soc_pct = c->connector_type = -1;
+		c->limit_written = NAN;
+	}
+}
+
+/* Sets every meter field to "unknown". */
+void
+sb_meter_reading_clear(struct sb_meter_reading *m)
+{
+	uint64_t polls = m->polls;
+	int64_t updated = m->updated_ms;
+
+	memset(m, 0, sizeof *m);
+	m->polls = polls;
+	m->updated_ms = updated;
+	m->age_ms = -1;
+	for (int k = 0; k < 3; k++)
+		m->voltage_v[k] = m->current_a[k] = m->power_w[k] = NAN;
+	m->total_power_w = m->frequency_hz = NAN;
+	m->import_kwh = m->export_kwh = NAN;
+}
+
+/* Forgets what was learnt on the previous connection. */
+void
+sb_drv_reset(struct sb_dev *dev)
+{
+	dev->identified = false;
+	dev->last_io_ms = 0;
+	sb_plan_reads(dev->model, SB_PH_IDENTITY, dev->n_conn, &dev->id_plan);
+	sb_plan_reads(dev->model, SB_PH_POLL, dev->n_conn, &dev->poll_plan);
+}
+
+/* Reads the identity and writes control mode and comm timeout. */
+int
+sb_drv_identify(struct sb_dev *dev, modbus_t *ctx, int comm_timeout_s)
+{
+	const struct sb_reg *r;
+	int rc;
+
+	if (dev->is_meter) {
+		dev->identified = true;
+		return 0;
+	}
+	dev->rd.product_type[0] = dev->rd.firmware[0] = dev->rd.serial[0] = 0;
+	if ((rc = read_plan(dev, ctx, &dev->id_plan)) != 0)
+		return rc;
+	if (dev->want_serial[0] != '\0' &&
+	    strcmp(dev->want_serial, dev->rd.serial) != 0) {
+		char esc[64];
+		log_escape(dev->rd.serial, strlen(dev->rd.serial), esc,
+		    sizeof esc);
+		return fail(dev, SB_DRV_DEVICE, SB_FAULT_IDENTITY,
+		    "serial number \"%s\" is not the configured \"%s\"", esc,
+		    dev->want_serial);
+	}
+	if ((r = sb_reg_find(dev->model, SB_W_CONTROL_MODE)) != NULL &&
+	    (rc = write_checked(dev, ctx, r, r->base,
+	    dev->unit == SB_CONTROL_CURRENT ? 1 : 0)) != 0)
+		return rc;
+	r = sb_reg_find(dev->model, SB_W_COMM_TIMEOUT);
+	if (r != NULL && !dev->comm_timeout_unsupported) {
+		rc = write_checked(dev, ctx, r, r->base,
+		    (uint64_t)comm_timeout_s);
+		if (rc == SB_DRV_IO && dev->rd.fault == SB_FAULT_EXCEPTION &&
+		    r->optional) {
+			/* e.g. the AC Wallbox has no register 2 */
+			dev->comm_timeout_unsupported = true;
+			dev->rd.fault = SB_FAULT_NONE;
+			dev->rd.error[0] = '\0';
+		} else if (rc != 0)
+			return rc;
+	}
+	dev->identified = true;
+	return 0;
+}
+
+/* Polls the device: status, power, energy, voltages, currents... */
+int
+sb_drv_poll(struct sb_dev *dev, modbus_t *ctx, int64_t now_ms)
+{
+	int rc;
+
+	if ((rc = read_plan(dev, ctx, &dev->poll_plan)) != 0)
+		return rc;
+	if (dev->is_meter) {
+		if (dev->model->n_regs > 0 &&
+		    sb_reg_find(dev->model, SB_W_M_TOTAL_POWER) == NULL)
+			dev->mrd.total_power_w = dev->mrd.power_w[0];
+		dev->mrd.polls++;
+		dev->mrd.updated_ms = now_ms;
+	} else {
+		dev->rd.polls++;
+		dev->rd.updated_ms = now_ms;
+	}
+	return 0;
+}
+
+/* Writes a connector limit in the control unit and reads it back. */
+int
+sb_drv_write_limit(struct sb_dev *dev, modbus_t *ctx, int connector,
+    bool offline, double value)
+{
+	enum sb_what w;
+	const struct sb_reg *r;
+	uint64_t raw;
+
+	if (dev->unit == SB_CONTROL_CURRENT)
+		w = offline ? SB_W_C_OFFLINE_CURRENT : SB_W_C_CURRENT_LIMIT;
+	else
+		w = offline ? SB_W_C_OFFLINE_POWER : SB_W_C_POWER_LIMIT;
+	if ((r = sb_reg_find(dev->model, w)) == NULL)
+		return fail(dev, SB_DRV_DEVICE, SB_FAULT_EXCEPTION,
+		    "model %s has no %s register", dev->model->name,
+		    sb_what_name(w));
+	if (sb_limit_to_raw(r, value, &raw) != 0)
+		return fail(dev, SB_DRV_DEVICE, SB_FAULT_EXCEPTION,
+		    "limit %g %s out of range", value, r->unit);
+	return write_checked(dev, ctx, r, sb_reg_addr(r, connector), raw);
+}
+
+/* Returns the row a command writes, or NULL. */
+const struct sb_reg *
+sb_drv_command_row(const struct sb_model_desc *m, enum sb_command cmd)
+{
+	switch (cmd) {
+	case SB_CMD_START:
+	case SB_CMD_STOP:
+		return sb_reg_find(m, SB_W_C_START_STOP);
+	case SB_CMD_LOCK:
+	case SB_CMD_UNLOCK:
+		return sb_reg_find(m, SB_W_C_LOCK);
+	case SB_CMD_PHASE:
+		return sb_reg_find(m, SB_W_PHASE_SWITCH);
+	case SB_CMD_FIRMWARE:
+		return sb_reg_find(m, SB_W_FIRMWARE_URL);
+	}
+	return NULL;
+}
+
+/* Runs a command on a connector. */
+int
+sb_drv_command(struct sb_dev *dev, modbus_t *ctx, int connector,
+    enum sb_command cmd, int arg, const char *url)
+{
+	const struct sb_reg *r = sb_drv_command_row(dev->model, cmd);
+	uint16_t regs[128];
+	uint16_t v;
+	unsigned addr;
+
+	if (r == NULL)
+		return fail(dev, SB_DRV_DEVICE, SB_FAULT_EXCEPTION,
+		    "model %s has no register for command %d",
+		    dev->model->name, (int)cmd);
+	addr = sb_reg_addr(r, connector);
+	if (cmd == SB_CMD_FIRMWARE) {
+		/* 128 registers: more than one write may carry (123) */
+		unsigned done = 0;
+
+		if (url == NULL || sb_encode_ascii(url, r->count, regs) != 0)
+			return fail(dev, SB_DRV_DEVICE, SB_FAULT_EXCEPTION,
+			    "firmware URL longer than %u bytes",
+			    2u * r->count);
+		while (done < r->count) {
+			unsigned n = r->count - done;
+			if (n > SB_MAX_WRITE_REGS)
+				n = SB_MAX_WRITE_REGS;
+			if (write_regs(dev, ctx, addr + done, n,
+			    regs + done) != 0)
+				return fail_errno(dev, errno, "write",
+				    addr + done);
+			done += n;
+		}
+		return 0;
+	}
+	switch (cmd) {
+	case SB_CMD_START: v = 0; break;
+	case SB_CMD_STOP: v = 1; break;
+	case SB_CMD_LOCK: v = 0; break;
+	case SB_CMD_UNLOCK: v = 1; break;
+	case SB_CMD_PHASE: v = (uint16_t)arg; break;
+	case SB_CMD_FIRMWARE:
+	default: v = 0; break;
+	}
+	if (write_regs(dev, ctx, addr, 1, &v) != 0)
+		return fail_errno(dev, errno, "write", addr);
+	return 0;
+}

@@ -1,0 +1,254 @@
+/* Inside the southbound module: register tables, value coding, request
+ * planning and the device drivers the link workers run. */
+#ifndef EDGE_SB_PRIVATE_H
+#define EDGE_SB_PRIVATE_H
+
+#include "southbound/southbound.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest read and write of registers allowed by the protocol. */
+#define SB_MAX_READ_REGS 125
+#define SB_MAX_WRITE_REGS 123
+
+enum sb_reg_type {
+	SB_T_U16 = 0,
+	SB_T_U32,
+	SB_T_U64,
+	SB_T_F32,   /* IEEE-754 (meters) */
+	SB_T_ASCII, /* two characters per register, first in the high byte */
+};
+
+enum sb_access {
+	SB_ACC_RO = 0,
+	SB_ACC_RW,
+	SB_ACC_WO,
+};
+
+/* When a row is read. */
+enum sb_phase {
+	SB_PH_NONE = 0, /* written only */
+	SB_PH_IDENTITY, /* once per connection */
+	SB_PH_POLL,     /* every poll */
+};
+
+/* What a register holds: the same name across models. */
+enum sb_what {
+	SB_W_CONTROL_MODE = 0,
+	SB_W_COMM_TIMEOUT,
+	SB_W_PRODUCT_TYPE,
+	SB_W_FIRMWARE,
+	SB_W_SERIAL,
+	SB_W_N_CONNECTORS,
+	SB_W_MAX_CURRENT,
+	SB_W_MAX_POWER,
+	SB_W_MAX_OFFLINE_POWER,
+	SB_W_STATUS,
+	SB_W_POWER,
+	SB_W_C_STATUS,
+	SB_W_C_POWER,
+	SB_W_C_VOLTAGE_L1,
+	SB_W_C_VOLTAGE_L2,
+	SB_W_C_VOLTAGE_L3,
+	SB_W_C_CURRENT_L1,
+	SB_W_C_CURRENT_L2,
+	SB_W_C_CURRENT_L3,
+	SB_W_C_POWER_L1,
+	SB_W_C_POWER_L2,
+	SB_W_C_POWER_L3,
+	SB_W_C_ENERGY,
+	SB_W_C_SESSION_ENERGY,
+	SB_W_C_CHARGE_TIME,
+	SB_W_C_TYPE,
+	SB_W_C_ID_TOKEN,
+	SB_W_C_SOC,
+	SB_W_C_POWER_LIMIT,
+	SB_W_C_CURRENT_LIMIT,
+	SB_W_C_OFFLINE_POWER,
+	SB_W_C_OFFLINE_CURRENT,
+	SB_W_C_START_STOP,
+	SB_W_C_LOCK,
+	SB_W_PHASE_SWITCH,
+	SB_W_FIRMWARE_URL,
+	/* meters */
+	SB_W_M_VOLTAGE_L1,
+	SB_W_M_VOLTAGE_L2,
+	SB_W_M_VOLTAGE_L3,
+	SB_W_M_CURRENT_L1,
+	SB_W_M_CURRENT_L2,
+	SB_W_M_CURRENT_L3,
+	SB_W_M_POWER_L1,
+	SB_W_M_POWER_L2,
+	SB_W_M_POWER_L3,
+	SB_W_M_TOTAL_POWER,
+	SB_W_M_FREQUENCY,
+	SB_W_M_IMPORT,
+	SB_W_M_EXPORT,
+	SB_W_COUNT
+};
+
+/* One row of a register table.  A per-connector row's address for
+ * connector c (1..n) is base + stride * c; a whole-device row has
+ * stride 0 and is at base. */
+struct sb_reg {
+	enum sb_what what;
+	uint16_t base;
+	uint16_t stride;
+	uint16_t count;        /* registers */
+	enum sb_reg_type type;
+	double scale;          /* raw value x scale = value in unit */
+	const char *unit;      /* "W", "A", "V", "Wh", "kWh", "Hz", "s", "%", "" */
+	enum sb_access access;
+	uint8_t read_fc;       /* 4 (input, falls back to 3) or 3; 0 = never read */
+	enum sb_phase phase;
+	bool per_connector;
+	bool optional;         /* an exception on write is remembered, not fatal */
+};
+
+/* A register map: one per charger model or meter type. */
+struct sb_model_desc {
+	const char *name;
+	bool u32_high_first;
+	bool u64_high_first;
+	int max_connectors;
+	uint16_t merge_gap;    /* unused registers a merged read may span */
+	const struct sb_reg *regs;
+	size_t n_regs;
+};
+
+/* The table of a charger model, or NULL.  Static storage. */
+const struct sb_model_desc *sb_model_desc(enum sb_model model);
+/* The table of a meter type, or NULL.  Static storage. */
+const struct sb_model_desc *sb_meter_desc(enum sb_meter_type type);
+/* The row for `what` in a table, or NULL when the model lacks it. */
+const struct sb_reg *sb_reg_find(const struct sb_model_desc *m,
+    enum sb_what what);
+/* The address of a row for a connector (ignored for whole-device rows). */
+unsigned sb_reg_addr(const struct sb_reg *r, int connector);
+/* Short name of a `what` ("c.power").  Static storage. */
+const char *sb_what_name(enum sb_what what);
+
+/* Word order decided from the model and the per-device override. */
+struct sb_words {
+	bool u32_high_first;
+	bool u64_high_first;
+};
+struct sb_words sb_words_for(const struct sb_model_desc *m,
+    enum sb_word_order override);
+
+/* Decodes an unsigned integer row (U16/U32/U64) from its registers. */
+uint64_t sb_decode_uint(const uint16_t *regs, enum sb_reg_type type,
+    struct sb_words words);
+/* Decodes a float32 (meters; high word first when high_first). */
+double sb_decode_f32(const uint16_t *regs, bool high_first);
+/* Decodes a numeric row and applies its scale. */
+double sb_decode_value(const struct sb_reg *r, const uint16_t *regs,
+    struct sb_words words);
+/* Copies ASCII registers into out (size len), dropping trailing NULs and
+ * spaces and replacing non-printable bytes by '?'. */
+void sb_decode_ascii(const uint16_t *regs, unsigned count, char *out,
+    size_t len);
+/* Encodes v into the row's registers (U16/U32/U64). */
+void sb_encode_uint(uint64_t v, enum sb_reg_type type, struct sb_words words,
+    uint16_t *regs);
+/* Encodes text into count registers, NUL-padded.  Returns -1 when it
+ * does not fit. */
+int sb_encode_ascii(const char *text, unsigned count, uint16_t *regs);
+/* Encodes a float32 (for test devices). */
+void sb_encode_f32(double v, bool high_first, uint16_t *regs);
+/* Converts a limit in the unit of row r (W or A) into the raw register
+ * value (W, or 0.01 A).  Returns -1 when out of the row's range. */
+int sb_limit_to_raw(const struct sb_reg *r, double value, uint64_t *raw);
+
+/* One planned read request: registers [addr, addr + count). */
+struct sb_block {
+	uint16_t addr;
+	uint16_t count;
+	uint8_t fc;            /* 4 or 3 as in the table */
+	uint16_t first_row;    /* index into the plan's rows */
+	uint16_t n_rows;
+	bool split;            /* read row by row (device refused the span) */
+};
+/* A row instance in a plan: table row + connector. */
+struct sb_row {
+	const struct sb_reg *reg;
+	int connector;         /* 0 for whole-device rows */
+	uint16_t addr;
+	bool unsupported;      /* the device refused it alone */
+};
+#define SB_MAX_ROWS 256
+#define SB_MAX_BLOCKS 64
+struct sb_plan {
+	struct sb_row rows[SB_MAX_ROWS];
+	size_t n_rows;
+	struct sb_block blocks[SB_MAX_BLOCKS];
+	size_t n_blocks;
+};
+/* Plans the reads of one phase for a device with n connectors: rows are
+ * sorted by address and grouped into as few requests as the model's merge
+ * gap and the 125-register limit allow. */
+void sb_plan_reads(const struct sb_model_desc *m, enum sb_phase phase,
+    int n_connectors, struct sb_plan *plan);
+
+/* ---- device drivers (driver.c) ---------------------------------------- */
+
+struct _modbus;
+
+/* What a driver knows about one device.  Owned by the device's link
+ * worker; only the fields under "shared" are touched by other threads,
+ * with the context lock held (worker.c). */
+struct sb_dev {
+	/* fixed at start */
+	size_t index;               /* in sb_conf.chargers (meters: 0) */
+	bool is_meter;
+	const struct sb_model_desc *model;
+	struct sb_words words;
+	int unit_id;
+	int n_conn;                 /* configured connectors */
+	enum sb_control_unit unit;
+	char name[64];
+	char want_serial[40];       /* "" = do not check */
+	int min_gap_ms;             /* pause between requests (Eastron) */
+
+	/* connection state */
+	bool ro_fc03;               /* 04 refused: read RO blocks with 03 */
+	bool identified;
+	bool comm_timeout_unsupported;
+	struct sb_plan id_plan;
+	struct sb_plan poll_plan;
+	int64_t last_io_ms;
+
+	/* latest values (worker's copy) */
+	struct sb_charger_reading rd;
+	struct sb_meter_reading mrd;
+};
+
+/* Driver results: 0, or one of these (dev->rd.fault / error say more). */
+#define SB_DRV_IO (-1)       /* transport failure: counts towards offline */
+#define SB_DRV_DEVICE (-2)   /* the device answered but wrongly */
+
+/* Resets what is learnt per connection (identity, plans). */
+void sb_drv_reset(struct sb_dev *dev);
+/* Reads the identity and writes the configuration registers (control
+ * mode, comm timeout).  ctx has the device's unit id set. */
+int sb_drv_identify(struct sb_dev *dev, struct _modbus *ctx,
+    int comm_timeout_s);
+/* Reads everything polled (charger or meter) into dev->rd / dev->mrd. */
+int sb_drv_poll(struct sb_dev *dev, struct _modbus *ctx, int64_t now_ms);
+/* Writes a connector's limit (online when offline is false) in the
+ * device's control unit, reads it back and compares. */
+int sb_drv_write_limit(struct sb_dev *dev, struct _modbus *ctx,
+    int connector, bool offline, double value);
+/* Runs a command: writes its register(s). */
+int sb_drv_command(struct sb_dev *dev, struct _modbus *ctx, int connector,
+    enum sb_command cmd, int arg, const char *url);
+/* The table row a command writes, or NULL when the model lacks it. */
+const struct sb_reg *sb_drv_command_row(const struct sb_model_desc *m,
+    enum sb_command cmd);
+/* Sets every reading field to its "unknown" marker. */
+void sb_reading_clear(struct sb_charger_reading *rd);
+void sb_meter_reading_clear(struct sb_meter_reading *mrd);
+
+#endif

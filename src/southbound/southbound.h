@@ -1,0 +1,282 @@
+/* Southbound: every Modbus conversation with the chargers and the meter.
+ *
+ * The daemon describes the site with the plain structs below (it translates
+ * its configuration into them), calls sb_start(), and from then on only
+ * exchanges data: it submits setpoints and commands (never blocks), and
+ * learns about new readings through a file descriptor it polls.  One worker
+ * thread per link (a TCP device, a dialled-in charger, or an RTU bus with
+ * all its slaves) does the blocking libmodbus calls. */
+#ifndef EDGE_SOUTHBOUND_H
+#define EDGE_SOUTHBOUND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SB_MAX_CONNECTORS 8
+#define SB_MAX_CHARGERS 256
+
+/* Return codes of the public functions (0 = success). */
+enum sb_err {
+	SB_OK = 0,
+	SB_ERR_CONFIG = -1,      /* a description is invalid (see cause) */
+	SB_ERR_RANGE = -2,       /* a value is out of range */
+	SB_ERR_NO_DEVICE = -3,   /* no such charger or connector */
+	SB_ERR_UNSUPPORTED = -4, /* the model has no register for that */
+	SB_ERR_BUSY = -5,        /* too many commands waiting */
+	SB_ERR_SYSTEM = -6,      /* thread, socket or eventfd failure */
+};
+/* Text for an sb_err code.  Static storage. */
+const char *sb_strerror(int code);
+
+/* Charger models: one register table each (docs/southbound.md). */
+enum sb_model {
+	SB_MODEL_AC_WALLBOX = 0,
+	SB_MODEL_AC_COMPACT,
+	SB_MODEL_AC_ULTRA,
+	SB_MODEL_SINGLE,
+	SB_MODEL_DC,
+	SB_MODEL_COUNT
+};
+/* Parses a model name as in the configuration ("autel-ac-wallbox", ...).
+ * Returns 0, or -1 for an unknown name. */
+int sb_model_parse(const char *name, enum sb_model *model);
+/* The configuration name of a model.  Static storage. */
+const char *sb_model_name(enum sb_model model);
+
+enum sb_link_kind {
+	SB_LINK_TCP = 0,    /* the gateway connects to the device */
+	SB_LINK_TCP_LISTEN, /* the charger dials in to the gateway */
+	SB_LINK_RTU,        /* RS-485 serial line, several slaves per bus */
+};
+
+/* The unit of a charger's limits: register 0 is written to match. */
+enum sb_control_unit {
+	SB_CONTROL_POWER = 0, /* limits in W */
+	SB_CONTROL_CURRENT,   /* limits in A, written as 0.01 A */
+};
+
+/* Order of the 16-bit words of 32- and 64-bit values.  SB_WORDS_MODEL
+ * uses the model's own (UINT32 high word first, UINT64 low word first for
+ * every model known so far); the other two force one order on both. */
+enum sb_word_order {
+	SB_WORDS_MODEL = 0,
+	SB_WORDS_HIGH_FIRST,
+	SB_WORDS_LOW_FIRST,
+};
+
+enum sb_meter_type {
+	SB_METER_NONE = 0,
+	SB_METER_SDM630, /* three-phase */
+	SB_METER_SDM230, /* single-phase */
+	SB_METER_SDM120, /* single-phase */
+};
+
+/* A serial line: device path, 1200..115200 baud, parity 'N', 'E' or 'O',
+ * 1 or 2 stop bits (8 data bits). */
+struct sb_serial_conf {
+	const char *device;
+	int baud;
+	char parity;
+	int stop_bits;
+};
+
+/* One charger.  Strings are borrowed until sb_start() returns. */
+struct sb_charger_conf {
+	const char *name;           /* for log lines and errors */
+	enum sb_model model;
+	enum sb_link_kind link;
+	const char *host;           /* tcp */
+	int port;                   /* tcp, 1..65535 */
+	int unit_id;                /* 1..247 (255 allowed on TCP) */
+	const char *serial;         /* tcp-listen: the serial it reports */
+	struct sb_serial_conf rtu;  /* rtu */
+	int connectors;             /* 1..SB_MAX_CONNECTORS */
+	enum sb_control_unit control_unit;
+	enum sb_word_order word_order;
+	/* Offline limit per connector (index 0 = connector 1), in the
+	 * control unit (W or A); written on every (re)connect. */
+	double offline_limit[SB_MAX_CONNECTORS];
+};
+
+/* The site meter (type SB_METER_NONE = no meter). */
+struct sb_meter_conf {
+	enum sb_meter_type type;
+	enum sb_link_kind link; /* SB_LINK_TCP or SB_LINK_RTU */
+	const char *host;
+	int port;
+	int unit_id;
+	struct sb_serial_conf rtu;
+	int poll_interval_ms; /* default 1000 */
+	int max_age_s;        /* older reading = meter fault; default 3 */
+};
+
+struct sb_conf {
+	const char *listen;          /* "host:port" for tcp-listen chargers */
+	int response_timeout_ms;     /* TCP; default 500 */
+	int rtu_response_timeout_ms; /* RTU; default 500 (9600 baud) */
+	int comm_timeout_s;          /* written to register 2; default 30 */
+	int offline_after_failures;  /* default 3 */
+	int poll_interval_ms;        /* chargers; default 1000 */
+	int backoff_min_ms;          /* first retry of an offline device; 1000 */
+	int backoff_max_ms;          /* retries back off up to this; 30000 */
+	int meter_gap_ms;            /* pause before an RTU meter request; 100 */
+	int listen_unit_id;          /* unit id used to ask a dialled-in
+	                                charger its serial; default 1 */
+	const struct sb_charger_conf *chargers;
+	size_t n_chargers;
+	struct sb_meter_conf meter;
+};
+
+/* Fills every field with its default (no chargers, no meter). */
+void sb_conf_defaults(struct sb_conf *conf);
+
+/* Why a device's last turn went wrong. */
+enum sb_fault {
+	SB_FAULT_NONE = 0,
+	SB_FAULT_IO,        /* connection refused, timeout, bad frame */
+	SB_FAULT_EXCEPTION, /* the device answered with a Modbus exception */
+	SB_FAULT_READBACK,  /* a limit read back differs from what was written */
+	SB_FAULT_IDENTITY,  /* the device is not the one configured */
+	SB_FAULT_STALE,     /* meter: the last good reading is too old */
+};
+/* Text for an sb_fault.  Static storage. */
+const char *sb_fault_name(enum sb_fault fault);
+
+/* Connector status codes (registers 1y000 / 1000+x), as the charger
+ * reports them. */
+enum sb_status {
+	SB_STATUS_AVAILABLE = 0,
+	SB_STATUS_PREPARING_TAG = 1,
+	SB_STATUS_PREPARING_EV = 2,
+	SB_STATUS_CHARGING = 3,
+	SB_STATUS_SUSPENDED_EV = 4,
+	SB_STATUS_SUSPENDED_EVSE = 5,
+	SB_STATUS_FINISHING = 6,
+	SB_STATUS_RESERVED = 7,
+	SB_STATUS_UNAVAILABLE = 8,
+	SB_STATUS_UNAVAILABLE_FW = 9,
+	SB_STATUS_FAULTED = 10,
+	SB_STATUS_UNAVAILABLE_CONN = 11,
+};
+
+/* What a connector reports.  Values the model lacks stay at their
+ * "unknown" marker: -1 for integers, NAN for doubles. */
+struct sb_connector_reading {
+	int status;              /* enum sb_status, -1 unknown */
+	double power_w;
+	double voltage_v[3];     /* L1..L3 (DC: [0] = DC voltage) */
+	double current_a[3];     /* L1..L3 (DC: [0] = DC current) */
+	double phase_power_w[3];
+	double energy_wh;        /* cumulative (AC) */
+	double session_energy_wh;
+	int charge_time_s;
+	int soc_pct;             /* DC only */
+	int connector_type;      /* 4 Type 1, 5 Type 2 */
+	char id_token[40];       /* "" when none */
+	/* The limit last written and read back, in the control unit, and
+	 * the generation of the setpoint it came from (0 = none yet). */
+	double limit_written;
+	uint64_t limit_generation;
+};
+
+/* A charger as last seen by its worker. */
+struct sb_charger_reading {
+	size_t index;             /* position in sb_conf.chargers */
+	bool online;              /* false after offline_after_failures */
+	bool identified;          /* identity read on this connection */
+	char product_type[64];
+	char firmware[48];
+	char serial[40];
+	int n_connectors;         /* reported by the charger */
+	double max_power_w;
+	double max_current_a;
+	double max_offline_power_w; /* DC */
+	int status;               /* whole charger, -1 unknown */
+	double power_w;
+	struct sb_connector_reading conn[SB_MAX_CONNECTORS];
+	enum sb_fault fault;      /* of the last failed exchange */
+	char error[128];          /* its text, "" when none */
+	unsigned failures;        /* consecutive failures so far */
+	bool ro_uses_fc03;        /* input registers read with 03 */
+	uint64_t polls;           /* completed polls since start */
+	uint64_t readback_errors; /* limit mismatches since start */
+	uint64_t commands_done;   /* sequence of the last finished command */
+	int command_result;       /* its result: 0 or an sb_err */
+	int64_t updated_ms;       /* monotonic time of the last good poll */
+};
+
+/* The meter as last seen. */
+struct sb_meter_reading {
+	bool present;
+	bool fault;          /* no good reading within max_age_s */
+	enum sb_fault why;
+	char error[128];
+	double voltage_v[3];
+	double current_a[3];
+	double power_w[3];
+	double total_power_w; /* positive = import */
+	double frequency_hz;
+	double import_kwh;
+	double export_kwh;
+	uint64_t polls;
+	int64_t updated_ms;   /* monotonic time of the last good reading */
+	int64_t age_ms;       /* now - updated_ms, -1 when never read */
+};
+
+/* Commands a charger can be given (commands queue, up to 8 per charger). */
+enum sb_command {
+	SB_CMD_START = 0,   /* 3y000 = 0 (Wallbox: 30000) */
+	SB_CMD_STOP,        /* 3y000 = 1 */
+	SB_CMD_LOCK,        /* 3y001 = 0 */
+	SB_CMD_UNLOCK,      /* 3y001 = 1 */
+	SB_CMD_PHASE,       /* 21008 = arg (0..8) */
+	SB_CMD_FIRMWARE,    /* 30002 = url (ASCII, up to 256 bytes) */
+};
+
+struct sb;
+
+/* Checks the description, starts one worker per link (and the listener
+ * for tcp-listen chargers).  Returns 0 and *out (free with sb_stop), or a
+ * negative sb_err with *cause (caller frees) naming every problem. */
+int sb_start(const struct sb_conf *conf, struct sb **out, char **cause);
+/* Stops every worker, closes every connection, frees the context. */
+void sb_stop(struct sb *sb);
+
+/* A descriptor that becomes readable when new readings are waiting;
+ * sb_take_chargers() / sb_meter_snapshot() clear it.  Owned by sb. */
+int sb_fd(const struct sb *sb);
+/* The TCP port the listener is bound to (for "host:0"), or -1. */
+int sb_listen_port(const struct sb *sb);
+
+/* Sets a connector's limit (connector 1..n) in the charger's control unit
+ * (W or A).  Latest wins: an unwritten older value is dropped.  The
+ * charger's worker is woken and writes it on its next turn.  Returns 0
+ * and *generation (may be NULL), which the reading's limit_generation
+ * reaches once the value is written and read back. */
+int sb_submit_setpoint(struct sb *sb, size_t charger, int connector,
+    double limit, uint64_t *generation);
+/* Changes a connector's offline limit; written (and read back) on the
+ * next turn and on every reconnect. */
+int sb_set_offline_limit(struct sb *sb, size_t charger, int connector,
+    double limit);
+/* Queues a command; *seq (may be NULL) is the number commands_done
+ * reaches when it has run.  url only for SB_CMD_FIRMWARE. */
+int sb_submit_command(struct sb *sb, size_t charger, int connector,
+    enum sb_command cmd, int arg, const char *url, uint64_t *seq);
+/* Wakes every worker to poll now instead of at its next interval. */
+void sb_poll_now(struct sb *sb);
+
+/* Copies the readings of chargers that changed since the last call into
+ * out (up to max), clears the wake-up descriptor, returns the count. */
+size_t sb_take_chargers(struct sb *sb, struct sb_charger_reading *out,
+    size_t max);
+/* Copies one charger's latest reading.  Returns 0 or SB_ERR_NO_DEVICE. */
+int sb_charger_snapshot(struct sb *sb, size_t charger,
+    struct sb_charger_reading *out);
+/* Copies the meter's latest reading and judges its age against now_ms
+ * (monotonic): older than max_age_s = fault. */
+void sb_meter_snapshot(struct sb *sb, int64_t now_ms,
+    struct sb_meter_reading *out);
+
+#endif

@@ -1,0 +1,1271 @@
+/* Link workers and the thread-safe interface to the event loop.
+ *
+ * One worker thread per link: a TCP device (gateway connects), a charger
+ * that dials in (tcp-listen), or an RTU bus with all its slaves.  The loop
+ * thread never waits on Modbus: it stores setpoints in latest-wins slots
+ * and commands in a short queue, wakes the worker, and later copies the
+ * readings the worker published.  One mutex guards everything shared; it
+ * is never held across a Modbus exchange. */
+#define _GNU_SOURCE
+#include "southbound/sb-private.h"
+
+#include "common/log.h"
+#include "common/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <modbus.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SB_MAX_COMMANDS 8
+
+struct sb_cmd {
+	uint64_t seq;
+	int connector;
+	enum sb_command cmd;
+	int arg;
+	char *url;
+};
+
+struct sb_link;
+
+/* Per-device state shared with the loop thread (under sb->lock). */
+struct sb_slot {
+	struct sb_dev dev;          /* the worker's own */
+	struct sb_link *link;
+	/* setpoints: latest wins */
+	double sp[SB_MAX_CONNECTORS];
+	uint64_t sp_gen[SB_MAX_CONNECTORS];     /* 0 = none submitted */
+	uint64_t sp_done[SB_MAX_CONNECTORS];    /* generation written */
+	double off[SB_MAX_CONNECTORS];
+	uint64_t off_gen[SB_MAX_CONNECTORS];
+	uint64_t off_done[SB_MAX_CONNECTORS];
+	struct sb_cmd cmds[SB_MAX_COMMANDS];
+	size_t n_cmds;
+	uint64_t cmd_seq;
+	/* published readings */
+	struct sb_charger_reading snap;
+	struct sb_meter_reading msnap;
+	bool changed;
+	bool poll_req;               /* sb_poll_now() */
+	/* worker-only scheduling */
+	bool online;
+	unsigned failures;
+	int64_t next_poll_ms;
+	int64_t retry_at_ms;        /* offline: next attempt */
+	int64_t backoff_ms;
+	int64_t write_retry_ms;     /* after a failed read-back */
+	int64_t refresh_ms;         /* next re-write of all setpoints */
+};
+
+struct sb_link {
+	struct sb *sb;
+	enum sb_link_kind kind;
+	pthread_t thread;
+	bool started;
+	pthread_cond_t cond;
+	bool wake;
+	modbus_t *ctx;
+	bool connected;
+	char *host;
+	int port;
+	struct sb_serial_conf serial;  /* device string owned */
+	int gap_ms;                    /* silence between RTU frames */
+	int64_t last_io_ms;
+	int pending_fd;                /* tcp-listen: handed over, -1 */
+	struct sb_slot **slots;
+	size_t n_slots;
+};
+
+struct sb {
+	struct sb_conf conf;         /* copy; chargers pointer not kept */
+	pthread_mutex_t lock;
+	bool stop;
+	int efd;
+	struct sb_slot *chargers;
+	size_t n_chargers;
+	struct sb_slot *meter;       /* NULL without a meter */
+	struct sb_link **links;
+	size_t n_links;
+	/* tcp-listen */
+	int listen_fd;
+	int listen_port;
+	int stop_pipe[2];
+	pthread_t listener;
+	bool listener_started;
+};
+
+/* Returns the text for an sb_err code.  Static storage. */
+const char *
+sb_strerror(int code)
+{
+	switch ((enum sb_err)code) {
+	case SB_OK: return "success";
+	case SB_ERR_CONFIG: return "invalid southbound description";
+	case SB_ERR_RANGE: return "value out of range";
+	case SB_ERR_NO_DEVICE: return "no such charger or connector";
+	case SB_ERR_UNSUPPORTED: return "the charger model has no register for that";
+	case SB_ERR_BUSY: return "too many commands waiting";
+	case SB_ERR_SYSTEM: return "system error";
+	}
+	return "unknown error";
+}
+
+/* Returns the name of a fault.  Static storage. */
+const char *
+sb_fault_name(enum sb_fault fault)
+{
+	switch (fault) {
+	case SB_FAULT_NONE: return "none";
+	case SB_FAULT_IO: return "io";
+	case SB_FAULT_EXCEPTION: return "exception";
+	case SB_FAULT_READBACK: return "read-back mismatch";
+	case SB_FAULT_IDENTITY: return "identity mismatch";
+	case SB_FAULT_STALE: return "stale";
+	}
+	return "?";
+}
+
+/* Fills a description with defaults. */
+void
+sb_conf_defaults(struct sb_conf *conf)
+{
+	memset(conf, 0, sizeof *conf);
+	conf->response_timeout_ms = 500;
+	conf->rtu_response_timeout_ms = 500;
+	conf->comm_timeout_s = 30;
+	conf->offline_after_failures = 3;
+	conf->poll_interval_ms = 1000;
+	conf->backoff_min_ms = 1000;
+	conf->backoff_max_ms = 30000;
+	conf->meter_gap_ms = 100;
+	conf->listen_unit_id = 1;
+	conf->meter.poll_interval_ms = 1000;
+	conf->meter.max_age_s = 3;
+	conf->meter.unit_id = 1;
+}
+
+/* ---- checking the description ------------------------------------------ */
+
+struct errs {
+	char *text;
+	size_t n;
+};
+
+static void LOG_PRINTF(2, 3)
+err_add(struct errs *e, const char *fmt, ...)
+{
+	va_list ap;
+	char *line, *joined;
+
+	va_start(ap, fmt);
+	if (vasprintf(&line, fmt, ap) < 0)
+		line = NULL;
+	va_end(ap);
+	if (line == NULL)
+		return;
+	if (e->text == NULL)
+		e->text = line;
+	else {
+		xasprintf(&joined, "%s; %s", e->text, line);
+		free(e->text);
+		free(line);
+		e->text = joined;
+	}
+	e->n++;
+}
+
+static void
+check_range(struct errs *e, const char *who, const char *what, long v,
+    long lo, long hi)
+{
+	if (v < lo || v > hi)
+		err_add(e, "%s: %s %ld out of range %ld..%ld", who, what, v, lo,
+		    hi);
+}
+
+static void
+check_serial(struct errs *e, const char *who, const struct sb_serial_conf *s)
+{
+	if (s->device == NULL || s->device[0] == '\0')
+		err_add(e, "%s: rtu link needs a serial device", who);
+	check_range(e, who, "baud", s->baud, 1200, 115200);
+	if (s->parity != 'N' && s->parity != 'E' && s->parity != 'O')
+		err_add(e, "%s: parity '%c' is not N, E or O", who,
+		    s->parity ? s->parity : '?');
+	check_range(e, who, "stop-bits", s->stop_bits, 1, 2);
+}
+
+static void
+check_conf(const struct sb_conf *c, struct errs *e)
+{
+	check_range(e, "southbound", "response-timeout-ms",
+	    c->response_timeout_ms, 10, 60000);
+	check_range(e, "southbound", "rtu response timeout (ms)",
+	    c->rtu_response_timeout_ms, 10, 60000);
+	check_range(e, "southbound", "comm-timeout-s", c->comm_timeout_s, 3,
+	    65535);
+	check_range(e, "southbound", "offline-after-failures",
+	    c->offline_after_failures, 1, 100);
+	check_range(e, "southbound", "poll interval (ms)", c->poll_interval_ms,
+	    10, 600000);
+	check_range(e, "southbound", "backoff min (ms)", c->backoff_min_ms, 10,
+	    600000);
+	if (c->backoff_max_ms < c->backoff_min_ms)
+		err_add(e, "southbound: backoff max %d ms below min %d ms",
+		    c->backoff_max_ms, c->backoff_min_ms);
+	if (c->n_chargers > SB_MAX_CHARGERS)
+		err_add(e, "southbound: %zu chargers, at most %d", c->n_chargers,
+		    SB_MAX_CHARGERS);
+	for (size_t i = 0; i < c->n_chargers && i < SB_MAX_CHARGERS; i++) {
+		const struct sb_charger_conf *ch = &c->chargers[i];
+		char who[96];
+		const struct sb_model_desc *m = sb_model_desc(ch->model);
+
+		snprintf(who, sizeof who, "charger \"%s\"",
+		    ch->name ? ch->name : "?");
+		if (m == NULL) {
+			err_add(e, "%s: unknown model %d", who, (int)ch->model);
+			continue;
+		}
+		check_range(e, who, "connectors", ch->connectors, 1,
+		    m->max_connectors);
+		switch (ch->link) {
+		case SB_LINK_TCP:
+			if (ch->host == NULL || ch->host[0] == '\0')
+				err_add(e, "%s: tcp link needs a host", who);
+			check_range(e, who, "port", ch->port, 1, 65535);
+			check_range(e, who, "unit-id", ch->unit_id, 0, 255);
+			break;
+		case SB_LINK_TCP_LISTEN:
+			if (ch->serial == NULL || ch->serial[0] == '\0')
+				err_add(e, "%s: tcp-listen needs the serial "
+				    "number the charger reports", who);
+			if (c->listen == NULL || c->listen[0] == '\0')
+				err_add(e, "%s: tcp-listen needs southbound "
+				    "listen = \"host:port\"", who);
+			break;
+		case SB_LINK_RTU:
+			check_serial(e, who, &ch->rtu);
+			check_range(e, who, "unit-id", ch->unit_id, 1, 247);
+			break;
+		default:
+			err_add(e, "%s: unknown link %d", who, (int)ch->link);
+		}
+		for (int k = 0; k < ch->connectors && k < SB_MAX_CONNECTORS;
+		    k++)
+			if (!(ch->offline_limit[k] >= 0))
+				err_add(e, "%s: offline limit of connector %d "
+				    "must be >= 0", who, k + 1);
+	}
+	if (c->meter.type != SB_METER_NONE) {
+		if (sb_meter_desc(c->meter.type) == NULL)
+			err_add(e, "meter: unknown type %d", (int)c->meter.type);
+		if (c->meter.link == SB_LINK_TCP) {
+			if (c->meter.host == NULL || c->meter.host[0] == '\0')
+				err_add(e, "meter: tcp link needs a host");
+			check_range(e, "meter", "port", c->meter.port, 1, 65535);
+		} else if (c->meter.link == SB_LINK_RTU) {
+			check_serial(e, "meter", &c->meter.rtu);
+		} else
+			err_add(e, "meter: link must be tcp or rtu");
+		check_range(e, "meter", "unit-id", c->meter.unit_id, 1, 247);
+		check_range(e, "meter", "poll-interval-ms",
+		    c->meter.poll_interval_ms, 100, 600000);
+		check_range(e, "meter", "max-age-s", c->meter.max_age_s, 1,
+		    3600);
+	}
+}
+
+/* ---- the workers ------------------------------------------------------- */
+
+static void
+notify(struct sb *sb)
+{
+	uint64_t one = 1;
+	ssize_t n = write(sb->efd, &one, sizeof one);
+	(void)n; /* EAGAIN: the counter is already non-zero */
+}
+
+/* Copies the worker's reading to the shared snapshot. */
+static void
+publish(struct sb *sb, struct sb_slot *s)
+{
+	pthread_mutex_lock(&sb->lock);
+	s->dev.rd.online = s->online;
+	s->dev.rd.failures = s->failures;
+	s->dev.rd.identified = s->dev.identified;
+	if (s->dev.is_meter)
+		s->msnap = s->dev.mrd;
+	else
+		s->snap = s->dev.rd;
+	s->changed = true;
+	pthread_mutex_unlock(&sb->lock);
+	notify(sb);
+}
+
+static void
+link_close(struct sb_link *l)
+{
+	if (l->ctx == NULL)
+		return;
+	modbus_close(l->ctx);
+	modbus_free(l->ctx);
+	l->ctx = NULL;
+	l->connected = false;
+	for (size_t i = 0; i < l->n_slots; i++)
+		sb_drv_reset(&l->slots[i]->dev);
+}
+
+static void
+set_timeouts(modbus_t *ctx, int ms, int byte_ms)
+{
+	modbus_set_response_timeout(ctx, (uint32_t)(ms / 1000),
+	    (uint32_t)(ms % 1000) * 1000);
+	modbus_set_byte_timeout(ctx, (uint32_t)(byte_ms / 1000),
+	    (uint32_t)(byte_ms % 1000) * 1000);
+}
+
+/* Opens the link's connection; 0 or -1 with errno. */
+static int
+link_open(struct sb_link *l)
+{
+	const struct sb_conf *c = &l->sb->conf;
+	char port[16];
+	int err;
+
+	if (l->connected)
+		return 0;
+	switch (l->kind) {
+	case SB_LINK_TCP:
+		snprintf(port, sizeof port, "%d", l->port);
+		l->ctx = modbus_new_tcp_pi(l->host, port);
+		if (l->ctx == NULL)
+			return -1;
+		set_timeouts(l->ctx, c->response_timeout_ms,
+		    c->response_timeout_ms);
+		break;
+	case SB_LINK_RTU:
+		l->ctx = modbus_new_rtu(l->serial.device, l->serial.baud,
+		    l->serial.parity, 8, l->serial.stop_bits);
+		if (l->ctx == NULL)
+			return -1;
+		/* a byte gap of more than 100 ms ends a broken frame */
+		set_timeouts(l->ctx, c->rtu_response_timeout_ms, 100);
+		break;
+	case SB_LINK_TCP_LISTEN:
+	default:
+		errno = ENOTCONN;
+		return -1; /* sockets arrive through pending_fd */
+	}
+	modbus_set_error_recovery(l->ctx, MODBUS_ERROR_RECOVERY_PROTOCOL);
+	if (modbus_connect(l->ctx) != 0) {
+		err = errno;
+		modbus_free(l->ctx);
+		l->ctx = NULL;
+		errno = err;
+		return -1;
+	}
+	l->connected = true;
+	return 0;
+}
+
+/* Adopts a socket the listener handed over (called with the lock). */
+static void
+link_adopt(struct sb_link *l, int fd)
+{
+	const struct sb_conf *c = &l->sb->conf;
+
+	link_close(l);
+	l->ctx = modbus_new_tcp("127.0.0.1", 502);
+	if (l->ctx == NULL) {
+		close(fd);
+		return;
+	}
+	modbus_set_socket(l->ctx, fd);
+	set_timeouts(l->ctx, c->response_timeout_ms, c->response_timeout_ms);
+	l->connected = true;
+	for (size_t i = 0; i < l->n_slots; i++) {
+		struct sb_slot *s = l->slots[i];
+		s->failures = 0;
+		s->retry_at_ms = 0;
+		s->next_poll_ms = 0;
+	}
+}
+
+/* Counts a failed turn: offline after N in a row, retried with backoff.
+ * A TCP connection is dropped (a late answer must not be taken for the
+ * next one); an RTU bus is flushed. */
+static void
+turn_failed(struct sb_link *l, struct sb_slot *s, int64_t now, bool io)
+{
+	const struct sb_conf *c = &l->sb->conf;
+
+	if (!io) {
+		s->write_retry_ms = now + c->poll_interval_ms;
+		return;
+	}
+	s->failures++;
+	if (l->kind == SB_LINK_RTU) {
+		if (l->ctx != NULL)
+			modbus_flush(l->ctx);
+		s->dev.identified = false;
+	} else if (l->kind == SB_LINK_TCP) {
+		link_close(l);
+	} else {
+		/* tcp-listen: the charger dials again */
+		if ((int)s->failures >= c->offline_after_failures)
+			link_close(l);
+		else
+			s->dev.identified = false;
+	}
+	if ((int)s->failures >= c->offline_after_failures) {
+		if (s->online)
+			log_debug("sb", "%s: offline after %u failures",
+			    s->dev.name, s->failures);
+		s->online = false;
+		s->retry_at_ms = now + s->backoff_ms;
+		s->backoff_ms *= 2;
+		if (s->backoff_ms > c->backoff_max_ms)
+			s->backoff_ms = c->backoff_max_ms;
+	} else {
+		s->retry_at_ms = now + (s->dev.is_meter ?
+		    c->meter.poll_interval_ms : c->poll_interval_ms);
+	}
+}
+
+/* Waits for the silence an RTU bus needs between frames. */
+static void
+link_pace(struct sb_link *l)
+{
+	int64_t wait;
+
+	if (l->gap_ms <= 0 || l->last_io_ms == 0)
+		return;
+	wait = l->last_io_ms + l->gap_ms - mono_now_ms();
+	if (wait > 0) {
+		struct timespec ts = { 0, (long)wait * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* One turn for a charger: identity and configuration after a (re)connect,
+ * offline limits and setpoints that changed (or are due for the
+ * comm-timeout/3 refresh), queued commands, and the poll when due. */
+static void
+charger_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
+{
+	struct sb *sb = l->sb;
+	const struct sb_conf *c = &sb->conf;
+	struct sb_dev *d = &s->dev;
+	modbus_t *ctx;
+	int n = d->n_conn, rc = 0;
+	bool poll_due, refresh;
+
+	if (link_open(l) != 0) {
+		snprintf(d->rd.error, sizeof d->rd.error, "connect: %s",
+		    modbus_strerror(errno));
+		d->rd.fault = SB_FAULT_IO;
+		turn_failed(l, s, now, true);
+		publish(sb, s);
+		return;
+	}
+	ctx = l->ctx;
+	modbus_set_slave(ctx, d->unit_id);
+	link_pace(l);
+
+	if (!d->identified) {
+		if ((rc = sb_drv_identify(d, ctx, c->comm_timeout_s)) != 0)
+			goto failed;
+		/* a new connection: every limit is written again */
+		pthread_mutex_lock(&sb->lock);
+		for (int k = 0; k < n; k++) {
+			s->off_done[k] = 0;
+			s->sp_done[k] = 0;
+		}
+		pthread_mutex_unlock(&sb->lock);
+		s->write_retry_ms = 0;
+	}
+
+	refresh = now >= s->refresh_ms;
+	for (int k = 0; k < n; k++) {
+		uint64_t gen;
+		double v;
+		bool offline;
+
+		for (int pass = 0; pass < 2; pass++) {
+			offline = pass == 0;
+			pthread_mutex_lock(&sb->lock);
+			gen = offline ? s->off_gen[k] : s->sp_gen[k];
+			v = offline ? s->off[k] : s->sp[k];
+			bool todo = gen != 0 && (gen != (offline ?
+			    s->off_done[k] : s->sp_done[k]) ||
+			    (refresh && !offline));
+			pthread_mutex_unlock(&sb->lock);
+			if (!todo || now < s->write_retry_ms)
+				continue;
+			rc = sb_drv_write_limit(d, ctx, k + 1, offline, v);
+			if (rc != 0)
+				goto failed;
+			pthread_mutex_lock(&sb->lock);
+			if (offline)
+				s->off_done[k] = gen;
+			else {
+				s->sp_done[k] = gen;
+				d->rd.conn[k].limit_written = v;
+				d->rd.conn[k].limit_generation = gen;
+			}
+			pthread_mutex_unlock(&sb->lock);
+		}
+	}
+	if (refresh)
+		s->refresh_ms = now + (int64_t)c->comm_timeout_s * 1000 / 3;
+
+	for (;;) {
+		struct sb_cmd cmd;
+
+		pthread_mutex_lock(&sb->lock);
+		if (s->n_cmds == 0) {
+			pthread_mutex_unlock(&sb->lock);
+			break;
+		}
+		cmd = s->cmds[0];
+		memmove(&s->cmds[0], &s->cmds[1],
+		    (s->n_cmds - 1) * sizeof s->cmds[0]);
+		s->n_cmds--;
+		pthread_mutex_unlock(&sb->lock);
+		rc = sb_drv_command(d, ctx, cmd.connector, cmd.cmd, cmd.arg,
+		    cmd.url);
+		free(cmd.url);
+		d->rd.commands_done = cmd.seq;
+		d->rd.command_result = rc == 0 ? 0 : SB_ERR_SYSTEM;
+		if (rc == SB_DRV_IO)
+			goto failed;
+	}
+
+	pthread_mutex_lock(&sb->lock);
+	poll_due = now >= s->next_poll_ms || s->poll_req;
+	s->poll_req = false;
+	pthread_mutex_unlock(&sb->lock);
+	if (poll_due) {
+		s->next_poll_ms = now + c->poll_interval_ms;
+		if ((rc = sb_drv_poll(d, ctx, mono_now_ms())) != 0)
+			goto failed;
+	}
+	l->last_io_ms = mono_now_ms();
+	if (!s->online)
+		log_debug("sb", "%s: online", d->name);
+	s->online = true;
+	s->failures = 0;
+	s->backoff_ms = c->backoff_min_ms;
+	if (d->rd.fault != SB_FAULT_READBACK) {
+		d->rd.fault = SB_FAULT_NONE;
+		d->rd.error[0] = '\0';
+	}
+	publish(sb, s);
+	return;
+
+failed:
+	l->last_io_ms = mono_now_ms();
+	turn_failed(l, s, now, rc == SB_DRV_IO);
+	publish(sb, s);
+}
+
+/* One turn for the meter: a poll. */
+static void
+meter_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
+{
+	struct sb *sb = l->sb;
+	struct sb_dev *d = &s->dev;
+	int rc;
+
+	s->next_poll_ms = now + sb->conf.meter.poll_interval_ms;
+	pthread_mutex_lock(&sb->lock);
+	s->poll_req = false;
+	pthread_mutex_unlock(&sb->lock);
+	if (link_open(l) != 0) {
+		snprintf(d->mrd.error, sizeof d->mrd.error, "connect: %s",
+		    modbus_strerror(errno));
+		d->mrd.why = SB_FAULT_IO;
+		turn_failed(l, s, now, true);
+		publish(sb, s);
+		return;
+	}
+	modbus_set_slave(l->ctx, d->unit_id);
+	link_pace(l);
+	rc = sb_drv_poll(d, l->ctx, mono_now_ms());
+	l->last_io_ms = mono_now_ms();
+	if (rc != 0) {
+		turn_failed(l, s, now, true);
+	} else {
+		s->online = true;
+		s->failures = 0;
+		s->backoff_ms = sb->conf.backoff_min_ms;
+		d->mrd.why = SB_FAULT_NONE;
+		d->mrd.error[0] = '\0';
+	}
+	publish(sb, s);
+}
+
+/* Called with the lock: does the device want a turn now?  Otherwise
+ * lowers *next to when it will. */
+static bool
+wants_turn(struct sb *sb, struct sb_slot *s, int64_t now, int64_t *next)
+{
+	int64_t due = s->next_poll_ms;
+	bool writes = false;
+
+	if (s->link->kind == SB_LINK_TCP_LISTEN && !s->link->connected)
+		return false;
+	if (s->failures > 0 && now < s->retry_at_ms) {
+		if (s->retry_at_ms < *next)
+			*next = s->retry_at_ms;
+		return false;
+	}
+	if (s->poll_req)
+		return true;
+	if (!s->dev.is_meter) {
+		for (int k = 0; k < s->dev.n_conn; k++)
+			if ((s->sp_gen[k] != s->sp_done[k]) ||
+			    (s->off_gen[k] != s->off_done[k]))
+				writes = true;
+		if (writes || s->n_cmds > 0) {
+			if (s->write_retry_ms <= now)
+				return true;
+			if (s->write_retry_ms < due)
+				due = s->write_retry_ms;
+		}
+		if (s->dev.identified && s->refresh_ms < due)
+			due = s->refresh_ms;
+	}
+	if (due <= now)
+		return true;
+	if (due < *next)
+		*next = due;
+	return false;
+}
+
+static void *
+link_main(void *arg)
+{
+	struct sb_link *l = arg;
+	struct sb *sb = l->sb;
+	struct sb_slot *due[SB_MAX_CHARGERS + 1];
+
+	pthread_mutex_lock(&sb->lock);
+	while (!sb->stop) {
+		int64_t now = mono_now_ms(), next = now + 60000;
+		size_t n_due = 0;
+
+		if (l->pending_fd >= 0) {
+			link_adopt(l, l->pending_fd);
+			l->pending_fd = -1;
+		}
+		for (size_t i = 0; i < l->n_slots; i++)
+			if (wants_turn(sb, l->slots[i], now, &next))
+				due[n_due++] = l->slots[i];
+		if (n_due == 0) {
+			struct timespec ts = { (time_t)(next / 1000),
+			    (long)(next % 1000) * 1000000L };
+			if (!l->wake)
+				pthread_cond_timedwait(&l->cond, &sb->lock,
+				    &ts);
+			l->wake = false;
+			continue;
+		}
+		l->wake = false;
+		pthread_mutex_unlock(&sb->lock);
+		for (size_t i = 0; i < n_due && !sb->stop; i++) {
+			if (due[i]->dev.is_meter)
+				meter_turn(l, due[i], mono_now_ms());
+			else
+				charger_turn(l, due[i], mono_now_ms());
+		}
+		pthread_mutex_lock(&sb->lock);
+	}
+	pthread_mutex_unlock(&sb->lock);
+	link_close(l);
+	return NULL;
+}
+
+static void
+wake_link(struct sb_link *l)
+{
+	l->wake = true;
+	pthread_cond_signal(&l->cond);
+}
+
+/* ---- tcp-listen -------------------------------------------------------- */
+
+/* Reads the serial number of a charger that dialled in, with 04 then 03. */
+static int
+dialin_serial(struct sb *sb, int fd, char *serial, size_t len)
+{
+	modbus_t *ctx = modbus_new_tcp("127.0.0.1", 502);
+	uint16_t regs[16];
+	int rc;
+
+	if (ctx == NULL)
+		return -1;
+	modbus_set_socket(ctx, fd);
+	modbus_set_slave(ctx, sb->conf.listen_unit_id);
+	set_timeouts(ctx, sb->conf.response_timeout_ms,
+	    sb->conf.response_timeout_ms);
+	rc = modbus_read_input_registers(ctx, 10100, 16, regs);
+	if (rc < 0 && errno == EMBXILFUN)
+		rc = modbus_read_registers(ctx, 10100, 16, regs);
+	modbus_free(ctx); /* does not close fd */
+	if (rc != 16)
+		return -1;
+	sb_decode_ascii(regs, 16, serial, len);
+	return 0;
+}
+
+static void *
+listener_main(void *arg)
+{
+	struct sb *sb = arg;
+
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ sb->listen_fd, POLLIN, 0 },
+			{ sb->stop_pipe[0], POLLIN, 0 },
+		};
+		char serial[40], esc[64];
+		int fd;
+		struct sb_link *found = NULL;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents != 0)
+			break;
+		fd = accept4(sb->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (dialin_serial(sb, fd, serial, sizeof serial) != 0) {
+			log_debug("sb", "dial-in: no serial number, closed");
+			close(fd);
+			continue;
+		}
+		pthread_mutex_lock(&sb->lock);
+		for (size_t i = 0; i < sb->n_chargers; i++) {
+			struct sb_slot *s = &sb->chargers[i];
+			if (s->link->kind == SB_LINK_TCP_LISTEN &&
+			    strcmp(s->dev.want_serial, serial) == 0)
+				found = s->link;
+		}
+		if (found != NULL) {
+			if (found->pending_fd >= 0)
+				close(found->pending_fd);
+			found->pending_fd = fd;
+			wake_link(found);
+		}
+		pthread_mutex_unlock(&sb->lock);
+		if (found == NULL) {
+			log_escape(serial, strlen(serial), esc, sizeof esc);
+			log_warnx("southbound: a charger with serial number "
+			    "\"%s\" dialled in but none is configured", esc);
+			close(fd);
+		}
+	}
+	return NULL;
+}
+
+/* Binds "host:port" (IPv6 in brackets); 0 or -1 with *cause. */
+static int
+open_listener(struct sb *sb, const char *spec, char **cause)
+{
+	char host[128];
+	const char *colon = strrchr(spec, ':');
+	const char *port;
+	struct addrinfo hints, *res = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	int fd = -1, one = 1, rc;
+
+	if (colon == NULL || colon == spec) {
+		xasprintf(cause, "southbound listen \"%s\": expected "
+		    "host:port", spec);
+		return -1;
+	}
+	if (spec[0] == '[' && colon[-1] == ']')
+		snprintf(host, sizeof host, "%.*s", (int)(colon - spec - 2),
+		    spec + 1);
+	else
+		snprintf(host, sizeof host, "%.*s", (int)(colon - spec), spec);
+	port = colon + 1;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+		xasprintf(cause, "southbound listen \"%s\": %s", spec,
+		    gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    sizeof one) != 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+	    listen(fd, 16) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+		xasprintf(cause, "southbound listen \"%s\": %s", spec,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	sb->listen_fd = fd;
+	sb->listen_port = ss.ss_family == AF_INET6 ?
+	    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
+	    ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return 0;
+}
+
+/* ---- start and stop ---------------------------------------------------- */
+
+static struct sb_link *
+new_link(struct sb *sb, enum sb_link_kind kind)
+{
+	struct sb_link *l = xcalloc(1, sizeof *l);
+	pthread_condattr_t ca;
+
+	l->sb = sb;
+	l->kind = kind;
+	l->pending_fd = -1;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	sb->links = xrealloc(sb->links, (sb->n_links + 1) * sizeof *sb->links);
+	sb->links[sb->n_links++] = l;
+	return l;
+}
+
+static void
+link_add(struct sb_link *l, struct sb_slot *s)
+{
+	l->slots = xrealloc(l->slots, (l->n_slots + 1) * sizeof *l->slots);
+	l->slots[l->n_slots++] = s;
+	s->link = l;
+}
+
+/* Finds or creates the RTU link for a serial device. */
+static struct sb_link *
+rtu_link(struct sb *sb, const struct sb_serial_conf *sc)
+{
+	struct sb_link *l;
+
+	for (size_t i = 0; i < sb->n_links; i++) {
+		l = sb->links[i];
+		if (l->kind == SB_LINK_RTU &&
+		    strcmp(l->serial.device, sc->device) == 0)
+			return l;
+	}
+	l = new_link(sb, SB_LINK_RTU);
+	l->serial = *sc;
+	l->serial.device = xstrdup(sc->device);
+	/* 3.5 characters of 11 bits, rounded up, plus 1 ms */
+	l->gap_ms = (int)((3.5 * 11 * 1000 + sc->baud - 1) / sc->baud) + 1;
+	return l;
+}
+
+static void
+slot_init(struct sb *sb, struct sb_slot *s, const char *name)
+{
+	struct sb_dev *d = &s->dev;
+
+	snprintf(d->name, sizeof d->name, "%s", name);
+	d->rd.index = d->index;
+	sb_reading_clear(&d->rd);
+	sb_meter_reading_clear(&d->mrd);
+	sb_drv_reset(d);
+	s->backoff_ms = sb->conf.backoff_min_ms;
+	s->snap = d->rd;
+	s->msnap = d->mrd;
+}
+
+/* Starts the southbound side; see southbound.h. */
+int
+sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
+{
+	struct errs e = { NULL, 0 };
+	struct sb *sb;
+
+	*out = NULL;
+	if (cause != NULL)
+		*cause = NULL;
+	check_conf(conf, &e);
+	if (e.n > 0) {
+		if (cause != NULL)
+			*cause = e.text;
+		else
+			free(e.text);
+		return SB_ERR_CONFIG;
+	}
+
+	sb = xcalloc(1, sizeof *sb);
+	sb->conf = *conf;
+	sb->conf.chargers = NULL;
+	sb->listen_fd = -1;
+	sb->listen_port = -1;
+	sb->stop_pipe[0] = sb->stop_pipe[1] = -1;
+	pthread_mutex_init(&sb->lock, NULL);
+	sb->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (sb->efd < 0) {
+		if (cause != NULL)
+			xasprintf(cause, "eventfd: %s", strerror(errno));
+		free(sb);
+		return SB_ERR_SYSTEM;
+	}
+
+	sb->n_chargers = conf->n_chargers;
+	sb->chargers = xcalloc(conf->n_chargers, sizeof *sb->chargers);
+	for (size_t i = 0; i < conf->n_chargers; i++) {
+		const struct sb_charger_conf *ch = &conf->chargers[i];
+		struct sb_slot *s = &sb->chargers[i];
+		struct sb_dev *d = &s->dev;
+		struct sb_link *l;
+
+		d->index = i;
+		d->model = sb_model_desc(ch->model);
+		d->words = sb_words_for(d->model, ch->word_order);
+		d->unit_id = ch->link == SB_LINK_TCP_LISTEN && ch->unit_id == 0 ?
+		    conf->listen_unit_id : ch->unit_id;
+		d->n_conn = ch->connectors;
+		d->unit = ch->control_unit;
+		if (ch->serial != NULL)
+			strlcpy_ok(d->want_serial, ch->serial,
+			    sizeof d->want_serial);
+		for (int k = 0; k < ch->connectors; k++) {
+			s->off[k] = ch->offline_limit[k];
+			s->off_gen[k] = 1;
+		}
+		slot_init(sb, s, ch->name != NULL ? ch->name : "charger");
+		if (ch->link == SB_LINK_RTU)
+			l = rtu_link(sb, &ch->rtu);
+		else {
+			l = new_link(sb, ch->link);
+			l->host = ch->host != NULL ? xstrdup(ch->host) : NULL;
+			l->port = ch->port;
+		}
+		link_add(l, s);
+	}
+	if (conf->meter.type != SB_METER_NONE) {
+		struct sb_slot *s = xcalloc(1, sizeof *s);
+		struct sb_dev *d = &s->dev;
+		struct sb_link *l;
+
+		sb->meter = s;
+		d->is_meter = true;
+		d->model = sb_meter_desc(conf->meter.type);
+		d->words = sb_words_for(d->model, SB_WORDS_MODEL);
+		d->unit_id = conf->meter.unit_id;
+		slot_init(sb, s, "meter");
+		s->msnap.present = s->dev.mrd.present = true;
+		if (conf->meter.link == SB_LINK_RTU) {
+			l = rtu_link(sb, &conf->meter.rtu);
+			d->min_gap_ms = conf->meter_gap_ms;
+		} else {
+			l = new_link(sb, SB_LINK_TCP);
+			l->host = xstrdup(conf->meter.host);
+			l->port = conf->meter.port;
+		}
+		link_add(l, s);
+	}
+
+	if (conf->listen != NULL && conf->listen[0] != '\0') {
+		bool wanted = false;
+		for (size_t i = 0; i < conf->n_chargers; i++)
+			if (conf->chargers[i].link == SB_LINK_TCP_LISTEN)
+				wanted = true;
+		if (wanted) {
+			char *why = NULL;
+			if (open_listener(sb, conf->listen, &why) != 0 ||
+			    pipe2(sb->stop_pipe, O_CLOEXEC) != 0) {
+				if (cause != NULL)
+					*cause = why != NULL ? why :
+					    xstrdup("pipe failed");
+				else
+					free(why);
+				sb_stop(sb);
+				return SB_ERR_SYSTEM;
+			}
+		}
+	}
+
+	for (size_t i = 0; i < sb->n_links; i++) {
+		struct sb_link *l = sb->links[i];
+		if (pthread_create(&l->thread, NULL, link_main, l) != 0) {
+			if (cause != NULL)
+				xasprintf(cause, "cannot start a link worker");
+			sb_stop(sb);
+			return SB_ERR_SYSTEM;
+		}
+		l->started = true;
+	}
+	if (sb->listen_fd >= 0) {
+		if (pthread_create(&sb->listener, NULL, listener_main, sb) != 0) {
+			if (cause != NULL)
+				xasprintf(cause, "cannot start the listener");
+			sb_stop(sb);
+			return SB_ERR_SYSTEM;
+		}
+		sb->listener_started = true;
+	}
+	*out = sb;
+	return 0;
+}
+
+/* Stops workers and listener, frees everything. */
+void
+sb_stop(struct sb *sb)
+{
+	if (sb == NULL)
+		return;
+	pthread_mutex_lock(&sb->lock);
+	sb->stop = true;
+	for (size_t i = 0; i < sb->n_links; i++)
+		wake_link(sb->links[i]);
+	pthread_mutex_unlock(&sb->lock);
+	if (sb->listener_started) {
+		char c = 'q';
+		if (write(sb->stop_pipe[1], &c, 1) != 1)
+			log_debug("sb", "stop pipe: %s", strerror(errno));
+		pthread_join(sb->listener, NULL);
+	}
+	for (size_t i = 0; i < sb->n_links; i++) {
+		struct sb_link *l = sb->links[i];
+		if (l->started)
+			pthread_join(l->thread, NULL);
+		else
+			link_close(l);
+		if (l->pending_fd >= 0)
+			close(l->pending_fd);
+		pthread_cond_destroy(&l->cond);
+		free(l->host);
+		free((char *)l->serial.device);
+		free(l->slots);
+		free(l);
+	}
+	free(sb->links);
+	for (size_t i = 0; i < sb->n_chargers; i++)
+		for (size_t k = 0; k < sb->chargers[i].n_cmds; k++)
+			free(sb->chargers[i].cmds[k].url);
+	free(sb->chargers);
+	free(sb->meter);
+	if (sb->listen_fd >= 0)
+		close(sb->listen_fd);
+	if (sb->stop_pipe[0] >= 0) {
+		close(sb->stop_pipe[0]);
+		close(sb->stop_pipe[1]);
+	}
+	close(sb->efd);
+	pthread_mutex_destroy(&sb->lock);
+	free(sb);
+}
+
+/* ---- the loop thread's side -------------------------------------------- */
+
+/* Returns the wake-up descriptor.  Owned by sb. */
+int
+sb_fd(const struct sb *sb)
+{
+	return sb->efd;
+}
+
+/* Returns the bound listener port, or -1. */
+int
+sb_listen_port(const struct sb *sb)
+{
+	return sb->listen_port;
+}
+
+static int
+check_target(struct sb *sb, size_t charger, int connector)
+{
+	if (charger >= sb->n_chargers)
+		return SB_ERR_NO_DEVICE;
+	if (connector < 1 || connector > sb->chargers[charger].dev.n_conn)
+		return SB_ERR_NO_DEVICE;
+	return 0;
+}
+
+/* Stores a setpoint (latest wins) and wakes the charger's worker. */
+int
+sb_submit_setpoint(struct sb *sb, size_t charger, int connector,
+    double limit, uint64_t *generation)
+{
+	struct sb_slot *s;
+	int rc;
+
+	if ((rc = check_target(sb, charger, connector)) != 0)
+		return rc;
+	if (!(limit >= 0) || limit > 4e9)
+		return SB_ERR_RANGE;
+	s = &sb->chargers[charger];
+	pthread_mutex_lock(&sb->lock);
+	s->sp[connector - 1] = limit;
+	s->sp_gen[connector - 1]++;
+	if (generation != NULL)
+		*generation = s->sp_gen[connector - 1];
+	wake_link(s->link);
+	pthread_mutex_unlock(&sb->lock);
+	return 0;
+}
+
+/* Changes an offline limit; written on the next turn. */
+int
+sb_set_offline_limit(struct sb *sb, size_t charger, int connector,
+    double limit)
+{
+	struct sb_slot *s;
+	int rc;
+
+	if ((rc = check_target(sb, charger, connector)) != 0)
+		return rc;
+	if (!(limit >= 0) || limit > 4e9)
+		return SB_ERR_RANGE;
+	s = &sb->chargers[charger];
+	pthread_mutex_lock(&sb->lock);
+	s->off[connector - 1] = limit;
+	s->off_gen[connector - 1]++;
+	wake_link(s->link);
+	pthread_mutex_unlock(&sb->lock);
+	return 0;
+}
+
+/* Queues a command for a charger. */
+int
+sb_submit_command(struct sb *sb, size_t charger, int connector,
+    enum sb_command cmd, int arg, const char *url, uint64_t *seq)
+{
+	struct sb_slot *s;
+	struct sb_cmd *c;
+	int rc;
+
+	if ((rc = check_target(sb, charger, connector)) != 0)
+		return rc;
+	s = &sb->chargers[charger];
+	if (sb_drv_command_row(s->dev.model, cmd) == NULL)
+		return SB_ERR_UNSUPPORTED;
+	if (cmd == SB_CMD_PHASE && (arg < 0 || arg > 8))
+		return SB_ERR_RANGE;
+	if (cmd == SB_CMD_FIRMWARE && (url == NULL || strlen(url) > 256))
+		return SB_ERR_RANGE;
+	pthread_mutex_lock(&sb->lock);
+	if (s->n_cmds == SB_MAX_COMMANDS) {
+		pthread_mutex_unlock(&sb->lock);
+		return SB_ERR_BUSY;
+	}
+	c = &s->cmds[s->n_cmds++];
+	c->seq = ++s->cmd_seq;
+	c->connector = connector;
+	c->cmd = cmd;
+	c->arg = arg;
+	c->url = url != NULL ? xstrdup(url) : NULL;
+	if (seq != NULL)
+		*seq = c->seq;
+	wake_link(s->link);
+	pthread_mutex_unlock(&sb->lock);
+	return 0;
+}
+
+/* Wakes every worker for an immediate poll. */
+void
+sb_poll_now(struct sb *sb)
+{
+	pthread_mutex_lock(&sb->lock);
+	for (size_t i = 0; i < sb->n_chargers; i++)
+		sb->chargers[i].poll_req = true;
+	if (sb->meter != NULL)
+		sb->meter->poll_req = true;
+	for (size_t i = 0; i < sb->n_links; i++)
+		wake_link(sb->links[i]);
+	pthread_mutex_unlock(&sb->lock);
+}
+
+static void
+drain(struct sb *sb)
+{
+	uint64_t v;
+	ssize_t n = read(sb->efd, &v, sizeof v);
+	(void)n;
+}
+
+/* Copies the changed chargers' readings; clears the descriptor. */
+size_t
+sb_take_chargers(struct sb *sb, struct sb_charger_reading *out, size_t max)
+{
+	size_t n = 0;
+
+	drain(sb);
+	pthread_mutex_lock(&sb->lock);
+	for (size_t i = 0; i < sb->n_chargers && n < max; i++) {
+		struct sb_slot *s = &sb->chargers[i];
+		if (!s->changed)
+			continue;
+		out[n++] = s->snap;
+		s->changed = false;
+	}
+	pthread_mutex_unlock(&sb->lock);
+	return n;
+}
+
+/* Copies one charger's latest reading. */
+int
+sb_charger_snapshot(struct sb *sb, size_t charger,
+    struct sb_charger_reading *out)
+{
+	if (charger >= sb->n_chargers)
+		return SB_ERR_NO_DEVICE;
+	pthread_mutex_lock(&sb->lock);
+	*out = sb->chargers[charger].snap;
+	pthread_mutex_unlock(&sb->lock);
+	return 0;
+}
+
+/* Copies the meter's reading and judges its age. */
+void
+sb_meter_snapshot(struct sb *sb, int64_t now_ms, struct sb_meter_reading *out)
+{
+	if (sb->meter == NULL) {
+		memset(out, 0, sizeof *out);
+		sb_meter_reading_clear(out);
+		out->present = false;
+		return;
+	}
+	drain(sb);
+	pthread_mutex_lock(&sb->lock);
+	*out = sb->meter->msnap;
+	sb->meter->changed = false;
+	pthread_mutex_unlock(&sb->lock);
+	out->present = true;
+	out->age_ms = out->polls > 0 ? now_ms - out->updated_ms : -1;
+	if (out->age_ms < 0 ||
+	    out->age_ms > (int64_t)sb->conf.meter.max_age_s * 1000) {
+		out->fault = true;
+		if (out->why == SB_FAULT_NONE)
+			out->why = SB_FAULT_STALE;
+		if (out->error[0] == '\0')
+			snprintf(out->error, sizeof out->error,
+			    "no reading for more than %d s",
+			    sb->conf.meter.max_age_s);
+	}
+}

@@ -1,0 +1,994 @@
+/* Tests of the southbound module: the register tables and value coding
+ * (no device), then real libmodbus traffic on loopback TCP and on a
+ * pseudo-terminal against the test devices of devsrv.c. */
+#define _GNU_SOURCE
+#include "southbound/sb-private.h"
+#include "southbound/southbound.h"
+
+#include "common/util.h"
+#include "cu.h"
+#include "devsrv.h"
+
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NEAR(a, b) (fabs((double)(a) - (double)(b)) < 1e-6 * (fabs((double)(b)) + 1))
+
+/* ---- tables and coding -------------------------------------------------- */
+
+static void
+test_tables(void)
+{
+	enum sb_model m;
+
+	for (int i = 0; i < SB_MODEL_COUNT; i++) {
+		const struct sb_model_desc *d = sb_model_desc((enum sb_model)i);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+		CU_ASSERT_EQUAL(sb_model_parse(d->name, &m), 0);
+		CU_ASSERT_EQUAL((int)m, i);
+		for (size_t r = 0; r < d->n_regs; r++) {
+			const struct sb_reg *g = &d->regs[r];
+			unsigned want = g->type == SB_T_U16 ? 1 :
+			    g->type == SB_T_U64 ? 4 : g->type == SB_T_ASCII ?
+			    g->count : 2;
+			CU_ASSERT_EQUAL(g->count, want);
+			/* nothing crosses into the next connector's block */
+			if (g->per_connector)
+				CU_ASSERT(g->count <= g->stride || g->stride == 4);
+		}
+	}
+	CU_ASSERT_EQUAL(sb_model_parse("autel-ac-mega", &m), -1);
+
+	/* AC: y = connector; 1y005 = connector power, 2y002 = current limit */
+	const struct sb_model_desc *ultra = sb_model_desc(SB_MODEL_AC_ULTRA);
+	CU_ASSERT_EQUAL(sb_reg_addr(sb_reg_find(ultra, SB_W_C_POWER), 1), 11005);
+	CU_ASSERT_EQUAL(sb_reg_addr(sb_reg_find(ultra, SB_W_C_POWER), 2), 12005);
+	CU_ASSERT_EQUAL(sb_reg_addr(sb_reg_find(ultra, SB_W_C_CURRENT_LIMIT), 2),
+	    22002);
+	CU_ASSERT_EQUAL(sb_reg_addr(sb_reg_find(ultra, SB_W_C_START_STOP), 2),
+	    32000);
+	CU_ASSERT_STRING_EQUAL(sb_reg_find(ultra, SB_W_C_ENERGY)->unit, "Wh");
+	/* Wallbox: start/stop for the whole charger at 30000 */
+	const struct sb_model_desc *wb = sb_model_desc(SB_MODEL_AC_WALLBOX);
+	CU_ASSERT_EQUAL(sb_reg_addr(sb_reg_find(wb, SB_W_C_START_STOP), 1), 30000);
+	CU_ASSERT_EQUAL(sb_reg_find(wb, SB_W_MAX_CURRENT)->base, 10117);
+	CU_ASSERT_PTR_NULL(sb_reg_find(wb, SB_W_PHASE_SWITCH));
+	/* DC: x = 4 x connector: connector 2 power limit 1600 + 8 */
+	const struct sb_model_desc *dc = sb_model_desc(SB_MODEL_DC);
+	CU_ASSERT_EQUAL(sb_reg_addr(sb_reg_find(dc, SB_W_C_POWER_LIMIT), 2), 1608);
+	CU_ASSERT_EQUAL(sb_reg_addr(sb_reg_find(dc, SB_W_C_OFFLINE_CURRENT), 8),
+	    1932);
+	CU_ASSERT_EQUAL(sb_reg_addr(sb_reg_find(dc, SB_W_C_SOC), 1), 2204);
+	CU_ASSERT_PTR_NULL(sb_reg_find(dc, SB_W_C_START_STOP));
+	/* Single: phase switching at 21008 */
+	CU_ASSERT_EQUAL(sb_reg_find(sb_model_desc(SB_MODEL_SINGLE),
+	    SB_W_PHASE_SWITCH)->base, 21008);
+	/* meters */
+	CU_ASSERT_EQUAL(sb_reg_find(sb_meter_desc(SB_METER_SDM630),
+	    SB_W_M_TOTAL_POWER)->base, 0x34);
+	CU_ASSERT_PTR_NULL(sb_reg_find(sb_meter_desc(SB_METER_SDM230),
+	    SB_W_M_VOLTAGE_L2));
+}
+
+static void
+test_decode(void)
+{
+	struct sb_words hi = { true, false }, lo = { false, false };
+	uint16_t r[4];
+
+	/* 100000 = 0x0001_86A0 */
+	r[0] = 0x0001; r[1] = 0x86A0;
+	CU_ASSERT_EQUAL(sb_decode_uint(r, SB_T_U32, hi), 100000);
+	r[0] = 0x86A0; r[1] = 0x0001;
+	CU_ASSERT_EQUAL(sb_decode_uint(r, SB_T_U32, lo), 100000);
+	sb_encode_uint(100000, SB_T_U32, hi, r);
+	CU_ASSERT(r[0] == 0x0001 && r[1] == 0x86A0);
+	sb_encode_uint(100000, SB_T_U32, lo, r);
+	CU_ASSERT(r[0] == 0x86A0 && r[1] == 0x0001);
+
+	/* UINT64 low words first (the manual's 1y035): 123456789012 =
+	 * 0x0000_001C_BE99_1A14 -> 1A14 BE99 001C 0000 */
+	r[0] = 0x1A14; r[1] = 0xBE99; r[2] = 0x001C; r[3] = 0x0000;
+	CU_ASSERT_EQUAL(sb_decode_uint(r, SB_T_U64, hi), 123456789012ULL);
+	/* scaled by 0.1 Wh: 12345678901.2 Wh */
+	const struct sb_reg *e = sb_reg_find(sb_model_desc(SB_MODEL_AC_WALLBOX),
+	    SB_W_C_ENERGY);
+	CU_ASSERT(NEAR(sb_decode_value(e, r, hi), 12345678901.2));
+	sb_encode_uint(123456789012ULL, SB_T_U64, (struct sb_words){ true, true },
+	    r);
+	CU_ASSERT(r[0] == 0x0000 && r[1] == 0x001C && r[2] == 0xBE99 &&
+	    r[3] == 0x1A14);
+
+	/* 0.01 V: 23050 -> 230.50 V */
+	const struct sb_reg *v = sb_reg_find(sb_model_desc(SB_MODEL_AC_WALLBOX),
+	    SB_W_C_VOLTAGE_L1);
+	r[0] = 0; r[1] = 23050;
+	CU_ASSERT(NEAR(sb_decode_value(v, r, hi), 230.50));
+
+	/* ASCII: "AB" = 0x4142, trailing NULs and spaces dropped */
+	char s[8];
+	uint16_t a[4] = { 0x4142, 0x4320, 0x2000, 0x0000 };
+	sb_decode_ascii(a, 4, s, sizeof s);
+	CU_ASSERT_STRING_EQUAL(s, "ABC");
+	uint16_t b[2] = { 0x4101, 0x4200 };
+	sb_decode_ascii(b, 2, s, sizeof s);
+	CU_ASSERT_STRING_EQUAL(s, "A?B");
+	CU_ASSERT_EQUAL(sb_encode_ascii("XYZ", 2, a), 0);
+	CU_ASSERT(a[0] == 0x5859 && a[1] == 0x5A00);
+	CU_ASSERT_EQUAL(sb_encode_ascii("TOOLONG", 2, a), -1);
+	/* truncation to the buffer */
+	uint16_t t[3] = { 0x3132, 0x3334, 0x3536 };
+	sb_decode_ascii(t, 3, s, 4);
+	CU_ASSERT_STRING_EQUAL(s, "123");
+
+	/* float32 high word first: 230.5 = 0x43668000 */
+	r[0] = 0x4366; r[1] = 0x8000;
+	CU_ASSERT(NEAR(sb_decode_f32(r, true), 230.5));
+	sb_encode_f32(-1500.25, true, r);
+	CU_ASSERT(NEAR(sb_decode_f32(r, true), -1500.25));
+
+	/* limits: 16 A -> 1600 (0.01 A), 7400 W -> 7400, negative refused */
+	uint64_t raw;
+	const struct sb_model_desc *wb = sb_model_desc(SB_MODEL_AC_WALLBOX);
+	CU_ASSERT_EQUAL(sb_limit_to_raw(sb_reg_find(wb, SB_W_C_CURRENT_LIMIT),
+	    16.0, &raw), 0);
+	CU_ASSERT_EQUAL(raw, 1600);
+	CU_ASSERT_EQUAL(sb_limit_to_raw(sb_reg_find(wb, SB_W_C_CURRENT_LIMIT),
+	    7.456, &raw), 0);
+	CU_ASSERT_EQUAL(raw, 746);
+	CU_ASSERT_EQUAL(sb_limit_to_raw(sb_reg_find(wb, SB_W_C_POWER_LIMIT),
+	    7400, &raw), 0);
+	CU_ASSERT_EQUAL(raw, 7400);
+	CU_ASSERT_EQUAL(sb_limit_to_raw(sb_reg_find(wb, SB_W_C_POWER_LIMIT),
+	    -1, &raw), -1);
+	CU_ASSERT_EQUAL(sb_limit_to_raw(sb_reg_find(wb, SB_W_C_POWER_LIMIT),
+	    5e9, &raw), -1);
+}
+
+static void
+test_plan(void)
+{
+	struct sb_plan p;
+
+	/* AC Wallbox, one connector, polled: 10000..10006 (status, power),
+	 * 11000..11038 (status .. energy, gaps of at most 3), 11145..11164
+	 * (type, IdToken): three requests */
+	sb_plan_reads(sb_model_desc(SB_MODEL_AC_WALLBOX), SB_PH_POLL, 1, &p);
+	CU_ASSERT_EQUAL_FATAL(p.n_blocks, 3);
+	CU_ASSERT(p.blocks[0].addr == 10000 && p.blocks[0].count == 7);
+	CU_ASSERT(p.blocks[1].addr == 11000 && p.blocks[1].count == 39);
+	CU_ASSERT(p.blocks[2].addr == 11145 && p.blocks[2].count == 20);
+	CU_ASSERT_EQUAL(p.blocks[1].n_rows, 12);
+	/* identity: 100..149 (type + firmware) and 10100..10118 */
+	sb_plan_reads(sb_model_desc(SB_MODEL_AC_WALLBOX), SB_PH_IDENTITY, 1, &p);
+	CU_ASSERT_EQUAL_FATAL(p.n_blocks, 2);
+	CU_ASSERT(p.blocks[0].addr == 100 && p.blocks[0].count == 50);
+	CU_ASSERT(p.blocks[1].addr == 10100 && p.blocks[1].count == 19);
+	/* AC Ultra with two connectors: 10000, 11000, 11145, 12000, 12145 */
+	sb_plan_reads(sb_model_desc(SB_MODEL_AC_ULTRA), SB_PH_POLL, 2, &p);
+	CU_ASSERT_EQUAL(p.n_blocks, 5);
+	/* DC, two connectors: 1000..1008 | 1104..1109 | 1204..1209 |
+	 * 1300..1309 | 1404..1408 | 1504..1508 | 2204..2208 */
+	sb_plan_reads(sb_model_desc(SB_MODEL_DC), SB_PH_POLL, 2, &p);
+	CU_ASSERT_EQUAL_FATAL(p.n_blocks, 7);
+	CU_ASSERT(p.blocks[0].addr == 1000 && p.blocks[0].count == 9);
+	CU_ASSERT(p.blocks[3].addr == 1300 && p.blocks[3].count == 10);
+	CU_ASSERT(p.blocks[6].addr == 2204 && p.blocks[6].count == 5);
+	/* SDM630: one read of 0x0000..0x004B = 76 registers */
+	sb_plan_reads(sb_meter_desc(SB_METER_SDM630), SB_PH_POLL, 0, &p);
+	CU_ASSERT_EQUAL_FATAL(p.n_blocks, 1);
+	CU_ASSERT(p.blocks[0].addr == 0 && p.blocks[0].count == 76);
+	/* never more than 125 registers: DC with 8 connectors */
+	sb_plan_reads(sb_model_desc(SB_MODEL_DC), SB_PH_POLL, 8, &p);
+	for (size_t i = 0; i < p.n_blocks; i++)
+		CU_ASSERT(p.blocks[i].count <= SB_MAX_READ_REGS);
+}
+
+static void
+test_conf_errors(void)
+{
+	struct sb_conf c;
+	struct sb_charger_conf ch[2];
+	struct sb *sb = NULL;
+	char *cause = NULL;
+
+	sb_conf_defaults(&c);
+	memset(ch, 0, sizeof ch);
+	ch[0] = (struct sb_charger_conf){ .name = "a", .model = SB_MODEL_AC_WALLBOX,
+	    .link = SB_LINK_TCP, .host = "127.0.0.1", .port = 70000,
+	    .unit_id = 1, .connectors = 2 };
+	ch[1] = (struct sb_charger_conf){ .name = "b", .model = SB_MODEL_DC,
+	    .link = SB_LINK_TCP_LISTEN, .connectors = 1 };
+	c.chargers = ch;
+	c.n_chargers = 2;
+	c.comm_timeout_s = 1;
+	CU_ASSERT_EQUAL(sb_start(&c, &sb, &cause), SB_ERR_CONFIG);
+	CU_ASSERT_PTR_NULL(sb);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	/* every problem, each with where and the valid range */
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "charger \"a\": port 70000 out of range 1..65535"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "charger \"a\": connectors 2 out of range 1..1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "charger \"b\": tcp-listen needs the serial"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "comm-timeout-s 1 out of range 3..65535"));
+	free(cause);
+}
+
+/* ---- helpers for the live tests ---------------------------------------- */
+
+static struct devsrv *srv;
+
+/* Waits (on the readings descriptor, never a blind sleep) until pred
+ * holds for charger i, or timeout_ms passes.  Returns pred's last value. */
+static bool
+wait_charger(struct sb *sb, size_t i, bool (*pred)(const struct sb_charger_reading *, const void *),
+    const void *arg, int timeout_ms, struct sb_charger_reading *out)
+{
+	int64_t end = mono_now_ms() + timeout_ms;
+	struct sb_charger_reading tmp[SB_MAX_CHARGERS];
+
+	for (;;) {
+		sb_charger_snapshot(sb, i, out);
+		if (pred(out, arg))
+			return true;
+		int64_t left = end - mono_now_ms();
+		if (left <= 0)
+			return false;
+		struct pollfd p = { sb_fd(sb), POLLIN, 0 };
+		poll(&p, 1, (int)(left > 50 ? 50 : left));
+		sb_take_chargers(sb, tmp, SB_MAX_CHARGERS);
+	}
+}
+
+static bool
+polled_n(const struct sb_charger_reading *r, const void *arg)
+{
+	return r->online && r->polls >= *(const uint64_t *)arg;
+}
+
+static bool
+is_offline(const struct sb_charger_reading *r, const void *arg)
+{
+	(void)arg;
+	return !r->online && r->failures > 0;
+}
+
+static bool
+gen_done(const struct sb_charger_reading *r, const void *arg)
+{
+	const uint64_t *g = arg; /* { connector, generation } */
+	return r->conn[g[0] - 1].limit_generation >= g[1];
+}
+
+static bool
+has_fault(const struct sb_charger_reading *r, const void *arg)
+{
+	return r->fault == *(const enum sb_fault *)arg;
+}
+
+/* The raw value test devices hold in a numeric row at addr: distinct for
+ * every register, and over 2^32 for UINT64 so the high words count. */
+static uint64_t
+pattern(const struct sb_reg *r, unsigned addr)
+{
+	switch (r->type) {
+	case SB_T_U16:
+		if (r->what == SB_W_C_STATUS || r->what == SB_W_STATUS)
+			return 3; /* charging */
+		if (r->what == SB_W_N_CONNECTORS)
+			return 2;
+		return addr % 1000 + 1;
+	case SB_T_U32:
+		return (uint64_t)addr * 10 + 7;
+	case SB_T_U64:
+		return ((uint64_t)addr << 32) | 0x1234;
+	case SB_T_F32:
+	case SB_T_ASCII:
+	default:
+		return 0;
+	}
+}
+
+static void
+fill_model(int dev, enum sb_model model, int nconn, struct sb_words w,
+    const char *serial)
+{
+	const struct sb_model_desc *m = sb_model_desc(model);
+
+	for (size_t i = 0; i < m->n_regs; i++) {
+		const struct sb_reg *r = &m->regs[i];
+		if (r->read_fc != 4)
+			continue;
+		for (int c = r->per_connector ? 1 : 0;
+		    c <= (r->per_connector ? nconn : 0); c++) {
+			unsigned addr = sb_reg_addr(r, c);
+			uint16_t regs[32];
+			char text[48];
+			if (r->type == SB_T_ASCII) {
+				if (r->what == SB_W_SERIAL)
+					snprintf(text, sizeof text, "%s", serial);
+				else
+					snprintf(text, sizeof text, "T%u-%s", addr,
+					    m->name);
+				memset(regs, 0, sizeof regs);
+				sb_encode_ascii(text, r->count, regs);
+			} else
+				sb_encode_uint(pattern(r, addr), r->type, w, regs);
+			devsrv_set(srv, dev, true, addr, r->count, regs);
+		}
+	}
+}
+
+/* The reading's value for a table row (NAN when the reading has none). */
+static double
+value_of(const struct sb_charger_reading *rd, const struct sb_reg *r, int c)
+{
+	const struct sb_connector_reading *k = c >= 1 ? &rd->conn[c - 1] : NULL;
+
+	switch (r->what) {
+	case SB_W_N_CONNECTORS: return rd->n_connectors;
+	case SB_W_MAX_CURRENT: return rd->max_current_a;
+	case SB_W_MAX_POWER: return rd->max_power_w;
+	case SB_W_MAX_OFFLINE_POWER: return rd->max_offline_power_w;
+	case SB_W_STATUS: return rd->status;
+	case SB_W_POWER: return rd->power_w;
+	case SB_W_C_STATUS: return k->status;
+	case SB_W_C_POWER: return k->power_w;
+	case SB_W_C_VOLTAGE_L1: return k->voltage_v[0];
+	case SB_W_C_VOLTAGE_L2: return k->voltage_v[1];
+	case SB_W_C_VOLTAGE_L3: return k->voltage_v[2];
+	case SB_W_C_CURRENT_L1: return k->current_a[0];
+	case SB_W_C_CURRENT_L2: return k->current_a[1];
+	case SB_W_C_CURRENT_L3: return k->current_a[2];
+	case SB_W_C_POWER_L1: return k->phase_power_w[0];
+	case SB_W_C_POWER_L2: return k->phase_power_w[1];
+	case SB_W_C_POWER_L3: return k->phase_power_w[2];
+	case SB_W_C_ENERGY: return k->energy_wh;
+	case SB_W_C_SESSION_ENERGY: return k->session_energy_wh;
+	case SB_W_C_CHARGE_TIME: return k->charge_time_s;
+	case SB_W_C_TYPE: return k->connector_type;
+	case SB_W_C_SOC: return k->soc_pct;
+	default: return NAN;
+	}
+}
+
+static struct sb_charger_conf
+tcp_charger(const char *name, enum sb_model model, int dev, int nconn)
+{
+	struct sb_charger_conf c;
+
+	memset(&c, 0, sizeof c);
+	c.name = name;
+	c.model = model;
+	c.link = SB_LINK_TCP;
+	c.host = "127.0.0.1";
+	c.port = devsrv_port(srv, dev);
+	c.unit_id = 1;
+	c.connectors = nconn;
+	return c;
+}
+
+static void
+fast_conf(struct sb_conf *c)
+{
+	sb_conf_defaults(c);
+	c->response_timeout_ms = 200;
+	c->poll_interval_ms = 100;
+	c->backoff_min_ms = 100;
+	c->backoff_max_ms = 400;
+}
+
+static uint16_t
+reg_at(int dev, unsigned addr)
+{
+	uint16_t v;
+	devsrv_get(srv, dev, addr, 1, &v);
+	return v;
+}
+
+/* ---- live tests -------------------------------------------------------- */
+
+/* Every polled and identity register of every model decodes to the right
+ * value in the right unit; register 0 and 2 are configured. */
+static void
+test_every_model(void)
+{
+	struct sb_charger_conf ch[SB_MODEL_COUNT];
+	int devs[SB_MODEL_COUNT], nconn[SB_MODEL_COUNT];
+	struct sb_conf c;
+	struct sb *sb;
+	char *cause = NULL;
+	struct sb_words w = { true, false };
+
+	srv = devsrv_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(srv);
+	for (int i = 0; i < SB_MODEL_COUNT; i++) {
+		char serial[32];
+		const struct sb_model_desc *m = sb_model_desc((enum sb_model)i);
+		nconn[i] = m->max_connectors > 2 ? 2 : m->max_connectors;
+		devs[i] = devsrv_add_tcp(srv);
+		snprintf(serial, sizeof serial, "SN-%s", m->name + 6);
+		fill_model(devs[i], (enum sb_model)i, nconn[i], w, serial);
+		ch[i] = tcp_charger(m->name, (enum sb_model)i, devs[i], nconn[i]);
+		ch[i].control_unit = i == SB_MODEL_AC_WALLBOX ?
+		    SB_CONTROL_CURRENT : SB_CONTROL_POWER;
+	}
+	fast_conf(&c);
+	c.chargers = ch;
+	c.n_chargers = SB_MODEL_COUNT;
+	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
+
+	for (int i = 0; i < SB_MODEL_COUNT; i++) {
+		struct sb_charger_reading rd;
+		uint64_t one = 1;
+		const struct sb_model_desc *m = sb_model_desc((enum sb_model)i);
+		char want[48];
+
+		CU_ASSERT_FATAL(wait_charger(sb, (size_t)i, polled_n, &one, 3000,
+		    &rd));
+		CU_ASSERT(rd.identified);
+		snprintf(want, sizeof want, "SN-%s", m->name + 6);
+		CU_ASSERT_STRING_EQUAL(rd.serial, want);
+		snprintf(want, sizeof want, "T100-%s", m->name);
+		CU_ASSERT_STRING_EQUAL(rd.product_type, want);
+		snprintf(want, sizeof want, "T130-%s", m->name);
+		CU_ASSERT_STRING_EQUAL(rd.firmware, want);
+		if (i != SB_MODEL_DC) {
+			/* 1y147 IdToken of connector 1 = "T11147-..." */
+			snprintf(want, sizeof want, "T11147-%s", m->name);
+			CU_ASSERT_STRING_EQUAL(rd.conn[0].id_token, want);
+		}
+		for (size_t r = 0; r < m->n_regs; r++) {
+			const struct sb_reg *g = &m->regs[r];
+			if (g->read_fc != 4 || g->type == SB_T_ASCII)
+				continue;
+			for (int k = g->per_connector ? 1 : 0;
+			    k <= (g->per_connector ? nconn[i] : 0); k++) {
+				unsigned addr = sb_reg_addr(g, k);
+				double want_v = (double)pattern(g, addr) * g->scale;
+				double got = value_of(&rd, g, k);
+				if (!NEAR(got, want_v))
+					fprintf(stderr, "%s %s c%d @%u: got %g "
+					    "want %g\n", m->name,
+					    sb_what_name(g->what), k, addr, got,
+					    want_v);
+				CU_ASSERT(NEAR(got, want_v));
+			}
+		}
+		/* register 0: 1 = current mode for the Wallbox here, 0 = power */
+		CU_ASSERT_EQUAL(reg_at(devs[i], 0), i == SB_MODEL_AC_WALLBOX ? 1 : 0);
+		/* register 2: comm timeout 30 s */
+		CU_ASSERT_EQUAL(reg_at(devs[i], 2), 30);
+	}
+	/* hand-checked examples: Ultra connector 2 L1 voltage at 12009 holds
+	 * 12009 * 10 + 7 = 120097 -> 1200.97 V; DC connector 1 session
+	 * energy at 1504 holds 1504 % 1000 + 1 = 505 (kWh/100) -> 5050 Wh;
+	 * Wallbox energy at 11035 holds 11035 << 32 | 0x1234 =
+	 * 11035 * 4294967296 + 4660 = 47394964111360 + 4660 = 47394964116020
+	 * (0.1 Wh) -> 4739496411602 Wh */
+	struct sb_charger_reading rd;
+	sb_charger_snapshot(sb, SB_MODEL_AC_ULTRA, &rd);
+	CU_ASSERT(NEAR(rd.conn[1].voltage_v[0], 1200.97));
+	sb_charger_snapshot(sb, SB_MODEL_DC, &rd);
+	CU_ASSERT(NEAR(rd.conn[0].session_energy_wh, 5050));
+	sb_charger_snapshot(sb, SB_MODEL_AC_WALLBOX, &rd);
+	CU_ASSERT(NEAR(rd.conn[0].energy_wh, 4739496411602.0));
+	CU_ASSERT(NEAR(rd.max_current_a, 1011.77)); /* 10117*10+7 = 101177 cA */
+
+	sb_stop(sb);
+	devsrv_free(srv);
+}
+
+/* Setpoints land in the right register with the right scale and word
+ * order, on the worker's next turn (not the next poll); latest wins;
+ * offline limits are written on connect. */
+static void
+test_setpoints(void)
+{
+	struct sb_charger_conf ch[4];
+	int dev[4];
+	struct sb_conf c;
+	struct sb *sb;
+	struct sb_charger_reading rd;
+	uint64_t one = 1, g[2];
+	char *cause = NULL;
+
+	srv = devsrv_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(srv);
+	for (int i = 0; i < 4; i++)
+		dev[i] = devsrv_add_tcp(srv);
+	ch[0] = tcp_charger("power", SB_MODEL_AC_WALLBOX, dev[0], 1);
+	ch[0].offline_limit[0] = 3680; /* W */
+	ch[1] = tcp_charger("current", SB_MODEL_AC_ULTRA, dev[1], 2);
+	ch[1].control_unit = SB_CONTROL_CURRENT;
+	ch[1].offline_limit[1] = 6.5; /* A -> 650 */
+	ch[2] = tcp_charger("dc", SB_MODEL_DC, dev[2], 2);
+	ch[3] = tcp_charger("lowfirst", SB_MODEL_SINGLE, dev[3], 1);
+	ch[3].word_order = SB_WORDS_LOW_FIRST;
+	fast_conf(&c);
+	c.poll_interval_ms = 5000; /* polls are rare: writes must not wait */
+	c.chargers = ch;
+	c.n_chargers = 4;
+	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
+	for (int i = 0; i < 4; i++)
+		CU_ASSERT_FATAL(wait_charger(sb, (size_t)i, polled_n, &one, 3000,
+		    &rd));
+
+	/* offline limits on connect: 21004 = 3680 W; 22006 = 650 (0.01 A) */
+	CU_ASSERT_EQUAL(reg_at(dev[0], 21004), 0);
+	CU_ASSERT_EQUAL(reg_at(dev[0], 21005), 3680);
+	CU_ASSERT_EQUAL(reg_at(dev[1], 22007), 650);
+	/* register 0: current mode on the Ultra */
+	CU_ASSERT_EQUAL(reg_at(dev[1], 0), 1);
+
+	int64_t t0 = mono_now_ms();
+	g[0] = 1;
+	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 0, 1, 7400, &g[1]), 0);
+	CU_ASSERT_FATAL(wait_charger(sb, 0, gen_done, g, 2000, &rd));
+	/* written within a turn, far sooner than the 5 s poll interval */
+	CU_ASSERT(mono_now_ms() - t0 < 1000);
+	/* 21000/21001 = 7400 W, high word first: 0x0000, 0x1CE8 */
+	CU_ASSERT_EQUAL(reg_at(dev[0], 21000), 0);
+	CU_ASSERT_EQUAL(reg_at(dev[0], 21001), 7400);
+	CU_ASSERT(NEAR(rd.conn[0].limit_written, 7400));
+
+	/* 16 A on Ultra connector 2 -> 22002/22003 = 1600 (0.01 A) */
+	g[0] = 2;
+	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 1, 2, 16.0, &g[1]), 0);
+	CU_ASSERT_FATAL(wait_charger(sb, 1, gen_done, g, 2000, &rd));
+	CU_ASSERT_EQUAL(reg_at(dev[1], 22003), 1600);
+	CU_ASSERT_EQUAL(reg_at(dev[1], 22001), 0); /* power limit untouched */
+
+	/* DC connector 2: 1600 + 8 = 1608; 150 kW = 150000 = 0x0002_49F0 */
+	g[0] = 2;
+	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 2, 2, 150000, &g[1]), 0);
+	CU_ASSERT_FATAL(wait_charger(sb, 2, gen_done, g, 2000, &rd));
+	CU_ASSERT_EQUAL(reg_at(dev[2], 1608), 0x0002);
+	CU_ASSERT_EQUAL(reg_at(dev[2], 1609), 0x49F0);
+
+	/* low word first: 100000 W = 0x0001_86A0 -> 21000 = 0x86A0 */
+	g[0] = 1;
+	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 3, 1, 100000, &g[1]), 0);
+	CU_ASSERT_FATAL(wait_charger(sb, 3, gen_done, g, 2000, &rd));
+	CU_ASSERT_EQUAL(reg_at(dev[3], 21000), 0x86A0);
+	CU_ASSERT_EQUAL(reg_at(dev[3], 21001), 0x0001);
+
+	/* latest wins: 50 quick submissions, then the register holds the
+	 * last and far fewer than 50 writes were made */
+	devsrv_reset_counts(srv, dev[0]);
+	for (int i = 1; i <= 50; i++)
+		CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 0, 1, 1000 + i, &g[1]), 0);
+	g[0] = 1;
+	CU_ASSERT_FATAL(wait_charger(sb, 0, gen_done, g, 2000, &rd));
+	CU_ASSERT_EQUAL(reg_at(dev[0], 21001), 1050);
+	CU_ASSERT(devsrv_writes(srv, dev[0], 21001) < 50);
+
+	/* offline limit change: written on the next turn */
+	CU_ASSERT_EQUAL(sb_set_offline_limit(sb, 0, 1, 2300), 0);
+	int64_t end = mono_now_ms() + 2000;
+	while (reg_at(dev[0], 21005) != 2300 && mono_now_ms() < end) {
+		struct pollfd p = { sb_fd(sb), POLLIN, 0 };
+		poll(&p, 1, 20);
+		sb_take_chargers(sb, &rd, 1);
+	}
+	CU_ASSERT_EQUAL(reg_at(dev[0], 21005), 2300);
+
+	/* bad requests */
+	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 0, 2, 10, NULL), SB_ERR_NO_DEVICE);
+	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 9, 1, 10, NULL), SB_ERR_NO_DEVICE);
+	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 0, 1, -5, NULL), SB_ERR_RANGE);
+	CU_ASSERT_EQUAL(sb_submit_command(sb, 2, 1, SB_CMD_STOP, 0, NULL, NULL),
+	    SB_ERR_UNSUPPORTED);
+
+	sb_stop(sb);
+	devsrv_free(srv);
+}
+
+static bool
+cmd_done(const struct sb_charger_reading *r, const void *arg)
+{
+	return r->commands_done >= *(const uint64_t *)arg;
+}
+
+/* Commands write their registers: Ultra 3y000/3y001, Wallbox 30002 URL,
+ * Single phase switch 21008. */
+static void
+test_commands(void)
+{
+	struct sb_charger_conf ch[3];
+	int dev[3];
+	struct sb_conf c;
+	struct sb *sb;
+	struct sb_charger_reading rd;
+	uint64_t seq, one = 1;
+	char *cause = NULL;
+	uint16_t url[128];
+	char text[300];
+
+	srv = devsrv_new();
+	for (int i = 0; i < 3; i++)
+		dev[i] = devsrv_add_tcp(srv);
+	ch[0] = tcp_charger("ultra", SB_MODEL_AC_ULTRA, dev[0], 2);
+	ch[1] = tcp_charger("wallbox", SB_MODEL_AC_WALLBOX, dev[1], 1);
+	ch[2] = tcp_charger("single", SB_MODEL_SINGLE, dev[2], 1);
+	fast_conf(&c);
+	c.chargers = ch;
+	c.n_chargers = 3;
+	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_FATAL(wait_charger(sb, (size_t)i, polled_n, &one, 3000,
+		    &rd));
+
+	/* stop connector 2 of the Ultra: 32000 = 1; unlock: 32001 = 1 */
+	CU_ASSERT_EQUAL(sb_submit_command(sb, 0, 2, SB_CMD_STOP, 0, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(sb_submit_command(sb, 0, 2, SB_CMD_UNLOCK, 0, NULL, &seq), 0);
+	CU_ASSERT_FATAL(wait_charger(sb, 0, cmd_done, &seq, 2000, &rd));
+	CU_ASSERT_EQUAL(rd.command_result, 0);
+	CU_ASSERT_EQUAL(reg_at(dev[0], 32000), 1);
+	CU_ASSERT_EQUAL(reg_at(dev[0], 32001), 1);
+	CU_ASSERT_EQUAL(devsrv_writes(srv, dev[0], 31000), 0);
+
+	/* firmware URL on the Wallbox: 200 characters over 30002..30129,
+	 * sent as two writes (123 + 5 registers) */
+	memset(text, 'u', 200);
+	memcpy(text, "https://", 8);
+	text[200] = '\0';
+	CU_ASSERT_EQUAL(sb_submit_command(sb, 1, 1, SB_CMD_FIRMWARE, 0, text,
+	    &seq), 0);
+	CU_ASSERT_FATAL(wait_charger(sb, 1, cmd_done, &seq, 2000, &rd));
+	devsrv_get(srv, dev[1], 30002, 128, url);
+	CU_ASSERT_EQUAL(url[0], ('h' << 8) | 't');
+	CU_ASSERT_EQUAL(url[99], ('u' << 8) | 'u');
+	CU_ASSERT_EQUAL(url[100], 0);
+	CU_ASSERT_EQUAL(devsrv_writes(srv, dev[1], 30002), 1);
+	CU_ASSERT_EQUAL(devsrv_writes(srv, dev[1], 30129), 1);
+
+	/* phase switching on the Single: L2 = 2 at 21008 */
+	CU_ASSERT_EQUAL(sb_submit_command(sb, 2, 1, SB_CMD_PHASE, 2, NULL, &seq), 0);
+	CU_ASSERT_FATAL(wait_charger(sb, 2, cmd_done, &seq, 2000, &rd));
+	CU_ASSERT_EQUAL(reg_at(dev[2], 21008), 2);
+	CU_ASSERT_EQUAL(sb_submit_command(sb, 2, 1, SB_CMD_PHASE, 9, NULL, NULL),
+	    SB_ERR_RANGE);
+	CU_ASSERT_EQUAL(sb_submit_command(sb, 0, 1, SB_CMD_PHASE, 1, NULL, NULL),
+	    SB_ERR_UNSUPPORTED);
+
+	sb_stop(sb);
+	devsrv_free(srv);
+}
+
+/* A device that refuses 04 is read with 03 from then on, remembered; a
+ * limit that does not read back is an error, retried until it does; a
+ * register span the device refuses is read row by row. */
+static void
+test_fallbacks(void)
+{
+	struct sb_charger_conf ch[2];
+	int dev[2];
+	struct sb_conf c;
+	struct sb *sb;
+	struct sb_charger_reading rd;
+	uint64_t three = 3, g[2];
+	enum sb_fault rb = SB_FAULT_READBACK;
+	char *cause = NULL;
+	struct sb_words w = { true, false };
+
+	srv = devsrv_new();
+	dev[0] = devsrv_add_tcp(srv);
+	dev[1] = devsrv_add_tcp(srv);
+	fill_model(dev[0], SB_MODEL_AC_WALLBOX, 1, w, "NO04");
+	fill_model(dev[1], SB_MODEL_AC_WALLBOX, 1, w, "HOLE");
+	devsrv_no_fc04(srv, dev[0], true);
+	/* 11145 (connector type) refused: the block 11145..11164 is read
+	 * row by row and the IdToken still arrives */
+	devsrv_hole(srv, dev[1], 11145);
+	ch[0] = tcp_charger("no04", SB_MODEL_AC_WALLBOX, dev[0], 1);
+	ch[1] = tcp_charger("hole", SB_MODEL_AC_WALLBOX, dev[1], 1);
+	fast_conf(&c);
+	c.chargers = ch;
+	c.n_chargers = 2;
+	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
+
+	CU_ASSERT_FATAL(wait_charger(sb, 0, polled_n, &three, 3000, &rd));
+	CU_ASSERT(rd.ro_uses_fc03);
+	CU_ASSERT_STRING_EQUAL(rd.serial, "NO04");
+	/* 11005 holds 110057 W */
+	CU_ASSERT(NEAR(rd.conn[0].power_w, 110057));
+	/* 04 was tried once, at the first read, then never again */
+	CU_ASSERT_EQUAL(devsrv_requests_fc(srv, dev[0], 4), 1);
+
+	CU_ASSERT_FATAL(wait_charger(sb, 1, polled_n, &three, 3000, &rd));
+	CU_ASSERT_EQUAL(rd.conn[0].connector_type, -1);
+	CU_ASSERT_STRING_EQUAL(rd.conn[0].id_token, "T11147-autel-ac-wallbox");
+
+	/* read-back mismatch: the device ignores writes to 21001 */
+	devsrv_ignore_writes(srv, dev[1], 21001, true);
+	g[0] = 1;
+	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 1, 1, 4200, &g[1]), 0);
+	CU_ASSERT_FATAL(wait_charger(sb, 1, has_fault, &rb, 2000, &rd));
+	CU_ASSERT(rd.readback_errors >= 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rd.error, "wrote 4200, read back 0"));
+	CU_ASSERT(rd.conn[0].limit_generation < g[1]);
+	CU_ASSERT(rd.online); /* it answers: not offline */
+	/* retried, and accepted once the device stores it */
+	devsrv_ignore_writes(srv, dev[1], 21001, false);
+	CU_ASSERT_FATAL(wait_charger(sb, 1, gen_done, g, 2000, &rd));
+	CU_ASSERT_EQUAL(reg_at(dev[1], 21001), 4200);
+
+	sb_stop(sb);
+	devsrv_free(srv);
+}
+
+/* A charger that stops answering goes offline after N failures and comes
+ * back on its own; its offline limit is written again on reconnect; a
+ * dead device does not slow another link. */
+static void
+test_offline_and_isolation(void)
+{
+	struct sb_charger_conf ch[2];
+	int dev[2];
+	struct sb_conf c;
+	struct sb *sb;
+	struct sb_charger_reading rd, other;
+	uint64_t one = 1, g[2];
+	char *cause = NULL;
+
+	srv = devsrv_new();
+	dev[0] = devsrv_add_tcp(srv);
+	dev[1] = devsrv_add_tcp(srv);
+	ch[0] = tcp_charger("dead", SB_MODEL_AC_WALLBOX, dev[0], 1);
+	ch[0].offline_limit[0] = 1400;
+	ch[1] = tcp_charger("alive", SB_MODEL_AC_WALLBOX, dev[1], 1);
+	fast_conf(&c);
+	c.response_timeout_ms = 300;
+	c.chargers = ch;
+	c.n_chargers = 2;
+	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
+	CU_ASSERT_FATAL(wait_charger(sb, 0, polled_n, &one, 3000, &rd));
+	CU_ASSERT_FATAL(wait_charger(sb, 1, polled_n, &one, 3000, &rd));
+	CU_ASSERT_EQUAL(devsrv_writes(srv, dev[0], 21005), 1);
+
+	devsrv_mute(srv, dev[0], true);
+	int64_t t0 = mono_now_ms();
+	/* 3 failures of 300 ms each plus the 100 ms poll gaps: ~1.1 s */
+	CU_ASSERT_FATAL(wait_charger(sb, 0, is_offline, NULL, 3000, &rd));
+	CU_ASSERT(rd.failures >= 3);
+	CU_ASSERT_EQUAL(rd.fault, SB_FAULT_IO);
+
+	/* meanwhile the other link kept its 100 ms polls: in >= 0.9 s of
+	 * timeouts on the dead one it made at least 5 polls */
+	sb_charger_snapshot(sb, 1, &other);
+	uint64_t before = other.polls;
+	int64_t t1 = mono_now_ms();
+	g[0] = 1;
+	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 1, 1, 5000, &g[1]), 0);
+	CU_ASSERT_FATAL(wait_charger(sb, 1, gen_done, g, 1000, &other));
+	/* well under one response timeout of the dead device */
+	CU_ASSERT(mono_now_ms() - t1 < 250);
+	uint64_t want = before + 5;
+	CU_ASSERT(wait_charger(sb, 1, polled_n, &want, 1500, &other));
+	CU_ASSERT(mono_now_ms() - t0 >= 900);
+
+	/* back: the device answers again, the gateway reconnects, re-reads
+	 * the identity and writes the offline limit again */
+	devsrv_mute(srv, dev[0], false);
+	uint64_t more = rd.polls + 1;
+	CU_ASSERT_FATAL(wait_charger(sb, 0, polled_n, &more, 3000, &rd));
+	CU_ASSERT_EQUAL(rd.failures, 0);
+	CU_ASSERT_EQUAL(rd.fault, SB_FAULT_NONE);
+	CU_ASSERT(devsrv_writes(srv, dev[0], 21005) >= 2);
+
+	sb_stop(sb);
+	devsrv_free(srv);
+}
+
+static bool
+identified_online(const struct sb_charger_reading *r, const void *arg)
+{
+	(void)arg;
+	return r->online && r->identified && r->polls > 0;
+}
+
+/* Charger as client: it dials the gateway's listener and is recognised by
+ * the serial number it reports at 10100. */
+static void
+test_charger_as_client(void)
+{
+	struct sb_charger_conf ch[2];
+	int dev[2];
+	struct sb_conf c;
+	struct sb *sb;
+	struct sb_charger_reading rd;
+	uint64_t g[2];
+	char *cause = NULL;
+	struct sb_words w = { true, false };
+
+	srv = devsrv_new();
+	dev[0] = devsrv_add_dialer(srv);
+	dev[1] = devsrv_add_dialer(srv);
+	fill_model(dev[0], SB_MODEL_AC_ULTRA, 2, w, "AU-DIAL-0002");
+	fill_model(dev[1], SB_MODEL_AC_ULTRA, 2, w, "AU-DIAL-0001");
+	memset(ch, 0, sizeof ch);
+	for (int i = 0; i < 2; i++) {
+		ch[i].name = i == 0 ? "bay-a" : "bay-b";
+		ch[i].model = SB_MODEL_AC_ULTRA;
+		ch[i].link = SB_LINK_TCP_LISTEN;
+		ch[i].unit_id = 1;
+		ch[i].connectors = 2;
+	}
+	ch[0].serial = "AU-DIAL-0001";
+	ch[1].serial = "AU-DIAL-0002";
+	fast_conf(&c);
+	c.listen = "127.0.0.1:0";
+	c.chargers = ch;
+	c.n_chargers = 2;
+	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
+	CU_ASSERT_FATAL(sb_listen_port(sb) > 0);
+
+	sb_charger_snapshot(sb, 0, &rd);
+	CU_ASSERT(!rd.online);
+	/* dev[0] reports ...0002: it is bay-b (index 1), whatever the order */
+	CU_ASSERT_EQUAL(devsrv_dial(srv, dev[0], "127.0.0.1", sb_listen_port(sb)), 0);
+	CU_ASSERT_EQUAL(devsrv_dial(srv, dev[1], "127.0.0.1", sb_listen_port(sb)), 0);
+	CU_ASSERT_FATAL(wait_charger(sb, 1, identified_online, NULL, 3000, &rd));
+	CU_ASSERT_STRING_EQUAL(rd.serial, "AU-DIAL-0002");
+	CU_ASSERT_FATAL(wait_charger(sb, 0, identified_online, NULL, 3000, &rd));
+	CU_ASSERT_STRING_EQUAL(rd.serial, "AU-DIAL-0001");
+	/* 11005 = 110057 W, read over the charger's own connection */
+	CU_ASSERT(NEAR(rd.conn[0].power_w, 110057));
+
+	g[0] = 2;
+	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 1, 2, 11000, &g[1]), 0);
+	CU_ASSERT_FATAL(wait_charger(sb, 1, gen_done, g, 2000, &rd));
+	CU_ASSERT_EQUAL(reg_at(dev[0], 22001), 11000);
+	CU_ASSERT_EQUAL(reg_at(dev[1], 22001), 0);
+
+	/* the charger reboots and dials again: served again */
+	devsrv_drop_clients(srv, dev[1]);
+	CU_ASSERT_FATAL(wait_charger(sb, 0, is_offline, NULL, 3000, &rd));
+	CU_ASSERT_EQUAL(devsrv_dial(srv, dev[1], "127.0.0.1", sb_listen_port(sb)), 0);
+	CU_ASSERT_FATAL(wait_charger(sb, 0, identified_online, NULL, 3000, &rd));
+
+	sb_stop(sb);
+	devsrv_free(srv);
+}
+
+static void
+set_f32(int dev, unsigned addr, double v)
+{
+	uint16_t r[2];
+	sb_encode_f32(v, true, r);
+	devsrv_set(srv, dev, true, addr, 2, r);
+}
+
+/* The meter and a charger on one RTU bus (a pseudo-terminal), two slave
+ * ids; the meter's age turns into a fault when it stops answering. */
+static void
+test_rtu_meter(void)
+{
+	struct sb_charger_conf ch[1];
+	struct sb_conf c;
+	struct sb *sb;
+	struct sb_meter_reading m;
+	struct sb_charger_reading rd;
+	uint64_t one = 1;
+	int units[2] = { 3, 7 };
+	const char *path;
+	char *cause = NULL;
+	struct sb_words w = { true, false };
+
+	srv = devsrv_new();
+	int first = devsrv_add_rtu_bus(srv, units, 2, 0, &path);
+	CU_ASSERT_FATAL(first >= 0);
+	int meter = first, chg = first + 1;
+	/* SDM630: 230.1/231.2/229.8 V, 10/11/12 A, 2300/2540/2760 W, total
+	 * 7600 W, 50 Hz, 1234.5 kWh imported, 67.25 kWh exported */
+	set_f32(meter, 0x00, 230.1); set_f32(meter, 0x02, 231.2);
+	set_f32(meter, 0x04, 229.8);
+	set_f32(meter, 0x06, 10); set_f32(meter, 0x08, 11);
+	set_f32(meter, 0x0A, 12);
+	set_f32(meter, 0x0C, 2300); set_f32(meter, 0x0E, 2540);
+	set_f32(meter, 0x10, 2760);
+	set_f32(meter, 0x34, 7600);
+	set_f32(meter, 0x46, 50);
+	set_f32(meter, 0x48, 1234.5);
+	set_f32(meter, 0x4A, 67.25);
+	fill_model(chg, SB_MODEL_SINGLE, 1, w, "RTU-SINGLE");
+
+	memset(ch, 0, sizeof ch);
+	ch[0].name = "rtu-single";
+	ch[0].model = SB_MODEL_SINGLE;
+	ch[0].link = SB_LINK_RTU;
+	ch[0].unit_id = 7;
+	ch[0].connectors = 1;
+	ch[0].rtu = (struct sb_serial_conf){ path, 9600, 'E', 1 };
+	fast_conf(&c);
+	c.chargers = ch;
+	c.n_chargers = 1;
+	c.meter.type = SB_METER_SDM630;
+	c.meter.link = SB_LINK_RTU;
+	c.meter.unit_id = 3;
+	c.meter.rtu = (struct sb_serial_conf){ path, 9600, 'E', 1 };
+	c.meter.poll_interval_ms = 200;
+	c.meter.max_age_s = 1;
+	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
+
+	CU_ASSERT_FATAL(wait_charger(sb, 0, polled_n, &one, 3000, &rd));
+	CU_ASSERT_STRING_EQUAL(rd.serial, "RTU-SINGLE");
+	CU_ASSERT(NEAR(rd.conn[0].current_a[0], 1101.57)); /* 11015*10+7 cA */
+
+	int64_t end = mono_now_ms() + 3000;
+	do {
+		struct pollfd p = { sb_fd(sb), POLLIN, 0 };
+		poll(&p, 1, 50);
+		sb_meter_snapshot(sb, mono_now_ms(), &m);
+	} while (m.polls == 0 && mono_now_ms() < end);
+	CU_ASSERT_FATAL(m.polls > 0);
+	CU_ASSERT(!m.fault);
+	CU_ASSERT(fabs(m.voltage_v[0] - 230.1) < 1e-4);
+	CU_ASSERT(fabs(m.voltage_v[2] - 229.8) < 1e-4);
+	CU_ASSERT(NEAR(m.current_a[1], 11));
+	CU_ASSERT(NEAR(m.power_w[2], 2760));
+	CU_ASSERT(NEAR(m.total_power_w, 7600));
+	CU_ASSERT(NEAR(m.frequency_hz, 50));
+	CU_ASSERT(NEAR(m.import_kwh, 1234.5));
+	CU_ASSERT(NEAR(m.export_kwh, 67.25));
+	/* one request per poll (76 registers), function 04 */
+	CU_ASSERT(devsrv_requests_fc(srv, meter, 4) >= 1);
+	CU_ASSERT_EQUAL(devsrv_requests_fc(srv, meter, 3), 0);
+
+	/* the same reading judged 1.5 s later is too old: a fault */
+	sb_meter_snapshot(sb, m.updated_ms + 1500, &m);
+	CU_ASSERT(m.fault);
+	CU_ASSERT_EQUAL(m.why, SB_FAULT_STALE);
+
+	/* the meter stops answering: a fault within max-age + timeouts */
+	devsrv_mute(srv, meter, true);
+	end = mono_now_ms() + 4000;
+	do {
+		struct pollfd p = { sb_fd(sb), POLLIN, 0 };
+		poll(&p, 1, 50);
+		sb_meter_snapshot(sb, mono_now_ms(), &m);
+	} while (!m.fault && mono_now_ms() < end);
+	CU_ASSERT(m.fault);
+	CU_ASSERT_EQUAL(m.why, SB_FAULT_IO);
+	/* the charger on the same bus keeps being polled */
+	sb_charger_snapshot(sb, 0, &rd);
+	uint64_t want = rd.polls + 2;
+	CU_ASSERT(wait_charger(sb, 0, polled_n, &want, 3000, &rd));
+
+	sb_stop(sb);
+	devsrv_free(srv);
+}
+
+static const struct cu_test offline_tests[] = {
+	{ "register tables", test_tables },
+	{ "decoding and encoding", test_decode },
+	{ "request planning", test_plan },
+	{ "description errors", test_conf_errors },
+	{ NULL, NULL },
+};
+
+static const struct cu_test live_tests[] = {
+	{ "every register of every model", test_every_model },
+	{ "setpoints and offline limits", test_setpoints },
+	{ "commands", test_commands },
+	{ "04->03 fallback, read-back, holes", test_fallbacks },
+	{ "offline, back, isolation", test_offline_and_isolation },
+	{ "charger as client", test_charger_as_client },
+	{ "RTU meter and charger", test_rtu_meter },
+	{ NULL, NULL },
+};
+
+static const struct cu_suite suites[] = {
+	{ "southbound tables", NULL, NULL, offline_tests },
+	{ "southbound on loopback", NULL, NULL, live_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+int
+main(void)
+{
+	return cu_run(suites);
+}
