@@ -104,7 +104,8 @@ charger_json(struct sim_site *s, struct sim_charger *c)
 	    "port", c->port,
 	    "unit_id", c->unit_id,
 	    "control_mode", c->control_mode,
-	    "word_order", c->word_high_first ? "high-first" : "low-first",
+	    "word_order", c->word_order == 1 ? "high-first" :
+	    c->word_order == 2 ? "low-first" : "model",
 	    "comm_timeout_s", c->comm_timeout_s,
 	    "link_type", c->link_type,
 	    "offline", c->offline,

@@ -204,7 +204,8 @@ sim_write_config(struct sim_site *s, const char *path)
 		fprintf(f, "\tcircuit = \"main\"\n\tcontrol-unit = \"%s\"\n"
 		    "\tword-order = \"%s\"\n}\n\n",
 		    c->control_mode == 1 ? "current" : "power",
-		    c->word_high_first ? "model" : "low-first");
+		    c->word_order == 1 ? "high-first" :
+		    c->word_order == 2 ? "low-first" : "model");
 	}
 	fprintf(f, "store {\n\tpath = \"%s/ocpp-edge.db\"\n}\n", dirname(dir));
 	fclose(f);

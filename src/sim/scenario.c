@@ -228,7 +228,9 @@ static const char *const charger_keys[] = {
 };
 static const char *const link_names[] = { "tcp", "tcp-listen", "rtu", NULL };
 static const char *const phase_names[] = { "L1", "L2", "L3", NULL };
-static const char *const order_names[] = { "high-first", "low-first", NULL };
+static const char *const order_names[] = {
+	"model", "high-first", "low-first", NULL,
+};
 
 /* Fills charger c from its JSON object; index gives copy number of a
  * "count" group (0 = a single charger). */
@@ -321,7 +323,11 @@ load_charger(struct sim_site *s, struct sim_charger *c, json_t *o,
 	c->wired_phase = wired;
 	c->max_power_w = (uint32_t)maxp;
 	c->max_offline_power_w = (uint32_t)maxoff;
-	c->word_high_first = order == 0;
+	/* "model": UINT32 high word first, UINT64 low word first; an
+	 * override sets both. */
+	c->word_order = order;
+	c->word_high_first = order != 2;
+	c->u64_high_first = order == 1;
 	c->control_mode = (uint16_t)mode;
 	c->comm_timeout_s = (uint16_t)timeout;
 	if (c->link == SIM_LINK_TCP_DIAL) {
