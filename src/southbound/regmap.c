@@ -61,12 +61,15 @@
 	R_(SB_W_STATUS, 10000, 1, SB_T_U16, 1, ""), \
 	R_(SB_W_POWER, 10005, 2, SB_T_U32, 1, "W")
 
-/* AC Wallbox: one connector; maximum current at 10117 (0.01 A); the
+/* AC Wallbox: one connector; maximum current at 10117 (0.01 A) and
+ * maximum power at 10119 (the manual lists 10119 for the Ultra and the
+ * Single only: a Wallbox that refuses it leaves max_power_w unknown); the
  * charger-wide start/stop, lock and firmware URL at 30000..30002. */
 static const struct sb_reg ac_wallbox_regs[] = {
 	CONFIG_ROWS,
 	AC_IDENTITY_ROWS,
 	I_(SB_W_MAX_CURRENT, 10117, 2, SB_T_U32, 0.01, "A"),
+	I_(SB_W_MAX_POWER, 10119, 2, SB_T_U32, 1, "W"),
 	AC_CHARGER_ROWS,
 	AC_CONNECTOR_ROWS,
 	W_(SB_W_C_START_STOP, 30000, 1, SB_T_U16),
@@ -309,12 +312,12 @@ sb_what_name(enum sb_what what)
 struct sb_words
 sb_words_for(const struct sb_model_desc *m, enum sb_word_order override)
 {
-	struct sb_words w = { m->u32_high_first, m->u64_high_first };
+	struct sb_words w = { m->u32_high_first, m->u64_high_half_first };
 
 	if (override == SB_WORDS_HIGH_FIRST)
-		w.u32_high_first = w.u64_high_first = true;
+		w.u32_high_first = true;
 	else if (override == SB_WORDS_LOW_FIRST)
-		w.u32_high_first = w.u64_high_first = false;
+		w.u32_high_first = false;
 	return w;
 }
 
@@ -323,31 +326,25 @@ uint64_t
 sb_decode_uint(const uint16_t *regs, enum sb_reg_type type,
     struct sb_words words)
 {
-	unsigned n;
-	bool high_first;
-	uint64_t v = 0;
+	uint64_t first, second;
 
 	switch (type) {
 	case SB_T_U16:
 		return regs[0];
 	case SB_T_U32:
-		n = 2;
-		high_first = words.u32_high_first;
-		break;
+		return words.u32_high_first ?
+		    ((uint64_t)regs[0] << 16 | regs[1]) :
+		    ((uint64_t)regs[1] << 16 | regs[0]);
 	case SB_T_U64:
-		n = 4;
-		high_first = words.u64_high_first;
-		break;
+		first = sb_decode_uint(regs, SB_T_U32, words);
+		second = sb_decode_uint(regs + 2, SB_T_U32, words);
+		return words.u64_high_half_first ? (first << 32 | second) :
+		    (second << 32 | first);
 	case SB_T_F32:
 	case SB_T_ASCII:
 	default:
 		return 0;
 	}
-	for (unsigned i = 0; i < n; i++) {
-		unsigned k = high_first ? i : n - 1 - i;
-		v = (v << 16) | regs[k];
-	}
-	return v;
 }
 
 /* Decodes an IEEE-754 float32 held in two registers. */
@@ -404,30 +401,26 @@ void
 sb_encode_uint(uint64_t v, enum sb_reg_type type, struct sb_words words,
     uint16_t *regs)
 {
-	unsigned n;
-	bool high_first;
+	uint32_t hi = (uint32_t)(v >> 32), lo = (uint32_t)v;
 
 	switch (type) {
 	case SB_T_U16:
 		regs[0] = (uint16_t)v;
 		return;
 	case SB_T_U32:
-		n = 2;
-		high_first = words.u32_high_first;
-		break;
+		regs[words.u32_high_first ? 0 : 1] = (uint16_t)(v >> 16);
+		regs[words.u32_high_first ? 1 : 0] = (uint16_t)v;
+		return;
 	case SB_T_U64:
-		n = 4;
-		high_first = words.u64_high_first;
-		break;
+		sb_encode_uint(words.u64_high_half_first ? hi : lo, SB_T_U32,
+		    words, regs);
+		sb_encode_uint(words.u64_high_half_first ? lo : hi, SB_T_U32,
+		    words, regs + 2);
+		return;
 	case SB_T_F32:
 	case SB_T_ASCII:
 	default:
 		return;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		/* word i counted from the least significant one */
-		uint16_t w = (uint16_t)(v >> (16 * i));
-		regs[high_first ? n - 1 - i : i] = w;
 	}
 }
 

@@ -111,7 +111,7 @@ struct sb_reg {
 struct sb_model_desc {
 	const char *name;
 	bool u32_high_first;
-	bool u64_high_first;
+	bool u64_high_half_first; /* UINT64: which 32-bit half comes first */
 	int max_connectors;
 	uint16_t merge_gap;    /* unused registers a merged read may span */
 	const struct sb_reg *regs;
@@ -130,10 +130,12 @@ unsigned sb_reg_addr(const struct sb_reg *r, int connector);
 /* Short name of a `what` ("c.power").  Static storage. */
 const char *sb_what_name(enum sb_what what);
 
-/* Word order decided from the model and the per-device override. */
+/* Word order decided from the model and the per-device override.  A
+ * UINT64 is two 32-bit halves, each coded like a UINT32; the model says
+ * which half comes first (Autel: the low one, manual §5.6 1y035). */
 struct sb_words {
 	bool u32_high_first;
-	bool u64_high_first;
+	bool u64_high_half_first;
 };
 struct sb_words sb_words_for(const struct sb_model_desc *m,
     enum sb_word_order override);

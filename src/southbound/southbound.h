@@ -56,9 +56,9 @@ enum sb_control_unit {
 	SB_CONTROL_CURRENT,   /* limits in A, written as 0.01 A */
 };
 
-/* Order of the 16-bit words of 32- and 64-bit values.  SB_WORDS_MODEL
- * uses the model's own (UINT32 high word first, UINT64 low word first for
- * every model known so far); the other two force one order on both. */
+/* Order of the two 16-bit words of a UINT32.  SB_WORDS_MODEL uses the
+ * model's own (high word first for every model known so far).  A UINT64
+ * is two UINT32 halves in that order, the low half first (manual §5.6). */
 enum sb_word_order {
 	SB_WORDS_MODEL = 0,
 	SB_WORDS_HIGH_FIRST,

@@ -89,18 +89,31 @@ test_decode(void)
 	sb_encode_uint(100000, SB_T_U32, lo, r);
 	CU_ASSERT(r[0] == 0x86A0 && r[1] == 0x0001);
 
-	/* UINT64 low words first (the manual's 1y035): 123456789012 =
-	 * 0x0000_001C_BE99_1A14 -> 1A14 BE99 001C 0000 */
-	r[0] = 0x1A14; r[1] = 0xBE99; r[2] = 0x001C; r[3] = 0x0000;
+	/* UINT64 (the manual's 1y035): low 32-bit half in the first two
+	 * registers, each half coded like a UINT32.  123456789012 =
+	 * 0x0000001C_BE991A14: high-first halves -> BE99 1A14 0000 001C */
+	r[0] = 0xBE99; r[1] = 0x1A14; r[2] = 0x0000; r[3] = 0x001C;
 	CU_ASSERT_EQUAL(sb_decode_uint(r, SB_T_U64, hi), 123456789012ULL);
 	/* scaled by 0.1 Wh: 12345678901.2 Wh */
 	const struct sb_reg *e = sb_reg_find(sb_model_desc(SB_MODEL_AC_WALLBOX),
 	    SB_W_C_ENERGY);
 	CU_ASSERT(NEAR(sb_decode_value(e, r, hi), 12345678901.2));
+	/* low-first words: every word reversed -> 1A14 BE99 001C 0000 */
+	r[0] = 0x1A14; r[1] = 0xBE99; r[2] = 0x001C; r[3] = 0x0000;
+	CU_ASSERT_EQUAL(sb_decode_uint(r, SB_T_U64, lo), 123456789012ULL);
 	sb_encode_uint(123456789012ULL, SB_T_U64, (struct sb_words){ true, true },
 	    r);
 	CU_ASSERT(r[0] == 0x0000 && r[1] == 0x001C && r[2] == 0xBE99 &&
 	    r[3] == 0x1A14);
+	sb_encode_uint(123456789012ULL, SB_T_U64, hi, r);
+	CU_ASSERT(r[0] == 0xBE99 && r[1] == 0x1A14 && r[2] == 0x0000 &&
+	    r[3] == 0x001C);
+	/* the model decides, the per-charger override only turns UINT32 */
+	struct sb_words mw = sb_words_for(sb_model_desc(SB_MODEL_DC),
+	    SB_WORDS_LOW_FIRST);
+	CU_ASSERT(!mw.u32_high_first && !mw.u64_high_half_first);
+	mw = sb_words_for(sb_model_desc(SB_MODEL_DC), SB_WORDS_MODEL);
+	CU_ASSERT(mw.u32_high_first && !mw.u64_high_half_first);
 
 	/* 0.01 V: 23050 -> 230.50 V */
 	const struct sb_reg *v = sb_reg_find(sb_model_desc(SB_MODEL_AC_WALLBOX),
@@ -162,11 +175,12 @@ test_plan(void)
 	CU_ASSERT(p.blocks[1].addr == 11000 && p.blocks[1].count == 39);
 	CU_ASSERT(p.blocks[2].addr == 11145 && p.blocks[2].count == 20);
 	CU_ASSERT_EQUAL(p.blocks[1].n_rows, 12);
-	/* identity: 100..149 (type + firmware) and 10100..10118 */
+	/* identity: 100..149 (type + firmware) and 10100..10120 (serial,
+	 * connectors, max current, max power) */
 	sb_plan_reads(sb_model_desc(SB_MODEL_AC_WALLBOX), SB_PH_IDENTITY, 1, &p);
 	CU_ASSERT_EQUAL_FATAL(p.n_blocks, 2);
 	CU_ASSERT(p.blocks[0].addr == 100 && p.blocks[0].count == 50);
-	CU_ASSERT(p.blocks[1].addr == 10100 && p.blocks[1].count == 19);
+	CU_ASSERT(p.blocks[1].addr == 10100 && p.blocks[1].count == 21);
 	/* AC Ultra with two connectors: 10000, 11000, 11145, 12000, 12145 */
 	sb_plan_reads(sb_model_desc(SB_MODEL_AC_ULTRA), SB_PH_POLL, 2, &p);
 	CU_ASSERT_EQUAL(p.n_blocks, 5);
