@@ -4,12 +4,14 @@
  * queued and not acknowledged, once each, in order.
  *
  * The child reports on a pipe: "e N" before it queues message N and "E N"
- * once the call returned (durable); "a N" / "A N" likewise around the
+ * once the call returned (durable, with every buffered meter value before
+ * it); "m N" before it queues meter value N (batched) and "C N" when that
+ * call returned with nothing left in the buffer; "a N" / "A N" around the
  * acknowledgement of N.  So after a kill the parent knows the lower bound
- * (every E without A must be there, every A must be gone) and the one
- * operation that may or may not have committed; that one must be fully
- * there or fully absent (a transaction row exists exactly while its
- * message is queued).
+ * (everything confirmed and not acknowledged must be there, every A must
+ * be gone) and the messages that may or may not have committed: of those,
+ * an in-order prefix may be there, nothing else.  A transaction row exists
+ * exactly while its message is queued (all or nothing).
  *
  * Built twice: as a `make check` test (200 kills) and as the benchmark
  * soak (CRASH_BENCH, 1000 kills, one summary line). */
@@ -42,11 +44,14 @@
 static char tmpdir[256];
 static char db_path[300];
 
-/* What the parent knows about the queue, oldest first. */
+/* What the parent knows about the queue, oldest first: confirmed
+ * messages, then those announced whose commit is not confirmed yet
+ * (buffered meter values, and the call in progress at the kill). */
 struct model {
 	int64_t seq[MAX_MODEL];
 	int n;
-	int64_t pending_enq; /* announced with "e", not confirmed; -1 none */
+	int64_t maybe[MAX_MODEL];
+	int n_maybe;
 	int64_t pending_ack; /* announced with "a", not confirmed; -1 none */
 	int64_t next_seq;
 };
@@ -54,7 +59,7 @@ struct model {
 static struct {
 	int kills;
 	int violations;
-	int maybe_enq_present, maybe_enq_absent;
+	int maybe_all, maybe_part, maybe_none;
 	int maybe_ack_present, maybe_ack_absent;
 	int64_t confirmed_ops;
 	int max_queue;
@@ -85,7 +90,7 @@ child_loop(int fd, int64_t next_seq, unsigned seed)
 		fprintf(stderr, "child: %s\n", cause);
 		_exit(2);
 	}
-	for (;;) {
+	for (int64_t now_ms = 0;; now_ms += 40) {
 		store_queue_stats(st, &qs);
 		if (qs.committed < 3 || (qs.committed < 200 &&
 		    rand_r(&seed) % 100 < 55)) {
@@ -97,7 +102,6 @@ child_loop(int fd, int64_t next_seq, unsigned seed)
 			snprintf(payload, sizeof(payload), "{\"seq\":%" PRId64 "}",
 			    seq);
 			m.payload = payload;
-			report(fd, 'e', seq);
 			if (seq % 3 == 0) {
 				/* A transaction and its message, atomically. */
 				struct store_tx tx;
@@ -110,17 +114,34 @@ child_loop(int fd, int64_t next_seq, unsigned seed)
 				m.connector = tx.connector;
 				snprintf(m.action, sizeof(m.action),
 				    "StopTransaction");
-				if (store_tx_save(st, &tx, &m, 0, NULL,
+				report(fd, 'e', seq);
+				if (store_tx_save(st, &tx, &m, now_ms, NULL,
 				    &cause) != 0)
 					break;
-			} else {
+				report(fd, 'E', seq);
+			} else if (seq % 3 == 1) {
 				m.kind = STORE_MSG_OTHER;
 				snprintf(m.action, sizeof(m.action),
 				    "StatusNotification");
-				if (store_enqueue(st, &m, 0, NULL, &cause) != 0)
+				report(fd, 'e', seq);
+				if (store_enqueue(st, &m, now_ms, NULL,
+				    &cause) != 0)
 					break;
+				report(fd, 'E', seq);
+			} else {
+				/* Batched: committed once a second of the
+				 * child's clock (40 ms a step) has passed. */
+				m.kind = STORE_MSG_METER;
+				snprintf(m.action, sizeof(m.action),
+				    "MeterValues");
+				report(fd, 'm', seq);
+				if (store_enqueue(st, &m, now_ms, NULL,
+				    &cause) != 0)
+					break;
+				store_queue_stats(st, &qs);
+				if (qs.buffered == 0)
+					report(fd, 'C', seq);
 			}
-			report(fd, 'E', seq);
 		} else {
 			int64_t seq;
 
@@ -150,14 +171,22 @@ apply_line(struct model *md, const char *line)
 		return -1;
 	switch (op) {
 	case 'e':
-		md->pending_enq = seq;
+	case 'm':
+		if (md->n_maybe >= MAX_MODEL)
+			return -1;
+		md->maybe[md->n_maybe++] = seq;
 		break;
 	case 'E':
-		if (seq != md->pending_enq || md->n >= MAX_MODEL)
+	case 'C':
+		/* This commit carried every buffered message before it. */
+		if (md->n_maybe == 0 || md->maybe[md->n_maybe - 1] != seq ||
+		    md->n + md->n_maybe > MAX_MODEL)
 			return -1;
-		md->seq[md->n++] = seq;
-		md->pending_enq = -1;
-		totals.confirmed_ops++;
+		memcpy(&md->seq[md->n], md->maybe,
+		    (size_t)md->n_maybe * sizeof(md->seq[0]));
+		md->n += md->n_maybe;
+		totals.confirmed_ops += md->n_maybe;
+		md->n_maybe = 0;
 		break;
 	case 'a':
 		if (md->n == 0 || md->seq[0] != seq)
@@ -238,7 +267,8 @@ verify(struct model *md, int kill_no)
 	char *cause = NULL;
 	int base, i, j;
 	int64_t n_tx = 0, n_tx_msgs = 0;
-	bool head_gone, tail_added;
+	bool head_gone;
+	int tail;
 
 	if (store_open(db_path, NULL, &st, &cause) != 0) {
 		violation(kill_no, cause);
@@ -258,19 +288,26 @@ verify(struct model *md, int kill_no)
 	head_gone = md->pending_ack >= 0 &&
 	    (s.n == 0 || s.seq[0] != md->pending_ack);
 	base = head_gone ? 1 : 0;
-	tail_added = md->pending_enq >= 0 && s.n > 0 &&
-	    s.seq[s.n - 1] == md->pending_enq;
-	if (s.n - (tail_added ? 1 : 0) != md->n - base) {
+	/* Confirmed messages, then a prefix of the unconfirmed ones: whole
+	 * commits are there or absent, in order. */
+	tail = s.n - (md->n - base);
+	if (tail < 0 || tail > md->n_maybe) {
 		char buf[160];
 		snprintf(buf, sizeof(buf), "queue holds %d messages, expected "
-		    "%d (pending enqueue %" PRId64 ", pending ack %" PRId64 ")",
-		    s.n, md->n, md->pending_enq, md->pending_ack);
+		    "%d to %d (pending ack %" PRId64 ")", s.n, md->n - base,
+		    md->n - base + md->n_maybe, md->pending_ack);
 		violation(kill_no, buf);
 	} else {
 		for (i = base, j = 0; i < md->n; i++, j++)
 			if (s.seq[j] != md->seq[i]) {
 				violation(kill_no, "a queued message is "
 				    "missing or an acknowledged one returned");
+				break;
+			}
+		for (i = 0; i < tail; i++, j++)
+			if (s.seq[j] != md->maybe[i]) {
+				violation(kill_no, "an uncommitted message is "
+				    "there without those before it");
 				break;
 			}
 	}
@@ -293,11 +330,13 @@ verify(struct model *md, int kill_no)
 	/* An acknowledged stop takes its transaction with it: no orphans. */
 	if (count_rows(st, "SELECT count(*) FROM transactions") != n_tx_msgs)
 		violation(kill_no, "transaction rows without their message");
-	if (md->pending_enq >= 0) {
-		if (tail_added)
-			totals.maybe_enq_present++;
+	if (md->n_maybe > 0) {
+		if (tail == md->n_maybe)
+			totals.maybe_all++;
+		else if (tail > 0)
+			totals.maybe_part++;
 		else
-			totals.maybe_enq_absent++;
+			totals.maybe_none++;
 	}
 	if (md->pending_ack >= 0) {
 		if (head_gone)
@@ -308,7 +347,8 @@ verify(struct model *md, int kill_no)
 	/* What is there now is the truth for the next round. */
 	md->n = s.n;
 	memcpy(md->seq, s.seq, (size_t)s.n * sizeof(s.seq[0]));
-	md->pending_enq = md->pending_ack = -1;
+	md->n_maybe = 0;
+	md->pending_ack = -1;
 	if (s.n > totals.max_queue)
 		totals.max_queue = s.n;
 	store_close(st);
@@ -403,15 +443,15 @@ test_kill_loop(void)
 	printf("\n  seed %u (STORE_CRASH_SEED to repeat), %d kills\n", seed,
 	    CRASH_KILLS);
 	memset(&md, 0, sizeof(md));
-	md.pending_enq = md.pending_ack = -1;
+	md.pending_ack = -1;
 	md.next_seq = 1;
 	for (int k = 1; k <= CRASH_KILLS; k++)
 		one_round(&md, k, &seed);
 	printf("  %d kills, %" PRId64 " confirmed operations, queue up to %d; "
-	    "in-flight enqueue at kill: %d kept, %d absent; in-flight ack: "
-	    "%d done, %d not; %d violations\n", totals.kills,
-	    totals.confirmed_ops, totals.max_queue, totals.maybe_enq_present,
-	    totals.maybe_enq_absent, totals.maybe_ack_absent,
+	    "unconfirmed enqueues at kill: all there %d, some %d, none %d; "
+	    "ack in flight: done %d, not %d; %d violations\n", totals.kills,
+	    totals.confirmed_ops, totals.max_queue, totals.maybe_all,
+	    totals.maybe_part, totals.maybe_none, totals.maybe_ack_absent,
 	    totals.maybe_ack_present, totals.violations);
 	CU_ASSERT_EQUAL(totals.kills, CRASH_KILLS);
 	CU_ASSERT_EQUAL(totals.violations, 0);
