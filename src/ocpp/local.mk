@@ -1,13 +1,23 @@
 # src/ocpp: OCPP-J codec, 1.6 and 2.0.1 session on a libwebsockets client.
 noinst_LTLIBRARIES += libocpp.la
 libocpp_la_SOURCES = \
-	src/ocpp/ocpp.h src/ocpp/ocpp-private.h \
-	src/ocpp/rpc.c src/ocpp/spec.c
+	src/ocpp/ocpp.h src/ocpp/ocpp-private.h src/ocpp/session-private.h \
+	src/ocpp/rpc.c src/ocpp/spec.c src/ocpp/config.c \
+	src/ocpp/session.c src/ocpp/transport.c
 libocpp_la_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
+OCPP_LIBS = libocpp.la libcommon.la $(LWS_LIBS) $(JANSSON_LIBS) \
+	$(OPENSSL_LIBS) $(LIBS)
 
+# Unit tests: codec, validation, back-off.
 check_PROGRAMS += tests/ocpp/test-ocpp
 TESTS += tests/ocpp/test-ocpp
 tests_ocpp_test_ocpp_SOURCES = tests/ocpp/test-ocpp.c tests/cu.h
 tests_ocpp_test_ocpp_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(JANSSON_CFLAGS)
-tests_ocpp_test_ocpp_LDADD = libocpp.la libcommon.la $(CUNIT_LIBS) \
-	$(LWS_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) $(LIBS)
+tests_ocpp_test_ocpp_LDADD = $(OCPP_LIBS) $(CUNIT_LIBS)
+
+# The station harness: the session with a scripted station model and an
+# in-memory durable queue, driven by JSON lines on stdin.
+check_PROGRAMS += tests/ocpp/ocpp-station
+tests_ocpp_ocpp_station_SOURCES = tests/ocpp/station.c
+tests_ocpp_ocpp_station_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS)
+tests_ocpp_ocpp_station_LDADD = $(OCPP_LIBS)

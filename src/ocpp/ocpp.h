@@ -134,16 +134,22 @@ struct ocpp_queued {
 };
 
 struct ocpp_queue_ops {
-	/* Appends a message; 0 or negative. */
-	int (*enqueue)(void *ud, const char *action, const char *payload);
+	/* Appends a message and, in the same store transaction, sets the
+	 * session state key (when not NULL; value "" deletes it), so that a
+	 * crash never leaves one without the other.  0 or negative. */
+	int (*enqueue)(void *ud, const char *action, const char *payload,
+	    const char *state_key, const char *state_value);
 	/* Oldest message: 0 and *out filled, 1 when empty, negative on error. */
 	int (*peek)(void *ud, struct ocpp_queued *out);
-	/* Removes message id (delivered, or given up). */
-	int (*ack)(void *ud, int64_t id);
+	/* Removes message id (delivered, or given up) and sets the state key
+	 * as enqueue does, atomically. */
+	int (*ack)(void *ud, int64_t id, const char *state_key,
+	    const char *state_value);
 	/* Records the number of failed sends of message id. */
 	int (*set_attempts)(void *ud, int64_t id, int attempts);
-	/* Small durable key/value state of the session (transaction ids,
-	 * sequence numbers).  get: 0 and value copied, 1 when absent. */
+	/* Small durable key/value state of the session (open transactions,
+	 * transaction ids from the backend).  0 and value copied (truncated
+	 * to len), 1 when absent, negative on error. */
 	int (*state_get)(void *ud, const char *key, char *buf, size_t len);
 	int (*state_set)(void *ud, const char *key, const char *value);
 };

@@ -1,0 +1,467 @@
+/* Configuration keys (1.6 GetConfiguration / ChangeConfiguration) and
+ * device-model variables (2.0.1 GetVariables / SetVariables /
+ * GetBaseReport) in one table: the session's own, then the daemon's
+ * (ext_keys, e.g. the LoadBalancer settings) through its callbacks. */
+#include "config.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "ocpp/session-private.h"
+
+#define RW(k16, comp, var, inst, idx, lo, hi) \
+	{ k16, comp, var, inst, CFG_INT, false, lo, hi, idx, NULL }
+#define RO_INT(k16, comp, var, inst, idx) \
+	{ k16, comp, var, inst, CFG_INT, true, 0, INT_MAX, idx, NULL }
+#define CONST(k16, comp, var, type, value) \
+	{ k16, comp, var, NULL, type, true, 0, 0, -1, value }
+
+/* The 1.6 core profile keys (1.6 §9.1) and smart-charging keys (§9.4) the
+ * gateway honours, with the 2.0.1 component/variable that means the same;
+ * constants describe fixed behaviour.  The daemon's ext_keys override an
+ * entry with the same 1.6 key. */
+const struct cfg_entry ocpp_cfg_table[] = {
+	RW("HeartbeatInterval", "OCPPCommCtrlr", "HeartbeatInterval", NULL,
+	    CI_HEARTBEAT, 1, 86400),
+	RW("MeterValueSampleInterval", "SampledDataCtrlr", "TxUpdatedInterval",
+	    NULL, CI_METER_INTERVAL, 0, 86400),
+	RW("TransactionMessageAttempts", "OCPPCommCtrlr", "MessageAttempts",
+	    "TransactionEvent", CI_TX_ATTEMPTS, 1, 100),
+	RW("TransactionMessageRetryInterval", "OCPPCommCtrlr",
+	    "MessageAttemptInterval", "TransactionEvent", CI_TX_RETRY, 1, 86400),
+	RW("WebSocketPingInterval", "OCPPCommCtrlr", "WebSocketPingInterval",
+	    NULL, CI_PING, 0, 3600),
+	RW("RetryBackOffWaitMinimum", "OCPPCommCtrlr", "RetryBackOffWaitMinimum",
+	    NULL, CI_BACKOFF_MIN, 1, 86400),
+	RW("RetryBackOffRandomRange", "OCPPCommCtrlr", "RetryBackOffRandomRange",
+	    NULL, CI_BACKOFF_RANDOM, 0, 86400),
+	RW("RetryBackOffRepeatTimes", "OCPPCommCtrlr", "RetryBackOffRepeatTimes",
+	    NULL, CI_BACKOFF_REPEAT, 0, 20),
+	RW("MessageTimeout", "OCPPCommCtrlr", "MessageTimeout", "Default",
+	    CI_CALL_TIMEOUT, 1, 3600),
+	CONST("MeterValuesSampledData", "SampledDataCtrlr", "TxUpdatedMeasurands",
+	    CFG_STR, "Power.Active.Import,Energy.Active.Import.Register,"
+	    "Current.Import,Voltage"),
+	CONST("NumberOfConnectors", NULL, NULL, CFG_INT, NULL),
+	CONST("AuthorizeRemoteTxRequests", "AuthCtrlr", "AuthorizeRemoteStart",
+	    CFG_BOOL, "false"),
+	CONST("ClockAlignedDataInterval", "AlignedDataCtrlr", "Interval",
+	    CFG_INT, "0"),
+	CONST("ConnectionTimeOut", "TxCtrlr", "EVConnectionTimeOut", CFG_INT,
+	    "0"),
+	CONST("GetConfigurationMaxKeys", "DeviceDataCtrlr", "ItemsPerMessage",
+	    CFG_INT, "64"),
+	CONST("LocalAuthorizeOffline", NULL, NULL, CFG_BOOL, "false"),
+	CONST("LocalPreAuthorize", NULL, NULL, CFG_BOOL, "false"),
+	CONST("MeterValuesAlignedData", NULL, NULL, CFG_STR, ""),
+	CONST("ResetRetries", NULL, NULL, CFG_INT, "0"),
+	CONST("StopTransactionOnEVSideDisconnect", "TxCtrlr",
+	    "StopTxOnEVSideDisconnect", CFG_BOOL, "true"),
+	CONST("StopTransactionOnInvalidId", "TxCtrlr", "StopTxOnInvalidId",
+	    CFG_BOOL, "true"),
+	CONST("StopTxnAlignedData", NULL, NULL, CFG_STR, ""),
+	CONST("StopTxnSampledData", NULL, NULL, CFG_STR,
+	    "Energy.Active.Import.Register"),
+	CONST("SupportedFeatureProfiles", NULL, NULL, CFG_STR,
+	    "Core,FirmwareManagement,RemoteTrigger,SmartCharging"),
+	CONST("UnlockConnectorOnEVSideDisconnect", NULL, NULL, CFG_BOOL, "true"),
+	CONST("ChargeProfileMaxStackLevel", NULL, NULL, CFG_INT, "8"),
+	CONST("ChargingScheduleAllowedChargingRateUnit",
+	    "SmartChargingCtrlr", "RateUnit", CFG_STR, "Current,Power"),
+	CONST("ChargingScheduleMaxPeriods", "SmartChargingCtrlr", "PeriodsPerSchedule",
+	    CFG_INT, "24"),
+	CONST("MaxChargingProfilesInstalled", "SmartChargingCtrlr", "Entries",
+	    CFG_INT, "16"),
+	CONST(NULL, "SecurityCtrlr", "SecurityProfile", CFG_INT, NULL),
+	CONST(NULL, "SecurityCtrlr", "Identity", CFG_STR, NULL),
+	CONST(NULL, "SmartChargingCtrlr", "Enabled", CFG_BOOL, "true"),
+	{ NULL, NULL, NULL, NULL, CFG_INT, true, 0, 0, -1, NULL },
+};
+
+void
+cfg_value(const struct ocpp_session *s, const struct cfg_entry *e, char *buf,
+    size_t len)
+{
+	if (e->index >= 0) {
+		snprintf(buf, len, "%d", s->cfg[e->index]);
+		return;
+	}
+	if (e->constant != NULL) {
+		snprintf(buf, len, "%s", e->constant);
+		return;
+	}
+	/* Values known only at run time. */
+	if (e->key16 != NULL && strcmp(e->key16, "NumberOfConnectors") == 0)
+		snprintf(buf, len, "%d", s->station->n_connectors);
+	else if (strcmp(e->variable, "SecurityProfile") == 0)
+		snprintf(buf, len, "%d", s->st.security_profile);
+	else if (strcmp(e->variable, "Identity") == 0)
+		snprintf(buf, len, "%s", s->st.identity);
+	else
+		buf[0] = '\0';
+}
+
+enum ocpp_result
+cfg_set(struct ocpp_session *s, const struct cfg_entry *e, const char *value)
+{
+	char *end;
+	long v;
+
+	if (e->readonly || e->index < 0)
+		return OCPP_REJECTED;
+	v = strtol(value, &end, 10);
+	if (*value == '\0' || *end != '\0' || v < e->min || v > e->max)
+		return OCPP_REJECTED;
+	s->cfg[e->index] = (int)v;
+	if (e->index == CI_HEARTBEAT)
+		s->next_heartbeat_ms = s->now_ms + v * 1000;
+	if (e->index == CI_METER_INTERVAL)
+		s->next_meter_ms = s->now_ms + v * 1000;
+	if (s->cb->config_changed != NULL && e->key16 != NULL)
+		s->cb->config_changed(s->ud, e->key16, value);
+	/* The ping policy is taken at connect time. */
+	return e->index == CI_PING ? OCPP_REBOOT_REQUIRED : OCPP_ACCEPTED;
+}
+
+/* The daemon's key with this 1.6 name, or NULL. */
+static const struct ocpp_ext_key *
+ext_by_key16(const struct ocpp_session *s, const char *key)
+{
+	if (s->cb->ext_keys == NULL)
+		return NULL;
+	for (const struct ocpp_ext_key *k = s->cb->ext_keys; k->key16 != NULL ||
+	    k->variable != NULL; k++)
+		if (k->key16 != NULL && strcmp(k->key16, key) == 0)
+			return k;
+	return NULL;
+}
+
+/* The session's key with this 1.6 name, or NULL. */
+static const struct cfg_entry *
+cfg_by_key16(const char *key)
+{
+	for (const struct cfg_entry *e = ocpp_cfg_table; e->key16 != NULL ||
+	    e->component != NULL; e++)
+		if (e->key16 != NULL && strcmp(e->key16, key) == 0)
+			return e;
+	return NULL;
+}
+
+/* Appends one {key, readonly, value} to a 1.6 configurationKey array. */
+static void
+add_key16(json_t *arr, const char *key, bool ro, const char *value)
+{
+	char v[501];
+
+	strlcpy_ok(v, value, sizeof(v));	/* CiString500 */
+	json_array_append_new(arr, json_pack("{sssbss}", "key", key,
+	    "readonly", ro, "value", v));
+}
+
+/* Adds a 1.6 key (daemon first, then session) or reports it unknown. */
+static void
+get_key16(struct ocpp_session *s, const char *key, json_t *known,
+    json_t *unknown)
+{
+	const struct ocpp_ext_key *k = ext_by_key16(s, key);
+	const struct cfg_entry *e;
+	char buf[512];
+
+	if (k != NULL && s->cb->config_get != NULL &&
+	    s->cb->config_get(s->ud, k, buf, sizeof(buf)) == 0) {
+		add_key16(known, key, k->readonly, buf);
+		return;
+	}
+	e = cfg_by_key16(key);
+	if (e != NULL) {
+		cfg_value(s, e, buf, sizeof(buf));
+		add_key16(known, key, e->readonly, buf);
+		return;
+	}
+	json_array_append_new(unknown, json_string(key));
+}
+
+json_t *
+cfg_get_configuration(struct ocpp_session *s, json_t *req)
+{
+	json_t *keys = json_object_get(req, "key");
+	json_t *known = json_array(), *unknown = json_array(), *res, *k;
+	size_t i;
+
+	if (keys != NULL && json_array_size(keys) > 0) {
+		json_array_foreach(keys, i, k)
+			get_key16(s, json_string_value(k), known, unknown);
+	} else {
+		for (const struct cfg_entry *e = ocpp_cfg_table;
+		    e->key16 != NULL || e->component != NULL; e++)
+			if (e->key16 != NULL && ext_by_key16(s, e->key16) == NULL)
+				get_key16(s, e->key16, known, unknown);
+		if (s->cb->ext_keys != NULL)
+			for (const struct ocpp_ext_key *x = s->cb->ext_keys;
+			    x->key16 != NULL || x->variable != NULL; x++)
+				if (x->key16 != NULL)
+					get_key16(s, x->key16, known, unknown);
+	}
+	res = json_object();
+	/* Empty arrays are left out (2.0.1 part 4 §4.1.5 says so; 1.6
+	 * peers accept either). */
+	if (json_array_size(known) > 0)
+		json_object_set(res, "configurationKey", known);
+	if (json_array_size(unknown) > 0)
+		json_object_set(res, "unknownKey", unknown);
+	json_decref(known);
+	json_decref(unknown);
+	return res;
+}
+
+/* 1.6 ConfigurationStatus of a result. */
+static const char *
+config_status16(enum ocpp_result r)
+{
+	switch (r) {
+	case OCPP_ACCEPTED:
+		return "Accepted";
+	case OCPP_REBOOT_REQUIRED:
+		return "RebootRequired";
+	case OCPP_NOT_SUPPORTED:
+	case OCPP_UNKNOWN:
+		return "NotSupported";
+	case OCPP_REJECTED:
+	case OCPP_SCHEDULED:
+		return "Rejected";
+	}
+	return "Rejected";
+}
+
+json_t *
+cfg_change_configuration(struct ocpp_session *s, json_t *req)
+{
+	const char *key = json_string_value(json_object_get(req, "key"));
+	const char *value = json_string_value(json_object_get(req, "value"));
+	const struct ocpp_ext_key *k = ext_by_key16(s, key);
+	const struct cfg_entry *e;
+	enum ocpp_result r = OCPP_UNKNOWN;
+
+	if (k != NULL && s->cb->config_set != NULL) {
+		char *cause = NULL;
+
+		r = k->readonly ? OCPP_REJECTED :
+		    s->cb->config_set(s->ud, k, value, &cause);
+		free(cause);
+	} else if ((e = cfg_by_key16(key)) != NULL) {
+		r = cfg_set(s, e, value);
+	}
+	return json_pack("{ss}", "status", config_status16(r));
+}
+
+/* ---- 2.0.1 device model ---- */
+
+/* Compares an optional instance with the table's. */
+static bool
+same_instance(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Finds a variable: *e for the session's, *k for the daemon's.  Returns 0,
+ * -1 unknown component, -2 unknown variable. */
+static int
+find_var(struct ocpp_session *s, const char *comp, const char *var,
+    const char *inst, const struct cfg_entry **e, const struct ocpp_ext_key **k)
+{
+	bool comp_known = false;
+
+	*e = NULL;
+	*k = NULL;
+	if (s->cb->ext_keys != NULL)
+		for (const struct ocpp_ext_key *x = s->cb->ext_keys;
+		    x->key16 != NULL || x->variable != NULL; x++) {
+			if (x->component == NULL || strcmp(x->component, comp) != 0)
+				continue;
+			comp_known = true;
+			if (inst == NULL && strcmp(x->variable, var) == 0) {
+				*k = x;
+				return 0;
+			}
+		}
+	for (const struct cfg_entry *c = ocpp_cfg_table; c->key16 != NULL ||
+	    c->component != NULL; c++) {
+		if (c->component == NULL || strcmp(c->component, comp) != 0)
+			continue;
+		comp_known = true;
+		if (strcmp(c->variable, var) == 0 && same_instance(c->instance, inst)) {
+			*e = c;
+			return 0;
+		}
+	}
+	return comp_known ? -2 : -1;
+}
+
+/* Echoes component and variable of a request item into a result item. */
+static void
+echo_cv(json_t *res, json_t *item)
+{
+	json_object_set(res, "component", json_object_get(item, "component"));
+	json_object_set(res, "variable", json_object_get(item, "variable"));
+}
+
+json_t *
+cfg_get_variables(struct ocpp_session *s, json_t *req)
+{
+	json_t *out = json_array(), *item;
+	size_t i;
+
+	json_array_foreach(json_object_get(req, "getVariableData"), i, item) {
+		json_t *c = json_object_get(item, "component");
+		json_t *v = json_object_get(item, "variable");
+		const char *at = json_string_value(json_object_get(item,
+		    "attributeType"));
+		const struct cfg_entry *e;
+		const struct ocpp_ext_key *k;
+		json_t *r = json_object();
+		char buf[1001];
+		int rc;
+
+		echo_cv(r, item);
+		rc = find_var(s, json_string_value(json_object_get(c, "name")),
+		    json_string_value(json_object_get(v, "name")),
+		    json_string_value(json_object_get(v, "instance")), &e, &k);
+		if (at != NULL)
+			json_object_set_new(r, "attributeType", json_string(at));
+		if (rc == -1) {
+			json_object_set_new(r, "attributeStatus",
+			    json_string("UnknownComponent"));
+		} else if (rc == -2) {
+			json_object_set_new(r, "attributeStatus",
+			    json_string("UnknownVariable"));
+		} else if (at != NULL && strcmp(at, "Actual") != 0) {
+			json_object_set_new(r, "attributeStatus",
+			    json_string("NotSupportedAttributeType"));
+		} else {
+			if (k != NULL) {
+				if (s->cb->config_get == NULL ||
+				    s->cb->config_get(s->ud, k, buf, sizeof(buf)) != 0)
+					buf[0] = '\0';
+			} else {
+				cfg_value(s, e, buf, sizeof(buf));
+			}
+			json_object_set_new(r, "attributeStatus",
+			    json_string("Accepted"));
+			json_object_set_new(r, "attributeValue", json_string(buf));
+		}
+		json_array_append_new(out, r);
+	}
+	return json_pack("{so}", "getVariableResult", out);
+}
+
+json_t *
+cfg_set_variables(struct ocpp_session *s, json_t *req)
+{
+	json_t *out = json_array(), *item;
+	size_t i;
+
+	json_array_foreach(json_object_get(req, "setVariableData"), i, item) {
+		json_t *c = json_object_get(item, "component");
+		json_t *v = json_object_get(item, "variable");
+		const char *at = json_string_value(json_object_get(item,
+		    "attributeType"));
+		const char *value = json_string_value(json_object_get(item,
+		    "attributeValue"));
+		const struct cfg_entry *e;
+		const struct ocpp_ext_key *k;
+		json_t *r = json_object();
+		const char *status;
+		int rc;
+
+		echo_cv(r, item);
+		if (at != NULL)
+			json_object_set_new(r, "attributeType", json_string(at));
+		rc = find_var(s, json_string_value(json_object_get(c, "name")),
+		    json_string_value(json_object_get(v, "name")),
+		    json_string_value(json_object_get(v, "instance")), &e, &k);
+		if (rc == -1) {
+			status = "UnknownComponent";
+		} else if (rc == -2) {
+			status = "UnknownVariable";
+		} else if (at != NULL && strcmp(at, "Actual") != 0) {
+			status = "NotSupportedAttributeType";
+		} else {
+			enum ocpp_result res;
+
+			if (k != NULL) {
+				char *cause = NULL;
+
+				res = k->readonly || s->cb->config_set == NULL ?
+				    OCPP_REJECTED :
+				    s->cb->config_set(s->ud, k, value, &cause);
+				free(cause);
+			} else {
+				res = cfg_set(s, e, value);
+			}
+			status = res == OCPP_ACCEPTED ? "Accepted" :
+			    res == OCPP_REBOOT_REQUIRED ? "RebootRequired" :
+			    "Rejected";
+		}
+		json_object_set_new(r, "attributeStatus", json_string(status));
+		json_array_append_new(out, r);
+	}
+	return json_pack("{so}", "setVariableResult", out);
+}
+
+/* One reportData entry. */
+static json_t *
+report_item(const char *comp, const char *var, const char *inst, bool ro,
+    enum cfg_type type, const char *value)
+{
+	json_t *v = json_pack("{ss}", "name", var);
+	char val[2501];
+
+	if (inst != NULL)
+		json_object_set_new(v, "instance", json_string(inst));
+	strlcpy_ok(val, value, sizeof(val));
+	return json_pack("{s{ss}so s[{sssssssb}] s{sssb}}",
+	    "component", "name", comp,
+	    "variable", v,
+	    "variableAttribute", "type", "Actual", "value", val,
+	    "mutability", ro ? "ReadOnly" : "ReadWrite", "persistent", true,
+	    "variableCharacteristics", "dataType",
+	    type == CFG_INT ? "integer" : type == CFG_BOOL ? "boolean" : "string",
+	    "supportsMonitoring", false);
+}
+
+json_t *
+cfg_notify_report(struct ocpp_session *s, int request_id,
+    const char *report_base)
+{
+	bool config_only = strcmp(report_base, "ConfigurationInventory") == 0;
+	json_t *data = json_array();
+	char buf[1001], when[40];
+
+	for (const struct cfg_entry *e = ocpp_cfg_table; e->key16 != NULL ||
+	    e->component != NULL; e++) {
+		if (e->component == NULL || (config_only && e->readonly))
+			continue;
+		cfg_value(s, e, buf, sizeof(buf));
+		json_array_append_new(data, report_item(e->component, e->variable,
+		    e->instance, e->readonly, e->type, buf));
+	}
+	if (s->cb->ext_keys != NULL)
+		for (const struct ocpp_ext_key *x = s->cb->ext_keys;
+		    x->key16 != NULL || x->variable != NULL; x++) {
+			if (x->component == NULL || (config_only && x->readonly))
+				continue;
+			if (s->cb->config_get == NULL ||
+			    s->cb->config_get(s->ud, x, buf, sizeof(buf)) != 0)
+				buf[0] = '\0';
+			json_array_append_new(data, report_item(x->component,
+			    x->variable, NULL, x->readonly, CFG_STR, buf));
+		}
+	format_rfc3339(wall_now_ms(), when, sizeof(when));
+	return json_pack("{sisssbsiso}", "requestId", request_id,
+	    "generatedAt", when, "tbc", false, "seqNo", 0, "reportData", data);
+}

@@ -1,0 +1,177 @@
+/* The session's state, shared by session.c (messages), transport.c (the
+ * libwebsockets client) and config.c (configuration keys). */
+#ifndef EDGE_OCPP_SESSION_PRIVATE_H
+#define EDGE_OCPP_SESSION_PRIVATE_H
+
+#include "ocpp/ocpp-private.h"
+
+enum link_state {
+	LINK_DOWN = 0,
+	LINK_CONNECTING,
+	LINK_UP,
+};
+
+enum boot_state {
+	BOOT_NONE = 0,		/* not sent yet / to be sent */
+	BOOT_PENDING,
+	BOOT_REJECTED,
+	BOOT_ACCEPTED,
+};
+
+/* A CALL waiting for its turn (not durable). */
+struct out_call {
+	struct out_call *next;
+	char *action;
+	json_t *payload;
+};
+
+/* A text frame waiting for the socket to become writable. */
+struct out_frame {
+	struct out_frame *next;
+	size_t len;
+	char *buf;		/* LWS_PRE bytes of headroom, then the text */
+};
+
+/* The CALL in flight (at most one per direction, part 4 §4.1.1). */
+struct inflight {
+	bool active;
+	char id[OCPP_MSG_ID_MAX + 1];
+	char action[OCPP_ACTION_MAX + 1];
+	int64_t sent_ms;
+	bool from_queue;
+	int64_t queue_id;
+	int queue_attempts;
+	int64_t local_tx;	/* 1.6 StartTransaction / StopTransaction */
+	int connector;
+};
+
+/* What the session last saw and reported of one connector. */
+struct conn_state {
+	bool reported;
+	enum ocpp_conn_status status;
+	bool fault_error;
+	bool tx_active;
+	int64_t local_tx;			/* 1.6 */
+	char tx_id[OCPP_MSG_ID_MAX + 1];	/* 2.0.1 */
+	int seq_no;				/* 2.0.1: next seqNo */
+	enum ocpp_conn_status tx_status;	/* 2.0.1: charging state sent */
+	bool remote_start;			/* a remote start is pending */
+	int remote_start_id;
+	char remote_id_tag[OCPP_ID_TOKEN_MAX + 1];
+	bool remote_stop;			/* next end is "Remote" */
+	int64_t last_tx_meter_ms;
+};
+
+enum cfg_type {
+	CFG_INT,
+	CFG_BOOL,
+	CFG_STR,
+};
+
+/* Indexes of the session-owned integer settings. */
+enum cfg_int {
+	CI_HEARTBEAT = 0,
+	CI_METER_INTERVAL,
+	CI_TX_ATTEMPTS,
+	CI_TX_RETRY,
+	CI_PING,
+	CI_BACKOFF_MIN,
+	CI_BACKOFF_RANDOM,
+	CI_BACKOFF_REPEAT,
+	CI_CALL_TIMEOUT,
+	CI_COUNT,
+};
+
+struct ocpp_session {
+	struct ocpp_settings st;
+	struct ocpp_station *station;
+	const struct ocpp_callbacks *cb;
+	const struct ocpp_queue_ops *q;
+	void *ud;
+	struct lws_context *ctx;
+
+	/* Connection. */
+	struct lws *wsi;
+	enum link_state link;
+	char *url_host;
+	char *url_path;		/* "/path/identity" */
+	int url_port;
+	bool tls;
+	char *auth_header;	/* "Basic …"; never logged */
+	int64_t next_connect_ms;
+	int backoff_attempt;
+	struct out_frame *tx_head, *tx_tail;
+	char *rx;
+	size_t rx_len, rx_cap;
+	bool rx_overflow;
+
+	/* Registration. */
+	enum boot_state boot;
+	int64_t next_boot_ms;
+	bool boot_trigger;	/* TriggerMessage(BootNotification) */
+	int64_t next_heartbeat_ms;
+	int64_t next_meter_ms;
+	bool statuses_due;	/* resend every status (after boot/reconnect) */
+
+	struct inflight call;
+	struct out_call *calls_head, *calls_tail;
+	int64_t next_queue_try_ms;
+	bool queue_broken;	/* peek failed: retry later */
+
+	struct conn_state *cs;	/* n_connectors + 1 */
+
+	int cfg[CI_COUNT];
+	int64_t now_ms;
+	uint32_t nonce;
+	uint64_t msg_counter;
+	uint64_t tx_counter;
+	bool reset_due;
+	bool reset_hard;
+	struct ocpp_stats stats;
+};
+
+/* transport.c */
+int transport_prepare(struct ocpp_session *s, char **cause);
+void transport_connect(struct ocpp_session *s);
+void transport_close(struct ocpp_session *s);
+/* Queues text to send (copied). */
+void transport_send(struct ocpp_session *s, const char *text);
+
+/* session.c, called by the transport */
+void session_link_up(struct ocpp_session *s);
+void session_link_down(struct ocpp_session *s, const char *why);
+void session_receive(struct ocpp_session *s, const char *text, size_t len);
+
+/* config.c */
+struct cfg_entry {
+	const char *key16;		/* NULL: not in 1.6 */
+	const char *component;		/* NULL: not in 2.0.1 */
+	const char *variable;
+	const char *instance;
+	enum cfg_type type;
+	bool readonly;
+	int min, max;
+	int index;			/* enum cfg_int, or -1 for a constant */
+	const char *constant;		/* value when index < 0 */
+};
+/* Session-owned keys; ends with key16 == NULL && component == NULL. */
+extern const struct cfg_entry ocpp_cfg_table[];
+/* Value of an entry as text into buf. */
+void cfg_value(const struct ocpp_session *s, const struct cfg_entry *e,
+    char *buf, size_t len);
+/* Sets an entry from text.  Returns OCPP_ACCEPTED, OCPP_REJECTED (bad
+ * value or read-only) or OCPP_REBOOT_REQUIRED. */
+enum ocpp_result cfg_set(struct ocpp_session *s, const struct cfg_entry *e,
+    const char *value);
+/* Handlers of GetConfiguration / ChangeConfiguration (1.6) and
+ * GetVariables / SetVariables / GetBaseReport (2.0.1): build the response
+ * payload (caller decrefs). */
+json_t *cfg_get_configuration(struct ocpp_session *s, json_t *req);
+json_t *cfg_change_configuration(struct ocpp_session *s, json_t *req);
+json_t *cfg_get_variables(struct ocpp_session *s, json_t *req);
+json_t *cfg_set_variables(struct ocpp_session *s, json_t *req);
+/* NotifyReport payload for a GetBaseReport (caller decrefs). */
+json_t *cfg_notify_report(struct ocpp_session *s, int request_id,
+    const char *report_base);
+
+#endif

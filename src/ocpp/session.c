@@ -1,0 +1,1555 @@
+/* The OCPP session: registration (BootNotification), heartbeat, status
+ * and meter values from the station model, transactions through the
+ * durable queue, and the handlers of backend-initiated actions, for 1.6
+ * and 2.0.1. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "ocpp/session-private.h"
+
+void
+ocpp_settings_defaults(struct ocpp_settings *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->version = OCPP_V16;
+	st->security_profile = 1;
+	st->heartbeat_interval_s = 300;
+	st->retry_backoff_min_s = 10;
+	st->retry_backoff_random_s = 10;
+	st->retry_backoff_repeat = 5;
+	st->ping_interval_s = 30;
+	st->ping_timeout_s = 10;
+	st->call_timeout_s = 30;
+	st->meter_interval_s = 60;
+	st->tx_attempts = 3;
+	st->tx_retry_interval_s = 60;
+	st->default_id_tag = "gateway";
+	st->boot_retry_s = 30;
+}
+
+/* Checks that a key file holds RSA >= 2048 or EC >= 224 bits (2.0.1
+ * A00.FR.306 key sizes; 1.6 security whitepaper §2). */
+static int
+check_key(const char *path, char **cause)
+{
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *k;
+	int bits, id, rc = -1;
+
+	if (f == NULL) {
+		xasprintf(cause, "client key %s: cannot open", path);
+		return -1;
+	}
+	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (k == NULL) {
+		xasprintf(cause, "client key %s: not a PEM private key", path);
+		return -1;
+	}
+	bits = EVP_PKEY_get_bits(k);
+	id = EVP_PKEY_get_base_id(k);
+	if (id == EVP_PKEY_RSA && bits < 2048)
+		xasprintf(cause, "client key %s: RSA %d bits, at least 2048 "
+		    "required", path, bits);
+	else if (id == EVP_PKEY_EC && bits < 224)
+		xasprintf(cause, "client key %s: EC %d bits, at least 224 "
+		    "required", path, bits);
+	else if (id != EVP_PKEY_RSA && id != EVP_PKEY_EC)
+		xasprintf(cause, "client key %s: must be RSA or EC", path);
+	else
+		rc = 0;
+	EVP_PKEY_free(k);
+	return rc;
+}
+
+int
+ocpp_settings_check(const struct ocpp_settings *st, char **cause)
+{
+	size_t plen = st->password != NULL ? strlen(st->password) : 0;
+
+	if (st->url == NULL || st->identity == NULL || st->identity[0] == '\0') {
+		xasprintf(cause, "csms url and identity are required");
+		return -1;
+	}
+	if (strlen(st->identity) > 48 || strpbrk(st->identity, "/:?#% ") != NULL) {
+		xasprintf(cause, "identity \"%s\": at most 48 characters, none "
+		    "of / : ? # %% or space", st->identity);
+		return -1;
+	}
+	if (st->security_profile < 1 || st->security_profile > 3) {
+		xasprintf(cause, "security profile %d: must be 1, 2 or 3",
+		    st->security_profile);
+		return -1;
+	}
+	if (st->security_profile <= 2 && (plen < 16 || plen > 40)) {
+		/* 2.0.1 BasicAuthPassword: 16..40 characters; length only,
+		 * never the value, goes into the message. */
+		xasprintf(cause, "password: %zu characters, security profile %d "
+		    "needs 16 to 40", plen, st->security_profile);
+		return -1;
+	}
+	if (st->security_profile >= 2 &&
+	    (st->ca_file == NULL || st->ca_file[0] == '\0')) {
+		xasprintf(cause, "security profile %d needs ca-file",
+		    st->security_profile);
+		return -1;
+	}
+	if (st->security_profile == 3) {
+		if (st->client_cert == NULL || st->client_cert[0] == '\0' ||
+		    st->client_key == NULL || st->client_key[0] == '\0') {
+			xasprintf(cause, "security profile 3 needs client-cert "
+			    "and client-key");
+			return -1;
+		}
+		if (check_key(st->client_key, cause) != 0)
+			return -1;
+	}
+#define RANGE(field, lo, hi, name)					\
+	if (st->field < (lo) || st->field > (hi)) {			\
+		xasprintf(cause, "%s = %d: must be %d to %d", name,	\
+		    st->field, lo, hi);					\
+		return -1;						\
+	}
+	RANGE(heartbeat_interval_s, 1, 86400, "heartbeat-interval-s");
+	RANGE(retry_backoff_min_s, 1, 86400, "retry-backoff-min-s");
+	RANGE(retry_backoff_random_s, 0, 86400, "retry-backoff-random-s");
+	RANGE(retry_backoff_repeat, 0, 20, "retry-backoff-repeat");
+	RANGE(ping_interval_s, 0, 3600, "ping-interval-s");
+	RANGE(ping_timeout_s, 1, 3600, "ping-timeout-s");
+	RANGE(call_timeout_s, 1, 3600, "call timeout");
+	RANGE(meter_interval_s, 0, 86400, "meter interval");
+	RANGE(tx_attempts, 1, 100, "transaction message attempts");
+	RANGE(tx_retry_interval_s, 1, 86400, "transaction retry interval");
+#undef RANGE
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static bool
+v16(const struct ocpp_session *s)
+{
+	return s->st.version == OCPP_V16;
+}
+
+/* Current wall time as RFC 3339 into buf (>= 32 bytes). */
+static const char *
+now_stamp(char *buf, size_t len)
+{
+	return format_rfc3339(wall_now_ms(), buf, len);
+}
+
+/* Sends text, counting and logging nothing secret (payloads only). */
+static void
+send_text(struct ocpp_session *s, char *text)
+{
+	transport_send(s, text);
+	free(text);
+}
+
+/* Answers a CALL with a CALLRESULT; consumes payload. */
+static void
+reply(struct ocpp_session *s, const char *id, json_t *payload)
+{
+	send_text(s, ocpp_build_result(id, payload));
+	json_decref(payload);
+}
+
+/* Answers a CALL with a CALLERROR. */
+static void
+reply_error(struct ocpp_session *s, const char *id, enum ocpp_rpc_error e,
+    const char *desc)
+{
+	s->stats.errors_sent++;
+	send_text(s, ocpp_build_error(s->st.version, id, e, desc));
+}
+
+/* Queues a non-durable CALL; consumes payload. */
+static void
+push_call(struct ocpp_session *s, const char *action, json_t *payload)
+{
+	struct out_call *c;
+
+	if (payload == NULL) {	/* a bug in a builder: never send garbage */
+		log_warnx("ocpp: %s payload could not be built", action);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->action = xstrdup(action);
+	c->payload = payload;
+	if (s->calls_tail != NULL)
+		s->calls_tail->next = c;
+	else
+		s->calls_head = c;
+	s->calls_tail = c;
+}
+
+/* True when a CALL for action is already waiting. */
+static bool
+call_waiting(const struct ocpp_session *s, const char *action)
+{
+	for (const struct out_call *c = s->calls_head; c != NULL; c = c->next)
+		if (strcmp(c->action, action) == 0)
+			return true;
+	return false;
+}
+
+static void
+drop_calls(struct ocpp_session *s)
+{
+	while (s->calls_head != NULL) {
+		struct out_call *c = s->calls_head;
+
+		s->calls_head = c->next;
+		free(c->action);
+		json_decref(c->payload);
+		free(c);
+	}
+	s->calls_tail = NULL;
+}
+
+/* Sends a CALL now (the slot must be free); payload borrowed. */
+static void
+send_call(struct ocpp_session *s, const char *action, json_t *payload)
+{
+	ocpp_next_msg_id(s->call.id, sizeof(s->call.id), s->nonce,
+	    &s->msg_counter);
+	strlcpy_ok(s->call.action, action, sizeof(s->call.action));
+	s->call.active = true;
+	s->call.sent_ms = s->now_ms;
+	s->stats.calls_sent++;
+	send_text(s, ocpp_build_call(s->call.id, action, payload));
+}
+
+/* Durable state helpers. */
+static int
+state_get(struct ocpp_session *s, const char *key, char *buf, size_t len)
+{
+	if (s->q == NULL || s->q->state_get == NULL)
+		return 1;
+	return s->q->state_get(s->ud, key, buf, len);
+}
+
+static void
+conn_key(char *buf, size_t len, const struct ocpp_session *s, int k)
+{
+	snprintf(buf, len, "%s.c%d", v16(s) ? "tx16" : "tx201", k);
+}
+
+/* ---- station model ---- */
+
+static bool
+tx_state(enum ocpp_conn_status st)
+{
+	return st == OCPP_ST_CHARGING || st == OCPP_ST_SUSPENDED_EV ||
+	    st == OCPP_ST_SUSPENDED_EVSE;
+}
+
+/* 2.0.1 ConnectorStatusEnumType of a state. */
+static const char *
+status_name201(enum ocpp_conn_status st)
+{
+	switch (st) {
+	case OCPP_ST_AVAILABLE:
+		return "Available";
+	case OCPP_ST_PREPARING:
+	case OCPP_ST_CHARGING:
+	case OCPP_ST_SUSPENDED_EV:
+	case OCPP_ST_SUSPENDED_EVSE:
+	case OCPP_ST_FINISHING:
+		return "Occupied";
+	case OCPP_ST_RESERVED:
+		return "Reserved";
+	case OCPP_ST_UNAVAILABLE:
+		return "Unavailable";
+	case OCPP_ST_FAULTED:
+		return "Faulted";
+	}
+	return "Faulted";
+}
+
+/* 2.0.1 ChargingStateEnumType of a state. */
+static const char *
+charging_state201(enum ocpp_conn_status st)
+{
+	switch (st) {
+	case OCPP_ST_CHARGING:
+		return "Charging";
+	case OCPP_ST_SUSPENDED_EV:
+		return "SuspendedEV";
+	case OCPP_ST_SUSPENDED_EVSE:
+		return "SuspendedEVSE";
+	case OCPP_ST_PREPARING:
+	case OCPP_ST_FINISHING:
+		return "EVConnected";
+	default:
+		return "Idle";
+	}
+}
+
+/* Formats a reading for 1.6 sampledValue.value (a string). */
+static json_t *
+value16(double v, int decimals)
+{
+	char buf[48];
+
+	snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+	return json_string(buf);
+}
+
+/* One sampledValue in the version's shape; context "Sample.Periodic" etc. */
+static json_t *
+sampled(const struct ocpp_session *s, double v, const char *measurand,
+    const char *unit, const char *phase, const char *context)
+{
+	json_t *o;
+
+	if (v16(s)) {
+		o = json_pack("{sossssssss}", "value",
+		    value16(v, strcmp(unit, "Wh") == 0 ? 1 : 2),
+		    "context", context, "measurand", measurand, "unit", unit,
+		    "location", "Outlet");
+	} else {
+		o = json_pack("{sfsssssss{ss}}", "value", round(v * 100) / 100,
+		    "context", context, "measurand", measurand,
+		    "location", "Outlet", "unitOfMeasure", "unit", unit);
+	}
+	if (phase != NULL)
+		json_object_set_new(o, "phase", json_string(phase));
+	return o;
+}
+
+/* meterValue array (one element) for connector k. */
+static json_t *
+meter_value(const struct ocpp_session *s, int k, const char *context,
+    bool energy_only)
+{
+	const struct ocpp_connector *c = &s->station->conn[k];
+	static const char *const ph_i[] = { "L1", "L2", "L3" };
+	static const char *const ph_v[] = { "L1-N", "L2-N", "L3-N" };
+	json_t *sv = json_array();
+	char when[40];
+
+	json_array_append_new(sv, sampled(s, c->energy_wh,
+	    "Energy.Active.Import.Register", "Wh", NULL, context));
+	if (!energy_only) {
+		int n = c->phases == 1 ? 1 : 3;
+
+		json_array_append_new(sv, sampled(s, c->power_w,
+		    "Power.Active.Import", "W", NULL, context));
+		for (int p = 0; p < n; p++) {
+			json_array_append_new(sv, sampled(s, c->current_a[p],
+			    "Current.Import", "A", ph_i[p], context));
+			json_array_append_new(sv, sampled(s, c->voltage_v[p],
+			    "Voltage", "V", ph_v[p], context));
+		}
+	}
+	if (k == 0 && v16(s)) {
+		/* Connector 0 is the grid meter: location Inlet. */
+		size_t i;
+		json_t *x;
+
+		json_array_foreach(sv, i, x)
+			json_object_set_new(x, "location", json_string("Inlet"));
+	} else if (k == 0) {
+		size_t i;
+		json_t *x;
+
+		json_array_foreach(sv, i, x)
+			json_object_set_new(x, "location", json_string("Inlet"));
+	}
+	return json_pack("[{ssso}]", "timestamp", now_stamp(when, sizeof(when)),
+	    "sampledValue", sv);
+}
+
+/* The IdToken of connector k: the charger's, a pending remote start's or
+ * the configured default.  *central tells which kind. */
+static const char *
+id_token_of(const struct ocpp_session *s, int k, bool *central)
+{
+	const struct ocpp_connector *c = &s->station->conn[k];
+
+	*central = false;
+	if (c->id_token[0] != '\0')
+		return c->id_token;
+	*central = true;
+	if (s->cs[k].remote_id_tag[0] != '\0')
+		return s->cs[k].remote_id_tag;
+	return s->st.default_id_tag;
+}
+
+/* Puts a transaction message into the durable queue with the connector's
+ * state in the same store transaction. */
+static int
+enqueue(struct ocpp_session *s, const char *action, json_t *payload, int k,
+    const char *state)
+{
+	char key[32], *text;
+	int rc;
+
+	conn_key(key, sizeof(key), s, k);
+	text = json_dumps(payload, JSON_COMPACT);
+	json_decref(payload);
+	rc = s->q->enqueue(s->ud, action, text, key, state);
+	if (rc != 0)
+		log_warnx("ocpp: could not queue %s for connector %d", action, k);
+	free(text);
+	return rc;
+}
+
+/* 1.6: StartTransaction for connector k. */
+static void
+start_tx16(struct ocpp_session *s, int k)
+{
+	struct conn_state *cs = &s->cs[k];
+	const struct ocpp_connector *c = &s->station->conn[k];
+	char idtag[21], when[40], state[32], buf[32];
+	bool central;
+	int64_t next = 1;
+
+	if (state_get(s, "tx16.next", buf, sizeof(buf)) == 0)
+		next = strtoll(buf, NULL, 10);
+	if (next < 1)
+		next = 1;
+	snprintf(buf, sizeof(buf), "%" PRId64, next + 1);
+	if (s->q->state_set != NULL)
+		s->q->state_set(s->ud, "tx16.next", buf);
+	strlcpy_ok(idtag, id_token_of(s, k, &central), sizeof(idtag));
+	snprintf(state, sizeof(state), "%" PRId64, next);
+	if (enqueue(s, "StartTransaction", json_pack("{sisssIsssI}",
+	    "connectorId", k, "idTag", idtag,
+	    "meterStart", (json_int_t)llround(c->energy_wh),
+	    "timestamp", now_stamp(when, sizeof(when)),
+	    "_local", (json_int_t)next), k, state) != 0)
+		return;
+	cs->tx_active = true;
+	cs->local_tx = next;
+	cs->remote_start = false;
+	log_info("ocpp: connector %d: transaction %" PRId64 " started (%s)", k,
+	    next, central ? "remote / default id" : "charger id");
+}
+
+/* 1.6: StopTransaction for connector k. */
+static void
+stop_tx16(struct ocpp_session *s, int k)
+{
+	struct conn_state *cs = &s->cs[k];
+	const struct ocpp_connector *c = &s->station->conn[k];
+	char idtag[21], when[40];
+	const char *reason;
+	bool central;
+	json_t *p;
+
+	reason = cs->remote_stop ? "Remote" :
+	    c->status == OCPP_ST_AVAILABLE ? "EVDisconnected" :
+	    c->status == OCPP_ST_FAULTED || c->status == OCPP_ST_UNAVAILABLE ?
+	    "Other" : "Local";
+	strlcpy_ok(idtag, id_token_of(s, k, &central), sizeof(idtag));
+	now_stamp(when, sizeof(when));
+	p = json_pack("{sssIsssIsssIso}", "idTag", idtag,
+	    "meterStop", (json_int_t)llround(c->energy_wh),
+	    "timestamp", when,
+	    "transactionId", (json_int_t)0, "reason", reason,
+	    "_local", (json_int_t)cs->local_tx,
+	    "transactionData", json_pack("[{ssso}]", "timestamp", when,
+	    "sampledValue", json_pack("[{sossssss}]", "value",
+	    value16(c->energy_wh, 1), "context", "Transaction.End",
+	    "measurand", "Energy.Active.Import.Register", "unit", "Wh")));
+	if (enqueue(s, "StopTransaction", p, k, "") != 0)
+		return;
+	log_info("ocpp: connector %d: transaction %" PRId64 " ended (%s)", k,
+	    cs->local_tx, reason);
+	cs->tx_active = false;
+	cs->remote_stop = false;
+	cs->remote_id_tag[0] = '\0';
+	cs->local_tx = 0;
+}
+
+/* 2.0.1: one TransactionEvent for connector k. */
+static void
+tx_event201(struct ocpp_session *s, int k, const char *event,
+    const char *trigger, const char *stopped_reason, bool with_meter)
+{
+	struct conn_state *cs = &s->cs[k];
+	const struct ocpp_connector *c = &s->station->conn[k];
+	char when[40], state[80];
+	json_t *p, *info;
+	bool central;
+	const char *tok;
+
+	info = json_pack("{ssss}", "transactionId", cs->tx_id,
+	    "chargingState", charging_state201(c->status));
+	if (stopped_reason != NULL)
+		json_object_set_new(info, "stoppedReason",
+		    json_string(stopped_reason));
+	if (strcmp(event, "Started") == 0 && cs->remote_start)
+		json_object_set_new(info, "remoteStartId",
+		    json_integer(cs->remote_start_id));
+	p = json_pack("{sssssssisbso}", "eventType", event,
+	    "timestamp", now_stamp(when, sizeof(when)),
+	    "triggerReason", trigger, "seqNo", cs->seq_no,
+	    "offline", s->link != LINK_UP,
+	    "transactionInfo", info);
+	if (!json_is_true(json_object_get(p, "offline")))
+		json_object_del(p, "offline");
+	json_object_set_new(p, "evse", json_pack("{sisi}", "id", k,
+	    "connectorId", 1));
+	if (strcmp(event, "Updated") != 0) {
+		tok = id_token_of(s, k, &central);
+		json_object_set_new(p, "idToken", json_pack("{ssss}",
+		    "idToken", tok, "type", central ? "Central" : "ISO14443"));
+	}
+	if (with_meter)
+		json_object_set_new(p, "meterValue", meter_value(s, k,
+		    strcmp(event, "Started") == 0 ? "Transaction.Begin" :
+		    strcmp(event, "Ended") == 0 ? "Transaction.End" :
+		    "Sample.Periodic", false));
+	cs->seq_no++;
+	if (strcmp(event, "Ended") == 0)
+		state[0] = '\0';
+	else
+		snprintf(state, sizeof(state), "%s %d", cs->tx_id, cs->seq_no);
+	enqueue(s, "TransactionEvent", p, k, state);
+	cs->tx_status = c->status;
+}
+
+/* 2.0.1: starts a transaction on connector k. */
+static void
+start_tx201(struct ocpp_session *s, int k)
+{
+	struct conn_state *cs = &s->cs[k];
+	const char *trigger;
+
+	s->tx_counter++;
+	snprintf(cs->tx_id, sizeof(cs->tx_id), "%08" PRIx32 "-%d-%" PRIu64,
+	    s->nonce, k, s->tx_counter);
+	cs->seq_no = 0;
+	cs->tx_active = true;
+	trigger = cs->remote_start ? "RemoteStart" :
+	    s->station->conn[k].id_token[0] != '\0' ? "Authorized" :
+	    "ChargingStateChanged";
+	tx_event201(s, k, "Started", trigger, NULL, true);
+	cs->remote_start = false;
+	cs->last_tx_meter_ms = s->now_ms;
+	log_info("ocpp: connector %d: transaction %s started", k, cs->tx_id);
+}
+
+/* 2.0.1: ends the transaction on connector k. */
+static void
+stop_tx201(struct ocpp_session *s, int k)
+{
+	struct conn_state *cs = &s->cs[k];
+	enum ocpp_conn_status st = s->station->conn[k].status;
+	const char *reason, *trigger;
+
+	if (cs->remote_stop) {
+		reason = "Remote";
+		trigger = "RemoteStop";
+	} else if (st == OCPP_ST_AVAILABLE) {
+		reason = "EVDisconnected";
+		trigger = "EVCommunicationLost";
+	} else if (st == OCPP_ST_FAULTED || st == OCPP_ST_UNAVAILABLE) {
+		reason = "Other";
+		trigger = "AbnormalCondition";
+	} else {
+		reason = "Local";
+		trigger = "StopAuthorized";
+	}
+	tx_event201(s, k, "Ended", trigger, reason, true);
+	log_info("ocpp: connector %d: transaction %s ended (%s)", k, cs->tx_id,
+	    reason);
+	cs->tx_active = false;
+	cs->remote_stop = false;
+	cs->remote_id_tag[0] = '\0';
+	cs->tx_id[0] = '\0';
+}
+
+/* StatusNotification for connector k (1.6: also 0). */
+static void
+push_status(struct ocpp_session *s, int k)
+{
+	const struct ocpp_connector *c = &s->station->conn[k];
+	char when[40];
+
+	if (v16(s)) {
+		push_call(s, "StatusNotification", json_pack("{sissssss}",
+		    "connectorId", k,
+		    "errorCode", c->status == OCPP_ST_FAULTED && c->fault_error ?
+		    "OtherError" : "NoError",
+		    "status", k == 0 && c->status != OCPP_ST_UNAVAILABLE &&
+		    c->status != OCPP_ST_FAULTED ? "Available" :
+		    ocpp_status_name16(c->status),
+		    "timestamp", now_stamp(when, sizeof(when))));
+	} else if (k > 0) {
+		push_call(s, "StatusNotification", json_pack("{sssssisi}",
+		    "timestamp", now_stamp(when, sizeof(when)),
+		    "connectorStatus", status_name201(c->status),
+		    "evseId", k, "connectorId", 1));
+	}
+}
+
+/* Compares the model with what was reported: statuses and transactions. */
+static void
+scan_model(struct ocpp_session *s)
+{
+	for (int k = 0; k <= s->station->n_connectors; k++) {
+		struct conn_state *cs = &s->cs[k];
+		const struct ocpp_connector *c = &s->station->conn[k];
+		bool changed = !cs->reported || cs->status != c->status ||
+		    cs->fault_error != c->fault_error;
+
+		if (k > 0) {
+			bool active = tx_state(c->status);
+
+			if (active && !cs->tx_active) {
+				if (v16(s))
+					start_tx16(s, k);
+				else
+					start_tx201(s, k);
+			} else if (!active && cs->tx_active) {
+				if (v16(s))
+					stop_tx16(s, k);
+				else
+					stop_tx201(s, k);
+			} else if (active && !v16(s) &&
+			    cs->tx_status != c->status) {
+				tx_event201(s, k, "Updated",
+				    "ChargingStateChanged", NULL, false);
+			}
+		}
+		if (!changed)
+			continue;
+		/* 2.0.1 reports connector states, not the 1.6 detail:
+		 * Preparing -> Charging stays "Occupied". */
+		if (s->boot == BOOT_ACCEPTED && s->link == LINK_UP &&
+		    !s->statuses_due && (v16(s) || !cs->reported ||
+		    strcmp(status_name201(cs->status),
+		    status_name201(c->status)) != 0))
+			push_status(s, k);
+		cs->reported = true;
+		cs->status = c->status;
+		cs->fault_error = c->fault_error;
+	}
+}
+
+/* Periodic meter values: MeterValues (and 2.0.1 Updated in transactions). */
+static void
+meter_tick(struct ocpp_session *s)
+{
+	for (int k = 0; k <= s->station->n_connectors; k++) {
+		const struct ocpp_connector *c = &s->station->conn[k];
+		struct conn_state *cs = &s->cs[k];
+		json_t *p;
+
+		if (!c->meter_valid)
+			continue;
+		if (!v16(s) && k > 0 && cs->tx_active) {
+			tx_event201(s, k, "Updated", "MeterValuePeriodic", NULL,
+			    true);
+			continue;
+		}
+		if (s->link != LINK_UP || s->boot != BOOT_ACCEPTED)
+			continue;
+		if (v16(s)) {
+			p = json_pack("{siso}", "connectorId", k, "meterValue",
+			    meter_value(s, k, "Sample.Periodic", false));
+			if (cs->tx_active) {
+				char key[48], buf[32];
+
+				snprintf(key, sizeof(key), "tx16.id.%" PRId64,
+				    cs->local_tx);
+				if (state_get(s, key, buf, sizeof(buf)) == 0)
+					json_object_set_new(p, "transactionId",
+					    json_integer(strtoll(buf, NULL, 10)));
+			}
+		} else {
+			p = json_pack("{siso}", "evseId", k, "meterValue",
+			    meter_value(s, k, "Sample.Periodic", false));
+		}
+		push_call(s, "MeterValues", p);
+	}
+}
+
+/* ---- sending ---- */
+
+static void
+send_boot(struct ocpp_session *s)
+{
+	const struct ocpp_station *st = s->station;
+	char vendor[51], model[21], serial[26], fw[51];
+	json_t *p;
+
+	strlcpy_ok(model, st->model, sizeof(model));
+	strlcpy_ok(serial, st->serial != NULL ? st->serial : "", sizeof(serial));
+	strlcpy_ok(fw, st->firmware != NULL ? st->firmware : "", sizeof(fw));
+	if (v16(s)) {
+		strlcpy_ok(vendor, st->vendor, 21);	/* CiString20 */
+		p = json_pack("{ssss}", "chargePointVendor", vendor,
+		    "chargePointModel", model);
+		if (serial[0] != '\0')
+			json_object_set_new(p, "chargePointSerialNumber",
+			    json_string(serial));
+		if (fw[0] != '\0')
+			json_object_set_new(p, "firmwareVersion", json_string(fw));
+	} else {
+		json_t *cs;
+
+		strlcpy_ok(vendor, st->vendor, sizeof(vendor));
+		cs = json_pack("{ssss}", "model", model, "vendorName", vendor);
+		if (serial[0] != '\0')
+			json_object_set_new(cs, "serialNumber", json_string(serial));
+		if (fw[0] != '\0')
+			json_object_set_new(cs, "firmwareVersion", json_string(fw));
+		p = json_pack("{ssso}", "reason", s->boot_trigger ? "Triggered" :
+		    "PowerUp", "chargingStation", cs);
+	}
+	send_call(s, "BootNotification", p);
+	json_decref(p);
+	s->boot_trigger = false;
+}
+
+/* Prepares a queued message for sending; returns the payload to send or
+ * NULL when it must be dropped (1.6 Stop of a Start that never got an id). */
+static json_t *
+prepare_queued(struct ocpp_session *s, const struct ocpp_queued *m)
+{
+	json_t *p = json_loads(m->payload, 0, NULL);
+	json_t *local;
+
+	if (p == NULL)
+		return NULL;
+	s->call.local_tx = 0;
+	s->call.connector = (int)json_integer_value(json_object_get(p,
+	    "connectorId"));
+	local = json_object_get(p, "_local");
+	if (local != NULL) {
+		s->call.local_tx = json_integer_value(local);
+		if (strcmp(m->action, "StopTransaction") == 0) {
+			char key[48], buf[32];
+
+			snprintf(key, sizeof(key), "tx16.id.%" PRId64,
+			    s->call.local_tx);
+			if (state_get(s, key, buf, sizeof(buf)) != 0) {
+				json_decref(p);
+				return NULL;
+			}
+			json_object_set_new(p, "transactionId",
+			    json_integer(strtoll(buf, NULL, 10)));
+		}
+		json_object_del(p, "_local");
+	}
+	return p;
+}
+
+/* Sends the oldest queued transaction message when its time has come. */
+static bool
+send_queued(struct ocpp_session *s)
+{
+	struct ocpp_queued m;
+	json_t *p;
+	int rc;
+
+	if (s->q == NULL || s->now_ms < s->next_queue_try_ms)
+		return false;
+	memset(&m, 0, sizeof(m));
+	rc = s->q->peek(s->ud, &m);
+	if (rc != 0) {
+		if (rc < 0)
+			s->next_queue_try_ms = s->now_ms + 1000;
+		return false;
+	}
+	p = prepare_queued(s, &m);
+	if (p == NULL) {
+		log_warnx("ocpp: dropping queued %s %" PRId64 ": its transaction "
+		    "was never registered", m.action, m.id);
+		s->q->ack(s->ud, m.id, NULL, NULL);
+		free(m.action);
+		free(m.payload);
+		return false;
+	}
+	send_call(s, m.action, p);
+	json_decref(p);
+	s->call.from_queue = true;
+	s->call.queue_id = m.id;
+	s->call.queue_attempts = m.attempts;
+	free(m.action);
+	free(m.payload);
+	return true;
+}
+
+/* Fills the free CALL slot: Boot until accepted, then waiting calls, then
+ * the durable queue. */
+static void
+pump(struct ocpp_session *s)
+{
+	if (s->link != LINK_UP || s->call.active)
+		return;
+	if (s->boot != BOOT_ACCEPTED || s->boot_trigger) {
+		if (s->now_ms >= s->next_boot_ms || s->boot_trigger)
+			send_boot(s);
+		return;
+	}
+	if (s->calls_head != NULL) {
+		struct out_call *c = s->calls_head;
+
+		s->calls_head = c->next;
+		if (s->calls_head == NULL)
+			s->calls_tail = NULL;
+		send_call(s, c->action, c->payload);
+		s->call.from_queue = false;
+		free(c->action);
+		json_decref(c->payload);
+		free(c);
+		return;
+	}
+	send_queued(s);
+}
+
+/* A queued message failed (CALLERROR or timeout): retry later or give up
+ * after the configured attempts (1.6 §3.7 / 2.0.1 E13). */
+static void
+queued_failed(struct ocpp_session *s)
+{
+	int attempts = s->call.queue_attempts + 1;
+
+	if (attempts >= s->cfg[CI_TX_ATTEMPTS]) {
+		log_warnx("ocpp: giving up %s after %d attempts", s->call.action,
+		    attempts);
+		s->q->ack(s->ud, s->call.queue_id, NULL, NULL);
+		s->next_queue_try_ms = s->now_ms;
+		return;
+	}
+	s->q->set_attempts(s->ud, s->call.queue_id, attempts);
+	/* 2.0.1 E13.FR.03: the interval grows with each attempt. */
+	s->next_queue_try_ms = s->now_ms +
+	    (int64_t)s->cfg[CI_TX_RETRY] * 1000 * attempts;
+}
+
+/* ---- responses to our CALLs ---- */
+
+static void
+on_boot_result(struct ocpp_session *s, json_t *p)
+{
+	const char *status = json_string_value(json_object_get(p, "status"));
+	int interval = (int)json_integer_value(json_object_get(p, "interval"));
+
+	if (strcmp(status, "Accepted") == 0) {
+		bool first = s->boot != BOOT_ACCEPTED;
+
+		s->boot = BOOT_ACCEPTED;
+		if (interval > 0)
+			s->cfg[CI_HEARTBEAT] = interval;
+		s->next_heartbeat_ms = s->now_ms + s->cfg[CI_HEARTBEAT] * 1000LL;
+		s->statuses_due = true;
+		log_info("ocpp: registration accepted, heartbeat every %d s",
+		    s->cfg[CI_HEARTBEAT]);
+		if (first && s->cb->link_state != NULL)
+			s->cb->link_state(s->ud, true, true);
+		return;
+	}
+	s->boot = strcmp(status, "Pending") == 0 ? BOOT_PENDING : BOOT_REJECTED;
+	s->next_boot_ms = s->now_ms + (interval > 0 ? interval :
+	    s->st.boot_retry_s) * 1000LL;
+	log_info("ocpp: registration %s, retry in %d s", status,
+	    interval > 0 ? interval : s->st.boot_retry_s);
+}
+
+/* A CALLRESULT for the CALL in flight. */
+static void
+on_result(struct ocpp_session *s, struct ocpp_frame *f)
+{
+	const struct ocpp_action_spec *spec;
+	enum ocpp_rpc_error e = OCPP_RPC_OK;
+	char *cause = NULL;
+
+	s->stats.results_received++;
+	spec = ocpp_response_spec(s->st.version, s->call.action);
+	if (spec != NULL)
+		e = ocpp_validate_response(s->st.version, spec->fields,
+		    f->payload, &cause);
+	if (e != OCPP_RPC_OK) {
+		log_warnx("ocpp: bad response to %s: %s", s->call.action, cause);
+		free(cause);
+		s->call.active = false;
+		if (s->call.from_queue)
+			queued_failed(s);
+		else if (strcmp(s->call.action, "BootNotification") == 0)
+			s->next_boot_ms = s->now_ms + s->st.boot_retry_s * 1000LL;
+		return;
+	}
+	s->call.active = false;
+	if (strcmp(s->call.action, "BootNotification") == 0) {
+		on_boot_result(s, f->payload);
+		return;
+	}
+	if (!s->call.from_queue)
+		return;
+	if (strcmp(s->call.action, "StartTransaction") == 0) {
+		char key[48], val[32];
+		json_int_t id = json_integer_value(json_object_get(f->payload,
+		    "transactionId"));
+		const char *st = json_string_value(json_object_get(
+		    json_object_get(f->payload, "idTagInfo"), "status"));
+
+		snprintf(key, sizeof(key), "tx16.id.%" PRId64, s->call.local_tx);
+		snprintf(val, sizeof(val), "%" JSON_INTEGER_FORMAT, id);
+		s->q->ack(s->ud, s->call.queue_id, key, val);
+		/* StopTransactionOnInvalidId is true. */
+		if (st != NULL && strcmp(st, "Accepted") != 0 &&
+		    s->call.connector > 0 &&
+		    s->call.connector <= s->station->n_connectors &&
+		    s->cs[s->call.connector].local_tx == s->call.local_tx &&
+		    s->cb->remote_stop != NULL) {
+			log_info("ocpp: connector %d: id %s, stopping",
+			    s->call.connector, st);
+			s->cb->remote_stop(s->ud, s->call.connector);
+		}
+	} else if (strcmp(s->call.action, "StopTransaction") == 0) {
+		char key[48];
+
+		snprintf(key, sizeof(key), "tx16.id.%" PRId64, s->call.local_tx);
+		s->q->ack(s->ud, s->call.queue_id, key, "");
+	} else {
+		s->q->ack(s->ud, s->call.queue_id, NULL, NULL);
+	}
+	s->next_queue_try_ms = s->now_ms;
+}
+
+/* ---- backend-initiated actions ---- */
+
+/* Status of a simple {status} answer. */
+static json_t *
+status_payload(const char *status)
+{
+	return json_pack("{ss}", "status", status);
+}
+
+static const char *
+accept_name(enum ocpp_result r)
+{
+	return r == OCPP_ACCEPTED ? "Accepted" : r == OCPP_SCHEDULED ?
+	    "Scheduled" : "Rejected";
+}
+
+/* First connector a remote start without a connector can use. */
+static int
+free_connector(const struct ocpp_session *s)
+{
+	for (int k = 1; k <= s->station->n_connectors; k++) {
+		enum ocpp_conn_status st = s->station->conn[k].status;
+
+		if ((st == OCPP_ST_AVAILABLE || st == OCPP_ST_PREPARING) &&
+		    !s->cs[k].tx_active)
+			return k;
+	}
+	return 0;
+}
+
+static json_t *
+do_remote_start(struct ocpp_session *s, int k, const char *tag,
+    json_t *profile, int remote_start_id)
+{
+	char *pj = NULL;
+	enum ocpp_result r = OCPP_REJECTED;
+
+	if (k == 0)
+		k = free_connector(s);
+	if (k < 1 || k > s->station->n_connectors || s->cs[k].tx_active ||
+	    s->cb->remote_start == NULL)
+		return status_payload("Rejected");
+	if (profile != NULL)
+		pj = json_dumps(profile, JSON_COMPACT);
+	r = s->cb->remote_start(s->ud, k, tag, pj);
+	free(pj);
+	if (r == OCPP_ACCEPTED) {
+		s->cs[k].remote_start = true;
+		s->cs[k].remote_start_id = remote_start_id;
+		strlcpy_ok(s->cs[k].remote_id_tag, tag,
+		    sizeof(s->cs[k].remote_id_tag));
+	}
+	return status_payload(r == OCPP_ACCEPTED ? "Accepted" : "Rejected");
+}
+
+/* Connector whose 1.6 transaction has the backend id, or 0. */
+static int
+connector_of_tx16(struct ocpp_session *s, json_int_t id)
+{
+	for (int k = 1; k <= s->station->n_connectors; k++) {
+		char key[48], buf[32];
+
+		if (!s->cs[k].tx_active)
+			continue;
+		snprintf(key, sizeof(key), "tx16.id.%" PRId64, s->cs[k].local_tx);
+		if (state_get(s, key, buf, sizeof(buf)) == 0 &&
+		    strtoll(buf, NULL, 10) == id)
+			return k;
+	}
+	return 0;
+}
+
+static json_t *
+do_remote_stop(struct ocpp_session *s, int k)
+{
+	enum ocpp_result r;
+
+	if (k == 0 || s->cb->remote_stop == NULL)
+		return status_payload("Rejected");
+	r = s->cb->remote_stop(s->ud, k);
+	if (r == OCPP_ACCEPTED)
+		s->cs[k].remote_stop = true;
+	return status_payload(r == OCPP_ACCEPTED ? "Accepted" : "Rejected");
+}
+
+/* TriggerMessage: queue what was asked for (after the answer). */
+static const char *
+do_trigger(struct ocpp_session *s, const char *what, int k, bool has_k)
+{
+	if (has_k && (k < 0 || k > s->station->n_connectors))
+		return "Rejected";
+	if (strcmp(what, "BootNotification") == 0) {
+		s->boot_trigger = true;
+	} else if (strcmp(what, "Heartbeat") == 0) {
+		push_call(s, "Heartbeat", json_object());
+	} else if (strcmp(what, "StatusNotification") == 0) {
+		for (int i = has_k ? k : (v16(s) ? 0 : 1);
+		    i <= (has_k ? k : s->station->n_connectors); i++)
+			push_status(s, i);
+	} else if (strcmp(what, "MeterValues") == 0) {
+		for (int i = has_k ? k : 0;
+		    i <= (has_k ? k : s->station->n_connectors); i++) {
+			json_t *p = v16(s) ?
+			    json_pack("{siso}", "connectorId", i, "meterValue",
+			    meter_value(s, i, "Trigger", false)) :
+			    json_pack("{siso}", "evseId", i, "meterValue",
+			    meter_value(s, i, "Trigger", false));
+
+			push_call(s, "MeterValues", p);
+		}
+	} else if (strcmp(what, "TransactionEvent") == 0) {
+		bool any = false;
+
+		for (int i = has_k ? k : 1;
+		    i <= (has_k ? k : s->station->n_connectors); i++)
+			if (i > 0 && s->cs[i].tx_active) {
+				tx_event201(s, i, "Updated", "Trigger", NULL, true);
+				any = true;
+			}
+		return any ? "Accepted" : "Rejected";
+	} else {
+		return "NotImplemented";
+	}
+	return "Accepted";
+}
+
+/* Handles a validated CALL; returns the CALLRESULT payload, or NULL with
+ * *err set for a CALLERROR. */
+static json_t *
+handle_call(struct ocpp_session *s, const char *action, json_t *p,
+    enum ocpp_rpc_error *err)
+{
+	const char *a = action;
+	int n = s->station->n_connectors;
+
+	if (strcmp(a, "Reset") == 0) {
+		const char *type = json_string_value(json_object_get(p, "type"));
+
+		if (!v16(s) && json_object_get(p, "evseId") != NULL)
+			return status_payload("Rejected");
+		if (s->cb->reset == NULL)
+			return status_payload("Rejected");
+		s->reset_due = true;
+		s->reset_hard = strcmp(type, "Hard") == 0 ||
+		    strcmp(type, "Immediate") == 0;
+		return status_payload("Accepted");
+	}
+	if (strcmp(a, "ChangeAvailability") == 0) {
+		int k;
+		bool op;
+
+		if (v16(s)) {
+			k = (int)json_integer_value(json_object_get(p, "connectorId"));
+			op = strcmp(json_string_value(json_object_get(p, "type")),
+			    "Operative") == 0;
+		} else {
+			json_t *evse = json_object_get(p, "evse");
+
+			k = evse != NULL ? (int)json_integer_value(
+			    json_object_get(evse, "id")) : 0;
+			op = strcmp(json_string_value(json_object_get(p,
+			    "operationalStatus")), "Operative") == 0;
+		}
+		if (k > n || s->cb->change_availability == NULL)
+			return status_payload("Rejected");
+		return status_payload(accept_name(s->cb->change_availability(
+		    s->ud, k, op)));
+	}
+	if (strcmp(a, "UnlockConnector") == 0) {
+		int k = (int)json_integer_value(json_object_get(p,
+		    v16(s) ? "connectorId" : "evseId"));
+		enum ocpp_result r;
+
+		if (k > n)
+			return status_payload(v16(s) ? "NotSupported" :
+			    "UnknownConnector");
+		if (!v16(s) && json_integer_value(json_object_get(p,
+		    "connectorId")) != 1)
+			return status_payload("UnknownConnector");
+		if (!v16(s) && s->cs[k].tx_active)
+			return status_payload("OngoingAuthorizedTransaction");
+		if (s->cb->unlock == NULL)
+			return status_payload(v16(s) ? "NotSupported" :
+			    "UnlockFailed");
+		r = s->cb->unlock(s->ud, k);
+		return status_payload(r == OCPP_ACCEPTED ? "Unlocked" :
+		    r == OCPP_NOT_SUPPORTED && v16(s) ? "NotSupported" :
+		    "UnlockFailed");
+	}
+	if (strcmp(a, "RemoteStartTransaction") == 0)
+		return do_remote_start(s, (int)json_integer_value(
+		    json_object_get(p, "connectorId")),
+		    json_string_value(json_object_get(p, "idTag")),
+		    json_object_get(p, "chargingProfile"), 0);
+	if (strcmp(a, "RequestStartTransaction") == 0)
+		return do_remote_start(s, (int)json_integer_value(
+		    json_object_get(p, "evseId")),
+		    json_string_value(json_object_get(json_object_get(p,
+		    "idToken"), "idToken")),
+		    json_object_get(p, "chargingProfile"),
+		    (int)json_integer_value(json_object_get(p, "remoteStartId")));
+	if (strcmp(a, "RemoteStopTransaction") == 0)
+		return do_remote_stop(s, connector_of_tx16(s, json_integer_value(
+		    json_object_get(p, "transactionId"))));
+	if (strcmp(a, "RequestStopTransaction") == 0) {
+		const char *id = json_string_value(json_object_get(p,
+		    "transactionId"));
+
+		for (int k = 1; k <= n; k++)
+			if (s->cs[k].tx_active && strcmp(s->cs[k].tx_id, id) == 0)
+				return do_remote_stop(s, k);
+		return status_payload("Rejected");
+	}
+	if (strcmp(a, "TriggerMessage") == 0) {
+		json_t *jk = v16(s) ? json_object_get(p, "connectorId") :
+		    json_object_get(json_object_get(p, "evse"), "id");
+
+		return status_payload(do_trigger(s, json_string_value(
+		    json_object_get(p, "requestedMessage")),
+		    (int)json_integer_value(jk), jk != NULL));
+	}
+	if (strcmp(a, "GetConfiguration") == 0)
+		return cfg_get_configuration(s, p);
+	if (strcmp(a, "ChangeConfiguration") == 0)
+		return cfg_change_configuration(s, p);
+	if (strcmp(a, "GetVariables") == 0)
+		return cfg_get_variables(s, p);
+	if (strcmp(a, "SetVariables") == 0)
+		return cfg_set_variables(s, p);
+	if (strcmp(a, "GetBaseReport") == 0) {
+		const char *base = json_string_value(json_object_get(p,
+		    "reportBase"));
+
+		push_call(s, "NotifyReport", cfg_notify_report(s,
+		    (int)json_integer_value(json_object_get(p, "requestId")),
+		    base));
+		return status_payload("Accepted");
+	}
+	if (strcmp(a, "DataTransfer") == 0)
+		/* No vendor extensions are implemented. */
+		return status_payload("UnknownVendorId");
+	if (strcmp(a, "UpdateFirmware") == 0) {
+		const char *url;
+		int64_t when = 0;
+		enum ocpp_result r = OCPP_REJECTED;
+
+		if (v16(s)) {
+			url = json_string_value(json_object_get(p, "location"));
+			parse_rfc3339(json_string_value(json_object_get(p,
+			    "retrieveDate")), &when);
+		} else {
+			json_t *fw = json_object_get(p, "firmware");
+
+			url = json_string_value(json_object_get(fw, "location"));
+			parse_rfc3339(json_string_value(json_object_get(fw,
+			    "retrieveDateTime")), &when);
+		}
+		if (s->cb->update_firmware != NULL)
+			r = s->cb->update_firmware(s->ud, url, when);
+		if (v16(s))
+			return json_object();	/* UpdateFirmware.conf is {} */
+		return status_payload(r == OCPP_ACCEPTED ? "Accepted" :
+		    "Rejected");
+	}
+	/* Charging profiles and the rest: the daemon's hook. */
+	if (s->cb->profile_action != NULL) {
+		char *text = json_dumps(p, JSON_COMPACT), *out;
+		json_t *res = NULL;
+
+		*err = OCPP_RPC_NOT_SUPPORTED;
+		out = s->cb->profile_action(s->ud, a, text, err);
+		free(text);
+		if (out != NULL) {
+			res = json_loads(out, 0, NULL);
+			free(out);
+			if (res == NULL)
+				*err = OCPP_RPC_INTERNAL;
+		}
+		return res;
+	}
+	*err = OCPP_RPC_NOT_SUPPORTED;
+	return NULL;
+}
+
+/* An inbound CALL: check, handle, answer. */
+static void
+on_call(struct ocpp_session *s, struct ocpp_frame *f)
+{
+	const struct ocpp_action_spec *spec;
+	enum ocpp_rpc_error e;
+	char *cause = NULL;
+	json_t *res;
+
+	s->stats.calls_received++;
+	spec = ocpp_action_spec(s->st.version, f->action);
+	if (spec == NULL) {
+		bool known = ocpp_action_known(s->st.version, f->action);
+		char msg[120];
+
+		snprintf(msg, sizeof(msg), "%s %s", f->action, known ?
+		    "is not supported by this charging station" :
+		    "is not an action of this OCPP version");
+		reply_error(s, f->id, known ? OCPP_RPC_NOT_SUPPORTED :
+		    OCPP_RPC_NOT_IMPLEMENTED, msg);
+		return;
+	}
+	e = ocpp_validate(s->st.version, spec->fields, f->payload, &cause);
+	if (e != OCPP_RPC_OK) {
+		char esc[300];
+
+		log_escape(cause, strlen(cause), esc, sizeof(esc));
+		log_warnx("ocpp: %s rejected: %s", f->action, esc);
+		reply_error(s, f->id, e, cause);
+		free(cause);
+		return;
+	}
+	e = OCPP_RPC_OK;
+	res = handle_call(s, f->action, f->payload, &e);
+	if (res == NULL) {
+		reply_error(s, f->id, e == OCPP_RPC_OK ? OCPP_RPC_INTERNAL : e,
+		    "");
+		return;
+	}
+	reply(s, f->id, res);
+}
+
+void
+session_receive(struct ocpp_session *s, const char *text, size_t len)
+{
+	struct ocpp_frame f;
+	enum ocpp_rpc_error e;
+	char *cause = NULL;
+
+	if (log_debug_enabled("ocpp")) {
+		char esc[512];
+
+		log_debug("ocpp", "<- %s", log_escape(text, len, esc, sizeof(esc)));
+	}
+	if (ocpp_frame_parse(s->st.version, text, len, &f, &e, &cause) != 0) {
+		char esc[300];
+
+		log_escape(cause, strlen(cause), esc, sizeof(esc));
+		log_warnx("ocpp: malformed frame: %s", esc);
+		/* 1.6 has no "-1" convention: without an id, nothing to
+		 * answer. */
+		if (f.id[0] != '\0' || !v16(s))
+			reply_error(s, f.id, e, cause);
+		free(cause);
+		return;
+	}
+	switch (f.type) {
+	case OCPP_CALL:
+		on_call(s, &f);
+		break;
+	case OCPP_CALLRESULT:
+		if (s->call.active && strcmp(f.id, s->call.id) == 0)
+			on_result(s, &f);
+		else
+			log_debug("ocpp", "result for unknown call ignored");
+		break;
+	case OCPP_CALLERROR:
+		if (s->call.active && strcmp(f.id, s->call.id) == 0) {
+			char esc[300];
+
+			s->stats.errors_received++;
+			log_escape(f.error_desc, strlen(f.error_desc), esc,
+			    sizeof(esc));
+			log_warnx("ocpp: %s answered %s (%s)", s->call.action,
+			    f.error_code, esc);
+			s->call.active = false;
+			if (s->call.from_queue)
+				queued_failed(s);
+			else if (strcmp(s->call.action, "BootNotification") == 0)
+				s->next_boot_ms = s->now_ms +
+				    s->st.boot_retry_s * 1000LL;
+		}
+		break;
+	}
+	ocpp_frame_clear(&f);
+	pump(s);
+}
+
+/* ---- link ---- */
+
+void
+session_link_up(struct ocpp_session *s)
+{
+	s->stats.connects++;
+	s->backoff_attempt = 0;
+	s->call.active = false;
+	log_info("ocpp: connected to %s:%d%s", s->url_host, s->url_port,
+	    s->url_path);
+	if (s->boot == BOOT_ACCEPTED) {
+		/* No new BootNotification on reconnect (part 4 §5.3);
+		 * report the statuses again. */
+		s->statuses_due = true;
+		s->next_queue_try_ms = s->now_ms;
+		if (s->cb->link_state != NULL)
+			s->cb->link_state(s->ud, true, true);
+	} else {
+		s->next_boot_ms = s->now_ms;
+		if (s->cb->link_state != NULL)
+			s->cb->link_state(s->ud, true, false);
+	}
+	pump(s);
+}
+
+void
+session_link_down(struct ocpp_session *s, const char *why)
+{
+	double r;
+	uint32_t rnd = 0;
+
+	if (s->link == LINK_DOWN)
+		return;
+	if (s->link == LINK_UP) {
+		s->stats.disconnects++;
+		if (s->cb->link_state != NULL)
+			s->cb->link_state(s->ud, false, s->boot == BOOT_ACCEPTED);
+	}
+	s->link = LINK_DOWN;
+	s->call.active = false;
+	drop_calls(s);
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd = (uint32_t)s->now_ms;
+	r = (double)rnd / 4294967296.0;
+	s->next_connect_ms = s->now_ms + ocpp_backoff_ms(s->backoff_attempt,
+	    s->cfg[CI_BACKOFF_MIN], s->cfg[CI_BACKOFF_RANDOM],
+	    s->cfg[CI_BACKOFF_REPEAT], r);
+	log_warnx("ocpp: link down (%s), reconnect in %" PRId64 " ms", why,
+	    s->next_connect_ms - s->now_ms);
+	s->backoff_attempt++;
+}
+
+/* ---- public ---- */
+
+/* Loads the open transactions of every connector from the durable state. */
+static void
+load_state(struct ocpp_session *s)
+{
+	for (int k = 1; k <= s->station->n_connectors; k++) {
+		char key[32], buf[80];
+		struct conn_state *cs = &s->cs[k];
+
+		conn_key(key, sizeof(key), s, k);
+		if (state_get(s, key, buf, sizeof(buf)) != 0 || buf[0] == '\0')
+			continue;
+		cs->tx_active = true;
+		if (v16(s)) {
+			cs->local_tx = strtoll(buf, NULL, 10);
+		} else {
+			char *sp = strchr(buf, ' ');
+
+			if (sp == NULL)
+				continue;
+			*sp = '\0';
+			strlcpy_ok(cs->tx_id, buf, sizeof(cs->tx_id));
+			cs->seq_no = atoi(sp + 1);
+			cs->tx_status = OCPP_ST_CHARGING;
+		}
+		log_info("ocpp: connector %d: transaction open from before the "
+		    "restart", k);
+	}
+}
+
+struct ocpp_session *
+ocpp_session_new(struct lws_context *ctx, const struct ocpp_settings *st,
+    struct ocpp_station *station, const struct ocpp_callbacks *cb,
+    const struct ocpp_queue_ops *q, void *ud, char **cause)
+{
+	struct ocpp_session *s;
+
+	if (ocpp_settings_check(st, cause) != 0)
+		return NULL;
+	if (station == NULL || station->n_connectors < 0 ||
+	    station->conn == NULL || station->vendor == NULL ||
+	    station->model == NULL) {
+		xasprintf(cause, "station model incomplete");
+		return NULL;
+	}
+	if (q == NULL || q->enqueue == NULL || q->peek == NULL ||
+	    q->ack == NULL || q->set_attempts == NULL) {
+		xasprintf(cause, "durable queue operations missing");
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->st = *st;
+	s->station = station;
+	s->cb = cb;
+	s->q = q;
+	s->ud = ud;
+	s->ctx = ctx;
+	if (transport_prepare(s, cause) != 0) {
+		ocpp_session_free(s);
+		return NULL;
+	}
+	s->cfg[CI_HEARTBEAT] = st->heartbeat_interval_s;
+	s->cfg[CI_METER_INTERVAL] = st->meter_interval_s;
+	s->cfg[CI_TX_ATTEMPTS] = st->tx_attempts;
+	s->cfg[CI_TX_RETRY] = st->tx_retry_interval_s;
+	s->cfg[CI_PING] = st->ping_interval_s;
+	s->cfg[CI_BACKOFF_MIN] = st->retry_backoff_min_s;
+	s->cfg[CI_BACKOFF_RANDOM] = st->retry_backoff_random_s;
+	s->cfg[CI_BACKOFF_REPEAT] = st->retry_backoff_repeat;
+	s->cfg[CI_CALL_TIMEOUT] = st->call_timeout_s;
+	if (getrandom(&s->nonce, sizeof(s->nonce), 0) != sizeof(s->nonce))
+		s->nonce = (uint32_t)wall_now_ms();
+	s->cs = xcalloc((size_t)station->n_connectors + 1, sizeof(*s->cs));
+	load_state(s);
+	s->link = LINK_DOWN;
+	s->next_connect_ms = 0;
+	return s;
+}
+
+void
+ocpp_session_free(struct ocpp_session *s)
+{
+	if (s == NULL)
+		return;
+	transport_close(s);
+	drop_calls(s);
+	free(s->url_host);
+	free(s->url_path);
+	if (s->auth_header != NULL) {
+		explicit_bzero(s->auth_header, strlen(s->auth_header));
+		free(s->auth_header);
+	}
+	free(s->rx);
+	free(s->cs);
+	free(s);
+}
+
+void
+ocpp_session_service(struct ocpp_session *s, int64_t now_ms)
+{
+	s->now_ms = now_ms;
+	if (s->link == LINK_DOWN && s->ctx != NULL &&
+	    now_ms >= s->next_connect_ms)
+		transport_connect(s);
+	/* Response timeout of the CALL in flight. */
+	if (s->call.active &&
+	    now_ms - s->call.sent_ms >= s->cfg[CI_CALL_TIMEOUT] * 1000LL) {
+		log_warnx("ocpp: no answer to %s within %d s", s->call.action,
+		    s->cfg[CI_CALL_TIMEOUT]);
+		s->stats.timeouts++;
+		s->call.active = false;
+		if (s->call.from_queue)
+			queued_failed(s);
+		else if (strcmp(s->call.action, "BootNotification") == 0)
+			s->next_boot_ms = now_ms + s->st.boot_retry_s * 1000LL;
+	}
+	scan_model(s);
+	if (s->boot == BOOT_ACCEPTED && s->link == LINK_UP) {
+		if (s->statuses_due) {
+			s->statuses_due = false;
+			for (int k = v16(s) ? 0 : 1; k <= s->station->n_connectors;
+			    k++) {
+				push_status(s, k);
+				s->cs[k].reported = true;
+				s->cs[k].status = s->station->conn[k].status;
+				s->cs[k].fault_error =
+				    s->station->conn[k].fault_error;
+			}
+		}
+		if (now_ms >= s->next_heartbeat_ms) {
+			if (!call_waiting(s, "Heartbeat"))
+				push_call(s, "Heartbeat", json_object());
+			s->next_heartbeat_ms = now_ms +
+			    s->cfg[CI_HEARTBEAT] * 1000LL;
+		}
+	}
+	if (s->cfg[CI_METER_INTERVAL] > 0 && now_ms >= s->next_meter_ms) {
+		if (s->next_meter_ms != 0)
+			meter_tick(s);
+		s->next_meter_ms = now_ms + s->cfg[CI_METER_INTERVAL] * 1000LL;
+	}
+	pump(s);
+	if (s->reset_due && s->tx_head == NULL) {
+		s->reset_due = false;
+		log_info("ocpp: %s reset requested by the backend",
+		    s->reset_hard ? "hard" : "soft");
+		s->cb->reset(s->ud, s->reset_hard);
+	}
+}
+
+void
+ocpp_session_disconnect(struct ocpp_session *s)
+{
+	transport_close(s);
+	session_link_down(s, "closed locally");
+}
+
+bool
+ocpp_session_online(const struct ocpp_session *s)
+{
+	return s->link == LINK_UP;
+}
+
+bool
+ocpp_session_accepted(const struct ocpp_session *s)
+{
+	return s->boot == BOOT_ACCEPTED;
+}
+
+int
+ocpp_session_send_call(struct ocpp_session *s, const char *action,
+    const char *payload_json)
+{
+	json_t *p;
+
+	if (s->link != LINK_UP || s->boot != BOOT_ACCEPTED)
+		return -1;
+	p = json_loads(payload_json, 0, NULL);
+	if (p == NULL || !json_is_object(p)) {
+		json_decref(p);
+		return -1;
+	}
+	push_call(s, action, p);
+	pump(s);
+	return 0;
+}
+
+void
+ocpp_session_stats(const struct ocpp_session *s, struct ocpp_stats *out)
+{
+	*out = s->stats;
+}

@@ -1,0 +1,362 @@
+/* The websocket client under the session: libwebsockets on the daemon's
+ * context, ws:// or wss:// (TLS >= 1.2 with CA verification), HTTP Basic
+ * auth (security profiles 1-2), client certificates (profile 3), the
+ * ocpp1.6 / ocpp2.0.1 subprotocols, websocket ping/pong via the lws
+ * validity policy. */
+#include "config.h"
+
+#include <libwebsockets.h>
+#include <openssl/ssl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "ocpp/session-private.h"
+
+#define RX_MAX (256 * 1024)	/* a larger message is dropped */
+
+static int ocpp_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
+    void *user, void *in, size_t len);
+
+static const struct lws_protocols protocols[] = {
+	{ "ocpp1.6", ocpp_lws_callback, 0, 16384, 0, NULL, 0 },
+	{ "ocpp2.0.1", ocpp_lws_callback, 0, 16384, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+const struct lws_protocols *
+ocpp_lws_protocols(void)
+{
+	return protocols;
+}
+
+void
+ocpp_context_info(struct lws_context_creation_info *info,
+    const struct ocpp_settings *st)
+{
+	if (info->protocols == NULL)
+		info->protocols = protocols;
+	info->port = CONTEXT_PORT_NO_LISTEN;
+	info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	if (st->ca_file != NULL && st->ca_file[0] != '\0')
+		info->client_ssl_ca_filepath = st->ca_file;
+	if (st->security_profile == 3) {
+		info->client_ssl_cert_filepath = st->client_cert;
+		info->client_ssl_private_key_filepath = st->client_key;
+	}
+	/* TLS 1.2 or newer only (2.0.1 A00.FR.318, 1.6 security whitepaper). */
+	info->ssl_client_options_set |= SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 |
+	    SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+}
+
+/* Splits ws[s]://host[:port]/path into the session.  0 or -1. */
+static int
+parse_url(struct ocpp_session *s, char **cause)
+{
+	const char *u = s->st.url, *h, *p, *hend;
+	char *host;
+	int port;
+
+	if (strncmp(u, "ws://", 5) == 0) {
+		s->tls = false;
+		h = u + 5;
+		port = 80;
+	} else if (strncmp(u, "wss://", 6) == 0) {
+		s->tls = true;
+		h = u + 6;
+		port = 443;
+	} else {
+		xasprintf(cause, "csms url \"%s\": must start with ws:// or wss://",
+		    u);
+		return -1;
+	}
+	p = strchr(h, '/');
+	if (p == NULL)
+		p = h + strlen(h);
+	if (*h == '[') {	/* [v6]:port */
+		hend = memchr(h, ']', (size_t)(p - h));
+		if (hend == NULL) {
+			xasprintf(cause, "csms url \"%s\": unterminated [", u);
+			return -1;
+		}
+		host = xcalloc(1, (size_t)(hend - h));
+		memcpy(host, h + 1, (size_t)(hend - h - 1));
+		hend++;
+	} else {
+		hend = memchr(h, ':', (size_t)(p - h));
+		if (hend == NULL)
+			hend = p;
+		host = xcalloc(1, (size_t)(hend - h) + 1);
+		memcpy(host, h, (size_t)(hend - h));
+	}
+	if (*hend == ':') {
+		char *end;
+		long v = strtol(hend + 1, &end, 10);
+
+		if (end != p || v < 1 || v > 65535) {
+			xasprintf(cause, "csms url \"%s\": port must be 1-65535", u);
+			free(host);
+			return -1;
+		}
+		port = (int)v;
+	}
+	if (host[0] == '\0') {
+		xasprintf(cause, "csms url \"%s\": no host", u);
+		free(host);
+		return -1;
+	}
+	s->url_host = host;
+	s->url_port = port;
+	/* URL = <csms url>/<identity>; drop a trailing '/' of the path. */
+	{
+		size_t plen = strlen(p);
+
+		while (plen > 0 && p[plen - 1] == '/')
+			plen--;
+		xasprintf(&s->url_path, "%.*s/%s", (int)plen, p, s->st.identity);
+	}
+	return 0;
+}
+
+int
+transport_prepare(struct ocpp_session *s, char **cause)
+{
+	if (parse_url(s, cause) != 0)
+		return -1;
+	if (s->tls != (s->st.security_profile >= 2)) {
+		xasprintf(cause, "security profile %d needs a %s url, got \"%s\"",
+		    s->st.security_profile,
+		    s->st.security_profile >= 2 ? "wss://" : "ws://", s->st.url);
+		return -1;
+	}
+	if (s->st.security_profile <= 2 && s->st.password != NULL &&
+	    s->st.password[0] != '\0') {
+		size_t ulen = strlen(s->st.identity) + 1 + strlen(s->st.password);
+		char *plain = xmalloc(ulen + 1);
+		size_t blen = (ulen + 2) / 3 * 4 + 8;
+		char *b64 = xmalloc(blen);
+
+		snprintf(plain, ulen + 1, "%s:%s", s->st.identity, s->st.password);
+		if (lws_b64_encode_string(plain, (int)ulen, b64, (int)blen) < 0)
+			abort();
+		xasprintf(&s->auth_header, "Basic %s", b64);
+		explicit_bzero(plain, ulen);
+		free(plain);
+		explicit_bzero(b64, blen);
+		free(b64);
+	}
+	return 0;
+}
+
+void
+transport_connect(struct ocpp_session *s)
+{
+	struct lws_client_connect_info ci;
+	static lws_retry_bo_t policy;
+
+	memset(&ci, 0, sizeof(ci));
+	ci.context = s->ctx;
+	ci.address = s->url_host;
+	ci.port = s->url_port;
+	ci.path = s->url_path;
+	ci.host = s->url_host;
+	ci.origin = s->url_host;
+	ci.protocol = ocpp_version_subprotocol(s->st.version);
+	ci.local_protocol_name = ci.protocol;
+	ci.ssl_connection = s->tls ? LCCSCF_USE_SSL : 0;
+	ci.opaque_user_data = s;
+	ci.pwsi = &s->wsi;
+	/* Websocket ping after ping_interval s without traffic, hang up when
+	 * nothing proved the link alive ping_timeout s later. */
+	if (s->cfg[CI_PING] > 0) {
+		memset(&policy, 0, sizeof(policy));
+		policy.secs_since_valid_ping = (uint16_t)s->cfg[CI_PING];
+		policy.secs_since_valid_hangup =
+		    (uint16_t)(s->cfg[CI_PING] + s->st.ping_timeout_s);
+		ci.retry_and_idle_policy = &policy;
+	}
+	s->link = LINK_CONNECTING;
+	log_debug("ocpp", "connecting to %s:%d%s (%s)", s->url_host, s->url_port,
+	    s->url_path, ci.protocol);
+	if (lws_client_connect_via_info(&ci) == NULL) {
+		s->wsi = NULL;
+		session_link_down(s, "connect failed at once");
+	}
+}
+
+/* Frees every frame waiting to be written. */
+static void
+drop_frames(struct ocpp_session *s)
+{
+	while (s->tx_head != NULL) {
+		struct out_frame *f = s->tx_head;
+
+		s->tx_head = f->next;
+		free(f->buf);
+		free(f);
+	}
+	s->tx_tail = NULL;
+}
+
+void
+transport_close(struct ocpp_session *s)
+{
+	drop_frames(s);
+	if (s->wsi != NULL) {
+		lws_set_opaque_user_data(s->wsi, NULL);
+		lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+		s->wsi = NULL;
+	}
+	s->rx_len = 0;
+}
+
+void
+transport_send(struct ocpp_session *s, const char *text)
+{
+	struct out_frame *f;
+	size_t len = strlen(text);
+
+	if (s->wsi == NULL || s->link != LINK_UP)
+		return;
+	f = xcalloc(1, sizeof(*f));
+	f->len = len;
+	f->buf = xmalloc(LWS_PRE + len);
+	memcpy(f->buf + LWS_PRE, text, len);
+	if (s->tx_tail != NULL)
+		s->tx_tail->next = f;
+	else
+		s->tx_head = f;
+	s->tx_tail = f;
+	lws_callback_on_writable(s->wsi);
+}
+
+/* Writes the oldest queued frame; -1 closes the connection. */
+static int
+write_one(struct ocpp_session *s, struct lws *wsi)
+{
+	struct out_frame *f = s->tx_head;
+	int n;
+
+	if (f == NULL)
+		return 0;
+	if (log_debug_enabled("ocpp")) {
+		char esc[512];
+
+		log_debug("ocpp", "-> %s", log_escape(f->buf + LWS_PRE, f->len,
+		    esc, sizeof(esc)));
+	}
+	/* lws masks the buffer in place: log before. */
+	n = lws_write(wsi, (unsigned char *)f->buf + LWS_PRE, f->len,
+	    LWS_WRITE_TEXT);
+	if (n < (int)f->len)
+		return -1;
+	s->tx_head = f->next;
+	if (s->tx_head == NULL)
+		s->tx_tail = NULL;
+	free(f->buf);
+	free(f);
+	if (s->tx_head != NULL)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* Collects fragments of one message, then hands it to the session. */
+static void
+receive(struct ocpp_session *s, struct lws *wsi, const void *in, size_t len)
+{
+	if (lws_is_first_fragment(wsi)) {
+		s->rx_len = 0;
+		s->rx_overflow = false;
+	}
+	if (!s->rx_overflow) {
+		if (s->rx_len + len > RX_MAX) {
+			s->rx_overflow = true;
+		} else {
+			if (s->rx_len + len + 1 > s->rx_cap) {
+				s->rx_cap = s->rx_len + len + 1 + 4096;
+				s->rx = xrealloc(s->rx, s->rx_cap);
+			}
+			memcpy(s->rx + s->rx_len, in, len);
+			s->rx_len += len;
+		}
+	}
+	if (!lws_is_final_fragment(wsi))
+		return;
+	if (s->rx_overflow) {
+		log_warnx("ocpp: dropped a message larger than %d bytes", RX_MAX);
+		s->rx_len = 0;
+		return;
+	}
+	s->rx[s->rx_len] = '\0';
+	session_receive(s, s->rx, s->rx_len);
+	s->rx_len = 0;
+}
+
+static int
+ocpp_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
+    void *user, void *in, size_t len)
+{
+	struct ocpp_session *s;
+
+	(void)user;
+	if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS) {
+		/* user is the client SSL_CTX of the vhost. */
+		if (user != NULL)
+			SSL_CTX_set_min_proto_version((SSL_CTX *)user,
+			    TLS1_2_VERSION);
+		return 0;
+	}
+	s = wsi != NULL ? lws_get_opaque_user_data(wsi) : NULL;
+	if (s == NULL)
+		return 0;
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+		unsigned char **p = in, *end = (*p) + len;
+
+		if (s->auth_header != NULL &&
+		    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
+		    (const unsigned char *)s->auth_header,
+		    (int)strlen(s->auth_header), p, end) != 0)
+			return -1;
+		break;
+	}
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		s->wsi = wsi;
+		s->link = LINK_UP;
+		session_link_up(s);
+		break;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
+		char why[200];
+
+		log_escape(in != NULL ? in : "unknown", in != NULL ?
+		    strnlen(in, 150) : 7, why, sizeof(why));
+		lws_set_opaque_user_data(wsi, NULL);
+		s->wsi = NULL;
+		drop_frames(s);
+		session_link_down(s, why);
+		break;
+	}
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		lws_set_opaque_user_data(wsi, NULL);
+		s->wsi = NULL;
+		drop_frames(s);
+		session_link_down(s, "connection closed");
+		break;
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		receive(s, wsi, in, len);
+		break;
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		return write_one(s, wsi);
+	case LWS_CALLBACK_WSI_DESTROY:
+		if (s->wsi == wsi) {
+			s->wsi = NULL;
+			drop_frames(s);
+			session_link_down(s, "connection destroyed");
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}

@@ -1,0 +1,303 @@
+'use strict';
+// Test CSMS for ocpp-edge: an OCPP 1.6 / 2.0.1 central system on the npm
+// package ocpp-rpc with strictMode on, so that every message in both
+// directions is validated against the official JSON schemas.
+//
+// As a module: const { startCsms } = require('./csms'); see startCsms().
+// As a program: node csms.js [--tls-cert F --tls-key F [--tls-ca F
+//   --require-client-cert]] [--password P] [--boot-status S] [--interval N]
+// prints {"event":"listening","port":N} and then one JSON line per event;
+// reads one JSON command per line on stdin:
+//   {"cmd":"call","identity":"CS001","action":"Reset","params":{…},"ref":1}
+//   {"cmd":"raw","identity":"CS001","text":"[2,\"x\",\"Reset\",{}]"}
+//   {"cmd":"drop","identity":"CS001"}
+//   {"cmd":"set","bootStatus":"Pending","interval":5}
+//   {"cmd":"fail","action":"StartTransaction","count":2}
+//   {"cmd":"quit"}
+// Events: listening, connected, auth_rejected, call (every CALL received),
+// response (every answer to our calls), message (raw text received),
+// violation (a schema violation either way: a test must fail on it),
+// bad_message, disconnected, call_result, call_error.
+
+const http = require('http');
+const https = require('https');
+const fs = require('fs');
+const { EventEmitter } = require('events');
+const { RPCServer, createRPCError } = require('ocpp-rpc');
+
+// Starts a CSMS on 127.0.0.1, port chosen by the system.  opts: tls
+// {cert, key, ca, requestCert}, password (Basic auth required when set),
+// bootStatus, interval.  Resolves to an object with port, events (an
+// EventEmitter of the events above), call(), raw(), drop(), set(),
+// fail(), close().
+async function startCsms(opts = {}) {
+    const events = new EventEmitter();
+    const clients = new Map();
+    const state = {
+        bootStatus: opts.bootStatus || 'Accepted',
+        interval: opts.interval || 300,
+        failures: new Map(),
+        txId: 100,
+    };
+    const server = new RPCServer({
+        protocols: ['ocpp1.6', 'ocpp2.0.1'],
+        strictMode: true,
+        callTimeoutMs: 10000,
+        pingIntervalMs: 3600000,
+    });
+    const emit = (ev) => events.emit('event', ev);
+
+    server.auth((accept, reject, handshake) => {
+        const tlsSocket = handshake.request.socket;
+        const info = {
+            event: 'connected',
+            identity: handshake.identity,
+            endpoint: handshake.endpoint,
+            protocols: [...handshake.protocols],
+            tls: !!tlsSocket.encrypted,
+            tlsVersion: tlsSocket.encrypted ? tlsSocket.getProtocol() : null,
+            clientCert: null,
+        };
+        if (tlsSocket.encrypted && opts.tls && opts.tls.requestCert) {
+            const pc = tlsSocket.getPeerCertificate();
+            if (!tlsSocket.authorized || !pc || !pc.subject) {
+                emit({ event: 'auth_rejected', identity: handshake.identity,
+                    why: 'no valid client certificate' });
+                return reject(401);
+            }
+            info.clientCert = pc.subject.CN;
+        }
+        if (opts.password !== undefined) {
+            const pw = handshake.password ? handshake.password.toString('utf8') : null;
+            if (pw !== opts.password) {
+                emit({ event: 'auth_rejected', identity: handshake.identity,
+                    why: pw === null ? 'no password' : 'wrong password' });
+                return reject(401);
+            }
+        }
+        info.auth = handshake.password !== undefined;
+        accept({ info });
+    });
+
+    server.on('client', (client) => {
+        const identity = client.identity;
+        clients.set(identity, client);
+        const info = client.session.info;
+        info.protocol = client.protocol;
+        emit(info);
+        client.on('message', ({ message, outbound }) => {
+            if (!outbound) {
+                emit({ event: 'message', identity, text: message.toString() });
+            }
+        });
+        client.on('strictValidationFailure', (ev) => {
+            emit({ event: 'violation', identity, method: ev.method,
+                outbound: ev.outbound, isCall: ev.isCall,
+                error: ev.error && ev.error.message,
+                params: ev.params, result: ev.result });
+        });
+        client.on('badMessage', (ev) => {
+            emit({ event: 'bad_message', identity,
+                text: ev.buffer.toString(), error: ev.error && ev.error.message });
+        });
+        client.on('close', ({ code, reason }) => {
+            if (clients.get(identity) === client) {
+                clients.delete(identity);
+            }
+            emit({ event: 'disconnected', identity, code, reason: String(reason) });
+        });
+        client.on('callResult', (ev) => {
+            if (ev.outbound) {
+                return;
+            }
+            emit({ event: 'response', identity, method: ev.method, result: ev.result });
+        });
+        client.on('callError', (ev) => {
+            if (ev.outbound) {
+                return;
+            }
+            emit({ event: 'response', identity, method: ev.method,
+                error: ev.error && ev.error.rpcErrorCode });
+        });
+        const now = () => new Date().toISOString();
+        client.handle(({ method, params, messageId }) => {
+            emit({ event: 'call', identity, action: method, params, messageId });
+            const left = state.failures.get(method) || 0;
+            if (left > 0) {
+                state.failures.set(method, left - 1);
+                throw createRPCError('InternalError', 'scripted failure');
+            }
+            switch (method) {
+            case 'BootNotification':
+                return { status: state.bootStatus, currentTime: now(),
+                    interval: state.interval };
+            case 'Heartbeat':
+                return { currentTime: now() };
+            case 'StartTransaction':
+                state.txId += 1;
+                return { transactionId: state.txId,
+                    idTagInfo: { status: 'Accepted' } };
+            case 'StopTransaction':
+                return { idTagInfo: { status: 'Accepted' } };
+            case 'Authorize':
+                return client.protocol === 'ocpp1.6' ?
+                    { idTagInfo: { status: 'Accepted' } } :
+                    { idTokenInfo: { status: 'Accepted' } };
+            case 'TransactionEvent':
+                return {};
+            case 'DataTransfer':
+                return { status: 'Accepted' };
+            default:
+                return {};
+            }
+        });
+    });
+
+    let httpServer;
+    if (opts.tls) {
+        httpServer = https.createServer({
+            cert: fs.readFileSync(opts.tls.cert),
+            key: fs.readFileSync(opts.tls.key),
+            ca: opts.tls.ca ? fs.readFileSync(opts.tls.ca) : undefined,
+            requestCert: !!opts.tls.requestCert,
+            rejectUnauthorized: false,  // checked in auth() to report it
+            minVersion: 'TLSv1.2',
+        });
+    } else {
+        httpServer = http.createServer();
+    }
+    httpServer.on('upgrade', server.handleUpgrade);
+    httpServer.on('tlsClientError', (err) => {
+        emit({ event: 'tls_error', error: err.message });
+    });
+    await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+    const port = httpServer.address().port;
+
+    function need(identity) {
+        const c = clients.get(identity);
+        if (!c) {
+            throw new Error(`station ${identity} is not connected`);
+        }
+        return c;
+    }
+
+    return {
+        port,
+        events,
+        clients,
+        // Sends a CALL; resolves to the result, rejects with the RPC error.
+        call(identity, action, params) {
+            return need(identity).call(action, params);
+        },
+        // Sends text as is (malformed frames).
+        raw(identity, text) {
+            need(identity).sendRaw(text);
+        },
+        // Drops the socket without a closing handshake.
+        drop(identity) {
+            return need(identity).close({ code: 1001, force: true });
+        },
+        set(o) {
+            if (o.bootStatus) {
+                state.bootStatus = o.bootStatus;
+            }
+            if (o.interval) {
+                state.interval = o.interval;
+            }
+        },
+        // The next count calls of action are answered with InternalError.
+        fail(action, count) {
+            state.failures.set(action, count);
+        },
+        async close() {
+            await server.close({ force: true });
+            await new Promise((resolve) => httpServer.close(resolve));
+        },
+    };
+}
+
+module.exports = { startCsms };
+
+// ---- command-line mode ----
+function argValue(name) {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main() {
+    const opts = {};
+    if (argValue('--tls-cert')) {
+        opts.tls = { cert: argValue('--tls-cert'), key: argValue('--tls-key'),
+            ca: argValue('--tls-ca'),
+            requestCert: process.argv.includes('--require-client-cert') };
+    }
+    if (argValue('--password') !== undefined) {
+        opts.password = argValue('--password');
+    }
+    opts.bootStatus = argValue('--boot-status');
+    opts.interval = argValue('--interval') ? Number(argValue('--interval')) : undefined;
+    const csms = await startCsms(opts);
+    const out = (ev) => process.stdout.write(JSON.stringify(ev) + '\n');
+    csms.events.on('event', out);
+    out({ event: 'listening', port: csms.port });
+    let buf = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk) => {
+        buf += chunk;
+        let nl;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (line) {
+                command(line);
+            }
+        }
+    });
+    process.stdin.on('end', () => csms.close().then(() => process.exit(0)));
+
+    function command(line) {
+        let c;
+        try {
+            c = JSON.parse(line);
+        } catch (e) {
+            out({ event: 'error', what: 'bad JSON: ' + e.message });
+            return;
+        }
+        try {
+            switch (c.cmd) {
+            case 'call':
+                csms.call(c.identity, c.action, c.params || {}).then(
+                    (result) => out({ event: 'call_result', ref: c.ref, result }),
+                    (err) => out({ event: 'call_error', ref: c.ref,
+                        code: err.rpcErrorCode || err.message }));
+                break;
+            case 'raw':
+                csms.raw(c.identity, c.text);
+                break;
+            case 'drop':
+                csms.drop(c.identity);
+                break;
+            case 'set':
+                csms.set(c);
+                break;
+            case 'fail':
+                csms.fail(c.action, c.count);
+                break;
+            case 'quit':
+                csms.close().then(() => process.exit(0));
+                break;
+            default:
+                out({ event: 'error', what: 'unknown command ' + c.cmd });
+            }
+        } catch (e) {
+            out({ event: 'error', what: e.message });
+        }
+    }
+}
+
+if (require.main === module) {
+    main().catch((e) => {
+        process.stderr.write(String(e && e.stack || e) + '\n');
+        process.exit(99);
+    });
+}
