@@ -47,6 +47,7 @@ enum kind {
 
 #define F_REQ 0x1   /* must be given in the file */
 #define F_WHOLE 0x2 /* K_KW: whole kW only */
+#define F_SECRET 0x4 /* never repeat the value in a message */
 
 struct sec_def;
 
@@ -119,7 +120,7 @@ static const struct opt_def csms_opts[] = {
 	ENUM("ocpp-version", "1.6", version_choices),
 	STR("identity", "", CFG_IDENTITY_MAX - 1, F_REQ),
 	INT("security-profile", 1, 1, 3, ""),
-	STR("password", "", CFG_PASSWORD_MAX - 1, 0),
+	STR("password", "", CFG_PASSWORD_MAX - 1, F_SECRET),
 	STR("ca-file", "", CFG_PATH_MAX - 1, 0),
 	STR("client-cert", "", CFG_PATH_MAX - 1, 0),
 	STR("client-key", "", CFG_PATH_MAX - 1, 0),
@@ -575,8 +576,9 @@ on_value(cfg_t *sec, cfg_opt_t *opt, const char *value, void *result)
 	if (why != NULL) {
 		n->bad = true;
 		allowed = allowed_text(od);
-		opt_error(cur, sec->line, sd, cfg_title(sec), od->name, value,
-		    why, "%s", allowed);
+		opt_error(cur, sec->line, sd, cfg_title(sec), od->name,
+		    (od->flags & F_SECRET) ? "(hidden)" : value, why, "%s",
+		    allowed);
 		free(allowed);
 	}
 	return 0;
@@ -1427,13 +1429,14 @@ check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 
 		cfg_model_connectors(ch->model, &cmin, &cmax);
 		if ((ch->connectors < cmin || ch->connectors > cmax) &&
-		    !is_bad(ctx, s, "connectors")) {
+		    !is_bad(ctx, s, "connectors") && !is_bad(ctx, s, "model")) {
 			snprintf(v, sizeof(v), "%d", ch->connectors);
 			XERR(s, &charger_sec, "connectors", v, "not available "
 			    "on this model", "%d..%d for %s", cmin, cmax,
 			    cfg_model_name(ch->model));
 		}
-		if (ch->model == CFG_MODEL_DC && ch->phases != 3)
+		if (ch->model == CFG_MODEL_DC && ch->phases != 3 &&
+		    !is_bad(ctx, s, "phases"))
 			XERR(s, &charger_sec, "phases", "1", "DC chargers take "
 			    "three phases", "3 for autel-dc");
 		if (ch->phases == 3 && (c->site.distribution == CFG_DIST_1PH_TN ||
@@ -1444,7 +1447,7 @@ check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 
 		pmin_w = ch->phases == 1 ? c->balancer.min_power_1ph_w :
 		    c->balancer.min_power_3ph_w;
-		if (!is_bad(ctx, s, "max-power-kw")) {
+		if (!is_bad(ctx, s, "max-power-kw") && !is_bad(ctx, s, "model")) {
 			int max_w = 0;
 
 			if (ch->model != CFG_MODEL_DC)

@@ -4,22 +4,11 @@
  *
  * Names: libconfuse already exports cfg_init, cfg_free, cfg_print and
  * cfg_parse, so this module's entry points are cfg_load, cfg_clear and
- * cfg_dump instead. */
-
-/* The build's autoconf header (PACKAGE_VERSION, ...) has the same name and
- * sits later on the include path (-I src before -I builddir), so
- * #include "config.h" lands here first: pass on to it, so that one include
- * gives both.  From a file in src/ itself the first hop finds this file
- * again through -I src, hence the second step. */
-#if !defined(EDGE_CONFIG_NEXT)
-#define EDGE_CONFIG_NEXT 1
-#include_next "config.h"
-#elif EDGE_CONFIG_NEXT == 1
-#undef EDGE_CONFIG_NEXT
-#define EDGE_CONFIG_NEXT 2
-#include_next "config.h"
-#endif
-
+ * cfg_dump instead.
+ *
+ * The build's autoconf header is also called config.h: files in src/ that
+ * include "config.h" get this one; elsewhere write "src/config.h" (or
+ * "../config.h" from src/MODULE/) to reach it. */
 #ifndef EDGE_CONFIG_H
 #define EDGE_CONFIG_H
 

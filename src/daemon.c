@@ -244,7 +244,7 @@ run(struct daemon *d)
 	}
 	if (!stop_requested)
 		log_info("started (version %s, config %s, pid %ld)",
-		    PACKAGE_VERSION, d->config_path, (long)getpid());
+		    EDGE_VERSION, d->config_path, (long)getpid());
 
 	while (!stop_requested) {
 		if (lws_service(d->lws, 0) < 0) {
@@ -323,7 +323,7 @@ daemon_main(int argc, char **argv)
 			usage(stdout);
 			return DAEMON_EXIT_OK;
 		case 'V':
-			printf("ocpp-edged %s\n", PACKAGE_VERSION);
+			printf("ocpp-edged %s\n", EDGE_VERSION);
 			return DAEMON_EXIT_OK;
 		case ':':
 			fprintf(stderr, "ocpp-edged: option '%s' needs a value "

@@ -3,6 +3,9 @@
 noinst_LTLIBRARIES += libdaemon.la
 libdaemon_la_SOURCES = src/config.c src/config.h src/daemon.c src/daemon.h
 libdaemon_la_CFLAGS = $(AM_CFLAGS) $(THIRD_PARTY_CFLAGS)
+# src/config.h shadows the autoconf header for files in src/: pass the
+# version on the command line instead.
+libdaemon_la_CPPFLAGS = $(AM_CPPFLAGS) -DEDGE_VERSION='"$(PACKAGE_VERSION)"'
 
 # Everything a program needs to link the whole daemon, innermost last.
 DAEMON_LIBS = libdaemon.la libcommon.la $(THIRD_PARTY_LIBS)
@@ -12,3 +15,11 @@ ocpp_edged_SOURCES = src/main.c
 ocpp_edged_LDADD = $(DAEMON_LIBS)
 
 dist_sysconf_DATA += etc/ocpp-edge.conf
+
+# Tests: the configuration (CUnit) and the programs' command lines and
+# lifecycle (shell, real processes).
+check_PROGRAMS += tests/config/test-config
+TESTS += tests/config/test-config
+tests_config_test_config_SOURCES = tests/config/test-config.c tests/cu.h
+tests_config_test_config_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_config_test_config_LDADD = $(DAEMON_LIBS) $(CUNIT_LIBS)
