@@ -973,13 +973,117 @@ test_charger_dials_in(void)
 	CU_ASSERT_EQUAL(proc_stop(&p), 0);
 }
 
+/* Runs the program with arguments (stdout and stderr discarded);
+ * returns its exit status. */
+static int
+run_status(const char *a1, const char *a2)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(sim_path(), "ocpp-edge-sim", a1, a2, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
 static void
-test_bad_scenario_exit_code(void)
+test_command_line(void)
 {
 	struct proc p;
 
+	CU_ASSERT_EQUAL(run_status("--help", NULL), 0);
+	CU_ASSERT_EQUAL(run_status("--version", NULL), 0);
+	CU_ASSERT_EQUAL(run_status("--bogus", NULL), 2);
+	CU_ASSERT_EQUAL(run_status("--tick-ms=5", "--scenario=x"), 2);
+	CU_ASSERT_EQUAL(run_status("--scenario", "/nonexistent/x.json"), 2);
+	/* A bad scenario never becomes ready. */
 	CU_ASSERT_EQUAL(proc_start(&p, "{\"chargers\": 5}", NULL), -1);
 	(void)proc_stop(&p);
+}
+
+/* Waits up to 5 s for `get meter` to report household_w == w. */
+static bool
+wait_household(struct proc *p, double w)
+{
+	int64_t deadline = mono_now_ms() + 5000;
+
+	while (mono_now_ms() < deadline) {
+		json_t *g = ctl_get(p, "meter");
+		double v = json_number_value(json_object_get(g,
+		    "household_w"));
+
+		json_decref(g);
+		if (fabs(v - w) < 0.01)
+			return true;
+		poll(NULL, 0, 20);
+	}
+	return false;
+}
+
+static void
+test_timeline_config_and_exit(void)
+{
+	struct proc p;
+	char path[160], arg[200], conf[8192], want[64];
+	struct stat st;
+	modbus_t *m;
+	uint16_t r[2];
+	FILE *f;
+	size_t n;
+
+	CU_ASSERT_EQUAL_FATAL(proc_start(&p,
+	    "{\"site\": {\"household_w\": 1000},"
+	    " \"meter\": {\"type\": \"sdm230\"},"
+	    " \"chargers\": [{\"name\": \"a\", \"model\": \"autel-single\","
+	    "   \"serial\": \"S-1\", \"word_order\": \"low-first\"}],"
+	    " \"timeline\": [{\"at_s\": 0.3, \"do\": \"household 4321\"}]}",
+	    "--write-config=/dev/null"), 0);
+	/* The timeline step runs 0.3 s after start. */
+	CU_ASSERT(wait_household(&p, 4321));
+	/* meter silence: the meter times out, then answers again. */
+	m = tcp_client(ready_port(&p, "meter"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	modbus_set_response_timeout(m, 0, 300000);
+	free(ctl(&p, "meter silence on"));
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 0x0c, 2, r), -1);
+	free(ctl(&p, "meter silence off"));
+	modbus_flush(m);
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 0x0c, 2, r), 2);
+	/* Single-phase meter: all on L1 = 4321 W. */
+	CU_ASSERT_DOUBLE_EQUAL(modbus_get_float_abcd(r), 4321, 0.5);
+	modbus_close(m);
+	modbus_free(m);
+	CU_ASSERT_EQUAL(proc_stop(&p), 0);
+	/* SIGTERM: clean exit removed the control socket. */
+	CU_ASSERT_NOT_EQUAL(stat(p.control, &st), 0);
+
+	/* --write-config: the real ports and names. */
+	snprintf(path, sizeof(path), "/tmp/test-sim-%d.conf", (int)getpid());
+	snprintf(arg, sizeof(arg), "--write-config=%s", path);
+	CU_ASSERT_EQUAL_FATAL(proc_start(&p, tcp_site, arg), 0);
+	f = fopen(path, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	n = fread(conf, 1, sizeof(conf) - 1, f);
+	conf[n] = '\0';
+	fclose(f);
+	unlink(path);
+	snprintf(want, sizeof(want), "\tport = %d\n", ready_port(&p, "wb"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(conf, want));
+	snprintf(want, sizeof(want), "\tport = %d\n", ready_port(&p, "meter"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(conf, want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(conf, "charger \"cp\" {\n"
+	    "\tmodel = \"autel-ac-compact\"\n\tlink = \"rtu\"\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(conf, "serial = \"WB-7\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(conf, "\tparity = \"even\"\n"));
+	CU_ASSERT_EQUAL(proc_stop(&p), 0);
 }
 
 static const struct cu_test model_tests[] = {
@@ -1003,7 +1107,9 @@ static const struct cu_test process_tests[] = {
 	{ "RTU meter and charger over the pty", test_rtu_over_pty },
 	{ "silence, close, recover, fault", test_silence_and_recover },
 	{ "charger as client dials in and redials", test_charger_dials_in },
-	{ "bad scenario: no ready file", test_bad_scenario_exit_code },
+	{ "command line and exit codes", test_command_line },
+	{ "timeline, meter silence, config, exit",
+	  test_timeline_config_and_exit },
 	{ NULL, NULL },
 };
 
