@@ -191,16 +191,28 @@ store_flush(struct store *st, int64_t now_ms, bool force, char **cause)
 
 	if (st->n_pending == 0)
 		return 0;
-	if (!force && st->meter_committed_once &&
-	    now_ms - st->last_meter_commit_ms < st->meter_flush_ms &&
-	    st->n_pending < STORE_PENDING_CAP)
-		return 0;
+	if (!force) {
+		bool due = !st->meter_committed_once ||
+		    now_ms - st->last_meter_commit_ms >= st->meter_flush_ms ||
+		    st->n_pending >= STORE_PENDING_CAP;
+
+		/* After a failed commit (disk full?) retry once per interval,
+		 * not on every new sample. */
+		if (!due || (st->flush_failed &&
+		    now_ms - st->flush_failed_ms < st->meter_flush_ms))
+			return 0;
+	}
 	store_mark_take(st, &m);
-	if ((rc = store_begin(st, cause)) != 0)
+	if ((rc = store_begin(st, cause)) == 0) {
+		rc = write_pending(st, cause);
+		rc = finish(st, rc, &m, cause);
+	}
+	if (rc != 0) {
+		st->flush_failed = true;
+		st->flush_failed_ms = now_ms;
 		return rc;
-	rc = write_pending(st, cause);
-	if ((rc = finish(st, rc, &m, cause)) != 0)
-		return rc;
+	}
+	st->flush_failed = false;
 	pending_done(st, now_ms);
 	return 0;
 }

@@ -41,7 +41,7 @@ struct store_pending {
 };
 
 /* Buffered messages beyond this force a commit even within the interval. */
-#define STORE_PENDING_CAP 4096
+#define STORE_PENDING_CAP STORE_PENDING_MAX
 
 struct store {
 	sqlite3 *db;
@@ -59,6 +59,8 @@ struct store {
 	int64_t commits;
 	int64_t last_meter_commit_ms;
 	bool meter_committed_once;
+	bool flush_failed;      /* the last batch commit failed ... */
+	int64_t flush_failed_ms; /* ... at this time */
 
 	struct store_pending *pending;
 	size_t n_pending;

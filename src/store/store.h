@@ -6,7 +6,11 @@
  * daemon's event loop).  No call takes a lock or spawns work; each call is
  * one short SQLite transaction.  Another thread must open its own handle.
  *
- * Time is always passed in (now_ms): the store never reads a clock.
+ * Time is always passed in: now_ms is monotonic milliseconds (for the
+ * batching interval), created_ms and the like are epoch milliseconds that
+ * are only stored.  The store never reads a clock.
+ *
+ * One process owns the file: the handle keeps queue counters in memory.
  *
  * Errors: functions return 0 or a negative enum store_err; store_strerror()
  * names the code and the optional char **cause receives a sentence for
@@ -46,8 +50,10 @@ const char *store_strerror(int code);
 /* Default queue bound: 24 h of 200 chargers sampled every 60 s is
  * 200 * 1440 = 288,000 meter-value messages; rounded up. */
 #define STORE_QUEUE_DEFAULT_MAX 300000
-/* Sampled meter values are committed at most once per this interval. */
+/* Sampled meter values are committed at most once per this interval... */
 #define STORE_METER_FLUSH_MS 1000
+/* ...or sooner when this many wait in memory. */
+#define STORE_PENDING_MAX 4096
 
 struct store_options {
 	/* Queue bound in messages; 0 = STORE_QUEUE_DEFAULT_MAX.  Valid 1 ..
@@ -228,7 +234,11 @@ int store_tx_foreach_active(struct store *st,
  * buffered and committed at most once per meter_flush_ms (by this call when
  * the interval has passed, by store_flush, or with the next transaction
  * message); other kinds are committed, synchronous=FULL, before returning.
- * *msg_id (optional) gets the id the message will have. */
+ * *msg_id (optional) gets the id the message will have.  When the batch
+ * commit fails (disk full) the error is returned, the samples stay
+ * buffered and the commit is retried once per interval; a buffer of
+ * STORE_PENDING_MAX samples that still cannot be written loses its oldest
+ * sample for each new one (counted as dropped). */
 int store_enqueue(struct store *st, const struct store_msg *msg,
     int64_t now_ms, int64_t *msg_id, char **cause);
 /* Commits buffered meter values when meter_flush_ms has passed since the

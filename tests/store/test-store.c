@@ -504,6 +504,52 @@ test_full_disk_is_an_error(void)
 	store_close(st);
 }
 
+/* Meter values that cannot be committed stay in memory, bounded. */
+static void
+test_full_disk_meter_buffer_bounded(void)
+{
+	const char *path = fresh_path();
+	struct store_options o = { 0, 0, 65536 };
+	struct store_queue_stats qs;
+	struct store *st = open_ok(path, &o);
+	char payload[1500];
+	int rc = 0, ok = 0, full = 0;
+
+	memset(payload, 'p', sizeof(payload) - 1);
+	payload[sizeof(payload) - 1] = '\0';
+	for (int i = 0; i < 100 && rc == 0; i++) {
+		struct store_msg tm = msg_of(STORE_MSG_OTHER, "DataTransfer",
+		    payload, 0, i);
+		rc = store_enqueue(st, &tm, 0, NULL, NULL);
+		ok += rc == 0;
+	}
+	CU_ASSERT_EQUAL_FATAL(rc, STORE_ERR_FULL);
+	/* STORE_PENDING_MAX + 10 samples of 1.5 KB at t = 5000: the first
+	 * commit attempt fails, the others within the second do not retry;
+	 * the buffer keeps the newest STORE_PENDING_MAX, 10 are dropped. */
+	for (int i = 0; i < STORE_PENDING_MAX + 10; i++) {
+		struct store_msg mv = msg_of(STORE_MSG_METER, "MeterValues",
+		    payload, 1, i);
+		rc = store_enqueue(st, &mv, 5000, NULL, NULL);
+		full += rc == STORE_ERR_FULL;
+		CU_ASSERT(rc == 0 || rc == STORE_ERR_FULL);
+	}
+	CU_ASSERT_EQUAL(full, 1);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.buffered, STORE_PENDING_MAX);
+	CU_ASSERT_EQUAL(qs.dropped, 10);
+	CU_ASSERT_EQUAL(qs.committed, ok);
+	/* One second later the timer's flush retries and reports again. */
+	CU_ASSERT_EQUAL(store_flush(st, 5999, false, NULL), 0);
+	CU_ASSERT_EQUAL(store_flush(st, 6000, false, NULL), STORE_ERR_FULL);
+	/* Close cannot write them either: it says so. */
+	CU_ASSERT_EQUAL(store_close(st), STORE_ERR_FULL);
+	st = open_ok(path, NULL);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.committed, ok);
+	store_close(st);
+}
+
 /* ---- Profiles. ---- */
 
 struct profile_seen {
@@ -1138,6 +1184,8 @@ static const struct cu_test open_tests[] = {
 	{ "migrates a version 1 file", test_migrates_version_1 },
 	{ "read-only directory and file are errors", test_readonly_directory },
 	{ "full disk is an error, not a crash", test_full_disk_is_an_error },
+	{ "full disk: meter buffer bounded, drops counted",
+	  test_full_disk_meter_buffer_bounded },
 	{ NULL, NULL },
 };
 
