@@ -23,3 +23,5 @@ TESTS += tests/config/test-config
 tests_config_test_config_SOURCES = tests/config/test-config.c tests/cu.h
 tests_config_test_config_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_config_test_config_LDADD = $(DAEMON_LIBS) $(CUNIT_LIBS)
+TESTS += tests/daemon/test-daemon.sh tests/daemon/test-ctl.sh
+EXTRA_DIST += tests/daemon/test-daemon.sh tests/daemon/test-ctl.sh
