@@ -219,7 +219,6 @@ sim_charger_defaults(struct sim_charger *c, enum sim_model id)
 	c->max_power_w = m->default_max_power_w;
 	c->max_offline_power_w = 0;
 	c->word_high_first = true;
-	c->u64_high_first = false;
 	c->answer_fc04 = true;
 	strlcpy_ok(c->product, m->product, sizeof(c->product));
 	strlcpy_ok(c->firmware, "V1.2.3", sizeof(c->firmware));
@@ -838,12 +837,11 @@ field_value(struct sim_site *s, struct sim_charger *c,
 	case W_ENERGY64: {
 		uint64_t e = (uint64_t)llround(x->energy_wh * 10.0);
 
-		/* By default the least significant word first (manual
-		 * §5.6: low 32 bits in the first two registers; DOMAIN.md
-		 * §3: UINT64 low word first). */
-		for (int i = 0; i < 4; i++)
-			regs[c->u64_high_first ? 3 - i : i] =
-			    (uint16_t)(e >> (16 * i));
+		/* Two UINT32 halves, the low 32 bits in the first two
+		 * registers (manual §5.6); each half in the charger's
+		 * UINT32 word order. */
+		put_u32(c, (uint32_t)(e & 0xffffffffu), &regs[0]);
+		put_u32(c, (uint32_t)(e >> 32), &regs[2]);
 		return;
 	}
 	case W_MAX_CURRENT: v = max_current_ca(c, s->voltage_v); break;

@@ -323,11 +323,10 @@ load_charger(struct sim_site *s, struct sim_charger *c, json_t *o,
 	c->wired_phase = wired;
 	c->max_power_w = (uint32_t)maxp;
 	c->max_offline_power_w = (uint32_t)maxoff;
-	/* "model": UINT32 high word first, UINT64 low word first; an
-	 * override sets both. */
+	/* "model": UINT32 high word first (every model here); the override
+	 * changes the UINT32 order, also inside each UINT64 half. */
 	c->word_order = order;
 	c->word_high_first = order != 2;
-	c->u64_high_first = order == 1;
 	c->control_mode = (uint16_t)mode;
 	c->comm_timeout_s = (uint16_t)timeout;
 	if (c->link == SIM_LINK_TCP_DIAL) {

@@ -109,7 +109,6 @@ struct sim_charger {
 	uint32_t max_power_w;
 	uint32_t max_offline_power_w;
 	bool word_high_first;        /* UINT32 word order */
-	bool u64_high_first;         /* UINT64 word order */
 	int word_order;              /* 0 model, 1 high-first, 2 low-first */
 	bool answer_fc04;            /* false: "illegal function" to 04 */
 

@@ -197,7 +197,7 @@ test_word_order_and_energy(void)
 
 	CU_ASSERT_EQUAL_FATAL(load(one_of_each), 0);
 	ul = sim_site_charger(&site, "ul");
-	CU_ASSERT(!ul->word_high_first && !ul->u64_high_first);
+	CU_ASSERT(!ul->word_high_first);
 	/* low-first: 22000 = 0x000055F0 -> [0x55F0, 0x0000]. */
 	CU_ASSERT_EQUAL(rd(ul, 4, 10119, 2, r, T0), 0);
 	CU_ASSERT_EQUAL(r[0], 0x55f0);
@@ -208,7 +208,7 @@ test_word_order_and_energy(void)
 	    60, false, T0, &cause), 0);
 	sim_site_update(&site, T0 + 3600000);
 	CU_ASSERT_EQUAL(rd(ul, 4, 12035, 4, r, T0 + 3600000), 0);
-	/* Least significant word first. */
+	/* Low 32 bits first, each half low word first (low-first). */
 	CU_ASSERT_EQUAL(r[0], 0x2110);
 	CU_ASSERT_EQUAL(r[1], 0x0001);
 	CU_ASSERT_EQUAL(r[2], 0);
@@ -235,28 +235,29 @@ test_energy_high_first(void)
 
 	CU_ASSERT_EQUAL_FATAL(load(one_of_each), 0);
 	wb = sim_site_charger(&site, "wb");
-	/* 11000 W for 2 h = 22000 Wh = 220000 (0.1 Wh) = 0x00035B60;
-	 * the model's order: UINT64 least significant word first. */
+	/* 11000 W for 2 h = 22000 Wh = 220000 (0.1 Wh) = 0x00035B60:
+	 * low half first, high word first inside it. */
 	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, wb, 1, 11000, 3, NULL, -1, 60,
 	    false, T0, &cause), 0);
 	CU_ASSERT_EQUAL(rd(wb, 4, 11035, 4, r, T0 + 7200000), 0);
-	CU_ASSERT_EQUAL(r[0], 0x5b60);
-	CU_ASSERT_EQUAL(r[1], 0x0003);
+	CU_ASSERT_EQUAL(r[0], 0x0003);
+	CU_ASSERT_EQUAL(r[1], 0x5b60);
 	CU_ASSERT_EQUAL(r[2], 0);
 	CU_ASSERT_EQUAL(r[3], 0);
-	/* word_order "high-first" turns UINT64 around too. */
-	wb->u64_high_first = true;
-	CU_ASSERT_EQUAL(rd(wb, 4, 11035, 4, r, T0 + 7200000), 0);
-	CU_ASSERT_EQUAL(r[0], 0);
-	CU_ASSERT_EQUAL(r[1], 0);
-	CU_ASSERT_EQUAL(r[2], 0x0003);
-	CU_ASSERT_EQUAL(r[3], 0x5b60);
 	/* Per phase: 11000 / 3 = 3667 W; current 3666.7 / 230 = 15.94 A. */
 	CU_ASSERT_EQUAL(rd32(wb, 11027, T0 + 7200000), 3667);
 	CU_ASSERT_EQUAL(rd32(wb, 11015, T0 + 7200000), 1594);
 	CU_ASSERT_EQUAL(rd32(wb, 11009, T0 + 7200000), 23000);
 	CU_ASSERT_EQUAL(rd32(wb, 10005, T0 + 7200000), 11000);
 	CU_ASSERT_EQUAL(rd16(wb, 11000, T0 + 7200000), 3);
+	/* 2^32 + 5 (0.1 Wh) = 429496730.1 Wh: high half 1 in registers 3-4. */
+	wb->conn[1].energy_wh = 429496730.1;
+	sim_ev_unplug(wb, 1, T0 + 7200000);
+	CU_ASSERT_EQUAL(rd(wb, 4, 11035, 4, r, T0 + 7200000), 0);
+	CU_ASSERT_EQUAL(r[0], 0);
+	CU_ASSERT_EQUAL(r[1], 5);
+	CU_ASSERT_EQUAL(r[2], 0);
+	CU_ASSERT_EQUAL(r[3], 1);
 }
 
 static void
@@ -284,7 +285,7 @@ test_follow_delay(void)
 		uint16_t r[4];
 
 		CU_ASSERT_EQUAL(rd(wb, 4, 11035, 4, r, T0 + 10600), 0);
-		CU_ASSERT_EQUAL(r[0], 284);
+		CU_ASSERT_EQUAL(r[1], 284);
 	}
 	/* A limit of 0 suspends the EVSE (status 5) after the delay. */
 	CU_ASSERT_EQUAL(wr32(wb, 21000, 0, T0 + 20000), 0);
