@@ -3,9 +3,9 @@
  * each kill the database must open cleanly and hold exactly the messages
  * queued and not acknowledged, once each, in order.
  *
- * The child reports on a pipe: "e N" before it queues message N and "E N"
- * once the call returned (durable, with every buffered meter value before
- * it); "m N" before it queues meter value N (batched) and "C N" when that
+ * The child reports on a pipe: "R" once its store is open; "e N" before it
+ * queues message N and "E N" once the call returned (durable, with every
+ * buffered meter value before it); "m N" before it queues meter value N (batched) and "C N" when that
  * call returned with nothing left in the buffer; "a N" / "A N" around the
  * acknowledgement of N.  So after a kill the parent knows the lower bound
  * (everything confirmed and not acknowledged must be there, every A must
@@ -90,6 +90,7 @@ child_loop(int fd, int64_t next_seq, unsigned seed)
 		fprintf(stderr, "child: %s\n", cause);
 		_exit(2);
 	}
+	report(fd, 'R', 0);
 	for (int64_t now_ms = 0;; now_ms += 40) {
 		store_queue_stats(st, &qs);
 		if (qs.committed < 3 || (qs.committed < 200 &&
@@ -354,17 +355,58 @@ verify(struct model *md, int kill_no)
 	store_close(st);
 }
 
-/* One round: fork, let the child run for a random time, kill, verify. */
+/* Reads the child's reports: a line buffer that survives across reads. */
+struct reader {
+	int fd;
+	char line[64];
+	size_t ll;
+	bool ready;  /* the child reported "R": its store is open */
+};
+
+/* Reads what is available within timeout_ms (-1: until end of file) and
+ * applies each complete line; returns false at end of file. */
+static bool
+read_reports(struct reader *r, struct model *md, int kill_no,
+    int timeout_ms)
+{
+	struct pollfd p = { r->fd, POLLIN, 0 };
+	char buf[4096];
+	ssize_t n;
+
+	if (timeout_ms >= 0 && poll(&p, 1, timeout_ms) <= 0)
+		return true;
+	n = read(r->fd, buf, sizeof(buf));
+	if (n <= 0)
+		return false;
+	for (ssize_t k = 0; k < n; k++) {
+		if (buf[k] != '\n') {
+			if (r->ll < sizeof(r->line) - 1)
+				r->line[r->ll++] = buf[k];
+			continue;
+		}
+		r->line[r->ll] = '\0';
+		r->ll = 0;
+		if (r->line[0] == 'R')
+			r->ready = true;
+		else if (apply_line(md, r->line) != 0)
+			violation(kill_no, "report contradicts model");
+	}
+	return true;
+}
+
+/* One round: fork, let the child run for a random time, kill, verify.
+ * Three rounds in four count the time from the child's "ready" (so it
+ * is killed mid-work even on a loaded machine); the fourth from the fork
+ * (so some kills land while it opens and recovers the file). */
 static void
 one_round(struct model *md, int kill_no, unsigned *seed)
 {
 	int fds[2], status;
-	char buf[4096], line[64];
-	size_t ll = 0;
 	int64_t delay_ms = rand_r(seed) % (MAX_KILL_DELAY_MS + 1);
 	int64_t deadline;
+	struct reader r;
+	bool alive = true;
 	pid_t pid;
-	ssize_t n;
 
 	CU_ASSERT_FATAL(pipe(fds) == 0);
 	fflush(NULL);
@@ -375,48 +417,26 @@ one_round(struct model *md, int kill_no, unsigned *seed)
 		child_loop(fds[1], md->next_seq, (unsigned)rand_r(seed));
 	}
 	close(fds[1]);
-	deadline = mono_now_ms() + delay_ms;
-	for (;;) {
-		int64_t left = deadline - mono_now_ms();
-		struct pollfd p = { fds[0], POLLIN, 0 };
-
-		if (left <= 0)
-			break;
-		if (poll(&p, 1, (int)left) <= 0)
-			continue;
-		n = read(fds[0], buf, sizeof(buf));
-		if (n <= 0)
-			break; /* the child died on its own: caught below */
-		for (ssize_t k = 0; k < n; k++) {
-			if (buf[k] != '\n') {
-				if (ll < sizeof(line) - 1)
-					line[ll++] = buf[k];
-				continue;
-			}
-			line[ll] = '\0';
-			ll = 0;
-			if (apply_line(md, line) != 0)
-				violation(kill_no, "report contradicts model");
-		}
+	memset(&r, 0, sizeof(r));
+	r.fd = fds[0];
+	if (kill_no % 4 != 0) {
+		deadline = mono_now_ms() + 20000;
+		while (alive && !r.ready && mono_now_ms() < deadline)
+			alive = read_reports(&r, md, kill_no, 100);
+		if (!r.ready)
+			violation(kill_no, "child never opened the store");
 	}
+	deadline = mono_now_ms() + delay_ms;
+	while (alive && mono_now_ms() < deadline)
+		alive = read_reports(&r, md, kill_no,
+		    (int)(deadline - mono_now_ms()));
 	kill(pid, SIGKILL);
 	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
 	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
 		violation(kill_no, "child ended before the kill");
 	/* Whatever it wrote before dying. */
-	while ((n = read(fds[0], buf, sizeof(buf))) > 0) {
-		for (ssize_t k = 0; k < n; k++) {
-			if (buf[k] != '\n') {
-				if (ll < sizeof(line) - 1)
-					line[ll++] = buf[k];
-				continue;
-			}
-			line[ll] = '\0';
-			ll = 0;
-			if (apply_line(md, line) != 0)
-				violation(kill_no, "report contradicts model");
-		}
-	}
+	while (read_reports(&r, md, kill_no, -1))
+		;
 	close(fds[0]);
 	totals.kills++;
 	verify(md, kill_no);
