@@ -842,15 +842,18 @@ struct seen {
 };
 
 /* Walks one block of statements against its section definition, reporting
- * unknown options (blanked out) and options or sections given twice.
- * Returns false at a syntax error: the rest is left to libconfuse, which
- * reports it. */
+ * unknown options (blanked out) and options or sections given twice; sets
+ * *closed when the block ended with its '}'.  Returns false at a syntax
+ * error: the rest is left to libconfuse, which reports it. */
 static bool
-walk(struct scan *sc, const struct sec_def *sd, const char *title, int depth)
+walk(struct scan *sc, const struct sec_def *sd, const char *title, int depth,
+    bool *closed)
 {
 	struct seen *seen = NULL;
 	size_t n_seen = 0;
-	bool ok = true, closed = false;
+	bool ok = true, sub_closed;
+
+	*closed = false;
 
 	while (ok && sc->i < sc->n_toks) {
 		struct tok *t = &sc->toks[sc->i];
@@ -864,7 +867,7 @@ walk(struct scan *sc, const struct sec_def *sd, const char *title, int depth)
 				ok = false;
 			else
 				sc->i++;
-			closed = true;
+			*closed = true;
 			break;
 		}
 		if (t->type != T_STR || sc->i + 1 >= sc->n_toks) {
@@ -989,9 +992,8 @@ walk(struct scan *sc, const struct sec_def *sd, const char *title, int depth)
 			od->name, sub_title != NULL ? xstrdup(sub_title) : NULL,
 			line };
 		sc->i++; /* the opening brace */
-		ok = walk(sc, od->sec, sub_title, depth + 1);
-		if (ok && sc->i >= sc->n_toks && !sc->unclosed_reported &&
-		    (sc->i == 0 || sc->toks[sc->i - 1].type != T_RBRACE)) {
+		ok = walk(sc, od->sec, sub_title, depth + 1, &sub_closed);
+		if (ok && !sub_closed && !sc->unclosed_reported) {
 			/* libconfuse accepts a file that ends inside a
 			 * section; refuse it. */
 			add_error(sc->ctx, line, "syntax error: section '%s' is "
@@ -1000,7 +1002,6 @@ walk(struct scan *sc, const struct sec_def *sd, const char *title, int depth)
 			sc->unclosed_reported = true;
 		}
 	}
-	(void)closed;
 	free(seen);
 	return ok;
 }
@@ -1740,7 +1741,7 @@ cfg_load_string(const char *name, const char *text, struct cfg *c,
 	sc.len = strlen(text);
 	sc.buf = xstrdup(text);
 	tokenize(&sc);
-	(void)walk(&sc, &root_sec, NULL, 0);
+	(void)walk(&sc, &root_sec, NULL, 0, &(bool){ false });
 	for (size_t i = 0; i < sc.n_toks; i++)
 		free(sc.toks[i].text);
 	free(sc.toks);

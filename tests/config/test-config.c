@@ -267,6 +267,16 @@ test_syntax_errors(void)
 			    "'site' is not closed", NULL);
 		CU_ASSERT(found);
 	}
+	CU_ASSERT_EQUAL(load("site {\n available-power-kw = 10\n"
+	    " circuit \"a\" { max-current-a = 32 }\n"), -1);
+	{
+		int found = 0;
+
+		for (size_t i = 0; i < errs.n; i++)
+			found |= err_has(i, "t.conf:1: syntax error: section "
+			    "'site' is not closed", NULL);
+		CU_ASSERT(found);
+	}
 	ONE_ERROR(subst(base, "balancer { mode = \"alm\" }",
 	    "balancer { mode = \"alm\" reserve-pct = 5\n reserve-pct = 6 }"),
 	    "t.conf:14: option 'balancer.reserve-pct': given twice (first at "
