@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,7 @@ sim_write_config(struct sim_site *s, const char *path)
 {
 	char *buf = NULL, *dir = xstrdup(path);
 	size_t len = 0;
+	double breaker;
 	FILE *f = open_memstream(&buf, &len);
 	int rc;
 
@@ -154,12 +156,17 @@ sim_write_config(struct sim_site *s, const char *path)
 	}
 	fprintf(f, "# ocpp-edge configuration matching the simulated site "
 	    "(written by ocpp-edge-sim).\n\n");
+	breaker = s->main_breaker_a;
+	if (breaker <= 0)
+		breaker = ceil(s->available_power_kw * 1000.0 /
+		    (s->voltage_v * (strncmp(s->distribution, "1-", 2) == 0 ?
+		    1 : 3)));
 	fprintf(f, "site {\n\tid = \"%s\"\n\tdistribution = \"%s\"\n"
-	    "\tnominal-voltage-v = %g\n\tmain-breaker-a = 63\n"
+	    "\tnominal-voltage-v = %g\n\tmain-breaker-a = %g\n"
 	    "\tavailable-power-kw = %g\n\n\tcircuit \"main\" {\n"
-	    "\t\tmax-current-a = 63\n\t\tparent = \"\"\n\t}\n}\n\n",
-	    s->site_id, s->distribution, s->voltage_v,
-	    s->available_power_kw);
+	    "\t\tmax-current-a = %g\n\t\tparent = \"\"\n\t}\n}\n\n",
+	    s->site_id, s->distribution, s->voltage_v, breaker,
+	    s->available_power_kw, breaker);
 	fprintf(f, "csms {\n\turl = \"%s\"\n\tocpp-version = \"1.6\"\n"
 	    "\tidentity = \"%s\"\n\tsecurity-profile = 1\n}\n\n",
 	    s->csms_url, s->site_id);

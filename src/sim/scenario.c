@@ -362,7 +362,7 @@ load_charger(struct sim_site *s, struct sim_charger *c, json_t *o,
 }
 
 static const char *const site_keys[] = {
-	"id", "voltage_v", "distribution", "available_power_kw",
+	"id", "voltage_v", "distribution", "available_power_kw", "main_breaker_a",
 	"household_w", "pv_w", "household_split", "dc_voltage_v",
 	"min_current_a", NULL,
 };
@@ -386,6 +386,8 @@ load_site(struct sim_site *s, json_t *o, char **cause)
 	    sizeof(s->distribution), cause) != 0 ||
 	    get_num(o, "site", "available_power_kw", 1, 10000,
 	    &s->available_power_kw, cause) != 0 ||
+	    get_num(o, "site", "main_breaker_a", 1, 10000,
+	    &s->main_breaker_a, cause) != 0 ||
 	    get_num(o, "site", "household_w", -1e6, 1e6, &s->household_w,
 	    cause) != 0 ||
 	    get_num(o, "site", "pv_w", 0, 1e6, &s->pv_w, cause) != 0 ||

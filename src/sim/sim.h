@@ -196,6 +196,7 @@ struct sim_site {
 	double min_current_a;        /* AC EVs cannot charge below this */
 	int64_t follow_delay_ms;
 	double available_power_kw;
+	double main_breaker_a;       /* 0: the smallest that carries it */
 	char distribution[16];
 	char site_id[64];
 	char csms_url[256];

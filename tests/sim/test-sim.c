@@ -1087,6 +1087,29 @@ test_timeline_config_and_exit(void)
 	CU_ASSERT_EQUAL(proc_stop(&p), 0);
 }
 
+static void
+test_daemon_accepts_config(void)
+{
+	char daemon[512], path[160], arg[200], cmd[800];
+	const char *b = getenv("top_builddir");
+	struct proc p;
+
+	snprintf(daemon, sizeof(daemon), "%s/ocpp-edged", b != NULL ? b : ".");
+	if (access(daemon, X_OK) != 0) {
+		fprintf(stderr, "[no ocpp-edged: not checked] ");
+		return;
+	}
+	snprintf(path, sizeof(path), "/tmp/test-sim-%d.conf", (int)getpid());
+	snprintf(arg, sizeof(arg), "--write-config=%s", path);
+	CU_ASSERT_EQUAL_FATAL(proc_start(&p, tcp_site, arg), 0);
+	/* The daemon's own validation (--check-config) accepts it. */
+	snprintf(cmd, sizeof(cmd), "'%s' --check-config '%s' >/dev/null",
+	    daemon, path);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	unlink(path);
+	CU_ASSERT_EQUAL(proc_stop(&p), 0);
+}
+
 static const struct cu_test model_tests[] = {
 	{ "identity registers", test_identity_registers },
 	{ "word order and UINT64 energy", test_word_order_and_energy },
@@ -1111,6 +1134,8 @@ static const struct cu_test process_tests[] = {
 	{ "command line and exit codes", test_command_line },
 	{ "timeline, meter silence, config, exit",
 	  test_timeline_config_and_exit },
+	{ "ocpp-edged --check-config accepts the generated config",
+	  test_daemon_accepts_config },
 	{ NULL, NULL },
 };
 
