@@ -25,3 +25,12 @@ tests_config_test_config_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_config_test_config_LDADD = $(DAEMON_LIBS) $(CUNIT_LIBS)
 TESTS += tests/daemon/test-daemon.sh tests/daemon/test-ctl.sh
 EXTRA_DIST += tests/daemon/test-daemon.sh tests/daemon/test-ctl.sh
+
+# The systemd unit, with the configured paths filled in.
+systemdunitdir = $(prefix)/lib/systemd/system
+systemdunit_DATA = ocpp-edged.service
+CLEANFILES += ocpp-edged.service
+ocpp-edged.service: $(top_srcdir)/etc/ocpp-edged.service Makefile
+	$(AM_V_GEN)sed -e 's|@sbindir[@]|$(sbindir)|g' \
+	    -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	    $(top_srcdir)/etc/ocpp-edged.service >$@.tmp && mv $@.tmp $@
