@@ -16,3 +16,15 @@ tests_southbound_test_southbound_CFLAGS = $(AM_CFLAGS) $(MODBUS_CFLAGS) \
 	$(CUNIT_CFLAGS) -I$(top_srcdir)/tests
 tests_southbound_test_southbound_LDADD = libsouthbound.la libcommon.la \
 	$(MODBUS_LIBS) $(CUNIT_LIBS) $(LIBS)
+
+# Against the site simulator (skipped when it is not built).
+check_PROGRAMS += tests/southbound/test-sb-sim
+TESTS += tests/southbound/test-sb-sim
+tests_southbound_test_sb_sim_SOURCES = tests/southbound/test-sb-sim.c tests/cu.h
+tests_southbound_test_sb_sim_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(CUNIT_CFLAGS) -I$(top_srcdir)/tests
+tests_southbound_test_sb_sim_LDADD = libsouthbound.la libcommon.la \
+	$(MODBUS_LIBS) $(JANSSON_LIBS) $(CUNIT_LIBS) $(LIBS)
+tests_southbound_test_sb_sim_DEPENDENCIES = libsouthbound.la libcommon.la \
+	ocpp-edge-sim$(EXEEXT)
+EXTRA_DIST += tests/southbound/sim-site.json
