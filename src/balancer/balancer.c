@@ -16,6 +16,11 @@
 #define K_CIRC(c, p) (1 + BAL_PHASES + BAL_PHASES * (c) + (p))
 #define NK (1 + BAL_PHASES + BAL_PHASES * BAL_MAX_CIRCUITS)
 #define EPS 1e-6
+/* constraints one connector can be in: site, 3 main phases, 3 per level */
+#define KPER (1 + BAL_PHASES + BAL_PHASES * BAL_MAX_DEPTH)
+/* classes of connectors: circuit x (L1, L2, L3 or three-phase) */
+#define NCLS (BAL_MAX_CIRCUITS * 4)
+_Static_assert(NK <= 128, "constraint masks hold 128 bits");
 
 struct bal_work {
 	/* per connector */
@@ -23,6 +28,10 @@ struct bal_work {
 	double upper[BAL_MAX_CONNECTORS];  /* own bound, W */
 	double pmin[BAL_MAX_CONNECTORS];   /* minimum on the grid, W */
 	double step[BAL_MAX_CONNECTORS];   /* resolution in W */
+	double inv_step[BAL_MAX_CONNECTORS];
+	double old[BAL_MAX_CONNECTORS];    /* last setpoint on the grid */
+	double x_save[BAL_MAX_CONNECTORS];
+	int bk_save[BAL_MAX_CONNECTORS];
 	double x[BAL_MAX_CONNECTORS];      /* water-filling result, W */
 	double held[BAL_MAX_CONNECTORS];   /* under-draw cap, or -1 */
 	double maxw[BAL_MAX_CONNECTORS];
@@ -32,16 +41,27 @@ struct bal_work {
 	int n_by_upper;
 	int pord[BAL_MAX_CONNECTORS];      /* pause order scratch */
 	int tmp[BAL_MAX_CONNECTORS];
+	uint64_t key[BAL_MAX_CONNECTORS];
+	uint64_t key_tmp[BAL_MAX_CONNECTORS];
 	unsigned char dem[BAL_MAX_CONNECTORS];    /* demanding and eligible */
 	unsigned char act[BAL_MAX_CONNECTORS];    /* in the current fill */
 	unsigned char frozen[BAL_MAX_CONNECTORS];
 	unsigned char newly[BAL_MAX_CONNECTORS];  /* paused in this run */
 	unsigned char resumed[BAL_MAX_CONNECTORS];
+	/* constraints of each connector: kk/ka[kofs[i] .. kofs[i]+klen[i]),
+	 * shared by the connectors of one class */
+	int kofs[BAL_MAX_CONNECTORS];
+	int klen[BAL_MAX_CONNECTORS];
+	int cls[BAL_MAX_CONNECTORS];
+	int cls_ofs[NCLS];
+	int cls_len[NCLS];
+	uint64_t cls_mask[NCLS][2];        /* constraints of a class, as bits */
+	int kk[NCLS * KPER];
+	double ka[NCLS * KPER];
 	/* per constraint */
 	double cap[NK];
 	double fixed[NK];
 	double slope[NK];
-	double lvl[NK];
 	double committed[NK];
 	int cnt[NK];
 	unsigned char used[NK];
@@ -166,6 +186,7 @@ bal_check(const struct bal_input *in, char *errbuf, size_t errlen)
 {
 	const struct bal_site *site = in->site;
 	const struct bal_settings *s = in->settings;
+	int depth[BAL_MAX_CIRCUITS];
 
 	if (errlen > 0)
 		errbuf[0] = '\0';
@@ -198,6 +219,10 @@ bal_check(const struct bal_input *in, char *errbuf, size_t errlen)
 		if (ci->max_current_ma <= 0)
 			FAIL("circuit %d: max current %d mA, must be > 0", c,
 			    (int)ci->max_current_ma);
+		depth[c] = ci->parent == BAL_NONE ? 1 : depth[ci->parent] + 1;
+		if (depth[c] > BAL_MAX_DEPTH)
+			FAIL("circuit %d: %d levels deep, at most %d", c, depth[c],
+			    BAL_MAX_DEPTH);
 	}
 	if (in->n_chargers < 0 || in->n_chargers > BAL_MAX_CHARGERS ||
 	    (in->n_chargers > 0 && in->chargers == NULL))
@@ -294,77 +319,100 @@ is_demanding(enum bal_conn_state st)
 	    st == BAL_ST_SUSPENDED_EV || st == BAL_ST_SUSPENDED_EVSE;
 }
 
+/* floor() and ceil() without a library call (|x| < 2^62). */
+static inline double
+ffloor(double x)
+{
+	double t = (double)(int64_t)x;
+	return t > x ? t - 1 : t;
+}
+
+static inline double
+fceil(double x)
+{
+	double t = (double)(int64_t)x;
+	return t < x ? t + 1 : t;
+}
+
 static double
-floor_grid(double v, double step)
+floor_grid(const struct bal_work *w, int i, double v)
 {
 	if (v <= 0)
 		return 0;
-	return floor(v / step + 1e-9) * step;
+	return ffloor(v * w->inv_step[i] + 1e-9) * w->step[i];
 }
 
 static double
-ceil_grid(double v, double step)
+ceil_grid(const struct bal_work *w, int i, double v)
 {
-	return ceil(v / step - 1e-9) * step;
+	return fceil(v * w->inv_step[i] - 1e-9) * w->step[i];
 }
 
-/* Coefficient of connector i in constraint k (W or mA per W). */
-static double
-coef_of(const struct bal_work *w, int i, int k)
-{
-	const struct bal_connector *cn = &w->in->connectors[i];
-	int c, p;
-
-	if (k == K_SITE)
-		return 1.0;
-	if (k < K_CIRC(0, 0))
-		return w->coef[i][k - 1];
-	c = (k - K_CIRC(0, 0)) / BAL_PHASES;
-	p = (k - K_CIRC(0, 0)) % BAL_PHASES;
-	if (!(w->anc[w->in->chargers[cn->charger].circuit] & (1u << c)))
-		return 0;
-	return w->coef[i][p];
-}
-
-/* Recomputes the level at which constraint k fills up. */
+/* Builds the constraint lists: connectors of one class (same circuit,
+ * same phases) share one list; kofs/klen of a connector point to its
+ * class's list (used[] and coef[] must be set). */
 static void
-relevel(struct bal_work *w, int k)
+build_lists(struct bal_work *w)
 {
-	if (w->cnt[k] <= 0 || w->slope[k] <= 1e-15)
-		w->lvl[k] = HUGE_VAL;
-	else
-		w->lvl[k] = (w->cap[k] - w->fixed[k]) / w->slope[k];
-}
+	const struct bal_input *in = w->in;
+	const struct bal_circuit *circ = in->site->circuits;
+	int n = in->n_connectors, pos = 0;
 
-/* Adds (sign +1) or removes (sign -1, with value v) connector i in the
- * constraints it belongs to. */
-static void
-touch(struct bal_work *w, int i, int sign, double v)
-{
-	const struct bal_connector *cn = &w->in->connectors[i];
-	int c = w->in->chargers[cn->charger].circuit;
-	const struct bal_circuit *circ = w->in->site->circuits;
+	for (int c = 0; c < NCLS; c++)
+		w->cls_ofs[c] = -1;
+	for (int i = 0; i < n; i++) {
+		const struct bal_charger *ch = &in->chargers[in->connectors[i].charger];
+		int cl = ch->circuit * 4 + (ch->phases == 3 ? 3 : ch->wired_phase);
 
-#define TOUCH(k, a) do { \
+		if (!ch->online) {
+			w->kofs[i] = 0;
+			w->klen[i] = 0;
+			continue;
+		}
+		if (w->cls_ofs[cl] < 0) {
+			int start = pos;
+			w->cls_mask[cl][0] = 0;
+			w->cls_mask[cl][1] = 0;
+#define ADD(k, a) do { \
 	if (w->used[k]) { \
-		if (sign > 0) { \
-			w->slope[k] += (a); w->cnt[k]++; \
-		} else { \
-			w->slope[k] -= (a); w->cnt[k]--; \
-			w->fixed[k] += (a) * v; relevel(w, k); \
-		} \
+		w->kk[pos] = (k); w->ka[pos] = (a); pos++; \
+		w->cls_mask[cl][(k) >> 6] |= 1ull << ((k) & 63); \
 	} \
 } while (0)
-	TOUCH(K_SITE, 1.0);
-	for (int p = 0; p < BAL_PHASES; p++) {
-		double a = w->coef[i][p];
-		if (a <= 0)
-			continue;
-		TOUCH(K_MAIN(p), a);
-		for (int cc = c; cc != BAL_NONE; cc = circ[cc].parent)
-			TOUCH(K_CIRC(cc, p), a);
+			ADD(K_SITE, 1.0);
+			for (int p = 0; p < BAL_PHASES; p++) {
+				double a = w->coef[i][p];
+				if (a <= 0)
+					continue;
+				ADD(K_MAIN(p), a);
+				for (int c = ch->circuit; c != BAL_NONE; c = circ[c].parent)
+					ADD(K_CIRC(c, p), a);
+			}
+#undef ADD
+			w->cls_ofs[cl] = start;
+			w->cls_len[cl] = pos - start;
+		}
+		w->cls[i] = cl;
+		w->kofs[i] = w->cls_ofs[cl];
+		w->klen[i] = w->cls_len[cl];
 	}
-#undef TOUCH
+}
+
+/* Freezes connector i at v: it leaves the slope of its constraints and
+ * adds v to their fixed load. */
+static void
+freeze(struct bal_work *w, int i, double v, int k_bound)
+{
+	w->x[i] = v;
+	w->bound_k[i] = k_bound;
+	w->frozen[i] = 1;
+	for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++) {
+		int k = w->kk[e];
+		double a = w->ka[e];
+		w->slope[k] -= a;
+		w->cnt[k]--;
+		w->fixed[k] += a * v;
+	}
 }
 
 /* Max-min fair water-filling over the connectors with act[] set: raises a
@@ -385,17 +433,17 @@ fill(struct bal_work *w)
 		w->frozen[i] = 0;
 		w->x[i] = 0;
 		w->bound_k[i] = -1;
-		if (w->act[i]) {
-			touch(w, i, +1, 0);
-			left++;
+		if (!w->act[i])
+			continue;
+		left++;
+		for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++) {
+			w->slope[w->kk[e]] += w->ka[e];
+			w->cnt[w->kk[e]]++;
 		}
 	}
-	for (int k = 0; k < w->nk; k++)
-		relevel(w, k);
-
 	while (left > 0) {
 		int i, best = -1;
-		double lmin = HUGE_VAL, nu;
+		double lmin, nu;
 
 		while (j < w->n_by_upper &&
 		    (!w->act[w->by_upper[j]] || w->frozen[w->by_upper[j]]))
@@ -407,16 +455,17 @@ fill(struct bal_work *w)
 			i = -1;
 			nu = HUGE_VAL;
 		}
+		/* the lowest level at which a constraint fills, if below nu:
+		 * (cap - fixed) / slope < lmin, compared without dividing */
+		lmin = nu;
 		for (int k = 0; k < w->nk; k++)
-			if (!w->kfrozen[k] && w->lvl[k] < lmin) {
-				lmin = w->lvl[k];
+			if (!w->kfrozen[k] && w->cnt[k] > 0 &&
+			    w->cap[k] - w->fixed[k] < lmin * w->slope[k]) {
+				lmin = (w->cap[k] - w->fixed[k]) / w->slope[k];
 				best = k;
 			}
-		if (i >= 0 && nu <= lmin) {
-			w->x[i] = nu;
-			w->bound_k[i] = -1;
-			w->frozen[i] = 1;
-			touch(w, i, -1, nu);
+		if (i >= 0 && best < 0) {
+			freeze(w, i, nu, -1);
 			left--;
 			continue;
 		}
@@ -426,12 +475,10 @@ fill(struct bal_work *w)
 			lmin = 0;
 		w->kfrozen[best] = 1;
 		for (int m = 0; m < n; m++) {
-			if (!w->act[m] || w->frozen[m] || coef_of(w, m, best) <= 0)
+			if (!w->act[m] || w->frozen[m] ||
+			    !(w->cls_mask[w->cls[m]][best >> 6] & (1ull << (best & 63))))
 				continue;
-			w->x[m] = lmin;
-			w->bound_k[m] = best;
-			w->frozen[m] = 1;
-			touch(w, m, -1, lmin);
+			freeze(w, m, lmin, best);
 			left--;
 		}
 	}
@@ -451,18 +498,43 @@ pause_later(const struct bal_input *in, int a, int b)
 	return a < b;
 }
 
-static bool
-upper_less(const struct bal_work *w, int a, int b)
+/* Sorts the demanding connectors by ascending upper bound (in mW, then
+ * index): bottom-up merge sort of 64-bit keys. */
+static void
+sort_by_upper(struct bal_work *w)
 {
-	if (w->upper[a] != w->upper[b])
-		return w->upper[a] < w->upper[b];
-	return a < b;
+	uint64_t *src = w->key, *dst = w->key_tmp;
+	int n = w->n_by_upper;
+
+	for (int q = 0; q < n; q++) {
+		int i = w->by_upper[q];
+		src[q] = ((uint64_t)ffloor(w->upper[i] * 1000 + 0.5) << 11) |
+		    (uint64_t)i;
+	}
+	for (int width = 1; width < n; width *= 2) {
+		for (int lo = 0; lo < n; lo += 2 * width) {
+			int mid = lo + width < n ? lo + width : n;
+			int hi = lo + 2 * width < n ? lo + 2 * width : n;
+			int a = lo, b = mid, o = lo;
+			while (a < mid && b < hi)
+				dst[o++] = src[b] < src[a] ? src[b++] : src[a++];
+			while (a < mid)
+				dst[o++] = src[a++];
+			while (b < hi)
+				dst[o++] = src[b++];
+		}
+		uint64_t *t = src;
+		src = dst;
+		dst = t;
+	}
+	for (int q = 0; q < n; q++)
+		w->by_upper[q] = (int)(src[q] & 0x7ff);
 }
 
-/* Stable bottom-up merge sort of v[0..n) with tmp as scratch; by_upper
- * selects the key (ascending upper bound) else the pause order. */
+/* Stable bottom-up merge sort of v[0..n) by the pause order, tmp as
+ * scratch. */
 static void
-sort_idx(struct bal_work *w, int *v, int n, bool by_upper)
+sort_idx(struct bal_work *w, int *v, int n)
 {
 	int *src = v, *dst = w->tmp;
 
@@ -472,8 +544,7 @@ sort_idx(struct bal_work *w, int *v, int n, bool by_upper)
 			int hi = lo + 2 * width < n ? lo + 2 * width : n;
 			int a = lo, b = mid, o = lo;
 			while (a < mid && b < hi) {
-				bool take_b = by_upper ? upper_less(w, src[b], src[a]) :
-				    pause_later(w->in, src[b], src[a]);
+				bool take_b = pause_later(w->in, src[b], src[a]);
 				dst[o++] = take_b ? src[b++] : src[a++];
 			}
 			while (a < mid)
@@ -537,7 +608,7 @@ pause_below_min(struct bal_work *w)
 				w->cnt[k] = 1;
 		}
 		/* pause from the end of the pause order */
-		sort_idx(w, w->pord, nb, false);
+		sort_idx(w, w->pord, nb);
 		for (int q = nb - 1; q >= 0; q--) {
 			int i = w->pord[q];
 			int k = w->bound_k[i] < 0 ? K_SITE : w->bound_k[i];
@@ -743,7 +814,8 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 
 		w->step[i] = ch->unit == BAL_UNIT_W ? s->resolution_w :
 		    s->resolution_ma * v * ch->phases / 1000.0;
-		w->pmin[i] = ceil_grid(pmin_raw, w->step[i]);
+		w->inv_step[i] = 1.0 / w->step[i];
+		w->pmin[i] = ceil_grid(w, i, pmin_raw);
 		mx = cn->rated_max_w;
 		if (cn->configured_max_w > 0 && cn->configured_max_w < mx)
 			mx = cn->configured_max_w;
@@ -799,15 +871,15 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 			mem->underdraw_since_ms = -1;
 		}
 		if (mem->underdrawing) {
-			double hcap = ceil_grid((double)cn->measured_power_w +
-			    s->underdraw_headroom_w, w->step[i]);
+			double hcap = ceil_grid(w, i, (double)cn->measured_power_w +
+			    s->underdraw_headroom_w);
 			if (hcap < w->pmin[i])
 				hcap = w->pmin[i];
 			w->held[i] = hcap;
 			if (hcap < mx)
 				mx = hcap;
 		}
-		w->upper[i] = floor_grid(mx, w->step[i]);
+		w->upper[i] = floor_grid(w, i, mx);
 		if (w->upper[i] + EPS < w->pmin[i])
 			continue; /* a cap below Pmin: paused, not demanding */
 		w->dem[i] = 1;
@@ -845,11 +917,13 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		}
 	}
 
+	build_lists(w);
+
 	/* sharing */
 	if (so->cap_source == BAL_CAP_METER_FAULT) {
 		w->n_by_upper = 0; /* nobody active */
 	} else {
-		sort_idx(w, w->by_upper, w->n_by_upper, true);
+		sort_by_upper(w);
 		for (int q = 0; q < w->n_by_upper; q++) {
 			int i = w->by_upper[q];
 			w->act[i] = !state->conn[i].paused;
@@ -865,31 +939,55 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		}
 		if (np > 0) {
 			bool stop = false;
-			sort_idx(w, w->pord, np, false);
+			sort_idx(w, w->pord, np);
+			/* minimum load of the running ones per constraint: a
+			 * candidate needs room for its Pmin + margin beyond it */
+			for (int k = 0; k < w->nk; k++)
+				w->committed[k] = 0;
+			for (int i = 0; i < n; i++)
+				if (w->act[i])
+					for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
+						w->committed[w->kk[e]] += w->ka[e] * w->pmin[i];
 			for (int q = 0; q < np; q++) {
 				int i = w->pord[q];
 				struct bal_conn_mem *mem = &state->conn[i];
+				double need = w->pmin[i] + s->restart_margin_w;
+				bool room = true;
 				if (stop) {
 					mem->room_since_ms = -1;
 					continue;
 				}
-				w->act[i] = 1;
-				fill(w);
-				if (first_below(w) < 0 &&
-				    w->x[i] >= w->pmin[i] + s->restart_margin_w - EPS) {
+				for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
+					if (w->committed[w->kk[e]] + w->ka[e] * need >
+					    w->cap[w->kk[e]] + EPS)
+						room = false;
+				if (room) {
+					memcpy(w->x_save, w->x, (size_t)n * sizeof(w->x[0]));
+					memcpy(w->bk_save, w->bound_k, (size_t)n * sizeof(w->bound_k[0]));
+					w->act[i] = 1;
+					fill(w);
+					room = first_below(w) < 0 &&
+					    w->x[i] >= need - EPS;
+				}
+				if (room) {
 					if (mem->room_since_ms < 0)
 						mem->room_since_ms = in->now_ms;
 					if (in->now_ms - mem->room_since_ms >= s->restart_hold_ms) {
 						w->resumed[i] = 1;
+						for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
+							w->committed[w->kk[e]] += w->ka[e] * w->pmin[i];
 						continue;
 					}
 				} else {
 					mem->room_since_ms = -1;
 				}
+				if (w->act[i]) { /* undo the trial */
+					memcpy(w->x, w->x_save, (size_t)n * sizeof(w->x[0]));
+					memcpy(w->bound_k, w->bk_save, (size_t)n * sizeof(w->bound_k[0]));
+				}
 				w->act[i] = 0;
 				stop = true;
 			}
-			fill(w);
 		}
 	}
 
@@ -901,10 +999,10 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		struct bal_conn_mem *mem = &state->conn[i];
 		double t = w->act[i] ? w->x[i] : 0, r, old, nw;
 
-		out[i].chain.target_w = clamp32(floor(t));
-		r = floor_grid(t, w->step[i]);
-		old = (double)mem->applied_w;
-		old = floor(old / w->step[i] + 0.5) * w->step[i];
+		out[i].chain.target_w = clamp32(ffloor(t));
+		r = floor_grid(w, i, t);
+		old = ffloor(mem->applied_w * w->inv_step[i] + 0.5) * w->step[i];
+		w->old[i] = old;
 		nw = r;
 		if (r > old && old >= w->pmin[i] - EPS && t < old + 1.5 * w->step[i])
 			nw = old; /* calm: not worth a rewrite */
@@ -915,55 +1013,35 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		double keep = nw <= old ? nw : old;
 		if (keep > base)
 			base = keep;
-		for (int k = 0; k < w->nk; k++) {
-			double a;
-			if (!w->used[k])
-				continue;
-			a = coef_of(w, i, k);
-			if (a > 0)
-				w->committed[k] += a * base;
-		}
+		for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
+			w->committed[w->kk[e]] += w->ka[e] * base;
 	}
 	for (int i = 0; i < n; i++) {
 		const struct bal_connector *cn = &in->connectors[i];
-		struct bal_conn_mem *mem = &state->conn[i];
-		double old = floor((double)mem->applied_w / w->step[i] + 0.5) * w->step[i];
+		double old = w->old[i];
 		double base, room = HUGE_VAL, grant;
 
 		w->frozen[i] = 0; /* reused: increase held back */
 		if (!in->chargers[cn->charger].online || w->x[i] <= old)
 			continue;
 		base = cn->measured_power_w > old ? cn->measured_power_w : old;
-		for (int k = 0; k < w->nk; k++) {
-			double a, rk;
-			if (!w->used[k])
-				continue;
-			a = coef_of(w, i, k);
-			if (a <= 0)
-				continue;
-			rk = (w->cap[k] - w->committed[k]) / a;
+		for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++) {
+			double rk = (w->cap[w->kk[e]] - w->committed[w->kk[e]]) / w->ka[e];
 			if (rk < room)
 				room = rk;
 		}
 		if (room < 0)
 			room = 0;
-		grant = floor_grid(base + room, w->step[i]);
+		grant = floor_grid(w, i, base + room);
 		if (grant > w->x[i])
 			grant = w->x[i];
 		if (grant < w->pmin[i] - EPS)
 			grant = old >= w->pmin[i] - EPS ? old : 0;
 		if (grant < old)
 			grant = old;
-		if (grant > base) {
-			for (int k = 0; k < w->nk; k++) {
-				double a;
-				if (!w->used[k])
-					continue;
-				a = coef_of(w, i, k);
-				if (a > 0)
-					w->committed[k] += a * (grant - base);
-			}
-		}
+		if (grant > base)
+			for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
+				w->committed[w->kk[e]] += w->ka[e] * (grant - base);
 		if (grant < w->x[i] - EPS)
 			w->frozen[i] = 1;
 		w->x[i] = grant;
@@ -999,12 +1077,12 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 			continue;
 		}
 		if (ch->unit == BAL_UNIT_A) {
-			double steps = floor(sp / w->step[i] + 0.5);
+			double steps = ffloor(sp * w->inv_step[i] + 0.5);
 			o->setpoint_ma = clamp32(steps * s->resolution_ma);
-			o->setpoint_w = clamp32(floor(sp + 1e-6));
+			o->setpoint_w = clamp32(ffloor(sp + 1e-6));
 		} else {
-			o->setpoint_w = clamp32(floor(sp + 1e-6));
-			o->setpoint_ma = clamp32(floor(sp * 1000.0 / (v * ch->phases)));
+			o->setpoint_w = clamp32(ffloor(sp + 1e-6));
+			o->setpoint_ma = clamp32(ffloor(sp * w->coef[i][ch->phases == 3 ? 0 : ch->wired_phase]));
 		}
 		mem->applied_w = o->setpoint_w;
 		so->allocated_w += o->setpoint_w;
@@ -1059,6 +1137,7 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 				load[p] += (in->meter->phase_power_w[p] - charger_phase_w[p]) *
 				    1000.0 / v;
 		}
+		double kv = 1000.0 / v;
 		for (int h = 0; h < in->n_chargers; h++)
 			w->own_ma[h] = 0;
 		for (int i = 0; i < n; i++) {
@@ -1067,7 +1146,7 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 				continue;
 			for (int p = 0; p < BAL_PHASES; p++)
 				load[p] += w->coef[i][p] * out[i].setpoint_w;
-			w->own_ma[h] += out[i].setpoint_w * 1000.0 / v;
+			w->own_ma[h] += out[i].setpoint_w * kv;
 		}
 		for (int p = 0; p < BAL_PHASES; p++)
 			score[p] = (site->phase_max_ma[p] > 0 ?

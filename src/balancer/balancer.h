@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #define BAL_MAX_CIRCUITS 32
+#define BAL_MAX_DEPTH 8        /* levels of the circuit tree */
 #define BAL_MAX_CHARGERS 256
 #define BAL_MAX_CONNECTORS 1024
 #define BAL_PHASES 3
