@@ -550,6 +550,35 @@ test_full_disk_meter_buffer_bounded(void)
 	store_close(st);
 }
 
+/* Another process holding the write lock: an error after a short wait. */
+static void
+test_locked_by_another_is_busy(void)
+{
+	const char *path = fresh_path();
+	struct store *st = open_ok(path, NULL);
+	struct store_queue_stats qs;
+	struct store_msg m = msg_of(STORE_MSG_OTHER, "Heartbeat", "{}", 0, 0);
+	char *cause = NULL;
+	sqlite3 *other;
+
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &other), SQLITE_OK);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL,
+	    NULL, NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 0, NULL, &cause),
+	    STORE_ERR_BUSY);
+	CU_ASSERT_PTR_NOT_NULL(cause);
+	free(cause);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.committed, 0);
+	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(other);
+	/* Once released, the same call works. */
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 0, NULL, NULL), 0);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.committed, 1);
+	store_close(st);
+}
+
 /* ---- Profiles. ---- */
 
 struct profile_seen {
@@ -1186,6 +1215,8 @@ static const struct cu_test open_tests[] = {
 	{ "full disk is an error, not a crash", test_full_disk_is_an_error },
 	{ "full disk: meter buffer bounded, drops counted",
 	  test_full_disk_meter_buffer_bounded },
+	{ "locked by another process is an error",
+	  test_locked_by_another_is_busy },
 	{ NULL, NULL },
 };
 
