@@ -135,7 +135,7 @@ meter_json(struct sim_site *s)
 	struct sim_meter *m = &s->meter;
 
 	return json_pack("{s:s, s:o, s:[o,o,o], s:[o,o,o], s:[o,o,o], s:o, "
-	    "s:o, s:o, s:b, s:I, s:o, s:o, s:i}",
+	    "s:o, s:o, s:b, s:I, s:I, s:o, s:o, s:i}",
 	    "type", meter_type_name(m->type),
 	    "total_w", num(m->total_w),
 	    "power_w", num(m->p_phase[0]), num(m->p_phase[1]),
@@ -149,6 +149,7 @@ meter_json(struct sim_site *s)
 	    "frequency_hz", num(m->frequency_hz),
 	    "silent", m->silent,
 	    "requests", (json_int_t)m->requests,
+	    "ignored", (json_int_t)m->ignored,
 	    "household_w", num(s->household_w),
 	    "pv_w", num(s->pv_w),
 	    "port", m->port);

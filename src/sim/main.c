@@ -52,6 +52,10 @@ static const char usage_text[] =
 "                            10..600000.  Default: 1000.\n"
 "      --no-wire-delay       answer on the RTU pty at once instead of after\n"
 "                            the frames' wire time.\n"
+"      --pty-link PATH       make PATH a symbolic link to the RTU bus's\n"
+"                            pseudo-terminal (removed on exit), so a\n"
+"                            configuration can name a fixed device.\n"
+"                            Default: none.\n"
 "  -d, --debug               log debug lines (token \"sim\").\n"
 "  -q, --quiet               log warnings and errors only.\n"
 "  -h, --help                print this help and exit.\n"
@@ -96,6 +100,7 @@ main(int argc, char **argv)
 		{ "tick-ms", required_argument, NULL, 'T' },
 		{ "redial-ms", required_argument, NULL, 'R' },
 		{ "no-wire-delay", no_argument, NULL, 'N' },
+		{ "pty-link", required_argument, NULL, 'P' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -121,6 +126,7 @@ main(int argc, char **argv)
 		case 'w': o.config_path = optarg; break;
 		case 'G': gateway = optarg; break;
 		case 'N': no_wire = true; break;
+		case 'P': o.pty_link = optarg; break;
 		case 'd': level = LOG_LEVEL_DEBUG; break;
 		case 'q': level = LOG_LEVEL_WARNING; break;
 		case 'F':

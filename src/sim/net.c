@@ -333,6 +333,13 @@ rtu_frame(const uint8_t *f, size_t len, int64_t now_ms)
 	if (s->meter.present && s->meter.rtu && unit == s->meter.unit_id) {
 		if (s->meter.silent)
 			return;
+		/* An Eastron meter polled too soon after its last reply
+		 * does not answer. */
+		if (s->meter.min_gap_ms > 0 && s->meter.last_reply_ms > 0 &&
+		    now_ms - s->meter.last_reply_ms < s->meter.min_gap_ms) {
+			s->meter.ignored++;
+			return;
+		}
 	} else if ((c = sim_site_charger_by_unit(s, unit)) == NULL ||
 	    c->silence != SIM_SILENCE_OFF) {
 		return;
@@ -343,6 +350,8 @@ rtu_frame(const uint8_t *f, size_t len, int64_t now_ms)
 	out[plen + 1] = (uint8_t)(crc & 0xff);
 	out[plen + 2] = (uint8_t)(crc >> 8);
 	rtu_queue(f, len, out, plen + 3, now_ms);
+	if (c == NULL)
+		s->meter.last_reply_ms = net.rtu_q[net.rtu_qlen - 1].due_ms;
 }
 
 /* Frames and answers the bytes read from the pty master. */
@@ -546,6 +555,14 @@ sim_net_open(struct sim_site *s, const struct sim_net_options *o,
 	}
 	if (s->bus.present && open_pty(&s->bus, cause) != 0)
 		return -1;
+	if (s->bus.present && o->pty_link != NULL) {
+		(void)unlink(o->pty_link);
+		if (symlink(s->bus.path, o->pty_link) != 0) {
+			xasprintf(cause, "--pty-link %s: %s", o->pty_link,
+			    strerror(errno));
+			return -1;
+		}
+	}
 	if (o->control_path != NULL) {
 		net.control_fd = open_control(o->control_path, cause);
 		if (net.control_fd < 0)
@@ -793,9 +810,11 @@ sim_net_close(struct sim_site *s, const struct sim_net_options *o)
 			(void)unlink(o->control_path);
 	}
 	net.control_fd = -1;
-	if (s->bus.present) {
+	if (s->bus.master_fd >= 0) {
 		close(s->bus.master_fd);
 		close(s->bus.slave_fd);
+		if (o->pty_link != NULL)
+			(void)unlink(o->pty_link);
 	}
 	net.site = NULL;
 }

@@ -428,7 +428,7 @@ load_site(struct sim_site *s, json_t *o, char **cause)
 }
 
 static const char *const meter_keys[] = {
-	"type", "tcp", "port", "rtu", "unit_id", NULL,
+	"type", "tcp", "port", "rtu", "unit_id", "min_gap_ms", NULL,
 };
 static const char *const meter_types[] = {
 	"sdm630", "sdm230", "sdm120", NULL,
@@ -444,7 +444,7 @@ load_meter(struct sim_site *s, json_t *o, json_t *bus, char **cause)
 {
 	struct sim_meter *m = &s->meter;
 	int type = 0, parity = 0;
-	long port = 0, unit = 1, baud = 9600, stop = 1;
+	long port = 0, unit = 1, baud = 9600, stop = 1, gap = 0;
 
 	if (o != NULL) {
 		if (!json_is_object(o)) {
@@ -459,8 +459,11 @@ load_meter(struct sim_site *s, json_t *o, json_t *bus, char **cause)
 		    get_bool(o, "meter", "tcp", &m->tcp, cause) != 0 ||
 		    get_int(o, "meter", "port", 0, 65535, &port, cause) != 0 ||
 		    get_bool(o, "meter", "rtu", &m->rtu, cause) != 0 ||
-		    get_int(o, "meter", "unit_id", 1, 247, &unit, cause) != 0)
+		    get_int(o, "meter", "unit_id", 1, 247, &unit, cause) != 0 ||
+		    get_int(o, "meter", "min_gap_ms", 0, 10000, &gap,
+		    cause) != 0)
 			return -1;
+		m->min_gap_ms = (int)gap;
 		m->type = (enum sim_meter_type)type;
 		m->port = (int)port;
 		m->unit_id = (int)unit;
@@ -566,6 +569,7 @@ sim_scenario_parse(struct sim_site *s, const char *text, char **cause)
 		    jerr.column, jerr.text);
 		return -1;
 	}
+	s->bus.master_fd = s->bus.slave_fd = -1;
 	s->voltage_v = 230;
 	s->dc_voltage_v = 400;
 	s->min_current_a = 6;

@@ -159,6 +159,10 @@ struct sim_meter {
 	bool rtu;                    /* serve on the pseudo-terminal */
 	int unit_id;
 	bool silent;
+	int min_gap_ms;              /* RTU: requests sooner after the last
+	                              * reply get no answer (0 = off) */
+	int64_t last_reply_ms;       /* when its last RTU reply ended */
+	uint64_t ignored;            /* requests dropped for min_gap_ms */
 	double v_phase[3];
 	double i_phase[3];
 	double p_phase[3];
@@ -329,6 +333,7 @@ struct sim_net_options {
 	const char *control_path;
 	const char *ready_path;
 	const char *config_path;
+	const char *pty_link;        /* symlink to the pty, or NULL */
 	int tick_ms;
 	int redial_ms;
 };

@@ -455,6 +455,46 @@ test_start_stop_and_phase_switch(void)
 }
 
 static void
+test_slave_id_and_shared_limit(void)
+{
+	struct sim_charger *ul;
+	char *cause = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(load(one_of_each), 0);
+	ul = sim_site_charger(&site, "ul");
+	/* Slave id: write 3, then 4 with the same value. */
+	CU_ASSERT_EQUAL(wr16(ul, 3, 7, T0), 0);
+	CU_ASSERT_EQUAL(wr16(ul, 4, 8, T0), SIM_EX_ILLEGAL_VALUE);
+	CU_ASSERT_EQUAL(ul->unit_id, 1);
+	CU_ASSERT_EQUAL(wr16(ul, 4, 7, T0), 0);
+	CU_ASSERT_EQUAL(ul->unit_id, 7);
+	CU_ASSERT_EQUAL(wr16(ul, 3, 0, T0), SIM_EX_ILLEGAL_VALUE);
+	/* Two EVs of 11000 W under a charger limit of 12000 W (20000, low
+	 * word first on this charger): 6000 W each. */
+	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, ul, 1, 11000, 3, NULL, -1, 60,
+	    false, T0, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, ul, 2, 11000, 3, NULL, -1, 60,
+	    false, T0, &cause), 0);
+	{
+		uint16_t v[2] = { 12000, 0 }, r[2];
+
+		CU_ASSERT_EQUAL(wr(ul, 20000, 2, v, T0), 0);
+		CU_ASSERT_EQUAL(rd(ul, 4, 11005, 2, r, T0), 0);
+		CU_ASSERT_EQUAL(r[0], 6000);
+		CU_ASSERT_EQUAL(rd(ul, 4, 12005, 2, r, T0), 0);
+		CU_ASSERT_EQUAL(r[0], 6000);
+		/* Charger total at 10005: 12000. */
+		CU_ASSERT_EQUAL(rd(ul, 4, 10005, 2, r, T0), 0);
+		CU_ASSERT_EQUAL(r[0], 12000);
+		/* Connector 2 limited to 4200 W: it takes 4200. */
+		v[0] = 4200;
+		CU_ASSERT_EQUAL(wr(ul, 22000, 2, v, T0), 0);
+		CU_ASSERT_EQUAL(rd(ul, 4, 12005, 2, r, T0), 0);
+		CU_ASSERT_EQUAL(r[0], 4200);
+	}
+}
+
+static void
 test_meter_sum(void)
 {
 	struct sim_charger *wb, *cp;
@@ -882,6 +922,43 @@ test_rtu_over_pty(void)
 }
 
 static void
+test_rtu_meter_gap_and_link(void)
+{
+	struct proc p;
+	modbus_t *m;
+	uint16_t r[2];
+	char link[160], arg[200];
+	json_t *g;
+
+	snprintf(link, sizeof(link), "/tmp/test-sim-%d.pty", (int)getpid());
+	snprintf(arg, sizeof(arg), "--pty-link=%s", link);
+	CU_ASSERT_EQUAL_FATAL(proc_start(&p,
+	    "{\"meter\": {\"type\": \"sdm120\", \"tcp\": false,"
+	    " \"rtu\": true, \"min_gap_ms\": 100}}", arg), 0);
+	m = modbus_new_rtu(link, 9600, 'N', 8, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL_FATAL(modbus_connect(m), 0);
+	modbus_set_slave(m, 1);
+	modbus_set_response_timeout(m, 0, 500000);
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 0, 2, r), 2);
+	CU_ASSERT_DOUBLE_EQUAL(modbus_get_float_abcd(r), 230, 0.01);
+	/* At once again: within 100 ms of the reply, no answer. */
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 0, 2, r), -1);
+	CU_ASSERT_EQUAL(errno, ETIMEDOUT);
+	/* 500 ms later (the timeout) the meter answers again. */
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 0, 2, r), 2);
+	g = ctl_get(&p, "meter");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(g, "ignored")), 1);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(g, "requests")), 2);
+	json_decref(g);
+	modbus_close(m);
+	modbus_free(m);
+	CU_ASSERT_EQUAL(proc_stop(&p), 0);
+	/* The link is removed on exit. */
+	CU_ASSERT_NOT_EQUAL(access(link, F_OK), 0);
+}
+
+static void
 test_silence_and_recover(void)
 {
 	struct proc p;
@@ -1120,6 +1197,8 @@ static const struct cu_test model_tests[] = {
 	{ "exceptions", test_exceptions },
 	{ "DC x = 4 x connector layout", test_dc_layout },
 	{ "start/stop, unlock, phase switch", test_start_stop_and_phase_switch },
+	{ "slave id change, shared charger limit",
+	  test_slave_id_and_shared_limit },
 	{ "meter = household + chargers - PV", test_meter_sum },
 	{ "scenario errors", test_scenario_errors },
 	{ "control commands", test_control_commands },
@@ -1129,6 +1208,7 @@ static const struct cu_test model_tests[] = {
 static const struct cu_test process_tests[] = {
 	{ "TCP chargers and meter", test_tcp_charger_and_meter },
 	{ "RTU meter and charger over the pty", test_rtu_over_pty },
+	{ "RTU meter: minimum gap, --pty-link", test_rtu_meter_gap_and_link },
 	{ "silence, close, recover, fault", test_silence_and_recover },
 	{ "charger as client dials in and redials", test_charger_dials_in },
 	{ "command line and exit codes", test_command_line },
