@@ -16,6 +16,7 @@
 static char dir[256];
 static int failures;
 
+/* nftw callback: removes one entry of the bench directory. */
 static int
 rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
 {

@@ -394,9 +394,10 @@ store_tx_save(struct store *st, struct store_tx *tx,
 	return 0;
 }
 
-/* Copies a transactions row (columns in the order of TX_COLUMNS). */
 #define TX_COLUMNS "ref, tx_id, connector, id_token, meter_start_wh, " \
 	"meter_stop_wh, seq_no, state, started_ms, stopped_ms"
+
+/* Copies a transactions row (columns in the order of TX_COLUMNS). */
 static void
 row_to_tx(sqlite3_stmt *s, struct store_tx *tx)
 {

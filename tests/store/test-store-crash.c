@@ -219,6 +219,7 @@ struct seen {
 	bool overflow;
 };
 
+/* foreach callback: records each queued message's seq, id, tx_ref. */
 static int
 collect(const struct store_msg *m, void *arg)
 {
@@ -442,12 +443,14 @@ one_round(struct model *md, int kill_no, unsigned *seed)
 	verify(md, kill_no);
 }
 
+/* nftw callback: removes one entry of the test directory. */
 static int
 rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
 {
 	return remove(p);
 }
 
+/* Runs CRASH_KILLS rounds on one database and checks the totals. */
 static void
 test_kill_loop(void)
 {

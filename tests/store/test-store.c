@@ -31,12 +31,14 @@ fresh_path(void)
 	return path;
 }
 
+/* nftw callback: removes one entry of the test directory. */
 static int
 rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
 {
 	return remove(p);
 }
 
+/* Creates the suite's scratch directory under $TMPDIR or /tmp. */
 static int
 suite_init(void)
 {
@@ -47,6 +49,7 @@ suite_init(void)
 	return mkdtemp(tmpdir) == NULL ? -1 : 0;
 }
 
+/* Removes the scratch directory and all it holds. */
 static int
 suite_cleanup(void)
 {
@@ -73,6 +76,7 @@ slurp(const char *path, size_t *len)
 	return buf;
 }
 
+/* Replaces path's content with len bytes of data. */
 static void
 write_file(const char *path, const void *data, size_t len)
 {
@@ -587,6 +591,7 @@ struct profile_seen {
 	char json[16][64];
 };
 
+/* foreach callback: records the ids and JSON of the profiles seen. */
 static int
 collect_profile(const struct store_profile *p, void *arg)
 {
@@ -937,6 +942,7 @@ struct active_seen {
 	int64_t seq[4];
 };
 
+/* foreach callback: records active transactions' refs and seqNos. */
 static int
 collect_active(const struct store_tx *tx, void *arg)
 {
@@ -1007,6 +1013,7 @@ test_tx_atomic_and_seq_no(void)
 
 /* ---- Meter-value batching. ---- */
 
+/* foreach callback: appends message ids; ids[0] holds the count. */
 static int
 count_msgs(const struct store_msg *m, void *arg)
 {
