@@ -28,3 +28,14 @@ tests_southbound_test_sb_sim_LDADD = libsouthbound.la libcommon.la \
 tests_southbound_test_sb_sim_DEPENDENCIES = libsouthbound.la libcommon.la \
 	ocpp-edge-sim$(EXEEXT)
 EXTRA_DIST += tests/southbound/sim-site.json
+
+# make bench: a full cycle on 40 and 200 TCP chargers; an SDM630 RTU poll.
+EXTRA_PROGRAMS += bench/bench-southbound
+bench_programs += bench/bench-southbound
+bench_bench_southbound_SOURCES = bench/bench-southbound.c \
+	tests/southbound/devsrv.c tests/southbound/devsrv.h
+bench_bench_southbound_CFLAGS = $(AM_CFLAGS) $(MODBUS_CFLAGS) \
+	-I$(top_srcdir)/tests/southbound
+bench_bench_southbound_LDADD = libsouthbound.la libcommon.la $(MODBUS_LIBS) \
+	$(LIBS)
+CLEANFILES += bench/bench-southbound

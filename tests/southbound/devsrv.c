@@ -182,10 +182,12 @@ bus_frames(struct devsrv *srv, struct bus *b)
 					d = srv->devs[i];
 		}
 		if (d != NULL && !d->mute && b->baud > 0) {
-			/* the request and the answer on the wire */
+			/* the request, 3.5 characters of silence and the
+			 * answer on the wire, 11 bits a character */
 			unsigned cnt = (unsigned)(b->buf[4] << 8 | b->buf[5]);
 			size_t rsp = (fc == 3 || fc == 4) ? 5 + 2 * cnt : 8;
-			sleep_us((long)((need + rsp) * 11 * 1000000L / b->baud));
+			sleep_us((long)(((double)(need + rsp) + 3.5) * 11 *
+			    1e6 / b->baud));
 		}
 		if (d != NULL)
 			handle(d, b->ctx, b->buf, (int)need);

@@ -1,0 +1,223 @@
+/* Southbound benchmarks:
+ * - one full cycle (a new setpoint for every charger, written and read
+ *   back, plus a poll of every charger) for 40 and 200 AC chargers over
+ *   loopback TCP, each charger on its own link, ms per cycle;
+ * - one SDM630 poll over RTU at 9600 baud on a pseudo-terminal whose far
+ *   end answers after the wire time, against the floor computed from the
+ *   frame sizes (the ratio is the figure).
+ * The devices are the test devices of tests/southbound/devsrv.c (one
+ * serving thread for all of them). */
+#define _GNU_SOURCE
+#include "southbound/sb-private.h"
+#include "southbound/southbound.h"
+
+#include "common/util.h"
+#include "devsrv.h"
+
+#include <modbus.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Runs `cycles` full cycles on n chargers; returns the median ms per
+ * cycle, or -1 on failure. */
+static double
+tcp_cycles(int n, int cycles)
+{
+	struct devsrv *srv = devsrv_new();
+	struct sb_charger_conf *ch = calloc((size_t)n, sizeof *ch);
+	uint64_t *gen = calloc((size_t)n, sizeof *gen);
+	uint64_t *polls = calloc((size_t)n, sizeof *polls);
+	double *ms = calloc((size_t)cycles, sizeof *ms);
+	struct sb_conf c;
+	struct sb *sb = NULL;
+	char *cause = NULL;
+	double median = -1;
+
+	if (srv == NULL || ch == NULL || gen == NULL || polls == NULL ||
+	    ms == NULL)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		int d = devsrv_add_tcp(srv);
+		if (d < 0)
+			goto out;
+		ch[i].name = "bench";
+		ch[i].model = SB_MODEL_AC_WALLBOX;
+		ch[i].link = SB_LINK_TCP;
+		ch[i].host = "127.0.0.1";
+		ch[i].port = devsrv_port(srv, d);
+		ch[i].unit_id = 1;
+		ch[i].connectors = 1;
+	}
+	sb_conf_defaults(&c);
+	c.poll_interval_ms = 600000; /* polls only when asked */
+	c.response_timeout_ms = 2000;
+	c.chargers = ch;
+	c.n_chargers = (size_t)n;
+	if (sb_start(&c, &sb, &cause) != 0) {
+		fprintf(stderr, "sb_start: %s\n", cause);
+		free(cause);
+		goto out;
+	}
+	/* connected and identified: the first poll happened */
+	for (int i = 0; i < n; i++) {
+		struct sb_charger_reading rd;
+		int64_t end = mono_now_ms() + 20000;
+		do {
+			struct pollfd p = { sb_fd(sb), POLLIN, 0 };
+			poll(&p, 1, 20);
+			sb_charger_snapshot(sb, (size_t)i, &rd);
+		} while (rd.polls == 0 && mono_now_ms() < end);
+		if (rd.polls == 0)
+			goto out;
+	}
+
+	for (int k = 0; k < cycles; k++) {
+		struct sb_charger_reading *rd = calloc((size_t)n, sizeof *rd);
+		int64_t t0, end;
+		int done = 0;
+
+		for (int i = 0; i < n; i++) {
+			sb_charger_snapshot(sb, (size_t)i, &rd[i]);
+			polls[i] = rd[i].polls;
+		}
+		t0 = mono_now_ms();
+		struct timespec ts0;
+		clock_gettime(CLOCK_MONOTONIC, &ts0);
+		for (int i = 0; i < n; i++)
+			sb_submit_setpoint(sb, (size_t)i, 1, 3000 + 100 * k + i,
+			    &gen[i]);
+		sb_poll_now(sb);
+		end = t0 + 30000;
+		while (done < n && mono_now_ms() < end) {
+			struct pollfd p = { sb_fd(sb), POLLIN, 0 };
+			poll(&p, 1, 5);
+			sb_take_chargers(sb, rd, (size_t)n);
+			done = 0;
+			for (int i = 0; i < n; i++) {
+				struct sb_charger_reading one;
+				sb_charger_snapshot(sb, (size_t)i, &one);
+				if (one.conn[0].limit_generation >= gen[i] &&
+				    one.polls > polls[i])
+					done++;
+			}
+		}
+		struct timespec ts1;
+		clock_gettime(CLOCK_MONOTONIC, &ts1);
+		free(rd);
+		if (done < n)
+			goto out;
+		ms[k] = (double)(ts1.tv_sec - ts0.tv_sec) * 1e3 +
+		    (double)(ts1.tv_nsec - ts0.tv_nsec) / 1e6;
+	}
+	qsort(ms, (size_t)cycles, sizeof *ms, cmp_double);
+	median = ms[cycles / 2];
+out:
+	sb_stop(sb);
+	if (srv != NULL)
+		devsrv_free(srv);
+	free(ch);
+	free(gen);
+	free(polls);
+	free(ms);
+	return median;
+}
+
+/* Polls an SDM630 over the RTU pty n times with the driver directly;
+ * returns the median ms per poll, or -1. */
+static double
+rtu_meter_poll(int n, int baud)
+{
+	struct devsrv *srv = devsrv_new();
+	int unit = 1;
+	const char *path;
+	modbus_t *ctx = NULL;
+	struct sb_dev *dev = calloc(1, sizeof *dev);
+	double *ms = calloc((size_t)n, sizeof *ms);
+	double median = -1;
+
+	if (srv == NULL || dev == NULL || ms == NULL ||
+	    devsrv_add_rtu_bus(srv, &unit, 1, baud, &path) < 0)
+		goto out;
+	ctx = modbus_new_rtu(path, baud, 'N', 8, 1);
+	if (ctx == NULL || modbus_connect(ctx) != 0)
+		goto out;
+	modbus_set_slave(ctx, 1);
+	modbus_set_response_timeout(ctx, 2, 0);
+	dev->is_meter = true;
+	dev->model = sb_meter_desc(SB_METER_SDM630);
+	dev->words = sb_words_for(dev->model, SB_WORDS_MODEL);
+	dev->unit_id = 1;
+	dev->min_gap_ms = 0; /* measured one at a time */
+	snprintf(dev->name, sizeof dev->name, "meter");
+	sb_drv_reset(dev);
+	for (int i = 0; i < n; i++) {
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		if (sb_drv_poll(dev, ctx, mono_now_ms()) != 0) {
+			fprintf(stderr, "poll: %s\n", dev->rd.error);
+			goto out;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ms[i] = (double)(b.tv_sec - a.tv_sec) * 1e3 +
+		    (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+	}
+	qsort(ms, (size_t)n, sizeof *ms, cmp_double);
+	median = ms[n / 2];
+out:
+	if (ctx != NULL) {
+		modbus_close(ctx);
+		modbus_free(ctx);
+	}
+	if (srv != NULL)
+		devsrv_free(srv);
+	free(dev);
+	free(ms);
+	return median;
+}
+
+int
+main(void)
+{
+	int rc = 0;
+	double ms;
+	struct sb_plan plan;
+
+	ms = tcp_cycles(40, 15);
+	if (ms < 0)
+		rc = 1;
+	printf("southbound.cycle_40_chargers_tcp: %.2f ms/cycle "
+	    "(target < 100 ms)\n", ms);
+	ms = tcp_cycles(200, 9);
+	if (ms < 0)
+		rc = 1;
+	printf("southbound.cycle_200_chargers_tcp: %.2f ms/cycle "
+	    "(target < 500 ms)\n", ms);
+
+	/* the floor: one read of 76 registers = an 8-byte request and a
+	 * 5 + 152 = 157-byte answer, 11 bits a character, plus the 3.5
+	 * characters of silence that end a frame */
+	sb_plan_reads(sb_meter_desc(SB_METER_SDM630), SB_PH_POLL, 0, &plan);
+	unsigned regs = 0;
+	for (size_t i = 0; i < plan.n_blocks; i++)
+		regs += plan.blocks[i].count;
+	double chars = 8.0 * (double)plan.n_blocks + 5.0 * (double)plan.n_blocks +
+	    2.0 * regs + 3.5 * (double)plan.n_blocks;
+	double floor_ms = chars * 11.0 * 1000.0 / 9600.0;
+	ms = rtu_meter_poll(7, 9600);
+	if (ms < 0)
+		rc = 1;
+	printf("southbound.sdm630_poll_rtu_9600: %.3f ratio to the wire floor "
+	    "(%.1f ms measured, floor %.1f ms for %zu request(s), target < 1.3)\n",
+	    ms / floor_ms, ms, floor_ms, plan.n_blocks);
+	return rc;
+}
