@@ -11,6 +11,7 @@
  * are only stored.  The store never reads a clock.
  *
  * One process owns the file: the handle keeps queue counters in memory.
+ * The *_foreach() callbacks must not call into the store.
  *
  * Errors: functions return 0 or a negative enum store_err; store_strerror()
  * names the code and the optional char **cause receives a sentence for
