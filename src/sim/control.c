@@ -16,6 +16,7 @@
 
 #define MAX_ARGS 12
 
+/* The control-command word for a silence mode (static string). */
 static const char *
 silence_name(enum sim_silence m)
 {
@@ -27,6 +28,7 @@ silence_name(enum sim_silence m)
 	return "?";
 }
 
+/* The configuration name of a link (static string). */
 static const char *
 link_name(enum sim_link l)
 {
@@ -38,6 +40,7 @@ link_name(enum sim_link l)
 	return "?";
 }
 
+/* The configuration name of a meter type (static string). */
 static const char *
 meter_type_name(enum sim_meter_type t)
 {
@@ -56,6 +59,7 @@ num(double v)
 	return json_real((double)llround(v * 10.0) / 10.0);
 }
 
+/* The four limit registers of a connector as JSON (new reference). */
 static json_t *
 limits_json(const struct sim_connector *x)
 {
@@ -155,6 +159,7 @@ meter_json(struct sim_site *s)
 	    "port", m->port);
 }
 
+/* Turns o (consumed) into an "ok {JSON}" reply.  Caller frees. */
 static char *
 dump(json_t *o)
 {

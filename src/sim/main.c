@@ -17,6 +17,7 @@
 
 static volatile sig_atomic_t stop_flag;
 
+/* SIGTERM / SIGINT: ask the loop to stop. */
 static void
 on_signal(int sig)
 {
@@ -87,6 +88,7 @@ parse_long(const char *name, const char *text, long min, long max,
 	return 0;
 }
 
+/* Parses the command line, loads the scenario, opens every port, runs. */
 int
 main(int argc, char **argv)
 {

@@ -10,6 +10,7 @@
 #define MAX_READ 125
 #define MAX_WRITE 123
 
+/* Writes an exception response PDU; returns its length. */
 static size_t
 exception(uint8_t fc, int code, uint8_t *resp)
 {
@@ -18,6 +19,7 @@ exception(uint8_t fc, int code, uint8_t *resp)
 	return 2;
 }
 
+/* Reads a big-endian 16-bit value. */
 static uint16_t
 be16(const uint8_t *p)
 {

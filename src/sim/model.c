@@ -231,6 +231,7 @@ sim_charger_defaults(struct sim_charger *c, enum sim_model id)
 	}
 }
 
+/* Orders fields by address for qsort. */
 static int
 field_cmp(const void *a, const void *b)
 {
@@ -747,6 +748,7 @@ get_u32(const struct sim_charger *c, const uint16_t *regs)
 	return (uint32_t)regs[1] << 16 | regs[0];
 }
 
+/* Rounds v into 0..UINT32_MAX. */
 static uint32_t
 clamp_u32(double v)
 {
@@ -757,6 +759,7 @@ clamp_u32(double v)
 	return (uint32_t)llround(v);
 }
 
+/* Rounds v into 0..UINT16_MAX. */
 static uint16_t
 clamp_u16(double v)
 {

@@ -60,6 +60,7 @@ static struct {
 	int64_t bus_free_ms;
 } net = { .meter_fd = -1, .control_fd = -1 };
 
+/* Makes fd non-blocking and close-on-exec; 0 or -1 with errno. */
 static int
 set_nonblock(int fd)
 {
@@ -100,6 +101,7 @@ fail:
 	return -1;
 }
 
+/* Registers a new connection (owned by the loop until closed). */
 static struct netconn *
 conn_add(int fd, enum kind kind, struct sim_charger *c)
 {
@@ -134,6 +136,7 @@ conn_close(struct netconn *nc, int64_t now_ms)
 	}
 }
 
+/* Frees the connections closed during this turn of the loop. */
 static void
 conns_compact(void)
 {
@@ -161,6 +164,7 @@ conn_send(struct netconn *nc, const void *buf, size_t len, int64_t now_ms)
 	nc->wlen += len;
 }
 
+/* Sends as much of the output buffer as the socket takes. */
 static void
 conn_flush(struct netconn *nc, int64_t now_ms)
 {
@@ -262,6 +266,7 @@ handle_control(struct netconn *nc, int64_t now_ms)
 	}
 }
 
+/* Reads what arrived on a connection and answers complete requests. */
 static void
 conn_read(struct netconn *nc, int64_t now_ms)
 {
@@ -388,6 +393,7 @@ handle_rtu(int64_t now_ms)
 	}
 }
 
+/* Reads bytes from the pty master and answers complete frames. */
 static void
 rtu_read(int64_t now_ms)
 {
@@ -402,6 +408,7 @@ rtu_read(int64_t now_ms)
 		net.rtu_len = 0;
 }
 
+/* Writes the RTU replies whose wire time has passed. */
 static void
 rtu_send_due(int64_t now_ms)
 {

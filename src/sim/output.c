@@ -15,6 +15,7 @@
 
 #include "common/util.h"
 
+/* The configuration name of a charger's link (static string). */
 static const char *
 model_link(const struct sim_charger *c)
 {
@@ -26,6 +27,7 @@ model_link(const struct sim_charger *c)
 	return "?";
 }
 
+/* The configuration name of a meter type (static string). */
 static const char *
 meter_type(const struct sim_meter *m)
 {
@@ -128,12 +130,14 @@ sim_write_ready(struct sim_site *s, const char *path, const char *control)
 	return rc;
 }
 
+/* Prints a power option in kW. */
 static void
 kw(FILE *f, const char *key, double w)
 {
 	fprintf(f, "\t%s = %g\n", key, w / 1000.0);
 }
 
+/* The configuration name of a parity letter (static string). */
 static const char *
 parity_name(char p)
 {

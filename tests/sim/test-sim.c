@@ -34,6 +34,7 @@
 
 static struct sim_site site;
 
+/* Loads a scenario into the in-process site at time T0; 0 or -1. */
 static int
 load(const char *json)
 {
@@ -99,6 +100,7 @@ wr32(struct sim_charger *c, uint16_t addr, uint32_t v, int64_t now)
 	return wr(c, addr, 2, r, now);
 }
 
+/* Sends a write-single PDU; returns 0 or the exception code. */
 static int
 wr16(struct sim_charger *c, uint16_t addr, uint16_t v, int64_t now)
 {
@@ -109,6 +111,7 @@ wr16(struct sim_charger *c, uint16_t addr, uint16_t v, int64_t now)
 	return (resp[0] & 0x80) ? resp[1] : 0;
 }
 
+/* Reads a UINT32 (high word first) with function 03. */
 static uint32_t
 rd32(struct sim_charger *c, uint16_t addr, int64_t now)
 {
@@ -118,6 +121,7 @@ rd32(struct sim_charger *c, uint16_t addr, int64_t now)
 	return (uint32_t)r[0] << 16 | r[1];
 }
 
+/* Reads one register with function 03. */
 static uint16_t
 rd16(struct sim_charger *c, uint16_t addr, int64_t now)
 {
@@ -127,6 +131,7 @@ rd16(struct sim_charger *c, uint16_t addr, int64_t now)
 	return r;
 }
 
+/* Decodes n registers of ASCII (high byte first) into out. */
 static void
 ascii(const uint16_t *r, size_t n, char *out)
 {
@@ -154,6 +159,7 @@ static const char one_of_each[] =
 	"   \"max_power_w\": 60000, \"max_offline_power_w\": 20000}"
 	" ]}";
 
+/* Identity registers of AC and DC models decode to the scenario values. */
 static void
 test_identity_registers(void)
 {
@@ -188,6 +194,7 @@ test_identity_registers(void)
 	CU_ASSERT_EQUAL(rd16(wb, 11145, T0), 5);
 }
 
+/* A low-first charger: UINT32 and UINT64 energy, session energy, IdToken. */
 static void
 test_word_order_and_energy(void)
 {
@@ -226,6 +233,7 @@ test_word_order_and_energy(void)
 	}
 }
 
+/* Default word order: UINT64 energy and the per-phase values. */
 static void
 test_energy_high_first(void)
 {
@@ -260,6 +268,7 @@ test_energy_high_first(void)
 	CU_ASSERT_EQUAL(r[3], 1);
 }
 
+/* The EV follows a new limit only after the follow delay. */
 static void
 test_follow_delay(void)
 {
@@ -294,6 +303,7 @@ test_follow_delay(void)
 	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 26000), 0);
 }
 
+/* Offline limits apply after the comm timeout without writes. */
 static void
 test_offline_fallback(void)
 {
@@ -319,6 +329,7 @@ test_offline_fallback(void)
 	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 22001), 4200);
 }
 
+/* Current-mode limits and the minimum AC charging current. */
 static void
 test_current_mode_and_minimum(void)
 {
@@ -349,6 +360,7 @@ test_current_mode_and_minimum(void)
 	CU_ASSERT_EQUAL(rd16(sg, 11000, T0), 3);
 }
 
+/* Modbus exceptions for bad addresses, functions and values. */
 static void
 test_exceptions(void)
 {
@@ -394,6 +406,7 @@ test_exceptions(void)
 	}
 }
 
+/* The DC x = 4 x connector layout, SoC and current mode. */
 static void
 test_dc_layout(void)
 {
@@ -422,6 +435,7 @@ test_dc_layout(void)
 	CU_ASSERT_EQUAL(rd32(dc, 1308, T0 + 960000), 20000);
 }
 
+/* Start/stop, unlock and the Single charger's phase switch. */
 static void
 test_start_stop_and_phase_switch(void)
 {
@@ -454,6 +468,7 @@ test_start_stop_and_phase_switch(void)
 	CU_ASSERT_EQUAL(wr16(sg, 21008, 9, T0), SIM_EX_ILLEGAL_VALUE);
 }
 
+/* Slave id change (3 then 4) and the charger limit shared by connectors. */
 static void
 test_slave_id_and_shared_limit(void)
 {
@@ -494,6 +509,7 @@ test_slave_id_and_shared_limit(void)
 	}
 }
 
+/* Meter = household + chargers - PV, per phase, with energy. */
 static void
 test_meter_sum(void)
 {
@@ -534,6 +550,7 @@ test_meter_sum(void)
 	CU_ASSERT_EQUAL(rd(NULL, 3, 0, 2, r, T0), SIM_EX_ILLEGAL_FUNCTION);
 }
 
+/* Scenario errors name the field, the value and the valid range. */
 static void
 test_scenario_errors(void)
 {
@@ -570,6 +587,7 @@ test_scenario_errors(void)
 	}
 }
 
+/* Control commands change the site and report errors. */
 static void
 test_control_commands(void)
 {
@@ -608,6 +626,7 @@ test_control_commands(void)
 	    0);
 }
 
+/* Frees the in-process site. */
 static int
 part1_cleanup(void)
 {
@@ -625,6 +644,7 @@ struct proc {
 	json_t *ready;
 };
 
+/* Path of the program under test (static buffer). */
 static const char *
 sim_path(void)
 {
@@ -756,6 +776,7 @@ ctl_get(struct proc *p, const char *name)
 	return o;
 }
 
+/* The TCP port of a charger (or "meter") from the ready file. */
 static int
 ready_port(struct proc *p, const char *name)
 {
@@ -773,6 +794,7 @@ ready_port(struct proc *p, const char *name)
 	return -1;
 }
 
+/* A connected libmodbus TCP client, or NULL.  Caller frees. */
 static modbus_t *
 tcp_client(int port)
 {
@@ -802,6 +824,7 @@ static const char tcp_site[] =
 	"   \"unit_id\": 5}"
 	" ]}";
 
+/* Real Modbus TCP: identity, limit write, exceptions, 04 refusal, meter. */
 static void
 test_tcp_charger_and_meter(void)
 {
@@ -876,6 +899,7 @@ test_tcp_charger_and_meter(void)
 	CU_ASSERT_EQUAL(proc_stop(&p), 0);
 }
 
+/* Real Modbus RTU on the pty: meter and charger, wire-time delay. */
 static void
 test_rtu_over_pty(void)
 {
@@ -921,6 +945,7 @@ test_rtu_over_pty(void)
 	CU_ASSERT_EQUAL(proc_stop(&p), 0);
 }
 
+/* The meter ignores requests within min_gap_ms; --pty-link works. */
 static void
 test_rtu_meter_gap_and_link(void)
 {
@@ -958,6 +983,7 @@ test_rtu_meter_gap_and_link(void)
 	CU_ASSERT_NOT_EQUAL(access(link, F_OK), 0);
 }
 
+/* silence on / close / off and fault, seen by a real client. */
 static void
 test_silence_and_recover(void)
 {
@@ -1006,6 +1032,7 @@ accept_within(int lfd)
 	return accept(lfd, NULL, NULL);
 }
 
+/* A tcp-listen charger dials the gateway, serves it and redials. */
 static void
 test_charger_dials_in(void)
 {
@@ -1072,6 +1099,7 @@ run_status(const char *a1, const char *a2)
 	return WEXITSTATUS(st);
 }
 
+/* Exit codes for --help, --version and bad arguments. */
 static void
 test_command_line(void)
 {
@@ -1106,6 +1134,7 @@ wait_household(struct proc *p, double w)
 	return false;
 }
 
+/* Timeline steps, meter silence, --write-config and clean exit. */
 static void
 test_timeline_config_and_exit(void)
 {
@@ -1164,6 +1193,7 @@ test_timeline_config_and_exit(void)
 	CU_ASSERT_EQUAL(proc_stop(&p), 0);
 }
 
+/* ocpp-edged --check-config accepts the generated configuration. */
 static void
 test_daemon_accepts_config(void)
 {
@@ -1219,6 +1249,7 @@ static const struct cu_test process_tests[] = {
 	{ NULL, NULL },
 };
 
+/* Runs the in-process suite, then the process suite. */
 int
 main(void)
 {
