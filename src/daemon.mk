@@ -34,3 +34,9 @@ ocpp-edged.service: $(top_srcdir)/etc/ocpp-edged.service Makefile
 	$(AM_V_GEN)sed -e 's|@sbindir[@]|$(sbindir)|g' \
 	    -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 	    $(top_srcdir)/etc/ocpp-edged.service >$@.tmp && mv $@.tmp $@
+
+check_PROGRAMS += tests/daemon/test-atomic-file
+TESTS += tests/daemon/test-atomic-file
+tests_daemon_test_atomic_file_SOURCES = tests/daemon/test-atomic-file.c tests/cu.h
+tests_daemon_test_atomic_file_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_daemon_test_atomic_file_LDADD = libcommon.la $(CUNIT_LIBS) $(LIBS)
