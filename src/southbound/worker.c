@@ -687,7 +687,8 @@ link_main(void *arg)
 		}
 		l->wake = false;
 		pthread_mutex_unlock(&sb->lock);
-		for (size_t i = 0; i < n_due && !sb->stop; i++) {
+		for (size_t i = 0; i < n_due &&
+		    !__atomic_load_n(&sb->stop, __ATOMIC_RELAXED); i++) {
 			if (due[i]->dev.is_meter)
 				meter_turn(l, due[i], mono_now_ms());
 			else
@@ -1040,7 +1041,7 @@ sb_stop(struct sb *sb)
 	if (sb == NULL)
 		return;
 	pthread_mutex_lock(&sb->lock);
-	sb->stop = true;
+	__atomic_store_n(&sb->stop, true, __ATOMIC_RELAXED);
 	for (size_t i = 0; i < sb->n_links; i++)
 		wake_link(sb->links[i]);
 	pthread_mutex_unlock(&sb->lock);

@@ -976,6 +976,95 @@ test_rtu_meter(void)
 	devsrv_free(srv);
 }
 
+/* Setpoints are written again every comm-timeout/3 even when unchanged
+ * (comm timeout 3 s: every second), so a charger only falls back to its
+ * offline limit when the gateway is really gone. */
+static void
+test_refresh(void)
+{
+	struct sb_charger_conf ch[1];
+	struct sb_conf c;
+	struct sb *sb;
+	struct sb_charger_reading rd;
+	uint64_t one = 1, g[2];
+	char *cause = NULL;
+
+	srv = devsrv_new();
+	int dev = devsrv_add_tcp(srv);
+	ch[0] = tcp_charger("refresh", SB_MODEL_AC_WALLBOX, dev, 1);
+	fast_conf(&c);
+	c.comm_timeout_s = 3;
+	c.poll_interval_ms = 10000;
+	c.chargers = ch;
+	c.n_chargers = 1;
+	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
+	CU_ASSERT_FATAL(wait_charger(sb, 0, polled_n, &one, 3000, &rd));
+	CU_ASSERT_EQUAL(reg_at(dev, 2), 3);
+	g[0] = 1;
+	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 0, 1, 2000, &g[1]), 0);
+	CU_ASSERT_FATAL(wait_charger(sb, 0, gen_done, g, 2000, &rd));
+	devsrv_reset_counts(srv, dev);
+	int64_t t0 = mono_now_ms();
+	/* two more writes of the same value: at ~1 s and ~2 s */
+	while (devsrv_writes(srv, dev, 21001) < 2 && mono_now_ms() - t0 < 4000) {
+		struct pollfd p = { sb_fd(sb), POLLIN, 0 };
+		poll(&p, 1, 50);
+		sb_take_chargers(sb, &rd, 1);
+	}
+	int64_t took = mono_now_ms() - t0;
+	CU_ASSERT_EQUAL(devsrv_writes(srv, dev, 21001), 2);
+	CU_ASSERT(took >= 1000 && took <= 3000);
+	CU_ASSERT_EQUAL(reg_at(dev, 21001), 2000);
+	/* and no poll in between: the refresh is not tied to polling */
+	CU_ASSERT(devsrv_requests_fc(srv, dev, 4) == 0);
+
+	sb_stop(sb);
+	devsrv_free(srv);
+}
+
+/* A single-phase meter (SDM230) over TCP: everything on L1, total =
+ * the one active power. */
+static void
+test_tcp_meter(void)
+{
+	struct sb_conf c;
+	struct sb *sb;
+	struct sb_meter_reading m;
+	char *cause = NULL;
+
+	srv = devsrv_new();
+	int dev = devsrv_add_tcp(srv);
+	set_f32(dev, 0x00, 229.5);
+	set_f32(dev, 0x06, 13.25);
+	set_f32(dev, 0x0C, -2875.5); /* exporting */
+	set_f32(dev, 0x46, 49.98);
+	set_f32(dev, 0x48, 10.5);
+	set_f32(dev, 0x4A, 3.75);
+	fast_conf(&c);
+	c.meter.type = SB_METER_SDM230;
+	c.meter.link = SB_LINK_TCP;
+	c.meter.host = "127.0.0.1";
+	c.meter.port = devsrv_port(srv, dev);
+	c.meter.poll_interval_ms = 100;
+	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
+	int64_t end = mono_now_ms() + 3000;
+	do {
+		struct pollfd p = { sb_fd(sb), POLLIN, 0 };
+		poll(&p, 1, 50);
+		sb_meter_snapshot(sb, mono_now_ms(), &m);
+	} while (m.polls == 0 && mono_now_ms() < end);
+	CU_ASSERT_FATAL(m.polls > 0);
+	CU_ASSERT(m.present && !m.fault);
+	CU_ASSERT(fabs(m.voltage_v[0] - 229.5) < 1e-4);
+	CU_ASSERT(isnan(m.voltage_v[1]));
+	CU_ASSERT(fabs(m.current_a[0] - 13.25) < 1e-4);
+	CU_ASSERT(fabs(m.total_power_w - -2875.5) < 1e-3);
+	CU_ASSERT(fabs(m.frequency_hz - 49.98) < 1e-4);
+	CU_ASSERT(fabs(m.export_kwh - 3.75) < 1e-6);
+	sb_stop(sb);
+	devsrv_free(srv);
+}
+
 static const struct cu_test offline_tests[] = {
 	{ "register tables", test_tables },
 	{ "decoding and encoding", test_decode },
@@ -992,6 +1081,8 @@ static const struct cu_test live_tests[] = {
 	{ "offline, back, isolation", test_offline_and_isolation },
 	{ "charger as client", test_charger_as_client },
 	{ "RTU meter and charger", test_rtu_meter },
+	{ "setpoints refreshed every comm-timeout/3", test_refresh },
+	{ "SDM230 meter over TCP", test_tcp_meter },
 	{ NULL, NULL },
 };
 
