@@ -1524,7 +1524,7 @@ check_power(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 	long sum_pmin_w = 0;
 	int n_1ph = 0, n_3ph = 0, phases;
 	long breaker_w;
-	char v[32], a[32];
+	char v[32], a[32], p1[32], p3[32];
 
 	if (is_bad(ctx, t->site, "available-power-kw") ||
 	    !find_note(ctx, t->site, "available-power-kw"))
@@ -1544,9 +1544,8 @@ check_power(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 		    "not above the chargers' minimum charging power",
 		    "more than %s kW (%d single-phase x %s kW + %d three-phase "
 		    "x %s kW)", fmt_kw(sum_pmin_w, a, sizeof(a)), n_1ph,
-		    fmt_kw(c->balancer.min_power_1ph_w, (char[32]){ 0 }, 32),
-		    n_3ph, fmt_kw(c->balancer.min_power_3ph_w, (char[32]){ 0 },
-		    32));
+		    fmt_kw(c->balancer.min_power_1ph_w, p1, sizeof(p1)), n_3ph,
+		    fmt_kw(c->balancer.min_power_3ph_w, p3, sizeof(p3)));
 
 	phases = c->site.distribution == CFG_DIST_3PH_TN ||
 	    c->site.distribution == CFG_DIST_3PH_IT ? 3 : 1;
@@ -1650,6 +1649,8 @@ check_all(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 	size_t n_ep = 0;
 	bool meter_used = c->balancer.mode != CFG_BAL_DLB;
 	const char *listen = cfg_getstr(t->southbound, "listen");
+	char host[CFG_HOST_MAX];
+	int port;
 
 	check_required(ctx, t->site, &site_sec);
 	check_required(ctx, t->csms, &csms_sec);
@@ -1669,8 +1670,7 @@ check_all(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 	if (meter_used)
 		check_link(ctx, t->meter, &meter_sec, &c->meter.link);
 	if (listen != NULL && !is_bad(ctx, t->southbound, "listen") &&
-	    split_listen(listen, (char[CFG_HOST_MAX]){ 0 }, CFG_HOST_MAX,
-	    &(int){ 0 }) != 0)
+	    split_listen(listen, host, sizeof(host), &port) != 0)
 		XERR(t->southbound, &southbound_sec, "listen", listen,
 		    "not an address and port", "HOST:PORT, [IPV6]:PORT or "
 		    ":PORT with PORT 0..65535");
@@ -2008,7 +2008,7 @@ put_enum(FILE *fp, int indent, const char *key, const char *choices, int i)
 
 /* Prints the link options of a meter or charger. */
 static void
-put_link(FILE *fp, const struct cfg_link *l, bool charger)
+put_link(FILE *fp, const struct cfg_link *l)
 {
 	put_str(fp, 8, "link", cfg_link_kind_name(l->kind));
 	switch (l->kind) {
@@ -2027,7 +2027,6 @@ put_link(FILE *fp, const struct cfg_link *l, bool charger)
 		break;
 	}
 	put_int(fp, 8, "unit-id", l->unit_id);
-	(void)charger;
 }
 
 void
@@ -2081,7 +2080,7 @@ cfg_dump(const struct cfg *c, FILE *fp)
 	put_int(fp, 8, "resolution-w", c->balancer.resolution_w);
 	fprintf(fp, "}\n\nmeter {\n");
 	put_enum(fp, 8, "type", meter_choices, (int)c->meter.type);
-	put_link(fp, &c->meter.link, false);
+	put_link(fp, &c->meter.link);
 	put_int(fp, 8, "max-age-s", c->meter.max_age_s);
 	put_int(fp, 8, "poll-interval-ms", c->meter.poll_interval_ms);
 	fprintf(fp, "}\n\nsouthbound {\n");
@@ -2100,7 +2099,7 @@ cfg_dump(const struct cfg *c, FILE *fp)
 
 		fprintf(fp, "\ncharger \"%s\" {\n", ch->name);
 		put_str(fp, 8, "model", cfg_model_name(ch->model));
-		put_link(fp, &ch->link, true);
+		put_link(fp, &ch->link);
 		put_int(fp, 8, "connectors", ch->connectors);
 		put_int(fp, 8, "phases", ch->phases);
 		if (ch->phases == 1)

@@ -28,8 +28,9 @@
 /* How often the loop wakes up on its own, whatever else is scheduled. */
 #define HOUSEKEEPING_US (500 * LWS_US_PER_MS)
 
-/* Set from the signal handler; read on the loop. */
+/* Set from the signal handlers; read on the loop. */
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t hup_received;
 static struct lws_context *volatile signal_lws;
 
 static struct {
@@ -43,6 +44,16 @@ static void
 on_stop_signal(int sig)
 {
 	stop_requested = sig;
+	if (signal_lws != NULL)
+		lws_cancel_service(signal_lws);
+}
+
+/* Notes a SIGHUP for the loop (async-signal-safe). */
+static void
+on_hup_signal(int sig)
+{
+	(void)sig;
+	hup_received = 1;
 	if (signal_lws != NULL)
 		lws_cancel_service(signal_lws);
 }
@@ -139,9 +150,10 @@ usage(FILE *fp)
 "\n"
 "DESCRIPTION\n"
 "    Runs in the foreground until SIGTERM or SIGINT, then stops within a\n"
-"    second.  The configuration is read and validated before anything\n"
-"    starts; every error is printed as FILE:LINE: option 'x': value 'y':\n"
-"    why: allowed ..., and the daemon exits 1.\n"
+"    second (SIGHUP is logged and ignored).  The configuration is read\n"
+"    and validated before anything starts; every error is printed as\n"
+"    FILE:LINE: option 'x': value 'y': why: allowed ..., and the daemon\n"
+"    exits 1.\n"
 "\n"
 "OPTIONS\n"
 "    -c, --config FILE\n"
@@ -208,7 +220,8 @@ check_config(const char *path)
 	return DAEMON_EXIT_OK;
 }
 
-/* Installs the stop handlers (SIGTERM, SIGINT) and ignores SIGPIPE. */
+/* Installs the stop handlers (SIGTERM, SIGINT), notes SIGHUP (no reload
+ * yet: it must not kill the daemon) and ignores SIGPIPE. */
 static void
 install_signals(void)
 {
@@ -219,6 +232,8 @@ install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup_signal;
+	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 }
@@ -251,6 +266,11 @@ run(struct daemon *d)
 			log_errorx("event loop failed; stopping");
 			rc = DAEMON_EXIT_CONFIG;
 			break;
+		}
+		if (hup_received) {
+			hup_received = 0;
+			log_warnx("SIGHUP ignored: the configuration is read at "
+			    "start only; restart to apply changes");
 		}
 	}
 	d->stop_signal = stop_requested;

@@ -129,6 +129,16 @@ expect_rc 1 "$bin" --stderr --config "$tmp/five.conf" &&
     pass "bad configuration: exit 1 before start" ||
     fail "bad configuration at start"
 
+# The systemd unit carries the configured paths, no placeholder left.
+unit="${top_builddir:-.}/ocpp-edged.service"
+if [ -f "$unit" ]; then
+	grep -q '^ExecStart=/.*/ocpp-edged --config /.*/ocpp-edge.conf' "$unit" &&
+	    ! grep -q '@' "$unit" && pass "systemd unit generated" ||
+	    fail "systemd unit: $(grep ExecStart "$unit")"
+else
+	fail "no $unit (built with the programs)"
+fi
+
 # Lifecycle: start, wait for "started", signal by PID, bounded wait.
 # now_ms: milliseconds on the wall clock (GNU date).
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -149,6 +159,22 @@ run_and_stop() { # $1 = signal name
 		sleep 0.05
 	done
 	has "$log" "config $tmp/good.conf" || fail "$sig: started line lacks the config path"
+	if [ "$sig" = TERM ]; then
+		# SIGHUP must not stop it: it says so and keeps running.
+		kill -HUP "$pid"
+		i=0
+		until has "$log" "SIGHUP ignored"; do
+			i=$((i + 1))
+			if [ "$i" -gt 200 ] || ! kill -0 "$pid" 2>/dev/null; then
+				fail "HUP: no 'SIGHUP ignored' line"
+				break
+			fi
+			sleep 0.05
+		done
+		state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' \
+		    "/proc/$pid/status" 2>/dev/null)
+		[ -n "$state" ] && [ "$state" != Z ] || fail "HUP: the daemon exited"
+	fi
 	t0=$(now_ms)
 	kill -"$sig" "$pid"
 	# The process is our child: it stays a zombie until waited for, so
