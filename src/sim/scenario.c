@@ -552,9 +552,68 @@ static const char *const top_keys[] = {
 	"chargers", "timeline", "comment", NULL,
 };
 
+static int parse(struct sim_site *s, const char *text, bool check_steps,
+    char **cause);
+
+static int
+step_cmp(const void *a, const void *b)
+{
+	const struct sim_step *const *x = a, *const *y = b;
+
+	if ((*x)->at_s != (*y)->at_s)
+		return (*x)->at_s < (*y)->at_s ? -1 : 1;
+	return *x < *y ? -1 : 1;
+}
+
+/* Runs the timeline in order on a scratch copy of the site so that a
+ * step that would fail (unknown charger, bad value) is an error now, not
+ * minutes into a run.  Returns 0 or -1 with *cause. */
+static int
+check_timeline(struct sim_site *s, const char *text, char **cause)
+{
+	struct sim_site scratch;
+	struct sim_step **order;
+	int rc = 0;
+
+	if (s->n_steps == 0)
+		return 0;
+	memset(&scratch, 0, sizeof(scratch));
+	scratch.start_ms = scratch.last_update_ms = s->last_update_ms;
+	if (parse(&scratch, text, false, cause) != 0) {
+		sim_site_free(&scratch);
+		return -1;
+	}
+	order = xcalloc(s->n_steps, sizeof(*order));
+	for (size_t i = 0; i < s->n_steps; i++)
+		order[i] = &s->steps[i];
+	qsort(order, s->n_steps, sizeof(*order), step_cmp);
+	for (size_t i = 0; i < s->n_steps && rc == 0; i++) {
+		int64_t at = scratch.start_ms + (int64_t)(order[i]->at_s * 1000);
+		char *reply = sim_control(&scratch, order[i]->command, at);
+
+		if (strncmp(reply, "ok", 2) != 0) {
+			xasprintf(cause, "timeline[%td] (at_s %g, \"%s\"): %s",
+			    order[i] - s->steps, order[i]->at_s,
+			    order[i]->command, reply);
+			rc = -1;
+		}
+		free(reply);
+	}
+	free(order);
+	sim_site_free(&scratch);
+	return rc;
+}
+
 /* Parses a scenario from text.  Returns 0 or -1 with *cause. */
 int
 sim_scenario_parse(struct sim_site *s, const char *text, char **cause)
+{
+	return parse(s, text, true, cause);
+}
+
+/* The parser; with check_steps, also dry-runs the timeline. */
+static int
+parse(struct sim_site *s, const char *text, bool check_steps, char **cause)
 {
 	json_error_t jerr;
 	json_t *root, *chargers, *o;
@@ -678,6 +737,8 @@ sim_scenario_parse(struct sim_site *s, const char *text, char **cause)
 		s->bus.present = true;
 	if ((o = json_object_get(root, "timeline")) != NULL &&
 	    load_timeline(s, o, cause) != 0)
+		goto out;
+	if (check_steps && check_timeline(s, text, cause) != 0)
 		goto out;
 	rc = 0;
 out:

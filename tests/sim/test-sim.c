@@ -568,6 +568,11 @@ test_scenario_errors(void)
 		  "chargers[0].link: \"udp\" is not one of tcp | tcp-listen" },
 		{ "{\"timeline\":[{\"at_s\":1}]}", "timeline[0]: needs" },
 		{ "{\"gateway\":\"nohost\"}", "gateway: \"nohost\" is not" },
+		{ "{\"chargers\":[{\"name\":\"a\",\"model\":\"autel-single\"}],"
+		  "\"timeline\":[{\"at_s\":5,\"do\":\"unplug a\"},"
+		  "{\"at_s\":1,\"do\":\"plug a 1 evmax=7000\"},"
+		  "{\"at_s\":9,\"do\":\"unplug a\"}]}",
+		  "timeline[2] (at_s 9, \"unplug a\"): error unplug: no EV" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
