@@ -56,8 +56,14 @@ struct bal_work {
 	int cls_ofs[NCLS];
 	int cls_len[NCLS];
 	uint64_t cls_mask[NCLS][2];        /* constraints of a class, as bits */
+	int cls_list[NCLS];                /* classes present */
+	int n_cls;
+	double csum[NCLS];                 /* per-class sums */
+	int ccnt[NCLS];
+	double croom[NCLS][3];             /* per-class room, by kind */
 	int kk[NCLS * KPER];
 	double ka[NCLS * KPER];
+	double ka_inv[NCLS * KPER];
 	/* per constraint */
 	double cap[NK];
 	double fixed[NK];
@@ -72,8 +78,6 @@ struct bal_work {
 	double own_ma[BAL_MAX_CHARGERS];   /* a charger's load on its phase */
 	int nconn[BAL_MAX_CHARGERS];
 	unsigned char charging[BAL_MAX_CHARGERS];
-	/* per circuit: bit c of anc[c] and of its ancestors */
-	uint32_t anc[BAL_MAX_CIRCUITS];
 	const struct bal_input *in;
 };
 
@@ -360,6 +364,7 @@ build_lists(struct bal_work *w)
 
 	for (int c = 0; c < NCLS; c++)
 		w->cls_ofs[c] = -1;
+	w->n_cls = 0;
 	for (int i = 0; i < n; i++) {
 		const struct bal_charger *ch = &in->chargers[in->connectors[i].charger];
 		int cl = ch->circuit * 4 + (ch->phases == 3 ? 3 : ch->wired_phase);
@@ -367,6 +372,7 @@ build_lists(struct bal_work *w)
 		if (!ch->online) {
 			w->kofs[i] = 0;
 			w->klen[i] = 0;
+			w->cls[i] = 0;
 			continue;
 		}
 		if (w->cls_ofs[cl] < 0) {
@@ -375,7 +381,7 @@ build_lists(struct bal_work *w)
 			w->cls_mask[cl][1] = 0;
 #define ADD(k, a) do { \
 	if (w->used[k]) { \
-		w->kk[pos] = (k); w->ka[pos] = (a); pos++; \
+		w->kk[pos] = (k); w->ka[pos] = (a); w->ka_inv[pos] = 1 / (a); pos++; \
 		w->cls_mask[cl][(k) >> 6] |= 1ull << ((k) & 63); \
 	} \
 } while (0)
@@ -391,10 +397,35 @@ build_lists(struct bal_work *w)
 #undef ADD
 			w->cls_ofs[cl] = start;
 			w->cls_len[cl] = pos - start;
+			w->cls_list[w->n_cls++] = cl;
 		}
 		w->cls[i] = cl;
 		w->kofs[i] = w->cls_ofs[cl];
 		w->klen[i] = w->cls_len[cl];
+	}
+}
+
+/* Clears the per-class sums. */
+static void
+csum_clear(struct bal_work *w)
+{
+	for (int q = 0; q < w->n_cls; q++) {
+		w->csum[w->cls_list[q]] = 0;
+		w->ccnt[w->cls_list[q]] = 0;
+	}
+}
+
+/* Adds each class's sum, times the class's coefficients, into acc[k]
+ * (acc zeroed first). */
+static void
+csum_spread(struct bal_work *w, double *acc)
+{
+	for (int k = 0; k < w->nk; k++)
+		acc[k] = 0;
+	for (int q = 0; q < w->n_cls; q++) {
+		int cl = w->cls_list[q];
+		for (int e = w->cls_ofs[cl]; e < w->cls_ofs[cl] + w->cls_len[cl]; e++)
+			acc[w->kk[e]] += w->ka[e] * w->csum[cl];
 	}
 }
 
@@ -429,6 +460,7 @@ fill(struct bal_work *w)
 		w->cnt[k] = 0;
 		w->kfrozen[k] = !w->used[k];
 	}
+	csum_clear(w);
 	for (int i = 0; i < n; i++) {
 		w->frozen[i] = 0;
 		w->x[i] = 0;
@@ -436,9 +468,13 @@ fill(struct bal_work *w)
 		if (!w->act[i])
 			continue;
 		left++;
-		for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++) {
-			w->slope[w->kk[e]] += w->ka[e];
-			w->cnt[w->kk[e]]++;
+		w->ccnt[w->cls[i]]++;
+	}
+	for (int q = 0; q < w->n_cls; q++) {
+		int cl = w->cls_list[q];
+		for (int e = w->cls_ofs[cl]; e < w->cls_ofs[cl] + w->cls_len[cl]; e++) {
+			w->slope[w->kk[e]] += w->ka[e] * w->ccnt[cl];
+			w->cnt[w->kk[e]] += w->ccnt[cl];
 		}
 	}
 	while (left > 0) {
@@ -473,13 +509,31 @@ fill(struct bal_work *w)
 			break; /* cannot happen: every act connector has a bound */
 		if (lmin < 0)
 			lmin = 0;
+		/* all its members stop at lmin: freeze them, then update the
+		 * constraints once per class */
 		w->kfrozen[best] = 1;
+		for (int q = 0; q < w->n_cls; q++)
+			w->ccnt[w->cls_list[q]] = 0;
 		for (int m = 0; m < n; m++) {
 			if (!w->act[m] || w->frozen[m] ||
 			    !(w->cls_mask[w->cls[m]][best >> 6] & (1ull << (best & 63))))
 				continue;
-			freeze(w, m, lmin, best);
+			w->x[m] = lmin;
+			w->bound_k[m] = best;
+			w->frozen[m] = 1;
+			w->ccnt[w->cls[m]]++;
 			left--;
+		}
+		for (int q = 0; q < w->n_cls; q++) {
+			int cl = w->cls_list[q], c = w->ccnt[cl];
+			if (c == 0)
+				continue;
+			for (int e = w->cls_ofs[cl]; e < w->cls_ofs[cl] + w->cls_len[cl]; e++) {
+				int k = w->kk[e];
+				w->slope[k] -= w->ka[e] * c;
+				w->cnt[k] -= c;
+				w->fixed[k] += w->ka[e] * lmin * c;
+			}
 		}
 	}
 }
@@ -728,7 +782,7 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 	double offline_ma[BAL_MAX_CIRCUITS][BAL_PHASES];
 	double main_offline_ma[BAL_PHASES] = { 0, 0, 0 };
 	double charger_phase_w[BAL_PHASES] = { 0, 0, 0 };
-	bool meter_fault = false;
+	bool meter_fault = false, pause_all;
 
 	if (bal_check(in, errbuf, errlen) < 0)
 		return -1;
@@ -745,15 +799,13 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 	memset(so, 0, sizeof(*so));
 	memset(offline_ma, 0, sizeof(offline_ma));
 
-	for (int c = 0; c < nc; c++) {
-		int p = site->circuits[c].parent;
-		w->anc[c] = (1u << c) | (p == BAL_NONE ? 0 : w->anc[p]);
-	}
-
 	if (s->mode != BAL_MODE_DLB)
 		meter_fault = !in->meter->healthy ||
 		    in->meter->age_ms > s->meter_max_age_ms;
 	so->meter_fault = meter_fault;
+	/* the vendor's rule on a meter fault, unless an offline-meter power
+	 * is configured */
+	pause_all = meter_fault && s->offline_meter_power_w == 0;
 
 	/* chargers: connector counts, charging flags */
 	for (int h = 0; h < in->n_chargers; h++) {
@@ -920,7 +972,7 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 	build_lists(w);
 
 	/* sharing */
-	if (so->cap_source == BAL_CAP_METER_FAULT) {
+	if (pause_all) {
 		w->n_by_upper = 0; /* nobody active */
 	} else {
 		sort_by_upper(w);
@@ -938,16 +990,15 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 				w->pord[np++] = i;
 		}
 		if (np > 0) {
-			bool stop = false;
+			bool stop = false, held = false;
 			sort_idx(w, w->pord, np);
 			/* minimum load of the running ones per constraint: a
 			 * candidate needs room for its Pmin + margin beyond it */
-			for (int k = 0; k < w->nk; k++)
-				w->committed[k] = 0;
+			csum_clear(w);
 			for (int i = 0; i < n; i++)
 				if (w->act[i])
-					for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
-						w->committed[w->kk[e]] += w->ka[e] * w->pmin[i];
+					w->csum[w->cls[i]] += w->pmin[i];
+			csum_spread(w, w->committed);
 			for (int q = 0; q < np; q++) {
 				int i = w->pord[q];
 				struct bal_conn_mem *mem = &state->conn[i];
@@ -966,34 +1017,42 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 					memcpy(w->bk_save, w->bound_k, (size_t)n * sizeof(w->bound_k[0]));
 					w->act[i] = 1;
 					fill(w);
-					room = first_below(w) < 0 &&
-					    w->x[i] >= need - EPS;
+					room = first_below(w) < 0 && w->x[i] >= need - EPS;
 				}
-				if (room) {
-					if (mem->room_since_ms < 0)
-						mem->room_since_ms = in->now_ms;
-					if (in->now_ms - mem->room_since_ms >= s->restart_hold_ms) {
-						w->resumed[i] = 1;
-						for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
-							w->committed[w->kk[e]] += w->ka[e] * w->pmin[i];
-						continue;
-					}
-				} else {
+				if (!room) {
+					/* no room: it and those after it stay paused */
 					mem->room_since_ms = -1;
+					if (w->act[i]) {
+						memcpy(w->x, w->x_save, (size_t)n * sizeof(w->x[0]));
+						memcpy(w->bound_k, w->bk_save, (size_t)n * sizeof(w->bound_k[0]));
+						w->act[i] = 0;
+					}
+					stop = true;
+					continue;
 				}
-				if (w->act[i]) { /* undo the trial */
-					memcpy(w->x, w->x_save, (size_t)n * sizeof(w->x[0]));
-					memcpy(w->bound_k, w->bk_save, (size_t)n * sizeof(w->bound_k[0]));
-				}
-				w->act[i] = 0;
-				stop = true;
+				/* room: it resumes after the hold time; until then it
+				 * stays in the trial so later ones count with it */
+				if (mem->room_since_ms < 0)
+					mem->room_since_ms = in->now_ms;
+				if (in->now_ms - mem->room_since_ms >= s->restart_hold_ms)
+					w->resumed[i] = 1;
+				else
+					held = true;
+				for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
+					w->committed[w->kk[e]] += w->ka[e] * w->pmin[i];
 			}
+			/* those still in their hold time get 0, but the room
+			 * found for them stays free: the others keep the shares
+			 * of the trial, so nobody rises now to drop back later */
+			if (held)
+				for (int q = 0; q < np; q++)
+					if (!w->resumed[w->pord[q]])
+						w->act[w->pord[q]] = 0;
 		}
 	}
 
 	/* targets, resolution, calm; then the meter-confirmed increases */
-	for (int k = 0; k < w->nk; k++)
-		w->committed[k] = 0;
+	csum_clear(w);
 	for (int i = 0; i < n; i++) {
 		const struct bal_connector *cn = &in->connectors[i];
 		struct bal_conn_mem *mem = &state->conn[i];
@@ -1013,9 +1072,9 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		double keep = nw <= old ? nw : old;
 		if (keep > base)
 			base = keep;
-		for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
-			w->committed[w->kk[e]] += w->ka[e] * base;
+		w->csum[w->cls[i]] += base;
 	}
+	csum_spread(w, w->committed);
 	for (int i = 0; i < n; i++) {
 		const struct bal_connector *cn = &in->connectors[i];
 		double old = w->old[i];
@@ -1026,7 +1085,7 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 			continue;
 		base = cn->measured_power_w > old ? cn->measured_power_w : old;
 		for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++) {
-			double rk = (w->cap[w->kk[e]] - w->committed[w->kk[e]]) / w->ka[e];
+			double rk = (w->cap[w->kk[e]] - w->committed[w->kk[e]]) * w->ka_inv[e];
 			if (rk < room)
 				room = rk;
 		}
@@ -1112,7 +1171,7 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 				mem->room_since_ms = -1;
 			if (w->frozen[i])
 				o->reason = BAL_R_WAITING_FOR_ROOM;
-		} else if (so->cap_source == BAL_CAP_METER_FAULT) {
+		} else if (pause_all) {
 			o->reason = BAL_R_PAUSED_METER_FAULT;
 		} else if (w->dem[i]) {
 			/* paused by the Pmin rule (now or before) */
@@ -1126,6 +1185,40 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 			o->paused = true;
 			so->n_paused++;
 		}
+	}
+
+	/* explain: how much each connector could have from the site, its
+	 * circuits and the main phases with the others at their setpoints */
+	csum_clear(w);
+	for (int i = 0; i < n; i++)
+		if (w->klen[i] > 0)
+			w->csum[w->cls[i]] += out[i].setpoint_w;
+	csum_spread(w, w->committed);
+	for (int q = 0; q < w->n_cls; q++) {
+		int cl = w->cls_list[q];
+		double *room = w->croom[cl];
+		room[0] = room[1] = room[2] = HUGE_VAL;
+		for (int e = w->cls_ofs[cl]; e < w->cls_ofs[cl] + w->cls_len[cl]; e++) {
+			int k = w->kk[e];
+			int kind = k == K_SITE ? 0 : k < K_CIRC(0, 0) ? 1 : 2;
+			double r = (w->cap[k] - w->committed[k]) * w->ka_inv[e];
+			if (r < room[kind])
+				room[kind] = r;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		struct bal_chain *c = &out[i].chain;
+		const double *room;
+		c->site_room_w = c->phase_room_w = c->circuit_room_w = BAL_NO_CAP;
+		if (w->klen[i] == 0)
+			continue;
+		room = w->croom[w->cls[i]];
+		if (room[0] != HUGE_VAL)
+			c->site_room_w = clamp32(fmax(0, out[i].setpoint_w + room[0]));
+		if (room[1] != HUGE_VAL)
+			c->phase_room_w = clamp32(fmax(0, out[i].setpoint_w + room[1]));
+		if (room[2] != HUGE_VAL)
+			c->circuit_room_w = clamp32(fmax(0, out[i].setpoint_w + room[2]));
 	}
 
 	/* phase switching proposals at the main connection */

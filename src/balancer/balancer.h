@@ -190,6 +190,11 @@ struct bal_chain {
 	int bound_circuit;           /* circuit index, or BAL_NONE */
 	int bound_phase;             /* phase index, or BAL_NONE */
 	int32_t target_w;            /* before the room check and hysteresis */
+	/* the most it could have with the others at their setpoints, per
+	 * kind of constraint (BAL_NO_CAP: none of that kind applies) */
+	int32_t site_room_w;         /* site budget (mode, cloud, reserves) */
+	int32_t phase_room_w;        /* main-connection phases */
+	int32_t circuit_room_w;      /* its circuit and those above it */
 };
 
 struct bal_conn_out {

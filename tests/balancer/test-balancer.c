@@ -246,32 +246,82 @@ test_alm_pause_last_activated_and_resume(void)
 	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_PAUSED_BELOW_MIN);
 
 	/* t = 5 s: household 8000 (A draws 6700: meter 14700); budget 10700;
-	 * both would get 5350 >= 4200 + 500: room seen, hold 10 s starts.
-	 * A may rise to 10700: measured 6700 + room (10700 - 6700). */
+	 * both would get 5350 >= 4200 + 500: room seen, the hold (10 s)
+	 * starts and the room stays free for B: A is held at its trial share
+	 * 5350 -> 5300 (a decrease, at once) instead of rising to 10700 and
+	 * dropping back when B resumes. */
 	follow(t);
 	t->meter.total_power_w = 8000 + 6700;
 	RUN_OK(t, 5000);
-	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 10700);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 5300);
 	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 0);
 	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_PAUSED_BELOW_MIN);
 
-	/* t = 15 s: still room: B resumes.  Targets 5350 -> 5300 each; A
-	 * drops at once; B's rise waits: A still draws 10700 = the budget. */
-	follow(t);
-	t->meter.total_power_w = 8000 + 10700;
-	RUN_OK(t, 15000);
-	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 5300);
-	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 0);
-	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_WAITING_FOR_ROOM);
-	CU_ASSERT_EQUAL(t->out[b].chain.target_w, 5350);
-
-	/* t = 16 s: A now draws 5300: room 10700 - 5300 = 5400 >= 5300. */
+	/* t = 14.999 s: not yet */
 	follow(t);
 	t->meter.total_power_w = 8000 + 5300;
-	RUN_OK(t, 16000);
+	RUN_OK(t, 14999);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 0);
+
+	/* t = 15 s: B resumes; the meter shows A at 5300, so the room
+	 * 10700 - 5300 = 5400 is confirmed: B starts at once at 5300 */
+	RUN_OK(t, 15000);
 	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 5300);
 	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 5300);
 	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_SHARE);
+	CU_ASSERT_FALSE(t->out[b].paused);
+
+	/* household jumps to 12000 again (meter 12000 + 10600): A and B
+	 * would get 3350: B (last activated) pauses at once, A gets 6700 -
+	 * but A may rise only as the meter confirms: A draws 5300, B's 5300
+	 * still counts until its car stops: room 6700 - 10600 < 0: A stays */
+	follow(t);
+	t->meter.total_power_w = 12000 + 10600;
+	RUN_OK(t, 16000);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 0);
+	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_PAUSED_BELOW_MIN);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 5300);
+	CU_ASSERT_EQUAL(t->out[a].reason, BAL_R_WAITING_FOR_ROOM);
+	ts_free(t);
+}
+
+/* Several paused cars resume together once the room has lasted for the
+ * hold time; meanwhile the room found for them is kept free. */
+static void
+test_resume_together(void)
+{
+	struct tsite *t = ts_new(3, 40000, BAL_MODE_DLB);
+	int c[4];
+
+	for (int j = 0; j < 4; j++)
+		c[j] = ts_add(t, 3, 0, 0, 22000);
+	/* cloud 8400: 2100 each < 4200; room for two at Pmin: the two
+	 * started last pause */
+	t->site.cloud_cap_w = 8400;
+	RUN_OK(t, 0);
+	CU_ASSERT_EQUAL(t->out[c[0]].setpoint_w, 4200);
+	CU_ASSERT_EQUAL(t->out[c[1]].setpoint_w, 4200);
+	CU_ASSERT_EQUAL(t->out[c[2]].setpoint_w, 0);
+	CU_ASSERT_EQUAL(t->out[c[3]].setpoint_w, 0);
+	/* cloud 40000 at 1 s: 10000 each would fit; the hold (10 s) starts.
+	 * The running two stay at their trial share 10000 (not 20000) */
+	follow(t);
+	t->site.cloud_cap_w = 40000;
+	RUN_OK(t, 1000);
+	CU_ASSERT_EQUAL(t->out[c[0]].setpoint_w, 10000);
+	CU_ASSERT_EQUAL(t->out[c[1]].setpoint_w, 10000);
+	CU_ASSERT_EQUAL(t->out[c[2]].setpoint_w, 0);
+	CU_ASSERT_EQUAL(t->out[c[3]].reason, BAL_R_PAUSED_BELOW_MIN);
+	follow(t);
+	RUN_OK(t, 10999);
+	CU_ASSERT_EQUAL(t->out[c[2]].setpoint_w, 0);
+	/* 11 s: both resume at once; room 40000 - 20000 measured */
+	follow(t);
+	RUN_OK(t, 11000);
+	for (int j = 0; j < 4; j++) {
+		CU_ASSERT_EQUAL(t->out[c[j]].setpoint_w, 10000);
+		CU_ASSERT_EQUAL(t->out[c[j]].reason, BAL_R_SHARE);
+	}
 	ts_free(t);
 }
 
@@ -714,6 +764,7 @@ static const struct cu_test formula_tests[] = {
 	{ "dlb formulas", test_dlb_formulas },
 	{ "alm formulas", test_alm_formulas },
 	{ "alm pause last activated, resume", test_alm_pause_last_activated_and_resume },
+	{ "resume together", test_resume_together },
 	{ "pause respects priority", test_pause_respects_priority },
 	{ "pause just enough", test_pause_just_enough },
 	{ "meter fault", test_meter_fault },
