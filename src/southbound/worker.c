@@ -959,9 +959,10 @@ sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
 			s->off_gen[k] = 1;
 		}
 		slot_init(sb, s, ch->name != NULL ? ch->name : "charger");
-		if (ch->link == SB_LINK_RTU)
+		if (ch->link == SB_LINK_RTU) {
 			l = rtu_link(sb, &ch->rtu);
-		else {
+			d->min_gap_ms = l->gap_ms; /* silence between frames */
+		} else {
 			l = new_link(sb, ch->link);
 			l->host = ch->host != NULL ? xstrdup(ch->host) : NULL;
 			l->port = ch->port;
@@ -982,7 +983,8 @@ sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
 		s->msnap.present = s->dev.mrd.present = true;
 		if (conf->meter.link == SB_LINK_RTU) {
 			l = rtu_link(sb, &conf->meter.rtu);
-			d->min_gap_ms = conf->meter_gap_ms;
+			d->min_gap_ms = conf->meter_gap_ms > l->gap_ms ?
+			    conf->meter_gap_ms : l->gap_ms;
 		} else {
 			l = new_link(sb, SB_LINK_TCP);
 			l->host = xstrdup(conf->meter.host);
