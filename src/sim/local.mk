@@ -23,4 +23,7 @@ tests_sim_test_sim_LDADD = libsim.la libcommon.la $(MODBUS_LIBS) \
 # The process tests run the program itself.
 tests_sim_test_sim_DEPENDENCIES = libsim.la libcommon.la ocpp-edge-sim$(EXEEXT)
 
-EXTRA_DIST += etc/sim/demo.json etc/sim/rtu-bus.json etc/sim/site-200.json
+# Scenario files: distributed and installed with the program.
+simscenariodir = $(pkgdatadir)/sim
+dist_simscenario_DATA = etc/sim/demo.json etc/sim/rtu-bus.json \
+	etc/sim/site-200.json
