@@ -126,6 +126,8 @@ charger_json(struct sim_site *s, struct sim_charger *c)
 	    "last_write_age_ms", (json_int_t)age,
 	    "limits", limits_json(&c->conn[0]),
 	    "connectors", conns);
+	json_object_set_new(o, "connections",
+	    json_integer(sim_net_connections(c)));
 	if (c->link == SIM_LINK_TCP_DIAL)
 		json_object_set_new(o, "connected",
 		    json_boolean(c->dial_fd >= 0 && !c->dial_connecting));
@@ -139,7 +141,7 @@ meter_json(struct sim_site *s)
 	struct sim_meter *m = &s->meter;
 
 	return json_pack("{s:s, s:o, s:[o,o,o], s:[o,o,o], s:[o,o,o], s:o, "
-	    "s:o, s:o, s:b, s:I, s:I, s:o, s:o, s:i}",
+	    "s:o, s:o, s:b, s:I, s:I, s:o, s:o, s:i, s:i}",
 	    "type", meter_type_name(m->type),
 	    "total_w", num(m->total_w),
 	    "power_w", num(m->p_phase[0]), num(m->p_phase[1]),
@@ -156,7 +158,8 @@ meter_json(struct sim_site *s)
 	    "ignored", (json_int_t)m->ignored,
 	    "household_w", num(s->household_w),
 	    "pv_w", num(s->pv_w),
-	    "port", m->port);
+	    "port", m->port,
+	    "connections", sim_net_connections(NULL));
 }
 
 /* Turns o (consumed) into an "ok {JSON}" reply.  Caller frees. */

@@ -606,6 +606,22 @@ sim_net_silence_changed(struct sim_site *s, struct sim_charger *c)
 		c->redial_at_ms = now;
 }
 
+/* Number of open Modbus connections of charger c (the meter if NULL). */
+int
+sim_net_connections(const struct sim_charger *c)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < net.n_conns; i++) {
+		const struct netconn *nc = net.conns[i];
+
+		if (nc->fd >= 0 && nc->kind != K_CONTROL && nc->c == c &&
+		    !nc->connecting)
+			n++;
+	}
+	return n;
+}
+
 /* Accepts a connection on a listener. */
 static void
 accept_on(int lfd, enum kind kind, struct sim_charger *c)

@@ -347,6 +347,8 @@ int sim_net_run(struct sim_site *s, const struct sim_net_options *o,
     volatile sig_atomic_t *stop);
 /* Closes every socket and removes the control socket. */
 void sim_net_close(struct sim_site *s, const struct sim_net_options *o);
+/* Number of open Modbus connections of charger c (the meter if NULL). */
+int sim_net_connections(const struct sim_charger *c);
 /* Applies a silence change to the network side (close / reopen). */
 void sim_net_silence_changed(struct sim_site *s, struct sim_charger *c);
 

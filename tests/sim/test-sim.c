@@ -862,6 +862,8 @@ test_tcp_charger_and_meter(void)
 	    "power_w")), 7200);
 	CU_ASSERT_EQUAL(json_integer_value(json_object_get(g,
 	    "comm_timeout_s")), 30);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(g,
+	    "connections")), 1);
 	/* Follow delay 0: the EV draws 7200 W at once. */
 	CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(g,
 	    "power_w")), 7200, 0.1);
