@@ -23,6 +23,15 @@ tests_sim_test_sim_LDADD = libsim.la libcommon.la $(MODBUS_LIBS) \
 # The process tests run the program itself.
 tests_sim_test_sim_DEPENDENCIES = libsim.la libcommon.la ocpp-edge-sim$(EXEEXT)
 
+# Benchmark of the simulator itself (`make bench`).
+EXTRA_PROGRAMS += tests/sim/bench-sim
+bench_programs += tests/sim/bench-sim
+CLEANFILES += tests/sim/bench-sim
+tests_sim_bench_sim_SOURCES = tests/sim/bench-sim.c
+tests_sim_bench_sim_CFLAGS = $(AM_CFLAGS) $(MODBUS_CFLAGS) $(JANSSON_CFLAGS)
+tests_sim_bench_sim_LDADD = libcommon.la $(MODBUS_LIBS) $(JANSSON_LIBS) $(LIBS)
+tests_sim_bench_sim_DEPENDENCIES = libcommon.la ocpp-edge-sim$(EXEEXT)
+
 # Scenario files: distributed and installed with the program.
 simscenariodir = $(pkgdatadir)/sim
 dist_simscenario_DATA = etc/sim/demo.json etc/sim/rtu-bus.json \
