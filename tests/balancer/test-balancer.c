@@ -637,6 +637,123 @@ test_under_drawing_and_back(void)
 	ts_free(t);
 }
 
+/* The doc's example: a car with a single-phase on-board charger draws
+ * 3700 W on a three-phase charger. */
+static void
+test_fairer_than_equal_split(void)
+{
+	struct tsite *t = ts_new(3, 33000, BAL_MODE_DLB);
+	int a = ts_add(t, 3, 0, 0, 22000), b = ts_add(t, 3, 0, 0, 22000);
+	int c = ts_add(t, 3, 0, 0, 22000);
+	int64_t delivered;
+
+	/* vendor and ours at first: 33000 / 3 = 11000 each */
+	RUN_OK(t, 0);
+	CU_ASSERT_EQUAL(t->so.vendor_share_w, 11000);
+	for (int j = 0; j < 3; j++)
+		CU_ASSERT_EQUAL(t->out[j].setpoint_w, 11000);
+	follow(t);
+	t->cn[a].measured_power_w = 3700;
+	RUN_OK(t, 1000);
+	/* delivered with the equal split: 3700 + 2 x 11000 = 25700 W */
+	delivered = t->cn[a].measured_power_w + t->out[b].setpoint_w +
+	    t->out[c].setpoint_w;
+	CU_ASSERT_EQUAL(delivered, 25700);
+	/* 15 s later: A held at 3700 + 2000 = 5700; B and C: (33000 -
+	 * 5700) / 2 = 13650 -> 13600; room: 5700 + 2 x 11000 = 27700
+	 * committed, 5300 free: B to 13600 (+2600), C to 13600 (+2600) */
+	RUN_OK(t, 16000);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 5700);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 13600);
+	CU_ASSERT_EQUAL(t->out[c].setpoint_w, 13600);
+	delivered = 3700 + t->out[b].setpoint_w + t->out[c].setpoint_w;
+	CU_ASSERT_EQUAL(delivered, 30900);
+	/* explain: A could have 5800 from the site with B and C at 13600
+	 * (33000 - 27200); no phase limit; the 63 A circuit carries 32900 W
+	 * = 47.68 A, so A could have 5700 + (63 - 47.68) A x 690 V = 16269 W */
+	CU_ASSERT_EQUAL(t->out[a].chain.site_room_w, 5800);
+	CU_ASSERT_EQUAL(t->out[a].chain.phase_room_w, BAL_NO_CAP);
+	CU_ASSERT_EQUAL(t->out[a].chain.circuit_room_w, 16269);
+	CU_ASSERT_EQUAL(t->out[a].chain.held_cap_w, 5700);
+	CU_ASSERT_EQUAL(t->out[b].chain.bound, BAL_B_SITE);
+	ts_free(t);
+}
+
+/* Pmin per bottleneck: a full garage pauses a car in the garage, not
+ * the car started last elsewhere. */
+static void
+test_pause_in_the_bottleneck(void)
+{
+	struct tsite *t = ts_new(3, 40000, BAL_MODE_DLB);
+	int a, b, c;
+
+	t->circ[1].parent = 0;
+	t->circ[1].max_current_ma = 10000; /* 10 A x 690 V = 6900 W */
+	t->site.n_circuits = 2;
+	a = ts_add(t, 3, 0, 1, 11000);     /* started at 1 s */
+	b = ts_add(t, 3, 0, 1, 11000);     /* 2 s */
+	c = ts_add(t, 3, 0, 0, 22000);     /* 3 s: the last activated */
+	RUN_OK(t, 0);
+	/* garage: 6900 / 2 = 3450 < 4200: B pauses, A gets 6900 */
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 6900);
+	CU_ASSERT_EQUAL(t->out[a].reason, BAL_R_CAPPED_CIRCUIT);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 0);
+	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_PAUSED_BELOW_MIN);
+	CU_ASSERT_EQUAL(t->out[c].setpoint_w, 22000);
+	ts_free(t);
+}
+
+/* A single-phase site: everything on L1. */
+static void
+test_single_phase_site(void)
+{
+	struct tsite *t = ts_new(1, 7000, BAL_MODE_DLB);
+	int a = ts_add(t, 1, 0, 0, 7400), b = ts_add(t, 1, 0, 0, 7400);
+
+	/* 7000 / 2 = 3500 each; 2 x 15.2 A < 63 A */
+	RUN_OK(t, 0);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 3500);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 3500);
+	/* current mode, 1 A steps = 230 W: 3500 / 230 = 15.2 -> 15 A */
+	ts_ch(t, a)->unit = BAL_UNIT_A;
+	bal_state_init(&t->st);
+	RUN_OK(t, 1000);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_ma, 15000);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 3450);
+	/* a three-phase charger on a single-phase site is refused */
+	ts_ch(t, b)->phases = 3;
+	CU_ASSERT_EQUAL(ts_run(t, 2000), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(t->err, "three-phase charger on a single-phase site"));
+	ts_free(t);
+}
+
+/* No proposal when the other phases are not better by the margin. */
+static void
+test_no_phase_proposal_without_gain(void)
+{
+	struct tsite *t = ts_new(3, 40000, BAL_MODE_DLB);
+	int a = ts_add(t, 1, 0, 0, 7400), b = ts_add(t, 1, 1, 0, 7400);
+	int c = ts_add(t, 1, 2, 0, 7400);
+
+	for (int p = 0; p < 3; p++)
+		t->site.phase_max_ma[p] = 32000;
+	ts_ch(t, a)->phase_switchable = true;
+	RUN_OK(t, 0);
+	/* one car per phase, all at 7360 W max... 7400 W = 32.2 A > 32 A:
+	 * each capped by its phase at 32 A x 230 V = 7360 -> 7300 W; all
+	 * phases equal: no proposal */
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 7300);
+	CU_ASSERT_EQUAL(t->out[a].reason, BAL_R_CAPPED_PHASE);
+	CU_ASSERT_EQUAL(t->out[a].proposed_phase, BAL_NONE);
+	/* C leaves: L3 free (32 A) vs L1: 0.3 A free + own 31.7 A + 2 A
+	 * margin = 34 A: still no gain worth a switch */
+	t->cn[c].state = BAL_ST_AVAILABLE;
+	RUN_OK(t, 1000);
+	CU_ASSERT_EQUAL(t->out[a].proposed_phase, BAL_NONE);
+	(void)b;
+	ts_free(t);
+}
+
 /* ---- headroom and calm --------------------------------------------------- */
 
 static void
@@ -779,6 +896,10 @@ static const struct cu_test rule_tests[] = {
 	{ "single-phase chargers, switching", test_single_phase_chargers_and_switching },
 	{ "alm phase household", test_alm_phase_household },
 	{ "suspended EV gives way", test_suspended_ev_gives_way },
+	{ "fairer than the equal split", test_fairer_than_equal_split },
+	{ "pause in the bottleneck", test_pause_in_the_bottleneck },
+	{ "single-phase site", test_single_phase_site },
+	{ "no phase proposal without gain", test_no_phase_proposal_without_gain },
 	{ "under-drawing and back", test_under_drawing_and_back },
 	{ "decrease at once, increase waits", test_decrease_at_once_increase_waits },
 	{ "resolution and hysteresis", test_resolution_and_hysteresis },
