@@ -325,6 +325,16 @@ allowed_text(const struct opt_def *od)
 	return s;
 }
 
+/* Makes room for element n of an array grown by doubling (capacity is the
+ * next power of two); returns the possibly moved array. */
+static void *
+grow(void *array, size_t n, size_t size)
+{
+	if (n == 0 || (n & (n - 1)) == 0)
+		array = xrealloc(array, (n == 0 ? 1 : 2 * n) * size);
+	return array;
+}
+
 /* ---------------------------------------------------------------------
  * Load context: errors and where each option was read
  */
@@ -380,7 +390,7 @@ add_error(struct load_ctx *ctx, int line, const char *fmt, ...)
 	else
 		xasprintf(&msg, "%s: %s", ctx->file, text);
 	free(text);
-	ctx->errs = xrealloc(ctx->errs, (ctx->n_errs + 1) * sizeof(*ctx->errs));
+	ctx->errs = grow(ctx->errs, ctx->n_errs, sizeof(*ctx->errs));
 	ctx->errs[ctx->n_errs].line = line;
 	ctx->errs[ctx->n_errs].msg = msg;
 	ctx->n_errs++;
@@ -392,8 +402,7 @@ add_note(struct load_ctx *ctx, const cfg_t *sec, const char *opt, int line)
 {
 	struct note *n;
 
-	ctx->notes = xrealloc(ctx->notes, (ctx->n_notes + 1) *
-	    sizeof(*ctx->notes));
+	ctx->notes = grow(ctx->notes, ctx->n_notes, sizeof(*ctx->notes));
 	n = &ctx->notes[ctx->n_notes++];
 	n->sec = sec;
 	n->opt = opt;
@@ -684,7 +693,7 @@ static void
 push_tok(struct scan *sc, enum tok_type type, size_t start, size_t end,
     int line, char *text)
 {
-	sc->toks = xrealloc(sc->toks, (sc->n_toks + 1) * sizeof(*sc->toks));
+	sc->toks = grow(sc->toks, sc->n_toks, sizeof(*sc->toks));
 	sc->toks[sc->n_toks].type = type;
 	sc->toks[sc->n_toks].start = start;
 	sc->toks[sc->n_toks].end = end;
@@ -742,7 +751,12 @@ tokenize(struct scan *sc)
 		} else if (c == '"' || c == '\'') {
 			size_t j = i + 1, k = 0;
 			int start_line = line;
-			char *text = xmalloc(n - i + 1);
+			char *text;
+
+			while (j < n && b[j] != c)
+				j += b[j] == '\\' && j + 1 < n ? 2 : 1;
+			text = xmalloc(j - i + 1); /* escapes only shrink it */
+			j = i + 1;
 
 			while (j < n && b[j] != c) {
 				if (b[j] == '\\' && j + 1 < n) {
@@ -950,7 +964,7 @@ walk(struct scan *sc, const struct sec_def *sd, const char *title, int depth,
 				ok = false; /* libconfuse says what is wrong */
 				break;
 			}
-			seen = xrealloc(seen, (n_seen + 1) * sizeof(*seen));
+			seen = grow(seen, n_seen, sizeof(*seen));
 			seen[n_seen++] = (struct seen){ od->name, NULL, line };
 			continue;
 		}
@@ -984,10 +998,10 @@ walk(struct scan *sc, const struct sec_def *sd, const char *title, int depth,
 				break;
 			}
 		}
-		seen = xrealloc(seen, (n_seen + 1) * sizeof(*seen));
+		seen = grow(seen, n_seen, sizeof(*seen));
 		seen[n_seen++] = (struct seen){ od->name, sub_title, line };
-		sc->ctx->seclines = xrealloc(sc->ctx->seclines,
-		    (sc->ctx->n_seclines + 1) * sizeof(*sc->ctx->seclines));
+		sc->ctx->seclines = grow(sc->ctx->seclines,
+		    sc->ctx->n_seclines, sizeof(*sc->ctx->seclines));
 		sc->ctx->seclines[sc->ctx->n_seclines++] = (struct secline){
 			od->name, sub_title != NULL ? xstrdup(sub_title) : NULL,
 			line };

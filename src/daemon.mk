@@ -40,3 +40,11 @@ TESTS += tests/daemon/test-atomic-file
 tests_daemon_test_atomic_file_SOURCES = tests/daemon/test-atomic-file.c tests/cu.h
 tests_daemon_test_atomic_file_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_daemon_test_atomic_file_LDADD = libcommon.la $(CUNIT_LIBS) $(LIBS)
+
+# make bench: loading the largest configuration; daemon start and stop.
+EXTRA_PROGRAMS += bench/bench-config
+bench_programs += bench/bench-config
+bench_bench_config_SOURCES = bench/bench-config.c
+bench_bench_config_LDADD = $(DAEMON_LIBS)
+bench_scripts += bench/bench-daemon.sh
+EXTRA_DIST += bench/bench-daemon.sh
