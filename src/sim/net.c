@@ -131,8 +131,10 @@ conn_close(struct netconn *nc, int64_t now_ms)
 		nc->c->dial_fd = -1;
 		nc->c->dial_connecting = false;
 		nc->c->redial_at_ms = now_ms + net.opt->redial_ms;
-		log_debug("sim", "%s: dial-in connection closed",
-		    nc->c->name);
+		if (!nc->connecting)
+			log_info("%s: connection to the gateway closed; "
+			    "dialling again in %d ms", nc->c->name,
+			    net.opt->redial_ms);
 	}
 }
 
@@ -521,12 +523,21 @@ dial_done(struct netconn *nc, int64_t now_ms)
 	socklen_t len = sizeof(e);
 
 	if (getsockopt(nc->fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0 || e != 0) {
-		log_debug("sim", "%s: dial failed: %s", nc->c->name,
-		    strerror(e != 0 ? e : errno));
+		struct sim_charger *c = nc->c;
+
+		if (!c->dial_failing)
+			log_info("%s: cannot reach the gateway at %s:%d (%s); "
+			    "retrying every %d ms", c->name,
+			    c->dial_port != 0 ? c->dial_host :
+			    net.site->gateway_host, c->dial_port != 0 ?
+			    c->dial_port : net.site->gateway_port,
+			    strerror(e != 0 ? e : errno), net.opt->redial_ms);
+		c->dial_failing = true;
 		conn_close(nc, now_ms);
 		return;
 	}
 	nc->connecting = false;
+	nc->c->dial_failing = false;
 	nc->c->dial_connecting = false;
 	nc->c->dials++;
 	log_info("%s: connected to the gateway", nc->c->name);

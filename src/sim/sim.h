@@ -143,6 +143,7 @@ struct sim_charger {
 	bool dial_connecting;
 	int64_t redial_at_ms;
 	uint64_t dials;              /* successful connections made */
+	bool dial_failing;           /* told the user dialling fails */
 };
 
 enum sim_meter_type {
