@@ -42,6 +42,7 @@ struct netconn {
 
 struct rtu_reply {
 	int64_t due_ms;
+	bool from_meter;
 	size_t len;
 	uint8_t buf[260];
 };
@@ -299,7 +300,7 @@ wire_ms(double chars)
 /* Queues an RTU reply for after its wire time. */
 static void
 rtu_queue(const uint8_t *req, size_t req_len, const uint8_t *resp,
-    size_t resp_len, int64_t now_ms)
+    size_t resp_len, bool from_meter, int64_t now_ms)
 {
 	struct rtu_reply *r;
 	int64_t start = now_ms > net.bus_free_ms ? now_ms : net.bus_free_ms;
@@ -308,6 +309,7 @@ rtu_queue(const uint8_t *req, size_t req_len, const uint8_t *resp,
 		return;
 	r = &net.rtu_q[net.rtu_qlen++];
 	r->len = resp_len;
+	r->from_meter = from_meter;
 	memcpy(r->buf, resp, resp_len);
 	r->due_ms = start;
 	if (net.site->bus.emulate_speed)
@@ -356,9 +358,7 @@ rtu_frame(const uint8_t *f, size_t len, int64_t now_ms)
 	crc = sim_crc16(out, plen + 1);
 	out[plen + 1] = (uint8_t)(crc & 0xff);
 	out[plen + 2] = (uint8_t)(crc >> 8);
-	rtu_queue(f, len, out, plen + 3, now_ms);
-	if (c == NULL)
-		s->meter.last_reply_ms = net.rtu_q[net.rtu_qlen - 1].due_ms;
+	rtu_queue(f, len, out, plen + 3, c == NULL, now_ms);
 }
 
 /* Frames and answers the bytes read from the pty master. */
@@ -418,6 +418,10 @@ rtu_send_due(int64_t now_ms)
 		if (write(net.site->bus.master_fd, net.rtu_q[0].buf,
 		    net.rtu_q[0].len) < 0)
 			log_debug("sim", "rtu: write: %s", strerror(errno));
+		/* The meter's quiet time counts from when its reply is
+		 * really out. */
+		if (net.rtu_q[0].from_meter)
+			net.site->meter.last_reply_ms = now_ms;
 		memmove(&net.rtu_q[0], &net.rtu_q[1],
 		    (net.rtu_qlen - 1) * sizeof(net.rtu_q[0]));
 		net.rtu_qlen--;

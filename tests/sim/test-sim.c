@@ -966,18 +966,18 @@ test_rtu_meter_gap_and_link(void)
 	snprintf(arg, sizeof(arg), "--pty-link=%s", link);
 	CU_ASSERT_EQUAL_FATAL(proc_start(&p,
 	    "{\"meter\": {\"type\": \"sdm120\", \"tcp\": false,"
-	    " \"rtu\": true, \"min_gap_ms\": 100}}", arg), 0);
+	    " \"rtu\": true, \"min_gap_ms\": 300}}", arg), 0);
 	m = modbus_new_rtu(link, 9600, 'N', 8, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	CU_ASSERT_EQUAL_FATAL(modbus_connect(m), 0);
 	modbus_set_slave(m, 1);
-	modbus_set_response_timeout(m, 0, 500000);
+	modbus_set_response_timeout(m, 0, 800000);
 	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 0, 2, r), 2);
 	CU_ASSERT_DOUBLE_EQUAL(modbus_get_float_abcd(r), 230, 0.01);
-	/* At once again: within 100 ms of the reply, no answer. */
+	/* At once again: within 300 ms of the reply, no answer. */
 	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 0, 2, r), -1);
 	CU_ASSERT_EQUAL(errno, ETIMEDOUT);
-	/* 500 ms later (the timeout) the meter answers again. */
+	/* 800 ms later (the timeout) the meter answers again. */
 	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 0, 2, r), 2);
 	g = ctl_get(&p, "meter");
 	CU_ASSERT_EQUAL(json_integer_value(json_object_get(g, "ignored")), 1);
