@@ -272,6 +272,93 @@ sb_model_parse(const char *name, enum sb_model *model)
 	return -1;
 }
 
+struct name_value {
+	const char *name;
+	int value;
+};
+
+static int
+lookup(const struct name_value *t, size_t n, const char *name, int *value)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i].name, name) == 0) {
+			*value = t[i].value;
+			return 0;
+		}
+	return -1;
+}
+
+/* Parses a link name; 0 or -1. */
+int
+sb_link_parse(const char *name, enum sb_link_kind *link)
+{
+	static const struct name_value t[] = { { "tcp", SB_LINK_TCP },
+	    { "tcp-listen", SB_LINK_TCP_LISTEN }, { "rtu", SB_LINK_RTU } };
+	int v;
+
+	if (lookup(t, ARRAY_LEN(t), name, &v) != 0)
+		return -1;
+	*link = (enum sb_link_kind)v;
+	return 0;
+}
+
+/* Parses a control unit; 0 or -1. */
+int
+sb_control_unit_parse(const char *name, enum sb_control_unit *unit)
+{
+	static const struct name_value t[] = { { "power", SB_CONTROL_POWER },
+	    { "current", SB_CONTROL_CURRENT } };
+	int v;
+
+	if (lookup(t, ARRAY_LEN(t), name, &v) != 0)
+		return -1;
+	*unit = (enum sb_control_unit)v;
+	return 0;
+}
+
+/* Parses a word order; 0 or -1. */
+int
+sb_word_order_parse(const char *name, enum sb_word_order *order)
+{
+	static const struct name_value t[] = { { "model", SB_WORDS_MODEL },
+	    { "high-first", SB_WORDS_HIGH_FIRST },
+	    { "low-first", SB_WORDS_LOW_FIRST } };
+	int v;
+
+	if (lookup(t, ARRAY_LEN(t), name, &v) != 0)
+		return -1;
+	*order = (enum sb_word_order)v;
+	return 0;
+}
+
+/* Parses a meter type; 0 or -1. */
+int
+sb_meter_type_parse(const char *name, enum sb_meter_type *type)
+{
+	static const struct name_value t[] = { { "sdm630", SB_METER_SDM630 },
+	    { "sdm230", SB_METER_SDM230 }, { "sdm120", SB_METER_SDM120 } };
+	int v;
+
+	if (lookup(t, ARRAY_LEN(t), name, &v) != 0)
+		return -1;
+	*type = (enum sb_meter_type)v;
+	return 0;
+}
+
+/* Parses a parity name into libmodbus's letter; 0 or -1. */
+int
+sb_parity_parse(const char *name, char *parity)
+{
+	static const struct name_value t[] = { { "none", 'N' },
+	    { "even", 'E' }, { "odd", 'O' } };
+	int v;
+
+	if (lookup(t, ARRAY_LEN(t), name, &v) != 0)
+		return -1;
+	*parity = (char)v;
+	return 0;
+}
+
 /* Returns a model's configuration name.  Static storage. */
 const char *
 sb_model_name(enum sb_model model)

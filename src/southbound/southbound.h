@@ -25,6 +25,8 @@ enum sb_err {
 	SB_ERR_UNSUPPORTED = -4, /* the model has no register for that */
 	SB_ERR_BUSY = -5,        /* too many commands waiting */
 	SB_ERR_SYSTEM = -6,      /* thread, socket or eventfd failure */
+	SB_ERR_OFFLINE = -7,     /* the charger is not online */
+	SB_ERR_DEVICE = -8,      /* the charger refused or did not answer */
 };
 /* Text for an sb_err code.  Static storage. */
 const char *sb_strerror(int code);
@@ -71,6 +73,17 @@ enum sb_meter_type {
 	SB_METER_SDM230, /* single-phase */
 	SB_METER_SDM120, /* single-phase */
 };
+
+/* Parsers for the other option values of etc/ocpp-edge.conf: link "tcp",
+ * "tcp-listen", "rtu"; control-unit "power", "current"; word-order
+ * "model", "high-first", "low-first"; meter type "sdm630", "sdm230",
+ * "sdm120"; parity "none", "even", "odd" (-> 'N', 'E', 'O').  Each
+ * returns 0, or -1 for a value it does not know. */
+int sb_link_parse(const char *name, enum sb_link_kind *link);
+int sb_control_unit_parse(const char *name, enum sb_control_unit *unit);
+int sb_word_order_parse(const char *name, enum sb_word_order *order);
+int sb_meter_type_parse(const char *name, enum sb_meter_type *type);
+int sb_parity_parse(const char *name, char *parity);
 
 /* A serial line: device path, 1200..115200 baud, parity 'N', 'E' or 'O',
  * 1 or 2 stop bits (8 data bits). */
@@ -260,8 +273,10 @@ int sb_submit_setpoint(struct sb *sb, size_t charger, int connector,
  * next turn and on every reconnect. */
 int sb_set_offline_limit(struct sb *sb, size_t charger, int connector,
     double limit);
-/* Queues a command; *seq (may be NULL) is the number commands_done
- * reaches when it has run.  url only for SB_CMD_FIRMWARE. */
+/* Queues a command for an online charger (SB_ERR_OFFLINE otherwise);
+ * *seq (may be NULL) is the number commands_done reaches when it has run,
+ * with command_result 0 or SB_ERR_DEVICE (also when the charger went
+ * offline before it ran).  url only for SB_CMD_FIRMWARE. */
 int sb_submit_command(struct sb *sb, size_t charger, int connector,
     enum sb_command cmd, int arg, const char *url, uint64_t *seq);
 /* Wakes every worker to poll now instead of at its next interval. */

@@ -119,6 +119,8 @@ sb_strerror(int code)
 	case SB_ERR_UNSUPPORTED: return "the charger model has no register for that";
 	case SB_ERR_BUSY: return "too many commands waiting";
 	case SB_ERR_SYSTEM: return "system error";
+	case SB_ERR_OFFLINE: return "the charger is offline";
+	case SB_ERR_DEVICE: return "the charger refused or did not answer";
 	}
 	return "unknown error";
 }
@@ -436,6 +438,15 @@ turn_failed(struct sb_link *l, struct sb_slot *s, int64_t now, bool io)
 			log_debug("sb", "%s: offline after %u failures",
 			    s->dev.name, s->failures);
 		s->online = false;
+		/* waiting commands fail now rather than run much later */
+		pthread_mutex_lock(&l->sb->lock);
+		for (size_t i = 0; i < s->n_cmds; i++) {
+			s->dev.rd.commands_done = s->cmds[i].seq;
+			s->dev.rd.command_result = SB_ERR_DEVICE;
+			free(s->cmds[i].url);
+		}
+		s->n_cmds = 0;
+		pthread_mutex_unlock(&l->sb->lock);
 		s->retry_at_ms = now + s->backoff_ms;
 		s->backoff_ms *= 2;
 		if (s->backoff_ms > c->backoff_max_ms)
@@ -550,7 +561,7 @@ charger_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 		    cmd.url);
 		free(cmd.url);
 		d->rd.commands_done = cmd.seq;
-		d->rd.command_result = rc == 0 ? 0 : SB_ERR_SYSTEM;
+		d->rd.command_result = rc == 0 ? 0 : SB_ERR_DEVICE;
 		if (rc == SB_DRV_IO)
 			goto failed;
 	}
@@ -1173,6 +1184,10 @@ sb_submit_command(struct sb *sb, size_t charger, int connector,
 	if (cmd == SB_CMD_FIRMWARE && (url == NULL || strlen(url) > 256))
 		return SB_ERR_RANGE;
 	pthread_mutex_lock(&sb->lock);
+	if (!s->snap.online) {
+		pthread_mutex_unlock(&sb->lock);
+		return SB_ERR_OFFLINE;
+	}
 	if (s->n_cmds == SB_MAX_COMMANDS) {
 		pthread_mutex_unlock(&sb->lock);
 		return SB_ERR_BUSY;

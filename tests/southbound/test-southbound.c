@@ -42,6 +42,29 @@ test_tables(void)
 	}
 	CU_ASSERT_EQUAL(sb_model_parse("autel-ac-mega", &m), -1);
 
+	/* the other option values of the configuration */
+	enum sb_link_kind lk;
+	enum sb_control_unit cu;
+	enum sb_word_order wo;
+	enum sb_meter_type mt;
+	char par;
+	CU_ASSERT(sb_link_parse("tcp-listen", &lk) == 0 &&
+	    lk == SB_LINK_TCP_LISTEN);
+	CU_ASSERT(sb_link_parse("rtu", &lk) == 0 && lk == SB_LINK_RTU);
+	CU_ASSERT_EQUAL(sb_link_parse("udp", &lk), -1);
+	CU_ASSERT(sb_control_unit_parse("current", &cu) == 0 &&
+	    cu == SB_CONTROL_CURRENT);
+	CU_ASSERT_EQUAL(sb_control_unit_parse("amps", &cu), -1);
+	CU_ASSERT(sb_word_order_parse("low-first", &wo) == 0 &&
+	    wo == SB_WORDS_LOW_FIRST);
+	CU_ASSERT(sb_word_order_parse("model", &wo) == 0 && wo == SB_WORDS_MODEL);
+	CU_ASSERT(sb_meter_type_parse("sdm120", &mt) == 0 &&
+	    mt == SB_METER_SDM120);
+	CU_ASSERT_EQUAL(sb_meter_type_parse("sdm72", &mt), -1);
+	CU_ASSERT(sb_parity_parse("even", &par) == 0 && par == 'E');
+	CU_ASSERT(sb_parity_parse("none", &par) == 0 && par == 'N');
+	CU_ASSERT_EQUAL(sb_parity_parse("mark", &par), -1);
+
 	/* AC: y = connector; 1y005 = connector power, 2y002 = current limit */
 	const struct sb_model_desc *ultra = sb_model_desc(SB_MODEL_AC_ULTRA);
 	CU_ASSERT_EQUAL(sb_reg_addr(sb_reg_find(ultra, SB_W_C_POWER), 1), 11005);
@@ -765,10 +788,19 @@ test_offline_and_isolation(void)
 
 	devsrv_mute(srv, dev[0], true);
 	int64_t t0 = mono_now_ms();
+	/* a command queued as the charger falls silent fails, not waits */
+	uint64_t seq;
+	CU_ASSERT_EQUAL(sb_submit_command(sb, 0, 1, SB_CMD_STOP, 0, NULL, &seq),
+	    0);
 	/* 3 failures of 300 ms each plus the 100 ms poll gaps: ~1.1 s */
 	CU_ASSERT_FATAL(wait_charger(sb, 0, is_offline, NULL, 3000, &rd));
 	CU_ASSERT(rd.failures >= 3);
 	CU_ASSERT_EQUAL(rd.fault, SB_FAULT_IO);
+	CU_ASSERT(rd.commands_done >= seq);
+	CU_ASSERT_EQUAL(rd.command_result, SB_ERR_DEVICE);
+	CU_ASSERT_EQUAL(reg_at(dev[0], 30000), 0);
+	CU_ASSERT_EQUAL(sb_submit_command(sb, 0, 1, SB_CMD_STOP, 0, NULL, NULL),
+	    SB_ERR_OFFLINE);
 
 	/* meanwhile the other link kept its 100 ms polls: in >= 0.9 s of
 	 * timeouts on the dead one it made at least 5 polls */
