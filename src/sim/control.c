@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/util.h"
 
 #define MAX_ARGS 12
@@ -464,4 +465,39 @@ sim_control(struct sim_site *s, const char *text, int64_t now_ms)
 out:
 	free(line);
 	return reply != NULL ? reply : xstrdup("ok");
+}
+
+/* Runs the timeline steps due at now_ms (logging each reply); lowers
+ * *next to the time of the next step. */
+void
+sim_timeline_run(struct sim_site *s, int64_t now_ms, int64_t *next)
+{
+	bool all_done = s->n_steps > 0;
+
+	for (size_t i = 0; i < s->n_steps; i++) {
+		struct sim_step *st = &s->steps[i];
+		int64_t due = s->timeline_base_ms + (int64_t)(st->at_s * 1000);
+
+		if (st->done)
+			continue;
+		if (due <= now_ms) {
+			char *reply = sim_control(s, st->command, now_ms);
+
+			log_info("timeline +%.1fs: %s -> %s", st->at_s,
+			    st->command, reply);
+			free(reply);
+			st->done = true;
+		} else {
+			all_done = false;
+			if (due < *next)
+				*next = due;
+		}
+	}
+	if (all_done && s->timeline_repeat_s > 0) {
+		s->timeline_base_ms += (int64_t)(s->timeline_repeat_s * 1000);
+		for (size_t i = 0; i < s->n_steps; i++)
+			s->steps[i].done = false;
+		if (s->timeline_base_ms < *next)
+			*next = s->timeline_base_ms;
+	}
 }

@@ -675,8 +675,13 @@ sim_ev_plug(struct sim_site *s, struct sim_charger *c, int k,
 		xasprintf(cause, "soc %.0f out of range 0..100", soc);
 		return -1;
 	}
-	sim_site_update(s, now_ms);
 	x = &c->conn[k];
+	if (x->plugged) {
+		xasprintf(cause, "connector %d already has an EV (unplug it "
+		    "first)", k);
+		return -1;
+	}
+	sim_site_update(s, now_ms);
 	x->plugged = true;
 	x->ev_suspended = false;
 	x->finished = false;

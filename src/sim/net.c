@@ -655,40 +655,6 @@ accept_on(int lfd, enum kind kind, struct sim_charger *c)
 	conn_add(fd, kind, c);
 }
 
-/* Runs due timeline steps. */
-static void
-run_timeline(struct sim_site *s, int64_t now_ms, int64_t *next)
-{
-	bool all_done = s->n_steps > 0;
-
-	for (size_t i = 0; i < s->n_steps; i++) {
-		struct sim_step *st = &s->steps[i];
-		int64_t due = s->timeline_base_ms + (int64_t)(st->at_s * 1000);
-
-		if (st->done)
-			continue;
-		if (due <= now_ms) {
-			char *reply = sim_control(s, st->command, now_ms);
-
-			log_info("timeline +%.1fs: %s -> %s", st->at_s,
-			    st->command, reply);
-			free(reply);
-			st->done = true;
-		} else {
-			all_done = false;
-			if (due < *next)
-				*next = due;
-		}
-	}
-	if (all_done && s->timeline_repeat_s > 0) {
-		s->timeline_base_ms += (int64_t)(s->timeline_repeat_s * 1000);
-		for (size_t i = 0; i < s->n_steps; i++)
-			s->steps[i].done = false;
-		if (s->timeline_base_ms < *next)
-			*next = s->timeline_base_ms;
-	}
-}
-
 /* What a pollfd entry stands for. */
 enum slot_type { S_LISTEN, S_METER, S_CONTROL, S_RTU, S_CONN };
 struct slot {
@@ -717,7 +683,7 @@ sim_net_run(struct sim_site *s, const struct sim_net_options *o,
 			next_tick = now + o->tick_ms;
 		}
 		next = next_tick;
-		run_timeline(s, now, &next);
+		sim_timeline_run(s, now, &next);
 		rtu_send_due(now);
 		if (net.rtu_qlen > 0 && net.rtu_q[0].due_ms < next)
 			next = net.rtu_q[0].due_ms;

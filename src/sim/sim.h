@@ -315,6 +315,9 @@ int sim_parse_hostport(const char *where, const char *text, char *host,
 /* Executes one control command line; returns the reply line (without
  * newline), "ok ..." or "error ...".  Caller frees. */
 char *sim_control(struct sim_site *s, const char *line, int64_t now_ms);
+/* Runs the timeline steps due at now_ms (timeline_base_ms = start);
+ * lowers *next to the time of the next step. */
+void sim_timeline_run(struct sim_site *s, int64_t now_ms, int64_t *next);
 /* The whole site as compact JSON.  Caller frees. */
 char *sim_status_json(struct sim_site *s);
 

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "sim/sim.h"
 #include "tests/cu.h"
@@ -606,6 +607,10 @@ test_control_commands(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(r, "\"power_w\":7000"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(r, "\"idtag\":\"ABC\""));
 	free(r);
+	r = sim_control(&site, "plug wb 1 evmax=7000", T0);
+	CU_ASSERT_STRING_EQUAL(r, "error plug: connector 1 already has an EV "
+	    "(unplug it first)");
+	free(r);
 	r = sim_control(&site, "plug wb 2 evmax=7000", T0);
 	CU_ASSERT_STRING_EQUAL(r, "error connector \"2\" out of range 1..1");
 	free(r);
@@ -632,6 +637,34 @@ test_control_commands(void)
 }
 
 /* Frees the in-process site. */
+/* Timeline steps run at their time and the timeline repeats. */
+static void
+test_timeline_repeat(void)
+{
+	int64_t next;
+
+	CU_ASSERT_EQUAL_FATAL(load("{\"timeline\": {\"repeat_s\": 10, "
+	    "\"steps\": [{\"at_s\": 0, \"do\": \"household 100\"},"
+	    " {\"at_s\": 4, \"do\": \"household 400\"}]}}"), 0);
+	site.timeline_base_ms = T0;
+	next = T0 + 100000;
+	sim_timeline_run(&site, T0, &next);
+	CU_ASSERT_DOUBLE_EQUAL(site.household_w, 100, 0.001);
+	CU_ASSERT_EQUAL(next, T0 + 4000);
+	next = T0 + 100000;
+	sim_timeline_run(&site, T0 + 3999, &next);
+	CU_ASSERT_DOUBLE_EQUAL(site.household_w, 100, 0.001);
+	next = T0 + 100000;
+	sim_timeline_run(&site, T0 + 4000, &next);
+	CU_ASSERT_DOUBLE_EQUAL(site.household_w, 400, 0.001);
+	/* All done: the next round starts at +10 s. */
+	CU_ASSERT_EQUAL(next, T0 + 10000);
+	next = T0 + 100000;
+	sim_timeline_run(&site, T0 + 10000, &next);
+	CU_ASSERT_DOUBLE_EQUAL(site.household_w, 100, 0.001);
+	CU_ASSERT_EQUAL(next, T0 + 14000);
+}
+
 static int
 part1_cleanup(void)
 {
@@ -1239,6 +1272,7 @@ static const struct cu_test model_tests[] = {
 	{ "meter = household + chargers - PV", test_meter_sum },
 	{ "scenario errors", test_scenario_errors },
 	{ "control commands", test_control_commands },
+	{ "timeline repeats", test_timeline_repeat },
 	{ NULL, NULL },
 };
 
@@ -1267,5 +1301,6 @@ main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
+	log_init("test-sim", LOG_LEVEL_WARNING, false);
 	return cu_run(suites);
 }
