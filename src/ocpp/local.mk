@@ -21,3 +21,14 @@ check_PROGRAMS += tests/ocpp/ocpp-station
 tests_ocpp_ocpp_station_SOURCES = tests/ocpp/station.c
 tests_ocpp_ocpp_station_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS)
 tests_ocpp_ocpp_station_LDADD = $(OCPP_LIBS)
+
+# Integration: the harness against the test CSMS (Node.js, ocpp-rpc); its
+# npm dependencies are installed into tests/ocpp/csms-deps of the build tree.
+TESTS += tests/ocpp/test-session.sh
+EXTRA_DIST += tests/ocpp/test-session.sh tests/ocpp/session.test.js \
+	tests/csms/csms.js tests/csms/package.json tests/csms/package-lock.json
+# (Another module needing clean-local can add its own prerequisite here.)
+clean-local: clean-local-ocpp
+clean-local-ocpp:
+	-rm -rf tests/ocpp/csms-deps
+.PHONY: clean-local-ocpp

@@ -642,6 +642,18 @@ main(int argc, char **argv)
 		station.conn[k].phases = 3;
 		station.conn[k].status = OCPP_ST_AVAILABLE;
 	}
+	/* Settings first (key sizes, password): a bad key must be refused
+	 * before the TLS library sees it. */
+	{
+		char *cause = NULL;
+
+		if (ocpp_settings_check(&settings, &cause) != 0) {
+			emit(json_pack("{ssss}", "event", "error", "what", cause));
+			free(cause);
+			free(station.conn);
+			return 1;
+		}
+	}
 	signal(SIGPIPE, SIG_IGN);
 	lws_set_log_level(getenv("LWS_DEBUG") != NULL ? LLL_ERR | LLL_WARN |
 	    LLL_NOTICE | LLL_INFO | LLL_CLIENT : 0, NULL);

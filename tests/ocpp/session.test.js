@@ -1,0 +1,685 @@
+'use strict';
+// Integration tests of the OCPP session: the station harness (the real
+// session on libwebsockets) against the test CSMS (ocpp-rpc, strict
+// schema validation both ways) over loopback, for OCPP 1.6 and 2.0.1.
+// Any schema violation the CSMS reports fails the test that caused it.
+//
+// Environment: STATION = path of tests/ocpp/ocpp-station, CSMS_JS = path
+// of tests/csms/csms.js, WORKDIR = a scratch directory for certificates.
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { startCsms } = require(process.env.CSMS_JS);
+
+const STATION = process.env.STATION;
+const WORKDIR = process.env.WORKDIR;
+const PASSWORD = 'Secret-pass-0123456';   // 19 characters: within 16..40
+const T = 8000;                           // default wait for one event, ms
+
+// Collects events from an emitter-like source; waitFor() resolves with the
+// first event (past or future) matching pred, each event used once.
+class Log {
+    constructor() {
+        this.events = [];
+        this.used = new Set();
+        this.waiters = [];
+    }
+    push(ev) {
+        this.events.push(ev);
+        for (const w of [...this.waiters]) {
+            if (this.tryWaiter(w)) {
+                this.waiters.splice(this.waiters.indexOf(w), 1);
+            }
+        }
+    }
+    tryWaiter(w) {
+        for (let i = 0; i < this.events.length; i++) {
+            if (!this.used.has(i) && w.pred(this.events[i])) {
+                this.used.add(i);
+                clearTimeout(w.timer);
+                w.resolve(this.events[i]);
+                return true;
+            }
+        }
+        return false;
+    }
+    waitFor(pred, what, ms = T) {
+        return new Promise((resolve, reject) => {
+            const w = { pred, resolve };
+            w.timer = setTimeout(() => {
+                this.waiters.splice(this.waiters.indexOf(w), 1);
+                reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
+            }, ms);
+            if (!this.tryWaiter(w)) {
+                this.waiters.push(w);
+            }
+        });
+    }
+    count(pred) {
+        return this.events.filter(pred).length;
+    }
+}
+
+// Starts the CSMS and returns it with a Log of its events.
+async function csmsWith(opts = {}) {
+    const csms = await startCsms({ interval: 300, ...opts });
+    csms.log = new Log();
+    csms.events.on('event', (ev) => csms.log.push(ev));
+    return csms;
+}
+
+// Starts the station harness; returns { proc, log, send(), stop() }.
+function station(args) {
+    const proc = spawn(STATION, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const log = new Log();
+    let buf = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8');
+    proc.stdout.on('data', (d) => {
+        buf += d;
+        let nl;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl);
+            buf = buf.slice(nl + 1);
+            try {
+                log.push(JSON.parse(line));
+            } catch (e) {
+                log.push({ event: 'garbage', line });
+            }
+        }
+    });
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (d) => { stderr += d; });
+    const exited = new Promise((resolve) => proc.on('exit', (code, signal) =>
+        resolve({ code, signal })));
+    return {
+        proc,
+        log,
+        stderr: () => stderr,
+        exited,
+        send(cmd) {
+            proc.stdin.write(JSON.stringify(cmd) + '\n');
+        },
+        // Ends the harness by its own PID and checks it exited cleanly
+        // (AddressSanitizer reports make the exit code non-zero).
+        async stop() {
+            if (proc.exitCode === null) {
+                proc.stdin.end(JSON.stringify({ cmd: 'quit' }) + '\n');
+                const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+                const r = await exited;
+                clearTimeout(timer);
+                return r;
+            }
+            return exited;
+        },
+    };
+}
+
+function stationArgs(csms, version, extra = []) {
+    return ['--url', `ws://127.0.0.1:${csms.port}/ocpp`, '--version', version,
+        '--identity', 'CS001', '--password', PASSWORD, '--connectors', '2',
+        '--backoff-min', '1', '--backoff-random', '0', '--meter', '0',
+        '--tx-retry', '1', ...extra];
+}
+
+const isCall = (action, pred = () => true) => (ev) =>
+    ev.event === 'call' && ev.action === action && pred(ev.params);
+
+// Runs body with a CSMS and a station; afterwards checks that no schema
+// violation was reported and that the harness exited with status 0.
+async function withSession(version, opts, body) {
+    const csms = await csmsWith(opts.csms);
+    const st = station(opts.args ? opts.args(csms) :
+        stationArgs(csms, version, opts.extra));
+    try {
+        await body(csms, st);
+    } catch (e) {
+        if (process.env.DUMP) {
+            console.error(csms.log.events.filter((x) => x.event !== 'message')
+                .map((x) => JSON.stringify(x).slice(0, 160)).join('\n'));
+        }
+        throw e;
+    } finally {
+        const r = await st.stop();
+        await csms.close();
+        const violations = csms.log.events.filter((e) => e.event === 'violation');
+        assert.deepEqual(violations, [], 'schema violations reported by the CSMS');
+        assert.equal(r.code, 0, 'station harness exit status; stderr:\n' + st.stderr());
+    }
+}
+
+async function booted(csms, st) {
+    await csms.log.waitFor(isCall('BootNotification'), 'BootNotification');
+    await st.log.waitFor((e) => e.event === 'link' && e.accepted, 'accepted');
+}
+
+const meter = (k, energy, power = 7000) => ({ cmd: 'meter', connector: k, power,
+    energy, voltage: [230.1, 231.2, 229.3], current: [10.1, 10.2, 10.3] });
+
+for (const version of ['1.6', '2.0.1']) {
+    const v16 = version === '1.6';
+
+    test(`${version}: boot, heartbeat, status and meter values`, async () => {
+        await withSession(version, { csms: { interval: 1 },
+            extra: ['--meter', '1'] }, async (csms, st) => {
+            const boot = await csms.log.waitFor(isCall('BootNotification'), 'boot');
+            if (v16) {
+                assert.equal(boot.params.chargePointVendor, 'ocpp-edge');
+                assert.equal(boot.params.chargePointModel, 'site-gateway');
+                assert.equal(boot.params.chargePointSerialNumber, 'GW-0001');
+            } else {
+                assert.equal(boot.params.reason, 'PowerUp');
+                assert.equal(boot.params.chargingStation.vendorName, 'ocpp-edge');
+            }
+            const conn = csms.log.events.find((e) => e.event === 'connected');
+            assert.equal(conn.protocol, v16 ? 'ocpp1.6' : 'ocpp2.0.1');
+            assert.equal(conn.endpoint, '/ocpp');
+            assert.equal(conn.auth, true);
+            // One status per connector after acceptance (1.6 also 0).
+            for (const k of v16 ? [0, 1, 2] : [1, 2]) {
+                await csms.log.waitFor(isCall('StatusNotification', (p) =>
+                    (v16 ? p.connectorId : p.evseId) === k), `status ${k}`);
+            }
+            // interval 1 s from the boot answer: two heartbeats in ~2 s.
+            await csms.log.waitFor(isCall('Heartbeat'), 'heartbeat 1', 3000);
+            await csms.log.waitFor(isCall('Heartbeat'), 'heartbeat 2', 3000);
+            // A status change is reported.
+            st.send({ cmd: 'status', connector: 2, status: 'Unavailable' });
+            await csms.log.waitFor(isCall('StatusNotification', (p) =>
+                (v16 ? p.connectorId === 2 && p.status === 'Unavailable' :
+                    p.evseId === 2 && p.connectorStatus === 'Unavailable')),
+            'Unavailable on 2');
+            // Meter values of connector 1 and of the site on 0.
+            st.send(meter(1, 1234.5));
+            st.send(meter(0, 99000, 15000));
+            const mv = await csms.log.waitFor(isCall('MeterValues', (p) =>
+                (v16 ? p.connectorId : p.evseId) === 1), 'MeterValues 1', 3000);
+            const sv = mv.params.meterValue[0].sampledValue;
+            const energy = sv.find((x) => x.measurand === 'Energy.Active.Import.Register');
+            const power = sv.find((x) => x.measurand === 'Power.Active.Import');
+            assert.equal(Number(energy.value), 1234.5);
+            assert.equal(Number(power.value), 7000);
+            // 3 phases: current and voltage per phase.
+            assert.equal(sv.filter((x) => x.measurand === 'Current.Import').length, 3);
+            const v2 = sv.find((x) => x.measurand === 'Voltage' && x.phase === 'L2-N');
+            assert.equal(Number(v2.value), 231.2);
+            const site = await csms.log.waitFor(isCall('MeterValues', (p) =>
+                (v16 ? p.connectorId : p.evseId) === 0), 'MeterValues 0', 3000);
+            assert.equal(site.params.meterValue[0].sampledValue[0].location, 'Inlet');
+        });
+    });
+
+    test(`${version}: a full transaction from connector state`, async () => {
+        await withSession(version, {}, async (csms, st) => {
+            await booted(csms, st);
+            st.send(meter(1, 1000));
+            st.send({ cmd: 'token', connector: 1, id: 'RFID01' });
+            st.send({ cmd: 'status', connector: 1, status: 'Preparing' });
+            st.send({ cmd: 'status', connector: 1, status: 'Charging' });
+            if (v16) {
+                const start = await csms.log.waitFor(isCall('StartTransaction'), 'start');
+                assert.equal(start.params.connectorId, 1);
+                assert.equal(start.params.idTag, 'RFID01');
+                assert.equal(start.params.meterStart, 1000);
+                await csms.log.waitFor((e) => e.event === 'response' &&
+                    e.method === 'StartTransaction', 'start answered');
+                st.send(meter(1, 8500.4));
+                st.send({ cmd: 'status', connector: 1, status: 'Finishing' });
+                const stop = await csms.log.waitFor(isCall('StopTransaction'), 'stop');
+                // The CSMS numbers transactions from 101.
+                assert.equal(stop.params.transactionId, 101);
+                assert.equal(stop.params.meterStop, 8500);
+                assert.equal(stop.params.reason, 'Local');
+            } else {
+                const s = await csms.log.waitFor(isCall('TransactionEvent', (p) =>
+                    p.eventType === 'Started'), 'Started');
+                assert.equal(s.params.seqNo, 0);
+                assert.equal(s.params.evse.id, 1);
+                assert.equal(s.params.idToken.idToken, 'RFID01');
+                assert.equal(s.params.triggerReason, 'Authorized');
+                assert.equal(s.params.transactionInfo.chargingState, 'Charging');
+                assert.equal(s.params.offline, undefined);
+                st.send({ cmd: 'status', connector: 1, status: 'SuspendedEV' });
+                const u = await csms.log.waitFor(isCall('TransactionEvent', (p) =>
+                    p.eventType === 'Updated'), 'Updated');
+                assert.equal(u.params.seqNo, 1);
+                assert.equal(u.params.triggerReason, 'ChargingStateChanged');
+                assert.equal(u.params.transactionInfo.chargingState, 'SuspendedEV');
+                st.send(meter(1, 8500.4));
+                st.send({ cmd: 'status', connector: 1, status: 'Available' });
+                const e = await csms.log.waitFor(isCall('TransactionEvent', (p) =>
+                    p.eventType === 'Ended'), 'Ended');
+                assert.equal(e.params.seqNo, 2);
+                assert.equal(e.params.transactionInfo.transactionId,
+                    s.params.transactionInfo.transactionId);
+                assert.equal(e.params.transactionInfo.stoppedReason, 'EVDisconnected');
+                const reg = e.params.meterValue[0].sampledValue.find((x) =>
+                    x.measurand === 'Energy.Active.Import.Register');
+                assert.equal(reg.value, 8500.4);
+            }
+        });
+    });
+
+    test(`${version}: remote start and stop`, async () => {
+        await withSession(version, {}, async (csms, st) => {
+            await booted(csms, st);
+            if (v16) {
+                const r = await csms.call('CS001', 'RemoteStartTransaction',
+                    { connectorId: 2, idTag: 'REMOTE1' });
+                assert.equal(r.status, 'Accepted');
+                const ev = await st.log.waitFor((e) => e.event === 'remote_start', 'cb');
+                assert.equal(ev.connector, 2);
+                const start = await csms.log.waitFor(isCall('StartTransaction'), 'start');
+                assert.equal(start.params.idTag, 'REMOTE1');
+                assert.equal(start.params.connectorId, 2);
+                await csms.log.waitFor((e) => e.event === 'response' &&
+                    e.method === 'StartTransaction', 'start answered');
+                // Unknown transaction: Rejected.
+                const bad = await csms.call('CS001', 'RemoteStopTransaction',
+                    { transactionId: 999 });
+                assert.equal(bad.status, 'Rejected');
+                const ok = await csms.call('CS001', 'RemoteStopTransaction',
+                    { transactionId: 101 });
+                assert.equal(ok.status, 'Accepted');
+                await st.log.waitFor((e) => e.event === 'remote_stop' &&
+                    e.connector === 2, 'stop cb');
+                const stop = await csms.log.waitFor(isCall('StopTransaction'), 'stop');
+                assert.equal(stop.params.reason, 'Remote');
+                assert.equal(stop.params.transactionId, 101);
+            } else {
+                const r = await csms.call('CS001', 'RequestStartTransaction',
+                    { evseId: 2, remoteStartId: 77,
+                        idToken: { idToken: 'REMOTE1', type: 'Central' } });
+                assert.equal(r.status, 'Accepted');
+                const s = await csms.log.waitFor(isCall('TransactionEvent', (p) =>
+                    p.eventType === 'Started'), 'Started');
+                assert.equal(s.params.triggerReason, 'RemoteStart');
+                assert.equal(s.params.transactionInfo.remoteStartId, 77);
+                assert.equal(s.params.idToken.idToken, 'REMOTE1');
+                const txId = s.params.transactionInfo.transactionId;
+                const bad = await csms.call('CS001', 'RequestStopTransaction',
+                    { transactionId: 'nope' });
+                assert.equal(bad.status, 'Rejected');
+                const ok = await csms.call('CS001', 'RequestStopTransaction',
+                    { transactionId: txId });
+                assert.equal(ok.status, 'Accepted');
+                const e = await csms.log.waitFor(isCall('TransactionEvent', (p) =>
+                    p.eventType === 'Ended'), 'Ended');
+                assert.equal(e.params.transactionInfo.stoppedReason, 'Remote');
+                assert.equal(e.params.triggerReason, 'RemoteStop');
+            }
+            // Unlock: connector 1 fine, connector 9 does not exist.
+            const u = await csms.call('CS001', 'UnlockConnector', v16 ?
+                { connectorId: 1 } : { evseId: 1, connectorId: 1 });
+            assert.equal(u.status, 'Unlocked');
+            const u9 = await csms.call('CS001', 'UnlockConnector', v16 ?
+                { connectorId: 9 } : { evseId: 9, connectorId: 1 });
+            assert.equal(u9.status, v16 ? 'NotSupported' : 'UnknownConnector');
+            const a = await csms.call('CS001', 'ChangeAvailability', v16 ?
+                { connectorId: 1, type: 'Inoperative' } :
+                { evse: { id: 1 }, operationalStatus: 'Inoperative' });
+            assert.equal(a.status, 'Accepted');
+            await csms.log.waitFor(isCall('StatusNotification', (p) => v16 ?
+                p.connectorId === 1 && p.status === 'Unavailable' :
+                p.evseId === 1 && p.connectorStatus === 'Unavailable'), 'unavailable');
+            const dt = await csms.call('CS001', 'DataTransfer', { vendorId: 'acme' });
+            assert.equal(dt.status, 'UnknownVendorId');
+        });
+    });
+
+    test(`${version}: configuration get and set`, async () => {
+        await withSession(version, {}, async (csms, st) => {
+            await booted(csms, st);
+            if (v16) {
+                const g = await csms.call('CS001', 'GetConfiguration',
+                    { key: ['HeartbeatInterval', 'LBMode', 'NoSuchKey'] });
+                assert.deepEqual(g.unknownKey, ['NoSuchKey']);
+                const hb = g.configurationKey.find((k) => k.key === 'HeartbeatInterval');
+                assert.equal(hb.value, '300');
+                assert.equal(hb.readonly, false);
+                assert.equal(g.configurationKey.find((k) => k.key === 'LBMode').value, 'alm');
+                const all = await csms.call('CS001', 'GetConfiguration', {});
+                assert.ok(all.configurationKey.some((k) => k.key === 'NumberOfConnectors' &&
+                    k.value === '2' && k.readonly));
+                assert.ok(all.configurationKey.some((k) => k.key === 'ChargeProfileMaxStackLevel'));
+                assert.ok(all.configurationKey.some((k) => k.key === 'LBReservePercent'));
+                let r = await csms.call('CS001', 'ChangeConfiguration',
+                    { key: 'HeartbeatInterval', value: '2' });
+                assert.equal(r.status, 'Accepted');
+                await st.log.waitFor((e) => e.event === 'config_changed' &&
+                    e.key === 'HeartbeatInterval' && e.value === '2', 'persist');
+                await csms.log.waitFor(isCall('Heartbeat'), 'heartbeat at 2 s', 4000);
+                r = await csms.call('CS001', 'ChangeConfiguration',
+                    { key: 'HeartbeatInterval', value: '-5' });
+                assert.equal(r.status, 'Rejected');
+                r = await csms.call('CS001', 'ChangeConfiguration',
+                    { key: 'NumberOfConnectors', value: '5' });
+                assert.equal(r.status, 'Rejected');
+                r = await csms.call('CS001', 'ChangeConfiguration',
+                    { key: 'LBReservePercent', value: '60' });
+                assert.equal(r.status, 'Rejected');   // 0..50
+                r = await csms.call('CS001', 'ChangeConfiguration',
+                    { key: 'LBReservePercent', value: '20' });
+                assert.equal(r.status, 'Accepted');
+                r = await csms.call('CS001', 'ChangeConfiguration',
+                    { key: 'Bogus', value: '1' });
+                assert.equal(r.status, 'NotSupported');
+                const g2 = await csms.call('CS001', 'GetConfiguration',
+                    { key: ['LBReservePercent'] });
+                assert.equal(g2.configurationKey[0].value, '20');
+            } else {
+                const g = await csms.call('CS001', 'GetVariables', { getVariableData: [
+                    { component: { name: 'OCPPCommCtrlr' }, variable: { name: 'HeartbeatInterval' } },
+                    { component: { name: 'LoadBalancer' }, variable: { name: 'Mode' } },
+                    { component: { name: 'OCPPCommCtrlr' }, variable: { name: 'Nope' } },
+                    { component: { name: 'NoComponent' }, variable: { name: 'X' } },
+                    { component: { name: 'OCPPCommCtrlr' }, variable: {
+                        name: 'MessageAttempts', instance: 'TransactionEvent' } },
+                ] });
+                const st2 = g.getVariableResult.map((x) => x.attributeStatus);
+                assert.deepEqual(st2, ['Accepted', 'Accepted', 'UnknownVariable',
+                    'UnknownComponent', 'Accepted']);
+                assert.equal(g.getVariableResult[0].attributeValue, '300');
+                assert.equal(g.getVariableResult[1].attributeValue, 'alm');
+                assert.equal(g.getVariableResult[4].attributeValue, '3');
+                const s = await csms.call('CS001', 'SetVariables', { setVariableData: [
+                    { component: { name: 'OCPPCommCtrlr' }, variable: { name: 'HeartbeatInterval' },
+                        attributeValue: '2' },
+                    { component: { name: 'LoadBalancer' }, variable: { name: 'ReservePercent' },
+                        attributeValue: '60' },
+                    { component: { name: 'LoadBalancer' }, variable: { name: 'Mode' },
+                        attributeValue: 'dlb' },
+                    { component: { name: 'SecurityCtrlr' }, variable: { name: 'SecurityProfile' },
+                        attributeValue: '3' },
+                ] });
+                assert.deepEqual(s.setVariableResult.map((x) => x.attributeStatus),
+                    ['Accepted', 'Rejected', 'Accepted', 'Rejected']);
+                await csms.log.waitFor(isCall('Heartbeat'), 'heartbeat at 2 s', 4000);
+                const r = await csms.call('CS001', 'GetBaseReport',
+                    { requestId: 42, reportBase: 'FullInventory' });
+                assert.equal(r.status, 'Accepted');
+                const rep = await csms.log.waitFor(isCall('NotifyReport'), 'NotifyReport');
+                assert.equal(rep.params.requestId, 42);
+                const mode = rep.params.reportData.find((d) =>
+                    d.component.name === 'LoadBalancer' && d.variable.name === 'Mode');
+                assert.equal(mode.variableAttribute[0].value, 'dlb');
+                const hb = rep.params.reportData.find((d) =>
+                    d.variable.name === 'HeartbeatInterval');
+                assert.equal(hb.variableAttribute[0].value, '2');
+            }
+        });
+    });
+
+    test(`${version}: reset restarts the station, trigger message`, async () => {
+        await withSession(version, {}, async (csms, st) => {
+            await booted(csms, st);
+            let r = await csms.call('CS001', 'TriggerMessage',
+                { requestedMessage: 'Heartbeat' });
+            assert.equal(r.status, 'Accepted');
+            await csms.log.waitFor(isCall('Heartbeat'), 'triggered heartbeat');
+            r = await csms.call('CS001', 'TriggerMessage', v16 ?
+                { requestedMessage: 'StatusNotification', connectorId: 2 } :
+                { requestedMessage: 'StatusNotification', evse: { id: 2 } });
+            assert.equal(r.status, 'Accepted');
+            // Initial statuses were sent once per connector; 2 now twice.
+            await csms.log.waitFor(isCall('StatusNotification', (p) =>
+                (v16 ? p.connectorId : p.evseId) === 2), 'status 2');
+            await csms.log.waitFor(isCall('StatusNotification', (p) =>
+                (v16 ? p.connectorId : p.evseId) === 2), 'triggered status 2');
+            r = await csms.call('CS001', 'TriggerMessage', { requestedMessage:
+                'FirmwareStatusNotification' });
+            assert.equal(r.status, 'NotImplemented');
+            r = await csms.call('CS001', 'TriggerMessage',
+                { requestedMessage: 'BootNotification' });
+            assert.equal(r.status, 'Accepted');
+            await csms.log.waitFor(isCall('BootNotification'), 'triggered boot');
+            r = await csms.call('CS001', 'Reset', { type: v16 ? 'Hard' : 'Immediate' });
+            assert.equal(r.status, 'Accepted');
+            const ev = await st.log.waitFor((e) => e.event === 'reset', 'reset cb');
+            assert.equal(ev.hard, true);
+            await st.log.waitFor((e) => e.event === 'restarted', 'restarted');
+            // The restarted daemon connects again and boots with PowerUp.
+            const b = await csms.log.waitFor(isCall('BootNotification'), 'boot after reset');
+            if (!v16) {
+                assert.equal(b.params.reason, 'PowerUp');
+            }
+            assert.equal(csms.log.count((e) => e.event === 'connected'), 2);
+            // Firmware update goes to the daemon (register 30002).
+            const fw = await csms.call('CS001', 'UpdateFirmware', v16 ?
+                { location: 'https://fw.example/x.bin', retrieveDate: '2026-11-26T06:00:00Z' } :
+                { requestId: 1, firmware: { location: 'https://fw.example/x.bin',
+                    retrieveDateTime: '2026-11-26T06:00:00Z' } });
+            if (!v16) {
+                assert.equal(fw.status, 'Accepted');
+            }
+            const f = await st.log.waitFor((e) => e.event === 'firmware', 'fw cb');
+            assert.equal(f.url, 'https://fw.example/x.bin');
+            assert.equal(f.at, Date.parse('2026-11-26T06:00:00Z'));
+        });
+    });
+
+    test(`${version}: reconnect after the CSMS drops the socket`, async () => {
+        await withSession(version, {}, async (csms, st) => {
+            await booted(csms, st);
+            // The last initial status is through: the link is idle.
+            await csms.log.waitFor(isCall('StatusNotification', (p) =>
+                (v16 ? p.connectorId : p.evseId) === 2), 'first status 2');
+            await csms.drop('CS001');
+            await st.log.waitFor((e) => e.event === 'link' && !e.online, 'link down');
+            // Back-off 1 s (minimum 1, random 0): reconnects by itself.
+            await csms.log.waitFor((e) => e.event === 'connected', 'first connect');
+            await csms.log.waitFor((e) => e.event === 'connected', 'reconnect', 5000);
+            await st.log.waitFor((e) => e.event === 'link' && e.online, 'link up again');
+            // No second BootNotification (2.0.1 part 4 §5.3), statuses again.
+            await csms.log.waitFor(isCall('StatusNotification', (p) =>
+                (v16 ? p.connectorId : p.evseId) === 2), 'status 2 again');
+            assert.equal(csms.log.count(isCall('BootNotification')), 1);
+            const r = await csms.call('CS001', 'TriggerMessage',
+                { requestedMessage: 'Heartbeat' });
+            assert.equal(r.status, 'Accepted');
+        });
+    });
+
+    test(`${version}: offline transaction is queued, retried, never duplicated`, async () => {
+        await withSession(version, { extra: ['--backoff-min', '2'] }, async (csms, st) => {
+            await booted(csms, st);
+            st.send(meter(1, 500));
+            // The first Start / Started is refused once: retried after 1 s.
+            csms.fail(v16 ? 'StartTransaction' : 'TransactionEvent', 1);
+            st.send({ cmd: 'status', connector: 1, status: 'Charging' });
+            const txCall = v16 ? isCall('StartTransaction') :
+                isCall('TransactionEvent', (p) => p.eventType === 'Started');
+            const first = await csms.log.waitFor(txCall, 'first start');
+            const second = await csms.log.waitFor(txCall, 'retried start', 4000);
+            assert.notEqual(first.messageId, second.messageId);
+            await csms.log.waitFor((e) => e.event === 'response' && !e.error &&
+                e.method === (v16 ? 'StartTransaction' : 'TransactionEvent'), 'ok');
+            // Link down; the transaction ends while offline; then the
+            // daemon restarts before the link is back.
+            await csms.drop('CS001');
+            await st.log.waitFor((e) => e.event === 'link' && !e.online, 'down');
+            st.send(meter(1, 2500));
+            st.send({ cmd: 'status', connector: 1, status: 'Finishing' });
+            st.send({ cmd: 'restart' });
+            await st.log.waitFor((e) => e.event === 'restarted', 'restarted');
+            const stopCall = v16 ? isCall('StopTransaction') :
+                isCall('TransactionEvent', (p) => p.eventType === 'Ended');
+            const stop = await csms.log.waitFor(stopCall, 'stop after restart', 8000);
+            if (v16) {
+                assert.equal(stop.params.transactionId, 101);
+                assert.equal(stop.params.meterStop, 2500);
+            } else {
+                assert.equal(stop.params.offline, true);
+                assert.equal(stop.params.seqNo, 1);
+                assert.equal(stop.params.transactionInfo.transactionId,
+                    first.params.transactionInfo.transactionId);
+            }
+            // Give a duplicate time to show up, then count.
+            st.send({ cmd: 'stats' });
+            const stats = await st.log.waitFor((e) => e.event === 'stats', 'stats');
+            await new Promise((r) => setTimeout(r, 1500));
+            assert.equal(csms.log.count(stopCall), 1);
+            assert.equal(csms.log.count(txCall), 2);
+            st.send({ cmd: 'stats' });
+            const stats2 = await st.log.waitFor((e) => e.event === 'stats' &&
+                e !== stats, 'stats 2');
+            assert.equal(stats2.queue, 0);
+        });
+    });
+
+    test(`${version}: malformed frames each get the right CALLERROR`, async () => {
+        await withSession(version, {}, async (csms, st) => {
+            await booted(csms, st);
+            const cases = [
+                // [frame, id expected in the answer, 1.6 code, 2.0.1 code]
+                ['[2,"m1","Reset",{"type":"Sideways"}]', 'm1',
+                    'PropertyConstraintViolation', 'PropertyConstraintViolation'],
+                ['[2,"m2","Reset",{}]', 'm2',
+                    'OccurenceConstraintViolation', 'OccurrenceConstraintViolation'],
+                ['[2,"m3","Reset",{"type":5}]', 'm3',
+                    'TypeConstraintViolation', 'TypeConstraintViolation'],
+                ['[2,"m4","Brew",{}]', 'm4', 'NotImplemented', 'NotImplemented'],
+                ['[2,"m5","Authorize",{}]', 'm5', 'NotSupported', 'NotSupported'],
+                ['[2,"m6","Reset",[]]', 'm6', 'FormationViolation', 'FormatViolation'],
+                ['[9,"m7","Reset",{}]', 'm7', 'FormationViolation', 'MessageTypeNotSupported'],
+                ['[2,"m8","Reset"]', 'm8', 'FormationViolation', 'RpcFrameworkError'],
+                ['[2,"m9","Reset",{"type":"Soft","type2":1}]', 'm9',
+                    'FormationViolation', 'ProtocolError'],
+                ['{"not":"an array"}', v16 ? null : '-1', null, 'RpcFrameworkError'],
+                ['[2,"m11","Res', v16 ? null : '-1', null, 'RpcFrameworkError'],
+            ];
+            for (const [frame, id, c16, c201] of cases) {
+                csms.raw('CS001', frame);
+                const code = v16 ? c16 : c201;
+                if (id === null) {
+                    continue;   // 1.6: no id, nothing to answer
+                }
+                const ans = await csms.log.waitFor((e) => e.event === 'message' &&
+                    e.text.startsWith(`[4,"${id}"`), `answer to ${frame}`);
+                const arr = JSON.parse(ans.text);
+                assert.equal(arr[2], code, `code for ${frame}`);
+                assert.equal(typeof arr[3], 'string');
+                assert.deepEqual(arr[4], {});
+            }
+            // Still up: a normal call is answered.
+            const r = await csms.call('CS001', 'TriggerMessage',
+                { requestedMessage: 'Heartbeat' });
+            assert.equal(r.status, 'Accepted');
+            st.send({ cmd: 'stats' });
+            const s = await st.log.waitFor((e) => e.event === 'stats', 'stats');
+            assert.equal(s.disconnects, 0);
+            assert.equal(s.errors_sent, v16 ? 9 : 11);
+        });
+    });
+}
+
+// ---- security profiles 2 and 3 (both versions share the transport) ----
+
+function openssl(args) {
+    execFileSync('openssl', args, { stdio: 'pipe' });
+}
+
+// Makes a CA, a server certificate for 127.0.0.1 and a client certificate
+// signed by it, plus a second unrelated CA.  Returns file names.
+function makePki(dir) {
+    fs.mkdirSync(dir, { recursive: true });
+    const f = (n) => path.join(dir, n);
+    for (const ca of ['ca', 'other-ca']) {
+        openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+            '-nodes', '-keyout', f(`${ca}.key`), '-out', f(`${ca}.pem`), '-days', '2',
+            '-subj', `/CN=${ca}`]);
+    }
+    fs.writeFileSync(f('server.ext'),
+        'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n');
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('server.key'),
+        '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
+    openssl(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey',
+        f('ca.key'), '-CAcreateserial', '-out', f('server.pem'), '-days', '2',
+        '-extfile', f('server.ext')]);
+    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+        '-keyout', f('client.key'), '-out', f('client.csr'), '-subj', '/CN=CS001']);
+    openssl(['x509', '-req', '-in', f('client.csr'), '-CA', f('ca.pem'), '-CAkey',
+        f('ca.key'), '-CAcreateserial', '-out', f('client.pem'), '-days', '2']);
+    openssl(['req', '-newkey', 'rsa:1024', '-nodes', '-keyout', f('weak.key'),
+        '-out', f('weak.csr'), '-subj', '/CN=CS001']);
+    openssl(['x509', '-req', '-in', f('weak.csr'), '-CA', f('ca.pem'), '-CAkey',
+        f('ca.key'), '-CAcreateserial', '-out', f('weak.pem'), '-days', '2']);
+    return f;
+}
+
+const pki = makePki(path.join(WORKDIR, 'pki'));
+
+function tlsArgs(csms, profile, ca, extra = []) {
+    return ['--url', `wss://127.0.0.1:${csms.port}/ocpp`, '--version', '2.0.1',
+        '--identity', 'CS001', '--profile', String(profile), '--ca', ca,
+        '--password', PASSWORD, '--backoff-min', '1', '--backoff-random', '0',
+        '--meter', '0', ...extra];
+}
+
+test('security profile 2: TLS with Basic auth; a wrong CA is refused', async () => {
+    const tls = { cert: pki('server.pem'), key: pki('server.key') };
+    await withSession('2.0.1', { csms: { tls, password: PASSWORD },
+        args: (c) => tlsArgs(c, 2, pki('ca.pem')) }, async (csms, st) => {
+        await booted(csms, st);
+        const conn = csms.log.events.find((e) => e.event === 'connected');
+        assert.equal(conn.tls, true);
+        assert.ok(['TLSv1.2', 'TLSv1.3'].includes(conn.tlsVersion));
+        assert.equal(conn.auth, true);
+    });
+    await withSession('2.0.1', { csms: { tls, password: PASSWORD },
+        args: (c) => tlsArgs(c, 2, pki('other-ca.pem')) }, async (csms, st) => {
+        await csms.log.waitFor((e) => e.event === 'tls_error', 'TLS refused');
+        await new Promise((r) => setTimeout(r, 1500));
+        assert.equal(csms.log.count((e) => e.event === 'connected'), 0);
+        assert.equal(st.log.count((e) => e.event === 'link' && e.online), 0);
+    });
+});
+
+test('security profile 1 and 2: a wrong password is refused', async () => {
+    await withSession('1.6', { csms: { password: 'another-password-123' } },
+        async (csms, st) => {
+            const r = await csms.log.waitFor((e) => e.event === 'auth_rejected', 'rejected');
+            assert.equal(r.why, 'wrong password');
+            assert.equal(st.log.count((e) => e.event === 'link' && e.online), 0);
+        });
+});
+
+test('security profile 3: client certificate; wrong CA and weak key refused', async () => {
+    const tls = { cert: pki('server.pem'), key: pki('server.key'), ca: pki('ca.pem'),
+        requestCert: true };
+    await withSession('1.6', { csms: { tls },
+        args: (c) => ['--url', `wss://127.0.0.1:${c.port}/ocpp`, '--version', '1.6',
+            '--identity', 'CS001', '--profile', '3', '--ca', pki('ca.pem'),
+            '--cert', pki('client.pem'), '--key', pki('client.key'),
+            '--backoff-min', '1', '--backoff-random', '0', '--meter', '0'] },
+    async (csms, st) => {
+        await booted(csms, st);
+        const conn = csms.log.events.find((e) => e.event === 'connected');
+        assert.equal(conn.clientCert, 'CS001');
+        assert.equal(conn.auth, false);
+    });
+    // The station trusts another CA: it refuses the CSMS.
+    await withSession('1.6', { csms: { tls },
+        args: (c) => ['--url', `wss://127.0.0.1:${c.port}/ocpp`, '--version', '1.6',
+            '--identity', 'CS001', '--profile', '3', '--ca', pki('other-ca.pem'),
+            '--cert', pki('client.pem'), '--key', pki('client.key'),
+            '--backoff-min', '1', '--backoff-random', '0'] },
+    async (csms, st) => {
+        await csms.log.waitFor((e) => e.event === 'tls_error', 'TLS refused');
+        await new Promise((r) => setTimeout(r, 1500));
+        assert.equal(csms.log.count((e) => e.event === 'connected'), 0);
+    });
+    // RSA 1024: refused at start, before any connection.
+    const csms = await csmsWith({ tls });
+    const st = station(['--url', `wss://127.0.0.1:${csms.port}/ocpp`, '--version', '1.6',
+        '--profile', '3', '--ca', pki('ca.pem'), '--cert', pki('weak.pem'),
+        '--key', pki('weak.key')]);
+    const err = await st.log.waitFor((e) => e.event === 'error', 'key refused');
+    assert.match(err.what, /RSA 1024 bits, at least 2048/);
+    const r = await st.exited;
+    assert.equal(r.code, 1);
+    await csms.close();
+});
