@@ -53,6 +53,8 @@ struct bal_work {
 	int kofs[BAL_MAX_CONNECTORS];
 	int klen[BAL_MAX_CONNECTORS];
 	int cls[BAL_MAX_CONNECTORS];
+	unsigned char eph[BAL_MAX_CONNECTORS];   /* phases it loads */
+	unsigned char ewire[BAL_MAX_CONNECTORS]; /* ... the one if single */
 	int cls_ofs[NCLS];
 	int cls_len[NCLS];
 	uint64_t cls_mask[NCLS][2];        /* constraints of a class, as bits */
@@ -247,6 +249,9 @@ bal_check(const struct bal_input *in, char *errbuf, size_t errlen)
 		if (ch->unit != BAL_UNIT_W && ch->unit != BAL_UNIT_A)
 			FAIL("charger %d: control unit %d, must be W (0) or A (1)",
 			    h, (int)ch->unit);
+		if (ch->resolution_w < 0 || ch->resolution_w > 10000)
+			FAIL("charger %d: resolution %d W, valid 0..10000 W (0 = the "
+			    "setting)", h, (int)ch->resolution_w);
 		if (ch->offline_power_w < 0 || ch->max_power_w < 0)
 			FAIL("charger %d: offline power %d W and max power %d W "
 			    "must be >= 0", h, (int)ch->offline_power_w,
@@ -367,7 +372,7 @@ build_lists(struct bal_work *w)
 	w->n_cls = 0;
 	for (int i = 0; i < n; i++) {
 		const struct bal_charger *ch = &in->chargers[in->connectors[i].charger];
-		int cl = ch->circuit * 4 + (ch->phases == 3 ? 3 : ch->wired_phase);
+		int cl = ch->circuit * 4 + (w->eph[i] == 3 ? 3 : w->ewire[i]);
 
 		if (!ch->online) {
 			w->kofs[i] = 0;
@@ -861,11 +866,34 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		const struct bal_connector *cn = &in->connectors[i];
 		const struct bal_charger *ch = &in->chargers[cn->charger];
 		struct bal_conn_mem *mem = &state->conn[i];
-		double pmin_raw = ch->phases == 3 ? s->min_power_3ph_w : s->min_power_1ph_w;
-		double mx;
+		double pmin_raw, mx;
+		int eph = ch->phases, ewire = ch->wired_phase;
 
-		w->step[i] = ch->unit == BAL_UNIT_W ? s->resolution_w :
-		    s->resolution_ma * v * ch->phases / 1000.0;
+		/* a car with a single-phase on-board charger on a three-phase
+		 * charger loads one phase only: seen as current on one phase */
+		if (ch->phases == 3 && ch->online) {
+			int on = 0, off = 0, which = 0;
+			for (int p = 0; p < BAL_PHASES; p++) {
+				if (cn->measured_current_ma[p] >= 1000) {
+					on++;
+					which = p;
+				} else if (cn->measured_current_ma[p] < 200) {
+					off++;
+				}
+			}
+			if (on == 1 && off == 2) {
+				eph = 1;
+				ewire = which;
+			}
+		}
+		pmin_raw = eph == 3 ? s->min_power_3ph_w : s->min_power_1ph_w;
+		w->eph[i] = (unsigned char)eph;
+		w->ewire[i] = (unsigned char)ewire;
+		if (ch->unit == BAL_UNIT_A)
+			w->step[i] = s->resolution_ma * v * eph / 1000.0;
+		else
+			w->step[i] = ch->resolution_w > 0 ? ch->resolution_w :
+			    s->resolution_w;
 		w->inv_step[i] = 1.0 / w->step[i];
 		w->pmin[i] = ceil_grid(w, i, pmin_raw);
 		mx = cn->rated_max_w;
@@ -877,10 +905,10 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 			mx = cn->profile_cap_w;
 		w->held[i] = -1;
 		for (int p = 0; p < BAL_PHASES; p++) {
-			if (ch->phases == 3)
+			if (eph == 3)
 				w->coef[i][p] = 1000.0 / (3 * v);
 			else
-				w->coef[i][p] = p == ch->wired_phase ? 1000.0 / v : 0;
+				w->coef[i][p] = p == ewire ? 1000.0 / v : 0;
 		}
 		w->dem[i] = 0;
 		w->act[i] = 0;
@@ -1058,7 +1086,7 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		struct bal_conn_mem *mem = &state->conn[i];
 		double t = w->act[i] ? w->x[i] : 0, r, old, nw;
 
-		out[i].chain.target_w = clamp32(ffloor(t));
+		out[i].chain.target_w = clamp32(ffloor(t + 1e-6));
 		r = floor_grid(w, i, t);
 		old = ffloor(mem->applied_w * w->inv_step[i] + 0.5) * w->step[i];
 		w->old[i] = old;
@@ -1094,10 +1122,11 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		grant = floor_grid(w, i, base + room);
 		if (grant > w->x[i])
 			grant = w->x[i];
-		if (grant < w->pmin[i] - EPS)
+		/* no room for its minimum: it keeps what it had if that is a
+		 * valid setpoint (its minimum can change: a single-phase car
+		 * unplugged), else it pauses, which is a decrease */
+		if (grant < w->pmin[i] - EPS || grant < old)
 			grant = old >= w->pmin[i] - EPS ? old : 0;
-		if (grant < old)
-			grant = old;
 		if (grant > base)
 			for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
 				w->committed[w->kk[e]] += w->ka[e] * (grant - base);
@@ -1141,7 +1170,7 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 			o->setpoint_w = clamp32(ffloor(sp + 1e-6));
 		} else {
 			o->setpoint_w = clamp32(ffloor(sp + 1e-6));
-			o->setpoint_ma = clamp32(ffloor(sp * w->coef[i][ch->phases == 3 ? 0 : ch->wired_phase]));
+			o->setpoint_ma = clamp32(ffloor(sp * w->coef[i][w->eph[i] == 3 ? 0 : w->ewire[i]]));
 		}
 		mem->applied_w = o->setpoint_w;
 		so->allocated_w += o->setpoint_w;

@@ -135,13 +135,16 @@ struct bal_charger {
 	int circuit;                /* index into site circuits */
 	int32_t offline_power_w;    /* offline limit programmed into it */
 	int32_t max_power_w;        /* charger rating (bounds its reserve) */
+	int32_t resolution_w;       /* W step for this charger (DC: 1000), 0 = setting */
 };
 
 struct bal_connector {
 	int charger;                /* index into chargers */
 	enum bal_conn_state state;
 	int32_t measured_power_w;
-	int32_t measured_current_ma[BAL_PHASES]; /* informative */
+	/* per phase; current on one phase only (>= 1 A, the others < 0.2 A)
+	 * on a three-phase charger = a single-phase car: loads that phase */
+	int32_t measured_current_ma[BAL_PHASES];
 	int32_t rated_max_w;        /* what the hardware can do */
 	int32_t configured_max_w;   /* operator's maximum (0 = rated) */
 	int32_t profile_cap_w;      /* charging-profile cap, or BAL_NO_CAP */

@@ -727,6 +727,53 @@ test_single_phase_site(void)
 	ts_free(t);
 }
 
+/* A car with a single-phase on-board charger on a three-phase charger
+ * loads L1 only: the L1 limit must hold. */
+static void
+test_single_phase_car_on_three_phase_charger(void)
+{
+	struct tsite *t = ts_new(3, 40000, BAL_MODE_DLB);
+	int a = ts_add(t, 3, 0, 0, 22000);
+
+	for (int p = 0; p < 3; p++)
+		t->site.phase_max_ma[p] = 16000;
+	/* before it draws: three-phase, 16 A x 690 V = 11040 -> 11000 W */
+	RUN_OK(t, 0);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 11000);
+	/* it draws 16 A on L1 only: now 16 A x 230 V = 3680 -> 3600 W on
+	 * L1, a decrease at once; its minimum is the single-phase 1400 W */
+	t->cn[a].measured_power_w = 3680;
+	t->cn[a].measured_current_ma[0] = 16000;
+	RUN_OK(t, 1000);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 3600);
+	CU_ASSERT_EQUAL(t->out[a].reason, BAL_R_CAPPED_PHASE);
+	CU_ASSERT_EQUAL(t->out[a].chain.bound_phase, 0);
+	CU_ASSERT_EQUAL(t->out[a].chain.pmin_w, 1400);
+	/* in current mode the steps are 1 A x 230 V on that one phase: the
+	 * limit 16 A is exactly 16 steps = 3680 W */
+	ts_ch(t, a)->unit = BAL_UNIT_A;
+	RUN_OK(t, 2000);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_ma, 16000);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 3680);
+	ts_free(t);
+}
+
+/* A DC charger written in whole kW. */
+static void
+test_charger_resolution(void)
+{
+	struct tsite *t = ts_new(3, 50000, BAL_MODE_DLB);
+	int a = ts_add(t, 3, 0, 0, 50000), b = ts_add(t, 3, 0, 0, 22000);
+
+	/* cloud 37500: 18750 each; A in 1000 W steps -> 18000, B 18700 */
+	ts_ch(t, a)->resolution_w = 1000;
+	t->site.cloud_cap_w = 37500;
+	RUN_OK(t, 0);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 18000);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 18700);
+	ts_free(t);
+}
+
 /* No proposal when the other phases are not better by the margin. */
 static void
 test_no_phase_proposal_without_gain(void)
@@ -900,6 +947,8 @@ static const struct cu_test rule_tests[] = {
 	{ "pause in the bottleneck", test_pause_in_the_bottleneck },
 	{ "single-phase site", test_single_phase_site },
 	{ "no phase proposal without gain", test_no_phase_proposal_without_gain },
+	{ "single-phase car on a three-phase charger", test_single_phase_car_on_three_phase_charger },
+	{ "charger resolution", test_charger_resolution },
 	{ "under-drawing and back", test_under_drawing_and_back },
 	{ "decrease at once, increase waits", test_decrease_at_once_increase_waits },
 	{ "resolution and hysteresis", test_resolution_and_hysteresis },

@@ -135,7 +135,7 @@ reserve_of(const struct tsite *t, int h)
 	return r;
 }
 
-/* mA per W that charger h puts on phase p. */
+/* mA per W that charger h puts on phase p (its reserve when offline). */
 static double
 coef(const struct tsite *t, int h, int p)
 {
@@ -145,6 +145,30 @@ coef(const struct tsite *t, int h, int p)
 	if (ch->phases == 3)
 		return 1000.0 / (3 * v);
 	return p == ch->wired_phase ? 1000.0 / v : 0;
+}
+
+/* mA per W that connector i puts on phase p: as its charger, except a
+ * single-phase car on a three-phase charger (current on one phase only,
+ * >= 1 A, the others < 0.2 A: balancer.h) loads that phase. */
+static double
+ccoef(const struct tsite *t, int i, int p)
+{
+	const struct bal_connector *cn = &t->cn[i];
+	int on = 0, off = 0, which = 0;
+
+	if (t->ch[cn->charger].phases == 3) {
+		for (int q = 0; q < 3; q++) {
+			if (cn->measured_current_ma[q] >= 1000) {
+				on++;
+				which = q;
+			} else if (cn->measured_current_ma[q] < 200) {
+				off++;
+			}
+		}
+		if (on == 1 && off == 2)
+			return p == which ? 1000.0 / t->site.nominal_voltage_v : 0;
+	}
+	return coef(t, cn->charger, p);
 }
 
 static bool
@@ -170,7 +194,8 @@ static int failures_reported;
 } while (0)
 
 static bool
-check_invariants(const struct tsite *t, int site, int cycle)
+check_invariants(const struct tsite *t, const struct bal_state *prev,
+    int site, int cycle)
 {
 	const struct bal_settings *s = &t->set;
 	double v = t->site.nominal_voltage_v, sum = 0, offline = 0;
@@ -178,6 +203,7 @@ check_invariants(const struct tsite *t, int site, int cycle)
 	double phase_meas[3] = { 0, 0, 0 };
 	bool ok = true, fault;
 	int nch_online_demanding = 0;
+	double kept = 0, after = 0; /* meter-confirmed increases */
 
 	for (int h = 0; h < t->in.n_chargers; h++)
 		if (!t->ch[h].online)
@@ -200,7 +226,7 @@ check_invariants(const struct tsite *t, int site, int cycle)
 		}
 		measured += cn->measured_power_w;
 		for (int p = 0; p < 3; p++)
-			phase_meas[p] += cn->measured_power_w * coef(t, cn->charger, p);
+			phase_meas[p] += cn->measured_power_w * ccoef(t, i, p);
 		if (demanding(cn->state)) {
 			sum_pmin += o->chain.pmin_w;
 			nch_online_demanding++;
@@ -212,10 +238,20 @@ check_invariants(const struct tsite *t, int site, int cycle)
 		    (o->setpoint_w >= o->chain.pmin_w && o->setpoint_w <= mx),
 		    "connector %d: %d W outside {0} u [%d, %d]", i,
 		    (int)o->setpoint_w, (int)o->chain.pmin_w, (int)mx);
-		CHECK(o->chain.pmin_w >= (ch->phases == 3 ? s->min_power_3ph_w :
-		    s->min_power_1ph_w), "connector %d: Pmin %d", i,
-		    (int)o->chain.pmin_w);
+		CHECK(o->chain.pmin_w >= (ccoef(t, i, 0) > 0 && ccoef(t, i, 1) > 0 ?
+		    s->min_power_3ph_w : s->min_power_1ph_w),
+		    "connector %d: Pmin %d", i, (int)o->chain.pmin_w);
 		CHECK(!o->paused || o->setpoint_w == 0, "paused %d with power", i);
+		/* never above the fair target: a decrease is applied at once */
+		CHECK(o->setpoint_w <= o->chain.target_w,
+		    "connector %d: %d W above its target %d W", i,
+		    (int)o->setpoint_w, (int)o->chain.target_w);
+		{
+			double m = cn->measured_power_w, was = prev->conn[i].applied_w;
+			double sp = o->setpoint_w;
+			kept += fmax(m, fmin(was, sp));
+			after += fmax(m, sp);
+		}
 		if (ch->unit == BAL_UNIT_A)
 			CHECK(o->setpoint_ma % s->resolution_ma == 0,
 			    "connector %d: %d mA off the grid", i, (int)o->setpoint_ma);
@@ -257,6 +293,13 @@ check_invariants(const struct tsite *t, int site, int cycle)
 	if (t->site.cloud_cap_w != BAL_NO_CAP)
 		cap = fmin(cap, t->site.cloud_cap_w - offline);
 	CHECK(sum <= fmax(cap, 0) + TOL_W, "site: %.0f W > cap %.1f W", sum, cap);
+	/* increases only into room the measurements confirm: counting each
+	 * connector at the larger of its draw and its setpoint, the
+	 * increases never take the site above its cap (1 W per connector
+	 * for current-mode rounding) */
+	CHECK(after <= fmax(kept, cap) + t->in.n_connectors,
+	    "site: increases to %.0f W beyond cap %.1f W (before %.0f W)",
+	    after, cap, kept);
 	if (fault && s->offline_meter_power_w == 0)
 		CHECK(sum == 0, "meter fault: %.0f W allocated", sum);
 
@@ -270,7 +313,7 @@ check_invariants(const struct tsite *t, int site, int cycle)
 			for (int i = 0; i < t->in.n_connectors; i++) {
 				int h = t->cn[i].charger;
 				if (t->ch[h].online && under(t, t->ch[h].circuit, c))
-					own += t->out[i].setpoint_w * coef(t, h, p);
+					own += t->out[i].setpoint_w * ccoef(t, i, p);
 			}
 			ma += own;
 			/* reserves alone may exceed it: then nobody may add */
@@ -292,7 +335,7 @@ check_invariants(const struct tsite *t, int site, int cycle)
 				ma += reserve_of(t, h) * coef(t, h, p);
 		for (int i = 0; i < t->in.n_connectors; i++)
 			if (t->ch[t->cn[i].charger].online)
-				own += t->out[i].setpoint_w * coef(t, t->cn[i].charger, p);
+				own += t->out[i].setpoint_w * ccoef(t, i, p);
 		ma += own;
 		/* chargers can only be held at 0: beyond that no promise */
 		if (own > 0)
@@ -316,6 +359,17 @@ evolve(struct tsite *t)
 		else if (m > 0)
 			m += rnd_range(-200, 0);
 		cn->measured_power_w = m < 0 ? 0 : m;
+		for (int p = 0; p < 3; p++)
+			cn->measured_current_ma[p] = 0;
+		if (t->ch[cn->charger].phases == 3 && cn->measured_power_w > 0) {
+			if (rnd(4) == 0) /* a single-phase car */
+				cn->measured_current_ma[rnd(3)] =
+				    cn->measured_power_w * 1000 / 230;
+			else
+				for (int p = 0; p < 3; p++)
+					cn->measured_current_ma[p] =
+					    cn->measured_power_w * 1000 / 690;
+		}
 		if (rnd(10) == 0)
 			cn->state = (enum bal_conn_state)rnd(9);
 	}
@@ -356,7 +410,7 @@ test_random_sites(void)
 				break;
 			}
 			runs++;
-			if (!check_invariants(t, site, cycle))
+			if (!check_invariants(t, st0, site, cycle))
 				bad++;
 			for (int i = 0; i < t->in.n_connectors; i++) {
 				reasons[t->out[i].reason]++;
