@@ -701,6 +701,12 @@ reason_of(const struct bal_work *w, int i, enum bal_cap_source src)
 	return BAL_R_CAPPED_CIRCUIT;
 }
 
+static inline double
+nonneg(double v)
+{
+	return v > 0 ? v : 0;
+}
+
 static int32_t
 clamp32(double v)
 {
@@ -713,8 +719,7 @@ clamp32(double v)
 
 /* Computes the site budget of the active mode; fills out_site figures. */
 static double
-mode_budget(const struct bal_input *in, struct bal_work *w,
-    struct bal_site_out *so, double charger_measured, double offline_w,
+mode_budget(const struct bal_input *in, struct bal_site_out *so, double charger_measured, double offline_w,
     double sum_pmin_demanding, double dlb_reserve)
 {
 	const struct bal_settings *s = in->settings;
@@ -769,7 +774,6 @@ mode_budget(const struct bal_input *in, struct bal_work *w,
 		budget = site->cloud_cap_w - offline_w;
 		so->cap_source = BAL_CAP_CLOUD;
 	}
-	(void)w;
 	return budget;
 }
 
@@ -968,7 +972,7 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 	}
 
 	/* constraints */
-	budget = mode_budget(in, w, so, charger_measured, offline_w, sum_pmin,
+	budget = mode_budget(in, so, charger_measured, offline_w, sum_pmin,
 	    dlb_reserve);
 	so->budget_w = (int64_t)floor(budget);
 	so->cap_w = (int64_t)floor(budget + offline_w);
@@ -1243,11 +1247,11 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 			continue;
 		room = w->croom[w->cls[i]];
 		if (room[0] != HUGE_VAL)
-			c->site_room_w = clamp32(fmax(0, out[i].setpoint_w + room[0]));
+			c->site_room_w = clamp32(nonneg(out[i].setpoint_w + room[0]));
 		if (room[1] != HUGE_VAL)
-			c->phase_room_w = clamp32(fmax(0, out[i].setpoint_w + room[1]));
+			c->phase_room_w = clamp32(nonneg(out[i].setpoint_w + room[1]));
 		if (room[2] != HUGE_VAL)
-			c->circuit_room_w = clamp32(fmax(0, out[i].setpoint_w + room[2]));
+			c->circuit_room_w = clamp32(nonneg(out[i].setpoint_w + room[2]));
 	}
 
 	/* phase switching proposals at the main connection */
@@ -1260,15 +1264,22 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 				    1000.0 / v;
 		}
 		double kv = 1000.0 / v;
+		/* chargers' load per phase from the per-class setpoint sums
+		 * (csum still holds them) */
+		for (int q = 0; q < w->n_cls; q++) {
+			int cl = w->cls_list[q], pat = cl % 4;
+			for (int p = 0; p < BAL_PHASES; p++)
+				if (pat == 3)
+					load[p] += w->csum[cl] * kv / 3;
+				else if (pat == p)
+					load[p] += w->csum[cl] * kv;
+		}
 		for (int h = 0; h < in->n_chargers; h++)
 			w->own_ma[h] = 0;
 		for (int i = 0; i < n; i++) {
 			int h = in->connectors[i].charger;
-			if (!in->chargers[h].online)
-				continue;
-			for (int p = 0; p < BAL_PHASES; p++)
-				load[p] += w->coef[i][p] * out[i].setpoint_w;
-			w->own_ma[h] += out[i].setpoint_w * kv;
+			if (in->chargers[h].phase_switchable)
+				w->own_ma[h] += out[i].setpoint_w * kv;
 		}
 		for (int p = 0; p < BAL_PHASES; p++)
 			score[p] = (site->phase_max_ma[p] > 0 ?
