@@ -354,6 +354,10 @@ sb_drv_identify(struct sb_dev *dev, modbus_t *ctx, int comm_timeout_s)
 		    "serial number \"%s\" is not the configured \"%s\"", esc,
 		    dev->want_serial);
 	}
+	if (dev->rd.n_connectors >= 1 && dev->rd.n_connectors < dev->n_conn)
+		return fail(dev, SB_DRV_DEVICE, SB_FAULT_IDENTITY,
+		    "the charger reports %d connector(s), %d configured",
+		    dev->rd.n_connectors, dev->n_conn);
 	if ((r = sb_reg_find(dev->model, SB_W_CONTROL_MODE)) != NULL &&
 	    (rc = write_checked(dev, ctx, r, r->base,
 	    dev->unit == SB_CONTROL_CURRENT ? 1 : 0)) != 0)

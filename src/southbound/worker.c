@@ -416,7 +416,10 @@ turn_failed(struct sb_link *l, struct sb_slot *s, int64_t now, bool io)
 	const struct sb_conf *c = &l->sb->conf;
 
 	if (!io) {
+		/* the device answered wrongly: try again in a poll interval */
 		s->write_retry_ms = now + c->poll_interval_ms;
+		if (s->next_poll_ms <= now)
+			s->next_poll_ms = now + c->poll_interval_ms;
 		return;
 	}
 	s->failures++;

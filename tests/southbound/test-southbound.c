@@ -1097,6 +1097,65 @@ test_tcp_meter(void)
 	devsrv_free(srv);
 }
 
+static bool
+identity_fault(const struct sb_charger_reading *r, const void *arg)
+{
+	(void)arg;
+	return r->fault == SB_FAULT_IDENTITY;
+}
+
+/* A charger that is not the one configured (serial number, connector
+ * count) is reported and never used; it is asked again once per poll
+ * interval, not in a tight loop. */
+static void
+test_identity_mismatch(void)
+{
+	struct sb_charger_conf ch[2];
+	struct sb_conf c;
+	struct sb *sb;
+	struct sb_charger_reading rd;
+	char *cause = NULL;
+	struct sb_words w = { true, false };
+
+	srv = devsrv_new();
+	int d0 = devsrv_add_tcp(srv), d1 = devsrv_add_tcp(srv);
+	fill_model(d0, SB_MODEL_AC_WALLBOX, 1, w, "AW-REAL");
+	/* pattern(): 10116 holds 2 connectors; configure 3 on an Ultra...
+	 * the Ultra has at most 2, so give the device 1 instead */
+	fill_model(d1, SB_MODEL_AC_ULTRA, 2, w, "AU-1");
+	uint16_t one_conn = 1;
+	devsrv_set(srv, d1, true, 10116, 1, &one_conn);
+	ch[0] = tcp_charger("wrong-serial", SB_MODEL_AC_WALLBOX, d0, 1);
+	ch[0].serial = "AW-EXPECTED";
+	ch[1] = tcp_charger("too-few", SB_MODEL_AC_ULTRA, d1, 2);
+	fast_conf(&c);
+	c.chargers = ch;
+	c.n_chargers = 2;
+	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
+	CU_ASSERT_FATAL(wait_charger(sb, 0, identity_fault, NULL, 2000, &rd));
+	CU_ASSERT(!rd.online);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rd.error, "\"AW-REAL\" is not the "
+	    "configured \"AW-EXPECTED\""));
+	CU_ASSERT_FATAL(wait_charger(sb, 1, identity_fault, NULL, 2000, &rd));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rd.error, "reports 1 connector(s), 2 "
+	    "configured"));
+	/* no limit written to a charger that is not the right one */
+	CU_ASSERT_EQUAL(devsrv_writes(srv, d0, 0), 0);
+	/* 600 ms at one attempt per 100 ms poll interval, 2 reads each:
+	 * about 12 requests; a tight loop would make thousands */
+	devsrv_reset_counts(srv, d0);
+	int64_t end = mono_now_ms() + 600;
+	while (mono_now_ms() < end) {
+		struct pollfd p = { sb_fd(sb), POLLIN, 0 };
+		poll(&p, 1, 50);
+		sb_take_chargers(sb, &rd, 1);
+	}
+	CU_ASSERT(devsrv_requests(srv, d0) <= 20);
+	CU_ASSERT(devsrv_requests(srv, d0) >= 4);
+	sb_stop(sb);
+	devsrv_free(srv);
+}
+
 static const struct cu_test offline_tests[] = {
 	{ "register tables", test_tables },
 	{ "decoding and encoding", test_decode },
@@ -1115,6 +1174,7 @@ static const struct cu_test live_tests[] = {
 	{ "RTU meter and charger", test_rtu_meter },
 	{ "setpoints refreshed every comm-timeout/3", test_refresh },
 	{ "SDM230 meter over TCP", test_tcp_meter },
+	{ "identity mismatch", test_identity_mismatch },
 	{ NULL, NULL },
 };
 
