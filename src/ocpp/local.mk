@@ -32,3 +32,8 @@ clean-local: clean-local-ocpp
 clean-local-ocpp:
 	-rm -rf tests/ocpp/csms-deps
 .PHONY: clean-local-ocpp
+
+# Benchmark (`make bench`): round trips and memory, against the test CSMS.
+bench_scripts += bench/bench-ocpp.sh
+EXTRA_DIST += bench/bench-ocpp.sh bench/bench-ocpp.js
+bench: tests/ocpp/ocpp-station$(EXEEXT)

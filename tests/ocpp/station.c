@@ -11,6 +11,7 @@
  *   {"cmd":"disconnect"}   drop the link (reconnects with back-off)
  *   {"cmd":"call","action":"DataTransfer","payload":{…}}
  *   {"cmd":"bench","n":10000}  n Heartbeats back to back, then a result
+ *   {"cmd":"fill"}         every connector charging, meters valid
  *   {"cmd":"stats"} / {"cmd":"quit"}
  * stdout, one JSON object per line (events): ready, link, remote_start,
  * remote_stop, unlock, availability, reset, firmware, config_changed,
@@ -427,6 +428,21 @@ command(const char *line)
 			strlcpy_ok(station.conn[k].id_token, json_string_value(
 			    json_object_get(cmd, "id")),
 			    sizeof(station.conn[k].id_token));
+	} else if (strcmp(c, "fill") == 0) {
+		/* Every connector charging at 7.2 kW (benchmarks). */
+		for (k = 0; k <= station.n_connectors; k++) {
+			struct ocpp_connector *cn = &station.conn[k];
+
+			cn->power_w = 7200;
+			cn->energy_wh = 1000.0 * k;
+			for (int p = 0; p < 3; p++) {
+				cn->voltage_v[p] = 230;
+				cn->current_a[p] = 10.4;
+			}
+			cn->meter_valid = true;
+			if (k > 0)
+				cn->status = OCPP_ST_CHARGING;
+		}
 	} else if (strcmp(c, "restart") == 0) {
 		restart_due = true;
 	} else if (strcmp(c, "disconnect") == 0) {
@@ -589,6 +605,7 @@ main(int argc, char **argv)
 		{ "tx-retry", required_argument, NULL, 't' },
 		{ "call-timeout", required_argument, NULL, 'T' },
 		{ "ping", required_argument, NULL, 'g' },
+		{ "ping-timeout", required_argument, NULL, 'G' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -626,6 +643,7 @@ main(int argc, char **argv)
 		case 't': settings.tx_retry_interval_s = atoi(optarg); break;
 		case 'T': settings.call_timeout_s = atoi(optarg); break;
 		case 'g': settings.ping_interval_s = atoi(optarg); break;
+		case 'G': settings.ping_timeout_s = atoi(optarg); break;
 		case 'd':
 			log_init("ocpp-station", LOG_LEVEL_DEBUG, false);
 			log_enable_tokens("ocpp", NULL);
