@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -239,10 +240,14 @@ handle_control(struct netconn *nc, int64_t now_ms)
 		reply = sim_control(net.site, line, now_ms);
 		log_debug("sim", "control: %s -> %.80s", line, reply);
 		if (nc->wlen + strlen(reply) + 1 > WBUF) {
-			/* A large `status`: send directly, blocking. */
+			/* A large `status`: send directly, blocking for at
+			 * most a second on a client that does not read. */
+			struct timeval tv = { 1, 0 };
 			int fl = fcntl(nc->fd, F_GETFL);
 
 			conn_flush(nc, now_ms);
+			(void)setsockopt(nc->fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
+			    sizeof(tv));
 			(void)fcntl(nc->fd, F_SETFL, fl & ~O_NONBLOCK);
 			if (nc->fd >= 0 && (send(nc->fd, reply, strlen(reply),
 			    MSG_NOSIGNAL) < 0 || send(nc->fd, "\n", 1,
