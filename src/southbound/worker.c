@@ -488,6 +488,10 @@ charger_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 	int n = d->n_conn, rc = 0;
 	bool poll_due, refresh;
 
+	pthread_mutex_lock(&sb->lock);
+	poll_due = now >= s->next_poll_ms || s->poll_req;
+	s->poll_req = false;
+	pthread_mutex_unlock(&sb->lock);
 	if (link_open(l) != 0) {
 		snprintf(d->rd.error, sizeof d->rd.error, "connect: %s",
 		    modbus_strerror(errno));
@@ -569,10 +573,6 @@ charger_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 			goto failed;
 	}
 
-	pthread_mutex_lock(&sb->lock);
-	poll_due = now >= s->next_poll_ms || s->poll_req;
-	s->poll_req = false;
-	pthread_mutex_unlock(&sb->lock);
 	if (poll_due) {
 		s->next_poll_ms = now + c->poll_interval_ms;
 		if ((rc = sb_drv_poll(d, ctx, mono_now_ms())) != 0)
