@@ -16,6 +16,7 @@
 #define RUNS 2001
 #define TARGET_NS 20000.0
 
+/* qsort comparison of doubles. */
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -24,6 +25,7 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Monotonic time in ns. */
 static double
 now_ns(void)
 {
@@ -156,6 +158,7 @@ measure(struct bench_site *b, const char *name, struct bal_work *work)
 	return median < TARGET_NS ? 0 : 1;
 }
 
+/* Times the busy and the overloaded site; exit 1 when a median misses the target. */
 int
 main(void)
 {

@@ -321,6 +321,7 @@ bal_check(const struct bal_input *in, char *errbuf, size_t errlen)
 	return 0;
 }
 
+/* True for states in which an EV wants power. */
 static bool
 is_demanding(enum bal_conn_state st)
 {
@@ -336,6 +337,7 @@ ffloor(double x)
 	return t > x ? t - 1 : t;
 }
 
+/* ceil() without a library call, as ffloor(). */
 static inline double
 fceil(double x)
 {
@@ -343,6 +345,7 @@ fceil(double x)
 	return t < x ? t + 1 : t;
 }
 
+/* Rounds v down to connector i's resolution grid (0 for v <= 0). */
 static double
 floor_grid(const struct bal_work *w, int i, double v)
 {
@@ -351,6 +354,7 @@ floor_grid(const struct bal_work *w, int i, double v)
 	return ffloor(v * w->inv_step[i] + 1e-9) * w->step[i];
 }
 
+/* Rounds v up to connector i's resolution grid. */
 static double
 ceil_grid(const struct bal_work *w, int i, double v)
 {
@@ -701,6 +705,7 @@ reason_of(const struct bal_work *w, int i, enum bal_cap_source src)
 	return BAL_R_CAPPED_CIRCUIT;
 }
 
+/* v, or 0 when negative. */
 static inline double
 nonneg(double v)
 {

@@ -135,6 +135,7 @@ static const struct dlb_case dlb_cases[] = {
 	{ 30000, 1, 2, 0, 4200, 0, 25800, 22000, BAL_R_CAPPED_MAX },
 };
 
+/* DLB, table-driven: reserve, offline share, equal split. */
 static void
 test_dlb_formulas(void)
 {
@@ -198,6 +199,7 @@ static const struct alm_case alm_cases[] = {
 	{ 40000, 50, 2000, 1000, 2, 0, 0, 18000, 9000 },
 };
 
+/* ALM, table-driven: allocable, household, offline at Pmin. */
 static void
 test_alm_formulas(void)
 {
@@ -423,6 +425,7 @@ static const struct pv_case pv_cases[] = {
 	{ BAL_PV_SPEED_PRIORITY, 1000, 0, 2, -1000, BAL_CAP_PV_SPEED, 5000, 5000 },
 };
 
+/* PV hybrid, table-driven: the three charging modes. */
 static void
 test_pv_formulas(void)
 {
@@ -450,6 +453,7 @@ test_pv_formulas(void)
 
 /* ---- every cap ----------------------------------------------------------- */
 
+/* The cloud's site cap lowers the budget of the mode. */
 static void
 test_cloud_cap(void)
 {
@@ -467,6 +471,7 @@ test_cloud_cap(void)
 	ts_free(t);
 }
 
+/* Profile caps and maxima bound a connector; the rest goes to others. */
 static void
 test_profile_and_max(void)
 {
@@ -498,6 +503,7 @@ test_profile_and_max(void)
 	ts_free(t);
 }
 
+/* A sub-circuit and the main circuit limit their connectors. */
 static void
 test_circuit_tree(void)
 {
@@ -533,6 +539,7 @@ test_circuit_tree(void)
 
 /* ---- phases -------------------------------------------------------------- */
 
+/* Single-phase chargers load their wired phase; a better phase is proposed. */
 static void
 test_single_phase_chargers_and_switching(void)
 {
@@ -583,6 +590,7 @@ test_alm_phase_household(void)
 
 /* ---- fairness ------------------------------------------------------------ */
 
+/* A suspended EV is held at Pmin; the others share the rest. */
 static void
 test_suspended_ev_gives_way(void)
 {
@@ -600,6 +608,7 @@ test_suspended_ev_gives_way(void)
 	ts_free(t);
 }
 
+/* An EV drawing less is held near its draw, and gets its share back. */
 static void
 test_under_drawing_and_back(void)
 {
@@ -803,6 +812,7 @@ test_no_phase_proposal_without_gain(void)
 
 /* ---- headroom and calm --------------------------------------------------- */
 
+/* Decreases are immediate; increases wait for the meter. */
 static void
 test_decrease_at_once_increase_waits(void)
 {
@@ -826,6 +836,7 @@ test_decrease_at_once_increase_waits(void)
 	ts_free(t);
 }
 
+/* Steps of the resolution; small increases are not written. */
 static void
 test_resolution_and_hysteresis(void)
 {
@@ -853,6 +864,7 @@ test_resolution_and_hysteresis(void)
 	ts_free(t);
 }
 
+/* Chargers in current mode get whole-ampere steps. */
 static void
 test_current_unit(void)
 {
@@ -892,6 +904,7 @@ test_chargers_vs_connectors(void)
 	ts_free(t);
 }
 
+/* Bad input is refused with what, where and the valid range. */
 static void
 test_bad_input(void)
 {
@@ -912,6 +925,7 @@ test_bad_input(void)
 	ts_free(t);
 }
 
+/* Every reason has a name. */
 static void
 test_names(void)
 {
@@ -959,6 +973,7 @@ static const struct cu_test rule_tests[] = {
 	{ NULL, NULL },
 };
 
+/* Runs every balancer suite; non-zero exit on failure. */
 int
 main(void)
 {

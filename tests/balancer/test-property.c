@@ -20,6 +20,7 @@
 
 static uint64_t rng_state;
 
+/* Seeded xorshift: a number in [0, n). */
 static uint32_t
 rnd(uint32_t n)
 {
@@ -29,12 +30,14 @@ rnd(uint32_t n)
 	return n == 0 ? 0 : (uint32_t)((rng_state >> 16) % n);
 }
 
+/* A number in [lo, hi]. */
 static int32_t
 rnd_range(int32_t lo, int32_t hi)
 {
 	return lo + (int32_t)rnd((uint32_t)(hi - lo + 1));
 }
 
+/* True for states in which an EV wants power. */
 static bool
 demanding(enum bal_conn_state st)
 {
@@ -42,6 +45,7 @@ demanding(enum bal_conn_state st)
 	    st == BAL_ST_SUSPENDED_EV || st == BAL_ST_SUSPENDED_EVSE;
 }
 
+/* Fills t with a random site, meter, settings, chargers and connectors. */
 static void
 random_site(struct tsite *t)
 {
@@ -171,6 +175,7 @@ ccoef(const struct tsite *t, int i, int p)
 	return coef(t, cn->charger, p);
 }
 
+/* True when circuit c is circuit or lies below it. */
 static bool
 under(const struct tsite *t, int c, int circuit)
 {
@@ -193,6 +198,7 @@ static int failures_reported;
 	} \
 } while (0)
 
+/* Checks one run's output against caps recomputed from the input; prev is the state before the run. */
 static bool
 check_invariants(const struct tsite *t, const struct bal_state *prev,
     int site, int cycle)
@@ -385,6 +391,7 @@ evolve(struct tsite *t)
 	t->meter.age_ms = rnd_range(0, 6000);
 }
 
+/* Runs the random sites for several cycles each and checks every run. */
 static void
 test_random_sites(void)
 {
