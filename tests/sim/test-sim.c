@@ -1061,6 +1061,63 @@ test_silence_and_recover(void)
 	CU_ASSERT_EQUAL(proc_stop(&p), 0);
 }
 
+/* `get NAME` value of a top-level number field. */
+static double
+get_num(struct proc *p, const char *name, const char *field)
+{
+	json_t *g = ctl_get(p, name);
+	double v = json_number_value(json_object_get(g, field));
+
+	json_decref(g);
+	return v;
+}
+
+/* In real time: the EV follows a new limit after the follow delay, and
+ * the charger falls back to its offline limit after the comm timeout. */
+static void
+test_real_time_delay_and_timeout(void)
+{
+	struct proc p;
+	modbus_t *m;
+	uint16_t lim[2] = { 0, 5000 }, off[2] = { 0, 4200 };
+	int64_t t0, t1, deadline;
+
+	CU_ASSERT_EQUAL_FATAL(proc_start(&p, tcp_site,
+	    "--follow-delay-ms=300"), 0);
+	m = tcp_client(ready_port(&p, "wb"));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	/* wb draws 11000 W; write 5000 W: still 11000 until 300 ms pass. */
+	CU_ASSERT_DOUBLE_EQUAL(get_num(&p, "wb", "power_w"), 11000, 0.1);
+	t0 = mono_now_ms();
+	CU_ASSERT_EQUAL(modbus_write_registers(m, 21000, 2, lim), 2);
+	deadline = t0 + 5000;
+	while (get_num(&p, "wb", "power_w") > 10999 && mono_now_ms() < deadline)
+		poll(NULL, 0, 10);
+	t1 = mono_now_ms();
+	CU_ASSERT(t1 - t0 >= 300);
+	CU_ASSERT_DOUBLE_EQUAL(get_num(&p, "wb", "power_w"), 5000, 0.1);
+	/* Comm timeout 1 s with an offline limit of 4200 W. */
+	CU_ASSERT_EQUAL(modbus_write_registers(m, 21004, 2, off), 2);
+	t0 = mono_now_ms();
+	CU_ASSERT_EQUAL(modbus_write_register(m, 2, 1), 1);
+	deadline = t0 + 5000;
+	while (get_num(&p, "wb", "power_w") > 4201 && mono_now_ms() < deadline)
+		poll(NULL, 0, 20);
+	t1 = mono_now_ms();
+	/* Offline after 1 s without a write, then the 0.3 s follow delay. */
+	CU_ASSERT(t1 - t0 >= 1300);
+	CU_ASSERT_DOUBLE_EQUAL(get_num(&p, "wb", "power_w"), 4200, 0.1);
+	{
+		json_t *g = ctl_get(&p, "wb");
+
+		CU_ASSERT(json_is_true(json_object_get(g, "offline")));
+		json_decref(g);
+	}
+	modbus_close(m);
+	modbus_free(m);
+	CU_ASSERT_EQUAL(proc_stop(&p), 0);
+}
+
 /* Accepts one connection on lfd within 5 s; returns the fd or -1. */
 static int
 accept_within(int lfd)
@@ -1279,6 +1336,8 @@ static const struct cu_test model_tests[] = {
 static const struct cu_test process_tests[] = {
 	{ "TCP chargers and meter", test_tcp_charger_and_meter },
 	{ "RTU meter and charger over the pty", test_rtu_over_pty },
+	{ "real time: follow delay, comm timeout",
+	  test_real_time_delay_and_timeout },
 	{ "RTU meter: minimum gap, --pty-link", test_rtu_meter_gap_and_link },
 	{ "silence, close, recover, fault", test_silence_and_recover },
 	{ "charger as client dials in and redials", test_charger_dials_in },
