@@ -720,6 +720,67 @@ test_dump(void)
 	free(buf);
 }
 
+/* Next value of a fixed-seed generator, so failures repeat. */
+static unsigned
+next_rand(unsigned *state)
+{
+	*state = *state * 1103515245u + 12345u;
+	return (*state >> 16) & 0x7fff;
+}
+
+static void
+test_mutations_never_crash(void)
+{
+	static const char pieces[] = "{}()=,+\"'#/*$\n x9-.";
+	unsigned seed = 2026;
+	int failed_quietly = 0, loaded = 0, refused = 0;
+
+	/* 3000 copies of the base file, each with 1..4 bytes replaced,
+	 * inserted or deleted.  Each load must succeed, or fail with at
+	 * least one message that starts with the file name. */
+	for (int round = 0; round < 3000; round++) {
+		size_t len = strlen(base);
+		char *text = xmalloc(len + 8);
+		int edits = 1 + (int)(next_rand(&seed) % 4);
+
+		memcpy(text, base, len + 1);
+		for (int e = 0; e < edits && len > 0; e++) {
+			size_t at = next_rand(&seed) % len;
+			char c = pieces[next_rand(&seed) % (sizeof(pieces) - 1)];
+
+			switch (next_rand(&seed) % 3) {
+			case 0:
+				text[at] = c;
+				break;
+			case 1:
+				memmove(text + at + 1, text + at, len - at + 1);
+				text[at] = c;
+				len++;
+				break;
+			default:
+				memmove(text + at, text + at + 1, len - at);
+				len--;
+				break;
+			}
+		}
+		cfg_clear(&cfg);
+		cfg_errors_free(&errs);
+		if (cfg_load_string("t.conf", text, &cfg, &errs) == 0) {
+			loaded++;
+			if (errs.n != 0)
+				failed_quietly++;
+		} else {
+			refused++;
+			if (errs.n == 0 || strncmp(errs.msgs[0], "t.conf", 6) != 0)
+				failed_quietly++;
+		}
+		free(text);
+	}
+	printf("(%d loaded, %d refused) ", loaded, refused);
+	CU_ASSERT_EQUAL(failed_quietly, 0);
+	CU_ASSERT(refused > 1000); /* the mutations do hit */
+}
+
 /* Releases what the last test left. */
 static int
 cleanup(void)
@@ -747,6 +808,7 @@ main(void)
 		{ "line numbers survive comments",
 		  test_line_numbers_survive_comments },
 		{ "effective settings printed", test_dump },
+		{ "mutated files never crash", test_mutations_never_crash },
 		{ NULL, NULL },
 	};
 	static const struct cu_test cross_tests[] = {
