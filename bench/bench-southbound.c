@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+/* Orders doubles (qsort). */
 static int
 cmp_double(const void *a, const void *b)
 {

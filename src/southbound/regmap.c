@@ -277,6 +277,7 @@ struct name_value {
 	int value;
 };
 
+/* Finds name in a name/value table; 0 and *value, or -1. */
 static int
 lookup(const struct name_value *t, size_t n, const char *name, int *value)
 {
@@ -556,6 +557,7 @@ sb_limit_to_raw(const struct sb_reg *r, double value, uint64_t *raw)
 	return 0;
 }
 
+/* Orders plan rows by address (qsort). */
 static int
 row_cmp(const void *a, const void *b)
 {

@@ -166,6 +166,7 @@ struct errs {
 	size_t n;
 };
 
+/* Appends one message to the collected errors (owned by e). */
 static void LOG_PRINTF(2, 3)
 err_add(struct errs *e, const char *fmt, ...)
 {
@@ -189,6 +190,7 @@ err_add(struct errs *e, const char *fmt, ...)
 	e->n++;
 }
 
+/* Adds an error naming who, what, the value and the valid range. */
 static void
 check_range(struct errs *e, const char *who, const char *what, long v,
     long lo, long hi)
@@ -198,6 +200,7 @@ check_range(struct errs *e, const char *who, const char *what, long v,
 		    hi);
 }
 
+/* Checks a serial line description. */
 static void
 check_serial(struct errs *e, const char *who, const struct sb_serial_conf *s)
 {
@@ -210,6 +213,7 @@ check_serial(struct errs *e, const char *who, const struct sb_serial_conf *s)
 	check_range(e, who, "stop-bits", s->stop_bits, 1, 2);
 }
 
+/* Checks a whole description, collecting every problem in e. */
 static void
 check_conf(const struct sb_conf *c, struct errs *e)
 {
@@ -293,6 +297,7 @@ check_conf(const struct sb_conf *c, struct errs *e)
 
 /* ---- the workers ------------------------------------------------------- */
 
+/* Makes the readings descriptor readable. */
 static void
 notify(struct sb *sb)
 {
@@ -318,6 +323,7 @@ publish(struct sb *sb, struct sb_slot *s)
 	notify(sb);
 }
 
+/* Closes the link's connection and forgets what each device learnt on it. */
 static void
 link_close(struct sb_link *l)
 {
@@ -331,6 +337,7 @@ link_close(struct sb_link *l)
 		sb_drv_reset(&l->slots[i]->dev);
 }
 
+/* Sets the response and byte timeouts of a context, in ms. */
 static void
 set_timeouts(modbus_t *ctx, int ms, int byte_ms)
 {
@@ -671,6 +678,7 @@ wants_turn(struct sb *sb, struct sb_slot *s, int64_t now, int64_t *next)
 	return false;
 }
 
+/* A link worker: waits until a device is due, then gives it a turn. */
 static void *
 link_main(void *arg)
 {
@@ -715,6 +723,7 @@ link_main(void *arg)
 	return NULL;
 }
 
+/* Wakes a link's worker (called with the lock). */
 static void
 wake_link(struct sb_link *l)
 {
@@ -748,6 +757,7 @@ dialin_serial(struct sb *sb, int fd, char *serial, size_t len)
 	return 0;
 }
 
+/* Accepts dial-in chargers and hands each socket to its worker. */
 static void *
 listener_main(void *arg)
 {
@@ -855,6 +865,7 @@ open_listener(struct sb *sb, const char *spec, char **cause)
 
 /* ---- start and stop ---------------------------------------------------- */
 
+/* Creates a link (owned by sb->links). */
 static struct sb_link *
 new_link(struct sb *sb, enum sb_link_kind kind)
 {
@@ -873,6 +884,7 @@ new_link(struct sb *sb, enum sb_link_kind kind)
 	return l;
 }
 
+/* Puts a device on a link. */
 static void
 link_add(struct sb_link *l, struct sb_slot *s)
 {
@@ -901,6 +913,7 @@ rtu_link(struct sb *sb, const struct sb_serial_conf *sc)
 	return l;
 }
 
+/* Sets a device's name, empty readings and plans. */
 static void
 slot_init(struct sb *sb, struct sb_slot *s, const char *name)
 {
@@ -1114,6 +1127,7 @@ sb_listen_port(const struct sb *sb)
 	return sb->listen_port;
 }
 
+/* Checks a charger index and connector number; 0 or SB_ERR_NO_DEVICE. */
 static int
 check_target(struct sb *sb, size_t charger, int connector)
 {
@@ -1222,6 +1236,7 @@ sb_poll_now(struct sb *sb)
 	pthread_mutex_unlock(&sb->lock);
 }
 
+/* Clears the readings descriptor. */
 static void
 drain(struct sb *sb)
 {

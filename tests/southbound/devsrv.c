@@ -69,6 +69,7 @@ struct devsrv {
 	int n_buses;
 };
 
+/* Wakes the serving thread so that it sees new sockets. */
 static void
 kick(struct devsrv *srv)
 {
@@ -92,6 +93,7 @@ crc16(const uint8_t *p, size_t n)
 	return crc;
 }
 
+/* True when an address of the list lies in [lo, lo + count). */
 static bool
 in_list(const unsigned *list, int n, unsigned lo, unsigned count)
 {
@@ -143,6 +145,7 @@ handle(struct dev *d, modbus_t *ctx, const uint8_t *req, int len)
 	modbus_reply(ctx, req, len, d->map);
 }
 
+/* Sleeps for us microseconds. */
 static void
 sleep_us(long us)
 {
@@ -196,6 +199,7 @@ bus_frames(struct devsrv *srv, struct bus *b)
 	}
 }
 
+/* Closes a client connection of a device (called with the lock). */
 static void
 drop_client(struct dev *d, int i)
 {
@@ -203,6 +207,7 @@ drop_client(struct dev *d, int i)
 	d->clients[i] = d->clients[--d->n_clients];
 }
 
+/* The serving thread: polls every socket and answers requests. */
 static void *
 serve(void *arg)
 {
@@ -358,6 +363,7 @@ devsrv_free(struct devsrv *srv)
 	free(srv);
 }
 
+/* Allocates a device with its register space.  Caller frees. */
 static struct dev *
 new_dev(enum kind kind)
 {
@@ -386,6 +392,7 @@ new_dev(enum kind kind)
 	return d;
 }
 
+/* Registers a device; returns its index or -1. */
 static int
 add_dev(struct devsrv *srv, struct dev *d)
 {
@@ -554,6 +561,7 @@ devsrv_get(struct devsrv *srv, int idx, unsigned addr, unsigned count,
 	pthread_mutex_unlock(&srv->lock);
 }
 
+/* Makes a device answer "illegal function" to 04. */
 void
 devsrv_no_fc04(struct devsrv *srv, int idx, bool on)
 {
@@ -562,6 +570,7 @@ devsrv_no_fc04(struct devsrv *srv, int idx, bool on)
 	pthread_mutex_unlock(&srv->lock);
 }
 
+/* Makes a device stop answering (or answer again). */
 void
 devsrv_mute(struct devsrv *srv, int idx, bool on)
 {
@@ -570,6 +579,7 @@ devsrv_mute(struct devsrv *srv, int idx, bool on)
 	pthread_mutex_unlock(&srv->lock);
 }
 
+/* Makes a device acknowledge but not store writes to addr. */
 void
 devsrv_ignore_writes(struct devsrv *srv, int idx, unsigned addr, bool on)
 {
@@ -585,6 +595,7 @@ devsrv_ignore_writes(struct devsrv *srv, int idx, unsigned addr, bool on)
 	pthread_mutex_unlock(&srv->lock);
 }
 
+/* Makes reads that cover addr answer "illegal data address". */
 void
 devsrv_hole(struct devsrv *srv, int idx, unsigned addr)
 {
@@ -596,6 +607,7 @@ devsrv_hole(struct devsrv *srv, int idx, unsigned addr)
 	pthread_mutex_unlock(&srv->lock);
 }
 
+/* Closes every client connection of a device. */
 void
 devsrv_drop_clients(struct devsrv *srv, int idx)
 {
@@ -608,6 +620,7 @@ devsrv_drop_clients(struct devsrv *srv, int idx)
 	kick(srv);
 }
 
+/* Returns how many writes covered holding register addr. */
 unsigned
 devsrv_writes(struct devsrv *srv, int idx, unsigned addr)
 {
@@ -619,6 +632,7 @@ devsrv_writes(struct devsrv *srv, int idx, unsigned addr)
 	return n;
 }
 
+/* Returns how many requests a device received. */
 unsigned
 devsrv_requests(struct devsrv *srv, int idx)
 {
@@ -630,6 +644,7 @@ devsrv_requests(struct devsrv *srv, int idx)
 	return n;
 }
 
+/* Returns how many requests with function fc a device received. */
 unsigned
 devsrv_requests_fc(struct devsrv *srv, int idx, int fc)
 {
@@ -641,6 +656,7 @@ devsrv_requests_fc(struct devsrv *srv, int idx, int fc)
 	return n;
 }
 
+/* Resets a device's counters. */
 void
 devsrv_reset_counts(struct devsrv *srv, int idx)
 {

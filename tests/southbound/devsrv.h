@@ -28,8 +28,9 @@ int devsrv_add_dialer(struct devsrv *srv);
 int devsrv_dial(struct devsrv *srv, int idx, const char *host, int port);
 /* Adds RTU devices with the given unit ids on one new pseudo-terminal bus;
  * when baud is not 0 an answer is written after the wire time of the
- * request, 3.5 characters and the answer (11 bits per character).  Returns the index of the first (the others follow), or -1;
- * *path (borrowed) is the terminal to open. */
+ * request, 3.5 characters and the answer (11 bits per character).
+ * Returns the index of the first (the others follow), or -1; *path
+ * (borrowed) is the terminal to open. */
 int devsrv_add_rtu_bus(struct devsrv *srv, const int *unit_ids, size_t n,
     int baud, const char **path);
 

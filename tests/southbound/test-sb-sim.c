@@ -41,6 +41,7 @@ static int gateway_port;
 
 /* ---- the simulator process --------------------------------------------- */
 
+/* The simulator binary in the build tree.  Static storage. */
 static const char *
 sim_path(void)
 {
@@ -127,6 +128,7 @@ sim_start(void)
 	return ready != NULL ? 0 : -1;
 }
 
+/* Stops the simulator by its PID and removes its files. */
 static void
 sim_stop(void)
 {
@@ -187,6 +189,7 @@ sim_cmd(const char *fmt, ...)
 	    json_object();
 }
 
+/* The ready file's entry for a charger (borrowed), or NULL. */
 static json_t *
 ready_charger(const char *name)
 {
@@ -200,6 +203,7 @@ ready_charger(const char *name)
 	return NULL;
 }
 
+/* A number at a dotted path ("connectors.0.power_w"), or NAN. */
 static double
 jnum(json_t *o, const char *path)
 {
@@ -218,6 +222,7 @@ jnum(json_t *o, const char *path)
 
 typedef bool (*pred_fn)(const struct sb_charger_reading *, const void *);
 
+/* Waits on the readings descriptor until pred holds for charger i. */
 static bool
 wait_charger(size_t i, pred_fn pred, const void *arg, int timeout_ms,
     struct sb_charger_reading *out)
@@ -238,12 +243,14 @@ wait_charger(size_t i, pred_fn pred, const void *arg, int timeout_ms,
 	}
 }
 
+/* Predicate: online with at least *arg polls. */
 static bool
 polls_at_least(const struct sb_charger_reading *r, const void *arg)
 {
 	return r->online && r->polls >= *(const uint64_t *)arg;
 }
 
+/* Predicate: reported offline after failures. */
 static bool
 offline(const struct sb_charger_reading *r, const void *arg)
 {
@@ -251,6 +258,7 @@ offline(const struct sb_charger_reading *r, const void *arg)
 	return !r->online && r->failures > 0;
 }
 
+/* Predicate: the setpoint generation g[1] of connector g[0] is written. */
 static bool
 gen_done(const struct sb_charger_reading *r, const void *arg)
 {
@@ -258,6 +266,7 @@ gen_done(const struct sb_charger_reading *r, const void *arg)
 	return r->conn[g[0] - 1].limit_generation >= g[1];
 }
 
+/* Predicate: the command with sequence *arg has run. */
 static bool
 cmd_done(const struct sb_charger_reading *r, const void *arg)
 {
@@ -275,6 +284,7 @@ fresh(size_t i, unsigned n, struct sb_charger_reading *rd)
 
 /* ---- suite set-up ------------------------------------------------------ */
 
+/* Starts the simulator, then the southbound side on its site. */
 static int
 suite_init(void)
 {
@@ -335,6 +345,7 @@ suite_init(void)
 	return 0;
 }
 
+/* Stops both. */
 static int
 suite_cleanup(void)
 {

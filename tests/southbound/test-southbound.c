@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NEAR(a, b) (fabs((double)(a) - (double)(b)) < 1e-6 * (fabs((double)(b)) + 1))
+#define NEAR(a, b) \
+	(fabs((double)(a) - (double)(b)) < 1e-6 * (fabs((double)(b)) + 1))
 
 /* ---- tables and coding -------------------------------------------------- */
 
+/* The tables: consistent rows, addresses as in the manual. */
 static void
 test_tables(void)
 {
@@ -96,6 +98,7 @@ test_tables(void)
 	    SB_W_M_VOLTAGE_L2));
 }
 
+/* Value coding: word orders, UINT64 halves, scale, ASCII, float32. */
 static void
 test_decode(void)
 {
@@ -184,6 +187,7 @@ test_decode(void)
 	    5e9, &raw), -1);
 }
 
+/* Grouped reads: as few requests as allowed, never over 125 registers. */
 static void
 test_plan(void)
 {
@@ -224,6 +228,7 @@ test_plan(void)
 		CU_ASSERT(p.blocks[i].count <= SB_MAX_READ_REGS);
 }
 
+/* A bad description names every problem with its valid range. */
 static void
 test_conf_errors(void)
 {
@@ -246,10 +251,14 @@ test_conf_errors(void)
 	CU_ASSERT_PTR_NULL(sb);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
 	/* every problem, each with where and the valid range */
-	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "charger \"a\": port 70000 out of range 1..65535"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "charger \"a\": connectors 2 out of range 1..1"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "charger \"b\": tcp-listen needs the serial"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "comm-timeout-s 1 out of range 3..65535"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause,
+	    "charger \"a\": port 70000 out of range 1..65535"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause,
+	    "charger \"a\": connectors 2 out of range 1..1"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause,
+	    "charger \"b\": tcp-listen needs the serial"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause,
+	    "comm-timeout-s 1 out of range 3..65535"));
 	free(cause);
 }
 
@@ -259,9 +268,11 @@ static struct devsrv *srv;
 
 /* Waits (on the readings descriptor, never a blind sleep) until pred
  * holds for charger i, or timeout_ms passes.  Returns pred's last value. */
+typedef bool (*pred_fn)(const struct sb_charger_reading *, const void *);
+
 static bool
-wait_charger(struct sb *sb, size_t i, bool (*pred)(const struct sb_charger_reading *, const void *),
-    const void *arg, int timeout_ms, struct sb_charger_reading *out)
+wait_charger(struct sb *sb, size_t i, pred_fn pred, const void *arg,
+    int timeout_ms, struct sb_charger_reading *out)
 {
 	int64_t end = mono_now_ms() + timeout_ms;
 	struct sb_charger_reading tmp[SB_MAX_CHARGERS];
@@ -279,12 +290,14 @@ wait_charger(struct sb *sb, size_t i, bool (*pred)(const struct sb_charger_readi
 	}
 }
 
+/* Predicate: online with at least *arg polls. */
 static bool
 polled_n(const struct sb_charger_reading *r, const void *arg)
 {
 	return r->online && r->polls >= *(const uint64_t *)arg;
 }
 
+/* Predicate: reported offline after failures. */
 static bool
 is_offline(const struct sb_charger_reading *r, const void *arg)
 {
@@ -292,6 +305,7 @@ is_offline(const struct sb_charger_reading *r, const void *arg)
 	return !r->online && r->failures > 0;
 }
 
+/* Predicate: the setpoint generation g[1] of connector g[0] is written. */
 static bool
 gen_done(const struct sb_charger_reading *r, const void *arg)
 {
@@ -299,6 +313,7 @@ gen_done(const struct sb_charger_reading *r, const void *arg)
 	return r->conn[g[0] - 1].limit_generation >= g[1];
 }
 
+/* Predicate: the last fault is *arg. */
 static bool
 has_fault(const struct sb_charger_reading *r, const void *arg)
 {
@@ -328,6 +343,7 @@ pattern(const struct sb_reg *r, unsigned addr)
 	}
 }
 
+/* Fills a test device's read-only registers with pattern() values. */
 static void
 fill_model(int dev, enum sb_model model, int nconn, struct sb_words w,
     const char *serial)
@@ -391,6 +407,7 @@ value_of(const struct sb_charger_reading *rd, const struct sb_reg *r, int c)
 	}
 }
 
+/* A TCP charger description for test device dev. */
 static struct sb_charger_conf
 tcp_charger(const char *name, enum sb_model model, int dev, int nconn)
 {
@@ -407,6 +424,7 @@ tcp_charger(const char *name, enum sb_model model, int dev, int nconn)
 	return c;
 }
 
+/* Defaults with short timeouts and poll interval for the tests. */
 static void
 fast_conf(struct sb_conf *c)
 {
@@ -417,6 +435,7 @@ fast_conf(struct sb_conf *c)
 	c->backoff_max_ms = 400;
 }
 
+/* A holding register of a test device. */
 static uint16_t
 reg_at(int dev, unsigned addr)
 {
@@ -623,6 +642,7 @@ test_setpoints(void)
 	devsrv_free(srv);
 }
 
+/* Predicate: the command with sequence *arg has run. */
 static bool
 cmd_done(const struct sb_charger_reading *r, const void *arg)
 {
@@ -829,6 +849,7 @@ test_offline_and_isolation(void)
 	devsrv_free(srv);
 }
 
+/* Predicate: identified, online and polled. */
 static bool
 identified_online(const struct sb_charger_reading *r, const void *arg)
 {
@@ -900,6 +921,7 @@ test_charger_as_client(void)
 	devsrv_free(srv);
 }
 
+/* Stores a float32 (high word first) in a test device. */
 static void
 set_f32(int dev, unsigned addr, double v)
 {
@@ -1097,6 +1119,7 @@ test_tcp_meter(void)
 	devsrv_free(srv);
 }
 
+/* Predicate: the last fault is an identity mismatch. */
 static bool
 identity_fault(const struct sb_charger_reading *r, const void *arg)
 {
