@@ -465,17 +465,15 @@ is_bad(const struct load_ctx *ctx, const cfg_t *sec, const char *opt)
 static char *
 qname(const struct sec_def *sd, const char *title, const char *opt)
 {
-	char *s;
+	char *s, esc[96];
 
 	if (sd->qname[0] == '\0')
 		return xstrdup(opt);
-	if (title != NULL && strcmp(sd->name, "circuit") == 0)
-		xasprintf(&s, "site.circuit[%s]%s%s", title,
+	if (title != NULL) {
+		log_escape(title, strlen(title), esc, sizeof(esc));
+		xasprintf(&s, "%s[%s]%s%s", sd->qname, esc,
 		    opt != NULL ? "." : "", opt != NULL ? opt : "");
-	else if (title != NULL)
-		xasprintf(&s, "%s[%s]%s%s", sd->qname, title,
-		    opt != NULL ? "." : "", opt != NULL ? opt : "");
-	else
+	} else
 		xasprintf(&s, "%s%s%s", sd->qname, opt != NULL ? "." : "",
 		    opt != NULL ? opt : "");
 	return s;
@@ -1119,6 +1117,22 @@ valid_name(const char *s)
 	return true;
 }
 
+/* Checks the title of a charger or circuit section. */
+static void
+check_name(struct load_ctx *ctx, cfg_t *sec, const struct sec_def *sd)
+{
+	const char *title = cfg_title(sec);
+	char esc[96];
+
+	if (title != NULL && valid_name(title))
+		return;
+	log_escape(title != NULL ? title : "", title != NULL ? strlen(title) :
+	    0, esc, sizeof(esc));
+	add_error(ctx, sec_line(ctx, sec), "option '%s': value '%s': bad "
+	    "name: allowed 1..%d letters, digits, '-', '_' or '.'", sd->qname,
+	    esc, CFG_NAME_MAX - 1);
+}
+
 /* The sections the checks need alongside the struct. */
 struct tree {
 	cfg_t *root, *site, *csms, *balancer, *meter, *southbound, *store,
@@ -1274,10 +1288,7 @@ check_circuits(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 		struct cfg_circuit *ci = &c->site.circuits[i];
 		cfg_t *cs = t->circuits[i];
 
-		if (!valid_name(ci->name))
-			add_error(ctx, sec_line(ctx, cs), "option 'site.circuit': value "
-			    "'%s': bad name: allowed 1..%d letters, digits, "
-			    "'-', '_' or '.'", ci->name, CFG_NAME_MAX - 1);
+		check_name(ctx, cs, &circuit_sec);
 		if (ci->max_current_a > c->site.main_breaker_a &&
 		    !is_bad(ctx, cs, "max-current-a")) {
 			char v[16];
@@ -1437,10 +1448,7 @@ check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 		cfg_t *s = t->chargers[i];
 		int cmin, cmax, pmin_w;
 
-		if (!valid_name(ch->name))
-			add_error(ctx, sec_line(ctx, s), "option 'charger': value '%s': "
-			    "bad name: allowed 1..%d letters, digits, '-', '_' "
-			    "or '.'", ch->name, CFG_NAME_MAX - 1);
+		check_name(ctx, s, &charger_sec);
 
 		cfg_model_connectors(ch->model, &cmin, &cmax);
 		if ((ch->connectors < cmin || ch->connectors > cmax) &&

@@ -317,6 +317,21 @@ test_duplicate_names(void)
 	ONE_ERROR(text, "t.conf:17: option 'charger': value 'a': duplicate "
 	    "name (first defined at line 15)", "allowed unique charger names");
 	free(text);
+	/* Names: allowed characters and length (64 is one too many). */
+	ONE_ERROR(subst(base, "charger \"b\"", "charger \"b 2\""),
+	    "t.conf:16: option 'charger': value 'b 2': bad name",
+	    "allowed 1..63 letters, digits");
+	ONE_ERROR(subst(base, "charger \"b\"", "charger \"b123456789"
+	    "1234567890123456789012345678901234567890123456789012345\""),
+	    "t.conf:16: option 'charger': value 'b1234", "bad name");
+	/* (and charger a's circuit "main" is then gone) */
+	CU_ASSERT_EQUAL(load(subst(base, "circuit \"main\" {",
+	    "circuit \"\" {")), -1);
+	CU_ASSERT_EQUAL(errs.n, 2);
+	CU_ASSERT(err_has(0, "t.conf:7: option 'site.circuit': value '': bad "
+	    "name", NULL));
+	CU_ASSERT(err_has(1, "t.conf:15: option 'charger[a].circuit': value "
+	    "'main': no such circuit", NULL));
 	ONE_ERROR(subst(base, "	circuit \"main\" { max-current-a = 63 }\n",
 	    "	circuit \"main\" { max-current-a = 63 } circuit \"main\" "
 	    "{ max-current-a = 32 }\n"),
