@@ -264,7 +264,10 @@ int sb_listen_port(const struct sb *sb);
 
 /* Sets a connector's limit (connector 1..n) in the charger's control unit
  * (W or A).  Latest wins: an unwritten older value is dropped.  The
- * charger's worker is woken and writes it on its next turn.  Returns 0
+ * charger's worker is woken and writes it on its next turn, and writes it
+ * again every comm_timeout_s / 3 (a connector never given a setpoint is
+ * never written, and falls back to its offline limit after the charger's
+ * comm timeout: give every connector one).  Returns 0
  * and *generation (may be NULL), which the reading's limit_generation
  * reaches once the value is written and read back. */
 int sb_submit_setpoint(struct sb *sb, size_t charger, int connector,

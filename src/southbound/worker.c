@@ -213,6 +213,62 @@ check_serial(struct errs *e, const char *who, const struct sb_serial_conf *s)
 	check_range(e, who, "stop-bits", s->stop_bits, 1, 2);
 }
 
+/* Checks what devices must agree on: one serial number per dial-in
+ * charger, and per RTU bus the same line settings and distinct unit ids
+ * (the meter included). */
+static void
+check_shared(const struct sb_conf *c, struct errs *e)
+{
+	size_t n = c->n_chargers < SB_MAX_CHARGERS ? c->n_chargers :
+	    SB_MAX_CHARGERS;
+	bool meter_rtu = c->meter.type != SB_METER_NONE &&
+	    c->meter.link == SB_LINK_RTU && c->meter.rtu.device != NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct sb_charger_conf *a = &c->chargers[i];
+		const char *an = a->name ? a->name : "?";
+
+		if (a->link == SB_LINK_RTU && a->rtu.device != NULL &&
+		    meter_rtu && strcmp(a->rtu.device, c->meter.rtu.device) == 0) {
+			if (a->unit_id == c->meter.unit_id)
+				err_add(e, "charger \"%s\": unit-id %d is the "
+				    "meter's on %s", an, a->unit_id,
+				    a->rtu.device);
+			if (a->rtu.baud != c->meter.rtu.baud ||
+			    a->rtu.parity != c->meter.rtu.parity ||
+			    a->rtu.stop_bits != c->meter.rtu.stop_bits)
+				err_add(e, "charger \"%s\": baud, parity and "
+				    "stop-bits must be the meter's on %s", an,
+				    a->rtu.device);
+		}
+		for (size_t j = 0; j < i; j++) {
+			const struct sb_charger_conf *b = &c->chargers[j];
+			const char *bn = b->name ? b->name : "?";
+
+			if (a->link == SB_LINK_TCP_LISTEN &&
+			    b->link == SB_LINK_TCP_LISTEN && a->serial != NULL &&
+			    b->serial != NULL && a->serial[0] != '\0' &&
+			    strcmp(a->serial, b->serial) == 0)
+				err_add(e, "charger \"%s\": serial \"%s\" is "
+				    "also charger \"%s\"'s", an, a->serial, bn);
+			if (a->link != SB_LINK_RTU || b->link != SB_LINK_RTU ||
+			    a->rtu.device == NULL || b->rtu.device == NULL ||
+			    strcmp(a->rtu.device, b->rtu.device) != 0)
+				continue;
+			if (a->unit_id == b->unit_id)
+				err_add(e, "charger \"%s\": unit-id %d is also "
+				    "charger \"%s\"'s on %s", an, a->unit_id, bn,
+				    a->rtu.device);
+			if (a->rtu.baud != b->rtu.baud ||
+			    a->rtu.parity != b->rtu.parity ||
+			    a->rtu.stop_bits != b->rtu.stop_bits)
+				err_add(e, "charger \"%s\": baud, parity and "
+				    "stop-bits must be charger \"%s\"'s on %s", an,
+				    bn, a->rtu.device);
+		}
+	}
+}
+
 /* Checks a whole description, collecting every problem in e. */
 static void
 check_conf(const struct sb_conf *c, struct errs *e)
@@ -276,6 +332,7 @@ check_conf(const struct sb_conf *c, struct errs *e)
 				err_add(e, "%s: offline limit of connector %d "
 				    "must be >= 0", who, k + 1);
 	}
+	check_shared(c, e);
 	if (c->meter.type != SB_METER_NONE) {
 		if (sb_meter_desc(c->meter.type) == NULL)
 			err_add(e, "meter: unknown type %d", (int)c->meter.type);

@@ -260,6 +260,40 @@ test_conf_errors(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(cause,
 	    "comm-timeout-s 1 out of range 3..65535"));
 	free(cause);
+
+	/* what devices must agree on */
+	struct sb_charger_conf bus[4];
+	memset(bus, 0, sizeof bus);
+	for (int i = 0; i < 4; i++) {
+		bus[i].name = i == 0 ? "r0" : i == 1 ? "r1" : i == 2 ? "d0" : "d1";
+		bus[i].model = SB_MODEL_SINGLE;
+		bus[i].connectors = 1;
+		bus[i].link = i < 2 ? SB_LINK_RTU : SB_LINK_TCP_LISTEN;
+		bus[i].unit_id = 2;
+		bus[i].rtu = (struct sb_serial_conf){ "/dev/ttyUSB0", 9600, 'N',
+		    1 };
+		bus[i].serial = "SAME";
+	}
+	bus[1].rtu.parity = 'E';
+	sb_conf_defaults(&c);
+	c.listen = "127.0.0.1:0";
+	c.chargers = bus;
+	c.n_chargers = 4;
+	c.meter.type = SB_METER_SDM630;
+	c.meter.link = SB_LINK_RTU;
+	c.meter.unit_id = 2;
+	c.meter.rtu = (struct sb_serial_conf){ "/dev/ttyUSB0", 9600, 'N', 1 };
+	CU_ASSERT_EQUAL(sb_start(&c, &sb, &cause), SB_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "charger \"r1\": unit-id 2 is "
+	    "also charger \"r0\"'s on /dev/ttyUSB0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "charger \"r1\": baud, parity "
+	    "and stop-bits must be charger \"r0\"'s"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "charger \"r0\": unit-id 2 is "
+	    "the meter's"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "charger \"d1\": serial \"SAME\" "
+	    "is also charger \"d0\"'s"));
+	free(cause);
 }
 
 /* ---- helpers for the live tests ---------------------------------------- */
