@@ -24,6 +24,9 @@
 #define SYSCONFDIR "/etc"
 #endif
 #define DEFAULT_CONFIG SYSCONFDIR "/ocpp-edge.conf"
+#ifndef DOCDIR
+#define DOCDIR "/usr/share/doc/ocpp-edge"
+#endif
 
 /* How often the loop wakes up on its own, whatever else is scheduled. */
 #define HOUSEKEEPING_US (500 * LWS_US_PER_MS)
@@ -186,9 +189,12 @@ usage(FILE *fp)
 "    %s\n"
 "        Default configuration file.\n"
 "\n"
+"    %s/configuration.md\n"
+"        Every option with its unit, default and range, and the checks.\n"
+"\n"
 "SEE ALSO\n"
-"    ocpp-edgectl(8), docs/configuration.md\n",
-	    DEFAULT_CONFIG, LOG_TOKENS, DEFAULT_CONFIG);
+"    ocpp-edgectl --help\n",
+	    DEFAULT_CONFIG, LOG_TOKENS, DEFAULT_CONFIG, DOCDIR);
 }
 
 /* Prints the errors of a failed load on stderr. */

@@ -5,7 +5,8 @@ libdaemon_la_SOURCES = src/config.c src/config.h src/daemon.c src/daemon.h
 libdaemon_la_CFLAGS = $(AM_CFLAGS) $(THIRD_PARTY_CFLAGS)
 # src/config.h shadows the autoconf header for files in src/: pass the
 # version on the command line instead.
-libdaemon_la_CPPFLAGS = $(AM_CPPFLAGS) -DEDGE_VERSION='"$(PACKAGE_VERSION)"'
+libdaemon_la_CPPFLAGS = $(AM_CPPFLAGS) -DEDGE_VERSION='"$(PACKAGE_VERSION)"' \
+	-DDOCDIR='"$(docdir)"'
 
 # Everything a program needs to link the whole daemon, innermost last.
 DAEMON_LIBS = libdaemon.la libcommon.la $(THIRD_PARTY_LIBS)
@@ -15,6 +16,7 @@ ocpp_edged_SOURCES = src/main.c
 ocpp_edged_LDADD = $(DAEMON_LIBS)
 
 dist_sysconf_DATA += etc/ocpp-edge.conf
+dist_doc_DATA += docs/configuration.md
 
 # Tests: the configuration (CUnit) and the programs' command lines and
 # lifecycle (shell, real processes).

@@ -62,7 +62,7 @@ usage(FILE *fp)
 "        Default control socket.\n"
 "\n"
 "SEE ALSO\n"
-"    ocpp-edged(8)\n",
+"    ocpp-edged --help\n",
 	    DEFAULT_SOCKET, DEFAULT_SOCKET);
 }
 
