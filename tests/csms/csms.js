@@ -13,6 +13,8 @@
 //   {"cmd":"drop","identity":"CS001"}
 //   {"cmd":"set","bootStatus":"Pending","interval":5}
 //   {"cmd":"fail","action":"StartTransaction","count":2}
+//   {"cmd":"silence","action":"Heartbeat","count":1}   (no answer)
+//   {"cmd":"stall","identity":"CS001"}  (stop reading: a dead link)
 //   {"cmd":"quit"}
 // Events: listening, connected, auth_rejected, call (every CALL received),
 // response (every answer to our calls), message (raw text received),
@@ -23,7 +25,7 @@ const http = require('http');
 const https = require('https');
 const fs = require('fs');
 const { EventEmitter } = require('events');
-const { RPCServer, createRPCError } = require('ocpp-rpc');
+const { RPCServer, createRPCError, NOREPLY } = require('ocpp-rpc');
 
 // Starts a CSMS on 127.0.0.1, port chosen by the system.  opts: tls
 // {cert, key, ca, requestCert}, password (Basic auth required when set),
@@ -37,6 +39,7 @@ async function startCsms(opts = {}) {
         bootStatus: opts.bootStatus || 'Accepted',
         interval: opts.interval || 300,
         failures: new Map(),
+        silences: new Map(),
         txId: 100,
     };
     const server = new RPCServer({
@@ -127,6 +130,11 @@ async function startCsms(opts = {}) {
                 state.failures.set(method, left - 1);
                 throw createRPCError('InternalError', 'scripted failure');
             }
+            const mute = state.silences.get(method) || 0;
+            if (mute > 0) {
+                state.silences.set(method, mute - 1);
+                return NOREPLY;
+            }
             switch (method) {
             case 'BootNotification':
                 return { status: state.bootStatus, currentTime: now(),
@@ -209,6 +217,15 @@ async function startCsms(opts = {}) {
         fail(action, count) {
             state.failures.set(action, count);
         },
+        // The next count calls of action get no answer at all.
+        silence(action, count) {
+            state.silences.set(action, count);
+        },
+        // Stops reading the station's socket: its pings go unanswered, as
+        // on a link that died silently.
+        stall(identity) {
+            need(identity)._ws._socket.pause();
+        },
         async close() {
             await server.close({ force: true });
             await new Promise((resolve) => httpServer.close(resolve));
@@ -282,6 +299,12 @@ async function main() {
                 break;
             case 'fail':
                 csms.fail(c.action, c.count);
+                break;
+            case 'silence':
+                csms.silence(c.action, c.count);
+                break;
+            case 'stall':
+                csms.stall(c.identity);
                 break;
             case 'quit':
                 csms.close().then(() => process.exit(0));

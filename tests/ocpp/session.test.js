@@ -576,6 +576,82 @@ for (const version of ['1.6', '2.0.1']) {
     });
 }
 
+// ---- link supervision, registration, secrets ----
+
+test('websocket ping/pong detects a link that died silently', async () => {
+    await withSession('2.0.1', { extra: ['--ping', '1', '--ping-timeout', '1'] },
+        async (csms, st) => {
+            await booted(csms, st);
+            const t0 = Date.now();
+            csms.stall('CS001');
+            // Ping after 1 s idle, hang up 1 s later: well within 5 s.
+            await st.log.waitFor((e) => e.event === 'link' && !e.online,
+                'link down by ping timeout', 5000);
+            assert.ok(Date.now() - t0 >= 1000, 'not before the ping interval');
+            await csms.log.waitFor((e) => e.event === 'connected', 'first');
+            await csms.log.waitFor((e) => e.event === 'connected', 'reconnected', 5000);
+        });
+});
+
+test('1.6: Pending registration retried at the interval, then Accepted', async () => {
+    await withSession('1.6', { csms: { bootStatus: 'Pending', interval: 1 } },
+        async (csms, st) => {
+            await csms.log.waitFor(isCall('BootNotification'), 'boot 1');
+            const t0 = Date.now();
+            csms.set({ bootStatus: 'Accepted' });
+            await csms.log.waitFor(isCall('BootNotification'), 'boot 2', 3000);
+            assert.ok(Date.now() - t0 >= 700, 'retry waits for the interval');
+            await st.log.waitFor((e) => e.event === 'link' && e.accepted, 'accepted');
+            // Nothing but boots before acceptance.
+            const calls = csms.log.events.filter((e) => e.event === 'call');
+            assert.deepEqual(calls.slice(0, 2).map((e) => e.action),
+                ['BootNotification', 'BootNotification']);
+            await csms.log.waitFor(isCall('StatusNotification'), 'status after');
+        });
+});
+
+test('2.0.1: Rejected registration, and unanswered calls time out', async () => {
+    await withSession('2.0.1', { csms: { bootStatus: 'Rejected', interval: 1 },
+        extra: ['--call-timeout', '1', '--boot-retry', '1'] }, async (csms, st) => {
+        await csms.log.waitFor(isCall('BootNotification'), 'boot 1 (Rejected)');
+        csms.silence('BootNotification', 1);
+        // Rejected with interval 1: boot 2 after 1 s, never answered.
+        await csms.log.waitFor(isCall('BootNotification'), 'boot 2', 3000);
+        csms.set({ bootStatus: 'Accepted' });
+        // 1 s response timeout, then the 1 s boot retry: boot 3.
+        const t0 = Date.now();
+        await csms.log.waitFor(isCall('BootNotification'), 'boot 3', 4000);
+        assert.ok(Date.now() - t0 >= 1500, 'timeout + retry interval elapsed');
+        await st.log.waitFor((e) => e.event === 'link' && e.accepted, 'accepted');
+        const calls = csms.log.events.filter((e) => e.event === 'call');
+        assert.deepEqual(calls.slice(0, 3).map((e) => e.action),
+            ['BootNotification', 'BootNotification', 'BootNotification']);
+        // A transaction message whose answer never comes is sent again,
+        // same content (seqNo), new message id.
+        csms.silence('TransactionEvent', 1);
+        st.send({ cmd: 'status', connector: 1, status: 'Charging' });
+        const started = isCall('TransactionEvent', (p) => p.eventType === 'Started');
+        const a = await csms.log.waitFor(started, 'Started');
+        const b = await csms.log.waitFor(started, 'Started again', 5000);
+        assert.equal(a.params.seqNo, b.params.seqNo);
+        assert.notEqual(a.messageId, b.messageId);
+        st.send({ cmd: 'stats' });
+        const s = await st.log.waitFor((e) => e.event === 'stats', 'stats');
+        assert.equal(s.timeouts, 2);
+    });
+});
+
+test('the password never appears in the debug log', async () => {
+    await withSession('1.6', { extra: ['--debug'] }, async (csms, st) => {
+        await booted(csms, st);
+        await csms.log.waitFor(isCall('StatusNotification'), 'status');
+        const basic = Buffer.from(`CS001:${PASSWORD}`).toString('base64');
+        assert.ok(st.stderr().includes('BootNotification'), 'debug log is on');
+        assert.ok(!st.stderr().includes(PASSWORD));
+        assert.ok(!st.stderr().includes(basic));
+    });
+});
+
 // ---- security profiles 2 and 3 (both versions share the transport) ----
 
 function openssl(args) {

@@ -606,6 +606,7 @@ main(int argc, char **argv)
 		{ "call-timeout", required_argument, NULL, 'T' },
 		{ "ping", required_argument, NULL, 'g' },
 		{ "ping-timeout", required_argument, NULL, 'G' },
+		{ "boot-retry", required_argument, NULL, 'B' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -644,6 +645,7 @@ main(int argc, char **argv)
 		case 'T': settings.call_timeout_s = atoi(optarg); break;
 		case 'g': settings.ping_interval_s = atoi(optarg); break;
 		case 'G': settings.ping_timeout_s = atoi(optarg); break;
+		case 'B': settings.boot_retry_s = atoi(optarg); break;
 		case 'd':
 			log_init("ocpp-station", LOG_LEVEL_DEBUG, false);
 			log_enable_tokens("ocpp", NULL);
