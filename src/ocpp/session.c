@@ -643,41 +643,49 @@ scan_model(struct ocpp_session *s)
 	}
 }
 
-/* Periodic meter values: MeterValues (and 2.0.1 Updated in transactions). */
+/* MeterValues for connector k (1.6: with the transaction id when one is
+ * open and known); context "Sample.Periodic" or "Trigger". */
+static void
+push_meter_values(struct ocpp_session *s, int k, const char *context)
+{
+	const struct conn_state *cs = &s->cs[k];
+	json_t *p;
+
+	if (v16(s)) {
+		p = json_pack("{siso}", "connectorId", k, "meterValue",
+		    meter_value(s, k, context, false));
+		if (cs->tx_active) {
+			char key[48], buf[32];
+
+			snprintf(key, sizeof(key), "tx16.id.%" PRId64,
+			    cs->local_tx);
+			if (state_get(s, key, buf, sizeof(buf)) == 0)
+				json_object_set_new(p, "transactionId",
+				    json_integer(strtoll(buf, NULL, 10)));
+		}
+	} else {
+		p = json_pack("{siso}", "evseId", k, "meterValue",
+		    meter_value(s, k, context, false));
+	}
+	push_call(s, "MeterValues", p);
+}
+
+/* Periodic meter values: MeterValues (and 2.0.1 Updated in transactions,
+ * queued even while offline; 1.6 samples are not kept offline). */
 static void
 meter_tick(struct ocpp_session *s)
 {
 	for (int k = 0; k <= s->station->n_connectors; k++) {
-		const struct ocpp_connector *c = &s->station->conn[k];
-		struct conn_state *cs = &s->cs[k];
-		json_t *p;
-
-		if (!c->meter_valid)
+		if (!s->station->conn[k].meter_valid)
 			continue;
-		if (!v16(s) && k > 0 && cs->tx_active) {
+		if (!v16(s) && k > 0 && s->cs[k].tx_active) {
 			tx_event201(s, k, "Updated", "MeterValuePeriodic", NULL,
 			    true);
 			continue;
 		}
 		if (s->link != LINK_UP || s->boot != BOOT_ACCEPTED)
 			continue;
-		if (v16(s)) {
-			p = json_pack("{siso}", "connectorId", k, "meterValue",
-			    meter_value(s, k, "Sample.Periodic", false));
-			if (cs->tx_active) {
-				char key[48], buf[32];
-
-				snprintf(key, sizeof(key), "tx16.id.%" PRId64,
-				    cs->local_tx);
-				if (state_get(s, key, buf, sizeof(buf)) == 0)
-					json_object_set_new(p, "transactionId",
-					    json_integer(strtoll(buf, NULL, 10)));
-			}
-		} else {
-			p = json_pack("{siso}", "evseId", k, "meterValue",
-			    meter_value(s, k, "Sample.Periodic", false));
-		}
-		push_call(s, "MeterValues", p);
+		push_meter_values(s, k, "Sample.Periodic");
 	}
 }
 
@@ -1027,15 +1035,8 @@ do_trigger(struct ocpp_session *s, const char *what, int k, bool has_k)
 			push_status(s, i);
 	} else if (strcmp(what, "MeterValues") == 0) {
 		for (int i = has_k ? k : 0;
-		    i <= (has_k ? k : s->station->n_connectors); i++) {
-			json_t *p = v16(s) ?
-			    json_pack("{siso}", "connectorId", i, "meterValue",
-			    meter_value(s, i, "Trigger", false)) :
-			    json_pack("{siso}", "evseId", i, "meterValue",
-			    meter_value(s, i, "Trigger", false));
-
-			push_call(s, "MeterValues", p);
-		}
+		    i <= (has_k ? k : s->station->n_connectors); i++)
+			push_meter_values(s, i, "Trigger");
 	} else if (strcmp(what, "TransactionEvent") == 0) {
 		bool any = false;
 

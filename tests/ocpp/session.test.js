@@ -226,6 +226,13 @@ for (const version of ['1.6', '2.0.1']) {
                 assert.equal(start.params.meterStart, 1000);
                 await csms.log.waitFor((e) => e.event === 'response' &&
                     e.method === 'StartTransaction', 'start answered');
+                // Meter values during the transaction carry its id.
+                const tr = await csms.call('CS001', 'TriggerMessage',
+                    { requestedMessage: 'MeterValues', connectorId: 1 });
+                assert.equal(tr.status, 'Accepted');
+                const mv = await csms.log.waitFor(isCall('MeterValues'), 'tx meter');
+                assert.equal(mv.params.transactionId, 101);
+                assert.equal(mv.params.meterValue[0].sampledValue[0].context, 'Trigger');
                 st.send(meter(1, 8500.4));
                 st.send({ cmd: 'status', connector: 1, status: 'Finishing' });
                 const stop = await csms.log.waitFor(isCall('StopTransaction'), 'stop');
@@ -641,6 +648,25 @@ test('2.0.1: Rejected registration, and unanswered calls time out', async () => 
     });
 });
 
+test('1.6: a transaction message is given up after TransactionMessageAttempts', async () => {
+    await withSession('1.6', { extra: ['--tx-attempts', '2'] }, async (csms, st) => {
+        await booted(csms, st);
+        csms.fail('StartTransaction', 5);
+        st.send({ cmd: 'status', connector: 1, status: 'Charging' });
+        await csms.log.waitFor(isCall('StartTransaction'), 'attempt 1');
+        await csms.log.waitFor(isCall('StartTransaction'), 'attempt 2', 4000);
+        st.send({ cmd: 'status', connector: 1, status: 'Available' });
+        // The Stop of a transaction the backend never registered is
+        // dropped, not sent with a made-up id.
+        await new Promise((r) => setTimeout(r, 2500));
+        assert.equal(csms.log.count(isCall('StartTransaction')), 2);
+        assert.equal(csms.log.count(isCall('StopTransaction')), 0);
+        st.send({ cmd: 'stats' });
+        const s = await st.log.waitFor((e) => e.event === 'stats', 'stats');
+        assert.equal(s.queue, 0);
+    });
+});
+
 test('the password never appears in the debug log', async () => {
     await withSession('1.6', { extra: ['--debug'] }, async (csms, st) => {
         await booted(csms, st);
@@ -679,6 +705,13 @@ function makePki(dir) {
         '-keyout', f('client.key'), '-out', f('client.csr'), '-subj', '/CN=CS001']);
     openssl(['x509', '-req', '-in', f('client.csr'), '-CA', f('ca.pem'), '-CAkey',
         f('ca.key'), '-CAcreateserial', '-out', f('client.pem'), '-days', '2']);
+    // Signed by the right CA but for another host name.
+    fs.writeFileSync(f('wrong.ext'), 'subjectAltName=DNS:wrong.example\n');
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('wrong.key'),
+        '-out', f('wrong.csr'), '-subj', '/CN=wrong.example']);
+    openssl(['x509', '-req', '-in', f('wrong.csr'), '-CA', f('ca.pem'), '-CAkey',
+        f('ca.key'), '-CAcreateserial', '-out', f('wrong.pem'), '-days', '2',
+        '-extfile', f('wrong.ext')]);
     openssl(['req', '-newkey', 'rsa:1024', '-nodes', '-keyout', f('weak.key'),
         '-out', f('weak.csr'), '-subj', '/CN=CS001']);
     openssl(['x509', '-req', '-in', f('weak.csr'), '-CA', f('ca.pem'), '-CAkey',
@@ -707,6 +740,17 @@ test('security profile 2: TLS with Basic auth; a wrong CA is refused', async () 
     });
     await withSession('2.0.1', { csms: { tls, password: PASSWORD },
         args: (c) => tlsArgs(c, 2, pki('other-ca.pem')) }, async (csms, st) => {
+        await csms.log.waitFor((e) => e.event === 'tls_error', 'TLS refused');
+        await new Promise((r) => setTimeout(r, 1500));
+        assert.equal(csms.log.count((e) => e.event === 'connected'), 0);
+        assert.equal(st.log.count((e) => e.event === 'link' && e.online), 0);
+    });
+});
+
+test('security profile 2: a certificate for another host is refused', async () => {
+    const tls = { cert: pki('wrong.pem'), key: pki('wrong.key') };
+    await withSession('2.0.1', { csms: { tls, password: PASSWORD },
+        args: (c) => tlsArgs(c, 2, pki('ca.pem')) }, async (csms, st) => {
         await csms.log.waitFor((e) => e.event === 'tls_error', 'TLS refused');
         await new Promise((r) => setTimeout(r, 1500));
         assert.equal(csms.log.count((e) => e.event === 'connected'), 0);
