@@ -430,13 +430,16 @@ link_open(struct sb_link *l)
 			return -1;
 		/* a byte gap of more than 100 ms ends a broken frame */
 		set_timeouts(l->ctx, c->rtu_response_timeout_ms, 100);
+		/* after a garbled frame, wait out the rest and flush it;
+		 * a TCP connection is closed instead (turn_failed) */
+		modbus_set_error_recovery(l->ctx,
+		    MODBUS_ERROR_RECOVERY_PROTOCOL);
 		break;
 	case SB_LINK_TCP_LISTEN:
 	default:
 		errno = ENOTCONN;
 		return -1; /* sockets arrive through pending_fd */
 	}
-	modbus_set_error_recovery(l->ctx, MODBUS_ERROR_RECOVERY_PROTOCOL);
 	if (modbus_connect(l->ctx) != 0) {
 		err = errno;
 		modbus_free(l->ctx);
