@@ -913,6 +913,7 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		if (cn->profile_cap_w != BAL_NO_CAP && cn->profile_cap_w < mx)
 			mx = cn->profile_cap_w;
 		w->held[i] = -1;
+		w->upper[i] = floor_grid(w, i, mx);
 		for (int p = 0; p < BAL_PHASES; p++) {
 			if (eph == 3)
 				w->coef[i][p] = 1000.0 / (3 * v);
@@ -1097,7 +1098,10 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 
 		out[i].chain.target_w = clamp32(ffloor(t + 1e-6));
 		r = floor_grid(w, i, t);
-		old = ffloor(mem->applied_w * w->inv_step[i] + 0.5) * w->step[i];
+		/* the last setpoint on today's grid, never above what it was
+		 * (current-mode setpoints were floored to whole W; the grid
+		 * changes when a car turns out to be single-phase) */
+		old = floor_grid(w, i, mem->applied_w + 0.999);
 		w->old[i] = old;
 		nw = r;
 		if (r > old && old >= w->pmin[i] - EPS && t < old + 1.5 * w->step[i])
@@ -1105,8 +1109,10 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		w->x[i] = nw; /* from here on: the new setpoint */
 		if (!in->chargers[cn->charger].online)
 			continue;
+		/* what each connector may draw: its measurement, or what it
+		 * keeps (the new setpoint if lower, the last one if higher) */
 		double base = cn->measured_power_w;
-		double keep = nw <= old ? nw : old;
+		double keep = nw <= old ? nw : mem->applied_w;
 		if (keep > base)
 			base = keep;
 		w->csum[w->cls[i]] += base;
@@ -1120,7 +1126,8 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		w->frozen[i] = 0; /* reused: increase held back */
 		if (!in->chargers[cn->charger].online || w->x[i] <= old)
 			continue;
-		base = cn->measured_power_w > old ? cn->measured_power_w : old;
+		base = cn->measured_power_w > state->conn[i].applied_w ?
+		    cn->measured_power_w : state->conn[i].applied_w;
 		for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++) {
 			double rk = (w->cap[w->kk[e]] - w->committed[w->kk[e]]) * w->ka_inv[e];
 			if (rk < room)

@@ -759,9 +759,17 @@ test_single_phase_car_on_three_phase_charger(void)
 	CU_ASSERT_EQUAL(t->out[a].chain.bound_phase, 0);
 	CU_ASSERT_EQUAL(t->out[a].chain.pmin_w, 1400);
 	/* in current mode the steps are 1 A x 230 V on that one phase: the
-	 * limit 16 A is exactly 16 steps = 3680 W */
+	 * limit 16 A is exactly 16 steps = 3680 W; the last setpoint 3600 W
+	 * is 15 A (3450 W) on that grid, and 16 A is less than 1.5 steps
+	 * more: calm keeps 15 A */
 	ts_ch(t, a)->unit = BAL_UNIT_A;
 	RUN_OK(t, 2000);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_ma, 15000);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 3450);
+	CU_ASSERT_EQUAL(t->out[a].chain.target_w, 3680);
+	/* from nothing it gets the full 16 A */
+	bal_state_init(&t->st);
+	RUN_OK(t, 3000);
 	CU_ASSERT_EQUAL(t->out[a].setpoint_ma, 16000);
 	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 3680);
 	ts_free(t);

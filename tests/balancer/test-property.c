@@ -13,7 +13,7 @@
 
 #include "tests/balancer/test-balancer.h"
 
-#define SITES 4000
+#define SITES 10000
 #define CYCLES 6
 #define TOL_W 1e-6
 #define TOL_MA 1e-3
@@ -402,8 +402,16 @@ test_random_sites(void)
 	int bad = 0, runs = 0, paused = 0, allocated = 0;
 	int reasons[BAL_R_COUNT] = { 0 };
 
-	CU_ASSERT_FATAL(st0 != NULL && out0 != NULL);
+	struct bal_work *work1 = t->work, *work2 = malloc(bal_work_size());
+
+	CU_ASSERT_FATAL(st0 != NULL && out0 != NULL && work2 != NULL);
+	memset(work2, 0x5a, bal_work_size());
+	/* fixed seed; BAL_TEST_SEED=n explores others (printed on failure) */
 	rng_state = 0x9e3779b97f4a7c15ull;
+	if (getenv("BAL_TEST_SEED") != NULL)
+		rng_state ^= strtoull(getenv("BAL_TEST_SEED"), NULL, 10) * 0x2545f4914f6cdd1dull;
+	if (rng_state == 0)
+		rng_state = 1;
 	for (int site = 0; site < SITES; site++) {
 		int64_t now = rnd_range(0, 1000000);
 		random_site(t);
@@ -432,7 +440,11 @@ test_random_sites(void)
 				CU_ASSERT_FATAL(st1 != NULL);
 				memcpy(st1, &t->st, sizeof(*st1));
 				memcpy(&t->st, st0, sizeof(*st0));
+				/* in another workspace, with other garbage in it:
+				 * nothing may leak from one run to the next */
+				t->work = work2;
 				ts_run(t, now);
+				t->work = work1;
 				if (memcmp(out0, t->out, sizeof(t->out[0]) *
 				    (size_t)t->in.n_connectors) != 0 ||
 				    memcmp(&so0, &t->so, sizeof(so0)) != 0 ||
@@ -452,12 +464,16 @@ test_random_sites(void)
 	for (int r = 0; r < BAL_R_COUNT; r++)
 		fprintf(stderr, "  %s %d", bal_reason_name(r), reasons[r]);
 	fprintf(stderr, "\n");
+	if (bad != 0)
+		fprintf(stderr, "  seed: BAL_TEST_SEED=%s\n",
+		    getenv("BAL_TEST_SEED") ? getenv("BAL_TEST_SEED") : "(default)");
 	CU_ASSERT_EQUAL(bad, 0);
 	/* the generator must exercise both outcomes */
 	CU_ASSERT(allocated > runs);
 	CU_ASSERT(paused > runs / 10);
 	free(st0);
 	free(out0);
+	free(work2);
 	ts_free(t);
 }
 
