@@ -477,7 +477,84 @@ test_random_sites(void)
 	ts_free(t);
 }
 
+/* The vendor's rule on random single-bottleneck sites (DLB, three-phase
+ * cars, no circuit or phase limit in the way, fresh state): the paused
+ * ones are exactly the last activated (priority, then start time), the
+ * running ones fit at Pmin, and one more would not. */
+static void
+test_random_pause_order(void)
+{
+	struct tsite *t = ts_new(3, 22000, BAL_MODE_DLB);
+	static bool taken[BAL_MAX_CONNECTORS];
+	int bad = 0, pauses = 0;
+
+	rng_state = 0x243f6a8885a308d3ull;
+	for (int site = 0; site < 2000; site++) {
+		int n = rnd_range(1, 60), running = 0, first_paused = -1;
+		double budget;
+		bool seen_paused = false;
+
+		t->in.n_chargers = 0;
+		t->in.n_connectors = 0;
+		t->site.available_power_w = 1000 * rnd_range(1, 300);
+		t->circ[0].max_current_ma = 2000000;
+		bal_state_init(&t->st);
+		for (int j = 0; j < n; j++) {
+			int i = ts_add(t, 3, 0, 0, 22000);
+			t->cn[i].priority = (int)rnd(3);
+			t->cn[i].last_start_ms = rnd_range(0, 50);
+		}
+		if (ts_run(t, 0) != 0) {
+			bad++;
+			continue;
+		}
+		budget = t->site.available_power_w;
+		memset(taken, 0, sizeof(taken));
+		/* walk in pause order: most important first */
+		for (int done = 0; done < n; done++) {
+			int best = -1;
+			for (int i = 0; i < n; i++) {
+				const struct bal_connector *a = &t->cn[i], *b;
+				if (taken[i])
+					continue;
+				if (best < 0) {
+					best = i;
+					continue;
+				}
+				b = &t->cn[best];
+				if (a->priority > b->priority ||
+				    (a->priority == b->priority &&
+				    a->last_start_ms < b->last_start_ms))
+					best = i;
+			}
+			if (t->out[best].setpoint_w == 0) {
+				seen_paused = true;
+				if (first_paused < 0)
+					first_paused = best;
+			} else {
+				if (seen_paused)
+					bad++; /* runs after a more important paused one */
+				running++;
+			}
+			taken[best] = true;
+		}
+		pauses += n - running;
+		if (running * 4200.0 > budget + TOL_W)
+			bad++;
+		if (first_paused >= 0 && (running + 1) * 4200.0 <= budget)
+			bad++; /* over-paused */
+		if (bad != 0 && site < 5)
+			fprintf(stderr, "site %d: %d cars, budget %.0f W, %d running\n",
+			    site, n, budget, running);
+	}
+	fprintf(stderr, "\n  2000 sites, %d paused\n", pauses);
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(pauses > 1000);
+	ts_free(t);
+}
+
 const struct cu_test property_tests[] = {
 	{ "random sites keep the invariants", test_random_sites },
+	{ "vendor pause order on random sites", test_random_pause_order },
 	{ NULL, NULL },
 };
