@@ -386,6 +386,10 @@ daemon_main(int argc, char **argv)
 		level = tokens != NULL ? LOG_LEVEL_DEBUG : d.cfg.log.level;
 	log_init("ocpp-edged", level, target == -1 ? d.cfg.log.to_syslog :
 	    target == 1);
+	log_debug("cfg", "%s: %zu chargers, %zu circuits, mode %s, available "
+	    "power %d W", d.config_path, d.cfg.n_chargers, d.cfg.site.n_circuits,
+	    cfg_balancer_mode_name(d.cfg.balancer.mode),
+	    d.cfg.site.available_power_w);
 
 	rc = run(&d);
 
