@@ -39,6 +39,44 @@ has "$tmp/err" "daemon not running (no socket at $sock)" || fail "status without
 [ -s "$tmp/out" ] && fail "status without daemon printed on stdout"
 pass "status without a daemon exits 3"
 
+# A socket left behind with nobody listening, and a peer that answers:
+# python3 plays the daemon's side when it is installed.
+if command -v python3 >/dev/null 2>&1; then
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])' "$tmp/stale.sock"
+	[ "$(run "$bin" --socket "$tmp/stale.sock" status)" -eq 3 ] &&
+	    has "$tmp/err" "daemon not running ($tmp/stale.sock exists but nobody listens on it)" &&
+	    pass "stale socket exits 3" || fail "stale socket"
+
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+open(sys.argv[2], "w").close()
+c, _ = s.accept()
+line = c.makefile("rb").readline()
+open(sys.argv[3], "wb").write(line)
+c.sendall(b"state: test peer\nchargers: 0\n")
+c.close()' "$tmp/live.sock" "$tmp/ready" "$tmp/got" &
+	peer=$!
+	i=0
+	until [ -e "$tmp/ready" ]; do
+		i=$((i + 1))
+		[ "$i" -le 200 ] || { fail "test peer not ready"; break; }
+		sleep 0.05
+	done
+	[ "$(run "$bin" -s "$tmp/live.sock" status)" -eq 0 ] || fail "live status exit"
+	printf 'state: test peer\nchargers: 0\n' | cmp -s - "$tmp/out" ||
+	    fail "live status printed '$(cat "$tmp/out")'"
+	printf 'status\n' | cmp -s - "$tmp/got" || fail "peer got '$(cat "$tmp/got")'"
+	kill "$peer" 2>/dev/null
+	wait "$peer" 2>/dev/null
+	pass "status prints the daemon's answer"
+else
+	echo "skip: stale socket and live answer (no python3 to play the daemon)"
+fi
+
 # A socket path too long for sun_path is a usage error, not a crash.
 long=$(printf '%0200d' 0)
 [ "$(run "$bin" -s "$tmp/$long" status)" -eq 2 ] && has "$tmp/err" "socket path too long" ||
