@@ -98,8 +98,10 @@ struct ocpp_settings {
 	const char *url;		/* ws://host:port/path or wss://… */
 	const char *identity;
 	int security_profile;		/* 1, 2 or 3 */
-	const char *password;		/* profiles 1 and 2: 16..40 characters */
-	const char *ca_file;		/* wss: CA bundle for the CSMS */
+	const char *password;		/* 16..40 characters; profile 1 may
+					 * have none (no Authorization) */
+	const char *ca_file;		/* wss: CA bundle; "" = OpenSSL's
+					 * default store */
 	const char *client_cert;	/* profile 3 */
 	const char *client_key;		/* profile 3 */
 	int heartbeat_interval_s;	/* until the backend sets one */
@@ -120,9 +122,12 @@ struct ocpp_settings {
  * timeout 30 s, meter 60 s, 3 attempts every 60 s, id tag "gateway"). */
 void ocpp_settings_defaults(struct ocpp_settings *st);
 
-/* Checks settings: URL scheme against the profile, password length 16..40
- * for profiles 1-2, CA for wss, and for profile 3 that the key is RSA >=
- * 2048 or EC >= 224 bits.  Returns 0, or -1 with *cause (caller frees). */
+/* Checks settings: identity, password length 16..40 (profile 2; profile 1
+ * when one is set), ranges, and for profile 3 the certificate and a key of
+ * RSA >= 2048 or EC >= 224 bits.  The URL scheme against the profile is
+ * checked by ocpp_session_new.  Call it before creating the lws context
+ * (OpenSSL may refuse a weak key with a less helpful message).  Returns
+ * 0, or -1 with *cause (caller frees). */
 int ocpp_settings_check(const struct ocpp_settings *st, char **cause);
 
 /* ---- Durable queue of transaction messages (the daemon's store) ---- */

@@ -82,9 +82,9 @@ ocpp_settings_check(const struct ocpp_settings *st, char **cause)
 		xasprintf(cause, "csms url and identity are required");
 		return -1;
 	}
-	if (strlen(st->identity) > 48 || strpbrk(st->identity, "/:?#% ") != NULL) {
+	if (strlen(st->identity) > 48 || strpbrk(st->identity, "/?#% ") != NULL) {
 		xasprintf(cause, "identity \"%s\": at most 48 characters, none "
-		    "of / : ? # %% or space", st->identity);
+		    "of / ? # %% or space", st->identity);
 		return -1;
 	}
 	if (st->security_profile < 1 || st->security_profile > 3) {
@@ -92,17 +92,13 @@ ocpp_settings_check(const struct ocpp_settings *st, char **cause)
 		    st->security_profile);
 		return -1;
 	}
-	if (st->security_profile <= 2 && (plen < 16 || plen > 40)) {
-		/* 2.0.1 BasicAuthPassword: 16..40 characters; length only,
-		 * never the value, goes into the message. */
+	/* 2.0.1 BasicAuthPassword: 16..40 characters.  Profile 1 may run
+	 * without (no Authorization header); profile 2 needs it.  Only the
+	 * length, never the value, goes into the message. */
+	if (st->security_profile <= 2 && (plen > 0 || st->security_profile == 2) &&
+	    (plen < 16 || plen > 40)) {
 		xasprintf(cause, "password: %zu characters, security profile %d "
 		    "needs 16 to 40", plen, st->security_profile);
-		return -1;
-	}
-	if (st->security_profile >= 2 &&
-	    (st->ca_file == NULL || st->ca_file[0] == '\0')) {
-		xasprintf(cause, "security profile %d needs ca-file",
-		    st->security_profile);
 		return -1;
 	}
 	if (st->security_profile == 3) {
@@ -122,9 +118,9 @@ ocpp_settings_check(const struct ocpp_settings *st, char **cause)
 		return -1;						\
 	}
 	RANGE(heartbeat_interval_s, 1, 86400, "heartbeat-interval-s");
-	RANGE(retry_backoff_min_s, 1, 86400, "retry-backoff-min-s");
+	RANGE(retry_backoff_min_s, 0, 86400, "retry-backoff-min-s");
 	RANGE(retry_backoff_random_s, 0, 86400, "retry-backoff-random-s");
-	RANGE(retry_backoff_repeat, 0, 20, "retry-backoff-repeat");
+	RANGE(retry_backoff_repeat, 0, 100, "retry-backoff-repeat");
 	RANGE(ping_interval_s, 0, 3600, "ping-interval-s");
 	RANGE(ping_timeout_s, 1, 3600, "ping-timeout-s");
 	RANGE(call_timeout_s, 1, 3600, "call timeout");
@@ -1339,6 +1335,7 @@ session_link_down(struct ocpp_session *s, const char *why)
 {
 	double r;
 	uint32_t rnd = 0;
+	int64_t wait_ms;
 
 	if (s->link == LINK_DOWN)
 		return;
@@ -1353,9 +1350,12 @@ session_link_down(struct ocpp_session *s, const char *why)
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		rnd = (uint32_t)s->now_ms;
 	r = (double)rnd / 4294967296.0;
-	s->next_connect_ms = s->now_ms + ocpp_backoff_ms(s->backoff_attempt,
-	    s->cfg[CI_BACKOFF_MIN], s->cfg[CI_BACKOFF_RANDOM],
-	    s->cfg[CI_BACKOFF_REPEAT], r);
+	wait_ms = ocpp_backoff_ms(s->backoff_attempt, s->cfg[CI_BACKOFF_MIN],
+	    s->cfg[CI_BACKOFF_RANDOM], s->cfg[CI_BACKOFF_REPEAT], r);
+	/* A minimum of 0 s would retry in a tight loop: never under 1 s. */
+	if (wait_ms < 1000)
+		wait_ms = 1000;
+	s->next_connect_ms = s->now_ms + wait_ms;
 	log_warnx("ocpp: link down (%s), reconnect in %" PRId64 " ms", why,
 	    s->next_connect_ms - s->now_ms);
 	s->backoff_attempt++;
