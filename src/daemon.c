@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -226,6 +227,18 @@ check_config(const char *path)
 	return DAEMON_EXIT_OK;
 }
 
+/* Warns when the file holds the CSMS password and others may read it. */
+static void
+warn_if_exposed(const struct daemon *d)
+{
+	struct stat st;
+
+	if (d->cfg.csms.password[0] != '\0' &&
+	    stat(d->config_path, &st) == 0 && (st.st_mode & S_IROTH))
+		log_warnx("%s holds the CSMS password and is readable by every "
+		    "user; chmod o-r it", d->config_path);
+}
+
 /* Installs the stop handlers (SIGTERM, SIGINT), notes SIGHUP (no reload
  * yet: it must not kill the daemon) and ignores SIGPIPE. */
 static void
@@ -386,6 +399,7 @@ daemon_main(int argc, char **argv)
 		level = tokens != NULL ? LOG_LEVEL_DEBUG : d.cfg.log.level;
 	log_init("ocpp-edged", level, target == -1 ? d.cfg.log.to_syslog :
 	    target == 1);
+	warn_if_exposed(&d);
 	log_debug("cfg", "%s: %zu chargers, %zu circuits, mode %s, available "
 	    "power %d W", d.config_path, d.cfg.n_chargers, d.cfg.site.n_circuits,
 	    cfg_balancer_mode_name(d.cfg.balancer.mode),

@@ -206,6 +206,26 @@ run_and_stop() { # $1 = signal name
 run_and_stop TERM
 run_and_stop INT
 
+# A password in a file every user can read earns a warning at start.
+sed 's/identity = "t1"/identity = "t1" password = "0123456789abcdef"/' \
+    "$tmp/good.conf" >"$tmp/pw.conf"
+chmod 644 "$tmp/pw.conf"
+"$bin" --stderr --config "$tmp/pw.conf" 2>"$tmp/pw.log" &
+pid=$!
+i=0
+until has "$tmp/pw.log" "info: started"; do
+	i=$((i + 1))
+	[ "$i" -le 400 ] && kill -0 "$pid" 2>/dev/null || break
+	sleep 0.05
+done
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+pid=
+has "$tmp/pw.log" "holds the CSMS password and is readable by every user" &&
+    ! has "$tmp/pw.log" "0123456789abcdef" &&
+    pass "warning for a world-readable password" ||
+    fail "no warning for a world-readable password"
+
 [ "$failures" -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "all daemon checks passed"
 exit 0
