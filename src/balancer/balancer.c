@@ -30,14 +30,13 @@ struct bal_work {
 	double step[BAL_MAX_CONNECTORS];   /* resolution in W */
 	double inv_step[BAL_MAX_CONNECTORS];
 	double old[BAL_MAX_CONNECTORS];    /* last setpoint on the grid */
-	double x_save[BAL_MAX_CONNECTORS];
-	int bk_save[BAL_MAX_CONNECTORS];
 	double x[BAL_MAX_CONNECTORS];      /* water-filling result, W */
 	double held[BAL_MAX_CONNECTORS];   /* under-draw cap, or -1 */
 	double maxw[BAL_MAX_CONNECTORS];
 	double profile[BAL_MAX_CONNECTORS];
 	int bound_k[BAL_MAX_CONNECTORS];   /* -1 = own bound */
 	int by_upper[BAL_MAX_CONNECTORS];  /* demanding ones, ascending upper */
+	int by_pmin[BAL_MAX_CONNECTORS];   /* the same, ascending minimum */
 	int n_by_upper;
 	int pord[BAL_MAX_CONNECTORS];      /* pause order scratch */
 	int tmp[BAL_MAX_CONNECTORS];
@@ -46,6 +45,7 @@ struct bal_work {
 	unsigned char dem[BAL_MAX_CONNECTORS];    /* demanding and eligible */
 	unsigned char act[BAL_MAX_CONNECTORS];    /* in the current fill */
 	unsigned char frozen[BAL_MAX_CONNECTORS];
+	unsigned char rising[BAL_MAX_CONNECTORS]; /* above its floor */
 	unsigned char newly[BAL_MAX_CONNECTORS];  /* paused in this run */
 	unsigned char resumed[BAL_MAX_CONNECTORS];
 	/* constraints of each connector: kk/ka[kofs[i] .. kofs[i]+klen[i]),
@@ -424,6 +424,9 @@ csum_clear(struct bal_work *w)
 	}
 }
 
+/* Clears the per-class counts and sums (same as csum_clear). */
+#define clear_class_counts(w) csum_clear(w)
+
 /* Adds each class's sum, times the class's coefficients, into acc[k]
  * (acc zeroed first). */
 static void
@@ -438,30 +441,17 @@ csum_spread(struct bal_work *w, double *acc)
 	}
 }
 
-/* Freezes connector i at v: it leaves the slope of its constraints and
- * adds v to their fixed load. */
-static void
-freeze(struct bal_work *w, int i, double v, int k_bound)
-{
-	w->x[i] = v;
-	w->bound_k[i] = k_bound;
-	w->frozen[i] = 1;
-	for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++) {
-		int k = w->kk[e];
-		double a = w->ka[e];
-		w->slope[k] -= a;
-		w->cnt[k]--;
-		w->fixed[k] += a * v;
-	}
-}
-
-/* Max-min fair water-filling over the connectors with act[] set: raises a
- * common level; a connector stops at its own bound or when a constraint
- * containing it fills up.  Results in x[] and bound_k[]. */
+/* Max-min fair water-filling with floors over the connectors with act[]
+ * set: a common level L rises from 0; connector i gets min(upper_i,
+ * max(pmin_i, L)), so every running connector has at least its minimum
+ * (the caller made that feasible) and the rest is shared at one level.
+ * A connector stops at its own bound, or when a constraint containing
+ * it fills up (then all its members stop: those still at their floor stay
+ * there).  Results in x[] and bound_k[]. */
 static void
 fill(struct bal_work *w)
 {
-	int n = w->in->n_connectors, left = 0, j = 0;
+	int n = w->in->n_connectors, left = 0, jl = 0, ju = 0;
 
 	for (int k = 0; k < w->nk; k++) {
 		w->fixed[k] = 0;
@@ -472,75 +462,135 @@ fill(struct bal_work *w)
 	csum_clear(w);
 	for (int i = 0; i < n; i++) {
 		w->frozen[i] = 0;
+		w->rising[i] = 0;
 		w->x[i] = 0;
 		w->bound_k[i] = -1;
 		if (!w->act[i])
 			continue;
 		left++;
+		w->x[i] = w->pmin[i];
 		w->ccnt[w->cls[i]]++;
+		w->csum[w->cls[i]] += w->pmin[i];
 	}
+	/* everyone starts at the floor: fixed load, no slope */
 	for (int q = 0; q < w->n_cls; q++) {
 		int cl = w->cls_list[q];
 		for (int e = w->cls_ofs[cl]; e < w->cls_ofs[cl] + w->cls_len[cl]; e++) {
-			w->slope[w->kk[e]] += w->ka[e] * w->ccnt[cl];
+			w->fixed[w->kk[e]] += w->ka[e] * w->csum[cl];
 			w->cnt[w->kk[e]] += w->ccnt[cl];
 		}
 	}
 	while (left > 0) {
-		int i, best = -1;
-		double lmin, nu;
+		int is = -1, iu = -1, best = -1;
+		double lmin, ns = HUGE_VAL, nu = HUGE_VAL;
 
-		while (j < w->n_by_upper &&
-		    (!w->act[w->by_upper[j]] || w->frozen[w->by_upper[j]]))
-			j++;
-		if (j < w->n_by_upper) {
-			i = w->by_upper[j];
-			nu = w->upper[i];
-		} else {
-			i = -1;
-			nu = HUGE_VAL;
+		/* next to start rising (level reaches its floor) */
+		while (jl < w->n_by_upper && (!w->act[w->by_pmin[jl]] ||
+		    w->frozen[w->by_pmin[jl]] || w->rising[w->by_pmin[jl]]))
+			jl++;
+		if (jl < w->n_by_upper) {
+			is = w->by_pmin[jl];
+			ns = w->pmin[is];
 		}
-		/* the lowest level at which a constraint fills, if below nu:
+		/* next to stop at its own bound */
+		while (ju < w->n_by_upper && (!w->act[w->by_upper[ju]] ||
+		    w->frozen[w->by_upper[ju]]))
+			ju++;
+		if (ju < w->n_by_upper) {
+			iu = w->by_upper[ju];
+			nu = w->upper[iu];
+		}
+		/* the lowest level at which a constraint fills, if below both:
 		 * (cap - fixed) / slope < lmin, compared without dividing */
-		lmin = nu;
+		lmin = ns < nu ? ns : nu;
 		for (int k = 0; k < w->nk; k++)
-			if (!w->kfrozen[k] && w->cnt[k] > 0 &&
+			if (!w->kfrozen[k] && w->cnt[k] > 0 && w->slope[k] > 0 &&
 			    w->cap[k] - w->fixed[k] < lmin * w->slope[k]) {
 				lmin = (w->cap[k] - w->fixed[k]) / w->slope[k];
 				best = k;
 			}
-		if (i >= 0 && best < 0) {
-			freeze(w, i, nu, -1);
-			left--;
+		if (best < 0 && is >= 0 && ns <= nu) {
+			/* all at floor ns leave it: their load now rises with
+			 * the level (exact in one batch: the load at L = ns is
+			 * the same either way) */
+			clear_class_counts(w);
+			for (; jl < w->n_by_upper && w->pmin[w->by_pmin[jl]] <= ns; jl++) {
+				int i = w->by_pmin[jl];
+				if (!w->act[i] || w->frozen[i] || w->rising[i])
+					continue;
+				w->rising[i] = 1;
+				w->ccnt[w->cls[i]]++;
+				w->csum[w->cls[i]] += w->pmin[i];
+			}
+			for (int q = 0; q < w->n_cls; q++) {
+				int cl = w->cls_list[q];
+				if (w->ccnt[cl] == 0)
+					continue;
+				for (int e = w->cls_ofs[cl]; e < w->cls_ofs[cl] + w->cls_len[cl]; e++) {
+					w->fixed[w->kk[e]] -= w->ka[e] * w->csum[cl];
+					w->slope[w->kk[e]] += w->ka[e] * w->ccnt[cl];
+				}
+			}
+			continue;
+		}
+		if (best < 0 && iu >= 0) {
+			/* all rising at bound nu stop there (they are rising:
+			 * pmin <= upper and starts go first; exact in one batch:
+			 * no constraint fills below nu meanwhile) */
+			clear_class_counts(w);
+			for (; ju < w->n_by_upper && w->upper[w->by_upper[ju]] <= nu; ju++) {
+				int i = w->by_upper[ju];
+				if (!w->act[i] || w->frozen[i])
+					continue;
+				w->x[i] = nu;
+				w->frozen[i] = 1;
+				left--;
+				w->ccnt[w->cls[i]]++;
+			}
+			for (int q = 0; q < w->n_cls; q++) {
+				int cl = w->cls_list[q], c = w->ccnt[cl];
+				if (c == 0)
+					continue;
+				for (int e = w->cls_ofs[cl]; e < w->cls_ofs[cl] + w->cls_len[cl]; e++) {
+					w->slope[w->kk[e]] -= w->ka[e] * c;
+					w->cnt[w->kk[e]] -= c;
+					w->fixed[w->kk[e]] += w->ka[e] * nu * c;
+				}
+			}
 			continue;
 		}
 		if (best < 0)
 			break; /* cannot happen: every act connector has a bound */
+		/* constraint best is full at lmin: its rising members stop
+		 * there, those still at their floor stay at it; then update
+		 * the constraints once per class */
 		if (lmin < 0)
 			lmin = 0;
-		/* all its members stop at lmin: freeze them, then update the
-		 * constraints once per class */
 		w->kfrozen[best] = 1;
-		for (int q = 0; q < w->n_cls; q++)
-			w->ccnt[w->cls_list[q]] = 0;
+		clear_class_counts(w);
 		for (int m = 0; m < n; m++) {
 			if (!w->act[m] || w->frozen[m] ||
 			    !(w->cls_mask[w->cls[m]][best >> 6] & (1ull << (best & 63))))
 				continue;
-			w->x[m] = lmin;
+			if (w->rising[m]) {
+				w->x[m] = lmin;
+				w->ccnt[w->cls[m]]++;
+			} else {
+				w->csum[w->cls[m]]++; /* at the floor: count only */
+			}
 			w->bound_k[m] = best;
 			w->frozen[m] = 1;
-			w->ccnt[w->cls[m]]++;
 			left--;
 		}
 		for (int q = 0; q < w->n_cls; q++) {
 			int cl = w->cls_list[q], c = w->ccnt[cl];
-			if (c == 0)
+			int f = (int)w->csum[cl];
+			if (c == 0 && f == 0)
 				continue;
 			for (int e = w->cls_ofs[cl]; e < w->cls_ofs[cl] + w->cls_len[cl]; e++) {
 				int k = w->kk[e];
 				w->slope[k] -= w->ka[e] * c;
-				w->cnt[k] -= c;
+				w->cnt[k] -= c + f;
 				w->fixed[k] += w->ka[e] * lmin * c;
 			}
 		}
@@ -561,18 +611,18 @@ pause_later(const struct bal_input *in, int a, int b)
 	return a < b;
 }
 
-/* Sorts the demanding connectors by ascending upper bound (in mW, then
- * index): bottom-up merge sort of 64-bit keys. */
+/* Sorts the demanding connectors (by_upper's members) by ascending
+ * val[] (in mW, then index) into out: bottom-up merge sort of 64-bit
+ * keys. */
 static void
-sort_by_upper(struct bal_work *w)
+sort_by_value(struct bal_work *w, const double *val, int *out)
 {
 	uint64_t *src = w->key, *dst = w->key_tmp;
 	int n = w->n_by_upper;
 
 	for (int q = 0; q < n; q++) {
 		int i = w->by_upper[q];
-		src[q] = ((uint64_t)ffloor(w->upper[i] * 1000 + 0.5) << 11) |
-		    (uint64_t)i;
+		src[q] = ((uint64_t)ffloor(val[i] * 1000 + 0.5) << 11) | (uint64_t)i;
 	}
 	for (int width = 1; width < n; width *= 2) {
 		for (int lo = 0; lo < n; lo += 2 * width) {
@@ -591,7 +641,51 @@ sort_by_upper(struct bal_work *w)
 		dst = t;
 	}
 	for (int q = 0; q < n; q++)
-		w->by_upper[q] = (int)(src[q] & 0x7ff);
+		out[q] = (int)(src[q] & 0x7ff);
+}
+
+/* Orders the demanding connectors by ascending minimum into by_pmin:
+ * minimums take few distinct values (per phases, unit, step), so a
+ * counting sort over them, else the general sort. */
+static void
+sort_minimums(struct bal_work *w)
+{
+	double val[16];
+	int nv = 0, n = w->n_by_upper, start[17];
+
+	for (int q = 0; q < n; q++) {
+		double p = w->pmin[w->by_upper[q]];
+		int v = 0;
+		while (v < nv && val[v] != p)
+			v++;
+		if (v == nv) {
+			if (nv == 16) {
+				sort_by_value(w, w->pmin, w->by_pmin);
+				return;
+			}
+			val[nv++] = p;
+		}
+	}
+	/* the distinct values in order (insertion sort of at most 16) */
+	for (int a = 1; a < nv; a++)
+		for (int b = a; b > 0 && val[b] < val[b - 1]; b--) {
+			double t = val[b];
+			val[b] = val[b - 1];
+			val[b - 1] = t;
+		}
+	for (int v = 0; v <= nv; v++)
+		start[v] = 0;
+	for (int q = 0; q < n; q++) {
+		int v = 0;
+		while (val[v] != w->pmin[w->by_upper[q]])
+			v++;
+		w->tmp[q] = v;
+		start[v + 1]++;
+	}
+	for (int v = 0; v < nv; v++)
+		start[v + 1] += start[v];
+	for (int q = 0; q < n; q++)
+		w->by_pmin[start[w->tmp[q]]++] = w->by_upper[q];
 }
 
 /* Stable bottom-up merge sort of v[0..n) by the pause order, tmp as
@@ -623,65 +717,56 @@ sort_idx(struct bal_work *w, int *v, int n)
 		memcpy(v, src, (size_t)n * sizeof(*v));
 }
 
-/* Index of the first active connector below its minimum, or -1. */
-static int
-first_below(const struct bal_work *w)
+/* Sums, per constraint, the minimum of every active connector into
+ * committed[]. */
+static void
+sum_minimums(struct bal_work *w)
 {
+	csum_clear(w);
 	for (int i = 0; i < w->in->n_connectors; i++)
-		if (w->act[i] && w->x[i] < w->pmin[i] - EPS)
-			return i;
-	return -1;
+		if (w->act[i])
+			w->csum[w->cls[i]] += w->pmin[i];
+	csum_spread(w, w->committed);
 }
 
-/* The vendor rule, per bottleneck: while connectors get less than Pmin,
- * pause the last activated ones among them (as many as the bottleneck
- * cannot carry at Pmin), then share again. */
-static void
-pause_below_min(struct bal_work *w)
+/* True when connector i is in a constraint that cannot carry the
+ * minimums (committed[] holds them). */
+static bool
+in_overfull(const struct bal_work *w, int i)
 {
-	int n = w->in->n_connectors;
+	for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
+		if (w->committed[w->kk[e]] > w->cap[w->kk[e]] + EPS)
+			return true;
+	return false;
+}
 
-	fill(w);
-	while (first_below(w) >= 0) {
-		int nb = 0;
-		/* per bottleneck: members below min, their total, max Pmin */
-		for (int k = 0; k < w->nk; k++) {
-			w->committed[k] = 0; /* used here as total of below */
-			w->cnt[k] = 0;       /* members below */
-			w->fixed[k] = 0;     /* largest Pmin among them */
-		}
-		for (int i = 0; i < n; i++) {
-			int k;
-			if (!w->act[i] || w->x[i] >= w->pmin[i] - EPS)
-				continue;
-			k = w->bound_k[i] < 0 ? K_SITE : w->bound_k[i];
-			w->committed[k] += w->x[i];
-			w->cnt[k]++;
-			if (w->pmin[i] > w->fixed[k])
-				w->fixed[k] = w->pmin[i];
-			w->pord[nb++] = i;
-		}
-		for (int k = 0; k < w->nk; k++) {
-			int keep;
-			if (w->cnt[k] == 0)
-				continue;
-			keep = (int)floor(w->committed[k] / w->fixed[k] + 1e-9);
-			w->cnt[k] = w->cnt[k] - keep; /* now: how many to pause */
-			if (w->cnt[k] < 1)
-				w->cnt[k] = 1;
-		}
-		/* pause from the end of the pause order */
-		sort_idx(w, w->pord, nb);
-		for (int q = nb - 1; q >= 0; q--) {
-			int i = w->pord[q];
-			int k = w->bound_k[i] < 0 ? K_SITE : w->bound_k[i];
-			if (w->cnt[k] <= 0)
-				continue;
-			w->cnt[k]--;
-			w->act[i] = 0;
-			w->newly[i] = 1;
-		}
-		fill(w);
+/* The vendor's rule, per bottleneck: while a constraint cannot carry
+ * the minimum of all its running connectors, the last activated among
+ * them pauses (lowest priority first, then latest start). */
+static void
+pause_until_feasible(struct bal_work *w)
+{
+	int n = w->in->n_connectors, na = 0;
+	bool over = false;
+
+	sum_minimums(w);
+	for (int k = 0; k < w->nk; k++)
+		if (w->used[k] && w->committed[k] > w->cap[k] + EPS)
+			over = true;
+	if (!over)
+		return;
+	for (int i = 0; i < n; i++)
+		if (w->act[i])
+			w->pord[na++] = i;
+	sort_idx(w, w->pord, na);
+	for (int q = na - 1; q >= 0; q--) {
+		int i = w->pord[q];
+		if (!in_overfull(w, i))
+			continue;
+		w->act[i] = 0;
+		w->newly[i] = 1;
+		for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
+			w->committed[w->kk[e]] -= w->ka[e] * w->pmin[i];
 	}
 }
 
@@ -1013,80 +1098,62 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 	if (pause_all) {
 		w->n_by_upper = 0; /* nobody active */
 	} else {
-		sort_by_upper(w);
+		bool held = false;
+		int np = 0;
+
+		sort_minimums(w);
+		sort_by_value(w, w->upper, w->by_upper);
 		for (int q = 0; q < w->n_by_upper; q++) {
 			int i = w->by_upper[q];
 			w->act[i] = !state->conn[i].paused;
 		}
-		pause_below_min(w);
+		pause_until_feasible(w);
 		/* resume previously paused ones, most important first, once
-		 * there is room for Pmin + margin for the hold time */
-		int np = 0;
+		 * there is room for their minimum + the margin beyond the
+		 * minimums of the running ones (committed[] holds those),
+		 * for the hold time */
 		for (int q = 0; q < w->n_by_upper; q++) {
 			int i = w->by_upper[q];
 			if (state->conn[i].paused && !w->act[i] && !w->newly[i])
 				w->pord[np++] = i;
 		}
-		if (np > 0) {
-			bool stop = false, held = false;
-			sort_idx(w, w->pord, np);
-			/* minimum load of the running ones per constraint: a
-			 * candidate needs room for its Pmin + margin beyond it */
-			csum_clear(w);
-			for (int i = 0; i < n; i++)
-				if (w->act[i])
-					w->csum[w->cls[i]] += w->pmin[i];
-			csum_spread(w, w->committed);
-			for (int q = 0; q < np; q++) {
-				int i = w->pord[q];
-				struct bal_conn_mem *mem = &state->conn[i];
-				double need = w->pmin[i] + s->restart_margin_w;
-				bool room = true;
-				if (stop) {
-					mem->room_since_ms = -1;
-					continue;
-				}
-				for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
-					if (w->committed[w->kk[e]] + w->ka[e] * need >
-					    w->cap[w->kk[e]] + EPS)
-						room = false;
-				if (room) {
-					memcpy(w->x_save, w->x, (size_t)n * sizeof(w->x[0]));
-					memcpy(w->bk_save, w->bound_k, (size_t)n * sizeof(w->bound_k[0]));
-					w->act[i] = 1;
-					fill(w);
-					room = first_below(w) < 0 && w->x[i] >= need - EPS;
-				}
-				if (!room) {
-					/* no room: it and those after it stay paused */
-					mem->room_since_ms = -1;
-					if (w->act[i]) {
-						memcpy(w->x, w->x_save, (size_t)n * sizeof(w->x[0]));
-						memcpy(w->bound_k, w->bk_save, (size_t)n * sizeof(w->bound_k[0]));
-						w->act[i] = 0;
-					}
-					stop = true;
-					continue;
-				}
-				/* room: it resumes after the hold time; until then it
-				 * stays in the trial so later ones count with it */
-				if (mem->room_since_ms < 0)
-					mem->room_since_ms = in->now_ms;
-				if (in->now_ms - mem->room_since_ms >= s->restart_hold_ms)
-					w->resumed[i] = 1;
-				else
-					held = true;
-				for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
-					w->committed[w->kk[e]] += w->ka[e] * w->pmin[i];
+		sort_idx(w, w->pord, np);
+		for (int q = 0; q < np; q++) {
+			int i = w->pord[q];
+			struct bal_conn_mem *mem = &state->conn[i];
+			double need = w->pmin[i] + s->restart_margin_w;
+			bool room = true;
+
+			for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
+				if (w->committed[w->kk[e]] + w->ka[e] * need >
+				    w->cap[w->kk[e]] + EPS)
+					room = false;
+			if (!room) {
+				/* it and the ones after it stay paused */
+				for (; q < np; q++)
+					state->conn[w->pord[q]].room_since_ms = -1;
+				break;
 			}
-			/* those still in their hold time get 0, but the room
-			 * found for them stays free: the others keep the shares
-			 * of the trial, so nobody rises now to drop back later */
-			if (held)
-				for (int q = 0; q < np; q++)
-					if (!w->resumed[w->pord[q]])
-						w->act[w->pord[q]] = 0;
+			if (mem->room_since_ms < 0)
+				mem->room_since_ms = in->now_ms;
+			if (in->now_ms - mem->room_since_ms >= s->restart_hold_ms)
+				w->resumed[i] = 1;
+			else
+				held = true;
+			/* in the sharing from now on: resumed, or its room kept
+			 * free while the hold time runs */
+			w->act[i] = 1;
+			for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
+				w->committed[w->kk[e]] += w->ka[e] * w->pmin[i];
 		}
+		fill(w);
+		/* those still in their hold time get 0, but the others keep
+		 * the shares computed with them: nobody rises now to drop
+		 * back when they resume */
+		if (held)
+			for (int q = 0; q < np; q++)
+				if (!w->resumed[w->pord[q]])
+					w->act[w->pord[q]] = 0;
 	}
 
 	/* targets, resolution, calm; then the meter-confirmed increases */

@@ -362,6 +362,37 @@ test_pause_just_enough(void)
 	ts_free(t);
 }
 
+/* Minimums differ (4200 W three-phase, 1400 W single-phase): the vendor
+ * splits 8000 W into 4000 + 4000 and pauses the three-phase car; ours
+ * gives each at least its minimum and shares the rest at one level. */
+static void
+test_mixed_minimums(void)
+{
+	struct tsite *t = ts_new(3, 8000, BAL_MODE_DLB);
+	int one = ts_add(t, 1, 0, 0, 7400), three = ts_add(t, 3, 0, 0, 22000);
+
+	/* level L with max(4200, L) + max(1400, L) = 8000: L = 3800 */
+	RUN_OK(t, 0);
+	CU_ASSERT_EQUAL(t->so.vendor_share_w, 4000);
+	CU_ASSERT_EQUAL(t->out[three].setpoint_w, 4200);
+	CU_ASSERT_EQUAL(t->out[one].setpoint_w, 3800);
+	CU_ASSERT_EQUAL(t->out[three].reason, BAL_R_SHARE);
+	CU_ASSERT_EQUAL(t->out[three].chain.pmin_w, 4200);
+	/* 5000 W: 4200 + 1400 = 5600 do not fit: the later one (the
+	 * three-phase car) pauses; the other may have 5000 once that car
+	 * has stopped drawing its 4200 W */
+	follow(t);
+	t->site.available_power_w = 5000;
+	RUN_OK(t, 1000);
+	CU_ASSERT_EQUAL(t->out[three].setpoint_w, 0);
+	CU_ASSERT_EQUAL(t->out[one].setpoint_w, 3800);
+	CU_ASSERT_EQUAL(t->out[one].reason, BAL_R_WAITING_FOR_ROOM);
+	follow(t);
+	RUN_OK(t, 9000);
+	CU_ASSERT_EQUAL(t->out[one].setpoint_w, 5000);
+	ts_free(t);
+}
+
 /* Meter abnormal: all paused; with offline-meter power: that is shared. */
 static void
 test_meter_fault(void)
@@ -953,6 +984,7 @@ static const struct cu_test formula_tests[] = {
 	{ "resume together", test_resume_together },
 	{ "pause respects priority", test_pause_respects_priority },
 	{ "pause just enough", test_pause_just_enough },
+	{ "mixed minimums", test_mixed_minimums },
 	{ "meter fault", test_meter_fault },
 	{ "pv formulas", test_pv_formulas },
 	{ NULL, NULL },
