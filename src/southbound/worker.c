@@ -68,6 +68,7 @@ struct sb_slot {
 	int64_t backoff_ms;
 	int64_t write_retry_ms;     /* after a failed read-back */
 	int64_t refresh_ms;         /* next re-write of all setpoints */
+	int64_t lost_ms;            /* tcp-listen: when the socket was lost */
 };
 
 struct sb_link {
@@ -467,10 +468,11 @@ link_adopt(struct sb_link *l, int fd)
 	set_timeouts(l->ctx, c->response_timeout_ms, c->response_timeout_ms);
 	l->connected = true;
 	for (size_t i = 0; i < l->n_slots; i++) {
+		/* served at once; failures count on across connections */
 		struct sb_slot *s = l->slots[i];
-		s->failures = 0;
 		s->retry_at_ms = 0;
 		s->next_poll_ms = 0;
+		s->lost_ms = 0;
 	}
 }
 
@@ -497,11 +499,10 @@ turn_failed(struct sb_link *l, struct sb_slot *s, int64_t now, bool io)
 	} else if (l->kind == SB_LINK_TCP) {
 		link_close(l);
 	} else {
-		/* tcp-listen: the charger dials again */
-		if ((int)s->failures >= c->offline_after_failures)
-			link_close(l);
-		else
-			s->dev.identified = false;
+		/* tcp-listen: drop the socket (a late answer must not be
+		 * taken for the next one); the charger dials again */
+		link_close(l);
+		s->lost_ms = now;
 	}
 	if ((int)s->failures >= c->offline_after_failures) {
 		if (s->online)
@@ -708,8 +709,31 @@ wants_turn(struct sb *sb, struct sb_slot *s, int64_t now, int64_t *next)
 	int64_t due = s->next_poll_ms;
 	bool writes = false;
 
-	if (s->link->kind == SB_LINK_TCP_LISTEN && !s->link->connected)
+	if (s->link->kind == SB_LINK_TCP_LISTEN && !s->link->connected) {
+		/* a charger that does not dial again within as many poll
+		 * intervals as failures make a device offline is offline */
+		int64_t grace = (int64_t)sb->conf.offline_after_failures *
+		    sb->conf.poll_interval_ms;
+		if (s->online && s->lost_ms != 0) {
+			if (now < s->lost_ms + grace) {
+				if (s->lost_ms + grace < *next)
+					*next = s->lost_ms + grace;
+			} else {
+				s->online = false;
+				s->snap.online = false;
+				snprintf(s->snap.error, sizeof s->snap.error,
+				    "the charger hung up and has not dialled "
+				    "in again");
+				s->snap.fault = SB_FAULT_IO;
+				s->dev.rd.fault = SB_FAULT_IO;
+				strlcpy_ok(s->dev.rd.error, s->snap.error,
+				    sizeof s->dev.rd.error);
+				s->changed = true;
+				notify(sb);
+			}
+		}
 		return false;
+	}
 	if (s->failures > 0 && now < s->retry_at_ms) {
 		if (s->retry_at_ms < *next)
 			*next = s->retry_at_ms;

@@ -600,6 +600,20 @@ test_dial_in(void)
 	j = sim_cmd("get dialer1");
 	CU_ASSERT_EQUAL((int)jnum(j, "connectors.0.limits.power_w"), 4600);
 	json_decref(j);
+
+	/* it hangs up and stays away: offline; it dials again: back, and
+	 * its setpoint is written again on the new connection */
+	j = sim_cmd("silence dialer1 close");
+	json_decref(j);
+	CU_ASSERT_FATAL(wait_charger(DIALER, offline, NULL, 4000, &rd));
+	j = sim_cmd("silence dialer1 off");
+	json_decref(j);
+	CU_ASSERT_FATAL(fresh(DIALER, 1, &rd));
+	CU_ASSERT(rd.online && rd.identified);
+	j = sim_cmd("get dialer1");
+	CU_ASSERT_EQUAL((int)jnum(j, "connectors.0.limits.power_w"), 4600);
+	CU_ASSERT_EQUAL((int)jnum(j, "control_mode"), 0);
+	json_decref(j);
 }
 
 /* The SDM630 over RTU on the pseudo-terminal matches the simulator and

@@ -962,6 +962,7 @@ test_charger_as_client(void)
 	/* the charger reboots and dials again: served again */
 	devsrv_drop_clients(srv, dev[1]);
 	CU_ASSERT_FATAL(wait_charger(sb, 0, is_offline, NULL, 3000, &rd));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rd.error, "hung up"));
 	CU_ASSERT_EQUAL(devsrv_dial(srv, dev[1], "127.0.0.1", sb_listen_port(sb)), 0);
 	CU_ASSERT_FATAL(wait_charger(sb, 0, identified_online, NULL, 3000, &rd));
 
