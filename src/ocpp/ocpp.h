@@ -252,6 +252,14 @@ bool ocpp_session_accepted(const struct ocpp_session *s);
 int ocpp_session_send_call(struct ocpp_session *s, const char *action,
     const char *payload_json);
 
+/* Reports the progress of a firmware update the daemon started after
+ * update_firmware(): FirmwareStatusNotification with status "Downloading",
+ * "Downloaded", "Installing", "Installed", "DownloadFailed",
+ * "InstallationFailed" or "Idle" (2.0.1 also its other values).  Also
+ * the answer to TriggerMessage(FirmwareStatusNotification).  Returns 0,
+ * or -1 when the status is not one of the version's values. */
+int ocpp_session_firmware_status(struct ocpp_session *s, const char *status);
+
 struct ocpp_stats {
 	uint64_t calls_sent;
 	uint64_t results_received;

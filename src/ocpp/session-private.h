@@ -125,6 +125,8 @@ struct ocpp_session {
 	uint32_t nonce;
 	uint64_t msg_counter;
 	uint64_t tx_counter;
+	char fw_status[32];	/* last FirmwareStatusNotification status */
+	int fw_request_id;	/* 2.0.1 UpdateFirmware requestId */
 	bool reset_due;
 	bool reset_hard;
 	struct ocpp_stats stats;

@@ -1015,6 +1015,18 @@ do_remote_stop(struct ocpp_session *s, int k)
 	return status_payload(r == OCPP_ACCEPTED ? "Accepted" : "Rejected");
 }
 
+/* FirmwareStatusNotification with the last status. */
+static void
+push_firmware_status(struct ocpp_session *s)
+{
+	json_t *p = json_pack("{ss}", "status", s->fw_status);
+
+	/* 2.0.1 L01.FR.20: requestId when the status is not Idle. */
+	if (!v16(s) && strcmp(s->fw_status, "Idle") != 0)
+		json_object_set_new(p, "requestId", json_integer(s->fw_request_id));
+	push_call(s, "FirmwareStatusNotification", p);
+}
+
 /* TriggerMessage: queue what was asked for (after the answer). */
 static const char *
 do_trigger(struct ocpp_session *s, const char *what, int k, bool has_k)
@@ -1033,6 +1045,8 @@ do_trigger(struct ocpp_session *s, const char *what, int k, bool has_k)
 		for (int i = has_k ? k : 0;
 		    i <= (has_k ? k : s->station->n_connectors); i++)
 			push_meter_values(s, i, "Trigger");
+	} else if (strcmp(what, "FirmwareStatusNotification") == 0) {
+		push_firmware_status(s);
 	} else if (strcmp(what, "TransactionEvent") == 0) {
 		bool any = false;
 
@@ -1176,6 +1190,8 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		} else {
 			json_t *fw = json_object_get(p, "firmware");
 
+			s->fw_request_id = (int)json_integer_value(json_object_get(p,
+			    "requestId"));
 			url = json_string_value(json_object_get(fw, "location"));
 			parse_rfc3339(json_string_value(json_object_get(fw,
 			    "retrieveDateTime")), &when);
@@ -1435,6 +1451,7 @@ ocpp_session_new(struct lws_context *ctx, const struct ocpp_settings *st,
 	if (getrandom(&s->nonce, sizeof(s->nonce), 0) != sizeof(s->nonce))
 		s->nonce = (uint32_t)wall_now_ms();
 	s->cs = xcalloc((size_t)station->n_connectors + 1, sizeof(*s->cs));
+	strlcpy_ok(s->fw_status, "Idle", sizeof(s->fw_status));
 	load_state(s);
 	s->link = LINK_DOWN;
 	s->next_connect_ms = 0;
@@ -1546,6 +1563,34 @@ ocpp_session_send_call(struct ocpp_session *s, const char *action,
 	}
 	push_call(s, action, p);
 	pump(s);
+	return 0;
+}
+
+int
+ocpp_session_firmware_status(struct ocpp_session *s, const char *status)
+{
+	static const char *const st16[] = { "Downloaded", "DownloadFailed",
+		"Downloading", "Idle", "InstallationFailed", "Installing",
+		"Installed", NULL };
+	static const char *const st201[] = { "Downloaded", "DownloadFailed",
+		"Downloading", "DownloadScheduled", "DownloadPaused", "Idle",
+		"InstallationFailed", "Installing", "Installed",
+		"InstallRebooting", "InstallScheduled",
+		"InstallVerificationFailed", "InvalidSignature",
+		"SignatureVerified", NULL };
+	const char *const *p;
+
+	for (p = v16(s) ? st16 : st201; *p != NULL; p++)
+		if (strcmp(*p, status) == 0)
+			break;
+	if (*p == NULL)
+		return -1;
+	strlcpy_ok(s->fw_status, status, sizeof(s->fw_status));
+	/* Waits in line until the registration is accepted. */
+	if (s->link == LINK_UP) {
+		push_firmware_status(s);
+		pump(s);
+	}
 	return 0;
 }
 

@@ -437,8 +437,13 @@ for (const version of ['1.6', '2.0.1']) {
             await csms.log.waitFor(isCall('StatusNotification', (p) =>
                 (v16 ? p.connectorId : p.evseId) === 2), 'triggered status 2');
             r = await csms.call('CS001', 'TriggerMessage', { requestedMessage:
-                'FirmwareStatusNotification' });
+                v16 ? 'DiagnosticsStatusNotification' : 'LogStatusNotification' });
             assert.equal(r.status, 'NotImplemented');
+            r = await csms.call('CS001', 'TriggerMessage', { requestedMessage:
+                'FirmwareStatusNotification' });
+            assert.equal(r.status, 'Accepted');
+            const idle = await csms.log.waitFor(isCall('FirmwareStatusNotification'), 'Idle');
+            assert.equal(idle.params.status, 'Idle');
             r = await csms.call('CS001', 'TriggerMessage',
                 { requestedMessage: 'BootNotification' });
             assert.equal(r.status, 'Accepted');
@@ -465,6 +470,13 @@ for (const version of ['1.6', '2.0.1']) {
             const f = await st.log.waitFor((e) => e.event === 'firmware', 'fw cb');
             assert.equal(f.url, 'https://fw.example/x.bin');
             assert.equal(f.at, Date.parse('2026-11-26T06:00:00Z'));
+            for (const want of ['Downloading', 'Installed']) {
+                const fs1 = await csms.log.waitFor(isCall('FirmwareStatusNotification'), want);
+                assert.equal(fs1.params.status, want);
+                if (!v16) {
+                    assert.equal(fs1.params.requestId, 1);
+                }
+            }
         });
     });
 

@@ -180,7 +180,7 @@ static struct ocpp_station station;
 static struct ocpp_session *session;
 static struct ocpp_settings settings;
 static struct lws_context *context;
-static bool restart_due, quit_due;
+static bool restart_due, quit_due, firmware_due;
 static char lb_mode[8] = "alm";
 static int lb_power_kw = 40, lb_reserve_pct = 10;
 static long bench_left, bench_n;
@@ -250,6 +250,8 @@ cb_firmware(void *ud, const char *url, int64_t when)
 	(void)ud;
 	emit(json_pack("{sssssI}", "event", "firmware", "url", url, "at",
 	    (json_int_t)when));
+	/* Reported from the loop, after the answer went out. */
+	firmware_due = true;
 	return OCPP_ACCEPTED;
 }
 
@@ -701,6 +703,12 @@ main(int argc, char **argv)
 			ocpp_session_free(session);
 			session = new_session();
 			emit(json_pack("{ss}", "event", "restarted"));
+		}
+		if (firmware_due) {
+			/* The charger took the URL (register 30002). */
+			firmware_due = false;
+			ocpp_session_firmware_status(session, "Downloading");
+			ocpp_session_firmware_status(session, "Installed");
 		}
 		ocpp_session_service(session, mono_now_ms());
 		bench_step();
