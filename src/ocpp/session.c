@@ -201,6 +201,7 @@ call_waiting(const struct ocpp_session *s, const char *action)
 	return false;
 }
 
+/* Frees every CALL waiting for its turn. */
 static void
 drop_calls(struct ocpp_session *s)
 {
@@ -237,6 +238,7 @@ state_get(struct ocpp_session *s, const char *key, char *buf, size_t len)
 	return s->q->state_get(s->ud, key, buf, len);
 }
 
+/* Durable state key of connector k's open transaction. */
 static void
 conn_key(char *buf, size_t len, const struct ocpp_session *s, int k)
 {
@@ -245,6 +247,7 @@ conn_key(char *buf, size_t len, const struct ocpp_session *s, int k)
 
 /* ---- station model ---- */
 
+/* True in the states that make a transaction. */
 static bool
 tx_state(enum ocpp_conn_status st)
 {
@@ -687,6 +690,7 @@ meter_tick(struct ocpp_session *s)
 
 /* ---- sending ---- */
 
+/* Sends BootNotification with the station's identification. */
 static void
 send_boot(struct ocpp_session *s)
 {
@@ -842,6 +846,7 @@ queued_failed(struct ocpp_session *s)
 
 /* ---- responses to our CALLs ---- */
 
+/* Applies the answer to BootNotification: status and interval. */
 static void
 on_boot_result(struct ocpp_session *s, json_t *p)
 {
@@ -939,6 +944,7 @@ status_payload(const char *status)
 	return json_pack("{ss}", "status", status);
 }
 
+/* Accepted / Scheduled / Rejected of a callback result. */
 static const char *
 accept_name(enum ocpp_result r)
 {
@@ -960,6 +966,7 @@ free_connector(const struct ocpp_session *s)
 	return 0;
 }
 
+/* Remote start on connector k (0: the first free); the answer payload, caller decrefs. */
 static json_t *
 do_remote_start(struct ocpp_session *s, int k, const char *tag,
     json_t *profile, int remote_start_id)
@@ -1002,6 +1009,7 @@ connector_of_tx16(struct ocpp_session *s, json_int_t id)
 	return 0;
 }
 
+/* Remote stop of connector k (0: no such transaction); the answer payload, caller decrefs. */
 static json_t *
 do_remote_stop(struct ocpp_session *s, int k)
 {
@@ -1265,6 +1273,7 @@ on_call(struct ocpp_session *s, struct ocpp_frame *f)
 	reply(s, f->id, res);
 }
 
+/* One complete message from the backend: parse, dispatch, answer. */
 void
 session_receive(struct ocpp_session *s, const char *text, size_t len)
 {
@@ -1323,6 +1332,7 @@ session_receive(struct ocpp_session *s, const char *text, size_t len)
 
 /* ---- link ---- */
 
+/* The websocket is open: boot or report the statuses again. */
 void
 session_link_up(struct ocpp_session *s)
 {
@@ -1346,6 +1356,7 @@ session_link_up(struct ocpp_session *s)
 	pump(s);
 }
 
+/* The websocket is gone: drop what is not durable, schedule a reconnect. */
 void
 session_link_down(struct ocpp_session *s, const char *why)
 {

@@ -53,6 +53,7 @@ static struct {
 	size_t nkv;
 } store = { .next_id = 1 };
 
+/* Sets a state key; "" deletes it. */
 static void
 kv_set(const char *key, const char *value)
 {
@@ -76,6 +77,7 @@ kv_set(const char *key, const char *value)
 	store.nkv++;
 }
 
+/* Queue: appends a message and sets a state key. */
 static int
 q_enqueue(void *ud, const char *action, const char *payload,
     const char *state_key, const char *state_value)
@@ -95,6 +97,7 @@ q_enqueue(void *ud, const char *action, const char *payload,
 	return 0;
 }
 
+/* Queue: copies the oldest message (caller frees its strings). */
 static int
 q_peek(void *ud, struct ocpp_queued *out)
 {
@@ -108,6 +111,7 @@ q_peek(void *ud, struct ocpp_queued *out)
 	return 0;
 }
 
+/* Queue: removes a message and sets a state key. */
 static int
 q_ack(void *ud, int64_t id, const char *state_key, const char *state_value)
 {
@@ -127,6 +131,7 @@ q_ack(void *ud, int64_t id, const char *state_key, const char *state_value)
 	return 0;
 }
 
+/* Queue: records failed attempts. */
 static int
 q_set_attempts(void *ud, int64_t id, int attempts)
 {
@@ -137,6 +142,7 @@ q_set_attempts(void *ud, int64_t id, int attempts)
 	return 0;
 }
 
+/* State: copies a value; 1 when absent. */
 static int
 q_state_get(void *ud, const char *key, char *buf, size_t len)
 {
@@ -149,6 +155,7 @@ q_state_get(void *ud, const char *key, char *buf, size_t len)
 	return 1;
 }
 
+/* State: sets a value. */
 static int
 q_state_set(void *ud, const char *key, const char *value)
 {
@@ -194,6 +201,7 @@ static const struct ocpp_ext_key ext_keys[] = {
 	{ NULL, NULL, NULL, false },
 };
 
+/* The charger starts charging at once (register 3y000). */
 static enum ocpp_result
 cb_remote_start(void *ud, int k, const char *tag, const char *profile)
 {
@@ -206,6 +214,7 @@ cb_remote_start(void *ud, int k, const char *tag, const char *profile)
 	return OCPP_ACCEPTED;
 }
 
+/* The charger stops (register 3y000 = 1) and finishes. */
 static enum ocpp_result
 cb_remote_stop(void *ud, int k)
 {
@@ -215,6 +224,7 @@ cb_remote_stop(void *ud, int k)
 	return OCPP_ACCEPTED;
 }
 
+/* Unlock (register 3y001): always works here. */
 static enum ocpp_result
 cb_unlock(void *ud, int k)
 {
@@ -223,6 +233,7 @@ cb_unlock(void *ud, int k)
 	return OCPP_ACCEPTED;
 }
 
+/* Operative / inoperative: the connectors follow. */
 static enum ocpp_result
 cb_availability(void *ud, int k, bool operative)
 {
@@ -236,6 +247,7 @@ cb_availability(void *ud, int k, bool operative)
 	return OCPP_ACCEPTED;
 }
 
+/* The daemon restarts: done from the main loop. */
 static void
 cb_reset(void *ud, bool hard)
 {
@@ -244,6 +256,7 @@ cb_reset(void *ud, bool hard)
 	restart_due = true;
 }
 
+/* Firmware URL for register 30002; progress reported from the loop. */
 static enum ocpp_result
 cb_firmware(void *ud, const char *url, int64_t when)
 {
@@ -255,6 +268,7 @@ cb_firmware(void *ud, const char *url, int64_t when)
 	return OCPP_ACCEPTED;
 }
 
+/* Reads a LoadBalancer setting. */
 static int
 cb_config_get(void *ud, const struct ocpp_ext_key *k, char *buf, size_t len)
 {
@@ -304,6 +318,7 @@ cb_config_set(void *ud, const struct ocpp_ext_key *k, const char *value,
 	return OCPP_ACCEPTED;
 }
 
+/* A session key changed: the daemon would persist it. */
 static void
 cb_config_changed(void *ud, const char *key, const char *value)
 {
@@ -312,6 +327,7 @@ cb_config_changed(void *ud, const char *key, const char *value)
 	    "value", value));
 }
 
+/* Smart-charging hook: SetChargingProfile accepted, the rest NotSupported. */
 static char *
 cb_profile(void *ud, const char *action, const char *payload,
     enum ocpp_rpc_error *err)
@@ -325,6 +341,7 @@ cb_profile(void *ud, const char *action, const char *payload,
 	return NULL;
 }
 
+/* Link and registration changes. */
 static void
 cb_link(void *ud, bool online, bool accepted)
 {
@@ -350,6 +367,7 @@ static const struct ocpp_callbacks callbacks = {
 
 /* ---- commands ---- */
 
+/* Connector number of a command, -1 when out of range. */
 static int
 connector_arg(json_t *cmd)
 {
@@ -360,6 +378,7 @@ connector_arg(json_t *cmd)
 	return (int)k;
 }
 
+/* Prints the session counters and the queue depth. */
 static void
 emit_stats(void)
 {
@@ -379,6 +398,7 @@ emit_stats(void)
 	    "online", ocpp_session_online(session)));
 }
 
+/* Runs one command line from stdin. */
 static void
 command(const char *line)
 {
@@ -560,6 +580,7 @@ tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(context, 0, sul, tick, 10 * LWS_US_PER_MS);
 }
 
+/* Prints the usage and exits 2. */
 static void
 usage(void)
 {
@@ -571,6 +592,7 @@ usage(void)
 	exit(2);
 }
 
+/* Creates the session on the context; exits on bad settings. */
 static struct ocpp_session *
 new_session(void)
 {
@@ -586,6 +608,7 @@ new_session(void)
 	return s;
 }
 
+/* Runs the harness until "quit" or the end of stdin. */
 int
 main(int argc, char **argv)
 {
