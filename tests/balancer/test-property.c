@@ -348,6 +348,32 @@ check_invariants(const struct tsite *t, const struct bal_state *prev,
 			CHECK(ma <= lim + TOL_MA, "main L%d: %.3f mA > %.3f mA", p + 1,
 			    ma, lim);
 	}
+	/* max-min fairness: where a shared constraint stopped connector j at
+	 * level T, no other member of it has more than max(T, its minimum) */
+	for (int j = 0; j < t->in.n_connectors && site % 5 == 0; j++) {
+		const struct bal_chain *cj = &t->out[j].chain;
+		if (cj->bound != BAL_B_SITE && cj->bound != BAL_B_PHASE &&
+		    cj->bound != BAL_B_CIRCUIT)
+			continue;
+		for (int i = 0; i < t->in.n_connectors; i++) {
+			const struct bal_chain *ci = &t->out[i].chain;
+			int h = t->cn[i].charger, p = cj->bound_phase;
+			bool member;
+			if (!t->ch[h].online)
+				continue;
+			if (cj->bound == BAL_B_SITE)
+				member = true;
+			else if (cj->bound == BAL_B_PHASE)
+				member = ccoef(t, i, p) > 0;
+			else
+				member = ccoef(t, i, p) > 0 &&
+				    under(t, t->ch[h].circuit, cj->bound_circuit);
+			CHECK(!member || ci->target_w <= (cj->target_w > ci->pmin_w ?
+			    cj->target_w : ci->pmin_w) + 1,
+			    "connector %d (%d W) above the level %d W of %d's "
+			    "constraint", i, (int)ci->target_w, (int)cj->target_w, j);
+		}
+	}
 	(void)nch_online_demanding;
 	return ok;
 }
