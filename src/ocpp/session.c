@@ -966,7 +966,8 @@ free_connector(const struct ocpp_session *s)
 	return 0;
 }
 
-/* Remote start on connector k (0: the first free); the answer payload, caller decrefs. */
+/* Remote start on connector k (0: the first free one).  Returns the
+ * answer payload; caller decrefs. */
 static json_t *
 do_remote_start(struct ocpp_session *s, int k, const char *tag,
     json_t *profile, int remote_start_id)
@@ -1009,7 +1010,8 @@ connector_of_tx16(struct ocpp_session *s, json_int_t id)
 	return 0;
 }
 
-/* Remote stop of connector k (0: no such transaction); the answer payload, caller decrefs. */
+/* Remote stop of connector k (0: no such transaction).  Returns the
+ * answer payload; caller decrefs. */
 static json_t *
 do_remote_stop(struct ocpp_session *s, int k)
 {

@@ -19,23 +19,26 @@
 #include "common/util.h"
 #include "ocpp/ocpp-private.h"
 
+/* One field of a payload: name, JSON type, required, then constraints. */
+#define F(n, t, req) .name = n, .type = t, .required = req
 #define END { .name = NULL }
-#define STR(n, req, len) { .name = n, .type = OCPP_F_STR, .required = req, .max_len = len }
-#define ENUM(n, req, e) { .name = n, .type = OCPP_F_STR, .required = req, .enums = e }
-#define INT(n, req) { .name = n, .type = OCPP_F_INT, .required = req }
-#define INTR(n, req, lo, hi) { .name = n, .type = OCPP_F_INT, .required = req, \
-	.has_range = true, .min = lo, .max = hi }
-#define NUM(n, req) { .name = n, .type = OCPP_F_NUM, .required = req }
-#define DATE(n, req) { .name = n, .type = OCPP_F_DATETIME, .required = req }
-#define URI(n, req, len) { .name = n, .type = OCPP_F_URI, .required = req, .max_len = len }
-#define OBJ(n, req, s) { .name = n, .type = OCPP_F_OBJ, .required = req, .sub = s }
-#define ARR(n, req, it, s, lo, hi) { .name = n, .type = OCPP_F_ARR, .required = req, \
+#define STR(n, req, len) { F(n, OCPP_F_STR, req), .max_len = len }
+#define ENUM(n, req, e) { F(n, OCPP_F_STR, req), .enums = e }
+#define INT(n, req) { F(n, OCPP_F_INT, req) }
+#define INTR(n, req, lo, hi) \
+	{ F(n, OCPP_F_INT, req), .has_range = true, .min = lo, .max = hi }
+#define NUM(n, req) { F(n, OCPP_F_NUM, req) }
+#define DATE(n, req) { F(n, OCPP_F_DATETIME, req) }
+#define URI(n, req, len) { F(n, OCPP_F_URI, req), .max_len = len }
+#define OBJ(n, req, s) { F(n, OCPP_F_OBJ, req), .sub = s }
+#define ARR(n, req, it, s, lo, hi) { F(n, OCPP_F_ARR, req), \
 	.item_type = it, .sub = s, .has_range = true, .min = lo, .max = hi }
-#define ANY(n, req) { .name = n, .type = OCPP_F_ANY, .required = req }
+#define ANY(n, req) { F(n, OCPP_F_ANY, req) }
 
 #define ID_MAX 2147483647.0	/* connector / EVSE ids: 0 .. int32 max */
 
-static const char *const e_availability[] = { "Inoperative", "Operative", NULL };
+static const char *const e_availability[] = { "Inoperative", "Operative",
+	NULL };
 static const char *const e_reset16[] = { "Hard", "Soft", NULL };
 static const char *const e_reset201[] = { "Immediate", "OnIdle", NULL };
 static const char *const e_trigger16[] = { "BootNotification",
@@ -187,7 +190,8 @@ static const struct ocpp_action_spec specs201[] = {
 static const struct ocpp_field r16_boot[] = {
 	ENUM("status", true, e_registration), DATE("currentTime", true),
 	INTR("interval", true, 0, ID_MAX), END };
-static const struct ocpp_field r_heartbeat[] = { DATE("currentTime", true), END };
+static const struct ocpp_field r_heartbeat[] = {
+	DATE("currentTime", true), END };
 static const struct ocpp_field r16_id_tag_info[] = {
 	ENUM("status", true, e_auth16), END };
 static const struct ocpp_field r16_start[] = {

@@ -327,7 +327,8 @@ cb_config_changed(void *ud, const char *key, const char *value)
 	    "value", value));
 }
 
-/* Smart-charging hook: SetChargingProfile accepted, the rest NotSupported. */
+/* Smart-charging hook: SetChargingProfile accepted, the rest
+ * NotSupported.  Returns the answer (caller frees) or NULL. */
 static char *
 cb_profile(void *ud, const char *action, const char *payload,
     enum ocpp_rpc_error *err)
