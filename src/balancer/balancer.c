@@ -184,6 +184,52 @@ bal_state_name(enum bal_conn_state s)
 	return "?";
 }
 
+/* Returns the stable name of a bound kind. */
+const char *
+bal_bound_name(enum bal_bound b)
+{
+	switch (b) {
+	case BAL_B_NONE: return "none";
+	case BAL_B_OWN: return "own";
+	case BAL_B_SITE: return "site";
+	case BAL_B_PHASE: return "phase";
+	case BAL_B_CIRCUIT: return "circuit";
+	}
+	return "?";
+}
+
+/* Formats "-" for BAL_NO_CAP, else the number, into a small buffer. */
+static const char *
+opt_w(int32_t v, char *buf, size_t len)
+{
+	if (v == BAL_NO_CAP)
+		return "-";
+	snprintf(buf, len, "%d", (int)v);
+	return buf;
+}
+
+/* Writes one line explaining o into buf; see balancer.h. */
+int
+bal_format(const struct bal_conn_out *o, char *buf, size_t len)
+{
+	const struct bal_chain *c = &o->chain;
+	char b1[16], b2[16], b3[16], b4[16], b5[16], where[32] = "";
+
+	if (c->bound == BAL_B_PHASE)
+		snprintf(where, sizeof(where), " L%d", c->bound_phase + 1);
+	else if (c->bound == BAL_B_CIRCUIT)
+		snprintf(where, sizeof(where), " %d L%d", c->bound_circuit,
+		    c->bound_phase + 1);
+	return snprintf(buf, len, "%d W %s: target %d W, min %d, max %d, "
+	    "profile %s, held %s, bound %s%s, room site %s phase %s circuit %s",
+	    (int)o->setpoint_w, bal_reason_name(o->reason), (int)c->target_w,
+	    (int)c->pmin_w, (int)c->max_w, opt_w(c->profile_cap_w, b1, sizeof(b1)),
+	    opt_w(c->held_cap_w, b2, sizeof(b2)), bal_bound_name(c->bound), where,
+	    opt_w(c->site_room_w, b3, sizeof(b3)),
+	    opt_w(c->phase_room_w, b4, sizeof(b4)),
+	    opt_w(c->circuit_room_w, b5, sizeof(b5)));
+}
+
 #define FAIL(...) do { snprintf(errbuf, errlen, __VA_ARGS__); return -1; } while (0)
 
 /* Validates the input; writes what is wrong, where, and the range. */

@@ -272,5 +272,13 @@ const char *bal_reason_name(enum bal_reason r);
 const char *bal_cap_source_name(enum bal_cap_source s);
 /* Short stable name of a connector state ("charging", ...). */
 const char *bal_state_name(enum bal_conn_state s);
+/* Short stable name of a bound kind ("own", "site", "phase", ...). */
+const char *bal_bound_name(enum bal_bound b);
+
+/* Writes one line explaining a connector's output into buf (for logs and
+ * `ocpp-edgectl explain`), e.g. "7300 W share: target 7350 W, min 4200,
+ * max 22000, profile -, held -, bound site, room site 7300 phase -
+ * circuit 21470"; returns what snprintf returns. */
+int bal_format(const struct bal_conn_out *o, char *buf, size_t len);
 
 #endif

@@ -554,6 +554,16 @@ test_circuit_tree(void)
 	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 5500);
 	CU_ASSERT_EQUAL(t->out[a].reason, BAL_R_CAPPED_CIRCUIT);
 	CU_ASSERT_EQUAL(t->out[a].chain.bound_circuit, 1);
+	{
+		/* target 5520 (11040 / 2); room: the site has 40000 - 33000
+		 * = 7000 W more, so 12500 for A; the garage only the 40 W
+		 * that the 100 W steps left: 5540; no phase limits */
+		char line[256];
+		bal_format(&t->out[a], line, sizeof(line));
+		CU_ASSERT_STRING_EQUAL(line, "5500 W capped-by-circuit: target "
+		    "5520 W, min 4200, max 11000, profile -, held -, bound "
+		    "circuit 1 L1, room site 12500 phase - circuit 5540");
+	}
 	/* C: 40000 - 11040 = 28960 left, its max 22000 binds; main circuit
 	 * 22000 / 690 = 31.9 A + 16 A < 63 A */
 	CU_ASSERT_EQUAL(t->out[c].setpoint_w, 22000);
@@ -716,6 +726,13 @@ test_fairer_than_equal_split(void)
 	CU_ASSERT_EQUAL(t->out[a].chain.circuit_room_w, 16269);
 	CU_ASSERT_EQUAL(t->out[a].chain.held_cap_w, 5700);
 	CU_ASSERT_EQUAL(t->out[b].chain.bound, BAL_B_SITE);
+	{
+		char line[256];
+		bal_format(&t->out[a], line, sizeof(line));
+		CU_ASSERT_STRING_EQUAL(line, "5700 W held-near-draw: target "
+		    "5700 W, min 4200, max 22000, profile -, held 5700, bound "
+		    "own, room site 5800 phase - circuit 16269");
+	}
 	ts_free(t);
 }
 
