@@ -12,7 +12,7 @@ OCPP_LIBS = libocpp.la libcommon.la $(LWS_LIBS) $(JANSSON_LIBS) \
 check_PROGRAMS += tests/ocpp/test-ocpp
 TESTS += tests/ocpp/test-ocpp
 tests_ocpp_test_ocpp_SOURCES = tests/ocpp/test-ocpp.c tests/cu.h
-tests_ocpp_test_ocpp_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(JANSSON_CFLAGS)
+tests_ocpp_test_ocpp_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(JANSSON_CFLAGS) $(LWS_CFLAGS)
 tests_ocpp_test_ocpp_LDADD = $(OCPP_LIBS) $(CUNIT_LIBS)
 
 # The station harness: the session with a scripted station model and an

@@ -6,6 +6,7 @@
 
 #include "common/util.h"
 #include "ocpp/ocpp-private.h"
+#include "ocpp/session-private.h"
 #include "tests/cu.h"
 
 /* Parses text as an inbound frame, then validates a CALL's payload the
@@ -322,6 +323,306 @@ test_names(void)
 	CU_ASSERT_EQUAL(ocpp_status_parse("Charged", &st), -1);
 }
 
+/* ---- session logic without a network (no lws context) ---- */
+
+struct fake_msg {
+	char action[40];
+	char payload[4096];
+};
+
+static struct {
+	struct fake_msg m[16];
+	int n;
+	char keys[16][40], vals[16][80];
+	int nkv;
+} fq;
+
+static void
+fq_set(const char *key, const char *value)
+{
+	for (int i = 0; i < fq.nkv; i++)
+		if (strcmp(fq.keys[i], key) == 0) {
+			strlcpy_ok(fq.vals[i], value, sizeof(fq.vals[i]));
+			return;
+		}
+	strlcpy_ok(fq.keys[fq.nkv], key, sizeof(fq.keys[0]));
+	strlcpy_ok(fq.vals[fq.nkv++], value, sizeof(fq.vals[0]));
+}
+
+static int
+fq_enqueue(void *ud, const char *action, const char *payload,
+    const char *key, const char *value)
+{
+	(void)ud;
+	strlcpy_ok(fq.m[fq.n].action, action, sizeof(fq.m[0].action));
+	strlcpy_ok(fq.m[fq.n++].payload, payload, sizeof(fq.m[0].payload));
+	if (key != NULL)
+		fq_set(key, value);
+	return 0;
+}
+
+static int
+fq_peek(void *ud, struct ocpp_queued *out)
+{
+	(void)ud;
+	(void)out;
+	return 1;
+}
+
+static int
+fq_ack(void *ud, int64_t id, const char *key, const char *value)
+{
+	(void)ud;
+	(void)id;
+	(void)key;
+	(void)value;
+	return 0;
+}
+
+static int
+fq_attempts(void *ud, int64_t id, int attempts)
+{
+	(void)ud;
+	(void)id;
+	(void)attempts;
+	return 0;
+}
+
+static int
+fq_get(void *ud, const char *key, char *buf, size_t len)
+{
+	(void)ud;
+	for (int i = 0; i < fq.nkv; i++)
+		if (strcmp(fq.keys[i], key) == 0 && fq.vals[i][0] != '\0') {
+			strlcpy_ok(buf, fq.vals[i], len);
+			return 0;
+		}
+	return 1;
+}
+
+static int
+fq_state_set(void *ud, const char *key, const char *value)
+{
+	(void)ud;
+	fq_set(key, value);
+	return 0;
+}
+
+static const struct ocpp_queue_ops fq_ops = {
+	fq_enqueue, fq_peek, fq_ack, fq_attempts, fq_get, fq_state_set,
+};
+static const struct ocpp_callbacks no_callbacks;
+static struct ocpp_connector conns[3];
+static struct ocpp_station fake_station = {
+	"vendor", "model", "", "", 2, conns,
+};
+
+/* A session of version v with a fresh fake store; NULL on bad settings. */
+static struct ocpp_session *
+fake_session(enum ocpp_version v, struct ocpp_settings *st)
+{
+	char *cause = NULL;
+	struct ocpp_session *s;
+
+	ocpp_settings_defaults(st);
+	st->version = v;
+	st->url = "ws://127.0.0.1:9/ocpp";
+	st->identity = "CS1";
+	st->password = "0123456789abcdef";
+	s = ocpp_session_new(NULL, st, &fake_station, &no_callbacks, &fq_ops,
+	    NULL, &cause);
+	free(cause);
+	return s;
+}
+
+/* Settings are refused with a message naming the fault and the range. */
+static void
+test_settings_check(void)
+{
+	struct ocpp_settings st;
+	char *cause = NULL;
+
+	ocpp_settings_defaults(&st);
+	st.url = "ws://h/ocpp";
+	st.identity = "CS1";
+	st.password = "short-15-chars!";
+	CU_ASSERT_EQUAL(ocpp_settings_check(&st, &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "15 characters"));
+	CU_ASSERT_PTR_NULL(strstr(cause, "short-15"));	/* not the value */
+	free(cause);
+	st.password = "";	/* profile 1 without a password is allowed */
+	CU_ASSERT_EQUAL(ocpp_settings_check(&st, &cause), 0);
+	st.security_profile = 2;	/* profile 2 needs one */
+	CU_ASSERT_EQUAL(ocpp_settings_check(&st, &cause), -1);
+	free(cause);
+	st.security_profile = 3;
+	CU_ASSERT_EQUAL(ocpp_settings_check(&st, &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "client-cert"));
+	free(cause);
+	st.security_profile = 1;
+	st.heartbeat_interval_s = 0;
+	CU_ASSERT_EQUAL(ocpp_settings_check(&st, &cause), -1);
+	CU_ASSERT_STRING_EQUAL(cause,
+	    "heartbeat-interval-s = 0: must be 1 to 86400");
+	free(cause);
+	st.heartbeat_interval_s = 300;
+	st.identity = "a/b";
+	CU_ASSERT_EQUAL(ocpp_settings_check(&st, &cause), -1);
+	free(cause);
+	/* The URL scheme must match the profile (checked at creation). */
+	st.identity = "CS1";
+	st.password = "0123456789abcdef";
+	st.security_profile = 2;
+	st.url = "ws://127.0.0.1:9/ocpp";
+	CU_ASSERT_PTR_NULL(ocpp_session_new(NULL, &st, &fake_station,
+	    &no_callbacks, &fq_ops, NULL, &cause));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "wss://"));
+	free(cause);
+	st.url = "wss://127.0.0.1:70000/ocpp";
+	CU_ASSERT_PTR_NULL(ocpp_session_new(NULL, &st, &fake_station,
+	    &no_callbacks, &fq_ops, NULL, &cause));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "1-65535"));
+	free(cause);
+}
+
+/* Configuration values: ranges, read-only keys, numbers only. */
+static void
+test_config_set(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s = fake_session(OCPP_V16, &st);
+	json_t *req, *res;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	req = json_pack("{ssss}", "key", "HeartbeatInterval", "value", "0");
+	res = cfg_change_configuration(s, req);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(res,
+	    "status")), "Rejected");		/* 1..86400 */
+	json_decref(req);
+	json_decref(res);
+	req = json_pack("{ssss}", "key", "HeartbeatInterval", "value", "86400");
+	res = cfg_change_configuration(s, req);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(res,
+	    "status")), "Accepted");
+	CU_ASSERT_EQUAL(s->cfg[CI_HEARTBEAT], 86400);
+	json_decref(req);
+	json_decref(res);
+	req = json_pack("{ssss}", "key", "HeartbeatInterval", "value", "60s");
+	res = cfg_change_configuration(s, req);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(res,
+	    "status")), "Rejected");
+	json_decref(req);
+	json_decref(res);
+	req = json_pack("{ssss}", "key", "NumberOfConnectors", "value", "3");
+	res = cfg_change_configuration(s, req);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(res,
+	    "status")), "Rejected");
+	json_decref(req);
+	json_decref(res);
+	req = json_pack("{s[ss]}", "key", "NumberOfConnectors", "Nope");
+	res = cfg_get_configuration(s, req);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
+	    json_array_get(json_object_get(res, "configurationKey"), 0),
+	    "value")), "2");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(
+	    json_object_get(res, "unknownKey"), 0)), "Nope");
+	json_decref(req);
+	json_decref(res);
+	ocpp_session_free(s);
+}
+
+/* A restart with an open 1.6 transaction on connector 1 whose connector
+ * no longer charges: exactly one StopTransaction is queued, offline, for
+ * local transaction 5, and the open-transaction key is cleared with it. */
+static void
+test_restart_closes_open_transaction(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s;
+	json_t *p;
+
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	conns[1].energy_wh = 4321.6;
+	fq_set("tx16.c1", "5");
+	fq_set("tx16.id.5", "777");
+	s = fake_session(OCPP_V16, &st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_TRUE(s->cs[1].tx_active);
+	ocpp_session_service(s, 1000);
+	ocpp_session_service(s, 2000);
+	CU_ASSERT_EQUAL_FATAL(fq.n, 1);
+	CU_ASSERT_STRING_EQUAL(fq.m[0].action, "StopTransaction");
+	p = json_loads(fq.m[0].payload, 0, NULL);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(p, "_local")), 5);
+	/* 4321.6 Wh rounds to 4322. */
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(p, "meterStop")),
+	    4322);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(p, "reason")),
+	    "EVDisconnected");
+	json_decref(p);
+	CU_ASSERT_EQUAL(fq_get(NULL, "tx16.c1", (char[8]){ 0 }, 8), 1);
+	ocpp_session_free(s);
+}
+
+/* 2.0.1 offline: Started, Updated, Ended with seqNo 0, 1, 2, all with
+ * offline true and the same transaction id; the state key carries the
+ * next seqNo and is cleared by Ended. */
+static void
+test_offline_events_201(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s;
+	const char *id = NULL;
+	char buf[80];
+
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	s = fake_session(OCPP_V201, &st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	conns[2].status = OCPP_ST_CHARGING;
+	ocpp_session_service(s, 1000);
+	CU_ASSERT_EQUAL(fq_get(NULL, "tx201.c2", buf, sizeof(buf)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, " 1"));	/* next seqNo 1 */
+	conns[2].status = OCPP_ST_SUSPENDED_EVSE;
+	ocpp_session_service(s, 2000);
+	conns[2].status = OCPP_ST_AVAILABLE;
+	ocpp_session_service(s, 3000);
+	CU_ASSERT_EQUAL_FATAL(fq.n, 3);
+	for (int i = 0; i < 3; i++) {
+		json_t *p = json_loads(fq.m[i].payload, 0, NULL);
+		static const char *const types[] = { "Started", "Updated",
+			"Ended" };
+		const char *tid = json_string_value(json_object_get(
+		    json_object_get(p, "transactionInfo"), "transactionId"));
+
+		CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(p,
+		    "eventType")), types[i]);
+		CU_ASSERT_EQUAL(json_integer_value(json_object_get(p, "seqNo")),
+		    i);
+		CU_ASSERT_TRUE(json_is_true(json_object_get(p, "offline")));
+		CU_ASSERT_EQUAL(json_integer_value(json_object_get(
+		    json_object_get(p, "evse"), "id")), 2);
+		if (i == 0)
+			id = xstrdup(tid);
+		else
+			CU_ASSERT_STRING_EQUAL(tid, id);
+		json_decref(p);
+	}
+	CU_ASSERT_EQUAL(fq_get(NULL, "tx201.c2", buf, sizeof(buf)), 1);
+	free((char *)id);
+	ocpp_session_free(s);
+}
+
+static const struct cu_test session_tests[] = {
+	{ "settings are checked", test_settings_check },
+	{ "configuration values", test_config_set },
+	{ "restart closes an open 1.6 transaction once",
+	  test_restart_closes_open_transaction },
+	{ "2.0.1 offline events in order", test_offline_events_201 },
+	{ NULL, NULL },
+};
+
 static const struct cu_test codec_tests[] = {
 	{ "frame-level errors, both versions", test_frame_errors },
 	{ "1.6 payload errors", test_payload_errors_16 },
@@ -339,6 +640,7 @@ main(void)
 {
 	static const struct cu_suite suites[] = {
 		{ "ocpp-codec", NULL, NULL, codec_tests },
+		{ "ocpp-session", NULL, NULL, session_tests },
 		{ NULL, NULL, NULL, NULL },
 	};
 
