@@ -961,6 +961,37 @@ test_chargers_vs_connectors(void)
 }
 
 /* Bad input is refused with what, where and the valid range. */
+/* The offline reserve: the vendor's figure or the programmed offline
+ * limit, whichever is larger, never above the charger's rating. */
+static void
+test_offline_reserve(void)
+{
+	struct tsite *t = ts_new(3, 44000, BAL_MODE_DLB);
+	int a = ts_add(t, 3, 0, 0, 22000), b = ts_add(t, 1, 0, 0, 7400);
+	int c = ts_add(t, 3, 0, 0, 22000);
+
+	/* (a 200 A circuit: the reserves alone would fill L1 of 63 A) */
+	t->circ[0].max_current_ma = 200000;
+	/* N = 3: 44000 / 3 = 14667 W each offline; B can draw 7400 W */
+	ts_ch(t, b)->online = false;
+	/* C programmed to 20000 W when offline: more than 14667 */
+	ts_ch(t, c)->online = false;
+	ts_ch(t, c)->offline_power_w = 20000;
+	RUN_OK(t, 0);
+	CU_ASSERT_EQUAL(t->out[b].offline_reserve_w, 7400);
+	CU_ASSERT_EQUAL(t->out[c].offline_reserve_w, 20000);
+	CU_ASSERT_EQUAL(t->so.offline_power_w, 27400);
+	/* A: 44000 - 27400 = 16600 W */
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 16600);
+	/* ALM: Pmin (1400 / 4200) unless the programmed limit is higher */
+	t->set.mode = BAL_MODE_ALM;
+	ts_ch(t, c)->offline_power_w = 0;
+	RUN_OK(t, 1000);
+	CU_ASSERT_EQUAL(t->out[b].offline_reserve_w, 1400);
+	CU_ASSERT_EQUAL(t->out[c].offline_reserve_w, 4200);
+	ts_free(t);
+}
+
 static void
 test_bad_input(void)
 {
@@ -1025,6 +1056,7 @@ static const struct cu_test rule_tests[] = {
 	{ "resolution and hysteresis", test_resolution_and_hysteresis },
 	{ "current unit", test_current_unit },
 	{ "chargers vs connectors", test_chargers_vs_connectors },
+	{ "offline reserve", test_offline_reserve },
 	{ "bad input", test_bad_input },
 	{ "names", test_names },
 	{ NULL, NULL },
