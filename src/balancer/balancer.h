@@ -260,8 +260,10 @@ void bal_state_init(struct bal_state *state);
 int bal_check(const struct bal_input *in, char *errbuf, size_t errlen);
 
 /* Computes setpoints for in->n_connectors connectors into out_conn (caller
- * array of that many) and site figures into out_site; updates state.
- * Returns 0, or -1 (with errbuf set, state untouched) on invalid input. */
+ * array of that many) and site figures into out_site; updates state (a
+ * change in the number of connectors resets it).  The caller writes
+ * decreases before increases.  Returns 0, or -1 (with errbuf set, state
+ * untouched) on invalid input. */
 int bal_run(const struct bal_input *in, struct bal_state *state,
     struct bal_work *work, struct bal_conn_out *out_conn,
     struct bal_site_out *out_site, char *errbuf, size_t errlen);
