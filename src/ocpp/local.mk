@@ -8,32 +8,34 @@ libocpp_la_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAG
 OCPP_LIBS = libocpp.la libcommon.la $(LWS_LIBS) $(JANSSON_LIBS) \
 	$(OPENSSL_LIBS) $(LIBS)
 
-# Unit tests: codec, validation, back-off.
+# Unit tests: codec, validation, back-off, session logic without a network.
 check_PROGRAMS += tests/ocpp/test-ocpp
 TESTS += tests/ocpp/test-ocpp
 tests_ocpp_test_ocpp_SOURCES = tests/ocpp/test-ocpp.c tests/cu.h
-tests_ocpp_test_ocpp_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(JANSSON_CFLAGS) $(LWS_CFLAGS)
+tests_ocpp_test_ocpp_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(JANSSON_CFLAGS) \
+	$(LWS_CFLAGS)
 tests_ocpp_test_ocpp_LDADD = $(OCPP_LIBS) $(CUNIT_LIBS)
 
 # The station harness: the session with a scripted station model and an
 # in-memory durable queue, driven by JSON lines on stdin.
-check_PROGRAMS += tests/ocpp/ocpp-station
-tests_ocpp_ocpp_station_SOURCES = tests/ocpp/station.c
-tests_ocpp_ocpp_station_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS)
-tests_ocpp_ocpp_station_LDADD = $(OCPP_LIBS)
+check_PROGRAMS += tests/ocpp/test-station
+tests_ocpp_test_station_SOURCES = tests/ocpp/station.c
+tests_ocpp_test_station_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS)
+tests_ocpp_test_station_LDADD = $(OCPP_LIBS)
 
 # Integration: the harness against the test CSMS (Node.js, ocpp-rpc); its
-# npm dependencies are installed into tests/ocpp/csms-deps of the build tree.
+# npm dependencies are installed into tests/ocpp/node_modules/csms-deps of
+# the build tree.
 TESTS += tests/ocpp/test-session.sh
 EXTRA_DIST += tests/ocpp/test-session.sh tests/ocpp/session.test.js \
 	tests/csms/csms.js tests/csms/package.json tests/csms/package-lock.json
 # (Another module needing clean-local can add its own prerequisite here.)
 clean-local: clean-local-ocpp
 clean-local-ocpp:
-	-rm -rf tests/ocpp/csms-deps
+	-rm -rf tests/ocpp/node_modules
 .PHONY: clean-local-ocpp
 
 # Benchmark (`make bench`): round trips and memory, against the test CSMS.
 bench_scripts += bench/bench-ocpp.sh
 EXTRA_DIST += bench/bench-ocpp.sh bench/bench-ocpp.js
-bench: tests/ocpp/ocpp-station$(EXEEXT)
+bench: tests/ocpp/test-station$(EXEEXT)

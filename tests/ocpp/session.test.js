@@ -4,7 +4,7 @@
 // schema validation both ways) over loopback, for OCPP 1.6 and 2.0.1.
 // Any schema violation the CSMS reports fails the test that caused it.
 //
-// Environment: STATION = path of tests/ocpp/ocpp-station, CSMS_JS = path
+// Environment: STATION = path of tests/ocpp/test-station, CSMS_JS = path
 // of tests/csms/csms.js, WORKDIR = a scratch directory for certificates.
 
 const test = require('node:test');

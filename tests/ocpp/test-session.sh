@@ -11,7 +11,7 @@ command -v node >/dev/null 2>&1 || { echo "node not found: skipped"; exit 77; }
 command -v npm >/dev/null 2>&1 || { echo "npm not found: skipped"; exit 77; }
 command -v openssl >/dev/null 2>&1 || { echo "openssl not found"; exit 99; }
 
-csms_dir="$top_builddir/tests/ocpp/csms-deps"
+csms_dir="$top_builddir/tests/ocpp/node_modules/csms-deps"
 mkdir -p "$csms_dir" || exit 99
 # Reinstall only when the lock file changed.
 if ! cmp -s "$top_srcdir/tests/csms/package-lock.json" \
@@ -26,7 +26,7 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/ocpp-session.XXXXXX") || exit 99
 trap 'rm -rf "$work"' EXIT INT TERM
 
-STATION="$top_builddir/tests/ocpp/ocpp-station" \
+STATION="$top_builddir/tests/ocpp/test-station" \
 CSMS_JS="$top_srcdir/tests/csms/csms.js" \
 WORKDIR="$work" \
 NODE_PATH="$csms_dir/node_modules" \
