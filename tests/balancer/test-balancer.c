@@ -921,6 +921,63 @@ test_resolution_and_hysteresis(void)
 }
 
 /* Chargers in current mode get whole-ampere steps. */
+/* Ten minutes of a noisy household, one run per second, cars following
+ * their setpoints; returns how often B was paused or resumed and how
+ * often A's setpoint was rewritten. */
+static void
+noisy_run(int32_t margin_w, int32_t hold_ms, int noise_w, int *flips,
+    int *rewrites)
+{
+	struct tsite *t = ts_new(3, 22000, BAL_MODE_ALM);
+	int a = ts_add(t, 3, 0, 0, 22000), b = ts_add(t, 3, 0, 0, 22000);
+	uint32_t r = 1;
+	int32_t last_a = -1;
+	bool paused = false;
+
+	t->set.restart_margin_w = margin_w;
+	t->set.restart_hold_ms = hold_ms;
+	*flips = *rewrites = 0;
+	for (int k = 0; k < 600; k++) {
+		int32_t household;
+		r = r * 1103515245u + 12345u;
+		household = 10000 + (int32_t)((r >> 8) % (2 * noise_w + 1)) - noise_w;
+		t->meter.total_power_w = household + t->cn[a].measured_power_w +
+		    t->cn[b].measured_power_w;
+		RUN_OK(t, 1000 * k);
+		if (t->out[b].paused != paused)
+			(*flips)++;
+		paused = t->out[b].paused;
+		if (t->out[a].setpoint_w != last_a)
+			(*rewrites)++;
+		last_a = t->out[a].setpoint_w;
+		follow(t);
+	}
+	ts_free(t);
+}
+
+/* Calm: allocable 18700 - household 10000 +- noise leaves about 8700 W
+ * for two cars that need 2 x 4200 = 8400 W. */
+static void
+test_calm_under_noise(void)
+{
+	int flips, rewrites;
+
+	/* noise +-40 W, below the 100 W step: A is written at most twice
+	 * (its first value, one step down), B never pauses */
+	noisy_run(500, 10000, 40, &flips, &rewrites);
+	CU_ASSERT_EQUAL(flips, 0);
+	CU_ASSERT(rewrites <= 2);
+	/* noise +-600 W: the budget dips below 8400 W a quarter of the
+	 * time; B pauses once and resumes only after 10 s above 8400 +
+	 * 500 W, which this noise does not give: at most 2 changes */
+	noisy_run(500, 10000, 600, &flips, &rewrites);
+	CU_ASSERT(flips >= 1);
+	CU_ASSERT(flips <= 2);
+	/* without margin and hold time the same noise makes B flap */
+	noisy_run(0, 0, 600, &flips, &rewrites);
+	CU_ASSERT(flips > 20);
+}
+
 static void
 test_current_unit(void)
 {
@@ -1054,6 +1111,7 @@ static const struct cu_test rule_tests[] = {
 	{ "under-drawing and back", test_under_drawing_and_back },
 	{ "decrease at once, increase waits", test_decrease_at_once_increase_waits },
 	{ "resolution and hysteresis", test_resolution_and_hysteresis },
+	{ "calm under noise", test_calm_under_noise },
 	{ "current unit", test_current_unit },
 	{ "chargers vs connectors", test_chargers_vs_connectors },
 	{ "offline reserve", test_offline_reserve },
