@@ -62,6 +62,7 @@ struct bal_work {
 	int n_cls;
 	double csum[NCLS];                 /* per-class sums */
 	int ccnt[NCLS];
+	int ccnt2[NCLS];
 	double croom[NCLS][3];             /* per-class room, by kind */
 	int kk[NCLS * KPER];
 	double ka[NCLS * KPER];
@@ -460,18 +461,16 @@ build_lists(struct bal_work *w)
 	}
 }
 
-/* Clears the per-class sums. */
+/* Clears the per-class sums and counts. */
 static void
 csum_clear(struct bal_work *w)
 {
 	for (int q = 0; q < w->n_cls; q++) {
 		w->csum[w->cls_list[q]] = 0;
 		w->ccnt[w->cls_list[q]] = 0;
+		w->ccnt2[w->cls_list[q]] = 0;
 	}
 }
-
-/* Clears the per-class counts and sums (same as csum_clear). */
-#define clear_class_counts(w) csum_clear(w)
 
 /* Adds each class's sum, times the class's coefficients, into acc[k]
  * (acc zeroed first). */
@@ -559,7 +558,7 @@ fill(struct bal_work *w)
 			/* all at floor ns leave it: their load now rises with
 			 * the level (exact in one batch: the load at L = ns is
 			 * the same either way) */
-			clear_class_counts(w);
+			csum_clear(w);
 			for (; jl < w->n_by_upper && w->pmin[w->by_pmin[jl]] <= ns; jl++) {
 				int i = w->by_pmin[jl];
 				if (!w->act[i] || w->frozen[i] || w->rising[i])
@@ -583,7 +582,7 @@ fill(struct bal_work *w)
 			/* all rising at bound nu stop there (they are rising:
 			 * pmin <= upper and starts go first; exact in one batch:
 			 * no constraint fills below nu meanwhile) */
-			clear_class_counts(w);
+			csum_clear(w);
 			for (; ju < w->n_by_upper && w->upper[w->by_upper[ju]] <= nu; ju++) {
 				int i = w->by_upper[ju];
 				if (!w->act[i] || w->frozen[i])
@@ -613,7 +612,7 @@ fill(struct bal_work *w)
 		if (lmin < 0)
 			lmin = 0;
 		w->kfrozen[best] = 1;
-		clear_class_counts(w);
+		csum_clear(w);
 		for (int m = 0; m < n; m++) {
 			if (!w->act[m] || w->frozen[m] ||
 			    !(w->cls_mask[w->cls[m]][best >> 6] & (1ull << (best & 63))))
@@ -622,15 +621,14 @@ fill(struct bal_work *w)
 				w->x[m] = lmin;
 				w->ccnt[w->cls[m]]++;
 			} else {
-				w->csum[w->cls[m]]++; /* at the floor: count only */
+				w->ccnt2[w->cls[m]]++; /* stays at its floor */
 			}
 			w->bound_k[m] = best;
 			w->frozen[m] = 1;
 			left--;
 		}
 		for (int q = 0; q < w->n_cls; q++) {
-			int cl = w->cls_list[q], c = w->ccnt[cl];
-			int f = (int)w->csum[cl];
+			int cl = w->cls_list[q], c = w->ccnt[cl], f = w->ccnt2[cl];
 			if (c == 0 && f == 0)
 				continue;
 			for (int e = w->cls_ofs[cl]; e < w->cls_ofs[cl] + w->cls_len[cl]; e++) {
