@@ -435,7 +435,7 @@ start_tx16(struct ocpp_session *s, int k)
 	cs->tx_active = true;
 	cs->local_tx = next;
 	cs->remote_start = false;
-	log_info("ocpp: connector %d: transaction %" PRId64 " started (%s)", k,
+	log_debug("ocpp", "connector %d: transaction %" PRId64 " started (%s)", k,
 	    next, central ? "remote / default id" : "charger id");
 }
 
@@ -467,7 +467,7 @@ stop_tx16(struct ocpp_session *s, int k)
 	    "measurand", "Energy.Active.Import.Register", "unit", "Wh")));
 	if (enqueue(s, "StopTransaction", p, k, "") != 0)
 		return;
-	log_info("ocpp: connector %d: transaction %" PRId64 " ended (%s)", k,
+	log_debug("ocpp", "connector %d: transaction %" PRId64 " ended (%s)", k,
 	    cs->local_tx, reason);
 	cs->tx_active = false;
 	cs->remote_stop = false;
@@ -541,7 +541,7 @@ start_tx201(struct ocpp_session *s, int k)
 	tx_event201(s, k, "Started", trigger, NULL, true);
 	cs->remote_start = false;
 	cs->last_tx_meter_ms = s->now_ms;
-	log_info("ocpp: connector %d: transaction %s started", k, cs->tx_id);
+	log_debug("ocpp", "connector %d: transaction %s started", k, cs->tx_id);
 }
 
 /* 2.0.1: ends the transaction on connector k. */
@@ -566,7 +566,7 @@ stop_tx201(struct ocpp_session *s, int k)
 		trigger = "StopAuthorized";
 	}
 	tx_event201(s, k, "Ended", trigger, reason, true);
-	log_info("ocpp: connector %d: transaction %s ended (%s)", k, cs->tx_id,
+	log_debug("ocpp", "connector %d: transaction %s ended (%s)", k, cs->tx_id,
 	    reason);
 	cs->tx_active = false;
 	cs->remote_stop = false;
@@ -920,7 +920,7 @@ on_result(struct ocpp_session *s, struct ocpp_frame *f)
 		    s->call.connector <= s->station->n_connectors &&
 		    s->cs[s->call.connector].local_tx == s->call.local_tx &&
 		    s->cb->remote_stop != NULL) {
-			log_info("ocpp: connector %d: id %s, stopping",
+			log_debug("ocpp", "connector %d: id %s, stopping",
 			    s->call.connector, st);
 			s->cb->remote_stop(s->ud, s->call.connector);
 		}
@@ -1052,9 +1052,13 @@ do_trigger(struct ocpp_session *s, const char *what, int k, bool has_k)
 		    i <= (has_k ? k : s->station->n_connectors); i++)
 			push_status(s, i);
 	} else if (strcmp(what, "MeterValues") == 0) {
+		/* Only fresh readings: no made-up zeros. */
+		if (has_k && !s->station->conn[k].meter_valid)
+			return "Rejected";
 		for (int i = has_k ? k : 0;
 		    i <= (has_k ? k : s->station->n_connectors); i++)
-			push_meter_values(s, i, "Trigger");
+			if (s->station->conn[i].meter_valid)
+				push_meter_values(s, i, "Trigger");
 	} else if (strcmp(what, "FirmwareStatusNotification") == 0) {
 		push_firmware_status(s);
 	} else if (strcmp(what, "TransactionEvent") == 0) {
@@ -1312,13 +1316,15 @@ session_receive(struct ocpp_session *s, const char *text, size_t len)
 		break;
 	case OCPP_CALLERROR:
 		if (s->call.active && strcmp(f.id, s->call.id) == 0) {
-			char esc[300];
+			char esc[300], code[80];
 
 			s->stats.errors_received++;
 			log_escape(f.error_desc, strlen(f.error_desc), esc,
 			    sizeof(esc));
+			log_escape(f.error_code, strlen(f.error_code), code,
+			    sizeof(code));
 			log_warnx("ocpp: %s answered %s (%s)", s->call.action,
-			    f.error_code, esc);
+			    code, esc);
 			s->call.active = false;
 			if (s->call.from_queue)
 				queued_failed(s);
@@ -1341,7 +1347,7 @@ session_link_up(struct ocpp_session *s)
 	s->stats.connects++;
 	s->backoff_attempt = 0;
 	s->call.active = false;
-	log_info("ocpp: connected to %s:%d%s", s->url_host, s->url_port,
+	log_debug("ocpp", "connected to %s:%d%s", s->url_host, s->url_port,
 	    s->url_path);
 	if (s->boot == BOOT_ACCEPTED) {
 		/* No new BootNotification on reconnect (part 4 §5.3);
@@ -1385,7 +1391,7 @@ session_link_down(struct ocpp_session *s, const char *why)
 	if (wait_ms < 1000)
 		wait_ms = 1000;
 	s->next_connect_ms = s->now_ms + wait_ms;
-	log_warnx("ocpp: link down (%s), reconnect in %" PRId64 " ms", why,
+	log_debug("ocpp", "link down (%s), reconnect in %" PRId64 " ms", why,
 	    s->next_connect_ms - s->now_ms);
 	s->backoff_attempt++;
 }
@@ -1416,7 +1422,7 @@ load_state(struct ocpp_session *s)
 			cs->seq_no = atoi(sp + 1);
 			cs->tx_status = OCPP_ST_CHARGING;
 		}
-		log_info("ocpp: connector %d: transaction open from before the "
+		log_debug("ocpp", "connector %d: transaction open from before the "
 		    "restart", k);
 	}
 }
@@ -1536,7 +1542,7 @@ ocpp_session_service(struct ocpp_session *s, int64_t now_ms)
 	pump(s);
 	if (s->reset_due && s->tx_head == NULL) {
 		s->reset_due = false;
-		log_info("ocpp: %s reset requested by the backend",
+		log_debug("ocpp", "%s reset requested by the backend",
 		    s->reset_hard ? "hard" : "soft");
 		s->cb->reset(s->ud, s->reset_hard);
 	}

@@ -226,6 +226,10 @@ for (const version of ['1.6', '2.0.1']) {
                 assert.equal(start.params.meterStart, 1000);
                 await csms.log.waitFor((e) => e.event === 'response' &&
                     e.method === 'StartTransaction', 'start answered');
+                // No readings on connector 2: nothing to trigger.
+                const none = await csms.call('CS001', 'TriggerMessage',
+                    { requestedMessage: 'MeterValues', connectorId: 2 });
+                assert.equal(none.status, 'Rejected');
                 // Meter values during the transaction carry its id.
                 const tr = await csms.call('CS001', 'TriggerMessage',
                     { requestedMessage: 'MeterValues', connectorId: 1 });
