@@ -26,8 +26,9 @@ tests_ocpp_test_station_LDADD = $(OCPP_LIBS)
 # Integration: the harness against the test CSMS (Node.js, ocpp-rpc); its
 # npm dependencies are installed into tests/ocpp/node_modules/csms-deps of
 # the build tree.
-TESTS += tests/ocpp/test-session.sh
+TESTS += tests/ocpp/test-session.sh tests/ocpp/test-csms-cli.sh
 EXTRA_DIST += tests/ocpp/test-session.sh tests/ocpp/session.test.js \
+	tests/ocpp/test-csms-cli.sh \
 	tests/csms/csms.js tests/csms/package.json tests/csms/package-lock.json
 # (Another module needing clean-local can add its own prerequisite here.)
 clean-local: clean-local-ocpp
