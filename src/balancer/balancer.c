@@ -641,13 +641,19 @@ fill(struct bal_work *w)
 	}
 }
 
-/* Orders connectors: a < b when a should be paused later (higher
- * priority, then earlier start, then lower index). */
+/* Orders connectors: true when a should be paused later than b: one
+ * whose EV uses what it gets before one held near its draw (suspended or
+ * under-drawing: it loses least), then higher priority, then earlier
+ * start, then lower index. */
 static bool
-pause_later(const struct bal_input *in, int a, int b)
+pause_later(const struct bal_work *w, int a, int b)
 {
-	const struct bal_connector *ca = &in->connectors[a], *cb = &in->connectors[b];
+	const struct bal_connector *ca = &w->in->connectors[a];
+	const struct bal_connector *cb = &w->in->connectors[b];
+	bool ha = w->held[a] >= 0, hb = w->held[b] >= 0;
 
+	if (ha != hb)
+		return hb;
 	if (ca->priority != cb->priority)
 		return ca->priority > cb->priority;
 	if (ca->last_start_ms != cb->last_start_ms)
@@ -745,7 +751,7 @@ sort_idx(struct bal_work *w, int *v, int n)
 			int hi = lo + 2 * width < n ? lo + 2 * width : n;
 			int a = lo, b = mid, o = lo;
 			while (a < mid && b < hi) {
-				bool take_b = pause_later(w->in, src[b], src[a]);
+				bool take_b = pause_later(w, src[b], src[a]);
 				dst[o++] = take_b ? src[b++] : src[a++];
 			}
 			while (a < mid)

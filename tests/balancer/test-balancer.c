@@ -287,6 +287,25 @@ test_alm_pause_last_activated_and_resume(void)
 	ts_free(t);
 }
 
+/* A car held near its draw (here: suspended by the EV) pauses before
+ * one that uses its power, even if it started first. */
+static void
+test_suspended_pauses_first(void)
+{
+	struct tsite *t = ts_new(3, 8000, BAL_MODE_DLB);
+	int a = ts_add(t, 3, 0, 0, 22000), b = ts_add(t, 3, 0, 0, 22000);
+
+	/* A started first but its EV is suspended: held at Pmin 4200; B
+	 * needs 4200 too: 8400 > 8000, so A pauses (not B, the last
+	 * activated), and B gets 8000 */
+	t->cn[a].state = BAL_ST_SUSPENDED_EV;
+	RUN_OK(t, 0);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 0);
+	CU_ASSERT_EQUAL(t->out[a].reason, BAL_R_PAUSED_BELOW_MIN);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 8000);
+	ts_free(t);
+}
+
 /* Several paused cars resume together once the room has lasted for the
  * hold time; meanwhile the room found for them is kept free. */
 static void
@@ -1087,6 +1106,7 @@ static const struct cu_test formula_tests[] = {
 	{ "alm formulas", test_alm_formulas },
 	{ "alm pause last activated, resume", test_alm_pause_last_activated_and_resume },
 	{ "resume together", test_resume_together },
+	{ "suspended pauses first", test_suspended_pauses_first },
 	{ "pause respects priority", test_pause_respects_priority },
 	{ "pause just enough", test_pause_just_enough },
 	{ "mixed minimums", test_mixed_minimums },
