@@ -28,7 +28,7 @@ tests_ocpp_test_station_LDADD = $(OCPP_LIBS)
 # the build tree.
 TESTS += tests/ocpp/test-session.sh tests/ocpp/test-csms-cli.sh
 EXTRA_DIST += tests/ocpp/test-session.sh tests/ocpp/session.test.js \
-	tests/ocpp/test-csms-cli.sh \
+	tests/ocpp/test-csms-cli.sh tests/ocpp/csms-deps.sh \
 	tests/csms/csms.js tests/csms/package.json tests/csms/package-lock.json
 # (Another module needing clean-local can add its own prerequisite here.)
 clean-local: clean-local-ocpp

@@ -7,15 +7,8 @@ set -u
 : "${top_srcdir:?}" "${top_builddir:?}"
 command -v node >/dev/null 2>&1 || { echo "node not found: skipped"; exit 77; }
 command -v npm >/dev/null 2>&1 || { echo "npm not found: skipped"; exit 77; }
-deps="$top_builddir/tests/ocpp/node_modules/csms-deps"
-if ! cmp -s "$top_srcdir/tests/csms/package-lock.json" "$deps/package-lock.json" ||
-    [ ! -d "$deps/node_modules/ocpp-rpc" ]; then
-	mkdir -p "$deps" || exit 99
-	cp "$top_srcdir/tests/csms/package.json" \
-	    "$top_srcdir/tests/csms/package-lock.json" "$deps/" || exit 99
-	chmod u+w "$deps/package.json" "$deps/package-lock.json"
-	(cd "$deps" && npm ci --no-audit --no-fund --loglevel=error) || exit 99
-fi
+. "$top_srcdir/tests/ocpp/csms-deps.sh"
+csms_deps_install || { echo "npm ci failed"; exit 99; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/csms-cli.XXXXXX") || exit 99
 csms_pid=
@@ -42,7 +35,7 @@ wait_for() {
 	done
 }
 
-NODE_PATH="$deps/node_modules" node "$top_srcdir/tests/csms/csms.js" \
+NODE_PATH="$csms_deps/node_modules" node "$top_srcdir/tests/csms/csms.js" \
     --password 'cli-password-0123456' <"$tmp/csms.in" >"$tmp/csms.out" 2>&1 &
 csms_pid=$!
 exec 3>"$tmp/csms.in"
