@@ -465,3 +465,35 @@ cfg_notify_report(struct ocpp_session *s, int request_id,
 	return json_pack("{sisssbsiso}", "requestId", request_id,
 	    "generatedAt", when, "tbc", false, "seqNo", 0, "reportData", data);
 }
+
+int
+ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
+    const char *value)
+{
+	const struct cfg_entry *e = cfg_by_key16(key16);
+	char *end;
+	long v;
+	int *field = NULL;
+
+	if (e == NULL || e->readonly || e->index < 0)
+		return -1;
+	v = strtol(value, &end, 10);
+	if (*value == '\0' || *end != '\0' || v < e->min || v > e->max)
+		return -1;
+	switch ((enum cfg_int)e->index) {
+	case CI_HEARTBEAT: field = &st->heartbeat_interval_s; break;
+	case CI_METER_INTERVAL: field = &st->meter_interval_s; break;
+	case CI_TX_ATTEMPTS: field = &st->tx_attempts; break;
+	case CI_TX_RETRY: field = &st->tx_retry_interval_s; break;
+	case CI_PING: field = &st->ping_interval_s; break;
+	case CI_BACKOFF_MIN: field = &st->retry_backoff_min_s; break;
+	case CI_BACKOFF_RANDOM: field = &st->retry_backoff_random_s; break;
+	case CI_BACKOFF_REPEAT: field = &st->retry_backoff_repeat; break;
+	case CI_CALL_TIMEOUT: field = &st->call_timeout_s; break;
+	case CI_COUNT: return -1;
+	}
+	if (field == NULL)
+		return -1;
+	*field = (int)v;
+	return 0;
+}

@@ -130,6 +130,13 @@ void ocpp_settings_defaults(struct ocpp_settings *st);
  * 0, or -1 with *cause (caller frees). */
 int ocpp_settings_check(const struct ocpp_settings *st, char **cause);
 
+/* Applies a session-owned key the daemon persisted after config_changed()
+ * (1.6 name, e.g. "HeartbeatInterval") to settings before the session is
+ * created.  Returns 0, or -1 when the key is not the session's or the value
+ * is out of its range (then st is unchanged). */
+int ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
+    const char *value);
+
 /* ---- Durable queue of transaction messages (the daemon's store) ---- */
 struct ocpp_queued {
 	int64_t id;			/* queue position, increasing */

@@ -531,6 +531,24 @@ test_config_set(void)
 	ocpp_session_free(s);
 }
 
+/* Persisted session keys go back into the settings, within range. */
+static void
+test_settings_apply(void)
+{
+	struct ocpp_settings st;
+
+	ocpp_settings_defaults(&st);
+	CU_ASSERT_EQUAL(ocpp_settings_apply(&st, "HeartbeatInterval", "60"), 0);
+	CU_ASSERT_EQUAL(st.heartbeat_interval_s, 60);
+	CU_ASSERT_EQUAL(ocpp_settings_apply(&st, "TransactionMessageAttempts",
+	    "101"), -1);			/* 1..100 */
+	CU_ASSERT_EQUAL(st.tx_attempts, 3);
+	CU_ASSERT_EQUAL(ocpp_settings_apply(&st, "MessageTimeout", "45"), 0);
+	CU_ASSERT_EQUAL(st.call_timeout_s, 45);
+	CU_ASSERT_EQUAL(ocpp_settings_apply(&st, "NumberOfConnectors", "4"), -1);
+	CU_ASSERT_EQUAL(ocpp_settings_apply(&st, "LBMode", "dlb"), -1);
+}
+
 /* A restart with an open 1.6 transaction on connector 1 whose connector
  * no longer charges: exactly one StopTransaction is queued, offline, for
  * local transaction 5, and the open-transaction key is cleared with it. */
@@ -617,6 +635,7 @@ test_offline_events_201(void)
 static const struct cu_test session_tests[] = {
 	{ "settings are checked", test_settings_check },
 	{ "configuration values", test_config_set },
+	{ "persisted keys back into settings", test_settings_apply },
 	{ "restart closes an open 1.6 transaction once",
 	  test_restart_closes_open_transaction },
 	{ "2.0.1 offline events in order", test_offline_events_201 },
