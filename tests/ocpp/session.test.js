@@ -338,6 +338,26 @@ for (const version of ['1.6', '2.0.1']) {
                 p.evseId === 1 && p.connectorStatus === 'Unavailable'), 'unavailable');
             const dt = await csms.call('CS001', 'DataTransfer', { vendorId: 'acme' });
             assert.equal(dt.status, 'UnknownVendorId');
+            // Charging profiles go to the daemon's hook untouched.
+            const profile = v16 ? { connectorId: 0, csChargingProfiles: {
+                chargingProfileId: 1, stackLevel: 0,
+                chargingProfilePurpose: 'ChargePointMaxProfile',
+                chargingProfileKind: 'Absolute', chargingSchedule: {
+                    chargingRateUnit: 'W', startSchedule: '2026-11-26T00:00:00Z',
+                    chargingSchedulePeriod: [{ startPeriod: 0, limit: 22000 }] } } } :
+                { evseId: 0, chargingProfile: { id: 1, stackLevel: 0,
+                    chargingProfilePurpose: 'ChargingStationMaxProfile',
+                    chargingProfileKind: 'Absolute', chargingSchedule: [{ id: 1,
+                        chargingRateUnit: 'W', startSchedule: '2026-11-26T00:00:00Z',
+                        chargingSchedulePeriod: [{ startPeriod: 0, limit: 22000 }] }] } };
+            const sp = await csms.call('CS001', 'SetChargingProfile', profile);
+            assert.equal(sp.status, 'Accepted');
+            const hook = await st.log.waitFor((e) => e.event === 'profile_action', 'hook');
+            assert.equal(hook.action, 'SetChargingProfile');
+            assert.deepEqual(JSON.parse(hook.payload), profile);
+            // The harness's hook refuses the rest: the CALLERROR it chose.
+            await assert.rejects(csms.call('CS001', 'ClearChargingProfile', {}),
+                (e) => e.rpcErrorCode === 'NotSupported');
         });
     });
 
