@@ -227,8 +227,9 @@ struct ocpp_session;
 const struct lws_protocols *ocpp_lws_protocols(void);
 
 /* Fills the parts of a context creation info the session needs: the
- * protocols (when the daemon set none), no listening port, OpenSSL
- * global init, the client CA, certificate and key, TLS >= 1.2. */
+ * protocols and no listening port (when the daemon set no protocols; else
+ * it must include the entries of ocpp_lws_protocols()), OpenSSL global
+ * init, the client CA, certificate and key, TLS >= 1.2. */
 void ocpp_context_info(struct lws_context_creation_info *info,
     const struct ocpp_settings *st);
 

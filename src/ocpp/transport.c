@@ -35,9 +35,12 @@ void
 ocpp_context_info(struct lws_context_creation_info *info,
     const struct ocpp_settings *st)
 {
-	if (info->protocols == NULL)
+	/* A context of its own: a client only, no listening socket.  A
+	 * daemon that brings its own protocols decides about listening. */
+	if (info->protocols == NULL) {
 		info->protocols = protocols;
-	info->port = CONTEXT_PORT_NO_LISTEN;
+		info->port = CONTEXT_PORT_NO_LISTEN;
+	}
 	info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	if (st->ca_file != NULL && st->ca_file[0] != '\0')
 		info->client_ssl_ca_filepath = st->ca_file;
