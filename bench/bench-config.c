@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "src/config.h"
+#include "cfg.h"
 #include "common/util.h"
 
 #define CHARGERS 200

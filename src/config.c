@@ -11,7 +11,7 @@
  * merges or replaces a repeated section.  Handing it comment-free text in
  * which unknown options are blanked out (newlines kept) gives exact line
  * numbers and lets every error in a file be reported in one run. */
-#include "config.h"
+#include "cfg.h"
 
 #include <confuse.h>
 #include <errno.h>

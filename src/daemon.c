@@ -7,6 +7,8 @@
  * d->lws with lws_sul_schedule().  Nothing on the loop may block. */
 #include "config.h"
 
+#include "cfg.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <libwebsockets.h>
@@ -278,7 +280,7 @@ run(struct daemon *d)
 	}
 	if (!stop_requested)
 		log_info("started (version %s, config %s, pid %ld)",
-		    EDGE_VERSION, d->config_path, (long)getpid());
+		    PACKAGE_VERSION, d->config_path, (long)getpid());
 
 	while (!stop_requested) {
 		if (lws_service(d->lws, 0) < 0) {
@@ -362,7 +364,7 @@ daemon_main(int argc, char **argv)
 			usage(stdout);
 			return DAEMON_EXIT_OK;
 		case 'V':
-			printf("ocpp-edged %s\n", EDGE_VERSION);
+			printf("ocpp-edged %s\n", PACKAGE_VERSION);
 			return DAEMON_EXIT_OK;
 		case ':':
 			fprintf(stderr, "ocpp-edged: option '%s' needs a value "

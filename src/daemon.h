@@ -6,7 +6,7 @@
 #include <signal.h>
 #include <stdbool.h>
 
-#include "config.h"
+#include "cfg.h"
 
 struct lws_context;
 

@@ -1,11 +1,9 @@
 # The daemon: configuration (the only user of libconfuse), wiring and the
 # event loop.  Everything but main.c is a library so tests link all of it.
 noinst_LTLIBRARIES += libdaemon.la
-libdaemon_la_SOURCES = src/config.c src/config.h src/daemon.c src/daemon.h
+libdaemon_la_SOURCES = src/config.c src/cfg.h src/daemon.c src/daemon.h
 libdaemon_la_CFLAGS = $(AM_CFLAGS) $(THIRD_PARTY_CFLAGS)
-# src/config.h shadows the autoconf header for files in src/: pass the
-# version on the command line instead.
-libdaemon_la_CPPFLAGS = $(AM_CPPFLAGS) -DEDGE_VERSION='"$(PACKAGE_VERSION)"' \
+libdaemon_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DDOCDIR='"$(docdir)"'
 
 # Everything a program needs to link the whole daemon, innermost last.

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "src/config.h" /* "config.h" alone finds the autoconf header */
+#include "cfg.h"
 #include "common/util.h"
 #include "tests/cu.h"
 

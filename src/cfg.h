@@ -5,10 +5,7 @@
  * Names: libconfuse already exports cfg_init, cfg_free, cfg_print and
  * cfg_parse, so this module's entry points are cfg_load, cfg_clear and
  * cfg_dump instead.
- *
- * The build's autoconf header is also called config.h: files in src/ that
- * include "config.h" get this one; elsewhere write "src/config.h" (or
- * "../config.h" from src/MODULE/) to reach it. */
+ */
 #ifndef EDGE_CONFIG_H
 #define EDGE_CONFIG_H
 
