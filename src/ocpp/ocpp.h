@@ -145,6 +145,8 @@ struct ocpp_queued {
 	int attempts;			/* sends that failed so far */
 };
 
+/* The session is the only writer of the queue: after peek found it empty
+ * it asks again only once it enqueued something. */
 struct ocpp_queue_ops {
 	/* Appends a message and, in the same store transaction, sets the
 	 * session state key (when not NULL; value "" deletes it), so that a

@@ -116,7 +116,7 @@ struct ocpp_session {
 	struct inflight call;
 	struct out_call *calls_head, *calls_tail;
 	int64_t next_queue_try_ms;
-	bool queue_broken;	/* peek failed: retry later */
+	bool queue_empty;	/* peek said so and nothing was queued since */
 
 	struct conn_state *cs;	/* n_connectors + 1 */
 

@@ -401,6 +401,7 @@ enqueue(struct ocpp_session *s, const char *action, json_t *payload, int k,
 	text = json_dumps(payload, JSON_COMPACT);
 	json_decref(payload);
 	rc = s->q->enqueue(s->ud, action, text, key, state);
+	s->queue_empty = false;
 	if (rc != 0)
 		log_warnx("ocpp: could not queue %s for connector %d", action, k);
 	free(text);
@@ -768,13 +769,17 @@ send_queued(struct ocpp_session *s)
 	json_t *p;
 	int rc;
 
-	if (s->q == NULL || s->now_ms < s->next_queue_try_ms)
+	/* The session is the only writer of the queue: once it is seen
+	 * empty, the store is not asked again until something is queued. */
+	if (s->q == NULL || s->queue_empty || s->now_ms < s->next_queue_try_ms)
 		return false;
 	memset(&m, 0, sizeof(m));
 	rc = s->q->peek(s->ud, &m);
 	if (rc != 0) {
 		if (rc < 0)
 			s->next_queue_try_ms = s->now_ms + 1000;
+		else
+			s->queue_empty = true;
 		return false;
 	}
 	p = prepare_queued(s, &m);
