@@ -1,31 +1,22 @@
 /* ocpp-edgectl: command-line client of a running ocpp-edged over its
- * control socket (a Unix stream socket).  The protocol is one command
- * line sent, the daemon's answer read until it closes the connection. */
+ * control socket (docs/control.md), and the installer's Modbus scan. */
 #include "config.h"
+
+#include "ctl/ctl.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
+#include <math.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
-#define DEFAULT_SOCKET RUNSTATEDIR "/ocpp-edge/ctl.sock"
-
-/* Exit codes. */
-#define CTL_EXIT_OK 0
-#define CTL_EXIT_ERROR 1       /* the daemon answered badly or I/O failed */
-#define CTL_EXIT_USAGE 2       /* bad command line */
-#define CTL_EXIT_NOT_RUNNING 3 /* no daemon behind the socket */
-
-#define CTL_TIMEOUT_MS 5000
+#include "common/util.h"
 
 /* Prints the manual-style help to fp. */
 static void
@@ -33,177 +24,475 @@ usage(FILE *fp)
 {
 	fprintf(fp,
 "NAME\n"
-"    ocpp-edgectl - query and control a running ocpp-edged\n"
+"    ocpp-edgectl - query a running ocpp-edged; find chargers and meters\n"
 "\n"
 "SYNOPSIS\n"
-"    ocpp-edgectl [-s PATH] COMMAND\n"
+"    ocpp-edgectl [-s PATH] status [--json] [--watch [--interval S]]\n"
+"    ocpp-edgectl [-s PATH] explain [--json] CONNECTOR\n"
+"    ocpp-edgectl scan [--unit-id N] [--timeout MS] [HOST[:PORT]...]\n"
+"                      [--rtu DEVICE [--baud N] [--parity P]\n"
+"                       [--stop-bits N] [--slave-ids A-B]]\n"
 "    ocpp-edgectl -h | -V\n"
 "\n"
 "COMMANDS\n"
 "    status\n"
-"        Print the daemon's status as it reports it.\n"
+"        The site at a glance: cloud link, mode and settings, site cap and\n"
+"        where it comes from, meter, and per charger and connector the\n"
+"        model, serial, link, status, power, setpoint and its reason.\n"
+"        --json prints the daemon's result as it came (one line).\n"
+"        --watch redraws the screen every --interval seconds (default 2,\n"
+"        0.2..3600) until Ctrl-C, and waits for the daemon if it is away.\n"
+"    explain CONNECTOR\n"
+"        Why a connector has its setpoint: every cap that applied (charging\n"
+"        profile, configured maximum, circuit, phase, the mode's share,\n"
+"        site cap) and which one bound.  CONNECTOR is the OCPP connector\n"
+"        (EVSE) number, CHARGER/K, or CHARGER when it has one connector.\n"
+"    scan\n"
+"        Reads, never writes: asks each HOST[:PORT] (default port 502)\n"
+"        and each slave id on the RS-485 bus for an Autel charger or an\n"
+"        Eastron meter, and prints the charger \"NAME\" { ... } and\n"
+"        meter { ... } sections for ocpp-edge.conf.  Devices that do not\n"
+"        answer are listed on stderr and as comments; the scan goes on.\n"
 "\n"
 "OPTIONS\n"
 "    -s, --socket PATH\n"
 "        Control socket of the daemon (default: %s).\n"
-"    -h, --help\n"
-"        Print this help and exit 0.\n"
-"    -V, --version\n"
-"        Print the version and exit 0.\n"
+"    -j, --json          status, explain: print the raw JSON result.\n"
+"    -w, --watch         status: refresh in place until Ctrl-C.\n"
+"    -i, --interval S    --watch period, seconds (default 2).\n"
+"    -t, --timeout MS    status, explain: reply timeout (default %d);\n"
+"                        scan: per request (default 300 TCP, 500 RTU),\n"
+"                        10..10000.\n"
+"    --unit-id N         scan: TCP unit id (default 1), 1..247.\n"
+"    --rtu DEVICE        scan: serial device of the RS-485 bus.\n"
+"    --baud N            scan: 1200..115200 (default 9600).\n"
+"    --parity P          scan: none, even or odd (default none).\n"
+"    --stop-bits N       scan: 1 or 2 (default 1).\n"
+"    --slave-ids A-B     scan: slave ids to try, 1..247 (default 1-10).\n"
+"    -h, --help          Print this help and exit 0.\n"
+"    -V, --version       Print the version and exit 0.\n"
 "\n"
 "EXIT STATUS\n"
 "    0   the command succeeded\n"
-"    1   the daemon's answer could not be read, or another error\n"
+"    1   the daemon refused the request (e.g. unknown connector), or\n"
+"        another error\n"
 "    2   bad command line\n"
 "    3   the daemon is not running (no socket, or nobody listening on it)\n"
+"    4   permission denied on the control socket (run as the daemon's\n"
+"        user or group, or root)\n"
+"    5   no answer in time, or a malformed answer\n"
+"    6   scan: some targets had no charger or meter (the others printed)\n"
 "\n"
 "FILES\n"
 "    %s\n"
-"        Default control socket.\n"
+"        Default control socket (ocpp-edged --control PATH).\n"
 "\n"
 "SEE ALSO\n"
-"    ocpp-edged --help\n",
-	    DEFAULT_SOCKET, DEFAULT_SOCKET);
+"    ocpp-edged --help, docs/ocpp-edgectl.md, docs/control.md\n",
+	    CTL_DEFAULT_SOCKET, CTL_TIMEOUT_MS, CTL_DEFAULT_SOCKET);
 }
 
-/* Milliseconds on the monotonic clock. */
-static long long
-now_ms(void)
+static volatile sig_atomic_t stop_watch;
+
+/* SIGINT / SIGTERM during --watch: end the loop. */
+static void
+on_signal(int sig)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	(void)sig;
+	stop_watch = 1;
 }
 
-/* Sends one command line and copies the answer to stdout.  Returns an
- * exit code. */
+/* Parses an integer option within lo..hi; prints the error and returns
+ * -1 when it is not one. */
 static int
-run_command(const char *path, const char *command)
+int_arg(const char *opt, const char *s, long lo, long hi, int *out)
 {
-	struct sockaddr_un sun;
-	long long deadline;
-	char buf[4096];
-	size_t len;
-	int fd;
+	char *end;
+	long v;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "ocpp-edgectl: socket path too long (%zu "
-		    "bytes): allowed at most %zu\n", strlen(path),
-		    sizeof(sun.sun_path) - 1);
-		return CTL_EXIT_USAGE;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "ocpp-edgectl: %s '%s': allowed %ld..%ld\n",
+		    opt, s, lo, hi);
+		return -1;
 	}
-	memcpy(sun.sun_path, path, strlen(path) + 1);
+	*out = (int)v;
+	return 0;
+}
 
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		fprintf(stderr, "ocpp-edgectl: socket: %s\n", strerror(errno));
+/* Prints a client error and returns its exit code. */
+static int
+fail(int err, char *cause)
+{
+	fprintf(stderr, "ocpp-edgectl: %s\n", cause != NULL ? cause : "error");
+	free(cause);
+	return ctl_exit_code(err);
+}
+
+/* Prints a result as one line of JSON. */
+static int
+print_json(json_t *result)
+{
+	if (json_dumpf(result, stdout, JSON_COMPACT | JSON_SORT_KEYS) != 0)
 		return CTL_EXIT_ERROR;
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		int e = errno;
-
-		close(fd);
-		if (e == ENOENT) {
-			fprintf(stderr, "ocpp-edgectl: daemon not running (no "
-			    "socket at %s)\n", path);
-			return CTL_EXIT_NOT_RUNNING;
-		}
-		if (e == ECONNREFUSED) {
-			fprintf(stderr, "ocpp-edgectl: daemon not running (%s "
-			    "exists but nobody listens on it)\n", path);
-			return CTL_EXIT_NOT_RUNNING;
-		}
-		fprintf(stderr, "ocpp-edgectl: cannot connect to %s: %s\n",
-		    path, strerror(e));
-		return CTL_EXIT_ERROR;
-	}
-
-	len = (size_t)snprintf(buf, sizeof(buf), "%s\n", command);
-	if (send(fd, buf, len, MSG_NOSIGNAL) != (ssize_t)len) {
-		fprintf(stderr, "ocpp-edgectl: cannot send to %s: %s\n", path,
-		    strerror(errno));
-		close(fd);
-		return CTL_EXIT_ERROR;
-	}
-	deadline = now_ms() + CTL_TIMEOUT_MS;
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = deadline - now_ms();
-		ssize_t n;
-
-		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
-			fprintf(stderr, "ocpp-edgectl: no answer from %s within "
-			    "%d ms\n", path, CTL_TIMEOUT_MS);
-			close(fd);
-			return CTL_EXIT_ERROR;
-		}
-		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			fprintf(stderr, "ocpp-edgectl: cannot read from %s: "
-			    "%s\n", path, strerror(errno));
-			close(fd);
-			return CTL_EXIT_ERROR;
-		}
-		if (n == 0)
-			break;
-		fwrite(buf, 1, (size_t)n, stdout);
-	}
-	close(fd);
+	fputc('\n', stdout);
 	return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_ERROR;
 }
+
+/* `status` and `explain` once. */
+static int
+run_once(const char *path, json_t *req, bool json, int timeout_ms,
+    int (*render)(FILE *, json_t *))
+{
+	json_t *result;
+	char *cause = NULL;
+	int r;
+
+	r = ctl_request(path, req, timeout_ms, &result, &cause);
+	if (r != CTL_OK)
+		return fail(r, cause);
+	r = json ? print_json(result) : render(stdout, result);
+	json_decref(result);
+	if (r == 0 && fflush(stdout) != 0)
+		r = CTL_EXIT_ERROR;
+	return r;
+}
+
+/* Sleeps up to ms or until a signal asked to stop. */
+static void
+nap(int64_t ms)
+{
+	int64_t end = mono_now_ms() + ms;
+
+	while (!stop_watch) {
+		int64_t left = end - mono_now_ms();
+
+		if (left <= 0)
+			break;
+		(void)poll(NULL, 0, (int)(left > 100 ? 100 : left));
+	}
+}
+
+/* `status --watch`: one connection kept open (reconnecting when the
+ * daemon goes away), the screen redrawn in one write per frame. */
+static int
+run_watch(const char *path, double interval_s, bool json, int timeout_ms)
+{
+	struct sigaction sa;
+	struct ctl_conn *c = NULL;
+	json_t *req = json_pack("{s:s}", "cmd", "status");
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	while (!stop_watch) {
+		char *frame = NULL, *cause = NULL, clock[32];
+		size_t flen = 0;
+		FILE *f = open_memstream(&frame, &flen);
+		json_t *result = NULL;
+		int r = CTL_OK;
+
+		if (f == NULL) {
+			perror("ocpp-edgectl: open_memstream");
+			break;
+		}
+		if (c == NULL)
+			r = ctl_connect(path, &c, &cause);
+		if (r == CTL_OK)
+			r = ctl_call(c, req, timeout_ms, &result, &cause);
+		if (r != CTL_OK && r != CTL_ERR_REFUSED && c != NULL) {
+			ctl_close(c);
+			c = NULL;
+		}
+		if (!json) {
+			time_t t = time(NULL);
+			struct tm tm;
+
+			localtime_r(&t, &tm);
+			strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+			fprintf(f, "\033[H\033[2J");
+			fprintf(f, "Every %.1fs: ocpp-edgectl status  (%s, "
+			    "Ctrl-C to quit)\n\n", interval_s, clock);
+		}
+		if (r == CTL_OK) {
+			if (json) {
+				json_dumpf(result, f, JSON_COMPACT |
+				    JSON_SORT_KEYS);
+				fputc('\n', f);
+			} else {
+				ctl_render_status(f, result);
+			}
+		} else if (json) {
+			fprintf(stderr, "ocpp-edgectl: %s\n", cause);
+		} else {
+			fprintf(f, "ocpp-edgectl: %s\n(retrying every %.1fs)\n",
+			    cause, interval_s);
+		}
+		json_decref(result);
+		free(cause);
+		fclose(f);
+		if (fwrite(frame, 1, flen, stdout) != flen ||
+		    fflush(stdout) != 0) {
+			free(frame);
+			break;
+		}
+		free(frame);
+		nap((int64_t)(interval_s * 1000));
+	}
+	ctl_close(c);
+	json_decref(req);
+	if (!json) {
+		fputc('\n', stdout);
+		fflush(stdout);
+	}
+	return CTL_EXIT_OK;
+}
+
+/* Parses "A-B" or "A" slave ids. */
+static int
+ids_arg(const char *s, int *first, int *last)
+{
+	char *end;
+	long a, b;
+
+	a = strtol(s, &end, 10);
+	b = a;
+	if (*end == '-')
+		b = strtol(end + 1, &end, 10);
+	if (end == s || *end != '\0' || a < 1 || b > 247 || a > b) {
+		fprintf(stderr, "ocpp-edgectl: --slave-ids '%s': expected A-B "
+		    "with 1 <= A <= B <= 247\n", s);
+		return -1;
+	}
+	*first = (int)a;
+	*last = (int)b;
+	return 0;
+}
+
+enum {
+	OPT_UNIT_ID = 256,
+	OPT_RTU,
+	OPT_BAUD,
+	OPT_PARITY,
+	OPT_STOP_BITS,
+	OPT_SLAVE_IDS,
+};
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "watch", no_argument, NULL, 'w' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "unit-id", required_argument, NULL, OPT_UNIT_ID },
+		{ "rtu", required_argument, NULL, OPT_RTU },
+		{ "baud", required_argument, NULL, OPT_BAUD },
+		{ "parity", required_argument, NULL, OPT_PARITY },
+		{ "stop-bits", required_argument, NULL, OPT_STOP_BITS },
+		{ "slave-ids", required_argument, NULL, OPT_SLAVE_IDS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = DEFAULT_SOCKET;
-	int ch;
+	struct ctl_scan_opts so;
+	const char *path = CTL_DEFAULT_SOCKET, *cmd;
+	const char **args;
+	size_t nargs = 0;
+	bool json = false, watch = false, interval_set = false;
+	double interval = 2;
+	int timeout = -1, ch, rc;
+	bool scan_opt = false;
 
+	ctl_scan_defaults(&so);
+	args = xcalloc((size_t)argc + 1, sizeof(*args));
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":s:hV", longopts, NULL)) != -1) {
+	/* '-' in front: operands and options may be mixed ("scan h1 --rtu
+	 * X h2"); operands come back as option 1. */
+	while ((ch = getopt_long(argc, argv, "-:s:jwi:t:hV", longopts,
+	    NULL)) != -1) {
 		switch (ch) {
+		case 1:
+			args[nargs++] = optarg;
+			break;
 		case 's':
 			path = optarg;
 			break;
+		case 'j':
+			json = true;
+			break;
+		case 'w':
+			watch = true;
+			break;
+		case 'i': {
+			char *end;
+
+			interval = strtod(optarg, &end);
+			if (end == optarg || *end != '\0' || !(interval >= 0.2)
+			    || interval > 3600) {
+				fprintf(stderr, "ocpp-edgectl: --interval '%s': "
+				    "allowed 0.2..3600 seconds\n", optarg);
+				free(args);
+				return CTL_EXIT_USAGE;
+			}
+			interval_set = true;
+			break;
+		}
+		case 't':
+			if (int_arg("--timeout", optarg, 10, 60000,
+			    &timeout) != 0)
+				goto usage_error;
+			break;
+		case OPT_UNIT_ID:
+			scan_opt = true;
+			if (int_arg("--unit-id", optarg, 1, 247,
+			    &so.unit_id) != 0)
+				goto usage_error;
+			break;
+		case OPT_RTU:
+			scan_opt = true;
+			so.rtu_device = optarg;
+			break;
+		case OPT_BAUD:
+			scan_opt = true;
+			if (int_arg("--baud", optarg, 1200, 115200,
+			    &so.baud) != 0)
+				goto usage_error;
+			break;
+		case OPT_PARITY:
+			scan_opt = true;
+			if (strcmp(optarg, "none") == 0)
+				so.parity = 'N';
+			else if (strcmp(optarg, "even") == 0)
+				so.parity = 'E';
+			else if (strcmp(optarg, "odd") == 0)
+				so.parity = 'O';
+			else {
+				fprintf(stderr, "ocpp-edgectl: --parity '%s': "
+				    "allowed none, even, odd\n", optarg);
+				goto usage_error;
+			}
+			break;
+		case OPT_STOP_BITS:
+			scan_opt = true;
+			if (int_arg("--stop-bits", optarg, 1, 2,
+			    &so.stop_bits) != 0)
+				goto usage_error;
+			break;
+		case OPT_SLAVE_IDS:
+			scan_opt = true;
+			if (ids_arg(optarg, &so.first_id, &so.last_id) != 0)
+				goto usage_error;
+			break;
 		case 'h':
 			usage(stdout);
+			free(args);
 			return CTL_EXIT_OK;
 		case 'V':
 			printf("ocpp-edgectl %s\n", PACKAGE_VERSION);
+			free(args);
 			return CTL_EXIT_OK;
 		case ':':
 			fprintf(stderr, "ocpp-edgectl: option '%s' needs a value "
 			    "(see --help)\n", argv[optind - 1]);
-			return CTL_EXIT_USAGE;
+			goto usage_error;
 		default:
 			fprintf(stderr, "ocpp-edgectl: unknown option '%s' (see "
 			    "--help)\n", argv[optind - 1]);
-			return CTL_EXIT_USAGE;
+			goto usage_error;
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "ocpp-edgectl: no command given: allowed status "
-		    "(see --help)\n");
-		return CTL_EXIT_USAGE;
+	if (nargs == 0) {
+		fprintf(stderr, "ocpp-edgectl: no command given: allowed "
+		    "status, explain, scan (see --help)\n");
+		goto usage_error;
 	}
-	if (strcmp(argv[optind], "status") != 0) {
-		fprintf(stderr, "ocpp-edgectl: unknown command '%s': allowed "
-		    "status\n", argv[optind]);
-		return CTL_EXIT_USAGE;
+	cmd = args[0];
+	if (strcmp(cmd, "scan") != 0 && scan_opt) {
+		fprintf(stderr, "ocpp-edgectl: --unit-id, --rtu, --baud, "
+		    "--parity, --stop-bits and --slave-ids are for scan\n");
+		goto usage_error;
 	}
-	if (optind + 1 < argc) {
-		fprintf(stderr, "ocpp-edgectl: status takes no argument\n");
-		return CTL_EXIT_USAGE;
+	if (strcmp(cmd, "status") != 0 && (watch || interval_set)) {
+		fprintf(stderr, "ocpp-edgectl: --watch and --interval are for "
+		    "status\n");
+		goto usage_error;
 	}
-	return run_command(path, "status");
+	if (interval_set && !watch) {
+		fprintf(stderr, "ocpp-edgectl: --interval needs --watch\n");
+		goto usage_error;
+	}
+
+	if (strcmp(cmd, "status") == 0) {
+		json_t *req;
+
+		if (nargs > 1) {
+			fprintf(stderr, "ocpp-edgectl: status takes no "
+			    "argument (got '%s')\n", args[1]);
+			goto usage_error;
+		}
+		free(args);
+		if (watch)
+			return run_watch(path, interval, json, timeout > 0 ?
+			    timeout : CTL_TIMEOUT_MS);
+		req = json_pack("{s:s}", "cmd", "status");
+		rc = run_once(path, req, json, timeout > 0 ? timeout :
+		    CTL_TIMEOUT_MS, ctl_render_status);
+		json_decref(req);
+		return rc;
+	}
+	if (strcmp(cmd, "explain") == 0) {
+		json_t *req;
+
+		if (nargs != 2) {
+			fprintf(stderr, "ocpp-edgectl: explain takes one "
+			    "CONNECTOR: the OCPP connector number (\"3\"), "
+			    "CHARGER/K (\"bay1/1\") or CHARGER\n");
+			goto usage_error;
+		}
+		req = json_pack("{s:s,s:s}", "cmd", "explain", "connector",
+		    args[1]);
+		free(args);
+		rc = run_once(path, req, json, timeout > 0 ? timeout :
+		    CTL_TIMEOUT_MS, ctl_render_explain);
+		json_decref(req);
+		return rc;
+	}
+	if (strcmp(cmd, "scan") == 0) {
+		if (json) {
+			fprintf(stderr, "ocpp-edgectl: scan has no --json: it "
+			    "prints configuration sections\n");
+			goto usage_error;
+		}
+		if (nargs == 1 && so.rtu_device == NULL) {
+			fprintf(stderr, "ocpp-edgectl: scan needs HOST[:PORT] "
+			    "targets and/or --rtu DEVICE\n");
+			goto usage_error;
+		}
+		if (timeout > 0 && timeout > 10000) {
+			fprintf(stderr, "ocpp-edgectl: --timeout %d: scan "
+			    "allows 10..10000 ms\n", timeout);
+			goto usage_error;
+		}
+		so.targets = args + 1;
+		so.n_targets = nargs - 1;
+		so.timeout_ms = timeout > 0 ? timeout : 0;
+		rc = ctl_scan(&so, stdout, stderr);
+		free(args);
+		if (fflush(stdout) != 0)
+			rc = CTL_EXIT_ERROR;
+		return rc;
+	}
+	fprintf(stderr, "ocpp-edgectl: unknown command '%s': allowed status, "
+	    "explain, scan\n", cmd);
+usage_error:
+	free(args);
+	return CTL_EXIT_USAGE;
 }

@@ -1,3 +1,24 @@
-# src/ctl: ocpp-edgectl, the command-line client of a running daemon.
+# src/ctl: ocpp-edgectl, the command-line client of a running daemon (and
+# the installer's Modbus scan).  Everything but main is a library so the
+# tests link it.
+noinst_LTLIBRARIES += libctl.la
+libctl_la_SOURCES = src/ctl/ctl.h src/ctl/client.c src/ctl/render.c \
+	src/ctl/scan.c
+libctl_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+
+CTL_LIBS = libctl.la libsouthbound.la libcommon.la $(MODBUS_LIBS) \
+	$(JANSSON_LIBS) $(LIBS)
+
 sbin_PROGRAMS += ocpp-edgectl
 ocpp_edgectl_SOURCES = src/ctl/ctl.c
+ocpp_edgectl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+ocpp_edgectl_LDADD = $(CTL_LIBS)
+
+# Tests: the client and renderers against a contract-speaking server in
+# the test (CUnit).
+check_PROGRAMS += tests/ctl/test-ctl
+TESTS += tests/ctl/test-ctl
+tests_ctl_test_ctl_SOURCES = tests/ctl/test-ctl.c tests/cu.h
+tests_ctl_test_ctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CUNIT_CFLAGS) \
+	-I$(top_srcdir)/tests
+tests_ctl_test_ctl_LDADD = $(CTL_LIBS) $(CUNIT_LIBS)

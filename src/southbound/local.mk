@@ -39,3 +39,6 @@ bench_bench_southbound_CFLAGS = $(AM_CFLAGS) $(MODBUS_CFLAGS) \
 bench_bench_southbound_LDADD = libsouthbound.la libcommon.la $(MODBUS_LIBS) \
 	$(LIBS)
 CLEANFILES += bench/bench-southbound
+
+# A read-only identity probe for `ocpp-edgectl scan` (src/ctl/).
+libsouthbound_la_SOURCES += src/southbound/probe.c

@@ -297,4 +297,55 @@ int sb_charger_snapshot(struct sb *sb, size_t charger,
 void sb_meter_snapshot(struct sb *sb, int64_t now_ms,
     struct sb_meter_reading *out);
 
+
+/* ---- one-shot identity probe (ocpp-edgectl scan; probe.c) ------------ */
+
+/* What answered at one address.  Probing only reads; it never writes. */
+enum sb_probe_kind {
+	SB_PROBE_NOTHING = 0, /* no answer, or nothing recognisable */
+	SB_PROBE_CHARGER,
+	SB_PROBE_METER,
+};
+
+struct sb_probe_result {
+	enum sb_probe_kind kind;
+	char error[160];          /* SB_PROBE_NOTHING: why */
+	/* charger */
+	enum sb_model model;
+	bool model_guessed;       /* product type not recognised */
+	char product_type[64];
+	char firmware[48];
+	char serial[40];
+	int n_connectors;         /* 0 = not reported */
+	double max_power_w;       /* NAN = not reported */
+	double max_current_a;     /* NAN = not reported */
+	double max_offline_power_w; /* DC; NAN = not reported */
+	int phases;               /* 1 or 3; 0 = could not tell */
+	enum sb_word_order word_order; /* SB_WORDS_LOW_FIRST when only that
+	                                  decodes the maximum sensibly */
+	bool ro_uses_fc03;        /* the device refused function 04 */
+	/* meter */
+	enum sb_meter_type meter_type;
+	double voltage_v[3];
+	double total_power_w;
+};
+
+struct sb_prober;
+
+/* Opens a Modbus TCP connection (serial == NULL) to host:port, or a
+ * serial line, with a response timeout of timeout_ms.  Returns 0 and
+ * *out (close with sb_probe_close), or SB_ERR_DEVICE (connection refused
+ * or timed out) / SB_ERR_CONFIG with *cause (caller frees). */
+int sb_probe_open(const char *host, int port,
+    const struct sb_serial_conf *serial, int timeout_ms,
+    struct sb_prober **out, char **cause);
+/* Reads the identity of whatever answers at unit_id: an Autel charger
+ * (product type, firmware, serial, connectors, maxima, phases, word
+ * order) or an Eastron meter.  Returns 0 with out->kind (NOTHING with
+ * out->error when nothing recognisable answered). */
+int sb_probe_unit(struct sb_prober *p, int unit_id,
+    struct sb_probe_result *out);
+/* Closes the connection and frees the prober (NULL is accepted). */
+void sb_probe_close(struct sb_prober *p);
+
 #endif

@@ -57,7 +57,7 @@ open(sys.argv[2], "w").close()
 c, _ = s.accept()
 line = c.makefile("rb").readline()
 open(sys.argv[3], "wb").write(line)
-c.sendall(b"state: test peer\nchargers: 0\n")
+c.sendall(b"{\"ok\":true,\"result\":{\"site_id\":\"test-peer\",\"chargers\":[]}}\n")
 c.close()' "$tmp/live.sock" "$tmp/ready" "$tmp/got" &
 	peer=$!
 	i=0
@@ -67,9 +67,9 @@ c.close()' "$tmp/live.sock" "$tmp/ready" "$tmp/got" &
 		sleep 0.05
 	done
 	[ "$(run "$bin" -s "$tmp/live.sock" status)" -eq 0 ] || fail "live status exit"
-	printf 'state: test peer\nchargers: 0\n' | cmp -s - "$tmp/out" ||
+	has "$tmp/out" "site test-peer" ||
 	    fail "live status printed '$(cat "$tmp/out")'"
-	printf 'status\n' | cmp -s - "$tmp/got" || fail "peer got '$(cat "$tmp/got")'"
+	printf '{"cmd":"status"}\n' | cmp -s - "$tmp/got" || fail "peer got '$(cat "$tmp/got")'"
 	kill "$peer" 2>/dev/null
 	wait "$peer" 2>/dev/null
 	pass "status prints the daemon's answer"

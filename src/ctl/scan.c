@@ -1,0 +1,272 @@
+/* `ocpp-edgectl scan`: probes Modbus TCP hosts and an RS-485 bus for
+ * Autel chargers and Eastron meters, and prints the matching sections of
+ * ocpp-edge.conf (option names as in etc/ocpp-edge.conf).  Read-only:
+ * nothing is written to the devices. */
+#include "config.h"
+
+#include "ctl/ctl.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "southbound/southbound.h"
+
+/* Fills the scan defaults. */
+void
+ctl_scan_defaults(struct ctl_scan_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->unit_id = 1;
+	o->baud = 9600;
+	o->parity = 'N';
+	o->stop_bits = 1;
+	o->first_id = 1;
+	o->last_id = 10;
+	o->timeout_ms = 0; /* 300 TCP, 500 RTU */
+}
+
+/* Splits "HOST[:PORT]" / "[V6]:PORT" / "V6" into host and port (default
+ * 502).  Returns 0, or -1 with a message in err. */
+static int
+split_target(const char *t, char *host, size_t hlen, int *port, char *err,
+    size_t elen)
+{
+	const char *colon, *end;
+	char *stop;
+	long p = 502;
+
+	if (t[0] == '[') {
+		end = strchr(t, ']');
+		if (end == NULL || (end[1] != '\0' && end[1] != ':')) {
+			snprintf(err, elen, "'%s': expected [ADDRESS]:PORT", t);
+			return -1;
+		}
+		snprintf(host, hlen, "%.*s", (int)(end - t - 1), t + 1);
+		colon = end[1] == ':' ? end + 1 : NULL;
+	} else {
+		colon = strrchr(t, ':');
+		if (colon != NULL && strchr(t, ':') != colon)
+			colon = NULL; /* a bare IPv6 address */
+		snprintf(host, hlen, "%.*s", colon != NULL ?
+		    (int)(colon - t) : (int)strlen(t), t);
+	}
+	if (host[0] == '\0') {
+		snprintf(err, elen, "'%s': no host", t);
+		return -1;
+	}
+	if (colon != NULL) {
+		p = strtol(colon + 1, &stop, 10);
+		if (colon[1] == '\0' || *stop != '\0' || p < 1 || p > 65535) {
+			snprintf(err, elen, "'%s': port '%s' out of range "
+			    "1..65535", t, colon + 1);
+			return -1;
+		}
+	}
+	*port = (int)p;
+	return 0;
+}
+
+/* A configuration name from the serial number: characters outside
+ * A-Z a-z 0-9 - _ . become '-', at most 63. */
+static void
+name_from(const struct sb_probe_result *r, int n, char *out, size_t len)
+{
+	size_t i = 0;
+
+	if (r->serial[0] == '\0') {
+		snprintf(out, len, "charger%d", n);
+		return;
+	}
+	for (const char *s = r->serial; *s != '\0' && i + 1 < len && i < 63;
+	    s++, i++)
+		out[i] = isalnum((unsigned char)*s) || *s == '-' ||
+		    *s == '_' || *s == '.' ? *s : '-';
+	out[i] = '\0';
+}
+
+/* Whole kW of a maximum, rounded down; 0 when unknown. */
+static long
+kw(double w)
+{
+	return isnan(w) ? 0 : (long)floor(w / 1000 + 1e-9);
+}
+
+/* Prints one charger section. */
+static void
+print_charger(FILE *out, const struct sb_probe_result *r, int n,
+    const char *host, int port, const struct ctl_scan_opts *o, int unit)
+{
+	char name[64];
+	long max_kw = kw(r->max_power_w);
+	int conns = r->n_connectors > 0 ? r->n_connectors : 1;
+
+	name_from(r, n, name, sizeof(name));
+	fprintf(out, "# %s, firmware %s, serial %s%s\n",
+	    r->product_type[0] != '\0' ? r->product_type : "(no product type)",
+	    r->firmware[0] != '\0' ? r->firmware : "-",
+	    r->serial[0] != '\0' ? r->serial : "-",
+	    r->ro_uses_fc03 ? ", refuses function 04 (read with 03)" : "");
+	if (!isnan(r->max_power_w))
+		fprintf(out, "# rated %.0f W", r->max_power_w);
+	else
+		fprintf(out, "# rated power not reported");
+	if (!isnan(r->max_current_a))
+		fprintf(out, ", %.2f A", r->max_current_a);
+	if (!isnan(r->max_offline_power_w))
+		fprintf(out, ", offline maximum %.0f W",
+		    r->max_offline_power_w);
+	fprintf(out, "\n");
+	if (r->model_guessed)
+		fprintf(out, "# product type not recognised: the model is a "
+		    "guess, check it\n");
+	fprintf(out, "charger \"%s\" {\n", name);
+	fprintf(out, "\tmodel = \"%s\"\n", sb_model_name(r->model));
+	if (host != NULL) {
+		fprintf(out, "\tlink = \"tcp\"\n");
+		fprintf(out, "\thost = \"%s\"\n", host);
+		fprintf(out, "\tport = %d\n", port);
+	} else {
+		fprintf(out, "\tlink = \"rtu\"\n");
+		fprintf(out, "\tdevice = \"%s\"\n", o->rtu_device);
+		fprintf(out, "\tbaud = %d\n", o->baud);
+		fprintf(out, "\tparity = \"%s\"\n", o->parity == 'E' ? "even" :
+		    o->parity == 'O' ? "odd" : "none");
+		fprintf(out, "\tstop-bits = %d\n", o->stop_bits);
+	}
+	fprintf(out, "\tunit-id = %d\n", unit);
+	if (r->serial[0] != '\0')
+		fprintf(out, "\tserial = \"%s\"\n", r->serial);
+	fprintf(out, "\tconnectors = %d\n", conns);
+	if (r->phases != 0)
+		fprintf(out, "\tphases = %d\n", r->phases);
+	else
+		fprintf(out, "\t# phases: could not tell (no voltage on the "
+		    "connector); 1 or 3\n");
+	if (max_kw >= 1)
+		fprintf(out, "\tmax-power-kw = %ld\n", max_kw);
+	else
+		fprintf(out, "\tmax-power-kw = 0 # not reported: set the "
+		    "charger's rating\n");
+	if (r->word_order == SB_WORDS_LOW_FIRST)
+		fprintf(out, "\tword-order = \"low-first\"\n");
+	fprintf(out, "}\n\n");
+}
+
+/* Prints one meter section. */
+static void
+print_meter(FILE *out, const struct sb_probe_result *r, const char *host,
+    int port, const struct ctl_scan_opts *o, int unit)
+{
+	const char *type = r->meter_type == SB_METER_SDM630 ? "sdm630" :
+	    "sdm230";
+
+	fprintf(out, "# Eastron %s meter: %.1f / %.1f / %.1f V, total "
+	    "%.0f W%s\n", r->meter_type == SB_METER_SDM630 ?
+	    "three-phase" : "single-phase", r->voltage_v[0], r->voltage_v[1],
+	    r->voltage_v[2], r->total_power_w,
+	    r->meter_type == SB_METER_SDM630 ? "" :
+	    " (an SDM120 looks the same: set type accordingly)");
+	fprintf(out, "meter {\n\ttype = \"%s\"\n", type);
+	if (host != NULL) {
+		fprintf(out, "\tlink = \"tcp\"\n\thost = \"%s\"\n\tport = %d\n",
+		    host, port);
+	} else {
+		fprintf(out, "\tlink = \"rtu\"\n\tdevice = \"%s\"\n"
+		    "\tbaud = %d\n\tparity = \"%s\"\n\tstop-bits = %d\n",
+		    o->rtu_device, o->baud, o->parity == 'E' ? "even" :
+		    o->parity == 'O' ? "odd" : "none", o->stop_bits);
+	}
+	fprintf(out, "\tunit-id = %d\n}\n\n", unit);
+}
+
+/* Probes everything asked for; see ctl.h. */
+int
+ctl_scan(const struct ctl_scan_opts *o, FILE *out, FILE *err)
+{
+	struct sb_probe_result r;
+	struct sb_prober *p;
+	int missed = 0, found = 0, n = 0;
+	char *cause;
+
+	for (size_t i = 0; i < o->n_targets; i++) {
+		char host[256], msg[160];
+		int port, tmo = o->timeout_ms > 0 ? o->timeout_ms : 300;
+
+		if (split_target(o->targets[i], host, sizeof(host), &port, msg,
+		    sizeof(msg)) != 0) {
+			fprintf(err, "ocpp-edgectl: scan: %s\n", msg);
+			fprintf(out, "# %s: not scanned: %s\n\n", o->targets[i],
+			    msg);
+			missed++;
+			continue;
+		}
+		cause = NULL;
+		if (sb_probe_open(host, port, NULL, tmo, &p, &cause) != 0) {
+			fprintf(err, "ocpp-edgectl: scan: %s:%d: %s\n", host,
+			    port, cause);
+			fprintf(out, "# %s:%d: %s\n\n", host, port, cause);
+			free(cause);
+			missed++;
+			continue;
+		}
+		sb_probe_unit(p, o->unit_id, &r);
+		sb_probe_close(p);
+		if (r.kind == SB_PROBE_CHARGER) {
+			print_charger(out, &r, ++n, host, port, o, o->unit_id);
+			found++;
+		} else if (r.kind == SB_PROBE_METER) {
+			print_meter(out, &r, host, port, o, o->unit_id);
+			found++;
+		} else {
+			fprintf(err, "ocpp-edgectl: scan: %s:%d unit %d: %s\n",
+			    host, port, o->unit_id, r.error);
+			fprintf(out, "# %s:%d unit %d: %s\n\n", host, port,
+			    o->unit_id, r.error);
+			missed++;
+		}
+	}
+
+	if (o->rtu_device != NULL) {
+		struct sb_serial_conf sc = { o->rtu_device, o->baud, o->parity,
+		    o->stop_bits };
+		int tmo = o->timeout_ms > 0 ? o->timeout_ms : 500;
+		int on_bus = 0;
+
+		cause = NULL;
+		if (sb_probe_open(NULL, 0, &sc, tmo, &p, &cause) != 0) {
+			fprintf(err, "ocpp-edgectl: scan: %s\n", cause);
+			fprintf(out, "# %s\n\n", cause);
+			free(cause);
+			return CTL_EXIT_SCAN_MISSED;
+		}
+		for (int id = o->first_id; id <= o->last_id; id++) {
+			sb_probe_unit(p, id, &r);
+			if (r.kind == SB_PROBE_CHARGER)
+				print_charger(out, &r, ++n, NULL, 0, o, id);
+			else if (r.kind == SB_PROBE_METER)
+				print_meter(out, &r, NULL, 0, o, id);
+			else
+				fprintf(err, "ocpp-edgectl: scan: %s slave %d: "
+				    "%s\n", o->rtu_device, id, r.error);
+			if (r.kind != SB_PROBE_NOTHING)
+				on_bus++;
+		}
+		sb_probe_close(p);
+		found += on_bus;
+		if (on_bus == 0) {
+			fprintf(out, "# %s: no device answered at slave ids "
+			    "%d..%d (%d baud, parity %c, %d stop bit%s)\n\n",
+			    o->rtu_device, o->first_id, o->last_id, o->baud,
+			    o->parity, o->stop_bits, o->stop_bits == 1 ? "" :
+			    "s");
+			missed++;
+		}
+	}
+	fprintf(err, "ocpp-edgectl: scan: %d device%s found, %d target%s "
+	    "without one\n", found, found == 1 ? "" : "s", missed,
+	    missed == 1 ? "" : "s");
+	return missed == 0 ? CTL_EXIT_OK : CTL_EXIT_SCAN_MISSED;
+}
