@@ -134,7 +134,7 @@ fail(int err, char *cause)
 static int
 print_json(json_t *result)
 {
-	if (json_dumpf(result, stdout, JSON_COMPACT | JSON_SORT_KEYS) != 0)
+	if (json_dumpf(result, stdout, JSON_COMPACT) != 0)
 		return CTL_EXIT_ERROR;
 	fputc('\n', stdout);
 	return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_ERROR;
@@ -221,8 +221,7 @@ run_watch(const char *path, double interval_s, bool json, int timeout_ms)
 		}
 		if (r == CTL_OK) {
 			if (json) {
-				json_dumpf(result, f, JSON_COMPACT |
-				    JSON_SORT_KEYS);
+				json_dumpf(result, f, JSON_COMPACT);
 				fputc('\n', f);
 			} else {
 				ctl_render_status(f, result);

@@ -329,6 +329,16 @@ render_site_cap(FILE *out, json_t *cap)
 		fprintf(out, "  offline fallback (cloud unreachable)\n");
 	else
 		fprintf(out, "  from %s\n", src);
+	if (!isnan(num(cap, "budget_w")) || !isnan(num(cap, "allocated_w"))) {
+		char b2[24];
+
+		fprintf(out, "          balancer budget %s", pw(cap, "budget_w",
+		    b, sizeof(b)));
+		if (str(cap, "balancer_source") != NULL)
+			fprintf(out, " (%s)", str(cap, "balancer_source"));
+		fprintf(out, ", allocated %s\n", pw(cap, "allocated_w", b2,
+		    sizeof(b2)));
+	}
 }
 
 /* The meter lines. */
@@ -436,7 +446,7 @@ render_chargers(FILE *out, json_t *chargers, int64_t now)
 				    c);
 			pw(cn, "power_w", p, sizeof(p));
 			pw(cn, "setpoint_w", sp, sizeof(sp));
-			if (!isnan(sa) && !isnan(num(cn, "setpoint_w")))
+			if (!isnan(sa) && num(cn, "setpoint_w") > 0)
 				snprintf(sp + strlen(sp), sizeof(sp) -
 				    strlen(sp), " (%.1f A)", sa);
 			if (tx != NULL && !isnan(e))
@@ -459,6 +469,10 @@ render_chargers(FILE *out, json_t *chargers, int64_t now)
 	}
 	fprintf(out, "\n");
 	tbl_print(&ct, out, 0);
+	json_array_foreach(chargers, i, ch)
+		if (str(ch, "error") != NULL && str(ch, "error")[0] != '\0')
+			fprintf(out, "  %s: %s\n", str_na(ch, "name"),
+			    str(ch, "error"));
 	fprintf(out, "\n");
 	tbl_print(&kt, out, 0);
 }
@@ -511,19 +525,22 @@ ctl_render_explain(FILE *out, json_t *r)
 	fprintf(out, "Connector %s", str_na(r, "connector"));
 	if (!isnan(id))
 		fprintf(out, " (EVSE %.0f)", id);
+	if (bound_by != NULL && strcmp(bound_by, "none") == 0)
+		bound_by = NULL;
 	fprintf(out, ": setpoint %s, reason %s, bound by %s\n",
 	    pw(r, "setpoint_w", b, sizeof(b)), str_na(r, "reason"),
-	    bound_by != NULL ? bound_by : "nothing");
+	    bound_by != NULL ? bound_by : "nothing (not allocated)");
 	fprintf(out, "\n");
 	if (json_is_array(caps) && json_array_size(caps) > 0) {
-		tbl_init(&t, 4, "CAP", ">LIMIT", "DETAIL", "");
+		tbl_init(&t, 4, "", "CAP", ">LIMIT", "DETAIL");
 		json_array_foreach(caps, i, cap) {
 			const char *what = str(cap, "what");
 			bool bind = !marked && is_binding(what, bound_by);
-			const char *row[] = { what != NULL ? what : NA,
+			const char *row[] = { bind ? "=>" : "",
+			    what != NULL ? what : NA,
 			    pw(cap, "w", b, sizeof(b)),
 			    str(cap, "detail") != NULL ? str(cap, "detail") :
-			    "", bind ? "<- bound" : "" };
+			    "" };
 
 			if (bind)
 				marked = true;

@@ -189,7 +189,7 @@ static const char status_reply[] =
 "\"link\":\"tcp 127.0.0.1:5021\",\"online\":true,\"offline_since\":null,"
 "\"connectors\":[{\"connector\":1,\"ocpp_id\":1,\"status\":\"Charging\","
 "\"power_w\":7260,\"energy_wh\":123456,\"setpoint_w\":7300,"
-"\"setpoint_a\":null,\"paused\":false,\"reason\":\"share\","
+"\"setpoint_a\":10.6,\"paused\":false,\"reason\":\"share\","
 "\"transaction\":\"42\"}]},"
 "{\"name\":\"compact1\",\"model\":\"autel-ac-compact\","
 "\"serial\":\"AC07-0002\",\"firmware\":null,\"link\":\"tcp-listen\","
@@ -272,14 +272,15 @@ test_status_roundtrip(void)
 	CU_ASSERT(has_line(text, "compact1  autel-ac-compact  AC07-0002  "
 	    "-         tcp-listen          OFFLINE since 07:09:15Z (45s ago)"));
 	/* the connectors: 7260 W -> 7.3 kW (one decimal), energy 123456 Wh
-	 * -> 123.5 kWh; setpoint_a 0.0 shown next to 0 W, so SETPOINT is
-	 * 11 wide ("0 W (0.0 A)") and right-aligned like POWER (6 wide) */
-	CU_ASSERT(has_line(text, "EVSE  CONNECTOR   STATUS        POWER     "
-	    "SETPOINT  REASON           SESSION"));
-	CU_ASSERT(has_line(text, "   1  wallbox1/1  Charging     7.3 kW       "
-	    "7.3 kW  share            tx 42, meter 123.5 kWh"));
+	 * -> 123.5 kWh; amps next to a setpoint above 0 (7300 W / (230 V x
+	 * 3) = 10.6 A), so SETPOINT is 15 wide ("7.3 kW (10.6 A)") and
+	 * right-aligned like POWER (6 wide) */
+	CU_ASSERT(has_line(text, "EVSE  CONNECTOR   STATUS        POWER  "
+	    "       SETPOINT  REASON           SESSION"));
+	CU_ASSERT(has_line(text, "   1  wallbox1/1  Charging     7.3 kW  "
+	    "7.3 kW (10.6 A)  share            tx 42, meter 123.5 kWh"));
 	CU_ASSERT(has_line(text, "   2  compact1/1  Unavailable     0 W  "
-	    "0 W (0.0 A)  offline-reserve  -"));
+	    "            0 W  offline-reserve  -"));
 	free(text);
 	json_decref(res);
 	json_decref(req);
@@ -314,16 +315,14 @@ test_explain(void)
 	text = render(ctl_render_explain, res);
 	CU_ASSERT(has_line(text, "Connector bay1/1 (EVSE 1): setpoint 7.3 kW, "
 	    "reason capped-by-circuit, bound by circuit"));
-	CU_ASSERT(has_line(text, "  CAP        LIMIT  DETAIL"));
-	CU_ASSERT(has_line(text, "  profile  11.0 kW  TxDefaultProfile id 7 "
+	CU_ASSERT(has_line(text, "      CAP        LIMIT  DETAIL"));
+	CU_ASSERT(has_line(text, "      profile  11.0 kW  TxDefaultProfile id 7 "
 	    "stack 0"));
-	/* DETAIL is 29 wide ("TxDefaultProfile id 7 stack 0") */
-	CU_ASSERT(has_line(text, "  circuit   7.3 kW  main                     "
-	    "      <- bound"));
-	CU_ASSERT(has_line(text, "  phase          -  L1"));
+	CU_ASSERT(has_line(text, "  =>  circuit   7.3 kW  main"));
+	CU_ASSERT(has_line(text, "      phase          -  L1"));
 	CU_ASSERT(has_line(text, "balancer: 7300 W capped-by-circuit: target "
 	    "9100 W"));
-	CU_ASSERT_PTR_NULL(strstr(strstr(text, "<- bound") + 1, "<- bound"));
+	CU_ASSERT_PTR_NULL(strstr(strstr(text, "=>") + 1, "=>"));
 	free(text);
 	json_decref(res);
 	json_decref(req);
@@ -547,7 +546,7 @@ test_render_sparse(void)
 	r = json_object();
 	text = render(ctl_render_explain, r);
 	CU_ASSERT(has_line(text, "Connector -: setpoint -, reason -, bound by "
-	    "nothing"));
+	    "nothing (not allocated)"));
 	free(text);
 	json_decref(r);
 }
