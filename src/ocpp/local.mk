@@ -40,3 +40,19 @@ clean-local-ocpp:
 bench_scripts += bench/bench-ocpp.sh
 EXTRA_DIST += bench/bench-ocpp.sh bench/bench-ocpp.js
 bench: tests/ocpp/test-station$(EXEEXT)
+
+# ---- Charging profiles (smart charging): validation, the profile set,
+# evaluation at an instant and composite schedules.  Pure: libc, jansson
+# and common/ only.
+noinst_LTLIBRARIES += libsmartcharging.la
+libsmartcharging_la_SOURCES = src/ocpp/smartcharging.c src/ocpp/smartcharging.h
+libsmartcharging_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+SMARTCHARGING_LIBS = libsmartcharging.la libcommon.la $(JANSSON_LIBS) $(LIBS)
+
+check_PROGRAMS += tests/ocpp/test-smartcharging
+TESTS += tests/ocpp/test-smartcharging
+tests_ocpp_test_smartcharging_SOURCES = tests/ocpp/test-smartcharging.c \
+	tests/cu.h
+tests_ocpp_test_smartcharging_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) \
+	$(JANSSON_CFLAGS)
+tests_ocpp_test_smartcharging_LDADD = $(SMARTCHARGING_LIBS) $(CUNIT_LIBS)
