@@ -22,3 +22,7 @@ tests_ctl_test_ctl_SOURCES = tests/ctl/test-ctl.c tests/cu.h
 tests_ctl_test_ctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CUNIT_CFLAGS) \
 	-I$(top_srcdir)/tests
 tests_ctl_test_ctl_LDADD = $(CTL_LIBS) $(CUNIT_LIBS)
+
+# scan against the site simulator (every model over TCP, the RTU pty).
+TESTS += tests/ctl/test-scan.sh
+EXTRA_DIST += tests/ctl/test-scan.sh tests/ctl/scan-site.json

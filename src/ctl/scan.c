@@ -87,11 +87,12 @@ name_from(const struct sb_probe_result *r, int n, char *out, size_t len)
 	out[i] = '\0';
 }
 
-/* Whole kW of a maximum, rounded down; 0 when unknown. */
-static long
+/* A maximum in kW to 0.1 kW, rounded down (7400 W -> 7.4); 0 when
+ * unknown. */
+static double
 kw(double w)
 {
-	return isnan(w) ? 0 : (long)floor(w / 1000 + 1e-9);
+	return isnan(w) ? 0 : floor(w / 100 + 1e-9) / 10;
 }
 
 /* Prints one charger section. */
@@ -100,7 +101,7 @@ print_charger(FILE *out, const struct sb_probe_result *r, int n,
     const char *host, int port, const struct ctl_scan_opts *o, int unit)
 {
 	char name[64];
-	long max_kw = kw(r->max_power_w);
+	double max_kw = kw(r->max_power_w);
 	int conns = r->n_connectors > 0 ? r->n_connectors : 1;
 
 	name_from(r, n, name, sizeof(name));
@@ -146,7 +147,7 @@ print_charger(FILE *out, const struct sb_probe_result *r, int n,
 		fprintf(out, "\t# phases: could not tell (no voltage on the "
 		    "connector); 1 or 3\n");
 	if (max_kw >= 1)
-		fprintf(out, "\tmax-power-kw = %ld\n", max_kw);
+		fprintf(out, "\tmax-power-kw = %g\n", max_kw);
 	else
 		fprintf(out, "\tmax-power-kw = 0 # not reported: set the "
 		    "charger's rating\n");
