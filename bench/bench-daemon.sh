@@ -12,13 +12,15 @@ csms { url = "ws://127.0.0.1:1/ocpp" identity = "bench" }
 balancer { mode = "dlb" }
 charger "a" { model = "autel-ac-wallbox" host = "127.0.0.1" port = 1 max-power-kw = 11 }
 CONF
+echo "store { path = \"$tmp/state.db\" }" >>"$tmp/edge.conf"
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 worst_start=0
 worst_stop=0
 for run in 1 2 3 4 5; do
 	log="$tmp/run$run.log"
 	t0=$(now_ms)
-	"$bin" --stderr --config "$tmp/edge.conf" 2>"$log" &
+	"$bin" --stderr --config "$tmp/edge.conf" --control "$tmp/ctl.sock" \
+	    2>"$log" &
 	pid=$!
 	i=0
 	until grep -q "info: started" "$log"; do

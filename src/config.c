@@ -116,9 +116,9 @@ static const struct opt_def site_opts[] = {
 };
 
 static const struct opt_def csms_opts[] = {
-	STR("url", "", CFG_URL_MAX - 1, F_REQ),
+	STR("url", "", CFG_URL_MAX - 1, 0),
 	ENUM("ocpp-version", "1.6", version_choices),
-	STR("identity", "", CFG_IDENTITY_MAX - 1, F_REQ),
+	STR("identity", "", CFG_IDENTITY_MAX - 1, 0),
 	INT("security-profile", 1, 1, 3, ""),
 	STR("password", "", CFG_PASSWORD_MAX - 1, F_SECRET),
 	STR("ca-file", "", CFG_PATH_MAX - 1, 0),
@@ -1591,6 +1591,24 @@ check_power(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 		XERR(t->balancer, &balancer_sec, "offline-site-power-kw",
 		    fmt_kw(c->balancer.offline_site_power_w, a, sizeof(a)),
 		    "above the available power", "0..%s kW", v);
+	/* Fail-safe: a gateway that dies while the backend is away leaves
+	 * the chargers on their offline limits, which must fit the cap that
+	 * holds then. */
+	if (c->balancer.offline_site_power_w > 0 &&
+	    !is_bad(ctx, t->balancer, "offline-site-power-kw")) {
+		long offline_sum_w = 0;
+
+		for (size_t i = 0; i < c->n_chargers; i++)
+			offline_sum_w += c->chargers[i].offline_power_w;
+		if (offline_sum_w > c->balancer.offline_site_power_w)
+			XERR(t->balancer, &balancer_sec, "offline-site-power-kw",
+			    fmt_kw(c->balancer.offline_site_power_w, a,
+			    sizeof(a)), "below the chargers' offline powers: "
+			    "chargers left on their offline limits could draw "
+			    "more than this cap", "at least %s kW (the sum of "
+			    "charger offline-power-kw), or lower those",
+			    fmt_kw(offline_sum_w, p1, sizeof(p1)));
+	}
 }
 
 /* Checks the CSMS link: URL scheme against the security profile,
@@ -1620,6 +1638,17 @@ check_csms(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 			XERR(s, &csms_sec, "url", c->csms.url, "security "
 			    "profile 2 and 3 need TLS", "a wss:// URL with "
 			    "security-profile = %d", prof);
+	}
+	/* No url: the gateway runs without a backend (local modes only);
+	 * with one, the identity is required. */
+	if (c->csms.url[0] != '\0' && !find_note(ctx, s, "identity")) {
+		const struct opt_def *od = find_opt(&csms_sec, "identity");
+		char *allowed = allowed_text(od);
+
+		opt_error(ctx, sec_line(ctx, s), &csms_sec, cfg_title(s),
+		    "identity", NULL, "missing", "%s (required with csms.url)",
+		    allowed);
+		free(allowed);
 	}
 	if (!is_bad(ctx, s, "identity") && find_note(ctx, s, "identity")) {
 		const char *ok = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"

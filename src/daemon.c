@@ -21,7 +21,10 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "control.h"
 #include "daemon.h"
+#include "store/store.h"
+#include "southbound/southbound.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -30,6 +33,10 @@
 #ifndef DOCDIR
 #define DOCDIR "/usr/share/doc/ocpp-edge"
 #endif
+#ifndef RUNSTATEDIR
+#define RUNSTATEDIR "/run"
+#endif
+#define DEFAULT_CONTROL RUNSTATEDIR "/ocpp-edge/ctl.sock"
 
 /* How often the loop wakes up on its own, whatever else is scheduled. */
 #define HOUSEKEEPING_US (500 * LWS_US_PER_MS)
@@ -42,7 +49,10 @@ static struct lws_context *volatile signal_lws;
 static struct {
 	lws_sorted_usec_list_t sul;
 	struct daemon *d;
-} housekeeping;
+} housekeeping, balancer_run, cap_timer;
+
+static void on_housekeeping(lws_sorted_usec_list_t *sul);
+static void refresh_meter(struct daemon *d);
 
 /* Asks the loop to stop: async-signal-safe (a flag and lws's wake-up
  * pipe). */
@@ -90,8 +100,69 @@ on_housekeeping(lws_sorted_usec_list_t *sul)
 	(void)sul;
 	if (stop_requested)
 		return; /* the loop notices on its way round */
+	if (d->store != NULL) {
+		char *cause = NULL;
+
+		if (store_flush(d->store, mono_now_ms(), false, &cause) != 0) {
+			log_warnx("store: cannot commit meter values: %s", cause);
+			free(cause);
+		}
+	}
+	if (d->site_ready) {
+		refresh_meter(d);
+		(void)site_update_caps(&d->site, mono_now_ms());
+		/* The balancer's hold times run on its clock: a run now and
+		 * then lets a paused connector resume with no input change. */
+		d->site.dirty = true;
+		daemon_schedule_run(d);
+	}
 	lws_sul_schedule(d->lws, 0, &housekeeping.sul, on_housekeeping,
 	    HOUSEKEEPING_US);
+}
+
+/* libwebsockets' callback for the raw descriptors the daemon watches
+ * (southbound wake-ups, control socket): hands the event to its owner. */
+static int
+on_raw(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	struct daemon_fd *df = lws_get_opaque_user_data(wsi);
+
+	(void)user;
+	(void)in;
+	(void)len;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+	case LWS_CALLBACK_RAW_WRITEABLE_FILE:
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		if (df == NULL)
+			return reason == LWS_CALLBACK_RAW_CLOSE_FILE ? 0 : -1;
+		return df->cb(df, wsi, (int)reason);
+	default:
+		return 0;
+	}
+}
+
+static const struct lws_protocols raw_protocols[] = {
+	{ "edge-raw", on_raw, 0, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 },
+};
+
+int
+daemon_watch_fd(struct daemon *d, int fd, struct daemon_fd *df)
+{
+	lws_sock_file_fd_type u;
+	struct lws_vhost *vh = lws_get_vhost_by_name(d->lws, "default");
+
+	if (vh == NULL)
+		return -1;
+	u.filefd = fd;
+	df->wsi = lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, u,
+	    "edge-raw", NULL);
+	if (df->wsi == NULL)
+		return -1;
+	lws_set_opaque_user_data(df->wsi, df);
+	return 0;
 }
 
 /* Step "loop": the libwebsockets context, without a listening socket
@@ -104,6 +175,7 @@ loop_init(struct daemon *d, char **cause)
 	lws_set_log_level(LLL_ERR | LLL_WARN | (log_debug_enabled("main") ?
 	    LLL_NOTICE : 0), on_lws_log);
 	memset(&info, 0, sizeof(info));
+	info.protocols = raw_protocols;
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.gid = (gid_t)-1;
@@ -131,6 +203,320 @@ loop_finalise(struct daemon *d)
 	d->lws = NULL;
 }
 
+/* ---- The store ------------------------------------------------------ */
+
+/* Step "store": opens the database; a bad one stops the start with the
+ * store's own message. */
+static int
+store_init(struct daemon *d, char **cause)
+{
+	char *why = NULL;
+	int rc;
+
+	rc = store_open(d->cfg.store.path, NULL, &d->store, &why);
+	if (rc != 0) {
+		xasprintf(cause, "store %s: %s", d->cfg.store.path,
+		    why != NULL ? why : store_strerror(rc));
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Commits what is buffered and closes the database. */
+static void
+store_finalise(struct daemon *d)
+{
+	char *cause = NULL;
+
+	if (d->store != NULL && store_flush(d->store, mono_now_ms(), true,
+	    &cause) != 0) {
+		log_warnx("store: last commit failed: %s", cause);
+		free(cause);
+	}
+	store_close(d->store);
+	d->store = NULL;
+}
+
+/* ---- The site model and the balancer -------------------------------- */
+
+/* Layers the backend's setting overrides on the file's values: overrides
+ * whose option changed in the file since are dropped; an override that no
+ * longer passes the checks is ignored with a warning. */
+static int
+settings_layer(struct daemon *d, char **cause)
+{
+	struct site_lb file;
+	struct store_kv kv[16];
+	char vals[16][32];
+	int dropped = 0;
+
+	site_lb_from_cfg(&d->cfg, &file);
+	d->lb = file;
+	for (size_t i = 0; i < site_n_setting_keys; i++) {
+		kv[i].key = site_setting_keys[i].key;
+		kv[i].value = site_lb_format(&file, i, vals[i], sizeof(vals[i]));
+	}
+	if (store_settings_reconcile(d->store, kv, site_n_setting_keys,
+	    &dropped, cause) != 0)
+		return -1;
+	if (dropped > 0)
+		log_info("settings: %d backend override%s dropped (changed in "
+		    "%s since)", dropped, dropped == 1 ? "" : "s",
+		    d->config_path);
+	for (size_t i = 0; i < site_n_setting_keys; i++) {
+		enum store_setting_source src = STORE_SETTING_FILE;
+		char *value = NULL, *why = NULL;
+
+		if (store_setting_get(d->store, kv[i].key, kv[i].value, &value,
+		    &src, cause) != 0)
+			return -1;
+		if (src == STORE_SETTING_BACKEND && value != NULL) {
+			if (site_lb_parse(&d->lb, &d->cfg, i, value, &why) == 0) {
+				d->lb_backend[i] = true;
+				log_info("settings: %s = %s (set by the backend; "
+				    "the file says %s)", kv[i].key, value,
+				    kv[i].value);
+			} else {
+				log_warnx("settings: backend value ignored: %s",
+				    why);
+				free(why);
+			}
+		}
+		free(value);
+	}
+	return 0;
+}
+
+/* Step "site": settings in force, the site model, its first caps. */
+static int
+site_step_init(struct daemon *d, char **cause)
+{
+	if (settings_layer(d, cause) != 0)
+		return -1;
+	if (site_init(&d->site, &d->cfg, &d->lb, cause) != 0)
+		return -1;
+	d->site.cloud_since_ms = d->started_ms;
+	d->site.cloud_since_epoch_ms = d->started_epoch_ms;
+	(void)site_update_caps(&d->site, mono_now_ms());
+	d->writes = xcalloc((size_t)d->site.n_conns + 1, sizeof(*d->writes));
+	d->take_buf = xcalloc((size_t)d->site.n_chargers + 1,
+	    sizeof(*d->take_buf));
+	d->site_ready = true;
+	return 0;
+}
+
+/* Undoes site_step_init. */
+static void
+site_step_finalise(struct daemon *d)
+{
+	lws_sul_cancel(&balancer_run.sul);
+	lws_sul_cancel(&cap_timer.sul);
+	d->site_ready = false;
+	site_free(&d->site);
+	free(d->writes);
+	free(d->take_buf);
+	d->writes = NULL;
+	d->take_buf = NULL;
+}
+
+/* Hands changed offline limits to the southbound (before any setpoint of
+ * the same run: lowering them comes first). */
+static void
+program_offline_limits(struct daemon *d)
+{
+	struct site *s = &d->site;
+
+	if (!s->offline_dirty || d->sb == NULL)
+		return;
+	s->offline_dirty = false;
+	for (int c = 0; c < s->n_chargers; c++) {
+		double limit = site_offline_limit(s, c);
+		int rc;
+
+		for (int j = 1; j <= d->cfg.chargers[c].connectors; j++) {
+			rc = sb_set_offline_limit(d->sb, (size_t)c, j, limit);
+			if (rc != 0)
+				log_warnx("%s/%d: offline limit not set: %s",
+				    d->cfg.chargers[c].name, j, sb_strerror(rc));
+		}
+		log_info("%s: offline limit %d W (cap in force %d W, %s)",
+		    d->cfg.chargers[c].name, (int)s->offline_w[c],
+		    (int)s->cap_w, site_cap_source_name(s->cap_source));
+	}
+}
+
+/* The balancer run: caps, balancer, writes (decreases first). */
+static void
+on_balancer_run(lws_sorted_usec_list_t *sul)
+{
+	struct daemon *d = balancer_run.d;
+	struct site *s = &d->site;
+	char err[256];
+	int64_t now = mono_now_ms(), next;
+	int n;
+
+	(void)sul;
+	d->run_scheduled = false;
+	if (!d->site_ready)
+		return;
+	next = site_update_caps(s, now);
+	if (next >= 0)
+		lws_sul_schedule(d->lws, 0, &cap_timer.sul, on_balancer_run,
+		    (lws_usec_t)(next - now + 1) * LWS_US_PER_MS);
+	program_offline_limits(d);
+	if (!s->dirty && s->have_run)
+		return;
+	n = site_run(s, now, d->writes, err, sizeof(err));
+	if (n < 0) {
+		log_warnx("balancer: %s", err);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct site_write *w = &d->writes[i];
+		const struct site_conn *sc = &s->conns[w->conn];
+		int rc = d->sb != NULL ? sb_submit_setpoint(d->sb,
+		    (size_t)sc->charger, sc->connector, w->limit, NULL) : 0;
+
+		if (rc != 0) {
+			log_warnx("%s: setpoint %d W not submitted: %s",
+			    sc->label, (int)w->setpoint_w, sb_strerror(rc));
+			continue;
+		}
+		if (w->previous_w < 0)
+			log_info("%s: setpoint %d W (%s)", sc->label,
+			    (int)w->setpoint_w,
+			    bal_reason_name(s->out[w->conn].reason));
+		else
+			log_info("%s: setpoint %d W, was %d W (%s)", sc->label,
+			    (int)w->setpoint_w, (int)w->previous_w,
+			    bal_reason_name(s->out[w->conn].reason));
+		site_mark_written(s, w);
+	}
+	log_debug("bal", "run %llu: cap %d W (%s), budget %lld W, allocated "
+	    "%lld W, %d write%s", (unsigned long long)s->runs, (int)s->cap_w,
+	    site_cap_source_name(s->cap_source), (long long)s->site_out.budget_w,
+	    (long long)s->site_out.allocated_w, n, n == 1 ? "" : "s");
+}
+
+void
+daemon_schedule_run(struct daemon *d)
+{
+	if (d->run_scheduled || d->lws == NULL)
+		return;
+	d->run_scheduled = true;
+	balancer_run.d = d;
+	cap_timer.d = d;
+	lws_sul_schedule(d->lws, 0, &balancer_run.sul, on_balancer_run, 1);
+}
+
+/* ---- The southbound ------------------------------------------------- */
+
+/* Takes the meter's latest reading into the site model. */
+static void
+refresh_meter(struct daemon *d)
+{
+	struct sb_meter_reading m;
+
+	if (d->sb == NULL)
+		return;
+	sb_meter_snapshot(d->sb, mono_now_ms(), &m);
+	if (m.present && m.fault != d->site.meter_reading.fault &&
+	    d->site.meter_reading.polls > 0) {
+		if (m.fault)
+			log_warnx("meter: fault (%s)%s%s", sb_fault_name(m.why),
+			    m.error[0] ? ": " : "", m.error);
+		else
+			log_info("meter: readings back");
+	}
+	site_take_meter(&d->site, &m);
+}
+
+/* The southbound's wake-up: new readings. */
+static int
+on_southbound(struct daemon_fd *df, struct lws *wsi, int reason)
+{
+	struct daemon *d = df->arg;
+	int64_t now = mono_now_ms();
+	size_t n;
+
+	(void)wsi;
+	if (reason != LWS_CALLBACK_RAW_RX_FILE || d->sb == NULL)
+		return 0;
+	n = sb_take_chargers(d->sb, d->take_buf, (size_t)d->site.n_chargers);
+	for (size_t i = 0; i < n; i++) {
+		const struct sb_charger_reading *r = &d->take_buf[i];
+		const struct sb_charger_reading *old =
+		    &d->site.readings[r->index];
+
+		if (r->online != old->online)
+			log_info("%s: %s%s%s", d->cfg.chargers[r->index].name,
+			    r->online ? "online" : "offline",
+			    !r->online && r->error[0] ? ": " : "",
+			    !r->online ? r->error : "");
+		site_take_charger(&d->site, r, now);
+	}
+	refresh_meter(d);
+	if (d->site.dirty)
+		daemon_schedule_run(d);
+	return 0;
+}
+
+/* Step "southbound": the link workers, their wake-up on the loop. */
+static int
+southbound_init(struct daemon *d, char **cause)
+{
+	struct sb_charger_conf *chargers;
+	struct sb_conf conf;
+	int rc;
+
+	chargers = xcalloc((size_t)d->site.n_chargers + 1, sizeof(*chargers));
+	site_sb_conf(&d->site, &conf, chargers);
+	rc = sb_start(&conf, &d->sb, cause);
+	free(chargers);
+	if (rc != 0)
+		return -1;
+	d->sb_watch.cb = on_southbound;
+	d->sb_watch.arg = d;
+	if (daemon_watch_fd(d, sb_fd(d->sb), &d->sb_watch) != 0) {
+		xasprintf(cause, "the event loop refused the southbound's "
+		    "descriptor");
+		sb_stop(d->sb);
+		d->sb = NULL;
+		return -1;
+	}
+	daemon_schedule_run(d);
+	return 0;
+}
+
+/* Stops the link workers. */
+static void
+southbound_finalise(struct daemon *d)
+{
+	if (d->sb_watch.wsi != NULL)
+		lws_set_opaque_user_data(d->sb_watch.wsi, NULL);
+	sb_stop(d->sb);
+	d->sb = NULL;
+}
+
+/* ---- The control socket --------------------------------------------- */
+
+/* Step "control": the socket of ocpp-edgectl. */
+static int
+control_init(struct daemon *d, char **cause)
+{
+	d->control = control_start(d, d->control_path, cause);
+	return d->control != NULL ? 0 : -1;
+}
+
+/* Removes the socket. */
+static void
+control_finalise(struct daemon *d)
+{
+	control_stop(d->control);
+	d->control = NULL;
+}
+
 /* Start-up steps in dependency order; stopped in reverse.  The store,
  * southbound links, OCPP session and balancer scheduling go here. */
 static const struct step {
@@ -139,6 +525,10 @@ static const struct step {
 	void (*finalise)(struct daemon *d);
 } steps[] = {
 	{ "loop", loop_init, loop_finalise },
+	{ "store", store_init, store_finalise },
+	{ "site", site_step_init, site_step_finalise },
+	{ "southbound", southbound_init, southbound_finalise },
+	{ "control", control_init, control_finalise },
 };
 
 /* Prints the manual-style help to fp. */
@@ -150,7 +540,7 @@ usage(FILE *fp)
 "    ocpp-edged - EV-charging site gateway: OCPP upstream, Modbus southbound\n"
 "\n"
 "SYNOPSIS\n"
-"    ocpp-edged [-c FILE] [-d TOKENS] [-l LEVEL] [--syslog | --stderr]\n"
+"    ocpp-edged [-c FILE] [-s PATH] [-d TOKENS] [-l LEVEL] [--syslog | --stderr]\n"
 "    ocpp-edged -t FILE\n"
 "    ocpp-edged -h | -V\n"
 "\n"
@@ -164,6 +554,9 @@ usage(FILE *fp)
 "OPTIONS\n"
 "    -c, --config FILE\n"
 "        Configuration file (default: %s).\n"
+"    -s, --control PATH\n"
+"        Control socket for ocpp-edgectl (default: %s; its directory\n"
+"        is created when missing; mode 0660).\n"
 "    -t, --check-config FILE\n"
 "        Validate FILE, print the effective settings (defaults filled in,\n"
 "        units as in the file) and exit 0; or print every error and exit 1.\n"
@@ -197,7 +590,7 @@ usage(FILE *fp)
 "\n"
 "SEE ALSO\n"
 "    ocpp-edgectl --help\n",
-	    DEFAULT_CONFIG, LOG_TOKENS, DEFAULT_CONFIG, DOCDIR);
+	    DEFAULT_CONFIG, DEFAULT_CONTROL, LOG_TOKENS, DEFAULT_CONFIG, DOCDIR);
 }
 
 /* Prints the errors of a failed load on stderr. */
@@ -279,8 +672,9 @@ run(struct daemon *d)
 		}
 	}
 	if (!stop_requested)
-		log_info("started (version %s, config %s, pid %ld)",
-		    PACKAGE_VERSION, d->config_path, (long)getpid());
+		log_info("started (version %s, config %s, control %s, pid %ld)",
+		    PACKAGE_VERSION, d->config_path, d->control_path,
+		    (long)getpid());
 
 	while (!stop_requested) {
 		if (lws_service(d->lws, 0) < 0) {
@@ -314,6 +708,7 @@ daemon_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "control", required_argument, NULL, 's' },
 		{ "check-config", required_argument, NULL, 't' },
 		{ "debug", required_argument, NULL, 'd' },
 		{ "log-level", required_argument, NULL, 'l' },
@@ -323,7 +718,8 @@ daemon_main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon d = { .config_path = DEFAULT_CONFIG };
+	struct daemon d = { .config_path = DEFAULT_CONFIG,
+		.control_path = DEFAULT_CONTROL };
 	struct cfg_errors errors = { 0 };
 	const char *check = NULL, *tokens = NULL;
 	enum log_level level = LOG_LEVEL_INFO;
@@ -333,11 +729,14 @@ daemon_main(int argc, char **argv)
 	int ch, rc;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":c:t:d:l:hV", longopts,
+	while ((ch = getopt_long(argc, argv, ":c:s:t:d:l:hV", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			d.config_path = optarg;
+			break;
+		case 's':
+			d.control_path = optarg;
 			break;
 		case 't':
 			check = optarg;
@@ -407,6 +806,8 @@ daemon_main(int argc, char **argv)
 	    cfg_balancer_mode_name(d.cfg.balancer.mode),
 	    d.cfg.site.available_power_w);
 
+	d.started_ms = mono_now_ms();
+	d.started_epoch_ms = wall_now_ms();
 	rc = run(&d);
 
 	log_finalise();

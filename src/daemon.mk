@@ -1,13 +1,15 @@
 # The daemon: configuration (the only user of libconfuse), wiring and the
 # event loop.  Everything but main.c is a library so tests link all of it.
 noinst_LTLIBRARIES += libdaemon.la
-libdaemon_la_SOURCES = src/config.c src/cfg.h src/daemon.c src/daemon.h
+libdaemon_la_SOURCES = src/config.c src/cfg.h src/daemon.c src/daemon.h \
+	src/site.c src/site.h src/control.c src/control.h
 libdaemon_la_CFLAGS = $(AM_CFLAGS) $(THIRD_PARTY_CFLAGS)
 libdaemon_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DDOCDIR='"$(docdir)"'
 
 # Everything a program needs to link the whole daemon, innermost last.
-DAEMON_LIBS = libdaemon.la libcommon.la $(THIRD_PARTY_LIBS)
+DAEMON_LIBS = libdaemon.la libocpp.la libsouthbound.la libstore.la \
+	libbalancer.la libcommon.la $(THIRD_PARTY_LIBS)
 
 sbin_PROGRAMS += ocpp-edged
 ocpp_edged_SOURCES = src/main.c
@@ -48,3 +50,16 @@ bench_bench_config_SOURCES = bench/bench-config.c
 bench_bench_config_LDADD = $(DAEMON_LIBS)
 bench_scripts += bench/bench-daemon.sh
 EXTRA_DIST += bench/bench-daemon.sh
+
+# The site model (CUnit) and a small control-socket client for the shell
+# tests of the running daemon.
+check_PROGRAMS += tests/daemon/test-site tests/daemon/ctl-client \
+	tests/daemon/json-get
+TESTS += tests/daemon/test-site
+tests_daemon_test_site_SOURCES = tests/daemon/test-site.c tests/cu.h
+tests_daemon_test_site_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_daemon_test_site_LDADD = $(DAEMON_LIBS) $(CUNIT_LIBS)
+tests_daemon_ctl_client_SOURCES = tests/daemon/ctl-client.c
+tests_daemon_json_get_SOURCES = tests/daemon/json-get.c
+tests_daemon_json_get_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_daemon_json_get_LDADD = $(JANSSON_LIBS) -lm

@@ -530,6 +530,40 @@ test_csms_version_and_missing(void)
 	    "t.conf:9: option 'csms.identity': missing", NULL);
 }
 
+/* No backend: url and identity may be left out; a url needs the
+ * identity. */
+static void
+test_csms_optional(void)
+{
+	CU_ASSERT_EQUAL(load(subst(base, "	url = \"ws://127.0.0.1:9000/ocpp\"\n"
+	    "	identity = \"s1\"\n", "\n\n")), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.csms.url, "");
+	ONE_ERROR(subst(base, "	identity = \"s1\"\n", "\n"),
+	    "option 'csms.identity': missing", "required with csms.url");
+}
+
+/* Fail-safe: the offline limits (a 6 kW + b 5 kW = 11 kW) must fit the
+ * offline-site power. */
+static void
+test_offline_site_power_fits(void)
+{
+	const char *t = subst(subst(base, "max-power-kw = 22 circuit",
+	    "max-power-kw = 22 offline-power-kw = 6 circuit"),
+	    "connectors = 2 max-power-kw = 11",
+	    "connectors = 2 max-power-kw = 11 offline-power-kw = 5");
+
+	CU_ASSERT_EQUAL(load(subst(t, "balancer { mode = \"alm\" }",
+	    "balancer { mode = \"alm\" offline-site-power-kw = 11 }")), 0);
+	t = subst(subst(base, "max-power-kw = 22 circuit",
+	    "max-power-kw = 22 offline-power-kw = 6 circuit"),
+	    "connectors = 2 max-power-kw = 11",
+	    "connectors = 2 max-power-kw = 11 offline-power-kw = 5");
+	ONE_ERROR(subst(t, "balancer { mode = \"alm\" }",
+	    "balancer { mode = \"alm\" offline-site-power-kw = 10.9 }"),
+	    "t.conf:13: option 'balancer.offline-site-power-kw': value '10.9': "
+	    "below the chargers' offline powers", "at least 11 kW");
+}
+
 static void
 test_unit_ids_per_link(void)
 {
@@ -852,6 +886,9 @@ main(void)
 	};
 	static const struct cu_test cross_tests[] = {
 		{ "available power", test_available_power },
+		{ "no backend", test_csms_optional },
+		{ "offline-site power fits the offline limits",
+		  test_offline_site_power_fits },
 		{ "reserve 0..50 %", test_reserve_range },
 		{ "connectors per model", test_connectors_per_model },
 		{ "circuits exist, no loop", test_circuits },

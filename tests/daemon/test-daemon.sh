@@ -43,6 +43,7 @@ balancer { mode = "dlb" }
 charger "a" { model = "autel-ac-wallbox" host = "127.0.0.1" port = 1 max-power-kw = 11 circuit = "c1" }
 log { level = "info" target = "syslog" }
 EOF
+echo "store { path = \"$tmp/state.db\" }" >>"$tmp/good.conf"
 
 # --help and --version.
 if expect_rc 0 "$bin" --help; then
@@ -146,7 +147,8 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 run_and_stop() { # $1 = signal name
 	sig=$1
 	log="$tmp/daemon-$sig.log"
-	"$bin" --stderr --config "$tmp/good.conf" 2>"$log" &
+	"$bin" --stderr --config "$tmp/good.conf" --control "$tmp/ctl.sock" \
+	    2>"$log" &
 	pid=$!
 	i=0
 	until has "$log" "info: started"; do
@@ -210,7 +212,8 @@ run_and_stop INT
 sed 's/identity = "t1"/identity = "t1" password = "0123456789abcdef"/' \
     "$tmp/good.conf" >"$tmp/pw.conf"
 chmod 644 "$tmp/pw.conf"
-"$bin" --stderr --config "$tmp/pw.conf" 2>"$tmp/pw.log" &
+"$bin" --stderr --config "$tmp/pw.conf" --control "$tmp/ctl.sock" \
+    2>"$tmp/pw.log" &
 pid=$!
 i=0
 until has "$tmp/pw.log" "info: started"; do

@@ -1,0 +1,207 @@
+/* The site model: the configuration, the latest readings and the caps in
+ * force, on the event-loop thread.  It translates the configuration into
+ * the southbound's and the balancer's structs, folds readings in, composes
+ * the site cap (configuration, profile, offline fallback), keeps the
+ * chargers' offline limits within that cap (fail-safe), runs the balancer
+ * and says which setpoints to write, decreases first.
+ *
+ * No I/O and no clock: the daemon passes readings and now_ms in and does
+ * the writes, so everything here is unit-tested (tests/daemon/test-site.c).
+ */
+#ifndef EDGE_SITE_H
+#define EDGE_SITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "balancer/balancer.h"
+#include "cfg.h"
+#include "southbound/southbound.h"
+
+/* Where the cap on the site's total came from (status "site_cap.source"). */
+enum site_cap_source {
+	SITE_CAP_CONFIG,  /* the available power in force */
+	SITE_CAP_PROFILE, /* a station-wide charging profile */
+	SITE_CAP_OFFLINE, /* the offline-site power (backend unreachable) */
+};
+
+/* State of the link to the backend (status "cloud.state"). */
+enum site_cloud {
+	SITE_CLOUD_DISABLED,   /* no csms url configured */
+	SITE_CLOUD_CONNECTING, /* not yet connected since start */
+	SITE_CLOUD_CONNECTED,  /* connected and accepted */
+	SITE_CLOUD_OFFLINE,    /* was connected, or failed to connect */
+};
+
+/* The load-balancing settings in force: the file's values, or the
+ * backend's overrides layered on them (keys in site_setting_keys). */
+struct site_lb {
+	enum cfg_balancer_mode mode;
+	enum cfg_pv_mode pv_mode;
+	int reserve_pct;
+	int available_power_w;
+	int min_power_1ph_w;
+	int min_power_3ph_w;
+	int offline_meter_power_w;
+	int offline_site_power_w; /* 0 = the available power applies */
+};
+
+/* A load-balancing setting as a store key ("balancer.mode"), with its
+ * OCPP names. */
+struct site_setting_key {
+	const char *key;      /* store key = the file's option */
+	const char *key16;    /* 1.6 configuration key */
+	const char *variable; /* 2.0.1 variable of component LoadBalancer */
+};
+extern const struct site_setting_key site_setting_keys[];
+extern const size_t site_n_setting_keys;
+
+/* One OCPP connector: a charger's connector. */
+struct site_conn {
+	int charger;       /* index into cfg->chargers */
+	int connector;     /* 1..n on its charger */
+	int ocpp_id;       /* 1.. in configuration order */
+	char label[CFG_NAME_MAX + 8]; /* "bay1/1" */
+	bool submitted;    /* a setpoint was handed to the southbound */
+	int32_t written_w; /* last setpoint submitted, W */
+	double written_limit; /* the same in the charger's control unit */
+	enum bal_reason reason; /* reason of the last setpoint submitted */
+	int64_t last_start_ms;  /* when it last entered a demanding state */
+	int32_t profile_cap_w;  /* from the connector's profiles, BAL_NO_CAP */
+	char profile_detail[96]; /* which profile (for explain), "" none */
+};
+
+struct site {
+	const struct cfg *cfg;
+	struct site_lb lb;
+	/* balancer input */
+	struct bal_site bsite;
+	struct bal_circuit circuits[BAL_MAX_CIRCUITS];
+	int circuit_of_cfg[BAL_MAX_CIRCUITS]; /* cfg circuit i -> bal index */
+	struct bal_settings settings;
+	struct bal_meter meter;
+	struct bal_charger *chargers;    /* n_chargers */
+	struct bal_connector *bconns;    /* n_conns */
+	struct site_conn *conns;         /* n_conns */
+	int n_chargers;
+	int n_conns;
+	/* balancer output and memory */
+	struct bal_conn_out *out;        /* n_conns */
+	struct bal_site_out site_out;
+	struct bal_state *state;
+	struct bal_work *work;
+	bool have_run;
+	uint64_t runs;
+	/* readings as last taken */
+	struct sb_charger_reading *readings; /* n_chargers */
+	struct sb_meter_reading meter_reading;
+	bool meter_used;                 /* alm / pv */
+	/* caps */
+	int32_t profile_site_cap_w;      /* BAL_NO_CAP when none */
+	int64_t profile_site_id;         /* -1 when none */
+	enum site_cloud cloud;
+	int64_t cloud_since_ms;          /* monotonic, when cloud last changed */
+	int64_t cloud_since_epoch_ms;
+	int32_t cap_w;                   /* site cap in force */
+	enum site_cap_source cap_source;
+	bool offline_cap_active;
+	/* offline limits (W, per charger) as programmed */
+	int32_t *offline_w;
+	bool offline_dirty;              /* offline limits to (re)program */
+	bool dirty;                      /* an input changed since the last run */
+	char listen[CFG_HOST_MAX + 16];   /* southbound listen "host:port" */
+};
+
+/* Builds the site from cfg (borrowed, must outlive it) with the settings
+ * in force lb (NULL = the file's).  Returns 0, or -1 with *cause (caller
+ * frees) when the balancer refuses the result. */
+int site_init(struct site *s, const struct cfg *cfg, const struct site_lb *lb,
+    char **cause);
+/* Frees what site_init allocated. */
+void site_free(struct site *s);
+
+/* The file's load-balancing settings. */
+void site_lb_from_cfg(const struct cfg *cfg, struct site_lb *lb);
+/* The file's value of setting key i as text ("alm", "40", "4.2"); buf. */
+const char *site_lb_format(const struct site_lb *lb, size_t i, char *buf,
+    size_t len);
+/* Parses value for setting key i into lb after checking its range against
+ * the rest of lb and cfg (DOMAIN.md §2).  Returns 0, or -1 with *cause
+ * (caller frees): what, the value, the valid range. */
+int site_lb_parse(struct site_lb *lb, const struct cfg *cfg, size_t i,
+    const char *value, char **cause);
+/* Replaces the settings in force (already checked) and marks a run. */
+void site_set_lb(struct site *s, const struct site_lb *lb);
+
+/* Fills conf (defaults first) and chargers (n_chargers entries, borrowed
+ * strings from cfg) for sb_start, with the offline limits in force. */
+void site_sb_conf(const struct site *s, struct sb_conf *conf,
+    struct sb_charger_conf *chargers);
+
+/* Folds a charger's reading in at now_ms; marks a run when anything the
+ * balancer uses changed. */
+void site_take_charger(struct site *s, const struct sb_charger_reading *r,
+    int64_t now_ms);
+/* Folds the meter's reading in. */
+void site_take_meter(struct site *s, const struct sb_meter_reading *m);
+
+/* Sets the station-wide profile cap (BAL_NO_CAP, id -1 = none). */
+void site_set_profile_cap(struct site *s, int32_t cap_w, int64_t id);
+/* Sets connector k's (0-based) profile cap and its description. */
+void site_set_conn_cap(struct site *s, int k, int32_t cap_w,
+    const char *detail);
+/* Records a change of the backend link at now_ms (monotonic) / epoch. */
+void site_set_cloud(struct site *s, enum site_cloud cloud, int64_t now_ms,
+    int64_t epoch_ms);
+
+/* Composes the site cap from the available power, a profile's cap
+ * (BAL_NO_CAP = none) and the offline-site power (0 = none), which
+ * applies only when offline_applies; *source says which one bound. */
+int32_t site_cap_compose(int32_t available_w, int32_t profile_cap_w,
+    int32_t offline_site_w, bool offline_applies,
+    enum site_cap_source *source);
+/* Fail-safe: scales the configured offline powers want_w[0..n) down to a
+ * total of at most cap_w (each rounded down to step_w), into out_w.
+ * Unchanged when they already fit.  Returns the total. */
+int64_t site_offline_fit(const int32_t *want_w, size_t n, int64_t cap_w,
+    int32_t step_w, int32_t *out_w);
+
+/* Re-evaluates the caps at now_ms (the offline delay may have run out);
+ * marks a run when the cap changed.  Returns the next time (monotonic ms)
+ * at which the caps change on their own, or -1. */
+int64_t site_update_caps(struct site *s, int64_t now_ms);
+
+/* One write for the southbound. */
+struct site_write {
+	int conn;          /* index into s->conns */
+	double limit;      /* in the charger's control unit */
+	int32_t setpoint_w;
+	int32_t previous_w; /* -1 when first */
+};
+
+/* Runs the balancer at now_ms and lists into writes (n_conns entries) the
+ * setpoints to submit: every connector on the first run, then only the
+ * changed ones, decreases first.  Returns the count, or -1 with errbuf. */
+int site_run(struct site *s, int64_t now_ms, struct site_write *writes,
+    char *errbuf, size_t errlen);
+/* Records that writes[i] was submitted. */
+void site_mark_written(struct site *s, const struct site_write *w);
+
+/* The offline limit of charger c's connectors, in its control unit (the
+ * charger's offline power shared by its connectors). */
+double site_offline_limit(const struct site *s, int charger);
+
+/* Finds a connector by OCPP id ("3"), "CHARGER/K" or "CHARGER" (one
+ * connector).  Returns its index, or -1. */
+int site_find_conn(const struct site *s, const char *name);
+
+/* Names for status output. */
+const char *site_cap_source_name(enum site_cap_source src);
+const char *site_cloud_name(enum site_cloud c);
+/* The OCPP 1.6 status name of a connector status register value. */
+const char *site_status_name(int sb_status, bool online);
+/* The balancer state of a connector status register value. */
+enum bal_conn_state site_bal_state(int sb_status);
+
+#endif

@@ -1,0 +1,361 @@
+/* The site model without I/O: configuration -> balancer and southbound
+ * structs, cap composition, the fail-safe fit of offline limits, the
+ * order of writes, connector names, settings from the backend. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "common/util.h"
+#include "../cu.h"
+#include "site.h"
+
+/* Two circuits declared child first, three chargers (one DC, one in
+ * current mode with two connectors), ALM with a meter. */
+static const char conf_text[] =
+    "site { id = \"s\" available-power-kw = 40 main-breaker-a = 63\n"
+    "  circuit \"garage\" { max-current-a = 16 parent = \"sub\" }\n"
+    "  circuit \"sub\" { max-current-a = 40 } }\n"
+    "csms { url = \"ws://127.0.0.1:1/ocpp\" identity = \"s\" }\n"
+    "balancer { mode = \"alm\" offline-site-power-kw = 22 "
+    "offline-site-delay-s = 60 }\n"
+    "meter { host = \"127.0.0.1\" port = 1502 }\n"
+    "charger \"a\" { model = \"autel-ac-wallbox\" host = \"127.0.0.1\" "
+    "port = 1 max-power-kw = 11 offline-power-kw = 6 circuit = \"garage\" }\n"
+    "charger \"u\" { model = \"autel-ac-ultra\" host = \"127.0.0.1\" "
+    "port = 2 connectors = 2 max-power-kw = 22 offline-power-kw = 8 "
+    "control-unit = \"current\" }\n"
+    "charger \"dc\" { model = \"autel-dc\" host = \"127.0.0.1\" port = 3 "
+    "max-power-kw = 40 offline-power-kw = 4 circuit = \"sub\" }\n"
+    "store { path = \"/nonexistent/x.db\" }\n";
+
+static struct cfg cfg;
+static struct site site;
+
+/* Loads conf_text into cfg and builds the site. */
+static int
+setup(void)
+{
+	struct cfg_errors errors = { 0 };
+	char *cause = NULL;
+
+	if (cfg_load_string("site.conf", conf_text, &cfg, &errors) != 0) {
+		for (size_t i = 0; i < errors.n; i++)
+			fprintf(stderr, "%s\n", errors.msgs[i]);
+		cfg_errors_free(&errors);
+		return -1;
+	}
+	if (site_init(&site, &cfg, NULL, &cause) != 0) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* Frees what setup built. */
+static int
+teardown(void)
+{
+	site_free(&site);
+	cfg_clear(&cfg);
+	return 0;
+}
+
+/* Circuit 0 is the main connection; "sub" must come before its child
+ * "garage" although the file names the child first. */
+static void
+test_circuits(void)
+{
+	int sub = site.circuit_of_cfg[1], garage = site.circuit_of_cfg[0];
+
+	CU_ASSERT_EQUAL(site.bsite.n_circuits, 3);
+	CU_ASSERT_EQUAL(site.circuits[0].parent, BAL_NONE);
+	CU_ASSERT_EQUAL(site.circuits[0].max_current_ma, 63000);
+	CU_ASSERT_EQUAL(sub, 1);
+	CU_ASSERT_EQUAL(garage, 2);
+	CU_ASSERT_EQUAL(site.circuits[garage].parent, sub);
+	CU_ASSERT_EQUAL(site.circuits[garage].max_current_ma, 16000);
+	CU_ASSERT_EQUAL(site.circuits[sub].parent, 0);
+	/* charger a on garage, u on the main connection, dc on sub */
+	CU_ASSERT_EQUAL(site.chargers[0].circuit, garage);
+	CU_ASSERT_EQUAL(site.chargers[1].circuit, 0);
+	CU_ASSERT_EQUAL(site.chargers[2].circuit, sub);
+	CU_ASSERT_EQUAL(site.bsite.phases, 3);
+	CU_ASSERT_EQUAL(site.bsite.phase_max_ma[2], 63000);
+}
+
+/* Connectors in configuration order, OCPP ids from 1, units and steps. */
+static void
+test_connectors(void)
+{
+	CU_ASSERT_EQUAL(site.n_chargers, 3);
+	CU_ASSERT_EQUAL(site.n_conns, 4);
+	CU_ASSERT_STRING_EQUAL(site.conns[0].label, "a/1");
+	CU_ASSERT_STRING_EQUAL(site.conns[1].label, "u/1");
+	CU_ASSERT_STRING_EQUAL(site.conns[2].label, "u/2");
+	CU_ASSERT_STRING_EQUAL(site.conns[3].label, "dc/1");
+	CU_ASSERT_EQUAL(site.conns[2].ocpp_id, 3);
+	CU_ASSERT_EQUAL(site.bconns[2].charger, 1);
+	CU_ASSERT_EQUAL(site.bconns[3].rated_max_w, 40000);
+	CU_ASSERT_EQUAL(site.chargers[1].unit, BAL_UNIT_A);
+	CU_ASSERT_EQUAL(site.chargers[0].unit, BAL_UNIT_W);
+	CU_ASSERT_EQUAL(site.chargers[2].resolution_w, 1000);
+	CU_ASSERT_EQUAL(site.chargers[0].resolution_w, 0);
+	CU_ASSERT_EQUAL(site.settings.mode, BAL_MODE_ALM);
+	CU_ASSERT_EQUAL(site.settings.meter_max_age_ms, 3000);
+	CU_ASSERT_EQUAL(site.settings.offline_meter_power_w, 4000); /* 10 % */
+	CU_ASSERT_TRUE(site.meter_used);
+}
+
+/* Names: OCPP number, CHARGER/K, a one-connector charger's name. */
+static void
+test_find(void)
+{
+	CU_ASSERT_EQUAL(site_find_conn(&site, "3"), 2);
+	CU_ASSERT_EQUAL(site_find_conn(&site, "u/2"), 2);
+	CU_ASSERT_EQUAL(site_find_conn(&site, "a"), 0);
+	CU_ASSERT_EQUAL(site_find_conn(&site, "u"), -1); /* two connectors */
+	CU_ASSERT_EQUAL(site_find_conn(&site, "5"), -1);
+	CU_ASSERT_EQUAL(site_find_conn(&site, "0"), -1);
+	CU_ASSERT_EQUAL(site_find_conn(&site, "u/3"), -1);
+}
+
+/* The southbound description, offline limits in each charger's unit. */
+static void
+test_sb_conf(void)
+{
+	struct sb_charger_conf ch[3];
+	struct sb_conf conf;
+
+	site_sb_conf(&site, &conf, ch);
+	CU_ASSERT_EQUAL(conf.n_chargers, 3);
+	CU_ASSERT_EQUAL(ch[1].model, SB_MODEL_AC_ULTRA);
+	CU_ASSERT_EQUAL(ch[1].control_unit, SB_CONTROL_CURRENT);
+	CU_ASSERT_EQUAL(ch[1].connectors, 2);
+	CU_ASSERT_EQUAL(ch[2].port, 3);
+	/* a: 6000 W on its one connector */
+	CU_ASSERT_DOUBLE_EQUAL(ch[0].offline_limit[0], 6000, 0.001);
+	/* u: 8000 W over two connectors = 4000 W each, in A on three
+	 * phases at 230 V: 4000 / 690 = 5.797 A, rounded down to 5.79 */
+	CU_ASSERT_DOUBLE_EQUAL(ch[1].offline_limit[0], 5.79, 0.001);
+	CU_ASSERT_DOUBLE_EQUAL(ch[1].offline_limit[1], 5.79, 0.001);
+	CU_ASSERT_EQUAL(conf.meter.type, SB_METER_SDM630);
+	CU_ASSERT_EQUAL(conf.meter.port, 1502);
+	CU_ASSERT_EQUAL(conf.comm_timeout_s, 30);
+}
+
+/* Cap composition: the lowest of the three, and who set it. */
+static void
+test_cap_compose(void)
+{
+	enum site_cap_source src;
+
+	CU_ASSERT_EQUAL(site_cap_compose(40000, BAL_NO_CAP, 22000, false,
+	    &src), 40000);
+	CU_ASSERT_EQUAL(src, SITE_CAP_CONFIG);
+	CU_ASSERT_EQUAL(site_cap_compose(40000, 30000, 22000, false, &src),
+	    30000);
+	CU_ASSERT_EQUAL(src, SITE_CAP_PROFILE);
+	CU_ASSERT_EQUAL(site_cap_compose(40000, 30000, 22000, true, &src),
+	    22000);
+	CU_ASSERT_EQUAL(src, SITE_CAP_OFFLINE);
+	/* a profile below the offline power still rules while offline */
+	CU_ASSERT_EQUAL(site_cap_compose(40000, 15000, 22000, true, &src),
+	    15000);
+	CU_ASSERT_EQUAL(src, SITE_CAP_PROFILE);
+	/* offline-site power 0 = none */
+	CU_ASSERT_EQUAL(site_cap_compose(40000, BAL_NO_CAP, 0, true, &src),
+	    40000);
+	CU_ASSERT_EQUAL(src, SITE_CAP_CONFIG);
+}
+
+/* Offline limits fit under the cap: 6000 + 8000 + 4000 = 18000 W. */
+static void
+test_offline_fit(void)
+{
+	int32_t want[3] = { 6000, 8000, 4000 }, out[3];
+
+	/* fits: unchanged */
+	CU_ASSERT_EQUAL(site_offline_fit(want, 3, 18000, 100, out), 18000);
+	CU_ASSERT_EQUAL(out[1], 8000);
+	/* cap 9000 W: half each: 3000, 4000, 2000 */
+	CU_ASSERT_EQUAL(site_offline_fit(want, 3, 9000, 100, out), 9000);
+	CU_ASSERT_EQUAL(out[0], 3000);
+	CU_ASSERT_EQUAL(out[1], 4000);
+	CU_ASSERT_EQUAL(out[2], 2000);
+	/* cap 10000 W: 6000 * 10/18 = 3333 -> 3300, 8000 -> 4444 -> 4400,
+	 * 4000 -> 2222 -> 2200; 9900 <= 10000 */
+	CU_ASSERT_EQUAL(site_offline_fit(want, 3, 10000, 100, out), 9900);
+	CU_ASSERT_EQUAL(out[0], 3300);
+	CU_ASSERT_EQUAL(out[1], 4400);
+	CU_ASSERT_EQUAL(out[2], 2200);
+	/* cap 0: all 0 */
+	CU_ASSERT_EQUAL(site_offline_fit(want, 3, 0, 100, out), 0);
+	CU_ASSERT_EQUAL(out[1], 0);
+}
+
+/* The offline-site cap starts after the delay and lowers the offline
+ * limits first; connecting lifts both. */
+static void
+test_offline_cap_timeline(void)
+{
+	int64_t next;
+
+	site.cloud = SITE_CLOUD_CONNECTING;
+	site.cloud_since_ms = 1000;
+	next = site_update_caps(&site, 1000);
+	/* delay 60 s: due at 61000; until then the available power rules
+	 * and the offline limits (18000 W) fit under 22000 W */
+	CU_ASSERT_EQUAL(next, 61000);
+	CU_ASSERT_EQUAL(site.cap_w, 40000);
+	CU_ASSERT_EQUAL(site.cap_source, SITE_CAP_CONFIG);
+	CU_ASSERT_EQUAL(site.bsite.cloud_cap_w, BAL_NO_CAP);
+	CU_ASSERT_EQUAL(site.offline_w[1], 8000);
+	next = site_update_caps(&site, 61000);
+	CU_ASSERT_EQUAL(next, -1);
+	CU_ASSERT_EQUAL(site.cap_w, 22000);
+	CU_ASSERT_EQUAL(site.cap_source, SITE_CAP_OFFLINE);
+	CU_ASSERT_EQUAL(site.bsite.cloud_cap_w, 22000);
+	/* a profile of 12 kW on top: the offline limits (18000 W) must come
+	 * down to 12000 W: 6000 * 12/18 = 4000, 8000 -> 5333 -> 5300,
+	 * 4000 -> 2666 -> 2600 */
+	site_set_profile_cap(&site, 12000, 7);
+	site.offline_dirty = false;
+	(void)site_update_caps(&site, 62000);
+	CU_ASSERT_EQUAL(site.cap_w, 12000);
+	CU_ASSERT_EQUAL(site.cap_source, SITE_CAP_PROFILE);
+	CU_ASSERT_EQUAL(site.offline_w[0], 4000);
+	CU_ASSERT_EQUAL(site.offline_w[1], 5300);
+	CU_ASSERT_EQUAL(site.offline_w[2], 2600);
+	CU_ASSERT_EQUAL(site.chargers[1].offline_power_w, 5300);
+	CU_ASSERT_TRUE(site.offline_dirty);
+	/* connected, no profile: back to the configured values */
+	site_set_profile_cap(&site, BAL_NO_CAP, -1);
+	site_set_cloud(&site, SITE_CLOUD_CONNECTED, 63000, 0);
+	(void)site_update_caps(&site, 63000);
+	CU_ASSERT_EQUAL(site.cap_w, 40000);
+	CU_ASSERT_EQUAL(site.offline_w[1], 8000);
+}
+
+/* Readings -> balancer input; writes: first all, then changes with the
+ * decreases first. */
+static void
+test_run_order(void)
+{
+	struct site_write w[4];
+	struct sb_charger_reading r;
+	struct sb_meter_reading m;
+	char err[256];
+	int n;
+
+	memset(&m, 0, sizeof(m));
+	m.present = true;
+	m.polls = 1;
+	m.total_power_w = 8000; /* household 8000 - chargers */
+	m.age_ms = 100;
+	site_take_meter(&site, &m);
+	for (int c = 0; c < 3; c++) {
+		memset(&r, 0, sizeof(r));
+		r.index = (size_t)c;
+		r.online = true;
+		for (int j = 0; j < SB_MAX_CONNECTORS; j++) {
+			r.conn[j].status = SB_STATUS_CHARGING;
+			r.conn[j].power_w = 0;
+			for (int p = 0; p < 3; p++)
+				r.conn[j].current_a[p] = NAN;
+		}
+		site_take_charger(&site, &r, 5000);
+	}
+	CU_ASSERT_EQUAL(site.bconns[1].state, BAL_ST_CHARGING);
+	CU_ASSERT_EQUAL(site.conns[1].last_start_ms, 5000);
+	n = site_run(&site, 6000, w, err, sizeof(err));
+	CU_ASSERT_EQUAL(n, 4); /* every connector on the first run */
+	for (int i = 0; i < n; i++)
+		site_mark_written(&site, &w[i]);
+	/* nothing changed: nothing to write */
+	n = site_run(&site, 6100, w, err, sizeof(err));
+	CU_ASSERT_EQUAL(n, 0);
+	/* the household jumps by 14 kW: every setpoint comes down or pauses:
+	 * all writes are decreases and come in connector order */
+	m.total_power_w = 22000;
+	site_take_meter(&site, &m);
+	CU_ASSERT_TRUE(site.dirty);
+	n = site_run(&site, 6200, w, err, sizeof(err));
+	CU_ASSERT_TRUE(n >= 1);
+	for (int i = 0; i < n; i++) {
+		CU_ASSERT_TRUE(w[i].setpoint_w < w[i].previous_w);
+		if (i > 0)
+			CU_ASSERT_TRUE(w[i].conn > w[i - 1].conn);
+		site_mark_written(&site, &w[i]);
+	}
+	/* in current mode the limit is in A: setpoint_ma / 1000 */
+	CU_ASSERT_DOUBLE_EQUAL(site.conns[1].written_limit,
+	    site.out[1].setpoint_ma / 1000.0, 0.0001);
+}
+
+/* Backend values are checked against the file's cross-rules. */
+static void
+test_lb_parse(void)
+{
+	struct site_lb lb;
+	char *cause = NULL, buf[32];
+
+	site_lb_from_cfg(&cfg, &lb);
+	CU_ASSERT_STRING_EQUAL(site_lb_format(&lb, 3, buf, sizeof(buf)), "40");
+	CU_ASSERT_STRING_EQUAL(site_lb_format(&lb, 5, buf, sizeof(buf)), "4.2");
+	CU_ASSERT_EQUAL(site_lb_parse(&lb, &cfg, 0, "dlb", &cause), 0);
+	CU_ASSERT_EQUAL(lb.mode, CFG_BAL_DLB);
+	CU_ASSERT_EQUAL(site_lb_parse(&lb, &cfg, 0, "eco", &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "allowed dlb, alm, pv"));
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(site_lb_parse(&lb, &cfg, 2, "51", &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "0..50"));
+	free(cause);
+	cause = NULL;
+	/* three chargers: Pmin 3 x 4.2 = 12.6 kW; 12 kW is not above it */
+	CU_ASSERT_EQUAL(site_lb_parse(&lb, &cfg, 3, "12", &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "12.6"));
+	free(cause);
+	cause = NULL;
+	/* 13 kW is above 12.6 kW, but below the 22 kW offline-site power */
+	CU_ASSERT_EQUAL(site_lb_parse(&lb, &cfg, 3, "13", &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "offline-site power must be "
+	    "0..13 kW"));
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(lb.available_power_w, 40000); /* unchanged */
+	CU_ASSERT_EQUAL(site_lb_parse(&lb, &cfg, 3, "23", &cause), 0);
+	CU_ASSERT_EQUAL(lb.available_power_w, 23000);
+	site_lb_from_cfg(&cfg, &lb);
+	CU_ASSERT_EQUAL(site_lb_parse(&lb, &cfg, 7, "41", &cause), -1);
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(site_lb_parse(&lb, &cfg, 4, "1.5", &cause), 0);
+	CU_ASSERT_EQUAL(lb.min_power_1ph_w, 1500);
+}
+
+static const struct cu_test site_tests[] = {
+	{ "circuits ordered parents first", test_circuits },
+	{ "connectors in configuration order", test_connectors },
+	{ "connector names", test_find },
+	{ "southbound description", test_sb_conf },
+	{ "cap composition", test_cap_compose },
+	{ "offline limits fit the cap", test_offline_fit },
+	{ "offline cap after the delay", test_offline_cap_timeline },
+	{ "writes: all first, then decreases first", test_run_order },
+	{ "backend settings checked", test_lb_parse },
+	{ NULL, NULL },
+};
+
+static const struct cu_suite suites[] = {
+	{ "site", setup, teardown, site_tests },
+	{ NULL, NULL, NULL, NULL },
+};
+
+int
+main(void)
+{
+	return cu_run(suites);
+}
