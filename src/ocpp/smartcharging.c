@@ -140,6 +140,20 @@ get_str(json_t *obj, const char *where, const char *key, bool required,
 	return 1;
 }
 
+/* Parses "YYYY-MM-DDTHH:MM" + zone, without seconds (as in the 1.6
+ * §3.13.7 example), by adding ":00".  Returns 0 or -1. */
+static int
+parse_no_seconds(const char *s, int64_t *ms)
+{
+	char buf[64];
+
+	if (strlen(s) < 16 || strlen(s) > 40 || s[10] != 'T' || s[13] != ':' ||
+	    (s[16] != 'Z' && s[16] != 'z' && s[16] != '+' && s[16] != '-'))
+		return -1;
+	snprintf(buf, sizeof(buf), "%.16s:00%s", s, s + 16);
+	return parse_rfc3339(buf, ms);
+}
+
 /* Reads an optional RFC 3339 date-time into epoch ms. */
 static int
 get_time(json_t *obj, const char *where, const char *key, bool required,
@@ -150,7 +164,7 @@ get_time(json_t *obj, const char *where, const char *key, bool required,
 
 	if (r <= 0)
 		return r;
-	if (parse_rfc3339(s, ms) < 0)
+	if (parse_rfc3339(s, ms) < 0 && parse_no_seconds(s, ms) < 0)
 		return verdict(vd, SC_REJECTED, "InvalidValue", true,
 		    "%s%s \"%.40s\" is not an RFC 3339 date-time", where, key,
 		    s);
@@ -275,6 +289,9 @@ static int
 check_static(enum sc_version v, const struct sc_profile *p,
     const char *where, struct sc_verdict *vd)
 {
+	if (p->tx_id[0] != '\0' && p->purpose != SC_TX)
+		return verdict(vd, SC_REJECTED, "InvalidProfile", false,
+		    "%stransactionId is only allowed in a TxProfile", where);
 	if (p->has_valid_from && p->has_valid_to &&
 	    p->valid_to_ms <= p->valid_from_ms)
 		return verdict(vd, SC_REJECTED, "InvalidProfile", false,
@@ -558,6 +575,18 @@ validity_overlaps(const struct sc_profile *a, const struct sc_profile *b)
 	return af < bt && bf < at;
 }
 
+/* True when installing p removes q: K01.FR.05 and 1.6 §5.16 the same
+ * id; 1.6 §3.13.2 also the same stackLevel and purpose, on the same
+ * connector (§3.13.1) and, for a TxProfile, the same transaction. */
+static bool
+replaces(const struct sc_profile *p, const struct sc_profile *q)
+{
+	return q->id == p->id ||
+	    (p->version == SC_V16 && q->purpose == p->purpose &&
+	    q->stack_level == p->stack_level && q->connector == p->connector &&
+	    (p->purpose != SC_TX || strcmp(q->tx_id, p->tx_id) == 0));
+}
+
 /* Checks p against the station and the installed set. */
 int
 sc_set_check(const struct sc_set *set, const struct sc_profile *p,
@@ -622,6 +651,18 @@ sc_set_check(const struct sc_set *set, const struct sc_profile *p,
 		return verdict(vd, SC_REJECTED, "InvalidProfile", false,
 		    "validTo is not in the future: the profile would never "
 		    "apply");
+	if (ctx->max_profiles > 0) {
+		size_t kept = 0;
+
+		for (size_t i = 0; i < set->n; i++)
+			if (!replaces(p, set->v[i]))
+				kept++;
+		if (kept + 1 > (size_t)ctx->max_profiles)
+			return verdict(vd, SC_REJECTED, "OutOfStorage", false,
+			    "%zu profiles are installed, "
+			    "MaxChargingProfilesInstalled is %d", kept,
+			    ctx->max_profiles);
+	}
 	if (v == SC_V16)
 		return 0;
 	for (size_t i = 0; i < set->n; i++) {
@@ -668,16 +709,8 @@ sc_set_install(struct sc_set *set, struct sc_profile *p, int *replaced,
 
 	for (size_t i = 0; i < set->n;) {
 		const struct sc_profile *q = set->v[i];
-		/* K01.FR.05; 1.6 §5.16: the same id, or (1.6) the same
-		 * stackLevel and purpose, on the same connector and, for a
-		 * TxProfile, the same transaction. */
-		bool same = q->id == p->id ||
-		    (p->version == SC_V16 && q->purpose == p->purpose &&
-		    q->stack_level == p->stack_level &&
-		    q->connector == p->connector &&
-		    (p->purpose != SC_TX || strcmp(q->tx_id, p->tx_id) == 0));
 
-		if (!same) {
+		if (!replaces(p, q)) {
 			i++;
 			continue;
 		}
@@ -717,7 +750,8 @@ sc_verdict_json(enum sc_version v, const struct sc_verdict *vd)
 		json_object_set_new(o, "status",
 		    json_string(names[vd->status]));
 	}
-	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(12));
 	json_decref(o);
 	if (s == NULL)
 		abort();
@@ -1264,7 +1298,8 @@ evaluate(const struct sc_set *set, const struct sc_context *ctx, int k,
 	/* The station-wide cap. */
 	for (size_t i = 0; i < set->n; i++)
 		if (set->v[i]->purpose == SC_STATION_MAX &&
-		    set->v[i]->connector == 0)
+		    set->v[i]->connector == 0 &&
+		    !(ctx->ignore_purposes & (1u << SC_STATION_MAX)))
 			c[n++] = (struct cand){ set->v[i], 0 };
 	w = select_winner(c, n, t, anchor_ms, anchor_moves, &st,
 	    &out->next_change_ms);
@@ -1283,6 +1318,8 @@ evaluate(const struct sc_set *set, const struct sc_context *ctx, int k,
 		for (size_t i = 0; i < set->n; i++) {
 			const struct sc_profile *p = set->v[i];
 
+			if (ctx->ignore_purposes & (1u << p->purpose))
+				continue;
 			if (p->purpose == SC_TX && p->connector == k &&
 			    conn->tx_active && (p->tx_id[0] == '\0' ||
 			    strcmp(p->tx_id, conn->tx_id) == 0))
@@ -1343,6 +1380,23 @@ sc_evaluate(const struct sc_set *set, const struct sc_context *ctx,
 		return -1;
 	evaluate(set, ctx, connector, now_ms, now_ms, true, out);
 	return 0;
+}
+
+/* The earliest change over every connector. */
+int64_t
+sc_next_change(const struct sc_set *set, const struct sc_context *ctx,
+    int64_t now_ms)
+{
+	int64_t next = SC_NEVER;
+
+	for (int k = 0; k <= ctx->n_connectors; k++) {
+		struct sc_limit l;
+
+		evaluate(set, ctx, k, now_ms, now_ms, true, &l);
+		if (l.next_change_ms < next)
+			next = l.next_change_ms;
+	}
+	return next;
 }
 
 /* ---- Composite schedules ---- */
@@ -1533,7 +1587,8 @@ answer:
 		vd->status = SC_REJECTED;
 		return sc_verdict_json(v, vd);
 	}
-	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(12));
 	json_decref(o);
 	if (s == NULL)
 		abort();

@@ -117,6 +117,10 @@ struct sc_context {
 	unsigned units;		/* SC_UNITS_W | SC_UNITS_A */
 	int max_stack_level;	/* ChargeProfileMaxStackLevel */
 	int max_periods;	/* ChargingScheduleMaxPeriods */
+	int max_profiles;	/* MaxChargingProfilesInstalled; 0 = no limit */
+	/* Purposes left out of evaluation and composite schedules, as bits
+	 * (1u << purpose): e.g. the cloud's Tx limits while offline. */
+	unsigned ignore_purposes;
 	int64_t now_ms;		/* wall clock, epoch ms */
 };
 
@@ -257,6 +261,10 @@ struct sc_limit {
  * is not a connector of ctx. */
 int sc_evaluate(const struct sc_set *set, const struct sc_context *ctx,
     int connector, int64_t now_ms, struct sc_limit *out);
+/* The earliest next_change_ms over connectors 0..n at now_ms: the one
+ * timer the caller needs (SC_NEVER when nothing will change). */
+int64_t sc_next_change(const struct sc_set *set, const struct sc_context *ctx,
+    int64_t now_ms);
 
 /* ---- Composite schedules ---- */
 

@@ -249,6 +249,27 @@ test_validate16(void)
 	EXPECT16(p16(0, 7, 2, "TxDefaultProfile", "Absolute", "",
 	    START8 "'minChargingRate':-6,", P1), SC_REJECTED,
 	    "minChargingRate is -6");
+	/* transactionId belongs to TxProfiles only. */
+	EXPECT16(p16(1, 7, 2, "TxDefaultProfile", "Absolute",
+	    ",'transactionId':42", START8, P1), SC_REJECTED,
+	    "transactionId is only allowed in a TxProfile");
+	/* A date-time without seconds, as in the 1.6 §3.13.7 example. */
+	EXPECT16(p16(3, 7, 2, "TxDefaultProfile", "Absolute", "",
+	    "'startSchedule':'2013-01-01T00:00Z','chargingRateUnit':'W',",
+	    P1), SC_ACCEPTED, NULL);
+	CU_ASSERT_EQUAL(sc_set_find(&set, 7)->start_ms,
+	    T("2013-01-01T00:00:00Z"));
+	/* MaxChargingProfilesInstalled: 6 installed (1, 2, 3, 5, 6, 7), at
+	 * most 6: a new id is refused, a replacement is not. */
+	ctx.max_profiles = 6;
+	EXPECT16(p16(0, 8, 5, "TxDefaultProfile", "Absolute", "", START8, P1),
+	    SC_REJECTED, "6 profiles are installed, "
+	    "MaxChargingProfilesInstalled is 6");
+	EXPECT16(p16(3, 7, 2, "TxDefaultProfile", "Absolute", "", START8, P1),
+	    SC_ACCEPTED, NULL);
+	ctx.max_profiles = 0;
+	sc_set_clear(&set, &(struct sc_filter){ .has_id = true, .id = 7 },
+	    NULL, 0);
 	/* Malformed: flagged so the caller may answer a CALLERROR. */
 	{
 		struct sc_verdict vd;
@@ -548,6 +569,21 @@ test_stacking(void)
 	l = eval_at(1, "2026-11-26T09:30:00Z");
 	CU_ASSERT_DOUBLE_EQUAL(l.tx_w, 10000, EPS);
 	CU_ASSERT_EQUAL(l.tx_id, 3);
+	/* Offline with the cloud's Tx limits ignored: only the station
+	 * cap (9000) is left on connector 1... */
+	tx_start(1, "100", "2026-11-26T09:10:00Z");
+	ctx.ignore_purposes = (1u << SC_TX) | (1u << SC_TX_DEFAULT);
+	l = eval_at(1, "2026-11-26T09:30:00Z");
+	CU_ASSERT_FALSE(l.has_tx);
+	CU_ASSERT_DOUBLE_EQUAL(l.limit_w, 9000, EPS);
+	/* ... or with the station cap ignored, TxDefault 3's 10000 (the
+	 * TxProfile went with the previous transaction). */
+	ctx.ignore_purposes = 1u << SC_STATION_MAX;
+	l = eval_at(1, "2026-11-26T09:30:00Z");
+	CU_ASSERT_FALSE(l.has_station);
+	CU_ASSERT_DOUBLE_EQUAL(l.limit_w, 10000, EPS);
+	ctx.ignore_purposes = 0;
+	conns[0].tx_active = false;
 	/* A connector that does not exist. */
 	CU_ASSERT_EQUAL(sc_evaluate(&set, &ctx, 4, T("2026-11-26T09:30:00Z"),
 	    &l), -1);
@@ -624,6 +660,9 @@ test_recurring(void)
 	l = eval_at(1, "2026-11-26T23:00:00Z");
 	CU_ASSERT_DOUBLE_EQUAL(l.limit_w, 11000, EPS);
 	CU_ASSERT_EQUAL(l.next_change_ms, T("2026-11-27T00:00:00Z"));
+	/* The one timer over all connectors: 22:00. */
+	CU_ASSERT_EQUAL(sc_next_change(&set, &ctx, T("2026-11-26T19:00:00Z")),
+	    T("2026-11-26T22:00:00Z"));
 	/* Before startSchedule it does not apply (K01.FR.30). */
 	l = eval_at(1, "2026-10-31T19:00:00Z");
 	CU_ASSERT_FALSE(l.limited);
@@ -967,6 +1006,8 @@ test_composite_payloads(void)
 	    1), "startPeriod")), 1800);
 	CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(
 	    json_array_get(per, 2), "limit")), 21.7, EPS);
+	/* Printed as 21.7, not 21.699999999999999. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(r, "\"limit\":21.7,"));
 	json_decref(j);
 	free(r);
 	/* 2.0.1: evseId 0, 3600 s, unit absent -> W. */
