@@ -1624,7 +1624,8 @@ check_csms(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 	const char *paths[] = { c->csms.ca_file, c->csms.client_cert,
 		c->csms.client_key };
 
-	if (!is_bad(ctx, s, "url") && find_note(ctx, s, "url")) {
+	if (!is_bad(ctx, s, "url") && find_note(ctx, s, "url") &&
+	    c->csms.url[0] != '\0') {
 		const char *host = tls ? c->csms.url + 6 : c->csms.url + 5;
 
 		if (!tls && strncmp(c->csms.url, "ws://", 5) != 0)

@@ -878,6 +878,10 @@ site_run(struct site *s, int64_t now_ms, struct site_write *writes,
 
 			if (sc->submitted && limit == sc->written_limit)
 				continue;
+			/* A charger never seen yet gets its first setpoint
+			 * once it answers (the run its reading causes). */
+			if (!sc->submitted && !s->chargers[sc->charger].online)
+				continue;
 			if ((pass == 0) != down)
 				continue;
 			writes[n].conn = k;
