@@ -26,3 +26,12 @@ tests_ctl_test_ctl_LDADD = $(CTL_LIBS) $(CUNIT_LIBS)
 # scan against the site simulator (every model over TCP, the RTU pty).
 TESTS += tests/ctl/test-scan.sh
 EXTRA_DIST += tests/ctl/test-scan.sh tests/ctl/scan-site.json
+
+# The demo: the simulated site, the daemon on it and the live status
+# screen; Ctrl-C ends all of it.  make demo DEMO_FLAGS=--csms adds the test
+# CSMS.
+demo: ocpp-edged$(EXEEXT) ocpp-edgectl$(EXEEXT) ocpp-edge-sim$(EXEEXT)
+	@$(SHELL) $(srcdir)/tools/ocpp-edge-demo --builddir '$(abs_top_builddir)' \
+	    $(DEMO_FLAGS)
+.PHONY: demo
+EXTRA_DIST += tools/ocpp-edge-demo etc/demo.conf
