@@ -56,3 +56,11 @@ tests_ocpp_test_smartcharging_SOURCES = tests/ocpp/test-smartcharging.c \
 tests_ocpp_test_smartcharging_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) \
 	$(JANSSON_CFLAGS)
 tests_ocpp_test_smartcharging_LDADD = $(SMARTCHARGING_LIBS) $(CUNIT_LIBS)
+
+# Benchmark (`make bench`): evaluation, timer, SetChargingProfile,
+# composite and reload on a 200-connector site.
+EXTRA_PROGRAMS += bench/bench-smartcharging
+bench_programs += bench/bench-smartcharging
+bench_bench_smartcharging_SOURCES = bench/bench-smartcharging.c
+bench_bench_smartcharging_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+bench_bench_smartcharging_LDADD = $(SMARTCHARGING_LIBS)
