@@ -265,7 +265,8 @@ parse_schedule(enum sc_version v, json_t *js, const char *where,
 			    pe->limit);
 		if ((r = get_int(e, w, "numberPhases", false, 1, 3, &n,
 		    vd)) < 0) {
-			vd->reason_code = "InvalidSchedule";
+			if (!vd->malformed)
+				vd->reason_code = "InvalidSchedule";
 			return -1;
 		}
 		pe->phases = r == 1 ? (int)n : 0;
@@ -366,7 +367,8 @@ parse_profile(enum sc_version v, json_t *jp, struct sc_profile *p,
 		return -1;
 	p->id = (int)n;
 	if (get_int(jp, where, "stackLevel", true, 0, INT32_MAX, &n, vd) < 0) {
-		vd->reason_code = "InvalidStackLevel";
+		if (!vd->malformed)
+			vd->reason_code = "InvalidStackLevel";
 		return -1;
 	}
 	p->stack_level = (int)n;
@@ -690,6 +692,20 @@ sc_set_check(const struct sc_set *set, const struct sc_profile *p,
 	return 0;
 }
 
+/* Binds an unbound TxProfile to the running transaction. */
+void
+sc_profile_bind(struct sc_profile *p, const struct sc_context *ctx)
+{
+	const struct sc_connector *c;
+
+	if (p->purpose != SC_TX || p->tx_id[0] != '\0' || p->connector < 1 ||
+	    p->connector > ctx->n_connectors)
+		return;
+	c = &ctx->connectors[p->connector - 1];
+	if (c->tx_active)
+		strlcpy_ok(p->tx_id, c->tx_id, sizeof(p->tx_id));
+}
+
 /* Removes entry i, keeping the order. */
 static void
 set_remove(struct sc_set *set, size_t i)
@@ -771,6 +787,7 @@ sc_set_request(struct sc_set *set, enum sc_version v, const char *payload,
 			sc_profile_free(p);
 		} else {
 			*installed_id = p->id;
+			sc_profile_bind(p, ctx);
 			sc_set_install(set, p, NULL, 0);
 			verdict_ok(vd);
 		}

@@ -161,6 +161,11 @@ void sc_set_free(struct sc_set *set);
  * set).  Returns 0 when it may be installed, else -1 with *verdict. */
 int sc_set_check(const struct sc_set *set, const struct sc_profile *p,
     const struct sc_context *ctx, struct sc_verdict *verdict);
+/* Binds a TxProfile sent without transactionId (1.6 allows it) to the
+ * transaction running on its connector, in memory (profile->json stays
+ * as received), so that it never outlives that transaction.  Call after
+ * sc_set_check() accepted it; sc_set_request() does. */
+void sc_profile_bind(struct sc_profile *p, const struct sc_context *ctx);
 /* Installs p (the set takes it) with the replacement rules: the same id
  * replaces; in 1.6 also the same purpose + stack level + connector (and
  * transaction for TxProfile).  The ids replaced are written to

@@ -185,6 +185,11 @@ test_validate16(void)
 	    UNIT_W, P1), SC_ACCEPTED, NULL);
 	EXPECT16(p16(1, 6, 1, "TxProfile", "Relative", "", UNIT_W, P1),
 	    SC_ACCEPTED, NULL);
+	/* Sent without transactionId, it is bound to the running one (42)
+	 * in memory; the stored text stays as received. */
+	CU_ASSERT_STRING_EQUAL(sc_set_find(&set, 6)->tx_id, "42");
+	CU_ASSERT_PTR_NULL(strstr(sc_set_find(&set, 6)->json,
+	    "transactionId"));
 	/* Unit not offered: NotSupported in 1.6. */
 	ctx.units = SC_UNITS_W;
 	EXPECT16(p16(0, 7, 2, "TxDefaultProfile", "Absolute", "", START8A,
@@ -468,6 +473,12 @@ test_replace_clear(void)
 	    "{'evseId':1}}"), &f, &vd), 0);
 	CU_ASSERT_EQUAL(sc_set_clear(&set, &f, ids, 8), 1);
 	CU_ASSERT_EQUAL(ids[0], 3);
+	/* 2.0.1 by id: chargingProfileId. */
+	CU_ASSERT_EQUAL(sc_clear_parse(SC_V201, J("{'chargingProfileId':5}"),
+	    &f, &vd), 0);
+	CU_ASSERT_TRUE(f.has_id);
+	CU_ASSERT_EQUAL(f.id, 5);
+	CU_ASSERT_FALSE(f.has_connector);
 	CU_ASSERT_EQUAL(sc_clear_parse(SC_V201, J("{'chargingProfileCriteria':"
 	    "{'chargingProfilePurpose':'Bogus'}}"), &f, &vd), -1);
 	CU_ASSERT_TRUE(vd.malformed);
@@ -531,8 +542,8 @@ test_stacking(void)
 	CU_ASSERT_EQUAL(l.profile_id, 3);
 	l = eval_at(2, "2026-11-26T09:30:00Z");
 	CU_ASSERT_EQUAL(l.profile_id, 2);
-	/* A TxProfile of 12 kW overrides the TxDefault of 10 kW (it is not
-	 * the minimum of the two: K02.FR.04). */
+	/* A TxProfile of 12 kW, sent without transactionId, overrides the
+	 * TxDefault of 10 kW (it is not the minimum of the two: K02.FR.04). */
 	tx_start(1, "100", "2026-11-26T09:10:00Z");
 	EXPECT16(p16(1, 4, 0, "TxProfile", "Relative", "", UNIT_W,
 	    "{'startPeriod':0,'limit':12000}"), SC_ACCEPTED, NULL);
@@ -563,6 +574,13 @@ test_stacking(void)
 	l = eval_at(0, "2026-11-26T09:30:00Z");
 	CU_ASSERT_DOUBLE_EQUAL(l.limit_w, 9000, EPS);
 	CU_ASSERT_FALSE(l.has_tx);
+	/* A TxProfile belongs to its transaction: were the end of 100 not
+	 * reported, a new transaction 101 would not get it (TxDefault 3's
+	 * 10000 W, capped at 9000 by the station). */
+	strcpy(conns[0].tx_id, "101");
+	l = eval_at(1, "2026-11-26T09:30:00Z");
+	CU_ASSERT_EQUAL(l.tx_id, 3);
+	strcpy(conns[0].tx_id, "100");
 	/* The transaction ends: the TxProfile goes, TxDefault 3 is back. */
 	sc_set_tx_ended(&set, 1, "100", NULL, 0);
 	conns[0].tx_active = false;
