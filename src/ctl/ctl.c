@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -174,6 +175,39 @@ nap(int64_t ms)
 	}
 }
 
+/* Writes a frame to stdout; on a screen, each line ends with "erase to
+ * end of line" and the frame with "erase below", and a frame taller than
+ * the terminal is cut (it would scroll).  0 or -1. */
+static int
+write_frame(const char *frame, size_t len, bool screen)
+{
+	struct winsize ws;
+	int rows = 0, line = 0;
+
+	if (screen && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+	    ws.ws_row > 2)
+		rows = ws.ws_row;
+	for (size_t i = 0; i < len; i++) {
+		if (screen && frame[i] == '\n') {
+			fputs("\033[K", stdout);
+			if (rows > 0 && ++line == rows - 1) {
+				size_t more = 0;
+
+				for (size_t k = i + 1; k < len; k++)
+					more += frame[k] == '\n';
+				fprintf(stdout, "\n(%zu more line%s: enlarge "
+				    "the window)\033[K", more, more == 1 ? "" :
+				    "s");
+				break;
+			}
+		}
+		fputc(frame[i], stdout);
+	}
+	if (screen)
+		fputs("\033[J", stdout);
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : -1;
+}
+
 /* `status --watch`: one connection kept open (reconnecting when the
  * daemon goes away), the screen redrawn in one write per frame. */
 static int
@@ -182,6 +216,7 @@ run_watch(const char *path, double interval_s, bool json, int timeout_ms)
 	struct sigaction sa;
 	struct ctl_conn *c = NULL;
 	json_t *req = json_pack("{s:s}", "cmd", "status");
+	bool first = true;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -215,7 +250,10 @@ run_watch(const char *path, double interval_s, bool json, int timeout_ms)
 
 			localtime_r(&t, &tm);
 			strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
-			fprintf(f, "\033[H\033[2J");
+			/* Home; the first frame clears the screen, later ones
+			 * overwrite it line by line (erase to end of line, and
+			 * below the last line) so nothing flickers or scrolls. */
+			fprintf(f, first ? "\033[H\033[2J" : "\033[H");
 			fprintf(f, "Every %.1fs: ocpp-edgectl status  (%s, "
 			    "Ctrl-C to quit)\n\n", interval_s, clock);
 		}
@@ -235,12 +273,12 @@ run_watch(const char *path, double interval_s, bool json, int timeout_ms)
 		json_decref(result);
 		free(cause);
 		fclose(f);
-		if (fwrite(frame, 1, flen, stdout) != flen ||
-		    fflush(stdout) != 0) {
+		if (write_frame(frame, flen, !json) != 0) {
 			free(frame);
 			break;
 		}
 		free(frame);
+		first = false;
 		nap((int64_t)(interval_s * 1000));
 	}
 	ctl_close(c);
