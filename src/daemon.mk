@@ -65,3 +65,7 @@ tests_daemon_json_get_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_daemon_json_get_LDADD = $(JANSSON_LIBS) -lm
 TESTS += tests/daemon/test-control.sh
 EXTRA_DIST += tests/daemon/test-control.sh tests/integration/lib.sh
+
+# Integration: the real daemon and the real simulator.
+TESTS += tests/integration/test-local-loop.sh
+EXTRA_DIST += tests/integration/test-local-loop.sh
