@@ -1055,6 +1055,136 @@ test_composite_payloads(void)
 	reset();
 }
 
+/* A small deterministic generator (64-bit LCG), for the randomized
+ * consistency test. */
+static uint64_t rng_state;
+
+static int
+rnd(int n)
+{
+	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (int)((rng_state >> 33) % (uint64_t)n);
+}
+
+/* Installs a random profile: any purpose, kind, unit, validity.
+ * Returns true when it was accepted. */
+static bool
+random_profile(int id)
+{
+	static const char *const purposes[] = { "ChargePointMaxProfile",
+		"TxDefaultProfile", "TxProfile" };
+	char per[512], extra[160], sched[200];
+	int purpose = rnd(3), conn, kind = rnd(3), n = 1 + rnd(4), at = 0;
+	int unit_a = rnd(2);
+	size_t off = 0;
+	struct sc_verdict vd;
+
+	conn = purpose == 0 ? 0 : purpose == 2 ? 1 + rnd(3) : rnd(4);
+	if (purpose == 0 && kind == 2)
+		kind = 0;
+	for (int i = 0; i < n; i++) {
+		off += (size_t)snprintf(per + off, sizeof(per) - off,
+		    "%s{'startPeriod':%d,'limit':%d%s}", i ? "," : "", at,
+		    unit_a ? 6 + rnd(27) : 1000 * (1 + rnd(22)),
+		    rnd(3) == 0 ? ",'numberPhases':1" : "");
+		at += 60 * (1 + rnd(300));
+	}
+	extra[0] = '\0';
+	if (kind == 1)
+		snprintf(extra, sizeof(extra), ",'recurrencyKind':'%s'",
+		    rnd(2) ? "Daily" : "Weekly");
+	if (rnd(3) == 0)
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+		    ",'validFrom':'2026-11-26T%02d:%02d:00Z'", rnd(24),
+		    rnd(60));
+	if (rnd(3) == 0)
+		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
+		    ",'validTo':'2026-11-27T%02d:%02d:00Z'", rnd(24),
+		    rnd(60));
+	snprintf(sched, sizeof(sched), "%s%s'chargingRateUnit':'%s',",
+	    kind == 2 ? "" : rnd(2) ? "'startSchedule':'2026-11-26T06:30:00Z',"
+	    : "'startSchedule':'2026-11-25T13:17:00Z',",
+	    rnd(2) ? J("'duration':%d,", at + rnd(20000) - 10000 > 60 ?
+	    at + rnd(20000) - 10000 : 60) : "", unit_a ? "A" : "W");
+	/* Some are refused (e.g. a duration beyond a day); that is fine,
+	 * the set is what it is. */
+	return set_profile(SC_V16, p16(conn, id, rnd(4), purposes[purpose],
+	    kind == 0 ? "Absolute" : kind == 1 ? "Recurring" : "Relative",
+	    extra, sched, per), &vd) == SC_ACCEPTED;
+}
+
+/* Randomized sets: the composite schedule (built by jumping from one
+ * next change to the next) must equal sc_evaluate() sampled at every
+ * minute and just before every period boundary; a next-change time that
+ * missed a change would show as a mismatch. */
+static void
+test_composite_consistency(void)
+{
+	struct sc_composite_opts o = { .max_w = 50000, .local_cap_w = -1 };
+	int64_t t0 = T("2026-11-26T07:00:00Z");
+	int mismatches = 0, checked = 0, accepted = 0, periods = 0;
+
+	rng_state = 20261126;
+	for (int r = 0; r < 40; r++) {
+		reset();
+		tx_start(1, "1", "2026-11-26T06:50:00Z");
+		tx_start(2, "2", "2026-11-26T07:00:00Z");
+		tx_start(3, "3", "2026-11-26T05:00:00Z");
+		conns[2].phases = 1;
+		for (int i = 0; i < 6; i++)
+			accepted += random_profile(i + 1);
+		for (int k = 0; k <= 3; k++) {
+			struct sc_composite c;
+			struct sc_verdict vd;
+
+			CU_ASSERT_EQUAL_FATAL(sc_composite(&set, &ctx, k, t0,
+			    2 * 86400, SC_UNIT_W, &o, &c, &vd), 0);
+			periods += (int)c.n_periods;
+			for (size_t i = 0; i < c.n_periods; i++) {
+				int64_t from = t0 + c.periods[i].start_s * 1000LL;
+				int64_t to = i + 1 < c.n_periods ? t0 +
+				    c.periods[i + 1].start_s * 1000LL : t0 +
+				    2 * 86400 * 1000LL;
+
+				/* Merged periods differ from their neighbour. */
+				if (i > 0)
+					CU_ASSERT(c.periods[i].limit !=
+					    c.periods[i - 1].limit ||
+					    c.periods[i].phases !=
+					    c.periods[i - 1].phases);
+				for (int64_t s = from; s < to; s += 60000) {
+					int64_t at = s + 60000 >= to ? to - 1 :
+					    s;
+					struct sc_limit l;
+					double w;
+
+					sc_evaluate(&set, &ctx, k, at, &l);
+					w = l.limited ? round(l.limit_w * 10) /
+					    10 : 50000;
+					checked++;
+					if (fabs(w - c.periods[i].limit) > EPS &&
+					    mismatches++ < 5)
+						fprintf(stderr, "round %d k %d "
+						    "at +%llds: %.1f vs %.1f\n",
+						    r, k, (long long)(at -
+						    t0) / 1000, w,
+						    c.periods[i].limit);
+				}
+			}
+			sc_composite_free(&c);
+		}
+	}
+	CU_ASSERT_EQUAL(mismatches, 0);
+	CU_ASSERT(checked > 40 * 4 * 2 * 1440 - 100);
+	/* The sets are not trivial: most profiles get in, and the
+	 * schedules change many times. */
+	fprintf(stderr, "consistency: %d of 240 profiles accepted, %d "
+	    "periods, %d samples\n", accepted, periods, checked);
+	CU_ASSERT(accepted > 120);
+	CU_ASSERT(periods > 40 * 4 * 3);
+	reset();
+}
+
 /* ---- Stored text, GetChargingProfiles ---- */
 
 static void
@@ -1227,6 +1357,8 @@ static const struct cu_test composite_tests[] = {
 	{ "composite period by period", test_composite },
 	{ "composite of a relative TxDefault", test_composite_relative },
 	{ "GetCompositeSchedule payloads", test_composite_payloads },
+	{ "composite equals evaluation, random sets",
+	    test_composite_consistency },
 	{ NULL, NULL },
 };
 
