@@ -799,6 +799,14 @@ sc_set_request(struct sc_set *set, enum sc_version v, const char *payload,
 int
 sc_set_load(struct sc_set *set, const char *text, char **cause)
 {
+	return sc_set_load_bound(set, text, NULL, cause);
+}
+
+/* Installs a profile from its stored text and transaction binding. */
+int
+sc_set_load_bound(struct sc_set *set, const char *text, const char *tx_id,
+    char **cause)
+{
 	json_error_t err;
 	json_t *root = json_loads(text, 0, &err);
 	struct sc_profile *p;
@@ -820,6 +828,8 @@ sc_set_load(struct sc_set *set, const char *text, char **cause)
 		return -1;
 	}
 	json_decref(root);
+	if (p->purpose == SC_TX && p->tx_id[0] == '\0' && tx_id != NULL)
+		strlcpy_ok(p->tx_id, tx_id, sizeof(p->tx_id));
 	sc_set_install(set, p, NULL, 0);
 	return 0;
 }

@@ -184,6 +184,10 @@ char *sc_verdict_json(enum sc_version v, const struct sc_verdict *verdict);
  * the station checks (it was accepted before).  Returns 0, or -1 with
  * *cause (caller frees) when the text does not parse. */
 int sc_set_load(struct sc_set *set, const char *json, char **cause);
+/* The same, restoring the transaction an unbound TxProfile was bound to
+ * (profile->tx_id as stored beside the text); tx_id may be NULL. */
+int sc_set_load_bound(struct sc_set *set, const char *json,
+    const char *tx_id, char **cause);
 /* Finds a profile by id.  Borrowed; valid until the set changes. */
 const struct sc_profile *sc_set_find(const struct sc_set *set, int id);
 

@@ -336,6 +336,10 @@ test_validate201(void)
 	    "transactionId tx-9 is not");
 	EXPECT201(p201(2, 2, 0, "TxProfile", "Relative",
 	    ",'transactionId':'tx-2'", UNIT_W, P1), NULL, NULL);
+	/* K01.FR.39: another id with the same stack level and transaction. */
+	EXPECT201(p201(2, 9, 0, "TxProfile", "Relative",
+	    ",'transactionId':'tx-2'", UNIT_W, P1), "DuplicateProfile",
+	    "profile 2 already has TxProfile stackLevel 0");
 	/* K01.FR.26 */
 	ctx.units = SC_UNITS_A;
 	EXPECT201(p201(0, 3, 1, "TxDefaultProfile", "Absolute", "", START8,
@@ -1237,6 +1241,21 @@ test_roundtrip(void)
 	CU_ASSERT_DOUBLE_EQUAL(copy.v[0]->periods[0].limit, 32.5, 1e-9);
 	CU_ASSERT_DOUBLE_EQUAL(copy.v[0]->min_rate, 6.5, 1e-9);
 	CU_ASSERT_STRING_EQUAL(copy.v[1]->tx_id, "77");
+	/* A TxProfile sent without transactionId comes back bound to the
+	 * transaction stored beside it. */
+	EXPECT16(p16(1, 4, 4, "TxProfile", "Relative", "", UNIT_W, P1),
+	    SC_ACCEPTED, NULL);
+	CU_ASSERT_STRING_EQUAL(sc_set_find(&set, 4)->tx_id, "77");
+	CU_ASSERT_EQUAL(sc_set_load_bound(&copy, sc_set_find(&set, 4)->json,
+	    sc_set_find(&set, 4)->tx_id, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(sc_set_find(&copy, 4)->tx_id, "77");
+	CU_ASSERT_EQUAL(sc_set_load(&copy, sc_set_find(&set, 4)->json, NULL),
+	    0);
+	CU_ASSERT_STRING_EQUAL(sc_set_find(&copy, 4)->tx_id, "");
+	sc_set_clear(&set, &(struct sc_filter){ .has_id = true, .id = 4 },
+	    NULL, 0);
+	sc_set_clear(&copy, &(struct sc_filter){ .has_id = true, .id = 4 },
+	    NULL, 0);
 	/* Loading the same text again replaces, never duplicates. */
 	CU_ASSERT_EQUAL(sc_set_load(&copy, set.v[0]->json, NULL), 0);
 	CU_ASSERT_EQUAL(copy.n, set.n);
