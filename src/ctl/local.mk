@@ -35,3 +35,8 @@ demo: ocpp-edged$(EXEEXT) ocpp-edgectl$(EXEEXT) ocpp-edge-sim$(EXEEXT)
 	    $(DEMO_FLAGS)
 .PHONY: demo
 EXTRA_DIST += tools/ocpp-edge-demo etc/demo.conf
+
+# Against the running daemon on the simulator (status, --json, explain,
+# permissions), and the demo with status --watch in a tmux pseudo-terminal.
+TESTS += tests/ctl/test-ctl-daemon.sh tests/ctl/test-demo.sh
+EXTRA_DIST += tests/ctl/test-ctl-daemon.sh tests/ctl/test-demo.sh
