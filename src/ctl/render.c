@@ -293,8 +293,19 @@ render_settings(FILE *out, json_t *s)
 		fprintf(out, "  reserve %.0f %%", reserve);
 	fprintf(out, "  available %s", pw(s, "available_power_w", b1,
 	    sizeof(b1)));
-	if (str(src, "mode") != NULL)
-		fprintf(out, "  (settings from %s)", str(src, "mode"));
+	if (json_is_object(src)) {
+		const char *key;
+		json_t *v;
+		int n = 0;
+
+		fprintf(out, "  (settings from file");
+		json_object_foreach(src, key, v)
+			if (json_is_string(v) &&
+			    strcmp(json_string_value(v), "backend") == 0)
+				fprintf(out, "%s%s", n++ == 0 ?
+				    "; from the backend: " : ", ", key);
+		fprintf(out, ")");
+	}
 	fprintf(out, "\n");
 	fprintf(out, "          min power %s 1-phase, %s 3-phase\n",
 	    pw(s, "min_power_1ph_w", b1, sizeof(b1)),

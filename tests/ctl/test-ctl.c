@@ -177,7 +177,9 @@ static const char status_reply[] =
 "\"settings\":{\"mode\":\"alm\",\"pv_mode\":\"green-priority\","
 "\"reserve_pct\":10,\"available_power_w\":60000,\"min_power_1ph_w\":1400,"
 "\"min_power_3ph_w\":4200,\"offline_meter_power_w\":4000,"
-"\"offline_site_power_w\":22000,\"source\":{\"mode\":\"file\"}},"
+"\"offline_site_power_w\":22000,\"source\":{\"mode\":\"file\","
+"\"reserve_pct\":\"backend\",\"available_power_w\":\"file\","
+"\"offline_site_power_w\":\"backend\"}},"
 "\"site_cap\":{\"w\":22000,\"source\":\"offline-fallback\","
 "\"profile_id\":null},"
 "\"meter\":{\"type\":\"sdm630\",\"online\":true,\"healthy\":true,"
@@ -252,8 +254,10 @@ test_status_roundtrip(void)
 	CU_ASSERT(has_line(text, "Cloud     offline since 07:01:55Z (8m05s "
 	    "ago): running on local fallback"));
 	CU_ASSERT(has_line(text, "          queued 12 messages, dropped 0"));
+	/* two settings overridden by the backend */
 	CU_ASSERT(has_line(text, "Mode      ALM  reserve 10 %  available "
-	    "60.0 kW  (settings from file)"));
+	    "60.0 kW  (settings from file; from the backend: reserve_pct, "
+	    "offline_site_power_w)"));
 	CU_ASSERT(has_line(text, "          if the meter is lost: 4.0 kW "
 	    "shared; if the cloud is lost: site cap 22.0 kW"));
 	CU_ASSERT(has_line(text, "Site cap  22.0 kW  offline fallback (cloud "
