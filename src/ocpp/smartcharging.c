@@ -525,6 +525,41 @@ sc_profile_parse(enum sc_version v, const char *payload,
 	return r;
 }
 
+/* Parses a profile attached to a remote start. */
+int
+sc_profile_remote_start(enum sc_version v, int connector,
+    const char *profile_json, struct sc_profile **out,
+    struct sc_verdict *vd)
+{
+	json_error_t err;
+	json_t *obj = json_loads(profile_json, 0, &err), *root;
+	int r;
+
+	*out = NULL;
+	if (obj == NULL)
+		return verdict(vd, SC_REJECTED, "InvalidValue", true,
+		    "chargingProfile is not JSON: %s at column %d", err.text,
+		    err.column);
+	root = json_pack("{s:i, s:o}", v == SC_V16 ? "connectorId" : "evseId",
+	    connector, v == SC_V16 ? "csChargingProfiles" : "chargingProfile",
+	    obj);
+	r = profile_from_json(v, root, out, vd);
+	json_decref(root);
+	if (r < 0)
+		return -1;
+	if ((*out)->purpose != SC_TX || (*out)->tx_id[0] != '\0') {
+		bool purpose_wrong = (*out)->purpose != SC_TX;
+
+		sc_profile_free(*out);
+		*out = NULL;
+		return verdict(vd, SC_REJECTED, "InvalidProfile", false,
+		    purpose_wrong ? "the chargingProfile of a remote start "
+		    "must be a TxProfile" : "the chargingProfile of a remote "
+		    "start must not have a transactionId");
+	}
+	return 0;
+}
+
 /* Frees a profile. */
 void
 sc_profile_free(struct sc_profile *p)

@@ -147,6 +147,15 @@ struct sc_set {
  * sc_profile_free), or -1 with *verdict filled. */
 int sc_profile_parse(enum sc_version v, const char *payload,
     struct sc_profile **out, struct sc_verdict *verdict);
+/* Parses the chargingProfile attached to a RemoteStartTransaction (1.6)
+ * or RequestStartTransaction (2.0.1) for connector k: it must be a
+ * TxProfile without transactionId (1.6 §5.11, K05).  Its text is stored
+ * as a SetChargingProfile payload for k.  Once the transaction runs, the
+ * caller binds it (sc_profile_bind), checks it (sc_set_check) and
+ * installs it.  Returns 0 and *out (caller frees), or -1 with *verdict. */
+int sc_profile_remote_start(enum sc_version v, int connector,
+    const char *profile_json, struct sc_profile **out,
+    struct sc_verdict *verdict);
 /* Frees a profile (NULL is fine). */
 void sc_profile_free(struct sc_profile *p);
 /* Name of a purpose as the version spells it.  Static. */

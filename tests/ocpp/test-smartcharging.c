@@ -498,8 +498,6 @@ test_replace_clear(void)
 	reset();
 }
 
-/* ---- Evaluation ---- */
-
 /* Evaluates connector k at time at. */
 static struct sc_limit
 eval_at(int k, const char *at)
@@ -509,6 +507,56 @@ eval_at(int k, const char *at)
 	CU_ASSERT_EQUAL_FATAL(sc_evaluate(&set, &ctx, k, T(at), &l), 0);
 	return l;
 }
+
+/* A profile attached to a remote start: parsed before the transaction,
+ * installed once it runs, bound to it. */
+static void
+test_remote_start(void)
+{
+	struct sc_profile *p;
+	struct sc_verdict vd;
+	struct sc_limit l;
+
+	reset();
+	CU_ASSERT_EQUAL(sc_profile_remote_start(SC_V16, 2, J("{"
+	    "'chargingProfileId':9,'stackLevel':0,'chargingProfilePurpose':"
+	    "'TxDefaultProfile','chargingProfileKind':'Relative',"
+	    "'chargingSchedule':{'chargingRateUnit':'W',"
+	    "'chargingSchedulePeriod':[%s]}}", P1), &p, &vd), -1);
+	CU_ASSERT_STRING_EQUAL(vd.reason, "the chargingProfile of a remote "
+	    "start must be a TxProfile");
+	CU_ASSERT_EQUAL(sc_profile_remote_start(SC_V16, 2, J("{"
+	    "'chargingProfileId':9,'transactionId':3,'stackLevel':0,"
+	    "'chargingProfilePurpose':'TxProfile','chargingProfileKind':"
+	    "'Relative','chargingSchedule':{'chargingRateUnit':'W',"
+	    "'chargingSchedulePeriod':[%s]}}", P1), &p, &vd), -1);
+	CU_ASSERT_EQUAL(sc_profile_remote_start(SC_V201, 2, J("{'id':9,"
+	    "'stackLevel':0,'chargingProfilePurpose':'TxProfile',"
+	    "'chargingProfileKind':'Relative','chargingSchedule':[{'id':1,"
+	    "'chargingRateUnit':'A','chargingSchedulePeriod':[{'startPeriod':"
+	    "0,'limit':10}]}]}"), &p, &vd), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	CU_ASSERT_EQUAL(p->connector, 2);
+	CU_ASSERT_STRING_EQUAL(p->json, J("{'evseId':2,'chargingProfile':{"
+	    "'id':9,'stackLevel':0,'chargingProfilePurpose':'TxProfile',"
+	    "'chargingProfileKind':'Relative','chargingSchedule':[{'id':1,"
+	    "'chargingRateUnit':'A','chargingSchedulePeriod':[{'startPeriod':"
+	    "0,'limit':10}]}]}}"));
+	/* Before the transaction the check refuses it ... */
+	CU_ASSERT_EQUAL(sc_set_check(&set, p, &ctx, &vd), -1);
+	/* ... once it runs, bound, it goes in: 10 A x 230 x 3 = 6900 W. */
+	tx_start(2, "rs-1", "2026-11-26T08:00:00Z");
+	sc_profile_bind(p, &ctx);
+	CU_ASSERT_STRING_EQUAL(p->tx_id, "rs-1");
+	CU_ASSERT_EQUAL(sc_set_check(&set, p, &ctx, &vd), 0);
+	sc_set_install(&set, p, NULL, 0);
+	l = eval_at(2, "2026-11-26T08:01:00Z");
+	CU_ASSERT_DOUBLE_EQUAL(l.limit_w, 6900, EPS);
+	CU_ASSERT_EQUAL(l.purpose, SC_TX);
+	reset();
+}
+
+/* ---- Evaluation ---- */
 
 static void
 test_stacking(void)
@@ -1361,6 +1409,7 @@ static const struct cu_test validate_tests[] = {
 	{ "1.6 SetChargingProfile rules", test_validate16 },
 	{ "2.0.1 SetChargingProfile rules and reasonCodes", test_validate201 },
 	{ "replacement, clearing, transaction end", test_replace_clear },
+	{ "profile of a remote start", test_remote_start },
 	{ NULL, NULL },
 };
 
