@@ -104,7 +104,8 @@ struct sc_profile {
 /* What the station knows about connector k (sc_context.connectors[k-1]). */
 struct sc_connector {
 	bool tx_active;
-	char tx_id[SC_TX_ID_LEN]; /* the running transaction's id */
+	char tx_id[SC_TX_ID_LEN]; /* the running transaction's id (1.6:
+				   * the integer in decimal) */
 	int64_t tx_start_ms;	/* start of charging: Relative profiles */
 	int phases;		/* 1..3 as wired; 0 = 3 */
 };
