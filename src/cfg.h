@@ -51,6 +51,14 @@ enum cfg_pv_mode {
 	CFG_PV_SPEED_PRIORITY,
 };
 
+/* Which stored charging profiles stay in force while the backend is
+ * unreachable. */
+enum cfg_offline_profiles {
+	CFG_OFFLINE_PROFILES_ALL,         /* every valid profile */
+	CFG_OFFLINE_PROFILES_STATION_MAX, /* only the station-wide cap */
+	CFG_OFFLINE_PROFILES_NONE,        /* none: local modes only */
+};
+
 enum cfg_meter_type {
 	CFG_METER_SDM630,
 	CFG_METER_SDM230,
@@ -170,6 +178,7 @@ struct cfg {
 		int offline_site_power_w;  /* cap while the CSMS is unreachable */
 		int offline_site_delay_s;
 		int resolution_w;
+		enum cfg_offline_profiles offline_profiles;
 	} balancer;
 
 	struct {

@@ -91,6 +91,7 @@ static const char phase_choices[] = "L1|L2|L3";
 static const char control_choices[] = "power|current";
 static const char words_choices[] = "model|high-first|low-first";
 static const char level_choices[] = "error|warning|info|debug";
+static const char offline_profiles_choices[] = "all|station-max|none";
 static const char target_choices[] = "stderr|syslog";
 
 /* balancer.offline-meter-power-kw's default: 10 % of the available power */
@@ -143,6 +144,7 @@ static const struct opt_def balancer_opts[] = {
 	KW("offline-site-power-kw", 0, 0, 10000, 0),
 	INT("offline-site-delay-s", 60, 0, 3600, "s"),
 	INT("resolution-w", 100, 1, 1000, "W"),
+	ENUM("offline-profiles", "all", offline_profiles_choices),
 	END,
 };
 
@@ -1225,6 +1227,8 @@ copy_tree(struct tree *t, struct cfg *c)
 	c->balancer.offline_site_delay_s = (int)cfg_getint(s,
 	    "offline-site-delay-s");
 	c->balancer.resolution_w = (int)cfg_getint(s, "resolution-w");
+	c->balancer.offline_profiles = (enum cfg_offline_profiles)get_enum(s,
+	    &balancer_sec, "offline-profiles");
 
 	s = t->meter;
 	c->meter.type = (enum cfg_meter_type)get_enum(s, &meter_sec, "type");
@@ -2130,6 +2134,8 @@ cfg_dump(const struct cfg *c, FILE *fp)
 	put_kw(fp, 8, "offline-site-power-kw", c->balancer.offline_site_power_w);
 	put_int(fp, 8, "offline-site-delay-s", c->balancer.offline_site_delay_s);
 	put_int(fp, 8, "resolution-w", c->balancer.resolution_w);
+	put_enum(fp, 8, "offline-profiles", offline_profiles_choices,
+	    (int)c->balancer.offline_profiles);
 	fprintf(fp, "}\n\nmeter {\n");
 	put_enum(fp, 8, "type", meter_choices, (int)c->meter.type);
 	put_link(fp, &c->meter.link);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cloud.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "control.h"
@@ -49,7 +50,11 @@ static struct lws_context *volatile signal_lws;
 static struct {
 	lws_sorted_usec_list_t sul;
 	struct daemon *d;
-} housekeeping, balancer_run, cap_timer;
+} housekeeping, balancer_run, cap_timer, cloud_tick, profile_timer;
+
+/* The command line, for the re-exec of a Reset. */
+static char **saved_argv;
+static volatile sig_atomic_t restart_requested;
 
 static void on_housekeeping(lws_sorted_usec_list_t *sul);
 static void refresh_meter(struct daemon *d);
@@ -137,6 +142,12 @@ on_raw(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_RAW_CLOSE_FILE:
 		if (df == NULL)
 			return reason == LWS_CALLBACK_RAW_CLOSE_FILE ? 0 : -1;
+		if (reason == LWS_CALLBACK_RAW_CLOSE_FILE) {
+			/* Later callbacks for this wsi (WSI_DESTROY) may go to
+			 * another protocol's handler: leave it nothing. */
+			lws_set_opaque_user_data(wsi, NULL);
+			df->wsi = NULL;
+		}
 		return df->cb(df, wsi, (int)reason);
 	default:
 		return 0;
@@ -175,12 +186,13 @@ loop_init(struct daemon *d, char **cause)
 	lws_set_log_level(LLL_ERR | LLL_WARN | (log_debug_enabled("main") ?
 	    LLL_NOTICE : 0), on_lws_log);
 	memset(&info, 0, sizeof(info));
-	info.protocols = raw_protocols;
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.gid = (gid_t)-1;
 	info.uid = (uid_t)-1;
 	info.user = d;
+	if (cloud_prepare(d, &info, raw_protocols, cause) != 0)
+		return -1;
 	d->lws = lws_create_context(&info);
 	if (d->lws == NULL) {
 		xasprintf(cause, "cannot create the libwebsockets context");
@@ -499,6 +511,79 @@ southbound_finalise(struct daemon *d)
 	d->sb = NULL;
 }
 
+/* ---- The backend ------------------------------------------------------ */
+
+/* Runs the session's timers and refreshes its station model. */
+static void
+on_cloud_tick(lws_sorted_usec_list_t *sul)
+{
+	struct daemon *d = cloud_tick.d;
+
+	(void)sul;
+	cloud_service(d, mono_now_ms());
+	lws_sul_schedule(d->lws, 0, &cloud_tick.sul, on_cloud_tick,
+	    100 * LWS_US_PER_MS);
+}
+
+/* A charging profile's period starts or ends: caps again, then a run. */
+static void
+on_profile_timer(lws_sorted_usec_list_t *sul)
+{
+	(void)sul;
+	(void)cloud_apply_profiles(profile_timer.d);
+}
+
+void
+daemon_profile_timer(struct daemon *d, int64_t next_epoch_ms)
+{
+	int64_t wait_ms;
+
+	profile_timer.d = d;
+	if (d->lws == NULL)
+		return;
+	if (next_epoch_ms < 0) {
+		lws_sul_cancel(&profile_timer.sul);
+		return;
+	}
+	wait_ms = next_epoch_ms - wall_now_ms();
+	if (wait_ms < 0)
+		wait_ms = 0;
+	if (wait_ms > 24 * 3600 * 1000LL)
+		wait_ms = 24 * 3600 * 1000LL; /* checked again then */
+	lws_sul_schedule(d->lws, 0, &profile_timer.sul, on_profile_timer,
+	    (lws_usec_t)wait_ms * LWS_US_PER_MS + 1000);
+}
+
+void
+daemon_restart(struct daemon *d)
+{
+	restart_requested = 1;
+	stop_requested = SIGTERM;
+	if (d->lws != NULL)
+		lws_cancel_service(d->lws);
+}
+
+/* Step "cloud": the OCPP session (nothing without a csms url). */
+static int
+cloud_step_init(struct daemon *d, char **cause)
+{
+	if (cloud_init(d, cause) != 0)
+		return -1;
+	cloud_tick.d = d;
+	lws_sul_schedule(d->lws, 0, &cloud_tick.sul, on_cloud_tick,
+	    100 * LWS_US_PER_MS);
+	return 0;
+}
+
+/* Closes the session. */
+static void
+cloud_step_finalise(struct daemon *d)
+{
+	lws_sul_cancel(&cloud_tick.sul);
+	lws_sul_cancel(&profile_timer.sul);
+	cloud_finalise(d);
+}
+
 /* ---- The control socket --------------------------------------------- */
 
 /* Step "control": the socket of ocpp-edgectl. */
@@ -528,6 +613,7 @@ static const struct step {
 	{ "store", store_init, store_finalise },
 	{ "site", site_step_init, site_step_finalise },
 	{ "southbound", southbound_init, southbound_finalise },
+	{ "cloud", cloud_step_init, cloud_step_finalise },
 	{ "control", control_init, control_finalise },
 };
 
@@ -806,11 +892,20 @@ daemon_main(int argc, char **argv)
 	    cfg_balancer_mode_name(d.cfg.balancer.mode),
 	    d.cfg.site.available_power_w);
 
+	saved_argv = argv;
 	d.started_ms = mono_now_ms();
 	d.started_epoch_ms = wall_now_ms();
 	rc = run(&d);
 
 	log_finalise();
 	cfg_clear(&d.cfg);
+	if (restart_requested && rc == DAEMON_EXIT_OK) {
+		/* Reset from the backend: the same program, the same command
+		 * line, everything reloaded from the file and the store. */
+		execv("/proc/self/exe", saved_argv);
+		fprintf(stderr, "ocpp-edged: restart failed: %s\n",
+		    strerror(errno));
+		return DAEMON_EXIT_CONFIG;
+	}
 	return rc;
 }

@@ -64,6 +64,13 @@ struct daemon {
  * Returns 0, or -1 when libwebsockets refuses it. */
 int daemon_watch_fd(struct daemon *d, int fd, struct daemon_fd *df);
 
+/* Arms the timer for the next change of a charging profile (epoch ms;
+ * -1 = none). */
+void daemon_profile_timer(struct daemon *d, int64_t next_epoch_ms);
+
+/* Stops the loop and executes the daemon again (backend Reset). */
+void daemon_restart(struct daemon *d);
+
 /* Asks for one balancer run on the loop soon; calls coalesce. */
 void daemon_schedule_run(struct daemon *d);
 

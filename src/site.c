@@ -331,6 +331,8 @@ site_init(struct site *s, const struct cfg *cfg, const struct site_lb *lb,
 	s->bconns = xcalloc((size_t)s->n_conns + 1, sizeof(*s->bconns));
 	s->conns = xcalloc((size_t)s->n_conns + 1, sizeof(*s->conns));
 	s->out = xcalloc((size_t)s->n_conns + 1, sizeof(*s->out));
+	s->inoperative = xcalloc((size_t)s->n_conns + 1,
+	    sizeof(*s->inoperative));
 	s->state = xmalloc(sizeof(*s->state));
 	s->work = xmalloc(bal_work_size());
 	bal_state_init(s->state);
@@ -414,6 +416,8 @@ site_free(struct site *s)
 	free(s->bconns);
 	free(s->conns);
 	free(s->out);
+	free(s->inoperative);
+	s->inoperative = NULL;
 	free(s->state);
 	free(s->work);
 	s->chargers = NULL;
@@ -663,7 +667,8 @@ site_take_charger(struct site *s, const struct sb_charger_reading *r,
 
 		if (!r->online)
 			continue; /* the charger is offline as a whole */
-		st = site_bal_state(cr->status);
+		st = s->inoperative[base + j] ? BAL_ST_UNAVAILABLE :
+		    site_bal_state(cr->status);
 		p = nonneg(cr->power_w, 1.0);
 		for (int ph = 0; ph < BAL_PHASES; ph++)
 			ma[ph] = nonneg(cr->current_a[ph], 1000.0);
@@ -726,6 +731,20 @@ site_set_conn_cap(struct site *s, int k, int32_t cap_w, const char *detail)
 	s->bconns[k].profile_cap_w = cap_w;
 	strlcpy_ok(s->conns[k].profile_detail, detail != NULL ? detail : "",
 	    sizeof(s->conns[k].profile_detail));
+}
+
+void
+site_set_inoperative(struct site *s, int k, bool inoperative)
+{
+	if (k < 0 || k >= s->n_conns || s->inoperative[k] == inoperative)
+		return;
+	s->inoperative[k] = inoperative;
+	if (inoperative)
+		s->bconns[k].state = BAL_ST_UNAVAILABLE;
+	else
+		s->bconns[k].state = site_bal_state(s->readings[s->conns[k]
+		    .charger].conn[s->conns[k].connector - 1].status);
+	s->dirty = true;
 }
 
 void

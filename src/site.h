@@ -110,6 +110,7 @@ struct site {
 	int32_t *offline_w;
 	bool offline_dirty;              /* offline limits to (re)program */
 	bool dirty;                      /* an input changed since the last run */
+	bool *inoperative;               /* n_conns: made unavailable (backend) */
 	char listen[CFG_HOST_MAX + 16];   /* southbound listen "host:port" */
 };
 
@@ -151,6 +152,8 @@ void site_set_profile_cap(struct site *s, int32_t cap_w, int64_t id);
 /* Sets connector k's (0-based) profile cap and its description. */
 void site_set_conn_cap(struct site *s, int k, int32_t cap_w,
     const char *detail);
+/* Marks connector k (0-based) inoperative (0 W, Unavailable) or not. */
+void site_set_inoperative(struct site *s, int k, bool inoperative);
 /* Records a change of the backend link at now_ms (monotonic) / epoch. */
 void site_set_cloud(struct site *s, enum site_cloud cloud, int64_t now_ms,
     int64_t epoch_ms);
