@@ -40,3 +40,7 @@ EXTRA_DIST += tools/ocpp-edge-demo etc/demo.conf
 # permissions), and the demo with status --watch in a tmux pseudo-terminal.
 TESTS += tests/ctl/test-ctl-daemon.sh tests/ctl/test-demo.sh
 EXTRA_DIST += tests/ctl/test-ctl-daemon.sh tests/ctl/test-demo.sh
+
+# make bench: status / explain / scan times on the 200-charger site.
+bench_scripts += tests/ctl/bench-ctl.sh
+EXTRA_DIST += tests/ctl/bench-ctl.sh
