@@ -139,11 +139,12 @@ meter_json(const struct daemon *d)
 	static const char *const types[] = { "sdm630", "sdm230", "sdm120" };
 	const struct site *s = &d->site;
 	const struct sb_meter_reading *m = &s->meter_reading;
-	json_t *phases = json_array();
+	json_t *phases;
 
 	if (!s->meter_used && d->cfg.meter.link.host[0] == '\0' &&
 	    d->cfg.meter.link.device[0] == '\0')
 		return json_null();
+	phases = json_array();
 	for (int p = 0; p < 3; p++)
 		json_array_append_new(phases, json_pack("{s:o, s:o, s:o}",
 		    "v", m->present ? json_reading(m->voltage_v[p], 10) :

@@ -379,6 +379,17 @@ on_balancer_run(lws_sorted_usec_list_t *sul)
 	program_offline_limits(d);
 	if (!s->dirty && s->have_run)
 		return;
+	/* The first run waits (up to 3 s) until every charger was read or
+	 * found offline: run earlier, it would reserve power for chargers
+	 * merely not read yet and pause cars that were charging before a
+	 * restart. */
+	if (!s->have_run && now - d->started_ms < 3000) {
+		for (int c = 0; c < s->n_chargers; c++)
+			if (s->readings[c].polls == 0 && !s->readings[c].online &&
+			    s->readings[c].failures <
+			    (unsigned)d->cfg.southbound.offline_after_failures)
+				return; /* the next reading or tick runs again */
+	}
 	n = site_run(s, now, d->writes, err, sizeof(err));
 	if (n < 0) {
 		log_warnx("balancer: %s", err);

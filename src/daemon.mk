@@ -69,5 +69,7 @@ TESTS += tests/daemon/test-control.sh
 EXTRA_DIST += tests/daemon/test-control.sh tests/integration/lib.sh
 
 # Integration: the real daemon and the real simulator.
-TESTS += tests/integration/test-local-loop.sh
-EXTRA_DIST += tests/integration/test-local-loop.sh
+TESTS += tests/integration/test-local-loop.sh \
+	tests/integration/test-smart-charging.sh
+EXTRA_DIST += tests/integration/test-local-loop.sh \
+	tests/integration/test-smart-charging.sh
