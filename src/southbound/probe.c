@@ -316,7 +316,7 @@ int
 sb_probe_unit(struct sb_prober *p, int unit_id, struct sb_probe_result *out)
 {
 	const struct sb_model_desc *any = sb_model_desc(SB_MODEL_AC_WALLBOX);
-	int e;
+	int e, rs;
 
 	memset(out, 0, sizeof(*out));
 	out->max_power_w = out->max_current_a = NAN;
@@ -336,17 +336,16 @@ sb_probe_unit(struct sb_prober *p, int unit_id, struct sb_probe_result *out)
 			return SB_OK;
 		}
 	}
-	if (read_ascii(p, any, SB_W_SERIAL, out->serial,
-	    sizeof(out->serial)) == 0 &&
+	rs = read_ascii(p, any, SB_W_SERIAL, out->serial, sizeof(out->serial));
+	e = rs != 0 ? errno : 0;
+	if (rs == 0 &&
 	    (out->serial[0] != '\0' || out->product_type[0] != '\0')) {
-		out->ro_uses_fc03 = p->fc03;
 		probe_charger(p, out);
 		out->ro_uses_fc03 = p->fc03;
 		return SB_OK;
 	}
-	e = errno;
 	out->product_type[0] = out->serial[0] = '\0';
-	if (no_answer(e)) {
+	if (rs != 0 && no_answer(e)) {
 		snprintf(out->error, sizeof(out->error), "no answer (%s)",
 		    modbus_strerror(e));
 		return SB_OK;
@@ -354,7 +353,8 @@ sb_probe_unit(struct sb_prober *p, int unit_id, struct sb_probe_result *out)
 	if (probe_meter(p, out) == 0)
 		return SB_OK;
 	snprintf(out->error, sizeof(out->error), "answers, but is neither "
-	    "an Autel charger nor an Eastron meter (%s)",
-	    modbus_strerror(errno));
+	    "an Autel charger (serial number at 10100: %s) nor an Eastron "
+	    "meter (no plausible voltages at 0x0000)", e != 0 ?
+	    modbus_strerror(e) : "empty");
 	return SB_OK;
 }
