@@ -50,7 +50,17 @@ atomic_write_file(const char *path, const void *data, size_t len,
 {
 	char *tmp, *dircopy, *dir;
 	int fd, dfd, saved;
+	struct stat st;
 
+	/* Renaming over a device, a socket or a directory would destroy it
+	 * (think --write-config /dev/null): only regular files are replaced. */
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		errno = EEXIST;
+		if (cause != NULL)
+			xasprintf(cause, "cannot replace %s: not a regular file",
+			    path);
+		return -1;
+	}
 	xasprintf(&tmp, "%s.tmp.XXXXXX", path);
 	fd = mkstemp(tmp);
 	if (fd >= 0)

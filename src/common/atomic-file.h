@@ -11,7 +11,8 @@
 /* Replaces path with len bytes of data, created with mode (before the
  * umask).  Returns 0, or -1 with errno set and *cause (when cause is not
  * NULL; caller frees) naming the step that failed.  The temporary file is
- * removed on failure. */
+ * removed on failure.  A path that exists but is not a regular file (a
+ * device, socket, directory or link) is refused with EEXIST. */
 int atomic_write_file(const char *path, const void *data, size_t len,
     mode_t mode, char **cause);
 

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static void
 out_of_memory(size_t size)
@@ -157,4 +160,18 @@ strlcpy_ok(char *dst, const char *src, size_t len)
 	}
 	memcpy(dst, src, n + 1);
 	return true;
+}
+
+int
+unlink_if_type(const char *path, unsigned file_type)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if ((st.st_mode & S_IFMT) != file_type) {
+		errno = EEXIST;
+		return -1;
+	}
+	return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
 }

@@ -30,6 +30,13 @@ char *format_rfc3339(int64_t epoch_ms, char *buf, size_t len);
  * or without fractional seconds.  Returns 0 and *epoch_ms, or -1. */
 int parse_rfc3339(const char *s, int64_t *epoch_ms);
 
+/* Removes path when it is of the file type given (S_IFSOCK for a stale
+ * socket, S_IFLNK for a link we made); leaves anything else alone.
+ * Returns 0 when path is gone or never existed, or -1 with errno EEXIST
+ * when something of another type is there (never remove a user's file or
+ * a device because a path option pointed at it), or another errno. */
+int unlink_if_type(const char *path, unsigned file_type);
+
 /* Copies src into dst of size len, always terminating; returns true when
  * it fitted without truncation. */
 bool strlcpy_ok(char *dst, const char *src, size_t len);

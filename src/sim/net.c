@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <termios.h>
@@ -476,7 +477,13 @@ open_control(const char *path, char **cause)
 		xasprintf(cause, "socket: %s", strerror(errno));
 		return -1;
 	}
-	(void)unlink(path);
+	if (unlink_if_type(path, S_IFSOCK) != 0) {
+		xasprintf(cause, "--control %s: %s", path,
+		    errno == EEXIST ? "exists and is not a socket" :
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(fd, 8) < 0 || set_nonblock(fd) < 0) {
 		xasprintf(cause, "--control %s: %s", path, strerror(errno));
@@ -583,7 +590,12 @@ sim_net_open(struct sim_site *s, const struct sim_net_options *o,
 	if (s->bus.present && open_pty(&s->bus, cause) != 0)
 		return -1;
 	if (s->bus.present && o->pty_link != NULL) {
-		(void)unlink(o->pty_link);
+		if (unlink_if_type(o->pty_link, S_IFLNK) != 0) {
+			xasprintf(cause, "--pty-link %s: %s", o->pty_link,
+			    errno == EEXIST ? "exists and is not a symbolic link" :
+			    strerror(errno));
+			return -1;
+		}
 		if (symlink(s->bus.path, o->pty_link) != 0) {
 			xasprintf(cause, "--pty-link %s: %s", o->pty_link,
 			    strerror(errno));
@@ -816,14 +828,14 @@ sim_net_close(struct sim_site *s, const struct sim_net_options *o)
 	if (net.control_fd >= 0) {
 		close(net.control_fd);
 		if (o->control_path != NULL)
-			(void)unlink(o->control_path);
+			(void)unlink_if_type(o->control_path, S_IFSOCK);
 	}
 	net.control_fd = -1;
 	if (s->bus.master_fd >= 0) {
 		close(s->bus.master_fd);
 		close(s->bus.slave_fd);
 		if (o->pty_link != NULL)
-			(void)unlink(o->pty_link);
+			(void)unlink_if_type(o->pty_link, S_IFLNK);
 	}
 	net.site = NULL;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/atomic-file.h"
 #include "common/util.h"
 
 /* The configuration name of a charger's link (static string). */
@@ -81,39 +82,12 @@ sim_ready_json(struct sim_site *s, const char *control_path)
 	return text;
 }
 
-/* Writes text to path atomically (temporary file, then rename). */
+/* Writes text to path atomically (common/atomic-file.h); 0 or -1 with
+ * errno.  Anything but a regular file at path is refused, not replaced. */
 static int
 write_atomic(const char *path, const char *text)
 {
-	char *tmp;
-	FILE *f;
-	int saved;
-
-	xasprintf(&tmp, "%s.tmp.%d", path, (int)getpid());
-	f = fopen(tmp, "w");
-	if (f == NULL) {
-		saved = errno;
-		free(tmp);
-		errno = saved;
-		return -1;
-	}
-	if (fputs(text, f) == EOF || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		saved = errno;
-		fclose(f);
-		unlink(tmp);
-		free(tmp);
-		errno = saved;
-		return -1;
-	}
-	if (fclose(f) != 0 || rename(tmp, path) != 0) {
-		saved = errno;
-		unlink(tmp);
-		free(tmp);
-		errno = saved;
-		return -1;
-	}
-	free(tmp);
-	return 0;
+	return atomic_write_file(path, text, strlen(text), 0644, NULL);
 }
 
 /* Writes the ready file; 0 or -1 with errno. */

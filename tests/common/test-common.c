@@ -1,5 +1,9 @@
 /* Tests for src/common: escaping of untrusted text, date-time parsing. */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -65,7 +69,37 @@ test_debug_tokens(void)
 	CU_ASSERT_FALSE(log_debug_enabled("ocpp"));
 }
 
+static void
+test_unlink_if_type(void)
+{
+	char dir[] = "/tmp/test-common-XXXXXX", path[64], link[64];
+	struct stat st;
+	FILE *f;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/file", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fclose(f);
+	/* A regular file where a socket was expected is left alone. */
+	errno = 0;
+	CU_ASSERT_EQUAL(unlink_if_type(path, S_IFSOCK), -1);
+	CU_ASSERT_EQUAL(errno, EEXIST);
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	/* A link is removed when a link is expected, not its target. */
+	CU_ASSERT_EQUAL_FATAL(symlink(path, link), 0);
+	CU_ASSERT_EQUAL(unlink_if_type(link, S_IFLNK), 0);
+	CU_ASSERT_NOT_EQUAL(lstat(link, &st), 0);
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	/* Nothing there is success. */
+	CU_ASSERT_EQUAL(unlink_if_type(link, S_IFLNK), 0);
+	unlink(path);
+	rmdir(dir);
+}
+
 static const struct cu_test common_tests[] = {
+	{ "unlink only the expected file type", test_unlink_if_type },
 	{ "escape plain and control bytes", test_escape_plain_and_control },
 	{ "escape truncates with ellipsis", test_escape_truncates },
 	{ "rfc3339 round trip", test_rfc3339_round_trip },

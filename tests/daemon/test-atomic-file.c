@@ -99,16 +99,34 @@ test_failures_leave_nothing(void)
 	cause = NULL;
 	free(path);
 
-	/* The target is a directory: the rename fails, the temporary file
-	 * is removed. */
+	/* The target is a directory: refused before anything is written. */
 	xasprintf(&path, "%s/adir", dir);
 	CU_ASSERT_EQUAL_FATAL(mkdir(path, 0700), 0);
 	CU_ASSERT_EQUAL(atomic_write_file(path, "x", 1, 0600, &cause), -1);
-	CU_ASSERT_EQUAL(errno, EISDIR);
-	CU_ASSERT_PTR_NOT_NULL(cause != NULL ? strstr(cause, "cannot rename")
-	    : NULL);
+	CU_ASSERT_EQUAL(errno, EEXIST);
+	CU_ASSERT_PTR_NOT_NULL(cause != NULL ?
+	    strstr(cause, "not a regular file") : NULL);
 	free(cause);
+	cause = NULL;
 	CU_ASSERT_EQUAL(count_entries(), 1); /* just adir */
+	rmdir(path);
+	free(path);
+
+	/* A special file (what --write-config /dev/null once destroyed) stays
+	 * what it is: a FIFO stands in for the device. */
+	xasprintf(&path, "%s/fifo", dir);
+	CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
+	CU_ASSERT_EQUAL(atomic_write_file(path, "x", 1, 0600, &cause), -1);
+	CU_ASSERT_EQUAL(errno, EEXIST);
+	free(cause);
+	{
+		struct stat st;
+
+		CU_ASSERT_EQUAL(lstat(path, &st), 0);
+		CU_ASSERT_TRUE(S_ISFIFO(st.st_mode));
+	}
+	CU_ASSERT_EQUAL(count_entries(), 1); /* just the fifo */
+	unlink(path);
 	rmdir(path);
 	free(path);
 }
