@@ -37,9 +37,12 @@ demo: ocpp-edged$(EXEEXT) ocpp-edgectl$(EXEEXT) ocpp-edge-sim$(EXEEXT)
 EXTRA_DIST += tools/ocpp-edge-demo etc/demo.conf
 
 # Against the running daemon on the simulator (status, --json, explain,
-# permissions), and the demo with status --watch in a tmux pseudo-terminal.
-TESTS += tests/ctl/test-ctl-daemon.sh tests/ctl/test-demo.sh
-EXTRA_DIST += tests/ctl/test-ctl-daemon.sh tests/ctl/test-demo.sh
+# permissions), the demo with status --watch in a tmux pseudo-terminal,
+# and the demo's online path with the test CSMS.
+TESTS += tests/ctl/test-ctl-daemon.sh tests/ctl/test-demo.sh \
+	tests/ctl/test-demo-csms.sh
+EXTRA_DIST += tests/ctl/test-ctl-daemon.sh tests/ctl/test-demo.sh \
+	tests/ctl/test-demo-csms.sh
 
 # make bench: status / explain / scan times on the 200-charger site.
 bench_scripts += tests/ctl/bench-ctl.sh
