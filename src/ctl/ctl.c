@@ -33,6 +33,7 @@ usage(FILE *fp)
 "    ocpp-edgectl scan [--unit-id N] [--timeout MS] [HOST[:PORT]...]\n"
 "                      [--rtu DEVICE [--baud N] [--parity P]\n"
 "                       [--stop-bits N] [--slave-ids A-B]]\n"
+"                      [--listen HOST:PORT [--wait S] [--count N]]\n"
 "    ocpp-edgectl -h | -V\n"
 "\n"
 "COMMANDS\n"
@@ -54,6 +55,8 @@ usage(FILE *fp)
 "        Eastron meter, and prints the charger \"NAME\" { ... } and\n"
 "        meter { ... } sections for ocpp-edge.conf.  Devices that do not\n"
 "        answer are listed on stderr and as comments; the scan goes on.\n"
+"        --listen waits for chargers that dial the gateway (\"charger as\n"
+"        client\") and probes each over the connection it opens.\n"
 "\n"
 "OPTIONS\n"
 "    -s, --socket PATH\n"
@@ -70,6 +73,10 @@ usage(FILE *fp)
 "    --parity P          scan: none, even or odd (default none).\n"
 "    --stop-bits N       scan: 1 or 2 (default 1).\n"
 "    --slave-ids A-B     scan: slave ids to try, 1..247 (default 1-10).\n"
+"    --listen HOST:PORT  scan: accept dial-in chargers on this address\n"
+"                        (the southbound listen address, e.g. 0.0.0.0:5502).\n"
+"    --wait S            scan --listen: seconds to wait, 1..3600 (default 30).\n"
+"    --count N           scan --listen: stop after N chargers, 1..200.\n"
 "    -h, --help          Print this help and exit 0.\n"
 "    -V, --version       Print the version and exit 0.\n"
 "\n"
@@ -318,6 +325,9 @@ enum {
 	OPT_PARITY,
 	OPT_STOP_BITS,
 	OPT_SLAVE_IDS,
+	OPT_LISTEN,
+	OPT_WAIT,
+	OPT_COUNT,
 };
 
 int
@@ -335,6 +345,9 @@ main(int argc, char **argv)
 		{ "parity", required_argument, NULL, OPT_PARITY },
 		{ "stop-bits", required_argument, NULL, OPT_STOP_BITS },
 		{ "slave-ids", required_argument, NULL, OPT_SLAVE_IDS },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "wait", required_argument, NULL, OPT_WAIT },
+		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -428,6 +441,20 @@ main(int argc, char **argv)
 			if (ids_arg(optarg, &so.first_id, &so.last_id) != 0)
 				goto usage_error;
 			break;
+		case OPT_LISTEN:
+			scan_opt = true;
+			so.listen = optarg;
+			break;
+		case OPT_WAIT:
+			scan_opt = true;
+			if (int_arg("--wait", optarg, 1, 3600, &so.wait_s) != 0)
+				goto usage_error;
+			break;
+		case OPT_COUNT:
+			scan_opt = true;
+			if (int_arg("--count", optarg, 1, 200, &so.count) != 0)
+				goto usage_error;
+			break;
 		case 'h':
 			usage(stdout);
 			free(args);
@@ -454,7 +481,8 @@ main(int argc, char **argv)
 	cmd = args[0];
 	if (strcmp(cmd, "scan") != 0 && scan_opt) {
 		fprintf(stderr, "ocpp-edgectl: --unit-id, --rtu, --baud, "
-		    "--parity, --stop-bits and --slave-ids are for scan\n");
+		    "--parity, --stop-bits, --slave-ids, --listen, --wait and "
+		    "--count are for scan\n");
 		goto usage_error;
 	}
 	if (strcmp(cmd, "status") != 0 && (watch || interval_set)) {
@@ -508,9 +536,9 @@ main(int argc, char **argv)
 			    "prints configuration sections\n");
 			goto usage_error;
 		}
-		if (nargs == 1 && so.rtu_device == NULL) {
+		if (nargs == 1 && so.rtu_device == NULL && so.listen == NULL) {
 			fprintf(stderr, "ocpp-edgectl: scan needs HOST[:PORT] "
-			    "targets and/or --rtu DEVICE\n");
+			    "targets, --rtu DEVICE and/or --listen HOST:PORT\n");
 			goto usage_error;
 		}
 		if (timeout > 0 && timeout > 10000) {

@@ -83,6 +83,9 @@ struct ctl_scan_opts {
 	int stop_bits;              /* 1 or 2 */
 	int first_id, last_id;      /* RTU slave ids to try; default 1..10 */
 	int timeout_ms;             /* per request; default 300 (RTU 500) */
+	const char *listen;         /* HOST:PORT for dial-in chargers, or NULL */
+	int wait_s;                 /* how long to listen; default 30 */
+	int count;                  /* stop after this many (0 = wait_s) */
 };
 /* Fills the defaults. */
 void ctl_scan_defaults(struct ctl_scan_opts *o);

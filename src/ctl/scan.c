@@ -7,9 +7,15 @@
 #include "ctl/ctl.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "southbound/southbound.h"
@@ -26,6 +32,7 @@ ctl_scan_defaults(struct ctl_scan_opts *o)
 	o->first_id = 1;
 	o->last_id = 10;
 	o->timeout_ms = 0; /* 300 TCP, 500 RTU */
+	o->wait_s = 30;
 }
 
 /* Splits "HOST[:PORT]" / "[V6]:PORT" / "V6" into host and port (default
@@ -95,7 +102,8 @@ kw(double w)
 	return isnan(w) ? 0 : floor(w / 100 + 1e-9) / 10;
 }
 
-/* Prints one charger section. */
+/* Prints one charger section: TCP (host set), dial-in (host NULL,
+ * port -1) or RTU (host NULL). */
 static void
 print_charger(FILE *out, const struct sb_probe_result *r, int n,
     const char *host, int port, const struct ctl_scan_opts *o, int unit)
@@ -129,6 +137,8 @@ print_charger(FILE *out, const struct sb_probe_result *r, int n,
 		fprintf(out, "\tlink = \"tcp\"\n");
 		fprintf(out, "\thost = \"%s\"\n", host);
 		fprintf(out, "\tport = %d\n", port);
+	} else if (port < 0) {
+		fprintf(out, "\tlink = \"tcp-listen\"\n");
 	} else {
 		fprintf(out, "\tlink = \"rtu\"\n");
 		fprintf(out, "\tdevice = \"%s\"\n", o->rtu_device);
@@ -183,6 +193,111 @@ print_meter(FILE *out, const struct sb_probe_result *r, const char *host,
 	fprintf(out, "\tunit-id = %d\n}\n\n", unit);
 }
 
+/* Opens a listening TCP socket on "HOST:PORT"; the fd, or -1 with a
+ * message in err. */
+static int
+listen_on(const char *addr, char *err, size_t elen)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256], service[16];
+	int port, fd, one = 1, rc;
+
+	if (split_target(addr, host, sizeof(host), &port, err, elen) != 0)
+		return -1;
+	snprintf(service, sizeof(service), "%d", port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	rc = getaddrinfo(host, service, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, elen, "--listen %s: %s", addr, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    sizeof(one)) != 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+	    listen(fd, 16) != 0) {
+		snprintf(err, elen, "--listen %s: %s%s", addr, strerror(errno),
+		    errno == EADDRINUSE ? " (is ocpp-edged running on it? "
+		    "stop it while scanning)" : "");
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* Waits for chargers that dial in ("charger as client") and probes each
+ * over the socket it opened; a charger that dials again is printed once.
+ * Returns the number of chargers found, or -1. */
+static int
+scan_listen(const struct ctl_scan_opts *o, FILE *out, FILE *err, int *n)
+{
+	char msg[300], seen[64][40];
+	int lfd, found = 0, n_seen = 0;
+	int64_t end = mono_now_ms() + (int64_t)o->wait_s * 1000;
+
+	lfd = listen_on(o->listen, msg, sizeof(msg));
+	if (lfd < 0) {
+		fprintf(err, "ocpp-edgectl: scan: %s\n", msg);
+		fprintf(out, "# %s\n\n", msg);
+		return -1;
+	}
+	fprintf(err, "ocpp-edgectl: scan: waiting %d s for chargers dialling "
+	    "%s\n", o->wait_s, o->listen);
+	while (o->count == 0 || found < o->count) {
+		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct sb_probe_result r;
+		struct sb_prober *p;
+		char peer[INET6_ADDRSTRLEN + 8] = "?", *cause = NULL;
+		int64_t left = end - mono_now_ms();
+		bool dup = false;
+		int fd;
+
+		if (left <= 0)
+			break;
+		if (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) <= 0)
+			continue;
+		fd = accept(lfd, (struct sockaddr *)&ss, &sl);
+		if (fd < 0)
+			continue;
+		if (getnameinfo((struct sockaddr *)&ss, sl, peer, sizeof(peer),
+		    NULL, 0, NI_NUMERICHOST) != 0)
+			snprintf(peer, sizeof(peer), "?");
+		if (sb_probe_adopt(fd, o->timeout_ms > 0 ? o->timeout_ms : 300,
+		    &p, &cause) != 0) {
+			fprintf(err, "ocpp-edgectl: scan: %s: %s\n", peer, cause);
+			free(cause);
+			continue;
+		}
+		sb_probe_unit(p, o->unit_id, &r);
+		sb_probe_close(p);
+		if (r.kind != SB_PROBE_CHARGER) {
+			fprintf(err, "ocpp-edgectl: scan: %s dialled in: %s\n",
+			    peer, r.kind == SB_PROBE_METER ? "a meter, not a "
+			    "charger" : r.error);
+			continue;
+		}
+		for (int i = 0; i < n_seen; i++)
+			dup = dup || strcmp(seen[i], r.serial) == 0;
+		if (dup)
+			continue;
+		if (n_seen < 64)
+			snprintf(seen[n_seen++], sizeof(seen[0]), "%s",
+			    r.serial);
+		fprintf(out, "# dialled in from %s to %s (southbound listen)\n",
+		    peer, o->listen);
+		print_charger(out, &r, ++*n, NULL, -1, o, o->unit_id);
+		found++;
+	}
+	close(lfd);
+	return found;
+}
+
 /* Probes everything asked for; see ctl.h. */
 int
 ctl_scan(const struct ctl_scan_opts *o, FILE *out, FILE *err)
@@ -226,6 +341,21 @@ ctl_scan(const struct ctl_scan_opts *o, FILE *out, FILE *err)
 			    host, port, o->unit_id, r.error);
 			fprintf(out, "# %s:%d unit %d: %s\n\n", host, port,
 			    o->unit_id, r.error);
+			missed++;
+		}
+	}
+
+	if (o->listen != NULL) {
+		int got = scan_listen(o, out, err, &n);
+
+		if (got > 0)
+			found += got;
+		if (got <= 0 || (o->count > 0 && got < o->count)) {
+			if (got >= 0)
+				fprintf(out, "# %s: %d charger%s dialled in "
+				    "within %d s%s\n\n", o->listen, got,
+				    got == 1 ? "" : "s", o->wait_s,
+				    o->count > 0 ? " (fewer than --count)" : "");
 			missed++;
 		}
 	}

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/util.h"
 
@@ -71,6 +72,35 @@ sb_probe_open(const char *host, int port, const struct sb_serial_conf *serial,
 		modbus_free(ctx);
 		return serial != NULL ? SB_ERR_CONFIG : SB_ERR_DEVICE;
 	}
+	*out = xcalloc(1, sizeof(**out));
+	(*out)->ctx = ctx;
+	return SB_OK;
+}
+
+/* Wraps a socket a dial-in charger opened; *out is the caller's. */
+int
+sb_probe_adopt(int fd, int timeout_ms, struct sb_prober **out, char **cause)
+{
+	modbus_t *ctx;
+
+	*out = NULL;
+	if (timeout_ms < 10 || timeout_ms > 10000) {
+		close(fd);
+		xasprintf(cause, "timeout %d ms out of range 10..10000",
+		    timeout_ms);
+		return SB_ERR_CONFIG;
+	}
+	/* the address is never used: the socket is given */
+	ctx = modbus_new_tcp("127.0.0.1", 502);
+	if (ctx == NULL) {
+		close(fd);
+		xasprintf(cause, "%s", modbus_strerror(errno));
+		return SB_ERR_SYSTEM;
+	}
+	modbus_set_socket(ctx, fd);
+	modbus_set_response_timeout(ctx, (uint32_t)(timeout_ms / 1000),
+	    (uint32_t)(timeout_ms % 1000) * 1000);
+	modbus_set_byte_timeout(ctx, 0, 100 * 1000);
 	*out = xcalloc(1, sizeof(**out));
 	(*out)->ctx = ctx;
 	return SB_OK;

@@ -339,6 +339,11 @@ struct sb_prober;
 int sb_probe_open(const char *host, int port,
     const struct sb_serial_conf *serial, int timeout_ms,
     struct sb_prober **out, char **cause);
+/* The same over a TCP socket a charger opened to us ("charger as
+ * client"); the prober owns fd from then on (closed by sb_probe_close,
+ * also on failure). */
+int sb_probe_adopt(int fd, int timeout_ms, struct sb_prober **out,
+    char **cause);
 /* Reads the identity of whatever answers at unit_id: an Autel charger
  * (product type, firmware, serial, connectors, maxima, phases, word
  * order) or an Eastron meter.  Returns 0 with out->kind (NOTHING with

@@ -1,7 +1,8 @@
 #!/bin/sh
 # ocpp-edgectl scan against the site simulator on loopback: every charger
 # model on Modbus TCP, an SDM630 on TCP and on the simulator's RTU pty
-# (9600 8E1, slave 3) with an AC Ultra as slave 5.  Checks each printed
+# (9600 8E1, slave 3) with an AC Ultra as slave 5, two chargers that dial
+# the gateway (scan --listen).  Checks each printed
 # section against tests/ctl/scan-site.json, that the daemon accepts the
 # result as its configuration, that an unreachable host is reported and
 # not fatal, and that scanning writes nothing to the chargers.
@@ -47,8 +48,12 @@ block() {
 	awk -v h="$2" '$0 == h { on = 1; next } on && $0 == "}" { exit } on { print }' "$1"
 }
 
+# The dial-in chargers' gateway: a free port, from the kernel.
+gw=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1",
+() => { console.log(s.address().port); s.close(); });')
 "$sim" -q --scenario "$src/tests/ctl/scan-site.json" --control "$tmp/sim.sock" \
-    --ready-file "$tmp/ready.json" >/dev/null 2>"$tmp/sim.err" &
+    --ready-file "$tmp/ready.json" --gateway "127.0.0.1:$gw" --redial-ms 100 \
+    >/dev/null 2>"$tmp/sim.err" &
 sim_pid=$!
 i=0
 until [ -s "$tmp/ready.json" ]; do
@@ -115,15 +120,43 @@ for want in 'type = "sdm630"' 'link = "tcp"' "port = $mport"; do
 done
 pass "TCP meter: sdm630"
 
+# ---- chargers that dial the gateway ("charger as client") ---------------
+"$ctl" scan --listen "127.0.0.1:$gw" --wait 20 --count 2 >"$tmp/dial.out" 2>"$tmp/dial.err"
+rc=$?
+[ "$rc" -eq 0 ] || fail "scan --listen: exit $rc: $(cat "$tmp/dial.err")"
+while read -r cname model kw phases; do
+	block "$tmp/dial.out" "charger \"$cname\" {" >"$tmp/b"
+	for want in "model = \"$model\"" 'link = "tcp-listen"' "serial = \"$cname\"" \
+	    'connectors = 1' "phases = $phases" "max-power-kw = $kw"; do
+		grep -qxF "	$want" "$tmp/b" || fail "dial-in $cname lacks '$want': $(cat "$tmp/b")"
+	done
+	grep -q 'host = ' "$tmp/b" && fail "dial-in $cname has a host"
+done <<EOF
+AC07-DIAL1 autel-ac-compact 7.4 1
+AW22-DIAL2 autel-ac-wallbox 11 3
+EOF
+[ "$(grep -c '^# dialled in from 127.0.0.1 to ' "$tmp/dial.out")" -eq 2 ] ||
+    fail "dial-in comments: $(grep '^#' "$tmp/dial.out")"
+pass "scan --listen: both dial-in chargers, each once"
+# Fewer than --count within --wait: reported, exit 6 (they dial again
+# 100 ms after the first scan hung up, so 2 of the 3 asked for come).
+"$ctl" scan --listen "127.0.0.1:$gw" --wait 2 --count 3 >"$tmp/dial.out" 2>"$tmp/dial.err"
+rc=$?
+[ "$rc" -eq 6 ] || fail "scan --listen --count 3: exit $rc"
+grep -q "^# 127.0.0.1:$gw: 2 chargers dialled in within 2 s (fewer than --count)\$" "$tmp/dial.out" ||
+    fail "missing dial-ins not reported: $(grep '^#' "$tmp/dial.out")"
+pass "scan --listen: fewer chargers than --count reported (exit 6)"
+
 # Scanning only reads: no charger saw a write.
-for name in wallbox1 compact1 ultra1 single1 dc1 odd1; do
+for name in wallbox1 compact1 ultra1 single1 dc1 odd1 dialer1 dialer2; do
 	simctl "get $name" >"$tmp/get"
 	w=$(sed -n 's/^ok //p' "$tmp/get" >"$tmp/get.json"; json "$tmp/get.json" 'j.writes')
 	[ "$w" = 0 ] || fail "$name: scan wrote $w time(s)"
 done
 pass "no register written"
 
-# The daemon accepts the printed sections as its configuration.
+# The daemon accepts the printed sections (TCP and dial-in) as its
+# configuration.
 cat >"$tmp/edge.conf" <<EOF
 site {
 	id = "scan-test"
@@ -141,7 +174,7 @@ store {
 	path = "$tmp/edge.db"
 }
 EOF
-cat "$tmp/tcp.out" >>"$tmp/edge.conf"
+cat "$tmp/tcp.out" "$tmp/dial.out" >>"$tmp/edge.conf"
 if "$edged" --check-config "$tmp/edge.conf" >"$tmp/check.out" 2>&1; then
 	pass "ocpp-edged --check-config accepts the scan"
 else
@@ -180,7 +213,7 @@ usage() { # expected-stderr-text args...
 	[ "$rc" -eq 2 ] && grep -qF -- "$want" "$tmp/err" ||
 	    fail "'$*': exit $rc, stderr '$(cat "$tmp/err")'"
 }
-usage "scan needs HOST[:PORT] targets and/or --rtu DEVICE" scan
+usage "scan needs HOST[:PORT] targets, --rtu DEVICE and/or --listen HOST:PORT" scan
 usage "--slave-ids '0-3': expected A-B with 1 <= A <= B <= 247" scan --rtu x --slave-ids 0-3
 usage "--parity 'mark': allowed none, even, odd" scan --rtu x --parity mark
 usage "--baud '300': allowed 1200..115200" scan --rtu x --baud 300
