@@ -38,6 +38,7 @@ struct cloud {
 	struct lws_protocols protocols[MAX_PROTOCOLS];
 	struct sc_set profiles;
 	struct sc_connector *scc;    /* n_conns */
+	bool *held;                  /* n_conns: told the backend (2.0.1) */
 	enum sc_version scv;
 	bool last_online, last_accepted;
 };
@@ -759,6 +760,7 @@ cloud_init(struct daemon *d, char **cause)
 	c->scv = c->st.version == OCPP_V201 ? SC_V201 : SC_V16;
 	sc_set_init(&c->profiles);
 	c->scc = xcalloc((size_t)s->n_conns + 1, sizeof(*c->scc));
+	c->held = xcalloc((size_t)s->n_conns + 1, sizeof(*c->held));
 	if (store_profile_foreach(d->store, load_profile, c, cause) != 0)
 		return -1;
 	if (c->profiles.n > 0)
@@ -805,6 +807,8 @@ cloud_finalise(struct daemon *d)
 	d->ocpp = NULL;
 	sc_set_free(&c->profiles);
 	free(c->scc);
+	free(c->held);
+	c->held = NULL;
 	free(c->conn);
 	c->scc = NULL;
 	c->conn = NULL;
@@ -844,6 +848,45 @@ static double
 val(double v)
 {
 	return isfinite(v) && v > 0 ? v : 0;
+}
+
+/* 2.0.1 K12: tells the backend (NotifyChargingLimit, source EMS) when a
+ * local limit (household, PV, a circuit, the offline fallback) holds a
+ * charging connector below what its profiles allow; once per episode. */
+static void
+notify_limits(struct cloud *c)
+{
+	const struct site *s = &c->d->site;
+
+	if (c->st.version != OCPP_V201 || !s->have_run ||
+	    !ocpp_session_accepted(c->s))
+		return;
+	for (int k = 0; k < s->n_conns; k++) {
+		const struct bal_conn_out *o = &s->out[k];
+		int32_t cap = s->conns[k].profile_cap_w;
+		bool below = (cap != BAL_NO_CAP || s->cap_source ==
+		    SITE_CAP_PROFILE) && s->bconns[k].state == BAL_ST_CHARGING &&
+		    s->conns[k].submitted && o->reason != BAL_R_CAPPED_PROFILE &&
+		    o->reason != BAL_R_CAPPED_SITE && o->reason != BAL_R_CAPPED_MAX &&
+		    o->reason != BAL_R_HELD_NEAR_DRAW &&
+		    o->reason != BAL_R_WAITING_FOR_ROOM &&
+		    (cap == BAL_NO_CAP || o->setpoint_w < cap);
+		char payload[160];
+
+		if (below && !c->held[k]) {
+			snprintf(payload, sizeof(payload), "{\"chargingLimit\":"
+			    "{\"chargingLimitSource\":\"EMS\",\"isGridCritical\":"
+			    "false},\"evseId\":%d}", k + 1);
+			if (ocpp_session_send_call(c->s, "NotifyChargingLimit",
+			    payload) == 0)
+				log_info("%s held below its profile by a local "
+				    "limit (%s): backend told",
+				    s->conns[k].label, bal_reason_name(o->reason));
+			else
+				continue; /* tried again on the next tick */
+		}
+		c->held[k] = below;
+	}
 }
 
 void
@@ -887,5 +930,6 @@ cloud_service(struct daemon *d, int64_t now_ms)
 		}
 		oc->meter_valid = m->polls > 0 && !m->fault;
 	}
+	notify_limits(c);
 	ocpp_session_service(c->s, now_ms);
 }

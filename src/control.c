@@ -202,10 +202,20 @@ status_json(struct daemon *d)
 	struct store_queue_stats qs = { 0 };
 	json_t *chargers = json_array(), *cloud;
 	int64_t now = mono_now_ms(), epoch = wall_now_ms();
-	int k = 0;
+	int k = 0, pending = 0;
 
 	if (d->store != NULL)
 		store_queue_stats(d->store, &qs);
+	/* Setpoints submitted but not yet written and read back. */
+	for (int i = 0; i < s->n_conns; i++) {
+		const struct site_conn *sc = &s->conns[i];
+		const struct sb_charger_reading *r = &s->readings[sc->charger];
+
+		if (sc->submitted && r->online &&
+		    fabs(r->conn[sc->connector - 1].limit_written -
+		    sc->written_limit) > 0.005)
+			pending++;
+	}
 	cloud = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I}",
 	    "url", d->cfg.csms.url,
 	    "ocpp_version", d->cfg.csms.ocpp_version == CFG_OCPP_201 ?
@@ -236,7 +246,7 @@ status_json(struct daemon *d)
 		    "connectors", conns));
 	}
 	return json_pack("{s:s, s:s, s:I, s:o, s:o, s:o, "
-	    "s:{s:i, s:s, s:o, s:I, s:I, s:s}, s:o, s:o}",
+	    "s:{s:i, s:s, s:o, s:I, s:I, s:s, s:i}, s:o, s:o}",
 	    "version", PACKAGE_VERSION, "site_id", d->cfg.site.id,
 	    "uptime_s", (json_int_t)((now - d->started_ms) / 1000),
 	    "now", json_time(epoch), "cloud", cloud,
@@ -248,6 +258,7 @@ status_json(struct daemon *d)
 	    "budget_w", (json_int_t)s->site_out.budget_w,
 	    "allocated_w", (json_int_t)s->site_out.allocated_w,
 	    "balancer_source", bal_cap_source_name(s->site_out.cap_source),
+	    "writes_pending", pending,
 	    "meter", meter_json(d), "chargers", chargers);
 }
 

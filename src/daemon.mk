@@ -73,3 +73,9 @@ TESTS += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh
+
+# make bench: the whole loop (daemon + simulator + the test CSMS).
+bench_scripts += bench/bench-loop.sh
+EXTRA_DIST += bench/bench-loop.sh
+bench: tests/daemon/ctl-client$(EXEEXT) tests/daemon/json-get$(EXEEXT) \
+	ocpp-edge-sim$(EXEEXT) ocpp-edged$(EXEEXT)

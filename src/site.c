@@ -689,6 +689,57 @@ site_take_charger(struct site *s, const struct sb_charger_reading *r,
 	}
 }
 
+/* An int64_t clamped into int32_t. */
+static int32_t
+clamp32(int64_t v)
+{
+	return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN :
+	    (int32_t)v;
+}
+
+/* True once every charger was read or found offline (before that a
+ * charger's draw would count as household). */
+static bool
+all_read(const struct site *s)
+{
+	for (int c = 0; c < s->n_chargers; c++)
+		if (s->readings[c].polls == 0 && !s->readings[c].online &&
+		    s->readings[c].failures <
+		    (unsigned)s->cfg->southbound.offline_after_failures)
+			return false;
+	return true;
+}
+
+/* What the online chargers measure now: total W, and per site phase W
+ * and mA (a three-phase charger on all three, a single-phase one on its
+ * wired phase). */
+static int64_t
+online_power_w(const struct site *s, int64_t *phase_w, int64_t *phase_ma)
+{
+	int64_t sum = 0;
+
+	for (int p = 0; p < BAL_PHASES; p++)
+		phase_w[p] = phase_ma[p] = 0;
+	for (int k = 0; k < s->n_conns; k++) {
+		const struct bal_connector *bn = &s->bconns[k];
+		const struct bal_charger *bc = &s->chargers[bn->charger];
+
+		if (!bc->online)
+			continue;
+		sum += bn->measured_power_w;
+		if (bc->phases == 3) {
+			for (int p = 0; p < BAL_PHASES; p++) {
+				phase_w[p] += bn->measured_power_w / 3;
+				phase_ma[p] += bn->measured_current_ma[p];
+			}
+		} else {
+			phase_w[bc->wired_phase] += bn->measured_power_w;
+			phase_ma[bc->wired_phase] += bn->measured_current_ma[0];
+		}
+	}
+	return sum;
+}
+
 void
 site_take_meter(struct site *s, const struct sb_meter_reading *m)
 {
@@ -709,6 +760,19 @@ site_take_meter(struct site *s, const struct sb_meter_reading *m)
 		    (int32_t)lround(m->power_w[p]) : 0;
 		bm->phase_current_ma[p] = nonneg(m->current_a[p], 1000.0);
 	}
+	if (healthy && m->polls != s->meter_polls_seen && all_read(s)) {
+		int64_t pw[BAL_PHASES], pma[BAL_PHASES];
+
+		s->meter_household_w = total - online_power_w(s, pw, pma);
+		for (int p = 0; p < BAL_PHASES; p++) {
+			s->meter_household_phase_w[p] = bm->phase_power_w[p] -
+			    pw[p];
+			s->meter_household_phase_ma[p] =
+			    bm->phase_current_ma[p] - pma[p];
+		}
+		s->meter_household_valid = true;
+	}
+	s->meter_polls_seen = m->polls;
 }
 
 void
@@ -870,6 +934,19 @@ site_run(struct site *s, int64_t now_ms, struct site_write *writes,
 	struct bal_input in;
 	int n = 0;
 
+	if (s->meter_used && s->meter.healthy && s->meter_household_valid) {
+		int64_t pw[BAL_PHASES], pma[BAL_PHASES];
+		int64_t t = s->meter_household_w + online_power_w(s, pw, pma);
+
+		s->meter.total_power_w = clamp32(t);
+		for (int p = 0; p < BAL_PHASES; p++) {
+			int64_t a = s->meter_household_phase_ma[p] + pma[p];
+
+			s->meter.phase_power_w[p] = clamp32(
+			    s->meter_household_phase_w[p] + pw[p]);
+			s->meter.phase_current_ma[p] = clamp32(a < 0 ? -a : a);
+		}
+	}
 	memset(&in, 0, sizeof(in));
 	in.site = &s->bsite;
 	in.meter = s->meter_used ? &s->meter : NULL;

@@ -97,6 +97,16 @@ struct site {
 	struct sb_charger_reading *readings; /* n_chargers */
 	struct sb_meter_reading meter_reading;
 	bool meter_used;                 /* alm / pv */
+	/* Household load as of the last meter reading (meter total minus
+	 * the online chargers' power then); between meter readings the
+	 * balancer sees household + what the chargers measure now, so a
+	 * charger reading that lands before the meter's own does not count
+	 * twice. */
+	int64_t meter_household_w;
+	int64_t meter_household_phase_w[BAL_PHASES];
+	int64_t meter_household_phase_ma[BAL_PHASES];
+	bool meter_household_valid;
+	uint64_t meter_polls_seen;
 	/* caps */
 	int32_t profile_site_cap_w;      /* BAL_NO_CAP when none */
 	int64_t profile_site_id;         /* -1 when none */

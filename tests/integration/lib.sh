@@ -35,7 +35,7 @@ cleanup() {
 		for f in "$tmp"/*.log; do
 			[ -f "$f" ] || continue
 			echo "---- $f (last 40 lines)"
-			tail -40 "$f"
+			tail -${TAIL_LINES:-40} "$f"
 		done
 	fi
 	rm -rf "$tmp"
@@ -50,12 +50,12 @@ has() { grep -qF -- "$2" "$1"; }
 # wait_for SECONDS CMD...: runs CMD every 50 ms until it succeeds; 1 on
 # timeout.
 wait_for() {
-	limit=$(($1 * 20))
+	wf_limit=$(($1 * 20))
 	shift
-	i=0
+	wf_i=0
 	until "$@" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ "$i" -ge "$limit" ] && return 1
+		wf_i=$((wf_i + 1))
+		[ "$wf_i" -ge "$wf_limit" ] && return 1
 		sleep 0.05
 	done
 	return 0
