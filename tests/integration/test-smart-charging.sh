@@ -44,10 +44,16 @@ start_csms() {
 	sleep 1000 >"$tmp/csms.in" &
 	holder_pid=$!
 	extra_pids="$csms_pid $holder_pid"
-	wait_for 20 grep -q '"event":"listening"' "$tmp/csms.log" ||
-	    { fail "CSMS not listening"; exit 1; }
-	port=$(sed -n 's/.*"event":"listening","port":\([0-9]*\).*/\1/p' \
-	    "$tmp/csms.log")
+	wait_for 20 csms_port || { fail "CSMS not listening"; exit 1; }
+}
+# csms_port: sets port once the CSMS printed its listening line.
+csms_port() {
+	port=$(grep '"event":"listening"' "$tmp/csms.log" | head -1 |
+	    "$JG" port)
+	case $port in
+	[1-9]*) return 0 ;;
+	*) return 1 ;;
+	esac
 }
 stop_csms() {
 	kill -TERM "$csms_pid" "$holder_pid" 2>/dev/null
@@ -102,7 +108,16 @@ run_version() {
 	conf_set "csms {" 'retry-backoff-random-s = 0'
 	conf_set "balancer {" 'offline-site-power-kw = 12'
 	conf_set "balancer {" 'offline-site-delay-s = 2'
+	# Each charger may draw 4 kW on its own (12 kW in all, as much as
+	# the offline-site power: the configuration check asks no less).
+	sed -i 's|^\tmax-power-kw = 22$|\tmax-power-kw = 22\n\toffline-power-kw = 4|' \
+	    "$tmp/edge.conf"
 	start_daemon "$tmp/edge.conf"
+	offline_regs() { for c in bay1 bay2 bay3; do sim_get "$c" connectors.0.limits.offline_power_w; done | tr '\n' ' '; }
+	is_offline_regs() { [ "$(offline_regs)" = "$1 " ]; }
+	wait_for 5 is_offline_regs "4000 4000 4000" &&
+	    pass "$v: offline limits programmed: 4000 W each" ||
+	    fail "$v: offline limits $(offline_regs)"
 	connected() { [ "$(st cloud.state)" = connected ]; }
 	wait_for 10 connected && pass "$v: connected and accepted" ||
 	    fail "$v: cloud $(st cloud.state)"
@@ -118,6 +133,27 @@ run_version() {
 	[ "$(st site_cap.w site_cap.source site_cap.profile_id | tr '\n' ' ')" = "22000 profile 1 " ] &&
 	    pass "$v: status: site cap 22000 W from profile 1" ||
 	    fail "$v: status cap $(st site_cap.w site_cap.source site_cap.profile_id | tr '\n' ' ')"
+
+	# Fail-safe: a 9 kW cap is below the offline limits' 12 kW: they come
+	# down in proportion to 3000 W each (9000 x 4000 / 12000); the cars
+	# (9000 / 3 = 3000 W < Pmin) cannot all run: the balancer pauses as
+	# many as needed; checked as a sum.  Back to 22 kW: 4000 W each.
+	call SetChargingProfile "$(profile "$v" 1 0 "$max" '[{"startPeriod":0,"limit":9000}]')" |
+	    grep -q '"status":"Accepted"' || fail "$v: 9 kW cap refused"
+	wait_for 2 is_offline_regs "3000 3000 3000" &&
+	    pass "$v: 9 kW cap: offline limits lowered to 3000 W each" ||
+	    fail "$v: 9 kW cap: offline limits $(offline_regs)"
+	sum9() { set -- $(limits); [ $(($1 + $2 + $3)) -le 9000 ]; }
+	wait_for 2 sum9 && pass "$v: 9 kW cap: setpoints $(limits)<= 9000 W" ||
+	    fail "$v: 9 kW cap: setpoints $(limits)"
+	call SetChargingProfile "$(profile "$v" 1 0 "$max" '[{"startPeriod":0,"limit":22000}]')" |
+	    grep -q '"status":"Accepted"' || fail "$v: 22 kW cap refused"
+	wait_for 2 is_offline_regs "4000 4000 4000" &&
+	    pass "$v: 22 kW cap again: offline limits back to 4000 W" ||
+	    fail "$v: offline limits $(offline_regs)"
+	# The paused cars resume after the balancer's hold (10 s).
+	wait_for 15 is_limits "7300 7300 7300" && pass "$v: resumed: 7300 W each" ||
+	    fail "$v: resume: $(limits)"
 
 	# 6 kW on connector 1: the others share 22000 - 6000 = 16000: 8000 W.
 	call SetChargingProfile "$(profile "$v" 2 1 TxDefaultProfile '[{"startPeriod":0,"limit":6000}]')" |
