@@ -414,6 +414,28 @@ render_chargers(FILE *out, json_t *chargers, int64_t now)
 		fprintf(out, "\nNo chargers configured.\n");
 		return;
 	}
+	/* The vendor's "Charging Info" headline: total charging power. */
+	{
+		double total = 0;
+		int n = 0, charging = 0;
+		char b[24];
+
+		json_array_foreach(chargers, i, ch)
+			json_array_foreach(json_object_get(ch, "connectors"),
+			    k, cn) {
+				double p = num(cn, "power_w");
+				const char *st = str(cn, "status");
+
+				n++;
+				if (!isnan(p))
+					total += p;
+				if (st != NULL && strcmp(st, "Charging") == 0)
+					charging++;
+			}
+		fprintf(out, "Charging  %s in total, %d of %d connector%s "
+		    "charging\n", ctl_fmt_power(total, b, sizeof(b)), charging,
+		    n, n == 1 ? "" : "s");
+	}
 	tbl_init(&ct, 6, "CHARGER", "MODEL", "SERIAL", "FIRMWARE", "LINK",
 	    "STATE");
 	tbl_init(&kt, 7, ">EVSE", "CONNECTOR", "STATUS", ">POWER",

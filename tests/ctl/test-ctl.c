@@ -267,6 +267,9 @@ test_status_roundtrip(void)
 	    "PV 0 W"));
 	CU_ASSERT(has_line(text, "          L1 230.1 V 10.2 A 2.3 kW | L2 "
 	    "229.8 V 20.0 A 4.6 kW | L3 231.0 V 23.4 A 5.4 kW"));
+	/* 7260 W + 0 W measured; one of two connectors charging */
+	CU_ASSERT(has_line(text, "Charging  7.3 kW in total, 1 of 2 connectors "
+	    "charging"));
 	/* the chargers' table: widths from the longest cell per column;
 	 * 07:10:00 - 07:09:15 = 45 s */
 	CU_ASSERT(has_line(text, "CHARGER   MODEL             SERIAL     "
@@ -542,6 +545,8 @@ test_render_sparse(void)
 	    "running on local settings"));
 	CU_ASSERT(has_line(text, "Meter     none (DLB: the available power is "
 	    "shared as configured)"));
+	CU_ASSERT(has_line(text, "Charging  0 W in total, 0 of 1 connector "
+	    "charging"));
 	CU_ASSERT(has_line(text, "x        -      -       -         -     -"));
 	CU_ASSERT(has_line(text, "   -  x/-        -           -         -  "
 	    "-       -"));
