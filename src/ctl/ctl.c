@@ -225,6 +225,9 @@ run_watch(const char *path, double interval_s, bool json, int timeout_ms)
 	struct ctl_conn *c = NULL;
 	json_t *req = json_pack("{s:s}", "cmd", "status");
 	bool first = true;
+	/* On a terminal: redraw in place; into a pipe or file: one frame
+	 * after the other, without escape sequences. */
+	bool tty = !json && isatty(STDOUT_FILENO);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -261,7 +264,10 @@ run_watch(const char *path, double interval_s, bool json, int timeout_ms)
 			/* Home; the first frame clears the screen, later ones
 			 * overwrite it line by line (erase to end of line, and
 			 * below the last line) so nothing flickers or scrolls. */
-			fprintf(f, first ? "\033[H\033[2J" : "\033[H");
+			if (tty)
+				fprintf(f, first ? "\033[H\033[2J" : "\033[H");
+			else if (!first)
+				fputc('\n', f);
 			fprintf(f, "Every %.1fs: ocpp-edgectl status  (%s, "
 			    "Ctrl-C to quit)\n\n", interval_s, clock);
 		}
@@ -281,7 +287,7 @@ run_watch(const char *path, double interval_s, bool json, int timeout_ms)
 		json_decref(result);
 		free(cause);
 		fclose(f);
-		if (write_frame(frame, flen, !json) != 0) {
+		if (write_frame(frame, flen, tty) != 0) {
 			free(frame);
 			break;
 		}
@@ -291,7 +297,7 @@ run_watch(const char *path, double interval_s, bool json, int timeout_ms)
 	}
 	ctl_close(c);
 	json_decref(req);
-	if (!json) {
+	if (tty) {
 		fputc('\n', stdout);
 		fflush(stdout);
 	}

@@ -128,6 +128,25 @@ for line in "^ocpp-edge [0-9.]*  site demo-site  up " "^Cloud     $st since .*: 
 done
 pass "status text"
 
+# ---- status --watch into a file: frames one after the other, no escape
+# sequences (the terminal case is tests/ctl/test-demo.sh); SIGINT ends it
+# with status 0.
+"$ctl" -s "$sock" status --watch --interval 0.2 >"$tmp/watch.out" 2>"$tmp/watch.err" &
+wpid=$!
+i=0
+until [ "$(grep -c '^Every 0.2s: ocpp-edgectl status' "$tmp/watch.out")" -ge 3 ]; do
+	i=$((i + 1))
+	[ "$i" -le 200 ] || { fail "--watch wrote fewer than 3 frames in 10 s"; break; }
+	sleep 0.05
+done
+kill -INT "$wpid"
+wait "$wpid"
+rc=$?
+[ "$rc" -eq 0 ] || fail "--watch ended with $rc on SIGINT"
+grep -q "$(printf '\033')" "$tmp/watch.out" && fail "--watch into a file wrote escape sequences"
+[ "$(grep -c '^   6  dc1/1 ' "$tmp/watch.out")" -ge 3 ] || fail "--watch frames lack the connectors"
+pass "status --watch into a file: $(grep -c '^Every' "$tmp/watch.out") frames, SIGINT ends it (exit 0)"
+
 # ---- explain -----------------------------------------------------------------
 for c in 1 4 6 ultra1/2 dc1 wallbox1/1; do
 	"$ctl" -s "$sock" explain --json "$c" >"$tmp/ex.json"
