@@ -337,6 +337,7 @@ enum {
 	OPT_COUNT,
 };
 
+/* Parses the command line and runs one command; returns its exit code. */
 int
 main(int argc, char **argv)
 {

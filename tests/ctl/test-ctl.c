@@ -581,6 +581,7 @@ test_formats(void)
 	CU_ASSERT_STRING_EQUAL(ctl_fmt_duration(-1, b, sizeof(b)), "-");
 }
 
+/* Runs the suites; non-zero when a test failed. */
 int
 main(void)
 {
