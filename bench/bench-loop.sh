@@ -19,7 +19,7 @@ max() { sort -n | tail -1; }
 cat >"$tmp/alm.json" <<'JSON'
 { "site": { "id": "bench-alm", "voltage_v": 230, "available_power_kw": 40,
             "main_breaker_a": 63, "household_w": 2000 },
-  "follow_delay_ms": 100,
+  "follow_delay_ms": 3000,
   "meter": { "type": "sdm630", "tcp": true },
   "chargers": [
     { "name": "bay1", "model": "autel-ac-wallbox", "evs": [ { "connector": 1, "evmax_w": 22000 } ] },
@@ -40,7 +40,7 @@ for i in 1 2 3 4 5; do
 	wait_for 5 is_limits "7300 7300 7300" || { echo "step $i: $(limits)"; exit 1; }
 	echo $(($(ms) - t0)) >>"$tmp/step"
 	sim "household 2000" >/dev/null
-	wait_for 30 is_limits "10600 10600 10600" || { echo "back $i: $(limits)"; exit 1; }
+	wait_for 60 is_limits "10600 10600 10600" || { echo "back $i: $(limits)"; exit 1; }
 done
 echo "loop.household_step_ms: median $(median <"$tmp/step") ms, max $(max <"$tmp/step") ms over 5 steps (target <= 1050 ms: one meter poll + 50 ms)"
 stop_daemon

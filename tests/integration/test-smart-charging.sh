@@ -36,7 +36,10 @@ csms_pid=
 holder_pid=
 # start_csms: the CSMS with its command fifo kept open by a holder.
 start_csms() {
-	rm -f "$tmp/csms.in"
+	# (the old log goes first: the new one is truncated only once the
+	# fifo has a writer, and the old port must not be read meanwhile)
+	[ -f "$tmp/csms.log" ] && cat "$tmp/csms.log" >>"$tmp/csms-all.log"
+	rm -f "$tmp/csms.in" "$tmp/csms.log"
 	mkfifo "$tmp/csms.in"
 	NODE_PATH="$csms_deps/node_modules" node "$S/tests/csms/csms.js" \
 	    <"$tmp/csms.in" >"$tmp/csms.log" 2>&1 &
@@ -193,6 +196,12 @@ run_version() {
 	# choice: checked as a sum.
 	stop_csms
 	offline() { [ "$(st cloud.state)" = offline ]; }
+	st_is_run() {
+		case $(st chargers.2.connectors.0.status) in
+		Charging | SuspendedEVSE | SuspendedEV) return 0 ;;
+		*) return 1 ;;
+		esac
+	}
 	wait_for 5 offline && pass "$v: cloud offline" || fail "$v: cloud $(st cloud.state)"
 	capped12() {
 		set -- $(limits)
@@ -202,13 +211,34 @@ run_version() {
 	wait_for 6 capped12 && pass "$v: offline-site cap: $(limits)<= 12000 W" ||
 	    fail "$v: offline cap: $(limits) $(st site_cap.w site_cap.source | tr '\n' ' ')"
 
+	# While offline, bay3's car leaves and another arrives: the stop and
+	# the new start wait in the store's queue.
+	st_is() { [ "$(st chargers.2.connectors.0.status)" = "$1" ]; }
+	sim "unplug bay3" >/dev/null
+	wait_for 5 st_is Available || fail "$v: bay3 $(st chargers.2.connectors.0.status)"
+	sim "plug bay3 1 evmax=22000" >/dev/null
+	wait_for 5 st_is_run || fail "$v: bay3 did not restart"
+
 	# Restart (backend back): the profiles and the setting come back
 	# from the store, the same setpoints as before the outage.
 	stop_daemon
 	start_csms
 	sed -i "s|^\turl = .*|\turl = \"ws://127.0.0.1:$port/ocpp\"|" "$tmp/edge.conf"
-	start_daemon "$tmp/edge.conf"
+	start_daemon "$tmp/edge.conf" ${SC_DEBUG:-}
 	wait_for 10 connected || fail "$v: not connected after restart"
+	# The queue drains; the offline stop is delivered exactly once.
+	drained() { [ "$(st cloud.queued)" = 0 ]; }
+	wait_for 10 drained || fail "$v: queue not drained: $(st cloud.queued)"
+	if [ "$v" = 1.6 ]; then
+		n=$(grep '"event":"call"' "$tmp/csms.log" |
+		    grep -c '"action":"StopTransaction"')
+	else
+		n=$(grep '"event":"call"' "$tmp/csms.log" |
+		    grep '"action":"TransactionEvent"' |
+		    grep '"eventType":"Ended"' | grep -c '"offline":true')
+	fi
+	[ "$n" = 1 ] && pass "$v: the offline stop delivered exactly once" ||
+	    fail "$v: $n stop messages after the outage"
 	wait_for 5 is_limits "4200 8900 8900" && pass "$v: after restart: profiles back, 4200 8900 8900 W" ||
 	    fail "$v: after restart: $(limits)"
 	[ "$(st settings.available_power_w)" = 30000 ] &&
@@ -220,6 +250,7 @@ run_version() {
 	stop_csms
 }
 
-run_version 1.6
-run_version 2.0.1
+for v in ${SC_VERSIONS:-1.6 2.0.1}; do
+	run_version "$v"
+done
 finish
