@@ -39,6 +39,8 @@ struct cloud {
 	struct sc_set profiles;
 	struct sc_connector *scc;    /* n_conns */
 	bool *held;                  /* n_conns: told the backend (2.0.1) */
+	struct sc_profile **pending; /* n_conns: remote start's TxProfile */
+	int n_pending;
 	enum sc_version scv;
 	bool last_online, last_accepted;
 };
@@ -522,11 +524,70 @@ static enum ocpp_result
 cb_remote_start(void *ud, int connector, const char *id_token,
     const char *profile_json)
 {
+	struct cloud *c = ud;
+	struct sc_profile *p = NULL;
+	struct sc_verdict v;
+	enum ocpp_result r;
+
 	(void)id_token;
-	if (profile_json != NULL)
-		log_info("remote start on connector %d: its charging profile is "
-		    "not applied (send it with SetChargingProfile)", connector);
-	return command(ud, connector, SB_CMD_START, "start");
+	if (profile_json != NULL) {
+		if (connector < 1 || connector > c->d->site.n_conns ||
+		    sc_profile_remote_start(c->scv, connector, profile_json, &p,
+		    &v) != 0) {
+			log_info("remote start on connector %d refused: its "
+			    "charging profile: %s", connector,
+			    p == NULL ? v.reason : "bad connector");
+			sc_profile_free(p);
+			return OCPP_REJECTED;
+		}
+	}
+	r = command(ud, connector, SB_CMD_START, "start");
+	if (r == OCPP_ACCEPTED && p != NULL) {
+		/* Installed once the transaction runs (K05). */
+		sc_profile_free(c->pending[connector - 1]);
+		c->pending[connector - 1] = p;
+		c->n_pending++;
+	} else {
+		sc_profile_free(p);
+	}
+	return r;
+}
+
+/* Installs the TxProfiles of remote starts whose transaction runs now. */
+static void
+install_pending(struct cloud *c)
+{
+	struct sc_context ctx;
+	struct sc_verdict v;
+	int replaced[32];
+
+	if (c->n_pending == 0)
+		return;
+	sc_ctx(c, &ctx, true);
+	for (int k = 0; k < c->d->site.n_conns; k++) {
+		struct sc_profile *p = c->pending[k];
+		int id;
+
+		if (p == NULL || !c->scc[k].tx_active || c->scc[k].tx_id[0] ==
+		    '\0')
+			continue;
+		c->pending[k] = NULL;
+		c->n_pending--;
+		sc_profile_bind(p, &ctx);
+		if (sc_set_check(&c->profiles, p, &ctx, &v) != 0) {
+			log_info("remote start's profile on connector %d not "
+			    "installed: %s", k + 1, v.reason);
+			sc_profile_free(p);
+			continue;
+		}
+		id = p->id;
+		(void)sc_set_install(&c->profiles, p, replaced,
+		    ARRAY_SIZE(replaced));
+		(void)persist_profile(c, id);
+		log_info("charging profile %d of the remote start installed on "
+		    "connector %d", id, k + 1);
+		(void)cloud_apply_profiles(c->d);
+	}
 }
 
 static enum ocpp_result
@@ -761,6 +822,7 @@ cloud_init(struct daemon *d, char **cause)
 	sc_set_init(&c->profiles);
 	c->scc = xcalloc((size_t)s->n_conns + 1, sizeof(*c->scc));
 	c->held = xcalloc((size_t)s->n_conns + 1, sizeof(*c->held));
+	c->pending = xcalloc((size_t)s->n_conns + 1, sizeof(*c->pending));
 	if (store_profile_foreach(d->store, load_profile, c, cause) != 0)
 		return -1;
 	if (c->profiles.n > 0)
@@ -809,6 +871,11 @@ cloud_finalise(struct daemon *d)
 	free(c->scc);
 	free(c->held);
 	c->held = NULL;
+	if (c->pending != NULL)
+		for (int k = 0; k < d->site.n_conns; k++)
+			sc_profile_free(c->pending[k]);
+	free(c->pending);
+	c->pending = NULL;
 	free(c->conn);
 	c->scc = NULL;
 	c->conn = NULL;
@@ -931,5 +998,6 @@ cloud_service(struct daemon *d, int64_t now_ms)
 		oc->meter_valid = m->polls > 0 && !m->fault;
 	}
 	notify_limits(c);
+	install_pending(c);
 	ocpp_session_service(c->s, now_ms);
 }

@@ -417,9 +417,13 @@ on_balancer_run(lws_sorted_usec_list_t *sul)
 		site_mark_written(s, w);
 	}
 	log_debug("bal", "run %llu: cap %d W (%s), budget %lld W, allocated "
-	    "%lld W, %d write%s", (unsigned long long)s->runs, (int)s->cap_w,
+	    "%lld W, household %lld W (meter %.0f W, estimate %lld W), %d "
+	    "write%s", (unsigned long long)s->runs, (int)s->cap_w,
 	    site_cap_source_name(s->cap_source), (long long)s->site_out.budget_w,
-	    (long long)s->site_out.allocated_w, n, n == 1 ? "" : "s");
+	    (long long)s->site_out.allocated_w,
+	    (long long)s->site_out.household_load_w,
+	    s->meter_reading.total_power_w, (long long)s->meter_household_w, n,
+	    n == 1 ? "" : "s");
 }
 
 void
@@ -444,6 +448,14 @@ refresh_meter(struct daemon *d)
 	if (d->sb == NULL)
 		return;
 	sb_meter_snapshot(d->sb, mono_now_ms(), &m);
+	/* A new meter reading: the chargers are read again at once, so the
+	 * household estimate pairs readings taken within a few ms (at most
+	 * once per 500 ms: the meter itself is polled again too). */
+	if (m.present && !m.fault && m.polls != d->site.meter_reading.polls &&
+	    d->site.meter_used && mono_now_ms() - d->last_poll_now_ms >= 500) {
+		d->last_poll_now_ms = mono_now_ms();
+		sb_poll_now(d->sb);
+	}
 	if (m.present && m.fault != d->site.meter_reading.fault &&
 	    d->site.meter_reading.polls > 0) {
 		if (m.fault)
@@ -480,6 +492,7 @@ on_southbound(struct daemon_fd *df, struct lws *wsi, int reason)
 		site_take_charger(&d->site, r, now);
 	}
 	refresh_meter(d);
+	(void)site_take_household(&d->site);
 	if (d->site.dirty)
 		daemon_schedule_run(d);
 	return 0;

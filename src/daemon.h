@@ -55,6 +55,7 @@ struct daemon {
 	struct sb_charger_reading *take_buf; /* n_chargers */
 	struct site_write *writes;           /* n_conns */
 	bool run_scheduled;
+	int64_t last_poll_now_ms;
 
 	struct control *control;
 	struct ocpp_session *ocpp;

@@ -740,6 +740,40 @@ online_power_w(const struct site *s, int64_t *phase_w, int64_t *phase_ma)
 	return sum;
 }
 
+/* The household estimate from meter reading bm and the chargers'
+ * readings now. */
+static bool
+household_now(struct site *s, const struct bal_meter *bm)
+{
+	int64_t pw[BAL_PHASES], pma[BAL_PHASES];
+
+	if (!all_read(s))
+		return false;
+	s->meter_household_w = bm->total_power_w - online_power_w(s, pw, pma);
+	for (int p = 0; p < BAL_PHASES; p++) {
+		s->meter_household_phase_w[p] = bm->phase_power_w[p] - pw[p];
+		s->meter_household_phase_ma[p] = bm->phase_current_ma[p] -
+		    pma[p];
+	}
+	s->meter_household_valid = true;
+	s->meter_new = false;
+	s->dirty = true;
+	return true;
+}
+
+bool
+site_take_household(struct site *s)
+{
+	int64_t t = s->meter_reading.updated_ms;
+
+	if (!s->meter_new)
+		return false;
+	for (int c = 0; c < s->n_chargers; c++)
+		if (s->readings[c].online && s->readings[c].updated_ms < t)
+			return false;
+	return household_now(s, &s->meter_prev);
+}
+
 void
 site_take_meter(struct site *s, const struct sb_meter_reading *m)
 {
@@ -760,17 +794,14 @@ site_take_meter(struct site *s, const struct sb_meter_reading *m)
 		    (int32_t)lround(m->power_w[p]) : 0;
 		bm->phase_current_ma[p] = nonneg(m->current_a[p], 1000.0);
 	}
-	if (healthy && m->polls != s->meter_polls_seen && all_read(s)) {
-		int64_t pw[BAL_PHASES], pma[BAL_PHASES];
-
-		s->meter_household_w = total - online_power_w(s, pw, pma);
-		for (int p = 0; p < BAL_PHASES; p++) {
-			s->meter_household_phase_w[p] = bm->phase_power_w[p] -
-			    pw[p];
-			s->meter_household_phase_ma[p] =
-			    bm->phase_current_ma[p] - pma[p];
-		}
-		s->meter_household_valid = true;
+	if (!healthy)
+		s->meter_new = false;
+	if (healthy && m->polls != s->meter_polls_seen) {
+		/* one still waiting for its charger readings is used now */
+		if (s->meter_new)
+			(void)household_now(s, &s->meter_prev);
+		s->meter_new = true;
+		s->meter_prev = *bm;
 	}
 	s->meter_polls_seen = m->polls;
 }

@@ -106,6 +106,8 @@ struct site {
 	int64_t meter_household_phase_w[BAL_PHASES];
 	int64_t meter_household_phase_ma[BAL_PHASES];
 	bool meter_household_valid;
+	bool meter_new;       /* a meter reading not yet used for it */
+	struct bal_meter meter_prev; /* that reading */
 	uint64_t meter_polls_seen;
 	/* caps */
 	int32_t profile_site_cap_w;      /* BAL_NO_CAP when none */
@@ -156,6 +158,13 @@ void site_take_charger(struct site *s, const struct sb_charger_reading *r,
     int64_t now_ms);
 /* Folds the meter's reading in. */
 void site_take_meter(struct site *s, const struct sb_meter_reading *m);
+
+/* Estimates the household load from the latest meter reading once
+ * every online charger was read after it (the daemon asks for a charger
+ * poll right after each meter reading, so both sides are read within a
+ * few ms and a car's change cannot fall between them).  Returns true when
+ * it did. */
+bool site_take_household(struct site *s);
 
 /* Sets the station-wide profile cap (BAL_NO_CAP, id -1 = none). */
 void site_set_profile_cap(struct site *s, int32_t cap_w, int64_t id);

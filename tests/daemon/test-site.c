@@ -281,6 +281,10 @@ test_run_order(void)
 	m.total_power_w = 22000;
 	m.polls = 2; /* a new reading */
 	site_take_meter(&site, &m);
+	/* every charger was read at or after it (all at time 0 here): the
+	 * household estimate is 22000 - 0 W measured */
+	CU_ASSERT_TRUE(site_take_household(&site));
+	CU_ASSERT_EQUAL(site.meter_household_w, 22000);
 	CU_ASSERT_TRUE(site.dirty);
 	n = site_run(&site, 6200, w, err, sizeof(err));
 	CU_ASSERT_TRUE(n >= 1);

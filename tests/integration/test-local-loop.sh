@@ -83,7 +83,9 @@ offline3() { [ "$(st chargers.2.online chargers.2.connectors.0.reason | tr '\n' 
 wait_for 10 offline3 && pass "bay3 offline: offline-reserve" ||
     fail "bay3: $(st chargers.2.online chargers.2.connectors.0.reason | tr '\n' ' ')"
 two52() { [ "$(sim_get bay1 connectors.0.limits.power_w) $(sim_get bay2 connectors.0.limits.power_w)" = "5200 5200" ]; }
-wait_for 5 two52 && pass "the others share the rest: 5200 W each" ||
+# (While bay3 fails its polls but is not yet offline, its stale reading
+# can pause a car for the balancer's hold time, 10 s: up to 15 s.)
+wait_for 15 two52 && pass "the others share the rest: 5200 W each" ||
     fail "after bay3 offline: $(limits)"
 sim "silence bay3 off" >/dev/null
 wait_for 20 all_limits 7300 && pass "bay3 back: 7300 W each" ||
