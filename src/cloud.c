@@ -216,6 +216,18 @@ tx_of(struct cloud *c, int k, char *buf, size_t len)
 	}
 }
 
+bool
+cloud_transaction(const struct daemon *d, int k, char *buf, size_t len)
+{
+	struct cloud *c = &cloud_state;
+
+	(void)d;
+	if (c->s == NULL || len == 0)
+		return false;
+	tx_of(c, k, buf, len);
+	return buf[0] != '\0';
+}
+
 /* Fills the engine's view of the station. */
 static void
 sc_ctx(struct cloud *c, struct sc_context *ctx, bool with_tx)

@@ -6,6 +6,8 @@
 #ifndef EDGE_CLOUD_H
 #define EDGE_CLOUD_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct daemon;
@@ -26,6 +28,10 @@ void cloud_finalise(struct daemon *d);
 /* Puts the latest readings into the station model and runs the session's
  * timers; call every 100 ms or so. */
 void cloud_service(struct daemon *d, int64_t now_ms);
+/* The open transaction id of connector k (1..n) as the backend knows it
+ * into buf; false when none (or no backend). */
+bool cloud_transaction(const struct daemon *d, int k, char *buf, size_t len);
+
 /* Evaluates the profiles now and hands the caps to the site model.
  * Returns the wall-clock time (epoch ms) of the next change, or -1. */
 int64_t cloud_apply_profiles(struct daemon *d);

@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cloud.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon.h"
@@ -175,14 +176,23 @@ connector_json(const struct daemon *d, int k)
 	const struct sb_charger_reading *r = &s->readings[sc->charger];
 	const struct sb_connector_reading *cr = &r->conn[sc->connector - 1];
 	const struct bal_conn_out *o = &s->out[k];
+	enum bal_conn_state bs = s->bconns[k].state;
+	char tx[64];
+	json_t *txj = json_null();
 	double amps;
 
+	if ((bs == BAL_ST_CHARGING || bs == BAL_ST_SUSPENDED_EV ||
+	    bs == BAL_ST_SUSPENDED_EVSE) &&
+	    cloud_transaction(d, sc->ocpp_id, tx, sizeof(tx))) {
+		json_decref(txj);
+		txj = json_string(tx);
+	}
 	if (cc->control_unit == CFG_CONTROL_CURRENT)
 		amps = o->setpoint_ma / 1000.0;
 	else
 		amps = (double)o->setpoint_w / ((double)cc->phases *
 		    d->cfg.site.nominal_voltage_v);
-	return json_pack("{s:i, s:i, s:s, s:o, s:o, s:i, s:f, s:b, s:s, s:n}",
+	return json_pack("{s:i, s:i, s:s, s:o, s:o, s:i, s:f, s:b, s:s, s:o}",
 	    "connector", sc->connector, "ocpp_id", sc->ocpp_id,
 	    "status", site_status_name(cr->status, r->online),
 	    "power_w", r->online ? json_reading(cr->power_w, 1) : json_null(),
@@ -191,7 +201,7 @@ connector_json(const struct daemon *d, int k)
 	    "setpoint_a", round(amps * 10.0) / 10.0,
 	    "paused", o->paused,
 	    "reason", s->have_run ? bal_reason_name(o->reason) : "starting",
-	    "transaction");
+	    "transaction", txj);
 }
 
 /* The whole site. */

@@ -124,6 +124,11 @@ run_version() {
 	connected() { [ "$(st cloud.state)" = connected ]; }
 	wait_for 10 connected && pass "$v: connected and accepted" ||
 	    fail "$v: cloud $(st cloud.state)"
+	# The open transaction as the backend knows it (1.6: the CSMS's
+	# number; 2.0.1: the station's id).
+	has_tx() { t=$(st chargers.0.connectors.0.transaction); [ -n "$t" ] && [ "$t" != null ] && [ "$t" != missing ]; }
+	wait_for 5 has_tx && pass "$v: status shows transaction $(st chargers.0.connectors.0.transaction)" ||
+	    fail "$v: no transaction in status"
 	# DLB 40 kW, three cars: 13333 -> 13300 W each.
 	wait_for 5 is_limits "13300 13300 13300" && pass "$v: 13300 W each" ||
 	    fail "$v: start $(limits)"
