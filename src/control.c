@@ -655,7 +655,17 @@ control_start(struct daemon *d, const char *path, char **cause)
 		}
 		close(probe);
 	}
-	(void)unlink(path);
+	/* Only a stale socket is replaced: never a user's file. */
+	if (unlink_if_type(path, S_IFSOCK) != 0) {
+		if (errno == EEXIST)
+			xasprintf(cause, "control socket path %s exists and is "
+			    "not a socket: not replaced (give another --control "
+			    "path)", path);
+		else
+			xasprintf(cause, "control socket %s: %s", path,
+			    strerror(errno));
+		return NULL;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		xasprintf(cause, "control socket: %s", strerror(errno));
@@ -665,7 +675,7 @@ control_start(struct daemon *d, const char *path, char **cause)
 	    chmod(path, 0660) != 0 || listen(fd, 16) != 0) {
 		xasprintf(cause, "control socket %s: %s", path, strerror(errno));
 		close(fd);
-		(void)unlink(path);
+		(void)unlink_if_type(path, S_IFSOCK);
 		return NULL;
 	}
 	ctl = xcalloc(1, sizeof(*ctl));
@@ -679,7 +689,7 @@ control_start(struct daemon *d, const char *path, char **cause)
 		xasprintf(cause, "control socket %s: the event loop refused it",
 		    path);
 		close(fd);
-		(void)unlink(path);
+		(void)unlink_if_type(path, S_IFSOCK);
 		free(ctl);
 		return NULL;
 	}
@@ -693,7 +703,7 @@ control_stop(struct control *ctl)
 		return;
 	/* The descriptors are closed by libwebsockets when the context goes
 	 * (each close callback drops a reference); here only the file. */
-	(void)unlink(ctl->path);
+	(void)unlink_if_type(ctl->path, S_IFSOCK);
 	ctl->stopped = true;
 	if (ctl->refs == 0)
 		free(ctl);

@@ -118,6 +118,20 @@ extra_pids=
     ctl_ok && pass "live socket refused to a second daemon" ||
     fail "second daemon: exit $rc, $(tail -1 "$tmp/second.log")"
 
+# A --control path that is a regular file is never replaced.
+echo "keep me" >"$tmp/afile"
+"$EDGED" --stderr --config "$tmp/second.conf" --control "$tmp/afile" \
+    2>"$tmp/afile.log" &
+p3=$!
+extra_pids=$p3
+wait "$p3"
+rc=$?
+extra_pids=
+[ "$rc" -eq 1 ] && [ "$(cat "$tmp/afile")" = "keep me" ] &&
+    has "$tmp/afile.log" "exists and is not a socket" &&
+    pass "a regular file at the socket path is left alone" ||
+    fail "regular file at the socket path: exit $rc, $(tail -1 "$tmp/afile.log")"
+
 # Killed hard, the daemon leaves its socket behind; the next start
 # replaces it.
 kill -KILL "$d_pid"
