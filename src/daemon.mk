@@ -17,7 +17,28 @@ sbin_PROGRAMS += ocpp-edged
 ocpp_edged_SOURCES = src/main.c
 ocpp_edged_LDADD = $(DAEMON_LIBS)
 
-dist_sysconf_DATA += etc/ocpp-edge.conf
+# The site's configuration is never overwritten: when one is installed
+# already, the new annotated default goes beside it as ocpp-edge.conf.dist.
+EXTRA_DIST += etc/ocpp-edge.conf
+install-data-local: install-edge-conf
+install-edge-conf:
+	$(MKDIR_P) '$(DESTDIR)$(sysconfdir)'
+	@if test -f '$(DESTDIR)$(sysconfdir)/ocpp-edge.conf'; then \
+	  echo "keeping $(DESTDIR)$(sysconfdir)/ocpp-edge.conf; the new default is ocpp-edge.conf.dist"; \
+	  $(INSTALL_DATA) '$(srcdir)/etc/ocpp-edge.conf' '$(DESTDIR)$(sysconfdir)/ocpp-edge.conf.dist'; \
+	else \
+	  $(INSTALL_DATA) '$(srcdir)/etc/ocpp-edge.conf' '$(DESTDIR)$(sysconfdir)/ocpp-edge.conf'; \
+	fi
+# Uninstall removes the configuration only while it is the shipped default.
+uninstall-local: uninstall-edge-conf
+uninstall-edge-conf:
+	rm -f '$(DESTDIR)$(sysconfdir)/ocpp-edge.conf.dist'
+	@if cmp -s '$(srcdir)/etc/ocpp-edge.conf' '$(DESTDIR)$(sysconfdir)/ocpp-edge.conf'; then \
+	  rm -f '$(DESTDIR)$(sysconfdir)/ocpp-edge.conf'; \
+	else \
+	  echo "keeping the edited $(DESTDIR)$(sysconfdir)/ocpp-edge.conf"; \
+	fi
+.PHONY: install-edge-conf uninstall-edge-conf
 dist_doc_DATA += docs/configuration.md
 
 # Tests: the configuration (CUnit) and the programs' command lines and
