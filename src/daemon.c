@@ -108,9 +108,22 @@ on_housekeeping(lws_sorted_usec_list_t *sul)
 	if (d->store != NULL) {
 		char *cause = NULL;
 
+		struct store_queue_stats qs;
+
 		if (store_flush(d->store, mono_now_ms(), false, &cause) != 0) {
 			log_warnx("store: cannot commit meter values: %s", cause);
 			free(cause);
+		}
+		/* The store counts what its bound drops; say so once per
+		 * batch of drops, with the totals. */
+		store_queue_stats(d->store, &qs);
+		if (qs.dropped > d->queue_dropped_seen) {
+			log_warnx("store: outgoing queue at its bound of %lld "
+			    "messages: %lld meter value(s) or update(s) dropped "
+			    "(%lld in all)", (long long)qs.bound,
+			    (long long)(qs.dropped - d->queue_dropped_seen),
+			    (long long)qs.dropped);
+			d->queue_dropped_seen = qs.dropped;
 		}
 	}
 	if (d->site_ready) {
@@ -231,6 +244,16 @@ store_init(struct daemon *d, char **cause)
 		    why != NULL ? why : store_strerror(rc));
 		free(why);
 		return -1;
+	}
+	{
+		struct store_queue_stats qs;
+
+		store_queue_stats(d->store, &qs);
+		d->queue_dropped_seen = qs.dropped;
+		if (qs.dropped > 0)
+			log_info("store: %lld queued message(s) were dropped by "
+			    "the queue bound before this start",
+			    (long long)qs.dropped);
 	}
 	return 0;
 }

@@ -44,6 +44,7 @@ struct daemon {
 	int64_t started_epoch_ms;
 
 	struct store *store;
+	int64_t queue_dropped_seen; /* drops already logged */
 	/* settings in force and where each came from (true = backend) */
 	struct site_lb lb;
 	bool lb_backend[16];
