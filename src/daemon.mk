@@ -98,5 +98,8 @@ EXTRA_DIST += tests/integration/test-local-loop.sh \
 # make bench: the whole loop (daemon + simulator + the test CSMS).
 bench_scripts += bench/bench-loop.sh
 EXTRA_DIST += bench/bench-loop.sh
+# SetChargingProfile -> last of 40 limit writes acknowledged (p50, p99).
+bench_scripts += bench/bench-profile.sh
+EXTRA_DIST += bench/bench-profile.sh bench/bench-profile.js
 bench: tests/daemon/ctl-client$(EXEEXT) tests/daemon/json-get$(EXEEXT) \
 	ocpp-edge-sim$(EXEEXT) ocpp-edged$(EXEEXT)
