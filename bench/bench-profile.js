@@ -161,9 +161,9 @@ async function main() {
     // One change: send, poll until every charger shows `want`, wait for
     // the CALLRESULT and for the daemon to have no write outstanding.
     // Each poll asks (pipelined `get`s) only the chargers not yet seen
-    // with the new limit, so the last polls are one short request each
-    // and the resolution is that of one `get`.  Returns { upper, lower }
-    // in ms.
+    // with the new limit, so a poll gets shorter as chargers finish (the
+    // daemon writes them in parallel, so the last poll often still asks
+    // many).  Returns { upper, lower } in ms.
     async function change(capW, want) {
         tSend = null;
         const call = csms.call(identity, 'SetChargingProfile', profile(version, capW));
