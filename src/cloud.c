@@ -105,27 +105,36 @@ msg_kind(const char *action)
 	return STORE_MSG_OTHER;
 }
 
+/* Prefixes a session state key as it is kept among the store's settings;
+ * NULL stays NULL.  Returns k or NULL. */
+static const char *
+state_key_of(const char *key, char *k, size_t len)
+{
+	if (key == NULL)
+		return NULL;
+	snprintf(k, len, STATE_PREFIX "%s", key);
+	return k;
+}
+
 static int
 q_enqueue(void *ud, const char *action, const char *payload,
     const char *state_key, const char *state_value)
 {
 	struct cloud *c = ud;
 	struct store_msg m;
-	char *cause = NULL;
+	char k[128], *cause = NULL;
 
-	/* The store has no call that writes a message and a state key in
-	 * one transaction; the state goes first (a crash in between leaves
-	 * an open transaction without its message, whose Stop the session
-	 * then drops, rather than a message sent twice). */
-	if (state_key != NULL && state_put(c, state_key, state_value) != 0)
-		return -1;
+	/* The message and the state key commit together: a crash never
+	 * leaves an open transaction without its message or the reverse. */
 	memset(&m, 0, sizeof(m));
 	m.kind = msg_kind(action);
 	strlcpy_ok(m.action, action, sizeof(m.action));
 	m.payload = payload;
 	m.seq_no = -1;
 	m.created_ms = wall_now_ms();
-	if (store_enqueue(c->d->store, &m, mono_now_ms(), NULL, &cause) != 0) {
+	if (store_queue_enqueue_with_state(c->d->store, &m,
+	    state_key_of(state_key, k, sizeof(k)), state_value, mono_now_ms(),
+	    NULL, &cause) != 0) {
 		log_warnx("store: cannot queue %s: %s", action, cause);
 		free(cause);
 		return -1;
@@ -159,18 +168,25 @@ static int
 q_ack(void *ud, int64_t id, const char *state_key, const char *state_value)
 {
 	struct cloud *c = ud;
-	char *cause = NULL;
+	char k[128], *cause = NULL;
 	int rc;
 
-	if (state_key != NULL && state_put(c, state_key, state_value) != 0)
-		return -1;
-	rc = store_queue_ack(c->d->store, id, &cause);
-	if (rc != 0 && rc != STORE_ERR_NOT_FOUND) {
+	/* Removal and state change commit together. */
+	rc = store_queue_ack_with_state(c->d->store, id,
+	    state_key_of(state_key, k, sizeof(k)), state_value, &cause);
+	if (rc == STORE_ERR_NOT_FOUND) {
+		/* No such message (already gone): only the state changes. */
+		free(cause);
+		if (state_key != NULL && state_put(c, state_key,
+		    state_value) != 0)
+			return -1;
+		return 0;
+	}
+	if (rc != 0) {
 		log_warnx("store: ack %lld: %s", (long long)id, cause);
 		free(cause);
 		return -1;
 	}
-	free(cause);
 	return 0;
 }
 

@@ -250,18 +250,16 @@ enqueue_buffered(struct store *st, const struct store_msg *msg,
 	return store_flush(st, now_ms, false, cause);
 }
 
-int
-store_enqueue(struct store *st, const struct store_msg *msg, int64_t now_ms,
+/* Commits msg (not droppable), the buffered messages before it and, when
+ * state_key is not NULL, the state change, in one SQLite transaction. */
+static int
+enqueue_durable(struct store *st, const struct store_msg *msg,
+    const char *state_key, const char *state_value, int64_t now_ms,
     int64_t *msg_id, char **cause)
 {
 	struct store_mark m;
 	int64_t id;
 	int rc;
-
-	if ((rc = check_msg(msg, cause)) != 0)
-		return rc;
-	if (store_msg_kind_droppable(msg->kind))
-		return enqueue_buffered(st, msg, now_ms, msg_id, cause);
 
 	store_mark_take(st, &m);
 	if ((rc = store_begin(st, cause)) != 0)
@@ -272,6 +270,8 @@ store_enqueue(struct store *st, const struct store_msg *msg, int64_t now_ms,
 		rc = insert_msg(st, id, msg->kind, msg->action, msg->payload,
 		    msg->connector, msg->tx_ref, msg->seq_no, msg->created_ms,
 		    cause);
+	if (rc == 0 && state_key != NULL)
+		rc = store_state_write(st, state_key, state_value, cause);
 	if ((rc = finish(st, rc, &m, cause)) != 0)
 		return rc;
 	st->next_msg_id = id + 1;
@@ -279,6 +279,43 @@ store_enqueue(struct store *st, const struct store_msg *msg, int64_t now_ms,
 	if (msg_id != NULL)
 		*msg_id = id;
 	return 0;
+}
+
+int
+store_enqueue(struct store *st, const struct store_msg *msg, int64_t now_ms,
+    int64_t *msg_id, char **cause)
+{
+	int rc;
+
+	if ((rc = check_msg(msg, cause)) != 0)
+		return rc;
+	if (store_msg_kind_droppable(msg->kind))
+		return enqueue_buffered(st, msg, now_ms, msg_id, cause);
+	return enqueue_durable(st, msg, NULL, NULL, now_ms, msg_id, cause);
+}
+
+int
+store_queue_enqueue_with_state(struct store *st, const struct store_msg *msg,
+    const char *state_key, const char *state_value, int64_t now_ms,
+    int64_t *msg_id, char **cause)
+{
+	int rc;
+
+	if ((rc = check_msg(msg, cause)) != 0)
+		return rc;
+	if (store_msg_kind_droppable(msg->kind)) {
+		store_set_cause(cause, "a %s message is committed in batches "
+		    "and cannot carry a state change; use kind %d (start), "
+		    "%d (end) or %d (other)", msg->action, STORE_MSG_TX_START,
+		    STORE_MSG_TX_END, STORE_MSG_OTHER);
+		return STORE_ERR_INVALID;
+	}
+	if (state_key != NULL && state_key[0] == '\0') {
+		store_set_cause(cause, "state key must not be empty");
+		return STORE_ERR_INVALID;
+	}
+	return enqueue_durable(st, msg, state_key, state_value, now_ms,
+	    msg_id, cause);
 }
 
 /* Checks the caller's transaction record. */
@@ -521,13 +558,26 @@ delete_msg(struct store *st, int64_t id, char **cause)
 int
 store_queue_ack(struct store *st, int64_t id, char **cause)
 {
+	return store_queue_ack_with_state(st, id, NULL, NULL, cause);
+}
+
+int
+store_queue_ack_with_state(struct store *st, int64_t id,
+    const char *state_key, const char *state_value, char **cause)
+{
 	struct store_mark m;
 	int rc;
 
+	if (state_key != NULL && state_key[0] == '\0') {
+		store_set_cause(cause, "state key must not be empty");
+		return STORE_ERR_INVALID;
+	}
 	store_mark_take(st, &m);
 	if ((rc = store_begin(st, cause)) != 0)
 		return rc;
 	rc = delete_msg(st, id, cause);
+	if (rc == 0 && state_key != NULL)
+		rc = store_state_write(st, state_key, state_value, cause);
 	return finish(st, rc, &m, cause);
 }
 

@@ -17,17 +17,43 @@ same(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-/* Runs one prepared write statement in autocommit mode and finalizes it. */
+/* Upserts (value not NULL) or deletes (value NULL) the settings row of
+ * key, skipping a write that changes nothing; in autocommit mode or inside
+ * the caller's transaction.  *changed gets whether a row changed. */
 static int
-write_one(struct store *st, sqlite3_stmt *s, const char *what, char **cause)
+setting_write(struct store *st, const char *key, const char *value,
+    const char *file_value, bool *changed, char **cause)
 {
-	int rc = sqlite3_step(s);
+	const char *what = value != NULL ? "saving a setting" :
+	    "clearing a setting";
+	sqlite3_stmt *s;
+	int rc;
 
+	*changed = false;
+	if (value != NULL)
+		rc = sqlite3_prepare_v2(st->db, "INSERT INTO settings (key, "
+		    "value, file_value) VALUES (?1, ?2, ?3) ON CONFLICT (key) "
+		    "DO UPDATE SET value = excluded.value, file_value = "
+		    "excluded.file_value WHERE value IS NOT excluded.value OR "
+		    "file_value IS NOT excluded.file_value", -1, &s, NULL);
+	else
+		rc = sqlite3_prepare_v2(st->db, "DELETE FROM settings WHERE "
+		    "key = ?1", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return store_sqlite_error(st, rc, what, cause);
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	if (value != NULL) {
+		sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+		if (file_value != NULL)
+			sqlite3_bind_text(s, 3, file_value, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, 3);
+	}
+	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlite_error(st, rc, what, cause);
-	if (sqlite3_changes(st->db) > 0)
-		st->commits++;
+	*changed = sqlite3_changes(st->db) > 0;
 	return 0;
 }
 
@@ -35,7 +61,7 @@ int
 store_setting_set(struct store *st, const char *key, const char *value,
     const char *file_value, char **cause)
 {
-	sqlite3_stmt *s;
+	bool changed;
 	int rc;
 
 	if (key == NULL || key[0] == '\0' || value == NULL) {
@@ -43,39 +69,42 @@ store_setting_set(struct store *st, const char *key, const char *value,
 		    "value must be given");
 		return STORE_ERR_INVALID;
 	}
-	/* Skip the write when the same override is already recorded. */
-	rc = sqlite3_prepare_v2(st->db, "INSERT INTO settings (key, value, "
-	    "file_value) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET "
-	    "value = excluded.value, file_value = excluded.file_value "
-	    "WHERE value IS NOT excluded.value OR "
-	    "file_value IS NOT excluded.file_value", -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return store_sqlite_error(st, rc, "saving a setting", cause);
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
-	if (file_value != NULL)
-		sqlite3_bind_text(s, 3, file_value, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s, 3);
-	return write_one(st, s, "saving a setting", cause);
+	/* Skips the write when the same override is already recorded. */
+	rc = setting_write(st, key, value, file_value, &changed, cause);
+	if (rc == 0 && changed)
+		st->commits++;
+	return rc;
 }
 
 int
 store_setting_clear(struct store *st, const char *key, char **cause)
 {
-	sqlite3_stmt *s;
+	bool changed;
 	int rc;
 
 	if (key == NULL) {
 		store_set_cause(cause, "setting: key must be given");
 		return STORE_ERR_INVALID;
 	}
-	rc = sqlite3_prepare_v2(st->db, "DELETE FROM settings WHERE key = ?1",
-	    -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return store_sqlite_error(st, rc, "clearing a setting", cause);
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	return write_one(st, s, "clearing a setting", cause);
+	rc = setting_write(st, key, NULL, NULL, &changed, cause);
+	if (rc == 0 && changed)
+		st->commits++;
+	return rc;
+}
+
+int
+store_state_write(struct store *st, const char *key, const char *value,
+    char **cause)
+{
+	bool changed;
+
+	if (key == NULL || key[0] == '\0') {
+		store_set_cause(cause, "state key must not be empty");
+		return STORE_ERR_INVALID;
+	}
+	if (value != NULL && value[0] == '\0')
+		value = NULL; /* "" deletes, as the session's ops say */
+	return setting_write(st, key, value, NULL, &changed, cause);
 }
 
 /* The file's value for key in the list given at start (NULL = not set). */

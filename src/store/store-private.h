@@ -87,6 +87,13 @@ int store_begin(struct store *st, char **cause);
 int store_commit(struct store *st, char **cause);
 void store_rollback(struct store *st);
 
+/* Sets key in the settings table to value as a backend value with no
+ * file value (what store_setting_set(st, key, value, NULL) records), or
+ * deletes the row when value is NULL or ""; runs inside the caller's open
+ * transaction (or autocommit when none).  0 or an enum store_err. */
+int store_state_write(struct store *st, const char *key, const char *value,
+    char **cause);
+
 /* Restores the in-memory counters after a rolled-back transaction. */
 struct store_mark {
 	int64_t committed;

@@ -242,6 +242,17 @@ int store_tx_foreach_active(struct store *st,
  * sample for each new one (counted as dropped). */
 int store_enqueue(struct store *st, const struct store_msg *msg,
     int64_t now_ms, int64_t *msg_id, char **cause);
+/* Queues msg (a kind that is not droppable: those are batched) and, when
+ * state_key is not NULL, sets state_key to state_value (NULL or "" deletes
+ * it) in the same SQLite transaction, committed with synchronous=FULL
+ * before returning (buffered meter values go first in it, as with
+ * store_enqueue): after a crash both are there or neither.  The state is a
+ * row of the settings table, as store_setting_set(st, key, value, NULL)
+ * records it, so store_setting_get(st, key, NULL, ...) reads it back.
+ * *msg_id (optional) gets the queue id. */
+int store_queue_enqueue_with_state(struct store *st,
+    const struct store_msg *msg, const char *state_key,
+    const char *state_value, int64_t now_ms, int64_t *msg_id, char **cause);
 /* Commits buffered meter values when meter_flush_ms has passed since the
  * last such commit (force: regardless).  Call it from a timer. */
 int store_flush(struct store *st, int64_t now_ms, bool force, char **cause);
@@ -256,6 +267,13 @@ int store_queue_attempt(struct store *st, int64_t id, char **cause);
 /* Removes message id after the backend's CALLRESULT (durable on return).
  * STORE_ERR_NOT_FOUND when no such message is queued. */
 int store_queue_ack(struct store *st, int64_t id, char **cause);
+/* Removes message id and, when state_key is not NULL, sets state_key to
+ * state_value (NULL or "" deletes it) in the same SQLite transaction,
+ * durable on return: after a crash the message is gone and the state
+ * changed, or neither.  STORE_ERR_NOT_FOUND (nothing changed) when no
+ * such message is queued. */
+int store_queue_ack_with_state(struct store *st, int64_t id,
+    const char *state_key, const char *state_value, char **cause);
 /* Calls fn for every committed message, oldest first (borrowed).  A
  * non-zero return from fn stops the walk and is returned. */
 int store_queue_foreach(struct store *st,

@@ -13,6 +13,13 @@
  * an in-order prefix may be there, nothing else.  A transaction row exists
  * exactly while its message is queued (all or nothing).
  *
+ * Session state rides on the queue as the OCPP session uses it: each
+ * StatusNotification N is queued with state key "q.N" set and acknowledged
+ * with "q.N" deleted; each StopTransaction N is acknowledged with
+ * "last_stop" = N.  After every kill the "q." keys must be exactly those of
+ * the queued notifications, and "last_stop" the last stop acknowledged (the
+ * one in flight included exactly when it left the queue).
+ *
  * Built twice: as a `make check` test (200 kills) and as the benchmark
  * soak (CRASH_BENCH, 1000 kills, one summary line). */
 #define _GNU_SOURCE
@@ -53,6 +60,7 @@ struct model {
 	int64_t maybe[MAX_MODEL];
 	int n_maybe;
 	int64_t pending_ack; /* announced with "a", not confirmed; -1 none */
+	int64_t last_stop;   /* "last_stop" as of the last confirmed stop ack */
 	int64_t next_seq;
 };
 
@@ -62,6 +70,7 @@ static struct {
 	int maybe_all, maybe_part, maybe_none;
 	int maybe_ack_present, maybe_ack_absent;
 	int64_t confirmed_ops;
+	int64_t state_checks;
 	int max_queue;
 } totals;
 
@@ -82,7 +91,7 @@ child_loop(int fd, int64_t next_seq, unsigned seed)
 {
 	struct store_queue_stats qs;
 	struct store *st = NULL;
-	char payload[64], *cause = NULL;
+	char payload[64], key[32], value[32], *cause = NULL;
 	struct store_msg m;
 	bool found;
 
@@ -124,9 +133,10 @@ child_loop(int fd, int64_t next_seq, unsigned seed)
 				m.kind = STORE_MSG_OTHER;
 				snprintf(m.action, sizeof(m.action),
 				    "StatusNotification");
+				snprintf(key, sizeof(key), "q.%" PRId64, seq);
 				report(fd, 'e', seq);
-				if (store_enqueue(st, &m, now_ms, NULL,
-				    &cause) != 0)
+				if (store_queue_enqueue_with_state(st, &m, key,
+				    "queued", now_ms, NULL, &cause) != 0)
 					break;
 				report(fd, 'E', seq);
 			} else {
@@ -145,13 +155,25 @@ child_loop(int fd, int64_t next_seq, unsigned seed)
 			}
 		} else {
 			int64_t seq;
+			int rc;
 
 			if (store_queue_peek(st, &m, &found, &cause) != 0 ||
 			    !found)
 				break;
 			seq = strtoll(m.payload + strlen("{\"seq\":"), NULL, 10);
 			report(fd, 'a', seq);
-			if (store_queue_ack(st, m.id, &cause) != 0)
+			if (seq % 3 == 1) {
+				snprintf(key, sizeof(key), "q.%" PRId64, seq);
+				rc = store_queue_ack_with_state(st, m.id, key,
+				    NULL, &cause);
+			} else if (seq % 3 == 0) {
+				snprintf(value, sizeof(value), "%" PRId64, seq);
+				rc = store_queue_ack_with_state(st, m.id,
+				    "last_stop", value, &cause);
+			} else {
+				rc = store_queue_ack(st, m.id, &cause);
+			}
+			if (rc != 0)
 				break;
 			report(fd, 'A', seq);
 		}
@@ -201,6 +223,8 @@ apply_line(struct model *md, const char *line)
 		    (size_t)(md->n - 1) * sizeof(md->seq[0]));
 		md->n--;
 		md->pending_ack = -1;
+		if (seq % 3 == 0)
+			md->last_stop = seq;
 		totals.confirmed_ops++;
 		break;
 	default:
@@ -249,6 +273,40 @@ count_rows(struct store *st, const char *sql)
 		v = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
 	return v;
+}
+
+/* What the session state keys say after a kill. */
+struct state_seen {
+	int64_t q[MAX_MODEL]; /* N of every "q.N" key, in key order */
+	int n_q;
+	int64_t last_stop;    /* 0 when absent */
+	bool bad;             /* a key or value the child never writes */
+};
+
+/* store_setting_foreach callback: sorts the keys into a struct state_seen. */
+static int
+collect_state(const char *key, const char *value, const char *file_value,
+    void *arg)
+{
+	struct state_seen *ss = arg;
+
+	if (strncmp(key, "q.", 2) == 0 && strcmp(value, "queued") == 0 &&
+	    file_value == NULL && ss->n_q < MAX_MODEL)
+		ss->q[ss->n_q++] = strtoll(key + 2, NULL, 10);
+	else if (strcmp(key, "last_stop") == 0 && file_value == NULL)
+		ss->last_stop = strtoll(value, NULL, 10);
+	else
+		ss->bad = true;
+	return 0;
+}
+
+/* Compares two int64_t for qsort. */
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 /* Complains about one violation (only the first few are printed). */
@@ -329,6 +387,47 @@ verify(struct model *md, int kill_no)
 			n_tx++;
 	if (n_tx != n_tx_msgs)
 		violation(kill_no, "transaction message without tx reference");
+	/* Session state: a "q.N" key exactly for each queued notification N
+	 * (seq % 3 == 1), both kept or dropped by the same commit. */
+	{
+		static struct state_seen ss;
+		bool missing = false, extra = false;
+		int k = 0;
+
+		memset(&ss, 0, sizeof(ss));
+		if (store_setting_foreach(st, collect_state, &ss, NULL) != 0 ||
+		    ss.bad)
+			violation(kill_no, "cannot read the session state");
+		qsort(ss.q, (size_t)ss.n_q, sizeof(ss.q[0]), cmp_i64);
+		/* Merge the two ascending lists. */
+		for (i = 0; i < s.n; i++) {
+			if (s.seq[i] % 3 != 1)
+				continue;
+			while (k < ss.n_q && ss.q[k] < s.seq[i]) {
+				extra = true;
+				k++;
+			}
+			if (k < ss.n_q && ss.q[k] == s.seq[i])
+				k++;
+			else
+				missing = true;
+		}
+		if (k < ss.n_q)
+			extra = true;
+		if (missing)
+			violation(kill_no, "a queued message without its "
+			    "state key");
+		if (extra)
+			violation(kill_no, "a state key without its message");
+		/* The stop whose ack was in flight set "last_stop" iff it
+		 * left the queue. */
+		if (ss.last_stop != (head_gone && md->pending_ack % 3 == 0 ?
+		    md->pending_ack : md->last_stop))
+			violation(kill_no, "last_stop does not match the "
+			    "acknowledged stops");
+		md->last_stop = ss.last_stop;
+		totals.state_checks += ss.n_q + 1;
+	}
 	/* An acknowledged stop takes its transaction with it: no orphans. */
 	if (count_rows(st, "SELECT count(*) FROM transactions") != n_tx_msgs)
 		violation(kill_no, "transaction rows without their message");
@@ -472,10 +571,11 @@ test_kill_loop(void)
 		one_round(&md, k, &seed);
 	printf("  %d kills, %" PRId64 " confirmed operations, queue up to %d; "
 	    "unconfirmed enqueues at kill: all there %d, some %d, none %d; "
-	    "ack in flight: done %d, not %d; %d violations\n", totals.kills,
+	    "ack in flight: done %d, not %d; %" PRId64 " state keys checked; "
+	    "%d violations\n", totals.kills,
 	    totals.confirmed_ops, totals.max_queue, totals.maybe_all,
 	    totals.maybe_part, totals.maybe_none, totals.maybe_ack_absent,
-	    totals.maybe_ack_present, totals.violations);
+	    totals.maybe_ack_present, totals.state_checks, totals.violations);
 	CU_ASSERT_EQUAL(totals.kills, CRASH_KILLS);
 	CU_ASSERT_EQUAL(totals.violations, 0);
 	/* The test must have exercised something: operations confirmed. */

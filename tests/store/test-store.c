@@ -1011,6 +1011,168 @@ test_tx_atomic_and_seq_no(void)
 	store_close(st);
 }
 
+/* ---- Queue operations carrying a session state change. ---- */
+
+/* The value in force for a state key (a backend value with no file value);
+ * a malloc'd copy or NULL when absent. */
+static char *
+state_of(struct store *st, const char *key)
+{
+	char *v = NULL;
+
+	CU_ASSERT_EQUAL(store_setting_get(st, key, NULL, &v, NULL, NULL), 0);
+	return v;
+}
+
+/* Runs one SQL text on the store's own connection; 0 when it worked. */
+static int
+conn_exec(struct store *st, const char *sql)
+{
+	return sqlite3_exec(store_sqlite(st), sql, NULL, NULL, NULL) ==
+	    SQLITE_OK ? 0 : -1;
+}
+
+static void
+test_enqueue_ack_with_state(void)
+{
+	const char *path = fresh_path();
+	struct store *st = open_ok(path, NULL);
+	struct store_queue_stats qs;
+	struct store_msg m;
+	int64_t id1, id2, id3;
+	bool found;
+	char *v, *cause = NULL;
+
+	/* Start queued with "tx.1" = "open": both there after a reopen. */
+	m = msg_of(STORE_MSG_TX_START, "StartTransaction", "{\"c\":1}", 1, 5);
+	CU_ASSERT_EQUAL(store_queue_enqueue_with_state(st, &m, "tx.1", "open",
+	    0, &id1, NULL), 0);
+	/* Stop queued with "tx.1" deleted ("" deletes). */
+	m = msg_of(STORE_MSG_TX_END, "StopTransaction", "{\"c\":1}", 1, 6);
+	CU_ASSERT_EQUAL(store_queue_enqueue_with_state(st, &m, "tx.1", "",
+	    0, &id2, NULL), 0);
+	CU_ASSERT_EQUAL(id2, id1 + 1);
+	v = state_of(st, "tx.1");
+	CU_ASSERT_PTR_NULL(v);
+	free(v);
+	/* A message with no state key behaves as store_enqueue. */
+	m = msg_of(STORE_MSG_OTHER, "StatusNotification", "{}", 1, 7);
+	CU_ASSERT_EQUAL(store_queue_enqueue_with_state(st, &m, NULL, NULL, 0,
+	    &id3, NULL), 0);
+	CU_ASSERT_EQUAL(id3, id2 + 1);
+	store_close(st);
+
+	st = open_ok(path, NULL);
+	/* Ack of the start sets "txid.1" = "42" (the backend's id). */
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, id1, "txid.1", "42",
+	    NULL), 0);
+	v = state_of(st, "txid.1");
+	CU_ASSERT_STRING_EQUAL(v != NULL ? v : "", "42");
+	free(v);
+	/* Ack of a message that is not queued changes nothing. */
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, id1, "txid.1", "",
+	    &cause), STORE_ERR_NOT_FOUND);
+	free(cause);
+	cause = NULL;
+	v = state_of(st, "txid.1");
+	CU_ASSERT_STRING_EQUAL(v != NULL ? v : "", "42");
+	free(v);
+	store_close(st);
+
+	st = open_ok(path, NULL);
+	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_TRUE(found);
+	CU_ASSERT_EQUAL(m.id, id2);
+	v = state_of(st, "txid.1");
+	CU_ASSERT_STRING_EQUAL(v != NULL ? v : "", "42");
+	free(v);
+	/* Ack of the stop deletes "txid.1". */
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, id2, "txid.1", NULL,
+	    NULL), 0);
+	store_close(st);
+	st = open_ok(path, NULL);
+	v = state_of(st, "txid.1");
+	CU_ASSERT_PTR_NULL(v);
+	free(v);
+	/* Only the status notification is left: 3 queued - 2 acked = 1. */
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM queue"), 1);
+
+	/* Bad input: a batched kind, an empty key; nothing written. */
+	m = msg_of(STORE_MSG_METER, "MeterValues", "{}", 1, 8);
+	CU_ASSERT_EQUAL(store_queue_enqueue_with_state(st, &m, "k", "v", 0,
+	    NULL, &cause), STORE_ERR_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(cause);
+	if (cause != NULL)
+		CU_ASSERT_PTR_NOT_NULL(strstr(cause, "MeterValues"));
+	free(cause);
+	m = msg_of(STORE_MSG_OTHER, "Heartbeat", "{}", 0, 8);
+	CU_ASSERT_EQUAL(store_queue_enqueue_with_state(st, &m, "", "v", 0,
+	    NULL, NULL), STORE_ERR_INVALID);
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, id3, "", "v", NULL),
+	    STORE_ERR_INVALID);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.committed, 1);
+	store_close(st);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM queue"), 1);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM settings"), 0);
+}
+
+/* A failure of either half rolls back the other: triggers make SQLite
+ * refuse one write inside the transaction. */
+static void
+test_with_state_all_or_nothing(void)
+{
+	const char *path = fresh_path();
+	struct store *st = open_ok(path, NULL);
+	struct store_queue_stats qs;
+	struct store_msg m;
+	int64_t id1, id2;
+	char *v, *cause = NULL;
+
+	m = msg_of(STORE_MSG_TX_START, "StartTransaction", "{}", 1, 1);
+	CU_ASSERT_EQUAL(store_queue_enqueue_with_state(st, &m, "tx.1", "open",
+	    0, &id1, NULL), 0);
+	/* The state write fails: the message must not be queued. */
+	CU_ASSERT_EQUAL_FATAL(conn_exec(st, "CREATE TEMP TRIGGER no_bad_key "
+	    "BEFORE INSERT ON main.settings WHEN NEW.key = 'bad' BEGIN "
+	    "SELECT RAISE(ABORT, 'refused'); END"), 0);
+	m = msg_of(STORE_MSG_TX_END, "StopTransaction", "{}", 1, 2);
+	CU_ASSERT_NOT_EQUAL(store_queue_enqueue_with_state(st, &m, "bad", "x",
+	    0, NULL, &cause), 0);
+	CU_ASSERT_PTR_NOT_NULL(cause);
+	free(cause);
+	cause = NULL;
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.committed, 1);
+	/* The message write fails: the state must not change. */
+	CU_ASSERT_EQUAL_FATAL(conn_exec(st, "CREATE TEMP TRIGGER no_boom "
+	    "BEFORE INSERT ON main.queue WHEN NEW.action = 'Boom' BEGIN "
+	    "SELECT RAISE(ABORT, 'refused'); END"), 0);
+	m = msg_of(STORE_MSG_OTHER, "Boom", "{}", 1, 3);
+	CU_ASSERT_NOT_EQUAL(store_queue_enqueue_with_state(st, &m, "tx.1", "",
+	    0, NULL, NULL), 0);
+	v = state_of(st, "tx.1");
+	CU_ASSERT_STRING_EQUAL(v != NULL ? v : "", "open");
+	free(v);
+	/* The ack's state write fails: the message stays queued. */
+	CU_ASSERT_NOT_EQUAL(store_queue_ack_with_state(st, id1, "bad", "1",
+	    NULL), 0);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.committed, 1);
+	/* After the failures the next message gets the next id: id1 + 1. */
+	m = msg_of(STORE_MSG_TX_END, "StopTransaction", "{}", 1, 4);
+	CU_ASSERT_EQUAL(store_queue_enqueue_with_state(st, &m, "tx.1", NULL,
+	    0, &id2, NULL), 0);
+	CU_ASSERT_EQUAL(id2, id1 + 1);
+	store_close(st);
+	/* On disk: the start and the stop (2 rows), "tx.1" deleted by the
+	 * stop, no "bad" key. */
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM queue"), 2);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM settings"), 0);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM queue WHERE "
+	    "action = 'Boom'"), 0);
+}
+
 /* ---- Meter-value batching. ---- */
 
 /* foreach callback: appends message ids; ids[0] holds the count. */
@@ -1243,6 +1405,9 @@ static const struct cu_test queue_tests[] = {
 	  test_stop_queued_before_start_gets_id },
 	{ "transaction + message atomic, seqNo kept",
 	  test_tx_atomic_and_seq_no },
+	{ "enqueue / ack with a state change", test_enqueue_ack_with_state },
+	{ "state change and message: all or nothing",
+	  test_with_state_all_or_nothing },
 	{ "meter values batched once per second", test_meter_values_batched },
 	{ "bound drops meter values only, counted",
 	  test_bound_drops_meter_values_only },
