@@ -11,7 +11,8 @@ check_PROGRAMS += tests/southbound/test-southbound
 TESTS += tests/southbound/test-southbound
 tests_southbound_test_southbound_SOURCES = \
 	tests/southbound/test-southbound.c \
-	tests/southbound/devsrv.c tests/southbound/devsrv.h tests/cu.h
+	tests/southbound/devsrv.c tests/southbound/devsrv.h \
+	tests/southbound/sbtest.c tests/southbound/sbtest.h tests/cu.h
 tests_southbound_test_southbound_CFLAGS = $(AM_CFLAGS) $(MODBUS_CFLAGS) \
 	$(CUNIT_CFLAGS) -I$(top_srcdir)/tests
 tests_southbound_test_southbound_LDADD = libsouthbound.la libcommon.la \
@@ -20,7 +21,8 @@ tests_southbound_test_southbound_LDADD = libsouthbound.la libcommon.la \
 # Against the site simulator (skipped when it is not built).
 check_PROGRAMS += tests/southbound/test-sb-sim
 TESTS += tests/southbound/test-sb-sim
-tests_southbound_test_sb_sim_SOURCES = tests/southbound/test-sb-sim.c tests/cu.h
+tests_southbound_test_sb_sim_SOURCES = tests/southbound/test-sb-sim.c \
+	tests/southbound/sbtest.c tests/southbound/sbtest.h tests/cu.h
 tests_southbound_test_sb_sim_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CUNIT_CFLAGS) -I$(top_srcdir)/tests
 tests_southbound_test_sb_sim_LDADD = libsouthbound.la libcommon.la \

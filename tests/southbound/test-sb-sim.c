@@ -10,6 +10,7 @@
 
 #include "common/util.h"
 #include "cu.h"
+#include "sbtest.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -220,66 +221,13 @@ jnum(json_t *o, const char *path)
 
 /* ---- waiting ------------------------------------------------------------ */
 
-typedef bool (*pred_fn)(const struct sb_charger_reading *, const void *);
-
-/* Waits on the readings descriptor until pred holds for charger i. */
-static bool
-wait_charger(size_t i, pred_fn pred, const void *arg, int timeout_ms,
-    struct sb_charger_reading *out)
-{
-	int64_t end = mono_now_ms() + timeout_ms;
-	struct sb_charger_reading tmp[N_CHARGERS];
-
-	for (;;) {
-		sb_charger_snapshot(sb, i, out);
-		if (pred(out, arg))
-			return true;
-		int64_t left = end - mono_now_ms();
-		if (left <= 0)
-			return false;
-		struct pollfd p = { sb_fd(sb), POLLIN, 0 };
-		poll(&p, 1, (int)(left > 50 ? 50 : left));
-		sb_take_chargers(sb, tmp, N_CHARGERS);
-	}
-}
-
-/* Predicate: online with at least *arg polls. */
-static bool
-polls_at_least(const struct sb_charger_reading *r, const void *arg)
-{
-	return r->online && r->polls >= *(const uint64_t *)arg;
-}
-
-/* Predicate: reported offline after failures. */
-static bool
-offline(const struct sb_charger_reading *r, const void *arg)
-{
-	(void)arg;
-	return !r->online && r->failures > 0;
-}
-
-/* Predicate: the setpoint generation g[1] of connector g[0] is written. */
-static bool
-gen_done(const struct sb_charger_reading *r, const void *arg)
-{
-	const uint64_t *g = arg;
-	return r->conn[g[0] - 1].limit_generation >= g[1];
-}
-
-/* Predicate: the command with sequence *arg has run. */
-static bool
-cmd_done(const struct sb_charger_reading *r, const void *arg)
-{
-	return r->commands_done >= *(const uint64_t *)arg;
-}
-
 /* Waits for n fresh polls of charger i (after now). */
 static bool
 fresh(size_t i, unsigned n, struct sb_charger_reading *rd)
 {
 	sb_charger_snapshot(sb, i, rd);
 	uint64_t want = rd->polls + n;
-	return wait_charger(i, polls_at_least, &want, 5000, rd);
+	return sbt_wait_charger(sb, i, sbt_polled_n, &want, 5000, rd);
 }
 
 /* ---- suite set-up ------------------------------------------------------ */
@@ -368,7 +316,7 @@ test_reads(void)
 		json_t *r = ready_charger(names[i]), *g;
 		uint64_t one = 1;
 
-		CU_ASSERT_FATAL(wait_charger((size_t)i, polls_at_least, &one,
+		CU_ASSERT_FATAL(sbt_wait_charger(sb, (size_t)i, sbt_polled_n, &one,
 		    8000, &rd));
 		CU_ASSERT_FATAL(fresh((size_t)i, 1, &rd));
 		g = sim_cmd("get %s", names[i]);
@@ -448,7 +396,8 @@ test_writes(void)
 	/* 7.4 kW on the Wallbox (W) */
 	g[0] = 1;
 	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, WALLBOX, 1, 7400, &g[1]), 0);
-	CU_ASSERT_FATAL(wait_charger(WALLBOX, gen_done, g, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, WALLBOX, sbt_gen_done, g, 3000,
+	    &rd));
 	j = sim_cmd("get wallbox1");
 	CU_ASSERT_EQUAL((int)jnum(j, "connectors.0.limits.power_w"), 7400);
 	json_decref(j);
@@ -458,7 +407,8 @@ test_writes(void)
 
 	/* 16 A on the Compact (0.01 A): 1600 */
 	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, COMPACT, 1, 16, &g[1]), 0);
-	CU_ASSERT_FATAL(wait_charger(COMPACT, gen_done, g, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, COMPACT, sbt_gen_done, g, 3000,
+	    &rd));
 	j = sim_cmd("get compact1");
 	CU_ASSERT_EQUAL((int)jnum(j, "connectors.0.limits.current_ca"), 1600);
 	json_decref(j);
@@ -466,7 +416,8 @@ test_writes(void)
 	/* Ultra connector 2, low word first: the simulator decodes 3.7 kW */
 	g[0] = 2;
 	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, ULTRA, 2, 3700, &g[1]), 0);
-	CU_ASSERT_FATAL(wait_charger(ULTRA, gen_done, g, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, ULTRA, sbt_gen_done, g, 3000,
+	    &rd));
 	j = sim_cmd("get ultra1");
 	CU_ASSERT_EQUAL((int)jnum(j, "connectors.1.limits.power_w"), 3700);
 	CU_ASSERT_EQUAL((int)jnum(j, "connectors.0.limits.power_w"), 22000);
@@ -478,10 +429,10 @@ test_writes(void)
 	 * needs both words */
 	g[0] = 1;
 	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, DC, 1, 25000, &g[1]), 0);
-	CU_ASSERT_FATAL(wait_charger(DC, gen_done, g, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, DC, sbt_gen_done, g, 3000, &rd));
 	g[0] = 2;
 	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, DC, 2, 70000, &g[1]), 0);
-	CU_ASSERT_FATAL(wait_charger(DC, gen_done, g, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, DC, sbt_gen_done, g, 3000, &rd));
 	j = sim_cmd("get dc1");
 	CU_ASSERT_EQUAL((int)jnum(j, "connectors.0.limits.power_w"), 25000);
 	CU_ASSERT_EQUAL((int)jnum(j, "connectors.1.limits.power_w"), 70000);
@@ -492,14 +443,15 @@ test_writes(void)
 	/* the Single that refuses 04 still writes (06/16 and 03 read-back) */
 	g[0] = 1;
 	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, SINGLE, 1, 4000, &g[1]), 0);
-	CU_ASSERT_FATAL(wait_charger(SINGLE, gen_done, g, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, SINGLE, sbt_gen_done, g, 3000,
+	    &rd));
 	j = sim_cmd("get single1");
 	CU_ASSERT_EQUAL((int)jnum(j, "connectors.0.limits.power_w"), 4000);
 	json_decref(j);
 
 	/* the RTU charger, over the 9600-baud pty */
 	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, RTU1, 1, 5000, &g[1]), 0);
-	CU_ASSERT_FATAL(wait_charger(RTU1, gen_done, g, 5000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, RTU1, sbt_gen_done, g, 5000, &rd));
 	j = sim_cmd("get rtu1");
 	CU_ASSERT_EQUAL((int)jnum(j, "connectors.0.limits.power_w"), 5000);
 	json_decref(j);
@@ -518,7 +470,8 @@ test_commands(void)
 	    NULL), 0);
 	CU_ASSERT_EQUAL(sb_submit_command(sb, ULTRA, 2, SB_CMD_UNLOCK, 0, NULL,
 	    &seq), 0);
-	CU_ASSERT_FATAL(wait_charger(ULTRA, cmd_done, &seq, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, ULTRA, sbt_cmd_done, &seq, 3000,
+	    &rd));
 	CU_ASSERT_EQUAL(rd.command_result, 0);
 	j = sim_cmd("get ultra1");
 	CU_ASSERT_EQUAL((int)jnum(j, "connectors.1.status"), 6); /* finishing */
@@ -529,7 +482,8 @@ test_commands(void)
 
 	CU_ASSERT_EQUAL(sb_submit_command(sb, WALLBOX, 1, SB_CMD_FIRMWARE, 0,
 	    url, &seq), 0);
-	CU_ASSERT_FATAL(wait_charger(WALLBOX, cmd_done, &seq, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, WALLBOX, sbt_cmd_done, &seq, 3000,
+	    &rd));
 	CU_ASSERT_EQUAL(rd.command_result, 0);
 	j = sim_cmd("get wallbox1");
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "fw_url")),
@@ -538,7 +492,8 @@ test_commands(void)
 
 	CU_ASSERT_EQUAL(sb_submit_command(sb, SINGLE, 1, SB_CMD_PHASE, 2, NULL,
 	    &seq), 0);
-	CU_ASSERT_FATAL(wait_charger(SINGLE, cmd_done, &seq, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, SINGLE, sbt_cmd_done, &seq, 3000,
+	    &rd));
 	j = sim_cmd("get single1");
 	CU_ASSERT_EQUAL((int)jnum(j, "phase_switch"), 2);
 	json_decref(j);
@@ -562,11 +517,12 @@ test_offline_back(void)
 	 * takes a setpoint; the Compact is still short of offline then */
 	g[0] = 1;
 	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, WALLBOX, 1, 6900, &g[1]), 0);
-	CU_ASSERT(wait_charger(WALLBOX, gen_done, g, 1000, &other));
+	CU_ASSERT(sbt_wait_charger(sb, WALLBOX, sbt_gen_done, g, 1000, &other));
 	sb_charger_snapshot(sb, COMPACT, &rd);
 	CU_ASSERT(rd.online);
 	/* 3 timeouts of 300 ms (plus poll gaps of 200 ms) */
-	CU_ASSERT_FATAL(wait_charger(COMPACT, offline, NULL, 4000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, COMPACT, sbt_offline, NULL, 4000,
+	    &rd));
 	CU_ASSERT_EQUAL(rd.fault, SB_FAULT_IO);
 	/* the Wallbox kept its 200 ms polls meanwhile (some 5; >= 2) */
 	sb_charger_snapshot(sb, WALLBOX, &other);
@@ -596,7 +552,8 @@ test_dial_in(void)
 	CU_ASSERT_STRING_EQUAL(rd.serial, "AW-DIAL");
 	CU_ASSERT(rd.identified);
 	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, DIALER, 1, 4600, &g[1]), 0);
-	CU_ASSERT_FATAL(wait_charger(DIALER, gen_done, g, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, DIALER, sbt_gen_done, g, 3000,
+	    &rd));
 	j = sim_cmd("get dialer1");
 	CU_ASSERT_EQUAL((int)jnum(j, "connectors.0.limits.power_w"), 4600);
 	json_decref(j);
@@ -605,7 +562,8 @@ test_dial_in(void)
 	 * its setpoint is written again on the new connection */
 	j = sim_cmd("silence dialer1 close");
 	json_decref(j);
-	CU_ASSERT_FATAL(wait_charger(DIALER, offline, NULL, 4000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, DIALER, sbt_offline, NULL, 4000,
+	    &rd));
 	j = sim_cmd("silence dialer1 off");
 	json_decref(j);
 	CU_ASSERT_FATAL(fresh(DIALER, 1, &rd));

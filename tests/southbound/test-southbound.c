@@ -8,6 +8,7 @@
 #include "common/util.h"
 #include "cu.h"
 #include "devsrv.h"
+#include "sbtest.h"
 
 #include <math.h>
 #include <poll.h>
@@ -300,53 +301,6 @@ test_conf_errors(void)
 
 static struct devsrv *srv;
 
-/* Waits (on the readings descriptor, never a blind sleep) until pred
- * holds for charger i, or timeout_ms passes.  Returns pred's last value. */
-typedef bool (*pred_fn)(const struct sb_charger_reading *, const void *);
-
-static bool
-wait_charger(struct sb *sb, size_t i, pred_fn pred, const void *arg,
-    int timeout_ms, struct sb_charger_reading *out)
-{
-	int64_t end = mono_now_ms() + timeout_ms;
-	struct sb_charger_reading tmp[SB_MAX_CHARGERS];
-
-	for (;;) {
-		sb_charger_snapshot(sb, i, out);
-		if (pred(out, arg))
-			return true;
-		int64_t left = end - mono_now_ms();
-		if (left <= 0)
-			return false;
-		struct pollfd p = { sb_fd(sb), POLLIN, 0 };
-		poll(&p, 1, (int)(left > 50 ? 50 : left));
-		sb_take_chargers(sb, tmp, SB_MAX_CHARGERS);
-	}
-}
-
-/* Predicate: online with at least *arg polls. */
-static bool
-polled_n(const struct sb_charger_reading *r, const void *arg)
-{
-	return r->online && r->polls >= *(const uint64_t *)arg;
-}
-
-/* Predicate: reported offline after failures. */
-static bool
-is_offline(const struct sb_charger_reading *r, const void *arg)
-{
-	(void)arg;
-	return !r->online && r->failures > 0;
-}
-
-/* Predicate: the setpoint generation g[1] of connector g[0] is written. */
-static bool
-gen_done(const struct sb_charger_reading *r, const void *arg)
-{
-	const uint64_t *g = arg; /* { connector, generation } */
-	return r->conn[g[0] - 1].limit_generation >= g[1];
-}
-
 /* Predicate: the last fault is *arg. */
 static bool
 has_fault(const struct sb_charger_reading *r, const void *arg)
@@ -516,8 +470,8 @@ test_every_model(void)
 		const struct sb_model_desc *m = sb_model_desc((enum sb_model)i);
 		char want[48];
 
-		CU_ASSERT_FATAL(wait_charger(sb, (size_t)i, polled_n, &one, 3000,
-		    &rd));
+		CU_ASSERT_FATAL(sbt_wait_charger(sb, (size_t)i, sbt_polled_n,
+		    &one, 3000, &rd));
 		CU_ASSERT(rd.identified);
 		snprintf(want, sizeof want, "SN-%s", m->name + 6);
 		CU_ASSERT_STRING_EQUAL(rd.serial, want);
@@ -604,8 +558,8 @@ test_setpoints(void)
 	c.n_chargers = 4;
 	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
 	for (int i = 0; i < 4; i++)
-		CU_ASSERT_FATAL(wait_charger(sb, (size_t)i, polled_n, &one, 3000,
-		    &rd));
+		CU_ASSERT_FATAL(sbt_wait_charger(sb, (size_t)i, sbt_polled_n,
+		    &one, 3000, &rd));
 
 	/* offline limits on connect: 21004 = 3680 W; 22006 = 650 (0.01 A) */
 	CU_ASSERT_EQUAL(reg_at(dev[0], 21004), 0);
@@ -618,7 +572,7 @@ test_setpoints(void)
 	uint64_t polls_before = rd.polls;
 	g[0] = 1;
 	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 0, 1, 7400, &g[1]), 0);
-	CU_ASSERT_FATAL(wait_charger(sb, 0, gen_done, g, 2000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_gen_done, g, 2000, &rd));
 	/* written on the worker's next turn, with no poll in between (the
 	 * next poll is a minute away) */
 	CU_ASSERT_EQUAL(rd.polls, polls_before);
@@ -630,21 +584,21 @@ test_setpoints(void)
 	/* 16 A on Ultra connector 2 -> 22002/22003 = 1600 (0.01 A) */
 	g[0] = 2;
 	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 1, 2, 16.0, &g[1]), 0);
-	CU_ASSERT_FATAL(wait_charger(sb, 1, gen_done, g, 2000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 1, sbt_gen_done, g, 2000, &rd));
 	CU_ASSERT_EQUAL(reg_at(dev[1], 22003), 1600);
 	CU_ASSERT_EQUAL(reg_at(dev[1], 22001), 0); /* power limit untouched */
 
 	/* DC connector 2: 1600 + 8 = 1608; 150 kW = 150000 = 0x0002_49F0 */
 	g[0] = 2;
 	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 2, 2, 150000, &g[1]), 0);
-	CU_ASSERT_FATAL(wait_charger(sb, 2, gen_done, g, 2000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 2, sbt_gen_done, g, 2000, &rd));
 	CU_ASSERT_EQUAL(reg_at(dev[2], 1608), 0x0002);
 	CU_ASSERT_EQUAL(reg_at(dev[2], 1609), 0x49F0);
 
 	/* low word first: 100000 W = 0x0001_86A0 -> 21000 = 0x86A0 */
 	g[0] = 1;
 	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 3, 1, 100000, &g[1]), 0);
-	CU_ASSERT_FATAL(wait_charger(sb, 3, gen_done, g, 2000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 3, sbt_gen_done, g, 2000, &rd));
 	CU_ASSERT_EQUAL(reg_at(dev[3], 21000), 0x86A0);
 	CU_ASSERT_EQUAL(reg_at(dev[3], 21001), 0x0001);
 
@@ -654,7 +608,7 @@ test_setpoints(void)
 	for (int i = 1; i <= 50; i++)
 		CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 0, 1, 1000 + i, &g[1]), 0);
 	g[0] = 1;
-	CU_ASSERT_FATAL(wait_charger(sb, 0, gen_done, g, 2000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_gen_done, g, 2000, &rd));
 	CU_ASSERT_EQUAL(reg_at(dev[0], 21001), 1050);
 	CU_ASSERT(devsrv_writes(srv, dev[0], 21001) < 50);
 
@@ -677,13 +631,6 @@ test_setpoints(void)
 
 	sb_stop(sb);
 	devsrv_free(srv);
-}
-
-/* Predicate: the command with sequence *arg has run. */
-static bool
-cmd_done(const struct sb_charger_reading *r, const void *arg)
-{
-	return r->commands_done >= *(const uint64_t *)arg;
 }
 
 /* Commands write their registers: Ultra 3y000/3y001, Wallbox 30002 URL,
@@ -712,13 +659,13 @@ test_commands(void)
 	c.n_chargers = 3;
 	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
 	for (int i = 0; i < 3; i++)
-		CU_ASSERT_FATAL(wait_charger(sb, (size_t)i, polled_n, &one, 3000,
-		    &rd));
+		CU_ASSERT_FATAL(sbt_wait_charger(sb, (size_t)i, sbt_polled_n,
+		    &one, 3000, &rd));
 
 	/* stop connector 2 of the Ultra: 32000 = 1; unlock: 32001 = 1 */
 	CU_ASSERT_EQUAL(sb_submit_command(sb, 0, 2, SB_CMD_STOP, 0, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(sb_submit_command(sb, 0, 2, SB_CMD_UNLOCK, 0, NULL, &seq), 0);
-	CU_ASSERT_FATAL(wait_charger(sb, 0, cmd_done, &seq, 2000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_cmd_done, &seq, 2000, &rd));
 	CU_ASSERT_EQUAL(rd.command_result, 0);
 	CU_ASSERT_EQUAL(reg_at(dev[0], 32000), 1);
 	CU_ASSERT_EQUAL(reg_at(dev[0], 32001), 1);
@@ -731,7 +678,7 @@ test_commands(void)
 	text[200] = '\0';
 	CU_ASSERT_EQUAL(sb_submit_command(sb, 1, 1, SB_CMD_FIRMWARE, 0, text,
 	    &seq), 0);
-	CU_ASSERT_FATAL(wait_charger(sb, 1, cmd_done, &seq, 2000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 1, sbt_cmd_done, &seq, 2000, &rd));
 	devsrv_get(srv, dev[1], 30002, 128, url);
 	CU_ASSERT_EQUAL(url[0], ('h' << 8) | 't');
 	CU_ASSERT_EQUAL(url[99], ('u' << 8) | 'u');
@@ -741,7 +688,7 @@ test_commands(void)
 
 	/* phase switching on the Single: L2 = 2 at 21008 */
 	CU_ASSERT_EQUAL(sb_submit_command(sb, 2, 1, SB_CMD_PHASE, 2, NULL, &seq), 0);
-	CU_ASSERT_FATAL(wait_charger(sb, 2, cmd_done, &seq, 2000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 2, sbt_cmd_done, &seq, 2000, &rd));
 	CU_ASSERT_EQUAL(reg_at(dev[2], 21008), 2);
 	CU_ASSERT_EQUAL(sb_submit_command(sb, 2, 1, SB_CMD_PHASE, 9, NULL, NULL),
 	    SB_ERR_RANGE);
@@ -784,7 +731,8 @@ test_fallbacks(void)
 	c.n_chargers = 2;
 	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
 
-	CU_ASSERT_FATAL(wait_charger(sb, 0, polled_n, &three, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_polled_n, &three, 3000,
+	    &rd));
 	CU_ASSERT(rd.ro_uses_fc03);
 	CU_ASSERT_STRING_EQUAL(rd.serial, "NO04");
 	/* 11005 holds 110057 W */
@@ -792,7 +740,8 @@ test_fallbacks(void)
 	/* 04 was tried once, at the first read, then never again */
 	CU_ASSERT_EQUAL(devsrv_requests_fc(srv, dev[0], 4), 1);
 
-	CU_ASSERT_FATAL(wait_charger(sb, 1, polled_n, &three, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 1, sbt_polled_n, &three, 3000,
+	    &rd));
 	CU_ASSERT_EQUAL(rd.conn[0].connector_type, -1);
 	CU_ASSERT_STRING_EQUAL(rd.conn[0].id_token, "T11147-autel-ac-wallbox");
 
@@ -800,14 +749,14 @@ test_fallbacks(void)
 	devsrv_ignore_writes(srv, dev[1], 21001, true);
 	g[0] = 1;
 	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 1, 1, 4200, &g[1]), 0);
-	CU_ASSERT_FATAL(wait_charger(sb, 1, has_fault, &rb, 2000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 1, has_fault, &rb, 2000, &rd));
 	CU_ASSERT(rd.readback_errors >= 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(rd.error, "wrote 4200, read back 0"));
 	CU_ASSERT(rd.conn[0].limit_generation < g[1]);
 	CU_ASSERT(rd.online); /* it answers: not offline */
 	/* retried, and accepted once the device stores it */
 	devsrv_ignore_writes(srv, dev[1], 21001, false);
-	CU_ASSERT_FATAL(wait_charger(sb, 1, gen_done, g, 2000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 1, sbt_gen_done, g, 2000, &rd));
 	CU_ASSERT_EQUAL(reg_at(dev[1], 21001), 4200);
 
 	sb_stop(sb);
@@ -839,8 +788,8 @@ test_offline_and_isolation(void)
 	c.chargers = ch;
 	c.n_chargers = 2;
 	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
-	CU_ASSERT_FATAL(wait_charger(sb, 0, polled_n, &one, 3000, &rd));
-	CU_ASSERT_FATAL(wait_charger(sb, 1, polled_n, &one, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_polled_n, &one, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 1, sbt_polled_n, &one, 3000, &rd));
 	CU_ASSERT_EQUAL(devsrv_writes(srv, dev[0], 21005), 1);
 
 	/* the dead charger's worker is stuck in an unanswered request (500
@@ -859,7 +808,7 @@ test_offline_and_isolation(void)
 	uint64_t alive_polls = other.polls;
 	g[0] = 1;
 	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 1, 1, 5000, &g[1]), 0);
-	CU_ASSERT_FATAL(wait_charger(sb, 1, gen_done, g, 1000, &other));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 1, sbt_gen_done, g, 1000, &other));
 	CU_ASSERT_EQUAL(reg_at(dev[1], 21001), 5000);
 	sb_charger_snapshot(sb, 0, &rd);
 	CU_ASSERT_EQUAL(rd.failures, 0);
@@ -870,7 +819,7 @@ test_offline_and_isolation(void)
 	CU_ASSERT_EQUAL(sb_submit_command(sb, 0, 1, SB_CMD_STOP, 0, NULL, &seq),
 	    0);
 	/* 3 failures of 500 ms each plus the 100 ms poll gaps: ~1.7 s */
-	CU_ASSERT_FATAL(wait_charger(sb, 0, is_offline, NULL, 4000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_offline, NULL, 4000, &rd));
 	CU_ASSERT(rd.failures >= 3);
 	CU_ASSERT_EQUAL(rd.fault, SB_FAULT_IO);
 	CU_ASSERT(rd.commands_done >= seq);
@@ -888,7 +837,8 @@ test_offline_and_isolation(void)
 	 * the identity and writes the offline limit again */
 	devsrv_mute(srv, dev[0], false);
 	uint64_t more = rd.polls + 1;
-	CU_ASSERT_FATAL(wait_charger(sb, 0, polled_n, &more, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_polled_n, &more, 3000,
+	    &rd));
 	CU_ASSERT_EQUAL(rd.failures, 0);
 	CU_ASSERT_EQUAL(rd.fault, SB_FAULT_NONE);
 	CU_ASSERT(devsrv_writes(srv, dev[0], 21005) >= 2);
@@ -946,25 +896,28 @@ test_charger_as_client(void)
 	/* dev[0] reports ...0002: it is bay-b (index 1), whatever the order */
 	CU_ASSERT_EQUAL(devsrv_dial(srv, dev[0], "127.0.0.1", sb_listen_port(sb)), 0);
 	CU_ASSERT_EQUAL(devsrv_dial(srv, dev[1], "127.0.0.1", sb_listen_port(sb)), 0);
-	CU_ASSERT_FATAL(wait_charger(sb, 1, identified_online, NULL, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 1, identified_online, NULL, 3000,
+	    &rd));
 	CU_ASSERT_STRING_EQUAL(rd.serial, "AU-DIAL-0002");
-	CU_ASSERT_FATAL(wait_charger(sb, 0, identified_online, NULL, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, identified_online, NULL, 3000,
+	    &rd));
 	CU_ASSERT_STRING_EQUAL(rd.serial, "AU-DIAL-0001");
 	/* 11005 = 110057 W, read over the charger's own connection */
 	CU_ASSERT(NEAR(rd.conn[0].power_w, 110057));
 
 	g[0] = 2;
 	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 1, 2, 11000, &g[1]), 0);
-	CU_ASSERT_FATAL(wait_charger(sb, 1, gen_done, g, 2000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 1, sbt_gen_done, g, 2000, &rd));
 	CU_ASSERT_EQUAL(reg_at(dev[0], 22001), 11000);
 	CU_ASSERT_EQUAL(reg_at(dev[1], 22001), 0);
 
 	/* the charger reboots and dials again: served again */
 	devsrv_drop_clients(srv, dev[1]);
-	CU_ASSERT_FATAL(wait_charger(sb, 0, is_offline, NULL, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_offline, NULL, 3000, &rd));
 	CU_ASSERT_PTR_NOT_NULL(strstr(rd.error, "hung up"));
 	CU_ASSERT_EQUAL(devsrv_dial(srv, dev[1], "127.0.0.1", sb_listen_port(sb)), 0);
-	CU_ASSERT_FATAL(wait_charger(sb, 0, identified_online, NULL, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, identified_online, NULL, 3000,
+	    &rd));
 
 	sb_stop(sb);
 	devsrv_free(srv);
@@ -1031,7 +984,7 @@ test_rtu_meter(void)
 	c.meter.max_age_s = 1;
 	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
 
-	CU_ASSERT_FATAL(wait_charger(sb, 0, polled_n, &one, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_polled_n, &one, 3000, &rd));
 	CU_ASSERT_STRING_EQUAL(rd.serial, "RTU-SINGLE");
 	CU_ASSERT(NEAR(rd.conn[0].current_a[0], 1101.57)); /* 11015*10+7 cA */
 
@@ -1073,7 +1026,7 @@ test_rtu_meter(void)
 	/* the charger on the same bus keeps being polled */
 	sb_charger_snapshot(sb, 0, &rd);
 	uint64_t want = rd.polls + 2;
-	CU_ASSERT(wait_charger(sb, 0, polled_n, &want, 3000, &rd));
+	CU_ASSERT(sbt_wait_charger(sb, 0, sbt_polled_n, &want, 3000, &rd));
 
 	sb_stop(sb);
 	devsrv_free(srv);
@@ -1101,11 +1054,11 @@ test_refresh(void)
 	c.chargers = ch;
 	c.n_chargers = 1;
 	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
-	CU_ASSERT_FATAL(wait_charger(sb, 0, polled_n, &one, 3000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_polled_n, &one, 3000, &rd));
 	CU_ASSERT_EQUAL(reg_at(dev, 2), 3);
 	g[0] = 1;
 	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 0, 1, 2000, &g[1]), 0);
-	CU_ASSERT_FATAL(wait_charger(sb, 0, gen_done, g, 2000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_gen_done, g, 2000, &rd));
 	devsrv_reset_counts(srv, dev);
 	int64_t end = mono_now_ms() + 4000;
 	/* two more writes of the same value, at ~1 s and ~2 s */
@@ -1203,11 +1156,13 @@ test_identity_mismatch(void)
 	c.chargers = ch;
 	c.n_chargers = 2;
 	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
-	CU_ASSERT_FATAL(wait_charger(sb, 0, identity_fault, NULL, 2000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, identity_fault, NULL, 2000,
+	    &rd));
 	CU_ASSERT(!rd.online);
 	CU_ASSERT_PTR_NOT_NULL(strstr(rd.error, "\"AW-REAL\" is not the "
 	    "configured \"AW-EXPECTED\""));
-	CU_ASSERT_FATAL(wait_charger(sb, 1, identity_fault, NULL, 2000, &rd));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 1, identity_fault, NULL, 2000,
+	    &rd));
 	CU_ASSERT_PTR_NOT_NULL(strstr(rd.error, "reports 1 connector(s), 2 "
 	    "configured"));
 	/* no limit written to a charger that is not the right one */
