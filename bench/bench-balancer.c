@@ -11,29 +11,11 @@
 #include <time.h>
 
 #include "balancer/balancer.h"
+#include "timing.h"
 
 #define CHARGERS 200
 #define RUNS 2001
 #define TARGET_NS 20000.0
-
-/* qsort comparison of doubles. */
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Monotonic time in ns. */
-static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 struct bench_site {
 	struct bal_circuit circ[3];
@@ -130,13 +112,13 @@ measure(struct bench_site *b, const char *name, struct bal_work *work)
 			household -= b->ch[b->cn[i].charger].online ?
 			    b->cn[i].measured_power_w : 0;
 		b->in.now_ms = 1000 * k;
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		if (bal_run(&b->in, &b->st, work, b->out, &b->so, err,
 		    sizeof(err)) != 0) {
 			fprintf(stderr, "bench-balancer: %s\n", err);
 			return 1;
 		}
-		b->ns[k] = now_ns() - t0;
+		b->ns[k] = bench_now_ns() - t0;
 		for (int i = 0; i < n; i++) {
 			struct bal_connector *cn = &b->cn[i];
 			cn->measured_power_w = cn->state == BAL_ST_SUSPENDED_EV ? 0 :
@@ -149,8 +131,7 @@ measure(struct bench_site *b, const char *name, struct bal_work *work)
 		allocated += b->out[i].setpoint_w > 0;
 		paused += b->out[i].paused;
 	}
-	qsort(b->ns, RUNS, sizeof(b->ns[0]), cmp_double);
-	median = b->ns[RUNS / 2];
+	median = bench_median(b->ns, RUNS);
 	printf("balancer.alloc_%d_connectors_%s: %.1f us/alloc (median of %d; "
 	    "%d charging, %d paused, %lld kW) (target < %.0f us)\n", n, name,
 	    median / 1000, RUNS, allocated, paused,

@@ -8,29 +8,11 @@
 
 #include "cfg.h"
 #include "common/util.h"
+#include "timing.h"
 
 #define CHARGERS 200
 #define RUNS 51
 #define TARGET_MS 100.0
-
-/* Orders doubles for qsort. */
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Milliseconds on the monotonic clock. */
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* Builds the configuration text.  Caller frees. */
 static char *
@@ -76,19 +58,19 @@ int
 main(void)
 {
 	char *text = make_text();
-	double ms[RUNS];
+	double ms[RUNS], median;
 	struct cfg cfg;
 	struct cfg_errors errors = { 0 };
 
 	for (int r = 0; r < RUNS; r++) {
-		double t0 = now_ms();
+		double t0 = bench_now_ms();
 
 		if (cfg_load_string("bench.conf", text, &cfg, &errors) != 0) {
 			for (size_t i = 0; i < errors.n; i++)
 				fprintf(stderr, "%s\n", errors.msgs[i]);
 			return 1;
 		}
-		ms[r] = now_ms() - t0;
+		ms[r] = bench_now_ms() - t0;
 		if (cfg.n_chargers != CHARGERS) {
 			fprintf(stderr, "loaded %zu chargers, want %d\n",
 			    cfg.n_chargers, CHARGERS);
@@ -96,10 +78,10 @@ main(void)
 		}
 		cfg_clear(&cfg);
 	}
-	qsort(ms, RUNS, sizeof(ms[0]), cmp_double);
+	median = bench_median(ms, RUNS);
 	printf("config.load_200_chargers: %.2f ms/load (median of %d, %zu "
-	    "bytes; target < %.0f ms)\n", ms[RUNS / 2], RUNS, strlen(text),
+	    "bytes; target < %.0f ms)\n", median, RUNS, strlen(text),
 	    TARGET_MS);
 	free(text);
-	return ms[RUNS / 2] < TARGET_MS ? 0 : 1;
+	return median < TARGET_MS ? 0 : 1;
 }

@@ -15,36 +15,10 @@
 
 #include "common/util.h"
 #include "ocpp/smartcharging.h"
+#include "timing.h"
 
 #define CONNECTORS 200
 #define RUNS 201
-
-/* qsort comparison of doubles. */
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Monotonic time in ns. */
-static double
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-/* Median of RUNS samples (sorts them). */
-static double
-median(double *ns)
-{
-	qsort(ns, RUNS, sizeof(ns[0]), cmp_double);
-	return ns[RUNS / 2];
-}
 
 /* 24 hourly periods as JSON, limits from base upwards. */
 static void
@@ -152,23 +126,23 @@ main(void)
 	for (int r = 0; r < RUNS; r++) {
 		struct sc_limit l;
 
-		t = now_ns();
+		t = bench_now_ns();
 		for (int k = 0; k <= CONNECTORS; k++)
 			sc_evaluate(&set, &ctx, k, t0 + r * 60000, &l);
-		ns[r] = now_ns() - t;
+		ns[r] = bench_now_ns() - t;
 	}
 	printf("smartcharging: %zu profiles on %d connectors\n", n_profiles,
 	    CONNECTORS);
-	rc |= report("evaluate_201_connectors", median(ns) / 1000,
+	rc |= report("evaluate_201_connectors", bench_median(ns, RUNS) / 1000,
 	    "/site", 2000);
 
 	for (int r = 0; r < RUNS; r++) {
-		t = now_ns();
+		t = bench_now_ns();
 		(void)sc_next_change(&set, &ctx, t0 + r * 60000);
-		ns[r] = now_ns() - t;
+		ns[r] = bench_now_ns() - t;
 	}
-	rc |= report("next_change_201_connectors", median(ns) / 1000,
-	    "/site", 2000);
+	rc |= report("next_change_201_connectors",
+	    bench_median(ns, RUNS) / 1000, "/site", 2000);
 
 	/* SetChargingProfile with 24 periods, replacing itself each time. */
 	periods(per, sizeof(per), 3000, 3600);
@@ -177,11 +151,11 @@ main(void)
 		    ",\"recurrencyKind\":\"Daily\"",
 		    "\"startSchedule\":\"2026-11-01T00:00:00Z\",", per);
 
-		t = now_ns();
+		t = bench_now_ns();
 		install(&set, &ctx, req);
-		ns[r] = now_ns() - t;
+		ns[r] = bench_now_ns() - t;
 	}
-	rc |= report("set_profile_24_periods", median(ns) / 1000,
+	rc |= report("set_profile_24_periods", bench_median(ns, RUNS) / 1000,
 	    "/request", 200);
 
 	/* GetCompositeSchedule of a charging connector over 24 h. */
@@ -189,32 +163,33 @@ main(void)
 		struct sc_composite c;
 		struct sc_verdict vd;
 
-		t = now_ns();
+		t = bench_now_ns();
 		if (sc_composite(&set, &ctx, 2, t0, 86400, SC_UNIT_W, &opts,
 		    &c, &vd) < 0)
 			return 99;
-		ns[r] = now_ns() - t;
+		ns[r] = bench_now_ns() - t;
 		if (r == 0)
 			printf("smartcharging: 24 h composite of connector 2 "
 			    "has %zu periods\n", c.n_periods);
 		sc_composite_free(&c);
 	}
-	rc |= report("composite_24h", median(ns) / 1000, "/schedule", 1000);
+	rc |= report("composite_24h", bench_median(ns, RUNS) / 1000,
+	    "/schedule", 1000);
 
 	/* Reloading every profile from its stored text (start-up). */
 	for (int r = 0; r < RUNS; r++) {
 		struct sc_set copy;
 
 		sc_set_init(&copy);
-		t = now_ns();
+		t = bench_now_ns();
 		for (size_t i = 0; i < set.n; i++)
 			if (sc_set_load(&copy, set.v[i]->json, NULL) < 0)
 				return 99;
-		ns[r] = now_ns() - t;
+		ns[r] = bench_now_ns() - t;
 		sc_set_free(&copy);
 	}
-	rc |= report("reload_all", median(ns) / 1000 / (double)set.n,
-	    "/profile", 50);
+	rc |= report("reload_all",
+	    bench_median(ns, RUNS) / 1000 / (double)set.n, "/profile", 50);
 	sc_set_free(&set);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include "southbound/southbound.h"
 
 #include "common/util.h"
+#include "timing.h"
 #include "devsrv.h"
 
 #include <modbus.h>
@@ -20,14 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* Orders doubles (qsort). */
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 /* Runs `cycles` full cycles on n chargers; returns the median ms per
  * cycle, or -1 on failure. */
@@ -120,8 +113,7 @@ tcp_cycles(int n, int cycles)
 		ms[k] = (double)(ts1.tv_sec - ts0.tv_sec) * 1e3 +
 		    (double)(ts1.tv_nsec - ts0.tv_nsec) / 1e6;
 	}
-	qsort(ms, (size_t)cycles, sizeof *ms, cmp_double);
-	median = ms[cycles / 2];
+	median = bench_median(ms, (size_t)cycles);
 out:
 	sb_stop(sb);
 	if (srv != NULL)
@@ -172,8 +164,7 @@ rtu_meter_poll(int n, int baud)
 		ms[i] = (double)(b.tv_sec - a.tv_sec) * 1e3 +
 		    (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 	}
-	qsort(ms, (size_t)n, sizeof *ms, cmp_double);
-	median = ms[n / 2];
+	median = bench_median(ms, (size_t)n);
 out:
 	if (ctx != NULL) {
 		modbus_close(ctx);
