@@ -25,6 +25,10 @@
  * backend changed (they have no value in the file). */
 #define STATE_PREFIX "ocpp.state."
 #define CFG_PREFIX "ocpp.config."
+/* The connectors the backend made inoperative, kept across restarts
+ * (OCPP 1.6 §5.2 / 2.0.1 G03: availability is persistent): a comma list
+ * of connector numbers (1-based); absent = all operative. */
+#define AVAIL_KEY "ocpp.availability.inoperative"
 
 #define MAX_PROTOCOLS 8
 
@@ -630,12 +634,84 @@ cb_unlock(void *ud, int connector)
 	return command(ud, connector, SB_CMD_UNLOCK, "unlock");
 }
 
+/* Saves which connectors are inoperative, with connector (0 = all) set
+ * to operative or not; 0, or -1 when the store refused (logged). */
+static int
+availability_save(struct cloud *c, int connector, bool operative)
+{
+	const struct site *s = &c->d->site;
+	char *list = xstrdup(""), *next, *cause = NULL;
+	int rc;
+
+	for (int k = 0; k < s->n_conns; k++) {
+		bool off = connector == 0 || connector == k + 1 ? !operative :
+		    s->inoperative[k];
+
+		if (!off)
+			continue;
+		xasprintf(&next, "%s%s%d", list, list[0] != '\0' ? "," : "",
+		    k + 1);
+		free(list);
+		list = next;
+	}
+	if (list[0] == '\0')
+		rc = store_setting_clear(c->d->store, AVAIL_KEY, &cause);
+	else
+		rc = store_setting_set(c->d->store, AVAIL_KEY, list, NULL,
+		    &cause);
+	if (rc != 0) {
+		log_warnx("store: availability: %s", cause);
+		free(cause);
+	}
+	free(list);
+	return rc != 0 ? -1 : 0;
+}
+
+/* At start: makes the connectors the backend left inoperative so again. */
+static void
+availability_load(struct cloud *c)
+{
+	struct site *s = &c->d->site;
+	char *value = NULL, *cause = NULL, *p, *end, esc[64];
+	long k;
+
+	if (store_setting_get(c->d->store, AVAIL_KEY, NULL, &value, NULL,
+	    &cause) != 0) {
+		log_warnx("store: availability: %s", cause);
+		free(cause);
+		return;
+	}
+	for (p = value; p != NULL && *p != '\0'; p = *end == ',' ? end + 1 :
+	    end) {
+		k = strtol(p, &end, 10);
+		if (end == p) {
+			log_warnx("kept availability '%s' is not a list of "
+			    "connectors: ignored", log_escape(value,
+			    strlen(value), esc, sizeof(esc)));
+			break;
+		}
+		if (k < 1 || k > s->n_conns) {
+			log_warnx("kept availability: connector %ld is not "
+			    "1..%d: ignored", k, s->n_conns);
+			continue;
+		}
+		site_set_inoperative(s, (int)k - 1, true);
+		log_info("connector %ld inoperative (kept from the backend)",
+		    k);
+	}
+	free(value);
+}
+
 static enum ocpp_result
 cb_availability(void *ud, int connector, bool operative)
 {
 	struct cloud *c = ud;
 
 	if (connector < 0 || connector > c->d->site.n_conns)
+		return OCPP_REJECTED;
+	/* Persisted first: a change the gateway would forget on restart is
+	 * refused rather than accepted. */
+	if (availability_save(c, connector, operative) != 0)
 		return OCPP_REJECTED;
 	/* The chargers have no availability register: the gateway keeps
 	 * them at 0 W while inoperative. */
@@ -853,6 +929,7 @@ cloud_init(struct daemon *d, char **cause)
 	c->pending = xcalloc((size_t)s->n_conns + 1, sizeof(*c->pending));
 	if (store_profile_foreach(d->store, load_profile, c, cause) != 0)
 		return -1;
+	availability_load(c);
 	if (c->profiles.n > 0)
 		log_info("%zu charging profile%s loaded from the store",
 		    c->profiles.n, c->profiles.n == 1 ? "" : "s");

@@ -1,0 +1,166 @@
+#!/bin/sh
+# ChangeAvailability survives a restart, OCPP 1.6 and 2.0.1: the real
+# daemon, the real simulator and the strict test CSMS (tests/csms).  Per
+# version: connector 2 made Inoperative -> its limit register 0 W and a
+# StatusNotification Unavailable; the daemon stopped and started again ->
+# still 0 W, reported Unavailable at boot; made Operative -> charging
+# again, and after another restart it stays operative.  Skipped (77)
+# without node / npm.
+set -u
+name=test-availability
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+    { echo "node / npm not found: skipped"; exit 77; }
+. "${top_srcdir:-.}/tests/integration/lib.sh"
+top_builddir="$B"
+top_srcdir="$S"
+. "$S/tests/ocpp/csms-deps.sh"
+csms_deps_install >"$tmp/npm.log" 2>&1 || { cat "$tmp/npm.log"; exit 99; }
+
+cat >"$tmp/site.json" <<'JSON'
+{ "site": { "id": "av-site", "voltage_v": 230, "available_power_kw": 40,
+            "main_breaker_a": 63, "household_w": 0 },
+  "follow_delay_ms": 200,
+  "chargers": [
+    { "name": "bay1", "model": "autel-ac-wallbox", "evs": [ { "connector": 1, "evmax_w": 22000 } ] },
+    { "name": "bay2", "model": "autel-ac-wallbox", "evs": [ { "connector": 1, "evmax_w": 22000 } ] },
+    { "name": "bay3", "model": "autel-ac-wallbox", "evs": [ { "connector": 1, "evmax_w": 22000 } ] } ] }
+JSON
+start_sim "$tmp/site.json"
+cp "$tmp/edge.conf" "$tmp/base.conf"
+
+limit2() { sim_get bay2 connectors.0.limits.power_w; }
+limit2_is() { [ "$(limit2)" = "$1" ]; }
+limit2_above() { l=$(limit2); [ -n "$l" ] && [ "$l" -gt "$1" ] 2>/dev/null; }
+
+csms_pid=
+holder_pid=
+# start_csms: the CSMS with its command fifo kept open by a holder.
+start_csms() {
+	[ -f "$tmp/csms.log" ] && cat "$tmp/csms.log" >>"$tmp/csms-all.log"
+	rm -f "$tmp/csms.in" "$tmp/csms.log"
+	mkfifo "$tmp/csms.in"
+	NODE_PATH="$csms_deps/node_modules" node "$S/tests/csms/csms.js" \
+	    <"$tmp/csms.in" >"$tmp/csms.log" 2>&1 &
+	csms_pid=$!
+	sleep 1000 >"$tmp/csms.in" &
+	holder_pid=$!
+	extra_pids="$csms_pid $holder_pid"
+	wait_for 20 csms_port || { fail "CSMS not listening"; exit 1; }
+}
+# csms_port: sets port once the CSMS printed its listening line.
+csms_port() {
+	port=$(grep '"event":"listening"' "$tmp/csms.log" | head -1 |
+	    "$JG" port)
+	case $port in
+	[1-9]*) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+stop_csms() {
+	kill -TERM "$csms_pid" "$holder_pid" 2>/dev/null
+	wait "$csms_pid" 2>/dev/null
+	wait "$holder_pid" 2>/dev/null
+	extra_pids=
+}
+csms() { echo "$1" >"$tmp/csms.in"; }
+echo 0 >"$tmp/ref"
+# call ACTION PARAMS: a CALL from the CSMS; prints its result line.
+call() {
+	ref=$(($(cat "$tmp/ref") + 1))
+	echo "$ref" >"$tmp/ref"
+	csms "{\"cmd\":\"call\",\"identity\":\"av-site\",\"action\":\"$1\",\"params\":$2,\"ref\":$ref}"
+	wait_for 10 grep -q "\"ref\":$ref," "$tmp/csms.log" ||
+	    { fail "$1: no answer"; return 1; }
+	grep "\"ref\":$ref," "$tmp/csms.log" | head -1
+}
+# status_seen STATUS: the CSMS got a StatusNotification for connector /
+# EVSE 2 with that status since its log began.
+status_seen() {
+	grep '"event":"call"' "$tmp/csms.log" |
+	    grep '"action":"StatusNotification"' |
+	    grep -E "\"(connectorId|evseId)\":2[,}]" |
+	    grep -qE "\"(status|connectorStatus)\":\"$1\""
+}
+# last_status: the status of the last StatusNotification for 2.
+last_status() {
+	grep '"event":"call"' "$tmp/csms.log" |
+	    grep '"action":"StatusNotification"' |
+	    grep -E "\"(connectorId|evseId)\":2[,}]" | tail -1 |
+	    grep -oE "\"(status|connectorStatus)\":\"[A-Za-z]*\""
+}
+connected() { [ "$(st cloud.state)" = connected ]; }
+
+# restart: the daemon stopped (SIGTERM) and started again, with a new
+# CSMS log so that only what it says after the restart counts.
+restart() {
+	stop_daemon
+	stop_csms
+	start_csms
+	sed -i "s|^\turl = .*|\turl = \"ws://127.0.0.1:$port/ocpp\"|" "$tmp/edge.conf"
+	start_daemon "$tmp/edge.conf"
+	wait_for 10 connected || fail "$v: not connected after restart"
+}
+
+run_version() {
+	v=$1
+	if [ "$v" = 1.6 ]; then
+		off='{"connectorId":2,"type":"Inoperative"}'
+		on='{"connectorId":2,"type":"Operative"}'
+	else
+		off='{"operationalStatus":"Inoperative","evse":{"id":2}}'
+		on='{"operationalStatus":"Operative","evse":{"id":2}}'
+	fi
+	start_csms
+	cp "$tmp/base.conf" "$tmp/edge.conf"
+	sed -i "s|^\turl = .*|\turl = \"ws://127.0.0.1:$port/ocpp\"|; s|^\tocpp-version = .*|\tocpp-version = \"$v\"|; s|^\tmode = \"alm\"|\tmode = \"dlb\"|; s|ocpp-edge.db|state-$v.db|" \
+	    "$tmp/edge.conf"
+	conf_set "csms {" 'retry-backoff-min-s = 1'
+	conf_set "csms {" 'retry-backoff-random-s = 0'
+	start_daemon "$tmp/edge.conf"
+	wait_for 10 connected && pass "$v: connected" ||
+	    fail "$v: cloud $(st cloud.state)"
+	# DLB 40 kW, three cars: 13333 -> 13300 W each.
+	wait_for 5 limit2_is 13300 && pass "$v: connector 2 at 13300 W" ||
+	    fail "$v: connector 2 at $(limit2) W"
+
+	call ChangeAvailability "$off" | grep -q '"status":"Accepted"' &&
+	    pass "$v: Inoperative accepted" || fail "$v: Inoperative refused"
+	wait_for 2 limit2_is 0 && pass "$v: inoperative: connector 2 at 0 W" ||
+	    fail "$v: inoperative: connector 2 at $(limit2) W"
+	wait_for 5 status_seen Unavailable &&
+	    pass "$v: StatusNotification Unavailable" ||
+	    fail "$v: no StatusNotification Unavailable"
+
+	restart
+	# Kept: 0 W and Unavailable from the boot on, never Available.
+	wait_for 5 status_seen Unavailable &&
+	    pass "$v: after restart: still reported Unavailable" ||
+	    fail "$v: after restart: no StatusNotification Unavailable"
+	last_status | grep -q '"Unavailable"' ||
+	    fail "$v: after restart: connector 2 last reported $(last_status)"
+	wait_for 5 limit2_is 0 && pass "$v: after restart: connector 2 at 0 W" ||
+	    fail "$v: after restart: connector 2 at $(limit2) W"
+
+	call ChangeAvailability "$on" | grep -q '"status":"Accepted"' &&
+	    pass "$v: Operative accepted" || fail "$v: Operative refused"
+	# Charging again; (Pmin 4200 W for a three-phase charger: any
+	# limit above it means it runs again).
+	wait_for 15 limit2_above 4200 && pass "$v: operative: connector 2 at $(limit2) W" ||
+	    fail "$v: operative: connector 2 at $(limit2) W"
+
+	restart
+	wait_for 15 limit2_above 4200 &&
+	    pass "$v: after a second restart: operative, $(limit2) W" ||
+	    fail "$v: after a second restart: connector 2 at $(limit2) W"
+	status_seen Unavailable &&
+	    fail "$v: after a second restart: reported Unavailable"
+	grep -q '"event":"violation"' "$tmp/csms.log" "$tmp/csms-all.log" &&
+	    fail "$v: schema violation: $(grep -h '"event":"violation"' "$tmp/csms.log" "$tmp/csms-all.log" | head -2)"
+	stop_daemon
+	stop_csms
+}
+
+for v in ${AV_VERSIONS:-1.6 2.0.1}; do
+	run_version "$v"
+done
+finish
