@@ -25,7 +25,8 @@ tests_ctl_test_ctl_LDADD = $(CTL_LIBS) $(CUNIT_LIBS)
 
 # scan against the site simulator (every model over TCP, the RTU pty).
 TESTS += tests/ctl/test-scan.sh
-EXTRA_DIST += tests/ctl/test-scan.sh tests/ctl/scan-site.json
+EXTRA_DIST += tests/ctl/test-scan.sh tests/ctl/scan-site.json \
+	tests/ctl/lib.sh
 
 # The demo: the simulated site, the daemon on it and the live status
 # screen; Ctrl-C ends all of it.  make demo DEMO_FLAGS=--csms adds the test

@@ -6,13 +6,8 @@
 # by CHARGER, refusals (exit 1), the socket's permissions (another user
 # gets exit 4), and exit 3 once the daemon is stopped.
 set -u
-src="${top_srcdir:-.}"
-bld="${top_builddir:-.}"
-ctl="$bld/ocpp-edgectl"
-for p in ocpp-edged ocpp-edgectl ocpp-edge-sim; do
-	[ -x "$bld/$p" ] || { echo "missing $bld/$p"; exit 99; }
-done
-command -v node >/dev/null 2>&1 || { echo "skip: node is not installed"; exit 77; }
+. "${top_srcdir:-.}/tests/ctl/lib.sh"
+need node "node is not installed"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-ctl-daemon.XXXXXX") || exit 99
 chmod 755 "$tmp"
@@ -25,15 +20,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-# json FILE EXPR: EXPR evaluated on the parsed file (as j); arrays one per line.
-json() {
-	node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-const v = eval(process.argv[2]);
-console.log(Array.isArray(v) ? v.join("\n") : v);' "$1" "$2"
-}
 # until_ok WHAT COMMAND...: retries for at most 20 s, while the processes
 # started so far run.
 until_ok() {

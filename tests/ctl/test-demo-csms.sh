@@ -6,14 +6,9 @@
 # and stops every process it started (their PIDs are in its pids file).
 # Skipped (77) only without node or npm; a failed `npm ci` is a hard error.
 set -u
-src="${top_srcdir:-.}"
-bld="${top_builddir:-.}"
-ctl="$bld/ocpp-edgectl"
-for p in ocpp-edged ocpp-edgectl ocpp-edge-sim; do
-	[ -x "$bld/$p" ] || { echo "missing $bld/$p"; exit 99; }
-done
-command -v node >/dev/null 2>&1 || { echo "skip: node is not installed"; exit 77; }
-command -v npm >/dev/null 2>&1 || { echo "skip: npm is not installed"; exit 77; }
+. "${top_srcdir:-.}/tests/ctl/lib.sh"
+need node "node is not installed"
+need npm "npm is not installed"
 top_srcdir=$src top_builddir=$bld
 . "$src/tests/ocpp/csms-deps.sh"
 csms_deps_install || { echo "npm ci failed"; exit 99; }
@@ -23,20 +18,11 @@ mkdir "$tmp/d" || exit 99
 demo_pid=""
 cleanup() {
 	[ -n "$demo_pid" ] && kill "$demo_pid" 2>/dev/null && wait "$demo_pid" 2>/dev/null
-	for f in "$tmp"/d/ocpp-edge-demo.*/pids; do
-		[ -f "$f" ] && for pid in $(cat "$f"); do kill "$pid" 2>/dev/null; done
-	done
+	kill_demo_pids
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-json() {
-	node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-console.log(eval(process.argv[2]));' "$1" "$2"
-}
 
 TMPDIR="$tmp/d" sh "$src/tools/ocpp-edge-demo" --builddir "$bld" --csms --no-watch --keep \
     >"$tmp/demo.out" 2>&1 &

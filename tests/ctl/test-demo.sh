@@ -7,12 +7,8 @@
 # scrolls into the history).  Ctrl-C must end the demo with status 0 and
 # every process it started.  The tmux server is killed by its socket.
 set -u
-src="${top_srcdir:-.}"
-bld="${top_builddir:-.}"
-for p in ocpp-edged ocpp-edgectl ocpp-edge-sim; do
-	[ -x "$bld/$p" ] || { echo "missing $bld/$p"; exit 99; }
-done
-command -v tmux >/dev/null 2>&1 || { echo "skip: tmux is not installed (tools/install-deps)"; exit 77; }
+. "${top_srcdir:-.}/tests/ctl/lib.sh"
+need tmux "tmux is not installed (tools/install-deps)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-demo.XXXXXX") || exit 99
 mkdir "$tmp/d" || exit 99
@@ -20,16 +16,11 @@ tm() { tmux -S "$tmp/tmux.sock" -f /dev/null "$@"; }
 cleanup() {
 	tm kill-server 2>/dev/null
 	# the demo's own processes, should a check below have failed
-	for f in "$tmp"/d/ocpp-edge-demo.*/pids; do
-		[ -f "$f" ] && for pid in $(cat "$f"); do kill "$pid" 2>/dev/null; done
-	done
+	kill_demo_pids
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
 
 # screen: the visible pane, trailing blank lines dropped.
 screen() { tm capture-pane -p -t demo:0 | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'; }

@@ -8,15 +8,10 @@
 # not fatal, and that scanning writes nothing to the chargers.
 # node (installed by tools/install-deps) reads the simulator's JSON.
 set -u
-src="${top_srcdir:-.}"
-bld="${top_builddir:-.}"
-ctl="$bld/ocpp-edgectl"
+. "${top_srcdir:-.}/tests/ctl/lib.sh"
 sim="$bld/ocpp-edge-sim"
 edged="$bld/ocpp-edged"
-for p in "$ctl" "$sim" "$edged"; do
-	[ -x "$p" ] || { echo "missing $p"; exit 99; }
-done
-command -v node >/dev/null 2>&1 || { echo "skip: node is not installed"; exit 77; }
+need node "node is not installed"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-scan.XXXXXX") || exit 99
 sim_pid=""
@@ -26,16 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
 
-# json FILE EXPR: prints EXPR evaluated on the parsed file (as j).
-json() {
-	node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-const v = eval(process.argv[2]);
-console.log(Array.isArray(v) ? v.join("\n") : v);' "$1" "$2"
-}
 # simctl COMMAND: one line to the simulator's control socket.
 simctl() {
 	node -e 'const c = require("net").connect(process.argv[1]);
