@@ -16,21 +16,10 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 max() { sort -n | tail -1; }
 
 # ---- household step, 3 chargers, ALM -------------------------------------
-cat >"$tmp/alm.json" <<'JSON'
-{ "site": { "id": "bench-alm", "voltage_v": 230, "available_power_kw": 40,
-            "main_breaker_a": 63, "household_w": 2000 },
-  "follow_delay_ms": 3000,
-  "meter": { "type": "sdm630", "tcp": true },
-  "chargers": [
-    { "name": "bay1", "model": "autel-ac-wallbox", "evs": [ { "connector": 1, "evmax_w": 22000 } ] },
-    { "name": "bay2", "model": "autel-ac-wallbox", "evs": [ { "connector": 1, "evmax_w": 22000 } ] },
-    { "name": "bay3", "model": "autel-ac-wallbox", "evs": [ { "connector": 1, "evmax_w": 22000 } ] } ] }
-JSON
+bays_site "$tmp/alm.json" bench-alm 2000 3000 meter
 start_sim "$tmp/alm.json"
 sed -i 's|^\turl = .*|\turl = ""|' "$tmp/edge.conf"
 start_daemon "$tmp/edge.conf"
-limits() { for c in bay1 bay2 bay3; do sim_get "$c" connectors.0.limits.power_w; done | tr '\n' ' '; }
-is_limits() { [ "$(limits)" = "$1 " ]; }
 # 34000 - 2000 = 32000 / 3 -> 10600; 34000 - 12000 = 22000 / 3 -> 7300.
 wait_for 10 is_limits "10600 10600 10600" || { echo "ALM did not settle: $(limits)"; exit 1; }
 : >"$tmp/step"

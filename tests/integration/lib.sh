@@ -128,6 +128,32 @@ conf_set() {
 	sed -i "s|^$1\$|$1\n\t$2|" "$tmp/edge.conf"
 }
 
+# bays_site FILE ID HOUSEHOLD_W FOLLOW_DELAY_MS [meter]: writes FILE, a
+# simulated site of three 22 kW wallboxes bay1..bay3 (a car on connector 1
+# of each) on a 40 kW, 63 A connection; "meter" adds an SDM630 on TCP.
+bays_site() {
+	{
+		cat <<JSON
+{ "site": { "id": "$2", "voltage_v": 230, "available_power_kw": 40,
+            "main_breaker_a": 63, "household_w": $3 },
+  "follow_delay_ms": $4,
+JSON
+		[ "${5:-}" = meter ] &&
+		    echo '  "meter": { "type": "sdm630", "tcp": true },'
+		cat <<'JSON'
+  "chargers": [
+    { "name": "bay1", "model": "autel-ac-wallbox", "evs": [ { "connector": 1, "evmax_w": 22000 } ] },
+    { "name": "bay2", "model": "autel-ac-wallbox", "evs": [ { "connector": 1, "evmax_w": 22000 } ] },
+    { "name": "bay3", "model": "autel-ac-wallbox", "evs": [ { "connector": 1, "evmax_w": 22000 } ] } ] }
+JSON
+	} >"$1"
+}
+# limits: the power limit registers of bay1..bay3, each followed by a
+# space, on one line.
+limits() { for c in bay1 bay2 bay3; do sim_get "$c" connectors.0.limits.power_w; done | tr '\n' ' '; }
+# is_limits "W1 W2 W3": the three limits are these.
+is_limits() { [ "$(limits)" = "$1 " ]; }
+
 # finish: the summary and exit status.
 finish() {
 	if [ "$failures" -ne 0 ]; then

@@ -16,15 +16,7 @@ top_srcdir="$S"
 . "$S/tests/ocpp/csms-deps.sh"
 csms_deps_install >"$tmp/npm.log" 2>&1 || { cat "$tmp/npm.log"; exit 99; }
 
-cat >"$tmp/site.json" <<'JSON'
-{ "site": { "id": "av-site", "voltage_v": 230, "available_power_kw": 40,
-            "main_breaker_a": 63, "household_w": 0 },
-  "follow_delay_ms": 200,
-  "chargers": [
-    { "name": "bay1", "model": "autel-ac-wallbox", "evs": [ { "connector": 1, "evmax_w": 22000 } ] },
-    { "name": "bay2", "model": "autel-ac-wallbox", "evs": [ { "connector": 1, "evmax_w": 22000 } ] },
-    { "name": "bay3", "model": "autel-ac-wallbox", "evs": [ { "connector": 1, "evmax_w": 22000 } ] } ] }
-JSON
+bays_site "$tmp/site.json" av-site 0 200
 start_sim "$tmp/site.json"
 cp "$tmp/edge.conf" "$tmp/base.conf"
 

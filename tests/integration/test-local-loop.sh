@@ -12,16 +12,7 @@ name=test-local-loop
 
 # Three 22 kW wallboxes with cars that follow a new limit after 200 ms;
 # household 2000 W.
-cat >"$tmp/site.json" <<'JSON'
-{ "site": { "id": "alm-site", "voltage_v": 230, "available_power_kw": 40,
-            "main_breaker_a": 63, "household_w": 2000 },
-  "follow_delay_ms": 200,
-  "meter": { "type": "sdm630", "tcp": true },
-  "chargers": [
-    { "name": "bay1", "model": "autel-ac-wallbox", "evs": [ { "connector": 1, "evmax_w": 22000 } ] },
-    { "name": "bay2", "model": "autel-ac-wallbox", "evs": [ { "connector": 1, "evmax_w": 22000 } ] },
-    { "name": "bay3", "model": "autel-ac-wallbox", "evs": [ { "connector": 1, "evmax_w": 22000 } ] } ] }
-JSON
+bays_site "$tmp/site.json" alm-site 2000 200 meter
 start_sim "$tmp/site.json"
 # No backend; ALM, reserve 10 %, pause all on a meter fault, meter stale
 # after 2 s.
@@ -30,7 +21,6 @@ conf_set "balancer {" 'offline-meter-power-kw = 0'
 conf_set "meter {" 'max-age-s = 2'
 start_daemon "$tmp/edge.conf"
 
-limits() { for c in bay1 bay2 bay3; do sim_get "$c" connectors.0.limits.power_w; done | tr '\n' ' '; }
 # all_limits W: every car's limit register is W.
 all_limits() { [ "$(limits)" = "$1 $1 $1 " ]; }
 
