@@ -12,61 +12,13 @@ name=test-smart-charging
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
     { echo "node / npm not found: skipped"; exit 77; }
 . "${top_srcdir:-.}/tests/integration/lib.sh"
-top_builddir="$B"
-top_srcdir="$S"
-. "$S/tests/ocpp/csms-deps.sh"
-csms_deps_install >"$tmp/npm.log" 2>&1 || { cat "$tmp/npm.log"; exit 99; }
+. "$S/tests/integration/csms.sh"
+csms_identity=sc-site
 
 bays_site "$tmp/site.json" sc-site 0 200
 start_sim "$tmp/site.json"
 cp "$tmp/edge.conf" "$tmp/base.conf"
 
-
-csms_pid=
-holder_pid=
-# start_csms: the CSMS with its command fifo kept open by a holder.
-start_csms() {
-	# (the old log goes first: the new one is truncated only once the
-	# fifo has a writer, and the old port must not be read meanwhile)
-	[ -f "$tmp/csms.log" ] && cat "$tmp/csms.log" >>"$tmp/csms-all.log"
-	rm -f "$tmp/csms.in" "$tmp/csms.log"
-	mkfifo "$tmp/csms.in"
-	NODE_PATH="$csms_deps/node_modules" node "$S/tests/csms/csms.js" \
-	    <"$tmp/csms.in" >"$tmp/csms.log" 2>&1 &
-	csms_pid=$!
-	sleep 1000 >"$tmp/csms.in" &
-	holder_pid=$!
-	extra_pids="$csms_pid $holder_pid"
-	wait_for 20 csms_port || { fail "CSMS not listening"; exit 1; }
-}
-# csms_port: sets port once the CSMS printed its listening line.
-csms_port() {
-	port=$(grep '"event":"listening"' "$tmp/csms.log" | head -1 |
-	    "$JG" port)
-	case $port in
-	[1-9]*) return 0 ;;
-	*) return 1 ;;
-	esac
-}
-stop_csms() {
-	kill -TERM "$csms_pid" "$holder_pid" 2>/dev/null
-	wait "$csms_pid" 2>/dev/null
-	wait "$holder_pid" 2>/dev/null
-	extra_pids=
-}
-# csms JSON: one command to the CSMS.
-csms() { echo "$1" >"$tmp/csms.in"; }
-echo 0 >"$tmp/ref"
-# call ACTION PARAMS: a CALL from the CSMS; waits for its result and
-# prints it.  (The counter is in a file: call runs in subshells.)
-call() {
-	ref=$(($(cat "$tmp/ref") + 1))
-	echo "$ref" >"$tmp/ref"
-	csms "{\"cmd\":\"call\",\"identity\":\"sc-site\",\"action\":\"$1\",\"params\":$2,\"ref\":$ref}"
-	wait_for 10 grep -q "\"ref\":$ref," "$tmp/csms.log" ||
-	    { fail "$1: no answer"; return 1; }
-	grep "\"ref\":$ref," "$tmp/csms.log" | head -1
-}
 iso() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 
 # profile VERSION ID CONNECTOR PURPOSE PERIODS: a SetChargingProfile
