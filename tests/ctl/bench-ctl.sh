@@ -9,9 +9,7 @@
 #   ctl.scan_tcp_per_charger      scan of 20 chargers over loopback, per charger
 # Each figure on one line with its unit and target.
 set -u
-src="${top_srcdir:-.}"
-bld="${top_builddir:-.}"
-ctl="$bld/ocpp-edgectl"
+. "${top_srcdir:-.}/tests/ctl/lib.sh"
 for p in ocpp-edged ocpp-edgectl ocpp-edge-sim; do
 	[ -x "$bld/$p" ] || { echo "bench-ctl: missing $bld/$p"; exit 1; }
 done
@@ -21,8 +19,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-ctl.XXXXXX") || exit 1
 sim_pid=""
 edged_pid=""
 cleanup() {
-	for pid in $edged_pid $sim_pid; do kill "$pid" 2>/dev/null; done
-	for pid in $edged_pid $sim_pid; do wait "$pid" 2>/dev/null; done
+	stop_sim_edged
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -54,8 +51,7 @@ median_ms() {
 		printf "%.2f", m / 1000 }'
 }
 
-gw=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1",
-() => { console.log(s.address().port); s.close(); });')
+gw=$(free_port)
 "$bld/ocpp-edge-sim" -q --scenario "$src/etc/sim/site-200.json" \
     --ready-file "$tmp/ready.json" --write-config "$tmp/edge.conf" \
     --gateway "127.0.0.1:$gw" >/dev/null 2>"$tmp/sim.err" &

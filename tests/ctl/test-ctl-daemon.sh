@@ -7,6 +7,7 @@
 # gets exit 4), and exit 3 once the daemon is stopped.
 set -u
 . "${top_srcdir:-.}/tests/ctl/lib.sh"
+need_built
 need node "node is not installed"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-ctl-daemon.XXXXXX") || exit 99
@@ -14,8 +15,7 @@ chmod 755 "$tmp"
 sim_pid=""
 edged_pid=""
 cleanup() {
-	for pid in $edged_pid $sim_pid; do kill "$pid" 2>/dev/null; done
-	for pid in $edged_pid $sim_pid; do wait "$pid" 2>/dev/null; done
+	stop_sim_edged
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -36,8 +36,7 @@ until_ok() {
 }
 
 # The dial-in charger's gateway port: a free one, from the kernel.
-gw=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1",
-() => { console.log(s.address().port); s.close(); });')
+gw=$(free_port)
 "$bld/ocpp-edge-sim" -q --scenario "$src/etc/sim/demo.json" \
     --ready-file "$tmp/ready.json" --write-config "$tmp/edge.conf" \
     --gateway "127.0.0.1:$gw" >/dev/null 2>"$tmp/sim.err" &

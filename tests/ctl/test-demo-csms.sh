@@ -7,6 +7,7 @@
 # Skipped (77) only without node or npm; a failed `npm ci` is a hard error.
 set -u
 . "${top_srcdir:-.}/tests/ctl/lib.sh"
+need_built
 need node "node is not installed"
 need npm "npm is not installed"
 top_srcdir=$src top_builddir=$bld

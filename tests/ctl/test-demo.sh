@@ -8,6 +8,7 @@
 # every process it started.  The tmux server is killed by its socket.
 set -u
 . "${top_srcdir:-.}/tests/ctl/lib.sh"
+need_built
 need tmux "tmux is not installed (tools/install-deps)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-demo.XXXXXX") || exit 99

@@ -9,6 +9,7 @@
 # node (installed by tools/install-deps) reads the simulator's JSON.
 set -u
 . "${top_srcdir:-.}/tests/ctl/lib.sh"
+need_built
 sim="$bld/ocpp-edge-sim"
 edged="$bld/ocpp-edged"
 need node "node is not installed"
