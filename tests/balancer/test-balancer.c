@@ -31,13 +31,20 @@ ts_new(int phases, int32_t available_w, enum bal_mode mode)
 	t->meter.healthy = true;
 	bal_settings_default(&t->set);
 	t->set.mode = mode;
+	ts_wire(t);
+	return t;
+}
+
+/* Points the input at the site's own parts and starts a fresh state. */
+void
+ts_wire(struct tsite *t)
+{
 	t->in.site = &t->site;
 	t->in.meter = &t->meter;
 	t->in.settings = &t->set;
 	t->in.chargers = t->ch;
 	t->in.connectors = t->cn;
 	bal_state_init(&t->st);
-	return t;
 }
 
 /* Frees a site from ts_new(). */

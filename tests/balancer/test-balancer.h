@@ -25,6 +25,9 @@ struct tsite {
  * frees with ts_free(). */
 struct tsite *ts_new(int phases, int32_t available_w, enum bal_mode mode);
 void ts_free(struct tsite *t);
+/* Points t->in at the site, meter, settings, chargers and connectors of t
+ * (the counts are left as they are) and initialises t->st. */
+void ts_wire(struct tsite *t);
 /* Adds a charger with one connector (charging, max max_w); returns the
  * connector index. */
 int ts_add(struct tsite *t, int phases, int wired, int circuit, int32_t max_w);

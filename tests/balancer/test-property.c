@@ -54,12 +54,7 @@ random_site(struct tsite *t)
 	int nch, nc;
 
 	memset(&t->in, 0, sizeof(t->in));
-	t->in.site = &t->site;
-	t->in.meter = &t->meter;
-	t->in.settings = &t->set;
-	t->in.chargers = t->ch;
-	t->in.connectors = t->cn;
-	bal_state_init(&t->st);
+	ts_wire(t);
 
 	t->site.phases = rnd(5) == 0 ? 1 : 3;
 	t->site.nominal_voltage_v = 230;
