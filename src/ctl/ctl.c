@@ -65,9 +65,9 @@ usage(FILE *fp)
 "    -j, --json          status, explain: print the raw JSON result.\n"
 "    -w, --watch         status: refresh in place until Ctrl-C.\n"
 "    -i, --interval S    --watch period, seconds (default 2).\n"
-"    -t, --timeout MS    status, explain: reply timeout (default %d);\n"
-"                        scan: per request (default 300 TCP, 500 RTU),\n"
-"                        10..10000.\n"
+"    -t, --timeout MS    status, explain: reply timeout (default %d),\n"
+"                        10..60000; scan: per request (default 300 TCP,\n"
+"                        500 RTU), 10..10000.\n"
 "    --unit-id N         scan: TCP unit id (default 1), 1..247.\n"
 "    --rtu DEVICE        scan: serial device of the RS-485 bus.\n"
 "    --baud N            scan: 1200..115200 (default 9600).\n"
@@ -549,7 +549,7 @@ main(int argc, char **argv)
 			    "targets, --rtu DEVICE and/or --listen HOST:PORT\n");
 			goto usage_error;
 		}
-		if (timeout > 0 && timeout > 10000) {
+		if (timeout > 10000) {
 			fprintf(stderr, "ocpp-edgectl: --timeout %d: scan "
 			    "allows 10..10000 ms\n", timeout);
 			goto usage_error;
