@@ -53,6 +53,17 @@ static struct cloud cloud_state;
 
 /* ---- The durable queue, in the store --------------------------------- */
 
+/* Prefixes a session state key as it is kept among the store's settings;
+ * NULL stays NULL.  Returns k or NULL. */
+static const char *
+state_key_of(const char *key, char *k, size_t len)
+{
+	if (key == NULL)
+		return NULL;
+	snprintf(k, len, STATE_PREFIX "%s", key);
+	return k;
+}
+
 /* Sets (value "" deletes) one state key. */
 static int
 state_put(struct cloud *c, const char *key, const char *value)
@@ -60,7 +71,7 @@ state_put(struct cloud *c, const char *key, const char *value)
 	char k[128], *cause = NULL;
 	int rc;
 
-	snprintf(k, sizeof(k), STATE_PREFIX "%s", key);
+	state_key_of(key, k, sizeof(k));
 	if (value == NULL || value[0] == '\0')
 		rc = store_setting_clear(c->d->store, k, &cause);
 	else
@@ -79,7 +90,7 @@ q_state_get(void *ud, const char *key, char *buf, size_t len)
 	enum store_setting_source src;
 	char k[128], *value = NULL, *cause = NULL;
 
-	snprintf(k, sizeof(k), STATE_PREFIX "%s", key);
+	state_key_of(key, k, sizeof(k));
 	if (store_setting_get(c->d->store, k, NULL, &value, &src, &cause) != 0) {
 		log_warnx("store: session state %s: %s", key, cause);
 		free(cause);
@@ -107,17 +118,6 @@ msg_kind(const char *action)
 	if (strcmp(action, "StopTransaction") == 0)
 		return STORE_MSG_TX_END;
 	return STORE_MSG_OTHER;
-}
-
-/* Prefixes a session state key as it is kept among the store's settings;
- * NULL stays NULL.  Returns k or NULL. */
-static const char *
-state_key_of(const char *key, char *k, size_t len)
-{
-	if (key == NULL)
-		return NULL;
-	snprintf(k, len, STATE_PREFIX "%s", key);
-	return k;
 }
 
 static int
