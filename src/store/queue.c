@@ -194,7 +194,7 @@ store_flush(struct store *st, int64_t now_ms, bool force, char **cause)
 	if (!force) {
 		bool due = !st->meter_committed_once ||
 		    now_ms - st->last_meter_commit_ms >= st->meter_flush_ms ||
-		    st->n_pending >= STORE_PENDING_CAP;
+		    st->n_pending >= STORE_PENDING_MAX;
 
 		/* After a failed commit (disk full?) retry once per interval,
 		 * not on every new sample. */
@@ -225,7 +225,7 @@ enqueue_buffered(struct store *st, const struct store_msg *msg,
 {
 	struct store_pending *p;
 
-	if (st->n_pending >= STORE_PENDING_CAP) {
+	if (st->n_pending >= STORE_PENDING_MAX) {
 		/* Commits keep failing (disk full?): keep memory bounded. */
 		free(st->pending[0].payload);
 		memmove(&st->pending[0], &st->pending[1],
@@ -234,7 +234,7 @@ enqueue_buffered(struct store *st, const struct store_msg *msg,
 		st->dropped++;
 	}
 	if (st->pending == NULL)
-		st->pending = xcalloc(STORE_PENDING_CAP,
+		st->pending = xcalloc(STORE_PENDING_MAX,
 		    sizeof(*st->pending));
 	p = &st->pending[st->n_pending++];
 	p->id = st->next_msg_id++;

@@ -40,9 +40,6 @@ struct store_pending {
 	int64_t created_ms;
 };
 
-/* Buffered messages beyond this force a commit even within the interval. */
-#define STORE_PENDING_CAP STORE_PENDING_MAX
-
 struct store {
 	sqlite3 *db;
 	char *path;
