@@ -74,12 +74,6 @@ log_level_name(enum log_level level)
 	return "?";
 }
 
-enum log_level
-log_get_level(void)
-{
-	return logger.level;
-}
-
 int
 log_enable_tokens(const char *csv, char **cause)
 {

@@ -26,7 +26,6 @@ void log_finalise(void);
 /* Parses "error", "warning", "info" or "debug"; returns -1 otherwise. */
 int log_level_parse(const char *name, enum log_level *level);
 const char *log_level_name(enum log_level level);
-enum log_level log_get_level(void);
 
 /* Enables debug output for a comma-separated token list ("all" for every
  * token).  Returns 0, or -1 with *cause set (caller frees) naming the
