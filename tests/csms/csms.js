@@ -252,7 +252,15 @@ async function main() {
         opts.password = argValue('--password');
     }
     opts.bootStatus = argValue('--boot-status');
-    opts.interval = argValue('--interval') ? Number(argValue('--interval')) : undefined;
+    const interval = argValue('--interval');
+    if (interval !== undefined) {
+        opts.interval = Number(interval);
+        if (!Number.isInteger(opts.interval) || opts.interval < 1) {
+            process.stderr.write(`csms.js: --interval "${interval}": not a ` +
+                'whole number of seconds (valid range 1 and up)\n');
+            process.exit(2);
+        }
+    }
     const csms = await startCsms(opts);
     const out = (ev) => process.stdout.write(JSON.stringify(ev) + '\n');
     csms.events.on('event', out);
@@ -310,7 +318,8 @@ async function main() {
                 csms.close().then(() => process.exit(0));
                 break;
             default:
-                out({ event: 'error', what: 'unknown command ' + c.cmd });
+                out({ event: 'error', what: `unknown command '${c.cmd}' ` +
+                    '(known: call, raw, drop, set, fail, silence, stall, quit)' });
             }
         } catch (e) {
             out({ event: 'error', what: e.message });
