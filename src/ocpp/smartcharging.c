@@ -72,20 +72,32 @@ purpose_from(enum sc_version v, const char *s)
 
 /* ---- JSON field access with messages that say where ---- */
 
+/* Looks key up in obj into *j (borrowed).  Returns 1 when present, 0 when
+ * absent and optional, -1 (MissingParam) when absent and required. */
+static int
+get_field(json_t *obj, const char *where, const char *key, bool required,
+    json_t **j, struct sc_verdict *vd)
+{
+	*j = json_object_get(obj, key);
+	if (*j != NULL)
+		return 1;
+	if (required)
+		return verdict(vd, SC_REJECTED, "MissingParam", true,
+		    "%s%s is missing", where, key);
+	return 0;
+}
+
 /* Reads optional integer key of obj into *val within [lo, hi].  Returns 1
  * when present, 0 when absent (required: error), -1 on error. */
 static int
 get_int(json_t *obj, const char *where, const char *key, bool required,
     long long lo, long long hi, long long *val, struct sc_verdict *vd)
 {
-	json_t *j = json_object_get(obj, key);
+	json_t *j;
+	int r = get_field(obj, where, key, required, &j, vd);
 
-	if (j == NULL) {
-		if (required)
-			return verdict(vd, SC_REJECTED, "MissingParam", true,
-			    "%s%s is missing", where, key);
-		return 0;
-	}
+	if (r <= 0)
+		return r;
 	if (!json_is_integer(j))
 		return verdict(vd, SC_REJECTED, "InvalidValue", true,
 		    "%s%s must be an integer", where, key);
@@ -102,14 +114,11 @@ static int
 get_num(json_t *obj, const char *where, const char *key, bool required,
     double *val, struct sc_verdict *vd)
 {
-	json_t *j = json_object_get(obj, key);
+	json_t *j;
+	int r = get_field(obj, where, key, required, &j, vd);
 
-	if (j == NULL) {
-		if (required)
-			return verdict(vd, SC_REJECTED, "MissingParam", true,
-			    "%s%s is missing", where, key);
-		return 0;
-	}
+	if (r <= 0)
+		return r;
 	if (!json_is_number(j))
 		return verdict(vd, SC_REJECTED, "InvalidValue", true,
 		    "%s%s must be a number", where, key);
@@ -125,14 +134,11 @@ static int
 get_str(json_t *obj, const char *where, const char *key, bool required,
     const char **val, struct sc_verdict *vd)
 {
-	json_t *j = json_object_get(obj, key);
+	json_t *j;
+	int r = get_field(obj, where, key, required, &j, vd);
 
-	if (j == NULL) {
-		if (required)
-			return verdict(vd, SC_REJECTED, "MissingParam", true,
-			    "%s%s is missing", where, key);
-		return 0;
-	}
+	if (r <= 0)
+		return r;
 	if (!json_is_string(j))
 		return verdict(vd, SC_REJECTED, "InvalidValue", true,
 		    "%s%s must be a string", where, key);
