@@ -23,16 +23,16 @@ rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *f)
 	return remove(p);
 }
 
-/* Opens a fresh database file named name in the bench directory. */
+/* Opens a fresh database file named name in the bench directory, with
+ * the default options. */
 static struct store *
-open_fresh(const char *name, char *path, size_t len,
-    const struct store_options *o)
+open_fresh(const char *name, char *path, size_t len)
 {
 	struct store *st = NULL;
 	char *cause = NULL;
 
 	snprintf(path, len, "%s/%s", dir, name);
-	if (store_open(path, o, &st, &cause) != 0) {
+	if (store_open(path, NULL, &st, &cause) != 0) {
 		fprintf(stderr, "bench-store: %s\n", cause);
 		exit(1);
 	}
@@ -64,12 +64,27 @@ meter_payload(char *buf, size_t len, int i)
 	    7000 + i % 4000, 16 + i % 16, i % 10);
 }
 
+/* Fills *m as the i-th message of a bench: kind and action as given, the
+ * i-th meter payload (written into buf), no transaction, no seqNo. */
+static void
+bench_msg(struct store_msg *m, enum store_msg_kind kind, const char *action,
+    char *buf, size_t len, int i)
+{
+	memset(m, 0, sizeof(*m));
+	m->kind = kind;
+	snprintf(m->action, sizeof(m->action), "%s", action);
+	meter_payload(buf, len, i);
+	m->payload = buf;
+	m->connector = kind == STORE_MSG_METER ? 1 + i % 200 : 0;
+	m->seq_no = -1;
+}
+
 /* Durable enqueue (fsync) then ack (fsync) of status messages. */
 static void
 bench_enqueue_ack(void)
 {
 	char path[320], payload[400];
-	struct store *st = open_fresh("ea.db", path, sizeof(path), NULL);
+	struct store *st = open_fresh("ea.db", path, sizeof(path));
 	const int n = 2000;
 	int64_t t0, t1, id;
 	double rate;
@@ -77,12 +92,9 @@ bench_enqueue_ack(void)
 	t0 = mono_now_ms();
 	for (int i = 0; i < n; i++) {
 		struct store_msg m;
-		memset(&m, 0, sizeof(m));
-		m.kind = STORE_MSG_OTHER;
-		snprintf(m.action, sizeof(m.action), "StatusNotification");
-		meter_payload(payload, sizeof(payload), i);
-		m.payload = payload;
-		m.seq_no = -1;
+
+		bench_msg(&m, STORE_MSG_OTHER, "StatusNotification", payload,
+		    sizeof(payload), i);
 		check(store_enqueue(st, &m, i, &id, NULL), "enqueue");
 		check(store_queue_ack(st, id, NULL), "ack");
 	}
@@ -101,7 +113,7 @@ static void
 bench_meter_batched(void)
 {
 	char path[320], payload[400];
-	struct store *st = open_fresh("mv.db", path, sizeof(path), NULL);
+	struct store *st = open_fresh("mv.db", path, sizeof(path));
 	struct store_queue_stats qs;
 	const int n = 10000;
 	int64_t t0, t1, c0;
@@ -113,13 +125,9 @@ bench_meter_batched(void)
 	t0 = mono_now_ms();
 	for (int i = 0; i < n; i++) {
 		struct store_msg m;
-		memset(&m, 0, sizeof(m));
-		m.kind = STORE_MSG_METER;
-		snprintf(m.action, sizeof(m.action), "MeterValues");
-		meter_payload(payload, sizeof(payload), i);
-		m.payload = payload;
-		m.connector = 1 + i % 200;
-		m.seq_no = -1;
+
+		bench_msg(&m, STORE_MSG_METER, "MeterValues", payload,
+		    sizeof(payload), i);
 		m.created_ms = 1795672881000LL + i * 10;
 		check(store_enqueue(st, &m, (int64_t)i * 10, NULL, NULL),
 		    "enqueue meter value");
@@ -153,26 +161,25 @@ static void
 bench_full_queue_open(void)
 {
 	char path[320], payload[400];
-	struct store *st = open_fresh("full.db", path, sizeof(path), NULL);
+	struct store *st = open_fresh("full.db", path, sizeof(path));
 	const int n = 290000;
 	int64_t t0, t1;
 	struct stat sb;
 
 	for (int i = 0; i < n; i++) {
 		struct store_msg m;
-		memset(&m, 0, sizeof(m));
-		m.kind = STORE_MSG_METER;
-		snprintf(m.action, sizeof(m.action), "MeterValues");
-		meter_payload(payload, sizeof(payload), i);
-		m.payload = payload;
-		m.connector = 1 + i % 200;
-		m.seq_no = -1;
+
+		bench_msg(&m, STORE_MSG_METER, "MeterValues", payload,
+		    sizeof(payload), i);
 		/* Pretend 60 s of site time per 200 messages. */
 		check(store_enqueue(st, &m, (int64_t)i * 300, NULL, NULL),
 		    "enqueue meter value");
 	}
 	check(store_close(st), "close");
-	stat(path, &sb);
+	if (stat(path, &sb) != 0) {
+		perror(path);
+		exit(1);
+	}
 	t0 = mono_now_ms();
 	st = NULL;
 	check(store_open(path, NULL, &st, NULL), "reopen");
