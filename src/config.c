@@ -1143,7 +1143,8 @@ struct tree {
 	cfg_t **chargers; /* parallel to cfg->chargers */
 };
 
-/* Reports required options that the file does not give. */
+/* Reports required options that the file does not give, and marks them
+ * refused so that the cross-checks leave their defaults out. */
 static void
 check_required(struct load_ctx *ctx, cfg_t *sec, const struct sec_def *sd)
 {
@@ -1156,6 +1157,7 @@ check_required(struct load_ctx *ctx, cfg_t *sec, const struct sec_def *sd)
 		opt_error(ctx, sec_line(ctx, sec), sd, cfg_title(sec), od->name,
 		    NULL, "missing", "%s", allowed);
 		free(allowed);
+		add_note(ctx, sec, od->name, sec_line(ctx, sec))->bad = true;
 	}
 }
 

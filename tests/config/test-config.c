@@ -305,6 +305,11 @@ test_negative_and_malformed_numbers(void)
 	ONE_ERROR(subst(base, "max-power-kw = 11", "max-power-kw = nan"),
 	    "t.conf:16: option 'charger[b].max-power-kw': value 'nan': not a "
 	    "number", NULL);
+	/* Missing: one message, not also "value '0': below the minimum
+	 * charging power" about the default standing in. */
+	ONE_ERROR(subst(base, " max-power-kw = 11", ""),
+	    "t.conf:16: option 'charger[b].max-power-kw': missing",
+	    "allowed 1..1000 kW");
 }
 
 static void
