@@ -1,6 +1,7 @@
 /* Register maps as data: one table per charger model and meter type, the
  * coding of values in registers, and the planning of grouped reads. */
 #include "southbound/sb-private.h"
+#include "common/util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -66,20 +67,6 @@
  * Single only: a Wallbox that refuses it leaves max_power_w unknown); the
  * charger-wide start/stop, lock and firmware URL at 30000..30002. */
 static const struct sb_reg ac_wallbox_regs[] = {
-	CONFIG_ROWS,
-	AC_IDENTITY_ROWS,
-	I_(SB_W_MAX_CURRENT, 10117, 2, SB_T_U32, 0.01, "A"),
-	I_(SB_W_MAX_POWER, 10119, 2, SB_T_U32, 1, "W"),
-	AC_CHARGER_ROWS,
-	AC_CONNECTOR_ROWS,
-	W_(SB_W_C_START_STOP, 30000, 1, SB_T_U16),
-	W_(SB_W_C_LOCK, 30001, 1, SB_T_U16),
-	W_(SB_W_FIRMWARE_URL, 30002, 128, SB_T_ASCII),
-};
-
-/* AC Compact (not in the manual's §5.6): the Wallbox layout, with the
- * maximum power at 10119 as well. */
-static const struct sb_reg ac_compact_regs[] = {
 	CONFIG_ROWS,
 	AC_IDENTITY_ROWS,
 	I_(SB_W_MAX_CURRENT, 10117, 2, SB_T_U32, 0.01, "A"),
@@ -170,12 +157,12 @@ static const struct sb_reg sdm1ph_regs[] = {
 };
 
 #define DESC(n, rows, maxc, gap, h64) \
-	{ (n), true, (h64), (maxc), (gap), (rows), ARRAY_LEN(rows) }
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+	{ (n), true, (h64), (maxc), (gap), (rows), ARRAY_SIZE(rows) }
 
 static const struct sb_model_desc models[SB_MODEL_COUNT] = {
 	[SB_MODEL_AC_WALLBOX] = DESC("autel-ac-wallbox", ac_wallbox_regs, 1, 8, false),
-	[SB_MODEL_AC_COMPACT] = DESC("autel-ac-compact", ac_compact_regs, 1, 8, false),
+	/* AC Compact (not in the manual's §5.6): the Wallbox layout. */
+	[SB_MODEL_AC_COMPACT] = DESC("autel-ac-compact", ac_wallbox_regs, 1, 8, false),
 	[SB_MODEL_AC_ULTRA] = DESC("autel-ac-ultra", ac_ultra_regs, 2, 8, false),
 	[SB_MODEL_SINGLE] = DESC("autel-single", single_regs, 1, 8, false),
 	[SB_MODEL_DC] = DESC("autel-dc", dc_regs, 8, 8, false),
@@ -255,7 +242,7 @@ sb_model_desc(enum sb_model model)
 const struct sb_model_desc *
 sb_meter_desc(enum sb_meter_type type)
 {
-	if (type == SB_METER_NONE || (unsigned)type >= ARRAY_LEN(meters))
+	if (type == SB_METER_NONE || (unsigned)type >= ARRAY_SIZE(meters))
 		return NULL;
 	return &meters[type];
 }
@@ -297,7 +284,7 @@ sb_link_parse(const char *name, enum sb_link_kind *link)
 	    { "tcp-listen", SB_LINK_TCP_LISTEN }, { "rtu", SB_LINK_RTU } };
 	int v;
 
-	if (lookup(t, ARRAY_LEN(t), name, &v) != 0)
+	if (lookup(t, ARRAY_SIZE(t), name, &v) != 0)
 		return -1;
 	*link = (enum sb_link_kind)v;
 	return 0;
@@ -311,7 +298,7 @@ sb_control_unit_parse(const char *name, enum sb_control_unit *unit)
 	    { "current", SB_CONTROL_CURRENT } };
 	int v;
 
-	if (lookup(t, ARRAY_LEN(t), name, &v) != 0)
+	if (lookup(t, ARRAY_SIZE(t), name, &v) != 0)
 		return -1;
 	*unit = (enum sb_control_unit)v;
 	return 0;
@@ -326,7 +313,7 @@ sb_word_order_parse(const char *name, enum sb_word_order *order)
 	    { "low-first", SB_WORDS_LOW_FIRST } };
 	int v;
 
-	if (lookup(t, ARRAY_LEN(t), name, &v) != 0)
+	if (lookup(t, ARRAY_SIZE(t), name, &v) != 0)
 		return -1;
 	*order = (enum sb_word_order)v;
 	return 0;
@@ -340,7 +327,7 @@ sb_meter_type_parse(const char *name, enum sb_meter_type *type)
 	    { "sdm230", SB_METER_SDM230 }, { "sdm120", SB_METER_SDM120 } };
 	int v;
 
-	if (lookup(t, ARRAY_LEN(t), name, &v) != 0)
+	if (lookup(t, ARRAY_SIZE(t), name, &v) != 0)
 		return -1;
 	*type = (enum sb_meter_type)v;
 	return 0;
@@ -354,7 +341,7 @@ sb_parity_parse(const char *name, char *parity)
 	    { "even", 'E' }, { "odd", 'O' } };
 	int v;
 
-	if (lookup(t, ARRAY_LEN(t), name, &v) != 0)
+	if (lookup(t, ARRAY_SIZE(t), name, &v) != 0)
 		return -1;
 	*parity = (char)v;
 	return 0;
