@@ -104,16 +104,27 @@ cfg_value(const struct ocpp_session *s, const struct cfg_entry *e, char *buf,
 		buf[0] = '\0';
 }
 
+/* Parses value for the writable integer entry e into *v: 0, or -1 when e
+ * is read-only or value is not a decimal integer within e's range. */
+static int
+entry_value(const struct cfg_entry *e, const char *value, long *v)
+{
+	char *end;
+
+	if (e->readonly || e->index < 0)
+		return -1;
+	*v = strtol(value, &end, 10);
+	if (*value == '\0' || *end != '\0' || *v < e->min || *v > e->max)
+		return -1;
+	return 0;
+}
+
 enum ocpp_result
 cfg_set(struct ocpp_session *s, const struct cfg_entry *e, const char *value)
 {
-	char *end;
 	long v;
 
-	if (e->readonly || e->index < 0)
-		return OCPP_REJECTED;
-	v = strtol(value, &end, 10);
-	if (*value == '\0' || *end != '\0' || v < e->min || v > e->max)
+	if (entry_value(e, value, &v) < 0)
 		return OCPP_REJECTED;
 	s->cfg[e->index] = (int)v;
 	if (e->index == CI_HEARTBEAT)
@@ -471,14 +482,10 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
     const char *value)
 {
 	const struct cfg_entry *e = cfg_by_key16(key16);
-	char *end;
 	long v;
 	int *field = NULL;
 
-	if (e == NULL || e->readonly || e->index < 0)
-		return -1;
-	v = strtol(value, &end, 10);
-	if (*value == '\0' || *end != '\0' || v < e->min || v > e->max)
+	if (e == NULL || entry_value(e, value, &v) < 0)
 		return -1;
 	switch ((enum cfg_int)e->index) {
 	case CI_HEARTBEAT: field = &st->heartbeat_interval_s; break;
