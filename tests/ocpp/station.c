@@ -587,9 +587,11 @@ usage(void)
 {
 	fprintf(stderr, "usage: ocpp-station --url URL --version 1.6|2.0.1 "
 	    "[--identity ID] [--password P] [--profile 1|2|3] [--ca FILE] "
-	    "[--cert FILE] [--key FILE] [--connectors N] [--heartbeat S] "
-	    "[--meter S] [--backoff-min S] [--backoff-random S] "
-	    "[--tx-attempts N] [--tx-retry S] [--call-timeout S] [--debug]\n");
+	    "[--cert FILE] [--key FILE] [--connectors N (1..1000)] "
+	    "[--heartbeat S] [--meter S] [--backoff-min S] "
+	    "[--backoff-random S] [--tx-attempts N] [--tx-retry S] "
+	    "[--call-timeout S] [--ping S] [--ping-timeout S] "
+	    "[--boot-retry S] [--debug]\n");
 	exit(2);
 }
 
