@@ -44,7 +44,8 @@ site_lb_from_cfg(const struct cfg *cfg, struct site_lb *lb)
 	lb->offline_site_power_w = cfg->balancer.offline_site_power_w;
 }
 
-/* Formats W as kW with up to three decimals ("4.2", "40"). */
+/* Formats W as kW with up to three decimals, no trailing zero ("4.2",
+ * "40", "43.47"). */
 static const char *
 fmt_kw(int w, char *buf, size_t len)
 {
@@ -52,6 +53,8 @@ fmt_kw(int w, char *buf, size_t len)
 		snprintf(buf, len, "%d", w / 1000);
 	else if (w % 100 == 0)
 		snprintf(buf, len, "%d.%d", w / 1000, (w % 1000) / 100);
+	else if (w % 10 == 0)
+		snprintf(buf, len, "%d.%02d", w / 1000, (w % 1000) / 10);
 	else
 		snprintf(buf, len, "%d.%03d", w / 1000, w % 1000);
 	return buf;
@@ -121,8 +124,8 @@ site_lb_parse(struct site_lb *lb, const struct cfg *cfg, size_t i,
 	const char *key = i < site_n_setting_keys ? site_setting_keys[i].key :
 	    "?";
 	char a[32], b[32];
-	long sum;
-	int w = 0;
+	long sum, breaker_w;
+	int w = 0, phases;
 
 	switch (i) {
 	case K_MODE:
@@ -207,6 +210,20 @@ ranges:
 		    "not above the chargers' minimum charging powers (%s kW)",
 		    key, value, fmt_kw(n.available_power_w, a, sizeof(a)),
 		    fmt_kw((int)sum, b, sizeof(b)));
+		return -1;
+	}
+	phases = cfg->site.distribution == CFG_DIST_3PH_TN ||
+	    cfg->site.distribution == CFG_DIST_3PH_IT ? 3 : 1;
+	breaker_w = (long)cfg->site.main_breaker_a *
+	    cfg->site.nominal_voltage_v * phases;
+	if (n.available_power_w > breaker_w) {
+		xasprintf(cause, "%s: '%s' refused: the available power %s kW is "
+		    "above what the main breaker carries: at most %s kW (%d A x "
+		    "%d V x %d phase%s)", key, value,
+		    fmt_kw(n.available_power_w, a, sizeof(a)),
+		    fmt_kw((int)breaker_w, b, sizeof(b)),
+		    cfg->site.main_breaker_a, cfg->site.nominal_voltage_v,
+		    phases, phases > 1 ? "s" : "");
 		return -1;
 	}
 	if (n.offline_meter_power_w > n.available_power_w) {

@@ -333,6 +333,17 @@ test_lb_parse(void)
 	CU_ASSERT_EQUAL(lb.available_power_w, 40000); /* unchanged */
 	CU_ASSERT_EQUAL(site_lb_parse(&lb, &cfg, 3, "23", &cause), 0);
 	CU_ASSERT_EQUAL(lb.available_power_w, 23000);
+	/* The main breaker as in the file: 63 A x 230 V x 3 phases =
+	 * 43.47 kW; 44 kW is above it, 43 kW is not. */
+	CU_ASSERT_EQUAL(site_lb_parse(&lb, &cfg, 3, "44", &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "at most 43.47 kW (63 A x 230 V "
+	    "x 3 phases)"));
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(lb.available_power_w, 23000); /* unchanged */
+	CU_ASSERT_EQUAL(site_lb_parse(&lb, &cfg, 3, "43", &cause), 0);
+	CU_ASSERT_EQUAL(lb.available_power_w, 43000);
 	site_lb_from_cfg(&cfg, &lb);
 	CU_ASSERT_EQUAL(site_lb_parse(&lb, &cfg, 7, "41", &cause), -1);
 	free(cause);
