@@ -44,15 +44,15 @@ fail_errno(struct sb_dev *dev, int err, const char *what, unsigned addr)
 	    "%s at %u: %s", what, addr, modbus_strerror(err));
 }
 
-/* Waits until the device's minimum gap since its last request passed. */
-static void
-pace(struct sb_dev *dev)
+/* Sleeps until gap_ms have passed since last_ms (0: nothing sent yet). */
+void
+sb_pace(int64_t last_ms, int gap_ms)
 {
 	int64_t wait;
 
-	if (dev->min_gap_ms <= 0 || dev->last_io_ms == 0)
+	if (gap_ms <= 0 || last_ms == 0)
 		return;
-	wait = dev->last_io_ms + dev->min_gap_ms - mono_now_ms();
+	wait = last_ms + gap_ms - mono_now_ms();
 	if (wait > 0) {
 		struct timespec ts = { (time_t)(wait / 1000),
 		    (long)(wait % 1000) * 1000000L };
@@ -68,7 +68,7 @@ read_regs(struct sb_dev *dev, modbus_t *ctx, int fc, unsigned addr,
 {
 	int rc;
 
-	pace(dev);
+	sb_pace(dev->last_io_ms, dev->min_gap_ms);
 	if (fc == 4)
 		rc = modbus_read_input_registers(ctx, (int)addr, (int)count, out);
 	else
@@ -236,7 +236,7 @@ write_regs(struct sb_dev *dev, modbus_t *ctx, unsigned addr, unsigned count,
 {
 	int rc;
 
-	pace(dev);
+	sb_pace(dev->last_io_ms, dev->min_gap_ms);
 	if (count == 1)
 		rc = modbus_write_register(ctx, (int)addr, regs[0]);
 	else

@@ -231,6 +231,9 @@ struct sb_dev {
 #define SB_DRV_IO (-1)       /* transport failure: counts towards offline */
 #define SB_DRV_DEVICE (-2)   /* the device answered but wrongly */
 
+/* Sleeps until gap_ms have passed since last_ms (0: nothing sent yet):
+ * the pause a device or an RTU bus needs between requests. */
+void sb_pace(int64_t last_ms, int gap_ms);
 /* Resets what is learnt per connection (identity, plans). */
 void sb_drv_reset(struct sb_dev *dev);
 /* Reads the identity and writes the configuration registers (control

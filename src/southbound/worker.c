@@ -528,21 +528,6 @@ turn_failed(struct sb_link *l, struct sb_slot *s, int64_t now, bool io)
 	}
 }
 
-/* Waits for the silence an RTU bus needs between frames. */
-static void
-link_pace(struct sb_link *l)
-{
-	int64_t wait;
-
-	if (l->gap_ms <= 0 || l->last_io_ms == 0)
-		return;
-	wait = l->last_io_ms + l->gap_ms - mono_now_ms();
-	if (wait > 0) {
-		struct timespec ts = { 0, (long)wait * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-}
-
 /* One turn for a charger: identity and configuration after a (re)connect,
  * offline limits and setpoints that changed (or are due for the
  * comm-timeout/3 refresh), queued commands, and the poll when due. */
@@ -570,7 +555,7 @@ charger_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 	}
 	ctx = l->ctx;
 	modbus_set_slave(ctx, d->unit_id);
-	link_pace(l);
+	sb_pace(l->last_io_ms, l->gap_ms); /* RTU bus silence */
 
 	if (!d->identified) {
 		if ((rc = sb_drv_identify(d, ctx, c->comm_timeout_s)) != 0)
@@ -686,7 +671,7 @@ meter_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 		return;
 	}
 	modbus_set_slave(l->ctx, d->unit_id);
-	link_pace(l);
+	sb_pace(l->last_io_ms, l->gap_ms); /* RTU bus silence */
 	rc = sb_drv_poll(d, l->ctx, mono_now_ms());
 	l->last_io_ms = mono_now_ms();
 	if (rc != 0) {
