@@ -40,18 +40,8 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	echo "loop.cloud_loss_ms: skipped (node / npm not found)"
 	exit 0
 fi
-top_builddir="$B"
-top_srcdir="$S"
-. "$S/tests/ocpp/csms-deps.sh"
-csms_deps_install >"$tmp/npm.log" 2>&1 || { cat "$tmp/npm.log"; exit 1; }
-mkfifo "$tmp/csms.in"
-NODE_PATH="$csms_deps/node_modules" node "$S/tests/csms/csms.js" \
-    <"$tmp/csms.in" >"$tmp/csms.log" 2>&1 &
-csms_pid=$!
-sleep 100000 >"$tmp/csms.in" &
-extra_pids="$csms_pid $!"
-wait_for 20 grep -q '"event":"listening"' "$tmp/csms.log" || { echo "no CSMS"; exit 1; }
-port=$(sed -n 's/.*"event":"listening","port":\([0-9]*\).*/\1/p' "$tmp/csms.log")
+. "$S/tests/integration/csms.sh"
+start_csms
 
 # ---- site cap on 200 chargers ------------------------------------------
 start_sim "$S/etc/sim/site-200.json"
@@ -69,7 +59,7 @@ acked() { [ "$(st site_cap.writes_pending)" = 0 ]; }
 cap_run() { # CAP EXPECTED_W
 	start=$(date -u -d '-1 min' +%Y-%m-%dT%H:%M:%SZ)
 	t0=$(ms)
-	echo "{\"cmd\":\"call\",\"identity\":\"$id\",\"action\":\"SetChargingProfile\",\"params\":{\"connectorId\":0,\"csChargingProfiles\":{\"chargingProfileId\":1,\"stackLevel\":0,\"chargingProfilePurpose\":\"ChargePointMaxProfile\",\"chargingProfileKind\":\"Absolute\",\"chargingSchedule\":{\"startSchedule\":\"$start\",\"chargingRateUnit\":\"W\",\"chargingSchedulePeriod\":[{\"startPeriod\":0,\"limit\":$1}]}}}}" >"$tmp/csms.in"
+	csms "{\"cmd\":\"call\",\"identity\":\"$id\",\"action\":\"SetChargingProfile\",\"params\":{\"connectorId\":0,\"csChargingProfiles\":{\"chargingProfileId\":1,\"stackLevel\":0,\"chargingProfilePurpose\":\"ChargePointMaxProfile\",\"chargingProfileKind\":\"Absolute\",\"chargingSchedule\":{\"startSchedule\":\"$start\",\"chargingRateUnit\":\"W\",\"chargingSchedulePeriod\":[{\"startPeriod\":0,\"limit\":$1}]}}}}"
 	done_cap() {
 		st site_cap.w site_cap.writes_pending chargers.0.connectors.0.setpoint_w >"$tmp/cap"
 		[ "$(tr '\n' ' ' <"$tmp/cap")" = "$1 0 $2 " ]
@@ -92,7 +82,7 @@ echo "loop.site_cap_200_chargers_ms: median $(median <"$tmp/capt") ms, max $(max
 # acknowledged.
 before=$(st chargers.0.connectors.0.setpoint_w)
 t0=$(ms)
-echo "{\"cmd\":\"drop\",\"identity\":\"$id\"}" >"$tmp/csms.in"
+csms "{\"cmd\":\"drop\",\"identity\":\"$id\"}"
 offline_done() {
 	st cloud.state site_cap.source site_cap.writes_pending >"$tmp/off"
 	[ "$(tr '\n' ' ' <"$tmp/off")" = "offline offline-fallback 0 " ] &&
