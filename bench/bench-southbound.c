@@ -78,6 +78,7 @@ tcp_cycles(int n, int cycles)
 	for (int k = 0; k < cycles; k++) {
 		struct sb_charger_reading *rd = calloc((size_t)n, sizeof *rd);
 		int64_t t0, end;
+		double start_ms;
 		int done = 0;
 
 		for (int i = 0; i < n; i++) {
@@ -85,8 +86,7 @@ tcp_cycles(int n, int cycles)
 			polls[i] = rd[i].polls;
 		}
 		t0 = mono_now_ms();
-		struct timespec ts0;
-		clock_gettime(CLOCK_MONOTONIC, &ts0);
+		start_ms = bench_now_ms();
 		for (int i = 0; i < n; i++)
 			sb_submit_setpoint(sb, (size_t)i, 1, 3000 + 100 * k + i,
 			    &gen[i]);
@@ -105,13 +105,10 @@ tcp_cycles(int n, int cycles)
 					done++;
 			}
 		}
-		struct timespec ts1;
-		clock_gettime(CLOCK_MONOTONIC, &ts1);
+		ms[k] = bench_now_ms() - start_ms;
 		free(rd);
 		if (done < n)
 			goto out;
-		ms[k] = (double)(ts1.tv_sec - ts0.tv_sec) * 1e3 +
-		    (double)(ts1.tv_nsec - ts0.tv_nsec) / 1e6;
 	}
 	median = bench_median(ms, (size_t)cycles);
 out:
@@ -154,15 +151,13 @@ rtu_meter_poll(int n, int baud)
 	snprintf(dev->name, sizeof dev->name, "meter");
 	sb_drv_reset(dev);
 	for (int i = 0; i < n; i++) {
-		struct timespec a, b;
-		clock_gettime(CLOCK_MONOTONIC, &a);
+		double start_ms = bench_now_ms();
+
 		if (sb_drv_poll(dev, ctx, mono_now_ms()) != 0) {
 			fprintf(stderr, "poll: %s\n", dev->rd.error);
 			goto out;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &b);
-		ms[i] = (double)(b.tv_sec - a.tv_sec) * 1e3 +
-		    (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+		ms[i] = bench_now_ms() - start_ms;
 	}
 	median = bench_median(ms, (size_t)n);
 out:
