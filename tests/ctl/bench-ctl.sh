@@ -10,9 +10,7 @@
 # Each figure on one line with its unit and target.
 set -u
 . "${top_srcdir:-.}/tests/ctl/lib.sh"
-for p in ocpp-edged ocpp-edgectl ocpp-edge-sim; do
-	[ -x "$bld/$p" ] || { echo "bench-ctl: missing $bld/$p"; exit 1; }
-done
+need_built
 command -v node >/dev/null 2>&1 || { echo "bench-ctl: skipped (no node)"; exit 0; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-ctl.XXXXXX") || exit 1
