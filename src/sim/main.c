@@ -89,7 +89,8 @@ static const char usage_text[] =
 "        the value and the valid range)\n"
 "\n"
 "SEE ALSO\n"
-"    ocpp-edged(8), docs/simulator.md, etc/sim/demo.json\n";
+"    ocpp-edged --help, docs/simulator.md; example scenarios in\n"
+"    etc/sim/ (installed in share/ocpp-edge/sim/)\n";
 
 /* Parses a whole number in [min, max] for option name. */
 static int
