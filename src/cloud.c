@@ -248,6 +248,34 @@ cloud_transaction(const struct daemon *d, int k, char *buf, size_t len)
 	return buf[0] != '\0';
 }
 
+static void unpersist(struct cloud *c, const int *ids, size_t n);
+
+/* True while a connector in this state has a transaction running. */
+static bool
+tx_running(enum bal_conn_state bs)
+{
+	return bs == BAL_ST_CHARGING || bs == BAL_ST_SUSPENDED_EV ||
+	    bs == BAL_ST_SUSPENDED_EVSE;
+}
+
+/* A transaction on connector k (1-based) ended: its TxProfiles go from the
+ * engine and the store (K02.FR.05; 1.6 §3.13.2), so they neither apply to
+ * the next transaction nor fill the MaxChargingProfilesInstalled room. */
+static void
+tx_profiles_end(struct cloud *c, int k, const char *tx_id)
+{
+	int removed[32];
+	size_t n;
+
+	n = sc_set_tx_ended(&c->profiles, k, tx_id[0] != '\0' ? tx_id : NULL,
+	    removed, ARRAY_SIZE(removed));
+	if (n == 0)
+		return;
+	log_info("connector %d: transaction ended, %zu TxProfile(s) removed",
+	    k, n);
+	unpersist(c, removed, n < ARRAY_SIZE(removed) ? n : ARRAY_SIZE(removed));
+}
+
 /* Fills the engine's view of the station. */
 static void
 sc_ctx(struct cloud *c, struct sc_context *ctx, bool with_tx)
@@ -256,11 +284,13 @@ sc_ctx(struct cloud *c, struct sc_context *ctx, bool with_tx)
 
 	for (int k = 0; k < s->n_conns; k++) {
 		struct sc_connector *sc = &c->scc[k];
+		bool was_active = sc->tx_active;
 		enum bal_conn_state bs = s->bconns[k].state;
 
 		sc->phases = c->d->cfg.chargers[s->conns[k].charger].phases;
-		sc->tx_active = bs == BAL_ST_CHARGING ||
-		    bs == BAL_ST_SUSPENDED_EV || bs == BAL_ST_SUSPENDED_EVSE;
+		sc->tx_active = tx_running(bs);
+		if (was_active && !sc->tx_active)
+			tx_profiles_end(c, k + 1, sc->tx_id);
 		if (with_tx && sc->tx_active)
 			tx_of(c, k + 1, sc->tx_id, sizeof(sc->tx_id));
 		else if (!sc->tx_active)
@@ -520,7 +550,9 @@ load_profile(const struct store_profile *p, void *arg)
 	struct cloud *c = arg;
 	char *cause = NULL;
 
-	if (sc_set_load(&c->profiles, p->json, &cause) != 0) {
+	/* A TxProfile keeps the transaction it was bound to, so it does
+	 * not carry over to the next one after a restart. */
+	if (sc_set_load_bound(&c->profiles, p->json, p->tx_id, &cause) != 0) {
 		log_warnx("stored charging profile %lld ignored: %s",
 		    (long long)p->id, cause);
 		free(cause);
@@ -1070,6 +1102,15 @@ cloud_service(struct daemon *d, int64_t now_ms)
 
 	if (c->s == NULL)
 		return;
+	/* A transaction that started or ended changes which TxProfiles
+	 * apply (and an ended one's are removed): evaluate again. */
+	for (int k = 0; k < s->n_conns; k++) {
+		if (tx_running(s->bconns[k].state) != c->scc[k].tx_active) {
+			(void)cloud_apply_profiles(d);
+			daemon_schedule_run(d);
+			break;
+		}
+	}
 	for (int k = 0; k < s->n_conns; k++) {
 		const struct site_conn *sc = &s->conns[k];
 		const struct sb_charger_reading *r = &s->readings[sc->charger];

@@ -127,6 +127,27 @@ run_version() {
 		    fail "$v: period boundary applied ${late} s late"
 	} || fail "$v: period boundary: $(limits)"
 
+	# A TxProfile of 5000 W for bay2's running transaction (DLB, all
+	# charging: connector 1 keeps 4200 W, bay3 22000 - 4200 - 5000 =
+	# 12800 W).  The car leaves and another arrives: the profile ended
+	# with its transaction (K02.FR.05), so 8900 W each again.
+	txid=$(st chargers.1.connectors.0.transaction)
+	if [ "$v" = 1.6 ]; then q=$txid; else q="\"$txid\""; fi
+	call SetChargingProfile "$(profile "$v" 3 2 TxProfile '[{"startPeriod":0,"limit":5000}]' |
+	    sed "s/\"chargingProfilePurpose\":\"TxProfile\",/&\"transactionId\":$q,/")" |
+	    grep -q '"status":"Accepted"' || fail "$v: TxProfile for transaction $txid refused"
+	wait_for 3 is_limits "4200 5000 12800" && pass "$v: TxProfile: 5000 W on connector 2" ||
+	    fail "$v: TxProfile: $(limits)"
+	bay2_is() { [ "$(st chargers.1.connectors.0.status)" = "$1" ]; }
+	sim "unplug bay2" >/dev/null
+	wait_for 5 bay2_is Available || fail "$v: bay2 $(st chargers.1.connectors.0.status)"
+	sim "plug bay2 1 evmax=22000" >/dev/null
+	wait_for 15 is_limits "4200 8900 8900" &&
+	    pass "$v: TxProfile gone with its transaction: 8900 W again" ||
+	    fail "$v: after the transaction: $(limits)"
+	grep -q 'connector 2: transaction ended, 1 TxProfile(s) removed' "$tmp/d.log" ||
+	    fail "$v: no TxProfile removal logged"
+
 	# Available power from the backend: 30 kW, persisted; with the
 	# 22 kW cap nothing changes on the chargers.
 	call "$setlb_action" "$setlb" | grep -q 'tatus":"Accepted"' &&
