@@ -828,9 +828,9 @@ run(struct daemon *d)
 		}
 	}
 	d->stop_signal = stop_requested;
-	log_info("stopping (%s, config %s)", d->stop_signal == SIGINT ?
-	    "SIGINT" : d->stop_signal == SIGTERM ? "SIGTERM" : "error",
-	    d->config_path);
+	log_info("stopping (%s, config %s)", restart_requested ?
+	    "backend Reset" : d->stop_signal == SIGINT ? "SIGINT" :
+	    d->stop_signal == SIGTERM ? "SIGTERM" : "error", d->config_path);
 stop:
 	while (started > 0) {
 		started--;
