@@ -109,15 +109,32 @@ q_state_set(void *ud, const char *key, const char *value)
 	return state_put(ud, key, value) == 0 ? 0 : -1;
 }
 
-/* The store's kind for a queued action. */
+/* The store's kind for a queued message: starts and ends are never
+ * dropped; 2.0.1's intermediate TransactionEvents (Updated) are the
+ * updates the queue bound may drop and batch (E04.FR.07/08). */
 static enum store_msg_kind
-msg_kind(const char *action)
+msg_kind(const char *action, const char *payload)
 {
+	enum store_msg_kind kind = STORE_MSG_OTHER;
+
 	if (strcmp(action, "StartTransaction") == 0)
 		return STORE_MSG_TX_START;
 	if (strcmp(action, "StopTransaction") == 0)
 		return STORE_MSG_TX_END;
-	return STORE_MSG_OTHER;
+	if (strcmp(action, "TransactionEvent") == 0) {
+		json_t *p = json_loads(payload, 0, NULL);
+		const char *ev = json_string_value(json_object_get(p,
+		    "eventType"));
+
+		if (ev != NULL && strcmp(ev, "Started") == 0)
+			kind = STORE_MSG_TX_START;
+		else if (ev != NULL && strcmp(ev, "Ended") == 0)
+			kind = STORE_MSG_TX_END;
+		else if (ev != NULL && strcmp(ev, "Updated") == 0)
+			kind = STORE_MSG_TX_UPDATE;
+		json_decref(p);
+	}
+	return kind;
 }
 
 static int
@@ -127,18 +144,33 @@ q_enqueue(void *ud, const char *action, const char *payload,
 	struct cloud *c = ud;
 	struct store_msg m;
 	char k[128], *cause = NULL;
+	int rc;
 
-	/* The message and the state key commit together: a crash never
-	 * leaves an open transaction without its message or the reverse. */
 	memset(&m, 0, sizeof(m));
-	m.kind = msg_kind(action);
+	m.kind = msg_kind(action, payload);
 	strlcpy_ok(m.action, action, sizeof(m.action));
 	m.payload = payload;
 	m.seq_no = -1;
 	m.created_ms = wall_now_ms();
-	if (store_queue_enqueue_with_state(c->d->store, &m,
-	    state_key_of(state_key, k, sizeof(k)), state_value, mono_now_ms(),
-	    NULL, &cause) != 0) {
+	if (store_msg_kind_droppable(m.kind)) {
+		/* An update is batched (committed within a second, or with the
+		 * next start or end) and the state written now: a crash can
+		 * lose the update, leaving a gap in seqNo as a drop does, but
+		 * never sends a seqNo twice. */
+		rc = store_enqueue(c->d->store, &m, mono_now_ms(), NULL,
+		    &cause);
+		if (rc == 0 && state_key != NULL &&
+		    state_put(c, state_key, state_value) != 0)
+			return -1;
+	} else {
+		/* The message and the state key commit together: a crash
+		 * never leaves an open transaction without its message or
+		 * the reverse. */
+		rc = store_queue_enqueue_with_state(c->d->store, &m,
+		    state_key_of(state_key, k, sizeof(k)), state_value,
+		    mono_now_ms(), NULL, &cause);
+	}
+	if (rc != 0) {
 		log_warnx("store: cannot queue %s: %s", action, cause);
 		free(cause);
 		return -1;
