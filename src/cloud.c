@@ -1022,7 +1022,6 @@ cloud_init(struct daemon *d, char **cause)
 	    &queue_ops, c, cause);
 	if (c->s == NULL)
 		return -1;
-	d->ocpp = c->s;
 	(void)cloud_apply_profiles(d);
 	return 0;
 }
@@ -1035,7 +1034,6 @@ cloud_finalise(struct daemon *d)
 	if (c->s != NULL)
 		ocpp_session_free(c->s);
 	c->s = NULL;
-	d->ocpp = NULL;
 	sc_set_free(&c->profiles);
 	free(c->scc);
 	free(c->held);

@@ -59,7 +59,6 @@ struct daemon {
 	int64_t last_poll_now_ms;
 
 	struct control *control;
-	struct ocpp_session *ocpp;
 };
 
 /* Watches fd on the loop with df (its cb and arg set by the caller).
