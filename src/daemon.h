@@ -15,7 +15,6 @@ struct lws_context;
 struct sb;
 struct store;
 struct control;
-struct ocpp_session;
 
 /* Exit codes of ocpp-edged. */
 #define DAEMON_EXIT_OK 0     /* stopped on SIGTERM/SIGINT, or config valid */
