@@ -8,6 +8,10 @@
 
 #define OCPP_MSG_ID_MAX 36
 #define OCPP_ACTION_MAX 64
+#define OCPP_ERROR_DESC_MAX 255	/* errorDescription: string[255] */
+/* A longer message is answered FormatViolation, not parsed. */
+#define OCPP_FRAME_MAX (256 * 1024)
+#define OCPP_FRAME_MAX_TEXT "262144"
 
 enum ocpp_msg_type {
 	OCPP_CALL = 2,
@@ -35,7 +39,19 @@ int ocpp_frame_parse(enum ocpp_version v, const char *text, size_t len,
 /* Releases the payload of a parsed frame. */
 void ocpp_frame_clear(struct ocpp_frame *f);
 
-/* Frame builders: return JSON text, caller frees.  payload is borrowed. */
+/* Reads the message type and id of a frame that cannot be parsed (too
+ * long, binary, cut): "[<digits>, "<id>"" at its start, the id 1..36
+ * bytes of UTF-8 without escapes.  Returns the type (capped near 1000)
+ * with id (>= OCPP_MSG_ID_MAX + 1 bytes) set, or -1 with id "". */
+int ocpp_frame_peek_id(const char *text, size_t len, char *id);
+
+/* Copies src into dst of size bytes as valid UTF-8: each byte that does
+ * not begin a well-formed sequence becomes '?', and the text is cut on a
+ * character boundary to fit.  Returns dst. */
+char *ocpp_utf8_copy(char *dst, size_t size, const char *src);
+
+/* Frame builders: return JSON text, caller frees; NULL when the frame
+ * cannot be built (no memory), never abort.  payload is borrowed. */
 char *ocpp_build_call(const char *id, const char *action, json_t *payload);
 char *ocpp_build_result(const char *id, json_t *payload);
 char *ocpp_build_error(enum ocpp_version v, const char *id,

@@ -207,15 +207,142 @@ out:
 	return rc;
 }
 
-/* Serialises a frame array compactly; consumes arr.  Caller frees. */
+/* Length of the well-formed UTF-8 sequence (RFC 3629: no overlong form,
+ * no surrogate, nothing above U+10FFFF) at p, of at most n bytes; 0 when
+ * the bytes there are not one. */
+static size_t
+utf8_seq_len(const unsigned char *p, size_t n)
+{
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xBF;
+
+	if (n == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xC2 && p[0] <= 0xDF)
+		len = 2;
+	else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+		len = 3;
+		if (p[0] == 0xE0)
+			lo = 0xA0;
+		else if (p[0] == 0xED)
+			hi = 0x9F;
+	} else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+		len = 4;
+		if (p[0] == 0xF0)
+			lo = 0x90;
+		else if (p[0] == 0xF4)
+			hi = 0x8F;
+	} else
+		return 0;
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xBF)
+			return 0;
+	return len;
+}
+
+char *
+ocpp_utf8_copy(char *dst, size_t size, const char *src)
+{
+	const unsigned char *p = (const unsigned char *)src;
+	size_t n = strlen(src), o = 0;
+
+	if (size == 0)
+		return dst;
+	while (n > 0) {
+		size_t k = utf8_seq_len(p, n);
+
+		if (k == 0) {	/* not UTF-8: one '?' per bad byte */
+			if (o + 1 >= size)
+				break;
+			dst[o++] = '?';
+			p++;
+			n--;
+			continue;
+		}
+		if (o + k >= size)	/* cut before a whole character */
+			break;
+		memcpy(dst + o, p, k);
+		o += k;
+		p += k;
+		n -= k;
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+/* Index of the first byte at or after i that is not JSON white space. */
+static size_t
+skip_ws(const char *text, size_t len, size_t i)
+{
+	while (i < len && (text[i] == ' ' || text[i] == '\t' ||
+	    text[i] == '\n' || text[i] == '\r'))
+		i++;
+	return i;
+}
+
+int
+ocpp_frame_peek_id(const char *text, size_t len, char *id)
+{
+	size_t i, start;
+	int type = 0;
+
+	id[0] = '\0';
+	i = skip_ws(text, len, 0);
+	if (i >= len || text[i++] != '[')
+		return -1;
+	i = skip_ws(text, len, i);
+	start = i;
+	while (i < len && text[i] >= '0' && text[i] <= '9') {
+		if (type < 1000)
+			type = type * 10 + (text[i] - '0');
+		i++;
+	}
+	if (i == start)
+		return -1;
+	i = skip_ws(text, len, i);
+	if (i >= len || text[i++] != ',')
+		return -1;
+	i = skip_ws(text, len, i);
+	if (i >= len || text[i++] != '"')
+		return -1;
+	start = i;
+	while (i < len && i - start <= OCPP_MSG_ID_MAX && text[i] != '"') {
+		/* An escape or a control character: not an id we can echo
+		 * without decoding it, so none. */
+		if (text[i] == '\\' || (unsigned char)text[i] < 0x20)
+			return -1;
+		i++;
+	}
+	if (i >= len || text[i] != '"' || i == start ||
+	    i - start > OCPP_MSG_ID_MAX)
+		return -1;
+	for (size_t k = start; k < i; ) {
+		size_t q = utf8_seq_len((const unsigned char *)text + k, i - k);
+
+		if (q == 0)
+			return -1;
+		k += q;
+	}
+	memcpy(id, text + start, i - start);
+	id[i - start] = '\0';
+	return type;
+}
+
+/* Serialises a frame array compactly; consumes arr (NULL when building it
+ * failed).  Caller frees; NULL when it cannot be built. */
 static char *
 dump_frame(json_t *arr)
 {
-	char *s = json_dumps(arr, JSON_COMPACT);
+	char *s;
 
+	if (arr == NULL)
+		return NULL;
+	s = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
-	if (s == NULL)
-		abort();
 	return s;
 }
 
@@ -235,12 +362,13 @@ char *
 ocpp_build_error(enum ocpp_version v, const char *id, enum ocpp_rpc_error e,
     const char *desc)
 {
-	char d[256];
+	char d[OCPP_ERROR_DESC_MAX + 1], i[OCPP_MSG_ID_MAX + 1];
 
-	/* errorDescription is string[255]. */
-	strlcpy_ok(d, desc != NULL ? desc : "", sizeof(d));
-	return dump_frame(json_pack("[isss{}]", OCPP_CALLERROR,
-	    id[0] != '\0' ? id : "-1", ocpp_rpc_error_name(v, e), d));
+	/* errorDescription is string[255]; both must be UTF-8 for JSON. */
+	ocpp_utf8_copy(d, sizeof(d), desc != NULL ? desc : "");
+	ocpp_utf8_copy(i, sizeof(i), id[0] != '\0' ? id : "-1");
+	return dump_frame(json_pack("[isss{}]", OCPP_CALLERROR, i,
+	    ocpp_rpc_error_name(v, e), d));
 }
 
 void

@@ -103,7 +103,7 @@ struct ocpp_session {
 	struct out_frame *tx_head, *tx_tail;
 	char *rx;
 	size_t rx_len, rx_cap;
-	bool rx_overflow;
+	bool rx_overflow, rx_binary;
 
 	/* Registration. */
 	enum boot_state boot;
@@ -143,6 +143,11 @@ void transport_send(struct ocpp_session *s, const char *text);
 void session_link_up(struct ocpp_session *s);
 void session_link_down(struct ocpp_session *s, const char *why);
 void session_receive(struct ocpp_session *s, const char *text, size_t len);
+/* A message that cannot be taken (not parsable, binary, too long): logs a
+ * warning and answers the CALLERROR e, with id (or, when id is "", the id
+ * read from the start of text if it is a CALL; 2.0.1 otherwise "-1"). */
+void session_reject_frame(struct ocpp_session *s, const char *id,
+    const char *text, size_t len, enum ocpp_rpc_error e, const char *cause);
 
 /* config.c */
 struct cfg_entry {

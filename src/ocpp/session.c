@@ -146,10 +146,16 @@ now_stamp(char *buf, size_t len)
 	return format_rfc3339(wall_now_ms(), buf, len);
 }
 
-/* Sends text, counting and logging nothing secret (payloads only). */
+/* Sends text, counting and logging nothing secret (payloads only); text
+ * NULL is a frame that could not be built (no memory): said, not sent. */
 static void
 send_text(struct ocpp_session *s, char *text)
 {
+	if (text == NULL) {
+		log_warnx("ocpp: a frame could not be built (out of memory): "
+		    "not sent");
+		return;
+	}
 	transport_send(s, text);
 	free(text);
 }
@@ -1284,6 +1290,26 @@ on_call(struct ocpp_session *s, struct ocpp_frame *f)
 	reply(s, f->id, res);
 }
 
+void
+session_reject_frame(struct ocpp_session *s, const char *id, const char *text,
+    size_t len, enum ocpp_rpc_error e, const char *cause)
+{
+	char esc[300], peeked[OCPP_MSG_ID_MAX + 1];
+
+	log_escape(cause, strlen(cause), esc, sizeof(esc));
+	log_warnx("ocpp: malformed frame: %s", esc);
+	if (id[0] == '\0') {
+		/* Only a CALL is answered: a broken answer to our call is
+		 * not. */
+		if (ocpp_frame_peek_id(text, len, peeked) != OCPP_CALL)
+			peeked[0] = '\0';
+		id = peeked;
+	}
+	/* 1.6 has no "-1" convention: without an id, nothing to answer. */
+	if (id[0] != '\0' || !v16(s))
+		reply_error(s, id, e, cause);
+}
+
 /* One complete message from the backend: parse, dispatch, answer. */
 void
 session_receive(struct ocpp_session *s, const char *text, size_t len)
@@ -1298,14 +1324,7 @@ session_receive(struct ocpp_session *s, const char *text, size_t len)
 		log_debug("ocpp", "<- %s", log_escape(text, len, esc, sizeof(esc)));
 	}
 	if (ocpp_frame_parse(s->st.version, text, len, &f, &e, &cause) != 0) {
-		char esc[300];
-
-		log_escape(cause, strlen(cause), esc, sizeof(esc));
-		log_warnx("ocpp: malformed frame: %s", esc);
-		/* 1.6 has no "-1" convention: without an id, nothing to
-		 * answer. */
-		if (f.id[0] != '\0' || !v16(s))
-			reply_error(s, f.id, e, cause);
+		session_reject_frame(s, f.id, text, len, e, cause);
 		free(cause);
 		return;
 	}

@@ -14,7 +14,6 @@
 #include "common/util.h"
 #include "ocpp/session-private.h"
 
-#define RX_MAX (256 * 1024)	/* a larger message is dropped */
 
 static int ocpp_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
     void *user, void *in, size_t len);
@@ -264,35 +263,40 @@ write_one(struct ocpp_session *s, struct lws *wsi)
 	return 0;
 }
 
-/* Collects fragments of one message, then hands it to the session. */
+/* Collects fragments of one message, then hands it to the session.  A
+ * binary message or one longer than OCPP_FRAME_MAX is answered with a
+ * CALLERROR from what its start says (the id), never parsed. */
 static void
 receive(struct ocpp_session *s, struct lws *wsi, const void *in, size_t len)
 {
 	if (lws_is_first_fragment(wsi)) {
 		s->rx_len = 0;
 		s->rx_overflow = false;
+		s->rx_binary = lws_frame_is_binary(wsi) != 0;
 	}
-	if (!s->rx_overflow) {
-		if (s->rx_len + len > RX_MAX) {
-			s->rx_overflow = true;
-		} else {
-			if (s->rx_len + len + 1 > s->rx_cap) {
-				s->rx_cap = s->rx_len + len + 1 + 4096;
-				s->rx = xrealloc(s->rx, s->rx_cap);
-			}
-			memcpy(s->rx + s->rx_len, in, len);
-			s->rx_len += len;
-		}
+	if (s->rx_len + len > OCPP_FRAME_MAX) {
+		/* Keep the start (for the id) and count nothing more. */
+		len = OCPP_FRAME_MAX - s->rx_len;
+		s->rx_overflow = true;
 	}
+	if (s->rx_len + len + 1 > s->rx_cap) {	/* even for an empty one */
+		s->rx_cap = s->rx_len + len + 1 + 4096;
+		s->rx = xrealloc(s->rx, s->rx_cap);
+	}
+	if (len > 0)
+		memcpy(s->rx + s->rx_len, in, len);
+	s->rx_len += len;
 	if (!lws_is_final_fragment(wsi))
 		return;
-	if (s->rx_overflow) {
-		log_warnx("ocpp: dropped a message larger than %d bytes", RX_MAX);
-		s->rx_len = 0;
-		return;
-	}
 	s->rx[s->rx_len] = '\0';
-	session_receive(s, s->rx, s->rx_len);
+	if (s->rx_binary)
+		session_reject_frame(s, "", s->rx, s->rx_len, OCPP_RPC_FRAMEWORK,
+		    "binary frame: OCPP-J messages are text frames");
+	else if (s->rx_overflow)
+		session_reject_frame(s, "", s->rx, s->rx_len, OCPP_RPC_FORMAT,
+		    "message longer than " OCPP_FRAME_MAX_TEXT " bytes, not read");
+	else
+		session_receive(s, s->rx, s->rx_len);
 	s->rx_len = 0;
 }
 

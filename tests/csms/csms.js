@@ -201,6 +201,10 @@ async function startCsms(opts = {}) {
         raw(identity, text) {
             need(identity).sendRaw(text);
         },
+        // Sends bytes as one binary websocket frame.
+        rawBinary(identity, bytes) {
+            need(identity)._ws.send(bytes, { binary: true });
+        },
         // Drops the socket without a closing handshake.
         drop(identity) {
             return need(identity).close({ code: 1001, force: true });

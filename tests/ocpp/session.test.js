@@ -592,18 +592,38 @@ for (const version of ['1.6', '2.0.1']) {
                 ['[2,"m9","Reset",{"type":"Soft","type2":1}]', 'm9',
                     'FormationViolation', 'ProtocolError'],
                 ['{"not":"an array"}', v16 ? null : '-1', null, 'RpcFrameworkError'],
-                ['[2,"m11","Res', v16 ? null : '-1', null, 'RpcFrameworkError'],
+                // Cut: the id of a CALL can still be read.
+                ['[2,"m11","Res', 'm11', 'FormationViolation', 'RpcFrameworkError'],
+                // Bytes 5b 22 5c c3 a9 22 5d: the parser's message once
+                // cut the "é" in half and the answer could not be built.
+                ['["\\é"]', v16 ? null : '-1', null, 'RpcFrameworkError'],
+                // A binary frame is not read as text; its id is answered.
+                [Buffer.from('[2,"m13","Reset",{"type":"Soft"}]'), 'm13',
+                    'FormationViolation', 'RpcFrameworkError'],
+                // Longer than 256 KiB: answered from the id, never parsed.
+                [`[2,"m14","DataTransfer",{"vendorId":"v","data":"${
+                    'a'.repeat(300 * 1024)}"}]`, 'm14',
+                'FormationViolation', 'FormatViolation'],
+                [`[2,"m15","DataTransfer",{"vendorId":"v","data":"${
+                    'é'.repeat(512 * 1024)}"}]`, 'm15',
+                'FormationViolation', 'FormatViolation'],
+                ['x'.repeat(1024 * 1024), v16 ? null : '-1', null, 'FormatViolation'],
             ];
             for (const [frame, id, c16, c201] of cases) {
-                csms.raw('CS001', frame);
+                if (Buffer.isBuffer(frame)) {
+                    csms.rawBinary('CS001', frame);
+                } else {
+                    csms.raw('CS001', frame);
+                }
                 const code = v16 ? c16 : c201;
                 if (id === null) {
                     continue;   // 1.6: no id, nothing to answer
                 }
                 const ans = await csms.log.waitFor((e) => e.event === 'message' &&
-                    e.text.startsWith(`[4,"${id}"`), `answer to ${frame}`);
+                    e.text.startsWith(`[4,"${id}"`),
+                `answer to ${String(frame).slice(0, 60)}`);
                 const arr = JSON.parse(ans.text);
-                assert.equal(arr[2], code, `code for ${frame}`);
+                assert.equal(arr[2], code, `code for ${String(frame).slice(0, 60)}`);
                 assert.equal(typeof arr[3], 'string');
                 assert.deepEqual(arr[4], {});
             }
@@ -614,7 +634,11 @@ for (const version of ['1.6', '2.0.1']) {
             st.send({ cmd: 'stats' });
             const s = await st.log.waitFor((e) => e.event === 'stats', 'stats');
             assert.equal(s.disconnects, 0);
-            assert.equal(s.errors_sent, v16 ? 9 : 11);
+            assert.equal(s.errors_sent, v16 ? 13 : 16);
+            // Each one is a warning in the log, with its cause.
+            assert.match(st.stderr(), /malformed frame: binary frame/);
+            assert.match(st.stderr(), /malformed frame: message longer than 262144/);
+            assert.match(st.stderr(), /malformed frame: frame is not valid JSON/);
         });
     });
 }

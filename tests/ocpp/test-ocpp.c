@@ -250,6 +250,97 @@ test_parse_result_and_error(void)
 	free(cause);
 }
 
+/* The answer to a frame that does not parse is valid JSON in both
+ * versions, whatever the parser's message cut: the 7-byte frame
+ * ["\é"] (invalid escape before a 2-byte character) once aborted. */
+static void
+test_unparsable_answer(void)
+{
+	static const char *const frames[] = {
+		"[\"\\\xc3\xa9\"]", "[\"\xc3\"]", "[2,\"\xff\"]",
+		"\xe2\x82", "[2,\"a\",\"\\\xf0\x9f\x98\x80\"]",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(frames); i++) {
+		for (int v = OCPP_V16; v <= OCPP_V201; v++) {
+			struct ocpp_frame f;
+			enum ocpp_rpc_error e;
+			char *cause = NULL, *out;
+			json_t *j;
+
+			CU_ASSERT_EQUAL(ocpp_frame_parse((enum ocpp_version)v,
+			    frames[i], strlen(frames[i]), &f, &e, &cause), -1);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+			out = ocpp_build_error((enum ocpp_version)v, f.id, e, cause);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+			j = json_loads(out, 0, NULL);
+			CU_ASSERT_PTR_NOT_NULL(j);
+			CU_ASSERT_STRING_EQUAL(json_string_value(
+			    json_array_get(j, 1)), "-1");
+			json_decref(j);
+			free(out);
+			free(cause);
+		}
+	}
+}
+
+/* Descriptions become valid UTF-8 of at most 255 bytes, cut between
+ * characters; bad bytes become '?'. */
+static void
+test_utf8_copy(void)
+{
+	char d[8], big[600], *out;
+	json_t *j;
+
+	CU_ASSERT_STRING_EQUAL(ocpp_utf8_copy(d, sizeof(d), "abc"), "abc");
+	/* 3 × "é" is 6 bytes: a fourth would need 8 + NUL. */
+	CU_ASSERT_STRING_EQUAL(ocpp_utf8_copy(d, sizeof(d),
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"), "\xc3\xa9\xc3\xa9\xc3\xa9");
+	CU_ASSERT_STRING_EQUAL(ocpp_utf8_copy(d, sizeof(d), "a\xc3z"), "a?z");
+	/* Overlong, surrogate, above U+10FFFF, stray continuation. */
+	CU_ASSERT_STRING_EQUAL(ocpp_utf8_copy(d, sizeof(d), "\xc0\xaf"), "??");
+	CU_ASSERT_STRING_EQUAL(ocpp_utf8_copy(d, sizeof(d), "\xed\xa0\x80"),
+	    "???");
+	CU_ASSERT_STRING_EQUAL(ocpp_utf8_copy(d, sizeof(d), "\xf4\x90\x80\x80"),
+	    "????");
+	CU_ASSERT_STRING_EQUAL(ocpp_utf8_copy(d, sizeof(d), "\x80"), "?");
+	CU_ASSERT_STRING_EQUAL(ocpp_utf8_copy(d, sizeof(d), "\xf0\x9f\x98\x80!"),
+	    "\xf0\x9f\x98\x80!");
+	/* 300 × "€" (3 bytes): the description keeps 85 = 255 bytes. */
+	big[0] = '\0';
+	for (int i = 0; i < 150; i++)
+		strcat(big, "\xe2\x82\xac");
+	out = ocpp_build_error(OCPP_V201, "i", OCPP_RPC_GENERIC, big);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	j = json_loads(out, 0, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	CU_ASSERT_EQUAL(strlen(json_string_value(json_array_get(j, 3))), 255);
+	json_decref(j);
+	free(out);
+}
+
+/* The type and id at the start of a frame that will not be parsed. */
+static void
+test_peek_id(void)
+{
+	char id[OCPP_MSG_ID_MAX + 1];
+
+	CU_ASSERT_EQUAL(ocpp_frame_peek_id("[2,\"m1\",\"Res", 12, id), 2);
+	CU_ASSERT_STRING_EQUAL(id, "m1");
+	CU_ASSERT_EQUAL(ocpp_frame_peek_id(" [ 3 ,\n \"x\"", 12, id), 3);
+	CU_ASSERT_STRING_EQUAL(id, "x");
+	/* Cut inside the id, escapes, too long, not a number, empty. */
+	CU_ASSERT_EQUAL(ocpp_frame_peek_id("[2,\"m1", 6, id), -1);
+	CU_ASSERT_STRING_EQUAL(id, "");
+	CU_ASSERT_EQUAL(ocpp_frame_peek_id("[2,\"a\\\"b\"", 10, id), -1);
+	CU_ASSERT_EQUAL(ocpp_frame_peek_id(
+	    "[2,\"1234567890123456789012345678901234567\"", 43, id), -1);
+	CU_ASSERT_EQUAL(ocpp_frame_peek_id("[\"2\",\"a\"", 9, id), -1);
+	CU_ASSERT_EQUAL(ocpp_frame_peek_id("[2,\"\"", 6, id), -1);
+	CU_ASSERT_EQUAL(ocpp_frame_peek_id("[2,\"\xc3\"", 6, id), -1);
+	CU_ASSERT_EQUAL(ocpp_frame_peek_id("", 0, id), -1);
+}
+
 /* Builders produce exact OCPP-J text; an unreadable id becomes "-1". */
 static void
 test_build(void)
@@ -648,6 +739,9 @@ static const struct cu_test codec_tests[] = {
 	{ "2.0.1 payload errors", test_payload_errors_201 },
 	{ "CALLRESULT and CALLERROR parsing", test_parse_result_and_error },
 	{ "frame builders", test_build },
+	{ "answers to unparsable frames are JSON", test_unparsable_answer },
+	{ "UTF-8 descriptions cut between characters", test_utf8_copy },
+	{ "type and id of an unparsable frame", test_peek_id },
 	{ "message ids", test_message_ids },
 	{ "reconnect back-off", test_backoff },
 	{ "names", test_names },
