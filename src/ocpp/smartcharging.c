@@ -1336,11 +1336,30 @@ period_phases(const struct sc_context *ctx, int k, const struct sc_period *pe)
 	return 3;		/* K01.FR.49 */
 }
 
-/* A value in unit as W with the given phases. */
+/* The physical maximum of connector k's scope (0 = the site), W. */
 static double
-to_w(const struct sc_context *ctx, enum sc_unit u, double v, int phases)
+scope_max_w(const struct sc_context *ctx, int k)
 {
-	return u == SC_UNIT_W ? v : v * ctx->voltage_v * phases;
+	double site = ctx->site_max_w > 0 && ctx->site_max_w < SC_POWER_MAX_W ?
+	    ctx->site_max_w : SC_POWER_MAX_W;
+	double conn = k > 0 ? ctx->connectors[k - 1].max_w : 0;
+
+	return conn > 0 && conn < site ? conn : site;
+}
+
+/* A value in unit as W with the given phases, clamped to the physical
+ * maximum of connector k's scope: a profile may say 1e308 A, what
+ * reaches the balancer is never more than the site could draw. */
+static double
+to_w(const struct sc_context *ctx, int k, enum sc_unit u, double v,
+    int phases)
+{
+	double w = u == SC_UNIT_W ? v : v * ctx->voltage_v * phases;
+	double max = scope_max_w(ctx, k);
+
+	if (!(w >= 0))		/* NaN cannot come from a parsed profile */
+		return 0;
+	return w < max ? w : max;
 }
 
 /* Evaluates connector k at t; anchor as in profile_at for connectors
@@ -1374,7 +1393,7 @@ evaluate(const struct sc_set *set, const struct sc_context *ctx, int k,
 	if (w != NULL) {
 		station_ph = period_phases(ctx, 0, st.period);
 		out->has_station = true;
-		out->station_w = to_w(ctx, w->p->unit, st.period->limit,
+		out->station_w = to_w(ctx, 0, w->p->unit, st.period->limit,
 		    station_ph);
 		out->station_id = w->p->id;
 	}
@@ -1408,12 +1427,12 @@ evaluate(const struct sc_set *set, const struct sc_context *ctx, int k,
 		if (w != NULL) {
 			tx_ph = period_phases(ctx, k, st.period);
 			out->has_tx = true;
-			out->tx_w = to_w(ctx, w->p->unit, st.period->limit,
+			out->tx_w = to_w(ctx, k, w->p->unit, st.period->limit,
 			    tx_ph);
 			out->tx_id = w->p->id;
 			out->tx_purpose = w->p->purpose;
 			if (w->p->has_min_rate)
-				out->min_rate_w = to_w(ctx, w->p->unit,
+				out->min_rate_w = to_w(ctx, k, w->p->unit,
 				    w->p->min_rate, tx_ph);
 		}
 	}
@@ -1650,8 +1669,9 @@ sc_composite_request(const struct sc_set *set, const struct sc_context *ctx,
 answer:
 	json_decref(root);
 	if (o == NULL) {
-		if (vd->status == SC_ACCEPTED)
-			abort();
+		if (vd->status == SC_ACCEPTED)	/* out of memory */
+			verdict(vd, SC_REJECTED, "InternalError", false,
+			    "the composite schedule could not be built");
 		vd->status = SC_REJECTED;
 		return sc_verdict_json(v, vd);
 	}

@@ -26,6 +26,11 @@
 #define SC_NEVER INT64_MAX
 /* Longest transaction id kept (2.0.1 allows 36 characters). */
 #define SC_TX_ID_LEN 40
+/* The most power any limit evaluates to, whatever a profile says (1 GW:
+ * far above any site, and it fits an int32_t in W).  A profile's limit
+ * above the physical maximum of its scope is clamped to that maximum
+ * (sc_context.site_max_w, sc_connector.max_w), never past this. */
+#define SC_POWER_MAX_W 1e9
 /* Upper bound on the periods of one schedule whatever the context says. */
 #define SC_PERIODS_HARD_MAX 1024
 
@@ -108,6 +113,8 @@ struct sc_connector {
 				   * the integer in decimal) */
 	int64_t tx_start_ms;	/* start of charging: Relative profiles */
 	int phases;		/* 1..3 as wired; 0 = 3 */
+	double max_w;		/* the charger's physical maximum for this
+				 * connector, W; 0 = unknown (the site's) */
 };
 
 /* The station's side of every decision; borrowed for the call only. */
@@ -115,6 +122,8 @@ struct sc_context {
 	int n_connectors;
 	const struct sc_connector *connectors; /* n_connectors entries */
 	double voltage_v;	/* nominal line-to-neutral voltage, > 0 */
+	double site_max_w;	/* the most the site can ever draw (main
+				 * breaker), W; 0 = unknown (SC_POWER_MAX_W) */
 	unsigned units;		/* SC_UNITS_W | SC_UNITS_A */
 	int max_stack_level;	/* ChargeProfileMaxStackLevel */
 	int max_periods;	/* ChargingScheduleMaxPeriods */
@@ -254,7 +263,9 @@ char *sc_get_answer(const struct sc_set *set, const struct sc_filter *f,
 
 /* ---- Evaluation ---- */
 
-/* The limit for a connector at one instant. */
+/* The limit for a connector at one instant.  Every power is finite, in
+ * 0..SC_POWER_MAX_W and at most the physical maximum of its scope: the
+ * site's for the station part, the connector's for the tx part. */
 struct sc_limit {
 	bool limited;		/* false: no profile applies */
 	double limit_w;		/* the lowest of what applies */

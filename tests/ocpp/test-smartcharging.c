@@ -1107,6 +1107,71 @@ test_composite_payloads(void)
 	reset();
 }
 
+/* Limits above what the site could ever draw (1e308 A, 3e10 W, the
+ * largest double) are clamped to the physical maximum of their scope:
+ * the connector's, else the site's, else SC_POWER_MAX_W; every value
+ * fits an int32_t and the composite answer is valid JSON. */
+static void
+test_huge_limits(void)
+{
+	struct sc_composite_opts o = { .max_w = 22000, .local_cap_w = -1 };
+	struct sc_verdict vd;
+	struct sc_limit lim;
+	json_t *j, *per;
+	char *r;
+
+	reset();
+	CU_ASSERT_EQUAL(set_profile(SC_V16, p16(0, 1, 0, "TxDefaultProfile",
+	    "Absolute", "", START8A, "{'startPeriod':0,'limit':1e308}"), NULL),
+	    SC_ACCEPTED);
+	CU_ASSERT_EQUAL(set_profile(SC_V16, p16(0, 2, 0,
+	    "ChargePointMaxProfile", "Absolute", "", START8,
+	    "{'startPeriod':0,'limit':3e10}"), NULL), SC_ACCEPTED);
+	/* Nothing known about the site: the hard bound. */
+	CU_ASSERT_EQUAL(sc_evaluate(&set, &ctx, 1, ctx.now_ms, &lim), 0);
+	CU_ASSERT_TRUE(lim.has_station && lim.has_tx);
+	CU_ASSERT_DOUBLE_EQUAL(lim.station_w, SC_POWER_MAX_W, EPS);
+	CU_ASSERT_DOUBLE_EQUAL(lim.tx_w, SC_POWER_MAX_W, EPS);
+	CU_ASSERT_TRUE(lim.limit_w <= INT32_MAX);
+	CU_ASSERT_TRUE(isfinite(lim.limit_a));
+	/* The site's breaker (63 A x 230 V x 3) and a 22 kW connector. */
+	ctx.site_max_w = 43470;
+	conns[0].max_w = 22000;
+	CU_ASSERT_EQUAL(sc_evaluate(&set, &ctx, 0, ctx.now_ms, &lim), 0);
+	CU_ASSERT_DOUBLE_EQUAL(lim.station_w, 43470, EPS);
+	CU_ASSERT_EQUAL(sc_evaluate(&set, &ctx, 1, ctx.now_ms, &lim), 0);
+	CU_ASSERT_DOUBLE_EQUAL(lim.tx_w, 22000, EPS);
+	CU_ASSERT_DOUBLE_EQUAL(lim.limit_w, 22000, EPS);
+	CU_ASSERT_EQUAL(sc_evaluate(&set, &ctx, 2, ctx.now_ms, &lim), 0);
+	CU_ASSERT_DOUBLE_EQUAL(lim.tx_w, 43470, EPS);
+	/* In A over the whole window: finite, bounded, valid JSON. */
+	r = sc_composite_request(&set, &ctx, SC_V16, J("{'connectorId':1,"
+	    "'duration':600,'chargingRateUnit':'A'}"), &o, &vd);
+	j = json_loads(r, 0, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	per = json_object_get(json_object_get(j, "chargingSchedule"),
+	    "chargingSchedulePeriod");
+	CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(
+	    json_array_get(per, 0), "limit")), 22000 / (3 * V), 0.1);
+	json_decref(j);
+	free(r);
+	/* The largest double, in W and in A, without any site figure. */
+	ctx.site_max_w = 0;
+	conns[0].max_w = 0;
+	CU_ASSERT_EQUAL(set_profile(SC_V201, p201(1, 3, 1, "TxDefaultProfile",
+	    "Absolute", "", START8A, "{'startPeriod':0,'limit':"
+	    "1.7976931348623157e308,'numberPhases':3}"), NULL), SC_ACCEPTED);
+	r = sc_composite_request(&set, &ctx, SC_V201, J("{'evseId':1,"
+	    "'duration':600,'chargingRateUnit':'W'}"), &o, &vd);
+	j = json_loads(r, 0, NULL);
+	CU_ASSERT_PTR_NOT_NULL(j);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "status")),
+	    "Accepted");
+	json_decref(j);
+	free(r);
+	reset();
+}
+
 /* A small deterministic generator (64-bit LCG), for the randomized
  * consistency test. */
 static uint64_t rng_state;
@@ -1425,6 +1490,7 @@ static const struct cu_test composite_tests[] = {
 	{ "composite period by period", test_composite },
 	{ "composite of a relative TxDefault", test_composite_relative },
 	{ "GetCompositeSchedule payloads", test_composite_payloads },
+	{ "limits above the site's maximum are clamped", test_huge_limits },
 	{ "composite equals evaluation, random sets",
 	    test_composite_consistency },
 	{ NULL, NULL },
