@@ -320,6 +320,8 @@ sc_ctx(struct cloud *c, struct sc_context *ctx, bool with_tx)
 		enum bal_conn_state bs = s->bconns[k].state;
 
 		sc->phases = c->d->cfg.chargers[s->conns[k].charger].phases;
+		sc->max_w = s->bconns[k].rated_max_w > 0 ?
+		    s->bconns[k].rated_max_w : 0;	/* 0: not read yet */
 		sc->tx_active = tx_running(bs);
 		if (was_active && !sc->tx_active)
 			tx_profiles_end(c, k + 1, sc->tx_id);
@@ -336,6 +338,9 @@ sc_ctx(struct cloud *c, struct sc_context *ctx, bool with_tx)
 	ctx->n_connectors = s->n_conns;
 	ctx->connectors = c->scc;
 	ctx->voltage_v = c->d->cfg.site.nominal_voltage_v;
+	/* Profiles above what the main breaker carries are clamped to it. */
+	ctx->site_max_w = (double)c->d->cfg.site.main_breaker_a *
+	    c->d->cfg.site.nominal_voltage_v * s->bsite.phases;
 	ctx->units = SC_UNITS_W | SC_UNITS_A;
 	ctx->max_stack_level = 8;
 	ctx->max_periods = 24;
