@@ -1,7 +1,8 @@
 #!/bin/sh
 # Smart charging end to end, OCPP 1.6 and 2.0.1: the real daemon, the
 # real simulator and the strict test CSMS (tests/csms, ocpp-rpc).  Per
-# version: a 22 kW site cap splits within a second; a 6 kW profile on one
+# version: a 22 kW site cap splits within a second; 3e10 W and 1e308 A
+# profiles are clamped and a site cap still applies after them; a 6 kW profile on one
 # connector, the rest share the remainder; GetCompositeSchedule reports
 # what is written; a period boundary takes effect within a second;
 # LoadBalancer settings from the backend; the backend gone -> the
@@ -30,6 +31,18 @@ profile() {
 	else
 		echo "{\"evseId\":$3,\"chargingProfile\":{\"id\":$2,\"stackLevel\":0,\"chargingProfilePurpose\":\"$4\",\"chargingProfileKind\":\"Absolute\",\"chargingSchedule\":[{\"id\":$2,\"startSchedule\":\"$start\",\"chargingRateUnit\":\"W\",\"chargingSchedulePeriod\":$5}]}}"
 	fi
+}
+
+# raw_call ACTION PARAMS: the same CALL as call, sent as raw text (no
+# schema check on the CSMS's side); prints the raw answer's event.
+raw_call() {
+	ref=$(($(cat "$tmp/ref") + 1))
+	echo "$ref" >"$tmp/ref"
+	text=$(printf '[2,"raw%s","%s",%s]' "$ref" "$1" "$2" | sed 's/"/\\"/g')
+	csms "{\"cmd\":\"raw\",\"identity\":\"$csms_identity\",\"text\":\"$text\"}"
+	wait_for 10 grep -q "\"text\":\"\\[[34],\\\\\"raw$ref\\\\\"" "$tmp/csms.log" ||
+	    { fail "$1: no answer to raw$ref"; return 1; }
+	grep "\"text\":\"\\[[34],\\\\\"raw$ref\\\\\"" "$tmp/csms.log" | head -1
 }
 
 run_version() {
@@ -83,6 +96,34 @@ run_version() {
 	[ "$(st site_cap.w site_cap.source site_cap.profile_id | tr '\n' ' ')" = "22000 profile 1 " ] &&
 	    pass "$v: status: site cap 22000 W from profile 1" ||
 	    fail "$v: status cap $(st site_cap.w site_cap.source site_cap.profile_id | tr '\n' ' ')"
+
+	# Limits no site could use: a 3e10 W site cap and a 1e308 A default
+	# for every connector are accepted and clamped (site breaker, charger
+	# maximum): DLB's 40 kW shared again, 13300 W each; then the 22 kW
+	# cap applies again within 2 s (the balancer never stalls on them).
+	call SetChargingProfile "$(profile "$v" 1 0 "$max" '[{"startPeriod":0,"limit":3e10}]')" |
+	    grep -q '"status":"Accepted"' || fail "$v: 3e10 W site cap refused"
+	# (sent raw: the CSMS's 1.6 schema check cannot take 1e308 as a
+	# multiple of 0.1, the station must.)
+	raw_call SetChargingProfile "$(profile "$v" 5 0 TxDefaultProfile '[{"startPeriod":0,"limit":1e308}]' |
+	    sed 's/"chargingRateUnit":"W"/"chargingRateUnit":"A"/')" |
+	    grep -q '\\"status\\":\\"Accepted\\"' || fail "$v: 1e308 A default refused"
+	wait_for 2 is_limits "13300 13300 13300" &&
+	    pass "$v: 3e10 W and 1e308 A profiles clamped: 13300 W each" ||
+	    fail "$v: huge profiles: $(limits)"
+	# 3e10 W is clamped to the breaker (63 A x 230 V x 3 = 43470 W),
+	# above the 40 kW available: the configured power caps the site.
+	[ "$(st site_cap.w site_cap.source | tr '\n' ' ')" = "40000 config " ] &&
+	    pass "$v: status: site cap 40000 W from the configuration" ||
+	    fail "$v: status cap after huge profiles $(st site_cap.w site_cap.source | tr '\n' ' ')"
+	call SetChargingProfile "$(profile "$v" 1 0 "$max" '[{"startPeriod":0,"limit":22000}]')" |
+	    grep -q '"status":"Accepted"' || fail "$v: 22 kW cap refused after huge ones"
+	wait_for 2 is_limits "7300 7300 7300" &&
+	    pass "$v: 22 kW site cap after huge profiles: 7300 W each within 2 s" ||
+	    fail "$v: site cap after huge profiles: $(limits)"
+	if [ "$v" = 1.6 ]; then clear5='{"id":5}'; else clear5='{"chargingProfileId":5}'; fi
+	call ClearChargingProfile "$clear5" |
+	    grep -q '"status":"Accepted"' || fail "$v: clearing profile 5 refused"
 
 	# Fail-safe: a 9 kW cap is below the offline limits' 12 kW: they come
 	# down in proportion to 3000 W each (9000 x 4000 / 12000); the cars
