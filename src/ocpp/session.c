@@ -414,6 +414,18 @@ enqueue(struct ocpp_session *s, const char *action, json_t *payload, int k,
 	return rc;
 }
 
+/* A meter reading in Wh as the whole number 1.6 sends: NaN, negative or
+ * beyond 10^15 Wh (no meter gets there) is never cast as is. */
+static json_int_t
+meter_wh(double wh)
+{
+	if (!(wh >= 0))
+		return 0;
+	if (wh > 1e15)
+		return (json_int_t)1e15;
+	return (json_int_t)llround(wh);
+}
+
 /* 1.6: StartTransaction for connector k. */
 static void
 start_tx16(struct ocpp_session *s, int k)
@@ -435,7 +447,7 @@ start_tx16(struct ocpp_session *s, int k)
 	snprintf(state, sizeof(state), "%" PRId64, next);
 	if (enqueue(s, "StartTransaction", json_pack("{sisssIsssI}",
 	    "connectorId", k, "idTag", idtag,
-	    "meterStart", (json_int_t)llround(c->energy_wh),
+	    "meterStart", meter_wh(c->energy_wh),
 	    "timestamp", now_stamp(when, sizeof(when)),
 	    "_local", (json_int_t)next), k, state) != 0)
 		return;
@@ -464,7 +476,7 @@ stop_tx16(struct ocpp_session *s, int k)
 	strlcpy_ok(idtag, id_token_of(s, k, &central), sizeof(idtag));
 	now_stamp(when, sizeof(when));
 	p = json_pack("{sssIsssIsssIso}", "idTag", idtag,
-	    "meterStop", (json_int_t)llround(c->energy_wh),
+	    "meterStop", meter_wh(c->energy_wh),
 	    "timestamp", when,
 	    "transactionId", (json_int_t)0, "reason", reason,
 	    "_local", (json_int_t)cs->local_tx,
