@@ -1,8 +1,10 @@
 # src/ocpp: OCPP-J codec, 1.6 and 2.0.1 session on a libwebsockets client.
+# schemas.c is generated (tools/gen-ocpp-schemas.js, committed); the test
+# test-schemas-fresh.sh checks it against the schemas.
 noinst_LTLIBRARIES += libocpp.la
 libocpp_la_SOURCES = \
 	src/ocpp/ocpp.h src/ocpp/ocpp-private.h src/ocpp/session-private.h \
-	src/ocpp/rpc.c src/ocpp/spec.c src/ocpp/config.c \
+	src/ocpp/rpc.c src/ocpp/spec.c src/ocpp/schemas.c src/ocpp/config.c \
 	src/ocpp/session.c src/ocpp/transport.c
 libocpp_la_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 OCPP_LIBS = libocpp.la libcommon.la $(LWS_LIBS) $(JANSSON_LIBS) \
@@ -26,8 +28,10 @@ tests_ocpp_test_station_LDADD = $(OCPP_LIBS)
 # Integration: the harness against the test CSMS (Node.js, ocpp-rpc); its
 # npm dependencies are installed into tests/ocpp/node_modules/csms-deps of
 # the build tree.
-TESTS += tests/ocpp/test-session.sh tests/ocpp/test-csms-cli.sh
+TESTS += tests/ocpp/test-session.sh tests/ocpp/test-csms-cli.sh \
+	tests/ocpp/test-schemas-fresh.sh
 EXTRA_DIST += tests/ocpp/test-session.sh tests/ocpp/session.test.js \
+	tests/ocpp/test-schemas-fresh.sh tools/gen-ocpp-schemas.js \
 	tests/ocpp/test-csms-cli.sh tests/ocpp/csms-deps.sh \
 	tests/csms/csms.js tests/csms/package.json tests/csms/package-lock.json
 # (Another module needing clean-local can add its own prerequisite here.)

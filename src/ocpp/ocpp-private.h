@@ -57,14 +57,16 @@ char *ocpp_build_result(const char *id, json_t *payload);
 char *ocpp_build_error(enum ocpp_version v, const char *id,
     enum ocpp_rpc_error e, const char *desc);
 
-/* ---- payload field specs: validation as data ---- */
+/* ---- payload field specs: validation as data ----
+ * The tables are generated from the official JSON schemas of both
+ * versions by tools/gen-ocpp-schemas.js (src/ocpp/schemas.c). */
 enum ocpp_ftype {
 	OCPP_F_STR,
 	OCPP_F_INT,
 	OCPP_F_NUM,
 	OCPP_F_BOOL,
-	OCPP_F_OBJ,		/* sub = fields; NULL sub = any object */
-	OCPP_F_ARR,		/* items of item_type (sub for objects) */
+	OCPP_F_OBJ,		/* members in sub */
+	OCPP_F_ARR,		/* each item as item[0] says */
 	OCPP_F_DATETIME,	/* string, RFC 3339 */
 	OCPP_F_URI,		/* string with scheme:// */
 	OCPP_F_ANY,
@@ -74,18 +76,26 @@ struct ocpp_field {
 	const char *name;		/* NULL ends a list */
 	enum ocpp_ftype type;
 	bool required;
-	int max_len;			/* strings: 0 = unbounded */
-	bool has_range;			/* numbers / array sizes */
+	int max_len;			/* strings, in characters: 0 = unbounded */
+	bool has_range;			/* numbers: minimum, maximum */
 	double min, max;
+	double multiple_of;		/* numbers: 0 = any */
 	const char *const *enums;	/* NULL-terminated allowed values */
-	const struct ocpp_field *sub;	/* objects, arrays of objects */
-	enum ocpp_ftype item_type;	/* arrays */
+	const struct ocpp_field *sub;	/* objects: the members */
+	bool open;			/* objects: other members allowed */
+	const struct ocpp_field *item;	/* arrays: one spec for every item */
+	int min_items, max_items;	/* arrays: max -1 = unbounded */
 };
 
 struct ocpp_action_spec {
-	const char *action;
-	const struct ocpp_field *fields; /* payload object */
+	const char *action;		/* NULL ends a table */
+	const struct ocpp_field *fields; /* the payload object's members */
 };
+
+/* The generated tables (schemas.c): request and response payloads of
+ * every action of each version, NULL-terminated. */
+extern const struct ocpp_action_spec ocpp_requests16[], ocpp_responses16[];
+extern const struct ocpp_action_spec ocpp_requests201[], ocpp_responses201[];
 
 /* Spec of an inbound action in a version, or NULL when the session does
  * not take it (then see ocpp_action_known). */

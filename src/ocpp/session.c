@@ -1137,7 +1137,7 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 			op = strcmp(json_string_value(json_object_get(p,
 			    "operationalStatus")), "Operative") == 0;
 		}
-		if (k > n || s->cb->change_availability == NULL)
+		if (k < 0 || k > n || s->cb->change_availability == NULL)
 			return status_payload("Rejected");
 		return status_payload(accept_name(s->cb->change_availability(
 		    s->ud, k, op)));
@@ -1147,7 +1147,7 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		    v16(s) ? "connectorId" : "evseId"));
 		enum ocpp_result r;
 
-		if (k > n)
+		if (k < 1 || k > n)	/* the schemas allow any integer */
 			return status_payload(v16(s) ? "NotSupported" :
 			    "UnknownConnector");
 		if (!v16(s) && json_integer_value(json_object_get(p,

@@ -1,6 +1,8 @@
-/* Payload specs of the actions the session handles, as data (field type,
- * required, enum values, ranges, maxLength, from the official 1.6 and
- * 2.0.1 JSON schemas), and the validator that walks them.
+/* Which actions the session handles, and the validator that walks the
+ * payload tables generated from the official 1.6 and 2.0.1 JSON schemas
+ * (schemas.c, tools/gen-ocpp-schemas.js): types, required fields, enums,
+ * ranges, multipleOf, maxLength in characters, date-time and URI formats,
+ * array sizes, members no schema allows.
  *
  * Which CALLERROR for which fault (1.6 JSON spec §4.2.3, 2.0.1 part 4
  * §4.3): a missing required field violates an occurrence constraint, a
@@ -11,6 +13,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,272 +22,73 @@
 #include "common/util.h"
 #include "ocpp/ocpp-private.h"
 
-/* One field of a payload: name, JSON type, required, then constraints. */
-#define F(n, t, req) .name = n, .type = t, .required = req
-#define END { .name = NULL }
-#define STR(n, req, len) { F(n, OCPP_F_STR, req), .max_len = len }
-#define ENUM(n, req, e) { F(n, OCPP_F_STR, req), .enums = e }
-#define INT(n, req) { F(n, OCPP_F_INT, req) }
-#define INTR(n, req, lo, hi) \
-	{ F(n, OCPP_F_INT, req), .has_range = true, .min = lo, .max = hi }
-#define NUM(n, req) { F(n, OCPP_F_NUM, req) }
-#define DATE(n, req) { F(n, OCPP_F_DATETIME, req) }
-#define URI(n, req, len) { F(n, OCPP_F_URI, req), .max_len = len }
-#define OBJ(n, req, s) { F(n, OCPP_F_OBJ, req), .sub = s }
-#define ARR(n, req, it, s, lo, hi) { F(n, OCPP_F_ARR, req), \
-	.item_type = it, .sub = s, .has_range = true, .min = lo, .max = hi }
-#define ANY(n, req) { F(n, OCPP_F_ANY, req) }
-
-#define ID_MAX 2147483647.0	/* connector / EVSE ids: 0 .. int32 max */
-
-static const char *const e_availability[] = { "Inoperative", "Operative",
-	NULL };
-static const char *const e_reset16[] = { "Hard", "Soft", NULL };
-static const char *const e_reset201[] = { "Immediate", "OnIdle", NULL };
-static const char *const e_trigger16[] = { "BootNotification",
-	"DiagnosticsStatusNotification", "FirmwareStatusNotification",
-	"Heartbeat", "MeterValues", "StatusNotification", NULL };
-static const char *const e_trigger201[] = { "BootNotification",
-	"LogStatusNotification", "FirmwareStatusNotification", "Heartbeat",
-	"MeterValues", "SignChargingStationCertificate", "SignV2GCertificate",
-	"StatusNotification", "TransactionEvent", "SignCombinedCertificate",
-	"PublishFirmwareStatusNotification", NULL };
-static const char *const e_token_type[] = { "Central", "eMAID", "ISO14443",
-	"ISO15693", "KeyCode", "Local", "MacAddress", "NoAuthorization", NULL };
-static const char *const e_attribute[] = { "Actual", "Target", "MinSet",
-	"MaxSet", NULL };
-static const char *const e_report_base[] = { "ConfigurationInventory",
-	"FullInventory", "SummaryInventory", NULL };
-static const char *const e_registration[] = { "Accepted", "Pending",
-	"Rejected", NULL };
-static const char *const e_auth16[] = { "Accepted", "Blocked", "Expired",
-	"Invalid", "ConcurrentTx", NULL };
-
-/* ---- OCPP 1.6 ---- */
-static const struct ocpp_field f16_change_availability[] = {
-	INTR("connectorId", true, 0, ID_MAX),
-	ENUM("type", true, e_availability), END };
-static const struct ocpp_field f16_change_configuration[] = {
-	STR("key", true, 50), STR("value", true, 500), END };
-static const struct ocpp_field f16_data_transfer[] = {
-	STR("vendorId", true, 255), STR("messageId", false, 50),
-	STR("data", false, 0), END };
-static const struct ocpp_field f16_get_configuration[] = {
-	{ .name = "key", .type = OCPP_F_ARR, .item_type = OCPP_F_STR,
-	  .max_len = 50 }, END };
-static const struct ocpp_field f16_remote_start[] = {
-	INTR("connectorId", false, 1, ID_MAX), STR("idTag", true, 20),
-	OBJ("chargingProfile", false, NULL), END };
-static const struct ocpp_field f16_remote_stop[] = {
-	INT("transactionId", true), END };
-static const struct ocpp_field f16_reset[] = {
-	ENUM("type", true, e_reset16), END };
-static const struct ocpp_field f16_trigger[] = {
-	ENUM("requestedMessage", true, e_trigger16),
-	INTR("connectorId", false, 0, ID_MAX), END };
-static const struct ocpp_field f16_unlock[] = {
-	INTR("connectorId", true, 1, ID_MAX), END };
-static const struct ocpp_field f16_update_firmware[] = {
-	URI("location", true, 0), INTR("retries", false, 0, ID_MAX),
-	DATE("retrieveDate", true), INTR("retryInterval", false, 0, ID_MAX),
-	END };
-
-static const struct ocpp_action_spec specs16[] = {
-	{ "ChangeAvailability", f16_change_availability },
-	{ "ChangeConfiguration", f16_change_configuration },
-	{ "DataTransfer", f16_data_transfer },
-	{ "GetConfiguration", f16_get_configuration },
-	{ "RemoteStartTransaction", f16_remote_start },
-	{ "RemoteStopTransaction", f16_remote_stop },
-	{ "Reset", f16_reset },
-	{ "TriggerMessage", f16_trigger },
-	{ "UnlockConnector", f16_unlock },
-	{ "UpdateFirmware", f16_update_firmware },
-	/* Charging profiles belong to the daemon's smart charging: the
-	 * session checks the envelope only and hands the payload over. */
-	{ "SetChargingProfile", NULL },
-	{ "ClearChargingProfile", NULL },
-	{ "GetCompositeSchedule", NULL },
-};
-
-/* ---- OCPP 2.0.1 ---- */
-static const struct ocpp_field f201_evse[] = {
-	INTR("id", true, 0, ID_MAX), INTR("connectorId", false, 0, ID_MAX), END };
-static const struct ocpp_field f201_additional_info[] = {
-	STR("additionalIdToken", true, 36), STR("type", true, 50), END };
-static const struct ocpp_field f201_id_token[] = {
-	STR("idToken", true, 36), ENUM("type", true, e_token_type),
-	ARR("additionalInfo", false, OCPP_F_OBJ, f201_additional_info, 1, 1e9),
-	END };
-static const struct ocpp_field f201_change_availability[] = {
-	OBJ("evse", false, f201_evse),
-	ENUM("operationalStatus", true, e_availability), END };
-static const struct ocpp_field f201_data_transfer[] = {
-	STR("messageId", false, 50), ANY("data", false),
-	STR("vendorId", true, 255), END };
-static const struct ocpp_field f201_get_base_report[] = {
-	INT("requestId", true), ENUM("reportBase", true, e_report_base), END };
-static const struct ocpp_field f201_component[] = {
-	OBJ("evse", false, f201_evse), STR("name", true, 50),
-	STR("instance", false, 50), END };
-static const struct ocpp_field f201_variable[] = {
-	STR("name", true, 50), STR("instance", false, 50), END };
-static const struct ocpp_field f201_get_variable_data[] = {
-	ENUM("attributeType", false, e_attribute),
-	OBJ("component", true, f201_component),
-	OBJ("variable", true, f201_variable), END };
-static const struct ocpp_field f201_get_variables[] = {
-	ARR("getVariableData", true, OCPP_F_OBJ, f201_get_variable_data, 1, 1e9),
-	END };
-static const struct ocpp_field f201_set_variable_data[] = {
-	ENUM("attributeType", false, e_attribute),
-	STR("attributeValue", true, 1000),
-	OBJ("component", true, f201_component),
-	OBJ("variable", true, f201_variable), END };
-static const struct ocpp_field f201_set_variables[] = {
-	ARR("setVariableData", true, OCPP_F_OBJ, f201_set_variable_data, 1, 1e9),
-	END };
-static const struct ocpp_field f201_request_start[] = {
-	INTR("evseId", false, 1, ID_MAX),
-	OBJ("groupIdToken", false, f201_id_token),
-	OBJ("idToken", true, f201_id_token),
-	INT("remoteStartId", true),
-	OBJ("chargingProfile", false, NULL), END };
-static const struct ocpp_field f201_request_stop[] = {
-	STR("transactionId", true, 36), END };
-static const struct ocpp_field f201_reset[] = {
-	ENUM("type", true, e_reset201), INTR("evseId", false, 0, ID_MAX), END };
-static const struct ocpp_field f201_trigger[] = {
-	OBJ("evse", false, f201_evse),
-	ENUM("requestedMessage", true, e_trigger201), END };
-static const struct ocpp_field f201_unlock[] = {
-	INTR("evseId", true, 1, ID_MAX), INTR("connectorId", true, 1, ID_MAX),
-	END };
-static const struct ocpp_field f201_firmware[] = {
-	URI("location", true, 512), DATE("retrieveDateTime", true),
-	DATE("installDateTime", false), STR("signingCertificate", false, 5500),
-	STR("signature", false, 800), END };
-static const struct ocpp_field f201_update_firmware[] = {
-	INTR("retries", false, 0, ID_MAX), INTR("retryInterval", false, 0, ID_MAX),
-	INT("requestId", true), OBJ("firmware", true, f201_firmware), END };
-
-static const struct ocpp_action_spec specs201[] = {
-	{ "ChangeAvailability", f201_change_availability },
-	{ "DataTransfer", f201_data_transfer },
-	{ "GetBaseReport", f201_get_base_report },
-	{ "GetVariables", f201_get_variables },
-	{ "SetVariables", f201_set_variables },
-	{ "RequestStartTransaction", f201_request_start },
-	{ "RequestStopTransaction", f201_request_stop },
-	{ "Reset", f201_reset },
-	{ "TriggerMessage", f201_trigger },
-	{ "UnlockConnector", f201_unlock },
-	{ "UpdateFirmware", f201_update_firmware },
-	{ "SetChargingProfile", NULL },
-	{ "ClearChargingProfile", NULL },
-	{ "GetChargingProfiles", NULL },
-	{ "GetCompositeSchedule", NULL },
-};
-
-/* ---- responses to our CALLs ---- */
-static const struct ocpp_field r16_boot[] = {
-	ENUM("status", true, e_registration), DATE("currentTime", true),
-	INTR("interval", true, 0, ID_MAX), END };
-static const struct ocpp_field r_heartbeat[] = {
-	DATE("currentTime", true), END };
-static const struct ocpp_field r16_id_tag_info[] = {
-	ENUM("status", true, e_auth16), END };
-static const struct ocpp_field r16_start[] = {
-	OBJ("idTagInfo", true, r16_id_tag_info), INT("transactionId", true), END };
-static const struct ocpp_field r201_boot[] = {
-	ENUM("status", true, e_registration), DATE("currentTime", true),
-	INTR("interval", true, 0, ID_MAX), END };
-
-static const struct ocpp_action_spec rspecs16[] = {
-	{ "BootNotification", r16_boot },
-	{ "Heartbeat", r_heartbeat },
-	{ "StartTransaction", r16_start },
-};
-static const struct ocpp_action_spec rspecs201[] = {
-	{ "BootNotification", r201_boot },
-	{ "Heartbeat", r_heartbeat },
-};
-
-/* Every action name of each version (schemas of 1.6 with the security
- * extension, and of 2.0.1), for NotSupported versus NotImplemented. */
-static const char *const known16[] = {
-	"Authorize", "BootNotification", "CancelReservation",
-	"CertificateSigned", "ChangeAvailability", "ChangeConfiguration",
-	"ClearCache", "ClearChargingProfile", "DataTransfer", "DeleteCertificate",
-	"DiagnosticsStatusNotification", "ExtendedTriggerMessage",
-	"FirmwareStatusNotification", "GetCompositeSchedule", "GetConfiguration",
-	"GetDiagnostics", "GetInstalledCertificateIds", "GetLocalListVersion",
-	"GetLog", "Heartbeat", "InstallCertificate", "LogStatusNotification",
-	"MeterValues", "RemoteStartTransaction", "RemoteStopTransaction",
-	"ReserveNow", "Reset", "SecurityEventNotification", "SendLocalList",
-	"SetChargingProfile", "SignCertificate",
-	"SignedFirmwareStatusNotification", "SignedUpdateFirmware",
-	"StartTransaction", "StatusNotification", "StopTransaction",
-	"TriggerMessage", "UnlockConnector", "UpdateFirmware", NULL };
-static const char *const known201[] = {
-	"Authorize", "BootNotification", "CancelReservation",
-	"CertificateSigned", "ChangeAvailability", "ClearCache",
-	"ClearChargingProfile", "ClearDisplayMessage", "ClearVariableMonitoring",
-	"ClearedChargingLimit", "CostUpdated", "CustomerInformation",
-	"DataTransfer", "DeleteCertificate", "FirmwareStatusNotification",
-	"Get15118EVCertificate", "GetBaseReport", "GetCertificateStatus",
-	"GetChargingProfiles", "GetCompositeSchedule", "GetDisplayMessages",
-	"GetInstalledCertificateIds", "GetLocalListVersion", "GetLog",
-	"GetMonitoringReport", "GetReport", "GetTransactionStatus",
-	"GetVariables", "Heartbeat", "InstallCertificate",
-	"LogStatusNotification", "MeterValues", "NotifyChargingLimit",
-	"NotifyCustomerInformation", "NotifyDisplayMessages",
-	"NotifyEVChargingNeeds", "NotifyEVChargingSchedule", "NotifyEvent",
-	"NotifyMonitoringReport", "NotifyReport", "PublishFirmware",
-	"PublishFirmwareStatusNotification", "ReportChargingProfiles",
-	"RequestStartTransaction", "RequestStopTransaction",
-	"ReservationStatusUpdate", "ReserveNow", "Reset",
-	"SecurityEventNotification", "SendLocalList", "SetChargingProfile",
-	"SetDisplayMessage", "SetMonitoringBase", "SetMonitoringLevel",
-	"SetNetworkProfile", "SetVariableMonitoring", "SetVariables",
-	"SignCertificate", "StatusNotification", "TransactionEvent",
-	"TriggerMessage", "UnlockConnector", "UnpublishFirmware",
+/* The actions the session takes from the backend, per version; their
+ * payloads are checked against the generated tables before a handler
+ * runs.  Charging profiles are handed over to the daemon's smart
+ * charging after the same check. */
+static const char *const handled16[] = {
+	"ChangeAvailability", "ChangeConfiguration", "ClearChargingProfile",
+	"DataTransfer", "GetCompositeSchedule", "GetConfiguration",
+	"RemoteStartTransaction", "RemoteStopTransaction", "Reset",
+	"SetChargingProfile", "TriggerMessage", "UnlockConnector",
 	"UpdateFirmware", NULL };
+static const char *const handled201[] = {
+	"ChangeAvailability", "ClearChargingProfile", "DataTransfer",
+	"GetBaseReport", "GetChargingProfiles", "GetCompositeSchedule",
+	"GetVariables", "RequestStartTransaction", "RequestStopTransaction",
+	"Reset", "SetChargingProfile", "SetVariables", "TriggerMessage",
+	"UnlockConnector", "UpdateFirmware", NULL };
+/* The answers to our CALLs that the session reads fields of. */
+static const char *const read16[] = {
+	"BootNotification", "Heartbeat", "StartTransaction", NULL };
+static const char *const read201[] = {
+	"BootNotification", "Heartbeat", NULL };
 
-/* Looks an action up in a spec table. */
-static const struct ocpp_action_spec *
-find_spec(const struct ocpp_action_spec *t, size_t n, const char *action)
+/* True when name is in the NULL-terminated list. */
+static bool
+listed(const char *const *list, const char *name)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(t[i].action, action) == 0)
-			return &t[i];
+	for (; *list != NULL; list++)
+		if (strcmp(*list, name) == 0)
+			return true;
+	return false;
+}
+
+/* Looks an action up in a generated table. */
+static const struct ocpp_action_spec *
+find_spec(const struct ocpp_action_spec *t, const char *action)
+{
+	for (; t->action != NULL; t++)
+		if (strcmp(t->action, action) == 0)
+			return t;
 	return NULL;
 }
 
 const struct ocpp_action_spec *
 ocpp_action_spec(enum ocpp_version v, const char *action)
 {
-	if (v == OCPP_V16)
-		return find_spec(specs16, ARRAY_SIZE(specs16), action);
-	return find_spec(specs201, ARRAY_SIZE(specs201), action);
+	bool v16 = v == OCPP_V16;
+
+	if (!listed(v16 ? handled16 : handled201, action))
+		return NULL;
+	return find_spec(v16 ? ocpp_requests16 : ocpp_requests201, action);
 }
 
 const struct ocpp_action_spec *
 ocpp_response_spec(enum ocpp_version v, const char *action)
 {
-	if (v == OCPP_V16)
-		return find_spec(rspecs16, ARRAY_SIZE(rspecs16), action);
-	return find_spec(rspecs201, ARRAY_SIZE(rspecs201), action);
+	bool v16 = v == OCPP_V16;
+
+	if (!listed(v16 ? read16 : read201, action))
+		return NULL;
+	return find_spec(v16 ? ocpp_responses16 : ocpp_responses201, action);
 }
 
 bool
 ocpp_action_known(enum ocpp_version v, const char *action)
 {
-	for (const char *const *p = v == OCPP_V16 ? known16 : known201;
-	    *p != NULL; p++)
-		if (strcmp(*p, action) == 0)
-			return true;
-	return false;
+	return find_spec(v == OCPP_V16 ? ocpp_requests16 : ocpp_requests201,
+	    action) != NULL;
 }
 
 static enum ocpp_rpc_error validate_obj(enum ocpp_version v,
@@ -309,6 +113,32 @@ fail(char **cause, enum ocpp_rpc_error e, const char *fmt, ...)
 	va_end(ap);
 	*cause = xstrdup(buf);
 	return e;
+}
+
+/* Characters (code points) in the UTF-8 text s of len bytes: the unit
+ * of the schemas' maxLength. */
+static size_t
+utf8_chars(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+/* True when d is a multiple of m (> 0) up to the precision of a double:
+ * 21.7 is a multiple of 0.1, 21.75 is not; beyond 2^53 every double is
+ * a whole number of steps. */
+static bool
+multiple_of(double d, double m)
+{
+	double q = d / m;
+
+	if (!isfinite(q) || fabs(q) >= 9007199254740992.0)
+		return true;
+	return fabs(q - round(q)) <= 1e-9 * (fabs(q) > 1 ? fabs(q) : 1);
 }
 
 /* True when s looks like "scheme://rest". */
@@ -344,7 +174,7 @@ validate_value(enum ocpp_version v, const struct ocpp_field *f,
 			return fail(cause, OCPP_RPC_TYPE, "%s must be a string",
 			    path);
 		s = json_string_value(val);
-		len = json_string_length(val);
+		len = utf8_chars(s, json_string_length(val));
 		if (f->max_len > 0 && len > (size_t)f->max_len)
 			return fail(cause, OCPP_RPC_PROPERTY,
 			    "%s is %zu characters long, at most %d allowed",
@@ -378,10 +208,21 @@ validate_value(enum ocpp_version v, const struct ocpp_field *f,
 			return fail(cause, OCPP_RPC_TYPE, "%s must be %s", path,
 			    type == OCPP_F_INT ? "an integer" : "a number");
 		d = json_number_value(val);
+		/* OCPP's integer is 32 bits (2.0.1 part 2 §2.1; 1.6 alike):
+		 * the handlers may hold every integer in an int. */
+		if (type == OCPP_F_INT && (json_integer_value(val) < INT32_MIN ||
+		    json_integer_value(val) > INT32_MAX))
+			return fail(cause, OCPP_RPC_PROPERTY,
+			    "%s = %" JSON_INTEGER_FORMAT " does not fit a 32-bit "
+			    "integer", path, json_integer_value(val));
 		if (f->has_range && (d < f->min || d > f->max || isnan(d)))
 			return fail(cause, OCPP_RPC_PROPERTY,
 			    "%s = %g is out of range [%g, %g]", path, d, f->min,
 			    f->max);
+		if (f->multiple_of > 0 && !multiple_of(d, f->multiple_of))
+			return fail(cause, OCPP_RPC_PROPERTY,
+			    "%s = %g is not a multiple of %g", path, d,
+			    f->multiple_of);
 		return OCPP_RPC_OK;
 	}
 	case OCPP_F_BOOL:
@@ -393,9 +234,8 @@ validate_value(enum ocpp_version v, const struct ocpp_field *f,
 		if (!json_is_object(val))
 			return fail(cause, OCPP_RPC_TYPE, "%s must be an object",
 			    path);
-		if (f->sub == NULL)
-			return OCPP_RPC_OK;
-		return validate_obj(v, f->sub, val, path, strict, cause);
+		return validate_obj(v, f->sub, val, path, strict && !f->open,
+		    cause);
 	case OCPP_F_ARR: {
 		size_t n, i;
 		json_t *it;
@@ -404,19 +244,20 @@ validate_value(enum ocpp_version v, const struct ocpp_field *f,
 			return fail(cause, OCPP_RPC_TYPE, "%s must be an array",
 			    path);
 		n = json_array_size(val);
-		if (f->has_range && ((double)n < f->min || (double)n > f->max))
+		if (n < (size_t)f->min_items)
 			return fail(cause, OCPP_RPC_OCCURRENCE,
-			    "%s has %zu items, allowed %g to %g", path, n,
-			    f->min, f->max);
+			    "%s has %zu items, at least %d required", path, n,
+			    f->min_items);
+		if (f->max_items >= 0 && n > (size_t)f->max_items)
+			return fail(cause, OCPP_RPC_OCCURRENCE,
+			    "%s has %zu items, at most %d allowed", path, n,
+			    f->max_items);
 		json_array_foreach(val, i, it) {
 			char sub[160];
-			struct ocpp_field item = *f;
 			enum ocpp_rpc_error e;
 
-			item.has_range = false;
-			item.enums = NULL;
 			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-			e = validate_value(v, &item, f->item_type, it, sub,
+			e = validate_value(v, f->item, f->item->type, it, sub,
 			    strict, cause);
 			if (e != OCPP_RPC_OK)
 				return e;
@@ -441,10 +282,6 @@ validate_obj(enum ocpp_version v, const struct ocpp_field *fields, json_t *obj,
 		json_object_foreach(obj, key, val) {
 			const struct ocpp_field *f;
 
-			/* 2.0.1: every object may carry vendor customData. */
-			if (v == OCPP_V201 && strcmp(key, "customData") == 0 &&
-			    json_is_object(val))
-				continue;
 			for (f = fields; f->name != NULL; f++)
 				if (strcmp(f->name, key) == 0)
 					break;

@@ -1,6 +1,7 @@
 /* Unit tests for src/ocpp: OCPP-J framing, the CALLERROR chosen for each
  * class of bad inbound frame in both versions, payload validation from the
  * field specs, message ids and the reconnect back-off. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,9 +127,13 @@ test_payload_errors_16(void)
 	CU_ASSERT_STRING_EQUAL(classify(OCPP_V16,
 	    "[2,\"b4\",\"Reset\",{\"type\":\"Warm\"}]", id, sizeof(id)),
 	    "PropertyConstraintViolation");
-	/* Out of range: connector -1. */
+	/* Connector -1 is an integer as the schema asks (the handler
+	 * rejects it); 2^31 does not fit OCPP's 32-bit integer. */
 	CU_ASSERT_STRING_EQUAL(classify(OCPP_V16,
 	    "[2,\"b5\",\"ChangeAvailability\",{\"connectorId\":-1,"
+	    "\"type\":\"Operative\"}]", id, sizeof(id)), "");
+	CU_ASSERT_STRING_EQUAL(classify(OCPP_V16,
+	    "[2,\"b5\",\"ChangeAvailability\",{\"connectorId\":2147483648,"
 	    "\"type\":\"Operative\"}]", id, sizeof(id)),
 	    "PropertyConstraintViolation");
 	/* idTag is CiString20: 21 characters are too many. */
@@ -196,10 +201,14 @@ test_payload_errors_201(void)
 	    "\"attributeValue\":\"60\",\"component\":{\"name\":"
 	    "\"OCPPCommCtrlr\"},\"variable\":{\"name\":\"HeartbeatInterval\"}}]}]",
 	    id, sizeof(id)), "");
-	/* evseId 0 is below the minimum of UnlockConnector (1). */
+	/* evseId 0 is an integer as the schema asks (the handler answers
+	 * UnknownConnector); a string is not. */
 	CU_ASSERT_STRING_EQUAL(classify(OCPP_V201,
 	    "[2,\"c9\",\"UnlockConnector\",{\"evseId\":0,\"connectorId\":1}]",
-	    id, sizeof(id)), "PropertyConstraintViolation");
+	    id, sizeof(id)), "");
+	CU_ASSERT_STRING_EQUAL(classify(OCPP_V201,
+	    "[2,\"c9\",\"UnlockConnector\",{\"evseId\":\"1\","
+	    "\"connectorId\":1}]", id, sizeof(id)), "TypeConstraintViolation");
 	/* Charging profile actions exist (handed to the daemon). */
 	CU_ASSERT_TRUE(ocpp_action_known(OCPP_V201, "SetChargingProfile"));
 	CU_ASSERT_PTR_NOT_NULL(ocpp_action_spec(OCPP_V201, "SetChargingProfile"));
@@ -248,6 +257,84 @@ test_parse_result_and_error(void)
 	    &cause), -1);
 	CU_ASSERT_EQUAL(e, OCPP_RPC_FRAMEWORK);
 	free(cause);
+}
+
+/* Every action the session takes is checked against the generated
+ * schema tables before its handler: the charging-profile actions too,
+ * nested objects, formats, multipleOf, maxLength in characters. */
+static void
+test_schema_tables(void)
+{
+	static const struct {
+		enum ocpp_version v;
+		const char *frame, *code;
+	} cases[] = {
+		/* GetCompositeSchedule: missing id, wrong type, enum. */
+		{ OCPP_V16, "[2,\"g1\",\"GetCompositeSchedule\",{\"duration\":60}]",
+		    "OccurenceConstraintViolation" },
+		{ OCPP_V201, "[2,\"g2\",\"GetCompositeSchedule\",{\"duration\":60}]",
+		    "OccurrenceConstraintViolation" },
+		{ OCPP_V16, "[2,\"g3\",\"GetCompositeSchedule\",{\"connectorId\":1,"
+		    "\"duration\":\"sixty\"}]", "TypeConstraintViolation" },
+		{ OCPP_V201, "[2,\"g4\",\"GetCompositeSchedule\",{\"evseId\":1,"
+		    "\"duration\":60,\"chargingRateUnit\":\"kW\"}]",
+		    "PropertyConstraintViolation" },
+		{ OCPP_V16, "[2,\"g5\",\"GetCompositeSchedule\",{\"connectorId\":1,"
+		    "\"duration\":60,\"chargingRateUnit\":\"W\"}]", "" },
+		/* SetChargingProfile, 1.6: limit is a multiple of 0.1. */
+		{ OCPP_V16, "[2,\"g6\",\"SetChargingProfile\",{\"connectorId\":0,"
+		    "\"csChargingProfiles\":{\"chargingProfileId\":1,\"stackLevel\":0,"
+		    "\"chargingProfilePurpose\":\"TxDefaultProfile\","
+		    "\"chargingProfileKind\":\"Relative\",\"chargingSchedule\":{"
+		    "\"chargingRateUnit\":\"A\",\"chargingSchedulePeriod\":[{"
+		    "\"startPeriod\":0,\"limit\":21.75}]}}}]",
+		    "PropertyConstraintViolation" },
+		{ OCPP_V16, "[2,\"g7\",\"SetChargingProfile\",{\"connectorId\":0,"
+		    "\"csChargingProfiles\":{\"chargingProfileId\":1,\"stackLevel\":0,"
+		    "\"chargingProfilePurpose\":\"TxDefaultProfile\","
+		    "\"chargingProfileKind\":\"Relative\",\"chargingSchedule\":{"
+		    "\"chargingRateUnit\":\"A\",\"chargingSchedulePeriod\":[{"
+		    "\"startPeriod\":0,\"limit\":21.7}]}}}]", "" },
+		/* 2.0.1: a nested date-time, an unknown nested member,
+		 * customData allowed anywhere. */
+		{ OCPP_V201, "[2,\"g8\",\"SetChargingProfile\",{\"evseId\":0,"
+		    "\"chargingProfile\":{\"id\":1,\"stackLevel\":0,"
+		    "\"chargingProfilePurpose\":\"TxDefaultProfile\","
+		    "\"chargingProfileKind\":\"Absolute\",\"chargingSchedule\":[{"
+		    "\"id\":1,\"startSchedule\":\"yesterday\",\"chargingRateUnit\":\"W\","
+		    "\"chargingSchedulePeriod\":[{\"startPeriod\":0,\"limit\":1}]}]}}]",
+		    "PropertyConstraintViolation" },
+		{ OCPP_V201, "[2,\"g9\",\"ClearChargingProfile\",{"
+		    "\"chargingProfileCriteria\":{\"stackLevel\":1,\"colour\":1}}]",
+		    "ProtocolError" },
+		{ OCPP_V201, "[2,\"g10\",\"ClearChargingProfile\",{\"customData\":{"
+		    "\"vendorId\":\"x\",\"any\":1},\"chargingProfileCriteria\":{"
+		    "\"stackLevel\":1}}]", "" },
+		/* maxLength counts characters: 20 x "é" is a valid idTag. */
+		{ OCPP_V16, "[2,\"g11\",\"RemoteStartTransaction\",{\"idTag\":"
+		    "\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+		    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}]",
+		    "" },
+		/* GetChargingProfiles: the criterion object is required. */
+		{ OCPP_V201, "[2,\"g12\",\"GetChargingProfiles\",{\"requestId\":1}]",
+		    "OccurrenceConstraintViolation" },
+	};
+	char id[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *got = classify(cases[i].v, cases[i].frame, id,
+		    sizeof(id));
+
+		if (strcmp(got, cases[i].code) != 0)
+			fprintf(stderr, "case %zu: %s, expected %s\n", i, got,
+			    cases[i].code);
+		CU_ASSERT_STRING_EQUAL(got, cases[i].code);
+	}
+	/* Every action of each version has both tables. */
+	CU_ASSERT_TRUE(ocpp_action_known(OCPP_V16, "SignCertificate"));
+	CU_ASSERT_TRUE(ocpp_action_known(OCPP_V201, "NotifyEVChargingNeeds"));
+	CU_ASSERT_FALSE(ocpp_action_known(OCPP_V16, "GetVariables"));
+	CU_ASSERT_PTR_NOT_NULL(ocpp_response_spec(OCPP_V16, "StartTransaction"));
 }
 
 /* The answer to a frame that does not parse is valid JSON in both
@@ -739,6 +826,7 @@ static const struct cu_test codec_tests[] = {
 	{ "2.0.1 payload errors", test_payload_errors_201 },
 	{ "CALLRESULT and CALLERROR parsing", test_parse_result_and_error },
 	{ "frame builders", test_build },
+	{ "payloads against the generated schema tables", test_schema_tables },
 	{ "answers to unparsable frames are JSON", test_unparsable_answer },
 	{ "UTF-8 descriptions cut between characters", test_utf8_copy },
 	{ "type and id of an unparsable frame", test_peek_id },
