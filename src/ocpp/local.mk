@@ -68,3 +68,25 @@ bench_programs += bench/bench-smartcharging
 bench_bench_smartcharging_SOURCES = bench/bench-smartcharging.c
 bench_bench_smartcharging_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 bench_bench_smartcharging_LDADD = $(SMARTCHARGING_LIBS)
+
+# ---- In-tree fuzzing (libFuzzer with Debian's clang, built outside the
+# autotools compiler by tests/fuzz/fuzz.sh; skipped without clang).
+# `make fuzz` builds the targets into tests/fuzz/; `make check` runs each
+# a few seconds; `make bench` runs them for 10^7 executions in all.
+TESTS += tests/fuzz/test-fuzz.sh
+bench_scripts += tests/fuzz/bench-fuzz.sh
+EXTRA_DIST += tests/fuzz/fuzz.sh tests/fuzz/test-fuzz.sh \
+	tests/fuzz/bench-fuzz.sh tests/fuzz/fuzz-station.h \
+	tests/fuzz/fuzz-station.c tests/fuzz/fuzz-rpc.c \
+	tests/fuzz/fuzz-profile.c tests/fuzz/fuzz-profile-query.c \
+	tests/fuzz/fuzz-config.c tests/fuzz/corpus
+fuzz:
+	@top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	  $(SHELL) $(srcdir)/tests/fuzz/fuzz.sh build; rc=$$?; \
+	  test $$rc = 0 || test $$rc = 77
+clean-local: clean-local-fuzz
+clean-local-fuzz:
+	-rm -rf tests/fuzz/obj tests/fuzz/fuzz-rpc16 tests/fuzz/fuzz-rpc201 \
+	  tests/fuzz/fuzz-profile tests/fuzz/fuzz-profile-query \
+	  tests/fuzz/fuzz-config
+.PHONY: fuzz clean-local-fuzz

@@ -1,0 +1,109 @@
+#!/bin/sh
+# In-tree fuzzing with libFuzzer (Debian's clang): builds the targets of
+# tests/fuzz/ against the OCPP module's sources, and runs them.
+#   fuzz.sh build     build every target into $top_builddir/tests/fuzz/
+#   fuzz.sh check     build, then run each target FUZZ_SECONDS (default 3)
+#                     from its seed corpus; fails on any crash
+#   fuzz.sh bench     build, then run them for FUZZ_EXECS executions in
+#                     all (default 10^7, shared equally), printing
+#                     "fuzz.<target>: N execs, 0 crashes" per target
+# Without clang (or its libFuzzer runtime): says so and exits 77 (skip).
+set -u
+: "${top_srcdir:=.}" "${top_builddir:=.}"
+S=$top_srcdir
+B=$top_builddir/tests/fuzz
+CLANG=${FUZZ_CC:-clang}
+targets="rpc16 rpc201 profile profile-query config"
+
+skip() { echo "fuzz: $1: skipped"; exit 77; }
+
+command -v "$CLANG" >/dev/null 2>&1 ||
+    skip "$CLANG not found (apt-get install clang)"
+command -v pkg-config >/dev/null 2>&1 || skip "pkg-config not found"
+deps=$(pkg-config --cflags jansson libwebsockets openssl) ||
+    skip "jansson / libwebsockets / openssl development files not found"
+libs=$(pkg-config --libs jansson libwebsockets openssl)
+mkdir -p "$B/obj" || exit 99
+probe="$B/obj/probe"
+printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n)\n{ (void)d; (void)n; return 0; }\n' >"$probe.c"
+"$CLANG" -fsanitize=fuzzer "$probe.c" -o "$probe" 2>/dev/null ||
+    skip "$CLANG cannot link libFuzzer (apt-get install libclang-rt-14-dev)"
+
+flags="-std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
+    -fno-sanitize-recover=undefined -I$S/src -I$S -I$top_builddir $deps"
+lib_src="src/common/log.c src/common/util.c src/ocpp/rpc.c src/ocpp/spec.c
+    src/ocpp/schemas.c src/ocpp/config.c src/ocpp/session.c
+    src/ocpp/transport.c src/ocpp/smartcharging.c tests/fuzz/fuzz-station.c"
+
+# compile SRC OBJ [FLAGS...]: when OBJ is older than SRC or any header.
+compile() {
+	src=$1 obj=$2
+	shift 2
+	if [ -f "$obj" ] && [ -z "$(find "$S/$src" "$S/src/ocpp" "$S/src/common" \
+	    "$S/tests/fuzz" -name '*.[ch]' -newer "$obj" | head -1)" ]; then
+		return 0
+	fi
+	# shellcheck disable=SC2086
+	"$CLANG" $flags -fsanitize=fuzzer-no-link "$@" -c "$S/$src" -o "$obj"
+}
+
+build() {
+	objs=
+	for src in $lib_src; do
+		obj="$B/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
+		compile "$src" "$obj" || return 1
+		objs="$objs $obj"
+	done
+	for t in $targets; do
+		case $t in
+		rpc16) src=tests/fuzz/fuzz-rpc.c extra=-DFUZZ_VERSION=OCPP_V16 ;;
+		rpc201) src=tests/fuzz/fuzz-rpc.c extra=-DFUZZ_VERSION=OCPP_V201 ;;
+		*) src=tests/fuzz/fuzz-$t.c extra= ;;
+		esac
+		compile "$src" "$B/obj/fuzz-$t.o" $extra || return 1
+		# shellcheck disable=SC2086
+		"$CLANG" $flags -fsanitize=fuzzer "$B/obj/fuzz-$t.o" $objs \
+		    $libs -lm -o "$B/fuzz-$t" || return 1
+	done
+}
+
+# run TARGET ARGS...: one libFuzzer run on a scratch copy of the seeds;
+# its output goes to $work/TARGET.log.
+run() {
+	t=$1
+	shift
+	mkdir -p "$work/$t"
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    "$B/fuzz-$t" -artifact_prefix="$work/$t-" -timeout=20 \
+	    -rss_limit_mb=2048 -print_final_stats=1 "$@" "$work/$t" \
+	    "$S/tests/fuzz/corpus/$t" >"$work/$t.log" 2>&1
+}
+
+mode=${1:-build}
+build || { echo "fuzz: build failed"; exit 99; }
+[ "$mode" = build ] && { echo "fuzz: targets in $B: $targets"; exit 0; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/fuzz.XXXXXX") || exit 99
+trap 'rm -rf "$work"' EXIT INT TERM
+rc=0
+n=0
+for t in $targets; do n=$((n + 1)); done
+for t in $targets; do
+	case $mode in
+	check) run "$t" -max_total_time="${FUZZ_SECONDS:-3}" ;;
+	bench) run "$t" -runs=$(( ${FUZZ_EXECS:-10000000} / n )) ;;
+	*) echo "usage: fuzz.sh build|check|bench"; exit 99 ;;
+	esac
+	status=$?
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t.log" | tail -1)
+	crashes=$(ls "$work" | grep -c "^$t-" )
+	if [ $status -ne 0 ] || [ "$crashes" -ne 0 ]; then
+		rc=1
+		tail -40 "$work/$t.log"
+		for a in "$work/$t-"*; do
+			[ -f "$a" ] && { echo "input $a:"; od -c "$a" | head -20; }
+		done
+	fi
+	[ $status -ne 0 ] && [ "$crashes" -eq 0 ] && crashes=1
+	echo "fuzz.$t: ${execs:-0} execs, $crashes crashes"
+done
+exit $rc
