@@ -13,6 +13,7 @@ const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startCsms } = require(process.env.CSMS_JS);
+const { cases: malformedCases } = require('./malformed-corpus.js');
 
 const STATION = process.env.STATION;
 const WORKDIR = process.env.WORKDIR;
@@ -639,6 +640,41 @@ for (const version of ['1.6', '2.0.1']) {
             assert.match(st.stderr(), /malformed frame: binary frame/);
             assert.match(st.stderr(), /malformed frame: message longer than 262144/);
             assert.match(st.stderr(), /malformed frame: frame is not valid JSON/);
+        });
+    });
+
+    test(`${version}: malformed-frame corpus, each answered with its code`, async () => {
+        await withSession(version, {}, async (csms, st) => {
+            await booted(csms, st);
+            const list = malformedCases(version);
+            const actionsSeen = new Set(list.map((c) =>
+                /^\[2,"[^"]*","(\w+)"/.exec(c.frame)).filter((m) => m)
+                .map((m) => m[1]));
+            assert.ok(list.length >= 60, `${list.length} cases`);
+            assert.ok(actionsSeen.size >= 15, `${actionsSeen.size} actions`);
+            for (const c of list) {
+                csms.raw('CS001', c.frame);
+                const ans = await csms.log.waitFor((e) => e.event === 'message' &&
+                    e.text.startsWith(`[4,"${c.id}",`),
+                `answer to ${c.frame.slice(0, 100)}`);
+                const arr = JSON.parse(ans.text);
+                const what = `${c.frame.slice(0, 100)} -> ${ans.text.slice(0, 200)}`;
+                assert.equal(arr[2], c.code, what);
+                assert.equal(typeof arr[3], 'string', what);
+                assert.ok(Buffer.byteLength(arr[3]) <= 255, what);
+                if (c.field) {
+                    assert.ok(arr[3].includes(c.field), `field named: ${what}`);
+                }
+                assert.deepEqual(arr[4], {});
+            }
+            // Still up: a normal call is answered, no reconnect happened.
+            const r = await csms.call('CS001', 'TriggerMessage',
+                { requestedMessage: 'Heartbeat' });
+            assert.equal(r.status, 'Accepted');
+            st.send({ cmd: 'stats' });
+            const s = await st.log.waitFor((e) => e.event === 'stats', 'stats');
+            assert.equal(s.disconnects, 0);
+            assert.equal(s.errors_sent, list.length);
         });
     });
 }
