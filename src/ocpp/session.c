@@ -1067,6 +1067,10 @@ do_trigger(struct ocpp_session *s, const char *what, int k, bool has_k)
 	if (has_k && (k < 0 || k > s->station->n_connectors))
 		return "Rejected";
 	if (strcmp(what, "BootNotification") == 0) {
+		/* F06.FR.17: once accepted, 2.0.1 does not boot again on
+		 * request (1.6 has no such rule: it sends one). */
+		if (!v16(s) && s->boot == BOOT_ACCEPTED)
+			return "Rejected";
 		s->boot_trigger = true;
 	} else if (strcmp(what, "Heartbeat") == 0) {
 		push_call(s, "Heartbeat", json_object());

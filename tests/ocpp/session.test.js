@@ -469,10 +469,24 @@ for (const version of ['1.6', '2.0.1']) {
             assert.equal(r.status, 'Accepted');
             const idle = await csms.log.waitFor(isCall('FirmwareStatusNotification'), 'Idle');
             assert.equal(idle.params.status, 'Idle');
+            // 1.6 boots again on request; 2.0.1 once accepted refuses
+            // (F06.FR.17) and sends no BootNotification.
+            const boots = csms.log.count(isCall('BootNotification'));
             r = await csms.call('CS001', 'TriggerMessage',
                 { requestedMessage: 'BootNotification' });
-            assert.equal(r.status, 'Accepted');
-            await csms.log.waitFor(isCall('BootNotification'), 'triggered boot');
+            assert.equal(r.status, v16 ? 'Accepted' : 'Rejected');
+            if (v16) {
+                await csms.log.waitFor(isCall('BootNotification'), 'triggered boot');
+            } else {
+                // A boot would go out before the next CALL: a heartbeat.
+                const hb = csms.log.count(isCall('Heartbeat'));
+                r = await csms.call('CS001', 'TriggerMessage',
+                    { requestedMessage: 'Heartbeat' });
+                assert.equal(r.status, 'Accepted');
+                await csms.log.waitFor((e) => isCall('Heartbeat')(e) &&
+                    csms.log.count(isCall('Heartbeat')) > hb, 'heartbeat');
+                assert.equal(csms.log.count(isCall('BootNotification')), boots);
+            }
             r = await csms.call('CS001', 'Reset', { type: v16 ? 'Hard' : 'Immediate' });
             assert.equal(r.status, 'Accepted');
             const ev = await st.log.waitFor((e) => e.event === 'reset', 'reset cb');
