@@ -48,15 +48,17 @@ const struct cfg_entry ocpp_cfg_table[] = {
 	CONST("NumberOfConnectors", NULL, NULL, CFG_INT, NULL),
 	CONST("AuthorizeRemoteTxRequests", "AuthCtrlr", "AuthorizeRemoteStart",
 	    CFG_BOOL, "false"),
-	CONST("ClockAlignedDataInterval", "AlignedDataCtrlr", "Interval",
-	    CFG_INT, "0"),
+	RW("ClockAlignedDataInterval", "AlignedDataCtrlr", "Interval", NULL,
+	    CI_ALIGNED_INTERVAL, 0, 86400),
 	CONST("ConnectionTimeOut", "TxCtrlr", "EVConnectionTimeOut", CFG_INT,
 	    "0"),
 	CONST("GetConfigurationMaxKeys", "DeviceDataCtrlr", "ItemsPerMessage",
 	    CFG_INT, "64"),
 	CONST("LocalAuthorizeOffline", NULL, NULL, CFG_BOOL, "false"),
 	CONST("LocalPreAuthorize", NULL, NULL, CFG_BOOL, "false"),
-	CONST("MeterValuesAlignedData", NULL, NULL, CFG_STR, ""),
+	CONST("MeterValuesAlignedData", "AlignedDataCtrlr", "Measurands",
+	    CFG_STR, "Power.Active.Import,Energy.Active.Import.Register,"
+	    "Current.Import,Voltage"),
 	CONST("ResetRetries", NULL, NULL, CFG_INT, "0"),
 	CONST("StopTransactionOnEVSideDisconnect", "TxCtrlr",
 	    "StopTxOnEVSideDisconnect", CFG_BOOL, "true"),
@@ -131,6 +133,8 @@ cfg_set(struct ocpp_session *s, const struct cfg_entry *e, const char *value)
 		s->next_heartbeat_ms = s->now_ms + v * 1000;
 	if (e->index == CI_METER_INTERVAL)
 		s->next_meter_ms = s->now_ms + v * 1000;
+	if (e->index == CI_ALIGNED_INTERVAL)
+		s->next_aligned_wall_ms = 0;	/* the next boundary of v */
 	if (s->cb->config_changed != NULL && e->key16 != NULL)
 		s->cb->config_changed(s->ud, e->key16, value);
 	/* The ping policy is taken at connect time. */
@@ -497,6 +501,7 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
 	case CI_BACKOFF_RANDOM: field = &st->retry_backoff_random_s; break;
 	case CI_BACKOFF_REPEAT: field = &st->retry_backoff_repeat; break;
 	case CI_CALL_TIMEOUT: field = &st->call_timeout_s; break;
+	case CI_ALIGNED_INTERVAL: field = &st->aligned_interval_s; break;
 	case CI_COUNT: return -1;
 	}
 	if (field == NULL)

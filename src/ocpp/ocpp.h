@@ -112,6 +112,7 @@ struct ocpp_settings {
 	int ping_timeout_s;
 	int call_timeout_s;		/* response timeout of our CALLs */
 	int meter_interval_s;		/* MeterValueSampleInterval; 0 = off */
+	int aligned_interval_s;		/* ClockAlignedDataInterval; 0 = off */
 	int tx_attempts;		/* TransactionMessageAttempts / MessageAttempts */
 	int tx_retry_interval_s;	/* …RetryInterval / MessageAttemptInterval */
 	const char *default_id_tag;	/* when the charger reports no IdToken */

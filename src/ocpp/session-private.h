@@ -79,6 +79,7 @@ enum cfg_int {
 	CI_BACKOFF_RANDOM,
 	CI_BACKOFF_REPEAT,
 	CI_CALL_TIMEOUT,
+	CI_ALIGNED_INTERVAL,
 	CI_COUNT,
 };
 
@@ -111,6 +112,7 @@ struct ocpp_session {
 	bool boot_trigger;	/* TriggerMessage(BootNotification) */
 	int64_t next_heartbeat_ms;
 	int64_t next_meter_ms;
+	int64_t next_aligned_wall_ms;	/* next clock-aligned sample, 0 = none */
 	bool statuses_due;	/* resend every status (after boot/reconnect) */
 
 	struct inflight call;
@@ -143,6 +145,9 @@ void transport_send(struct ocpp_session *s, const char *text);
 void session_link_up(struct ocpp_session *s);
 void session_link_down(struct ocpp_session *s, const char *why);
 void session_receive(struct ocpp_session *s, const char *text, size_t len);
+/* Clock-aligned meter values at wall time wall_ms (epoch ms): queues
+ * them when a boundary of ClockAlignedDataInterval was reached. */
+void session_aligned_tick(struct ocpp_session *s, int64_t wall_ms);
 /* A message that cannot be taken (not parsable, binary, too long): logs a
  * warning and answers the CALLERROR e, with id (or, when id is "", the id
  * read from the start of text if it is a CALL; 2.0.1 otherwise "-1"). */

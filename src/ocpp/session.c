@@ -32,6 +32,7 @@ ocpp_settings_defaults(struct ocpp_settings *st)
 	st->ping_timeout_s = 10;
 	st->call_timeout_s = 30;
 	st->meter_interval_s = 60;
+	st->aligned_interval_s = 0;
 	st->tx_attempts = 3;
 	st->tx_retry_interval_s = 60;
 	st->default_id_tag = "gateway";
@@ -125,6 +126,7 @@ ocpp_settings_check(const struct ocpp_settings *st, char **cause)
 	RANGE(ping_timeout_s, 1, 3600, "ping-timeout-s");
 	RANGE(call_timeout_s, 1, 3600, "call timeout");
 	RANGE(meter_interval_s, 0, 86400, "meter interval");
+	RANGE(aligned_interval_s, 0, 86400, "clock-aligned data interval");
 	RANGE(tx_attempts, 1, 100, "transaction message attempts");
 	RANGE(tx_retry_interval_s, 1, 86400, "transaction retry interval");
 #undef RANGE
@@ -686,6 +688,44 @@ push_meter_values(struct ocpp_session *s, int k, const char *context)
 		    meter_value(s, k, context, false));
 	}
 	push_call(s, "MeterValues", p);
+}
+
+/* The first instant after wall_ms (epoch ms) that is a whole number of
+ * intervals (ms) after midnight UTC; the intervals start again at each
+ * midnight (1.6 §9.1.8 ClockAlignedDataInterval, 2.0.1 AlignedDataCtrlr). */
+static int64_t
+aligned_after(int64_t wall_ms, int64_t interval_ms)
+{
+	const int64_t day = 86400000;
+	int64_t midnight = wall_ms - ((wall_ms % day) + day) % day;
+	int64_t t = midnight + ((wall_ms - midnight) / interval_ms + 1) *
+	    interval_ms;
+
+	return t < midnight + day ? t : midnight + day;
+}
+
+/* Clock-aligned meter values, context Sample.Clock, for every connector
+ * (and the site) with a valid reading.  They follow wall time: after a
+ * clock step forward the boundary passed is sampled once (no burst), a
+ * step back makes the next boundary the next one of the new time (none
+ * is skipped nor repeated). */
+void
+session_aligned_tick(struct ocpp_session *s, int64_t wall_ms)
+{
+	int64_t iv = s->cfg[CI_ALIGNED_INTERVAL] * 1000LL;
+
+	if (iv <= 0) {
+		s->next_aligned_wall_ms = 0;
+		return;
+	}
+	if (s->next_aligned_wall_ms != 0 && wall_ms >= s->next_aligned_wall_ms &&
+	    s->boot == BOOT_ACCEPTED && s->link == LINK_UP)
+		for (int k = 0; k <= s->station->n_connectors; k++)
+			if (s->station->conn[k].meter_valid)
+				push_meter_values(s, k, "Sample.Clock");
+	if (s->next_aligned_wall_ms == 0 || wall_ms >= s->next_aligned_wall_ms ||
+	    s->next_aligned_wall_ms - wall_ms > iv)
+		s->next_aligned_wall_ms = aligned_after(wall_ms, iv);
 }
 
 /* Periodic meter values: MeterValues (and 2.0.1 Updated in transactions,
@@ -1500,6 +1540,7 @@ ocpp_session_new(struct lws_context *ctx, const struct ocpp_settings *st,
 	}
 	s->cfg[CI_HEARTBEAT] = st->heartbeat_interval_s;
 	s->cfg[CI_METER_INTERVAL] = st->meter_interval_s;
+	s->cfg[CI_ALIGNED_INTERVAL] = st->aligned_interval_s;
 	s->cfg[CI_TX_ATTEMPTS] = st->tx_attempts;
 	s->cfg[CI_TX_RETRY] = st->tx_retry_interval_s;
 	s->cfg[CI_PING] = st->ping_interval_s;
@@ -1579,6 +1620,7 @@ ocpp_session_service(struct ocpp_session *s, int64_t now_ms)
 			meter_tick(s);
 		s->next_meter_ms = now_ms + s->cfg[CI_METER_INTERVAL] * 1000LL;
 	}
+	session_aligned_tick(s, wall_now_ms());
 	pump(s);
 	if (s->reset_due && s->tx_head == NULL) {
 		s->reset_due = false;

@@ -445,6 +445,38 @@ for (const version of ['1.6', '2.0.1']) {
         });
     });
 
+    test(`${version}: clock-aligned meter values after ClockAlignedDataInterval`, async () => {
+        await withSession(version, {}, async (csms, st) => {
+            await booted(csms, st);
+            st.send(meter(1, 4321.5));
+            const clock = isCall('MeterValues', (p) => (v16 ? p.connectorId :
+                p.evseId) === 1 && p.meterValue[0].sampledValue[0].context ===
+                'Sample.Clock');
+            if (v16) {
+                const g = await csms.call('CS001', 'GetConfiguration',
+                    { key: ['ClockAlignedDataInterval', 'MeterValuesAlignedData'] });
+                const k = g.configurationKey.find((x) => x.key === 'ClockAlignedDataInterval');
+                assert.deepEqual([k.value, k.readonly], ['0', false]);
+                const r = await csms.call('CS001', 'ChangeConfiguration',
+                    { key: 'ClockAlignedDataInterval', value: '1' });
+                assert.equal(r.status, 'Accepted');
+                await st.log.waitFor((e) => e.event === 'config_changed' &&
+                    e.key === 'ClockAlignedDataInterval' && e.value === '1', 'persist');
+            } else {
+                const r = await csms.call('CS001', 'SetVariables', { setVariableData: [
+                    { component: { name: 'AlignedDataCtrlr' }, variable: { name: 'Interval' },
+                        attributeValue: '1' }] });
+                assert.equal(r.setVariableResult[0].attributeStatus, 'Accepted');
+            }
+            // Every second on the second: one sample per boundary.
+            const a = await csms.log.waitFor(clock, 'aligned 1', 3000);
+            const b = await csms.log.waitFor(clock, 'aligned 2', 3000);
+            const ta = Date.parse(a.params.meterValue[0].timestamp);
+            const tb = Date.parse(b.params.meterValue[0].timestamp);
+            assert.ok(Math.floor(tb / 1000) > Math.floor(ta / 1000), `${ta} ${tb}`);
+        });
+    });
+
     test(`${version}: reset restarts the station, trigger message`, async () => {
         await withSession(version, {}, async (csms, st) => {
             await booted(csms, st);

@@ -613,6 +613,63 @@ fake_session(enum ocpp_version v, struct ocpp_settings *st)
 	return s;
 }
 
+/* MeterValues CALLs waiting in s. */
+static int
+meter_calls(const struct ocpp_session *s)
+{
+	int n = 0;
+
+	for (const struct out_call *c = s->calls_head; c != NULL; c = c->next)
+		n += strcmp(c->action, "MeterValues") == 0;
+	return n;
+}
+
+/* Clock-aligned samples follow wall time: one per boundary from
+ * midnight; a clock step back by 1 h neither repeats nor fires at once, a
+ * step forward by 1 h samples the boundary passed once (no burst). */
+static void
+test_aligned_clock_steps(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s = fake_session(OCPP_V16, &st);
+	int64_t t0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(parse_rfc3339("2026-12-03T10:00:00.500Z", &t0), 0);
+	conns[1].meter_valid = true;
+	s->boot = BOOT_ACCEPTED;
+	s->link = LINK_UP;
+	s->cfg[CI_ALIGNED_INTERVAL] = 900;
+	session_aligned_tick(s, t0);		/* 10:00:00.5: next 10:15 */
+	CU_ASSERT_EQUAL(meter_calls(s), 0);
+	session_aligned_tick(s, t0 + 899000);	/* 10:14:59.5 */
+	CU_ASSERT_EQUAL(meter_calls(s), 0);
+	session_aligned_tick(s, t0 + 900000);	/* 10:15:00.5 */
+	CU_ASSERT_EQUAL(meter_calls(s), 1);
+	session_aligned_tick(s, t0 + 901000);
+	CU_ASSERT_EQUAL(meter_calls(s), 1);
+	/* Back 1 h to 09:16: the next boundary is 09:30, not at once. */
+	session_aligned_tick(s, t0 + 960000 - 3600000);
+	CU_ASSERT_EQUAL(meter_calls(s), 1);
+	session_aligned_tick(s, t0 - 1800000 - 1000);	/* 09:29:59.5 */
+	CU_ASSERT_EQUAL(meter_calls(s), 1);
+	session_aligned_tick(s, t0 - 1800000);		/* 09:30:00.5 */
+	CU_ASSERT_EQUAL(meter_calls(s), 2);
+	/* Forward 1 h, 09:31 -> 10:31: the 09:45 boundary once, then 10:45. */
+	session_aligned_tick(s, t0 + 1860000);
+	CU_ASSERT_EQUAL(meter_calls(s), 3);
+	session_aligned_tick(s, t0 + 2639000);		/* 10:43:59.5 */
+	CU_ASSERT_EQUAL(meter_calls(s), 3);
+	session_aligned_tick(s, t0 + 2700000);		/* 10:45:00.5 */
+	CU_ASSERT_EQUAL(meter_calls(s), 4);
+	/* Off: nothing more. */
+	s->cfg[CI_ALIGNED_INTERVAL] = 0;
+	session_aligned_tick(s, t0 + 3600000);
+	CU_ASSERT_EQUAL(meter_calls(s), 4);
+	conns[1].meter_valid = false;
+	ocpp_session_free(s);
+}
+
 /* Settings are refused with a message naming the fault and the range. */
 static void
 test_settings_check(void)
@@ -813,6 +870,7 @@ test_offline_events_201(void)
 static const struct cu_test session_tests[] = {
 	{ "settings are checked", test_settings_check },
 	{ "configuration values", test_config_set },
+	{ "clock-aligned samples across clock steps", test_aligned_clock_steps },
 	{ "persisted keys back into settings", test_settings_apply },
 	{ "restart closes an open 1.6 transaction once",
 	  test_restart_closes_open_transaction },
