@@ -16,6 +16,9 @@
 	{ k16, comp, var, inst, CFG_INT, false, lo, hi, idx, NULL }
 #define RO_INT(k16, comp, var, inst, idx) \
 	{ k16, comp, var, inst, CFG_INT, true, 0, INT_MAX, idx, NULL }
+#define MEAS(k16, comp, var, idx) \
+	{ k16, comp, var, NULL, CFG_MEASURANDS, false, 0, OCPP_MEAS_ALL, idx, \
+	  NULL }
 #define CONST(k16, comp, var, type, value) \
 	{ k16, comp, var, NULL, type, true, 0, 0, -1, value }
 
@@ -42,9 +45,8 @@ const struct cfg_entry ocpp_cfg_table[] = {
 	    NULL, CI_BACKOFF_REPEAT, 0, 100),
 	RW("MessageTimeout", "OCPPCommCtrlr", "MessageTimeout", "Default",
 	    CI_CALL_TIMEOUT, 1, 3600),
-	CONST("MeterValuesSampledData", "SampledDataCtrlr", "TxUpdatedMeasurands",
-	    CFG_STR, "Power.Active.Import,Energy.Active.Import.Register,"
-	    "Current.Import,Voltage"),
+	MEAS("MeterValuesSampledData", "SampledDataCtrlr", "TxUpdatedMeasurands",
+	    CI_SAMPLED_MEASURANDS),
 	CONST("NumberOfConnectors", NULL, NULL, CFG_INT, NULL),
 	CONST("AuthorizeRemoteTxRequests", "AuthCtrlr", "AuthorizeRemoteStart",
 	    CFG_BOOL, "false"),
@@ -56,9 +58,8 @@ const struct cfg_entry ocpp_cfg_table[] = {
 	    CFG_INT, "64"),
 	CONST("LocalAuthorizeOffline", NULL, NULL, CFG_BOOL, "false"),
 	CONST("LocalPreAuthorize", NULL, NULL, CFG_BOOL, "false"),
-	CONST("MeterValuesAlignedData", "AlignedDataCtrlr", "Measurands",
-	    CFG_STR, "Power.Active.Import,Energy.Active.Import.Register,"
-	    "Current.Import,Voltage"),
+	MEAS("MeterValuesAlignedData", "AlignedDataCtrlr", "Measurands",
+	    CI_ALIGNED_MEASURANDS),
 	CONST("ResetRetries", NULL, NULL, CFG_INT, "0"),
 	CONST("StopTransactionOnEVSideDisconnect", "TxCtrlr",
 	    "StopTxOnEVSideDisconnect", CFG_BOOL, "true"),
@@ -83,10 +84,63 @@ const struct cfg_entry ocpp_cfg_table[] = {
 	{ NULL, NULL, NULL, NULL, CFG_INT, true, 0, 0, -1, NULL },
 };
 
+/* Measurand names, by bit (OCPP_MEAS_*). */
+static const char *const measurands[] = {
+	"Energy.Active.Import.Register", "Power.Active.Import",
+	"Current.Import", "Voltage",
+};
+
+/* The measurand list of bits as comma-separated names into buf. */
+static void
+measurands_text(int bits, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(measurands); i++)
+		if (bits & (1 << i) && o < len)
+			o += (size_t)snprintf(buf + o, len - o, "%s%s",
+			    o > 0 ? "," : "", measurands[i]);
+}
+
+/* Parses a comma-separated measurand list (spaces around names allowed,
+ * empty = none) into *bits: 0, or -1 naming a measurand the station
+ * cannot report (1.6 §9.1: Rejected). */
+static int
+measurands_parse(const char *value, long *bits)
+{
+	const char *p = value;
+
+	*bits = 0;
+	while (*p != '\0') {
+		size_t n, i;
+
+		p += strspn(p, " ");
+		n = strcspn(p, ",");
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+		for (i = 0; i < ARRAY_SIZE(measurands); i++)
+			if (strlen(measurands[i]) == n &&
+			    strncmp(measurands[i], p, n) == 0)
+				break;
+		if (i == ARRAY_SIZE(measurands))
+			return n == 0 && p[strspn(p, " ")] == '\0' ? 0 : -1;
+		*bits |= 1L << i;
+		p += strcspn(p, ",");
+		if (*p == ',' && *++p == '\0')
+			return -1;	/* a trailing comma */
+	}
+	return 0;
+}
+
 void
 cfg_value(const struct ocpp_session *s, const struct cfg_entry *e, char *buf,
     size_t len)
 {
+	if (e->type == CFG_MEASURANDS && e->index >= 0) {
+		measurands_text(s->cfg[e->index], buf, len);
+		return;
+	}
 	if (e->index >= 0) {
 		snprintf(buf, len, "%d", s->cfg[e->index]);
 		return;
@@ -115,6 +169,8 @@ entry_value(const struct cfg_entry *e, const char *value, long *v)
 
 	if (e->readonly || e->index < 0)
 		return -1;
+	if (e->type == CFG_MEASURANDS)
+		return measurands_parse(value, v);
 	*v = strtol(value, &end, 10);
 	if (*value == '\0' || *end != '\0' || *v < e->min || *v > e->max)
 		return -1;
@@ -445,7 +501,8 @@ report_item(const char *comp, const char *var, const char *inst, bool ro,
 	    "variableAttribute", "type", "Actual", "value", val,
 	    "mutability", ro ? "ReadOnly" : "ReadWrite", "persistent", true,
 	    "variableCharacteristics", "dataType",
-	    type == CFG_INT ? "integer" : type == CFG_BOOL ? "boolean" : "string",
+	    type == CFG_INT ? "integer" : type == CFG_BOOL ? "boolean" :
+	    type == CFG_MEASURANDS ? "MemberList" : "string",
 	    "supportsMonitoring", false);
 }
 
@@ -502,6 +559,8 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
 	case CI_BACKOFF_REPEAT: field = &st->retry_backoff_repeat; break;
 	case CI_CALL_TIMEOUT: field = &st->call_timeout_s; break;
 	case CI_ALIGNED_INTERVAL: field = &st->aligned_interval_s; break;
+	case CI_SAMPLED_MEASURANDS: field = &st->sampled_measurands; break;
+	case CI_ALIGNED_MEASURANDS: field = &st->aligned_measurands; break;
 	case CI_COUNT: return -1;
 	}
 	if (field == NULL)

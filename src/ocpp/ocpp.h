@@ -113,6 +113,9 @@ struct ocpp_settings {
 	int call_timeout_s;		/* response timeout of our CALLs */
 	int meter_interval_s;		/* MeterValueSampleInterval; 0 = off */
 	int aligned_interval_s;		/* ClockAlignedDataInterval; 0 = off */
+	/* MeterValuesSampledData / MeterValuesAlignedData: the measurands
+	 * sent, as OCPP_MEAS_* bits. */
+	int sampled_measurands, aligned_measurands;
 	int tx_attempts;		/* TransactionMessageAttempts / MessageAttempts */
 	int tx_retry_interval_s;	/* …RetryInterval / MessageAttemptInterval */
 	const char *default_id_tag;	/* when the charger reports no IdToken */
@@ -178,6 +181,13 @@ enum ocpp_result {
 	OCPP_NOT_SUPPORTED,
 	OCPP_UNKNOWN,		/* configuration: no such key */
 };
+
+/* Measurands the station can report (MeterValuesSampledData etc.). */
+#define OCPP_MEAS_ENERGY 1	/* Energy.Active.Import.Register, Wh */
+#define OCPP_MEAS_POWER 2	/* Power.Active.Import, W */
+#define OCPP_MEAS_CURRENT 4	/* Current.Import per phase, A */
+#define OCPP_MEAS_VOLTAGE 8	/* Voltage per phase to neutral, V */
+#define OCPP_MEAS_ALL 15
 
 /* A configuration key / device-model variable the daemon owns (e.g. the
  * load-balancing settings).  key16 is the 1.6 key; component/variable

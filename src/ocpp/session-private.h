@@ -66,6 +66,7 @@ enum cfg_type {
 	CFG_INT,
 	CFG_BOOL,
 	CFG_STR,
+	CFG_MEASURANDS,		/* a list of measurands, held as OCPP_MEAS_ bits */
 };
 
 /* Indexes of the session-owned integer settings. */
@@ -80,6 +81,8 @@ enum cfg_int {
 	CI_BACKOFF_REPEAT,
 	CI_CALL_TIMEOUT,
 	CI_ALIGNED_INTERVAL,
+	CI_SAMPLED_MEASURANDS,
+	CI_ALIGNED_MEASURANDS,
 	CI_COUNT,
 };
 

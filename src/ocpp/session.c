@@ -33,6 +33,8 @@ ocpp_settings_defaults(struct ocpp_settings *st)
 	st->call_timeout_s = 30;
 	st->meter_interval_s = 60;
 	st->aligned_interval_s = 0;
+	st->sampled_measurands = OCPP_MEAS_ALL;
+	st->aligned_measurands = OCPP_MEAS_ALL;
 	st->tx_attempts = 3;
 	st->tx_retry_interval_s = 60;
 	st->default_id_tag = "gateway";
@@ -127,6 +129,8 @@ ocpp_settings_check(const struct ocpp_settings *st, char **cause)
 	RANGE(call_timeout_s, 1, 3600, "call timeout");
 	RANGE(meter_interval_s, 0, 86400, "meter interval");
 	RANGE(aligned_interval_s, 0, 86400, "clock-aligned data interval");
+	RANGE(sampled_measurands, 0, OCPP_MEAS_ALL, "sampled measurands");
+	RANGE(aligned_measurands, 0, OCPP_MEAS_ALL, "aligned measurands");
 	RANGE(tx_attempts, 1, 100, "transaction message attempts");
 	RANGE(tx_retry_interval_s, 1, 86400, "transaction retry interval");
 #undef RANGE
@@ -337,30 +341,35 @@ sampled(const struct ocpp_session *s, double v, const char *measurand,
 	return o;
 }
 
-/* meterValue array (one element) for connector k. */
+/* meterValue array (one element) for connector k with the measurands
+ * of the context's list: MeterValuesAlignedData for Sample.Clock, else
+ * MeterValuesSampledData.  With none selected, the energy register (a
+ * meterValue needs one sampledValue). */
 static json_t *
-meter_value(const struct ocpp_session *s, int k, const char *context,
-    bool energy_only)
+meter_value(const struct ocpp_session *s, int k, const char *context)
 {
 	const struct ocpp_connector *c = &s->station->conn[k];
 	static const char *const ph_i[] = { "L1", "L2", "L3" };
 	static const char *const ph_v[] = { "L1-N", "L2-N", "L3-N" };
 	json_t *sv = json_array();
 	char when[40];
+	int m = s->cfg[strcmp(context, "Sample.Clock") == 0 ?
+	    CI_ALIGNED_MEASURANDS : CI_SAMPLED_MEASURANDS];
+	int n = c->phases == 1 ? 1 : 3;
 
-	json_array_append_new(sv, sampled(s, c->energy_wh,
-	    "Energy.Active.Import.Register", "Wh", NULL, context));
-	if (!energy_only) {
-		int n = c->phases == 1 ? 1 : 3;
-
+	if (m == 0 || (m & OCPP_MEAS_ENERGY))
+		json_array_append_new(sv, sampled(s, c->energy_wh,
+		    "Energy.Active.Import.Register", "Wh", NULL, context));
+	if (m & OCPP_MEAS_POWER)
 		json_array_append_new(sv, sampled(s, c->power_w,
 		    "Power.Active.Import", "W", NULL, context));
-		for (int p = 0; p < n; p++) {
+	for (int p = 0; p < n; p++) {
+		if (m & OCPP_MEAS_CURRENT)
 			json_array_append_new(sv, sampled(s, c->current_a[p],
 			    "Current.Import", "A", ph_i[p], context));
+		if (m & OCPP_MEAS_VOLTAGE)
 			json_array_append_new(sv, sampled(s, c->voltage_v[p],
 			    "Voltage", "V", ph_v[p], context));
-		}
 	}
 	if (k == 0 && v16(s)) {
 		/* Connector 0 is the grid meter: location Inlet. */
@@ -534,7 +543,7 @@ tx_event201(struct ocpp_session *s, int k, const char *event,
 		json_object_set_new(p, "meterValue", meter_value(s, k,
 		    strcmp(event, "Started") == 0 ? "Transaction.Begin" :
 		    strcmp(event, "Ended") == 0 ? "Transaction.End" :
-		    "Sample.Periodic", false));
+		    "Sample.Periodic"));
 	cs->seq_no++;
 	if (strcmp(event, "Ended") == 0)
 		state[0] = '\0';
@@ -673,7 +682,7 @@ push_meter_values(struct ocpp_session *s, int k, const char *context)
 
 	if (v16(s)) {
 		p = json_pack("{siso}", "connectorId", k, "meterValue",
-		    meter_value(s, k, context, false));
+		    meter_value(s, k, context));
 		if (cs->tx_active) {
 			char key[48], buf[32];
 
@@ -685,7 +694,7 @@ push_meter_values(struct ocpp_session *s, int k, const char *context)
 		}
 	} else {
 		p = json_pack("{siso}", "evseId", k, "meterValue",
-		    meter_value(s, k, context, false));
+		    meter_value(s, k, context));
 	}
 	push_call(s, "MeterValues", p);
 }
@@ -1541,6 +1550,8 @@ ocpp_session_new(struct lws_context *ctx, const struct ocpp_settings *st,
 	s->cfg[CI_HEARTBEAT] = st->heartbeat_interval_s;
 	s->cfg[CI_METER_INTERVAL] = st->meter_interval_s;
 	s->cfg[CI_ALIGNED_INTERVAL] = st->aligned_interval_s;
+	s->cfg[CI_SAMPLED_MEASURANDS] = st->sampled_measurands;
+	s->cfg[CI_ALIGNED_MEASURANDS] = st->aligned_measurands;
 	s->cfg[CI_TX_ATTEMPTS] = st->tx_attempts;
 	s->cfg[CI_TX_RETRY] = st->tx_retry_interval_s;
 	s->cfg[CI_PING] = st->ping_interval_s;

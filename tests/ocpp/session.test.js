@@ -445,7 +445,7 @@ for (const version of ['1.6', '2.0.1']) {
         });
     });
 
-    test(`${version}: clock-aligned meter values after ClockAlignedDataInterval`, async () => {
+    test(`${version}: clock-aligned meter values with their own measurands`, async () => {
         await withSession(version, {}, async (csms, st) => {
             await booted(csms, st);
             st.send(meter(1, 4321.5));
@@ -457,16 +457,22 @@ for (const version of ['1.6', '2.0.1']) {
                     { key: ['ClockAlignedDataInterval', 'MeterValuesAlignedData'] });
                 const k = g.configurationKey.find((x) => x.key === 'ClockAlignedDataInterval');
                 assert.deepEqual([k.value, k.readonly], ['0', false]);
-                const r = await csms.call('CS001', 'ChangeConfiguration',
+                let r = await csms.call('CS001', 'ChangeConfiguration',
+                    { key: 'MeterValuesAlignedData', value: 'Energy.Active.Import.Register' });
+                assert.equal(r.status, 'Accepted');
+                r = await csms.call('CS001', 'ChangeConfiguration',
                     { key: 'ClockAlignedDataInterval', value: '1' });
                 assert.equal(r.status, 'Accepted');
                 await st.log.waitFor((e) => e.event === 'config_changed' &&
                     e.key === 'ClockAlignedDataInterval' && e.value === '1', 'persist');
             } else {
                 const r = await csms.call('CS001', 'SetVariables', { setVariableData: [
+                    { component: { name: 'AlignedDataCtrlr' }, variable: { name: 'Measurands' },
+                        attributeValue: 'Energy.Active.Import.Register' },
                     { component: { name: 'AlignedDataCtrlr' }, variable: { name: 'Interval' },
                         attributeValue: '1' }] });
-                assert.equal(r.setVariableResult[0].attributeStatus, 'Accepted');
+                assert.deepEqual(r.setVariableResult.map((x) => x.attributeStatus),
+                    ['Accepted', 'Accepted']);
             }
             // Every second on the second: one sample per boundary.
             const a = await csms.log.waitFor(clock, 'aligned 1', 3000);
@@ -474,6 +480,9 @@ for (const version of ['1.6', '2.0.1']) {
             const ta = Date.parse(a.params.meterValue[0].timestamp);
             const tb = Date.parse(b.params.meterValue[0].timestamp);
             assert.ok(Math.floor(tb / 1000) > Math.floor(ta / 1000), `${ta} ${tb}`);
+            // Only the measurands of MeterValuesAlignedData.
+            assert.deepEqual(b.params.meterValue[0].sampledValue.map((x) => x.measurand),
+                ['Energy.Active.Import.Register']);
         });
     });
 

@@ -613,6 +613,60 @@ fake_session(enum ocpp_version v, struct ocpp_settings *st)
 	return s;
 }
 
+/* ChangeConfiguration key = value on s; returns the status (static). */
+static const char *
+change16(struct ocpp_session *s, const char *key, const char *value)
+{
+	static char status[32];
+	json_t *req = json_pack("{ssss}", "key", key, "value", value);
+	json_t *res = cfg_change_configuration(s, req);
+
+	strlcpy_ok(status, json_string_value(json_object_get(res, "status")),
+	    sizeof(status));
+	json_decref(req);
+	json_decref(res);
+	return status;
+}
+
+/* The measurand lists are read-write: known names only, in any order and
+ * spacing, read back in a fixed order, persisted through the settings. */
+static void
+test_measurand_keys(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s = fake_session(OCPP_V16, &st);
+	json_t *req, *res, *k;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(change16(s, "MeterValuesSampledData",
+	    "Voltage, Energy.Active.Import.Register"), "Accepted");
+	CU_ASSERT_EQUAL(s->cfg[CI_SAMPLED_MEASURANDS],
+	    OCPP_MEAS_VOLTAGE | OCPP_MEAS_ENERGY);
+	CU_ASSERT_STRING_EQUAL(change16(s, "MeterValuesSampledData",
+	    "Frequency"), "Rejected");
+	CU_ASSERT_STRING_EQUAL(change16(s, "MeterValuesSampledData",
+	    "Voltage,"), "Rejected");
+	CU_ASSERT_STRING_EQUAL(change16(s, "MeterValuesAlignedData", ""),
+	    "Accepted");
+	CU_ASSERT_EQUAL(s->cfg[CI_ALIGNED_MEASURANDS], 0);
+	req = json_pack("{s[s]}", "key", "MeterValuesSampledData");
+	res = cfg_get_configuration(s, req);
+	k = json_array_get(json_object_get(res, "configurationKey"), 0);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(k, "value")),
+	    "Energy.Active.Import.Register,Voltage");
+	CU_ASSERT_TRUE(json_is_false(json_object_get(k, "readonly")));
+	json_decref(req);
+	json_decref(res);
+	ocpp_settings_defaults(&st);
+	CU_ASSERT_EQUAL(ocpp_settings_apply(&st, "MeterValuesSampledData",
+	    "Power.Active.Import,Current.Import"), 0);
+	CU_ASSERT_EQUAL(st.sampled_measurands,
+	    OCPP_MEAS_POWER | OCPP_MEAS_CURRENT);
+	CU_ASSERT_EQUAL(ocpp_settings_apply(&st, "MeterValuesAlignedData",
+	    "SoC"), -1);
+	ocpp_session_free(s);
+}
+
 /* MeterValues CALLs waiting in s. */
 static int
 meter_calls(const struct ocpp_session *s)
@@ -871,6 +925,7 @@ static const struct cu_test session_tests[] = {
 	{ "settings are checked", test_settings_check },
 	{ "configuration values", test_config_set },
 	{ "clock-aligned samples across clock steps", test_aligned_clock_steps },
+	{ "measurand lists are read-write", test_measurand_keys },
 	{ "persisted keys back into settings", test_settings_apply },
 	{ "restart closes an open 1.6 transaction once",
 	  test_restart_closes_open_transaction },
