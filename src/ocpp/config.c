@@ -66,8 +66,8 @@ const struct cfg_entry ocpp_cfg_table[] = {
 	CONST("StopTransactionOnInvalidId", "TxCtrlr", "StopTxOnInvalidId",
 	    CFG_BOOL, "true"),
 	CONST("StopTxnAlignedData", NULL, NULL, CFG_STR, ""),
-	CONST("StopTxnSampledData", NULL, NULL, CFG_STR,
-	    "Energy.Active.Import.Register"),
+	MEAS("StopTxnSampledData", "SampledDataCtrlr", "TxEndedMeasurands",
+	    CI_STOP_MEASURANDS),
 	CONST("SupportedFeatureProfiles", NULL, NULL, CFG_STR,
 	    "Core,FirmwareManagement,RemoteTrigger,SmartCharging"),
 	CONST("UnlockConnectorOnEVSideDisconnect", NULL, NULL, CFG_BOOL, "true"),
@@ -561,6 +561,7 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
 	case CI_ALIGNED_INTERVAL: field = &st->aligned_interval_s; break;
 	case CI_SAMPLED_MEASURANDS: field = &st->sampled_measurands; break;
 	case CI_ALIGNED_MEASURANDS: field = &st->aligned_measurands; break;
+	case CI_STOP_MEASURANDS: field = &st->stop_measurands; break;
 	case CI_COUNT: return -1;
 	}
 	if (field == NULL)

@@ -113,9 +113,9 @@ struct ocpp_settings {
 	int call_timeout_s;		/* response timeout of our CALLs */
 	int meter_interval_s;		/* MeterValueSampleInterval; 0 = off */
 	int aligned_interval_s;		/* ClockAlignedDataInterval; 0 = off */
-	/* MeterValuesSampledData / MeterValuesAlignedData: the measurands
-	 * sent, as OCPP_MEAS_* bits. */
-	int sampled_measurands, aligned_measurands;
+	/* MeterValuesSampledData / MeterValuesAlignedData /
+	 * StopTxnSampledData: the measurands sent, as OCPP_MEAS_* bits. */
+	int sampled_measurands, aligned_measurands, stop_measurands;
 	int tx_attempts;		/* TransactionMessageAttempts / MessageAttempts */
 	int tx_retry_interval_s;	/* …RetryInterval / MessageAttemptInterval */
 	const char *default_id_tag;	/* when the charger reports no IdToken */

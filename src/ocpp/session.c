@@ -35,6 +35,7 @@ ocpp_settings_defaults(struct ocpp_settings *st)
 	st->aligned_interval_s = 0;
 	st->sampled_measurands = OCPP_MEAS_ALL;
 	st->aligned_measurands = OCPP_MEAS_ALL;
+	st->stop_measurands = OCPP_MEAS_ENERGY;
 	st->tx_attempts = 3;
 	st->tx_retry_interval_s = 60;
 	st->default_id_tag = "gateway";
@@ -131,6 +132,7 @@ ocpp_settings_check(const struct ocpp_settings *st, char **cause)
 	RANGE(aligned_interval_s, 0, 86400, "clock-aligned data interval");
 	RANGE(sampled_measurands, 0, OCPP_MEAS_ALL, "sampled measurands");
 	RANGE(aligned_measurands, 0, OCPP_MEAS_ALL, "aligned measurands");
+	RANGE(stop_measurands, 0, OCPP_MEAS_ALL, "stop measurands");
 	RANGE(tx_attempts, 1, 100, "transaction message attempts");
 	RANGE(tx_retry_interval_s, 1, 86400, "transaction retry interval");
 #undef RANGE
@@ -342,9 +344,10 @@ sampled(const struct ocpp_session *s, double v, const char *measurand,
 }
 
 /* meterValue array (one element) for connector k with the measurands
- * of the context's list: MeterValuesAlignedData for Sample.Clock, else
- * MeterValuesSampledData.  With none selected, the energy register (a
- * meterValue needs one sampledValue). */
+ * of the context's list: MeterValuesAlignedData for Sample.Clock,
+ * StopTxnSampledData for Transaction.End, else MeterValuesSampledData.
+ * With none selected, the energy register (a meterValue needs one
+ * sampledValue). */
 static json_t *
 meter_value(const struct ocpp_session *s, int k, const char *context)
 {
@@ -354,7 +357,8 @@ meter_value(const struct ocpp_session *s, int k, const char *context)
 	json_t *sv = json_array();
 	char when[40];
 	int m = s->cfg[strcmp(context, "Sample.Clock") == 0 ?
-	    CI_ALIGNED_MEASURANDS : CI_SAMPLED_MEASURANDS];
+	    CI_ALIGNED_MEASURANDS : strcmp(context, "Transaction.End") == 0 ?
+	    CI_STOP_MEASURANDS : CI_SAMPLED_MEASURANDS];
 	int n = c->phases == 1 ? 1 : 3;
 
 	if (m == 0 || (m & OCPP_MEAS_ENERGY))
@@ -491,10 +495,7 @@ stop_tx16(struct ocpp_session *s, int k)
 	    "timestamp", when,
 	    "transactionId", (json_int_t)0, "reason", reason,
 	    "_local", (json_int_t)cs->local_tx,
-	    "transactionData", json_pack("[{ssso}]", "timestamp", when,
-	    "sampledValue", json_pack("[{sossssss}]", "value",
-	    value16(c->energy_wh, 1), "context", "Transaction.End",
-	    "measurand", "Energy.Active.Import.Register", "unit", "Wh")));
+	    "transactionData", meter_value(s, k, "Transaction.End"));
 	if (enqueue(s, "StopTransaction", p, k, "") != 0)
 		return;
 	log_debug("ocpp", "connector %d: transaction %" PRId64 " ended (%s)", k,
@@ -1552,6 +1553,7 @@ ocpp_session_new(struct lws_context *ctx, const struct ocpp_settings *st,
 	s->cfg[CI_ALIGNED_INTERVAL] = st->aligned_interval_s;
 	s->cfg[CI_SAMPLED_MEASURANDS] = st->sampled_measurands;
 	s->cfg[CI_ALIGNED_MEASURANDS] = st->aligned_measurands;
+	s->cfg[CI_STOP_MEASURANDS] = st->stop_measurands;
 	s->cfg[CI_TX_ATTEMPTS] = st->tx_attempts;
 	s->cfg[CI_TX_RETRY] = st->tx_retry_interval_s;
 	s->cfg[CI_PING] = st->ping_interval_s;

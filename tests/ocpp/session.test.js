@@ -238,6 +238,10 @@ for (const version of ['1.6', '2.0.1']) {
                 const mv = await csms.log.waitFor(isCall('MeterValues'), 'tx meter');
                 assert.equal(mv.params.transactionId, 101);
                 assert.equal(mv.params.meterValue[0].sampledValue[0].context, 'Trigger');
+                // StopTxnSampledData says what transactionData carries.
+                const sd = await csms.call('CS001', 'ChangeConfiguration', { key:
+                    'StopTxnSampledData', value: 'Energy.Active.Import.Register,Power.Active.Import' });
+                assert.equal(sd.status, 'Accepted');
                 st.send(meter(1, 8500.4));
                 st.send({ cmd: 'status', connector: 1, status: 'Finishing' });
                 const stop = await csms.log.waitFor(isCall('StopTransaction'), 'stop');
@@ -245,6 +249,10 @@ for (const version of ['1.6', '2.0.1']) {
                 assert.equal(stop.params.transactionId, 101);
                 assert.equal(stop.params.meterStop, 8500);
                 assert.equal(stop.params.reason, 'Local');
+                assert.deepEqual(stop.params.transactionData[0].sampledValue.map((x) =>
+                    [x.measurand, x.context]), [
+                    ['Energy.Active.Import.Register', 'Transaction.End'],
+                    ['Power.Active.Import', 'Transaction.End']]);
             } else {
                 const s = await csms.log.waitFor(isCall('TransactionEvent', (p) =>
                     p.eventType === 'Started'), 'Started');
@@ -268,9 +276,9 @@ for (const version of ['1.6', '2.0.1']) {
                 assert.equal(e.params.transactionInfo.transactionId,
                     s.params.transactionInfo.transactionId);
                 assert.equal(e.params.transactionInfo.stoppedReason, 'EVDisconnected');
-                const reg = e.params.meterValue[0].sampledValue.find((x) =>
-                    x.measurand === 'Energy.Active.Import.Register');
-                assert.equal(reg.value, 8500.4);
+                // TxEndedMeasurands (StopTxnSampledData): the register only.
+                assert.deepEqual(e.params.meterValue[0].sampledValue.map((x) =>
+                    [x.measurand, x.value]), [['Energy.Active.Import.Register', 8500.4]]);
             }
         });
     });
