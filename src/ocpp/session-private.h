@@ -59,6 +59,9 @@ struct conn_state {
 	int remote_start_id;
 	char remote_id_tag[OCPP_ID_TOKEN_MAX + 1];
 	bool remote_stop;			/* next end is "Remote" */
+	/* 1.6: the transaction was ended by UnlockConnector; no new one
+	 * until the connector leaves the charging states. */
+	bool unlock_stop;
 	int64_t last_tx_meter_ms;
 };
 

@@ -484,7 +484,8 @@ stop_tx16(struct ocpp_session *s, int k)
 	bool central;
 	json_t *p;
 
-	reason = cs->remote_stop ? "Remote" :
+	reason = cs->unlock_stop ? "UnlockCommand" :
+	    cs->remote_stop ? "Remote" :
 	    c->status == OCPP_ST_AVAILABLE ? "EVDisconnected" :
 	    c->status == OCPP_ST_FAULTED || c->status == OCPP_ST_UNAVAILABLE ?
 	    "Other" : "Local";
@@ -642,7 +643,9 @@ scan_model(struct ocpp_session *s)
 		if (k > 0) {
 			bool active = tx_state(c->status);
 
-			if (active && !cs->tx_active) {
+			if (!active)
+				cs->unlock_stop = false;
+			if (active && !cs->tx_active && !cs->unlock_stop) {
 				if (v16(s))
 					start_tx16(s, k);
 				else
@@ -1209,6 +1212,11 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 			return status_payload("UnknownConnector");
 		if (!v16(s) && s->cs[k].tx_active)
 			return status_payload("OngoingAuthorizedTransaction");
+		/* 1.6 §5.19: a transaction on the connector ends first. */
+		if (v16(s) && s->cs[k].tx_active && s->cb->unlock != NULL) {
+			s->cs[k].unlock_stop = true;
+			stop_tx16(s, k);
+		}
 		if (s->cb->unlock == NULL)
 			return status_payload(v16(s) ? "NotSupported" :
 			    "UnlockFailed");

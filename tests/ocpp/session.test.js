@@ -742,6 +742,40 @@ for (const version of ['1.6', '2.0.1']) {
     });
 }
 
+test('1.6: UnlockConnector on a charging connector ends the transaction first', async () => {
+    await withSession('1.6', {}, async (csms, st) => {
+        await booted(csms, st);
+        const starts = isCall('StartTransaction', (p) => p.connectorId === 2);
+        st.send(meter(2, 500));
+        st.send({ cmd: 'status', connector: 2, status: 'Charging' });
+        await csms.log.waitFor(starts, 'start');
+        await csms.log.waitFor((e) => e.event === 'response' &&
+            e.method === 'StartTransaction', 'start answered');
+        const u = await csms.call('CS001', 'UnlockConnector', { connectorId: 2 });
+        assert.equal(u.status, 'Unlocked');
+        const stop = await csms.log.waitFor(isCall('StopTransaction'), 'stop');
+        assert.equal(stop.params.reason, 'UnlockCommand');
+        await st.log.waitFor((e) => e.event === 'unlock' && e.connector === 2,
+            'unlock cb');
+        // The charger still says Charging: no new transaction from that.
+        const hb = csms.log.count(isCall('Heartbeat'));
+        await csms.call('CS001', 'TriggerMessage', { requestedMessage: 'Heartbeat' });
+        await csms.log.waitFor((e) => isCall('Heartbeat')(e) &&
+            csms.log.count(isCall('Heartbeat')) > hb, 'heartbeat');
+        assert.equal(csms.log.count(starts), 1);
+        // Once it left the charging states, the next session is a new one.
+        const avail = isCall('StatusNotification', (p) =>
+            p.connectorId === 2 && p.status === 'Available');
+        const n = csms.log.count(avail);
+        st.send({ cmd: 'status', connector: 2, status: 'Available' });
+        await csms.log.waitFor((e) => avail(e) && csms.log.count(avail) > n,
+            'Available again');
+        st.send({ cmd: 'status', connector: 2, status: 'Charging' });
+        await csms.log.waitFor((e) => starts(e) && csms.log.count(starts) === 2,
+            'second start');
+    });
+});
+
 // ---- link supervision, registration, secrets ----
 
 test('websocket ping/pong detects a link that died silently', async () => {
