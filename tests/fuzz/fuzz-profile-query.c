@@ -4,12 +4,12 @@
  * the profile engine.  Every answer and report must be valid JSON. */
 #include "config.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
 #include "ocpp/smartcharging.h"
+#include "tests/fuzz/fuzz-station.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t len);
 
@@ -38,17 +38,6 @@ static const char *const installed201[] = {
 	"\"startSchedule\":\"2026-12-01T00:00:00Z\",\"chargingRateUnit\":\"A\","
 	"\"chargingSchedulePeriod\":[{\"startPeriod\":0,\"limit\":32}]}]}}",
 };
-
-static void
-must_be_object(char *text)
-{
-	json_t *j = text != NULL ? json_loads(text, 0, NULL) : NULL;
-
-	if (!json_is_object(j))
-		abort();
-	json_decref(j);
-	free(text);
-}
 
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
@@ -81,18 +70,18 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 			char **reports = NULL;
 			size_t n = 0;
 
-			must_be_object(sc_get_answer(&set, &f, &reports, &n));
+			fuzz_must_be_object(sc_get_answer(&set, &f, &reports, &n));
 			for (size_t i = 0; i < n; i++)
-				must_be_object(reports[i]);
+				fuzz_must_be_object(reports[i]);
 			free(reports);
 		} else {
-			must_be_object(sc_verdict_json(v, &vd));
+			fuzz_must_be_object(sc_verdict_json(v, &vd));
 		}
 	} else if (sc_clear_parse(v, payload, &f, &vd) == 0) {
-		must_be_object(sc_clear_response(v, sc_set_clear(&set, &f,
+		fuzz_must_be_object(sc_clear_response(v, sc_set_clear(&set, &f,
 		    removed, 8)));
 	} else {
-		must_be_object(sc_verdict_json(v, &vd));
+		fuzz_must_be_object(sc_verdict_json(v, &vd));
 	}
 	free(payload);
 	sc_set_free(&set);

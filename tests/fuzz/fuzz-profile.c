@@ -5,30 +5,18 @@
  * within 0 .. the scope's physical maximum, and every answer valid JSON. */
 #include "config.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
 #include "ocpp/smartcharging.h"
+#include "tests/fuzz/fuzz-station.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t len);
 
 #define SITE_MAX_W 43470.0
 #define CONN_MAX_W 22000.0
-
-/* Aborts unless text is a JSON object; frees it. */
-static void
-must_be_object(char *text)
-{
-	json_t *j = text != NULL ? json_loads(text, 0, NULL) : NULL;
-
-	if (!json_is_object(j))
-		abort();
-	json_decref(j);
-	free(text);
-}
 
 static void
 check_limit(const struct sc_limit *l, int k)
@@ -73,7 +61,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 	payload = xmalloc(len);
 	memcpy(payload, data + 1, len - 1);
 	payload[len - 1] = '\0';
-	must_be_object(sc_set_request(&set, v, payload, &ctx, &vd, &id));
+	fuzz_must_be_object(sc_set_request(&set, v, payload, &ctx, &vd, &id));
 	free(payload);
 	for (int k = 0; k <= 2; k++) {
 		struct sc_limit l;
@@ -87,11 +75,11 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t len)
 		check_limit(&l, k);
 	}
 	(void)sc_next_change(&set, &ctx, ctx.now_ms);
-	must_be_object(sc_composite_request(&set, &ctx, v, v == SC_V16 ?
+	fuzz_must_be_object(sc_composite_request(&set, &ctx, v, v == SC_V16 ?
 	    "{\"connectorId\":1,\"duration\":86400,\"chargingRateUnit\":\"A\"}" :
 	    "{\"evseId\":1,\"duration\":86400,\"chargingRateUnit\":\"A\"}", &o,
 	    &vd));
-	must_be_object(sc_composite_request(&set, &ctx, v, v == SC_V16 ?
+	fuzz_must_be_object(sc_composite_request(&set, &ctx, v, v == SC_V16 ?
 	    "{\"connectorId\":0,\"duration\":3600}" :
 	    "{\"evseId\":0,\"duration\":3600}", &o, &vd));
 	if (set.n > 16) {

@@ -1,6 +1,7 @@
 /* See fuzz-station.h. */
 #include "config.h"
 
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,6 +207,17 @@ fuzz_session(enum ocpp_version v)
 	if (sessions[i] == NULL)
 		abort();	/* the harness's own settings: a bug here */
 	return sessions[i];
+}
+
+void
+fuzz_must_be_object(char *text)
+{
+	json_t *j = text != NULL ? json_loads(text, 0, NULL) : NULL;
+
+	if (!json_is_object(j))
+		abort();
+	json_decref(j);
+	free(text);
 }
 
 void

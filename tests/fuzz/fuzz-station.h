@@ -1,4 +1,5 @@
-/* A session of the OCPP module with no network, for the fuzz targets: a
+/* Shared by the fuzz targets: a check on answers, and a session of the
+ * OCPP module with no network: a
  * two-connector station whose callbacks accept what they are asked and
  * whose charging-profile actions run the profile engine, as the daemon
  * wires them.  Frames go in through session_receive(); answers are built
@@ -13,6 +14,8 @@
 
 /* The session of version v, created on first use.  Borrowed. */
 struct ocpp_session *fuzz_session(enum ocpp_version v);
+/* Aborts (a finding) unless text is a JSON object; frees text. */
+void fuzz_must_be_object(char *text);
 /* Hands data (any bytes) to the session as one text message. */
 void fuzz_receive(struct ocpp_session *s, const unsigned char *data,
     size_t len);

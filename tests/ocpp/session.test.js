@@ -152,6 +152,17 @@ async function withSession(version, opts, body) {
     }
 }
 
+// Triggers a Heartbeat and waits for it: every CALL the station had
+// queued before went out by then.
+async function heartbeatRoundTrip(csms) {
+    const hb = csms.log.count(isCall('Heartbeat'));
+    const r = await csms.call('CS001', 'TriggerMessage',
+        { requestedMessage: 'Heartbeat' });
+    assert.equal(r.status, 'Accepted');
+    await csms.log.waitFor((e) => isCall('Heartbeat')(e) &&
+        csms.log.count(isCall('Heartbeat')) > hb, 'heartbeat');
+}
+
 async function booted(csms, st) {
     await csms.log.waitFor(isCall('BootNotification'), 'BootNotification');
     await st.log.waitFor((e) => e.event === 'link' && e.accepted, 'accepted');
@@ -528,12 +539,7 @@ for (const version of ['1.6', '2.0.1']) {
                 await csms.log.waitFor(isCall('BootNotification'), 'triggered boot');
             } else {
                 // A boot would go out before the next CALL: a heartbeat.
-                const hb = csms.log.count(isCall('Heartbeat'));
-                r = await csms.call('CS001', 'TriggerMessage',
-                    { requestedMessage: 'Heartbeat' });
-                assert.equal(r.status, 'Accepted');
-                await csms.log.waitFor((e) => isCall('Heartbeat')(e) &&
-                    csms.log.count(isCall('Heartbeat')) > hb, 'heartbeat');
+                await heartbeatRoundTrip(csms);
                 assert.equal(csms.log.count(isCall('BootNotification')), boots);
             }
             r = await csms.call('CS001', 'Reset', { type: v16 ? 'Hard' : 'Immediate' });
@@ -758,10 +764,7 @@ test('1.6: UnlockConnector on a charging connector ends the transaction first', 
         await st.log.waitFor((e) => e.event === 'unlock' && e.connector === 2,
             'unlock cb');
         // The charger still says Charging: no new transaction from that.
-        const hb = csms.log.count(isCall('Heartbeat'));
-        await csms.call('CS001', 'TriggerMessage', { requestedMessage: 'Heartbeat' });
-        await csms.log.waitFor((e) => isCall('Heartbeat')(e) &&
-            csms.log.count(isCall('Heartbeat')) > hb, 'heartbeat');
+        await heartbeatRoundTrip(csms);
         assert.equal(csms.log.count(starts), 1);
         // Once it left the charging states, the next session is a new one.
         const avail = isCall('StatusNotification', (p) =>
