@@ -31,6 +31,7 @@ tests_ocpp_test_station_LDADD = $(OCPP_LIBS)
 TESTS += tests/ocpp/test-session.sh tests/ocpp/test-csms-cli.sh \
 	tests/ocpp/test-schemas-fresh.sh
 EXTRA_DIST += tests/ocpp/test-session.sh tests/ocpp/session.test.js \
+	tests/ocpp/malformed-corpus.js \
 	tests/ocpp/test-schemas-fresh.sh tools/gen-ocpp-schemas.js \
 	tests/ocpp/test-csms-cli.sh tests/ocpp/csms-deps.sh \
 	tests/csms/csms.js tests/csms/package.json tests/csms/package-lock.json
