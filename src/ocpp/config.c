@@ -373,6 +373,89 @@ find_var(struct ocpp_session *s, const char *comp, const char *var,
 	return comp_known ? -2 : -1;
 }
 
+/* ---- ChargingStation, EVSE and Connector: read-only state from the
+ * station model (device-model appendix: AvailabilityState, Available,
+ * SupplyPhases), one EVSE per connector with connector 1. ---- */
+static const struct {
+	const char *name;
+	enum cfg_type type;
+} station_vars[] = {
+	{ "AvailabilityState", CFG_STR },
+	{ "Available", CFG_BOOL },
+	{ "SupplyPhases", CFG_INT },
+};
+
+/* The station component a request's component names: 0 for the charging
+ * station, k for EVSE k or its connector 1; -1 when it is none of them,
+ * -2 when it names an EVSE or connector that does not exist. */
+static int
+station_component(const struct ocpp_session *s, json_t *comp)
+{
+	const char *name = json_string_value(json_object_get(comp, "name"));
+	json_t *evse = json_object_get(comp, "evse");
+	json_t *jc = json_object_get(evse, "connectorId");
+	json_int_t id = json_integer_value(json_object_get(evse, "id"));
+	bool conn = strcmp(name, "Connector") == 0;
+
+	if (strcmp(name, "ChargingStation") == 0)
+		return evse == NULL ? 0 : -2;
+	if (!conn && strcmp(name, "EVSE") != 0)
+		return -1;
+	if (evse == NULL || id < 1 || id > s->station->n_connectors)
+		return -2;
+	if (conn ? jc == NULL || json_integer_value(jc) != 1 : jc != NULL)
+		return -2;
+	return (int)id;
+}
+
+/* Index of a station variable (no instance), or -1. */
+static int
+station_var(const char *var, const char *inst)
+{
+	for (size_t i = 0; inst == NULL && i < ARRAY_SIZE(station_vars); i++)
+		if (strcmp(station_vars[i].name, var) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Value of station variable i of EVSE k (0 = the station) into buf. */
+static void
+station_value(const struct ocpp_session *s, int k, int i, char *buf,
+    size_t len)
+{
+	const struct ocpp_connector *c = &s->station->conn[k];
+
+	if (i == 0)
+		snprintf(buf, len, "%s", status_name201(c->status));
+	else if (i == 1)
+		snprintf(buf, len, "true");
+	else
+		snprintf(buf, len, "%d", c->phases == 1 ? 1 : 3);
+}
+
+/* Looks a request's component / variable up: in the station model (*sv
+ * its variable, *sk its EVSE), else the tables (find_var).  Returns 0,
+ * -1 unknown component, -2 unknown variable. */
+static int
+lookup_var(struct ocpp_session *s, json_t *item, int *sk, int *sv,
+    const struct cfg_entry **e, const struct ocpp_ext_key **k)
+{
+	json_t *c = json_object_get(item, "component");
+	json_t *v = json_object_get(item, "variable");
+	const char *var = json_string_value(json_object_get(v, "name"));
+	const char *inst = json_string_value(json_object_get(v, "instance"));
+
+	*sv = -1;
+	*sk = station_component(s, c);
+	if (*sk == -1)
+		return find_var(s, json_string_value(json_object_get(c, "name")),
+		    var, inst, e, k);
+	if (*sk == -2)
+		return -1;
+	*sv = station_var(var, inst);
+	return *sv < 0 ? -2 : 0;
+}
+
 /* Echoes component and variable of a request item into a result item. */
 static void
 echo_cv(json_t *res, json_t *item)
@@ -388,20 +471,16 @@ cfg_get_variables(struct ocpp_session *s, json_t *req)
 	size_t i;
 
 	json_array_foreach(json_object_get(req, "getVariableData"), i, item) {
-		json_t *c = json_object_get(item, "component");
-		json_t *v = json_object_get(item, "variable");
 		const char *at = json_string_value(json_object_get(item,
 		    "attributeType"));
 		const struct cfg_entry *e;
 		const struct ocpp_ext_key *k;
 		json_t *r = json_object();
 		char buf[1001];
-		int rc;
+		int rc, sk, sv;
 
 		echo_cv(r, item);
-		rc = find_var(s, json_string_value(json_object_get(c, "name")),
-		    json_string_value(json_object_get(v, "name")),
-		    json_string_value(json_object_get(v, "instance")), &e, &k);
+		rc = lookup_var(s, item, &sk, &sv, &e, &k);
 		if (at != NULL)
 			json_object_set_new(r, "attributeType", json_string(at));
 		if (rc == -1) {
@@ -414,7 +493,9 @@ cfg_get_variables(struct ocpp_session *s, json_t *req)
 			json_object_set_new(r, "attributeStatus",
 			    json_string("NotSupportedAttributeType"));
 		} else {
-			if (k != NULL) {
+			if (sv >= 0) {
+				station_value(s, sk, sv, buf, sizeof(buf));
+			} else if (k != NULL) {
 				if (s->cb->config_get == NULL ||
 				    s->cb->config_get(s->ud, k, buf, sizeof(buf)) != 0)
 					buf[0] = '\0';
@@ -437,8 +518,6 @@ cfg_set_variables(struct ocpp_session *s, json_t *req)
 	size_t i;
 
 	json_array_foreach(json_object_get(req, "setVariableData"), i, item) {
-		json_t *c = json_object_get(item, "component");
-		json_t *v = json_object_get(item, "variable");
 		const char *at = json_string_value(json_object_get(item,
 		    "attributeType"));
 		const char *value = json_string_value(json_object_get(item,
@@ -447,14 +526,12 @@ cfg_set_variables(struct ocpp_session *s, json_t *req)
 		const struct ocpp_ext_key *k;
 		json_t *r = json_object();
 		const char *status;
-		int rc;
+		int rc, sk, sv;
 
 		echo_cv(r, item);
 		if (at != NULL)
 			json_object_set_new(r, "attributeType", json_string(at));
-		rc = find_var(s, json_string_value(json_object_get(c, "name")),
-		    json_string_value(json_object_get(v, "name")),
-		    json_string_value(json_object_get(v, "instance")), &e, &k);
+		rc = lookup_var(s, item, &sk, &sv, &e, &k);
 		if (rc == -1) {
 			status = "UnknownComponent";
 		} else if (rc == -2) {
@@ -464,7 +541,9 @@ cfg_set_variables(struct ocpp_session *s, json_t *req)
 		} else {
 			enum ocpp_result res;
 
-			if (k != NULL) {
+			if (sv >= 0) {
+				res = OCPP_REJECTED;	/* read-only state */
+			} else if (k != NULL) {
 				char *cause = NULL;
 
 				res = k->readonly || s->cb->config_set == NULL ?
@@ -486,17 +565,22 @@ cfg_set_variables(struct ocpp_session *s, json_t *req)
 
 /* One reportData entry. */
 static json_t *
-report_item(const char *comp, const char *var, const char *inst, bool ro,
-    enum cfg_type type, const char *value)
+report_item(const char *comp, int evse, int connector, const char *var,
+    const char *inst, bool ro, enum cfg_type type, const char *value)
 {
+	json_t *c = json_pack("{ss}", "name", comp);
 	json_t *v = json_pack("{ss}", "name", var);
 	char val[2501];
 
+	if (evse > 0)
+		json_object_set_new(c, "evse", connector > 0 ?
+		    json_pack("{sisi}", "id", evse, "connectorId", connector) :
+		    json_pack("{si}", "id", evse));
 	if (inst != NULL)
 		json_object_set_new(v, "instance", json_string(inst));
 	strlcpy_ok(val, value, sizeof(val));
-	return json_pack("{s{ss}so s[{sssssssb}] s{sssb}}",
-	    "component", "name", comp,
+	return json_pack("{soso s[{sssssssb}] s{sssb}}",
+	    "component", c,
 	    "variable", v,
 	    "variableAttribute", "type", "Actual", "value", val,
 	    "mutability", ro ? "ReadOnly" : "ReadWrite", "persistent", true,
@@ -519,8 +603,8 @@ cfg_notify_report(struct ocpp_session *s, int request_id,
 		if (e->component == NULL || (config_only && e->readonly))
 			continue;
 		cfg_value(s, e, buf, sizeof(buf));
-		json_array_append_new(data, report_item(e->component, e->variable,
-		    e->instance, e->readonly, e->type, buf));
+		json_array_append_new(data, report_item(e->component, 0, 0,
+		    e->variable, e->instance, e->readonly, e->type, buf));
 	}
 	if (s->cb->ext_keys != NULL)
 		for (const struct ocpp_ext_key *x = s->cb->ext_keys;
@@ -530,9 +614,25 @@ cfg_notify_report(struct ocpp_session *s, int request_id,
 			if (s->cb->config_get == NULL ||
 			    s->cb->config_get(s->ud, x, buf, sizeof(buf)) != 0)
 				buf[0] = '\0';
-			json_array_append_new(data, report_item(x->component,
+			json_array_append_new(data, report_item(x->component, 0, 0,
 			    x->variable, NULL, x->readonly, CFG_STR, buf));
 		}
+	for (int k = 0; !config_only && k <= s->station->n_connectors; k++)
+		for (int kind = k == 0 ? 0 : 1; kind <= (k == 0 ? 0 : 2); kind++)
+			for (size_t i = 0; i < ARRAY_SIZE(station_vars); i++) {
+				json_t *it;
+
+				station_value(s, k, (int)i, buf, sizeof(buf));
+				it = report_item(kind == 0 ? "ChargingStation" :
+				    kind == 1 ? "EVSE" : "Connector", k,
+				    kind == 2 ? 1 : 0, station_vars[i].name, NULL,
+				    true, station_vars[i].type, buf);
+				/* State, not a setting. */
+				json_object_set_new(json_array_get(json_object_get(
+				    it, "variableAttribute"), 0), "persistent",
+				    json_false());
+				json_array_append_new(data, it);
+			}
 	format_rfc3339(wall_now_ms(), when, sizeof(when));
 	return json_pack("{sisssbsiso}", "requestId", request_id,
 	    "generatedAt", when, "tbc", false, "seqNo", 0, "reportData", data);

@@ -161,6 +161,10 @@ void session_aligned_tick(struct ocpp_session *s, int64_t wall_ms);
 void session_reject_frame(struct ocpp_session *s, const char *id,
     const char *text, size_t len, enum ocpp_rpc_error e, const char *cause);
 
+/* 2.0.1 ConnectorStatusEnumType of a state (also the AvailabilityState
+ * of the device model).  Static. */
+const char *status_name201(enum ocpp_conn_status st);
+
 /* config.c */
 struct cfg_entry {
 	const char *key16;		/* NULL: not in 1.6 */

@@ -269,8 +269,7 @@ tx_state(enum ocpp_conn_status st)
 	    st == OCPP_ST_SUSPENDED_EVSE;
 }
 
-/* 2.0.1 ConnectorStatusEnumType of a state. */
-static const char *
+const char *
 status_name201(enum ocpp_conn_status st)
 {
 	switch (st) {

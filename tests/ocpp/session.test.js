@@ -460,6 +460,43 @@ for (const version of ['1.6', '2.0.1']) {
                 const hb = rep.params.reportData.find((d) =>
                     d.variable.name === 'HeartbeatInterval');
                 assert.equal(hb.variableAttribute[0].value, '2');
+                // The full inventory has the station, each EVSE and its
+                // connector; the configuration inventory only what is
+                // writable.
+                const names = rep.params.reportData.map((d) => [d.component.name,
+                    d.component.evse ? d.component.evse.id : 0,
+                    d.component.evse ? d.component.evse.connectorId || 0 : 0,
+                    d.variable.name].join('/'));
+                for (const n of ['ChargingStation/0/0/AvailabilityState',
+                    'EVSE/1/0/AvailabilityState', 'EVSE/2/0/SupplyPhases',
+                    'Connector/2/1/Available', 'AlignedDataCtrlr/0/0/Interval']) {
+                    assert.ok(names.includes(n), n);
+                }
+                await csms.call('CS001', 'GetBaseReport',
+                    { requestId: 43, reportBase: 'ConfigurationInventory' });
+                const cfgRep = await csms.log.waitFor(isCall('NotifyReport', (p) =>
+                    p.requestId === 43), 'configuration report');
+                assert.ok(cfgRep.params.reportData.every((d) =>
+                    d.variableAttribute[0].mutability === 'ReadWrite'));
+                // The same state through GetVariables; it cannot be set.
+                const ev = await csms.call('CS001', 'GetVariables', { getVariableData: [
+                    { component: { name: 'EVSE', evse: { id: 1 } },
+                        variable: { name: 'AvailabilityState' } },
+                    { component: { name: 'Connector', evse: { id: 2, connectorId: 1 } },
+                        variable: { name: 'SupplyPhases' } },
+                    { component: { name: 'EVSE', evse: { id: 9 } },
+                        variable: { name: 'AvailabilityState' } },
+                    { component: { name: 'EVSE', evse: { id: 1 } },
+                        variable: { name: 'Colour' } },
+                ] });
+                assert.deepEqual(ev.getVariableResult.map((x) =>
+                    [x.attributeStatus, x.attributeValue]), [
+                    ['Accepted', 'Available'], ['Accepted', '3'],
+                    ['UnknownComponent', undefined], ['UnknownVariable', undefined]]);
+                const sv = await csms.call('CS001', 'SetVariables', { setVariableData: [
+                    { component: { name: 'EVSE', evse: { id: 1 } },
+                        variable: { name: 'Available' }, attributeValue: 'false' }] });
+                assert.equal(sv.setVariableResult[0].attributeStatus, 'Rejected');
             }
         });
     });
