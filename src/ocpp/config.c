@@ -447,6 +447,8 @@ lookup_var(struct ocpp_session *s, json_t *item, int *sk, int *sv,
 
 	*sv = -1;
 	*sk = station_component(s, c);
+	if (*sk == -1 && json_object_get(c, "evse") != NULL)
+		return -1;	/* the tables' components are station-wide */
 	if (*sk == -1)
 		return find_var(s, json_string_value(json_object_get(c, "name")),
 		    var, inst, e, k);

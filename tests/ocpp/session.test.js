@@ -488,11 +488,14 @@ for (const version of ['1.6', '2.0.1']) {
                         variable: { name: 'AvailabilityState' } },
                     { component: { name: 'EVSE', evse: { id: 1 } },
                         variable: { name: 'Colour' } },
+                    { component: { name: 'OCPPCommCtrlr', evse: { id: 1 } },
+                        variable: { name: 'HeartbeatInterval' } },
                 ] });
                 assert.deepEqual(ev.getVariableResult.map((x) =>
                     [x.attributeStatus, x.attributeValue]), [
                     ['Accepted', 'Available'], ['Accepted', '3'],
-                    ['UnknownComponent', undefined], ['UnknownVariable', undefined]]);
+                    ['UnknownComponent', undefined], ['UnknownVariable', undefined],
+                    ['UnknownComponent', undefined]]);
                 const sv = await csms.call('CS001', 'SetVariables', { setVariableData: [
                     { component: { name: 'EVSE', evse: { id: 1 } },
                         variable: { name: 'Available' }, attributeValue: 'false' }] });
