@@ -48,6 +48,8 @@ const struct cfg_entry ocpp_cfg_table[] = {
 	MEAS("MeterValuesSampledData", "SampledDataCtrlr", "TxUpdatedMeasurands",
 	    CI_SAMPLED_MEASURANDS),
 	CONST("NumberOfConnectors", NULL, NULL, CFG_INT, NULL),
+	{ "ConnectorPhaseRotation", NULL, NULL, NULL, CFG_PHASE_ROTATION, false,
+	  0, 0, -1, NULL },
 	CONST("AuthorizeRemoteTxRequests", "AuthCtrlr", "AuthorizeRemoteStart",
 	    CFG_BOOL, "false"),
 	RW("ClockAlignedDataInterval", "AlignedDataCtrlr", "Interval", NULL,
@@ -152,6 +154,8 @@ cfg_value(const struct ocpp_session *s, const struct cfg_entry *e, char *buf,
 	/* Values known only at run time. */
 	if (e->key16 != NULL && strcmp(e->key16, "NumberOfConnectors") == 0)
 		snprintf(buf, len, "%d", s->station->n_connectors);
+	else if (e->type == CFG_PHASE_ROTATION)
+		snprintf(buf, len, "%s", s->st.phase_rotation);
 	else if (strcmp(e->variable, "SecurityProfile") == 0)
 		snprintf(buf, len, "%d", s->st.security_profile);
 	else if (strcmp(e->variable, "Identity") == 0)
@@ -177,11 +181,60 @@ entry_value(const struct cfg_entry *e, const char *value, long *v)
 	return 0;
 }
 
+/* True when value is a ConnectorPhaseRotation list (1.6 §9.1.9): items
+ * "<connector>.<rotation>" separated by commas, connectors 0..max, the
+ * rotations of the spec. */
+static bool
+phase_rotation_ok(const char *value, long max)
+{
+	static const char *const rotations[] = { "NotApplicable", "Unknown",
+		"RST", "RTS", "SRT", "STR", "TRS", "TSR" };
+	const char *p = value;
+
+	if (strlen(value) > OCPP_PHASE_ROTATION_MAX)
+		return false;
+	for (;;) {
+		char *end;
+		size_t n, i;
+		long k;
+
+		p += strspn(p, " ");
+		if (*p < '0' || *p > '9')
+			return false;
+		k = strtol(p, &end, 10);
+		if (k > max || *end != '.')
+			return false;
+		p = end + 1;
+		n = strcspn(p, ", ");
+		for (i = 0; i < ARRAY_SIZE(rotations); i++)
+			if (strlen(rotations[i]) == n &&
+			    strncmp(rotations[i], p, n) == 0)
+				break;
+		if (i == ARRAY_SIZE(rotations))
+			return false;
+		p += n;
+		p += strspn(p, " ");
+		if (*p == '\0')
+			return true;
+		if (*p++ != ',')
+			return false;
+	}
+}
+
 enum ocpp_result
 cfg_set(struct ocpp_session *s, const struct cfg_entry *e, const char *value)
 {
 	long v;
 
+	if (e->type == CFG_PHASE_ROTATION) {
+		if (!phase_rotation_ok(value, s->station->n_connectors))
+			return OCPP_REJECTED;
+		strlcpy_ok(s->st.phase_rotation, value,
+		    sizeof(s->st.phase_rotation));
+		if (s->cb->config_changed != NULL)
+			s->cb->config_changed(s->ud, e->key16, value);
+		return OCPP_ACCEPTED;
+	}
 	if (entry_value(e, value, &v) < 0)
 		return OCPP_REJECTED;
 	s->cfg[e->index] = (int)v;
@@ -648,6 +701,12 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
 	long v;
 	int *field = NULL;
 
+	if (e != NULL && e->type == CFG_PHASE_ROTATION) {
+		if (!phase_rotation_ok(value, LONG_MAX))
+			return -1;
+		strlcpy_ok(st->phase_rotation, value, sizeof(st->phase_rotation));
+		return 0;
+	}
 	if (e == NULL || entry_value(e, value, &v) < 0)
 		return -1;
 	switch ((enum cfg_int)e->index) {

@@ -93,6 +93,7 @@ struct ocpp_station {
 };
 
 /* ---- Settings (from the configuration file) ---- */
+#define OCPP_PHASE_ROTATION_MAX 500	/* a 1.6 configuration value */
 struct ocpp_settings {
 	enum ocpp_version version;
 	const char *url;		/* ws://host:port/path or wss://… */
@@ -120,6 +121,8 @@ struct ocpp_settings {
 	int tx_retry_interval_s;	/* …RetryInterval / MessageAttemptInterval */
 	const char *default_id_tag;	/* when the charger reports no IdToken */
 	int boot_retry_s;		/* Rejected/Pending with interval 0 */
+	/* ConnectorPhaseRotation (1.6): "<connector>.<rotation>" items. */
+	char phase_rotation[OCPP_PHASE_ROTATION_MAX + 1];
 };
 
 /* Fills defaults (heartbeat 300 s, back-off 10/10/5, ping 30/10, call

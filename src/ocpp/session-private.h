@@ -70,6 +70,7 @@ enum cfg_type {
 	CFG_BOOL,
 	CFG_STR,
 	CFG_MEASURANDS,		/* a list of measurands, held as OCPP_MEAS_ bits */
+	CFG_PHASE_ROTATION,	/* ConnectorPhaseRotation, in the settings */
 };
 
 /* Indexes of the session-owned integer settings. */

@@ -40,6 +40,7 @@ ocpp_settings_defaults(struct ocpp_settings *st)
 	st->tx_retry_interval_s = 60;
 	st->default_id_tag = "gateway";
 	st->boot_retry_s = 30;
+	strlcpy_ok(st->phase_rotation, "0.Unknown", sizeof(st->phase_rotation));
 }
 
 /* Checks that a key file holds RSA >= 2048 or EC >= 224 bits (2.0.1

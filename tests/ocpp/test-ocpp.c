@@ -667,6 +667,44 @@ test_measurand_keys(void)
 	ocpp_session_free(s);
 }
 
+/* ConnectorPhaseRotation is read-write: items of existing connectors
+ * with the spec's rotations, kept, persisted through the settings. */
+static void
+test_phase_rotation(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s = fake_session(OCPP_V16, &st);
+	json_t *req, *res, *k;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(change16(s, "ConnectorPhaseRotation",
+	    "0.RST, 1.RST,2.TRS"), "Accepted");
+	CU_ASSERT_STRING_EQUAL(change16(s, "ConnectorPhaseRotation",
+	    "3.RST"), "Rejected");		/* two connectors */
+	CU_ASSERT_STRING_EQUAL(change16(s, "ConnectorPhaseRotation",
+	    "1.XYZ"), "Rejected");
+	CU_ASSERT_STRING_EQUAL(change16(s, "ConnectorPhaseRotation",
+	    "1.RST,"), "Rejected");
+	CU_ASSERT_STRING_EQUAL(change16(s, "ConnectorPhaseRotation",
+	    "RST"), "Rejected");
+	req = json_pack("{s[s]}", "key", "ConnectorPhaseRotation");
+	res = cfg_get_configuration(s, req);
+	k = json_array_get(json_object_get(res, "configurationKey"), 0);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(k, "value")),
+	    "0.RST, 1.RST,2.TRS");
+	CU_ASSERT_TRUE(json_is_false(json_object_get(k, "readonly")));
+	json_decref(req);
+	json_decref(res);
+	ocpp_settings_defaults(&st);
+	CU_ASSERT_STRING_EQUAL(st.phase_rotation, "0.Unknown");
+	CU_ASSERT_EQUAL(ocpp_settings_apply(&st, "ConnectorPhaseRotation",
+	    "1.NotApplicable"), 0);
+	CU_ASSERT_STRING_EQUAL(st.phase_rotation, "1.NotApplicable");
+	CU_ASSERT_EQUAL(ocpp_settings_apply(&st, "ConnectorPhaseRotation",
+	    "1.Sideways"), -1);
+	ocpp_session_free(s);
+}
+
 /* MeterValues CALLs waiting in s. */
 static int
 meter_calls(const struct ocpp_session *s)
@@ -926,6 +964,7 @@ static const struct cu_test session_tests[] = {
 	{ "configuration values", test_config_set },
 	{ "clock-aligned samples across clock steps", test_aligned_clock_steps },
 	{ "measurand lists are read-write", test_measurand_keys },
+	{ "ConnectorPhaseRotation is read-write", test_phase_rotation },
 	{ "persisted keys back into settings", test_settings_apply },
 	{ "restart closes an open 1.6 transaction once",
 	  test_restart_closes_open_transaction },
