@@ -22,7 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "cloud.h"
+#include "cloud/cloud.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "daemon.h"

@@ -7,7 +7,7 @@
  * d->lws with lws_sul_schedule().  Nothing on the loop may block. */
 #include "config.h"
 
-#include "cfg.h"
+#include "config/config.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cloud.h"
+#include "cloud/cloud.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "control.h"

@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cfg.h"
-#include "site.h"
+#include "config/config.h"
+#include "site/site.h"
 
 struct lws;
 struct lws_context;

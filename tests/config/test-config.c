@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cfg.h"
+#include "config/config.h"
 #include "common/util.h"
 #include "tests/cu.h"
 

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cfg.h"
+#include "config/config.h"
 #include "common/util.h"
 #include "../cu.h"
-#include "site.h"
+#include "site/site.h"
 
 /* Two circuits declared child first, three chargers (one DC, one in
  * current mode with two connectors), ALM with a meter. */

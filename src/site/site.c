@@ -1,6 +1,6 @@
 /* The site model: configuration -> balancer and southbound structs,
  * readings in, caps composed, setpoints out (see site.h). */
-#include "site.h"
+#include "site/site.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,5 +1,5 @@
 /* The configuration: ocpp-edge.conf parsed, validated and copied into a
- * plain struct.  Only config.c knows libconfuse; every other module reads
+ * plain struct.  Only src/config/ knows libconfuse; every other module reads
  * a struct cfg.
  *
  * Names: libconfuse already exports cfg_init, cfg_free, cfg_print and

@@ -3,7 +3,7 @@
  * of the smart-charging engine turned into the balancer's caps. */
 #include "config.h"
 
-#include "cloud.h"
+#include "cloud/cloud.h"
 
 #include <errno.h>
 #include <jansson.h>

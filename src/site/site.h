@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "balancer/balancer.h"
-#include "cfg.h"
+#include "config/config.h"
 #include "southbound/southbound.h"
 
 /* Where the cap on the site's total came from (status "site_cap.source"). */
