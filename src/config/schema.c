@@ -179,7 +179,8 @@ static const struct opt_def root_opts[] = {
 const struct sec_def cfg_root_sec = { "root", "", false, root_opts };
 
 static const struct sec_def *const all_secs[] = {
-	&cfg_site_sec, &cfg_circuit_sec, &cfg_csms_sec, &cfg_balancer_sec, &cfg_meter_sec,
+	&cfg_site_sec, &cfg_circuit_sec, &cfg_csms_sec, &cfg_balancer_sec,
+	&cfg_meter_sec,
 	&cfg_southbound_sec, &cfg_charger_sec, &cfg_store_sec, &cfg_log_sec,
 };
 
