@@ -83,7 +83,7 @@ cfg_check_required(struct load_ctx *ctx, cfg_t *sec, const struct sec_def *sd)
 
 		if (!(od->flags & F_REQ) || cfg_find_note(ctx, sec, od->name))
 			continue;
-		allowed = cfg_allowed_text(od);
+		allowed = cfg_allowed_text(od, " | ");
 		cfg_opt_error(ctx, cfg_sec_line(ctx, sec), sd, cfg_title(sec), od->name,
 		    NULL, "missing", "%s", allowed);
 		free(allowed);
@@ -389,8 +389,7 @@ check_power(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 		    cfg_fmt_kw(c->balancer.min_power_1ph_w, p1, sizeof(p1)), n_3ph,
 		    cfg_fmt_kw(c->balancer.min_power_3ph_w, p3, sizeof(p3)));
 
-	phases = c->site.distribution == CFG_DIST_3PH_TN ||
-	    c->site.distribution == CFG_DIST_3PH_IT ? 3 : 1;
+	phases = cfg_distribution_phases(c->site.distribution);
 	breaker_w = (long)c->site.main_breaker_a * c->site.nominal_voltage_v *
 	    phases;
 	if (c->site.available_power_w > breaker_w &&
@@ -464,7 +463,7 @@ check_csms(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 	 * with one, the identity is required. */
 	if (c->csms.url[0] != '\0' && !cfg_find_note(ctx, s, "identity")) {
 		const struct opt_def *od = cfg_find_opt(&cfg_csms_sec, "identity");
-		char *allowed = cfg_allowed_text(od);
+		char *allowed = cfg_allowed_text(od, " | ");
 
 		cfg_opt_error(ctx, cfg_sec_line(ctx, s), &cfg_csms_sec, cfg_title(s),
 		    "identity", NULL, "missing", "%s (required with csms.url)",

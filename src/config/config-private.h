@@ -17,7 +17,7 @@ enum kind {
 	K_INT,  /* integer in the unit given */
 	K_KW,   /* decimal kW, kept in W */
 	K_STR,  /* free text up to max characters */
-	K_ENUM, /* one of choices ("a|b|c") */
+	K_ENUM, /* one of choices (names, NULL terminated) */
 	K_SEC,  /* a section */
 };
 
@@ -33,7 +33,7 @@ struct opt_def {
 	double def;          /* K_INT, K_KW (in kW) */
 	const char *def_str; /* K_STR, K_ENUM */
 	double min, max;     /* K_INT, K_KW; K_STR: max = longest length */
-	const char *choices; /* K_ENUM */
+	const char *const *choices; /* K_ENUM */
 	const char *unit;
 	unsigned flags;
 	const struct sec_def *sec; /* K_SEC */
@@ -46,13 +46,16 @@ struct sec_def {
 	const struct opt_def *opts; /* ends with name == NULL */
 };
 
-/* The "a|b|c" lists of the enumerated options. */
-extern const char cfg_link_choices[], cfg_meter_link_choices[],
-    cfg_parity_choices[], cfg_model_choices[], cfg_dist_choices[],
-    cfg_version_choices[], cfg_mode_choices[], cfg_pv_choices[],
-    cfg_meter_choices[], cfg_phase_choices[], cfg_control_choices[],
-    cfg_words_choices[], cfg_level_choices[], cfg_offline_profiles_choices[],
-    cfg_target_choices[];
+/* The names of each enumerated option's values, in enum order, NULL
+ * terminated. */
+extern const char *const cfg_link_choices[], *const cfg_meter_link_choices[],
+    *const cfg_parity_choices[], *const cfg_model_choices[],
+    *const cfg_dist_choices[], *const cfg_version_choices[],
+    *const cfg_mode_choices[], *const cfg_pv_choices[],
+    *const cfg_meter_choices[], *const cfg_phase_choices[],
+    *const cfg_control_choices[], *const cfg_words_choices[],
+    *const cfg_level_choices[], *const cfg_offline_profiles_choices[],
+    *const cfg_target_choices[];
 /* The sections; cfg_root_sec holds the others. */
 extern const struct sec_def cfg_root_sec, cfg_site_sec, cfg_circuit_sec,
     cfg_csms_sec, cfg_balancer_sec, cfg_meter_sec, cfg_southbound_sec,
@@ -63,17 +66,22 @@ const struct sec_def *cfg_find_sec(const char *name);
 /* Looks an option up in a section definition; NULL when unknown. */
 const struct opt_def *cfg_find_opt(const struct sec_def *sd,
     const char *name);
-/* Index of word in a "a|b|c" list, or -1. */
-int cfg_choice_index(const char *choices, const char *word);
-/* The n-th word of a "a|b|c" list, copied into buf.  Returns buf. */
-const char *cfg_choice_name(const char *choices, int n, char *buf,
-    size_t len);
+/* Index of word in a list of names, or -1. */
+int cfg_choice_index(const char *const *choices, const char *word);
+/* The n-th name of a list, or "?" when n is out of it. */
+const char *cfg_choice_name(const char *const *choices, int n);
+/* Checks value against od's type and range: NULL when valid (*out is
+ * the number, kW for K_KW, the index for K_ENUM), else why not. */
+const char *cfg_check_value(const struct opt_def *od, const char *value,
+    double *out);
 /* Parses a decimal integer; 0 or -1. */
 int cfg_parse_long(const char *s, long *out);
 /* Formats a number of watts as kW without trailing zeros.  Returns buf. */
 char *cfg_fmt_kw(long w, char *buf, size_t len);
-/* Describes what an option accepts, for messages.  Caller frees. */
-char *cfg_allowed_text(const struct opt_def *od);
+/* Describes what an option accepts, for messages, the names of an
+ * enumeration joined with sep (" | " in the file's messages).  Caller
+ * frees. */
+char *cfg_allowed_text(const struct opt_def *od, const char *sep);
 /* Makes room for element n of an array grown by doubling; returns the
  * possibly moved array. */
 void *cfg_grow(void *array, size_t n, size_t size);

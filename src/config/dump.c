@@ -36,11 +36,10 @@ put_kw(FILE *fp, int indent, const char *key, long w)
 
 /* Prints an enumerated option by index. */
 static void
-put_enum(FILE *fp, int indent, const char *key, const char *choices, int i)
+put_enum(FILE *fp, int indent, const char *key, const char *const *choices,
+    int i)
 {
-	char b[64];
-
-	put_str(fp, indent, key, cfg_choice_name(choices, i, b, sizeof(b)));
+	put_str(fp, indent, key, cfg_choice_name(choices, i));
 }
 
 /* Prints the link options of a meter or charger. */

@@ -38,48 +38,24 @@ on_value(cfg_t *sec, cfg_opt_t *opt, const char *value, void *result)
 	const struct sec_def *sd = cfg_find_sec(sec->name);
 	const struct opt_def *od = sd != NULL ? cfg_find_opt(sd, opt->name) : NULL;
 	struct note *n;
-	const char *why = NULL;
+	const char *why;
 	char *allowed;
+	double v;
 
 	if (od == NULL || cur == NULL || value == NULL)
 		return -1; /* cannot happen: the table built these options */
 	n = cfg_add_note(cur, sec, opt->name, sec->line);
 
+	why = cfg_check_value(od, value, &v);
 	switch (od->kind) {
-	case K_INT: {
-		long v = 0;
-
-		if (cfg_parse_long(value, &v) != 0)
-			why = "not a whole number";
-		else if (v < od->min || v > od->max)
-			why = "out of range";
-		*(long *)result = why == NULL ? v : (long)od->def;
+	case K_INT:
+		*(long *)result = why == NULL ? (long)v : (long)od->def;
 		break;
-	}
-	case K_KW: {
-		char *end;
-		double v;
-
-		errno = 0;
-		v = strtod(value, &end);
-		if (value[0] == '\0' || *end != '\0' || errno == ERANGE ||
-		    !isfinite(v))
-			why = "not a number";
-		else if (v < od->min || v > od->max)
-			why = "out of range";
-		else if ((od->flags & F_WHOLE) && v != floor(v))
-			why = "not a whole number of kW";
+	case K_KW:
 		*(double *)result = why == NULL ? v : od->def;
 		break;
-	}
 	case K_STR:
-		if (strlen(value) > (size_t)od->max)
-			why = "too long";
-		*(const char **)result = why == NULL ? value : od->def_str;
-		break;
 	case K_ENUM:
-		if (cfg_choice_index(od->choices, value) < 0)
-			why = "unknown value";
 		*(const char **)result = why == NULL ? value : od->def_str;
 		break;
 	case K_SEC:
@@ -87,7 +63,7 @@ on_value(cfg_t *sec, cfg_opt_t *opt, const char *value, void *result)
 	}
 	if (why != NULL) {
 		n->bad = true;
-		allowed = cfg_allowed_text(od);
+		allowed = cfg_allowed_text(od, " | ");
 		cfg_opt_error(cur, sec->line, sd, cfg_title(sec), od->name,
 		    (od->flags & F_SECRET) ? "(hidden)" : value, why, "%s",
 		    allowed);

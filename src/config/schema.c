@@ -4,10 +4,12 @@
 #include "config/config-private.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/util.h"
 
 #ifndef LOCALSTATEDIR
@@ -21,22 +23,35 @@
 #define SEC(n, s) { n, K_SEC, 0, NULL, 0, 0, NULL, NULL, 0, s }
 #define END { NULL, K_INT, 0, NULL, 0, 0, NULL, NULL, 0, NULL }
 
-const char cfg_link_choices[] = "tcp|tcp-listen|rtu";
-const char cfg_meter_link_choices[] = "tcp|rtu";
-const char cfg_parity_choices[] = "none|even|odd";
-const char cfg_model_choices[] =
-    "autel-ac-wallbox|autel-ac-compact|autel-ac-ultra|autel-single|autel-dc";
-const char cfg_dist_choices[] = "1-phase-tn|1-phase-it|3-phase-tn|3-phase-it";
-const char cfg_version_choices[] = "1.6|2.0.1";
-const char cfg_mode_choices[] = "dlb|alm|pv";
-const char cfg_pv_choices[] = "full-green|green-priority|speed-priority";
-const char cfg_meter_choices[] = "sdm630|sdm230|sdm120";
-const char cfg_phase_choices[] = "L1|L2|L3";
-const char cfg_control_choices[] = "power|current";
-const char cfg_words_choices[] = "model|high-first|low-first";
-const char cfg_level_choices[] = "error|warning|info|debug";
-const char cfg_offline_profiles_choices[] = "all|station-max|none";
-const char cfg_target_choices[] = "stderr|syslog";
+const char *const cfg_link_choices[] = { "tcp", "tcp-listen", "rtu", NULL };
+const char *const cfg_meter_link_choices[] = { "tcp", "rtu", NULL };
+const char *const cfg_parity_choices[] = { "none", "even", "odd", NULL };
+const char *const cfg_model_choices[] = {
+	"autel-ac-wallbox", "autel-ac-compact", "autel-ac-ultra",
+	"autel-single", "autel-dc", NULL
+};
+const char *const cfg_dist_choices[] = {
+	"1-phase-tn", "1-phase-it", "3-phase-tn", "3-phase-it", NULL
+};
+const char *const cfg_version_choices[] = { "1.6", "2.0.1", NULL };
+const char *const cfg_mode_choices[] = { "dlb", "alm", "pv", NULL };
+const char *const cfg_pv_choices[] = {
+	"full-green", "green-priority", "speed-priority", NULL
+};
+const char *const cfg_meter_choices[] = { "sdm630", "sdm230", "sdm120", NULL };
+static const char *const phases_choices[] = { "1", "3", NULL };
+const char *const cfg_phase_choices[] = { "L1", "L2", "L3", NULL };
+const char *const cfg_control_choices[] = { "power", "current", NULL };
+const char *const cfg_words_choices[] = {
+	"model", "high-first", "low-first", NULL
+};
+const char *const cfg_level_choices[] = {
+	"error", "warning", "info", "debug", NULL
+};
+const char *const cfg_offline_profiles_choices[] = {
+	"all", "station-max", "none", NULL
+};
+const char *const cfg_target_choices[] = { "stderr", "syslog", NULL };
 
 /* balancer.offline-meter-power-kw's default: 10 % of the available power */
 #define DEF_PERCENT_OF_AVAILABLE (-1.0)
@@ -128,7 +143,7 @@ static const struct opt_def charger_opts[] = {
 	ENUM("parity", "none", cfg_parity_choices),
 	INT("stop-bits", 1, 1, 2, ""),
 	INT("connectors", 1, 1, CFG_MAX_CONNECTORS, ""),
-	ENUM("phases", "3", "1|3"),
+	ENUM("phases", "3", phases_choices),
 	ENUM("wired-phase", "L1", cfg_phase_choices),
 	KW("max-power-kw", 0, 1, 1000, F_REQ),
 	KW("offline-power-kw", 0, 0, 1000, 0),
@@ -204,23 +219,14 @@ cfg_find_opt(const struct sec_def *sd, const char *name)
 	return NULL;
 }
 
-/* Index of word in a "a|b|c" list, or -1. */
+/* Index of word in a list of names, or -1. */
 int
-cfg_choice_index(const char *choices, const char *word)
+cfg_choice_index(const char *const *choices, const char *word)
 {
-	size_t len = strlen(word);
-	int i = 0;
-
-	for (const char *p = choices;; i++) {
-		const char *bar = strchr(p, '|');
-		size_t n = bar != NULL ? (size_t)(bar - p) : strlen(p);
-
-		if (n == len && strncmp(p, word, n) == 0)
+	for (int i = 0; choices[i] != NULL; i++)
+		if (strcmp(choices[i], word) == 0)
 			return i;
-		if (bar == NULL)
-			return -1;
-		p = bar + 1;
-	}
+	return -1;
 }
 
 /* Formats a number of watts as kW without trailing zeros.  Returns buf. */
@@ -231,9 +237,10 @@ cfg_fmt_kw(long w, char *buf, size_t len)
 	return buf;
 }
 
-/* Describes what an option accepts, for messages.  Caller frees. */
+/* Describes what an option accepts, for messages, the names of an
+ * enumeration joined with sep.  Caller frees. */
 char *
-cfg_allowed_text(const struct opt_def *od)
+cfg_allowed_text(const struct opt_def *od, const char *sep)
 {
 	char *s = NULL, lo[32], hi[32];
 
@@ -252,17 +259,14 @@ cfg_allowed_text(const struct opt_def *od)
 		xasprintf(&s, "text of at most %.0f characters", od->max);
 		break;
 	case K_ENUM: {
-		size_t n = strlen(od->choices), j = 0;
+		size_t n = 1, j = 0;
 
-		s = xmalloc(n * 3 + 1);
-		for (size_t i = 0; i < n; i++) {
-			if (od->choices[i] == '|') {
-				memcpy(s + j, " | ", 3);
-				j += 3;
-			} else
-				s[j++] = od->choices[i];
-		}
-		s[j] = '\0';
+		for (int i = 0; od->choices[i] != NULL; i++)
+			n += strlen(od->choices[i]) + strlen(sep);
+		s = xmalloc(n);
+		for (int i = 0; od->choices[i] != NULL; i++)
+			j += (size_t)snprintf(s + j, n - j, "%s%s", i > 0 ? sep :
+			    "", od->choices[i]);
 		break;
 	}
 	case K_SEC:
@@ -287,65 +291,51 @@ cfg_grow(void *array, size_t n, size_t size)
  * Names and printing
  */
 
-/* The n-th word of a "a|b|c" list, copied into buf.  Returns buf. */
+/* The n-th name of a list, or "?" when n is out of it. */
 const char *
-cfg_choice_name(const char *choices, int n, char *buf, size_t len)
+cfg_choice_name(const char *const *choices, int n)
 {
-	const char *p = choices;
-
-	for (int i = 0; i < n && p != NULL; i++) {
-		p = strchr(p, '|');
-		if (p != NULL)
-			p++;
-	}
-	if (p == NULL) {
-		strlcpy_ok(buf, "?", len);
-		return buf;
-	}
-	snprintf(buf, len, "%.*s", (int)strcspn(p, "|"), p);
-	return buf;
+	for (int i = 0; choices[i] != NULL; i++)
+		if (i == n)
+			return choices[i];
+	return "?";
 }
 
+/* The names of enumerated values come from the schema's lists only. */
 const char *
 cfg_model_name(enum cfg_model model)
 {
-	static const char *const names[] = {
-		[CFG_MODEL_AC_WALLBOX] = "autel-ac-wallbox",
-		[CFG_MODEL_AC_COMPACT] = "autel-ac-compact",
-		[CFG_MODEL_AC_ULTRA] = "autel-ac-ultra",
-		[CFG_MODEL_SINGLE] = "autel-single",
-		[CFG_MODEL_DC] = "autel-dc",
-	};
-
-	return (size_t)model < ARRAY_SIZE(names) ? names[model] : "?";
+	return cfg_choice_name(cfg_model_choices, (int)model);
 }
 
 const char *
 cfg_link_kind_name(enum cfg_link_kind kind)
 {
-	switch (kind) {
-	case CFG_LINK_TCP:
-		return "tcp";
-	case CFG_LINK_TCP_LISTEN:
-		return "tcp-listen";
-	case CFG_LINK_RTU:
-		return "rtu";
-	}
-	return "?";
+	return cfg_choice_name(cfg_link_choices, (int)kind);
 }
 
 const char *
 cfg_balancer_mode_name(enum cfg_balancer_mode mode)
 {
-	switch (mode) {
-	case CFG_BAL_DLB:
-		return "dlb";
-	case CFG_BAL_ALM:
-		return "alm";
-	case CFG_BAL_PV:
-		return "pv";
-	}
-	return "?";
+	return cfg_choice_name(cfg_mode_choices, (int)mode);
+}
+
+const char *
+cfg_pv_mode_name(enum cfg_pv_mode mode)
+{
+	return cfg_choice_name(cfg_pv_choices, (int)mode);
+}
+
+const char *
+cfg_meter_type_name(enum cfg_meter_type type)
+{
+	return cfg_choice_name(cfg_meter_choices, (int)type);
+}
+
+int
+cfg_distribution_phases(enum cfg_distribution d)
+{
+	return d == CFG_DIST_3PH_TN || d == CFG_DIST_3PH_IT ? 3 : 1;
 }
 
 void
@@ -379,5 +369,86 @@ cfg_parse_long(const char *s, long *out)
 	*out = strtol(s, &end, 10);
 	if (s[0] == '\0' || *end != '\0' || errno == ERANGE)
 		return -1;
+	return 0;
+}
+
+const char *
+cfg_check_value(const struct opt_def *od, const char *value, double *out)
+{
+	char *end;
+	long n;
+	double v = 0;
+	int i;
+
+	*out = 0;
+	switch (od->kind) {
+	case K_INT:
+		if (cfg_parse_long(value, &n) != 0)
+			return "not a whole number";
+		if (n < od->min || n > od->max)
+			return "out of range";
+		*out = (double)n;
+		return NULL;
+	case K_KW:
+		errno = 0;
+		v = strtod(value, &end);
+		if (value[0] == '\0' || *end != '\0' || errno == ERANGE ||
+		    !isfinite(v))
+			return "not a number";
+		if (v < od->min || v > od->max)
+			return "out of range";
+		if ((od->flags & F_WHOLE) && v != floor(v))
+			return "not a whole number of kW";
+		*out = v;
+		return NULL;
+	case K_STR:
+		if (strlen(value) > (size_t)od->max)
+			return "too long";
+		return NULL;
+	case K_ENUM:
+		i = cfg_choice_index(od->choices, value);
+		if (i < 0)
+			return "unknown value";
+		*out = i;
+		return NULL;
+	case K_SEC:
+		break;
+	}
+	return "not a value";
+}
+
+int
+cfg_check_override(const char *name, const char *value, long *out,
+    char **cause)
+{
+	const char *dot = strrchr(name, '.');
+	const struct sec_def *sd = NULL;
+	const struct opt_def *od = NULL;
+	const char *why;
+	char *allowed, esc[64];
+	double v;
+
+	for (size_t i = 0; dot != NULL && i < ARRAY_SIZE(all_secs); i++)
+		if (!all_secs[i]->titled && strlen(all_secs[i]->qname) ==
+		    (size_t)(dot - name) && strncmp(all_secs[i]->qname, name,
+		    (size_t)(dot - name)) == 0)
+			sd = all_secs[i];
+	if (sd != NULL)
+		od = cfg_find_opt(sd, dot + 1);
+	if (od == NULL || (od->kind != K_INT && od->kind != K_KW &&
+	    od->kind != K_ENUM)) {
+		xasprintf(cause, "%s: not a setting that can be changed", name);
+		return -1;
+	}
+	why = cfg_check_value(od, value, &v);
+	if (why != NULL) {
+		allowed = cfg_allowed_text(od, ", ");
+		xasprintf(cause, "%s: '%s' %s: allowed %s", name,
+		    log_escape(value, strlen(value), esc, sizeof(esc)), why,
+		    allowed);
+		free(allowed);
+		return -1;
+	}
+	*out = od->kind == K_KW ? lround(v * 1000.0) : (long)v;
 	return 0;
 }

@@ -28,10 +28,6 @@ const size_t site_n_setting_keys = ARRAY_SIZE(site_setting_keys);
 enum { K_MODE, K_PV, K_RESERVE, K_AVAIL, K_MIN1, K_MIN3, K_OFFMETER,
 	K_OFFSITE };
 
-static const char *const mode_names[] = { "dlb", "alm", "pv" };
-static const char *const pv_names[] = { "full-green", "green-priority",
-	"speed-priority" };
-
 void
 site_lb_from_cfg(const struct cfg *cfg, struct site_lb *lb)
 {
@@ -66,10 +62,10 @@ site_lb_format(const struct site_lb *lb, size_t i, char *buf, size_t len)
 {
 	switch (i) {
 	case K_MODE:
-		snprintf(buf, len, "%s", mode_names[lb->mode]);
+		snprintf(buf, len, "%s", cfg_balancer_mode_name(lb->mode));
 		return buf;
 	case K_PV:
-		snprintf(buf, len, "%s", pv_names[lb->pv_mode]);
+		snprintf(buf, len, "%s", cfg_pv_mode_name(lb->pv_mode));
 		return buf;
 	case K_RESERVE:
 		snprintf(buf, len, "%d", lb->reserve_pct);
@@ -89,22 +85,6 @@ site_lb_format(const struct site_lb *lb, size_t i, char *buf, size_t len)
 	return buf;
 }
 
-/* Parses a decimal kW value into W (at most three decimals); 0 or -1. */
-static int
-parse_kw(const char *s, int *w)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < 0 ||
-	    v > 100000)
-		return -1;
-	*w = (int)lround(v * 1000.0);
-	return 0;
-}
-
 /* The sum of the chargers' minimum powers under lb. */
 static long
 sum_pmin_w(const struct cfg *cfg, const struct site_lb *lb)
@@ -122,88 +102,45 @@ site_lb_parse(struct site_lb *lb, const struct cfg *cfg, size_t i,
     const char *value, char **cause)
 {
 	struct site_lb n = *lb;
-	const char *key = i < site_n_setting_keys ? site_setting_keys[i].key :
-	    "?";
+	const char *key;
 	char a[32], b[32];
-	long sum, breaker_w;
-	int w = 0, phases;
+	long sum, breaker_w, v;
+	int phases;
 
+	if (i >= site_n_setting_keys) {
+		xasprintf(cause, "no load-balancing setting %zu", i);
+		return -1;
+	}
+	key = site_setting_keys[i].key;
+	/* Type and range: the configuration's own table. */
+	if (cfg_check_override(key, value, &v, cause) != 0)
+		return -1;
 	switch (i) {
 	case K_MODE:
-		for (size_t m = 0; m < ARRAY_SIZE(mode_names); m++)
-			if (strcmp(value, mode_names[m]) == 0) {
-				n.mode = (enum cfg_balancer_mode)m;
-				goto ranges;
-			}
-		xasprintf(cause, "%s: '%s' is not a mode: allowed dlb, alm, pv",
-		    key, value);
-		return -1;
-	case K_PV:
-		for (size_t m = 0; m < ARRAY_SIZE(pv_names); m++)
-			if (strcmp(value, pv_names[m]) == 0) {
-				n.pv_mode = (enum cfg_pv_mode)m;
-				goto ranges;
-			}
-		xasprintf(cause, "%s: '%s' is not a PV mode: allowed full-green, "
-		    "green-priority, speed-priority", key, value);
-		return -1;
-	case K_RESERVE: {
-		char *end;
-		long v;
-
-		errno = 0;
-		v = strtol(value, &end, 10);
-		if (errno != 0 || end == value || *end != '\0' || v < 0 ||
-		    v > 50) {
-			xasprintf(cause, "%s: '%s' out of range: allowed 0..50 "
-			    "(%%)", key, value);
-			return -1;
-		}
-		n.reserve_pct = (int)v;
-		goto ranges;
-	}
-	default:
+		n.mode = (enum cfg_balancer_mode)v;
 		break;
-	}
-	if (i >= site_n_setting_keys || parse_kw(value, &w) != 0) {
-		xasprintf(cause, "%s: '%s' is not a power in kW", key, value);
-		return -1;
-	}
-	switch (i) {
+	case K_PV:
+		n.pv_mode = (enum cfg_pv_mode)v;
+		break;
+	case K_RESERVE:
+		n.reserve_pct = (int)v;
+		break;
 	case K_AVAIL:
-		if (w % 1000 != 0 || w < 1000 || w > 10000000) {
-			xasprintf(cause, "%s: '%s' out of range: whole kW, "
-			    "1..10000", key, value);
-			return -1;
-		}
-		n.available_power_w = w;
+		n.available_power_w = (int)v;
 		break;
 	case K_MIN1:
-		if (w < 1400 || w > 7400) {
-			xasprintf(cause, "%s: '%s' out of range: 1.4..7.4 kW", key,
-			    value);
-			return -1;
-		}
-		n.min_power_1ph_w = w;
+		n.min_power_1ph_w = (int)v;
 		break;
 	case K_MIN3:
-		if (w < 4200 || w > 22000) {
-			xasprintf(cause, "%s: '%s' out of range: 4.2..22 kW", key,
-			    value);
-			return -1;
-		}
-		n.min_power_3ph_w = w;
+		n.min_power_3ph_w = (int)v;
 		break;
 	case K_OFFMETER:
-		n.offline_meter_power_w = w;
+		n.offline_meter_power_w = (int)v;
 		break;
 	case K_OFFSITE:
-		n.offline_site_power_w = w;
-		break;
-	default:
+		n.offline_site_power_w = (int)v;
 		break;
 	}
-ranges:
 	/* The cross-checks of the configuration file, on the new set. */
 	sum = sum_pmin_w(cfg, &n);
 	if (cfg->n_chargers > 0 && n.available_power_w <= sum) {
@@ -213,8 +150,7 @@ ranges:
 		    fmt_kw((int)sum, b, sizeof(b)));
 		return -1;
 	}
-	phases = cfg->site.distribution == CFG_DIST_3PH_TN ||
-	    cfg->site.distribution == CFG_DIST_3PH_IT ? 3 : 1;
+	phases = cfg_distribution_phases(cfg->site.distribution);
 	breaker_w = (long)cfg->site.main_breaker_a *
 	    cfg->site.nominal_voltage_v * phases;
 	if (n.available_power_w > breaker_w) {
