@@ -7,11 +7,11 @@ libdaemon_la_SOURCES = \
 	src/config/config.h src/config/config-private.h \
 	src/config/schema.c src/config/context.c src/config/prescan.c \
 	src/config/checks.c src/config/dump.c src/config/load.c \
-	src/site/site.h src/site/site.c src/site/settings.c \
+	src/site/site.h src/site/site.c src/site/settings.c src/site/report.c \
 	src/cloud/cloud.h src/cloud/cloud-private.h src/cloud/cloud.c \
 	src/cloud/queue.c src/cloud/profiles.c src/cloud/commands.c \
 	src/cloud/station.c \
-	src/control.c src/control.h src/daemon.c src/daemon.h
+	src/services.h src/control.c src/control.h src/daemon.c src/daemon.h
 libdaemon_la_CFLAGS = $(AM_CFLAGS) $(THIRD_PARTY_CFLAGS)
 libdaemon_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DDOCDIR='"$(docdir)"'

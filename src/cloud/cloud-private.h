@@ -15,6 +15,8 @@
 #include "cloud/cloud.h"
 #include "ocpp/ocpp.h"
 #include "ocpp/smartcharging.h"
+#include "services.h"
+#include "site/site.h"
 
 /* Store keys: the session's durable state and the keys it owns that the
  * backend changed (they have no value in the file). */
@@ -28,7 +30,14 @@
 #define MAX_PROTOCOLS 8
 
 struct cloud {
-	struct daemon *d;
+	const struct services *svc; /* the loop's, borrowed */
+	const struct cfg *cfg;
+	struct site *site;
+	struct store *store;
+	struct sb *sb;               /* NULL: no southbound */
+	struct ocpp_callbacks callbacks;
+	struct svc_timer *tick;          /* the session's timers, 100 ms */
+	struct svc_timer *profile_timer; /* the next change of a profile */
 	struct ocpp_settings st;
 	struct ocpp_session *s;
 	struct ocpp_station station;
@@ -44,8 +53,8 @@ struct cloud {
 	bool last_online, last_accepted;
 };
 
-/* The one object (until the daemon hands it out). */
-extern struct cloud cloud_state;
+/* Asks the loop for a balancer run. */
+void cloud_schedule_run(struct cloud *c);
 
 /* ---- queue.c -------------------------------------------------------- */
 
@@ -53,16 +62,15 @@ extern struct cloud cloud_state;
 extern const struct ocpp_queue_ops cloud_queue_ops;
 /* The open transaction id of connector k (1..n), from the session's
  * durable state; "" when none. */
-void cloud_tx_of(struct cloud *c, int k, char *buf, size_t len);
+void cloud_tx_of(const struct cloud *c, int k, char *buf, size_t len);
 
 /* ---- profiles.c ----------------------------------------------------- */
 
-/* True while a connector in this state has a transaction running. */
-bool cloud_tx_running(enum bal_conn_state bs);
+/* Evaluates the profiles now, hands the caps to the site model and arms
+ * the timer for the next change. */
+void cloud_apply_profiles(struct cloud *c);
 /* Loads the stored profiles into the engine's set.  0, or -1 with *cause. */
 int cloud_profiles_load(struct cloud *c, char **cause);
-/* Persists profile id of the set into the store; 0 or -1 (logged). */
-int cloud_persist_profile(struct cloud *c, int id);
 /* Installs the TxProfiles of remote starts whose transaction runs now. */
 void cloud_install_pending(struct cloud *c);
 /* The session's profile_action callback: Set/ClearChargingProfile,
@@ -92,6 +100,9 @@ void cloud_availability_load(struct cloud *c);
 
 /* ---- station.c ------------------------------------------------------ */
 
+/* Creates the station model: the site as connector 0, then each
+ * connector, all Available until read. */
+void cloud_station_init(struct cloud *c);
 /* Fills the station model with the connectors' latest readings and tells
  * the backend about local limits that hold a connector below its
  * profiles (2.0.1). */

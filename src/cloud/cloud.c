@@ -1,6 +1,6 @@
-/* The backend side of the daemon (see cloud.h): the OCPP session wired to
- * the site model, the store and the southbound, and the charging profiles
- * of the smart-charging engine turned into the balancer's caps. */
+/* The backend side of the daemon (see cloud.h): the object, its set-up
+ * and its tick.  The work is in queue.c, profiles.c, commands.c and
+ * station.c. */
 #include "config.h"
 
 #include "cloud/cloud-private.h"
@@ -11,30 +11,31 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "daemon.h"
-#include "southbound/southbound.h"
 #include "store/store.h"
 
-struct cloud cloud_state;
+/* How often the session's timers run and the station model is
+ * refreshed. */
+#define TICK_MS 100
 
 bool
-cloud_transaction(const struct daemon *d, int k, char *buf, size_t len)
+cloud_transaction(const struct cloud *c, int k, char *buf, size_t len)
 {
-	struct cloud *c = &cloud_state;
-
-	(void)d;
-	if (c->s == NULL || len == 0)
+	if (c == NULL || c->s == NULL || len == 0)
 		return false;
 	cloud_tx_of(c, k, buf, len);
 	return buf[0] != '\0';
 }
 
+void
+cloud_schedule_run(struct cloud *c)
+{
+	c->svc->schedule_run(c->svc->ud);
+}
 
 static void
-cb_link_state(void *ud, bool online, bool accepted)
+on_link_state(void *ud, bool online, bool accepted)
 {
 	struct cloud *c = ud;
-	struct daemon *d = c->d;
 	enum site_cloud st = online && accepted ? SITE_CLOUD_CONNECTED :
 	    SITE_CLOUD_OFFLINE;
 
@@ -43,15 +44,15 @@ cb_link_state(void *ud, bool online, bool accepted)
 		    online && !accepted ? " (not accepted yet)" : "");
 	c->last_online = online;
 	c->last_accepted = accepted;
-	if (st == SITE_CLOUD_OFFLINE && d->site.cloud == SITE_CLOUD_CONNECTING)
+	if (st == SITE_CLOUD_OFFLINE && c->site->cloud == SITE_CLOUD_CONNECTING)
 		return; /* still trying since start: the same clock runs */
-	site_set_cloud(&d->site, st, mono_now_ms(), wall_now_ms());
-	(void)site_update_caps(&d->site, mono_now_ms());
-	(void)cloud_apply_profiles(d);
-	daemon_schedule_run(d);
+	site_set_cloud(c->site, st, mono_now_ms(), wall_now_ms());
+	(void)site_update_caps(c->site, mono_now_ms());
+	cloud_apply_profiles(c);
+	cloud_schedule_run(c);
 }
 
-static struct ocpp_callbacks callbacks = {
+static const struct ocpp_callbacks callbacks = {
 	.remote_start = cloud_on_remote_start,
 	.remote_stop = cloud_on_remote_stop,
 	.unlock = cloud_on_unlock,
@@ -62,7 +63,7 @@ static struct ocpp_callbacks callbacks = {
 	.config_set = cloud_on_config_set,
 	.config_changed = cloud_on_config_changed,
 	.profile_action = cloud_on_profile_action,
-	.link_state = cb_link_state,
+	.link_state = on_link_state,
 };
 
 /* ---- Set-up ----------------------------------------------------------- */
@@ -82,20 +83,21 @@ apply_kept(const char *key, const char *value, const char *file_value,
 	return 0;
 }
 
-int
-cloud_prepare(struct daemon *d, struct lws_context_creation_info *info,
-    const void *extra_protocols, char **cause)
+struct cloud *
+cloud_new(const struct services *svc, const struct cfg *cfg,
+    struct lws_context_creation_info *info, const void *extra_protocols,
+    char **cause)
 {
-	struct cloud *c = &cloud_state;
+	struct cloud *c = xcalloc(1, sizeof(*c));
 	const struct lws_protocols *p = ocpp_lws_protocols();
 	const struct lws_protocols *x = extra_protocols;
 	size_t n = 0;
 
-	memset(c, 0, sizeof(*c));
-	c->d = d;
-	if (d->cfg.csms.url[0] == '\0') {
+	c->svc = svc;
+	c->cfg = cfg;
+	if (cfg->csms.url[0] == '\0') {
 		info->protocols = x;
-		return 0;
+		return c;
 	}
 	for (; p->name != NULL && n < MAX_PROTOCOLS - 2; p++)
 		c->protocols[n++] = *p;
@@ -104,36 +106,71 @@ cloud_prepare(struct daemon *d, struct lws_context_creation_info *info,
 	info->protocols = c->protocols;
 
 	ocpp_settings_defaults(&c->st);
-	c->st.version = d->cfg.csms.ocpp_version == CFG_OCPP_201 ? OCPP_V201 :
+	c->st.version = cfg->csms.ocpp_version == CFG_OCPP_201 ? OCPP_V201 :
 	    OCPP_V16;
-	c->st.url = d->cfg.csms.url;
-	c->st.identity = d->cfg.csms.identity;
-	c->st.security_profile = d->cfg.csms.security_profile;
-	c->st.password = d->cfg.csms.password;
-	c->st.ca_file = d->cfg.csms.ca_file;
-	c->st.client_cert = d->cfg.csms.client_cert;
-	c->st.client_key = d->cfg.csms.client_key;
-	c->st.heartbeat_interval_s = d->cfg.csms.heartbeat_interval_s;
-	c->st.retry_backoff_min_s = d->cfg.csms.retry_backoff_min_s;
-	c->st.retry_backoff_random_s = d->cfg.csms.retry_backoff_random_s;
-	c->st.retry_backoff_repeat = d->cfg.csms.retry_backoff_repeat;
-	c->st.ping_interval_s = d->cfg.csms.ping_interval_s;
-	c->st.ping_timeout_s = d->cfg.csms.ping_timeout_s;
-	if (ocpp_settings_check(&c->st, cause) != 0)
-		return -1;
+	c->st.url = cfg->csms.url;
+	c->st.identity = cfg->csms.identity;
+	c->st.security_profile = cfg->csms.security_profile;
+	c->st.password = cfg->csms.password;
+	c->st.ca_file = cfg->csms.ca_file;
+	c->st.client_cert = cfg->csms.client_cert;
+	c->st.client_key = cfg->csms.client_key;
+	c->st.heartbeat_interval_s = cfg->csms.heartbeat_interval_s;
+	c->st.retry_backoff_min_s = cfg->csms.retry_backoff_min_s;
+	c->st.retry_backoff_random_s = cfg->csms.retry_backoff_random_s;
+	c->st.retry_backoff_repeat = cfg->csms.retry_backoff_repeat;
+	c->st.ping_interval_s = cfg->csms.ping_interval_s;
+	c->st.ping_timeout_s = cfg->csms.ping_timeout_s;
+	if (ocpp_settings_check(&c->st, cause) != 0) {
+		free(c);
+		return NULL;
+	}
 	ocpp_context_info(info, &c->st);
-	return 0;
+	return c;
+}
+
+/* Every TICK_MS: the station model from the latest readings, the
+ * session's timers. */
+static void
+on_tick(void *arg)
+{
+	struct cloud *c = arg;
+	const struct site *s = c->site;
+
+	/* A transaction that started or ended changes which TxProfiles
+	 * apply (and an ended one's are removed): evaluate again. */
+	for (int k = 0; k < s->n_conns; k++) {
+		if (site_tx_running(s->bconns[k].state) != c->scc[k].tx_active) {
+			cloud_apply_profiles(c);
+			cloud_schedule_run(c);
+			break;
+		}
+	}
+	cloud_station_update(c);
+	cloud_install_pending(c);
+	ocpp_session_service(c->s, mono_now_ms());
+	c->svc->timer_arm(c->tick, TICK_MS);
+}
+
+/* A charging profile's period starts or ends: caps again, then a run. */
+static void
+on_profile_timer(void *arg)
+{
+	cloud_apply_profiles(arg);
 }
 
 int
-cloud_init(struct daemon *d, char **cause)
+cloud_start(struct cloud *c, struct lws_context *lws, struct store *store,
+    struct site *site, struct sb *sb, char **cause)
 {
-	struct cloud *c = &cloud_state;
-	struct site *s = &d->site;
+	struct site *s = site;
 
-	if (d->cfg.csms.url[0] == '\0')
+	c->store = store;
+	c->site = site;
+	c->sb = sb;
+	if (c->cfg->csms.url[0] == '\0')
 		return 0;
-	if (store_setting_foreach(d->store, apply_kept, c, cause) != 0)
+	if (store_setting_foreach(store, apply_kept, c, cause) != 0)
 		return -1;
 	c->scv = c->st.version == OCPP_V201 ? SC_V201 : SC_V16;
 	sc_set_init(&c->profiles);
@@ -147,18 +184,7 @@ cloud_init(struct daemon *d, char **cause)
 		log_info("%zu charging profile%s loaded from the store",
 		    c->profiles.n, c->profiles.n == 1 ? "" : "s");
 
-	c->conn = xcalloc((size_t)s->n_conns + 1, sizeof(*c->conn));
-	c->station.vendor = "ocpp-edge";
-	c->station.model = "site-gateway";
-	c->station.serial = d->cfg.site.id;
-	c->station.firmware = PACKAGE_VERSION;
-	c->station.n_connectors = s->n_conns;
-	c->station.conn = c->conn;
-	for (int k = 0; k <= s->n_conns; k++) {
-		c->conn[k].status = OCPP_ST_AVAILABLE;
-		c->conn[k].phases = k == 0 ? s->bsite.phases :
-		    d->cfg.chargers[s->conns[k - 1].charger].phases;
-	}
+	cloud_station_init(c);
 	for (size_t i = 0; i < site_n_setting_keys && i < ARRAY_SIZE(c->ext) -
 	    1; i++) {
 		c->ext[i].key16 = site_setting_keys[i].key16;
@@ -166,20 +192,27 @@ cloud_init(struct daemon *d, char **cause)
 		c->ext[i].variable = site_setting_keys[i].variable;
 		c->ext[i].readonly = false;
 	}
-	callbacks.ext_keys = c->ext;
-	c->s = ocpp_session_new(d->lws, &c->st, &c->station, &callbacks,
+	c->callbacks = callbacks;
+	c->callbacks.ext_keys = c->ext;
+	c->s = ocpp_session_new(lws, &c->st, &c->station, &c->callbacks,
 	    &cloud_queue_ops, c, cause);
 	if (c->s == NULL)
 		return -1;
-	(void)cloud_apply_profiles(d);
+	c->tick = c->svc->timer_new(c->svc->ud, on_tick, c);
+	c->profile_timer = c->svc->timer_new(c->svc->ud, on_profile_timer, c);
+	c->svc->timer_arm(c->tick, TICK_MS);
+	cloud_apply_profiles(c);
 	return 0;
 }
 
 void
-cloud_finalise(struct daemon *d)
+cloud_stop(struct cloud *c)
 {
-	struct cloud *c = &cloud_state;
-
+	if (c == NULL)
+		return;
+	c->svc->timer_free(c->tick);
+	c->svc->timer_free(c->profile_timer);
+	c->tick = c->profile_timer = NULL;
 	if (c->s != NULL)
 		ocpp_session_free(c->s);
 	c->s = NULL;
@@ -188,7 +221,7 @@ cloud_finalise(struct daemon *d)
 	free(c->held);
 	c->held = NULL;
 	if (c->pending != NULL)
-		for (int k = 0; k < d->site.n_conns; k++)
+		for (int k = 0; k < c->site->n_conns; k++)
 			sc_profile_free(c->pending[k]);
 	free(c->pending);
 	c->pending = NULL;
@@ -197,26 +230,8 @@ cloud_finalise(struct daemon *d)
 	c->conn = NULL;
 }
 
-
-
 void
-cloud_service(struct daemon *d, int64_t now_ms)
+cloud_free(struct cloud *c)
 {
-	struct cloud *c = &cloud_state;
-	const struct site *s = &d->site;
-
-	if (c->s == NULL)
-		return;
-	/* A transaction that started or ended changes which TxProfiles
-	 * apply (and an ended one's are removed): evaluate again. */
-	for (int k = 0; k < s->n_conns; k++) {
-		if (cloud_tx_running(s->bconns[k].state) != c->scc[k].tx_active) {
-			(void)cloud_apply_profiles(d);
-			daemon_schedule_run(d);
-			break;
-		}
-	}
-	cloud_station_update(c);
-	cloud_install_pending(c);
-	ocpp_session_service(c->s, now_ms);
+	free(c);
 }

@@ -2,38 +2,46 @@
  * its station model filled from the site model, its durable queue in the
  * store, its callbacks turned into southbound commands and settings, and
  * the charging profiles (smart-charging engine, persisted in the store)
- * turned into caps for the balancer.  Everything runs on the loop. */
+ * turned into caps for the site model.  An object made by cloud_new()
+ * with the loop's services; everything runs on the loop. */
 #ifndef EDGE_CLOUD_H
 #define EDGE_CLOUD_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
-struct daemon;
+struct cfg;
+struct cloud;
+struct lws_context;
 struct lws_context_creation_info;
+struct sb;
+struct services;
+struct site;
+struct store;
 
-/* Before the lws context exists: checks the session settings (the
- * configuration's, then the values the backend set and the store kept)
- * and fills info's protocols and TLS material.  extra is the daemon's own
- * protocol list (terminated), appended after the session's.  Returns 0,
- * or -1 with *cause.  Does nothing when no backend is configured. */
-int cloud_prepare(struct daemon *d, struct lws_context_creation_info *info,
-    const void *extra_protocols, char **cause);
-/* Loads the stored profiles and creates the session (it connects on the
- * next service).  Returns 0, or -1 with *cause. */
-int cloud_init(struct daemon *d, char **cause);
-/* Closes the session and frees the profiles. */
-void cloud_finalise(struct daemon *d);
-/* Puts the latest readings into the station model and runs the session's
- * timers; call every 100 ms or so. */
-void cloud_service(struct daemon *d, int64_t now_ms);
+/* Before the lws context exists: checks the session settings of cfg
+ * (borrowed, must outlive the object) and fills info's protocols and TLS
+ * material; extra_protocols is the loop's own protocol list (terminated),
+ * appended after the session's.  Without a csms url the object does
+ * nothing and info gets the loop's list only.  svc is borrowed.  Returns
+ * the object, or NULL with *cause (caller frees). */
+struct cloud *cloud_new(const struct services *svc, const struct cfg *cfg,
+    struct lws_context_creation_info *info, const void *extra_protocols,
+    char **cause);
+/* Applies the session keys the backend changed (kept in the store), loads
+ * the stored profiles and availability, creates the session on lws (it
+ * connects on its first tick) and starts its timers.  store, site and sb
+ * (NULL: none) are borrowed until cloud_stop.  Returns 0, or -1 with
+ * *cause. */
+int cloud_start(struct cloud *c, struct lws_context *lws, struct store *store,
+    struct site *site, struct sb *sb, char **cause);
+/* Closes the session, stops the timers and frees the profiles. */
+void cloud_stop(struct cloud *c);
+/* Frees c (after cloud_stop; NULL is ignored). */
+void cloud_free(struct cloud *c);
+
 /* The open transaction id of connector k (1..n) as the backend knows it
  * into buf; false when none (or no backend). */
-bool cloud_transaction(const struct daemon *d, int k, char *buf, size_t len);
-
-/* Evaluates the profiles now and hands the caps to the site model.
- * Returns the wall-clock time (epoch ms) of the next change, or -1. */
-int64_t cloud_apply_profiles(struct daemon *d);
+bool cloud_transaction(const struct cloud *c, int k, char *buf, size_t len);
 
 #endif

@@ -10,7 +10,6 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "daemon.h"
 #include "southbound/southbound.h"
 #include "store/store.h"
 
@@ -20,14 +19,14 @@
 static enum ocpp_result
 command(struct cloud *c, int k, enum sb_command cmd, const char *what)
 {
-	const struct site *s = &c->d->site;
+	const struct site *s = c->site;
 	const struct site_conn *sc;
 	int rc;
 
-	if (k < 1 || k > s->n_conns || c->d->sb == NULL)
+	if (k < 1 || k > s->n_conns || c->sb == NULL)
 		return OCPP_REJECTED;
 	sc = &s->conns[k - 1];
-	rc = sb_submit_command(c->d->sb, (size_t)sc->charger, sc->connector,
+	rc = sb_submit_command(c->sb, (size_t)sc->charger, sc->connector,
 	    cmd, 0, NULL, NULL);
 	if (rc != 0) {
 		log_info("%s on %s refused: %s", what, sc->label, sb_strerror(rc));
@@ -49,7 +48,7 @@ cloud_on_remote_start(void *ud, int connector, const char *id_token,
 
 	(void)id_token;
 	if (profile_json != NULL) {
-		if (connector < 1 || connector > c->d->site.n_conns ||
+		if (connector < 1 || connector > c->site->n_conns ||
 		    sc_profile_remote_start(c->scv, connector, profile_json, &p,
 		    &v) != 0) {
 			log_info("remote start on connector %d refused: its "
@@ -89,7 +88,7 @@ cloud_on_unlock(void *ud, int connector)
 static int
 availability_save(struct cloud *c, int connector, bool operative)
 {
-	const struct site *s = &c->d->site;
+	const struct site *s = c->site;
 	char *list = xstrdup(""), *next, *cause = NULL;
 	int rc;
 
@@ -105,9 +104,9 @@ availability_save(struct cloud *c, int connector, bool operative)
 		list = next;
 	}
 	if (list[0] == '\0')
-		rc = store_setting_clear(c->d->store, AVAIL_KEY, &cause);
+		rc = store_setting_clear(c->store, AVAIL_KEY, &cause);
 	else
-		rc = store_setting_set(c->d->store, AVAIL_KEY, list, NULL,
+		rc = store_setting_set(c->store, AVAIL_KEY, list, NULL,
 		    &cause);
 	if (rc != 0) {
 		log_warnx("store: availability: %s", cause);
@@ -121,11 +120,11 @@ availability_save(struct cloud *c, int connector, bool operative)
 void
 cloud_availability_load(struct cloud *c)
 {
-	struct site *s = &c->d->site;
+	struct site *s = c->site;
 	char *value = NULL, *cause = NULL, *p, *end, esc[64];
 	long k;
 
-	if (store_setting_get(c->d->store, AVAIL_KEY, NULL, &value, NULL,
+	if (store_setting_get(c->store, AVAIL_KEY, NULL, &value, NULL,
 	    &cause) != 0) {
 		log_warnx("store: availability: %s", cause);
 		free(cause);
@@ -157,7 +156,7 @@ cloud_on_availability(void *ud, int connector, bool operative)
 {
 	struct cloud *c = ud;
 
-	if (connector < 0 || connector > c->d->site.n_conns)
+	if (connector < 0 || connector > c->site->n_conns)
 		return OCPP_REJECTED;
 	/* Persisted first: a change the gateway would forget on restart is
 	 * refused rather than accepted. */
@@ -165,10 +164,10 @@ cloud_on_availability(void *ud, int connector, bool operative)
 		return OCPP_REJECTED;
 	/* The chargers have no availability register: the gateway keeps
 	 * them at 0 W while inoperative. */
-	for (int k = 0; k < c->d->site.n_conns; k++)
+	for (int k = 0; k < c->site->n_conns; k++)
 		if (connector == 0 || connector == k + 1)
-			site_set_inoperative(&c->d->site, k, !operative);
-	daemon_schedule_run(c->d);
+			site_set_inoperative(c->site, k, !operative);
+	cloud_schedule_run(c);
 	log_info("connector %d %s (backend)", connector, operative ?
 	    "operative" : "inoperative");
 	return OCPP_ACCEPTED;
@@ -181,7 +180,7 @@ cloud_on_reset(void *ud, bool hard)
 
 	log_info("%s reset asked by the backend: restarting", hard ? "hard" :
 	    "soft");
-	daemon_restart(c->d);
+	c->svc->restart(c->svc->ud);
 }
 
 enum ocpp_result
@@ -191,10 +190,10 @@ cloud_on_firmware(void *ud, const char *url, int64_t retrieve_ms)
 	int sent = 0;
 
 	(void)retrieve_ms;
-	if (c->d->sb == NULL)
+	if (c->sb == NULL)
 		return OCPP_REJECTED;
-	for (int ch = 0; ch < c->d->site.n_chargers; ch++)
-		if (sb_submit_command(c->d->sb, (size_t)ch, 0, SB_CMD_FIRMWARE,
+	for (int ch = 0; ch < c->site->n_chargers; ch++)
+		if (sb_submit_command(c->sb, (size_t)ch, 0, SB_CMD_FIRMWARE,
 		    0, url, NULL) == 0)
 			sent++;
 	log_info("firmware update handed to %d charger%s", sent,
@@ -221,7 +220,7 @@ cloud_on_config_get(void *ud, const struct ocpp_ext_key *k, char *buf,
 
 	if (i >= site_n_setting_keys)
 		return -1;
-	site_lb_format(&c->d->site.lb, i, buf, len);
+	site_lb_format(&c->site->lb, i, buf, len);
 	return 0;
 }
 
@@ -230,27 +229,26 @@ cloud_on_config_set(void *ud, const struct ocpp_ext_key *k, const char *value,
     char **cause)
 {
 	struct cloud *c = ud;
-	struct daemon *d = c->d;
-	struct site_lb lb = d->site.lb, file;
+	struct site_lb lb = c->site->lb, file;
 	size_t i = ext_index(c, k);
 	char fv[32], *why = NULL;
 
 	if (i >= site_n_setting_keys)
 		return OCPP_UNKNOWN;
-	if (site_lb_parse(&lb, &d->cfg, i, value, cause) != 0)
+	if (site_lb_parse(&lb, c->cfg, i, value, cause) != 0)
 		return OCPP_REJECTED;
 	/* Persisted before it takes effect. */
-	site_lb_from_cfg(&d->cfg, &file);
-	if (store_setting_set(d->store, site_setting_keys[i].key, value,
+	site_lb_from_cfg(c->cfg, &file);
+	if (store_setting_set(c->store, site_setting_keys[i].key, value,
 	    site_lb_format(&file, i, fv, sizeof(fv)), &why) != 0) {
 		xasprintf(cause, "cannot persist: %s", why);
 		free(why);
 		return OCPP_REJECTED;
 	}
-	d->lb_backend[i] = true;
-	site_set_lb(&d->site, &lb);
-	(void)site_update_caps(&d->site, mono_now_ms());
-	daemon_schedule_run(d);
+	site_set_lb(c->site, &lb);
+	site_mark_backend(c->site, i);
+	(void)site_update_caps(c->site, mono_now_ms());
+	cloud_schedule_run(c);
 	log_info("settings: %s = %s (backend)", site_setting_keys[i].key, value);
 	return OCPP_ACCEPTED;
 }
@@ -262,7 +260,7 @@ cloud_on_config_changed(void *ud, const char *key16, const char *value)
 	char k[96], *cause = NULL;
 
 	snprintf(k, sizeof(k), CFG_PREFIX "%s", key16);
-	if (store_setting_set(c->d->store, k, value, NULL, &cause) != 0) {
+	if (store_setting_set(c->store, k, value, NULL, &cause) != 0) {
 		log_warnx("store: %s not kept: %s", key16, cause);
 		free(cause);
 	}

@@ -10,19 +10,10 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "daemon.h"
 #include "southbound/southbound.h"
 #include "store/store.h"
 
 static void unpersist(struct cloud *c, const int *ids, size_t n);
-
-/* True while a connector in this state has a transaction running. */
-bool
-cloud_tx_running(enum bal_conn_state bs)
-{
-	return bs == BAL_ST_CHARGING || bs == BAL_ST_SUSPENDED_EV ||
-	    bs == BAL_ST_SUSPENDED_EVSE;
-}
 
 /* A transaction on connector k (1-based) ended: its TxProfiles go from the
  * engine and the store (K02.FR.05; 1.6 §3.13.2), so they neither apply to
@@ -46,15 +37,15 @@ tx_profiles_end(struct cloud *c, int k, const char *tx_id)
 static void
 sc_ctx(struct cloud *c, struct sc_context *ctx, bool with_tx)
 {
-	struct site *s = &c->d->site;
+	struct site *s = c->site;
 
 	for (int k = 0; k < s->n_conns; k++) {
 		struct sc_connector *sc = &c->scc[k];
 		bool was_active = sc->tx_active;
 		enum bal_conn_state bs = s->bconns[k].state;
 
-		sc->phases = c->d->cfg.chargers[s->conns[k].charger].phases;
-		sc->tx_active = cloud_tx_running(bs);
+		sc->phases = c->cfg->chargers[s->conns[k].charger].phases;
+		sc->tx_active = site_tx_running(bs);
 		if (was_active && !sc->tx_active)
 			tx_profiles_end(c, k + 1, sc->tx_id);
 		if (with_tx && sc->tx_active)
@@ -69,14 +60,14 @@ sc_ctx(struct cloud *c, struct sc_context *ctx, bool with_tx)
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->n_connectors = s->n_conns;
 	ctx->connectors = c->scc;
-	ctx->voltage_v = c->d->cfg.site.nominal_voltage_v;
+	ctx->voltage_v = c->cfg->site.nominal_voltage_v;
 	ctx->units = SC_UNITS_W | SC_UNITS_A;
 	ctx->max_stack_level = 8;
 	ctx->max_periods = 24;
 	ctx->max_profiles = 16;
 	ctx->ignore_purposes = 0;
 	if (s->cloud != SITE_CLOUD_CONNECTED) {
-		switch (c->d->cfg.balancer.offline_profiles) {
+		switch (c->cfg->balancer.offline_profiles) {
 		case CFG_OFFLINE_PROFILES_ALL:
 			break;
 		case CFG_OFFLINE_PROFILES_STATION_MAX:
@@ -92,17 +83,16 @@ sc_ctx(struct cloud *c, struct sc_context *ctx, bool with_tx)
 	ctx->now_ms = wall_now_ms();
 }
 
-int64_t
-cloud_apply_profiles(struct daemon *d)
+void
+cloud_apply_profiles(struct cloud *c)
 {
-	struct cloud *c = &cloud_state;
-	struct site *s = &d->site;
+	struct site *s = c->site;
 	struct sc_context ctx;
 	struct sc_limit lim;
-	int64_t next;
+	int64_t next, wait_ms;
 
 	if (c->s == NULL)
-		return -1;
+		return;
 	sc_ctx(c, &ctx, false);
 	if (sc_evaluate(&c->profiles, &ctx, 0, ctx.now_ms, &lim) == 0 &&
 	    lim.has_station)
@@ -124,9 +114,19 @@ cloud_apply_profiles(struct daemon *d)
 	}
 	next = sc_next_change(&c->profiles, &ctx, ctx.now_ms);
 	if (s->dirty)
-		daemon_schedule_run(d);
-	daemon_profile_timer(d, next == SC_NEVER ? -1 : next);
-	return next == SC_NEVER ? -1 : next;
+		cloud_schedule_run(c);
+	if (next == SC_NEVER) {
+		c->svc->timer_arm(c->profile_timer, -1);
+		return;
+	}
+	/* A millisecond late, so the change is in force when it fires; a
+	 * day at most, checked again then. */
+	wait_ms = next - wall_now_ms();
+	if (wait_ms < 0)
+		wait_ms = 0;
+	if (wait_ms > 24 * 3600 * 1000LL)
+		wait_ms = 24 * 3600 * 1000LL;
+	c->svc->timer_arm(c->profile_timer, wait_ms + 1);
 }
 
 /* What is really applied to connector k (0 = the site) at at_ms, for the
@@ -135,8 +135,7 @@ cloud_apply_profiles(struct daemon *d)
 static double
 applied_w(void *ud, int connector, int64_t at_ms, double schedule_w)
 {
-	struct daemon *d = ud;
-	const struct site *s = &d->site;
+	const struct site *s = ud;
 	double w = schedule_w;
 
 	(void)at_ms;
@@ -155,8 +154,8 @@ applied_w(void *ud, int connector, int64_t at_ms, double schedule_w)
 
 /* Persists every profile of the set that the store lacks or has stale,
  * and deletes stored ones no longer in it. */
-int
-cloud_persist_profile(struct cloud *c, int id)
+static int
+persist_profile(struct cloud *c, int id)
 {
 	const struct sc_profile *p = sc_set_find(&c->profiles, id);
 	struct store_profile sp;
@@ -173,7 +172,7 @@ cloud_persist_profile(struct cloud *c, int id)
 	sp.json = p->json;
 	sp.valid_from_ms = p->has_valid_from ? p->valid_from_ms : 0;
 	sp.valid_to_ms = p->has_valid_to ? p->valid_to_ms : 0;
-	if (store_profile_put(c->d->store, &sp, NULL, &cause) != 0) {
+	if (store_profile_put(c->store, &sp, NULL, &cause) != 0) {
 		log_warnx("store: profile %d not saved: %s", id, cause);
 		free(cause);
 		return -1;
@@ -188,12 +187,36 @@ unpersist(struct cloud *c, const int *ids, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		char *cause = NULL;
 
-		if (store_profile_delete(c->d->store, ids[i], NULL, &cause) != 0) {
+		if (store_profile_delete(c->store, ids[i], NULL, &cause) != 0) {
 			log_warnx("store: profile %d not deleted: %s", ids[i],
 			    cause);
 			free(cause);
 		}
 	}
+}
+
+/* The one way a profile enters the set: bound to the transaction running
+ * on its connector (TxProfile), installed with the replacement rules,
+ * the profiles it replaced deleted from the store and it saved there.
+ * Takes p; what says where it came from, for the log.  Returns its id. */
+static int
+install_profile(struct cloud *c, struct sc_profile *p,
+    const struct sc_context *ctx, const char *what)
+{
+	const struct sc_profile *in;
+	int replaced[32], id = p->id;
+	size_t n;
+
+	sc_profile_bind(p, ctx);
+	n = sc_set_install(&c->profiles, p, replaced, ARRAY_SIZE(replaced));
+	for (size_t i = 0; i < n && i < ARRAY_SIZE(replaced); i++)
+		if (replaced[i] != id)
+			unpersist(c, &replaced[i], 1);
+	(void)persist_profile(c, id);
+	in = sc_set_find(&c->profiles, id);
+	log_info("charging profile %d%s installed on connector %d", id, what,
+	    in != NULL ? in->connector : -1);
+	return id;
 }
 
 /* SetChargingProfile: engine, store, caps. */
@@ -203,8 +226,6 @@ set_profile(struct cloud *c, const char *payload, enum ocpp_rpc_error *error)
 	struct sc_context ctx;
 	struct sc_verdict v;
 	struct sc_profile *p = NULL;
-	int replaced[32];
-	size_t n;
 
 	sc_ctx(c, &ctx, true);
 	if (sc_profile_parse(c->scv, payload, &p, &v) != 0) {
@@ -220,91 +241,103 @@ set_profile(struct cloud *c, const char *payload, enum ocpp_rpc_error *error)
 		sc_profile_free(p);
 		return sc_verdict_json(c->scv, &v);
 	}
-	sc_profile_bind(p, &ctx);
-	{
-		int id = p->id;
-
-		n = sc_set_install(&c->profiles, p, replaced, ARRAY_SIZE(replaced));
-		for (size_t i = 0; i < n && i < ARRAY_SIZE(replaced); i++)
-			if (replaced[i] == id)
-				replaced[i] = -1;
-		for (size_t i = 0; i < n && i < ARRAY_SIZE(replaced); i++)
-			if (replaced[i] >= 0)
-				unpersist(c, &replaced[i], 1);
-		(void)cloud_persist_profile(c, id);
-		log_info("charging profile %d installed on connector %d", id,
-		    sc_set_find(&c->profiles, id) != NULL ?
-		    sc_set_find(&c->profiles, id)->connector : -1);
-	}
+	(void)install_profile(c, p, &ctx, "");
 	v.status = SC_ACCEPTED;
 	v.reason_code = NULL;
 	v.malformed = false;
 	v.reason[0] = '\0';
-	(void)cloud_apply_profiles(c->d);
+	cloud_apply_profiles(c);
 	return sc_verdict_json(c->scv, &v);
 }
+
+/* ClearChargingProfile: engine, store, caps. */
+static char *
+clear_profiles(struct cloud *c, const char *payload,
+    enum ocpp_rpc_error *error)
+{
+	struct sc_verdict v;
+	struct sc_filter f;
+	int removed[64];
+	size_t n;
+
+	if (sc_clear_parse(c->scv, payload, &f, &v) != 0) {
+		*error = OCPP_RPC_PROPERTY;
+		return NULL;
+	}
+	n = sc_set_clear(&c->profiles, &f, removed, ARRAY_SIZE(removed));
+	unpersist(c, removed, n < ARRAY_SIZE(removed) ? n :
+	    ARRAY_SIZE(removed));
+	log_info("ClearChargingProfile: %zu profile%s removed", n,
+	    n == 1 ? "" : "s");
+	cloud_apply_profiles(c);
+	return sc_clear_response(c->scv, n);
+}
+
+/* GetCompositeSchedule: the profiles held down by the local limits. */
+static char *
+composite_schedule(struct cloud *c, const char *payload,
+    enum ocpp_rpc_error *error)
+{
+	struct sc_context ctx;
+	struct sc_verdict v;
+	struct sc_composite_opts o;
+	char *out;
+
+	sc_ctx(c, &ctx, false);
+	memset(&o, 0, sizeof(o));
+	o.max_w = c->site->lb.available_power_w;
+	o.local_cap_w = -1;
+	o.applied_w = applied_w;
+	o.ud = c->site;
+	out = sc_composite_request(&c->profiles, &ctx, c->scv, payload, &o, &v);
+	if (out == NULL)
+		*error = OCPP_RPC_PROPERTY;
+	return out;
+}
+
+/* GetChargingProfiles: the answer, and the reports sent after it. */
+static char *
+get_profiles(struct cloud *c, const char *payload, enum ocpp_rpc_error *error)
+{
+	struct sc_verdict v;
+	struct sc_filter f;
+	char **reports = NULL, *answer;
+	size_t n = 0;
+
+	if (sc_get_parse(payload, &f, &v) != 0) {
+		*error = OCPP_RPC_PROPERTY;
+		return NULL;
+	}
+	answer = sc_get_answer(&c->profiles, &f, &reports, &n);
+	for (size_t i = 0; i < n; i++) {
+		(void)ocpp_session_send_call(c->s, "ReportChargingProfiles",
+		    reports[i]);
+		free(reports[i]);
+	}
+	free(reports);
+	return answer;
+}
+
+/* The profile actions the daemon answers (the session validated the
+ * payload against its schema before). */
+static const struct profile_action {
+	const char *action;
+	char *(*handle)(struct cloud *c, const char *payload,
+	    enum ocpp_rpc_error *error);
+} profile_actions[] = {
+	{ "SetChargingProfile", set_profile },
+	{ "ClearChargingProfile", clear_profiles },
+	{ "GetCompositeSchedule", composite_schedule },
+	{ "GetChargingProfiles", get_profiles },
+};
 
 char *
 cloud_on_profile_action(void *ud, const char *action, const char *payload,
     enum ocpp_rpc_error *error)
 {
-	struct cloud *c = ud;
-	struct sc_context ctx;
-	struct sc_verdict v;
-
-	if (strcmp(action, "SetChargingProfile") == 0)
-		return set_profile(c, payload, error);
-	if (strcmp(action, "ClearChargingProfile") == 0) {
-		struct sc_filter f;
-		int removed[64];
-		size_t n;
-
-		if (sc_clear_parse(c->scv, payload, &f, &v) != 0) {
-			*error = OCPP_RPC_PROPERTY;
-			return NULL;
-		}
-		n = sc_set_clear(&c->profiles, &f, removed, ARRAY_SIZE(removed));
-		unpersist(c, removed, n < ARRAY_SIZE(removed) ? n :
-		    ARRAY_SIZE(removed));
-		log_info("ClearChargingProfile: %zu profile%s removed", n,
-		    n == 1 ? "" : "s");
-		(void)cloud_apply_profiles(c->d);
-		return sc_clear_response(c->scv, n);
-	}
-	if (strcmp(action, "GetCompositeSchedule") == 0) {
-		struct sc_composite_opts o;
-		char *out;
-
-		sc_ctx(c, &ctx, false);
-		memset(&o, 0, sizeof(o));
-		o.max_w = c->d->site.lb.available_power_w;
-		o.local_cap_w = -1;
-		o.applied_w = applied_w;
-		o.ud = c->d;
-		out = sc_composite_request(&c->profiles, &ctx, c->scv, payload,
-		    &o, &v);
-		if (out == NULL)
-			*error = OCPP_RPC_PROPERTY;
-		return out;
-	}
-	if (strcmp(action, "GetChargingProfiles") == 0) {
-		struct sc_filter f;
-		char **reports = NULL, *answer;
-		size_t n = 0;
-
-		if (sc_get_parse(payload, &f, &v) != 0) {
-			*error = OCPP_RPC_PROPERTY;
-			return NULL;
-		}
-		answer = sc_get_answer(&c->profiles, &f, &reports, &n);
-		for (size_t i = 0; i < n; i++) {
-			(void)ocpp_session_send_call(c->s, "ReportChargingProfiles",
-			    reports[i]);
-			free(reports[i]);
-		}
-		free(reports);
-		return answer;
-	}
+	for (size_t i = 0; i < ARRAY_SIZE(profile_actions); i++)
+		if (strcmp(profile_actions[i].action, action) == 0)
+			return profile_actions[i].handle(ud, payload, error);
 	*error = OCPP_RPC_NOT_SUPPORTED;
 	return NULL;
 }
@@ -333,14 +366,12 @@ cloud_install_pending(struct cloud *c)
 {
 	struct sc_context ctx;
 	struct sc_verdict v;
-	int replaced[32];
 
 	if (c->n_pending == 0)
 		return;
 	sc_ctx(c, &ctx, true);
-	for (int k = 0; k < c->d->site.n_conns; k++) {
+	for (int k = 0; k < c->site->n_conns; k++) {
 		struct sc_profile *p = c->pending[k];
-		int id;
 
 		if (p == NULL || !c->scc[k].tx_active || c->scc[k].tx_id[0] ==
 		    '\0')
@@ -354,18 +385,13 @@ cloud_install_pending(struct cloud *c)
 			sc_profile_free(p);
 			continue;
 		}
-		id = p->id;
-		(void)sc_set_install(&c->profiles, p, replaced,
-		    ARRAY_SIZE(replaced));
-		(void)cloud_persist_profile(c, id);
-		log_info("charging profile %d of the remote start installed on "
-		    "connector %d", id, k + 1);
-		(void)cloud_apply_profiles(c->d);
+		(void)install_profile(c, p, &ctx, " of the remote start");
+		cloud_apply_profiles(c);
 	}
 }
 
 int
 cloud_profiles_load(struct cloud *c, char **cause)
 {
-	return store_profile_foreach(c->d->store, load_profile, c, cause);
+	return store_profile_foreach(c->store, load_profile, c, cause);
 }

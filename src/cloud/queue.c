@@ -10,7 +10,6 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "daemon.h"
 #include "southbound/southbound.h"
 #include "store/store.h"
 
@@ -36,9 +35,9 @@ state_put(struct cloud *c, const char *key, const char *value)
 
 	state_key_of(key, k, sizeof(k));
 	if (value == NULL || value[0] == '\0')
-		rc = store_setting_clear(c->d->store, k, &cause);
+		rc = store_setting_clear(c->store, k, &cause);
 	else
-		rc = store_setting_set(c->d->store, k, value, NULL, &cause);
+		rc = store_setting_set(c->store, k, value, NULL, &cause);
 	if (rc != 0) {
 		log_warnx("store: session state %s: %s", key, cause);
 		free(cause);
@@ -46,15 +45,15 @@ state_put(struct cloud *c, const char *key, const char *value)
 	return rc;
 }
 
+/* Reads one state key into buf: 0, 1 when absent, -1 (logged). */
 static int
-q_state_get(void *ud, const char *key, char *buf, size_t len)
+state_get(const struct cloud *c, const char *key, char *buf, size_t len)
 {
-	struct cloud *c = ud;
 	enum store_setting_source src;
 	char k[128], *value = NULL, *cause = NULL;
 
 	state_key_of(key, k, sizeof(k));
-	if (store_setting_get(c->d->store, k, NULL, &value, &src, &cause) != 0) {
+	if (store_setting_get(c->store, k, NULL, &value, &src, &cause) != 0) {
 		log_warnx("store: session state %s: %s", key, cause);
 		free(cause);
 		return -1;
@@ -64,6 +63,12 @@ q_state_get(void *ud, const char *key, char *buf, size_t len)
 	strlcpy_ok(buf, value, len);
 	free(value);
 	return 0;
+}
+
+static int
+q_state_get(void *ud, const char *key, char *buf, size_t len)
+{
+	return state_get(ud, key, buf, len);
 }
 
 static int
@@ -120,7 +125,7 @@ q_enqueue(void *ud, const char *action, const char *payload,
 		 * next start or end) and the state written now: a crash can
 		 * lose the update, leaving a gap in seqNo as a drop does, but
 		 * never sends a seqNo twice. */
-		rc = store_enqueue(c->d->store, &m, mono_now_ms(), NULL,
+		rc = store_enqueue(c->store, &m, mono_now_ms(), NULL,
 		    &cause);
 		if (rc == 0 && state_key != NULL &&
 		    state_put(c, state_key, state_value) != 0)
@@ -129,7 +134,7 @@ q_enqueue(void *ud, const char *action, const char *payload,
 		/* The message and the state key commit together: a crash
 		 * never leaves an open transaction without its message or
 		 * the reverse. */
-		rc = store_queue_enqueue_with_state(c->d->store, &m,
+		rc = store_queue_enqueue_with_state(c->store, &m,
 		    state_key_of(state_key, k, sizeof(k)), state_value,
 		    mono_now_ms(), NULL, &cause);
 	}
@@ -149,7 +154,7 @@ q_peek(void *ud, struct ocpp_queued *out)
 	char *cause = NULL;
 	bool found = false;
 
-	if (store_queue_peek(c->d->store, &m, &found, &cause) != 0) {
+	if (store_queue_peek(c->store, &m, &found, &cause) != 0) {
 		log_warnx("store: queue: %s", cause);
 		free(cause);
 		return -1;
@@ -171,7 +176,7 @@ q_ack(void *ud, int64_t id, const char *state_key, const char *state_value)
 	int rc;
 
 	/* Removal and state change commit together. */
-	rc = store_queue_ack_with_state(c->d->store, id,
+	rc = store_queue_ack_with_state(c->store, id,
 	    state_key_of(state_key, k, sizeof(k)), state_value, &cause);
 	if (rc == STORE_ERR_NOT_FOUND) {
 		/* No such message (already gone): only the state changes. */
@@ -196,7 +201,7 @@ q_set_attempts(void *ud, int64_t id, int attempts)
 	char *cause = NULL;
 
 	(void)attempts; /* the store counts one more per call */
-	if (store_queue_attempt(c->d->store, id, &cause) != 0) {
+	if (store_queue_attempt(c->store, id, &cause) != 0) {
 		log_debug("ocpp", "store: attempt %lld: %s", (long long)id, cause);
 		free(cause);
 		return -1;
@@ -208,25 +213,23 @@ const struct ocpp_queue_ops cloud_queue_ops = {
 	q_enqueue, q_peek, q_ack, q_set_attempts, q_state_get, q_state_set,
 };
 
-/* ---- Smart charging --------------------------------------------------- */
-
 /* The open transaction id of connector k (1..n), from the session's
  * durable state; "" when none. */
 void
-cloud_tx_of(struct cloud *c, int k, char *buf, size_t len)
+cloud_tx_of(const struct cloud *c, int k, char *buf, size_t len)
 {
 	char key[48], local[32];
 
 	buf[0] = '\0';
 	if (c->st.version == OCPP_V16) {
 		snprintf(key, sizeof(key), "tx16.c%d", k);
-		if (q_state_get(c, key, local, sizeof(local)) != 0)
+		if (state_get(c, key, local, sizeof(local)) != 0)
 			return;
 		snprintf(key, sizeof(key), "tx16.id.%s", local);
-		(void)q_state_get(c, key, buf, len);
+		(void)state_get(c, key, buf, len);
 	} else {
 		snprintf(key, sizeof(key), "tx201.c%d", k);
-		if (q_state_get(c, key, buf, len) == 0)
+		if (state_get(c, key, buf, len) == 0)
 			buf[strcspn(buf, " ")] = '\0';
 	}
 }

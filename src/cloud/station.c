@@ -1,6 +1,8 @@
 /* What the backend is told about the site: each connector's status and
  * meter values in the session's station model, and (2.0.1) the local
  * limits that hold a connector below its profiles. */
+#include "config.h"
+
 #include "cloud/cloud-private.h"
 
 #include <math.h>
@@ -10,7 +12,6 @@
 
 #include "common/log.h"
 #include "common/util.h"
-#include "daemon.h"
 #include "southbound/southbound.h"
 #include "store/store.h"
 
@@ -56,7 +57,7 @@ val(double v)
 static void
 notify_limits(struct cloud *c)
 {
-	const struct site *s = &c->d->site;
+	const struct site *s = c->site;
 
 	if (c->st.version != OCPP_V201 || !s->have_run ||
 	    !ocpp_session_accepted(c->s))
@@ -92,7 +93,7 @@ notify_limits(struct cloud *c)
 void
 cloud_station_update(struct cloud *c)
 {
-	const struct site *s = &c->d->site;
+	const struct site *s = c->site;
 	const struct sb_meter_reading *m = &s->meter_reading;
 
 	for (int k = 0; k < s->n_conns; k++) {
@@ -128,4 +129,23 @@ cloud_station_update(struct cloud *c)
 		oc->meter_valid = m->polls > 0 && !m->fault;
 	}
 	notify_limits(c);
+}
+
+void
+cloud_station_init(struct cloud *c)
+{
+	const struct site *s = c->site;
+
+	c->conn = xcalloc((size_t)s->n_conns + 1, sizeof(*c->conn));
+	c->station.vendor = "ocpp-edge";
+	c->station.model = "site-gateway";
+	c->station.serial = c->cfg->site.id;
+	c->station.firmware = PACKAGE_VERSION;
+	c->station.n_connectors = s->n_conns;
+	c->station.conn = c->conn;
+	for (int k = 0; k <= s->n_conns; k++) {
+		c->conn[k].status = OCPP_ST_AVAILABLE;
+		c->conn[k].phases = k == 0 ? s->bsite.phases :
+		    c->cfg->chargers[s->conns[k - 1].charger].phases;
+	}
 }

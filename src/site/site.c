@@ -91,8 +91,7 @@ site_init(struct site *s, const struct cfg *cfg, const struct site_lb *lb,
 		s->lb = *lb;
 	else
 		site_lb_from_cfg(cfg, &s->lb);
-	s->bsite.phases = cfg->site.distribution == CFG_DIST_3PH_TN ||
-	    cfg->site.distribution == CFG_DIST_3PH_IT ? 3 : 1;
+	s->bsite.phases = cfg_distribution_phases(cfg->site.distribution);
 	s->bsite.nominal_voltage_v = cfg->site.nominal_voltage_v;
 	s->bsite.cloud_cap_w = BAL_NO_CAP;
 	for (int p = 0; p < s->bsite.phases; p++)
@@ -215,6 +214,13 @@ site_set_lb(struct site *s, const struct site_lb *lb)
 	s->lb = *lb;
 	fill_settings(s);
 	s->dirty = true;
+}
+
+void
+site_mark_backend(struct site *s, size_t i)
+{
+	if (i < SITE_MAX_SETTINGS)
+		s->lb_backend[i] = true;
 }
 
 double
@@ -389,6 +395,13 @@ site_bal_state(int st)
 	}
 }
 
+bool
+site_tx_running(enum bal_conn_state st)
+{
+	return st == BAL_ST_CHARGING || st == BAL_ST_SUSPENDED_EV ||
+	    st == BAL_ST_SUSPENDED_EVSE;
+}
+
 const char *
 site_status_name(int st, bool online)
 {
@@ -476,10 +489,8 @@ clamp32(int64_t v)
 	    (int32_t)v;
 }
 
-/* True once every charger was read or found offline (before that a
- * charger's draw would count as household). */
-static bool
-all_read(const struct site *s)
+bool
+site_all_read(const struct site *s)
 {
 	for (int c = 0; c < s->n_chargers; c++)
 		if (s->readings[c].polls == 0 && !s->readings[c].online &&
@@ -526,7 +537,7 @@ household_now(struct site *s, const struct bal_meter *bm)
 {
 	int64_t pw[BAL_PHASES], pma[BAL_PHASES];
 
-	if (!all_read(s))
+	if (!site_all_read(s))
 		return false;
 	s->meter_household_w = bm->total_power_w - online_power_w(s, pw, pma);
 	for (int p = 0; p < BAL_PHASES; p++) {
