@@ -77,31 +77,47 @@ q_state_set(void *ud, const char *key, const char *value)
 	return state_put(ud, key, value) == 0 ? 0 : -1;
 }
 
-/* The store's kind for a queued message: starts and ends are never
- * dropped; 2.0.1's intermediate TransactionEvents (Updated) are the
+/* The store's kind of each transaction message: starts and ends are
+ * never dropped; 2.0.1's intermediate TransactionEvents (Updated) are the
  * updates the queue bound may drop and batch (E04.FR.07/08). */
+static const struct {
+	const char *action;
+	const char *event_type; /* TransactionEvent's eventType, or NULL */
+	enum store_msg_kind kind;
+} msg_kinds[] = {
+	{ "StartTransaction", NULL, STORE_MSG_TX_START },
+	{ "StopTransaction", NULL, STORE_MSG_TX_END },
+	{ "TransactionEvent", "Started", STORE_MSG_TX_START },
+	{ "TransactionEvent", "Ended", STORE_MSG_TX_END },
+	{ "TransactionEvent", "Updated", STORE_MSG_TX_UPDATE },
+};
+
+/* The store's kind for a queued message (STORE_MSG_OTHER when none of
+ * the table's). */
 static enum store_msg_kind
 msg_kind(const char *action, const char *payload)
 {
 	enum store_msg_kind kind = STORE_MSG_OTHER;
+	json_t *p = NULL;
+	const char *ev = NULL;
 
-	if (strcmp(action, "StartTransaction") == 0)
-		return STORE_MSG_TX_START;
-	if (strcmp(action, "StopTransaction") == 0)
-		return STORE_MSG_TX_END;
-	if (strcmp(action, "TransactionEvent") == 0) {
-		json_t *p = json_loads(payload, 0, NULL);
-		const char *ev = json_string_value(json_object_get(p,
-		    "eventType"));
-
-		if (ev != NULL && strcmp(ev, "Started") == 0)
-			kind = STORE_MSG_TX_START;
-		else if (ev != NULL && strcmp(ev, "Ended") == 0)
-			kind = STORE_MSG_TX_END;
-		else if (ev != NULL && strcmp(ev, "Updated") == 0)
-			kind = STORE_MSG_TX_UPDATE;
-		json_decref(p);
+	for (size_t i = 0; i < ARRAY_SIZE(msg_kinds); i++) {
+		if (strcmp(msg_kinds[i].action, action) != 0)
+			continue;
+		if (msg_kinds[i].event_type == NULL) {
+			kind = msg_kinds[i].kind;
+			break;
+		}
+		if (p == NULL) {
+			p = json_loads(payload, 0, NULL);
+			ev = json_string_value(json_object_get(p, "eventType"));
+		}
+		if (ev != NULL && strcmp(ev, msg_kinds[i].event_type) == 0) {
+			kind = msg_kinds[i].kind;
+			break;
+		}
 	}
+	json_decref(p);
 	return kind;
 }
 
