@@ -363,24 +363,16 @@ check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 static void
 check_power(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 {
-	long sum_pmin_w = 0;
-	int n_1ph = 0, n_3ph = 0, phases;
-	long breaker_w;
+	long sum_pmin_w, breaker_w;
+	int n_1ph, n_3ph, phases;
 	char v[32], a[32], p1[32], p3[32];
 
 	if (cfg_is_bad(ctx, t->site, "available-power-kw") ||
 	    !cfg_find_note(ctx, t->site, "available-power-kw"))
 		return;
 	cfg_fmt_kw(c->site.available_power_w, v, sizeof(v));
-	for (size_t i = 0; i < c->n_chargers; i++) {
-		if (c->chargers[i].phases == 1) {
-			n_1ph++;
-			sum_pmin_w += c->balancer.min_power_1ph_w;
-		} else {
-			n_3ph++;
-			sum_pmin_w += c->balancer.min_power_3ph_w;
-		}
-	}
+	sum_pmin_w = cfg_pmin_sum_w(c, c->balancer.min_power_1ph_w,
+	    c->balancer.min_power_3ph_w, &n_1ph, &n_3ph);
 	if (c->n_chargers > 0 && c->site.available_power_w <= sum_pmin_w)
 		XERR(t->site, &cfg_site_sec, "available-power-kw", v,
 		    "not above the chargers' minimum charging power",
@@ -389,9 +381,7 @@ check_power(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 		    cfg_fmt_kw(c->balancer.min_power_1ph_w, p1, sizeof(p1)), n_3ph,
 		    cfg_fmt_kw(c->balancer.min_power_3ph_w, p3, sizeof(p3)));
 
-	phases = cfg_distribution_phases(c->site.distribution);
-	breaker_w = (long)c->site.main_breaker_a * c->site.nominal_voltage_v *
-	    phases;
+	breaker_w = cfg_breaker_w(c, &phases);
 	if (c->site.available_power_w > breaker_w &&
 	    !cfg_is_bad(ctx, t->site, "main-breaker-a"))
 		XERR(t->site, &cfg_site_sec, "available-power-kw", v,
@@ -415,10 +405,8 @@ check_power(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 	 * holds then. */
 	if (c->balancer.offline_site_power_w > 0 &&
 	    !cfg_is_bad(ctx, t->balancer, "offline-site-power-kw")) {
-		long offline_sum_w = 0;
+		long offline_sum_w = cfg_offline_sum_w(c);
 
-		for (size_t i = 0; i < c->n_chargers; i++)
-			offline_sum_w += c->chargers[i].offline_power_w;
 		if (offline_sum_w > c->balancer.offline_site_power_w)
 			XERR(t->balancer, &cfg_balancer_sec, "offline-site-power-kw",
 			    cfg_fmt_kw(c->balancer.offline_site_power_w, a,
@@ -547,8 +535,7 @@ cfg_check_all(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 		    ":PORT with PORT 0..65535");
 
 	ep = xcalloc(c->n_chargers + 1, sizeof(*ep));
-	if (meter_used || c->meter.link.host[0] != '\0' ||
-	    c->meter.link.device[0] != '\0')
+	if (meter_used || cfg_has_meter(c))
 		ep[n_ep++] = (struct endpoint){ &c->meter.link, t->meter,
 			&cfg_meter_sec, "meter" };
 	for (size_t i = 0; i < c->n_chargers; i++)
@@ -556,4 +543,53 @@ cfg_check_all(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 			t->chargers[i], &cfg_charger_sec, "another charger" };
 	check_buses(ctx, ep, n_ep);
 	free(ep);
+}
+
+long
+cfg_pmin_sum_w(const struct cfg *c, int min_1ph_w, int min_3ph_w,
+    int *n_1ph, int *n_3ph)
+{
+	long sum = 0;
+	int n1 = 0, n3 = 0;
+
+	for (size_t i = 0; i < c->n_chargers; i++) {
+		if (c->chargers[i].phases == 1) {
+			n1++;
+			sum += min_1ph_w;
+		} else {
+			n3++;
+			sum += min_3ph_w;
+		}
+	}
+	if (n_1ph != NULL)
+		*n_1ph = n1;
+	if (n_3ph != NULL)
+		*n_3ph = n3;
+	return sum;
+}
+
+long
+cfg_breaker_w(const struct cfg *c, int *phases)
+{
+	int p = cfg_distribution_phases(c->site.distribution);
+
+	if (phases != NULL)
+		*phases = p;
+	return (long)c->site.main_breaker_a * c->site.nominal_voltage_v * p;
+}
+
+long
+cfg_offline_sum_w(const struct cfg *c)
+{
+	long sum = 0;
+
+	for (size_t i = 0; i < c->n_chargers; i++)
+		sum += c->chargers[i].offline_power_w;
+	return sum;
+}
+
+bool
+cfg_has_meter(const struct cfg *c)
+{
+	return c->meter.link.host[0] != '\0' || c->meter.link.device[0] != '\0';
 }

@@ -247,6 +247,20 @@ void cfg_dump(const struct cfg *cfg, FILE *fp);
 int cfg_check_override(const char *name, const char *value, long *out,
     char **cause);
 
+/* The quantities of DOMAIN.md §2's load-balancing rules, one definition
+ * each, for the file's cross-checks and the backend's overrides. */
+/* The chargers' minimum charging powers summed (W) with these Pmin;
+ * *n_1ph and *n_3ph (optional) count the single- and three-phase ones. */
+long cfg_pmin_sum_w(const struct cfg *c, int min_1ph_w, int min_3ph_w,
+    int *n_1ph, int *n_3ph);
+/* What the main breaker carries (W): A x V x phases; *phases optional. */
+long cfg_breaker_w(const struct cfg *c, int *phases);
+/* The chargers' offline powers summed (W): what chargers left on their
+ * offline limits may draw. */
+long cfg_offline_sum_w(const struct cfg *c);
+/* True when a meter link is configured (modes alm and pv need one). */
+bool cfg_has_meter(const struct cfg *c);
+
 /* Names of enumerated values, as written in the file. */
 const char *cfg_model_name(enum cfg_model model);
 const char *cfg_link_kind_name(enum cfg_link_kind kind);

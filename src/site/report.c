@@ -38,8 +38,7 @@ site_report(const struct site *s, struct site_report *r)
 	memcpy(r->lb_backend, s->lb_backend, sizeof(r->lb_backend));
 	r->n_chargers = s->n_chargers;
 	r->n_conns = s->n_conns;
-	r->has_meter = s->meter_used || s->cfg->meter.link.host[0] != '\0' ||
-	    s->cfg->meter.link.device[0] != '\0';
+	r->has_meter = s->meter_used || cfg_has_meter(s->cfg);
 	mv->type = cfg_meter_type_name(s->cfg->meter.type);
 	mv->online = m->present && m->polls > 0 && !m->fault;
 	mv->healthy = s->meter.healthy;

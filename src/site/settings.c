@@ -85,18 +85,6 @@ site_lb_format(const struct site_lb *lb, size_t i, char *buf, size_t len)
 	return buf;
 }
 
-/* The sum of the chargers' minimum powers under lb. */
-static long
-sum_pmin_w(const struct cfg *cfg, const struct site_lb *lb)
-{
-	long sum = 0;
-
-	for (size_t i = 0; i < cfg->n_chargers; i++)
-		sum += cfg->chargers[i].phases == 1 ? lb->min_power_1ph_w :
-		    lb->min_power_3ph_w;
-	return sum;
-}
-
 int
 site_lb_parse(struct site_lb *lb, const struct cfg *cfg, size_t i,
     const char *value, char **cause)
@@ -142,7 +130,8 @@ site_lb_parse(struct site_lb *lb, const struct cfg *cfg, size_t i,
 		break;
 	}
 	/* The cross-checks of the configuration file, on the new set. */
-	sum = sum_pmin_w(cfg, &n);
+	sum = cfg_pmin_sum_w(cfg, n.min_power_1ph_w, n.min_power_3ph_w, NULL,
+	    NULL);
 	if (cfg->n_chargers > 0 && n.available_power_w <= sum) {
 		xasprintf(cause, "%s: '%s' refused: the available power %s kW is "
 		    "not above the chargers' minimum charging powers (%s kW)",
@@ -150,9 +139,7 @@ site_lb_parse(struct site_lb *lb, const struct cfg *cfg, size_t i,
 		    fmt_kw((int)sum, b, sizeof(b)));
 		return -1;
 	}
-	phases = cfg_distribution_phases(cfg->site.distribution);
-	breaker_w = (long)cfg->site.main_breaker_a *
-	    cfg->site.nominal_voltage_v * phases;
+	breaker_w = cfg_breaker_w(cfg, &phases);
 	if (n.available_power_w > breaker_w) {
 		xasprintf(cause, "%s: '%s' refused: the available power %s kW is "
 		    "above what the main breaker carries: at most %s kW (%d A x "
@@ -175,8 +162,16 @@ site_lb_parse(struct site_lb *lb, const struct cfg *cfg, size_t i,
 		    fmt_kw(n.available_power_w, a, sizeof(a)));
 		return -1;
 	}
-	if (n.mode != CFG_BAL_DLB && !(cfg->meter.link.host[0] != '\0' ||
-	    cfg->meter.link.device[0] != '\0')) {
+	/* Fail-safe, as in the file: chargers left on their offline limits
+	 * must fit the offline-site cap. */
+	if (n.offline_site_power_w > 0 && cfg_offline_sum_w(cfg) >
+	    n.offline_site_power_w) {
+		xasprintf(cause, "%s: '%s' refused: the offline-site power must "
+		    "be at least %s kW (the sum of the chargers' offline powers)",
+		    key, value, fmt_kw((int)cfg_offline_sum_w(cfg), a, sizeof(a)));
+		return -1;
+	}
+	if (n.mode != CFG_BAL_DLB && !cfg_has_meter(cfg)) {
 		xasprintf(cause, "%s: '%s' refused: modes alm and pv need the "
 		    "meter, and none is configured", key, value);
 		return -1;

@@ -342,8 +342,7 @@ site_sb_conf(const struct site *s, struct sb_conf *conf,
 	}
 	conf->chargers = chargers;
 	conf->n_chargers = (size_t)s->n_chargers;
-	if (s->meter_used || cfg->meter.link.host[0] != '\0' ||
-	    cfg->meter.link.device[0] != '\0') {
+	if (s->meter_used || cfg_has_meter(cfg)) {
 		switch (cfg->meter.type) {
 		case CFG_METER_SDM630:
 			conf->meter.type = SB_METER_SDM630;
