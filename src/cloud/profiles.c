@@ -135,21 +135,8 @@ cloud_apply_profiles(struct cloud *c)
 static double
 applied_w(void *ud, int connector, int64_t at_ms, double schedule_w)
 {
-	const struct site *s = ud;
-	double w = schedule_w;
-
 	(void)at_ms;
-	if (connector == 0) {
-		if (s->cap_w < w)
-			w = s->cap_w;
-	} else if (connector <= s->n_conns && s->have_run) {
-		const struct bal_conn_out *o = &s->out[connector - 1];
-
-		if (o->setpoint_w < w && s->chargers[s->conns[connector - 1]
-		    .charger].online)
-			w = o->setpoint_w;
-	}
-	return w;
+	return site_applied_w(ud, connector, schedule_w);
 }
 
 /* Persists every profile of the set that the store lacks or has stale,

@@ -63,15 +63,8 @@ notify_limits(struct cloud *c)
 	    !ocpp_session_accepted(c->s))
 		return;
 	for (int k = 0; k < s->n_conns; k++) {
-		const struct bal_conn_out *o = &s->out[k];
-		int32_t cap = s->conns[k].profile_cap_w;
-		bool below = (cap != BAL_NO_CAP || s->cap_source ==
-		    SITE_CAP_PROFILE) && s->bconns[k].state == BAL_ST_CHARGING &&
-		    s->conns[k].submitted && o->reason != BAL_R_CAPPED_PROFILE &&
-		    o->reason != BAL_R_CAPPED_SITE && o->reason != BAL_R_CAPPED_MAX &&
-		    o->reason != BAL_R_HELD_NEAR_DRAW &&
-		    o->reason != BAL_R_WAITING_FOR_ROOM &&
-		    (cap == BAL_NO_CAP || o->setpoint_w < cap);
+		enum bal_reason reason;
+		bool below = site_held_below_profile(s, k, &reason);
 		char payload[160];
 
 		if (below && !c->held[k]) {
@@ -82,7 +75,7 @@ notify_limits(struct cloud *c)
 			    payload) == 0)
 				log_info("%s held below its profile by a local "
 				    "limit (%s): backend told",
-				    s->conns[k].label, bal_reason_name(o->reason));
+				    s->conns[k].label, bal_reason_name(reason));
 			else
 				continue; /* tried again on the next tick */
 		}

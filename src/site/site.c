@@ -877,3 +877,38 @@ site_cloud_name(enum site_cloud c)
 	}
 	return "?";
 }
+
+double
+site_applied_w(const struct site *s, int connector, double schedule_w)
+{
+	double w = schedule_w;
+
+	if (connector == 0) {
+		if (s->cap_w < w)
+			w = s->cap_w;
+	} else if (connector >= 1 && connector <= s->n_conns && s->have_run) {
+		const struct bal_conn_out *o = &s->out[connector - 1];
+
+		if (o->setpoint_w < w && s->chargers[s->conns[connector - 1]
+		    .charger].online)
+			w = o->setpoint_w;
+	}
+	return w;
+}
+
+bool
+site_held_below_profile(const struct site *s, int k, enum bal_reason *reason)
+{
+	const struct bal_conn_out *o = &s->out[k];
+	int32_t cap = s->conns[k].profile_cap_w;
+
+	if (reason != NULL)
+		*reason = o->reason;
+	return s->have_run && (cap != BAL_NO_CAP || s->cap_source ==
+	    SITE_CAP_PROFILE) && s->bconns[k].state == BAL_ST_CHARGING &&
+	    s->conns[k].submitted && o->reason != BAL_R_CAPPED_PROFILE &&
+	    o->reason != BAL_R_CAPPED_SITE && o->reason != BAL_R_CAPPED_MAX &&
+	    o->reason != BAL_R_HELD_NEAR_DRAW &&
+	    o->reason != BAL_R_WAITING_FOR_ROOM &&
+	    (cap == BAL_NO_CAP || o->setpoint_w < cap);
+}

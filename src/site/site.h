@@ -223,6 +223,18 @@ void site_mark_written(struct site *s, const struct site_write *w);
  * charger's offline power shared by its connectors). */
 double site_offline_limit(const struct site *s, int charger);
 
+/* What is really applied to connector k (1-based; 0 = the site) where a
+ * charging schedule says schedule_w: that, held down by the local limits
+ * in force now (the site cap; a connector's setpoint once written to an
+ * online charger).  For the composite schedule. */
+double site_applied_w(const struct site *s, int connector, double schedule_w);
+/* True when connector k (0-based) charges below what its profiles allow
+ * because of a local limit (household, PV, a circuit, the offline
+ * fallback), not a profile or its own maximum; *reason (optional) gets
+ * the balancer's reason. */
+bool site_held_below_profile(const struct site *s, int k,
+    enum bal_reason *reason);
+
 /* Finds a connector by OCPP id ("3"), "CHARGER/K" or "CHARGER" (one
  * connector).  Returns its index, or -1. */
 int site_find_conn(const struct site *s, const char *name);
