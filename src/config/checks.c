@@ -282,8 +282,8 @@ check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 		    !cfg_is_bad(ctx, s, "phases"))
 			XERR(s, &cfg_charger_sec, "phases", "1", "DC chargers take "
 			    "three phases", "3 for autel-dc");
-		if (ch->phases == 3 && (c->site.distribution == CFG_DIST_1PH_TN ||
-		    c->site.distribution == CFG_DIST_1PH_IT))
+		if (ch->phases == 3 &&
+		    cfg_distribution_phases(c->site.distribution) == 1)
 			XERR(s, &cfg_charger_sec, "phases", "3", "a three-phase "
 			    "charger on a single-phase site", "1 when "
 			    "site.distribution is 1-phase-tn or 1-phase-it");

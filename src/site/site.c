@@ -420,8 +420,7 @@ site_status_name(int st, bool online)
 static bool
 demanding(enum bal_conn_state st)
 {
-	return st == BAL_ST_PREPARING || st == BAL_ST_CHARGING ||
-	    st == BAL_ST_SUSPENDED_EV || st == BAL_ST_SUSPENDED_EVSE;
+	return st == BAL_ST_PREPARING || site_tx_running(st);
 }
 
 /* A reading's double as a non-negative integer (unknown = 0). */
