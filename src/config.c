@@ -26,10 +26,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
-
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
+#include "paths.h"
 
 #define CFG_FILE_MAX (1024 * 1024) /* larger files are refused */
 

@@ -26,17 +26,9 @@
 #include "daemon.h"
 #include "store/store.h"
 #include "southbound/southbound.h"
+#include "paths.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
 #define DEFAULT_CONFIG SYSCONFDIR "/ocpp-edge.conf"
-#ifndef DOCDIR
-#define DOCDIR "/usr/share/doc/ocpp-edge"
-#endif
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
 #define DEFAULT_CONTROL RUNSTATEDIR "/ocpp-edge/ctl.sock"
 
 /* How often the loop wakes up on its own, whatever else is scheduled. */

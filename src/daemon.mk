@@ -5,8 +5,6 @@ libdaemon_la_SOURCES = src/config.c src/cfg.h src/daemon.c src/daemon.h \
 	src/site.c src/site.h src/control.c src/control.h \
 	src/cloud.c src/cloud.h
 libdaemon_la_CFLAGS = $(AM_CFLAGS) $(THIRD_PARTY_CFLAGS)
-libdaemon_la_CPPFLAGS = $(AM_CPPFLAGS) \
-	-DDOCDIR='"$(docdir)"'
 
 # Everything a program needs to link the whole daemon, innermost last.
 DAEMON_LIBS = libdaemon.la libocpp.la libsmartcharging.la libsouthbound.la \
