@@ -79,18 +79,31 @@ function emit(text,    out, pre, name) {
 	print "\"" out text "\\n\""
 }
 
+# A tag of up to 3 characters shares its line with the paragraph, as the
+# page renders it ("0   stopped ...").
 function line(text,    pad) {
 	pad = sprintf("%" indent "s", "")
 	if (tag_next) {
-		emit(pad text)
 		tag_next = 0
 		indent += 4
+		if (length(text) < 4) {
+			short_tag = text
+			return
+		}
+		emit(pad text)
+		return
+	}
+	if (short_tag != "") {
+		emit(sprintf("%" (indent - 4) "s%-4s%s", "", short_tag, text))
+		short_tag = ""
 		return
 	}
 	emit(pad text)
 }
 
 /^\.\\"/ || /^\.TH / { next }
+
+/^\./ && short_tag != "" { die("a .TP tag without its paragraph") }
 
 /^\.SH / {
 	n = args(substr($0, 5))
