@@ -1,3 +1,3 @@
 # Packaging: what `make install` and the Debian package put on a machine.
-TESTS += tests/packaging/test-reconfigure.sh
-EXTRA_DIST += tests/packaging/test-reconfigure.sh
+TESTS += tests/packaging/test-reconfigure.sh tests/packaging/test-man.sh
+EXTRA_DIST += tests/packaging/test-reconfigure.sh tests/packaging/test-man.sh

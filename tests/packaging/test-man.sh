@@ -1,0 +1,48 @@
+#!/bin/sh
+# The manual pages as built: no placeholder left, no warning from mandoc
+# -T lint (or, without mandoc, groff -ww), and each program's --help is
+# its page (same NAME line, same sections in the same order).
+set -u
+builddir="${top_builddir:-.}"
+if command -v mandoc >/dev/null 2>&1; then
+	lint() { mandoc -T lint -W warning "$1" 2>&1; }
+elif command -v groff >/dev/null 2>&1; then
+	lint() { groff -man -ww -z "$1" 2>&1; }
+else
+	echo "SKIP: neither mandoc nor groff is installed"
+	exit 77
+fi
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+
+for page in ocpp-edged.8 ocpp-edgectl.8 ocpp-edge.conf.5 ocpp-edge-sim.1; do
+	f="$builddir/man/$page"
+	[ -f "$f" ] || { fail "$f was not built"; continue; }
+	if grep -n '@[a-zA-Z]*@' "$f"; then
+		fail "$page keeps a placeholder"
+	fi
+	out=$(lint "$f")
+	if [ -n "$out" ]; then
+		fail "$page: lint says:"
+		echo "$out" | sed 's/^/    | /'
+	else
+		pass "$page lints clean"
+	fi
+done
+
+# The help is the page: the same sections in the same order.
+for prog in ocpp-edged:8 ocpp-edgectl:8 ocpp-edge-sim:1; do
+	name=${prog%%:*}
+	page="$builddir/man/$name.${prog##*:}"
+	want=$(sed -n 's/^\.SH //p' "$page" | tr -d '"')
+	got=$("$builddir/$name" --help | grep '^[A-Z][A-Z ]*$')
+	if [ "$want" = "$got" ]; then
+		pass "$name --help has the page's sections"
+	else
+		fail "$name --help sections differ from $page:"
+		printf 'page: %s\nhelp: %s\n' "$want" "$got" | sed 's/^/    | /'
+	fi
+done
+[ "$failures" -eq 0 ] || exit 1
+exit 0
