@@ -1,3 +1,5 @@
 # Packaging: what `make install` and the Debian package put on a machine.
-TESTS += tests/packaging/test-reconfigure.sh tests/packaging/test-man.sh
-EXTRA_DIST += tests/packaging/test-reconfigure.sh tests/packaging/test-man.sh
+TESTS += tests/packaging/test-reconfigure.sh tests/packaging/test-man.sh \
+	tests/packaging/test-unit.sh
+EXTRA_DIST += tests/packaging/test-reconfigure.sh tests/packaging/test-man.sh \
+	tests/packaging/test-unit.sh

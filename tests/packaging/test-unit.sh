@@ -1,0 +1,57 @@
+#!/bin/sh
+# The systemd unit as built: `systemd-analyze verify` says nothing, the
+# offline security review rates its exposure at most 3.0, and the unit
+# keeps the daemon unprivileged (its user, no capabilities, the state and
+# runtime directories it needs, serial devices only).
+set -u
+builddir=$(cd "${top_builddir:-.}" && pwd)
+unit="$builddir/ocpp-edged.service"
+[ -f "$unit" ] || { echo "missing $unit"; exit 99; }
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+	echo "SKIP: systemd-analyze is not installed"
+	exit 77
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-unit.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+
+# verify wants the program to exist: point ExecStart at the built one.
+sed "s|^ExecStart=[^ ]*/ocpp-edged |ExecStart=$builddir/ocpp-edged |" \
+    "$unit" >"$tmp/ocpp-edged.service"
+grep -q "^ExecStart=$builddir/ocpp-edged " "$tmp/ocpp-edged.service" ||
+	fail "no ExecStart running ocpp-edged in $unit"
+if out=$(systemd-analyze verify --man=no "$tmp/ocpp-edged.service" 2>&1) &&
+    [ -z "$out" ]; then
+	pass "systemd-analyze verify"
+else
+	fail "systemd-analyze verify:"
+	echo "$out" | sed 's/^/    | /'
+fi
+
+systemd-analyze security --offline=yes --no-pager \
+    "$tmp/ocpp-edged.service" >"$tmp/security" 2>&1
+level=$(sed -n 's/.*Overall exposure level for ocpp-edged.service: \([0-9.]*\).*/\1/p' \
+    "$tmp/security")
+if [ -z "$level" ]; then
+	fail "no exposure level in systemd-analyze security's output:"
+	sed 's/^/    | /' "$tmp/security"
+elif awk -v l="$level" 'BEGIN { exit !(l <= 3.0) }'; then
+	pass "exposure $level (at most 3.0)"
+else
+	fail "exposure $level, above 3.0:"
+	grep '✗' "$tmp/security" | sed 's/^/    | /'
+fi
+
+for line in User=ocpp-edge Group=ocpp-edge StateDirectory=ocpp-edge \
+    RuntimeDirectory=ocpp-edge NoNewPrivileges=yes ProtectSystem=strict \
+    CapabilityBoundingSet= DevicePolicy=closed "--control %t/ocpp-edge/ctl.sock"; do
+	if grep -qF -- "$line" "$unit"; then
+		pass "$line"
+	else
+		fail "the unit lacks $line"
+	fi
+done
+[ "$failures" -eq 0 ] || exit 1
+exit 0
