@@ -3,10 +3,14 @@
 # offline security review rates its exposure at most 3.0, and the unit
 # keeps the daemon unprivileged (its user, no capabilities, the state and
 # runtime directories it needs, serial devices only).
+# Usage: test-unit.sh [UNIT PROGRAM]; by default the built unit and the
+# built ocpp-edged (test-deb.sh passes the packaged ones).
 set -u
 builddir=$(cd "${top_builddir:-.}" && pwd)
-unit="$builddir/ocpp-edged.service"
+unit="${1:-$builddir/ocpp-edged.service}"
+prog="${2:-$builddir/ocpp-edged}"
 [ -f "$unit" ] || { echo "missing $unit"; exit 99; }
+[ -x "$prog" ] || { echo "missing $prog"; exit 99; }
 if ! command -v systemd-analyze >/dev/null 2>&1; then
 	echo "SKIP: systemd-analyze is not installed"
 	exit 77
@@ -17,10 +21,10 @@ failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 pass() { echo "ok: $*"; }
 
-# verify wants the program to exist: point ExecStart at the built one.
-sed "s|^ExecStart=[^ ]*/ocpp-edged |ExecStart=$builddir/ocpp-edged |" \
+# verify wants the program to exist: point ExecStart at PROGRAM.
+sed "s|^ExecStart=[^ ]*/ocpp-edged |ExecStart=$prog |" \
     "$unit" >"$tmp/ocpp-edged.service"
-grep -q "^ExecStart=$builddir/ocpp-edged " "$tmp/ocpp-edged.service" ||
+grep -qF "ExecStart=$prog " "$tmp/ocpp-edged.service" ||
 	fail "no ExecStart running ocpp-edged in $unit"
 if out=$(systemd-analyze verify --man=no "$tmp/ocpp-edged.service" 2>&1) &&
     [ -z "$out" ]; then
