@@ -7,6 +7,10 @@
 set -u
 srcdir=$(cd "${top_srcdir:-.}" && pwd)
 builddir=$(cd "${top_builddir:-.}" && pwd)
+if [ -n "${EDGE_IN_PACKAGE_BUILD:-}" ]; then
+	echo "SKIP: running inside the package's own build (debian/rules)"
+	exit 77
+fi
 for tool in dpkg-buildpackage dpkg-deb dh fakeroot; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		echo "SKIP: $tool is not installed (apt-get install dpkg-dev debhelper fakeroot)"
