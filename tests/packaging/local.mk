@@ -2,5 +2,5 @@
 TESTS += tests/packaging/test-reconfigure.sh tests/packaging/test-man.sh \
 	tests/packaging/test-unit.sh tests/packaging/test-deb.sh
 EXTRA_DIST += tests/packaging/test-reconfigure.sh tests/packaging/test-man.sh \
-	tests/packaging/deb-contents.txt \
+	tests/packaging/deb-contents.txt tests/packaging/lib.sh \
 	tests/packaging/test-unit.sh tests/packaging/test-deb.sh

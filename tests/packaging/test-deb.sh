@@ -5,6 +5,7 @@
 # those of deb-contents.txt, /etc/ocpp-edge.conf a conffile; the packaged
 # unit passes test-unit.sh; the maintainer scripts are valid sh.
 set -u
+. "${top_srcdir:-.}/tests/packaging/lib.sh"
 srcdir=$(cd "${top_srcdir:-.}" && pwd)
 builddir=$(cd "${top_builddir:-.}" && pwd)
 if [ -n "${EDGE_IN_PACKAGE_BUILD:-}" ]; then
@@ -22,11 +23,7 @@ if ! out=$(cd "$srcdir" && dpkg-checkbuilddeps -P nocheck 2>&1); then
 	exit 77
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-deb.XXXXXX") || exit 99
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
+make_tmp test-deb
 
 version=$(sed -n 's/^PACKAGE_VERSION = //p' "$builddir/Makefile")
 arch=$(dpkg --print-architecture)
@@ -94,5 +91,4 @@ fi
 for p in /etc/ocpp-edge.conf /run/ocpp-edge/ctl.sock /usr/share/doc/ocpp-edge; do
 	grep -qF "$p" "$tmp/help" || fail "the packaged ocpp-edged --help lacks $p"
 done
-[ "$failures" -eq 0 ] || exit 1
-exit 0
+finish

@@ -3,6 +3,7 @@
 # -T lint (or, without mandoc, groff -ww), and each program's --help is
 # its page (same NAME line, same sections in the same order).
 set -u
+. "${top_srcdir:-.}/tests/packaging/lib.sh"
 builddir="${top_builddir:-.}"
 if command -v mandoc >/dev/null 2>&1; then
 	lint() { mandoc -T lint -W warning "$1" 2>&1; }
@@ -12,9 +13,6 @@ else
 	echo "SKIP: neither mandoc nor groff is installed"
 	exit 77
 fi
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
 
 for page in ocpp-edged.8 ocpp-edgectl.8 ocpp-edge.conf.5 ocpp-edge-sim.1; do
 	f="$builddir/man/$page"
@@ -44,5 +42,4 @@ for prog in ocpp-edged:8 ocpp-edgectl:8 ocpp-edge-sim:1; do
 		printf 'page: %s\nhelp: %s\n' "$want" "$got" | sed 's/^/    | /'
 	fi
 done
-[ "$failures" -eq 0 ] || exit 1
-exit 0
+finish

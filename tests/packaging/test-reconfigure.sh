@@ -4,6 +4,7 @@
 # installed programs must carry the new directories.  Runs on a copy of the
 # built tree so the tree under test is left alone.
 set -u
+. "${top_srcdir:-.}/tests/packaging/lib.sh"
 srcdir=$(cd "${top_srcdir:-.}" && pwd)
 builddir=$(cd "${top_builddir:-.}" && pwd)
 if [ "$srcdir" != "$builddir" ]; then
@@ -19,11 +20,7 @@ if (cd "$builddir" && ./config.status --config) |
 	exit 77
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-reconfigure.XXXXXX") || exit 99
-trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
+make_tmp test-reconfigure
 
 # The built tree as it is (objects and all, times kept), without the
 # repository, the test CSMS's modules and the logs of the running suite.
@@ -73,5 +70,4 @@ old=$(sed -n 's/^#define SYSCONFDIR "\(.*\)"$/\1/p' "$builddir/paths.h")
 if [ -n "$old" ] && grep -qF -- "$old/ocpp-edge.conf" "$tmp/help"; then
 	fail "ocpp-edged --help still names $old/ocpp-edge.conf"
 fi
-[ "$failures" -eq 0 ] || exit 1
-exit 0
+finish

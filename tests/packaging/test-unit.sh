@@ -6,6 +6,7 @@
 # Usage: test-unit.sh [UNIT PROGRAM]; by default the built unit and the
 # built ocpp-edged (test-deb.sh passes the packaged ones).
 set -u
+. "${top_srcdir:-.}/tests/packaging/lib.sh"
 builddir=$(cd "${top_builddir:-.}" && pwd)
 unit="${1:-$builddir/ocpp-edged.service}"
 prog="${2:-$builddir/ocpp-edged}"
@@ -15,11 +16,7 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
 	echo "SKIP: systemd-analyze is not installed"
 	exit 77
 fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-unit.XXXXXX") || exit 99
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
+make_tmp test-unit
 
 # verify wants the program to exist: point ExecStart at PROGRAM.
 sed "s|^ExecStart=[^ ]*/ocpp-edged |ExecStart=$prog |" \
@@ -57,5 +54,4 @@ for line in User=ocpp-edge Group=ocpp-edge StateDirectory=ocpp-edge \
 		fail "the unit lacks $line"
 	fi
 done
-[ "$failures" -eq 0 ] || exit 1
-exit 0
+finish
