@@ -5,14 +5,13 @@
 # paragraph by 8.  @dir@ placeholders become the macros of paths.h, so the
 # generated header does not depend on how the tree was configured.
 #
-# Understood: .TH .SH .PP .P .LP .TP .IP .sp .br .nf .fi .B .I .BR .BI .IB
+# Understood: .TH .SH .PP .P .LP .TP .sp .br .nf .fi .B .I .BR .BI .IB
 # .IR .RB .RI and comments; the escapes \f[BIRP] \- \e \& \(aq \(dq \(em
 # \(en and "\ ".  Anything else stops the build, so the page and the help
 # cannot silently differ.
 BEGIN {
 	indent = 4
 	tag_next = 0
-	nofill = 0
 	started = 0
 	print "/* Generated from " src " by man/man2help.awk; edit the page, not this. */"
 	print "#include \"paths.h\""
@@ -127,8 +126,8 @@ function line(text,    pad) {
 	next
 }
 /^\.br$/ { next }
-/^\.nf$/ { nofill = 1; next }
-/^\.fi$/ { nofill = 0; next }
+# Lines are never refilled: no-fill blocks need nothing more.
+/^\.(nf|fi)$/ { next }
 /^\.(B|I) / {
 	n = args(substr($0, 4))
 	t = ""
