@@ -1,18 +1,23 @@
 #!/bin/sh
 # The manual pages as built: no placeholder left, no warning from mandoc
-# -T lint (or, without mandoc, groff -ww), and each program's --help is
-# its page (same NAME line, same sections in the same order).
+# -T lint nor from groff -ww (those installed), and each program's --help is
+# its page (the same sections in the same order).
 set -u
 . "${top_srcdir:-.}/tests/packaging/lib.sh"
 builddir="${top_builddir:-.}"
-if command -v mandoc >/dev/null 2>&1; then
-	lint() { mandoc -T lint -W warning "$1" 2>&1; }
-elif command -v groff >/dev/null 2>&1; then
-	lint() { groff -man -ww -z "$1" 2>&1; }
-else
+have_mandoc=no
+have_groff=no
+command -v mandoc >/dev/null 2>&1 && have_mandoc=yes
+command -v groff >/dev/null 2>&1 && have_groff=yes
+if [ "$have_mandoc$have_groff" = nono ]; then
 	echo "SKIP: neither mandoc nor groff is installed"
 	exit 77
 fi
+# lint PAGE: what mandoc -T lint and groff -ww (those installed) say.
+lint() {
+	[ "$have_mandoc" = no ] || mandoc -T lint -W warning "$1" 2>&1
+	[ "$have_groff" = no ] || groff -man -ww -z "$1" 2>&1
+}
 
 for page in ocpp-edged.8 ocpp-edgectl.8 ocpp-edge.conf.5 ocpp-edge-sim.1; do
 	f="$builddir/man/$page"
