@@ -31,9 +31,10 @@ changelog=$(cd "$srcdir" && dpkg-parsechangelog -S Version)
 [ "$changelog" = "$version" ] ||
 	fail "debian/changelog says $changelog, configure.ac $version"
 
-# Outside the make that runs this suite: its jobserver is not ours.
+# Outside the make that runs this suite: its jobserver is not ours.  At a
+# lower priority, so the tests that run beside it keep their pace.
 if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL DEB_BUILD_OPTIONS=nocheck \
-    make -C "$builddir" deb DEB_BUILD_DIR="$tmp/build" DEB_OUT_DIR="$tmp/out" \
+    nice -n 10 make -C "$builddir" deb DEB_BUILD_DIR="$tmp/build" DEB_OUT_DIR="$tmp/out" \
     >"$tmp/build.log" 2>&1; then
 	tail -40 "$tmp/build.log"
 	echo "make deb failed"

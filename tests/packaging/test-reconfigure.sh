@@ -34,13 +34,15 @@ make_tmp test-reconfigure
 prefix=/opt/edge-test
 eval "set -- $(cd "$builddir" && ./config.status --config)"
 cd "$tmp/tree" || exit 99
-if ! ./configure "$@" --prefix="$prefix" --sysconfdir=/etc/edge-test \
+# At a lower priority, so the tests that run beside it keep their pace.
+if ! nice -n 10 ./configure "$@" --prefix="$prefix" --sysconfdir=/etc/edge-test \
     --localstatedir=/var/edge-test --runstatedir=/run/edge-test \
     >"$tmp/configure.out" 2>&1; then
 	tail -20 "$tmp/configure.out"
 	exit 99
 fi
-if ! make install DESTDIR="$tmp/dest" >"$tmp/install.out" 2>&1; then
+if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL nice -n 10 \
+    make install DESTDIR="$tmp/dest" >"$tmp/install.out" 2>&1; then
 	tail -30 "$tmp/install.out"
 	exit 99
 fi
