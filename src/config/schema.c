@@ -11,10 +11,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
-
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
+#include "paths.h"
 
 #define INT(n, d, lo, hi, u) { n, K_INT, d, NULL, lo, hi, NULL, u, 0, NULL }
 #define KW(n, d, lo, hi, fl) { n, K_KW, d, NULL, lo, hi, NULL, "kW", fl, NULL }

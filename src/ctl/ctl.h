@@ -9,9 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
+#include "paths.h"
+
 #define CTL_DEFAULT_SOCKET RUNSTATEDIR "/ocpp-edge/ctl.sock"
 
 /* Exit codes of ocpp-edgectl (documented in --help and
