@@ -40,6 +40,8 @@ fail_errno(struct sb_dev *dev, int err, const char *what, unsigned addr)
 	bool exception = err > MODBUS_ENOBASE &&
 	    err <= MODBUS_ENOBASE + MODBUS_EXCEPTION_GATEWAY_TARGET;
 
+	dev->last_errno = err;
+
 	return fail(dev, SB_DRV_IO, exception ? SB_FAULT_EXCEPTION : SB_FAULT_IO,
 	    "%s at %u: %s", what, addr, modbus_strerror(err));
 }
@@ -178,6 +180,60 @@ store_row(struct sb_dev *dev, const struct sb_row *row, const uint16_t *regs)
 	}
 }
 
+/* True when the device refused addr before (on any connection). */
+static bool
+known_unsupported(const struct sb_dev *dev, unsigned addr)
+{
+	for (int i = 0; i < dev->n_unsup; i++)
+		if (dev->unsup[i] == addr)
+			return true;
+	return false;
+}
+
+/* What the gateway does without a row, for the log line. */
+static const char *
+without(const struct sb_dev *dev, enum sb_what what)
+{
+	switch (what) {
+	case SB_W_CONTROL_MODE:
+		return dev->unit == SB_CONTROL_CURRENT ?
+		    "limits written in A (0.01 A registers)" :
+		    "limits written in W";
+	case SB_W_COMM_TIMEOUT:
+		return "the charger relies on the offline limits written to "
+		    "it (falls back after its own timeout)";
+	case SB_W_C_STATUS:
+		return "connector status derived from the charger's";
+	case SB_W_C_POWER:
+		return "connector power taken from the charger's";
+	case SB_W_MAX_POWER:
+	case SB_W_MAX_CURRENT:
+	case SB_W_MAX_OFFLINE_POWER:
+		return "the configured maximum is not checked against it";
+	default:
+		return "left unknown";
+	}
+}
+
+/* Remembers that the device refused a row's address with exception err
+ * (kept across connections, shown in the reading) and says so once. */
+static void
+mark_unsupported(struct sb_dev *dev, const struct sb_reg *r, unsigned addr,
+    int err)
+{
+	size_t len = strlen(dev->rd.unsupported);
+
+	if (known_unsupported(dev, addr))
+		return;
+	if (dev->n_unsup < SB_MAX_UNSUPPORTED)
+		dev->unsup[dev->n_unsup++] = (uint16_t)addr;
+	snprintf(dev->rd.unsupported + len, sizeof dev->rd.unsupported - len,
+	    "%s%u %s", len > 0 ? ", " : "", addr, sb_what_name(r->what));
+	log_info("%s: register %u (%s) not supported (exception %02d): %s",
+	    dev->name, addr, sb_what_name(r->what), err - MODBUS_ENOBASE,
+	    without(dev, r->what));
+}
+
 /* Reads every block of a plan and stores the rows.  A span the device
  * refuses (illegal data address) is read row by row from then on; a row
  * it refuses alone is marked unsupported and left unknown. */
@@ -202,6 +258,8 @@ read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan)
 				if (errno == EMBXILADD) {
 					rows[0].unsupported = true;
 					blk->split = true;
+					mark_unsupported(dev, rows[0].reg,
+					    rows[0].addr, EMBXILADD);
 					continue;
 				}
 				return fail_errno(dev, errno, "read",
@@ -222,8 +280,7 @@ read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan)
 			if (errno != EMBXILADD)
 				return fail_errno(dev, errno, "read", row->addr);
 			row->unsupported = true;
-			log_debug("sb", "%s: %s at %u not supported",
-			    dev->name, sb_what_name(row->reg->what), row->addr);
+			mark_unsupported(dev, row->reg, row->addr, EMBXILADD);
 		}
 	}
 	return 0;
@@ -280,8 +337,11 @@ sb_reading_clear(struct sb_charger_reading *rd)
 	uint64_t polls = rd->polls, rb = rd->readback_errors;
 	uint64_t done = rd->commands_done;
 	int result = rd->command_result;
+	char unsupported[sizeof rd->unsupported];
 
+	memcpy(unsupported, rd->unsupported, sizeof unsupported);
 	memset(rd, 0, sizeof *rd);
+	memcpy(rd->unsupported, unsupported, sizeof unsupported);
 	rd->index = index;
 	rd->polls = polls;
 	rd->readback_errors = rb;
@@ -321,6 +381,25 @@ sb_meter_reading_clear(struct sb_meter_reading *m)
 	m->import_kwh = m->export_kwh = NAN;
 }
 
+/* Marks the rows the device refused before: never asked again, and
+ * their blocks read row by row. */
+static void
+skip_unsupported(const struct sb_dev *dev, struct sb_plan *plan)
+{
+	for (size_t b = 0; b < plan->n_blocks; b++) {
+		struct sb_block *blk = &plan->blocks[b];
+
+		for (unsigned i = 0; i < blk->n_rows; i++) {
+			struct sb_row *row = &plan->rows[blk->first_row + i];
+
+			if (known_unsupported(dev, row->addr)) {
+				row->unsupported = true;
+				blk->split = true;
+			}
+		}
+	}
+}
+
 /* Forgets what was learnt on the previous connection. */
 void
 sb_drv_reset(struct sb_dev *dev)
@@ -329,13 +408,49 @@ sb_drv_reset(struct sb_dev *dev)
 	dev->last_io_ms = 0;
 	sb_plan_reads(dev->model, SB_PH_IDENTITY, dev->n_conn, &dev->id_plan);
 	sb_plan_reads(dev->model, SB_PH_POLL, dev->n_conn, &dev->poll_plan);
+	skip_unsupported(dev, &dev->id_plan);
+	skip_unsupported(dev, &dev->poll_plan);
+}
+
+/* Writes configuration register `what` (0 or 2) and reads it back.  A
+ * model whose table does not list it, or a device that refuses it with
+ * an exception, goes on without it; either is said once. */
+static int
+write_config(struct sb_dev *dev, modbus_t *ctx, enum sb_what what,
+    uint64_t value)
+{
+	const struct sb_reg *r = sb_reg_find(dev->model, what);
+	bool *told = what == SB_W_CONTROL_MODE ? &dev->told_no_mode :
+	    &dev->told_no_timeout;
+	int rc;
+
+	if (r == NULL) {
+		if (!*told)
+			log_info("%s: register %u not in the manual's table "
+			    "for %s: %s", dev->name,
+			    what == SB_W_CONTROL_MODE ? 0u : 2u,
+			    dev->model->name, without(dev, what));
+		*told = true;
+		return 0;
+	}
+	if (known_unsupported(dev, r->base))
+		return 0;
+	rc = write_checked(dev, ctx, r, r->base, value);
+	if (rc == SB_DRV_IO && dev->rd.fault == SB_FAULT_EXCEPTION &&
+	    r->optional) {
+		mark_unsupported(dev, r, r->base, dev->last_errno);
+		*told = true;
+		dev->rd.fault = SB_FAULT_NONE;
+		dev->rd.error[0] = '\0';
+		return 0;
+	}
+	return rc;
 }
 
 /* Reads the identity and writes control mode and comm timeout. */
 int
 sb_drv_identify(struct sb_dev *dev, modbus_t *ctx, int comm_timeout_s)
 {
-	const struct sb_reg *r;
 	int rc;
 
 	if (dev->is_meter) {
@@ -358,25 +473,57 @@ sb_drv_identify(struct sb_dev *dev, modbus_t *ctx, int comm_timeout_s)
 		return fail(dev, SB_DRV_DEVICE, SB_FAULT_IDENTITY,
 		    "the charger reports %d connector(s), %d configured",
 		    dev->rd.n_connectors, dev->n_conn);
-	if ((r = sb_reg_find(dev->model, SB_W_CONTROL_MODE)) != NULL &&
-	    (rc = write_checked(dev, ctx, r, r->base,
-	    dev->unit == SB_CONTROL_CURRENT ? 1 : 0)) != 0)
+	if ((rc = write_config(dev, ctx, SB_W_CONTROL_MODE,
+	    dev->unit == SB_CONTROL_CURRENT ? 1 : 0)) != 0 ||
+	    (rc = write_config(dev, ctx, SB_W_COMM_TIMEOUT,
+	    (uint64_t)comm_timeout_s)) != 0)
 		return rc;
-	r = sb_reg_find(dev->model, SB_W_COMM_TIMEOUT);
-	if (r != NULL && !dev->comm_timeout_unsupported) {
-		rc = write_checked(dev, ctx, r, r->base,
-		    (uint64_t)comm_timeout_s);
-		if (rc == SB_DRV_IO && dev->rd.fault == SB_FAULT_EXCEPTION &&
-		    r->optional) {
-			/* e.g. the AC Wallbox has no register 2 */
-			dev->comm_timeout_unsupported = true;
-			dev->rd.fault = SB_FAULT_NONE;
-			dev->rd.error[0] = '\0';
-		} else if (rc != 0)
-			return rc;
-	}
 	dev->identified = true;
 	return 0;
+}
+
+/* True when the model lists `what` for connector 1 and the device has
+ * not refused it. */
+static bool
+answers(const struct sb_dev *dev, enum sb_what what)
+{
+	const struct sb_reg *r = sb_reg_find(dev->model, what);
+
+	return r != NULL && !known_unsupported(dev, sb_reg_addr(r, 1));
+}
+
+/* Fills connector values a one-connector model does not list (or did
+ * not answer) from the charger-wide registers it does list:
+ * - power: the charger's power (10005);
+ * - status: the charger's 8 (unavailable) or 10 (faulted) as they are;
+ *   else charging (3) when it draws power, suspended when a session's
+ *   IdToken is set without power (5 suspendedEVSE when the limit last
+ *   written is 0, else 4 suspendedEV), available (0) otherwise. */
+static void
+derive(struct sb_dev *dev)
+{
+	struct sb_charger_reading *rd = &dev->rd;
+	struct sb_connector_reading *c = &rd->conn[0];
+
+	if (dev->n_conn != 1)
+		return;
+	if (!answers(dev, SB_W_C_POWER))
+		c->power_w = rd->power_w;
+	if (answers(dev, SB_W_C_STATUS))
+		return;
+	c->status = -1;
+	if (rd->status < 0)
+		return;
+	if (rd->status == SB_STATUS_UNAVAILABLE ||
+	    rd->status == SB_STATUS_FAULTED)
+		c->status = rd->status;
+	else if (c->power_w > 0)
+		c->status = SB_STATUS_CHARGING;
+	else if (c->id_token[0] != '\0')
+		c->status = c->limit_written == 0 ?
+		    SB_STATUS_SUSPENDED_EVSE : SB_STATUS_SUSPENDED_EV;
+	else
+		c->status = SB_STATUS_AVAILABLE;
 }
 
 /* Polls the device: status, power, energy, voltages, currents... */
@@ -394,6 +541,7 @@ sb_drv_poll(struct sb_dev *dev, modbus_t *ctx, int64_t now_ms)
 		dev->mrd.polls++;
 		dev->mrd.updated_ms = now_ms;
 	} else {
+		derive(dev);
 		dev->rd.polls++;
 		dev->rd.updated_ms = now_ms;
 	}

@@ -127,6 +127,8 @@ const struct sb_reg *sb_reg_find(const struct sb_model_desc *m,
     enum sb_what what);
 /* The address of a row for a connector (ignored for whole-device rows). */
 unsigned sb_reg_addr(const struct sb_reg *r, int connector);
+/* True for a value that belongs to a connector (SB_W_C_*). */
+bool sb_what_is_connector(enum sb_what what);
 /* Short name of a `what` ("c.power").  Static storage. */
 const char *sb_what_name(enum sb_what what);
 
@@ -214,10 +216,16 @@ struct sb_dev {
 	char want_serial[40];       /* "" = do not check */
 	int min_gap_ms;             /* pause between requests (Eastron) */
 
+	/* what the device lacks (kept across connections; each told once) */
+	uint16_t unsup[SB_MAX_UNSUPPORTED]; /* addresses refused alone */
+	int n_unsup;
+	bool told_no_mode;          /* "limits written in W/A" logged */
+	bool told_no_timeout;       /* "relies on its offline limits" logged */
+	int last_errno;             /* of the last failed libmodbus call */
+
 	/* connection state */
 	bool ro_fc03;               /* 04 refused: read RO blocks with 03 */
 	bool identified;
-	bool comm_timeout_unsupported;
 	struct sb_plan id_plan;
 	struct sb_plan poll_plan;
 	int64_t last_io_ms;

@@ -15,6 +15,8 @@
 
 #define SB_MAX_CONNECTORS 8
 #define SB_MAX_CHARGERS 256
+/* Refused registers remembered per device. */
+#define SB_MAX_UNSUPPORTED 16
 
 /* Return codes of the public functions (0 = success). */
 enum sb_err {
@@ -212,6 +214,9 @@ struct sb_charger_reading {
 	char error[128];          /* its text, "" when none */
 	unsigned failures;        /* consecutive failures so far */
 	bool ro_uses_fc03;        /* input registers read with 03 */
+	/* Registers the model's table lists but this charger refused with
+	 * an exception ("0 control-mode, 10119 max-power"), "" when none. */
+	char unsupported[160];
 	uint64_t polls;           /* completed polls since start */
 	uint64_t readback_errors; /* limit mismatches since start */
 	uint64_t commands_done;   /* sequence of the last finished command */
