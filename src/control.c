@@ -246,13 +246,15 @@ status_json(struct daemon *d)
 		for (int j = 0; j < cc->connectors; j++, k++)
 			json_array_append_new(conns, connector_json(d, k));
 		json_array_append_new(chargers, json_pack(
-		    "{s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:o, s:o}",
+		    "{s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:o, s:o, s:o}",
 		    "name", cc->name, "model", cfg_model_name(cc->model),
 		    "serial", r->serial, "firmware", r->firmware,
 		    "link", link_text(&cc->link), "online", r->online,
 		    "offline_since", r->online ? json_null() : json_time(last),
 		    "error", r->error[0] != '\0' ? json_string(r->error) :
 		    json_null(),
+		    "unsupported", r->unsupported[0] != '\0' ?
+		    json_string(r->unsupported) : json_null(),
 		    "connectors", conns));
 	}
 	return json_pack("{s:s, s:s, s:I, s:o, s:o, s:o, "
