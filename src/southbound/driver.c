@@ -496,9 +496,10 @@ answers(const struct sb_dev *dev, enum sb_what what)
  * not answer) from the charger-wide registers it does list:
  * - power: the charger's power (10005);
  * - status: the charger's 8 (unavailable) or 10 (faulted) as they are;
- *   else charging (3) when it draws power, suspended when a session's
- *   IdToken is set without power (5 suspendedEVSE when the limit last
- *   written is 0, else 4 suspendedEV), available (0) otherwise. */
+ *   else charging (3) when it draws power; suspendedEVSE (5) when a
+ *   session is on (its charging time or IdToken is set) without power
+ *   (nothing listed tells an EV that stopped drawing: the balancer goes
+ *   on offering it power); available (0) otherwise. */
 static void
 derive(struct sb_dev *dev)
 {
@@ -519,9 +520,8 @@ derive(struct sb_dev *dev)
 		c->status = rd->status;
 	else if (c->power_w > 0)
 		c->status = SB_STATUS_CHARGING;
-	else if (c->id_token[0] != '\0')
-		c->status = c->limit_written == 0 ?
-		    SB_STATUS_SUSPENDED_EVSE : SB_STATUS_SUSPENDED_EV;
+	else if (c->id_token[0] != '\0' || c->charge_time_s > 0)
+		c->status = SB_STATUS_SUSPENDED_EVSE;
 	else
 		c->status = SB_STATUS_AVAILABLE;
 }

@@ -311,6 +311,12 @@ probe_charger(struct sb_prober *p, struct sb_probe_result *out)
 			    (out->max_current_a * 230);
 			out->phases = ph > 2 ? 3 : 1;
 		}
+		/* The Wallbox's table lists only the maximum current (10117):
+		 * its power at 230 V on its phases, to the nearest 100 W. */
+		if (isnan(out->max_power_w) && !isnan(out->max_current_a) &&
+		    out->phases > 0)
+			out->max_power_w = round(out->max_current_a * 230 *
+			    out->phases / 100) * 100;
 	}
 }
 

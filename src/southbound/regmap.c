@@ -70,13 +70,15 @@
 	ROW(w, b, 0, n, t, sc, u, SB_ACC_RO, 4, SB_PH_POLL, false, false)
 
 /* AC Wallbox (one connector): maximum current at 10117; voltage and
- * current only charger-wide (10009.., 10015..); the connector's power at
+ * current only charger-wide (10009.., 10015..), and the session's charging
+ * time (10007, one register: UINT16); the connector's power at
  * 11023; start/stop, lock and firmware URL charger-wide at 30000..30002.
  * Its table lists neither register 2, 10119, nor the connector status
  * 11000 and power 11005: the status is derived (driver.c). */
 static const struct sb_reg ac_wallbox_regs[] = {
 	AC_COMMON_ROWS,
 	I_(SB_W_MAX_CURRENT, 10117, 2, SB_T_U32, 0.01, "A"),
+	R1(SB_W_C_CHARGE_TIME, 10007, 1, SB_T_U16, 1, "s"),
 	R1(SB_W_C_VOLTAGE_L1, 10009, 2, SB_T_U32, 0.01, "V"),
 	R1(SB_W_C_VOLTAGE_L2, 10011, 2, SB_T_U32, 0.01, "V"),
 	R1(SB_W_C_VOLTAGE_L3, 10013, 2, SB_T_U32, 0.01, "V"),

@@ -195,7 +195,8 @@ test_plan(void)
 	struct sb_plan p;
 
 	/* AC Wallbox, one connector, polled: 10000..10020 (status, power,
-	 * the charger-wide voltage and current that are the connector's),
+	 * the charger-wide charging time, voltage and current that are the
+	 * connector's),
 	 * 11023..11038 (connector power, per-phase power, energy),
 	 * 11145..11164 (type, IdToken): three requests */
 	sb_plan_reads(sb_model_desc(SB_MODEL_AC_WALLBOX), SB_PH_POLL, 1, &p);
@@ -205,8 +206,8 @@ test_plan(void)
 	CU_ASSERT(p.blocks[2].addr == 11145 && p.blocks[2].count == 20);
 	CU_ASSERT_EQUAL(p.blocks[1].n_rows, 5);
 	/* 10009 is charger-wide in the table, connector 1's in the reading */
-	CU_ASSERT_EQUAL(p.rows[2].addr, 10009);
-	CU_ASSERT_EQUAL(p.rows[2].connector, 1);
+	CU_ASSERT_EQUAL(p.rows[3].addr, 10009);
+	CU_ASSERT_EQUAL(p.rows[3].connector, 1);
 	/* identity: 100..149 (type + firmware) and 10100..10118 (serial,
 	 * connectors, max current; the Wallbox's table has no 10119) */
 	sb_plan_reads(sb_model_desc(SB_MODEL_AC_WALLBOX), SB_PH_IDENTITY, 1, &p);
