@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/util.h"
 
 const struct site_setting_key site_setting_keys[] = {
@@ -938,6 +939,16 @@ site_update_caps(struct site *s, int64_t now_ms)
 	if (cap != s->cap_w || src != s->cap_source ||
 	    applies != s->offline_cap_active)
 		s->dirty = true;
+	if (applies != s->offline_cap_active && s->lb.offline_site_power_w > 0) {
+		if (applies)
+			log_info("site cap: backend unreachable for %d s: "
+			    "offline-site power %d W in force (cap %d W)",
+			    s->cfg->balancer.offline_site_delay_s,
+			    (int)s->lb.offline_site_power_w, (int)cap);
+		else
+			log_info("site cap: backend connected: offline-site "
+			    "power no longer in force (cap %d W)", (int)cap);
+	}
 	s->cap_w = cap;
 	s->cap_source = src;
 	s->offline_cap_active = applies;
