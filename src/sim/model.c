@@ -922,7 +922,10 @@ field_value(struct sim_site *s, struct sim_charger *c,
 	case W_MAX_CURRENT: v = max_current_ca(c, s->voltage_v); break;
 	case W_MAX_POWER: v = c->max_power_w; break;
 	case W_MAX_OFF_POWER: v = c->max_offline_power_w; break;
-	case W_POWER: v = k == 0 ? sim_charger_power(c) : x->power_w; break;
+	case W_POWER:
+		v = c->garbled ? c->garble_w :
+		    k == 0 ? sim_charger_power(c) : x->power_w;
+		break;
 	case W_VOLT:
 		v = f->phase < charger_phases(c) ? s->voltage_v * 100.0 : 0;
 		break;
@@ -1220,7 +1223,9 @@ sim_meter_read(struct sim_meter *m, uint16_t addr, uint16_t n,
 		put_float(m->i_phase[p], &img[0x0006 + 2 * p]);
 		put_float(m->p_phase[p], &img[0x000c + 2 * p]);
 	}
-	put_float(m->total_w, &img[0x0034]);
+	put_float(m->garbled ? m->garble_w : m->total_w, &img[0x0034]);
+	if (m->garbled)
+		put_float(m->garble_w, &img[0x000c]);
 	put_float(m->frequency_hz, &img[0x0046]);
 	put_float(m->import_kwh, &img[0x0048]);
 	put_float(m->export_kwh, &img[0x004a]);

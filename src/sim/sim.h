@@ -130,6 +130,8 @@ struct sim_charger {
 	uint16_t fw_url_regs[SIM_FW_URL_REGS];
 
 	bool faulted;                /* whole charger: status 10 */
+	bool garbled;                /* its power registers read garble_w */
+	double garble_w;
 	enum sim_silence silence;
 	int64_t last_write_ms;       /* last write from the controller */
 	bool offline;                /* applying offline limits now */
@@ -168,6 +170,8 @@ struct sim_meter {
 	bool rtu;                    /* serve on the pseudo-terminal */
 	int unit_id;
 	bool silent;
+	bool garbled;                /* total and L1 power read garble_w */
+	double garble_w;             /* any float, NaN and Inf included */
 	int min_gap_ms;              /* RTU: requests sooner after the last
 	                              * reply get no answer (0 = off) */
 	int64_t last_reply_ms;       /* when its last RTU reply ended */

@@ -116,6 +116,8 @@ store_row(struct sb_dev *dev, const struct sb_row *row, const uint16_t *regs)
 		c = &rd->conn[row->connector - 1];
 	if (r->type != SB_T_ASCII)
 		v = sb_decode_value(r, regs, dev->words);
+	if (r->type == SB_T_F32 && isnan(v))
+		dev->not_a_number = sb_what_name(r->what); /* NAN = not read */
 
 	switch (r->what) {
 	case SB_W_PRODUCT_TYPE:
@@ -526,22 +528,122 @@ derive(struct sb_dev *dev)
 		c->status = SB_STATUS_AVAILABLE;
 }
 
+/* Plausibility bounds (docs/southbound.md): power up to this factor of
+ * the maximum, voltages up to these. */
+#define SB_PLAUSIBLE_FACTOR 1.2
+#define SB_AC_VOLTAGE_MAX 500.0
+#define SB_DC_VOLTAGE_MAX 1000.0
+#define SB_CHARGER_POWER_MAX 2e6  /* when no maximum is known */
+#define SB_SITE_POWER_MAX 1e7
+
+/* Checks v against [lo, hi] (NAN = not read: fine); on failure writes
+ * why and returns false. */
+static bool
+in_range(double v, double lo, double hi, const char *what, const char *unit,
+    char *why, size_t len)
+{
+	if (isnan(v))
+		return true; /* not read (a float NaN is caught apart) */
+	if (isfinite(v) && v >= lo && v <= hi)
+		return true;
+	snprintf(why, len, "%s %g %s out of range %g..%g", what, v, unit, lo,
+	    hi);
+	return false;
+}
+
+/* The charger's values against their physical range; false and why. */
+static bool
+charger_plausible(const struct sb_dev *dev, char *why, size_t len)
+{
+	const struct sb_charger_reading *rd = &dev->rd;
+	bool dc = sb_reg_find(dev->model, SB_W_C_SOC) != NULL;
+	double maxw = dev->max_power_w > 0 ? dev->max_power_w :
+	    isfinite(rd->max_power_w) && rd->max_power_w > 0 ?
+	    rd->max_power_w : SB_CHARGER_POWER_MAX;
+	double pmax = maxw * SB_PLAUSIBLE_FACTOR;
+	double vmax = dc ? SB_DC_VOLTAGE_MAX : SB_AC_VOLTAGE_MAX;
+	bool ok;
+
+	why[0] = '\0';
+	ok = in_range(rd->power_w, 0, pmax, "charger power", "W", why, len) &&
+	    (rd->status < 0 || in_range(rd->status, 0, 11, "charger status", "",
+	    why, len));
+	for (int k = 0; ok && k < dev->n_conn; k++) {
+		const struct sb_connector_reading *c = &rd->conn[k];
+		char w[32];
+
+		snprintf(w, sizeof w, "connector %d", k + 1);
+		ok = in_range(c->power_w, 0, pmax, w, "W (power)", why, len) &&
+		    (c->status < 0 ||
+		    in_range(c->status, 0, 11, w, "(status)", why, len)) &&
+		    (c->soc_pct < 0 ||
+		    in_range(c->soc_pct, 0, 100, w, "% (SoC)", why, len));
+		for (int p = 0; ok && p < 3; p++)
+			ok = in_range(c->voltage_v[p], 0, vmax, w, "V", why,
+			    len) && in_range(c->phase_power_w[p], 0, pmax, w,
+			    "W (phase power)", why, len);
+	}
+	return ok;
+}
+
+/* The meter's values against their physical range; false and why. */
+static bool
+meter_plausible(const struct sb_dev *dev, char *why, size_t len)
+{
+	const struct sb_meter_reading *m = &dev->mrd;
+	double pmax = (dev->max_power_w > 0 ? dev->max_power_w :
+	    SB_SITE_POWER_MAX) * SB_PLAUSIBLE_FACTOR;
+	bool ok;
+
+	why[0] = '\0';
+	if (dev->not_a_number != NULL) {
+		snprintf(why, len, "%s is not a number",
+		    dev->not_a_number);
+		return false;
+	}
+	ok = in_range(m->total_power_w, -pmax, pmax, "total power", "W", why,
+	    len) && in_range(m->frequency_hz, 0, 100, "frequency", "Hz",
+	    why, len) && in_range(m->import_kwh, 0, 1e12, "import", "kWh",
+	    why, len) && in_range(m->export_kwh, 0, 1e12, "export", "kWh",
+	    why, len);
+	for (int p = 0; ok && p < 3; p++)
+		ok = in_range(m->voltage_v[p], 0, SB_AC_VOLTAGE_MAX, "voltage",
+		    "V", why, len) && in_range(m->power_w[p], -pmax, pmax,
+		    "phase power", "W", why, len) && in_range(m->current_a[p],
+		    -1e5, 1e5, "current", "A", why, len);
+	return ok;
+}
+
 /* Polls the device: status, power, energy, voltages, currents... */
 int
 sb_drv_poll(struct sb_dev *dev, modbus_t *ctx, int64_t now_ms)
 {
+	struct sb_charger_reading old = dev->rd;
+	struct sb_meter_reading mold = dev->mrd;
+	char why[sizeof dev->rd.error];
 	int rc;
 
+	dev->not_a_number = NULL;
 	if ((rc = read_plan(dev, ctx, &dev->poll_plan)) != 0)
 		return rc;
+	if (dev->is_meter && dev->model->n_regs > 0 &&
+	    sb_reg_find(dev->model, SB_W_M_TOTAL_POWER) == NULL)
+		dev->mrd.total_power_w = dev->mrd.power_w[0];
+	if (!dev->is_meter)
+		derive(dev);
+	if (dev->is_meter ? !meter_plausible(dev, why, sizeof why) :
+	    !charger_plausible(dev, why, sizeof why)) {
+		/* never fed to the balancer: the previous values stay */
+		dev->rd = old;
+		dev->mrd = mold;
+		dev->rd.implausible++;
+		dev->mrd.implausible++;
+		return fail(dev, SB_DRV_IO, SB_FAULT_IMPLAUSIBLE, "%s", why);
+	}
 	if (dev->is_meter) {
-		if (dev->model->n_regs > 0 &&
-		    sb_reg_find(dev->model, SB_W_M_TOTAL_POWER) == NULL)
-			dev->mrd.total_power_w = dev->mrd.power_w[0];
 		dev->mrd.polls++;
 		dev->mrd.updated_ms = now_ms;
 	} else {
-		derive(dev);
 		dev->rd.polls++;
 		dev->rd.updated_ms = now_ms;
 	}

@@ -215,6 +215,9 @@ struct sb_dev {
 	char name[64];
 	char want_serial[40];       /* "" = do not check */
 	int min_gap_ms;             /* pause between requests (Eastron) */
+	double max_power_w;         /* configured maximum (charger) or what
+	                               the main breaker carries (meter), W;
+	                               0 = unknown */
 
 	/* what the device lacks (kept across connections; each told once) */
 	uint16_t unsup[SB_MAX_UNSUPPORTED]; /* addresses refused alone */
@@ -222,6 +225,7 @@ struct sb_dev {
 	bool told_no_mode;          /* "limits written in W/A" logged */
 	bool told_no_timeout;       /* "relies on its offline limits" logged */
 	int last_errno;             /* of the last failed libmodbus call */
+	const char *not_a_number;   /* a float row read as NaN this poll */
 
 	/* connection state */
 	bool ro_fc03;               /* 04 refused: read RO blocks with 03 */
@@ -248,7 +252,10 @@ void sb_drv_reset(struct sb_dev *dev);
  * mode, comm timeout).  ctx has the device's unit id set. */
 int sb_drv_identify(struct sb_dev *dev, struct _modbus *ctx,
     int comm_timeout_s);
-/* Reads everything polled (charger or meter) into dev->rd / dev->mrd. */
+/* Reads everything polled (charger or meter) into dev->rd / dev->mrd.
+ * A reading out of its physical range (docs/southbound.md) leaves the
+ * previous values, counts in `implausible` and returns SB_DRV_IO with
+ * fault SB_FAULT_IMPLAUSIBLE. */
 int sb_drv_poll(struct sb_dev *dev, struct _modbus *ctx, int64_t now_ms);
 /* Writes a connector's limit (online when offline is false) in the
  * device's control unit, reads it back and compares. */

@@ -109,6 +109,10 @@ struct sb_charger_conf {
 	int connectors;             /* 1..SB_MAX_CONNECTORS */
 	enum sb_control_unit control_unit;
 	enum sb_word_order word_order;
+	/* The configured maximum power, W (0 = not configured: the
+	 * device's 10119 is used); a reading above 1.2 x this is
+	 * implausible (docs/southbound.md, "Plausibility"). */
+	double max_power_w;
 	/* Offline limit per connector (index 0 = connector 1), in the
 	 * control unit (W or A); written on every (re)connect. */
 	double offline_limit[SB_MAX_CONNECTORS];
@@ -124,6 +128,9 @@ struct sb_meter_conf {
 	struct sb_serial_conf rtu;
 	int poll_interval_ms; /* default 1000 */
 	int max_age_s;        /* older reading = meter fault; default 3 */
+	/* What the main breaker carries, W (0 = unknown); a power reading
+	 * beyond 1.2 x this is implausible. */
+	double max_power_w;
 };
 
 struct sb_conf {
@@ -154,6 +161,7 @@ enum sb_fault {
 	SB_FAULT_READBACK,  /* a limit read back differs from what was written */
 	SB_FAULT_IDENTITY,  /* the device is not the one configured */
 	SB_FAULT_STALE,     /* meter: the last good reading is too old */
+	SB_FAULT_IMPLAUSIBLE, /* a reading out of its physical range */
 };
 /* Text for an sb_fault.  Static storage. */
 const char *sb_fault_name(enum sb_fault fault);
@@ -219,6 +227,7 @@ struct sb_charger_reading {
 	char unsupported[160];
 	uint64_t polls;           /* completed polls since start */
 	uint64_t readback_errors; /* limit mismatches since start */
+	uint64_t implausible;     /* polls refused as out of range */
 	uint64_t commands_done;   /* sequence of the last finished command */
 	int command_result;       /* its result: 0 or an sb_err */
 	int64_t updated_ms;       /* monotonic time of the last good poll */
@@ -238,6 +247,7 @@ struct sb_meter_reading {
 	double import_kwh;
 	double export_kwh;
 	uint64_t polls;
+	uint64_t implausible; /* polls refused as out of range */
 	int64_t updated_ms;   /* monotonic time of the last good reading */
 	int64_t age_ms;       /* now - updated_ms, -1 when never read */
 };

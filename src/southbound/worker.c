@@ -146,6 +146,7 @@ sb_fault_name(enum sb_fault fault)
 	case SB_FAULT_READBACK: return "read-back mismatch";
 	case SB_FAULT_IDENTITY: return "identity mismatch";
 	case SB_FAULT_STALE: return "stale";
+	case SB_FAULT_IMPLAUSIBLE: return "implausible reading";
 	}
 	return "?";
 }
@@ -499,14 +500,19 @@ link_adopt(struct sb_link *l, int fd)
 	}
 }
 
-/* Says, from the first failed attempt, that a device is not reached
- * and why, then at most every SB_TELL_EVERY_MS while it stays down. */
+/* Says, from the first failed attempt, that a device is not reached (or
+ * reads out of range) and why, then at most every SB_TELL_EVERY_MS while
+ * it stays so: one line per episode, none per poll. */
 static void
 tell_down(struct sb_slot *s, const char *why, int64_t now)
 {
 	const struct sb_conf *c = &s->link->sb->conf;
 	int first_s = (s->dev.is_meter ? c->meter.poll_interval_ms :
 	    c->poll_interval_ms) / 1000;
+	bool absurd = (s->dev.is_meter ? s->dev.mrd.why : s->dev.rd.fault) ==
+	    SB_FAULT_IMPLAUSIBLE;
+	const char *state = absurd ? "implausible reading, not used" :
+	    s->ever_ok ? "not reached" : "not reached yet";
 
 	if (s->failed_total++ == 0)
 		s->down_since_ms = now;
@@ -516,10 +522,9 @@ tell_down(struct sb_slot *s, const char *why, int64_t now)
 		first_s = 1;
 	if (!s->told_down)
 		log_warnx("%s: %s: %s (retrying every %d-%d s)", s->dev.name,
-		    s->ever_ok ? "not reached" : "not reached yet", why,
-		    first_s, c->backoff_max_ms / 1000);
+		    state, why, first_s, c->backoff_max_ms / 1000);
 	else
-		log_warnx("%s: still not reached after %lld min: %s "
+		log_warnx("%s: still failing after %lld min: %s "
 		    "(%u attempts)", s->dev.name,
 		    (long long)((now - s->down_since_ms) / 60000), why,
 		    s->failed_total);
@@ -532,7 +537,7 @@ static void
 tell_up(struct sb_slot *s)
 {
 	if (s->told_down)
-		log_info("%s: reached after %u failed attempt%s", s->dev.name,
+		log_info("%s: back after %u failed attempt%s", s->dev.name,
 		    s->failed_total, s->failed_total == 1 ? "" : "s");
 	s->told_down = false;
 	s->failed_total = 0;
@@ -1129,6 +1134,7 @@ sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
 		    conf->listen_unit_id : ch->unit_id;
 		d->n_conn = ch->connectors;
 		d->unit = ch->control_unit;
+		d->max_power_w = ch->max_power_w;
 		if (ch->serial != NULL)
 			strlcpy_ok(d->want_serial, ch->serial,
 			    sizeof d->want_serial);
@@ -1161,6 +1167,7 @@ sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
 		d->model = sb_meter_desc(conf->meter.type);
 		d->words = sb_words_for(d->model, SB_WORDS_MODEL);
 		d->unit_id = conf->meter.unit_id;
+		d->max_power_w = conf->meter.max_power_w;
 		slot_init(sb, s, "meter");
 		s->msnap.present = s->dev.mrd.present = true;
 		if (conf->meter.link == SB_LINK_RTU) {
@@ -1449,6 +1456,8 @@ sb_meter_snapshot(struct sb *sb, int64_t now_ms, struct sb_meter_reading *out)
 	pthread_mutex_unlock(&sb->lock);
 	out->present = true;
 	out->age_ms = out->polls > 0 ? now_ms - out->updated_ms : -1;
+	if (out->why == SB_FAULT_IMPLAUSIBLE)
+		out->fault = true; /* at once: its last numbers are not used */
 	if (out->age_ms < 0 ||
 	    out->age_ms > (int64_t)sb->conf.meter.max_age_s * 1000) {
 		out->fault = true;

@@ -41,6 +41,8 @@ sed -i "s|path = \"./ocpp-edge.db\"|path = \"$tmp/edge.db\"|" "$tmp/edge.conf"
 # limit register
 sed -i 's|^\tmax-power-kw = \(.*\)|\tmax-power-kw = \1\n\toffline-power-kw = 2|' \
     "$tmp/edge.conf"
+# a meter fault pauses every car (the vendor default)
+conf_set "balancer {" 'offline-meter-power-kw = 0'
 start_daemon "$tmp/edge.conf"
 
 all_online() {
@@ -112,6 +114,47 @@ has "$tmp/d.log" "ur: register 2 (comm-timeout) not supported (exception 02): th
     [ "$(st chargers.6.unsupported)" = "0 control-mode" ] &&
     pass "status: ur lacks $(st chargers.5.unsupported)" ||
     fail "status unsupported: $(st chargers.5.unsupported) / $(st chargers.6.unsupported)"
+
+# Absurd and NaN readings are a fault of that device, never numbers the
+# balancer uses.  The meter reads 1e9 W (the main breaker carries
+# 160 A x 230 V x 3 = 110 kW): meter fault, every car paused.
+sim "meter garble 1e9" >/dev/null
+all_paused() {
+	[ "$(st meter.healthy)" = false ] &&
+	    [ "$(lim wb 0) $(lim ul 1) $(lim dc 0)" = "0 0 0" ]
+}
+wait_for 10 all_paused && pass "meter at 1e9 W: a meter fault, every car paused" ||
+    fail "meter at 1e9 W: healthy $(st meter.healthy), limits $(lim wb 0) $(lim ul 1) $(lim dc 0)"
+[ "$(st meter.total_w)" != 1000000000 ] && pass "1e9 W never shown" ||
+    fail "status shows the absurd reading"
+has "$tmp/d.log" "meter: implausible reading, not used: total power 1e+09 W out of range" &&
+    pass "logged with the range" || fail "no implausible-reading line for the meter"
+sim "meter garble off" >/dev/null
+healthy() { [ "$(st meter.healthy)" = true ]; }
+wait_for 10 healthy && pass "meter healthy again" || fail "meter still unhealthy"
+sim "meter garble nan" >/dev/null
+nan_told() { has "$tmp/d.log" "meter: implausible reading, not used: m.total-power is not a number"; }
+wait_for 10 nan_told && wait_for 10 all_paused &&
+    pass "meter at NaN: a fault, every car paused" || fail "meter at NaN"
+[ "$(grep -c 'meter: implausible' "$tmp/d.log")" = 2 ] &&
+    pass "one line per episode" ||
+    fail "$(grep -c 'meter: implausible' "$tmp/d.log") implausible-reading lines for two episodes"
+sim "meter garble off" >/dev/null
+wait_for 10 healthy || fail "meter not healthy after NaN"
+# A DC charger reporting 4e9 W (60 kW maximum): its fault; offline after
+# three such polls, so it gets its offline reserve, and 4e9 W is never
+# shown nor used.
+sim "garble dc 4e9" >/dev/null
+dc_out() { [ "$(st chargers.4.online)" = false ]; }
+wait_for 10 dc_out && pass "DC at 4e9 W: taken offline" ||
+    fail "DC at 4e9 W: online $(st chargers.4.online)"
+has "$tmp/d.log" "dc: implausible reading, not used: charger power 4e+09 W out of range 0..72000" &&
+    pass "DC fault logged with its range" || fail "no implausible-reading line for dc"
+[ "$(st chargers.4.connectors.0.power_w)" != 4000000000 ] &&
+    pass "4e9 W never shown" || fail "status shows 4e9 W"
+sim "garble dc off" >/dev/null
+dc_back() { [ "$(st chargers.4.online)" = true ]; }
+wait_for 20 dc_back && pass "DC back" || fail "DC not back"
 stop_daemon
 
 # Nothing reachable: the simulator is gone (its ports are closed), a

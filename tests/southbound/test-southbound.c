@@ -314,7 +314,9 @@ has_fault(const struct sb_charger_reading *r, const void *arg)
 }
 
 /* The raw value test devices hold in a numeric row at addr: distinct for
- * every register, and over 2^32 for UINT64 so the high words count. */
+ * every register, and over 2^32 for UINT64 so the high words count; within
+ * the plausible range of each value (voltages up to 500 V, SoC up to
+ * 100 %, powers within 1.2 x the maximum at 10119). */
 static uint64_t
 pattern(const struct sb_reg *r, unsigned addr)
 {
@@ -324,8 +326,13 @@ pattern(const struct sb_reg *r, unsigned addr)
 			return 3; /* charging */
 		if (r->what == SB_W_N_CONNECTORS)
 			return 2;
+		if (r->what == SB_W_C_SOC)
+			return addr % 100;
 		return addr % 1000 + 1;
 	case SB_T_U32:
+		if (r->what >= SB_W_C_VOLTAGE_L1 &&
+		    r->what <= SB_W_C_VOLTAGE_L3)
+			return (uint64_t)(addr % 10000) * 10 + 7;
 		return (uint64_t)addr * 10 + 7;
 	case SB_T_U64:
 		return ((uint64_t)addr << 32) | 0x1234;
@@ -522,14 +529,14 @@ test_every_model(void)
 			CU_ASSERT_EQUAL(reg_at(devs[i], 2), 30);
 	}
 	/* hand-checked examples: Ultra connector 2 L1 voltage at 12009 holds
-	 * 12009 * 10 + 7 = 120097 -> 1200.97 V; DC connector 1 session
+	 * 2009 * 10 + 7 = 20097 -> 200.97 V; DC connector 1 session
 	 * energy at 1504 holds 1504 % 1000 + 1 = 505 (kWh/100) -> 5050 Wh;
 	 * Wallbox energy at 11035 holds 11035 << 32 | 0x1234 =
 	 * 11035 * 4294967296 + 4660 = 47394964111360 + 4660 = 47394964116020
 	 * (0.1 Wh) -> 4739496411602 Wh */
 	struct sb_charger_reading rd;
 	sb_charger_snapshot(sb, SB_MODEL_AC_ULTRA, &rd);
-	CU_ASSERT(NEAR(rd.conn[1].voltage_v[0], 1200.97));
+	CU_ASSERT(NEAR(rd.conn[1].voltage_v[0], 200.97));
 	sb_charger_snapshot(sb, SB_MODEL_DC, &rd);
 	CU_ASSERT(NEAR(rd.conn[0].session_energy_wh, 5050));
 	sb_charger_snapshot(sb, SB_MODEL_AC_WALLBOX, &rd);
