@@ -570,6 +570,7 @@ site_sb_conf(const struct site *s, struct sb_conf *conf,
 		sc->control_unit = cc->control_unit == CFG_CONTROL_CURRENT ?
 		    SB_CONTROL_CURRENT : SB_CONTROL_POWER;
 		sc->word_order = sb_words_of(cc->word_order);
+		sc->max_power_w = cc->max_power_w;
 		for (int j = 0; j < cc->connectors && j < SB_MAX_CONNECTORS; j++)
 			sc->offline_limit[j] = site_offline_limit(s, c);
 	}
@@ -595,6 +596,10 @@ site_sb_conf(const struct site *s, struct sb_conf *conf,
 		serial_of(&cfg->meter.link, &conf->meter.rtu);
 		conf->meter.poll_interval_ms = cfg->meter.poll_interval_ms;
 		conf->meter.max_age_s = cfg->meter.max_age_s;
+		conf->meter.max_power_w = (double)cfg->site.main_breaker_a *
+		    cfg->site.nominal_voltage_v *
+		    (cfg->site.distribution == CFG_DIST_1PH_TN ||
+		    cfg->site.distribution == CFG_DIST_1PH_IT ? 1 : 3);
 	}
 }
 
