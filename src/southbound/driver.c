@@ -236,6 +236,54 @@ mark_unsupported(struct sb_dev *dev, const struct sb_reg *r, unsigned addr,
 	    without(dev, r->what));
 }
 
+/* Reads a block the device refused as a whole: in runs of adjacent rows
+ * (no unlisted address in between), and a run it refuses row by row; a
+ * row it refuses alone is unsupported.  0 or a driver error. */
+static int
+read_runs(struct sb_dev *dev, modbus_t *ctx, struct sb_block *blk,
+    struct sb_row *rows)
+{
+	uint16_t buf[SB_MAX_READ_REGS];
+
+	for (unsigned i = 0; i < blk->n_rows;) {
+		unsigned n = 1, end;
+
+		if (rows[i].unsupported) {
+			i++;
+			continue;
+		}
+		end = rows[i].addr + rows[i].reg->count;
+		while (!rows[i].alone && i + n < blk->n_rows &&
+		    !rows[i + n].unsupported && !rows[i + n].alone &&
+		    rows[i + n].addr <= end) {
+			unsigned e = rows[i + n].addr + rows[i + n].reg->count;
+
+			if (e > end)
+				end = e;
+			n++;
+		}
+		if (read_ro(dev, ctx, blk->fc, rows[i].addr,
+		    end - rows[i].addr, buf) == 0) {
+			for (unsigned k = 0; k < n; k++)
+				store_row(dev, &rows[i + k],
+				    buf + (rows[i + k].addr - rows[i].addr));
+			i += n;
+			continue;
+		}
+		if (errno != EMBXILADD)
+			return fail_errno(dev, errno, "read", rows[i].addr);
+		if (n > 1) {
+			for (unsigned k = 0; k < n; k++)
+				rows[i + k].alone = true;
+			continue; /* the same rows again, one by one */
+		}
+		rows[i].unsupported = true;
+		mark_unsupported(dev, rows[i].reg, rows[i].addr, EMBXILADD);
+		i++;
+	}
+	return 0;
+}
+
 /* Reads every block of a plan and stores the rows.  A span the device
  * refuses (illegal data address) is read row by row from then on; a row
  * it refuses alone is marked unsupported and left unknown. */
@@ -243,6 +291,7 @@ static int
 read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan)
 {
 	uint16_t buf[SB_MAX_READ_REGS];
+	int rc;
 
 	for (size_t b = 0; b < plan->n_blocks; b++) {
 		struct sb_block *blk = &plan->blocks[b];
@@ -269,21 +318,8 @@ read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan)
 			}
 			blk->split = true;
 		}
-		for (unsigned i = 0; i < blk->n_rows; i++) {
-			struct sb_row *row = &rows[i];
-
-			if (row->unsupported)
-				continue;
-			if (read_ro(dev, ctx, blk->fc, row->addr,
-			    row->reg->count, buf) == 0) {
-				store_row(dev, row, buf);
-				continue;
-			}
-			if (errno != EMBXILADD)
-				return fail_errno(dev, errno, "read", row->addr);
-			row->unsupported = true;
-			mark_unsupported(dev, row->reg, row->addr, EMBXILADD);
-		}
+		if ((rc = read_runs(dev, ctx, blk, rows)) != 0)
+			return rc;
 	}
 	return 0;
 }

@@ -79,6 +79,7 @@ static const struct sb_reg ac_wallbox_regs[] = {
 	AC_COMMON_ROWS,
 	I_(SB_W_MAX_CURRENT, 10117, 2, SB_T_U32, 0.01, "A"),
 	R1(SB_W_C_CHARGE_TIME, 10007, 1, SB_T_U16, 1, "s"),
+	R1(SB_W_C_SESSION_ENERGY, 10008, 1, SB_T_U16, 10, "Wh"),
 	R1(SB_W_C_VOLTAGE_L1, 10009, 2, SB_T_U32, 0.01, "V"),
 	R1(SB_W_C_VOLTAGE_L2, 10011, 2, SB_T_U32, 0.01, "V"),
 	R1(SB_W_C_VOLTAGE_L3, 10013, 2, SB_T_U32, 0.01, "V"),
@@ -369,6 +370,14 @@ sb_model_name(enum sb_model model)
 {
 	const struct sb_model_desc *m = sb_model_desc(model);
 	return m != NULL ? m->name : "?";
+}
+
+/* Returns how many connectors a model's table addresses (0: unknown). */
+int
+sb_model_max_connectors(enum sb_model model)
+{
+	const struct sb_model_desc *m = sb_model_desc(model);
+	return m != NULL ? m->max_connectors : 0;
 }
 
 /* Returns the row for `what`, or NULL.  Borrowed from the table. */

@@ -181,6 +181,7 @@ struct sb_row {
 	int connector;         /* 0 for whole-device rows */
 	uint16_t addr;
 	bool unsupported;      /* the device refused it alone */
+	bool alone;            /* read on its own (a run with it was refused) */
 };
 #define SB_MAX_ROWS 256
 #define SB_MAX_BLOCKS 64

@@ -47,6 +47,12 @@ enum sb_model {
 int sb_model_parse(const char *name, enum sb_model *model);
 /* The configuration name of a model.  Static storage. */
 const char *sb_model_name(enum sb_model model);
+/* The connectors a model's register table addresses (manual §5.6): 2 on
+ * the AC Ultra, 8 on DC models, 1 on the others; 0 for an unknown model.
+ * The one source of truth for configuration checks. */
+int sb_model_max_connectors(enum sb_model model);
+/* Chargers on one circuit at most (manual §2.1: 1 primary + 40). */
+#define SB_MAX_CHARGERS_PER_CIRCUIT 40
 
 enum sb_link_kind {
 	SB_LINK_TCP = 0,    /* the gateway connects to the device */

@@ -206,8 +206,8 @@ test_plan(void)
 	CU_ASSERT(p.blocks[2].addr == 11145 && p.blocks[2].count == 20);
 	CU_ASSERT_EQUAL(p.blocks[1].n_rows, 5);
 	/* 10009 is charger-wide in the table, connector 1's in the reading */
-	CU_ASSERT_EQUAL(p.rows[3].addr, 10009);
-	CU_ASSERT_EQUAL(p.rows[3].connector, 1);
+	CU_ASSERT_EQUAL(p.rows[4].addr, 10009);
+	CU_ASSERT_EQUAL(p.rows[4].connector, 1);
 	/* identity: 100..149 (type + firmware) and 10100..10118 (serial,
 	 * connectors, max current; the Wallbox's table has no 10119) */
 	sb_plan_reads(sb_model_desc(SB_MODEL_AC_WALLBOX), SB_PH_IDENTITY, 1, &p);
