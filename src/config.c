@@ -26,6 +26,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "southbound/southbound.h"
 
 #ifndef LOCALSTATEDIR
 #define LOCALSTATEDIR "/var"
@@ -1439,6 +1440,8 @@ check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 	long offline_sum_w = 0;
 	bool offline_reported = false;
 	char v[64], a[32];
+	/* chargers per circuit, [0] = the main connection */
+	int *on_circuit = xcalloc(c->site.n_circuits + 1, sizeof(int));
 
 	if (c->n_chargers == 0)
 		add_error(ctx, 0, "option 'charger': no charger defined: "
@@ -1529,6 +1532,12 @@ check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 				    "defined in site, or \"\" for the main "
 				    "connection");
 		}
+		if (++on_circuit[ch->circuit_index + 1] ==
+		    SB_MAX_CHARGERS_PER_CIRCUIT + 1)
+			XERR(s, &charger_sec, "circuit", ch->circuit,
+			    "one charger too many on this circuit", "at most "
+			    "%d chargers per circuit (manual §2.1)",
+			    SB_MAX_CHARGERS_PER_CIRCUIT);
 
 		check_link(ctx, s, &charger_sec, &ch->link);
 		for (size_t j = 0; j < i; j++) {
@@ -1543,6 +1552,7 @@ check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 			break;
 		}
 	}
+	free(on_circuit);
 }
 
 /* Checks the site's power figures against the chargers. */
@@ -2008,22 +2018,12 @@ cfg_balancer_mode_name(enum cfg_balancer_mode mode)
 void
 cfg_model_connectors(enum cfg_model model, int *min, int *max)
 {
-	/* Manual §5.6: connector 2 registers exist on the AC Ultra and the
-	 * Single Charger only; DC models address up to 8 connectors. */
+	enum sb_model m = SB_MODEL_AC_WALLBOX;
+
+	/* the southbound's register tables are the one source of truth */
+	(void)sb_model_parse(cfg_model_name(model), &m);
 	*min = 1;
-	switch (model) {
-	case CFG_MODEL_AC_WALLBOX:
-	case CFG_MODEL_AC_COMPACT:
-		*max = 1;
-		break;
-	case CFG_MODEL_AC_ULTRA:
-	case CFG_MODEL_SINGLE:
-		*max = 2;
-		break;
-	case CFG_MODEL_DC:
-		*max = CFG_MAX_CONNECTORS;
-		break;
-	}
+	*max = sb_model_max_connectors(m);
 }
 
 /* Prints key = "value" with quotes and backslashes escaped. */
