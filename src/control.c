@@ -615,7 +615,8 @@ on_listen(struct daemon_fd *df, struct lws *wsi, int reason)
 	}
 }
 
-/* Creates the directory of path when missing (one level, mode 0750). */
+/* Creates the directory of path with its parents when missing (mkdir -p):
+ * missing parents 0755, the socket's own directory 0750. */
 static void
 make_dir(const char *path)
 {
@@ -627,8 +628,18 @@ make_dir(const char *path)
 	if (slash == NULL || slash == dir)
 		return;
 	*slash = '\0';
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-		log_debug("ctl", "mkdir %s: %s", dir, strerror(errno));
+	for (char *p = dir + 1;; p++) {
+		bool end = *p == '\0';
+
+		if (*p != '/' && !end)
+			continue;
+		*p = '\0';
+		if (mkdir(dir, end ? 0750 : 0755) != 0 && errno != EEXIST)
+			log_debug("ctl", "mkdir %s: %s", dir, strerror(errno));
+		if (end)
+			break;
+		*p = '/';
+	}
 }
 
 struct control *
