@@ -200,6 +200,9 @@ static const struct row dc_rows[] = {
 	CONN(1800, 4, 2, SIM_U32, SIM_RW, W_OFF_P),
 	CONN(1900, 4, 2, SIM_U32, SIM_RW, W_OFF_I),
 	CONN(2200, 4, 1, SIM_U16, SIM_RO, W_SOC),
+	/* RFID card number, RW: 18 registers each for the charger and up to
+	 * 16 connectors from 2400 (306 in all): connector c at 2400 + 18 c */
+	CONN(2400, 18, 18, SIM_ASCII, SIM_RW, W_IDTOKEN),
 	ONCE(10100, 16, SIM_ASCII, SIM_RO, W_SERIAL),
 	ONCE(10116, 1, SIM_U16, SIM_RO, W_NCONN),
 	ONCE(10119, 2, SIM_U32, SIM_RO, W_MAX_POWER),
@@ -1098,6 +1101,19 @@ field_store(struct sim_charger *c, const struct sim_field *f,
 			return SIM_EX_ILLEGAL_VALUE;
 		if (!check_only && v == 1)
 			c->unlocks++;
+		return 0;
+	case W_IDTOKEN:
+		/* DC 2400 + 18 c: the card number the controller sets */
+		if (!check_only) {
+			size_t j = 0;
+
+			for (size_t i = 0; i < f->count && j + 2 < sizeof x->idtag;
+			    i++) {
+				x->idtag[j++] = (char)(regs[i] >> 8);
+				x->idtag[j++] = (char)(regs[i] & 0xff);
+			}
+			x->idtag[j] = '\0';
+		}
 		return 0;
 	default:
 		return SIM_EX_ILLEGAL_ADDRESS;

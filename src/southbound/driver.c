@@ -485,6 +485,28 @@ write_config(struct sb_dev *dev, modbus_t *ctx, enum sb_what what,
 	return rc;
 }
 
+/* Warns once when the configuration asks more than the charger says it
+ * can: the maximum power (10119) and the offline power (10121, DC). */
+static void
+check_maxima(struct sb_dev *dev)
+{
+	const struct sb_charger_reading *rd = &dev->rd;
+
+	if (dev->told_maxima)
+		return;
+	dev->told_maxima = true;
+	if (dev->max_power_w > 0 && rd->max_power_w > 0 &&
+	    dev->max_power_w > rd->max_power_w)
+		log_warnx("%s: configured maximum %.0f W is above the %.0f W "
+		    "the charger reports (10119): it will not draw more",
+		    dev->name, dev->max_power_w, rd->max_power_w);
+	if (dev->offline_total_w > 0 && rd->max_offline_power_w > 0 &&
+	    dev->offline_total_w > rd->max_offline_power_w)
+		log_warnx("%s: configured offline power %.0f W is above the "
+		    "%.0f W the charger allows offline (10121)", dev->name,
+		    dev->offline_total_w, rd->max_offline_power_w);
+}
+
 /* Reads the identity and writes control mode and comm timeout. */
 int
 sb_drv_identify(struct sb_dev *dev, modbus_t *ctx, int comm_timeout_s)
@@ -511,6 +533,7 @@ sb_drv_identify(struct sb_dev *dev, modbus_t *ctx, int comm_timeout_s)
 		return fail(dev, SB_DRV_DEVICE, SB_FAULT_IDENTITY,
 		    "the charger reports %d connector(s), %d configured",
 		    dev->rd.n_connectors, dev->n_conn);
+	check_maxima(dev);
 	if ((rc = write_config(dev, ctx, SB_W_CONTROL_MODE,
 	    dev->unit == SB_CONTROL_CURRENT ? 1 : 0)) != 0 ||
 	    (rc = write_config(dev, ctx, SB_W_COMM_TIMEOUT,
@@ -532,6 +555,7 @@ answers(const struct sb_dev *dev, enum sb_what what)
 
 /* Fills connector values a one-connector model does not list (or did
  * not answer) from the charger-wide registers it does list:
+ * - energy (models without 1y035): see the loop below;
  * - power: the charger's power (10005);
  * - status: the charger's 8 (unavailable) or 10 (faulted) as they are;
  *   else charging (3) when it draws power; suspendedEVSE (5) when a
@@ -544,6 +568,19 @@ derive(struct sb_dev *dev)
 	struct sb_charger_reading *rd = &dev->rd;
 	struct sb_connector_reading *c = &rd->conn[0];
 
+	/* Models without a cumulative register (DC): a running total of
+	 * the session energy 1500+x, carried over when a session ends (the
+	 * session counter drops).  Kept for the daemon's run only. */
+	for (int k = 0; k < dev->n_conn && !answers(dev, SB_W_C_ENERGY); k++) {
+		struct sb_connector_reading *x = &rd->conn[k];
+
+		if (isnan(x->session_energy_wh))
+			continue;
+		if (x->session_energy_wh < dev->session_last_wh[k])
+			dev->energy_base_wh[k] += dev->session_last_wh[k];
+		dev->session_last_wh[k] = x->session_energy_wh;
+		x->energy_wh = dev->energy_base_wh[k] + x->session_energy_wh;
+	}
 	if (dev->n_conn != 1)
 		return;
 	if (!answers(dev, SB_W_C_POWER))

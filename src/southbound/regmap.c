@@ -139,6 +139,11 @@ static const struct sb_reg dc_regs[] = {
 	RC(SB_W_C_CHARGE_TIME, 1400, 4, 1, SB_T_U16, 1, "s"),
 	RC(SB_W_C_SESSION_ENERGY, 1500, 4, 1, SB_T_U16, 10, "Wh"),
 	RC(SB_W_C_SOC, 2200, 4, 1, SB_T_U16, 1, "%"),
+	/* RFID card number (DC Compact, DC Fast): 18 registers from 2400
+	 * for the charger and each of up to 16 connectors, 306 in all:
+	 * connector c at 2400 + 18 c.  RW: read with 03. */
+	ROW(SB_W_C_ID_TOKEN, 2400, 18, 18, SB_T_ASCII, 1, "", SB_ACC_RW, 3,
+	    SB_PH_POLL, true, false),
 	LC(SB_W_C_POWER_LIMIT, 1600, 4, 1, "W"),
 	LC(SB_W_C_CURRENT_LIMIT, 1700, 4, 0.01, "A"),
 	LC(SB_W_C_OFFLINE_POWER, 1800, 4, 1, "W"),

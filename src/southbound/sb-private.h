@@ -227,6 +227,13 @@ struct sb_dev {
 	bool told_no_timeout;       /* "relies on its offline limits" logged */
 	int last_errno;             /* of the last failed libmodbus call */
 	const char *not_a_number;   /* a float row read as NaN this poll */
+	/* DC energy: the running total of finished sessions, and the last
+	 * session counter seen, per connector (Wh) */
+	double energy_base_wh[SB_MAX_CONNECTORS];
+	double session_last_wh[SB_MAX_CONNECTORS];
+	bool told_maxima;           /* configuration vs 10119/10121 checked */
+	double offline_total_w;     /* configured offline limits, W (0 when
+	                               they are in A) */
 
 	/* connection state */
 	bool ro_fc03;               /* 04 refused: read RO blocks with 03 */

@@ -1141,6 +1141,8 @@ sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
 		for (int k = 0; k < ch->connectors; k++) {
 			s->off[k] = ch->offline_limit[k];
 			s->off_gen[k] = 1;
+			if (ch->control_unit == SB_CONTROL_POWER)
+				d->offline_total_w += ch->offline_limit[k];
 		}
 		slot_init(sb, s, ch->name != NULL ? ch->name : "charger");
 		if (ch->link == SB_LINK_TCP_LISTEN)

@@ -370,6 +370,20 @@ test_reads(void)
 	CU_ASSERT(fabs(rd.max_offline_power_w - 10000) < 1);
 	/* 40 kW at the 400 V DC link: 100 A */
 	CU_ASSERT(fabs(rd.conn[0].current_a[0] - 100) < 0.5);
+	/* the RFID card number at 2400 + 18 x 1 (DC Compact / Fast) */
+	CU_ASSERT_STRING_EQUAL(rd.conn[0].id_token, "TAG-D1");
+	/* energy: the running total of 1500+x (kWh/100), which the
+	 * simulator's own count (in Wh) is never behind */
+	{
+		json_t *g = sim_cmd("get dc1");
+
+		CU_ASSERT(rd.conn[0].energy_wh >= 0);
+		CU_ASSERT(rd.conn[0].energy_wh <=
+		    jnum(g, "connectors.0.session_wh") + 0.1);
+		CU_ASSERT(rd.conn[0].energy_wh >
+		    jnum(g, "connectors.0.session_wh") - 20);
+		json_decref(g);
+	}
 	sb_charger_snapshot(sb, SINGLE, &rd);             /* refuses 04 */
 	CU_ASSERT(rd.ro_uses_fc03);
 	CU_ASSERT(fabs(rd.max_power_w - 11000) < 1);

@@ -218,12 +218,15 @@ test_plan(void)
 	sb_plan_reads(sb_model_desc(SB_MODEL_AC_ULTRA), SB_PH_POLL, 2, &p);
 	CU_ASSERT_EQUAL(p.n_blocks, 5);
 	/* DC, two connectors: 1000..1008 | 1104..1109 | 1204..1209 |
-	 * 1300..1309 | 1404..1408 | 1504..1508 | 2204..2208 */
+	 * 1300..1309 | 1404..1408 | 1504..1508 | 2204..2208 | the RFID
+	 * card numbers 2418..2453 (holding registers, 03) */
 	sb_plan_reads(sb_model_desc(SB_MODEL_DC), SB_PH_POLL, 2, &p);
-	CU_ASSERT_EQUAL_FATAL(p.n_blocks, 7);
+	CU_ASSERT_EQUAL_FATAL(p.n_blocks, 8);
 	CU_ASSERT(p.blocks[0].addr == 1000 && p.blocks[0].count == 9);
 	CU_ASSERT(p.blocks[3].addr == 1300 && p.blocks[3].count == 10);
 	CU_ASSERT(p.blocks[6].addr == 2204 && p.blocks[6].count == 5);
+	CU_ASSERT(p.blocks[7].addr == 2418 && p.blocks[7].count == 36 &&
+	    p.blocks[7].fc == 3);
 	/* SDM630: one read of 0x0000..0x004B = 76 registers */
 	sb_plan_reads(sb_meter_desc(SB_METER_SDM630), SB_PH_POLL, 0, &p);
 	CU_ASSERT_EQUAL_FATAL(p.n_blocks, 1);
