@@ -34,6 +34,9 @@ usage(FILE *fp)
 "                      [--rtu DEVICE [--baud N] [--parity P]\n"
 "                       [--stop-bits N] [--slave-ids A-B]]\n"
 "                      [--listen HOST:PORT [--wait S] [--count N]]\n"
+"    ocpp-edgectl read [--unit-id N] [--timeout MS] [--function 3|4]\n"
+"                      HOST[:PORT] | --rtu DEVICE [serial options]\n"
+"                      ADDRESS [COUNT]\n"
 "    ocpp-edgectl -h | -V\n"
 "\n"
 "COMMANDS\n"
@@ -57,6 +60,12 @@ usage(FILE *fp)
 "        answer are listed on stderr and as comments; the scan goes on.\n"
 "        --listen waits for chargers that dial the gateway (\"charger as\n"
 "        client\") and probes each over the connection it opens.\n"
+"    read ADDRESS [COUNT]\n"
+"        Reads, never writes: COUNT (default 1, up to 125) registers from\n"
+"        ADDRESS (decimal, as in the manual) of the device at HOST[:PORT]\n"
+"        or on --rtu DEVICE, unit --unit-id; function 04, then 03 when the\n"
+"        device refuses 04 (--function forces one).  One line per register\n"
+"        (address, hex, decimal), then the text the registers hold.\n"
 "\n"
 "OPTIONS\n"
 "    -s, --socket PATH\n"
@@ -68,7 +77,9 @@ usage(FILE *fp)
 "    -t, --timeout MS    status, explain: reply timeout (default %d),\n"
 "                        10..60000; scan: per request (default 300 TCP,\n"
 "                        500 RTU), 10..10000.\n"
-"    --unit-id N         scan: TCP unit id (default 1), 1..247.\n"
+"    --unit-id N         scan: TCP unit id (default 1), 1..247; read: the\n"
+"                        unit or slave id, 1..247 (default 1).\n"
+"    --function F        read: 3 or 4 only (default 04 then 03).\n"
 "    --rtu DEVICE        scan: serial device of the RS-485 bus.\n"
 "    --baud N            scan: 1200..115200 (default 9600).\n"
 "    --parity P          scan: none, even or odd (default none).\n"
@@ -335,6 +346,7 @@ enum {
 	OPT_LISTEN,
 	OPT_WAIT,
 	OPT_COUNT,
+	OPT_FUNCTION,
 };
 
 /* Parses the command line and runs one command; returns its exit code. */
@@ -356,6 +368,7 @@ main(int argc, char **argv)
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "wait", required_argument, NULL, OPT_WAIT },
 		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "function", required_argument, NULL, OPT_FUNCTION },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -366,7 +379,7 @@ main(int argc, char **argv)
 	size_t nargs = 0;
 	bool json = false, watch = false, interval_set = false;
 	double interval = 2;
-	int timeout = -1, ch, rc;
+	int timeout = -1, ch, rc, fc = 0;
 	bool scan_opt = false;
 
 	ctl_scan_defaults(&so);
@@ -406,6 +419,10 @@ main(int argc, char **argv)
 		case 't':
 			if (int_arg("--timeout", optarg, 10, 60000,
 			    &timeout) != 0)
+				goto usage_error;
+			break;
+		case OPT_FUNCTION:
+			if (int_arg("--function", optarg, 3, 4, &fc) != 0)
 				goto usage_error;
 			break;
 		case OPT_UNIT_ID:
@@ -483,11 +500,16 @@ main(int argc, char **argv)
 	}
 	if (nargs == 0) {
 		fprintf(stderr, "ocpp-edgectl: no command given: allowed "
-		    "status, explain, scan (see --help)\n");
+		    "status, explain, scan, read (see --help)\n");
 		goto usage_error;
 	}
 	cmd = args[0];
-	if (strcmp(cmd, "scan") != 0 && scan_opt) {
+	if (strcmp(cmd, "read") != 0 && fc != 0) {
+		fprintf(stderr, "ocpp-edgectl: --function is for read\n");
+		goto usage_error;
+	}
+	if (strcmp(cmd, "scan") != 0 && strcmp(cmd, "read") != 0 &&
+	    scan_opt) {
 		fprintf(stderr, "ocpp-edgectl: --unit-id, --rtu, --baud, "
 		    "--parity, --stop-bits, --slave-ids, --listen, --wait and "
 		    "--count are for scan\n");
@@ -563,8 +585,29 @@ main(int argc, char **argv)
 			rc = CTL_EXIT_ERROR;
 		return rc;
 	}
+	if (strcmp(cmd, "read") == 0) {
+		const char *target = so.rtu_device != NULL || nargs < 2 ?
+		    NULL : args[1];
+		size_t first = so.rtu_device != NULL ? 1 : 2;
+		int addr, count = 1;
+
+		if (nargs < first + 1 || nargs > first + 2 ||
+		    int_arg("ADDRESS", args[first], 0, 65535, &addr) != 0 ||
+		    (nargs == first + 2 && int_arg("COUNT", args[first + 1], 1,
+		    125, &count) != 0)) {
+			fprintf(stderr, "ocpp-edgectl: read takes HOST[:PORT] "
+			    "(or --rtu DEVICE), ADDRESS 0..65535 and an optional "
+			    "COUNT 1..125\n");
+			goto usage_error;
+		}
+		so.timeout_ms = timeout > 0 && timeout <= 10000 ? timeout : 0;
+		rc = ctl_read(&so, target, fc, (unsigned)addr, (unsigned)count,
+		    stdout, stderr);
+		free(args);
+		return rc;
+	}
 	fprintf(stderr, "ocpp-edgectl: unknown command '%s': allowed status, "
-	    "explain, scan\n", cmd);
+	    "explain, scan, read\n", cmd);
 usage_error:
 	free(args);
 	return CTL_EXIT_USAGE;

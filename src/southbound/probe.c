@@ -106,6 +106,38 @@ sb_probe_adopt(int fd, int timeout_ms, struct sb_prober **out, char **cause)
 	return SB_OK;
 }
 
+/* Reads registers for `ocpp-edgectl read`; never writes. */
+int
+sb_probe_read(struct sb_prober *p, int unit_id, int fc, unsigned addr,
+    unsigned count, uint16_t *out, int *fc_used, char **cause)
+{
+	int rc = -1;
+
+	if (count < 1 || count > 125 || addr + count > 65536 ||
+	    (fc != 0 && fc != 3 && fc != 4) || unit_id < 0 || unit_id > 255) {
+		xasprintf(cause, "address %u + %u registers, function %d or "
+		    "unit id %d out of range (1..125 registers within "
+		    "0..65535, function 3 or 4, unit id 0..255)", addr, count,
+		    fc, unit_id);
+		return SB_ERR_RANGE;
+	}
+	modbus_set_slave(p->ctx, unit_id);
+	if (fc != 3) {
+		*fc_used = 4;
+		rc = modbus_read_input_registers(p->ctx, (int)addr,
+		    (int)count, out);
+	}
+	if (fc == 3 || (fc == 0 && rc < 0 && errno == EMBXILFUN)) {
+		*fc_used = 3;
+		rc = modbus_read_registers(p->ctx, (int)addr, (int)count, out);
+	}
+	if (rc == (int)count)
+		return SB_OK;
+	xasprintf(cause, "function %d at %u: %s", *fc_used, addr,
+	    rc < 0 ? modbus_strerror(errno) : "short answer");
+	return SB_ERR_DEVICE;
+}
+
 /* Closes and frees. */
 void
 sb_probe_close(struct sb_prober *p)

@@ -371,6 +371,12 @@ int sb_probe_adopt(int fd, int timeout_ms, struct sb_prober **out,
  * out->error when nothing recognisable answered). */
 int sb_probe_unit(struct sb_prober *p, int unit_id,
     struct sb_probe_result *out);
+/* Reads count (1..125) registers from addr at unit_id, read-only: with
+ * function fc (3 or 4), or fc 0 for 04 then 03 when the device answers
+ * "illegal function".  Returns 0 and *fc_used, or SB_ERR_RANGE, or
+ * SB_ERR_DEVICE with *cause (caller frees). */
+int sb_probe_read(struct sb_prober *p, int unit_id, int fc, unsigned addr,
+    unsigned count, uint16_t *out, int *fc_used, char **cause);
 /* Closes the connection and frees the prober (NULL is accepted). */
 void sb_probe_close(struct sb_prober *p);
 

@@ -157,6 +157,22 @@ dc_back() { [ "$(st chargers.4.online)" = true ]; }
 wait_for 20 dc_back && pass "DC back" || fail "DC not back"
 stop_daemon
 
+# ocpp-edgectl read: any register as the device answers it, read only.
+port_of() { sed -n "/^charger \"$1\"/,/^}/s/^\tport = //p" "$tmp/edge.conf"; }
+w0=$(sim_get dc writes)
+"$B/ocpp-edgectl" read "127.0.0.1:$(port_of dc)" 10100 16 >"$tmp/read.out" 2>&1 &&
+    grep -q '^# text: "SIMdc' "$tmp/read.out" &&
+    grep -q "^10100	0x5349	21321$" "$tmp/read.out" &&
+    pass "read: the DC's serial number at 10100" ||
+    fail "read 10100: $(cat "$tmp/read.out")"
+"$B/ocpp-edgectl" read "127.0.0.1:$(port_of dc)" 0 >"$tmp/read.out" 2>&1
+rc=$?
+[ "$rc" = 1 ] && grep -q "Illegal data address" "$tmp/read.out" &&
+    pass "read: the DC has no register 0 (exception 02)" ||
+    fail "read 0: exit $rc, $(cat "$tmp/read.out")"
+[ "$(sim_get dc writes)" = "$w0" ] && pass "read never writes" ||
+    fail "writes $w0 -> $(sim_get dc writes)"
+
 # Nothing reachable: the simulator is gone (its ports are closed), a
 # dial-in charger never dials.  Each device says so within 10 s.
 kill -TERM "$sim_pid"
@@ -175,7 +191,6 @@ CONF
 sed -i 's|^\tlisten = .*|\tlisten = "127.0.0.1:0"|' "$tmp/edge.conf"
 : >"$tmp/d.log"
 start_daemon "$tmp/edge.conf"
-port_of() { sed -n "/^charger \"$1\"/,/^}/s/^\tport = //p" "$tmp/edge.conf"; }
 mport=$(sed -n '/^meter {/,/^}/s/^\tport = //p' "$tmp/edge.conf")
 told() {
 	for c in wb cp ul sg dc ur sr; do
