@@ -1,9 +1,17 @@
-# The daemon: configuration (the only user of libconfuse), wiring and the
-# event loop.  Everything but main.c is a library so tests link all of it.
+# The daemon layer: the configuration (src/config/, the only user of
+# libconfuse), the site model (src/site/), the backend side (src/cloud/),
+# the control socket, and on top the wiring and the event loop.
+# Everything but main.c is a library so tests link all of it.
 noinst_LTLIBRARIES += libdaemon.la
-libdaemon_la_SOURCES = src/config.c src/cfg.h src/daemon.c src/daemon.h \
-	src/site.c src/site.h src/control.c src/control.h \
-	src/cloud.c src/cloud.h
+libdaemon_la_SOURCES = \
+	src/config/config.h src/config/config-private.h \
+	src/config/schema.c src/config/context.c src/config/prescan.c \
+	src/config/checks.c src/config/dump.c src/config/load.c \
+	src/site/site.h src/site/site.c src/site/settings.c src/site/report.c \
+	src/cloud/cloud.h src/cloud/cloud-private.h src/cloud/cloud.c \
+	src/cloud/queue.c src/cloud/profiles.c src/cloud/commands.c \
+	src/cloud/station.c \
+	src/services.h src/control.c src/control.h src/daemon.c src/daemon.h
 libdaemon_la_CFLAGS = $(AM_CFLAGS) $(THIRD_PARTY_CFLAGS)
 libdaemon_la_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DDOCDIR='"$(docdir)"'

@@ -82,17 +82,6 @@ enum sb_meter_type {
 	SB_METER_SDM120, /* single-phase */
 };
 
-/* Parsers for the other option values of etc/ocpp-edge.conf: link "tcp",
- * "tcp-listen", "rtu"; control-unit "power", "current"; word-order
- * "model", "high-first", "low-first"; meter type "sdm630", "sdm230",
- * "sdm120"; parity "none", "even", "odd" (-> 'N', 'E', 'O').  Each
- * returns 0, or -1 for a value it does not know. */
-int sb_link_parse(const char *name, enum sb_link_kind *link);
-int sb_control_unit_parse(const char *name, enum sb_control_unit *unit);
-int sb_word_order_parse(const char *name, enum sb_word_order *order);
-int sb_meter_type_parse(const char *name, enum sb_meter_type *type);
-int sb_parity_parse(const char *name, char *parity);
-
 /* A serial line: device path, 1200..115200 baud, parity 'N', 'E' or 'O',
  * 1 or 2 stop bits (8 data bits). */
 struct sb_serial_conf {

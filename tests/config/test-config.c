@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cfg.h"
+#include "config/config.h"
 #include "common/util.h"
 #include "tests/cu.h"
 
@@ -897,6 +897,54 @@ cleanup(void)
 	return 0;
 }
 
+/* A backend's value is checked by the schema's own table: the same type
+ * and range as in the file, named as in the file. */
+static void
+test_check_override(void)
+{
+	char *cause = NULL;
+	long v = -1;
+
+	CU_ASSERT_EQUAL(cfg_check_override("balancer.mode", "pv", &v, &cause),
+	    0);
+	CU_ASSERT_EQUAL(v, CFG_BAL_PV);
+	CU_ASSERT_EQUAL(cfg_check_override("balancer.min-power-1ph-kw", "1.5",
+	    &v, &cause), 0);
+	CU_ASSERT_EQUAL(v, 1500);
+	CU_ASSERT_EQUAL(cfg_check_override("balancer.reserve-pct", "50", &v,
+	    &cause), 0);
+	CU_ASSERT_EQUAL(v, 50);
+	CU_ASSERT_EQUAL(cfg_check_override("balancer.mode", "eco", &v,
+	    &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_STRING_EQUAL(cause, "balancer.mode: 'eco' unknown value: "
+	    "allowed dlb, alm, pv");
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(cfg_check_override("site.available-power-kw", "40.5",
+	    &v, &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "not a whole number of kW"));
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(cfg_check_override("balancer.min-power-3ph-kw", "23",
+	    &v, &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "out of range: allowed 4.2..22 kW"));
+	free(cause);
+	cause = NULL;
+	/* not an option, a titled section's, or text: never overridable */
+	CU_ASSERT_EQUAL(cfg_check_override("balancer.turbo", "1", &v, &cause),
+	    -1);
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(cfg_check_override("site.id", "x", &v, &cause), -1);
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(cfg_check_override("mode", "dlb", &v, &cause), -1);
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -936,6 +984,8 @@ main(void)
 		{ "charger power and phases", test_charger_power_and_phases },
 		{ "1..200 chargers", test_charger_count },
 		{ "meter needed by alm", test_meter_needed_by_alm },
+		{ "backend overrides checked by the schema",
+		  test_check_override },
 		{ NULL, NULL },
 	};
 	static const struct cu_suite suites[] = {

@@ -495,32 +495,32 @@ test_config_set(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	req = json_pack("{ssss}", "key", "HeartbeatInterval", "value", "0");
-	res = cfg_change_configuration(s, req);
+	res = ocpp_change_configuration(s, req);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(res,
 	    "status")), "Rejected");		/* 1..86400 */
 	json_decref(req);
 	json_decref(res);
 	req = json_pack("{ssss}", "key", "HeartbeatInterval", "value", "86400");
-	res = cfg_change_configuration(s, req);
+	res = ocpp_change_configuration(s, req);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(res,
 	    "status")), "Accepted");
 	CU_ASSERT_EQUAL(s->cfg[CI_HEARTBEAT], 86400);
 	json_decref(req);
 	json_decref(res);
 	req = json_pack("{ssss}", "key", "HeartbeatInterval", "value", "60s");
-	res = cfg_change_configuration(s, req);
+	res = ocpp_change_configuration(s, req);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(res,
 	    "status")), "Rejected");
 	json_decref(req);
 	json_decref(res);
 	req = json_pack("{ssss}", "key", "NumberOfConnectors", "value", "3");
-	res = cfg_change_configuration(s, req);
+	res = ocpp_change_configuration(s, req);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(res,
 	    "status")), "Rejected");
 	json_decref(req);
 	json_decref(res);
 	req = json_pack("{s[ss]}", "key", "NumberOfConnectors", "Nope");
-	res = cfg_get_configuration(s, req);
+	res = ocpp_get_configuration(s, req);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
 	    json_array_get(json_object_get(res, "configurationKey"), 0),
 	    "value")), "2");

@@ -45,29 +45,6 @@ test_tables(void)
 	}
 	CU_ASSERT_EQUAL(sb_model_parse("autel-ac-mega", &m), -1);
 
-	/* the other option values of the configuration */
-	enum sb_link_kind lk;
-	enum sb_control_unit cu;
-	enum sb_word_order wo;
-	enum sb_meter_type mt;
-	char par;
-	CU_ASSERT(sb_link_parse("tcp-listen", &lk) == 0 &&
-	    lk == SB_LINK_TCP_LISTEN);
-	CU_ASSERT(sb_link_parse("rtu", &lk) == 0 && lk == SB_LINK_RTU);
-	CU_ASSERT_EQUAL(sb_link_parse("udp", &lk), -1);
-	CU_ASSERT(sb_control_unit_parse("current", &cu) == 0 &&
-	    cu == SB_CONTROL_CURRENT);
-	CU_ASSERT_EQUAL(sb_control_unit_parse("amps", &cu), -1);
-	CU_ASSERT(sb_word_order_parse("low-first", &wo) == 0 &&
-	    wo == SB_WORDS_LOW_FIRST);
-	CU_ASSERT(sb_word_order_parse("model", &wo) == 0 && wo == SB_WORDS_MODEL);
-	CU_ASSERT(sb_meter_type_parse("sdm120", &mt) == 0 &&
-	    mt == SB_METER_SDM120);
-	CU_ASSERT_EQUAL(sb_meter_type_parse("sdm72", &mt), -1);
-	CU_ASSERT(sb_parity_parse("even", &par) == 0 && par == 'E');
-	CU_ASSERT(sb_parity_parse("none", &par) == 0 && par == 'N');
-	CU_ASSERT_EQUAL(sb_parity_parse("mark", &par), -1);
-
 	/* AC: y = connector; 1y005 = connector power, 2y002 = current limit */
 	const struct sb_model_desc *ultra = sb_model_desc(SB_MODEL_AC_ULTRA);
 	CU_ASSERT_EQUAL(sb_reg_addr(sb_reg_find(ultra, SB_W_C_POWER), 1), 11005);
