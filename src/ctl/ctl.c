@@ -37,6 +37,8 @@ usage(FILE *fp)
 "    ocpp-edgectl read [--unit-id N] [--timeout MS] [--function 3|4]\n"
 "                      HOST[:PORT] | --rtu DEVICE [serial options]\n"
 "                      ADDRESS [COUNT]\n"
+"    ocpp-edgectl slave-id [--unit-id N] [--timeout MS]\n"
+"                      HOST[:PORT] | --rtu DEVICE [serial options] NEW_ID\n"
 "    ocpp-edgectl -h | -V\n"
 "\n"
 "COMMANDS\n"
@@ -66,6 +68,10 @@ usage(FILE *fp)
 "        or on --rtu DEVICE, unit --unit-id; function 04, then 03 when the\n"
 "        device refuses 04 (--function forces one).  One line per register\n"
 "        (address, hex, decimal), then the text the registers hold.\n"
+"    slave-id NEW_ID\n"
+"        Gives the device at --unit-id (default 1) the RS-485 address\n"
+"        NEW_ID, 1..247, as the manual says: register 3, then register 4\n"
+"        with the same value.  The only command that writes to a device.\n"
 "\n"
 "OPTIONS\n"
 "    -s, --socket PATH\n"
@@ -77,8 +83,8 @@ usage(FILE *fp)
 "    -t, --timeout MS    status, explain: reply timeout (default %d),\n"
 "                        10..60000; scan: per request (default 300 TCP,\n"
 "                        500 RTU), 10..10000.\n"
-"    --unit-id N         scan: TCP unit id (default 1), 1..247; read: the\n"
-"                        unit or slave id, 1..247 (default 1).\n"
+"    --unit-id N         scan: TCP unit id (default 1), 1..247; read,\n"
+"                        slave-id: the unit or slave id, 1..247 (default 1).\n"
 "    --function F        read: 3 or 4 only (default 04 then 03).\n"
 "    --rtu DEVICE        scan: serial device of the RS-485 bus.\n"
 "    --baud N            scan: 1200..115200 (default 9600).\n"
@@ -500,7 +506,7 @@ main(int argc, char **argv)
 	}
 	if (nargs == 0) {
 		fprintf(stderr, "ocpp-edgectl: no command given: allowed "
-		    "status, explain, scan, read (see --help)\n");
+		    "status, explain, scan, read, slave-id (see --help)\n");
 		goto usage_error;
 	}
 	cmd = args[0];
@@ -509,7 +515,7 @@ main(int argc, char **argv)
 		goto usage_error;
 	}
 	if (strcmp(cmd, "scan") != 0 && strcmp(cmd, "read") != 0 &&
-	    scan_opt) {
+	    strcmp(cmd, "slave-id") != 0 && scan_opt) {
 		fprintf(stderr, "ocpp-edgectl: --unit-id, --rtu, --baud, "
 		    "--parity, --stop-bits, --slave-ids, --listen, --wait and "
 		    "--count are for scan\n");
@@ -606,8 +612,25 @@ main(int argc, char **argv)
 		free(args);
 		return rc;
 	}
+	if (strcmp(cmd, "slave-id") == 0) {
+		const char *target = so.rtu_device != NULL || nargs < 2 ?
+		    NULL : args[1];
+		size_t at = so.rtu_device != NULL ? 1 : 2;
+		int id;
+
+		if (nargs != at + 1 ||
+		    int_arg("NEW_ID", args[at], 1, 247, &id) != 0) {
+			fprintf(stderr, "ocpp-edgectl: slave-id takes HOST[:PORT] "
+			    "(or --rtu DEVICE) and NEW_ID 1..247\n");
+			goto usage_error;
+		}
+		so.timeout_ms = timeout > 0 && timeout <= 10000 ? timeout : 0;
+		rc = ctl_slave_id(&so, target, id, stdout, stderr);
+		free(args);
+		return rc;
+	}
 	fprintf(stderr, "ocpp-edgectl: unknown command '%s': allowed status, "
-	    "explain, scan, read\n", cmd);
+	    "explain, scan, read, slave-id\n", cmd);
 usage_error:
 	free(args);
 	return CTL_EXIT_USAGE;

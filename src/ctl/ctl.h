@@ -99,6 +99,11 @@ int ctl_split_target(const char *t, char *host, size_t hlen, int *port,
  * per register on out (and the text they hold); returns an exit code. */
 int ctl_read(const struct ctl_scan_opts *o, const char *target, int fc,
     unsigned addr, unsigned count, FILE *out, FILE *err);
+/* `ocpp-edgectl slave-id`: gives the device at target (or on
+ * o->rtu_device), unit o->unit_id, the slave id new_id (registers 3 then
+ * 4).  Returns an exit code. */
+int ctl_slave_id(const struct ctl_scan_opts *o, const char *target,
+    int new_id, FILE *out, FILE *err);
 /* Probes every target and prints a configuration block per device found
  * on out, one line per miss on err.  Returns an exit code: 0 when every
  * target had a device, CTL_EXIT_SCAN_MISSED otherwise. */

@@ -106,7 +106,7 @@ sb_probe_adopt(int fd, int timeout_ms, struct sb_prober **out, char **cause)
 	return SB_OK;
 }
 
-/* Reads registers for `ocpp-edgectl read`; never writes. */
+/* Reads registers for `ocpp-edgectl read`. */
 int
 sb_probe_read(struct sb_prober *p, int unit_id, int fc, unsigned addr,
     unsigned count, uint16_t *out, int *fc_used, char **cause)
@@ -136,6 +136,30 @@ sb_probe_read(struct sb_prober *p, int unit_id, int fc, unsigned addr,
 	xasprintf(cause, "function %d at %u: %s", *fc_used, addr,
 	    rc < 0 ? modbus_strerror(errno) : "short answer");
 	return SB_ERR_DEVICE;
+}
+
+/* Writes 3 then 4 with the new slave id (`ocpp-edgectl slave-id`). */
+int
+sb_probe_set_slave_id(struct sb_prober *p, int unit_id, int new_id,
+    char **cause)
+{
+	if (new_id < 1 || new_id > 247 || unit_id < 0 || unit_id > 255) {
+		xasprintf(cause, "slave id %d or unit id %d out of range "
+		    "(new id 1..247)", new_id, unit_id);
+		return SB_ERR_RANGE;
+	}
+	modbus_set_slave(p->ctx, unit_id);
+	if (modbus_write_register(p->ctx, 3, (uint16_t)new_id) != 1) {
+		xasprintf(cause, "register 3 (slave id): %s",
+		    modbus_strerror(errno));
+		return SB_ERR_DEVICE;
+	}
+	if (modbus_write_register(p->ctx, 4, (uint16_t)new_id) != 1) {
+		xasprintf(cause, "register 4 (slave id confirm): %s",
+		    modbus_strerror(errno));
+		return SB_ERR_DEVICE;
+	}
+	return SB_OK;
 }
 
 /* Closes and frees. */

@@ -366,6 +366,12 @@ int sb_probe_unit(struct sb_prober *p, int unit_id,
  * SB_ERR_DEVICE with *cause (caller frees). */
 int sb_probe_read(struct sb_prober *p, int unit_id, int fc, unsigned addr,
     unsigned count, uint16_t *out, int *fc_used, char **cause);
+/* Changes the slave id of the device at unit_id to new_id (1..247) the
+ * way the manual says (§5.5): register 3, then 4 with the same value; the
+ * only write a prober makes.  Returns 0, or SB_ERR_RANGE / SB_ERR_DEVICE
+ * with *cause (caller frees). */
+int sb_probe_set_slave_id(struct sb_prober *p, int unit_id, int new_id,
+    char **cause);
 /* Closes the connection and frees the prober (NULL is accepted). */
 void sb_probe_close(struct sb_prober *p);
 

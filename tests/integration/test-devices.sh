@@ -32,7 +32,8 @@ cat >"$tmp/site.json" <<'JSON'
       "evs": [ { "connector": 1, "evmax_w": 50000, "soc": 40 } ] },
     { "name": "ur", "model": "autel-ac-ultra", "connectors": 1,
       "refuse": [ 2, 10119 ] },
-    { "name": "sr", "model": "autel-single", "refuse": [ 0 ] } ] }
+    { "name": "sr", "model": "autel-single", "refuse": [ 0 ] },
+    { "name": "sl", "model": "autel-ac-wallbox", "registers": "lenient" } ] }
 JSON
 start_sim "$tmp/site.json"
 sed -i 's|^\turl = .*|\turl = ""|' "$tmp/edge.conf"
@@ -172,6 +173,18 @@ rc=$?
     fail "read 0: exit $rc, $(cat "$tmp/read.out")"
 [ "$(sim_get dc writes)" = "$w0" ] && pass "read never writes" ||
     fail "writes $w0 -> $(sim_get dc writes)"
+# ocpp-edgectl slave-id: 3 then 4, where the device has them (§5.5; only
+# a lenient charger: no table of §5.6 lists them).
+"$B/ocpp-edgectl" slave-id "127.0.0.1:$(port_of sl)" 7 >"$tmp/sid.out" 2>&1 &&
+    [ "$(sim_get sl unit_id)" = 7 ] &&
+    pass "slave-id: $(cat "$tmp/sid.out")" ||
+    fail "slave-id: $(cat "$tmp/sid.out"), unit $(sim_get sl unit_id)"
+"$B/ocpp-edgectl" slave-id "127.0.0.1:$(port_of wb)" 7 >"$tmp/sid.out" 2>&1
+rc=$?
+[ "$rc" = 1 ] && grep -q "register 3 (slave id): Illegal data address" "$tmp/sid.out" &&
+    [ "$(sim_get wb unit_id)" = 1 ] &&
+    pass "slave-id on a strict Wallbox: refused (exception 02)" ||
+    fail "slave-id on wb: exit $rc, $(cat "$tmp/sid.out")"
 
 # Nothing reachable: the simulator is gone (its ports are closed), a
 # dial-in charger never dials.  Each device says so within 10 s.
