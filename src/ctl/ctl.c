@@ -261,6 +261,7 @@ enum {
 	OPT_LISTEN,
 	OPT_WAIT,
 	OPT_COUNT,
+	OPT_FUNCTION,
 };
 
 /* Parses the command line and runs one command; returns its exit code. */
@@ -282,6 +283,7 @@ main(int argc, char **argv)
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "wait", required_argument, NULL, OPT_WAIT },
 		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "function", required_argument, NULL, OPT_FUNCTION },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -292,7 +294,7 @@ main(int argc, char **argv)
 	size_t nargs = 0;
 	bool json = false, watch = false, interval_set = false;
 	double interval = 2;
-	int timeout = -1, ch, rc;
+	int timeout = -1, ch, rc, fc = 0;
 	bool scan_opt = false;
 
 	ctl_scan_defaults(&so);
@@ -332,6 +334,10 @@ main(int argc, char **argv)
 		case 't':
 			if (int_arg("--timeout", optarg, 10, 60000,
 			    &timeout) != 0)
+				goto usage_error;
+			break;
+		case OPT_FUNCTION:
+			if (int_arg("--function", optarg, 3, 4, &fc) != 0)
 				goto usage_error;
 			break;
 		case OPT_UNIT_ID:
@@ -409,11 +415,16 @@ main(int argc, char **argv)
 	}
 	if (nargs == 0) {
 		fprintf(stderr, "ocpp-edgectl: no command given: allowed "
-		    "status, explain, scan (see --help)\n");
+		    "status, explain, scan, read, slave-id (see --help)\n");
 		goto usage_error;
 	}
 	cmd = args[0];
-	if (strcmp(cmd, "scan") != 0 && scan_opt) {
+	if (strcmp(cmd, "read") != 0 && fc != 0) {
+		fprintf(stderr, "ocpp-edgectl: --function is for read\n");
+		goto usage_error;
+	}
+	if (strcmp(cmd, "scan") != 0 && strcmp(cmd, "read") != 0 &&
+	    strcmp(cmd, "slave-id") != 0 && scan_opt) {
 		fprintf(stderr, "ocpp-edgectl: --unit-id, --rtu, --baud, "
 		    "--parity, --stop-bits, --slave-ids, --listen, --wait and "
 		    "--count are for scan\n");
@@ -489,8 +500,46 @@ main(int argc, char **argv)
 			rc = CTL_EXIT_ERROR;
 		return rc;
 	}
+	if (strcmp(cmd, "read") == 0) {
+		const char *target = so.rtu_device != NULL || nargs < 2 ?
+		    NULL : args[1];
+		size_t first = so.rtu_device != NULL ? 1 : 2;
+		int addr, count = 1;
+
+		if (nargs < first + 1 || nargs > first + 2 ||
+		    int_arg("ADDRESS", args[first], 0, 65535, &addr) != 0 ||
+		    (nargs == first + 2 && int_arg("COUNT", args[first + 1], 1,
+		    125, &count) != 0)) {
+			fprintf(stderr, "ocpp-edgectl: read takes HOST[:PORT] "
+			    "(or --rtu DEVICE), ADDRESS 0..65535 and an optional "
+			    "COUNT 1..125\n");
+			goto usage_error;
+		}
+		so.timeout_ms = timeout > 0 && timeout <= 10000 ? timeout : 0;
+		rc = ctl_read(&so, target, fc, (unsigned)addr, (unsigned)count,
+		    stdout, stderr);
+		free(args);
+		return rc;
+	}
+	if (strcmp(cmd, "slave-id") == 0) {
+		const char *target = so.rtu_device != NULL || nargs < 2 ?
+		    NULL : args[1];
+		size_t at = so.rtu_device != NULL ? 1 : 2;
+		int id;
+
+		if (nargs != at + 1 ||
+		    int_arg("NEW_ID", args[at], 1, 247, &id) != 0) {
+			fprintf(stderr, "ocpp-edgectl: slave-id takes HOST[:PORT] "
+			    "(or --rtu DEVICE) and NEW_ID 1..247\n");
+			goto usage_error;
+		}
+		so.timeout_ms = timeout > 0 && timeout <= 10000 ? timeout : 0;
+		rc = ctl_slave_id(&so, target, id, stdout, stderr);
+		free(args);
+		return rc;
+	}
 	fprintf(stderr, "ocpp-edgectl: unknown command '%s': allowed status, "
-	    "explain, scan\n", cmd);
+	    "explain, scan, read, slave-id\n", cmd);
 usage_error:
 	free(args);
 	return CTL_EXIT_USAGE;
