@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cfg.h"
+#include "config/config.h"
 #include "common/util.h"
 #include "timing.h"
 

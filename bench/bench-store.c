@@ -96,7 +96,7 @@ bench_enqueue_ack(void)
 		bench_msg(&m, STORE_MSG_OTHER, "StatusNotification", payload,
 		    sizeof(payload), i);
 		check(store_enqueue(st, &m, i, &id, NULL), "enqueue");
-		check(store_queue_ack(st, id, NULL), "ack");
+		check(store_queue_ack_with_state(st, id, NULL, NULL, NULL), "ack");
 	}
 	t1 = mono_now_ms();
 	rate = n * 1000.0 / (double)(t1 - t0 > 0 ? t1 - t0 : 1);

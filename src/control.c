@@ -22,16 +22,18 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "cloud.h"
+#include "cloud/cloud.h"
 #include "common/log.h"
 #include "common/util.h"
-#include "daemon.h"
+#include "config/config.h"
+#include "services.h"
+#include "site/site.h"
 #include "store/store.h"
 
 #define MAX_CLIENTS 32
 
 struct client {
-	struct daemon_fd df;
+	struct svc_fd df;
 	struct control *ctl;
 	int fd;
 	char in[CONTROL_REQUEST_MAX + 2];
@@ -43,8 +45,9 @@ struct client {
 };
 
 struct control {
-	struct daemon *d;
-	struct daemon_fd df;
+	const struct services *svc;
+	struct control_sources src;
+	struct svc_fd df;
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct client *clients[MAX_CLIENTS];
@@ -74,56 +77,23 @@ json_reading(double v, double scale)
 	return json_real(round(v * scale) / scale);
 }
 
-/* The name of balancer circuit index i (0 = the main connection). */
-static const char *
-circuit_name(const struct site *s, int i)
-{
-	for (size_t k = 0; k < s->cfg->site.n_circuits; k++)
-		if (s->circuit_of_cfg[k] == i)
-			return s->cfg->site.circuits[k].name;
-	return "main connection";
-}
-
-/* "tcp 127.0.0.1:5021", "tcp-listen serial X", "rtu /dev/ttyS1 unit 3". */
-static json_t *
-link_text(const struct cfg_link *l)
-{
-	char buf[CFG_PATH_MAX + 64];
-
-	switch (l->kind) {
-	case CFG_LINK_TCP:
-		snprintf(buf, sizeof(buf), "tcp %s:%d", l->host, l->port);
-		break;
-	case CFG_LINK_TCP_LISTEN:
-		snprintf(buf, sizeof(buf), "tcp-listen serial %s", l->serial);
-		break;
-	case CFG_LINK_RTU:
-		snprintf(buf, sizeof(buf), "rtu %s unit %d", l->device,
-		    l->unit_id);
-		break;
-	}
-	return json_string(buf);
-}
-
 /* The settings in force with their sources. */
 static json_t *
-settings_json(const struct daemon *d)
+settings_json(const struct site_report *r)
 {
 	static const char *const names[] = { "mode", "pv_mode", "reserve_pct",
 		"available_power_w", "min_power_1ph_w", "min_power_3ph_w",
 		"offline_meter_power_w", "offline_site_power_w" };
-	static const char *const modes[] = { "dlb", "alm", "pv" };
-	static const char *const pv[] = { "full-green", "green-priority",
-		"speed-priority" };
-	const struct site_lb *lb = &d->site.lb;
+	const struct site_lb *lb = &r->lb;
 	json_t *src = json_object();
 
 	for (size_t i = 0; i < ARRAY_SIZE(names) && i < site_n_setting_keys;
 	    i++)
 		json_object_set_new(src, names[i],
-		    json_string(d->lb_backend[i] ? "backend" : "file"));
+		    json_string(r->lb_backend[i] ? "backend" : "file"));
 	return json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:o}",
-	    "mode", modes[lb->mode], "pv_mode", pv[lb->pv_mode],
+	    "mode", cfg_balancer_mode_name(lb->mode),
+	    "pv_mode", cfg_pv_mode_name(lb->pv_mode),
 	    "reserve_pct", lb->reserve_pct,
 	    "available_power_w", lb->available_power_w,
 	    "min_power_1ph_w", lb->min_power_1ph_w,
@@ -135,212 +105,171 @@ settings_json(const struct daemon *d)
 
 /* The meter, or null when the site has none. */
 static json_t *
-meter_json(const struct daemon *d)
+meter_json(const struct site_report *r)
 {
-	static const char *const types[] = { "sdm630", "sdm230", "sdm120" };
-	const struct site *s = &d->site;
-	const struct sb_meter_reading *m = &s->meter_reading;
+	const struct site_meter_view *m = &r->meter;
 	json_t *phases;
 
-	if (!s->meter_used && d->cfg.meter.link.host[0] == '\0' &&
-	    d->cfg.meter.link.device[0] == '\0')
+	if (!r->has_meter)
 		return json_null();
 	phases = json_array();
 	for (int p = 0; p < 3; p++)
 		json_array_append_new(phases, json_pack("{s:o, s:o, s:o}",
-		    "v", m->present ? json_reading(m->voltage_v[p], 10) :
-		    json_null(),
-		    "a", m->present ? json_reading(m->current_a[p], 100) :
-		    json_null(),
-		    "w", m->present ? json_reading(m->power_w[p], 1) :
-		    json_null()));
+		    "v", json_reading(m->phase_v[p], 10),
+		    "a", json_reading(m->phase_a[p], 100),
+		    "w", json_reading(m->phase_w[p], 1)));
 	return json_pack("{s:s, s:b, s:b, s:o, s:o, s:I, s:I, s:o}",
-	    "type", types[d->cfg.meter.type],
-	    "online", m->present && m->polls > 0 && !m->fault,
-	    "healthy", s->meter.healthy,
+	    "type", m->type, "online", m->online, "healthy", m->healthy,
 	    "age_ms", m->age_ms >= 0 ? json_integer(m->age_ms) : json_null(),
-	    "total_w", m->present && m->polls > 0 ?
-	    json_reading(m->total_power_w, 1) : json_null(),
-	    "household_w", (json_int_t)s->site_out.household_load_w,
-	    "pv_w", (json_int_t)s->site_out.pv_surplus_w,
+	    "total_w", json_reading(m->total_w, 1),
+	    "household_w", (json_int_t)m->household_w,
+	    "pv_w", (json_int_t)m->pv_w,
 	    "phases", phases);
 }
 
 /* One connector's status entry. */
 static json_t *
-connector_json(const struct daemon *d, int k)
+connector_json(const struct control_sources *src, int k)
 {
-	const struct site *s = &d->site;
-	const struct site_conn *sc = &s->conns[k];
-	const struct cfg_charger *cc = &d->cfg.chargers[sc->charger];
-	const struct sb_charger_reading *r = &s->readings[sc->charger];
-	const struct sb_connector_reading *cr = &r->conn[sc->connector - 1];
-	const struct bal_conn_out *o = &s->out[k];
-	enum bal_conn_state bs = s->bconns[k].state;
+	struct site_conn_view v;
 	char tx[64];
 	json_t *txj = json_null();
-	double amps;
 
-	if ((bs == BAL_ST_CHARGING || bs == BAL_ST_SUSPENDED_EV ||
-	    bs == BAL_ST_SUSPENDED_EVSE) &&
-	    cloud_transaction(d, sc->ocpp_id, tx, sizeof(tx))) {
+	site_conn_view(src->site, k, &v);
+	if (v.tx_running && cloud_transaction(src->cloud, v.ocpp_id, tx,
+	    sizeof(tx))) {
 		json_decref(txj);
 		txj = json_string(tx);
 	}
-	if (cc->control_unit == CFG_CONTROL_CURRENT)
-		amps = o->setpoint_ma / 1000.0;
-	else
-		amps = (double)o->setpoint_w / ((double)cc->phases *
-		    d->cfg.site.nominal_voltage_v);
 	return json_pack("{s:i, s:i, s:s, s:o, s:o, s:i, s:f, s:b, s:s, s:o}",
-	    "connector", sc->connector, "ocpp_id", sc->ocpp_id,
-	    "status", site_status_name(cr->status, r->online),
-	    "power_w", r->online ? json_reading(cr->power_w, 1) : json_null(),
-	    "energy_wh", json_reading(cr->energy_wh, 1),
-	    "setpoint_w", (int)o->setpoint_w,
-	    "setpoint_a", round(amps * 10.0) / 10.0,
-	    "paused", o->paused,
-	    "reason", s->have_run ? bal_reason_name(o->reason) : "starting",
+	    "connector", v.connector, "ocpp_id", v.ocpp_id,
+	    "status", v.status,
+	    "power_w", json_reading(v.power_w, 1),
+	    "energy_wh", json_reading(v.energy_wh, 1),
+	    "setpoint_w", (int)v.setpoint_w,
+	    "setpoint_a", v.setpoint_a,
+	    "paused", v.paused,
+	    "reason", v.reason,
 	    "transaction", txj);
 }
 
-/* The whole site. */
+/* "status": the whole site. */
 static json_t *
-status_json(struct daemon *d)
+status_json(const struct control_sources *src, json_t *req, char **error)
 {
-	const struct site *s = &d->site;
+	const struct cfg *cfg = src->cfg;
+	struct site_report r;
 	struct store_queue_stats qs = { 0 };
 	json_t *chargers = json_array(), *cloud;
 	int64_t now = mono_now_ms(), epoch = wall_now_ms();
-	int k = 0, pending = 0;
 
-	if (d->store != NULL)
-		store_queue_stats(d->store, &qs);
-	/* Setpoints submitted but not yet written and read back. */
-	for (int i = 0; i < s->n_conns; i++) {
-		const struct site_conn *sc = &s->conns[i];
-		const struct sb_charger_reading *r = &s->readings[sc->charger];
-
-		if (sc->submitted && r->online &&
-		    fabs(r->conn[sc->connector - 1].limit_written -
-		    sc->written_limit) > 0.005)
-			pending++;
-	}
+	(void)req;
+	(void)error;
+	site_report(src->site, &r);
+	if (src->store != NULL)
+		store_queue_stats(src->store, &qs);
 	cloud = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I}",
-	    "url", d->cfg.csms.url,
-	    "ocpp_version", d->cfg.csms.ocpp_version == CFG_OCPP_201 ?
+	    "url", cfg->csms.url,
+	    "ocpp_version", cfg->csms.ocpp_version == CFG_OCPP_201 ?
 	    "2.0.1" : "1.6",
-	    "identity", d->cfg.csms.identity,
-	    "state", site_cloud_name(s->cloud),
-	    "since", json_time(s->cloud_since_epoch_ms > 0 ?
-	    s->cloud_since_epoch_ms : d->started_epoch_ms),
+	    "identity", cfg->csms.identity,
+	    "state", r.cloud_state,
+	    "since", json_time(r.cloud_since_epoch_ms > 0 ?
+	    r.cloud_since_epoch_ms : src->started_epoch_ms),
 	    "queued", (json_int_t)(qs.committed + qs.buffered),
 	    "dropped", (json_int_t)qs.dropped);
-	for (int c = 0; c < s->n_chargers; c++) {
-		const struct cfg_charger *cc = &d->cfg.chargers[c];
-		const struct sb_charger_reading *r = &s->readings[c];
+	for (int c = 0; c < r.n_chargers; c++) {
+		struct site_charger_view v;
 		json_t *conns = json_array();
-		int64_t last = r->updated_ms > 0 ? epoch - (now - r->updated_ms) :
-		    d->started_epoch_ms;
+		int64_t last;
 
-		for (int j = 0; j < cc->connectors; j++, k++)
-			json_array_append_new(conns, connector_json(d, k));
+		site_charger_view(src->site, c, &v);
+		last = v.updated_ms > 0 ? epoch - (now - v.updated_ms) :
+		    src->started_epoch_ms;
+		for (int j = 0; j < v.n_conns; j++)
+			json_array_append_new(conns, connector_json(src,
+			    v.first_conn + j));
 		json_array_append_new(chargers, json_pack(
-		    "{s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:o, s:o}",
-		    "name", cc->name, "model", cfg_model_name(cc->model),
-		    "serial", r->serial, "firmware", r->firmware,
-		    "link", link_text(&cc->link), "online", r->online,
-		    "offline_since", r->online ? json_null() : json_time(last),
-		    "error", r->error[0] != '\0' ? json_string(r->error) :
+		    "{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o}",
+		    "name", v.name, "model", v.model,
+		    "serial", v.serial, "firmware", v.firmware,
+		    "link", v.link, "online", v.online,
+		    "offline_since", v.online ? json_null() : json_time(last),
+		    "error", v.error[0] != '\0' ? json_string(v.error) :
 		    json_null(),
+		    "unsupported", v.unsupported[0] != '\0' ?
+		    json_string(v.unsupported) : json_null(),
 		    "connectors", conns));
 	}
 	return json_pack("{s:s, s:s, s:I, s:o, s:o, s:o, "
 	    "s:{s:i, s:s, s:o, s:I, s:I, s:s, s:i}, s:o, s:o}",
-	    "version", PACKAGE_VERSION, "site_id", d->cfg.site.id,
-	    "uptime_s", (json_int_t)((now - d->started_ms) / 1000),
+	    "version", PACKAGE_VERSION, "site_id", cfg->site.id,
+	    "uptime_s", (json_int_t)((now - src->started_ms) / 1000),
 	    "now", json_time(epoch), "cloud", cloud,
-	    "settings", settings_json(d),
-	    "site_cap", "w", (int)s->cap_w,
-	    "source", site_cap_source_name(s->cap_source),
-	    "profile_id", s->cap_source == SITE_CAP_PROFILE ?
-	    json_integer(s->profile_site_id) : json_null(),
-	    "budget_w", (json_int_t)s->site_out.budget_w,
-	    "allocated_w", (json_int_t)s->site_out.allocated_w,
-	    "balancer_source", bal_cap_source_name(s->site_out.cap_source),
-	    "writes_pending", pending,
-	    "meter", meter_json(d), "chargers", chargers);
+	    "settings", settings_json(&r),
+	    "site_cap", "w", (int)r.cap_w,
+	    "source", r.cap_source,
+	    "profile_id", r.profile_id >= 0 ? json_integer(r.profile_id) :
+	    json_null(),
+	    "budget_w", (json_int_t)r.budget_w,
+	    "allocated_w", (json_int_t)r.allocated_w,
+	    "balancer_source", r.balancer_source,
+	    "writes_pending", r.writes_pending,
+	    "meter", meter_json(&r), "chargers", chargers);
 }
 
-/* Appends {"what","w"[,"detail"]} to caps when w is a cap. */
-static void
-add_cap(json_t *caps, const char *what, int32_t w, const char *detail)
-{
-	json_t *o;
-
-	if (w == BAL_NO_CAP)
-		return;
-	o = json_pack("{s:s, s:i}", "what", what, "w", (int)w);
-	if (detail != NULL)
-		json_object_set_new(o, "detail", json_string(detail));
-	json_array_append_new(caps, o);
-}
-
-/* The chain of caps behind connector k's setpoint. */
+/* "explain": the chain of caps behind a connector's setpoint. */
 static json_t *
-explain_json(struct daemon *d, int k)
+explain_json(const struct control_sources *src, json_t *req, char **error)
 {
-	const struct site *s = &d->site;
-	const struct site_conn *sc = &s->conns[k];
-	const struct bal_conn_out *o = &s->out[k];
-	const struct bal_chain *ch = &o->chain;
-	json_t *caps = json_array();
-	const char *bound = "none";
-	char line[512], detail[160];
+	json_t *c = json_object_get(req, "connector"), *caps;
+	struct site_report r;
+	struct site_explain e;
+	char esc[128];
+	int k;
 
-	add_cap(caps, "profile", ch->profile_cap_w, sc->profile_detail[0] ?
-	    sc->profile_detail : NULL);
-	add_cap(caps, "max", ch->max_w, NULL);
-	add_cap(caps, "held", ch->held_cap_w, "EV draws less: draw + headroom");
-	add_cap(caps, "circuit", ch->circuit_room_w,
-	    circuit_name(s, s->chargers[sc->charger].circuit));
-	if (ch->phase_room_w != BAL_NO_CAP) {
-		snprintf(detail, sizeof(detail), "L%d", ch->bound_phase >= 0 ?
-		    ch->bound_phase + 1 : s->chargers[sc->charger].wired_phase +
-		    1);
-		add_cap(caps, "phase", ch->phase_room_w, detail);
+	site_report(src->site, &r);
+	if (!json_is_string(c)) {
+		xasprintf(error, "explain needs \"connector\": an OCPP connector "
+		    "number (1..%d), \"CHARGER/K\" or \"CHARGER\"", r.n_conns);
+		return NULL;
 	}
-	add_cap(caps, "share", ch->level_w, "the common level of the fair split");
-	snprintf(detail, sizeof(detail), "site cap %d W (%s), balancer budget "
-	    "%lld W (%s)", (int)s->cap_w, site_cap_source_name(s->cap_source),
-	    (long long)s->site_out.budget_w,
-	    bal_cap_source_name(s->site_out.cap_source));
-	add_cap(caps, "site", ch->site_room_w, detail);
-	switch (ch->bound) {
-	case BAL_B_NONE:
-		bound = "none";
-		break;
-	case BAL_B_OWN:
-		bound = ch->upper_w == ch->profile_cap_w ? "profile" :
-		    ch->upper_w == ch->held_cap_w ? "held" : "max";
-		break;
-	case BAL_B_SITE:
-		bound = "site";
-		break;
-	case BAL_B_PHASE:
-		bound = "phase";
-		break;
-	case BAL_B_CIRCUIT:
-		bound = "circuit";
-		break;
+	k = site_find_conn(src->site, json_string_value(c));
+	if (k < 0) {
+		log_escape(json_string_value(c), strlen(json_string_value(c)),
+		    esc, sizeof(esc));
+		xasprintf(error, "no connector '%s': give an OCPP connector "
+		    "number (1..%d), \"CHARGER/K\" or the name of a "
+		    "one-connector charger", esc, r.n_conns);
+		return NULL;
 	}
-	bal_format(o, line, sizeof(line));
+	site_explain(src->site, k, &e);
+	caps = json_array();
+	for (int i = 0; i < e.n_caps; i++) {
+		json_t *o = json_pack("{s:s, s:i}", "what", e.caps[i].what, "w",
+		    (int)e.caps[i].w);
+
+		if (e.caps[i].detail[0] != '\0')
+			json_object_set_new(o, "detail",
+			    json_string(e.caps[i].detail));
+		json_array_append_new(caps, o);
+	}
 	return json_pack("{s:s, s:i, s:i, s:s, s:s, s:o, s:s}",
-	    "connector", sc->label, "ocpp_id", sc->ocpp_id,
-	    "setpoint_w", (int)o->setpoint_w,
-	    "reason", s->have_run ? bal_reason_name(o->reason) : "starting",
-	    "bound_by", bound, "caps", caps, "line", line);
+	    "connector", e.label, "ocpp_id", e.ocpp_id,
+	    "setpoint_w", (int)e.setpoint_w, "reason", e.reason,
+	    "bound_by", e.bound_by, "caps", caps, "line", e.line);
 }
+
+/* The requests: one row each (name, handler).  A handler returns the
+ * result, or NULL with *error (caller frees). */
+static const struct request {
+	const char *cmd;
+	json_t *(*handle)(const struct control_sources *src, json_t *req,
+	    char **error);
+} requests[] = {
+	{ "status", status_json },
+	{ "explain", explain_json },
+};
 
 /* {"ok":false,"error":text}, as a line. */
 static char *
@@ -363,12 +292,14 @@ error_reply(const char *fmt, ...)
 }
 
 char *
-control_handle(struct daemon *d, const char *line, size_t len)
+control_handle(const struct control_sources *src, const char *line,
+    size_t len)
 {
+	const struct request *rq = NULL;
 	json_error_t jerr;
-	json_t *req, *result = NULL, *reply;
+	json_t *req, *result, *reply;
 	const char *cmd;
-	char *out;
+	char *out, *error = NULL, esc[64];
 
 	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (req == NULL)
@@ -382,41 +313,23 @@ control_handle(struct daemon *d, const char *line, size_t len)
 		    "status, explain)");
 	}
 	cmd = json_string_value(json_object_get(req, "cmd"));
-	if (strcmp(cmd, "status") == 0) {
-		result = status_json(d);
-	} else if (strcmp(cmd, "explain") == 0) {
-		json_t *c = json_object_get(req, "connector");
-		int k;
-
-		if (!json_is_string(c)) {
-			json_decref(req);
-			return error_reply("explain needs \"connector\": an OCPP "
-			    "connector number (1..%d), \"CHARGER/K\" or \"CHARGER\"",
-			    d->site.n_conns);
-		}
-		k = site_find_conn(&d->site, json_string_value(c));
-		if (k < 0) {
-			char esc[128];
-
-			log_escape(json_string_value(c),
-			    strlen(json_string_value(c)), esc, sizeof(esc));
-			out = error_reply("no connector '%s': give an OCPP "
-			    "connector number (1..%d), \"CHARGER/K\" or the name "
-			    "of a one-connector charger", esc, d->site.n_conns);
-			json_decref(req);
-			return out;
-		}
-		result = explain_json(d, k);
-	} else {
-		char esc[64];
-
+	for (size_t i = 0; i < ARRAY_SIZE(requests) && rq == NULL; i++)
+		if (strcmp(requests[i].cmd, cmd) == 0)
+			rq = &requests[i];
+	if (rq == NULL) {
 		log_escape(cmd, strlen(cmd), esc, sizeof(esc));
 		out = error_reply("unknown command '%s' (known: status, explain)",
 		    esc);
 		json_decref(req);
 		return out;
 	}
+	result = rq->handle(src, req, &error);
 	json_decref(req);
+	if (result == NULL) {
+		out = error_reply("%s", error != NULL ? error : "failed");
+		free(error);
+		return out;
+	}
 	reply = json_pack("{s:b, s:o}", "ok", 1, "result", result);
 	out = json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	json_decref(reply);
@@ -478,8 +391,8 @@ client_lines(struct client *cl)
 			if (len > 0 && cl->in[len - 1] == '\r')
 				len--;
 			if (len > 0)
-				client_queue(cl, control_handle(cl->ctl->d, cl->in,
-				    len));
+				client_queue(cl, control_handle(&cl->ctl->src,
+				    cl->in, len));
 		}
 		rest = cl->in_len - (size_t)(nl + 1 - cl->in);
 		memmove(cl->in, nl + 1, rest);
@@ -519,7 +432,7 @@ client_free(struct client *cl)
 
 /* Events of one connection. */
 static int
-on_client(struct daemon_fd *df, struct lws *wsi, int reason)
+on_client(struct svc_fd *df, struct lws *wsi, int reason)
 {
 	struct client *cl = df->arg;
 	ssize_t n;
@@ -558,7 +471,7 @@ on_client(struct daemon_fd *df, struct lws *wsi, int reason)
 
 /* A new connection on the listening socket. */
 static int
-on_listen(struct daemon_fd *df, struct lws *wsi, int reason)
+on_listen(struct svc_fd *df, struct lws *wsi, int reason)
 {
 	struct control *ctl = df->arg;
 
@@ -603,7 +516,7 @@ on_listen(struct daemon_fd *df, struct lws *wsi, int reason)
 		cl->df.arg = cl;
 		ctl->clients[slot] = cl;
 		ctl->refs++;
-		if (daemon_watch_fd(ctl->d, fd, &cl->df) != 0) {
+		if (ctl->svc->watch_fd(ctl->svc->ud, fd, &cl->df) != 0) {
 			ctl->refs--;
 			log_warnx("control: cannot watch a connection");
 			ctl->clients[slot] = NULL;
@@ -613,7 +526,8 @@ on_listen(struct daemon_fd *df, struct lws *wsi, int reason)
 	}
 }
 
-/* Creates the directory of path when missing (one level, mode 0750). */
+/* Creates the directory of path with its parents when missing (mkdir -p):
+ * missing parents 0755, the socket's own directory 0750. */
 static void
 make_dir(const char *path)
 {
@@ -625,12 +539,23 @@ make_dir(const char *path)
 	if (slash == NULL || slash == dir)
 		return;
 	*slash = '\0';
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-		log_debug("ctl", "mkdir %s: %s", dir, strerror(errno));
+	for (char *p = dir + 1;; p++) {
+		bool end = *p == '\0';
+
+		if (*p != '/' && !end)
+			continue;
+		*p = '\0';
+		if (mkdir(dir, end ? 0750 : 0755) != 0 && errno != EEXIST)
+			log_debug("ctl", "mkdir %s: %s", dir, strerror(errno));
+		if (end)
+			break;
+		*p = '/';
+	}
 }
 
 struct control *
-control_start(struct daemon *d, const char *path, char **cause)
+control_start(const struct services *svc, const struct control_sources *src,
+    const char *path, char **cause)
 {
 	struct sockaddr_un sa;
 	struct control *ctl;
@@ -679,13 +604,14 @@ control_start(struct daemon *d, const char *path, char **cause)
 		return NULL;
 	}
 	ctl = xcalloc(1, sizeof(*ctl));
-	ctl->d = d;
+	ctl->svc = svc;
+	ctl->src = *src;
 	ctl->fd = fd;
 	strlcpy_ok(ctl->path, path, sizeof(ctl->path));
 	ctl->df.cb = on_listen;
 	ctl->df.arg = ctl;
 	ctl->refs = 1;
-	if (daemon_watch_fd(d, fd, &ctl->df) != 0) {
+	if (svc->watch_fd(svc->ud, fd, &ctl->df) != 0) {
 		xasprintf(cause, "control socket %s: the event loop refused it",
 		    path);
 		close(fd);

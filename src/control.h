@@ -5,23 +5,40 @@
 #define EDGE_CONTROL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
-struct daemon;
+struct cfg;
+struct cloud;
 struct control;
+struct services;
+struct site;
+struct store;
+
+/* What the replies are made from, all borrowed for the server's life. */
+struct control_sources {
+	const struct cfg *cfg;
+	const struct site *site;   /* read through its reports only */
+	struct store *store;       /* queue counts; NULL = none */
+	const struct cloud *cloud; /* transaction ids */
+	int64_t started_ms;        /* monotonic */
+	int64_t started_epoch_ms;
+};
 
 /* Largest request line, bytes (newline excluded). */
 #define CONTROL_REQUEST_MAX 4096
 
 /* Binds path (creating its directory when missing, replacing a stale
- * socket, refusing a live one), mode 0660, and watches it on d's loop.
- * Returns the server, or NULL with *cause (caller frees). */
-struct control *control_start(struct daemon *d, const char *path,
-    char **cause);
+ * socket, refusing a live one), mode 0660, and watches it with svc's
+ * watch_fd; src is copied.  Returns the server, or NULL with *cause
+ * (caller frees). */
+struct control *control_start(const struct services *svc,
+    const struct control_sources *src, const char *path, char **cause);
 /* Closes every connection and the socket, and removes the socket file. */
 void control_stop(struct control *c);
 
-/* Answers one request line (without its newline): the reply line, without
- * its newline.  Caller frees.  Also used by the tests. */
-char *control_handle(struct daemon *d, const char *line, size_t len);
+/* Answers one request line (without its newline) from src: the reply
+ * line, without its newline.  Caller frees. */
+char *control_handle(const struct control_sources *src, const char *line,
+    size_t len);
 
 #endif

@@ -3,11 +3,12 @@
  * one libwebsockets event loop, and an orderly stop on SIGTERM or SIGINT.
  *
  * Adding a module: give it an init/finalise pair taking struct daemon,
- * put it in `steps` after what it depends on, and schedule its timers on
- * d->lws with lws_sul_schedule().  Nothing on the loop may block. */
+ * put it in `steps` after what it depends on, and hand it &d->svc (timers,
+ * watched descriptors, a balancer run, a restart) when it is created: no
+ * module calls back into this file.  Nothing on the loop may block. */
 #include "config.h"
 
-#include "cfg.h"
+#include "daemon.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -19,45 +20,29 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cloud.h"
+#include "cloud/cloud.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "control.h"
-#include "daemon.h"
 #include "store/store.h"
 #include "southbound/southbound.h"
+#include "paths.h"
+#include "ocpp-edged-help.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
 #define DEFAULT_CONFIG SYSCONFDIR "/ocpp-edge.conf"
-#ifndef DOCDIR
-#define DOCDIR "/usr/share/doc/ocpp-edge"
-#endif
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
 #define DEFAULT_CONTROL RUNSTATEDIR "/ocpp-edge/ctl.sock"
 
 /* How often the loop wakes up on its own, whatever else is scheduled. */
-#define HOUSEKEEPING_US (500 * LWS_US_PER_MS)
+#define HOUSEKEEPING_MS 500
 
 /* Set from the signal handlers; read on the loop. */
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t hup_received;
 static struct lws_context *volatile signal_lws;
 
-static struct {
-	lws_sorted_usec_list_t sul;
-	struct daemon *d;
-} housekeeping, balancer_run, cap_timer, cloud_tick, profile_timer;
-
-/* The command line, for the re-exec of a Reset. */
-static char **saved_argv;
-static volatile sig_atomic_t restart_requested;
-
-static void on_housekeeping(lws_sorted_usec_list_t *sul);
 static void refresh_meter(struct daemon *d);
+static void schedule_run(void *ud);
+static void on_balancer_run(void *arg);
 
 /* Asks the loop to stop: async-signal-safe (a flag and lws's wake-up
  * pipe). */
@@ -98,11 +83,10 @@ on_lws_log(int level, const char *line)
 
 /* Runs every HOUSEKEEPING_US on the loop; the place for periodic work. */
 static void
-on_housekeeping(lws_sorted_usec_list_t *sul)
+on_housekeeping(void *arg)
 {
-	struct daemon *d = housekeeping.d;
+	struct daemon *d = arg;
 
-	(void)sul;
 	if (stop_requested)
 		return; /* the loop notices on its way round */
 	if (d->store != NULL) {
@@ -132,10 +116,9 @@ on_housekeeping(lws_sorted_usec_list_t *sul)
 		/* The balancer's hold times run on its clock: a run now and
 		 * then lets a paused connector resume with no input change. */
 		d->site.dirty = true;
-		daemon_schedule_run(d);
+		schedule_run(d);
 	}
-	lws_sul_schedule(d->lws, 0, &housekeeping.sul, on_housekeeping,
-	    HOUSEKEEPING_US);
+	d->svc.timer_arm(d->housekeeping, HOUSEKEEPING_MS);
 }
 
 /* libwebsockets' callback for the raw descriptors the daemon watches
@@ -144,7 +127,7 @@ static int
 on_raw(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
 {
-	struct daemon_fd *df = lws_get_opaque_user_data(wsi);
+	struct svc_fd *df = lws_get_opaque_user_data(wsi);
 
 	(void)user;
 	(void)in;
@@ -172,9 +155,11 @@ static const struct lws_protocols raw_protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
-int
-daemon_watch_fd(struct daemon *d, int fd, struct daemon_fd *df)
+/* The services' watch_fd: fd as a raw-file wsi on the loop. */
+static int
+loop_watch_fd(void *ud, int fd, struct svc_fd *df)
 {
+	struct daemon *d = ud;
 	lws_sock_file_fd_type u;
 	struct lws_vhost *vh = lws_get_vhost_by_name(d->lws, "default");
 
@@ -187,6 +172,68 @@ daemon_watch_fd(struct daemon *d, int fd, struct daemon_fd *df)
 		return -1;
 	lws_set_opaque_user_data(df->wsi, df);
 	return 0;
+}
+
+/* A timer of the loop: a libwebsockets scheduled callback. */
+struct svc_timer {
+	lws_sorted_usec_list_t sul;
+	struct lws_context *lws;
+	void (*fire)(void *arg);
+	void *arg;
+};
+
+static void
+on_timer(lws_sorted_usec_list_t *sul)
+{
+	struct svc_timer *t = lws_container_of(sul, struct svc_timer, sul);
+
+	t->fire(t->arg);
+}
+
+/* The services' timer_new. */
+static struct svc_timer *
+loop_timer_new(void *ud, void (*fire)(void *arg), void *arg)
+{
+	struct daemon *d = ud;
+	struct svc_timer *t = xcalloc(1, sizeof(*t));
+
+	t->lws = d->lws;
+	t->fire = fire;
+	t->arg = arg;
+	return t;
+}
+
+/* The services' timer_arm: 0 ms = as soon as the loop comes round. */
+static void
+loop_timer_arm(struct svc_timer *t, int64_t delay_ms)
+{
+	if (delay_ms < 0)
+		lws_sul_cancel(&t->sul);
+	else
+		lws_sul_schedule(t->lws, 0, &t->sul, on_timer, delay_ms > 0 ?
+		    (lws_usec_t)delay_ms * LWS_US_PER_MS : 1);
+}
+
+/* The services' timer_free. */
+static void
+loop_timer_free(struct svc_timer *t)
+{
+	if (t == NULL)
+		return;
+	lws_sul_cancel(&t->sul);
+	free(t);
+}
+
+/* The services' restart: stops the loop; daemon_main executes again. */
+static void
+loop_restart(void *ud)
+{
+	struct daemon *d = ud;
+
+	d->restart_requested = true;
+	stop_requested = SIGTERM;
+	if (d->lws != NULL)
+		lws_cancel_service(d->lws);
 }
 
 /* Step "loop": the libwebsockets context, without a listening socket
@@ -204,17 +251,31 @@ loop_init(struct daemon *d, char **cause)
 	info.gid = (gid_t)-1;
 	info.uid = (uid_t)-1;
 	info.user = d;
-	if (cloud_prepare(d, &info, raw_protocols, cause) != 0)
+	d->svc = (struct services){
+		.ud = d,
+		.schedule_run = schedule_run,
+		.restart = loop_restart,
+		.watch_fd = loop_watch_fd,
+		.timer_new = loop_timer_new,
+		.timer_arm = loop_timer_arm,
+		.timer_free = loop_timer_free,
+	};
+	/* The cloud's protocols and TLS material go into the context. */
+	d->cloud = cloud_new(&d->svc, &d->cfg, &info, raw_protocols, cause);
+	if (d->cloud == NULL)
 		return -1;
 	d->lws = lws_create_context(&info);
 	if (d->lws == NULL) {
 		xasprintf(cause, "cannot create the libwebsockets context");
+		cloud_free(d->cloud);
+		d->cloud = NULL;
 		return -1;
 	}
 	signal_lws = d->lws;
-	housekeeping.d = d;
-	lws_sul_schedule(d->lws, 0, &housekeeping.sul, on_housekeeping,
-	    HOUSEKEEPING_US);
+	d->housekeeping = loop_timer_new(d, on_housekeeping, d);
+	d->balancer_run = loop_timer_new(d, on_balancer_run, d);
+	d->cap_timer = loop_timer_new(d, on_balancer_run, d);
+	loop_timer_arm(d->housekeeping, HOUSEKEEPING_MS);
 	return 0;
 }
 
@@ -223,9 +284,14 @@ static void
 loop_finalise(struct daemon *d)
 {
 	signal_lws = NULL;
-	lws_sul_cancel(&housekeeping.sul);
+	loop_timer_free(d->housekeeping);
+	loop_timer_free(d->balancer_run);
+	loop_timer_free(d->cap_timer);
+	d->housekeeping = d->balancer_run = d->cap_timer = NULL;
 	lws_context_destroy(d->lws);
 	d->lws = NULL;
+	cloud_free(d->cloud);
+	d->cloud = NULL;
 }
 
 /* ---- The store ------------------------------------------------------ */
@@ -279,7 +345,8 @@ store_finalise(struct daemon *d)
  * whose option changed in the file since are dropped; an override that no
  * longer passes the checks is ignored with a warning. */
 static int
-settings_layer(struct daemon *d, char **cause)
+settings_layer(struct daemon *d, struct site_lb *lb, bool *backend,
+    char **cause)
 {
 	struct site_lb file;
 	struct store_kv kv[16];
@@ -287,7 +354,7 @@ settings_layer(struct daemon *d, char **cause)
 	int dropped = 0;
 
 	site_lb_from_cfg(&d->cfg, &file);
-	d->lb = file;
+	*lb = file;
 	for (size_t i = 0; i < site_n_setting_keys; i++) {
 		kv[i].key = site_setting_keys[i].key;
 		kv[i].value = site_lb_format(&file, i, vals[i], sizeof(vals[i]));
@@ -307,8 +374,8 @@ settings_layer(struct daemon *d, char **cause)
 		    &src, cause) != 0)
 			return -1;
 		if (src == STORE_SETTING_BACKEND && value != NULL) {
-			if (site_lb_parse(&d->lb, &d->cfg, i, value, &why) == 0) {
-				d->lb_backend[i] = true;
+			if (site_lb_parse(lb, &d->cfg, i, value, &why) == 0) {
+				backend[i] = true;
 				log_info("settings: %s = %s (set by the backend; "
 				    "the file says %s)", kv[i].key, value,
 				    kv[i].value);
@@ -327,10 +394,16 @@ settings_layer(struct daemon *d, char **cause)
 static int
 site_step_init(struct daemon *d, char **cause)
 {
-	if (settings_layer(d, cause) != 0)
+	struct site_lb lb;
+	bool backend[SITE_MAX_SETTINGS] = { false };
+
+	if (settings_layer(d, &lb, backend, cause) != 0)
 		return -1;
-	if (site_init(&d->site, &d->cfg, &d->lb, cause) != 0)
+	if (site_init(&d->site, &d->cfg, &lb, cause) != 0)
 		return -1;
+	for (size_t i = 0; i < SITE_MAX_SETTINGS; i++)
+		if (backend[i])
+			site_mark_backend(&d->site, i);
 	d->site.cloud_since_ms = d->started_ms;
 	d->site.cloud_since_epoch_ms = d->started_epoch_ms;
 	(void)site_update_caps(&d->site, mono_now_ms());
@@ -345,8 +418,8 @@ site_step_init(struct daemon *d, char **cause)
 static void
 site_step_finalise(struct daemon *d)
 {
-	lws_sul_cancel(&balancer_run.sul);
-	lws_sul_cancel(&cap_timer.sul);
+	loop_timer_arm(d->balancer_run, -1);
+	loop_timer_arm(d->cap_timer, -1);
 	d->site_ready = false;
 	site_free(&d->site);
 	free(d->writes);
@@ -383,22 +456,20 @@ program_offline_limits(struct daemon *d)
 
 /* The balancer run: caps, balancer, writes (decreases first). */
 static void
-on_balancer_run(lws_sorted_usec_list_t *sul)
+on_balancer_run(void *arg)
 {
-	struct daemon *d = balancer_run.d;
+	struct daemon *d = arg;
 	struct site *s = &d->site;
 	char err[256];
 	int64_t now = mono_now_ms(), next;
 	int n;
 
-	(void)sul;
 	d->run_scheduled = false;
 	if (!d->site_ready)
 		return;
 	next = site_update_caps(s, now);
 	if (next >= 0)
-		lws_sul_schedule(d->lws, 0, &cap_timer.sul, on_balancer_run,
-		    (lws_usec_t)(next - now + 1) * LWS_US_PER_MS);
+		loop_timer_arm(d->cap_timer, next - now + 1);
 	program_offline_limits(d);
 	if (!s->dirty && s->have_run)
 		return;
@@ -406,13 +477,8 @@ on_balancer_run(lws_sorted_usec_list_t *sul)
 	 * found offline: run earlier, it would reserve power for chargers
 	 * merely not read yet and pause cars that were charging before a
 	 * restart. */
-	if (!s->have_run && now - d->started_ms < 3000) {
-		for (int c = 0; c < s->n_chargers; c++)
-			if (s->readings[c].polls == 0 && !s->readings[c].online &&
-			    s->readings[c].failures <
-			    (unsigned)d->cfg.southbound.offline_after_failures)
-				return; /* the next reading or tick runs again */
-	}
+	if (!s->have_run && now - d->started_ms < 3000 && !site_all_read(s))
+		return; /* the next reading or tick runs again */
 	n = site_run(s, now, d->writes, err, sizeof(err));
 	if (n < 0) {
 		log_warnx("balancer: %s", err);
@@ -449,15 +515,16 @@ on_balancer_run(lws_sorted_usec_list_t *sul)
 	    n == 1 ? "" : "s");
 }
 
-void
-daemon_schedule_run(struct daemon *d)
+/* The services' schedule_run: one balancer run soon; calls coalesce. */
+static void
+schedule_run(void *ud)
 {
-	if (d->run_scheduled || d->lws == NULL)
+	struct daemon *d = ud;
+
+	if (d->run_scheduled || d->balancer_run == NULL)
 		return;
 	d->run_scheduled = true;
-	balancer_run.d = d;
-	cap_timer.d = d;
-	lws_sul_schedule(d->lws, 0, &balancer_run.sul, on_balancer_run, 1);
+	loop_timer_arm(d->balancer_run, 0);
 }
 
 /* ---- The southbound ------------------------------------------------- */
@@ -492,7 +559,7 @@ refresh_meter(struct daemon *d)
 
 /* The southbound's wake-up: new readings. */
 static int
-on_southbound(struct daemon_fd *df, struct lws *wsi, int reason)
+on_southbound(struct svc_fd *df, struct lws *wsi, int reason)
 {
 	struct daemon *d = df->arg;
 	int64_t now = mono_now_ms();
@@ -517,7 +584,7 @@ on_southbound(struct daemon_fd *df, struct lws *wsi, int reason)
 	refresh_meter(d);
 	(void)site_take_household(&d->site);
 	if (d->site.dirty)
-		daemon_schedule_run(d);
+		schedule_run(d);
 	return 0;
 }
 
@@ -537,14 +604,14 @@ southbound_init(struct daemon *d, char **cause)
 		return -1;
 	d->sb_watch.cb = on_southbound;
 	d->sb_watch.arg = d;
-	if (daemon_watch_fd(d, sb_fd(d->sb), &d->sb_watch) != 0) {
+	if (loop_watch_fd(d, sb_fd(d->sb), &d->sb_watch) != 0) {
 		xasprintf(cause, "the event loop refused the southbound's "
 		    "descriptor");
 		sb_stop(d->sb);
 		d->sb = NULL;
 		return -1;
 	}
-	daemon_schedule_run(d);
+	schedule_run(d);
 	return 0;
 }
 
@@ -560,75 +627,18 @@ southbound_finalise(struct daemon *d)
 
 /* ---- The backend ------------------------------------------------------ */
 
-/* Runs the session's timers and refreshes its station model. */
-static void
-on_cloud_tick(lws_sorted_usec_list_t *sul)
-{
-	struct daemon *d = cloud_tick.d;
-
-	(void)sul;
-	cloud_service(d, mono_now_ms());
-	lws_sul_schedule(d->lws, 0, &cloud_tick.sul, on_cloud_tick,
-	    100 * LWS_US_PER_MS);
-}
-
-/* A charging profile's period starts or ends: caps again, then a run. */
-static void
-on_profile_timer(lws_sorted_usec_list_t *sul)
-{
-	(void)sul;
-	(void)cloud_apply_profiles(profile_timer.d);
-}
-
-void
-daemon_profile_timer(struct daemon *d, int64_t next_epoch_ms)
-{
-	int64_t wait_ms;
-
-	profile_timer.d = d;
-	if (d->lws == NULL)
-		return;
-	if (next_epoch_ms < 0) {
-		lws_sul_cancel(&profile_timer.sul);
-		return;
-	}
-	wait_ms = next_epoch_ms - wall_now_ms();
-	if (wait_ms < 0)
-		wait_ms = 0;
-	if (wait_ms > 24 * 3600 * 1000LL)
-		wait_ms = 24 * 3600 * 1000LL; /* checked again then */
-	lws_sul_schedule(d->lws, 0, &profile_timer.sul, on_profile_timer,
-	    (lws_usec_t)wait_ms * LWS_US_PER_MS + 1000);
-}
-
-void
-daemon_restart(struct daemon *d)
-{
-	restart_requested = 1;
-	stop_requested = SIGTERM;
-	if (d->lws != NULL)
-		lws_cancel_service(d->lws);
-}
-
 /* Step "cloud": the OCPP session (nothing without a csms url). */
 static int
 cloud_step_init(struct daemon *d, char **cause)
 {
-	if (cloud_init(d, cause) != 0)
-		return -1;
-	cloud_tick.d = d;
-	lws_sul_schedule(d->lws, 0, &cloud_tick.sul, on_cloud_tick,
-	    100 * LWS_US_PER_MS);
-	return 0;
+	return cloud_start(d->cloud, d->lws, d->store, &d->site, d->sb, cause);
 }
 
 /* Closes the session. */
 static void
 cloud_step_finalise(struct daemon *d)
 {
-	lws_sul_cancel(&cloud_tick.sul);
-	lws_sul_cancel(&profile_timer.sul);
-	cloud_finalise(d);
+	cloud_stop(d->cloud);
 }
 
 /* ---- The control socket --------------------------------------------- */
@@ -637,7 +647,16 @@ cloud_step_finalise(struct daemon *d)
 static int
 control_init(struct daemon *d, char **cause)
 {
-	d->control = control_start(d, d->control_path, cause);
+	struct control_sources src = {
+		.cfg = &d->cfg,
+		.site = &d->site,
+		.store = d->store,
+		.cloud = d->cloud,
+		.started_ms = d->started_ms,
+		.started_epoch_ms = d->started_epoch_ms,
+	};
+
+	d->control = control_start(&d->svc, &src, d->control_path, cause);
 	return d->control != NULL ? 0 : -1;
 }
 
@@ -664,72 +683,11 @@ static const struct step {
 	{ "control", control_init, control_finalise },
 };
 
-/* Prints the manual-style help to fp. */
+/* Prints the help (the manual page, man/ocpp-edged.8.in) to fp. */
 static void
 usage(FILE *fp)
 {
-	fprintf(fp,
-"NAME\n"
-"    ocpp-edged - EV-charging site gateway: OCPP upstream, Modbus southbound\n"
-"\n"
-"SYNOPSIS\n"
-"    ocpp-edged [-c FILE] [-s PATH] [-d TOKENS] [-l LEVEL] [--syslog | --stderr]\n"
-"    ocpp-edged -t FILE\n"
-"    ocpp-edged -h | -V\n"
-"\n"
-"DESCRIPTION\n"
-"    Runs in the foreground until SIGTERM or SIGINT, then stops within a\n"
-"    second (SIGHUP is logged and ignored).  A Reset from the backend\n"
-"    restarts it in place: the same program and command line, the file\n"
-"    and the store read again.  The configuration is read and validated\n"
-"    before anything starts; every error is printed as\n"
-"    FILE:LINE: option 'x': value 'y': why: allowed ..., and the daemon\n"
-"    exits 1.\n"
-"\n"
-"OPTIONS\n"
-"    -c, --config FILE\n"
-"        Configuration file.  Default:\n"
-"        %s\n"
-"    -s, --control PATH\n"
-"        Control socket for ocpp-edgectl, mode 0660; its directory is\n"
-"        created when missing.  Default:\n"
-"        %s\n"
-"    -t, --check-config FILE\n"
-"        Validate FILE, print the effective settings (defaults filled in,\n"
-"        units as in the file) and exit 0; or print every error and exit 1.\n"
-"    -d, --debug TOKENS\n"
-"        Comma-separated debug tokens, or all:\n"
-"        %s.\n"
-"        Implies --log-level debug unless --log-level is given.\n"
-"    -l, --log-level LEVEL\n"
-"        error, warning, info or debug (default: the file's log.level,\n"
-"        itself info by default).\n"
-"    --syslog\n"
-"        Log to syslog (facility daemon), overriding log.target.\n"
-"    --stderr\n"
-"        Log to standard error, overriding log.target.\n"
-"    -h, --help\n"
-"        Print this help and exit 0.\n"
-"    -V, --version\n"
-"        Print the version and exit 0.\n"
-"\n"
-"EXIT STATUS\n"
-"    0   stopped on SIGTERM or SIGINT; --check-config found no error;\n"
-"        --help or --version\n"
-"    1   invalid configuration, unreadable file, start-up failure, a\n"
-"        failed event loop, or a Reset whose restart failed\n"
-"    2   bad command line\n"
-"\n"
-"FILES\n"
-"    %s\n"
-"        Default configuration file.\n"
-"\n"
-"    %s/configuration.md\n"
-"        Every option with its unit, default and range, and the checks.\n"
-"\n"
-"SEE ALSO\n"
-"    ocpp-edgectl --help\n",
-	    DEFAULT_CONFIG, DEFAULT_CONTROL, LOG_TOKENS, DEFAULT_CONFIG, DOCDIR);
+	fputs(help_text, fp);
 }
 
 /* Prints the errors of a failed load on stderr. */
@@ -828,7 +786,7 @@ run(struct daemon *d)
 		}
 	}
 	d->stop_signal = stop_requested;
-	log_info("stopping (%s, config %s)", restart_requested ?
+	log_info("stopping (%s, config %s)", d->restart_requested ?
 	    "backend Reset" : d->stop_signal == SIGINT ? "SIGINT" :
 	    d->stop_signal == SIGTERM ? "SIGTERM" : "error", d->config_path);
 stop:
@@ -945,17 +903,16 @@ daemon_main(int argc, char **argv)
 	    cfg_balancer_mode_name(d.cfg.balancer.mode),
 	    d.cfg.site.available_power_w);
 
-	saved_argv = argv;
 	d.started_ms = mono_now_ms();
 	d.started_epoch_ms = wall_now_ms();
 	rc = run(&d);
 
 	log_finalise();
 	cfg_clear(&d.cfg);
-	if (restart_requested && rc == DAEMON_EXIT_OK) {
+	if (d.restart_requested && rc == DAEMON_EXIT_OK) {
 		/* Reset from the backend: the same program, the same command
 		 * line, everything reloaded from the file and the store. */
-		execv("/proc/self/exe", saved_argv);
+		execv("/proc/self/exe", argv);
 		fprintf(stderr, "ocpp-edged: restart failed: %s\n",
 		    strerror(errno));
 		return DAEMON_EXIT_CONFIG;

@@ -1,12 +1,18 @@
-# The daemon: configuration (the only user of libconfuse), wiring and the
-# event loop.  Everything but main.c is a library so tests link all of it.
+# The daemon layer: the configuration (src/config/, the only user of
+# libconfuse), the site model (src/site/), the backend side (src/cloud/),
+# the control socket, and on top the wiring and the event loop.
+# Everything but main.c is a library so tests link all of it.
 noinst_LTLIBRARIES += libdaemon.la
-libdaemon_la_SOURCES = src/config.c src/cfg.h src/daemon.c src/daemon.h \
-	src/site.c src/site.h src/control.c src/control.h \
-	src/cloud.c src/cloud.h
+libdaemon_la_SOURCES = \
+	src/config/config.h src/config/config-private.h \
+	src/config/schema.c src/config/context.c src/config/prescan.c \
+	src/config/checks.c src/config/dump.c src/config/load.c \
+	src/site/site.h src/site/site.c src/site/settings.c src/site/report.c \
+	src/cloud/cloud.h src/cloud/cloud-private.h src/cloud/cloud.c \
+	src/cloud/queue.c src/cloud/profiles.c src/cloud/commands.c \
+	src/cloud/station.c \
+	src/services.h src/control.c src/control.h src/daemon.c src/daemon.h
 libdaemon_la_CFLAGS = $(AM_CFLAGS) $(THIRD_PARTY_CFLAGS)
-libdaemon_la_CPPFLAGS = $(AM_CPPFLAGS) \
-	-DDOCDIR='"$(docdir)"'
 
 # Everything a program needs to link the whole daemon, innermost last.
 DAEMON_LIBS = libdaemon.la libocpp.la libsmartcharging.la libsouthbound.la \
@@ -92,10 +98,12 @@ EXTRA_DIST += tests/daemon/test-control.sh tests/integration/lib.sh
 # Integration: the real daemon and the real simulator.
 TESTS += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
-	tests/integration/test-availability.sh
+	tests/integration/test-availability.sh \
+	tests/integration/test-devices.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
-	tests/integration/test-availability.sh
+	tests/integration/test-availability.sh \
+	tests/integration/test-devices.sh
 
 # make bench: the whole loop (daemon + simulator + the test CSMS).
 bench_scripts += bench/bench-loop.sh

@@ -2,7 +2,12 @@
 # Fails when a module includes a header it must not depend on:
 #   balancer -> libc, common/ and balancer/ only;
 #   ocpp, southbound and store never include each other, nor confuse.h;
-#   only src/config.c includes confuse.h.
+#   only src/config/ includes confuse.h;
+#   the modules below the daemon layer never include its headers;
+#   in the daemon layer, daemon.c and main.c are on top: control.c may use
+#   site/, cloud/ and config/; cloud/ may use site/ and config/; site/ may
+#   use config/; config/ uses none of them; nothing but main.c includes
+#   daemon.h or calls daemon_*(), and only daemon.c includes control.h.
 set -u
 src="${top_srcdir:-.}/src"
 bad=0
@@ -39,8 +44,38 @@ check "$src/store/*.[ch]" '#[[:space:]]*include[[:space:]]*"(ocpp|southbound)/' 
 
 for f in $(grep -rlE '#[[:space:]]*include[[:space:]]*<confuse\.h>' "$src" 2>/dev/null); do
 	case "$f" in
-	*/src/config.c) ;;
-	*) echo "$f: only src/config.c may include confuse.h"; bad=1 ;;
+	*/src/config/*) ;;
+	*) echo "$f: only src/config/ may include confuse.h"; bad=1 ;;
+	esac
+done
+
+# The modules below the daemon layer know nothing of it.
+inc='#[[:space:]]*include[[:space:]]*"'
+check "$src/balancer/*.[ch] $src/store/*.[ch] $src/southbound/*.[ch] $src/ocpp/*.[ch] $src/common/*.[ch]" \
+    "$inc(config|site|cloud)/|$inc(daemon|control|services)\.h\"" \
+    "a module below the daemon layer must not include the daemon layer's headers"
+
+# The daemon layer: nothing climbs back up.
+check "$src/config/*.[ch]" "$inc(site|cloud)/|$inc(daemon|control|services)\.h\"" \
+    "config/ must not include site/, cloud/, daemon.h, control.h or services.h"
+check "$src/site/*.[ch]" "$inc(cloud)/|$inc(daemon|control)\.h\"" \
+    "site/ must not include cloud/, daemon.h or control.h"
+check "$src/cloud/*.[ch]" "$inc(daemon|control)\.h\"" \
+    "cloud/ must not include daemon.h or control.h"
+check "$src/control.[ch]" "$inc(daemon)\.h\"" \
+    "control.c must not include daemon.h"
+for f in "$src"/config/*.[ch] "$src"/site/*.[ch] "$src"/cloud/*.[ch] \
+    "$src"/control.[ch] "$src"/services.h; do
+	[ -f "$f" ] || continue
+	if grep -nE '\bdaemon_[a-z_]+[[:space:]]*\(' "$f"; then
+		echo "$f: calls back up into daemon.c"
+		bad=1
+	fi
+done
+for f in $(grep -rlE "$inc(daemon|control)\.h\"" "$src" 2>/dev/null); do
+	case "$f" in
+	*/src/daemon.c|*/src/main.c|*/src/control.c) ;;
+	*) echo "$f: only daemon.c and main.c sit above control.c"; bad=1 ;;
 	esac
 done
 

@@ -12,7 +12,8 @@ enum log_level {
 	LOG_LEVEL_DEBUG,
 };
 
-/* Debug tokens, one per subsystem; `-D ocpp,sb` enables those. */
+/* Debug tokens, one per subsystem; `ocpp-edged -d ocpp,sb` (--debug)
+ * enables those. */
 #define LOG_TOKENS "ocpp, sb, bal, store, cfg, ctl, sim, main"
 
 #define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))

@@ -1,5 +1,5 @@
 /* The session's state, shared by session.c (messages), transport.c (the
- * libwebsockets client) and config.c (configuration keys). */
+ * libwebsockets client) and keys.c (configuration keys). */
 #ifndef EDGE_OCPP_SESSION_PRIVATE_H
 #define EDGE_OCPP_SESSION_PRIVATE_H
 
@@ -65,16 +65,16 @@ struct conn_state {
 	int64_t last_tx_meter_ms;
 };
 
-enum cfg_type {
-	CFG_INT,
-	CFG_BOOL,
-	CFG_STR,
-	CFG_MEASURANDS,		/* a list of measurands, held as OCPP_MEAS_ bits */
-	CFG_PHASE_ROTATION,	/* ConnectorPhaseRotation, in the settings */
+enum ocpp_key_type {
+	OCPP_KEY_INT,
+	OCPP_KEY_BOOL,
+	OCPP_KEY_STR,
+	OCPP_KEY_MEASURANDS,		/* a list of measurands, held as OCPP_MEAS_ bits */
+	OCPP_KEY_PHASE_ROTATION,	/* ConnectorPhaseRotation, in the settings */
 };
 
 /* Indexes of the session-owned integer settings. */
-enum cfg_int {
+enum ocpp_key_int {
 	CI_HEARTBEAT = 0,
 	CI_METER_INTERVAL,
 	CI_TX_ATTEMPTS,
@@ -166,36 +166,36 @@ void session_reject_frame(struct ocpp_session *s, const char *id,
  * of the device model).  Static. */
 const char *status_name201(enum ocpp_conn_status st);
 
-/* config.c */
-struct cfg_entry {
+/* keys.c */
+struct ocpp_key_entry {
 	const char *key16;		/* NULL: not in 1.6 */
 	const char *component;		/* NULL: not in 2.0.1 */
 	const char *variable;
 	const char *instance;
-	enum cfg_type type;
+	enum ocpp_key_type type;
 	bool readonly;
 	int min, max;
-	int index;			/* enum cfg_int, or -1 for a constant */
+	int index;			/* enum ocpp_key_int, or -1 for a constant */
 	const char *constant;		/* value when index < 0 */
 };
 /* Session-owned keys; ends with key16 == NULL && component == NULL. */
-extern const struct cfg_entry ocpp_cfg_table[];
+extern const struct ocpp_key_entry ocpp_key_table[];
 /* Value of an entry as text into buf. */
-void cfg_value(const struct ocpp_session *s, const struct cfg_entry *e,
-    char *buf, size_t len);
+void ocpp_key_value(const struct ocpp_session *s,
+    const struct ocpp_key_entry *e, char *buf, size_t len);
 /* Sets an entry from text.  Returns OCPP_ACCEPTED, OCPP_REJECTED (bad
  * value or read-only) or OCPP_REBOOT_REQUIRED. */
-enum ocpp_result cfg_set(struct ocpp_session *s, const struct cfg_entry *e,
-    const char *value);
+enum ocpp_result ocpp_key_set(struct ocpp_session *s,
+    const struct ocpp_key_entry *e, const char *value);
 /* Handlers of GetConfiguration / ChangeConfiguration (1.6) and
  * GetVariables / SetVariables / GetBaseReport (2.0.1): build the response
  * payload (caller decrefs). */
-json_t *cfg_get_configuration(struct ocpp_session *s, json_t *req);
-json_t *cfg_change_configuration(struct ocpp_session *s, json_t *req);
-json_t *cfg_get_variables(struct ocpp_session *s, json_t *req);
-json_t *cfg_set_variables(struct ocpp_session *s, json_t *req);
+json_t *ocpp_get_configuration(struct ocpp_session *s, json_t *req);
+json_t *ocpp_change_configuration(struct ocpp_session *s, json_t *req);
+json_t *ocpp_get_variables(struct ocpp_session *s, json_t *req);
+json_t *ocpp_set_variables(struct ocpp_session *s, json_t *req);
 /* NotifyReport payload for a GetBaseReport (caller decrefs). */
-json_t *cfg_notify_report(struct ocpp_session *s, int request_id,
+json_t *ocpp_notify_report(struct ocpp_session *s, int request_id,
     const char *report_base);
 
 #endif

@@ -1258,18 +1258,18 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		    (int)json_integer_value(jk), jk != NULL));
 	}
 	if (strcmp(a, "GetConfiguration") == 0)
-		return cfg_get_configuration(s, p);
+		return ocpp_get_configuration(s, p);
 	if (strcmp(a, "ChangeConfiguration") == 0)
-		return cfg_change_configuration(s, p);
+		return ocpp_change_configuration(s, p);
 	if (strcmp(a, "GetVariables") == 0)
-		return cfg_get_variables(s, p);
+		return ocpp_get_variables(s, p);
 	if (strcmp(a, "SetVariables") == 0)
-		return cfg_set_variables(s, p);
+		return ocpp_set_variables(s, p);
 	if (strcmp(a, "GetBaseReport") == 0) {
 		const char *base = json_string_value(json_object_get(p,
 		    "reportBase"));
 
-		push_call(s, "NotifyReport", cfg_notify_report(s,
+		push_call(s, "NotifyReport", ocpp_notify_report(s,
 		    (int)json_integer_value(json_object_get(p, "requestId")),
 		    base));
 		return status_payload("Accepted");

@@ -556,12 +556,6 @@ delete_msg(struct store *st, int64_t id, char **cause)
 }
 
 int
-store_queue_ack(struct store *st, int64_t id, char **cause)
-{
-	return store_queue_ack_with_state(st, id, NULL, NULL, cause);
-}
-
-int
 store_queue_ack_with_state(struct store *st, int64_t id,
     const char *state_key, const char *state_value, char **cause)
 {

@@ -264,11 +264,9 @@ int store_queue_peek(struct store *st, struct store_msg *out, bool *found,
 /* Counts one more send of message id (committed without fsync: a lost
  * increment only under-counts). */
 int store_queue_attempt(struct store *st, int64_t id, char **cause);
-/* Removes message id after the backend's CALLRESULT (durable on return).
- * STORE_ERR_NOT_FOUND when no such message is queued. */
-int store_queue_ack(struct store *st, int64_t id, char **cause);
-/* Removes message id and, when state_key is not NULL, sets state_key to
- * state_value (NULL or "" deletes it) in the same SQLite transaction,
+/* Removes message id after the backend's CALLRESULT and, when state_key
+ * is not NULL, sets state_key to state_value (NULL or "" deletes it) in
+ * the same SQLite transaction,
  * durable on return: after a crash the message is gone and the state
  * changed, or neither.  STORE_ERR_NOT_FOUND (nothing changed) when no
  * such message is queued. */

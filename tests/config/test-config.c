@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cfg.h"
+#include "config/config.h"
 #include "common/util.h"
 #include "tests/cu.h"
 
@@ -401,6 +401,11 @@ test_connectors_per_model(void)
 	ONE_ERROR(subst(base, "connectors = 2", "connectors = 3"),
 	    "t.conf:16: option 'charger[b].connectors': value '3'",
 	    "allowed 1..2 for autel-ac-ultra");
+	/* The Single Charger's table addresses one connector (it passed
+	 * the check and failed at start when this allowed 2). */
+	ONE_ERROR(subst(base, "\"autel-ac-ultra\"", "\"autel-single\""),
+	    "t.conf:16: option 'charger[b].connectors': value '2'",
+	    "allowed 1..1 for autel-single");
 	/* DC: up to 8. */
 	CU_ASSERT_EQUAL(load(subst(base, "\"autel-ac-ultra\" host = \"127.0.0.1\" "
 	    "port = 5022 connectors = 2 max-power-kw = 11", "\"autel-dc\" host = "
@@ -667,6 +672,13 @@ test_charger_power_and_phases(void)
 	CU_ASSERT_EQUAL(cfg.chargers[1].max_power_w, 7400);
 }
 
+/* Five circuits of 400 A for the charger-count tests. */
+#define CIRCUITS "circuit \"k0\" { max-current-a = 400 } " \
+	"circuit \"k1\" { max-current-a = 400 } " \
+	"circuit \"k2\" { max-current-a = 400 } " \
+	"circuit \"k3\" { max-current-a = 400 } " \
+	"circuit \"k4\" { max-current-a = 400 }"
+
 static void
 test_charger_count(void)
 {
@@ -683,29 +695,46 @@ test_charger_count(void)
 	    "allowed 1..200"));
 
 	/* 200 is the most: 200 x 4.2 kW = 840 kW < 1000 kW available, and
-	 * 2000 A x 230 V x 3 = 1380 kW on the breaker. */
+	 * 2000 A x 230 V x 3 = 1380 kW on the breaker; 40 per circuit. */
 	more = xstrdup("");
 	for (int i = 0; i < 200; i++) {
 		xasprintf(&tmp, "%scharger \"c%d\" { model = \"autel-ac-wallbox\" "
-		    "host = \"h\" port = %d max-power-kw = 11 }\n", more, i,
-		    1000 + i);
+		    "host = \"h\" port = %d max-power-kw = 11 circuit = "
+		    "\"k%d\" }\n", more, i, 1000 + i, i / 40);
 		free(more);
 		more = tmp;
 	}
 	xasprintf(&text, "site { available-power-kw = 1000 "
-	    "main-breaker-a = 2000 }\n"
+	    "main-breaker-a = 2000 " CIRCUITS " }\n"
 	    "csms { url = \"ws://h/\" identity = \"x\" }\n%s", more);
 	CU_ASSERT_EQUAL(load(text), 0);
 	CU_ASSERT_EQUAL(cfg.n_chargers, 200);
 	free(text);
 	/* 201 is one too many (line 203: two header lines + 201). */
 	xasprintf(&text, "site { available-power-kw = 1000 "
-	    "main-breaker-a = 2000 }\n"
+	    "main-breaker-a = 2000 " CIRCUITS " }\n"
 	    "csms { url = \"ws://h/\" identity = \"x\" }\n%s"
 	    "charger \"c200\" { model = \"autel-ac-wallbox\" host = \"h\" "
 	    "port = 999 max-power-kw = 11 }\n", more);
 	ONE_ERROR(text, "t.conf:203: option 'charger': 201 chargers defined",
 	    "allowed 1..200");
+	free(text);
+	free(more);
+	/* 41 on one circuit: the 41st is refused (manual §2.1). */
+	more = xstrdup("");
+	for (int i = 0; i < 41; i++) {
+		xasprintf(&tmp, "%scharger \"c%d\" { model = \"autel-ac-wallbox\" "
+		    "host = \"h\" port = %d max-power-kw = 11 circuit = "
+		    "\"k0\" }\n", more, i, 1000 + i);
+		free(more);
+		more = tmp;
+	}
+	xasprintf(&text, "site { available-power-kw = 1000 "
+	    "main-breaker-a = 2000 " CIRCUITS " }\n"
+	    "csms { url = \"ws://h/\" identity = \"x\" }\n%s", more);
+	ONE_ERROR(text, "t.conf:43: option 'charger[c40].circuit': value 'k0': "
+	    "one charger too many on this circuit", "at most 40 chargers per "
+	    "circuit");
 	free(text);
 	free(more);
 }
@@ -868,6 +897,54 @@ cleanup(void)
 	return 0;
 }
 
+/* A backend's value is checked by the schema's own table: the same type
+ * and range as in the file, named as in the file. */
+static void
+test_check_override(void)
+{
+	char *cause = NULL;
+	long v = -1;
+
+	CU_ASSERT_EQUAL(cfg_check_override("balancer.mode", "pv", &v, &cause),
+	    0);
+	CU_ASSERT_EQUAL(v, CFG_BAL_PV);
+	CU_ASSERT_EQUAL(cfg_check_override("balancer.min-power-1ph-kw", "1.5",
+	    &v, &cause), 0);
+	CU_ASSERT_EQUAL(v, 1500);
+	CU_ASSERT_EQUAL(cfg_check_override("balancer.reserve-pct", "50", &v,
+	    &cause), 0);
+	CU_ASSERT_EQUAL(v, 50);
+	CU_ASSERT_EQUAL(cfg_check_override("balancer.mode", "eco", &v,
+	    &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_STRING_EQUAL(cause, "balancer.mode: 'eco' unknown value: "
+	    "allowed dlb, alm, pv");
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(cfg_check_override("site.available-power-kw", "40.5",
+	    &v, &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "not a whole number of kW"));
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(cfg_check_override("balancer.min-power-3ph-kw", "23",
+	    &v, &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "out of range: allowed 4.2..22 kW"));
+	free(cause);
+	cause = NULL;
+	/* not an option, a titled section's, or text: never overridable */
+	CU_ASSERT_EQUAL(cfg_check_override("balancer.turbo", "1", &v, &cause),
+	    -1);
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(cfg_check_override("site.id", "x", &v, &cause), -1);
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(cfg_check_override("mode", "dlb", &v, &cause), -1);
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -907,6 +984,8 @@ main(void)
 		{ "charger power and phases", test_charger_power_and_phases },
 		{ "1..200 chargers", test_charger_count },
 		{ "meter needed by alm", test_meter_needed_by_alm },
+		{ "backend overrides checked by the schema",
+		  test_check_override },
 		{ NULL, NULL },
 	};
 	static const struct cu_suite suites[] = {

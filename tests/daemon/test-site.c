@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cfg.h"
+#include "config/config.h"
 #include "common/util.h"
 #include "../cu.h"
-#include "site.h"
+#include "site/site.h"
 
 /* Two circuits declared child first, three chargers (one DC, one in
  * current mode with two connectors), ALM with a meter. */
@@ -352,6 +352,27 @@ test_lb_parse(void)
 	CU_ASSERT_EQUAL(lb.min_power_1ph_w, 1500);
 }
 
+/* The fail-safe rule of the file holds for the backend too: the
+ * offline-site power covers the chargers' offline powers (6 + 8 + 4 kW). */
+static void
+test_lb_offline_sum(void)
+{
+	struct site_lb lb;
+	char *cause = NULL;
+
+	site_lb_from_cfg(&cfg, &lb);
+	CU_ASSERT_EQUAL(site_lb_parse(&lb, &cfg, 7, "17", &cause), -1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cause);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cause, "at least 18 kW"));
+	free(cause);
+	cause = NULL;
+	CU_ASSERT_EQUAL(lb.offline_site_power_w, 22000); /* unchanged */
+	CU_ASSERT_EQUAL(site_lb_parse(&lb, &cfg, 7, "18", &cause), 0);
+	CU_ASSERT_EQUAL(lb.offline_site_power_w, 18000);
+	CU_ASSERT_EQUAL(site_lb_parse(&lb, &cfg, 7, "0", &cause), 0);
+	CU_ASSERT_EQUAL(lb.offline_site_power_w, 0);
+}
+
 static const struct cu_test site_tests[] = {
 	{ "circuits ordered parents first", test_circuits },
 	{ "connectors in configuration order", test_connectors },
@@ -362,6 +383,8 @@ static const struct cu_test site_tests[] = {
 	{ "offline cap after the delay", test_offline_cap_timeline },
 	{ "writes: all first, then decreases first", test_run_order },
 	{ "backend settings checked", test_lb_parse },
+	{ "backend offline-site power covers the offline powers",
+	  test_lb_offline_sum },
 	{ NULL, NULL },
 };
 

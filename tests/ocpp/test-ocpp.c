@@ -619,7 +619,7 @@ change16(struct ocpp_session *s, const char *key, const char *value)
 {
 	static char status[32];
 	json_t *req = json_pack("{ssss}", "key", key, "value", value);
-	json_t *res = cfg_change_configuration(s, req);
+	json_t *res = ocpp_change_configuration(s, req);
 
 	strlcpy_ok(status, json_string_value(json_object_get(res, "status")),
 	    sizeof(status));
@@ -650,7 +650,7 @@ test_measurand_keys(void)
 	    "Accepted");
 	CU_ASSERT_EQUAL(s->cfg[CI_ALIGNED_MEASURANDS], 0);
 	req = json_pack("{s[s]}", "key", "MeterValuesSampledData");
-	res = cfg_get_configuration(s, req);
+	res = ocpp_get_configuration(s, req);
 	k = json_array_get(json_object_get(res, "configurationKey"), 0);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(k, "value")),
 	    "Energy.Active.Import.Register,Voltage");
@@ -688,7 +688,7 @@ test_phase_rotation(void)
 	CU_ASSERT_STRING_EQUAL(change16(s, "ConnectorPhaseRotation",
 	    "RST"), "Rejected");
 	req = json_pack("{s[s]}", "key", "ConnectorPhaseRotation");
-	res = cfg_get_configuration(s, req);
+	res = ocpp_get_configuration(s, req);
 	k = json_array_get(json_object_get(res, "configurationKey"), 0);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(k, "value")),
 	    "0.RST, 1.RST,2.TRS");
@@ -822,32 +822,32 @@ test_config_set(void)
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	req = json_pack("{ssss}", "key", "HeartbeatInterval", "value", "0");
-	res = cfg_change_configuration(s, req);
+	res = ocpp_change_configuration(s, req);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(res,
 	    "status")), "Rejected");		/* 1..86400 */
 	json_decref(req);
 	json_decref(res);
 	req = json_pack("{ssss}", "key", "HeartbeatInterval", "value", "86400");
-	res = cfg_change_configuration(s, req);
+	res = ocpp_change_configuration(s, req);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(res,
 	    "status")), "Accepted");
 	CU_ASSERT_EQUAL(s->cfg[CI_HEARTBEAT], 86400);
 	json_decref(req);
 	json_decref(res);
 	req = json_pack("{ssss}", "key", "HeartbeatInterval", "value", "60s");
-	res = cfg_change_configuration(s, req);
+	res = ocpp_change_configuration(s, req);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(res,
 	    "status")), "Rejected");
 	json_decref(req);
 	json_decref(res);
 	req = json_pack("{ssss}", "key", "NumberOfConnectors", "value", "3");
-	res = cfg_change_configuration(s, req);
+	res = ocpp_change_configuration(s, req);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(res,
 	    "status")), "Rejected");
 	json_decref(req);
 	json_decref(res);
 	req = json_pack("{s[ss]}", "key", "NumberOfConnectors", "Nope");
-	res = cfg_get_configuration(s, req);
+	res = ocpp_get_configuration(s, req);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
 	    json_array_get(json_object_get(res, "configurationKey"), 0),
 	    "value")), "2");

@@ -171,7 +171,7 @@ child_loop(int fd, int64_t next_seq, unsigned seed)
 				rc = store_queue_ack_with_state(st, m.id,
 				    "last_stop", value, &cause);
 			} else {
-				rc = store_queue_ack(st, m.id, &cause);
+				rc = store_queue_ack_with_state(st, m.id, NULL, NULL, &cause);
 			}
 			if (rc != 0)
 				break;

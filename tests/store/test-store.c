@@ -500,7 +500,7 @@ test_full_disk_is_an_error(void)
 	/* Still usable: acknowledging frees room, and the next one fits. */
 	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
 	CU_ASSERT_TRUE(found);
-	CU_ASSERT_EQUAL(store_queue_ack(st, m.id, NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, m.id, NULL, NULL, NULL), 0);
 	store_close(st);
 	st = open_ok(path, NULL);
 	store_queue_stats(st, &qs);
@@ -833,8 +833,9 @@ test_queue_order_and_ack(void)
 	CU_ASSERT_EQUAL(m.attempts, 2);
 	CU_ASSERT_STRING_EQUAL(m.payload, "{\"n\":0}");
 	CU_ASSERT_EQUAL(m.created_ms, 100);
-	CU_ASSERT_EQUAL(store_queue_ack(st, ids[0], NULL), 0);
-	CU_ASSERT_EQUAL(store_queue_ack(st, ids[0], NULL), STORE_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, ids[0], NULL, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, ids[0], NULL, NULL, NULL),
+	    STORE_ERR_NOT_FOUND);
 	CU_ASSERT_EQUAL(store_queue_attempt(st, ids[0], NULL),
 	    STORE_ERR_NOT_FOUND);
 	store_close(st);
@@ -844,8 +845,8 @@ test_queue_order_and_ack(void)
 	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
 	CU_ASSERT_EQUAL(m.id, ids[1]);
 	CU_ASSERT_EQUAL(m.connector, 1);
-	CU_ASSERT_EQUAL(store_queue_ack(st, ids[1], NULL), 0);
-	CU_ASSERT_EQUAL(store_queue_ack(st, ids[2], NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, ids[1], NULL, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, ids[2], NULL, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
 	CU_ASSERT_FALSE(found);
 	store_close(st);
@@ -915,7 +916,7 @@ test_stop_queued_before_start_gets_id(void)
 	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
 	CU_ASSERT_EQUAL(m.id, mv_id);
 	CU_ASSERT_STRING_EQUAL(m.tx_id, "4711");
-	CU_ASSERT_EQUAL(store_queue_ack(st, mv_id, NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, mv_id, NULL, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
 	CU_ASSERT_EQUAL(m.id, stop_id);
 	CU_ASSERT_EQUAL(m.kind, STORE_MSG_TX_END);
@@ -927,7 +928,7 @@ test_stop_queued_before_start_gets_id(void)
 	CU_ASSERT_EQUAL(got.meter_stop_wh, 13000);
 	CU_ASSERT_STRING_EQUAL(got.id_token, "04A2B3C4");
 	/* Once the stop is acknowledged the ended transaction is forgotten. */
-	CU_ASSERT_EQUAL(store_queue_ack(st, stop_id, NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, stop_id, NULL, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(store_tx_get(st, tx.ref, &got, NULL),
 	    STORE_ERR_NOT_FOUND);
 	/* Unknown references and acks are errors, and change nothing. */

@@ -1,6 +1,6 @@
 /* The site model: configuration -> balancer and southbound structs,
  * readings in, caps composed, setpoints out (see site.h). */
-#include "site.h"
+#include "site/site.h"
 
 #include <errno.h>
 #include <math.h>
@@ -8,245 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/util.h"
-
-const struct site_setting_key site_setting_keys[] = {
-	{ "balancer.mode", "LBMode", "Mode" },
-	{ "balancer.pv-mode", "LBPvMode", "PvMode" },
-	{ "balancer.reserve-pct", "LBReservePercent", "ReservePercent" },
-	{ "site.available-power-kw", "LBAvailablePowerKw", "AvailablePower" },
-	{ "balancer.min-power-1ph-kw", "LBMinPower1phKw", "MinPower1ph" },
-	{ "balancer.min-power-3ph-kw", "LBMinPower3phKw", "MinPower3ph" },
-	{ "balancer.offline-meter-power-kw", "LBOfflineMeterPowerKw",
-	  "OfflineMeterPower" },
-	{ "balancer.offline-site-power-kw", "LBOfflineSitePowerKw",
-	  "OfflineSitePower" },
-};
-const size_t site_n_setting_keys = ARRAY_SIZE(site_setting_keys);
-
-enum { K_MODE, K_PV, K_RESERVE, K_AVAIL, K_MIN1, K_MIN3, K_OFFMETER,
-	K_OFFSITE };
-
-static const char *const mode_names[] = { "dlb", "alm", "pv" };
-static const char *const pv_names[] = { "full-green", "green-priority",
-	"speed-priority" };
-
-void
-site_lb_from_cfg(const struct cfg *cfg, struct site_lb *lb)
-{
-	lb->mode = cfg->balancer.mode;
-	lb->pv_mode = cfg->balancer.pv_mode;
-	lb->reserve_pct = cfg->balancer.reserve_pct;
-	lb->available_power_w = cfg->site.available_power_w;
-	lb->min_power_1ph_w = cfg->balancer.min_power_1ph_w;
-	lb->min_power_3ph_w = cfg->balancer.min_power_3ph_w;
-	lb->offline_meter_power_w = cfg->balancer.offline_meter_power_w;
-	lb->offline_site_power_w = cfg->balancer.offline_site_power_w;
-}
-
-/* Formats W as kW with up to three decimals, no trailing zero ("4.2",
- * "40", "43.47"). */
-static const char *
-fmt_kw(int w, char *buf, size_t len)
-{
-	if (w % 1000 == 0)
-		snprintf(buf, len, "%d", w / 1000);
-	else if (w % 100 == 0)
-		snprintf(buf, len, "%d.%d", w / 1000, (w % 1000) / 100);
-	else if (w % 10 == 0)
-		snprintf(buf, len, "%d.%02d", w / 1000, (w % 1000) / 10);
-	else
-		snprintf(buf, len, "%d.%03d", w / 1000, w % 1000);
-	return buf;
-}
-
-const char *
-site_lb_format(const struct site_lb *lb, size_t i, char *buf, size_t len)
-{
-	switch (i) {
-	case K_MODE:
-		snprintf(buf, len, "%s", mode_names[lb->mode]);
-		return buf;
-	case K_PV:
-		snprintf(buf, len, "%s", pv_names[lb->pv_mode]);
-		return buf;
-	case K_RESERVE:
-		snprintf(buf, len, "%d", lb->reserve_pct);
-		return buf;
-	case K_AVAIL:
-		return fmt_kw(lb->available_power_w, buf, len);
-	case K_MIN1:
-		return fmt_kw(lb->min_power_1ph_w, buf, len);
-	case K_MIN3:
-		return fmt_kw(lb->min_power_3ph_w, buf, len);
-	case K_OFFMETER:
-		return fmt_kw(lb->offline_meter_power_w, buf, len);
-	case K_OFFSITE:
-		return fmt_kw(lb->offline_site_power_w, buf, len);
-	}
-	snprintf(buf, len, "?");
-	return buf;
-}
-
-/* Parses a decimal kW value into W (at most three decimals); 0 or -1. */
-static int
-parse_kw(const char *s, int *w)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < 0 ||
-	    v > 100000)
-		return -1;
-	*w = (int)lround(v * 1000.0);
-	return 0;
-}
-
-/* The sum of the chargers' minimum powers under lb. */
-static long
-sum_pmin_w(const struct cfg *cfg, const struct site_lb *lb)
-{
-	long sum = 0;
-
-	for (size_t i = 0; i < cfg->n_chargers; i++)
-		sum += cfg->chargers[i].phases == 1 ? lb->min_power_1ph_w :
-		    lb->min_power_3ph_w;
-	return sum;
-}
-
-int
-site_lb_parse(struct site_lb *lb, const struct cfg *cfg, size_t i,
-    const char *value, char **cause)
-{
-	struct site_lb n = *lb;
-	const char *key = i < site_n_setting_keys ? site_setting_keys[i].key :
-	    "?";
-	char a[32], b[32];
-	long sum, breaker_w;
-	int w = 0, phases;
-
-	switch (i) {
-	case K_MODE:
-		for (size_t m = 0; m < ARRAY_SIZE(mode_names); m++)
-			if (strcmp(value, mode_names[m]) == 0) {
-				n.mode = (enum cfg_balancer_mode)m;
-				goto ranges;
-			}
-		xasprintf(cause, "%s: '%s' is not a mode: allowed dlb, alm, pv",
-		    key, value);
-		return -1;
-	case K_PV:
-		for (size_t m = 0; m < ARRAY_SIZE(pv_names); m++)
-			if (strcmp(value, pv_names[m]) == 0) {
-				n.pv_mode = (enum cfg_pv_mode)m;
-				goto ranges;
-			}
-		xasprintf(cause, "%s: '%s' is not a PV mode: allowed full-green, "
-		    "green-priority, speed-priority", key, value);
-		return -1;
-	case K_RESERVE: {
-		char *end;
-		long v;
-
-		errno = 0;
-		v = strtol(value, &end, 10);
-		if (errno != 0 || end == value || *end != '\0' || v < 0 ||
-		    v > 50) {
-			xasprintf(cause, "%s: '%s' out of range: allowed 0..50 "
-			    "(%%)", key, value);
-			return -1;
-		}
-		n.reserve_pct = (int)v;
-		goto ranges;
-	}
-	default:
-		break;
-	}
-	if (i >= site_n_setting_keys || parse_kw(value, &w) != 0) {
-		xasprintf(cause, "%s: '%s' is not a power in kW", key, value);
-		return -1;
-	}
-	switch (i) {
-	case K_AVAIL:
-		if (w % 1000 != 0 || w < 1000 || w > 10000000) {
-			xasprintf(cause, "%s: '%s' out of range: whole kW, "
-			    "1..10000", key, value);
-			return -1;
-		}
-		n.available_power_w = w;
-		break;
-	case K_MIN1:
-		if (w < 1400 || w > 7400) {
-			xasprintf(cause, "%s: '%s' out of range: 1.4..7.4 kW", key,
-			    value);
-			return -1;
-		}
-		n.min_power_1ph_w = w;
-		break;
-	case K_MIN3:
-		if (w < 4200 || w > 22000) {
-			xasprintf(cause, "%s: '%s' out of range: 4.2..22 kW", key,
-			    value);
-			return -1;
-		}
-		n.min_power_3ph_w = w;
-		break;
-	case K_OFFMETER:
-		n.offline_meter_power_w = w;
-		break;
-	case K_OFFSITE:
-		n.offline_site_power_w = w;
-		break;
-	default:
-		break;
-	}
-ranges:
-	/* The cross-checks of the configuration file, on the new set. */
-	sum = sum_pmin_w(cfg, &n);
-	if (cfg->n_chargers > 0 && n.available_power_w <= sum) {
-		xasprintf(cause, "%s: '%s' refused: the available power %s kW is "
-		    "not above the chargers' minimum charging powers (%s kW)",
-		    key, value, fmt_kw(n.available_power_w, a, sizeof(a)),
-		    fmt_kw((int)sum, b, sizeof(b)));
-		return -1;
-	}
-	phases = cfg->site.distribution == CFG_DIST_3PH_TN ||
-	    cfg->site.distribution == CFG_DIST_3PH_IT ? 3 : 1;
-	breaker_w = (long)cfg->site.main_breaker_a *
-	    cfg->site.nominal_voltage_v * phases;
-	if (n.available_power_w > breaker_w) {
-		xasprintf(cause, "%s: '%s' refused: the available power %s kW is "
-		    "above what the main breaker carries: at most %s kW (%d A x "
-		    "%d V x %d phase%s)", key, value,
-		    fmt_kw(n.available_power_w, a, sizeof(a)),
-		    fmt_kw((int)breaker_w, b, sizeof(b)),
-		    cfg->site.main_breaker_a, cfg->site.nominal_voltage_v,
-		    phases, phases > 1 ? "s" : "");
-		return -1;
-	}
-	if (n.offline_meter_power_w > n.available_power_w) {
-		xasprintf(cause, "%s: '%s' refused: the offline-meter power must "
-		    "be 0..%s kW (the available power)", key, value,
-		    fmt_kw(n.available_power_w, a, sizeof(a)));
-		return -1;
-	}
-	if (n.offline_site_power_w > n.available_power_w) {
-		xasprintf(cause, "%s: '%s' refused: the offline-site power must "
-		    "be 0..%s kW (the available power)", key, value,
-		    fmt_kw(n.available_power_w, a, sizeof(a)));
-		return -1;
-	}
-	if (n.mode != CFG_BAL_DLB && !(cfg->meter.link.host[0] != '\0' ||
-	    cfg->meter.link.device[0] != '\0')) {
-		xasprintf(cause, "%s: '%s' refused: modes alm and pv need the "
-		    "meter, and none is configured", key, value);
-		return -1;
-	}
-	*lb = n;
-	return 0;
-}
 
 /* Fills the balancer settings from cfg and lb. */
 static void
@@ -329,8 +92,7 @@ site_init(struct site *s, const struct cfg *cfg, const struct site_lb *lb,
 		s->lb = *lb;
 	else
 		site_lb_from_cfg(cfg, &s->lb);
-	s->bsite.phases = cfg->site.distribution == CFG_DIST_3PH_TN ||
-	    cfg->site.distribution == CFG_DIST_3PH_IT ? 3 : 1;
+	s->bsite.phases = cfg_distribution_phases(cfg->site.distribution);
 	s->bsite.nominal_voltage_v = cfg->site.nominal_voltage_v;
 	s->bsite.cloud_cap_w = BAL_NO_CAP;
 	for (int p = 0; p < s->bsite.phases; p++)
@@ -455,6 +217,13 @@ site_set_lb(struct site *s, const struct site_lb *lb)
 	s->dirty = true;
 }
 
+void
+site_mark_backend(struct site *s, size_t i)
+{
+	if (i < SITE_MAX_SETTINGS)
+		s->lb_backend[i] = true;
+}
+
 double
 site_offline_limit(const struct site *s, int charger)
 {
@@ -569,13 +338,13 @@ site_sb_conf(const struct site *s, struct sb_conf *conf,
 		sc->control_unit = cc->control_unit == CFG_CONTROL_CURRENT ?
 		    SB_CONTROL_CURRENT : SB_CONTROL_POWER;
 		sc->word_order = sb_words_of(cc->word_order);
+		sc->max_power_w = cc->max_power_w;
 		for (int j = 0; j < cc->connectors && j < SB_MAX_CONNECTORS; j++)
 			sc->offline_limit[j] = site_offline_limit(s, c);
 	}
 	conf->chargers = chargers;
 	conf->n_chargers = (size_t)s->n_chargers;
-	if (s->meter_used || cfg->meter.link.host[0] != '\0' ||
-	    cfg->meter.link.device[0] != '\0') {
+	if (s->meter_used || cfg_has_meter(cfg)) {
 		switch (cfg->meter.type) {
 		case CFG_METER_SDM630:
 			conf->meter.type = SB_METER_SDM630;
@@ -594,6 +363,7 @@ site_sb_conf(const struct site *s, struct sb_conf *conf,
 		serial_of(&cfg->meter.link, &conf->meter.rtu);
 		conf->meter.poll_interval_ms = cfg->meter.poll_interval_ms;
 		conf->meter.max_age_s = cfg->meter.max_age_s;
+		conf->meter.max_power_w = (double)cfg_breaker_w(cfg, NULL);
 	}
 }
 
@@ -627,6 +397,13 @@ site_bal_state(int st)
 	}
 }
 
+bool
+site_tx_running(enum bal_conn_state st)
+{
+	return st == BAL_ST_CHARGING || st == BAL_ST_SUSPENDED_EV ||
+	    st == BAL_ST_SUSPENDED_EVSE;
+}
+
 const char *
 site_status_name(int st, bool online)
 {
@@ -646,8 +423,7 @@ site_status_name(int st, bool online)
 static bool
 demanding(enum bal_conn_state st)
 {
-	return st == BAL_ST_PREPARING || st == BAL_ST_CHARGING ||
-	    st == BAL_ST_SUSPENDED_EV || st == BAL_ST_SUSPENDED_EVSE;
+	return st == BAL_ST_PREPARING || site_tx_running(st);
 }
 
 /* A reading's double as a non-negative integer (unknown = 0). */
@@ -714,10 +490,8 @@ clamp32(int64_t v)
 	    (int32_t)v;
 }
 
-/* True once every charger was read or found offline (before that a
- * charger's draw would count as household). */
-static bool
-all_read(const struct site *s)
+bool
+site_all_read(const struct site *s)
 {
 	for (int c = 0; c < s->n_chargers; c++)
 		if (s->readings[c].polls == 0 && !s->readings[c].online &&
@@ -764,7 +538,7 @@ household_now(struct site *s, const struct bal_meter *bm)
 {
 	int64_t pw[BAL_PHASES], pma[BAL_PHASES];
 
-	if (!all_read(s))
+	if (!site_all_read(s))
 		return false;
 	s->meter_household_w = bm->total_power_w - online_power_w(s, pw, pma);
 	for (int p = 0; p < BAL_PHASES; p++) {
@@ -938,6 +712,16 @@ site_update_caps(struct site *s, int64_t now_ms)
 	if (cap != s->cap_w || src != s->cap_source ||
 	    applies != s->offline_cap_active)
 		s->dirty = true;
+	if (applies != s->offline_cap_active && s->lb.offline_site_power_w > 0) {
+		if (applies)
+			log_info("site cap: backend unreachable for %d s: "
+			    "offline-site power %d W in force (cap %d W)",
+			    s->cfg->balancer.offline_site_delay_s,
+			    (int)s->lb.offline_site_power_w, (int)cap);
+		else
+			log_info("site cap: backend connected: offline-site "
+			    "power no longer in force (cap %d W)", (int)cap);
+	}
 	s->cap_w = cap;
 	s->cap_source = src;
 	s->offline_cap_active = applies;
@@ -1104,4 +888,39 @@ site_cloud_name(enum site_cloud c)
 		return "offline";
 	}
 	return "?";
+}
+
+double
+site_applied_w(const struct site *s, int connector, double schedule_w)
+{
+	double w = schedule_w;
+
+	if (connector == 0) {
+		if (s->cap_w < w)
+			w = s->cap_w;
+	} else if (connector >= 1 && connector <= s->n_conns && s->have_run) {
+		const struct bal_conn_out *o = &s->out[connector - 1];
+
+		if (o->setpoint_w < w && s->chargers[s->conns[connector - 1]
+		    .charger].online)
+			w = o->setpoint_w;
+	}
+	return w;
+}
+
+bool
+site_held_below_profile(const struct site *s, int k, enum bal_reason *reason)
+{
+	const struct bal_conn_out *o = &s->out[k];
+	int32_t cap = s->conns[k].profile_cap_w;
+
+	if (reason != NULL)
+		*reason = o->reason;
+	return s->have_run && (cap != BAL_NO_CAP || s->cap_source ==
+	    SITE_CAP_PROFILE) && s->bconns[k].state == BAL_ST_CHARGING &&
+	    s->conns[k].submitted && o->reason != BAL_R_CAPPED_PROFILE &&
+	    o->reason != BAL_R_CAPPED_SITE && o->reason != BAL_R_CAPPED_MAX &&
+	    o->reason != BAL_R_HELD_NEAR_DRAW &&
+	    o->reason != BAL_R_WAITING_FOR_ROOM &&
+	    (cap == BAL_NO_CAP || o->setpoint_w < cap);
 }

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "balancer/balancer.h"
-#include "cfg.h"
+#include "config/config.h"
 #include "southbound/southbound.h"
 
 /* Where the cap on the site's total came from (status "site_cap.source"). */
@@ -56,6 +56,7 @@ struct site_setting_key {
 };
 extern const struct site_setting_key site_setting_keys[];
 extern const size_t site_n_setting_keys;
+#define SITE_MAX_SETTINGS 16 /* room for site_n_setting_keys */
 
 /* One OCPP connector: a charger's connector. */
 struct site_conn {
@@ -75,6 +76,7 @@ struct site_conn {
 struct site {
 	const struct cfg *cfg;
 	struct site_lb lb;
+	bool lb_backend[SITE_MAX_SETTINGS]; /* setting i was set by the backend */
 	/* balancer input */
 	struct bal_site bsite;
 	struct bal_circuit circuits[BAL_MAX_CIRCUITS];
@@ -146,6 +148,8 @@ int site_lb_parse(struct site_lb *lb, const struct cfg *cfg, size_t i,
     const char *value, char **cause);
 /* Replaces the settings in force (already checked) and marks a run. */
 void site_set_lb(struct site *s, const struct site_lb *lb);
+/* Records that setting key i in force was set by the backend. */
+void site_mark_backend(struct site *s, size_t i);
 
 /* Fills conf (defaults first) and chargers (n_chargers entries, borrowed
  * strings from cfg) for sb_start, with the offline limits in force. */
@@ -158,6 +162,11 @@ void site_take_charger(struct site *s, const struct sb_charger_reading *r,
     int64_t now_ms);
 /* Folds the meter's reading in. */
 void site_take_meter(struct site *s, const struct sb_meter_reading *m);
+
+/* True once every charger was read or found offline: before that a
+ * charger's draw would count as household, and a first balancer run would
+ * reserve power for chargers merely not read yet. */
+bool site_all_read(const struct site *s);
 
 /* Estimates the household load from the latest meter reading once
  * every online charger was read after it (the daemon asks for a charger
@@ -214,9 +223,111 @@ void site_mark_written(struct site *s, const struct site_write *w);
  * charger's offline power shared by its connectors). */
 double site_offline_limit(const struct site *s, int charger);
 
+/* What is really applied to connector k (1-based; 0 = the site) where a
+ * charging schedule says schedule_w: that, held down by the local limits
+ * in force now (the site cap; a connector's setpoint once written to an
+ * online charger).  For the composite schedule. */
+double site_applied_w(const struct site *s, int connector, double schedule_w);
+/* True when connector k (0-based) charges below what its profiles allow
+ * because of a local limit (household, PV, a circuit, the offline
+ * fallback), not a profile or its own maximum; *reason (optional) gets
+ * the balancer's reason. */
+bool site_held_below_profile(const struct site *s, int k,
+    enum bal_reason *reason);
+
 /* Finds a connector by OCPP id ("3"), "CHARGER/K" or "CHARGER" (one
  * connector).  Returns its index, or -1. */
 int site_find_conn(const struct site *s, const char *name);
+
+/* ---- Reports (report.c): plain structs that the control socket (and
+ * later the dashboard and the metrics) only format. */
+
+/* The meter as reported; NaN = unknown. */
+struct site_meter_view {
+	const char *type;    /* "sdm630" */
+	bool online;         /* read, and no fault */
+	bool healthy;        /* as the balancer last saw it */
+	int64_t age_ms;      /* of the last reading; -1 unknown */
+	double total_w;
+	double phase_v[BAL_PHASES], phase_a[BAL_PHASES], phase_w[BAL_PHASES];
+	int64_t household_w;
+	int64_t pv_w;
+};
+
+/* The site as reported. */
+struct site_report {
+	int32_t cap_w;
+	const char *cap_source;       /* site_cap_source_name */
+	int64_t profile_id;           /* -1 unless the cap is a profile's */
+	int64_t budget_w;
+	int64_t allocated_w;
+	const char *balancer_source;  /* bal_cap_source_name */
+	int writes_pending;           /* submitted, not yet read back */
+	const char *cloud_state;      /* site_cloud_name */
+	int64_t cloud_since_epoch_ms; /* 0 = since start */
+	struct site_lb lb;            /* the settings in force */
+	bool lb_backend[SITE_MAX_SETTINGS]; /* ... and which the backend set */
+	bool has_meter;               /* used by the mode or configured */
+	struct site_meter_view meter;
+	int n_chargers;
+	int n_conns;
+};
+
+/* A charger as reported; strings borrowed from the site. */
+struct site_charger_view {
+	const char *name, *model, *serial, *firmware;
+	const char *error;            /* "" when none */
+	const char *unsupported;      /* registers it refused, "" when none */
+	char link[CFG_PATH_MAX + 64]; /* "tcp 127.0.0.1:5021", ... */
+	bool online;
+	int64_t updated_ms;           /* monotonic, last reading; 0 never */
+	int first_conn;               /* its connectors' indexes */
+	int n_conns;
+};
+
+/* A connector as reported; NaN = unknown. */
+struct site_conn_view {
+	const char *label;  /* "bay1/1" */
+	int connector;      /* on its charger */
+	int ocpp_id;
+	const char *status; /* OCPP 1.6 status name */
+	double power_w;     /* NaN while its charger is offline */
+	double energy_wh;
+	int32_t setpoint_w;
+	double setpoint_a;  /* per phase, 0.1 A */
+	bool paused;
+	const char *reason; /* "starting" before the first run */
+	bool tx_running;    /* a transaction runs (charging or suspended) */
+};
+
+/* One cap behind a connector's setpoint. */
+struct site_cap_view {
+	const char *what;   /* "profile", "max", "circuit", ... */
+	int32_t w;
+	char detail[160];   /* "" when none */
+};
+
+/* Why connector k has its setpoint (explain). */
+struct site_explain {
+	const char *label;
+	int ocpp_id;
+	int32_t setpoint_w;
+	const char *reason;
+	const char *bound_by; /* "none", "profile", "held", "max", "site", ... */
+	struct site_cap_view caps[8];
+	int n_caps;
+	char line[512];       /* the balancer's one-line account */
+};
+
+/* Fills r from the site now. */
+void site_report(const struct site *s, struct site_report *r);
+/* Fills v for charger c (0..n_chargers-1). */
+void site_charger_view(const struct site *s, int c,
+    struct site_charger_view *v);
+/* Fills v for connector k (0..n_conns-1). */
+void site_conn_view(const struct site *s, int k, struct site_conn_view *v);
+/* Fills e for connector k (0..n_conns-1). */
+void site_explain(const struct site *s, int k, struct site_explain *e);
 
 /* Names for status output. */
 const char *site_cap_source_name(enum site_cap_source src);
@@ -225,5 +336,7 @@ const char *site_cloud_name(enum site_cloud c);
 const char *site_status_name(int sb_status, bool online);
 /* The balancer state of a connector status register value. */
 enum bal_conn_state site_bal_state(int sb_status);
+/* True while a connector in this state has a transaction running. */
+bool site_tx_running(enum bal_conn_state st);
 
 #endif

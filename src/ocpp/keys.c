@@ -13,12 +13,12 @@
 #include "ocpp/session-private.h"
 
 #define RW(k16, comp, var, inst, idx, lo, hi) \
-	{ k16, comp, var, inst, CFG_INT, false, lo, hi, idx, NULL }
+	{ k16, comp, var, inst, OCPP_KEY_INT, false, lo, hi, idx, NULL }
 #define RO_INT(k16, comp, var, inst, idx) \
-	{ k16, comp, var, inst, CFG_INT, true, 0, INT_MAX, idx, NULL }
+	{ k16, comp, var, inst, OCPP_KEY_INT, true, 0, INT_MAX, idx, NULL }
 #define MEAS(k16, comp, var, idx) \
-	{ k16, comp, var, NULL, CFG_MEASURANDS, false, 0, OCPP_MEAS_ALL, idx, \
-	  NULL }
+	{ k16, comp, var, NULL, OCPP_KEY_MEASURANDS, false, 0, \
+	  OCPP_MEAS_ALL, idx, NULL }
 #define CONST(k16, comp, var, type, value) \
 	{ k16, comp, var, NULL, type, true, 0, 0, -1, value }
 
@@ -26,7 +26,7 @@
  * gateway honours, with the 2.0.1 component/variable that means the same;
  * constants describe fixed behaviour.  The daemon's ext_keys override an
  * entry with the same 1.6 key. */
-const struct cfg_entry ocpp_cfg_table[] = {
+const struct ocpp_key_entry ocpp_key_table[] = {
 	RW("HeartbeatInterval", "OCPPCommCtrlr", "HeartbeatInterval", NULL,
 	    CI_HEARTBEAT, 1, 86400),
 	RW("MeterValueSampleInterval", "SampledDataCtrlr", "TxUpdatedInterval",
@@ -45,45 +45,45 @@ const struct cfg_entry ocpp_cfg_table[] = {
 	    NULL, CI_BACKOFF_REPEAT, 0, 100),
 	RW("MessageTimeout", "OCPPCommCtrlr", "MessageTimeout", "Default",
 	    CI_CALL_TIMEOUT, 1, 3600),
-	MEAS("MeterValuesSampledData", "SampledDataCtrlr", "TxUpdatedMeasurands",
-	    CI_SAMPLED_MEASURANDS),
-	CONST("NumberOfConnectors", NULL, NULL, CFG_INT, NULL),
-	{ "ConnectorPhaseRotation", NULL, NULL, NULL, CFG_PHASE_ROTATION, false,
-	  0, 0, -1, NULL },
+	MEAS("MeterValuesSampledData", "SampledDataCtrlr",
+	    "TxUpdatedMeasurands", CI_SAMPLED_MEASURANDS),
+	CONST("NumberOfConnectors", NULL, NULL, OCPP_KEY_INT, NULL),
+	{ "ConnectorPhaseRotation", NULL, NULL, NULL, OCPP_KEY_PHASE_ROTATION,
+	  false, 0, 0, -1, NULL },
 	CONST("AuthorizeRemoteTxRequests", "AuthCtrlr", "AuthorizeRemoteStart",
-	    CFG_BOOL, "false"),
+	    OCPP_KEY_BOOL, "false"),
 	RW("ClockAlignedDataInterval", "AlignedDataCtrlr", "Interval", NULL,
 	    CI_ALIGNED_INTERVAL, 0, 86400),
-	CONST("ConnectionTimeOut", "TxCtrlr", "EVConnectionTimeOut", CFG_INT,
+	CONST("ConnectionTimeOut", "TxCtrlr", "EVConnectionTimeOut", OCPP_KEY_INT,
 	    "0"),
 	CONST("GetConfigurationMaxKeys", "DeviceDataCtrlr", "ItemsPerMessage",
-	    CFG_INT, "64"),
-	CONST("LocalAuthorizeOffline", NULL, NULL, CFG_BOOL, "false"),
-	CONST("LocalPreAuthorize", NULL, NULL, CFG_BOOL, "false"),
+	    OCPP_KEY_INT, "64"),
+	CONST("LocalAuthorizeOffline", NULL, NULL, OCPP_KEY_BOOL, "false"),
+	CONST("LocalPreAuthorize", NULL, NULL, OCPP_KEY_BOOL, "false"),
 	MEAS("MeterValuesAlignedData", "AlignedDataCtrlr", "Measurands",
 	    CI_ALIGNED_MEASURANDS),
-	CONST("ResetRetries", NULL, NULL, CFG_INT, "0"),
+	CONST("ResetRetries", NULL, NULL, OCPP_KEY_INT, "0"),
 	CONST("StopTransactionOnEVSideDisconnect", "TxCtrlr",
-	    "StopTxOnEVSideDisconnect", CFG_BOOL, "true"),
+	    "StopTxOnEVSideDisconnect", OCPP_KEY_BOOL, "true"),
 	CONST("StopTransactionOnInvalidId", "TxCtrlr", "StopTxOnInvalidId",
-	    CFG_BOOL, "true"),
-	CONST("StopTxnAlignedData", NULL, NULL, CFG_STR, ""),
+	    OCPP_KEY_BOOL, "true"),
+	CONST("StopTxnAlignedData", NULL, NULL, OCPP_KEY_STR, ""),
 	MEAS("StopTxnSampledData", "SampledDataCtrlr", "TxEndedMeasurands",
 	    CI_STOP_MEASURANDS),
-	CONST("SupportedFeatureProfiles", NULL, NULL, CFG_STR,
+	CONST("SupportedFeatureProfiles", NULL, NULL, OCPP_KEY_STR,
 	    "Core,FirmwareManagement,RemoteTrigger,SmartCharging"),
-	CONST("UnlockConnectorOnEVSideDisconnect", NULL, NULL, CFG_BOOL, "true"),
-	CONST("ChargeProfileMaxStackLevel", NULL, NULL, CFG_INT, "8"),
+	CONST("UnlockConnectorOnEVSideDisconnect", NULL, NULL, OCPP_KEY_BOOL, "true"),
+	CONST("ChargeProfileMaxStackLevel", NULL, NULL, OCPP_KEY_INT, "8"),
 	CONST("ChargingScheduleAllowedChargingRateUnit",
-	    "SmartChargingCtrlr", "RateUnit", CFG_STR, "Current,Power"),
+	    "SmartChargingCtrlr", "RateUnit", OCPP_KEY_STR, "Current,Power"),
 	CONST("ChargingScheduleMaxPeriods", "SmartChargingCtrlr", "PeriodsPerSchedule",
-	    CFG_INT, "24"),
+	    OCPP_KEY_INT, "24"),
 	CONST("MaxChargingProfilesInstalled", "SmartChargingCtrlr", "Entries",
-	    CFG_INT, "16"),
-	CONST(NULL, "SecurityCtrlr", "SecurityProfile", CFG_INT, NULL),
-	CONST(NULL, "SecurityCtrlr", "Identity", CFG_STR, NULL),
-	CONST(NULL, "SmartChargingCtrlr", "Enabled", CFG_BOOL, "true"),
-	{ NULL, NULL, NULL, NULL, CFG_INT, true, 0, 0, -1, NULL },
+	    OCPP_KEY_INT, "16"),
+	CONST(NULL, "SecurityCtrlr", "SecurityProfile", OCPP_KEY_INT, NULL),
+	CONST(NULL, "SecurityCtrlr", "Identity", OCPP_KEY_STR, NULL),
+	CONST(NULL, "SmartChargingCtrlr", "Enabled", OCPP_KEY_BOOL, "true"),
+	{ NULL, NULL, NULL, NULL, OCPP_KEY_INT, true, 0, 0, -1, NULL },
 };
 
 /* Measurand names, by bit (OCPP_MEAS_*). */
@@ -136,10 +136,10 @@ measurands_parse(const char *value, long *bits)
 }
 
 void
-cfg_value(const struct ocpp_session *s, const struct cfg_entry *e, char *buf,
-    size_t len)
+ocpp_key_value(const struct ocpp_session *s, const struct ocpp_key_entry *e,
+    char *buf, size_t len)
 {
-	if (e->type == CFG_MEASURANDS && e->index >= 0) {
+	if (e->type == OCPP_KEY_MEASURANDS && e->index >= 0) {
 		measurands_text(s->cfg[e->index], buf, len);
 		return;
 	}
@@ -154,7 +154,7 @@ cfg_value(const struct ocpp_session *s, const struct cfg_entry *e, char *buf,
 	/* Values known only at run time. */
 	if (e->key16 != NULL && strcmp(e->key16, "NumberOfConnectors") == 0)
 		snprintf(buf, len, "%d", s->station->n_connectors);
-	else if (e->type == CFG_PHASE_ROTATION)
+	else if (e->type == OCPP_KEY_PHASE_ROTATION)
 		snprintf(buf, len, "%s", s->st.phase_rotation);
 	else if (strcmp(e->variable, "SecurityProfile") == 0)
 		snprintf(buf, len, "%d", s->st.security_profile);
@@ -167,13 +167,13 @@ cfg_value(const struct ocpp_session *s, const struct cfg_entry *e, char *buf,
 /* Parses value for the writable integer entry e into *v: 0, or -1 when e
  * is read-only or value is not a decimal integer within e's range. */
 static int
-entry_value(const struct cfg_entry *e, const char *value, long *v)
+entry_value(const struct ocpp_key_entry *e, const char *value, long *v)
 {
 	char *end;
 
 	if (e->readonly || e->index < 0)
 		return -1;
-	if (e->type == CFG_MEASURANDS)
+	if (e->type == OCPP_KEY_MEASURANDS)
 		return measurands_parse(value, v);
 	*v = strtol(value, &end, 10);
 	if (*value == '\0' || *end != '\0' || *v < e->min || *v > e->max)
@@ -222,11 +222,12 @@ phase_rotation_ok(const char *value, long max)
 }
 
 enum ocpp_result
-cfg_set(struct ocpp_session *s, const struct cfg_entry *e, const char *value)
+ocpp_key_set(struct ocpp_session *s, const struct ocpp_key_entry *e,
+    const char *value)
 {
 	long v;
 
-	if (e->type == CFG_PHASE_ROTATION) {
+	if (e->type == OCPP_KEY_PHASE_ROTATION) {
 		if (!phase_rotation_ok(value, s->station->n_connectors))
 			return OCPP_REJECTED;
 		strlcpy_ok(s->st.phase_rotation, value,
@@ -264,10 +265,10 @@ ext_by_key16(const struct ocpp_session *s, const char *key)
 }
 
 /* The session's key with this 1.6 name, or NULL. */
-static const struct cfg_entry *
-cfg_by_key16(const char *key)
+static const struct ocpp_key_entry *
+ocpp_key_by_key16(const char *key)
 {
-	for (const struct cfg_entry *e = ocpp_cfg_table; e->key16 != NULL ||
+	for (const struct ocpp_key_entry *e = ocpp_key_table; e->key16 != NULL ||
 	    e->component != NULL; e++)
 		if (e->key16 != NULL && strcmp(e->key16, key) == 0)
 			return e;
@@ -291,7 +292,7 @@ get_key16(struct ocpp_session *s, const char *key, json_t *known,
     json_t *unknown)
 {
 	const struct ocpp_ext_key *k = ext_by_key16(s, key);
-	const struct cfg_entry *e;
+	const struct ocpp_key_entry *e;
 	char buf[512];
 
 	if (k != NULL && s->cb->config_get != NULL &&
@@ -299,9 +300,9 @@ get_key16(struct ocpp_session *s, const char *key, json_t *known,
 		add_key16(known, key, k->readonly, buf);
 		return;
 	}
-	e = cfg_by_key16(key);
+	e = ocpp_key_by_key16(key);
 	if (e != NULL) {
-		cfg_value(s, e, buf, sizeof(buf));
+		ocpp_key_value(s, e, buf, sizeof(buf));
 		add_key16(known, key, e->readonly, buf);
 		return;
 	}
@@ -309,7 +310,7 @@ get_key16(struct ocpp_session *s, const char *key, json_t *known,
 }
 
 json_t *
-cfg_get_configuration(struct ocpp_session *s, json_t *req)
+ocpp_get_configuration(struct ocpp_session *s, json_t *req)
 {
 	json_t *keys = json_object_get(req, "key");
 	json_t *known = json_array(), *unknown = json_array(), *res, *k;
@@ -319,7 +320,7 @@ cfg_get_configuration(struct ocpp_session *s, json_t *req)
 		json_array_foreach(keys, i, k)
 			get_key16(s, json_string_value(k), known, unknown);
 	} else {
-		for (const struct cfg_entry *e = ocpp_cfg_table;
+		for (const struct ocpp_key_entry *e = ocpp_key_table;
 		    e->key16 != NULL || e->component != NULL; e++)
 			if (e->key16 != NULL && ext_by_key16(s, e->key16) == NULL)
 				get_key16(s, e->key16, known, unknown);
@@ -361,12 +362,12 @@ config_status16(enum ocpp_result r)
 }
 
 json_t *
-cfg_change_configuration(struct ocpp_session *s, json_t *req)
+ocpp_change_configuration(struct ocpp_session *s, json_t *req)
 {
 	const char *key = json_string_value(json_object_get(req, "key"));
 	const char *value = json_string_value(json_object_get(req, "value"));
 	const struct ocpp_ext_key *k = ext_by_key16(s, key);
-	const struct cfg_entry *e;
+	const struct ocpp_key_entry *e;
 	enum ocpp_result r = OCPP_UNKNOWN;
 
 	if (k != NULL && s->cb->config_set != NULL) {
@@ -375,8 +376,8 @@ cfg_change_configuration(struct ocpp_session *s, json_t *req)
 		r = k->readonly ? OCPP_REJECTED :
 		    s->cb->config_set(s->ud, k, value, &cause);
 		free(cause);
-	} else if ((e = cfg_by_key16(key)) != NULL) {
-		r = cfg_set(s, e, value);
+	} else if ((e = ocpp_key_by_key16(key)) != NULL) {
+		r = ocpp_key_set(s, e, value);
 	}
 	return json_pack("{ss}", "status", config_status16(r));
 }
@@ -396,7 +397,8 @@ same_instance(const char *a, const char *b)
  * -1 unknown component, -2 unknown variable. */
 static int
 find_var(struct ocpp_session *s, const char *comp, const char *var,
-    const char *inst, const struct cfg_entry **e, const struct ocpp_ext_key **k)
+    const char *inst, const struct ocpp_key_entry **e,
+    const struct ocpp_ext_key **k)
 {
 	bool comp_known = false;
 
@@ -413,7 +415,7 @@ find_var(struct ocpp_session *s, const char *comp, const char *var,
 				return 0;
 			}
 		}
-	for (const struct cfg_entry *c = ocpp_cfg_table; c->key16 != NULL ||
+	for (const struct ocpp_key_entry *c = ocpp_key_table; c->key16 != NULL ||
 	    c->component != NULL; c++) {
 		if (c->component == NULL || strcmp(c->component, comp) != 0)
 			continue;
@@ -431,11 +433,11 @@ find_var(struct ocpp_session *s, const char *comp, const char *var,
  * SupplyPhases), one EVSE per connector with connector 1. ---- */
 static const struct {
 	const char *name;
-	enum cfg_type type;
+	enum ocpp_key_type type;
 } station_vars[] = {
-	{ "AvailabilityState", CFG_STR },
-	{ "Available", CFG_BOOL },
-	{ "SupplyPhases", CFG_INT },
+	{ "AvailabilityState", OCPP_KEY_STR },
+	{ "Available", OCPP_KEY_BOOL },
+	{ "SupplyPhases", OCPP_KEY_INT },
 };
 
 /* The station component a request's component names: 0 for the charging
@@ -491,7 +493,7 @@ station_value(const struct ocpp_session *s, int k, int i, char *buf,
  * -1 unknown component, -2 unknown variable. */
 static int
 lookup_var(struct ocpp_session *s, json_t *item, int *sk, int *sv,
-    const struct cfg_entry **e, const struct ocpp_ext_key **k)
+    const struct ocpp_key_entry **e, const struct ocpp_ext_key **k)
 {
 	json_t *c = json_object_get(item, "component");
 	json_t *v = json_object_get(item, "variable");
@@ -520,7 +522,7 @@ echo_cv(json_t *res, json_t *item)
 }
 
 json_t *
-cfg_get_variables(struct ocpp_session *s, json_t *req)
+ocpp_get_variables(struct ocpp_session *s, json_t *req)
 {
 	json_t *out = json_array(), *item;
 	size_t i;
@@ -528,7 +530,7 @@ cfg_get_variables(struct ocpp_session *s, json_t *req)
 	json_array_foreach(json_object_get(req, "getVariableData"), i, item) {
 		const char *at = json_string_value(json_object_get(item,
 		    "attributeType"));
-		const struct cfg_entry *e;
+		const struct ocpp_key_entry *e;
 		const struct ocpp_ext_key *k;
 		json_t *r = json_object();
 		char buf[1001];
@@ -555,7 +557,7 @@ cfg_get_variables(struct ocpp_session *s, json_t *req)
 				    s->cb->config_get(s->ud, k, buf, sizeof(buf)) != 0)
 					buf[0] = '\0';
 			} else {
-				cfg_value(s, e, buf, sizeof(buf));
+				ocpp_key_value(s, e, buf, sizeof(buf));
 			}
 			json_object_set_new(r, "attributeStatus",
 			    json_string("Accepted"));
@@ -567,7 +569,7 @@ cfg_get_variables(struct ocpp_session *s, json_t *req)
 }
 
 json_t *
-cfg_set_variables(struct ocpp_session *s, json_t *req)
+ocpp_set_variables(struct ocpp_session *s, json_t *req)
 {
 	json_t *out = json_array(), *item;
 	size_t i;
@@ -577,7 +579,7 @@ cfg_set_variables(struct ocpp_session *s, json_t *req)
 		    "attributeType"));
 		const char *value = json_string_value(json_object_get(item,
 		    "attributeValue"));
-		const struct cfg_entry *e;
+		const struct ocpp_key_entry *e;
 		const struct ocpp_ext_key *k;
 		json_t *r = json_object();
 		const char *status;
@@ -606,7 +608,7 @@ cfg_set_variables(struct ocpp_session *s, json_t *req)
 				    s->cb->config_set(s->ud, k, value, &cause);
 				free(cause);
 			} else {
-				res = cfg_set(s, e, value);
+				res = ocpp_key_set(s, e, value);
 			}
 			status = res == OCPP_ACCEPTED ? "Accepted" :
 			    res == OCPP_REBOOT_REQUIRED ? "RebootRequired" :
@@ -621,7 +623,7 @@ cfg_set_variables(struct ocpp_session *s, json_t *req)
 /* One reportData entry. */
 static json_t *
 report_item(const char *comp, int evse, int connector, const char *var,
-    const char *inst, bool ro, enum cfg_type type, const char *value)
+    const char *inst, bool ro, enum ocpp_key_type type, const char *value)
 {
 	json_t *c = json_pack("{ss}", "name", comp);
 	json_t *v = json_pack("{ss}", "name", var);
@@ -640,24 +642,25 @@ report_item(const char *comp, int evse, int connector, const char *var,
 	    "variableAttribute", "type", "Actual", "value", val,
 	    "mutability", ro ? "ReadOnly" : "ReadWrite", "persistent", true,
 	    "variableCharacteristics", "dataType",
-	    type == CFG_INT ? "integer" : type == CFG_BOOL ? "boolean" :
-	    type == CFG_MEASURANDS ? "MemberList" : "string",
+	    type == OCPP_KEY_INT ? "integer" :
+	    type == OCPP_KEY_BOOL ? "boolean" :
+	    type == OCPP_KEY_MEASURANDS ? "MemberList" : "string",
 	    "supportsMonitoring", false);
 }
 
 json_t *
-cfg_notify_report(struct ocpp_session *s, int request_id,
+ocpp_notify_report(struct ocpp_session *s, int request_id,
     const char *report_base)
 {
 	bool config_only = strcmp(report_base, "ConfigurationInventory") == 0;
 	json_t *data = json_array();
 	char buf[1001], when[40];
 
-	for (const struct cfg_entry *e = ocpp_cfg_table; e->key16 != NULL ||
+	for (const struct ocpp_key_entry *e = ocpp_key_table; e->key16 != NULL ||
 	    e->component != NULL; e++) {
 		if (e->component == NULL || (config_only && e->readonly))
 			continue;
-		cfg_value(s, e, buf, sizeof(buf));
+		ocpp_key_value(s, e, buf, sizeof(buf));
 		json_array_append_new(data, report_item(e->component, 0, 0,
 		    e->variable, e->instance, e->readonly, e->type, buf));
 	}
@@ -670,7 +673,7 @@ cfg_notify_report(struct ocpp_session *s, int request_id,
 			    s->cb->config_get(s->ud, x, buf, sizeof(buf)) != 0)
 				buf[0] = '\0';
 			json_array_append_new(data, report_item(x->component, 0, 0,
-			    x->variable, NULL, x->readonly, CFG_STR, buf));
+			    x->variable, NULL, x->readonly, OCPP_KEY_STR, buf));
 		}
 	for (int k = 0; !config_only && k <= s->station->n_connectors; k++)
 		for (int kind = k == 0 ? 0 : 1; kind <= (k == 0 ? 0 : 2); kind++)
@@ -697,11 +700,11 @@ int
 ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
     const char *value)
 {
-	const struct cfg_entry *e = cfg_by_key16(key16);
+	const struct ocpp_key_entry *e = ocpp_key_by_key16(key16);
 	long v;
 	int *field = NULL;
 
-	if (e != NULL && e->type == CFG_PHASE_ROTATION) {
+	if (e != NULL && e->type == OCPP_KEY_PHASE_ROTATION) {
 		if (!phase_rotation_ok(value, LONG_MAX))
 			return -1;
 		strlcpy_ok(st->phase_rotation, value, sizeof(st->phase_rotation));
@@ -709,7 +712,7 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
 	}
 	if (e == NULL || entry_value(e, value, &v) < 0)
 		return -1;
-	switch ((enum cfg_int)e->index) {
+	switch ((enum ocpp_key_int)e->index) {
 	case CI_HEARTBEAT: field = &st->heartbeat_interval_s; break;
 	case CI_METER_INTERVAL: field = &st->meter_interval_s; break;
 	case CI_TX_ATTEMPTS: field = &st->tx_attempts; break;

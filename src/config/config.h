@@ -1,5 +1,5 @@
 /* The configuration: ocpp-edge.conf parsed, validated and copied into a
- * plain struct.  Only config.c knows libconfuse; every other module reads
+ * plain struct.  Only src/config/ knows libconfuse; every other module reads
  * a struct cfg.
  *
  * Names: libconfuse already exports cfg_init, cfg_free, cfg_print and
@@ -239,10 +239,38 @@ void cfg_errors_free(struct cfg_errors *errors);
  * and units; the password is shown only as set or not set. */
 void cfg_dump(const struct cfg *cfg, FILE *fp);
 
+/* Checks a value the backend gives for option name ("balancer.mode",
+ * "site.available-power-kw") against the schema's type and range, the
+ * same rule as in the file.  Returns 0 with *out (an integer option's
+ * value, W for a kW option, the index of an enumerated one), or -1 with
+ * *cause (caller frees): the option, the value, why and what is allowed. */
+int cfg_check_override(const char *name, const char *value, long *out,
+    char **cause);
+
+/* The quantities of DOMAIN.md §2's load-balancing rules, one definition
+ * each, for the file's cross-checks and the backend's overrides. */
+/* The chargers' minimum charging powers summed (W) with these Pmin;
+ * *n_1ph and *n_3ph (optional) count the single- and three-phase ones. */
+long cfg_pmin_sum_w(const struct cfg *c, int min_1ph_w, int min_3ph_w,
+    int *n_1ph, int *n_3ph);
+/* What the main breaker carries (W): A x V x phases; *phases optional. */
+long cfg_breaker_w(const struct cfg *c, int *phases);
+/* The chargers' offline powers summed (W): what chargers left on their
+ * offline limits may draw. */
+long cfg_offline_sum_w(const struct cfg *c);
+/* True when a meter link is configured (modes alm and pv need one). */
+bool cfg_has_meter(const struct cfg *c);
+
 /* Names of enumerated values, as written in the file. */
 const char *cfg_model_name(enum cfg_model model);
 const char *cfg_link_kind_name(enum cfg_link_kind kind);
 const char *cfg_balancer_mode_name(enum cfg_balancer_mode mode);
+const char *cfg_pv_mode_name(enum cfg_pv_mode mode);
+const char *cfg_meter_type_name(enum cfg_meter_type type);
+
+/* The phases of the site's supply: 3 for the 3-phase distributions, else
+ * 1. */
+int cfg_distribution_phases(enum cfg_distribution d);
 
 /* The connectors a model may have: *min..*max. */
 void cfg_model_connectors(enum cfg_model model, int *min, int *max);

@@ -1,0 +1,111 @@
+/* Inside the backend side (src/cloud/): the object and what each file
+ * offers the others.  queue.c keeps the session's durable queue and state
+ * in the store, profiles.c the charging profiles (engine, store, caps),
+ * commands.c the backend's commands, station.c what is reported upstream,
+ * cloud.c the object and its set-up. */
+#ifndef EDGE_CLOUD_PRIVATE_H
+#define EDGE_CLOUD_PRIVATE_H
+
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "balancer/balancer.h"
+#include "cloud/cloud.h"
+#include "ocpp/ocpp.h"
+#include "ocpp/smartcharging.h"
+#include "services.h"
+#include "site/site.h"
+
+/* Store keys: the session's durable state and the keys it owns that the
+ * backend changed (they have no value in the file). */
+#define STATE_PREFIX "ocpp.state."
+#define CFG_PREFIX "ocpp.config."
+/* The connectors the backend made inoperative, kept across restarts
+ * (OCPP 1.6 §5.2 / 2.0.1 G03: availability is persistent): a comma list
+ * of connector numbers (1-based); absent = all operative. */
+#define AVAIL_KEY "ocpp.availability.inoperative"
+
+#define MAX_PROTOCOLS 8
+
+struct cloud {
+	const struct services *svc; /* the loop's, borrowed */
+	const struct cfg *cfg;
+	struct site *site;
+	struct store *store;
+	struct sb *sb;               /* NULL: no southbound */
+	struct ocpp_callbacks callbacks;
+	struct svc_timer *tick;          /* the session's timers, 100 ms */
+	struct svc_timer *profile_timer; /* the next change of a profile */
+	struct ocpp_settings st;
+	struct ocpp_session *s;
+	struct ocpp_station station;
+	struct ocpp_connector *conn; /* n_conns + 1 */
+	struct ocpp_ext_key ext[16];
+	struct lws_protocols protocols[MAX_PROTOCOLS];
+	struct sc_set profiles;
+	struct sc_connector *scc;    /* n_conns */
+	bool *held;                  /* n_conns: told the backend (2.0.1) */
+	struct sc_profile **pending; /* n_conns: remote start's TxProfile */
+	int n_pending;
+	enum sc_version scv;
+	bool last_online, last_accepted;
+};
+
+/* Asks the loop for a balancer run. */
+void cloud_schedule_run(struct cloud *c);
+
+/* ---- queue.c -------------------------------------------------------- */
+
+/* The session's durable queue and state, kept in the store. */
+extern const struct ocpp_queue_ops cloud_queue_ops;
+/* The open transaction id of connector k (1..n), from the session's
+ * durable state; "" when none. */
+void cloud_tx_of(const struct cloud *c, int k, char *buf, size_t len);
+
+/* ---- profiles.c ----------------------------------------------------- */
+
+/* Evaluates the profiles now, hands the caps to the site model and arms
+ * the timer for the next change. */
+void cloud_apply_profiles(struct cloud *c);
+/* Loads the stored profiles into the engine's set.  0, or -1 with *cause. */
+int cloud_profiles_load(struct cloud *c, char **cause);
+/* Installs the TxProfiles of remote starts whose transaction runs now. */
+void cloud_install_pending(struct cloud *c);
+/* The session's profile_action callback: Set/ClearChargingProfile,
+ * GetCompositeSchedule, GetChargingProfiles. */
+char *cloud_on_profile_action(void *ud, const char *action,
+    const char *payload, enum ocpp_rpc_error *error);
+
+/* ---- commands.c ----------------------------------------------------- */
+
+/* The session's callbacks for the backend's commands (ocpp.h). */
+enum ocpp_result cloud_on_remote_start(void *ud, int connector,
+    const char *id_token, const char *profile_json);
+enum ocpp_result cloud_on_remote_stop(void *ud, int connector);
+enum ocpp_result cloud_on_unlock(void *ud, int connector);
+enum ocpp_result cloud_on_availability(void *ud, int connector,
+    bool operative);
+void cloud_on_reset(void *ud, bool hard);
+enum ocpp_result cloud_on_firmware(void *ud, const char *url,
+    int64_t retrieve_ms);
+int cloud_on_config_get(void *ud, const struct ocpp_ext_key *k, char *buf,
+    size_t len);
+enum ocpp_result cloud_on_config_set(void *ud, const struct ocpp_ext_key *k,
+    const char *value, char **cause);
+void cloud_on_config_changed(void *ud, const char *key16, const char *value);
+/* At start: makes the connectors the backend left inoperative so again. */
+void cloud_availability_load(struct cloud *c);
+
+/* ---- station.c ------------------------------------------------------ */
+
+/* Creates the station model: the site as connector 0, then each
+ * connector, all Available until read. */
+void cloud_station_init(struct cloud *c);
+/* Fills the station model with the connectors' latest readings and tells
+ * the backend about local limits that hold a connector below its
+ * profiles (2.0.1). */
+void cloud_station_update(struct cloud *c);
+
+#endif

@@ -1,0 +1,237 @@
+/* The backend side of the daemon (see cloud.h): the object, its set-up
+ * and its tick.  The work is in queue.c, profiles.c, commands.c and
+ * station.c. */
+#include "config.h"
+
+#include "cloud/cloud-private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "store/store.h"
+
+/* How often the session's timers run and the station model is
+ * refreshed. */
+#define TICK_MS 100
+
+bool
+cloud_transaction(const struct cloud *c, int k, char *buf, size_t len)
+{
+	if (c == NULL || c->s == NULL || len == 0)
+		return false;
+	cloud_tx_of(c, k, buf, len);
+	return buf[0] != '\0';
+}
+
+void
+cloud_schedule_run(struct cloud *c)
+{
+	c->svc->schedule_run(c->svc->ud);
+}
+
+static void
+on_link_state(void *ud, bool online, bool accepted)
+{
+	struct cloud *c = ud;
+	enum site_cloud st = online && accepted ? SITE_CLOUD_CONNECTED :
+	    SITE_CLOUD_OFFLINE;
+
+	if (online != c->last_online || accepted != c->last_accepted)
+		log_info("backend %s%s", online ? "connected" : "unreachable",
+		    online && !accepted ? " (not accepted yet)" : "");
+	c->last_online = online;
+	c->last_accepted = accepted;
+	if (st == SITE_CLOUD_OFFLINE && c->site->cloud == SITE_CLOUD_CONNECTING)
+		return; /* still trying since start: the same clock runs */
+	site_set_cloud(c->site, st, mono_now_ms(), wall_now_ms());
+	(void)site_update_caps(c->site, mono_now_ms());
+	cloud_apply_profiles(c);
+	cloud_schedule_run(c);
+}
+
+static const struct ocpp_callbacks callbacks = {
+	.remote_start = cloud_on_remote_start,
+	.remote_stop = cloud_on_remote_stop,
+	.unlock = cloud_on_unlock,
+	.change_availability = cloud_on_availability,
+	.reset = cloud_on_reset,
+	.update_firmware = cloud_on_firmware,
+	.config_get = cloud_on_config_get,
+	.config_set = cloud_on_config_set,
+	.config_changed = cloud_on_config_changed,
+	.profile_action = cloud_on_profile_action,
+	.link_state = on_link_state,
+};
+
+/* ---- Set-up ----------------------------------------------------------- */
+
+/* Applies a session key the backend changed before (kept in the store). */
+static int
+apply_kept(const char *key, const char *value, const char *file_value,
+    void *arg)
+{
+	struct cloud *c = arg;
+
+	(void)file_value;
+	if (strncmp(key, CFG_PREFIX, strlen(CFG_PREFIX)) != 0)
+		return 0;
+	if (ocpp_settings_apply(&c->st, key + strlen(CFG_PREFIX), value) != 0)
+		log_warnx("kept setting %s = %s ignored", key, value);
+	return 0;
+}
+
+struct cloud *
+cloud_new(const struct services *svc, const struct cfg *cfg,
+    struct lws_context_creation_info *info, const void *extra_protocols,
+    char **cause)
+{
+	struct cloud *c = xcalloc(1, sizeof(*c));
+	const struct lws_protocols *p = ocpp_lws_protocols();
+	const struct lws_protocols *x = extra_protocols;
+	size_t n = 0;
+
+	c->svc = svc;
+	c->cfg = cfg;
+	if (cfg->csms.url[0] == '\0') {
+		info->protocols = x;
+		return c;
+	}
+	for (; p->name != NULL && n < MAX_PROTOCOLS - 2; p++)
+		c->protocols[n++] = *p;
+	for (; x->name != NULL && n < MAX_PROTOCOLS - 1; x++)
+		c->protocols[n++] = *x;
+	info->protocols = c->protocols;
+
+	ocpp_settings_defaults(&c->st);
+	c->st.version = cfg->csms.ocpp_version == CFG_OCPP_201 ? OCPP_V201 :
+	    OCPP_V16;
+	c->st.url = cfg->csms.url;
+	c->st.identity = cfg->csms.identity;
+	c->st.security_profile = cfg->csms.security_profile;
+	c->st.password = cfg->csms.password;
+	c->st.ca_file = cfg->csms.ca_file;
+	c->st.client_cert = cfg->csms.client_cert;
+	c->st.client_key = cfg->csms.client_key;
+	c->st.heartbeat_interval_s = cfg->csms.heartbeat_interval_s;
+	c->st.retry_backoff_min_s = cfg->csms.retry_backoff_min_s;
+	c->st.retry_backoff_random_s = cfg->csms.retry_backoff_random_s;
+	c->st.retry_backoff_repeat = cfg->csms.retry_backoff_repeat;
+	c->st.ping_interval_s = cfg->csms.ping_interval_s;
+	c->st.ping_timeout_s = cfg->csms.ping_timeout_s;
+	if (ocpp_settings_check(&c->st, cause) != 0) {
+		free(c);
+		return NULL;
+	}
+	ocpp_context_info(info, &c->st);
+	return c;
+}
+
+/* Every TICK_MS: the station model from the latest readings, the
+ * session's timers. */
+static void
+on_tick(void *arg)
+{
+	struct cloud *c = arg;
+	const struct site *s = c->site;
+
+	/* A transaction that started or ended changes which TxProfiles
+	 * apply (and an ended one's are removed): evaluate again. */
+	for (int k = 0; k < s->n_conns; k++) {
+		if (site_tx_running(s->bconns[k].state) != c->scc[k].tx_active) {
+			cloud_apply_profiles(c);
+			cloud_schedule_run(c);
+			break;
+		}
+	}
+	cloud_station_update(c);
+	cloud_install_pending(c);
+	ocpp_session_service(c->s, mono_now_ms());
+	c->svc->timer_arm(c->tick, TICK_MS);
+}
+
+/* A charging profile's period starts or ends: caps again, then a run. */
+static void
+on_profile_timer(void *arg)
+{
+	cloud_apply_profiles(arg);
+}
+
+int
+cloud_start(struct cloud *c, struct lws_context *lws, struct store *store,
+    struct site *site, struct sb *sb, char **cause)
+{
+	struct site *s = site;
+
+	c->store = store;
+	c->site = site;
+	c->sb = sb;
+	if (c->cfg->csms.url[0] == '\0')
+		return 0;
+	if (store_setting_foreach(store, apply_kept, c, cause) != 0)
+		return -1;
+	c->scv = c->st.version == OCPP_V201 ? SC_V201 : SC_V16;
+	sc_set_init(&c->profiles);
+	c->scc = xcalloc((size_t)s->n_conns + 1, sizeof(*c->scc));
+	c->held = xcalloc((size_t)s->n_conns + 1, sizeof(*c->held));
+	c->pending = xcalloc((size_t)s->n_conns + 1, sizeof(*c->pending));
+	if (cloud_profiles_load(c, cause) != 0)
+		return -1;
+	cloud_availability_load(c);
+	if (c->profiles.n > 0)
+		log_info("%zu charging profile%s loaded from the store",
+		    c->profiles.n, c->profiles.n == 1 ? "" : "s");
+
+	cloud_station_init(c);
+	for (size_t i = 0; i < site_n_setting_keys && i < ARRAY_SIZE(c->ext) -
+	    1; i++) {
+		c->ext[i].key16 = site_setting_keys[i].key16;
+		c->ext[i].component = "LoadBalancer";
+		c->ext[i].variable = site_setting_keys[i].variable;
+		c->ext[i].readonly = false;
+	}
+	c->callbacks = callbacks;
+	c->callbacks.ext_keys = c->ext;
+	c->s = ocpp_session_new(lws, &c->st, &c->station, &c->callbacks,
+	    &cloud_queue_ops, c, cause);
+	if (c->s == NULL)
+		return -1;
+	c->tick = c->svc->timer_new(c->svc->ud, on_tick, c);
+	c->profile_timer = c->svc->timer_new(c->svc->ud, on_profile_timer, c);
+	c->svc->timer_arm(c->tick, TICK_MS);
+	cloud_apply_profiles(c);
+	return 0;
+}
+
+void
+cloud_stop(struct cloud *c)
+{
+	if (c == NULL)
+		return;
+	c->svc->timer_free(c->tick);
+	c->svc->timer_free(c->profile_timer);
+	c->tick = c->profile_timer = NULL;
+	if (c->s != NULL)
+		ocpp_session_free(c->s);
+	c->s = NULL;
+	sc_set_free(&c->profiles);
+	free(c->scc);
+	free(c->held);
+	c->held = NULL;
+	if (c->pending != NULL)
+		for (int k = 0; k < c->site->n_conns; k++)
+			sc_profile_free(c->pending[k]);
+	free(c->pending);
+	c->pending = NULL;
+	free(c->conn);
+	c->scc = NULL;
+	c->conn = NULL;
+}
+
+void
+cloud_free(struct cloud *c)
+{
+	free(c);
+}

@@ -1,0 +1,47 @@
+/* The backend side of the daemon: the OCPP session on the daemon's loop,
+ * its station model filled from the site model, its durable queue in the
+ * store, its callbacks turned into southbound commands and settings, and
+ * the charging profiles (smart-charging engine, persisted in the store)
+ * turned into caps for the site model.  An object made by cloud_new()
+ * with the loop's services; everything runs on the loop. */
+#ifndef EDGE_CLOUD_H
+#define EDGE_CLOUD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cfg;
+struct cloud;
+struct lws_context;
+struct lws_context_creation_info;
+struct sb;
+struct services;
+struct site;
+struct store;
+
+/* Before the lws context exists: checks the session settings of cfg
+ * (borrowed, must outlive the object) and fills info's protocols and TLS
+ * material; extra_protocols is the loop's own protocol list (terminated),
+ * appended after the session's.  Without a csms url the object does
+ * nothing and info gets the loop's list only.  svc is borrowed.  Returns
+ * the object, or NULL with *cause (caller frees). */
+struct cloud *cloud_new(const struct services *svc, const struct cfg *cfg,
+    struct lws_context_creation_info *info, const void *extra_protocols,
+    char **cause);
+/* Applies the session keys the backend changed (kept in the store), loads
+ * the stored profiles and availability, creates the session on lws (it
+ * connects on its first tick) and starts its timers.  store, site and sb
+ * (NULL: none) are borrowed until cloud_stop.  Returns 0, or -1 with
+ * *cause. */
+int cloud_start(struct cloud *c, struct lws_context *lws, struct store *store,
+    struct site *site, struct sb *sb, char **cause);
+/* Closes the session, stops the timers and frees the profiles. */
+void cloud_stop(struct cloud *c);
+/* Frees c (after cloud_stop; NULL is ignored). */
+void cloud_free(struct cloud *c);
+
+/* The open transaction id of connector k (1..n) as the backend knows it
+ * into buf; false when none (or no backend). */
+bool cloud_transaction(const struct cloud *c, int k, char *buf, size_t len);
+
+#endif

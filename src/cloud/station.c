@@ -1,0 +1,144 @@
+/* What the backend is told about the site: each connector's status and
+ * meter values in the session's station model, and (2.0.1) the local
+ * limits that hold a connector below its profiles. */
+#include "config.h"
+
+#include "cloud/cloud-private.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "southbound/southbound.h"
+#include "store/store.h"
+
+/* The station status of a connector from its register and link. */
+static enum ocpp_conn_status
+ocpp_status(int st, bool online, bool inoperative)
+{
+	if (!online || inoperative)
+		return OCPP_ST_UNAVAILABLE;
+	switch (site_bal_state(st)) {
+	case BAL_ST_AVAILABLE:
+		return OCPP_ST_AVAILABLE;
+	case BAL_ST_PREPARING:
+		return OCPP_ST_PREPARING;
+	case BAL_ST_CHARGING:
+		return OCPP_ST_CHARGING;
+	case BAL_ST_SUSPENDED_EV:
+		return OCPP_ST_SUSPENDED_EV;
+	case BAL_ST_SUSPENDED_EVSE:
+		return OCPP_ST_SUSPENDED_EVSE;
+	case BAL_ST_FINISHING:
+		return OCPP_ST_FINISHING;
+	case BAL_ST_RESERVED:
+		return OCPP_ST_RESERVED;
+	case BAL_ST_UNAVAILABLE:
+		return OCPP_ST_UNAVAILABLE;
+	case BAL_ST_FAULTED:
+		return OCPP_ST_FAULTED;
+	}
+	return OCPP_ST_UNAVAILABLE;
+}
+
+/* A reading or 0 when unknown. */
+static double
+val(double v)
+{
+	return isfinite(v) && v > 0 ? v : 0;
+}
+
+/* 2.0.1 K12: tells the backend (NotifyChargingLimit, source EMS) when a
+ * local limit (household, PV, a circuit, the offline fallback) holds a
+ * charging connector below what its profiles allow; once per episode. */
+static void
+notify_limits(struct cloud *c)
+{
+	const struct site *s = c->site;
+
+	if (c->st.version != OCPP_V201 || !s->have_run ||
+	    !ocpp_session_accepted(c->s))
+		return;
+	for (int k = 0; k < s->n_conns; k++) {
+		enum bal_reason reason;
+		bool below = site_held_below_profile(s, k, &reason);
+		char payload[160];
+
+		if (below && !c->held[k]) {
+			snprintf(payload, sizeof(payload), "{\"chargingLimit\":"
+			    "{\"chargingLimitSource\":\"EMS\",\"isGridCritical\":"
+			    "false},\"evseId\":%d}", k + 1);
+			if (ocpp_session_send_call(c->s, "NotifyChargingLimit",
+			    payload) == 0)
+				log_info("%s held below its profile by a local "
+				    "limit (%s): backend told",
+				    s->conns[k].label, bal_reason_name(reason));
+			else
+				continue; /* tried again on the next tick */
+		}
+		c->held[k] = below;
+	}
+}
+
+void
+cloud_station_update(struct cloud *c)
+{
+	const struct site *s = c->site;
+	const struct sb_meter_reading *m = &s->meter_reading;
+
+	for (int k = 0; k < s->n_conns; k++) {
+		const struct site_conn *sc = &s->conns[k];
+		const struct sb_charger_reading *r = &s->readings[sc->charger];
+		const struct sb_connector_reading *cr =
+		    &r->conn[sc->connector - 1];
+		struct ocpp_connector *oc = &c->conn[k + 1];
+
+		if (r->polls == 0 && !r->online)
+			continue; /* never read: keep "Available" until known */
+		oc->status = ocpp_status(cr->status, r->online,
+		    s->inoperative != NULL && s->inoperative[k]);
+		oc->fault_error = site_bal_state(cr->status) == BAL_ST_FAULTED;
+		oc->power_w = val(cr->power_w);
+		oc->energy_wh = val(cr->energy_wh);
+		for (int p = 0; p < 3; p++) {
+			oc->voltage_v[p] = val(cr->voltage_v[p]);
+			oc->current_a[p] = val(cr->current_a[p]);
+		}
+		oc->meter_valid = r->online;
+		strlcpy_ok(oc->id_token, cr->id_token, sizeof(oc->id_token));
+	}
+	if (m->present) {
+		struct ocpp_connector *oc = &c->conn[0];
+
+		oc->power_w = val(m->total_power_w);
+		oc->energy_wh = val(m->import_kwh) * 1000.0;
+		for (int p = 0; p < 3; p++) {
+			oc->voltage_v[p] = val(m->voltage_v[p]);
+			oc->current_a[p] = val(m->current_a[p]);
+		}
+		oc->meter_valid = m->polls > 0 && !m->fault;
+	}
+	notify_limits(c);
+}
+
+void
+cloud_station_init(struct cloud *c)
+{
+	const struct site *s = c->site;
+
+	c->conn = xcalloc((size_t)s->n_conns + 1, sizeof(*c->conn));
+	c->station.vendor = "ocpp-edge";
+	c->station.model = "site-gateway";
+	c->station.serial = c->cfg->site.id;
+	c->station.firmware = PACKAGE_VERSION;
+	c->station.n_connectors = s->n_conns;
+	c->station.conn = c->conn;
+	for (int k = 0; k <= s->n_conns; k++) {
+		c->conn[k].status = OCPP_ST_AVAILABLE;
+		c->conn[k].phases = k == 0 ? s->bsite.phases :
+		    c->cfg->chargers[s->conns[k - 1].charger].phases;
+	}
+}
