@@ -163,6 +163,18 @@ async function heartbeatRoundTrip(csms) {
         csms.log.count(isCall('Heartbeat')) > hb, 'heartbeat');
 }
 
+// The session is still up after bad frames: a normal call is answered
+// and no reconnect happened.  Returns the harness's stats.
+async function stillUp(csms, st) {
+    const r = await csms.call('CS001', 'TriggerMessage',
+        { requestedMessage: 'Heartbeat' });
+    assert.equal(r.status, 'Accepted');
+    st.send({ cmd: 'stats' });
+    const s = await st.log.waitFor((e) => e.event === 'stats', 'stats');
+    assert.equal(s.disconnects, 0);
+    return s;
+}
+
 async function booted(csms, st) {
     await csms.log.waitFor(isCall('BootNotification'), 'BootNotification');
     await st.log.waitFor((e) => e.event === 'link' && e.accepted, 'accepted');
@@ -737,13 +749,7 @@ for (const version of ['1.6', '2.0.1']) {
                 assert.equal(typeof arr[3], 'string');
                 assert.deepEqual(arr[4], {});
             }
-            // Still up: a normal call is answered.
-            const r = await csms.call('CS001', 'TriggerMessage',
-                { requestedMessage: 'Heartbeat' });
-            assert.equal(r.status, 'Accepted');
-            st.send({ cmd: 'stats' });
-            const s = await st.log.waitFor((e) => e.event === 'stats', 'stats');
-            assert.equal(s.disconnects, 0);
+            const s = await stillUp(csms, st);
             assert.equal(s.errors_sent, v16 ? 13 : 16);
             // Each one is a warning in the log, with its cause.
             assert.match(st.stderr(), /malformed frame: binary frame/);
@@ -776,13 +782,7 @@ for (const version of ['1.6', '2.0.1']) {
                 }
                 assert.deepEqual(arr[4], {});
             }
-            // Still up: a normal call is answered, no reconnect happened.
-            const r = await csms.call('CS001', 'TriggerMessage',
-                { requestedMessage: 'Heartbeat' });
-            assert.equal(r.status, 'Accepted');
-            st.send({ cmd: 'stats' });
-            const s = await st.log.waitFor((e) => e.event === 'stats', 'stats');
-            assert.equal(s.disconnects, 0);
+            const s = await stillUp(csms, st);
             assert.equal(s.errors_sent, list.length);
         });
     });

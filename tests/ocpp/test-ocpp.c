@@ -628,6 +628,21 @@ change16(struct ocpp_session *s, const char *key, const char *value)
 	return status;
 }
 
+/* Asserts that GetConfiguration shows 1.6 key as writable with value. */
+static void
+expect_writable16(struct ocpp_session *s, const char *key, const char *value)
+{
+	json_t *req = json_pack("{s[s]}", "key", key);
+	json_t *res = ocpp_get_configuration(s, req);
+	json_t *k = json_array_get(json_object_get(res, "configurationKey"), 0);
+
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(k, "value")),
+	    value);
+	CU_ASSERT_TRUE(json_is_false(json_object_get(k, "readonly")));
+	json_decref(req);
+	json_decref(res);
+}
+
 /* The measurand lists are read-write: known names only, in any order and
  * spacing, read back in a fixed order, persisted through the settings. */
 static void
@@ -635,7 +650,6 @@ test_measurand_keys(void)
 {
 	struct ocpp_settings st;
 	struct ocpp_session *s = fake_session(OCPP_V16, &st);
-	json_t *req, *res, *k;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_STRING_EQUAL(change16(s, "MeterValuesSampledData",
@@ -649,14 +663,8 @@ test_measurand_keys(void)
 	CU_ASSERT_STRING_EQUAL(change16(s, "MeterValuesAlignedData", ""),
 	    "Accepted");
 	CU_ASSERT_EQUAL(s->cfg[CI_ALIGNED_MEASURANDS], 0);
-	req = json_pack("{s[s]}", "key", "MeterValuesSampledData");
-	res = ocpp_get_configuration(s, req);
-	k = json_array_get(json_object_get(res, "configurationKey"), 0);
-	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(k, "value")),
+	expect_writable16(s, "MeterValuesSampledData",
 	    "Energy.Active.Import.Register,Voltage");
-	CU_ASSERT_TRUE(json_is_false(json_object_get(k, "readonly")));
-	json_decref(req);
-	json_decref(res);
 	ocpp_settings_defaults(&st);
 	CU_ASSERT_EQUAL(ocpp_settings_apply(&st, "MeterValuesSampledData",
 	    "Power.Active.Import,Current.Import"), 0);
@@ -674,7 +682,6 @@ test_phase_rotation(void)
 {
 	struct ocpp_settings st;
 	struct ocpp_session *s = fake_session(OCPP_V16, &st);
-	json_t *req, *res, *k;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_STRING_EQUAL(change16(s, "ConnectorPhaseRotation",
@@ -687,14 +694,7 @@ test_phase_rotation(void)
 	    "1.RST,"), "Rejected");
 	CU_ASSERT_STRING_EQUAL(change16(s, "ConnectorPhaseRotation",
 	    "RST"), "Rejected");
-	req = json_pack("{s[s]}", "key", "ConnectorPhaseRotation");
-	res = ocpp_get_configuration(s, req);
-	k = json_array_get(json_object_get(res, "configurationKey"), 0);
-	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(k, "value")),
-	    "0.RST, 1.RST,2.TRS");
-	CU_ASSERT_TRUE(json_is_false(json_object_get(k, "readonly")));
-	json_decref(req);
-	json_decref(res);
+	expect_writable16(s, "ConnectorPhaseRotation", "0.RST, 1.RST,2.TRS");
 	ocpp_settings_defaults(&st);
 	CU_ASSERT_STRING_EQUAL(st.phase_rotation, "0.Unknown");
 	CU_ASSERT_EQUAL(ocpp_settings_apply(&st, "ConnectorPhaseRotation",
