@@ -60,6 +60,19 @@ struct conn_state {
 	char remote_id_tag[OCPP_ID_TOKEN_MAX + 1];
 	bool remote_stop;			/* next end is "Remote" */
 	int64_t last_tx_meter_ms;
+	/* The connector's last known state as read from its charger, kept
+	 * in the durable state with the open transaction. */
+	enum ocpp_conn_status seen_status;
+	char seen_token[OCPP_ID_TOKEN_MAX + 1];
+	double seen_wh;
+	int64_t seen_ms;			/* epoch ms of that reading */
+	int64_t saved_ms;			/* monotonic: last written */
+	char tx_token[OCPP_ID_TOKEN_MAX + 1];	/* IdToken that started it */
+	bool tx_token_central;
+	double tx_wh;				/* highest energy in it */
+	bool stale;				/* not read since start / silent */
+	bool restart_stale;			/* ... since start */
+	int64_t stale_since_ms;
 };
 
 enum ocpp_key_type {
@@ -129,6 +142,7 @@ struct ocpp_session {
 	int fw_request_id;	/* 2.0.1 UpdateFirmware requestId */
 	bool reset_due;
 	bool reset_hard;
+	bool unclean_stop;	/* the last run ended without ocpp_session_free */
 	struct ocpp_stats stats;
 };
 
