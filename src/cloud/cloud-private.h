@@ -60,9 +60,6 @@ void cloud_schedule_run(struct cloud *c);
 
 /* The session's durable queue and state, kept in the store. */
 extern const struct ocpp_queue_ops cloud_queue_ops;
-/* The open transaction id of connector k (1..n), from the session's
- * durable state; "" when none. */
-void cloud_tx_of(const struct cloud *c, int k, char *buf, size_t len);
 
 /* ---- profiles.c ----------------------------------------------------- */
 
@@ -101,7 +98,8 @@ void cloud_availability_load(struct cloud *c);
 /* ---- station.c ------------------------------------------------------ */
 
 /* Creates the station model: the site as connector 0, then each
- * connector, all Available until read. */
+ * connector, stale until read (the session gives them their last known
+ * state). */
 void cloud_station_init(struct cloud *c);
 /* Fills the station model with the connectors' latest readings and tells
  * the backend about local limits that hold a connector below its
