@@ -845,8 +845,8 @@ scan_transaction(struct ocpp_session *s, int k)
 		if (cs->tx_active && !same_session(s, k))
 			end_while_away(s, k);
 		else if (cs->tx_active)
-			log_debug("ocpp", "connector %d: read again, its "
-			    "transaction goes on", k);
+			log_info("connector %d: read again, its transaction "
+			    "goes on", k);
 		cs->restart_stale = false;
 	}
 	if (cs->tx_active && active && !same_session(s, k))
@@ -985,8 +985,15 @@ send_boot(struct ocpp_session *s)
 			json_object_set_new(cs, "serialNumber", json_string(serial));
 		if (fw[0] != '\0')
 			json_object_set_new(cs, "firmwareVersion", json_string(fw));
-		p = json_pack("{ssso}", "reason", s->boot_trigger ? "Triggered" :
-		    "PowerUp", "chargingStation", cs);
+		char why[32];
+
+		/* B12: the first boot after the backend's Reset says so. */
+		if (s->boot_trigger)
+			strlcpy_ok(why, "Triggered", sizeof(why));
+		else if (state_get(s, "boot.reason", why, sizeof(why)) != 0 ||
+		    strcmp(why, "RemoteReset") != 0)
+			strlcpy_ok(why, "PowerUp", sizeof(why));
+		p = json_pack("{ssso}", "reason", why, "chargingStation", cs);
 	}
 	send_call(s, "BootNotification", p);
 	json_decref(p);
@@ -1127,6 +1134,8 @@ on_boot_result(struct ocpp_session *s, json_t *p)
 		bool first = s->boot != BOOT_ACCEPTED;
 
 		s->boot = BOOT_ACCEPTED;
+		if (first && s->q->state_set != NULL)
+			s->q->state_set(s->ud, "boot.reason", "");
 		if (interval > 0)
 			s->cfg[CI_HEARTBEAT] = interval;
 		s->next_heartbeat_ms = s->now_ms + s->cfg[CI_HEARTBEAT] * 1000LL;
@@ -1347,6 +1356,39 @@ do_trigger(struct ocpp_session *s, const char *what, int k, bool has_k)
 	return "Accepted";
 }
 
+/* True while any connector has an open transaction. */
+static bool
+any_tx_open(const struct ocpp_session *s)
+{
+	for (int k = 1; k <= s->station->n_connectors; k++)
+		if (s->cs[k].tx_active)
+			return true;
+	return false;
+}
+
+/* A Hard / Immediate reset: each open transaction's charging is stopped
+ * and the transaction ends now (1.6 HardReset, 2.0.1 ImmediateReset,
+ * trigger ResetCommand) before the restart. */
+static void
+end_all_for_reset(struct ocpp_session *s)
+{
+	for (int k = 1; k <= s->station->n_connectors; k++) {
+		const struct ocpp_connector *c = &s->station->conn[k];
+		struct conn_state *cs = &s->cs[k];
+		struct tx_end e = { "HardReset", "ImmediateReset",
+			"ResetCommand", wall_now_ms(), cs->tx_wh };
+
+		if (!cs->tx_active)
+			continue;
+		if (!c->stale && c->energy_wh > e.wh)
+			e.wh = c->energy_wh;
+		if (s->cb->remote_stop != NULL)
+			(void)s->cb->remote_stop(s->ud, k);
+		cs->remote_stop = false;
+		end_tx(s, k, &e);
+	}
+}
+
 /* Handles a validated CALL; returns the CALLRESULT payload, or NULL with
  * *err set for a CALLERROR. */
 static json_t *
@@ -1366,7 +1408,14 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		s->reset_due = true;
 		s->reset_hard = strcmp(type, "Hard") == 0 ||
 		    strcmp(type, "Immediate") == 0;
-		return status_payload("Accepted");
+		if (s->reset_hard) {
+			end_all_for_reset(s);
+			return status_payload("Accepted");
+		}
+		/* Soft / OnIdle waits for the transactions to end (2.0.1
+		 * B12.FR.02 answers Scheduled; 1.6 knows only Accepted). */
+		return status_payload(!v16(s) && any_tx_open(s) ?
+		    "Scheduled" : "Accepted");
 	}
 	if (strcmp(a, "ChangeAvailability") == 0) {
 		int k;
@@ -1886,8 +1935,11 @@ ocpp_session_service(struct ocpp_session *s, int64_t now_ms)
 		s->next_meter_ms = now_ms + s->cfg[CI_METER_INTERVAL] * 1000LL;
 	}
 	pump(s);
-	if (s->reset_due && s->tx_head == NULL) {
+	if (s->reset_due && s->tx_head == NULL &&
+	    (s->reset_hard || !any_tx_open(s))) {
 		s->reset_due = false;
+		if (s->q->state_set != NULL)
+			s->q->state_set(s->ud, "boot.reason", "RemoteReset");
 		log_debug("ocpp", "%s reset requested by the backend",
 		    s->reset_hard ? "hard" : "soft");
 		s->cb->reset(s->ud, s->reset_hard);

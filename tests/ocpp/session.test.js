@@ -477,10 +477,10 @@ for (const version of ['1.6', '2.0.1']) {
             const ev = await st.log.waitFor((e) => e.event === 'reset', 'reset cb');
             assert.equal(ev.hard, true);
             await st.log.waitFor((e) => e.event === 'restarted', 'restarted');
-            // The restarted daemon connects again and boots with PowerUp.
+            // The restarted daemon connects again and says why (B12).
             const b = await csms.log.waitFor(isCall('BootNotification'), 'boot after reset');
             if (!v16) {
-                assert.equal(b.params.reason, 'PowerUp');
+                assert.equal(b.params.reason, 'RemoteReset');
             }
             assert.equal(csms.log.count((e) => e.event === 'connected'), 2);
             // Firmware update goes to the daemon (register 30002).
