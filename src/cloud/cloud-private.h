@@ -26,6 +26,9 @@
  * (OCPP 1.6 §5.2 / 2.0.1 G03: availability is persistent): a comma list
  * of connector numbers (1-based); absent = all operative. */
 #define AVAIL_KEY "ocpp.availability.inoperative"
+/* The connectors made inoperative during their transaction: the change
+ * applies when it ends (1.6 §5.2 Scheduled, 2.0.1 G03.FR.05). */
+#define AVAIL_SCHEDULED_KEY "ocpp.availability.scheduled"
 
 #define MAX_PROTOCOLS 8
 
@@ -49,6 +52,7 @@ struct cloud {
 	bool *held;                  /* n_conns: told the backend (2.0.1) */
 	struct sc_profile **pending; /* n_conns: remote start's TxProfile */
 	int n_pending;
+	bool *avail_scheduled;       /* n_conns: inoperative at the tx's end */
 	enum sc_version scv;
 	bool last_online, last_accepted;
 };
@@ -92,8 +96,11 @@ int cloud_on_config_get(void *ud, const struct ocpp_ext_key *k, char *buf,
 enum ocpp_result cloud_on_config_set(void *ud, const struct ocpp_ext_key *k,
     const char *value, char **cause);
 void cloud_on_config_changed(void *ud, const char *key16, const char *value);
-/* At start: makes the connectors the backend left inoperative so again. */
+/* At start: makes the connectors the backend left inoperative so again,
+ * and keeps the changes scheduled for the end of a transaction. */
 void cloud_availability_load(struct cloud *c);
+/* Applies the scheduled changes whose transaction has ended. */
+void cloud_availability_tick(struct cloud *c);
 
 /* ---- station.c ------------------------------------------------------ */
 

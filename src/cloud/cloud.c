@@ -148,6 +148,7 @@ on_tick(void *arg)
 		}
 	}
 	cloud_station_update(c);
+	cloud_availability_tick(c);
 	cloud_install_pending(c);
 	ocpp_session_service(c->s, mono_now_ms());
 	c->svc->timer_arm(c->tick, TICK_MS);
@@ -226,6 +227,8 @@ cloud_stop(struct cloud *c)
 			sc_profile_free(c->pending[k]);
 	free(c->pending);
 	c->pending = NULL;
+	free(c->avail_scheduled);
+	c->avail_scheduled = NULL;
 	free(c->conn);
 	c->scc = NULL;
 	c->conn = NULL;

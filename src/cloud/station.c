@@ -117,6 +117,15 @@ cloud_station_update(struct cloud *c)
 		}
 		strlcpy_ok(oc->id_token, cr->id_token, sizeof(oc->id_token));
 	}
+	/* Connector 0 is the station as a whole: Unavailable when every
+	 * connector is inoperative (1.6 reports it). */
+	c->conn[0].status = OCPP_ST_AVAILABLE;
+	if (s->n_conns > 0 && s->inoperative != NULL) {
+		c->conn[0].status = OCPP_ST_UNAVAILABLE;
+		for (int k = 0; k < s->n_conns; k++)
+			if (!s->inoperative[k])
+				c->conn[0].status = OCPP_ST_AVAILABLE;
+	}
 	if (m->present) {
 		struct ocpp_connector *oc = &c->conn[0];
 
