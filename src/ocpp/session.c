@@ -518,6 +518,7 @@ begin_tx(struct ocpp_session *s, int k)
 	    sizeof(cs->tx_token));
 	cs->tx_wh = c->energy_wh;
 	cs->seen_wh = c->energy_wh;
+	cs->seen_ms = wall_now_ms();
 }
 
 /* 1.6: StartTransaction for connector k. */
@@ -851,7 +852,10 @@ scan_transaction(struct ocpp_session *s, int k)
 	}
 	if (cs->tx_active && active && !same_session(s, k))
 		end_by_charger(s, k, true);
-	if (active && !cs->tx_active) {
+	if (s->reset_due && s->reset_hard) {
+		/* Ended for a Hard / Immediate reset: nothing starts
+		 * before the restart. */
+	} else if (active && !cs->tx_active) {
 		if (v16(s))
 			start_tx16(s, k);
 		else
