@@ -831,7 +831,7 @@ scan_transaction(struct ocpp_session *s, int k)
 	bool changed;
 
 	if (c->stale) {
-		if (!cs->stale) {
+		if (!cs->stale || cs->stale_since_ms < 0) {
 			cs->stale = true;
 			cs->stale_since_ms = s->now_ms;
 		}
@@ -1811,7 +1811,7 @@ load_state(struct ocpp_session *s)
 		load_record(s, k, buf);
 		if (c->stale) {
 			cs->stale = cs->restart_stale = true;
-			cs->stale_since_ms = 0;
+			cs->stale_since_ms = -1; /* from the first tick */
 			c->status = cs->seen_status;
 			c->energy_wh = cs->tx_active && cs->tx_wh > cs->seen_wh ?
 			    cs->tx_wh : cs->seen_wh;

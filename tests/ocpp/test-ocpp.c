@@ -732,6 +732,22 @@ test_silent_charger_16(void)
 	CU_ASSERT_STRING_EQUAL(fq_str(1, "idTag", buf, sizeof(buf)),
 	    "SITE-TAG");
 	ocpp_session_free(s);
+
+	/* After a restart the maximum counts from the first tick, not from
+	 * the clock's origin. */
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	conns[1].stale = conns[2].stale = true;
+	fq_set("tx16.c1", "5");
+	s = ocpp_session_new(NULL, &st, &fake_station, &no_callbacks, &fq_ops,
+	    NULL, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	ocpp_session_service(s, 1000000);
+	ocpp_session_service(s, 1029000);
+	CU_ASSERT_EQUAL(fq.n, 0);
+	ocpp_session_service(s, 1030000);
+	CU_ASSERT_EQUAL(fq.n, 1);
+	ocpp_session_free(s);
 }
 
 /* 2.0.1 offline: Started, Updated, Ended with seqNo 0, 1, 2, all with
