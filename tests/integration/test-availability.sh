@@ -41,13 +41,7 @@ last_status() {
 	    grep -oE "\"(status|connectorStatus)\":\"[A-Za-z]*\""
 }
 connected() { [ "$(st cloud.state)" = connected ]; }
-# tx_msgs: the transaction messages the CSMS got since its log began
-# (StartTransaction, StopTransaction, TransactionEvent Started / Ended).
-tx_msgs() {
-	grep '"event":"call"' "$tmp/csms.log" |
-	    grep -E '"action":"(StartTransaction|StopTransaction)"|"eventType":"(Started|Ended)"'
-}
-ended_seen() { tx_msgs | grep -qE '"action":"StopTransaction"|"eventType":"Ended"'; }
+ended_seen() { ends | grep -q .; }
 
 # restart: the daemon stopped (SIGTERM) and started again, with a new
 # CSMS log so that only what it says after the restart counts.
@@ -55,7 +49,7 @@ restart() {
 	stop_daemon
 	stop_csms
 	start_csms
-	sed -i "s|^\turl = .*|\turl = \"ws://127.0.0.1:$port/ocpp\"|" "$tmp/edge.conf"
+	csms_url
 	start_daemon "$tmp/edge.conf"
 	wait_for 10 connected || fail "$v: not connected after restart"
 }
@@ -70,11 +64,7 @@ run_version() {
 		on='{"operationalStatus":"Operative","evse":{"id":2}}'
 	fi
 	start_csms
-	cp "$tmp/base.conf" "$tmp/edge.conf"
-	sed -i "s|^\turl = .*|\turl = \"ws://127.0.0.1:$port/ocpp\"|; s|^\tocpp-version = .*|\tocpp-version = \"$v\"|; s|^\tmode = \"alm\"|\tmode = \"dlb\"|; s|ocpp-edge.db|state-$v.db|" \
-	    "$tmp/edge.conf"
-	conf_set "csms {" 'retry-backoff-min-s = 1'
-	conf_set "csms {" 'retry-backoff-random-s = 0'
+	csms_conf "$v"
 	start_daemon "$tmp/edge.conf"
 	wait_for 10 connected && pass "$v: connected" ||
 	    fail "$v: cloud $(st cloud.state)"

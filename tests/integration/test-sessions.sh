@@ -28,15 +28,7 @@ start_sim "$tmp/site.json"
 cp "$tmp/edge.conf" "$tmp/base.conf"
 
 connected() { [ "$(st cloud.state)" = connected ]; }
-# tx_msgs: the transaction starts and ends the CSMS got since its log
-# began (StartTransaction, StopTransaction, TransactionEvent Started /
-# Ended).
-tx_msgs() {
-	grep '"event":"call"' "$tmp/csms.log" |
-	    grep -E '"action":"(StartTransaction|StopTransaction)"|"eventType":"(Started|Ended)"'
-}
 n_tx_msgs() { tx_msgs | grep -c .; }
-ends() { tx_msgs | grep -E '"action":"StopTransaction"|"eventType":"Ended"'; }
 n_ends() { ends | grep -c .; }
 ends_reach() { [ "$(n_ends)" -ge "$1" ]; }
 starts_reach() { [ "$(tx_msgs | grep -cE '"action":"StartTransaction"|"eventType":"Started"')" -ge "$1" ]; }
@@ -56,17 +48,13 @@ violations() {
 new_csms() {
 	stop_csms
 	start_csms
-	sed -i "s|^\turl = .*|\turl = \"ws://127.0.0.1:$port/ocpp\"|" "$tmp/edge.conf"
+	csms_url
 }
 
 run_version() {
 	v=$1
 	start_csms
-	cp "$tmp/base.conf" "$tmp/edge.conf"
-	sed -i "s|^\turl = .*|\turl = \"ws://127.0.0.1:$port/ocpp\"|; s|^\tocpp-version = .*|\tocpp-version = \"$v\"|; s|^\tmode = \"alm\"|\tmode = \"dlb\"|; s|ocpp-edge.db|state-$v.db|" \
-	    "$tmp/edge.conf"
-	conf_set "csms {" 'retry-backoff-min-s = 1'
-	conf_set "csms {" 'retry-backoff-random-s = 0'
+	csms_conf "$v"
 	for c in bay1 bay2 bay3; do
 		sim_get "$c" connectors.0.plugged | grep -q true ||
 		    sim plug "$c" 1 evmax=22000 >/dev/null
