@@ -78,8 +78,9 @@ q_state_set(void *ud, const char *key, const char *value)
 }
 
 /* The store's kind of each transaction message: starts and ends are
- * never dropped; 2.0.1's intermediate TransactionEvents (Updated) are the
- * updates the queue bound may drop and batch (E04.FR.07/08). */
+ * never dropped; 2.0.1's intermediate TransactionEvents (Updated) and 1.6
+ * MeterValues of a transaction are what the queue bound may drop and
+ * batch (E04.FR.07/08). */
 static const struct {
 	const char *action;
 	const char *event_type; /* TransactionEvent's eventType, or NULL */
@@ -90,6 +91,9 @@ static const struct {
 	{ "TransactionEvent", "Started", STORE_MSG_TX_START },
 	{ "TransactionEvent", "Ended", STORE_MSG_TX_END },
 	{ "TransactionEvent", "Updated", STORE_MSG_TX_UPDATE },
+	/* 1.6 periodic values of a transaction: batched and droppable like
+	 * 2.0.1's updates (the session queues no other MeterValues). */
+	{ "MeterValues", NULL, STORE_MSG_METER },
 };
 
 /* The store's kind for a queued message (STORE_MSG_OTHER when none of

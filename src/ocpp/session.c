@@ -939,17 +939,41 @@ push_meter_values(struct ocpp_session *s, int k, const char *context)
 	push_call(s, "MeterValues", p);
 }
 
-/* Periodic meter values: MeterValues (and 2.0.1 Updated in transactions,
- * queued even while offline; 1.6 samples are not kept offline). */
+/* 1.6: periodic MeterValues of connector k's transaction, a
+ * transaction-related message (1.6 §3.7): into the durable queue, in order
+ * with Start / Stop, online or not; the backend's transactionId is put in
+ * when it is sent (from "_local"). */
+static void
+queue_meter16(struct ocpp_session *s, int k)
+{
+	json_t *p = json_pack("{sisosI}", "connectorId", k, "meterValue",
+	    meter_value(s, k, "Sample.Periodic", false), "_local",
+	    (json_int_t)s->cs[k].local_tx);
+	char *text = p != NULL ? json_dumps(p, JSON_COMPACT) : NULL;
+
+	json_decref(p);
+	if (text == NULL || s->q->enqueue(s->ud, "MeterValues", text, NULL,
+	    NULL) != 0)
+		log_warnx("ocpp: could not queue MeterValues for connector %d",
+		    k);
+	s->queue_empty = false;
+	free(text);
+}
+
+/* Periodic meter values: MeterValues; inside a transaction queued even
+ * while offline (1.6 MeterValues with the transaction, 2.0.1 Updated). */
 static void
 meter_tick(struct ocpp_session *s)
 {
 	for (int k = 0; k <= s->station->n_connectors; k++) {
 		if (!s->station->conn[k].meter_valid)
 			continue;
-		if (!v16(s) && k > 0 && s->cs[k].tx_active) {
-			tx_event201(s, k, "Updated", "MeterValuePeriodic", NULL,
-			    true);
+		if (k > 0 && s->cs[k].tx_active) {
+			if (v16(s))
+				queue_meter16(s, k);
+			else
+				tx_event201(s, k, "Updated",
+				    "MeterValuePeriodic", NULL, true);
 			continue;
 		}
 		if (s->link != LINK_UP || s->boot != BOOT_ACCEPTED)
@@ -1031,6 +1055,16 @@ prepare_queued(struct ocpp_session *s, const struct ocpp_queued *m)
 			}
 			json_object_set_new(p, "transactionId",
 			    json_integer(strtoll(buf, NULL, 10)));
+		} else if (strcmp(m->action, "MeterValues") == 0) {
+			/* With the id once the backend gave one (without,
+			 * when its Start was given up). */
+			char key[48], buf[32];
+
+			snprintf(key, sizeof(key), "tx16.id.%" PRId64,
+			    s->call.local_tx);
+			if (state_get(s, key, buf, sizeof(buf)) == 0)
+				json_object_set_new(p, "transactionId",
+				    json_integer(strtoll(buf, NULL, 10)));
 		}
 		json_object_del(p, "_local");
 	}
@@ -1089,6 +1123,12 @@ pump(struct ocpp_session *s)
 			send_boot(s);
 		return;
 	}
+	/* Transaction messages are never starved by periodic meter values:
+	 * a MeterValues waits while the durable queue has one to send. */
+	if (s->calls_head != NULL &&
+	    strcmp(s->calls_head->action, "MeterValues") == 0 &&
+	    send_queued(s))
+		return;
 	if (s->calls_head != NULL) {
 		struct out_call *c = s->calls_head;
 

@@ -750,6 +750,32 @@ test_silent_charger_16(void)
 	ocpp_session_free(s);
 }
 
+/* 1.6 periodic MeterValues of a running transaction go into the durable
+ * queue (offline here), after its StartTransaction and naming its local
+ * transaction; none for a connector without one. */
+static void
+test_meter_values_queued_16(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s;
+
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	s = fake_session(OCPP_V16, &st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	conns[1].status = OCPP_ST_CHARGING;
+	conns[1].meter_valid = conns[2].meter_valid = true;
+	conns[1].energy_wh = 500;
+	ocpp_session_service(s, 1000);
+	ocpp_session_service(s, 62000);
+	CU_ASSERT_EQUAL_FATAL(fq.n, 2);
+	CU_ASSERT_STRING_EQUAL(fq.m[0].action, "StartTransaction");
+	CU_ASSERT_STRING_EQUAL(fq.m[1].action, "MeterValues");
+	CU_ASSERT_EQUAL(fq_int(1, "connectorId"), 1);
+	CU_ASSERT_EQUAL(fq_int(1, "_local"), fq_int(0, "_local"));
+	ocpp_session_free(s);
+}
+
 /* 2.0.1 offline: Started, Updated, Ended with seqNo 0, 1, 2, all with
  * offline true and the same transaction id; the state key carries the
  * next seqNo and is cleared by Ended. */
@@ -811,6 +837,8 @@ static const struct cu_test session_tests[] = {
 	  test_restart_session_ended_16 },
 	{ "a silent charger keeps its 1.6 transaction",
 	  test_silent_charger_16 },
+	{ "1.6 MeterValues of a transaction are queued",
+	  test_meter_values_queued_16 },
 	{ "2.0.1 offline events in order", test_offline_events_201 },
 	{ NULL, NULL },
 };
