@@ -298,6 +298,7 @@ struct ocpp_stats {
 	uint64_t errors_sent;
 	uint64_t connects;
 	uint64_t disconnects;
+	uint64_t meter_values_dropped;	/* periodic, the backend too slow */
 };
 /* Counters since the session was created. */
 void ocpp_session_stats(const struct ocpp_session *s, struct ocpp_stats *out);

@@ -177,6 +177,43 @@ reply_error(struct ocpp_session *s, const char *id, enum ocpp_rpc_error e,
 	send_text(s, ocpp_build_error(s->st.version, id, e, desc));
 }
 
+/* Periodic MeterValues waiting in the non-durable queue, at most, per
+ * connector (the station's included): beyond, the oldest is dropped. */
+#define METER_CALLS_PER_CONNECTOR 4
+
+/* Drops the oldest waiting MeterValues when the non-durable queue holds
+ * its bound of them (a slow backend), counted and logged. */
+static void
+bound_meter_calls(struct ocpp_session *s)
+{
+	struct out_call *c, *prev = NULL, *oldest = NULL, *oldest_prev = NULL;
+	int n = 0;
+
+	for (c = s->calls_head; c != NULL; prev = c, c = c->next) {
+		if (strcmp(c->action, "MeterValues") != 0)
+			continue;
+		if (oldest == NULL) {
+			oldest = c;
+			oldest_prev = prev;
+		}
+		n++;
+	}
+	if (n < METER_CALLS_PER_CONNECTOR * (s->station->n_connectors + 1))
+		return;
+	if (oldest_prev != NULL)
+		oldest_prev->next = oldest->next;
+	else
+		s->calls_head = oldest->next;
+	if (s->calls_tail == oldest)
+		s->calls_tail = oldest_prev;
+	free(oldest->action);
+	json_decref(oldest->payload);
+	free(oldest);
+	s->stats.meter_values_dropped++;
+	log_warnx("ocpp: backend slow: oldest waiting MeterValues dropped "
+	    "(%" PRIu64 " so far)", s->stats.meter_values_dropped);
+}
+
 /* Queues a non-durable CALL; consumes payload. */
 static void
 push_call(struct ocpp_session *s, const char *action, json_t *payload)
@@ -187,6 +224,8 @@ push_call(struct ocpp_session *s, const char *action, json_t *payload)
 		log_warnx("ocpp: %s payload could not be built", action);
 		return;
 	}
+	if (strcmp(action, "MeterValues") == 0)
+		bound_meter_calls(s);
 	c = xcalloc(1, sizeof(*c));
 	c->action = xstrdup(action);
 	c->payload = payload;

@@ -776,6 +776,42 @@ test_meter_values_queued_16(void)
 	ocpp_session_free(s);
 }
 
+/* A backend that answers slowly: at most 4 periodic MeterValues per
+ * connector wait (3 connectors with the station: 12); the oldest are
+ * dropped and counted. */
+static void
+test_meter_values_bounded(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s;
+	struct ocpp_stats stats;
+	struct out_call *c;
+	int n = 0;
+
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	s = fake_session(OCPP_V16, &st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	for (int k = 0; k < 3; k++)
+		conns[k].meter_valid = true;
+	/* Registered, the socket up, a CALL in flight that never gets its
+	 * answer: nothing leaves the queue. */
+	s->link = LINK_UP;
+	s->boot = BOOT_ACCEPTED;
+	s->call.active = true;
+	s->call.sent_ms = 0;
+	s->cfg[CI_CALL_TIMEOUT] = 3600;
+	for (int64_t t = 1000; t <= 1000 + 5 * 60000; t += 60000)
+		ocpp_session_service(s, t);
+	for (c = s->calls_head; c != NULL; c = c->next)
+		n += strcmp(c->action, "MeterValues") == 0;
+	ocpp_session_stats(s, &stats);
+	CU_ASSERT_EQUAL(n, 12);
+	CU_ASSERT_EQUAL(stats.meter_values_dropped, 3);
+	s->link = LINK_DOWN;
+	ocpp_session_free(s);
+}
+
 /* 2.0.1 offline: Started, Updated, Ended with seqNo 0, 1, 2, all with
  * offline true and the same transaction id; the state key carries the
  * next seqNo and is cleared by Ended. */
@@ -839,6 +875,7 @@ static const struct cu_test session_tests[] = {
 	  test_silent_charger_16 },
 	{ "1.6 MeterValues of a transaction are queued",
 	  test_meter_values_queued_16 },
+	{ "waiting MeterValues are bounded", test_meter_values_bounded },
 	{ "2.0.1 offline events in order", test_offline_events_201 },
 	{ NULL, NULL },
 };
