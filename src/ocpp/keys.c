@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/util.h"
 #include "ocpp/session-private.h"
@@ -16,6 +17,8 @@
 	{ k16, comp, var, inst, OCPP_KEY_INT, false, lo, hi, idx, NULL }
 #define RO_INT(k16, comp, var, inst, idx) \
 	{ k16, comp, var, inst, OCPP_KEY_INT, true, 0, INT_MAX, idx, NULL }
+#define RW_BOOL(k16, comp, var, idx) \
+	{ k16, comp, var, NULL, OCPP_KEY_BOOL, false, 0, 1, idx, NULL }
 #define CONST(k16, comp, var, type, value) \
 	{ k16, comp, var, NULL, type, true, 0, 0, -1, value }
 
@@ -60,8 +63,8 @@ const struct ocpp_key_entry ocpp_key_table[] = {
 	CONST("ResetRetries", NULL, NULL, OCPP_KEY_INT, "0"),
 	CONST("StopTransactionOnEVSideDisconnect", "TxCtrlr",
 	    "StopTxOnEVSideDisconnect", OCPP_KEY_BOOL, "true"),
-	CONST("StopTransactionOnInvalidId", "TxCtrlr", "StopTxOnInvalidId",
-	    OCPP_KEY_BOOL, "true"),
+	RW_BOOL("StopTransactionOnInvalidId", "TxCtrlr", "StopTxOnInvalidId",
+	    CI_STOP_ON_INVALID),
 	CONST("StopTxnAlignedData", NULL, NULL, OCPP_KEY_STR, ""),
 	CONST("StopTxnSampledData", NULL, NULL, OCPP_KEY_STR,
 	    "Energy.Active.Import.Register"),
@@ -85,6 +88,10 @@ void
 ocpp_key_value(const struct ocpp_session *s, const struct ocpp_key_entry *e,
     char *buf, size_t len)
 {
+	if (e->index >= 0 && e->type == OCPP_KEY_BOOL) {
+		snprintf(buf, len, "%s", s->cfg[e->index] ? "true" : "false");
+		return;
+	}
 	if (e->index >= 0) {
 		snprintf(buf, len, "%d", s->cfg[e->index]);
 		return;
@@ -113,6 +120,13 @@ entry_value(const struct ocpp_key_entry *e, const char *value, long *v)
 
 	if (e->readonly || e->index < 0)
 		return -1;
+	if (e->type == OCPP_KEY_BOOL) {
+		if (strcasecmp(value, "true") != 0 &&
+		    strcasecmp(value, "false") != 0)
+			return -1;
+		*v = strcasecmp(value, "true") == 0;
+		return 0;
+	}
 	*v = strtol(value, &end, 10);
 	if (*value == '\0' || *end != '\0' || *v < e->min || *v > e->max)
 		return -1;
@@ -500,6 +514,7 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
 	case CI_BACKOFF_RANDOM: field = &st->retry_backoff_random_s; break;
 	case CI_BACKOFF_REPEAT: field = &st->retry_backoff_repeat; break;
 	case CI_CALL_TIMEOUT: field = &st->call_timeout_s; break;
+	case CI_STOP_ON_INVALID: field = &st->stop_tx_on_invalid_id; break;
 	case CI_COUNT: return -1;
 	}
 	if (field == NULL)

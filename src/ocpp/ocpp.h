@@ -119,6 +119,8 @@ struct ocpp_settings {
 	int tx_attempts;		/* TransactionMessageAttempts / MessageAttempts */
 	int tx_retry_interval_s;	/* …RetryInterval / MessageAttemptInterval */
 	const char *default_id_tag;	/* when the charger reports no IdToken */
+	int stop_tx_on_invalid_id;	/* 1: a transaction whose IdToken the
+					 * backend refuses is stopped */
 	int tx_unreachable_max_s;	/* a transaction whose charger does not
 					 * answer for this long ends; 0 = never */
 	int boot_retry_s;		/* Rejected/Pending with interval 0 */

@@ -43,6 +43,7 @@ struct inflight {
 	int queue_attempts;
 	int64_t local_tx;	/* 1.6 StartTransaction / StopTransaction */
 	int connector;
+	char tx_id[OCPP_MSG_ID_MAX + 1];	/* 2.0.1 TransactionEvent */
 };
 
 /* What the session last saw and reported of one connector. */
@@ -59,6 +60,7 @@ struct conn_state {
 	int remote_start_id;
 	char remote_id_tag[OCPP_ID_TOKEN_MAX + 1];
 	bool remote_stop;			/* next end is "Remote" */
+	bool deauthorized;			/* next end is "DeAuthorized" */
 	int64_t last_tx_meter_ms;
 	/* The connector's last known state as read from its charger, kept
 	 * in the durable state with the open transaction. */
@@ -92,6 +94,7 @@ enum ocpp_key_int {
 	CI_BACKOFF_RANDOM,
 	CI_BACKOFF_REPEAT,
 	CI_CALL_TIMEOUT,
+	CI_STOP_ON_INVALID,	/* bool: StopTransactionOnInvalidId */
 	CI_COUNT,
 };
 

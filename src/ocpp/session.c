@@ -35,6 +35,7 @@ ocpp_settings_defaults(struct ocpp_settings *st)
 	st->tx_attempts = 3;
 	st->tx_retry_interval_s = 60;
 	st->default_id_tag = "gateway";
+	st->stop_tx_on_invalid_id = 1;
 	st->boot_retry_s = 30;
 }
 
@@ -612,6 +613,7 @@ forget_tx(struct ocpp_session *s, int k)
 
 	cs->tx_active = false;
 	cs->remote_stop = false;
+	cs->deauthorized = false;
 	cs->remote_id_tag[0] = '\0';
 	cs->local_tx = 0;
 	cs->tx_id[0] = '\0';
@@ -767,7 +769,10 @@ end_by_charger(struct ocpp_session *s, int k, bool other_session)
 	e.when_ms = wall_now_ms();
 	e.wh = !other_session && c->energy_wh > cs->tx_wh ? c->energy_wh :
 	    cs->tx_wh;
-	if (cs->remote_stop) {
+	if (cs->deauthorized) {
+		e.reason16 = e.reason201 = "DeAuthorized";
+		e.trigger = "Deauthorized";
+	} else if (cs->remote_stop) {
 		e.reason16 = e.reason201 = "Remote";
 		e.trigger = "RemoteStop";
 	} else if (other_session) {
@@ -1080,6 +1085,16 @@ prepare_queued(struct ocpp_session *s, const struct ocpp_queued *m)
 	s->call.local_tx = 0;
 	s->call.connector = (int)json_integer_value(json_object_get(p,
 	    "connectorId"));
+	s->call.tx_id[0] = '\0';
+	if (json_object_get(p, "evse") != NULL) {
+		const char *id = json_string_value(json_object_get(
+		    json_object_get(p, "transactionInfo"), "transactionId"));
+
+		s->call.connector = (int)json_integer_value(json_object_get(
+		    json_object_get(p, "evse"), "id"));
+		strlcpy_ok(s->call.tx_id, id != NULL ? id : "",
+		    sizeof(s->call.tx_id));
+	}
 	local = json_object_get(p, "_local");
 	if (local != NULL) {
 		s->call.local_tx = json_integer_value(local);
@@ -1150,6 +1165,22 @@ send_queued(struct ocpp_session *s)
 	return true;
 }
 
+/* Sends the first waiting non-durable CALL (there must be one). */
+static void
+send_next_call(struct ocpp_session *s)
+{
+	struct out_call *c = s->calls_head;
+
+	s->calls_head = c->next;
+	if (s->calls_head == NULL)
+		s->calls_tail = NULL;
+	send_call(s, c->action, c->payload);
+	s->call.from_queue = false;
+	free(c->action);
+	json_decref(c->payload);
+	free(c);
+}
+
 /* Fills the free CALL slot: Boot until accepted, then waiting calls, then
  * the durable queue. */
 static void
@@ -1158,8 +1189,14 @@ pump(struct ocpp_session *s)
 	if (s->link != LINK_UP || s->call.active)
 		return;
 	if (s->boot != BOOT_ACCEPTED || s->boot_trigger) {
-		if (s->now_ms >= s->next_boot_ms || s->boot_trigger)
+		if (s->now_ms >= s->next_boot_ms || s->boot_trigger) {
 			send_boot(s);
+		} else if (s->boot == BOOT_PENDING && s->calls_head != NULL &&
+		    strcmp(s->calls_head->action, "NotifyReport") == 0) {
+			/* B02.FR.02: the report the backend asked for goes
+			 * out while the registration is pending. */
+			send_next_call(s);
+		}
 		return;
 	}
 	/* Transaction messages are never starved by periodic meter values:
@@ -1169,16 +1206,7 @@ pump(struct ocpp_session *s)
 	    send_queued(s))
 		return;
 	if (s->calls_head != NULL) {
-		struct out_call *c = s->calls_head;
-
-		s->calls_head = c->next;
-		if (s->calls_head == NULL)
-			s->calls_tail = NULL;
-		send_call(s, c->action, c->payload);
-		s->call.from_queue = false;
-		free(c->action);
-		json_decref(c->payload);
-		free(c);
+		send_next_call(s);
 		return;
 	}
 	send_queued(s);
@@ -1236,6 +1264,22 @@ on_boot_result(struct ocpp_session *s, json_t *p)
 	    interval > 0 ? interval : s->st.boot_retry_s);
 }
 
+/* The backend answered status st (NULL: none) for the IdToken of
+ * connector k's open transaction: with StopTransactionOnInvalidId /
+ * StopTxOnInvalidId the charging is stopped and the transaction ends as
+ * DeAuthorized when the charger ends it. */
+static void
+refused_token(struct ocpp_session *s, int k, const char *st)
+{
+	if (st == NULL || strcmp(st, "Accepted") == 0 ||
+	    !s->cfg[CI_STOP_ON_INVALID] || s->cb->remote_stop == NULL)
+		return;
+	log_info("connector %d: the backend refused the transaction's IdToken "
+	    "(%s): stopping", k, st);
+	s->cs[k].deauthorized = true;
+	s->cb->remote_stop(s->ud, k);
+}
+
 /* A CALLRESULT for the CALL in flight. */
 static void
 on_result(struct ocpp_session *s, struct ocpp_frame *f)
@@ -1276,16 +1320,21 @@ on_result(struct ocpp_session *s, struct ocpp_frame *f)
 		snprintf(key, sizeof(key), "tx16.id.%" PRId64, s->call.local_tx);
 		snprintf(val, sizeof(val), "%" JSON_INTEGER_FORMAT, id);
 		s->q->ack(s->ud, s->call.queue_id, key, val);
-		/* StopTransactionOnInvalidId is true. */
-		if (st != NULL && strcmp(st, "Accepted") != 0 &&
-		    s->call.connector > 0 &&
+		if (s->call.connector > 0 &&
 		    s->call.connector <= s->station->n_connectors &&
-		    s->cs[s->call.connector].local_tx == s->call.local_tx &&
-		    s->cb->remote_stop != NULL) {
-			log_debug("ocpp", "connector %d: id %s, stopping",
-			    s->call.connector, st);
-			s->cb->remote_stop(s->ud, s->call.connector);
-		}
+		    s->cs[s->call.connector].local_tx == s->call.local_tx)
+			refused_token(s, s->call.connector, st);
+	} else if (strcmp(s->call.action, "TransactionEvent") == 0) {
+		/* 2.0.1: idTokenInfo of a Started / Ended event. */
+		const char *st = json_string_value(json_object_get(
+		    json_object_get(f->payload, "idTokenInfo"), "status"));
+
+		s->q->ack(s->ud, s->call.queue_id, NULL, NULL);
+		if (s->call.connector > 0 &&
+		    s->call.connector <= s->station->n_connectors &&
+		    s->cs[s->call.connector].tx_active &&
+		    strcmp(s->cs[s->call.connector].tx_id, s->call.tx_id) == 0)
+			refused_token(s, s->call.connector, st);
 	} else if (strcmp(s->call.action, "StopTransaction") == 0) {
 		char key[48];
 
@@ -1542,6 +1591,12 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		    r == OCPP_NOT_SUPPORTED && v16(s) ? "NotSupported" :
 		    "UnlockFailed");
 	}
+	/* No transaction while the registration is pending (2.0.1
+	 * B02.FR.05; 1.6 §4.2 allows only configuration and reports). */
+	if (s->boot != BOOT_ACCEPTED &&
+	    (strcmp(a, "RemoteStartTransaction") == 0 ||
+	    strcmp(a, "RequestStartTransaction") == 0))
+		return status_payload("Rejected");
 	if (strcmp(a, "RemoteStartTransaction") == 0)
 		return do_remote_start(s, (int)json_integer_value(
 		    json_object_get(p, "connectorId")),
@@ -1943,6 +1998,7 @@ ocpp_session_new(struct lws_context *ctx, const struct ocpp_settings *st,
 	s->cfg[CI_BACKOFF_RANDOM] = st->retry_backoff_random_s;
 	s->cfg[CI_BACKOFF_REPEAT] = st->retry_backoff_repeat;
 	s->cfg[CI_CALL_TIMEOUT] = st->call_timeout_s;
+	s->cfg[CI_STOP_ON_INVALID] = st->stop_tx_on_invalid_id != 0;
 	if (getrandom(&s->nonce, sizeof(s->nonce), 0) != sizeof(s->nonce))
 		s->nonce = (uint32_t)wall_now_ms();
 	s->cs = xcalloc((size_t)station->n_connectors + 1, sizeof(*s->cs));
