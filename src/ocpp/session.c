@@ -688,10 +688,8 @@ tx_event201(struct ocpp_session *s, int k, const char *event,
 	json_object_set_new(p, "evse", json_pack("{sisi}", "id", k,
 	    "connectorId", 1));
 	if (strcmp(event, "Updated") != 0) {
-		tok = end != NULL ? end_token(s, k, &central) :
-		    cs->tx_token;
-		if (end == NULL)
-			central = cs->tx_token_central;
+		central = cs->tx_token_central;
+		tok = end != NULL ? end_token(s, k, &central) : cs->tx_token;
 		json_object_set_new(p, "idToken", json_pack("{ssss}",
 		    "idToken", tok, "type", central ? "Central" : "ISO14443"));
 	}
