@@ -59,6 +59,7 @@ struct conn_state {
 	bool remote_start;			/* a remote start is pending */
 	int remote_start_id;
 	char remote_id_tag[OCPP_ID_TOKEN_MAX + 1];
+	char remote_id_type[24];		/* 2.0.1 IdTokenEnumType */
 	bool remote_stop;			/* next end is "Remote" */
 	bool deauthorized;			/* next end is "DeAuthorized" */
 	int64_t last_tx_meter_ms;
@@ -70,7 +71,8 @@ struct conn_state {
 	int64_t seen_ms;			/* epoch ms of that reading */
 	int64_t saved_ms;			/* monotonic: last written */
 	char tx_token[OCPP_ID_TOKEN_MAX + 1];	/* IdToken that started it */
-	bool tx_token_central;
+	bool tx_token_central;			/* not the charger's */
+	char tx_token_type[24];			/* 2.0.1 IdTokenEnumType */
 	double tx_wh;				/* highest energy in it */
 	bool stale;				/* not read since start / silent */
 	bool restart_stale;			/* ... since start */

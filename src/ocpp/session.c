@@ -466,6 +466,7 @@ conn_record(const struct ocpp_session *s, int k)
 		json_object_set_new(o, "txtoken", json_string(cs->tx_token));
 		json_object_set_new(o, "central", json_boolean(
 		    cs->tx_token_central));
+		json_object_set_new(o, "type", json_string(cs->tx_token_type));
 		json_object_set_new(o, "txwh", json_real(cs->tx_wh));
 	}
 	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -556,6 +557,10 @@ begin_tx(struct ocpp_session *s, int k)
 	cs->tx_active = true;
 	strlcpy_ok(cs->tx_token, id_token_of(s, k, &cs->tx_token_central),
 	    sizeof(cs->tx_token));
+	/* 2.0.1 IdTokenEnumType: a remote start keeps the backend's. */
+	strlcpy_ok(cs->tx_token_type, !cs->tx_token_central ? "ISO14443" :
+	    cs->remote_id_tag[0] != '\0' ? cs->remote_id_type : "Central",
+	    sizeof(cs->tx_token_type));
 	cs->tx_wh = c->energy_wh;
 	cs->seen_wh = c->energy_wh;
 	cs->seen_ms = wall_now_ms();
@@ -615,6 +620,7 @@ forget_tx(struct ocpp_session *s, int k)
 	cs->remote_stop = false;
 	cs->deauthorized = false;
 	cs->remote_id_tag[0] = '\0';
+	cs->remote_id_type[0] = '\0';
 	cs->local_tx = 0;
 	cs->tx_id[0] = '\0';
 	cs->tx_token[0] = '\0';
@@ -691,7 +697,8 @@ tx_event201(struct ocpp_session *s, int k, const char *event,
 		central = cs->tx_token_central;
 		tok = end != NULL ? end_token(s, k, &central) : cs->tx_token;
 		json_object_set_new(p, "idToken", json_pack("{ssss}",
-		    "idToken", tok, "type", central ? "Central" : "ISO14443"));
+		    "idToken", tok, "type", tok == cs->tx_token ?
+		    cs->tx_token_type : central ? "Central" : "ISO14443"));
 	}
 	if (end != NULL)
 		json_object_set_new(p, "meterValue", json_pack("[{sss[o]}]",
@@ -1379,7 +1386,7 @@ free_connector(const struct ocpp_session *s)
  * answer payload; caller decrefs. */
 static json_t *
 do_remote_start(struct ocpp_session *s, int k, const char *tag,
-    json_t *profile, int remote_start_id)
+    const char *type, json_t *profile, int remote_start_id)
 {
 	char *pj = NULL;
 	enum ocpp_result r = OCPP_REJECTED;
@@ -1398,6 +1405,8 @@ do_remote_start(struct ocpp_session *s, int k, const char *tag,
 		s->cs[k].remote_start_id = remote_start_id;
 		strlcpy_ok(s->cs[k].remote_id_tag, tag,
 		    sizeof(s->cs[k].remote_id_tag));
+		strlcpy_ok(s->cs[k].remote_id_type, type != NULL ? type :
+		    "Central", sizeof(s->cs[k].remote_id_type));
 	}
 	return status_payload(r == OCPP_ACCEPTED ? "Accepted" : "Rejected");
 }
@@ -1598,13 +1607,15 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 	if (strcmp(a, "RemoteStartTransaction") == 0)
 		return do_remote_start(s, (int)json_integer_value(
 		    json_object_get(p, "connectorId")),
-		    json_string_value(json_object_get(p, "idTag")),
+		    json_string_value(json_object_get(p, "idTag")), NULL,
 		    json_object_get(p, "chargingProfile"), 0);
 	if (strcmp(a, "RequestStartTransaction") == 0)
 		return do_remote_start(s, (int)json_integer_value(
 		    json_object_get(p, "evseId")),
 		    json_string_value(json_object_get(json_object_get(p,
 		    "idToken"), "idToken")),
+		    json_string_value(json_object_get(json_object_get(p,
+		    "idToken"), "type")),
 		    json_object_get(p, "chargingProfile"),
 		    (int)json_integer_value(json_object_get(p, "remoteStartId")));
 	if (strcmp(a, "RemoteStopTransaction") == 0)
@@ -1879,6 +1890,8 @@ load_record(struct ocpp_session *s, int k, const char *buf)
 		cs->tx_token_central = true;
 		strlcpy_ok(cs->tx_token, s->st.default_id_tag,
 		    sizeof(cs->tx_token));
+		strlcpy_ok(cs->tx_token_type, "Central",
+		    sizeof(cs->tx_token_type));
 		return;
 	}
 	o = json_loads(buf, 0, NULL);
@@ -1915,6 +1928,10 @@ load_record(struct ocpp_session *s, int k, const char *buf)
 		    sizeof(cs->tx_token));
 		cs->tx_token_central = json_is_true(json_object_get(o,
 		    "central"));
+		st = json_string_value(json_object_get(o, "type"));
+		strlcpy_ok(cs->tx_token_type, st != NULL ? st :
+		    cs->tx_token_central ? "Central" : "ISO14443",
+		    sizeof(cs->tx_token_type));
 		cs->tx_wh = json_number_value(json_object_get(o, "txwh"));
 	}
 	json_decref(o);

@@ -303,13 +303,15 @@ for (const version of ['1.6', '2.0.1']) {
             } else {
                 const r = await csms.call('CS001', 'RequestStartTransaction',
                     { evseId: 2, remoteStartId: 77,
-                        idToken: { idToken: 'REMOTE1', type: 'Central' } });
+                        idToken: { idToken: 'REMOTE1', type: 'eMAID' } });
                 assert.equal(r.status, 'Accepted');
                 const s = await csms.log.waitFor(isCall('TransactionEvent', (p) =>
                     p.eventType === 'Started'), 'Started');
                 assert.equal(s.params.triggerReason, 'RemoteStart');
                 assert.equal(s.params.transactionInfo.remoteStartId, 77);
                 assert.equal(s.params.idToken.idToken, 'REMOTE1');
+                // The token type the backend sent is kept.
+                assert.equal(s.params.idToken.type, 'eMAID');
                 const txId = s.params.transactionInfo.transactionId;
                 const bad = await csms.call('CS001', 'RequestStopTransaction',
                     { transactionId: 'nope' });
@@ -321,6 +323,7 @@ for (const version of ['1.6', '2.0.1']) {
                     p.eventType === 'Ended'), 'Ended');
                 assert.equal(e.params.transactionInfo.stoppedReason, 'Remote');
                 assert.equal(e.params.triggerReason, 'RemoteStop');
+                assert.deepEqual(e.params.idToken, { idToken: 'REMOTE1', type: 'eMAID' });
             }
             // Unlock: connector 1 fine, connector 9 does not exist.
             const u = await csms.call('CS001', 'UnlockConnector', v16 ?
