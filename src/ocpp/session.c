@@ -1864,7 +1864,7 @@ session_link_down(struct ocpp_session *s, const char *why)
 
 /* ---- public ---- */
 
-/* Takes connector k's durable record: the 2.0.0 form ("local id" in 1.6,
+/* Takes connector k's durable record: the earlier form ("local id" in 1.6,
  * "id seqNo" in 2.0.1: an open transaction and nothing else) or the JSON
  * record conn_record() writes. */
 static void

@@ -572,7 +572,7 @@ fq_int(int i, const char *name)
 	return v;
 }
 
-/* A 1.6 transaction open from before a restart (the 2.0.0 form of the
+/* A 1.6 transaction open from before a restart (the earlier form of the
  * state, local transaction 5): nothing is sent while the charger is not
  * read yet, and nothing when the first reading is the same session going
  * on (the counter went up meanwhile). */
