@@ -99,11 +99,13 @@ EXTRA_DIST += tests/daemon/test-control.sh tests/integration/lib.sh
 TESTS += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
-	tests/integration/test-devices.sh
+	tests/integration/test-devices.sh \
+	tests/integration/test-sessions.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
-	tests/integration/test-devices.sh
+	tests/integration/test-devices.sh \
+	tests/integration/test-sessions.sh
 
 # make bench: the whole loop (daemon + simulator + the test CSMS).
 bench_scripts += bench/bench-loop.sh

@@ -26,6 +26,9 @@
  * (OCPP 1.6 §5.2 / 2.0.1 G03: availability is persistent): a comma list
  * of connector numbers (1-based); absent = all operative. */
 #define AVAIL_KEY "ocpp.availability.inoperative"
+/* The connectors made inoperative during their transaction: the change
+ * applies when it ends (1.6 §5.2 Scheduled, 2.0.1 G03.FR.05). */
+#define AVAIL_SCHEDULED_KEY "ocpp.availability.scheduled"
 
 #define MAX_PROTOCOLS 8
 
@@ -49,6 +52,7 @@ struct cloud {
 	bool *held;                  /* n_conns: told the backend (2.0.1) */
 	struct sc_profile **pending; /* n_conns: remote start's TxProfile */
 	int n_pending;
+	bool *avail_scheduled;       /* n_conns: inoperative at the tx's end */
 	enum sc_version scv;
 	bool last_online, last_accepted;
 };
@@ -60,9 +64,6 @@ void cloud_schedule_run(struct cloud *c);
 
 /* The session's durable queue and state, kept in the store. */
 extern const struct ocpp_queue_ops cloud_queue_ops;
-/* The open transaction id of connector k (1..n), from the session's
- * durable state; "" when none. */
-void cloud_tx_of(const struct cloud *c, int k, char *buf, size_t len);
 
 /* ---- profiles.c ----------------------------------------------------- */
 
@@ -95,13 +96,17 @@ int cloud_on_config_get(void *ud, const struct ocpp_ext_key *k, char *buf,
 enum ocpp_result cloud_on_config_set(void *ud, const struct ocpp_ext_key *k,
     const char *value, char **cause);
 void cloud_on_config_changed(void *ud, const char *key16, const char *value);
-/* At start: makes the connectors the backend left inoperative so again. */
+/* At start: makes the connectors the backend left inoperative so again,
+ * and keeps the changes scheduled for the end of a transaction. */
 void cloud_availability_load(struct cloud *c);
+/* Applies the scheduled changes whose transaction has ended. */
+void cloud_availability_tick(struct cloud *c);
 
 /* ---- station.c ------------------------------------------------------ */
 
 /* Creates the station model: the site as connector 0, then each
- * connector, all Available until read. */
+ * connector, stale until read (the session gives them their last known
+ * state). */
 void cloud_station_init(struct cloud *c);
 /* Fills the station model with the connectors' latest readings and tells
  * the backend about local limits that hold a connector below its

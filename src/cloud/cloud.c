@@ -22,8 +22,7 @@ cloud_transaction(const struct cloud *c, int k, char *buf, size_t len)
 {
 	if (c == NULL || c->s == NULL || len == 0)
 		return false;
-	cloud_tx_of(c, k, buf, len);
-	return buf[0] != '\0';
+	return ocpp_session_transaction(c->s, k, buf, len);
 }
 
 void
@@ -121,6 +120,8 @@ cloud_new(const struct services *svc, const struct cfg *cfg,
 	c->st.retry_backoff_repeat = cfg->csms.retry_backoff_repeat;
 	c->st.ping_interval_s = cfg->csms.ping_interval_s;
 	c->st.ping_timeout_s = cfg->csms.ping_timeout_s;
+	c->st.default_id_tag = cfg->csms.id_tag;
+	c->st.tx_unreachable_max_s = cfg->csms.tx_unreachable_max_s;
 	if (ocpp_settings_check(&c->st, cause) != 0) {
 		free(c);
 		return NULL;
@@ -140,13 +141,14 @@ on_tick(void *arg)
 	/* A transaction that started or ended changes which TxProfiles
 	 * apply (and an ended one's are removed): evaluate again. */
 	for (int k = 0; k < s->n_conns; k++) {
-		if (site_tx_running(s->bconns[k].state) != c->scc[k].tx_active) {
+		if (ocpp_session_tx_open(c->s, k + 1) != c->scc[k].tx_active) {
 			cloud_apply_profiles(c);
 			cloud_schedule_run(c);
 			break;
 		}
 	}
 	cloud_station_update(c);
+	cloud_availability_tick(c);
 	cloud_install_pending(c);
 	ocpp_session_service(c->s, mono_now_ms());
 	c->svc->timer_arm(c->tick, TICK_MS);
@@ -225,6 +227,8 @@ cloud_stop(struct cloud *c)
 			sc_profile_free(c->pending[k]);
 	free(c->pending);
 	c->pending = NULL;
+	free(c->avail_scheduled);
+	c->avail_scheduled = NULL;
 	free(c->conn);
 	c->scc = NULL;
 	c->conn = NULL;

@@ -83,20 +83,17 @@ cloud_on_unlock(void *ud, int connector)
 	return command(ud, connector, SB_CMD_UNLOCK, "unlock");
 }
 
-/* Saves which connectors are inoperative, with connector (0 = all) set
- * to operative or not; 0, or -1 when the store refused (logged). */
+/* Writes the connectors (1-based) for which set[k] holds to key as a
+ * comma list (absent when none); 0, or -1 when the store refused
+ * (logged). */
 static int
-availability_save(struct cloud *c, int connector, bool operative)
+save_list(struct cloud *c, const char *key, const bool *set)
 {
-	const struct site *s = c->site;
 	char *list = xstrdup(""), *next, *cause = NULL;
 	int rc;
 
-	for (int k = 0; k < s->n_conns; k++) {
-		bool off = connector == 0 || connector == k + 1 ? !operative :
-		    s->inoperative[k];
-
-		if (!off)
+	for (int k = 0; k < c->site->n_conns; k++) {
+		if (!set[k])
 			continue;
 		xasprintf(&next, "%s%s%d", list, list[0] != '\0' ? "," : "",
 		    k + 1);
@@ -104,10 +101,9 @@ availability_save(struct cloud *c, int connector, bool operative)
 		list = next;
 	}
 	if (list[0] == '\0')
-		rc = store_setting_clear(c->store, AVAIL_KEY, &cause);
+		rc = store_setting_clear(c->store, key, &cause);
 	else
-		rc = store_setting_set(c->store, AVAIL_KEY, list, NULL,
-		    &cause);
+		rc = store_setting_set(c->store, key, list, NULL, &cause);
 	if (rc != 0) {
 		log_warnx("store: availability: %s", cause);
 		free(cause);
@@ -116,15 +112,14 @@ availability_save(struct cloud *c, int connector, bool operative)
 	return rc != 0 ? -1 : 0;
 }
 
-/* At start: makes the connectors the backend left inoperative so again. */
-void
-cloud_availability_load(struct cloud *c)
+/* Reads key's comma list of connectors into set (n_conns entries). */
+static void
+load_list(struct cloud *c, const char *key, bool *set)
 {
-	struct site *s = c->site;
 	char *value = NULL, *cause = NULL, *p, *end, esc[64];
 	long k;
 
-	if (store_setting_get(c->store, AVAIL_KEY, NULL, &value, NULL,
+	if (store_setting_get(c->store, key, NULL, &value, NULL,
 	    &cause) != 0) {
 		log_warnx("store: availability: %s", cause);
 		free(cause);
@@ -139,38 +134,125 @@ cloud_availability_load(struct cloud *c)
 			    strlen(value), esc, sizeof(esc)));
 			break;
 		}
-		if (k < 1 || k > s->n_conns) {
+		if (k < 1 || k > c->site->n_conns) {
 			log_warnx("kept availability: connector %ld is not "
-			    "1..%d: ignored", k, s->n_conns);
+			    "1..%d: ignored", k, c->site->n_conns);
 			continue;
 		}
-		site_set_inoperative(s, (int)k - 1, true);
-		log_info("connector %ld inoperative (kept from the backend)",
-		    k);
+		set[k - 1] = true;
 	}
 	free(value);
+}
+
+/* At start: makes the connectors the backend left inoperative so again,
+ * and keeps the changes scheduled for the end of a transaction. */
+void
+cloud_availability_load(struct cloud *c)
+{
+	struct site *s = c->site;
+	bool *off = xcalloc((size_t)s->n_conns + 1, sizeof(*off));
+
+	c->avail_scheduled = xcalloc((size_t)s->n_conns + 1,
+	    sizeof(*c->avail_scheduled));
+	load_list(c, AVAIL_KEY, off);
+	load_list(c, AVAIL_SCHEDULED_KEY, c->avail_scheduled);
+	for (int k = 0; k < s->n_conns; k++) {
+		if (off[k]) {
+			site_set_inoperative(s, k, true);
+			log_info("connector %d inoperative (kept from the "
+			    "backend)", k + 1);
+		} else if (c->avail_scheduled[k]) {
+			log_info("connector %d inoperative once its "
+			    "transaction ends (kept from the backend)", k + 1);
+		}
+	}
+	free(off);
+}
+
+/* Saves the availability in force and the one scheduled. */
+static int
+availability_save(struct cloud *c, const bool *off, const bool *scheduled)
+{
+	if (save_list(c, AVAIL_KEY, off) != 0)
+		return -1;
+	return save_list(c, AVAIL_SCHEDULED_KEY, scheduled);
 }
 
 enum ocpp_result
 cloud_on_availability(void *ud, int connector, bool operative)
 {
 	struct cloud *c = ud;
+	struct site *s = c->site;
+	bool *off, *sched, any_scheduled = false;
+	int rc;
 
-	if (connector < 0 || connector > c->site->n_conns)
+	if (connector < 0 || connector > s->n_conns)
 		return OCPP_REJECTED;
+	off = xcalloc((size_t)s->n_conns + 1, sizeof(*off));
+	sched = xcalloc((size_t)s->n_conns + 1, sizeof(*sched));
+	for (int k = 0; k < s->n_conns; k++) {
+		off[k] = s->inoperative[k];
+		sched[k] = c->avail_scheduled[k];
+		if (connector != 0 && connector != k + 1)
+			continue;
+		if (operative) {
+			off[k] = sched[k] = false;
+		} else if (!off[k] && ocpp_session_tx_open(c->s, k + 1)) {
+			/* 1.6 §5.2, 2.0.1 G03.FR.05: during a transaction
+			 * the change waits for its end. */
+			sched[k] = any_scheduled = true;
+		} else {
+			off[k] = true;
+		}
+	}
 	/* Persisted first: a change the gateway would forget on restart is
 	 * refused rather than accepted. */
-	if (availability_save(c, connector, operative) != 0)
+	rc = availability_save(c, off, sched);
+	if (rc == 0) {
+		/* The chargers have no availability register: the gateway
+		 * keeps them at 0 W while inoperative. */
+		for (int k = 0; k < s->n_conns; k++) {
+			site_set_inoperative(s, k, off[k]);
+			c->avail_scheduled[k] = sched[k];
+		}
+		cloud_schedule_run(c);
+		log_info("connector %d %s (backend)", connector, operative ?
+		    "operative" : any_scheduled ? "inoperative once its "
+		    "transaction ends" : "inoperative");
+	}
+	free(off);
+	free(sched);
+	if (rc != 0)
 		return OCPP_REJECTED;
-	/* The chargers have no availability register: the gateway keeps
-	 * them at 0 W while inoperative. */
-	for (int k = 0; k < c->site->n_conns; k++)
-		if (connector == 0 || connector == k + 1)
-			site_set_inoperative(c->site, k, !operative);
+	return any_scheduled ? OCPP_SCHEDULED : OCPP_ACCEPTED;
+}
+
+void
+cloud_availability_tick(struct cloud *c)
+{
+	struct site *s = c->site;
+	bool *off, due = false;
+
+	for (int k = 0; k < s->n_conns; k++)
+		if (c->avail_scheduled[k] && !ocpp_session_tx_open(c->s, k + 1))
+			due = true;
+	if (!due)
+		return;
+	off = xcalloc((size_t)s->n_conns + 1, sizeof(*off));
+	for (int k = 0; k < s->n_conns; k++) {
+		off[k] = s->inoperative[k];
+		if (c->avail_scheduled[k] && !ocpp_session_tx_open(c->s, k + 1)) {
+			c->avail_scheduled[k] = false;
+			off[k] = true;
+			log_info("connector %d inoperative: its transaction "
+			    "ended", k + 1);
+		}
+	}
+	(void)availability_save(c, off, c->avail_scheduled);
+	for (int k = 0; k < s->n_conns; k++)
+		site_set_inoperative(s, k, off[k]);
+	free(off);
 	cloud_schedule_run(c);
-	log_info("connector %d %s (backend)", connector, operative ?
-	    "operative" : "inoperative");
-	return OCPP_ACCEPTED;
 }
 
 void

@@ -42,16 +42,19 @@ sc_ctx(struct cloud *c, struct sc_context *ctx, bool with_tx)
 	for (int k = 0; k < s->n_conns; k++) {
 		struct sc_connector *sc = &c->scc[k];
 		bool was_active = sc->tx_active;
-		enum bal_conn_state bs = s->bconns[k].state;
 
 		sc->phases = c->cfg->chargers[s->conns[k].charger].phases;
 		sc->max_w = s->bconns[k].rated_max_w > 0 ?
 		    s->bconns[k].rated_max_w : 0;	/* 0: not read yet */
-		sc->tx_active = site_tx_running(bs);
+		/* The session's transaction, which a silent charger or a
+		 * restart does not end. */
+		sc->tx_active = c->s != NULL && ocpp_session_tx_open(c->s,
+		    k + 1);
 		if (was_active && !sc->tx_active)
 			tx_profiles_end(c, k + 1, sc->tx_id);
 		if (with_tx && sc->tx_active)
-			cloud_tx_of(c, k + 1, sc->tx_id, sizeof(sc->tx_id));
+			(void)ocpp_session_transaction(c->s, k + 1, sc->tx_id,
+			    sizeof(sc->tx_id));
 		else if (!sc->tx_active)
 			sc->tx_id[0] = '\0';
 		if (sc->tx_active && sc->tx_start_ms == 0)

@@ -1,6 +1,6 @@
 /* The session's durable queue and state in the store: which kind each
  * queued message is (transaction starts and ends are never dropped), and
- * the open transactions as the session keeps them. */
+ * the session's state keys. */
 #include "cloud/cloud-private.h"
 
 #include <jansson.h>
@@ -78,8 +78,9 @@ q_state_set(void *ud, const char *key, const char *value)
 }
 
 /* The store's kind of each transaction message: starts and ends are
- * never dropped; 2.0.1's intermediate TransactionEvents (Updated) are the
- * updates the queue bound may drop and batch (E04.FR.07/08). */
+ * never dropped; 2.0.1's intermediate TransactionEvents (Updated) and 1.6
+ * MeterValues of a transaction are what the queue bound may drop and
+ * batch (E04.FR.07/08). */
 static const struct {
 	const char *action;
 	const char *event_type; /* TransactionEvent's eventType, or NULL */
@@ -90,6 +91,9 @@ static const struct {
 	{ "TransactionEvent", "Started", STORE_MSG_TX_START },
 	{ "TransactionEvent", "Ended", STORE_MSG_TX_END },
 	{ "TransactionEvent", "Updated", STORE_MSG_TX_UPDATE },
+	/* 1.6 periodic values of a transaction: batched and droppable like
+	 * 2.0.1's updates (the session queues no other MeterValues). */
+	{ "MeterValues", NULL, STORE_MSG_METER },
 };
 
 /* The store's kind for a queued message (STORE_MSG_OTHER when none of
@@ -228,24 +232,3 @@ q_set_attempts(void *ud, int64_t id, int attempts)
 const struct ocpp_queue_ops cloud_queue_ops = {
 	q_enqueue, q_peek, q_ack, q_set_attempts, q_state_get, q_state_set,
 };
-
-/* The open transaction id of connector k (1..n), from the session's
- * durable state; "" when none. */
-void
-cloud_tx_of(const struct cloud *c, int k, char *buf, size_t len)
-{
-	char key[48], local[32];
-
-	buf[0] = '\0';
-	if (c->st.version == OCPP_V16) {
-		snprintf(key, sizeof(key), "tx16.c%d", k);
-		if (state_get(c, key, local, sizeof(local)) != 0)
-			return;
-		snprintf(key, sizeof(key), "tx16.id.%s", local);
-		(void)state_get(c, key, buf, len);
-	} else {
-		snprintf(key, sizeof(key), "tx201.c%d", k);
-		if (state_get(c, key, buf, len) == 0)
-			buf[strcspn(buf, " ")] = '\0';
-	}
-}

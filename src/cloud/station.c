@@ -97,9 +97,17 @@ cloud_station_update(struct cloud *c)
 		struct ocpp_connector *oc = &c->conn[k + 1];
 
 		if (r->polls == 0 && !r->online)
-			continue; /* never read: keep "Available" until known */
+			continue; /* never read: the last known state */
 		oc->status = ocpp_status(cr->status, r->online,
 		    s->inoperative != NULL && s->inoperative[k]);
+		/* A charger that does not answer keeps its last readings
+		 * (and its transaction, see scan_transaction). */
+		oc->stale = !r->online;
+		oc->meter_valid = r->online;
+		if (!r->online) {
+			oc->power_w = 0;
+			continue;
+		}
 		oc->fault_error = site_bal_state(cr->status) == BAL_ST_FAULTED;
 		oc->power_w = val(cr->power_w);
 		oc->energy_wh = val(cr->energy_wh);
@@ -107,8 +115,16 @@ cloud_station_update(struct cloud *c)
 			oc->voltage_v[p] = val(cr->voltage_v[p]);
 			oc->current_a[p] = val(cr->current_a[p]);
 		}
-		oc->meter_valid = r->online;
 		strlcpy_ok(oc->id_token, cr->id_token, sizeof(oc->id_token));
+	}
+	/* Connector 0 is the station as a whole: Unavailable when every
+	 * connector is inoperative (1.6 reports it). */
+	c->conn[0].status = OCPP_ST_AVAILABLE;
+	if (s->n_conns > 0 && s->inoperative != NULL) {
+		c->conn[0].status = OCPP_ST_UNAVAILABLE;
+		for (int k = 0; k < s->n_conns; k++)
+			if (!s->inoperative[k])
+				c->conn[0].status = OCPP_ST_AVAILABLE;
 	}
 	if (m->present) {
 		struct ocpp_connector *oc = &c->conn[0];
@@ -138,6 +154,8 @@ cloud_station_init(struct cloud *c)
 	c->station.conn = c->conn;
 	for (int k = 0; k <= s->n_conns; k++) {
 		c->conn[k].status = OCPP_ST_AVAILABLE;
+		c->conn[k].stale = k > 0; /* until read; the session fills
+					   * in the last known state */
 		c->conn[k].phases = k == 0 ? s->bsite.phases :
 		    c->cfg->chargers[s->conns[k - 1].charger].phases;
 	}

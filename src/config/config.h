@@ -22,6 +22,7 @@
 /* Longest text values, terminating NUL included. */
 #define CFG_NAME_MAX 64      /* site id, charger and circuit names */
 #define CFG_IDENTITY_MAX 49  /* OCPP identity: 1..48 characters */
+#define CFG_ID_TAG_MAX 21    /* 1.6 idTag: 1..20 characters */
 #define CFG_PASSWORD_MAX 41  /* basic-auth password: 16..40 characters */
 #define CFG_HOST_MAX 256
 #define CFG_URL_MAX 512
@@ -166,6 +167,9 @@ struct cfg {
 		int retry_backoff_repeat;
 		int ping_interval_s;
 		int ping_timeout_s;
+		char id_tag[CFG_ID_TAG_MAX]; /* when a charger reports none */
+		int tx_unreachable_max_s;    /* 0 = a silent charger's
+					      * transaction never ends */
 	} csms;
 
 	struct {

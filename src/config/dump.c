@@ -103,6 +103,8 @@ cfg_dump(const struct cfg *c, FILE *fp)
 	put_int(fp, 8, "retry-backoff-repeat", c->csms.retry_backoff_repeat);
 	put_int(fp, 8, "ping-interval-s", c->csms.ping_interval_s);
 	put_int(fp, 8, "ping-timeout-s", c->csms.ping_timeout_s);
+	put_str(fp, 8, "id-tag", c->csms.id_tag);
+	put_int(fp, 8, "tx-unreachable-max-s", c->csms.tx_unreachable_max_s);
 	fprintf(fp, "}\n\nbalancer {\n");
 	put_enum(fp, 8, "mode", cfg_mode_choices, (int)c->balancer.mode);
 	put_enum(fp, 8, "pv-mode", cfg_pv_choices, (int)c->balancer.pv_mode);

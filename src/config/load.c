@@ -238,6 +238,9 @@ copy_tree(struct tree *t, struct cfg *c)
 	    "retry-backoff-repeat");
 	c->csms.ping_interval_s = (int)cfg_getint(s, "ping-interval-s");
 	c->csms.ping_timeout_s = (int)cfg_getint(s, "ping-timeout-s");
+	get_str(s, "id-tag", c->csms.id_tag, sizeof(c->csms.id_tag));
+	c->csms.tx_unreachable_max_s = (int)cfg_getint(s,
+	    "tx-unreachable-max-s");
 
 	s = t->balancer;
 	c->balancer.mode = (enum cfg_balancer_mode)get_enum(s, &cfg_balancer_sec,

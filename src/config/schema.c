@@ -88,6 +88,8 @@ static const struct opt_def csms_opts[] = {
 	INT("retry-backoff-repeat", 5, 0, 100, ""),
 	INT("ping-interval-s", 30, 0, 3600, "s"),
 	INT("ping-timeout-s", 10, 1, 600, "s"),
+	STR("id-tag", "gateway", CFG_ID_TAG_MAX - 1, 0),
+	INT("tx-unreachable-max-s", 0, 0, 604800, "s"),
 	END,
 };
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/util.h"
 #include "ocpp/session-private.h"
@@ -19,6 +20,8 @@
 #define MEAS(k16, comp, var, idx) \
 	{ k16, comp, var, NULL, OCPP_KEY_MEASURANDS, false, 0, \
 	  OCPP_MEAS_ALL, idx, NULL }
+#define RW_BOOL(k16, comp, var, idx) \
+	{ k16, comp, var, NULL, OCPP_KEY_BOOL, false, 0, 1, idx, NULL }
 #define CONST(k16, comp, var, type, value) \
 	{ k16, comp, var, NULL, type, true, 0, 0, -1, value }
 
@@ -65,8 +68,8 @@ const struct ocpp_key_entry ocpp_key_table[] = {
 	CONST("ResetRetries", NULL, NULL, OCPP_KEY_INT, "0"),
 	CONST("StopTransactionOnEVSideDisconnect", "TxCtrlr",
 	    "StopTxOnEVSideDisconnect", OCPP_KEY_BOOL, "true"),
-	CONST("StopTransactionOnInvalidId", "TxCtrlr", "StopTxOnInvalidId",
-	    OCPP_KEY_BOOL, "true"),
+	RW_BOOL("StopTransactionOnInvalidId", "TxCtrlr", "StopTxOnInvalidId",
+	    CI_STOP_ON_INVALID),
 	CONST("StopTxnAlignedData", NULL, NULL, OCPP_KEY_STR, ""),
 	MEAS("StopTxnSampledData", "SampledDataCtrlr", "TxEndedMeasurands",
 	    CI_STOP_MEASURANDS),
@@ -143,6 +146,10 @@ ocpp_key_value(const struct ocpp_session *s, const struct ocpp_key_entry *e,
 		measurands_text(s->cfg[e->index], buf, len);
 		return;
 	}
+	if (e->index >= 0 && e->type == OCPP_KEY_BOOL) {
+		snprintf(buf, len, "%s", s->cfg[e->index] ? "true" : "false");
+		return;
+	}
 	if (e->index >= 0) {
 		snprintf(buf, len, "%d", s->cfg[e->index]);
 		return;
@@ -175,6 +182,13 @@ entry_value(const struct ocpp_key_entry *e, const char *value, long *v)
 		return -1;
 	if (e->type == OCPP_KEY_MEASURANDS)
 		return measurands_parse(value, v);
+	if (e->type == OCPP_KEY_BOOL) {
+		if (strcasecmp(value, "true") != 0 &&
+		    strcasecmp(value, "false") != 0)
+			return -1;
+		*v = strcasecmp(value, "true") == 0;
+		return 0;
+	}
 	*v = strtol(value, &end, 10);
 	if (*value == '\0' || *end != '\0' || *v < e->min || *v > e->max)
 		return -1;
@@ -726,6 +740,7 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
 	case CI_SAMPLED_MEASURANDS: field = &st->sampled_measurands; break;
 	case CI_ALIGNED_MEASURANDS: field = &st->aligned_measurands; break;
 	case CI_STOP_MEASURANDS: field = &st->stop_measurands; break;
+	case CI_STOP_ON_INVALID: field = &st->stop_tx_on_invalid_id; break;
 	case CI_COUNT: return -1;
 	}
 	if (field == NULL)

@@ -81,6 +81,10 @@ struct ocpp_connector {
 	int phases;			/* 1 or 3 */
 	bool meter_valid;		/* false: the readings are stale / absent */
 	char id_token[OCPP_ID_TOKEN_MAX + 1]; /* IdToken that started it; "" */
+	/* Not read since start, or the charger does not answer: status,
+	 * energy and IdToken are the last known ones and no transaction
+	 * starts or ends on them. */
+	bool stale;
 };
 
 struct ocpp_station {
@@ -120,13 +124,18 @@ struct ocpp_settings {
 	int tx_attempts;		/* TransactionMessageAttempts / MessageAttempts */
 	int tx_retry_interval_s;	/* …RetryInterval / MessageAttemptInterval */
 	const char *default_id_tag;	/* when the charger reports no IdToken */
+	int stop_tx_on_invalid_id;	/* 1: a transaction whose IdToken the
+					 * backend refuses is stopped */
+	int tx_unreachable_max_s;	/* a transaction whose charger does not
+					 * answer for this long ends; 0 = never */
 	int boot_retry_s;		/* Rejected/Pending with interval 0 */
 	/* ConnectorPhaseRotation (1.6): "<connector>.<rotation>" items. */
 	char phase_rotation[OCPP_PHASE_ROTATION_MAX + 1];
 };
 
 /* Fills defaults (heartbeat 300 s, back-off 10/10/5, ping 30/10, call
- * timeout 30 s, meter 60 s, 3 attempts every 60 s, id tag "gateway"). */
+ * timeout 30 s, meter 60 s, 3 attempts every 60 s, id tag "gateway", no
+ * end to the transaction of an unreachable charger). */
 void ocpp_settings_defaults(struct ocpp_settings *st);
 
 /* Checks settings: identity, password length 16..40 (profile 2; profile 1
@@ -250,7 +259,9 @@ void ocpp_context_info(struct lws_context_creation_info *info,
     const struct ocpp_settings *st);
 
 /* Creates a session (not yet connected).  The settings strings, station,
- * callbacks and queue are borrowed and must outlive it.  Returns NULL with
+ * callbacks and queue are borrowed and must outlive it.  Connectors the
+ * station marks stale get their last known status, energy and IdToken
+ * from the durable state.  Returns NULL with
  * *cause (caller frees) when the settings are invalid. */
 struct ocpp_session *ocpp_session_new(struct lws_context *ctx,
     const struct ocpp_settings *st, struct ocpp_station *station,
@@ -269,6 +280,16 @@ void ocpp_session_disconnect(struct ocpp_session *s);
 
 bool ocpp_session_online(const struct ocpp_session *s);
 bool ocpp_session_accepted(const struct ocpp_session *s);
+
+/* True while connector k (1..n) has an open transaction: from its start
+ * until the charger ends the session (not while the charger is silent or
+ * not read yet). */
+bool ocpp_session_tx_open(const struct ocpp_session *s, int k);
+/* The open transaction of connector k (1..n) as the backend knows it
+ * (1.6: the id StartTransaction.conf gave, once it came; 2.0.1: the
+ * transactionId) into buf; false, buf "", when none is known. */
+bool ocpp_session_transaction(const struct ocpp_session *s, int k,
+    char *buf, size_t len);
 
 /* Sends a CALL that is not a transaction message (DataTransfer, …) when
  * the link is up; response JSON goes nowhere but the debug log.
@@ -293,6 +314,7 @@ struct ocpp_stats {
 	uint64_t errors_sent;
 	uint64_t connects;
 	uint64_t disconnects;
+	uint64_t meter_values_dropped;	/* periodic, the backend too slow */
 };
 /* Counters since the session was created. */
 void ocpp_session_stats(const struct ocpp_session *s, struct ocpp_stats *out);

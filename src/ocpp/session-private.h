@@ -43,6 +43,7 @@ struct inflight {
 	int queue_attempts;
 	int64_t local_tx;	/* 1.6 StartTransaction / StopTransaction */
 	int connector;
+	char tx_id[OCPP_MSG_ID_MAX + 1];	/* 2.0.1 TransactionEvent */
 };
 
 /* What the session last saw and reported of one connector. */
@@ -58,11 +59,27 @@ struct conn_state {
 	bool remote_start;			/* a remote start is pending */
 	int remote_start_id;
 	char remote_id_tag[OCPP_ID_TOKEN_MAX + 1];
+	char remote_id_type[24];		/* 2.0.1 IdTokenEnumType */
 	bool remote_stop;			/* next end is "Remote" */
 	/* 1.6: the transaction was ended by UnlockConnector; no new one
 	 * until the connector leaves the charging states. */
 	bool unlock_stop;
+	bool deauthorized;			/* next end is "DeAuthorized" */
 	int64_t last_tx_meter_ms;
+	/* The connector's last known state as read from its charger, kept
+	 * in the durable state with the open transaction. */
+	enum ocpp_conn_status seen_status;
+	char seen_token[OCPP_ID_TOKEN_MAX + 1];
+	double seen_wh;
+	int64_t seen_ms;			/* epoch ms of that reading */
+	int64_t saved_ms;			/* monotonic: last written */
+	char tx_token[OCPP_ID_TOKEN_MAX + 1];	/* IdToken that started it */
+	bool tx_token_central;			/* not the charger's */
+	char tx_token_type[24];			/* 2.0.1 IdTokenEnumType */
+	double tx_wh;				/* highest energy in it */
+	bool stale;				/* not read since start / silent */
+	bool restart_stale;			/* ... since start */
+	int64_t stale_since_ms;
 };
 
 enum ocpp_key_type {
@@ -88,6 +105,7 @@ enum ocpp_key_int {
 	CI_SAMPLED_MEASURANDS,
 	CI_ALIGNED_MEASURANDS,
 	CI_STOP_MEASURANDS,
+	CI_STOP_ON_INVALID,	/* bool: StopTransactionOnInvalidId */
 	CI_COUNT,
 };
 
@@ -139,6 +157,7 @@ struct ocpp_session {
 	int fw_request_id;	/* 2.0.1 UpdateFirmware requestId */
 	bool reset_due;
 	bool reset_hard;
+	bool unclean_stop;	/* the last run ended without ocpp_session_free */
 	struct ocpp_stats stats;
 };
 

@@ -39,6 +39,7 @@ ocpp_settings_defaults(struct ocpp_settings *st)
 	st->tx_attempts = 3;
 	st->tx_retry_interval_s = 60;
 	st->default_id_tag = "gateway";
+	st->stop_tx_on_invalid_id = 1;
 	st->boot_retry_s = 30;
 	strlcpy_ok(st->phase_rotation, "0.Unknown", sizeof(st->phase_rotation));
 }
@@ -136,7 +137,13 @@ ocpp_settings_check(const struct ocpp_settings *st, char **cause)
 	RANGE(stop_measurands, 0, OCPP_MEAS_ALL, "stop measurands");
 	RANGE(tx_attempts, 1, 100, "transaction message attempts");
 	RANGE(tx_retry_interval_s, 1, 86400, "transaction retry interval");
+	RANGE(tx_unreachable_max_s, 0, 604800, "tx-unreachable-max-s");
 #undef RANGE
+	if (st->default_id_tag == NULL || st->default_id_tag[0] == '\0' ||
+	    strlen(st->default_id_tag) > 20) {
+		xasprintf(cause, "id-tag: 1 to 20 characters");
+		return -1;
+	}
 	return 0;
 }
 
@@ -186,6 +193,43 @@ reply_error(struct ocpp_session *s, const char *id, enum ocpp_rpc_error e,
 	send_text(s, ocpp_build_error(s->st.version, id, e, desc));
 }
 
+/* Periodic MeterValues waiting in the non-durable queue, at most, per
+ * connector (the station's included): beyond, the oldest is dropped. */
+#define METER_CALLS_PER_CONNECTOR 4
+
+/* Drops the oldest waiting MeterValues when the non-durable queue holds
+ * its bound of them (a slow backend), counted and logged. */
+static void
+bound_meter_calls(struct ocpp_session *s)
+{
+	struct out_call *c, *prev = NULL, *oldest = NULL, *oldest_prev = NULL;
+	int n = 0;
+
+	for (c = s->calls_head; c != NULL; prev = c, c = c->next) {
+		if (strcmp(c->action, "MeterValues") != 0)
+			continue;
+		if (oldest == NULL) {
+			oldest = c;
+			oldest_prev = prev;
+		}
+		n++;
+	}
+	if (n < METER_CALLS_PER_CONNECTOR * (s->station->n_connectors + 1))
+		return;
+	if (oldest_prev != NULL)
+		oldest_prev->next = oldest->next;
+	else
+		s->calls_head = oldest->next;
+	if (s->calls_tail == oldest)
+		s->calls_tail = oldest_prev;
+	free(oldest->action);
+	json_decref(oldest->payload);
+	free(oldest);
+	s->stats.meter_values_dropped++;
+	log_warnx("ocpp: backend slow: oldest waiting MeterValues dropped "
+	    "(%" PRIu64 " so far)", s->stats.meter_values_dropped);
+}
+
 /* Queues a non-durable CALL; consumes payload. */
 static void
 push_call(struct ocpp_session *s, const char *action, json_t *payload)
@@ -196,6 +240,8 @@ push_call(struct ocpp_session *s, const char *action, json_t *payload)
 		log_warnx("ocpp: %s payload could not be built", action);
 		return;
 	}
+	if (strcmp(action, "MeterValues") == 0)
+		bound_meter_calls(s);
 	c = xcalloc(1, sizeof(*c));
 	c->action = xstrdup(action);
 	c->payload = payload;
@@ -246,7 +292,7 @@ send_call(struct ocpp_session *s, const char *action, json_t *payload)
 
 /* Durable state helpers. */
 static int
-state_get(struct ocpp_session *s, const char *key, char *buf, size_t len)
+state_get(const struct ocpp_session *s, const char *key, char *buf, size_t len)
 {
 	if (s->q == NULL || s->q->state_get == NULL)
 		return 1;
@@ -409,22 +455,115 @@ id_token_of(const struct ocpp_session *s, int k, bool *central)
 	return s->st.default_id_tag;
 }
 
-/* Puts a transaction message into the durable queue with the connector's
- * state in the same store transaction. */
-static int
-enqueue(struct ocpp_session *s, const char *action, json_t *payload, int k,
-    const char *state)
+/* How often the energy and "last seen" of a running transaction are
+ * written to the durable state (status and IdToken changes are written at
+ * once): the end of a session that ends while the gateway is down is
+ * stamped at most this long before it really ended. */
+#define SEEN_SAVE_MS 60000
+
+/* The durable record of connector k: its last known state (status,
+ * IdToken, energy, when it was read) and its open transaction (1.6 local
+ * id, 2.0.1 id and next seqNo, starting IdToken, highest energy).
+ * Caller frees. */
+static char *
+conn_record(const struct ocpp_session *s, int k)
 {
-	char key[32], *text;
+	const struct conn_state *cs = &s->cs[k];
+	json_t *o;
+	char *text;
+
+	o = json_pack("{sssssfsI}", "status", ocpp_status_name16(cs->seen_status),
+	    "token", cs->seen_token, "wh", cs->seen_wh,
+	    "seen", (json_int_t)cs->seen_ms);
+	if (o != NULL && cs->tx_active) {
+		if (v16(s))
+			json_object_set_new(o, "tx", json_integer(cs->local_tx));
+		else {
+			json_object_set_new(o, "tx", json_string(cs->tx_id));
+			json_object_set_new(o, "seq", json_integer(cs->seq_no));
+			json_object_set_new(o, "txst", json_string(
+			    ocpp_status_name16(cs->tx_status)));
+		}
+		json_object_set_new(o, "txtoken", json_string(cs->tx_token));
+		json_object_set_new(o, "central", json_boolean(
+		    cs->tx_token_central));
+		json_object_set_new(o, "type", json_string(cs->tx_token_type));
+		json_object_set_new(o, "txwh", json_real(cs->tx_wh));
+	}
+	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return text != NULL ? text : xstrdup("");
+}
+
+/* Writes connector k's record to the durable state. */
+static void
+save_conn(struct ocpp_session *s, int k)
+{
+	char key[32], *rec;
+
+	if (s->q == NULL || s->q->state_set == NULL)
+		return;
+	conn_key(key, sizeof(key), s, k);
+	rec = conn_record(s, k);
+	if (s->q->state_set(s->ud, key, rec) != 0)
+		log_warnx("ocpp: connector %d: could not save its state", k);
+	free(rec);
+	s->cs[k].saved_ms = s->now_ms;
+}
+
+/* The IdToken that ends connector k's transaction: the one that started
+ * it, unless the charger now reports another.  *central tells its kind. */
+static const char *
+end_token(const struct ocpp_session *s, int k, bool *central)
+{
+	const struct ocpp_connector *c = &s->station->conn[k];
+	const struct conn_state *cs = &s->cs[k];
+
+	if (c->id_token[0] != '\0' && !c->stale) {
+		*central = false;
+		return c->id_token;
+	}
+	*central = cs->tx_token_central;
+	return cs->tx_token;
+}
+
+/* True when the charger's reading of connector k is the session its open
+ * transaction belongs to: running, the same IdToken (when both came from
+ * the charger) and an energy register that did not go back. */
+static bool
+same_session(const struct ocpp_session *s, int k)
+{
+	const struct ocpp_connector *c = &s->station->conn[k];
+	const struct conn_state *cs = &s->cs[k];
+
+	if (!tx_state(c->status) && c->status != OCPP_ST_UNAVAILABLE &&
+	    c->status != OCPP_ST_FAULTED)
+		return false;
+	if (c->id_token[0] != '\0' && !cs->tx_token_central &&
+	    strcmp(c->id_token, cs->tx_token) != 0)
+		return false;
+	return c->energy_wh + 0.5 >= cs->tx_wh;
+}
+
+/* Puts a transaction message into the durable queue with connector k's
+ * record in the same store transaction. */
+static int
+enqueue(struct ocpp_session *s, const char *action, json_t *payload, int k)
+{
+	char key[32], *text, *rec;
 	int rc;
 
 	conn_key(key, sizeof(key), s, k);
 	text = json_dumps(payload, JSON_COMPACT);
 	json_decref(payload);
-	rc = s->q->enqueue(s->ud, action, text, key, state);
+	rec = conn_record(s, k);
+	rc = s->q->enqueue(s->ud, action, text, key, rec);
 	s->queue_empty = false;
 	if (rc != 0)
 		log_warnx("ocpp: could not queue %s for connector %d", action, k);
+	else
+		s->cs[k].saved_ms = s->now_ms;
+	free(rec);
 	free(text);
 	return rc;
 }
@@ -441,14 +580,32 @@ meter_wh(double wh)
 	return (json_int_t)llround(wh);
 }
 
+/* Takes the start of a transaction on connector k into its state. */
+static void
+begin_tx(struct ocpp_session *s, int k)
+{
+	struct conn_state *cs = &s->cs[k];
+	const struct ocpp_connector *c = &s->station->conn[k];
+
+	cs->tx_active = true;
+	strlcpy_ok(cs->tx_token, id_token_of(s, k, &cs->tx_token_central),
+	    sizeof(cs->tx_token));
+	/* 2.0.1 IdTokenEnumType: a remote start keeps the backend's. */
+	strlcpy_ok(cs->tx_token_type, !cs->tx_token_central ? "ISO14443" :
+	    cs->remote_id_tag[0] != '\0' ? cs->remote_id_type : "Central",
+	    sizeof(cs->tx_token_type));
+	cs->tx_wh = c->energy_wh;
+	cs->seen_wh = c->energy_wh;
+	cs->seen_ms = wall_now_ms();
+}
+
 /* 1.6: StartTransaction for connector k. */
 static void
 start_tx16(struct ocpp_session *s, int k)
 {
 	struct conn_state *cs = &s->cs[k];
 	const struct ocpp_connector *c = &s->station->conn[k];
-	char idtag[21], when[40], state[32], buf[32];
-	bool central;
+	char idtag[21], when[40], buf[32];
 	int64_t next = 1;
 
 	if (state_get(s, "tx16.next", buf, sizeof(buf)) == 0)
@@ -458,77 +615,139 @@ start_tx16(struct ocpp_session *s, int k)
 	snprintf(buf, sizeof(buf), "%" PRId64, next + 1);
 	if (s->q->state_set != NULL)
 		s->q->state_set(s->ud, "tx16.next", buf);
-	strlcpy_ok(idtag, id_token_of(s, k, &central), sizeof(idtag));
-	snprintf(state, sizeof(state), "%" PRId64, next);
+	begin_tx(s, k);
+	cs->local_tx = next;
+	strlcpy_ok(idtag, cs->tx_token, sizeof(idtag));
 	if (enqueue(s, "StartTransaction", json_pack("{sisssIsssI}",
 	    "connectorId", k, "idTag", idtag,
 	    "meterStart", meter_wh(c->energy_wh),
 	    "timestamp", now_stamp(when, sizeof(when)),
-	    "_local", (json_int_t)next), k, state) != 0)
+	    "_local", (json_int_t)next), k) != 0) {
+		cs->tx_active = false;
+		cs->local_tx = 0;
 		return;
-	cs->tx_active = true;
-	cs->local_tx = next;
+	}
 	cs->remote_start = false;
 	log_debug("ocpp", "connector %d: transaction %" PRId64 " started (%s)", k,
-	    next, central ? "remote / default id" : "charger id");
+	    next, cs->tx_token_central ? "remote / default id" : "charger id");
+}
+
+/* Why and when a transaction ends: the 1.6 reason, the 2.0.1
+ * stoppedReason and triggerReason, the time (epoch ms) and the energy
+ * register. */
+struct tx_end {
+	const char *reason16;
+	const char *reason201;
+	const char *trigger;
+	int64_t when_ms;
+	double wh;
+};
+
+/* The meterValue of a transaction's end at when: the energy of e and,
+ * when the end is read now from a charger that answers, the other
+ * measurands of StopTxnSampledData / TxEndedMeasurands as read.  An end
+ * found later (the gateway was down, the charger silent) carries the
+ * energy only, since nothing else is known of that moment. */
+static json_t *
+end_meter_value(const struct ocpp_session *s, int k, const struct tx_end *e,
+    const char *when)
+{
+	const char *energy = "Energy.Active.Import.Register";
+	json_t *mv, *sv, *x;
+	size_t i;
+
+	if (s->station->conn[k].stale || wall_now_ms() - e->when_ms > 5000)
+		return json_pack("[{sss[o]}]", "timestamp", when,
+		    "sampledValue", sampled(s, e->wh, energy, "Wh", NULL,
+		    "Transaction.End"));
+	mv = meter_value(s, k, "Transaction.End");
+	json_object_set_new(json_array_get(mv, 0), "timestamp",
+	    json_string(when));
+	sv = json_object_get(json_array_get(mv, 0), "sampledValue");
+	json_array_foreach(sv, i, x) {
+		const char *m = json_string_value(json_object_get(x,
+		    "measurand"));
+
+		if (m != NULL && strcmp(m, energy) == 0)
+			json_array_set_new(sv, i, sampled(s, e->wh, energy,
+			    "Wh", NULL, "Transaction.End"));
+	}
+	return mv;
+}
+
+/* Forgets connector k's transaction once its end is queued. */
+static void
+forget_tx(struct ocpp_session *s, int k)
+{
+	struct conn_state *cs = &s->cs[k];
+
+	cs->tx_active = false;
+	cs->remote_stop = false;
+	cs->deauthorized = false;
+	cs->remote_id_tag[0] = '\0';
+	cs->remote_id_type[0] = '\0';
+	cs->local_tx = 0;
+	cs->tx_id[0] = '\0';
+	cs->tx_token[0] = '\0';
+	cs->tx_wh = 0;
 }
 
 /* 1.6: StopTransaction for connector k. */
 static void
-stop_tx16(struct ocpp_session *s, int k)
+stop_tx16(struct ocpp_session *s, int k, const struct tx_end *e)
 {
 	struct conn_state *cs = &s->cs[k];
-	const struct ocpp_connector *c = &s->station->conn[k];
 	char idtag[21], when[40];
-	const char *reason;
+	int64_t local = cs->local_tx;
 	bool central;
 	json_t *p;
 
-	reason = cs->unlock_stop ? "UnlockCommand" :
-	    cs->remote_stop ? "Remote" :
-	    c->status == OCPP_ST_AVAILABLE ? "EVDisconnected" :
-	    c->status == OCPP_ST_FAULTED || c->status == OCPP_ST_UNAVAILABLE ?
-	    "Other" : "Local";
-	strlcpy_ok(idtag, id_token_of(s, k, &central), sizeof(idtag));
-	now_stamp(when, sizeof(when));
+	strlcpy_ok(idtag, end_token(s, k, &central), sizeof(idtag));
+	format_rfc3339(e->when_ms, when, sizeof(when));
 	p = json_pack("{sssIsssIsssIso}", "idTag", idtag,
-	    "meterStop", meter_wh(c->energy_wh),
+	    "meterStop", meter_wh(e->wh),
 	    "timestamp", when,
-	    "transactionId", (json_int_t)0, "reason", reason,
-	    "_local", (json_int_t)cs->local_tx,
-	    "transactionData", meter_value(s, k, "Transaction.End"));
-	if (enqueue(s, "StopTransaction", p, k, "") != 0)
-		return;
-	log_debug("ocpp", "connector %d: transaction %" PRId64 " ended (%s)", k,
-	    cs->local_tx, reason);
+	    "transactionId", (json_int_t)0, "reason", e->reason16,
+	    "_local", (json_int_t)local,
+	    "transactionData", end_meter_value(s, k, e, when));
 	cs->tx_active = false;
-	cs->remote_stop = false;
-	cs->remote_id_tag[0] = '\0';
-	cs->local_tx = 0;
+	if (enqueue(s, "StopTransaction", p, k) != 0) {
+		cs->tx_active = true;
+		return;
+	}
+	forget_tx(s, k);
+	log_debug("ocpp", "connector %d: transaction %" PRId64 " ended (%s)", k,
+	    local, e->reason16);
 }
 
-/* 2.0.1: one TransactionEvent for connector k. */
+/* 2.0.1: one TransactionEvent for connector k; an Ended one carries the
+ * end's time, reason and energy. */
 static void
 tx_event201(struct ocpp_session *s, int k, const char *event,
-    const char *trigger, const char *stopped_reason, bool with_meter)
+    const char *trigger, const struct tx_end *end, bool with_meter)
 {
 	struct conn_state *cs = &s->cs[k];
 	const struct ocpp_connector *c = &s->station->conn[k];
-	char when[40], state[80];
+	char when[40];
 	json_t *p, *info;
 	bool central;
 	const char *tok;
 
+	if (end != NULL)
+		format_rfc3339(end->when_ms, when, sizeof(when));
+	else
+		now_stamp(when, sizeof(when));
 	info = json_pack("{ssss}", "transactionId", cs->tx_id,
-	    "chargingState", charging_state201(c->status));
-	if (stopped_reason != NULL)
+	    "chargingState", charging_state201(end != NULL && c->stale ?
+	    OCPP_ST_AVAILABLE : c->status));
+	if (end != NULL)
 		json_object_set_new(info, "stoppedReason",
-		    json_string(stopped_reason));
+		    json_string(end->reason201));
 	if (strcmp(event, "Started") == 0 && cs->remote_start)
 		json_object_set_new(info, "remoteStartId",
 		    json_integer(cs->remote_start_id));
 	p = json_pack("{sssssssisbso}", "eventType", event,
-	    "timestamp", now_stamp(when, sizeof(when)),
+	    "timestamp", when,
 	    "triggerReason", trigger, "seqNo", cs->seq_no,
 	    "offline", s->link != LINK_UP,
 	    "transactionInfo", info);
@@ -537,22 +756,29 @@ tx_event201(struct ocpp_session *s, int k, const char *event,
 	json_object_set_new(p, "evse", json_pack("{sisi}", "id", k,
 	    "connectorId", 1));
 	if (strcmp(event, "Updated") != 0) {
-		tok = id_token_of(s, k, &central);
+		central = cs->tx_token_central;
+		tok = end != NULL ? end_token(s, k, &central) : cs->tx_token;
 		json_object_set_new(p, "idToken", json_pack("{ssss}",
-		    "idToken", tok, "type", central ? "Central" : "ISO14443"));
+		    "idToken", tok, "type", tok == cs->tx_token ?
+		    cs->tx_token_type : central ? "Central" : "ISO14443"));
 	}
-	if (with_meter)
+	if (end != NULL)
+		json_object_set_new(p, "meterValue", end_meter_value(s, k,
+		    end, when));
+	else if (with_meter)
 		json_object_set_new(p, "meterValue", meter_value(s, k,
 		    strcmp(event, "Started") == 0 ? "Transaction.Begin" :
 		    strcmp(event, "Ended") == 0 ? "Transaction.End" :
 		    "Sample.Periodic"));
 	cs->seq_no++;
-	if (strcmp(event, "Ended") == 0)
-		state[0] = '\0';
+	if (end != NULL)
+		cs->tx_active = false;
 	else
-		snprintf(state, sizeof(state), "%s %d", cs->tx_id, cs->seq_no);
-	enqueue(s, "TransactionEvent", p, k, state);
-	cs->tx_status = c->status;
+		cs->tx_status = c->status;
+	if (enqueue(s, "TransactionEvent", p, k) != 0 && end != NULL) {
+		cs->tx_active = true;
+		cs->seq_no--;
+	}
 }
 
 /* 2.0.1: starts a transaction on connector k. */
@@ -566,7 +792,7 @@ start_tx201(struct ocpp_session *s, int k)
 	snprintf(cs->tx_id, sizeof(cs->tx_id), "%08" PRIx32 "-%d-%" PRIu64,
 	    s->nonce, k, s->tx_counter);
 	cs->seq_no = 0;
-	cs->tx_active = true;
+	begin_tx(s, k);
 	trigger = cs->remote_start ? "RemoteStart" :
 	    s->station->conn[k].id_token[0] != '\0' ? "Authorized" :
 	    "ChargingStateChanged";
@@ -576,34 +802,121 @@ start_tx201(struct ocpp_session *s, int k)
 	log_debug("ocpp", "connector %d: transaction %s started", k, cs->tx_id);
 }
 
-/* 2.0.1: ends the transaction on connector k. */
+/* Ends the transaction on connector k as e says. */
 static void
-stop_tx201(struct ocpp_session *s, int k)
+end_tx(struct ocpp_session *s, int k, const struct tx_end *e)
 {
 	struct conn_state *cs = &s->cs[k];
-	enum ocpp_conn_status st = s->station->conn[k].status;
-	const char *reason, *trigger;
+	char id[OCPP_MSG_ID_MAX + 1];
 
-	if (cs->remote_stop) {
-		reason = "Remote";
-		trigger = "RemoteStop";
-	} else if (st == OCPP_ST_AVAILABLE) {
-		reason = "EVDisconnected";
-		trigger = "EVCommunicationLost";
-	} else if (st == OCPP_ST_FAULTED || st == OCPP_ST_UNAVAILABLE) {
-		reason = "Other";
-		trigger = "AbnormalCondition";
-	} else {
-		reason = "Local";
-		trigger = "StopAuthorized";
+	if (v16(s)) {
+		stop_tx16(s, k, e);
+		return;
 	}
-	tx_event201(s, k, "Ended", trigger, reason, true);
-	log_debug("ocpp", "connector %d: transaction %s ended (%s)", k, cs->tx_id,
-	    reason);
-	cs->tx_active = false;
-	cs->remote_stop = false;
-	cs->remote_id_tag[0] = '\0';
-	cs->tx_id[0] = '\0';
+	strlcpy_ok(id, cs->tx_id, sizeof(id));
+	tx_event201(s, k, "Ended", e->trigger, e, true);
+	if (cs->tx_active)
+		return;
+	forget_tx(s, k);
+	log_debug("ocpp", "connector %d: transaction %s ended (%s)", k, id,
+	    e->reason201);
+}
+
+/* Connector k's charger read a state that ends the transaction (back to
+ * available, finishing, or another session): the reason from that state,
+ * now, with the energy reading (never below what the transaction saw). */
+static void
+end_by_charger(struct ocpp_session *s, int k, bool other_session)
+{
+	struct conn_state *cs = &s->cs[k];
+	const struct ocpp_connector *c = &s->station->conn[k];
+	struct tx_end e;
+
+	e.when_ms = wall_now_ms();
+	e.wh = !other_session && c->energy_wh > cs->tx_wh ? c->energy_wh :
+	    cs->tx_wh;
+	if (cs->deauthorized) {
+		e.reason16 = e.reason201 = "DeAuthorized";
+		e.trigger = "Deauthorized";
+	} else if (cs->remote_stop) {
+		e.reason16 = e.reason201 = "Remote";
+		e.trigger = "RemoteStop";
+	} else if (other_session) {
+		e.reason16 = e.reason201 = "Other";
+		e.trigger = "ChargingStateChanged";
+		e.when_ms = cs->seen_ms;
+	} else if (c->status == OCPP_ST_AVAILABLE) {
+		e.reason16 = e.reason201 = "EVDisconnected";
+		e.trigger = "EVDeparted";
+	} else {
+		e.reason16 = e.reason201 = "Local";
+		e.trigger = "StopAuthorized";
+	}
+	end_tx(s, k, &e);
+}
+
+/* Connector k's charger is read again after the gateway's restart or its
+ * own silence, and its session is not the one the open transaction
+ * belongs to: the transaction ended while nobody watched.  It ends when
+ * it was last seen running, with the charger's energy reading when that
+ * is still the same session's counter. */
+static void
+end_while_away(struct ocpp_session *s, int k)
+{
+	struct conn_state *cs = &s->cs[k];
+	const struct ocpp_connector *c = &s->station->conn[k];
+	bool counter_same = !tx_state(c->status) && c->energy_wh >= cs->tx_wh &&
+	    (c->id_token[0] == '\0' || cs->tx_token_central ||
+	    strcmp(c->id_token, cs->tx_token) == 0);
+	struct tx_end e;
+
+	e.when_ms = cs->seen_ms > 0 ? cs->seen_ms : wall_now_ms();
+	e.wh = counter_same ? c->energy_wh : cs->tx_wh;
+	if (cs->restart_stale) {
+		e.reason16 = e.reason201 = s->unclean_stop ? "PowerLoss" :
+		    "Reboot";
+	} else {
+		e.reason16 = e.reason201 = c->status == OCPP_ST_AVAILABLE ?
+		    "EVDisconnected" : "Other";
+	}
+	e.trigger = c->status == OCPP_ST_AVAILABLE ? "EVDeparted" :
+	    "AbnormalCondition";
+	log_info("connector %d: the session ended while %s; its transaction "
+	    "ends (%s, %.0f Wh)", k, cs->restart_stale ? "the gateway was "
+	    "down" : "the charger did not answer", e.reason16, e.wh);
+	end_tx(s, k, &e);
+}
+
+/* Connector k's charger has not answered for the configured maximum:
+ * its transaction ends with the last energy reading (Other /
+ * EVCommunicationLost). */
+static void
+end_unreachable(struct ocpp_session *s, int k)
+{
+	struct conn_state *cs = &s->cs[k];
+	struct tx_end e = { "Other", "Other", "EVCommunicationLost",
+		cs->seen_ms > 0 ? cs->seen_ms : wall_now_ms(), cs->tx_wh };
+
+	log_info("connector %d: no answer for %d s, its transaction ends", k,
+	    s->st.tx_unreachable_max_s);
+	end_tx(s, k, &e);
+}
+
+/* 1.6 UnlockConnector on connector k during its transaction (1.6 §5.19):
+ * the transaction ends first (UnlockCommand, the last energy reading), and
+ * none starts again until the connector leaves the charging states. */
+static void
+end_for_unlock(struct ocpp_session *s, int k)
+{
+	struct conn_state *cs = &s->cs[k];
+	const struct ocpp_connector *c = &s->station->conn[k];
+	struct tx_end e = { "UnlockCommand", "Other", "UnlockCommand",
+		wall_now_ms(), cs->tx_wh };
+
+	if (!c->stale && c->energy_wh > e.wh)
+		e.wh = c->energy_wh;
+	cs->unlock_stop = true;
+	end_tx(s, k, &e);
 }
 
 /* StatusNotification for connector k (1.6: also 0). */
@@ -630,6 +943,77 @@ push_status(struct ocpp_session *s, int k)
 	}
 }
 
+/* Transactions of connector k from the charger's reading (see the rule
+ * in docs/ocpp.md "Sessions"): only the charger ends a session.  A stale
+ * reading (not read since start, or the charger silent) changes nothing
+ * but may, after the configured maximum, end the transaction; the first
+ * reading after it continues the transaction or ends it as it ended while
+ * nobody watched. */
+static void
+scan_transaction(struct ocpp_session *s, int k)
+{
+	struct conn_state *cs = &s->cs[k];
+	const struct ocpp_connector *c = &s->station->conn[k];
+	bool active = tx_state(c->status);
+	bool changed;
+
+	if (c->stale) {
+		if (!cs->stale || cs->stale_since_ms < 0) {
+			cs->stale = true;
+			cs->stale_since_ms = s->now_ms;
+		}
+		if (cs->tx_active && s->st.tx_unreachable_max_s > 0 &&
+		    s->now_ms - cs->stale_since_ms >=
+		    s->st.tx_unreachable_max_s * 1000LL)
+			end_unreachable(s, k);
+		return;
+	}
+	if (cs->stale) {
+		cs->stale = false;
+		if (cs->tx_active && !same_session(s, k))
+			end_while_away(s, k);
+		else if (cs->tx_active)
+			log_info("connector %d: read again, its transaction "
+			    "goes on", k);
+		cs->restart_stale = false;
+	}
+	if (!active)
+		cs->unlock_stop = false;
+	if (cs->tx_active && active && !same_session(s, k))
+		end_by_charger(s, k, true);
+	if (s->reset_due && s->reset_hard) {
+		/* Ended for a Hard / Immediate reset: nothing starts
+		 * before the restart. */
+	} else if (active && !cs->tx_active && !cs->unlock_stop) {
+		if (v16(s))
+			start_tx16(s, k);
+		else
+			start_tx201(s, k);
+	} else if (!active && cs->tx_active && c->status != OCPP_ST_UNAVAILABLE &&
+	    c->status != OCPP_ST_FAULTED) {
+		/* Unavailable or Faulted while a session runs: reported,
+		 * and the transaction goes on until the charger ends it. */
+		end_by_charger(s, k, false);
+	} else if (active && !v16(s) && cs->tx_status != c->status) {
+		tx_event201(s, k, "Updated", "ChargingStateChanged", NULL,
+		    false);
+	}
+	/* The last known state, written when it changes and, during a
+	 * transaction, its energy every SEEN_SAVE_MS. */
+	changed = cs->seen_status != c->status ||
+	    strcmp(cs->seen_token, c->id_token) != 0;
+	cs->seen_status = c->status;
+	strlcpy_ok(cs->seen_token, c->id_token, sizeof(cs->seen_token));
+	cs->seen_wh = c->energy_wh;
+	if (active || cs->seen_ms == 0)
+		cs->seen_ms = wall_now_ms();
+	if (cs->tx_active && c->energy_wh > cs->tx_wh)
+		cs->tx_wh = c->energy_wh;
+	if (changed || (cs->tx_active && s->now_ms - cs->saved_ms >=
+	    SEEN_SAVE_MS))
+		save_conn(s, k);
+}
+
 /* Compares the model with what was reported: statuses and transactions. */
 static void
 scan_model(struct ocpp_session *s)
@@ -640,27 +1024,8 @@ scan_model(struct ocpp_session *s)
 		bool changed = !cs->reported || cs->status != c->status ||
 		    cs->fault_error != c->fault_error;
 
-		if (k > 0) {
-			bool active = tx_state(c->status);
-
-			if (!active)
-				cs->unlock_stop = false;
-			if (active && !cs->tx_active && !cs->unlock_stop) {
-				if (v16(s))
-					start_tx16(s, k);
-				else
-					start_tx201(s, k);
-			} else if (!active && cs->tx_active) {
-				if (v16(s))
-					stop_tx16(s, k);
-				else
-					stop_tx201(s, k);
-			} else if (active && !v16(s) &&
-			    cs->tx_status != c->status) {
-				tx_event201(s, k, "Updated",
-				    "ChargingStateChanged", NULL, false);
-			}
-		}
+		if (k > 0)
+			scan_transaction(s, k);
 		if (!changed)
 			continue;
 		/* 2.0.1 reports connector states, not the 1.6 detail:
@@ -741,17 +1106,41 @@ session_aligned_tick(struct ocpp_session *s, int64_t wall_ms)
 		s->next_aligned_wall_ms = aligned_after(wall_ms, iv);
 }
 
-/* Periodic meter values: MeterValues (and 2.0.1 Updated in transactions,
- * queued even while offline; 1.6 samples are not kept offline). */
+/* 1.6: periodic MeterValues of connector k's transaction, a
+ * transaction-related message (1.6 §3.7): into the durable queue, in order
+ * with Start / Stop, online or not; the backend's transactionId is put in
+ * when it is sent (from "_local"). */
+static void
+queue_meter16(struct ocpp_session *s, int k)
+{
+	json_t *p = json_pack("{sisosI}", "connectorId", k, "meterValue",
+	    meter_value(s, k, "Sample.Periodic"), "_local",
+	    (json_int_t)s->cs[k].local_tx);
+	char *text = p != NULL ? json_dumps(p, JSON_COMPACT) : NULL;
+
+	json_decref(p);
+	if (text == NULL || s->q->enqueue(s->ud, "MeterValues", text, NULL,
+	    NULL) != 0)
+		log_warnx("ocpp: could not queue MeterValues for connector %d",
+		    k);
+	s->queue_empty = false;
+	free(text);
+}
+
+/* Periodic meter values: MeterValues; inside a transaction queued even
+ * while offline (1.6 MeterValues with the transaction, 2.0.1 Updated). */
 static void
 meter_tick(struct ocpp_session *s)
 {
 	for (int k = 0; k <= s->station->n_connectors; k++) {
 		if (!s->station->conn[k].meter_valid)
 			continue;
-		if (!v16(s) && k > 0 && s->cs[k].tx_active) {
-			tx_event201(s, k, "Updated", "MeterValuePeriodic", NULL,
-			    true);
+		if (k > 0 && s->cs[k].tx_active) {
+			if (v16(s))
+				queue_meter16(s, k);
+			else
+				tx_event201(s, k, "Updated",
+				    "MeterValuePeriodic", NULL, true);
 			continue;
 		}
 		if (s->link != LINK_UP || s->boot != BOOT_ACCEPTED)
@@ -791,8 +1180,15 @@ send_boot(struct ocpp_session *s)
 			json_object_set_new(cs, "serialNumber", json_string(serial));
 		if (fw[0] != '\0')
 			json_object_set_new(cs, "firmwareVersion", json_string(fw));
-		p = json_pack("{ssso}", "reason", s->boot_trigger ? "Triggered" :
-		    "PowerUp", "chargingStation", cs);
+		char why[32];
+
+		/* B12: the first boot after the backend's Reset says so. */
+		if (s->boot_trigger)
+			strlcpy_ok(why, "Triggered", sizeof(why));
+		else if (state_get(s, "boot.reason", why, sizeof(why)) != 0 ||
+		    strcmp(why, "RemoteReset") != 0)
+			strlcpy_ok(why, "PowerUp", sizeof(why));
+		p = json_pack("{ssso}", "reason", why, "chargingStation", cs);
 	}
 	send_call(s, "BootNotification", p);
 	json_decref(p);
@@ -812,6 +1208,16 @@ prepare_queued(struct ocpp_session *s, const struct ocpp_queued *m)
 	s->call.local_tx = 0;
 	s->call.connector = (int)json_integer_value(json_object_get(p,
 	    "connectorId"));
+	s->call.tx_id[0] = '\0';
+	if (json_object_get(p, "evse") != NULL) {
+		const char *id = json_string_value(json_object_get(
+		    json_object_get(p, "transactionInfo"), "transactionId"));
+
+		s->call.connector = (int)json_integer_value(json_object_get(
+		    json_object_get(p, "evse"), "id"));
+		strlcpy_ok(s->call.tx_id, id != NULL ? id : "",
+		    sizeof(s->call.tx_id));
+	}
 	local = json_object_get(p, "_local");
 	if (local != NULL) {
 		s->call.local_tx = json_integer_value(local);
@@ -826,6 +1232,16 @@ prepare_queued(struct ocpp_session *s, const struct ocpp_queued *m)
 			}
 			json_object_set_new(p, "transactionId",
 			    json_integer(strtoll(buf, NULL, 10)));
+		} else if (strcmp(m->action, "MeterValues") == 0) {
+			/* With the id once the backend gave one (without,
+			 * when its Start was given up). */
+			char key[48], buf[32];
+
+			snprintf(key, sizeof(key), "tx16.id.%" PRId64,
+			    s->call.local_tx);
+			if (state_get(s, key, buf, sizeof(buf)) == 0)
+				json_object_set_new(p, "transactionId",
+				    json_integer(strtoll(buf, NULL, 10)));
 		}
 		json_object_del(p, "_local");
 	}
@@ -872,6 +1288,22 @@ send_queued(struct ocpp_session *s)
 	return true;
 }
 
+/* Sends the first waiting non-durable CALL (there must be one). */
+static void
+send_next_call(struct ocpp_session *s)
+{
+	struct out_call *c = s->calls_head;
+
+	s->calls_head = c->next;
+	if (s->calls_head == NULL)
+		s->calls_tail = NULL;
+	send_call(s, c->action, c->payload);
+	s->call.from_queue = false;
+	free(c->action);
+	json_decref(c->payload);
+	free(c);
+}
+
 /* Fills the free CALL slot: Boot until accepted, then waiting calls, then
  * the durable queue. */
 static void
@@ -880,21 +1312,24 @@ pump(struct ocpp_session *s)
 	if (s->link != LINK_UP || s->call.active)
 		return;
 	if (s->boot != BOOT_ACCEPTED || s->boot_trigger) {
-		if (s->now_ms >= s->next_boot_ms || s->boot_trigger)
+		if (s->now_ms >= s->next_boot_ms || s->boot_trigger) {
 			send_boot(s);
+		} else if (s->boot == BOOT_PENDING && s->calls_head != NULL &&
+		    strcmp(s->calls_head->action, "NotifyReport") == 0) {
+			/* B02.FR.02: the report the backend asked for goes
+			 * out while the registration is pending. */
+			send_next_call(s);
+		}
 		return;
 	}
+	/* Transaction messages are never starved by periodic meter values:
+	 * a MeterValues waits while the durable queue has one to send. */
+	if (s->calls_head != NULL &&
+	    strcmp(s->calls_head->action, "MeterValues") == 0 &&
+	    send_queued(s))
+		return;
 	if (s->calls_head != NULL) {
-		struct out_call *c = s->calls_head;
-
-		s->calls_head = c->next;
-		if (s->calls_head == NULL)
-			s->calls_tail = NULL;
-		send_call(s, c->action, c->payload);
-		s->call.from_queue = false;
-		free(c->action);
-		json_decref(c->payload);
-		free(c);
+		send_next_call(s);
 		return;
 	}
 	send_queued(s);
@@ -933,6 +1368,8 @@ on_boot_result(struct ocpp_session *s, json_t *p)
 		bool first = s->boot != BOOT_ACCEPTED;
 
 		s->boot = BOOT_ACCEPTED;
+		if (first && s->q->state_set != NULL)
+			s->q->state_set(s->ud, "boot.reason", "");
 		if (interval > 0)
 			s->cfg[CI_HEARTBEAT] = interval;
 		s->next_heartbeat_ms = s->now_ms + s->cfg[CI_HEARTBEAT] * 1000LL;
@@ -948,6 +1385,22 @@ on_boot_result(struct ocpp_session *s, json_t *p)
 	    s->st.boot_retry_s) * 1000LL;
 	log_info("ocpp: registration %s, retry in %d s", status,
 	    interval > 0 ? interval : s->st.boot_retry_s);
+}
+
+/* The backend answered status st (NULL: none) for the IdToken of
+ * connector k's open transaction: with StopTransactionOnInvalidId /
+ * StopTxOnInvalidId the charging is stopped and the transaction ends as
+ * DeAuthorized when the charger ends it. */
+static void
+refused_token(struct ocpp_session *s, int k, const char *st)
+{
+	if (st == NULL || strcmp(st, "Accepted") == 0 ||
+	    !s->cfg[CI_STOP_ON_INVALID] || s->cb->remote_stop == NULL)
+		return;
+	log_info("connector %d: the backend refused the transaction's IdToken "
+	    "(%s): stopping", k, st);
+	s->cs[k].deauthorized = true;
+	s->cb->remote_stop(s->ud, k);
 }
 
 /* A CALLRESULT for the CALL in flight. */
@@ -990,16 +1443,21 @@ on_result(struct ocpp_session *s, struct ocpp_frame *f)
 		snprintf(key, sizeof(key), "tx16.id.%" PRId64, s->call.local_tx);
 		snprintf(val, sizeof(val), "%" JSON_INTEGER_FORMAT, id);
 		s->q->ack(s->ud, s->call.queue_id, key, val);
-		/* StopTransactionOnInvalidId is true. */
-		if (st != NULL && strcmp(st, "Accepted") != 0 &&
-		    s->call.connector > 0 &&
+		if (s->call.connector > 0 &&
 		    s->call.connector <= s->station->n_connectors &&
-		    s->cs[s->call.connector].local_tx == s->call.local_tx &&
-		    s->cb->remote_stop != NULL) {
-			log_debug("ocpp", "connector %d: id %s, stopping",
-			    s->call.connector, st);
-			s->cb->remote_stop(s->ud, s->call.connector);
-		}
+		    s->cs[s->call.connector].local_tx == s->call.local_tx)
+			refused_token(s, s->call.connector, st);
+	} else if (strcmp(s->call.action, "TransactionEvent") == 0) {
+		/* 2.0.1: idTokenInfo of a Started / Ended event. */
+		const char *st = json_string_value(json_object_get(
+		    json_object_get(f->payload, "idTokenInfo"), "status"));
+
+		s->q->ack(s->ud, s->call.queue_id, NULL, NULL);
+		if (s->call.connector > 0 &&
+		    s->call.connector <= s->station->n_connectors &&
+		    s->cs[s->call.connector].tx_active &&
+		    strcmp(s->cs[s->call.connector].tx_id, s->call.tx_id) == 0)
+			refused_token(s, s->call.connector, st);
 	} else if (strcmp(s->call.action, "StopTransaction") == 0) {
 		char key[48];
 
@@ -1046,7 +1504,7 @@ free_connector(const struct ocpp_session *s)
  * answer payload; caller decrefs. */
 static json_t *
 do_remote_start(struct ocpp_session *s, int k, const char *tag,
-    json_t *profile, int remote_start_id)
+    const char *type, json_t *profile, int remote_start_id)
 {
 	char *pj = NULL;
 	enum ocpp_result r = OCPP_REJECTED;
@@ -1065,6 +1523,8 @@ do_remote_start(struct ocpp_session *s, int k, const char *tag,
 		s->cs[k].remote_start_id = remote_start_id;
 		strlcpy_ok(s->cs[k].remote_id_tag, tag,
 		    sizeof(s->cs[k].remote_id_tag));
+		strlcpy_ok(s->cs[k].remote_id_type, type != NULL ? type :
+		    "Central", sizeof(s->cs[k].remote_id_type));
 	}
 	return status_payload(r == OCPP_ACCEPTED ? "Accepted" : "Rejected");
 }
@@ -1157,6 +1617,39 @@ do_trigger(struct ocpp_session *s, const char *what, int k, bool has_k)
 	return "Accepted";
 }
 
+/* True while any connector has an open transaction. */
+static bool
+any_tx_open(const struct ocpp_session *s)
+{
+	for (int k = 1; k <= s->station->n_connectors; k++)
+		if (s->cs[k].tx_active)
+			return true;
+	return false;
+}
+
+/* A Hard / Immediate reset: each open transaction's charging is stopped
+ * and the transaction ends now (1.6 HardReset, 2.0.1 ImmediateReset,
+ * trigger ResetCommand) before the restart. */
+static void
+end_all_for_reset(struct ocpp_session *s)
+{
+	for (int k = 1; k <= s->station->n_connectors; k++) {
+		const struct ocpp_connector *c = &s->station->conn[k];
+		struct conn_state *cs = &s->cs[k];
+		struct tx_end e = { "HardReset", "ImmediateReset",
+			"ResetCommand", wall_now_ms(), cs->tx_wh };
+
+		if (!cs->tx_active)
+			continue;
+		if (!c->stale && c->energy_wh > e.wh)
+			e.wh = c->energy_wh;
+		if (s->cb->remote_stop != NULL)
+			(void)s->cb->remote_stop(s->ud, k);
+		cs->remote_stop = false;
+		end_tx(s, k, &e);
+	}
+}
+
 /* Handles a validated CALL; returns the CALLRESULT payload, or NULL with
  * *err set for a CALLERROR. */
 static json_t *
@@ -1176,7 +1669,14 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		s->reset_due = true;
 		s->reset_hard = strcmp(type, "Hard") == 0 ||
 		    strcmp(type, "Immediate") == 0;
-		return status_payload("Accepted");
+		if (s->reset_hard) {
+			end_all_for_reset(s);
+			return status_payload("Accepted");
+		}
+		/* Soft / OnIdle waits for the transactions to end (2.0.1
+		 * B12.FR.02 answers Scheduled; 1.6 knows only Accepted). */
+		return status_payload(!v16(s) && any_tx_open(s) ?
+		    "Scheduled" : "Accepted");
 	}
 	if (strcmp(a, "ChangeAvailability") == 0) {
 		int k;
@@ -1214,8 +1714,7 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 			return status_payload("OngoingAuthorizedTransaction");
 		/* 1.6 §5.19: a transaction on the connector ends first. */
 		if (v16(s) && s->cs[k].tx_active && s->cb->unlock != NULL) {
-			s->cs[k].unlock_stop = true;
-			stop_tx16(s, k);
+			end_for_unlock(s, k);
 		}
 		if (s->cb->unlock == NULL)
 			return status_payload(v16(s) ? "NotSupported" :
@@ -1225,16 +1724,24 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		    r == OCPP_NOT_SUPPORTED && v16(s) ? "NotSupported" :
 		    "UnlockFailed");
 	}
+	/* No transaction while the registration is pending (2.0.1
+	 * B02.FR.05; 1.6 §4.2 allows only configuration and reports). */
+	if (s->boot != BOOT_ACCEPTED &&
+	    (strcmp(a, "RemoteStartTransaction") == 0 ||
+	    strcmp(a, "RequestStartTransaction") == 0))
+		return status_payload("Rejected");
 	if (strcmp(a, "RemoteStartTransaction") == 0)
 		return do_remote_start(s, (int)json_integer_value(
 		    json_object_get(p, "connectorId")),
-		    json_string_value(json_object_get(p, "idTag")),
+		    json_string_value(json_object_get(p, "idTag")), NULL,
 		    json_object_get(p, "chargingProfile"), 0);
 	if (strcmp(a, "RequestStartTransaction") == 0)
 		return do_remote_start(s, (int)json_integer_value(
 		    json_object_get(p, "evseId")),
 		    json_string_value(json_object_get(json_object_get(p,
 		    "idToken"), "idToken")),
+		    json_string_value(json_object_get(json_object_get(p,
+		    "idToken"), "type")),
 		    json_object_get(p, "chargingProfile"),
 		    (int)json_integer_value(json_object_get(p, "remoteStartId")));
 	if (strcmp(a, "RemoteStopTransaction") == 0)
@@ -1496,32 +2003,112 @@ session_link_down(struct ocpp_session *s, const char *why)
 
 /* ---- public ---- */
 
-/* Loads the open transactions of every connector from the durable state. */
+/* Takes connector k's durable record: the earlier form ("local id" in 1.6,
+ * "id seqNo" in 2.0.1: an open transaction and nothing else) or the JSON
+ * record conn_record() writes. */
+static void
+load_record(struct ocpp_session *s, int k, const char *buf)
+{
+	struct conn_state *cs = &s->cs[k];
+	json_t *o, *tx;
+	const char *st;
+
+	if (buf[0] != '{') {
+		char *sp = strchr(buf, ' ');
+
+		cs->tx_active = true;
+		cs->seen_status = OCPP_ST_CHARGING;
+		if (v16(s)) {
+			cs->local_tx = strtoll(buf, NULL, 10);
+		} else if (sp != NULL) {
+			strlcpy_ok(cs->tx_id, buf, sizeof(cs->tx_id));
+			cs->tx_id[sp - buf] = '\0';
+			cs->seq_no = atoi(sp + 1);
+		}
+		cs->tx_status = OCPP_ST_CHARGING;
+		cs->tx_token_central = true;
+		strlcpy_ok(cs->tx_token, s->st.default_id_tag,
+		    sizeof(cs->tx_token));
+		strlcpy_ok(cs->tx_token_type, "Central",
+		    sizeof(cs->tx_token_type));
+		return;
+	}
+	o = json_loads(buf, 0, NULL);
+	if (o == NULL) {
+		log_warnx("ocpp: connector %d: saved state unreadable, ignored",
+		    k);
+		return;
+	}
+	st = json_string_value(json_object_get(o, "status"));
+	if (st == NULL || ocpp_status_parse(st, &cs->seen_status) != 0)
+		cs->seen_status = OCPP_ST_AVAILABLE;
+	strlcpy_ok(cs->seen_token, json_string_value(json_object_get(o,
+	    "token")) != NULL ? json_string_value(json_object_get(o, "token")) :
+	    "", sizeof(cs->seen_token));
+	cs->seen_wh = json_number_value(json_object_get(o, "wh"));
+	cs->seen_ms = json_integer_value(json_object_get(o, "seen"));
+	tx = json_object_get(o, "tx");
+	if (tx != NULL) {
+		cs->tx_active = true;
+		if (v16(s)) {
+			cs->local_tx = json_integer_value(tx);
+		} else {
+			strlcpy_ok(cs->tx_id, json_string_value(tx) != NULL ?
+			    json_string_value(tx) : "", sizeof(cs->tx_id));
+			cs->seq_no = (int)json_integer_value(json_object_get(o,
+			    "seq"));
+			st = json_string_value(json_object_get(o, "txst"));
+			if (st == NULL || ocpp_status_parse(st,
+			    &cs->tx_status) != 0)
+				cs->tx_status = OCPP_ST_CHARGING;
+		}
+		st = json_string_value(json_object_get(o, "txtoken"));
+		strlcpy_ok(cs->tx_token, st != NULL ? st : "",
+		    sizeof(cs->tx_token));
+		cs->tx_token_central = json_is_true(json_object_get(o,
+		    "central"));
+		st = json_string_value(json_object_get(o, "type"));
+		strlcpy_ok(cs->tx_token_type, st != NULL ? st :
+		    cs->tx_token_central ? "Central" : "ISO14443",
+		    sizeof(cs->tx_token_type));
+		cs->tx_wh = json_number_value(json_object_get(o, "txwh"));
+	}
+	json_decref(o);
+}
+
+/* Loads every connector's last known state and open transaction from the
+ * durable state; the station's stale connectors show that state until
+ * they are read.  Notes whether the last run stopped cleanly. */
 static void
 load_state(struct ocpp_session *s)
 {
+	char buf[512];
+
+	s->unclean_stop = state_get(s, "run", buf, sizeof(buf)) == 0 &&
+	    strcmp(buf, "running") == 0;
+	if (s->q->state_set != NULL)
+		s->q->state_set(s->ud, "run", "running");
 	for (int k = 1; k <= s->station->n_connectors; k++) {
-		char key[32], buf[80];
+		char key[32];
 		struct conn_state *cs = &s->cs[k];
+		struct ocpp_connector *c = &s->station->conn[k];
 
 		conn_key(key, sizeof(key), s, k);
 		if (state_get(s, key, buf, sizeof(buf)) != 0 || buf[0] == '\0')
 			continue;
-		cs->tx_active = true;
-		if (v16(s)) {
-			cs->local_tx = strtoll(buf, NULL, 10);
-		} else {
-			char *sp = strchr(buf, ' ');
-
-			if (sp == NULL)
-				continue;
-			*sp = '\0';
-			strlcpy_ok(cs->tx_id, buf, sizeof(cs->tx_id));
-			cs->seq_no = atoi(sp + 1);
-			cs->tx_status = OCPP_ST_CHARGING;
+		load_record(s, k, buf);
+		if (c->stale) {
+			cs->stale = cs->restart_stale = true;
+			cs->stale_since_ms = -1; /* from the first tick */
+			c->status = cs->seen_status;
+			c->energy_wh = cs->tx_active && cs->tx_wh > cs->seen_wh ?
+			    cs->tx_wh : cs->seen_wh;
+			strlcpy_ok(c->id_token, cs->seen_token,
+			    sizeof(c->id_token));
 		}
-		log_debug("ocpp", "connector %d: transaction open from before the "
-		    "restart", k);
+		if (cs->tx_active)
+			log_info("connector %d: transaction open from before the "
+			    "restart, kept until the charger is read", k);
 	}
 }
 
@@ -1569,6 +2156,7 @@ ocpp_session_new(struct lws_context *ctx, const struct ocpp_settings *st,
 	s->cfg[CI_BACKOFF_RANDOM] = st->retry_backoff_random_s;
 	s->cfg[CI_BACKOFF_REPEAT] = st->retry_backoff_repeat;
 	s->cfg[CI_CALL_TIMEOUT] = st->call_timeout_s;
+	s->cfg[CI_STOP_ON_INVALID] = st->stop_tx_on_invalid_id != 0;
 	if (getrandom(&s->nonce, sizeof(s->nonce), 0) != sizeof(s->nonce))
 		s->nonce = (uint32_t)wall_now_ms();
 	s->cs = xcalloc((size_t)station->n_connectors + 1, sizeof(*s->cs));
@@ -1584,6 +2172,8 @@ ocpp_session_free(struct ocpp_session *s)
 {
 	if (s == NULL)
 		return;
+	if (s->q != NULL && s->q->state_set != NULL)
+		s->q->state_set(s->ud, "run", "stopped");
 	transport_close(s);
 	drop_calls(s);
 	free(s->url_host);
@@ -1643,8 +2233,11 @@ ocpp_session_service(struct ocpp_session *s, int64_t now_ms)
 	}
 	session_aligned_tick(s, wall_now_ms());
 	pump(s);
-	if (s->reset_due && s->tx_head == NULL) {
+	if (s->reset_due && s->tx_head == NULL &&
+	    (s->reset_hard || !any_tx_open(s))) {
 		s->reset_due = false;
+		if (s->q->state_set != NULL)
+			s->q->state_set(s->ud, "boot.reason", "RemoteReset");
 		log_debug("ocpp", "%s reset requested by the backend",
 		    s->reset_hard ? "hard" : "soft");
 		s->cb->reset(s->ud, s->reset_hard);
@@ -1668,6 +2261,32 @@ bool
 ocpp_session_accepted(const struct ocpp_session *s)
 {
 	return s->boot == BOOT_ACCEPTED;
+}
+
+bool
+ocpp_session_tx_open(const struct ocpp_session *s, int k)
+{
+	return k >= 1 && k <= s->station->n_connectors && s->cs[k].tx_active;
+}
+
+bool
+ocpp_session_transaction(const struct ocpp_session *s, int k, char *buf,
+    size_t len)
+{
+	buf[0] = '\0';
+	if (k < 1 || k > s->station->n_connectors || !s->cs[k].tx_active)
+		return false;
+	if (v16(s)) {
+		char key[48];
+
+		snprintf(key, sizeof(key), "tx16.id.%" PRId64,
+		    s->cs[k].local_tx);
+		if (state_get(s, key, buf, len) != 0)
+			buf[0] = '\0';
+	} else {
+		strlcpy_ok(buf, s->cs[k].tx_id, len);
+	}
+	return buf[0] != '\0';
 }
 
 int

@@ -337,9 +337,9 @@ static const char help_text[] =
 	"ok commands: household W | pv W | delay MS | plug CHARGER CONN "
 	"evmax=W [phases=1|3] [idtag=X] [soc=N] [battery=kWh] [wait=1] | "
 	"unplug|suspend|resume|finish|start CHARGER [CONN] | fault|clear "
-	"CHARGER [CONN] | silence CHARGER on|off|close | meter silence "
-	"on|off | garble CHARGER W|off | meter garble VALUE|off | "
-	"get CHARGER|meter | status";
+	"CHARGER [CONN] | silence CHARGER on|off|close | reply-delay CHARGER "
+	"MS | meter silence on|off | garble CHARGER W|off | meter garble "
+	"VALUE|off | get CHARGER|meter | status";
 
 /* "garble": power registers that read `arg` (any number, nan, inf) until
  * "off", to play a broken device.  NULL (success) or an error reply. */
@@ -440,6 +440,13 @@ sim_control(struct sim_site *s, const char *text, int64_t now_ms)
 			c->faulted = on;
 		else
 			c->conn[k].faulted = on;
+	} else if (strcmp(argv[0], "reply-delay") == 0) {
+		if (argc != 3 || (c = sim_site_charger(s, argv[1])) == NULL ||
+		    parse_num(argv[2], 0, 600000, &v) != 0)
+			reply = err("%s: usage: reply-delay CHARGER MS "
+			    "(0..600000)", argv[0]);
+		else
+			c->reply_delay_ms = (int64_t)v;
 	} else if (strcmp(argv[0], "silence") == 0) {
 		if (argc != 3 || ((c = sim_site_charger(s, argv[1])) == NULL)) {
 			reply = err("%s: usage: silence CHARGER on|off|close "

@@ -40,6 +40,7 @@ struct netconn {
 	size_t rlen;
 	uint8_t wbuf[WBUF];
 	size_t wlen;
+	int64_t send_at_ms;	/* a charger's delayed reply: not before */
 };
 
 struct rtu_reply {
@@ -173,6 +174,8 @@ conn_send(struct netconn *nc, const void *buf, size_t len, int64_t now_ms)
 static void
 conn_flush(struct netconn *nc, int64_t now_ms)
 {
+	if (now_ms < nc->send_at_ms)
+		return;
 	while (nc->wlen > 0 && nc->fd >= 0) {
 		ssize_t w = send(nc->fd, nc->wbuf, nc->wlen, MSG_NOSIGNAL);
 
@@ -216,6 +219,9 @@ handle_tcp(struct netconn *nc, int64_t now_ms)
 			out[4] = (uint8_t)((plen + 1) >> 8);
 			out[5] = (uint8_t)((plen + 1) & 0xff);
 			out[6] = f[6];
+			if (nc->kind == K_CHARGER && nc->c->reply_delay_ms > 0 &&
+			    nc->wlen == 0)
+				nc->send_at_ms = now_ms + nc->c->reply_delay_ms;
 			conn_send(nc, out, 7 + plen, now_ms);
 			if (nc->fd < 0)
 				return;
@@ -744,10 +750,13 @@ sim_net_run(struct sim_site *s, const struct sim_net_options *o,
 		}
 		for (size_t i = 0; i < net.n_conns; i++) {
 			struct netconn *nc = net.conns[i];
+			bool held = nc->send_at_ms > now;
 
+			if (nc->wlen > 0 && held && nc->send_at_ms < next)
+				next = nc->send_at_ms;
 			pfd[n].fd = nc->fd;
 			pfd[n].events = (short)(nc->connecting ? POLLOUT :
-			    POLLIN | (nc->wlen > 0 ? POLLOUT : 0));
+			    POLLIN | (nc->wlen > 0 && !held ? POLLOUT : 0));
 			who[n++] = (struct slot){ S_CONN, nc };
 		}
 		timeout = (int)(next - now);

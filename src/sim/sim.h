@@ -133,6 +133,7 @@ struct sim_charger {
 	bool garbled;                /* its power registers read garble_w */
 	double garble_w;
 	enum sim_silence silence;
+	int64_t reply_delay_ms;      /* TCP replies go out this much later */
 	int64_t last_write_ms;       /* last write from the controller */
 	bool offline;                /* applying offline limits now */
 	uint64_t requests;           /* Modbus requests answered */

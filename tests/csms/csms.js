@@ -11,7 +11,9 @@
 //   {"cmd":"call","identity":"CS001","action":"Reset","params":{…},"ref":1}
 //   {"cmd":"raw","identity":"CS001","text":"[2,\"x\",\"Reset\",{}]"}
 //   {"cmd":"drop","identity":"CS001"}
-//   {"cmd":"set","bootStatus":"Pending","interval":5}
+//   {"cmd":"set","bootStatus":"Pending","interval":5,"invalidIdTag":"X"}
+//       (invalidIdTag: StartTransaction / TransactionEvent with that
+//       IdToken answered Invalid; null for none)
 //   {"cmd":"fail","action":"StartTransaction","count":2}
 //   {"cmd":"silence","action":"Heartbeat","count":1}   (no answer)
 //   {"cmd":"stall","identity":"CS001"}  (stop reading: a dead link)
@@ -41,6 +43,7 @@ async function startCsms(opts = {}) {
         failures: new Map(),
         silences: new Map(),
         txId: 100,
+        invalidIdTag: opts.invalidIdTag || null,
     };
     const server = new RPCServer({
         protocols: ['ocpp1.6', 'ocpp2.0.1'],
@@ -143,8 +146,8 @@ async function startCsms(opts = {}) {
                 return { currentTime: now() };
             case 'StartTransaction':
                 state.txId += 1;
-                return { transactionId: state.txId,
-                    idTagInfo: { status: 'Accepted' } };
+                return { transactionId: state.txId, idTagInfo: { status:
+                    params.idTag === state.invalidIdTag ? 'Invalid' : 'Accepted' } };
             case 'StopTransaction':
                 return { idTagInfo: { status: 'Accepted' } };
             case 'Authorize':
@@ -152,7 +155,9 @@ async function startCsms(opts = {}) {
                     { idTagInfo: { status: 'Accepted' } } :
                     { idTokenInfo: { status: 'Accepted' } };
             case 'TransactionEvent':
-                return {};
+                // An IdToken the backend refuses (set invalidIdTag).
+                return params.idToken && params.idToken.idToken === state.invalidIdTag ?
+                    { idTokenInfo: { status: 'Invalid' } } : {};
             case 'DataTransfer':
                 return { status: 'Accepted' };
             default:
@@ -215,6 +220,9 @@ async function startCsms(opts = {}) {
             }
             if (o.interval) {
                 state.interval = o.interval;
+            }
+            if (o.invalidIdTag !== undefined) {
+                state.invalidIdTag = o.invalidIdTag;
             }
         },
         // The next count calls of action are answered with InternalError.

@@ -54,3 +54,27 @@ call() {
 	    { fail "$1: no answer"; return 1; }
 	grep "\"ref\":$ref," "$tmp/csms.log" | head -1
 }
+# tx_msgs: the transaction starts and ends the CSMS got since its log
+# began (StartTransaction, StopTransaction, TransactionEvent Started /
+# Ended), one line each.
+tx_msgs() {
+	grep '"event":"call"' "$tmp/csms.log" |
+	    grep -E '"action":"(StartTransaction|StopTransaction)"|"eventType":"(Started|Ended)"'
+}
+# ends: the transaction ends among them.
+ends() { tx_msgs | grep -E '"action":"StopTransaction"|"eventType":"Ended"'; }
+# csms_url: points $tmp/edge.conf at the CSMS running now.
+csms_url() {
+	sed -i "s|^\turl = .*|\turl = \"ws://127.0.0.1:$port/ocpp\"|" "$tmp/edge.conf"
+}
+# csms_conf VERSION: $tmp/edge.conf from $tmp/base.conf for OCPP VERSION
+# against the CSMS running now: DLB, a store of its own, reconnects
+# after 1 s.
+csms_conf() {
+	cp "$tmp/base.conf" "$tmp/edge.conf"
+	csms_url
+	sed -i "s|^\tocpp-version = .*|\tocpp-version = \"$1\"|; s|^\tmode = \"alm\"|\tmode = \"dlb\"|; s|ocpp-edge.db|state-$1.db|" \
+	    "$tmp/edge.conf"
+	conf_set "csms {" 'retry-backoff-min-s = 1'
+	conf_set "csms {" 'retry-backoff-random-s = 0'
+}

@@ -1,10 +1,13 @@
 #!/bin/sh
-# ChangeAvailability survives a restart, OCPP 1.6 and 2.0.1: the real
-# daemon, the real simulator and the strict test CSMS (tests/csms).  Per
-# version: connector 2 made Inoperative -> its limit register 0 W and a
-# StatusNotification Unavailable; the daemon stopped and started again ->
-# still 0 W, reported Unavailable at boot; made Operative -> charging
-# again, and after another restart it stays operative.  Skipped (77)
+# ChangeAvailability during a transaction, across restarts, OCPP 1.6 and
+# 2.0.1: the real daemon, the real simulator and the strict test CSMS
+# (tests/csms).  Per version: connector 2 charging, made Inoperative ->
+# Scheduled, still charging; the daemon stopped and started again -> no
+# transaction message at all (the session went on); the EV unplugged ->
+# one end of the transaction, with the energy the charger read, then 0 W
+# and a StatusNotification Unavailable; another restart -> still 0 W,
+# reported Unavailable at boot; made Operative -> Accepted, a new EV
+# charges, and after another restart it stays operative.  Skipped (77)
 # without node / npm.
 set -u
 name=test-availability
@@ -38,6 +41,7 @@ last_status() {
 	    grep -oE "\"(status|connectorStatus)\":\"[A-Za-z]*\""
 }
 connected() { [ "$(st cloud.state)" = connected ]; }
+ended_seen() { ends | grep -q .; }
 
 # restart: the daemon stopped (SIGTERM) and started again, with a new
 # CSMS log so that only what it says after the restart counts.
@@ -45,7 +49,7 @@ restart() {
 	stop_daemon
 	stop_csms
 	start_csms
-	sed -i "s|^\turl = .*|\turl = \"ws://127.0.0.1:$port/ocpp\"|" "$tmp/edge.conf"
+	csms_url
 	start_daemon "$tmp/edge.conf"
 	wait_for 10 connected || fail "$v: not connected after restart"
 }
@@ -60,11 +64,7 @@ run_version() {
 		on='{"operationalStatus":"Operative","evse":{"id":2}}'
 	fi
 	start_csms
-	cp "$tmp/base.conf" "$tmp/edge.conf"
-	sed -i "s|^\turl = .*|\turl = \"ws://127.0.0.1:$port/ocpp\"|; s|^\tocpp-version = .*|\tocpp-version = \"$v\"|; s|^\tmode = \"alm\"|\tmode = \"dlb\"|; s|ocpp-edge.db|state-$v.db|" \
-	    "$tmp/edge.conf"
-	conf_set "csms {" 'retry-backoff-min-s = 1'
-	conf_set "csms {" 'retry-backoff-random-s = 0'
+	csms_conf "$v"
 	start_daemon "$tmp/edge.conf"
 	wait_for 10 connected && pass "$v: connected" ||
 	    fail "$v: cloud $(st cloud.state)"
@@ -72,10 +72,37 @@ run_version() {
 	wait_for 5 limit2_is 13300 && pass "$v: connector 2 at 13300 W" ||
 	    fail "$v: connector 2 at $(limit2) W"
 
-	call ChangeAvailability "$off" | grep -q '"status":"Accepted"' &&
-	    pass "$v: Inoperative accepted" || fail "$v: Inoperative refused"
-	wait_for 2 limit2_is 0 && pass "$v: inoperative: connector 2 at 0 W" ||
-	    fail "$v: inoperative: connector 2 at $(limit2) W"
+	call ChangeAvailability "$off" | grep -q '"status":"Scheduled"' &&
+	    pass "$v: Inoperative during a transaction: Scheduled" ||
+	    fail "$v: Inoperative during a transaction not Scheduled"
+	limit2_above 4200 && pass "$v: scheduled: still charging, $(limit2) W" ||
+	    fail "$v: scheduled: connector 2 at $(limit2) W"
+
+	goes_on=$(grep -c 'read again, its transaction goes on' "$tmp/d.log")
+	restart
+	# The sessions went on: once the three chargers were read and each
+	# transaction taken as going on, not one transaction message.
+	went_on() { [ "$(grep -c 'read again, its transaction goes on' \
+	    "$tmp/d.log")" -ge $((goes_on + 3)) ]; }
+	wait_for 15 went_on ||
+	    fail "$v: after restart: the transactions not taken as going on"
+	tx_msgs | grep -q . &&
+	    fail "$v: after restart: transaction messages: $(tx_msgs | head -3)" ||
+	    pass "$v: after restart: no transaction message (sessions went on)"
+
+	wh=$(sim_get bay2 connectors.0.energy_wh | cut -d. -f1)
+	sim unplug bay2 1 >/dev/null
+	wait_for 10 ended_seen && pass "$v: unplugged: the transaction ended" ||
+	    fail "$v: unplugged: no end of the transaction"
+	[ "$(tx_msgs | grep -c .)" -eq 1 ] ||
+	    fail "$v: unplugged: $(tx_msgs | grep -c .) transaction messages"
+	stop_wh=$(tx_msgs | grep -oE '"meterStop":[0-9]+|"value":[0-9.]+' |
+	    head -1 | grep -oE '[0-9]+' | head -1)
+	[ -n "$stop_wh" ] && [ "$stop_wh" -ge "${wh:-0}" ] &&
+	    pass "$v: ended with the charger's energy, $stop_wh Wh" ||
+	    fail "$v: ended with ${stop_wh:-none} Wh, the charger read ${wh:-?}"
+	wait_for 5 limit2_is 0 && pass "$v: applied after the end: 0 W" ||
+	    fail "$v: after the end: connector 2 at $(limit2) W"
 	wait_for 5 status_seen Unavailable &&
 	    pass "$v: StatusNotification Unavailable" ||
 	    fail "$v: no StatusNotification Unavailable"
@@ -92,6 +119,7 @@ run_version() {
 
 	call ChangeAvailability "$on" | grep -q '"status":"Accepted"' &&
 	    pass "$v: Operative accepted" || fail "$v: Operative refused"
+	sim plug bay2 1 evmax=22000 >/dev/null
 	# Charging again; (Pmin 4200 W for a three-phase charger: any
 	# limit above it means it runs again).
 	wait_for 15 limit2_above 4200 && pass "$v: operative: connector 2 at $(limit2) W" ||

@@ -253,11 +253,13 @@ run_version() {
 	[ "$(st settings.available_power_w)" = 30000 ] &&
 	    pass "$v: backend setting kept across the restart" ||
 	    fail "$v: available power after restart $(st settings.available_power_w)"
-	# Reset: answered, then the daemon executes itself again (same
-	# PID), boots again and writes the same setpoints.
+	# Reset Hard / Immediate: answered, the sessions stopped and their
+	# transactions ended, then the daemon executes itself again (same
+	# PID) and boots again; new sessions get the same setpoints (the
+	# TxDefaultProfile holds for them too).
 	starts=$(grep -c "info: started (" "$tmp/d.log")
 	if [ "$v" = 1.6 ]; then
-		call Reset '{"type":"Soft"}' | grep -q '"status":"Accepted"'
+		call Reset '{"type":"Hard"}' | grep -q '"status":"Accepted"'
 	else
 		call Reset '{"type":"Immediate"}' | grep -q '"status":"Accepted"'
 	fi || fail "$v: Reset not accepted"
@@ -265,7 +267,11 @@ run_version() {
 	wait_for 10 restarted && kill -0 "$d_pid" &&
 	    pass "$v: Reset: the daemon restarted itself (pid $d_pid)" ||
 	    fail "$v: no restart after Reset"
-	wait_for 10 connected && wait_for 5 is_limits "4200 8900 8900" &&
+	for c in bay1 bay2 bay3; do
+		sim unplug "$c" 1 >/dev/null
+		sim plug "$c" 1 evmax=22000 >/dev/null
+	done
+	wait_for 10 connected && wait_for 10 is_limits "4200 8900 8900" &&
 	    pass "$v: after Reset: connected, 4200 8900 8900 W" ||
 	    fail "$v: after Reset: $(st cloud.state) $(limits)"
 	grep -q '"event":"violation"' "$tmp/csms.log" &&

@@ -335,13 +335,15 @@ for (const version of ['1.6', '2.0.1']) {
             } else {
                 const r = await csms.call('CS001', 'RequestStartTransaction',
                     { evseId: 2, remoteStartId: 77,
-                        idToken: { idToken: 'REMOTE1', type: 'Central' } });
+                        idToken: { idToken: 'REMOTE1', type: 'eMAID' } });
                 assert.equal(r.status, 'Accepted');
                 const s = await csms.log.waitFor(isCall('TransactionEvent', (p) =>
                     p.eventType === 'Started'), 'Started');
                 assert.equal(s.params.triggerReason, 'RemoteStart');
                 assert.equal(s.params.transactionInfo.remoteStartId, 77);
                 assert.equal(s.params.idToken.idToken, 'REMOTE1');
+                // The token type the backend sent is kept.
+                assert.equal(s.params.idToken.type, 'eMAID');
                 const txId = s.params.transactionInfo.transactionId;
                 const bad = await csms.call('CS001', 'RequestStopTransaction',
                     { transactionId: 'nope' });
@@ -353,6 +355,7 @@ for (const version of ['1.6', '2.0.1']) {
                     p.eventType === 'Ended'), 'Ended');
                 assert.equal(e.params.transactionInfo.stoppedReason, 'Remote');
                 assert.equal(e.params.triggerReason, 'RemoteStop');
+                assert.deepEqual(e.params.idToken, { idToken: 'REMOTE1', type: 'eMAID' });
             }
             // Unlock: connector 1 fine, connector 9 does not exist.
             const u = await csms.call('CS001', 'UnlockConnector', v16 ?
@@ -599,10 +602,10 @@ for (const version of ['1.6', '2.0.1']) {
             const ev = await st.log.waitFor((e) => e.event === 'reset', 'reset cb');
             assert.equal(ev.hard, true);
             await st.log.waitFor((e) => e.event === 'restarted', 'restarted');
-            // The restarted daemon connects again and boots with PowerUp.
+            // The restarted daemon connects again and says why (B12).
             const b = await csms.log.waitFor(isCall('BootNotification'), 'boot after reset');
             if (!v16) {
-                assert.equal(b.params.reason, 'PowerUp');
+                assert.equal(b.params.reason, 'RemoteReset');
             }
             assert.equal(csms.log.count((e) => e.event === 'connected'), 2);
             // Firmware update goes to the daemon (register 30002).
@@ -835,6 +838,75 @@ test('websocket ping/pong detects a link that died silently', async () => {
             await csms.log.waitFor((e) => e.event === 'connected', 'reconnected', 5000);
         });
 });
+
+test('2.0.1: while Pending the CSMS onboards with GetBaseReport; no remote start', async () => {
+    await withSession('2.0.1', { csms: { bootStatus: 'Pending', interval: 60 } },
+        async (csms) => {
+            await csms.log.waitFor(isCall('BootNotification'), 'boot (Pending)');
+            await csms.log.waitFor((e) => e.event === 'response' &&
+                e.method === 'BootNotification', 'Pending answered');
+            const r = await csms.call('CS001', 'GetBaseReport',
+                { requestId: 7, reportBase: 'FullInventory' });
+            assert.equal(r.status, 'Accepted');
+            // B02.FR.02: the report comes while still Pending.
+            const rep = await csms.log.waitFor(isCall('NotifyReport'), 'NotifyReport');
+            assert.equal(rep.params.requestId, 7);
+            // B02.FR.05: no transaction before the registration.
+            const rs = await csms.call('CS001', 'RequestStartTransaction',
+                { idToken: { idToken: 'TAG-1', type: 'ISO14443' }, remoteStartId: 3 });
+            assert.equal(rs.status, 'Rejected');
+            const boots = csms.log.events.filter((e) => e.event === 'call' &&
+                e.action === 'BootNotification');
+            assert.equal(boots.length, 1, 'no boot retry before the interval');
+        });
+});
+
+for (const version of ['1.6', '2.0.1']) {
+    const v16 = version === '1.6';
+    test(`${version}: a CSMS that answers Invalid for the configured idTag`, async () => {
+        await withSession(version, { csms: { invalidIdTag: 'gateway' } }, async (csms, st) => {
+            await booted(csms, st);
+            // No IdToken from the charger: the configured default is
+            // used, the CSMS refuses it, the charging is stopped.
+            st.send(meter(1, 1000));
+            st.send({ cmd: 'status', connector: 1, status: 'Charging' });
+            const ev = await st.log.waitFor((e) => e.event === 'remote_stop' &&
+                e.connector === 1, 'stopped for the refused token');
+            assert.equal(ev.connector, 1);
+            st.send({ cmd: 'status', connector: 1, status: 'Finishing' });
+            const end = await csms.log.waitFor(v16 ? isCall('StopTransaction') :
+                isCall('TransactionEvent', (p) => p.eventType === 'Ended'), 'end');
+            if (v16) {
+                assert.equal(end.params.reason, 'DeAuthorized');
+                assert.equal(end.params.idTag, 'gateway');
+            } else {
+                assert.equal(end.params.transactionInfo.stoppedReason, 'DeAuthorized');
+                assert.equal(end.params.triggerReason, 'Deauthorized');
+            }
+            // StopTransactionOnInvalidId false: the next refusal stops
+            // nothing.
+            const set = v16 ? await csms.call('CS001', 'ChangeConfiguration',
+                { key: 'StopTransactionOnInvalidId', value: 'false' }) :
+                await csms.call('CS001', 'SetVariables', { setVariableData: [{
+                    component: { name: 'TxCtrlr' },
+                    variable: { name: 'StopTxOnInvalidId' },
+                    attributeValue: 'false' }] });
+            assert.equal(v16 ? set.status : set.setVariableResult[0].attributeStatus,
+                'Accepted');
+            st.send(meter(2, 2000));
+            st.send({ cmd: 'status', connector: 2, status: 'Charging' });
+            await csms.log.waitFor(v16 ? isCall('StartTransaction', (p) =>
+                p.connectorId === 2) : isCall('TransactionEvent', (p) =>
+                p.eventType === 'Started' && p.evse.id === 2), 'second start');
+            // Its answer (Invalid) went out before this CALL and was
+            // handled first (one socket, in order).
+            await csms.call('CS001', 'TriggerMessage', { requestedMessage: 'Heartbeat' });
+            await csms.log.waitFor(isCall('Heartbeat'), 'heartbeat');
+            assert.equal(st.log.events.filter((e) => e.event === 'remote_stop' &&
+                e.connector === 2).length, 0);
+        });
+    });
+}
 
 test('1.6: Pending registration retried at the interval, then Accepted', async () => {
     await withSession('1.6', { csms: { bootStatus: 'Pending', interval: 1 } },

@@ -511,7 +511,7 @@ struct fake_msg {
 static struct {
 	struct fake_msg m[16];
 	int n;
-	char keys[16][40], vals[16][80];
+	char keys[16][40], vals[16][512];
 	int nkv;
 } fq;
 
@@ -876,37 +876,266 @@ test_settings_apply(void)
 	CU_ASSERT_EQUAL(ocpp_settings_apply(&st, "LBMode", "dlb"), -1);
 }
 
-/* A restart with an open 1.6 transaction on connector 1 whose connector
- * no longer charges: exactly one StopTransaction is queued, offline, for
- * local transaction 5, and the open-transaction key is cleared with it. */
+/* The string member name of queued message i's payload ("" when absent). */
+static const char *
+fq_str(int i, const char *name, char *buf, size_t len)
+{
+	json_t *p = json_loads(fq.m[i].payload, 0, NULL);
+	const char *v = json_string_value(json_object_get(p, name));
+
+	strlcpy_ok(buf, v != NULL ? v : "", len);
+	json_decref(p);
+	return buf;
+}
+
+/* The integer member name of queued message i's payload. */
+static json_int_t
+fq_int(int i, const char *name)
+{
+	json_t *p = json_loads(fq.m[i].payload, 0, NULL);
+	json_int_t v = json_integer_value(json_object_get(p, name));
+
+	json_decref(p);
+	return v;
+}
+
+/* A 1.6 transaction open from before a restart (the earlier form of the
+ * state, local transaction 5): nothing is sent while the charger is not
+ * read yet, and nothing when the first reading is the same session going
+ * on (the counter went up meanwhile). */
 static void
-test_restart_closes_open_transaction(void)
+test_restart_same_session_16(void)
 {
 	struct ocpp_settings st;
 	struct ocpp_session *s;
-	json_t *p;
 
 	memset(&fq, 0, sizeof(fq));
 	memset(conns, 0, sizeof(conns));
-	conns[1].energy_wh = 4321.6;
+	conns[1].stale = conns[2].stale = true;
 	fq_set("tx16.c1", "5");
 	fq_set("tx16.id.5", "777");
 	s = fake_session(OCPP_V16, &st);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_TRUE(s->cs[1].tx_active);
+	CU_ASSERT_EQUAL(conns[1].status, OCPP_ST_CHARGING); /* last known */
+	for (int64_t t = 1000; t <= 20000; t += 1000)
+		ocpp_session_service(s, t);
+	CU_ASSERT_EQUAL(fq.n, 0);
+	conns[1].stale = false;
+	conns[1].status = OCPP_ST_CHARGING;
+	conns[1].energy_wh = 4321.6;
+	ocpp_session_service(s, 21000);
+	CU_ASSERT_EQUAL(fq.n, 0);
+	CU_ASSERT_TRUE(s->cs[1].tx_active);
+	CU_ASSERT_EQUAL(s->cs[1].local_tx, 5);
+	ocpp_session_free(s);
+}
+
+/* The EV left while the gateway was down: one StopTransaction with the
+ * charger's real reading, stamped when the session was last seen running,
+ * reason PowerLoss after a run that did not stop (Reboot after one that
+ * did), the IdToken that started it; the record keeps no transaction. */
+static void
+test_restart_session_ended_16(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s;
+	char buf[512];
+
+	for (int clean = 0; clean <= 1; clean++) {
+		memset(&fq, 0, sizeof(fq));
+		memset(conns, 0, sizeof(conns));
+		conns[1].stale = conns[2].stale = true;
+		fq_set("run", clean ? "stopped" : "running");
+		fq_set("tx16.c1", "{\"status\":\"Charging\",\"token\":\"TAG-1\","
+		    "\"wh\":4000,\"seen\":1796000000000,\"tx\":5,"
+		    "\"txtoken\":\"TAG-1\",\"central\":false,\"txwh\":4000}");
+		fq_set("tx16.id.5", "777");
+		s = fake_session(OCPP_V16, &st);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+		CU_ASSERT_STRING_EQUAL(conns[1].id_token, "TAG-1");
+		ocpp_session_service(s, 1000);
+		CU_ASSERT_EQUAL(fq.n, 0);
+		conns[1].stale = false;
+		conns[1].status = OCPP_ST_AVAILABLE;
+		conns[1].energy_wh = 4321.6;
+		conns[1].id_token[0] = '\0';
+		ocpp_session_service(s, 2000);
+		ocpp_session_service(s, 3000);
+		CU_ASSERT_EQUAL_FATAL(fq.n, 1);
+		CU_ASSERT_STRING_EQUAL(fq.m[0].action, "StopTransaction");
+		CU_ASSERT_EQUAL(fq_int(0, "_local"), 5);
+		CU_ASSERT_EQUAL(fq_int(0, "meterStop"), 4322);
+		CU_ASSERT_STRING_EQUAL(fq_str(0, "reason", buf, sizeof(buf)),
+		    clean ? "Reboot" : "PowerLoss");
+		CU_ASSERT_STRING_EQUAL(fq_str(0, "idTag", buf, sizeof(buf)),
+		    "TAG-1");
+		CU_ASSERT_STRING_EQUAL(fq_str(0, "timestamp", buf, sizeof(buf)),
+		    "2026-11-30T00:53:20.000Z");
+		CU_ASSERT_EQUAL_FATAL(fq_get(NULL, "tx16.c1", buf, sizeof(buf)),
+		    0);
+		CU_ASSERT_PTR_NULL(strstr(buf, "\"tx\""));
+		CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"status\":\"Available\""));
+		ocpp_session_free(s);
+		CU_ASSERT_EQUAL(fq_get(NULL, "run", buf, sizeof(buf)), 0);
+		CU_ASSERT_STRING_EQUAL(buf, "stopped");
+	}
+}
+
+/* A charger silent for 20 s keeps its transaction (its status goes
+ * Unavailable); with tx-unreachable-max-s it ends after that long with
+ * the last energy reading, reason Other; an unplug ends it with the
+ * starting IdToken and an energy that never goes back. */
+static void
+test_silent_charger_16(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s;
+	char buf[64];
+
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	s = fake_session(OCPP_V16, &st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	conns[1].status = OCPP_ST_CHARGING;
+	conns[1].energy_wh = 1000;
+	strlcpy_ok(conns[1].id_token, "TAG-0001", sizeof(conns[1].id_token));
 	ocpp_session_service(s, 1000);
-	ocpp_session_service(s, 2000);
 	CU_ASSERT_EQUAL_FATAL(fq.n, 1);
-	CU_ASSERT_STRING_EQUAL(fq.m[0].action, "StopTransaction");
-	p = json_loads(fq.m[0].payload, 0, NULL);
-	CU_ASSERT_EQUAL(json_integer_value(json_object_get(p, "_local")), 5);
-	/* 4321.6 Wh rounds to 4322. */
-	CU_ASSERT_EQUAL(json_integer_value(json_object_get(p, "meterStop")),
-	    4322);
-	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(p, "reason")),
+	conns[1].energy_wh = 1500;
+	ocpp_session_service(s, 2000);
+	conns[1].stale = true;
+	conns[1].status = OCPP_ST_UNAVAILABLE;
+	conns[1].energy_wh = 0;
+	for (int64_t t = 3000; t <= 23000; t += 1000)
+		ocpp_session_service(s, t);
+	CU_ASSERT_EQUAL(fq.n, 1);
+	CU_ASSERT_TRUE(s->cs[1].tx_active);
+	conns[1].stale = false;
+	conns[1].status = OCPP_ST_SUSPENDED_EV;
+	conns[1].energy_wh = 1600;
+	ocpp_session_service(s, 24000);
+	CU_ASSERT_EQUAL(fq.n, 1);
+	/* Unplugged: the charger no longer reports a token and a
+	 * register that reads lower (a glitch) does not lower meterStop. */
+	conns[1].status = OCPP_ST_AVAILABLE;
+	conns[1].id_token[0] = '\0';
+	conns[1].energy_wh = 1550;
+	ocpp_session_service(s, 25000);
+	CU_ASSERT_EQUAL_FATAL(fq.n, 2);
+	CU_ASSERT_STRING_EQUAL(fq_str(1, "reason", buf, sizeof(buf)),
 	    "EVDisconnected");
-	json_decref(p);
-	CU_ASSERT_EQUAL(fq_get(NULL, "tx16.c1", (char[8]){ 0 }, 8), 1);
+	CU_ASSERT_STRING_EQUAL(fq_str(1, "idTag", buf, sizeof(buf)),
+	    "TAG-0001");
+	CU_ASSERT_EQUAL(fq_int(1, "meterStop"), 1600);
+	ocpp_session_free(s);
+
+	/* The configured maximum: 30 s without an answer. */
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	ocpp_settings_defaults(&st);
+	st.url = "ws://127.0.0.1:9/ocpp";
+	st.identity = "CS1";
+	st.default_id_tag = "SITE-TAG";
+	st.tx_unreachable_max_s = 30;
+	s = ocpp_session_new(NULL, &st, &fake_station, &no_callbacks, &fq_ops,
+	    NULL, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	conns[2].status = OCPP_ST_CHARGING;
+	conns[2].energy_wh = 800;
+	ocpp_session_service(s, 1000);
+	CU_ASSERT_EQUAL_FATAL(fq.n, 1);
+	CU_ASSERT_STRING_EQUAL(fq_str(0, "idTag", buf, sizeof(buf)),
+	    "SITE-TAG");
+	conns[2].stale = true;
+	conns[2].status = OCPP_ST_UNAVAILABLE;
+	ocpp_session_service(s, 2000);
+	ocpp_session_service(s, 31000);
+	CU_ASSERT_EQUAL(fq.n, 1);
+	ocpp_session_service(s, 32000);
+	CU_ASSERT_EQUAL_FATAL(fq.n, 2);
+	CU_ASSERT_STRING_EQUAL(fq_str(1, "reason", buf, sizeof(buf)), "Other");
+	CU_ASSERT_EQUAL(fq_int(1, "meterStop"), 800);
+	CU_ASSERT_STRING_EQUAL(fq_str(1, "idTag", buf, sizeof(buf)),
+	    "SITE-TAG");
+	ocpp_session_free(s);
+
+	/* After a restart the maximum counts from the first tick, not from
+	 * the clock's origin. */
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	conns[1].stale = conns[2].stale = true;
+	fq_set("tx16.c1", "5");
+	s = ocpp_session_new(NULL, &st, &fake_station, &no_callbacks, &fq_ops,
+	    NULL, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	ocpp_session_service(s, 1000000);
+	ocpp_session_service(s, 1029000);
+	CU_ASSERT_EQUAL(fq.n, 0);
+	ocpp_session_service(s, 1030000);
+	CU_ASSERT_EQUAL(fq.n, 1);
+	ocpp_session_free(s);
+}
+
+/* 1.6 periodic MeterValues of a running transaction go into the durable
+ * queue (offline here), after its StartTransaction and naming its local
+ * transaction; none for a connector without one. */
+static void
+test_meter_values_queued_16(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s;
+
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	s = fake_session(OCPP_V16, &st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	conns[1].status = OCPP_ST_CHARGING;
+	conns[1].meter_valid = conns[2].meter_valid = true;
+	conns[1].energy_wh = 500;
+	ocpp_session_service(s, 1000);
+	ocpp_session_service(s, 62000);
+	CU_ASSERT_EQUAL_FATAL(fq.n, 2);
+	CU_ASSERT_STRING_EQUAL(fq.m[0].action, "StartTransaction");
+	CU_ASSERT_STRING_EQUAL(fq.m[1].action, "MeterValues");
+	CU_ASSERT_EQUAL(fq_int(1, "connectorId"), 1);
+	CU_ASSERT_EQUAL(fq_int(1, "_local"), fq_int(0, "_local"));
+	ocpp_session_free(s);
+}
+
+/* A backend that answers slowly: at most 4 periodic MeterValues per
+ * connector wait (3 connectors with the station: 12); the oldest are
+ * dropped and counted. */
+static void
+test_meter_values_bounded(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s;
+	struct ocpp_stats stats;
+	struct out_call *c;
+	int n = 0;
+
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	s = fake_session(OCPP_V16, &st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	for (int k = 0; k < 3; k++)
+		conns[k].meter_valid = true;
+	/* Registered, the socket up, a CALL in flight that never gets its
+	 * answer: nothing leaves the queue. */
+	s->link = LINK_UP;
+	s->boot = BOOT_ACCEPTED;
+	s->call.active = true;
+	s->call.sent_ms = 0;
+	s->cfg[CI_CALL_TIMEOUT] = 3600;
+	for (int64_t t = 1000; t <= 1000 + 5 * 60000; t += 60000)
+		ocpp_session_service(s, t);
+	for (c = s->calls_head; c != NULL; c = c->next)
+		n += strcmp(c->action, "MeterValues") == 0;
+	ocpp_session_stats(s, &stats);
+	CU_ASSERT_EQUAL(n, 12);
+	CU_ASSERT_EQUAL(stats.meter_values_dropped, 3);
+	s->link = LINK_DOWN;
 	ocpp_session_free(s);
 }
 
@@ -919,7 +1148,7 @@ test_offline_events_201(void)
 	struct ocpp_settings st;
 	struct ocpp_session *s;
 	const char *id = NULL;
-	char buf[80];
+	char buf[512];
 
 	memset(&fq, 0, sizeof(fq));
 	memset(conns, 0, sizeof(conns));
@@ -928,7 +1157,7 @@ test_offline_events_201(void)
 	conns[2].status = OCPP_ST_CHARGING;
 	ocpp_session_service(s, 1000);
 	CU_ASSERT_EQUAL(fq_get(NULL, "tx201.c2", buf, sizeof(buf)), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(buf, " 1"));	/* next seqNo 1 */
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"seq\":1"));	/* next seqNo */
 	conns[2].status = OCPP_ST_SUSPENDED_EVSE;
 	ocpp_session_service(s, 2000);
 	conns[2].status = OCPP_ST_AVAILABLE;
@@ -954,7 +1183,9 @@ test_offline_events_201(void)
 			CU_ASSERT_STRING_EQUAL(tid, id);
 		json_decref(p);
 	}
-	CU_ASSERT_EQUAL(fq_get(NULL, "tx201.c2", buf, sizeof(buf)), 1);
+	/* The record stays, without a transaction. */
+	CU_ASSERT_EQUAL(fq_get(NULL, "tx201.c2", buf, sizeof(buf)), 0);
+	CU_ASSERT_PTR_NULL(strstr(buf, "\"tx\""));
 	free((char *)id);
 	ocpp_session_free(s);
 }
@@ -966,8 +1197,15 @@ static const struct cu_test session_tests[] = {
 	{ "measurand lists are read-write", test_measurand_keys },
 	{ "ConnectorPhaseRotation is read-write", test_phase_rotation },
 	{ "persisted keys back into settings", test_settings_apply },
-	{ "restart closes an open 1.6 transaction once",
-	  test_restart_closes_open_transaction },
+	{ "restart: the same 1.6 session goes on without a message",
+	  test_restart_same_session_16 },
+	{ "restart: a 1.6 session that ended while down ends once",
+	  test_restart_session_ended_16 },
+	{ "a silent charger keeps its 1.6 transaction",
+	  test_silent_charger_16 },
+	{ "1.6 MeterValues of a transaction are queued",
+	  test_meter_values_queued_16 },
+	{ "waiting MeterValues are bounded", test_meter_values_bounded },
 	{ "2.0.1 offline events in order", test_offline_events_201 },
 	{ NULL, NULL },
 };
