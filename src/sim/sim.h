@@ -200,6 +200,7 @@ struct sim_site {
 	double dc_voltage_v;
 	double min_current_a;        /* AC EVs cannot charge below this */
 	int64_t follow_delay_ms;
+	double ramp_w_per_s;         /* EVs rise this fast; 0 = at once */
 	double available_power_kw;
 	double main_breaker_a;       /* 0: the smallest that carries it */
 	char distribution[16];
