@@ -281,16 +281,106 @@ test_alm_pause_last_activated_and_resume(void)
 	CU_ASSERT_FALSE(t->out[b].paused);
 
 	/* household jumps to 12000 again (meter 12000 + 10600): A and B
-	 * would get 3350: B (last activated) pauses at once, A gets 6700 -
-	 * but A may rise only as the meter confirms: A draws 5300, B's 5300
-	 * still counts until its car stops: room 6700 - 10600 < 0: A stays */
+	 * would get 3350: both come down to their minimum at once, and B
+	 * (last activated) is held there while the shortage is confirmed */
 	follow(t);
 	t->meter.total_power_w = 12000 + 10600;
 	RUN_OK(t, 16000);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 4200);
+	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_HELD_AT_MIN);
+	CU_ASSERT_FALSE(t->out[b].paused);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 4200);
+	/* t = 18.999 s: still short, still held */
+	follow(t);
+	t->meter.total_power_w = 12000 + 8400;
+	RUN_OK(t, 18999);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 4200);
+	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_HELD_AT_MIN);
+	/* t = 19 s: short for 3 s (pause_confirm_ms): B pauses, A gets
+	 * 6700 - but A may rise only as the meter confirms: A draws 4200,
+	 * B's 4200 still counts until its car stops: room 6700 - 8400 < 0:
+	 * A stays */
+	RUN_OK(t, 19000);
 	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 0);
 	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_PAUSED_BELOW_MIN);
-	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 5300);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 4200);
 	CU_ASSERT_EQUAL(t->out[a].reason, BAL_R_WAITING_FOR_ROOM);
+	ts_free(t);
+}
+
+/* A shortage that lasts less than the confirmation window pauses nobody
+ * (a household spike, or an estimate taken while cars ramp); in DLB,
+ * and for a car that never ran, the pause is at once. */
+static void
+test_pause_confirmed(void)
+{
+	struct tsite *t = ts_new(3, 22000, BAL_MODE_ALM);
+	int a = ts_add(t, 3, 0, 0, 22000), b = ts_add(t, 3, 0, 0, 22000);
+
+	/* allocable 18700, household 4000: 7300 each */
+	t->meter.total_power_w = 4000;
+	RUN_OK(t, 0);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 7300);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 7300);
+	/* 2 s of household 12000 (budget 6700 < 2 x 4200): both at 4200 */
+	for (int k = 1; k <= 2; k++) {
+		follow(t);
+		t->meter.total_power_w = 12000 + t->cn[a].measured_power_w +
+		    t->cn[b].measured_power_w;
+		RUN_OK(t, 1000 * k);
+		CU_ASSERT_EQUAL(t->out[a].setpoint_w, 4200);
+		CU_ASSERT_EQUAL(t->out[b].setpoint_w, 4200);
+		CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_HELD_AT_MIN);
+	}
+	/* back to 4000: nobody paused, no hold time to wait out: the shares
+	 * come back as the meter confirms the room */
+	follow(t);
+	t->meter.total_power_w = 4000 + 8400;
+	RUN_OK(t, 3000);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 7300);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 7300);
+	CU_ASSERT_EQUAL(t->so.n_paused, 0);
+	/* a new shortage starts a new window */
+	follow(t);
+	t->meter.total_power_w = 12000 + 14600;
+	RUN_OK(t, 4000);
+	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_HELD_AT_MIN);
+	ts_free(t);
+
+	/* with confirmation off the pause is at once */
+	t = ts_new(3, 22000, BAL_MODE_ALM);
+	a = ts_add(t, 3, 0, 0, 22000);
+	b = ts_add(t, 3, 0, 0, 22000);
+	t->set.pause_confirm_ms = 0;
+	t->meter.total_power_w = 4000;
+	RUN_OK(t, 0);
+	follow(t);
+	t->meter.total_power_w = 12000 + 14600;
+	RUN_OK(t, 1000);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 0);
+	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_PAUSED_BELOW_MIN);
+	ts_free(t);
+}
+
+/* DLB's budget is not measured: a shortage pauses the last activated
+ * at once, even one that was running. */
+static void
+test_pause_confirmed_dlb(void)
+{
+	struct tsite *t = ts_new(3, 22000, BAL_MODE_DLB);
+	int a = ts_add(t, 3, 0, 0, 22000), b = ts_add(t, 3, 0, 0, 22000);
+	int c = ts_add(t, 3, 0, 0, 22000);
+
+	/* 22000 / 3 = 7333: 7300 each */
+	RUN_OK(t, 0);
+	CU_ASSERT_EQUAL(t->out[c].setpoint_w, 7300);
+	/* 12000 W: 4000 each < 4200: the last pauses, the others 6000 */
+	follow(t);
+	t->site.available_power_w = 12000;
+	RUN_OK(t, 1000);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 6000);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 6000);
+	CU_ASSERT_EQUAL(t->out[c].setpoint_w, 0);
 	ts_free(t);
 }
 
@@ -962,6 +1052,8 @@ noisy_run(int32_t margin_w, int32_t hold_ms, int noise_w, int *flips,
 
 	t->set.restart_margin_w = margin_w;
 	t->set.restart_hold_ms = hold_ms;
+	if (hold_ms == 0)
+		t->set.pause_confirm_ms = 0; /* no hysteresis at all */
 	*flips = *rewrites = 0;
 	for (int k = 0; k < 600; k++) {
 		int32_t household;
@@ -1112,6 +1204,8 @@ static const struct cu_test formula_tests[] = {
 	{ "dlb formulas", test_dlb_formulas },
 	{ "alm formulas", test_alm_formulas },
 	{ "alm pause last activated, resume", test_alm_pause_last_activated_and_resume },
+	{ "alm pause only when confirmed", test_pause_confirmed },
+	{ "dlb pause at once", test_pause_confirmed_dlb },
 	{ "resume together", test_resume_together },
 	{ "suspended pauses first", test_suspended_pauses_first },
 	{ "pause respects priority", test_pause_respects_priority },
