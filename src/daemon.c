@@ -480,11 +480,13 @@ on_balancer_run(void *arg)
 	program_offline_limits(d);
 	if (!s->dirty && s->have_run)
 		return;
-	/* The first run waits (up to 3 s) until every charger was read or
-	 * found offline: run earlier, it would reserve power for chargers
-	 * merely not read yet and pause cars that were charging before a
-	 * restart. */
-	if (!s->have_run && now - d->started_ms < 3000 && !site_all_read(s))
+	/* The first run waits (up to 3 s) for the first complete snapshot:
+	 * every charger read or found offline and, with a meter, a household
+	 * estimate.  Run earlier, it would reserve power for chargers merely
+	 * not read yet, or take their draw for household load, and pause
+	 * cars that were charging before a restart. */
+	if (!s->have_run && now - d->started_ms < 3000 &&
+	    !site_snapshot_ready(s))
 		return; /* the next reading or tick runs again */
 	n = site_run(s, now, d->writes, err, sizeof(err));
 	if (n < 0) {
