@@ -573,53 +573,98 @@ online_power_w(const struct site *s, int64_t *phase_w, int64_t *phase_ma)
 	return sum;
 }
 
+/* What connector k may have drawn at time t, from its last reading at
+ * or before t (b, at most two meter polls old) and its first one after
+ * (a, within SITE_SKEW_MS): between the two.  Adds the lower and the
+ * higher draw, and per site phase W and mA, to lo[] / hi[] (index 0 the
+ * total, 1..3 the phases' W, 4..6 their mA).  Returns false when no
+ * reading was taken within [t, t + SITE_SKEW_MS]. */
+static bool
+draw_around(const struct site *s, int k, int64_t t, double *lo, double *hi)
+{
+	const struct site_conn *sc = &s->conns[k];
+	const struct site_sample *b = NULL, *a = NULL;
+	int64_t oldest = t - 2 * (int64_t)s->cfg->meter.poll_interval_ms;
+
+	for (int h = 0; h < sc->n_hist; h++) {
+		const struct site_sample *x = &sc->hist[h];
+
+		if (x->t_ms <= t)
+			b = x;
+		else if (a == NULL)
+			a = x;
+	}
+	if (b != NULL && b->t_ms == t)
+		a = b;
+	if (a == NULL || a->t_ms > t + SITE_SKEW_MS)
+		return false;
+	if (b == NULL || b->t_ms < oldest)
+		b = a;
+	{
+		double va[7] = { a->power_w }, vb[7] = { b->power_w };
+
+		for (int p = 0; p < BAL_PHASES; p++) {
+			va[1 + p] = a->phase_w[p];
+			vb[1 + p] = b->phase_w[p];
+			va[4 + p] = a->phase_ma[p];
+			vb[4 + p] = b->phase_ma[p];
+		}
+		for (int v = 0; v < 7; v++) {
+			lo[v] += va[v] < vb[v] ? va[v] : vb[v];
+			hi[v] += va[v] < vb[v] ? vb[v] : va[v];
+		}
+	}
+	return true;
+}
+
+/* The estimate in [meter - hi, meter - lo] closest to prev (the last
+ * estimate; valid says there is one, else the middle). */
+static int64_t
+closest(double meter, double lo, double hi, int64_t prev, bool valid)
+{
+	double min = meter - hi, max = meter - lo;
+
+	if (!valid)
+		return llround((min + max) / 2);
+	if (prev < min)
+		return llround(min);
+	if (prev > max)
+		return llround(max);
+	return prev;
+}
+
 /* The snapshot of meter reading bm taken at t: 1 when the household
  * estimate was made, 0 while an online charger has not been read since
- * t, -1 when one was first read too late (after t + SITE_SKEW_MS). */
+ * t, -1 when one was first read too late (after t + SITE_SKEW_MS).  As a
+ * car's draw between its readings around t is not known, the estimate
+ * is the one that changes the household the least: a car ramping up or
+ * down around t is not taken for household load. */
 static int
 household_at(struct site *s, const struct bal_meter *bm, int64_t t)
 {
-	int64_t lag = s->cfg->meter.poll_interval_ms, sum = 0;
-	int64_t pw[BAL_PHASES] = { 0, 0, 0 }, pma[BAL_PHASES] = { 0, 0, 0 };
+	double lo[7] = { 0 }, hi[7] = { 0 };
 	bool clamp = s->settings.mode == BAL_MODE_ALM;
+	bool valid = s->meter_household_valid;
 
 	if (!site_all_read(s))
 		return 0;
 	for (int c = 0; c < s->n_chargers; c++)
 		if (s->readings[c].online && s->readings[c].updated_ms < t)
 			return 0;
-	for (int k = 0; k < s->n_conns; k++) {
-		const struct site_conn *sc = &s->conns[k];
-		const struct site_sample *best = NULL;
-		bool after = false;
-
-		if (!s->chargers[sc->charger].online)
-			continue;
-		for (int h = 0; h < sc->n_hist; h++) {
-			const struct site_sample *x = &sc->hist[h];
-
-			if (x->t_ms < t - lag || x->t_ms > t + SITE_SKEW_MS)
-				continue;
-			if (x->t_ms >= t)
-				after = true;
-			if (best == NULL || x->power_w > best->power_w)
-				best = x;
-		}
-		if (!after || best == NULL)
+	for (int k = 0; k < s->n_conns; k++)
+		if (s->chargers[s->conns[k].charger].online &&
+		    !draw_around(s, k, t, lo, hi))
 			return -1;
-		sum += best->power_w;
-		for (int p = 0; p < BAL_PHASES; p++) {
-			pw[p] += best->phase_w[p];
-			pma[p] += best->phase_ma[p];
-		}
-	}
-	s->meter_household_w = bm->total_power_w - sum;
+	s->meter_household_w = closest(bm->total_power_w, lo[0], hi[0],
+	    s->meter_household_w, valid);
 	s->household_clamped = clamp && s->meter_household_w < 0;
 	if (s->household_clamped)
 		s->meter_household_w = 0;
 	for (int p = 0; p < BAL_PHASES; p++) {
-		int64_t w = bm->phase_power_w[p] - pw[p];
-		int64_t ma = bm->phase_current_ma[p] - pma[p];
+		int64_t w = closest(bm->phase_power_w[p], lo[1 + p], hi[1 + p],
+		    s->meter_household_phase_w[p], valid);
+		int64_t ma = closest(bm->phase_current_ma[p], lo[4 + p],
+		    hi[4 + p], s->meter_household_phase_ma[p], valid);
 
 		s->meter_household_phase_w[p] = clamp && w < 0 ? 0 : w;
 		s->meter_household_phase_ma[p] = clamp && ma < 0 ? 0 : ma;

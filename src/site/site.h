@@ -59,8 +59,8 @@ extern const size_t site_n_setting_keys;
 #define SITE_MAX_SETTINGS 16 /* room for site_n_setting_keys */
 
 /* The household estimate pairs a meter reading taken at t with every
- * online connector's readings taken within [t - the meter's poll interval,
- * t + SITE_SKEW_MS] (docs/balancing.md, "One snapshot per cycle"). */
+ * online connector's readings just before t and within SITE_SKEW_MS
+ * after it (docs/balancing.md, "One snapshot per cycle"). */
 #define SITE_SKEW_MS 500
 #define SITE_HISTORY 4 /* readings kept per connector */
 
@@ -190,14 +190,16 @@ void site_take_meter(struct site *s, const struct sb_meter_reading *m);
 bool site_all_read(const struct site *s);
 
 /* Completes the snapshot of the latest meter reading (taken at t) once
- * every online charger was read after it: the household load is the
- * meter's total less each online connector's highest reading within
- * [t - the meter's poll interval, t + SITE_SKEW_MS], so a car ramping up
- * or down around t (or a meter that averages over its interval) is not
- * taken for household load.  A charger first read after t + SITE_SKEW_MS
- * drops the meter reading (the estimate stays).  In ALM an estimate below
- * 0 is clamped to 0 and flagged (household_clamped).  Returns true when a
- * new estimate was made: the control cycle's allocation is due. */
+ * every online charger was read after it.  A connector drew something
+ * between its last reading before t and its first one after; of the
+ * household loads that allows (meter total less the chargers' draws),
+ * the estimate is the one closest to the last estimate: a car ramping up
+ * or down around t is not taken for household load, and a real change
+ * shows in full once the cars' readings around the meter's agree.  A
+ * charger first read after t + SITE_SKEW_MS drops the meter reading (the
+ * estimate stays).  In ALM an estimate below 0 is clamped to 0 and
+ * flagged (household_clamped).  Returns true when a new estimate was
+ * made: the control cycle's allocation is due. */
 bool site_take_household(struct site *s);
 
 /* True when the first allocation may run: every charger read or found

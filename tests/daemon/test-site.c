@@ -299,6 +299,107 @@ test_run_order(void)
 	    site.out[1].setpoint_ma / 1000.0, 0.0001);
 }
 
+/* Every charger read at t_ms, each connector charging at w W. */
+static void
+feed_chargers(int64_t t_ms, double w)
+{
+	struct sb_charger_reading r;
+
+	for (int c = 0; c < 3; c++) {
+		memset(&r, 0, sizeof(r));
+		r.index = (size_t)c;
+		r.online = true;
+		r.polls = 1;
+		r.updated_ms = t_ms;
+		for (int j = 0; j < SB_MAX_CONNECTORS; j++) {
+			r.conn[j].status = SB_STATUS_CHARGING;
+			r.conn[j].power_w = w;
+			for (int p = 0; p < 3; p++)
+				r.conn[j].current_a[p] = NAN;
+		}
+		site_take_charger(&site, &r, t_ms);
+	}
+}
+
+/* A meter reading (poll number polls) taken at t_ms. */
+static void
+feed_meter(uint64_t polls, int64_t t_ms, double total_w)
+{
+	struct sb_meter_reading m;
+
+	memset(&m, 0, sizeof(m));
+	m.present = true;
+	m.polls = polls;
+	m.updated_ms = t_ms;
+	m.age_ms = 10;
+	m.total_power_w = total_w;
+	site_take_meter(&site, &m);
+}
+
+/* The household estimate pairs a meter reading with the readings around
+ * it: cars following a decrease (or a meter that averages over its
+ * interval) are not household load; a charger read too late drops the
+ * meter reading; below 0 is clamped and flagged (ALM). */
+static void
+test_snapshot(void)
+{
+	char *cause = NULL;
+
+	site_free(&site);
+	CU_ASSERT_EQUAL_FATAL(site_init(&site, &cfg, NULL, &cause), 0);
+	CU_ASSERT_FALSE(site_snapshot_ready(&site));
+	/* four connectors at 7000 W, the meter 30000 W: household 2000 W */
+	feed_chargers(8000, 7000);
+	feed_meter(1, 8500, 2000 + 4 * 7000);
+	CU_ASSERT_FALSE(site_take_household(&site)); /* not read since */
+	feed_chargers(8510, 7000);
+	CU_ASSERT_TRUE(site_take_household(&site));
+	CU_ASSERT_EQUAL(site.meter_household_w, 2000);
+	CU_ASSERT_TRUE(site_snapshot_ready(&site));
+	/* read at 7000 W at 9.2 s; the meter at 10 s still sees them; read
+	 * again at 10.01 s they have come down to 4200 W.  Pairing the meter
+	 * with the later readings alone would make 30000 - 16800 = 13200 W of
+	 * household; between the two readings anything in [2000, 13200] is
+	 * possible: the household stays 2000 W. */
+	feed_chargers(9200, 7000);
+	feed_meter(2, 10000, 2000 + 4 * 7000);
+	feed_chargers(10010, 4200);
+	CU_ASSERT_TRUE(site_take_household(&site));
+	CU_ASSERT_EQUAL(site.meter_household_w, 2000);
+	/* ramping up: 4200 W before, 6000 W after a meter that saw 5000 W
+	 * each: 2000 W is possible, and stays */
+	feed_meter(3, 11000, 2000 + 4 * 5000);
+	feed_chargers(11005, 6000);
+	CU_ASSERT_TRUE(site_take_household(&site));
+	CU_ASSERT_EQUAL(site.meter_household_w, 2000);
+	CU_ASSERT_FALSE(site.household_clamped);
+	/* the household really rises while the cars hold still: in full */
+	feed_meter(4, 12000, 9000 + 4 * 6000);
+	feed_chargers(12010, 6000);
+	CU_ASSERT_TRUE(site_take_household(&site));
+	CU_ASSERT_EQUAL(site.meter_household_w, 9000);
+	/* the meter below the chargers' draw: clamped to 0 and flagged */
+	feed_meter(5, 13000, 20000);
+	feed_chargers(13010, 6000);
+	CU_ASSERT_TRUE(site_take_household(&site));
+	CU_ASSERT_EQUAL(site.meter_household_w, 0);
+	CU_ASSERT_TRUE(site.household_clamped);
+	/* chargers read 600 ms after the meter: more than SITE_SKEW_MS, the
+	 * reading is dropped and the estimate stays */
+	feed_meter(6, 14000, 9000 + 4 * 6000);
+	feed_chargers(14000 + SITE_SKEW_MS + 100, 6000);
+	CU_ASSERT_FALSE(site_take_household(&site));
+	CU_ASSERT_EQUAL(site.meter_household_w, 0);
+	CU_ASSERT_EQUAL(site.snapshots_skewed, 1);
+	/* the next one pairs: household 9000 W */
+	feed_meter(7, 15000, 9000 + 4 * 6000);
+	feed_chargers(15020, 6000);
+	CU_ASSERT_TRUE(site_take_household(&site));
+	CU_ASSERT_EQUAL(site.meter_household_w, 9000);
+	CU_ASSERT_FALSE(site.household_clamped);
+	CU_ASSERT_EQUAL(site.snapshots, 6);
+}
+
 /* Backend values are checked against the file's cross-rules. */
 static void
 test_lb_parse(void)
@@ -382,6 +483,7 @@ static const struct cu_test site_tests[] = {
 	{ "offline limits fit the cap", test_offline_fit },
 	{ "offline cap after the delay", test_offline_cap_timeline },
 	{ "writes: all first, then decreases first", test_run_order },
+	{ "one snapshot per cycle", test_snapshot },
 	{ "backend settings checked", test_lb_parse },
 	{ "backend offline-site power covers the offline powers",
 	  test_lb_offline_sum },
