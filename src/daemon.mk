@@ -100,10 +100,12 @@ EXTRA_DIST += tests/daemon/test-control.sh tests/integration/lib.sh
 # Integration: the real daemon and the real simulator.
 TESTS += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
-	tests/integration/test-availability.sh
+	tests/integration/test-availability.sh \
+	tests/integration/test-alm-dynamics.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
-	tests/integration/test-availability.sh
+	tests/integration/test-availability.sh \
+	tests/integration/test-alm-dynamics.sh
 
 # make bench: the whole loop (daemon + simulator + the test CSMS).
 bench_scripts += bench/bench-loop.sh
