@@ -282,8 +282,12 @@ struct site_meter_view {
 	int64_t age_ms;      /* of the last reading; -1 unknown */
 	double total_w;
 	double phase_v[BAL_PHASES], phase_a[BAL_PHASES], phase_w[BAL_PHASES];
-	int64_t household_w;
-	int64_t pv_w;
+	/* the household load as estimated (NaN: unknown; in PV mode the
+	 * meter sees household and PV together, so there it is the
+	 * surplus that is known) */
+	double household_w;
+	bool household_clamped; /* the meter read below the chargers' draw */
+	double surplus_w;       /* PV mode: export the chargers could take */
 };
 
 /* The site as reported. */
@@ -293,7 +297,8 @@ struct site_report {
 	int64_t profile_id;           /* -1 unless the cap is a profile's */
 	int64_t budget_w;
 	int64_t allocated_w;
-	const char *balancer_source;  /* bal_cap_source_name */
+	const char *balancer_source;  /* bal_cap_source_name; a cap from
+	                               * above as site_cap_source_name */
 	int writes_pending;           /* submitted, not yet read back */
 	const char *cloud_state;      /* site_cloud_name */
 	int64_t cloud_since_epoch_ms; /* 0 = since start */

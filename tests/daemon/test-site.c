@@ -400,6 +400,43 @@ test_snapshot(void)
 	CU_ASSERT_EQUAL(site.snapshots, 6);
 }
 
+/* Status figures say what they are: the household as estimated (never
+ * negative in ALM), no budget below 0, and a balancer bound by the site
+ * cap names the cap in force (the offline fallback, not "cloud"). */
+static void
+test_report_figures(void)
+{
+	struct site_write w[4];
+	struct site_report r;
+	char err[256];
+
+	/* after test_snapshot: household 9000 W, four cars at 6000 W */
+	CU_ASSERT_TRUE_FATAL(site_run(&site, 16000, w, err, sizeof(err)) >= 0);
+	site_report(&site, &r);
+	CU_ASSERT_DOUBLE_EQUAL(r.meter.household_w, 9000, 0.5);
+	CU_ASSERT_FALSE(r.meter.household_clamped);
+	CU_ASSERT_TRUE(isnan(r.meter.surplus_w));
+	CU_ASSERT_STRING_EQUAL(r.balancer_source, "alm-allocable");
+	/* the backend away for 60 s: the offline-site power (22 kW) is the
+	 * cap in force and binds (34000 - 9000 = 25000 W above it) */
+	site_set_cloud(&site, SITE_CLOUD_OFFLINE, 16000, 0);
+	(void)site_update_caps(&site, 76000);
+	CU_ASSERT_TRUE_FATAL(site_run(&site, 76000, w, err, sizeof(err)) >= 0);
+	site_report(&site, &r);
+	CU_ASSERT_STRING_EQUAL(r.cap_source, "offline-fallback");
+	CU_ASSERT_STRING_EQUAL(r.balancer_source, "offline-fallback");
+	/* the household above the allocable power: the budget is 0, not
+	 * negative */
+	feed_meter(8, 77000, 40000 + 4 * 6000);
+	feed_chargers(77010, 6000);
+	CU_ASSERT_TRUE(site_take_household(&site));
+	CU_ASSERT_TRUE_FATAL(site_run(&site, 77100, w, err, sizeof(err)) >= 0);
+	CU_ASSERT_TRUE(site.site_out.budget_w < 0);
+	site_report(&site, &r);
+	CU_ASSERT_EQUAL(r.budget_w, 0);
+	CU_ASSERT_DOUBLE_EQUAL(r.meter.household_w, 40000, 0.5);
+}
+
 /* Backend values are checked against the file's cross-rules. */
 static void
 test_lb_parse(void)
@@ -484,6 +521,7 @@ static const struct cu_test site_tests[] = {
 	{ "offline cap after the delay", test_offline_cap_timeline },
 	{ "writes: all first, then decreases first", test_run_order },
 	{ "one snapshot per cycle", test_snapshot },
+	{ "status figures", test_report_figures },
 	{ "backend settings checked", test_lb_parse },
 	{ "backend offline-site power covers the offline powers",
 	  test_lb_offline_sum },
