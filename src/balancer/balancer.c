@@ -16,6 +16,9 @@
 #define K_CIRC(c, p) (1 + BAL_PHASES + BAL_PHASES * (c) + (p))
 #define NK (1 + BAL_PHASES + BAL_PHASES * BAL_MAX_CIRCUITS)
 #define EPS 1e-6
+/* pending[]: held at its minimum (it was running), or its start deferred */
+#define PEND_HELD 1
+#define PEND_START 2
 /* constraints one connector can be in: site, 3 main phases, 3 per level */
 #define KPER (1 + BAL_PHASES + BAL_PHASES * BAL_MAX_DEPTH)
 /* classes of connectors: circuit x (L1, L2, L3 or three-phase) */
@@ -48,7 +51,8 @@ struct bal_work {
 	unsigned char rising[BAL_MAX_CONNECTORS]; /* above its floor */
 	unsigned char newly[BAL_MAX_CONNECTORS];  /* paused in this run */
 	unsigned char resumed[BAL_MAX_CONNECTORS];
-	unsigned char pending[BAL_MAX_CONNECTORS]; /* pause not confirmed yet */
+	unsigned char pending[BAL_MAX_CONNECTORS]; /* PEND_*: a shortage not
+	                                            * confirmed yet */
 	/* constraints of each connector: kk/ka[kofs[i] .. kofs[i]+klen[i]),
 	 * shared by the connectors of one class */
 	int kofs[BAL_MAX_CONNECTORS];
@@ -811,10 +815,11 @@ short_of_measured(const struct bal_work *w, int i)
 
 /* The vendor's rule, per bottleneck: while a constraint cannot carry
  * the minimum of all its running connectors, the last activated among
- * them pauses (lowest priority first, then latest start).  A running
- * connector short of a measured cap only is held at its minimum until
- * the shortage has lasted pause_confirm_ms (pending[]): the constraints
- * it is in are widened to carry the minimums meanwhile. */
+ * them pauses (lowest priority first, then latest start).  Short of a
+ * measured cap only, the pause waits until the shortage has lasted
+ * pause_confirm_ms (pending[]): a running connector is held at its
+ * minimum meanwhile (the constraints it is in are widened to carry the
+ * minimums), one not started yet gets 0 without the restart hold. */
 static void
 pause_until_feasible(struct bal_work *w, struct bal_state *state)
 {
@@ -839,16 +844,19 @@ pause_until_feasible(struct bal_work *w, struct bal_state *state)
 
 		if (!in_overfull(w, i))
 			continue;
-		if (confirm_ms > 0 && mem->applied_w >= w->pmin[i] - EPS &&
-		    short_of_measured(w, i)) {
+		if (confirm_ms > 0 && short_of_measured(w, i)) {
 			if (mem->short_since_ms < 0)
 				mem->short_since_ms = in->now_ms;
-			if (in->now_ms - mem->short_since_ms < confirm_ms) {
-				w->pending[i] = 1;
+			if (in->now_ms - mem->short_since_ms >= confirm_ms)
+				;
+			else if (mem->applied_w >= w->pmin[i] - EPS) {
+				w->pending[i] = PEND_HELD;
 				npend++;
+			} else {
+				w->pending[i] = PEND_START;
 			}
 		}
-		if (!w->pending[i]) {
+		if (w->pending[i] != PEND_HELD) {
 			w->act[i] = 0;
 			w->newly[i] = 1;
 		}
@@ -858,7 +866,7 @@ pause_until_feasible(struct bal_work *w, struct bal_state *state)
 	if (npend == 0)
 		return;
 	for (int i = 0; i < n; i++) {
-		if (!w->pending[i])
+		if (w->pending[i] != PEND_HELD)
 			continue;
 		for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
 			w->committed[w->kk[e]] += w->ka[e] * w->pmin[i];
@@ -866,7 +874,7 @@ pause_until_feasible(struct bal_work *w, struct bal_state *state)
 	/* one that has room after all (the pause of a more important one
 	 * elsewhere made it) is not short */
 	for (int i = 0; i < n; i++)
-		if (w->pending[i] && !in_overfull(w, i))
+		if (w->pending[i] == PEND_HELD && !in_overfull(w, i))
 			w->pending[i] = 0;
 	for (int k = 0; k < w->nk; k++)
 		if (w->used[k] && w->committed[k] > w->cap[k]) {
@@ -1403,10 +1411,15 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 				mem->room_since_ms = -1;
 			if (w->frozen[i])
 				o->reason = BAL_R_WAITING_FOR_ROOM;
-			if (w->pending[i])
+			if (w->pending[i] == PEND_HELD)
 				o->reason = BAL_R_HELD_AT_MIN;
 		} else if (pause_all) {
 			o->reason = BAL_R_PAUSED_METER_FAULT;
+		} else if (w->pending[i] == PEND_START) {
+			/* its start waits for the shortage to be confirmed
+			 * or to end, with no restart hold */
+			mem->paused = false;
+			o->reason = BAL_R_WAITING_FOR_ROOM;
 		} else if (w->dem[i]) {
 			/* paused by the Pmin rule (now or before) */
 			mem->paused = true;

@@ -245,13 +245,17 @@ test_alm_pause_last_activated_and_resume(void)
 
 	/* A started at 1000 ms, B at 2000 ms: B is the last activated.
 	 * allocable 18700; household 12000; budget 6700; 3350 each < 4200:
-	 * B pauses, A gets 6700. */
+	 * B does not start, A gets 6700; while the shortage is not yet
+	 * confirmed (3 s) B waits with no restart hold, then pauses. */
 	t->meter.total_power_w = 12000;
 	RUN_OK(t, 0);
 	CU_ASSERT_EQUAL(t->so.vendor_share_w, 3350);
 	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 6700);
 	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 0);
 	CU_ASSERT_TRUE(t->out[b].paused);
+	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_WAITING_FOR_ROOM);
+	RUN_OK(t, 3000);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 0);
 	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_PAUSED_BELOW_MIN);
 
 	/* t = 5 s: household 8000 (A draws 6700: meter 14700); budget 10700;
@@ -581,6 +585,7 @@ test_pv_formulas(void)
 		struct tsite *t = ts_new(3, 11000, BAL_MODE_PV);
 
 		t->set.pv_mode = k->pv;
+		t->set.pause_confirm_ms = 0; /* the formulas, at once */
 		t->meter.total_power_w = k->meter_w;
 		for (int i = 0; i < k->n; i++)
 			t->cn[ts_add(t, 1, i, 0, 7400)].measured_power_w = k->measured_w;
