@@ -2,6 +2,8 @@
 # Benchmarks of the whole control loop (the real daemon, the real
 # simulator on loopback; the test CSMS when node is installed).  One line
 # per figure, with its unit and target:
+#   loop.property_spurious_pauses: tests/daemon/test-site's random sites
+#     with noisy, lagging and ramping readings, 10000 of them (target 0)
 #   loop.household_step_ms: ALM, household +10 kW -> every lowered
 #     setpoint written and read back (target <= meter poll 1000 ms + 50 ms)
 #   loop.household_step_transient_pauses: setpoints of 0 W written during
@@ -18,6 +20,12 @@ name=bench-loop
 ms() { echo $(($(date +%s%N) / 1000000)); }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 max() { sort -n | tail -1; }
+
+# ---- the site model's property test at full size --------------------------
+prop=$(SITE_PROP_SITES=10000 "$B/tests/daemon/test-site" 2>&1 |
+    sed -n 's/^ *\([0-9]* sites x 60 cycles: .*\)/\1/p')
+echo "loop.property_spurious_pauses: ${prop:-did not run} (noisy, lagging meter, ramping EVs; target 0 with a pause)"
+case "$prop" in *": 0 with a pause"*) ;; *) exit 1 ;; esac
 
 # ---- household step, 3 chargers, ALM -------------------------------------
 # The EVs follow a new limit 2 s later and rise at 2500 W/s (11 kW in about

@@ -114,4 +114,5 @@ EXTRA_DIST += bench/bench-loop.sh
 bench_scripts += bench/bench-profile.sh
 EXTRA_DIST += bench/bench-profile.sh bench/bench-profile.js
 bench: tests/daemon/ctl-client$(EXEEXT) tests/daemon/json-get$(EXEEXT) \
+	tests/daemon/test-site$(EXEEXT) \
 	ocpp-edge-sim$(EXEEXT) ocpp-edged$(EXEEXT)
