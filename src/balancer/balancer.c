@@ -1137,10 +1137,6 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 			mem->underdraw_since_ms = -1;
 			mem->paused = false;
 			mem->room_since_ms = -1;
-			if (s->mode == BAL_MODE_DLB &&
-			    (cn->state == BAL_ST_AVAILABLE || cn->state == BAL_ST_RESERVED) &&
-			    w->pmin[i] > dlb_reserve)
-				dlb_reserve = w->pmin[i];
 			continue;
 		}
 		/* under-drawing: suspended by the EV, or drawing clearly
@@ -1175,6 +1171,18 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		sum_pmin += w->pmin[i];
 		w->by_upper[w->n_by_upper++] = i;
 	}
+
+	/* DLB's reserve (manual §6): Pmin, 0 only when every charger is
+	 * online and charging; the largest minimum among those that are
+	 * offline or not charging */
+	if (s->mode == BAL_MODE_DLB)
+		for (int i = 0; i < n; i++) {
+			int h = in->connectors[i].charger;
+
+			if ((!in->chargers[h].online || !w->charging[h]) &&
+			    w->pmin[i] > dlb_reserve)
+				dlb_reserve = w->pmin[i];
+		}
 
 	/* constraints */
 	budget = mode_budget(in, so, charger_measured, offline_w, sum_pmin,

@@ -136,8 +136,9 @@ static const struct dlb_case dlb_cases[] = {
 	{ 22000, 2, 1, 1, 4200, 5500, 12300, 6100, BAL_R_SHARE },
 	/* 40000 / 4 = 10000 each */
 	{ 40000, 4, 0, 0, 0, 0, 40000, 10000, BAL_R_SHARE },
-	/* N = 4, two offline at 40000 / 4 = 10000: (40000 - 20000) / 2 */
-	{ 40000, 2, 0, 2, 0, 20000, 20000, 10000, BAL_R_SHARE },
+	/* N = 4, two offline at 40000 / 4 = 10000; an offline charger keeps
+	 * the reserve (Pmin 4200): (40000 - 4200 - 20000) / 2 = 7900 */
+	{ 40000, 2, 0, 2, 4200, 20000, 15800, 7900, BAL_R_SHARE },
 	/* one charging, two idle: 30000 - 4200 = 25800 > its 22000 max */
 	{ 30000, 1, 2, 0, 4200, 0, 25800, 22000, BAL_R_CAPPED_MAX },
 };
@@ -1130,13 +1131,27 @@ test_chargers_vs_connectors(void)
 
 	ts_ch(t, b)->online = false;
 	RUN_OK(t, 0);
-	/* N = 2 chargers: offline 30000 / 2 = 15000; budget 15000 for A's
-	 * two connectors: 7500 each; one charging charger: share 15000 */
+	/* N = 2 chargers: offline 30000 / 2 = 15000, and B offline keeps
+	 * the reserve (4200); budget 10800 for A's two connectors: 5400
+	 * each; one charging charger: share 10800 */
 	CU_ASSERT_EQUAL(t->so.offline_power_w, 15000);
+	CU_ASSERT_EQUAL(t->so.reserved_w, 4200);
 	CU_ASSERT_EQUAL(t->so.n_charging_chargers, 1);
-	CU_ASSERT_EQUAL(t->so.vendor_share_w, 15000);
-	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 7500);
-	CU_ASSERT_EQUAL(t->out[a2].setpoint_w, 7500);
+	CU_ASSERT_EQUAL(t->so.vendor_share_w, 10800);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 5400);
+	CU_ASSERT_EQUAL(t->out[a2].setpoint_w, 5400);
+	/* B back and charging, A's second connector free: every charger is
+	 * online and charging, no reserve (manual §6 counts chargers):
+	 * 30000 W for three connectors */
+	ts_ch(t, b)->online = true;
+	t->cn[a2].state = BAL_ST_AVAILABLE;
+	RUN_OK(t, 1000);
+	CU_ASSERT_EQUAL(t->so.reserved_w, 0);
+	CU_ASSERT_EQUAL(t->so.budget_w, 30000);
+	/* B unavailable: not charging, it keeps the reserve */
+	t->cn[b].state = BAL_ST_UNAVAILABLE;
+	RUN_OK(t, 2000);
+	CU_ASSERT_EQUAL(t->so.reserved_w, 4200);
 	ts_free(t);
 }
 
@@ -1161,8 +1176,10 @@ test_offline_reserve(void)
 	CU_ASSERT_EQUAL(t->out[b].offline_reserve_w, 7400);
 	CU_ASSERT_EQUAL(t->out[c].offline_reserve_w, 20000);
 	CU_ASSERT_EQUAL(t->so.offline_power_w, 27400);
-	/* A: 44000 - 27400 = 16600 W */
-	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 16600);
+	/* A: 44000 - 27400 - the reserve the offline chargers keep (the
+	 * larger minimum, C's 4200) = 12400 W */
+	CU_ASSERT_EQUAL(t->so.reserved_w, 4200);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 12400);
 	/* ALM: Pmin (1400 / 4200) unless the programmed limit is higher */
 	t->set.mode = BAL_MODE_ALM;
 	ts_ch(t, c)->offline_power_w = 0;

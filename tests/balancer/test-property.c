@@ -282,13 +282,20 @@ check_invariants(const struct tsite *t, const struct bal_state *prev,
 	fault = s->mode != BAL_MODE_DLB &&
 	    (!t->meter.healthy || t->meter.age_ms > s->meter_max_age_ms);
 	if (s->mode == BAL_MODE_DLB) {
+		/* manual §6: Pmin, 0 only when every charger is online
+		 * and charging */
 		double reserve = 0;
-		for (int i = 0; i < t->in.n_connectors; i++)
-			if (t->ch[t->cn[i].charger].online &&
-			    (t->cn[i].state == BAL_ST_AVAILABLE ||
-			    t->cn[i].state == BAL_ST_RESERVED) &&
+		for (int i = 0; i < t->in.n_connectors; i++) {
+			int h = t->cn[i].charger;
+			bool charging = false;
+			for (int j = 0; j < t->in.n_connectors; j++)
+				if (t->cn[j].charger == h &&
+				    demanding(t->cn[j].state))
+					charging = true;
+			if ((!t->ch[h].online || !charging) &&
 			    t->out[i].chain.pmin_w > reserve)
 				reserve = t->out[i].chain.pmin_w;
+		}
 		cap = t->site.available_power_w - reserve - offline;
 	} else if (fault) {
 		cap = s->offline_meter_power_w - offline;
