@@ -515,13 +515,15 @@ on_balancer_run(void *arg)
 		site_mark_written(s, w);
 	}
 	log_debug("bal", "run %llu: cap %d W (%s), budget %lld W, allocated "
-	    "%lld W, household %lld W (meter %.0f W, estimate %lld W), %d "
-	    "write%s", (unsigned long long)s->runs, (int)s->cap_w,
+	    "%lld W, household %lld W (meter %.0f W, estimate %lld W, "
+	    "snapshot %llu, %llu dropped for skew), %d write%s",
+	    (unsigned long long)s->runs, (int)s->cap_w,
 	    site_cap_source_name(s->cap_source), (long long)s->site_out.budget_w,
 	    (long long)s->site_out.allocated_w,
 	    (long long)s->site_out.household_load_w,
-	    s->meter_reading.total_power_w, (long long)s->meter_household_w, n,
-	    n == 1 ? "" : "s");
+	    s->meter_reading.total_power_w, (long long)s->meter_household_w,
+	    (unsigned long long)s->snapshots,
+	    (unsigned long long)s->snapshots_skewed, n, n == 1 ? "" : "s");
 }
 
 /* The services' schedule_run: one balancer run soon; calls coalesce. */
