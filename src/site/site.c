@@ -538,7 +538,10 @@ clamp32(int64_t v)
 	    (int32_t)v;
 }
 
-bool
+/* True once every charger was read or found offline: before that a
+ * charger's draw would count as household, and a first balancer run would
+ * reserve power for chargers merely not read yet. */
+static bool
 site_all_read(const struct site *s)
 {
 	for (int c = 0; c < s->n_chargers; c++)

@@ -184,11 +184,6 @@ void site_take_charger(struct site *s, const struct sb_charger_reading *r,
 /* Folds the meter's reading in. */
 void site_take_meter(struct site *s, const struct sb_meter_reading *m);
 
-/* True once every charger was read or found offline: before that a
- * charger's draw would count as household, and a first balancer run would
- * reserve power for chargers merely not read yet. */
-bool site_all_read(const struct site *s);
-
 /* Completes the snapshot of the latest meter reading (taken at t) once
  * every online charger was read after it.  A connector drew something
  * between its last reading before t and its first one after; of the
