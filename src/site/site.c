@@ -699,7 +699,11 @@ site_snapshot_ready(const struct site *s)
 {
 	if (!site_all_read(s))
 		return false;
-	return !s->meter_used || s->meter_household_valid || !s->meter.healthy;
+	/* a meter merely not read yet (stale from the start) is not faulty:
+	 * wait for it (the daemon's bound, 3 s, still applies) */
+	return !s->meter_used || s->meter_household_valid ||
+	    (s->meter_reading.fault && (s->meter_reading.polls > 0 ||
+	    s->meter_reading.why != SB_FAULT_STALE));
 }
 
 void

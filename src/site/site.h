@@ -198,8 +198,8 @@ void site_take_meter(struct site *s, const struct sb_meter_reading *m);
 bool site_take_household(struct site *s);
 
 /* True when the first allocation may run: every charger read or found
- * offline and, in ALM / PV, a first snapshot complete or the meter
- * faulty. */
+ * offline and, in ALM / PV, a first snapshot complete or the meter found
+ * faulty (not merely unread). */
 bool site_snapshot_ready(const struct site *s);
 
 /* Sets the station-wide profile cap (BAL_NO_CAP, id -1 = none). */

@@ -350,6 +350,7 @@ test_snapshot(void)
 	CU_ASSERT_FALSE(site_snapshot_ready(&site));
 	/* four connectors at 7000 W, the meter 30000 W: household 2000 W */
 	feed_chargers(8000, 7000);
+	CU_ASSERT_FALSE(site_snapshot_ready(&site)); /* the meter not read */
 	feed_meter(1, 8500, 2000 + 4 * 7000);
 	CU_ASSERT_FALSE(site_take_household(&site)); /* not read since */
 	feed_chargers(8510, 7000);
