@@ -191,13 +191,15 @@ status_json(const struct control_sources *src, json_t *req, char **error)
 			json_array_append_new(conns, connector_json(src,
 			    v.first_conn + j));
 		json_array_append_new(chargers, json_pack(
-		    "{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o}",
+		    "{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o}",
 		    "name", v.name, "model", v.model,
 		    "serial", v.serial, "firmware", v.firmware,
 		    "link", v.link, "online", v.online,
 		    "offline_since", v.online ? json_null() : json_time(last),
 		    "error", v.error[0] != '\0' ? json_string(v.error) :
 		    json_null(),
+		    "unsupported", v.unsupported[0] != '\0' ?
+		    json_string(v.unsupported) : json_null(),
 		    "connectors", conns));
 	}
 	return json_pack("{s:s, s:s, s:I, s:o, s:o, s:o, "
@@ -525,7 +527,8 @@ on_listen(struct svc_fd *df, struct lws *wsi, int reason)
 	}
 }
 
-/* Creates the directory of path when missing (one level, mode 0750). */
+/* Creates the directory of path with its parents when missing (mkdir -p):
+ * missing parents 0755, the socket's own directory 0750. */
 static void
 make_dir(const char *path)
 {
@@ -537,8 +540,18 @@ make_dir(const char *path)
 	if (slash == NULL || slash == dir)
 		return;
 	*slash = '\0';
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
-		log_debug("ctl", "mkdir %s: %s", dir, strerror(errno));
+	for (char *p = dir + 1;; p++) {
+		bool end = *p == '\0';
+
+		if (*p != '/' && !end)
+			continue;
+		*p = '\0';
+		if (mkdir(dir, end ? 0750 : 0755) != 0 && errno != EEXIST)
+			log_debug("ctl", "mkdir %s: %s", dir, strerror(errno));
+		if (end)
+			break;
+		*p = '/';
+	}
 }
 
 struct control *

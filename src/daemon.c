@@ -26,17 +26,10 @@
 #include "control.h"
 #include "store/store.h"
 #include "southbound/southbound.h"
+#include "paths.h"
+#include "ocpp-edged-help.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
 #define DEFAULT_CONFIG SYSCONFDIR "/ocpp-edge.conf"
-#ifndef DOCDIR
-#define DOCDIR "/usr/share/doc/ocpp-edge"
-#endif
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
 #define DEFAULT_CONTROL RUNSTATEDIR "/ocpp-edge/ctl.sock"
 
 /* How often the loop wakes up on its own, whatever else is scheduled. */
@@ -694,72 +687,11 @@ static const struct step {
 	{ "control", control_init, control_finalise },
 };
 
-/* Prints the manual-style help to fp. */
+/* Prints the help (the manual page, man/ocpp-edged.8.in) to fp. */
 static void
 usage(FILE *fp)
 {
-	fprintf(fp,
-"NAME\n"
-"    ocpp-edged - EV-charging site gateway: OCPP upstream, Modbus southbound\n"
-"\n"
-"SYNOPSIS\n"
-"    ocpp-edged [-c FILE] [-s PATH] [-d TOKENS] [-l LEVEL] [--syslog | --stderr]\n"
-"    ocpp-edged -t FILE\n"
-"    ocpp-edged -h | -V\n"
-"\n"
-"DESCRIPTION\n"
-"    Runs in the foreground until SIGTERM or SIGINT, then stops within a\n"
-"    second (SIGHUP is logged and ignored).  A Reset from the backend\n"
-"    restarts it in place: the same program and command line, the file\n"
-"    and the store read again.  The configuration is read and validated\n"
-"    before anything starts; every error is printed as\n"
-"    FILE:LINE: option 'x': value 'y': why: allowed ..., and the daemon\n"
-"    exits 1.\n"
-"\n"
-"OPTIONS\n"
-"    -c, --config FILE\n"
-"        Configuration file.  Default:\n"
-"        %s\n"
-"    -s, --control PATH\n"
-"        Control socket for ocpp-edgectl, mode 0660; its directory is\n"
-"        created when missing.  Default:\n"
-"        %s\n"
-"    -t, --check-config FILE\n"
-"        Validate FILE, print the effective settings (defaults filled in,\n"
-"        units as in the file) and exit 0; or print every error and exit 1.\n"
-"    -d, --debug TOKENS\n"
-"        Comma-separated debug tokens, or all:\n"
-"        %s.\n"
-"        Implies --log-level debug unless --log-level is given.\n"
-"    -l, --log-level LEVEL\n"
-"        error, warning, info or debug (default: the file's log.level,\n"
-"        itself info by default).\n"
-"    --syslog\n"
-"        Log to syslog (facility daemon), overriding log.target.\n"
-"    --stderr\n"
-"        Log to standard error, overriding log.target.\n"
-"    -h, --help\n"
-"        Print this help and exit 0.\n"
-"    -V, --version\n"
-"        Print the version and exit 0.\n"
-"\n"
-"EXIT STATUS\n"
-"    0   stopped on SIGTERM or SIGINT; --check-config found no error;\n"
-"        --help or --version\n"
-"    1   invalid configuration, unreadable file, start-up failure, a\n"
-"        failed event loop, or a Reset whose restart failed\n"
-"    2   bad command line\n"
-"\n"
-"FILES\n"
-"    %s\n"
-"        Default configuration file.\n"
-"\n"
-"    %s/configuration.md\n"
-"        Every option with its unit, default and range, and the checks.\n"
-"\n"
-"SEE ALSO\n"
-"    ocpp-edgectl --help\n",
-	    DEFAULT_CONFIG, DEFAULT_CONTROL, LOG_TOKENS, DEFAULT_CONFIG, DOCDIR);
+	fputs(help_text, fp);
 }
 
 /* Prints the errors of a failed load on stderr. */

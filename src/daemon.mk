@@ -13,8 +13,6 @@ libdaemon_la_SOURCES = \
 	src/cloud/station.c \
 	src/services.h src/control.c src/control.h src/daemon.c src/daemon.h
 libdaemon_la_CFLAGS = $(AM_CFLAGS) $(THIRD_PARTY_CFLAGS)
-libdaemon_la_CPPFLAGS = $(AM_CPPFLAGS) \
-	-DDOCDIR='"$(docdir)"'
 
 # Everything a program needs to link the whole daemon, innermost last.
 DAEMON_LIBS = libdaemon.la libocpp.la libsmartcharging.la libsouthbound.la \
@@ -101,10 +99,12 @@ EXTRA_DIST += tests/daemon/test-control.sh tests/integration/lib.sh
 TESTS += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
+	tests/integration/test-devices.sh \
 	tests/integration/test-alm-dynamics.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
+	tests/integration/test-devices.sh \
 	tests/integration/test-alm-dynamics.sh
 
 # make bench: the whole loop (daemon + simulator + the test CSMS).

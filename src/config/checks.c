@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "southbound/southbound.h"
 
 int
 cfg_split_listen(const char *s, char *host, size_t hlen, int *port)
@@ -253,6 +254,8 @@ check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 	long offline_sum_w = 0;
 	bool offline_reported = false;
 	char v[64], a[32];
+	/* chargers per circuit, [0] = the main connection */
+	int *on_circuit = xcalloc(c->site.n_circuits + 1, sizeof(int));
 
 	if (c->n_chargers == 0)
 		cfg_add_error(ctx, 0, "option 'charger': no charger defined: "
@@ -343,6 +346,12 @@ check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 				    "defined in site, or \"\" for the main "
 				    "connection");
 		}
+		if (++on_circuit[ch->circuit_index + 1] ==
+		    SB_MAX_CHARGERS_PER_CIRCUIT + 1)
+			XERR(s, &cfg_charger_sec, "circuit", ch->circuit,
+			    "one charger too many on this circuit", "at most "
+			    "%d chargers per circuit (manual §2.1)",
+			    SB_MAX_CHARGERS_PER_CIRCUIT);
 
 		check_link(ctx, s, &cfg_charger_sec, &ch->link);
 		for (size_t j = 0; j < i; j++) {
@@ -357,6 +366,7 @@ check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 			break;
 		}
 	}
+	free(on_circuit);
 }
 
 /* Checks the site's power figures against the chargers. */

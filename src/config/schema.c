@@ -11,10 +11,8 @@
 
 #include "common/log.h"
 #include "common/util.h"
-
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
+#include "paths.h"
+#include "southbound/southbound.h"
 
 #define INT(n, d, lo, hi, u) { n, K_INT, d, NULL, lo, hi, NULL, u, 0, NULL }
 #define KW(n, d, lo, hi, fl) { n, K_KW, d, NULL, lo, hi, NULL, "kW", fl, NULL }
@@ -341,22 +339,12 @@ cfg_distribution_phases(enum cfg_distribution d)
 void
 cfg_model_connectors(enum cfg_model model, int *min, int *max)
 {
-	/* Manual §5.6: connector 2 registers exist on the AC Ultra and the
-	 * Single Charger only; DC models address up to 8 connectors. */
+	enum sb_model m = SB_MODEL_AC_WALLBOX;
+
+	/* the southbound's register tables are the one source of truth */
+	(void)sb_model_parse(cfg_model_name(model), &m);
 	*min = 1;
-	switch (model) {
-	case CFG_MODEL_AC_WALLBOX:
-	case CFG_MODEL_AC_COMPACT:
-		*max = 1;
-		break;
-	case CFG_MODEL_AC_ULTRA:
-	case CFG_MODEL_SINGLE:
-		*max = 2;
-		break;
-	case CFG_MODEL_DC:
-		*max = CFG_MAX_CONNECTORS;
-		break;
-	}
+	*max = sb_model_max_connectors(m);
 }
 
 /* Parses a decimal integer; 0 or -1. */

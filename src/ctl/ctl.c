@@ -18,87 +18,13 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "ocpp-edgectl-help.h"
 
-/* Prints the manual-style help to fp. */
+/* Prints the help (the manual page, man/ocpp-edgectl.8.in) to fp. */
 static void
 usage(FILE *fp)
 {
-	fprintf(fp,
-"NAME\n"
-"    ocpp-edgectl - query a running ocpp-edged; find chargers and meters\n"
-"\n"
-"SYNOPSIS\n"
-"    ocpp-edgectl [-s PATH] status [--json] [--watch [--interval S]]\n"
-"    ocpp-edgectl [-s PATH] explain [--json] CONNECTOR\n"
-"    ocpp-edgectl scan [--unit-id N] [--timeout MS] [HOST[:PORT]...]\n"
-"                      [--rtu DEVICE [--baud N] [--parity P]\n"
-"                       [--stop-bits N] [--slave-ids A-B]]\n"
-"                      [--listen HOST:PORT [--wait S] [--count N]]\n"
-"    ocpp-edgectl -h | -V\n"
-"\n"
-"COMMANDS\n"
-"    status\n"
-"        The site at a glance: cloud link, mode and settings, site cap and\n"
-"        where it comes from, meter, and per charger and connector the\n"
-"        model, serial, link, status, power, setpoint and its reason.\n"
-"        --json prints the daemon's result as it came (one line).\n"
-"        --watch redraws the screen every --interval seconds (default 2,\n"
-"        0.2..3600) until Ctrl-C, and waits for the daemon if it is away.\n"
-"    explain CONNECTOR\n"
-"        Why a connector has its setpoint: every cap that applied (charging\n"
-"        profile, configured maximum, circuit, phase, the mode's share,\n"
-"        site cap) and which one bound.  CONNECTOR is the OCPP connector\n"
-"        (EVSE) number, CHARGER/K, or CHARGER when it has one connector.\n"
-"    scan\n"
-"        Reads, never writes: asks each HOST[:PORT] (default port 502)\n"
-"        and each slave id on the RS-485 bus for an Autel charger or an\n"
-"        Eastron meter, and prints the charger \"NAME\" { ... } and\n"
-"        meter { ... } sections for ocpp-edge.conf.  Devices that do not\n"
-"        answer are listed on stderr and as comments; the scan goes on.\n"
-"        --listen waits for chargers that dial the gateway (\"charger as\n"
-"        client\") and probes each over the connection it opens.\n"
-"\n"
-"OPTIONS\n"
-"    -s, --socket PATH\n"
-"        Control socket of the daemon (default:\n"
-"        %s).\n"
-"    -j, --json          status, explain: print the raw JSON result.\n"
-"    -w, --watch         status: refresh in place until Ctrl-C.\n"
-"    -i, --interval S    --watch period, seconds (default 2).\n"
-"    -t, --timeout MS    status, explain: reply timeout (default %d),\n"
-"                        10..60000; scan: per request (default 300 TCP,\n"
-"                        500 RTU), 10..10000.\n"
-"    --unit-id N         scan: TCP unit id (default 1), 1..247.\n"
-"    --rtu DEVICE        scan: serial device of the RS-485 bus.\n"
-"    --baud N            scan: 1200..115200 (default 9600).\n"
-"    --parity P          scan: none, even or odd (default none).\n"
-"    --stop-bits N       scan: 1 or 2 (default 1).\n"
-"    --slave-ids A-B     scan: slave ids to try, 1..247 (default 1-10).\n"
-"    --listen HOST:PORT  scan: accept dial-in chargers on this address\n"
-"                        (the southbound listen address, e.g. 0.0.0.0:5502).\n"
-"    --wait S            scan --listen: seconds to wait, 1..3600 (default 30).\n"
-"    --count N           scan --listen: stop after N chargers, 1..200.\n"
-"    -h, --help          Print this help and exit 0.\n"
-"    -V, --version       Print the version and exit 0.\n"
-"\n"
-"EXIT STATUS\n"
-"    0   the command succeeded\n"
-"    1   the daemon refused the request (e.g. unknown connector), or\n"
-"        another error\n"
-"    2   bad command line\n"
-"    3   the daemon is not running (no socket, or nobody listening on it)\n"
-"    4   permission denied on the control socket (run as the daemon's\n"
-"        user or group, or root)\n"
-"    5   no answer in time, or a malformed answer\n"
-"    6   scan: some targets had no charger or meter (the others printed)\n"
-"\n"
-"FILES\n"
-"    %s\n"
-"        Default control socket (ocpp-edged --control PATH).\n"
-"\n"
-"SEE ALSO\n"
-"    ocpp-edged --help, docs/ocpp-edgectl.md, docs/control.md\n",
-	    CTL_DEFAULT_SOCKET, CTL_TIMEOUT_MS, CTL_DEFAULT_SOCKET);
+	fputs(help_text, fp);
 }
 
 static volatile sig_atomic_t stop_watch;
@@ -335,6 +261,7 @@ enum {
 	OPT_LISTEN,
 	OPT_WAIT,
 	OPT_COUNT,
+	OPT_FUNCTION,
 };
 
 /* Parses the command line and runs one command; returns its exit code. */
@@ -356,6 +283,7 @@ main(int argc, char **argv)
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "wait", required_argument, NULL, OPT_WAIT },
 		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "function", required_argument, NULL, OPT_FUNCTION },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -366,7 +294,7 @@ main(int argc, char **argv)
 	size_t nargs = 0;
 	bool json = false, watch = false, interval_set = false;
 	double interval = 2;
-	int timeout = -1, ch, rc;
+	int timeout = -1, ch, rc, fc = 0;
 	bool scan_opt = false;
 
 	ctl_scan_defaults(&so);
@@ -406,6 +334,10 @@ main(int argc, char **argv)
 		case 't':
 			if (int_arg("--timeout", optarg, 10, 60000,
 			    &timeout) != 0)
+				goto usage_error;
+			break;
+		case OPT_FUNCTION:
+			if (int_arg("--function", optarg, 3, 4, &fc) != 0)
 				goto usage_error;
 			break;
 		case OPT_UNIT_ID:
@@ -483,11 +415,16 @@ main(int argc, char **argv)
 	}
 	if (nargs == 0) {
 		fprintf(stderr, "ocpp-edgectl: no command given: allowed "
-		    "status, explain, scan (see --help)\n");
+		    "status, explain, scan, read, slave-id (see --help)\n");
 		goto usage_error;
 	}
 	cmd = args[0];
-	if (strcmp(cmd, "scan") != 0 && scan_opt) {
+	if (strcmp(cmd, "read") != 0 && fc != 0) {
+		fprintf(stderr, "ocpp-edgectl: --function is for read\n");
+		goto usage_error;
+	}
+	if (strcmp(cmd, "scan") != 0 && strcmp(cmd, "read") != 0 &&
+	    strcmp(cmd, "slave-id") != 0 && scan_opt) {
 		fprintf(stderr, "ocpp-edgectl: --unit-id, --rtu, --baud, "
 		    "--parity, --stop-bits, --slave-ids, --listen, --wait and "
 		    "--count are for scan\n");
@@ -563,8 +500,46 @@ main(int argc, char **argv)
 			rc = CTL_EXIT_ERROR;
 		return rc;
 	}
+	if (strcmp(cmd, "read") == 0) {
+		const char *target = so.rtu_device != NULL || nargs < 2 ?
+		    NULL : args[1];
+		size_t first = so.rtu_device != NULL ? 1 : 2;
+		int addr, count = 1;
+
+		if (nargs < first + 1 || nargs > first + 2 ||
+		    int_arg("ADDRESS", args[first], 0, 65535, &addr) != 0 ||
+		    (nargs == first + 2 && int_arg("COUNT", args[first + 1], 1,
+		    125, &count) != 0)) {
+			fprintf(stderr, "ocpp-edgectl: read takes HOST[:PORT] "
+			    "(or --rtu DEVICE), ADDRESS 0..65535 and an optional "
+			    "COUNT 1..125\n");
+			goto usage_error;
+		}
+		so.timeout_ms = timeout > 0 && timeout <= 10000 ? timeout : 0;
+		rc = ctl_read(&so, target, fc, (unsigned)addr, (unsigned)count,
+		    stdout, stderr);
+		free(args);
+		return rc;
+	}
+	if (strcmp(cmd, "slave-id") == 0) {
+		const char *target = so.rtu_device != NULL || nargs < 2 ?
+		    NULL : args[1];
+		size_t at = so.rtu_device != NULL ? 1 : 2;
+		int id;
+
+		if (nargs != at + 1 ||
+		    int_arg("NEW_ID", args[at], 1, 247, &id) != 0) {
+			fprintf(stderr, "ocpp-edgectl: slave-id takes HOST[:PORT] "
+			    "(or --rtu DEVICE) and NEW_ID 1..247\n");
+			goto usage_error;
+		}
+		so.timeout_ms = timeout > 0 && timeout <= 10000 ? timeout : 0;
+		rc = ctl_slave_id(&so, target, id, stdout, stderr);
+		free(args);
+		return rc;
+	}
 	fprintf(stderr, "ocpp-edgectl: unknown command '%s': allowed status, "
-	    "explain, scan\n", cmd);
+	    "explain, scan, read, slave-id\n", cmd);
 usage_error:
 	free(args);
 	return CTL_EXIT_USAGE;

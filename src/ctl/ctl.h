@@ -9,9 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#ifndef RUNSTATEDIR
-#define RUNSTATEDIR "/run"
-#endif
+#include "paths.h"
+
 #define CTL_DEFAULT_SOCKET RUNSTATEDIR "/ocpp-edge/ctl.sock"
 
 /* Exit codes of ocpp-edgectl (documented in --help and
@@ -89,6 +88,21 @@ struct ctl_scan_opts {
 };
 /* Fills the defaults. */
 void ctl_scan_defaults(struct ctl_scan_opts *o);
+/* Splits "HOST[:PORT]" / "[V6]:PORT" / "V6" into host and port (default
+ * 502).  Returns 0, or -1 with a message in err. */
+int ctl_split_target(const char *t, char *host, size_t hlen, int *port,
+    char *err, size_t elen);
+/* `ocpp-edgectl read`: reads count registers from addr of the device at
+ * target (HOST[:PORT], or NULL with o->rtu_device), unit o->unit_id, with
+ * function fc (0: 04, then 03 if refused); never writes.  Prints one line
+ * per register on out (and the text they hold); returns an exit code. */
+int ctl_read(const struct ctl_scan_opts *o, const char *target, int fc,
+    unsigned addr, unsigned count, FILE *out, FILE *err);
+/* `ocpp-edgectl slave-id`: gives the device at target (or on
+ * o->rtu_device), unit o->unit_id, the slave id new_id (registers 3 then
+ * 4).  Returns an exit code. */
+int ctl_slave_id(const struct ctl_scan_opts *o, const char *target,
+    int new_id, FILE *out, FILE *err);
 /* Probes every target and prints a configuration block per device found
  * on out, one line per miss on err.  Returns an exit code: 0 when every
  * target had a device, CTL_EXIT_SCAN_MISSED otherwise. */

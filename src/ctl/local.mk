@@ -3,7 +3,7 @@
 # tests link it.
 noinst_LTLIBRARIES += libctl.la
 libctl_la_SOURCES = src/ctl/ctl.h src/ctl/client.c src/ctl/render.c \
-	src/ctl/scan.c
+	src/ctl/scan.c src/ctl/read.c
 libctl_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 
 CTL_LIBS = libctl.la libsouthbound.la libcommon.la $(MODBUS_LIBS) \

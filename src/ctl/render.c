@@ -508,10 +508,14 @@ render_chargers(FILE *out, json_t *chargers, int64_t now)
 	}
 	fprintf(out, "\n");
 	tbl_print(&ct, out, 0);
-	json_array_foreach(chargers, i, ch)
+	json_array_foreach(chargers, i, ch) {
 		if (str(ch, "error") != NULL && str(ch, "error")[0] != '\0')
 			fprintf(out, "  %s: %s\n", str_na(ch, "name"),
 			    str(ch, "error"));
+		if (str(ch, "unsupported") != NULL)
+			fprintf(out, "  %s: registers not supported: %s\n",
+			    str_na(ch, "name"), str(ch, "unsupported"));
+	}
 	fprintf(out, "\n");
 	tbl_print(&kt, out, 0);
 }

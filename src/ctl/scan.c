@@ -37,8 +37,8 @@ ctl_scan_defaults(struct ctl_scan_opts *o)
 
 /* Splits "HOST[:PORT]" / "[V6]:PORT" / "V6" into host and port (default
  * 502).  Returns 0, or -1 with a message in err. */
-static int
-split_target(const char *t, char *host, size_t hlen, int *port, char *err,
+int
+ctl_split_target(const char *t, char *host, size_t hlen, int *port, char *err,
     size_t elen)
 {
 	const char *colon, *end;
@@ -202,7 +202,7 @@ listen_on(const char *addr, char *err, size_t elen)
 	char host[256], service[16];
 	int port, fd, one = 1, rc;
 
-	if (split_target(addr, host, sizeof(host), &port, err, elen) != 0)
+	if (ctl_split_target(addr, host, sizeof(host), &port, err, elen) != 0)
 		return -1;
 	snprintf(service, sizeof(service), "%d", port);
 	memset(&hints, 0, sizeof(hints));
@@ -311,7 +311,7 @@ ctl_scan(const struct ctl_scan_opts *o, FILE *out, FILE *err)
 		char host[256], msg[160];
 		int port, tmo = o->timeout_ms > 0 ? o->timeout_ms : 300;
 
-		if (split_target(o->targets[i], host, sizeof(host), &port, msg,
+		if (ctl_split_target(o->targets[i], host, sizeof(host), &port, msg,
 		    sizeof(msg)) != 0) {
 			fprintf(err, "ocpp-edgectl: scan: %s\n", msg);
 			fprintf(out, "# %s: not scanned: %s\n\n", o->targets[i],

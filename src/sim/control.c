@@ -339,7 +339,29 @@ static const char help_text[] =
 	"evmax=W [phases=1|3] [idtag=X] [soc=N] [battery=kWh] [wait=1] | "
 	"unplug|suspend|resume|finish|start CHARGER [CONN] | fault|clear "
 	"CHARGER [CONN] | silence CHARGER on|off|close | meter silence "
-	"on|off | get CHARGER|meter | status";
+	"on|off | garble CHARGER W|off | meter garble VALUE|off | "
+	"get CHARGER|meter | status";
+
+/* "garble": power registers that read `arg` (any number, nan, inf) until
+ * "off", to play a broken device.  NULL (success) or an error reply. */
+static char *
+garble(const char *arg, bool *on, double *value)
+{
+	char *end;
+	double v;
+
+	if (strcmp(arg, "off") == 0) {
+		*on = false;
+		return NULL;
+	}
+	v = strtod(arg, &end);
+	if (end == arg || *end != '\0')
+		return err("garble: \"%s\" is not a number, nan, inf or off",
+		    arg);
+	*on = true;
+	*value = v;
+	return NULL;
+}
 
 /* Executes one command line; returns the reply.  Caller frees. */
 char *
@@ -443,10 +465,20 @@ sim_control(struct sim_site *s, const char *text, int64_t now_ms)
 			goto out;
 		}
 		sim_net_silence_changed(s, c);
+	} else if (strcmp(argv[0], "meter") == 0 && argc == 3 &&
+	    strcmp(argv[1], "garble") == 0) {
+		reply = garble(argv[2], &s->meter.garbled, &s->meter.garble_w);
+	} else if (strcmp(argv[0], "garble") == 0) {
+		if (argc != 3 || (c = sim_site_charger(s, argv[1])) == NULL)
+			reply = err("%s: usage: garble CHARGER W|off (a known "
+			    "charger)", argv[0]);
+		else
+			reply = garble(argv[2], &c->garbled, &c->garble_w);
 	} else if (strcmp(argv[0], "meter") == 0) {
 		if (argc != 3 || strcmp(argv[1], "silence") != 0 ||
 		    (strcmp(argv[2], "on") != 0 && strcmp(argv[2], "off") != 0))
-			reply = err("%s: usage: meter silence on|off", argv[0]);
+			reply = err("%s: usage: meter silence on|off, meter "
+			    "garble VALUE|off", argv[0]);
 		else
 			s->meter.silent = strcmp(argv[2], "on") == 0;
 	} else if (strcmp(argv[0], "get") == 0) {

@@ -12,6 +12,8 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "sim/sim.h"
+/* help_text: the manual page man/ocpp-edge-sim.1.in as --help. */
+#include "ocpp-edge-sim-help.h"
 
 #define EXIT_USAGE 2
 
@@ -24,73 +26,6 @@ on_signal(int sig)
 	(void)sig;
 	stop_flag = 1;
 }
-
-static const char usage_text[] =
-"NAME\n"
-"    ocpp-edge-sim - a simulated EV-charging site on loopback: Autel\n"
-"    chargers, EVs and an Eastron meter speaking Modbus TCP and RTU\n"
-"\n"
-"SYNOPSIS\n"
-"    ocpp-edge-sim -s FILE [-c PATH] [-r PATH] [-w PATH] [OPTION]...\n"
-"    ocpp-edge-sim -h | -V\n"
-"\n"
-"DESCRIPTION\n"
-"    Serves each charger of the scenario on its own 127.0.0.1 port (or\n"
-"    dials the gateway, or answers on the RTU bus), the meter on TCP\n"
-"    and/or a pseudo-terminal, and moves the site along in real time:\n"
-"    EVs follow the limits the gateway writes after a delay, chargers\n"
-"    fall back to their offline limits after the communication timeout,\n"
-"    meter = household + chargers - PV.  When every port is bound it\n"
-"    prints one line \"ready {JSON}\" on standard output; logs go to\n"
-"    standard error.  Runs until SIGTERM or SIGINT.\n"
-"\n"
-"OPTIONS\n"
-"    -s, --scenario FILE\n"
-"        The site to simulate (JSON; docs/simulator.md).  Required.\n"
-"    -c, --control PATH\n"
-"        Unix control socket: one command per line, one reply line\n"
-"        (\"ok ...\" or \"error ...\"); `help` lists them.  Default: none.\n"
-"    -r, --ready-file PATH\n"
-"        Written atomically when ready: every charger's port, the meter's\n"
-"        port and pty path (JSON).  Removed on exit.  Default: none.\n"
-"    -w, --write-config PATH\n"
-"        Write an ocpp-edge.conf matching the site (real ports, pty path,\n"
-"        serial numbers).  Default: none.\n"
-"    --follow-delay-ms N\n"
-"        How long an EV takes to follow a new limit, 0..600000.\n"
-"        Default: the scenario's follow_delay_ms, else 6000.\n"
-"    --gateway HOST:PORT\n"
-"        Where chargers with link \"tcp-listen\" dial.  Default: the\n"
-"        scenario's gateway, else 127.0.0.1:5502.\n"
-"    --tick-ms N\n"
-"        Physics step, 10..1000.  Default: 100.\n"
-"    --redial-ms N\n"
-"        Pause before a dialling charger tries again, 10..600000.\n"
-"        Default: 1000.\n"
-"    --no-wire-delay\n"
-"        Answer on the RTU pty at once instead of after the frames' wire\n"
-"        time (11 bits per character at the bus speed).\n"
-"    --pty-link PATH\n"
-"        Make PATH a symbolic link to the RTU pseudo-terminal (removed on\n"
-"        exit).  Default: none.\n"
-"    -d, --debug\n"
-"        Log debug lines (token \"sim\").\n"
-"    -q, --quiet\n"
-"        Log warnings and errors only.\n"
-"    -h, --help\n"
-"        Print this help and exit 0.\n"
-"    -V, --version\n"
-"        Print the version and exit 0.\n"
-"\n"
-"EXIT STATUS\n"
-"    0   stopped on SIGTERM or SIGINT; --help or --version\n"
-"    1   run-time error: a port, pty, socket or file cannot be opened\n"
-"    2   bad command line or scenario (the message names the field,\n"
-"        the value and the valid range)\n"
-"\n"
-"SEE ALSO\n"
-"    ocpp-edged --help, docs/simulator.md; example scenarios in\n"
-"    etc/sim/ (installed in share/ocpp-edge/sim/)\n";
 
 /* Parses a whole number in [min, max] for option name. */
 static int
@@ -172,7 +107,7 @@ main(int argc, char **argv)
 			o.redial_ms = (int)v;
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			fputs(help_text, stdout);
 			return 0;
 		case 'V':
 			printf("ocpp-edge-sim %s\n", PACKAGE_VERSION);

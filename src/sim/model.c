@@ -23,7 +23,9 @@ enum what {
 };
 
 /* A row of a model table: base address, per-connector stride (0 = the
- * charger only; connectors 1..n add stride x connector), size, type. */
+ * charger only; connectors 1..n add stride x connector), size, type.
+ * `assumed` rows are not in the model's table of the manual (§5.6): only a
+ * lenient charger has them (docs/southbound.md lists each assumption). */
 struct row {
 	uint16_t addr;
 	uint16_t stride;
@@ -33,26 +35,31 @@ struct row {
 	enum sim_access access;
 	enum what what;
 	int phase;
+	bool assumed;
 };
 
-#define ONCE(a, n, t, acc, w) { a, 0, false, n, t, acc, w, 0 }
-#define ONCEP(a, n, t, acc, w, p) { a, 0, false, n, t, acc, w, p }
-#define CONN(a, s, n, t, acc, w) { a, s, true, n, t, acc, w, 0 }
-#define CONNP(a, s, n, t, acc, w, p) { a, s, true, n, t, acc, w, p }
-#define END { 0, 0, false, 0, SIM_U16, SIM_RO, 0, -1 }
+#define ONCE(a, n, t, acc, w) { a, 0, false, n, t, acc, w, 0, false }
+#define ONCEP(a, n, t, acc, w, p) { a, 0, false, n, t, acc, w, p, false }
+#define CONN(a, s, n, t, acc, w) { a, s, true, n, t, acc, w, 0, false }
+#define CONNP(a, s, n, t, acc, w, p) { a, s, true, n, t, acc, w, p, false }
+/* the same, not listed for the model: lenient chargers only */
+#define XONCE(a, n, t, acc, w) { a, 0, false, n, t, acc, w, 0, true }
+#define XCONN(a, s, n, t, acc, w) { a, s, true, n, t, acc, w, 0, true }
+#define XCONNP(a, s, n, t, acc, w, p) { a, s, true, n, t, acc, w, p, true }
+#define END { 0, 0, false, 0, SIM_U16, SIM_RO, 0, -1, false }
 
-/* Registers every model has (manual §5.5 "Modbus parameters"). */
-#define CONFIG_ROWS \
-	ONCE(0, 1, SIM_U16, SIM_RW, W_MODE), \
-	ONCE(1, 1, SIM_U16, SIM_RW, W_LINK_TYPE), \
-	ONCE(2, 1, SIM_U16, SIM_RW, W_COMM_TIMEOUT), \
-	ONCE(3, 1, SIM_U16, SIM_RW, W_SLAVE_ID), \
-	ONCE(4, 1, SIM_U16, SIM_RW, W_SLAVE_CONFIRM), \
+/* §5.5's generic parameters that no §5.6 table lists (link type, slave
+ * id and its confirmation), then product type and firmware (every table). */
+#define GENERIC_ROWS \
+	XONCE(1, 1, SIM_U16, SIM_RW, W_LINK_TYPE), \
+	XONCE(3, 1, SIM_U16, SIM_RW, W_SLAVE_ID), \
+	XONCE(4, 1, SIM_U16, SIM_RW, W_SLAVE_CONFIRM), \
 	ONCE(100, 30, SIM_ASCII, SIM_RO, W_PRODUCT), \
 	ONCE(130, 20, SIM_ASCII, SIM_RO, W_FIRMWARE)
 
-/* AC identity and per-connector block (manual §5.6), y = connector. */
-#define AC_COMMON_ROWS \
+/* Charger-level rows every AC table lists. */
+#define AC_CHARGER_ROWS \
+	ONCE(0, 1, SIM_U16, SIM_RW, W_MODE), \
 	ONCE(10000, 1, SIM_U16, SIM_RO, W_STATUS), \
 	ONCE(10005, 2, SIM_U32, SIM_RO, W_POWER), \
 	ONCEP(10009, 2, SIM_U32, SIM_RO, W_VOLT, 0), \
@@ -60,17 +67,12 @@ struct row {
 	ONCEP(10013, 2, SIM_U32, SIM_RO, W_VOLT, 2), \
 	ONCE(10100, 16, SIM_ASCII, SIM_RO, W_SERIAL), \
 	ONCE(10116, 1, SIM_U16, SIM_RO, W_NCONN), \
-	ONCE(10119, 2, SIM_U32, SIM_RO, W_MAX_POWER), \
-	CONN(10000, 1000, 1, SIM_U16, SIM_RO, W_STATUS), \
-	CONN(10005, 1000, 2, SIM_U32, SIM_RO, W_POWER), \
-	CONN(10007, 1000, 1, SIM_U16, SIM_RO, W_TIME), \
-	CONN(10008, 1000, 1, SIM_U16, SIM_RO, W_SESSION_E100), \
-	CONNP(10009, 1000, 2, SIM_U32, SIM_RO, W_VOLT, 0), \
-	CONNP(10011, 1000, 2, SIM_U32, SIM_RO, W_VOLT, 1), \
-	CONNP(10013, 1000, 2, SIM_U32, SIM_RO, W_VOLT, 2), \
-	CONNP(10015, 1000, 2, SIM_U32, SIM_RO, W_CURR, 0), \
-	CONNP(10017, 1000, 2, SIM_U32, SIM_RO, W_CURR, 1), \
-	CONNP(10019, 1000, 2, SIM_U32, SIM_RO, W_CURR, 2), \
+	ONCE(20000, 2, SIM_U32, SIM_RW, W_LIM_P), \
+	ONCE(20004, 2, SIM_U32, SIM_RW, W_OFF_P)
+
+/* Connector rows every AC table lists (y = connector): per-phase power,
+ * session and cumulative energy, connector type, IdToken, the limits. */
+#define AC_CONNECTOR_ROWS \
 	CONNP(10027, 1000, 2, SIM_U32, SIM_RO, W_PPOW, 0), \
 	CONNP(10029, 1000, 2, SIM_U32, SIM_RO, W_PPOW, 1), \
 	CONNP(10031, 1000, 2, SIM_U32, SIM_RO, W_PPOW, 2), \
@@ -78,20 +80,21 @@ struct row {
 	CONN(10035, 1000, 4, SIM_U64, SIM_RO, W_ENERGY64), \
 	CONN(10145, 1000, 1, SIM_U16, SIM_RO, W_CONN_TYPE), \
 	CONN(10147, 1000, 18, SIM_ASCII, SIM_RO, W_IDTOKEN), \
-	ONCE(20000, 2, SIM_U32, SIM_RW, W_LIM_P), \
-	ONCE(20002, 2, SIM_U32, SIM_RW, W_LIM_I), \
-	ONCE(20004, 2, SIM_U32, SIM_RW, W_OFF_P), \
-	ONCE(20006, 2, SIM_U32, SIM_RW, W_OFF_I), \
 	CONN(20000, 1000, 2, SIM_U32, SIM_RW, W_LIM_P), \
 	CONN(20002, 1000, 2, SIM_U32, SIM_RW, W_LIM_I), \
 	CONN(20004, 1000, 2, SIM_U32, SIM_RW, W_OFF_P), \
 	CONN(20006, 1000, 2, SIM_U32, SIM_RW, W_OFF_I)
 
-/* AC Wallbox and AC Compact: charger-level phase values, 10117, and the
- * charger-level commands 30000..30002. */
+/* AC Wallbox (and the AC Compact, which the manual does not list):
+ * charger-level time, energy, per-phase current and power, 10117, the
+ * connector's total power at 11021 / 11023, fault codes, the charger-level
+ * current limits and the commands 30000..30002.  It lists neither
+ * register 2 nor the connector status and power at 11000 / 11005. */
 static const struct row wallbox_rows[] = {
-	CONFIG_ROWS,
-	AC_COMMON_ROWS,
+	GENERIC_ROWS,
+	AC_CHARGER_ROWS,
+	AC_CONNECTOR_ROWS,
+	XONCE(2, 1, SIM_U16, SIM_RW, W_COMM_TIMEOUT),
 	ONCE(10007, 1, SIM_U16, SIM_RO, W_TIME),
 	ONCE(10008, 1, SIM_U16, SIM_RO, W_SESSION_E100),
 	ONCEP(10015, 2, SIM_U32, SIM_RO, W_CURR, 0),
@@ -101,37 +104,80 @@ static const struct row wallbox_rows[] = {
 	ONCEP(10023, 2, SIM_U32, SIM_RO, W_PPOW, 1),
 	ONCEP(10025, 2, SIM_U32, SIM_RO, W_PPOW, 2),
 	ONCE(10117, 2, SIM_U32, SIM_RO, W_MAX_CURRENT),
+	XONCE(10119, 2, SIM_U32, SIM_RO, W_MAX_POWER),
+	XCONN(10000, 1000, 1, SIM_U16, SIM_RO, W_STATUS),
+	XCONN(10005, 1000, 2, SIM_U32, SIM_RO, W_POWER),
+	XCONN(10007, 1000, 1, SIM_U16, SIM_RO, W_TIME),
+	XCONN(10008, 1000, 1, SIM_U16, SIM_RO, W_SESSION_E100),
+	XCONNP(10009, 1000, 2, SIM_U32, SIM_RO, W_VOLT, 0),
+	XCONNP(10011, 1000, 2, SIM_U32, SIM_RO, W_VOLT, 1),
+	XCONNP(10013, 1000, 2, SIM_U32, SIM_RO, W_VOLT, 2),
+	XCONNP(10015, 1000, 2, SIM_U32, SIM_RO, W_CURR, 0),
+	XCONNP(10017, 1000, 2, SIM_U32, SIM_RO, W_CURR, 1),
+	CONNP(10019, 1000, 2, SIM_U32, SIM_RO, W_CURR, 2),
+	CONN(10021, 1000, 2, SIM_U32, SIM_RO, W_POWER),
+	CONN(10023, 1000, 2, SIM_U32, SIM_RO, W_POWER),
 	CONN(10141, 1000, 2, SIM_U32, SIM_RO, W_FAULT_CODE),
 	CONN(10143, 1000, 2, SIM_U32, SIM_RO, W_FAULT_CODE),
+	ONCE(20002, 2, SIM_U32, SIM_RW, W_LIM_I),
+	ONCE(20006, 2, SIM_U32, SIM_RW, W_OFF_I),
 	ONCE(30000, 1, SIM_U16, SIM_WO, W_START_STOP),
 	ONCE(30001, 1, SIM_U16, SIM_WO, W_LOCK),
 	ONCE(30002, SIM_FW_URL_REGS, SIM_ASCII, SIM_WO, W_FW_URL),
 	END,
 };
 
-/* AC Ultra: up to two connectors, per-connector commands 3y000/3y001. */
+/* Connector rows the Ultra and the Single list beyond the common ones. */
+#define ULTRA_SINGLE_ROWS \
+	ONCE(2, 1, SIM_U16, SIM_RW, W_COMM_TIMEOUT), \
+	ONCE(10119, 2, SIM_U32, SIM_RO, W_MAX_POWER), \
+	CONN(10000, 1000, 1, SIM_U16, SIM_RO, W_STATUS), \
+	XCONN(10007, 1000, 1, SIM_U16, SIM_RO, W_TIME), \
+	XCONN(10008, 1000, 1, SIM_U16, SIM_RO, W_SESSION_E100), \
+	CONNP(10009, 1000, 2, SIM_U32, SIM_RO, W_VOLT, 0), \
+	CONNP(10011, 1000, 2, SIM_U32, SIM_RO, W_VOLT, 1), \
+	CONNP(10013, 1000, 2, SIM_U32, SIM_RO, W_VOLT, 2), \
+	CONNP(10015, 1000, 2, SIM_U32, SIM_RO, W_CURR, 0), \
+	CONNP(10017, 1000, 2, SIM_U32, SIM_RO, W_CURR, 1), \
+	CONNP(10019, 1000, 2, SIM_U32, SIM_RO, W_CURR, 2), \
+	XONCE(20002, 2, SIM_U32, SIM_RW, W_LIM_I), \
+	XONCE(20006, 2, SIM_U32, SIM_RW, W_OFF_I)
+
+/* AC Ultra: up to two connectors, connector power at 1y005, commands per
+ * connector at 3y000 / 3y001. */
 static const struct row ultra_rows[] = {
-	CONFIG_ROWS,
-	AC_COMMON_ROWS,
+	GENERIC_ROWS,
+	AC_CHARGER_ROWS,
+	AC_CONNECTOR_ROWS,
+	ULTRA_SINGLE_ROWS,
+	CONN(10005, 1000, 2, SIM_U32, SIM_RO, W_POWER),
 	CONN(30000, 1000, 1, SIM_U16, SIM_WO, W_START_STOP),
 	CONN(30001, 1000, 1, SIM_U16, SIM_WO, W_LOCK),
 	END,
 };
 
-/* AC Single Charger: like the Ultra, plus phase switching at 21008. */
+/* AC Single Charger: phase switching at 21008; the manual lists neither
+ * its connector power 11005 nor start/stop and lock at 31000 / 31001. */
 static const struct row single_rows[] = {
-	CONFIG_ROWS,
-	AC_COMMON_ROWS,
+	GENERIC_ROWS,
+	AC_CHARGER_ROWS,
+	AC_CONNECTOR_ROWS,
+	ULTRA_SINGLE_ROWS,
+	XCONN(10005, 1000, 2, SIM_U32, SIM_RO, W_POWER),
 	ONCE(21008, 1, SIM_U16, SIM_RW, W_PHASE_SWITCH),
-	CONN(30000, 1000, 1, SIM_U16, SIM_WO, W_START_STOP),
-	CONN(30001, 1000, 1, SIM_U16, SIM_WO, W_LOCK),
+	XCONN(30000, 1000, 1, SIM_U16, SIM_WO, W_START_STOP),
+	XCONN(30001, 1000, 1, SIM_U16, SIM_WO, W_LOCK),
 	END,
 };
 
-/* DC models: x = 4 x connector (0 = the charger as a whole). */
+/* DC models: x = 4 x connector (0 = the charger as a whole).  The DC table
+ * lists neither register 0 nor 2 (nor 150, which is the DC HiPower's; the
+ * simulated model is a DC Compact). */
 static const struct row dc_rows[] = {
-	CONFIG_ROWS,
-	ONCE(150, 1, SIM_U16, SIM_RO, W_NCONN),
+	GENERIC_ROWS,
+	XONCE(0, 1, SIM_U16, SIM_RW, W_MODE),
+	XONCE(2, 1, SIM_U16, SIM_RW, W_COMM_TIMEOUT),
+	XONCE(150, 1, SIM_U16, SIM_RO, W_NCONN),
 	ONCE(1000, 1, SIM_U16, SIM_RO, W_STATUS),
 	ONCE(1100, 2, SIM_U32, SIM_RO, W_DC_VOLT),
 	ONCE(1200, 2, SIM_U32, SIM_RO, W_DC_CURR),
@@ -154,6 +200,9 @@ static const struct row dc_rows[] = {
 	CONN(1800, 4, 2, SIM_U32, SIM_RW, W_OFF_P),
 	CONN(1900, 4, 2, SIM_U32, SIM_RW, W_OFF_I),
 	CONN(2200, 4, 1, SIM_U16, SIM_RO, W_SOC),
+	/* RFID card number, RW: 18 registers each for the charger and up to
+	 * 16 connectors from 2400 (306 in all): connector c at 2400 + 18 c */
+	CONN(2400, 18, 18, SIM_ASCII, SIM_RW, W_IDTOKEN),
 	ONCE(10100, 16, SIM_ASCII, SIM_RO, W_SERIAL),
 	ONCE(10116, 1, SIM_U16, SIM_RO, W_NCONN),
 	ONCE(10119, 2, SIM_U32, SIM_RO, W_MAX_POWER),
@@ -249,6 +298,16 @@ max_current_ca(const struct sim_charger *c, double voltage_v)
 	return (uint32_t)lround(a * 100.0);
 }
 
+/* True when the scenario makes the charger refuse addr. */
+static bool
+refused(const struct sim_charger *c, uint16_t addr)
+{
+	for (int i = 0; i < c->n_refuse; i++)
+		if (c->refuse[i] == addr)
+			return true;
+	return false;
+}
+
 /* Builds the charger's register table from its model rows; sets the
  * initial limits.  Returns 0, or -1 with *cause (caller frees). */
 int
@@ -264,17 +323,26 @@ sim_charger_build(struct sim_charger *c, char **cause)
 		return -1;
 	}
 	c->fields = xcalloc(cap, sizeof(*c->fields));
+	c->has_mode_reg = false;
 	for (const struct row *r = rows; r->phase >= 0; r++) {
 		int first = r->per_conn ? 1 : 0;
 		int last = r->per_conn ? c->connectors : 0;
 
+		if (r->assumed && !c->lenient)
+			continue;
 		for (int k = first; k <= last; k++) {
+			uint16_t addr = (uint16_t)(r->addr + r->stride * k);
+
+			if (refused(c, addr))
+				continue;
+			if (r->what == W_MODE)
+				c->has_mode_reg = true;
 			if (n == cap) {
 				cap *= 2;
 				c->fields = xrealloc(c->fields,
 				    cap * sizeof(*c->fields));
 			}
-			c->fields[n].addr = (uint16_t)(r->addr + r->stride * k);
+			c->fields[n].addr = addr;
 			c->fields[n].count = r->count;
 			c->fields[n].type = r->type;
 			c->fields[n].access = r->access;
@@ -456,7 +524,9 @@ conn_register_limit(const struct sim_charger *c, int k,
     const struct sim_site *s)
 {
 	const struct sim_connector *x = &c->conn[k];
-	bool current = c->control_mode == 1;
+	/* Without register 0 the unit of the last limit written rules. */
+	bool current = c->has_mode_reg ? c->control_mode == 1 :
+	    (c->offline ? x->off_by_current : x->lim_by_current);
 	uint32_t p = c->offline ? x->off_power_w : x->lim_power_w;
 	uint32_t i = c->offline ? x->off_current_ca : x->lim_current_ca;
 
@@ -870,7 +940,10 @@ field_value(struct sim_site *s, struct sim_charger *c,
 	case W_MAX_CURRENT: v = max_current_ca(c, s->voltage_v); break;
 	case W_MAX_POWER: v = c->max_power_w; break;
 	case W_MAX_OFF_POWER: v = c->max_offline_power_w; break;
-	case W_POWER: v = k == 0 ? sim_charger_power(c) : x->power_w; break;
+	case W_POWER:
+		v = c->garbled ? c->garble_w :
+		    k == 0 ? sim_charger_power(c) : x->power_w;
+		break;
 	case W_VOLT:
 		v = f->phase < charger_phases(c) ? s->voltage_v * 100.0 : 0;
 		break;
@@ -927,7 +1000,9 @@ sim_charger_read(struct sim_site *s, struct sim_charger *c, int fc,
 		uint16_t regs[SIM_FW_URL_REGS];
 
 		if (f == NULL) {
-			if (!reserved_in_block(c, (uint16_t)a))
+			/* strict: every address the table does not list is
+			 * absent; lenient: gaps inside a block read 0 */
+			if (!c->lenient || !reserved_in_block(c, (uint16_t)a))
 				return SIM_EX_ILLEGAL_ADDRESS;
 			out[a - addr] = 0;
 			a++;
@@ -992,20 +1067,28 @@ field_store(struct sim_charger *c, const struct sim_field *f,
 			c->phase_switch = (uint16_t)v;
 		return 0;
 	case W_LIM_P:
-		if (!check_only)
+		if (!check_only) {
 			x->lim_power_w = v;
+			x->lim_by_current = false;
+		}
 		return 0;
 	case W_LIM_I:
-		if (!check_only)
+		if (!check_only) {
 			x->lim_current_ca = v;
+			x->lim_by_current = true;
+		}
 		return 0;
 	case W_OFF_P:
-		if (!check_only)
+		if (!check_only) {
 			x->off_power_w = v;
+			x->off_by_current = false;
+		}
 		return 0;
 	case W_OFF_I:
-		if (!check_only)
+		if (!check_only) {
 			x->off_current_ca = v;
+			x->off_by_current = true;
+		}
 		return 0;
 	case W_START_STOP: {
 		struct sim_connector *y = &c->conn[k];
@@ -1033,6 +1116,19 @@ field_store(struct sim_charger *c, const struct sim_field *f,
 			return SIM_EX_ILLEGAL_VALUE;
 		if (!check_only && v == 1)
 			c->unlocks++;
+		return 0;
+	case W_IDTOKEN:
+		/* DC 2400 + 18 c: the card number the controller sets */
+		if (!check_only) {
+			size_t j = 0;
+
+			for (size_t i = 0; i < f->count && j + 2 < sizeof x->idtag;
+			    i++) {
+				x->idtag[j++] = (char)(regs[i] >> 8);
+				x->idtag[j++] = (char)(regs[i] & 0xff);
+			}
+			x->idtag[j] = '\0';
+		}
 		return 0;
 	default:
 		return SIM_EX_ILLEGAL_ADDRESS;
@@ -1158,7 +1254,9 @@ sim_meter_read(struct sim_meter *m, uint16_t addr, uint16_t n,
 		put_float(m->i_phase[p], &img[0x0006 + 2 * p]);
 		put_float(m->p_phase[p], &img[0x000c + 2 * p]);
 	}
-	put_float(m->total_w, &img[0x0034]);
+	put_float(m->garbled ? m->garble_w : m->total_w, &img[0x0034]);
+	if (m->garbled)
+		put_float(m->garble_w, &img[0x000c]);
 	put_float(m->frequency_hz, &img[0x0046]);
 	put_float(m->import_kwh, &img[0x0048]);
 	put_float(m->export_kwh, &img[0x004a]);

@@ -224,8 +224,39 @@ static const char *const charger_keys[] = {
 	"product", "firmware", "connectors", "phases", "wired_phase",
 	"max_power_w", "max_offline_power_w", "word_order", "answer_fc04",
 	"control_mode", "comm_timeout_s", "offline_power_w",
-	"offline_current_a", "connector_type", "evs", NULL,
+	"offline_current_a", "connector_type", "evs", "registers", "refuse",
+	NULL,
 };
+static const char *const register_modes[] = { "strict", "lenient", NULL };
+
+/* Reads a charger's "refuse": addresses (listed or not) that answer
+ * exception 02, to play a device without an optional register. */
+static int
+load_refuse(struct sim_charger *c, json_t *a, const char *where,
+    char **cause)
+{
+	size_t i;
+	json_t *v;
+
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > SIM_MAX_REFUSE) {
+		xasprintf(cause, "%s.refuse: must be an array of at most %d "
+		    "register addresses", where, SIM_MAX_REFUSE);
+		return -1;
+	}
+	json_array_foreach(a, i, v) {
+		json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+
+		if (n < 0 || n > 65535) {
+			xasprintf(cause, "%s.refuse[%zu]: not an address "
+			    "0..65535", where, i);
+			return -1;
+		}
+		c->refuse[c->n_refuse++] = (uint16_t)n;
+	}
+	return 0;
+}
 static const char *const link_names[] = { "tcp", "tcp-listen", "rtu", NULL };
 static const char *const phase_names[] = { "L1", "L2", "L3", NULL };
 static const char *const order_names[] = {
@@ -243,7 +274,7 @@ load_charger(struct sim_site *s, struct sim_charger *c, json_t *o,
 	enum sim_model id;
 	long port = 0, unit = 1, conns, phases, mode = 0, timeout = 0, ctype = 5;
 	double maxp, maxoff = 0, offp = -1, offi = -1;
-	int link = 0, wired = 0, order = 0;
+	int link = 0, wired = 0, order = 0, regmode;
 
 	if (get_str(o, where, "model", modelname, sizeof(modelname),
 	    cause) != 0)
@@ -296,6 +327,12 @@ load_charger(struct sim_site *s, struct sim_charger *c, json_t *o,
 	    cause) != 0 ||
 	    get_int(o, where, "connector_type", 4, 5, &ctype, cause) != 0)
 		return -1;
+	regmode = s->lenient ? 1 : 0;
+	if (get_choice(o, where, "registers", register_modes, &regmode,
+	    cause) != 0 ||
+	    load_refuse(c, json_object_get(o, "refuse"), where, cause) != 0)
+		return -1;
+	c->lenient = regmode == 1;
 	if (phases == 2) {
 		xasprintf(cause, "%s.phases: 2 is not 1 or 3", where);
 		return -1;
@@ -548,8 +585,8 @@ bad:
 }
 
 static const char *const top_keys[] = {
-	"site", "follow_delay_ms", "ramp_w_per_s", "gateway", "csms_url", "meter", "rtu",
-	"chargers", "timeline", "comment", NULL,
+	"site", "follow_delay_ms", "ramp_w_per_s", "gateway", "csms_url",
+	"meter", "rtu", "chargers", "timeline", "comment", "registers", NULL,
 };
 
 static int parse(struct sim_site *s, const char *text, bool check_steps,
@@ -620,7 +657,7 @@ parse(struct sim_site *s, const char *text, bool check_steps, char **cause)
 	size_t i, total = 0;
 	char gw[96] = "";
 	double delay = 6000;
-	int rc = -1;
+	int rc = -1, regmode = 0;
 
 	root = json_loads(text, 0, &jerr);
 	if (root == NULL) {
@@ -654,6 +691,10 @@ parse(struct sim_site *s, const char *text, bool check_steps, char **cause)
 	    get_str(root, "scenario", "csms_url", s->csms_url,
 	    sizeof(s->csms_url), cause) != 0)
 		goto out;
+	if (get_choice(root, "scenario", "registers", register_modes,
+	    &regmode, cause) != 0)
+		goto out;
+	s->lenient = regmode == 1;
 	s->follow_delay_ms = (int64_t)delay;
 	if (gw[0] != '\0' && sim_parse_hostport("gateway", gw, s->gateway_host,
 	    sizeof(s->gateway_host), &s->gateway_port, cause) != 0)

@@ -14,6 +14,7 @@
 #define SIM_IDTAG_MAX 36
 #define SIM_FOLLOW_QUEUE 32
 #define SIM_FW_URL_REGS 128
+#define SIM_MAX_REFUSE 16
 
 /* Modbus exception codes the simulator answers with. */
 #define SIM_EX_ILLEGAL_FUNCTION 1
@@ -63,6 +64,8 @@ struct sim_connector {
 	uint32_t lim_current_ca;     /* 2y002 / 1700+x, 0.01 A */
 	uint32_t off_power_w;        /* 2y004 / 1800+x */
 	uint32_t off_current_ca;     /* 2y006 / 1900+x, 0.01 A */
+	bool lim_by_current;         /* last limit written was a current */
+	bool off_by_current;         /* same for the offline limit */
 
 	/* The EV. */
 	bool plugged;
@@ -111,6 +114,11 @@ struct sim_charger {
 	bool word_high_first;        /* UINT32 word order */
 	int word_order;              /* 0 model, 1 high-first, 2 low-first */
 	bool answer_fc04;            /* false: "illegal function" to 04 */
+	bool lenient;                /* also the registers the manual leaves
+	                              * open for the model (assumed rows) */
+	uint16_t refuse[SIM_MAX_REFUSE]; /* addresses answering exception 02 */
+	int n_refuse;
+	bool has_mode_reg;           /* register 0 exists (set by build) */
 
 	/* Holding registers. */
 	uint16_t control_mode;       /* 0 power, 1 current */
@@ -122,6 +130,8 @@ struct sim_charger {
 	uint16_t fw_url_regs[SIM_FW_URL_REGS];
 
 	bool faulted;                /* whole charger: status 10 */
+	bool garbled;                /* its power registers read garble_w */
+	double garble_w;
 	enum sim_silence silence;
 	int64_t last_write_ms;       /* last write from the controller */
 	bool offline;                /* applying offline limits now */
@@ -160,6 +170,8 @@ struct sim_meter {
 	bool rtu;                    /* serve on the pseudo-terminal */
 	int unit_id;
 	bool silent;
+	bool garbled;                /* total and L1 power read garble_w */
+	double garble_w;             /* any float, NaN and Inf included */
 	int min_gap_ms;              /* RTU: requests sooner after the last
 	                              * reply get no answer (0 = off) */
 	int64_t last_reply_ms;       /* when its last RTU reply ended */
@@ -200,6 +212,7 @@ struct sim_site {
 	double dc_voltage_v;
 	double min_current_a;        /* AC EVs cannot charge below this */
 	int64_t follow_delay_ms;
+	bool lenient;                /* default of the chargers' "registers" */
 	double ramp_w_per_s;         /* EVs rise this fast; 0 = at once */
 	double available_power_kw;
 	double main_breaker_a;       /* 0: the smallest that carries it */

@@ -78,6 +78,7 @@ site_charger_view(const struct site *s, int c, struct site_charger_view *v)
 	v->serial = r->serial;
 	v->firmware = r->firmware;
 	v->error = r->error;
+	v->unsupported = r->unsupported;
 	switch (l->kind) {
 	case CFG_LINK_TCP:
 		snprintf(v->link, sizeof(v->link), "tcp %s:%d", l->host, l->port);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/util.h"
 
 /* Fills the balancer settings from cfg and lb. */
@@ -337,6 +338,7 @@ site_sb_conf(const struct site *s, struct sb_conf *conf,
 		sc->control_unit = cc->control_unit == CFG_CONTROL_CURRENT ?
 		    SB_CONTROL_CURRENT : SB_CONTROL_POWER;
 		sc->word_order = sb_words_of(cc->word_order);
+		sc->max_power_w = cc->max_power_w;
 		for (int j = 0; j < cc->connectors && j < SB_MAX_CONNECTORS; j++)
 			sc->offline_limit[j] = site_offline_limit(s, c);
 	}
@@ -361,6 +363,7 @@ site_sb_conf(const struct site *s, struct sb_conf *conf,
 		serial_of(&cfg->meter.link, &conf->meter.rtu);
 		conf->meter.poll_interval_ms = cfg->meter.poll_interval_ms;
 		conf->meter.max_age_s = cfg->meter.max_age_s;
+		conf->meter.max_power_w = (double)cfg_breaker_w(cfg, NULL);
 	}
 }
 
@@ -856,6 +859,16 @@ site_update_caps(struct site *s, int64_t now_ms)
 	if (cap != s->cap_w || src != s->cap_source ||
 	    applies != s->offline_cap_active)
 		s->dirty = true;
+	if (applies != s->offline_cap_active && s->lb.offline_site_power_w > 0) {
+		if (applies)
+			log_info("site cap: backend unreachable for %d s: "
+			    "offline-site power %d W in force (cap %d W)",
+			    s->cfg->balancer.offline_site_delay_s,
+			    (int)s->lb.offline_site_power_w, (int)cap);
+		else
+			log_info("site cap: backend connected: offline-site "
+			    "power no longer in force (cap %d W)", (int)cap);
+	}
 	s->cap_w = cap;
 	s->cap_source = src;
 	s->offline_cap_active = applies;

@@ -309,6 +309,7 @@ struct site_report {
 struct site_charger_view {
 	const char *name, *model, *serial, *firmware;
 	const char *error;            /* "" when none */
+	const char *unsupported;      /* registers it refused, "" when none */
 	char link[CFG_PATH_MAX + 64]; /* "tcp 127.0.0.1:5021", ... */
 	bool online;
 	int64_t updated_ms;           /* monotonic, last reading; 0 never */

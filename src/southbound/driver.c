@@ -40,6 +40,8 @@ fail_errno(struct sb_dev *dev, int err, const char *what, unsigned addr)
 	bool exception = err > MODBUS_ENOBASE &&
 	    err <= MODBUS_ENOBASE + MODBUS_EXCEPTION_GATEWAY_TARGET;
 
+	dev->last_errno = err;
+
 	return fail(dev, SB_DRV_IO, exception ? SB_FAULT_EXCEPTION : SB_FAULT_IO,
 	    "%s at %u: %s", what, addr, modbus_strerror(err));
 }
@@ -114,6 +116,8 @@ store_row(struct sb_dev *dev, const struct sb_row *row, const uint16_t *regs)
 		c = &rd->conn[row->connector - 1];
 	if (r->type != SB_T_ASCII)
 		v = sb_decode_value(r, regs, dev->words);
+	if (r->type == SB_T_F32 && isnan(v))
+		dev->not_a_number = sb_what_name(r->what); /* NAN = not read */
 
 	switch (r->what) {
 	case SB_W_PRODUCT_TYPE:
@@ -178,6 +182,108 @@ store_row(struct sb_dev *dev, const struct sb_row *row, const uint16_t *regs)
 	}
 }
 
+/* True when the device refused addr before (on any connection). */
+static bool
+known_unsupported(const struct sb_dev *dev, unsigned addr)
+{
+	for (int i = 0; i < dev->n_unsup; i++)
+		if (dev->unsup[i] == addr)
+			return true;
+	return false;
+}
+
+/* What the gateway does without a row, for the log line. */
+static const char *
+without(const struct sb_dev *dev, enum sb_what what)
+{
+	switch (what) {
+	case SB_W_CONTROL_MODE:
+		return dev->unit == SB_CONTROL_CURRENT ?
+		    "limits written in A (0.01 A registers)" :
+		    "limits written in W";
+	case SB_W_COMM_TIMEOUT:
+		return "the charger relies on the offline limits written to "
+		    "it (falls back after its own timeout)";
+	case SB_W_C_STATUS:
+		return "connector status derived from the charger's";
+	case SB_W_C_POWER:
+		return "connector power taken from the charger's";
+	case SB_W_MAX_POWER:
+	case SB_W_MAX_CURRENT:
+	case SB_W_MAX_OFFLINE_POWER:
+		return "the configured maximum is not checked against it";
+	default:
+		return "left unknown";
+	}
+}
+
+/* Remembers that the device refused a row's address with exception err
+ * (kept across connections, shown in the reading) and says so once. */
+static void
+mark_unsupported(struct sb_dev *dev, const struct sb_reg *r, unsigned addr,
+    int err)
+{
+	size_t len = strlen(dev->rd.unsupported);
+
+	if (known_unsupported(dev, addr))
+		return;
+	if (dev->n_unsup < SB_MAX_UNSUPPORTED)
+		dev->unsup[dev->n_unsup++] = (uint16_t)addr;
+	snprintf(dev->rd.unsupported + len, sizeof dev->rd.unsupported - len,
+	    "%s%u %s", len > 0 ? ", " : "", addr, sb_what_name(r->what));
+	log_info("%s: register %u (%s) not supported (exception %02d): %s",
+	    dev->name, addr, sb_what_name(r->what), err - MODBUS_ENOBASE,
+	    without(dev, r->what));
+}
+
+/* Reads a block the device refused as a whole: in runs of adjacent rows
+ * (no unlisted address in between), and a run it refuses row by row; a
+ * row it refuses alone is unsupported.  0 or a driver error. */
+static int
+read_runs(struct sb_dev *dev, modbus_t *ctx, struct sb_block *blk,
+    struct sb_row *rows)
+{
+	uint16_t buf[SB_MAX_READ_REGS];
+
+	for (unsigned i = 0; i < blk->n_rows;) {
+		unsigned n = 1, end;
+
+		if (rows[i].unsupported) {
+			i++;
+			continue;
+		}
+		end = rows[i].addr + rows[i].reg->count;
+		while (!rows[i].alone && i + n < blk->n_rows &&
+		    !rows[i + n].unsupported && !rows[i + n].alone &&
+		    rows[i + n].addr <= end) {
+			unsigned e = rows[i + n].addr + rows[i + n].reg->count;
+
+			if (e > end)
+				end = e;
+			n++;
+		}
+		if (read_ro(dev, ctx, blk->fc, rows[i].addr,
+		    end - rows[i].addr, buf) == 0) {
+			for (unsigned k = 0; k < n; k++)
+				store_row(dev, &rows[i + k],
+				    buf + (rows[i + k].addr - rows[i].addr));
+			i += n;
+			continue;
+		}
+		if (errno != EMBXILADD)
+			return fail_errno(dev, errno, "read", rows[i].addr);
+		if (n > 1) {
+			for (unsigned k = 0; k < n; k++)
+				rows[i + k].alone = true;
+			continue; /* the same rows again, one by one */
+		}
+		rows[i].unsupported = true;
+		mark_unsupported(dev, rows[i].reg, rows[i].addr, EMBXILADD);
+		i++;
+	}
+	return 0;
+}
+
 /* Reads every block of a plan and stores the rows.  A span the device
  * refuses (illegal data address) is read row by row from then on; a row
  * it refuses alone is marked unsupported and left unknown. */
@@ -185,6 +291,7 @@ static int
 read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan)
 {
 	uint16_t buf[SB_MAX_READ_REGS];
+	int rc;
 
 	for (size_t b = 0; b < plan->n_blocks; b++) {
 		struct sb_block *blk = &plan->blocks[b];
@@ -202,6 +309,8 @@ read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan)
 				if (errno == EMBXILADD) {
 					rows[0].unsupported = true;
 					blk->split = true;
+					mark_unsupported(dev, rows[0].reg,
+					    rows[0].addr, EMBXILADD);
 					continue;
 				}
 				return fail_errno(dev, errno, "read",
@@ -209,22 +318,8 @@ read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan)
 			}
 			blk->split = true;
 		}
-		for (unsigned i = 0; i < blk->n_rows; i++) {
-			struct sb_row *row = &rows[i];
-
-			if (row->unsupported)
-				continue;
-			if (read_ro(dev, ctx, blk->fc, row->addr,
-			    row->reg->count, buf) == 0) {
-				store_row(dev, row, buf);
-				continue;
-			}
-			if (errno != EMBXILADD)
-				return fail_errno(dev, errno, "read", row->addr);
-			row->unsupported = true;
-			log_debug("sb", "%s: %s at %u not supported",
-			    dev->name, sb_what_name(row->reg->what), row->addr);
-		}
+		if ((rc = read_runs(dev, ctx, blk, rows)) != 0)
+			return rc;
 	}
 	return 0;
 }
@@ -280,8 +375,11 @@ sb_reading_clear(struct sb_charger_reading *rd)
 	uint64_t polls = rd->polls, rb = rd->readback_errors;
 	uint64_t done = rd->commands_done;
 	int result = rd->command_result;
+	char unsupported[sizeof rd->unsupported];
 
+	memcpy(unsupported, rd->unsupported, sizeof unsupported);
 	memset(rd, 0, sizeof *rd);
+	memcpy(rd->unsupported, unsupported, sizeof unsupported);
 	rd->index = index;
 	rd->polls = polls;
 	rd->readback_errors = rb;
@@ -321,6 +419,25 @@ sb_meter_reading_clear(struct sb_meter_reading *m)
 	m->import_kwh = m->export_kwh = NAN;
 }
 
+/* Marks the rows the device refused before: never asked again, and
+ * their blocks read row by row. */
+static void
+skip_unsupported(const struct sb_dev *dev, struct sb_plan *plan)
+{
+	for (size_t b = 0; b < plan->n_blocks; b++) {
+		struct sb_block *blk = &plan->blocks[b];
+
+		for (unsigned i = 0; i < blk->n_rows; i++) {
+			struct sb_row *row = &plan->rows[blk->first_row + i];
+
+			if (known_unsupported(dev, row->addr)) {
+				row->unsupported = true;
+				blk->split = true;
+			}
+		}
+	}
+}
+
 /* Forgets what was learnt on the previous connection. */
 void
 sb_drv_reset(struct sb_dev *dev)
@@ -329,13 +446,71 @@ sb_drv_reset(struct sb_dev *dev)
 	dev->last_io_ms = 0;
 	sb_plan_reads(dev->model, SB_PH_IDENTITY, dev->n_conn, &dev->id_plan);
 	sb_plan_reads(dev->model, SB_PH_POLL, dev->n_conn, &dev->poll_plan);
+	skip_unsupported(dev, &dev->id_plan);
+	skip_unsupported(dev, &dev->poll_plan);
+}
+
+/* Writes configuration register `what` (0 or 2) and reads it back.  A
+ * model whose table does not list it, or a device that refuses it with
+ * an exception, goes on without it; either is said once. */
+static int
+write_config(struct sb_dev *dev, modbus_t *ctx, enum sb_what what,
+    uint64_t value)
+{
+	const struct sb_reg *r = sb_reg_find(dev->model, what);
+	bool *told = what == SB_W_CONTROL_MODE ? &dev->told_no_mode :
+	    &dev->told_no_timeout;
+	int rc;
+
+	if (r == NULL) {
+		if (!*told)
+			log_info("%s: register %u not in the manual's table "
+			    "for %s: %s", dev->name,
+			    what == SB_W_CONTROL_MODE ? 0u : 2u,
+			    dev->model->name, without(dev, what));
+		*told = true;
+		return 0;
+	}
+	if (known_unsupported(dev, r->base))
+		return 0;
+	rc = write_checked(dev, ctx, r, r->base, value);
+	if (rc == SB_DRV_IO && dev->rd.fault == SB_FAULT_EXCEPTION &&
+	    r->optional) {
+		mark_unsupported(dev, r, r->base, dev->last_errno);
+		*told = true;
+		dev->rd.fault = SB_FAULT_NONE;
+		dev->rd.error[0] = '\0';
+		return 0;
+	}
+	return rc;
+}
+
+/* Warns once when the configuration asks more than the charger says it
+ * can: the maximum power (10119) and the offline power (10121, DC). */
+static void
+check_maxima(struct sb_dev *dev)
+{
+	const struct sb_charger_reading *rd = &dev->rd;
+
+	if (dev->told_maxima)
+		return;
+	dev->told_maxima = true;
+	if (dev->max_power_w > 0 && rd->max_power_w > 0 &&
+	    dev->max_power_w > rd->max_power_w)
+		log_warnx("%s: configured maximum %.0f W is above the %.0f W "
+		    "the charger reports (10119): it will not draw more",
+		    dev->name, dev->max_power_w, rd->max_power_w);
+	if (dev->offline_total_w > 0 && rd->max_offline_power_w > 0 &&
+	    dev->offline_total_w > rd->max_offline_power_w)
+		log_warnx("%s: configured offline power %.0f W is above the "
+		    "%.0f W the charger allows offline (10121)", dev->name,
+		    dev->offline_total_w, rd->max_offline_power_w);
 }
 
 /* Reads the identity and writes control mode and comm timeout. */
 int
 sb_drv_identify(struct sb_dev *dev, modbus_t *ctx, int comm_timeout_s)
 {
-	const struct sb_reg *r;
 	int rc;
 
 	if (dev->is_meter) {
@@ -358,39 +533,187 @@ sb_drv_identify(struct sb_dev *dev, modbus_t *ctx, int comm_timeout_s)
 		return fail(dev, SB_DRV_DEVICE, SB_FAULT_IDENTITY,
 		    "the charger reports %d connector(s), %d configured",
 		    dev->rd.n_connectors, dev->n_conn);
-	if ((r = sb_reg_find(dev->model, SB_W_CONTROL_MODE)) != NULL &&
-	    (rc = write_checked(dev, ctx, r, r->base,
-	    dev->unit == SB_CONTROL_CURRENT ? 1 : 0)) != 0)
+	check_maxima(dev);
+	if ((rc = write_config(dev, ctx, SB_W_CONTROL_MODE,
+	    dev->unit == SB_CONTROL_CURRENT ? 1 : 0)) != 0 ||
+	    (rc = write_config(dev, ctx, SB_W_COMM_TIMEOUT,
+	    (uint64_t)comm_timeout_s)) != 0)
 		return rc;
-	r = sb_reg_find(dev->model, SB_W_COMM_TIMEOUT);
-	if (r != NULL && !dev->comm_timeout_unsupported) {
-		rc = write_checked(dev, ctx, r, r->base,
-		    (uint64_t)comm_timeout_s);
-		if (rc == SB_DRV_IO && dev->rd.fault == SB_FAULT_EXCEPTION &&
-		    r->optional) {
-			/* e.g. the AC Wallbox has no register 2 */
-			dev->comm_timeout_unsupported = true;
-			dev->rd.fault = SB_FAULT_NONE;
-			dev->rd.error[0] = '\0';
-		} else if (rc != 0)
-			return rc;
-	}
 	dev->identified = true;
 	return 0;
+}
+
+/* True when the model lists `what` for connector 1 and the device has
+ * not refused it. */
+static bool
+answers(const struct sb_dev *dev, enum sb_what what)
+{
+	const struct sb_reg *r = sb_reg_find(dev->model, what);
+
+	return r != NULL && !known_unsupported(dev, sb_reg_addr(r, 1));
+}
+
+/* Fills connector values a one-connector model does not list (or did
+ * not answer) from the charger-wide registers it does list:
+ * - energy (models without 1y035): see the loop below;
+ * - power: the charger's power (10005);
+ * - status: the charger's 8 (unavailable) or 10 (faulted) as they are;
+ *   else charging (3) when it draws power; suspendedEVSE (5) when a
+ *   session is on (its charging time or IdToken is set) without power
+ *   (nothing listed tells an EV that stopped drawing: the balancer goes
+ *   on offering it power); available (0) otherwise. */
+static void
+derive(struct sb_dev *dev)
+{
+	struct sb_charger_reading *rd = &dev->rd;
+	struct sb_connector_reading *c = &rd->conn[0];
+
+	/* Models without a cumulative register (DC): a running total of
+	 * the session energy 1500+x, carried over when a session ends (the
+	 * session counter drops).  Kept for the daemon's run only. */
+	for (int k = 0; k < dev->n_conn && !answers(dev, SB_W_C_ENERGY); k++) {
+		struct sb_connector_reading *x = &rd->conn[k];
+
+		if (isnan(x->session_energy_wh))
+			continue;
+		if (x->session_energy_wh < dev->session_last_wh[k])
+			dev->energy_base_wh[k] += dev->session_last_wh[k];
+		dev->session_last_wh[k] = x->session_energy_wh;
+		x->energy_wh = dev->energy_base_wh[k] + x->session_energy_wh;
+	}
+	if (dev->n_conn != 1)
+		return;
+	if (!answers(dev, SB_W_C_POWER))
+		c->power_w = rd->power_w;
+	if (answers(dev, SB_W_C_STATUS))
+		return;
+	c->status = -1;
+	if (rd->status < 0)
+		return;
+	if (rd->status == SB_STATUS_UNAVAILABLE ||
+	    rd->status == SB_STATUS_FAULTED)
+		c->status = rd->status;
+	else if (c->power_w > 0)
+		c->status = SB_STATUS_CHARGING;
+	else if (c->id_token[0] != '\0' || c->charge_time_s > 0)
+		c->status = SB_STATUS_SUSPENDED_EVSE;
+	else
+		c->status = SB_STATUS_AVAILABLE;
+}
+
+/* Plausibility bounds (docs/southbound.md): power up to this factor of
+ * the maximum, voltages up to these. */
+#define SB_PLAUSIBLE_FACTOR 1.2
+#define SB_AC_VOLTAGE_MAX 500.0
+#define SB_DC_VOLTAGE_MAX 1000.0
+#define SB_CHARGER_POWER_MAX 2e6  /* when no maximum is known */
+#define SB_SITE_POWER_MAX 1e7
+
+/* Checks v against [lo, hi] (NAN = not read: fine); on failure writes
+ * why and returns false. */
+static bool
+in_range(double v, double lo, double hi, const char *what, const char *unit,
+    char *why, size_t len)
+{
+	if (isnan(v))
+		return true; /* not read (a float NaN is caught apart) */
+	if (isfinite(v) && v >= lo && v <= hi)
+		return true;
+	snprintf(why, len, "%s %g %s out of range %g..%g", what, v, unit, lo,
+	    hi);
+	return false;
+}
+
+/* The charger's values against their physical range; false and why. */
+static bool
+charger_plausible(const struct sb_dev *dev, char *why, size_t len)
+{
+	const struct sb_charger_reading *rd = &dev->rd;
+	bool dc = sb_reg_find(dev->model, SB_W_C_SOC) != NULL;
+	double maxw = dev->max_power_w > 0 ? dev->max_power_w :
+	    isfinite(rd->max_power_w) && rd->max_power_w > 0 ?
+	    rd->max_power_w : SB_CHARGER_POWER_MAX;
+	double pmax = maxw * SB_PLAUSIBLE_FACTOR;
+	double vmax = dc ? SB_DC_VOLTAGE_MAX : SB_AC_VOLTAGE_MAX;
+	bool ok;
+
+	why[0] = '\0';
+	ok = in_range(rd->power_w, 0, pmax, "charger power", "W", why, len) &&
+	    (rd->status < 0 || in_range(rd->status, 0, 11, "charger status", "",
+	    why, len));
+	for (int k = 0; ok && k < dev->n_conn; k++) {
+		const struct sb_connector_reading *c = &rd->conn[k];
+		char w[32];
+
+		snprintf(w, sizeof w, "connector %d", k + 1);
+		ok = in_range(c->power_w, 0, pmax, w, "W (power)", why, len) &&
+		    (c->status < 0 ||
+		    in_range(c->status, 0, 11, w, "(status)", why, len)) &&
+		    (c->soc_pct < 0 ||
+		    in_range(c->soc_pct, 0, 100, w, "% (SoC)", why, len));
+		for (int p = 0; ok && p < 3; p++)
+			ok = in_range(c->voltage_v[p], 0, vmax, w, "V", why,
+			    len) && in_range(c->phase_power_w[p], 0, pmax, w,
+			    "W (phase power)", why, len);
+	}
+	return ok;
+}
+
+/* The meter's values against their physical range; false and why. */
+static bool
+meter_plausible(const struct sb_dev *dev, char *why, size_t len)
+{
+	const struct sb_meter_reading *m = &dev->mrd;
+	double pmax = (dev->max_power_w > 0 ? dev->max_power_w :
+	    SB_SITE_POWER_MAX) * SB_PLAUSIBLE_FACTOR;
+	bool ok;
+
+	why[0] = '\0';
+	if (dev->not_a_number != NULL) {
+		snprintf(why, len, "%s is not a number",
+		    dev->not_a_number);
+		return false;
+	}
+	ok = in_range(m->total_power_w, -pmax, pmax, "total power", "W", why,
+	    len) && in_range(m->frequency_hz, 0, 100, "frequency", "Hz",
+	    why, len) && in_range(m->import_kwh, 0, 1e12, "import", "kWh",
+	    why, len) && in_range(m->export_kwh, 0, 1e12, "export", "kWh",
+	    why, len);
+	for (int p = 0; ok && p < 3; p++)
+		ok = in_range(m->voltage_v[p], 0, SB_AC_VOLTAGE_MAX, "voltage",
+		    "V", why, len) && in_range(m->power_w[p], -pmax, pmax,
+		    "phase power", "W", why, len) && in_range(m->current_a[p],
+		    -1e5, 1e5, "current", "A", why, len);
+	return ok;
 }
 
 /* Polls the device: status, power, energy, voltages, currents... */
 int
 sb_drv_poll(struct sb_dev *dev, modbus_t *ctx, int64_t now_ms)
 {
+	struct sb_charger_reading old = dev->rd;
+	struct sb_meter_reading mold = dev->mrd;
+	char why[sizeof dev->rd.error];
 	int rc;
 
+	dev->not_a_number = NULL;
 	if ((rc = read_plan(dev, ctx, &dev->poll_plan)) != 0)
 		return rc;
+	if (dev->is_meter && dev->model->n_regs > 0 &&
+	    sb_reg_find(dev->model, SB_W_M_TOTAL_POWER) == NULL)
+		dev->mrd.total_power_w = dev->mrd.power_w[0];
+	if (!dev->is_meter)
+		derive(dev);
+	if (dev->is_meter ? !meter_plausible(dev, why, sizeof why) :
+	    !charger_plausible(dev, why, sizeof why)) {
+		/* never fed to the balancer: the previous values stay */
+		dev->rd = old;
+		dev->mrd = mold;
+		dev->rd.implausible++;
+		dev->mrd.implausible++;
+		return fail(dev, SB_DRV_IO, SB_FAULT_IMPLAUSIBLE, "%s", why);
+	}
 	if (dev->is_meter) {
-		if (dev->model->n_regs > 0 &&
-		    sb_reg_find(dev->model, SB_W_M_TOTAL_POWER) == NULL)
-			dev->mrd.total_power_w = dev->mrd.power_w[0];
 		dev->mrd.polls++;
 		dev->mrd.updated_ms = now_ms;
 	} else {

@@ -106,6 +106,62 @@ sb_probe_adopt(int fd, int timeout_ms, struct sb_prober **out, char **cause)
 	return SB_OK;
 }
 
+/* Reads registers for `ocpp-edgectl read`. */
+int
+sb_probe_read(struct sb_prober *p, int unit_id, int fc, unsigned addr,
+    unsigned count, uint16_t *out, int *fc_used, char **cause)
+{
+	int rc = -1;
+
+	if (count < 1 || count > 125 || addr + count > 65536 ||
+	    (fc != 0 && fc != 3 && fc != 4) || unit_id < 0 || unit_id > 255) {
+		xasprintf(cause, "address %u + %u registers, function %d or "
+		    "unit id %d out of range (1..125 registers within "
+		    "0..65535, function 3 or 4, unit id 0..255)", addr, count,
+		    fc, unit_id);
+		return SB_ERR_RANGE;
+	}
+	modbus_set_slave(p->ctx, unit_id);
+	if (fc != 3) {
+		*fc_used = 4;
+		rc = modbus_read_input_registers(p->ctx, (int)addr,
+		    (int)count, out);
+	}
+	if (fc == 3 || (fc == 0 && rc < 0 && errno == EMBXILFUN)) {
+		*fc_used = 3;
+		rc = modbus_read_registers(p->ctx, (int)addr, (int)count, out);
+	}
+	if (rc == (int)count)
+		return SB_OK;
+	xasprintf(cause, "function %d at %u: %s", *fc_used, addr,
+	    rc < 0 ? modbus_strerror(errno) : "short answer");
+	return SB_ERR_DEVICE;
+}
+
+/* Writes 3 then 4 with the new slave id (`ocpp-edgectl slave-id`). */
+int
+sb_probe_set_slave_id(struct sb_prober *p, int unit_id, int new_id,
+    char **cause)
+{
+	if (new_id < 1 || new_id > 247 || unit_id < 0 || unit_id > 255) {
+		xasprintf(cause, "slave id %d or unit id %d out of range "
+		    "(new id 1..247)", new_id, unit_id);
+		return SB_ERR_RANGE;
+	}
+	modbus_set_slave(p->ctx, unit_id);
+	if (modbus_write_register(p->ctx, 3, (uint16_t)new_id) != 1) {
+		xasprintf(cause, "register 3 (slave id): %s",
+		    modbus_strerror(errno));
+		return SB_ERR_DEVICE;
+	}
+	if (modbus_write_register(p->ctx, 4, (uint16_t)new_id) != 1) {
+		xasprintf(cause, "register 4 (slave id confirm): %s",
+		    modbus_strerror(errno));
+		return SB_ERR_DEVICE;
+	}
+	return SB_OK;
+}
+
 /* Closes and frees. */
 void
 sb_probe_close(struct sb_prober *p)
@@ -311,6 +367,12 @@ probe_charger(struct sb_prober *p, struct sb_probe_result *out)
 			    (out->max_current_a * 230);
 			out->phases = ph > 2 ? 3 : 1;
 		}
+		/* The Wallbox's table lists only the maximum current (10117):
+		 * its power at 230 V on its phases, to the nearest 100 W. */
+		if (isnan(out->max_power_w) && !isnan(out->max_current_a) &&
+		    out->phases > 0)
+			out->max_power_w = round(out->max_current_a * 230 *
+			    out->phases / 100) * 100;
 	}
 }
 

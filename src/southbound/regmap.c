@@ -22,25 +22,28 @@
 	ROW(w, b, s, 1, SB_T_U16, 1, "", SB_ACC_WO, 0, SB_PH_NONE, true, false)
 #define W_(w, b, n, t) \
 	ROW(w, b, 0, n, t, 1, "", SB_ACC_WO, 0, SB_PH_NONE, false, false)
-#define CONFIG_ROWS \
+/* Register 0 (limit control mode) and 2 (comm timeout), for the models
+ * whose table lists them.  A device that refuses one with an exception
+ * goes on without it (driver.c). */
+#define CONTROL_MODE_ROW \
 	ROW(SB_W_CONTROL_MODE, 0, 0, 1, SB_T_U16, 1, "", SB_ACC_RW, 3, \
-	    SB_PH_NONE, false, false), \
+	    SB_PH_NONE, false, true)
+#define COMM_TIMEOUT_ROW \
 	ROW(SB_W_COMM_TIMEOUT, 2, 0, 1, SB_T_U16, 1, "s", SB_ACC_RW, 3, \
 	    SB_PH_NONE, false, true)
 
-/* AC connector rows shared by the AC models (manual §5.6, y = connector):
- * 1y000 status, 1y005 power, 1y009.. voltages, 1y015.. currents, 1y027..
- * per-phase power, 1y035 energy (UINT64, 0.1 Wh), 1y145 connector type,
- * 1y147 IdToken; 2y000.. limits. */
-#define AC_CONNECTOR_ROWS \
-	RC(SB_W_C_STATUS, 10000, 1000, 1, SB_T_U16, 1, ""), \
-	RC(SB_W_C_POWER, 10005, 1000, 2, SB_T_U32, 1, "W"), \
-	RC(SB_W_C_VOLTAGE_L1, 10009, 1000, 2, SB_T_U32, 0.01, "V"), \
-	RC(SB_W_C_VOLTAGE_L2, 10011, 1000, 2, SB_T_U32, 0.01, "V"), \
-	RC(SB_W_C_VOLTAGE_L3, 10013, 1000, 2, SB_T_U32, 0.01, "V"), \
-	RC(SB_W_C_CURRENT_L1, 10015, 1000, 2, SB_T_U32, 0.01, "A"), \
-	RC(SB_W_C_CURRENT_L2, 10017, 1000, 2, SB_T_U32, 0.01, "A"), \
-	RC(SB_W_C_CURRENT_L3, 10019, 1000, 2, SB_T_U32, 0.01, "A"), \
+/* Rows every AC table of the manual (§5.6) lists: identity, charger
+ * status and power, and per connector (y = connector) the per-phase
+ * power 1y027.., the cumulative energy 1y035 (UINT64, 0.1 Wh), the
+ * connector type 1y145, the IdToken 1y147 and the limits 2y000... */
+#define AC_COMMON_ROWS \
+	CONTROL_MODE_ROW, \
+	I_(SB_W_PRODUCT_TYPE, 100, 30, SB_T_ASCII, 1, ""), \
+	I_(SB_W_FIRMWARE, 130, 20, SB_T_ASCII, 1, ""), \
+	I_(SB_W_SERIAL, 10100, 16, SB_T_ASCII, 1, ""), \
+	I_(SB_W_N_CONNECTORS, 10116, 1, SB_T_U16, 1, ""), \
+	R_(SB_W_STATUS, 10000, 1, SB_T_U16, 1, ""), \
+	R_(SB_W_POWER, 10005, 2, SB_T_U32, 1, "W"), \
 	RC(SB_W_C_POWER_L1, 10027, 1000, 2, SB_T_U32, 1, "W"), \
 	RC(SB_W_C_POWER_L2, 10029, 1000, 2, SB_T_U32, 1, "W"), \
 	RC(SB_W_C_POWER_L3, 10031, 1000, 2, SB_T_U32, 1, "W"), \
@@ -52,61 +55,75 @@
 	LC(SB_W_C_OFFLINE_POWER, 20004, 1000, 1, "W"), \
 	LC(SB_W_C_OFFLINE_CURRENT, 20006, 1000, 0.01, "A")
 
-#define AC_IDENTITY_ROWS \
-	I_(SB_W_PRODUCT_TYPE, 100, 30, SB_T_ASCII, 1, ""), \
-	I_(SB_W_FIRMWARE, 130, 20, SB_T_ASCII, 1, ""), \
-	I_(SB_W_SERIAL, 10100, 16, SB_T_ASCII, 1, ""), \
-	I_(SB_W_N_CONNECTORS, 10116, 1, SB_T_U16, 1, "")
+/* Per-connector voltage and current (Ultra and Single). */
+#define AC_CONNECTOR_VI_ROWS \
+	RC(SB_W_C_VOLTAGE_L1, 10009, 1000, 2, SB_T_U32, 0.01, "V"), \
+	RC(SB_W_C_VOLTAGE_L2, 10011, 1000, 2, SB_T_U32, 0.01, "V"), \
+	RC(SB_W_C_VOLTAGE_L3, 10013, 1000, 2, SB_T_U32, 0.01, "V"), \
+	RC(SB_W_C_CURRENT_L1, 10015, 1000, 2, SB_T_U32, 0.01, "A"), \
+	RC(SB_W_C_CURRENT_L2, 10017, 1000, 2, SB_T_U32, 0.01, "A"), \
+	RC(SB_W_C_CURRENT_L3, 10019, 1000, 2, SB_T_U32, 0.01, "A")
 
-#define AC_CHARGER_ROWS \
-	R_(SB_W_STATUS, 10000, 1, SB_T_U16, 1, ""), \
-	R_(SB_W_POWER, 10005, 2, SB_T_U32, 1, "W")
+/* A connector value the table lists only for the charger as a whole (a
+ * one-connector model): read once, stored as connector 1's. */
+#define R1(w, b, n, t, sc, u) \
+	ROW(w, b, 0, n, t, sc, u, SB_ACC_RO, 4, SB_PH_POLL, false, false)
 
-/* AC Wallbox: one connector; maximum current at 10117 (0.01 A) and
- * maximum power at 10119 (the manual lists 10119 for the Ultra and the
- * Single only: a Wallbox that refuses it leaves max_power_w unknown); the
- * charger-wide start/stop, lock and firmware URL at 30000..30002. */
+/* AC Wallbox (one connector): maximum current at 10117; voltage and
+ * current only charger-wide (10009.., 10015..), and the session's charging
+ * time (10007, one register: UINT16); the connector's power at
+ * 11023; start/stop, lock and firmware URL charger-wide at 30000..30002.
+ * Its table lists neither register 2, 10119, nor the connector status
+ * 11000 and power 11005: the status is derived (driver.c). */
 static const struct sb_reg ac_wallbox_regs[] = {
-	CONFIG_ROWS,
-	AC_IDENTITY_ROWS,
+	AC_COMMON_ROWS,
 	I_(SB_W_MAX_CURRENT, 10117, 2, SB_T_U32, 0.01, "A"),
-	I_(SB_W_MAX_POWER, 10119, 2, SB_T_U32, 1, "W"),
-	AC_CHARGER_ROWS,
-	AC_CONNECTOR_ROWS,
+	R1(SB_W_C_CHARGE_TIME, 10007, 1, SB_T_U16, 1, "s"),
+	R1(SB_W_C_SESSION_ENERGY, 10008, 1, SB_T_U16, 10, "Wh"),
+	R1(SB_W_C_VOLTAGE_L1, 10009, 2, SB_T_U32, 0.01, "V"),
+	R1(SB_W_C_VOLTAGE_L2, 10011, 2, SB_T_U32, 0.01, "V"),
+	R1(SB_W_C_VOLTAGE_L3, 10013, 2, SB_T_U32, 0.01, "V"),
+	R1(SB_W_C_CURRENT_L1, 10015, 2, SB_T_U32, 0.01, "A"),
+	R1(SB_W_C_CURRENT_L2, 10017, 2, SB_T_U32, 0.01, "A"),
+	R1(SB_W_C_CURRENT_L3, 10019, 2, SB_T_U32, 0.01, "A"),
+	RC(SB_W_C_POWER, 10023, 1000, 2, SB_T_U32, 1, "W"),
 	W_(SB_W_C_START_STOP, 30000, 1, SB_T_U16),
 	W_(SB_W_C_LOCK, 30001, 1, SB_T_U16),
 	W_(SB_W_FIRMWARE_URL, 30002, 128, SB_T_ASCII),
 };
 
-/* AC Ultra: up to two connectors, maximum power at 10119, start/stop
- * and lock per connector at 3y000 / 3y001. */
+/* AC Ultra: up to two connectors, register 2, maximum power at 10119,
+ * status and power per connector, start/stop and lock per connector at
+ * 3y000 / 3y001. */
 static const struct sb_reg ac_ultra_regs[] = {
-	CONFIG_ROWS,
-	AC_IDENTITY_ROWS,
+	AC_COMMON_ROWS,
+	AC_CONNECTOR_VI_ROWS,
+	COMM_TIMEOUT_ROW,
 	I_(SB_W_MAX_POWER, 10119, 2, SB_T_U32, 1, "W"),
-	AC_CHARGER_ROWS,
-	AC_CONNECTOR_ROWS,
+	RC(SB_W_C_STATUS, 10000, 1000, 1, SB_T_U16, 1, ""),
+	RC(SB_W_C_POWER, 10005, 1000, 2, SB_T_U32, 1, "W"),
 	WC(SB_W_C_START_STOP, 30000, 1000),
 	WC(SB_W_C_LOCK, 30001, 1000),
 };
 
-/* AC Single Charger: one connector, maximum power at 10119, phase
- * switching at 21008, start/stop and lock at 31000 / 31001. */
+/* AC Single Charger: one connector, register 2, maximum power at 10119,
+ * connector status 11000, phase switching at 21008.  Its table lists no
+ * connector power (derived from 10005) and no start/stop or lock. */
 static const struct sb_reg single_regs[] = {
-	CONFIG_ROWS,
-	AC_IDENTITY_ROWS,
+	AC_COMMON_ROWS,
+	AC_CONNECTOR_VI_ROWS,
+	COMM_TIMEOUT_ROW,
 	I_(SB_W_MAX_POWER, 10119, 2, SB_T_U32, 1, "W"),
-	AC_CHARGER_ROWS,
-	AC_CONNECTOR_ROWS,
+	RC(SB_W_C_STATUS, 10000, 1000, 1, SB_T_U16, 1, ""),
 	ROW(SB_W_PHASE_SWITCH, 21008, 0, 1, SB_T_U16, 1, "", SB_ACC_RW, 3,
 	    SB_PH_NONE, false, false),
-	WC(SB_W_C_START_STOP, 30000, 1000),
-	WC(SB_W_C_LOCK, 30001, 1000),
 };
 
-/* DC models: offset x = 4 x connector (0 = the charger as a whole). */
+/* DC models: offset x = 4 x connector (0 = the charger as a whole).  The
+ * DC table lists neither register 0 nor 2: limits are written in the
+ * configured unit's registers and the offline limits 1800+x / 1900+x are
+ * the only fail-safe. */
 static const struct sb_reg dc_regs[] = {
-	CONFIG_ROWS,
 	I_(SB_W_PRODUCT_TYPE, 100, 30, SB_T_ASCII, 1, ""),
 	I_(SB_W_FIRMWARE, 130, 20, SB_T_ASCII, 1, ""),
 	I_(SB_W_SERIAL, 10100, 16, SB_T_ASCII, 1, ""),
@@ -122,6 +139,11 @@ static const struct sb_reg dc_regs[] = {
 	RC(SB_W_C_CHARGE_TIME, 1400, 4, 1, SB_T_U16, 1, "s"),
 	RC(SB_W_C_SESSION_ENERGY, 1500, 4, 1, SB_T_U16, 10, "Wh"),
 	RC(SB_W_C_SOC, 2200, 4, 1, SB_T_U16, 1, "%"),
+	/* RFID card number (DC Compact, DC Fast): 18 registers from 2400
+	 * for the charger and each of up to 16 connectors, 306 in all:
+	 * connector c at 2400 + 18 c.  RW: read with 03. */
+	ROW(SB_W_C_ID_TOKEN, 2400, 18, 18, SB_T_ASCII, 1, "", SB_ACC_RW, 3,
+	    SB_PH_POLL, true, false),
 	LC(SB_W_C_POWER_LIMIT, 1600, 4, 1, "W"),
 	LC(SB_W_C_CURRENT_LIMIT, 1700, 4, 0.01, "A"),
 	LC(SB_W_C_OFFLINE_POWER, 1800, 4, 1, "W"),
@@ -267,6 +289,14 @@ sb_model_name(enum sb_model model)
 	return m != NULL ? m->name : "?";
 }
 
+/* Returns how many connectors a model's table addresses (0: unknown). */
+int
+sb_model_max_connectors(enum sb_model model)
+{
+	const struct sb_model_desc *m = sb_model_desc(model);
+	return m != NULL ? m->max_connectors : 0;
+}
+
 /* Returns the row for `what`, or NULL.  Borrowed from the table. */
 const struct sb_reg *
 sb_reg_find(const struct sb_model_desc *m, enum sb_what what)
@@ -293,6 +323,13 @@ sb_what_name(enum sb_what what)
 	if ((unsigned)what >= SB_W_COUNT || what_names[what] == NULL)
 		return "?";
 	return what_names[what];
+}
+
+/* True for a value that belongs to a connector ("c." rows). */
+bool
+sb_what_is_connector(enum sb_what what)
+{
+	return what >= SB_W_C_STATUS && what <= SB_W_C_LOCK;
 }
 
 /* Decides the word order of a device from its model and override. */
@@ -481,7 +518,10 @@ sb_plan_reads(const struct sb_model_desc *m, enum sb_phase phase,
 		    c++) {
 			struct sb_row *row = &plan->rows[plan->n_rows++];
 			row->reg = r;
-			row->connector = c;
+			/* a connector value listed charger-wide is
+			 * connector 1's (one-connector models) */
+			row->connector = c == 0 && sb_what_is_connector(r->what) ?
+			    1 : c;
 			row->addr = (uint16_t)sb_reg_addr(r, c);
 		}
 	}

@@ -127,6 +127,8 @@ const struct sb_reg *sb_reg_find(const struct sb_model_desc *m,
     enum sb_what what);
 /* The address of a row for a connector (ignored for whole-device rows). */
 unsigned sb_reg_addr(const struct sb_reg *r, int connector);
+/* True for a value that belongs to a connector (SB_W_C_*). */
+bool sb_what_is_connector(enum sb_what what);
 /* Short name of a `what` ("c.power").  Static storage. */
 const char *sb_what_name(enum sb_what what);
 
@@ -179,6 +181,7 @@ struct sb_row {
 	int connector;         /* 0 for whole-device rows */
 	uint16_t addr;
 	bool unsupported;      /* the device refused it alone */
+	bool alone;            /* read on its own (a run with it was refused) */
 };
 #define SB_MAX_ROWS 256
 #define SB_MAX_BLOCKS 64
@@ -213,11 +216,28 @@ struct sb_dev {
 	char name[64];
 	char want_serial[40];       /* "" = do not check */
 	int min_gap_ms;             /* pause between requests (Eastron) */
+	double max_power_w;         /* configured maximum (charger) or what
+	                               the main breaker carries (meter), W;
+	                               0 = unknown */
+
+	/* what the device lacks (kept across connections; each told once) */
+	uint16_t unsup[SB_MAX_UNSUPPORTED]; /* addresses refused alone */
+	int n_unsup;
+	bool told_no_mode;          /* "limits written in W/A" logged */
+	bool told_no_timeout;       /* "relies on its offline limits" logged */
+	int last_errno;             /* of the last failed libmodbus call */
+	const char *not_a_number;   /* a float row read as NaN this poll */
+	/* DC energy: the running total of finished sessions, and the last
+	 * session counter seen, per connector (Wh) */
+	double energy_base_wh[SB_MAX_CONNECTORS];
+	double session_last_wh[SB_MAX_CONNECTORS];
+	bool told_maxima;           /* configuration vs 10119/10121 checked */
+	double offline_total_w;     /* configured offline limits, W (0 when
+	                               they are in A) */
 
 	/* connection state */
 	bool ro_fc03;               /* 04 refused: read RO blocks with 03 */
 	bool identified;
-	bool comm_timeout_unsupported;
 	struct sb_plan id_plan;
 	struct sb_plan poll_plan;
 	int64_t last_io_ms;
@@ -240,7 +260,10 @@ void sb_drv_reset(struct sb_dev *dev);
  * mode, comm timeout).  ctx has the device's unit id set. */
 int sb_drv_identify(struct sb_dev *dev, struct _modbus *ctx,
     int comm_timeout_s);
-/* Reads everything polled (charger or meter) into dev->rd / dev->mrd. */
+/* Reads everything polled (charger or meter) into dev->rd / dev->mrd.
+ * A reading out of its physical range (docs/southbound.md) leaves the
+ * previous values, counts in `implausible` and returns SB_DRV_IO with
+ * fault SB_FAULT_IMPLAUSIBLE. */
 int sb_drv_poll(struct sb_dev *dev, struct _modbus *ctx, int64_t now_ms);
 /* Writes a connector's limit (online when offline is false) in the
  * device's control unit, reads it back and compares. */

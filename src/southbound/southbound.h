@@ -15,6 +15,8 @@
 
 #define SB_MAX_CONNECTORS 8
 #define SB_MAX_CHARGERS 256
+/* Refused registers remembered per device. */
+#define SB_MAX_UNSUPPORTED 16
 
 /* Return codes of the public functions (0 = success). */
 enum sb_err {
@@ -45,6 +47,12 @@ enum sb_model {
 int sb_model_parse(const char *name, enum sb_model *model);
 /* The configuration name of a model.  Static storage. */
 const char *sb_model_name(enum sb_model model);
+/* The connectors a model's register table addresses (manual §5.6): 2 on
+ * the AC Ultra, 8 on DC models, 1 on the others; 0 for an unknown model.
+ * The one source of truth for configuration checks. */
+int sb_model_max_connectors(enum sb_model model);
+/* Chargers on one circuit at most (manual §2.1: 1 primary + 40). */
+#define SB_MAX_CHARGERS_PER_CIRCUIT 40
 
 enum sb_link_kind {
 	SB_LINK_TCP = 0,    /* the gateway connects to the device */
@@ -96,6 +104,10 @@ struct sb_charger_conf {
 	int connectors;             /* 1..SB_MAX_CONNECTORS */
 	enum sb_control_unit control_unit;
 	enum sb_word_order word_order;
+	/* The configured maximum power, W (0 = not configured: the
+	 * device's 10119 is used); a reading above 1.2 x this is
+	 * implausible (docs/southbound.md, "Plausibility"). */
+	double max_power_w;
 	/* Offline limit per connector (index 0 = connector 1), in the
 	 * control unit (W or A); written on every (re)connect. */
 	double offline_limit[SB_MAX_CONNECTORS];
@@ -111,6 +123,9 @@ struct sb_meter_conf {
 	struct sb_serial_conf rtu;
 	int poll_interval_ms; /* default 1000 */
 	int max_age_s;        /* older reading = meter fault; default 3 */
+	/* What the main breaker carries, W (0 = unknown); a power reading
+	 * beyond 1.2 x this is implausible. */
+	double max_power_w;
 };
 
 struct sb_conf {
@@ -141,6 +156,7 @@ enum sb_fault {
 	SB_FAULT_READBACK,  /* a limit read back differs from what was written */
 	SB_FAULT_IDENTITY,  /* the device is not the one configured */
 	SB_FAULT_STALE,     /* meter: the last good reading is too old */
+	SB_FAULT_IMPLAUSIBLE, /* a reading out of its physical range */
 };
 /* Text for an sb_fault.  Static storage. */
 const char *sb_fault_name(enum sb_fault fault);
@@ -201,8 +217,12 @@ struct sb_charger_reading {
 	char error[128];          /* its text, "" when none */
 	unsigned failures;        /* consecutive failures so far */
 	bool ro_uses_fc03;        /* input registers read with 03 */
+	/* Registers the model's table lists but this charger refused with
+	 * an exception ("0 control-mode, 10119 max-power"), "" when none. */
+	char unsupported[160];
 	uint64_t polls;           /* completed polls since start */
 	uint64_t readback_errors; /* limit mismatches since start */
+	uint64_t implausible;     /* polls refused as out of range */
 	uint64_t commands_done;   /* sequence of the last finished command */
 	int command_result;       /* its result: 0 or an sb_err */
 	int64_t updated_ms;       /* monotonic time of the last good poll */
@@ -222,6 +242,7 @@ struct sb_meter_reading {
 	double import_kwh;
 	double export_kwh;
 	uint64_t polls;
+	uint64_t implausible; /* polls refused as out of range */
 	int64_t updated_ms;   /* monotonic time of the last good reading */
 	int64_t age_ms;       /* now - updated_ms, -1 when never read */
 };
@@ -339,6 +360,18 @@ int sb_probe_adopt(int fd, int timeout_ms, struct sb_prober **out,
  * out->error when nothing recognisable answered). */
 int sb_probe_unit(struct sb_prober *p, int unit_id,
     struct sb_probe_result *out);
+/* Reads count (1..125) registers from addr at unit_id, read-only: with
+ * function fc (3 or 4), or fc 0 for 04 then 03 when the device answers
+ * "illegal function".  Returns 0 and *fc_used, or SB_ERR_RANGE, or
+ * SB_ERR_DEVICE with *cause (caller frees). */
+int sb_probe_read(struct sb_prober *p, int unit_id, int fc, unsigned addr,
+    unsigned count, uint16_t *out, int *fc_used, char **cause);
+/* Changes the slave id of the device at unit_id to new_id (1..247) the
+ * way the manual says (§5.5): register 3, then 4 with the same value; the
+ * only write a prober makes.  Returns 0, or SB_ERR_RANGE / SB_ERR_DEVICE
+ * with *cause (caller frees). */
+int sb_probe_set_slave_id(struct sb_prober *p, int unit_id, int new_id,
+    char **cause);
 /* Closes the connection and frees the prober (NULL is accepted). */
 void sb_probe_close(struct sb_prober *p);
 

@@ -69,7 +69,16 @@ struct sb_slot {
 	int64_t write_retry_ms;     /* after a failed read-back */
 	int64_t refresh_ms;         /* next re-write of all setpoints */
 	int64_t lost_ms;            /* tcp-listen: when the socket was lost */
+	/* what the log has said about it (worker-only) */
+	bool ever_ok;               /* answered at least once */
+	bool told_down;             /* a "not reached" line was logged */
+	int64_t tell_ms;            /* next "still not reached" line */
+	unsigned failed_total;      /* failed turns since the last good one */
+	int64_t down_since_ms;      /* first failure of this episode */
 };
+
+/* A device that stays down is mentioned again at most this often. */
+#define SB_TELL_EVERY_MS (5 * 60 * 1000)
 
 struct sb_link {
 	struct sb *sb;
@@ -137,6 +146,7 @@ sb_fault_name(enum sb_fault fault)
 	case SB_FAULT_READBACK: return "read-back mismatch";
 	case SB_FAULT_IDENTITY: return "identity mismatch";
 	case SB_FAULT_STALE: return "stale";
+	case SB_FAULT_IMPLAUSIBLE: return "implausible reading";
 	}
 	return "?";
 }
@@ -452,6 +462,20 @@ link_open(struct sb_link *l)
 	return 0;
 }
 
+/* Writes why the link could not be opened ("connect to 10.0.0.11:502:
+ * Connection refused", "open /dev/ttyS1: No such file or directory"). */
+static void
+link_error(const struct sb_link *l, int err, char *buf, size_t len)
+{
+	if (l->kind == SB_LINK_RTU)
+		snprintf(buf, len, "open %s: %s", l->serial.device,
+		    modbus_strerror(err));
+	else
+		snprintf(buf, len, "connect to %s:%d: %s",
+		    l->host != NULL ? l->host : "?", l->port,
+		    modbus_strerror(err));
+}
+
 /* Adopts a socket the listener handed over (called with the lock). */
 static void
 link_adopt(struct sb_link *l, int fd)
@@ -474,6 +498,50 @@ link_adopt(struct sb_link *l, int fd)
 		s->next_poll_ms = 0;
 		s->lost_ms = 0;
 	}
+}
+
+/* Says, from the first failed attempt, that a device is not reached (or
+ * reads out of range) and why, then at most every SB_TELL_EVERY_MS while
+ * it stays so: one line per episode, none per poll. */
+static void
+tell_down(struct sb_slot *s, const char *why, int64_t now)
+{
+	const struct sb_conf *c = &s->link->sb->conf;
+	int first_s = (s->dev.is_meter ? c->meter.poll_interval_ms :
+	    c->poll_interval_ms) / 1000;
+	bool absurd = (s->dev.is_meter ? s->dev.mrd.why : s->dev.rd.fault) ==
+	    SB_FAULT_IMPLAUSIBLE;
+	const char *state = absurd ? "implausible reading, not used" :
+	    s->ever_ok ? "not reached" : "not reached yet";
+
+	if (s->failed_total++ == 0)
+		s->down_since_ms = now;
+	if (s->told_down && now < s->tell_ms)
+		return;
+	if (first_s < 1)
+		first_s = 1;
+	if (!s->told_down)
+		log_warnx("%s: %s: %s (retrying every %d-%d s)", s->dev.name,
+		    state, why, first_s, c->backoff_max_ms / 1000);
+	else
+		log_warnx("%s: still failing after %lld min: %s "
+		    "(%u attempts)", s->dev.name,
+		    (long long)((now - s->down_since_ms) / 60000), why,
+		    s->failed_total);
+	s->told_down = true;
+	s->tell_ms = now + SB_TELL_EVERY_MS;
+}
+
+/* A good turn: says so when a "not reached" line was logged. */
+static void
+tell_up(struct sb_slot *s)
+{
+	if (s->told_down)
+		log_info("%s: back after %u failed attempt%s", s->dev.name,
+		    s->failed_total, s->failed_total == 1 ? "" : "s");
+	s->told_down = false;
+	s->failed_total = 0;
+	s->ever_ok = true;
 }
 
 /* Counts a failed turn: offline after N in a row, retried with backoff.
@@ -546,9 +614,9 @@ charger_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 	s->poll_req = false;
 	pthread_mutex_unlock(&sb->lock);
 	if (link_open(l) != 0) {
-		snprintf(d->rd.error, sizeof d->rd.error, "connect: %s",
-		    modbus_strerror(errno));
+		link_error(l, errno, d->rd.error, sizeof d->rd.error);
 		d->rd.fault = SB_FAULT_IO;
+		tell_down(s, d->rd.error, now);
 		turn_failed(l, s, now, true);
 		publish(sb, s);
 		return;
@@ -632,6 +700,7 @@ charger_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 			goto failed;
 	}
 	l->last_io_ms = mono_now_ms();
+	tell_up(s);
 	if (!s->online)
 		log_debug("sb", "%s: online", d->name);
 	s->online = true;
@@ -646,6 +715,8 @@ charger_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 
 failed:
 	l->last_io_ms = mono_now_ms();
+	if (rc == SB_DRV_IO || d->rd.fault == SB_FAULT_IDENTITY)
+		tell_down(s, d->rd.error, now);
 	turn_failed(l, s, now, rc == SB_DRV_IO);
 	publish(sb, s);
 }
@@ -663,9 +734,9 @@ meter_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 	s->poll_req = false;
 	pthread_mutex_unlock(&sb->lock);
 	if (link_open(l) != 0) {
-		snprintf(d->mrd.error, sizeof d->mrd.error, "connect: %s",
-		    modbus_strerror(errno));
+		link_error(l, errno, d->mrd.error, sizeof d->mrd.error);
 		d->mrd.why = SB_FAULT_IO;
+		tell_down(s, d->mrd.error, now);
 		turn_failed(l, s, now, true);
 		publish(sb, s);
 		return;
@@ -675,8 +746,10 @@ meter_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 	rc = sb_drv_poll(d, l->ctx, mono_now_ms());
 	l->last_io_ms = mono_now_ms();
 	if (rc != 0) {
+		tell_down(s, d->mrd.error, now);
 		turn_failed(l, s, now, true);
 	} else {
+		tell_up(s);
 		s->online = true;
 		s->failures = 0;
 		s->backoff_ms = sb->conf.backoff_min_ms;
@@ -694,6 +767,20 @@ wants_turn(struct sb *sb, struct sb_slot *s, int64_t now, int64_t *next)
 	int64_t due = s->next_poll_ms;
 	bool writes = false;
 
+	if (s->link->kind == SB_LINK_TCP_LISTEN && !s->link->connected &&
+	    !s->ever_ok) {
+		/* never dialled in: said after the grace, then now and then */
+		if (now >= s->tell_ms) {
+			log_warnx("%s: not reached yet: no charger with serial "
+			    "number \"%s\" has dialled in to %s", s->dev.name,
+			    s->dev.want_serial, sb->conf.listen);
+			s->told_down = true;
+			s->tell_ms = now + SB_TELL_EVERY_MS;
+		}
+		if (s->tell_ms < *next)
+			*next = s->tell_ms;
+		return false;
+	}
 	if (s->link->kind == SB_LINK_TCP_LISTEN && !s->link->connected) {
 		/* a charger that does not dial again within as many poll
 		 * intervals as failures make a device offline is offline */
@@ -1047,14 +1134,21 @@ sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
 		    conf->listen_unit_id : ch->unit_id;
 		d->n_conn = ch->connectors;
 		d->unit = ch->control_unit;
+		d->max_power_w = ch->max_power_w;
 		if (ch->serial != NULL)
 			strlcpy_ok(d->want_serial, ch->serial,
 			    sizeof d->want_serial);
 		for (int k = 0; k < ch->connectors; k++) {
 			s->off[k] = ch->offline_limit[k];
 			s->off_gen[k] = 1;
+			if (ch->control_unit == SB_CONTROL_POWER)
+				d->offline_total_w += ch->offline_limit[k];
 		}
 		slot_init(sb, s, ch->name != NULL ? ch->name : "charger");
+		if (ch->link == SB_LINK_TCP_LISTEN)
+			s->tell_ms = mono_now_ms() +
+			    (int64_t)conf->offline_after_failures *
+			    conf->poll_interval_ms;
 		if (ch->link == SB_LINK_RTU) {
 			l = rtu_link(sb, &ch->rtu);
 			d->min_gap_ms = l->gap_ms; /* silence between frames */
@@ -1075,6 +1169,7 @@ sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
 		d->model = sb_meter_desc(conf->meter.type);
 		d->words = sb_words_for(d->model, SB_WORDS_MODEL);
 		d->unit_id = conf->meter.unit_id;
+		d->max_power_w = conf->meter.max_power_w;
 		slot_init(sb, s, "meter");
 		s->msnap.present = s->dev.mrd.present = true;
 		if (conf->meter.link == SB_LINK_RTU) {
@@ -1363,6 +1458,8 @@ sb_meter_snapshot(struct sb *sb, int64_t now_ms, struct sb_meter_reading *out)
 	pthread_mutex_unlock(&sb->lock);
 	out->present = true;
 	out->age_ms = out->polls > 0 ? now_ms - out->updated_ms : -1;
+	if (out->why == SB_FAULT_IMPLAUSIBLE)
+		out->fault = true; /* at once: its last numbers are not used */
 	if (out->age_ms < 0 ||
 	    out->age_ms > (int64_t)sb->conf.meter.max_age_s * 1000) {
 		out->fault = true;

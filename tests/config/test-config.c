@@ -401,6 +401,11 @@ test_connectors_per_model(void)
 	ONE_ERROR(subst(base, "connectors = 2", "connectors = 3"),
 	    "t.conf:16: option 'charger[b].connectors': value '3'",
 	    "allowed 1..2 for autel-ac-ultra");
+	/* The Single Charger's table addresses one connector (it passed
+	 * the check and failed at start when this allowed 2). */
+	ONE_ERROR(subst(base, "\"autel-ac-ultra\"", "\"autel-single\""),
+	    "t.conf:16: option 'charger[b].connectors': value '2'",
+	    "allowed 1..1 for autel-single");
 	/* DC: up to 8. */
 	CU_ASSERT_EQUAL(load(subst(base, "\"autel-ac-ultra\" host = \"127.0.0.1\" "
 	    "port = 5022 connectors = 2 max-power-kw = 11", "\"autel-dc\" host = "
@@ -667,6 +672,13 @@ test_charger_power_and_phases(void)
 	CU_ASSERT_EQUAL(cfg.chargers[1].max_power_w, 7400);
 }
 
+/* Five circuits of 400 A for the charger-count tests. */
+#define CIRCUITS "circuit \"k0\" { max-current-a = 400 } " \
+	"circuit \"k1\" { max-current-a = 400 } " \
+	"circuit \"k2\" { max-current-a = 400 } " \
+	"circuit \"k3\" { max-current-a = 400 } " \
+	"circuit \"k4\" { max-current-a = 400 }"
+
 static void
 test_charger_count(void)
 {
@@ -683,29 +695,46 @@ test_charger_count(void)
 	    "allowed 1..200"));
 
 	/* 200 is the most: 200 x 4.2 kW = 840 kW < 1000 kW available, and
-	 * 2000 A x 230 V x 3 = 1380 kW on the breaker. */
+	 * 2000 A x 230 V x 3 = 1380 kW on the breaker; 40 per circuit. */
 	more = xstrdup("");
 	for (int i = 0; i < 200; i++) {
 		xasprintf(&tmp, "%scharger \"c%d\" { model = \"autel-ac-wallbox\" "
-		    "host = \"h\" port = %d max-power-kw = 11 }\n", more, i,
-		    1000 + i);
+		    "host = \"h\" port = %d max-power-kw = 11 circuit = "
+		    "\"k%d\" }\n", more, i, 1000 + i, i / 40);
 		free(more);
 		more = tmp;
 	}
 	xasprintf(&text, "site { available-power-kw = 1000 "
-	    "main-breaker-a = 2000 }\n"
+	    "main-breaker-a = 2000 " CIRCUITS " }\n"
 	    "csms { url = \"ws://h/\" identity = \"x\" }\n%s", more);
 	CU_ASSERT_EQUAL(load(text), 0);
 	CU_ASSERT_EQUAL(cfg.n_chargers, 200);
 	free(text);
 	/* 201 is one too many (line 203: two header lines + 201). */
 	xasprintf(&text, "site { available-power-kw = 1000 "
-	    "main-breaker-a = 2000 }\n"
+	    "main-breaker-a = 2000 " CIRCUITS " }\n"
 	    "csms { url = \"ws://h/\" identity = \"x\" }\n%s"
 	    "charger \"c200\" { model = \"autel-ac-wallbox\" host = \"h\" "
 	    "port = 999 max-power-kw = 11 }\n", more);
 	ONE_ERROR(text, "t.conf:203: option 'charger': 201 chargers defined",
 	    "allowed 1..200");
+	free(text);
+	free(more);
+	/* 41 on one circuit: the 41st is refused (manual §2.1). */
+	more = xstrdup("");
+	for (int i = 0; i < 41; i++) {
+		xasprintf(&tmp, "%scharger \"c%d\" { model = \"autel-ac-wallbox\" "
+		    "host = \"h\" port = %d max-power-kw = 11 circuit = "
+		    "\"k0\" }\n", more, i, 1000 + i);
+		free(more);
+		more = tmp;
+	}
+	xasprintf(&text, "site { available-power-kw = 1000 "
+	    "main-breaker-a = 2000 " CIRCUITS " }\n"
+	    "csms { url = \"ws://h/\" identity = \"x\" }\n%s", more);
+	ONE_ERROR(text, "t.conf:43: option 'charger[c40].circuit': value 'k0': "
+	    "one charger too many on this circuit", "at most 40 chargers per "
+	    "circuit");
 	free(text);
 	free(more);
 }

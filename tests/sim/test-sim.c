@@ -143,8 +143,9 @@ ascii(const uint16_t *r, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* Lenient: the registers the manual leaves open too (the physics tests). */
 static const char one_of_each[] =
-	"{\"follow_delay_ms\": 0,"
+	"{\"follow_delay_ms\": 0, \"registers\": \"lenient\","
 	" \"site\": {\"household_w\": 0},"
 	" \"meter\": {\"type\": \"sdm630\", \"tcp\": true},"
 	" \"chargers\": ["
@@ -159,6 +160,136 @@ static const char one_of_each[] =
 	"  {\"name\": \"dc\", \"model\": \"autel-dc\", \"connectors\": 2,"
 	"   \"max_power_w\": 60000, \"max_offline_power_w\": 20000}"
 	" ]}";
+
+static const char strict_each[] =
+	"{\"chargers\": ["
+	"  {\"name\": \"wb\", \"model\": \"autel-ac-wallbox\"},"
+	"  {\"name\": \"ul\", \"model\": \"autel-ac-ultra\"},"
+	"  {\"name\": \"sg\", \"model\": \"autel-single\"},"
+	"  {\"name\": \"dc\", \"model\": \"autel-dc\", \"connectors\": 2},"
+	"  {\"name\": \"r\", \"model\": \"autel-ac-ultra\","
+	"   \"refuse\": [2, 10119]},"
+	"  {\"name\": \"len\", \"model\": \"autel-dc\","
+	"   \"registers\": \"lenient\"}"
+	" ]}";
+
+/* Reads (fc 03 for RW, 04 for RO) or writes one listed row: 0 or the
+ * exception code. */
+static int
+probe(struct sim_charger *c, uint16_t addr, uint16_t n, bool rw)
+{
+	uint16_t r[32];
+
+	if (rw)
+		return rd(c, 3, addr, n, r, T0);
+	return rd(c, 4, addr, n, r, T0);
+}
+
+/* Strict-manual mode (the default): each model has exactly the registers
+ * its table in §5.6 lists; every other address answers exception 02, and
+ * a write to a read-only register too. */
+static void
+test_strict_manual(void)
+{
+	struct sim_charger *wb, *ul, *sg, *dc, *r, *len;
+	uint16_t v[2] = { 0, 0 }, out[8];
+	/* listed for the Wallbox: charger-level phase values, 11019,
+	 * 11021 / 11023 connector power, 11027..11035, fault codes,
+	 * 20000..20006, 21000..21006 */
+	static const uint16_t wb_listed[] = { 0, 100, 130, 10000, 10005,
+	    10007, 10008, 10009, 10015, 10021, 10025, 10100, 10116, 10117,
+	    11019, 11021, 11023, 11027, 11031, 11033, 11035, 11141, 11143,
+	    11145, 11147 };
+	static const uint16_t wb_absent[] = { 1, 2, 3, 4, 10001, 10119,
+	    11000, 11005, 11009, 11015, 10150, 12000 };
+	static const uint16_t ul_listed[] = { 0, 2, 100, 130, 10000, 10005,
+	    10009, 10119, 11000, 11005, 11009, 11015, 11019, 11027, 11035,
+	    12000, 12005, 12035, 12147 };
+	static const uint16_t ul_absent[] = { 1, 3, 10015, 10021, 10117,
+	    11007, 11021, 11141 };
+	static const uint16_t sg_absent[] = { 11005, 11021, 10117, 11141 };
+	static const uint16_t dc_listed[] = { 100, 130, 1000, 1004, 1008,
+	    1108, 1208, 1308, 1408, 1508, 2208, 10100, 10116, 10119,
+	    10121 };
+	static const uint16_t dc_absent[] = { 0, 1, 2, 3, 4, 150, 1001,
+	    1012, 10000, 11000, 10117 };
+
+	CU_ASSERT_EQUAL_FATAL(load(strict_each), 0);
+	wb = sim_site_charger(&site, "wb");
+	ul = sim_site_charger(&site, "ul");
+	sg = sim_site_charger(&site, "sg");
+	dc = sim_site_charger(&site, "dc");
+	r = sim_site_charger(&site, "r");
+	len = sim_site_charger(&site, "len");
+	for (size_t i = 0; i < ARRAY_SIZE(wb_listed); i++)
+		CU_ASSERT_EQUAL(probe(wb, wb_listed[i], 1,
+		    wb_listed[i] == 0), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(wb_absent); i++) {
+		CU_ASSERT_EQUAL(probe(wb, wb_absent[i], 1, true),
+		    SIM_EX_ILLEGAL_ADDRESS);
+		CU_ASSERT_EQUAL(probe(wb, wb_absent[i], 1, false),
+		    SIM_EX_ILLEGAL_ADDRESS);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(ul_listed); i++)
+		CU_ASSERT_EQUAL(probe(ul, ul_listed[i], 1,
+		    ul_listed[i] < 100), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(ul_absent); i++)
+		CU_ASSERT_EQUAL(probe(ul, ul_absent[i], 1, ul_absent[i] < 100),
+		    SIM_EX_ILLEGAL_ADDRESS);
+	for (size_t i = 0; i < ARRAY_SIZE(sg_absent); i++)
+		CU_ASSERT_EQUAL(probe(sg, sg_absent[i], 1, false),
+		    SIM_EX_ILLEGAL_ADDRESS);
+	for (size_t i = 0; i < ARRAY_SIZE(dc_listed); i++)
+		CU_ASSERT_EQUAL(probe(dc, dc_listed[i], 1, false), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(dc_absent); i++)
+		CU_ASSERT_EQUAL(probe(dc, dc_absent[i], 1, dc_absent[i] < 100),
+		    SIM_EX_ILLEGAL_ADDRESS);
+	/* No reserved zeros: a span over an unlisted gap is refused. */
+	CU_ASSERT_EQUAL(rd(wb, 4, 10000, 8, out, T0), SIM_EX_ILLEGAL_ADDRESS);
+	CU_ASSERT_EQUAL(rd(ul, 4, 11009, 8, out, T0), 0);
+	/* Writes: register 0 and the limits yes; read-only, unlisted and the
+	 * DC's register 0 no. */
+	CU_ASSERT_EQUAL(wr16(wb, 0, 1, T0), 0);
+	CU_ASSERT_EQUAL(wr16(wb, 2, 30, T0), SIM_EX_ILLEGAL_ADDRESS);
+	CU_ASSERT_EQUAL(wr16(ul, 2, 30, T0), 0);
+	CU_ASSERT_EQUAL(wr16(wb, 10116, 2, T0), SIM_EX_ILLEGAL_ADDRESS);
+	CU_ASSERT_EQUAL(wr(wb, 10117, 2, v, T0), SIM_EX_ILLEGAL_ADDRESS);
+	CU_ASSERT_EQUAL(wr(wb, 21000, 2, v, T0), 0);
+	CU_ASSERT_EQUAL(wr(ul, 20002, 2, v, T0), SIM_EX_ILLEGAL_ADDRESS);
+	CU_ASSERT_EQUAL(wr(ul, 22006, 2, v, T0), 0);
+	CU_ASSERT_EQUAL(wr16(sg, 31000, 0, T0), SIM_EX_ILLEGAL_ADDRESS);
+	CU_ASSERT_EQUAL(wr16(sg, 21008, 1, T0), 0);
+	CU_ASSERT_EQUAL(wr16(dc, 0, 0, T0), SIM_EX_ILLEGAL_ADDRESS);
+	CU_ASSERT_EQUAL(wr16(dc, 2, 30, T0), SIM_EX_ILLEGAL_ADDRESS);
+	CU_ASSERT_EQUAL(wr(dc, 1804, 2, v, T0), 0);
+	CU_ASSERT_EQUAL(wr(dc, 1300, 2, v, T0), SIM_EX_ILLEGAL_ADDRESS);
+	/* "refuse": a listed register answers 02 like an absent one. */
+	CU_ASSERT_EQUAL(probe(r, 2, 1, true), SIM_EX_ILLEGAL_ADDRESS);
+	CU_ASSERT_EQUAL(probe(r, 10119, 2, false), SIM_EX_ILLEGAL_ADDRESS);
+	CU_ASSERT_EQUAL(probe(r, 10116, 1, false), 0);
+	/* Lenient: the DC also has registers 0 to 4 and 150. */
+	CU_ASSERT_EQUAL(probe(len, 0, 1, true), 0);
+	CU_ASSERT_EQUAL(probe(len, 150, 1, false), 0);
+}
+
+/* Without register 0 (strict DC) the unit of the last limit written rules:
+ * a current limit of 50.00 A at 400 V is 20000 W, then 30000 W in W. */
+static void
+test_dc_without_mode_register(void)
+{
+	struct sim_charger *dc;
+	char *cause = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(load(strict_each), 0);
+	site.follow_delay_ms = 0;
+	dc = sim_site_charger(&site, "dc");
+	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, dc, 1, 50000, 3, NULL, -1, 80,
+	    false, T0, &cause), 0);
+	CU_ASSERT_EQUAL(wr32(dc, 1704, 5000, T0), 0);
+	CU_ASSERT_EQUAL(rd32(dc, 1304, T0), 20000);
+	CU_ASSERT_EQUAL(wr32(dc, 1604, 30000, T0), 0);
+	CU_ASSERT_EQUAL(rd32(dc, 1304, T0), 30000);
+}
 
 /* Identity registers of AC and DC models decode to the scenario values. */
 static void
@@ -880,19 +1011,22 @@ tcp_client(int port)
 	return m;
 }
 
-static const char tcp_site[] =
-	"{\"site\": {\"household_w\": 2000, \"pv_w\": 500},"
-	" \"meter\": {\"type\": \"sdm630\", \"rtu\": true, \"unit_id\": 3},"
-	" \"rtu\": {\"baud\": 9600, \"parity\": \"even\"},"
-	" \"chargers\": ["
-	"  {\"name\": \"wb\", \"model\": \"autel-ac-wallbox\", \"serial\": \"WB-7\","
-	"   \"evs\": [{\"connector\": 1, \"evmax_w\": 11000}]},"
-	"  {\"name\": \"ul\", \"model\": \"autel-ac-ultra\", \"connectors\": 2},"
-	"  {\"name\": \"sg\", \"model\": \"autel-single\", \"answer_fc04\": false},"
-	"  {\"name\": \"dc\", \"model\": \"autel-dc\", \"serial\": \"DC-9\"},"
-	"  {\"name\": \"cp\", \"model\": \"autel-ac-compact\", \"link\": \"rtu\","
-	"   \"unit_id\": 5}"
-	" ]}";
+#define TCP_SITE_BODY \
+	"\"site\": {\"household_w\": 2000, \"pv_w\": 500}," \
+	" \"meter\": {\"type\": \"sdm630\", \"rtu\": true, \"unit_id\": 3}," \
+	" \"rtu\": {\"baud\": 9600, \"parity\": \"even\"}," \
+	" \"chargers\": [" \
+	"  {\"name\": \"wb\", \"model\": \"autel-ac-wallbox\", \"serial\": \"WB-7\"," \
+	"   \"evs\": [{\"connector\": 1, \"evmax_w\": 11000}]}," \
+	"  {\"name\": \"ul\", \"model\": \"autel-ac-ultra\", \"connectors\": 2}," \
+	"  {\"name\": \"sg\", \"model\": \"autel-single\", \"answer_fc04\": false}," \
+	"  {\"name\": \"dc\", \"model\": \"autel-dc\", \"serial\": \"DC-9\"}," \
+	"  {\"name\": \"cp\", \"model\": \"autel-ac-compact\", \"link\": \"rtu\"," \
+	"   \"unit_id\": 5}" \
+	" ]}"
+static const char tcp_site[] = "{" TCP_SITE_BODY;
+/* The same site with register 2 on the Wallbox (lenient). */
+static const char tcp_site_lenient[] = "{\"registers\": \"lenient\"," TCP_SITE_BODY;
 
 /* Real Modbus TCP: identity, limit write, exceptions, 04 refusal, meter. */
 static void
@@ -911,13 +1045,17 @@ test_tcp_charger_and_meter(void)
 	ascii(r, 16, s);
 	CU_ASSERT_STRING_EQUAL(s, "WB-7");
 	/* The EV draws 11000 W (factory limit 22000 W). */
-	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 11005, 2, r), 2);
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 11023, 2, r), 2);
 	CU_ASSERT_EQUAL((uint32_t)r[0] << 16 | r[1], 11000);
-	/* Write power limit 7200 W (0x00001C20) and timeout 30 s. */
+	/* Strict: the Wallbox's table lists neither 11005 nor register 2. */
+	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 11005, 2, r), -1);
+	CU_ASSERT_EQUAL(errno, EMBXILADD);
+	CU_ASSERT_EQUAL(modbus_write_register(m, 2, 30), -1);
+	CU_ASSERT_EQUAL(errno, EMBXILADD);
+	/* Write power limit 7200 W (0x00001C20). */
 	r[0] = 0x0000;
 	r[1] = 0x1c20;
 	CU_ASSERT_EQUAL(modbus_write_registers(m, 21000, 2, r), 2);
-	CU_ASSERT_EQUAL(modbus_write_register(m, 2, 30), 1);
 	CU_ASSERT_EQUAL(modbus_read_registers(m, 21000, 2, r), 2);
 	CU_ASSERT_EQUAL(r[1], 0x1c20);
 	g = ctl_get(&p, "wb");
@@ -926,7 +1064,7 @@ test_tcp_charger_and_meter(void)
 	    json_array_get(json_object_get(g, "connectors"), 0), "limits"),
 	    "power_w")), 7200);
 	CU_ASSERT_EQUAL(json_integer_value(json_object_get(g,
-	    "comm_timeout_s")), 30);
+	    "comm_timeout_s")), 0);
 	CU_ASSERT_EQUAL(json_integer_value(json_object_get(g,
 	    "connections")), 1);
 	/* Follow delay 0: the EV draws 7200 W at once. */
@@ -1005,8 +1143,8 @@ test_rtu_over_pty(void)
 	CU_ASSERT_EQUAL(modbus_read_input_registers(m, 10116, 1, r), 1);
 	CU_ASSERT_EQUAL(r[0], 1);
 	CU_ASSERT_EQUAL(modbus_write_register(m, 0, 1), 1);
-	CU_ASSERT_EQUAL(modbus_read_registers(m, 1, 1, r), 1);
-	CU_ASSERT_EQUAL(r[0], 0);  /* link type RS-485 */
+	CU_ASSERT_EQUAL(modbus_read_registers(m, 0, 1, r), 1);
+	CU_ASSERT_EQUAL(r[0], 1);
 	/* A unit nobody has stays silent: timeout. */
 	modbus_set_slave(m, 9);
 	modbus_set_response_timeout(m, 0, 300000);
@@ -1114,7 +1252,7 @@ test_real_time_delay_and_timeout(void)
 	uint16_t lim[2] = { 0, 5000 }, off[2] = { 0, 4200 };
 	int64_t t0, t1, deadline;
 
-	CU_ASSERT_EQUAL_FATAL(proc_start(&p, tcp_site,
+	CU_ASSERT_EQUAL_FATAL(proc_start(&p, tcp_site_lenient,
 	    "--follow-delay-ms=300"), 0);
 	m = tcp_client(ready_port(&p, "wb"));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
@@ -1361,6 +1499,8 @@ static const struct cu_test model_tests[] = {
 	  test_slave_id_and_shared_limit },
 	{ "meter = household + chargers - PV", test_meter_sum },
 	{ "scenario errors", test_scenario_errors },
+	{ "strict-manual registers", test_strict_manual },
+	{ "DC without register 0", test_dc_without_mode_register },
 	{ "control commands", test_control_commands },
 	{ "timeline repeats", test_timeline_repeat },
 	{ NULL, NULL },

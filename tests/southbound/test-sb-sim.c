@@ -355,7 +355,10 @@ test_reads(void)
 	/* 11 kW on three phases at 230 V: 11000 / 690 = 15.94 A */
 	CU_ASSERT(fabs(rd.conn[0].current_a[0] - 15.94) < 0.02);
 	CU_ASSERT(rd.conn[0].energy_wh > 0);
-	CU_ASSERT(fabs(rd.max_power_w - 22000) < 1);
+	/* the Wallbox lists 10117 (maximum current), not 10119:
+	 * 22000 W / (230 V x 3) = 31.88 A */
+	CU_ASSERT(fabs(rd.max_current_a - 31.88) < 0.01);
+	CU_ASSERT(isnan(rd.max_power_w));
 	sb_charger_snapshot(sb, ULTRA, &rd);              /* low word first */
 	CU_ASSERT(fabs(rd.conn[1].power_w - 7400) < 1);
 	CU_ASSERT_STRING_EQUAL(rd.conn[1].id_token, "TAG-U2");
@@ -367,6 +370,21 @@ test_reads(void)
 	CU_ASSERT(fabs(rd.max_offline_power_w - 10000) < 1);
 	/* 40 kW at the 400 V DC link: 100 A */
 	CU_ASSERT(fabs(rd.conn[0].current_a[0] - 100) < 0.5);
+	/* the RFID card number at 2400 + 18 x 1 (DC Compact / Fast) */
+	CU_ASSERT_STRING_EQUAL(rd.conn[0].id_token, "TAG-D1");
+	/* energy: the running total of 1500+x (kWh/100, rounded to 10 Wh),
+	 * which the simulator's own count (in Wh) is never more than the
+	 * rounding behind */
+	{
+		json_t *g = sim_cmd("get dc1");
+
+		CU_ASSERT(rd.conn[0].energy_wh >= 0);
+		CU_ASSERT(rd.conn[0].energy_wh <=
+		    jnum(g, "connectors.0.session_wh") + 5);
+		CU_ASSERT(rd.conn[0].energy_wh >
+		    jnum(g, "connectors.0.session_wh") - 20);
+		json_decref(g);
+	}
 	sb_charger_snapshot(sb, SINGLE, &rd);             /* refuses 04 */
 	CU_ASSERT(rd.ro_uses_fc03);
 	CU_ASSERT(fabs(rd.max_power_w - 11000) < 1);
@@ -382,11 +400,15 @@ test_writes(void)
 	uint64_t g[2];
 	json_t *j;
 
-	/* configuration on connect: mode, comm timeout, offline limits */
+	/* configuration on connect: mode, comm timeout where the model
+	 * lists it (not the Wallbox), offline limits */
 	j = sim_cmd("get wallbox1");
 	CU_ASSERT_EQUAL((int)jnum(j, "control_mode"), 0);
-	CU_ASSERT_EQUAL((int)jnum(j, "comm_timeout_s"), 30);
+	CU_ASSERT_EQUAL((int)jnum(j, "comm_timeout_s"), 0);
 	CU_ASSERT_EQUAL((int)jnum(j, "connectors.0.limits.offline_power_w"), 3680);
+	json_decref(j);
+	j = sim_cmd("get ultra1");
+	CU_ASSERT_EQUAL((int)jnum(j, "comm_timeout_s"), 30);
 	json_decref(j);
 	j = sim_cmd("get compact1");
 	CU_ASSERT_EQUAL((int)jnum(j, "control_mode"), 1);

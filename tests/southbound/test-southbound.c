@@ -171,31 +171,39 @@ test_plan(void)
 {
 	struct sb_plan p;
 
-	/* AC Wallbox, one connector, polled: 10000..10006 (status, power),
-	 * 11000..11038 (status .. energy, gaps of at most 3), 11145..11164
-	 * (type, IdToken): three requests */
+	/* AC Wallbox, one connector, polled: 10000..10020 (status, power,
+	 * the charger-wide charging time, voltage and current that are the
+	 * connector's),
+	 * 11023..11038 (connector power, per-phase power, energy),
+	 * 11145..11164 (type, IdToken): three requests */
 	sb_plan_reads(sb_model_desc(SB_MODEL_AC_WALLBOX), SB_PH_POLL, 1, &p);
 	CU_ASSERT_EQUAL_FATAL(p.n_blocks, 3);
-	CU_ASSERT(p.blocks[0].addr == 10000 && p.blocks[0].count == 7);
-	CU_ASSERT(p.blocks[1].addr == 11000 && p.blocks[1].count == 39);
+	CU_ASSERT(p.blocks[0].addr == 10000 && p.blocks[0].count == 21);
+	CU_ASSERT(p.blocks[1].addr == 11023 && p.blocks[1].count == 16);
 	CU_ASSERT(p.blocks[2].addr == 11145 && p.blocks[2].count == 20);
-	CU_ASSERT_EQUAL(p.blocks[1].n_rows, 12);
-	/* identity: 100..149 (type + firmware) and 10100..10120 (serial,
-	 * connectors, max current, max power) */
+	CU_ASSERT_EQUAL(p.blocks[1].n_rows, 5);
+	/* 10009 is charger-wide in the table, connector 1's in the reading */
+	CU_ASSERT_EQUAL(p.rows[4].addr, 10009);
+	CU_ASSERT_EQUAL(p.rows[4].connector, 1);
+	/* identity: 100..149 (type + firmware) and 10100..10118 (serial,
+	 * connectors, max current; the Wallbox's table has no 10119) */
 	sb_plan_reads(sb_model_desc(SB_MODEL_AC_WALLBOX), SB_PH_IDENTITY, 1, &p);
 	CU_ASSERT_EQUAL_FATAL(p.n_blocks, 2);
 	CU_ASSERT(p.blocks[0].addr == 100 && p.blocks[0].count == 50);
-	CU_ASSERT(p.blocks[1].addr == 10100 && p.blocks[1].count == 21);
+	CU_ASSERT(p.blocks[1].addr == 10100 && p.blocks[1].count == 19);
 	/* AC Ultra with two connectors: 10000, 11000, 11145, 12000, 12145 */
 	sb_plan_reads(sb_model_desc(SB_MODEL_AC_ULTRA), SB_PH_POLL, 2, &p);
 	CU_ASSERT_EQUAL(p.n_blocks, 5);
 	/* DC, two connectors: 1000..1008 | 1104..1109 | 1204..1209 |
-	 * 1300..1309 | 1404..1408 | 1504..1508 | 2204..2208 */
+	 * 1300..1309 | 1404..1408 | 1504..1508 | 2204..2208 | the RFID
+	 * card numbers 2418..2453 (holding registers, 03) */
 	sb_plan_reads(sb_model_desc(SB_MODEL_DC), SB_PH_POLL, 2, &p);
-	CU_ASSERT_EQUAL_FATAL(p.n_blocks, 7);
+	CU_ASSERT_EQUAL_FATAL(p.n_blocks, 8);
 	CU_ASSERT(p.blocks[0].addr == 1000 && p.blocks[0].count == 9);
 	CU_ASSERT(p.blocks[3].addr == 1300 && p.blocks[3].count == 10);
 	CU_ASSERT(p.blocks[6].addr == 2204 && p.blocks[6].count == 5);
+	CU_ASSERT(p.blocks[7].addr == 2418 && p.blocks[7].count == 36 &&
+	    p.blocks[7].fc == 3);
 	/* SDM630: one read of 0x0000..0x004B = 76 registers */
 	sb_plan_reads(sb_meter_desc(SB_METER_SDM630), SB_PH_POLL, 0, &p);
 	CU_ASSERT_EQUAL_FATAL(p.n_blocks, 1);
@@ -286,7 +294,9 @@ has_fault(const struct sb_charger_reading *r, const void *arg)
 }
 
 /* The raw value test devices hold in a numeric row at addr: distinct for
- * every register, and over 2^32 for UINT64 so the high words count. */
+ * every register, and over 2^32 for UINT64 so the high words count; within
+ * the plausible range of each value (voltages up to 500 V, SoC up to
+ * 100 %, powers within 1.2 x the maximum at 10119). */
 static uint64_t
 pattern(const struct sb_reg *r, unsigned addr)
 {
@@ -296,8 +306,13 @@ pattern(const struct sb_reg *r, unsigned addr)
 			return 3; /* charging */
 		if (r->what == SB_W_N_CONNECTORS)
 			return 2;
+		if (r->what == SB_W_C_SOC)
+			return addr % 100;
 		return addr % 1000 + 1;
 	case SB_T_U32:
+		if (r->what >= SB_W_C_VOLTAGE_L1 &&
+		    r->what <= SB_W_C_VOLTAGE_L3)
+			return (uint64_t)(addr % 10000) * 10 + 7;
 		return (uint64_t)addr * 10 + 7;
 	case SB_T_U64:
 		return ((uint64_t)addr << 32) | 0x1234;
@@ -469,7 +484,11 @@ test_every_model(void)
 			    k <= (g->per_connector ? nconn[i] : 0); k++) {
 				unsigned addr = sb_reg_addr(g, k);
 				double want_v = (double)pattern(g, addr) * g->scale;
-				double got = value_of(&rd, g, k);
+				/* a connector value listed charger-wide is
+				 * connector 1's */
+				int kc = k == 0 && sb_what_is_connector(g->what) ?
+				    1 : k;
+				double got = value_of(&rd, g, kc);
 				if (!NEAR(got, want_v))
 					fprintf(stderr, "%s %s c%d @%u: got %g "
 					    "want %g\n", m->name,
@@ -478,20 +497,26 @@ test_every_model(void)
 				CU_ASSERT(NEAR(got, want_v));
 			}
 		}
-		/* register 0: 1 = current mode for the Wallbox here, 0 = power */
-		CU_ASSERT_EQUAL(reg_at(devs[i], 0), i == SB_MODEL_AC_WALLBOX ? 1 : 0);
-		/* register 2: comm timeout 30 s */
-		CU_ASSERT_EQUAL(reg_at(devs[i], 2), 30);
+		/* register 0: 1 = current mode for the Wallbox here, 0 =
+		 * power; written only where the model's table lists it (not
+		 * the DC: the test device's register holds its pattern) */
+		if (i != SB_MODEL_DC)
+			CU_ASSERT_EQUAL(reg_at(devs[i], 0),
+			    i == SB_MODEL_AC_WALLBOX ? 1 : 0);
+		/* register 2: comm timeout 30 s, only on the Ultra and the
+		 * Single */
+		if (sb_reg_find(m, SB_W_COMM_TIMEOUT) != NULL)
+			CU_ASSERT_EQUAL(reg_at(devs[i], 2), 30);
 	}
 	/* hand-checked examples: Ultra connector 2 L1 voltage at 12009 holds
-	 * 12009 * 10 + 7 = 120097 -> 1200.97 V; DC connector 1 session
+	 * 2009 * 10 + 7 = 20097 -> 200.97 V; DC connector 1 session
 	 * energy at 1504 holds 1504 % 1000 + 1 = 505 (kWh/100) -> 5050 Wh;
 	 * Wallbox energy at 11035 holds 11035 << 32 | 0x1234 =
 	 * 11035 * 4294967296 + 4660 = 47394964111360 + 4660 = 47394964116020
 	 * (0.1 Wh) -> 4739496411602 Wh */
 	struct sb_charger_reading rd;
 	sb_charger_snapshot(sb, SB_MODEL_AC_ULTRA, &rd);
-	CU_ASSERT(NEAR(rd.conn[1].voltage_v[0], 1200.97));
+	CU_ASSERT(NEAR(rd.conn[1].voltage_v[0], 200.97));
 	sb_charger_snapshot(sb, SB_MODEL_DC, &rd);
 	CU_ASSERT(NEAR(rd.conn[0].session_energy_wh, 5050));
 	sb_charger_snapshot(sb, SB_MODEL_AC_WALLBOX, &rd);
@@ -712,8 +737,8 @@ test_fallbacks(void)
 	    &rd));
 	CU_ASSERT(rd.ro_uses_fc03);
 	CU_ASSERT_STRING_EQUAL(rd.serial, "NO04");
-	/* 11005 holds 110057 W */
-	CU_ASSERT(NEAR(rd.conn[0].power_w, 110057));
+	/* 11023 (the Wallbox's connector power) holds 110237 W */
+	CU_ASSERT(NEAR(rd.conn[0].power_w, 110237));
 	/* 04 was tried once, at the first read, then never again */
 	CU_ASSERT_EQUAL(devsrv_requests_fc(srv, dev[0], 4), 1);
 
@@ -1024,7 +1049,8 @@ test_refresh(void)
 
 	srv = devsrv_new();
 	int dev = devsrv_add_tcp(srv);
-	ch[0] = tcp_charger("refresh", SB_MODEL_AC_WALLBOX, dev, 1);
+	/* the Ultra: its table lists register 2 */
+	ch[0] = tcp_charger("refresh", SB_MODEL_AC_ULTRA, dev, 1);
 	fast_conf(&c);
 	c.comm_timeout_s = 3;
 	c.poll_interval_ms = 60000;
