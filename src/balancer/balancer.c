@@ -847,13 +847,13 @@ pause_until_feasible(struct bal_work *w, struct bal_state *state)
 		if (confirm_ms > 0 && short_of_measured(w, i)) {
 			if (mem->short_since_ms < 0)
 				mem->short_since_ms = in->now_ms;
-			if (in->now_ms - mem->short_since_ms >= confirm_ms)
-				;
-			else if (mem->applied_w >= w->pmin[i] - EPS) {
-				w->pending[i] = PEND_HELD;
-				npend++;
-			} else {
-				w->pending[i] = PEND_START;
+			if (in->now_ms - mem->short_since_ms < confirm_ms) {
+				if (mem->applied_w >= w->pmin[i] - EPS) {
+					w->pending[i] = PEND_HELD;
+					npend++;
+				} else {
+					w->pending[i] = PEND_START;
+				}
 			}
 		}
 		if (w->pending[i] != PEND_HELD) {
