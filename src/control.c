@@ -118,12 +118,13 @@ meter_json(const struct site_report *r)
 		    "v", json_reading(m->phase_v[p], 10),
 		    "a", json_reading(m->phase_a[p], 100),
 		    "w", json_reading(m->phase_w[p], 1)));
-	return json_pack("{s:s, s:b, s:b, s:o, s:o, s:I, s:I, s:o}",
+	return json_pack("{s:s, s:b, s:b, s:o, s:o, s:o, s:b, s:o, s:o}",
 	    "type", m->type, "online", m->online, "healthy", m->healthy,
 	    "age_ms", m->age_ms >= 0 ? json_integer(m->age_ms) : json_null(),
 	    "total_w", json_reading(m->total_w, 1),
-	    "household_w", (json_int_t)m->household_w,
-	    "pv_w", (json_int_t)m->pv_w,
+	    "household_w", json_reading(m->household_w, 1),
+	    "household_clamped", m->household_clamped,
+	    "surplus_w", json_reading(m->surplus_w, 1),
 	    "phases", phases);
 }
 

@@ -473,11 +473,13 @@ on_balancer_run(void *arg)
 	program_offline_limits(d);
 	if (!s->dirty && s->have_run)
 		return;
-	/* The first run waits (up to 3 s) until every charger was read or
-	 * found offline: run earlier, it would reserve power for chargers
-	 * merely not read yet and pause cars that were charging before a
-	 * restart. */
-	if (!s->have_run && now - d->started_ms < 3000 && !site_all_read(s))
+	/* The first run waits (up to 3 s) for the first complete snapshot:
+	 * every charger read or found offline and, with a meter, a household
+	 * estimate.  Run earlier, it would reserve power for chargers merely
+	 * not read yet, or take their draw for household load, and pause
+	 * cars that were charging before a restart. */
+	if (!s->have_run && now - d->started_ms < 3000 &&
+	    !site_snapshot_ready(s))
 		return; /* the next reading or tick runs again */
 	n = site_run(s, now, d->writes, err, sizeof(err));
 	if (n < 0) {
@@ -506,13 +508,15 @@ on_balancer_run(void *arg)
 		site_mark_written(s, w);
 	}
 	log_debug("bal", "run %llu: cap %d W (%s), budget %lld W, allocated "
-	    "%lld W, household %lld W (meter %.0f W, estimate %lld W), %d "
-	    "write%s", (unsigned long long)s->runs, (int)s->cap_w,
+	    "%lld W, household %lld W (meter %.0f W, estimate %lld W, "
+	    "snapshot %llu, %llu dropped for skew), %d write%s",
+	    (unsigned long long)s->runs, (int)s->cap_w,
 	    site_cap_source_name(s->cap_source), (long long)s->site_out.budget_w,
 	    (long long)s->site_out.allocated_w,
 	    (long long)s->site_out.household_load_w,
-	    s->meter_reading.total_power_w, (long long)s->meter_household_w, n,
-	    n == 1 ? "" : "s");
+	    s->meter_reading.total_power_w, (long long)s->meter_household_w,
+	    (unsigned long long)s->snapshots,
+	    (unsigned long long)s->snapshots_skewed, n, n == 1 ? "" : "s");
 }
 
 /* The services' schedule_run: one balancer run soon; calls coalesce. */

@@ -100,12 +100,14 @@ TESTS += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
 	tests/integration/test-devices.sh \
-	tests/integration/test-sessions.sh
+	tests/integration/test-sessions.sh \
+	tests/integration/test-alm-dynamics.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
 	tests/integration/test-devices.sh \
-	tests/integration/test-sessions.sh
+	tests/integration/test-sessions.sh \
+	tests/integration/test-alm-dynamics.sh
 
 # make bench: the whole loop (daemon + simulator + the test CSMS).
 bench_scripts += bench/bench-loop.sh
@@ -114,4 +116,5 @@ EXTRA_DIST += bench/bench-loop.sh
 bench_scripts += bench/bench-profile.sh
 EXTRA_DIST += bench/bench-profile.sh bench/bench-profile.js
 bench: tests/daemon/ctl-client$(EXEEXT) tests/daemon/json-get$(EXEEXT) \
+	tests/daemon/test-site$(EXEEXT) \
 	ocpp-edge-sim$(EXEEXT) ocpp-edged$(EXEEXT)

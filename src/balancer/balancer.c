@@ -16,6 +16,9 @@
 #define K_CIRC(c, p) (1 + BAL_PHASES + BAL_PHASES * (c) + (p))
 #define NK (1 + BAL_PHASES + BAL_PHASES * BAL_MAX_CIRCUITS)
 #define EPS 1e-6
+/* pending[]: held at its minimum (it was running), or its start deferred */
+#define PEND_HELD 1
+#define PEND_START 2
 /* constraints one connector can be in: site, 3 main phases, 3 per level */
 #define KPER (1 + BAL_PHASES + BAL_PHASES * BAL_MAX_DEPTH)
 /* classes of connectors: circuit x (L1, L2, L3 or three-phase) */
@@ -48,6 +51,8 @@ struct bal_work {
 	unsigned char rising[BAL_MAX_CONNECTORS]; /* above its floor */
 	unsigned char newly[BAL_MAX_CONNECTORS];  /* paused in this run */
 	unsigned char resumed[BAL_MAX_CONNECTORS];
+	unsigned char pending[BAL_MAX_CONNECTORS]; /* PEND_*: a shortage not
+	                                            * confirmed yet */
 	/* constraints of each connector: kk/ka[kofs[i] .. kofs[i]+klen[i]),
 	 * shared by the connectors of one class */
 	int kofs[BAL_MAX_CONNECTORS];
@@ -75,6 +80,8 @@ struct bal_work {
 	int cnt[NK];
 	unsigned char used[NK];
 	unsigned char kfrozen[NK];
+	unsigned char measured[NK];        /* its cap comes from the meter */
+	double widened[NK];                /* cap added for pending[] (fill) */
 	int nk;
 	/* per charger */
 	double reserve[BAL_MAX_CHARGERS];
@@ -111,6 +118,7 @@ bal_settings_default(struct bal_settings *s)
 	s->underdraw_after_ms = 15000;
 	s->underdraw_headroom_w = 2000;
 	s->phase_switch_margin_ma = 2000;
+	s->pause_confirm_ms = 3000;
 }
 
 /* Resets every connector's memory to "nothing applied". */
@@ -124,6 +132,7 @@ bal_state_init(struct bal_state *state)
 		state->conn[i].underdrawing = false;
 		state->conn[i].room_since_ms = -1;
 		state->conn[i].underdraw_since_ms = -1;
+		state->conn[i].short_since_ms = -1;
 	}
 }
 
@@ -140,6 +149,7 @@ bal_reason_name(enum bal_reason r)
 	case BAL_R_CAPPED_SITE: return "capped-by-site";
 	case BAL_R_HELD_NEAR_DRAW: return "held-near-draw";
 	case BAL_R_WAITING_FOR_ROOM: return "waiting-for-room";
+	case BAL_R_HELD_AT_MIN: return "held-at-min";
 	case BAL_R_PAUSED_BELOW_MIN: return "paused-below-min";
 	case BAL_R_PAUSED_METER_FAULT: return "paused-meter-fault";
 	case BAL_R_PAUSED_NO_SURPLUS: return "paused-no-surplus";
@@ -357,9 +367,10 @@ bal_check(const struct bal_input *in, char *errbuf, size_t errlen)
 		FAIL("settings: resolution %d mA, valid 100..10000 mA",
 		    (int)s->resolution_ma);
 	if (s->restart_margin_w < 0 || s->restart_hold_ms < 0 ||
-	    s->underdraw_after_ms < 0 || s->phase_switch_margin_ma < 0)
-		FAIL("settings: restart margin, hold time, under-draw time and "
-		    "phase-switch margin must be >= 0");
+	    s->underdraw_after_ms < 0 || s->phase_switch_margin_ma < 0 ||
+	    s->pause_confirm_ms < 0)
+		FAIL("settings: restart margin, hold time, under-draw time, "
+		    "phase-switch margin and pause confirmation must be >= 0");
 	if (s->underdraw_margin_w <= 0 ||
 	    s->underdraw_headroom_w <= s->underdraw_margin_w)
 		FAIL("settings: under-draw margin %d W must be > 0 and below "
@@ -790,13 +801,31 @@ in_overfull(const struct bal_work *w, int i)
 	return false;
 }
 
+/* True when every constraint of connector i that cannot carry the
+ * minimums has a measured cap (a household estimate, a PV surplus). */
+static bool
+short_of_measured(const struct bal_work *w, int i)
+{
+	for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
+		if (w->committed[w->kk[e]] > w->cap[w->kk[e]] + EPS &&
+		    !w->measured[w->kk[e]])
+			return false;
+	return true;
+}
+
 /* The vendor's rule, per bottleneck: while a constraint cannot carry
  * the minimum of all its running connectors, the last activated among
- * them pauses (lowest priority first, then latest start). */
+ * them pauses (lowest priority first, then latest start).  Short of a
+ * measured cap only, the pause waits until the shortage has lasted
+ * pause_confirm_ms (pending[]): a running connector is held at its
+ * minimum meanwhile (the constraints it is in are widened to carry the
+ * minimums), one not started yet gets 0 without the restart hold. */
 static void
-pause_until_feasible(struct bal_work *w)
+pause_until_feasible(struct bal_work *w, struct bal_state *state)
 {
-	int n = w->in->n_connectors, na = 0;
+	const struct bal_input *in = w->in;
+	int n = in->n_connectors, na = 0, npend = 0;
+	int32_t confirm_ms = in->settings->pause_confirm_ms;
 	bool over = false;
 
 	sum_minimums(w);
@@ -811,13 +840,47 @@ pause_until_feasible(struct bal_work *w)
 	sort_idx(w, w->pord, na);
 	for (int q = na - 1; q >= 0; q--) {
 		int i = w->pord[q];
+		struct bal_conn_mem *mem = &state->conn[i];
+
 		if (!in_overfull(w, i))
 			continue;
-		w->act[i] = 0;
-		w->newly[i] = 1;
+		if (confirm_ms > 0 && short_of_measured(w, i)) {
+			if (mem->short_since_ms < 0)
+				mem->short_since_ms = in->now_ms;
+			if (in->now_ms - mem->short_since_ms < confirm_ms) {
+				if (mem->applied_w >= w->pmin[i] - EPS) {
+					w->pending[i] = PEND_HELD;
+					npend++;
+				} else {
+					w->pending[i] = PEND_START;
+				}
+			}
+		}
+		if (w->pending[i] != PEND_HELD) {
+			w->act[i] = 0;
+			w->newly[i] = 1;
+		}
 		for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
 			w->committed[w->kk[e]] -= w->ka[e] * w->pmin[i];
 	}
+	if (npend == 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (w->pending[i] != PEND_HELD)
+			continue;
+		for (int e = w->kofs[i]; e < w->kofs[i] + w->klen[i]; e++)
+			w->committed[w->kk[e]] += w->ka[e] * w->pmin[i];
+	}
+	/* one that has room after all (the pause of a more important one
+	 * elsewhere made it) is not short */
+	for (int i = 0; i < n; i++)
+		if (w->pending[i] == PEND_HELD && !in_overfull(w, i))
+			w->pending[i] = 0;
+	for (int k = 0; k < w->nk; k++)
+		if (w->used[k] && w->committed[k] > w->cap[k]) {
+			w->widened[k] = w->committed[k] - w->cap[k];
+			w->cap[k] = w->committed[k];
+		}
 }
 
 /* Output reason of an allocated connector from what bound it. */
@@ -1059,6 +1122,7 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		w->act[i] = 0;
 		w->newly[i] = 0;
 		w->resumed[i] = 0;
+		w->pending[i] = 0;
 		if (!ch->online) {
 			mem->underdrawing = false;
 			mem->underdraw_since_ms = -1;
@@ -1073,10 +1137,6 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 			mem->underdraw_since_ms = -1;
 			mem->paused = false;
 			mem->room_since_ms = -1;
-			if (s->mode == BAL_MODE_DLB &&
-			    (cn->state == BAL_ST_AVAILABLE || cn->state == BAL_ST_RESERVED) &&
-			    w->pmin[i] > dlb_reserve)
-				dlb_reserve = w->pmin[i];
 			continue;
 		}
 		/* under-drawing: suspended by the EV, or drawing clearly
@@ -1112,6 +1172,18 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		w->by_upper[w->n_by_upper++] = i;
 	}
 
+	/* DLB's reserve (manual §6): Pmin, 0 only when every charger is
+	 * online and charging; the largest minimum among those that are
+	 * offline or not charging */
+	if (s->mode == BAL_MODE_DLB)
+		for (int i = 0; i < n; i++) {
+			int h = in->connectors[i].charger;
+
+			if ((!in->chargers[h].online || !w->charging[h]) &&
+			    w->pmin[i] > dlb_reserve)
+				dlb_reserve = w->pmin[i];
+		}
+
 	/* constraints */
 	budget = mode_budget(in, so, charger_measured, offline_w, sum_pmin,
 	    dlb_reserve);
@@ -1120,9 +1192,15 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 	so->vendor_share_w = so->n_charging_chargers > 0 ?
 	    (int64_t)floor(budget / so->n_charging_chargers) : 0;
 	w->nk = K_CIRC(nc, 0);
-	for (int k = 0; k < w->nk; k++)
+	for (int k = 0; k < w->nk; k++) {
 		w->used[k] = 0;
+		w->measured[k] = 0;
+		w->widened[k] = 0;
+	}
 	w->used[K_SITE] = 1;
+	w->measured[K_SITE] = so->cap_source == BAL_CAP_ALM ||
+	    so->cap_source == BAL_CAP_PV_SURPLUS ||
+	    so->cap_source == BAL_CAP_PV_SPEED;
 	w->cap[K_SITE] = budget;
 	factor = s->mode == BAL_MODE_ALM ? (100 - 5 - s->reserve_pct) / 100.0 : 1.0;
 	for (int p = 0; p < site->phases; p++) {
@@ -1133,6 +1211,8 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 				cap -= hh_w * 1000.0 / v;
 			}
 			w->used[K_MAIN(p)] = 1;
+			w->measured[K_MAIN(p)] = s->mode != BAL_MODE_DLB &&
+			    !meter_fault;
 			w->cap[K_MAIN(p)] = cap;
 		}
 		for (int c = 0; c < nc; c++) {
@@ -1157,7 +1237,7 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 			int i = w->by_upper[q];
 			w->act[i] = !state->conn[i].paused;
 		}
-		pause_until_feasible(w);
+		pause_until_feasible(w, state);
 		/* resume previously paused ones, most important first, once
 		 * there is room for their minimum + the margin beyond the
 		 * minimums of the running ones (committed[] holds those),
@@ -1204,6 +1284,10 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 			for (int q = 0; q < np; q++)
 				if (!w->resumed[w->pord[q]])
 					w->act[w->pord[q]] = 0;
+		/* the caps as measured again: no increase into the room
+		 * lent to the ones held at their minimum */
+		for (int k = 0; k < w->nk; k++)
+			w->cap[k] -= w->widened[k];
 	}
 
 	/* targets, resolution, calm; then the meter-confirmed increases */
@@ -1277,6 +1361,8 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		double sp = w->x[i];
 		int32_t target = o->chain.target_w;
 
+		if (!w->pending[i])
+			mem->short_since_ms = -1;
 		memset(o, 0, sizeof(*o));
 		o->proposed_phase = BAL_NONE;
 		o->chain.target_w = target;
@@ -1333,8 +1419,15 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 				mem->room_since_ms = -1;
 			if (w->frozen[i])
 				o->reason = BAL_R_WAITING_FOR_ROOM;
+			if (w->pending[i] == PEND_HELD)
+				o->reason = BAL_R_HELD_AT_MIN;
 		} else if (pause_all) {
 			o->reason = BAL_R_PAUSED_METER_FAULT;
+		} else if (w->pending[i] == PEND_START) {
+			/* its start waits for the shortage to be confirmed
+			 * or to end, with no restart hold */
+			mem->paused = false;
+			o->reason = BAL_R_WAITING_FOR_ROOM;
 		} else if (w->dem[i]) {
 			/* paused by the Pmin rule (now or before) */
 			mem->paused = true;

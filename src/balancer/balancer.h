@@ -71,6 +71,8 @@ enum bal_reason {
 	BAL_R_CAPPED_SITE,        /* the cloud's site cap bound */
 	BAL_R_HELD_NEAR_DRAW,     /* EV draws clearly less: held at draw + headroom */
 	BAL_R_WAITING_FOR_ROOM,   /* increase deferred until measured room */
+	BAL_R_HELD_AT_MIN,        /* short of its minimum: held at Pmin while
+	                           * the shortage is confirmed */
 	BAL_R_PAUSED_BELOW_MIN,   /* share below Pmin: paused (last activated) */
 	BAL_R_PAUSED_METER_FAULT, /* meter abnormal: all paused */
 	BAL_R_PAUSED_NO_SURPLUS,  /* PV: not enough surplus for Pmin */
@@ -168,6 +170,11 @@ struct bal_settings {
 	int32_t underdraw_after_ms;      /* ... for this long */
 	int32_t underdraw_headroom_w;    /* held at draw + this */
 	int32_t phase_switch_margin_ma;  /* propose a phase only if this much better */
+	/* ALM / PV: a running connector that a measured budget (the mode's
+	 * budget, a main phase less the household) cannot carry at its
+	 * minimum is held at the minimum, and pauses only when the shortage
+	 * lasts this long (0 = at once) */
+	int32_t pause_confirm_ms;
 };
 
 struct bal_input {
@@ -233,6 +240,7 @@ struct bal_conn_mem {
 	bool underdrawing;
 	int64_t room_since_ms;       /* room to resume first seen, or -1 */
 	int64_t underdraw_since_ms;  /* under-drawing first seen, or -1 */
+	int64_t short_since_ms;      /* shortage of its minimum first seen, or -1 */
 };
 
 /* Caller-owned state; start it with bal_state_init(). */

@@ -377,10 +377,16 @@ render_meter(FILE *out, json_t *m)
 	if (!isnan(age) && age >= 0)
 		fprintf(out, "  (reading %s old)",
 		    ctl_fmt_duration((int64_t)age, d, sizeof(d)));
-	fprintf(out, "\n          total %s  household %s  PV %s\n",
+	fprintf(out, "\n          total %s  household %s%s",
 	    pw(m, "total_w", b1, sizeof(b1)),
 	    pw(m, "household_w", b2, sizeof(b2)),
-	    pw(m, "pv_w", b3, sizeof(b3)));
+	    json_is_true(json_object_get(m, "household_clamped")) ?
+	    " (meter below chargers' draw)" : "");
+	/* PV mode: the meter sees household and PV as one; what is known is
+	 * the surplus, named as such */
+	if (!isnan(num(m, "surplus_w")))
+		fprintf(out, "  surplus %s", pw(m, "surplus_w", b3, sizeof(b3)));
+	fprintf(out, "\n");
 	if (!json_is_array(phases) || json_array_size(phases) == 0)
 		return;
 	fprintf(out, "         ");

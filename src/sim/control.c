@@ -185,10 +185,11 @@ sim_status_json(struct sim_site *s)
 
 	for (size_t i = 0; i < s->n_chargers; i++)
 		json_array_append_new(arr, charger_json(s, &s->chargers[i]));
-	o = json_pack("{s:o, s:o, s:I, s:o, s:o}",
+	o = json_pack("{s:o, s:o, s:I, s:o, s:o, s:o}",
 	    "household_w", num(s->household_w),
 	    "pv_w", num(s->pv_w),
 	    "follow_delay_ms", (json_int_t)s->follow_delay_ms,
+	    "ramp_w_per_s", num(s->ramp_w_per_s),
 	    "meter", s->meter.present ? meter_json(s) : json_null(),
 	    "chargers", arr);
 	text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
@@ -400,6 +401,12 @@ sim_control(struct sim_site *s, const char *text, int64_t now_ms)
 			reply = err("%s: usage: delay MS (0..600000)", argv[0]);
 		else
 			s->follow_delay_ms = (int64_t)v;
+	} else if (strcmp(argv[0], "ramp") == 0) {
+		if (argc != 2 || parse_num(argv[1], 0, 1000000, &v) != 0)
+			reply = err("%s: usage: ramp W_PER_S (0..1000000)",
+			    argv[0]);
+		else
+			s->ramp_w_per_s = v;
 	} else if (strcmp(argv[0], "plug") == 0) {
 		reply = cmd_plug(s, argc, argv, now_ms);
 	} else if (strcmp(argv[0], "unplug") == 0 ||

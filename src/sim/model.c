@@ -597,8 +597,21 @@ integrate(struct sim_connector *x, int64_t dt_ms)
 	}
 }
 
+/* What an EV draws dt_ms after drawing prev when it may draw target:
+ * it drops at once, and rises at ramp_w_per_s (0 = at once). */
+static double
+ramped(const struct sim_site *s, double prev, double target, int64_t dt_ms)
+{
+	double up;
+
+	if (s->ramp_w_per_s <= 0 || target <= prev)
+		return target;
+	up = prev + s->ramp_w_per_s * (double)dt_ms / 1000.0;
+	return up < target ? up : target;
+}
+
 /* Advances connector k from `from` to `now`, applying queued commands at
- * their due times. */
+ * their due times; the draw ramps up towards what the EV may draw. */
 static void
 conn_advance(struct sim_site *s, struct sim_charger *c, int k,
     int64_t from, int64_t now)
@@ -606,19 +619,21 @@ conn_advance(struct sim_site *s, struct sim_charger *c, int k,
 	struct sim_connector *x = &c->conn[k];
 	double cmd = sim_connector_command(c, k, s);
 
-	x->power_w = conn_draw(c, k, s);
+	x->power_w = ramped(s, x->power_w, conn_draw(c, k, s), 0);
 	while (x->queue_len > 0 && x->queue[0].at_ms <= now) {
 		int64_t at = x->queue[0].at_ms < from ? from : x->queue[0].at_ms;
 
 		integrate(x, at - from);
+		x->power_w = ramped(s, x->power_w, conn_draw(c, k, s), at - from);
 		from = at;
 		x->applied_w = x->queue[0].limit_w;
 		memmove(&x->queue[0], &x->queue[1],
 		    (size_t)(x->queue_len - 1) * sizeof(x->queue[0]));
 		x->queue_len--;
-		x->power_w = conn_draw(c, k, s);
+		x->power_w = ramped(s, x->power_w, conn_draw(c, k, s), 0);
 	}
 	integrate(x, now - from);
+	x->power_w = ramped(s, x->power_w, conn_draw(c, k, s), now - from);
 	if (cmd != x->cmd_w) {
 		x->cmd_w = cmd;
 		if (s->follow_delay_ms <= 0 || !x->plugged) {
@@ -632,7 +647,7 @@ conn_advance(struct sim_site *s, struct sim_charger *c, int k,
 			x->queue_len++;
 		}
 	}
-	x->power_w = conn_draw(c, k, s);
+	x->power_w = ramped(s, x->power_w, conn_draw(c, k, s), 0);
 }
 
 /* Recomputes the meter's registers from the site. */

@@ -585,8 +585,8 @@ bad:
 }
 
 static const char *const top_keys[] = {
-	"site", "follow_delay_ms", "gateway", "csms_url", "meter", "rtu",
-	"chargers", "timeline", "comment", "registers", NULL,
+	"site", "follow_delay_ms", "ramp_w_per_s", "gateway", "csms_url",
+	"meter", "rtu", "chargers", "timeline", "comment", "registers", NULL,
 };
 
 static int parse(struct sim_site *s, const char *text, bool check_steps,
@@ -685,6 +685,8 @@ parse(struct sim_site *s, const char *text, bool check_steps, char **cause)
 	if (check_keys(root, "scenario", top_keys, cause) != 0 ||
 	    get_num(root, "scenario", "follow_delay_ms", 0, 600000, &delay,
 	    cause) != 0 ||
+	    get_num(root, "scenario", "ramp_w_per_s", 0, 1000000,
+	    &s->ramp_w_per_s, cause) != 0 ||
 	    get_str(root, "scenario", "gateway", gw, sizeof(gw), cause) != 0 ||
 	    get_str(root, "scenario", "csms_url", s->csms_url,
 	    sizeof(s->csms_url), cause) != 0)

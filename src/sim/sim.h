@@ -214,6 +214,7 @@ struct sim_site {
 	double min_current_a;        /* AC EVs cannot charge below this */
 	int64_t follow_delay_ms;
 	bool lenient;                /* default of the chargers' "registers" */
+	double ramp_w_per_s;         /* EVs rise this fast; 0 = at once */
 	double available_power_kw;
 	double main_breaker_a;       /* 0: the smallest that carries it */
 	char distribution[16];

@@ -20,9 +20,13 @@ site_report(const struct site *s, struct site_report *r)
 	r->cap_source = site_cap_source_name(s->cap_source);
 	r->profile_id = s->cap_source == SITE_CAP_PROFILE ? s->profile_site_id :
 	    -1;
-	r->budget_w = s->site_out.budget_w;
+	r->budget_w = s->site_out.budget_w > 0 ? s->site_out.budget_w : 0;
 	r->allocated_w = s->site_out.allocated_w;
-	r->balancer_source = bal_cap_source_name(s->site_out.cap_source);
+	/* the balancer's "cloud" is the site cap in force, which may be the
+	 * offline fallback or a profile kept while the backend is away */
+	r->balancer_source = s->site_out.cap_source == BAL_CAP_CLOUD ?
+	    site_cap_source_name(s->cap_source) :
+	    bal_cap_source_name(s->site_out.cap_source);
 	for (int i = 0; i < s->n_conns; i++) {
 		const struct site_conn *sc = &s->conns[i];
 		const struct sb_charger_reading *rd = &s->readings[sc->charger];
@@ -49,8 +53,16 @@ site_report(const struct site *s, struct site_report *r)
 		mv->phase_a[p] = m->present ? m->current_a[p] : NAN;
 		mv->phase_w[p] = m->present ? m->power_w[p] : NAN;
 	}
-	mv->household_w = s->site_out.household_load_w;
-	mv->pv_w = s->site_out.pv_surplus_w;
+	mv->household_w = mv->surplus_w = NAN;
+	if (s->have_run && s->meter_used && !s->site_out.meter_fault &&
+	    s->meter_household_valid) {
+		if (s->settings.mode == BAL_MODE_PV)
+			mv->surplus_w = (double)s->site_out.pv_surplus_w;
+		else
+			mv->household_w = (double)s->site_out.household_load_w;
+	}
+	mv->household_clamped = s->household_clamped &&
+	    !isnan(mv->household_w);
 }
 
 void

@@ -436,6 +436,52 @@ nonneg(double v, double scale)
 	return v > INT32_MAX ? INT32_MAX : (int32_t)lround(v);
 }
 
+/* Connector k's load on the site's phases from its measurement: a
+ * three-phase charger on all three, a single-phase one on its wired
+ * phase. */
+static void
+site_phases_of(const struct site *s, int k, int32_t *phase_w,
+    int32_t *phase_ma)
+{
+	const struct bal_connector *bn = &s->bconns[k];
+	const struct bal_charger *bc = &s->chargers[bn->charger];
+
+	for (int p = 0; p < BAL_PHASES; p++)
+		phase_w[p] = phase_ma[p] = 0;
+	if (bc->phases == 3) {
+		for (int p = 0; p < BAL_PHASES; p++) {
+			phase_w[p] = bn->measured_power_w / 3;
+			phase_ma[p] = bn->measured_current_ma[p];
+		}
+	} else {
+		phase_w[bc->wired_phase] = bn->measured_power_w;
+		phase_ma[bc->wired_phase] = bn->measured_current_ma[0];
+	}
+}
+
+/* Keeps connector k's measurement taken at t_ms in its history (one per
+ * poll; the oldest goes). */
+static void
+keep_sample(struct site *s, int k, int64_t t_ms)
+{
+	struct site_conn *sc = &s->conns[k];
+	struct site_sample *x;
+
+	if (sc->n_hist > 0 && sc->hist[sc->n_hist - 1].t_ms == t_ms)
+		x = &sc->hist[sc->n_hist - 1]; /* the same poll again */
+	else {
+		if (sc->n_hist == SITE_HISTORY) {
+			memmove(&sc->hist[0], &sc->hist[1],
+			    (SITE_HISTORY - 1) * sizeof(sc->hist[0]));
+			sc->n_hist--;
+		}
+		x = &sc->hist[sc->n_hist++];
+	}
+	x->t_ms = t_ms;
+	x->power_w = s->bconns[k].measured_power_w;
+	site_phases_of(s, k, x->phase_w, x->phase_ma);
+}
+
 void
 site_take_charger(struct site *s, const struct sb_charger_reading *r,
     int64_t now_ms)
@@ -470,15 +516,20 @@ site_take_charger(struct site *s, const struct sb_charger_reading *r,
 				s->conns[base + j].last_start_ms = now_ms;
 			s->dirty = true;
 		}
-		if (abs(p - bn->measured_power_w) >= 50)
-			s->dirty = true;
-		for (int ph = 0; ph < BAL_PHASES; ph++)
-			if (abs(ma[ph] - bn->measured_current_ma[ph]) >= 200)
+		/* With a meter, the snapshot completed by the meter's next
+		 * reading starts the cycle's run; a draw alone does not. */
+		if (!s->meter_used) {
+			if (abs(p - bn->measured_power_w) >= 50)
 				s->dirty = true;
+			for (int ph = 0; ph < BAL_PHASES; ph++)
+				if (abs(ma[ph] - bn->measured_current_ma[ph]) >= 200)
+					s->dirty = true;
+		}
 		bn->state = st;
 		bn->measured_power_w = p;
 		memcpy(bn->measured_current_ma, ma, sizeof(ma));
 		bn->last_start_ms = s->conns[base + j].last_start_ms;
+		keep_sample(s, base + j, r->updated_ms);
 	}
 }
 
@@ -490,7 +541,10 @@ clamp32(int64_t v)
 	    (int32_t)v;
 }
 
-bool
+/* True once every charger was read or found offline: before that a
+ * charger's draw would count as household, and a first balancer run would
+ * reserve power for chargers merely not read yet. */
+static bool
 site_all_read(const struct site *s)
 {
 	for (int c = 0; c < s->n_chargers; c++)
@@ -502,8 +556,7 @@ site_all_read(const struct site *s)
 }
 
 /* What the online chargers measure now: total W, and per site phase W
- * and mA (a three-phase charger on all three, a single-phase one on its
- * wired phase). */
+ * and mA. */
 static int64_t
 online_power_w(const struct site *s, int64_t *phase_w, int64_t *phase_ma)
 {
@@ -512,57 +565,148 @@ online_power_w(const struct site *s, int64_t *phase_w, int64_t *phase_ma)
 	for (int p = 0; p < BAL_PHASES; p++)
 		phase_w[p] = phase_ma[p] = 0;
 	for (int k = 0; k < s->n_conns; k++) {
-		const struct bal_connector *bn = &s->bconns[k];
-		const struct bal_charger *bc = &s->chargers[bn->charger];
+		int32_t w[BAL_PHASES], ma[BAL_PHASES];
 
-		if (!bc->online)
+		if (!s->chargers[s->bconns[k].charger].online)
 			continue;
-		sum += bn->measured_power_w;
-		if (bc->phases == 3) {
-			for (int p = 0; p < BAL_PHASES; p++) {
-				phase_w[p] += bn->measured_power_w / 3;
-				phase_ma[p] += bn->measured_current_ma[p];
-			}
-		} else {
-			phase_w[bc->wired_phase] += bn->measured_power_w;
-			phase_ma[bc->wired_phase] += bn->measured_current_ma[0];
+		sum += s->bconns[k].measured_power_w;
+		site_phases_of(s, k, w, ma);
+		for (int p = 0; p < BAL_PHASES; p++) {
+			phase_w[p] += w[p];
+			phase_ma[p] += ma[p];
 		}
 	}
 	return sum;
 }
 
-/* The household estimate from meter reading bm and the chargers'
- * readings now. */
+/* What connector k may have drawn at time t, from its last reading at
+ * or before t (b, at most two meter polls old) and its first one after
+ * (a, within SITE_SKEW_MS): between the two.  Adds the lower and the
+ * higher draw, and per site phase W and mA, to lo[] / hi[] (index 0 the
+ * total, 1..3 the phases' W, 4..6 their mA).  Returns false when no
+ * reading was taken within [t, t + SITE_SKEW_MS]. */
 static bool
-household_now(struct site *s, const struct bal_meter *bm)
+draw_around(const struct site *s, int k, int64_t t, double *lo, double *hi)
 {
-	int64_t pw[BAL_PHASES], pma[BAL_PHASES];
+	const struct site_conn *sc = &s->conns[k];
+	const struct site_sample *b = NULL, *a = NULL;
+	int64_t oldest = t - 2 * (int64_t)s->cfg->meter.poll_interval_ms;
+
+	for (int h = 0; h < sc->n_hist; h++) {
+		const struct site_sample *x = &sc->hist[h];
+
+		if (x->t_ms <= t)
+			b = x;
+		else if (a == NULL)
+			a = x;
+	}
+	if (b != NULL && b->t_ms == t)
+		a = b;
+	if (a == NULL || a->t_ms > t + SITE_SKEW_MS)
+		return false;
+	if (b == NULL || b->t_ms < oldest)
+		b = a;
+	{
+		double va[7] = { a->power_w }, vb[7] = { b->power_w };
+
+		for (int p = 0; p < BAL_PHASES; p++) {
+			va[1 + p] = a->phase_w[p];
+			vb[1 + p] = b->phase_w[p];
+			va[4 + p] = a->phase_ma[p];
+			vb[4 + p] = b->phase_ma[p];
+		}
+		for (int v = 0; v < 7; v++) {
+			lo[v] += va[v] < vb[v] ? va[v] : vb[v];
+			hi[v] += va[v] < vb[v] ? vb[v] : va[v];
+		}
+	}
+	return true;
+}
+
+/* The estimate in [meter - hi, meter - lo] closest to prev (the last
+ * estimate; valid says there is one, else the middle). */
+static int64_t
+closest(double meter, double lo, double hi, int64_t prev, bool valid)
+{
+	double min = meter - hi, max = meter - lo;
+
+	if (!valid)
+		return llround((min + max) / 2);
+	if (prev < min)
+		return llround(min);
+	if (prev > max)
+		return llround(max);
+	return prev;
+}
+
+/* The snapshot of meter reading bm taken at t: 1 when the household
+ * estimate was made, 0 while an online charger has not been read since
+ * t, -1 when one was first read too late (after t + SITE_SKEW_MS).  As a
+ * car's draw between its readings around t is not known, the estimate
+ * is the one that changes the household the least: a car ramping up or
+ * down around t is not taken for household load. */
+static int
+household_at(struct site *s, const struct bal_meter *bm, int64_t t)
+{
+	double lo[7] = { 0 }, hi[7] = { 0 };
+	bool clamp = s->settings.mode == BAL_MODE_ALM;
+	bool valid = s->meter_household_valid;
 
 	if (!site_all_read(s))
-		return false;
-	s->meter_household_w = bm->total_power_w - online_power_w(s, pw, pma);
+		return 0;
+	for (int c = 0; c < s->n_chargers; c++)
+		if (s->readings[c].online && s->readings[c].updated_ms < t)
+			return 0;
+	for (int k = 0; k < s->n_conns; k++)
+		if (s->chargers[s->conns[k].charger].online &&
+		    !draw_around(s, k, t, lo, hi))
+			return -1;
+	s->meter_household_w = closest(bm->total_power_w, lo[0], hi[0],
+	    s->meter_household_w, valid);
+	s->household_clamped = clamp && s->meter_household_w < 0;
+	if (s->household_clamped)
+		s->meter_household_w = 0;
 	for (int p = 0; p < BAL_PHASES; p++) {
-		s->meter_household_phase_w[p] = bm->phase_power_w[p] - pw[p];
-		s->meter_household_phase_ma[p] = bm->phase_current_ma[p] -
-		    pma[p];
+		int64_t w = closest(bm->phase_power_w[p], lo[1 + p], hi[1 + p],
+		    s->meter_household_phase_w[p], valid);
+		int64_t ma = closest(bm->phase_current_ma[p], lo[4 + p],
+		    hi[4 + p], s->meter_household_phase_ma[p], valid);
+
+		s->meter_household_phase_w[p] = clamp && w < 0 ? 0 : w;
+		s->meter_household_phase_ma[p] = clamp && ma < 0 ? 0 : ma;
 	}
 	s->meter_household_valid = true;
-	s->meter_new = false;
+	s->snapshots++;
 	s->dirty = true;
-	return true;
+	return 1;
 }
 
 bool
 site_take_household(struct site *s)
 {
-	int64_t t = s->meter_reading.updated_ms;
+	int rc;
 
 	if (!s->meter_new)
 		return false;
-	for (int c = 0; c < s->n_chargers; c++)
-		if (s->readings[c].online && s->readings[c].updated_ms < t)
-			return false;
-	return household_now(s, &s->meter_prev);
+	rc = household_at(s, &s->meter_prev, s->meter_prev_ms);
+	if (rc == 0)
+		return false;
+	s->meter_new = false;
+	if (rc < 0)
+		s->snapshots_skewed++;
+	return rc > 0;
+}
+
+bool
+site_snapshot_ready(const struct site *s)
+{
+	if (!site_all_read(s))
+		return false;
+	/* a meter merely not read yet (stale from the start) is not faulty:
+	 * wait for it (the daemon's bound, 3 s, still applies) */
+	return !s->meter_used || s->meter_household_valid ||
+	    (s->meter_reading.fault && (s->meter_reading.polls > 0 ||
+	    s->meter_reading.why != SB_FAULT_STALE));
 }
 
 void
@@ -588,11 +732,14 @@ site_take_meter(struct site *s, const struct sb_meter_reading *m)
 	if (!healthy)
 		s->meter_new = false;
 	if (healthy && m->polls != s->meter_polls_seen) {
-		/* one still waiting for its charger readings is used now */
+		/* one still waiting for its snapshot gets it now, or is
+		 * dropped */
+		(void)site_take_household(s);
 		if (s->meter_new)
-			(void)household_now(s, &s->meter_prev);
+			s->snapshots_skewed++;
 		s->meter_new = true;
 		s->meter_prev = *bm;
+		s->meter_prev_ms = m->updated_ms;
 	}
 	s->meter_polls_seen = m->polls;
 }

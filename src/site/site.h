@@ -58,6 +58,20 @@ extern const struct site_setting_key site_setting_keys[];
 extern const size_t site_n_setting_keys;
 #define SITE_MAX_SETTINGS 16 /* room for site_n_setting_keys */
 
+/* The household estimate pairs a meter reading taken at t with every
+ * online connector's readings just before t and within SITE_SKEW_MS
+ * after it (docs/balancing.md, "One snapshot per cycle"). */
+#define SITE_SKEW_MS 500
+#define SITE_HISTORY 4 /* readings kept per connector */
+
+/* One connector reading as the site's phases see it. */
+struct site_sample {
+	int64_t t_ms;       /* when the charger's poll began (monotonic) */
+	int32_t power_w;
+	int32_t phase_w[BAL_PHASES];  /* on the site's phases */
+	int32_t phase_ma[BAL_PHASES];
+};
+
 /* One OCPP connector: a charger's connector. */
 struct site_conn {
 	int charger;       /* index into cfg->chargers */
@@ -71,6 +85,8 @@ struct site_conn {
 	int64_t last_start_ms;  /* when it last entered a demanding state */
 	int32_t profile_cap_w;  /* from the connector's profiles, BAL_NO_CAP */
 	char profile_detail[96]; /* which profile (for explain), "" none */
+	struct site_sample hist[SITE_HISTORY]; /* oldest first */
+	int n_hist;
 };
 
 struct site {
@@ -99,8 +115,8 @@ struct site {
 	struct sb_charger_reading *readings; /* n_chargers */
 	struct sb_meter_reading meter_reading;
 	bool meter_used;                 /* alm / pv */
-	/* Household load as of the last meter reading (meter total minus
-	 * the online chargers' power then); between meter readings the
+	/* Household load as of the last complete snapshot (a meter reading
+	 * and the chargers' readings around it); between snapshots the
 	 * balancer sees household + what the chargers measure now, so a
 	 * charger reading that lands before the meter's own does not count
 	 * twice. */
@@ -108,9 +124,14 @@ struct site {
 	int64_t meter_household_phase_w[BAL_PHASES];
 	int64_t meter_household_phase_ma[BAL_PHASES];
 	bool meter_household_valid;
-	bool meter_new;       /* a meter reading not yet used for it */
+	bool household_clamped; /* ALM: the meter read below the chargers' draw */
+	bool meter_new;       /* a meter reading waiting for its snapshot */
 	struct bal_meter meter_prev; /* that reading */
+	int64_t meter_prev_ms;       /* ... taken then (monotonic) */
 	uint64_t meter_polls_seen;
+	uint64_t snapshots;          /* complete snapshots so far */
+	uint64_t snapshots_skewed;   /* meter readings dropped: a charger
+	                              * read too late around them */
 	/* caps */
 	int32_t profile_site_cap_w;      /* BAL_NO_CAP when none */
 	int64_t profile_site_id;         /* -1 when none */
@@ -163,17 +184,23 @@ void site_take_charger(struct site *s, const struct sb_charger_reading *r,
 /* Folds the meter's reading in. */
 void site_take_meter(struct site *s, const struct sb_meter_reading *m);
 
-/* True once every charger was read or found offline: before that a
- * charger's draw would count as household, and a first balancer run would
- * reserve power for chargers merely not read yet. */
-bool site_all_read(const struct site *s);
-
-/* Estimates the household load from the latest meter reading once
- * every online charger was read after it (the daemon asks for a charger
- * poll right after each meter reading, so both sides are read within a
- * few ms and a car's change cannot fall between them).  Returns true when
- * it did. */
+/* Completes the snapshot of the latest meter reading (taken at t) once
+ * every online charger was read after it.  A connector drew something
+ * between its last reading before t and its first one after; of the
+ * household loads that allows (meter total less the chargers' draws),
+ * the estimate is the one closest to the last estimate: a car ramping up
+ * or down around t is not taken for household load, and a real change
+ * shows in full once the cars' readings around the meter's agree.  A
+ * charger first read after t + SITE_SKEW_MS drops the meter reading (the
+ * estimate stays).  In ALM an estimate below 0 is clamped to 0 and
+ * flagged (household_clamped).  Returns true when a new estimate was
+ * made: the control cycle's allocation is due. */
 bool site_take_household(struct site *s);
+
+/* True when the first allocation may run: every charger read or found
+ * offline and, in ALM / PV, a first snapshot complete or the meter found
+ * faulty (not merely unread). */
+bool site_snapshot_ready(const struct site *s);
 
 /* Sets the station-wide profile cap (BAL_NO_CAP, id -1 = none). */
 void site_set_profile_cap(struct site *s, int32_t cap_w, int64_t id);
@@ -250,8 +277,12 @@ struct site_meter_view {
 	int64_t age_ms;      /* of the last reading; -1 unknown */
 	double total_w;
 	double phase_v[BAL_PHASES], phase_a[BAL_PHASES], phase_w[BAL_PHASES];
-	int64_t household_w;
-	int64_t pv_w;
+	/* the household load as estimated (NaN: unknown; in PV mode the
+	 * meter sees household and PV together, so there it is the
+	 * surplus that is known) */
+	double household_w;
+	bool household_clamped; /* the meter read below the chargers' draw */
+	double surplus_w;       /* PV mode: export the chargers could take */
 };
 
 /* The site as reported. */
@@ -261,7 +292,8 @@ struct site_report {
 	int64_t profile_id;           /* -1 unless the cap is a profile's */
 	int64_t budget_w;
 	int64_t allocated_w;
-	const char *balancer_source;  /* bal_cap_source_name */
+	const char *balancer_source;  /* bal_cap_source_name; a cap from
+	                               * above as site_cap_source_name */
 	int writes_pending;           /* submitted, not yet read back */
 	const char *cloud_state;      /* site_cloud_name */
 	int64_t cloud_since_epoch_ms; /* 0 = since start */

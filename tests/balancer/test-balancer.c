@@ -136,8 +136,9 @@ static const struct dlb_case dlb_cases[] = {
 	{ 22000, 2, 1, 1, 4200, 5500, 12300, 6100, BAL_R_SHARE },
 	/* 40000 / 4 = 10000 each */
 	{ 40000, 4, 0, 0, 0, 0, 40000, 10000, BAL_R_SHARE },
-	/* N = 4, two offline at 40000 / 4 = 10000: (40000 - 20000) / 2 */
-	{ 40000, 2, 0, 2, 0, 20000, 20000, 10000, BAL_R_SHARE },
+	/* N = 4, two offline at 40000 / 4 = 10000; an offline charger keeps
+	 * the reserve (Pmin 4200): (40000 - 4200 - 20000) / 2 = 7900 */
+	{ 40000, 2, 0, 2, 4200, 20000, 15800, 7900, BAL_R_SHARE },
 	/* one charging, two idle: 30000 - 4200 = 25800 > its 22000 max */
 	{ 30000, 1, 2, 0, 4200, 0, 25800, 22000, BAL_R_CAPPED_MAX },
 };
@@ -245,13 +246,17 @@ test_alm_pause_last_activated_and_resume(void)
 
 	/* A started at 1000 ms, B at 2000 ms: B is the last activated.
 	 * allocable 18700; household 12000; budget 6700; 3350 each < 4200:
-	 * B pauses, A gets 6700. */
+	 * B does not start, A gets 6700; while the shortage is not yet
+	 * confirmed (3 s) B waits with no restart hold, then pauses. */
 	t->meter.total_power_w = 12000;
 	RUN_OK(t, 0);
 	CU_ASSERT_EQUAL(t->so.vendor_share_w, 3350);
 	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 6700);
 	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 0);
 	CU_ASSERT_TRUE(t->out[b].paused);
+	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_WAITING_FOR_ROOM);
+	RUN_OK(t, 3000);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 0);
 	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_PAUSED_BELOW_MIN);
 
 	/* t = 5 s: household 8000 (A draws 6700: meter 14700); budget 10700;
@@ -281,16 +286,106 @@ test_alm_pause_last_activated_and_resume(void)
 	CU_ASSERT_FALSE(t->out[b].paused);
 
 	/* household jumps to 12000 again (meter 12000 + 10600): A and B
-	 * would get 3350: B (last activated) pauses at once, A gets 6700 -
-	 * but A may rise only as the meter confirms: A draws 5300, B's 5300
-	 * still counts until its car stops: room 6700 - 10600 < 0: A stays */
+	 * would get 3350: both come down to their minimum at once, and B
+	 * (last activated) is held there while the shortage is confirmed */
 	follow(t);
 	t->meter.total_power_w = 12000 + 10600;
 	RUN_OK(t, 16000);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 4200);
+	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_HELD_AT_MIN);
+	CU_ASSERT_FALSE(t->out[b].paused);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 4200);
+	/* t = 18.999 s: still short, still held */
+	follow(t);
+	t->meter.total_power_w = 12000 + 8400;
+	RUN_OK(t, 18999);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 4200);
+	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_HELD_AT_MIN);
+	/* t = 19 s: short for 3 s (pause_confirm_ms): B pauses, A gets
+	 * 6700 - but A may rise only as the meter confirms: A draws 4200,
+	 * B's 4200 still counts until its car stops: room 6700 - 8400 < 0:
+	 * A stays */
+	RUN_OK(t, 19000);
 	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 0);
 	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_PAUSED_BELOW_MIN);
-	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 5300);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 4200);
 	CU_ASSERT_EQUAL(t->out[a].reason, BAL_R_WAITING_FOR_ROOM);
+	ts_free(t);
+}
+
+/* A shortage that lasts less than the confirmation window pauses nobody
+ * (a household spike, or an estimate taken while cars ramp); in DLB,
+ * and for a car that never ran, the pause is at once. */
+static void
+test_pause_confirmed(void)
+{
+	struct tsite *t = ts_new(3, 22000, BAL_MODE_ALM);
+	int a = ts_add(t, 3, 0, 0, 22000), b = ts_add(t, 3, 0, 0, 22000);
+
+	/* allocable 18700, household 4000: 7300 each */
+	t->meter.total_power_w = 4000;
+	RUN_OK(t, 0);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 7300);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 7300);
+	/* 2 s of household 12000 (budget 6700 < 2 x 4200): both at 4200 */
+	for (int k = 1; k <= 2; k++) {
+		follow(t);
+		t->meter.total_power_w = 12000 + t->cn[a].measured_power_w +
+		    t->cn[b].measured_power_w;
+		RUN_OK(t, 1000 * k);
+		CU_ASSERT_EQUAL(t->out[a].setpoint_w, 4200);
+		CU_ASSERT_EQUAL(t->out[b].setpoint_w, 4200);
+		CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_HELD_AT_MIN);
+	}
+	/* back to 4000: nobody paused, no hold time to wait out: the shares
+	 * come back as the meter confirms the room */
+	follow(t);
+	t->meter.total_power_w = 4000 + 8400;
+	RUN_OK(t, 3000);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 7300);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 7300);
+	CU_ASSERT_EQUAL(t->so.n_paused, 0);
+	/* a new shortage starts a new window */
+	follow(t);
+	t->meter.total_power_w = 12000 + 14600;
+	RUN_OK(t, 4000);
+	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_HELD_AT_MIN);
+	ts_free(t);
+
+	/* with confirmation off the pause is at once */
+	t = ts_new(3, 22000, BAL_MODE_ALM);
+	a = ts_add(t, 3, 0, 0, 22000);
+	b = ts_add(t, 3, 0, 0, 22000);
+	t->set.pause_confirm_ms = 0;
+	t->meter.total_power_w = 4000;
+	RUN_OK(t, 0);
+	follow(t);
+	t->meter.total_power_w = 12000 + 14600;
+	RUN_OK(t, 1000);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 0);
+	CU_ASSERT_EQUAL(t->out[b].reason, BAL_R_PAUSED_BELOW_MIN);
+	ts_free(t);
+}
+
+/* DLB's budget is not measured: a shortage pauses the last activated
+ * at once, even one that was running. */
+static void
+test_pause_confirmed_dlb(void)
+{
+	struct tsite *t = ts_new(3, 22000, BAL_MODE_DLB);
+	int a = ts_add(t, 3, 0, 0, 22000), b = ts_add(t, 3, 0, 0, 22000);
+	int c = ts_add(t, 3, 0, 0, 22000);
+
+	/* 22000 / 3 = 7333: 7300 each */
+	RUN_OK(t, 0);
+	CU_ASSERT_EQUAL(t->out[c].setpoint_w, 7300);
+	/* 12000 W: 4000 each < 4200: the last pauses, the others 6000 */
+	follow(t);
+	t->site.available_power_w = 12000;
+	RUN_OK(t, 1000);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 6000);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 6000);
+	CU_ASSERT_EQUAL(t->out[c].setpoint_w, 0);
 	ts_free(t);
 }
 
@@ -491,6 +586,7 @@ test_pv_formulas(void)
 		struct tsite *t = ts_new(3, 11000, BAL_MODE_PV);
 
 		t->set.pv_mode = k->pv;
+		t->set.pause_confirm_ms = 0; /* the formulas, at once */
 		t->meter.total_power_w = k->meter_w;
 		for (int i = 0; i < k->n; i++)
 			t->cn[ts_add(t, 1, i, 0, 7400)].measured_power_w = k->measured_w;
@@ -962,6 +1058,8 @@ noisy_run(int32_t margin_w, int32_t hold_ms, int noise_w, int *flips,
 
 	t->set.restart_margin_w = margin_w;
 	t->set.restart_hold_ms = hold_ms;
+	if (hold_ms == 0)
+		t->set.pause_confirm_ms = 0; /* no hysteresis at all */
 	*flips = *rewrites = 0;
 	for (int k = 0; k < 600; k++) {
 		int32_t household;
@@ -1033,13 +1131,27 @@ test_chargers_vs_connectors(void)
 
 	ts_ch(t, b)->online = false;
 	RUN_OK(t, 0);
-	/* N = 2 chargers: offline 30000 / 2 = 15000; budget 15000 for A's
-	 * two connectors: 7500 each; one charging charger: share 15000 */
+	/* N = 2 chargers: offline 30000 / 2 = 15000, and B offline keeps
+	 * the reserve (4200); budget 10800 for A's two connectors: 5400
+	 * each; one charging charger: share 10800 */
 	CU_ASSERT_EQUAL(t->so.offline_power_w, 15000);
+	CU_ASSERT_EQUAL(t->so.reserved_w, 4200);
 	CU_ASSERT_EQUAL(t->so.n_charging_chargers, 1);
-	CU_ASSERT_EQUAL(t->so.vendor_share_w, 15000);
-	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 7500);
-	CU_ASSERT_EQUAL(t->out[a2].setpoint_w, 7500);
+	CU_ASSERT_EQUAL(t->so.vendor_share_w, 10800);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 5400);
+	CU_ASSERT_EQUAL(t->out[a2].setpoint_w, 5400);
+	/* B back and charging, A's second connector free: every charger is
+	 * online and charging, no reserve (manual §6 counts chargers):
+	 * 30000 W for three connectors */
+	ts_ch(t, b)->online = true;
+	t->cn[a2].state = BAL_ST_AVAILABLE;
+	RUN_OK(t, 1000);
+	CU_ASSERT_EQUAL(t->so.reserved_w, 0);
+	CU_ASSERT_EQUAL(t->so.budget_w, 30000);
+	/* B unavailable: not charging, it keeps the reserve */
+	t->cn[b].state = BAL_ST_UNAVAILABLE;
+	RUN_OK(t, 2000);
+	CU_ASSERT_EQUAL(t->so.reserved_w, 4200);
 	ts_free(t);
 }
 
@@ -1064,8 +1176,10 @@ test_offline_reserve(void)
 	CU_ASSERT_EQUAL(t->out[b].offline_reserve_w, 7400);
 	CU_ASSERT_EQUAL(t->out[c].offline_reserve_w, 20000);
 	CU_ASSERT_EQUAL(t->so.offline_power_w, 27400);
-	/* A: 44000 - 27400 = 16600 W */
-	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 16600);
+	/* A: 44000 - 27400 - the reserve the offline chargers keep (the
+	 * larger minimum, C's 4200) = 12400 W */
+	CU_ASSERT_EQUAL(t->so.reserved_w, 4200);
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 12400);
 	/* ALM: Pmin (1400 / 4200) unless the programmed limit is higher */
 	t->set.mode = BAL_MODE_ALM;
 	ts_ch(t, c)->offline_power_w = 0;
@@ -1112,6 +1226,8 @@ static const struct cu_test formula_tests[] = {
 	{ "dlb formulas", test_dlb_formulas },
 	{ "alm formulas", test_alm_formulas },
 	{ "alm pause last activated, resume", test_alm_pause_last_activated_and_resume },
+	{ "alm pause only when confirmed", test_pause_confirmed },
+	{ "dlb pause at once", test_pause_confirmed_dlb },
 	{ "resume together", test_resume_together },
 	{ "suspended pauses first", test_suspended_pauses_first },
 	{ "pause respects priority", test_pause_respects_priority },

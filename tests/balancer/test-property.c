@@ -205,6 +205,8 @@ check_invariants(const struct tsite *t, const struct bal_state *prev,
 	bool ok = true, fault;
 	int nch_online_demanding = 0;
 	double kept = 0, after = 0; /* meter-confirmed increases */
+	double min_sum = 0; /* the minimums of those given power */
+	bool held = false;  /* someone held at its minimum (confirming) */
 
 	for (int h = 0; h < t->in.n_chargers; h++)
 		if (!t->ch[h].online)
@@ -260,19 +262,40 @@ check_invariants(const struct tsite *t, const struct bal_state *prev,
 			CHECK(o->setpoint_w % s->resolution_w == 0,
 			    "connector %d: %d W off the grid", i, (int)o->setpoint_w);
 		sum += o->setpoint_w;
+		if (o->setpoint_w > 0)
+			min_sum += o->chain.pmin_w;
+		if (o->reason == BAL_R_HELD_AT_MIN) {
+			held = true;
+			CHECK(o->setpoint_w == o->chain.pmin_w && s->mode !=
+			    BAL_MODE_DLB, "connector %d held at %d W, min %d W",
+			    i, (int)o->setpoint_w, (int)o->chain.pmin_w);
+			CHECK(prev->conn[i].applied_w > 0, "connector %d held "
+			    "at its minimum without running before", i);
+			CHECK(prev->conn[i].short_since_ms < 0 ||
+			    t->in.now_ms - prev->conn[i].short_since_ms <
+			    s->pause_confirm_ms, "connector %d held beyond the "
+			    "confirmation window", i);
+		}
 	}
 
 	/* the site cap, recomputed from the vendor formulas */
 	fault = s->mode != BAL_MODE_DLB &&
 	    (!t->meter.healthy || t->meter.age_ms > s->meter_max_age_ms);
 	if (s->mode == BAL_MODE_DLB) {
+		/* manual §6: Pmin, 0 only when every charger is online
+		 * and charging */
 		double reserve = 0;
-		for (int i = 0; i < t->in.n_connectors; i++)
-			if (t->ch[t->cn[i].charger].online &&
-			    (t->cn[i].state == BAL_ST_AVAILABLE ||
-			    t->cn[i].state == BAL_ST_RESERVED) &&
+		for (int i = 0; i < t->in.n_connectors; i++) {
+			int h = t->cn[i].charger;
+			bool charging = false;
+			for (int j = 0; j < t->in.n_connectors; j++)
+				if (t->cn[j].charger == h &&
+				    demanding(t->cn[j].state))
+					charging = true;
+			if ((!t->ch[h].online || !charging) &&
 			    t->out[i].chain.pmin_w > reserve)
 				reserve = t->out[i].chain.pmin_w;
+		}
 		cap = t->site.available_power_w - reserve - offline;
 	} else if (fault) {
 		cap = s->offline_meter_power_w - offline;
@@ -293,7 +316,10 @@ check_invariants(const struct tsite *t, const struct bal_state *prev,
 	}
 	if (t->site.cloud_cap_w != BAL_NO_CAP)
 		cap = fmin(cap, t->site.cloud_cap_w - offline);
-	CHECK(sum <= fmax(cap, 0) + TOL_W, "site: %.0f W > cap %.1f W", sum, cap);
+	/* while a shortage of a measured budget is confirmed, the running
+	 * connectors are held at their minimums: beyond the cap only then */
+	CHECK(sum <= fmax(fmax(cap, 0), held ? min_sum : 0) + TOL_W,
+	    "site: %.0f W > cap %.1f W", sum, cap);
 	/* increases only into room the measurements confirm: counting each
 	 * connector at the larger of its draw and its setpoint, the
 	 * increases never take the site above its cap (1 W per connector
@@ -338,8 +364,9 @@ check_invariants(const struct tsite *t, const struct bal_state *prev,
 			if (t->ch[t->cn[i].charger].online)
 				own += t->out[i].setpoint_w * ccoef(t, i, p);
 		ma += own;
-		/* chargers can only be held at 0: beyond that no promise */
-		if (own > 0)
+		/* chargers can only be held at 0: beyond that no promise; nor
+		 * while a shortage is confirmed with everyone at the minimum */
+		if (own > 0 && !held)
 			CHECK(ma <= lim + TOL_MA, "main L%d: %.3f mA > %.3f mA", p + 1,
 			    ma, lim);
 	}

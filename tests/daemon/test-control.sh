@@ -26,11 +26,11 @@ sed -i 's|^\turl = .*|\turl = ""|; s|^\tmode = "alm"|\tmode = "dlb"|' \
     "$tmp/edge.conf"
 start_daemon "$tmp/edge.conf"
 
-# DLB, Pmax 22 kW: bay3/2 is free, so a three-phase minimum (4200 W) is
-# kept for it; the two cars share 22000 - 4200 = 17800 W: 8900 W each.
-sp1() { [ "$(sim_get bay1 connectors.0.limits.power_w)" = 8900 ]; }
-sp3() { [ "$(sim_get bay3 connectors.0.limits.power_w)" = 8900 ]; }
-wait_for 10 sp1 && wait_for 10 sp3 && pass "DLB split written: 8900 W each" ||
+# DLB, Pmax 22 kW: both chargers are online and charging (bay3/2 is free,
+# but manual §6 counts chargers), so no reserve: 11000 W each.
+sp1() { [ "$(sim_get bay1 connectors.0.limits.power_w)" = 11000 ]; }
+sp3() { [ "$(sim_get bay3 connectors.0.limits.power_w)" = 11000 ]; }
+wait_for 10 sp1 && wait_for 10 sp3 && pass "DLB split written: 11000 W each" ||
     fail "setpoints: bay1 $(sim_get bay1 connectors.0.limits.power_w), bay3 $(sim_get bay3 connectors.0.limits.power_w)"
 # bay3/2 gets a setpoint too (0 W: idle), so it never falls back.
 [ "$(sim_get bay3 connectors.1.limits.power_w)" = 0 ] &&
@@ -42,17 +42,17 @@ set -- $(st ok site_id cloud.state settings.mode settings.source.mode \
     site_cap.w site_cap.source chargers.0.serial chargers.0.online \
     chargers.1.connectors.1.ocpp_id chargers.0.connectors.0.setpoint_w \
     chargers.1.connectors.1.reason meter.type)
-[ "$*" = "missing ctl-site disabled dlb file 22000 config SIMbay1 true 3 8900 idle sdm630" ] &&
+[ "$*" = "missing ctl-site disabled dlb file 22000 config SIMbay1 true 3 11000 idle sdm630" ] &&
     pass "status fields" || fail "status: $*"
 grep -q '^{"ok":true,"result":{"version":"' "$tmp/st.json" &&
     pass "status reply shape" || fail "status reply: $(head -c 200 "$tmp/st.json")"
 # The meter as the simulator serves it, once the cars have followed
-# (200 ms) and the meter was polled again (1 s): 2 x 8900 + 1000 W.
+# (200 ms) and the meter was polled again (1 s): 2 x 11000 + 1000 W.
 meter_match() {
 	got=$(st meter.total_w)
-	[ "$got" = 18800 ] && [ "$(sim "get meter" | "$JG" total_w)" = 18800 ]
+	[ "$got" = 23000 ] && [ "$(sim "get meter" | "$JG" total_w)" = 23000 ]
 }
-wait_for 5 meter_match && pass "meter total 18800 W as in the simulator" ||
+wait_for 5 meter_match && pass "meter total 23000 W as in the simulator" ||
     fail "meter total $(st meter.total_w), simulator $(sim "get meter" | "$JG" total_w)"
 
 # explain by number, CHARGER/K and CHARGER: the same connector.
@@ -60,7 +60,7 @@ for c in 1 bay1/1 bay1; do
 	got=$(ctl "{\"cmd\":\"explain\",\"connector\":\"$c\"}" |
 	    "$JG" result.connector result.ocpp_id result.setpoint_w \
 	    result.reason result.bound_by result.caps.0.what | tr '\n' ' ')
-	[ "$got" = "bay1/1 1 8900 share site max " ] &&
+	[ "$got" = "bay1/1 1 11000 share site max " ] &&
 	    pass "explain $c" || fail "explain $c: $got"
 done
 ctl '{"cmd":"explain","connector":"3"}' | "$JG" result.connector result.line >"$tmp/ex"

@@ -435,6 +435,38 @@ test_follow_delay(void)
 	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 26000), 0);
 }
 
+/* With a ramp, an EV's draw rises at that rate (from 0 at plug-in, and
+ * after the follow delay to a higher limit); a lower limit applies at
+ * once after the delay. */
+static void
+test_ramp(void)
+{
+	struct sim_charger *wb;
+	char *cause = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(load(one_of_each), 0);
+	site.follow_delay_ms = 1000;
+	site.ramp_w_per_s = 2000;
+	wb = sim_site_charger(&site, "wb");
+	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, wb, 1, 11000, 3, NULL, -1, 60,
+	    false, T0, &cause), 0);
+	/* 0 W at plug-in, +2000 W a second, 11000 W after 5.5 s. */
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0), 0);
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 1000), 2000);
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 2500), 5000);
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 5500), 11000);
+	/* 7000 W at +6 s: 7000 W from +7 s on, in one step. */
+	CU_ASSERT_EQUAL(wr32(wb, 21000, 7000, T0 + 6000), 0);
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 6999), 11000);
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 7000), 7000);
+	/* 11000 W at +8 s: rises from +9 s, there at +11 s. */
+	CU_ASSERT_EQUAL(wr32(wb, 21000, 11000, T0 + 8000), 0);
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 9000), 7000);
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 10000), 9000);
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 11000), 11000);
+	CU_ASSERT_EQUAL(rd32(wb, 11005, T0 + 12000), 11000);
+}
+
 /* Offline limits apply after the comm timeout without writes. */
 static void
 test_offline_fallback(void)
@@ -1457,6 +1489,7 @@ static const struct cu_test model_tests[] = {
 	{ "word order and UINT64 energy", test_word_order_and_energy },
 	{ "energy high first, per-phase values", test_energy_high_first },
 	{ "EV follows a new limit after the delay", test_follow_delay },
+	{ "EV ramps up at its rate", test_ramp },
 	{ "offline limits after the comm timeout", test_offline_fallback },
 	{ "current mode and minimum current", test_current_mode_and_minimum },
 	{ "exceptions", test_exceptions },
