@@ -31,6 +31,8 @@
 #include "store/store.h"
 
 #define MAX_CLIENTS 32
+/* The names of the requests, for error messages. */
+#define CONTROL_COMMANDS "status, explain"
 
 struct client {
 	struct svc_fd df;
@@ -289,26 +291,19 @@ error_reply(const char *fmt, ...)
 	return out;
 }
 
-char *
-control_handle(const struct control_sources *src, const char *line,
-    size_t len)
+json_t *
+control_request(const struct control_sources *src, json_t *req,
+    char **error)
 {
 	const struct request *rq = NULL;
-	json_error_t jerr;
-	json_t *req, *result, *reply;
 	const char *cmd;
-	char *out, *error = NULL, esc[64];
+	char esc[64];
 
-	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (req == NULL)
-		return error_reply("request is not JSON: %s (column %d); send "
-		    "one object per line, e.g. {\"cmd\":\"status\"}", jerr.text,
-		    jerr.column);
 	if (!json_is_object(req) ||
 	    !json_is_string(json_object_get(req, "cmd"))) {
-		json_decref(req);
-		return error_reply("request needs a string \"cmd\" (known: "
-		    "status, explain)");
+		xasprintf(error, "request needs a string \"cmd\" (known: %s)",
+		    CONTROL_COMMANDS);
+		return NULL;
 	}
 	cmd = json_string_value(json_object_get(req, "cmd"));
 	for (size_t i = 0; i < ARRAY_SIZE(requests) && rq == NULL; i++)
@@ -316,12 +311,27 @@ control_handle(const struct control_sources *src, const char *line,
 			rq = &requests[i];
 	if (rq == NULL) {
 		log_escape(cmd, strlen(cmd), esc, sizeof(esc));
-		out = error_reply("unknown command '%s' (known: status, explain)",
-		    esc);
-		json_decref(req);
-		return out;
+		xasprintf(error, "unknown command '%s' (known: %s)", esc,
+		    CONTROL_COMMANDS);
+		return NULL;
 	}
-	result = rq->handle(src, req, &error);
+	return rq->handle(src, req, error);
+}
+
+char *
+control_handle(const struct control_sources *src, const char *line,
+    size_t len)
+{
+	json_error_t jerr;
+	json_t *req, *result, *reply;
+	char *out, *error = NULL;
+
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (req == NULL)
+		return error_reply("request is not JSON: %s (column %d); send "
+		    "one object per line, e.g. {\"cmd\":\"status\"}", jerr.text,
+		    jerr.column);
+	result = control_request(src, req, &error);
 	json_decref(req);
 	if (result == NULL) {
 		out = error_reply("%s", error != NULL ? error : "failed");

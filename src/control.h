@@ -9,6 +9,7 @@
 
 struct cfg;
 struct cloud;
+struct json_t;
 struct control;
 struct services;
 struct site;
@@ -36,6 +37,10 @@ struct control *control_start(const struct services *svc,
 /* Closes every connection and the socket, and removes the socket file. */
 void control_stop(struct control *c);
 
+/* Answers one request object (borrowed, {"cmd": ..., args}) from src:
+ * the result, or NULL with *error (caller frees either). */
+struct json_t *control_request(const struct control_sources *src,
+    struct json_t *req, char **error);
 /* Answers one request line (without its newline) from src: the reply
  * line, without its newline.  Caller frees. */
 char *control_handle(const struct control_sources *src, const char *line,
