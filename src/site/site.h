@@ -239,8 +239,8 @@ bool site_held_below_profile(const struct site *s, int k,
  * connector).  Returns its index, or -1. */
 int site_find_conn(const struct site *s, const char *name);
 
-/* ---- Reports (report.c): plain structs that the control socket (and
- * later the dashboard and the metrics) only format. */
+/* ---- Reports (report.c): plain structs that the control socket, the
+ * dashboard and the metrics only format. */
 
 /* The meter as reported; NaN = unknown. */
 struct site_meter_view {
@@ -248,6 +248,7 @@ struct site_meter_view {
 	bool online;         /* read, and no fault */
 	bool healthy;        /* as the balancer last saw it */
 	int64_t age_ms;      /* of the last reading; -1 unknown */
+	uint64_t polls;      /* good readings since start */
 	double total_w;
 	double phase_v[BAL_PHASES], phase_a[BAL_PHASES], phase_w[BAL_PHASES];
 	int64_t household_w;
@@ -280,6 +281,9 @@ struct site_charger_view {
 	char link[CFG_PATH_MAX + 64]; /* "tcp 127.0.0.1:5021", ... */
 	bool online;
 	int64_t updated_ms;           /* monotonic, last reading; 0 never */
+	uint64_t polls;               /* Modbus polls completed since start */
+	unsigned failures;            /* consecutive failed exchanges now */
+	uint64_t readback_errors;     /* limits read back different */
 	int first_conn;               /* its connectors' indexes */
 	int n_conns;
 };
