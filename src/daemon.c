@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "control.h"
+#include "http/http.h"
 #include "store/store.h"
 #include "southbound/southbound.h"
 
@@ -675,6 +676,50 @@ control_finalise(struct daemon *d)
 	d->control = NULL;
 }
 
+/* ---- The operators' HTTP server ------------------------------------- */
+
+/* Step "http": the dashboard, the API and the metrics on the loop.  A
+ * server that cannot listen is logged and left off: the chargers are
+ * balanced without it. */
+static int
+http_init(struct daemon *d, char **cause)
+{
+	struct control_sources src = {
+		.cfg = &d->cfg,
+		.site = &d->site,
+		.store = d->store,
+		.cloud = d->cloud,
+		.started_ms = d->started_ms,
+		.started_epoch_ms = d->started_epoch_ms,
+	};
+	char *why = NULL, host[CFG_HOST_MAX];
+	int port;
+
+	(void)cause;
+	if (d->cfg.http.listen[0] == '\0')
+		return 0;
+	d->http = http_start(d->lws, &src, &why);
+	if (d->http == NULL) {
+		log_errorx("%s; the dashboard and /metrics are off", why);
+		free(why);
+		return 0;
+	}
+	(void)cfg_split_listen(d->cfg.http.listen, host, sizeof(host), &port);
+	log_info("dashboard: %s://%s%s%s:%d/", d->cfg.http.cert[0] != '\0' ?
+	    "https" : "http", strchr(host, ':') != NULL ? "[" : "",
+	    host[0] != '\0' ? host : "0.0.0.0", strchr(host, ':') != NULL ?
+	    "]" : "", http_port(d->http));
+	return 0;
+}
+
+/* Stops the HTTP server. */
+static void
+http_finalise(struct daemon *d)
+{
+	http_stop(d->http);
+	d->http = NULL;
+}
+
 /* Start-up steps in dependency order; stopped in reverse.  The store,
  * southbound links, OCPP session and balancer scheduling go here. */
 static const struct step {
@@ -688,6 +733,7 @@ static const struct step {
 	{ "southbound", southbound_init, southbound_finalise },
 	{ "cloud", cloud_step_init, cloud_step_finalise },
 	{ "control", control_init, control_finalise },
+	{ "http", http_init, http_finalise },
 };
 
 /* Prints the manual-style help to fp. */

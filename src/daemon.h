@@ -13,6 +13,7 @@
 
 struct cloud;
 struct control;
+struct http;
 struct lws_context;
 struct sb;
 struct store;
@@ -55,6 +56,7 @@ struct daemon {
 
 	struct cloud *cloud;
 	struct control *control;
+	struct http *http;
 };
 
 /* Runs ocpp-edged with its command line; returns the process exit code. */
