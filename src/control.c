@@ -143,7 +143,8 @@ connector_json(const struct control_sources *src, int k)
 		json_decref(txj);
 		txj = json_string(tx);
 	}
-	return json_pack("{s:i, s:i, s:s, s:o, s:o, s:i, s:f, s:b, s:s, s:o}",
+	return json_pack("{s:i, s:i, s:s, s:o, s:o, s:i, s:f, s:b, s:s, s:s, "
+	    "s:o}",
 	    "connector", v.connector, "ocpp_id", v.ocpp_id,
 	    "status", v.status,
 	    "power_w", json_reading(v.power_w, 1),
@@ -151,7 +152,7 @@ connector_json(const struct control_sources *src, int k)
 	    "setpoint_w", (int)v.setpoint_w,
 	    "setpoint_a", v.setpoint_a,
 	    "paused", v.paused,
-	    "reason", v.reason,
+	    "reason", v.reason, "reason_text", v.reason_text,
 	    "transaction", txj);
 }
 
@@ -246,17 +247,23 @@ explain_json(const struct control_sources *src, json_t *req, char **error)
 	site_explain(src->site, k, &e);
 	caps = json_array();
 	for (int i = 0; i < e.n_caps; i++) {
-		json_t *o = json_pack("{s:s, s:i}", "what", e.caps[i].what, "w",
-		    (int)e.caps[i].w);
+		const struct site_cap_view *cv = &e.caps[i];
+		json_t *o = json_pack("{s:s, s:i}", "what", cv->what, "w",
+		    (int)cv->w);
 
-		if (e.caps[i].detail[0] != '\0')
+		if (cv->room_w != BAL_NO_CAP)
+			json_object_set_new(o, "room_w",
+			    json_integer(cv->room_w));
+		if (cv->detail[0] != '\0')
 			json_object_set_new(o, "detail",
-			    json_string(e.caps[i].detail));
+			    json_string(cv->detail));
+		json_object_set_new(o, "bound", json_boolean(cv->bound));
 		json_array_append_new(caps, o);
 	}
-	return json_pack("{s:s, s:i, s:i, s:s, s:s, s:o, s:s}",
+	return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:o, s:s}",
 	    "connector", e.label, "ocpp_id", e.ocpp_id,
 	    "setpoint_w", (int)e.setpoint_w, "reason", e.reason,
+	    "summary", e.summary,
 	    "bound_by", e.bound_by, "caps", caps, "line", e.line);
 }
 

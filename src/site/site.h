@@ -300,14 +300,18 @@ struct site_conn_view {
 	double setpoint_a;  /* per phase, 0.1 A */
 	bool paused;
 	const char *reason; /* "starting" before the first run */
+	const char *reason_text; /* the reason in plain words */
 	bool tx_running;    /* a transaction runs (charging or suspended) */
 };
 
 /* One cap behind a connector's setpoint. */
 struct site_cap_view {
 	const char *what;   /* "profile", "max", "circuit", ... */
-	int32_t w;
+	int32_t w;          /* the cap's value, as a power for this charger */
+	int32_t room_w;     /* what it leaves this connector with the others
+	                       at their setpoints; BAL_NO_CAP = same as w */
 	char detail[160];   /* "" when none */
+	bool bound;         /* the one that set the setpoint (at most one) */
 };
 
 /* Why connector k has its setpoint (explain). */
@@ -317,9 +321,10 @@ struct site_explain {
 	int32_t setpoint_w;
 	const char *reason;
 	const char *bound_by; /* "none", "profile", "held", "max", "site", ... */
+	char summary[320];    /* one sentence in plain words */
 	struct site_cap_view caps[8];
 	int n_caps;
-	char line[512];       /* the balancer's one-line account */
+	char line[512];       /* the balancer's one-line account (debugging) */
 };
 
 /* Fills r from the site now. */
