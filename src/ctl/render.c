@@ -536,54 +536,44 @@ ctl_render_status(FILE *out, json_t *r)
 
 /* ---- explain ---------------------------------------------------------- */
 
-/* True when the cap named what is the one that bound. */
-static bool
-is_binding(const char *what, const char *bound_by)
-{
-	return what != NULL && bound_by != NULL && strcmp(what, bound_by) == 0;
-}
-
-/* Renders the chain of caps behind one connector's setpoint. */
+/* Renders why one connector has its setpoint: the sentence, then the
+ * chain of caps with each one's value and the room it leaves, the one
+ * that bound marked. */
 int
 ctl_render_explain(FILE *out, json_t *r)
 {
 	json_t *caps = json_object_get(r, "caps"), *cap;
-	const char *bound_by = str(r, "bound_by");
-	char b[24];
+	char b[24], room[24];
 	double id = num(r, "ocpp_id");
 	struct tbl t;
 	size_t i;
-	bool marked = false;
 
 	fprintf(out, "Connector %s", str_na(r, "connector"));
 	if (!isnan(id))
 		fprintf(out, " (EVSE %.0f)", id);
-	if (bound_by != NULL && strcmp(bound_by, "none") == 0)
-		bound_by = NULL;
-	fprintf(out, ": setpoint %s, reason %s, bound by %s\n",
-	    pw(r, "setpoint_w", b, sizeof(b)), str_na(r, "reason"),
-	    bound_by != NULL ? bound_by : "nothing (not allocated)");
+	fprintf(out, ": setpoint %s, reason %s\n",
+	    pw(r, "setpoint_w", b, sizeof(b)), str_na(r, "reason"));
+	if (str(r, "summary") != NULL)
+		fprintf(out, "%s\n", str(r, "summary"));
 	fprintf(out, "\n");
 	if (json_is_array(caps) && json_array_size(caps) > 0) {
-		tbl_init(&t, 4, "", "CAP", ">LIMIT", "DETAIL");
+		tbl_init(&t, 5, "", "CAP", ">VALUE", ">ROOM", "DETAIL");
 		json_array_foreach(caps, i, cap) {
 			const char *what = str(cap, "what");
-			bool bind = !marked && is_binding(what, bound_by);
+			bool bind = json_is_true(json_object_get(cap, "bound"));
 			const char *row[] = { bind ? "=>" : "",
 			    what != NULL ? what : NA,
 			    pw(cap, "w", b, sizeof(b)),
+			    json_object_get(cap, "room_w") != NULL ?
+			    pw(cap, "room_w", room, sizeof(room)) : "",
 			    str(cap, "detail") != NULL ? str(cap, "detail") :
 			    "" };
 
-			if (bind)
-				marked = true;
 			tbl_row(&t, row);
 		}
 		tbl_print(&t, out, 2);
 	} else {
 		fprintf(out, "  no caps reported\n");
 	}
-	if (str(r, "line") != NULL)
-		fprintf(out, "\nbalancer: %s\n", str(r, "line"));
 	return 0;
 }
