@@ -301,7 +301,13 @@ summarise(const struct site *s, const struct site_conn *sc,
 		    "the meter shows room for more.", a);
 		break;
 	case BAL_R_PAUSED_BELOW_MIN:
-		if (bound != NULL)
+		if (bound != NULL && room_of(bound) >= ch->pmin_w)
+			snprintf(e->summary, sizeof(e->summary), "Paused: the "
+			    "site's budget of %s kW cannot give every car the "
+			    "%s kW a %s car needs; the last to start waits.",
+			    kw(s->site_out.budget_w, b, sizeof(b)),
+			    kw(ch->pmin_w, c, sizeof(c)), car);
+		else if (bound != NULL)
 			snprintf(e->summary, sizeof(e->summary), "Paused: %s "
 			    "has %s kW of room, less than the %s kW a %s car "
 			    "needs.", what, kw(room_of(bound) < 0 ? 0 :
@@ -418,6 +424,10 @@ site_explain(const struct site *s, int k, struct site_explain *e)
 		bound = o->reason == BAL_R_PAUSED_BELOW_MIN ||
 		    o->reason == BAL_R_WAITING_FOR_ROOM ? tightest(e) :
 		    find_cap(e, "site");
+		/* Room enough for its minimum: the fair split paused it. */
+		if (bound != NULL && o->reason == BAL_R_PAUSED_BELOW_MIN &&
+		    room_of(bound) >= ch->pmin_w)
+			bound = find_cap(e, "site");
 		if (bound != NULL)
 			e->bound_by = bound->what;
 	} else if (strcmp(e->bound_by, "none") != 0) {

@@ -5,7 +5,8 @@
 //                         prints one "name{labels} value" line per sample
 //                         (labels sorted); exit 1 with the first problem
 //   raw PORT HEX          sends the bytes HEX, prints what comes back until
-//                         the server closes (or 10 s pass: "timeout")
+//                         the server closes or 10 s pass ("timeout" when
+//                         nothing came)
 //   hold PORT N           opens N connections, then one request: prints
 //                         how many of the N the server closed at once and
 //                         the request's status code ("closed" when refused)
@@ -123,7 +124,10 @@ function raw(port, hex) {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     let got = Buffer.alloc(0);
-    const t = setTimeout(() => { s.destroy(); resolve('timeout'); }, 10000);
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve(got.length ? got.toString('latin1') : 'timeout');
+    }, 10000);
     s.on('connect', () => s.write(Buffer.from(hex, 'hex')));
     s.on('data', (d) => { got = Buffer.concat([got, d]); });
     s.on('error', () => {});

@@ -110,7 +110,7 @@ wait_for 5 metrics_match && pass "metrics = status after the step" ||
     fail "after the step: $(tr '\n' ' ' <"$tmp/got") vs $(tr '\n' ' ' <"$tmp/want")"
 
 # Bad requests: a short reason and a 4xx.
-# code_is PATH CODE [HEX]: the status code of GET PATH (or of raw bytes).
+# code_of PATH: the status code of GET PATH.
 code_of() { $PROBE get "${url%/}$1" | head -1; }
 [ "$(code_of /nope)" = 404 ] && pass "unknown path: 404" || fail "unknown path: $(code_of /nope)"
 [ "$(code_of /api/explain/99)" = 404 ] &&
@@ -120,9 +120,9 @@ code_of() { $PROBE get "${url%/}$1" | head -1; }
     fail "explain without a connector: $(code_of /api/explain/)"
 hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 crlf=0d0a
-out=$($PROBE raw "$hport" "$(hex 'POST /api/status HTTP/1.1')${crlf}$(hex 'Host: x')${crlf}$(hex 'Content-Length: 2')${crlf}${crlf}$(hex '{}')")
+out=$($PROBE raw "$hport" "$(hex 'POST /api/status HTTP/1.1')${crlf}$(hex 'Host: x')${crlf}$(hex 'Connection: close')${crlf}$(hex 'Content-Length: 2')${crlf}${crlf}$(hex '{}')")
 echo "$out" | head -1 | grep -q '^HTTP/1.1 405' && pass "POST: 405" || fail "POST: $(echo "$out" | head -1)"
-out=$($PROBE raw "$hport" "$(hex 'DELETE /metrics HTTP/1.1')${crlf}$(hex 'Host: x')${crlf}${crlf}")
+out=$($PROBE raw "$hport" "$(hex 'DELETE /metrics HTTP/1.1')${crlf}$(hex 'Host: x')${crlf}$(hex 'Connection: close')${crlf}${crlf}")
 echo "$out" | head -1 | grep -q '^HTTP/1.1 4' && pass "DELETE: $(echo "$out" | head -1 | tr -d '\r')" ||
     fail "DELETE: $(echo "$out" | head -1)"
 out=$($PROBE raw "$hport" "$(hex 'NONSENSE')${crlf}${crlf}")
