@@ -1,6 +1,7 @@
 /* The control socket: a Unix stream socket on the event loop speaking
  * one JSON request per line and one JSON reply per line (docs/control.md).
- * Requests: status, explain.  Nothing here blocks. */
+ * Requests: status, explain (now or recorded), history.  Nothing here
+ * blocks. */
 #ifndef EDGE_CONTROL_H
 #define EDGE_CONTROL_H
 
@@ -41,6 +42,11 @@ void control_stop(struct control *c);
  * the result, or NULL with *error (caller frees either). */
 struct json_t *control_request(const struct control_sources *src,
     struct json_t *req, char **error);
+/* Records connector k's setpoint change (its explain now) in the store's
+ * history at epoch at_ms; now_ms (monotonic) paces the batch.  A failure
+ * is logged. */
+void control_record_change(const struct control_sources *src, int k,
+    int64_t at_ms, int64_t now_ms);
 /* Answers one request line (without its newline) from src: the reply
  * line, without its newline.  Caller frees. */
 char *control_handle(const struct control_sources *src, const char *line,

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +43,8 @@
 
 /* How often the loop wakes up on its own, whatever else is scheduled. */
 #define HOUSEKEEPING_MS 500
+/* How often the site's power, cap and budget go into the history. */
+#define HISTORY_SAMPLE_MS 10000
 
 /* Set from the signal handlers; read on the loop. */
 static volatile sig_atomic_t stop_requested;
@@ -49,6 +52,7 @@ static volatile sig_atomic_t hup_received;
 static struct lws_context *volatile signal_lws;
 
 static void refresh_meter(struct daemon *d);
+static struct control_sources sources(struct daemon *d);
 static void schedule_run(void *ud);
 static void on_balancer_run(void *arg);
 
@@ -89,6 +93,40 @@ on_lws_log(int level, const char *line)
 		log_debug("main", "lws: %s", buf);
 }
 
+/* Writes the site's power, cap and budget into the history: the meter's
+ * total, or without a reading what the chargers draw. */
+static void
+record_sample(struct daemon *d)
+{
+	struct store_site_sample h = { .at_ms = wall_now_ms() };
+	struct site_report r;
+	char *cause = NULL;
+
+	site_report(&d->site, &r);
+	h.cap_w = r.cap_w;
+	h.budget_w = r.budget_w;
+	h.power_w = STORE_HISTORY_NO_POWER;
+	if (r.has_meter && isfinite(r.meter.total_w)) {
+		h.power_w = (int64_t)lround(r.meter.total_w);
+	} else {
+		double sum = 0;
+
+		for (int k = 0; k < r.n_conns; k++) {
+			struct site_conn_view v;
+
+			site_conn_view(&d->site, k, &v);
+			if (isfinite(v.power_w))
+				sum += v.power_w;
+		}
+		h.power_w = (int64_t)lround(sum);
+	}
+	if (store_history_add_sample(d->store, &h, mono_now_ms(),
+	    &cause) != 0) {
+		log_warnx("store: history not written: %s", cause);
+		free(cause);
+	}
+}
+
 /* Runs every HOUSEKEEPING_US on the loop; the place for periodic work. */
 static void
 on_housekeeping(void *arg)
@@ -117,6 +155,11 @@ on_housekeeping(void *arg)
 			    (long long)qs.dropped);
 			d->queue_dropped_seen = qs.dropped;
 		}
+	}
+	if (d->site_ready && d->store != NULL &&
+	    mono_now_ms() >= d->next_sample_ms) {
+		d->next_sample_ms = mono_now_ms() + HISTORY_SAMPLE_MS;
+		record_sample(d);
 	}
 	if (d->site_ready) {
 		refresh_meter(d);
@@ -512,6 +555,11 @@ on_balancer_run(void *arg)
 			    (int)w->setpoint_w, (int)w->previous_w,
 			    bal_reason_name(s->out[w->conn].reason));
 		site_mark_written(s, w);
+		if (d->store != NULL) {
+			struct control_sources src = sources(d);
+
+			control_record_change(&src, w->conn, wall_now_ms(), now);
+		}
 	}
 	log_debug("bal", "run %llu: cap %d W (%s), budget %lld W, allocated "
 	    "%lld W, household %lld W (meter %.0f W, estimate %lld W), %d "
@@ -651,11 +699,11 @@ cloud_step_finalise(struct daemon *d)
 
 /* ---- The control socket --------------------------------------------- */
 
-/* Step "control": the socket of ocpp-edgectl. */
-static int
-control_init(struct daemon *d, char **cause)
+/* What the control socket and the HTTP server answer from. */
+static struct control_sources
+sources(struct daemon *d)
 {
-	struct control_sources src = {
+	return (struct control_sources){
 		.cfg = &d->cfg,
 		.site = &d->site,
 		.store = d->store,
@@ -663,6 +711,13 @@ control_init(struct daemon *d, char **cause)
 		.started_ms = d->started_ms,
 		.started_epoch_ms = d->started_epoch_ms,
 	};
+}
+
+/* Step "control": the socket of ocpp-edgectl. */
+static int
+control_init(struct daemon *d, char **cause)
+{
+	struct control_sources src = sources(d);
 
 	d->control = control_start(&d->svc, &src, d->control_path, cause);
 	return d->control != NULL ? 0 : -1;
@@ -684,14 +739,7 @@ control_finalise(struct daemon *d)
 static int
 http_init(struct daemon *d, char **cause)
 {
-	struct control_sources src = {
-		.cfg = &d->cfg,
-		.site = &d->site,
-		.store = d->store,
-		.cloud = d->cloud,
-		.started_ms = d->started_ms,
-		.started_epoch_ms = d->started_epoch_ms,
-	};
+	struct control_sources src = sources(d);
 	char *why = NULL, host[CFG_HOST_MAX];
 	int port;
 

@@ -53,6 +53,7 @@ struct daemon {
 	struct sb_charger_reading *take_buf; /* n_chargers */
 	struct site_write *writes;           /* n_conns */
 	int64_t last_poll_now_ms;
+	int64_t next_sample_ms; /* monotonic: the next history sample */
 
 	struct cloud *cloud;
 	struct control *control;

@@ -29,7 +29,9 @@ usage(FILE *fp)
 "\n"
 "SYNOPSIS\n"
 "    ocpp-edgectl [-s PATH] status [--json] [--watch [--interval S]]\n"
-"    ocpp-edgectl [-s PATH] explain [--json] CONNECTOR\n"
+"    ocpp-edgectl [-s PATH] explain [--json] [--at TIME] CONNECTOR\n"
+"    ocpp-edgectl [-s PATH] history [--json] [--from TIME] [--to TIME]\n"
+"                      [CONNECTOR]\n"
 "    ocpp-edgectl scan [--unit-id N] [--timeout MS] [HOST[:PORT]...]\n"
 "                      [--rtu DEVICE [--baud N] [--parity P]\n"
 "                       [--stop-bits N] [--slave-ids A-B]]\n"
@@ -49,6 +51,14 @@ usage(FILE *fp)
 "        profile, configured maximum, circuit, phase, the mode's share,\n"
 "        site cap) and which one bound.  CONNECTOR is the OCPP connector\n"
 "        (EVSE) number, CHARGER/K, or CHARGER when it has one connector.\n"
+"        --at TIME answers from the history: the explain recorded when\n"
+"        the setpoint in force at TIME was set (kept 7 days).\n"
+"    history [CONNECTOR]\n"
+"        What the site did from --from (default an hour before --to) to\n"
+"        --to (default now): the site's power, cap and budget (sampled\n"
+"        every 10 s) and every setpoint change with its reason, of one\n"
+"        connector or all.  TIME is RFC 3339 (2026-12-03T02:00:00Z), now,\n"
+"        or -N followed by s, m, h or d (-8h: eight hours ago).\n"
 "    scan\n"
 "        Reads, never writes: asks each HOST[:PORT] (default port 502)\n"
 "        and each slave id on the RS-485 bus for an Autel charger or an\n"
@@ -62,7 +72,11 @@ usage(FILE *fp)
 "    -s, --socket PATH\n"
 "        Control socket of the daemon (default:\n"
 "        %s).\n"
-"    -j, --json          status, explain: print the raw JSON result.\n"
+"    -j, --json          status, explain, history: print the raw JSON\n"
+"                        result.\n"
+"    --at TIME           explain: as recorded at TIME.\n"
+"    --from TIME         history: start (default an hour before --to).\n"
+"    --to TIME           history: end (default now).\n"
 "    -w, --watch         status: refresh in place until Ctrl-C.\n"
 "    -i, --interval S    --watch period, seconds (default 2).\n"
 "    -t, --timeout MS    status, explain: reply timeout (default %d),\n"
@@ -335,7 +349,45 @@ enum {
 	OPT_LISTEN,
 	OPT_WAIT,
 	OPT_COUNT,
+	OPT_AT,
+	OPT_FROM,
+	OPT_TO,
 };
+
+/* A time on the command line: RFC 3339 ("2026-12-03T02:00:00Z"), "now",
+ * or back from now ("-90s", "-15m", "-8h", "-2d").  Epoch ms into *out;
+ * prints the error and returns -1 otherwise. */
+static int
+time_opt(const char *opt, const char *s, int64_t *out)
+{
+	char *end;
+	long long n;
+	int64_t unit = 0;
+
+	if (strcmp(s, "now") == 0) {
+		*out = wall_now_ms();
+		return 0;
+	}
+	if (parse_rfc3339(s, out) == 0)
+		return 0;
+	if (s[0] == '-') {
+		errno = 0;
+		n = strtoll(s + 1, &end, 10);
+		if (errno == 0 && end != s + 1 && end[0] != '\0' &&
+		    end[1] == '\0')
+			unit = end[0] == 's' ? 1000 : end[0] == 'm' ? 60000 :
+			    end[0] == 'h' ? 3600000 : end[0] == 'd' ? 86400000 :
+			    0;
+		if (unit > 0 && n >= 0 && n <= 3650LL * 86400000 / unit) {
+			*out = wall_now_ms() - n * unit;
+			return 0;
+		}
+	}
+	fprintf(stderr, "ocpp-edgectl: %s '%s': give an RFC 3339 time "
+	    "(2026-12-03T02:00:00Z), now, or -N followed by s, m, h or d\n",
+	    opt, s);
+	return -1;
+}
 
 /* Parses the command line and runs one command; returns its exit code. */
 int
@@ -356,6 +408,9 @@ main(int argc, char **argv)
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "wait", required_argument, NULL, OPT_WAIT },
 		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "at", required_argument, NULL, OPT_AT },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "to", required_argument, NULL, OPT_TO },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -367,6 +422,7 @@ main(int argc, char **argv)
 	bool json = false, watch = false, interval_set = false;
 	double interval = 2;
 	int timeout = -1, ch, rc;
+	int64_t at = 0, from = 0, to = 0;
 	bool scan_opt = false;
 
 	ctl_scan_defaults(&so);
@@ -463,6 +519,18 @@ main(int argc, char **argv)
 			if (int_arg("--count", optarg, 1, 200, &so.count) != 0)
 				goto usage_error;
 			break;
+		case OPT_AT:
+			if (time_opt("--at", optarg, &at) != 0)
+				goto usage_error;
+			break;
+		case OPT_FROM:
+			if (time_opt("--from", optarg, &from) != 0)
+				goto usage_error;
+			break;
+		case OPT_TO:
+			if (time_opt("--to", optarg, &to) != 0)
+				goto usage_error;
+			break;
 		case 'h':
 			usage(stdout);
 			free(args);
@@ -483,7 +551,7 @@ main(int argc, char **argv)
 	}
 	if (nargs == 0) {
 		fprintf(stderr, "ocpp-edgectl: no command given: allowed "
-		    "status, explain, scan (see --help)\n");
+		    "status, explain, history, scan (see --help)\n");
 		goto usage_error;
 	}
 	cmd = args[0];
@@ -496,6 +564,14 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "status") != 0 && (watch || interval_set)) {
 		fprintf(stderr, "ocpp-edgectl: --watch and --interval are for "
 		    "status\n");
+		goto usage_error;
+	}
+	if (at != 0 && strcmp(cmd, "explain") != 0) {
+		fprintf(stderr, "ocpp-edgectl: --at is for explain\n");
+		goto usage_error;
+	}
+	if ((from != 0 || to != 0) && strcmp(cmd, "history") != 0) {
+		fprintf(stderr, "ocpp-edgectl: --from and --to are for history\n");
 		goto usage_error;
 	}
 	if (interval_set && !watch) {
@@ -532,9 +608,33 @@ main(int argc, char **argv)
 		}
 		req = json_pack("{s:s,s:s}", "cmd", "explain", "connector",
 		    args[1]);
+		if (at != 0)
+			json_object_set_new(req, "at", json_integer(at));
 		free(args);
 		rc = run_once(path, req, json, timeout > 0 ? timeout :
 		    CTL_TIMEOUT_MS, ctl_render_explain);
+		json_decref(req);
+		return rc;
+	}
+	if (strcmp(cmd, "history") == 0) {
+		json_t *req;
+
+		if (nargs > 2) {
+			fprintf(stderr, "ocpp-edgectl: history takes at most "
+			    "one CONNECTOR\n");
+			goto usage_error;
+		}
+		req = json_pack("{s:s}", "cmd", "history");
+		if (nargs == 2)
+			json_object_set_new(req, "connector",
+			    json_string(args[1]));
+		if (from != 0)
+			json_object_set_new(req, "from", json_integer(from));
+		if (to != 0)
+			json_object_set_new(req, "to", json_integer(to));
+		free(args);
+		rc = run_once(path, req, json, timeout > 0 ? timeout :
+		    CTL_TIMEOUT_MS, ctl_render_history);
 		json_decref(req);
 		return rc;
 	}
@@ -564,7 +664,7 @@ main(int argc, char **argv)
 		return rc;
 	}
 	fprintf(stderr, "ocpp-edgectl: unknown command '%s': allowed status, "
-	    "explain, scan\n", cmd);
+	    "explain, history, scan\n", cmd);
 usage_error:
 	free(args);
 	return CTL_EXIT_USAGE;

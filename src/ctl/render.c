@@ -553,6 +553,9 @@ ctl_render_explain(FILE *out, json_t *r)
 		fprintf(out, " (EVSE %.0f)", id);
 	fprintf(out, ": setpoint %s, reason %s\n",
 	    pw(r, "setpoint_w", b, sizeof(b)), str_na(r, "reason"));
+	if (str(r, "at") != NULL)
+		fprintf(out, "Recorded at %s (in force at %s)\n", str(r, "at"),
+		    str_na(r, "asked"));
 	if (str(r, "summary") != NULL)
 		fprintf(out, "%s\n", str(r, "summary"));
 	fprintf(out, "\n");
@@ -575,5 +578,64 @@ ctl_render_explain(FILE *out, json_t *r)
 	} else {
 		fprintf(out, "  no caps reported\n");
 	}
+	return 0;
+}
+
+/* ---- history ---------------------------------------------------------- */
+
+int
+ctl_render_history(FILE *out, json_t *r)
+{
+	json_t *samples = json_object_get(r, "samples"),
+	    *changes = json_object_get(r, "changes"), *row;
+	double pmin = NAN, pmax = NAN, psum = 0, cmin = NAN, cmax = NAN;
+	size_t i, n = 0;
+	char b1[24], b2[24], b3[24], b4[24], b5[24];
+	struct tbl t;
+
+	fprintf(out, "History from %s to %s\n\n", str_na(r, "from"),
+	    str_na(r, "to"));
+	json_array_foreach(samples, i, row) {
+		double p = json_number_value(json_array_get(row, 1)),
+		    c = json_number_value(json_array_get(row, 2));
+
+		if (json_is_number(json_array_get(row, 1))) {
+			pmin = n == 0 || p < pmin ? p : pmin;
+			pmax = n == 0 || p > pmax ? p : pmax;
+			psum += p;
+			n++;
+		}
+		cmin = i == 0 || c < cmin ? c : cmin;
+		cmax = i == 0 || c > cmax ? c : cmax;
+	}
+	if (json_array_size(samples) == 0)
+		fprintf(out, "Site      no samples in this range\n");
+	else
+		fprintf(out, "Site      %zu samples; power %s .. %s (mean %s); "
+		    "cap %s .. %s\n", json_array_size(samples),
+		    ctl_fmt_power(pmin, b1, sizeof(b1)),
+		    ctl_fmt_power(pmax, b2, sizeof(b2)),
+		    ctl_fmt_power(n > 0 ? psum / (double)n : NAN, b3,
+		    sizeof(b3)), ctl_fmt_power(cmin, b4, sizeof(b4)),
+		    ctl_fmt_power(cmax, b5, sizeof(b5)));
+	fprintf(out, "\n");
+	if (json_array_size(changes) == 0) {
+		fprintf(out, "No setpoint change in this range.\n");
+		return 0;
+	}
+	tbl_init(&t, 5, "TIME", ">EVSE", ">SETPOINT", "REASON", "WHY");
+	json_array_foreach(changes, i, row) {
+		char id[16];
+		const char *cells[5];
+
+		snprintf(id, sizeof(id), "%.0f", num(row, "ocpp_id"));
+		cells[0] = str_na(row, "at");
+		cells[1] = id;
+		cells[2] = pw(row, "setpoint_w", b1, sizeof(b1));
+		cells[3] = str_na(row, "reason");
+		cells[4] = str_na(row, "summary");
+		tbl_row(&t, cells);
+	}
+	tbl_print(&t, out, 0);
 	return 0;
 }

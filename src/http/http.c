@@ -170,6 +170,33 @@ api_json(const struct http *h, json_t *req, char **error)
 	return out;
 }
 
+/* The history request from the query (from, to: epoch ms or RFC 3339;
+ * connector).  A number stays a number, anything else a string for the
+ * control request to judge. */
+static json_t *
+history_request(struct lws *wsi)
+{
+	static const char *const names[] = { "from", "to", "connector" };
+	json_t *req = json_pack("{s:s}", "cmd", "history");
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		char key[16], buf[160], *end;
+		const char *v;
+		long long n;
+
+		snprintf(key, sizeof(key), "%s=", names[i]);
+		v = lws_get_urlarg_by_name(wsi, key, buf, sizeof(buf));
+		if (v == NULL || *v == '\0')
+			continue;
+		n = strtoll(v, &end, 10);
+		if (i < 2 && *end == '\0' && n > 0)
+			json_object_set_new(req, names[i], json_integer(n));
+		else
+			json_object_set_new(req, names[i], json_string(v));
+	}
+	return req;
+}
+
 /* Answers one GET of path. */
 static int
 route(struct http *h, struct lws *wsi, struct http_sess *sess,
@@ -194,6 +221,15 @@ route(struct http *h, struct lws *wsi, struct http_sess *sess,
 			free(error);
 			return rc;
 		}
+	} else if (strcmp(path, "/api/history") == 0) {
+		body = api_json(h, history_request(wsi), &error);
+		if (body == NULL) {
+			int rc = respond_error(wsi, sess, HTTP_STATUS_BAD_REQUEST,
+			    error);
+
+			free(error);
+			return rc;
+		}
 	} else if (strcmp(path, "/metrics") == 0) {
 		return respond(wsi, sess, HTTP_STATUS_OK,
 		    "text/plain; version=0.0.4; charset=utf-8",
@@ -205,8 +241,8 @@ route(struct http *h, struct lws *wsi, struct http_sess *sess,
 		return respond(wsi, sess, HTTP_STATUS_OK, a->type, body, false);
 	} else {
 		return respond_error(wsi, sess, HTTP_STATUS_NOT_FOUND,
-		    "no such page (try /, /api/status, /api/explain/N or "
-		    "/metrics)");
+		    "no such page (try /, /api/status, /api/explain/N, "
+		    "/api/history or /metrics)");
 	}
 	if (body == NULL) {
 		int rc = respond_error(wsi, sess,

@@ -294,7 +294,7 @@ void store_queue_stats(const struct store *st, struct store_queue_stats *out);
  * loses at most that much history, never anything else). */
 #define STORE_HISTORY_KEEP_MS (7LL * 24 * 3600 * 1000)
 #define STORE_HISTORY_FLUSH_MS 60000
-#define STORE_HISTORY_MAX_CHANGES 100000
+#define STORE_HISTORY_MAX_CHANGES 30000
 /* Buffered rows past which a batch is committed at once. */
 #define STORE_HISTORY_PENDING_MAX 512
 /* No power reading (a site without a meter). */

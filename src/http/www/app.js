@@ -1,11 +1,13 @@
 // The ocpp-edge dashboard: polls /api/status, draws the site's power
-// against its cap and budget for the last hour, one bar per bay, and the
+// against its cap and budget for the last hour or 24 h (the recorded
+// history from /api/history, then each poll), one bar per bay, and the
 // explain of a bay on a tap (/api/explain/N).  No external resources.
 'use strict';
 
 const POLL_MS = 2000;
-const WINDOW_MS = 3600 * 1000;
-const samples = [];   // {t, power, cap, budget} (W), oldest first
+const HOUR_MS = 3600 * 1000;
+let windowMs = HOUR_MS; // the plot's span: the last hour or 24 h
+let samples = [];       // {t, power, cap, budget} (W), oldest first
 // The OCPP connector id whose explain is shown; #bay=N opens one.
 let openBay = /^#bay=\d+$/.test(location.hash) ? Number(location.hash.slice(5)) : null;
 
@@ -58,13 +60,13 @@ function drawPlot() {
   const W = 600, H = 220, L = 44, R = 8, T = 8, B = 22;
   while (svg.firstChild) svg.removeChild(svg.firstChild);
   const now = Date.now();
-  const pts = samples.filter((s) => s.t >= now - WINDOW_MS);
+  const pts = samples.filter((s) => s.t >= now - windowMs);
   let max = 1000;
   pts.forEach((s) => { max = Math.max(max, s.power || 0, s.cap || 0, s.budget || 0); });
   const step = [1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, 500000]
     .find((v) => max * 1.1 / v <= 5) || 1000000;
   const top = Math.ceil(max * 1.1 / step) * step;
-  const x = (t) => L + (W - L - R) * (1 - (now - t) / WINDOW_MS);
+  const x = (t) => L + (W - L - R) * (1 - (now - t) / windowMs);
   const y = (w) => T + (H - T - B) * (1 - w / top);
   for (let v = 0; v <= top; v += step) {
     svg.appendChild(svgEl('line', { class: 'grid', x1: L, x2: W - R, y1: y(v), y2: y(v) }));
@@ -72,10 +74,11 @@ function drawPlot() {
     lab.textContent = (v / 1000) + ' kW';
     svg.appendChild(lab);
   }
-  [60, 45, 30, 15, 0].forEach((m) => {
-    const lab = svgEl('text', { x: x(now - m * 60000), y: H - 6,
-      'text-anchor': m === 60 ? 'start' : m === 0 ? 'end' : 'middle' });
-    lab.textContent = m === 0 ? 'now' : '\u2212' + m + ' min';
+  const day = windowMs > HOUR_MS;
+  [4, 3, 2, 1, 0].forEach((q) => {
+    const lab = svgEl('text', { x: x(now - q * windowMs / 4), y: H - 6,
+      'text-anchor': q === 4 ? 'start' : q === 0 ? 'end' : 'middle' });
+    lab.textContent = q === 0 ? 'now' : '\u2212' + (day ? q * 6 + ' h' : q * 15 + ' min');
     svg.appendChild(lab);
   });
   ['cap', 'budget', 'power'].forEach((k) => {
@@ -180,6 +183,30 @@ function render(st) {
   drawBays(st);
 }
 
+// The recorded history of the plot's span (the daemon samples every 10 s).
+async function loadHistory() {
+  try {
+    const r = await fetch('/api/history?from=' + (Date.now() - windowMs), { cache: 'no-store' });
+    if (!r.ok) throw new Error((await r.text()).trim());
+    const h = await r.json();
+    const live = samples.filter((s) => !s.recorded);
+    const rec = h.samples.map((a) => ({ t: a[0], power: a[1], cap: a[2], budget: a[3], recorded: true }));
+    const lastRec = rec.length ? rec[rec.length - 1].t : 0;
+    samples = rec.concat(live.filter((s) => s.t > lastRec));
+    if (last) render(last);
+  } catch (err) {
+    showError('history: ' + err.message);
+  }
+}
+
+function setWindow(ms) {
+  windowMs = ms;
+  $('span-1h').classList.toggle('on', ms === HOUR_MS);
+  $('span-24h').classList.toggle('on', ms !== HOUR_MS);
+  $('span-label').textContent = ms === HOUR_MS ? 'last hour' : 'last 24 h';
+  loadHistory();
+}
+
 async function poll() {
   try {
     const r = await fetch('/api/status', { cache: 'no-store' });
@@ -187,7 +214,7 @@ async function poll() {
     last = await r.json();
     const p = sitePower(last);
     samples.push({ t: Date.now(), power: p.w, cap: last.site_cap.w, budget: last.site_cap.budget_w });
-    while (samples.length && samples[0].t < Date.now() - WINDOW_MS) samples.shift();
+    while (samples.length && samples[0].t < Date.now() - windowMs) samples.shift();
     render(last);
     if (openBay !== null) explain(openBay);
     showError('');
@@ -197,4 +224,8 @@ async function poll() {
   setTimeout(poll, POLL_MS);
 }
 
+$('span-1h').addEventListener('click', () => setWindow(HOUR_MS));
+$('span-24h').addEventListener('click', () => setWindow(24 * HOUR_MS));
+loadHistory();
+setInterval(loadHistory, 60000);
 poll();
