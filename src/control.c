@@ -32,7 +32,7 @@
 
 #define MAX_CLIENTS 32
 /* The names of the requests, for error messages. */
-#define CONTROL_COMMANDS "status, explain, history"
+#define CONTROL_COMMANDS "status, explain, history, limit, pause, resume"
 
 struct client {
 	struct svc_fd df;
@@ -459,6 +459,78 @@ history_json(const struct control_sources *src, json_t *req, char **error)
 	    "samples", samples, "changes", changes);
 }
 
+/* Longest local override, seconds (a month). */
+#define LOCAL_MAX_S (31 * 86400)
+/* Highest local limit, W (the largest charger a file may hold). */
+#define LOCAL_MAX_W 1000000
+
+/* "limit", "pause", "resume": the operator's local override of one
+ * connector, held below every profile and electrical cap by the site. */
+static json_t *
+local_json(const struct control_sources *src, json_t *req, const char *cmd,
+    int32_t cap_w, char **error)
+{
+	json_t *f = json_object_get(req, "for_s");
+	struct site_conn_view v;
+	int64_t until = 0;
+	char *cause = NULL;
+	int k;
+
+	if (src->set_local_cap == NULL) {
+		xasprintf(error, "%s: not available here", cmd);
+		return NULL;
+	}
+	if ((k = conn_arg(src, req, cmd, error)) < 0)
+		return NULL;
+	if (f != NULL) {
+		if (cap_w == BAL_NO_CAP || !json_is_integer(f) ||
+		    json_integer_value(f) < 1 ||
+		    json_integer_value(f) > LOCAL_MAX_S) {
+			xasprintf(error, "\"for_s\" must be 1..%d seconds (%s)",
+			    LOCAL_MAX_S, cap_w == BAL_NO_CAP ? "not for resume" :
+			    "a duration");
+			return NULL;
+		}
+		until = wall_now_ms() + json_integer_value(f) * 1000;
+	}
+	if (src->set_local_cap(src->ud, k, cap_w, until, &cause) != 0) {
+		xasprintf(error, "%s: %s", cmd, cause != NULL ? cause : "failed");
+		free(cause);
+		return NULL;
+	}
+	site_conn_view(src->site, k, &v);
+	return json_pack("{s:s, s:i, s:o, s:o}", "connector", v.label,
+	    "ocpp_id", v.ocpp_id, "local_w", cap_w == BAL_NO_CAP ? json_null() :
+	    json_integer(cap_w), "until", json_time(until));
+}
+
+static json_t *
+limit_json(const struct control_sources *src, json_t *req, char **error)
+{
+	json_t *w = json_object_get(req, "w");
+
+	if (!json_is_integer(w) || json_integer_value(w) < 0 ||
+	    json_integer_value(w) > LOCAL_MAX_W) {
+		xasprintf(error, "limit needs \"w\": the limit in W, 0..%d",
+		    LOCAL_MAX_W);
+		return NULL;
+	}
+	return local_json(src, req, "limit", (int32_t)json_integer_value(w),
+	    error);
+}
+
+static json_t *
+pause_json(const struct control_sources *src, json_t *req, char **error)
+{
+	return local_json(src, req, "pause", 0, error);
+}
+
+static json_t *
+resume_json(const struct control_sources *src, json_t *req, char **error)
+{
+	return local_json(src, req, "resume", BAL_NO_CAP, error);
+}
+
 /* The requests: one row each (name, handler).  A handler returns the
  * result, or NULL with *error (caller frees). */
 static const struct request {
@@ -469,6 +541,9 @@ static const struct request {
 	{ "status", status_json },
 	{ "explain", explain_json },
 	{ "history", history_json },
+	{ "limit", limit_json },
+	{ "pause", pause_json },
+	{ "resume", resume_json },
 };
 
 /* {"ok":false,"error":text}, as a line. */

@@ -1,7 +1,7 @@
 /* The control socket: a Unix stream socket on the event loop speaking
  * one JSON request per line and one JSON reply per line (docs/control.md).
- * Requests: status, explain (now or recorded), history.  Nothing here
- * blocks. */
+ * Requests: status, explain (now or recorded), history; limit, pause,
+ * resume (local overrides).  Nothing here blocks. */
 #ifndef EDGE_CONTROL_H
 #define EDGE_CONTROL_H
 
@@ -24,6 +24,13 @@ struct control_sources {
 	const struct cloud *cloud; /* transaction ids */
 	int64_t started_ms;        /* monotonic */
 	int64_t started_epoch_ms;
+	/* The write verbs' one way in (daemon.c): sets connector k's local
+	 * override (cap_w W, 0 = paused, BAL_NO_CAP = lifted) until epoch
+	 * until_ms (0 = until lifted), persists it and asks for a run.
+	 * 0, or -1 with *cause.  NULL: the write verbs are refused. */
+	int (*set_local_cap)(void *ud, int k, int32_t cap_w, int64_t until_ms,
+	    char **cause);
+	void *ud;
 };
 
 /* Largest request line, bytes (newline excluded). */

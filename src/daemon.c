@@ -53,6 +53,10 @@ static struct lws_context *volatile signal_lws;
 
 static void refresh_meter(struct daemon *d);
 static struct control_sources sources(struct daemon *d);
+static int set_local_cap(void *ud, int k, int32_t cap_w, int64_t until_ms,
+    char **cause);
+static int local_caps_load(struct daemon *d, char **cause);
+static void local_caps_expire(struct daemon *d);
 static void schedule_run(void *ud);
 static void on_balancer_run(void *arg);
 
@@ -162,6 +166,7 @@ on_housekeeping(void *arg)
 		record_sample(d);
 	}
 	if (d->site_ready) {
+		local_caps_expire(d);
 		refresh_meter(d);
 		(void)site_update_caps(&d->site, mono_now_ms());
 		/* The balancer's hold times run on its clock: a run now and
@@ -455,6 +460,10 @@ site_step_init(struct daemon *d, char **cause)
 	for (size_t i = 0; i < SITE_MAX_SETTINGS; i++)
 		if (backend[i])
 			site_mark_backend(&d->site, i);
+	if (local_caps_load(d, cause) != 0) {
+		site_free(&d->site);
+		return -1;
+	}
 	d->site.cloud_since_ms = d->started_ms;
 	d->site.cloud_since_epoch_ms = d->started_epoch_ms;
 	(void)site_update_caps(&d->site, mono_now_ms());
@@ -697,6 +706,96 @@ cloud_step_finalise(struct daemon *d)
 	cloud_stop(d->cloud);
 }
 
+/* ---- Local overrides (ocpp-edgectl limit, pause, resume) ------------ */
+
+/* The store key of connector k's local override. */
+static void
+local_key(const struct daemon *d, int k, char *buf, size_t len)
+{
+	snprintf(buf, len, "local-limit.%d", d->site.conns[k].ocpp_id);
+}
+
+/* The control socket's set_local_cap: the site model, the store, a run. */
+static int
+set_local_cap(void *ud, int k, int32_t cap_w, int64_t until_ms, char **cause)
+{
+	struct daemon *d = ud;
+	char key[32], value[48], when[40];
+	int rc;
+
+	local_key(d, k, key, sizeof(key));
+	if (cap_w == BAL_NO_CAP) {
+		rc = store_setting_clear(d->store, key, cause);
+	} else {
+		snprintf(value, sizeof(value), "%d %lld", (int)cap_w,
+		    (long long)until_ms);
+		rc = store_setting_set(d->store, key, value, NULL, cause);
+	}
+	if (rc != 0)
+		return -1;
+	site_set_local_cap(&d->site, k, cap_w, until_ms);
+	if (cap_w == BAL_NO_CAP)
+		log_info("%s: local override lifted (ocpp-edgectl resume)",
+		    d->site.conns[k].label);
+	else
+		log_info("%s: local %s %d W until %s (ocpp-edgectl)",
+		    d->site.conns[k].label, cap_w == 0 ? "pause," : "limit",
+		    (int)cap_w, until_ms > 0 ? format_rfc3339(until_ms, when,
+		    sizeof(when)) : "resumed");
+	schedule_run(d);
+	return 0;
+}
+
+/* At start: the overrides kept in the store that have not ended. */
+static int
+local_caps_load(struct daemon *d, char **cause)
+{
+	for (int k = 0; k < d->site.n_conns; k++) {
+		enum store_setting_source src;
+		char key[32], *value = NULL;
+		long long w, until;
+
+		local_key(d, k, key, sizeof(key));
+		if (store_setting_get(d->store, key, NULL, &value, &src,
+		    cause) != 0)
+			return -1;
+		if (value == NULL)
+			continue;
+		if (sscanf(value, "%lld %lld", &w, &until) != 2 || w < 0 ||
+		    w > 1000000 || until < 0) {
+			log_warnx("%s: stored local override '%s' ignored",
+			    d->site.conns[k].label, value);
+		} else if (until == 0 || until > wall_now_ms()) {
+			site_set_local_cap(&d->site, k, (int32_t)w, until);
+			log_info("%s: local override %lld W kept from before the "
+			    "start", d->site.conns[k].label, w);
+		} else {
+			(void)store_setting_clear(d->store, key, NULL);
+		}
+		free(value);
+	}
+	return 0;
+}
+
+/* Lifts the overrides whose time is up (housekeeping). */
+static void
+local_caps_expire(struct daemon *d)
+{
+	int *ended = xcalloc((size_t)d->site.n_conns + 1, sizeof(*ended));
+	int n = site_expire_local_caps(&d->site, wall_now_ms(), ended);
+
+	for (int i = 0; i < n; i++) {
+		char key[32];
+
+		local_key(d, ended[i], key, sizeof(key));
+		(void)store_setting_clear(d->store, key, NULL);
+		log_info("%s: local override ended", d->site.conns[ended[i]].label);
+	}
+	free(ended);
+	if (n > 0)
+		schedule_run(d);
+}
+
 /* ---- The control socket --------------------------------------------- */
 
 /* What the control socket and the HTTP server answer from. */
@@ -710,6 +809,8 @@ sources(struct daemon *d)
 		.cloud = d->cloud,
 		.started_ms = d->started_ms,
 		.started_epoch_ms = d->started_epoch_ms,
+		.set_local_cap = set_local_cap,
+		.ud = d,
 	};
 }
 

@@ -110,8 +110,9 @@ tests_daemon_ctl_client_SOURCES = tests/daemon/ctl-client.c
 tests_daemon_json_get_SOURCES = tests/daemon/json-get.c
 tests_daemon_json_get_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_daemon_json_get_LDADD = $(JANSSON_LIBS) -lm
-TESTS += tests/daemon/test-control.sh
-EXTRA_DIST += tests/daemon/test-control.sh tests/integration/lib.sh
+TESTS += tests/daemon/test-control.sh tests/daemon/test-local-override.sh
+EXTRA_DIST += tests/daemon/test-control.sh tests/daemon/test-local-override.sh \
+	tests/integration/lib.sh
 
 # Integration: the real daemon and the real simulator.
 TESTS += tests/integration/test-local-loop.sh \

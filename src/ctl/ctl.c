@@ -32,6 +32,9 @@ usage(FILE *fp)
 "    ocpp-edgectl [-s PATH] explain [--json] [--at TIME] CONNECTOR\n"
 "    ocpp-edgectl [-s PATH] history [--json] [--from TIME] [--to TIME]\n"
 "                      [CONNECTOR]\n"
+"    ocpp-edgectl [-s PATH] limit CONNECTOR KW [--for DURATION]\n"
+"    ocpp-edgectl [-s PATH] pause CONNECTOR [--for DURATION]\n"
+"    ocpp-edgectl [-s PATH] resume CONNECTOR\n"
 "    ocpp-edgectl scan [--unit-id N] [--timeout MS] [HOST[:PORT]...]\n"
 "                      [--rtu DEVICE [--baud N] [--parity P]\n"
 "                       [--stop-bits N] [--slave-ids A-B]]\n"
@@ -59,6 +62,12 @@ usage(FILE *fp)
 "        every 10 s) and every setpoint change with its reason, of one\n"
 "        connector or all.  TIME is RFC 3339 (2026-12-03T02:00:00Z), now,\n"
 "        or -N followed by s, m, h or d (-8h: eight hours ago).\n"
+"    limit CONNECTOR KW, pause CONNECTOR, resume CONNECTOR\n"
+"        A local override: the connector gets at most KW (pause: 0)\n"
+"        until resume, or for --for DURATION (N followed by s, m, h or\n"
+"        d, up to 31d).  It never raises a connector above a charging\n"
+"        profile, the site cap or a circuit; explain shows it as the\n"
+"        cap \"local\".  Kept in the store across restarts.\n"
 "    scan\n"
 "        Reads, never writes: asks each HOST[:PORT] (default port 502)\n"
 "        and each slave id on the RS-485 bus for an Autel charger or an\n"
@@ -77,6 +86,7 @@ usage(FILE *fp)
 "    --at TIME           explain: as recorded at TIME.\n"
 "    --from TIME         history: start (default an hour before --to).\n"
 "    --to TIME           history: end (default now).\n"
+"    --for DURATION      limit, pause: how long (default until resume).\n"
 "    -w, --watch         status: refresh in place until Ctrl-C.\n"
 "    -i, --interval S    --watch period, seconds (default 2).\n"
 "    -t, --timeout MS    status, explain: reply timeout (default %d),\n"
@@ -352,7 +362,30 @@ enum {
 	OPT_AT,
 	OPT_FROM,
 	OPT_TO,
+	OPT_FOR,
 };
+
+/* A duration: N followed by s, m, h or d, 1 s .. 31 days.  Seconds into
+ * *out; prints the error and returns -1 otherwise. */
+static int
+duration_opt(const char *s, long long *out)
+{
+	char *end;
+	long long n, unit = 0;
+
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno == 0 && end != s && end[0] != '\0' && end[1] == '\0')
+		unit = end[0] == 's' ? 1 : end[0] == 'm' ? 60 : end[0] == 'h' ?
+		    3600 : end[0] == 'd' ? 86400 : 0;
+	if (unit > 0 && n > 0 && n <= 31LL * 86400 / unit) {
+		*out = n * unit;
+		return 0;
+	}
+	fprintf(stderr, "ocpp-edgectl: --for '%s': give N followed by s, m, h "
+	    "or d, from 1s to 31d\n", s);
+	return -1;
+}
 
 /* A time on the command line: RFC 3339 ("2026-12-03T02:00:00Z"), "now",
  * or back from now ("-90s", "-15m", "-8h", "-2d").  Epoch ms into *out;
@@ -411,6 +444,7 @@ main(int argc, char **argv)
 		{ "at", required_argument, NULL, OPT_AT },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "to", required_argument, NULL, OPT_TO },
+		{ "for", required_argument, NULL, OPT_FOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -423,6 +457,7 @@ main(int argc, char **argv)
 	double interval = 2;
 	int timeout = -1, ch, rc;
 	int64_t at = 0, from = 0, to = 0;
+	long long for_s = 0;
 	bool scan_opt = false;
 
 	ctl_scan_defaults(&so);
@@ -531,6 +566,10 @@ main(int argc, char **argv)
 			if (time_opt("--to", optarg, &to) != 0)
 				goto usage_error;
 			break;
+		case OPT_FOR:
+			if (duration_opt(optarg, &for_s) != 0)
+				goto usage_error;
+			break;
 		case 'h':
 			usage(stdout);
 			free(args);
@@ -551,7 +590,8 @@ main(int argc, char **argv)
 	}
 	if (nargs == 0) {
 		fprintf(stderr, "ocpp-edgectl: no command given: allowed "
-		    "status, explain, history, scan (see --help)\n");
+		    "status, explain, history, limit, pause, resume, scan (see "
+		    "--help)\n");
 		goto usage_error;
 	}
 	cmd = args[0];
@@ -572,6 +612,11 @@ main(int argc, char **argv)
 	}
 	if ((from != 0 || to != 0) && strcmp(cmd, "history") != 0) {
 		fprintf(stderr, "ocpp-edgectl: --from and --to are for history\n");
+		goto usage_error;
+	}
+	if (for_s != 0 && strcmp(cmd, "limit") != 0 &&
+	    strcmp(cmd, "pause") != 0) {
+		fprintf(stderr, "ocpp-edgectl: --for is for limit and pause\n");
 		goto usage_error;
 	}
 	if (interval_set && !watch) {
@@ -613,6 +658,39 @@ main(int argc, char **argv)
 		free(args);
 		rc = run_once(path, req, json, timeout > 0 ? timeout :
 		    CTL_TIMEOUT_MS, ctl_render_explain);
+		json_decref(req);
+		return rc;
+	}
+	if (strcmp(cmd, "limit") == 0 || strcmp(cmd, "pause") == 0 ||
+	    strcmp(cmd, "resume") == 0) {
+		bool limit = strcmp(cmd, "limit") == 0;
+		json_t *req;
+
+		if (nargs != (limit ? 3u : 2u)) {
+			fprintf(stderr, "ocpp-edgectl: %s takes %s\n", cmd,
+			    limit ? "CONNECTOR KW" : "one CONNECTOR");
+			goto usage_error;
+		}
+		req = json_pack("{s:s,s:s}", "cmd", cmd, "connector", args[1]);
+		if (limit) {
+			char *end;
+			double kw = strtod(args[2], &end);
+
+			if (end == args[2] || *end != '\0' || !(kw >= 0) ||
+			    kw > 1000) {
+				fprintf(stderr, "ocpp-edgectl: limit '%s': give "
+				    "kW, 0..1000 (e.g. 7.4)\n", args[2]);
+				json_decref(req);
+				goto usage_error;
+			}
+			json_object_set_new(req, "w",
+			    json_integer((json_int_t)lround(kw * 1000)));
+		}
+		if (for_s > 0)
+			json_object_set_new(req, "for_s", json_integer(for_s));
+		free(args);
+		rc = run_once(path, req, json, timeout > 0 ? timeout :
+		    CTL_TIMEOUT_MS, ctl_render_local);
 		json_decref(req);
 		return rc;
 	}
@@ -664,7 +742,7 @@ main(int argc, char **argv)
 		return rc;
 	}
 	fprintf(stderr, "ocpp-edgectl: unknown command '%s': allowed status, "
-	    "explain, history, scan\n", cmd);
+	    "explain, history, limit, pause, resume, scan\n", cmd);
 usage_error:
 	free(args);
 	return CTL_EXIT_USAGE;

@@ -639,3 +639,23 @@ ctl_render_history(FILE *out, json_t *r)
 	tbl_print(&t, out, 0);
 	return 0;
 }
+
+/* ---- limit, pause, resume --------------------------------------------- */
+
+int
+ctl_render_local(FILE *out, json_t *r)
+{
+	json_t *w = json_object_get(r, "local_w");
+	char b[24];
+
+	if (!json_is_number(w))
+		fprintf(out, "%s: local override lifted\n",
+		    str_na(r, "connector"));
+	else
+		fprintf(out, "%s: %s %s until %s\n", str_na(r, "connector"),
+		    json_number_value(w) == 0 ? "paused," : "limited to",
+		    json_number_value(w) == 0 ? "0 W" :
+		    pw(r, "local_w", b, sizeof(b)), str(r, "until") != NULL ?
+		    str(r, "until") : "resume");
+	return 0;
+}

@@ -272,7 +272,10 @@ summarise(const struct site *s, const struct site_conn *sc,
 		    kw(s->site_out.budget_w, b, sizeof(b)));
 		break;
 	case BAL_R_CAPPED_PROFILE:
-		if (sc->profile_detail[0] != '\0')
+		if (bound != NULL && strcmp(bound->what, "local") == 0)
+			snprintf(e->summary, sizeof(e->summary), "Held at %s kW "
+			    "by a local limit (%s).", a, bound->detail);
+		else if (sc->profile_detail[0] != '\0')
 			snprintf(e->summary, sizeof(e->summary), "Held at %s kW "
 			    "by a charging profile from the backend (%s).", a,
 			    sc->profile_detail);
@@ -301,7 +304,11 @@ summarise(const struct site *s, const struct site_conn *sc,
 		    "the meter shows room for more.", a);
 		break;
 	case BAL_R_PAUSED_BELOW_MIN:
-		if (bound != NULL && room_of(bound) >= ch->pmin_w)
+		if (bound != NULL && strcmp(bound->what, "local") == 0)
+			snprintf(e->summary, sizeof(e->summary), "Paused by a "
+			    "local %s (%s).", bound->w == 0 ? "pause" :
+			    "limit below the car's minimum", bound->detail);
+		else if (bound != NULL && room_of(bound) >= ch->pmin_w)
 			snprintf(e->summary, sizeof(e->summary), "Paused: the "
 			    "site's budget of %s kW cannot give every car the "
 			    "%s kW a %s car needs; the last to start waits.",
@@ -363,8 +370,21 @@ site_explain(const struct site *s, int k, struct site_explain *e)
 	e->ocpp_id = sc->ocpp_id;
 	e->setpoint_w = o->setpoint_w;
 	e->reason = s->have_run ? bal_reason_name(o->reason) : "starting";
-	add_cap(e, "profile", ch->profile_cap_w, BAL_NO_CAP,
+	add_cap(e, "profile", sc->profile_cap_w, BAL_NO_CAP,
 	    sc->profile_detail[0] ? sc->profile_detail : NULL);
+	if (sc->local_cap_w != BAL_NO_CAP) {
+		char until[40];
+
+		if (sc->local_until_ms > 0)
+			snprintf(detail, sizeof(detail), "ocpp-edgectl %s, until "
+			    "%s", sc->local_cap_w == 0 ? "pause" : "limit",
+			    format_rfc3339(sc->local_until_ms, until,
+			    sizeof(until)));
+		else
+			snprintf(detail, sizeof(detail), "ocpp-edgectl %s, until "
+			    "resume", sc->local_cap_w == 0 ? "pause" : "limit");
+		add_cap(e, "local", sc->local_cap_w, BAL_NO_CAP, detail);
+	}
 	add_cap(e, "max", ch->max_w, BAL_NO_CAP, NULL);
 	add_cap(e, "held", ch->held_cap_w, BAL_NO_CAP, "EV draws less: draw + "
 	    "headroom");
@@ -399,7 +419,8 @@ site_explain(const struct site *s, int k, struct site_explain *e)
 		e->bound_by = "none";
 		break;
 	case BAL_B_OWN:
-		e->bound_by = ch->upper_w == ch->profile_cap_w ? "profile" :
+		e->bound_by = ch->upper_w == ch->profile_cap_w ?
+		    (ch->profile_cap_w == sc->local_cap_w ? "local" : "profile") :
 		    ch->upper_w == ch->held_cap_w ? "held" : "max";
 		break;
 	case BAL_B_SITE:
@@ -415,8 +436,13 @@ site_explain(const struct site *s, int k, struct site_explain *e)
 	if (e->bound_by == NULL)
 		e->bound_by = "none";
 	/* Paused or held for lack of room: the cap that left the least is
-	 * the cause, though the balancer froze nothing. */
-	if (s->have_run && ch->bound == BAL_B_NONE &&
+	 * the cause, though the balancer froze nothing (a local pause or a
+	 * local limit below the minimum first). */
+	if (s->have_run && o->reason == BAL_R_PAUSED_BELOW_MIN &&
+	    sc->local_cap_w != BAL_NO_CAP && sc->local_cap_w < ch->pmin_w) {
+		bound = find_cap(e, "local");
+		e->bound_by = "local";
+	} else if (s->have_run && ch->bound == BAL_B_NONE &&
 	    (o->reason == BAL_R_PAUSED_BELOW_MIN ||
 	    o->reason == BAL_R_WAITING_FOR_ROOM ||
 	    o->reason == BAL_R_PAUSED_NO_SURPLUS ||

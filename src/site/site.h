@@ -71,6 +71,8 @@ struct site_conn {
 	int64_t last_start_ms;  /* when it last entered a demanding state */
 	int32_t profile_cap_w;  /* from the connector's profiles, BAL_NO_CAP */
 	char profile_detail[96]; /* which profile (for explain), "" none */
+	int32_t local_cap_w;    /* ocpp-edgectl limit / pause, BAL_NO_CAP */
+	int64_t local_until_ms; /* epoch ms it ends; 0 = until resume */
 };
 
 struct site {
@@ -180,6 +182,15 @@ void site_set_profile_cap(struct site *s, int32_t cap_w, int64_t id);
 /* Sets connector k's (0-based) profile cap and its description. */
 void site_set_conn_cap(struct site *s, int k, int32_t cap_w,
     const char *detail);
+/* Sets connector k's (0-based) local override: the operator's limit
+ * (0 = paused) until epoch until_ms (0 = until lifted); BAL_NO_CAP lifts
+ * it.  It joins the profile cap (the lower holds), so it never raises a
+ * connector above a profile, the site cap or a circuit. */
+void site_set_local_cap(struct site *s, int k, int32_t cap_w,
+    int64_t until_ms);
+/* Lifts the local overrides that ended by epoch now_ms; returns how
+ * many (their connectors' indexes go to ended[], n_conns long). */
+int site_expire_local_caps(struct site *s, int64_t now_ms, int *ended);
 /* Marks connector k (0-based) inoperative (0 W, Unavailable) or not. */
 void site_set_inoperative(struct site *s, int k, bool inoperative);
 /* Records a change of the backend link at now_ms (monotonic) / epoch. */
