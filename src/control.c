@@ -32,7 +32,8 @@
 
 #define MAX_CLIENTS 32
 /* The names of the requests, for error messages. */
-#define CONTROL_COMMANDS "status, explain, history, limit, pause, resume"
+#define CONTROL_COMMANDS "status, explain, history, limit, pause, resume, " \
+	"reload"
 
 struct client {
 	struct svc_fd df;
@@ -531,6 +532,18 @@ resume_json(const struct control_sources *src, json_t *req, char **error)
 	return local_json(src, req, "resume", BAL_NO_CAP, error);
 }
 
+/* "reload": the configuration file read again. */
+static json_t *
+reload_json(const struct control_sources *src, json_t *req, char **error)
+{
+	(void)req;
+	if (src->reload == NULL) {
+		xasprintf(error, "reload: not available here");
+		return NULL;
+	}
+	return src->reload(src->ud, error);
+}
+
 /* The requests: one row each (name, handler).  A handler returns the
  * result, or NULL with *error (caller frees). */
 static const struct request {
@@ -544,6 +557,7 @@ static const struct request {
 	{ "limit", limit_json },
 	{ "pause", pause_json },
 	{ "resume", resume_json },
+	{ "reload", reload_json },
 };
 
 /* {"ok":false,"error":text}, as a line. */
@@ -554,7 +568,7 @@ static char *
 error_reply(const char *fmt, ...)
 {
 	va_list ap;
-	char text[512], *out;
+	char text[4096], *out;
 	json_t *o;
 
 	va_start(ap, fmt);

@@ -1,7 +1,7 @@
 /* The control socket: a Unix stream socket on the event loop speaking
  * one JSON request per line and one JSON reply per line (docs/control.md).
  * Requests: status, explain (now or recorded), history; limit, pause,
- * resume (local overrides).  Nothing here blocks. */
+ * resume (local overrides); reload.  Nothing here blocks. */
 #ifndef EDGE_CONTROL_H
 #define EDGE_CONTROL_H
 
@@ -30,6 +30,10 @@ struct control_sources {
 	 * 0, or -1 with *cause.  NULL: the write verbs are refused. */
 	int (*set_local_cap)(void *ud, int k, int32_t cap_w, int64_t until_ms,
 	    char **cause);
+	/* Reads the configuration file again (daemon.c): the result of
+	 * "reload", or NULL with *error (every error with file:line; the
+	 * running configuration stays).  NULL: reload is refused. */
+	struct json_t *(*reload)(void *ud, char **error);
 	void *ud;
 };
 

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <math.h>
 #include <libwebsockets.h>
 #include <signal.h>
@@ -56,6 +57,7 @@ static struct control_sources sources(struct daemon *d);
 static int set_local_cap(void *ud, int k, int32_t cap_w, int64_t until_ms,
     char **cause);
 static int local_caps_load(struct daemon *d, char **cause);
+static json_t *reload(void *ud, char **error);
 static void local_caps_expire(struct daemon *d);
 static void schedule_run(void *ud);
 static void on_balancer_run(void *arg);
@@ -706,6 +708,162 @@ cloud_step_finalise(struct daemon *d)
 	cloud_stop(d->cloud);
 }
 
+/* ---- Reload (ocpp-edgectl reload, SIGHUP) ---------------------------- */
+
+/* Swaps the options a reload applies live (the load-balancing settings,
+ * as site_lb_from_cfg reads them) between a and b. */
+static void
+swap_live(struct cfg *a, struct cfg *b)
+{
+	struct cfg t;
+
+	t.balancer = a->balancer;
+	t.site.available_power_w = a->site.available_power_w;
+#define SWAP(f) do { a->f = b->f; b->f = t.f; } while (0)
+	SWAP(balancer.mode);
+	SWAP(balancer.pv_mode);
+	SWAP(balancer.reserve_pct);
+	SWAP(balancer.min_power_1ph_w);
+	SWAP(balancer.min_power_3ph_w);
+	SWAP(balancer.offline_meter_power_w);
+	SWAP(balancer.offline_site_power_w);
+	SWAP(site.available_power_w);
+#undef SWAP
+}
+
+/* cfg as --check-config prints it.  Caller frees. */
+static char *
+dump_text(const struct cfg *cfg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	if (fp == NULL)
+		return xstrdup("");
+	cfg_dump(cfg, fp);
+	fclose(fp);
+	return buf;
+}
+
+/* Appends to out the headers of the dump's sections ("charger \"bay1\"",
+ * "csms") whose text differs between a and b. */
+static void
+changed_sections(const char *a, const char *b, json_t *out)
+{
+	const char *p = b;
+
+	/* Each top-level section: a header line ending in '{' ... "}\n". */
+	while ((p = strstr(p, " {\n")) != NULL) {
+		const char *start = p, *end = strstr(p, "\n}\n"), *found;
+		size_t hlen;
+		char *head, *sec;
+
+		while (start > b && start[-1] != '\n')
+			start--;
+		if (end == NULL)
+			break;
+		end += 3;
+		hlen = (size_t)(p - start);
+		head = xmalloc(hlen + 1);
+		memcpy(head, start, hlen);
+		head[hlen] = '\0';
+		sec = xmalloc((size_t)(end - start) + 1);
+		memcpy(sec, start, (size_t)(end - start));
+		sec[end - start] = '\0';
+		found = strstr(a, sec);
+		if (found == NULL || (found != a && found[-1] != '\n'))
+			json_array_append_new(out, json_string(head));
+		free(head);
+		free(sec);
+		p = end;
+	}
+}
+
+/* The control socket's reload (and SIGHUP): reads and checks the file;
+ * refused with every error (file:line) while the running configuration
+ * stays; else applies the load-balancing settings live and lists what
+ * else differs as needing a restart. */
+static json_t *
+reload(void *ud, char **error)
+{
+	struct daemon *d = ud;
+	struct cfg next;
+	struct cfg_errors errors = { 0 };
+	struct site_lb before, lb;
+	bool backend[SITE_MAX_SETTINGS] = { false };
+	json_t *applied = json_array(), *restart = json_array();
+	char *old_text, *new_text, *cause = NULL;
+
+	if (cfg_load(d->config_path, &next, &errors) != 0) {
+		char *text = NULL, *tmp;
+
+		xasprintf(&text, "%zu error%s in %s; the running configuration "
+		    "stays", errors.n, errors.n == 1 ? "" : "s", d->config_path);
+		for (size_t i = 0; i < errors.n; i++) {
+			xasprintf(&tmp, "%s\n%s", text, errors.msgs[i]);
+			free(text);
+			text = tmp;
+		}
+		cfg_errors_free(&errors);
+		*error = text;
+		json_decref(applied);
+		json_decref(restart);
+		return NULL;
+	}
+	/* What differs besides the live settings needs a restart: the
+	 * running configuration against the new one with the running live
+	 * settings. */
+	old_text = dump_text(&d->cfg);
+	swap_live(&next, &d->cfg);
+	new_text = dump_text(&next);
+	swap_live(&next, &d->cfg);
+	changed_sections(old_text, new_text, restart);
+	free(old_text);
+	free(new_text);
+	before = d->site.lb;
+	swap_live(&d->cfg, &next);
+	if (settings_layer(d, &lb, backend, &cause) != 0) {
+		swap_live(&d->cfg, &next);
+		xasprintf(error, "settings: %s; the running configuration "
+		    "stays", cause);
+		free(cause);
+		cfg_clear(&next);
+		json_decref(applied);
+		json_decref(restart);
+		return NULL;
+	}
+	memset(d->site.lb_backend, 0, sizeof(d->site.lb_backend));
+	for (size_t i = 0; i < SITE_MAX_SETTINGS; i++)
+		if (backend[i])
+			site_mark_backend(&d->site, i);
+	for (size_t i = 0; i < site_n_setting_keys; i++) {
+		char a[32], b[32];
+
+		site_lb_format(&before, i, a, sizeof(a));
+		site_lb_format(&lb, i, b, sizeof(b));
+		if (strcmp(a, b) != 0) {
+			char *line = NULL;
+
+			xasprintf(&line, "%s: %s -> %s", site_setting_keys[i].key,
+			    a, b);
+			json_array_append_new(applied, json_string(line));
+			log_info("reload: %s", line);
+			free(line);
+		}
+	}
+	site_set_lb(&d->site, &lb);
+	(void)site_update_caps(&d->site, mono_now_ms());
+	schedule_run(d);
+	for (size_t i = 0; i < json_array_size(restart); i++)
+		log_warnx("reload: %s changed in %s: restart to apply it",
+		    json_string_value(json_array_get(restart, i)),
+		    d->config_path);
+	cfg_clear(&next);
+	return json_pack("{s:s, s:o, s:o}", "file", d->config_path,
+	    "applied", applied, "restart_needed", restart);
+}
+
 /* ---- Local overrides (ocpp-edgectl limit, pause, resume) ------------ */
 
 /* The store key of connector k's local override. */
@@ -810,6 +968,7 @@ sources(struct daemon *d)
 		.started_ms = d->started_ms,
 		.started_epoch_ms = d->started_epoch_ms,
 		.set_local_cap = set_local_cap,
+		.reload = reload,
 		.ud = d,
 	};
 }
@@ -900,7 +1059,10 @@ usage(FILE *fp)
 "\n"
 "DESCRIPTION\n"
 "    Runs in the foreground until SIGTERM or SIGINT, then stops within a\n"
-"    second (SIGHUP is logged and ignored).  A Reset from the backend\n"
+"    second.  SIGHUP reads the configuration again (as ocpp-edgectl\n"
+"    reload): an invalid file is refused and the daemon runs on as it\n"
+"    was; the load-balancing settings apply at once, other changes are\n"
+"    logged as needing a restart.  A Reset from the backend\n"
 "    restarts it in place: the same program and command line, the file\n"
 "    and the store read again.  The configuration is read and validated\n"
 "    before anything starts; every error is printed as\n"
@@ -994,8 +1156,8 @@ warn_if_exposed(const struct daemon *d)
 		    "user; chmod o-r it", d->config_path);
 }
 
-/* Installs the stop handlers (SIGTERM, SIGINT), notes SIGHUP (no reload
- * yet: it must not kill the daemon) and ignores SIGPIPE. */
+/* Installs the stop handlers (SIGTERM, SIGINT), notes SIGHUP (a reload
+ * on the loop) and ignores SIGPIPE. */
 static void
 install_signals(void)
 {
@@ -1043,9 +1205,25 @@ run(struct daemon *d)
 			break;
 		}
 		if (hup_received) {
+			char *error = NULL;
+			json_t *r;
+
 			hup_received = 0;
-			log_warnx("SIGHUP ignored: the configuration is read at "
-			    "start only; restart to apply changes");
+			log_info("SIGHUP: reading %s again", d->config_path);
+			r = reload(d, &error);
+			if (r == NULL) {
+				log_warnx("reload refused: %s", error);
+				free(error);
+			} else {
+				size_t na = json_array_size(json_object_get(r,
+				    "applied")), nr = json_array_size(
+				    json_object_get(r, "restart_needed"));
+
+				log_info("reload: %zu setting%s applied, %zu "
+				    "section%s to restart for", na, na == 1 ? "" :
+				    "s", nr, nr == 1 ? "" : "s");
+				json_decref(r);
+			}
 		}
 	}
 	d->stop_signal = stop_requested;

@@ -110,8 +110,10 @@ tests_daemon_ctl_client_SOURCES = tests/daemon/ctl-client.c
 tests_daemon_json_get_SOURCES = tests/daemon/json-get.c
 tests_daemon_json_get_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_daemon_json_get_LDADD = $(JANSSON_LIBS) -lm
-TESTS += tests/daemon/test-control.sh tests/daemon/test-local-override.sh
+TESTS += tests/daemon/test-control.sh tests/daemon/test-local-override.sh \
+	tests/daemon/test-reload.sh
 EXTRA_DIST += tests/daemon/test-control.sh tests/daemon/test-local-override.sh \
+	tests/daemon/test-reload.sh \
 	tests/integration/lib.sh
 
 # Integration: the real daemon and the real simulator.

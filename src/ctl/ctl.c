@@ -35,6 +35,7 @@ usage(FILE *fp)
 "    ocpp-edgectl [-s PATH] limit CONNECTOR KW [--for DURATION]\n"
 "    ocpp-edgectl [-s PATH] pause CONNECTOR [--for DURATION]\n"
 "    ocpp-edgectl [-s PATH] resume CONNECTOR\n"
+"    ocpp-edgectl [-s PATH] reload\n"
 "    ocpp-edgectl scan [--unit-id N] [--timeout MS] [HOST[:PORT]...]\n"
 "                      [--rtu DEVICE [--baud N] [--parity P]\n"
 "                       [--stop-bits N] [--slave-ids A-B]]\n"
@@ -68,6 +69,13 @@ usage(FILE *fp)
 "        d, up to 31d).  It never raises a connector above a charging\n"
 "        profile, the site cap or a circuit; explain shows it as the\n"
 "        cap \"local\".  Kept in the store across restarts.\n"
+"    reload\n"
+"        The daemon reads its configuration file again (as on SIGHUP):\n"
+"        an invalid file is refused with every error (FILE:LINE) and the\n"
+"        running configuration stays; else the load-balancing settings\n"
+"        (balancer mode, PV mode, reserve, minimum and offline powers,\n"
+"        available power) apply at once and every other section that\n"
+"        changed is listed as needing a restart.\n"
 "    scan\n"
 "        Reads, never writes: asks each HOST[:PORT] (default port 502)\n"
 "        and each slave id on the RS-485 bus for an Autel charger or an\n"
@@ -590,8 +598,8 @@ main(int argc, char **argv)
 	}
 	if (nargs == 0) {
 		fprintf(stderr, "ocpp-edgectl: no command given: allowed "
-		    "status, explain, history, limit, pause, resume, scan (see "
-		    "--help)\n");
+		    "status, explain, history, limit, pause, resume, reload, "
+		    "scan (see --help)\n");
 		goto usage_error;
 	}
 	cmd = args[0];
@@ -694,6 +702,21 @@ main(int argc, char **argv)
 		json_decref(req);
 		return rc;
 	}
+	if (strcmp(cmd, "reload") == 0) {
+		json_t *req;
+
+		if (nargs != 1) {
+			fprintf(stderr, "ocpp-edgectl: reload takes no argument "
+			    "(got '%s')\n", args[1]);
+			goto usage_error;
+		}
+		free(args);
+		req = json_pack("{s:s}", "cmd", "reload");
+		rc = run_once(path, req, json, timeout > 0 ? timeout :
+		    CTL_TIMEOUT_MS, ctl_render_reload);
+		json_decref(req);
+		return rc;
+	}
 	if (strcmp(cmd, "history") == 0) {
 		json_t *req;
 
@@ -742,7 +765,7 @@ main(int argc, char **argv)
 		return rc;
 	}
 	fprintf(stderr, "ocpp-edgectl: unknown command '%s': allowed status, "
-	    "explain, history, limit, pause, resume, scan\n", cmd);
+	    "explain, history, limit, pause, resume, reload, scan\n", cmd);
 usage_error:
 	free(args);
 	return CTL_EXIT_USAGE;

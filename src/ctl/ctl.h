@@ -66,6 +66,8 @@ int ctl_render_status(FILE *out, json_t *result);
 /* Writes the explain result: the caps, which one bound, the balancer's
  * line.  Returns 0. */
 int ctl_render_explain(FILE *out, json_t *result);
+/* Renders the answer to reload. */
+int ctl_render_reload(FILE *out, json_t *result);
 /* Renders the answer to limit, pause or resume. */
 int ctl_render_local(FILE *out, json_t *result);
 /* Renders a history result: the site's range, then the changes. */

@@ -659,3 +659,22 @@ ctl_render_local(FILE *out, json_t *r)
 		    str(r, "until") : "resume");
 	return 0;
 }
+
+/* ---- reload ----------------------------------------------------------- */
+
+int
+ctl_render_reload(FILE *out, json_t *r)
+{
+	json_t *applied = json_object_get(r, "applied"),
+	    *restart = json_object_get(r, "restart_needed"), *v;
+	size_t i;
+
+	fprintf(out, "Reloaded %s\n", str_na(r, "file"));
+	if (json_array_size(applied) == 0)
+		fprintf(out, "Applied: nothing changed that applies live\n");
+	json_array_foreach(applied, i, v)
+		fprintf(out, "Applied: %s\n", json_string_value(v));
+	json_array_foreach(restart, i, v)
+		fprintf(out, "Needs a restart: %s\n", json_string_value(v));
+	return 0;
+}
