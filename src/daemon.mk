@@ -135,7 +135,7 @@ bench: tests/daemon/ctl-client$(EXEEXT) tests/daemon/json-get$(EXEEXT) \
 
 # The operators' HTTP server of a running daemon (node client, loopback).
 TESTS += tests/http/test-http.sh
-EXTRA_DIST += tests/http/test-http.sh tests/http/http-probe.js
+EXTRA_DIST += tests/http/test-http.sh tests/http/http-probe.js tests/http/lib.sh
 # The dashboard in headless Chromium (skipped without it); the history.
 TESTS += tests/http/test-dashboard.sh tests/http/test-history.sh
 EXTRA_DIST += tests/http/test-dashboard.sh tests/http/test-history.sh

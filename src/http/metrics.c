@@ -197,60 +197,75 @@ connector_metrics(struct buf *b, const struct control_sources *src,
 	}
 }
 
-/* Per charger: the Modbus link's health. */
+/* The value of one per-charger series. */
+static double
+modbus_up(const struct site_charger_view *v, int64_t now)
+{
+	(void)now;
+	return v->online;
+}
+
+static double
+modbus_polls(const struct site_charger_view *v, int64_t now)
+{
+	(void)now;
+	return (double)v->polls;
+}
+
+static double
+modbus_failures(const struct site_charger_view *v, int64_t now)
+{
+	(void)now;
+	return v->failures;
+}
+
+static double
+modbus_readback(const struct site_charger_view *v, int64_t now)
+{
+	(void)now;
+	return (double)v->readback_errors;
+}
+
+static double
+modbus_age(const struct site_charger_view *v, int64_t now)
+{
+	return v->updated_ms > 0 ? (double)(now - v->updated_ms) / 1000.0 : NAN;
+}
+
+/* Per charger: the Modbus link's health, one row per metric. */
 static void
 charger_metrics(struct buf *b, const struct control_sources *src,
     const struct site_report *r)
 {
+	static const struct {
+		const char *name, *type, *help;
+		double (*value)(const struct site_charger_view *v, int64_t now);
+	} series[] = {
+		{ "modbus_up", "gauge", "1 while the charger answers on Modbus.",
+		  modbus_up },
+		{ "modbus_polls_total", "counter", "Complete Modbus polls since "
+		  "start.", modbus_polls },
+		{ "modbus_consecutive_failures", "gauge", "Failed Modbus "
+		  "exchanges in a row (0 when the last one worked).",
+		  modbus_failures },
+		{ "modbus_readback_errors_total", "counter", "Limits read back "
+		  "different from what was written.", modbus_readback },
+		{ "modbus_reading_age_seconds", "gauge", "Age of the charger's "
+		  "last good poll (NaN when never read).", modbus_age },
+	};
 	int64_t now = mono_now_ms();
 	char l[128];
 
-	head(b, "modbus_up", "gauge", "1 while the charger answers on Modbus.");
-	for (int c = 0; c < r->n_chargers; c++) {
-		struct site_charger_view v;
+	for (size_t m = 0; m < ARRAY_SIZE(series); m++) {
+		head(b, series[m].name, series[m].type, series[m].help);
+		for (int c = 0; c < r->n_chargers; c++) {
+			struct site_charger_view v;
 
-		site_charger_view(src->site, c, &v);
-		put(b, "ocpp_edge_modbus_up{device=\"%s\"} %d\n",
-		    label(v.name, l, sizeof(l)), v.online);
-	}
-	head(b, "modbus_polls_total", "counter", "Complete Modbus polls since "
-	    "start.");
-	for (int c = 0; c < r->n_chargers; c++) {
-		struct site_charger_view v;
-
-		site_charger_view(src->site, c, &v);
-		put(b, "ocpp_edge_modbus_polls_total{device=\"%s\"} %llu\n",
-		    label(v.name, l, sizeof(l)), (unsigned long long)v.polls);
-	}
-	head(b, "modbus_consecutive_failures", "gauge", "Failed Modbus "
-	    "exchanges in a row (0 when the last one worked).");
-	for (int c = 0; c < r->n_chargers; c++) {
-		struct site_charger_view v;
-
-		site_charger_view(src->site, c, &v);
-		put(b, "ocpp_edge_modbus_consecutive_failures{device=\"%s\"} "
-		    "%u\n", label(v.name, l, sizeof(l)), v.failures);
-	}
-	head(b, "modbus_readback_errors_total", "counter", "Limits read back "
-	    "different from what was written.");
-	for (int c = 0; c < r->n_chargers; c++) {
-		struct site_charger_view v;
-
-		site_charger_view(src->site, c, &v);
-		put(b, "ocpp_edge_modbus_readback_errors_total{device=\"%s\"} "
-		    "%llu\n", label(v.name, l, sizeof(l)),
-		    (unsigned long long)v.readback_errors);
-	}
-	head(b, "modbus_reading_age_seconds", "gauge", "Age of the charger's "
-	    "last good poll (NaN when never read).");
-	for (int c = 0; c < r->n_chargers; c++) {
-		struct site_charger_view v;
-
-		site_charger_view(src->site, c, &v);
-		put(b, "ocpp_edge_modbus_reading_age_seconds{device=\"%s\"}",
-		    label(v.name, l, sizeof(l)));
-		value(b, v.updated_ms > 0 ? (now - v.updated_ms) / 1000.0 :
-		    NAN);
+			site_charger_view(src->site, c, &v);
+			put(b, "ocpp_edge_%s{device=\"%s\"}", series[m].name,
+			    label(v.name, l, sizeof(l)));
+			value(b, series[m].value(&v, now));
+		}
 	}
 }
 

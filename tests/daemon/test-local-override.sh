@@ -6,15 +6,10 @@
 # itself, and bad requests are refused.
 set -u
 name=test-local-override
-. "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/http/lib.sh"
 CTL="$B/ocpp-edgectl"
 
-bays_site "$tmp/site.json" local-site 2000 200 meter
-start_sim "$tmp/site.json"
-sed -i 's|^\turl = .*|\turl = ""|' "$tmp/edge.conf"
-sed -i "s|^\tpath = .*\.db\"|\tpath = \"$tmp/edge.db\"|" "$tmp/edge.conf"
-printf 'http {\n\tlisten = ""\n}\n' >>"$tmp/edge.conf"
-start_daemon "$tmp/edge.conf"
+start_bays ""
 
 sp() { st "chargers.$1.connectors.0.setpoint_w"; }
 sp_is() { [ "$(sp "$1")" = "$2" ]; }

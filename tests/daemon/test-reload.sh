@@ -5,16 +5,11 @@
 # file:line while the running configuration stays, and SIGHUP reloads.
 set -u
 name=test-reload
-. "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/http/lib.sh"
 CTL="$B/ocpp-edgectl"
 
-bays_site "$tmp/site.json" reload-site 2000 200 meter
-start_sim "$tmp/site.json"
-sed -i 's|^\turl = .*|\turl = ""|' "$tmp/edge.conf"
-sed -i "s|^\tpath = .*\.db\"|\tpath = \"$tmp/edge.db\"|" "$tmp/edge.conf"
-printf 'http {\n\tlisten = ""\n}\n' >>"$tmp/edge.conf"
+start_bays ""
 cp "$tmp/edge.conf" "$tmp/orig.conf"
-start_daemon "$tmp/edge.conf"
 
 sp_is() { [ "$(st chargers.0.connectors.0.setpoint_w)" = "$1" ]; }
 wait_for 10 sp_is 10600 || fail "no first split"

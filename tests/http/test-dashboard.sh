@@ -8,7 +8,7 @@
 # desktop width) are kept beside the test's log.
 set -u
 name=test-dashboard
-. "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/http/lib.sh"
 CHROMIUM=$(command -v chromium || command -v chromium-browser) || {
 	echo "SKIP: chromium not installed (tools/install-deps installs it)"
 	exit 77
@@ -16,16 +16,7 @@ CHROMIUM=$(command -v chromium || command -v chromium-browser) || {
 shots="$B/tests/http"
 mkdir -p "$shots"
 
-bays_site "$tmp/site.json" dashboard-site 2000 200 meter
-start_sim "$tmp/site.json"
-sed -i 's|^\turl = .*|\turl = ""|' "$tmp/edge.conf"
-printf 'http {\n\tlisten = "127.0.0.1:0"\n}\n' >>"$tmp/edge.conf"
-start_daemon "$tmp/edge.conf"
-http_url() {
-	url=$(sed -n 's|.*info: dashboard: \(http://[^ ]*\)$|\1|p' "$tmp/d.log" |
-	    tail -1)
-	[ -n "$url" ]
-}
+start_bays 127.0.0.1:0
 wait_for 10 http_url || { fail "no dashboard line in the log"; exit 1; }
 
 # The browser: its own profile in $tmp; no sandbox when run as root (CI
@@ -68,7 +59,7 @@ wait_for 10 limits_are 10600 || fail "no steady split"
 wait_for 20 loaded_matches &&
     pass "page: site power $(dom_text power), bay1 '$(bay_reason 1)'" ||
     fail "page: power '$(dom_text power)' vs '$want_power', bay1 '$(bay_reason 1)' vs '$want_reason'"
-[ "$(dom_text site)" = dashboard-site ] && pass "site id in the header" ||
+[ "$(dom_text site)" = "$name" ] && pass "site id in the header" ||
     fail "header: $(dom_text site)"
 [ "$(dom_text cap)" = "40.0 kW (config)" ] && pass "cap 40.0 kW (config)" ||
     fail "cap: $(dom_text cap)"

@@ -5,24 +5,12 @@
 # still there after a restart (the batch is committed on the way out).
 set -u
 name=test-history
-. "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/http/lib.sh"
 command -v node >/dev/null 2>&1 || { echo "SKIP: node not installed"; exit 77; }
 PROBE="node $S/tests/http/http-probe.js"
 CTL="$B/ocpp-edgectl"
 
-bays_site "$tmp/site.json" history-site 2000 200 meter
-start_sim "$tmp/site.json"
-sed -i 's|^\turl = .*|\turl = ""|' "$tmp/edge.conf"
-sed -i "s|^\tpath = .*\.db\"|\tpath = \"$tmp/edge.db\"|" "$tmp/edge.conf"
-grep -q "path = \"$tmp/edge.db\"" "$tmp/edge.conf" || {
-	fail "no store path in the generated configuration"; exit 1; }
-printf 'http {\n\tlisten = "127.0.0.1:0"\n}\n' >>"$tmp/edge.conf"
-start_daemon "$tmp/edge.conf"
-http_url() {
-	url=$(sed -n 's|.*info: dashboard: \(http://[^ ]*\)$|\1|p' "$tmp/d.log" |
-	    tail -1)
-	[ -n "$url" ]
-}
+start_bays 127.0.0.1:0
 
 limits_are() { [ "$(st chargers.0.connectors.0.setpoint_w)" = "$1" ]; }
 wait_for 10 limits_are 10600 || fail "no first split"

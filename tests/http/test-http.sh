@@ -7,25 +7,12 @@
 # set, and a server off loopback without a password is refused.
 set -u
 name=test-http
-. "${top_srcdir:-.}/tests/integration/lib.sh"
+. "${top_srcdir:-.}/tests/http/lib.sh"
 command -v node >/dev/null 2>&1 || { echo "SKIP: node not installed"; exit 77; }
 PROBE="node $S/tests/http/http-probe.js"
 
-# Three 22 kW wallboxes, ALM with a meter, household 2000 W; no backend;
-# the HTTP server on a port the system picks.
-bays_site "$tmp/site.json" http-site 2000 200 meter
-start_sim "$tmp/site.json"
-sed -i 's|^\turl = .*|\turl = ""|' "$tmp/edge.conf"
-cp "$tmp/edge.conf" "$tmp/base.conf"
-printf 'http {\n\tlisten = "127.0.0.1:0"\n}\n' >>"$tmp/edge.conf"
-start_daemon "$tmp/edge.conf"
-
-# http_url: the dashboard address the daemon logged.
-http_url() {
-	url=$(sed -n 's|.*info: dashboard: \(http://[^ ]*\)$|\1|p' "$tmp/d.log" |
-	    tail -1)
-	[ -n "$url" ]
-}
+# The HTTP server on a port the system picks.
+start_bays 127.0.0.1:0
 wait_for 10 http_url || { fail "no dashboard line in the log"; exit 1; }
 hport=$(echo "$url" | sed 's|.*:\([0-9]*\)/$|\1|')
 pass "dashboard at $url"
