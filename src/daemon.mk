@@ -14,7 +14,7 @@ libdaemon_la_SOURCES = \
 	src/services.h src/control.c src/control.h \
 	src/http/http.h src/http/http-private.h src/http/http.c \
 	src/http/metrics.c \
-	src/daemon.c src/daemon.h
+	src/daemon.c src/daemon.h src/ops.c
 nodist_libdaemon_la_SOURCES = src/http/assets.c
 libdaemon_la_CFLAGS = $(AM_CFLAGS) $(THIRD_PARTY_CFLAGS)
 libdaemon_la_CPPFLAGS = $(AM_CPPFLAGS) \
