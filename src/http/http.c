@@ -3,8 +3,8 @@
  * Each request is answered in full at once (a page, a JSON document or
  * the metrics, all small) and written out as the socket takes it.
  * Bounds: HTTP_MAX_CONNECTIONS connections, the context's header limit
- * (lws answers 431 past it), its timeouts for slow headers, and
- * HTTP_IDLE_S for idle keep-alive connections. */
+ * (lws closes a connection whose headers pass it), its timeouts for slow
+ * headers, and HTTP_IDLE_S for idle keep-alive connections. */
 #include "config.h"
 
 #include "http/http.h"
