@@ -157,6 +157,16 @@ site_conn_view(const struct site *s, int k, struct site_conn_view *v)
 	v->reason = s->have_run ? bal_reason_name(o->reason) : "starting";
 	v->reason_text = s->have_run ? reason_words(o->reason) :
 	    "Starting: waiting for the first readings";
+	/* The balancer sees one own cap: say whose it was. */
+	if (s->have_run && sc->local_cap_w != BAL_NO_CAP &&
+	    (sc->profile_cap_w == BAL_NO_CAP ||
+	    sc->local_cap_w <= sc->profile_cap_w) &&
+	    (o->reason == BAL_R_CAPPED_PROFILE ||
+	    (o->reason == BAL_R_PAUSED_BELOW_MIN &&
+	    sc->local_cap_w < o->chain.pmin_w)))
+		v->reason_text = sc->local_cap_w == 0 ? "Paused by the operator "
+		    "(ocpp-edgectl pause)" : "Held by the operator's local "
+		    "limit (ocpp-edgectl limit)";
 	v->tx_running = site_tx_running(s->bconns[k].state);
 }
 

@@ -31,6 +31,9 @@ grep -q '^  =>  local     5.0 kW .*ocpp-edgectl limit, until resume$' "$tmp/ex.t
     grep -q '^Held at 5.0 kW by a local limit' "$tmp/ex.txt" &&
     pass "explain 1: the local cap marked, in words" ||
     fail "explain 1: $(cat "$tmp/ex.txt")"
+[ "$(st chargers.0.connectors.0.reason_text)" = "Held by the operator's local limit (ocpp-edgectl limit)" ] &&
+    pass "status: the reason in words names the local limit" ||
+    fail "reason_text: $(st chargers.0.connectors.0.reason_text)"
 
 # A limit above the fair share does not raise it.
 "$CTL" -s "$tmp/ctl.sock" limit 1 30 >/dev/null || fail "limit 1 30: exit $?"
