@@ -96,6 +96,31 @@ wait_for 10 setpoint_metric 7300 && pass "metrics follow the site: 7300 W" ||
 wait_for 5 metrics_match && pass "metrics = status after the step" ||
     fail "after the step: $(tr '\n' ' ' <"$tmp/got") vs $(tr '\n' ' ' <"$tmp/want")"
 
+# Household 28 kW: 34000 - 28000 = 6000 W for three cars that need 4.2 kW
+# each: two pause.  A paused bay's explain says why in words, marks the
+# cap that left too little, and the reason is a state series.
+sim "household 28000" >/dev/null
+paused_explained() {
+	for k in 1 2 3; do
+		$PROBE get "${url}api/explain/$k" >"$tmp/ex.out"
+		tail -n +2 "$tmp/ex.out" | node -e '
+let s = ""; process.stdin.on("data", (d) => { s += d; });
+process.stdin.on("end", () => { const e = JSON.parse(s);
+  const marked = e.caps.filter((c) => c.bound);
+  const ok = e.reason === "paused-below-min" && e.setpoint_w === 0 &&
+    /^Paused: .* less than the 4\.2 kW a three-phase car needs\.$/.test(e.summary) &&
+    marked.length === 1 && marked[0].what === e.bound_by &&
+    (marked[0].room_w === undefined ? marked[0].w : marked[0].room_w) < 4200;
+  if (ok) console.log(e.summary + " [" + e.bound_by + "]");
+  process.exit(ok ? 0 : 1); });' >"$tmp/why" && return 0
+	done
+	return 1
+}
+wait_for 15 paused_explained && pass "paused bay: $(cat "$tmp/why")" ||
+    fail "no paused bay explained: $(tail -n +2 "$tmp/ex.out" | head -c 400)"
+$PROBE metrics "${url}metrics" | grep -q '^ocpp_edge_connector_reason{connector=[123],label=bay[123]/1,reason=paused-below-min} 1$' &&
+    pass "metrics: reason=paused-below-min series" || fail "no paused-below-min series"
+
 # Bad requests: a short reason and a 4xx.
 # code_of PATH: the status code of GET PATH.
 code_of() { $PROBE get "${url%/}$1" | head -1; }
