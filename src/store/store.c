@@ -697,15 +697,16 @@ fail:
 int
 store_close(struct store *st)
 {
-	int rc = 0;
+	int rc = 0, hrc = 0;
 
 	if (st == NULL)
 		return 0;
 	if (st->db != NULL && st->n_pending > 0)
 		rc = store_flush(st, 0, true, NULL);
-	if (st->db != NULL && store_history_flush(st, 0, true, NULL) != 0 &&
-	    rc == 0)
-		rc = STORE_ERR_IO;
+	if (st->db != NULL)
+		hrc = store_history_flush(st, 0, true, NULL);
+	if (rc == 0)
+		rc = hrc;
 	store_history_free(st);
 	for (size_t i = 0; i < st->n_pending; i++)
 		free(st->pending[i].payload);

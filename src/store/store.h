@@ -76,8 +76,9 @@ struct store_options {
  * handle the caller closes with store_close(). */
 int store_open(const char *path, const struct store_options *opt,
     struct store **out, char **cause);
-/* Commits any buffered meter values and closes the handle (NULL is a no-op).
- * Returns 0 or the error of that last commit (the handle is freed anyway). */
+/* Commits any buffered meter values and history and closes the handle
+ * (NULL is a no-op).  Returns 0 or the error of the first failed commit
+ * (the handle is freed anyway). */
 int store_close(struct store *st);
 
 /* Schema version found in the file before store_open() migrated it (0 for
