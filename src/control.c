@@ -31,6 +31,9 @@
 #include "store/store.h"
 
 #define MAX_CLIENTS 32
+/* The names of the requests, for error messages. */
+#define CONTROL_COMMANDS "status, explain, history, limit, pause, resume, " \
+	"reload"
 
 struct client {
 	struct svc_fd df;
@@ -142,7 +145,8 @@ connector_json(const struct control_sources *src, int k)
 		json_decref(txj);
 		txj = json_string(tx);
 	}
-	return json_pack("{s:i, s:i, s:s, s:o, s:o, s:i, s:f, s:b, s:s, s:o}",
+	return json_pack("{s:i, s:i, s:s, s:o, s:o, s:i, s:f, s:b, s:s, s:s, "
+	    "s:o}",
 	    "connector", v.connector, "ocpp_id", v.ocpp_id,
 	    "status", v.status,
 	    "power_w", json_reading(v.power_w, 1),
@@ -150,7 +154,7 @@ connector_json(const struct control_sources *src, int k)
 	    "setpoint_w", (int)v.setpoint_w,
 	    "setpoint_a", v.setpoint_a,
 	    "paused", v.paused,
-	    "reason", v.reason,
+	    "reason", v.reason, "reason_text", v.reason_text,
 	    "transaction", txj);
 }
 
@@ -219,21 +223,91 @@ status_json(const struct control_sources *src, json_t *req, char **error)
 	    "meter", meter_json(&r), "chargers", chargers);
 }
 
-/* "explain": the chain of caps behind a connector's setpoint. */
+/* The caps of e as explain gives them. */
 static json_t *
-explain_json(const struct control_sources *src, json_t *req, char **error)
+caps_json(const struct site_explain *e)
 {
-	json_t *c = json_object_get(req, "connector"), *caps;
-	struct site_report r;
+	json_t *caps = json_array();
+
+	for (int i = 0; i < e->n_caps; i++) {
+		const struct site_cap_view *cv = &e->caps[i];
+		json_t *o = json_pack("{s:s, s:i}", "what", cv->what, "w",
+		    (int)cv->w);
+
+		if (cv->room_w != BAL_NO_CAP)
+			json_object_set_new(o, "room_w",
+			    json_integer(cv->room_w));
+		if (cv->detail[0] != '\0')
+			json_object_set_new(o, "detail",
+			    json_string(cv->detail));
+		json_object_set_new(o, "bound", json_boolean(cv->bound));
+		json_array_append_new(caps, o);
+	}
+	return caps;
+}
+
+void
+control_record_change(const struct control_sources *src, int k,
+    int64_t at_ms, int64_t now_ms)
+{
 	struct site_explain e;
+	json_t *caps;
+	char *text, *cause = NULL;
+
+	if (src->store == NULL)
+		return;
+	site_explain(src->site, k, &e);
+	caps = caps_json(&e);
+	text = json_dumps(caps, JSON_COMPACT);
+	json_decref(caps);
+	if (store_history_add_change(src->store, &(struct store_setpoint_change){
+	    at_ms, e.ocpp_id, e.setpoint_w, e.reason, e.bound_by, e.summary,
+	    text }, now_ms, &cause) != 0) {
+		log_warnx("store: history not written: %s", cause);
+		free(cause);
+	}
+	free(text);
+}
+
+/* A time argument: epoch milliseconds or an RFC 3339 string; 0, or -1
+ * with *error.  Absent: dflt. */
+static int
+time_arg(json_t *req, const char *key, int64_t dflt, int64_t *out,
+    char **error)
+{
+	json_t *v = json_object_get(req, key);
+
+	*out = dflt;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (json_is_integer(v) && json_integer_value(v) > 0 &&
+	    json_integer_value(v) < (1LL << 53)) {
+		*out = json_integer_value(v);
+		return 0;
+	}
+	if (json_is_string(v) && parse_rfc3339(json_string_value(v), out) == 0)
+		return 0;
+	xasprintf(error, "\"%s\" must be epoch milliseconds or an RFC 3339 "
+	    "time (2026-12-03T08:00:00Z)", key);
+	return -1;
+}
+
+/* Looks the connector of req up; -1 with *error. */
+static int
+conn_arg(const struct control_sources *src, json_t *req, const char *cmd,
+    char **error)
+{
+	json_t *c = json_object_get(req, "connector");
+	struct site_report r;
 	char esc[128];
 	int k;
 
 	site_report(src->site, &r);
 	if (!json_is_string(c)) {
-		xasprintf(error, "explain needs \"connector\": an OCPP connector "
-		    "number (1..%d), \"CHARGER/K\" or \"CHARGER\"", r.n_conns);
-		return NULL;
+		xasprintf(error, "%s needs \"connector\": an OCPP connector "
+		    "number (1..%d), \"CHARGER/K\" or \"CHARGER\"", cmd,
+		    r.n_conns);
+		return -1;
 	}
 	k = site_find_conn(src->site, json_string_value(c));
 	if (k < 0) {
@@ -242,23 +316,235 @@ explain_json(const struct control_sources *src, json_t *req, char **error)
 		xasprintf(error, "no connector '%s': give an OCPP connector "
 		    "number (1..%d), \"CHARGER/K\" or the name of a "
 		    "one-connector charger", esc, r.n_conns);
+	}
+	return k;
+}
+
+/* The last recorded change at or before an instant. */
+struct last_change {
+	json_t *o;
+};
+
+static void
+on_last_change(void *arg, const struct store_setpoint_change *c)
+{
+	struct last_change *l = arg;
+	json_t *caps = json_loads(c->caps_json, 0, NULL);
+
+	json_decref(l->o);
+	l->o = json_pack("{s:o, s:I, s:s, s:s, s:s, s:o}",
+	    "at", json_time(c->at_ms), "setpoint_w", (json_int_t)c->setpoint_w,
+	    "reason", c->reason, "summary", c->summary, "bound_by", c->bound_by,
+	    "caps", caps != NULL ? caps : json_array());
+}
+
+/* "explain" with "at": the explain recorded at the change in force then. */
+static json_t *
+explain_at(const struct control_sources *src, int k, json_t *req,
+    char **error)
+{
+	struct site_conn_view v;
+	struct last_change l = { NULL };
+	int64_t at;
+	char *cause = NULL, when[40];
+
+	if (time_arg(req, "at", 0, &at, error) != 0)
+		return NULL;
+	if (src->store == NULL) {
+		xasprintf(error, "no store: no history");
 		return NULL;
 	}
-	site_explain(src->site, k, &e);
-	caps = json_array();
-	for (int i = 0; i < e.n_caps; i++) {
-		json_t *o = json_pack("{s:s, s:i}", "what", e.caps[i].what, "w",
-		    (int)e.caps[i].w);
-
-		if (e.caps[i].detail[0] != '\0')
-			json_object_set_new(o, "detail",
-			    json_string(e.caps[i].detail));
-		json_array_append_new(caps, o);
+	site_conn_view(src->site, k, &v);
+	if (store_history_changes(src->store, v.ocpp_id, at -
+	    STORE_HISTORY_KEEP_MS, at, 1, on_last_change, &l, &cause) != 0) {
+		xasprintf(error, "history: %s", cause);
+		free(cause);
+		return NULL;
 	}
-	return json_pack("{s:s, s:i, s:i, s:s, s:s, s:o, s:s}",
+	if (l.o == NULL) {
+		xasprintf(error, "no setpoint of %s recorded at or before %s "
+		    "(the history keeps 7 days)", v.label,
+		    format_rfc3339(at, when, sizeof(when)));
+		return NULL;
+	}
+	json_object_set_new(l.o, "connector", json_string(v.label));
+	json_object_set_new(l.o, "ocpp_id", json_integer(v.ocpp_id));
+	json_object_set_new(l.o, "asked", json_time(at));
+	return l.o;
+}
+
+/* "explain": the chain of caps behind a connector's setpoint (now, or as
+ * recorded at "at"). */
+static json_t *
+explain_json(const struct control_sources *src, json_t *req, char **error)
+{
+	struct site_explain e;
+	int k = conn_arg(src, req, "explain", error);
+
+	if (k < 0)
+		return NULL;
+	if (json_object_get(req, "at") != NULL)
+		return explain_at(src, k, req, error);
+	site_explain(src->site, k, &e);
+	return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:o, s:s}",
 	    "connector", e.label, "ocpp_id", e.ocpp_id,
 	    "setpoint_w", (int)e.setpoint_w, "reason", e.reason,
-	    "bound_by", e.bound_by, "caps", caps, "line", e.line);
+	    "summary", e.summary,
+	    "bound_by", e.bound_by, "caps", caps_json(&e), "line", e.line);
+}
+
+static void
+on_sample(void *arg, const struct store_site_sample *h)
+{
+	json_array_append_new(arg, json_pack("[I, o, I, I]",
+	    (json_int_t)h->at_ms, h->power_w == STORE_HISTORY_NO_POWER ?
+	    json_null() : json_integer(h->power_w), (json_int_t)h->cap_w,
+	    (json_int_t)h->budget_w));
+}
+
+static void
+on_change(void *arg, const struct store_setpoint_change *c)
+{
+	json_array_append_new(arg, json_pack("{s:o, s:i, s:I, s:s, s:s, s:s}",
+	    "at", json_time(c->at_ms), "ocpp_id", c->connector,
+	    "setpoint_w", (json_int_t)c->setpoint_w, "reason", c->reason,
+	    "bound_by", c->bound_by, "summary", c->summary));
+}
+
+/* Most samples a history reply carries (thinned evenly beyond). */
+#define HISTORY_MAX_POINTS 2000
+/* Most changes a history reply carries (the newest). */
+#define HISTORY_MAX_CHANGES 1000
+
+/* "history": the site's samples and the setpoint changes in a range
+ * (default: the last hour), optionally of one connector. */
+static json_t *
+history_json(const struct control_sources *src, json_t *req, char **error)
+{
+	json_t *samples, *changes;
+	int64_t now = wall_now_ms(), from, to;
+	int k = -1, ocpp_id = 0;
+	char *cause = NULL;
+
+	if (time_arg(req, "to", now, &to, error) != 0 ||
+	    time_arg(req, "from", to - 3600000, &from, error) != 0)
+		return NULL;
+	if (from > to) {
+		xasprintf(error, "\"from\" is after \"to\"");
+		return NULL;
+	}
+	if (json_object_get(req, "connector") != NULL) {
+		struct site_conn_view v;
+
+		if ((k = conn_arg(src, req, "history", error)) < 0)
+			return NULL;
+		site_conn_view(src->site, k, &v);
+		ocpp_id = v.ocpp_id;
+	}
+	if (src->store == NULL) {
+		xasprintf(error, "no store: no history");
+		return NULL;
+	}
+	samples = json_array();
+	changes = json_array();
+	if (store_history_samples(src->store, from, to, HISTORY_MAX_POINTS,
+	    on_sample, samples, &cause) != 0 ||
+	    store_history_changes(src->store, ocpp_id, from, to,
+	    HISTORY_MAX_CHANGES, on_change, changes, &cause) != 0) {
+		xasprintf(error, "history: %s", cause);
+		free(cause);
+		json_decref(samples);
+		json_decref(changes);
+		return NULL;
+	}
+	return json_pack("{s:o, s:o, s:[s, s, s, s], s:o, s:o}",
+	    "from", json_time(from), "to", json_time(to),
+	    "columns", "at_ms", "power_w", "cap_w", "budget_w",
+	    "samples", samples, "changes", changes);
+}
+
+/* Longest local override, seconds (a month). */
+#define LOCAL_MAX_S (31 * 86400)
+/* Highest local limit, W (the largest charger a file may hold). */
+#define LOCAL_MAX_W 1000000
+
+/* "limit", "pause", "resume": the operator's local override of one
+ * connector, held below every profile and electrical cap by the site. */
+static json_t *
+local_json(const struct control_sources *src, json_t *req, const char *cmd,
+    int32_t cap_w, char **error)
+{
+	json_t *f = json_object_get(req, "for_s");
+	struct site_conn_view v;
+	int64_t until = 0;
+	char *cause = NULL;
+	int k;
+
+	if (src->set_local_cap == NULL) {
+		xasprintf(error, "%s: not available here", cmd);
+		return NULL;
+	}
+	if ((k = conn_arg(src, req, cmd, error)) < 0)
+		return NULL;
+	if (f != NULL) {
+		if (cap_w == BAL_NO_CAP || !json_is_integer(f) ||
+		    json_integer_value(f) < 1 ||
+		    json_integer_value(f) > LOCAL_MAX_S) {
+			xasprintf(error, "\"for_s\" must be 1..%d seconds (%s)",
+			    LOCAL_MAX_S, cap_w == BAL_NO_CAP ? "not for resume" :
+			    "a duration");
+			return NULL;
+		}
+		until = wall_now_ms() + json_integer_value(f) * 1000;
+	}
+	if (src->set_local_cap(src->ud, k, cap_w, until, &cause) != 0) {
+		xasprintf(error, "%s: %s", cmd, cause != NULL ? cause : "failed");
+		free(cause);
+		return NULL;
+	}
+	site_conn_view(src->site, k, &v);
+	return json_pack("{s:s, s:i, s:o, s:o}", "connector", v.label,
+	    "ocpp_id", v.ocpp_id, "local_w", cap_w == BAL_NO_CAP ? json_null() :
+	    json_integer(cap_w), "until", json_time(until));
+}
+
+static json_t *
+limit_json(const struct control_sources *src, json_t *req, char **error)
+{
+	json_t *w = json_object_get(req, "w");
+
+	if (!json_is_integer(w) || json_integer_value(w) < 0 ||
+	    json_integer_value(w) > LOCAL_MAX_W) {
+		xasprintf(error, "limit needs \"w\": the limit in W, 0..%d",
+		    LOCAL_MAX_W);
+		return NULL;
+	}
+	return local_json(src, req, "limit", (int32_t)json_integer_value(w),
+	    error);
+}
+
+static json_t *
+pause_json(const struct control_sources *src, json_t *req, char **error)
+{
+	return local_json(src, req, "pause", 0, error);
+}
+
+static json_t *
+resume_json(const struct control_sources *src, json_t *req, char **error)
+{
+	return local_json(src, req, "resume", BAL_NO_CAP, error);
+}
+
+/* "reload": the configuration file read again. */
+static json_t *
+reload_json(const struct control_sources *src, json_t *req, char **error)
+{
+	(void)req;
+	if (src->reload == NULL) {
+		xasprintf(error, "reload: not available here");
+		return NULL;
+	}
+	return src->reload(src->ud, error);
 }
 
 /* The requests: one row each (name, handler).  A handler returns the
@@ -270,6 +556,11 @@ static const struct request {
 } requests[] = {
 	{ "status", status_json },
 	{ "explain", explain_json },
+	{ "history", history_json },
+	{ "limit", limit_json },
+	{ "pause", pause_json },
+	{ "resume", resume_json },
+	{ "reload", reload_json },
 };
 
 /* {"ok":false,"error":text}, as a line. */
@@ -280,7 +571,7 @@ static char *
 error_reply(const char *fmt, ...)
 {
 	va_list ap;
-	char text[512], *out;
+	char text[4096], *out;
 	json_t *o;
 
 	va_start(ap, fmt);
@@ -292,26 +583,19 @@ error_reply(const char *fmt, ...)
 	return out;
 }
 
-char *
-control_handle(const struct control_sources *src, const char *line,
-    size_t len)
+json_t *
+control_request(const struct control_sources *src, json_t *req,
+    char **error)
 {
 	const struct request *rq = NULL;
-	json_error_t jerr;
-	json_t *req, *result, *reply;
 	const char *cmd;
-	char *out, *error = NULL, esc[64];
+	char esc[64];
 
-	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (req == NULL)
-		return error_reply("request is not JSON: %s (column %d); send "
-		    "one object per line, e.g. {\"cmd\":\"status\"}", jerr.text,
-		    jerr.column);
 	if (!json_is_object(req) ||
 	    !json_is_string(json_object_get(req, "cmd"))) {
-		json_decref(req);
-		return error_reply("request needs a string \"cmd\" (known: "
-		    "status, explain)");
+		xasprintf(error, "request needs a string \"cmd\" (known: %s)",
+		    CONTROL_COMMANDS);
+		return NULL;
 	}
 	cmd = json_string_value(json_object_get(req, "cmd"));
 	for (size_t i = 0; i < ARRAY_SIZE(requests) && rq == NULL; i++)
@@ -319,12 +603,27 @@ control_handle(const struct control_sources *src, const char *line,
 			rq = &requests[i];
 	if (rq == NULL) {
 		log_escape(cmd, strlen(cmd), esc, sizeof(esc));
-		out = error_reply("unknown command '%s' (known: status, explain)",
-		    esc);
-		json_decref(req);
-		return out;
+		xasprintf(error, "unknown command '%s' (known: %s)", esc,
+		    CONTROL_COMMANDS);
+		return NULL;
 	}
-	result = rq->handle(src, req, &error);
+	return rq->handle(src, req, error);
+}
+
+char *
+control_handle(const struct control_sources *src, const char *line,
+    size_t len)
+{
+	json_error_t jerr;
+	json_t *req, *result, *reply;
+	char *out, *error = NULL;
+
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (req == NULL)
+		return error_reply("request is not JSON: %s (column %d); send "
+		    "one object per line, e.g. {\"cmd\":\"status\"}", jerr.text,
+		    jerr.column);
+	result = control_request(src, req, &error);
 	json_decref(req);
 	if (result == NULL) {
 		out = error_reply("%s", error != NULL ? error : "failed");

@@ -1,6 +1,7 @@
 /* The control socket: a Unix stream socket on the event loop speaking
  * one JSON request per line and one JSON reply per line (docs/control.md).
- * Requests: status, explain.  Nothing here blocks. */
+ * Requests: status, explain (now or recorded), history; limit, pause,
+ * resume (local overrides); reload.  Nothing here blocks. */
 #ifndef EDGE_CONTROL_H
 #define EDGE_CONTROL_H
 
@@ -9,6 +10,7 @@
 
 struct cfg;
 struct cloud;
+struct json_t;
 struct control;
 struct services;
 struct site;
@@ -22,6 +24,17 @@ struct control_sources {
 	const struct cloud *cloud; /* transaction ids */
 	int64_t started_ms;        /* monotonic */
 	int64_t started_epoch_ms;
+	/* The write verbs' one way in (daemon.c): sets connector k's local
+	 * override (cap_w W, 0 = paused, BAL_NO_CAP = lifted) until epoch
+	 * until_ms (0 = until lifted), persists it and asks for a run.
+	 * 0, or -1 with *cause.  NULL: the write verbs are refused. */
+	int (*set_local_cap)(void *ud, int k, int32_t cap_w, int64_t until_ms,
+	    char **cause);
+	/* Reads the configuration file again (daemon.c): the result of
+	 * "reload", or NULL with *error (every error with file:line; the
+	 * running configuration stays).  NULL: reload is refused. */
+	struct json_t *(*reload)(void *ud, char **error);
+	void *ud;
 };
 
 /* Largest request line, bytes (newline excluded). */
@@ -36,6 +49,15 @@ struct control *control_start(const struct services *svc,
 /* Closes every connection and the socket, and removes the socket file. */
 void control_stop(struct control *c);
 
+/* Answers one request object (borrowed, {"cmd": ..., args}) from src:
+ * the result, or NULL with *error (caller frees either). */
+struct json_t *control_request(const struct control_sources *src,
+    struct json_t *req, char **error);
+/* Records connector k's setpoint change (its explain now) in the store's
+ * history at epoch at_ms; now_ms (monotonic) paces the batch.  A failure
+ * is logged. */
+void control_record_change(const struct control_sources *src, int k,
+    int64_t at_ms, int64_t now_ms);
 /* Answers one request line (without its newline) from src: the reply
  * line, without its newline.  Caller frees. */
 char *control_handle(const struct control_sources *src, const char *line,

@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
+#include <math.h>
 #include <libwebsockets.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "control.h"
+#include "http/http.h"
 #include "store/store.h"
 #include "southbound/southbound.h"
 #include "paths.h"
@@ -34,6 +37,8 @@
 
 /* How often the loop wakes up on its own, whatever else is scheduled. */
 #define HOUSEKEEPING_MS 500
+/* How often the site's power, cap and budget go into the history. */
+#define HISTORY_SAMPLE_MS 10000
 
 /* Set from the signal handlers; read on the loop. */
 static volatile sig_atomic_t stop_requested;
@@ -41,6 +46,7 @@ static volatile sig_atomic_t hup_received;
 static struct lws_context *volatile signal_lws;
 
 static void refresh_meter(struct daemon *d);
+static struct control_sources sources(struct daemon *d);
 static void schedule_run(void *ud);
 static void on_balancer_run(void *arg);
 
@@ -81,6 +87,39 @@ on_lws_log(int level, const char *line)
 		log_debug("main", "lws: %s", buf);
 }
 
+/* Writes the site's power, cap and budget into the history: the meter's
+ * total, or without a reading what the chargers draw. */
+static void
+record_sample(struct daemon *d)
+{
+	struct store_site_sample h = { .at_ms = wall_now_ms() };
+	struct site_report r;
+	char *cause = NULL;
+
+	site_report(&d->site, &r);
+	h.cap_w = r.cap_w;
+	h.budget_w = r.budget_w;
+	if (r.has_meter && isfinite(r.meter.total_w)) {
+		h.power_w = (int64_t)lround(r.meter.total_w);
+	} else {
+		double sum = 0;
+
+		for (int k = 0; k < r.n_conns; k++) {
+			struct site_conn_view v;
+
+			site_conn_view(&d->site, k, &v);
+			if (isfinite(v.power_w))
+				sum += v.power_w;
+		}
+		h.power_w = (int64_t)lround(sum);
+	}
+	if (store_history_add_sample(d->store, &h, mono_now_ms(),
+	    &cause) != 0) {
+		log_warnx("store: history not written: %s", cause);
+		free(cause);
+	}
+}
+
 /* Runs every HOUSEKEEPING_US on the loop; the place for periodic work. */
 static void
 on_housekeeping(void *arg)
@@ -110,7 +149,13 @@ on_housekeeping(void *arg)
 			d->queue_dropped_seen = qs.dropped;
 		}
 	}
+	if (d->site_ready && d->store != NULL &&
+	    mono_now_ms() >= d->next_sample_ms) {
+		d->next_sample_ms = mono_now_ms() + HISTORY_SAMPLE_MS;
+		record_sample(d);
+	}
 	if (d->site_ready) {
+		ops_local_caps_expire(d);
 		refresh_meter(d);
 		(void)site_update_caps(&d->site, mono_now_ms());
 		/* The balancer's hold times run on its clock: a run now and
@@ -344,8 +389,8 @@ store_finalise(struct daemon *d)
 /* Layers the backend's setting overrides on the file's values: overrides
  * whose option changed in the file since are dropped; an override that no
  * longer passes the checks is ignored with a warning. */
-static int
-settings_layer(struct daemon *d, struct site_lb *lb, bool *backend,
+int
+daemon_settings_layer(struct daemon *d, struct site_lb *lb, bool *backend,
     char **cause)
 {
 	struct site_lb file;
@@ -397,13 +442,17 @@ site_step_init(struct daemon *d, char **cause)
 	struct site_lb lb;
 	bool backend[SITE_MAX_SETTINGS] = { false };
 
-	if (settings_layer(d, &lb, backend, cause) != 0)
+	if (daemon_settings_layer(d, &lb, backend, cause) != 0)
 		return -1;
 	if (site_init(&d->site, &d->cfg, &lb, cause) != 0)
 		return -1;
 	for (size_t i = 0; i < SITE_MAX_SETTINGS; i++)
 		if (backend[i])
 			site_mark_backend(&d->site, i);
+	if (ops_local_caps_load(d, cause) != 0) {
+		site_free(&d->site);
+		return -1;
+	}
 	d->site.cloud_since_ms = d->started_ms;
 	d->site.cloud_since_epoch_ms = d->started_epoch_ms;
 	(void)site_update_caps(&d->site, mono_now_ms());
@@ -506,6 +555,11 @@ on_balancer_run(void *arg)
 			    (int)w->setpoint_w, (int)w->previous_w,
 			    bal_reason_name(s->out[w->conn].reason));
 		site_mark_written(s, w);
+		if (d->store != NULL) {
+			struct control_sources src = sources(d);
+
+			control_record_change(&src, w->conn, wall_now_ms(), now);
+		}
 	}
 	log_debug("bal", "run %llu: cap %d W (%s), budget %lld W, allocated "
 	    "%lld W, household %lld W (meter %.0f W, estimate %lld W, "
@@ -647,18 +701,28 @@ cloud_step_finalise(struct daemon *d)
 
 /* ---- The control socket --------------------------------------------- */
 
-/* Step "control": the socket of ocpp-edgectl. */
-static int
-control_init(struct daemon *d, char **cause)
+/* What the control socket and the HTTP server answer from. */
+static struct control_sources
+sources(struct daemon *d)
 {
-	struct control_sources src = {
+	return (struct control_sources){
 		.cfg = &d->cfg,
 		.site = &d->site,
 		.store = d->store,
 		.cloud = d->cloud,
 		.started_ms = d->started_ms,
 		.started_epoch_ms = d->started_epoch_ms,
+		.set_local_cap = ops_set_local_cap,
+		.reload = ops_reload,
+		.ud = d,
 	};
+}
+
+/* Step "control": the socket of ocpp-edgectl. */
+static int
+control_init(struct daemon *d, char **cause)
+{
+	struct control_sources src = sources(d);
 
 	d->control = control_start(&d->svc, &src, d->control_path, cause);
 	return d->control != NULL ? 0 : -1;
@@ -670,6 +734,43 @@ control_finalise(struct daemon *d)
 {
 	control_stop(d->control);
 	d->control = NULL;
+}
+
+/* ---- The operators' HTTP server ------------------------------------- */
+
+/* Step "http": the dashboard, the API and the metrics on the loop.  A
+ * server that cannot listen is logged and left off: the chargers are
+ * balanced without it. */
+static int
+http_init(struct daemon *d, char **cause)
+{
+	struct control_sources src = sources(d);
+	char *why = NULL, host[CFG_HOST_MAX];
+	int port;
+
+	(void)cause;
+	if (d->cfg.http.listen[0] == '\0')
+		return 0;
+	d->http = http_start(d->lws, &src, &why);
+	if (d->http == NULL) {
+		log_errorx("%s; the dashboard and /metrics are off", why);
+		free(why);
+		return 0;
+	}
+	(void)cfg_split_listen(d->cfg.http.listen, host, sizeof(host), &port);
+	log_info("dashboard: %s://%s%s%s:%d/", d->cfg.http.cert[0] != '\0' ?
+	    "https" : "http", strchr(host, ':') != NULL ? "[" : "",
+	    host[0] != '\0' ? host : "0.0.0.0", strchr(host, ':') != NULL ?
+	    "]" : "", http_port(d->http));
+	return 0;
+}
+
+/* Stops the HTTP server. */
+static void
+http_finalise(struct daemon *d)
+{
+	http_stop(d->http);
+	d->http = NULL;
 }
 
 /* Start-up steps in dependency order; stopped in reverse.  The store,
@@ -685,6 +786,7 @@ static const struct step {
 	{ "southbound", southbound_init, southbound_finalise },
 	{ "cloud", cloud_step_init, cloud_step_finalise },
 	{ "control", control_init, control_finalise },
+	{ "http", http_init, http_finalise },
 };
 
 /* Prints the help (the manual page, man/ocpp-edged.8.in) to fp. */
@@ -735,8 +837,8 @@ warn_if_exposed(const struct daemon *d)
 		    "user; chmod o-r it", d->config_path);
 }
 
-/* Installs the stop handlers (SIGTERM, SIGINT), notes SIGHUP (no reload
- * yet: it must not kill the daemon) and ignores SIGPIPE. */
+/* Installs the stop handlers (SIGTERM, SIGINT), notes SIGHUP (a reload
+ * on the loop) and ignores SIGPIPE. */
 static void
 install_signals(void)
 {
@@ -784,9 +886,25 @@ run(struct daemon *d)
 			break;
 		}
 		if (hup_received) {
+			char *error = NULL;
+			json_t *r;
+
 			hup_received = 0;
-			log_warnx("SIGHUP ignored: the configuration is read at "
-			    "start only; restart to apply changes");
+			log_info("SIGHUP: reading %s again", d->config_path);
+			r = ops_reload(d, &error);
+			if (r == NULL) {
+				log_warnx("reload refused: %s", error);
+				free(error);
+			} else {
+				size_t na = json_array_size(json_object_get(r,
+				    "applied")), nr = json_array_size(
+				    json_object_get(r, "restart_needed"));
+
+				log_info("reload: %zu setting%s applied, %zu "
+				    "section%s to restart for", na, na == 1 ? "" :
+				    "s", nr, nr == 1 ? "" : "s");
+				json_decref(r);
+			}
 		}
 	}
 	d->stop_signal = stop_requested;

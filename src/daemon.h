@@ -13,6 +13,7 @@
 
 struct cloud;
 struct control;
+struct http;
 struct lws_context;
 struct sb;
 struct store;
@@ -52,12 +53,34 @@ struct daemon {
 	struct sb_charger_reading *take_buf; /* n_chargers */
 	struct site_write *writes;           /* n_conns */
 	int64_t last_poll_now_ms;
+	int64_t next_sample_ms; /* monotonic: the next history sample */
 
 	struct cloud *cloud;
 	struct control *control;
+	struct http *http;
 };
 
 /* Runs ocpp-edged with its command line; returns the process exit code. */
 int daemon_main(int argc, char **argv);
+
+/* The load-balancing settings in force (daemon.c): the file's values with
+ * the backend's overrides layered on; backend[i] says which. */
+int daemon_settings_layer(struct daemon *d, struct site_lb *lb,
+    bool *backend, char **cause);
+
+/* ---- ops.c: what operators change on the running daemon ---- */
+
+struct json_t;
+/* control_sources.reload: the file read again; the result, or NULL with
+ * *error (every error; the running configuration stays). */
+struct json_t *ops_reload(void *ud, char **error);
+/* control_sources.set_local_cap: connector k's local override, kept in
+ * the store, and a run. */
+int ops_set_local_cap(void *ud, int k, int32_t cap_w, int64_t until_ms,
+    char **cause);
+/* At start: the kept overrides that have not ended. */
+int ops_local_caps_load(struct daemon *d, char **cause);
+/* Lifts the overrides whose time is up (housekeeping). */
+void ops_local_caps_expire(struct daemon *d);
 
 #endif

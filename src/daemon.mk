@@ -11,8 +11,24 @@ libdaemon_la_SOURCES = \
 	src/cloud/cloud.h src/cloud/cloud-private.h src/cloud/cloud.c \
 	src/cloud/queue.c src/cloud/profiles.c src/cloud/commands.c \
 	src/cloud/station.c \
-	src/services.h src/control.c src/control.h src/daemon.c src/daemon.h
+	src/services.h src/control.c src/control.h \
+	src/http/http.h src/http/http-private.h src/http/http.c \
+	src/http/metrics.c \
+	src/daemon.c src/daemon.h src/ops.c
+nodist_libdaemon_la_SOURCES = src/http/assets.c
 libdaemon_la_CFLAGS = $(AM_CFLAGS) $(THIRD_PARTY_CFLAGS)
+
+# The dashboard's files, compiled into the daemon.
+HTTP_ASSETS = src/http/www/index.html src/http/www/app.js \
+	src/http/www/style.css
+EXTRA_DIST += src/http/embed.sh $(HTTP_ASSETS)
+BUILT_SOURCES += src/http/assets.c
+CLEANFILES += src/http/assets.c
+src/http/assets.c: $(top_srcdir)/src/http/embed.sh $(HTTP_ASSETS)
+	$(AM_V_GEN)$(MKDIR_P) src/http && \
+	    $(SHELL) $(top_srcdir)/src/http/embed.sh \
+	    `for f in $(HTTP_ASSETS); do test -f $$f && echo $$f || \
+	    echo $(top_srcdir)/$$f; done` >$@.tmp && mv $@.tmp $@
 
 # Everything a program needs to link the whole daemon, innermost last.
 DAEMON_LIBS = libdaemon.la libocpp.la libsmartcharging.la libsouthbound.la \
@@ -92,8 +108,11 @@ tests_daemon_ctl_client_SOURCES = tests/daemon/ctl-client.c
 tests_daemon_json_get_SOURCES = tests/daemon/json-get.c
 tests_daemon_json_get_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_daemon_json_get_LDADD = $(JANSSON_LIBS) -lm
-TESTS += tests/daemon/test-control.sh
-EXTRA_DIST += tests/daemon/test-control.sh tests/integration/lib.sh
+TESTS += tests/daemon/test-control.sh tests/daemon/test-local-override.sh \
+	tests/daemon/test-reload.sh
+EXTRA_DIST += tests/daemon/test-control.sh tests/daemon/test-local-override.sh \
+	tests/daemon/test-reload.sh \
+	tests/integration/lib.sh
 
 # Integration: the real daemon and the real simulator.
 TESTS += tests/integration/test-local-loop.sh \
@@ -118,3 +137,10 @@ EXTRA_DIST += bench/bench-profile.sh bench/bench-profile.js
 bench: tests/daemon/ctl-client$(EXEEXT) tests/daemon/json-get$(EXEEXT) \
 	tests/daemon/test-site$(EXEEXT) \
 	ocpp-edge-sim$(EXEEXT) ocpp-edged$(EXEEXT)
+
+# The operators' HTTP server of a running daemon (node client, loopback).
+TESTS += tests/http/test-http.sh
+EXTRA_DIST += tests/http/test-http.sh tests/http/http-probe.js tests/http/lib.sh
+# The dashboard in headless Chromium (skipped without it); the history.
+TESTS += tests/http/test-dashboard.sh tests/http/test-history.sh
+EXTRA_DIST += tests/http/test-dashboard.sh tests/http/test-history.sh

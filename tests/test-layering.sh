@@ -6,8 +6,10 @@
 #   the modules below the daemon layer never include its headers;
 #   in the daemon layer, daemon.c and main.c are on top: control.c may use
 #   site/, cloud/ and config/; cloud/ may use site/ and config/; site/ may
-#   use config/; config/ uses none of them; nothing but main.c includes
-#   daemon.h or calls daemon_*(), and only daemon.c includes control.h.
+#   use config/; config/ uses none of them; nothing but main.c and ops.c
+#   (daemon.c's operator writes) includes daemon.h or calls daemon_*(),
+#   and only daemon.c and http/ (the operators' server, which answers
+#   with the control socket's replies) include control.h.
 set -u
 src="${top_srcdir:-.}/src"
 bad=0
@@ -62,10 +64,12 @@ check "$src/site/*.[ch]" "$inc(cloud)/|$inc(daemon|control)\.h\"" \
     "site/ must not include cloud/, daemon.h or control.h"
 check "$src/cloud/*.[ch]" "$inc(daemon|control)\.h\"" \
     "cloud/ must not include daemon.h or control.h"
-check "$src/control.[ch]" "$inc(daemon)\.h\"" \
-    "control.c must not include daemon.h"
+check "$src/control.[ch]" "$inc(daemon)\.h\"|$inc(http)/" \
+    "control.c must not include daemon.h or http/"
+check "$src/http/*.[ch]" "$inc(daemon)\.h\"|$inc(cloud)/" \
+    "http/ must not include daemon.h or cloud/"
 for f in "$src"/config/*.[ch] "$src"/site/*.[ch] "$src"/cloud/*.[ch] \
-    "$src"/control.[ch] "$src"/services.h; do
+    "$src"/control.[ch] "$src"/http/*.[ch] "$src"/services.h; do
 	[ -f "$f" ] || continue
 	if grep -nE '\bdaemon_[a-z_]+[[:space:]]*\(' "$f"; then
 		echo "$f: calls back up into daemon.c"
@@ -74,8 +78,8 @@ for f in "$src"/config/*.[ch] "$src"/site/*.[ch] "$src"/cloud/*.[ch] \
 done
 for f in $(grep -rlE "$inc(daemon|control)\.h\"" "$src" 2>/dev/null); do
 	case "$f" in
-	*/src/daemon.c|*/src/main.c|*/src/control.c) ;;
-	*) echo "$f: only daemon.c and main.c sit above control.c"; bad=1 ;;
+	*/src/daemon.c|*/src/ops.c|*/src/main.c|*/src/control.c|*/src/http/*) ;;
+	*) echo "$f: only daemon.c, ops.c, main.c and http/ sit above control.c"; bad=1 ;;
 	esac
 done
 

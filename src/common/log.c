@@ -15,7 +15,7 @@
 #include "common/util.h"
 
 static const char *const known_tokens[] = {
-	"ocpp", "sb", "bal", "store", "cfg", "ctl", "sim", "main",
+	"ocpp", "sb", "bal", "store", "cfg", "ctl", "http", "sim", "main",
 };
 #define N_TOKENS (sizeof(known_tokens) / sizeof(known_tokens[0]))
 

@@ -14,7 +14,7 @@ enum log_level {
 
 /* Debug tokens, one per subsystem; `ocpp-edged -d ocpp,sb` (--debug)
  * enables those. */
-#define LOG_TOKENS "ocpp, sb, bal, store, cfg, ctl, sim, main"
+#define LOG_TOKENS "ocpp, sb, bal, store, cfg, ctl, http, sim, main"
 
 #define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
 

@@ -3,6 +3,7 @@
  * option it is about. */
 #include "config/config-private.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -511,6 +512,57 @@ check_csms(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 }
 
 /* Runs every cross-field check; errors go to ctx. */
+/* True when host is a loopback address (127.0.0.0/8, ::1, localhost). */
+static bool
+is_loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (strcmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &a6) == 1 &&
+	    IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* The dashboard's server: an address, a password off loopback, HTTPS
+ * with both files or neither. */
+static void
+check_http(struct load_ctx *ctx, cfg_t *s, const struct cfg *c)
+{
+	char host[CFG_HOST_MAX];
+	size_t plen = strlen(c->http.password);
+	int port;
+
+	if (c->http.listen[0] != '\0' && !cfg_is_bad(ctx, s, "listen")) {
+		if (cfg_split_listen(c->http.listen, host, sizeof(host),
+		    &port) != 0)
+			XERR(s, &cfg_http_sec, "listen", c->http.listen,
+			    "not an address and port", "HOST:PORT, [IPV6]:PORT, "
+			    ":PORT with PORT 0..65535, or \"\" for no server");
+		else if (!is_loopback(host) && plen == 0)
+			XERR(s, &cfg_http_sec, "listen", c->http.listen,
+			    "not a loopback address and no password", "a "
+			    "password of 16..40 characters in http.password, or "
+			    "a 127.x.x.x or [::1] address");
+	}
+	if (plen > 0 && plen < 16)
+		XERR(s, &cfg_http_sec, "password", "(hidden)", "too short",
+		    "16..40 characters, or \"\" for none (loopback only)");
+	if ((c->http.cert[0] == '\0') != (c->http.key[0] == '\0'))
+		XERR(s, &cfg_http_sec, c->http.cert[0] == '\0' ? "cert" : "key",
+		    "", "HTTPS needs both a certificate and a key",
+		    "the paths of readable PEM files, or neither");
+	if (c->http.cert[0] != '\0' && access(c->http.cert, R_OK) != 0)
+		XERR(s, &cfg_http_sec, "cert", c->http.cert, strerror(errno),
+		    "the path of a readable PEM file");
+	if (c->http.key[0] != '\0' && access(c->http.key, R_OK) != 0)
+		XERR(s, &cfg_http_sec, "key", c->http.key, strerror(errno),
+		    "the path of a readable PEM file");
+}
+
 void
 cfg_check_all(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 {
@@ -543,6 +595,8 @@ cfg_check_all(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 		XERR(t->southbound, &cfg_southbound_sec, "listen", listen,
 		    "not an address and port", "HOST:PORT, [IPV6]:PORT or "
 		    ":PORT with PORT 0..65535");
+
+	check_http(ctx, t->http, c);
 
 	ep = xcalloc(c->n_chargers + 1, sizeof(*ep));
 	if (meter_used || cfg_has_meter(c))

@@ -59,7 +59,7 @@ extern const char *const cfg_link_choices[], *const cfg_meter_link_choices[],
 /* The sections; cfg_root_sec holds the others. */
 extern const struct sec_def cfg_root_sec, cfg_site_sec, cfg_circuit_sec,
     cfg_csms_sec, cfg_balancer_sec, cfg_meter_sec, cfg_southbound_sec,
-    cfg_charger_sec, cfg_store_sec, cfg_log_sec;
+    cfg_charger_sec, cfg_store_sec, cfg_http_sec, cfg_log_sec;
 
 /* Looks a section definition up by its libconfuse name; NULL if unknown. */
 const struct sec_def *cfg_find_sec(const char *name);
@@ -151,13 +151,11 @@ char *cfg_prescan(struct load_ctx *ctx, const char *text);
 /* The sections the checks need alongside the struct. */
 struct tree {
 	cfg_t *root, *site, *csms, *balancer, *meter, *southbound, *store,
-	    *log;
+	    *http, *log;
 	cfg_t **circuits; /* parallel to cfg->site.circuits */
 	cfg_t **chargers; /* parallel to cfg->chargers */
 };
 
-/* Splits "host:port", "[v6]:port" or ":port"; 0 or -1. */
-int cfg_split_listen(const char *s, char *host, size_t hlen, int *port);
 /* True when s is 1..max characters of letters, digits and "-_.". */
 bool cfg_valid_name(const char *s);
 /* Checks the title of a charger or circuit section. */

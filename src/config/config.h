@@ -208,6 +208,13 @@ struct cfg {
 	} store;
 
 	struct {
+		char listen[CFG_HOST_MAX + 8]; /* "HOST:PORT"; "" = off */
+		char password[CFG_PASSWORD_MAX]; /* basic auth; never log it */
+		char cert[CFG_PATH_MAX]; /* HTTPS when both are given */
+		char key[CFG_PATH_MAX];
+	} http;
+
+	struct {
 		enum log_level level;
 		bool to_syslog;
 	} log;
@@ -278,5 +285,9 @@ int cfg_distribution_phases(enum cfg_distribution d);
 
 /* The connectors a model may have: *min..*max. */
 void cfg_model_connectors(enum cfg_model model, int *min, int *max);
+
+/* Splits "host:port", "[v6]:port" or ":port" (host "" = any address);
+ * 0 or -1. */
+int cfg_split_listen(const char *s, char *host, size_t hlen, int *port);
 
 #endif

@@ -155,6 +155,12 @@ cfg_dump(const struct cfg *c, FILE *fp)
 	}
 	fprintf(fp, "\nstore {\n");
 	put_str(fp, 8, "path", c->store.path);
+	fprintf(fp, "}\n\nhttp {\n");
+	put_str(fp, 8, "listen", c->http.listen);
+	fprintf(fp, "        # password: %s\n", c->http.password[0] != '\0' ?
+	    "set (not shown)" : "not set");
+	put_str(fp, 8, "cert", c->http.cert);
+	put_str(fp, 8, "key", c->http.key);
 	fprintf(fp, "}\n\nlog {\n");
 	put_str(fp, 8, "level", log_level_name(c->log.level));
 	put_str(fp, 8, "target", c->log.to_syslog ? "syslog" : "stderr");

@@ -304,6 +304,11 @@ copy_tree(struct tree *t, struct cfg *c)
 	}
 
 	get_str(t->store, "path", c->store.path, sizeof(c->store.path));
+	get_str(t->http, "listen", c->http.listen, sizeof(c->http.listen));
+	get_str(t->http, "password", c->http.password,
+	    sizeof(c->http.password));
+	get_str(t->http, "cert", c->http.cert, sizeof(c->http.cert));
+	get_str(t->http, "key", c->http.key, sizeof(c->http.key));
 	c->log.level = (enum log_level)get_enum(t->log, &cfg_log_sec, "level");
 	c->log.to_syslog = get_enum(t->log, &cfg_log_sec, "target") == 1;
 }
@@ -397,6 +402,7 @@ cfg_load_string(const char *name, const char *text, struct cfg *c,
 		t.meter = cfg_getsec(root, "meter");
 		t.southbound = cfg_getsec(root, "southbound");
 		t.store = cfg_getsec(root, "store");
+		t.http = cfg_getsec(root, "http");
 		t.log = cfg_getsec(root, "log");
 		copy_tree(&t, c);
 		cfg_check_all(&ctx, &t, c);

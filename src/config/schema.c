@@ -159,6 +159,14 @@ static const struct opt_def store_opts[] = {
 	END,
 };
 
+static const struct opt_def http_opts[] = {
+	STR("listen", "127.0.0.1:8080", CFG_HOST_MAX + 7, 0),
+	STR("password", "", CFG_PASSWORD_MAX - 1, 0),
+	STR("cert", "", CFG_PATH_MAX - 1, 0),
+	STR("key", "", CFG_PATH_MAX - 1, 0),
+	END,
+};
+
 static const struct opt_def log_opts[] = {
 	ENUM("level", "info", cfg_level_choices),
 	ENUM("target", "stderr", cfg_target_choices),
@@ -178,6 +186,7 @@ const struct sec_def cfg_charger_sec = {
 	"charger", "charger", true, charger_opts,
 };
 const struct sec_def cfg_store_sec = { "store", "store", false, store_opts };
+const struct sec_def cfg_http_sec = { "http", "http", false, http_opts };
 const struct sec_def cfg_log_sec = { "log", "log", false, log_opts };
 
 static const struct opt_def root_opts[] = {
@@ -188,6 +197,7 @@ static const struct opt_def root_opts[] = {
 	SEC("southbound", &cfg_southbound_sec),
 	SEC("charger", &cfg_charger_sec),
 	SEC("store", &cfg_store_sec),
+	SEC("http", &cfg_http_sec),
 	SEC("log", &cfg_log_sec),
 	END,
 };
@@ -196,7 +206,8 @@ const struct sec_def cfg_root_sec = { "root", "", false, root_opts };
 static const struct sec_def *const all_secs[] = {
 	&cfg_site_sec, &cfg_circuit_sec, &cfg_csms_sec, &cfg_balancer_sec,
 	&cfg_meter_sec,
-	&cfg_southbound_sec, &cfg_charger_sec, &cfg_store_sec, &cfg_log_sec,
+	&cfg_southbound_sec, &cfg_charger_sec, &cfg_store_sec, &cfg_http_sec,
+	&cfg_log_sec,
 };
 
 /* Looks a section definition up by its libconfuse name (they are unique). */

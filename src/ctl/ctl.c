@@ -262,7 +262,68 @@ enum {
 	OPT_WAIT,
 	OPT_COUNT,
 	OPT_FUNCTION,
+	OPT_AT,
+	OPT_FROM,
+	OPT_TO,
+	OPT_FOR,
 };
+
+/* A duration: N followed by s, m, h or d, 1 s .. 31 days.  Seconds into
+ * *out; prints the error and returns -1 otherwise. */
+static int
+duration_opt(const char *s, long long *out)
+{
+	char *end;
+	long long n, unit = 0;
+
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno == 0 && end != s && end[0] != '\0' && end[1] == '\0')
+		unit = end[0] == 's' ? 1 : end[0] == 'm' ? 60 : end[0] == 'h' ?
+		    3600 : end[0] == 'd' ? 86400 : 0;
+	if (unit > 0 && n > 0 && n <= 31LL * 86400 / unit) {
+		*out = n * unit;
+		return 0;
+	}
+	fprintf(stderr, "ocpp-edgectl: --for '%s': give N followed by s, m, h "
+	    "or d, from 1s to 31d\n", s);
+	return -1;
+}
+
+/* A time on the command line: RFC 3339 ("2026-12-03T02:00:00Z"), "now",
+ * or back from now ("-90s", "-15m", "-8h", "-2d").  Epoch ms into *out;
+ * prints the error and returns -1 otherwise. */
+static int
+time_opt(const char *opt, const char *s, int64_t *out)
+{
+	char *end;
+	long long n;
+	int64_t unit = 0;
+
+	if (strcmp(s, "now") == 0) {
+		*out = wall_now_ms();
+		return 0;
+	}
+	if (parse_rfc3339(s, out) == 0)
+		return 0;
+	if (s[0] == '-') {
+		errno = 0;
+		n = strtoll(s + 1, &end, 10);
+		if (errno == 0 && end != s + 1 && end[0] != '\0' &&
+		    end[1] == '\0')
+			unit = end[0] == 's' ? 1000 : end[0] == 'm' ? 60000 :
+			    end[0] == 'h' ? 3600000 : end[0] == 'd' ? 86400000 :
+			    0;
+		if (unit > 0 && n >= 0 && n <= 3650LL * 86400000 / unit) {
+			*out = wall_now_ms() - n * unit;
+			return 0;
+		}
+	}
+	fprintf(stderr, "ocpp-edgectl: %s '%s': give an RFC 3339 time "
+	    "(2026-12-03T02:00:00Z), now, or -N followed by s, m, h or d\n",
+	    opt, s);
+	return -1;
+}
 
 /* Parses the command line and runs one command; returns its exit code. */
 int
@@ -284,6 +345,10 @@ main(int argc, char **argv)
 		{ "wait", required_argument, NULL, OPT_WAIT },
 		{ "count", required_argument, NULL, OPT_COUNT },
 		{ "function", required_argument, NULL, OPT_FUNCTION },
+		{ "at", required_argument, NULL, OPT_AT },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "for", required_argument, NULL, OPT_FOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -295,6 +360,8 @@ main(int argc, char **argv)
 	bool json = false, watch = false, interval_set = false;
 	double interval = 2;
 	int timeout = -1, ch, rc, fc = 0;
+	int64_t at = 0, from = 0, to = 0;
+	long long for_s = 0;
 	bool scan_opt = false;
 
 	ctl_scan_defaults(&so);
@@ -395,6 +462,22 @@ main(int argc, char **argv)
 			if (int_arg("--count", optarg, 1, 200, &so.count) != 0)
 				goto usage_error;
 			break;
+		case OPT_AT:
+			if (time_opt("--at", optarg, &at) != 0)
+				goto usage_error;
+			break;
+		case OPT_FROM:
+			if (time_opt("--from", optarg, &from) != 0)
+				goto usage_error;
+			break;
+		case OPT_TO:
+			if (time_opt("--to", optarg, &to) != 0)
+				goto usage_error;
+			break;
+		case OPT_FOR:
+			if (duration_opt(optarg, &for_s) != 0)
+				goto usage_error;
+			break;
 		case 'h':
 			usage(stdout);
 			free(args);
@@ -415,7 +498,8 @@ main(int argc, char **argv)
 	}
 	if (nargs == 0) {
 		fprintf(stderr, "ocpp-edgectl: no command given: allowed "
-		    "status, explain, scan, read, slave-id (see --help)\n");
+		    "status, explain, history, limit, pause, resume, reload, "
+		    "scan, read, slave-id (see --help)\n");
 		goto usage_error;
 	}
 	cmd = args[0];
@@ -433,6 +517,19 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "status") != 0 && (watch || interval_set)) {
 		fprintf(stderr, "ocpp-edgectl: --watch and --interval are for "
 		    "status\n");
+		goto usage_error;
+	}
+	if (at != 0 && strcmp(cmd, "explain") != 0) {
+		fprintf(stderr, "ocpp-edgectl: --at is for explain\n");
+		goto usage_error;
+	}
+	if ((from != 0 || to != 0) && strcmp(cmd, "history") != 0) {
+		fprintf(stderr, "ocpp-edgectl: --from and --to are for history\n");
+		goto usage_error;
+	}
+	if (for_s != 0 && strcmp(cmd, "limit") != 0 &&
+	    strcmp(cmd, "pause") != 0) {
+		fprintf(stderr, "ocpp-edgectl: --for is for limit and pause\n");
 		goto usage_error;
 	}
 	if (interval_set && !watch) {
@@ -469,9 +566,81 @@ main(int argc, char **argv)
 		}
 		req = json_pack("{s:s,s:s}", "cmd", "explain", "connector",
 		    args[1]);
+		if (at != 0)
+			json_object_set_new(req, "at", json_integer(at));
 		free(args);
 		rc = run_once(path, req, json, timeout > 0 ? timeout :
 		    CTL_TIMEOUT_MS, ctl_render_explain);
+		json_decref(req);
+		return rc;
+	}
+	if (strcmp(cmd, "limit") == 0 || strcmp(cmd, "pause") == 0 ||
+	    strcmp(cmd, "resume") == 0) {
+		bool limit = strcmp(cmd, "limit") == 0;
+		json_t *req;
+
+		if (nargs != (limit ? 3u : 2u)) {
+			fprintf(stderr, "ocpp-edgectl: %s takes %s\n", cmd,
+			    limit ? "CONNECTOR KW" : "one CONNECTOR");
+			goto usage_error;
+		}
+		req = json_pack("{s:s,s:s}", "cmd", cmd, "connector", args[1]);
+		if (limit) {
+			char *end;
+			double kw = strtod(args[2], &end);
+
+			if (end == args[2] || *end != '\0' || !(kw >= 0) ||
+			    kw > 1000) {
+				fprintf(stderr, "ocpp-edgectl: limit '%s': give "
+				    "kW, 0..1000 (e.g. 7.4)\n", args[2]);
+				json_decref(req);
+				goto usage_error;
+			}
+			json_object_set_new(req, "w",
+			    json_integer((json_int_t)lround(kw * 1000)));
+		}
+		if (for_s > 0)
+			json_object_set_new(req, "for_s", json_integer(for_s));
+		free(args);
+		rc = run_once(path, req, json, timeout > 0 ? timeout :
+		    CTL_TIMEOUT_MS, ctl_render_local);
+		json_decref(req);
+		return rc;
+	}
+	if (strcmp(cmd, "reload") == 0) {
+		json_t *req;
+
+		if (nargs != 1) {
+			fprintf(stderr, "ocpp-edgectl: reload takes no argument "
+			    "(got '%s')\n", args[1]);
+			goto usage_error;
+		}
+		free(args);
+		req = json_pack("{s:s}", "cmd", "reload");
+		rc = run_once(path, req, json, timeout > 0 ? timeout :
+		    CTL_TIMEOUT_MS, ctl_render_reload);
+		json_decref(req);
+		return rc;
+	}
+	if (strcmp(cmd, "history") == 0) {
+		json_t *req;
+
+		if (nargs > 2) {
+			fprintf(stderr, "ocpp-edgectl: history takes at most "
+			    "one CONNECTOR\n");
+			goto usage_error;
+		}
+		req = json_pack("{s:s}", "cmd", "history");
+		if (nargs == 2)
+			json_object_set_new(req, "connector",
+			    json_string(args[1]));
+		if (from != 0)
+			json_object_set_new(req, "from", json_integer(from));
+		if (to != 0)
+			json_object_set_new(req, "to", json_integer(to));
+		free(args);
+		rc = run_once(path, req, json, timeout > 0 ? timeout :
+		    CTL_TIMEOUT_MS, ctl_render_history);
 		json_decref(req);
 		return rc;
 	}
@@ -524,11 +693,11 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "slave-id") == 0) {
 		const char *target = so.rtu_device != NULL || nargs < 2 ?
 		    NULL : args[1];
-		size_t at = so.rtu_device != NULL ? 1 : 2;
+		size_t id_at = so.rtu_device != NULL ? 1 : 2;
 		int id;
 
-		if (nargs != at + 1 ||
-		    int_arg("NEW_ID", args[at], 1, 247, &id) != 0) {
+		if (nargs != id_at + 1 ||
+		    int_arg("NEW_ID", args[id_at], 1, 247, &id) != 0) {
 			fprintf(stderr, "ocpp-edgectl: slave-id takes HOST[:PORT] "
 			    "(or --rtu DEVICE) and NEW_ID 1..247\n");
 			goto usage_error;
@@ -539,7 +708,8 @@ main(int argc, char **argv)
 		return rc;
 	}
 	fprintf(stderr, "ocpp-edgectl: unknown command '%s': allowed status, "
-	    "explain, scan, read, slave-id\n", cmd);
+	    "explain, history, limit, pause, resume, reload, scan, read, "
+	    "slave-id\n", cmd);
 usage_error:
 	free(args);
 	return CTL_EXIT_USAGE;

@@ -65,6 +65,12 @@ int ctl_render_status(FILE *out, json_t *result);
 /* Writes the explain result: the caps, which one bound, the balancer's
  * line.  Returns 0. */
 int ctl_render_explain(FILE *out, json_t *result);
+/* Renders the answer to reload. */
+int ctl_render_reload(FILE *out, json_t *result);
+/* Renders the answer to limit, pause or resume. */
+int ctl_render_local(FILE *out, json_t *result);
+/* Renders a history result: the site's range, then the changes. */
+int ctl_render_history(FILE *out, json_t *result);
 
 /* Power for people: "850 W", "7.3 kW"; buf of at least 24 bytes. */
 const char *ctl_fmt_power(double w, char *buf, size_t len);

@@ -546,54 +546,145 @@ ctl_render_status(FILE *out, json_t *r)
 
 /* ---- explain ---------------------------------------------------------- */
 
-/* True when the cap named what is the one that bound. */
-static bool
-is_binding(const char *what, const char *bound_by)
-{
-	return what != NULL && bound_by != NULL && strcmp(what, bound_by) == 0;
-}
-
-/* Renders the chain of caps behind one connector's setpoint. */
+/* Renders why one connector has its setpoint: the sentence, then the
+ * chain of caps with each one's value and the room it leaves, the one
+ * that bound marked. */
 int
 ctl_render_explain(FILE *out, json_t *r)
 {
 	json_t *caps = json_object_get(r, "caps"), *cap;
-	const char *bound_by = str(r, "bound_by");
-	char b[24];
+	char b[24], room[24];
 	double id = num(r, "ocpp_id");
 	struct tbl t;
 	size_t i;
-	bool marked = false;
 
 	fprintf(out, "Connector %s", str_na(r, "connector"));
 	if (!isnan(id))
 		fprintf(out, " (EVSE %.0f)", id);
-	if (bound_by != NULL && strcmp(bound_by, "none") == 0)
-		bound_by = NULL;
-	fprintf(out, ": setpoint %s, reason %s, bound by %s\n",
-	    pw(r, "setpoint_w", b, sizeof(b)), str_na(r, "reason"),
-	    bound_by != NULL ? bound_by : "nothing (not allocated)");
+	fprintf(out, ": setpoint %s, reason %s\n",
+	    pw(r, "setpoint_w", b, sizeof(b)), str_na(r, "reason"));
+	if (str(r, "at") != NULL)
+		fprintf(out, "Recorded at %s (in force at %s)\n", str(r, "at"),
+		    str_na(r, "asked"));
+	if (str(r, "summary") != NULL)
+		fprintf(out, "%s\n", str(r, "summary"));
 	fprintf(out, "\n");
 	if (json_is_array(caps) && json_array_size(caps) > 0) {
-		tbl_init(&t, 4, "", "CAP", ">LIMIT", "DETAIL");
+		tbl_init(&t, 5, "", "CAP", ">VALUE", ">ROOM", "DETAIL");
 		json_array_foreach(caps, i, cap) {
 			const char *what = str(cap, "what");
-			bool bind = !marked && is_binding(what, bound_by);
+			bool bind = json_is_true(json_object_get(cap, "bound"));
 			const char *row[] = { bind ? "=>" : "",
 			    what != NULL ? what : NA,
 			    pw(cap, "w", b, sizeof(b)),
+			    json_object_get(cap, "room_w") != NULL ?
+			    pw(cap, "room_w", room, sizeof(room)) : "",
 			    str(cap, "detail") != NULL ? str(cap, "detail") :
 			    "" };
 
-			if (bind)
-				marked = true;
 			tbl_row(&t, row);
 		}
 		tbl_print(&t, out, 2);
 	} else {
 		fprintf(out, "  no caps reported\n");
 	}
-	if (str(r, "line") != NULL)
-		fprintf(out, "\nbalancer: %s\n", str(r, "line"));
+	return 0;
+}
+
+/* ---- history ---------------------------------------------------------- */
+
+int
+ctl_render_history(FILE *out, json_t *r)
+{
+	json_t *samples = json_object_get(r, "samples"),
+	    *changes = json_object_get(r, "changes"), *row;
+	double pmin = NAN, pmax = NAN, psum = 0, cmin = NAN, cmax = NAN;
+	size_t i, n = 0;
+	char b1[24], b2[24], b3[24], b4[24], b5[24];
+	struct tbl t;
+
+	fprintf(out, "History from %s to %s\n\n", str_na(r, "from"),
+	    str_na(r, "to"));
+	json_array_foreach(samples, i, row) {
+		double p = json_number_value(json_array_get(row, 1)),
+		    c = json_number_value(json_array_get(row, 2));
+
+		if (json_is_number(json_array_get(row, 1))) {
+			pmin = n == 0 || p < pmin ? p : pmin;
+			pmax = n == 0 || p > pmax ? p : pmax;
+			psum += p;
+			n++;
+		}
+		cmin = i == 0 || c < cmin ? c : cmin;
+		cmax = i == 0 || c > cmax ? c : cmax;
+	}
+	if (json_array_size(samples) == 0)
+		fprintf(out, "Site      no samples in this range\n");
+	else
+		fprintf(out, "Site      %zu samples; power %s .. %s (mean %s); "
+		    "cap %s .. %s\n", json_array_size(samples),
+		    ctl_fmt_power(pmin, b1, sizeof(b1)),
+		    ctl_fmt_power(pmax, b2, sizeof(b2)),
+		    ctl_fmt_power(n > 0 ? psum / (double)n : NAN, b3,
+		    sizeof(b3)), ctl_fmt_power(cmin, b4, sizeof(b4)),
+		    ctl_fmt_power(cmax, b5, sizeof(b5)));
+	fprintf(out, "\n");
+	if (json_array_size(changes) == 0) {
+		fprintf(out, "No setpoint change in this range.\n");
+		return 0;
+	}
+	tbl_init(&t, 5, "TIME", ">EVSE", ">SETPOINT", "REASON", "WHY");
+	json_array_foreach(changes, i, row) {
+		char id[16];
+		const char *cells[5];
+
+		snprintf(id, sizeof(id), "%.0f", num(row, "ocpp_id"));
+		cells[0] = str_na(row, "at");
+		cells[1] = id;
+		cells[2] = pw(row, "setpoint_w", b1, sizeof(b1));
+		cells[3] = str_na(row, "reason");
+		cells[4] = str_na(row, "summary");
+		tbl_row(&t, cells);
+	}
+	tbl_print(&t, out, 0);
+	return 0;
+}
+
+/* ---- limit, pause, resume --------------------------------------------- */
+
+int
+ctl_render_local(FILE *out, json_t *r)
+{
+	json_t *w = json_object_get(r, "local_w");
+	char b[24];
+
+	if (!json_is_number(w))
+		fprintf(out, "%s: local override lifted\n",
+		    str_na(r, "connector"));
+	else
+		fprintf(out, "%s: %s %s until %s\n", str_na(r, "connector"),
+		    json_number_value(w) == 0 ? "paused," : "limited to",
+		    json_number_value(w) == 0 ? "0 W" :
+		    pw(r, "local_w", b, sizeof(b)), str(r, "until") != NULL ?
+		    str(r, "until") : "resume");
+	return 0;
+}
+
+/* ---- reload ----------------------------------------------------------- */
+
+int
+ctl_render_reload(FILE *out, json_t *r)
+{
+	json_t *applied = json_object_get(r, "applied"),
+	    *restart = json_object_get(r, "restart_needed"), *v;
+	size_t i;
+
+	fprintf(out, "Reloaded %s\n", str_na(r, "file"));
+	if (json_array_size(applied) == 0)
+		fprintf(out, "Applied: nothing changed that applies live\n");
+	json_array_foreach(applied, i, v)
+		fprintf(out, "Applied: %s\n", json_string_value(v));
+	json_array_foreach(restart, i, v)
+		fprintf(out, "Needs a restart: %s\n", json_string_value(v));
 	return 0;
 }

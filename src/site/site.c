@@ -150,6 +150,7 @@ site_init(struct site *s, const struct cfg *cfg, const struct site_lb *lb,
 			sc->ocpp_id = k + 1;
 			snprintf(sc->label, sizeof(sc->label), "%s/%d", cc->name, j);
 			sc->profile_cap_w = BAL_NO_CAP;
+			sc->local_cap_w = BAL_NO_CAP;
 			sc->written_w = -1;
 		}
 	}
@@ -753,17 +754,58 @@ site_set_profile_cap(struct site *s, int32_t cap_w, int64_t id)
 	s->profile_site_id = cap_w == BAL_NO_CAP ? -1 : id;
 }
 
+/* The balancer's cap of connector k: the lower of its profile's and the
+ * local override. */
+static void
+own_cap_update(struct site *s, int k)
+{
+	const struct site_conn *sc = &s->conns[k];
+	int32_t cap = sc->profile_cap_w;
+
+	if (sc->local_cap_w != BAL_NO_CAP &&
+	    (cap == BAL_NO_CAP || sc->local_cap_w < cap))
+		cap = sc->local_cap_w;
+	if (s->bconns[k].profile_cap_w != cap)
+		s->dirty = true;
+	s->bconns[k].profile_cap_w = cap;
+}
+
 void
 site_set_conn_cap(struct site *s, int k, int32_t cap_w, const char *detail)
 {
 	if (k < 0 || k >= s->n_conns)
 		return;
-	if (s->conns[k].profile_cap_w != cap_w)
-		s->dirty = true;
 	s->conns[k].profile_cap_w = cap_w;
-	s->bconns[k].profile_cap_w = cap_w;
+	own_cap_update(s, k);
 	strlcpy_ok(s->conns[k].profile_detail, detail != NULL ? detail : "",
 	    sizeof(s->conns[k].profile_detail));
+}
+
+void
+site_set_local_cap(struct site *s, int k, int32_t cap_w, int64_t until_ms)
+{
+	if (k < 0 || k >= s->n_conns)
+		return;
+	s->conns[k].local_cap_w = cap_w;
+	s->conns[k].local_until_ms = cap_w == BAL_NO_CAP ? 0 : until_ms;
+	own_cap_update(s, k);
+}
+
+int
+site_expire_local_caps(struct site *s, int64_t now_ms, int *ended)
+{
+	int n = 0;
+
+	for (int k = 0; k < s->n_conns; k++) {
+		const struct site_conn *sc = &s->conns[k];
+
+		if (sc->local_cap_w != BAL_NO_CAP && sc->local_until_ms > 0 &&
+		    sc->local_until_ms <= now_ms) {
+			site_set_local_cap(s, k, BAL_NO_CAP, 0);
+			ended[n++] = k;
+		}
+	}
+	return n;
 }
 
 void

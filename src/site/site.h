@@ -87,6 +87,8 @@ struct site_conn {
 	char profile_detail[96]; /* which profile (for explain), "" none */
 	struct site_sample hist[SITE_HISTORY]; /* oldest first */
 	int n_hist;
+	int32_t local_cap_w;    /* ocpp-edgectl limit / pause, BAL_NO_CAP */
+	int64_t local_until_ms; /* epoch ms it ends; 0 = until resume */
 };
 
 struct site {
@@ -207,6 +209,15 @@ void site_set_profile_cap(struct site *s, int32_t cap_w, int64_t id);
 /* Sets connector k's (0-based) profile cap and its description. */
 void site_set_conn_cap(struct site *s, int k, int32_t cap_w,
     const char *detail);
+/* Sets connector k's (0-based) local override: the operator's limit
+ * (0 = paused) until epoch until_ms (0 = until lifted); BAL_NO_CAP lifts
+ * it.  It joins the profile cap (the lower holds), so it never raises a
+ * connector above a profile, the site cap or a circuit. */
+void site_set_local_cap(struct site *s, int k, int32_t cap_w,
+    int64_t until_ms);
+/* Lifts the local overrides that ended by epoch now_ms; returns how
+ * many (their connectors' indexes go to ended[], n_conns long). */
+int site_expire_local_caps(struct site *s, int64_t now_ms, int *ended);
 /* Marks connector k (0-based) inoperative (0 W, Unavailable) or not. */
 void site_set_inoperative(struct site *s, int k, bool inoperative);
 /* Records a change of the backend link at now_ms (monotonic) / epoch. */
@@ -266,8 +277,8 @@ bool site_held_below_profile(const struct site *s, int k,
  * connector).  Returns its index, or -1. */
 int site_find_conn(const struct site *s, const char *name);
 
-/* ---- Reports (report.c): plain structs that the control socket (and
- * later the dashboard and the metrics) only format. */
+/* ---- Reports (report.c): plain structs that the control socket, the
+ * dashboard and the metrics only format. */
 
 /* The meter as reported; NaN = unknown. */
 struct site_meter_view {
@@ -275,6 +286,7 @@ struct site_meter_view {
 	bool online;         /* read, and no fault */
 	bool healthy;        /* as the balancer last saw it */
 	int64_t age_ms;      /* of the last reading; -1 unknown */
+	uint64_t polls;      /* good readings since start */
 	double total_w;
 	double phase_v[BAL_PHASES], phase_a[BAL_PHASES], phase_w[BAL_PHASES];
 	/* the household load as estimated (NaN: unknown; in PV mode the
@@ -313,6 +325,9 @@ struct site_charger_view {
 	char link[CFG_PATH_MAX + 64]; /* "tcp 127.0.0.1:5021", ... */
 	bool online;
 	int64_t updated_ms;           /* monotonic, last reading; 0 never */
+	uint64_t polls;               /* Modbus polls completed since start */
+	unsigned failures;            /* consecutive failed exchanges now */
+	uint64_t readback_errors;     /* limits read back different */
 	int first_conn;               /* its connectors' indexes */
 	int n_conns;
 };
@@ -329,14 +344,18 @@ struct site_conn_view {
 	double setpoint_a;  /* per phase, 0.1 A */
 	bool paused;
 	const char *reason; /* "starting" before the first run */
+	const char *reason_text; /* the reason in plain words */
 	bool tx_running;    /* a transaction runs (charging or suspended) */
 };
 
 /* One cap behind a connector's setpoint. */
 struct site_cap_view {
 	const char *what;   /* "profile", "max", "circuit", ... */
-	int32_t w;
+	int32_t w;          /* the cap's value, as a power for this charger */
+	int32_t room_w;     /* what it leaves this connector with the others
+	                       at their setpoints; BAL_NO_CAP = same as w */
 	char detail[160];   /* "" when none */
+	bool bound;         /* the one that set the setpoint (at most one) */
 };
 
 /* Why connector k has its setpoint (explain). */
@@ -346,9 +365,10 @@ struct site_explain {
 	int32_t setpoint_w;
 	const char *reason;
 	const char *bound_by; /* "none", "profile", "held", "max", "site", ... */
+	char summary[320];    /* one sentence in plain words */
 	struct site_cap_view caps[8];
 	int n_caps;
-	char line[512];       /* the balancer's one-line account */
+	char line[512];       /* the balancer's one-line account (debugging) */
 };
 
 /* Fills r from the site now. */

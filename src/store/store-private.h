@@ -63,6 +63,22 @@ struct store {
 	size_t n_pending;
 
 	char *peek_payload;     /* borrowed by store_queue_peek's caller */
+
+	/* history.c's batch: rows not yet committed. */
+	struct store_site_sample *hist_samples;
+	size_t n_hist_samples;
+	struct store_hist_change *hist_changes;
+	size_t n_hist_changes;
+	int64_t hist_last_commit_ms;
+	bool hist_committed_once;
+};
+
+/* A buffered setpoint change with its own copies of the strings. */
+struct store_hist_change {
+	int64_t at_ms;
+	int connector;
+	int64_t setpoint_w;
+	char *reason, *bound_by, *summary, *caps_json;
 };
 
 /* Sets *cause (when cause is not NULL) to a formatted sentence. */

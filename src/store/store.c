@@ -309,10 +309,30 @@ static const char schema_v2[] =
 	" value INTEGER NOT NULL) WITHOUT ROWID;"
 	"INSERT INTO counters (name, value) VALUES ('queue_dropped', 0);";
 
+/* Version 3: the site's history (history.c): a site sample every 10 s
+ * and every setpoint change with its reason and binding cap. */
+static const char schema_v3[] =
+	"CREATE TABLE history_site ("
+	" at_ms INTEGER PRIMARY KEY,"
+	" power_w INTEGER,"
+	" cap_w INTEGER NOT NULL,"
+	" budget_w INTEGER NOT NULL);"
+	"CREATE TABLE history_changes ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" at_ms INTEGER NOT NULL,"
+	" connector INTEGER NOT NULL,"
+	" setpoint_w INTEGER NOT NULL,"
+	" reason TEXT NOT NULL,"
+	" bound_by TEXT NOT NULL,"
+	" summary TEXT NOT NULL,"
+	" caps TEXT NOT NULL);"
+	"CREATE INDEX history_changes_at ON history_changes(connector, at_ms);";
+
 static const char *const migrations[] = {
 	NULL, /* version 0: the empty file */
 	schema_v1,
 	schema_v2,
+	schema_v3,
 };
 
 int
@@ -677,12 +697,17 @@ fail:
 int
 store_close(struct store *st)
 {
-	int rc = 0;
+	int rc = 0, hrc = 0;
 
 	if (st == NULL)
 		return 0;
 	if (st->db != NULL && st->n_pending > 0)
 		rc = store_flush(st, 0, true, NULL);
+	if (st->db != NULL)
+		hrc = store_history_flush(st, 0, true, NULL);
+	if (rc == 0)
+		rc = hrc;
+	store_history_free(st);
 	for (size_t i = 0; i < st->n_pending; i++)
 		free(st->pending[i].payload);
 	free(st->pending);

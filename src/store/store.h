@@ -44,7 +44,7 @@ enum store_err {
 const char *store_strerror(int code);
 
 /* Schema version this build writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 /* PRAGMA application_id that marks our databases ("OCEG"). */
 #define STORE_APPLICATION_ID 0x4f434547
 
@@ -76,8 +76,9 @@ struct store_options {
  * handle the caller closes with store_close(). */
 int store_open(const char *path, const struct store_options *opt,
     struct store **out, char **cause);
-/* Commits any buffered meter values and closes the handle (NULL is a no-op).
- * Returns 0 or the error of that last commit (the handle is freed anyway). */
+/* Commits any buffered meter values and history and closes the handle
+ * (NULL is a no-op).  Returns 0 or the error of the first failed commit
+ * (the handle is freed anyway). */
 int store_close(struct store *st);
 
 /* Schema version found in the file before store_open() migrated it (0 for
@@ -286,5 +287,62 @@ struct store_queue_stats {
 };
 /* Fills *out (no I/O). */
 void store_queue_stats(const struct store *st, struct store_queue_stats *out);
+
+/* ---- History (history.c): what the site did, for the dashboard's plot
+ * and `explain --at`.  Kept STORE_HISTORY_KEEP_MS (by the newest time
+ * written) and at most STORE_HISTORY_MAX_CHANGES changes; buffered in
+ * memory and committed at most once per STORE_HISTORY_FLUSH_MS (a crash
+ * loses at most that much history, never anything else). */
+#define STORE_HISTORY_KEEP_MS (7LL * 24 * 3600 * 1000)
+#define STORE_HISTORY_FLUSH_MS 60000
+#define STORE_HISTORY_MAX_CHANGES 30000
+/* Buffered rows past which a batch is committed at once. */
+#define STORE_HISTORY_PENDING_MAX 512
+/* No power reading (a site without a meter). */
+#define STORE_HISTORY_NO_POWER INT64_MIN
+
+/* The site every 10 s (epoch ms). */
+struct store_site_sample {
+	int64_t at_ms;
+	int64_t power_w;  /* STORE_HISTORY_NO_POWER = unknown */
+	int64_t cap_w;
+	int64_t budget_w;
+};
+
+/* One setpoint change: the explain of that moment.  The strings are
+ * borrowed when adding, and borrowed until the next call when read. */
+struct store_setpoint_change {
+	int64_t at_ms;
+	int connector;          /* OCPP connector id */
+	int64_t setpoint_w;
+	const char *reason;     /* "share", ... */
+	const char *bound_by;   /* "site", ..., "none" */
+	const char *summary;    /* the sentence */
+	const char *caps_json;  /* the caps as explain gives them */
+};
+
+/* Buffers a sample or a change; commits the batch when it is due. */
+int store_history_add_sample(struct store *st,
+    const struct store_site_sample *s, int64_t now_ms, char **cause);
+int store_history_add_change(struct store *st,
+    const struct store_setpoint_change *c, int64_t now_ms, char **cause);
+/* Commits the buffered history when the interval has passed (or force),
+ * trimming what is past the bounds.  now_ms is monotonic. */
+int store_history_flush(struct store *st, int64_t now_ms, bool force,
+    char **cause);
+/* Calls fn for each sample with from_ms <= at_ms <= to_ms, oldest first,
+ * at most max_points of them evenly spread (0 = all); buffered ones
+ * included. */
+int store_history_samples(struct store *st, int64_t from_ms, int64_t to_ms,
+    int max_points, void (*fn)(void *arg, const struct store_site_sample *s),
+    void *arg, char **cause);
+/* Calls fn for each change of connector (0 = every one) in the range,
+ * oldest first, at most limit (the newest ones; 0 = no limit). */
+int store_history_changes(struct store *st, int connector, int64_t from_ms,
+    int64_t to_ms, int limit,
+    void (*fn)(void *arg, const struct store_setpoint_change *c), void *arg,
+    char **cause);
+/* Frees the history buffer (store_close does). */
+void store_history_free(struct store *st);
 
 #endif

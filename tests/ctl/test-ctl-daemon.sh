@@ -152,7 +152,8 @@ done
 "$ctl" -s "$sock" explain 6 >"$tmp/ex.txt"
 grep -q '^Connector dc1/1 (EVSE 6): setpoint ' "$tmp/ex.txt" || fail "explain text: $(head -1 "$tmp/ex.txt")"
 grep -q '^      max      40.0 kW\|^  =>  max      40.0 kW' "$tmp/ex.txt" || fail "explain text: max 40 kW of dc1"
-grep -q '^balancer: ' "$tmp/ex.txt" || fail "explain text: balancer line"
+sed -n 2p "$tmp/ex.txt" | grep -q '^[A-Z].*\.$' || fail "explain text: no sentence on line 2"
+grep -q '^balancer: ' "$tmp/ex.txt" && fail "explain text: the balancer's debugging line is shown"
 pass "explain by number, CHARGER/K and CHARGER"
 
 # refusals: exit 1 with the daemon's own message

@@ -293,21 +293,29 @@ test_status_roundtrip(void)
 	fake_stop();
 }
 
-/* explain: the connector goes in the request, the binding cap is
- * marked once. */
+/* explain: the connector goes in the request; the sentence comes
+ * first, then each cap's value and room, the binding one marked once
+ * (from the daemon's "bound", not guessed from its name); the balancer's
+ * debugging line is not shown. */
 static void
 test_explain(void)
 {
 	static const char reply[] =
 	    "{\"ok\":true,\"result\":{\"connector\":\"bay1/1\",\"ocpp_id\":1,"
 	    "\"setpoint_w\":7300,\"reason\":\"capped-by-circuit\","
+	    "\"summary\":\"Limited to 7.3 kW by circuit main (27.6 kW): the "
+	    "other chargers use the rest.\","
 	    "\"bound_by\":\"circuit\",\"caps\":["
 	    "{\"what\":\"profile\",\"w\":11000,\"detail\":\"TxDefaultProfile "
-	    "id 7 stack 0\"},{\"what\":\"max\",\"w\":22000},"
-	    "{\"what\":\"circuit\",\"w\":7300,\"detail\":\"main\"},"
-	    "{\"what\":\"phase\",\"w\":null,\"detail\":\"L1\"},"
-	    "{\"what\":\"share\",\"w\":9100},"
-	    "{\"what\":\"site\",\"w\":40000,\"detail\":\"config\"}],"
+	    "id 7 stack 0\",\"bound\":false},"
+	    "{\"what\":\"max\",\"w\":22000,\"bound\":false},"
+	    "{\"what\":\"circuit\",\"w\":27600,\"room_w\":7300,"
+	    "\"detail\":\"main, 40 A\",\"bound\":true},"
+	    "{\"what\":\"phase\",\"w\":null,\"detail\":\"L1\","
+	    "\"bound\":false},"
+	    "{\"what\":\"share\",\"w\":9100,\"bound\":false},"
+	    "{\"what\":\"site\",\"w\":40000,\"room_w\":12000,"
+	    "\"detail\":\"config\",\"bound\":false}],"
 	    "\"line\":\"7300 W capped-by-circuit: target 9100 W\"}}";
 	json_t *req = json_pack("{s:s,s:s}", "cmd", "explain", "connector",
 	    "bay1/1"), *res = NULL;
@@ -320,14 +328,16 @@ test_explain(void)
 	    "{\"cmd\":\"explain\",\"connector\":\"bay1/1\"}");
 	text = render(ctl_render_explain, res);
 	CU_ASSERT(has_line(text, "Connector bay1/1 (EVSE 1): setpoint 7.3 kW, "
-	    "reason capped-by-circuit, bound by circuit"));
-	CU_ASSERT(has_line(text, "      CAP        LIMIT  DETAIL"));
-	CU_ASSERT(has_line(text, "      profile  11.0 kW  TxDefaultProfile id 7 "
-	    "stack 0"));
-	CU_ASSERT(has_line(text, "  =>  circuit   7.3 kW  main"));
-	CU_ASSERT(has_line(text, "      phase          -  L1"));
-	CU_ASSERT(has_line(text, "balancer: 7300 W capped-by-circuit: target "
-	    "9100 W"));
+	    "reason capped-by-circuit"));
+	CU_ASSERT(has_line(text, "Limited to 7.3 kW by circuit main (27.6 kW): "
+	    "the other chargers use the rest."));
+	CU_ASSERT(has_line(text, "      CAP        VALUE     ROOM  DETAIL"));
+	CU_ASSERT(has_line(text, "      profile  11.0 kW           "
+	    "TxDefaultProfile id 7 stack 0"));
+	CU_ASSERT(has_line(text, "  =>  circuit  27.6 kW   7.3 kW  main, 40 A"));
+	CU_ASSERT(has_line(text, "      phase          -           L1"));
+	CU_ASSERT(has_line(text, "      site     40.0 kW  12.0 kW  config"));
+	CU_ASSERT_PTR_NULL(strstr(text, "balancer"));
 	CU_ASSERT_PTR_NULL(strstr(strstr(text, "=>") + 1, "=>"));
 	free(text);
 	json_decref(res);
@@ -553,8 +563,8 @@ test_render_sparse(void)
 	json_decref(r);
 	r = json_object();
 	text = render(ctl_render_explain, r);
-	CU_ASSERT(has_line(text, "Connector -: setpoint -, reason -, bound by "
-	    "nothing (not allocated)"));
+	CU_ASSERT(has_line(text, "Connector -: setpoint -, reason -"));
+	CU_ASSERT(has_line(text, "  no caps reported"));
 	free(text);
 	json_decref(r);
 }

@@ -75,7 +75,7 @@ check_error() { # REQUEST TEXT
 	*) fail "request $1 answered $got" ;;
 	esac
 }
-check_error '{"cmd":"reboot"}' "unknown command 'reboot' (known: status, explain)"
+check_error '{"cmd":"reboot"}' "unknown command 'reboot' (known: status, explain, history, limit, pause, resume, reload)"
 check_error '{"cmd":"explain","connector":"bay3"}' "no connector 'bay3'"
 check_error '{"cmd":"explain","connector":"9"}' "OCPP connector number (1..3)"
 check_error '{"cmd":"explain"}' 'explain needs \"connector\"'

@@ -162,13 +162,13 @@ run_and_stop() { # $1 = signal name
 	done
 	has "$log" "config $tmp/good.conf" || fail "$sig: started line lacks the config path"
 	if [ "$sig" = TERM ]; then
-		# SIGHUP must not stop it: it says so and keeps running.
+		# SIGHUP must not stop it: it reads the file again and runs on.
 		kill -HUP "$pid"
 		i=0
-		until has "$log" "SIGHUP ignored"; do
+		until has "$log" "reload: 0 settings applied, 0 sections"; do
 			i=$((i + 1))
 			if [ "$i" -gt 200 ] || ! kill -0 "$pid" 2>/dev/null; then
-				fail "HUP: no 'SIGHUP ignored' line"
+				fail "HUP: no 'reload: 0 settings applied' line"
 				break
 			fi
 			sleep 0.05

@@ -378,7 +378,8 @@ test_migrates_version_1(void)
 		CU_ASSERT_EQUAL(id, 12);
 	}
 	store_close(st);
-	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA user_version"), 2);
+	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA user_version"),
+	    STORE_SCHEMA_VERSION);
 	CU_ASSERT_EQUAL(raw_int(path, "SELECT value FROM counters WHERE "
 	    "name = 'queue_dropped'"), 0);
 }
@@ -1369,6 +1370,145 @@ test_bound_spares_message_in_flight(void)
 	store_close(st);
 }
 
+
+/* ---- History ---------------------------------------------------------- */
+
+struct hist_got {
+	int n;
+	int64_t first_ms, last_ms;
+	char reasons[256];
+};
+
+static void
+on_sample(void *arg, const struct store_site_sample *h)
+{
+	struct hist_got *g = arg;
+
+	if (g->n++ == 0)
+		g->first_ms = h->at_ms;
+	g->last_ms = h->at_ms;
+}
+
+static void
+on_change(void *arg, const struct store_setpoint_change *c)
+{
+	struct hist_got *g = arg;
+	size_t n = strlen(g->reasons);
+
+	if (g->n++ == 0)
+		g->first_ms = c->at_ms;
+	g->last_ms = c->at_ms;
+	snprintf(g->reasons + n, sizeof(g->reasons) - n, "%s%d:%s:%s",
+	    n > 0 ? " " : "", c->connector, c->reason, c->bound_by);
+}
+
+/* A change at t of connector k, reason r. */
+static struct store_setpoint_change
+change_of(int64_t t, int k, const char *r)
+{
+	return (struct store_setpoint_change){ t, k, 7300, r, "circuit",
+		"Limited to 7.3 kW by circuit main.", "[{\"what\":\"max\"}]" };
+}
+
+/* Samples and changes read back while buffered, after the batch commit
+ * and after a reopen; nothing is written before the interval; a range
+ * and a connector filter; the newest N; thinning to max_points. */
+static void
+test_history_roundtrip(void)
+{
+	const char *path = fresh_path();
+	struct store *st;
+	struct hist_got g;
+	int64_t base = 1700000000000LL;
+
+	CU_ASSERT_EQUAL_FATAL(store_open(path, NULL, &st, NULL), 0);
+	for (int i = 0; i < 60; i++) {
+		struct store_site_sample h = { base + i * 10000LL,
+			i % 2 ? STORE_HISTORY_NO_POWER : 1000 * i, 40000, 32000 };
+
+		CU_ASSERT_EQUAL(store_history_add_sample(st, &h, 1000 + i, NULL),
+		    0);
+	}
+	{
+		struct store_setpoint_change c1 = change_of(base + 5000, 1,
+		    "share"), c2 = change_of(base + 6000, 2, "paused-below-min"),
+		    c3 = change_of(base + 7000, 1, "capped-by-circuit");
+
+		CU_ASSERT_EQUAL(store_history_add_change(st, &c1, 2000, NULL), 0);
+		CU_ASSERT_EQUAL(store_history_add_change(st, &c2, 2000, NULL), 0);
+		CU_ASSERT_EQUAL(store_history_add_change(st, &c3, 2000, NULL), 0);
+	}
+	/* Buffered (the first add commits at once; the rest wait). */
+	CU_ASSERT(raw_int(path, "SELECT count(*) FROM history_site") <= 1);
+	memset(&g, 0, sizeof(g));
+	CU_ASSERT_EQUAL(store_history_samples(st, base, base + 3600000, 0,
+	    on_sample, &g, NULL), 0);
+	CU_ASSERT_EQUAL(g.n, 60);
+	memset(&g, 0, sizeof(g));
+	CU_ASSERT_EQUAL(store_history_changes(st, 1, base, base + 3600000, 0,
+	    on_change, &g, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(g.reasons, "1:share:circuit "
+	    "1:capped-by-circuit:circuit");
+	/* The interval passes: one batch. */
+	CU_ASSERT_EQUAL(store_history_flush(st, 1000 + STORE_HISTORY_FLUSH_MS,
+	    false, NULL), 0);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM history_site"), 60);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM history_changes"),
+	    3);
+	store_close(st);
+
+	CU_ASSERT_EQUAL_FATAL(store_open(path, NULL, &st, NULL), 0);
+	memset(&g, 0, sizeof(g));
+	CU_ASSERT_EQUAL(store_history_samples(st, base + 100000,
+	    base + 200000, 0, on_sample, &g, NULL), 0);
+	CU_ASSERT_EQUAL(g.n, 11);
+	CU_ASSERT_EQUAL(g.first_ms, base + 100000);
+	memset(&g, 0, sizeof(g));
+	CU_ASSERT_EQUAL(store_history_samples(st, base, base + 600000, 6,
+	    on_sample, &g, NULL), 0);
+	CU_ASSERT(g.n >= 5 && g.n <= 7);
+	memset(&g, 0, sizeof(g));
+	CU_ASSERT_EQUAL(store_history_changes(st, 0, base, base + 3600000, 2,
+	    on_change, &g, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(g.reasons, "2:paused-below-min:circuit "
+	    "1:capped-by-circuit:circuit");
+	CU_ASSERT_EQUAL(store_history_samples(st, base + 1, base, 0, on_sample,
+	    &g, NULL), STORE_ERR_INVALID);
+	store_close(st);
+}
+
+/* A commit trims what is older than 7 days before the newest row. */
+static void
+test_history_trimmed_by_age(void)
+{
+	const char *path = fresh_path();
+	struct store *st;
+	int64_t base = 1700000000000LL;
+	struct store_site_sample old = { base, 1, 2, 3 },
+	    young = { base + STORE_HISTORY_KEEP_MS + 1000, 1, 2, 3 };
+	struct store_setpoint_change c = change_of(base, 1, "share");
+
+	CU_ASSERT_EQUAL_FATAL(store_open(path, NULL, &st, NULL), 0);
+	CU_ASSERT_EQUAL(store_history_add_sample(st, &old, 0, NULL), 0);
+	CU_ASSERT_EQUAL(store_history_add_change(st, &c, 0, NULL), 0);
+	CU_ASSERT_EQUAL(store_history_flush(st, 0, true, NULL), 0);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM history_site"), 1);
+	CU_ASSERT_EQUAL(store_history_add_sample(st, &young, 1, NULL), 0);
+	CU_ASSERT_EQUAL(store_history_flush(st, 1, true, NULL), 0);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT min(at_ms) FROM history_site"),
+	    young.at_ms);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM history_changes"),
+	    0);
+	store_close(st);
+}
+
+static const struct cu_test history_tests[] = {
+	{ "history: buffered, batched, read back, reopened",
+	  test_history_roundtrip },
+	{ "history: trimmed to 7 days", test_history_trimmed_by_age },
+	{ NULL, NULL },
+};
+
 static const struct cu_test open_tests[] = {
 	{ "new file gets the schema, WAL and FULL sync",
 	  test_new_file_gets_schema },
@@ -1424,6 +1564,7 @@ main(void)
 		{ "store-open", suite_init, suite_cleanup, open_tests },
 		{ "store-data", suite_init, suite_cleanup, data_tests },
 		{ "store-queue", suite_init, suite_cleanup, queue_tests },
+		{ "store-history", suite_init, suite_cleanup, history_tests },
 		{ NULL, NULL, NULL, NULL },
 	};
 

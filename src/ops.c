@@ -1,0 +1,264 @@
+/* What operators change on the running daemon: the configuration read
+ * again (ocpp-edgectl reload, SIGHUP) and the local overrides of one
+ * connector (ocpp-edgectl limit, pause, resume), kept in the store.  Both
+ * run on the loop and are reached through the control socket's
+ * control_sources (set_local_cap, reload). */
+#include "config.h"
+
+#include "daemon.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "store/store.h"
+
+/* ---- Reload (ocpp-edgectl reload, SIGHUP) ---------------------------- */
+
+/* Swaps the options a reload applies live (the load-balancing settings,
+ * as site_lb_from_cfg reads them) between a and b. */
+static void
+swap_live(struct cfg *a, struct cfg *b)
+{
+	struct cfg t;
+
+	t.balancer = a->balancer;
+	t.site.available_power_w = a->site.available_power_w;
+#define SWAP(f) do { a->f = b->f; b->f = t.f; } while (0)
+	SWAP(balancer.mode);
+	SWAP(balancer.pv_mode);
+	SWAP(balancer.reserve_pct);
+	SWAP(balancer.min_power_1ph_w);
+	SWAP(balancer.min_power_3ph_w);
+	SWAP(balancer.offline_meter_power_w);
+	SWAP(balancer.offline_site_power_w);
+	SWAP(site.available_power_w);
+#undef SWAP
+}
+
+/* cfg as --check-config prints it.  Caller frees. */
+static char *
+dump_text(const struct cfg *cfg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	if (fp == NULL)
+		return xstrdup("");
+	cfg_dump(cfg, fp);
+	fclose(fp);
+	return buf;
+}
+
+/* Appends to out the headers of the dump's sections ("charger \"bay1\"",
+ * "csms") whose text differs between a and b. */
+static void
+changed_sections(const char *a, const char *b, json_t *out)
+{
+	const char *p = b;
+
+	/* Each top-level section: a header line ending in '{' ... "}\n". */
+	while ((p = strstr(p, " {\n")) != NULL) {
+		const char *start = p, *end = strstr(p, "\n}\n"), *found;
+		size_t hlen;
+		char *head, *sec;
+
+		while (start > b && start[-1] != '\n')
+			start--;
+		if (end == NULL)
+			break;
+		end += 3;
+		hlen = (size_t)(p - start);
+		head = xmalloc(hlen + 1);
+		memcpy(head, start, hlen);
+		head[hlen] = '\0';
+		sec = xmalloc((size_t)(end - start) + 1);
+		memcpy(sec, start, (size_t)(end - start));
+		sec[end - start] = '\0';
+		found = strstr(a, sec);
+		if (found == NULL || (found != a && found[-1] != '\n'))
+			json_array_append_new(out, json_string(head));
+		free(head);
+		free(sec);
+		p = end;
+	}
+}
+
+/* The control socket's reload (and SIGHUP): reads and checks the file;
+ * refused with every error (file:line) while the running configuration
+ * stays; else applies the load-balancing settings live and lists what
+ * else differs as needing a restart. */
+json_t *
+ops_reload(void *ud, char **error)
+{
+	struct daemon *d = ud;
+	struct cfg next;
+	struct cfg_errors errors = { 0 };
+	struct site_lb before, lb;
+	bool backend[SITE_MAX_SETTINGS] = { false };
+	json_t *applied = json_array(), *restart = json_array();
+	char *old_text, *new_text, *cause = NULL;
+
+	if (cfg_load(d->config_path, &next, &errors) != 0) {
+		char *text = NULL, *tmp;
+
+		xasprintf(&text, "%zu error%s in %s; the running configuration "
+		    "stays", errors.n, errors.n == 1 ? "" : "s", d->config_path);
+		for (size_t i = 0; i < errors.n; i++) {
+			xasprintf(&tmp, "%s\n%s", text, errors.msgs[i]);
+			free(text);
+			text = tmp;
+		}
+		cfg_errors_free(&errors);
+		*error = text;
+		json_decref(applied);
+		json_decref(restart);
+		return NULL;
+	}
+	/* What differs besides the live settings needs a restart: the
+	 * running configuration against the new one with the running live
+	 * settings. */
+	old_text = dump_text(&d->cfg);
+	swap_live(&next, &d->cfg);
+	new_text = dump_text(&next);
+	swap_live(&next, &d->cfg);
+	changed_sections(old_text, new_text, restart);
+	free(old_text);
+	free(new_text);
+	before = d->site.lb;
+	swap_live(&d->cfg, &next);
+	if (daemon_settings_layer(d, &lb, backend, &cause) != 0) {
+		swap_live(&d->cfg, &next);
+		xasprintf(error, "settings: %s; the running configuration "
+		    "stays", cause);
+		free(cause);
+		cfg_clear(&next);
+		json_decref(applied);
+		json_decref(restart);
+		return NULL;
+	}
+	memset(d->site.lb_backend, 0, sizeof(d->site.lb_backend));
+	for (size_t i = 0; i < SITE_MAX_SETTINGS; i++)
+		if (backend[i])
+			site_mark_backend(&d->site, i);
+	for (size_t i = 0; i < site_n_setting_keys; i++) {
+		char a[32], b[32];
+
+		site_lb_format(&before, i, a, sizeof(a));
+		site_lb_format(&lb, i, b, sizeof(b));
+		if (strcmp(a, b) != 0) {
+			char *line = NULL;
+
+			xasprintf(&line, "%s: %s -> %s", site_setting_keys[i].key,
+			    a, b);
+			json_array_append_new(applied, json_string(line));
+			log_info("reload: %s", line);
+			free(line);
+		}
+	}
+	site_set_lb(&d->site, &lb);
+	(void)site_update_caps(&d->site, mono_now_ms());
+	d->svc.schedule_run(d->svc.ud);
+	for (size_t i = 0; i < json_array_size(restart); i++)
+		log_warnx("reload: %s changed in %s: restart to apply it",
+		    json_string_value(json_array_get(restart, i)),
+		    d->config_path);
+	cfg_clear(&next);
+	return json_pack("{s:s, s:o, s:o}", "file", d->config_path,
+	    "applied", applied, "restart_needed", restart);
+}
+
+/* ---- Local overrides (ocpp-edgectl limit, pause, resume) ------------ */
+
+/* The store key of connector k's local override. */
+static void
+local_key(const struct daemon *d, int k, char *buf, size_t len)
+{
+	snprintf(buf, len, "local-limit.%d", d->site.conns[k].ocpp_id);
+}
+
+/* The control socket's set_local_cap: the site model, the store, a run. */
+int
+ops_set_local_cap(void *ud, int k, int32_t cap_w, int64_t until_ms,
+    char **cause)
+{
+	struct daemon *d = ud;
+	char key[32], value[48], when[40];
+	int rc;
+
+	local_key(d, k, key, sizeof(key));
+	if (cap_w == BAL_NO_CAP) {
+		rc = store_setting_clear(d->store, key, cause);
+	} else {
+		snprintf(value, sizeof(value), "%d %lld", (int)cap_w,
+		    (long long)until_ms);
+		rc = store_setting_set(d->store, key, value, NULL, cause);
+	}
+	if (rc != 0)
+		return -1;
+	site_set_local_cap(&d->site, k, cap_w, until_ms);
+	if (cap_w == BAL_NO_CAP)
+		log_info("%s: local override lifted (ocpp-edgectl resume)",
+		    d->site.conns[k].label);
+	else
+		log_info("%s: local %s %d W until %s (ocpp-edgectl)",
+		    d->site.conns[k].label, cap_w == 0 ? "pause," : "limit",
+		    (int)cap_w, until_ms > 0 ? format_rfc3339(until_ms, when,
+		    sizeof(when)) : "resumed");
+	d->svc.schedule_run(d->svc.ud);
+	return 0;
+}
+
+/* At start: the overrides kept in the store that have not ended. */
+int
+ops_local_caps_load(struct daemon *d, char **cause)
+{
+	for (int k = 0; k < d->site.n_conns; k++) {
+		enum store_setting_source src;
+		char key[32], *value = NULL;
+		long long w, until;
+
+		local_key(d, k, key, sizeof(key));
+		if (store_setting_get(d->store, key, NULL, &value, &src,
+		    cause) != 0)
+			return -1;
+		if (value == NULL)
+			continue;
+		if (sscanf(value, "%lld %lld", &w, &until) != 2 || w < 0 ||
+		    w > 1000000 || until < 0) {
+			log_warnx("%s: stored local override '%s' ignored",
+			    d->site.conns[k].label, value);
+		} else if (until == 0 || until > wall_now_ms()) {
+			site_set_local_cap(&d->site, k, (int32_t)w, until);
+			log_info("%s: local override %lld W kept from before the "
+			    "start", d->site.conns[k].label, w);
+		} else {
+			(void)store_setting_clear(d->store, key, NULL);
+		}
+		free(value);
+	}
+	return 0;
+}
+
+/* Lifts the overrides whose time is up (housekeeping). */
+void
+ops_local_caps_expire(struct daemon *d)
+{
+	int *ended = xcalloc((size_t)d->site.n_conns + 1, sizeof(*ended));
+	int n = site_expire_local_caps(&d->site, wall_now_ms(), ended);
+
+	for (int i = 0; i < n; i++) {
+		char key[32];
+
+		local_key(d, ended[i], key, sizeof(key));
+		(void)store_setting_clear(d->store, key, NULL);
+		log_info("%s: local override ended", d->site.conns[ended[i]].label);
+	}
+	free(ended);
+	if (n > 0)
+		d->svc.schedule_run(d->svc.ud);
+}

@@ -1,0 +1,50 @@
+#!/bin/sh
+# ocpp-edgectl reload and SIGHUP against a running daemon on the
+# simulator: a new available power applies at once, a changed charger is
+# reported as needing a restart, an invalid file is refused with
+# file:line while the running configuration stays, and SIGHUP reloads.
+set -u
+name=test-reload
+. "${top_srcdir:-.}/tests/http/lib.sh"
+CTL="$B/ocpp-edgectl"
+
+start_bays ""
+cp "$tmp/edge.conf" "$tmp/orig.conf"
+
+sp_is() { [ "$(st chargers.0.connectors.0.setpoint_w)" = "$1" ]; }
+wait_for 10 sp_is 10600 || fail "no first split"
+
+# 40 -> 30 kW: 30000 x 0.85 - 2000 = 23500 / 3 -> 7800 W each.
+grep -q 'available-power-kw = 40$' "$tmp/edge.conf" || fail "no available power line"
+sed -i 's|^\tavailable-power-kw = 40$|\tavailable-power-kw = 30|' "$tmp/edge.conf"
+sed -i '0,/^\tmax-power-kw = 22$/s//\tmax-power-kw = 11/' "$tmp/edge.conf"
+"$CTL" -s "$tmp/ctl.sock" reload >"$tmp/out" || fail "reload: exit $?"
+grep -q '^Applied: site.available-power-kw: 40 -> 30$' "$tmp/out" &&
+    pass "reload applies the available power" || fail "reload: $(cat "$tmp/out")"
+grep -q '^Needs a restart: charger "bay1"$' "$tmp/out" &&
+    pass "a changed charger needs a restart" || fail "reload: $(cat "$tmp/out")"
+wait_for 10 sp_is 7800 && pass "setpoints follow: 7800 W" ||
+    fail "after reload: $(st chargers.0.connectors.0.setpoint_w) W"
+
+# An invalid file: refused with file:line, nothing changes.
+echo 'bogus = 1' >>"$tmp/edge.conf"
+line=$(wc -l <"$tmp/edge.conf")
+"$CTL" -s "$tmp/ctl.sock" reload >/dev/null 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q "edge.conf:$line: option 'bogus'" "$tmp/err" &&
+    grep -q "the running configuration stays" "$tmp/err" &&
+    pass "an invalid file is refused at line $line" || fail "invalid: $(cat "$tmp/err")"
+[ "$(st settings.available_power_w)" = 30000 ] && sp_is 7800 &&
+    pass "the running configuration stays" || fail "changed by an invalid file"
+
+# SIGHUP: the original file again.
+cp "$tmp/orig.conf" "$tmp/edge.conf"
+kill -HUP "$d_pid"
+wait_for 10 sp_is 10600 && pass "SIGHUP: back to 40 kW, 10600 W" ||
+    fail "SIGHUP: $(st chargers.0.connectors.0.setpoint_w) W"
+has "$tmp/d.log" "reload: site.available-power-kw: 30 -> 40" &&
+    pass "SIGHUP logged what it applied" || fail "no SIGHUP line"
+kill -0 "$d_pid" && pass "alive after SIGHUP" || fail "SIGHUP killed the daemon"
+stop_daemon
+
+[ "$failures" -eq 0 ] || exit 1
+exit 0

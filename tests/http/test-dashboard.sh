@@ -1,0 +1,102 @@
+#!/bin/sh
+# The dashboard in a real browser: headless Chromium loads it from a
+# running daemon on the simulator; the DOM shows the site power the meter
+# reads, each bay's reason in plain words as status gives it, the explain
+# of the bay in the URL (#bay=N) with the binding cap marked, and a plot
+# that grows with each poll; after the simulated household steps up, a
+# new load shows the new power and setpoints.  Screenshots (phone and
+# desktop width) are kept beside the test's log.
+set -u
+name=test-dashboard
+. "${top_srcdir:-.}/tests/http/lib.sh"
+CHROMIUM=$(command -v chromium || command -v chromium-browser) || {
+	echo "SKIP: chromium not installed (tools/install-deps installs it)"
+	exit 77
+}
+shots="$B/tests/http"
+mkdir -p "$shots"
+
+start_bays 127.0.0.1:0
+wait_for 10 http_url || { fail "no dashboard line in the log"; exit 1; }
+
+# The browser: its own profile in $tmp; no sandbox when run as root (CI
+# containers); 7 s of page time (three polls or more).
+browser() {
+	sandbox=
+	[ "$(id -u)" -eq 0 ] && sandbox=--no-sandbox
+	"$CHROMIUM" --headless $sandbox --disable-gpu --no-first-run \
+	    --no-default-browser-check --user-data-dir="$tmp/chrome" \
+	    --virtual-time-budget=7000 "$@" 2>>"$tmp/chromium.log"
+}
+# dom_text ID: the text of the element with that id in $tmp/dom.html.
+dom_text() {
+	node -e '
+const html = require("fs").readFileSync(process.argv[1], "utf8");
+const m = new RegExp("id=\"" + process.argv[2] + "\"[^>]*>([^<]*)<").exec(html);
+process.stdout.write(m ? m[1] : "missing");' "$tmp/dom.html" "$1"
+}
+# bay_reason N: the plain-words reason shown for OCPP connector N.
+bay_reason() {
+	node -e '
+const html = require("fs").readFileSync(process.argv[1], "utf8");
+const i = html.indexOf("data-connector=\"" + process.argv[2] + "\"");
+const m = i < 0 ? null : /class="reason-text">([^<]*)</.exec(html.slice(i));
+process.stdout.write(m ? m[1] : "missing");' "$tmp/dom.html" "$1"
+}
+kw() { awk -v w="$1" 'BEGIN { printf "%.1f kW", w / 1000 }'; }
+# loaded_matches: one load of the page shows what status says now.
+loaded_matches() {
+	browser --dump-dom "${url}#bay=1" >"$tmp/dom.html" || return 1
+	want_power=$(kw "$(st meter.total_w)")
+	want_reason=$(st chargers.0.connectors.0.reason_text)
+	[ "$(dom_text power)" = "$want_power" ] &&
+	    [ "$(bay_reason 1)" = "$want_reason" ]
+}
+
+# ALM: 34000 W allocable - 2000 W household -> 10600 W each.
+limits_are() { [ "$(st chargers.2.connectors.0.setpoint_w)" = "$1" ]; }
+wait_for 10 limits_are 10600 || fail "no steady split"
+wait_for 20 loaded_matches &&
+    pass "page: site power $(dom_text power), bay1 '$(bay_reason 1)'" ||
+    fail "page: power '$(dom_text power)' vs '$want_power', bay1 '$(bay_reason 1)' vs '$want_reason'"
+[ "$(dom_text site)" = "$name" ] && pass "site id in the header" ||
+    fail "header: $(dom_text site)"
+[ "$(dom_text cap)" = "40.0 kW (config)" ] && pass "cap 40.0 kW (config)" ||
+    fail "cap: $(dom_text cap)"
+grep -q 'id="ex-title">Why bay1/1 has 10.6 kW<' "$tmp/dom.html" &&
+    pass "explain of #bay=1 shown" || fail "explain: $(dom_text ex-title)"
+grep -q '<tr class="bound">' "$tmp/dom.html" && pass "the binding cap marked" ||
+    fail "no cap marked as binding"
+n=$(sed -n 's/.*data-samples="\([0-9]*\)".*/\1/p' "$tmp/dom.html")
+[ "${n:-0}" -ge 3 ] && pass "plot: $n samples in 7 s of page time" ||
+    fail "plot: ${n:-no} samples"
+grep -q 'data-series="power"' "$tmp/dom.html" && pass "plot has the power line" ||
+    fail "no power line"
+
+browser --window-size=412,1200 --screenshot="$shots/dashboard-phone.png" \
+    "${url}#bay=1" >/dev/null &&
+    [ -s "$shots/dashboard-phone.png" ] &&
+    pass "phone screenshot: $shots/dashboard-phone.png" || fail "phone screenshot"
+browser --window-size=1280,1100 --screenshot="$shots/dashboard-desktop.png" \
+    "${url}#bay=1" >/dev/null &&
+    [ -s "$shots/dashboard-desktop.png" ] &&
+    pass "desktop screenshot: $shots/dashboard-desktop.png" || fail "desktop screenshot"
+
+# The site changes: household +10 kW -> 7300 W each; the page follows.
+old_power=$(dom_text power)
+sim "household 12000" >/dev/null
+wait_for 10 limits_are 7300 || fail "no new split"
+wait_for 20 loaded_matches &&
+    [ "$(dom_text power)" != "$old_power" ] &&
+    pass "after the step: site power $old_power -> $(dom_text power)" ||
+    fail "after the step: '$(dom_text power)' (was $old_power, status $want_power)"
+grep -q 'id="ex-title">Why bay1/1 has 7.3 kW<' "$tmp/dom.html" &&
+    pass "explain follows: 7.3 kW" || fail "explain after the step: $(dom_text ex-title)"
+last=$(sed -n 's/.*data-last-power="\([0-9.]*\)".*/\1/p' "$tmp/dom.html")
+[ "$(kw "${last:-0}")" = "$(dom_text power)" ] &&
+    pass "the plot's last point is the power shown" ||
+    fail "plot's last point ${last:-none} vs $(dom_text power)"
+stop_daemon
+
+[ "$failures" -eq 0 ] || exit 1
+exit 0
