@@ -108,6 +108,9 @@ EXTRA_DIST += tests/integration/test-local-loop.sh \
 # make bench: the whole loop (daemon + simulator + the test CSMS).
 bench_scripts += bench/bench-loop.sh
 EXTRA_DIST += bench/bench-loop.sh
+# The daemon on 200 chargers: RSS, CPU, threads, Modbus requests/s.
+bench_scripts += bench/bench-daemon-200.sh
+EXTRA_DIST += bench/bench-daemon-200.sh
 # SetChargingProfile -> last of 40 limit writes acknowledged (p50, p99).
 bench_scripts += bench/bench-profile.sh
 EXTRA_DIST += bench/bench-profile.sh bench/bench-profile.js
