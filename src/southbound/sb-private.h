@@ -13,6 +13,12 @@
 #define SB_MAX_READ_REGS 125
 #define SB_MAX_WRITE_REGS 123
 
+/* Threads serving all TCP links (chargers and meter) together, at most;
+ * each RTU bus has one more of its own.  A charger that does not answer
+ * holds one TCP worker for its response timeout while the others serve the
+ * rest. */
+#define SB_TCP_WORKERS 6
+
 enum sb_reg_type {
 	SB_T_U16 = 0,
 	SB_T_U32,

@@ -3,9 +3,10 @@
  * The daemon describes the site with the plain structs below (it translates
  * its configuration into them), calls sb_start(), and from then on only
  * exchanges data: it submits setpoints and commands (never blocks), and
- * learns about new readings through a file descriptor it polls.  One worker
- * thread per link (a TCP device, a dialled-in charger, or an RTU bus with
- * all its slaves) does the blocking libmodbus calls. */
+ * learns about new readings through a file descriptor it polls.  Worker
+ * threads do the blocking libmodbus calls: one per RTU bus (all its slaves
+ * in turn) and a small fixed pool sharing every TCP link (a TCP device or
+ * a dialled-in charger). */
 #ifndef EDGE_SOUTHBOUND_H
 #define EDGE_SOUTHBOUND_H
 
