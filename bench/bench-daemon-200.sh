@@ -9,7 +9,8 @@
 #   daemon.threads_200_chargers: most threads seen in the window (target
 #     <= 16)
 #   daemon.modbus_requests_per_s: Modbus requests the simulator answered
-#     per second over the window (information; no target)
+#     per second over the window, and of them the writes (information; no
+#     target)
 # Environment: BENCH_WARMUP_S (default 20), BENCH_WINDOW_S (default 60;
 # shorter windows are for trial runs only: the CPU figure needs >= 60 s).
 set -u
@@ -42,9 +43,10 @@ wait_for 30 connected || { echo "the daemon never connected to the CSMS"; exit 1
 ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 # A field of /proc/PID/status, first number only (kB or a count).
 status_field() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
-# Modbus requests the simulator has answered, chargers and meter together.
+# Modbus requests (or writes) the simulator has answered, chargers and
+# meter together.
 requests() {
-	sim status | grep -o '"requests":[0-9]*' |
+	sim status | grep -o "\"${1:-requests}\":[0-9]*" |
 	    awk -F: '{ n += $2 } END { print n + 0 }'
 }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -54,6 +56,7 @@ sleep "$warmup"
 kill -0 "$d_pid" 2>/dev/null || { fail "daemon exited in the warm-up"; exit 1; }
 threads=$(status_field "$d_pid" Threads)
 r0=$(requests)
+w0=$(requests writes)
 c0=$(ticks "$d_pid")
 t0=$(now_ms)
 # Threads are sampled every 5 s (and at the end): a bound, not an average.
@@ -68,6 +71,7 @@ done
 c1=$(ticks "$d_pid")
 t1=$(now_ms)
 r1=$(requests)
+w1=$(requests writes)
 hwm=$(status_field "$d_pid" VmHWM)
 anon=$(status_field "$d_pid" RssAnon)
 [ "$(st cloud.state)" = connected ] || fail "the CSMS link dropped during the window"
@@ -78,8 +82,8 @@ awk -v k="$hwm" -v a="$anon" 'BEGIN {
 awk -v c=$((c1 - c0)) -v hz="$hz" -v ms="$el" 'BEGIN {
 	printf "daemon.cpu_200_chargers: %.2f %% of one core over %.0f s (target <= 2 %%)\n", c * 100000 / hz / ms, ms / 1000 }'
 echo "daemon.threads_200_chargers: $threads threads, most seen in the window (target <= 16)"
-awk -v r=$((r1 - r0)) -v ms="$el" 'BEGIN {
-	printf "daemon.modbus_requests_per_s: %.0f requests/s on 200 chargers and the meter (no target; fewer is better)\n", r * 1000 / ms }'
+awk -v r=$((r1 - r0)) -v w=$((w1 - w0)) -v ms="$el" 'BEGIN {
+	printf "daemon.modbus_requests_per_s: %.0f requests/s on 200 chargers and the meter, %.0f of them writes (no target; fewer is better)\n", r * 1000 / ms, w * 1000 / ms }'
 [ "$window" -ge 60 ] || echo "(window $window s: shorter than the 60 s the CPU target is defined over)"
 stop_daemon
 [ "$failures" -eq 0 ]
