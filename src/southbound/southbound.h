@@ -278,13 +278,14 @@ int sb_listen_port(const struct sb *sb);
  * charger's worker is woken and writes it on its next turn, and writes it
  * again every comm_timeout_s / 3 (a connector never given a setpoint is
  * never written, and falls back to its offline limit after the charger's
- * comm timeout: give every connector one).  Returns 0
- * and *generation (may be NULL), which the reading's limit_generation
- * reaches once the value is written and read back. */
+ * comm timeout: give every connector one).  The value already submitted
+ * is no new write: its generation stands.  Returns 0 and *generation (may
+ * be NULL), which the reading's limit_generation reaches once the value is
+ * written and read back. */
 int sb_submit_setpoint(struct sb *sb, size_t charger, int connector,
     double limit, uint64_t *generation);
 /* Changes a connector's offline limit; written (and read back) on the
- * next turn and on every reconnect. */
+ * next turn and on every reconnect (the value in force again: no write). */
 int sb_set_offline_limit(struct sb *sb, size_t charger, int connector,
     double limit);
 /* Queues a command for an online charger (SB_ERR_OFFLINE otherwise);

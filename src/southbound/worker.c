@@ -1429,11 +1429,15 @@ sb_submit_setpoint(struct sb *sb, size_t charger, int connector,
 		return SB_ERR_RANGE;
 	s = &sb->chargers[charger];
 	pthread_mutex_lock(&sb->lock);
-	s->sp[connector - 1] = limit;
-	s->sp_gen[connector - 1]++;
+	/* the same value again is no new write: its generation stands
+	 * (written, or still pending); the periodic refresh re-writes it */
+	if (s->sp_gen[connector - 1] == 0 || s->sp[connector - 1] != limit) {
+		s->sp[connector - 1] = limit;
+		s->sp_gen[connector - 1]++;
+		wake_link(s->link);
+	}
 	if (generation != NULL)
 		*generation = s->sp_gen[connector - 1];
-	wake_link(s->link);
 	pthread_mutex_unlock(&sb->lock);
 	return 0;
 }
@@ -1452,9 +1456,11 @@ sb_set_offline_limit(struct sb *sb, size_t charger, int connector,
 		return SB_ERR_RANGE;
 	s = &sb->chargers[charger];
 	pthread_mutex_lock(&sb->lock);
-	s->off[connector - 1] = limit;
-	s->off_gen[connector - 1]++;
-	wake_link(s->link);
+	if (s->off_gen[connector - 1] == 0 || s->off[connector - 1] != limit) {
+		s->off[connector - 1] = limit;
+		s->off_gen[connector - 1]++;
+		wake_link(s->link);
+	}
 	pthread_mutex_unlock(&sb->lock);
 	return 0;
 }
