@@ -111,6 +111,9 @@ EXTRA_DIST += bench/bench-loop.sh
 # The daemon on 200 chargers: RSS, CPU, threads, Modbus requests/s.
 bench_scripts += bench/bench-daemon-200.sh
 EXTRA_DIST += bench/bench-daemon-200.sh
+# What a backend's calls cost the daemon: CPU per call, answer latency.
+bench_scripts += bench/bench-calls.sh
+EXTRA_DIST += bench/bench-calls.sh bench/bench-calls.js
 # SetChargingProfile -> last of 40 limit writes acknowledged (p50, p99).
 bench_scripts += bench/bench-profile.sh
 EXTRA_DIST += bench/bench-profile.sh bench/bench-profile.js
