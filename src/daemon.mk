@@ -119,3 +119,12 @@ bench_scripts += bench/bench-profile.sh
 EXTRA_DIST += bench/bench-profile.sh bench/bench-profile.js
 bench: tests/daemon/ctl-client$(EXEEXT) tests/daemon/json-get$(EXEEXT) \
 	ocpp-edge-sim$(EXEEXT) ocpp-edged$(EXEEXT)
+# make soak [SOAK_S=seconds, default 3600]: 200 chargers under churn,
+# backend drops and cap changes; memory growth, CPU, lost or duplicated
+# transaction messages, setpoints above the cap, errors (bench/soak.sh).
+EXTRA_DIST += bench/soak.sh
+soak: tests/daemon/ctl-client$(EXEEXT) tests/daemon/json-get$(EXEEXT) \
+	ocpp-edge-sim$(EXEEXT) ocpp-edged$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	    $(SHELL) $(srcdir)/bench/soak.sh $(SOAK_S)
+.PHONY: soak
