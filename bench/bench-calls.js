@@ -9,6 +9,7 @@
 // Environment: CSMS_JS, IDENTITY, PORT_FILE, PID_FILE, N.
 const fs = require('node:fs');
 const { startCsms } = require(process.env.CSMS_JS);
+const { profile } = require('./bench-profile.js');
 
 const N = Number(process.env.N || 2000);
 const HZ = 100; // USER_HZ: /proc's clock ticks on Linux
@@ -19,16 +20,6 @@ function cpuTicks(pid) {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return Number(f[11]) + Number(f[12]);
-}
-
-function capProfile(capW) {
-    const start = new Date(Date.now() - 60000).toISOString().replace(/\.\d+Z$/, 'Z');
-    return { connectorId: 0, csChargingProfiles: {
-        chargingProfileId: 1, stackLevel: 0,
-        chargingProfilePurpose: 'ChargePointMaxProfile',
-        chargingProfileKind: 'Absolute',
-        chargingSchedule: { startSchedule: start, chargingRateUnit: 'W',
-            chargingSchedulePeriod: [{ startPeriod: 0, limit: capW }] } } };
 }
 
 async function main() {
@@ -67,7 +58,7 @@ async function main() {
     const idlePerMs = (cpuTicks(pid) - i0) / idleMs;
     const actions = [
         ['GetConfiguration', () => ({})],
-        ['SetChargingProfile', (i) => capProfile(i % 2 ? 30000 : 40000)],
+        ['SetChargingProfile', (i) => profile('1.6', i % 2 ? 30000 : 40000)],
     ];
     for (const [action, params] of actions) {
         for (let i = 0; i < 100; i++) { // warm-up

@@ -24,6 +24,54 @@
 #include <string.h>
 #include <time.h>
 
+/* A condition on charger i's reading. */
+typedef bool (*charger_done_fn)(const struct sb_charger_reading *, int i,
+    const void *arg);
+
+/* Waits on the readings descriptor until done() holds for all n chargers
+ * or the monotonic time end_ms passes; returns whether it did. */
+static bool
+wait_all(struct sb *sb, int n, charger_done_fn done, const void *arg,
+    int64_t end_ms)
+{
+	struct sb_charger_reading *rd = calloc((size_t)n, sizeof *rd);
+	int ok = 0;
+
+	while (rd != NULL && ok < n && mono_now_ms() < end_ms) {
+		struct pollfd p = { sb_fd(sb), POLLIN, 0 };
+		poll(&p, 1, 5);
+		sb_take_chargers(sb, rd, (size_t)n);
+		ok = 0;
+		for (int i = 0; i < n; i++) {
+			struct sb_charger_reading one;
+			sb_charger_snapshot(sb, (size_t)i, &one);
+			if (done(&one, i, arg))
+				ok++;
+		}
+	}
+	free(rd);
+	return ok == n;
+}
+
+/* What a cycle waits for: the setpoint generation gen[i] written and a
+ * poll after polls[i]; or only the generation (polls NULL); or only
+ * polls[i] + 2 polls (gen NULL). */
+struct cycle_wait {
+	const uint64_t *gen;
+	const uint64_t *polls;
+};
+
+static bool
+cycle_done(const struct sb_charger_reading *r, int i, const void *arg)
+{
+	const struct cycle_wait *w = arg;
+
+	if (w->gen == NULL)
+		return r->polls >= w->polls[i] + 2;
+	return r->conn[0].limit_generation >= w->gen[i] &&
+	    (w->polls == NULL || r->polls > w->polls[i]);
+}
+
 /* Runs `cycles` full cycles on n chargers; returns the median ms per
  * cycle, or -1 on failure. */
 static double
@@ -78,39 +126,21 @@ tcp_cycles(int n, int cycles)
 	}
 
 	for (int k = 0; k < cycles; k++) {
-		struct sb_charger_reading *rd = calloc((size_t)n, sizeof *rd);
-		int64_t t0, end;
-		double start_ms;
-		int done = 0;
+		struct cycle_wait w = { gen, polls };
+		double start_ms = bench_now_ms();
 
 		for (int i = 0; i < n; i++) {
-			sb_charger_snapshot(sb, (size_t)i, &rd[i]);
-			polls[i] = rd[i].polls;
+			struct sb_charger_reading rd;
+			sb_charger_snapshot(sb, (size_t)i, &rd);
+			polls[i] = rd.polls;
 		}
-		t0 = mono_now_ms();
-		start_ms = bench_now_ms();
 		for (int i = 0; i < n; i++)
 			sb_submit_setpoint(sb, (size_t)i, 1, 3000 + 100 * k + i,
 			    &gen[i]);
 		sb_poll_now(sb);
-		end = t0 + 30000;
-		while (done < n && mono_now_ms() < end) {
-			struct pollfd p = { sb_fd(sb), POLLIN, 0 };
-			poll(&p, 1, 5);
-			sb_take_chargers(sb, rd, (size_t)n);
-			done = 0;
-			for (int i = 0; i < n; i++) {
-				struct sb_charger_reading one;
-				sb_charger_snapshot(sb, (size_t)i, &one);
-				if (one.conn[0].limit_generation >= gen[i] &&
-				    one.polls > polls[i])
-					done++;
-			}
-		}
-		ms[k] = bench_now_ms() - start_ms;
-		free(rd);
-		if (done < n)
+		if (!wait_all(sb, n, cycle_done, &w, mono_now_ms() + 30000))
 			goto out;
+		ms[k] = bench_now_ms() - start_ms;
 	}
 	median = bench_median(ms, (size_t)cycles);
 out:
@@ -164,7 +194,7 @@ rtu_bus_cycle(int n, int baud, int cycles, double *set_ms)
 	int *units = calloc((size_t)n, sizeof *units);
 	uint64_t *gen = calloc((size_t)n, sizeof *gen);
 	double *ms = calloc((size_t)cycles, sizeof *ms);
-	struct sb_charger_reading *rd = calloc((size_t)n, sizeof *rd);
+	uint64_t *polls = calloc((size_t)n, sizeof *polls);
 	struct sb_conf c;
 	struct sb *sb = NULL;
 	char *cause = NULL;
@@ -172,7 +202,7 @@ rtu_bus_cycle(int n, int baud, int cycles, double *set_ms)
 	double median = -1;
 
 	if (srv == NULL || ch == NULL || units == NULL || gen == NULL ||
-	    ms == NULL || rd == NULL || n > 64)
+	    ms == NULL || polls == NULL)
 		goto out;
 	for (int i = 0; i < n; i++)
 		units[i] = i + 1;
@@ -199,54 +229,30 @@ rtu_bus_cycle(int n, int baud, int cycles, double *set_ms)
 	/* a cycle: every charger polled twice more, halved (the first
 	 * round, k = -1, waits for the identities and is not counted) */
 	for (int k = -1; k < cycles; k++) {
+		struct cycle_wait w = { NULL, polls };
 		double start_ms = bench_now_ms();
-		int64_t end = mono_now_ms() + 60000;
-		uint64_t base[64];
-		int done = 0;
 
-		for (int i = 0; i < n && i < 64; i++) {
-			sb_charger_snapshot(sb, (size_t)i, &rd[i]);
-			base[i] = rd[i].polls;
+		for (int i = 0; i < n; i++) {
+			struct sb_charger_reading rd;
+			sb_charger_snapshot(sb, (size_t)i, &rd);
+			polls[i] = rd.polls;
 		}
-		while (done < n && mono_now_ms() < end) {
-			struct pollfd p = { sb_fd(sb), POLLIN, 0 };
-			poll(&p, 1, 20);
-			sb_take_chargers(sb, rd, (size_t)n);
-			done = 0;
-			for (int i = 0; i < n; i++) {
-				struct sb_charger_reading one;
-				sb_charger_snapshot(sb, (size_t)i, &one);
-				if (one.polls >= base[i] + 2)
-					done++;
-			}
-		}
-		if (done < n)
+		if (!wait_all(sb, n, cycle_done, &w, mono_now_ms() + 60000))
 			goto out;
 		if (k >= 0)
 			ms[k] = (bench_now_ms() - start_ms) / 2;
 	}
 	median = bench_median(ms, (size_t)cycles);
 
+	struct cycle_wait w = { gen, NULL };
 	double start_ms = bench_now_ms();
-	int64_t end = mono_now_ms() + 60000;
-	int done = 0;
+
 	for (int i = 0; i < n; i++)
 		sb_submit_setpoint(sb, (size_t)i, 1, 4000 + i, &gen[i]);
-	while (done < n && mono_now_ms() < end) {
-		struct pollfd p = { sb_fd(sb), POLLIN, 0 };
-		poll(&p, 1, 5);
-		sb_take_chargers(sb, rd, (size_t)n);
-		done = 0;
-		for (int i = 0; i < n; i++) {
-			struct sb_charger_reading one;
-			sb_charger_snapshot(sb, (size_t)i, &one);
-			if (one.conn[0].limit_generation >= gen[i])
-				done++;
-		}
-	}
-	*set_ms = done == n ? bench_now_ms() - start_ms : -1;
-	if (done < n)
+	if (!wait_all(sb, n, cycle_done, &w, mono_now_ms() + 60000))
 		median = -1;
+	else
+		*set_ms = bench_now_ms() - start_ms;
 out:
 	sb_stop(sb);
 	if (srv != NULL)
@@ -255,7 +261,7 @@ out:
 	free(units);
 	free(gen);
 	free(ms);
-	free(rd);
+	free(polls);
 	return median;
 }
 
