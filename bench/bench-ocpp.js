@@ -84,7 +84,7 @@ async function main() {
     const kib = rssKiB(st.proc.pid);
     await st.stop();
     await csms.close();
-    console.log(`ocpp.rss_200x2_connectors: ${(kib / 1024).toFixed(1)} MiB ` +
+    console.log(`ocpp.station_rss_200x2_connectors: ${(kib / 1024).toFixed(1)} MiB ` +
         '(target < 16 MiB; sanitizer builds are several times larger)');
     if (violations > 0) {
         console.log(`ocpp bench: ${violations} schema violations`);

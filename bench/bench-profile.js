@@ -230,7 +230,10 @@ async function main() {
         `poll resolution ${res} ms; target p99 <= 50 ms)`);
 }
 
-main().then(() => process.exit(0), (e) => {
-    process.stderr.write(`bench-profile: ${e && e.message || e}\n`);
-    process.exit(1);
-});
+if (require.main === module) {
+    main().then(() => process.exit(0), (e) => {
+        process.stderr.write(`bench-profile: ${e && e.message || e}\n`);
+        process.exit(1);
+    });
+}
+module.exports = { profile };

@@ -131,6 +131,12 @@ EXTRA_DIST += tests/integration/test-local-loop.sh \
 # make bench: the whole loop (daemon + simulator + the test CSMS).
 bench_scripts += bench/bench-loop.sh
 EXTRA_DIST += bench/bench-loop.sh
+# The daemon on 200 chargers: RSS, CPU, threads, Modbus requests/s.
+bench_scripts += bench/bench-daemon-200.sh
+EXTRA_DIST += bench/bench-daemon-200.sh
+# What a backend's calls cost the daemon: CPU per call, answer latency.
+bench_scripts += bench/bench-calls.sh
+EXTRA_DIST += bench/bench-calls.sh bench/bench-calls.js
 # SetChargingProfile -> last of 40 limit writes acknowledged (p50, p99).
 bench_scripts += bench/bench-profile.sh
 EXTRA_DIST += bench/bench-profile.sh bench/bench-profile.js
@@ -144,3 +150,13 @@ EXTRA_DIST += tests/http/test-http.sh tests/http/http-probe.js tests/http/lib.sh
 # The dashboard in headless Chromium (skipped without it); the history.
 TESTS += tests/http/test-dashboard.sh tests/http/test-history.sh
 EXTRA_DIST += tests/http/test-dashboard.sh tests/http/test-history.sh
+
+# make soak [SOAK_S=seconds, default 3600]: 200 chargers under churn,
+# backend drops and cap changes; memory growth, CPU, lost or duplicated
+# transaction messages, setpoints above the cap, errors (bench/soak.sh).
+EXTRA_DIST += bench/soak.sh
+soak: tests/daemon/ctl-client$(EXEEXT) tests/daemon/json-get$(EXEEXT) \
+	ocpp-edge-sim$(EXEEXT) ocpp-edged$(EXEEXT)
+	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+	    $(SHELL) $(srcdir)/bench/soak.sh $(SOAK_S)
+.PHONY: soak

@@ -118,11 +118,25 @@ parity_name(char p)
 	return p == 'E' ? "even" : p == 'O' ? "odd" : "none";
 }
 
+/* The manual's limit of chargers on one circuit (§2.1). */
+#define SIM_PER_CIRCUIT 40
+
+/* The name of the configuration's circuit i: "main", "main-2", ... */
+static const char *
+circuit_name(size_t i, char *buf, size_t len)
+{
+	if (i == 0)
+		snprintf(buf, len, "main");
+	else
+		snprintf(buf, len, "main-%zu", i + 1);
+	return buf;
+}
+
 /* Writes a configuration for the daemon matching the site; 0 or -1. */
 int
 sim_write_config(struct sim_site *s, const char *path)
 {
-	char *buf = NULL, *dir = xstrdup(path);
+	char *buf = NULL, *dir = xstrdup(path), cname[32];
 	size_t len = 0;
 	double breaker;
 	FILE *f = open_memstream(&buf, &len);
@@ -141,10 +155,16 @@ sim_write_config(struct sim_site *s, const char *path)
 		    1 : 3)));
 	fprintf(f, "site {\n\tid = \"%s\"\n\tdistribution = \"%s\"\n"
 	    "\tnominal-voltage-v = %g\n\tmain-breaker-a = %g\n"
-	    "\tavailable-power-kw = %g\n\n\tcircuit \"main\" {\n"
-	    "\t\tmax-current-a = %g\n\t\tparent = \"\"\n\t}\n}\n\n",
+	    "\tavailable-power-kw = %g\n",
 	    s->site_id, s->distribution, s->voltage_v, breaker,
-	    s->available_power_kw, breaker);
+	    s->available_power_kw);
+	/* the manual allows 40 chargers per circuit: "main", "main-2", ... */
+	for (size_t i = 0; i == 0 || i < (s->n_chargers + SIM_PER_CIRCUIT -
+	    1) / SIM_PER_CIRCUIT; i++)
+		fprintf(f, "\n\tcircuit \"%s\" {\n\t\tmax-current-a = %g\n"
+		    "\t\tparent = \"\"\n\t}\n", circuit_name(i, cname,
+		    sizeof cname), breaker);
+	fprintf(f, "}\n\n");
 	fprintf(f, "csms {\n\turl = \"%s\"\n\tocpp-version = \"1.6\"\n"
 	    "\tidentity = \"%s\"\n\tsecurity-profile = 1\n}\n\n",
 	    s->csms_url, s->site_id);
@@ -186,8 +206,9 @@ sim_write_config(struct sim_site *s, const char *path)
 		    "\twired-phase = \"L%d\"\n", c->unit_id, c->serial,
 		    c->connectors, c->phases, c->wired_phase + 1);
 		kw(f, "max-power-kw", c->max_power_w);
-		fprintf(f, "\tcircuit = \"main\"\n\tcontrol-unit = \"%s\"\n"
+		fprintf(f, "\tcircuit = \"%s\"\n\tcontrol-unit = \"%s\"\n"
 		    "\tword-order = \"%s\"\n}\n\n",
+		    circuit_name(i / SIM_PER_CIRCUIT, cname, sizeof cname),
 		    c->control_mode == 1 ? "current" : "power",
 		    c->word_order == 1 ? "high-first" :
 		    c->word_order == 2 ? "low-first" : "model");

@@ -236,32 +236,49 @@ mark_unsupported(struct sb_dev *dev, const struct sb_reg *r, unsigned addr,
 	    without(dev, r->what));
 }
 
+/* The registers n rows (sorted by address) span from the first's. */
+static unsigned
+run_regs(const struct sb_row *rows, unsigned n)
+{
+	unsigned end = 0;
+
+	for (unsigned k = 0; k < n; k++)
+		if (rows[k].addr + rows[k].reg->count > end)
+			end = rows[k].addr + rows[k].reg->count;
+	return end - rows[0].addr;
+}
+
+/* Is the row left out of a poll that is not a full one? */
+static bool
+skipped(const struct sb_row *row, bool full)
+{
+	return !full && sb_what_is_slow(row->reg->what);
+}
+
 /* Reads a block the device refused as a whole: in runs of adjacent rows
  * (no unlisted address in between), and a run it refuses row by row; a
- * row it refuses alone is unsupported.  0 or a driver error. */
+ * row it refuses alone is unsupported.  Unless full, a run neither starts
+ * nor ends with a slow row.  0 or a driver error. */
 static int
 read_runs(struct sb_dev *dev, modbus_t *ctx, struct sb_block *blk,
-    struct sb_row *rows)
+    struct sb_row *rows, bool full)
 {
 	uint16_t buf[SB_MAX_READ_REGS];
 
 	for (unsigned i = 0; i < blk->n_rows;) {
 		unsigned n = 1, end;
 
-		if (rows[i].unsupported) {
+		if (rows[i].unsupported || skipped(&rows[i], full)) {
 			i++;
 			continue;
 		}
-		end = rows[i].addr + rows[i].reg->count;
 		while (!rows[i].alone && i + n < blk->n_rows &&
 		    !rows[i + n].unsupported && !rows[i + n].alone &&
-		    rows[i + n].addr <= end) {
-			unsigned e = rows[i + n].addr + rows[i + n].reg->count;
-
-			if (e > end)
-				end = e;
+		    rows[i + n].addr <= rows[i].addr + run_regs(rows + i, n))
 			n++;
-		}
+		while (n > 1 && skipped(&rows[i + n - 1], full))
+			n--;
+		end = rows[i].addr + run_regs(rows + i, n);
 		if (read_ro(dev, ctx, blk->fc, rows[i].addr,
 		    end - rows[i].addr, buf) == 0) {
 			for (unsigned k = 0; k < n; k++)
@@ -284,11 +301,13 @@ read_runs(struct sb_dev *dev, modbus_t *ctx, struct sb_block *blk,
 	return 0;
 }
 
-/* Reads every block of a plan and stores the rows.  A span the device
- * refuses (illegal data address) is read row by row from then on; a row
- * it refuses alone is marked unsupported and left unknown. */
+/* Reads every block of a plan and stores the rows; unless full, the
+ * slow rows at either end of a block are left out (a block of slow rows
+ * only is not read).  A span the device refuses (illegal data address) is
+ * read row by row from then on; a row it refuses alone is marked
+ * unsupported and left unknown. */
 static int
-read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan)
+read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan, bool full)
 {
 	uint16_t buf[SB_MAX_READ_REGS];
 	int rc;
@@ -298,11 +317,20 @@ read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan)
 		struct sb_row *rows = &plan->rows[blk->first_row];
 
 		if (!blk->split) {
-			if (read_ro(dev, ctx, blk->fc, blk->addr, blk->count,
-			    buf) == 0) {
-				for (unsigned i = 0; i < blk->n_rows; i++)
+			unsigned first = 0, n = blk->n_rows;
+
+			while (first < n && skipped(&rows[first], full))
+				first++;
+			while (n > first && skipped(&rows[n - 1], full))
+				n--;
+			if (first == n)
+				continue;
+			unsigned addr = rows[first].addr;
+			if (read_ro(dev, ctx, blk->fc, addr,
+			    run_regs(rows + first, n - first), buf) == 0) {
+				for (unsigned i = first; i < n; i++)
 					store_row(dev, &rows[i],
-					    buf + (rows[i].addr - blk->addr));
+					    buf + (rows[i].addr - addr));
 				continue;
 			}
 			if (errno != EMBXILADD || blk->n_rows == 1) {
@@ -318,7 +346,7 @@ read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan)
 			}
 			blk->split = true;
 		}
-		if ((rc = read_runs(dev, ctx, blk, rows)) != 0)
+		if ((rc = read_runs(dev, ctx, blk, rows, full)) != 0)
 			return rc;
 	}
 	return 0;
@@ -444,6 +472,7 @@ sb_drv_reset(struct sb_dev *dev)
 {
 	dev->identified = false;
 	dev->last_io_ms = 0;
+	dev->polls_to_full = 0;
 	sb_plan_reads(dev->model, SB_PH_IDENTITY, dev->n_conn, &dev->id_plan);
 	sb_plan_reads(dev->model, SB_PH_POLL, dev->n_conn, &dev->poll_plan);
 	skip_unsupported(dev, &dev->id_plan);
@@ -518,7 +547,7 @@ sb_drv_identify(struct sb_dev *dev, modbus_t *ctx, int comm_timeout_s)
 		return 0;
 	}
 	dev->rd.product_type[0] = dev->rd.firmware[0] = dev->rd.serial[0] = 0;
-	if ((rc = read_plan(dev, ctx, &dev->id_plan)) != 0)
+	if ((rc = read_plan(dev, ctx, &dev->id_plan, true)) != 0)
 		return rc;
 	if (dev->want_serial[0] != '\0' &&
 	    strcmp(dev->want_serial, dev->rd.serial) != 0) {
@@ -599,6 +628,19 @@ derive(struct sb_dev *dev)
 		c->status = SB_STATUS_SUSPENDED_EVSE;
 	else
 		c->status = SB_STATUS_AVAILABLE;
+}
+
+/* Did the charger's or a connector's status change from old to now? */
+static bool
+status_changed(const struct sb_charger_reading *old,
+    const struct sb_charger_reading *now, int n_conn)
+{
+	if (old->status != now->status)
+		return true;
+	for (int k = 0; k < n_conn; k++)
+		if (old->conn[k].status != now->conn[k].status)
+			return true;
+	return false;
 }
 
 /* Plausibility bounds (docs/southbound.md): power up to this factor of
@@ -696,14 +738,24 @@ sb_drv_poll(struct sb_dev *dev, modbus_t *ctx, int64_t now_ms)
 	char why[sizeof dev->rd.error];
 	int rc;
 
+	bool full = dev->polls_to_full == 0;
+
 	dev->not_a_number = NULL;
-	if ((rc = read_plan(dev, ctx, &dev->poll_plan)) != 0)
+	if ((rc = read_plan(dev, ctx, &dev->poll_plan, full)) != 0)
 		return rc;
 	if (dev->is_meter && dev->model->n_regs > 0 &&
 	    sb_reg_find(dev->model, SB_W_M_TOTAL_POWER) == NULL)
 		dev->mrd.total_power_w = dev->mrd.power_w[0];
-	if (!dev->is_meter)
+	if (!dev->is_meter) {
 		derive(dev);
+		/* a session began or ended: its energy now, not later */
+		if (!full && status_changed(&old, &dev->rd, dev->n_conn)) {
+			full = true;
+			if ((rc = read_plan(dev, ctx, &dev->poll_plan, true)) != 0)
+				return rc;
+			derive(dev);
+		}
+	}
 	if (dev->is_meter ? !meter_plausible(dev, why, sizeof why) :
 	    !charger_plausible(dev, why, sizeof why)) {
 		/* never fed to the balancer: the previous values stay */
@@ -713,6 +765,7 @@ sb_drv_poll(struct sb_dev *dev, modbus_t *ctx, int64_t now_ms)
 		dev->mrd.implausible++;
 		return fail(dev, SB_DRV_IO, SB_FAULT_IMPLAUSIBLE, "%s", why);
 	}
+	dev->polls_to_full = full ? SB_SLOW_EVERY - 1 : dev->polls_to_full - 1;
 	if (dev->is_meter) {
 		dev->mrd.polls++;
 		dev->mrd.updated_ms = now_ms;

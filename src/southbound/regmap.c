@@ -7,6 +7,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Is `what` one of the slowly changing values read every SB_SLOW_EVERY-th
+ * poll?  (The DC session energy is not: the energy total is built from
+ * its drops.) */
+bool
+sb_what_is_slow(enum sb_what what)
+{
+	switch (what) {
+	case SB_W_C_ENERGY:
+	case SB_W_C_TYPE:
+	case SB_W_C_VOLTAGE_L1:
+	case SB_W_C_VOLTAGE_L2:
+	case SB_W_C_VOLTAGE_L3:
+	case SB_W_M_VOLTAGE_L1:
+	case SB_W_M_VOLTAGE_L2:
+	case SB_W_M_VOLTAGE_L3:
+	case SB_W_M_FREQUENCY:
+	case SB_W_M_IMPORT:
+	case SB_W_M_EXPORT:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Shorthands for the tables: R = read-only polled row, I = identity row. */
 #define ROW(w, b, s, n, t, sc, u, acc, fc, ph, pc, opt) \
 	{ (w), (b), (s), (n), (t), (sc), (u), (acc), (fc), (ph), (pc), (opt) }

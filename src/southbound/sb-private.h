@@ -13,6 +13,12 @@
 #define SB_MAX_READ_REGS 125
 #define SB_MAX_WRITE_REGS 123
 
+/* Threads serving all TCP links (chargers and meter) together, at most;
+ * each RTU bus has one more of its own.  A charger that does not answer
+ * holds one TCP worker for its response timeout while the others serve the
+ * rest. */
+#define SB_TCP_WORKERS 6
+
 enum sb_reg_type {
 	SB_T_U16 = 0,
 	SB_T_U32,
@@ -31,8 +37,9 @@ enum sb_access {
 enum sb_phase {
 	SB_PH_NONE = 0, /* written only */
 	SB_PH_IDENTITY, /* once per connection */
-	SB_PH_POLL,     /* every poll */
+	SB_PH_POLL,     /* every poll (the slow values: see sb_what_is_slow) */
 };
+
 
 /* What a register holds: the same name across models. */
 enum sb_what {
@@ -88,6 +95,13 @@ enum sb_what {
 	SB_W_M_EXPORT,
 	SB_W_COUNT
 };
+
+/* Values that change slowly (energy counters, voltages, frequency, the
+ * connector type) are read on every SB_SLOW_EVERY-th poll, on the first
+ * after a connection and right after a status change, and in between
+ * left out of the requests. */
+#define SB_SLOW_EVERY 10
+bool sb_what_is_slow(enum sb_what what);
 
 /* One row of a register table.  A per-connector row's address for
  * connector c (1..n) is base + stride * c; a whole-device row has
@@ -240,6 +254,7 @@ struct sb_dev {
 	bool identified;
 	struct sb_plan id_plan;
 	struct sb_plan poll_plan;
+	unsigned polls_to_full;     /* polls before the next full one */
 	int64_t last_io_ms;
 
 	/* latest values (worker's copy) */

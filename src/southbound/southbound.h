@@ -3,9 +3,10 @@
  * The daemon describes the site with the plain structs below (it translates
  * its configuration into them), calls sb_start(), and from then on only
  * exchanges data: it submits setpoints and commands (never blocks), and
- * learns about new readings through a file descriptor it polls.  One worker
- * thread per link (a TCP device, a dialled-in charger, or an RTU bus with
- * all its slaves) does the blocking libmodbus calls. */
+ * learns about new readings through a file descriptor it polls.  Worker
+ * threads do the blocking libmodbus calls: one per RTU bus (all its slaves
+ * in turn) and a small fixed pool sharing every TCP link (a TCP device or
+ * a dialled-in charger). */
 #ifndef EDGE_SOUTHBOUND_H
 #define EDGE_SOUTHBOUND_H
 
@@ -277,13 +278,14 @@ int sb_listen_port(const struct sb *sb);
  * charger's worker is woken and writes it on its next turn, and writes it
  * again every comm_timeout_s / 3 (a connector never given a setpoint is
  * never written, and falls back to its offline limit after the charger's
- * comm timeout: give every connector one).  Returns 0
- * and *generation (may be NULL), which the reading's limit_generation
- * reaches once the value is written and read back. */
+ * comm timeout: give every connector one).  The value already submitted
+ * is no new write: its generation stands.  Returns 0 and *generation (may
+ * be NULL), which the reading's limit_generation reaches once the value is
+ * written and read back. */
 int sb_submit_setpoint(struct sb *sb, size_t charger, int connector,
     double limit, uint64_t *generation);
 /* Changes a connector's offline limit; written (and read back) on the
- * next turn and on every reconnect. */
+ * next turn and on every reconnect (the value in force again: no write). */
 int sb_set_offline_limit(struct sb *sb, size_t charger, int connector,
     double limit);
 /* Queues a command for an online charger (SB_ERR_OFFLINE otherwise);

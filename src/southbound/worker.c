@@ -1,7 +1,9 @@
 /* Link workers and the thread-safe interface to the event loop.
  *
- * One worker thread per link: a TCP device (gateway connects), a charger
- * that dials in (tcp-listen), or an RTU bus with all its slaves.  The loop
+ * A link is a TCP device (gateway connects), a charger that dials in
+ * (tcp-listen), or an RTU bus with all its slaves.  Each RTU bus has a
+ * worker thread of its own; a fixed pool of SB_TCP_WORKERS threads shares
+ * the TCP links, one link per worker at a time.  The loop
  * thread never waits on Modbus: it stores setpoints in latest-wins slots
  * and commands in a short queue, wakes the worker, and later copies the
  * readings the worker published.  One mutex guards everything shared; it
@@ -83,10 +85,11 @@ struct sb_slot {
 struct sb_link {
 	struct sb *sb;
 	enum sb_link_kind kind;
-	pthread_t thread;
+	pthread_t thread;              /* RTU: its bus worker */
 	bool started;
-	pthread_cond_t cond;
-	bool wake;
+	pthread_cond_t cond;           /* RTU */
+	bool wake;                     /* RTU */
+	bool busy;                     /* TCP: held by a pool worker */
 	modbus_t *ctx;
 	bool connected;
 	char *host;
@@ -115,6 +118,11 @@ struct sb {
 	int stop_pipe[2];
 	pthread_t listener;
 	bool listener_started;
+	/* the TCP pool */
+	pthread_t pool[SB_TCP_WORKERS];
+	size_t n_pool;
+	pthread_cond_t pool_cond;
+	size_t pool_next;            /* where the next scan starts */
 };
 
 /* Returns the text for an sb_err code.  Static storage. */
@@ -834,7 +842,51 @@ wants_turn(struct sb *sb, struct sb_slot *s, int64_t now, int64_t *next)
 	return false;
 }
 
-/* A link worker: waits until a device is due, then gives it a turn. */
+/* Called with the lock: takes over a socket the listener handed to link l,
+ * and collects l's devices that want a turn now into due[]; lowers *next
+ * to when the others will.  Returns how many are due. */
+static size_t
+link_due(struct sb *sb, struct sb_link *l, int64_t now, int64_t *next,
+    struct sb_slot **due)
+{
+	size_t n_due = 0;
+
+	if (l->pending_fd >= 0) {
+		link_adopt(l, l->pending_fd);
+		l->pending_fd = -1;
+	}
+	for (size_t i = 0; i < l->n_slots; i++)
+		if (wants_turn(sb, l->slots[i], now, next))
+			due[n_due++] = l->slots[i];
+	return n_due;
+}
+
+/* Gives each due device of link l a turn (called without the lock, by the
+ * one thread that holds the link). */
+static void
+link_serve(struct sb_link *l, struct sb_slot **due, size_t n_due)
+{
+	for (size_t i = 0; i < n_due &&
+	    !__atomic_load_n(&l->sb->stop, __ATOMIC_RELAXED); i++) {
+		if (due[i]->dev.is_meter)
+			meter_turn(l, due[i], mono_now_ms());
+		else
+			charger_turn(l, due[i], mono_now_ms());
+	}
+}
+
+/* Called with the lock: waits on cond until the monotonic time next_ms. */
+static void
+wait_until(pthread_cond_t *cond, pthread_mutex_t *lock, int64_t next_ms)
+{
+	struct timespec ts = { (time_t)(next_ms / 1000),
+	    (long)(next_ms % 1000) * 1000000L };
+
+	pthread_cond_timedwait(cond, lock, &ts);
+}
+
+/* An RTU bus worker: the bus is serial, so one thread serves its devices
+ * in turn, waiting until one is due. */
 static void *
 link_main(void *arg)
 {
@@ -845,33 +897,17 @@ link_main(void *arg)
 	pthread_mutex_lock(&sb->lock);
 	while (!sb->stop) {
 		int64_t now = mono_now_ms(), next = now + 60000;
-		size_t n_due = 0;
+		size_t n_due = link_due(sb, l, now, &next, due);
 
-		if (l->pending_fd >= 0) {
-			link_adopt(l, l->pending_fd);
-			l->pending_fd = -1;
-		}
-		for (size_t i = 0; i < l->n_slots; i++)
-			if (wants_turn(sb, l->slots[i], now, &next))
-				due[n_due++] = l->slots[i];
 		if (n_due == 0) {
-			struct timespec ts = { (time_t)(next / 1000),
-			    (long)(next % 1000) * 1000000L };
 			if (!l->wake)
-				pthread_cond_timedwait(&l->cond, &sb->lock,
-				    &ts);
+				wait_until(&l->cond, &sb->lock, next);
 			l->wake = false;
 			continue;
 		}
 		l->wake = false;
 		pthread_mutex_unlock(&sb->lock);
-		for (size_t i = 0; i < n_due &&
-		    !__atomic_load_n(&sb->stop, __ATOMIC_RELAXED); i++) {
-			if (due[i]->dev.is_meter)
-				meter_turn(l, due[i], mono_now_ms());
-			else
-				charger_turn(l, due[i], mono_now_ms());
-		}
+		link_serve(l, due, n_due);
 		pthread_mutex_lock(&sb->lock);
 	}
 	pthread_mutex_unlock(&sb->lock);
@@ -879,10 +915,60 @@ link_main(void *arg)
 	return NULL;
 }
 
-/* Wakes a link's worker (called with the lock). */
+/* A worker of the TCP pool: takes the next free TCP link with a device
+ * due (round robin from where the last taker stopped), serves it and puts
+ * it back.  A link is held by one worker at a time, so its requests stay
+ * in order; a charger that does not answer holds one worker for its
+ * response timeout while the others serve the rest. */
+static void *
+pool_main(void *arg)
+{
+	struct sb *sb = arg;
+	struct sb_slot *due[SB_MAX_CHARGERS + 1];
+
+	pthread_mutex_lock(&sb->lock);
+	while (!sb->stop) {
+		int64_t now = mono_now_ms(), next = now + 60000;
+		struct sb_link *l = NULL;
+		size_t n_due = 0;
+
+		for (size_t j = 0; j < sb->n_links && l == NULL; j++) {
+			size_t k = (sb->pool_next + j) % sb->n_links;
+			struct sb_link *c = sb->links[k];
+
+			if (c->kind == SB_LINK_RTU || c->busy)
+				continue;
+			n_due = link_due(sb, c, now, &next, due);
+			if (n_due > 0) {
+				l = c;
+				sb->pool_next = (k + 1) % sb->n_links;
+			}
+		}
+		if (l == NULL) {
+			wait_until(&sb->pool_cond, &sb->lock, next);
+			continue;
+		}
+		l->busy = true;
+		/* more may be due: let an idle worker look */
+		pthread_cond_signal(&sb->pool_cond);
+		pthread_mutex_unlock(&sb->lock);
+		link_serve(l, due, n_due);
+		pthread_mutex_lock(&sb->lock);
+		l->busy = false;
+	}
+	pthread_mutex_unlock(&sb->lock);
+	return NULL;
+}
+
+/* Wakes a link's worker: its bus worker, or a worker of the TCP pool
+ * (called with the lock). */
 static void
 wake_link(struct sb_link *l)
 {
+	if (l->kind != SB_LINK_RTU) {
+		pthread_cond_signal(&l->sb->pool_cond);
+		return;
+	}
 	l->wake = true;
 	pthread_cond_signal(&l->cond);
 }
@@ -1111,6 +1197,14 @@ sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
 	sb->listen_port = -1;
 	sb->stop_pipe[0] = sb->stop_pipe[1] = -1;
 	pthread_mutex_init(&sb->lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&sb->pool_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	sb->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (sb->efd < 0) {
 		if (cause != NULL)
@@ -1204,15 +1298,30 @@ sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
 		}
 	}
 
+	size_t n_tcp = 0;
 	for (size_t i = 0; i < sb->n_links; i++) {
 		struct sb_link *l = sb->links[i];
+		if (l->kind != SB_LINK_RTU) {
+			n_tcp++;
+			continue;
+		}
 		if (pthread_create(&l->thread, NULL, link_main, l) != 0) {
 			if (cause != NULL)
-				xasprintf(cause, "cannot start a link worker");
+				xasprintf(cause, "cannot start a bus worker");
 			sb_stop(sb);
 			return SB_ERR_SYSTEM;
 		}
 		l->started = true;
+	}
+	while (sb->n_pool < n_tcp && sb->n_pool < SB_TCP_WORKERS) {
+		if (pthread_create(&sb->pool[sb->n_pool], NULL, pool_main,
+		    sb) != 0) {
+			if (cause != NULL)
+				xasprintf(cause, "cannot start a TCP worker");
+			sb_stop(sb);
+			return SB_ERR_SYSTEM;
+		}
+		sb->n_pool++;
 	}
 	if (sb->listen_fd >= 0) {
 		if (pthread_create(&sb->listener, NULL, listener_main, sb) != 0) {
@@ -1237,7 +1346,10 @@ sb_stop(struct sb *sb)
 	__atomic_store_n(&sb->stop, true, __ATOMIC_RELAXED);
 	for (size_t i = 0; i < sb->n_links; i++)
 		wake_link(sb->links[i]);
+	pthread_cond_broadcast(&sb->pool_cond);
 	pthread_mutex_unlock(&sb->lock);
+	for (size_t i = 0; i < sb->n_pool; i++)
+		pthread_join(sb->pool[i], NULL);
 	if (sb->listener_started) {
 		char c = 'q';
 		if (write(sb->stop_pipe[1], &c, 1) != 1)
@@ -1271,6 +1383,7 @@ sb_stop(struct sb *sb)
 		close(sb->stop_pipe[1]);
 	}
 	close(sb->efd);
+	pthread_cond_destroy(&sb->pool_cond);
 	pthread_mutex_destroy(&sb->lock);
 	free(sb);
 }
@@ -1316,11 +1429,15 @@ sb_submit_setpoint(struct sb *sb, size_t charger, int connector,
 		return SB_ERR_RANGE;
 	s = &sb->chargers[charger];
 	pthread_mutex_lock(&sb->lock);
-	s->sp[connector - 1] = limit;
-	s->sp_gen[connector - 1]++;
+	/* the same value again is no new write: its generation stands
+	 * (written, or still pending); the periodic refresh re-writes it */
+	if (s->sp_gen[connector - 1] == 0 || s->sp[connector - 1] != limit) {
+		s->sp[connector - 1] = limit;
+		s->sp_gen[connector - 1]++;
+		wake_link(s->link);
+	}
 	if (generation != NULL)
 		*generation = s->sp_gen[connector - 1];
-	wake_link(s->link);
 	pthread_mutex_unlock(&sb->lock);
 	return 0;
 }
@@ -1339,9 +1456,11 @@ sb_set_offline_limit(struct sb *sb, size_t charger, int connector,
 		return SB_ERR_RANGE;
 	s = &sb->chargers[charger];
 	pthread_mutex_lock(&sb->lock);
-	s->off[connector - 1] = limit;
-	s->off_gen[connector - 1]++;
-	wake_link(s->link);
+	if (s->off_gen[connector - 1] == 0 || s->off[connector - 1] != limit) {
+		s->off[connector - 1] = limit;
+		s->off_gen[connector - 1]++;
+		wake_link(s->link);
+	}
 	pthread_mutex_unlock(&sb->lock);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include "devsrv.h"
 #include "sbtest.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
@@ -849,6 +850,176 @@ test_offline_and_isolation(void)
 	devsrv_free(srv);
 }
 
+/* The energy counter of a Wallbox (0.1 Wh, UINT64: the low 32 bits first,
+ * each half high word first). */
+static void
+set_energy(int dev, uint64_t tenths_wh)
+{
+	uint16_t r[4] = { (uint16_t)(tenths_wh >> 16), (uint16_t)tenths_wh,
+	    (uint16_t)(tenths_wh >> 48), (uint16_t)(tenths_wh >> 32) };
+
+	devsrv_set(srv, dev, true, 11035, 4, r);
+}
+
+/* Slow values (here the energy counter) are read every SB_SLOW_EVERY-th
+ * poll and right after a status change; the same setpoint again is no
+ * write. */
+static void
+test_slow_values(void)
+{
+	struct sb_charger_conf ch[1];
+	struct sb_conf c;
+	struct sb *sb;
+	struct sb_charger_reading rd;
+	uint64_t n = 1, g[2], g2;
+	char *cause = NULL;
+	double seen;
+	unsigned updates = 0;
+
+	srv = devsrv_new();
+	int dev = devsrv_add_tcp(srv);
+	ch[0] = tcp_charger("slow", SB_MODEL_AC_WALLBOX, dev, 1);
+	fast_conf(&c);
+	c.chargers = ch;
+	c.n_chargers = 1;
+	set_energy(dev, 10000);
+	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_polled_n, &n, 3000, &rd));
+	CU_ASSERT(NEAR(rd.conn[0].energy_wh, 1000));
+	seen = rd.conn[0].energy_wh;
+
+	/* a new count after every poll, over 2 x SB_SLOW_EVERY polls: read
+	 * on some 2 of them (every poll would see some 20) */
+	for (int i = 0; i < 2 * SB_SLOW_EVERY; i++) {
+		set_energy(dev, 10000 + 10 * (uint64_t)(i + 1));
+		n = rd.polls + 1;
+		CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_polled_n, &n, 3000,
+		    &rd));
+		if (!NEAR(rd.conn[0].energy_wh, seen))
+			updates++;
+		seen = rd.conn[0].energy_wh;
+	}
+	CU_ASSERT(updates >= 1);
+	CU_ASSERT(updates <= 3);
+	CU_ASSERT(rd.online);
+
+	/* a car starts drawing power (the derived status turns charging):
+	 * the energy of that same poll is current */
+	uint16_t w[2] = { 0, 3000 };
+	CU_ASSERT_EQUAL(rd.conn[0].status, SB_STATUS_AVAILABLE);
+	set_energy(dev, 20000);
+	devsrv_set(srv, dev, true, 11023, 2, w);
+	devsrv_set(srv, dev, true, 10005, 2, w);
+	int64_t end = mono_now_ms() + 3000;
+	while (rd.conn[0].status != SB_STATUS_CHARGING && mono_now_ms() < end) {
+		n = rd.polls + 1;
+		CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_polled_n, &n, 3000,
+		    &rd));
+	}
+	CU_ASSERT_EQUAL_FATAL(rd.conn[0].status, SB_STATUS_CHARGING);
+	CU_ASSERT(NEAR(rd.conn[0].energy_wh, 2000));
+
+	/* a setpoint, then the same value again: one write, one generation */
+	g[0] = 1;
+	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 0, 1, 3000, &g[1]), 0);
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_gen_done, g, 2000, &rd));
+	unsigned writes = devsrv_writes(srv, dev, 21001);
+	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 0, 1, 3000, &g2), 0);
+	CU_ASSERT_EQUAL(g2, g[1]);
+	n = rd.polls + 3;
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_polled_n, &n, 3000, &rd));
+	CU_ASSERT_EQUAL(devsrv_writes(srv, dev, 21001), writes);
+	/* a different value is written */
+	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 0, 1, 3100, &g[1]), 0);
+	CU_ASSERT(g[1] == g2 + 1);
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_gen_done, g, 2000, &rd));
+	CU_ASSERT_EQUAL(devsrv_writes(srv, dev, 21001), writes + 1);
+
+	sb_stop(sb);
+	devsrv_free(srv);
+}
+
+/* The threads of this process (entries of /proc/self/task). */
+static int
+thread_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Many TCP links share the fixed pool of workers; chargers that stop
+ * answering each hold one worker for their timeouts while the others keep
+ * every live charger at its poll rate. */
+static void
+test_many_links(void)
+{
+	enum { N = 4 * SB_TCP_WORKERS, DEAD = SB_TCP_WORKERS / 2 };
+	struct sb_charger_conf ch[N];
+	char names[N][16];
+	int dev[N];
+	uint64_t before[N];
+	struct sb_conf c;
+	struct sb *sb;
+	struct sb_charger_reading rd;
+	uint64_t one = 1;
+	char *cause = NULL;
+
+	srv = devsrv_new();
+	for (int i = 0; i < N; i++) {
+		dev[i] = devsrv_add_tcp(srv);
+		CU_ASSERT_FATAL(dev[i] >= 0);
+		snprintf(names[i], sizeof names[i], "c%d", i);
+		ch[i] = tcp_charger(names[i], SB_MODEL_AC_WALLBOX, dev[i], 1);
+	}
+	fast_conf(&c);
+	c.response_timeout_ms = 500;
+	c.chargers = ch;
+	c.n_chargers = N;
+	int threads = thread_count();
+	CU_ASSERT_FATAL(threads > 0);
+	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
+	/* N links, SB_TCP_WORKERS threads (no RTU bus, no listener) */
+	CU_ASSERT_EQUAL(thread_count(), threads + SB_TCP_WORKERS);
+	for (int i = 0; i < N; i++)
+		CU_ASSERT_FATAL(sbt_wait_charger(sb, (size_t)i, sbt_polled_n,
+		    &one, 3000, &rd));
+
+	/* the first DEAD fall silent: each costs 3 timeouts of 500 ms before
+	 * it is offline; the live ones poll every 100 ms meanwhile */
+	for (int i = 0; i < N; i++) {
+		sb_charger_snapshot(sb, (size_t)i, &rd);
+		before[i] = rd.polls;
+	}
+	for (int i = 0; i < DEAD; i++)
+		devsrv_mute(srv, dev[i], true);
+	for (int i = 0; i < DEAD; i++) {
+		CU_ASSERT_FATAL(sbt_wait_charger(sb, (size_t)i, sbt_offline,
+		    NULL, 6000, &rd));
+		CU_ASSERT(rd.failures >= 3);
+	}
+	/* at least 1.5 s passed: some 15 polls each; with the live ones
+	 * queued behind the silent ones, there would be at most 3 */
+	for (int i = DEAD; i < N; i++) {
+		sb_charger_snapshot(sb, (size_t)i, &rd);
+		CU_ASSERT(rd.online);
+		CU_ASSERT(rd.polls >= before[i] + 6);
+	}
+	CU_ASSERT_EQUAL(thread_count(), threads + SB_TCP_WORKERS);
+
+	sb_stop(sb);
+	CU_ASSERT_EQUAL(thread_count(), threads);
+	devsrv_free(srv);
+}
+
 /* Predicate: identified, online and polled. */
 static bool
 identified_online(const struct sb_charger_reading *r, const void *arg)
@@ -1199,6 +1370,9 @@ static const struct cu_test live_tests[] = {
 	{ "commands", test_commands },
 	{ "04->03 fallback, read-back, holes", test_fallbacks },
 	{ "offline, back, isolation", test_offline_and_isolation },
+	{ "many TCP links, a fixed pool of workers", test_many_links },
+	{ "slow values at a lower rate, no write without a change",
+	    test_slow_values },
 	{ "charger as client", test_charger_as_client },
 	{ "RTU meter and charger", test_rtu_meter },
 	{ "setpoints refreshed every comm-timeout/3", test_refresh },
