@@ -150,6 +150,8 @@ EXTRA_DIST += tests/http/test-http.sh tests/http/http-probe.js tests/http/lib.sh
 # The dashboard in headless Chromium (skipped without it); the history.
 TESTS += tests/http/test-dashboard.sh tests/http/test-history.sh
 EXTRA_DIST += tests/http/test-dashboard.sh tests/http/test-history.sh
+# The screenshots the dashboard test saves beside its log.
+CLEANFILES += tests/http/dashboard-phone.png tests/http/dashboard-desktop.png
 
 # make soak [SOAK_S=seconds, default 3600]: 200 chargers under churn,
 # backend drops and cap changes; memory growth, CPU, lost or duplicated
