@@ -51,7 +51,9 @@ bench: tests/ocpp/test-station$(EXEEXT)
 # evaluation at an instant and composite schedules.  Pure: libc, jansson
 # and common/ only.
 noinst_LTLIBRARIES += libsmartcharging.la
-libsmartcharging_la_SOURCES = src/ocpp/smartcharging.c src/ocpp/smartcharging.h
+libsmartcharging_la_SOURCES = src/ocpp/smartcharging.h \
+	src/ocpp/smartcharging-private.h src/ocpp/smartcharging-parse.c \
+	src/ocpp/smartcharging.c src/ocpp/smartcharging-eval.c
 libsmartcharging_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 SMARTCHARGING_LIBS = libsmartcharging.la libcommon.la $(JANSSON_LIBS) $(LIBS)
 
