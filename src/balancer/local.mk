@@ -1,6 +1,8 @@
 # src/balancer: pure allocation of power to connectors (libc + common only).
 noinst_LTLIBRARIES += libbalancer.la
-libbalancer_la_SOURCES = src/balancer/balancer.c src/balancer/balancer.h
+libbalancer_la_SOURCES = src/balancer/balancer.h \
+	src/balancer/balancer-private.h src/balancer/balancer.c \
+	src/balancer/check.c src/balancer/fill.c
 
 check_PROGRAMS += tests/balancer/test-balancer
 TESTS += tests/balancer/test-balancer

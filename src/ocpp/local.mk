@@ -5,7 +5,8 @@ noinst_LTLIBRARIES += libocpp.la
 libocpp_la_SOURCES = \
 	src/ocpp/ocpp.h src/ocpp/ocpp-private.h src/ocpp/session-private.h \
 	src/ocpp/rpc.c src/ocpp/spec.c src/ocpp/schemas.c src/ocpp/keys.c \
-	src/ocpp/session.c src/ocpp/transport.c
+	src/ocpp/session.c src/ocpp/transactions.c src/ocpp/calls.c \
+	src/ocpp/transport.c
 libocpp_la_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 OCPP_LIBS = libocpp.la libcommon.la $(LWS_LIBS) $(JANSSON_LIBS) \
 	$(OPENSSL_LIBS) $(LIBS)
@@ -50,7 +51,9 @@ bench: tests/ocpp/test-station$(EXEEXT)
 # evaluation at an instant and composite schedules.  Pure: libc, jansson
 # and common/ only.
 noinst_LTLIBRARIES += libsmartcharging.la
-libsmartcharging_la_SOURCES = src/ocpp/smartcharging.c src/ocpp/smartcharging.h
+libsmartcharging_la_SOURCES = src/ocpp/smartcharging.h \
+	src/ocpp/smartcharging-private.h src/ocpp/smartcharging-parse.c \
+	src/ocpp/smartcharging.c src/ocpp/smartcharging-eval.c
 libsmartcharging_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 SMARTCHARGING_LIBS = libsmartcharging.la libcommon.la $(JANSSON_LIBS) $(LIBS)
 

@@ -1,5 +1,6 @@
 /* The session's state, shared by session.c (messages), transport.c (the
- * libwebsockets client) and keys.c (configuration keys). */
+ * libwebsockets client), keys.c (configuration keys), transactions.c
+ * (status, meter values, transactions) and calls.c (the CSMS's CALLs). */
 #ifndef EDGE_OCPP_SESSION_PRIVATE_H
 #define EDGE_OCPP_SESSION_PRIVATE_H
 
@@ -180,6 +181,49 @@ void session_aligned_tick(struct ocpp_session *s, int64_t wall_ms);
  * read from the start of text if it is a CALL; 2.0.1 otherwise "-1"). */
 void session_reject_frame(struct ocpp_session *s, const char *id,
     const char *text, size_t len, enum ocpp_rpc_error e, const char *cause);
+
+/* Why and when a transaction ends: the 1.6 reason, the 2.0.1
+ * stoppedReason and triggerReason, the time (epoch ms) and the energy
+ * register. */
+struct tx_end {
+	const char *reason16;
+	const char *reason201;
+	const char *trigger;
+	int64_t when_ms;
+	double wh;
+};
+
+/* session.c: helpers of the other session files */
+bool session_v16(const struct ocpp_session *s);
+/* Current wall time as RFC 3339 into buf (>= 32 bytes). */
+const char *session_now_stamp(char *buf, size_t len);
+void session_reply(struct ocpp_session *s, const char *id, json_t *payload);
+void session_reply_error(struct ocpp_session *s, const char *id,
+    enum ocpp_rpc_error e, const char *desc);
+void session_push_call(struct ocpp_session *s, const char *action,
+    json_t *payload);
+int session_state_get(const struct ocpp_session *s, const char *key,
+    char *buf, size_t len);
+void session_conn_key(char *buf, size_t len, const struct ocpp_session *s,
+    int k);
+
+/* transactions.c: connector status, meter values, transactions */
+void session_tx_event201(struct ocpp_session *s, int k, const char *event,
+    const char *trigger, const struct tx_end *end, bool with_meter);
+void session_end_tx(struct ocpp_session *s, int k, const struct tx_end *e);
+void session_end_for_unlock(struct ocpp_session *s, int k);
+void session_push_status(struct ocpp_session *s, int k);
+void session_scan_model(struct ocpp_session *s);
+void session_push_meter_values(struct ocpp_session *s, int k,
+    const char *context);
+void session_meter_tick(struct ocpp_session *s);
+void session_load_state(struct ocpp_session *s);
+
+/* calls.c: the CSMS's CALLs */
+void session_push_firmware_status(struct ocpp_session *s);
+bool session_any_tx_open(const struct ocpp_session *s);
+/* An inbound CALL: check, handle, answer. */
+void session_on_call(struct ocpp_session *s, struct ocpp_frame *f);
 
 /* 2.0.1 ConnectorStatusEnumType of a state (also the AvailabilityState
  * of the device model).  Static. */

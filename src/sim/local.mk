@@ -2,7 +2,8 @@
 # on loopback.  Everything but main.c is a library so tests link it.
 noinst_LTLIBRARIES += libsim.la
 libsim_la_SOURCES = \
-	src/sim/sim.h src/sim/model.c src/sim/modbus.c src/sim/scenario.c \
+	src/sim/sim.h src/sim/sim-private.h src/sim/model.c src/sim/physics.c \
+	src/sim/modbus.c src/sim/scenario.c \
 	src/sim/control.c src/sim/output.c src/sim/net.c
 libsim_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 
