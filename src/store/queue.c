@@ -50,11 +50,37 @@ check_msg(const struct store_msg *m, char **cause)
 	return 0;
 }
 
+/* Copies a buffered message into *m; the payload is left to the caller.
+ * Its transaction's id is not resolved (tx_id stays empty). */
+static void
+pending_to_msg(const struct store_pending *p, struct store_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->id = p->id;
+	m->kind = p->kind;
+	memcpy(m->action, p->action, sizeof(m->action));
+	m->connector = p->connector;
+	m->tx_ref = p->tx_ref;
+	m->seq_no = p->seq_no;
+	m->created_ms = p->created_ms;
+	m->attempts = p->attempts;
+}
+
+/* The buffered message with this id, or NULL. */
+static struct store_pending *
+pending_find(struct store *st, int64_t id)
+{
+	for (size_t i = 0; i < st->n_pending; i++)
+		if (st->pending[i].id == id)
+			return &st->pending[i];
+	return NULL;
+}
+
 /* Inserts one queue row with an id chosen by us (ids only grow). */
 static int
 insert_msg(struct store *st, int64_t id, enum store_msg_kind kind,
     const char *action, const char *payload, int connector, int64_t tx_ref,
-    int64_t seq_no, int64_t created_ms, char **cause)
+    int64_t seq_no, int64_t created_ms, int attempts, char **cause)
 {
 	sqlite3_stmt *s;
 	int rc = 0;
@@ -72,6 +98,7 @@ insert_msg(struct store *st, int64_t id, enum store_msg_kind kind,
 		sqlite3_bind_null(s, 6);
 	sqlite3_bind_int64(s, 7, seq_no);
 	sqlite3_bind_int64(s, 8, created_ms);
+	sqlite3_bind_int(s, 9, attempts);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
@@ -101,7 +128,8 @@ write_pending(struct store *st, char **cause)
 		struct store_pending *p = &st->pending[i];
 
 		rc = insert_msg(st, p->id, p->kind, p->action, p->payload,
-		    p->connector, p->tx_ref, p->seq_no, p->created_ms, cause);
+		    p->connector, p->tx_ref, p->seq_no, p->created_ms, p->attempts,
+		    cause);
 		if (rc != 0)
 			return rc;
 	}
@@ -245,6 +273,7 @@ enqueue_buffered(struct store *st, const struct store_msg *msg,
 	p->tx_ref = msg->tx_ref;
 	p->seq_no = msg->seq_no;
 	p->created_ms = msg->created_ms;
+	p->attempts = 0;
 	if (msg_id != NULL)
 		*msg_id = p->id;
 	return store_flush(st, now_ms, false, cause);
@@ -269,7 +298,7 @@ enqueue_durable(struct store *st, const struct store_msg *msg,
 	if (rc == 0)
 		rc = insert_msg(st, id, msg->kind, msg->action, msg->payload,
 		    msg->connector, msg->tx_ref, msg->seq_no, msg->created_ms,
-		    cause);
+		    0, cause);
 	if (rc == 0 && state_key != NULL)
 		rc = store_state_write(st, state_key, state_value, cause);
 	if ((rc = finish(st, rc, &m, cause)) != 0)
@@ -418,7 +447,8 @@ store_tx_save(struct store *st, struct store_tx *tx,
 		rc = write_tx(st, tx, &ref, cause);
 	if (rc == 0 && msg != NULL)
 		rc = insert_msg(st, id, msg->kind, msg->action, msg->payload,
-		    msg->connector, ref, msg->seq_no, msg->created_ms, cause);
+		    msg->connector, ref, msg->seq_no, msg->created_ms, 0,
+		    cause);
 	if ((rc = finish(st, rc, &m, cause)) != 0)
 		return rc;
 	pending_done(st, now_ms);
@@ -559,17 +589,30 @@ int
 store_queue_ack_with_state(struct store *st, int64_t id,
     const char *state_key, const char *state_value, char **cause)
 {
+	struct store_pending *p;
 	struct store_mark m;
+	bool buffered = false;
 	int rc;
 
 	if (state_key != NULL && state_key[0] == '\0') {
 		store_set_cause(cause, "state key must not be empty");
 		return STORE_ERR_INVALID;
 	}
+	if ((p = pending_find(st, id)) != NULL) {
+		/* Sent before its flush: it never reaches SQLite. */
+		size_t i = (size_t)(p - st->pending);
+
+		free(p->payload);
+		memmove(p, p + 1, (st->n_pending - i - 1) * sizeof(*p));
+		st->n_pending--;
+		if (state_key == NULL)
+			return 0;
+		buffered = true;
+	}
 	store_mark_take(st, &m);
 	if ((rc = store_begin(st, cause)) != 0)
 		return rc;
-	rc = delete_msg(st, id, cause);
+	rc = buffered ? 0 : delete_msg(st, id, cause);
 	if (rc == 0 && state_key != NULL)
 		rc = store_state_write(st, state_key, state_value, cause);
 	return finish(st, rc, &m, cause);
@@ -664,6 +707,16 @@ store_queue_peek(struct store *st, struct store_msg *out, bool *found,
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlite_error(st, rc, "reading the queue", cause);
+	/* Buffered messages are newer than every committed one (a commit
+	 * writes the buffer first): they go out without waiting for the
+	 * next flush. */
+	if (!*found && st->n_pending > 0) {
+		pending_to_msg(&st->pending[0], out);
+		free(st->peek_payload);
+		st->peek_payload = xstrdup(st->pending[0].payload);
+		out->payload = st->peek_payload;
+		*found = true;
+	}
 	return 0;
 }
 
@@ -700,9 +753,14 @@ store_queue_foreach(struct store *st,
 int
 store_queue_attempt(struct store *st, int64_t id, char **cause)
 {
+	struct store_pending *p;
 	sqlite3_stmt *s;
 	int rc = 0, changed;
 
+	if ((p = pending_find(st, id)) != NULL) {
+		p->attempts++;
+		return 0;
+	}
 	/* A lost increment only under-counts: no fsync for this one. */
 	if ((rc = store_exec(st, "PRAGMA synchronous = NORMAL",
 	    "setting synchronous=NORMAL", cause)) != 0)

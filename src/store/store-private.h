@@ -38,6 +38,7 @@ struct store_pending {
 	int64_t tx_ref;
 	int64_t seq_no;
 	int64_t created_ms;
+	int attempts;		/* sends counted before its flush */
 };
 
 struct store {

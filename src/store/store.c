@@ -130,8 +130,8 @@ static const char *const stmt_sql[SQ_MAX] = {
 	[SQ_COMMIT] = "COMMIT",
 	[SQ_ROLLBACK] = "ROLLBACK",
 	[SQ_QUEUE_INSERT] = "INSERT INTO queue (id, kind, action, payload, "
-	    "connector, tx_ref, seq_no, created_ms) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    "connector, tx_ref, seq_no, created_ms, attempts) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[SQ_QUEUE_PEEK] = "SELECT q.id, q.kind, q.action, q.payload, "
 	    "q.connector, q.tx_ref, q.seq_no, q.created_ms, q.attempts, "
 	    "t.tx_id FROM queue q LEFT JOIN transactions t "

@@ -257,9 +257,12 @@ int store_queue_enqueue_with_state(struct store *st,
 /* Commits buffered meter values when meter_flush_ms has passed since the
  * last such commit (force: regardless).  Call it from a timer. */
 int store_flush(struct store *st, int64_t now_ms, bool force, char **cause);
-/* Sets *found and, when true, *out to the oldest committed message, with
- * its transaction's current id resolved into out->tx_id.  out->payload is
- * borrowed until the next call on this store. */
+/* Sets *found and, when true, *out to the oldest queued message: the
+ * oldest committed one, with its transaction's current id resolved into
+ * out->tx_id, else the oldest buffered one (tx_id left empty), so that a
+ * buffered message need not wait for its flush to be sent.  out->payload
+ * is borrowed until the next call on this store.  Acknowledging or
+ * counting an attempt works on a buffered message as on a committed one. */
 int store_queue_peek(struct store *st, struct store_msg *out, bool *found,
     char **cause);
 /* Counts one more send of message id (committed without fsync: a lost

@@ -868,6 +868,56 @@ test_queue_order_and_ack(void)
 	store_close(st);
 }
 
+/* A buffered meter value is the head once the committed ones are gone: it
+ * is sent without waiting for its flush, and its acknowledgement removes it
+ * from the buffer, so that no flush commits it afterwards. */
+static void
+test_queue_buffered_head(void)
+{
+	const char *path = fresh_path();
+	struct store *st = open_ok(path, NULL);
+	struct store_queue_stats qs;
+	struct store_msg m;
+	int64_t first, second, third;
+	bool found;
+
+	m = msg_of(STORE_MSG_METER, "MeterValues", "{\"n\":1}", 1, 0);
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 0, &first, NULL), 0);
+	m = msg_of(STORE_MSG_METER, "MeterValues", "{\"n\":2}", 1, 100);
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 100, &second, NULL), 0);
+	m = msg_of(STORE_MSG_METER, "MeterValues", "{\"n\":3}", 1, 200);
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 200, &third, NULL), 0);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.committed, 1);
+	CU_ASSERT_EQUAL(qs.buffered, 2);
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, first, NULL, NULL, NULL),
+	    0);
+	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_TRUE_FATAL(found);
+	CU_ASSERT_EQUAL(m.id, second);
+	CU_ASSERT_STRING_EQUAL(m.payload, "{\"n\":2}");
+	CU_ASSERT_EQUAL(m.created_ms, 100);
+	CU_ASSERT_EQUAL(store_queue_attempt(st, second, NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_EQUAL(m.attempts, 1);
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, second, "k", "v", NULL),
+	    0);
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, second, NULL, NULL,
+	    NULL), STORE_ERR_NOT_FOUND);
+	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_EQUAL(m.id, third);
+	CU_ASSERT_EQUAL(store_queue_attempt(st, third, NULL), 0);
+	/* The flush commits only the third, with its attempt. */
+	CU_ASSERT_EQUAL(store_flush(st, 300, true, NULL), 0);
+	store_queue_stats(st, &qs);
+	CU_ASSERT_EQUAL(qs.committed, 1);
+	CU_ASSERT_EQUAL(qs.buffered, 0);
+	store_close(st);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM queue"), 1);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT attempts FROM queue"), 1);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT id FROM queue"), third);
+}
+
 /* ---- Transactions with the queue. ---- */
 
 static void
@@ -1542,6 +1592,8 @@ static const struct cu_test data_tests[] = {
 
 static const struct cu_test queue_tests[] = {
 	{ "queue order, attempts, acknowledgements", test_queue_order_and_ack },
+	{ "queue: a buffered message is sent before its flush",
+	    test_queue_buffered_head },
 	{ "stop queued before start gets the id",
 	  test_stop_queued_before_start_gets_id },
 	{ "transaction + message atomic, seqNo kept",
