@@ -120,12 +120,14 @@ TESTS += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
 	tests/integration/test-devices.sh \
+	tests/integration/test-backend-link.sh \
 	tests/integration/test-sessions.sh \
 	tests/integration/test-alm-dynamics.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
 	tests/integration/test-devices.sh \
+	tests/integration/test-backend-link.sh \
 	tests/integration/test-sessions.sh \
 	tests/integration/test-alm-dynamics.sh
 

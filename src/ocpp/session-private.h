@@ -128,6 +128,16 @@ struct ocpp_session {
 	char *auth_header;	/* "Basic …"; never logged */
 	int64_t next_connect_ms;
 	int backoff_attempt;
+	/* The link's log (transport.c): one warning per episode of failed
+	 * attempts and per new cause, a reminder every few minutes. */
+	struct {
+		int64_t since_ms;	/* the episode's start */
+		int64_t logged_ms;	/* the last warning */
+		int attempts;		/* failed in this episode */
+		bool down;		/* an episode is on */
+		bool ever_up;
+		char why[200];		/* the cause last logged */
+	} linklog;
 	struct out_frame *tx_head, *tx_tail;
 	char *rx;
 	size_t rx_len, rx_cap;
