@@ -79,6 +79,7 @@ struct ocpp_connector {
 	double voltage_v[3];		/* per phase L1..L3; 0 = not measured */
 	double current_a[3];
 	int phases;			/* 1 or 3 */
+	int wired_phase;		/* 1 phase: the one it is on, 0 = L1 */
 	bool meter_valid;		/* false: the readings are stale / absent */
 	char id_token[OCPP_ID_TOKEN_MAX + 1]; /* IdToken that started it; "" */
 	/* Not read since start, or the charger does not answer: status,

@@ -112,7 +112,10 @@ meter_value(const struct ocpp_session *s, int k, const char *context)
 	int m = s->cfg[strcmp(context, "Sample.Clock") == 0 ?
 	    CI_ALIGNED_MEASURANDS : strcmp(context, "Transaction.End") == 0 ?
 	    CI_STOP_MEASURANDS : CI_SAMPLED_MEASURANDS];
-	int n = c->phases == 1 ? 1 : 3;
+	/* A single-phase connector reports on the phase it is wired to. */
+	int p0 = c->phases == 1 && c->wired_phase > 0 && c->wired_phase < 3 ?
+	    c->wired_phase : 0;
+	int n = c->phases == 1 ? p0 + 1 : 3;
 
 	if (m == 0 || (m & OCPP_MEAS_ENERGY))
 		json_array_append_new(sv, sampled(s, c->energy_wh,
@@ -120,7 +123,7 @@ meter_value(const struct ocpp_session *s, int k, const char *context)
 	if (m & OCPP_MEAS_POWER)
 		json_array_append_new(sv, sampled(s, c->power_w,
 		    "Power.Active.Import", "W", NULL, context));
-	for (int p = 0; p < n; p++) {
+	for (int p = p0; p < n; p++) {
 		if (m & OCPP_MEAS_CURRENT)
 			json_array_append_new(sv, sampled(s, c->current_a[p],
 			    "Current.Import", "A", ph_i[p], context));
