@@ -131,7 +131,11 @@ store_row(struct sb_dev *dev, const struct sb_row *row, const uint16_t *regs)
 	case SB_W_SERIAL:
 		sb_decode_ascii(regs, r->count, rd->serial, sizeof rd->serial);
 		break;
-	case SB_W_N_CONNECTORS: rd->n_connectors = (int)v; break;
+	case SB_W_N_CONNECTORS:
+		/* DC: two registers (150, 10116); a count wins over none */
+		if (v >= 1 || rd->n_connectors <= 0)
+			rd->n_connectors = (int)v;
+		break;
 	case SB_W_MAX_CURRENT: rd->max_current_a = v; break;
 	case SB_W_MAX_POWER: rd->max_power_w = v; break;
 	case SB_W_MAX_OFFLINE_POWER: rd->max_offline_power_w = v; break;
@@ -194,9 +198,15 @@ known_unsupported(const struct sb_dev *dev, unsigned addr)
 
 /* What the gateway does without a row, for the log line. */
 static const char *
-without(const struct sb_dev *dev, enum sb_what what)
+without(const struct sb_dev *dev, enum sb_what what, unsigned addr)
 {
 	switch (what) {
+	case SB_W_N_CONNECTORS:
+		if (addr == 150)
+			return "not a DC HiPower: the count is read at 10116";
+		if (sb_reg_find(dev->model, SB_W_N_CONNECTORS)->base == 150)
+			return "the count is read at 150 (DC HiPower)";
+		return "left unknown";
 	case SB_W_CONTROL_MODE:
 		return dev->unit == SB_CONTROL_CURRENT ?
 		    "limits written in A (0.01 A registers)" :
@@ -233,7 +243,7 @@ mark_unsupported(struct sb_dev *dev, const struct sb_reg *r, unsigned addr,
 	    "%s%u %s", len > 0 ? ", " : "", addr, sb_what_name(r->what));
 	log_info("%s: register %u (%s) not supported (exception %02d): %s",
 	    dev->name, addr, sb_what_name(r->what), err - MODBUS_ENOBASE,
-	    without(dev, r->what));
+	    without(dev, r->what, addr));
 }
 
 /* The registers n rows (sorted by address) span from the first's. */
@@ -496,7 +506,7 @@ write_config(struct sb_dev *dev, modbus_t *ctx, enum sb_what what,
 			log_info("%s: register %u not in the manual's table "
 			    "for %s: %s", dev->name,
 			    what == SB_W_CONTROL_MODE ? 0u : 2u,
-			    dev->model->name, without(dev, what));
+			    dev->model->name, without(dev, what, 0));
 		*told = true;
 		return 0;
 	}

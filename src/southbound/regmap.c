@@ -151,6 +151,9 @@ static const struct sb_reg dc_regs[] = {
 	I_(SB_W_PRODUCT_TYPE, 100, 30, SB_T_ASCII, 1, ""),
 	I_(SB_W_FIRMWARE, 130, 20, SB_T_ASCII, 1, ""),
 	I_(SB_W_SERIAL, 10100, 16, SB_T_ASCII, 1, ""),
+	/* The connector count: 10116 on every DC model but the HiPower,
+	 * 150 on the HiPower only; a device answers one of them. */
+	I_(SB_W_N_CONNECTORS, 150, 1, SB_T_U16, 1, ""),
 	I_(SB_W_N_CONNECTORS, 10116, 1, SB_T_U16, 1, ""),
 	I_(SB_W_MAX_POWER, 10119, 2, SB_T_U32, 1, "W"),
 	I_(SB_W_MAX_OFFLINE_POWER, 10121, 2, SB_T_U32, 1, "W"),
