@@ -146,7 +146,7 @@ connector_json(const struct control_sources *src, int k)
 		txj = json_string(tx);
 	}
 	return json_pack("{s:i, s:i, s:s, s:o, s:o, s:i, s:f, s:b, s:s, s:s, "
-	    "s:o}",
+	    "s:o, s:o}",
 	    "connector", v.connector, "ocpp_id", v.ocpp_id,
 	    "status", v.status,
 	    "power_w", json_reading(v.power_w, 1),
@@ -155,7 +155,8 @@ connector_json(const struct control_sources *src, int k)
 	    "setpoint_a", v.setpoint_a,
 	    "paused", v.paused,
 	    "reason", v.reason, "reason_text", v.reason_text,
-	    "transaction", txj);
+	    "transaction", txj,
+	    "fault", v.fault[0] != '\0' ? json_string(v.fault) : json_null());
 }
 
 /* "status": the whole site. */

@@ -121,7 +121,7 @@ TESTS += tests/integration/test-local-loop.sh \
 	tests/integration/test-availability.sh \
 	tests/integration/test-devices.sh \
 	tests/integration/test-backend-link.sh \
-	tests/integration/test-wired-phase.sh \
+	tests/integration/test-cloud-readings.sh \
 	tests/integration/test-sessions.sh \
 	tests/integration/test-alm-dynamics.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
@@ -129,7 +129,7 @@ EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-availability.sh \
 	tests/integration/test-devices.sh \
 	tests/integration/test-backend-link.sh \
-	tests/integration/test-wired-phase.sh \
+	tests/integration/test-cloud-readings.sh \
 	tests/integration/test-sessions.sh \
 	tests/integration/test-alm-dynamics.sh
 

@@ -109,6 +109,7 @@ cloud_station_update(struct cloud *c)
 			continue;
 		}
 		oc->fault_error = site_bal_state(cr->status) == BAL_ST_FAULTED;
+		sb_fault_code_text(cr, oc->vendor_error, sizeof(oc->vendor_error));
 		oc->power_w = val(cr->power_w);
 		oc->energy_wh = val(cr->energy_wh);
 		/* A single-phase charger measures on its own L1 terminal,

@@ -52,6 +52,7 @@ struct conn_state {
 	bool reported;
 	enum ocpp_conn_status status;
 	bool fault_error;
+	char vendor_error[OCPP_VENDOR_ERROR_MAX + 1];
 	bool tx_active;
 	int64_t local_tx;			/* 1.6 */
 	char tx_id[OCPP_MSG_ID_MAX + 1];	/* 2.0.1 */

@@ -161,6 +161,7 @@ site_conn_view(const struct site *s, int k, struct site_conn_view *v)
 	v->status = site_status_name(cr->status, r->online);
 	v->power_w = r->online ? cr->power_w : NAN;
 	v->energy_wh = cr->energy_wh;
+	sb_fault_code_text(cr, v->fault, sizeof(v->fault));
 	v->setpoint_w = o->setpoint_w;
 	if (cc->control_unit == CFG_CONTROL_CURRENT)
 		amps = o->setpoint_ma / 1000.0;

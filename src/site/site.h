@@ -346,6 +346,7 @@ struct site_conn_view {
 	const char *reason; /* "starting" before the first run */
 	const char *reason_text; /* the reason in plain words */
 	bool tx_running;    /* a transaction runs (charging or suspended) */
+	char fault[32];     /* the charger's fault codes, "" when none */
 };
 
 /* One cap behind a connector's setpoint. */

@@ -181,6 +181,8 @@ store_row(struct sb_dev *dev, const struct sb_row *row, const uint16_t *regs)
 	case SB_W_C_CHARGE_TIME: c->charge_time_s = (int)v; break;
 	case SB_W_C_TYPE: c->connector_type = (int)v; break;
 	case SB_W_C_SOC: c->soc_pct = (int)v; break;
+	case SB_W_C_FAULT_EU: c->fault_code_eu = (int64_t)v; break;
+	case SB_W_C_FAULT_US: c->fault_code_us = (int64_t)v; break;
 	default:
 		break;
 	}
@@ -436,6 +438,7 @@ sb_reading_clear(struct sb_charger_reading *rd)
 			    c->phase_power_w[k] = NAN;
 		c->energy_wh = c->session_energy_wh = NAN;
 		c->charge_time_s = c->soc_pct = c->connector_type = -1;
+		c->fault_code_eu = c->fault_code_us = -1;
 		c->limit_written = NAN;
 	}
 }

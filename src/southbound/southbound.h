@@ -192,12 +192,21 @@ struct sb_connector_reading {
 	int charge_time_s;
 	int soc_pct;             /* DC only */
 	int connector_type;      /* 4 Type 1, 5 Type 2 */
+	/* Fault codes, European and US standard (Wallbox 1y141 / 1y143;
+	 * the manual gives no meanings): 0 none, -1 not read. */
+	int64_t fault_code_eu, fault_code_us;
 	char id_token[40];       /* "" when none */
 	/* The limit last written and read back, in the control unit, and
 	 * the generation of the setpoint it came from (0 = none yet). */
 	double limit_written;
 	uint64_t limit_generation;
 };
+
+/* The connector's fault codes for people and for OCPP's vendorErrorCode
+ * ("EU 00000001 US 00000000", at most 24 characters), or "" when the
+ * charger reports none (0 or not read).  Fills buf, returns it. */
+char *sb_fault_code_text(const struct sb_connector_reading *c, char *buf,
+    size_t len);
 
 /* A charger as last seen by its worker. */
 struct sb_charger_reading {

@@ -1,10 +1,13 @@
 #!/bin/sh
-# A single-phase charger wired to L2 of a three-phase site reports its
-# current and voltage on L2 in MeterValues, never on L1 (the real daemon,
-# the simulator and the strict test CSMS on loopback); a three-phase one
-# beside it reports on all three.
+# What the backend is told of the chargers' readings (the real daemon, the
+# simulator and the strict test CSMS on loopback):
+# - a single-phase charger wired to L2 of a three-phase site reports its
+#   current and voltage on L2 in MeterValues, never on L1; a three-phase
+#   one beside it reports on all three;
+# - a Wallbox's fault codes (11141 / 11143) reach StatusNotification as
+#   errorCode OtherError with vendorErrorCode, and `status` shows them.
 set -u
-name=test-wired-phase
+name=test-cloud-readings
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 command -v node >/dev/null 2>&1 || { echo "node not installed: skipped"; exit 77; }
 . "$S/tests/integration/csms.sh"
@@ -57,6 +60,34 @@ phases_of() { tr '}' '\n' <"$tmp/mv$1.json" | grep "\"measurand\":\"$2\"" |
 [ "$(phases_of 2 Current.Import)" = "L1 L2 L3 " ] &&
     pass "three-phase: current on L1 L2 L3" ||
     fail "three-phase: current phases '$(phases_of 2 Current.Import)'"
+
+# The Wallbox's connector faults: fault codes 1 / 1 (the status stays
+# the derived one: its table lists no connector status).
+sim "fault w3 1" >/dev/null
+faulted() {
+	grep '"action":"StatusNotification"' "$tmp/csms.log" |
+	    grep '"connectorId":2,' | grep '"vendorErrorCode"' | tail -1 \
+	    >"$tmp/sn.json"
+	[ -s "$tmp/sn.json" ]
+}
+wait_for 10 faulted && grep -q '"errorCode":"OtherError"' "$tmp/sn.json" &&
+    grep -q '"vendorErrorCode":"EU 00000001 US 00000001"' "$tmp/sn.json" &&
+    pass "fault codes in StatusNotification" ||
+    fail "fault codes: $(cat "$tmp/sn.json")"
+[ "$(st chargers.1.connectors.0.fault)" = "EU 00000001 US 00000001" ] &&
+    pass "fault codes in status" ||
+    fail "status fault: $(st chargers.1.connectors.0.fault)"
+"$B/ocpp-edgectl" -s "$tmp/ctl.sock" status >"$tmp/status.txt" 2>&1
+has "$tmp/status.txt" "w3/1: fault codes EU 00000001 US 00000001" &&
+    pass "ocpp-edgectl status shows them" ||
+    fail "ocpp-edgectl status: $(cat "$tmp/status.txt")"
+sim "clear w3 1" >/dev/null
+cleared() {
+	grep '"action":"StatusNotification"' "$tmp/csms.log" |
+	    grep '"connectorId":2,' | tail -1 | grep -q '"errorCode":"NoError"'
+}
+wait_for 10 cleared && pass "cleared: NoError again" ||
+    fail "cleared: $(grep StatusNotification "$tmp/csms.log" | tail -1)"
 grep -q '"event":"violation"' "$tmp/csms.log" && fail "schema violation"
 stop_daemon
 stop_csms
