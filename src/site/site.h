@@ -89,6 +89,9 @@ struct site_conn {
 	int n_hist;
 	int32_t local_cap_w;    /* ocpp-edgectl limit / pause, BAL_NO_CAP */
 	int64_t local_until_ms; /* epoch ms it ends; 0 = until resume */
+	/* DC running energy total as last saved in the store (energy.c) */
+	double saved_base_wh, saved_session_wh;
+	int64_t saved_ms;
 };
 
 struct site {
@@ -178,6 +181,21 @@ void site_mark_backend(struct site *s, size_t i);
  * strings from cfg) for sb_start, with the offline limits in force. */
 void site_sb_conf(const struct site *s, struct sb_conf *conf,
     struct sb_charger_conf *chargers);
+
+/* ---- DC energy kept across restarts (energy.c) ---- */
+struct store;
+/* Fills the chargers' restored running energy totals (models without a
+ * cumulative register) from st, where site_energy_save put them. */
+void site_energy_restore(struct site *s, struct store *st,
+    struct sb_charger_conf *chargers);
+/* Saves the running energy totals of charger c's connectors from its
+ * latest reading when they changed: a finished session at once, the
+ * running session every SITE_ENERGY_SAVE_WH or SITE_ENERGY_SAVE_MS (any
+ * change when force, e.g. at stop). */
+void site_energy_save(struct site *s, struct store *st, int c,
+    int64_t now_ms, bool force);
+#define SITE_ENERGY_SAVE_WH 500
+#define SITE_ENERGY_SAVE_MS 60000
 
 /* Folds a charger's reading in at now_ms; marks a run when anything the
  * balancer uses changed. */

@@ -436,7 +436,7 @@ sb_reading_clear(struct sb_charger_reading *rd)
 		for (int k = 0; k < 3; k++)
 			c->voltage_v[k] = c->current_a[k] =
 			    c->phase_power_w[k] = NAN;
-		c->energy_wh = c->session_energy_wh = NAN;
+		c->energy_wh = c->session_energy_wh = c->energy_base_wh = NAN;
 		c->charge_time_s = c->soc_pct = c->connector_type = -1;
 		c->fault_code_eu = c->fault_code_us = -1;
 		c->limit_written = NAN;
@@ -612,7 +612,8 @@ derive(struct sb_dev *dev)
 
 	/* Models without a cumulative register (DC): a running total of
 	 * the session energy 1500+x, carried over when a session ends (the
-	 * session counter drops).  Kept for the daemon's run only. */
+	 * session counter drops).  The daemon keeps it across restarts
+	 * (energy_base_wh / session_last_wh in the description). */
 	for (int k = 0; k < dev->n_conn && !answers(dev, SB_W_C_ENERGY); k++) {
 		struct sb_connector_reading *x = &rd->conn[k];
 
@@ -622,6 +623,7 @@ derive(struct sb_dev *dev)
 			dev->energy_base_wh[k] += dev->session_last_wh[k];
 		dev->session_last_wh[k] = x->session_energy_wh;
 		x->energy_wh = dev->energy_base_wh[k] + x->session_energy_wh;
+		x->energy_base_wh = dev->energy_base_wh[k];
 	}
 	if (dev->n_conn != 1)
 		return;

@@ -52,6 +52,8 @@ const char *sb_model_name(enum sb_model model);
  * the AC Ultra, 8 on DC models, 1 on the others; 0 for an unknown model.
  * The one source of truth for configuration checks. */
 int sb_model_max_connectors(enum sb_model model);
+/* The largest energy count a restored running total may hold, Wh. */
+#define SB_ENERGY_MAX_WH 1e15
 /* Chargers on one circuit at most (manual §2.1: 1 primary + 40). */
 #define SB_MAX_CHARGERS_PER_CIRCUIT 40
 
@@ -112,6 +114,12 @@ struct sb_charger_conf {
 	/* Offline limit per connector (index 0 = connector 1), in the
 	 * control unit (W or A); written on every (re)connect. */
 	double offline_limit[SB_MAX_CONNECTORS];
+	/* Models without a cumulative energy register (DC): the running
+	 * total of a previous run, per connector, Wh (0 for a fresh start):
+	 * the finished sessions' total and the session counter last seen
+	 * (a reading's energy_base_wh and session_energy_wh). */
+	double energy_base_wh[SB_MAX_CONNECTORS];
+	double session_last_wh[SB_MAX_CONNECTORS];
 };
 
 /* The site meter (type SB_METER_NONE = no meter). */
@@ -189,6 +197,9 @@ struct sb_connector_reading {
 	double phase_power_w[3];
 	double energy_wh;        /* cumulative (AC) */
 	double session_energy_wh;
+	/* DC: the finished sessions' total under energy_wh (NAN on models
+	 * with a cumulative register) */
+	double energy_base_wh;
 	int charge_time_s;
 	int soc_pct;             /* DC only */
 	int connector_type;      /* 4 Type 1, 5 Type 2 */
