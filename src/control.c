@@ -206,6 +206,9 @@ status_json(const struct control_sources *src, json_t *req, char **error)
 		    "unsupported", v.unsupported[0] != '\0' ?
 		    json_string(v.unsupported) : json_null(),
 		    "connectors", conns));
+		json_object_set_new(json_array_get(chargers,
+		    json_array_size(chargers) - 1), "unit_id",
+		    json_integer(v.unit_id));
 	}
 	return json_pack("{s:s, s:s, s:I, s:o, s:o, s:o, "
 	    "s:{s:i, s:s, s:o, s:I, s:I, s:s, s:i}, s:o, s:o}",

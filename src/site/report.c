@@ -80,6 +80,7 @@ site_charger_view(const struct site *s, int c, struct site_charger_view *v)
 	v->firmware = r->firmware;
 	v->error = r->error;
 	v->unsupported = r->unsupported;
+	v->unit_id = l->unit_id;
 	switch (l->kind) {
 	case CFG_LINK_TCP:
 		snprintf(v->link, sizeof(v->link), "tcp %s:%d", l->host, l->port);

@@ -341,6 +341,7 @@ struct site_charger_view {
 	const char *error;            /* "" when none */
 	const char *unsupported;      /* registers it refused, "" when none */
 	char link[CFG_PATH_MAX + 64]; /* "tcp 127.0.0.1:5021", ... */
+	int unit_id;                  /* Modbus unit / slave id */
 	bool online;
 	int64_t updated_ms;           /* monotonic, last reading; 0 never */
 	uint64_t polls;               /* Modbus polls completed since start */
