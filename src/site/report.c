@@ -48,6 +48,8 @@ site_report(const struct site *s, struct site_report *r)
 	mv->healthy = s->meter.healthy;
 	mv->age_ms = m->age_ms >= 0 ? m->age_ms : -1;
 	mv->polls = m->present ? m->polls : 0;
+	if (m->present)
+		mv->io = m->io;
 	mv->total_w = m->present && m->polls > 0 ? m->total_power_w : NAN;
 	for (int p = 0; p < BAL_PHASES; p++) {
 		mv->phase_v[p] = m->present ? m->voltage_v[p] : NAN;
@@ -97,6 +99,7 @@ site_charger_view(const struct site *s, int c, struct site_charger_view *v)
 	v->online = r->online;
 	v->updated_ms = r->updated_ms;
 	v->polls = r->polls;
+	v->io = r->io;
 	v->failures = r->failures;
 	v->readback_errors = r->readback_errors;
 	v->first_conn = s->n_conns;

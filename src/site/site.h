@@ -305,6 +305,7 @@ struct site_meter_view {
 	bool healthy;        /* as the balancer last saw it */
 	int64_t age_ms;      /* of the last reading; -1 unknown */
 	uint64_t polls;      /* good readings since start */
+	struct sb_io_stats io; /* its Modbus exchanges since start */
 	double total_w;
 	double phase_v[BAL_PHASES], phase_a[BAL_PHASES], phase_w[BAL_PHASES];
 	/* the household load as estimated (NaN: unknown; in PV mode the
@@ -347,6 +348,7 @@ struct site_charger_view {
 	uint64_t polls;               /* Modbus polls completed since start */
 	unsigned failures;            /* consecutive failed exchanges now */
 	uint64_t readback_errors;     /* limits read back different */
+	struct sb_io_stats io;        /* its Modbus exchanges since start */
 	int first_conn;               /* its connectors' indexes */
 	int n_conns;
 };

@@ -63,6 +63,66 @@ sb_pace(int64_t last_ms, int gap_ms)
 	}
 }
 
+const double sb_rt_bucket_ms[SB_RT_BUCKETS - 1] = {
+	5, 10, 25, 50, 100, 250, 500, 1000,
+};
+
+const char *
+sb_io_error_name(enum sb_io_error e)
+{
+	switch (e) {
+	case SB_IOE_TIMEOUT: return "timeout";
+	case SB_IOE_EXCEPTION: return "exception";
+	case SB_IOE_REFUSED: return "refused";
+	case SB_IOE_OTHER: return "other";
+	case SB_IOE_COUNT: break;
+	}
+	return "?";
+}
+
+/* Microseconds on the monotonic clock. */
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void
+sb_io_count(struct sb_dev *dev, int64_t elapsed_us, int err)
+{
+	struct sb_io_stats *io = &dev->io;
+	bool answered = err == 0 || (err > MODBUS_ENOBASE &&
+	    err < MODBUS_ENOBASE + SB_EXCEPTION_CODES);
+
+	if (err == ENOTCONN)
+		return; /* a dial-in charger not connected: no exchange */
+	if (answered) {
+		double ms = (double)elapsed_us / 1000.0;
+		int b = 0;
+
+		while (b < SB_RT_BUCKETS - 1 && ms > sb_rt_bucket_ms[b])
+			b++;
+		io->answers++;
+		io->rt_bucket[b]++;
+		io->rt_sum_s += ms / 1000.0;
+	}
+	if (err == 0)
+		return;
+	if (answered) {
+		io->errors[SB_IOE_EXCEPTION]++;
+		io->exceptions[err - MODBUS_ENOBASE]++;
+	} else if (err == ETIMEDOUT) {
+		io->errors[SB_IOE_TIMEOUT]++;
+	} else if (err == ECONNREFUSED) {
+		io->errors[SB_IOE_REFUSED]++;
+	} else {
+		io->errors[SB_IOE_OTHER]++;
+	}
+}
+
 /* Reads registers with function 03 or 04; returns 0 or -1 with errno. */
 static int
 read_regs(struct sb_dev *dev, modbus_t *ctx, int fc, unsigned addr,
@@ -70,16 +130,20 @@ read_regs(struct sb_dev *dev, modbus_t *ctx, int fc, unsigned addr,
 {
 	int rc;
 
+	int64_t t0;
+
 	sb_pace(dev->last_io_ms, dev->min_gap_ms);
+	t0 = mono_us();
 	if (fc == 4)
 		rc = modbus_read_input_registers(ctx, (int)addr, (int)count, out);
 	else
 		rc = modbus_read_registers(ctx, (int)addr, (int)count, out);
 	dev->last_io_ms = mono_now_ms();
+	if (rc >= 0 && rc != (int)count)
+		errno = EMBBADDATA;
+	sb_io_count(dev, mono_us() - t0, rc == (int)count ? 0 : errno);
 	if (rc == (int)count)
 		return 0;
-	if (rc >= 0)
-		errno = EMBBADDATA;
 	return -1;
 }
 
@@ -371,12 +435,16 @@ write_regs(struct sb_dev *dev, modbus_t *ctx, unsigned addr, unsigned count,
 {
 	int rc;
 
+	int64_t t0;
+
 	sb_pace(dev->last_io_ms, dev->min_gap_ms);
+	t0 = mono_us();
 	if (count == 1)
 		rc = modbus_write_register(ctx, (int)addr, regs[0]);
 	else
 		rc = modbus_write_registers(ctx, (int)addr, (int)count, regs);
 	dev->last_io_ms = mono_now_ms();
+	sb_io_count(dev, mono_us() - t0, rc >= 0 ? 0 : errno);
 	if (rc >= 0)
 		return 0;
 	return -1;

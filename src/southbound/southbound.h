@@ -187,6 +187,31 @@ enum sb_status {
 	SB_STATUS_UNAVAILABLE_CONN = 11,
 };
 
+/* Modbus exchanges with one device, counted by its worker since start. */
+#define SB_RT_BUCKETS 9   /* response-time buckets, the last one +Inf */
+/* The upper bounds of the first SB_RT_BUCKETS - 1 buckets, ms. */
+extern const double sb_rt_bucket_ms[SB_RT_BUCKETS - 1];
+enum sb_io_error {
+	SB_IOE_TIMEOUT = 0,  /* no answer within the response timeout */
+	SB_IOE_EXCEPTION,    /* a Modbus exception (by code in exceptions) */
+	SB_IOE_REFUSED,      /* the TCP connection was refused */
+	SB_IOE_OTHER,        /* anything else: bad frame, reset, no device */
+	SB_IOE_COUNT
+};
+#define SB_EXCEPTION_CODES 12 /* exception codes 1..11 */
+struct sb_io_stats {
+	uint64_t answers;                  /* requests answered (incl.
+	                                      exceptions) */
+	uint64_t rt_bucket[SB_RT_BUCKETS]; /* answers by response time, not
+	                                      cumulative */
+	double rt_sum_s;                   /* their response times, s */
+	uint64_t errors[SB_IOE_COUNT];
+	uint64_t exceptions[SB_EXCEPTION_CODES]; /* by code */
+};
+/* The name of a kind of error ("timeout", "exception", "refused",
+ * "other").  Static storage. */
+const char *sb_io_error_name(enum sb_io_error e);
+
 /* What a connector reports.  Values the model lacks stay at their
  * "unknown" marker: -1 for integers, NAN for doubles. */
 struct sb_connector_reading {
@@ -244,6 +269,7 @@ struct sb_charger_reading {
 	uint64_t polls;           /* completed polls since start */
 	uint64_t readback_errors; /* limit mismatches since start */
 	uint64_t implausible;     /* polls refused as out of range */
+	struct sb_io_stats io;    /* Modbus exchanges since start */
 	uint64_t commands_done;   /* sequence of the last finished command */
 	int command_result;       /* its result: 0 or an sb_err */
 	int64_t updated_ms;       /* monotonic time of the last good poll */
@@ -264,6 +290,7 @@ struct sb_meter_reading {
 	double export_kwh;
 	uint64_t polls;
 	uint64_t implausible; /* polls refused as out of range */
+	struct sb_io_stats io; /* Modbus exchanges since start */
 	int64_t updated_ms;   /* monotonic time of the last good reading */
 	int64_t age_ms;       /* now - updated_ms, -1 when never read */
 };

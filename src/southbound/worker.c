@@ -398,6 +398,7 @@ publish(struct sb *sb, struct sb_slot *s)
 	s->dev.rd.online = s->online;
 	s->dev.rd.failures = s->failures;
 	s->dev.rd.identified = s->dev.identified;
+	s->dev.rd.io = s->dev.mrd.io = s->dev.io;
 	if (s->dev.is_meter)
 		s->msnap = s->dev.mrd;
 	else
@@ -630,6 +631,7 @@ charger_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 	s->poll_req = false;
 	pthread_mutex_unlock(&sb->lock);
 	if (link_open(l) != 0) {
+		sb_io_count(d, 0, errno);
 		link_error(l, errno, d->rd.error, sizeof d->rd.error);
 		d->rd.fault = SB_FAULT_IO;
 		tell_down(s, d->rd.error, now);
@@ -750,6 +752,7 @@ meter_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 	s->poll_req = false;
 	pthread_mutex_unlock(&sb->lock);
 	if (link_open(l) != 0) {
+		sb_io_count(d, 0, errno);
 		link_error(l, errno, d->mrd.error, sizeof d->mrd.error);
 		d->mrd.why = SB_FAULT_IO;
 		tell_down(s, d->mrd.error, now);
