@@ -137,7 +137,7 @@ struct ocpp_session {
 		int attempts;		/* failed in this episode */
 		bool down;		/* an episode is on */
 		bool ever_up;
-		char why[200];		/* the cause last logged */
+		char why[320];		/* the cause last logged */
 	} linklog;
 	struct out_frame *tx_head, *tx_tail;
 	char *rx;
