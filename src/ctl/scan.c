@@ -409,6 +409,7 @@ scan_cidr(const struct ctl_scan_opts *o, const char *target, FILE *out,
 	struct cidr_scan cs;
 	pthread_t th[CIDR_MAX_PARALLEL];
 	int n_th, started = 0, last_done = -1;
+	time_t next_line_s = 0;
 	char msg[160];
 
 	memset(&cs, 0, sizeof(cs));
@@ -431,15 +432,17 @@ scan_cidr(const struct ctl_scan_opts *o, const char *target, FILE *out,
 		cidr_worker(&cs);
 	pthread_mutex_lock(&cs.mu);
 	while (cs.done < cs.n) {
-		struct timespec until;
+		struct timespec now, until;
 
-		if (cs.done != last_done) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (cs.done != last_done && now.tv_sec >= next_line_s) {
 			fprintf(err, "ocpp-edgectl: scan: %s port %d: %d/%d "
 			    "addresses probed, %d device%s\n", target, o->port,
 			    cs.done, cs.n, cs.found, cs.found == 1 ? "" : "s");
 			last_done = cs.done;
+			next_line_s = now.tv_sec + 1;
 		}
-		clock_gettime(CLOCK_REALTIME, &until);
+		until = now;
 		until.tv_sec += 1;
 		pthread_cond_timedwait(&cs.cv, &cs.mu, &until);
 	}
