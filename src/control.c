@@ -108,6 +108,29 @@ settings_json(const struct site_report *r)
 
 /* The meter, or null when the site has none. */
 static json_t *
+io_json(const struct sb_io_stats *io)
+{
+	json_t *errors = json_object(), *exc = json_object();
+
+	for (int e = 0; e < SB_IOE_COUNT; e++)
+		json_object_set_new(errors, sb_io_error_name((enum sb_io_error)e),
+		    json_integer((json_int_t)io->errors[e]));
+	for (int c = 1; c < SB_EXCEPTION_CODES; c++)
+		if (io->exceptions[c] > 0) {
+			char code[8];
+
+			snprintf(code, sizeof(code), "%02d", c);
+			json_object_set_new(exc, code,
+			    json_integer((json_int_t)io->exceptions[c]));
+		}
+	return json_pack("{s:I, s:o, s:o, s:o}",
+	    "answers", (json_int_t)io->answers,
+	    "response_ms_mean", io->answers > 0 ? json_real(round(
+	    io->rt_sum_s * 1e6 / (double)io->answers) / 1000.0) : json_null(),
+	    "errors", errors, "exceptions", exc);
+}
+
+static json_t *
 meter_json(const struct site_report *r)
 {
 	const struct site_meter_view *m = &r->meter;
@@ -121,14 +144,14 @@ meter_json(const struct site_report *r)
 		    "v", json_reading(m->phase_v[p], 10),
 		    "a", json_reading(m->phase_a[p], 100),
 		    "w", json_reading(m->phase_w[p], 1)));
-	return json_pack("{s:s, s:b, s:b, s:o, s:o, s:o, s:b, s:o, s:o}",
+	return json_pack("{s:s, s:b, s:b, s:o, s:o, s:o, s:b, s:o, s:o, s:o}",
 	    "type", m->type, "online", m->online, "healthy", m->healthy,
 	    "age_ms", m->age_ms >= 0 ? json_integer(m->age_ms) : json_null(),
 	    "total_w", json_reading(m->total_w, 1),
 	    "household_w", json_reading(m->household_w, 1),
 	    "household_clamped", m->household_clamped,
 	    "surplus_w", json_reading(m->surplus_w, 1),
-	    "phases", phases);
+	    "phases", phases, "modbus", io_json(&m->io));
 }
 
 /* One connector's status entry. */
@@ -146,7 +169,7 @@ connector_json(const struct control_sources *src, int k)
 		txj = json_string(tx);
 	}
 	return json_pack("{s:i, s:i, s:s, s:o, s:o, s:i, s:f, s:b, s:s, s:s, "
-	    "s:o}",
+	    "s:o, s:o}",
 	    "connector", v.connector, "ocpp_id", v.ocpp_id,
 	    "status", v.status,
 	    "power_w", json_reading(v.power_w, 1),
@@ -155,7 +178,8 @@ connector_json(const struct control_sources *src, int k)
 	    "setpoint_a", v.setpoint_a,
 	    "paused", v.paused,
 	    "reason", v.reason, "reason_text", v.reason_text,
-	    "transaction", txj);
+	    "transaction", txj,
+	    "fault", v.fault[0] != '\0' ? json_string(v.fault) : json_null());
 }
 
 /* "status": the whole site. */
@@ -185,7 +209,7 @@ status_json(const struct control_sources *src, json_t *req, char **error)
 	    "dropped", (json_int_t)qs.dropped);
 	for (int c = 0; c < r.n_chargers; c++) {
 		struct site_charger_view v;
-		json_t *conns = json_array();
+		json_t *conns = json_array(), *cj;
 		int64_t last;
 
 		site_charger_view(src->site, c, &v);
@@ -194,8 +218,8 @@ status_json(const struct control_sources *src, json_t *req, char **error)
 		for (int j = 0; j < v.n_conns; j++)
 			json_array_append_new(conns, connector_json(src,
 			    v.first_conn + j));
-		json_array_append_new(chargers, json_pack(
-		    "{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o}",
+		cj = json_pack(
+		    "{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:i, s:o}",
 		    "name", v.name, "model", v.model,
 		    "serial", v.serial, "firmware", v.firmware,
 		    "link", v.link, "online", v.online,
@@ -204,7 +228,9 @@ status_json(const struct control_sources *src, json_t *req, char **error)
 		    json_null(),
 		    "unsupported", v.unsupported[0] != '\0' ?
 		    json_string(v.unsupported) : json_null(),
-		    "connectors", conns));
+		    "connectors", conns, "unit_id", v.unit_id,
+		    "modbus", io_json(&v.io));
+		json_array_append_new(chargers, cj);
 	}
 	return json_pack("{s:s, s:s, s:I, s:o, s:o, s:o, "
 	    "s:{s:i, s:s, s:o, s:I, s:I, s:s, s:i}, s:o, s:o}",

@@ -638,6 +638,7 @@ on_southbound(struct svc_fd *df, struct lws *wsi, int reason)
 			    !r->online && r->error[0] ? ": " : "",
 			    !r->online ? r->error : "");
 		site_take_charger(&d->site, r, now);
+		site_energy_save(&d->site, d->store, (int)r->index, now, false);
 	}
 	refresh_meter(d);
 	(void)site_take_household(&d->site);
@@ -656,6 +657,7 @@ southbound_init(struct daemon *d, char **cause)
 
 	chargers = xcalloc((size_t)d->site.n_chargers + 1, sizeof(*chargers));
 	site_sb_conf(&d->site, &conf, chargers);
+	site_energy_restore(&d->site, d->store, chargers);
 	rc = sb_start(&conf, &d->sb, cause);
 	free(chargers);
 	if (rc != 0)
@@ -679,6 +681,8 @@ southbound_finalise(struct daemon *d)
 {
 	if (d->sb_watch.wsi != NULL)
 		lws_set_opaque_user_data(d->sb_watch.wsi, NULL);
+	for (int c = 0; c < d->site.n_chargers && d->sb != NULL; c++)
+		site_energy_save(&d->site, d->store, c, mono_now_ms(), true);
 	sb_stop(d->sb);
 	d->sb = NULL;
 }

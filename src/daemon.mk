@@ -9,6 +9,7 @@ libdaemon_la_SOURCES = \
 	src/config/checks.c src/config/dump.c src/config/load.c \
 	src/site/site.h src/site/site-private.h src/site/site.c \
 	src/site/readings.c src/site/settings.c src/site/report.c \
+	src/site/energy.c \
 	src/cloud/cloud.h src/cloud/cloud-private.h src/cloud/cloud.c \
 	src/cloud/queue.c src/cloud/profiles.c src/cloud/commands.c \
 	src/cloud/station.c \
@@ -120,12 +121,18 @@ TESTS += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
 	tests/integration/test-devices.sh \
+	tests/integration/test-backend-link.sh \
+	tests/integration/test-cloud-readings.sh \
+	tests/integration/test-dc-energy.sh \
 	tests/integration/test-sessions.sh \
 	tests/integration/test-alm-dynamics.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
 	tests/integration/test-devices.sh \
+	tests/integration/test-backend-link.sh \
+	tests/integration/test-cloud-readings.sh \
+	tests/integration/test-dc-energy.sh \
 	tests/integration/test-sessions.sh \
 	tests/integration/test-alm-dynamics.sh
 

@@ -38,9 +38,11 @@ on_link_state(void *ud, bool online, bool accepted)
 	enum site_cloud st = online && accepted ? SITE_CLOUD_CONNECTED :
 	    SITE_CLOUD_OFFLINE;
 
-	if (online != c->last_online || accepted != c->last_accepted)
-		log_info("backend %s%s", online ? "connected" : "unreachable",
-		    online && !accepted ? " (not accepted yet)" : "");
+	/* A lost link is logged by the session, with its cause. */
+	if (online && (online != c->last_online ||
+	    accepted != c->last_accepted))
+		log_info("backend connected%s", accepted ? "" :
+		    " (not accepted yet)");
 	c->last_online = online;
 	c->last_accepted = accepted;
 	if (st == SITE_CLOUD_OFFLINE && c->site->cloud == SITE_CLOUD_CONNECTING)

@@ -109,11 +109,19 @@ cloud_station_update(struct cloud *c)
 			continue;
 		}
 		oc->fault_error = site_bal_state(cr->status) == BAL_ST_FAULTED;
+		sb_fault_code_text(cr, oc->vendor_error, sizeof(oc->vendor_error));
 		oc->power_w = val(cr->power_w);
 		oc->energy_wh = val(cr->energy_wh);
+		/* A single-phase charger measures on its own L1 terminal,
+		 * which is wired to the site's phase wired_phase. */
+		oc->wired_phase = s->chargers[sc->charger].phases == 1 ?
+		    s->chargers[sc->charger].wired_phase : 0;
 		for (int p = 0; p < 3; p++) {
-			oc->voltage_v[p] = val(cr->voltage_v[p]);
-			oc->current_a[p] = val(cr->current_a[p]);
+			int from = oc->phases == 1 ? p - oc->wired_phase : p;
+			bool on = from >= 0 && (oc->phases != 1 || from == 0);
+
+			oc->voltage_v[p] = on ? val(cr->voltage_v[from]) : 0;
+			oc->current_a[p] = on ? val(cr->current_a[from]) : 0;
 		}
 		strlcpy_ok(oc->id_token, cr->id_token, sizeof(oc->id_token));
 	}

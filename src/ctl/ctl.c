@@ -261,6 +261,8 @@ enum {
 	OPT_LISTEN,
 	OPT_WAIT,
 	OPT_COUNT,
+	OPT_PORT,
+	OPT_PARALLEL,
 	OPT_FUNCTION,
 	OPT_AT,
 	OPT_FROM,
@@ -344,6 +346,8 @@ main(int argc, char **argv)
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "wait", required_argument, NULL, OPT_WAIT },
 		{ "count", required_argument, NULL, OPT_COUNT },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "parallel", required_argument, NULL, OPT_PARALLEL },
 		{ "function", required_argument, NULL, OPT_FUNCTION },
 		{ "at", required_argument, NULL, OPT_AT },
 		{ "from", required_argument, NULL, OPT_FROM },
@@ -462,6 +466,17 @@ main(int argc, char **argv)
 			if (int_arg("--count", optarg, 1, 200, &so.count) != 0)
 				goto usage_error;
 			break;
+		case OPT_PORT:
+			scan_opt = true;
+			if (int_arg("--port", optarg, 1, 65535, &so.port) != 0)
+				goto usage_error;
+			break;
+		case OPT_PARALLEL:
+			scan_opt = true;
+			if (int_arg("--parallel", optarg, 1, 64,
+			    &so.parallel) != 0)
+				goto usage_error;
+			break;
 		case OPT_AT:
 			if (time_opt("--at", optarg, &at) != 0)
 				goto usage_error;
@@ -510,8 +525,8 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "scan") != 0 && strcmp(cmd, "read") != 0 &&
 	    strcmp(cmd, "slave-id") != 0 && scan_opt) {
 		fprintf(stderr, "ocpp-edgectl: --unit-id, --rtu, --baud, "
-		    "--parity, --stop-bits, --slave-ids, --listen, --wait and "
-		    "--count are for scan\n");
+		    "--parity, --stop-bits, --slave-ids, --listen, --wait, "
+		    "--count, --port and --parallel are for scan\n");
 		goto usage_error;
 	}
 	if (strcmp(cmd, "status") != 0 && (watch || interval_set)) {
@@ -670,6 +685,7 @@ main(int argc, char **argv)
 		return rc;
 	}
 	if (strcmp(cmd, "read") == 0) {
+		char named[300];
 		const char *target = so.rtu_device != NULL || nargs < 2 ?
 		    NULL : args[1];
 		size_t first = so.rtu_device != NULL ? 1 : 2;
@@ -685,6 +701,16 @@ main(int argc, char **argv)
 			goto usage_error;
 		}
 		so.timeout_ms = timeout > 0 && timeout <= 10000 ? timeout : 0;
+		if (target != NULL) {
+			rc = ctl_resolve_charger(path, target, &so, named,
+			    sizeof(named), stderr);
+			if (rc < 0) {
+				free(args);
+				return CTL_EXIT_ERROR;
+			}
+			if (rc == 1)
+				target = named;
+		}
 		rc = ctl_read(&so, target, fc, (unsigned)addr, (unsigned)count,
 		    stdout, stderr);
 		free(args);

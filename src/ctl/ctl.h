@@ -91,6 +91,8 @@ struct ctl_scan_opts {
 	const char *listen;         /* HOST:PORT for dial-in chargers, or NULL */
 	int wait_s;                 /* how long to listen; default 30 */
 	int count;                  /* stop after this many (0 = wait_s) */
+	int port;                   /* port of A.B.C.D/N targets; default 502 */
+	int parallel;               /* probes at once in a range; default 16 */
 };
 /* Fills the defaults. */
 void ctl_scan_defaults(struct ctl_scan_opts *o);
@@ -104,6 +106,11 @@ int ctl_split_target(const char *t, char *host, size_t hlen, int *port,
  * per register on out (and the text they hold); returns an exit code. */
 int ctl_read(const struct ctl_scan_opts *o, const char *target, int fc,
     unsigned addr, unsigned count, FILE *out, FILE *err);
+/* When target names a charger of the daemon at sock, its TCP address
+ * into host_port (and o->unit_id): 1; 0 when it names none; -1 after a
+ * message on err when only the daemon can reach it. */
+int ctl_resolve_charger(const char *sock, const char *target,
+    struct ctl_scan_opts *o, char *host_port, size_t len, FILE *err);
 /* `ocpp-edgectl slave-id`: gives the device at target (or on
  * o->rtu_device), unit o->unit_id, the slave id new_id (registers 3 then
  * 4).  Returns an exit code. */

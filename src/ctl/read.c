@@ -6,6 +6,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
 
 #include "southbound/southbound.h"
 
@@ -35,6 +38,53 @@ open_device(const struct ctl_scan_opts *o, const char *target,
 		return CTL_EXIT_ERROR;
 	}
 	return CTL_EXIT_OK;
+}
+
+/* When target is the name of a charger the daemon at sock runs (not a
+ * HOST:PORT), fills host_port and o->unit_id from its link.  Returns 1
+ * when resolved, 0 when target is not such a name (or no daemon
+ * answers), or -1 after a message on err when the charger cannot be
+ * reached beside the daemon. */
+int
+ctl_resolve_charger(const char *sock, const char *target,
+    struct ctl_scan_opts *o, char *host_port, size_t len, FILE *err)
+{
+	json_t *req, *res = NULL, *ch;
+	char *cause = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (sock == NULL || strchr(target, ':') != NULL)
+		return 0;
+	req = json_pack("{s:s}", "cmd", "status");
+	if (ctl_request(sock, req, CTL_TIMEOUT_MS, &res, &cause) != CTL_OK) {
+		json_decref(req);
+		free(cause);
+		return 0;
+	}
+	json_decref(req);
+	json_array_foreach(json_object_get(res, "chargers"), i, ch) {
+		const char *name = json_string_value(json_object_get(ch, "name"));
+		const char *link = json_string_value(json_object_get(ch, "link"));
+		json_t *unit = json_object_get(ch, "unit_id");
+
+		if (name == NULL || strcmp(name, target) != 0 || link == NULL)
+			continue;
+		if (strncmp(link, "tcp ", 4) == 0 && json_is_integer(unit)) {
+			snprintf(host_port, len, "%s", link + 4);
+			o->unit_id = (int)json_integer_value(unit);
+			rc = 1;
+		} else {
+			fprintf(err, "ocpp-edgectl: %s: %s: only the daemon "
+			    "can reach it (a charger that dials in, or the "
+			    "RS-485 bus it holds); stop the daemon and use "
+			    "--rtu DEVICE --unit-id N for a bus\n", target, link);
+			rc = -1;
+		}
+		break;
+	}
+	json_decref(res);
+	return rc;
 }
 
 /* Says why verb failed (frees cause); returns the exit code. */

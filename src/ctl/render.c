@@ -515,6 +515,12 @@ render_chargers(FILE *out, json_t *chargers, int64_t now)
 		if (str(ch, "unsupported") != NULL)
 			fprintf(out, "  %s: registers not supported: %s\n",
 			    str_na(ch, "name"), str(ch, "unsupported"));
+		json_array_foreach(json_object_get(ch, "connectors"), k, cn)
+			if (str(cn, "fault") != NULL)
+				fprintf(out, "  %s/%d: fault codes %s\n",
+				    str_na(ch, "name"), (int)json_integer_value(
+				    json_object_get(cn, "connector")),
+				    str(cn, "fault"));
 	}
 	fprintf(out, "\n");
 	tbl_print(&kt, out, 0);

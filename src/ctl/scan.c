@@ -12,9 +12,12 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -33,6 +36,8 @@ ctl_scan_defaults(struct ctl_scan_opts *o)
 	o->last_id = 10;
 	o->timeout_ms = 0; /* 300 TCP, 500 RTU */
 	o->wait_s = 30;
+	o->port = 502;
+	o->parallel = 16;
 }
 
 /* Splits "HOST[:PORT]" / "[V6]:PORT" / "V6" into host and port (default
@@ -298,6 +303,177 @@ scan_listen(const struct ctl_scan_opts *o, FILE *out, FILE *err, int *n)
 	return found;
 }
 
+/* ---- an IPv4 range: A.B.C.D/N ---- */
+
+/* The most addresses one range may hold (a /20). */
+#define CIDR_MAX_HOSTS 4096
+#define CIDR_MAX_PARALLEL 64
+
+/* One range being probed by a few threads; results by address index. */
+struct cidr_scan {
+	const struct ctl_scan_opts *o;
+	uint32_t first;                 /* host order */
+	int n;                          /* addresses */
+	int next, done, found;          /* under mu */
+	struct sb_probe_result *res;    /* n */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+/* Parses "A.B.C.D/N": the first and the number of host addresses (the
+ * network and broadcast addresses left out below /31).  0, or -1 with a
+ * message in msg. */
+static int
+parse_cidr(const char *t, uint32_t *first, int *n, char *msg, size_t len)
+{
+	char addr[INET_ADDRSTRLEN], *end;
+	const char *slash = strchr(t, '/');
+	struct in_addr in;
+	long bits;
+	uint32_t a, mask, count;
+
+	if (slash == NULL || (size_t)(slash - t) >= sizeof(addr)) {
+		snprintf(msg, len, "'%s': expected A.B.C.D/N", t);
+		return -1;
+	}
+	memcpy(addr, t, (size_t)(slash - t));
+	addr[slash - t] = '\0';
+	bits = strtol(slash + 1, &end, 10);
+	if (inet_pton(AF_INET, addr, &in) != 1 || slash[1] == '\0' ||
+	    *end != '\0' || bits < 20 || bits > 32) {
+		snprintf(msg, len, "'%s': expected an IPv4 A.B.C.D/N with N "
+		    "20..32 (at most %d addresses)", t, CIDR_MAX_HOSTS);
+		return -1;
+	}
+	mask = 0xffffffffu << (32 - bits);
+	a = ntohl(in.s_addr) & mask;
+	count = (uint32_t)1 << (32 - bits);
+	if (bits <= 30) {	/* no network nor broadcast address */
+		a++;
+		count -= 2;
+	}
+	*first = a;
+	*n = (int)count;
+	return 0;
+}
+
+/* A prober thread: takes the next address until none is left. */
+static void *
+cidr_worker(void *arg)
+{
+	struct cidr_scan *cs = arg;
+	const struct ctl_scan_opts *o = cs->o;
+	int tmo = o->timeout_ms > 0 ? o->timeout_ms : 300;
+
+	for (;;) {
+		struct sb_probe_result *r;
+		struct sb_prober *p;
+		struct in_addr in;
+		char host[INET_ADDRSTRLEN], *cause = NULL;
+		int i;
+
+		pthread_mutex_lock(&cs->mu);
+		i = cs->next < cs->n ? cs->next++ : -1;
+		pthread_mutex_unlock(&cs->mu);
+		if (i < 0)
+			return NULL;
+		r = &cs->res[i];
+		in.s_addr = htonl(cs->first + (uint32_t)i);
+		inet_ntop(AF_INET, &in, host, sizeof(host));
+		if (sb_probe_open(host, o->port, NULL, tmo, &p, &cause) == 0) {
+			sb_probe_unit(p, o->unit_id, r);
+			sb_probe_close(p);
+		} else {
+			r->kind = SB_PROBE_NOTHING;
+			snprintf(r->error, sizeof(r->error), "%s",
+			    cause != NULL ? cause : "no answer");
+			free(cause);
+		}
+		pthread_mutex_lock(&cs->mu);
+		cs->done++;
+		if (r->kind != SB_PROBE_NOTHING)
+			cs->found++;
+		pthread_cond_signal(&cs->cv);
+		pthread_mutex_unlock(&cs->mu);
+	}
+}
+
+/* Probes every address of the range target on o->port, o->parallel at
+ * once, with a progress line on err at most once a second; prints what
+ * answered in address order.  Returns the devices found, or -1 when the
+ * range is not valid. */
+static int
+scan_cidr(const struct ctl_scan_opts *o, const char *target, FILE *out,
+    FILE *err, int *n_chargers)
+{
+	struct cidr_scan cs;
+	pthread_t th[CIDR_MAX_PARALLEL];
+	int n_th, started = 0, last_done = -1;
+	time_t next_line_s = 0;
+	char msg[160];
+
+	memset(&cs, 0, sizeof(cs));
+	if (parse_cidr(target, &cs.first, &cs.n, msg, sizeof(msg)) != 0) {
+		fprintf(err, "ocpp-edgectl: scan: %s\n", msg);
+		fprintf(out, "# %s: not scanned: %s\n\n", target, msg);
+		return -1;
+	}
+	cs.o = o;
+	cs.res = xcalloc((size_t)cs.n, sizeof(*cs.res));
+	pthread_mutex_init(&cs.mu, NULL);
+	pthread_cond_init(&cs.cv, NULL);
+	n_th = o->parallel < cs.n ? o->parallel : cs.n;
+	if (n_th > CIDR_MAX_PARALLEL)
+		n_th = CIDR_MAX_PARALLEL;
+	for (int t = 0; t < n_th; t++)
+		if (pthread_create(&th[started], NULL, cidr_worker, &cs) == 0)
+			started++;
+	if (started == 0)	/* no thread: probe here */
+		cidr_worker(&cs);
+	pthread_mutex_lock(&cs.mu);
+	while (cs.done < cs.n) {
+		struct timespec now, until;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (cs.done != last_done && now.tv_sec >= next_line_s) {
+			fprintf(err, "ocpp-edgectl: scan: %s port %d: %d/%d "
+			    "addresses probed, %d device%s\n", target, o->port,
+			    cs.done, cs.n, cs.found, cs.found == 1 ? "" : "s");
+			last_done = cs.done;
+			next_line_s = now.tv_sec + 1;
+		}
+		until = now;
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&cs.cv, &cs.mu, &until);
+	}
+	pthread_mutex_unlock(&cs.mu);
+	for (int t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+	fprintf(err, "ocpp-edgectl: scan: %s port %d: %d/%d addresses probed, "
+	    "%d device%s\n", target, o->port, cs.done, cs.n, cs.found,
+	    cs.found == 1 ? "" : "s");
+	for (int i = 0; i < cs.n; i++) {
+		const struct sb_probe_result *r = &cs.res[i];
+		struct in_addr in;
+		char host[INET_ADDRSTRLEN];
+
+		in.s_addr = htonl(cs.first + (uint32_t)i);
+		inet_ntop(AF_INET, &in, host, sizeof(host));
+		if (r->kind == SB_PROBE_CHARGER)
+			print_charger(out, r, ++*n_chargers, host, o->port, o,
+			    o->unit_id);
+		else if (r->kind == SB_PROBE_METER)
+			print_meter(out, r, host, o->port, o, o->unit_id);
+	}
+	if (cs.found == 0)
+		fprintf(out, "# %s port %d: no device answered at unit %d "
+		    "(%d addresses)\n\n", target, o->port, o->unit_id, cs.n);
+	pthread_cond_destroy(&cs.cv);
+	pthread_mutex_destroy(&cs.mu);
+	free(cs.res);
+	return cs.found;
+}
+
 /* Probes everything asked for; see ctl.h. */
 int
 ctl_scan(const struct ctl_scan_opts *o, FILE *out, FILE *err)
@@ -311,6 +487,15 @@ ctl_scan(const struct ctl_scan_opts *o, FILE *out, FILE *err)
 		char host[256], msg[160];
 		int port, tmo = o->timeout_ms > 0 ? o->timeout_ms : 300;
 
+		if (strchr(o->targets[i], '/') != NULL) {
+			int got = scan_cidr(o, o->targets[i], out, err, &n);
+
+			if (got > 0)
+				found += got;
+			else
+				missed++;
+			continue;
+		}
 		if (ctl_split_target(o->targets[i], host, sizeof(host), &port, msg,
 		    sizeof(msg)) != 0) {
 			fprintf(err, "ocpp-edgectl: scan: %s\n", msg);

@@ -273,6 +273,82 @@ charger_metrics(struct buf *b, const struct control_sources *src,
 	}
 }
 
+/* One device's line of each Modbus exchange series (see io_metrics). */
+static void
+io_device(struct buf *b, int which, const char *device,
+    const struct sb_io_stats *io)
+{
+	char l[128];
+	uint64_t cum = 0;
+
+	label(device, l, sizeof(l));
+	switch (which) {
+	case 0:
+		for (int k = 0; k < SB_RT_BUCKETS; k++) {
+			cum += io->rt_bucket[k];
+			if (k < SB_RT_BUCKETS - 1)
+				put(b, "ocpp_edge_modbus_response_seconds_bucket"
+				    "{device=\"%s\",le=\"%g\"} %llu\n", l,
+				    sb_rt_bucket_ms[k] / 1000.0,
+				    (unsigned long long)cum);
+			else
+				put(b, "ocpp_edge_modbus_response_seconds_bucket"
+				    "{device=\"%s\",le=\"+Inf\"} %llu\n", l,
+				    (unsigned long long)cum);
+		}
+		put(b, "ocpp_edge_modbus_response_seconds_sum{device=\"%s\"} "
+		    "%.6f\n", l, io->rt_sum_s);
+		put(b, "ocpp_edge_modbus_response_seconds_count{device=\"%s\"} "
+		    "%llu\n", l, (unsigned long long)io->answers);
+		break;
+	case 1:
+		for (int e = 0; e < SB_IOE_COUNT; e++)
+			put(b, "ocpp_edge_modbus_errors_total{device=\"%s\","
+			    "kind=\"%s\"} %llu\n", l,
+			    sb_io_error_name((enum sb_io_error)e),
+			    (unsigned long long)io->errors[e]);
+		break;
+	default:
+		for (int c = 1; c < SB_EXCEPTION_CODES; c++)
+			if (io->exceptions[c] > 0)
+				put(b, "ocpp_edge_modbus_exceptions_total"
+				    "{device=\"%s\",code=\"%02d\"} %llu\n", l, c,
+				    (unsigned long long)io->exceptions[c]);
+		break;
+	}
+}
+
+/* Every device's Modbus exchanges as its worker counted them: response
+ * times (answers, exceptions included) and errors by kind. */
+static void
+io_metrics(struct buf *b, const struct control_sources *src,
+    const struct site_report *r)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} series[] = {
+		{ "modbus_response_seconds", "histogram", "Time from a Modbus "
+		  "request to its answer (exceptions included)." },
+		{ "modbus_errors_total", "counter", "Modbus requests and "
+		  "connections that failed, by kind: timeout, exception, "
+		  "refused (TCP connection refused), other." },
+		{ "modbus_exceptions_total", "counter", "Modbus exception "
+		  "answers by exception code (02 illegal data address, ...)." },
+	};
+
+	for (int m = 0; m < (int)ARRAY_SIZE(series); m++) {
+		head(b, series[m].name, series[m].type, series[m].help);
+		for (int c = 0; c < r->n_chargers; c++) {
+			struct site_charger_view v;
+
+			site_charger_view(src->site, c, &v);
+			io_device(b, m, v.name, &v.io);
+		}
+		if (r->has_meter)
+			io_device(b, m, "meter", &r->meter.io);
+	}
+}
+
 char *
 http_metrics(const struct control_sources *src)
 {
@@ -294,6 +370,7 @@ http_metrics(const struct control_sources *src)
 	meter_metrics(&b, &r);
 	connector_metrics(&b, src, &r);
 	charger_metrics(&b, src, &r);
+	io_metrics(&b, src, &r);
 	head(&b, "cloud_connected", "gauge", "1 while the OCPP session with "
 	    "the backend is up.");
 	put(&b, "ocpp_edge_cloud_connected %d\n",

@@ -67,6 +67,7 @@ const char *ocpp_status_name16(enum ocpp_conn_status st);
 int ocpp_status_parse(const char *s, enum ocpp_conn_status *st);
 
 #define OCPP_ID_TOKEN_MAX 36
+#define OCPP_VENDOR_ERROR_MAX 50	/* 1.6 vendorErrorCode: CiString50 */
 
 /* One connector (1.6) / EVSE with one connector (2.0.1).  Index 0 of the
  * station's array is the site (grid meter); 1..n the chargers' connectors
@@ -74,11 +75,15 @@ int ocpp_status_parse(const char *s, enum ocpp_conn_status *st);
 struct ocpp_connector {
 	enum ocpp_conn_status status;
 	bool fault_error;		/* faulted: "OtherError" instead of "NoError" */
+	/* The charger's own fault code ("" none): 1.6 vendorErrorCode,
+	 * with errorCode "OtherError" whatever the status. */
+	char vendor_error[OCPP_VENDOR_ERROR_MAX + 1];
 	double power_w;			/* active power import */
 	double energy_wh;		/* energy register (import) */
 	double voltage_v[3];		/* per phase L1..L3; 0 = not measured */
 	double current_a[3];
 	int phases;			/* 1 or 3 */
+	int wired_phase;		/* 1 phase: the one it is on, 0 = L1 */
 	bool meter_valid;		/* false: the readings are stale / absent */
 	char id_token[OCPP_ID_TOKEN_MAX + 1]; /* IdToken that started it; "" */
 	/* Not read since start, or the charger does not answer: status,

@@ -52,6 +52,7 @@ struct conn_state {
 	bool reported;
 	enum ocpp_conn_status status;
 	bool fault_error;
+	char vendor_error[OCPP_VENDOR_ERROR_MAX + 1];
 	bool tx_active;
 	int64_t local_tx;			/* 1.6 */
 	char tx_id[OCPP_MSG_ID_MAX + 1];	/* 2.0.1 */
@@ -128,6 +129,16 @@ struct ocpp_session {
 	char *auth_header;	/* "Basic …"; never logged */
 	int64_t next_connect_ms;
 	int backoff_attempt;
+	/* The link's log (transport.c): one warning per episode of failed
+	 * attempts and per new cause, a reminder every few minutes. */
+	struct {
+		int64_t since_ms;	/* the episode's start */
+		int64_t logged_ms;	/* the last warning */
+		int attempts;		/* failed in this episode */
+		bool down;		/* an episode is on */
+		bool ever_up;
+		char why[320];		/* the cause last logged */
+	} linklog;
 	struct out_frame *tx_head, *tx_tail;
 	char *rx;
 	size_t rx_len, rx_cap;

@@ -864,6 +864,9 @@ ocpp_session_service(struct ocpp_session *s, int64_t now_ms)
 				s->cs[k].status = s->station->conn[k].status;
 				s->cs[k].fault_error =
 				    s->station->conn[k].fault_error;
+				strlcpy_ok(s->cs[k].vendor_error,
+				    s->station->conn[k].vendor_error,
+				    sizeof(s->cs[k].vendor_error));
 			}
 		}
 		if (now_ms >= s->next_heartbeat_ms) {

@@ -112,7 +112,10 @@ meter_value(const struct ocpp_session *s, int k, const char *context)
 	int m = s->cfg[strcmp(context, "Sample.Clock") == 0 ?
 	    CI_ALIGNED_MEASURANDS : strcmp(context, "Transaction.End") == 0 ?
 	    CI_STOP_MEASURANDS : CI_SAMPLED_MEASURANDS];
-	int n = c->phases == 1 ? 1 : 3;
+	/* A single-phase connector reports on the phase it is wired to. */
+	int p0 = c->phases == 1 && c->wired_phase > 0 && c->wired_phase < 3 ?
+	    c->wired_phase : 0;
+	int n = c->phases == 1 ? p0 + 1 : 3;
 
 	if (m == 0 || (m & OCPP_MEAS_ENERGY))
 		json_array_append_new(sv, sampled(s, c->energy_wh,
@@ -120,7 +123,7 @@ meter_value(const struct ocpp_session *s, int k, const char *context)
 	if (m & OCPP_MEAS_POWER)
 		json_array_append_new(sv, sampled(s, c->power_w,
 		    "Power.Active.Import", "W", NULL, context));
-	for (int p = 0; p < n; p++) {
+	for (int p = p0; p < n; p++) {
 		if (m & OCPP_MEAS_CURRENT)
 			json_array_append_new(sv, sampled(s, c->current_a[p],
 			    "Current.Import", "A", ph_i[p], context));
@@ -623,14 +626,20 @@ session_push_status(struct ocpp_session *s, int k)
 	char when[40];
 
 	if (session_v16(s)) {
-		session_push_call(s, "StatusNotification", json_pack("{sissssss}",
+		json_t *p = json_pack("{sissssss}",
 		    "connectorId", k,
-		    "errorCode", c->status == OCPP_ST_FAULTED && c->fault_error ?
-		    "OtherError" : "NoError",
+		    "errorCode", (c->status == OCPP_ST_FAULTED && c->fault_error) ||
+		    c->vendor_error[0] != '\0' ? "OtherError" : "NoError",
 		    "status", k == 0 && c->status != OCPP_ST_UNAVAILABLE &&
 		    c->status != OCPP_ST_FAULTED ? "Available" :
 		    ocpp_status_name16(c->status),
-		    "timestamp", session_now_stamp(when, sizeof(when))));
+		    "timestamp", session_now_stamp(when, sizeof(when)));
+
+		/* the charger's own code, as it gave it */
+		if (c->vendor_error[0] != '\0')
+			json_object_set_new(p, "vendorErrorCode",
+			    json_string(c->vendor_error));
+		session_push_call(s, "StatusNotification", p);
 	} else if (k > 0) {
 		session_push_call(s, "StatusNotification", json_pack("{sssssisi}",
 		    "timestamp", session_now_stamp(when, sizeof(when)),
@@ -718,7 +727,8 @@ session_scan_model(struct ocpp_session *s)
 		struct conn_state *cs = &s->cs[k];
 		const struct ocpp_connector *c = &s->station->conn[k];
 		bool changed = !cs->reported || cs->status != c->status ||
-		    cs->fault_error != c->fault_error;
+		    cs->fault_error != c->fault_error ||
+		    strcmp(cs->vendor_error, c->vendor_error) != 0;
 
 		if (k > 0)
 			scan_transaction(s, k);
@@ -734,6 +744,8 @@ session_scan_model(struct ocpp_session *s)
 		cs->reported = true;
 		cs->status = c->status;
 		cs->fault_error = c->fault_error;
+		strlcpy_ok(cs->vendor_error, c->vendor_error,
+		    sizeof(cs->vendor_error));
 	}
 }
 

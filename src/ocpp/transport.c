@@ -5,6 +5,7 @@
  * validity policy. */
 #include "config.h"
 
+#include <inttypes.h>
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
@@ -151,6 +152,140 @@ transport_prepare(struct ocpp_session *s, char **cause)
 	return 0;
 }
 
+/* ---- the link's log ---- */
+
+/* A warning about a link that stays down is repeated this often. */
+#define LINKLOG_REPEAT_MS (5 * 60 * 1000)
+
+/* The URL the session dials, for the log. */
+static void
+link_url(const struct ocpp_session *s, char *buf, size_t len)
+{
+	bool v6 = strchr(s->url_host, ':') != NULL;
+
+	snprintf(buf, len, "%s://%s%s%s:%d%s", s->tls ? "wss" : "ws",
+	    v6 ? "[" : "", s->url_host, v6 ? "]" : "", s->url_port, s->url_path);
+}
+
+/* An attempt to connect failed with why: the link goes down (back-off),
+ * the first failure of an episode and any new cause are logged at once,
+ * the same cause again every LINKLOG_REPEAT_MS. */
+static void
+link_failed(struct ocpp_session *s, const char *why)
+{
+	char url[300];
+	int64_t wait_s;
+	bool first = !s->linklog.down || s->linklog.attempts == 0;
+
+	session_link_down(s, why);
+	wait_s = (s->next_connect_ms - s->now_ms + 999) / 1000;
+	if (!s->linklog.down) {
+		s->linklog.down = true;
+		s->linklog.since_ms = s->now_ms;
+	}
+	s->linklog.attempts++;
+	link_url(s, url, sizeof(url));
+	if (first || strcmp(why, s->linklog.why) != 0) {
+		log_warnx("cloud: %s: %s: %s (next attempt in %" PRId64 " s)",
+		    s->linklog.ever_up ? "not reached" : "not connected yet", url,
+		    why, wait_s);
+		strlcpy_ok(s->linklog.why, why, sizeof(s->linklog.why));
+		s->linklog.logged_ms = s->now_ms;
+	} else if (s->now_ms - s->linklog.logged_ms >= LINKLOG_REPEAT_MS) {
+		log_warnx("cloud: still not connected after %" PRId64 " min: %s: "
+		    "%s (%d attempts)", (s->now_ms - s->linklog.since_ms) / 60000,
+		    url, why, s->linklog.attempts);
+		s->linklog.logged_ms = s->now_ms;
+	}
+}
+
+/* The established link ended (closed by either side, or no pong). */
+static void
+link_lost(struct ocpp_session *s, const char *why)
+{
+	char url[300];
+
+	session_link_down(s, why);
+	link_url(s, url, sizeof(url));
+	log_warnx("cloud: connection lost: %s: %s", url, why);
+	s->linklog.down = true;
+	s->linklog.since_ms = s->now_ms;
+	s->linklog.attempts = 0;
+	s->linklog.why[0] = '\0';
+}
+
+/* The websocket is up: an episode of failures ends. */
+static void
+link_established(struct ocpp_session *s)
+{
+	char url[300];
+
+	if (s->linklog.down) {
+		link_url(s, url, sizeof(url));
+		log_info("cloud: back: connected to %s after %" PRId64 " s "
+		    "(%d failed attempt%s)", url,
+		    (s->now_ms - s->linklog.since_ms + 500) / 1000,
+		    s->linklog.attempts, s->linklog.attempts == 1 ? "" : "s");
+	}
+	s->linklog.down = false;
+	s->linklog.attempts = 0;
+	s->linklog.ever_up = true;
+	s->linklog.why[0] = '\0';
+}
+
+/* The end of a connection, whatever lws called it: a failed attempt
+ * while connecting, a lost link once it was up. */
+static void
+link_ended(struct ocpp_session *s, const char *why)
+{
+	if (s->link == LINK_UP)
+		link_lost(s, why);
+	else if (s->link == LINK_CONNECTING)
+		link_failed(s, why);
+}
+
+/* What went wrong with an attempt, in words an installer can act on:
+ * the HTTP answer when the backend refused the websocket upgrade, else
+ * lws's own text (in), made plainer where it is terse. */
+static void
+failure_cause(struct lws *wsi, const char *in, char *buf, size_t len)
+{
+	char esc[200];
+	int status = (int)lws_http_client_http_response(wsi);
+
+	log_escape(in != NULL ? in : "unknown", in != NULL ?
+	    strnlen(in, 150) : 7, esc, sizeof(esc));
+	switch (status) {
+	case 0:
+		break;
+	case 401:
+		snprintf(buf, len, "HTTP 401 Unauthorized: the backend refused "
+		    "the identity or password");
+		return;
+	case 403:
+		snprintf(buf, len, "HTTP 403 Forbidden: the backend refused this "
+		    "station");
+		return;
+	case 404:
+		snprintf(buf, len, "HTTP 404 Not Found: no OCPP endpoint at this "
+		    "url (check csms url and identity)");
+		return;
+	default:
+		snprintf(buf, len, "HTTP %d instead of 101 Switching Protocols: "
+		    "the websocket upgrade was refused", status);
+		return;
+	}
+	if (strcmp(esc, "Unable to connect") == 0)
+		snprintf(buf, len, "TCP connect failed (connection refused, or "
+		    "no route to the host)");
+	else if (strstr(esc, "SSL") != NULL || strstr(esc, "tls") != NULL)
+		snprintf(buf, len, "TLS handshake failed: %s", esc);
+	else if (strncmp(esc, "HS: ", 4) == 0)
+		snprintf(buf, len, "websocket upgrade failed: %s", esc + 4);
+	else
+		snprintf(buf, len, "%s", esc);
+}
+
 void
 transport_connect(struct ocpp_session *s)
 {
@@ -182,8 +317,13 @@ transport_connect(struct ocpp_session *s)
 	log_debug("ocpp", "connecting to %s:%d%s (%s)", s->url_host, s->url_port,
 	    s->url_path, ci.protocol);
 	if (lws_client_connect_via_info(&ci) == NULL) {
+		char why[300];
+
 		s->wsi = NULL;
-		session_link_down(s, "connect failed at once");
+		snprintf(why, sizeof(why), "could not start the connection "
+		    "(host name \"%.100s\" not resolved, or no usable address)",
+		    s->url_host);
+		link_failed(s, why);
 	}
 }
 
@@ -331,24 +471,24 @@ ocpp_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		s->wsi = wsi;
 		s->link = LINK_UP;
+		link_established(s);
 		session_link_up(s);
 		break;
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
-		char why[200];
+		char why[300];
 
-		log_escape(in != NULL ? in : "unknown", in != NULL ?
-		    strnlen(in, 150) : 7, why, sizeof(why));
+		failure_cause(wsi, in, why, sizeof(why));
 		lws_set_opaque_user_data(wsi, NULL);
 		s->wsi = NULL;
 		drop_frames(s);
-		session_link_down(s, why);
+		link_ended(s, why);
 		break;
 	}
 	case LWS_CALLBACK_CLIENT_CLOSED:
 		lws_set_opaque_user_data(wsi, NULL);
 		s->wsi = NULL;
 		drop_frames(s);
-		session_link_down(s, "connection closed");
+		link_ended(s, "connection closed");
 		break;
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		receive(s, wsi, in, len);
@@ -359,7 +499,7 @@ ocpp_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		if (s->wsi == wsi) {
 			s->wsi = NULL;
 			drop_frames(s);
-			session_link_down(s, "connection destroyed");
+			link_ended(s, "connection destroyed");
 		}
 		break;
 	default:

@@ -171,56 +171,75 @@ static const struct row single_rows[] = {
 };
 
 /* DC models: x = 4 x connector (0 = the charger as a whole).  The DC table
- * lists neither register 0 nor 2 (nor 150, which is the DC HiPower's; the
- * simulated model is a DC Compact). */
+ * lists neither register 0 nor 2. */
+#define DC_ROWS \
+	GENERIC_ROWS, \
+	XONCE(0, 1, SIM_U16, SIM_RW, W_MODE), \
+	XONCE(2, 1, SIM_U16, SIM_RW, W_COMM_TIMEOUT), \
+	ONCE(1000, 1, SIM_U16, SIM_RO, W_STATUS), \
+	ONCE(1100, 2, SIM_U32, SIM_RO, W_DC_VOLT), \
+	ONCE(1200, 2, SIM_U32, SIM_RO, W_DC_CURR), \
+	ONCE(1300, 2, SIM_U32, SIM_RO, W_POWER), \
+	ONCE(1400, 1, SIM_U16, SIM_RO, W_TIME), \
+	ONCE(1500, 1, SIM_U16, SIM_RO, W_SESSION_E100), \
+	ONCE(1600, 2, SIM_U32, SIM_RW, W_LIM_P), \
+	ONCE(1700, 2, SIM_U32, SIM_RW, W_LIM_I), \
+	ONCE(1800, 2, SIM_U32, SIM_RW, W_OFF_P), \
+	ONCE(1900, 2, SIM_U32, SIM_RW, W_OFF_I), \
+	ONCE(2200, 1, SIM_U16, SIM_RO, W_SOC), \
+	CONN(1000, 4, 1, SIM_U16, SIM_RO, W_STATUS), \
+	CONN(1100, 4, 2, SIM_U32, SIM_RO, W_DC_VOLT), \
+	CONN(1200, 4, 2, SIM_U32, SIM_RO, W_DC_CURR), \
+	CONN(1300, 4, 2, SIM_U32, SIM_RO, W_POWER), \
+	CONN(1400, 4, 1, SIM_U16, SIM_RO, W_TIME), \
+	CONN(1500, 4, 1, SIM_U16, SIM_RO, W_SESSION_E100), \
+	CONN(1600, 4, 2, SIM_U32, SIM_RW, W_LIM_P), \
+	CONN(1700, 4, 2, SIM_U32, SIM_RW, W_LIM_I), \
+	CONN(1800, 4, 2, SIM_U32, SIM_RW, W_OFF_P), \
+	CONN(1900, 4, 2, SIM_U32, SIM_RW, W_OFF_I), \
+	CONN(2200, 4, 1, SIM_U16, SIM_RO, W_SOC), \
+	ONCE(10100, 16, SIM_ASCII, SIM_RO, W_SERIAL)
+
+/* DC Compact (and DC Fast): the connector count at 10116, maxima at
+ * 10119 / 10121, the RFID card number at 2400 (RW: 18 registers each for
+ * the charger and up to 16 connectors, 306 in all: connector c at
+ * 2400 + 18 c); 150 is the HiPower's. */
 static const struct row dc_rows[] = {
-	GENERIC_ROWS,
-	XONCE(0, 1, SIM_U16, SIM_RW, W_MODE),
-	XONCE(2, 1, SIM_U16, SIM_RW, W_COMM_TIMEOUT),
+	DC_ROWS,
 	XONCE(150, 1, SIM_U16, SIM_RO, W_NCONN),
-	ONCE(1000, 1, SIM_U16, SIM_RO, W_STATUS),
-	ONCE(1100, 2, SIM_U32, SIM_RO, W_DC_VOLT),
-	ONCE(1200, 2, SIM_U32, SIM_RO, W_DC_CURR),
-	ONCE(1300, 2, SIM_U32, SIM_RO, W_POWER),
-	ONCE(1400, 1, SIM_U16, SIM_RO, W_TIME),
-	ONCE(1500, 1, SIM_U16, SIM_RO, W_SESSION_E100),
-	ONCE(1600, 2, SIM_U32, SIM_RW, W_LIM_P),
-	ONCE(1700, 2, SIM_U32, SIM_RW, W_LIM_I),
-	ONCE(1800, 2, SIM_U32, SIM_RW, W_OFF_P),
-	ONCE(1900, 2, SIM_U32, SIM_RW, W_OFF_I),
-	ONCE(2200, 1, SIM_U16, SIM_RO, W_SOC),
-	CONN(1000, 4, 1, SIM_U16, SIM_RO, W_STATUS),
-	CONN(1100, 4, 2, SIM_U32, SIM_RO, W_DC_VOLT),
-	CONN(1200, 4, 2, SIM_U32, SIM_RO, W_DC_CURR),
-	CONN(1300, 4, 2, SIM_U32, SIM_RO, W_POWER),
-	CONN(1400, 4, 1, SIM_U16, SIM_RO, W_TIME),
-	CONN(1500, 4, 1, SIM_U16, SIM_RO, W_SESSION_E100),
-	CONN(1600, 4, 2, SIM_U32, SIM_RW, W_LIM_P),
-	CONN(1700, 4, 2, SIM_U32, SIM_RW, W_LIM_I),
-	CONN(1800, 4, 2, SIM_U32, SIM_RW, W_OFF_P),
-	CONN(1900, 4, 2, SIM_U32, SIM_RW, W_OFF_I),
-	CONN(2200, 4, 1, SIM_U16, SIM_RO, W_SOC),
-	/* RFID card number, RW: 18 registers each for the charger and up to
-	 * 16 connectors from 2400 (306 in all): connector c at 2400 + 18 c */
 	CONN(2400, 18, 18, SIM_ASCII, SIM_RW, W_IDTOKEN),
-	ONCE(10100, 16, SIM_ASCII, SIM_RO, W_SERIAL),
 	ONCE(10116, 1, SIM_U16, SIM_RO, W_NCONN),
 	ONCE(10119, 2, SIM_U32, SIM_RO, W_MAX_POWER),
 	ONCE(10121, 2, SIM_U32, SIM_RO, W_MAX_OFF_POWER),
 	END,
 };
 
+/* DC HiPower: the connector count at 150 only; the manual lists neither
+ * 10116, 10119, 10121 nor the RFID card number for it. */
+static const struct row dc_hipower_rows[] = {
+	DC_ROWS,
+	ONCE(150, 1, SIM_U16, SIM_RO, W_NCONN),
+	XCONN(2400, 18, 18, SIM_ASCII, SIM_RW, W_IDTOKEN),
+	XONCE(10116, 1, SIM_U16, SIM_RO, W_NCONN),
+	XONCE(10119, 2, SIM_U32, SIM_RO, W_MAX_POWER),
+	XONCE(10121, 2, SIM_U32, SIM_RO, W_MAX_OFF_POWER),
+	END,
+};
+
 static const struct sim_model_info models[] = {
 	[SIM_MODEL_AC_WALLBOX] = { "autel-ac-wallbox", "MaxiCharger AC Wallbox",
-	    false, 1, 1, 3, 22000 },
+	    false, 1, 1, 3, 22000, "autel-ac-wallbox" },
 	[SIM_MODEL_AC_COMPACT] = { "autel-ac-compact", "MaxiCharger AC Compact",
-	    false, 1, 1, 1, 7400 },
+	    false, 1, 1, 1, 7400, "autel-ac-compact" },
 	[SIM_MODEL_AC_ULTRA] = { "autel-ac-ultra", "MaxiCharger AC Ultra",
-	    false, 2, 2, 3, 22000 },
+	    false, 2, 2, 3, 22000, "autel-ac-ultra" },
 	[SIM_MODEL_SINGLE] = { "autel-single", "MaxiCharger AC Single",
-	    false, 1, 1, 3, 11000 },
+	    false, 1, 1, 3, 11000, "autel-single" },
 	[SIM_MODEL_DC] = { "autel-dc", "MaxiCharger DC Compact",
-	    true, 8, 1, 3, 40000 },
+	    true, 8, 1, 3, 40000, "autel-dc" },
+	/* the gateway's autel-dc reads 150 where 10116 is refused */
+	[SIM_MODEL_DC_HIPOWER] = { "autel-dc-hipower",
+	    "MaxiCharger DC HiPower", true, 8, 2, 3, 240000, "autel-dc" },
 };
 
 static const struct row *const model_rows[] = {
@@ -229,6 +248,7 @@ static const struct row *const model_rows[] = {
 	[SIM_MODEL_AC_ULTRA] = ultra_rows,
 	[SIM_MODEL_SINGLE] = single_rows,
 	[SIM_MODEL_DC] = dc_rows,
+	[SIM_MODEL_DC_HIPOWER] = dc_hipower_rows,
 };
 
 /* Looks a model up by name; returns its description (static) or NULL. */
@@ -250,7 +270,7 @@ const char *
 sim_model_names(void)
 {
 	return "autel-ac-wallbox, autel-ac-compact, autel-ac-ultra, "
-	    "autel-single, autel-dc";
+	    "autel-single, autel-dc, autel-dc-hipower";
 }
 
 /* Sets a charger's defaults from its model; the scenario overrides them. */

@@ -51,8 +51,9 @@ sim_ready_json(struct sim_site *s, const char *control_path)
 		struct sim_charger *c = &s->chargers[i];
 
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, "
-		    "s:i, s:i, s:i}",
+		    "s:s, s:i, s:i, s:i}",
 		    "name", c->name, "model", c->model->name,
+		    "gateway_model", c->model->conf_model,
 		    "serial", c->serial, "link", model_link(c),
 		    "port", c->link == SIM_LINK_TCP ? c->port : 0,
 		    "unit_id", c->unit_id, "connectors", c->connectors));
@@ -191,7 +192,7 @@ sim_write_config(struct sim_site *s, const char *path)
 		struct sim_charger *c = &s->chargers[i];
 
 		fprintf(f, "charger \"%s\" {\n\tmodel = \"%s\"\n"
-		    "\tlink = \"%s\"\n", c->name, c->model->name,
+		    "\tlink = \"%s\"\n", c->name, c->model->conf_model,
 		    model_link(c));
 		if (c->link == SIM_LINK_TCP)
 			fprintf(f, "\thost = \"127.0.0.1\"\n\tport = %d\n",

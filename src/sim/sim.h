@@ -27,6 +27,7 @@ enum sim_model {
 	SIM_MODEL_AC_ULTRA,
 	SIM_MODEL_SINGLE,
 	SIM_MODEL_DC,
+	SIM_MODEL_DC_HIPOWER,
 };
 
 enum sim_link {
@@ -50,6 +51,7 @@ struct sim_model_info {
 	int default_connectors;
 	int default_phases;
 	uint32_t default_max_power_w;
+	const char *conf_model;  /* the gateway's model for it */
 };
 
 /* A time-shifted command: the EV follows `limit_w` from `at_ms` on. */

@@ -48,6 +48,8 @@ site_report(const struct site *s, struct site_report *r)
 	mv->healthy = s->meter.healthy;
 	mv->age_ms = m->age_ms >= 0 ? m->age_ms : -1;
 	mv->polls = m->present ? m->polls : 0;
+	if (m->present)
+		mv->io = m->io;
 	mv->total_w = m->present && m->polls > 0 ? m->total_power_w : NAN;
 	for (int p = 0; p < BAL_PHASES; p++) {
 		mv->phase_v[p] = m->present ? m->voltage_v[p] : NAN;
@@ -80,6 +82,7 @@ site_charger_view(const struct site *s, int c, struct site_charger_view *v)
 	v->firmware = r->firmware;
 	v->error = r->error;
 	v->unsupported = r->unsupported;
+	v->unit_id = l->unit_id;
 	switch (l->kind) {
 	case CFG_LINK_TCP:
 		snprintf(v->link, sizeof(v->link), "tcp %s:%d", l->host, l->port);
@@ -96,6 +99,7 @@ site_charger_view(const struct site *s, int c, struct site_charger_view *v)
 	v->online = r->online;
 	v->updated_ms = r->updated_ms;
 	v->polls = r->polls;
+	v->io = r->io;
 	v->failures = r->failures;
 	v->readback_errors = r->readback_errors;
 	v->first_conn = s->n_conns;
@@ -161,6 +165,7 @@ site_conn_view(const struct site *s, int k, struct site_conn_view *v)
 	v->status = site_status_name(cr->status, r->online);
 	v->power_w = r->online ? cr->power_w : NAN;
 	v->energy_wh = cr->energy_wh;
+	sb_fault_code_text(cr, v->fault, sizeof(v->fault));
 	v->setpoint_w = o->setpoint_w;
 	if (cc->control_unit == CFG_CONTROL_CURRENT)
 		amps = o->setpoint_ma / 1000.0;

@@ -89,6 +89,9 @@ struct site_conn {
 	int n_hist;
 	int32_t local_cap_w;    /* ocpp-edgectl limit / pause, BAL_NO_CAP */
 	int64_t local_until_ms; /* epoch ms it ends; 0 = until resume */
+	/* DC running energy total as last saved in the store (energy.c) */
+	double saved_base_wh, saved_session_wh;
+	int64_t saved_ms;
 };
 
 struct site {
@@ -178,6 +181,21 @@ void site_mark_backend(struct site *s, size_t i);
  * strings from cfg) for sb_start, with the offline limits in force. */
 void site_sb_conf(const struct site *s, struct sb_conf *conf,
     struct sb_charger_conf *chargers);
+
+/* ---- DC energy kept across restarts (energy.c) ---- */
+struct store;
+/* Fills the chargers' restored running energy totals (models without a
+ * cumulative register) from st, where site_energy_save put them. */
+void site_energy_restore(struct site *s, struct store *st,
+    struct sb_charger_conf *chargers);
+/* Saves the running energy totals of charger c's connectors from its
+ * latest reading when they changed: a finished session at once, the
+ * running session every SITE_ENERGY_SAVE_WH or SITE_ENERGY_SAVE_MS (any
+ * change when force, e.g. at stop). */
+void site_energy_save(struct site *s, struct store *st, int c,
+    int64_t now_ms, bool force);
+#define SITE_ENERGY_SAVE_WH 500
+#define SITE_ENERGY_SAVE_MS 60000
 
 /* Folds a charger's reading in at now_ms; marks a run when anything the
  * balancer uses changed. */
@@ -287,6 +305,7 @@ struct site_meter_view {
 	bool healthy;        /* as the balancer last saw it */
 	int64_t age_ms;      /* of the last reading; -1 unknown */
 	uint64_t polls;      /* good readings since start */
+	struct sb_io_stats io; /* its Modbus exchanges since start */
 	double total_w;
 	double phase_v[BAL_PHASES], phase_a[BAL_PHASES], phase_w[BAL_PHASES];
 	/* the household load as estimated (NaN: unknown; in PV mode the
@@ -323,11 +342,13 @@ struct site_charger_view {
 	const char *error;            /* "" when none */
 	const char *unsupported;      /* registers it refused, "" when none */
 	char link[CFG_PATH_MAX + 64]; /* "tcp 127.0.0.1:5021", ... */
+	int unit_id;                  /* Modbus unit / slave id */
 	bool online;
 	int64_t updated_ms;           /* monotonic, last reading; 0 never */
 	uint64_t polls;               /* Modbus polls completed since start */
 	unsigned failures;            /* consecutive failed exchanges now */
 	uint64_t readback_errors;     /* limits read back different */
+	struct sb_io_stats io;        /* its Modbus exchanges since start */
 	int first_conn;               /* its connectors' indexes */
 	int n_conns;
 };
@@ -346,6 +367,7 @@ struct site_conn_view {
 	const char *reason; /* "starting" before the first run */
 	const char *reason_text; /* the reason in plain words */
 	bool tx_running;    /* a transaction runs (charging or suspended) */
+	char fault[32];     /* the charger's fault codes, "" when none */
 };
 
 /* One cap behind a connector's setpoint. */

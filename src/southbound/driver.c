@@ -63,6 +63,66 @@ sb_pace(int64_t last_ms, int gap_ms)
 	}
 }
 
+const double sb_rt_bucket_ms[SB_RT_BUCKETS - 1] = {
+	5, 10, 25, 50, 100, 250, 500, 1000,
+};
+
+const char *
+sb_io_error_name(enum sb_io_error e)
+{
+	switch (e) {
+	case SB_IOE_TIMEOUT: return "timeout";
+	case SB_IOE_EXCEPTION: return "exception";
+	case SB_IOE_REFUSED: return "refused";
+	case SB_IOE_OTHER: return "other";
+	case SB_IOE_COUNT: break;
+	}
+	return "?";
+}
+
+/* Microseconds on the monotonic clock. */
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void
+sb_io_count(struct sb_dev *dev, int64_t elapsed_us, int err)
+{
+	struct sb_io_stats *io = &dev->io;
+	bool answered = err == 0 || (err > MODBUS_ENOBASE &&
+	    err < MODBUS_ENOBASE + SB_EXCEPTION_CODES);
+
+	if (err == ENOTCONN)
+		return; /* a dial-in charger not connected: no exchange */
+	if (answered) {
+		double ms = (double)elapsed_us / 1000.0;
+		int b = 0;
+
+		while (b < SB_RT_BUCKETS - 1 && ms > sb_rt_bucket_ms[b])
+			b++;
+		io->answers++;
+		io->rt_bucket[b]++;
+		io->rt_sum_s += ms / 1000.0;
+	}
+	if (err == 0)
+		return;
+	if (answered) {
+		io->errors[SB_IOE_EXCEPTION]++;
+		io->exceptions[err - MODBUS_ENOBASE]++;
+	} else if (err == ETIMEDOUT) {
+		io->errors[SB_IOE_TIMEOUT]++;
+	} else if (err == ECONNREFUSED) {
+		io->errors[SB_IOE_REFUSED]++;
+	} else {
+		io->errors[SB_IOE_OTHER]++;
+	}
+}
+
 /* Reads registers with function 03 or 04; returns 0 or -1 with errno. */
 static int
 read_regs(struct sb_dev *dev, modbus_t *ctx, int fc, unsigned addr,
@@ -70,16 +130,20 @@ read_regs(struct sb_dev *dev, modbus_t *ctx, int fc, unsigned addr,
 {
 	int rc;
 
+	int64_t t0;
+
 	sb_pace(dev->last_io_ms, dev->min_gap_ms);
+	t0 = mono_us();
 	if (fc == 4)
 		rc = modbus_read_input_registers(ctx, (int)addr, (int)count, out);
 	else
 		rc = modbus_read_registers(ctx, (int)addr, (int)count, out);
 	dev->last_io_ms = mono_now_ms();
+	if (rc >= 0 && rc != (int)count)
+		errno = EMBBADDATA;
+	sb_io_count(dev, mono_us() - t0, rc == (int)count ? 0 : errno);
 	if (rc == (int)count)
 		return 0;
-	if (rc >= 0)
-		errno = EMBBADDATA;
 	return -1;
 }
 
@@ -131,7 +195,11 @@ store_row(struct sb_dev *dev, const struct sb_row *row, const uint16_t *regs)
 	case SB_W_SERIAL:
 		sb_decode_ascii(regs, r->count, rd->serial, sizeof rd->serial);
 		break;
-	case SB_W_N_CONNECTORS: rd->n_connectors = (int)v; break;
+	case SB_W_N_CONNECTORS:
+		/* DC: two registers (150, 10116); a count wins over none */
+		if (v >= 1 || rd->n_connectors <= 0)
+			rd->n_connectors = (int)v;
+		break;
 	case SB_W_MAX_CURRENT: rd->max_current_a = v; break;
 	case SB_W_MAX_POWER: rd->max_power_w = v; break;
 	case SB_W_MAX_OFFLINE_POWER: rd->max_offline_power_w = v; break;
@@ -177,6 +245,8 @@ store_row(struct sb_dev *dev, const struct sb_row *row, const uint16_t *regs)
 	case SB_W_C_CHARGE_TIME: c->charge_time_s = (int)v; break;
 	case SB_W_C_TYPE: c->connector_type = (int)v; break;
 	case SB_W_C_SOC: c->soc_pct = (int)v; break;
+	case SB_W_C_FAULT_EU: c->fault_code_eu = (int64_t)v; break;
+	case SB_W_C_FAULT_US: c->fault_code_us = (int64_t)v; break;
 	default:
 		break;
 	}
@@ -194,9 +264,15 @@ known_unsupported(const struct sb_dev *dev, unsigned addr)
 
 /* What the gateway does without a row, for the log line. */
 static const char *
-without(const struct sb_dev *dev, enum sb_what what)
+without(const struct sb_dev *dev, enum sb_what what, unsigned addr)
 {
 	switch (what) {
+	case SB_W_N_CONNECTORS:
+		if (addr == 150)
+			return "not a DC HiPower: the count is read at 10116";
+		if (sb_reg_find(dev->model, SB_W_N_CONNECTORS)->base == 150)
+			return "the count is read at 150 (DC HiPower)";
+		return "left unknown";
 	case SB_W_CONTROL_MODE:
 		return dev->unit == SB_CONTROL_CURRENT ?
 		    "limits written in A (0.01 A registers)" :
@@ -233,7 +309,7 @@ mark_unsupported(struct sb_dev *dev, const struct sb_reg *r, unsigned addr,
 	    "%s%u %s", len > 0 ? ", " : "", addr, sb_what_name(r->what));
 	log_info("%s: register %u (%s) not supported (exception %02d): %s",
 	    dev->name, addr, sb_what_name(r->what), err - MODBUS_ENOBASE,
-	    without(dev, r->what));
+	    without(dev, r->what, addr));
 }
 
 /* The registers n rows (sorted by address) span from the first's. */
@@ -359,12 +435,16 @@ write_regs(struct sb_dev *dev, modbus_t *ctx, unsigned addr, unsigned count,
 {
 	int rc;
 
+	int64_t t0;
+
 	sb_pace(dev->last_io_ms, dev->min_gap_ms);
+	t0 = mono_us();
 	if (count == 1)
 		rc = modbus_write_register(ctx, (int)addr, regs[0]);
 	else
 		rc = modbus_write_registers(ctx, (int)addr, (int)count, regs);
 	dev->last_io_ms = mono_now_ms();
+	sb_io_count(dev, mono_us() - t0, rc >= 0 ? 0 : errno);
 	if (rc >= 0)
 		return 0;
 	return -1;
@@ -424,8 +504,9 @@ sb_reading_clear(struct sb_charger_reading *rd)
 		for (int k = 0; k < 3; k++)
 			c->voltage_v[k] = c->current_a[k] =
 			    c->phase_power_w[k] = NAN;
-		c->energy_wh = c->session_energy_wh = NAN;
+		c->energy_wh = c->session_energy_wh = c->energy_base_wh = NAN;
 		c->charge_time_s = c->soc_pct = c->connector_type = -1;
+		c->fault_code_eu = c->fault_code_us = -1;
 		c->limit_written = NAN;
 	}
 }
@@ -496,7 +577,7 @@ write_config(struct sb_dev *dev, modbus_t *ctx, enum sb_what what,
 			log_info("%s: register %u not in the manual's table "
 			    "for %s: %s", dev->name,
 			    what == SB_W_CONTROL_MODE ? 0u : 2u,
-			    dev->model->name, without(dev, what));
+			    dev->model->name, without(dev, what, 0));
 		*told = true;
 		return 0;
 	}
@@ -599,7 +680,8 @@ derive(struct sb_dev *dev)
 
 	/* Models without a cumulative register (DC): a running total of
 	 * the session energy 1500+x, carried over when a session ends (the
-	 * session counter drops).  Kept for the daemon's run only. */
+	 * session counter drops).  The daemon keeps it across restarts
+	 * (energy_base_wh / session_last_wh in the description). */
 	for (int k = 0; k < dev->n_conn && !answers(dev, SB_W_C_ENERGY); k++) {
 		struct sb_connector_reading *x = &rd->conn[k];
 
@@ -609,6 +691,7 @@ derive(struct sb_dev *dev)
 			dev->energy_base_wh[k] += dev->session_last_wh[k];
 		dev->session_last_wh[k] = x->session_energy_wh;
 		x->energy_wh = dev->energy_base_wh[k] + x->session_energy_wh;
+		x->energy_base_wh = dev->energy_base_wh[k];
 	}
 	if (dev->n_conn != 1)
 		return;

@@ -251,19 +251,6 @@ read_u32_both(struct sb_prober *p, const struct sb_model_desc *m,
 	return 0;
 }
 
-/* Reads a UINT16 row; -1 when refused. */
-static int
-read_u16(struct sb_prober *p, const struct sb_model_desc *m,
-    enum sb_what what, int c)
-{
-	const struct sb_reg *r = sb_reg_find(m, what);
-	uint16_t v;
-
-	if (r == NULL || read_ro(p, sb_reg_addr(r, c), 1, &v) != 0)
-		return -1;
-	return v;
-}
-
 /* Reads an ASCII row into out; 0 or -1 with errno. */
 static int
 read_ascii(struct sb_prober *p, const struct sb_model_desc *m,
@@ -332,12 +319,14 @@ probe_charger(struct sb_prober *p, struct sb_probe_result *out)
 		out->max_offline_power_w = pick_order(hi, lo, 0, 2e6,
 		    &out->word_order);
 
-	n = read_u16(p, m, SB_W_N_CONNECTORS, 0);
-	if (n <= 0 && out->model == SB_MODEL_DC) {
-		/* DC HiPower: register 150 */
+	/* every row the table has for it (DC: 150 on a HiPower, 10116 on
+	 * the others): the first that gives a count */
+	n = -1;
+	for (size_t i = 0; i < m->n_regs && n <= 0; i++) {
 		uint16_t v;
 
-		if (read_ro(p, 150, 1, &v) == 0)
+		if (m->regs[i].what == SB_W_N_CONNECTORS &&
+		    read_ro(p, m->regs[i].base, 1, &v) == 0)
 			n = v;
 	}
 	out->n_connectors = n > 0 && n <= SB_MAX_CONNECTORS ? n : 0;

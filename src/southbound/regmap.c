@@ -3,7 +3,9 @@
 #include "southbound/sb-private.h"
 #include "common/util.h"
 
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,7 +98,7 @@ sb_what_is_slow(enum sb_what what)
 /* AC Wallbox (one connector): maximum current at 10117; voltage and
  * current only charger-wide (10009.., 10015..), and the session's charging
  * time (10007, one register: UINT16); the connector's power at
- * 11023; start/stop, lock and firmware URL charger-wide at 30000..30002.
+ * 11023; its fault codes at 11141 (European) and 11143 (US); start/stop, lock and firmware URL charger-wide at 30000..30002.
  * Its table lists neither register 2, 10119, nor the connector status
  * 11000 and power 11005: the status is derived (driver.c). */
 static const struct sb_reg ac_wallbox_regs[] = {
@@ -111,6 +113,8 @@ static const struct sb_reg ac_wallbox_regs[] = {
 	R1(SB_W_C_CURRENT_L2, 10017, 2, SB_T_U32, 0.01, "A"),
 	R1(SB_W_C_CURRENT_L3, 10019, 2, SB_T_U32, 0.01, "A"),
 	RC(SB_W_C_POWER, 10023, 1000, 2, SB_T_U32, 1, "W"),
+	RC(SB_W_C_FAULT_EU, 10141, 1000, 2, SB_T_U32, 1, ""),
+	RC(SB_W_C_FAULT_US, 10143, 1000, 2, SB_T_U32, 1, ""),
 	W_(SB_W_C_START_STOP, 30000, 1, SB_T_U16),
 	W_(SB_W_C_LOCK, 30001, 1, SB_T_U16),
 	W_(SB_W_FIRMWARE_URL, 30002, 128, SB_T_ASCII),
@@ -151,6 +155,9 @@ static const struct sb_reg dc_regs[] = {
 	I_(SB_W_PRODUCT_TYPE, 100, 30, SB_T_ASCII, 1, ""),
 	I_(SB_W_FIRMWARE, 130, 20, SB_T_ASCII, 1, ""),
 	I_(SB_W_SERIAL, 10100, 16, SB_T_ASCII, 1, ""),
+	/* The connector count: 10116 on every DC model but the HiPower,
+	 * 150 on the HiPower only; a device answers one of them. */
+	I_(SB_W_N_CONNECTORS, 150, 1, SB_T_U16, 1, ""),
 	I_(SB_W_N_CONNECTORS, 10116, 1, SB_T_U16, 1, ""),
 	I_(SB_W_MAX_POWER, 10119, 2, SB_T_U32, 1, "W"),
 	I_(SB_W_MAX_OFFLINE_POWER, 10121, 2, SB_T_U32, 1, "W"),
@@ -252,6 +259,8 @@ static const char *const what_names[SB_W_COUNT] = {
 	[SB_W_C_TYPE] = "c.type",
 	[SB_W_C_ID_TOKEN] = "c.id-token",
 	[SB_W_C_SOC] = "c.soc",
+	[SB_W_C_FAULT_EU] = "c.fault-eu",
+	[SB_W_C_FAULT_US] = "c.fault-us",
 	[SB_W_C_POWER_LIMIT] = "c.power-limit",
 	[SB_W_C_CURRENT_LIMIT] = "c.current-limit",
 	[SB_W_C_OFFLINE_POWER] = "c.offline-power",
@@ -574,4 +583,16 @@ sb_plan_reads(const struct sb_model_desc *m, enum sb_phase phase,
 		b->first_row = (uint16_t)i;
 		b->n_rows = 1;
 	}
+}
+
+char *
+sb_fault_code_text(const struct sb_connector_reading *c, char *buf,
+    size_t len)
+{
+	buf[0] = '\0';
+	if (c->fault_code_eu > 0 || c->fault_code_us > 0)
+		snprintf(buf, len, "EU %08" PRIX32 " US %08" PRIX32,
+		    (uint32_t)(c->fault_code_eu > 0 ? c->fault_code_eu : 0),
+		    (uint32_t)(c->fault_code_us > 0 ? c->fault_code_us : 0));
+	return buf;
 }

@@ -71,6 +71,8 @@ enum sb_what {
 	SB_W_C_TYPE,
 	SB_W_C_ID_TOKEN,
 	SB_W_C_SOC,
+	SB_W_C_FAULT_EU,
+	SB_W_C_FAULT_US,
 	SB_W_C_POWER_LIMIT,
 	SB_W_C_CURRENT_LIMIT,
 	SB_W_C_OFFLINE_POWER,
@@ -240,6 +242,7 @@ struct sb_dev {
 	bool told_no_mode;          /* "limits written in W/A" logged */
 	bool told_no_timeout;       /* "relies on its offline limits" logged */
 	int last_errno;             /* of the last failed libmodbus call */
+	struct sb_io_stats io;      /* exchanges since start (published) */
 	const char *not_a_number;   /* a float row read as NaN this poll */
 	/* DC energy: the running total of finished sessions, and the last
 	 * session counter seen, per connector (Wh) */
@@ -293,5 +296,9 @@ const struct sb_reg *sb_drv_command_row(const struct sb_model_desc *m,
 /* Sets every reading field to its "unknown" marker. */
 void sb_reading_clear(struct sb_charger_reading *rd);
 void sb_meter_reading_clear(struct sb_meter_reading *mrd);
+
+/* Counts one exchange of dev that took elapsed_us and ended with err (0:
+ * a good answer). */
+void sb_io_count(struct sb_dev *dev, int64_t elapsed_us, int err);
 
 #endif

@@ -52,6 +52,8 @@ const char *sb_model_name(enum sb_model model);
  * the AC Ultra, 8 on DC models, 1 on the others; 0 for an unknown model.
  * The one source of truth for configuration checks. */
 int sb_model_max_connectors(enum sb_model model);
+/* The largest energy count a restored running total may hold, Wh. */
+#define SB_ENERGY_MAX_WH 1e15
 /* Chargers on one circuit at most (manual §2.1: 1 primary + 40). */
 #define SB_MAX_CHARGERS_PER_CIRCUIT 40
 
@@ -112,6 +114,12 @@ struct sb_charger_conf {
 	/* Offline limit per connector (index 0 = connector 1), in the
 	 * control unit (W or A); written on every (re)connect. */
 	double offline_limit[SB_MAX_CONNECTORS];
+	/* Models without a cumulative energy register (DC): the running
+	 * total of a previous run, per connector, Wh (0 for a fresh start):
+	 * the finished sessions' total and the session counter last seen
+	 * (a reading's energy_base_wh and session_energy_wh). */
+	double energy_base_wh[SB_MAX_CONNECTORS];
+	double session_last_wh[SB_MAX_CONNECTORS];
 };
 
 /* The site meter (type SB_METER_NONE = no meter). */
@@ -179,6 +187,31 @@ enum sb_status {
 	SB_STATUS_UNAVAILABLE_CONN = 11,
 };
 
+/* Modbus exchanges with one device, counted by its worker since start. */
+#define SB_RT_BUCKETS 9   /* response-time buckets, the last one +Inf */
+/* The upper bounds of the first SB_RT_BUCKETS - 1 buckets, ms. */
+extern const double sb_rt_bucket_ms[SB_RT_BUCKETS - 1];
+enum sb_io_error {
+	SB_IOE_TIMEOUT = 0,  /* no answer within the response timeout */
+	SB_IOE_EXCEPTION,    /* a Modbus exception (by code in exceptions) */
+	SB_IOE_REFUSED,      /* the TCP connection was refused */
+	SB_IOE_OTHER,        /* anything else: bad frame, reset, no device */
+	SB_IOE_COUNT
+};
+#define SB_EXCEPTION_CODES 12 /* exception codes 1..11 */
+struct sb_io_stats {
+	uint64_t answers;                  /* requests answered (incl.
+	                                      exceptions) */
+	uint64_t rt_bucket[SB_RT_BUCKETS]; /* answers by response time, not
+	                                      cumulative */
+	double rt_sum_s;                   /* their response times, s */
+	uint64_t errors[SB_IOE_COUNT];
+	uint64_t exceptions[SB_EXCEPTION_CODES]; /* by code */
+};
+/* The name of a kind of error ("timeout", "exception", "refused",
+ * "other").  Static storage. */
+const char *sb_io_error_name(enum sb_io_error e);
+
 /* What a connector reports.  Values the model lacks stay at their
  * "unknown" marker: -1 for integers, NAN for doubles. */
 struct sb_connector_reading {
@@ -189,15 +222,27 @@ struct sb_connector_reading {
 	double phase_power_w[3];
 	double energy_wh;        /* cumulative (AC) */
 	double session_energy_wh;
+	/* DC: the finished sessions' total under energy_wh (NAN on models
+	 * with a cumulative register) */
+	double energy_base_wh;
 	int charge_time_s;
 	int soc_pct;             /* DC only */
 	int connector_type;      /* 4 Type 1, 5 Type 2 */
+	/* Fault codes, European and US standard (Wallbox 1y141 / 1y143;
+	 * the manual gives no meanings): 0 none, -1 not read. */
+	int64_t fault_code_eu, fault_code_us;
 	char id_token[40];       /* "" when none */
 	/* The limit last written and read back, in the control unit, and
 	 * the generation of the setpoint it came from (0 = none yet). */
 	double limit_written;
 	uint64_t limit_generation;
 };
+
+/* The connector's fault codes for people and for OCPP's vendorErrorCode
+ * ("EU 00000001 US 00000000", at most 24 characters), or "" when the
+ * charger reports none (0 or not read).  Fills buf, returns it. */
+char *sb_fault_code_text(const struct sb_connector_reading *c, char *buf,
+    size_t len);
 
 /* A charger as last seen by its worker. */
 struct sb_charger_reading {
@@ -224,6 +269,7 @@ struct sb_charger_reading {
 	uint64_t polls;           /* completed polls since start */
 	uint64_t readback_errors; /* limit mismatches since start */
 	uint64_t implausible;     /* polls refused as out of range */
+	struct sb_io_stats io;    /* Modbus exchanges since start */
 	uint64_t commands_done;   /* sequence of the last finished command */
 	int command_result;       /* its result: 0 or an sb_err */
 	int64_t updated_ms;       /* monotonic time of the last good poll */
@@ -244,6 +290,7 @@ struct sb_meter_reading {
 	double export_kwh;
 	uint64_t polls;
 	uint64_t implausible; /* polls refused as out of range */
+	struct sb_io_stats io; /* Modbus exchanges since start */
 	int64_t updated_ms;   /* monotonic time of the last good reading */
 	int64_t age_ms;       /* now - updated_ms, -1 when never read */
 };

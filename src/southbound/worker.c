@@ -347,9 +347,17 @@ check_conf(const struct sb_conf *c, struct errs *e)
 		}
 		for (int k = 0; k < ch->connectors && k < SB_MAX_CONNECTORS;
 		    k++)
+		{
 			if (!(ch->offline_limit[k] >= 0))
 				err_add(e, "%s: offline limit of connector %d "
 				    "must be >= 0", who, k + 1);
+			if (!(ch->energy_base_wh[k] >= 0 &&
+			    ch->energy_base_wh[k] <= SB_ENERGY_MAX_WH) ||
+			    !(ch->session_last_wh[k] >= 0 &&
+			    ch->session_last_wh[k] <= SB_ENERGY_MAX_WH))
+				err_add(e, "%s: restored energy of connector %d "
+				    "out of range 0..1e15 Wh", who, k + 1);
+		}
 	}
 	check_shared(c, e);
 	if (c->meter.type != SB_METER_NONE) {
@@ -390,6 +398,7 @@ publish(struct sb *sb, struct sb_slot *s)
 	s->dev.rd.online = s->online;
 	s->dev.rd.failures = s->failures;
 	s->dev.rd.identified = s->dev.identified;
+	s->dev.rd.io = s->dev.mrd.io = s->dev.io;
 	if (s->dev.is_meter)
 		s->msnap = s->dev.mrd;
 	else
@@ -622,6 +631,7 @@ charger_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 	s->poll_req = false;
 	pthread_mutex_unlock(&sb->lock);
 	if (link_open(l) != 0) {
+		sb_io_count(d, 0, errno);
 		link_error(l, errno, d->rd.error, sizeof d->rd.error);
 		d->rd.fault = SB_FAULT_IO;
 		tell_down(s, d->rd.error, now);
@@ -742,6 +752,7 @@ meter_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 	s->poll_req = false;
 	pthread_mutex_unlock(&sb->lock);
 	if (link_open(l) != 0) {
+		sb_io_count(d, 0, errno);
 		link_error(l, errno, d->mrd.error, sizeof d->mrd.error);
 		d->mrd.why = SB_FAULT_IO;
 		tell_down(s, d->mrd.error, now);
@@ -1235,6 +1246,8 @@ sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
 		for (int k = 0; k < ch->connectors; k++) {
 			s->off[k] = ch->offline_limit[k];
 			s->off_gen[k] = 1;
+			d->energy_base_wh[k] = ch->energy_base_wh[k];
+			d->session_last_wh[k] = ch->session_last_wh[k];
 			if (ch->control_unit == SB_CONTROL_POWER)
 				d->offline_total_w += ch->offline_limit[k];
 		}

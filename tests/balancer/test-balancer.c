@@ -733,6 +733,34 @@ test_single_phase_chargers_and_switching(void)
 	ts_free(t);
 }
 
+/* Single-phase chargers wired to L2 and L3 count against that phase of
+ * their circuit, not against L1. */
+static void
+test_single_phase_circuit_wired_phase(void)
+{
+	struct tsite *t = ts_new(3, 40000, BAL_MODE_DLB);
+	int a, b, c;
+
+	t->circ[1].parent = 0;
+	t->circ[1].max_current_ma = 16000;
+	t->site.n_circuits = 2;
+	a = ts_add(t, 1, 1, 1, 7400);	/* L2 */
+	b = ts_add(t, 1, 1, 1, 7400);	/* L2 */
+	c = ts_add(t, 1, 2, 1, 7400);	/* L3 */
+	RUN_OK(t, 0);
+	/* L2: 16 A x 230 V = 3680 W for two: 1840 -> 1800 each (on L1 the
+	 * three would share 3680 W: below Pmin, the last one paused) */
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 1800);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 1800);
+	CU_ASSERT_EQUAL(t->out[a].reason, BAL_R_CAPPED_CIRCUIT);
+	CU_ASSERT_EQUAL(t->out[a].chain.bound_circuit, 1);
+	CU_ASSERT_EQUAL(t->out[a].chain.bound_phase, 1);
+	/* L3 alone: 3680 W -> 3600 */
+	CU_ASSERT_EQUAL(t->out[c].setpoint_w, 3600);
+	CU_ASSERT_EQUAL(t->out[c].chain.bound_phase, 2);
+	ts_free(t);
+}
+
 /* ALM per phase: the household on L1 is taken from the meter. */
 static void
 test_alm_phase_household(void)
@@ -1243,6 +1271,7 @@ static const struct cu_test rule_tests[] = {
 	{ "profile and max", test_profile_and_max },
 	{ "circuit tree", test_circuit_tree },
 	{ "single-phase chargers, switching", test_single_phase_chargers_and_switching },
+	{ "single-phase chargers on L2 / L3 of a circuit", test_single_phase_circuit_wired_phase },
 	{ "alm phase household", test_alm_phase_household },
 	{ "suspended EV gives way", test_suspended_ev_gives_way },
 	{ "fairer than the equal split", test_fairer_than_equal_split },

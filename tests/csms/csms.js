@@ -13,7 +13,8 @@
 //   {"cmd":"drop","identity":"CS001"}
 //   {"cmd":"set","bootStatus":"Pending","interval":5,"invalidIdTag":"X"}
 //       (invalidIdTag: StartTransaction / TransactionEvent with that
-//       IdToken answered Invalid; null for none)
+//       IdToken answered Invalid; null for none; password: the Basic
+//       auth password required from now on)
 //   {"cmd":"fail","action":"StartTransaction","count":2}
 //   {"cmd":"silence","action":"Heartbeat","count":1}   (no answer)
 //   {"cmd":"stall","identity":"CS001"}  (stop reading: a dead link)
@@ -223,6 +224,9 @@ async function startCsms(opts = {}) {
             }
             if (o.invalidIdTag !== undefined) {
                 state.invalidIdTag = o.invalidIdTag;
+            }
+            if (o.password !== undefined) {
+                opts.password = o.password;
             }
         },
         // The next count calls of action are answered with InternalError.

@@ -192,6 +192,31 @@ rc=$?
     fail "missing serial device: exit $rc, $(cat "$tmp/err")"
 pass "missing serial device reported (exit 6)"
 
+# ---- an address range: 127.0.0.0/29 on one charger's port ---------------
+# 127.0.0.1 .. 127.0.0.6 are probed 3 at once; only 127.0.0.1 has the
+# charger (the simulator listens there), the others refuse the connection.
+cport=$(json "$tmp/ready.json" 'j.chargers.filter(c => c.link === "tcp")[0].port')
+cname=$(json "$tmp/ready.json" 'j.chargers.filter(c => c.link === "tcp")[0].name')
+"$ctl" scan 127.0.0.0/29 --port "$cport" --parallel 3 --timeout 500 \
+    >"$tmp/cidr.out" 2>"$tmp/cidr.err"
+rc=$?
+[ "$rc" -eq 0 ] || fail "scan 127.0.0.0/29: exit $rc: $(cat "$tmp/cidr.err")"
+[ "$(grep -c '^charger "' "$tmp/cidr.out")" -eq 1 ] &&
+    grep -qF "host = \"127.0.0.1\"" "$tmp/cidr.out" &&
+    grep -qF "port = $cport" "$tmp/cidr.out" ||
+    fail "scan 127.0.0.0/29: $(cat "$tmp/cidr.out")"
+grep -qF "127.0.0.0/29 port $cport: 6/6 addresses probed, 1 device" \
+    "$tmp/cidr.err" || fail "no final progress line: $(cat "$tmp/cidr.err")"
+grep -q "127.0.0.0/29 port $cport: [0-9]/6 addresses probed" "$tmp/cidr.err" ||
+    fail "no progress line"
+pass "scan 127.0.0.0/29: $cname's charger at 127.0.0.1 only, with progress"
+# nothing in the range: exit 6 and said so
+"$ctl" scan 127.0.0.8/30 --port "$cport" >"$tmp/cidr.out" 2>"$tmp/cidr.err"
+rc=$?
+[ "$rc" -eq 6 ] && grep -q "no device answered at unit 1 (2 addresses)" \
+    "$tmp/cidr.out" && pass "an empty range: exit 6, said so" ||
+    fail "empty range: exit $rc: $(cat "$tmp/cidr.out")"
+
 # ---- bad command lines ----------------------------------------------------
 usage() { # expected-stderr-text args...
 	want=$1; shift
@@ -205,6 +230,9 @@ usage "--slave-ids '0-3': expected A-B with 1 <= A <= B <= 247" scan --rtu x --s
 usage "--parity 'mark': allowed none, even, odd" scan --rtu x --parity mark
 usage "--baud '300': allowed 1200..115200" scan --rtu x --baud 300
 usage "are for scan" status --rtu x
+"$ctl" scan 10.0.0.0/8 >"$tmp/out" 2>"$tmp/err"
+grep -q "N 20..32 (at most 4096 addresses)" "$tmp/err" || fail "range size message"
+usage "--parallel '0': allowed 1..64" scan 127.0.0.0/30 --parallel 0
 "$ctl" scan 127.0.0.1:70000 >"$tmp/out" 2>"$tmp/err"
 grep -q "port '70000' out of range 1..65535" "$tmp/err" || fail "port range message"
 pass "bad command lines exit 2, with the valid range"

@@ -92,13 +92,14 @@ async function metrics(url) {
   const typed = new Map();
   const helped = new Set();
   const seen = new Set();
+  const hist = new Map();
   const out = [];
   for (const line of r.body.slice(0, -1).split('\n')) {
     let m;
     if ((m = /^# HELP ([^ ]+) .+$/.exec(line))) {
       if (helped.has(m[1])) throw new Error('HELP twice: ' + m[1]);
       helped.add(m[1]);
-    } else if ((m = /^# TYPE ([^ ]+) (gauge|counter|untyped)$/.exec(line))) {
+    } else if ((m = /^# TYPE ([^ ]+) (gauge|counter|untyped|histogram)$/.exec(line))) {
       if (typed.has(m[1])) throw new Error('TYPE twice: ' + m[1]);
       typed.set(m[1], m[2]);
     } else if (line.startsWith('#') || line === '') {
@@ -107,7 +108,29 @@ async function metrics(url) {
       const s = sample(line);
       if (!s.name.startsWith('ocpp_edge_'))
         throw new Error('no ocpp_edge_ prefix: ' + s.name);
-      if (!typed.has(s.name)) throw new Error('sample before TYPE: ' + line);
+      // a histogram's _bucket (cumulative, le ascending, ending at +Inf),
+      // _sum and _count (= the +Inf bucket) series
+      const hm = /^(.*)_(bucket|sum|count)$/.exec(s.name);
+      if (!typed.has(s.name) && hm && typed.get(hm[1]) === 'histogram') {
+        const rest = s.labels.filter((l) => l[0] !== 'le')
+            .map((l) => l[0] + '=' + l[1]).sort().join(',');
+        const h = hist.get(hm[1] + '{' + rest + '}') || { le: -Infinity, v: 0 };
+        if (hm[2] === 'bucket') {
+          const le = s.labels.find((l) => l[0] === 'le');
+          if (!le) throw new Error('bucket without le: ' + line);
+          const bound = le[1] === '+Inf' ? Infinity : Number(le[1]);
+          if (!(bound > h.le) || Number(s.value) < h.v)
+            throw new Error('buckets not cumulative ascending: ' + line);
+          h.le = bound;
+          h.v = Number(s.value);
+        } else if (hm[2] === 'count' &&
+            (h.le !== Infinity || Number(s.value) !== h.v)) {
+          throw new Error('_count is not the +Inf bucket: ' + line);
+        }
+        hist.set(hm[1] + '{' + rest + '}', h);
+      } else if (!typed.has(s.name)) {
+        throw new Error('sample before TYPE: ' + line);
+      }
       if (typed.get(s.name) === 'counter' && !s.name.endsWith('_total'))
         throw new Error('counter without _total: ' + s.name);
       const key = s.name + '{' + s.labels.map((l) => l[0] + '=' + l[1])

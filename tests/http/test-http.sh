@@ -85,6 +85,37 @@ polls1=$(metric 'ocpp_edge_modbus_polls_total{device=bay1}')
 wait_for 5 sh -c "[ \$($PROBE metrics '${url}metrics' | grep -F 'ocpp_edge_modbus_polls_total{device=bay1} ' | sed 's/.* //') -gt $polls1 ]" &&
     pass "modbus_polls_total counts up" || fail "polls stuck at $polls1"
 
+# Modbus exchanges per device, as the workers count them: response times
+# of every answer (a histogram whose count follows the status's), and the
+# strict Wallboxes' refusal of the merged 10000..10020 span (exception 02).
+answers=$(metric 'ocpp_edge_modbus_response_seconds_count{device=bay1}')
+[ "${answers:-0}" -gt 0 ] &&
+    [ "$(metric 'ocpp_edge_modbus_response_seconds_bucket{device=bay1,le=+Inf}')" -ge "$answers" ] &&
+    pass "modbus_response_seconds: $answers answers from bay1" ||
+    fail "response histogram: $(grep 'response_seconds.*bay1' "$tmp/metrics.txt")"
+[ "$(metric 'ocpp_edge_modbus_exceptions_total{code=02,device=bay1}')" -ge 1 ] &&
+    [ "$(metric 'ocpp_edge_modbus_errors_total{device=bay1,kind=exception}')" -ge 1 ] &&
+    pass "exception 02 counted" ||
+    fail "exceptions: $(grep 'exception' "$tmp/metrics.txt" | grep bay1)"
+sa=$(st chargers.0.modbus.answers)
+[ "${sa:-0}" -ge "$answers" ] && pass "status: modbus.answers $sa" ||
+    fail "status modbus: $(st chargers.0.modbus)"
+# bay3 stops answering: timeouts; then refuses connections: refused.
+sim "silence bay3 on" >/dev/null
+timeouts() { [ "$(metric 'ocpp_edge_modbus_errors_total{device=bay3,kind=timeout}')" -ge 1 ]; }
+wait_for 10 timeouts && pass "a silent charger: timeouts counted" ||
+    fail "timeouts: $(grep 'errors_total.*bay3' "$tmp/metrics.txt")"
+sim "silence bay3 close" >/dev/null
+refused() { [ "$(metric 'ocpp_edge_modbus_errors_total{device=bay3,kind=refused}')" -ge 1 ]; }
+wait_for 15 refused && pass "a charger refusing connections: refused counted" ||
+    fail "refused: $($PROBE metrics "${url}metrics" | grep 'errors_total.*bay3')"
+[ "$(st chargers.2.modbus.errors.refused)" -ge 1 ] &&
+    pass "status: modbus.errors.refused" ||
+    fail "status errors: $(st chargers.2.modbus.errors)"
+sim "silence bay3 off" >/dev/null
+wait_for 20 sh -c "[ \$($PROBE metrics '${url}metrics' | grep -F 'ocpp_edge_modbus_up{device=bay3} ' | sed 's/.* //') = 1 ]" ||
+    fail "bay3 not back"
+
 # The site changes: household +10 kW -> 22000 / 3 -> 7300 W each; the
 # metrics follow.
 sim "household 12000" >/dev/null

@@ -9,14 +9,15 @@ csms_deps_install >"$tmp/npm.log" 2>&1 || { cat "$tmp/npm.log"; exit 99; }
 
 csms_pid=
 holder_pid=
-# start_csms: the CSMS with its command fifo kept open by a holder.
+# start_csms [ARGS...]: the CSMS (csms.js with ARGS) with its command
+# fifo kept open by a holder.
 start_csms() {
 	# (the old log goes first: the new one is truncated only once the
 	# fifo has a writer, and the old port must not be read meanwhile)
 	[ -f "$tmp/csms.log" ] && cat "$tmp/csms.log" >>"$tmp/csms-all.log"
 	rm -f "$tmp/csms.in" "$tmp/csms.log"
 	mkfifo "$tmp/csms.in"
-	NODE_PATH="$csms_deps/node_modules" node "$S/tests/csms/csms.js" \
+	NODE_PATH="$csms_deps/node_modules" node "$S/tests/csms/csms.js" "$@" \
 	    <"$tmp/csms.in" >"$tmp/csms.log" 2>&1 &
 	csms_pid=$!
 	sleep 1000 >"$tmp/csms.in" &

@@ -156,6 +156,12 @@ has "$tmp/d.log" "dc: implausible reading, not used: charger power 4e+09 W out o
 sim "garble dc off" >/dev/null
 dc_back() { [ "$(st chargers.4.online)" = true ]; }
 wait_for 20 dc_back && pass "DC back" || fail "DC not back"
+# ocpp-edgectl read by the charger's configured name (its address and
+# unit id from the running daemon)
+"$B/ocpp-edgectl" -s "$tmp/ctl.sock" read dc 10100 16 >"$tmp/read.out" 2>&1 &&
+    grep -q '^# text: "SIMdc' "$tmp/read.out" &&
+    pass "read by name: the DC's serial number at 10100" ||
+    fail "read dc: $(cat "$tmp/read.out")"
 stop_daemon
 
 # ocpp-edgectl read: any register as the device answers it, read only.

@@ -176,12 +176,12 @@ test_plan(void)
 	 * the charger-wide charging time, voltage and current that are the
 	 * connector's),
 	 * 11023..11038 (connector power, per-phase power, energy),
-	 * 11145..11164 (type, IdToken): three requests */
+	 * 11141..11164 (fault codes, type, IdToken): three requests */
 	sb_plan_reads(sb_model_desc(SB_MODEL_AC_WALLBOX), SB_PH_POLL, 1, &p);
 	CU_ASSERT_EQUAL_FATAL(p.n_blocks, 3);
 	CU_ASSERT(p.blocks[0].addr == 10000 && p.blocks[0].count == 21);
 	CU_ASSERT(p.blocks[1].addr == 11023 && p.blocks[1].count == 16);
-	CU_ASSERT(p.blocks[2].addr == 11145 && p.blocks[2].count == 20);
+	CU_ASSERT(p.blocks[2].addr == 11141 && p.blocks[2].count == 24);
 	CU_ASSERT_EQUAL(p.blocks[1].n_rows, 5);
 	/* 10009 is charger-wide in the table, connector 1's in the reading */
 	CU_ASSERT_EQUAL(p.rows[4].addr, 10009);
@@ -384,6 +384,8 @@ value_of(const struct sb_charger_reading *rd, const struct sb_reg *r, int c)
 	case SB_W_C_CHARGE_TIME: return k->charge_time_s;
 	case SB_W_C_TYPE: return k->connector_type;
 	case SB_W_C_SOC: return k->soc_pct;
+	case SB_W_C_FAULT_EU: return (double)k->fault_code_eu;
+	case SB_W_C_FAULT_US: return (double)k->fault_code_us;
 	default: return NAN;
 	}
 }
