@@ -77,7 +77,7 @@ struct site_conn {
 	int charger;       /* index into cfg->chargers */
 	int connector;     /* 1..n on its charger */
 	int ocpp_id;       /* 1.. in configuration order */
-	char label[CFG_NAME_MAX + 8]; /* "bay1/1" */
+	char label[CFG_NAME_MAX + 12]; /* "bay1/1": name, "/", connector */
 	bool submitted;    /* a setpoint was handed to the southbound */
 	int32_t written_w; /* last setpoint submitted, W */
 	double written_limit; /* the same in the charger's control unit */
