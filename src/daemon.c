@@ -819,8 +819,10 @@ check_config(const char *path)
 		return DAEMON_EXIT_CONFIG;
 	}
 	cfg_dump(&cfg, stdout);
-	printf("# %s: configuration valid (%zu charger%s)\n", path,
-	    cfg.n_chargers, cfg.n_chargers == 1 ? "" : "s");
+	printf("# %s: configuration valid (%zu charger%s%s)\n", path,
+	    cfg.n_chargers, cfg.n_chargers == 1 ? "" : "s",
+	    cfg_provisioning(&cfg) ? ": provisioning mode, the site comes "
+	    "from the backend" : "");
 	cfg_clear(&cfg);
 	return DAEMON_EXIT_OK;
 }

@@ -108,6 +108,7 @@ struct secline {
 
 struct load_ctx {
 	const char *file;
+	bool pushed; /* a site pushed by the backend, not the file */
 	struct secline *seclines;
 	size_t n_seclines;
 	struct err *errs;

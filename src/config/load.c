@@ -352,11 +352,29 @@ hand_over(struct load_ctx *ctx, struct cfg_errors *errors)
 	ctx->n_errs = 0;
 }
 
-int
-cfg_load_string(const char *name, const char *text, struct cfg *c,
-    struct cfg_errors *errors)
+/* The sections a backend may not push: the local safety settings. */
+static const char *const file_only[] = { "csms", "store", "http", "log",
+	NULL };
+
+/* Refuses the file-only sections in pushed text, each at its line. */
+static void
+check_pushed_sections(struct load_ctx *ctx)
 {
-	struct load_ctx ctx = { .file = name };
+	for (size_t i = 0; i < ctx->n_seclines; i++)
+		if (cfg_choice_index(file_only, ctx->seclines[i].name) >= 0)
+			cfg_add_error(ctx, ctx->seclines[i].line, "section '%s': "
+			    "set in the gateway's file only: allowed site, "
+			    "balancer, meter, southbound, charger",
+			    ctx->seclines[i].name);
+}
+
+/* Parses, copies and checks text; with base (a pushed site), the
+ * file-only sections come from base instead. */
+static int
+load_text(const char *name, const char *text, const struct cfg *base,
+    struct cfg *c, struct cfg_errors *errors)
+{
+	struct load_ctx ctx = { .file = name, .pushed = base != NULL };
 	char *buf;
 	size_t len;
 	struct tree t = { 0 };
@@ -368,6 +386,8 @@ cfg_load_string(const char *name, const char *text, struct cfg *c,
 	memset(c, 0, sizeof(*c));
 	buf = cfg_prescan(&ctx, text);
 	len = strlen(buf);
+	if (base != NULL)
+		check_pushed_sections(&ctx);
 
 	opts = build_opts(&cfg_root_sec);
 	root = cfg_init(opts, CFGF_NONE);
@@ -405,6 +425,12 @@ cfg_load_string(const char *name, const char *text, struct cfg *c,
 		t.http = cfg_getsec(root, "http");
 		t.log = cfg_getsec(root, "log");
 		copy_tree(&t, c);
+		if (base != NULL) {
+			c->csms = base->csms;
+			c->store = base->store;
+			c->http = base->http;
+			c->log = base->log;
+		}
 		cfg_check_all(&ctx, &t, c);
 		free(t.circuits);
 		free(t.chargers);
@@ -425,6 +451,29 @@ cfg_load_string(const char *name, const char *text, struct cfg *c,
 		return -1;
 	}
 	return 0;
+}
+
+int
+cfg_load_string(const char *name, const char *text, struct cfg *c,
+    struct cfg_errors *errors)
+{
+	return load_text(name, text, NULL, c, errors);
+}
+
+int
+cfg_load_site(const char *name, const char *text, const struct cfg *base,
+    struct cfg *c, struct cfg_errors *errors)
+{
+	if (strlen(text) > CFG_FILE_MAX) {
+		struct load_ctx ctx = { .file = name };
+
+		memset(c, 0, sizeof(*c));
+		cfg_add_error(&ctx, 0, "too large (%zu bytes): allowed at most "
+		    "%d bytes", strlen(text), CFG_FILE_MAX);
+		hand_over(&ctx, errors);
+		return -1;
+	}
+	return load_text(name, text, base, c, errors);
 }
 
 int
