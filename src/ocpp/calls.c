@@ -323,8 +323,8 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		    base));
 		return status_payload("Accepted");
 	}
-	if (strcmp(a, "DataTransfer") == 0)
-		/* No vendor extensions are implemented. */
+	if (strcmp(a, "DataTransfer") == 0 && s->cb->profile_action == NULL)
+		/* The daemon's hook below answers its own vendor's. */
 		return status_payload("UnknownVendorId");
 	if (strcmp(a, "UpdateFirmware") == 0) {
 		const char *url;
