@@ -170,6 +170,7 @@ struct cfg {
 		char id_tag[CFG_ID_TAG_MAX]; /* when a charger reports none */
 		int tx_unreachable_max_s;    /* 0 = a silent charger's
 					      * transaction never ends */
+		bool allow_remote_site; /* the backend may push the site */
 	} csms;
 
 	struct {
@@ -251,6 +252,9 @@ int cfg_load_site(const char *name, const char *text, const struct cfg *base,
 /* True when cfg has no charger: the gateway boots on its backend and
  * waits to be given its site (provisioning mode). */
 bool cfg_provisioning(const struct cfg *cfg);
+
+/* Makes *dst a copy of src (release it with cfg_clear). */
+void cfg_copy(struct cfg *dst, const struct cfg *src);
 
 /* Releases what cfg_load allocated and zeroes *cfg. */
 void cfg_clear(struct cfg *cfg);

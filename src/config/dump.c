@@ -161,6 +161,8 @@ cfg_dump(const struct cfg *c, FILE *fp)
 	put_int(fp, 8, "ping-timeout-s", c->csms.ping_timeout_s);
 	put_str(fp, 8, "id-tag", c->csms.id_tag);
 	put_int(fp, 8, "tx-unreachable-max-s", c->csms.tx_unreachable_max_s);
+	put_str(fp, 8, "allow-remote-site", c->csms.allow_remote_site ? "true" :
+	    "false");
 	fprintf(fp, "}\n\nstore {\n");
 	put_str(fp, 8, "path", c->store.path);
 	fprintf(fp, "}\n\nhttp {\n");

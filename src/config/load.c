@@ -241,6 +241,8 @@ copy_tree(struct tree *t, struct cfg *c)
 	get_str(s, "id-tag", c->csms.id_tag, sizeof(c->csms.id_tag));
 	c->csms.tx_unreachable_max_s = (int)cfg_getint(s,
 	    "tx-unreachable-max-s");
+	c->csms.allow_remote_site = get_enum(s, &cfg_csms_sec,
+	    "allow-remote-site") == 1;
 
 	s = t->balancer;
 	c->balancer.mode = (enum cfg_balancer_mode)get_enum(s, &cfg_balancer_sec,
@@ -535,6 +537,19 @@ fail:
 	free(text);
 	hand_over(&ctx, errors);
 	return -1;
+}
+
+void
+cfg_copy(struct cfg *dst, const struct cfg *src)
+{
+	*dst = *src;
+	dst->site.circuits = xcalloc(src->site.n_circuits + 1,
+	    sizeof(*dst->site.circuits));
+	memcpy(dst->site.circuits, src->site.circuits, src->site.n_circuits *
+	    sizeof(*dst->site.circuits));
+	dst->chargers = xcalloc(src->n_chargers + 1, sizeof(*dst->chargers));
+	memcpy(dst->chargers, src->chargers, src->n_chargers *
+	    sizeof(*dst->chargers));
 }
 
 void
