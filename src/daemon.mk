@@ -15,7 +15,7 @@ libdaemon_la_SOURCES = \
 	src/services.h src/control.c src/control.h \
 	src/http/http.h src/http/http-private.h src/http/http.c \
 	src/http/metrics.c \
-	src/daemon.c src/daemon.h src/ops.c
+	src/daemon.c src/daemon.h src/ops.c src/provision.c
 nodist_libdaemon_la_SOURCES = src/http/assets.c
 libdaemon_la_CFLAGS = $(AM_CFLAGS) $(THIRD_PARTY_CFLAGS)
 
