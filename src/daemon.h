@@ -90,6 +90,10 @@ int ops_set_local_cap(void *ud, int k, int32_t cap_w, int64_t until_ms,
  * restart_needed; NULL with *error. */
 struct json_t *ops_apply(struct daemon *d, struct cfg *next, const char *who,
     char **error);
+/* The headers of the sections that differ between the running
+ * configuration and next other than by the live settings: what only a
+ * restart applies.  Caller frees. */
+struct json_t *ops_restart_needed(struct daemon *d, struct cfg *next);
 /* cfg as --check-config prints it.  Caller frees. */
 char *ops_dump_text(const struct cfg *cfg);
 /* Appends to out the headers of the dump sections of b ("charger

@@ -94,12 +94,10 @@ ops_changed_sections(const char *a, const char *b, json_t *out)
  * "restart_needed"; each applied one is logged after who ("reload").
  * NULL with *error when the settings do not layer. */
 json_t *
-ops_apply(struct daemon *d, struct cfg *next, const char *who, char **error)
+ops_restart_needed(struct daemon *d, struct cfg *next)
 {
-	struct site_lb before, lb;
-	bool backend[SITE_MAX_SETTINGS] = { false };
-	json_t *applied = json_array(), *restart = json_array();
-	char *old_text, *new_text, *cause = NULL;
+	json_t *restart = json_array();
+	char *old_text, *new_text;
 
 	/* What differs besides the live settings needs a restart: the
 	 * running configuration against the new one with the running live
@@ -111,6 +109,17 @@ ops_apply(struct daemon *d, struct cfg *next, const char *who, char **error)
 	ops_changed_sections(old_text, new_text, restart);
 	free(old_text);
 	free(new_text);
+	return restart;
+}
+
+json_t *
+ops_apply(struct daemon *d, struct cfg *next, const char *who, char **error)
+{
+	struct site_lb before, lb;
+	bool backend[SITE_MAX_SETTINGS] = { false };
+	json_t *applied = json_array(), *restart = ops_restart_needed(d, next);
+	char *cause = NULL;
+
 	before = d->site.lb;
 	swap_live(&d->cfg, next);
 	if (daemon_settings_layer(d, &lb, backend, &cause) != 0) {

@@ -216,28 +216,31 @@ on_apply_restart(void *arg)
 	d->svc.restart(d->svc.ud);
 }
 
-/* Makes next (owned) the site in force: the settings live, a restart
- * when more than those changed.  Returns what the answer says. */
+/* Makes next (owned) the site in force: live when only the settings
+ * changed, else all of it at once by a restart (nothing live first: a
+ * new site cap must not meet the old chargers).  Returns what the answer
+ * says. */
 static const char *
 apply(struct daemon *d, struct cfg *next)
 {
 	char *error = NULL;
-	json_t *r;
-	size_t n;
+	json_t *r = ops_restart_needed(d, next);
+	size_t n = json_array_size(r);
 
+	json_decref(r);
 	log_changes(d, next);
-	r = ops_apply(d, next, "provisioning", &error);
-	if (r == NULL) {
+	if (n == 0) {
+		r = ops_apply(d, next, "provisioning", &error);
+		if (r != NULL) {
+			json_decref(r);
+			return "applied live";
+		}
 		/* The site is kept: a restart takes it from the store. */
 		log_warnx("provisioning: %s; restarting", error);
 		free(error);
-		n = 1;
 	} else {
-		n = json_array_size(json_object_get(r, "restart_needed"));
-		json_decref(r);
+		cfg_clear(next);
 	}
-	if (n == 0)
-		return "applied live";
 	if (d->apply_timer == NULL)
 		d->apply_timer = d->svc.timer_new(d->svc.ud, on_apply_restart,
 		    d);
