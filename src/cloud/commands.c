@@ -300,10 +300,23 @@ cloud_on_config_get(void *ud, const struct ocpp_ext_key *k, char *buf,
 {
 	struct cloud *c = ud;
 	size_t i = ext_index(c, k);
+	const char *source = "file";
+	int version = 0;
+	int64_t at = 0;
 
-	if (i >= site_n_setting_keys)
+	if (i < site_n_setting_keys) {
+		site_lb_format(&c->site->lb, i, buf, len);
+		return 0;
+	}
+	if (i > site_n_setting_keys + 1)
 		return -1;
-	site_lb_format(&c->site->lb, i, buf, len);
+	/* SiteConfiguration's Source and Version. */
+	if (c->svc->site_origin != NULL)
+		c->svc->site_origin(c->svc->ud, &source, &version, &at);
+	if (i == site_n_setting_keys)
+		snprintf(buf, len, "%s", source);
+	else
+		snprintf(buf, len, "%d", version);
 	return 0;
 }
 

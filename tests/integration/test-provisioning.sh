@@ -129,6 +129,25 @@ run_version() {
 	    [ "$(st site_config.version)" = 1 ] &&
 	    pass "$v: status: site from the backend, version $(st site_config.version)" ||
 	    fail "$v: status: source $(st site_config.source)"
+	# The origin, read-only, in the device model (1.6: two keys).
+	if [ "$v" = 1.6 ]; then
+		r=$(call GetConfiguration '{"key":["SiteConfigurationSource","SiteConfigurationVersion"]}')
+		got=$(echo "$r" | "$JG" result.configurationKey.0.value \
+		    result.configurationKey.1.value | tr '\n' ' ')
+	else
+		r=$(call GetVariables '{"getVariableData":[{"component":{"name":"SiteConfiguration"},"variable":{"name":"Source"}},{"component":{"name":"SiteConfiguration"},"variable":{"name":"Version"}}]}')
+		got=$(echo "$r" | "$JG" result.getVariableResult.0.attributeValue \
+		    result.getVariableResult.1.attributeValue | tr '\n' ' ')
+		call GetBaseReport '{"requestId":7,"reportBase":"FullInventory"}' >/dev/null
+		report_has_site() { grep '"action":"NotifyReport"' "$tmp/csms.log" |
+		    grep -q '"name":"SiteConfiguration"'; }
+		wait_for 10 report_has_site &&
+		    pass "$v: GetBaseReport shows the SiteConfiguration component" ||
+		    fail "$v: no SiteConfiguration in NotifyReport"
+	fi
+	[ "$got" = "backend 1 " ] &&
+	    pass "$v: device model: site configuration from the backend, version 1" ||
+	    fail "$v: device model: $got ($r)"
 	wait_for 10 all_charging || fail "$v: the cars do not all charge"
 	tx0=$(tx_msgs | grep -c .)
 
