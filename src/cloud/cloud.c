@@ -25,6 +25,20 @@ cloud_transaction(const struct cloud *c, int k, char *buf, size_t len)
 	return ocpp_session_transaction(c->s, k, buf, len);
 }
 
+bool
+cloud_tx_open(const struct cloud *c, int k)
+{
+	return c != NULL && c->s != NULL && ocpp_session_tx_open(c->s, k);
+}
+
+int
+cloud_end_tx_removed(struct cloud *c, int k)
+{
+	if (c == NULL || c->s == NULL)
+		return -1;
+	return ocpp_session_end_tx_removed(c->s, k);
+}
+
 void
 cloud_schedule_run(struct cloud *c)
 {
