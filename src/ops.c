@@ -96,7 +96,7 @@ ops_changed_sections(const char *a, const char *b, json_t *out)
 json_t *
 ops_restart_needed(struct daemon *d, struct cfg *next)
 {
-	json_t *restart = json_array();
+	json_t *restart = json_array(), *gone;
 	char *old_text, *new_text;
 
 	/* What differs besides the live settings needs a restart: the
@@ -107,6 +107,19 @@ ops_restart_needed(struct daemon *d, struct cfg *next)
 	new_text = ops_dump_text(next);
 	swap_live(next, &d->cfg);
 	ops_changed_sections(old_text, new_text, restart);
+	/* ... and the sections that are gone (a charger removed). */
+	gone = json_array();
+	ops_changed_sections(new_text, old_text, gone);
+	for (size_t i = 0; i < json_array_size(gone); i++) {
+		json_t *h = json_array_get(gone, i);
+		bool listed = false;
+
+		for (size_t j = 0; j < json_array_size(restart); j++)
+			listed |= json_equal(h, json_array_get(restart, j));
+		if (!listed)
+			json_array_append(restart, h);
+	}
+	json_decref(gone);
 	free(old_text);
 	free(new_text);
 	return restart;
