@@ -135,35 +135,57 @@ first_conn_of(const struct cfg *c, const char *name, int *connectors)
 	return 0;
 }
 
+/* True when connector k of the site in force is not in next. */
+static bool
+removed_in(struct daemon *d, int k, const struct cfg *next)
+{
+	const struct site_conn *sc = &d->site.conns[k];
+	int n = 0;
+
+	return first_conn_of(next, d->cfg.chargers[sc->charger].name,
+	    &n) == 0 || sc->connector > n;
+}
+
 /* Refuses next when a connector with an open transaction would get
- * another id or disappear: the backend would see its transaction move
- * or never end.  0, or -1 with *why (caller frees). */
+ * another id: the backend would see its transaction move.  (A connector
+ * that leaves the site has its transaction ended instead.)  0, or -1
+ * with *why (caller frees). */
 static int
 check_renumbering(struct daemon *d, const struct cfg *next, char **why)
 {
 	for (int k = 0; k < d->site.n_conns; k++) {
 		const struct site_conn *sc = &d->site.conns[k];
-		const char *name = d->cfg.chargers[sc->charger].name;
 		char tx[64];
 		int first, n = 0;
 
-		if (!cloud_transaction(d->cloud, sc->ocpp_id, tx, sizeof(tx)))
+		if (!cloud_tx_open(d->cloud, sc->ocpp_id) ||
+		    removed_in(d, k, next))
 			continue;
-		first = first_conn_of(next, name, &n);
-		if (first == 0 || sc->connector > n)
-			xasprintf(why, "connector %d (%s) has transaction %s "
-			    "open and the new site has no such connector: end "
-			    "the transaction first", sc->ocpp_id, sc->label, tx);
-		else if (first + sc->connector - 1 != sc->ocpp_id)
+		if (!cloud_transaction(d->cloud, sc->ocpp_id, tx, sizeof(tx)))
+			strlcpy_ok(tx, "(id not known yet)", sizeof(tx));
+		first = first_conn_of(next, d->cfg.chargers[sc->charger].name,
+		    &n);
+		if (first + sc->connector - 1 != sc->ocpp_id) {
 			xasprintf(why, "connector %d (%s) has transaction %s "
 			    "open and the new site would number it %d: keep the "
 			    "chargers before it, or end the transaction first",
 			    sc->ocpp_id, sc->label, tx, first + sc->connector - 1);
-		else
-			continue;
-		return -1;
+			return -1;
+		}
 	}
 	return 0;
+}
+
+/* Ends the transactions of the connectors that leave the site, with
+ * their last readings, before the site changes. */
+static void
+end_removed(struct daemon *d, const struct cfg *next)
+{
+	for (int k = 0; k < d->site.n_conns; k++)
+		if (removed_in(d, k, next) &&
+		    cloud_end_tx_removed(d->cloud, d->site.conns[k].ocpp_id) == 0)
+			log_info("provisioning: %s leaves the site: its "
+			    "transaction ended", d->site.conns[k].label);
 }
 
 /* Logs what differs between the site in force and next: each charger
@@ -229,6 +251,7 @@ apply(struct daemon *d, struct cfg *next)
 
 	json_decref(r);
 	log_changes(d, next);
+	end_removed(d, next);
 	if (n == 0) {
 		r = ops_apply(d, next, "provisioning", &error);
 		if (r != NULL) {
@@ -385,6 +408,7 @@ revert_site(struct daemon *d, char **reply)
 		/* No site in the file: provisioning mode again, which only
 		 * a restart builds. */
 		log_changes(d, &next);
+		end_removed(d, &next);
 		cfg_clear(&next);
 		if (d->apply_timer == NULL)
 			d->apply_timer = d->svc.timer_new(d->svc.ud,

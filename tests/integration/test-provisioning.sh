@@ -229,6 +229,33 @@ run_version() {
 	    pass "$v: GetSiteConfiguration: the backend's site, no csms" ||
 	    fail "$v: GetSiteConfiguration: $(head -3 "$tmp/get.txt")"
 
+	# bay3 leaves the site while charging: its transaction ends with the
+	# energy it read; bay1 and bay2 keep theirs.
+	awk '/^charger "bay3"/ { skip = 1 } !skip { print } /^\}/ { skip = 0 }' \
+	    "$tmp/bay3.conf" >"$tmp/two.conf"
+	wh=$(sim_get bay3 connectors.0.energy_wh | cut -d. -f1)
+	n=$(starts)
+	r=$(transfer SetSiteConfiguration "$tmp/two.conf")
+	echo "$r" | status_of | grep -qx Accepted || fail "$v: bay3 removed: $r"
+	wait_for 20 restarted "$n" || fail "$v: not back after bay3 removed"
+	one_end() { [ "$(ends | grep -c .)" -eq 1 ]; }
+	wait_for 10 one_end && pass "$v: bay3 removed: its transaction ended" ||
+	    fail "$v: bay3 removed: ends $(ends | grep -c .): $(ends | head -2)"
+	stop_wh=$(ends | grep -oE '"meterStop":[0-9]+|"value":[0-9.]+' |
+	    head -1 | grep -oE '[0-9]+' | head -1)
+	# (the car charges on: the last reading within 20 Wh of the one
+	# taken just before the push)
+	[ -n "$stop_wh" ] && [ "$((stop_wh + 20))" -ge "${wh:-0}" ] &&
+	    [ "$stop_wh" -le "$((${wh:-0} + 20))" ] &&
+	    pass "$v: bay3 removed: ended with the charger's energy, $stop_wh Wh" ||
+	    fail "$v: bay3 removed: ended with ${stop_wh:-none} Wh, the charger read ${wh:-?}"
+	has "$tmp/d.log" 'provisioning: charger "bay3" removed' ||
+	    fail "$v: the removal of bay3 not logged"
+	two_limits() { [ "$(sim_get bay1 connectors.0.limits.power_w) $(sim_get bay2 connectors.0.limits.power_w)" = "$1" ]; }
+	wait_for 10 two_limits "20000 20000" &&
+	    pass "$v: bay3 removed: bay1 and bay2 share 40 kW, 20000 W each" ||
+	    fail "$v: bay3 removed: limits $(limits)"
+
 	# The transactions end (cars unplugged), then a revert: provisioning
 	# mode again (the file has no site).
 	for c in bay1 bay2 bay3; do sim unplug "$c" 1 >/dev/null; done
