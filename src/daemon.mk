@@ -62,7 +62,7 @@ uninstall-edge-conf:
 	  echo "keeping the edited $(DESTDIR)$(sysconfdir)/ocpp-edge.conf"; \
 	fi
 .PHONY: install-edge-conf uninstall-edge-conf
-dist_doc_DATA += docs/configuration.md
+dist_doc_DATA += docs/configuration.md docs/provisioning.md
 
 # Tests: the configuration (CUnit) and the programs' command lines and
 # lifecycle (shell, real processes).
