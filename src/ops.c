@@ -88,11 +88,8 @@ ops_changed_sections(const char *a, const char *b, json_t *out)
 	}
 }
 
-/* Makes next (checked, owned: cleared here) the running configuration as
- * far as it can be live: the load-balancing settings are applied at once
- * and listed in "applied"; the other sections that differ are listed in
- * "restart_needed"; each applied one is logged after who ("reload").
- * NULL with *error when the settings do not layer. */
+/* The sections that differ between the running configuration and next
+ * other than by the live settings, added, changed or gone. */
 json_t *
 ops_restart_needed(struct daemon *d, struct cfg *next)
 {
@@ -125,6 +122,11 @@ ops_restart_needed(struct daemon *d, struct cfg *next)
 	return restart;
 }
 
+/* Makes next (checked, owned: cleared here) the running configuration as
+ * far as it can be live: the load-balancing settings are applied at once
+ * and listed in "applied"; the other sections that differ are listed in
+ * "restart_needed"; each applied one is logged after who ("reload").
+ * NULL with *error when the settings do not layer. */
 json_t *
 ops_apply(struct daemon *d, struct cfg *next, const char *who, char **error)
 {

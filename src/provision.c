@@ -118,8 +118,9 @@ provision_site_origin(void *ud, const char **source, int *version,
 	*set_epoch_ms = d->site_text != NULL ? d->site_set_epoch_ms : 0;
 }
 
-/* The connector id charger j of c has (1-based), its first connector
- * counted as 1; 0 when c has no charger of that name. */
+/* The connector id of charger name's first connector in c (the
+ * connectors counted from 1 in configuration order), *connectors its
+ * count; 0 when c has no charger of that name. */
 static int
 first_conn_of(const struct cfg *c, const char *name, int *connectors)
 {
