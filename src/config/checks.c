@@ -270,12 +270,25 @@ check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 		    "option 'charger': %zu chargers defined: allowed "
 		    "1..%d", c->n_chargers, CFG_MAX_CHARGERS);
 
-	for (size_t i = 0; i < c->n_chargers; i++) {
+	for (size_t i = 0, first = 1; i < c->n_chargers; i++) {
 		struct cfg_charger *ch = &c->chargers[i];
 		cfg_t *s = t->chargers[i];
 		int cmin, cmax, pmin_w;
 
 		cfg_check_name(ctx, s, &cfg_charger_sec);
+
+		/* A pinned id holds only where the order puts it: a change
+		 * that would renumber the charger is refused, not made. */
+		if (ch->ocpp_id > 0 && ch->ocpp_id != (int)first &&
+		    !cfg_is_bad(ctx, s, "ocpp-id")) {
+			snprintf(v, sizeof(v), "%d", ch->ocpp_id);
+			XERR(s, &cfg_charger_sec, "ocpp-id", v, "its first "
+			    "connector is numbered otherwise", "%zu (the "
+			    "connectors of the chargers before it, in "
+			    "configuration order, plus 1), or change those",
+			    first);
+		}
+		first += (size_t)ch->connectors;
 
 		cfg_model_connectors(ch->model, &cmin, &cmax);
 		if ((ch->connectors < cmin || ch->connectors > cmax) &&

@@ -137,6 +137,7 @@ struct cfg_charger {
 	int circuit_index;          /* into cfg.circuits; -1 = main connection */
 	enum cfg_control_unit control_unit;
 	enum cfg_word_order word_order;
+	int ocpp_id; /* its first connector's OCPP id, pinned; 0 = not */
 };
 
 struct cfg {

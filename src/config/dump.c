@@ -131,6 +131,8 @@ dump_site(const struct cfg *c, FILE *fp)
 		put_enum(fp, 8, "control-unit", cfg_control_choices,
 		    (int)ch->control_unit);
 		put_enum(fp, 8, "word-order", cfg_words_choices, (int)ch->word_order);
+		if (ch->ocpp_id > 0)
+			put_int(fp, 8, "ocpp-id", ch->ocpp_id);
 		fprintf(fp, "}\n");
 	}
 }

@@ -303,6 +303,7 @@ copy_tree(struct tree *t, struct cfg *c)
 		    &cfg_charger_sec, "control-unit");
 		ch->word_order = (enum cfg_word_order)get_enum(s, &cfg_charger_sec,
 		    "word-order");
+		ch->ocpp_id = (int)cfg_getint(s, "ocpp-id");
 	}
 
 	get_str(t->store, "path", c->store.path, sizeof(c->store.path));

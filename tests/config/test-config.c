@@ -945,6 +945,19 @@ test_check_override(void)
 	free(cause);
 }
 
+/* A pinned ocpp-id holds where the configuration order puts the
+ * charger's first connector, and is refused elsewhere. */
+static void
+test_ocpp_id_pins(void)
+{
+	CU_ASSERT_EQUAL(load(subst(base, "connectors = 2",
+	    "connectors = 2 ocpp-id = 2")), 0);
+	CU_ASSERT_EQUAL(cfg.chargers[1].ocpp_id, 2);
+	ONE_ERROR(subst(base, "connectors = 2", "connectors = 2 ocpp-id = 3"),
+	    "t.conf:16: option 'charger[b].ocpp-id': value '3': its first "
+	    "connector is numbered otherwise", "allowed 2 (");
+}
+
 /* A bootstrap file: csms and nothing of the site is valid (provisioning
  * mode); the site's required options are not asked for. */
 static void
@@ -1064,6 +1077,7 @@ main(void)
 		{ "tcp-listen serials, listen address", test_tcp_listen_serials },
 		{ "charger power and phases", test_charger_power_and_phases },
 		{ "1..200 chargers", test_charger_count },
+		{ "ocpp-id pins the first connector's id", test_ocpp_id_pins },
 		{ "bootstrap file: provisioning mode", test_bootstrap_file },
 		{ "pushed site: same checks, file-only sections kept",
 		  test_pushed_site },
