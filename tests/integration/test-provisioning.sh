@@ -261,6 +261,16 @@ run_version() {
 	for c in bay1 bay2 bay3; do sim unplug "$c" 1 >/dev/null; done
 	no_tx() { [ "$(ends | grep -c .)" -ge 3 ]; }
 	wait_for 15 no_tx || fail "$v: the unplugged cars' transactions did not end"
+	# No transaction now, but bay2 pins its connector id: a push that
+	# drops bay1 would renumber it and is refused by the checks.
+	awk '/^charger "bay1"/ { skip = 1 } !skip { print } /^\}/ { skip = 0 }' \
+	    "$tmp/two.conf" | sed 's/^charger "bay2" {$/&\n\tocpp-id = 2/' \
+	    >"$tmp/pinned.conf"
+	r=$(transfer SetSiteConfiguration "$tmp/pinned.conf")
+	echo "$r" | status_of | grep -qx Rejected &&
+	    echo "$r" | data_of | grep -q "^SetSiteConfiguration:[0-9]*: option 'charger\[bay2\].ocpp-id': value '2'" &&
+	    pass "$v: a pinned ocpp-id refuses the renumbering push" ||
+	    fail "$v: pinned ocpp-id: $r"
 	n=$(starts)
 	r=$(transfer RevertSiteConfiguration)
 	echo "$r" | status_of | grep -qx Accepted ||
