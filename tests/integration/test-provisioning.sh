@@ -221,6 +221,13 @@ run_version() {
 	wait_for 15 online3 && [ "$(st site_config.source)" = backend ] &&
 	    pass "$v: restarted: the backend's site, no push needed" ||
 	    fail "$v: restarted: source $(st site_config.source)"
+	# A reload reads the file again under the backend's site: nothing
+	# to restart for, the site stays the backend's.
+	ctl '{"cmd":"reload"}' >"$tmp/reload.json"
+	[ "$("$JG" result.restart_needed <"$tmp/reload.json")" = "[]" ] &&
+	    [ "$(st site_config.source)" = backend ] &&
+	    pass "$v: reload under the backend's site: nothing to restart for" ||
+	    fail "$v: reload: $(cat "$tmp/reload.json")"
 	transfer GetSiteConfiguration | data_of >"$tmp/get.txt"
 	has "$tmp/get.txt" "source: backend, version" &&
 	    has "$tmp/get.txt" 'charger "bay3" {' &&
