@@ -182,6 +182,22 @@ connector_json(const struct control_sources *src, int k)
 	    "fault", v.fault[0] != '\0' ? json_string(v.fault) : json_null());
 }
 
+/* Where the site configuration came from: source (file, backend, none),
+ * the backend's version and when it was pushed. */
+static json_t *
+origin_json(const struct control_sources *src)
+{
+	const char *source = "file";
+	int version = 0;
+	int64_t at = 0;
+
+	if (src->site_origin != NULL)
+		src->site_origin(src->ud, &source, &version, &at);
+	return json_pack("{s:s, s:o, s:o}", "source", source,
+	    "version", version > 0 ? json_integer(version) : json_null(),
+	    "set_at", at > 0 ? json_time(at) : json_null());
+}
+
 /* "status": the whole site. */
 static json_t *
 status_json(const struct control_sources *src, json_t *req, char **error)
@@ -232,9 +248,10 @@ status_json(const struct control_sources *src, json_t *req, char **error)
 		    "modbus", io_json(&v.io));
 		json_array_append_new(chargers, cj);
 	}
-	return json_pack("{s:s, s:s, s:I, s:o, s:o, s:o, "
+	return json_pack("{s:s, s:s, s:o, s:I, s:o, s:o, s:o, "
 	    "s:{s:i, s:s, s:o, s:I, s:I, s:s, s:i}, s:o, s:o}",
 	    "version", PACKAGE_VERSION, "site_id", cfg->site.id,
+	    "site_config", origin_json(src),
 	    "uptime_s", (json_int_t)((now - src->started_ms) / 1000),
 	    "now", json_time(epoch), "cloud", cloud,
 	    "settings", settings_json(&r),

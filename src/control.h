@@ -34,6 +34,10 @@ struct control_sources {
 	 * "reload", or NULL with *error (every error with file:line; the
 	 * running configuration stays).  NULL: reload is refused. */
 	struct json_t *(*reload)(void *ud, char **error);
+	/* Where the site configuration came from (services.site_origin);
+	 * NULL: the file. */
+	void (*site_origin)(void *ud, const char **source, int *version,
+	    int64_t *set_epoch_ms);
 	void *ud;
 };
 

@@ -304,6 +304,8 @@ loop_init(struct daemon *d, char **cause)
 		.timer_new = loop_timer_new,
 		.timer_arm = loop_timer_arm,
 		.timer_free = loop_timer_free,
+		.site_config = provision_site_config,
+		.site_origin = provision_site_origin,
 	};
 	/* The cloud's protocols and TLS material go into the context. */
 	d->cloud = cloud_new(&d->svc, &d->cfg, &info, raw_protocols, cause);
@@ -332,7 +334,9 @@ loop_finalise(struct daemon *d)
 	loop_timer_free(d->housekeeping);
 	loop_timer_free(d->balancer_run);
 	loop_timer_free(d->cap_timer);
+	loop_timer_free(d->apply_timer);
 	d->housekeeping = d->balancer_run = d->cap_timer = NULL;
+	d->apply_timer = NULL;
 	lws_context_destroy(d->lws);
 	d->lws = NULL;
 	cloud_free(d->cloud);
@@ -365,6 +369,11 @@ store_init(struct daemon *d, char **cause)
 			log_info("store: %lld queued message(s) were dropped by "
 			    "the queue bound before this start",
 			    (long long)qs.dropped);
+	}
+	if (provision_load(d, cause) != 0) {
+		store_close(d->store);
+		d->store = NULL;
+		return -1;
 	}
 	return 0;
 }
@@ -718,6 +727,7 @@ sources(struct daemon *d)
 		.started_epoch_ms = d->started_epoch_ms,
 		.set_local_cap = ops_set_local_cap,
 		.reload = ops_reload,
+		.site_origin = provision_site_origin,
 		.ud = d,
 	};
 }
@@ -823,8 +833,10 @@ check_config(const char *path)
 		return DAEMON_EXIT_CONFIG;
 	}
 	cfg_dump(&cfg, stdout);
-	printf("# %s: configuration valid (%zu charger%s)\n", path,
-	    cfg.n_chargers, cfg.n_chargers == 1 ? "" : "s");
+	printf("# %s: configuration valid (%zu charger%s%s)\n", path,
+	    cfg.n_chargers, cfg.n_chargers == 1 ? "" : "s",
+	    cfg_provisioning(&cfg) ? ": provisioning mode, the site comes "
+	    "from the backend" : "");
 	cfg_clear(&cfg);
 	return DAEMON_EXIT_OK;
 }
@@ -1019,6 +1031,7 @@ daemon_main(int argc, char **argv)
 		cfg_errors_free(&errors);
 		return DAEMON_EXIT_CONFIG;
 	}
+	cfg_copy(&d.file_cfg, &d.cfg);
 	if (!level_set)
 		level = tokens != NULL ? LOG_LEVEL_DEBUG : d.cfg.log.level;
 	log_init("ocpp-edged", level, target == -1 ? d.cfg.log.to_syslog :
@@ -1035,6 +1048,8 @@ daemon_main(int argc, char **argv)
 
 	log_finalise();
 	cfg_clear(&d.cfg);
+	cfg_clear(&d.file_cfg);
+	free(d.site_text);
 	if (d.restart_requested && rc == DAEMON_EXIT_OK) {
 		/* Reset from the backend: the same program, the same command
 		 * line, everything reloaded from the file and the store. */

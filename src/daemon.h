@@ -31,7 +31,14 @@ struct svc_timer;
 struct daemon {
 	const char *config_path;
 	const char *control_path;
-	struct cfg cfg;
+	struct cfg cfg;          /* in force: the file's, or its file-only
+				  * sections with the backend's site */
+	struct cfg file_cfg;     /* the file as read */
+	char *site_text;         /* the backend's site in force; NULL: the
+				  * file's */
+	int site_version;        /* of site_text; else the last one pushed */
+	int64_t site_set_epoch_ms; /* when site_text was pushed */
+	struct svc_timer *apply_timer; /* a restart for a new site */
 	struct lws_context *lws; /* the one event loop */
 	struct services svc;     /* what the loop offers the services */
 	int stop_signal;         /* the signal that asked us to stop, or 0 */
@@ -78,9 +85,35 @@ struct json_t *ops_reload(void *ud, char **error);
  * the store, and a run. */
 int ops_set_local_cap(void *ud, int k, int32_t cap_w, int64_t until_ms,
     char **cause);
+/* Makes next (owned) the running configuration: the load-balancing
+ * settings live (logged after who), the rest listed in the result's
+ * restart_needed; NULL with *error. */
+struct json_t *ops_apply(struct daemon *d, struct cfg *next, const char *who,
+    char **error);
+/* The headers of the sections that differ between the running
+ * configuration and next other than by the live settings: what only a
+ * restart applies.  Caller frees. */
+struct json_t *ops_restart_needed(struct daemon *d, struct cfg *next);
+/* cfg as --check-config prints it.  Caller frees. */
+char *ops_dump_text(const struct cfg *cfg);
+/* Appends to out the headers of the dump sections of b ("charger
+ * \"bay1\"") whose text is not in a. */
+void ops_changed_sections(const char *a, const char *b, struct json_t *out);
 /* At start: the kept overrides that have not ended. */
 int ops_local_caps_load(struct daemon *d, char **cause);
 /* Lifts the overrides whose time is up (housekeeping). */
 void ops_local_caps_expire(struct daemon *d);
+
+/* ---- provision.c: the site configuration from the backend ---- */
+
+/* At start, once the store is open: the backend's site kept in the store
+ * replaces the file's (unless csms.allow-remote-site = false). */
+int provision_load(struct daemon *d, char **cause);
+/* services.site_config: Set/Get/RevertSiteConfiguration. */
+enum svc_transfer provision_site_config(void *ud, const char *message_id,
+    const char *data, char **reply);
+/* services.site_origin. */
+void provision_site_origin(void *ud, const char **source, int *version,
+    int64_t *set_epoch_ms);
 
 #endif

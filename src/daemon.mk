@@ -16,7 +16,7 @@ libdaemon_la_SOURCES = \
 	src/services.h src/control.c src/control.h \
 	src/http/http.h src/http/http-private.h src/http/http.c \
 	src/http/metrics.c \
-	src/daemon.c src/daemon.h src/ops.c
+	src/daemon.c src/daemon.h src/ops.c src/provision.c
 nodist_libdaemon_la_SOURCES = src/http/assets.c
 libdaemon_la_CFLAGS = $(AM_CFLAGS) $(THIRD_PARTY_CFLAGS)
 
@@ -63,7 +63,7 @@ uninstall-edge-conf:
 	  echo "keeping the edited $(DESTDIR)$(sysconfdir)/ocpp-edge.conf"; \
 	fi
 .PHONY: install-edge-conf uninstall-edge-conf
-dist_doc_DATA += docs/configuration.md
+dist_doc_DATA += docs/configuration.md docs/provisioning.md
 
 # Tests: the configuration (CUnit) and the programs' command lines and
 # lifecycle (shell, real processes).
@@ -125,7 +125,8 @@ TESTS += tests/integration/test-local-loop.sh \
 	tests/integration/test-cloud-readings.sh \
 	tests/integration/test-dc-energy.sh \
 	tests/integration/test-sessions.sh \
-	tests/integration/test-alm-dynamics.sh
+	tests/integration/test-alm-dynamics.sh \
+	tests/integration/test-provisioning.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
@@ -134,7 +135,8 @@ EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-cloud-readings.sh \
 	tests/integration/test-dc-energy.sh \
 	tests/integration/test-sessions.sh \
-	tests/integration/test-alm-dynamics.sh
+	tests/integration/test-alm-dynamics.sh \
+	tests/integration/test-provisioning.sh
 
 # make bench: the whole loop (daemon + simulator + the test CSMS).
 bench_scripts += bench/bench-loop.sh

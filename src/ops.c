@@ -40,8 +40,8 @@ swap_live(struct cfg *a, struct cfg *b)
 }
 
 /* cfg as --check-config prints it.  Caller frees. */
-static char *
-dump_text(const struct cfg *cfg)
+char *
+ops_dump_text(const struct cfg *cfg)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -56,8 +56,8 @@ dump_text(const struct cfg *cfg)
 
 /* Appends to out the headers of the dump's sections ("charger \"bay1\"",
  * "csms") whose text differs between a and b. */
-static void
-changed_sections(const char *a, const char *b, json_t *out)
+void
+ops_changed_sections(const char *a, const char *b, json_t *out)
 {
 	const char *p = b;
 
@@ -88,55 +88,61 @@ changed_sections(const char *a, const char *b, json_t *out)
 	}
 }
 
-/* The control socket's reload (and SIGHUP): reads and checks the file;
- * refused with every error (file:line) while the running configuration
- * stays; else applies the load-balancing settings live and lists what
- * else differs as needing a restart. */
+/* The sections that differ between the running configuration and next
+ * other than by the live settings, added, changed or gone. */
 json_t *
-ops_reload(void *ud, char **error)
+ops_restart_needed(struct daemon *d, struct cfg *next)
 {
-	struct daemon *d = ud;
-	struct cfg next;
-	struct cfg_errors errors = { 0 };
-	struct site_lb before, lb;
-	bool backend[SITE_MAX_SETTINGS] = { false };
-	json_t *applied = json_array(), *restart = json_array();
-	char *old_text, *new_text, *cause = NULL;
+	json_t *restart = json_array(), *gone;
+	char *old_text, *new_text;
 
-	if (cfg_load(d->config_path, &next, &errors) != 0) {
-		char *text = NULL, *tmp;
-
-		xasprintf(&text, "%zu error%s in %s; the running configuration "
-		    "stays", errors.n, errors.n == 1 ? "" : "s", d->config_path);
-		for (size_t i = 0; i < errors.n; i++) {
-			xasprintf(&tmp, "%s\n%s", text, errors.msgs[i]);
-			free(text);
-			text = tmp;
-		}
-		cfg_errors_free(&errors);
-		*error = text;
-		json_decref(applied);
-		json_decref(restart);
-		return NULL;
-	}
 	/* What differs besides the live settings needs a restart: the
 	 * running configuration against the new one with the running live
 	 * settings. */
-	old_text = dump_text(&d->cfg);
-	swap_live(&next, &d->cfg);
-	new_text = dump_text(&next);
-	swap_live(&next, &d->cfg);
-	changed_sections(old_text, new_text, restart);
+	old_text = ops_dump_text(&d->cfg);
+	swap_live(next, &d->cfg);
+	new_text = ops_dump_text(next);
+	swap_live(next, &d->cfg);
+	ops_changed_sections(old_text, new_text, restart);
+	/* ... and the sections that are gone (a charger removed). */
+	gone = json_array();
+	ops_changed_sections(new_text, old_text, gone);
+	for (size_t i = 0; i < json_array_size(gone); i++) {
+		json_t *h = json_array_get(gone, i);
+		bool listed = false;
+
+		for (size_t j = 0; j < json_array_size(restart); j++)
+			listed |= json_equal(h, json_array_get(restart, j));
+		if (!listed)
+			json_array_append(restart, h);
+	}
+	json_decref(gone);
 	free(old_text);
 	free(new_text);
+	return restart;
+}
+
+/* Makes next (checked, owned: cleared here) the running configuration as
+ * far as it can be live: the load-balancing settings are applied at once
+ * and listed in "applied"; the other sections that differ are listed in
+ * "restart_needed"; each applied one is logged after who ("reload").
+ * NULL with *error when the settings do not layer. */
+json_t *
+ops_apply(struct daemon *d, struct cfg *next, const char *who, char **error)
+{
+	struct site_lb before, lb;
+	bool backend[SITE_MAX_SETTINGS] = { false };
+	json_t *applied = json_array(), *restart = ops_restart_needed(d, next);
+	char *cause = NULL;
+
 	before = d->site.lb;
-	swap_live(&d->cfg, &next);
+	swap_live(&d->cfg, next);
 	if (daemon_settings_layer(d, &lb, backend, &cause) != 0) {
-		swap_live(&d->cfg, &next);
+		swap_live(&d->cfg, next);
 		xasprintf(error, "settings: %s; the running configuration "
 		    "stays", cause);
 		free(cause);
-		cfg_clear(&next);
+		cfg_clear(next);
 		json_decref(applied);
 		json_decref(restart);
 		return NULL;
@@ -156,20 +162,70 @@ ops_reload(void *ud, char **error)
 			xasprintf(&line, "%s: %s -> %s", site_setting_keys[i].key,
 			    a, b);
 			json_array_append_new(applied, json_string(line));
-			log_info("reload: %s", line);
+			log_info("%s: %s", who, line);
 			free(line);
 		}
 	}
 	site_set_lb(&d->site, &lb);
 	(void)site_update_caps(&d->site, mono_now_ms());
 	d->svc.schedule_run(d->svc.ud);
+	cfg_clear(next);
+	return json_pack("{s:o, s:o}", "applied", applied, "restart_needed",
+	    restart);
+}
+
+/* The control socket's reload (and SIGHUP): reads and checks the file
+ * (and the backend's site over it when one is in force); refused with
+ * every error (file:line) while the running configuration stays; else
+ * applies the load-balancing settings live and lists what else differs
+ * as needing a restart. */
+json_t *
+ops_reload(void *ud, char **error)
+{
+	struct daemon *d = ud;
+	struct cfg file, next;
+	struct cfg_errors errors = { 0 };
+	json_t *r, *restart;
+	const char *what = d->config_path;
+
+	if (cfg_load(d->config_path, &file, &errors) == 0) {
+		if (d->site_text == NULL)
+			cfg_copy(&next, &file);
+		else if (cfg_load_site("backend site", d->site_text, &file,
+		    &next, &errors) != 0)
+			what = "the backend's site over the file";
+	}
+	if (errors.n > 0) {
+		char *text = NULL, *tmp;
+
+		xasprintf(&text, "%zu error%s in %s; the running configuration "
+		    "stays", errors.n, errors.n == 1 ? "" : "s", what);
+		for (size_t i = 0; i < errors.n; i++) {
+			xasprintf(&tmp, "%s\n%s", text, errors.msgs[i]);
+			free(text);
+			text = tmp;
+		}
+		cfg_errors_free(&errors);
+		cfg_clear(&file);
+		*error = text;
+		return NULL;
+	}
+	if (d->site_text != NULL)
+		strlcpy_ok(next.path, d->cfg.path, sizeof(next.path));
+	r = ops_apply(d, &next, "reload", error);
+	if (r == NULL) {
+		cfg_clear(&file);
+		return NULL;
+	}
+	cfg_clear(&d->file_cfg);
+	d->file_cfg = file;
+	restart = json_object_get(r, "restart_needed");
 	for (size_t i = 0; i < json_array_size(restart); i++)
 		log_warnx("reload: %s changed in %s: restart to apply it",
 		    json_string_value(json_array_get(restart, i)),
 		    d->config_path);
-	cfg_clear(&next);
-	return json_pack("{s:s, s:o, s:o}", "file", d->config_path,
-	    "applied", applied, "restart_needed", restart);
+	json_object_set_new(r, "file", json_string(d->config_path));
+	return r;
 }
 
 /* ---- Local overrides (ocpp-edgectl limit, pause, resume) ------------ */

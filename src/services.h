@@ -20,6 +20,13 @@ struct svc_fd {
 	void *arg;
 };
 
+/* The answer to a backend's DataTransfer for the gateway's own vendorId. */
+enum svc_transfer {
+	SVC_TRANSFER_ACCEPTED,
+	SVC_TRANSFER_REJECTED,
+	SVC_TRANSFER_UNKNOWN_MESSAGE_ID,
+};
+
 struct services {
 	void *ud; /* the loop's own, passed back to each function */
 	/* Asks for one balancer run on the loop soon; calls coalesce. */
@@ -37,6 +44,17 @@ struct services {
 	void (*timer_arm)(struct svc_timer *t, int64_t delay_ms);
 	/* Disarms and frees t (NULL is ignored). */
 	void (*timer_free)(struct svc_timer *t);
+	/* The site configuration from the backend (provision.c): one of
+	 * SetSiteConfiguration, GetSiteConfiguration, RevertSiteConfiguration
+	 * with its data (NULL: none); *reply (caller frees, may stay NULL)
+	 * is the answer's data. */
+	enum svc_transfer (*site_config)(void *ud, const char *message_id,
+	    const char *data, char **reply);
+	/* Where the site configuration in force came from: "file",
+	 * "backend" or "none" (provisioning mode), the backend's version
+	 * and when it was pushed (0 for the file). */
+	void (*site_origin)(void *ud, const char **source, int *version,
+	    int64_t *set_epoch_ms);
 };
 
 #endif

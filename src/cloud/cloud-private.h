@@ -96,6 +96,11 @@ int cloud_on_config_get(void *ud, const struct ocpp_ext_key *k, char *buf,
 enum ocpp_result cloud_on_config_set(void *ud, const struct ocpp_ext_key *k,
     const char *value, char **cause);
 void cloud_on_config_changed(void *ud, const char *key16, const char *value);
+/* DataTransfer: the gateway's own vendorId "ocpp-edge" goes to the
+ * loop's site_config; any other is UnknownVendorId.  Returns the
+ * answer's payload (caller frees), or NULL with *error. */
+char *cloud_data_transfer(struct cloud *c, const char *payload,
+    enum ocpp_rpc_error *error);
 /* At start: makes the connectors the backend left inoperative so again,
  * and keeps the changes scheduled for the end of a transaction. */
 void cloud_availability_load(struct cloud *c);

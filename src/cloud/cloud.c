@@ -25,6 +25,20 @@ cloud_transaction(const struct cloud *c, int k, char *buf, size_t len)
 	return ocpp_session_transaction(c->s, k, buf, len);
 }
 
+bool
+cloud_tx_open(const struct cloud *c, int k)
+{
+	return c != NULL && c->s != NULL && ocpp_session_tx_open(c->s, k);
+}
+
+int
+cloud_end_tx_removed(struct cloud *c, int k)
+{
+	if (c == NULL || c->s == NULL)
+		return -1;
+	return ocpp_session_end_tx_removed(c->s, k);
+}
+
 void
 cloud_schedule_run(struct cloud *c)
 {
@@ -190,12 +204,18 @@ cloud_start(struct cloud *c, struct lws_context *lws, struct store *store,
 
 	cloud_station_init(c);
 	for (size_t i = 0; i < site_n_setting_keys && i < ARRAY_SIZE(c->ext) -
-	    1; i++) {
+	    3; i++) {
 		c->ext[i].key16 = site_setting_keys[i].key16;
 		c->ext[i].component = "LoadBalancer";
 		c->ext[i].variable = site_setting_keys[i].variable;
 		c->ext[i].readonly = false;
 	}
+	/* The site configuration's origin, read-only (2.0.1 device model
+	 * component SiteConfiguration; 1.6 keys of the same meaning). */
+	c->ext[site_n_setting_keys] = (struct ocpp_ext_key){
+		"SiteConfigurationSource", "SiteConfiguration", "Source", true };
+	c->ext[site_n_setting_keys + 1] = (struct ocpp_ext_key){
+		"SiteConfigurationVersion", "SiteConfiguration", "Version", true };
 	c->callbacks = callbacks;
 	c->callbacks.ext_keys = c->ext;
 	c->s = ocpp_session_new(lws, &c->st, &c->station, &c->callbacks,

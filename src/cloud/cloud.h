@@ -44,4 +44,10 @@ void cloud_free(struct cloud *c);
  * into buf; false when none (or no backend). */
 bool cloud_transaction(const struct cloud *c, int k, char *buf, size_t len);
 
+/* True while connector k (1..n) has an open transaction. */
+bool cloud_tx_open(const struct cloud *c, int k);
+/* Ends connector k's open transaction: its charger left the site (queued
+ * durably on return).  0, or -1 when there is none. */
+int cloud_end_tx_removed(struct cloud *c, int k);
+
 #endif

@@ -3,6 +3,7 @@
  * firmware update, and the load-balancing keys the backend may set. */
 #include "cloud/cloud-private.h"
 
+#include <jansson.h>
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,10 +300,23 @@ cloud_on_config_get(void *ud, const struct ocpp_ext_key *k, char *buf,
 {
 	struct cloud *c = ud;
 	size_t i = ext_index(c, k);
+	const char *source = "file";
+	int version = 0;
+	int64_t at = 0;
 
-	if (i >= site_n_setting_keys)
+	if (i < site_n_setting_keys) {
+		site_lb_format(&c->site->lb, i, buf, len);
+		return 0;
+	}
+	if (i > site_n_setting_keys + 1)
 		return -1;
-	site_lb_format(&c->site->lb, i, buf, len);
+	/* SiteConfiguration's Source and Version. */
+	if (c->svc->site_origin != NULL)
+		c->svc->site_origin(c->svc->ud, &source, &version, &at);
+	if (i == site_n_setting_keys)
+		snprintf(buf, len, "%s", source);
+	else
+		snprintf(buf, len, "%d", version);
 	return 0;
 }
 
@@ -346,4 +360,54 @@ cloud_on_config_changed(void *ud, const char *key16, const char *value)
 		log_warnx("store: %s not kept: %s", key16, cause);
 		free(cause);
 	}
+}
+
+/* The vendorId of the gateway's own DataTransfer messages. */
+#define VENDOR_ID "ocpp-edge"
+
+char *
+cloud_data_transfer(struct cloud *c, const char *payload,
+    enum ocpp_rpc_error *error)
+{
+	static const char *const status[] = {
+		[SVC_TRANSFER_ACCEPTED] = "Accepted",
+		[SVC_TRANSFER_REJECTED] = "Rejected",
+		[SVC_TRANSFER_UNKNOWN_MESSAGE_ID] = "UnknownMessageId",
+	};
+	json_t *p = json_loads(payload, 0, NULL), *jd, *res;
+	const char *vendor = json_string_value(json_object_get(p, "vendorId"));
+	const char *message = json_string_value(json_object_get(p, "messageId"));
+	enum svc_transfer r;
+	char *reply = NULL, *out;
+
+	if (vendor == NULL) {
+		json_decref(p);
+		*error = OCPP_RPC_FORMAT;
+		return NULL;
+	}
+	if (strcmp(vendor, VENDOR_ID) != 0 || c->svc->site_config == NULL) {
+		json_decref(p);
+		return xstrdup("{\"status\":\"UnknownVendorId\"}");
+	}
+	jd = json_object_get(p, "data");
+	if (message == NULL) {
+		r = SVC_TRANSFER_UNKNOWN_MESSAGE_ID;
+	} else if (jd != NULL && !json_is_string(jd)) {
+		/* 2.0.1 allows any JSON: the site is text in the file's
+		 * syntax, as in 1.6. */
+		r = SVC_TRANSFER_REJECTED;
+		reply = xstrdup("data: not text: allowed the site sections in "
+		    "the configuration file's syntax, as one string");
+	} else {
+		r = c->svc->site_config(c->svc->ud, message,
+		    json_string_value(jd), &reply);
+	}
+	res = json_pack("{s:s}", "status", status[r]);
+	if (reply != NULL)
+		json_object_set_new(res, "data", json_string(reply));
+	out = json_dumps(res, JSON_COMPACT);
+	json_decref(res);
+	json_decref(p);
+	free(reply);
+	return out;
 }

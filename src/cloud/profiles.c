@@ -323,6 +323,7 @@ static const struct profile_action {
 	{ "ClearChargingProfile", clear_profiles },
 	{ "GetCompositeSchedule", composite_schedule },
 	{ "GetChargingProfiles", get_profiles },
+	{ "DataTransfer", cloud_data_transfer },
 };
 
 char *

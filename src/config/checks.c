@@ -258,21 +258,37 @@ check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 	/* chargers per circuit, [0] = the main connection */
 	int *on_circuit = xcalloc(c->site.n_circuits + 1, sizeof(int));
 
-	if (c->n_chargers == 0)
+	/* No charger in the file: provisioning mode, the site comes from
+	 * the backend, which the file must name. */
+	if (c->n_chargers == 0 && (ctx->pushed || c->csms.url[0] == '\0'))
 		cfg_add_error(ctx, 0, "option 'charger': no charger defined: "
-		    "allowed 1..%d charger \"NAME\" { ... } sections",
-		    CFG_MAX_CHARGERS);
+		    "allowed 1..%d charger \"NAME\" { ... } sections%s",
+		    CFG_MAX_CHARGERS, ctx->pushed ? "" : ", or none with a "
+		    "csms url to be given the site by the backend");
 	else if (c->n_chargers > CFG_MAX_CHARGERS)
 		cfg_add_error(ctx, cfg_sec_line(ctx, t->chargers[CFG_MAX_CHARGERS]),
 		    "option 'charger': %zu chargers defined: allowed "
 		    "1..%d", c->n_chargers, CFG_MAX_CHARGERS);
 
-	for (size_t i = 0; i < c->n_chargers; i++) {
+	for (size_t i = 0, first = 1; i < c->n_chargers; i++) {
 		struct cfg_charger *ch = &c->chargers[i];
 		cfg_t *s = t->chargers[i];
 		int cmin, cmax, pmin_w;
 
 		cfg_check_name(ctx, s, &cfg_charger_sec);
+
+		/* A pinned id holds only where the order puts it: a change
+		 * that would renumber the charger is refused, not made. */
+		if (ch->ocpp_id > 0 && ch->ocpp_id != (int)first &&
+		    !cfg_is_bad(ctx, s, "ocpp-id")) {
+			snprintf(v, sizeof(v), "%d", ch->ocpp_id);
+			XERR(s, &cfg_charger_sec, "ocpp-id", v, "its first "
+			    "connector is numbered otherwise", "%zu (the "
+			    "connectors of the chargers before it, in "
+			    "configuration order, plus 1), or change those",
+			    first);
+		}
+		first += (size_t)ch->connectors;
 
 		cfg_model_connectors(ch->model, &cmin, &cmax);
 		if ((ch->connectors < cmin || ch->connectors > cmax) &&
@@ -573,8 +589,11 @@ cfg_check_all(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 	char host[CFG_HOST_MAX];
 	int port;
 
-	cfg_check_required(ctx, t->site, &cfg_site_sec);
-	cfg_check_required(ctx, t->csms, &cfg_csms_sec);
+	/* Provisioning mode needs no site: only what is given is checked. */
+	if (!cfg_provisioning(c) || ctx->pushed)
+		cfg_check_required(ctx, t->site, &cfg_site_sec);
+	if (!ctx->pushed)
+		cfg_check_required(ctx, t->csms, &cfg_csms_sec);
 	for (size_t i = 0; i < c->site.n_circuits; i++)
 		cfg_check_required(ctx, t->circuits[i], &cfg_circuit_sec);
 	for (size_t i = 0; i < c->n_chargers; i++)
@@ -586,9 +605,10 @@ cfg_check_all(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 	check_circuits(ctx, t, c);
 	check_chargers(ctx, t, c);
 	check_power(ctx, t, c);
-	check_csms(ctx, t, c);
+	if (!ctx->pushed) /* the file's: checked when it was loaded */
+		check_csms(ctx, t, c);
 
-	if (meter_used)
+	if (meter_used && !cfg_provisioning(c))
 		check_link(ctx, t->meter, &cfg_meter_sec, &c->meter.link);
 	if (listen != NULL && !cfg_is_bad(ctx, t->southbound, "listen") &&
 	    cfg_split_listen(listen, host, sizeof(host), &port) != 0)
@@ -596,7 +616,8 @@ cfg_check_all(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 		    "not an address and port", "HOST:PORT, [IPV6]:PORT or "
 		    ":PORT with PORT 0..65535");
 
-	check_http(ctx, t->http, c);
+	if (!ctx->pushed)
+		check_http(ctx, t->http, c);
 
 	ep = xcalloc(c->n_chargers + 1, sizeof(*ep));
 	if (meter_used || cfg_has_meter(c))
@@ -656,4 +677,10 @@ bool
 cfg_has_meter(const struct cfg *c)
 {
 	return c->meter.link.host[0] != '\0' || c->meter.link.device[0] != '\0';
+}
+
+bool
+cfg_provisioning(const struct cfg *c)
+{
+	return c->n_chargers == 0;
 }

@@ -137,6 +137,7 @@ struct cfg_charger {
 	int circuit_index;          /* into cfg.circuits; -1 = main connection */
 	enum cfg_control_unit control_unit;
 	enum cfg_word_order word_order;
+	int ocpp_id; /* its first connector's OCPP id, pinned; 0 = not */
 };
 
 struct cfg {
@@ -170,6 +171,7 @@ struct cfg {
 		char id_tag[CFG_ID_TAG_MAX]; /* when a charger reports none */
 		int tx_unreachable_max_s;    /* 0 = a silent charger's
 					      * transaction never ends */
+		bool allow_remote_site; /* the backend may push the site */
 	} csms;
 
 	struct {
@@ -240,6 +242,21 @@ int cfg_load(const char *path, struct cfg *cfg, struct cfg_errors *errors);
 int cfg_load_string(const char *name, const char *text, struct cfg *cfg,
     struct cfg_errors *errors);
 
+/* A site pushed by the backend: text holds the site sections (site,
+ * balancer, meter, southbound, charger) in the file's syntax and is
+ * parsed and checked as a file named name would be, with the file-only
+ * sections (csms, store, http, log) taken from base; text that has one of
+ * those, or no charger, is refused.  Returns 0 or -1 as cfg_load. */
+int cfg_load_site(const char *name, const char *text, const struct cfg *base,
+    struct cfg *cfg, struct cfg_errors *errors);
+
+/* True when cfg has no charger: the gateway boots on its backend and
+ * waits to be given its site (provisioning mode). */
+bool cfg_provisioning(const struct cfg *cfg);
+
+/* Makes *dst a copy of src (release it with cfg_clear). */
+void cfg_copy(struct cfg *dst, const struct cfg *src);
+
 /* Releases what cfg_load allocated and zeroes *cfg. */
 void cfg_clear(struct cfg *cfg);
 
@@ -249,6 +266,9 @@ void cfg_errors_free(struct cfg_errors *errors);
 /* Prints the effective settings (defaults filled in) in the file's syntax
  * and units; the password is shown only as set or not set. */
 void cfg_dump(const struct cfg *cfg, FILE *fp);
+
+/* Prints only the site sections of cfg_dump (what a backend may push). */
+void cfg_dump_site(const struct cfg *cfg, FILE *fp);
 
 /* Checks a value the backend gives for option name ("balancer.mode",
  * "site.available-power-kw") against the schema's type and range, the

@@ -65,11 +65,11 @@ put_link(FILE *fp, const struct cfg_link *l)
 	put_int(fp, 8, "unit-id", l->unit_id);
 }
 
-void
-cfg_dump(const struct cfg *c, FILE *fp)
+/* Prints the site sections: site, balancer, meter, southbound and the
+ * chargers. */
+static void
+dump_site(const struct cfg *c, FILE *fp)
 {
-	fprintf(fp, "# effective settings from %s (units as in the file)\n",
-	    c->path);
 	fprintf(fp, "site {\n");
 	put_str(fp, 8, "id", c->site.id);
 	put_enum(fp, 8, "distribution", cfg_dist_choices,
@@ -85,26 +85,6 @@ cfg_dump(const struct cfg *c, FILE *fp)
 		put_str(fp, 16, "parent", ci->parent);
 		fprintf(fp, "        }\n");
 	}
-	fprintf(fp, "}\n\ncsms {\n");
-	put_str(fp, 8, "url", c->csms.url);
-	put_enum(fp, 8, "ocpp-version", cfg_version_choices,
-	    (int)c->csms.ocpp_version);
-	put_str(fp, 8, "identity", c->csms.identity);
-	put_int(fp, 8, "security-profile", c->csms.security_profile);
-	fprintf(fp, "        # password: %s\n", c->csms.password[0] != '\0' ?
-	    "set (not shown)" : "not set");
-	put_str(fp, 8, "ca-file", c->csms.ca_file);
-	put_str(fp, 8, "client-cert", c->csms.client_cert);
-	put_str(fp, 8, "client-key", c->csms.client_key);
-	put_int(fp, 8, "heartbeat-interval-s", c->csms.heartbeat_interval_s);
-	put_int(fp, 8, "retry-backoff-min-s", c->csms.retry_backoff_min_s);
-	put_int(fp, 8, "retry-backoff-random-s",
-	    c->csms.retry_backoff_random_s);
-	put_int(fp, 8, "retry-backoff-repeat", c->csms.retry_backoff_repeat);
-	put_int(fp, 8, "ping-interval-s", c->csms.ping_interval_s);
-	put_int(fp, 8, "ping-timeout-s", c->csms.ping_timeout_s);
-	put_str(fp, 8, "id-tag", c->csms.id_tag);
-	put_int(fp, 8, "tx-unreachable-max-s", c->csms.tx_unreachable_max_s);
 	fprintf(fp, "}\n\nbalancer {\n");
 	put_enum(fp, 8, "mode", cfg_mode_choices, (int)c->balancer.mode);
 	put_enum(fp, 8, "pv-mode", cfg_pv_choices, (int)c->balancer.pv_mode);
@@ -151,9 +131,41 @@ cfg_dump(const struct cfg *c, FILE *fp)
 		put_enum(fp, 8, "control-unit", cfg_control_choices,
 		    (int)ch->control_unit);
 		put_enum(fp, 8, "word-order", cfg_words_choices, (int)ch->word_order);
+		if (ch->ocpp_id > 0)
+			put_int(fp, 8, "ocpp-id", ch->ocpp_id);
 		fprintf(fp, "}\n");
 	}
-	fprintf(fp, "\nstore {\n");
+}
+
+void
+cfg_dump(const struct cfg *c, FILE *fp)
+{
+	fprintf(fp, "# effective settings from %s (units as in the file)\n",
+	    c->path);
+	dump_site(c, fp);
+	fprintf(fp, "\ncsms {\n");
+	put_str(fp, 8, "url", c->csms.url);
+	put_enum(fp, 8, "ocpp-version", cfg_version_choices,
+	    (int)c->csms.ocpp_version);
+	put_str(fp, 8, "identity", c->csms.identity);
+	put_int(fp, 8, "security-profile", c->csms.security_profile);
+	fprintf(fp, "        # password: %s\n", c->csms.password[0] != '\0' ?
+	    "set (not shown)" : "not set");
+	put_str(fp, 8, "ca-file", c->csms.ca_file);
+	put_str(fp, 8, "client-cert", c->csms.client_cert);
+	put_str(fp, 8, "client-key", c->csms.client_key);
+	put_int(fp, 8, "heartbeat-interval-s", c->csms.heartbeat_interval_s);
+	put_int(fp, 8, "retry-backoff-min-s", c->csms.retry_backoff_min_s);
+	put_int(fp, 8, "retry-backoff-random-s",
+	    c->csms.retry_backoff_random_s);
+	put_int(fp, 8, "retry-backoff-repeat", c->csms.retry_backoff_repeat);
+	put_int(fp, 8, "ping-interval-s", c->csms.ping_interval_s);
+	put_int(fp, 8, "ping-timeout-s", c->csms.ping_timeout_s);
+	put_str(fp, 8, "id-tag", c->csms.id_tag);
+	put_int(fp, 8, "tx-unreachable-max-s", c->csms.tx_unreachable_max_s);
+	put_str(fp, 8, "allow-remote-site", c->csms.allow_remote_site ? "true" :
+	    "false");
+	fprintf(fp, "}\n\nstore {\n");
 	put_str(fp, 8, "path", c->store.path);
 	fprintf(fp, "}\n\nhttp {\n");
 	put_str(fp, 8, "listen", c->http.listen);
@@ -165,4 +177,12 @@ cfg_dump(const struct cfg *c, FILE *fp)
 	put_str(fp, 8, "level", log_level_name(c->log.level));
 	put_str(fp, 8, "target", c->log.to_syslog ? "syslog" : "stderr");
 	fprintf(fp, "}\n");
+}
+
+void
+cfg_dump_site(const struct cfg *c, FILE *fp)
+{
+	fprintf(fp, "# site configuration from %s (units as in the file)\n",
+	    c->path);
+	dump_site(c, fp);
 }

@@ -241,6 +241,8 @@ copy_tree(struct tree *t, struct cfg *c)
 	get_str(s, "id-tag", c->csms.id_tag, sizeof(c->csms.id_tag));
 	c->csms.tx_unreachable_max_s = (int)cfg_getint(s,
 	    "tx-unreachable-max-s");
+	c->csms.allow_remote_site = get_enum(s, &cfg_csms_sec,
+	    "allow-remote-site") == 1;
 
 	s = t->balancer;
 	c->balancer.mode = (enum cfg_balancer_mode)get_enum(s, &cfg_balancer_sec,
@@ -301,6 +303,7 @@ copy_tree(struct tree *t, struct cfg *c)
 		    &cfg_charger_sec, "control-unit");
 		ch->word_order = (enum cfg_word_order)get_enum(s, &cfg_charger_sec,
 		    "word-order");
+		ch->ocpp_id = (int)cfg_getint(s, "ocpp-id");
 	}
 
 	get_str(t->store, "path", c->store.path, sizeof(c->store.path));
@@ -352,11 +355,29 @@ hand_over(struct load_ctx *ctx, struct cfg_errors *errors)
 	ctx->n_errs = 0;
 }
 
-int
-cfg_load_string(const char *name, const char *text, struct cfg *c,
-    struct cfg_errors *errors)
+/* The sections a backend may not push: the local safety settings. */
+static const char *const file_only[] = { "csms", "store", "http", "log",
+	NULL };
+
+/* Refuses the file-only sections in pushed text, each at its line. */
+static void
+check_pushed_sections(struct load_ctx *ctx)
 {
-	struct load_ctx ctx = { .file = name };
+	for (size_t i = 0; i < ctx->n_seclines; i++)
+		if (cfg_choice_index(file_only, ctx->seclines[i].name) >= 0)
+			cfg_add_error(ctx, ctx->seclines[i].line, "section '%s': "
+			    "set in the gateway's file only: allowed site, "
+			    "balancer, meter, southbound, charger",
+			    ctx->seclines[i].name);
+}
+
+/* Parses, copies and checks text; with base (a pushed site), the
+ * file-only sections come from base instead. */
+static int
+load_text(const char *name, const char *text, const struct cfg *base,
+    struct cfg *c, struct cfg_errors *errors)
+{
+	struct load_ctx ctx = { .file = name, .pushed = base != NULL };
 	char *buf;
 	size_t len;
 	struct tree t = { 0 };
@@ -368,6 +389,8 @@ cfg_load_string(const char *name, const char *text, struct cfg *c,
 	memset(c, 0, sizeof(*c));
 	buf = cfg_prescan(&ctx, text);
 	len = strlen(buf);
+	if (base != NULL)
+		check_pushed_sections(&ctx);
 
 	opts = build_opts(&cfg_root_sec);
 	root = cfg_init(opts, CFGF_NONE);
@@ -405,6 +428,12 @@ cfg_load_string(const char *name, const char *text, struct cfg *c,
 		t.http = cfg_getsec(root, "http");
 		t.log = cfg_getsec(root, "log");
 		copy_tree(&t, c);
+		if (base != NULL) {
+			c->csms = base->csms;
+			c->store = base->store;
+			c->http = base->http;
+			c->log = base->log;
+		}
 		cfg_check_all(&ctx, &t, c);
 		free(t.circuits);
 		free(t.chargers);
@@ -425,6 +454,29 @@ cfg_load_string(const char *name, const char *text, struct cfg *c,
 		return -1;
 	}
 	return 0;
+}
+
+int
+cfg_load_string(const char *name, const char *text, struct cfg *c,
+    struct cfg_errors *errors)
+{
+	return load_text(name, text, NULL, c, errors);
+}
+
+int
+cfg_load_site(const char *name, const char *text, const struct cfg *base,
+    struct cfg *c, struct cfg_errors *errors)
+{
+	if (strlen(text) > CFG_FILE_MAX) {
+		struct load_ctx ctx = { .file = name };
+
+		memset(c, 0, sizeof(*c));
+		cfg_add_error(&ctx, 0, "too large (%zu bytes): allowed at most "
+		    "%d bytes", strlen(text), CFG_FILE_MAX);
+		hand_over(&ctx, errors);
+		return -1;
+	}
+	return load_text(name, text, base, c, errors);
 }
 
 int
@@ -486,6 +538,19 @@ fail:
 	free(text);
 	hand_over(&ctx, errors);
 	return -1;
+}
+
+void
+cfg_copy(struct cfg *dst, const struct cfg *src)
+{
+	*dst = *src;
+	dst->site.circuits = xcalloc(src->site.n_circuits + 1,
+	    sizeof(*dst->site.circuits));
+	memcpy(dst->site.circuits, src->site.circuits, src->site.n_circuits *
+	    sizeof(*dst->site.circuits));
+	dst->chargers = xcalloc(src->n_chargers + 1, sizeof(*dst->chargers));
+	memcpy(dst->chargers, src->chargers, src->n_chargers *
+	    sizeof(*dst->chargers));
 }
 
 void

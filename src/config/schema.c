@@ -50,6 +50,7 @@ const char *const cfg_offline_profiles_choices[] = {
 	"all", "station-max", "none", NULL
 };
 const char *const cfg_target_choices[] = { "stderr", "syslog", NULL };
+const char *const cfg_bool_choices[] = { "false", "true", NULL };
 
 /* balancer.offline-meter-power-kw's default: 10 % of the available power */
 #define DEF_PERCENT_OF_AVAILABLE (-1.0)
@@ -90,6 +91,7 @@ static const struct opt_def csms_opts[] = {
 	INT("ping-timeout-s", 10, 1, 600, "s"),
 	STR("id-tag", "gateway", CFG_ID_TAG_MAX - 1, 0),
 	INT("tx-unreachable-max-s", 0, 0, 604800, "s"),
+	ENUM("allow-remote-site", "true", cfg_bool_choices),
 	END,
 };
 
@@ -150,6 +152,7 @@ static const struct opt_def charger_opts[] = {
 	STR("circuit", "", CFG_NAME_MAX - 1, 0),
 	ENUM("control-unit", "power", cfg_control_choices),
 	ENUM("word-order", "model", cfg_words_choices),
+	INT("ocpp-id", 0, 0, CFG_MAX_CHARGERS * CFG_MAX_CONNECTORS, ""),
 	END,
 };
 

@@ -526,6 +526,25 @@ render_chargers(FILE *out, json_t *chargers, int64_t now)
 	tbl_print(&kt, out, 0);
 }
 
+/* One line on where the site configuration came from. */
+static void
+render_site_config(FILE *out, json_t *o)
+{
+	const char *src = str(o, "source");
+	double v = num(o, "version");
+
+	if (src == NULL)
+		return;
+	if (strcmp(src, "backend") == 0)
+		fprintf(out, "site configuration: backend, version %.0f, set %s\n",
+		    v, str_na(o, "set_at"));
+	else if (strcmp(src, "none") == 0)
+		fprintf(out, "site configuration: none yet (provisioning mode, "
+		    "waiting for the backend)\n");
+	else
+		fprintf(out, "site configuration: file\n");
+}
+
 /* Renders the whole status screen. */
 int
 ctl_render_status(FILE *out, json_t *r)
@@ -541,6 +560,7 @@ ctl_render_status(FILE *out, json_t *r)
 	    str_na(r, "version"), str_na(r, "site_id"),
 	    isnan(up) ? NA : ctl_fmt_duration((int64_t)(up * 1000), d,
 	    sizeof(d)), now_s != NULL ? now_s : NA);
+	render_site_config(out, json_object_get(r, "site_config"));
 	fprintf(out, "\n");
 	render_cloud(out, json_object_get(r, "cloud"), now);
 	render_settings(out, json_object_get(r, "settings"));

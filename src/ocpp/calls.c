@@ -323,9 +323,6 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		    base));
 		return status_payload("Accepted");
 	}
-	if (strcmp(a, "DataTransfer") == 0)
-		/* No vendor extensions are implemented. */
-		return status_payload("UnknownVendorId");
 	if (strcmp(a, "UpdateFirmware") == 0) {
 		const char *url;
 		int64_t when = 0;
@@ -365,7 +362,14 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 			if (res == NULL)
 				*err = OCPP_RPC_INTERNAL;
 		}
-		return res;
+		if (res != NULL || *err != OCPP_RPC_NOT_SUPPORTED ||
+		    strcmp(a, "DataTransfer") != 0)
+			return res;
+	}
+	/* A vendor extension the daemon does not answer. */
+	if (strcmp(a, "DataTransfer") == 0) {
+		*err = OCPP_RPC_OK;
+		return status_payload("UnknownVendorId");
 	}
 	*err = OCPP_RPC_NOT_SUPPORTED;
 	return NULL;

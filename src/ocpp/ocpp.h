@@ -296,6 +296,13 @@ bool ocpp_session_tx_open(const struct ocpp_session *s, int k);
 bool ocpp_session_transaction(const struct ocpp_session *s, int k,
     char *buf, size_t len);
 
+/* Ends connector k's open transaction because its charger left the site
+ * (the backend's new site configuration has no such connector): now, with
+ * the last energy reading, reason Other (2.0.1 trigger
+ * AbnormalCondition).  The end is queued durably on return.  Returns 0,
+ * or -1 when k has no open transaction. */
+int ocpp_session_end_tx_removed(struct ocpp_session *s, int k);
+
 /* Sends a CALL that is not a transaction message (DataTransfer, …) when
  * the link is up; response JSON goes nowhere but the debug log.
  * Returns 0, or -1 when offline. */

@@ -601,6 +601,26 @@ end_unreachable(struct ocpp_session *s, int k)
 	session_end_tx(s, k, &e);
 }
 
+int
+ocpp_session_end_tx_removed(struct ocpp_session *s, int k)
+{
+	struct conn_state *cs;
+	const struct ocpp_connector *c;
+	struct tx_end e = { "Other", "Other", "AbnormalCondition",
+		wall_now_ms(), 0 };
+
+	if (!ocpp_session_tx_open(s, k))
+		return -1;
+	cs = &s->cs[k];
+	c = &s->station->conn[k];
+	e.wh = !c->stale && c->energy_wh > cs->tx_wh ? c->energy_wh :
+	    cs->tx_wh;
+	log_info("connector %d: its charger left the site; its transaction "
+	    "ends (Other, %.0f Wh)", k, e.wh);
+	session_end_tx(s, k, &e);
+	return 0;
+}
+
 /* 1.6 UnlockConnector on connector k during its transaction (1.6 §5.19):
  * the transaction ends first (UnlockCommand, the last energy reading), and
  * none starts again until the connector leaves the charging states. */

@@ -687,12 +687,12 @@ test_charger_count(void)
 	/* An unknown section name does not count as a charger. */
 	ONE_ERROR(subst(base, "charger \"b\"", "chargr \"b\""),
 	    "t.conf:16: option 'chargr': unknown section", NULL);
-	/* None. */
-	CU_ASSERT_EQUAL(load("site { available-power-kw = 10 }\n"
-	    "csms { url = \"ws://h/\" identity = \"x\" }\n"), -1);
+	/* None, and no backend to be given a site by. */
+	CU_ASSERT_EQUAL(load("site { available-power-kw = 10 }\n"), -1);
 	CU_ASSERT_EQUAL(errs.n, 1);
 	CU_ASSERT(err_has(0, "t.conf: option 'charger': no charger defined",
 	    "allowed 1..200"));
+	CU_ASSERT(err_has(0, "csms url", NULL));
 
 	/* 200 is the most: 200 x 4.2 kW = 840 kW < 1000 kW available, and
 	 * 2000 A x 230 V x 3 = 1380 kW on the breaker; 40 per circuit. */
@@ -945,6 +945,100 @@ test_check_override(void)
 	free(cause);
 }
 
+/* A pinned ocpp-id holds where the configuration order puts the
+ * charger's first connector, and is refused elsewhere. */
+static void
+test_ocpp_id_pins(void)
+{
+	CU_ASSERT_EQUAL(load(subst(base, "connectors = 2",
+	    "connectors = 2 ocpp-id = 2")), 0);
+	CU_ASSERT_EQUAL(cfg.chargers[1].ocpp_id, 2);
+	ONE_ERROR(subst(base, "connectors = 2", "connectors = 2 ocpp-id = 3"),
+	    "t.conf:16: option 'charger[b].ocpp-id': value '3': its first "
+	    "connector is numbered otherwise", "allowed 2 (");
+}
+
+/* A bootstrap file: csms and nothing of the site is valid (provisioning
+ * mode); the site's required options are not asked for. */
+static void
+test_bootstrap_file(void)
+{
+	CU_ASSERT_EQUAL_FATAL(load("csms { url = \"ws://127.0.0.1:9/\" "
+	    "identity = \"gw\" }\nstore { path = \"x.db\" }\n"), 0);
+	CU_ASSERT_EQUAL(cfg.n_chargers, 0);
+	CU_ASSERT(cfg_provisioning(&cfg));
+	/* What it does give is still checked. */
+	ONE_ERROR("csms { url = \"ws://127.0.0.1:9/\" identity = \"gw\" }\n"
+	    "balancer { reserve-pct = 90 }\n", "t.conf:2: option "
+	    "'balancer.reserve-pct': value '90'", "allowed 0..50");
+}
+
+/* The site part of base (lines 1-8 and 13-16), for pushes. */
+static const char *pushed_site =
+    "site {\n"                                             /* 1 */
+    "	id = \"s1\"\n"                                      /* 2 */
+    "	main-breaker-a = 63\n"                              /* 3 */
+    "	available-power-kw = 40\n"                          /* 4 */
+    "	circuit \"main\" { max-current-a = 63 }\n"          /* 5 */
+    "}\n"                                                  /* 6 */
+    "balancer { mode = \"alm\" }\n"                         /* 7 */
+    "meter { host = \"127.0.0.1\" port = 5020 }\n"          /* 8 */
+    "charger \"a\" { model = \"autel-ac-wallbox\" host = \"127.0.0.1\" "
+    "port = 5021 max-power-kw = 22 circuit = \"main\" }\n"  /* 9 */
+    "charger \"b\" { model = \"autel-ac-ultra\" host = \"127.0.0.1\" "
+    "port = 5022 connectors = 2 max-power-kw = 11 }\n";    /* 10 */
+
+/* Loads text as a push over base's file-only sections. */
+static int
+load_pushed(const char *text)
+{
+	struct cfg file;
+	struct cfg_errors ferr = { 0 };
+	int rc;
+
+	CU_ASSERT_EQUAL_FATAL(cfg_load_string("f.conf", base, &file, &ferr), 0);
+	cfg_clear(&cfg);
+	cfg_errors_free(&errs);
+	rc = cfg_load_site("push", text, &file, &cfg, &errs);
+	for (size_t i = 0; i < errs.n; i++)
+		printf("\n    | %s", errs.msgs[i]);
+	cfg_clear(&file);
+	return rc;
+}
+
+/* A pushed site: the same parser and checks, its own line numbers, the
+ * file-only sections from the file and refused in the push. */
+static void
+test_pushed_site(void)
+{
+	CU_ASSERT_EQUAL_FATAL(load_pushed(pushed_site), 0);
+	CU_ASSERT_EQUAL(cfg.n_chargers, 2);
+	CU_ASSERT_STRING_EQUAL(cfg.csms.url, "ws://127.0.0.1:9000/ocpp");
+	CU_ASSERT_STRING_EQUAL(cfg.csms.identity, "s1");
+
+	/* Five mistakes, five lines, numbered in the pushed text. */
+	CU_ASSERT_EQUAL(load_pushed("site {\n"
+	    "	available-power-kw = 40\n"
+	    "	colour = \"blue\"\n"
+	    "}\n"
+	    "balancer { mode = \"turbo\" reserve-pct = 60 }\n"
+	    "charger \"a\" { model = \"autel-ac-wallbox\" host = \"127.0.0.1\"\n"
+	    "	port = 70000 max-power-kw = 22 }\n"
+	    "csms { url = \"ws://10.0.0.1/\" }\n"), -1);
+	CU_ASSERT_EQUAL(errs.n, 5);
+	CU_ASSERT(err_has(0, "push:3: option 'site.colour'", NULL));
+	CU_ASSERT(err_has(1, "push:5: option 'balancer.mode': value 'turbo'",
+	    NULL));
+	CU_ASSERT(err_has(2, "push:5: option 'balancer.reserve-pct'", NULL));
+	CU_ASSERT(err_has(3, "push:7: option 'charger[a].port'", NULL));
+	CU_ASSERT(err_has(4, "push:8: section 'csms': set in the gateway's "
+	    "file only", NULL));
+
+	/* A push must define the chargers: no provisioning mode from it. */
+	CU_ASSERT_EQUAL(load_pushed("site { available-power-kw = 40 }\n"), -1);
+	CU_ASSERT(err_has(0, "no charger defined", NULL));
+}
+
 int
 main(void)
 {
@@ -983,6 +1077,10 @@ main(void)
 		{ "tcp-listen serials, listen address", test_tcp_listen_serials },
 		{ "charger power and phases", test_charger_power_and_phases },
 		{ "1..200 chargers", test_charger_count },
+		{ "ocpp-id pins the first connector's id", test_ocpp_id_pins },
+		{ "bootstrap file: provisioning mode", test_bootstrap_file },
+		{ "pushed site: same checks, file-only sections kept",
+		  test_pushed_site },
 		{ "meter needed by alm", test_meter_needed_by_alm },
 		{ "backend overrides checked by the schema",
 		  test_check_override },

@@ -371,8 +371,12 @@ for (const version of ['1.6', '2.0.1']) {
             await csms.log.waitFor(isCall('StatusNotification', (p) => v16 ?
                 p.connectorId === 1 && p.status === 'Unavailable' :
                 p.evseId === 1 && p.connectorStatus === 'Unavailable'), 'unavailable');
+            // DataTransfer is offered to the daemon's hook; one it does not
+            // answer (NotSupported) is UnknownVendorId.
             const dt = await csms.call('CS001', 'DataTransfer', { vendorId: 'acme' });
             assert.equal(dt.status, 'UnknownVendorId');
+            await st.log.waitFor((e) => e.event === 'profile_action' &&
+                e.action === 'DataTransfer', 'DataTransfer hook');
             // Charging profiles go to the daemon's hook untouched.
             const profile = v16 ? { connectorId: 0, csChargingProfiles: {
                 chargingProfileId: 1, stackLevel: 0,
@@ -387,7 +391,8 @@ for (const version of ['1.6', '2.0.1']) {
                         chargingSchedulePeriod: [{ startPeriod: 0, limit: 22000 }] }] } };
             const sp = await csms.call('CS001', 'SetChargingProfile', profile);
             assert.equal(sp.status, 'Accepted');
-            const hook = await st.log.waitFor((e) => e.event === 'profile_action', 'hook');
+            const hook = await st.log.waitFor((e) => e.event === 'profile_action' &&
+                e.action !== 'DataTransfer', 'hook');
             assert.equal(hook.action, 'SetChargingProfile');
             assert.deepEqual(JSON.parse(hook.payload), profile);
             // The harness's hook refuses the rest: the CALLERROR it chose.

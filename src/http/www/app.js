@@ -160,7 +160,10 @@ function showError(text) {
 let last = null;
 function render(st) {
   if (!st) return;
-  $('site').textContent = st.site_id;
+  const sc = st.site_config || {};
+  $('site').textContent = st.site_id + (sc.source === 'backend' ?
+      ' (site from the backend, version ' + sc.version + ', ' + sc.set_at + ')' :
+      sc.source === 'none' ? ' (provisioning mode: waiting for the backend)' : '');
   document.title = st.site_id + ' \u00b7 ocpp-edge';
   $('updated').textContent = 'updated ' + new Date(st.now).toLocaleTimeString();
   const cl = st.cloud;

@@ -1,0 +1,447 @@
+/* The site configuration from the backend (docs/provisioning.md): the
+ * site sections (site, balancer, meter, southbound, charger) pushed in
+ * a DataTransfer, checked by the file's own parser and checks
+ * (cfg_load_site), kept in the store's key/value table with their version
+ * and time, and used over the file's site sections, across restarts,
+ * until the backend reverts to the file.  The file-only sections (csms,
+ * store, http, log) never come from the network.
+ *
+ * Applying: when only the load-balancing settings differ they apply live
+ * (ops_apply); a changed charger, meter or bus restarts the daemon once
+ * the answer is out, as a backend Reset does: transactions are durable
+ * and the chargers keep their last setpoints meanwhile. */
+#include "config.h"
+
+#include "daemon.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cloud/cloud.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "store/store.h"
+
+/* The store key of the backend's site: "VERSION EPOCH_MS\n" then the
+ * text, one value, so it is written whole or not at all. */
+#define SITE_KEY "provision.site"
+/* The last version pushed, kept after a revert so versions only grow. */
+#define VERSION_KEY "provision.last-version"
+/* The name of a push in its error lines ("SetSiteConfiguration:3: ..."). */
+#define PUSH_NAME "SetSiteConfiguration"
+/* How long the answer has to leave before a restart applies a new site. */
+#define RESTART_DELAY_MS 500
+
+/* Names the backend's site in messages and the dumps. */
+static void
+name_site(struct daemon *d, struct cfg *c)
+{
+	snprintf(c->path, sizeof(c->path), "the backend (version %d)",
+	    d->site_version);
+}
+
+int
+provision_load(struct daemon *d, char **cause)
+{
+	enum store_setting_source src;
+	struct cfg_errors errors = { 0 };
+	struct cfg next;
+	char *value = NULL, *text;
+	long long version, at;
+
+	if (store_setting_get(d->store, VERSION_KEY, NULL, &value, &src,
+	    cause) != 0)
+		return -1;
+	if (value != NULL && sscanf(value, "%lld", &version) == 1 &&
+	    version > 0 && version < INT32_MAX)
+		d->site_version = (int)version;
+	free(value);
+	value = NULL;
+	if (store_setting_get(d->store, SITE_KEY, NULL, &value, &src,
+	    cause) != 0)
+		return -1;
+	if (value == NULL)
+		return 0;
+	text = strchr(value, '\n');
+	if (text == NULL || sscanf(value, "%lld %lld", &version, &at) != 2 ||
+	    version <= 0 || version >= INT32_MAX || at < 0) {
+		log_warnx("provisioning: the backend's site kept in the store "
+		    "is damaged; the file's site is used");
+		free(value);
+		return 0;
+	}
+	text++;
+	if (!d->cfg.csms.allow_remote_site) {
+		log_warnx("provisioning: the backend's site (version %lld) is "
+		    "kept but not used: csms.allow-remote-site = false in %s",
+		    version, d->config_path);
+		free(value);
+		return 0;
+	}
+	if (cfg_load_site(PUSH_NAME, text, &d->file_cfg, &next,
+	    &errors) != 0) {
+		for (size_t i = 0; i < errors.n; i++)
+			log_warnx("provisioning: %s", errors.msgs[i]);
+		log_warnx("provisioning: the backend's site (version %lld) does "
+		    "not fit %s any more; the file's site is used", version,
+		    d->config_path);
+		cfg_errors_free(&errors);
+		free(value);
+		return 0;
+	}
+	d->site_version = (int)version;
+	d->site_set_epoch_ms = at;
+	d->site_text = xstrdup(text);
+	free(value);
+	name_site(d, &next);
+	/* The session and the loop hold pointers into d->cfg: it is
+	 * replaced in place, its file-only sections unchanged. */
+	cfg_clear(&d->cfg);
+	d->cfg = next;
+	log_info("provisioning: the site from the backend (version %d) is "
+	    "used over %s: %zu charger%s", d->site_version, d->config_path,
+	    d->cfg.n_chargers, d->cfg.n_chargers == 1 ? "" : "s");
+	return 0;
+}
+
+void
+provision_site_origin(void *ud, const char **source, int *version,
+    int64_t *set_epoch_ms)
+{
+	struct daemon *d = ud;
+
+	*source = d->site_text != NULL ? "backend" :
+	    cfg_provisioning(&d->cfg) ? "none" : "file";
+	*version = d->site_text != NULL ? d->site_version : 0;
+	*set_epoch_ms = d->site_text != NULL ? d->site_set_epoch_ms : 0;
+}
+
+/* The connector id of charger name's first connector in c (the
+ * connectors counted from 1 in configuration order), *connectors its
+ * count; 0 when c has no charger of that name. */
+static int
+first_conn_of(const struct cfg *c, const char *name, int *connectors)
+{
+	int id = 1;
+
+	for (size_t i = 0; i < c->n_chargers; i++) {
+		if (strcmp(c->chargers[i].name, name) == 0) {
+			*connectors = c->chargers[i].connectors;
+			return id;
+		}
+		id += c->chargers[i].connectors;
+	}
+	return 0;
+}
+
+/* True when connector k of the site in force is not in next. */
+static bool
+removed_in(struct daemon *d, int k, const struct cfg *next)
+{
+	const struct site_conn *sc = &d->site.conns[k];
+	int n = 0;
+
+	return first_conn_of(next, d->cfg.chargers[sc->charger].name,
+	    &n) == 0 || sc->connector > n;
+}
+
+/* Refuses next when a connector with an open transaction would get
+ * another id: the backend would see its transaction move.  (A connector
+ * that leaves the site has its transaction ended instead.)  0, or -1
+ * with *why (caller frees). */
+static int
+check_renumbering(struct daemon *d, const struct cfg *next, char **why)
+{
+	for (int k = 0; k < d->site.n_conns; k++) {
+		const struct site_conn *sc = &d->site.conns[k];
+		char tx[64];
+		int first, n = 0;
+
+		if (!cloud_tx_open(d->cloud, sc->ocpp_id) ||
+		    removed_in(d, k, next))
+			continue;
+		if (!cloud_transaction(d->cloud, sc->ocpp_id, tx, sizeof(tx)))
+			strlcpy_ok(tx, "(id not known yet)", sizeof(tx));
+		first = first_conn_of(next, d->cfg.chargers[sc->charger].name,
+		    &n);
+		if (first + sc->connector - 1 != sc->ocpp_id) {
+			xasprintf(why, "connector %d (%s) has transaction %s "
+			    "open and the new site would number it %d: keep the "
+			    "chargers before it, or end the transaction first",
+			    sc->ocpp_id, sc->label, tx, first + sc->connector - 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Ends the transactions of the connectors that leave the site, with
+ * their last readings, before the site changes. */
+static void
+end_removed(struct daemon *d, const struct cfg *next)
+{
+	for (int k = 0; k < d->site.n_conns; k++)
+		if (removed_in(d, k, next) &&
+		    cloud_end_tx_removed(d->cloud, d->site.conns[k].ocpp_id) == 0)
+			log_info("provisioning: %s leaves the site: its "
+			    "transaction ended", d->site.conns[k].label);
+}
+
+/* Logs what differs between the site in force and next: each charger
+ * added, removed or changed, the mode, the other sections changed. */
+static void
+log_changes(struct daemon *d, const struct cfg *next)
+{
+	char *a = ops_dump_text(&d->cfg), *b = ops_dump_text(next);
+	json_t *changed = json_array(), *gone = json_array();
+	size_t i;
+
+	ops_changed_sections(a, b, changed);
+	ops_changed_sections(b, a, gone);
+	for (i = 0; i < json_array_size(changed); i++) {
+		const char *h = json_string_value(json_array_get(changed, i));
+		char head[CFG_NAME_MAX + 16];
+
+		snprintf(head, sizeof(head), "\n%s {\n", h);
+		if (strncmp(h, "charger ", 8) != 0)
+			log_info("provisioning: section %s changed", h);
+		else
+			log_info("provisioning: %s %s", h, strstr(a, head) != NULL ?
+			    "changed" : "added");
+	}
+	for (i = 0; i < json_array_size(gone); i++) {
+		const char *h = json_string_value(json_array_get(gone, i));
+		char head[CFG_NAME_MAX + 16];
+
+		snprintf(head, sizeof(head), "\n%s {\n", h);
+		if (strncmp(h, "charger ", 8) == 0 && strstr(b, head) == NULL)
+			log_info("provisioning: %s removed", h);
+	}
+	if (d->cfg.balancer.mode != next->balancer.mode)
+		log_info("provisioning: mode %s -> %s",
+		    cfg_balancer_mode_name(d->cfg.balancer.mode),
+		    cfg_balancer_mode_name(next->balancer.mode));
+	json_decref(changed);
+	json_decref(gone);
+	free(a);
+	free(b);
+}
+
+/* Restarts the daemon: a new site of chargers is built from the start. */
+static void
+on_apply_restart(void *arg)
+{
+	struct daemon *d = arg;
+
+	log_info("provisioning: restarting to apply the new site");
+	d->svc.restart(d->svc.ud);
+}
+
+/* Makes next (owned) the site in force: live when only the settings
+ * changed, else all of it at once by a restart (nothing live first: a
+ * new site cap must not meet the old chargers).  Returns what the answer
+ * says. */
+static const char *
+apply(struct daemon *d, struct cfg *next)
+{
+	char *error = NULL;
+	json_t *r = ops_restart_needed(d, next);
+	size_t n = json_array_size(r);
+
+	json_decref(r);
+	log_changes(d, next);
+	end_removed(d, next);
+	if (n == 0) {
+		r = ops_apply(d, next, "provisioning", &error);
+		if (r != NULL) {
+			json_decref(r);
+			return "applied live";
+		}
+		/* The site is kept: a restart takes it from the store. */
+		log_warnx("provisioning: %s; restarting", error);
+		free(error);
+	} else {
+		cfg_clear(next);
+	}
+	if (d->apply_timer == NULL)
+		d->apply_timer = d->svc.timer_new(d->svc.ud, on_apply_restart,
+		    d);
+	d->svc.timer_arm(d->apply_timer, RESTART_DELAY_MS);
+	return "applied by a restart of the gateway";
+}
+
+/* Joins the errors into lines.  Caller frees. */
+static char *
+join_errors(const struct cfg_errors *errors)
+{
+	char *text = xstrdup(""), *tmp;
+
+	for (size_t i = 0; i < errors->n; i++) {
+		xasprintf(&tmp, "%s%s%s", text, i > 0 ? "\n" : "",
+		    errors->msgs[i]);
+		free(text);
+		text = tmp;
+	}
+	return text;
+}
+
+/* SetSiteConfiguration: checked, kept, applied. */
+static enum svc_transfer
+set_site(struct daemon *d, const char *data, char **reply)
+{
+	struct cfg_errors errors = { 0 };
+	struct cfg next;
+	char *value, *cause = NULL, vbuf[24];
+	int version = d->site_version + 1;
+	int64_t now = wall_now_ms();
+	const char *how;
+
+	if (data == NULL) {
+		*reply = xstrdup("data: missing: allowed the site sections "
+		    "(site, balancer, meter, southbound, charger) in the "
+		    "configuration file's syntax");
+		return SVC_TRANSFER_REJECTED;
+	}
+	if (cfg_load_site(PUSH_NAME, data, &d->file_cfg, &next,
+	    &errors) != 0) {
+		*reply = join_errors(&errors);
+		log_warnx("provisioning: site refused, %zu error%s, nothing "
+		    "changed", errors.n, errors.n == 1 ? "" : "s");
+		for (size_t i = 0; i < errors.n; i++)
+			log_info("provisioning: %s", errors.msgs[i]);
+		cfg_errors_free(&errors);
+		return SVC_TRANSFER_REJECTED;
+	}
+	if (check_renumbering(d, &next, reply) != 0) {
+		log_warnx("provisioning: site refused: %s", *reply);
+		cfg_clear(&next);
+		return SVC_TRANSFER_REJECTED;
+	}
+	xasprintf(&value, "%d %lld\n%s", version, (long long)now, data);
+	snprintf(vbuf, sizeof(vbuf), "%d", version);
+	if (store_setting_set(d->store, SITE_KEY, value, NULL, &cause) != 0 ||
+	    store_setting_set(d->store, VERSION_KEY, vbuf, NULL, &cause) != 0) {
+		xasprintf(reply, "cannot keep it in the store: %s", cause);
+		log_warnx("provisioning: site refused: %s", *reply);
+		free(cause);
+		free(value);
+		cfg_clear(&next);
+		return SVC_TRANSFER_REJECTED;
+	}
+	free(value);
+	free(d->site_text);
+	d->site_text = xstrdup(data);
+	d->site_version = version;
+	d->site_set_epoch_ms = now;
+	log_info("provisioning: site version %d from the backend accepted "
+	    "(%zu charger%s)", version, next.n_chargers,
+	    next.n_chargers == 1 ? "" : "s");
+	how = apply(d, &next);
+	name_site(d, &d->cfg);
+	xasprintf(reply, "version %d: %s", version, how);
+	return SVC_TRANSFER_ACCEPTED;
+}
+
+/* GetSiteConfiguration: the site in force as --check-config prints it,
+ * after a line saying where it came from. */
+static enum svc_transfer
+get_site(struct daemon *d, char **reply)
+{
+	char *dump = NULL, when[40], *head;
+	size_t len = 0;
+	FILE *fp = open_memstream(&dump, &len);
+
+	if (fp == NULL) {
+		*reply = xstrdup("out of memory");
+		return SVC_TRANSFER_REJECTED;
+	}
+	if (cfg_provisioning(&d->cfg))
+		xasprintf(&head, "# source: none (provisioning mode: no site "
+		    "yet)\n");
+	else if (d->site_text != NULL)
+		xasprintf(&head, "# source: backend, version %d, set %s\n",
+		    d->site_version, format_rfc3339(d->site_set_epoch_ms, when,
+		    sizeof(when)));
+	else
+		xasprintf(&head, "# source: file %s\n", d->config_path);
+	fputs(head, fp);
+	free(head);
+	if (!cfg_provisioning(&d->cfg))
+		cfg_dump_site(&d->cfg, fp);
+	fclose(fp);
+	*reply = dump;
+	return SVC_TRANSFER_ACCEPTED;
+}
+
+/* RevertSiteConfiguration: back to the file's site (or to provisioning
+ * mode when it has none). */
+static enum svc_transfer
+revert_site(struct daemon *d, char **reply)
+{
+	struct cfg next;
+	char *cause = NULL;
+	const char *how;
+
+	if (d->site_text == NULL) {
+		xasprintf(reply, "the site is the file's already");
+		return SVC_TRANSFER_ACCEPTED;
+	}
+	cfg_copy(&next, &d->file_cfg);
+	if (check_renumbering(d, &next, reply) != 0) {
+		log_warnx("provisioning: revert refused: %s", *reply);
+		cfg_clear(&next);
+		return SVC_TRANSFER_REJECTED;
+	}
+	if (store_setting_clear(d->store, SITE_KEY, &cause) != 0) {
+		xasprintf(reply, "cannot remove it from the store: %s", cause);
+		log_warnx("provisioning: revert refused: %s", *reply);
+		free(cause);
+		cfg_clear(&next);
+		return SVC_TRANSFER_REJECTED;
+	}
+	log_info("provisioning: the backend reverted to the site of %s "
+	    "(version %d dropped)", d->config_path, d->site_version);
+	free(d->site_text);
+	d->site_text = NULL;
+	if (cfg_provisioning(&next)) {
+		/* No site in the file: provisioning mode again, which only
+		 * a restart builds. */
+		log_changes(d, &next);
+		end_removed(d, &next);
+		cfg_clear(&next);
+		if (d->apply_timer == NULL)
+			d->apply_timer = d->svc.timer_new(d->svc.ud,
+			    on_apply_restart, d);
+		d->svc.timer_arm(d->apply_timer, RESTART_DELAY_MS);
+		how = "provisioning mode after a restart of the gateway";
+	} else {
+		how = apply(d, &next);
+	}
+	xasprintf(reply, "the site of %s: %s", d->config_path, how);
+	return SVC_TRANSFER_ACCEPTED;
+}
+
+enum svc_transfer
+provision_site_config(void *ud, const char *message_id, const char *data,
+    char **reply)
+{
+	struct daemon *d = ud;
+	bool get = strcmp(message_id, "GetSiteConfiguration") == 0;
+
+	if (!get && strcmp(message_id, "SetSiteConfiguration") != 0 &&
+	    strcmp(message_id, "RevertSiteConfiguration") != 0)
+		return SVC_TRANSFER_UNKNOWN_MESSAGE_ID;
+	if (get)
+		return get_site(d, reply);
+	if (!d->cfg.csms.allow_remote_site) {
+		xasprintf(reply, "refused: csms.allow-remote-site = false in %s: "
+		    "the site is set in the file only", d->config_path);
+		log_warnx("provisioning: %s %s", message_id, *reply);
+		return SVC_TRANSFER_REJECTED;
+	}
+	if (message_id[0] == 'S')
+		return set_site(d, data, reply);
+	return revert_site(d, reply);
+}
