@@ -121,12 +121,16 @@ TESTS += tests/integration/test-local-loop.sh \
 	tests/integration/test-availability.sh \
 	tests/integration/test-devices.sh \
 	tests/integration/test-sessions.sh \
+	tests/integration/test-sessions-csms.sh \
+	tests/integration/test-sessions-silent.sh \
 	tests/integration/test-alm-dynamics.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
 	tests/integration/test-devices.sh \
 	tests/integration/test-sessions.sh \
+	tests/integration/test-sessions-csms.sh \
+	tests/integration/test-sessions-silent.sh \
 	tests/integration/test-alm-dynamics.sh
 
 # make bench: the whole loop (daemon + simulator + the test CSMS).
