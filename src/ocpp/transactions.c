@@ -673,15 +673,19 @@ scan_transaction(struct ocpp_session *s, int k)
 			    "goes on", k);
 		cs->restart_stale = false;
 	}
-	if (!active)
+	if (!active) {
 		cs->unlock_stop = false;
+		session_auth_left(s, k);
+	}
 	if (cs->tx_active && active && !same_session(s, k))
 		end_by_charger(s, k, true);
 	if (s->reset_due && s->reset_hard) {
 		/* Ended for a Hard / Immediate reset: nothing starts
 		 * before the restart. */
 	} else if (active && !cs->tx_active && !cs->unlock_stop) {
-		if (session_v16(s))
+		if (session_auth_gate(s, k) != AUTH_START) {
+			/* Authorize in flight, or the IdToken was refused. */
+		} else if (session_v16(s))
 			start_tx16(s, k);
 		else
 			start_tx201(s, k);
