@@ -123,6 +123,7 @@ TESTS += tests/integration/test-local-loop.sh \
 	tests/integration/test-sessions.sh \
 	tests/integration/test-sessions-csms.sh \
 	tests/integration/test-sessions-silent.sh \
+	tests/integration/test-sessions-auth.sh \
 	tests/integration/test-alm-dynamics.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
@@ -131,6 +132,7 @@ EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-sessions.sh \
 	tests/integration/test-sessions-csms.sh \
 	tests/integration/test-sessions-silent.sh \
+	tests/integration/test-sessions-auth.sh \
 	tests/integration/test-alm-dynamics.sh
 
 # make bench: the whole loop (daemon + simulator + the test CSMS).
