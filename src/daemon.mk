@@ -138,6 +138,9 @@ EXTRA_DIST += tests/integration/test-local-loop.sh \
 # make bench: the whole loop (daemon + simulator + the test CSMS).
 bench_scripts += bench/bench-loop.sh
 EXTRA_DIST += bench/bench-loop.sh
+# kill -9 storms during charging: no transaction lost or duplicated.
+bench_scripts += bench/bench-sessions-kill9.sh
+EXTRA_DIST += bench/bench-sessions-kill9.sh
 # The daemon on 200 chargers: RSS, CPU, threads, Modbus requests/s.
 bench_scripts += bench/bench-daemon-200.sh
 EXTRA_DIST += bench/bench-daemon-200.sh
