@@ -9,8 +9,10 @@
 #  - the backend answers Authorize Invalid: the charging is stopped and
 #    no transaction starts;
 #  - the backend away: a token Accepted in the list starts (the start is
-#    queued and sent once the backend is back), a Blocked one does not;
-#    an unknown one follows AllowOfflineTxForUnknownId (false: refused).
+#    queued and sent once the backend is back), a Blocked one does not,
+#    one the cache has Accepted (from an earlier Authorize) does; an
+#    unknown one follows AllowOfflineTxForUnknownId (false: refused);
+#    ClearCache.
 # Skipped (77) without node / npm.
 set -u
 name=test-sessions-auth
@@ -37,6 +39,8 @@ bay_tx() { st "chargers.$1.connectors.0.transaction"; }
 bay_has_tx() { case $(bay_tx "$1") in "" | null) return 1 ;; esac; }
 bay_available() { [ "$(st "chargers.$1.connectors.0.status")" = Available ]; }
 log_has() { grep -q "$1" "$tmp/d.log"; }
+log_has_n() { [ "$(grep -c "$1" "$tmp/d.log")" -ge "$2" ]; }
+bay_running() { case $(st "chargers.$1.connectors.0.status") in Charging | SuspendedEV | SuspendedEVSE) return 0 ;; *) return 1 ;; esac; }
 violations() {
 	grep -h '"event":"violation"' "$tmp/csms.log" "$tmp/csms-all.log" \
 	    2>/dev/null | head -2
@@ -124,6 +128,11 @@ run_version() {
 	    fail "$v: Authorize Invalid: $(starts_with TAG-X) starts, bay2 $(sim_get bay2 connectors.0.status)"
 	sim unplug bay2 1 >/dev/null
 	csms '{"cmd":"set","invalidIdTag":null}'
+	# TAG-Y, not in the list, answered Accepted: kept in the cache.
+	sim plug bay3 1 evmax=22000 idtag=TAG-Y >/dev/null
+	wait_for 15 starts_with_reach TAG-Y 1 || fail "$v: TAG-Y did not start"
+	sim unplug bay3 1 >/dev/null
+	wait_for 10 bay_available 2 || fail "$v: bay3 not available after unplug"
 
 	# 5. A restart keeps the list.
 	stop_daemon
@@ -158,16 +167,30 @@ run_version() {
 	    pass "$v: offline: unknown TAG-U refused (AllowOfflineTxForUnknownId false)" ||
 	    fail "$v: offline: TAG-U: bay3 $(sim_get bay3 connectors.0.status), transaction '$(bay_tx 2)'"
 	sim unplug bay3 1 >/dev/null
-	# Back online: the start queued offline is sent, nothing for B or U.
+	wait_for 10 bay_available 2 || fail "$v: bay3 not available after unplug"
+	r3=$(grep -c "connector 3: IdToken not authorized" "$tmp/d.log")
+	sim plug bay3 1 evmax=22000 idtag=TAG-Y >/dev/null
+	wait_for 10 bay_running 2 || fail "$v: offline: TAG-Y not seen"
+	# A refusal would come with the reading that saw the plug.
+	if wait_for 3 log_has_n "connector 3: IdToken not authorized" $((r3 + 1)) ||
+	    bay_stopped bay3; then
+		fail "$v: offline: TAG-Y refused: bay3 $(sim_get bay3 connectors.0.status)"
+	else
+		pass "$v: offline: TAG-Y (Accepted in the cache) not stopped"
+	fi
+	sim unplug bay3 1 >/dev/null
+	# Back online: the starts queued offline are sent, nothing for B or U.
 	stop_daemon
 	start_csms
 	csms_url
 	start_daemon "$tmp/edge.conf"
 	wait_for 10 connected || fail "$v: not connected after the backend came back"
-	wait_for 15 starts_with_reach TAG-A 1 &&
+	wait_for 15 starts_with_reach TAG-A 1 && wait_for 15 starts_with_reach TAG-Y 1 &&
 	    [ "$(starts_with TAG-B)" -eq 0 ] && [ "$(starts_with TAG-U)" -eq 0 ] &&
-	    pass "$v: back online: the offline start of TAG-A sent, none for TAG-B / TAG-U" ||
-	    fail "$v: back online: starts A $(starts_with TAG-A) B $(starts_with TAG-B) U $(starts_with TAG-U)"
+	    pass "$v: back online: the offline starts of TAG-A and TAG-Y sent, none for TAG-B / TAG-U" ||
+	    fail "$v: back online: starts A $(starts_with TAG-A) Y $(starts_with TAG-Y) B $(starts_with TAG-B) U $(starts_with TAG-U)"
+	call ClearCache '{}' | grep -q '"status":"Accepted"' &&
+	    pass "$v: ClearCache Accepted" || fail "$v: ClearCache not Accepted"
 
 	[ -z "$(violations)" ] || fail "$v: schema violation: $(violations)"
 	stop_daemon
