@@ -111,6 +111,7 @@ cloud_station_update(struct cloud *c)
 		oc->fault_error = site_bal_state(cr->status) == BAL_ST_FAULTED;
 		oc->power_w = val(cr->power_w);
 		oc->energy_wh = val(cr->energy_wh);
+		oc->charge_time_s = cr->charge_time_s;
 		for (int p = 0; p < 3; p++) {
 			oc->voltage_v[p] = val(cr->voltage_v[p]);
 			oc->current_a[p] = val(cr->current_a[p]);

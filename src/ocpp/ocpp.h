@@ -81,6 +81,9 @@ struct ocpp_connector {
 	int phases;			/* 1 or 3 */
 	bool meter_valid;		/* false: the readings are stale / absent */
 	char id_token[OCPP_ID_TOKEN_MAX + 1]; /* IdToken that started it; "" */
+	/* How long the charger says its current session has charged, s;
+	 * -1 when it does not tell.  Going back means a new session. */
+	int charge_time_s;
 	/* Not read since start, or the charger does not answer: status,
 	 * energy and IdToken are the last known ones and no transaction
 	 * starts or ends on them. */

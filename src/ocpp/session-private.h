@@ -79,11 +79,13 @@ struct conn_state {
 	bool tx_token_central;			/* not the charger's */
 	char tx_token_type[24];			/* 2.0.1 IdTokenEnumType */
 	double tx_wh;				/* highest energy in it */
+	int tx_charge_s;			/* highest charging time; -1 */
 	/* Local authorization of the charger's IdToken (auth.c): an
 	 * Authorize is in flight for auth_token, it was accepted, or it was
 	 * refused (no transaction until the connector leaves the charging
 	 * states). */
 	bool auth_asked;
+	int64_t auth_asked_ms;			/* monotonic */
 	bool auth_ok;
 	bool auth_refused;
 	char auth_token[OCPP_ID_TOKEN_MAX + 1];

@@ -196,6 +196,7 @@ conn_record(const struct ocpp_session *s, int k)
 		    cs->tx_token_central));
 		json_object_set_new(o, "type", json_string(cs->tx_token_type));
 		json_object_set_new(o, "txwh", json_real(cs->tx_wh));
+		json_object_set_new(o, "txct", json_integer(cs->tx_charge_s));
 	}
 	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
@@ -236,7 +237,8 @@ end_token(const struct ocpp_session *s, int k, bool *central)
 
 /* True when the charger's reading of connector k is the session its open
  * transaction belongs to: running, the same IdToken (when both came from
- * the charger) and an energy register that did not go back. */
+ * the charger), a charging time and an energy register that did not go
+ * back. */
 static bool
 same_session(const struct ocpp_session *s, int k)
 {
@@ -248,6 +250,11 @@ same_session(const struct ocpp_session *s, int k)
 		return false;
 	if (c->id_token[0] != '\0' && !cs->tx_token_central &&
 	    strcmp(c->id_token, cs->tx_token) != 0)
+		return false;
+	/* The session's charging time went back (a new EV while nobody
+	 * watched); not when the 16-bit counter wraps after 18 h. */
+	if (c->charge_time_s >= 0 && cs->tx_charge_s >= 0 &&
+	    c->charge_time_s + 2 < cs->tx_charge_s && cs->tx_charge_s < 64800)
 		return false;
 	return c->energy_wh + 0.5 >= cs->tx_wh;
 }
@@ -302,6 +309,7 @@ begin_tx(struct ocpp_session *s, int k)
 	    cs->remote_id_tag[0] != '\0' ? cs->remote_id_type : "Central",
 	    sizeof(cs->tx_token_type));
 	cs->tx_wh = c->energy_wh;
+	cs->tx_charge_s = c->charge_time_s;
 	cs->seen_wh = c->energy_wh;
 	cs->seen_ms = wall_now_ms();
 }
@@ -709,6 +717,8 @@ scan_transaction(struct ocpp_session *s, int k)
 		cs->seen_ms = wall_now_ms();
 	if (cs->tx_active && c->energy_wh > cs->tx_wh)
 		cs->tx_wh = c->energy_wh;
+	if (cs->tx_active && c->charge_time_s > cs->tx_charge_s)
+		cs->tx_charge_s = c->charge_time_s;
 	if (changed || (cs->tx_active && s->now_ms - cs->saved_ms >=
 	    SEEN_SAVE_MS))
 		save_conn(s, k);
@@ -920,6 +930,8 @@ load_record(struct ocpp_session *s, int k, const char *buf)
 		    cs->tx_token_central ? "Central" : "ISO14443",
 		    sizeof(cs->tx_token_type));
 		cs->tx_wh = json_number_value(json_object_get(o, "txwh"));
+		cs->tx_charge_s = json_is_integer(json_object_get(o, "txct")) ?
+		    (int)json_integer_value(json_object_get(o, "txct")) : -1;
 	}
 	json_decref(o);
 }
