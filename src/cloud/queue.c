@@ -178,8 +178,15 @@ q_peek(void *ud, struct ocpp_queued *out)
 		free(cause);
 		return -1;
 	}
-	if (!found)
-		return 1;
+	if (!found) {
+		struct store_queue_stats qs;
+
+		/* Meter values waiting for their batch commit (within
+		 * meter_flush_ms) are not empty: asked again in a second, not
+		 * only when something new is queued. */
+		store_queue_stats(c->store, &qs);
+		return qs.buffered > 0 ? -2 : 1;
+	}
 	out->id = m.id;
 	out->action = xstrdup(m.action);
 	out->payload = xstrdup(m.payload);
