@@ -49,15 +49,16 @@ connected() { [ "$(st cloud.state)" = connected ]; }
 drained() { connected && [ "$(st cloud.queued)" = 0 ]; }
 # rnd N: r = a number in 0..N-1 from the seeded generator.
 rnd() { seed=$(((seed * 1103515245 + 12345) % 2147483648)); r=$((seed / 65536 % $1)); }
-# n_started K: starts the backend received for connector K.
+# n_started K: starts the backend received for connector K (one sent
+# again after a kill counted once).
 n_started() {
 	if [ "$v" = 1.6 ]; then
 		grep '"event":"call"' "$tmp/csms.log" |
-		    grep -c "\"action\":\"StartTransaction\",\"params\":{\"connectorId\":$1,"
+		    grep "\"action\":\"StartTransaction\",\"params\":{\"connectorId\":$1,"
 	else
 		grep '"event":"call"' "$tmp/csms.log" | grep '"eventType":"Started"' |
-		    grep -c "\"evse\":{\"id\":$1,"
-	fi
+		    grep "\"evse\":{\"id\":$1,"
+	fi | sed 's/"messageId":"[^"]*"//' | sort -u | grep -c .
 }
 # seen K: the backend has the start of connector K's current session.
 seen() { [ "$(n_started "$1")" -ge "$(eval echo \$plugs$1)" ]; }
@@ -65,7 +66,8 @@ all_seen() { seen 1 && seen 2 && seen 3; }
 # all_ended: the backend received an end for every EV session.
 all_ended() {
 	[ "$(grep '"event":"call"' "$tmp/csms.log" |
-	    grep -cE '"action":"StopTransaction"|"eventType":"Ended"')" -ge $((plugs1 + plugs2 + plugs3)) ]
+	    grep -E '"action":"StopTransaction"|"eventType":"Ended"' |
+	    sed 's/"messageId":"[^"]*"//' | sort -u | grep -c .)" -ge $((plugs1 + plugs2 + plugs3)) ]
 }
 plugged() { eval [ \"\$in$1\" = 1 ]; }
 # note WHAT: a line in actions.log (shown with the other logs on a failure).
