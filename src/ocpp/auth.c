@@ -179,6 +179,7 @@ ask(struct ocpp_session *s, int k, const char *token)
 		p = json_pack("{s{ssss}}", "idToken", "idToken", token, "type",
 		    "ISO14443");
 	s->cs[k].auth_asked = true;
+	s->cs[k].auth_asked_ms = s->now_ms;
 	strlcpy_ok(s->cs[k].auth_token, token, sizeof(s->cs[k].auth_token));
 	session_push_call(s, "Authorize", p);
 }
@@ -227,7 +228,11 @@ session_auth_gate(struct ocpp_session *s, int k)
 	if (s->cfg[CI_LOCAL_PRE_AUTH] && st != NULL &&
 	    strcmp(st, "Accepted") == 0)
 		return AUTH_START;
-	if (!cs->auth_asked || strcmp(cs->auth_token, token) != 0)
+	/* Asked again when the answer can no longer come (the request was
+	 * dropped with a link that went down and came back meanwhile). */
+	if (!cs->auth_asked || strcmp(cs->auth_token, token) != 0 ||
+	    s->now_ms - cs->auth_asked_ms > (s->cfg[CI_CALL_TIMEOUT] + 5) *
+	    1000LL)
 		ask(s, k, token);
 	return AUTH_WAIT;
 }
