@@ -185,7 +185,7 @@ q_peek(void *ud, struct ocpp_queued *out)
 		 * meter_flush_ms) are not empty: asked again in a second, not
 		 * only when something new is queued. */
 		store_queue_stats(c->store, &qs);
-		return qs.buffered > 0 ? -2 : 1;
+		return qs.buffered > 0 ? 2 : 1;
 	}
 	out->id = m.id;
 	out->action = xstrdup(m.action);

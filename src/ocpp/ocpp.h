@@ -182,9 +182,9 @@ struct ocpp_queue_ops {
 	 * crash never leaves one without the other.  0 or negative. */
 	int (*enqueue)(void *ud, const char *action, const char *payload,
 	    const char *state_key, const char *state_value);
-	/* Oldest message: 0 and *out filled, 1 when empty, negative on error
-	 * or when messages are queued but cannot be read yet (asked again in
-	 * a second). */
+	/* Oldest message: 0 and *out filled, 1 when empty, 2 when messages
+	 * are queued but cannot be read yet (asked again within a second, or
+	 * when something new is queued), negative on error. */
 	int (*peek)(void *ud, struct ocpp_queued *out);
 	/* Removes message id (delivered, or given up) and sets the state key
 	 * as enqueue does, atomically. */

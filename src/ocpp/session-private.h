@@ -173,6 +173,10 @@ struct ocpp_session {
 	struct out_call *calls_head, *calls_tail;
 	int64_t next_queue_try_ms;
 	bool queue_empty;	/* peek said so and nothing was queued since */
+	/* peek said its messages are not readable yet: asked again at
+	 * queue_batch_ms, or at once when something is queued */
+	bool queue_batch_wait;
+	int64_t queue_batch_ms;
 
 	struct conn_state *cs;	/* n_connectors + 1 */
 

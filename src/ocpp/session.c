@@ -429,15 +429,20 @@ send_queued(struct ocpp_session *s)
 
 	/* The session is the only writer of the queue: once it is seen
 	 * empty, the store is not asked again until something is queued. */
-	if (s->q == NULL || s->queue_empty || s->now_ms < s->next_queue_try_ms)
+	if (s->q == NULL || s->queue_empty || s->now_ms < s->next_queue_try_ms ||
+	    (s->queue_batch_wait && s->now_ms < s->queue_batch_ms))
 		return false;
 	memset(&m, 0, sizeof(m));
 	rc = s->q->peek(s->ud, &m);
 	if (rc != 0) {
-		if (rc < 0)
+		if (rc < 0) {
 			s->next_queue_try_ms = s->now_ms + 1000;
-		else
+		} else if (rc == 2) {
+			s->queue_batch_wait = true;
+			s->queue_batch_ms = s->now_ms + 1000;
+		} else {
 			s->queue_empty = true;
+		}
 		return false;
 	}
 	p = prepare_queued(s, &m);

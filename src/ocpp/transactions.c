@@ -273,6 +273,7 @@ enqueue(struct ocpp_session *s, const char *action, json_t *payload, int k)
 	rec = conn_record(s, k);
 	rc = s->q->enqueue(s->ud, action, text, key, rec);
 	s->queue_empty = false;
+	s->queue_batch_wait = false;
 	if (rc != 0)
 		log_warnx("ocpp: could not queue %s for connector %d", action, k);
 	else
@@ -834,6 +835,7 @@ queue_meter16(struct ocpp_session *s, int k)
 		log_warnx("ocpp: could not queue MeterValues for connector %d",
 		    k);
 	s->queue_empty = false;
+	s->queue_batch_wait = false;
 	free(text);
 }
 
