@@ -76,7 +76,6 @@ bench_msg(struct store_msg *m, enum store_msg_kind kind, const char *action,
 	meter_payload(buf, len, i);
 	m->payload = buf;
 	m->connector = kind == STORE_MSG_METER ? 1 + i % 200 : 0;
-	m->seq_no = -1;
 }
 
 /* Durable enqueue (fsync) then ack (fsync) of status messages. */

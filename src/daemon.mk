@@ -125,6 +125,9 @@ TESTS += tests/integration/test-local-loop.sh \
 	tests/integration/test-cloud-readings.sh \
 	tests/integration/test-dc-energy.sh \
 	tests/integration/test-sessions.sh \
+	tests/integration/test-sessions-csms.sh \
+	tests/integration/test-sessions-silent.sh \
+	tests/integration/test-sessions-auth.sh \
 	tests/integration/test-alm-dynamics.sh \
 	tests/integration/test-provisioning.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
@@ -135,12 +138,18 @@ EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-cloud-readings.sh \
 	tests/integration/test-dc-energy.sh \
 	tests/integration/test-sessions.sh \
+	tests/integration/test-sessions-csms.sh \
+	tests/integration/test-sessions-silent.sh \
+	tests/integration/test-sessions-auth.sh \
 	tests/integration/test-alm-dynamics.sh \
 	tests/integration/test-provisioning.sh
 
 # make bench: the whole loop (daemon + simulator + the test CSMS).
 bench_scripts += bench/bench-loop.sh
 EXTRA_DIST += bench/bench-loop.sh
+# kill -9 storms during charging: no transaction lost or duplicated.
+bench_scripts += bench/bench-sessions-kill9.sh
+EXTRA_DIST += bench/bench-sessions-kill9.sh
 # The daemon on 200 chargers: RSS, CPU, threads, Modbus requests/s.
 bench_scripts += bench/bench-daemon-200.sh
 EXTRA_DIST += bench/bench-daemon-200.sh

@@ -52,7 +52,10 @@ sc_ctx(struct cloud *c, struct sc_context *ctx, bool with_tx)
 		    k + 1);
 		if (was_active && !sc->tx_active)
 			tx_profiles_end(c, k + 1, sc->tx_id);
-		if (with_tx && sc->tx_active)
+		/* The id is also taken when it is not known yet (after a
+		 * restart, or once the 1.6 backend gave it), so a TxProfile
+		 * restored bound to it applies from the first evaluation. */
+		if (sc->tx_active && (with_tx || sc->tx_id[0] == '\0'))
 			(void)ocpp_session_transaction(c->s, k + 1, sc->tx_id,
 			    sizeof(sc->tx_id));
 		else if (!sc->tx_active)

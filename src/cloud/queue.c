@@ -138,7 +138,6 @@ q_enqueue(void *ud, const char *action, const char *payload,
 	m.kind = msg_kind(action, payload);
 	strlcpy_ok(m.action, action, sizeof(m.action));
 	m.payload = payload;
-	m.seq_no = -1;
 	m.created_ms = wall_now_ms();
 	if (store_msg_kind_droppable(m.kind)) {
 		/* An update is batched (committed within a second, or with the

@@ -116,6 +116,7 @@ cloud_station_update(struct cloud *c)
 		 * which is wired to the site's phase wired_phase. */
 		oc->wired_phase = s->chargers[sc->charger].phases == 1 ?
 		    s->chargers[sc->charger].wired_phase : 0;
+		oc->charge_time_s = cr->charge_time_s;
 		for (int p = 0; p < 3; p++) {
 			int from = oc->phases == 1 ? p - oc->wired_phase : p;
 			bool on = from >= 0 && (oc->phases != 1 || from == 0);

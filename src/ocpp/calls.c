@@ -201,6 +201,13 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 	const char *a = action;
 	int n = s->station->n_connectors;
 
+	/* Local authorization (auth.c). */
+	if (strcmp(a, "SendLocalList") == 0)
+		return session_send_local_list(s, p);
+	if (strcmp(a, "GetLocalListVersion") == 0)
+		return session_get_local_list_version(s);
+	if (strcmp(a, "ClearCache") == 0)
+		return session_clear_cache(s);
 	if (strcmp(a, "Reset") == 0) {
 		const char *type = json_string_value(json_object_get(p, "type"));
 

@@ -61,8 +61,19 @@ const struct ocpp_key_entry ocpp_key_table[] = {
 	    "0"),
 	CONST("GetConfigurationMaxKeys", "DeviceDataCtrlr", "ItemsPerMessage",
 	    OCPP_KEY_INT, "64"),
-	CONST("LocalAuthorizeOffline", NULL, NULL, OCPP_KEY_BOOL, "false"),
-	CONST("LocalPreAuthorize", NULL, NULL, OCPP_KEY_BOOL, "false"),
+	RW_BOOL("LocalAuthorizeOffline", "AuthCtrlr", "LocalAuthorizeOffline",
+	    CI_LOCAL_AUTH_OFFLINE),
+	RW_BOOL("LocalPreAuthorize", "AuthCtrlr", "LocalPreAuthorize",
+	    CI_LOCAL_PRE_AUTH),
+	RW_BOOL("AuthorizationCacheEnabled", "AuthCacheCtrlr", "Enabled",
+	    CI_AUTH_CACHE_ENABLED),
+	RW_BOOL("LocalAuthListEnabled", "LocalAuthListCtrlr", "Enabled",
+	    CI_LOCAL_LIST_ENABLED),
+	RW_BOOL("AllowOfflineTxForUnknownId", "AuthCtrlr",
+	    "OfflineTxForUnknownIdEnabled", CI_OFFLINE_UNKNOWN),
+	CONST("LocalAuthListMaxLength", NULL, NULL, OCPP_KEY_INT, "100"),
+	CONST("SendLocalListMaxLength", "LocalAuthListCtrlr", "ItemsPerMessage",
+	    OCPP_KEY_INT, "100"),
 	MEAS("MeterValuesAlignedData", "AlignedDataCtrlr", "Measurands",
 	    CI_ALIGNED_MEASURANDS),
 	CONST("ResetRetries", NULL, NULL, OCPP_KEY_INT, "0"),
@@ -74,7 +85,8 @@ const struct ocpp_key_entry ocpp_key_table[] = {
 	MEAS("StopTxnSampledData", "SampledDataCtrlr", "TxEndedMeasurands",
 	    CI_STOP_MEASURANDS),
 	CONST("SupportedFeatureProfiles", NULL, NULL, OCPP_KEY_STR,
-	    "Core,FirmwareManagement,RemoteTrigger,SmartCharging"),
+	    "Core,FirmwareManagement,LocalAuthListManagement,RemoteTrigger,"
+	    "SmartCharging"),
 	CONST("UnlockConnectorOnEVSideDisconnect", NULL, NULL, OCPP_KEY_BOOL, "true"),
 	CONST("ChargeProfileMaxStackLevel", NULL, NULL, OCPP_KEY_INT, "8"),
 	CONST("ChargingScheduleAllowedChargingRateUnit",
@@ -741,6 +753,11 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
 	case CI_ALIGNED_MEASURANDS: field = &st->aligned_measurands; break;
 	case CI_STOP_MEASURANDS: field = &st->stop_measurands; break;
 	case CI_STOP_ON_INVALID: field = &st->stop_tx_on_invalid_id; break;
+	case CI_LOCAL_PRE_AUTH: field = &st->local_pre_authorize; break;
+	case CI_LOCAL_AUTH_OFFLINE: field = &st->local_authorize_offline; break;
+	case CI_AUTH_CACHE_ENABLED: field = &st->auth_cache_enabled; break;
+	case CI_LOCAL_LIST_ENABLED: field = &st->local_list_enabled; break;
+	case CI_OFFLINE_UNKNOWN: field = &st->offline_tx_unknown_id; break;
 	case CI_COUNT: return -1;
 	}
 	if (field == NULL)

@@ -86,6 +86,9 @@ struct ocpp_connector {
 	int wired_phase;		/* 1 phase: the one it is on, 0 = L1 */
 	bool meter_valid;		/* false: the readings are stale / absent */
 	char id_token[OCPP_ID_TOKEN_MAX + 1]; /* IdToken that started it; "" */
+	/* How long the charger says its current session has charged, s;
+	 * -1 when it does not tell.  Going back means a new session. */
+	int charge_time_s;
 	/* Not read since start, or the charger does not answer: status,
 	 * energy and IdToken are the last known ones and no transaction
 	 * starts or ends on them. */
@@ -131,6 +134,14 @@ struct ocpp_settings {
 	const char *default_id_tag;	/* when the charger reports no IdToken */
 	int stop_tx_on_invalid_id;	/* 1: a transaction whose IdToken the
 					 * backend refuses is stopped */
+	/* Local authorization of the IdTokens chargers report (1.6 keys of
+	 * the same names; 2.0.1 AuthCtrlr, AuthCacheCtrlr, LocalAuthListCtrlr):
+	 * 1 = on. */
+	int local_pre_authorize;	/* LocalPreAuthorize */
+	int local_authorize_offline;	/* LocalAuthorizeOffline */
+	int auth_cache_enabled;		/* AuthorizationCacheEnabled */
+	int local_list_enabled;		/* LocalAuthListEnabled */
+	int offline_tx_unknown_id;	/* AllowOfflineTxForUnknownId */
 	int tx_unreachable_max_s;	/* a transaction whose charger does not
 					 * answer for this long ends; 0 = never */
 	int boot_retry_s;		/* Rejected/Pending with interval 0 */
@@ -140,7 +151,9 @@ struct ocpp_settings {
 
 /* Fills defaults (heartbeat 300 s, back-off 10/10/5, ping 30/10, call
  * timeout 30 s, meter 60 s, 3 attempts every 60 s, id tag "gateway", no
- * end to the transaction of an unreachable charger). */
+ * end to the transaction of an unreachable charger; Authorize before a
+ * charger's IdToken starts a transaction, list, cache, offline list use
+ * and offline unknown IdTokens on). */
 void ocpp_settings_defaults(struct ocpp_settings *st);
 
 /* Checks settings: identity, password length 16..40 (profile 2; profile 1
@@ -174,7 +187,8 @@ struct ocpp_queue_ops {
 	 * crash never leaves one without the other.  0 or negative. */
 	int (*enqueue)(void *ud, const char *action, const char *payload,
 	    const char *state_key, const char *state_value);
-	/* Oldest message: 0 and *out filled, 1 when empty, negative on error. */
+	/* Oldest message, including one not committed yet: 0 and *out
+	 * filled, 1 when empty, negative on error. */
 	int (*peek)(void *ud, struct ocpp_queued *out);
 	/* Removes message id (delivered, or given up) and sets the state key
 	 * as enqueue does, atomically. */

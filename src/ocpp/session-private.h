@@ -45,6 +45,7 @@ struct inflight {
 	int64_t local_tx;	/* 1.6 StartTransaction / StopTransaction */
 	int connector;
 	char tx_id[OCPP_MSG_ID_MAX + 1];	/* 2.0.1 TransactionEvent */
+	char auth_token[OCPP_ID_TOKEN_MAX + 1];	/* Authorize */
 };
 
 /* What the session last saw and reported of one connector. */
@@ -79,6 +80,16 @@ struct conn_state {
 	bool tx_token_central;			/* not the charger's */
 	char tx_token_type[24];			/* 2.0.1 IdTokenEnumType */
 	double tx_wh;				/* highest energy in it */
+	int tx_charge_s;			/* highest charging time; -1 */
+	/* Local authorization of the charger's IdToken (auth.c): an
+	 * Authorize is in flight for auth_token, it was accepted, or it was
+	 * refused (no transaction until the connector leaves the charging
+	 * states). */
+	bool auth_asked;
+	int64_t auth_asked_ms;			/* monotonic */
+	bool auth_ok;
+	bool auth_refused;
+	char auth_token[OCPP_ID_TOKEN_MAX + 1];
 	bool stale;				/* not read since start / silent */
 	bool restart_stale;			/* ... since start */
 	int64_t stale_since_ms;
@@ -108,7 +119,23 @@ enum ocpp_key_int {
 	CI_ALIGNED_MEASURANDS,
 	CI_STOP_MEASURANDS,
 	CI_STOP_ON_INVALID,	/* bool: StopTransactionOnInvalidId */
+	CI_LOCAL_PRE_AUTH,	/* bool: LocalPreAuthorize */
+	CI_LOCAL_AUTH_OFFLINE,	/* bool: LocalAuthorizeOffline */
+	CI_AUTH_CACHE_ENABLED,	/* bool: AuthorizationCacheEnabled */
+	CI_LOCAL_LIST_ENABLED,	/* bool: LocalAuthListEnabled */
+	CI_OFFLINE_UNKNOWN,	/* bool: AllowOfflineTxForUnknownId */
 	CI_COUNT,
+};
+
+/* The local authorization list and the authorization cache (auth.c). */
+#define AUTH_MAX_ENTRIES 100
+struct auth_entry {
+	char token[OCPP_ID_TOKEN_MAX + 1];
+	char status[24];		/* Accepted, Blocked, Expired, ... */
+};
+struct auth_table {
+	struct auth_entry e[AUTH_MAX_ENTRIES];	/* oldest first */
+	int n;
 };
 
 struct ocpp_session {
@@ -161,6 +188,9 @@ struct ocpp_session {
 	struct conn_state *cs;	/* n_connectors + 1 */
 
 	int cfg[CI_COUNT];
+	struct auth_table auth_list;
+	int auth_list_version;
+	struct auth_table auth_cache;
 	int64_t now_ms;
 	uint32_t nonce;
 	uint64_t msg_counter;
@@ -229,6 +259,31 @@ void session_push_meter_values(struct ocpp_session *s, int k,
     const char *context);
 void session_meter_tick(struct ocpp_session *s);
 void session_load_state(struct ocpp_session *s);
+
+/* auth.c: local authorization */
+enum auth_gate {
+	AUTH_START,	/* the transaction may start */
+	AUTH_WAIT,	/* Authorize is in flight */
+	AUTH_REFUSED,	/* charging stopped, no transaction */
+};
+/* Reads the list and the cache from the durable state. */
+void session_auth_load(struct ocpp_session *s);
+/* May connector k's session (its charger's IdToken) start a transaction
+ * now?  Sends Authorize or stops the charging as the rules say. */
+enum auth_gate session_auth_gate(struct ocpp_session *s, int k);
+/* Connector k left the charging states: its authorization is forgotten. */
+void session_auth_left(struct ocpp_session *s, int k);
+/* The answer to Authorize for token (status NULL: none came). */
+void session_auth_answer(struct ocpp_session *s, const char *token,
+    const char *status);
+/* An IdToken's status from a backend answer, into the cache. */
+void session_auth_learn(struct ocpp_session *s, const char *token,
+    const char *status);
+/* SendLocalList / GetLocalListVersion / ClearCache answers (caller
+ * decrefs). */
+json_t *session_send_local_list(struct ocpp_session *s, json_t *req);
+json_t *session_get_local_list_version(struct ocpp_session *s);
+json_t *session_clear_cache(struct ocpp_session *s);
 
 /* calls.c: the CSMS's CALLs */
 void session_push_firmware_status(struct ocpp_session *s);

@@ -39,6 +39,11 @@ ocpp_settings_defaults(struct ocpp_settings *st)
 	st->tx_retry_interval_s = 60;
 	st->default_id_tag = "gateway";
 	st->stop_tx_on_invalid_id = 1;
+	st->local_pre_authorize = 0;
+	st->local_authorize_offline = 1;
+	st->auth_cache_enabled = 1;
+	st->local_list_enabled = 1;
+	st->offline_tx_unknown_id = 1;
 	st->boot_retry_s = 30;
 	strlcpy_ok(st->phase_rotation, "0.Unknown", sizeof(st->phase_rotation));
 }
@@ -285,6 +290,16 @@ send_call(struct ocpp_session *s, const char *action, json_t *payload)
 	strlcpy_ok(s->call.action, action, sizeof(s->call.action));
 	s->call.active = true;
 	s->call.sent_ms = s->now_ms;
+	s->call.auth_token[0] = '\0';
+	if (strcmp(action, "Authorize") == 0) {
+		json_t *t = json_object_get(payload, "idTag");
+
+		if (t == NULL)
+			t = json_object_get(json_object_get(payload, "idToken"),
+			    "idToken");
+		strlcpy_ok(s->call.auth_token, json_string_value(t) != NULL ?
+		    json_string_value(t) : "", sizeof(s->call.auth_token));
+	}
 	s->stats.calls_sent++;
 	send_text(s, ocpp_build_call(s->call.id, action, payload));
 }
@@ -550,6 +565,8 @@ on_boot_result(struct ocpp_session *s, json_t *p)
 static void
 refused_token(struct ocpp_session *s, int k, const char *st)
 {
+	if (st != NULL && !s->cs[k].tx_token_central)
+		session_auth_learn(s, s->cs[k].tx_token, st);
 	if (st == NULL || strcmp(st, "Accepted") == 0 ||
 	    !s->cfg[CI_STOP_ON_INVALID] || s->cb->remote_stop == NULL)
 		return;
@@ -557,6 +574,17 @@ refused_token(struct ocpp_session *s, int k, const char *st)
 	    "(%s): stopping", k, st);
 	s->cs[k].deauthorized = true;
 	s->cb->remote_stop(s->ud, k);
+}
+
+/* The non-durable CALL in flight got no usable answer (CALLERROR, a bad
+ * answer or a timeout). */
+static void
+call_failed(struct ocpp_session *s)
+{
+	if (strcmp(s->call.action, "BootNotification") == 0)
+		s->next_boot_ms = s->now_ms + s->st.boot_retry_s * 1000LL;
+	else if (strcmp(s->call.action, "Authorize") == 0)
+		session_auth_answer(s, s->call.auth_token, NULL);
 }
 
 /* A CALLRESULT for the CALL in flight. */
@@ -578,13 +606,21 @@ on_result(struct ocpp_session *s, struct ocpp_frame *f)
 		s->call.active = false;
 		if (s->call.from_queue)
 			queued_failed(s);
-		else if (strcmp(s->call.action, "BootNotification") == 0)
-			s->next_boot_ms = s->now_ms + s->st.boot_retry_s * 1000LL;
+		else
+			call_failed(s);
 		return;
 	}
 	s->call.active = false;
 	if (strcmp(s->call.action, "BootNotification") == 0) {
 		on_boot_result(s, f->payload);
+		return;
+	}
+	if (strcmp(s->call.action, "Authorize") == 0) {
+		json_t *info = json_object_get(f->payload, session_v16(s) ?
+		    "idTagInfo" : "idTokenInfo");
+
+		session_auth_answer(s, s->call.auth_token,
+		    json_string_value(json_object_get(info, "status")));
 		return;
 	}
 	if (!s->call.from_queue)
@@ -689,9 +725,8 @@ session_receive(struct ocpp_session *s, const char *text, size_t len)
 			s->call.active = false;
 			if (s->call.from_queue)
 				queued_failed(s);
-			else if (strcmp(s->call.action, "BootNotification") == 0)
-				s->next_boot_ms = s->now_ms +
-				    s->st.boot_retry_s * 1000LL;
+			else
+				call_failed(s);
 		}
 		break;
 	}
@@ -804,11 +839,17 @@ ocpp_session_new(struct lws_context *ctx, const struct ocpp_settings *st,
 	s->cfg[CI_BACKOFF_REPEAT] = st->retry_backoff_repeat;
 	s->cfg[CI_CALL_TIMEOUT] = st->call_timeout_s;
 	s->cfg[CI_STOP_ON_INVALID] = st->stop_tx_on_invalid_id != 0;
+	s->cfg[CI_LOCAL_PRE_AUTH] = st->local_pre_authorize != 0;
+	s->cfg[CI_LOCAL_AUTH_OFFLINE] = st->local_authorize_offline != 0;
+	s->cfg[CI_AUTH_CACHE_ENABLED] = st->auth_cache_enabled != 0;
+	s->cfg[CI_LOCAL_LIST_ENABLED] = st->local_list_enabled != 0;
+	s->cfg[CI_OFFLINE_UNKNOWN] = st->offline_tx_unknown_id != 0;
 	if (getrandom(&s->nonce, sizeof(s->nonce), 0) != sizeof(s->nonce))
 		s->nonce = (uint32_t)wall_now_ms();
 	s->cs = xcalloc((size_t)station->n_connectors + 1, sizeof(*s->cs));
 	strlcpy_ok(s->fw_status, "Idle", sizeof(s->fw_status));
 	session_load_state(s);
+	session_auth_load(s);
 	s->link = LINK_DOWN;
 	s->next_connect_ms = 0;
 	return s;
@@ -850,8 +891,8 @@ ocpp_session_service(struct ocpp_session *s, int64_t now_ms)
 		s->call.active = false;
 		if (s->call.from_queue)
 			queued_failed(s);
-		else if (strcmp(s->call.action, "BootNotification") == 0)
-			s->next_boot_ms = now_ms + s->st.boot_retry_s * 1000LL;
+		else
+			call_failed(s);
 	}
 	session_scan_model(s);
 	if (s->boot == BOOT_ACCEPTED && s->link == LINK_UP) {

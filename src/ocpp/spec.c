@@ -28,21 +28,24 @@
  * charging after the same check. */
 static const char *const handled16[] = {
 	"ChangeAvailability", "ChangeConfiguration", "ClearChargingProfile",
-	"DataTransfer", "GetCompositeSchedule", "GetConfiguration",
-	"RemoteStartTransaction", "RemoteStopTransaction", "Reset",
+	"ClearCache", "DataTransfer", "GetCompositeSchedule",
+	"GetConfiguration", "GetLocalListVersion", "RemoteStartTransaction",
+	"RemoteStopTransaction", "Reset", "SendLocalList",
 	"SetChargingProfile", "TriggerMessage", "UnlockConnector",
 	"UpdateFirmware", NULL };
 static const char *const handled201[] = {
-	"ChangeAvailability", "ClearChargingProfile", "DataTransfer",
-	"GetBaseReport", "GetChargingProfiles", "GetCompositeSchedule",
-	"GetVariables", "RequestStartTransaction", "RequestStopTransaction",
-	"Reset", "SetChargingProfile", "SetVariables", "TriggerMessage",
-	"UnlockConnector", "UpdateFirmware", NULL };
+	"ChangeAvailability", "ClearCache", "ClearChargingProfile",
+	"DataTransfer", "GetBaseReport", "GetChargingProfiles",
+	"GetCompositeSchedule", "GetLocalListVersion", "GetVariables",
+	"RequestStartTransaction", "RequestStopTransaction", "Reset",
+	"SendLocalList", "SetChargingProfile", "SetVariables",
+	"TriggerMessage", "UnlockConnector", "UpdateFirmware", NULL };
 /* The answers to our CALLs that the session reads fields of. */
 static const char *const read16[] = {
-	"BootNotification", "Heartbeat", "StartTransaction", NULL };
+	"Authorize", "BootNotification", "Heartbeat", "StartTransaction",
+	NULL };
 static const char *const read201[] = {
-	"BootNotification", "Heartbeat", NULL };
+	"Authorize", "BootNotification", "Heartbeat", NULL };
 
 /* True when name is in the NULL-terminated list. */
 static bool

@@ -199,6 +199,7 @@ conn_record(const struct ocpp_session *s, int k)
 		    cs->tx_token_central));
 		json_object_set_new(o, "type", json_string(cs->tx_token_type));
 		json_object_set_new(o, "txwh", json_real(cs->tx_wh));
+		json_object_set_new(o, "txct", json_integer(cs->tx_charge_s));
 	}
 	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
@@ -239,7 +240,8 @@ end_token(const struct ocpp_session *s, int k, bool *central)
 
 /* True when the charger's reading of connector k is the session its open
  * transaction belongs to: running, the same IdToken (when both came from
- * the charger) and an energy register that did not go back. */
+ * the charger), a charging time and an energy register that did not go
+ * back. */
 static bool
 same_session(const struct ocpp_session *s, int k)
 {
@@ -251,6 +253,11 @@ same_session(const struct ocpp_session *s, int k)
 		return false;
 	if (c->id_token[0] != '\0' && !cs->tx_token_central &&
 	    strcmp(c->id_token, cs->tx_token) != 0)
+		return false;
+	/* The session's charging time went back (a new EV while nobody
+	 * watched); not when the 16-bit counter wraps after 18 h. */
+	if (c->charge_time_s >= 0 && cs->tx_charge_s >= 0 &&
+	    c->charge_time_s + 2 < cs->tx_charge_s && cs->tx_charge_s < 64800)
 		return false;
 	return c->energy_wh + 0.5 >= cs->tx_wh;
 }
@@ -305,6 +312,7 @@ begin_tx(struct ocpp_session *s, int k)
 	    cs->remote_id_tag[0] != '\0' ? cs->remote_id_type : "Central",
 	    sizeof(cs->tx_token_type));
 	cs->tx_wh = c->energy_wh;
+	cs->tx_charge_s = c->charge_time_s;
 	cs->seen_wh = c->energy_wh;
 	cs->seen_ms = wall_now_ms();
 }
@@ -702,15 +710,19 @@ scan_transaction(struct ocpp_session *s, int k)
 			    "goes on", k);
 		cs->restart_stale = false;
 	}
-	if (!active)
+	if (!active) {
 		cs->unlock_stop = false;
+		session_auth_left(s, k);
+	}
 	if (cs->tx_active && active && !same_session(s, k))
 		end_by_charger(s, k, true);
 	if (s->reset_due && s->reset_hard) {
 		/* Ended for a Hard / Immediate reset: nothing starts
 		 * before the restart. */
 	} else if (active && !cs->tx_active && !cs->unlock_stop) {
-		if (session_v16(s))
+		if (session_auth_gate(s, k) != AUTH_START) {
+			/* Authorize in flight, or the IdToken was refused. */
+		} else if (session_v16(s))
 			start_tx16(s, k);
 		else
 			start_tx201(s, k);
@@ -734,6 +746,8 @@ scan_transaction(struct ocpp_session *s, int k)
 		cs->seen_ms = wall_now_ms();
 	if (cs->tx_active && c->energy_wh > cs->tx_wh)
 		cs->tx_wh = c->energy_wh;
+	if (cs->tx_active && c->charge_time_s > cs->tx_charge_s)
+		cs->tx_charge_s = c->charge_time_s;
 	if (changed || (cs->tx_active && s->now_ms - cs->saved_ms >=
 	    SEEN_SAVE_MS))
 		save_conn(s, k);
@@ -948,6 +962,8 @@ load_record(struct ocpp_session *s, int k, const char *buf)
 		    cs->tx_token_central ? "Central" : "ISO14443",
 		    sizeof(cs->tx_token_type));
 		cs->tx_wh = json_number_value(json_object_get(o, "txwh"));
+		cs->tx_charge_s = json_is_integer(json_object_get(o, "txct")) ?
+		    (int)json_integer_value(json_object_get(o, "txct")) : -1;
 	}
 	json_decref(o);
 }

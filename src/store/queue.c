@@ -1,5 +1,5 @@
-/* Transactions and the outgoing queue: atomic state change + enqueue,
- * batched meter values, in-order peek/ack, the bound and its drop policy. */
+/* The outgoing queue: atomic state change + enqueue, batched meter
+ * values, in-order peek/ack, the bound and its drop policy. */
 #include "store/store-private.h"
 
 #include <stdlib.h>
@@ -21,7 +21,7 @@ terminated(const char *s, size_t size)
 	return memchr(s, '\0', size) != NULL;
 }
 
-/* Checks a message given to store_enqueue / store_tx_save. */
+/* Checks a message given to store_enqueue. */
 static int
 check_msg(const struct store_msg *m, char **cause)
 {
@@ -40,18 +40,15 @@ check_msg(const struct store_msg *m, char **cause)
 		    m->action);
 		return STORE_ERR_INVALID;
 	}
-	if (m->connector < 0 || m->tx_ref < 0 || m->seq_no < -1) {
-		store_set_cause(cause, "message %s: connector %d, transaction "
-		    "reference %lld and seqNo %lld must be >= 0 (seqNo -1 for "
-		    "none)", m->action, m->connector, (long long)m->tx_ref,
-		    (long long)m->seq_no);
+	if (m->connector < 0) {
+		store_set_cause(cause, "message %s: connector %d must be >= 0",
+		    m->action, m->connector);
 		return STORE_ERR_INVALID;
 	}
 	return 0;
 }
 
-/* Copies a buffered message into *m; the payload is left to the caller.
- * Its transaction's id is not resolved (tx_id stays empty). */
+/* Copies a buffered message into *m; the payload is left to the caller. */
 static void
 pending_to_msg(const struct store_pending *p, struct store_msg *m)
 {
@@ -60,8 +57,6 @@ pending_to_msg(const struct store_pending *p, struct store_msg *m)
 	m->kind = p->kind;
 	memcpy(m->action, p->action, sizeof(m->action));
 	m->connector = p->connector;
-	m->tx_ref = p->tx_ref;
-	m->seq_no = p->seq_no;
 	m->created_ms = p->created_ms;
 	m->attempts = p->attempts;
 }
@@ -79,8 +74,8 @@ pending_find(struct store *st, int64_t id)
 /* Inserts one queue row with an id chosen by us (ids only grow). */
 static int
 insert_msg(struct store *st, int64_t id, enum store_msg_kind kind,
-    const char *action, const char *payload, int connector, int64_t tx_ref,
-    int64_t seq_no, int64_t created_ms, int attempts, char **cause)
+    const char *action, const char *payload, int connector,
+    int64_t created_ms, int attempts, char **cause)
 {
 	sqlite3_stmt *s;
 	int rc = 0;
@@ -92,29 +87,13 @@ insert_msg(struct store *st, int64_t id, enum store_msg_kind kind,
 	sqlite3_bind_text(s, 3, action, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, payload, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 5, connector);
-	if (tx_ref > 0)
-		sqlite3_bind_int64(s, 6, tx_ref);
-	else
-		sqlite3_bind_null(s, 6);
-	sqlite3_bind_int64(s, 7, seq_no);
-	sqlite3_bind_int64(s, 8, created_ms);
-	sqlite3_bind_int(s, 9, attempts);
+	sqlite3_bind_int64(s, 6, created_ms);
+	sqlite3_bind_int(s, 7, attempts);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlite_error(st, rc, "queueing a message", cause);
 	st->committed++;
-	if (tx_ref > 0 && seq_no >= 0) {
-		if ((s = store_stmt(st, SQ_TX_SEQ_MAX, &rc, cause)) == NULL)
-			return rc;
-		sqlite3_bind_int64(s, 1, tx_ref);
-		sqlite3_bind_int64(s, 2, seq_no);
-		rc = sqlite3_step(s);
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE)
-			return store_sqlite_error(st, rc,
-			    "recording a seqNo", cause);
-	}
 	return 0;
 }
 
@@ -128,8 +107,7 @@ write_pending(struct store *st, char **cause)
 		struct store_pending *p = &st->pending[i];
 
 		rc = insert_msg(st, p->id, p->kind, p->action, p->payload,
-		    p->connector, p->tx_ref, p->seq_no, p->created_ms, p->attempts,
-		    cause);
+		    p->connector, p->created_ms, p->attempts, cause);
 		if (rc != 0)
 			return rc;
 	}
@@ -270,8 +248,6 @@ enqueue_buffered(struct store *st, const struct store_msg *msg,
 	memcpy(p->action, msg->action, sizeof(p->action));
 	p->payload = xstrdup(msg->payload);
 	p->connector = msg->connector;
-	p->tx_ref = msg->tx_ref;
-	p->seq_no = msg->seq_no;
 	p->created_ms = msg->created_ms;
 	p->attempts = 0;
 	if (msg_id != NULL)
@@ -297,8 +273,7 @@ enqueue_durable(struct store *st, const struct store_msg *msg,
 	rc = write_pending(st, cause);
 	if (rc == 0)
 		rc = insert_msg(st, id, msg->kind, msg->action, msg->payload,
-		    msg->connector, msg->tx_ref, msg->seq_no, msg->created_ms,
-		    0, cause);
+		    msg->connector, msg->created_ms, 0, cause);
 	if (rc == 0 && state_key != NULL)
 		rc = store_state_write(st, state_key, state_value, cause);
 	if ((rc = finish(st, rc, &m, cause)) != 0)
@@ -347,223 +322,13 @@ store_queue_enqueue_with_state(struct store *st, const struct store_msg *msg,
 	    msg_id, cause);
 }
 
-/* Checks the caller's transaction record. */
-static int
-check_tx(const struct store_tx *tx, char **cause)
-{
-	if (tx->ref < 0 || tx->connector < 1) {
-		store_set_cause(cause, "transaction reference %lld must be "
-		    ">= 0 and connector %d >= 1", (long long)tx->ref,
-		    tx->connector);
-		return STORE_ERR_INVALID;
-	}
-	if (!terminated(tx->tx_id, sizeof(tx->tx_id)) ||
-	    !terminated(tx->id_token, sizeof(tx->id_token))) {
-		store_set_cause(cause, "transaction id and id token must be "
-		    "at most %d characters", STORE_TX_ID_MAX - 1);
-		return STORE_ERR_INVALID;
-	}
-	if (tx->state != STORE_TX_ACTIVE && tx->state != STORE_TX_ENDED) {
-		store_set_cause(cause, "transaction state %d out of range 0..1",
-		    (int)tx->state);
-		return STORE_ERR_INVALID;
-	}
-	if (tx->seq_no < 0) {
-		store_set_cause(cause, "transaction seqNo %lld must be >= 0",
-		    (long long)tx->seq_no);
-		return STORE_ERR_INVALID;
-	}
-	return 0;
-}
-
-/* Inserts or updates the transaction row; sets *ref for a new one. */
-static int
-write_tx(struct store *st, const struct store_tx *tx, int64_t *ref,
-    char **cause)
-{
-	sqlite3_stmt *s;
-	int rc = 0, i = 1;
-
-	if (tx->ref == 0) {
-		if ((s = store_stmt(st, SQ_TX_INSERT, &rc, cause)) == NULL)
-			return rc;
-	} else {
-		if ((s = store_stmt(st, SQ_TX_UPDATE, &rc, cause)) == NULL)
-			return rc;
-		sqlite3_bind_int64(s, i++, tx->ref);
-	}
-	sqlite3_bind_text(s, i++, tx->tx_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, i++, tx->connector);
-	sqlite3_bind_text(s, i++, tx->id_token, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, i++, tx->meter_start_wh);
-	sqlite3_bind_int64(s, i++, tx->meter_stop_wh);
-	sqlite3_bind_int64(s, i++, tx->seq_no);
-	sqlite3_bind_int(s, i++, (int)tx->state);
-	sqlite3_bind_int64(s, i++, tx->started_ms);
-	sqlite3_bind_int64(s, i++, tx->stopped_ms);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_error(st, rc, "saving a transaction", cause);
-	if (tx->ref == 0) {
-		*ref = sqlite3_last_insert_rowid(st->db);
-	} else {
-		if (sqlite3_changes(st->db) == 0) {
-			store_set_cause(cause, "no transaction with reference "
-			    "%lld", (long long)tx->ref);
-			return STORE_ERR_NOT_FOUND;
-		}
-		*ref = tx->ref;
-	}
-	return 0;
-}
-
-int
-store_tx_save(struct store *st, struct store_tx *tx,
-    const struct store_msg *msg, int64_t now_ms, int64_t *msg_id,
-    char **cause)
-{
-	struct store_mark m;
-	int64_t ref = 0, id = st->next_msg_id;
-	int rc;
-
-	if ((rc = check_tx(tx, cause)) != 0)
-		return rc;
-	if (msg != NULL) {
-		if ((rc = check_msg(msg, cause)) != 0)
-			return rc;
-		if (store_msg_kind_droppable(msg->kind)) {
-			store_set_cause(cause, "message %s: a droppable kind "
-			    "cannot carry a transaction state change; use "
-			    "store_enqueue", msg->action);
-			return STORE_ERR_INVALID;
-		}
-	}
-	store_mark_take(st, &m);
-	if ((rc = store_begin(st, cause)) != 0)
-		return rc;
-	rc = write_pending(st, cause);
-	if (rc == 0)
-		rc = write_tx(st, tx, &ref, cause);
-	if (rc == 0 && msg != NULL)
-		rc = insert_msg(st, id, msg->kind, msg->action, msg->payload,
-		    msg->connector, ref, msg->seq_no, msg->created_ms, 0,
-		    cause);
-	if ((rc = finish(st, rc, &m, cause)) != 0)
-		return rc;
-	pending_done(st, now_ms);
-	tx->ref = ref;
-	if (msg != NULL) {
-		st->next_msg_id = id + 1;
-		if (msg_id != NULL)
-			*msg_id = id;
-	}
-	return 0;
-}
-
-#define TX_COLUMNS "ref, tx_id, connector, id_token, meter_start_wh, " \
-	"meter_stop_wh, seq_no, state, started_ms, stopped_ms"
-
-/* Copies a transactions row (columns in the order of TX_COLUMNS). */
-static void
-row_to_tx(sqlite3_stmt *s, struct store_tx *tx)
-{
-	const unsigned char *t;
-
-	memset(tx, 0, sizeof(*tx));
-	tx->ref = sqlite3_column_int64(s, 0);
-	if ((t = sqlite3_column_text(s, 1)) != NULL)
-		strlcpy_ok(tx->tx_id, (const char *)t, sizeof(tx->tx_id));
-	tx->connector = sqlite3_column_int(s, 2);
-	if ((t = sqlite3_column_text(s, 3)) != NULL)
-		strlcpy_ok(tx->id_token, (const char *)t, sizeof(tx->id_token));
-	tx->meter_start_wh = sqlite3_column_int64(s, 4);
-	tx->meter_stop_wh = sqlite3_column_int64(s, 5);
-	tx->seq_no = sqlite3_column_int64(s, 6);
-	tx->state = sqlite3_column_int(s, 7) == STORE_TX_ENDED ?
-	    STORE_TX_ENDED : STORE_TX_ACTIVE;
-	tx->started_ms = sqlite3_column_int64(s, 8);
-	tx->stopped_ms = sqlite3_column_int64(s, 9);
-}
-
-int
-store_tx_get(struct store *st, int64_t ref, struct store_tx *out,
-    char **cause)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	rc = sqlite3_prepare_v2(st->db, "SELECT " TX_COLUMNS
-	    " FROM transactions WHERE ref = ?1", -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return store_sqlite_error(st, rc, "reading a transaction",
-		    cause);
-	sqlite3_bind_int64(s, 1, ref);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		row_to_tx(s, out);
-		sqlite3_finalize(s);
-		return 0;
-	}
-	sqlite3_finalize(s);
-	if (rc == SQLITE_DONE) {
-		store_set_cause(cause, "no transaction with reference %lld",
-		    (long long)ref);
-		return STORE_ERR_NOT_FOUND;
-	}
-	return store_sqlite_error(st, rc, "reading a transaction", cause);
-}
-
-int
-store_tx_foreach_active(struct store *st,
-    int (*fn)(const struct store_tx *tx, void *arg), void *arg, char **cause)
-{
-	struct store_tx tx;
-	sqlite3_stmt *s;
-	int rc, r = 0;
-
-	rc = sqlite3_prepare_v2(st->db, "SELECT " TX_COLUMNS
-	    " FROM transactions WHERE state = 0 ORDER BY ref", -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return store_sqlite_error(st, rc, "listing transactions",
-		    cause);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		row_to_tx(s, &tx);
-		if ((r = fn(&tx, arg)) != 0)
-			break;
-	}
-	sqlite3_finalize(s);
-	if (r != 0)
-		return r;
-	if (rc != SQLITE_DONE)
-		return store_sqlite_error(st, rc, "listing transactions",
-		    cause);
-	return 0;
-}
-
-/* Deletes queue message id and forgets its transaction when that ended
- * and has nothing else queued; inside an open transaction. */
+/* Deletes queue message id; inside an open transaction. */
 static int
 delete_msg(struct store *st, int64_t id, char **cause)
 {
 	sqlite3_stmt *s;
-	int64_t tx_ref = 0;
 	int rc = 0;
 
-	if ((s = store_stmt(st, SQ_QUEUE_TXREF, &rc, cause)) == NULL)
-		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		tx_ref = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE) {
-		store_set_cause(cause, "no queued message with id %lld",
-		    (long long)id);
-		return STORE_ERR_NOT_FOUND;
-	}
-	if (rc != SQLITE_ROW)
-		return store_sqlite_error(st, rc, "acknowledging", cause);
 	if ((s = store_stmt(st, SQ_QUEUE_DELETE, &rc, cause)) == NULL)
 		return rc;
 	sqlite3_bind_int64(s, 1, id);
@@ -571,17 +336,12 @@ delete_msg(struct store *st, int64_t id, char **cause)
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlite_error(st, rc, "acknowledging", cause);
-	st->committed--;
-	if (tx_ref > 0) {
-		if ((s = store_stmt(st, SQ_TX_FORGET, &rc, cause)) == NULL)
-			return rc;
-		sqlite3_bind_int64(s, 1, tx_ref);
-		rc = sqlite3_step(s);
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE)
-			return store_sqlite_error(st, rc,
-			    "forgetting an ended transaction", cause);
+	if (sqlite3_changes(st->db) == 0) {
+		store_set_cause(cause, "no queued message with id %lld",
+		    (long long)id);
+		return STORE_ERR_NOT_FOUND;
 	}
+	st->committed--;
 	return 0;
 }
 
@@ -618,50 +378,8 @@ store_queue_ack_with_state(struct store *st, int64_t id,
 	return finish(st, rc, &m, cause);
 }
 
-int
-store_tx_assign_id(struct store *st, int64_t ref, const char *tx_id,
-    int64_t ack_msg_id, char **cause)
-{
-	struct store_mark m;
-	sqlite3_stmt *s;
-	int rc;
-
-	if (tx_id == NULL || tx_id[0] == '\0' ||
-	    strlen(tx_id) >= STORE_TX_ID_MAX) {
-		store_set_cause(cause, "transaction id must be 1..%d "
-		    "characters", STORE_TX_ID_MAX - 1);
-		return STORE_ERR_INVALID;
-	}
-	store_mark_take(st, &m);
-	if ((rc = store_begin(st, cause)) != 0)
-		return rc;
-	rc = sqlite3_prepare_v2(st->db, "UPDATE transactions SET tx_id = ?2 "
-	    "WHERE ref = ?1", -1, &s, NULL);
-	if (rc != SQLITE_OK) {
-		rc = store_sqlite_error(st, rc, "assigning a transaction id",
-		    cause);
-		return finish(st, rc, &m, cause);
-	}
-	sqlite3_bind_int64(s, 1, ref);
-	sqlite3_bind_text(s, 2, tx_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE) {
-		rc = store_sqlite_error(st, rc, "assigning a transaction id",
-		    cause);
-	} else if (sqlite3_changes(st->db) == 0) {
-		store_set_cause(cause, "no transaction with reference %lld",
-		    (long long)ref);
-		rc = STORE_ERR_NOT_FOUND;
-	} else {
-		rc = 0;
-		if (ack_msg_id > 0)
-			rc = delete_msg(st, ack_msg_id, cause);
-	}
-	return finish(st, rc, &m, cause);
-}
-
-/* Copies a peeked row into *m; the payload is left to the caller. */
+/* Copies a row of STORE_QUEUE_COLUMNS into *m; the payload is left to the
+ * caller. */
 static void
 row_to_msg(sqlite3_stmt *s, struct store_msg *m)
 {
@@ -673,12 +391,8 @@ row_to_msg(sqlite3_stmt *s, struct store_msg *m)
 	if ((t = sqlite3_column_text(s, 2)) != NULL)
 		strlcpy_ok(m->action, (const char *)t, sizeof(m->action));
 	m->connector = sqlite3_column_int(s, 4);
-	m->tx_ref = sqlite3_column_int64(s, 5);
-	m->seq_no = sqlite3_column_int64(s, 6);
-	m->created_ms = sqlite3_column_int64(s, 7);
-	m->attempts = sqlite3_column_int(s, 8);
-	if ((t = sqlite3_column_text(s, 9)) != NULL)
-		strlcpy_ok(m->tx_id, (const char *)t, sizeof(m->tx_id));
+	m->created_ms = sqlite3_column_int64(s, 5);
+	m->attempts = sqlite3_column_int(s, 6);
 }
 
 int
@@ -692,8 +406,6 @@ store_queue_peek(struct store *st, struct store_msg *out, bool *found,
 	*found = false;
 	if ((s = store_stmt(st, SQ_QUEUE_PEEK, &rc, cause)) == NULL)
 		return rc;
-	sqlite3_bind_int64(s, 1, 0);
-	sqlite3_bind_int64(s, 2, 1);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		row_to_msg(s, out);
@@ -729,10 +441,8 @@ store_queue_foreach(struct store *st,
 	const unsigned char *t;
 	int rc, r = 0;
 
-	rc = sqlite3_prepare_v2(st->db, "SELECT q.id, q.kind, q.action, "
-	    "q.payload, q.connector, q.tx_ref, q.seq_no, q.created_ms, "
-	    "q.attempts, t.tx_id FROM queue q LEFT JOIN transactions t "
-	    "ON t.ref = q.tx_ref ORDER BY q.id", -1, &s, NULL);
+	rc = sqlite3_prepare_v2(st->db, "SELECT " STORE_QUEUE_COLUMNS
+	    " FROM queue ORDER BY id", -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return store_sqlite_error(st, rc, "reading the queue", cause);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {

@@ -7,6 +7,10 @@
 
 #include "store/store.h"
 
+/* The queue columns a message is read from, in row_to_msg's order. */
+#define STORE_QUEUE_COLUMNS "id, kind, action, payload, connector, " \
+	"created_ms, attempts"
+
 /* Cached prepared statements, one per hot query. */
 enum store_stmt {
 	SQ_BEGIN,
@@ -14,14 +18,9 @@ enum store_stmt {
 	SQ_ROLLBACK,
 	SQ_QUEUE_INSERT,
 	SQ_QUEUE_PEEK,
-	SQ_QUEUE_TXREF,
 	SQ_QUEUE_DELETE,
 	SQ_QUEUE_TRIM,
 	SQ_QUEUE_ATTEMPT,
-	SQ_TX_SEQ_MAX,
-	SQ_TX_INSERT,
-	SQ_TX_UPDATE,
-	SQ_TX_FORGET,
 	SQ_COUNTER_SET,
 	SQ_PROFILE_GET,
 	SQ_PROFILE_PUT,
@@ -35,8 +34,6 @@ struct store_pending {
 	char action[STORE_ACTION_MAX];
 	char *payload;
 	int connector;
-	int64_t tx_ref;
-	int64_t seq_no;
 	int64_t created_ms;
 	int attempts;		/* sends counted before its flush */
 };

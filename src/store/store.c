@@ -130,31 +130,16 @@ static const char *const stmt_sql[SQ_MAX] = {
 	[SQ_COMMIT] = "COMMIT",
 	[SQ_ROLLBACK] = "ROLLBACK",
 	[SQ_QUEUE_INSERT] = "INSERT INTO queue (id, kind, action, payload, "
-	    "connector, tx_ref, seq_no, created_ms, attempts) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-	[SQ_QUEUE_PEEK] = "SELECT q.id, q.kind, q.action, q.payload, "
-	    "q.connector, q.tx_ref, q.seq_no, q.created_ms, q.attempts, "
-	    "t.tx_id FROM queue q LEFT JOIN transactions t "
-	    "ON t.ref = q.tx_ref WHERE q.id > ?1 ORDER BY q.id LIMIT ?2",
-	[SQ_QUEUE_TXREF] = "SELECT tx_ref FROM queue WHERE id = ?1",
+	    "connector, created_ms, attempts) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[SQ_QUEUE_PEEK] = "SELECT " STORE_QUEUE_COLUMNS " FROM queue "
+	    "ORDER BY id LIMIT 1",
 	[SQ_QUEUE_DELETE] = "DELETE FROM queue WHERE id = ?1",
 	[SQ_QUEUE_TRIM] = "DELETE FROM queue WHERE id IN (SELECT id FROM "
 	    "queue WHERE kind IN (2, 3) AND attempts = 0 ORDER BY id "
 	    "LIMIT ?1)",
 	[SQ_QUEUE_ATTEMPT] = "UPDATE queue SET attempts = attempts + 1 "
 	    "WHERE id = ?1",
-	[SQ_TX_SEQ_MAX] = "UPDATE transactions SET seq_no = "
-	    "max(seq_no, ?2) WHERE ref = ?1",
-	[SQ_TX_INSERT] = "INSERT INTO transactions (tx_id, connector, "
-	    "id_token, meter_start_wh, meter_stop_wh, seq_no, state, "
-	    "started_ms, stopped_ms) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-	[SQ_TX_UPDATE] = "UPDATE transactions SET tx_id = ?2, connector = ?3, "
-	    "id_token = ?4, meter_start_wh = ?5, meter_stop_wh = ?6, "
-	    "seq_no = max(seq_no, ?7), state = ?8, started_ms = ?9, "
-	    "stopped_ms = ?10 WHERE ref = ?1",
-	[SQ_TX_FORGET] = "DELETE FROM transactions WHERE ref = ?1 AND "
-	    "state = 1 AND NOT EXISTS (SELECT 1 FROM queue WHERE tx_ref = ?1)",
 	[SQ_COUNTER_SET] = "UPDATE counters SET value = ?2 WHERE name = ?1",
 	[SQ_PROFILE_GET] = "SELECT connector, purpose, stack_level, tx_id, "
 	    "json, valid_from_ms, valid_to_ms FROM profiles WHERE id = ?1",
@@ -328,11 +313,22 @@ static const char schema_v3[] =
 	" caps TEXT NOT NULL);"
 	"CREATE INDEX history_changes_at ON history_changes(connector, at_ms);";
 
+/* Version 4: one place for open transactions.  The OCPP session keeps each
+ * connector's open transaction in its state row (settings, `ocpp.state.*`),
+ * written with the queue; the transactions table and the queue's link to it
+ * (tx_ref) and copy of the seqNo were never written by the daemon and go. */
+static const char schema_v4[] =
+	"DROP INDEX queue_tx;"
+	"ALTER TABLE queue DROP COLUMN tx_ref;"
+	"ALTER TABLE queue DROP COLUMN seq_no;"
+	"DROP TABLE transactions;";
+
 static const char *const migrations[] = {
 	NULL, /* version 0: the empty file */
 	schema_v1,
 	schema_v2,
 	schema_v3,
+	schema_v4,
 };
 
 int

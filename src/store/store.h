@@ -1,6 +1,7 @@
 /* The durable store: one SQLite database holding what must survive a crash,
  * a kill -9 or a power cut: charging profiles, settings changed from the
- * backend, transactions and the outgoing message queue.
+ * backend, the OCPP session's state (its open transactions among it) and
+ * the outgoing message queue.
  *
  * Threading: a struct store belongs to the one thread that opened it (the
  * daemon's event loop).  No call takes a lock or spawns work; each call is
@@ -36,7 +37,7 @@ enum store_err {
 	STORE_ERR_TOO_NEW = -7,      /* written by a newer version of this program */
 	STORE_ERR_CORRUPT = -8,      /* the database failed its integrity check */
 	STORE_ERR_BUSY = -9,         /* locked by another process */
-	STORE_ERR_NOT_FOUND = -10,   /* no such profile, transaction or message */
+	STORE_ERR_NOT_FOUND = -10,   /* no such profile or message */
 	STORE_ERR_INTERNAL = -11,    /* an unexpected SQLite error (see cause) */
 };
 
@@ -44,7 +45,7 @@ enum store_err {
 const char *store_strerror(int code);
 
 /* Schema version this build writes (PRAGMA user_version). */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 /* PRAGMA application_id that marks our databases ("OCEG"). */
 #define STORE_APPLICATION_ID 0x4f434547
 
@@ -160,29 +161,9 @@ int store_setting_foreach(struct store *st,
     int (*fn)(const char *key, const char *value, const char *file_value,
         void *arg), void *arg, char **cause);
 
-/* ---- Transactions and the outgoing queue. ---- */
+/* ---- The outgoing queue. ---- */
 
-#define STORE_TX_ID_MAX 64    /* bytes incl. NUL; 2.0.1 allows 36 chars */
-#define STORE_ID_TOKEN_MAX 64 /* bytes incl. NUL; 2.0.1 allows 36 chars */
 #define STORE_ACTION_MAX 48   /* bytes incl. NUL */
-
-enum store_tx_state {
-	STORE_TX_ACTIVE = 0,
-	STORE_TX_ENDED = 1,
-};
-
-struct store_tx {
-	int64_t ref;         /* local reference, assigned by the store; 0 = new */
-	char tx_id[STORE_TX_ID_MAX]; /* backend / 2.0.1 id; "" = not known yet */
-	int connector;       /* >= 1 */
-	char id_token[STORE_ID_TOKEN_MAX];
-	int64_t meter_start_wh;
-	int64_t meter_stop_wh; /* -1 while active */
-	int64_t seq_no;      /* last 2.0.1 seqNo used */
-	enum store_tx_state state;
-	int64_t started_ms;  /* epoch ms */
-	int64_t stopped_ms;  /* epoch ms; 0 while active */
-};
 
 enum store_msg_kind {
 	STORE_MSG_TX_START = 0,  /* StartTransaction / TransactionEvent Started */
@@ -202,35 +183,9 @@ struct store_msg {
 	const char *payload;    /* JSON text; on output borrowed until the next
 	                           call on this store */
 	int connector;          /* 0 = station */
-	int64_t tx_ref;         /* local transaction reference; 0 = none */
-	int64_t seq_no;         /* 2.0.1 seqNo it carries; -1 = none */
 	int64_t created_ms;     /* epoch ms when it was queued */
 	int attempts;           /* out: sends recorded by store_queue_attempt */
-	/* out: tx_id of tx_ref as known when peeked ("" = not yet known). */
-	char tx_id[STORE_TX_ID_MAX];
 };
-
-/* Saves a transaction and, when msg is not NULL, queues msg for it, in one
- * SQLite transaction committed with synchronous=FULL before returning
- * (buffered meter values are committed first, in the same transaction, so
- * queue order is kept).  tx->ref == 0 inserts and sets tx->ref; otherwise the
- * row is updated.  msg->tx_ref is taken from tx.  *msg_id (optional) gets the
- * queue id.  Droppable kinds are not allowed here. */
-int store_tx_save(struct store *st, struct store_tx *tx,
-    const struct store_msg *msg, int64_t now_ms, int64_t *msg_id,
-    char **cause);
-/* Reads the transaction with this reference. */
-int store_tx_get(struct store *st, int64_t ref, struct store_tx *out,
-    char **cause);
-/* Records the id the backend assigned (1.6 StartTransaction.conf) and, when
- * ack_msg_id > 0, acknowledges that queue message, atomically.  Queued
- * messages of the transaction carry this id from now on. */
-int store_tx_assign_id(struct store *st, int64_t ref, const char *tx_id,
-    int64_t ack_msg_id, char **cause);
-/* Calls fn for every transaction still active (e.g. to resume at start).
- * A non-zero return from fn stops the walk and is returned. */
-int store_tx_foreach_active(struct store *st,
-    int (*fn)(const struct store_tx *tx, void *arg), void *arg, char **cause);
 
 /* Queues msg.  Droppable kinds (meter values, intermediate updates) are
  * buffered and committed at most once per meter_flush_ms (by this call when
@@ -258,11 +213,10 @@ int store_queue_enqueue_with_state(struct store *st,
  * last such commit (force: regardless).  Call it from a timer. */
 int store_flush(struct store *st, int64_t now_ms, bool force, char **cause);
 /* Sets *found and, when true, *out to the oldest queued message: the
- * oldest committed one, with its transaction's current id resolved into
- * out->tx_id, else the oldest buffered one (tx_id left empty), so that a
- * buffered message need not wait for its flush to be sent.  out->payload
- * is borrowed until the next call on this store.  Acknowledging or
- * counting an attempt works on a buffered message as on a committed one. */
+ * oldest committed one, else the oldest buffered one, so that a buffered
+ * message need not wait for its flush to be sent.  out->payload is
+ * borrowed until the next call on this store.  Acknowledging or counting
+ * an attempt works on a buffered message as on a committed one. */
 int store_queue_peek(struct store *st, struct store_msg *out, bool *found,
     char **cause);
 /* Counts one more send of message id (committed without fsync: a lost

@@ -12,9 +12,9 @@
 //   {"cmd":"raw","identity":"CS001","text":"[2,\"x\",\"Reset\",{}]"}
 //   {"cmd":"drop","identity":"CS001"}
 //   {"cmd":"set","bootStatus":"Pending","interval":5,"invalidIdTag":"X"}
-//       (invalidIdTag: StartTransaction / TransactionEvent with that
-//       IdToken answered Invalid; null for none; password: the Basic
-//       auth password required from now on)
+//       (invalidIdTag: Authorize, StartTransaction / TransactionEvent
+//       with that IdToken answered Invalid; null for none; password:
+//       the Basic auth password required from now on)
 //   {"cmd":"fail","action":"StartTransaction","count":2}
 //   {"cmd":"silence","action":"Heartbeat","count":1}   (no answer)
 //   {"cmd":"stall","identity":"CS001"}  (stop reading: a dead link)
@@ -151,10 +151,13 @@ async function startCsms(opts = {}) {
                     params.idTag === state.invalidIdTag ? 'Invalid' : 'Accepted' } };
             case 'StopTransaction':
                 return { idTagInfo: { status: 'Accepted' } };
-            case 'Authorize':
+            case 'Authorize': {
+                const tag = client.protocol === 'ocpp1.6' ? params.idTag :
+                    params.idToken.idToken;
+                const status = tag === state.invalidIdTag ? 'Invalid' : 'Accepted';
                 return client.protocol === 'ocpp1.6' ?
-                    { idTagInfo: { status: 'Accepted' } } :
-                    { idTokenInfo: { status: 'Accepted' } };
+                    { idTagInfo: { status } } : { idTokenInfo: { status } };
+            }
             case 'TransactionEvent':
                 // An IdToken the backend refuses (set invalidIdTag).
                 return params.idToken && params.idToken.idToken === state.invalidIdTag ?

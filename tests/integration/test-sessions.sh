@@ -21,28 +21,14 @@ command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
     { echo "node / npm not found: skipped"; exit 77; }
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 . "$S/tests/integration/csms.sh"
+. "$S/tests/integration/sessions.sh"
 csms_identity=tx-site
 
 bays_site "$tmp/site.json" tx-site 0 200
 start_sim "$tmp/site.json"
 cp "$tmp/edge.conf" "$tmp/base.conf"
 
-connected() { [ "$(st cloud.state)" = connected ]; }
-n_tx_msgs() { tx_msgs | grep -c .; }
-n_ends() { ends | grep -c .; }
-ends_reach() { [ "$(n_ends)" -ge "$1" ]; }
-starts_reach() { [ "$(tx_msgs | grep -cE '"action":"StartTransaction"|"eventType":"Started"')" -ge "$1" ]; }
-starts_are() { [ "$(tx_msgs | grep -cE '"action":"StartTransaction"|"eventType":"Started"')" -eq "$1" ]; }
-# goes_on: how many times the daemon took a transaction as going on.
-goes_on() { grep -c 'read again, its transaction goes on' "$tmp/d.log"; }
-goes_on_reaches() { [ "$(goes_on)" -ge "$1" ]; }
 boots_are() { [ "$(grep '"event":"call"' "$tmp/csms.log" | grep -c '"action":"BootNotification"')" -ge "$1" ]; }
-bay_online() { [ "$(st "chargers.$1.online")" = true ]; }
-bay_offline() { [ "$(st "chargers.$1.online")" = false ]; }
-violations() {
-	grep -h '"event":"violation"' "$tmp/csms.log" "$tmp/csms-all.log" \
-	    2>/dev/null | head -2
-}
 
 # new_csms: a new CSMS (and log), the daemon's configuration pointed at it.
 new_csms() {
@@ -55,10 +41,7 @@ run_version() {
 	v=$1
 	start_csms
 	csms_conf "$v"
-	for c in bay1 bay2 bay3; do
-		sim_get "$c" connectors.0.plugged | grep -q true ||
-		    sim plug "$c" 1 evmax=22000 >/dev/null
-	done
+	plug_bays
 	start_daemon "$tmp/edge.conf"
 	wait_for 10 connected || fail "$v: cloud $(st cloud.state)"
 	wait_for 15 starts_are 3 && pass "$v: three transactions started" ||
@@ -170,10 +153,7 @@ run_version() {
 	    pass "$v: reason $r" ||
 	    fail "$v: reasons $(ends | tail -2 | grep -oE '"(reason|stoppedReason)":"[A-Za-z]*"')"
 
-	[ -z "$(violations)" ] || fail "$v: schema violation: $(violations)"
-	stop_daemon
-	stop_csms
-	for c in bay1 bay2 bay3; do sim unplug "$c" 1 >/dev/null 2>&1; done
+	end_version
 }
 
 for v in ${TX_VERSIONS:-1.6 2.0.1}; do

@@ -180,8 +180,8 @@ function cases(version) {
     }
     // Actions of the version the station does not take, and no action.
     for (const action of version === '1.6' ?
-        ['ReserveNow', 'CancelReservation', 'ClearCache', 'SendLocalList'] :
-        ['ReserveNow', 'CancelReservation', 'ClearCache', 'SetNetworkProfile']) {
+        ['ReserveNow', 'CancelReservation', 'GetDiagnostics'] :
+        ['ReserveNow', 'CancelReservation', 'GetLog', 'SetNetworkProfile']) {
         add(call(action, {}), 'supp', null);
     }
     add(call('Brew', {}), 'impl', null);

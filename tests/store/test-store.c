@@ -144,7 +144,6 @@ msg_of(enum store_msg_kind kind, const char *action, const char *payload,
 	snprintf(m.action, sizeof(m.action), "%s", action);
 	m.payload = payload;
 	m.connector = connector;
-	m.seq_no = -1;
 	m.created_ms = created_ms;
 	return m;
 }
@@ -359,8 +358,7 @@ test_migrates_version_1(void)
 	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
 	CU_ASSERT_TRUE_FATAL(found);
 	CU_ASSERT_EQUAL(m.id, 11);
-	CU_ASSERT_EQUAL(m.tx_ref, 3);
-	CU_ASSERT_EQUAL(m.seq_no, -1); /* the new column's default */
+	CU_ASSERT_EQUAL(m.connector, 2);
 	CU_ASSERT_STRING_EQUAL(m.action, "StartTransaction");
 	store_queue_stats(st, &qs);
 	CU_ASSERT_EQUAL(qs.committed, 1);
@@ -382,6 +380,103 @@ test_migrates_version_1(void)
 	    STORE_SCHEMA_VERSION);
 	CU_ASSERT_EQUAL(raw_int(path, "SELECT value FROM counters WHERE "
 	    "name = 'queue_dropped'"), 0);
+}
+
+/* Version 3 -> 4: the unused transactions table and the queue's tx_ref
+ * and seq_no columns go; the open transactions (the session's connector
+ * records), the queue, profiles, settings and history stay as they were. */
+static void
+test_migrates_version_3(void)
+{
+	static const char rec[] = "{\"status\":\"Charging\",\"token\":"
+	    "\"TAG-0001\",\"wh\":12500.0,\"seen\":1764750000000,\"tx\":7,"
+	    "\"txtoken\":\"TAG-0001\",\"central\":false,\"type\":\"ISO14443\","
+	    "\"txwh\":12000.0}";
+	char path[512];
+	struct store_msg m;
+	struct store *st;
+	sqlite3 *db;
+	bool found;
+	char *v = NULL;
+
+	snprintf(path, sizeof(path), "%s", fresh_path());
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+	CU_ASSERT_EQUAL_FATAL(store_schema_create_version(db, 3, NULL), 0);
+	CU_ASSERT_EQUAL(sqlite3_exec(db,
+	    "INSERT INTO profiles VALUES (9, 1, 'TxProfile', 1, '7', "
+	    " '{\"b\":2}', 0, 0);"
+	    "INSERT INTO settings VALUES ('ocpp.state.run', 'running', NULL);"
+	    "INSERT INTO settings VALUES ('ocpp.state.tx16.id.7', '4711', "
+	    " NULL);"
+	    "INSERT INTO queue (id, kind, action, payload, connector, "
+	    " created_ms, seq_no) VALUES (20, 3, 'MeterValues', '{\"v\":1}', "
+	    " 1, 5, -1);"
+	    "INSERT INTO queue (id, kind, action, payload, connector, "
+	    " created_ms) VALUES (21, 1, 'StopTransaction', '{\"s\":1}', 2, 6);"
+	    "INSERT INTO history_site VALUES (1000, 2000, 22000, 21000);"
+	    "UPDATE counters SET value = 3 WHERE name = 'queue_dropped';",
+	    NULL, NULL, NULL), SQLITE_OK);
+	{
+		sqlite3_stmt *q;
+		CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db, "INSERT INTO "
+		    "settings VALUES ('ocpp.state.tx16.c1', ?1, NULL)", -1, &q,
+		    NULL), SQLITE_OK);
+		sqlite3_bind_text(q, 1, rec, -1, SQLITE_STATIC);
+		CU_ASSERT_EQUAL(sqlite3_step(q), SQLITE_DONE);
+		sqlite3_finalize(q);
+	}
+	sqlite3_close(db);
+
+	st = open_ok(path, NULL);
+	CU_ASSERT_EQUAL(store_opened_version(st), 3);
+	/* The open transaction and its backend id, byte for byte. */
+	CU_ASSERT_EQUAL(store_setting_get(st, "ocpp.state.tx16.c1", NULL, &v,
+	    NULL, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(v != NULL ? v : "", rec);
+	free(v);
+	v = NULL;
+	CU_ASSERT_EQUAL(store_setting_get(st, "ocpp.state.tx16.id.7", NULL, &v,
+	    NULL, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(v != NULL ? v : "", "4711");
+	free(v);
+	/* The queue in order, with its drop counter. */
+	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_TRUE_FATAL(found);
+	CU_ASSERT_EQUAL(m.id, 20);
+	CU_ASSERT_EQUAL(m.kind, STORE_MSG_METER);
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, 20, NULL, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_EQUAL(m.id, 21);
+	CU_ASSERT_EQUAL(m.connector, 2);
+	CU_ASSERT_STRING_EQUAL(m.payload, "{\"s\":1}");
+	{
+		struct store_queue_stats qs;
+		store_queue_stats(st, &qs);
+		CU_ASSERT_EQUAL(qs.committed, 1);
+		CU_ASSERT_EQUAL(qs.dropped, 3);
+	}
+	CU_ASSERT_EQUAL(store_close(st), 0);
+	CU_ASSERT_EQUAL(raw_int(path, "PRAGMA user_version"), 4);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM sqlite_schema "
+	    "WHERE name IN ('transactions', 'queue_tx')"), 0);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM "
+	    "pragma_table_info('queue') WHERE name IN ('tx_ref', 'seq_no')"),
+	    0);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM profiles WHERE "
+	    "tx_id = '7'"), 1);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM history_site"), 1);
+	/* A new store has exactly the migrated schema. */
+	{
+		const char *fresh = fresh_path();
+		st = open_ok(fresh, NULL);
+		store_close(st);
+		CU_ASSERT_EQUAL(raw_int(fresh, "SELECT count(*) FROM "
+		    "pragma_table_info('queue')"), raw_int(path, "SELECT "
+		    "count(*) FROM pragma_table_info('queue')"));
+		CU_ASSERT_EQUAL(raw_int(fresh, "SELECT count(*) FROM "
+		    "sqlite_schema"), raw_int(path, "SELECT count(*) FROM "
+		    "sqlite_schema"));
+	}
 }
 
 /* ---- Read-only directory and full disk. ---- */
@@ -920,146 +1015,62 @@ test_queue_buffered_head(void)
 
 /* ---- Transactions with the queue. ---- */
 
+/* A connector's open transaction lives in its state row, written with
+ * the message that opens or closes it: offline, a start (record set), a
+ * meter value and a stop (record closed) survive a restart in order, with
+ * the record as the last committed message left it. */
 static void
-test_stop_queued_before_start_gets_id(void)
+test_tx_record_rides_with_messages(void)
 {
 	const char *path = fresh_path();
 	struct store *st = open_ok(path, NULL);
-	struct store_tx tx, got;
 	struct store_msg m;
 	int64_t start_id, mv_id, stop_id;
+	char *v = NULL;
 	bool found;
 
-	/* Offline: a 1.6 StartTransaction, a meter value in the transaction
-	 * and the StopTransaction, before the backend gave an id. */
-	memset(&tx, 0, sizeof(tx));
-	tx.connector = 2;
-	snprintf(tx.id_token, sizeof(tx.id_token), "04A2B3C4");
-	tx.meter_start_wh = 12000;
-	tx.meter_stop_wh = -1;
-	tx.started_ms = 1000;
 	m = msg_of(STORE_MSG_TX_START, "StartTransaction",
 	    "{\"connectorId\":2,\"meterStart\":12000}", 2, 1000);
-	CU_ASSERT_EQUAL(store_tx_save(st, &tx, &m, 0, &start_id, NULL), 0);
-	CU_ASSERT(tx.ref > 0);
+	CU_ASSERT_EQUAL(store_queue_enqueue_with_state(st, &m, "tx16.c2",
+	    "open 12000", 0, &start_id, NULL), 0);
 	m = msg_of(STORE_MSG_TX_UPDATE, "MeterValues", "{\"v\":12500}", 2,
 	    2000);
-	m.tx_ref = tx.ref;
 	CU_ASSERT_EQUAL(store_enqueue(st, &m, 5000, &mv_id, NULL), 0);
-	tx.state = STORE_TX_ENDED;
-	tx.meter_stop_wh = 13000;
-	tx.stopped_ms = 3000;
+	store_close(st);
+
+	st = open_ok(path, NULL);
+	CU_ASSERT_EQUAL(store_setting_get(st, "tx16.c2", NULL, &v, NULL, NULL),
+	    0);
+	CU_ASSERT_STRING_EQUAL(v != NULL ? v : "", "open 12000");
+	free(v);
+	v = NULL;
 	m = msg_of(STORE_MSG_TX_END, "StopTransaction",
 	    "{\"meterStop\":13000}", 2, 3000);
-	CU_ASSERT_EQUAL(store_tx_save(st, &tx, &m, 5100, &stop_id, NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_enqueue_with_state(st, &m, "tx16.c2",
+	    "idle 13000", 6000, &stop_id, NULL), 0);
 	CU_ASSERT(start_id < mv_id && mv_id < stop_id);
 	store_close(st);
 
-	/* Back online after a restart: the start goes first, without id. */
 	st = open_ok(path, NULL);
 	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_TRUE_FATAL(found);
 	CU_ASSERT_EQUAL(m.id, start_id);
 	CU_ASSERT_EQUAL(m.kind, STORE_MSG_TX_START);
-	CU_ASSERT_STRING_EQUAL(m.tx_id, "");
-	/* StartTransaction.conf says 4711: recorded and acked at once. */
-	CU_ASSERT_EQUAL(store_tx_assign_id(st, tx.ref, "4711", start_id, NULL),
-	    0);
+	CU_ASSERT_EQUAL(m.connector, 2);
+	CU_ASSERT_EQUAL(m.created_ms, 1000);
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, start_id, NULL, NULL,
+	    NULL), 0);
 	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
 	CU_ASSERT_EQUAL(m.id, mv_id);
-	CU_ASSERT_STRING_EQUAL(m.tx_id, "4711");
-	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, mv_id, NULL, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, mv_id, NULL, NULL,
+	    NULL), 0);
 	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
 	CU_ASSERT_EQUAL(m.id, stop_id);
-	CU_ASSERT_EQUAL(m.kind, STORE_MSG_TX_END);
-	CU_ASSERT_STRING_EQUAL(m.tx_id, "4711");
 	CU_ASSERT_STRING_EQUAL(m.payload, "{\"meterStop\":13000}");
-	CU_ASSERT_EQUAL(store_tx_get(st, tx.ref, &got, NULL), 0);
-	CU_ASSERT_EQUAL(got.state, STORE_TX_ENDED);
-	CU_ASSERT_EQUAL(got.meter_start_wh, 12000);
-	CU_ASSERT_EQUAL(got.meter_stop_wh, 13000);
-	CU_ASSERT_STRING_EQUAL(got.id_token, "04A2B3C4");
-	/* Once the stop is acknowledged the ended transaction is forgotten. */
-	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, stop_id, NULL, NULL, NULL), 0);
-	CU_ASSERT_EQUAL(store_tx_get(st, tx.ref, &got, NULL),
-	    STORE_ERR_NOT_FOUND);
-	/* Unknown references and acks are errors, and change nothing. */
-	CU_ASSERT_EQUAL(store_tx_assign_id(st, 999, "1", 0, NULL),
-	    STORE_ERR_NOT_FOUND);
-	store_close(st);
-}
-
-struct active_seen {
-	int n;
-	int64_t refs[4];
-	int64_t seq[4];
-};
-
-/* foreach callback: records active transactions' refs and seqNos. */
-static int
-collect_active(const struct store_tx *tx, void *arg)
-{
-	struct active_seen *a = arg;
-
-	if (a->n < 4) {
-		a->refs[a->n] = tx->ref;
-		a->seq[a->n] = tx->seq_no;
-	}
-	a->n++;
-	return 0;
-}
-
-static void
-test_tx_atomic_and_seq_no(void)
-{
-	const char *path = fresh_path();
-	struct store *st = open_ok(path, NULL);
-	struct store_tx a, b;
-	struct store_msg m;
-	struct active_seen seen;
-	char *cause = NULL;
-
-	memset(&a, 0, sizeof(a));
-	a.connector = 1;
-	snprintf(a.tx_id, sizeof(a.tx_id), "e2a1c1f0-0001");
-	a.meter_stop_wh = -1;
-	m = msg_of(STORE_MSG_TX_START, "TransactionEvent", "{\"seqNo\":0}", 1,
-	    10);
-	CU_ASSERT_EQUAL(store_tx_save(st, &a, &m, 0, NULL, NULL), 0);
-	b = a;
-	b.ref = 0;
-	b.connector = 3;
-	snprintf(b.tx_id, sizeof(b.tx_id), "e2a1c1f0-0002");
-	CU_ASSERT_EQUAL(store_tx_save(st, &b, NULL, 0, NULL, NULL), 0);
-	/* Two sampled updates with seqNo 1 and 2 for a. */
-	for (int i = 1; i <= 2; i++) {
-		m = msg_of(STORE_MSG_TX_UPDATE, "TransactionEvent", "{}", 1, 10);
-		m.tx_ref = a.ref;
-		m.seq_no = i;
-		CU_ASSERT_EQUAL(store_enqueue(st, &m, 10000 * i, NULL, NULL), 0);
-	}
-	/* A droppable kind cannot ride on a state change. */
-	m = msg_of(STORE_MSG_METER, "MeterValues", "{}", 1, 10);
-	CU_ASSERT_EQUAL(store_tx_save(st, &a, &m, 0, NULL, &cause),
-	    STORE_ERR_INVALID);
-	free(cause);
-	/* A state change whose row is gone queues nothing either. */
-	b.ref = 12345;
-	m = msg_of(STORE_MSG_TX_END, "TransactionEvent", "{}", 3, 10);
-	CU_ASSERT_EQUAL(store_tx_save(st, &b, &m, 0, NULL, NULL),
-	    STORE_ERR_NOT_FOUND);
-	store_close(st);
-
-	st = open_ok(path, NULL);
-	memset(&seen, 0, sizeof(seen));
-	CU_ASSERT_EQUAL(store_tx_foreach_active(st, collect_active, &seen,
-	    NULL), 0);
-	CU_ASSERT_EQUAL_FATAL(seen.n, 2);
-	CU_ASSERT_EQUAL(seen.refs[0], a.ref);
-	/* The last seqNo queued for a is 2, remembered with the update. */
-	CU_ASSERT_EQUAL(seen.seq[0], 2);
-	CU_ASSERT_EQUAL(seen.seq[1], 0);
-	/* 1 start + 2 updates; nothing from the failed calls. */
-	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM queue"), 3);
+	CU_ASSERT_EQUAL(store_setting_get(st, "tx16.c2", NULL, &v, NULL, NULL),
+	    0);
+	CU_ASSERT_STRING_EQUAL(v != NULL ? v : "", "idle 13000");
+	free(v);
 	store_close(st);
 }
 
@@ -1244,7 +1255,6 @@ test_meter_values_batched(void)
 	struct store *st = open_ok(path, NULL);
 	struct store_queue_stats qs;
 	struct store_msg m;
-	struct store_tx tx;
 	int64_t c0, ids[16], mid[4], sid;
 
 	store_queue_stats(st, &qs);
@@ -1280,11 +1290,8 @@ test_meter_values_batched(void)
 	 * it in the same commit, before the start in queue order. */
 	m.payload = "{\"v\":4}";
 	CU_ASSERT_EQUAL(store_enqueue(st, &m, 1200, &mid[3], NULL), 0);
-	memset(&tx, 0, sizeof(tx));
-	tx.connector = 1;
-	tx.meter_stop_wh = -1;
 	m = msg_of(STORE_MSG_TX_START, "StartTransaction", "{}", 1, 1300);
-	CU_ASSERT_EQUAL(store_tx_save(st, &tx, &m, 1300, &sid, NULL), 0);
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 1300, &sid, NULL), 0);
 	store_queue_stats(st, &qs);
 	CU_ASSERT_EQUAL(qs.commits, c0 + 3);
 	CU_ASSERT_EQUAL(qs.buffered, 0);
@@ -1315,15 +1322,11 @@ test_bound_drops_meter_values_only(void)
 	struct store *st = open_ok(path, &o);
 	struct store_queue_stats qs;
 	struct store_msg m;
-	struct store_tx tx;
 	int64_t ids[16], start_id, end_id, mv[6];
 	char payload[6][16];
 
-	memset(&tx, 0, sizeof(tx));
-	tx.connector = 1;
-	tx.meter_stop_wh = -1;
 	m = msg_of(STORE_MSG_TX_START, "StartTransaction", "{}", 1, 0);
-	CU_ASSERT_EQUAL(store_tx_save(st, &tx, &m, 0, &start_id, NULL), 0);
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 0, &start_id, NULL), 0);
 	/* Six meter values, each in its own second so each commits:
 	 * after mv0..mv2 the queue holds start + 3 = 4 (at the bound);
 	 * mv3 drops mv0, mv4 drops mv1, mv5 drops mv2: 3 dropped. */
@@ -1331,7 +1334,6 @@ test_bound_drops_meter_values_only(void)
 		snprintf(payload[i], sizeof(payload[i]), "{\"i\":%d}", i);
 		m = msg_of(i % 2 ? STORE_MSG_METER : STORE_MSG_TX_UPDATE,
 		    "MeterValues", payload[i], 1, i);
-		m.tx_ref = tx.ref;
 		CU_ASSERT_EQUAL(store_enqueue(st, &m, 1000 * (i + 1), &mv[i],
 		    NULL), 0);
 	}
@@ -1340,9 +1342,8 @@ test_bound_drops_meter_values_only(void)
 	CU_ASSERT_EQUAL(qs.dropped, 3);
 	CU_ASSERT_EQUAL(qs.bound, 4);
 	/* The end: 5 > 4, mv3 (oldest droppable) goes: dropped = 4. */
-	tx.state = STORE_TX_ENDED;
 	m = msg_of(STORE_MSG_TX_END, "StopTransaction", "{}", 1, 9);
-	CU_ASSERT_EQUAL(store_tx_save(st, &tx, &m, 9000, &end_id, NULL), 0);
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 9000, &end_id, NULL), 0);
 	store_queue_stats(st, &qs);
 	CU_ASSERT_EQUAL(qs.committed, 4);
 	CU_ASSERT_EQUAL(qs.dropped, 4);
@@ -1356,15 +1357,10 @@ test_bound_drops_meter_values_only(void)
 	/* Starts and ends are never dropped: 3 more transactions (6 msgs)
 	 * push the queue over its bound; mv4, mv5 go first (dropped 6). */
 	for (int i = 0; i < 3; i++) {
-		struct store_tx t2;
-		memset(&t2, 0, sizeof(t2));
-		t2.connector = 2;
-		t2.meter_stop_wh = -1;
 		m = msg_of(STORE_MSG_TX_START, "StartTransaction", "{}", 2, 0);
-		CU_ASSERT_EQUAL(store_tx_save(st, &t2, &m, 0, NULL, NULL), 0);
-		t2.state = STORE_TX_ENDED;
+		CU_ASSERT_EQUAL(store_enqueue(st, &m, 0, NULL, NULL), 0);
 		m = msg_of(STORE_MSG_TX_END, "StopTransaction", "{}", 2, 0);
-		CU_ASSERT_EQUAL(store_tx_save(st, &t2, &m, 0, NULL, NULL), 0);
+		CU_ASSERT_EQUAL(store_enqueue(st, &m, 0, NULL, NULL), 0);
 	}
 	store_queue_stats(st, &qs);
 	CU_ASSERT_EQUAL(qs.committed, 8);
@@ -1571,6 +1567,8 @@ static const struct cu_test open_tests[] = {
 	{ "rejects bad options with the range", test_rejects_bad_options },
 	{ "every error code has a message", test_strerror },
 	{ "migrates a version 1 file", test_migrates_version_1 },
+	{ "migrates a version 3 file, open transactions kept",
+	  test_migrates_version_3 },
 	{ "read-only directory and file are errors", test_readonly_directory },
 	{ "full disk is an error, not a crash", test_full_disk_is_an_error },
 	{ "full disk: meter buffer bounded, drops counted",
@@ -1594,10 +1592,8 @@ static const struct cu_test queue_tests[] = {
 	{ "queue order, attempts, acknowledgements", test_queue_order_and_ack },
 	{ "queue: a buffered message is sent before its flush",
 	    test_queue_buffered_head },
-	{ "stop queued before start gets the id",
-	  test_stop_queued_before_start_gets_id },
-	{ "transaction + message atomic, seqNo kept",
-	  test_tx_atomic_and_seq_no },
+	{ "a transaction's record rides with its messages",
+	  test_tx_record_rides_with_messages },
 	{ "enqueue / ack with a state change", test_enqueue_ack_with_state },
 	{ "state change and message: all or nothing",
 	  test_with_state_all_or_nothing },
