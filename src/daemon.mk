@@ -152,6 +152,7 @@ EXTRA_DIST += tests/http/test-http.sh tests/http/http-probe.js tests/http/lib.sh
 TESTS += tests/http/test-dashboard.sh tests/http/test-history.sh \
 	tests/http/test-live.sh
 EXTRA_DIST += tests/http/test-dashboard.sh tests/http/test-history.sh \
+	tests/http/page-watch.js \
 	tests/http/test-live.sh
 # The live status websocket; a client that stops reading, for its bound.
 check_PROGRAMS += tests/http/ws-stall
