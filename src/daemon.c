@@ -613,6 +613,7 @@ refresh_meter(struct daemon *d)
 			log_info("meter: readings back");
 	}
 	site_take_meter(&d->site, &m);
+	site_note_meter(&d->site, wall_now_ms());
 }
 
 /* The southbound's wake-up: new readings. */
