@@ -63,6 +63,11 @@ wait_for 20 loaded_matches &&
     fail "header: $(dom_text site)"
 [ "$(dom_text cap)" = "40.0 kW (config)" ] && pass "cap 40.0 kW (config)" ||
     fail "cap: $(dom_text cap)"
+case $(dom_text meter) in
+"sdm630 online for "[0-9]*" s"|"sdm630 online for "[0-9]*" min")
+	pass "meter: $(dom_text meter)" ;;
+*)	fail "meter: $(dom_text meter)" ;;
+esac
 grep -q 'id="ex-title">Why bay1/1 has 10.6 kW<' "$tmp/dom.html" &&
     pass "explain of #bay=1 shown" || fail "explain: $(dom_text ex-title)"
 grep -q '<tr class="bound">' "$tmp/dom.html" && pass "the binding cap marked" ||

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The live status websocket (/api/live): a real websocket client gets the
 # status at once and then each change without asking (the household steps
-# up, the new setpoints arrive), at most a few updates a second; upgrades
+# up, the new setpoints arrive; the meter goes silent and comes back, its
+# since-when moves), at most a few updates a second; upgrades
 # to another path, without the subprotocol, from another site's page or
 # without the password are refused; the ninth client is refused; a client
 # that stops reading is dropped and logged, and its place is free again.
@@ -55,6 +56,24 @@ power=$(st meter.total_w)
 wait_for 5 sh -c "grep '^{' '$tmp/a.out' | grep -q '\"total_w\":$power'" &&
     pass "the meter's new total $power W was pushed" ||
     fail "no message with the meter's total $power W"
+
+# The meter's since-when: silenced, it goes offline and the time of that
+# is pushed; answering again, it is online since a later time.
+since0=$(st meter.since)
+meter_is() {
+	[ "$(last_msg a.out meter.online)" = "$1" ] &&
+	    [ "$(last_msg a.out meter.since)" != "$since0" ]
+}
+sim "meter silence on" >/dev/null
+wait_for 30 meter_is false && [ "$(st meter.online)" = false ] &&
+    [ "$(last_msg a.out meter.since)" = "$(st meter.since)" ] &&
+    pass "meter offline since $(st meter.since) (online since $since0), pushed" ||
+    fail "meter offline: pushed $(last_msg a.out meter.online) since $(last_msg a.out meter.since), status $(st meter.online) since $(st meter.since)"
+since0=$(st meter.since)
+sim "meter silence off" >/dev/null
+wait_for 30 meter_is true && [ "$(st meter.online)" = true ] &&
+    pass "meter online again since $(st meter.since), pushed" ||
+    fail "meter online again: pushed $(last_msg a.out meter.online) since $(last_msg a.out meter.since)"
 
 # Coalesced: at most 4 a second (one per 250 ms), with a beat at least
 # every 5 s even when nothing changes.

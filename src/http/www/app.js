@@ -176,6 +176,7 @@ function render(st) {
     cl.state === 'connected' ? 'good' : cl.state === 'disabled' ? 'muted' : 'bad');
   if (!st.meter) setState('meter', 'none', 'muted');
   else setState('meter', st.meter.type + (st.meter.online ? ' online' : ' not answering') +
+    (st.meter.since ? ' for ' + since(st.meter.since) : '') +
     (st.meter.healthy ? '' : ', readings stale'), st.meter.online && st.meter.healthy ? 'good' : 'bad');
   const off = st.chargers.filter((c) => !c.online);
   setState('chargers', off.length === 0 ? 'all ' + st.chargers.length + ' online' :
