@@ -1016,6 +1016,7 @@ daemon_main(int argc, char **argv)
 		cfg_errors_free(&errors);
 		return DAEMON_EXIT_CONFIG;
 	}
+	d.log_level_fixed = level_set || tokens != NULL;
 	if (!level_set)
 		level = tokens != NULL ? LOG_LEVEL_DEBUG : d.cfg.log.level;
 	log_init("ocpp-edged", level, target == -1 ? d.cfg.log.to_syslog :

@@ -19,7 +19,7 @@
 /* ---- Reload (ocpp-edgectl reload, SIGHUP) ---------------------------- */
 
 /* Swaps the options a reload applies live (the load-balancing settings,
- * as site_lb_from_cfg reads them) between a and b. */
+ * as site_lb_from_cfg reads them, and the log level) between a and b. */
 static void
 swap_live(struct cfg *a, struct cfg *b)
 {
@@ -36,6 +36,8 @@ swap_live(struct cfg *a, struct cfg *b)
 	SWAP(balancer.offline_meter_power_w);
 	SWAP(balancer.offline_site_power_w);
 	SWAP(site.available_power_w);
+	t.log.level = a->log.level;
+	SWAP(log.level);
 #undef SWAP
 }
 
@@ -86,6 +88,33 @@ changed_sections(const char *a, const char *b, json_t *out)
 		free(sec);
 		p = end;
 	}
+}
+
+/* Applies the file's log.level now in d->cfg, unless the command line
+ * set the level; a change goes into applied and the log. */
+static void
+reload_log_level(struct daemon *d, json_t *applied)
+{
+	enum log_level was = log_get_level(), want = d->cfg.log.level;
+	char *line = NULL;
+
+	if (want == was)
+		return;
+	if (d->log_level_fixed) {
+		log_info("reload: log.level %s in the file: the command line's "
+		    "%s stays (--log-level, --debug)", log_level_name(want),
+		    log_level_name(was));
+		return;
+	}
+	xasprintf(&line, "log.level: %s -> %s", log_level_name(was),
+	    log_level_name(want));
+	/* Logged at info or more, whatever the two levels, so it shows. */
+	log_set_level(want > was && want > LOG_LEVEL_INFO ? want :
+	    was > LOG_LEVEL_INFO ? was : LOG_LEVEL_INFO);
+	log_info("reload: %s", line);
+	log_set_level(want);
+	json_array_append_new(applied, json_string(line));
+	free(line);
 }
 
 /* The control socket's reload (and SIGHUP): reads and checks the file;
@@ -160,6 +189,7 @@ ops_reload(void *ud, char **error)
 			free(line);
 		}
 	}
+	reload_log_level(d, applied);
 	site_set_lb(&d->site, &lb);
 	(void)site_update_caps(&d->site, mono_now_ms());
 	d->svc.schedule_run(d->svc.ud);
