@@ -90,22 +90,24 @@ changed_sections(const char *a, const char *b, json_t *out)
 	}
 }
 
-/* Applies the file's log.level now in d->cfg, unless the command line
- * set the level; a change goes into applied and the log. */
+/* Applies the file's log.level now in d->cfg (file_was before the
+ * reload), unless the command line set the level; a change goes into
+ * applied and the log. */
 static void
-reload_log_level(struct daemon *d, json_t *applied)
+reload_log_level(struct daemon *d, enum log_level file_was, json_t *applied)
 {
 	enum log_level was = log_get_level(), want = d->cfg.log.level;
 	char *line = NULL;
 
-	if (want == was)
-		return;
 	if (d->log_level_fixed) {
-		log_info("reload: log.level %s in the file: the command line's "
-		    "%s stays (--log-level, --debug)", log_level_name(want),
-		    log_level_name(was));
+		if (want != file_was)
+			log_info("reload: log.level %s in the file: the "
+			    "command line's %s stays (--log-level, --debug)",
+			    log_level_name(want), log_level_name(was));
 		return;
 	}
+	if (want == was)
+		return;
 	xasprintf(&line, "log.level: %s -> %s", log_level_name(was),
 	    log_level_name(want));
 	/* Logged at info or more, whatever the two levels, so it shows. */
@@ -119,8 +121,8 @@ reload_log_level(struct daemon *d, json_t *applied)
 
 /* The control socket's reload (and SIGHUP): reads and checks the file;
  * refused with every error (file:line) while the running configuration
- * stays; else applies the load-balancing settings live and lists what
- * else differs as needing a restart. */
+ * stays; else applies the load-balancing settings and the log level live
+ * and lists what else differs as needing a restart. */
 json_t *
 ops_reload(void *ud, char **error)
 {
@@ -128,6 +130,7 @@ ops_reload(void *ud, char **error)
 	struct cfg next;
 	struct cfg_errors errors = { 0 };
 	struct site_lb before, lb;
+	enum log_level file_level;
 	bool backend[SITE_MAX_SETTINGS] = { false };
 	json_t *applied = json_array(), *restart = json_array();
 	char *old_text, *new_text, *cause = NULL;
@@ -159,6 +162,7 @@ ops_reload(void *ud, char **error)
 	free(old_text);
 	free(new_text);
 	before = d->site.lb;
+	file_level = d->cfg.log.level;
 	swap_live(&d->cfg, &next);
 	if (daemon_settings_layer(d, &lb, backend, &cause) != 0) {
 		swap_live(&d->cfg, &next);
@@ -189,7 +193,7 @@ ops_reload(void *ud, char **error)
 			free(line);
 		}
 	}
-	reload_log_level(d, applied);
+	reload_log_level(d, file_level, applied);
 	site_set_lb(&d->site, &lb);
 	(void)site_update_caps(&d->site, mono_now_ms());
 	d->svc.schedule_run(d->svc.ud);
