@@ -41,6 +41,10 @@ struct http {
 /* True when the request carries the password (HTTP basic auth), or none
  * is needed. */
 bool http_authorised(const struct http *h, struct lws *wsi);
+/* Whether the websocket upgrade of wsi may become a live client: 0, or
+ * the HTTP status to refuse it with and *reason. */
+unsigned http_live_admit(struct http *h, struct lws *wsi,
+    const char **reason);
 /* The live protocol's libwebsockets callback; its per-session data is
  * http_live_sess_size bytes. */
 int http_live_callback(struct lws *wsi, enum lws_callback_reasons reason,

@@ -293,6 +293,20 @@ on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (h != NULL)
 			h->n_conns--;
 		return 0;
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+		/* A websocket upgrade: refused with a status and a reason
+		 * unless it is a live client's. */
+		const char *why = NULL;
+		unsigned code = h != NULL ? http_live_admit(h, wsi, &why) :
+		    HTTP_STATUS_INTERNAL_SERVER_ERROR;
+
+		if (code == 0)
+			return 0;
+		log_debug("http", "websocket refused: %u %s", code,
+		    why != NULL ? why : "");
+		/* No session data yet: lws writes the answer itself. */
+		return lws_return_http_status(wsi, code, why) != 0 ? -1 : 1;
+	}
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		/* A websocket upgrade without the live subprotocol. */
 		log_debug("http", "websocket refused: subprotocol is not %s",

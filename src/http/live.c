@@ -170,30 +170,35 @@ same_origin(struct lws *wsi)
 	return o != NULL && strcasecmp(o + 3, host) == 0;
 }
 
-/* Whether the upgrade of wsi may become a live client; logs why not. */
-static bool
-admit(struct http *h, struct lws *wsi)
+unsigned
+http_live_admit(struct http *h, struct lws *wsi, const char **reason)
 {
-	char uri[64];
+	char uri[64], proto[128];
 
 	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 ||
 	    strcmp(uri, HTTP_LIVE_PATH) != 0) {
-		log_debug("http", "live: refused: not %s", HTTP_LIVE_PATH);
-		return false;
+		*reason = "the only websocket is " HTTP_LIVE_PATH;
+		return HTTP_STATUS_NOT_FOUND;
+	}
+	if (lws_hdr_copy(wsi, proto, sizeof(proto), WSI_TOKEN_PROTOCOL) <= 0 ||
+	    strstr(proto, HTTP_LIVE_PROTOCOL) == NULL) {
+		*reason = "ask for the subprotocol " HTTP_LIVE_PROTOCOL;
+		return HTTP_STATUS_BAD_REQUEST;
 	}
 	if (!http_authorised(h, wsi)) {
-		log_debug("http", "live: refused: no or wrong password");
-		return false;
+		*reason = "the password is needed (HTTP basic auth, any user "
+		    "name)";
+		return HTTP_STATUS_UNAUTHORIZED;
 	}
 	if (!same_origin(wsi)) {
-		log_debug("http", "live: refused: Origin of another site");
-		return false;
+		*reason = "a page of another site may not read the status";
+		return HTTP_STATUS_FORBIDDEN;
 	}
 	if (h->n_live >= LIVE_MAX) {
-		log_debug("http", "live: refused: %d clients open", h->n_live);
-		return false;
+		*reason = "too many live clients; poll /api/status";
+		return HTTP_STATUS_SERVICE_UNAVAILABLE;
 	}
-	return true;
+	return 0;
 }
 
 /* A new client: linked in, a small send buffer, the status at once. */
@@ -286,8 +291,13 @@ http_live_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	(void)in;
 	(void)len;
 	switch (reason) {
-	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		return h != NULL && admit(h, wsi) ? 0 : -1;
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+		/* Checked before in the HTTP callback, which answers a refusal
+		 * with its status; again here, in case. */
+		const char *why;
+
+		return h != NULL && http_live_admit(h, wsi, &why) == 0 ? 0 : -1;
+	}
 	case LWS_CALLBACK_ESTABLISHED:
 		if (h == NULL || c == NULL)
 			return -1;

@@ -87,12 +87,17 @@ n=$((n1 - n0))
 
 # Refusals: another path, no subprotocol, another site's page, the
 # right Origin is fine.
-r=$($PROBE live "ws://$hostport/api/status" | head -1)
-case $r in refused*) pass "another path: $r" ;; *) fail "another path: $r" ;; esac
-r=$($PROBE live "$ws" - noproto | head -1)
-case $r in refused*) pass "no subprotocol: $r" ;; *) fail "no subprotocol: $r" ;; esac
-r=$($PROBE live "$ws" - origin=http://evil.example | head -1)
-case $r in refused*) pass "another site's Origin: $r" ;; *) fail "other Origin: $r" ;; esac
+# refused_with WHAT CODE ARGS...: the upgrade is answered with CODE.
+refused_with() {
+	what=$1
+	code=$2
+	shift 2
+	r=$($PROBE live "$@" | head -1)
+	[ "$r" = "refused $code" ] && pass "$what: $r" || fail "$what: '$r', want $code"
+}
+refused_with "another path" 404 "ws://$hostport/api/status"
+refused_with "no subprotocol" 400 "$ws" - noproto
+refused_with "another site's Origin" 403 "$ws" - origin=http://evil.example
 live_bg o.out - "origin=http://$hostport"
 wait_for 10 grep -q '^{' "$tmp/o.out" && pass "the page's own Origin is served" ||
     fail "own Origin: $(head -2 "$tmp/o.out")"
@@ -105,8 +110,7 @@ for i in 2 3 4 5 6 7 8; do
 	pids="$pids $live_pid"
 	wait_for 10 grep -q '^{' "$tmp/c$i.out" || fail "client $i not served"
 done
-r=$($PROBE live "$ws" | head -1)
-case $r in refused*) pass "the ninth client: $r" ;; *) fail "ninth client: $r" ;; esac
+refused_with "the ninth client" 503 "$ws"
 for p in $pids; do kill "$p"; done
 wait_for 10 sh -c "[ \$(grep -c 'live client 127.0.0.1 gone' '$tmp/d.log') -ge 8 ]" ||
     fail "the seven did not go"
@@ -144,8 +148,7 @@ printf 'http {\n\tlisten = "127.0.0.1:0"\n\tpassword = "correct-horse-battery"\n
 start_daemon "$tmp/edge.conf"
 wait_for 10 http_url || fail "no dashboard line with a password"
 ws="ws://${url#http://}api/live"
-r=$($PROBE live "$ws" | head -1)
-case $r in refused*) pass "no password: $r" ;; *) fail "no password: $r" ;; esac
+refused_with "no password" 401 "$ws"
 live_bg p.out admin:correct-horse-battery
 wait_for 10 grep -q '^{' "$tmp/p.out" && pass "with the password: served" ||
     fail "with the password: $(head -2 "$tmp/p.out")"
