@@ -245,7 +245,7 @@ function take(st) {
 // body carries it and how many statuses came each way (data-feed,
 // data-pushes, data-polls).
 let feed = 'poll';
-let pollTimer = null;
+let pollTimer = null, polling = false; // one chain of polls at most
 let pushes = 0, polls = 0;
 function setFeed(f) {
   feed = f;
@@ -253,24 +253,27 @@ function setFeed(f) {
   if (f === 'live') {
     clearTimeout(pollTimer);
     pollTimer = null;
-  } else if (pollTimer === null) {
+  } else if (pollTimer === null && !polling) {
     pollTimer = setTimeout(poll, 0);
   }
 }
 
 async function poll() {
   pollTimer = null;
+  polling = true;
   try {
     const r = await fetch('/api/status', { cache: 'no-store' });
     if (!r.ok) throw new Error('status ' + r.status);
     const st = await r.json();
-    if (feed === 'live') return; // the websocket came up meanwhile
-    document.body.dataset.polls = String(++polls);
-    take(st);
+    if (feed !== 'live') { // else the websocket came up meanwhile
+      document.body.dataset.polls = String(++polls);
+      take(st);
+    }
   } catch (err) {
     showError('no answer from the gateway (' + err.message + '); retrying');
   }
-  if (feed !== 'live') pollTimer = setTimeout(poll, POLL_MS);
+  polling = false;
+  if (feed !== 'live' && pollTimer === null) pollTimer = setTimeout(poll, POLL_MS);
 }
 
 // The live websocket; when it fails, does not open or falls silent the
