@@ -67,8 +67,11 @@ browser.on('exit', () => process.exit(1));
     for (;;) {
       const r = await send('Runtime.evaluate', { expression:
           'document.documentElement.outerHTML', returnByValue: true }, sessionId);
-      fs.writeFileSync(out + '.tmp', r.result.value);
-      fs.renameSync(out + '.tmp', out);
+      // Early in the load there may be no document yet: next round.
+      if (typeof r.result.value === 'string') {
+        fs.writeFileSync(out + '.tmp', r.result.value);
+        fs.renameSync(out + '.tmp', out);
+      }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   } catch (e) {
