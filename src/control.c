@@ -131,7 +131,7 @@ io_json(const struct sb_io_stats *io)
 }
 
 static json_t *
-meter_json(const struct site_report *r)
+meter_json(const struct control_sources *src, const struct site_report *r)
 {
 	const struct site_meter_view *m = &r->meter;
 	json_t *phases;
@@ -144,8 +144,11 @@ meter_json(const struct site_report *r)
 		    "v", json_reading(m->phase_v[p], 10),
 		    "a", json_reading(m->phase_a[p], 100),
 		    "w", json_reading(m->phase_w[p], 1)));
-	return json_pack("{s:s, s:b, s:b, s:o, s:o, s:o, s:b, s:o, s:o, s:o}",
-	    "type", m->type, "online", m->online, "healthy", m->healthy,
+	return json_pack("{s:s, s:b, s:o, s:b, s:o, s:o, s:o, s:b, s:o, s:o, s:o}",
+	    "type", m->type, "online", m->online,
+	    "since", json_time(m->since_epoch_ms > 0 ? m->since_epoch_ms :
+	    src->started_epoch_ms),
+	    "healthy", m->healthy,
 	    "age_ms", m->age_ms >= 0 ? json_integer(m->age_ms) : json_null(),
 	    "total_w", json_reading(m->total_w, 1),
 	    "household_w", json_reading(m->household_w, 1),
@@ -263,7 +266,7 @@ status_json(const struct control_sources *src, json_t *req, char **error)
 	    "allocated_w", (json_int_t)r.allocated_w,
 	    "balancer_source", r.balancer_source,
 	    "writes_pending", r.writes_pending,
-	    "meter", meter_json(&r), "chargers", chargers);
+	    "meter", meter_json(src, &r), "chargers", chargers);
 }
 
 /* The caps of e as explain gives them. */

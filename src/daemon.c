@@ -622,6 +622,7 @@ refresh_meter(struct daemon *d)
 			log_info("meter: readings back");
 	}
 	site_take_meter(&d->site, &m);
+	site_note_meter(&d->site, wall_now_ms());
 }
 
 /* The southbound's wake-up: new readings. */
@@ -1032,6 +1033,7 @@ daemon_main(int argc, char **argv)
 		return DAEMON_EXIT_CONFIG;
 	}
 	cfg_copy(&d.file_cfg, &d.cfg);
+	d.log_level_fixed = level_set || tokens != NULL;
 	if (!level_set)
 		level = tokens != NULL ? LOG_LEVEL_DEBUG : d.cfg.log.level;
 	log_init("ocpp-edged", level, target == -1 ? d.cfg.log.to_syslog :

@@ -15,7 +15,7 @@ libdaemon_la_SOURCES = \
 	src/cloud/station.c \
 	src/services.h src/control.c src/control.h \
 	src/http/http.h src/http/http-private.h src/http/http.c \
-	src/http/metrics.c \
+	src/http/metrics.c src/http/live.c \
 	src/daemon.c src/daemon.h src/ops.c src/provision.c
 nodist_libdaemon_la_SOURCES = src/http/assets.c
 libdaemon_la_CFLAGS = $(AM_CFLAGS) $(THIRD_PARTY_CFLAGS)
@@ -167,8 +167,14 @@ bench: tests/daemon/ctl-client$(EXEEXT) tests/daemon/json-get$(EXEEXT) \
 TESTS += tests/http/test-http.sh
 EXTRA_DIST += tests/http/test-http.sh tests/http/http-probe.js tests/http/lib.sh
 # The dashboard in headless Chromium (skipped without it); the history.
-TESTS += tests/http/test-dashboard.sh tests/http/test-history.sh
-EXTRA_DIST += tests/http/test-dashboard.sh tests/http/test-history.sh
+TESTS += tests/http/test-dashboard.sh tests/http/test-history.sh \
+	tests/http/test-live.sh
+EXTRA_DIST += tests/http/test-dashboard.sh tests/http/test-history.sh \
+	tests/http/page-watch.js \
+	tests/http/test-live.sh
+# The live status websocket; a client that stops reading, for its bound.
+check_PROGRAMS += tests/http/ws-stall
+tests_http_ws_stall_SOURCES = tests/http/ws-stall.c
 # The screenshots the dashboard test saves beside its log.
 CLEANFILES += tests/http/dashboard-phone.png tests/http/dashboard-desktop.png
 

@@ -19,7 +19,7 @@
 /* ---- Reload (ocpp-edgectl reload, SIGHUP) ---------------------------- */
 
 /* Swaps the options a reload applies live (the load-balancing settings,
- * as site_lb_from_cfg reads them) between a and b. */
+ * as site_lb_from_cfg reads them, and the log level) between a and b. */
 static void
 swap_live(struct cfg *a, struct cfg *b)
 {
@@ -36,6 +36,8 @@ swap_live(struct cfg *a, struct cfg *b)
 	SWAP(balancer.offline_meter_power_w);
 	SWAP(balancer.offline_site_power_w);
 	SWAP(site.available_power_w);
+	t.log.level = a->log.level;
+	SWAP(log.level);
 #undef SWAP
 }
 
@@ -88,6 +90,36 @@ ops_changed_sections(const char *a, const char *b, json_t *out)
 	}
 }
 
+/* Applies the file's log.level now in d->cfg (file_was before the
+ * reload), unless the command line set the level; a change goes into
+ * applied and the log. */
+static void
+reload_log_level(struct daemon *d, enum log_level file_was, const char *who,
+    json_t *applied)
+{
+	enum log_level was = log_get_level(), want = d->cfg.log.level;
+	char *line = NULL;
+
+	if (d->log_level_fixed) {
+		if (want != file_was)
+			log_info("%s: log.level %s in the file: the "
+			    "command line's %s stays (--log-level, --debug)",
+			    who, log_level_name(want), log_level_name(was));
+		return;
+	}
+	if (want == was)
+		return;
+	xasprintf(&line, "log.level: %s -> %s", log_level_name(was),
+	    log_level_name(want));
+	/* Logged at info or more, whatever the two levels, so it shows. */
+	log_set_level(want > was && want > LOG_LEVEL_INFO ? want :
+	    was > LOG_LEVEL_INFO ? was : LOG_LEVEL_INFO);
+	log_info("%s: %s", who, line);
+	log_set_level(want);
+	json_array_append_new(applied, json_string(line));
+	free(line);
+}
+
 /* The sections that differ between the running configuration and next
  * other than by the live settings, added, changed or gone. */
 json_t *
@@ -131,11 +163,13 @@ json_t *
 ops_apply(struct daemon *d, struct cfg *next, const char *who, char **error)
 {
 	struct site_lb before, lb;
+	enum log_level file_level;
 	bool backend[SITE_MAX_SETTINGS] = { false };
 	json_t *applied = json_array(), *restart = ops_restart_needed(d, next);
 	char *cause = NULL;
 
 	before = d->site.lb;
+	file_level = d->cfg.log.level;
 	swap_live(&d->cfg, next);
 	if (daemon_settings_layer(d, &lb, backend, &cause) != 0) {
 		swap_live(&d->cfg, next);
@@ -166,6 +200,7 @@ ops_apply(struct daemon *d, struct cfg *next, const char *who, char **error)
 			free(line);
 		}
 	}
+	reload_log_level(d, file_level, who, applied);
 	site_set_lb(&d->site, &lb);
 	(void)site_update_caps(&d->site, mono_now_ms());
 	d->svc.schedule_run(d->svc.ud);

@@ -24,8 +24,9 @@ static struct {
 	enum log_level level;
 	bool to_syslog;
 	bool all_tokens;
+	bool some_tokens; /* any token chosen; none = every token */
 	bool token_on[N_TOKENS];
-} logger = { "ocpp-edge", LOG_LEVEL_INFO, false, false, { false } };
+} logger = { "ocpp-edge", LOG_LEVEL_INFO, false, false, false, { false } };
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -44,6 +45,18 @@ log_init(const char *ident, enum log_level level, bool to_syslog)
 	logger.to_syslog = to_syslog;
 	if (to_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_set_level(enum log_level level)
+{
+	logger.level = level;
+}
+
+enum log_level
+log_get_level(void)
+{
+	return logger.level;
 }
 
 void
@@ -85,6 +98,7 @@ log_enable_tokens(const char *csv, char **cause)
 		size_t i;
 		if (strcmp(tok, "all") == 0) {
 			logger.all_tokens = true;
+			logger.some_tokens = true;
 			continue;
 		}
 		for (i = 0; i < N_TOKENS; i++)
@@ -98,6 +112,7 @@ log_enable_tokens(const char *csv, char **cause)
 			break;
 		}
 		logger.token_on[i] = true;
+		logger.some_tokens = true;
 	}
 	free(copy);
 	return rc;
@@ -108,7 +123,7 @@ log_debug_enabled(const char *token)
 {
 	if (logger.level < LOG_LEVEL_DEBUG)
 		return false;
-	if (logger.all_tokens)
+	if (logger.all_tokens || !logger.some_tokens)
 		return true;
 	for (size_t i = 0; i < N_TOKENS; i++)
 		if (strcmp(token, known_tokens[i]) == 0)

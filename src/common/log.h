@@ -21,6 +21,9 @@ enum log_level {
 /* Sets where log lines go and how much is printed.  ident names the program
  * in syslog and in front of every stderr line. */
 void log_init(const char *ident, enum log_level level, bool to_syslog);
+/* Changes the least severe level printed (a reload). */
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
 /* Closes syslog if it was opened. */
 void log_finalise(void);
 
@@ -32,7 +35,8 @@ const char *log_level_name(enum log_level level);
  * token).  Returns 0, or -1 with *cause set (caller frees) naming the
  * unknown token. */
 int log_enable_tokens(const char *csv, char **cause);
-/* True when debug lines for this token would be printed. */
+/* True when debug lines for this token would be printed: at level debug,
+ * for the tokens enabled, or for every token when none was. */
 bool log_debug_enabled(const char *token);
 
 /* log_warn appends strerror(errno); the x variants do not. */

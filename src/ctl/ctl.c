@@ -143,9 +143,11 @@ write_frame(const char *frame, size_t len, bool screen)
 }
 
 /* `status --watch`: one connection kept open (reconnecting when the
- * daemon goes away), the screen redrawn in one write per frame. */
+ * daemon goes away), the screen redrawn in one write per frame, header
+ * (NULL = none) on top of each. */
 static int
-run_watch(const char *path, double interval_s, bool json, int timeout_ms)
+run_watch(const char *path, double interval_s, bool json, int timeout_ms,
+    const char *header)
 {
 	struct sigaction sa;
 	struct ctl_conn *c = NULL;
@@ -194,6 +196,10 @@ run_watch(const char *path, double interval_s, bool json, int timeout_ms)
 				fprintf(f, first ? "\033[H\033[2J" : "\033[H");
 			else if (!first)
 				fputc('\n', f);
+			if (header != NULL)
+				fprintf(f, "%s%s", header, header[0] != '\0' &&
+				    header[strlen(header) - 1] != '\n' ? "\n" :
+				    "");
 			fprintf(f, "Every %.1fs: ocpp-edgectl status  (%s, "
 			    "Ctrl-C to quit)\n\n", interval_s, clock);
 		}
@@ -268,6 +274,7 @@ enum {
 	OPT_FROM,
 	OPT_TO,
 	OPT_FOR,
+	OPT_HEADER,
 };
 
 /* A duration: N followed by s, m, h or d, 1 s .. 31 days.  Seconds into
@@ -353,6 +360,7 @@ main(int argc, char **argv)
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "for", required_argument, NULL, OPT_FOR },
+		{ "header", required_argument, NULL, OPT_HEADER },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -362,6 +370,7 @@ main(int argc, char **argv)
 	const char **args;
 	size_t nargs = 0;
 	bool json = false, watch = false, interval_set = false;
+	const char *header = NULL;
 	double interval = 2;
 	int timeout = -1, ch, rc, fc = 0;
 	int64_t at = 0, from = 0, to = 0;
@@ -489,6 +498,9 @@ main(int argc, char **argv)
 			if (time_opt("--to", optarg, &to) != 0)
 				goto usage_error;
 			break;
+		case OPT_HEADER:
+			header = optarg;
+			break;
 		case OPT_FOR:
 			if (duration_opt(optarg, &for_s) != 0)
 				goto usage_error;
@@ -529,9 +541,10 @@ main(int argc, char **argv)
 		    "--count, --port and --parallel are for scan\n");
 		goto usage_error;
 	}
-	if (strcmp(cmd, "status") != 0 && (watch || interval_set)) {
-		fprintf(stderr, "ocpp-edgectl: --watch and --interval are for "
-		    "status\n");
+	if (strcmp(cmd, "status") != 0 && (watch || interval_set ||
+	    header != NULL)) {
+		fprintf(stderr, "ocpp-edgectl: --watch, --interval and --header "
+		    "are for status\n");
 		goto usage_error;
 	}
 	if (at != 0 && strcmp(cmd, "explain") != 0) {
@@ -547,8 +560,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "ocpp-edgectl: --for is for limit and pause\n");
 		goto usage_error;
 	}
-	if (interval_set && !watch) {
-		fprintf(stderr, "ocpp-edgectl: --interval needs --watch\n");
+	if ((interval_set || header != NULL) && !watch) {
+		fprintf(stderr, "ocpp-edgectl: --interval and --header need "
+		    "--watch\n");
 		goto usage_error;
 	}
 
@@ -563,7 +577,7 @@ main(int argc, char **argv)
 		free(args);
 		if (watch)
 			return run_watch(path, interval, json, timeout > 0 ?
-			    timeout : CTL_TIMEOUT_MS);
+			    timeout : CTL_TIMEOUT_MS, header);
 		req = json_pack("{s:s}", "cmd", "status");
 		rc = run_once(path, req, json, timeout > 0 ? timeout :
 		    CTL_TIMEOUT_MS, ctl_render_status);

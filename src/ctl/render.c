@@ -354,9 +354,9 @@ render_site_cap(FILE *out, json_t *cap)
 
 /* The meter lines. */
 static void
-render_meter(FILE *out, json_t *m)
+render_meter(FILE *out, json_t *m, int64_t now)
 {
-	char b1[24], b2[24], b3[24], d[32];
+	char b1[24], b2[24], b3[24], d[32], since[96];
 	json_t *online = json_object_get(m, "online");
 	json_t *healthy = json_object_get(m, "healthy");
 	json_t *phases = json_object_get(m, "phases");
@@ -372,6 +372,9 @@ render_meter(FILE *out, json_t *m)
 	fprintf(out, "Meter     %s  %s", str_na(m, "type"),
 	    json_is_false(online) ? "OFFLINE" : json_is_true(online) ?
 	    "online" : NA);
+	if (str(m, "since") != NULL)
+		fprintf(out, " since %s", fmt_since(str(m, "since"), now,
+		    since, sizeof(since)));
 	if (json_is_false(healthy))
 		fprintf(out, ", ABNORMAL");
 	if (!isnan(age) && age >= 0)
@@ -565,7 +568,7 @@ ctl_render_status(FILE *out, json_t *r)
 	render_cloud(out, json_object_get(r, "cloud"), now);
 	render_settings(out, json_object_get(r, "settings"));
 	render_site_cap(out, json_object_get(r, "site_cap"));
-	render_meter(out, json_object_get(r, "meter"));
+	render_meter(out, json_object_get(r, "meter"), now);
 	render_chargers(out, json_object_get(r, "chargers"), now);
 	return 0;
 }

@@ -4,7 +4,8 @@
  * the metrics, all small) and written out as the socket takes it.
  * Bounds: HTTP_MAX_CONNECTIONS connections, the context's header limit
  * (lws closes a connection whose headers pass it), its timeouts for slow
- * headers, and HTTP_IDLE_S for idle keep-alive connections. */
+ * headers, and HTTP_IDLE_S for idle keep-alive connections.  The live
+ * status websocket is in live.c. */
 #include "config.h"
 
 #include "http/http.h"
@@ -26,15 +27,6 @@
 #define HTTP_IDLE_S 10
 /* Bytes written per writable callback. */
 #define HTTP_CHUNK 4096
-
-struct http {
-	struct lws_vhost *vh;
-	struct control_sources src;
-	char password[CFG_PASSWORD_MAX]; /* "" = no authentication */
-	int n_conns;
-	int port;
-	struct lws_protocols protocols[2];
-};
 
 /* One connection's response in progress. */
 struct http_sess {
@@ -125,8 +117,8 @@ write_body(struct lws *wsi, struct http_sess *sess)
 
 /* True when the request carries the password (HTTP basic auth, any user
  * name), or none is needed.  Compared in constant time. */
-static bool
-authorised(const struct http *h, struct lws *wsi)
+bool
+http_authorised(const struct http *h, struct lws *wsi)
 {
 	char hdr[256], plain[192];
 	const char *colon;
@@ -267,13 +259,14 @@ on_request(struct http *h, struct lws *wsi, struct http_sess *sess,
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
 		return respond_error(wsi, sess, HTTP_STATUS_BAD_REQUEST,
 		    "a GET takes no body");
-	if (!authorised(h, wsi))
+	if (!http_authorised(h, wsi))
 		return respond_error(wsi, sess, HTTP_STATUS_UNAUTHORIZED,
 		    "the password is needed (HTTP basic auth, any user name)");
 	return route(h, wsi, sess, path);
 }
 
-/* libwebsockets' callback for the vhost's one protocol. */
+/* libwebsockets' callback for the vhost's HTTP protocol (live.c has the
+ * websocket's). */
 static int
 on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
@@ -300,6 +293,25 @@ on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (h != NULL)
 			h->n_conns--;
 		return 0;
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+		/* A websocket upgrade: refused with a status and a reason
+		 * unless it is a live client's. */
+		const char *why = NULL;
+		unsigned code = h != NULL ? http_live_admit(h, wsi, &why) :
+		    HTTP_STATUS_INTERNAL_SERVER_ERROR;
+
+		if (code == 0)
+			return 0;
+		log_debug("http", "websocket refused: %u %s", code,
+		    why != NULL ? why : "");
+		/* No session data yet: lws writes the answer itself. */
+		return lws_return_http_status(wsi, code, why) != 0 ? -1 : 1;
+	}
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* A websocket upgrade without the live subprotocol. */
+		log_debug("http", "websocket refused: subprotocol is not %s",
+		    HTTP_LIVE_PROTOCOL);
+		return -1;
 	case LWS_CALLBACK_HTTP:
 		if (h == NULL || sess == NULL)
 			return -1;
@@ -317,6 +329,8 @@ on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return 0;
 	case LWS_CALLBACK_PROTOCOL_DESTROY:
 		/* The vhost is going: the last callback of the server. */
+		if (h != NULL)
+			http_live_finish(h);
 		free(h);
 		return 0;
 	default:
@@ -342,9 +356,12 @@ http_start(struct lws_context *lws, const struct control_sources *src,
 	}
 	h = xcalloc(1, sizeof(*h));
 	h->src = *src;
+	h->lws = lws;
 	strlcpy_ok(h->password, cfg->http.password, sizeof(h->password));
 	h->protocols[0] = (struct lws_protocols){ "http", on_http,
 		sizeof(struct http_sess), 0, 0, NULL, 0 };
+	h->protocols[1] = (struct lws_protocols){ HTTP_LIVE_PROTOCOL,
+		http_live_callback, http_live_sess_size, 512, 0, NULL, 0 };
 	memset(&info, 0, sizeof(info));
 	info.vhost_name = "http";
 	info.port = port; /* 0: the system picks one */

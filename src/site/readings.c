@@ -380,3 +380,15 @@ site_take_meter(struct site *s, const struct sb_meter_reading *m)
 	}
 	s->meter_polls_seen = m->polls;
 }
+
+void
+site_note_meter(struct site *s, int64_t epoch_ms)
+{
+	const struct sb_meter_reading *m = &s->meter_reading;
+	bool online = m->present && m->polls > 0 && !m->fault;
+
+	if (online == s->meter_online)
+		return;
+	s->meter_online = online;
+	s->meter_since_epoch_ms = epoch_ms;
+}

@@ -45,6 +45,7 @@ site_report(const struct site *s, struct site_report *r)
 	r->has_meter = s->meter_used || cfg_has_meter(s->cfg);
 	mv->type = cfg_meter_type_name(s->cfg->meter.type);
 	mv->online = m->present && m->polls > 0 && !m->fault;
+	mv->since_epoch_ms = s->meter_since_epoch_ms;
 	mv->healthy = s->meter.healthy;
 	mv->age_ms = m->age_ms >= 0 ? m->age_ms : -1;
 	mv->polls = m->present ? m->polls : 0;

@@ -134,6 +134,8 @@ struct site {
 	struct bal_meter meter_prev; /* that reading */
 	int64_t meter_prev_ms;       /* ... taken then (monotonic) */
 	uint64_t meter_polls_seen;
+	bool meter_online;           /* as last noted by site_note_meter */
+	int64_t meter_since_epoch_ms; /* ... since then; 0 = since start */
 	uint64_t snapshots;          /* complete snapshots so far */
 	uint64_t snapshots_skewed;   /* meter readings dropped: a charger
 	                              * read too late around them */
@@ -203,6 +205,9 @@ void site_take_charger(struct site *s, const struct sb_charger_reading *r,
     int64_t now_ms);
 /* Folds the meter's reading in. */
 void site_take_meter(struct site *s, const struct sb_meter_reading *m);
+/* After site_take_meter: notes epoch_ms as the time the meter came
+ * online or went offline, when it just did. */
+void site_note_meter(struct site *s, int64_t epoch_ms);
 
 /* Completes the snapshot of the latest meter reading (taken at t) once
  * every online charger was read after it.  A connector drew something
@@ -302,6 +307,7 @@ int site_find_conn(const struct site *s, const char *name);
 struct site_meter_view {
 	const char *type;    /* "sdm630" */
 	bool online;         /* read, and no fault */
+	int64_t since_epoch_ms; /* online or not since then; 0 = since start */
 	bool healthy;        /* as the balancer last saw it */
 	int64_t age_ms;      /* of the last reading; -1 unknown */
 	uint64_t polls;      /* good readings since start */

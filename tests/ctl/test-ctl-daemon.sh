@@ -115,8 +115,9 @@ pass "status text"
 
 # ---- status --watch into a file: frames one after the other, no escape
 # sequences (the terminal case is tests/ctl/test-demo.sh); SIGINT ends it
-# with status 0.
-"$ctl" -s "$sock" status --watch --interval 0.2 >"$tmp/watch.out" 2>"$tmp/watch.err" &
+# with status 0.  --header's lines top every frame.
+"$ctl" -s "$sock" status --watch --interval 0.2 --header "$(printf 'demo site\npaths here')" \
+    >"$tmp/watch.out" 2>"$tmp/watch.err" &
 wpid=$!
 i=0
 until [ "$(grep -c '^Every 0.2s: ocpp-edgectl status' "$tmp/watch.out")" -ge 3 ]; do
@@ -130,6 +131,15 @@ rc=$?
 [ "$rc" -eq 0 ] || fail "--watch ended with $rc on SIGINT"
 grep -q "$(printf '\033')" "$tmp/watch.out" && fail "--watch into a file wrote escape sequences"
 [ "$(grep -c '^   6  dc1/1 ' "$tmp/watch.out")" -ge 3 ] || fail "--watch frames lack the connectors"
+[ "$(grep -B2 '^Every 0.2s' "$tmp/watch.out" | grep -c '^demo site$')" -eq \
+    "$(grep -c '^Every 0.2s' "$tmp/watch.out")" ] &&
+    [ "$(grep -B1 '^Every 0.2s' "$tmp/watch.out" | grep -c '^paths here$')" -eq \
+    "$(grep -c '^Every 0.2s' "$tmp/watch.out")" ] ||
+    fail "--header not on top of every frame: $(head -3 "$tmp/watch.out")"
+"$ctl" -s "$sock" status --header x >/dev/null 2>"$tmp/hd.err"
+rc=$?
+[ "$rc" -eq 2 ] && grep -q -- "--header need --watch" "$tmp/hd.err" ||
+    fail "--header without --watch: exit $rc, $(cat "$tmp/hd.err")"
 pass "status --watch into a file: $(grep -c '^Every' "$tmp/watch.out") frames, SIGINT ends it (exit 0)"
 
 # ---- explain -----------------------------------------------------------------

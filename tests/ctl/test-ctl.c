@@ -182,7 +182,7 @@ static const char status_reply[] =
 "\"offline_site_power_w\":\"backend\"}},"
 "\"site_cap\":{\"w\":22000,\"source\":\"offline-fallback\","
 "\"profile_id\":null},"
-"\"meter\":{\"type\":\"sdm630\",\"online\":true,\"healthy\":true,"
+"\"meter\":{\"type\":\"sdm630\",\"online\":true,\"since\":\"2026-11-26T07:02:30Z\",\"healthy\":true,"
 "\"age_ms\":400,\"total_w\":12300,\"household_w\":3100,\"household_clamped\":false,\"surplus_w\":null,"
 "\"phases\":[{\"v\":230.1,\"a\":10.2,\"w\":2300},"
 "{\"v\":229.8,\"a\":20.0,\"w\":4600},{\"v\":231.0,\"a\":23.4,\"w\":5400}]},"
@@ -262,7 +262,8 @@ test_status_roundtrip(void)
 	    "shared; if the cloud is lost: site cap 22.0 kW"));
 	CU_ASSERT(has_line(text, "Site cap  22.0 kW  offline fallback (cloud "
 	    "unreachable)"));
-	CU_ASSERT(has_line(text, "Meter     sdm630  online  (reading 0s old)"));
+	CU_ASSERT(has_line(text, "Meter     sdm630  online since 07:02:30Z "
+	    "(7m30s ago)  (reading 0s old)"));
 	CU_ASSERT(has_line(text, "          total 12.3 kW  household 3.1 kW"));
 	CU_ASSERT(has_line(text, "          L1 230.1 V 10.2 A 2.3 kW | L2 "
 	    "229.8 V 20.0 A 4.6 kW | L3 231.0 V 23.4 A 5.4 kW"));

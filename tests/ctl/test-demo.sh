@@ -3,7 +3,8 @@
 # server of our own (private socket), which starts the simulator, the
 # daemon and `ocpp-edgectl status --watch`.  The screen is read back with
 # capture-pane: every charger and connector shows, the cloud is on local
-# fallback, the screen is redrawn in place (the clock moves, nothing
+# fallback, the dashboard's address and the demo's paths stay on top, the
+# screen is redrawn in place (the clock moves, nothing
 # scrolls into the history).  Ctrl-C must end the demo with status 0 and
 # every process it started.  The tmux server is killed by its socket.
 set -u
@@ -71,14 +72,22 @@ grep -q '^          if the meter is lost: 6.0 kW shared; if the cloud is lost: s
 grep -q '^Meter     sdm630  online' "$tmp/screen" || fail "meter line"
 pass "status screen: 5 chargers online, 6 connectors, ALM, meter online, local fallback"
 
+# The dashboard's address and the paths stay on top of the status screen.
+url=$(sed -n 's|^ocpp-edge-demo: dashboard *\(http://127\.0\.0\.1:[0-9]*/\)$|\1|p' "$tmp/screen")
+[ "$(sed -n 1p "$tmp/screen")" = "ocpp-edge-demo: dashboard      $url" ] &&
+    grep -q '^  control socket .*/ctl\.sock ' "$tmp/screen" &&
+    grep -q '^  daemon log .*/ocpp-edged\.log$' "$tmp/screen" &&
+    pass "the dashboard $url and the paths stay on the status screen" ||
+    fail "no dashboard line or paths on top of the status screen: $(head -3 "$tmp/screen")"
+
 # Redrawn in place: the header clock changes, the first line stays the
-# header, and no line goes to the scroll-back history between frames.
+# demo's, and no line goes to the scroll-back history between frames.
 h1=$(tm display-message -p -t demo:0 '#{history_size}')
-first=$(sed -n 1p "$tmp/screen")
+first=$(grep -m1 '^Every 0.5s' "$tmp/screen")
 i=0
 while :; do
 	screen >"$tmp/screen2"
-	now=$(sed -n 1p "$tmp/screen2")
+	now=$(grep -m1 '^Every 0.5s' "$tmp/screen2")
 	case "$now" in
 	"Every 0.5s: ocpp-edgectl status"*) [ "$now" != "$first" ] && break ;;
 	esac
@@ -90,6 +99,8 @@ sleep 1.2   # two more frames
 h2=$(tm display-message -p -t demo:0 '#{history_size}')
 [ "$h1" = "$h2" ] || fail "$((h2 - h1)) line(s) scrolled into the history: not redrawn in place"
 grep -qF "dc1/1" "$tmp/screen2" || fail "redrawn screen lacks the connectors"
+[ "$(sed -n 1p "$tmp/screen2")" = "ocpp-edge-demo: dashboard      $url" ] ||
+    fail "the redrawn screen's first line: $(sed -n 1p "$tmp/screen2")"
 pass "redrawn in place ('$first' -> '$now', history $h1 -> $h2 lines)"
 
 # Ctrl-C ends the demo (exit 0) and every process it started.

@@ -2,7 +2,8 @@
 # ocpp-edgectl reload and SIGHUP against a running daemon on the
 # simulator: a new available power applies at once, a changed charger is
 # reported as needing a restart, an invalid file is refused with
-# file:line while the running configuration stays, and SIGHUP reloads.
+# file:line while the running configuration stays, and SIGHUP reloads;
+# log.level applies live unless --log-level was given.
 set -u
 name=test-reload
 . "${top_srcdir:-.}/tests/http/lib.sh"
@@ -44,6 +45,42 @@ wait_for 10 sp_is 10600 && pass "SIGHUP: back to 40 kW, 10600 W" ||
 has "$tmp/d.log" "reload: site.available-power-kw: 30 -> 40" &&
     pass "SIGHUP logged what it applied" || fail "no SIGHUP line"
 kill -0 "$d_pid" && pass "alive after SIGHUP" || fail "SIGHUP killed the daemon"
+
+# The log level applies live: debug lines (every subsystem's, no --debug
+# given) from the reload on, none before; back to info, none after.
+grep -q ' debug \[' "$tmp/d.log" && fail "debug lines at level info"
+printf 'log {\n\tlevel = "debug"\n}\n' >>"$tmp/edge.conf"
+"$CTL" -s "$tmp/ctl.sock" reload >"$tmp/out" || fail "reload: exit $?"
+grep -q '^Applied: log.level: info -> debug$' "$tmp/out" &&
+    has "$tmp/d.log" "info: reload: log.level: info -> debug" &&
+    pass "reload applies log.level debug, and says so" ||
+    fail "log level reload: $(cat "$tmp/out")"
+wait_for 10 grep -q ' debug \[bal\]: run ' "$tmp/d.log" &&
+    pass "debug lines follow ($(grep -c ' debug \[' "$tmp/d.log") so far)" ||
+    fail "no debug lines after the reload"
+cp "$tmp/orig.conf" "$tmp/edge.conf"
+kill -HUP "$d_pid"
+wait_for 10 has "$tmp/d.log" "info: reload: log.level: debug -> info" ||
+    fail "SIGHUP: no log.level line"
+sim "household 5000" >/dev/null
+wait_for 10 sh -c "sed -n '/log.level: debug -> info/,\$p' '$tmp/d.log' | grep -q 'setpoint'" ||
+    fail "no setpoint line after the step"
+n=$(sed -n '/log.level: debug -> info/,$p' "$tmp/d.log" | grep -c ' debug \[')
+[ "$n" -eq 0 ] && pass "back to info on SIGHUP: no debug line since" ||
+    fail "$n debug line(s) after the level went back to info"
+stop_daemon
+
+# A level set on the command line stays whatever the file says.
+n0=$(wc -l <"$tmp/d.log")
+start_daemon "$tmp/edge.conf" --log-level warning
+printf 'log {\n\tlevel = "debug"\n}\n' >>"$tmp/edge.conf"
+"$CTL" -s "$tmp/ctl.sock" reload >"$tmp/out" || fail "reload: exit $?"
+grep -q 'log.level' "$tmp/out" && fail "--log-level overridden: $(cat "$tmp/out")"
+sim "household 2000" >/dev/null
+wait_for 10 sp_is 10600 || fail "no split back"
+n=$(tail -n +$((n0 + 1)) "$tmp/d.log" | grep -c ' debug \[\| info: ')
+[ "$n" -eq 0 ] && pass "--log-level warning stays over the file's debug" ||
+    fail "$n info or debug line(s) with --log-level warning"
 stop_daemon
 
 [ "$failures" -eq 0 ] || exit 1

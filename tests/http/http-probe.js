@@ -10,7 +10,15 @@
 //   hold PORT N           opens N connections, then one request: prints
 //                         how many of the N the server closed at once and
 //                         the request's status code ("closed" when refused)
+//   live URL [AUTH] [OPT] opens the live status websocket at URL (ws://...;
+//                         AUTH USER:PASS or -); prints "open", then each
+//                         message on a line, then "closed"; "refused CODE"
+//                         when the upgrade is answered otherwise.  OPT
+//                         "stall": reads nothing after the upgrade;
+//                         "origin=O": sends Origin O; "noproto": no
+//                         subprotocol
 'use strict';
+const crypto = require('crypto');
 const http = require('http');
 const net = require('net');
 
@@ -182,8 +190,96 @@ async function hold(port, n) {
   return report;
 }
 
+// Decodes the server's frames from buf (unmasked, per RFC 6455): calls
+// onText for each complete text message; returns the bytes left over.
+function frames(buf, state, onText) {
+  for (;;) {
+    if (buf.length < 2) return buf;
+    const op = buf[0] & 0x0f;
+    const fin = (buf[0] & 0x80) !== 0;
+    if (buf[1] & 0x80) throw new Error('masked frame from the server');
+    let len = buf[1] & 0x7f;
+    let at = 2;
+    if (len === 126) {
+      if (buf.length < 4) return buf;
+      len = buf.readUInt16BE(2);
+      at = 4;
+    } else if (len === 127) {
+      if (buf.length < 10) return buf;
+      len = Number(buf.readBigUInt64BE(2));
+      at = 10;
+    }
+    if (buf.length < at + len) return buf;
+    const payload = buf.subarray(at, at + len);
+    buf = buf.subarray(at + len);
+    if (op === 1 || op === 0) {
+      state.parts.push(payload);
+      if (fin) {
+        onText(Buffer.concat(state.parts).toString('utf8'));
+        state.parts = [];
+      }
+    } else if (op === 8) {
+      return Buffer.alloc(0);
+    } else if (op !== 9 && op !== 10) {
+      throw new Error('unexpected opcode ' + op);
+    }
+  }
+}
+
+function live(url, auth, opt) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url.replace(/^ws/, 'http'));
+    if (!loopback(u.hostname)) reject(new Error('not loopback: ' + url));
+    const key = crypto.randomBytes(16).toString('base64');
+    const headers = { connection: 'Upgrade', upgrade: 'websocket',
+      'sec-websocket-version': '13', 'sec-websocket-key': key };
+    if (opt !== 'noproto') headers['sec-websocket-protocol'] = 'ocpp-edge.status';
+    if (opt && opt.startsWith('origin=')) headers.origin = opt.slice(7);
+    if (auth && auth !== '-') headers.authorization = 'Basic ' +
+        Buffer.from(auth).toString('base64');
+    const req = http.request(u, { headers });
+    req.on('response', (res) => {
+      res.resume();
+      resolve('refused ' + res.statusCode + '\n');
+    });
+    req.on('upgrade', (res, sock, head) => {
+      const want = crypto.createHash('sha1')
+          .update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+      if (res.headers['sec-websocket-accept'] !== want) {
+        sock.destroy();
+        reject(new Error('bad Sec-WebSocket-Accept'));
+        return;
+      }
+      process.stdout.write('open\n');
+      sock.on('error', () => {});
+      sock.on('close', () => resolve('closed\n'));
+      if (opt === 'stall') {
+        sock.pause();
+        return;
+      }
+      const state = { parts: [] };
+      let buf = head;
+      const take = (d) => {
+        buf = frames(Buffer.concat([buf, d]), state,
+            (text) => process.stdout.write(text + '\n'));
+      };
+      sock.on('data', (d) => {
+        try {
+          take(d);
+        } catch (e) {
+          sock.destroy();
+          reject(e);
+        }
+      });
+      take(Buffer.alloc(0));
+    });
+    req.on('error', (e) => resolve('refused ' + e.message + '\n'));
+    req.end();
+  });
+}
+
 (async () => {
-  const [cmd, a, b] = process.argv.slice(2);
+  const [cmd, a, b, c] = process.argv.slice(2);
   try {
     if (cmd === 'get') {
       const r = await get(a, b);
@@ -194,9 +290,11 @@ async function hold(port, n) {
       process.stdout.write(await raw(Number(a), b));
     } else if (cmd === 'hold') {
       process.stdout.write(await hold(Number(a), Number(b)) + '\n');
+    } else if (cmd === 'live') {
+      process.stdout.write(await live(a, b, c));
     } else {
       throw new Error('usage: get URL [USER:PASS] | metrics URL | ' +
-          'raw PORT HEX | hold PORT N');
+          'raw PORT HEX | hold PORT N | live URL [AUTH] [OPT]');
     }
   } catch (e) {
     process.stderr.write('http-probe: ' + e.message + '\n');

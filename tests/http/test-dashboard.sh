@@ -20,13 +20,13 @@ start_bays 127.0.0.1:0
 wait_for 10 http_url || { fail "no dashboard line in the log"; exit 1; }
 
 # The browser: its own profile in $tmp; no sandbox when run as root (CI
-# containers); 7 s of page time (three polls or more).
+# containers); 7 s of page time (three polls or more), or $page_time.
 browser() {
 	sandbox=
 	[ "$(id -u)" -eq 0 ] && sandbox=--no-sandbox
 	"$CHROMIUM" --headless $sandbox --disable-gpu --no-first-run \
 	    --no-default-browser-check --user-data-dir="$tmp/chrome" \
-	    --virtual-time-budget=7000 "$@" 2>>"$tmp/chromium.log"
+	    ${page_time:---virtual-time-budget=7000} "$@" 2>>"$tmp/chromium.log"
 }
 # dom_text ID: the text of the element with that id in $tmp/dom.html.
 dom_text() {
@@ -63,6 +63,11 @@ wait_for 20 loaded_matches &&
     fail "header: $(dom_text site)"
 [ "$(dom_text cap)" = "40.0 kW (config)" ] && pass "cap 40.0 kW (config)" ||
     fail "cap: $(dom_text cap)"
+case $(dom_text meter) in
+"sdm630 online for "[0-9]*" s"|"sdm630 online for "[0-9]*" min")
+	pass "meter: $(dom_text meter)" ;;
+*)	fail "meter: $(dom_text meter)" ;;
+esac
 grep -q 'id="ex-title">Why bay1/1 has 10.6 kW<' "$tmp/dom.html" &&
     pass "explain of #bay=1 shown" || fail "explain: $(dom_text ex-title)"
 grep -q '<tr class="bound">' "$tmp/dom.html" && pass "the binding cap marked" ||
@@ -92,10 +97,53 @@ wait_for 20 loaded_matches &&
     fail "after the step: '$(dom_text power)' (was $old_power, status $want_power)"
 grep -q 'id="ex-title">Why bay1/1 has 7.3 kW<' "$tmp/dom.html" &&
     pass "explain follows: 7.3 kW" || fail "explain after the step: $(dom_text ex-title)"
+grep -q 'data-feed="live"' "$tmp/dom.html" &&
+    pass "the page is on the live websocket" || fail "the page polls"
 last=$(sed -n 's/.*data-last-power="\([0-9.]*\)".*/\1/p' "$tmp/dom.html")
 [ "$(kw "${last:-0}")" = "$(dom_text power)" ] &&
     pass "the plot's last point is the power shown" ||
     fail "plot's last point ${last:-none} vs $(dom_text power)"
+
+# Without the websocket (all 8 live places taken) the page polls.
+holders=
+for i in 1 2 3 4 5 6 7 8; do
+	node "$S/tests/http/http-probe.js" live "ws://${url#http://}api/live" \
+	    >"$tmp/hold$i.out" 2>&1 &
+	holders="$holders $!"
+	extra_pids="$extra_pids $!"
+done
+wait_for 20 sh -c "grep -c '^{' $tmp/hold*.out | grep -c ':[1-9]' | grep -qx 8" ||
+    fail "the 8 live clients were not served"
+browser --dump-dom "$url" >"$tmp/dom.html"
+grep -q 'data-feed="poll"' "$tmp/dom.html" &&
+    grep -q 'data-polls="[1-9]' "$tmp/dom.html" &&
+    [ "$(dom_text power)" = "$(kw "$(st meter.total_w)")" ] &&
+    pass "websocket refused: the page polls ($(grep -o 'data-polls="[0-9]*"' "$tmp/dom.html"))" ||
+    fail "no fallback: $(grep -o 'data-[a-z]*="[^"]*"' "$tmp/dom.html" | head -3 | tr '\n' ' ') power $(dom_text power)"
+for p in $holders; do kill "$p"; done
+
+# Pushed, not polled: one page stays open (in real time) while the
+# household steps back down; it shows the new power and setpoints without
+# having asked for /api/status once (data-polls unset).
+sandbox=
+[ "$(id -u)" -eq 0 ] && sandbox=--no-sandbox
+node "$S/tests/http/page-watch.js" "$CHROMIUM" "$tmp/chrome" "${url}#bay=1" \
+    "$tmp/live.html" $sandbox 2>>"$tmp/chromium.log" &
+w_pid=$!
+extra_pids="$extra_pids $w_pid"
+page_has() { grep -q "$1" "$tmp/live.html" 2>/dev/null; }
+wait_for 30 page_has 'data-feed="live"' || fail "the page did not open the websocket"
+wait_for 10 page_has 'id="ex-title">Why bay1/1 has 7.3 kW<' ||
+    fail "the open page does not show 7.3 kW"
+sim "household 2000" >/dev/null
+wait_for 10 limits_are 10600 || fail "no split back"
+want_power=$(kw "$(st meter.total_w)")
+wait_for 10 page_has ">$want_power<" &&
+    wait_for 10 page_has 'id="ex-title">Why bay1/1 has 10.6 kW<' &&
+    ! page_has 'data-polls=' && page_has 'data-feed="live"' &&
+    pass "pushed: $want_power and 10.6 kW on the open page, no poll" ||
+    fail "not pushed: $(grep -o 'data-[a-z]*="[^"]*"' "$tmp/live.html" | head -4 | tr '\n' ' ')"
+kill "$w_pid"
 stop_daemon
 
 [ "$failures" -eq 0 ] || exit 1

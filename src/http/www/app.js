@@ -1,10 +1,16 @@
-// The ocpp-edge dashboard: polls /api/status, draws the site's power
-// against its cap and budget for the last hour or 24 h (the recorded
-// history from /api/history, then each poll), one bar per bay, and the
-// explain of a bay on a tap (/api/explain/N).  No external resources.
+// The ocpp-edge dashboard: takes the status as the daemon pushes it on
+// the live websocket (/api/live), or polls /api/status every 2 s while
+// that is down; draws the site's power against its cap and budget for
+// the last hour or 24 h (the recorded history from /api/history, then
+// each status), one bar per bay, and the explain of a bay on a tap
+// (/api/explain/N).  No external resources.
 'use strict';
 
 const POLL_MS = 2000;
+const LIVE_RETRY_MS = 10000; // the websocket is tried again after
+const LIVE_OPEN_MS = 3000;   // a websocket not open by then is given up
+const LIVE_QUIET_MS = 15000; // the daemon sends at least every 5 s
+const EXPLAIN_MS = 2000;     // the open explain is fetched at most this often
 const HOUR_MS = 3600 * 1000;
 let windowMs = HOUR_MS; // the plot's span: the last hour or 24 h
 let samples = [];       // {t, power, cap, budget} (W), oldest first
@@ -165,13 +171,15 @@ function render(st) {
       ' (site from the backend, version ' + sc.version + ', ' + sc.set_at + ')' :
       sc.source === 'none' ? ' (provisioning mode: waiting for the backend)' : '');
   document.title = st.site_id + ' \u00b7 ocpp-edge';
-  $('updated').textContent = 'updated ' + new Date(st.now).toLocaleTimeString();
+  $('updated').textContent = 'updated ' + new Date(st.now).toLocaleTimeString() +
+    (feed === 'live' ? ' \u00b7 live' : ' \u00b7 polling');
   const cl = st.cloud;
   setState('cloud', cl.state + (cl.state === 'disabled' ? '' : ' for ' + since(cl.since)) +
     (cl.queued ? ', ' + cl.queued + ' queued' : ''),
     cl.state === 'connected' ? 'good' : cl.state === 'disabled' ? 'muted' : 'bad');
   if (!st.meter) setState('meter', 'none', 'muted');
   else setState('meter', st.meter.type + (st.meter.online ? ' online' : ' not answering') +
+    (st.meter.since ? ' for ' + since(st.meter.since) : '') +
     (st.meter.healthy ? '' : ', readings stale'), st.meter.online && st.meter.healthy ? 'good' : 'bad');
   const off = st.chargers.filter((c) => !c.online);
   setState('chargers', off.length === 0 ? 'all ' + st.chargers.length + ' online' :
@@ -210,25 +218,111 @@ function setWindow(ms) {
   loadHistory();
 }
 
+// A plot sample from st now (at most one a second).
+function addSample(st) {
+  const p = sitePower(st);
+  const s = { t: Date.now(), power: p.w, cap: st.site_cap.w, budget: st.site_cap.budget_w };
+  const prev = samples[samples.length - 1];
+  if (prev && !prev.recorded && s.t - prev.t < 1000) samples[samples.length - 1] = s;
+  else samples.push(s);
+  while (samples.length && samples[0].t < Date.now() - windowMs) samples.shift();
+}
+
+// A status from either feed: a plot sample, the page, the open bay's
+// explain (at most every EXPLAIN_MS).
+let explainAt = 0, explainTimer = null;
+function take(st) {
+  last = st;
+  addSample(st);
+  render(st);
+  if (openBay !== null && explainTimer === null)
+    explainTimer = setTimeout(() => {
+      explainTimer = null;
+      explainAt = Date.now();
+      if (openBay !== null) explain(openBay);
+    }, Math.max(0, explainAt + EXPLAIN_MS - Date.now()));
+  showError('');
+}
+
+// The feed: 'live' while the websocket is up, else 'poll'.  The page's
+// body carries it and how many statuses came each way (data-feed,
+// data-pushes, data-polls).
+let feed = 'poll';
+let pollTimer = null, polling = false; // one chain of polls at most
+let pushes = 0, polls = 0;
+function setFeed(f) {
+  feed = f;
+  document.body.dataset.feed = f;
+  if (f === 'live') {
+    clearTimeout(pollTimer);
+    pollTimer = null;
+  } else if (pollTimer === null && !polling) {
+    pollTimer = setTimeout(poll, 0);
+  }
+}
+
 async function poll() {
+  pollTimer = null;
+  polling = true;
   try {
     const r = await fetch('/api/status', { cache: 'no-store' });
     if (!r.ok) throw new Error('status ' + r.status);
-    last = await r.json();
-    const p = sitePower(last);
-    samples.push({ t: Date.now(), power: p.w, cap: last.site_cap.w, budget: last.site_cap.budget_w });
-    while (samples.length && samples[0].t < Date.now() - windowMs) samples.shift();
-    render(last);
-    if (openBay !== null) explain(openBay);
-    showError('');
+    const st = await r.json();
+    if (feed !== 'live') { // else the websocket came up meanwhile
+      document.body.dataset.polls = String(++polls);
+      take(st);
+    }
   } catch (err) {
     showError('no answer from the gateway (' + err.message + '); retrying');
   }
-  setTimeout(poll, POLL_MS);
+  polling = false;
+  if (feed !== 'live' && pollTimer === null) pollTimer = setTimeout(poll, POLL_MS);
+}
+
+// The live websocket; when it fails, does not open or falls silent the
+// page polls, and tries it again after LIVE_RETRY_MS.
+function connectLive() {
+  let ws;
+  try {
+    ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') +
+      location.host + '/api/live', 'ocpp-edge.status');
+  } catch (err) {
+    setTimeout(connectLive, LIVE_RETRY_MS);
+    return;
+  }
+  let quiet = setTimeout(() => ws.close(), LIVE_OPEN_MS);
+  const hush = () => {
+    clearTimeout(quiet);
+    quiet = setTimeout(() => ws.close(), LIVE_QUIET_MS);
+  };
+  ws.onopen = () => { setFeed('live'); hush(); };
+  ws.onmessage = (ev) => {
+    hush();
+    let st;
+    try {
+      st = JSON.parse(ev.data);
+    } catch (err) {
+      return;
+    }
+    document.body.dataset.pushes = String(++pushes);
+    take(st);
+  };
+  ws.onclose = () => {
+    clearTimeout(quiet);
+    setFeed('poll');
+    setTimeout(connectLive, LIVE_RETRY_MS);
+  };
 }
 
 $('span-1h').addEventListener('click', () => setWindow(HOUR_MS));
 $('span-24h').addEventListener('click', () => setWindow(24 * HOUR_MS));
 loadHistory();
 setInterval(loadHistory, 60000);
-poll();
+// The daemon pushes only changes: the plot moves on between them.
+setInterval(() => {
+  if (feed !== 'live' || !last) return;
+  addSample(last);
+  drawPlot();
+}, POLL_MS);
+document.body.dataset.feed = feed;
+connectLive();
