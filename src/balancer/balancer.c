@@ -74,6 +74,7 @@ bal_reason_name(enum bal_reason r)
 	case BAL_R_OFFLINE_RESERVE: return "offline-reserve";
 	case BAL_R_IDLE: return "idle";
 	case BAL_R_UNAVAILABLE: return "unavailable";
+	case BAL_R_PHASE_SWITCHING: return "phase-switching";
 	}
 	return "?";
 }
