@@ -265,6 +265,11 @@ void bal_settings_default(struct bal_settings *s);
 /* Resets state to "nothing applied yet". */
 void bal_state_init(struct bal_state *state);
 
+/* Forgets connector i's pause, restart hold and confirmations: its
+ * minimum changed under it (a phase switch), so the hold for restarts
+ * at the old minimum does not apply. */
+void bal_state_forget(struct bal_state *state, int i);
+
 /* Checks input for what bal_run() needs; 0 when valid, else -1 and a
  * message (what, where, the valid range) in errbuf. */
 int bal_check(const struct bal_input *in, char *errbuf, size_t errlen);
