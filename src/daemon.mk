@@ -9,6 +9,7 @@ libdaemon_la_SOURCES = \
 	src/config/checks.c src/config/dump.c src/config/load.c \
 	src/site/site.h src/site/site-private.h src/site/site.c \
 	src/site/readings.c src/site/settings.c src/site/report.c \
+	src/site/phase.c \
 	src/cloud/cloud.h src/cloud/cloud-private.h src/cloud/cloud.c \
 	src/cloud/queue.c src/cloud/profiles.c src/cloud/commands.c \
 	src/cloud/station.c \
