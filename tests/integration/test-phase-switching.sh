@@ -68,6 +68,15 @@ ctl '{"cmd":"explain","connector":"1"}' >"$tmp/ex.json"
     pass "explain shows one phase" ||
     fail "explain: $(cat "$tmp/ex.json")"
 
+"$B/ocpp-edgectl" -s "$tmp/ctl.sock" status >"$tmp/status.txt" 2>&1
+has "$tmp/status.txt" "solo: on 1 phase, phase switching steady, 1 switch, next not before" &&
+    pass "ocpp-edgectl status shows the phase and the next switch" ||
+    fail "ocpp-edgectl status: $(grep solo: "$tmp/status.txt")"
+"$B/ocpp-edgectl" -s "$tmp/ctl.sock" explain 1 >"$tmp/explain.txt" 2>&1
+has "$tmp/explain.txt" "Its charger is on 1 phase (phase switching steady, next switch not before" &&
+    pass "ocpp-edgectl explain shows the phase" ||
+    fail "ocpp-edgectl explain: $(cat "$tmp/explain.txt")"
+
 # Surplus back at once: three phases fit, but not within the dwell.
 sim "pv 9000" >/dev/null
 if wait_for $((DWELL_S - 8)) is_phases 3; then
