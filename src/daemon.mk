@@ -123,14 +123,16 @@ TESTS += tests/integration/test-local-loop.sh \
 	tests/integration/test-devices.sh \
 	tests/integration/test-sessions.sh \
 	tests/integration/test-alm-dynamics.sh \
-	tests/integration/test-phase-switching.sh
+	tests/integration/test-phase-switching.sh \
+	tests/integration/test-pv-day.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
 	tests/integration/test-devices.sh \
 	tests/integration/test-sessions.sh \
 	tests/integration/test-alm-dynamics.sh \
-	tests/integration/test-phase-switching.sh
+	tests/integration/test-phase-switching.sh \
+	tests/integration/test-pv-day.sh
 
 # make bench: the whole loop (daemon + simulator + the test CSMS).
 bench_scripts += bench/bench-loop.sh
