@@ -535,8 +535,7 @@ submit_phase_switches(struct daemon *d)
 		else
 			log_debug("bal", "%s: writing register 21008 = %d",
 			    name, cmds[i].value);
-		site_phase_submitted(s, cmds[i].charger, rc, seq,
-		    mono_now_ms());
+		site_phase_submitted(s, cmds[i].charger, rc, seq);
 	}
 }
 

@@ -44,7 +44,7 @@ apply_phases(struct site *s, int c, int phases, int wire)
 	int32_t max_w = phases == 3 ? cc->max_power_w : cc->max_power_w / 3;
 
 	bc->phases = phases;
-	bc->wired_phase = phases == 1 ? wire : 0;
+	bc->wired_phase = phases == 1 ? wire : (int)cc->wired_phase;
 	for (int j = 0; j < n; j++) {
 		s->bconns[base + j].rated_max_w = max_w;
 		bal_state_forget(s->state, base + j);
@@ -83,12 +83,11 @@ site_phase_pausing(const struct site *s, int c)
 
 /* Ends charger c's switch: done (phases in force now) or given up. */
 static void
-finish(struct site *s, int c, bool done, const char *why, int64_t now_ms)
+finish(struct site *s, int c, bool done, const char *why)
 {
 	struct site_phase *ph = &s->phase[c];
 	const char *name = s->cfg->chargers[c].name;
 
-	(void)now_ms;
 	if (done) {
 		ph->switches++;
 		ph->error[0] = '\0';
@@ -121,20 +120,20 @@ site_phase_take(struct site *s, const struct sb_charger_reading *r,
 	ph = &s->phase[c];
 	if (!r->online) {
 		if (ph->step != SITE_PH_STEADY)
-			finish(s, c, false, "the charger went offline", now_ms);
+			finish(s, c, false, "the charger went offline");
 		return;
 	}
 	if (ph->step == SITE_PH_WRITING && ph->seq != 0 &&
 	    r->commands_done >= ph->seq) {
 		if (r->command_result == 0 && r->phase_switch == ph->value)
-			finish(s, c, true, NULL, now_ms);
+			finish(s, c, true, NULL);
 		else if (now_ms - ph->step_since_ms < SITE_PHASE_TIMEOUT_MS) {
 			/* refused (a car still drawing?): pause and try again */
 			ph->step = SITE_PH_PAUSING;
 			ph->seq = 0;
 		} else
 			finish(s, c, false, r->error[0] != '\0' ? r->error :
-			    "register 21008 not read back", now_ms);
+			    "register 21008 not read back");
 		return;
 	}
 	/* What the charger says it is on (read on every connection). */
@@ -211,8 +210,7 @@ site_phase_due(struct site *s, int64_t now_ms, struct site_phase_cmd *cmds)
 		if (ph->step != SITE_PH_PAUSING)
 			continue;
 		if (now_ms - ph->step_since_ms >= SITE_PHASE_TIMEOUT_MS) {
-			finish(s, c, false, "the car did not stop drawing",
-			    now_ms);
+			finish(s, c, false, "the car did not stop drawing");
 			continue;
 		}
 		/* the pause written, and the draw stopped */
@@ -234,13 +232,12 @@ site_phase_due(struct site *s, int64_t now_ms, struct site_phase_cmd *cmds)
 }
 
 void
-site_phase_submitted(struct site *s, int c, int rc, uint64_t seq,
-    int64_t now_ms)
+site_phase_submitted(struct site *s, int c, int rc, uint64_t seq)
 {
 	struct site_phase *ph = &s->phase[c];
 
 	if (rc != 0) {
-		finish(s, c, false, "the command was not queued", now_ms);
+		finish(s, c, false, "the command was not queued");
 		return;
 	}
 	ph->step = SITE_PH_WRITING;

@@ -323,8 +323,7 @@ void site_phase_take(struct site *s, const struct sb_charger_reading *r,
 int site_phase_due(struct site *s, int64_t now_ms,
     struct site_phase_cmd *cmds);
 /* Records that the command for charger c was queued (rc 0, seq) or not. */
-void site_phase_submitted(struct site *s, int c, int rc, uint64_t seq,
-    int64_t now_ms);
+void site_phase_submitted(struct site *s, int c, int rc, uint64_t seq);
 /* True when a run is due for a switch alone: a condition held through
  * its confirmation and dwell, or a pause past its timeout (a site whose
  * readings change nothing runs only then). */

@@ -832,7 +832,7 @@ test_phase_switch(void)
 	CU_ASSERT_EQUAL(site_phase_due(&st, 7000, cmd), 1);
 	CU_ASSERT_EQUAL(cmd[0].charger, 0);
 	CU_ASSERT_EQUAL(cmd[0].value, 1); /* L1 */
-	site_phase_submitted(&st, 0, 0, 3, 7000);
+	site_phase_submitted(&st, 0, 0, 3);
 	CU_ASSERT_EQUAL(st.phase[0].step, SITE_PH_WRITING);
 	CU_ASSERT_EQUAL(phase_run(&st, 7500), 0); /* still paused */
 	phase_read(&st, 8000, 0, 1, 3);
@@ -859,7 +859,7 @@ test_phase_switch(void)
 	phase_read(&st, 67000, 0, 1, 3);
 	CU_ASSERT_EQUAL(site_phase_due(&st, 67000, cmd), 1);
 	CU_ASSERT_EQUAL(cmd[0].value, 0);
-	site_phase_submitted(&st, 0, 0, 4, 67000);
+	site_phase_submitted(&st, 0, 0, 4);
 	{
 		struct sb_charger_reading r;
 
@@ -875,7 +875,7 @@ test_phase_switch(void)
 	}
 	CU_ASSERT_EQUAL(st.phase[0].step, SITE_PH_PAUSING);
 	CU_ASSERT_EQUAL(site_phase_due(&st, 68000, cmd), 1);
-	site_phase_submitted(&st, 0, 0, 5, 68000);
+	site_phase_submitted(&st, 0, 0, 5);
 	phase_read(&st, 69000, 0, 0, 5);
 	CU_ASSERT_EQUAL(st.chargers[0].phases, 3);
 	CU_ASSERT_EQUAL(st.bconns[0].rated_max_w, 11000);
