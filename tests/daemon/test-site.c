@@ -799,6 +799,21 @@ phase_run(struct site *st, int64_t t)
 	return st->out[0].setpoint_w;
 }
 
+/* Reads and runs st once a second from t to until (charging at w, 21008
+ * = ph, commands done); returns when a switch was decided, or -1. */
+static int64_t
+phase_until_decided(struct site *st, int64_t t, int64_t until, double w,
+    int ph, uint64_t done)
+{
+	for (; t <= until; t += 1000) {
+		phase_read(st, t, w, ph, done);
+		phase_run(st, t);
+		if (st->phase[0].step == SITE_PH_PAUSING)
+			return t;
+	}
+	return -1;
+}
+
 static void
 test_phase_switch(void)
 {
@@ -808,7 +823,7 @@ test_phase_switch(void)
 	struct site_phase_cmd cmd[2];
 	struct site_charger_view v;
 	char *cause = NULL;
-	int64_t t, decided = -1;
+	int64_t decided;
 
 	CU_ASSERT_EQUAL_FATAL(cfg_load_string("ph.conf", phase_text, &pc,
 	    &errors), 0);
@@ -816,12 +831,7 @@ test_phase_switch(void)
 	CU_ASSERT_EQUAL(st.phase[0].step, SITE_PH_STEADY);
 	CU_ASSERT_TRUE(st.chargers[0].phase_switchable);
 	site_set_profile_cap(&st, 4000, 1);
-	for (t = 0; t <= 20000 && decided < 0; t += 1000) {
-		phase_read(&st, t, 4000, 0, 0);
-		phase_run(&st, t);
-		if (st.phase[0].step == SITE_PH_PAUSING)
-			decided = t;
-	}
+	decided = phase_until_decided(&st, 0, 20000, 4000, 0, 0);
 	/* the first run only sees the rooms; 5 s of confirmation after */
 	CU_ASSERT_EQUAL(decided, 6000);
 	CU_ASSERT_EQUAL(st.out[0].setpoint_w, 0);
@@ -847,13 +857,7 @@ test_phase_switch(void)
 
 	/* the cap goes: three phases fit, but only from 66 s on */
 	site_set_profile_cap(&st, BAL_NO_CAP, -1);
-	decided = -1;
-	for (t = 9000; t <= 90000 && decided < 0; t += 1000) {
-		phase_read(&st, t, 3600, 1, 3);
-		phase_run(&st, t);
-		if (st.phase[0].step == SITE_PH_PAUSING)
-			decided = t;
-	}
+	decided = phase_until_decided(&st, 9000, 90000, 3600, 1, 3);
 	CU_ASSERT_EQUAL(decided, 66000);
 	/* refused once (a car still drawing): paused and tried again */
 	phase_read(&st, 67000, 0, 1, 3);
@@ -885,13 +889,7 @@ test_phase_switch(void)
 	/* a switch that never gets its read-back is given up at the timeout
 	 * and the charger stays where it is */
 	site_set_profile_cap(&st, 4000, 1);
-	decided = -1;
-	for (t = 70000; t <= 200000 && decided < 0; t += 1000) {
-		phase_read(&st, t, 4000, 0, 5);
-		phase_run(&st, t);
-		if (st.phase[0].step == SITE_PH_PAUSING)
-			decided = t;
-	}
+	decided = phase_until_decided(&st, 70000, 200000, 4000, 0, 5);
 	CU_ASSERT_EQUAL(decided, 66000 + 60000);
 	CU_ASSERT_FALSE(site_phase_wake(&st, decided + 1000));
 	CU_ASSERT_TRUE(site_phase_wake(&st, decided + SITE_PHASE_TIMEOUT_MS));
