@@ -673,8 +673,8 @@ field_store(struct sim_charger *c, const struct sim_field *f,
 		/* the contactor is switched only without load: a change
 		 * while a car draws power is refused (pause first) */
 		if (v != c->phase_switch && sim_charger_power(c) > 0.0) {
-			if (!check_only)
-				c->phase_switches_refused++;
+			c->phase_switches_refused++; /* a write refused here
+			                              * is checked only once */
 			return SIM_EX_ILLEGAL_VALUE;
 		}
 		if (!check_only && v != c->phase_switch) {
