@@ -866,6 +866,10 @@ sb_drv_command(struct sb_dev *dev, modbus_t *ctx, int connector,
 			    "phase switching value %d out of range 0..8", arg);
 		int rc = write_checked(dev, ctx, r, addr, (uint64_t)arg);
 
+		/* refused with an exception (a car still drawing): the
+		 * charger answered, the link is fine */
+		if (rc == SB_DRV_IO && dev->rd.fault == SB_FAULT_EXCEPTION)
+			return SB_DRV_DEVICE;
 		if (rc != 0)
 			return rc;
 		dev->rd.phase_switch = arg;
