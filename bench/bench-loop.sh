@@ -14,18 +14,36 @@
 #     -> every changed setpoint of 200 chargers acknowledged (target <= 1 s)
 #   loop.cloud_loss_ms: the CSMS closes the socket -> the offline-site
 #     allocation written (delay 0; target <= 1 s)
+# Timed figures are the median of several runs (the max beside it); each
+# line ends with its target and "ok" or "MISSED".  The exit status is 1
+# when a figure missed its target (run it on a machine that is not
+# loaded: `uptime` before and after), 0 otherwise.
 set -u
 name=bench-loop
 . "${top_srcdir:-.}/tests/integration/lib.sh"
 ms() { echo $(($(date +%s%N) / 1000000)); }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 max() { sort -n | tail -1; }
+missed=0
+# check OK: v = "ok" when OK is 1, else "MISSED" (and the exit status
+# becomes 1)
+check() {
+	if [ "$1" -eq 1 ]; then
+		v=ok
+	else
+		v=MISSED
+		missed=1
+	fi
+}
+# le A B: 1 when A <= B (numbers with a fraction too), else 0
+le() { awk -v a="$1" -v b="$2" 'BEGIN { print (a <= b) ? 1 : 0 }'; }
 
 # ---- the site model's property test at full size --------------------------
 prop=$(SITE_PROP_SITES=10000 "$B/tests/daemon/test-site" 2>&1 |
     sed -n 's/^ *\([0-9]* sites x 60 cycles: .*\)/\1/p')
-echo "loop.property_spurious_pauses: ${prop:-did not run} (noisy, lagging meter, ramping EVs; target 0 with a pause)"
-case "$prop" in *": 0 with a pause"*) ;; *) exit 1 ;; esac
+case "$prop" in *": 0 with a pause"*) ok=1 ;; *) ok=0 ;; esac
+check $ok
+echo "loop.property_spurious_pauses: ${prop:-did not run} (noisy, lagging meter, ramping EVs; target 0 with a pause: $v)"
 
 # ---- household step, 3 chargers, ALM -------------------------------------
 # The EVs follow a new limit 2 s later and rise at 2500 W/s (11 kW in about
@@ -72,17 +90,22 @@ while [ "$i" -lt "$steps" ]; do
 done
 tail -n +"$((log0 + 1))" "$tmp/d.log" | grep -E ': setpoint [0-9]+ W' >"$tmp/writes"
 writes=$(wc -l <"$tmp/writes")
-echo "loop.household_step_ms: median $(median <"$tmp/step") ms, max $(max <"$tmp/step") ms over $steps steps (target <= 1050 ms: one meter poll + 50 ms)"
-echo "loop.household_step_transient_pauses: $pauses of $steps steps paused a car (a setpoint of 0 W written; EVs ramping at 2500 W/s; target 0)"
-echo "loop.setpoint_writes_per_change: $(awk -v w="$writes" -v c=$((steps * 6)) 'BEGIN { printf "%.2f", w / c }') writes per changed setpoint ($writes writes for $((steps * 6)) changes: 3 connectors down and up per step; target 1.00)"
-[ "$pauses" -eq 0 ] || { echo "transient pauses: $(grep -E ': setpoint 0 W' "$tmp/writes" | head -5)"; exit 1; }
+med=$(median <"$tmp/step")
+check "$(le "$med" 1050)"
+echo "loop.household_step_ms: median $med ms, max $(max <"$tmp/step") ms over $steps steps (target <= 1050 ms: one meter poll + 50 ms: $v)"
+check "$(le "$pauses" 0)"
+echo "loop.household_step_transient_pauses: $pauses of $steps steps paused a car (a setpoint of 0 W written; EVs ramping at 2500 W/s; target 0: $v)"
+[ "$pauses" -eq 0 ] || echo "  transient pauses: $(grep -E ': setpoint 0 W' "$tmp/writes" | head -5)"
+per=$(awk -v w="$writes" -v c=$((steps * 6)) 'BEGIN { printf "%.2f", w / c }')
+check "$(le "$per" 1.00)"
+echo "loop.setpoint_writes_per_change: $per writes per changed setpoint ($writes writes for $((steps * 6)) changes: 3 connectors down and up per step; target 1.00: $v)"
 stop_daemon
 kill -TERM "$sim_pid"; wait "$sim_pid" 2>/dev/null; sim_pid=
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	echo "loop.site_cap_200_chargers_ms: skipped (node / npm not found)"
 	echo "loop.cloud_loss_ms: skipped (node / npm not found)"
-	exit 0
+	exit "$missed"
 fi
 . "$S/tests/integration/csms.sh"
 start_csms
@@ -118,21 +141,34 @@ for i in 1 2 3; do
 	cap_run 800000 6600
 	cap_run 1000000 8300
 done
-echo "loop.site_cap_200_chargers_ms: median $(median <"$tmp/capt") ms, max $(max <"$tmp/capt") ms over 6 changes, 120 setpoints each, status polled (target <= 1000 ms)"
+med=$(median <"$tmp/capt")
+check "$(le "$med" 1000)"
+echo "loop.site_cap_200_chargers_ms: median $med ms, max $(max <"$tmp/capt") ms over 6 changes, 120 setpoints each, status polled (target <= 1000 ms: $v)"
 
 # ---- cloud loss -> offline allocation ----------------------------------
 # Offline-site power 400 kW, delay 0: 400000 / 120 = 3333 W is below Pmin,
 # so cars pause; the first car's setpoint changes and every write is
-# acknowledged.
-before=$(st chargers.0.connectors.0.setpoint_w)
-t0=$(ms)
-csms "{\"cmd\":\"drop\",\"identity\":\"$id\"}"
+# acknowledged.  Five drops; before each the link is back (1 s back-off)
+# and the first car at its 8300 W under the profile again.
 offline_done() {
 	st cloud.state site_cap.source site_cap.writes_pending >"$tmp/off"
 	[ "$(tr '\n' ' ' <"$tmp/off")" = "offline offline-fallback 0 " ] &&
 	    [ "$(st chargers.0.connectors.0.setpoint_w)" != "$before" ]
 }
-wait_for 10 offline_done || { echo "offline: $(tr '\n' ' ' <"$tmp/off")"; exit 1; }
-echo "loop.cloud_loss_ms: $(($(ms) - t0)) ms from the socket closed to the offline allocation acknowledged on 200 chargers (target <= 1000 ms)"
+back() {
+	connected && acked && [ "$(st chargers.0.connectors.0.setpoint_w)" = 8300 ]
+}
+: >"$tmp/losst"
+for i in 1 2 3 4 5; do
+	wait_for 60 back || { echo "drop $i: not back: $(st cloud.state site_cap.source chargers.0.connectors.0.setpoint_w | tr '\n' ' ')"; exit 1; }
+	before=$(st chargers.0.connectors.0.setpoint_w)
+	t0=$(ms)
+	csms "{\"cmd\":\"drop\",\"identity\":\"$id\"}"
+	wait_for 10 offline_done || { echo "offline: $(tr '\n' ' ' <"$tmp/off")"; exit 1; }
+	echo $(($(ms) - t0)) >>"$tmp/losst"
+done
+med=$(median <"$tmp/losst")
+check "$(le "$med" 1000)"
+echo "loop.cloud_loss_ms: median $med ms, max $(max <"$tmp/losst") ms over 5 drops, from the socket closed to the offline allocation acknowledged on 200 chargers (target <= 1000 ms: $v)"
 stop_daemon
-exit 0
+exit "$missed"

@@ -157,6 +157,18 @@ meter_json(const struct control_sources *src, const struct site_report *r)
 	    "phases", phases, "modbus", io_json(&m->io));
 }
 
+/* When the next phase switch may be decided, as a time (null: any
+ * time now). */
+static json_t *
+next_switch_json(int64_t next_ms)
+{
+	int64_t now = mono_now_ms();
+
+	if (next_ms < 0 || next_ms <= now)
+		return json_null();
+	return json_time(wall_now_ms() + (next_ms - now));
+}
+
 /* One connector's status entry. */
 static json_t *
 connector_json(const struct control_sources *src, int k)
@@ -238,7 +250,8 @@ status_json(const struct control_sources *src, json_t *req, char **error)
 			json_array_append_new(conns, connector_json(src,
 			    v.first_conn + j));
 		cj = json_pack(
-		    "{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:i, s:o}",
+		    "{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:i, s:o, "
+		    "s:i, s:{s:s, s:o, s:I, s:o}}",
 		    "name", v.name, "model", v.model,
 		    "serial", v.serial, "firmware", v.firmware,
 		    "link", v.link, "online", v.online,
@@ -248,7 +261,13 @@ status_json(const struct control_sources *src, json_t *req, char **error)
 		    "unsupported", v.unsupported[0] != '\0' ?
 		    json_string(v.unsupported) : json_null(),
 		    "connectors", conns, "unit_id", v.unit_id,
-		    "modbus", io_json(&v.io));
+		    "modbus", io_json(&v.io),
+		    "phases", v.phases,
+		    "phase_switching", "state", v.phase_switching,
+		    "next_allowed", next_switch_json(v.phase_next_ms),
+		    "switches", (json_int_t)v.phase_switches,
+		    "error", v.phase_error[0] != '\0' ?
+		    json_string(v.phase_error) : json_null());
 		json_array_append_new(chargers, cj);
 	}
 	return json_pack("{s:s, s:s, s:o, s:I, s:o, s:o, s:o, "
@@ -432,11 +451,14 @@ explain_json(const struct control_sources *src, json_t *req, char **error)
 	if (json_object_get(req, "at") != NULL)
 		return explain_at(src, k, req, error);
 	site_explain(src->site, k, &e);
-	return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:o, s:s}",
+	return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:o, s:s, s:i, s:s, "
+	    "s:o}",
 	    "connector", e.label, "ocpp_id", e.ocpp_id,
 	    "setpoint_w", (int)e.setpoint_w, "reason", e.reason,
 	    "summary", e.summary,
-	    "bound_by", e.bound_by, "caps", caps_json(&e), "line", e.line);
+	    "bound_by", e.bound_by, "caps", caps_json(&e), "line", e.line,
+	    "phases", e.phases, "phase_switching", e.phase_switching,
+	    "phase_next_allowed", next_switch_json(e.phase_next_ms));
 }
 
 static void

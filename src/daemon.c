@@ -149,6 +149,10 @@ on_housekeeping(void *arg)
 			d->queue_dropped_seen = qs.dropped;
 		}
 	}
+	if (d->site_ready && site_phase_wake(&d->site, mono_now_ms())) {
+		d->site.dirty = true;
+		schedule_run(d);
+	}
 	if (d->site_ready && d->store != NULL &&
 	    mono_now_ms() >= d->next_sample_ms) {
 		d->next_sample_ms = mono_now_ms() + HISTORY_SAMPLE_MS;
@@ -466,6 +470,8 @@ site_step_init(struct daemon *d, char **cause)
 	d->site.cloud_since_epoch_ms = d->started_epoch_ms;
 	(void)site_update_caps(&d->site, mono_now_ms());
 	d->writes = xcalloc((size_t)d->site.n_conns + 1, sizeof(*d->writes));
+	d->phase_cmds = xcalloc((size_t)d->site.n_chargers + 1,
+	    sizeof(*d->phase_cmds));
 	d->take_buf = xcalloc((size_t)d->site.n_chargers + 1,
 	    sizeof(*d->take_buf));
 	d->site_ready = true;
@@ -481,6 +487,8 @@ site_step_finalise(struct daemon *d)
 	d->site_ready = false;
 	site_free(&d->site);
 	free(d->writes);
+	free(d->phase_cmds);
+	d->phase_cmds = NULL;
 	free(d->take_buf);
 	d->writes = NULL;
 	d->take_buf = NULL;
@@ -509,6 +517,34 @@ program_offline_limits(struct daemon *d)
 		log_info("%s: offline limit %d W (cap in force %d W, %s)",
 		    d->cfg.chargers[c].name, (int)s->offline_w[c],
 		    (int)s->cap_w, site_cap_source_name(s->cap_source));
+	}
+}
+
+/* Writes register 21008 for the phase switches whose chargers stopped
+ * drawing (their read-back comes with a later reading). */
+static void
+submit_phase_switches(struct daemon *d)
+{
+	struct site *s = &d->site;
+	const struct site_phase_cmd *cmds = d->phase_cmds;
+	int n;
+
+	if (d->sb == NULL || !d->site_ready || cmds == NULL)
+		return;
+	n = site_phase_due(s, mono_now_ms(), d->phase_cmds);
+	for (int i = 0; i < n; i++) {
+		const char *name = d->cfg.chargers[cmds[i].charger].name;
+		uint64_t seq = 0;
+		int rc = sb_submit_command(d->sb, (size_t)cmds[i].charger, 1,
+		    SB_CMD_PHASE, cmds[i].value, NULL, &seq);
+
+		if (rc != 0)
+			log_warnx("%s: phase switch not submitted: %s", name,
+			    sb_strerror(rc));
+		else
+			log_debug("bal", "%s: writing register 21008 = %d",
+			    name, cmds[i].value);
+		site_phase_submitted(s, cmds[i].charger, rc, seq);
 	}
 }
 
@@ -570,6 +606,7 @@ on_balancer_run(void *arg)
 			control_record_change(&src, w->conn, wall_now_ms(), now);
 		}
 	}
+	submit_phase_switches(d);
 	log_debug("bal", "run %llu: cap %d W (%s), budget %lld W, allocated "
 	    "%lld W, household %lld W (meter %.0f W, estimate %lld W, "
 	    "snapshot %llu, %llu dropped for skew), %d write%s",
@@ -650,6 +687,7 @@ on_southbound(struct svc_fd *df, struct lws *wsi, int reason)
 		site_take_charger(&d->site, r, now);
 		site_energy_save(&d->site, d->store, (int)r->index, now, false);
 	}
+	submit_phase_switches(d);
 	refresh_meter(d);
 	(void)site_take_household(&d->site);
 	if (d->site.dirty)

@@ -60,6 +60,7 @@ struct daemon {
 	struct svc_fd sb_watch;
 	struct sb_charger_reading *take_buf; /* n_chargers */
 	struct site_write *writes;           /* n_conns */
+	struct site_phase_cmd *phase_cmds;   /* n_chargers */
 	int64_t last_poll_now_ms;
 	int64_t next_sample_ms; /* monotonic: the next history sample */
 

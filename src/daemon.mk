@@ -9,7 +9,7 @@ libdaemon_la_SOURCES = \
 	src/config/checks.c src/config/dump.c src/config/load.c \
 	src/site/site.h src/site/site-private.h src/site/site.c \
 	src/site/readings.c src/site/settings.c src/site/report.c \
-	src/site/energy.c \
+	src/site/energy.c src/site/phase.c \
 	src/cloud/cloud.h src/cloud/cloud-private.h src/cloud/cloud.c \
 	src/cloud/queue.c src/cloud/profiles.c src/cloud/commands.c \
 	src/cloud/station.c \
@@ -129,7 +129,9 @@ TESTS += tests/integration/test-local-loop.sh \
 	tests/integration/test-sessions-silent.sh \
 	tests/integration/test-sessions-auth.sh \
 	tests/integration/test-alm-dynamics.sh \
-	tests/integration/test-provisioning.sh
+	tests/integration/test-provisioning.sh \
+	tests/integration/test-phase-switching.sh \
+	tests/integration/test-pv-day.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
@@ -142,7 +144,9 @@ EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-sessions-silent.sh \
 	tests/integration/test-sessions-auth.sh \
 	tests/integration/test-alm-dynamics.sh \
-	tests/integration/test-provisioning.sh
+	tests/integration/test-provisioning.sh \
+	tests/integration/test-phase-switching.sh \
+	tests/integration/test-pv-day.sh
 
 # make bench: the whole loop (daemon + simulator + the test CSMS).
 bench_scripts += bench/bench-loop.sh

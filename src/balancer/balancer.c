@@ -54,6 +54,16 @@ bal_state_init(struct bal_state *state)
 	}
 }
 
+void
+bal_state_forget(struct bal_state *state, int i)
+{
+	if (i < 0 || i >= BAL_MAX_CONNECTORS)
+		return;
+	state->conn[i].paused = false;
+	state->conn[i].room_since_ms = -1;
+	state->conn[i].short_since_ms = -1;
+}
+
 /* Returns the stable name of a reason code. */
 const char *
 bal_reason_name(enum bal_reason r)
@@ -74,6 +84,7 @@ bal_reason_name(enum bal_reason r)
 	case BAL_R_OFFLINE_RESERVE: return "offline-reserve";
 	case BAL_R_IDLE: return "idle";
 	case BAL_R_UNAVAILABLE: return "unavailable";
+	case BAL_R_PHASE_SWITCHING: return "phase-switching";
 	}
 	return "?";
 }

@@ -79,8 +79,10 @@ enum bal_reason {
 	BAL_R_OFFLINE_RESERVE,    /* charger unreachable: its reserve is held */
 	BAL_R_IDLE,               /* no EV demanding power */
 	BAL_R_UNAVAILABLE,        /* faulted or unavailable */
+	BAL_R_PHASE_SWITCHING,    /* paused while its phases are switched
+	                           * (set by the caller, bal_phase_step) */
 };
-#define BAL_R_COUNT (BAL_R_UNAVAILABLE + 1)
+#define BAL_R_COUNT (BAL_R_PHASE_SWITCHING + 1)
 
 /* Where the site cap on the chargers' total came from. */
 enum bal_cap_source {
@@ -263,6 +265,11 @@ void bal_settings_default(struct bal_settings *s);
 /* Resets state to "nothing applied yet". */
 void bal_state_init(struct bal_state *state);
 
+/* Forgets connector i's pause, restart hold and confirmations: its
+ * minimum changed under it (a phase switch), so the hold for restarts
+ * at the old minimum does not apply. */
+void bal_state_forget(struct bal_state *state, int i);
+
 /* Checks input for what bal_run() needs; 0 when valid, else -1 and a
  * message (what, where, the valid range) in errbuf. */
 int bal_check(const struct bal_input *in, char *errbuf, size_t errlen);
@@ -290,5 +297,50 @@ const char *bal_bound_name(enum bal_bound b);
  * max 22000, profile -, held -, bound site, room site 7300 phase -
  * circuit 21470"; returns what snprintf returns. */
 int bal_format(const struct bal_conn_out *o, char *buf, size_t len);
+
+/* ---- Automatic 1p <-> 3p switching (phase.c) ---------------------------
+ * A three-phase charger that can be switched to one phase (register
+ * 21008) goes to one phase when the power it could have cannot hold the
+ * three-phase minimum but holds the single-phase one, and back to three
+ * when the three-phase minimum fits with up_margin_w to spare.  The
+ * condition must hold for confirm_ms without a break, and at least
+ * dwell_ms pass between two switches of one charger. */
+struct bal_phase_conf {
+	int32_t min_power_1ph_w;  /* Pmin single-phase */
+	int32_t min_power_3ph_w;  /* Pmin three-phase */
+	int32_t up_margin_w;      /* back to three phases: Pmin(3p) + this */
+	int32_t confirm_ms;       /* the condition holds this long first */
+	int32_t dwell_ms;         /* at least this long between switches */
+};
+
+/* One charger's switching memory (caller-owned). */
+struct bal_phase_mem {
+	int phases;               /* 1 or 3, in use */
+	int want;                 /* the count its condition asks for, 0 none */
+	int64_t want_since_ms;    /* ... since then, or -1 */
+	int64_t switched_ms;      /* the last switch decided, or -1 */
+};
+
+/* Fills c with the defaults: Pmin 1.4 / 4.2 kW, 1 kW margin, 30 s
+ * confirmation, 5 min dwell. */
+void bal_phase_conf_default(struct bal_phase_conf *c);
+/* Starts m for a charger on phases (1 or 3), no switch yet. */
+void bal_phase_init(struct bal_phase_mem *m, int phases);
+/* The power a connector could have on one and on three phases, from its
+ * output of the last run (the site budget, and the phase and circuit
+ * current limits, which leave a third of the power on one phase) while
+ * it is on phases_now. */
+void bal_phase_rooms(const struct bal_conn_out *o, int phases_now,
+    int64_t *room_1p_w, int64_t *room_3p_w);
+/* Feeds one run's rooms at now_ms into m; demanding = an EV wants power.
+ * Returns m->phases, or the other count when a switch is due now (the
+ * decision starts the dwell; bal_phase_done() records the result). */
+int bal_phase_step(const struct bal_phase_conf *c, struct bal_phase_mem *m,
+    bool demanding, int64_t room_1p_w, int64_t room_3p_w, int64_t now_ms);
+/* Records the phases in use once a switch was carried out (or found). */
+void bal_phase_done(struct bal_phase_mem *m, int phases);
+/* When the next switch may be decided (monotonic ms), or -1: any time. */
+int64_t bal_phase_next_allowed_ms(const struct bal_phase_conf *c,
+    const struct bal_phase_mem *m);
 
 #endif

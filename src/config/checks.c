@@ -308,6 +308,17 @@ check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 			    "charger on a single-phase site", "1 when "
 			    "site.distribution is 1-phase-tn or 1-phase-it");
 
+		/* 21008 is listed for the AC Single Charger only (manual
+		 * §5.6), and switches a three-phase charger to one phase */
+		if (ch->phase_switching && !cfg_is_bad(ctx, s, "model") &&
+		    (ch->model != CFG_MODEL_SINGLE || ch->phases != 3 ||
+		    cfg_distribution_phases(c->site.distribution) != 3))
+			XERR(s, &cfg_charger_sec, "phase-switching", "true",
+			    "register 21008 switches a three-phase AC Single "
+			    "Charger on a three-phase site only", "false, or "
+			    "model autel-single with phases 3 on a 3-phase "
+			    "site");
+
 		pmin_w = ch->phases == 1 ? c->balancer.min_power_1ph_w :
 		    c->balancer.min_power_3ph_w;
 		if (!cfg_is_bad(ctx, s, "max-power-kw") && !cfg_is_bad(ctx, s, "model")) {

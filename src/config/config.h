@@ -131,6 +131,7 @@ struct cfg_charger {
 	int connectors;
 	int phases; /* 1 or 3 */
 	enum cfg_phase wired_phase; /* single-phase chargers */
+	bool phase_switching; /* 1p <-> 3p switching by register 21008 */
 	int max_power_w;
 	int offline_power_w;
 	char circuit[CFG_NAME_MAX]; /* "" = on the main connection */
@@ -183,6 +184,8 @@ struct cfg {
 		int offline_meter_power_w; /* 0 = pause all on a meter fault */
 		int offline_site_power_w;  /* cap while the CSMS is unreachable */
 		int offline_site_delay_s;
+		int phase_switch_dwell_s;   /* at least this between switches */
+		int phase_switch_confirm_s; /* a switch's condition holds this long */
 		int resolution_w;
 		enum cfg_offline_profiles offline_profiles;
 	} balancer;

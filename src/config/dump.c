@@ -95,6 +95,9 @@ dump_site(const struct cfg *c, FILE *fp)
 	    c->balancer.offline_meter_power_w);
 	put_kw(fp, 8, "offline-site-power-kw", c->balancer.offline_site_power_w);
 	put_int(fp, 8, "offline-site-delay-s", c->balancer.offline_site_delay_s);
+	put_int(fp, 8, "phase-switch-dwell-s", c->balancer.phase_switch_dwell_s);
+	put_int(fp, 8, "phase-switch-confirm-s",
+	    c->balancer.phase_switch_confirm_s);
 	put_int(fp, 8, "resolution-w", c->balancer.resolution_w);
 	put_enum(fp, 8, "offline-profiles", cfg_offline_profiles_choices,
 	    (int)c->balancer.offline_profiles);
@@ -125,6 +128,8 @@ dump_site(const struct cfg *c, FILE *fp)
 		if (ch->phases == 1)
 			put_enum(fp, 8, "wired-phase", cfg_phase_choices,
 			    (int)ch->wired_phase);
+		if (ch->phase_switching)
+			put_str(fp, 8, "phase-switching", "true");
 		put_kw(fp, 8, "max-power-kw", ch->max_power_w);
 		put_kw(fp, 8, "offline-power-kw", ch->offline_power_w);
 		put_str(fp, 8, "circuit", ch->circuit);

@@ -262,6 +262,10 @@ copy_tree(struct tree *t, struct cfg *c)
 	c->balancer.offline_site_delay_s = (int)cfg_getint(s,
 	    "offline-site-delay-s");
 	c->balancer.resolution_w = (int)cfg_getint(s, "resolution-w");
+	c->balancer.phase_switch_dwell_s = (int)cfg_getint(s,
+	    "phase-switch-dwell-s");
+	c->balancer.phase_switch_confirm_s = (int)cfg_getint(s,
+	    "phase-switch-confirm-s");
 	c->balancer.offline_profiles = (enum cfg_offline_profiles)get_enum(s,
 	    &cfg_balancer_sec, "offline-profiles");
 
@@ -295,6 +299,8 @@ copy_tree(struct tree *t, struct cfg *c)
 		ch->phases = get_enum(s, &cfg_charger_sec, "phases") == 0 ? 1 : 3;
 		ch->wired_phase = (enum cfg_phase)get_enum(s, &cfg_charger_sec,
 		    "wired-phase");
+		ch->phase_switching = get_enum(s, &cfg_charger_sec,
+		    "phase-switching") == 1;
 		ch->max_power_w = get_w(s, "max-power-kw");
 		ch->offline_power_w = get_w(s, "offline-power-kw");
 		get_str(s, "circuit", ch->circuit, sizeof(ch->circuit));

@@ -38,6 +38,7 @@ const char *const cfg_pv_choices[] = {
 };
 const char *const cfg_meter_choices[] = { "sdm630", "sdm230", "sdm120", NULL };
 static const char *const phases_choices[] = { "1", "3", NULL };
+static const char *const bool_choices[] = { "false", "true", NULL };
 const char *const cfg_phase_choices[] = { "L1", "L2", "L3", NULL };
 const char *const cfg_control_choices[] = { "power", "current", NULL };
 const char *const cfg_words_choices[] = {
@@ -104,6 +105,8 @@ static const struct opt_def balancer_opts[] = {
 	KW("offline-meter-power-kw", DEF_PERCENT_OF_AVAILABLE, 0, 10000, 0),
 	KW("offline-site-power-kw", 0, 0, 10000, 0),
 	INT("offline-site-delay-s", 60, 0, 3600, "s"),
+	INT("phase-switch-dwell-s", 300, 10, 86400, "s"),
+	INT("phase-switch-confirm-s", 30, 0, 3600, "s"),
 	INT("resolution-w", 100, 1, 1000, "W"),
 	ENUM("offline-profiles", "all", cfg_offline_profiles_choices),
 	END,
@@ -147,6 +150,7 @@ static const struct opt_def charger_opts[] = {
 	INT("connectors", 1, 1, CFG_MAX_CONNECTORS, ""),
 	ENUM("phases", "3", phases_choices),
 	ENUM("wired-phase", "L1", cfg_phase_choices),
+	ENUM("phase-switching", "false", bool_choices),
 	KW("max-power-kw", 0, 1, 1000, F_REQ),
 	KW("offline-power-kw", 0, 0, 1000, 0),
 	STR("circuit", "", CFG_NAME_MAX - 1, 0),

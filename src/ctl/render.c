@@ -411,6 +411,27 @@ render_meter(FILE *out, json_t *m, int64_t now)
 	fprintf(out, "\n");
 }
 
+/* One line for a charger that switches phases: the phases in use, the
+ * state, the switches so far and when the next may come. */
+static void
+render_phase_switching(FILE *out, json_t *ch)
+{
+	json_t *ps = json_object_get(ch, "phase_switching");
+	const char *state = str(ps, "state");
+
+	if (state == NULL || strcmp(state, "off") == 0)
+		return;
+	fprintf(out, "  %s: on %.0f phase%s, phase switching %s, %.0f "
+	    "switch%s", str_na(ch, "name"), num(ch, "phases"),
+	    num(ch, "phases") == 1 ? "" : "s", state, num(ps, "switches"),
+	    num(ps, "switches") == 1 ? "" : "es");
+	if (str(ps, "next_allowed") != NULL)
+		fprintf(out, ", next not before %s", str(ps, "next_allowed"));
+	if (str(ps, "error") != NULL)
+		fprintf(out, " (last given up: %s)", str(ps, "error"));
+	fprintf(out, "\n");
+}
+
 /* The chargers' table and the connectors' table. */
 static void
 render_chargers(FILE *out, json_t *chargers, int64_t now)
@@ -524,6 +545,7 @@ render_chargers(FILE *out, json_t *chargers, int64_t now)
 				    str_na(ch, "name"), (int)json_integer_value(
 				    json_object_get(cn, "connector")),
 				    str(cn, "fault"));
+		render_phase_switching(out, ch);
 	}
 	fprintf(out, "\n");
 	tbl_print(&kt, out, 0);
@@ -597,6 +619,16 @@ ctl_render_explain(FILE *out, json_t *r)
 		    str_na(r, "asked"));
 	if (str(r, "summary") != NULL)
 		fprintf(out, "%s\n", str(r, "summary"));
+	if (str(r, "phase_switching") != NULL &&
+	    strcmp(str(r, "phase_switching"), "off") != 0) {
+		fprintf(out, "Its charger is on %.0f phase%s (phase switching "
+		    "%s", num(r, "phases"), num(r, "phases") == 1 ? "" : "s",
+		    str(r, "phase_switching"));
+		if (str(r, "phase_next_allowed") != NULL)
+			fprintf(out, ", next switch not before %s",
+			    str(r, "phase_next_allowed"));
+		fprintf(out, ").\n");
+	}
 	fprintf(out, "\n");
 	if (json_is_array(caps) && json_array_size(caps) > 0) {
 		tbl_init(&t, 5, "", "CAP", ">VALUE", ">ROOM", "DETAIL");

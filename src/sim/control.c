@@ -127,6 +127,10 @@ charger_json(struct sim_site *s, struct sim_charger *c)
 	    "last_write_age_ms", (json_int_t)age,
 	    "limits", limits_json(&c->conn[0]),
 	    "connectors", conns);
+	json_object_set_new(o, "phase_switches",
+	    json_integer((json_int_t)c->phase_switches));
+	json_object_set_new(o, "phase_switches_refused",
+	    json_integer((json_int_t)c->phase_switches_refused));
 	json_object_set_new(o, "connections",
 	    json_integer(sim_net_connections(c)));
 	if (c->link == SIM_LINK_TCP_DIAL)

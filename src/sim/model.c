@@ -690,8 +690,17 @@ field_store(struct sim_charger *c, const struct sim_field *f,
 	case W_PHASE_SWITCH:
 		if (v > 8 || (v == 0 && c->phases != 3))
 			return SIM_EX_ILLEGAL_VALUE;
-		if (!check_only)
+		/* the contactor is switched only without load: a change
+		 * while a car draws power is refused (pause first) */
+		if (v != c->phase_switch && sim_charger_power(c) > 0.0) {
+			c->phase_switches_refused++; /* a write refused here
+			                              * is checked only once */
+			return SIM_EX_ILLEGAL_VALUE;
+		}
+		if (!check_only && v != c->phase_switch) {
 			c->phase_switch = (uint16_t)v;
+			c->phase_switches++;
+		}
 		return 0;
 	case W_LIM_P:
 		if (!check_only) {

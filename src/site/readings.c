@@ -175,6 +175,7 @@ site_take_charger(struct site *s, const struct sb_charger_reading *r,
 		bn->last_start_ms = s->conns[base + j].last_start_ms;
 		keep_sample(s, base + j, r->updated_ms);
 	}
+	site_phase_take(s, r, now_ms);
 }
 
 /* True once every charger was read or found offline: before that a

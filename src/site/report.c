@@ -103,6 +103,12 @@ site_charger_view(const struct site *s, int c, struct site_charger_view *v)
 	v->io = r->io;
 	v->failures = r->failures;
 	v->readback_errors = r->readback_errors;
+	v->phases = s->chargers[c].phases;
+	v->phase_switching = site_phase_step_name(s->phase[c].step);
+	v->phase_next_ms = bal_phase_next_allowed_ms(&s->phase_conf,
+	    &s->phase[c].mem);
+	v->phase_switches = s->phase[c].switches;
+	v->phase_error = s->phase[c].error;
 	v->first_conn = s->n_conns;
 	for (int k = s->n_conns - 1; k >= 0; k--)
 		if (s->conns[k].charger == c)
@@ -145,6 +151,8 @@ reason_words(enum bal_reason r)
 		return "No car asking for power";
 	case BAL_R_UNAVAILABLE:
 		return "Charger unavailable or faulted";
+	case BAL_R_PHASE_SWITCHING:
+		return "Paused while the charger switches phases";
 	}
 	return "?";
 }
@@ -282,7 +290,7 @@ summarise(const struct site *s, const struct site_conn *sc,
     struct site_cap_view *bound)
 {
 	const struct bal_chain *ch = &o->chain;
-	const char *car = s->cfg->chargers[sc->charger].phases == 1 ?
+	const char *car = s->chargers[sc->charger].phases == 1 ?
 	    "single-phase" : "three-phase";
 	char a[16], b[16], c[16], what[200];
 
@@ -385,6 +393,14 @@ summarise(const struct site *s, const struct site_conn *sc,
 		snprintf(e->summary, sizeof(e->summary), "The connector is "
 		    "unavailable or faulted.");
 		break;
+	case BAL_R_PHASE_SWITCHING:
+		snprintf(e->summary, sizeof(e->summary), "Paused while the "
+		    "charger switches from %d to %d phase%s (register 21008: "
+		    "%s).", s->phase[sc->charger].mem.phases,
+		    s->phase[sc->charger].target,
+		    s->phase[sc->charger].target == 1 ? "" : "s",
+		    site_phase_step_name(s->phase[sc->charger].step));
+		break;
 	}
 }
 
@@ -395,7 +411,7 @@ site_explain(const struct site *s, int k, struct site_explain *e)
 	const struct bal_conn_out *o = &s->out[k];
 	const struct bal_chain *ch = &o->chain;
 	const struct bal_charger *chg = &s->chargers[sc->charger];
-	int phases = s->cfg->chargers[sc->charger].phases;
+	int phases = chg->phases;
 	double volts = s->cfg->site.nominal_voltage_v;
 	struct site_cap_view *bound = NULL;
 	char detail[160];
@@ -406,6 +422,10 @@ site_explain(const struct site *s, int k, struct site_explain *e)
 	e->ocpp_id = sc->ocpp_id;
 	e->setpoint_w = o->setpoint_w;
 	e->reason = s->have_run ? bal_reason_name(o->reason) : "starting";
+	e->phases = chg->phases;
+	e->phase_switching = site_phase_step_name(s->phase[sc->charger].step);
+	e->phase_next_ms = bal_phase_next_allowed_ms(&s->phase_conf,
+	    &s->phase[sc->charger].mem);
 	add_cap(e, "profile", sc->profile_cap_w, BAL_NO_CAP,
 	    sc->profile_detail[0] ? sc->profile_detail : NULL);
 	if (sc->local_cap_w != BAL_NO_CAP) {

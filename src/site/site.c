@@ -112,6 +112,7 @@ site_init(struct site *s, const struct cfg *cfg, const struct site_lb *lb,
 	s->out = xcalloc((size_t)s->n_conns + 1, sizeof(*s->out));
 	s->inoperative = xcalloc((size_t)s->n_conns + 1,
 	    sizeof(*s->inoperative));
+	s->phase = xcalloc((size_t)s->n_chargers + 1, sizeof(*s->phase));
 	s->state = xmalloc(sizeof(*s->state));
 	s->work = xmalloc(bal_work_size());
 	bal_state_init(s->state);
@@ -124,7 +125,6 @@ site_init(struct site *s, const struct cfg *cfg, const struct site_lb *lb,
 		bc->online = false;
 		bc->phases = cc->phases;
 		bc->wired_phase = s->bsite.phases == 3 ? (int)cc->wired_phase : 0;
-		bc->phase_switchable = false;
 		bc->unit = cc->control_unit == CFG_CONTROL_CURRENT ? BAL_UNIT_A :
 		    BAL_UNIT_W;
 		bc->circuit = cc->circuit_index < 0 ? 0 :
@@ -154,6 +154,7 @@ site_init(struct site *s, const struct cfg *cfg, const struct site_lb *lb,
 			sc->written_w = -1;
 		}
 	}
+	site_phase_init(s);
 	snprintf(s->listen, sizeof(s->listen), "%s%s%s:%d",
 	    strchr(cfg->southbound.listen_host, ':') ? "[" : "",
 	    cfg->southbound.listen_host[0] != '\0' ?
@@ -198,6 +199,8 @@ site_free(struct site *s)
 	free(s->out);
 	free(s->inoperative);
 	s->inoperative = NULL;
+	free(s->phase);
+	s->phase = NULL;
 	free(s->state);
 	free(s->work);
 	s->chargers = NULL;
@@ -215,6 +218,8 @@ site_set_lb(struct site *s, const struct site_lb *lb)
 {
 	s->lb = *lb;
 	fill_settings(s);
+	s->phase_conf.min_power_1ph_w = s->lb.min_power_1ph_w;
+	s->phase_conf.min_power_3ph_w = s->lb.min_power_3ph_w;
 	s->dirty = true;
 }
 
@@ -576,7 +581,7 @@ site_run(struct site *s, int64_t now_ms, struct site_write *writes,
     char *errbuf, size_t errlen)
 {
 	struct bal_input in;
-	int n = 0;
+	int n = 0, rc;
 
 	if (s->meter_used && s->meter.healthy && s->meter_household_valid) {
 		int64_t pw[BAL_PHASES], pma[BAL_PHASES];
@@ -592,6 +597,12 @@ site_run(struct site *s, int64_t now_ms, struct site_write *writes,
 			s->meter.phase_current_ma[p] = site_clamp32(a < 0 ? -a : a);
 		}
 	}
+	/* A charger whose phases are being switched gets 0 (a cap of 0 on
+	 * its connectors, so the others may use its share meanwhile). */
+	site_phase_decide(s, now_ms);
+	for (int k = 0; k < s->n_conns; k++)
+		if (site_phase_pausing(s, s->conns[k].charger))
+			s->bconns[k].profile_cap_w = 0;
 	memset(&in, 0, sizeof(in));
 	in.site = &s->bsite;
 	in.meter = s->meter_used ? &s->meter : NULL;
@@ -601,8 +612,17 @@ site_run(struct site *s, int64_t now_ms, struct site_write *writes,
 	in.connectors = s->bconns;
 	in.n_connectors = s->n_conns;
 	in.now_ms = now_ms;
-	if (bal_run(&in, s->state, s->work, s->out, &s->site_out, errbuf,
-	    errlen) != 0)
+	rc = bal_run(&in, s->state, s->work, s->out, &s->site_out, errbuf,
+	    errlen);
+	for (int k = 0; k < s->n_conns; k++) {
+		if (!site_phase_pausing(s, s->conns[k].charger))
+			continue;
+		own_cap_update(s, k);
+		if (s->bconns[k].state != BAL_ST_AVAILABLE &&
+		    s->chargers[s->conns[k].charger].online)
+			s->out[k].reason = BAL_R_PHASE_SWITCHING;
+	}
+	if (rc != 0)
 		return -1;
 	s->dirty = false;
 	s->have_run = true;

@@ -94,6 +94,35 @@ struct site_conn {
 	int64_t saved_ms;
 };
 
+/* Automatic 1p <-> 3p switching of one charger (phase.c). */
+enum site_phase_step {
+	SITE_PH_OFF,     /* not switchable (phase-switching = false) */
+	SITE_PH_STEADY,  /* on mem.phases */
+	SITE_PH_PAUSING, /* its connectors at 0, waiting for the draw to stop */
+	SITE_PH_WRITING, /* 21008 submitted, waiting for it to be read back */
+};
+#define SITE_PHASE_IDLE_W 10         /* at most this drawn: stopped */
+#define SITE_PHASE_TIMEOUT_MS 30000  /* a switch not done by then is
+                                      * given up (the dwell still runs) */
+
+struct site_phase {
+	enum site_phase_step step;
+	struct bal_phase_mem mem; /* the phases in use and the dwell */
+	int target;               /* phases being switched to */
+	int value;                /* ... as the 21008 value */
+	int64_t step_since_ms;    /* when the switch was decided */
+	uint64_t seq;             /* its command's sequence, 0 = none yet */
+	uint64_t switches;        /* carried out since start */
+	uint64_t failures;        /* given up since start */
+	char error[128];          /* why the last one was given up, "" */
+};
+
+/* A phase switch to write: register 21008 = value on charger. */
+struct site_phase_cmd {
+	int charger;
+	int value;
+};
+
 struct site {
 	const struct cfg *cfg;
 	struct site_lb lb;
@@ -153,6 +182,8 @@ struct site {
 	bool offline_dirty;              /* offline limits to (re)program */
 	bool dirty;                      /* an input changed since the last run */
 	bool *inoperative;               /* n_conns: made unavailable (backend) */
+	struct site_phase *phase;        /* n_chargers */
+	struct bal_phase_conf phase_conf;
 	char listen[CFG_HOST_MAX + 16];   /* southbound listen "host:port" */
 };
 
@@ -296,6 +327,33 @@ double site_applied_w(const struct site *s, int connector, double schedule_w);
 bool site_held_below_profile(const struct site *s, int k,
     enum bal_reason *reason);
 
+/* ---- Phase switching (phase.c) */
+
+/* Sets up the switching state from the configuration (site_init). */
+void site_phase_init(struct site *s);
+/* True while charger c is paused for a switch. */
+bool site_phase_pausing(const struct site *s, int c);
+/* Decides, from the last run's rooms at now_ms, which switchable chargers
+ * switch now; those are paused from the next run on (site_run calls it). */
+void site_phase_decide(struct site *s, int64_t now_ms);
+/* Follows a charger's reading: a switch's command done and read back
+ * (its phases in force, a run due), refused (tried again until
+ * SITE_PHASE_TIMEOUT_MS) or the charger gone; the phases it reports. */
+void site_phase_take(struct site *s, const struct sb_charger_reading *r,
+    int64_t now_ms);
+/* Lists into cmds (n_chargers long) the switches whose chargers stopped
+ * drawing: write 21008 now.  Gives up those past the timeout. */
+int site_phase_due(struct site *s, int64_t now_ms,
+    struct site_phase_cmd *cmds);
+/* Records that the command for charger c was queued (rc 0, seq) or not. */
+void site_phase_submitted(struct site *s, int c, int rc, uint64_t seq);
+/* True when a run is due for a switch alone: a condition held through
+ * its confirmation and dwell, or a pause past its timeout (a site whose
+ * readings change nothing runs only then). */
+bool site_phase_wake(const struct site *s, int64_t now_ms);
+/* "off", "steady", "pausing", "writing". */
+const char *site_phase_step_name(enum site_phase_step st);
+
 /* Finds a connector by OCPP id ("3"), "CHARGER/K" or "CHARGER" (one
  * connector).  Returns its index, or -1. */
 int site_find_conn(const struct site *s, const char *name);
@@ -355,6 +413,12 @@ struct site_charger_view {
 	unsigned failures;            /* consecutive failed exchanges now */
 	uint64_t readback_errors;     /* limits read back different */
 	struct sb_io_stats io;        /* its Modbus exchanges since start */
+	int phases;                   /* in use now (1 or 3) */
+	const char *phase_switching;  /* site_phase_step_name ("off") */
+	int64_t phase_next_ms;        /* monotonic, when the next switch may
+	                               * be decided; -1 any time */
+	uint64_t phase_switches;      /* carried out since start */
+	const char *phase_error;      /* the last one given up, "" */
 	int first_conn;               /* its connectors' indexes */
 	int n_conns;
 };
@@ -396,6 +460,9 @@ struct site_explain {
 	char summary[320];    /* one sentence in plain words */
 	struct site_cap_view caps[8];
 	int n_caps;
+	int phases;           /* its charger's phases in use */
+	const char *phase_switching; /* site_phase_step_name ("off") */
+	int64_t phase_next_ms; /* monotonic, next switch allowed; -1 any time */
 	char line[512];       /* the balancer's one-line account (debugging) */
 };
 

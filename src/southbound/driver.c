@@ -205,6 +205,10 @@ store_row(struct sb_dev *dev, const struct sb_row *row, const uint16_t *regs)
 	case SB_W_MAX_OFFLINE_POWER: rd->max_offline_power_w = v; break;
 	case SB_W_STATUS: rd->status = (int)v; break;
 	case SB_W_POWER: rd->power_w = v; break;
+	case SB_W_PHASE_SWITCH:
+		/* 0 = L1/L2/L3, 1..3 = one phase, 4..8 IT variants */
+		rd->phase_switch = v >= 0 && v <= 8 ? (int)v : -1;
+		break;
 	case SB_W_C_ID_TOKEN:
 		if (c != NULL)
 			sb_decode_ascii(regs, r->count, c->id_token,
@@ -496,6 +500,7 @@ sb_reading_clear(struct sb_charger_reading *rd)
 	rd->n_connectors = -1;
 	rd->max_power_w = rd->max_current_a = rd->max_offline_power_w = NAN;
 	rd->status = -1;
+	rd->phase_switch = -1;
 	rd->power_w = NAN;
 	for (int i = 0; i < SB_MAX_CONNECTORS; i++) {
 		struct sb_connector_reading *c = &rd->conn[i];
@@ -936,12 +941,29 @@ sb_drv_command(struct sb_dev *dev, modbus_t *ctx, int connector,
 		}
 		return 0;
 	}
+	if (cmd == SB_CMD_PHASE) {
+		/* written and read back: the charger switches only between
+		 * charges, so the value read back is the one in force */
+		if (arg < 0 || arg > 8)
+			return fail(dev, SB_DRV_DEVICE, SB_FAULT_EXCEPTION,
+			    "phase switching value %d out of range 0..8", arg);
+		int rc = write_checked(dev, ctx, r, addr, (uint64_t)arg);
+
+		/* refused with an exception (a car still drawing): the
+		 * charger answered, the link is fine */
+		if (rc == SB_DRV_IO && dev->rd.fault == SB_FAULT_EXCEPTION)
+			return SB_DRV_DEVICE;
+		if (rc != 0)
+			return rc;
+		dev->rd.phase_switch = arg;
+		return 0;
+	}
 	switch (cmd) {
 	case SB_CMD_START: v = 0; break;
 	case SB_CMD_STOP: v = 1; break;
 	case SB_CMD_LOCK: v = 0; break;
 	case SB_CMD_UNLOCK: v = 1; break;
-	case SB_CMD_PHASE: v = (uint16_t)arg; break;
+	case SB_CMD_PHASE:
 	case SB_CMD_FIRMWARE:
 	default: v = 0; break;
 	}

@@ -135,7 +135,8 @@ static const struct sb_reg ac_ultra_regs[] = {
 };
 
 /* AC Single Charger: one connector, register 2, maximum power at 10119,
- * connector status 11000, phase switching at 21008.  Its table lists no
+ * connector status 11000, phase switching at 21008 (read once per
+ * connection: the phases in use; written by SB_CMD_PHASE).  Its table lists no
  * connector power (derived from 10005) and no start/stop or lock. */
 static const struct sb_reg single_regs[] = {
 	AC_COMMON_ROWS,
@@ -144,7 +145,7 @@ static const struct sb_reg single_regs[] = {
 	I_(SB_W_MAX_POWER, 10119, 2, SB_T_U32, 1, "W"),
 	RC(SB_W_C_STATUS, 10000, 1000, 1, SB_T_U16, 1, ""),
 	ROW(SB_W_PHASE_SWITCH, 21008, 0, 1, SB_T_U16, 1, "", SB_ACC_RW, 3,
-	    SB_PH_NONE, false, false),
+	    SB_PH_IDENTITY, false, true),
 };
 
 /* DC models: offset x = 4 x connector (0 = the charger as a whole).  The

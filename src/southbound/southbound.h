@@ -257,6 +257,10 @@ struct sb_charger_reading {
 	double max_current_a;
 	double max_offline_power_w; /* DC */
 	int status;               /* whole charger, -1 unknown */
+	/* register 21008 as read on connecting or written and read back
+	 * (0 = three phases, 1..3 = L1..L3, 4..8 IT); -1 unknown or not
+	 * listed for the model */
+	int phase_switch;
 	double power_w;
 	struct sb_connector_reading conn[SB_MAX_CONNECTORS];
 	enum sb_fault fault;      /* of the last failed exchange */
@@ -301,7 +305,7 @@ enum sb_command {
 	SB_CMD_STOP,        /* 3y000 = 1 */
 	SB_CMD_LOCK,        /* 3y001 = 0 */
 	SB_CMD_UNLOCK,      /* 3y001 = 1 */
-	SB_CMD_PHASE,       /* 21008 = arg (0..8) */
+	SB_CMD_PHASE,       /* 21008 = arg (0..8), written and read back */
 	SB_CMD_FIRMWARE,    /* 30002 = url (ASCII, up to 256 bytes) */
 };
 

@@ -1300,6 +1300,7 @@ main(void)
 		{ "balancer formulas", NULL, NULL, formula_tests },
 		{ "balancer rules", NULL, NULL, rule_tests },
 		{ "balancer properties", NULL, NULL, property_tests },
+		{ "phase switching", NULL, NULL, phase_tests },
 		{ NULL, NULL, NULL, NULL },
 	};
 

@@ -39,5 +39,6 @@ int ts_run(struct tsite *t, int64_t now_ms);
 struct bal_charger *ts_ch(struct tsite *t, int i);
 
 extern const struct cu_test property_tests[];
+extern const struct cu_test phase_tests[];
 
 #endif

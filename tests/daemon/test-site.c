@@ -750,6 +750,178 @@ test_lb_offline_sum(void)
 	CU_ASSERT_EQUAL(lb.offline_site_power_w, 0);
 }
 
+
+/* Phase switching (phase.c): a switchable AC Single Charger under a 4 kW
+ * cap goes to one phase after the confirmation, paused first, 21008
+ * written only once the draw stopped and in force once read back; back to
+ * three phases when the cap goes, not before the dwell ran out. */
+static const char phase_text[] =
+    "site { id = \"ph\" available-power-kw = 11 }\n"
+    "balancer { mode = \"dlb\" phase-switch-dwell-s = 60 "
+    "phase-switch-confirm-s = 5 }\n"
+    "charger \"one\" { model = \"autel-single\" host = \"127.0.0.1\" "
+    "max-power-kw = 11 phase-switching = true }\n"
+    "store { path = \"/nonexistent/x.db\" }\n";
+
+/* Charger 0 of st read at t: charging at w, 21008 = ph, commands done. */
+static void
+phase_read(struct site *st, int64_t t, double w, int ph, uint64_t done)
+{
+	struct sb_charger_reading r;
+
+	memset(&r, 0, sizeof(r));
+	r.online = true;
+	r.polls = 1;
+	r.updated_ms = t;
+	r.phase_switch = ph;
+	r.commands_done = done;
+	r.conn[0].status = SB_STATUS_CHARGING;
+	r.conn[0].power_w = w;
+	for (int p = 0; p < 3; p++)
+		r.conn[0].current_a[p] = NAN;
+	site_take_charger(st, &r, t);
+}
+
+/* Runs st at t and marks its writes done; returns connector 0's setpoint. */
+static int32_t
+phase_run(struct site *st, int64_t t)
+{
+	struct site_write w[2];
+	char err[256];
+	int n;
+
+	(void)site_update_caps(st, t);
+	n = site_run(st, t, w, err, sizeof(err));
+
+	CU_ASSERT_FATAL(n >= 0);
+	for (int i = 0; i < n; i++)
+		site_mark_written(st, &w[i]);
+	return st->out[0].setpoint_w;
+}
+
+/* Reads and runs st once a second from t to until (charging at w, 21008
+ * = ph, commands done); returns when a switch was decided, or -1. */
+static int64_t
+phase_until_decided(struct site *st, int64_t t, int64_t until, double w,
+    int ph, uint64_t done)
+{
+	for (; t <= until; t += 1000) {
+		phase_read(st, t, w, ph, done);
+		phase_run(st, t);
+		if (st->phase[0].step == SITE_PH_PAUSING)
+			return t;
+	}
+	return -1;
+}
+
+static void
+test_phase_switch(void)
+{
+	struct cfg pc;
+	struct cfg_errors errors = { 0 };
+	struct site st;
+	struct site_phase_cmd cmd[2];
+	struct site_charger_view v;
+	char *cause = NULL;
+	int64_t decided;
+
+	CU_ASSERT_EQUAL_FATAL(cfg_load_string("ph.conf", phase_text, &pc,
+	    &errors), 0);
+	CU_ASSERT_EQUAL_FATAL(site_init(&st, &pc, NULL, &cause), 0);
+	CU_ASSERT_EQUAL(st.phase[0].step, SITE_PH_STEADY);
+	CU_ASSERT_TRUE(st.chargers[0].phase_switchable);
+	site_set_profile_cap(&st, 4000, 1);
+	decided = phase_until_decided(&st, 0, 20000, 4000, 0, 0);
+	/* the first run only sees the rooms; 5 s of confirmation after */
+	CU_ASSERT_EQUAL(decided, 6000);
+	CU_ASSERT_EQUAL(st.out[0].setpoint_w, 0);
+	CU_ASSERT_EQUAL(st.out[0].reason, BAL_R_PHASE_SWITCHING);
+	/* still drawing: nothing written yet */
+	CU_ASSERT_EQUAL(site_phase_due(&st, 6500, cmd), 0);
+	phase_read(&st, 7000, 0, 0, 0);
+	CU_ASSERT_EQUAL(site_phase_due(&st, 7000, cmd), 1);
+	CU_ASSERT_EQUAL(cmd[0].charger, 0);
+	CU_ASSERT_EQUAL(cmd[0].value, 1); /* L1 */
+	site_phase_submitted(&st, 0, 0, 3);
+	CU_ASSERT_EQUAL(st.phase[0].step, SITE_PH_WRITING);
+	CU_ASSERT_EQUAL(phase_run(&st, 7500), 0); /* still paused */
+	phase_read(&st, 8000, 0, 1, 3);
+	CU_ASSERT_EQUAL(st.phase[0].step, SITE_PH_STEADY);
+	CU_ASSERT_EQUAL(st.chargers[0].phases, 1);
+	CU_ASSERT_EQUAL(st.bconns[0].rated_max_w, 11000 / 3);
+	CU_ASSERT_EQUAL(phase_run(&st, 8000), 3600); /* 16 A on one phase */
+	site_charger_view(&st, 0, &v);
+	CU_ASSERT_EQUAL(v.phases, 1);
+	CU_ASSERT_EQUAL(v.phase_switches, 1);
+	CU_ASSERT_EQUAL(v.phase_next_ms, 6000 + 60000);
+
+	/* the cap goes: three phases fit, but only from 66 s on */
+	site_set_profile_cap(&st, BAL_NO_CAP, -1);
+	decided = phase_until_decided(&st, 9000, 90000, 3600, 1, 3);
+	CU_ASSERT_EQUAL(decided, 66000);
+	/* refused once (a car still drawing): paused and tried again */
+	phase_read(&st, 67000, 0, 1, 3);
+	CU_ASSERT_EQUAL(site_phase_due(&st, 67000, cmd), 1);
+	CU_ASSERT_EQUAL(cmd[0].value, 0);
+	site_phase_submitted(&st, 0, 0, 4);
+	{
+		struct sb_charger_reading r;
+
+		memset(&r, 0, sizeof(r));
+		r.online = true;
+		r.polls = 1;
+		r.updated_ms = 68000;
+		r.phase_switch = 1;
+		r.commands_done = 4;
+		r.command_result = SB_ERR_DEVICE;
+		r.conn[0].status = SB_STATUS_CHARGING;
+		site_take_charger(&st, &r, 68000);
+	}
+	CU_ASSERT_EQUAL(st.phase[0].step, SITE_PH_PAUSING);
+	CU_ASSERT_EQUAL(site_phase_due(&st, 68000, cmd), 1);
+	site_phase_submitted(&st, 0, 0, 5);
+	phase_read(&st, 69000, 0, 0, 5);
+	CU_ASSERT_EQUAL(st.chargers[0].phases, 3);
+	CU_ASSERT_EQUAL(st.bconns[0].rated_max_w, 11000);
+	CU_ASSERT_EQUAL(phase_run(&st, 69000), 11000);
+	CU_ASSERT_EQUAL(st.phase[0].switches, 2);
+
+	/* a switch that never gets its read-back is given up at the timeout
+	 * and the charger stays where it is */
+	site_set_profile_cap(&st, 4000, 1);
+	decided = phase_until_decided(&st, 70000, 200000, 4000, 0, 5);
+	CU_ASSERT_EQUAL(decided, 66000 + 60000);
+	CU_ASSERT_FALSE(site_phase_wake(&st, decided + 1000));
+	CU_ASSERT_TRUE(site_phase_wake(&st, decided + SITE_PHASE_TIMEOUT_MS));
+	CU_ASSERT_EQUAL(site_phase_due(&st, decided + SITE_PHASE_TIMEOUT_MS,
+	    cmd), 0);
+	CU_ASSERT_EQUAL(st.phase[0].step, SITE_PH_STEADY);
+	CU_ASSERT_EQUAL(st.phase[0].failures, 1);
+	CU_ASSERT_EQUAL(st.chargers[0].phases, 3);
+	CU_ASSERT_PTR_NOT_NULL(strstr(st.phase[0].error, "did not stop"));
+	site_free(&st);
+	cfg_clear(&pc);
+}
+
+/* phase-switching only where the manual lists register 21008. */
+static void
+test_phase_switch_config(void)
+{
+	static const char bad[] =
+	    "site { id = \"ph\" available-power-kw = 11 }\n"
+	    "charger \"w\" { model = \"autel-ac-wallbox\" host = \"h\" "
+	    "max-power-kw = 11 phase-switching = true }\n"
+	    "store { path = \"/nonexistent/x.db\" }\n";
+	struct cfg pc;
+	struct cfg_errors errors = { 0 };
+
+	CU_ASSERT_NOT_EQUAL(cfg_load_string("bad.conf", bad, &pc, &errors), 0);
+	CU_ASSERT_EQUAL(errors.n, 1);
+	if (errors.n > 0)
+		CU_ASSERT_PTR_NOT_NULL(strstr(errors.msgs[0], "21008"));
+	cfg_errors_free(&errors);
+}
+
 static const struct cu_test site_tests[] = {
 	{ "circuits ordered parents first", test_circuits },
 	{ "connectors in configuration order", test_connectors },
@@ -765,6 +937,9 @@ static const struct cu_test site_tests[] = {
 	{ "backend settings checked", test_lb_parse },
 	{ "backend offline-site power covers the offline powers",
 	  test_lb_offline_sum },
+	{ "phase switching: pause, write, read back, dwell", test_phase_switch },
+	{ "phase switching only on the AC Single Charger",
+	  test_phase_switch_config },
 	{ NULL, NULL },
 };
 

@@ -619,17 +619,25 @@ test_start_stop_and_phase_switch(void)
 	CU_ASSERT_EQUAL(rd16(ul, 12000, T0), 6);
 	CU_ASSERT_EQUAL(wr16(ul, 32001, 1, T0), 0);
 	CU_ASSERT_EQUAL(ul->unlocks, 1);
-	/* Phase switch on the Single charger: 2 = L2 only. */
-	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, sg, 1, 11000, 3, NULL, -1, 60,
-	    false, T0, &cause), 0);
+	/* Phase switch on the Single charger: 2 = L2 only (no car yet). */
 	site.household_w = 0;
 	CU_ASSERT_EQUAL(wr16(sg, 21008, 2, T0), 0);
+	CU_ASSERT_EQUAL(sg->phase_switches, 1);
+	CU_ASSERT_EQUAL_FATAL(sim_ev_plug(&site, sg, 1, 11000, 3, NULL, -1, 60,
+	    false, T0, &cause), 0);
 	sim_site_update(&site, T0);
 	/* Single phase now: 11000 W factory limit, EV 3 phases limited to
 	 * one: all 11000 W on L2. */
 	CU_ASSERT_DOUBLE_EQUAL(site.meter.p_phase[1], 11000, 0.5);
 	CU_ASSERT_DOUBLE_EQUAL(site.meter.p_phase[0], 0, 0.5);
 	CU_ASSERT_EQUAL(wr16(sg, 21008, 9, T0), SIM_EX_ILLEGAL_VALUE);
+	/* with the car drawing, a change is refused; the same value is not
+	 * a change */
+	CU_ASSERT_EQUAL(wr16(sg, 21008, 0, T0), SIM_EX_ILLEGAL_VALUE);
+	CU_ASSERT_EQUAL(sg->phase_switch, 2);
+	CU_ASSERT_EQUAL(sg->phase_switches_refused, 1);
+	CU_ASSERT_EQUAL(wr16(sg, 21008, 2, T0), 0);
+	CU_ASSERT_EQUAL(sg->phase_switches, 1);
 }
 
 /* Slave id change (3 then 4) and the charger limit shared by connectors. */

@@ -531,9 +531,37 @@ test_commands(void)
 	    &seq), 0);
 	CU_ASSERT_FATAL(sbt_wait_charger(sb, SINGLE, sbt_cmd_done, &seq, 3000,
 	    &rd));
+	CU_ASSERT_EQUAL(rd.command_result, 0);
+	CU_ASSERT_EQUAL(rd.phase_switch, 2); /* read back */
 	j = sim_cmd("get single1");
 	CU_ASSERT_EQUAL((int)jnum(j, "phase_switch"), 2);
 	json_decref(j);
+
+	/* a car drawing: the charger refuses the switch; the command fails,
+	 * the value stays and the charger stays online */
+	json_decref(sim_cmd("plug single1 1 evmax=7000"));
+	for (int i = 0; i < 60; i++) {
+		double w;
+
+		j = sim_cmd("get single1");
+		w = jnum(j, "power_w");
+		json_decref(j);
+		if (w > 0)
+			break;
+		usleep(50000);
+	}
+	CU_ASSERT_EQUAL(sb_submit_command(sb, SINGLE, 1, SB_CMD_PHASE, 0, NULL,
+	    &seq), 0);
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, SINGLE, sbt_cmd_done, &seq, 3000,
+	    &rd));
+	CU_ASSERT_EQUAL(rd.command_result, SB_ERR_DEVICE);
+	CU_ASSERT_EQUAL(rd.phase_switch, 2);
+	CU_ASSERT_TRUE(rd.online);
+	j = sim_cmd("get single1");
+	CU_ASSERT_EQUAL((int)jnum(j, "phase_switch"), 2);
+	CU_ASSERT_EQUAL((int)jnum(j, "phase_switches_refused"), 1);
+	json_decref(j);
+	json_decref(sim_cmd("unplug single1 1"));
 }
 
 /* A charger that stops answering goes offline and comes back; meanwhile
