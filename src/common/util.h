@@ -41,4 +41,13 @@ int unlink_if_type(const char *path, unsigned file_type);
  * it fitted without truncation. */
 bool strlcpy_ok(char *dst, const char *src, size_t len);
 
+/* Length of the well-formed UTF-8 sequence (RFC 3629: no overlong form,
+ * no surrogate, nothing above U+10FFFF) at p, of at most n bytes; 0 when
+ * the bytes there are not one. */
+size_t utf8_seq_len(const unsigned char *p, size_t n);
+/* Copies src into dst (size bytes) as valid UTF-8: each byte that is not
+ * part of a well-formed sequence becomes '?', and the text is cut before
+ * a character that does not fit whole.  Returns dst. */
+char *utf8_copy(char *dst, size_t size, const char *src);
+
 #endif
