@@ -672,13 +672,24 @@ client_flush(struct client *cl)
 	return cl->closing ? -1 : 0;
 }
 
-/* Queues reply (consumed) and a newline. */
+/* Queues reply (consumed) and a newline.  Without memory for it (or for
+ * the reply itself) the connection is closed once what is queued is
+ * written: the client sees the end of the stream, not a wrong answer. */
 static void
 client_queue(struct client *cl, char *reply)
 {
-	size_t n = strlen(reply);
+	size_t n;
+	char *out;
 
-	cl->out = xrealloc(cl->out, cl->out_len + n + 1);
+	if (reply == NULL || (out = realloc(cl->out, cl->out_len +
+	    (n = strlen(reply)) + 1)) == NULL) {
+		log_warnx("control: out of memory for a reply: closing the "
+		    "connection");
+		free(reply);
+		cl->closing = true;
+		return;
+	}
+	cl->out = out;
 	memcpy(cl->out + cl->out_len, reply, n);
 	cl->out[cl->out_len + n] = '\n';
 	cl->out_len += n + 1;

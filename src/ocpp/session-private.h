@@ -131,7 +131,7 @@ struct ocpp_session {
 	struct out_frame *tx_head, *tx_tail;
 	char *rx;
 	size_t rx_len, rx_cap;
-	bool rx_overflow, rx_binary;
+	bool rx_overflow, rx_binary, rx_nomem;
 
 	/* Registration. */
 	enum boot_state boot;
