@@ -9,7 +9,12 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Allocation: abort with a message when memory is exhausted.  Caller frees. */
+/* Allocation: abort with a message when memory is exhausted.  Caller frees.
+ * Only for sizes the program bounds itself (structs, tables sized by the
+ * configuration, buffers under a fixed limit): a size or a count that
+ * comes from a frame, a request or a file is allocated with malloc and a
+ * failure is answered as an error (docs/architecture.md, "Out of
+ * memory"). */
 void *xmalloc(size_t size);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *ptr, size_t size);
