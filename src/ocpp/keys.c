@@ -75,7 +75,8 @@ const struct ocpp_key_entry ocpp_key_table[] = {
 	    CI_STOP_MEASURANDS),
 	CONST("SupportedFeatureProfiles", NULL, NULL, OCPP_KEY_STR,
 	    "Core,FirmwareManagement,RemoteTrigger,SmartCharging"),
-	CONST("UnlockConnectorOnEVSideDisconnect", NULL, NULL, OCPP_KEY_BOOL, "true"),
+	RW_BOOL("UnlockConnectorOnEVSideDisconnect", NULL, NULL,
+	    CI_UNLOCK_ON_EV_DISCONNECT),
 	CONST("ChargeProfileMaxStackLevel", NULL, NULL, OCPP_KEY_INT, "8"),
 	CONST("ChargingScheduleAllowedChargingRateUnit",
 	    "SmartChargingCtrlr", "RateUnit", OCPP_KEY_STR, "Current,Power"),
@@ -741,6 +742,9 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
 	case CI_ALIGNED_MEASURANDS: field = &st->aligned_measurands; break;
 	case CI_STOP_MEASURANDS: field = &st->stop_measurands; break;
 	case CI_STOP_ON_INVALID: field = &st->stop_tx_on_invalid_id; break;
+	case CI_UNLOCK_ON_EV_DISCONNECT:
+		field = &st->unlock_on_ev_disconnect;
+		break;
 	case CI_COUNT: return -1;
 	}
 	if (field == NULL)

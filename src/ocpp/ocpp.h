@@ -124,6 +124,10 @@ struct ocpp_settings {
 	int tx_attempts;		/* TransactionMessageAttempts / MessageAttempts */
 	int tx_retry_interval_s;	/* …RetryInterval / MessageAttemptInterval */
 	const char *default_id_tag;	/* when the charger reports no IdToken */
+	int unlock_on_ev_disconnect;	/* 1.6 UnlockConnectorOnEVSideDisconnect:
+					 * 1 = the connector is unlocked when
+					 * a transaction ends by the EV's
+					 * cable being unplugged */
 	int stop_tx_on_invalid_id;	/* 1: a transaction whose IdToken the
 					 * backend refuses is stopped */
 	int tx_unreachable_max_s;	/* a transaction whose charger does not

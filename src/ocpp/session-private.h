@@ -107,6 +107,7 @@ enum ocpp_key_int {
 	CI_ALIGNED_MEASURANDS,
 	CI_STOP_MEASURANDS,
 	CI_STOP_ON_INVALID,	/* bool: StopTransactionOnInvalidId */
+	CI_UNLOCK_ON_EV_DISCONNECT, /* bool: UnlockConnectorOnEVSideDisconnect */
 	CI_COUNT,
 };
 

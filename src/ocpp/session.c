@@ -39,6 +39,7 @@ ocpp_settings_defaults(struct ocpp_settings *st)
 	st->tx_retry_interval_s = 60;
 	st->default_id_tag = "gateway";
 	st->stop_tx_on_invalid_id = 1;
+	st->unlock_on_ev_disconnect = 1;
 	st->boot_retry_s = 30;
 	strlcpy_ok(st->phase_rotation, "0.Unknown", sizeof(st->phase_rotation));
 }
@@ -804,6 +805,7 @@ ocpp_session_new(struct lws_context *ctx, const struct ocpp_settings *st,
 	s->cfg[CI_BACKOFF_REPEAT] = st->retry_backoff_repeat;
 	s->cfg[CI_CALL_TIMEOUT] = st->call_timeout_s;
 	s->cfg[CI_STOP_ON_INVALID] = st->stop_tx_on_invalid_id != 0;
+	s->cfg[CI_UNLOCK_ON_EV_DISCONNECT] = st->unlock_on_ev_disconnect != 0;
 	if (getrandom(&s->nonce, sizeof(s->nonce), 0) != sizeof(s->nonce))
 		s->nonce = (uint32_t)wall_now_ms();
 	s->cs = xcalloc((size_t)station->n_connectors + 1, sizeof(*s->cs));

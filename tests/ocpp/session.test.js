@@ -791,6 +791,47 @@ for (const version of ['1.6', '2.0.1']) {
     });
 }
 
+test('1.6: UnlockConnectorOnEVSideDisconnect read-write, persisted and acted on', async () => {
+    await withSession('1.6', {}, async (csms, st) => {
+        await booted(csms, st);
+        const key = 'UnlockConnectorOnEVSideDisconnect';
+        let g = await csms.call('CS001', 'GetConfiguration', { key: [key] });
+        assert.deepEqual([g.configurationKey[0].value, g.configurationKey[0].readonly],
+            ['true', false]);
+        // true: the EV's cable unplugged ends the transaction and unlocks.
+        const stops = isCall('StopTransaction');
+        const txUp = async (k, n) => {
+            st.send(meter(k, 500));
+            st.send({ cmd: 'status', connector: k, status: 'Charging' });
+            await csms.log.waitFor((e) => e.event === 'response' &&
+                e.method === 'StartTransaction' &&
+                csms.log.count(isCall('StartTransaction')) === n, `start ${n}`);
+        };
+        await txUp(1, 1);
+        st.send({ cmd: 'status', connector: 1, status: 'Available' });
+        const stop = await csms.log.waitFor(stops, 'stop 1');
+        assert.equal(stop.params.reason, 'EVDisconnected');
+        await st.log.waitFor((e) => e.event === 'unlock' && e.connector === 1,
+            'unlock after unplug');
+        // false: persisted, reported, and the next unplug unlocks nothing.
+        const r = await csms.call('CS001', 'ChangeConfiguration',
+            { key, value: 'false' });
+        assert.equal(r.status, 'Accepted');
+        await st.log.waitFor((e) => e.event === 'config_changed' &&
+            e.key === key && e.value === 'false', 'persist');
+        g = await csms.call('CS001', 'GetConfiguration', { key: [key] });
+        assert.equal(g.configurationKey[0].value, 'false');
+        assert.equal((await csms.call('CS001', 'ChangeConfiguration',
+            { key, value: 'maybe' })).status, 'Rejected');
+        await txUp(2, 2);
+        st.send({ cmd: 'status', connector: 2, status: 'Available' });
+        await csms.log.waitFor((e) => stops(e) && csms.log.count(stops) === 2,
+            'stop 2');
+        await heartbeatRoundTrip(csms);
+        assert.equal(st.log.events.filter((e) => e.event === 'unlock').length, 1);
+    });
+});
+
 test('1.6: UnlockConnector on a charging connector ends the transaction first', async () => {
     await withSession('1.6', {}, async (csms, st) => {
         await booted(csms, st);
