@@ -57,8 +57,8 @@ const struct ocpp_key_entry ocpp_key_table[] = {
 	    OCPP_KEY_BOOL, "false"),
 	RW("ClockAlignedDataInterval", "AlignedDataCtrlr", "Interval", NULL,
 	    CI_ALIGNED_INTERVAL, 0, 86400),
-	CONST("ConnectionTimeOut", "TxCtrlr", "EVConnectionTimeOut", OCPP_KEY_INT,
-	    "0"),
+	RW("ConnectionTimeOut", "TxCtrlr", "EVConnectionTimeOut", NULL,
+	    CI_CONNECTION_TIMEOUT, 0, 86400),
 	CONST("GetConfigurationMaxKeys", "DeviceDataCtrlr", "ItemsPerMessage",
 	    OCPP_KEY_INT, "64"),
 	CONST("LocalAuthorizeOffline", NULL, NULL, OCPP_KEY_BOOL, "false"),
@@ -742,6 +742,7 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
 	case CI_ALIGNED_MEASURANDS: field = &st->aligned_measurands; break;
 	case CI_STOP_MEASURANDS: field = &st->stop_measurands; break;
 	case CI_STOP_ON_INVALID: field = &st->stop_tx_on_invalid_id; break;
+	case CI_CONNECTION_TIMEOUT: field = &st->connection_timeout_s; break;
 	case CI_UNLOCK_ON_EV_DISCONNECT:
 		field = &st->unlock_on_ev_disconnect;
 		break;

@@ -117,6 +117,9 @@ struct ocpp_settings {
 	int ping_timeout_s;
 	int call_timeout_s;		/* response timeout of our CALLs */
 	int meter_interval_s;		/* MeterValueSampleInterval; 0 = off */
+	int connection_timeout_s;	/* ConnectionTimeOut: a remote start
+					 * without a transaction after this
+					 * long is withdrawn; 0 = never */
 	int aligned_interval_s;		/* ClockAlignedDataInterval; 0 = off */
 	/* MeterValuesSampledData / MeterValuesAlignedData /
 	 * StopTxnSampledData: the measurands sent, as OCPP_MEAS_* bits. */

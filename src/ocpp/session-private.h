@@ -58,6 +58,7 @@ struct conn_state {
 	int seq_no;				/* 2.0.1: next seqNo */
 	enum ocpp_conn_status tx_status;	/* 2.0.1: charging state sent */
 	bool remote_start;			/* a remote start is pending */
+	int64_t remote_start_ms;		/* since (monotonic) */
 	int remote_start_id;
 	char remote_id_tag[OCPP_ID_TOKEN_MAX + 1];
 	char remote_id_type[24];		/* 2.0.1 IdTokenEnumType */
@@ -108,6 +109,7 @@ enum ocpp_key_int {
 	CI_STOP_MEASURANDS,
 	CI_STOP_ON_INVALID,	/* bool: StopTransactionOnInvalidId */
 	CI_UNLOCK_ON_EV_DISCONNECT, /* bool: UnlockConnectorOnEVSideDisconnect */
+	CI_CONNECTION_TIMEOUT,	/* ConnectionTimeOut / EVConnectionTimeOut */
 	CI_COUNT,
 };
 
