@@ -48,37 +48,63 @@ set_local_cap(void *ud, int k, int32_t cap_w, int64_t until_ms,
 	return 0;
 }
 
-/* Builds the site and the store once. */
+static char *scratch_dir;
+
+/* At exit: the store closed, its files and the scratch directory gone. */
+static void
+cleanup(void)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm",
+		"-journal" };
+	char *f;
+
+	store_close(src.store);
+	src.store = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		xasprintf(&f, "%s/state.db%s", scratch_dir, suffixes[i]);
+		unlink(f);
+		free(f);
+	}
+	rmdir(scratch_dir);
+	free(scratch_dir);
+	site_free(&site);
+	cfg_clear(&cfg);
+}
+
+/* Builds the site and the store once, in a scratch directory under
+ * $TMPDIR (or /tmp) removed at exit. */
 static void
 setup(void)
 {
 	struct cfg_errors errors = { 0 };
-	char path[] = "/tmp/fuzz-control.XXXXXX", *cause = NULL, *db;
+	const char *tmp = getenv("TMPDIR");
+	char *cause = NULL, *db;
 	struct store *st;
 
+	if (tmp == NULL || tmp[0] == '\0')
+		tmp = "/tmp";
+	xasprintf(&scratch_dir, "%s/fuzz-control.XXXXXX", tmp);
 	if (cfg_load_string("fuzz.conf", conf_text, &cfg, &errors) != 0) {
 		for (size_t i = 0; i < errors.n; i++)
 			fprintf(stderr, "%s\n", errors.msgs[i]);
 		abort();
 	}
 	if (site_init(&site, &cfg, NULL, &cause) != 0 ||
-	    mkdtemp(path) == NULL) {
-		fprintf(stderr, "%s\n", cause != NULL ? cause : path);
+	    mkdtemp(scratch_dir) == NULL) {
+		fprintf(stderr, "%s\n", cause != NULL ? cause : scratch_dir);
 		abort();
 	}
-	xasprintf(&db, "%s/state.db", path);
+	xasprintf(&db, "%s/state.db", scratch_dir);
 	if (store_open(db, NULL, &st, &cause) != 0) {
 		fprintf(stderr, "%s\n", cause);
 		abort();
 	}
-	/* The file stays open; its name goes at once. */
-	unlink(db);
-	rmdir(path);
 	free(db);
 	src = (struct control_sources){
 		.cfg = &cfg, .site = &site, .store = st,
 		.set_local_cap = set_local_cap,
 	};
+	atexit(cleanup);
 }
 
 int
