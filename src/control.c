@@ -631,24 +631,29 @@ static const struct request {
 	{ "reload", reload_json },
 };
 
-/* {"ok":false,"error":text}, as a line. */
+/* {"ok":false,"error":text}, as a line: the text is made valid UTF-8
+ * first (a request's bytes may be quoted in it), and a reply that cannot
+ * be built (no memory) is a fixed line, never NULL. */
 static char *
 error_reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static char *
 error_reply(const char *fmt, ...)
 {
+	static const char no_memory[] =
+	    "{\"ok\":false,\"error\":\"out of memory\"}";
 	va_list ap;
-	char text[4096], *out;
+	char text[4096], clean[4096], *out;
 	json_t *o;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	o = json_pack("{s:b, s:s}", "ok", 0, "error", text);
-	out = json_dumps(o, JSON_COMPACT);
+	o = json_pack("{s:b, s:s}", "ok", 0, "error",
+	    utf8_copy(clean, sizeof(clean), text));
+	out = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
-	return out;
+	return out != NULL ? out : strdup(no_memory);
 }
 
 json_t *
@@ -699,8 +704,12 @@ control_handle(const struct control_sources *src, const char *line,
 		return out;
 	}
 	reply = json_pack("{s:b, s:o}", "ok", 1, "result", result);
-	out = json_dumps(reply, JSON_COMPACT | JSON_REAL_PRECISION(10));
+	out = reply != NULL ? json_dumps(reply, JSON_COMPACT |
+	    JSON_REAL_PRECISION(10)) : NULL;
 	json_decref(reply);
+	if (out == NULL)
+		return error_reply("the reply could not be built (out of "
+		    "memory)");
 	return out;
 }
 
@@ -731,13 +740,24 @@ client_flush(struct client *cl)
 	return cl->closing ? -1 : 0;
 }
 
-/* Queues reply (consumed) and a newline. */
+/* Queues reply (consumed) and a newline.  Without memory for it (or for
+ * the reply itself) the connection is closed once what is queued is
+ * written: the client sees the end of the stream, not a wrong answer. */
 static void
 client_queue(struct client *cl, char *reply)
 {
-	size_t n = strlen(reply);
+	size_t n;
+	char *out;
 
-	cl->out = xrealloc(cl->out, cl->out_len + n + 1);
+	if (reply == NULL || (out = realloc(cl->out, cl->out_len +
+	    (n = strlen(reply)) + 1)) == NULL) {
+		log_warnx("control: out of memory for a reply: closing the "
+		    "connection");
+		free(reply);
+		cl->closing = true;
+		return;
+	}
+	cl->out = out;
 	memcpy(cl->out + cl->out_len, reply, n);
 	cl->out[cl->out_len + n] = '\n';
 	cl->out_len += n + 1;

@@ -175,3 +175,67 @@ unlink_if_type(const char *path, unsigned file_type)
 	}
 	return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
 }
+
+size_t
+utf8_seq_len(const unsigned char *p, size_t n)
+{
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xBF;
+
+	if (n == 0)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xC2 && p[0] <= 0xDF)
+		len = 2;
+	else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+		len = 3;
+		if (p[0] == 0xE0)
+			lo = 0xA0;
+		else if (p[0] == 0xED)
+			hi = 0x9F;
+	} else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+		len = 4;
+		if (p[0] == 0xF0)
+			lo = 0x90;
+		else if (p[0] == 0xF4)
+			hi = 0x8F;
+	} else
+		return 0;
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xBF)
+			return 0;
+	return len;
+}
+
+char *
+utf8_copy(char *dst, size_t size, const char *src)
+{
+	const unsigned char *p = (const unsigned char *)src;
+	size_t n = strlen(src), o = 0;
+
+	if (size == 0)
+		return dst;
+	while (n > 0) {
+		size_t k = utf8_seq_len(p, n);
+
+		if (k == 0) {	/* not UTF-8: one '?' per bad byte */
+			if (o + 1 >= size)
+				break;
+			dst[o++] = '?';
+			p++;
+			n--;
+			continue;
+		}
+		if (o + k >= size)	/* cut before a whole character */
+			break;
+		memcpy(dst + o, p, k);
+		o += k;
+		p += k;
+		n -= k;
+	}
+	dst[o] = '\0';
+	return dst;
+}

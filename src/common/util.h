@@ -9,7 +9,12 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Allocation: abort with a message when memory is exhausted.  Caller frees. */
+/* Allocation: abort with a message when memory is exhausted.  Caller frees.
+ * Only for sizes the program bounds itself (structs, tables sized by the
+ * configuration, buffers under a fixed limit): a size or a count that
+ * comes from a frame, a request or a file is allocated with malloc and a
+ * failure is answered as an error (docs/architecture.md, "Out of
+ * memory"). */
 void *xmalloc(size_t size);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *ptr, size_t size);
@@ -40,5 +45,14 @@ int unlink_if_type(const char *path, unsigned file_type);
 /* Copies src into dst of size len, always terminating; returns true when
  * it fitted without truncation. */
 bool strlcpy_ok(char *dst, const char *src, size_t len);
+
+/* Length of the well-formed UTF-8 sequence (RFC 3629: no overlong form,
+ * no surrogate, nothing above U+10FFFF) at p, of at most n bytes; 0 when
+ * the bytes there are not one. */
+size_t utf8_seq_len(const unsigned char *p, size_t n);
+/* Copies src into dst (size bytes) as valid UTF-8: each byte that is not
+ * part of a well-formed sequence becomes '?', and the text is cut before
+ * a character that does not fit whole.  Returns dst. */
+char *utf8_copy(char *dst, size_t size, const char *src);
 
 #endif

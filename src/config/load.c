@@ -393,6 +393,12 @@ load_text(const char *name, const char *text, const struct cfg *base,
 	int rc = CFG_SUCCESS;
 
 	memset(c, 0, sizeof(*c));
+	if (strlen(text) > CFG_FILE_MAX) { /* pushed text is not stat'ed */
+		cfg_add_error(&ctx, 0, "too large (%zu bytes): allowed at most "
+		    "%d bytes", strlen(text), CFG_FILE_MAX);
+		hand_over(&ctx, errors);
+		return -1;
+	}
 	buf = cfg_prescan(&ctx, text);
 	len = strlen(buf);
 	if (base != NULL)

@@ -62,6 +62,7 @@ do_remote_start(struct ocpp_session *s, int k, const char *tag,
 	free(pj);
 	if (r == OCPP_ACCEPTED) {
 		s->cs[k].remote_start = true;
+		s->cs[k].remote_start_ms = s->now_ms;
 		s->cs[k].remote_start_id = remote_start_id;
 		strlcpy_ok(s->cs[k].remote_id_tag, tag,
 		    sizeof(s->cs[k].remote_id_tag));

@@ -57,8 +57,8 @@ const struct ocpp_key_entry ocpp_key_table[] = {
 	    OCPP_KEY_BOOL, "false"),
 	RW("ClockAlignedDataInterval", "AlignedDataCtrlr", "Interval", NULL,
 	    CI_ALIGNED_INTERVAL, 0, 86400),
-	CONST("ConnectionTimeOut", "TxCtrlr", "EVConnectionTimeOut", OCPP_KEY_INT,
-	    "0"),
+	RW("ConnectionTimeOut", "TxCtrlr", "EVConnectionTimeOut", NULL,
+	    CI_CONNECTION_TIMEOUT, 0, 86400),
 	CONST("GetConfigurationMaxKeys", "DeviceDataCtrlr", "ItemsPerMessage",
 	    OCPP_KEY_INT, "64"),
 	RW_BOOL("LocalAuthorizeOffline", "AuthCtrlr", "LocalAuthorizeOffline",
@@ -87,7 +87,8 @@ const struct ocpp_key_entry ocpp_key_table[] = {
 	CONST("SupportedFeatureProfiles", NULL, NULL, OCPP_KEY_STR,
 	    "Core,FirmwareManagement,LocalAuthListManagement,RemoteTrigger,"
 	    "SmartCharging"),
-	CONST("UnlockConnectorOnEVSideDisconnect", NULL, NULL, OCPP_KEY_BOOL, "true"),
+	RW_BOOL("UnlockConnectorOnEVSideDisconnect", NULL, NULL,
+	    CI_UNLOCK_ON_EV_DISCONNECT),
 	CONST("ChargeProfileMaxStackLevel", NULL, NULL, OCPP_KEY_INT, "8"),
 	CONST("ChargingScheduleAllowedChargingRateUnit",
 	    "SmartChargingCtrlr", "RateUnit", OCPP_KEY_STR, "Current,Power"),
@@ -758,6 +759,10 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
 	case CI_AUTH_CACHE_ENABLED: field = &st->auth_cache_enabled; break;
 	case CI_LOCAL_LIST_ENABLED: field = &st->local_list_enabled; break;
 	case CI_OFFLINE_UNKNOWN: field = &st->offline_tx_unknown_id; break;
+	case CI_CONNECTION_TIMEOUT: field = &st->connection_timeout_s; break;
+	case CI_UNLOCK_ON_EV_DISCONNECT:
+		field = &st->unlock_on_ev_disconnect;
+		break;
 	case CI_COUNT: return -1;
 	}
 	if (field == NULL)

@@ -83,7 +83,8 @@ EXTRA_DIST += tests/fuzz/fuzz.sh tests/fuzz/test-fuzz.sh \
 	tests/fuzz/bench-fuzz.sh tests/fuzz/fuzz-station.h \
 	tests/fuzz/fuzz-station.c tests/fuzz/fuzz-rpc.c \
 	tests/fuzz/fuzz-profile.c tests/fuzz/fuzz-profile-query.c \
-	tests/fuzz/fuzz-config.c tests/fuzz/corpus
+	tests/fuzz/fuzz-config.c tests/fuzz/fuzz-cfgload.c \
+	tests/fuzz/fuzz-control.c tests/fuzz/corpus
 fuzz:
 	@top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
 	  $(SHELL) $(srcdir)/tests/fuzz/fuzz.sh build; rc=$$?; \
@@ -92,5 +93,5 @@ clean-local: clean-local-fuzz
 clean-local-fuzz:
 	-rm -rf tests/fuzz/obj tests/fuzz/fuzz-rpc16 tests/fuzz/fuzz-rpc201 \
 	  tests/fuzz/fuzz-profile tests/fuzz/fuzz-profile-query \
-	  tests/fuzz/fuzz-config
+	  tests/fuzz/fuzz-config tests/fuzz/fuzz-cfgload tests/fuzz/fuzz-control
 .PHONY: fuzz clean-local-fuzz

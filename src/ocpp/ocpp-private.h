@@ -45,11 +45,6 @@ void ocpp_frame_clear(struct ocpp_frame *f);
  * with id (>= OCPP_MSG_ID_MAX + 1 bytes) set, or -1 with id "". */
 int ocpp_frame_peek_id(const char *text, size_t len, char *id);
 
-/* Copies src into dst of size bytes as valid UTF-8: each byte that does
- * not begin a well-formed sequence becomes '?', and the text is cut on a
- * character boundary to fit.  Returns dst. */
-char *ocpp_utf8_copy(char *dst, size_t size, const char *src);
-
 /* Frame builders: return JSON text, caller frees; NULL when the frame
  * cannot be built (no memory), never abort.  payload is borrowed. */
 char *ocpp_build_call(const char *id, const char *action, json_t *payload);

@@ -125,6 +125,9 @@ struct ocpp_settings {
 	int ping_timeout_s;
 	int call_timeout_s;		/* response timeout of our CALLs */
 	int meter_interval_s;		/* MeterValueSampleInterval; 0 = off */
+	int connection_timeout_s;	/* ConnectionTimeOut: a remote start
+					 * without a transaction after this
+					 * long is withdrawn; 0 = never */
 	int aligned_interval_s;		/* ClockAlignedDataInterval; 0 = off */
 	/* MeterValuesSampledData / MeterValuesAlignedData /
 	 * StopTxnSampledData: the measurands sent, as OCPP_MEAS_* bits. */
@@ -132,6 +135,10 @@ struct ocpp_settings {
 	int tx_attempts;		/* TransactionMessageAttempts / MessageAttempts */
 	int tx_retry_interval_s;	/* …RetryInterval / MessageAttemptInterval */
 	const char *default_id_tag;	/* when the charger reports no IdToken */
+	int unlock_on_ev_disconnect;	/* 1.6 UnlockConnectorOnEVSideDisconnect:
+					 * 1 = the connector is unlocked when
+					 * a transaction ends by the EV's
+					 * cable being unplugged */
 	int stop_tx_on_invalid_id;	/* 1: a transaction whose IdToken the
 					 * backend refuses is stopped */
 	/* Local authorization of the IdTokens chargers report (1.6 keys of

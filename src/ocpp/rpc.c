@@ -207,73 +207,6 @@ out:
 	return rc;
 }
 
-/* Length of the well-formed UTF-8 sequence (RFC 3629: no overlong form,
- * no surrogate, nothing above U+10FFFF) at p, of at most n bytes; 0 when
- * the bytes there are not one. */
-static size_t
-utf8_seq_len(const unsigned char *p, size_t n)
-{
-	size_t len;
-	unsigned char lo = 0x80, hi = 0xBF;
-
-	if (n == 0)
-		return 0;
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xC2 && p[0] <= 0xDF)
-		len = 2;
-	else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
-		len = 3;
-		if (p[0] == 0xE0)
-			lo = 0xA0;
-		else if (p[0] == 0xED)
-			hi = 0x9F;
-	} else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
-		len = 4;
-		if (p[0] == 0xF0)
-			lo = 0x90;
-		else if (p[0] == 0xF4)
-			hi = 0x8F;
-	} else
-		return 0;
-	if (n < len || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return len;
-}
-
-char *
-ocpp_utf8_copy(char *dst, size_t size, const char *src)
-{
-	const unsigned char *p = (const unsigned char *)src;
-	size_t n = strlen(src), o = 0;
-
-	if (size == 0)
-		return dst;
-	while (n > 0) {
-		size_t k = utf8_seq_len(p, n);
-
-		if (k == 0) {	/* not UTF-8: one '?' per bad byte */
-			if (o + 1 >= size)
-				break;
-			dst[o++] = '?';
-			p++;
-			n--;
-			continue;
-		}
-		if (o + k >= size)	/* cut before a whole character */
-			break;
-		memcpy(dst + o, p, k);
-		o += k;
-		p += k;
-		n -= k;
-	}
-	dst[o] = '\0';
-	return dst;
-}
-
 /* Index of the first byte at or after i that is not JSON white space. */
 static size_t
 skip_ws(const char *text, size_t len, size_t i)
@@ -365,8 +298,8 @@ ocpp_build_error(enum ocpp_version v, const char *id, enum ocpp_rpc_error e,
 	char d[OCPP_ERROR_DESC_MAX + 1], i[OCPP_MSG_ID_MAX + 1];
 
 	/* errorDescription is string[255]; both must be UTF-8 for JSON. */
-	ocpp_utf8_copy(d, sizeof(d), desc != NULL ? desc : "");
-	ocpp_utf8_copy(i, sizeof(i), id[0] != '\0' ? id : "-1");
+	utf8_copy(d, sizeof(d), desc != NULL ? desc : "");
+	utf8_copy(i, sizeof(i), id[0] != '\0' ? id : "-1");
 	return dump_frame(json_pack("[isss{}]", OCPP_CALLERROR, i,
 	    ocpp_rpc_error_name(v, e), d));
 }

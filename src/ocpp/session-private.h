@@ -60,6 +60,7 @@ struct conn_state {
 	int seq_no;				/* 2.0.1: next seqNo */
 	enum ocpp_conn_status tx_status;	/* 2.0.1: charging state sent */
 	bool remote_start;			/* a remote start is pending */
+	int64_t remote_start_ms;		/* since (monotonic) */
 	int remote_start_id;
 	char remote_id_tag[OCPP_ID_TOKEN_MAX + 1];
 	char remote_id_type[24];		/* 2.0.1 IdTokenEnumType */
@@ -124,6 +125,8 @@ enum ocpp_key_int {
 	CI_AUTH_CACHE_ENABLED,	/* bool: AuthorizationCacheEnabled */
 	CI_LOCAL_LIST_ENABLED,	/* bool: LocalAuthListEnabled */
 	CI_OFFLINE_UNKNOWN,	/* bool: AllowOfflineTxForUnknownId */
+	CI_UNLOCK_ON_EV_DISCONNECT, /* bool: UnlockConnectorOnEVSideDisconnect */
+	CI_CONNECTION_TIMEOUT,	/* ConnectionTimeOut / EVConnectionTimeOut */
 	CI_COUNT,
 };
 
@@ -169,7 +172,7 @@ struct ocpp_session {
 	struct out_frame *tx_head, *tx_tail;
 	char *rx;
 	size_t rx_len, rx_cap;
-	bool rx_overflow, rx_binary;
+	bool rx_overflow, rx_binary, rx_nomem;
 
 	/* Registration. */
 	enum boot_state boot;

@@ -44,6 +44,7 @@ ocpp_settings_defaults(struct ocpp_settings *st)
 	st->auth_cache_enabled = 1;
 	st->local_list_enabled = 1;
 	st->offline_tx_unknown_id = 1;
+	st->unlock_on_ev_disconnect = 1;
 	st->boot_retry_s = 30;
 	strlcpy_ok(st->phase_rotation, "0.Unknown", sizeof(st->phase_rotation));
 }
@@ -844,6 +845,8 @@ ocpp_session_new(struct lws_context *ctx, const struct ocpp_settings *st,
 	s->cfg[CI_AUTH_CACHE_ENABLED] = st->auth_cache_enabled != 0;
 	s->cfg[CI_LOCAL_LIST_ENABLED] = st->local_list_enabled != 0;
 	s->cfg[CI_OFFLINE_UNKNOWN] = st->offline_tx_unknown_id != 0;
+	s->cfg[CI_UNLOCK_ON_EV_DISCONNECT] = st->unlock_on_ev_disconnect != 0;
+	s->cfg[CI_CONNECTION_TIMEOUT] = st->connection_timeout_s;
 	if (getrandom(&s->nonce, sizeof(s->nonce), 0) != sizeof(s->nonce))
 		s->nonce = (uint32_t)wall_now_ms();
 	s->cs = xcalloc((size_t)station->n_connectors + 1, sizeof(*s->cs));
@@ -873,6 +876,34 @@ ocpp_session_free(struct ocpp_session *s)
 	free(s->rx);
 	free(s->cs);
 	free(s);
+}
+
+/* ConnectionTimeOut (1.6 §9.1.6, 2.0.1 EVConnectionTimeOut): a remote
+ * start that has not become a transaction (no cable plugged in) within
+ * the timeout is withdrawn: the charger is told to stop, and the next
+ * session is the charger's own, not the backend's. */
+static void
+remote_start_expiry(struct ocpp_session *s, int64_t now_ms)
+{
+	int64_t limit_ms = s->cfg[CI_CONNECTION_TIMEOUT] * 1000LL;
+
+	if (limit_ms <= 0)
+		return;
+	for (int k = 1; k <= s->station->n_connectors; k++) {
+		struct conn_state *cs = &s->cs[k];
+
+		if (!cs->remote_start || cs->tx_active ||
+		    now_ms - cs->remote_start_ms < limit_ms)
+			continue;
+		cs->remote_start = false;
+		log_info("connector %d: no cable plugged in %d s after the "
+		    "remote start: withdrawn (ConnectionTimeOut)", k,
+		    s->cfg[CI_CONNECTION_TIMEOUT]);
+		if (s->cb->remote_stop != NULL &&
+		    s->cb->remote_stop(s->ud, k) != OCPP_ACCEPTED)
+			log_warnx("connector %d: withdrawing the remote start "
+			    "failed", k);
+	}
 }
 
 void
@@ -923,6 +954,7 @@ ocpp_session_service(struct ocpp_session *s, int64_t now_ms)
 		s->next_meter_ms = now_ms + s->cfg[CI_METER_INTERVAL] * 1000LL;
 	}
 	session_aligned_tick(s, wall_now_ms());
+	remote_start_expiry(s, now_ms);
 	pump(s);
 	if (s->reset_due && s->tx_head == NULL &&
 	    (s->reset_hard || !session_any_tx_open(s))) {

@@ -560,6 +560,13 @@ end_by_charger(struct ocpp_session *s, int k, bool other_session)
 		e.trigger = "StopAuthorized";
 	}
 	session_end_tx(s, k, &e);
+	/* 1.6 UnlockConnectorOnEVSideDisconnect: the cable left the EV, so
+	 * the socket lets it go too (2.0.1 has no such variable). */
+	if (strcmp(e.reason16, "EVDisconnected") == 0 && session_v16(s) &&
+	    s->cfg[CI_UNLOCK_ON_EV_DISCONNECT] && s->cb->unlock != NULL &&
+	    s->cb->unlock(s->ud, k) != OCPP_ACCEPTED)
+		log_warnx("connector %d: unlock after the EV's cable was "
+		    "unplugged failed", k);
 }
 
 /* Connector k's charger is read again after the gateway's restart or its

@@ -361,9 +361,16 @@ transport_send(struct ocpp_session *s, const char *text)
 
 	if (s->wsi == NULL || s->link != LINK_UP)
 		return;
-	f = xcalloc(1, sizeof(*f));
+	f = calloc(1, sizeof(*f));
+	if (f == NULL || (f->buf = malloc(LWS_PRE + len)) == NULL) {
+		/* Out of memory: the frame is lost, as on a dropped link; the
+		 * backend's call times out or ours is sent again. */
+		log_warnx("ocpp: out of memory queueing a %zu-byte frame: "
+		    "not sent", len);
+		free(f);
+		return;
+	}
 	f->len = len;
-	f->buf = xmalloc(LWS_PRE + len);
 	memcpy(f->buf + LWS_PRE, text, len);
 	if (s->tx_tail != NULL)
 		s->tx_tail->next = f;
@@ -411,7 +418,7 @@ receive(struct ocpp_session *s, struct lws *wsi, const void *in, size_t len)
 {
 	if (lws_is_first_fragment(wsi)) {
 		s->rx_len = 0;
-		s->rx_overflow = false;
+		s->rx_overflow = s->rx_nomem = false;
 		s->rx_binary = lws_frame_is_binary(wsi) != 0;
 	}
 	if (s->rx_len + len > OCPP_FRAME_MAX) {
@@ -420,16 +427,31 @@ receive(struct ocpp_session *s, struct lws *wsi, const void *in, size_t len)
 		s->rx_overflow = true;
 	}
 	if (s->rx_len + len + 1 > s->rx_cap) {	/* even for an empty one */
-		s->rx_cap = s->rx_len + len + 1 + 4096;
-		s->rx = xrealloc(s->rx, s->rx_cap);
+		size_t cap = s->rx_len + len + 1 + 4096;
+		char *rx = realloc(s->rx, cap);
+
+		if (rx == NULL) {
+			/* No memory for the rest: answered as too long, from
+			 * what is kept (the id is at the start, if any). */
+			len = s->rx_cap > 0 ? s->rx_cap - s->rx_len - 1 : 0;
+			s->rx_nomem = true;
+		} else {
+			s->rx = rx;
+			s->rx_cap = cap;
+		}
 	}
 	if (len > 0)
 		memcpy(s->rx + s->rx_len, in, len);
 	s->rx_len += len;
 	if (!lws_is_final_fragment(wsi))
 		return;
-	s->rx[s->rx_len] = '\0';
-	if (s->rx_binary)
+	if (s->rx != NULL)
+		s->rx[s->rx_len] = '\0';
+	if (s->rx_nomem)
+		session_reject_frame(s, "", s->rx != NULL ? s->rx : "",
+		    s->rx_len, OCPP_RPC_INTERNAL, "out of memory reading the "
+		    "message, not read");
+	else if (s->rx_binary)
 		session_reject_frame(s, "", s->rx, s->rx_len, OCPP_RPC_FRAMEWORK,
 		    "binary frame: OCPP-J messages are text frames");
 	else if (s->rx_overflow)

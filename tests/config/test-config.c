@@ -251,6 +251,26 @@ test_unknown_options_and_sections(void)
 	    "value '4'", "more than 8.4 kW"));
 }
 
+/* Text over 1 MiB (pushed text has no file size to check) is refused
+ * before parsing, with its size; 1 MiB of comments is read. */
+static void
+test_text_size_bound(void)
+{
+	size_t max = 1024 * 1024, n = strlen(base);
+	char *big = xmalloc(max + 2);
+
+	memcpy(big, base, n);
+	memset(big + n, '#', max - n);
+	big[max] = '\0';
+	/* one '#' line after the base: still a comment */
+	big[n] = '\n';
+	CU_ASSERT_EQUAL(load(big), 0);
+	big[max] = '#';
+	big[max + 1] = '\0';
+	ONE_ERROR(big, "too large (1048577 bytes)", "at most 1048576 bytes");
+	free(big);
+}
+
 static void
 test_syntax_errors(void)
 {
@@ -1051,6 +1071,7 @@ main(void)
 		{ "unknown options and sections",
 		  test_unknown_options_and_sections },
 		{ "syntax errors", test_syntax_errors },
+		{ "text over 1 MiB refused", test_text_size_bound },
 		{ "negative and malformed numbers",
 		  test_negative_and_malformed_numbers },
 		{ "duplicate names", test_duplicate_names },

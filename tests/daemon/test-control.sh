@@ -98,6 +98,17 @@ sed -n 1p "$tmp/long.out" | grep -q "request longer than 4096 bytes" &&
     [ "$(sed -n 2p "$tmp/long.out" | "$JG" result.connector)" = bay1/1 ] &&
     pass "over-long line refused, the connection still answers" ||
     fail "long line: $(cut -c1-100 "$tmp/long.out")"
+# A request whose error text quotes half a character (jansson cuts the
+# "\é" escape after its first byte): still one JSON reply, and the
+# connection still answers.
+printf '{"cmd":"x\\\303\251"}\n{"cmd":"explain","connector":"bay1"}\n' \
+    >"$tmp/bad8.in"
+"$CTLC" "$tmp/ctl.sock" - <"$tmp/bad8.in" >"$tmp/bad8.out"
+[ "$(sed -n 1p "$tmp/bad8.out" | "$JG" ok)" = false ] &&
+    sed -n 1p "$tmp/bad8.out" | grep -q "request is not JSON" &&
+    [ "$(sed -n 2p "$tmp/bad8.out" | "$JG" result.connector)" = bay1/1 ] &&
+    pass "error text made valid UTF-8, the connection still answers" ||
+    fail "not UTF-8: $(od -c "$tmp/bad8.out" | head -5)"
 
 # Socket mode and the started line.
 [ "$(stat -c %a "$tmp/ctl.sock")" = 660 ] && pass "socket mode 0660" ||

@@ -13,16 +13,19 @@ set -u
 S=$top_srcdir
 B=$top_builddir/tests/fuzz
 CLANG=${FUZZ_CC:-clang}
-targets="rpc16 rpc201 profile profile-query config"
+targets="rpc16 rpc201 profile profile-query config cfgload control"
 
 skip() { echo "fuzz: $1: skipped"; exit 77; }
 
 command -v "$CLANG" >/dev/null 2>&1 ||
     skip "$CLANG not found (apt-get install clang)"
 command -v pkg-config >/dev/null 2>&1 || skip "pkg-config not found"
-deps=$(pkg-config --cflags jansson libwebsockets openssl) ||
-    skip "jansson / libwebsockets / openssl development files not found"
-libs=$(pkg-config --libs jansson libwebsockets openssl)
+pcs="jansson libwebsockets openssl libconfuse sqlite3 libmodbus"
+# shellcheck disable=SC2086
+deps=$(pkg-config --cflags $pcs) ||
+    skip "development files of $pcs not found"
+# shellcheck disable=SC2086
+libs=$(pkg-config --libs $pcs)
 mkdir -p "$B/obj" || exit 99
 probe="$B/obj/probe"
 printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n)\n{ (void)d; (void)n; return 0; }\n' >"$probe.c"
@@ -37,36 +40,60 @@ lib_src="src/common/log.c src/common/util.c src/ocpp/rpc.c src/ocpp/spec.c
     src/ocpp/auth.c src/ocpp/smartcharging-parse.c src/ocpp/smartcharging.c
     src/ocpp/smartcharging-eval.c
     tests/fuzz/fuzz-station.c"
+# The daemon-layer targets (cfgload, control) link these as well.
+daemon_src="src/config/schema.c src/config/context.c src/config/prescan.c
+    src/config/checks.c src/config/dump.c src/config/load.c
+    src/site/site.c src/site/readings.c src/site/settings.c
+    src/site/report.c src/site/phase.c src/site/energy.c src/control.c
+    src/cloud/cloud.c src/cloud/queue.c src/cloud/profiles.c
+    src/cloud/commands.c src/cloud/station.c
+    src/balancer/balancer.c src/balancer/check.c src/balancer/fill.c
+    src/balancer/phase.c
+    src/store/store.c src/store/queue.c src/store/settings.c
+    src/store/profiles.c src/store/history.c
+    src/southbound/driver.c src/southbound/regmap.c
+    src/southbound/probe.c src/southbound/worker.c"
 
 # compile SRC OBJ [FLAGS...]: when OBJ is older than SRC or any header.
 compile() {
 	src=$1 obj=$2
 	shift 2
-	if [ -f "$obj" ] && [ -z "$(find "$S/$src" "$S/src/ocpp" "$S/src/common" \
-	    "$S/tests/fuzz" -name '*.[ch]' -newer "$obj" | head -1)" ]; then
+	if [ -f "$obj" ] && [ -z "$(find "$S/$src" "$S/src" "$S/tests/fuzz" \
+	    -name '*.[ch]' -newer "$obj" | head -1)" ]; then
 		return 0
 	fi
 	# shellcheck disable=SC2086
 	"$CLANG" $flags -fsanitize=fuzzer-no-link "$@" -c "$S/$src" -o "$obj"
 }
 
-build() {
-	objs=
-	for src in $lib_src; do
+# objects SRC...: compiles each; prints the objects.
+objects() {
+	for src in "$@"; do
 		obj="$B/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
-		compile "$src" "$obj" || return 1
-		objs="$objs $obj"
+		compile "$src" "$obj" >&2 || return 1
+		echo "$obj"
 	done
+}
+
+build() {
+	# shellcheck disable=SC2086
+	objs=$(objects $lib_src) || return 1
+	# shellcheck disable=SC2086
+	dobjs=$(objects $daemon_src) || return 1
 	for t in $targets; do
 		case $t in
 		rpc16) src=tests/fuzz/fuzz-rpc.c extra=-DFUZZ_VERSION=OCPP_V16 ;;
 		rpc201) src=tests/fuzz/fuzz-rpc.c extra=-DFUZZ_VERSION=OCPP_V201 ;;
 		*) src=tests/fuzz/fuzz-$t.c extra= ;;
 		esac
+		case $t in
+		cfgload | control) more=$dobjs ;;
+		*) more= ;;
+		esac
 		compile "$src" "$B/obj/fuzz-$t.o" $extra || return 1
 		# shellcheck disable=SC2086
-		"$CLANG" $flags -fsanitize=fuzzer "$B/obj/fuzz-$t.o" $objs \
-		    $libs -lm -o "$B/fuzz-$t" || return 1
+		"$CLANG" $flags -fsanitize=fuzzer "$B/obj/fuzz-$t.o" $more $objs \
+		    $libs -lpthread -lm -o "$B/fuzz-$t" || return 1
 	done
 }
 

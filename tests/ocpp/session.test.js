@@ -796,6 +796,98 @@ for (const version of ['1.6', '2.0.1']) {
     });
 }
 
+for (const version of ['1.6', '2.0.1']) {
+    const v16 = version === '1.6';
+    test(`${version}: ConnectionTimeOut withdraws a remote start without a cable`, async () => {
+        await withSession(version, {}, async (csms, st) => {
+            await booted(csms, st);
+            // (before the round trips below, so it is read by then)
+            st.send({ cmd: 'car', connector: 1, present: false });
+            const set = v16 ? await csms.call('CS001', 'ChangeConfiguration',
+                { key: 'ConnectionTimeOut', value: '1' }) :
+                await csms.call('CS001', 'SetVariables', { setVariableData: [{
+                    component: { name: 'TxCtrlr' },
+                    variable: { name: 'EVConnectionTimeOut' },
+                    attributeValue: '1' }] });
+            assert.equal(v16 ? set.status : set.setVariableResult[0].attributeStatus,
+                'Accepted');
+            await st.log.waitFor((e) => e.event === 'config_changed' &&
+                e.key === 'ConnectionTimeOut' && e.value === '1', 'persist');
+            const got = v16 ? (await csms.call('CS001', 'GetConfiguration',
+                { key: ['ConnectionTimeOut'] })).configurationKey[0] :
+                (await csms.call('CS001', 'GetVariables', { getVariableData: [{
+                    component: { name: 'TxCtrlr' },
+                    variable: { name: 'EVConnectionTimeOut' } }] })).getVariableResult[0];
+            assert.equal(v16 ? got.value : got.attributeValue, '1');
+            // Connector 2's car plugs in at once: its transaction starts
+            // and stays.  No car on connector 1: the remote start waits,
+            // then is withdrawn (by then connector 2's is older than 1 s).
+            const r2 = v16 ? await csms.call('CS001', 'RemoteStartTransaction',
+                { connectorId: 2, idTag: 'REMOTE2' }) :
+                await csms.call('CS001', 'RequestStartTransaction', { evseId: 2,
+                    remoteStartId: 6, idToken: { idToken: 'REMOTE2', type: 'eMAID' } });
+            assert.equal(r2.status, 'Accepted');
+            await csms.log.waitFor(v16 ? isCall('StartTransaction', (p) =>
+                p.connectorId === 2) : isCall('TransactionEvent', (p) =>
+                p.eventType === 'Started' && p.evse.id === 2), 'start 2');
+            const r = v16 ? await csms.call('CS001', 'RemoteStartTransaction',
+                { connectorId: 1, idTag: 'REMOTE1' }) :
+                await csms.call('CS001', 'RequestStartTransaction', { evseId: 1,
+                    remoteStartId: 5, idToken: { idToken: 'REMOTE1', type: 'eMAID' } });
+            assert.equal(r.status, 'Accepted');
+            await st.log.waitFor((e) => e.event === 'remote_start' &&
+                e.connector === 1, 'remote start 1');
+            const t0 = Date.now();
+            await st.log.waitFor((e) => e.event === 'remote_stop' &&
+                e.connector === 1, 'withdrawn after 1 s', 5000);
+            assert.ok(Date.now() - t0 >= 500, 'not before the timeout');
+            assert.equal(st.log.events.filter((e) => e.event === 'remote_stop' &&
+                e.connector === 2).length, 0, 'a started transaction is kept');
+        });
+    });
+}
+
+test('1.6: UnlockConnectorOnEVSideDisconnect read-write, persisted and acted on', async () => {
+    await withSession('1.6', {}, async (csms, st) => {
+        await booted(csms, st);
+        const key = 'UnlockConnectorOnEVSideDisconnect';
+        let g = await csms.call('CS001', 'GetConfiguration', { key: [key] });
+        assert.deepEqual([g.configurationKey[0].value, g.configurationKey[0].readonly],
+            ['true', false]);
+        // true: the EV's cable unplugged ends the transaction and unlocks.
+        const stops = isCall('StopTransaction');
+        const txUp = async (k, n) => {
+            st.send(meter(k, 500));
+            st.send({ cmd: 'status', connector: k, status: 'Charging' });
+            await csms.log.waitFor((e) => e.event === 'response' &&
+                e.method === 'StartTransaction' &&
+                csms.log.count(isCall('StartTransaction')) === n, `start ${n}`);
+        };
+        await txUp(1, 1);
+        st.send({ cmd: 'status', connector: 1, status: 'Available' });
+        const stop = await csms.log.waitFor(stops, 'stop 1');
+        assert.equal(stop.params.reason, 'EVDisconnected');
+        await st.log.waitFor((e) => e.event === 'unlock' && e.connector === 1,
+            'unlock after unplug');
+        // false: persisted, reported, and the next unplug unlocks nothing.
+        const r = await csms.call('CS001', 'ChangeConfiguration',
+            { key, value: 'false' });
+        assert.equal(r.status, 'Accepted');
+        await st.log.waitFor((e) => e.event === 'config_changed' &&
+            e.key === key && e.value === 'false', 'persist');
+        g = await csms.call('CS001', 'GetConfiguration', { key: [key] });
+        assert.equal(g.configurationKey[0].value, 'false');
+        assert.equal((await csms.call('CS001', 'ChangeConfiguration',
+            { key, value: 'maybe' })).status, 'Rejected');
+        await txUp(2, 2);
+        st.send({ cmd: 'status', connector: 2, status: 'Available' });
+        await csms.log.waitFor((e) => stops(e) && csms.log.count(stops) === 2,
+            'stop 2');
+        await heartbeatRoundTrip(csms);
+        assert.equal(st.log.events.filter((e) => e.event === 'unlock').length, 1);
+    });
+});
+
 test('1.6: UnlockConnector on a charging connector ends the transaction first', async () => {
     await withSession('1.6', {}, async (csms, st) => {
         await booted(csms, st);

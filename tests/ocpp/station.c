@@ -7,6 +7,8 @@
  *   {"cmd":"meter","connector":1,"power":7200,"energy":1234.5,
  *    "voltage":[230,231,229],"current":[10.4,10.5,10.3]}
  *   {"cmd":"token","connector":1,"id":"RFID01"}
+ *   {"cmd":"car","connector":1,"present":false}  no car: a remote start
+ *                          leaves the connector Preparing, not Charging
  *   {"cmd":"restart"}      the daemon restarts: new session, same store
  *   {"cmd":"disconnect"}   drop the link (reconnects with back-off)
  *   {"cmd":"call","action":"DataTransfer","payload":{…}}
@@ -188,6 +190,7 @@ static struct ocpp_session *session;
 static struct ocpp_settings settings;
 static struct lws_context *context;
 static bool restart_due, quit_due, firmware_due;
+static bool no_car[16];	/* by connector: the "car" command */
 static char lb_mode[8] = "alm";
 static int lb_power_kw = 40, lb_reserve_pct = 10;
 static long bench_left, bench_n;
@@ -209,8 +212,10 @@ cb_remote_start(void *ud, int k, const char *tag, const char *profile)
 	emit(json_pack("{sssiss}", "event", "remote_start", "connector", k,
 	    "idTag", tag));
 	(void)profile;
-	/* The charger starts charging when told (register 3y000 = 0). */
-	station.conn[k].status = OCPP_ST_CHARGING;
+	/* The charger starts charging when told (register 3y000 = 0), or
+	 * waits for the cable. */
+	station.conn[k].status = k < (int)ARRAY_SIZE(no_car) && no_car[k] ?
+	    OCPP_ST_PREPARING : OCPP_ST_CHARGING;
 	return OCPP_ACCEPTED;
 }
 
@@ -425,6 +430,11 @@ command(const char *line)
 			    "bad status command"));
 		else
 			station.conn[k].status = st;
+	} else if (strcmp(c, "car") == 0) {
+		k = connector_arg(cmd);
+		if (k > 0 && k < (int)ARRAY_SIZE(no_car))
+			no_car[k] = !json_is_true(json_object_get(cmd,
+			    "present"));
 	} else if (strcmp(c, "meter") == 0) {
 		struct ocpp_connector *cn;
 		json_t *v = json_object_get(cmd, "voltage");

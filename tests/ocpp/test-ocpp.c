@@ -379,19 +379,19 @@ test_utf8_copy(void)
 	char d[8], big[600], *out;
 	json_t *j;
 
-	CU_ASSERT_STRING_EQUAL(ocpp_utf8_copy(d, sizeof(d), "abc"), "abc");
+	CU_ASSERT_STRING_EQUAL(utf8_copy(d, sizeof(d), "abc"), "abc");
 	/* 3 × "é" is 6 bytes: a fourth would need 8 + NUL. */
-	CU_ASSERT_STRING_EQUAL(ocpp_utf8_copy(d, sizeof(d),
+	CU_ASSERT_STRING_EQUAL(utf8_copy(d, sizeof(d),
 	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"), "\xc3\xa9\xc3\xa9\xc3\xa9");
-	CU_ASSERT_STRING_EQUAL(ocpp_utf8_copy(d, sizeof(d), "a\xc3z"), "a?z");
+	CU_ASSERT_STRING_EQUAL(utf8_copy(d, sizeof(d), "a\xc3z"), "a?z");
 	/* Overlong, surrogate, above U+10FFFF, stray continuation. */
-	CU_ASSERT_STRING_EQUAL(ocpp_utf8_copy(d, sizeof(d), "\xc0\xaf"), "??");
-	CU_ASSERT_STRING_EQUAL(ocpp_utf8_copy(d, sizeof(d), "\xed\xa0\x80"),
+	CU_ASSERT_STRING_EQUAL(utf8_copy(d, sizeof(d), "\xc0\xaf"), "??");
+	CU_ASSERT_STRING_EQUAL(utf8_copy(d, sizeof(d), "\xed\xa0\x80"),
 	    "???");
-	CU_ASSERT_STRING_EQUAL(ocpp_utf8_copy(d, sizeof(d), "\xf4\x90\x80\x80"),
+	CU_ASSERT_STRING_EQUAL(utf8_copy(d, sizeof(d), "\xf4\x90\x80\x80"),
 	    "????");
-	CU_ASSERT_STRING_EQUAL(ocpp_utf8_copy(d, sizeof(d), "\x80"), "?");
-	CU_ASSERT_STRING_EQUAL(ocpp_utf8_copy(d, sizeof(d), "\xf0\x9f\x98\x80!"),
+	CU_ASSERT_STRING_EQUAL(utf8_copy(d, sizeof(d), "\x80"), "?");
+	CU_ASSERT_STRING_EQUAL(utf8_copy(d, sizeof(d), "\xf0\x9f\x98\x80!"),
 	    "\xf0\x9f\x98\x80!");
 	/* 300 × "€" (3 bytes): the description keeps 85 = 255 bytes. */
 	big[0] = '\0';
