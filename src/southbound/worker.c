@@ -615,10 +615,11 @@ charger_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 	struct sb_dev *d = &s->dev;
 	modbus_t *ctx;
 	int n = d->n_conn, rc = 0;
-	bool poll_due, refresh;
+	bool poll_due, requested, refresh;
 
 	pthread_mutex_lock(&sb->lock);
-	poll_due = now >= s->next_poll_ms || s->poll_req;
+	requested = s->poll_req;
+	poll_due = now >= s->next_poll_ms || requested;
 	s->poll_req = false;
 	pthread_mutex_unlock(&sb->lock);
 	if (link_open(l) != 0) {
@@ -703,7 +704,10 @@ charger_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 	}
 
 	if (poll_due) {
-		s->next_poll_ms = now + c->poll_interval_ms;
+		/* polled on request (after each meter reading): the own
+		 * interval only takes over when the requests stop */
+		s->next_poll_ms = now + c->poll_interval_ms +
+		    (requested ? c->poll_interval_ms / 2 : 0);
 		if ((rc = sb_drv_poll(d, ctx, mono_now_ms())) != 0)
 			goto failed;
 	}
@@ -1505,15 +1509,14 @@ sb_submit_command(struct sb *sb, size_t charger, int connector,
 	return 0;
 }
 
-/* Wakes every worker for an immediate poll. */
+/* Wakes every charger's worker for an immediate poll (not the meter's:
+ * its reading is what the chargers' are paired with). */
 void
 sb_poll_now(struct sb *sb)
 {
 	pthread_mutex_lock(&sb->lock);
 	for (size_t i = 0; i < sb->n_chargers; i++)
 		sb->chargers[i].poll_req = true;
-	if (sb->meter != NULL)
-		sb->meter->poll_req = true;
 	for (size_t i = 0; i < sb->n_links; i++)
 		wake_link(sb->links[i]);
 	pthread_mutex_unlock(&sb->lock);
