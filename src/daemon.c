@@ -39,6 +39,8 @@
 #define HOUSEKEEPING_MS 500
 /* How often the site's power, cap and budget go into the history. */
 #define HISTORY_SAMPLE_MS 10000
+/* Readings taken from the southbound per call (2 kB each). */
+#define TAKE_BATCH 16
 
 /* Set from the signal handlers; read on the loop. */
 static volatile sig_atomic_t stop_requested;
@@ -457,8 +459,7 @@ site_step_init(struct daemon *d, char **cause)
 	d->site.cloud_since_epoch_ms = d->started_epoch_ms;
 	(void)site_update_caps(&d->site, mono_now_ms());
 	d->writes = xcalloc((size_t)d->site.n_conns + 1, sizeof(*d->writes));
-	d->take_buf = xcalloc((size_t)d->site.n_chargers + 1,
-	    sizeof(*d->take_buf));
+	d->take_buf = xcalloc(TAKE_BATCH, sizeof(*d->take_buf));
 	d->site_ready = true;
 	return 0;
 }
@@ -615,18 +616,10 @@ refresh_meter(struct daemon *d)
 	site_take_meter(&d->site, &m);
 }
 
-/* The southbound's wake-up: new readings. */
-static int
-on_southbound(struct svc_fd *df, struct lws *wsi, int reason)
+/* Takes the first n readings of take_buf into the site model. */
+static void
+take_readings(struct daemon *d, size_t n, int64_t now)
 {
-	struct daemon *d = df->arg;
-	int64_t now = mono_now_ms();
-	size_t n;
-
-	(void)wsi;
-	if (reason != LWS_CALLBACK_RAW_RX_FILE || d->sb == NULL)
-		return 0;
-	n = sb_take_chargers(d->sb, d->take_buf, (size_t)d->site.n_chargers);
 	for (size_t i = 0; i < n; i++) {
 		const struct sb_charger_reading *r = &d->take_buf[i];
 		const struct sb_charger_reading *old =
@@ -639,6 +632,23 @@ on_southbound(struct svc_fd *df, struct lws *wsi, int reason)
 			    !r->online ? r->error : "");
 		site_take_charger(&d->site, r, now);
 	}
+}
+
+/* The southbound's wake-up: new readings, taken a batch at a time. */
+static int
+on_southbound(struct svc_fd *df, struct lws *wsi, int reason)
+{
+	struct daemon *d = df->arg;
+	int64_t now = mono_now_ms();
+	size_t n;
+
+	(void)wsi;
+	if (reason != LWS_CALLBACK_RAW_RX_FILE || d->sb == NULL)
+		return 0;
+	do {
+		n = sb_take_chargers(d->sb, d->take_buf, TAKE_BATCH);
+		take_readings(d, n, now);
+	} while (n == TAKE_BATCH);
 	refresh_meter(d);
 	(void)site_take_household(&d->site);
 	if (d->site.dirty)

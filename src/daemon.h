@@ -50,7 +50,7 @@ struct daemon {
 
 	struct sb *sb;
 	struct svc_fd sb_watch;
-	struct sb_charger_reading *take_buf; /* n_chargers */
+	struct sb_charger_reading *take_buf; /* TAKE_BATCH */
 	struct site_write *writes;           /* n_conns */
 	int64_t last_poll_now_ms;
 	int64_t next_sample_ms; /* monotonic: the next history sample */
