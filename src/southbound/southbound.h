@@ -227,6 +227,9 @@ struct sb_charger_reading {
 	uint64_t commands_done;   /* sequence of the last finished command */
 	int command_result;       /* its result: 0 or an sb_err */
 	int64_t updated_ms;       /* monotonic time of the last good poll */
+	int64_t bus_cycle_ms;     /* RS-485: how long its bus takes to give
+	                             each of its devices a turn, as last
+	                             measured; 0 on TCP */
 };
 
 /* The meter as last seen. */

@@ -47,6 +47,7 @@ struct sb_link;
 struct sb_slot {
 	struct sb_dev dev;          /* the worker's own */
 	struct sb_link *link;
+	int64_t turn_ms;            /* RTU: how long its last turn took */
 	/* setpoints: latest wins */
 	double sp[SB_MAX_CONNECTORS];
 	uint64_t sp_gen[SB_MAX_CONNECTORS];     /* 0 = none submitted */
@@ -96,6 +97,8 @@ struct sb_link {
 	int port;
 	struct sb_serial_conf serial;  /* device string owned */
 	int gap_ms;                    /* silence between RTU frames */
+	int64_t cycle_ms;              /* RTU: the sum of its devices' last
+	                                  turns (worker's own) */
 	int64_t last_io_ms;
 	int pending_fd;                /* tcp-listen: handed over, -1 */
 	struct sb_slot **slots;
@@ -390,6 +393,7 @@ publish(struct sb *sb, struct sb_slot *s)
 	s->dev.rd.online = s->online;
 	s->dev.rd.failures = s->failures;
 	s->dev.rd.identified = s->dev.identified;
+	s->dev.rd.bus_cycle_ms = s->link->cycle_ms;
 	if (s->dev.is_meter)
 		s->msnap = s->dev.mrd;
 	else
@@ -865,6 +869,20 @@ link_due(struct sb *sb, struct sb_link *l, int64_t now, int64_t *next,
 	return n_due;
 }
 
+/* An RS-485 bus's cycle: the time its devices' last turns took together,
+ * what the bus needs to give each of them one (a silent slave's costs its
+ * response timeout). */
+static void
+bus_cycle(struct sb_link *l, struct sb_slot *s, int64_t took_ms)
+{
+	int64_t sum = 0;
+
+	s->turn_ms = took_ms;
+	for (size_t i = 0; i < l->n_slots; i++)
+		sum += l->slots[i]->turn_ms;
+	l->cycle_ms = sum;
+}
+
 /* Gives each due device of link l a turn (called without the lock, by the
  * one thread that holds the link). */
 static void
@@ -872,10 +890,14 @@ link_serve(struct sb_link *l, struct sb_slot **due, size_t n_due)
 {
 	for (size_t i = 0; i < n_due &&
 	    !__atomic_load_n(&l->sb->stop, __ATOMIC_RELAXED); i++) {
+		int64_t start = mono_now_ms();
+
 		if (due[i]->dev.is_meter)
-			meter_turn(l, due[i], mono_now_ms());
+			meter_turn(l, due[i], start);
 		else
-			charger_turn(l, due[i], mono_now_ms());
+			charger_turn(l, due[i], start);
+		if (l->kind == SB_LINK_RTU)
+			bus_cycle(l, due[i], mono_now_ms() - start);
 	}
 }
 

@@ -394,6 +394,13 @@ test_reads(void)
 	CU_ASSERT(fabs(rd.max_power_w - 11000) < 1);
 	sb_charger_snapshot(sb, WALLBOX, &rd);
 	CU_ASSERT(!rd.ro_uses_fc03);
+	CU_ASSERT_EQUAL(rd.bus_cycle_ms, 0); /* TCP: no bus */
+	/* the RS-485 bus (rtu1 and the meter) measures its cycle: at least
+	 * the wire time of one shortest exchange (8-byte request, 7-byte
+	 * answer, 11 bits a byte at 9600 baud) for each of its two devices */
+	CU_ASSERT_FATAL(fresh(RTU1, 2, &rd));
+	CU_ASSERT(rd.bus_cycle_ms >= 2 * (8 + 7) * 11 * 1000 / 9600);
+	CU_ASSERT(rd.bus_cycle_ms < 10000);
 }
 
 /* Limits land in the right register with the right scale. */
