@@ -265,8 +265,8 @@ skipped(const struct sb_row *row, enum poll_kind kind)
 
 /* Reads a block the device refused as a whole: in runs of adjacent rows
  * (no unlisted address in between), and a run it refuses row by row; a
- * row it refuses alone is unsupported.  A run neither starts
- * nor ends with a row the poll's kind skips.  0 or a driver error. */
+ * row it refuses alone is unsupported.  A run neither starts nor ends
+ * with a row the poll's kind skips.  0 or a driver error. */
 static int
 read_runs(struct sb_dev *dev, modbus_t *ctx, struct sb_block *blk,
     struct sb_row *rows, enum poll_kind kind)
@@ -311,9 +311,9 @@ read_runs(struct sb_dev *dev, modbus_t *ctx, struct sb_block *blk,
 
 /* Reads every block of a plan and stores the rows; the rows a poll of
  * this kind skips are left out at either end of a block (a block of
- * skipped rows only is not read).  A span the device refuses (illegal data address) is
- * read row by row from then on; a row it refuses alone is marked
- * unsupported and left unknown. */
+ * skipped rows only is not read).  A span the device refuses (illegal
+ * data address) is read row by row from then on; a row it refuses alone
+ * is marked unsupported and left unknown. */
 static int
 read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan,
     enum poll_kind kind)
