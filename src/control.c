@@ -271,7 +271,7 @@ status_json(const struct control_sources *src, json_t *req, char **error)
 		json_array_append_new(chargers, cj);
 	}
 	return json_pack("{s:s, s:s, s:o, s:I, s:o, s:o, s:o, "
-	    "s:{s:i, s:s, s:o, s:I, s:I, s:s, s:i}, s:o, s:o}",
+	    "s:{s:i, s:s, s:o, s:I, s:I, s:s, s:i}, s:{s:I, s:I}, s:o, s:o}",
 	    "version", PACKAGE_VERSION, "site_id", cfg->site.id,
 	    "site_config", origin_json(src),
 	    "uptime_s", (json_int_t)((now - src->started_ms) / 1000),
@@ -285,6 +285,8 @@ status_json(const struct control_sources *src, json_t *req, char **error)
 	    "allocated_w", (json_int_t)r.allocated_w,
 	    "balancer_source", r.balancer_source,
 	    "writes_pending", r.writes_pending,
+	    "cycle", "ms", (json_int_t)site_cycle_ms(src->site),
+	    "bus_ms", (json_int_t)site_bus_cycle_ms(src->site),
 	    "meter", meter_json(src, &r), "chargers", chargers);
 }
 

@@ -39,6 +39,8 @@
 #define HOUSEKEEPING_MS 500
 /* How often the site's power, cap and budget go into the history. */
 #define HISTORY_SAMPLE_MS 10000
+/* Readings taken from the southbound per call (2 kB each). */
+#define TAKE_BATCH 16
 
 /* Set from the signal handlers; read on the loop. */
 static volatile sig_atomic_t stop_requested;
@@ -472,8 +474,7 @@ site_step_init(struct daemon *d, char **cause)
 	d->writes = xcalloc((size_t)d->site.n_conns + 1, sizeof(*d->writes));
 	d->phase_cmds = xcalloc((size_t)d->site.n_chargers + 1,
 	    sizeof(*d->phase_cmds));
-	d->take_buf = xcalloc((size_t)d->site.n_chargers + 1,
-	    sizeof(*d->take_buf));
+	d->take_buf = xcalloc(TAKE_BATCH, sizeof(*d->take_buf));
 	d->site_ready = true;
 	return 0;
 }
@@ -662,18 +663,10 @@ refresh_meter(struct daemon *d)
 	site_note_meter(&d->site, wall_now_ms());
 }
 
-/* The southbound's wake-up: new readings. */
-static int
-on_southbound(struct svc_fd *df, struct lws *wsi, int reason)
+/* Takes the first n readings of take_buf into the site model. */
+static void
+take_readings(struct daemon *d, size_t n, int64_t now)
 {
-	struct daemon *d = df->arg;
-	int64_t now = mono_now_ms();
-	size_t n;
-
-	(void)wsi;
-	if (reason != LWS_CALLBACK_RAW_RX_FILE || d->sb == NULL)
-		return 0;
-	n = sb_take_chargers(d->sb, d->take_buf, (size_t)d->site.n_chargers);
 	for (size_t i = 0; i < n; i++) {
 		const struct sb_charger_reading *r = &d->take_buf[i];
 		const struct sb_charger_reading *old =
@@ -687,6 +680,23 @@ on_southbound(struct svc_fd *df, struct lws *wsi, int reason)
 		site_take_charger(&d->site, r, now);
 		site_energy_save(&d->site, d->store, (int)r->index, now, false);
 	}
+}
+
+/* The southbound's wake-up: new readings, taken a batch at a time. */
+static int
+on_southbound(struct svc_fd *df, struct lws *wsi, int reason)
+{
+	struct daemon *d = df->arg;
+	int64_t now = mono_now_ms();
+	size_t n;
+
+	(void)wsi;
+	if (reason != LWS_CALLBACK_RAW_RX_FILE || d->sb == NULL)
+		return 0;
+	do {
+		n = sb_take_chargers(d->sb, d->take_buf, TAKE_BATCH);
+		take_readings(d, n, now);
+	} while (n == TAKE_BATCH);
 	submit_phase_switches(d);
 	refresh_meter(d);
 	(void)site_take_household(&d->site);

@@ -58,7 +58,7 @@ struct daemon {
 
 	struct sb *sb;
 	struct svc_fd sb_watch;
-	struct sb_charger_reading *take_buf; /* n_chargers */
+	struct sb_charger_reading *take_buf; /* TAKE_BATCH */
 	struct site_write *writes;           /* n_conns */
 	struct site_phase_cmd *phase_cmds;   /* n_chargers */
 	int64_t last_poll_now_ms;

@@ -27,6 +27,7 @@
 #define CFG_HOST_MAX 256
 #define CFG_URL_MAX 512
 #define CFG_PATH_MAX 4096
+#define CFG_DEVICE_MAX 256   /* a serial line's device path */
 
 enum cfg_distribution {
 	CFG_DIST_1PH_TN,
@@ -111,7 +112,7 @@ struct cfg_link {
 	int port;                /* tcp */
 	int unit_id;             /* Modbus unit / slave id, all kinds */
 	char serial[CFG_NAME_MAX]; /* tcp-listen: serial number reported */
-	char device[CFG_PATH_MAX]; /* rtu */
+	char device[CFG_DEVICE_MAX]; /* rtu */
 	int baud;
 	enum cfg_parity parity;
 	int stop_bits;

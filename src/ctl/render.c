@@ -318,6 +318,22 @@ render_settings(FILE *out, json_t *s)
 	    pw(s, "offline_site_power_w", b3, sizeof(b3)));
 }
 
+/* The control cycle line: its length, and the RS-485 bus's when one
+ * sets it. */
+static void
+render_cycle(FILE *out, json_t *cycle)
+{
+	double ms = num(cycle, "ms"), bus = num(cycle, "bus_ms");
+
+	if (isnan(ms))
+		return;
+	fprintf(out, "Cycle     %.0f ms", ms);
+	if (!isnan(bus) && bus > 0)
+		fprintf(out, "  (RS-485 bus: %.0f ms to read each device once)",
+		    bus);
+	fprintf(out, "\n");
+}
+
 /* The site cap line. */
 static void
 render_site_cap(FILE *out, json_t *cap)
@@ -590,6 +606,7 @@ ctl_render_status(FILE *out, json_t *r)
 	render_cloud(out, json_object_get(r, "cloud"), now);
 	render_settings(out, json_object_get(r, "settings"));
 	render_site_cap(out, json_object_get(r, "site_cap"));
+	render_cycle(out, json_object_get(r, "cycle"));
 	render_meter(out, json_object_get(r, "meter"), now);
 	render_chargers(out, json_object_get(r, "chargers"), now);
 	return 0;

@@ -192,6 +192,35 @@ site_all_read(const struct site *s)
 	return true;
 }
 
+int64_t
+site_bus_cycle_ms(const struct site *s)
+{
+	int64_t max = 0;
+
+	for (int c = 0; c < s->n_chargers; c++)
+		if (s->readings[c].online && s->readings[c].bus_cycle_ms > max)
+			max = s->readings[c].bus_cycle_ms;
+	return max;
+}
+
+int64_t
+site_cycle_ms(const struct site *s)
+{
+	int64_t base = s->meter_used ? s->cfg->meter.poll_interval_ms :
+	    SITE_POLL_MS, bus = site_bus_cycle_ms(s);
+
+	return bus > base ? bus : base;
+}
+
+/* How long after a meter reading the chargers' first readings may come
+ * and still pair with it: SITE_SKEW_MS, plus a bus's cycle (a slave asked
+ * for a poll right after the meter reading gets its turn within it). */
+static int64_t
+skew_ms(const struct site *s)
+{
+	return SITE_SKEW_MS + site_bus_cycle_ms(s);
+}
+
 /* What the online chargers measure now: total W, and per site phase W
  * and mA. */
 int64_t
@@ -218,17 +247,17 @@ site_online_power_w(const struct site *s, int64_t *phase_w,
 }
 
 /* What connector k may have drawn at time t, from its last reading at
- * or before t (b, at most two meter polls old) and its first one after
- * (a, within SITE_SKEW_MS): between the two.  Adds the lower and the
+ * or before t (b, not before oldest: two control cycles) and its first
+ * one after (a, within skew): between the two.  Adds the lower and the
  * higher draw, and per site phase W and mA, to lo[] / hi[] (index 0 the
  * total, 1..3 the phases' W, 4..6 their mA).  Returns false when no
- * reading was taken within [t, t + SITE_SKEW_MS]. */
+ * reading was taken within [t, t + skew]. */
 static bool
-draw_around(const struct site *s, int k, int64_t t, double *lo, double *hi)
+draw_around(const struct site *s, int k, int64_t t, int64_t skew,
+    int64_t oldest, double *lo, double *hi)
 {
 	const struct site_conn *sc = &s->conns[k];
 	const struct site_sample *b = NULL, *a = NULL;
-	int64_t oldest = t - 2 * (int64_t)s->cfg->meter.poll_interval_ms;
 
 	for (int h = 0; h < sc->n_hist; h++) {
 		const struct site_sample *x = &sc->hist[h];
@@ -240,7 +269,7 @@ draw_around(const struct site *s, int k, int64_t t, double *lo, double *hi)
 	}
 	if (b != NULL && b->t_ms == t)
 		a = b;
-	if (a == NULL || a->t_ms > t + SITE_SKEW_MS)
+	if (a == NULL || a->t_ms > t + skew)
 		return false;
 	if (b == NULL || b->t_ms < oldest)
 		b = a;
@@ -279,7 +308,7 @@ closest(double meter, double lo, double hi, int64_t prev, bool valid)
 
 /* The snapshot of meter reading bm taken at t: 1 when the household
  * estimate was made, 0 while an online charger has not been read since
- * t, -1 when one was first read too late (after t + SITE_SKEW_MS).  As a
+ * t, -1 when one was first read too late (after t + skew_ms).  As a
  * car's draw between its readings around t is not known, the estimate
  * is the one that changes the household the least: a car ramping up or
  * down around t is not taken for household load. */
@@ -289,6 +318,7 @@ household_at(struct site *s, const struct bal_meter *bm, int64_t t)
 	double lo[7] = { 0 }, hi[7] = { 0 };
 	bool clamp = s->settings.mode == BAL_MODE_ALM;
 	bool valid = s->meter_household_valid;
+	int64_t skew = skew_ms(s), oldest = t - 2 * site_cycle_ms(s);
 
 	if (!site_all_read(s))
 		return 0;
@@ -297,7 +327,7 @@ household_at(struct site *s, const struct bal_meter *bm, int64_t t)
 			return 0;
 	for (int k = 0; k < s->n_conns; k++)
 		if (s->chargers[s->conns[k].charger].online &&
-		    !draw_around(s, k, t, lo, hi))
+		    !draw_around(s, k, t, skew, oldest, lo, hi))
 			return -1;
 	s->meter_household_w = closest(bm->total_power_w, lo[0], hi[0],
 	    s->meter_household_w, valid);
@@ -370,9 +400,16 @@ site_take_meter(struct site *s, const struct sb_meter_reading *m)
 	if (!healthy)
 		s->meter_new = false;
 	if (healthy && m->polls != s->meter_polls_seen) {
-		/* one still waiting for its snapshot gets it now, or is
+		/* one still waiting for its snapshot gets it now; on a slow
+		 * bus it waits on while its chargers may still come (the
+		 * cycle adapts: this newer reading is not used), else it is
 		 * dropped */
 		(void)site_take_household(s);
+		if (s->meter_new && m->updated_ms - s->meter_prev_ms <=
+		    skew_ms(s) && site_bus_cycle_ms(s) > 0) {
+			s->meter_polls_seen = m->polls;
+			return;
+		}
 		if (s->meter_new)
 			s->snapshots_skewed++;
 		s->meter_new = true;

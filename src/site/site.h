@@ -60,8 +60,11 @@ extern const size_t site_n_setting_keys;
 
 /* The household estimate pairs a meter reading taken at t with every
  * online connector's readings just before t and within SITE_SKEW_MS
- * after it (docs/balancing.md, "One snapshot per cycle"). */
+ * after it, plus the slowest RS-485 bus's cycle (docs/balancing.md, "One
+ * snapshot per cycle"). */
 #define SITE_SKEW_MS 500
+/* The charger poll interval without a meter (the southbound's). */
+#define SITE_POLL_MS 1000
 #define SITE_HISTORY 4 /* readings kept per connector */
 
 /* One connector reading as the site's phases see it. */
@@ -252,6 +255,14 @@ void site_note_meter(struct site *s, int64_t epoch_ms);
  * flagged (household_clamped).  Returns true when a new estimate was
  * made: the control cycle's allocation is due. */
 bool site_take_household(struct site *s);
+
+/* The slowest online RS-485 bus's cycle (the time it takes to give each
+ * of its devices a turn), ms; 0 without one. */
+int64_t site_bus_cycle_ms(const struct site *s);
+/* The control cycle: how often a complete snapshot can be had, the
+ * meter's poll interval (the chargers' without a meter), or the slowest
+ * bus's cycle when that is longer.  ms. */
+int64_t site_cycle_ms(const struct site *s);
 
 /* True when the first allocation may run: every charger read or found
  * offline and, in ALM / PV, a first snapshot complete or the meter found

@@ -328,27 +328,35 @@ run_regs(const struct sb_row *rows, unsigned n)
 	return end - rows[0].addr;
 }
 
-/* Is the row left out of a poll that is not a full one? */
+/* How much a read of the poll plan reads: every row, all but the slow
+ * ones, or only the statuses (a charger whose connectors are all idle). */
+enum poll_kind { POLL_STATUS, POLL_FAST, POLL_FULL };
+
+/* Is the row left out of a poll of this kind? */
 static bool
-skipped(const struct sb_row *row, bool full)
+skipped(const struct sb_row *row, enum poll_kind kind)
 {
-	return !full && sb_what_is_slow(row->reg->what);
+	enum sb_what w = row->reg->what;
+
+	if (kind == POLL_STATUS)
+		return w != SB_W_STATUS && w != SB_W_C_STATUS;
+	return kind == POLL_FAST && sb_what_is_slow(w);
 }
 
 /* Reads a block the device refused as a whole: in runs of adjacent rows
  * (no unlisted address in between), and a run it refuses row by row; a
- * row it refuses alone is unsupported.  Unless full, a run neither starts
- * nor ends with a slow row.  0 or a driver error. */
+ * row it refuses alone is unsupported.  A run neither starts nor ends
+ * with a row the poll's kind skips.  0 or a driver error. */
 static int
 read_runs(struct sb_dev *dev, modbus_t *ctx, struct sb_block *blk,
-    struct sb_row *rows, bool full)
+    struct sb_row *rows, enum poll_kind kind)
 {
 	uint16_t buf[SB_MAX_READ_REGS];
 
 	for (unsigned i = 0; i < blk->n_rows;) {
 		unsigned n = 1, end;
 
-		if (rows[i].unsupported || skipped(&rows[i], full)) {
+		if (rows[i].unsupported || skipped(&rows[i], kind)) {
 			i++;
 			continue;
 		}
@@ -356,7 +364,7 @@ read_runs(struct sb_dev *dev, modbus_t *ctx, struct sb_block *blk,
 		    !rows[i + n].unsupported && !rows[i + n].alone &&
 		    rows[i + n].addr <= rows[i].addr + run_regs(rows + i, n))
 			n++;
-		while (n > 1 && skipped(&rows[i + n - 1], full))
+		while (n > 1 && skipped(&rows[i + n - 1], kind))
 			n--;
 		end = rows[i].addr + run_regs(rows + i, n);
 		if (read_ro(dev, ctx, blk->fc, rows[i].addr,
@@ -381,13 +389,14 @@ read_runs(struct sb_dev *dev, modbus_t *ctx, struct sb_block *blk,
 	return 0;
 }
 
-/* Reads every block of a plan and stores the rows; unless full, the
- * slow rows at either end of a block are left out (a block of slow rows
- * only is not read).  A span the device refuses (illegal data address) is
- * read row by row from then on; a row it refuses alone is marked
- * unsupported and left unknown. */
+/* Reads every block of a plan and stores the rows; the rows a poll of
+ * this kind skips are left out at either end of a block (a block of
+ * skipped rows only is not read).  A span the device refuses (illegal
+ * data address) is read row by row from then on; a row it refuses alone
+ * is marked unsupported and left unknown. */
 static int
-read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan, bool full)
+read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan,
+    enum poll_kind kind)
 {
 	uint16_t buf[SB_MAX_READ_REGS];
 	int rc;
@@ -399,9 +408,9 @@ read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan, bool full)
 		if (!blk->split) {
 			unsigned first = 0, n = blk->n_rows;
 
-			while (first < n && skipped(&rows[first], full))
+			while (first < n && skipped(&rows[first], kind))
 				first++;
-			while (n > first && skipped(&rows[n - 1], full))
+			while (n > first && skipped(&rows[n - 1], kind))
 				n--;
 			if (first == n)
 				continue;
@@ -426,7 +435,7 @@ read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan, bool full)
 			}
 			blk->split = true;
 		}
-		if ((rc = read_runs(dev, ctx, blk, rows, full)) != 0)
+		if ((rc = read_runs(dev, ctx, blk, rows, kind)) != 0)
 			return rc;
 	}
 	return 0;
@@ -633,7 +642,7 @@ sb_drv_identify(struct sb_dev *dev, modbus_t *ctx, int comm_timeout_s)
 		return 0;
 	}
 	dev->rd.product_type[0] = dev->rd.firmware[0] = dev->rd.serial[0] = 0;
-	if ((rc = read_plan(dev, ctx, &dev->id_plan, true)) != 0)
+	if ((rc = read_plan(dev, ctx, &dev->id_plan, POLL_FULL)) != 0)
 		return rc;
 	if (dev->want_serial[0] != '\0' &&
 	    strcmp(dev->want_serial, dev->rd.serial) != 0) {
@@ -817,6 +826,22 @@ meter_plausible(const struct sb_dev *dev, char *why, size_t len)
 	return ok;
 }
 
+/* Is the charger idle: read before, every connector Available and
+ * drawing nothing, by registers of its own (not a status derived from
+ * power)?  Then a poll reads the statuses only until one changes. */
+static bool
+idle(const struct sb_dev *dev)
+{
+	if (dev->is_meter || dev->rd.polls == 0 ||
+	    !answers(dev, SB_W_C_STATUS))
+		return false;
+	for (int k = 0; k < dev->n_conn; k++)
+		if (dev->rd.conn[k].status != SB_STATUS_AVAILABLE ||
+		    dev->rd.conn[k].power_w > 0)
+			return false;
+	return true;
+}
+
 /* Polls the device: status, power, energy, voltages, currents... */
 int
 sb_drv_poll(struct sb_dev *dev, modbus_t *ctx, int64_t now_ms)
@@ -827,9 +852,11 @@ sb_drv_poll(struct sb_dev *dev, modbus_t *ctx, int64_t now_ms)
 	int rc;
 
 	bool full = dev->polls_to_full == 0;
+	enum poll_kind kind = full ? POLL_FULL : idle(dev) ? POLL_STATUS :
+	    POLL_FAST;
 
 	dev->not_a_number = NULL;
-	if ((rc = read_plan(dev, ctx, &dev->poll_plan, full)) != 0)
+	if ((rc = read_plan(dev, ctx, &dev->poll_plan, kind)) != 0)
 		return rc;
 	if (dev->is_meter && dev->model->n_regs > 0 &&
 	    sb_reg_find(dev->model, SB_W_M_TOTAL_POWER) == NULL)
@@ -839,7 +866,8 @@ sb_drv_poll(struct sb_dev *dev, modbus_t *ctx, int64_t now_ms)
 		/* a session began or ended: its energy now, not later */
 		if (!full && status_changed(&old, &dev->rd, dev->n_conn)) {
 			full = true;
-			if ((rc = read_plan(dev, ctx, &dev->poll_plan, true)) != 0)
+			if ((rc = read_plan(dev, ctx, &dev->poll_plan,
+			    POLL_FULL)) != 0)
 				return rc;
 			derive(dev);
 		}

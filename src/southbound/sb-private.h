@@ -199,8 +199,11 @@ struct sb_row {
 	bool unsupported;      /* the device refused it alone */
 	bool alone;            /* read on its own (a run with it was refused) */
 };
-#define SB_MAX_ROWS 256
-#define SB_MAX_BLOCKS 64
+/* Enough for the largest plan (a DC charger with 8 connectors: 66 rows
+ * in 9 requests); tests/southbound checks every table fits.  Two plans
+ * per device, so the bounds are most of a device's memory. */
+#define SB_MAX_ROWS 80
+#define SB_MAX_BLOCKS 16
 struct sb_plan {
 	struct sb_row rows[SB_MAX_ROWS];
 	size_t n_rows;

@@ -277,6 +277,9 @@ struct sb_charger_reading {
 	uint64_t commands_done;   /* sequence of the last finished command */
 	int command_result;       /* its result: 0 or an sb_err */
 	int64_t updated_ms;       /* monotonic time of the last good poll */
+	int64_t bus_cycle_ms;     /* RS-485: how long its bus takes to give
+	                             each of its devices a turn, as last
+	                             measured; 0 on TCP */
 };
 
 /* The meter as last seen. */
@@ -345,7 +348,9 @@ int sb_set_offline_limit(struct sb *sb, size_t charger, int connector,
  * offline before it ran).  url only for SB_CMD_FIRMWARE. */
 int sb_submit_command(struct sb *sb, size_t charger, int connector,
     enum sb_command cmd, int arg, const char *url, uint64_t *seq);
-/* Wakes every worker to poll now instead of at its next interval. */
+/* Wakes the chargers' workers to poll now; a charger polled so polls
+ * on its own again only after 1.5 poll intervals without a request, so
+ * requests made once per interval set the pace. */
 void sb_poll_now(struct sb *sb);
 
 /* Copies the readings of chargers that changed since the last call into

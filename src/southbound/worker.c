@@ -47,6 +47,7 @@ struct sb_link;
 struct sb_slot {
 	struct sb_dev dev;          /* the worker's own */
 	struct sb_link *link;
+	int64_t turn_ms;            /* RTU: how long its last turn took */
 	/* setpoints: latest wins */
 	double sp[SB_MAX_CONNECTORS];
 	uint64_t sp_gen[SB_MAX_CONNECTORS];     /* 0 = none submitted */
@@ -96,6 +97,8 @@ struct sb_link {
 	int port;
 	struct sb_serial_conf serial;  /* device string owned */
 	int gap_ms;                    /* silence between RTU frames */
+	int64_t cycle_ms;              /* RTU: the sum of its devices' last
+	                                  turns (worker's own) */
 	int64_t last_io_ms;
 	int pending_fd;                /* tcp-listen: handed over, -1 */
 	struct sb_slot **slots;
@@ -399,6 +402,7 @@ publish(struct sb *sb, struct sb_slot *s)
 	s->dev.rd.failures = s->failures;
 	s->dev.rd.identified = s->dev.identified;
 	s->dev.rd.io = s->dev.mrd.io = s->dev.io;
+	s->dev.rd.bus_cycle_ms = s->link->cycle_ms;
 	if (s->dev.is_meter)
 		s->msnap = s->dev.mrd;
 	else
@@ -624,10 +628,11 @@ charger_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 	struct sb_dev *d = &s->dev;
 	modbus_t *ctx;
 	int n = d->n_conn, rc = 0;
-	bool poll_due, refresh;
+	bool poll_due, requested, refresh;
 
 	pthread_mutex_lock(&sb->lock);
-	poll_due = now >= s->next_poll_ms || s->poll_req;
+	requested = s->poll_req;
+	poll_due = now >= s->next_poll_ms || requested;
 	s->poll_req = false;
 	pthread_mutex_unlock(&sb->lock);
 	if (link_open(l) != 0) {
@@ -713,7 +718,10 @@ charger_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 	}
 
 	if (poll_due) {
-		s->next_poll_ms = now + c->poll_interval_ms;
+		/* polled on request (after each meter reading): the own
+		 * interval only takes over when the requests stop */
+		s->next_poll_ms = now + c->poll_interval_ms +
+		    (requested ? c->poll_interval_ms / 2 : 0);
 		if ((rc = sb_drv_poll(d, ctx, mono_now_ms())) != 0)
 			goto failed;
 	}
@@ -872,6 +880,20 @@ link_due(struct sb *sb, struct sb_link *l, int64_t now, int64_t *next,
 	return n_due;
 }
 
+/* An RS-485 bus's cycle: the time its devices' last turns took together,
+ * what the bus needs to give each of them one (a silent slave's costs its
+ * response timeout). */
+static void
+bus_cycle(struct sb_link *l, struct sb_slot *s, int64_t took_ms)
+{
+	int64_t sum = 0;
+
+	s->turn_ms = took_ms;
+	for (size_t i = 0; i < l->n_slots; i++)
+		sum += l->slots[i]->turn_ms;
+	l->cycle_ms = sum;
+}
+
 /* Gives each due device of link l a turn (called without the lock, by the
  * one thread that holds the link). */
 static void
@@ -879,10 +901,14 @@ link_serve(struct sb_link *l, struct sb_slot **due, size_t n_due)
 {
 	for (size_t i = 0; i < n_due &&
 	    !__atomic_load_n(&l->sb->stop, __ATOMIC_RELAXED); i++) {
+		int64_t start = mono_now_ms();
+
 		if (due[i]->dev.is_meter)
-			meter_turn(l, due[i], mono_now_ms());
+			meter_turn(l, due[i], start);
 		else
-			charger_turn(l, due[i], mono_now_ms());
+			charger_turn(l, due[i], start);
+		if (l->kind == SB_LINK_RTU)
+			bus_cycle(l, due[i], mono_now_ms() - start);
 	}
 }
 
@@ -1518,15 +1544,14 @@ sb_submit_command(struct sb *sb, size_t charger, int connector,
 	return 0;
 }
 
-/* Wakes every worker for an immediate poll. */
+/* Wakes every charger's worker for an immediate poll (not the meter's:
+ * its reading is what the chargers' are paired with). */
 void
 sb_poll_now(struct sb *sb)
 {
 	pthread_mutex_lock(&sb->lock);
 	for (size_t i = 0; i < sb->n_chargers; i++)
 		sb->chargers[i].poll_req = true;
-	if (sb->meter != NULL)
-		sb->meter->poll_req = true;
 	for (size_t i = 0; i < sb->n_links; i++)
 		wake_link(sb->links[i]);
 	pthread_mutex_unlock(&sb->lock);

@@ -193,10 +193,8 @@ store_setting_get(struct store *st, const char *key, const char *file_value,
 	*value = NULL;
 	if (source != NULL)
 		*source = STORE_SETTING_FILE;
-	rc = sqlite3_prepare_v2(st->db, "SELECT value, file_value FROM "
-	    "settings WHERE key = ?1", -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return store_sqlite_error(st, rc, "reading a setting", cause);
+	if ((s = store_stmt(st, SQ_SETTING_GET, &rc, cause)) == NULL)
+		return rc;
 	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW && same((const char *)sqlite3_column_text(s, 1),
@@ -208,7 +206,7 @@ store_setting_get(struct store *st, const char *key, const char *file_value,
 	} else if (rc == SQLITE_ROW) {
 		rc = SQLITE_DONE; /* the file changed: its value wins */
 	}
-	sqlite3_finalize(s);
+	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlite_error(st, rc, "reading a setting", cause);
 	if (*value == NULL && file_value != NULL)

@@ -24,6 +24,7 @@ enum store_stmt {
 	SQ_COUNTER_SET,
 	SQ_PROFILE_GET,
 	SQ_PROFILE_PUT,
+	SQ_SETTING_GET,
 	SQ_MAX
 };
 

@@ -146,6 +146,8 @@ static const char *const stmt_sql[SQ_MAX] = {
 	[SQ_PROFILE_PUT] = "INSERT OR REPLACE INTO profiles (id, connector, "
 	    "purpose, stack_level, tx_id, json, valid_from_ms, valid_to_ms) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[SQ_SETTING_GET] = "SELECT value, file_value FROM settings "
+	    "WHERE key = ?1",
 };
 
 sqlite3_stmt *

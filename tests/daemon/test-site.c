@@ -299,6 +299,9 @@ test_run_order(void)
 	    site.out[1].setpoint_ma / 1000.0, 0.0001);
 }
 
+/* The bus cycle the chargers' readings report (0: TCP). */
+static int64_t feed_bus_cycle_ms;
+
 /* Every charger read at t_ms, each connector charging at w W. */
 static void
 feed_chargers(int64_t t_ms, double w)
@@ -311,6 +314,7 @@ feed_chargers(int64_t t_ms, double w)
 		r.online = true;
 		r.polls = 1;
 		r.updated_ms = t_ms;
+		r.bus_cycle_ms = feed_bus_cycle_ms;
 		for (int j = 0; j < SB_MAX_CONNECTORS; j++) {
 			r.conn[j].status = SB_STATUS_CHARGING;
 			r.conn[j].power_w = w;
@@ -399,6 +403,46 @@ test_snapshot(void)
 	CU_ASSERT_EQUAL(site.meter_household_w, 9000);
 	CU_ASSERT_FALSE(site.household_clamped);
 	CU_ASSERT_EQUAL(site.snapshots, 6);
+}
+
+/* On a slow RS-485 bus the cycle adapts: the control cycle is the bus's
+ * when that is longer than the meter's poll interval, a meter reading
+ * waits a bus cycle for the chargers' readings (a newer one meanwhile is
+ * not taken), and the same timing without a bus drops the reading. */
+static void
+test_slow_bus(void)
+{
+	char *cause = NULL;
+	uint64_t skewed;
+
+	site_free(&site);
+	CU_ASSERT_EQUAL_FATAL(site_init(&site, &cfg, NULL, &cause), 0);
+	feed_bus_cycle_ms = 0;
+	feed_chargers(20000, 7000);
+	CU_ASSERT_EQUAL(site_bus_cycle_ms(&site), 0);
+	CU_ASSERT_EQUAL(site_cycle_ms(&site), cfg.meter.poll_interval_ms);
+	feed_bus_cycle_ms = 3000;
+	feed_chargers(20000, 7000);
+	CU_ASSERT_EQUAL(site_bus_cycle_ms(&site), 3000);
+	CU_ASSERT_EQUAL(site_cycle_ms(&site), 3000);
+	/* the meter at 20.5 s and again at 21.5 s; the chargers come at
+	 * 22.8 s, 2.3 s after the first: it pairs, household 2000 W */
+	feed_meter(1, 20500, 2000 + 4 * 7000);
+	feed_meter(2, 21500, 9000 + 4 * 7000);
+	CU_ASSERT_FALSE(site_take_household(&site));
+	CU_ASSERT_EQUAL(site.snapshots_skewed, 0);
+	feed_chargers(22800, 7000);
+	CU_ASSERT_TRUE(site_take_household(&site));
+	CU_ASSERT_EQUAL(site.meter_household_w, 2000);
+	/* without a bus the same 2.3 s is too late: dropped */
+	feed_bus_cycle_ms = 0;
+	feed_chargers(30000, 7000);
+	skewed = site.snapshots_skewed;
+	feed_meter(3, 30500, 9000 + 4 * 7000);
+	feed_chargers(32800, 7000);
+	CU_ASSERT_FALSE(site_take_household(&site));
+	CU_ASSERT_EQUAL(site.snapshots_skewed, skewed + 1);
+	CU_ASSERT_EQUAL(site.meter_household_w, 2000);
 }
 
 /* Status figures say what they are: the household as estimated (never
@@ -940,6 +984,7 @@ static const struct cu_test site_tests[] = {
 	{ "phase switching: pause, write, read back, dwell", test_phase_switch },
 	{ "phase switching only on the AC Single Charger",
 	  test_phase_switch_config },
+	{ "the cycle adapts to a slow bus", test_slow_bus },
 	{ NULL, NULL },
 };
 

@@ -20,7 +20,9 @@ start_csms() {
 	NODE_PATH="$csms_deps/node_modules" node "$S/tests/csms/csms.js" "$@" \
 	    <"$tmp/csms.in" >"$tmp/csms.log" 2>&1 &
 	csms_pid=$!
-	sleep 1000 >"$tmp/csms.in" &
+	# (for as long as the run lasts: when the holder goes, the CSMS
+	# reads the end of its input and exits; stopped by PID)
+	sleep infinity >"$tmp/csms.in" &
 	holder_pid=$!
 	extra_pids="$csms_pid $holder_pid"
 	wait_for 20 csms_port || { fail "CSMS not listening"; exit 1; }

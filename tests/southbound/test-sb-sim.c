@@ -405,6 +405,13 @@ test_reads(void)
 	CU_ASSERT(fabs(rd.max_power_w - 11000) < 1);
 	sb_charger_snapshot(sb, WALLBOX, &rd);
 	CU_ASSERT(!rd.ro_uses_fc03);
+	CU_ASSERT_EQUAL(rd.bus_cycle_ms, 0); /* TCP: no bus */
+	/* the RS-485 bus (rtu1 and the meter) measures its cycle: at least
+	 * the wire time of one shortest exchange (8-byte request, 7-byte
+	 * answer, 11 bits a byte at 9600 baud) for each of its two devices */
+	CU_ASSERT_FATAL(fresh(RTU1, 2, &rd));
+	CU_ASSERT(rd.bus_cycle_ms >= 2 * (8 + 7) * 11 * 1000 / 9600);
+	CU_ASSERT(rd.bus_cycle_ms < 10000);
 }
 
 /* Limits land in the right register with the right scale. */
@@ -699,8 +706,44 @@ test_meter_rtu(void)
 	json_decref(j);
 }
 
+/* An idle charger (the Single, no car) is read for its statuses only
+ * between full polls; a car plugged in is seen in full at once. */
+static void
+test_idle_polls(void)
+{
+	struct sb_charger_reading rd;
+	json_t *j;
+	double r0, w0, r1, w1;
+
+	CU_ASSERT_FATAL(fresh(SINGLE, 1, &rd));
+	CU_ASSERT_EQUAL(rd.conn[0].status, SB_STATUS_AVAILABLE);
+	j = sim_cmd("get single1");
+	r0 = jnum(j, "requests");
+	w0 = jnum(j, "writes");
+	json_decref(j);
+	CU_ASSERT_FATAL(fresh(SINGLE, SB_SLOW_EVERY, &rd));
+	j = sim_cmd("get single1");
+	r1 = jnum(j, "requests");
+	w1 = jnum(j, "writes");
+	json_decref(j);
+	/* a status poll is two reads (10000 and 11000); one full poll of
+	 * about eight in the ten: well under four a poll (a fast poll of
+	 * an idle Single would be six or more) */
+	CU_ASSERT((r1 - r0) - (w1 - w0) < 4.0 * SB_SLOW_EVERY);
+	CU_ASSERT((r1 - r0) - (w1 - w0) >= 2.0 * SB_SLOW_EVERY);
+
+	json_decref(sim_cmd("plug single1 1 evmax=7400"));
+	CU_ASSERT_FATAL(fresh(SINGLE, 2, &rd));
+	CU_ASSERT_NOT_EQUAL(rd.conn[0].status, SB_STATUS_AVAILABLE);
+	CU_ASSERT(rd.conn[0].power_w > 0);
+	json_decref(sim_cmd("unplug single1"));
+	CU_ASSERT_FATAL(fresh(SINGLE, 2, &rd));
+	CU_ASSERT_EQUAL(rd.conn[0].status, SB_STATUS_AVAILABLE);
+}
+
 static const struct cu_test tests[] = {
 	{ "reads match the simulator", test_reads },
+	{ "an idle charger read for its statuses", test_idle_polls },
 	{ "writes land with the right scale", test_writes },
 	{ "commands", test_commands },
 	{ "offline and back, other links unaffected", test_offline_back },

@@ -215,6 +215,37 @@ test_plan(void)
 		CU_ASSERT(p.blocks[i].count <= SB_MAX_READ_REGS);
 }
 
+/* Every read row of every table, at the model's most connectors, fits
+ * in a plan: none is dropped for want of room. */
+static void
+test_plan_fits(void)
+{
+	for (int m = 0; m < SB_MODEL_COUNT + 3; m++) {
+		const struct sb_model_desc *d = m < SB_MODEL_COUNT ?
+		    sb_model_desc((enum sb_model)m) :
+		    sb_meter_desc((enum sb_meter_type)(m - SB_MODEL_COUNT + 1));
+		int n = m < SB_MODEL_COUNT ?
+		    sb_model_max_connectors((enum sb_model)m) : 0;
+
+		for (int ph = SB_PH_IDENTITY; ph <= SB_PH_POLL; ph++) {
+			struct sb_plan p;
+			size_t want = 0, in_blocks = 0;
+
+			for (size_t i = 0; i < d->n_regs; i++)
+				if (d->regs[i].phase == (enum sb_phase)ph &&
+				    d->regs[i].read_fc != 0)
+					want += d->regs[i].per_connector ?
+					    (size_t)n : 1;
+			sb_plan_reads(d, (enum sb_phase)ph, n, &p);
+			CU_ASSERT_EQUAL(p.n_rows, want);
+			CU_ASSERT(p.n_blocks < SB_MAX_BLOCKS);
+			for (size_t b = 0; b < p.n_blocks; b++)
+				in_blocks += p.blocks[b].n_rows;
+			CU_ASSERT_EQUAL(in_blocks, p.n_rows);
+		}
+	}
+}
+
 /* A bad description names every problem with its valid range. */
 static void
 test_conf_errors(void)
@@ -1362,6 +1393,7 @@ static const struct cu_test offline_tests[] = {
 	{ "register tables", test_tables },
 	{ "decoding and encoding", test_decode },
 	{ "request planning", test_plan },
+	{ "every table fits a plan", test_plan_fits },
 	{ "description errors", test_conf_errors },
 	{ NULL, NULL },
 };
