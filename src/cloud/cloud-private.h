@@ -32,6 +32,30 @@
 
 #define MAX_PROTOCOLS 8
 
+/* A local limit told to the backend (limits.c). */
+enum cloud_limit_source {
+	CLOUD_LIMIT_EMS,   /* the gateway's energy management: shares,
+	                    * meter budget, circuits, phases */
+	CLOUD_LIMIT_OTHER, /* the operator's local limit or pause */
+};
+struct cloud_limit {
+	enum cloud_limit_source source;
+	int32_t limit_w;
+	bool grid_critical;
+	int64_t until_epoch_ms; /* 0: no end known */
+};
+/* Per EVSE: what the backend was last told, and when. */
+struct cloud_limit_told {
+	bool told;              /* a NotifyChargingLimit not yet cleared */
+	struct cloud_limit limit;
+	bool sent;              /* anything sent since start */
+	int64_t last_ms;        /* monotonic, the last frame */
+};
+/* A new frame only for a change of more than this (percent of the limit
+ * told), and at most one per EVSE per interval. */
+#define CLOUD_LIMIT_SIGNIFICANCE_PCT 10
+#define CLOUD_LIMIT_MIN_INTERVAL_MS 5000
+
 struct cloud {
 	const struct services *svc; /* the loop's, borrowed */
 	const struct cfg *cfg;
@@ -49,7 +73,7 @@ struct cloud {
 	struct lws_protocols protocols[MAX_PROTOCOLS];
 	struct sc_set profiles;
 	struct sc_connector *scc;    /* n_conns */
-	bool *held;                  /* n_conns: told the backend (2.0.1) */
+	struct cloud_limit_told *limits; /* n_conns: local limits (2.0.1) */
 	struct sc_profile **pending; /* n_conns: remote start's TxProfile */
 	int n_pending;
 	bool *avail_scheduled;       /* n_conns: inoperative at the tx's end */
@@ -107,15 +131,20 @@ void cloud_availability_load(struct cloud *c);
 /* Applies the scheduled changes whose transaction has ended. */
 void cloud_availability_tick(struct cloud *c);
 
+/* ---- limits.c ------------------------------------------------------- */
+
+/* 2.0.1 K12 / K13: tells the backend (NotifyChargingLimit,
+ * ClearedChargingLimit) when a local limit starts or stops holding an EVSE
+ * below its profiles, or changes significantly; rate-limited per EVSE. */
+void cloud_limits_update(struct cloud *c, int64_t now_ms, int64_t epoch_ms);
+
 /* ---- station.c ------------------------------------------------------ */
 
 /* Creates the station model: the site as connector 0, then each
  * connector, stale until read (the session gives them their last known
  * state). */
 void cloud_station_init(struct cloud *c);
-/* Fills the station model with the connectors' latest readings and tells
- * the backend about local limits that hold a connector below its
- * profiles (2.0.1). */
+/* Fills the station model with the connectors' latest readings. */
 void cloud_station_update(struct cloud *c);
 
 #endif
