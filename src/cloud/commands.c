@@ -78,10 +78,29 @@ cloud_on_remote_stop(void *ud, int connector)
 	return command(ud, connector, SB_CMD_STOP, "stop");
 }
 
+/* Unlock: a charger holds the cable while it charges, so a connector
+ * still charging (1.6 §5.19: its transaction was just ended) is stopped
+ * first; the charger runs its commands in order. */
 enum ocpp_result
 cloud_on_unlock(void *ud, int connector)
 {
-	return command(ud, connector, SB_CMD_UNLOCK, "unlock");
+	struct cloud *c = ud;
+	enum ocpp_result r;
+
+	if (connector >= 1 && connector <= c->site->n_conns) {
+		switch (c->site->bconns[connector - 1].state) {
+		case BAL_ST_CHARGING:
+		case BAL_ST_SUSPENDED_EV:
+		case BAL_ST_SUSPENDED_EVSE:
+			r = command(c, connector, SB_CMD_STOP, "stop to unlock");
+			if (r != OCPP_ACCEPTED)
+				return r;
+			break;
+		default:
+			break;
+		}
+	}
+	return command(c, connector, SB_CMD_UNLOCK, "unlock");
 }
 
 /* Writes the connectors (1-based) for which set[k] holds to key as a
