@@ -342,6 +342,10 @@ int sb_submit_setpoint(struct sb *sb, size_t charger, int connector,
  * next turn and on every reconnect (the value in force again: no write). */
 int sb_set_offline_limit(struct sb *sb, size_t charger, int connector,
     double limit);
+/* True when charger's model lists a register for cmd (the manual's
+ * table, e.g. 30002 firmware URL on the AC Wallbox only). */
+bool sb_charger_has_command(const struct sb *sb, size_t charger,
+    enum sb_command cmd);
 /* Queues a command for an online charger (SB_ERR_OFFLINE otherwise);
  * *seq (may be NULL) is the number commands_done reaches when it has run,
  * with command_result 0 or SB_ERR_DEVICE (also when the charger went

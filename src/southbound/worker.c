@@ -1504,6 +1504,14 @@ sb_set_offline_limit(struct sb *sb, size_t charger, int connector,
 	return 0;
 }
 
+bool
+sb_charger_has_command(const struct sb *sb, size_t charger,
+    enum sb_command cmd)
+{
+	return sb != NULL && charger < sb->n_chargers &&
+	    sb_drv_command_row(sb->chargers[charger].dev.model, cmd) != NULL;
+}
+
 /* Queues a command for a charger. */
 int
 sb_submit_command(struct sb *sb, size_t charger, int connector,
