@@ -12,7 +12,7 @@ libdaemon_la_SOURCES = \
 	src/site/energy.c src/site/phase.c \
 	src/cloud/cloud.h src/cloud/cloud-private.h src/cloud/cloud.c \
 	src/cloud/queue.c src/cloud/profiles.c src/cloud/commands.c \
-	src/cloud/station.c src/cloud/limits.c \
+	src/cloud/station.c src/cloud/limits.c src/cloud/firmware.c \
 	src/services.h src/control.c src/control.h \
 	src/http/http.h src/http/http-private.h src/http/http.c \
 	src/http/metrics.c src/http/live.c \

@@ -56,6 +56,37 @@ struct cloud_limit_told {
 #define CLOUD_LIMIT_SIGNIFICANCE_PCT 10
 #define CLOUD_LIMIT_MIN_INTERVAL_MS 5000
 
+/* A firmware update, per charger (firmware.c). */
+enum cloud_fw_step {
+	CLOUD_FW_NONE,            /* not part of the update */
+	CLOUD_FW_PENDING,         /* the URL not yet queued */
+	CLOUD_FW_WRITING,         /* 30002 queued */
+	CLOUD_FW_DOWNLOADING,     /* the charger took the URL */
+	CLOUD_FW_INSTALLING,      /* status 9 seen, or it restarted */
+	CLOUD_FW_INSTALLED,       /* back with another version */
+	CLOUD_FW_DOWNLOAD_FAILED,
+	CLOUD_FW_INSTALL_FAILED,
+};
+struct cloud_fw_charger {
+	enum cloud_fw_step step;
+	int64_t since_ms;         /* monotonic, the step began */
+	uint64_t seq;             /* the write's command sequence */
+	bool went_away;           /* offline / reconnected since installing */
+	char old_version[48];     /* register 130 before the update */
+};
+struct cloud_fw {
+	bool active;
+	bool refused;             /* 1.6: DownloadFailed to tell */
+	char *url;
+	int64_t retrieve_epoch_ms;
+	int told;                 /* the last stage told the backend */
+	struct cloud_fw_charger *ch; /* n_chargers */
+};
+/* How long a charger may take to show it installs (status 9 or a
+ * restart) after taking the URL, and to come back after that. */
+#define CLOUD_FW_DOWNLOAD_MS (15 * 60 * 1000)
+#define CLOUD_FW_INSTALL_MS (30 * 60 * 1000)
+
 struct cloud {
 	const struct services *svc; /* the loop's, borrowed */
 	const struct cfg *cfg;
@@ -77,6 +108,7 @@ struct cloud {
 	struct sc_profile **pending; /* n_conns: remote start's TxProfile */
 	int n_pending;
 	bool *avail_scheduled;       /* n_conns: inoperative at the tx's end */
+	struct cloud_fw fw;          /* the firmware update in progress */
 	enum sc_version scv;
 	bool last_online, last_accepted;
 };
@@ -113,8 +145,6 @@ enum ocpp_result cloud_on_unlock(void *ud, int connector);
 enum ocpp_result cloud_on_availability(void *ud, int connector,
     bool operative);
 void cloud_on_reset(void *ud, bool hard);
-enum ocpp_result cloud_on_firmware(void *ud, const char *url,
-    int64_t retrieve_ms);
 int cloud_on_config_get(void *ud, const struct ocpp_ext_key *k, char *buf,
     size_t len);
 enum ocpp_result cloud_on_config_set(void *ud, const struct ocpp_ext_key *k,
@@ -137,6 +167,16 @@ void cloud_availability_tick(struct cloud *c);
  * ClearedChargingLimit) when a local limit starts or stops holding an EVSE
  * below its profiles, or changes significantly; rate-limited per EVSE. */
 void cloud_limits_update(struct cloud *c, int64_t now_ms, int64_t epoch_ms);
+
+/* ---- firmware.c ----------------------------------------------------- */
+
+/* The session's update_firmware callback: the chargers whose model has
+ * the firmware register get the URL (at retrieve_ms, epoch). */
+enum ocpp_result cloud_on_firmware(void *ud, const char *url,
+    int64_t retrieve_ms);
+/* Follows the update in progress from the chargers' readings and tells
+ * the backend each stage (FirmwareStatusNotification). */
+void cloud_firmware_tick(struct cloud *c, int64_t now_ms, int64_t epoch_ms);
 
 /* ---- station.c ------------------------------------------------------ */
 

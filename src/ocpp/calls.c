@@ -334,6 +334,7 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 	if (strcmp(a, "UpdateFirmware") == 0) {
 		const char *url;
 		int64_t when = 0;
+		int request_id = 0;
 		enum ocpp_result r = OCPP_REJECTED;
 
 		if (session_v16(s)) {
@@ -343,7 +344,7 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		} else {
 			json_t *fw = json_object_get(p, "firmware");
 
-			s->fw_request_id = (int)json_integer_value(json_object_get(p,
+			request_id = (int)json_integer_value(json_object_get(p,
 			    "requestId"));
 			url = json_string_value(json_object_get(fw, "location"));
 			parse_rfc3339(json_string_value(json_object_get(fw,
@@ -351,6 +352,10 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		}
 		if (s->cb->update_firmware != NULL)
 			r = s->cb->update_firmware(s->ud, url, when);
+		/* L01.FR.20: the statuses carry the requestId of the update
+		 * in progress, not that of one refused meanwhile. */
+		if (r == OCPP_ACCEPTED && !session_v16(s))
+			s->fw_request_id = request_id;
 		if (session_v16(s))
 			return json_object();	/* UpdateFirmware.conf is {} */
 		return status_payload(r == OCPP_ACCEPTED ? "Accepted" :

@@ -1528,7 +1528,8 @@ sb_submit_command(struct sb *sb, size_t charger, int connector,
 		return SB_ERR_UNSUPPORTED;
 	if (cmd == SB_CMD_PHASE && (arg < 0 || arg > 8))
 		return SB_ERR_RANGE;
-	if (cmd == SB_CMD_FIRMWARE && (url == NULL || strlen(url) > 256))
+	if (cmd == SB_CMD_FIRMWARE && (url == NULL || strlen(url) >
+	    SB_FW_URL_MAX))
 		return SB_ERR_RANGE;
 	pthread_mutex_lock(&sb->lock);
 	if (!s->snap.online) {
