@@ -134,7 +134,8 @@ TESTS += tests/integration/test-sessions-silent.sh \
 	tests/integration/test-provisioning.sh \
 	tests/integration/test-phase-switching.sh \
 	tests/integration/test-charging-limit.sh \
-	tests/integration/test-boot-unlock.sh
+	tests/integration/test-boot-unlock.sh \
+	tests/integration/test-firmware.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
@@ -151,6 +152,7 @@ EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-phase-switching.sh \
 	tests/integration/test-charging-limit.sh \
 	tests/integration/test-boot-unlock.sh \
+	tests/integration/test-firmware.sh \
 	tests/integration/test-pv-day.sh
 
 # make bench: the whole loop (daemon + simulator + the test CSMS).

@@ -135,7 +135,8 @@ follow(struct cloud *c, int ch, int64_t now_ms)
 	case CLOUD_FW_INSTALL_FAILED:
 		return;
 	case CLOUD_FW_PENDING:
-		rc = sb_submit_command(c->sb, (size_t)ch, 0, SB_CMD_FIRMWARE,
+		/* (30002 is charger-wide: connector 1 names the charger) */
+		rc = sb_submit_command(c->sb, (size_t)ch, 1, SB_CMD_FIRMWARE,
 		    0, c->fw.url, &f->seq);
 		if (rc == 0)
 			set_step(c, ch, CLOUD_FW_WRITING, now_ms, "URL queued");
