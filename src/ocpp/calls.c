@@ -143,6 +143,12 @@ do_trigger(struct ocpp_session *s, const char *what, int k, bool has_k)
 			if (s->station->conn[i].meter_valid)
 				session_push_meter_values(s, i, "Trigger");
 	} else if (strcmp(what, "FirmwareStatusNotification") == 0) {
+		/* Idle once no update is under way (1.6 §4.5, 2.0.1
+		 * F06.FR.16): a finished one is not repeated. */
+		if (strcmp(s->fw_status, "Installed") == 0 ||
+		    strstr(s->fw_status, "Failed") != NULL ||
+		    strcmp(s->fw_status, "InvalidSignature") == 0)
+			strlcpy_ok(s->fw_status, "Idle", sizeof(s->fw_status));
 		session_push_firmware_status(s);
 	} else if (strcmp(what, "TransactionEvent") == 0) {
 		bool any = false;

@@ -31,10 +31,9 @@ start_sim "$tmp/site.json"
 cp "$tmp/edge.conf" "$tmp/base.conf"
 
 # statuses: the FirmwareStatusNotification statuses the CSMS got, in order,
-# space-separated; with_id: the same as status:requestId.
+# space-separated.
 fw_calls() { grep '"event":"call"' "$tmp/csms.log" | grep '"action":"FirmwareStatusNotification"'; }
 statuses() { fw_calls | sed 's/.*"status":"\([A-Za-z]*\)".*/\1/' | tr '\n' ' '; }
-with_id() { fw_calls | sed 's/.*"params":{\([^}]*\)}.*/\1/' | tr '\n' ' '; }
 ends_with() { case "$(statuses)" in *"$1 ") return 0 ;; esac; return 1; }
 connected() { [ "$(st cloud.state)" = connected ]; }
 online3() { [ "$(st chargers.0.online chargers.1.online chargers.2.online | tr '\n' ' ')" = "true true true " ]; }
@@ -88,10 +87,17 @@ run_version() {
 	    fail "$v: bay3 fw_updates $(sim_get bay3 fw_updates)"
 	grep -q "bay1: firmware update: installed (version V2-$v, was " "$tmp/d.log" ||
 	    fail "$v: no per-charger log line"
+	# Finished: a triggered status is Idle (1.6 §4.5, 2.0.1 F06.FR.16).
+	call TriggerMessage '{"requestedMessage":"FirmwareStatusNotification"}' |
+	    grep -q '"status":"Accepted"' && wait_for 5 ends_with Idle &&
+	    fw_calls | tail -1 | grep -q '"params":{"status":"Idle"}' &&
+	    pass "$v: triggered after the update: Idle" ||
+	    fail "$v: triggered: $(fw_calls | tail -1)"
 	if [ "$v" = 2.0.1 ]; then
-		[ "$(with_id | grep -o '"requestId":[0-9]*' | sort -u | tr '\n' ' ')" = '"requestId":7 ' ] &&
-		    pass "$v: every status with requestId 7" ||
-		    fail "$v: $(with_id)"
+		busy_n=$(fw_calls | grep -vc '"status":"Idle"')
+		[ "$(fw_calls | grep -v '"status":"Idle"' | grep -c '"requestId":7[,}]')" = "$busy_n" ] &&
+		    pass "$v: every status but Idle ($busy_n) with requestId 7" ||
+		    fail "$v: $(fw_calls | grep -v '"requestId":7[,}]')"
 	fi
 
 	# 2. bay2 comes back with its old version: InstallationFailed.
