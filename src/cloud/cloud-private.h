@@ -76,6 +76,7 @@ struct cloud_fw_charger {
 };
 struct cloud_fw {
 	bool active;
+	bool started;             /* the retrieve time came */
 	bool refused;             /* 1.6: DownloadFailed to tell */
 	char *url;
 	int64_t retrieve_epoch_ms;

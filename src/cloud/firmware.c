@@ -89,7 +89,6 @@ cloud_on_firmware(void *ud, const char *url, int64_t retrieve_ms)
 		    SB_CMD_FIRMWARE))
 			continue;
 		c->fw.ch[ch].step = CLOUD_FW_PENDING;
-		c->fw.ch[ch].since_ms = mono_now_ms();
 		c->fw.ch[ch].went_away = false;
 		strlcpy_ok(c->fw.ch[ch].old_version, s->readings[ch].firmware,
 		    sizeof(c->fw.ch[ch].old_version));
@@ -104,6 +103,7 @@ cloud_on_firmware(void *ud, const char *url, int64_t retrieve_ms)
 	c->fw.url = xstrdup(url);
 	c->fw.retrieve_epoch_ms = retrieve_ms;
 	c->fw.active = true;
+	c->fw.started = false;
 	c->fw.told = 0;
 	log_info("firmware update for %d charger%s from %s", targets,
 	    targets == 1 ? "" : "s", url);
@@ -220,6 +220,12 @@ cloud_firmware_tick(struct cloud *c, int64_t now_ms, int64_t epoch_ms)
 		if (c->st.version == OCPP_V201)
 			tell(c, 1, "DownloadScheduled");
 		return;
+	}
+	if (!c->fw.started) {
+		/* the time to reach each charger counts from now */
+		c->fw.started = true;
+		for (int ch = 0; ch < s->n_chargers; ch++)
+			c->fw.ch[ch].since_ms = now_ms;
 	}
 	for (int ch = 0; ch < s->n_chargers; ch++) {
 		follow(c, ch, now_ms);
