@@ -12,7 +12,7 @@ libdaemon_la_SOURCES = \
 	src/site/energy.c src/site/phase.c \
 	src/cloud/cloud.h src/cloud/cloud-private.h src/cloud/cloud.c \
 	src/cloud/queue.c src/cloud/profiles.c src/cloud/commands.c \
-	src/cloud/station.c \
+	src/cloud/station.c src/cloud/limits.c src/cloud/firmware.c \
 	src/services.h src/control.c src/control.h \
 	src/http/http.h src/http/http-private.h src/http/http.c \
 	src/http/metrics.c src/http/live.c \
@@ -132,7 +132,10 @@ TESTS += tests/integration/test-sessions-silent.sh \
 	tests/integration/test-sessions-auth.sh \
 	tests/integration/test-alm-dynamics.sh \
 	tests/integration/test-provisioning.sh \
-	tests/integration/test-phase-switching.sh
+	tests/integration/test-phase-switching.sh \
+	tests/integration/test-charging-limit.sh \
+	tests/integration/test-boot-unlock.sh \
+	tests/integration/test-firmware.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
@@ -147,6 +150,9 @@ EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-alm-dynamics.sh \
 	tests/integration/test-provisioning.sh \
 	tests/integration/test-phase-switching.sh \
+	tests/integration/test-charging-limit.sh \
+	tests/integration/test-boot-unlock.sh \
+	tests/integration/test-firmware.sh \
 	tests/integration/test-pv-day.sh
 
 # make bench: the whole loop (daemon + simulator + the test CSMS).

@@ -32,6 +32,62 @@
 
 #define MAX_PROTOCOLS 8
 
+/* A local limit told to the backend (limits.c). */
+enum cloud_limit_source {
+	CLOUD_LIMIT_EMS,   /* the gateway's energy management: shares,
+	                    * meter budget, circuits, phases */
+	CLOUD_LIMIT_OTHER, /* the operator's local limit or pause */
+};
+struct cloud_limit {
+	enum cloud_limit_source source;
+	int32_t limit_w;
+	bool grid_critical;
+	int64_t until_epoch_ms; /* 0: no end known */
+};
+/* Per EVSE: what the backend was last told, and when. */
+struct cloud_limit_told {
+	bool told;              /* a NotifyChargingLimit not yet cleared */
+	struct cloud_limit limit;
+	bool sent;              /* anything sent since start */
+	int64_t last_ms;        /* monotonic, the last frame */
+};
+/* A new frame only for a change of more than this (percent of the limit
+ * told), and at most one per EVSE per interval. */
+#define CLOUD_LIMIT_SIGNIFICANCE_PCT 10
+#define CLOUD_LIMIT_MIN_INTERVAL_MS 5000
+
+/* A firmware update, per charger (firmware.c). */
+enum cloud_fw_step {
+	CLOUD_FW_NONE,            /* not part of the update */
+	CLOUD_FW_PENDING,         /* the URL not yet queued */
+	CLOUD_FW_WRITING,         /* 30002 queued */
+	CLOUD_FW_DOWNLOADING,     /* the charger took the URL */
+	CLOUD_FW_INSTALLING,      /* status 9 seen, or it restarted */
+	CLOUD_FW_INSTALLED,       /* back with another version */
+	CLOUD_FW_DOWNLOAD_FAILED,
+	CLOUD_FW_INSTALL_FAILED,
+};
+struct cloud_fw_charger {
+	enum cloud_fw_step step;
+	int64_t since_ms;         /* monotonic, the step began */
+	uint64_t seq;             /* the write's command sequence */
+	bool went_away;           /* offline / reconnected since installing */
+	char old_version[48];     /* register 130 before the update */
+};
+struct cloud_fw {
+	bool active;
+	bool started;             /* the retrieve time came */
+	bool refused;             /* 1.6: DownloadFailed to tell */
+	char *url;
+	int64_t retrieve_epoch_ms;
+	int told;                 /* the last stage told the backend */
+	struct cloud_fw_charger *ch; /* n_chargers */
+};
+/* How long a charger may take to show it installs (status 9 or a
+ * restart) after taking the URL, and to come back after that. */
+#define CLOUD_FW_DOWNLOAD_MS (15 * 60 * 1000)
+#define CLOUD_FW_INSTALL_MS (30 * 60 * 1000)
+
 struct cloud {
 	const struct services *svc; /* the loop's, borrowed */
 	const struct cfg *cfg;
@@ -49,10 +105,11 @@ struct cloud {
 	struct lws_protocols protocols[MAX_PROTOCOLS];
 	struct sc_set profiles;
 	struct sc_connector *scc;    /* n_conns */
-	bool *held;                  /* n_conns: told the backend (2.0.1) */
+	struct cloud_limit_told *limits; /* n_conns: local limits (2.0.1) */
 	struct sc_profile **pending; /* n_conns: remote start's TxProfile */
 	int n_pending;
 	bool *avail_scheduled;       /* n_conns: inoperative at the tx's end */
+	struct cloud_fw fw;          /* the firmware update in progress */
 	enum sc_version scv;
 	bool last_online, last_accepted;
 };
@@ -89,8 +146,6 @@ enum ocpp_result cloud_on_unlock(void *ud, int connector);
 enum ocpp_result cloud_on_availability(void *ud, int connector,
     bool operative);
 void cloud_on_reset(void *ud, bool hard);
-enum ocpp_result cloud_on_firmware(void *ud, const char *url,
-    int64_t retrieve_ms);
 int cloud_on_config_get(void *ud, const struct ocpp_ext_key *k, char *buf,
     size_t len);
 enum ocpp_result cloud_on_config_set(void *ud, const struct ocpp_ext_key *k,
@@ -107,15 +162,30 @@ void cloud_availability_load(struct cloud *c);
 /* Applies the scheduled changes whose transaction has ended. */
 void cloud_availability_tick(struct cloud *c);
 
+/* ---- limits.c ------------------------------------------------------- */
+
+/* 2.0.1 K12 / K13: tells the backend (NotifyChargingLimit,
+ * ClearedChargingLimit) when a local limit starts or stops holding an EVSE
+ * below its profiles, or changes significantly; rate-limited per EVSE. */
+void cloud_limits_update(struct cloud *c, int64_t now_ms, int64_t epoch_ms);
+
+/* ---- firmware.c ----------------------------------------------------- */
+
+/* The session's update_firmware callback: the chargers whose model has
+ * the firmware register get the URL (at retrieve_ms, epoch). */
+enum ocpp_result cloud_on_firmware(void *ud, const char *url,
+    int64_t retrieve_ms);
+/* Follows the update in progress from the chargers' readings and tells
+ * the backend each stage (FirmwareStatusNotification). */
+void cloud_firmware_tick(struct cloud *c, int64_t now_ms, int64_t epoch_ms);
+
 /* ---- station.c ------------------------------------------------------ */
 
 /* Creates the station model: the site as connector 0, then each
  * connector, stale until read (the session gives them their last known
  * state). */
 void cloud_station_init(struct cloud *c);
-/* Fills the station model with the connectors' latest readings and tells
- * the backend about local limits that hold a connector below its
- * profiles (2.0.1). */
+/* Fills the station model with the connectors' latest readings. */
 void cloud_station_update(struct cloud *c);
 
 #endif

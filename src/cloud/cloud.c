@@ -164,6 +164,8 @@ on_tick(void *arg)
 		}
 	}
 	cloud_station_update(c);
+	cloud_limits_update(c, mono_now_ms(), wall_now_ms());
+	cloud_firmware_tick(c, mono_now_ms(), wall_now_ms());
 	cloud_availability_tick(c);
 	cloud_install_pending(c);
 	ocpp_session_service(c->s, mono_now_ms());
@@ -193,7 +195,8 @@ cloud_start(struct cloud *c, struct lws_context *lws, struct store *store,
 	c->scv = c->st.version == OCPP_V201 ? SC_V201 : SC_V16;
 	sc_set_init(&c->profiles);
 	c->scc = xcalloc((size_t)s->n_conns + 1, sizeof(*c->scc));
-	c->held = xcalloc((size_t)s->n_conns + 1, sizeof(*c->held));
+	c->limits = xcalloc((size_t)s->n_conns + 1, sizeof(*c->limits));
+	c->fw.ch = xcalloc((size_t)s->n_chargers + 1, sizeof(*c->fw.ch));
 	c->pending = xcalloc((size_t)s->n_conns + 1, sizeof(*c->pending));
 	if (cloud_profiles_load(c, cause) != 0)
 		return -1;
@@ -242,8 +245,11 @@ cloud_stop(struct cloud *c)
 	c->s = NULL;
 	sc_set_free(&c->profiles);
 	free(c->scc);
-	free(c->held);
-	c->held = NULL;
+	free(c->limits);
+	c->limits = NULL;
+	free(c->fw.ch);
+	free(c->fw.url);
+	memset(&c->fw, 0, sizeof(c->fw));
 	if (c->pending != NULL)
 		for (int k = 0; k < c->site->n_conns; k++)
 			sc_profile_free(c->pending[k]);

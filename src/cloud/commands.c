@@ -1,6 +1,7 @@
 /* The backend's commands turned into southbound commands and settings:
  * remote start/stop, unlock, availability (kept in the store), reset,
- * firmware update, and the load-balancing keys the backend may set. */
+ * and the load-balancing keys the backend may set (firmware.c: the
+ * firmware update). */
 #include "cloud/cloud-private.h"
 
 #include <jansson.h>
@@ -78,10 +79,29 @@ cloud_on_remote_stop(void *ud, int connector)
 	return command(ud, connector, SB_CMD_STOP, "stop");
 }
 
+/* Unlock: a charger holds the cable while it charges, so a connector
+ * still charging (1.6 §5.19: its transaction was just ended) is stopped
+ * first; the charger runs its commands in order. */
 enum ocpp_result
 cloud_on_unlock(void *ud, int connector)
 {
-	return command(ud, connector, SB_CMD_UNLOCK, "unlock");
+	struct cloud *c = ud;
+	enum ocpp_result r;
+
+	if (connector >= 1 && connector <= c->site->n_conns) {
+		switch (c->site->bconns[connector - 1].state) {
+		case BAL_ST_CHARGING:
+		case BAL_ST_SUSPENDED_EV:
+		case BAL_ST_SUSPENDED_EVSE:
+			r = command(c, connector, SB_CMD_STOP, "stop to unlock");
+			if (r != OCPP_ACCEPTED)
+				return r;
+			break;
+		default:
+			break;
+		}
+	}
+	return command(c, connector, SB_CMD_UNLOCK, "unlock");
 }
 
 /* Writes the connectors (1-based) for which set[k] holds to key as a
@@ -264,27 +284,6 @@ cloud_on_reset(void *ud, bool hard)
 	log_info("%s reset asked by the backend: restarting", hard ? "hard" :
 	    "soft");
 	c->svc->restart(c->svc->ud);
-}
-
-enum ocpp_result
-cloud_on_firmware(void *ud, const char *url, int64_t retrieve_ms)
-{
-	struct cloud *c = ud;
-	int sent = 0;
-
-	(void)retrieve_ms;
-	if (c->sb == NULL)
-		return OCPP_REJECTED;
-	for (int ch = 0; ch < c->site->n_chargers; ch++)
-		if (sb_submit_command(c->sb, (size_t)ch, 0, SB_CMD_FIRMWARE,
-		    0, url, NULL) == 0)
-			sent++;
-	log_info("firmware update handed to %d charger%s", sent,
-	    sent == 1 ? "" : "s");
-	if (sent == 0)
-		return OCPP_REJECTED;
-	(void)ocpp_session_firmware_status(c->s, "Installing");
-	return OCPP_ACCEPTED;
 }
 
 /* The index of an ext key in site_setting_keys. */

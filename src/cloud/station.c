@@ -1,6 +1,5 @@
 /* What the backend is told about the site: each connector's status and
- * meter values in the session's station model, and (2.0.1) the local
- * limits that hold a connector below its profiles. */
+ * meter values in the session's station model. */
 #include "config.h"
 
 #include "cloud/cloud-private.h"
@@ -49,38 +48,6 @@ static double
 val(double v)
 {
 	return isfinite(v) && v > 0 ? v : 0;
-}
-
-/* 2.0.1 K12: tells the backend (NotifyChargingLimit, source EMS) when a
- * local limit (household, PV, a circuit, the offline fallback) holds a
- * charging connector below what its profiles allow; once per episode. */
-static void
-notify_limits(struct cloud *c)
-{
-	const struct site *s = c->site;
-
-	if (c->st.version != OCPP_V201 || !s->have_run ||
-	    !ocpp_session_accepted(c->s))
-		return;
-	for (int k = 0; k < s->n_conns; k++) {
-		enum bal_reason reason;
-		bool below = site_held_below_profile(s, k, &reason);
-		char payload[160];
-
-		if (below && !c->held[k]) {
-			snprintf(payload, sizeof(payload), "{\"chargingLimit\":"
-			    "{\"chargingLimitSource\":\"EMS\",\"isGridCritical\":"
-			    "false},\"evseId\":%d}", k + 1);
-			if (ocpp_session_send_call(c->s, "NotifyChargingLimit",
-			    payload) == 0)
-				log_info("%s held below its profile by a local "
-				    "limit (%s): backend told",
-				    s->conns[k].label, bal_reason_name(reason));
-			else
-				continue; /* tried again on the next tick */
-		}
-		c->held[k] = below;
-	}
 }
 
 void
@@ -146,7 +113,6 @@ cloud_station_update(struct cloud *c)
 		}
 		oc->meter_valid = m->polls > 0 && !m->fault;
 	}
-	notify_limits(c);
 }
 
 void

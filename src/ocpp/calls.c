@@ -143,6 +143,12 @@ do_trigger(struct ocpp_session *s, const char *what, int k, bool has_k)
 			if (s->station->conn[i].meter_valid)
 				session_push_meter_values(s, i, "Trigger");
 	} else if (strcmp(what, "FirmwareStatusNotification") == 0) {
+		/* Idle once no update is under way (1.6 §4.5, 2.0.1
+		 * F06.FR.16): a finished one is not repeated. */
+		if (strcmp(s->fw_status, "Installed") == 0 ||
+		    strstr(s->fw_status, "Failed") != NULL ||
+		    strcmp(s->fw_status, "InvalidSignature") == 0)
+			strlcpy_ok(s->fw_status, "Idle", sizeof(s->fw_status));
 		session_push_firmware_status(s);
 	} else if (strcmp(what, "TransactionEvent") == 0) {
 		bool any = false;
@@ -334,6 +340,7 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 	if (strcmp(a, "UpdateFirmware") == 0) {
 		const char *url;
 		int64_t when = 0;
+		int request_id = 0;
 		enum ocpp_result r = OCPP_REJECTED;
 
 		if (session_v16(s)) {
@@ -343,7 +350,7 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		} else {
 			json_t *fw = json_object_get(p, "firmware");
 
-			s->fw_request_id = (int)json_integer_value(json_object_get(p,
+			request_id = (int)json_integer_value(json_object_get(p,
 			    "requestId"));
 			url = json_string_value(json_object_get(fw, "location"));
 			parse_rfc3339(json_string_value(json_object_get(fw,
@@ -351,6 +358,10 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		}
 		if (s->cb->update_firmware != NULL)
 			r = s->cb->update_firmware(s->ud, url, when);
+		/* L01.FR.20: the statuses carry the requestId of the update
+		 * in progress, not that of one refused meanwhile. */
+		if (r == OCPP_ACCEPTED && !session_v16(s))
+			s->fw_request_id = request_id;
 		if (session_v16(s))
 			return json_object();	/* UpdateFirmware.conf is {} */
 		return status_payload(r == OCPP_ACCEPTED ? "Accepted" :

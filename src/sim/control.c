@@ -133,6 +133,9 @@ charger_json(struct sim_site *s, struct sim_charger *c)
 	    json_integer((json_int_t)c->phase_switches_refused));
 	json_object_set_new(o, "connections",
 	    json_integer(sim_net_connections(c)));
+	json_object_set_new(o, "firmware", json_string(c->firmware));
+	json_object_set_new(o, "fw_step",
+	    json_string(sim_fw_step_name(c->fw_step)));
 	if (c->link == SIM_LINK_TCP_DIAL)
 		json_object_set_new(o, "connected",
 		    json_boolean(c->dial_fd >= 0 && !c->dial_connecting));
@@ -342,7 +345,8 @@ static const char help_text[] =
 	"ok commands: household W | pv W | delay MS | plug CHARGER CONN "
 	"evmax=W [phases=1|3] [idtag=X] [soc=N] [battery=kWh] [wait=1] | "
 	"unplug|suspend|resume|finish|start CHARGER [CONN] | fault|clear "
-	"CHARGER [CONN] | silence CHARGER on|off|close | reply-delay CHARGER "
+	"CHARGER [CONN] | silence CHARGER on|off|close | firmware CHARGER "
+	"ok [VERSION]|fail | reply-delay CHARGER "
 	"MS | meter silence on|off | garble CHARGER W|off | meter garble "
 	"VALUE|off | get CHARGER|meter | status";
 
@@ -458,6 +462,21 @@ sim_control(struct sim_site *s, const char *text, int64_t now_ms)
 			    "(0..600000)", argv[0]);
 		else
 			c->reply_delay_ms = (int64_t)v;
+	} else if (strcmp(argv[0], "firmware") == 0) {
+		/* firmware CHARGER ok [VERSION] | fail: how the next
+		 * upgrade ends */
+		if (argc < 3 || argc > 4 || (c = sim_site_charger(s,
+		    argv[1])) == NULL || (strcmp(argv[2], "ok") != 0 &&
+		    (strcmp(argv[2], "fail") != 0 || argc != 3)) ||
+		    (argc == 4 && strlen(argv[3]) >= sizeof(c->fw_next))) {
+			reply = err("%s: usage: firmware CHARGER ok [VERSION] "
+			    "| fail (a known charger, a version of at most "
+			    "40 characters)", argv[0]);
+			goto out;
+		}
+		c->fw_fail = strcmp(argv[2], "fail") == 0;
+		strlcpy_ok(c->fw_next, argc == 4 ? argv[3] : "",
+		    sizeof(c->fw_next));
 	} else if (strcmp(argv[0], "silence") == 0) {
 		if (argc != 3 || ((c = sim_site_charger(s, argv[1])) == NULL)) {
 			reply = err("%s: usage: silence CHARGER on|off|close "

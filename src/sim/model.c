@@ -807,6 +807,65 @@ url_ok(const uint16_t *regs, uint32_t n)
 	    strncmp(buf, "https://", 8) == 0;
 }
 
+const char *
+sim_fw_step_name(enum sim_fw_step step)
+{
+	switch (step) {
+	case SIM_FW_IDLE: return "idle";
+	case SIM_FW_DOWNLOADING: return "downloading";
+	case SIM_FW_INSTALLING: return "installing";
+	case SIM_FW_REBOOTING: return "rebooting";
+	}
+	return "idle";
+}
+
+/* The version an upgrade from c->fw_url installs: fw_next, else the
+ * URL's last path segment (cut to the register's 40 characters). */
+static void
+fw_install(struct sim_charger *c)
+{
+	const char *seg = strrchr(c->fw_url, '/');
+
+	if (c->fw_next[0] != '\0')
+		strlcpy_ok(c->firmware, c->fw_next, sizeof(c->firmware));
+	else if (seg != NULL && seg[1] != '\0')
+		strlcpy_ok(c->firmware, seg + 1, sizeof(c->firmware));
+	c->fw_next[0] = '\0';
+}
+
+void
+sim_fw_advance(struct sim_site *s, int64_t now_ms)
+{
+	for (size_t i = 0; i < s->n_chargers; i++) {
+		struct sim_charger *c = &s->chargers[i];
+
+		if (c->fw_step == SIM_FW_IDLE || now_ms < c->fw_until_ms)
+			continue;
+		switch (c->fw_step) {
+		case SIM_FW_DOWNLOADING:
+			c->fw_step = SIM_FW_INSTALLING;
+			c->fw_until_ms = now_ms + SIM_FW_INSTALL_MS;
+			break;
+		case SIM_FW_INSTALLING:
+			/* Installed (or not), then it restarts. */
+			if (!c->fw_fail)
+				fw_install(c);
+			c->fw_fail = false;
+			c->fw_step = SIM_FW_REBOOTING;
+			c->fw_until_ms = now_ms + SIM_FW_REBOOT_MS;
+			c->silence = SIM_SILENCE_CLOSE;
+			sim_net_silence_changed(s, c);
+			break;
+		case SIM_FW_REBOOTING:
+		case SIM_FW_IDLE:
+			c->fw_step = SIM_FW_IDLE;
+			c->silence = SIM_SILENCE_OFF;
+			sim_net_silence_changed(s, c);
+			break;
+		}
+	}
+}
+
 /* Writes n registers at addr; all or nothing.  Returns 0 or an exception
  * code. */
 int
@@ -827,9 +886,10 @@ sim_charger_write(struct sim_site *s, struct sim_charger *c, uint16_t addr,
 				return SIM_EX_ILLEGAL_ADDRESS;
 			if (f->what == W_FW_URL) {
 				/* A URL written from its start must be
-				 * HTTP(S). */
+				 * HTTP(S); none while an upgrade runs. */
 				if (pass == 0 && a == f->addr &&
-				    !url_ok(&vals[a - addr], end - a))
+				    (!url_ok(&vals[a - addr], end - a) ||
+				    c->fw_step != SIM_FW_IDLE))
 					return SIM_EX_ILLEGAL_VALUE;
 				for (; a < end && a < (uint32_t)f->addr +
 				    f->count; a++)
@@ -839,6 +899,9 @@ sim_charger_write(struct sim_site *s, struct sim_charger *c, uint16_t addr,
 				if (pass == 1) {
 					fw_url_decode(c);
 					c->fw_updates++;
+					c->fw_step = SIM_FW_DOWNLOADING;
+					c->fw_until_ms = now_ms +
+					    SIM_FW_DOWNLOAD_MS;
 				}
 				continue;
 			}

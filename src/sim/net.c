@@ -703,6 +703,7 @@ sim_net_run(struct sim_site *s, const struct sim_net_options *o,
 
 		if (now >= next_tick) {
 			sim_site_update(s, now);
+			sim_fw_advance(s, now);
 			next_tick = now + o->tick_ms;
 		}
 		next = next_tick;

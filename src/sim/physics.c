@@ -51,6 +51,8 @@ sim_connector_status(const struct sim_charger *c, int k)
 
 	if (c->faulted)
 		return 10;
+	if (c->fw_step == SIM_FW_INSTALLING)
+		return k == 0 ? 8 : 9;
 	if (k == 0)
 		return 0;
 	if (x->faulted)

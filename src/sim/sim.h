@@ -36,6 +36,19 @@ enum sim_link {
 	SIM_LINK_RTU,        /* charger is a slave on the RTU bus (pty) */
 };
 
+/* A firmware upgrade started by a URL in 30002 (manual §5.6: the charger
+ * fetches the file over HTTP(S) itself and installs it).  The simulator
+ * does not fetch: each step takes its fixed time below. */
+enum sim_fw_step {
+	SIM_FW_IDLE,
+	SIM_FW_DOWNLOADING, /* status as before */
+	SIM_FW_INSTALLING,  /* connectors read 9, unavailable (fw update) */
+	SIM_FW_REBOOTING,   /* connections closed, not listening */
+};
+#define SIM_FW_DOWNLOAD_MS 1000
+#define SIM_FW_INSTALL_MS 2000
+#define SIM_FW_REBOOT_MS 1500
+
 enum sim_silence {
 	SIM_SILENCE_OFF,
 	SIM_SILENCE_DROP,    /* reads requests, never answers */
@@ -130,6 +143,11 @@ struct sim_charger {
 	uint16_t phase_switch;       /* 21008 */
 	char fw_url[SIM_FW_URL_REGS * 2 + 1];
 	uint16_t fw_url_regs[SIM_FW_URL_REGS];
+	enum sim_fw_step fw_step;
+	int64_t fw_until_ms;         /* the step ends then */
+	bool fw_fail;                /* the next install fails (control) */
+	char fw_next[41];            /* the version it installs; "" = the
+	                              * URL's last path segment */
 
 	bool faulted;                /* whole charger: status 10 */
 	bool garbled;                /* its power registers read garble_w */
@@ -374,5 +392,10 @@ void sim_net_close(struct sim_site *s, const struct sim_net_options *o);
 int sim_net_connections(const struct sim_charger *c);
 /* Applies a silence change to the network side (close / reopen). */
 void sim_net_silence_changed(struct sim_site *s, struct sim_charger *c);
+/* Moves the chargers' firmware upgrades on to now_ms (the network loop
+ * calls it, outside any request: a reboot closes connections). */
+void sim_fw_advance(struct sim_site *s, int64_t now_ms);
+/* The name of a firmware step (static string). */
+const char *sim_fw_step_name(enum sim_fw_step step);
 
 #endif

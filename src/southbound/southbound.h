@@ -309,7 +309,7 @@ enum sb_command {
 	SB_CMD_LOCK,        /* 3y001 = 0 */
 	SB_CMD_UNLOCK,      /* 3y001 = 1 */
 	SB_CMD_PHASE,       /* 21008 = arg (0..8), written and read back */
-	SB_CMD_FIRMWARE,    /* 30002 = url (ASCII, up to 256 bytes) */
+	SB_CMD_FIRMWARE,    /* 30002 = url (ASCII, up to SB_FW_URL_MAX) */
 };
 
 struct sb;
@@ -342,6 +342,12 @@ int sb_submit_setpoint(struct sb *sb, size_t charger, int connector,
  * next turn and on every reconnect (the value in force again: no write). */
 int sb_set_offline_limit(struct sb *sb, size_t charger, int connector,
     double limit);
+/* The longest firmware URL register 30002 holds (128 registers), bytes. */
+#define SB_FW_URL_MAX 256
+/* True when charger's model lists a register for cmd (the manual's
+ * table, e.g. 30002 firmware URL on the AC Wallbox only). */
+bool sb_charger_has_command(const struct sb *sb, size_t charger,
+    enum sb_command cmd);
 /* Queues a command for an online charger (SB_ERR_OFFLINE otherwise);
  * *seq (may be NULL) is the number commands_done reaches when it has run,
  * with command_result 0 or SB_ERR_DEVICE (also when the charger went

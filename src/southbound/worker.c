@@ -1504,6 +1504,14 @@ sb_set_offline_limit(struct sb *sb, size_t charger, int connector,
 	return 0;
 }
 
+bool
+sb_charger_has_command(const struct sb *sb, size_t charger,
+    enum sb_command cmd)
+{
+	return sb != NULL && charger < sb->n_chargers &&
+	    sb_drv_command_row(sb->chargers[charger].dev.model, cmd) != NULL;
+}
+
 /* Queues a command for a charger. */
 int
 sb_submit_command(struct sb *sb, size_t charger, int connector,
@@ -1520,7 +1528,8 @@ sb_submit_command(struct sb *sb, size_t charger, int connector,
 		return SB_ERR_UNSUPPORTED;
 	if (cmd == SB_CMD_PHASE && (arg < 0 || arg > 8))
 		return SB_ERR_RANGE;
-	if (cmd == SB_CMD_FIRMWARE && (url == NULL || strlen(url) > 256))
+	if (cmd == SB_CMD_FIRMWARE && (url == NULL || strlen(url) >
+	    SB_FW_URL_MAX))
 		return SB_ERR_RANGE;
 	pthread_mutex_lock(&sb->lock);
 	if (!s->snap.online) {
