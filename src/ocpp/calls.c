@@ -320,12 +320,8 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		    json_object_get(p, "requestedMessage")),
 		    (int)json_integer_value(jk), jk != NULL));
 	}
-	if (strcmp(a, "GetConfiguration") == 0)
-		return ocpp_get_configuration(s, p);
 	if (strcmp(a, "ChangeConfiguration") == 0)
 		return ocpp_change_configuration(s, p);
-	if (strcmp(a, "GetVariables") == 0)
-		return ocpp_get_variables(s, p);
 	if (strcmp(a, "SetVariables") == 0)
 		return ocpp_set_variables(s, p);
 	if (strcmp(a, "GetBaseReport") == 0) {
@@ -394,6 +390,26 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 	return NULL;
 }
 
+/* Answers a read of the keys with its CALLRESULT written as text into the
+ * session's reused buffer: no JSON tree, no allocation per key. */
+static void
+reply_text(struct ocpp_session *s, struct ocpp_frame *f)
+{
+	struct ocpp_text *t = &s->answer;
+
+	t->len = 0;
+	t->failed = false;
+	ocpp_text_put(t, "[3,");
+	ocpp_text_str(t, f->id);
+	ocpp_text_raw(t, ",", 1);
+	if (strcmp(f->action, "GetConfiguration") == 0)
+		ocpp_get_configuration(s, f->payload, t);
+	else
+		ocpp_get_variables(s, f->payload, t);
+	ocpp_text_raw(t, "]", 1);
+	session_send_frame(s, t->failed ? NULL : t->p);
+}
+
 /* An inbound CALL: check, handle, answer. */
 void
 session_on_call(struct ocpp_session *s, struct ocpp_frame *f)
@@ -424,6 +440,11 @@ session_on_call(struct ocpp_session *s, struct ocpp_frame *f)
 		log_warnx("ocpp: %s rejected: %s", f->action, esc);
 		session_reply_error(s, f->id, e, cause);
 		free(cause);
+		return;
+	}
+	if (strcmp(f->action, "GetConfiguration") == 0 ||
+	    strcmp(f->action, "GetVariables") == 0) {
+		reply_text(s, f);
 		return;
 	}
 	e = OCPP_RPC_OK;

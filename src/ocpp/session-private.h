@@ -173,6 +173,7 @@ struct ocpp_session {
 	char *rx;
 	size_t rx_len, rx_cap;
 	bool rx_overflow, rx_binary, rx_nomem;
+	struct ocpp_text answer;	/* reused for answers built as text */
 
 	/* Registration. */
 	enum boot_state boot;
@@ -241,6 +242,9 @@ struct tx_end {
 bool session_v16(const struct ocpp_session *s);
 /* Current wall time as RFC 3339 into buf (>= 32 bytes). */
 const char *session_now_stamp(char *buf, size_t len);
+/* Sends a frame's text (borrowed); NULL is a frame that could not be
+ * built (no memory): said, not sent. */
+void session_send_frame(struct ocpp_session *s, const char *text);
 void session_reply(struct ocpp_session *s, const char *id, json_t *payload);
 void session_reply_error(struct ocpp_session *s, const char *id,
     enum ocpp_rpc_error e, const char *desc);
@@ -319,12 +323,16 @@ void ocpp_key_value(const struct ocpp_session *s,
  * value or read-only) or OCPP_REBOOT_REQUIRED. */
 enum ocpp_result ocpp_key_set(struct ocpp_session *s,
     const struct ocpp_key_entry *e, const char *value);
-/* Handlers of GetConfiguration / ChangeConfiguration (1.6) and
- * GetVariables / SetVariables / GetBaseReport (2.0.1): build the response
- * payload (caller decrefs). */
-json_t *ocpp_get_configuration(struct ocpp_session *s, json_t *req);
+/* Handlers of GetConfiguration (1.6) and GetVariables (2.0.1): append the
+ * response payload to t as JSON text, with no JSON tree built (the
+ * backend's most frequent reads). */
+void ocpp_get_configuration(struct ocpp_session *s, json_t *req,
+    struct ocpp_text *t);
+void ocpp_get_variables(struct ocpp_session *s, json_t *req,
+    struct ocpp_text *t);
+/* Handlers of ChangeConfiguration (1.6) and SetVariables (2.0.1): build
+ * the response payload (caller decrefs). */
 json_t *ocpp_change_configuration(struct ocpp_session *s, json_t *req);
-json_t *ocpp_get_variables(struct ocpp_session *s, json_t *req);
 json_t *ocpp_set_variables(struct ocpp_session *s, json_t *req);
 /* NotifyReport payload for a GetBaseReport (caller decrefs). */
 json_t *ocpp_notify_report(struct ocpp_session *s, int request_id,

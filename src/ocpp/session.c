@@ -167,10 +167,8 @@ session_now_stamp(char *buf, size_t len)
 	return format_rfc3339(wall_now_ms(), buf, len);
 }
 
-/* Sends text, counting and logging nothing secret (payloads only); text
- * NULL is a frame that could not be built (no memory): said, not sent. */
-static void
-send_text(struct ocpp_session *s, char *text)
+void
+session_send_frame(struct ocpp_session *s, const char *text)
 {
 	if (text == NULL) {
 		log_warnx("ocpp: a frame could not be built (out of memory): "
@@ -178,6 +176,13 @@ send_text(struct ocpp_session *s, char *text)
 		return;
 	}
 	transport_send(s, text);
+}
+
+/* Sends text and frees it (NULL: see session_send_frame). */
+static void
+send_text(struct ocpp_session *s, char *text)
+{
+	session_send_frame(s, text);
 	free(text);
 }
 
@@ -874,6 +879,7 @@ ocpp_session_free(struct ocpp_session *s)
 		free(s->auth_header);
 	}
 	free(s->rx);
+	ocpp_text_free(&s->answer);
 	free(s->cs);
 	free(s);
 }
