@@ -77,12 +77,11 @@ static int
 connector_of_tx16(struct ocpp_session *s, json_int_t id)
 {
 	for (int k = 1; k <= s->station->n_connectors; k++) {
-		char key[48], buf[32];
+		char buf[32];
 
 		if (!s->cs[k].tx_active)
 			continue;
-		snprintf(key, sizeof(key), "tx16.id.%" PRId64, s->cs[k].local_tx);
-		if (session_state_get(s, key, buf, sizeof(buf)) == 0 &&
+		if (session_tx16_id(s, s->cs[k].local_tx, buf, sizeof(buf)) == 0 &&
 		    strtoll(buf, NULL, 10) == id)
 			return k;
 	}

@@ -314,7 +314,7 @@ bool ocpp_session_tx_open(const struct ocpp_session *s, int k);
 /* The open transaction of connector k (1..n) as the backend knows it
  * (1.6: the id StartTransaction.conf gave, once it came; 2.0.1: the
  * transactionId) into buf; false, buf "", when none is known. */
-bool ocpp_session_transaction(const struct ocpp_session *s, int k,
+bool ocpp_session_transaction(struct ocpp_session *s, int k,
     char *buf, size_t len);
 
 /* Ends connector k's open transaction because its charger left the site

@@ -56,6 +56,11 @@ struct conn_state {
 	char vendor_error[OCPP_VENDOR_ERROR_MAX + 1];
 	bool tx_active;
 	int64_t local_tx;			/* 1.6 */
+	/* 1.6: the backend's transactionId of local transaction
+	 * tx16_id_of (0: none copied), a copy of the durable state's
+	 * tx16.id.<local_tx>, so that reading it costs no store access. */
+	int64_t tx16_id_of;
+	char tx16_id[24];
 	char tx_id[OCPP_MSG_ID_MAX + 1];	/* 2.0.1 */
 	int seq_no;				/* 2.0.1: next seqNo */
 	enum ocpp_conn_status tx_status;	/* 2.0.1: charging state sent */
@@ -254,6 +259,14 @@ int session_state_get(const struct ocpp_session *s, const char *key,
     char *buf, size_t len);
 void session_conn_key(char *buf, size_t len, const struct ocpp_session *s,
     int k);
+/* The backend's transactionId of 1.6 local transaction local_tx into buf
+ * (>= 24 bytes): 0, or non-zero when it gave none (yet). */
+int session_tx16_id(struct ocpp_session *s, int64_t local_tx, char *buf,
+    size_t len);
+/* Records (id, or "" when gone) the backend's transactionId of 1.6 local
+ * transaction local_tx in the durable state, the copy dropped. */
+void session_tx16_ack(struct ocpp_session *s, int64_t queue_id,
+    int64_t local_tx, const char *id);
 
 /* transactions.c: connector status, meter values, transactions */
 void session_tx_event201(struct ocpp_session *s, int k, const char *event,
