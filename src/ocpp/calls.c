@@ -199,10 +199,11 @@ end_all_for_reset(struct ocpp_session *s)
 }
 
 /* Handles a validated CALL; returns the CALLRESULT payload, or NULL with
- * *err set for a CALLERROR. */
+ * *err set for a CALLERROR, or NULL with the payload as JSON text in
+ * *text (the daemon's answer; caller frees). */
 static json_t *
 handle_call(struct ocpp_session *s, const char *action, json_t *p,
-    enum ocpp_rpc_error *err)
+    enum ocpp_rpc_error *err, char **text)
 {
 	const char *a = action;
 	int n = s->station->n_connectors;
@@ -364,21 +365,18 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 	}
 	/* Charging profiles and the rest: the daemon's hook. */
 	if (s->cb->profile_action != NULL) {
-		char *text = json_dumps(p, JSON_COMPACT), *out;
-		json_t *res = NULL;
+		char *req = json_dumps(p, JSON_COMPACT);
 
 		*err = OCPP_RPC_NOT_SUPPORTED;
-		out = s->cb->profile_action(s->ud, a, text, err);
-		free(text);
-		if (out != NULL) {
-			res = json_loads(out, 0, NULL);
-			free(out);
-			if (res == NULL)
-				*err = OCPP_RPC_INTERNAL;
+		*text = s->cb->profile_action(s->ud, a, req, err);
+		free(req);
+		if (*text != NULL) {
+			*err = OCPP_RPC_OK;
+			return NULL;
 		}
-		if (res != NULL || *err != OCPP_RPC_NOT_SUPPORTED ||
+		if (*err != OCPP_RPC_NOT_SUPPORTED ||
 		    strcmp(a, "DataTransfer") != 0)
-			return res;
+			return NULL;
 	}
 	/* A vendor extension the daemon does not answer. */
 	if (strcmp(a, "DataTransfer") == 0) {
@@ -389,10 +387,11 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 	return NULL;
 }
 
-/* Answers a read of the keys with its CALLRESULT written as text into the
- * session's reused buffer: no JSON tree, no allocation per key. */
+/* Answers f with its CALLRESULT written as text into the session's
+ * reused buffer: the payload text of the daemon's hook (payload, when not
+ * NULL), else the keys read (no JSON tree, no allocation per key). */
 static void
-reply_text(struct ocpp_session *s, struct ocpp_frame *f)
+reply_text(struct ocpp_session *s, struct ocpp_frame *f, const char *payload)
 {
 	struct ocpp_text *t = &s->answer;
 
@@ -401,7 +400,9 @@ reply_text(struct ocpp_session *s, struct ocpp_frame *f)
 	ocpp_text_put(t, "[3,");
 	ocpp_text_str(t, f->id);
 	ocpp_text_raw(t, ",", 1);
-	if (strcmp(f->action, "GetConfiguration") == 0)
+	if (payload != NULL)
+		ocpp_text_put(t, payload);
+	else if (strcmp(f->action, "GetConfiguration") == 0)
 		ocpp_get_configuration(s, f->payload, t);
 	else
 		ocpp_get_variables(s, f->payload, t);
@@ -415,7 +416,7 @@ session_on_call(struct ocpp_session *s, struct ocpp_frame *f)
 {
 	const struct ocpp_action_spec *spec;
 	enum ocpp_rpc_error e;
-	char *cause = NULL;
+	char *cause = NULL, *text = NULL;
 	json_t *res;
 
 	s->stats.calls_received++;
@@ -443,11 +444,16 @@ session_on_call(struct ocpp_session *s, struct ocpp_frame *f)
 	}
 	if (strcmp(f->action, "GetConfiguration") == 0 ||
 	    strcmp(f->action, "GetVariables") == 0) {
-		reply_text(s, f);
+		reply_text(s, f, NULL);
 		return;
 	}
 	e = OCPP_RPC_OK;
-	res = handle_call(s, f->action, f->payload, &e);
+	res = handle_call(s, f->action, f->payload, &e, &text);
+	if (text != NULL) {
+		reply_text(s, f, text);
+		free(text);
+		return;
+	}
 	if (res == NULL) {
 		session_reply_error(s, f->id, e == OCPP_RPC_OK ? OCPP_RPC_INTERNAL : e,
 		    "");
