@@ -1,6 +1,7 @@
 /* Unit tests for src/ocpp: OCPP-J framing, the CALLERROR chosen for each
  * class of bad inbound frame in both versions, payload validation from the
  * field specs, message ids and the reconnect back-off. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -594,8 +595,8 @@ fq_ack(void *ud, int64_t id, const char *key, const char *value)
 {
 	(void)ud;
 	(void)id;
-	(void)key;
-	(void)value;
+	if (key != NULL)
+		fq_set(key, value);
 	return 0;
 }
 
@@ -1215,6 +1216,51 @@ test_meter_values_queued_16(void)
 	ocpp_session_free(s);
 }
 
+/* The backend's 1.6 transaction id: read from the durable state once,
+ * then from the session's copy, which each answer that changes the state
+ * replaces. */
+static void
+test_tx16_id_copy(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s;
+	char key[48], buf[32];
+	int64_t local;
+
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	s = fake_session(OCPP_V16, &st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	conns[1].status = OCPP_ST_CHARGING;
+	ocpp_session_service(s, 1000);
+	CU_ASSERT_TRUE_FATAL(ocpp_session_tx_open(s, 1));
+	local = fq_int(0, "_local");
+	snprintf(key, sizeof(key), "tx16.id.%" PRId64, local);
+	/* No id from the backend yet. */
+	CU_ASSERT_FALSE(ocpp_session_transaction(s, 1, buf, sizeof(buf)));
+	/* Given after a restart: read from the state. */
+	fq_set(key, "41");
+	CU_ASSERT_TRUE(ocpp_session_transaction(s, 1, buf, sizeof(buf)));
+	CU_ASSERT_STRING_EQUAL(buf, "41");
+	/* The StartTransaction answer: the copy follows. */
+	session_tx16_ack(s, 1, local, "42");
+	CU_ASSERT_TRUE(ocpp_session_transaction(s, 1, buf, sizeof(buf)));
+	CU_ASSERT_STRING_EQUAL(buf, "42");
+	CU_ASSERT_EQUAL(fq_get(NULL, key, buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "42");
+	/* Read from the copy: the state is not asked again. */
+	fq_set(key, "7");
+	CU_ASSERT_TRUE(ocpp_session_transaction(s, 1, buf, sizeof(buf)));
+	CU_ASSERT_STRING_EQUAL(buf, "42");
+	/* Cut to the caller's buffer. */
+	CU_ASSERT_TRUE(ocpp_session_transaction(s, 1, buf, 2));
+	CU_ASSERT_STRING_EQUAL(buf, "4");
+	/* StopTransaction's answer clears it. */
+	session_tx16_ack(s, 2, local, "");
+	CU_ASSERT_FALSE(ocpp_session_transaction(s, 1, buf, sizeof(buf)));
+	ocpp_session_free(s);
+}
+
 /* A backend that answers slowly: at most 4 periodic MeterValues per
  * connector wait (3 connectors with the station: 12); the oldest are
  * dropped and counted. */
@@ -1319,6 +1365,7 @@ static const struct cu_test session_tests[] = {
 	{ "1.6 MeterValues of a transaction are queued",
 	  test_meter_values_queued_16 },
 	{ "waiting MeterValues are bounded", test_meter_values_bounded },
+	{ "the 1.6 transaction id is read once", test_tx16_id_copy },
 	{ "2.0.1 offline events in order", test_offline_events_201 },
 	{ NULL, NULL },
 };
