@@ -77,12 +77,11 @@ static int
 connector_of_tx16(struct ocpp_session *s, json_int_t id)
 {
 	for (int k = 1; k <= s->station->n_connectors; k++) {
-		char key[48], buf[32];
+		char buf[32];
 
 		if (!s->cs[k].tx_active)
 			continue;
-		snprintf(key, sizeof(key), "tx16.id.%" PRId64, s->cs[k].local_tx);
-		if (session_state_get(s, key, buf, sizeof(buf)) == 0 &&
+		if (session_tx16_id(s, s->cs[k].local_tx, buf, sizeof(buf)) == 0 &&
 		    strtoll(buf, NULL, 10) == id)
 			return k;
 	}
@@ -200,10 +199,11 @@ end_all_for_reset(struct ocpp_session *s)
 }
 
 /* Handles a validated CALL; returns the CALLRESULT payload, or NULL with
- * *err set for a CALLERROR. */
+ * *err set for a CALLERROR, or NULL with the payload as JSON text in
+ * *text (the daemon's answer; caller frees). */
 static json_t *
 handle_call(struct ocpp_session *s, const char *action, json_t *p,
-    enum ocpp_rpc_error *err)
+    enum ocpp_rpc_error *err, char **text)
 {
 	const char *a = action;
 	int n = s->station->n_connectors;
@@ -320,12 +320,8 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		    json_object_get(p, "requestedMessage")),
 		    (int)json_integer_value(jk), jk != NULL));
 	}
-	if (strcmp(a, "GetConfiguration") == 0)
-		return ocpp_get_configuration(s, p);
 	if (strcmp(a, "ChangeConfiguration") == 0)
 		return ocpp_change_configuration(s, p);
-	if (strcmp(a, "GetVariables") == 0)
-		return ocpp_get_variables(s, p);
 	if (strcmp(a, "SetVariables") == 0)
 		return ocpp_set_variables(s, p);
 	if (strcmp(a, "GetBaseReport") == 0) {
@@ -369,21 +365,18 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 	}
 	/* Charging profiles and the rest: the daemon's hook. */
 	if (s->cb->profile_action != NULL) {
-		char *text = json_dumps(p, JSON_COMPACT), *out;
-		json_t *res = NULL;
+		char *req = json_dumps(p, JSON_COMPACT);
 
 		*err = OCPP_RPC_NOT_SUPPORTED;
-		out = s->cb->profile_action(s->ud, a, text, err);
-		free(text);
-		if (out != NULL) {
-			res = json_loads(out, 0, NULL);
-			free(out);
-			if (res == NULL)
-				*err = OCPP_RPC_INTERNAL;
+		*text = s->cb->profile_action(s->ud, a, req, err);
+		free(req);
+		if (*text != NULL) {
+			*err = OCPP_RPC_OK;
+			return NULL;
 		}
-		if (res != NULL || *err != OCPP_RPC_NOT_SUPPORTED ||
+		if (*err != OCPP_RPC_NOT_SUPPORTED ||
 		    strcmp(a, "DataTransfer") != 0)
-			return res;
+			return NULL;
 	}
 	/* A vendor extension the daemon does not answer. */
 	if (strcmp(a, "DataTransfer") == 0) {
@@ -394,13 +387,36 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 	return NULL;
 }
 
+/* Answers f with its CALLRESULT written as text into the session's
+ * reused buffer: the payload text of the daemon's hook (payload, when not
+ * NULL), else the keys read (no JSON tree, no allocation per key). */
+static void
+reply_text(struct ocpp_session *s, struct ocpp_frame *f, const char *payload)
+{
+	struct ocpp_text *t = &s->answer;
+
+	t->len = 0;
+	t->failed = false;
+	ocpp_text_put(t, "[3,");
+	ocpp_text_str(t, f->id);
+	ocpp_text_raw(t, ",", 1);
+	if (payload != NULL)
+		ocpp_text_put(t, payload);
+	else if (strcmp(f->action, "GetConfiguration") == 0)
+		ocpp_get_configuration(s, f->payload, t);
+	else
+		ocpp_get_variables(s, f->payload, t);
+	ocpp_text_raw(t, "]", 1);
+	session_send_frame(s, t->failed ? NULL : t->p);
+}
+
 /* An inbound CALL: check, handle, answer. */
 void
 session_on_call(struct ocpp_session *s, struct ocpp_frame *f)
 {
 	const struct ocpp_action_spec *spec;
 	enum ocpp_rpc_error e;
-	char *cause = NULL;
+	char *cause = NULL, *text = NULL;
 	json_t *res;
 
 	s->stats.calls_received++;
@@ -426,8 +442,18 @@ session_on_call(struct ocpp_session *s, struct ocpp_frame *f)
 		free(cause);
 		return;
 	}
+	if (strcmp(f->action, "GetConfiguration") == 0 ||
+	    strcmp(f->action, "GetVariables") == 0) {
+		reply_text(s, f, NULL);
+		return;
+	}
 	e = OCPP_RPC_OK;
-	res = handle_call(s, f->action, f->payload, &e);
+	res = handle_call(s, f->action, f->payload, &e, &text);
+	if (text != NULL) {
+		reply_text(s, f, text);
+		free(text);
+		return;
+	}
 	if (res == NULL) {
 		session_reply_error(s, f->id, e == OCPP_RPC_OK ? OCPP_RPC_INTERNAL : e,
 		    "");

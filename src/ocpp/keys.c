@@ -302,71 +302,103 @@ ocpp_key_by_key16(const char *key)
 	return NULL;
 }
 
-/* Appends one {key, readonly, value} to a 1.6 configurationKey array. */
+/* Appends one {"key","readonly","value"} to a 1.6 configurationKey array,
+ * opening the array when it is the first. */
 static void
-add_key16(json_t *arr, const char *key, bool ro, const char *value)
+put_key16(struct ocpp_text *t, bool first, const char *key, bool ro,
+    const char *value)
 {
 	char v[501];
 
-	strlcpy_ok(v, value, sizeof(v));	/* CiString500 */
-	json_array_append_new(arr, json_pack("{sssbss}", "key", key,
-	    "readonly", ro, "value", v));
+	utf8_copy(v, sizeof(v), value);	/* CiString500 */
+	ocpp_text_put(t, first ? "\"configurationKey\":[{\"key\":" :
+	    ",{\"key\":");
+	ocpp_text_str(t, key);
+	ocpp_text_put(t, ro ? ",\"readonly\":true,\"value\":" :
+	    ",\"readonly\":false,\"value\":");
+	ocpp_text_str(t, v);
+	ocpp_text_raw(t, "}", 1);
 }
 
-/* Adds a 1.6 key (daemon first, then session) or reports it unknown. */
-static void
-get_key16(struct ocpp_session *s, const char *key, json_t *known,
-    json_t *unknown)
+/* The value of a 1.6 key into buf: the daemon's key k first, then the
+ * session's entry e (either may be NULL).  0, or -1 when neither has it. */
+static int
+value16(struct ocpp_session *s, const struct ocpp_ext_key *k,
+    const struct ocpp_key_entry *e, char *buf, size_t len, bool *ro)
 {
-	const struct ocpp_ext_key *k = ext_by_key16(s, key);
-	const struct ocpp_key_entry *e;
-	char buf[512];
-
 	if (k != NULL && s->cb->config_get != NULL &&
-	    s->cb->config_get(s->ud, k, buf, sizeof(buf)) == 0) {
-		add_key16(known, key, k->readonly, buf);
-		return;
+	    s->cb->config_get(s->ud, k, buf, len) == 0) {
+		*ro = k->readonly;
+		return 0;
 	}
-	e = ocpp_key_by_key16(key);
-	if (e != NULL) {
-		ocpp_key_value(s, e, buf, sizeof(buf));
-		add_key16(known, key, e->readonly, buf);
-		return;
-	}
-	json_array_append_new(unknown, json_string(key));
+	if (e == NULL)
+		return -1;
+	ocpp_key_value(s, e, buf, len);
+	*ro = e->readonly;
+	return 0;
 }
 
-json_t *
-ocpp_get_configuration(struct ocpp_session *s, json_t *req)
+/* value16 of the 1.6 key of this name. */
+static int
+key16_value(struct ocpp_session *s, const char *key, char *buf, size_t len,
+    bool *ro)
 {
-	json_t *keys = json_object_get(req, "key");
-	json_t *known = json_array(), *unknown = json_array(), *res, *k;
-	size_t i;
+	return value16(s, ext_by_key16(s, key), ocpp_key_by_key16(key), buf,
+	    len, ro);
+}
 
-	if (keys != NULL && json_array_size(keys) > 0) {
-		json_array_foreach(keys, i, k)
-			get_key16(s, json_string_value(k), known, unknown);
-	} else {
-		for (const struct ocpp_key_entry *e = ocpp_key_table;
-		    e->key16 != NULL || e->component != NULL; e++)
-			if (e->key16 != NULL && ext_by_key16(s, e->key16) == NULL)
-				get_key16(s, e->key16, known, unknown);
-		if (s->cb->ext_keys != NULL)
-			for (const struct ocpp_ext_key *x = s->cb->ext_keys;
-			    x->key16 != NULL || x->variable != NULL; x++)
-				if (x->key16 != NULL)
-					get_key16(s, x->key16, known, unknown);
-	}
-	res = json_object();
+void
+ocpp_get_configuration(struct ocpp_session *s, json_t *req,
+    struct ocpp_text *t)
+{
+	json_t *keys = json_object_get(req, "key"), *k;
+	size_t n = json_array_size(keys), i, n_known = 0, n_unknown = 0;
+	char buf[512];
+	bool ro;
+
 	/* Empty arrays are left out (2.0.1 part 4 §4.1.5 says so; 1.6
 	 * peers accept either). */
-	if (json_array_size(known) > 0)
-		json_object_set(res, "configurationKey", known);
-	if (json_array_size(unknown) > 0)
-		json_object_set(res, "unknownKey", unknown);
-	json_decref(known);
-	json_decref(unknown);
-	return res;
+	ocpp_text_raw(t, "{", 1);
+	if (n > 0) {
+		json_array_foreach(keys, i, k) {
+			const char *key = json_string_value(k);
+
+			if (key16_value(s, key, buf, sizeof(buf), &ro) != 0)
+				continue;
+			put_key16(t, n_known++ == 0, key, ro, buf);
+		}
+		if (n_known > 0)
+			ocpp_text_raw(t, "]", 1);
+		json_array_foreach(keys, i, k) {
+			const char *key = json_string_value(k);
+
+			if (key16_value(s, key, buf, sizeof(buf), &ro) == 0)
+				continue;
+			ocpp_text_put(t, n_unknown > 0 ? "," : n_known > 0 ?
+			    ",\"unknownKey\":[" : "\"unknownKey\":[");
+			ocpp_text_str(t, key);
+			n_unknown++;
+		}
+		if (n_unknown > 0)
+			ocpp_text_raw(t, "]", 1);
+		ocpp_text_raw(t, "}", 1);
+		return;
+	}
+	/* Every key: the session's (unless the daemon has one of that name),
+	 * then the daemon's. */
+	for (const struct ocpp_key_entry *e = ocpp_key_table;
+	    e->key16 != NULL || e->component != NULL; e++)
+		if (e->key16 != NULL && ext_by_key16(s, e->key16) == NULL &&
+		    value16(s, NULL, e, buf, sizeof(buf), &ro) == 0)
+			put_key16(t, n_known++ == 0, e->key16, ro, buf);
+	if (s->cb->ext_keys != NULL)
+		for (const struct ocpp_ext_key *x = s->cb->ext_keys;
+		    x->key16 != NULL || x->variable != NULL; x++)
+			if (x->key16 != NULL && value16(s, x,
+			    ocpp_key_by_key16(x->key16), buf, sizeof(buf),
+			    &ro) == 0)
+				put_key16(t, n_known++ == 0, x->key16, ro, buf);
+	ocpp_text_put(t, n_known > 0 ? "]}" : "}");
 }
 
 /* 1.6 ConfigurationStatus of a result. */
@@ -540,59 +572,65 @@ lookup_var(struct ocpp_session *s, json_t *item, int *sk, int *sv,
 	return *sv < 0 ? -2 : 0;
 }
 
+void
+ocpp_get_variables(struct ocpp_session *s, json_t *req, struct ocpp_text *t)
+{
+	json_t *item;
+	size_t i;
+
+	ocpp_text_put(t, "{\"getVariableResult\":[");
+	json_array_foreach(json_object_get(req, "getVariableData"), i, item) {
+		const char *at = json_string_value(json_object_get(item,
+		    "attributeType"));
+		const struct ocpp_key_entry *e;
+		const struct ocpp_ext_key *k;
+		const char *status = "Accepted";
+		char buf[1001];
+		int rc, sk, sv;
+
+		rc = lookup_var(s, item, &sk, &sv, &e, &k);
+		if (rc == -1)
+			status = "UnknownComponent";
+		else if (rc == -2)
+			status = "UnknownVariable";
+		else if (at != NULL && strcmp(at, "Actual") != 0)
+			status = "NotSupportedAttributeType";
+		else if (sv >= 0)
+			station_value(s, sk, sv, buf, sizeof(buf));
+		else if (k != NULL) {
+			if (s->cb->config_get == NULL ||
+			    s->cb->config_get(s->ud, k, buf, sizeof(buf)) != 0)
+				buf[0] = '\0';
+		} else
+			ocpp_key_value(s, e, buf, sizeof(buf));
+		/* component and variable echoed as they came. */
+		ocpp_text_put(t, i > 0 ? ",{\"component\":" :
+		    "{\"component\":");
+		ocpp_text_json(t, json_object_get(item, "component"));
+		ocpp_text_put(t, ",\"variable\":");
+		ocpp_text_json(t, json_object_get(item, "variable"));
+		if (at != NULL) {
+			ocpp_text_put(t, ",\"attributeType\":");
+			ocpp_text_str(t, at);
+		}
+		ocpp_text_put(t, ",\"attributeStatus\":\"");
+		ocpp_text_put(t, status);
+		ocpp_text_raw(t, "\"", 1);
+		if (rc == 0 && strcmp(status, "Accepted") == 0) {
+			ocpp_text_put(t, ",\"attributeValue\":");
+			ocpp_text_str(t, buf);
+		}
+		ocpp_text_raw(t, "}", 1);
+	}
+	ocpp_text_put(t, "]}");
+}
+
 /* Echoes component and variable of a request item into a result item. */
 static void
 echo_cv(json_t *res, json_t *item)
 {
 	json_object_set(res, "component", json_object_get(item, "component"));
 	json_object_set(res, "variable", json_object_get(item, "variable"));
-}
-
-json_t *
-ocpp_get_variables(struct ocpp_session *s, json_t *req)
-{
-	json_t *out = json_array(), *item;
-	size_t i;
-
-	json_array_foreach(json_object_get(req, "getVariableData"), i, item) {
-		const char *at = json_string_value(json_object_get(item,
-		    "attributeType"));
-		const struct ocpp_key_entry *e;
-		const struct ocpp_ext_key *k;
-		json_t *r = json_object();
-		char buf[1001];
-		int rc, sk, sv;
-
-		echo_cv(r, item);
-		rc = lookup_var(s, item, &sk, &sv, &e, &k);
-		if (at != NULL)
-			json_object_set_new(r, "attributeType", json_string(at));
-		if (rc == -1) {
-			json_object_set_new(r, "attributeStatus",
-			    json_string("UnknownComponent"));
-		} else if (rc == -2) {
-			json_object_set_new(r, "attributeStatus",
-			    json_string("UnknownVariable"));
-		} else if (at != NULL && strcmp(at, "Actual") != 0) {
-			json_object_set_new(r, "attributeStatus",
-			    json_string("NotSupportedAttributeType"));
-		} else {
-			if (sv >= 0) {
-				station_value(s, sk, sv, buf, sizeof(buf));
-			} else if (k != NULL) {
-				if (s->cb->config_get == NULL ||
-				    s->cb->config_get(s->ud, k, buf, sizeof(buf)) != 0)
-					buf[0] = '\0';
-			} else {
-				ocpp_key_value(s, e, buf, sizeof(buf));
-			}
-			json_object_set_new(r, "attributeStatus",
-			    json_string("Accepted"));
-			json_object_set_new(r, "attributeValue", json_string(buf));
-		}
-		json_array_append_new(out, r);
-	}
-	return json_pack("{so}", "getVariableResult", out);
 }
 
 json_t *

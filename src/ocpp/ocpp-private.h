@@ -52,6 +52,27 @@ char *ocpp_build_result(const char *id, json_t *payload);
 char *ocpp_build_error(enum ocpp_version v, const char *id,
     enum ocpp_rpc_error e, const char *desc);
 
+/* JSON text written straight into a growing buffer, for answers built
+ * without a JSON tree (GetConfiguration, GetVariables).  Zeroed to start;
+ * reusable after len = 0.  On no memory, failed is set and the rest is
+ * dropped: the text is then not to be sent. */
+struct ocpp_text {
+	char *p;		/* NUL-terminated once anything was put */
+	size_t len, cap;
+	bool failed;
+};
+/* Appends n bytes as they are. */
+void ocpp_text_raw(struct ocpp_text *t, const char *s, size_t n);
+/* Appends a C string as they are. */
+void ocpp_text_put(struct ocpp_text *t, const char *s);
+/* Appends s as a quoted JSON string: '"', '\\' and control characters
+ * escaped, each byte that is not well-formed UTF-8 written as '?'. */
+void ocpp_text_str(struct ocpp_text *t, const char *s);
+/* Appends j as compact JSON (borrowed). */
+void ocpp_text_json(struct ocpp_text *t, const json_t *j);
+/* Frees the buffer and zeroes t. */
+void ocpp_text_free(struct ocpp_text *t);
+
 /* ---- payload field specs: validation as data ----
  * The tables are generated from the official JSON schemas of both
  * versions by tools/gen-ocpp-schemas.js (src/ocpp/schemas.c). */

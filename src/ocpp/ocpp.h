@@ -262,8 +262,9 @@ struct ocpp_callbacks {
 	/* Session-owned keys changed by the backend (to persist). */
 	void (*config_changed)(void *ud, const char *key16, const char *value);
 	/* Charging-profile actions and any other action the session does not
-	 * handle itself: returns a response payload (JSON text, caller of the
-	 * callback frees it) or NULL with *error set for a CALLERROR. */
+	 * handle itself: returns a response payload (a JSON object as text,
+	 * sent as it is; caller of the callback frees it) or NULL with *error
+	 * set for a CALLERROR. */
 	char *(*profile_action)(void *ud, const char *action,
 	    const char *payload_json, enum ocpp_rpc_error *error);
 	/* Link and registration state changes (for logs / balancer). */
@@ -314,7 +315,7 @@ bool ocpp_session_tx_open(const struct ocpp_session *s, int k);
 /* The open transaction of connector k (1..n) as the backend knows it
  * (1.6: the id StartTransaction.conf gave, once it came; 2.0.1: the
  * transactionId) into buf; false, buf "", when none is known. */
-bool ocpp_session_transaction(const struct ocpp_session *s, int k,
+bool ocpp_session_transaction(struct ocpp_session *s, int k,
     char *buf, size_t len);
 
 /* Ends connector k's open transaction because its charger left the site

@@ -360,3 +360,121 @@ ocpp_status_parse(const char *s, enum ocpp_conn_status *st)
 	}
 	return -1;
 }
+
+/* Room for n more bytes and the terminating NUL; false when there is no
+ * memory (failed is then set). */
+static bool
+text_reserve(struct ocpp_text *t, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (t->failed)
+		return false;
+	if (t->len + n + 1 <= t->cap)
+		return true;
+	cap = t->cap > 0 ? t->cap : 1024;
+	while (cap < t->len + n + 1)
+		cap *= 2;
+	p = realloc(t->p, cap);
+	if (p == NULL) {
+		t->failed = true;
+		return false;
+	}
+	t->p = p;
+	t->cap = cap;
+	return true;
+}
+
+void
+ocpp_text_raw(struct ocpp_text *t, const char *s, size_t n)
+{
+	if (!text_reserve(t, n))
+		return;
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = '\0';
+}
+
+void
+ocpp_text_put(struct ocpp_text *t, const char *s)
+{
+	ocpp_text_raw(t, s, strlen(s));
+}
+
+void
+ocpp_text_str(struct ocpp_text *t, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s);
+
+	ocpp_text_raw(t, "\"", 1);
+	while (n > 0) {
+		size_t run = 0, k;
+		char esc[8];
+
+		/* The longest run of bytes that go out as they are. */
+		while (run < n && p[run] >= 0x20 && p[run] < 0x80 &&
+		    p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run > 0) {
+			ocpp_text_raw(t, (const char *)p, run);
+			p += run;
+			n -= run;
+			continue;
+		}
+		if (*p >= 0x80) {
+			k = utf8_seq_len(p, n);
+			if (k == 0) {
+				ocpp_text_raw(t, "?", 1);
+				k = 1;
+			} else {
+				ocpp_text_raw(t, (const char *)p, k);
+			}
+			p += k;
+			n -= k;
+			continue;
+		}
+		switch (*p) {
+		case '"':  ocpp_text_raw(t, "\\\"", 2); break;
+		case '\\': ocpp_text_raw(t, "\\\\", 2); break;
+		case '\n': ocpp_text_raw(t, "\\n", 2); break;
+		case '\r': ocpp_text_raw(t, "\\r", 2); break;
+		case '\t': ocpp_text_raw(t, "\\t", 2); break;
+		case '\b': ocpp_text_raw(t, "\\b", 2); break;
+		case '\f': ocpp_text_raw(t, "\\f", 2); break;
+		default:
+			snprintf(esc, sizeof(esc), "\\u%04X", *p);
+			ocpp_text_raw(t, esc, 6);
+			break;
+		}
+		p++;
+		n--;
+	}
+	ocpp_text_raw(t, "\"", 1);
+}
+
+/* json_dump_callback's sink into an ocpp_text. */
+static int
+text_sink(const char *buffer, size_t size, void *data)
+{
+	struct ocpp_text *t = data;
+
+	ocpp_text_raw(t, buffer, size);
+	return t->failed ? -1 : 0;
+}
+
+void
+ocpp_text_json(struct ocpp_text *t, const json_t *j)
+{
+	if (json_dump_callback(j, text_sink, t, JSON_COMPACT |
+	    JSON_ENCODE_ANY) != 0)
+		t->failed = true;
+}
+
+void
+ocpp_text_free(struct ocpp_text *t)
+{
+	free(t->p);
+	memset(t, 0, sizeof(*t));
+}

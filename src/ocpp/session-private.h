@@ -56,6 +56,11 @@ struct conn_state {
 	char vendor_error[OCPP_VENDOR_ERROR_MAX + 1];
 	bool tx_active;
 	int64_t local_tx;			/* 1.6 */
+	/* 1.6: the backend's transactionId of local transaction
+	 * tx16_id_of (0: none copied), a copy of the durable state's
+	 * tx16.id.<local_tx>, so that reading it costs no store access. */
+	int64_t tx16_id_of;
+	char tx16_id[24];
 	char tx_id[OCPP_MSG_ID_MAX + 1];	/* 2.0.1 */
 	int seq_no;				/* 2.0.1: next seqNo */
 	enum ocpp_conn_status tx_status;	/* 2.0.1: charging state sent */
@@ -173,6 +178,7 @@ struct ocpp_session {
 	char *rx;
 	size_t rx_len, rx_cap;
 	bool rx_overflow, rx_binary, rx_nomem;
+	struct ocpp_text answer;	/* reused for answers built as text */
 
 	/* Registration. */
 	enum boot_state boot;
@@ -241,6 +247,9 @@ struct tx_end {
 bool session_v16(const struct ocpp_session *s);
 /* Current wall time as RFC 3339 into buf (>= 32 bytes). */
 const char *session_now_stamp(char *buf, size_t len);
+/* Sends a frame's text (borrowed); NULL is a frame that could not be
+ * built (no memory): said, not sent. */
+void session_send_frame(struct ocpp_session *s, const char *text);
 void session_reply(struct ocpp_session *s, const char *id, json_t *payload);
 void session_reply_error(struct ocpp_session *s, const char *id,
     enum ocpp_rpc_error e, const char *desc);
@@ -250,6 +259,14 @@ int session_state_get(const struct ocpp_session *s, const char *key,
     char *buf, size_t len);
 void session_conn_key(char *buf, size_t len, const struct ocpp_session *s,
     int k);
+/* The backend's transactionId of 1.6 local transaction local_tx into buf
+ * (>= 24 bytes): 0, or non-zero when it gave none (yet). */
+int session_tx16_id(struct ocpp_session *s, int64_t local_tx, char *buf,
+    size_t len);
+/* Records (id, or "" when gone) the backend's transactionId of 1.6 local
+ * transaction local_tx in the durable state, the copy dropped. */
+void session_tx16_ack(struct ocpp_session *s, int64_t queue_id,
+    int64_t local_tx, const char *id);
 
 /* transactions.c: connector status, meter values, transactions */
 void session_tx_event201(struct ocpp_session *s, int k, const char *event,
@@ -319,12 +336,16 @@ void ocpp_key_value(const struct ocpp_session *s,
  * value or read-only) or OCPP_REBOOT_REQUIRED. */
 enum ocpp_result ocpp_key_set(struct ocpp_session *s,
     const struct ocpp_key_entry *e, const char *value);
-/* Handlers of GetConfiguration / ChangeConfiguration (1.6) and
- * GetVariables / SetVariables / GetBaseReport (2.0.1): build the response
- * payload (caller decrefs). */
-json_t *ocpp_get_configuration(struct ocpp_session *s, json_t *req);
+/* Handlers of GetConfiguration (1.6) and GetVariables (2.0.1): append the
+ * response payload to t as JSON text, with no JSON tree built (the
+ * backend's most frequent reads). */
+void ocpp_get_configuration(struct ocpp_session *s, json_t *req,
+    struct ocpp_text *t);
+void ocpp_get_variables(struct ocpp_session *s, json_t *req,
+    struct ocpp_text *t);
+/* Handlers of ChangeConfiguration (1.6) and SetVariables (2.0.1): build
+ * the response payload (caller decrefs). */
 json_t *ocpp_change_configuration(struct ocpp_session *s, json_t *req);
-json_t *ocpp_get_variables(struct ocpp_session *s, json_t *req);
 json_t *ocpp_set_variables(struct ocpp_session *s, json_t *req);
 /* NotifyReport payload for a GetBaseReport (caller decrefs). */
 json_t *ocpp_notify_report(struct ocpp_session *s, int request_id,

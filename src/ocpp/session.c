@@ -167,10 +167,8 @@ session_now_stamp(char *buf, size_t len)
 	return format_rfc3339(wall_now_ms(), buf, len);
 }
 
-/* Sends text, counting and logging nothing secret (payloads only); text
- * NULL is a frame that could not be built (no memory): said, not sent. */
-static void
-send_text(struct ocpp_session *s, char *text)
+void
+session_send_frame(struct ocpp_session *s, const char *text)
 {
 	if (text == NULL) {
 		log_warnx("ocpp: a frame could not be built (out of memory): "
@@ -178,6 +176,13 @@ send_text(struct ocpp_session *s, char *text)
 		return;
 	}
 	transport_send(s, text);
+}
+
+/* Sends text and frees it (NULL: see session_send_frame). */
+static void
+send_text(struct ocpp_session *s, char *text)
+{
+	session_send_frame(s, text);
 	free(text);
 }
 
@@ -321,6 +326,44 @@ session_conn_key(char *buf, size_t len, const struct ocpp_session *s, int k)
 	snprintf(buf, len, "%s.c%d", session_v16(s) ? "tx16" : "tx201", k);
 }
 
+int
+session_tx16_id(struct ocpp_session *s, int64_t local_tx, char *buf,
+    size_t len)
+{
+	struct conn_state *cs = NULL;
+	char key[48], v[24];
+
+	for (int k = 1; k <= s->station->n_connectors && local_tx != 0; k++)
+		if (s->cs[k].local_tx == local_tx)
+			cs = &s->cs[k];
+	if (cs != NULL && cs->tx16_id_of == local_tx) {
+		strlcpy_ok(buf, cs->tx16_id, len);
+		return 0;
+	}
+	snprintf(key, sizeof(key), "tx16.id.%" PRId64, local_tx);
+	if (session_state_get(s, key, v, sizeof(v)) != 0)
+		return -1;
+	if (cs != NULL && v[0] != '\0') {
+		memcpy(cs->tx16_id, v, sizeof(v));
+		cs->tx16_id_of = local_tx;
+	}
+	strlcpy_ok(buf, v, len);
+	return 0;
+}
+
+void
+session_tx16_ack(struct ocpp_session *s, int64_t queue_id, int64_t local_tx,
+    const char *id)
+{
+	char key[48];
+
+	for (int k = 1; k <= s->station->n_connectors; k++)
+		if (s->cs[k].tx16_id_of == local_tx)
+			s->cs[k].tx16_id_of = 0;
+	snprintf(key, sizeof(key), "tx16.id.%" PRId64, local_tx);
+	s->q->ack(s->ud, queue_id, key, id);
+}
+
 /* ---- sending ---- */
 
 /* Sends BootNotification with the station's identification. */
@@ -394,11 +437,10 @@ prepare_queued(struct ocpp_session *s, const struct ocpp_queued *m)
 	if (local != NULL) {
 		s->call.local_tx = json_integer_value(local);
 		if (strcmp(m->action, "StopTransaction") == 0) {
-			char key[48], buf[32];
+			char buf[32];
 
-			snprintf(key, sizeof(key), "tx16.id.%" PRId64,
-			    s->call.local_tx);
-			if (session_state_get(s, key, buf, sizeof(buf)) != 0) {
+			if (session_tx16_id(s, s->call.local_tx, buf,
+			    sizeof(buf)) != 0) {
 				json_decref(p);
 				return NULL;
 			}
@@ -407,11 +449,10 @@ prepare_queued(struct ocpp_session *s, const struct ocpp_queued *m)
 		} else if (strcmp(m->action, "MeterValues") == 0) {
 			/* With the id once the backend gave one (without,
 			 * when its Start was given up). */
-			char key[48], buf[32];
+			char buf[32];
 
-			snprintf(key, sizeof(key), "tx16.id.%" PRId64,
-			    s->call.local_tx);
-			if (session_state_get(s, key, buf, sizeof(buf)) == 0)
+			if (session_tx16_id(s, s->call.local_tx, buf,
+			    sizeof(buf)) == 0)
 				json_object_set_new(p, "transactionId",
 				    json_integer(strtoll(buf, NULL, 10)));
 		}
@@ -627,15 +668,14 @@ on_result(struct ocpp_session *s, struct ocpp_frame *f)
 	if (!s->call.from_queue)
 		return;
 	if (strcmp(s->call.action, "StartTransaction") == 0) {
-		char key[48], val[32];
+		char val[32];
 		json_int_t id = json_integer_value(json_object_get(f->payload,
 		    "transactionId"));
 		const char *st = json_string_value(json_object_get(
 		    json_object_get(f->payload, "idTagInfo"), "status"));
 
-		snprintf(key, sizeof(key), "tx16.id.%" PRId64, s->call.local_tx);
 		snprintf(val, sizeof(val), "%" JSON_INTEGER_FORMAT, id);
-		s->q->ack(s->ud, s->call.queue_id, key, val);
+		session_tx16_ack(s, s->call.queue_id, s->call.local_tx, val);
 		if (s->call.connector > 0 &&
 		    s->call.connector <= s->station->n_connectors &&
 		    s->cs[s->call.connector].local_tx == s->call.local_tx)
@@ -652,10 +692,7 @@ on_result(struct ocpp_session *s, struct ocpp_frame *f)
 		    strcmp(s->cs[s->call.connector].tx_id, s->call.tx_id) == 0)
 			refused_token(s, s->call.connector, st);
 	} else if (strcmp(s->call.action, "StopTransaction") == 0) {
-		char key[48];
-
-		snprintf(key, sizeof(key), "tx16.id.%" PRId64, s->call.local_tx);
-		s->q->ack(s->ud, s->call.queue_id, key, "");
+		session_tx16_ack(s, s->call.queue_id, s->call.local_tx, "");
 	} else {
 		s->q->ack(s->ud, s->call.queue_id, NULL, NULL);
 	}
@@ -874,6 +911,7 @@ ocpp_session_free(struct ocpp_session *s)
 		free(s->auth_header);
 	}
 	free(s->rx);
+	ocpp_text_free(&s->answer);
 	free(s->cs);
 	free(s);
 }
@@ -993,18 +1031,14 @@ ocpp_session_tx_open(const struct ocpp_session *s, int k)
 }
 
 bool
-ocpp_session_transaction(const struct ocpp_session *s, int k, char *buf,
+ocpp_session_transaction(struct ocpp_session *s, int k, char *buf,
     size_t len)
 {
 	buf[0] = '\0';
 	if (k < 1 || k > s->station->n_connectors || !s->cs[k].tx_active)
 		return false;
 	if (session_v16(s)) {
-		char key[48];
-
-		snprintf(key, sizeof(key), "tx16.id.%" PRId64,
-		    s->cs[k].local_tx);
-		if (session_state_get(s, key, buf, len) != 0)
+		if (session_tx16_id(s, s->cs[k].local_tx, buf, len) != 0)
 			buf[0] = '\0';
 	} else {
 		strlcpy_ok(buf, s->cs[k].tx_id, len);

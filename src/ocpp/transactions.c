@@ -802,11 +802,10 @@ session_push_meter_values(struct ocpp_session *s, int k, const char *context)
 		p = json_pack("{siso}", "connectorId", k, "meterValue",
 		    meter_value(s, k, context));
 		if (cs->tx_active) {
-			char key[48], buf[32];
+			char buf[32];
 
-			snprintf(key, sizeof(key), "tx16.id.%" PRId64,
-			    cs->local_tx);
-			if (session_state_get(s, key, buf, sizeof(buf)) == 0)
+			if (session_tx16_id(s, cs->local_tx, buf,
+			    sizeof(buf)) == 0)
 				json_object_set_new(p, "transactionId",
 				    json_integer(strtoll(buf, NULL, 10)));
 		}

@@ -1,6 +1,7 @@
 /* Unit tests for src/ocpp: OCPP-J framing, the CALLERROR chosen for each
  * class of bad inbound frame in both versions, payload validation from the
  * field specs, message ids and the reconnect back-off. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -451,6 +452,48 @@ test_build(void)
 	free(s);
 }
 
+/* Text written without a JSON tree is the JSON jansson writes for the
+ * same values; a byte that is not UTF-8 becomes '?'. */
+static void
+test_text(void)
+{
+	static const char *const strs[] = { "", "plain", "q\"uote",
+		"back\\slash", "nl\ntab\tcr\rbs\bff\f", "\x01\x1f\x7f",
+		"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x8c", "a/b" };
+	struct ocpp_text t = { 0 };
+	json_t *j = json_pack("{s[iss]sb}", "a", 1, "x", "y", "b", true);
+
+	for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
+		json_t *js = json_string(strs[i]);
+		char *want = json_dumps(js, JSON_ENCODE_ANY);
+
+		t.len = 0;
+		ocpp_text_str(&t, strs[i]);
+		CU_ASSERT_STRING_EQUAL(t.p, want);
+		free(want);
+		json_decref(js);
+	}
+	t.len = 0;
+	ocpp_text_str(&t, "a\xc3(\xff\xed\xa0\x80z");	/* cut, bad, surrogate */
+	CU_ASSERT_STRING_EQUAL(t.p, "\"a?(????z\"");
+	/* Growth past the first buffer keeps every byte. */
+	t.len = 0;
+	for (int i = 0; i < 3000; i++)
+		ocpp_text_put(&t, "0123456789");
+	CU_ASSERT_EQUAL(t.len, 30000);
+	CU_ASSERT_EQUAL(strlen(t.p), 30000);
+	CU_ASSERT_EQUAL(memcmp(t.p + 29990, "0123456789", 10), 0);
+	t.len = 0;
+	ocpp_text_put(&t, "[");
+	ocpp_text_json(&t, j);
+	ocpp_text_raw(&t, "]", 1);
+	CU_ASSERT_STRING_EQUAL(t.p, "[{\"a\":[1,\"x\",\"y\"],\"b\":true}]");
+	CU_ASSERT_FALSE(t.failed);
+	json_decref(j);
+	ocpp_text_free(&t);
+	CU_ASSERT_PTR_NULL(t.p);
+}
+
 /* Ids are unique and at most 36 characters. */
 static void
 test_message_ids(void)
@@ -552,8 +595,8 @@ fq_ack(void *ud, int64_t id, const char *key, const char *value)
 {
 	(void)ud;
 	(void)id;
-	(void)key;
-	(void)value;
+	if (key != NULL)
+		fq_set(key, value);
 	return 0;
 }
 
@@ -628,12 +671,28 @@ change16(struct ocpp_session *s, const char *key, const char *value)
 	return status;
 }
 
+/* GetConfiguration's answer to req on s, parsed back (caller decrefs;
+ * NULL when the text is not JSON). */
+static json_t *
+get_configuration(struct ocpp_session *s, json_t *req)
+{
+	struct ocpp_text t = { 0 };
+	json_t *res;
+
+	ocpp_get_configuration(s, req, &t);
+	CU_ASSERT_FALSE(t.failed);
+	res = json_loads(t.p, 0, NULL);
+	CU_ASSERT_PTR_NOT_NULL(res);
+	ocpp_text_free(&t);
+	return res;
+}
+
 /* Asserts that GetConfiguration shows 1.6 key as writable with value. */
 static void
 expect_writable16(struct ocpp_session *s, const char *key, const char *value)
 {
 	json_t *req = json_pack("{s[s]}", "key", key);
-	json_t *res = ocpp_get_configuration(s, req);
+	json_t *res = get_configuration(s, req);
 	json_t *k = json_array_get(json_object_get(res, "configurationKey"), 0);
 
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(k, "value")),
@@ -847,12 +906,66 @@ test_config_set(void)
 	json_decref(req);
 	json_decref(res);
 	req = json_pack("{s[ss]}", "key", "NumberOfConnectors", "Nope");
-	res = ocpp_get_configuration(s, req);
+	res = get_configuration(s, req);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
 	    json_array_get(json_object_get(res, "configurationKey"), 0),
 	    "value")), "2");
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(
 	    json_object_get(res, "unknownKey"), 0)), "Nope");
+	json_decref(req);
+	json_decref(res);
+	ocpp_session_free(s);
+}
+
+/* GetConfiguration: every 1.6 key of the table when none is asked for,
+ * else the asked ones in order and the unknown ones echoed exactly; an
+ * empty array is left out. */
+static void
+test_get_configuration(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s = fake_session(OCPP_V16, &st);
+	json_t *req, *res, *known, *k;
+	size_t n16 = 0, i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	for (const struct ocpp_key_entry *e = ocpp_key_table;
+	    e->key16 != NULL || e->component != NULL; e++)
+		n16 += e->key16 != NULL;
+	req = json_object();
+	res = get_configuration(s, req);
+	known = json_object_get(res, "configurationKey");
+	CU_ASSERT_EQUAL(json_array_size(known), n16);
+	CU_ASSERT_PTR_NULL(json_object_get(res, "unknownKey"));
+	json_array_foreach(known, i, k) {
+		CU_ASSERT_TRUE(json_is_string(json_object_get(k, "key")));
+		CU_ASSERT_TRUE(json_is_boolean(json_object_get(k, "readonly")));
+		CU_ASSERT_TRUE(json_is_string(json_object_get(k, "value")));
+	}
+	json_decref(req);
+	json_decref(res);
+	req = json_pack("{s[sss]}", "key", "HeartbeatInterval", "we\"ird\\\n",
+	    "NumberOfConnectors");
+	res = get_configuration(s, req);
+	known = json_object_get(res, "configurationKey");
+	CU_ASSERT_EQUAL_FATAL(json_array_size(known), 2);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
+	    json_array_get(known, 0), "key")), "HeartbeatInterval");
+	CU_ASSERT_TRUE(json_is_false(json_object_get(json_array_get(known, 0),
+	    "readonly")));
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
+	    json_array_get(known, 1), "value")), "2");
+	CU_ASSERT_TRUE(json_is_true(json_object_get(json_array_get(known, 1),
+	    "readonly")));
+	CU_ASSERT_EQUAL(json_array_size(json_object_get(res, "unknownKey")), 1);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(
+	    json_object_get(res, "unknownKey"), 0)), "we\"ird\\\n");
+	json_decref(req);
+	json_decref(res);
+	req = json_pack("{s[s]}", "key", "Nope");
+	res = get_configuration(s, req);
+	CU_ASSERT_PTR_NULL(json_object_get(res, "configurationKey"));
+	CU_ASSERT_EQUAL(json_array_size(json_object_get(res, "unknownKey")), 1);
 	json_decref(req);
 	json_decref(res);
 	ocpp_session_free(s);
@@ -1103,6 +1216,51 @@ test_meter_values_queued_16(void)
 	ocpp_session_free(s);
 }
 
+/* The backend's 1.6 transaction id: read from the durable state once,
+ * then from the session's copy, which each answer that changes the state
+ * replaces. */
+static void
+test_tx16_id_copy(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s;
+	char key[48], buf[32];
+	int64_t local;
+
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	s = fake_session(OCPP_V16, &st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	conns[1].status = OCPP_ST_CHARGING;
+	ocpp_session_service(s, 1000);
+	CU_ASSERT_TRUE_FATAL(ocpp_session_tx_open(s, 1));
+	local = fq_int(0, "_local");
+	snprintf(key, sizeof(key), "tx16.id.%" PRId64, local);
+	/* No id from the backend yet. */
+	CU_ASSERT_FALSE(ocpp_session_transaction(s, 1, buf, sizeof(buf)));
+	/* Given after a restart: read from the state. */
+	fq_set(key, "41");
+	CU_ASSERT_TRUE(ocpp_session_transaction(s, 1, buf, sizeof(buf)));
+	CU_ASSERT_STRING_EQUAL(buf, "41");
+	/* The StartTransaction answer: the copy follows. */
+	session_tx16_ack(s, 1, local, "42");
+	CU_ASSERT_TRUE(ocpp_session_transaction(s, 1, buf, sizeof(buf)));
+	CU_ASSERT_STRING_EQUAL(buf, "42");
+	CU_ASSERT_EQUAL(fq_get(NULL, key, buf, sizeof(buf)), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "42");
+	/* Read from the copy: the state is not asked again. */
+	fq_set(key, "7");
+	CU_ASSERT_TRUE(ocpp_session_transaction(s, 1, buf, sizeof(buf)));
+	CU_ASSERT_STRING_EQUAL(buf, "42");
+	/* Cut to the caller's buffer. */
+	CU_ASSERT_TRUE(ocpp_session_transaction(s, 1, buf, 2));
+	CU_ASSERT_STRING_EQUAL(buf, "4");
+	/* StopTransaction's answer clears it. */
+	session_tx16_ack(s, 2, local, "");
+	CU_ASSERT_FALSE(ocpp_session_transaction(s, 1, buf, sizeof(buf)));
+	ocpp_session_free(s);
+}
+
 /* A backend that answers slowly: at most 4 periodic MeterValues per
  * connector wait (3 connectors with the station: 12); the oldest are
  * dropped and counted. */
@@ -1197,6 +1355,7 @@ static const struct cu_test session_tests[] = {
 	{ "measurand lists are read-write", test_measurand_keys },
 	{ "ConnectorPhaseRotation is read-write", test_phase_rotation },
 	{ "persisted keys back into settings", test_settings_apply },
+	{ "GetConfiguration answers", test_get_configuration },
 	{ "restart: the same 1.6 session goes on without a message",
 	  test_restart_same_session_16 },
 	{ "restart: a 1.6 session that ended while down ends once",
@@ -1206,6 +1365,7 @@ static const struct cu_test session_tests[] = {
 	{ "1.6 MeterValues of a transaction are queued",
 	  test_meter_values_queued_16 },
 	{ "waiting MeterValues are bounded", test_meter_values_bounded },
+	{ "the 1.6 transaction id is read once", test_tx16_id_copy },
 	{ "2.0.1 offline events in order", test_offline_events_201 },
 	{ NULL, NULL },
 };
@@ -1216,6 +1376,7 @@ static const struct cu_test codec_tests[] = {
 	{ "2.0.1 payload errors", test_payload_errors_201 },
 	{ "CALLRESULT and CALLERROR parsing", test_parse_result_and_error },
 	{ "frame builders", test_build },
+	{ "answers written as text", test_text },
 	{ "payloads against the generated schema tables", test_schema_tables },
 	{ "answers to unparsable frames are JSON", test_unparsable_answer },
 	{ "UTF-8 descriptions cut between characters", test_utf8_copy },

@@ -10,8 +10,15 @@
 #include "devsrv.h"
 #include "sbtest.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <math.h>
+#include <modbus.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1389,6 +1396,231 @@ test_identity_mismatch(void)
 	devsrv_free(srv);
 }
 
+/* ---- mbtcp.c against a scripted peer on a loopback socket ---- */
+
+/* The peer: reads one request frame, then sends its pieces one by one
+ * (a pause between them, so they tend to arrive apart), then closes its
+ * side when asked. */
+struct peer {
+	int fd;
+	uint8_t req[260];
+	size_t req_len;
+	uint8_t piece[4][64];
+	size_t piece_len[4];
+	int n_pieces;
+	bool close_after;
+};
+
+/* Reads exactly n bytes; false on end or error. */
+static bool
+read_n(int fd, uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = recv(fd, p, n, 0);
+
+		if (r <= 0)
+			return false;
+		p += r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+static void *
+peer_main(void *arg)
+{
+	struct peer *pr = arg;
+
+	if (read_n(pr->fd, pr->req, 7) &&
+	    read_n(pr->fd, pr->req + 7, (size_t)(pr->req[4] << 8 |
+	    pr->req[5]) - 1))
+		pr->req_len = 6 + (size_t)(pr->req[4] << 8 | pr->req[5]);
+	for (int i = 0; i < pr->n_pieces; i++) {
+		if (i > 0)
+			poll(NULL, 0, 10);
+		(void)send(pr->fd, pr->piece[i], pr->piece_len[i],
+		    MSG_NOSIGNAL);
+	}
+	if (pr->close_after)
+		shutdown(pr->fd, SHUT_WR);
+	return NULL;
+}
+
+/* Appends a whole frame (MBAP with id and unit, then pdu) as piece i. */
+static void
+peer_frame(struct peer *pr, int i, uint16_t id, int unit, const uint8_t *pdu,
+    size_t n)
+{
+	uint8_t *f = pr->piece[i];
+
+	f[0] = (uint8_t)(id >> 8);
+	f[1] = (uint8_t)id;
+	f[2] = f[3] = 0;
+	f[4] = (uint8_t)((n + 1) >> 8);
+	f[5] = (uint8_t)(n + 1);
+	f[6] = (uint8_t)unit;
+	memcpy(f + 7, pdu, n);
+	pr->piece_len[i] = 7 + n;
+	if (i >= pr->n_pieces)
+		pr->n_pieces = i + 1;
+}
+
+/* A connected loopback pair: *client for the code under test, *server for
+ * the peer.  0 or -1. */
+static int
+tcp_pair(int *client, int *server)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    listen(l, 1) != 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &len) != 0 ||
+	    (*client = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+	    connect(*client, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    (*server = accept(l, NULL, NULL)) < 0) {
+		if (l >= 0)
+			close(l);
+		return -1;
+	}
+	close(l);
+	return 0;
+}
+
+/* Runs one read of 2 registers at 10005 (function 04, unit 7, id 42)
+ * against pr; returns its result, with errno and out[]. */
+static int
+exchange_read(struct peer *pr, uint16_t *out, int timeout_ms)
+{
+	pthread_t th;
+	uint16_t tid = 41;
+	int c, rc, err;
+
+	if (tcp_pair(&c, &pr->fd) != 0) {
+		CU_FAIL("no loopback socket pair");
+		return -2;
+	}
+	pthread_create(&th, NULL, peer_main, pr);
+	rc = sb_tcp_read(c, &tid, 7, 4, 10005, 2, out, timeout_ms);
+	err = errno;
+	pthread_join(th, NULL);
+	close(c);
+	close(pr->fd);
+	CU_ASSERT_EQUAL(tid, 42);
+	errno = err;
+	return rc;
+}
+
+/* Modbus TCP framing: split frames, a stale answer skipped, exceptions,
+ * wrong unit or protocol, a silent or closing peer, write echoes. */
+static void
+test_mbtcp(void)
+{
+	static const uint8_t ok[] = { 4, 4, 0x12, 0x34, 0xab, 0xcd };
+	static const uint8_t want_req[] = { 0, 42, 0, 0, 0, 6, 7, 4, 0x27,
+		0x15, 0, 2 };
+	struct peer pr;
+	uint16_t out[2] = { 0, 0 }, regs[2] = { 0x0102, 0x0304 }, tid;
+	pthread_t th;
+	int c;
+
+	/* The answer cut in three pieces, inside the header and the data. */
+	memset(&pr, 0, sizeof(pr));
+	peer_frame(&pr, 0, 42, 7, ok, sizeof(ok));
+	memcpy(pr.piece[1], pr.piece[0] + 3, 6);
+	memcpy(pr.piece[2], pr.piece[0] + 9, 4);
+	pr.piece_len[0] = 3;
+	pr.piece_len[1] = 6;
+	pr.piece_len[2] = 4;
+	pr.n_pieces = 3;
+	CU_ASSERT_EQUAL(exchange_read(&pr, out, 2000), 2);
+	CU_ASSERT_EQUAL(out[0], 0x1234);
+	CU_ASSERT_EQUAL(out[1], 0xabcd);
+	CU_ASSERT_EQUAL(pr.req_len, sizeof(want_req));
+	CU_ASSERT_EQUAL(memcmp(pr.req, want_req, sizeof(want_req)), 0);
+
+	/* An answer to an earlier request first, in the same segment. */
+	memset(&pr, 0, sizeof(pr));
+	memset(out, 0, sizeof(out));
+	peer_frame(&pr, 0, 41, 7, (const uint8_t[]){ 4, 4, 9, 9, 9, 9 }, 6);
+	peer_frame(&pr, 1, 42, 7, ok, sizeof(ok));
+	memcpy(pr.piece[0] + 13, pr.piece[1], 13);
+	pr.piece_len[0] = 26;
+	pr.n_pieces = 1;
+	CU_ASSERT_EQUAL(exchange_read(&pr, out, 2000), 2);
+	CU_ASSERT_EQUAL(out[0], 0x1234);
+
+	/* Exceptions: a known code as libmodbus's errno, an unknown one. */
+	memset(&pr, 0, sizeof(pr));
+	peer_frame(&pr, 0, 42, 7, (const uint8_t[]){ 0x84, 2 }, 2);
+	CU_ASSERT_EQUAL(exchange_read(&pr, out, 2000), -1);
+	CU_ASSERT_EQUAL(errno, EMBXILADD);
+	memset(&pr, 0, sizeof(pr));
+	peer_frame(&pr, 0, 42, 7, (const uint8_t[]){ 0x84, 0x7f }, 2);
+	CU_ASSERT_EQUAL(exchange_read(&pr, out, 2000), -1);
+	CU_ASSERT_EQUAL(errno, EMBBADEXC);
+
+	/* Another unit, another protocol id, a short byte count. */
+	memset(&pr, 0, sizeof(pr));
+	peer_frame(&pr, 0, 42, 8, ok, sizeof(ok));
+	CU_ASSERT_EQUAL(exchange_read(&pr, out, 2000), -1);
+	CU_ASSERT_EQUAL(errno, EMBBADDATA);
+	memset(&pr, 0, sizeof(pr));
+	peer_frame(&pr, 0, 42, 7, ok, sizeof(ok));
+	pr.piece[0][3] = 1;
+	CU_ASSERT_EQUAL(exchange_read(&pr, out, 2000), -1);
+	CU_ASSERT_EQUAL(errno, EMBBADDATA);
+	memset(&pr, 0, sizeof(pr));
+	peer_frame(&pr, 0, 42, 7, (const uint8_t[]){ 4, 2, 0x12, 0x34 }, 4);
+	CU_ASSERT_EQUAL(exchange_read(&pr, out, 2000), -1);
+	CU_ASSERT_EQUAL(errno, EMBBADDATA);
+
+	/* A silent peer: the timeout; a peer that closes: reset. */
+	memset(&pr, 0, sizeof(pr));
+	CU_ASSERT_EQUAL(exchange_read(&pr, out, 100), -1);
+	CU_ASSERT_EQUAL(errno, ETIMEDOUT);
+	memset(&pr, 0, sizeof(pr));
+	pr.close_after = true;
+	CU_ASSERT_EQUAL(exchange_read(&pr, out, 2000), -1);
+	CU_ASSERT_EQUAL(errno, ECONNRESET);
+	/* Half a frame, then nothing more: the timeout. */
+	memset(&pr, 0, sizeof(pr));
+	peer_frame(&pr, 0, 42, 7, ok, sizeof(ok));
+	pr.piece_len[0] = 9;
+	CU_ASSERT_EQUAL(exchange_read(&pr, out, 100), -1);
+	CU_ASSERT_EQUAL(errno, ETIMEDOUT);
+
+	/* Writes: 16 answered with address and count, 06 with its echo;
+	 * an answer that does not match is bad data. */
+	memset(&pr, 0, sizeof(pr));
+	peer_frame(&pr, 0, 1, 3, (const uint8_t[]){ 16, 0x4e, 0x20, 0, 2 }, 5);
+	CU_ASSERT_FATAL(tcp_pair(&c, &pr.fd) == 0);
+	pthread_create(&th, NULL, peer_main, &pr);
+	tid = 0;
+	CU_ASSERT_EQUAL(sb_tcp_write(c, &tid, 3, 20000, 2, regs, 2000), 2);
+	pthread_join(th, NULL);
+	CU_ASSERT_EQUAL(pr.req_len, 7 + 6 + 4);
+	CU_ASSERT_EQUAL(memcmp(pr.req + 7, (const uint8_t[]){ 16, 0x4e, 0x20,
+	    0, 2, 4, 1, 2, 3, 4 }, 10), 0);
+	memset(&pr.piece, 0, sizeof(pr.piece));
+	peer_frame(&pr, 0, 2, 3, (const uint8_t[]){ 6, 0, 2, 0, 9 }, 5);
+	pthread_create(&th, NULL, peer_main, &pr);
+	CU_ASSERT_EQUAL(sb_tcp_write(c, &tid, 3, 2, 1, regs, 2000), -1);
+	CU_ASSERT_EQUAL(errno, EMBBADDATA);	/* 9 is not 0x0102 */
+	pthread_join(th, NULL);
+	CU_ASSERT_EQUAL(memcmp(pr.req + 7, (const uint8_t[]){ 6, 0, 2, 1, 2 },
+	    5), 0);
+	close(c);
+	close(pr.fd);
+	/* Arguments out of range never reach the wire. */
+	CU_ASSERT_EQUAL(sb_tcp_read(-1, &tid, 1, 4, 0, 126, out, 10), -1);
+	CU_ASSERT_EQUAL(errno, EMBMDATA);
+	CU_ASSERT_EQUAL(sb_tcp_read(-1, &tid, 1, 4, 0, 1, out, 10), -1);
+	CU_ASSERT_EQUAL(errno, ENOTCONN);
+}
+
 static const struct cu_test offline_tests[] = {
 	{ "register tables", test_tables },
 	{ "decoding and encoding", test_decode },
@@ -1412,6 +1644,7 @@ static const struct cu_test live_tests[] = {
 	{ "setpoints refreshed every comm-timeout/3", test_refresh },
 	{ "SDM230 meter over TCP", test_tcp_meter },
 	{ "identity mismatch", test_identity_mismatch },
+	{ "Modbus TCP framing", test_mbtcp },
 	{ NULL, NULL },
 };
 
