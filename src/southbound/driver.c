@@ -123,21 +123,6 @@ sb_io_count(struct sb_dev *dev, int64_t elapsed_us, int err)
 	}
 }
 
-/* libmodbus's header length of a TCP context (the MBAP header); RTU's is
- * 1.  The TCP links' exchanges go through mbtcp.c. */
-#define SB_TCP_HEADER_LEN 7
-
-/* The context's response timeout in ms. */
-static int
-response_timeout_ms(modbus_t *ctx)
-{
-	uint32_t sec = 0, usec = 0;
-
-	if (modbus_get_response_timeout(ctx, &sec, &usec) != 0)
-		return 500;
-	return (int)(sec * 1000 + usec / 1000);
-}
-
 /* Reads registers with function 03 or 04; returns 0 or -1 with errno. */
 static int
 read_regs(struct sb_dev *dev, modbus_t *ctx, int fc, unsigned addr,
@@ -149,11 +134,7 @@ read_regs(struct sb_dev *dev, modbus_t *ctx, int fc, unsigned addr,
 
 	sb_pace(dev->last_io_ms, dev->min_gap_ms);
 	t0 = mono_us();
-	if (modbus_get_header_length(ctx) == SB_TCP_HEADER_LEN)
-		rc = sb_tcp_read(modbus_get_socket(ctx), &dev->tcp_tid,
-		    modbus_get_slave(ctx), fc, addr, count, out,
-		    response_timeout_ms(ctx));
-	else if (fc == 4)
+	if (fc == 4)
 		rc = modbus_read_input_registers(ctx, (int)addr, (int)count, out);
 	else
 		rc = modbus_read_registers(ctx, (int)addr, (int)count, out);
@@ -471,11 +452,7 @@ write_regs(struct sb_dev *dev, modbus_t *ctx, unsigned addr, unsigned count,
 
 	sb_pace(dev->last_io_ms, dev->min_gap_ms);
 	t0 = mono_us();
-	if (modbus_get_header_length(ctx) == SB_TCP_HEADER_LEN)
-		rc = sb_tcp_write(modbus_get_socket(ctx), &dev->tcp_tid,
-		    modbus_get_slave(ctx), addr, count, regs,
-		    response_timeout_ms(ctx));
-	else if (count == 1)
+	if (count == 1)
 		rc = modbus_write_register(ctx, (int)addr, regs[0]);
 	else
 		rc = modbus_write_registers(ctx, (int)addr, (int)count, regs);

@@ -3,7 +3,7 @@ noinst_LTLIBRARIES += libsouthbound.la
 libsouthbound_la_SOURCES = \
 	src/southbound/southbound.h src/southbound/sb-private.h \
 	src/southbound/regmap.c src/southbound/driver.c \
-	src/southbound/worker.c src/southbound/mbtcp.c
+	src/southbound/worker.c
 libsouthbound_la_CFLAGS = $(AM_CFLAGS) $(MODBUS_CFLAGS)
 libsouthbound_la_LIBADD = libcommon.la
 

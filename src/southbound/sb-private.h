@@ -245,7 +245,6 @@ struct sb_dev {
 	bool told_no_mode;          /* "limits written in W/A" logged */
 	bool told_no_timeout;       /* "relies on its offline limits" logged */
 	int last_errno;             /* of the last failed libmodbus call */
-	uint16_t tcp_tid;           /* Modbus TCP: last transaction id sent */
 	struct sb_io_stats io;      /* exchanges since start (published) */
 	const char *not_a_number;   /* a float row read as NaN this poll */
 	/* DC energy: the running total of finished sessions, and the last
@@ -304,26 +303,5 @@ void sb_meter_reading_clear(struct sb_meter_reading *mrd);
 /* Counts one exchange of dev that took elapsed_us and ended with err (0:
  * a good answer). */
 void sb_io_count(struct sb_dev *dev, int64_t elapsed_us, int err);
-
-/* ---- mbtcp.c: Modbus TCP exchanges on a connected socket ----
- * Each sends one request with the next transaction id (*tid, the link's
- * counter) to unit and waits up to timeout_ms for the answer with that id
- * (answers to earlier, timed-out requests are skipped).  -1 with
- * libmodbus's errno: ETIMEDOUT, ECONNRESET (closed), EMBBADDATA (a frame
- * out of step, of another unit or function, or of the wrong size; the
- * socket is drained), MODBUS_ENOBASE + code (an exception), EMBBADEXC,
- * EMBMDATA (arguments out of range). */
-/* The request PDU pdu (function code first); the answer's PDU into rsp
- * (at most rsp_max bytes), its length returned. */
-int sb_tcp_exchange(int fd, uint16_t *tid, int unit, const uint8_t *pdu,
-    size_t pdu_len, uint8_t *rsp, size_t rsp_max, int timeout_ms);
-/* Reads count (1..125) registers at addr with function fc (3 or 4) into
- * out; returns count. */
-int sb_tcp_read(int fd, uint16_t *tid, int unit, int fc, unsigned addr,
-    unsigned count, uint16_t *out, int timeout_ms);
-/* Writes count (1..123) registers at addr (06 for one, else 16), the
- * answer checked against the request; returns count. */
-int sb_tcp_write(int fd, uint16_t *tid, int unit, unsigned addr,
-    unsigned count, const uint16_t *regs, int timeout_ms);
 
 #endif

@@ -53,7 +53,7 @@ daemon_src="src/config/schema.c src/config/context.c src/config/prescan.c
     src/store/store.c src/store/queue.c src/store/settings.c
     src/store/profiles.c src/store/history.c
     src/southbound/driver.c src/southbound/regmap.c
-    src/southbound/probe.c src/southbound/worker.c src/southbound/mbtcp.c"
+    src/southbound/probe.c src/southbound/worker.c"
 
 # compile SRC OBJ [FLAGS...]: when OBJ is older than SRC or any header.
 compile() {
