@@ -133,6 +133,7 @@ charger_json(struct sim_site *s, struct sim_charger *c)
 	    json_integer((json_int_t)c->phase_switches_refused));
 	json_object_set_new(o, "connections",
 	    json_integer(sim_net_connections(c)));
+	json_object_set_new(o, "accepted", json_integer((json_int_t)c->accepted));
 	if (c->link == SIM_LINK_TCP_DIAL)
 		json_object_set_new(o, "connected",
 		    json_boolean(c->dial_fd >= 0 && !c->dial_connecting));
