@@ -39,6 +39,20 @@ cloud_end_tx_removed(struct cloud *c, int k)
 	return ocpp_session_end_tx_removed(c->s, k);
 }
 
+int
+cloud_after_answer(struct cloud *c, void (*fn)(void *arg), void *arg)
+{
+	if (c == NULL || c->s == NULL)
+		return -1;
+	return ocpp_session_after_sent(c->s, fn, arg);
+}
+
+bool
+cloud_call_in_flight(const struct cloud *c)
+{
+	return c != NULL && ocpp_session_call_in_flight(c->s);
+}
+
 void
 cloud_schedule_run(struct cloud *c)
 {

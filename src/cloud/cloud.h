@@ -46,6 +46,12 @@ bool cloud_transaction(const struct cloud *c, int k, char *buf, size_t len);
 
 /* True while connector k (1..n) has an open transaction. */
 bool cloud_tx_open(const struct cloud *c, int k);
+/* Calls fn(arg) once the answer to the backend's call being handled has
+ * been written (or the link went down).  0, or -1 when there is no link
+ * (fn is not called). */
+int cloud_after_answer(struct cloud *c, void (*fn)(void *arg), void *arg);
+/* True while a call of the gateway waits for the backend's answer. */
+bool cloud_call_in_flight(const struct cloud *c);
 /* Ends connector k's open transaction: its charger left the site (queued
  * durably on return).  0, or -1 when there is none. */
 int cloud_end_tx_removed(struct cloud *c, int k);

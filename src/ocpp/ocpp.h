@@ -303,8 +303,18 @@ void ocpp_session_service(struct ocpp_session *s, int64_t now_ms);
 /* Drops the connection (it reconnects with back-off), e.g. on a config
  * change. */
 void ocpp_session_disconnect(struct ocpp_session *s);
+/* Calls fn(arg) on the loop once every frame queued by then (the answer
+ * to the backend's call being handled too: it is queued when its handler
+ * returns) has been written to the socket, or when the link goes down
+ * first.  fn must not free the session (arm a timer for that).  Returns
+ * 0, or -1 when the link is not up (fn is not called). */
+int ocpp_session_after_sent(struct ocpp_session *s, void (*fn)(void *arg),
+    void *arg);
 
 bool ocpp_session_online(const struct ocpp_session *s);
+/* True while a call of the gateway waits for the backend's answer (until
+ * it comes or times out). */
+bool ocpp_session_call_in_flight(const struct ocpp_session *s);
 bool ocpp_session_accepted(const struct ocpp_session *s);
 
 /* True while connector k (1..n) has an open transaction: from its start

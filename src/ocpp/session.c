@@ -975,6 +975,12 @@ ocpp_session_disconnect(struct ocpp_session *s)
 }
 
 bool
+ocpp_session_call_in_flight(const struct ocpp_session *s)
+{
+	return s != NULL && s->call.active;
+}
+
+bool
 ocpp_session_online(const struct ocpp_session *s)
 {
 	return s->link == LINK_UP;
