@@ -8,7 +8,9 @@
 # answered with five error lines and changes nothing; a push that removes
 # a charger with a transaction is refused with the reason; a push that
 # changes one charger while all three charge leaves every transaction
-# alone; after a restart the pushed site is used without a new push;
+# alone and the other chargers' Modbus connections open (the site is
+# built again without a restart); a charger removed is disconnected and
+# its transaction ended; after a restart the pushed site is used without a new push;
 # GetSiteConfiguration says where the site came from; a revert goes back
 # to provisioning mode; csms.allow-remote-site = false refuses pushes.
 # Skipped (77) without node / npm.
@@ -64,8 +66,12 @@ data_of() { "$JG" result.data; }
 
 connected() { [ "$(st cloud.state)" = connected ]; }
 starts() { grep -c 'ocpp-edged info: started' "$tmp/d.log"; }
-# restarted N: the daemon started more than N times and is connected.
-restarted() { [ "$(starts)" -gt "$1" ] && ctl_ok && connected; }
+builds() { grep -c 'ocpp-edged info: site built again' "$tmp/d.log"; }
+# rebuilt N: the site was built again more than N times (no restart)
+# and the backend link is up.
+rebuilt() { [ "$(builds)" -gt "$1" ] && ctl_ok && connected; }
+# accepted CHARGER: the Modbus connections the simulator accepted for it.
+accepted() { sim_get "$1" accepted; }
 online3() {
 	[ "$(st chargers.0.online chargers.1.online chargers.2.online |
 	    tr '\n' ' ')" = "true true true " ]
@@ -109,13 +115,16 @@ run_version() {
 	    pass "$v: unknown messageId: UnknownMessageId" ||
 	    fail "$v: unknown messageId not UnknownMessageId"
 
-	# Commissioned by a push.
+	# Commissioned by a push: built live, no restart.
 	n=$(starts)
+	b=$(builds)
 	r=$(transfer SetSiteConfiguration "$tmp/site.conf")
 	echo "$r" | status_of | grep -qx Accepted &&
 	    pass "$v: site pushed: Accepted ($(echo "$r" | data_of))" ||
 	    fail "$v: site pushed: $r"
-	wait_for 20 restarted "$n" || fail "$v: not back after the push"
+	wait_for 20 rebuilt "$b" && [ "$(starts)" -eq "$n" ] &&
+	    pass "$v: site pushed: built live, no restart" ||
+	    fail "$v: not back after the push (starts $(starts), builds $(builds))"
 	wait_for 15 online3 && pass "$v: commissioned: three chargers online" ||
 	    fail "$v: commissioned: chargers $(st chargers.0.online chargers.1.online chargers.2.online | tr '\n' ' ')"
 	wait_for 10 status_for 3 && status_for 1 && status_for 2 &&
@@ -194,14 +203,25 @@ run_version() {
 	    fail "$v: renumbering push: $r"
 
 	# One charger changed while all three charge: bay3 down to 11 kW
-	# and the site back to 40 kW; the others share the rest.
+	# and the site back to 40 kW; the others share the rest.  bay1 and
+	# bay2 keep their Modbus connections; bay3 is connected anew.
 	n=$(starts)
+	b=$(builds)
+	a1=$(accepted bay1)
+	a2=$(accepted bay2)
+	a3=$(accepted bay3)
 	awk '/^charger "bay3"/ { c = 1 } c && /max-power-kw/ { sub(/22/, "11"); c = 0 } { print }' \
 	    "$tmp/site.conf" >"$tmp/bay3.conf"
 	r=$(transfer SetSiteConfiguration "$tmp/bay3.conf")
 	echo "$r" | status_of | grep -qx Accepted ||
 	    fail "$v: bay3 changed: $r"
-	wait_for 20 restarted "$n" || fail "$v: not back after the bay3 push"
+	wait_for 20 rebuilt "$b" || fail "$v: not back after the bay3 push"
+	[ "$(starts)" -eq "$n" ] || fail "$v: bay3 changed: the daemon restarted"
+	wait_for 10 online3 || fail "$v: bay3 changed: chargers not online"
+	[ "$(accepted bay1) $(accepted bay2)" = "$a1 $a2" ] &&
+	    [ "$(accepted bay3)" -gt "$a3" ] &&
+	    pass "$v: bay3 changed: bay1 and bay2 kept their connections, bay3 reconnected" ||
+	    fail "$v: bay3 changed: connections accepted bay1 $a1 -> $(accepted bay1), bay2 $a2 -> $(accepted bay2), bay3 $a3 -> $(accepted bay3)"
 	has "$tmp/d.log" 'provisioning: charger "bay3" changed' &&
 	    pass "$v: logged: charger bay3 changed" ||
 	    fail "$v: the change of bay3 not logged"
@@ -241,10 +261,16 @@ run_version() {
 	awk '/^charger "bay3"/ { skip = 1 } !skip { print } /^\}/ { skip = 0 }' \
 	    "$tmp/bay3.conf" >"$tmp/two.conf"
 	wh=$(sim_get bay3 connectors.0.energy_wh | cut -d. -f1)
-	n=$(starts)
+	b=$(builds)
+	a1=$(accepted bay1)
+	a2=$(accepted bay2)
 	r=$(transfer SetSiteConfiguration "$tmp/two.conf")
 	echo "$r" | status_of | grep -qx Accepted || fail "$v: bay3 removed: $r"
-	wait_for 20 restarted "$n" || fail "$v: not back after bay3 removed"
+	wait_for 20 rebuilt "$b" || fail "$v: not back after bay3 removed"
+	[ "$(accepted bay1) $(accepted bay2)" = "$a1 $a2" ] &&
+	    [ "$(sim_get bay3 connections)" = 0 ] &&
+	    pass "$v: bay3 removed: its connection closed, bay1 and bay2 kept theirs" ||
+	    fail "$v: bay3 removed: bay3 connections $(sim_get bay3 connections), accepted bay1 $a1 -> $(accepted bay1), bay2 $a2 -> $(accepted bay2)"
 	one_end() { [ "$(ends | grep -c .)" -eq 1 ]; }
 	wait_for 10 one_end && pass "$v: bay3 removed: its transaction ended" ||
 	    fail "$v: bay3 removed: ends $(ends | grep -c .): $(ends | head -2)"
@@ -278,11 +304,11 @@ run_version() {
 	    echo "$r" | data_of | grep -q "^SetSiteConfiguration:[0-9]*: option 'charger\[bay2\].ocpp-id': value '2'" &&
 	    pass "$v: a pinned ocpp-id refuses the renumbering push" ||
 	    fail "$v: pinned ocpp-id: $r"
-	n=$(starts)
+	b=$(builds)
 	r=$(transfer RevertSiteConfiguration)
 	echo "$r" | status_of | grep -qx Accepted ||
 	    fail "$v: revert: $r"
-	wait_for 20 restarted "$n" || fail "$v: not back after the revert"
+	wait_for 20 rebuilt "$b" || fail "$v: not back after the revert"
 	[ "$(st site_config.source)" = none ] && [ "$(st chargers.0.name)" = missing ] &&
 	    pass "$v: reverted: provisioning mode again" ||
 	    fail "$v: reverted: source $(st site_config.source)"
