@@ -1483,6 +1483,7 @@ slot_take(struct sb_slot *dst, struct sb_slot *src)
 	struct sb_link *l = dst->link;
 	size_t index = dst->dev.index;
 	int gap = dst->dev.min_gap_ms;
+	double max_w = dst->dev.max_power_w;
 
 	*dst = *src;
 	src->n_cmds = 0; /* their urls are dst's now */
@@ -1491,6 +1492,7 @@ slot_take(struct sb_slot *dst, struct sb_slot *src)
 	dst->dev.rd.index = index;
 	dst->snap.index = index;
 	dst->dev.min_gap_ms = gap;
+	dst->dev.max_power_w = max_w; /* the meter's: from the site */
 	dst->changed = true;
 }
 
@@ -1540,6 +1542,12 @@ take_over(struct sb *sb, struct sb *old, const int *keep, bool keep_meter)
 			l->connected = o->connected;
 			l->last_io_ms = o->last_io_ms;
 			l->cycle_ms = o->cycle_ms;
+			if (l->kind == SB_LINK_RTU)
+				set_timeouts(l->ctx,
+				    sb->conf.rtu_response_timeout_ms, 100);
+			else
+				set_timeouts(l->ctx, sb->conf.response_timeout_ms,
+				    sb->conf.response_timeout_ms);
 			o->ctx = NULL;
 			o->connected = false;
 			break;
