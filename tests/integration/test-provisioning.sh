@@ -10,7 +10,8 @@
 # changes one charger while all three charge leaves every transaction
 # alone and the other chargers' Modbus connections open (the site is
 # built again without a restart); a charger removed is disconnected and
-# its transaction ended; after a restart the pushed site is used without a new push;
+# its transaction ended; one added comes online and is reported; after a
+# restart the pushed site is used without a new push;
 # GetSiteConfiguration says where the site came from; a revert goes back
 # to provisioning mode; csms.allow-remote-site = false refuses pushes.
 # Skipped (77) without node / npm.
@@ -76,12 +77,14 @@ online3() {
 	[ "$(st chargers.0.online chargers.1.online chargers.2.online |
 	    tr '\n' ' ')" = "true true true " ]
 }
-# status_for N: the CSMS got a StatusNotification for connector / EVSE N.
-status_for() {
+# statuses_for N: how many StatusNotifications the CSMS got for
+# connector / EVSE N; status_for N: at least one.
+statuses_for() {
 	grep '"event":"call"' "$tmp/csms.log" |
 	    grep '"action":"StatusNotification"' |
-	    grep -qE "\"(connectorId|evseId)\":$1[,}]"
+	    grep -cE "\"(connectorId|evseId)\":$1[,}]"
 }
+status_for() { [ "$(statuses_for "$1")" -gt 0 ]; }
 all_charging() { limits | grep -qE '^[1-9][0-9]* [1-9][0-9]* [1-9][0-9]* $'; }
 
 run_version() {
@@ -288,6 +291,26 @@ run_version() {
 	wait_for 10 two_limits "20000 20000" &&
 	    pass "$v: bay3 removed: bay1 and bay2 share 40 kW, 20000 W each" ||
 	    fail "$v: bay3 removed: limits $(limits)"
+
+	# bay3 added again while bay1 and bay2 charge: it comes online and
+	# is reported; bay1 and bay2 keep their connections.
+	b=$(builds)
+	s3=$(statuses_for 3)
+	r=$(transfer SetSiteConfiguration "$tmp/bay3.conf")
+	echo "$r" | status_of | grep -qx Accepted || fail "$v: bay3 added: $r"
+	wait_for 20 rebuilt "$b" || fail "$v: not back after bay3 added"
+	more_status3() { [ "$(statuses_for 3)" -gt "$s3" ]; }
+	wait_for 15 online3 && wait_for 10 more_status3 &&
+	    pass "$v: bay3 added: online, connector 3 reported" ||
+	    fail "$v: bay3 added: online $(st chargers.2.online), statuses of 3: $s3 -> $(statuses_for 3)"
+	[ "$(accepted bay1) $(accepted bay2)" = "$a1 $a2" ] &&
+	    pass "$v: bay3 added: bay1 and bay2 kept their connections" ||
+	    fail "$v: bay3 added: accepted bay1 $a1 -> $(accepted bay1), bay2 $a2 -> $(accepted bay2)"
+	wait_for 10 is_limits "14500 14500 11000" &&
+	    pass "$v: bay3 added: 14500 14500 11000 W" ||
+	    fail "$v: bay3 added: limits $(limits)"
+	has "$tmp/d.log" 'provisioning: charger "bay3" added' ||
+	    fail "$v: the addition of bay3 not logged"
 
 	# The transactions end (cars unplugged), then a revert: provisioning
 	# mode again (the file has no site).
