@@ -301,7 +301,8 @@ apply(struct daemon *d, struct cfg *next)
 	json_decref(r);
 	log_changes(d, next);
 	end_removed(d, next);
-	if (n > 0) {
+	/* (A site still waiting to be built is replaced whole.) */
+	if (n > 0 || d->next_site_pending) {
 		apply_after_answer(d, next);
 		return "applied live, unchanged chargers untouched";
 	}
@@ -450,13 +451,13 @@ revert_site(struct daemon *d, char **reply)
 	    "(version %d dropped)", d->config_path, d->site_version);
 	free(d->site_text);
 	d->site_text = NULL;
-	how = cfg_provisioning(&next) ? "provisioning mode" : "";
 	if (cfg_provisioning(&next)) {
 		/* No site in the file: provisioning mode again, built like
 		 * any other site. */
 		log_changes(d, &next);
 		end_removed(d, &next);
 		apply_after_answer(d, &next);
+		how = "provisioning mode";
 	} else {
 		how = apply(d, &next);
 	}
