@@ -833,17 +833,23 @@ daemon_site_rebuild(struct daemon *d, struct cfg *next, char **cause)
 	struct sb_conf conf;
 	bool keep_meter;
 	int kept, was = d->site.n_chargers, rc;
+	/* The backend link goes on: its state and since when. */
+	enum site_cloud cloud = d->site.cloud;
+	int64_t cloud_since_ms = d->site.cloud_since_ms;
+	int64_t cloud_since_epoch_ms = d->site.cloud_since_epoch_ms;
 
 	kept = unchanged(d, next, keep, &keep_meter);
 	for (int c = 0; c < d->site.n_chargers && d->sb != NULL; c++)
 		site_energy_save(&d->site, d->store, c, mono_now_ms(), true);
-	cloud_step_finalise(d);
 	site_step_finalise(d);
 	cfg_clear(&d->cfg);
 	d->cfg = *next;
 	memset(next, 0, sizeof(*next));
 	if (site_step_init(d, cause) != 0)
 		goto fail;
+	d->site.cloud = cloud;
+	d->site.cloud_since_ms = cloud_since_ms;
+	d->site.cloud_since_epoch_ms = cloud_since_epoch_ms;
 	chargers = xcalloc((size_t)d->site.n_chargers + 1, sizeof(*chargers));
 	site_sb_conf(&d->site, &conf, chargers);
 	site_energy_restore(&d->site, d->store, chargers);
@@ -851,8 +857,7 @@ daemon_site_rebuild(struct daemon *d, struct cfg *next, char **cause)
 	free(chargers);
 	if (rc != 0)
 		goto fail;
-	if (cloud_step_init(d, cause) != 0)
-		goto fail;
+	cloud_site_changed(d->cloud, d->sb);
 	free(keep);
 	d->site.dirty = true;
 	schedule_run(d);
@@ -861,7 +866,8 @@ daemon_site_rebuild(struct daemon *d, struct cfg *next, char **cause)
 	    kept, was - kept);
 	return 0;
 fail:
-	/* Nothing may read a southbound that no longer fits the site. */
+	/* Nothing may read a site or southbound that no longer fits. */
+	cloud_step_finalise(d);
 	if (d->sb_watch.wsi != NULL)
 		lws_set_opaque_user_data(d->sb_watch.wsi, NULL);
 	sb_stop(d->sb);

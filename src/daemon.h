@@ -82,10 +82,10 @@ int daemon_settings_layer(struct daemon *d, struct site_lb *lb,
 /* Makes next (owned: emptied here) the configuration in force without a
  * restart: the site model is built again; the chargers (and the meter)
  * whose sections did not change keep their Modbus links, setpoints and
- * latest readings (sb_restart); the backend session starts again on the
- * new connectors (their transactions go on as after a restart); the
- * control socket and the dashboard stay.  0, or -1 with *cause: then the
- * southbound is stopped and the caller restarts the daemon. */
+ * latest readings (sb_restart); the backend session goes on over the new
+ * connectors (cloud_site_changed); the control socket and the dashboard
+ * stay.  0, or -1 with *cause: then the session and the southbound are
+ * stopped and the caller restarts the daemon. */
 int daemon_site_rebuild(struct daemon *d, struct cfg *next, char **cause);
 
 /* ---- ops.c: what operators change on the running daemon ---- */

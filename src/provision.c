@@ -32,8 +32,6 @@
 #define VERSION_KEY "provision.last-version"
 /* The name of a push in its error lines ("SetSiteConfiguration:3: ..."). */
 #define PUSH_NAME "SetSiteConfiguration"
-/* How often a new site waits to see the session's call in flight end. */
-#define CALL_WAIT_MS 20
 
 /* Names the backend's site in messages and the dumps. */
 static void
@@ -238,13 +236,6 @@ on_apply(void *arg)
 	struct daemon *d = arg;
 	char *cause = NULL;
 
-	if (d->next_site_pending && cloud_call_in_flight(d->cloud)) {
-		/* The session starts again with the new site: its call in
-		 * flight (a transaction ended for a charger that leaves)
-		 * is answered first, not sent twice. */
-		d->svc.timer_arm(d->apply_timer, CALL_WAIT_MS);
-		return;
-	}
 	if (d->next_site_pending) {
 		d->next_site_pending = false;
 		if (daemon_site_rebuild(d, &d->next_site, &cause) == 0) {

@@ -295,6 +295,11 @@ struct ocpp_session *ocpp_session_new(struct lws_context *ctx,
     void *ud, char **cause);
 /* Closes the connection and frees the session. */
 void ocpp_session_free(struct ocpp_session *s);
+/* The station model now has another number of connectors (was before):
+ * connectors 1..min keep their state (transactions included), the new
+ * ones start unknown as at start, the ones beyond are forgotten (their
+ * transactions ended first), and every status is reported again. */
+void ocpp_session_station_resized(struct ocpp_session *s, int was);
 
 /* Runs timers: connect / reconnect, boot retries, heartbeat, meter values,
  * detects status and transaction changes in the station model, sends the
@@ -312,9 +317,6 @@ int ocpp_session_after_sent(struct ocpp_session *s, void (*fn)(void *arg),
     void *arg);
 
 bool ocpp_session_online(const struct ocpp_session *s);
-/* True while a call of the gateway waits for the backend's answer (until
- * it comes or times out). */
-bool ocpp_session_call_in_flight(const struct ocpp_session *s);
 bool ocpp_session_accepted(const struct ocpp_session *s);
 
 /* True while connector k (1..n) has an open transaction: from its start

@@ -878,6 +878,17 @@ ocpp_session_free(struct ocpp_session *s)
 	free(s);
 }
 
+void
+ocpp_session_station_resized(struct ocpp_session *s, int was)
+{
+	int n = s->station->n_connectors;
+
+	s->cs = xrealloc(s->cs, ((size_t)n + 1) * sizeof(*s->cs));
+	if (n > was)
+		memset(&s->cs[was + 1], 0, (size_t)(n - was) * sizeof(*s->cs));
+	s->statuses_due = true;
+}
+
 /* ConnectionTimeOut (1.6 §9.1.6, 2.0.1 EVConnectionTimeOut): a remote
  * start that has not become a transaction (no cable plugged in) within
  * the timeout is withdrawn: the charger is told to stop, and the next
@@ -972,12 +983,6 @@ ocpp_session_disconnect(struct ocpp_session *s)
 {
 	transport_close(s);
 	session_link_down(s, "closed locally");
-}
-
-bool
-ocpp_session_call_in_flight(const struct ocpp_session *s)
-{
-	return s != NULL && s->call.active;
 }
 
 bool

@@ -73,6 +73,8 @@ builds() { grep -c 'ocpp-edged info: site built again' "$tmp/d.log"; }
 rebuilt() { [ "$(builds)" -gt "$1" ] && ctl_ok && connected; }
 # accepted CHARGER: the Modbus connections the simulator accepted for it.
 accepted() { sim_get "$1" accepted; }
+# links: the websocket connections the CSMS accepted.
+links() { grep -c '"event":"connected"' "$tmp/csms.log"; }
 online3() {
 	[ "$(st chargers.0.online chargers.1.online chargers.2.online |
 	    tr '\n' ' ')" = "true true true " ]
@@ -213,6 +215,7 @@ run_version() {
 	a1=$(accepted bay1)
 	a2=$(accepted bay2)
 	a3=$(accepted bay3)
+	l=$(links)
 	awk '/^charger "bay3"/ { c = 1 } c && /max-power-kw/ { sub(/22/, "11"); c = 0 } { print }' \
 	    "$tmp/site.conf" >"$tmp/bay3.conf"
 	r=$(transfer SetSiteConfiguration "$tmp/bay3.conf")
@@ -225,6 +228,9 @@ run_version() {
 	    [ "$(accepted bay3)" -gt "$a3" ] &&
 	    pass "$v: bay3 changed: bay1 and bay2 kept their connections, bay3 reconnected" ||
 	    fail "$v: bay3 changed: connections accepted bay1 $a1 -> $(accepted bay1), bay2 $a2 -> $(accepted bay2), bay3 $a3 -> $(accepted bay3)"
+	[ "$(links)" -eq "$l" ] &&
+	    pass "$v: bay3 changed: the backend link stayed up" ||
+	    fail "$v: bay3 changed: the backend link was connected again"
 	has "$tmp/d.log" 'provisioning: charger "bay3" changed' &&
 	    pass "$v: logged: charger bay3 changed" ||
 	    fail "$v: the change of bay3 not logged"
