@@ -833,6 +833,7 @@ daemon_site_rebuild(struct daemon *d, struct cfg *next, char **cause)
 	struct sb_conf conf;
 	bool keep_meter;
 	int kept, was = d->site.n_chargers, rc;
+	size_t n;
 	/* The backend link goes on: its state and since when. */
 	enum site_cloud cloud = d->site.cloud;
 	int64_t cloud_since_ms = d->site.cloud_since_ms;
@@ -857,6 +858,13 @@ daemon_site_rebuild(struct daemon *d, struct cfg *next, char **cause)
 	free(chargers);
 	if (rc != 0)
 		goto fail;
+	/* The kept chargers' readings, published again by sb_restart, go
+	 * into the site now: the backend is told their state, not the
+	 * unknown one of a site just built. */
+	do {
+		n = sb_take_chargers(d->sb, d->take_buf, TAKE_BATCH);
+		take_readings(d, n, mono_now_ms());
+	} while (n == TAKE_BATCH);
 	cloud_site_changed(d->cloud, d->sb);
 	free(keep);
 	d->site.dirty = true;

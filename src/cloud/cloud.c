@@ -242,6 +242,7 @@ cloud_site_changed(struct cloud *c, struct sb *sb)
 	conns_alloc(c, pending, was);
 	cloud_availability_load(c);
 	cloud_station_init(c);
+	cloud_station_update(c);
 	ocpp_session_station_resized(c->s, was);
 	cloud_apply_profiles(c);
 }

@@ -216,6 +216,7 @@ run_version() {
 	a2=$(accepted bay2)
 	a3=$(accepted bay3)
 	l=$(links)
+	log0=$(wc -l <"$tmp/csms.log")
 	awk '/^charger "bay3"/ { c = 1 } c && /max-power-kw/ { sub(/22/, "11"); c = 0 } { print }' \
 	    "$tmp/site.conf" >"$tmp/bay3.conf"
 	r=$(transfer SetSiteConfiguration "$tmp/bay3.conf")
@@ -242,6 +243,13 @@ run_version() {
 	[ "$(tx_msgs | grep -c .)" -eq "$tx0" ] &&
 	    pass "$v: bay3 changed: no transaction started or ended" ||
 	    fail "$v: bay3 changed: transaction messages: $(tx_msgs | tail -3)"
+	# (statuses reported again, but never a charging connector as free)
+	tail -n +"$((log0 + 1))" "$tmp/csms.log" | grep '"event":"call"' |
+	    grep '"action":"StatusNotification"' |
+	    grep -E '"(connectorId|evseId)":[12][,}]' >"$tmp/st12.txt"
+	[ -s "$tmp/st12.txt" ] && ! grep -q '"Available"' "$tmp/st12.txt" &&
+	    pass "$v: bay3 changed: bay1 and bay2 reported again, still occupied" ||
+	    fail "$v: bay3 changed: statuses of 1 and 2: $(cut -c1-200 "$tmp/st12.txt")"
 
 	# Restart: the pushed site without a new push.
 	stop_daemon
