@@ -296,9 +296,10 @@ struct ocpp_session *ocpp_session_new(struct lws_context *ctx,
 /* Closes the connection and frees the session. */
 void ocpp_session_free(struct ocpp_session *s);
 /* The station model now has another number of connectors (was before):
- * connectors 1..min keep their state (transactions included), the new
- * ones start unknown as at start, the ones beyond are forgotten (their
- * transactions ended first), and every status is reported again. */
+ * connectors 1..min keep their state (transactions included; until read,
+ * the station shows their last reported status), the new ones start
+ * unknown as at start, the ones beyond are forgotten (their transactions
+ * ended first), and every status is reported again. */
 void ocpp_session_station_resized(struct ocpp_session *s, int was);
 
 /* Runs timers: connect / reconnect, boot retries, heartbeat, meter values,

@@ -79,12 +79,13 @@ online3() {
 	[ "$(st chargers.0.online chargers.1.online chargers.2.online |
 	    tr '\n' ' ')" = "true true true " ]
 }
-# statuses_for N: how many StatusNotifications the CSMS got for
-# connector / EVSE N; status_for N: at least one.
+# statuses_for N [FROM]: how many StatusNotifications the CSMS got for
+# connector (1.6) / EVSE (2.0.1) N, from line FROM of its log on;
+# status_for N: at least one.
 statuses_for() {
-	grep '"event":"call"' "$tmp/csms.log" |
-	    grep '"action":"StatusNotification"' |
-	    grep -cE "\"(connectorId|evseId)\":$1[,}]"
+	[ "$v" = 1.6 ] && key=connectorId || key=evseId
+	tail -n +"${2:-1}" "$tmp/csms.log" | grep '"event":"call"' |
+	    grep '"action":"StatusNotification"' | grep -cE "\"$key\":$1[,}]"
 }
 status_for() { [ "$(statuses_for "$1")" -gt 0 ]; }
 all_charging() { limits | grep -qE '^[1-9][0-9]* [1-9][0-9]* [1-9][0-9]* $'; }
@@ -244,12 +245,15 @@ run_version() {
 	    pass "$v: bay3 changed: no transaction started or ended" ||
 	    fail "$v: bay3 changed: transaction messages: $(tx_msgs | tail -3)"
 	# (statuses reported again, but never a charging connector as free)
+	[ "$v" = 1.6 ] && key=connectorId || key=evseId
 	tail -n +"$((log0 + 1))" "$tmp/csms.log" | grep '"event":"call"' |
 	    grep '"action":"StatusNotification"' |
-	    grep -E '"(connectorId|evseId)":[12][,}]' >"$tmp/st12.txt"
-	[ -s "$tmp/st12.txt" ] && ! grep -q '"Available"' "$tmp/st12.txt" &&
-	    pass "$v: bay3 changed: bay1 and bay2 reported again, still occupied" ||
-	    fail "$v: bay3 changed: statuses of 1 and 2: $(cut -c1-200 "$tmp/st12.txt")"
+	    grep -E "\"$key\":[123][,}]" >"$tmp/st123.txt"
+	[ "$(statuses_for 1 "$((log0 + 1))")" -gt 0 ] &&
+	    [ "$(statuses_for 2 "$((log0 + 1))")" -gt 0 ] &&
+	    ! grep -q '"Available"' "$tmp/st123.txt" &&
+	    pass "$v: bay3 changed: every connector reported again, none as free" ||
+	    fail "$v: bay3 changed: $(grep -c . "$tmp/st123.txt") statuses, $(grep -c '"Available"' "$tmp/st123.txt") Available"
 
 	# Restart: the pushed site without a new push.
 	stop_daemon
