@@ -761,6 +761,129 @@ cloud_step_finalise(struct daemon *d)
 	cloud_stop(d->cloud);
 }
 
+/* ---- A new site without a restart ------------------------------------ */
+
+/* The text of section head ("charger \"bay1\"", "meter") in dump, from
+ * its header to its closing brace, into *len; NULL when absent. */
+static const char *
+section_in(const char *dump, const char *head, size_t *len)
+{
+	size_t hlen = strlen(head);
+	const char *p = dump, *end;
+
+	while ((p = strstr(p, head)) != NULL) {
+		if ((p == dump || p[-1] == '\n') &&
+		    strncmp(p + hlen, " {\n", 3) == 0)
+			break;
+		p += hlen;
+	}
+	if (p == NULL || (end = strstr(p, "\n}\n")) == NULL)
+		return NULL;
+	*len = (size_t)(end + 3 - p);
+	return p;
+}
+
+/* True when section head reads the same in dumps a and b. */
+static bool
+same_section(const char *a, const char *b, const char *head)
+{
+	size_t la = 0, lb = 0;
+	const char *sa = section_in(a, head, &la), *sb = section_in(b, head,
+	    &lb);
+
+	return sa != NULL && sb != NULL && la == lb &&
+	    memcmp(sa, sb, la) == 0;
+}
+
+/* keep[i]: the index in the configuration in force of next's charger i
+ * when its section did not change, else -1; the meter likewise.  Returns
+ * the number of chargers kept. */
+static int
+unchanged(struct daemon *d, const struct cfg *next, int *keep,
+    bool *keep_meter)
+{
+	char *a = ops_dump_text(&d->cfg), *b = ops_dump_text(next);
+	int kept = 0;
+
+	for (size_t i = 0; i < next->n_chargers; i++) {
+		char head[CFG_NAME_MAX + 16];
+
+		keep[i] = -1;
+		snprintf(head, sizeof(head), "charger \"%s\"",
+		    next->chargers[i].name);
+		for (size_t j = 0; j < d->cfg.n_chargers; j++)
+			if (strcmp(d->cfg.chargers[j].name,
+			    next->chargers[i].name) == 0 &&
+			    same_section(a, b, head)) {
+				keep[i] = (int)j;
+				kept++;
+			}
+	}
+	*keep_meter = same_section(a, b, "meter");
+	free(a);
+	free(b);
+	return kept;
+}
+
+int
+daemon_site_rebuild(struct daemon *d, struct cfg *next, char **cause)
+{
+	int *keep = xcalloc(next->n_chargers + 1, sizeof(*keep));
+	struct sb_charger_conf *chargers;
+	struct sb_conf conf;
+	bool keep_meter;
+	int kept, was = d->site.n_chargers, rc;
+	size_t n;
+	/* The backend link goes on: its state and since when. */
+	enum site_cloud cloud = d->site.cloud;
+	int64_t cloud_since_ms = d->site.cloud_since_ms;
+	int64_t cloud_since_epoch_ms = d->site.cloud_since_epoch_ms;
+
+	kept = unchanged(d, next, keep, &keep_meter);
+	for (int c = 0; c < d->site.n_chargers && d->sb != NULL; c++)
+		site_energy_save(&d->site, d->store, c, mono_now_ms(), true);
+	site_step_finalise(d);
+	cfg_clear(&d->cfg);
+	d->cfg = *next;
+	memset(next, 0, sizeof(*next));
+	if (site_step_init(d, cause) != 0)
+		goto fail;
+	d->site.cloud = cloud;
+	d->site.cloud_since_ms = cloud_since_ms;
+	d->site.cloud_since_epoch_ms = cloud_since_epoch_ms;
+	chargers = xcalloc((size_t)d->site.n_chargers + 1, sizeof(*chargers));
+	site_sb_conf(&d->site, &conf, chargers);
+	site_energy_restore(&d->site, d->store, chargers);
+	rc = sb_restart(&d->sb, &conf, keep, keep_meter, cause);
+	free(chargers);
+	if (rc != 0)
+		goto fail;
+	/* The kept chargers' readings, published again by sb_restart, go
+	 * into the site now: the backend is told their state, not the
+	 * unknown one of a site just built. */
+	do {
+		n = sb_take_chargers(d->sb, d->take_buf, TAKE_BATCH);
+		take_readings(d, n, mono_now_ms());
+	} while (n == TAKE_BATCH);
+	cloud_site_changed(d->cloud, d->sb);
+	free(keep);
+	d->site.dirty = true;
+	schedule_run(d);
+	log_info("site built again: %d charger%s kept with their links, %d "
+	    "new, %d gone", kept, kept == 1 ? "" : "s", d->site.n_chargers -
+	    kept, was - kept);
+	return 0;
+fail:
+	/* Nothing may read a site or southbound that no longer fits. */
+	cloud_step_finalise(d);
+	if (d->sb_watch.wsi != NULL)
+		lws_set_opaque_user_data(d->sb_watch.wsi, NULL);
+	sb_stop(d->sb);
+	d->sb = NULL;
+	free(keep);
+	return -1;
+}
+
 /* ---- The control socket --------------------------------------------- */
 
 /* What the control socket and the HTTP server answer from. */
@@ -1099,6 +1222,7 @@ daemon_main(int argc, char **argv)
 	log_finalise();
 	cfg_clear(&d.cfg);
 	cfg_clear(&d.file_cfg);
+	cfg_clear(&d.next_site);
 	free(d.site_text);
 	if (d.restart_requested && rc == DAEMON_EXIT_OK) {
 		/* Reset from the backend: the same program, the same command

@@ -38,7 +38,9 @@ struct daemon {
 				  * file's */
 	int site_version;        /* of site_text; else the last one pushed */
 	int64_t site_set_epoch_ms; /* when site_text was pushed */
-	struct svc_timer *apply_timer; /* a restart for a new site */
+	struct svc_timer *apply_timer; /* a new site once answered */
+	struct cfg next_site;    /* the site to build then ... */
+	bool next_site_pending;  /* ... when true; else a restart */
 	struct lws_context *lws; /* the one event loop */
 	struct services svc;     /* what the loop offers the services */
 	int stop_signal;         /* the signal that asked us to stop, or 0 */
@@ -76,6 +78,15 @@ int daemon_main(int argc, char **argv);
  * the backend's overrides layered on; backend[i] says which. */
 int daemon_settings_layer(struct daemon *d, struct site_lb *lb,
     bool *backend, char **cause);
+
+/* Makes next (owned: emptied here) the configuration in force without a
+ * restart: the site model is built again; the chargers (and the meter)
+ * whose sections did not change keep their Modbus links, setpoints and
+ * latest readings (sb_restart); the backend session goes on over the new
+ * connectors (cloud_site_changed); the control socket and the dashboard
+ * stay.  0, or -1 with *cause: then the session and the southbound are
+ * stopped and the caller restarts the daemon. */
+int daemon_site_rebuild(struct daemon *d, struct cfg *next, char **cause);
 
 /* ---- ops.c: what operators change on the running daemon ---- */
 

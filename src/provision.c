@@ -7,9 +7,10 @@
  * store, http, log) never come from the network.
  *
  * Applying: when only the load-balancing settings differ they apply live
- * (ops_apply); a changed charger, meter or bus restarts the daemon once
- * the answer is out, as a backend Reset does: transactions are durable
- * and the chargers keep their last setpoints meanwhile. */
+ * (ops_apply); a charger, the meter or a bus changed, added or removed
+ * builds the site again once the answer is written (daemon_site_rebuild):
+ * the unchanged chargers keep their links, setpoints and transactions.
+ * Only when that fails does the daemon restart, as a backend Reset does. */
 #include "config.h"
 
 #include "daemon.h"
@@ -31,8 +32,6 @@
 #define VERSION_KEY "provision.last-version"
 /* The name of a push in its error lines ("SetSiteConfiguration:3: ..."). */
 #define PUSH_NAME "SetSiteConfiguration"
-/* How long the answer has to leave before a restart applies a new site. */
-#define RESTART_DELAY_MS 500
 
 /* Names the backend's site in messages and the dumps. */
 static void
@@ -229,20 +228,60 @@ log_changes(struct daemon *d, const struct cfg *next)
 	free(b);
 }
 
-/* Restarts the daemon: a new site of chargers is built from the start. */
+/* The answer is out: the new site (d->next_site) is built, or the daemon
+ * restarts (it takes the site from the store). */
 static void
-on_apply_restart(void *arg)
+on_apply(void *arg)
 {
 	struct daemon *d = arg;
+	char *cause = NULL;
 
+	if (d->next_site_pending) {
+		d->next_site_pending = false;
+		if (daemon_site_rebuild(d, &d->next_site, &cause) == 0) {
+			if (d->site_text != NULL)
+				name_site(d, &d->cfg);
+			return;
+		}
+		log_warnx("provisioning: the new site cannot be built live: "
+		    "%s; restarting", cause);
+		free(cause);
+	}
 	log_info("provisioning: restarting to apply the new site");
 	d->svc.restart(d->svc.ud);
 }
 
+/* The answer has been written: on_apply from the loop (not from inside
+ * the session's own callback, which the rebuild replaces). */
+static void
+on_answer_sent(void *arg)
+{
+	struct daemon *d = arg;
+
+	d->svc.timer_arm(d->apply_timer, 0);
+}
+
+/* Applies next (owned; NULL: restart) once the answer is written. */
+static void
+apply_after_answer(struct daemon *d, struct cfg *next)
+{
+	if (d->next_site_pending)
+		cfg_clear(&d->next_site); /* a newer push replaces it */
+	d->next_site_pending = next != NULL;
+	if (next != NULL) {
+		d->next_site = *next;
+		memset(next, 0, sizeof(*next));
+	}
+	if (d->apply_timer == NULL)
+		d->apply_timer = d->svc.timer_new(d->svc.ud, on_apply, d);
+	if (cloud_after_answer(d->cloud, on_answer_sent, d) != 0)
+		d->svc.timer_arm(d->apply_timer, 0);
+}
+
 /* Makes next (owned) the site in force: live when only the settings
- * changed, else all of it at once by a restart (nothing live first: a
- * new site cap must not meet the old chargers).  Returns what the answer
- * says. */
+ * changed; else the site is built again once the answer is written
+ * (nothing before: a new site cap must not meet the old chargers).
+ * Returns what the answer says. */
 static const char *
 apply(struct daemon *d, struct cfg *next)
 {
@@ -253,22 +292,20 @@ apply(struct daemon *d, struct cfg *next)
 	json_decref(r);
 	log_changes(d, next);
 	end_removed(d, next);
-	if (n == 0) {
-		r = ops_apply(d, next, "provisioning", &error);
-		if (r != NULL) {
-			json_decref(r);
-			return "applied live";
-		}
-		/* The site is kept: a restart takes it from the store. */
-		log_warnx("provisioning: %s; restarting", error);
-		free(error);
-	} else {
-		cfg_clear(next);
+	/* (A site still waiting to be built is replaced whole.) */
+	if (n > 0 || d->next_site_pending) {
+		apply_after_answer(d, next);
+		return "applied live, unchanged chargers untouched";
 	}
-	if (d->apply_timer == NULL)
-		d->apply_timer = d->svc.timer_new(d->svc.ud, on_apply_restart,
-		    d);
-	d->svc.timer_arm(d->apply_timer, RESTART_DELAY_MS);
+	r = ops_apply(d, next, "provisioning", &error);
+	if (r != NULL) {
+		json_decref(r);
+		return "applied live";
+	}
+	/* The site is kept: a restart takes it from the store. */
+	log_warnx("provisioning: %s; restarting", error);
+	free(error);
+	apply_after_answer(d, NULL);
 	return "applied by a restart of the gateway";
 }
 
@@ -406,16 +443,12 @@ revert_site(struct daemon *d, char **reply)
 	free(d->site_text);
 	d->site_text = NULL;
 	if (cfg_provisioning(&next)) {
-		/* No site in the file: provisioning mode again, which only
-		 * a restart builds. */
+		/* No site in the file: provisioning mode again, built like
+		 * any other site. */
 		log_changes(d, &next);
 		end_removed(d, &next);
-		cfg_clear(&next);
-		if (d->apply_timer == NULL)
-			d->apply_timer = d->svc.timer_new(d->svc.ud,
-			    on_apply_restart, d);
-		d->svc.timer_arm(d->apply_timer, RESTART_DELAY_MS);
-		how = "provisioning mode after a restart of the gateway";
+		apply_after_answer(d, &next);
+		how = "provisioning mode";
 	} else {
 		how = apply(d, &next);
 	}

@@ -73,6 +73,8 @@ struct cloud_fw_charger {
 	uint64_t seq;             /* the write's command sequence */
 	bool went_away;           /* offline / reconnected since installing */
 	char old_version[48];     /* register 130 before the update */
+	char name[CFG_NAME_MAX];  /* the charger's, to follow it across a
+	                           * site built again */
 };
 struct cloud_fw {
 	bool active;
@@ -81,7 +83,8 @@ struct cloud_fw {
 	char *url;
 	int64_t retrieve_epoch_ms;
 	int told;                 /* the last stage told the backend */
-	struct cloud_fw_charger *ch; /* n_chargers */
+	struct cloud_fw_charger *ch; /* n, one per charger of the site */
+	int n;
 };
 /* How long a charger may take to show it installs (status 9 or a
  * restart) after taking the URL, and to come back after that. */
@@ -178,6 +181,10 @@ enum ocpp_result cloud_on_firmware(void *ud, const char *url,
 /* Follows the update in progress from the chargers' readings and tells
  * the backend each stage (FirmwareStatusNotification). */
 void cloud_firmware_tick(struct cloud *c, int64_t now_ms, int64_t epoch_ms);
+/* One entry per charger of the site (again after the site was built
+ * again): a charger kept by name keeps its step of an update under way;
+ * a new one is not part of it. */
+void cloud_firmware_resize(struct cloud *c);
 
 /* ---- station.c ------------------------------------------------------ */
 

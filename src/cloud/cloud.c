@@ -39,6 +39,14 @@ cloud_end_tx_removed(struct cloud *c, int k)
 	return ocpp_session_end_tx_removed(c->s, k);
 }
 
+int
+cloud_after_answer(struct cloud *c, void (*fn)(void *arg), void *arg)
+{
+	if (c == NULL || c->s == NULL)
+		return -1;
+	return ocpp_session_after_sent(c->s, fn, arg);
+}
+
 void
 cloud_schedule_run(struct cloud *c)
 {
@@ -179,12 +187,73 @@ on_profile_timer(void *arg)
 	cloud_apply_profiles(arg);
 }
 
+/* Allocates the per-connector state for the site's connectors; the
+ * profiles waiting for a transaction of connectors 1..n (n_pending of
+ * them in pending, freed here) are kept for the same ids. */
+static void
+conns_alloc(struct cloud *c, struct sc_profile **pending, int n_pending)
+{
+	int n = c->site->n_conns;
+
+	c->scc = xcalloc((size_t)n + 1, sizeof(*c->scc));
+	c->limits = xcalloc((size_t)n + 1, sizeof(*c->limits));
+	c->pending = xcalloc((size_t)n + 1, sizeof(*c->pending));
+	for (int k = 0; k < n_pending && pending != NULL; k++) {
+		if (k < n)
+			c->pending[k] = pending[k];
+		else
+			sc_profile_free(pending[k]);
+	}
+	free(pending);
+}
+
+/* Frees the per-connector state (the station model's count of them);
+ * the profiles waiting for a transaction go to *pending when not NULL. */
+static void
+conns_free(struct cloud *c, struct sc_profile ***pending)
+{
+	free(c->scc);
+	free(c->limits);
+	if (pending != NULL) {
+		*pending = c->pending;
+	} else if (c->pending != NULL) {
+		for (int k = 0; k < c->station.n_connectors; k++)
+			sc_profile_free(c->pending[k]);
+		free(c->pending);
+	}
+	free(c->avail_scheduled);
+	free(c->conn);
+	c->scc = NULL;
+	c->limits = NULL;
+	c->pending = NULL;
+	c->avail_scheduled = NULL;
+	c->conn = NULL;
+}
+
+void
+cloud_site_changed(struct cloud *c, struct sb *sb)
+{
+	struct sc_profile **pending = NULL;
+	int was;
+
+	c->sb = sb;
+	if (c->s == NULL)
+		return;
+	was = c->station.n_connectors;
+	conns_free(c, &pending);
+	conns_alloc(c, pending, was);
+	cloud_firmware_resize(c);
+	cloud_availability_load(c);
+	cloud_station_init(c);
+	cloud_station_update(c);
+	ocpp_session_station_resized(c->s, was);
+	cloud_apply_profiles(c);
+}
+
 int
 cloud_start(struct cloud *c, struct lws_context *lws, struct store *store,
     struct site *site, struct sb *sb, char **cause)
 {
-	struct site *s = site;
-
 	c->store = store;
 	c->site = site;
 	c->sb = sb;
@@ -194,10 +263,8 @@ cloud_start(struct cloud *c, struct lws_context *lws, struct store *store,
 		return -1;
 	c->scv = c->st.version == OCPP_V201 ? SC_V201 : SC_V16;
 	sc_set_init(&c->profiles);
-	c->scc = xcalloc((size_t)s->n_conns + 1, sizeof(*c->scc));
-	c->limits = xcalloc((size_t)s->n_conns + 1, sizeof(*c->limits));
-	c->fw.ch = xcalloc((size_t)s->n_chargers + 1, sizeof(*c->fw.ch));
-	c->pending = xcalloc((size_t)s->n_conns + 1, sizeof(*c->pending));
+	conns_alloc(c, NULL, 0);
+	cloud_firmware_resize(c);
 	if (cloud_profiles_load(c, cause) != 0)
 		return -1;
 	cloud_availability_load(c);
@@ -244,22 +311,11 @@ cloud_stop(struct cloud *c)
 		ocpp_session_free(c->s);
 	c->s = NULL;
 	sc_set_free(&c->profiles);
-	free(c->scc);
-	free(c->limits);
-	c->limits = NULL;
+	conns_free(c, NULL);
+	c->station.n_connectors = 0;
 	free(c->fw.ch);
 	free(c->fw.url);
 	memset(&c->fw, 0, sizeof(c->fw));
-	if (c->pending != NULL)
-		for (int k = 0; k < c->site->n_conns; k++)
-			sc_profile_free(c->pending[k]);
-	free(c->pending);
-	c->pending = NULL;
-	free(c->avail_scheduled);
-	c->avail_scheduled = NULL;
-	free(c->conn);
-	c->scc = NULL;
-	c->conn = NULL;
 }
 
 void

@@ -35,6 +35,11 @@ struct cloud *cloud_new(const struct services *svc, const struct cfg *cfg,
  * *cause. */
 int cloud_start(struct cloud *c, struct lws_context *lws, struct store *store,
     struct site *site, struct sb *sb, char **cause);
+/* The site (borrowed at cloud_start, the same object) was built again
+ * with other connectors and sb replaced it southbound: the station model
+ * follows, the session goes on (its link stays up; the kept connectors'
+ * transactions go on; every status is reported again). */
+void cloud_site_changed(struct cloud *c, struct sb *sb);
 /* Closes the session, stops the timers and frees the profiles. */
 void cloud_stop(struct cloud *c);
 /* Frees c (after cloud_stop; NULL is ignored). */
@@ -46,6 +51,10 @@ bool cloud_transaction(const struct cloud *c, int k, char *buf, size_t len);
 
 /* True while connector k (1..n) has an open transaction. */
 bool cloud_tx_open(const struct cloud *c, int k);
+/* Calls fn(arg) once the answer to the backend's call being handled has
+ * been written (or the link went down).  0, or -1 when there is no link
+ * (fn is not called). */
+int cloud_after_answer(struct cloud *c, void (*fn)(void *arg), void *arg);
 /* Ends connector k's open transaction: its charger left the site (queued
  * durably on return).  0, or -1 when there is none. */
 int cloud_end_tx_removed(struct cloud *c, int k);

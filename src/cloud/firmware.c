@@ -49,6 +49,28 @@ step_name(enum cloud_fw_step step)
 	return "none";
 }
 
+void
+cloud_firmware_resize(struct cloud *c)
+{
+	const struct site *s = c->site;
+	struct cloud_fw_charger *ch;
+
+	ch = xcalloc((size_t)s->n_chargers + 1, sizeof(*ch));
+	for (int k = 0; k < s->n_chargers; k++) {
+		for (int j = 0; j < c->fw.n; j++) {
+			if (c->fw.ch[j].step != CLOUD_FW_NONE &&
+			    strcmp(c->fw.ch[j].name,
+			    s->cfg->chargers[k].name) == 0) {
+				ch[k] = c->fw.ch[j];
+				break;
+			}
+		}
+	}
+	free(c->fw.ch);
+	c->fw.ch = ch;
+	c->fw.n = s->n_chargers;
+}
+
 /* Moves charger ch's step to step at now_ms, logged with why. */
 static void
 set_step(struct cloud *c, int ch, enum cloud_fw_step step, int64_t now_ms,
@@ -90,6 +112,8 @@ cloud_on_firmware(void *ud, const char *url, int64_t retrieve_ms)
 			continue;
 		c->fw.ch[ch].step = CLOUD_FW_PENDING;
 		c->fw.ch[ch].went_away = false;
+		strlcpy_ok(c->fw.ch[ch].name, s->cfg->chargers[ch].name,
+		    sizeof(c->fw.ch[ch].name));
 		strlcpy_ok(c->fw.ch[ch].old_version, s->readings[ch].firmware,
 		    sizeof(c->fw.ch[ch].old_version));
 		targets++;

@@ -296,6 +296,12 @@ struct ocpp_session *ocpp_session_new(struct lws_context *ctx,
     void *ud, char **cause);
 /* Closes the connection and frees the session. */
 void ocpp_session_free(struct ocpp_session *s);
+/* The station model now has another number of connectors (was before):
+ * connectors 1..min keep their state (transactions included; until read,
+ * the station shows their last reported status), the new ones start
+ * unknown as at start, the ones beyond are forgotten (their transactions
+ * ended first), and every status is reported again. */
+void ocpp_session_station_resized(struct ocpp_session *s, int was);
 
 /* Runs timers: connect / reconnect, boot retries, heartbeat, meter values,
  * detects status and transaction changes in the station model, sends the
@@ -304,6 +310,13 @@ void ocpp_session_service(struct ocpp_session *s, int64_t now_ms);
 /* Drops the connection (it reconnects with back-off), e.g. on a config
  * change. */
 void ocpp_session_disconnect(struct ocpp_session *s);
+/* Calls fn(arg) on the loop once every frame queued by then (the answer
+ * to the backend's call being handled too: it is queued when its handler
+ * returns) has been written to the socket, or when the link goes down
+ * first.  fn must not free the session (arm a timer for that).  Returns
+ * 0, or -1 when the link is not up (fn is not called). */
+int ocpp_session_after_sent(struct ocpp_session *s, void (*fn)(void *arg),
+    void *arg);
 
 bool ocpp_session_online(const struct ocpp_session *s);
 bool ocpp_session_accepted(const struct ocpp_session *s);

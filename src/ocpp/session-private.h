@@ -175,6 +175,9 @@ struct ocpp_session {
 		char why[320];		/* the cause last logged */
 	} linklog;
 	struct out_frame *tx_head, *tx_tail;
+	/* ocpp_session_after_sent: once the queue is written out */
+	void (*after_sent)(void *arg);
+	void *after_sent_arg;
 	char *rx;
 	size_t rx_len, rx_cap;
 	bool rx_overflow, rx_binary, rx_nomem;

@@ -916,6 +916,29 @@ ocpp_session_free(struct ocpp_session *s)
 	free(s);
 }
 
+void
+ocpp_session_station_resized(struct ocpp_session *s, int was)
+{
+	int n = s->station->n_connectors;
+
+	s->cs = xrealloc(s->cs, ((size_t)n + 1) * sizeof(*s->cs));
+	if (n > was)
+		memset(&s->cs[was + 1], 0, (size_t)(n - was) * sizeof(*s->cs));
+	/* A kept connector not read yet shows what was last reported (as
+	 * after a restart), not the unknown state of a new model. */
+	for (int k = 1; k <= n && k <= was; k++) {
+		struct ocpp_connector *c = &s->station->conn[k];
+
+		if (c->stale && s->cs[k].reported) {
+			c->status = s->cs[k].status;
+			c->fault_error = s->cs[k].fault_error;
+			strlcpy_ok(c->vendor_error, s->cs[k].vendor_error,
+			    sizeof(c->vendor_error));
+		}
+	}
+	s->statuses_due = true;
+}
+
 /* ConnectionTimeOut (1.6 §9.1.6, 2.0.1 EVConnectionTimeOut): a remote
  * start that has not become a transaction (no cable plugged in) within
  * the timeout is withdrawn: the charger is told to stop, and the next

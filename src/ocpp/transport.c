@@ -327,6 +327,18 @@ transport_connect(struct ocpp_session *s)
 	}
 }
 
+/* Calls the after_sent hook, once: the queue is written out, or lost
+ * with the link. */
+static void
+sent_out(struct ocpp_session *s)
+{
+	void (*fn)(void *) = s->after_sent;
+
+	s->after_sent = NULL;
+	if (fn != NULL)
+		fn(s->after_sent_arg);
+}
+
 /* Frees every frame waiting to be written. */
 static void
 drop_frames(struct ocpp_session *s)
@@ -339,6 +351,19 @@ drop_frames(struct ocpp_session *s)
 		free(f);
 	}
 	s->tx_tail = NULL;
+	sent_out(s);
+}
+
+int
+ocpp_session_after_sent(struct ocpp_session *s, void (*fn)(void *arg),
+    void *arg)
+{
+	if (s == NULL || s->wsi == NULL || s->link != LINK_UP)
+		return -1;
+	s->after_sent = fn;
+	s->after_sent_arg = arg;
+	lws_callback_on_writable(s->wsi);
+	return 0;
 }
 
 void
@@ -516,7 +541,16 @@ ocpp_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		receive(s, wsi, in, len);
 		break;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
-		return write_one(s, wsi);
+		if (write_one(s, wsi) != 0)
+			return -1;
+		/* The queue is out once lws holds none of it either. */
+		if (s->tx_head == NULL && s->after_sent != NULL) {
+			if (lws_partial_buffered(wsi))
+				lws_callback_on_writable(wsi);
+			else
+				sent_out(s);
+		}
+		break;
 	case LWS_CALLBACK_WSI_DESTROY:
 		if (s->wsi == wsi) {
 			s->wsi = NULL;

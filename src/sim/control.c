@@ -136,6 +136,7 @@ charger_json(struct sim_site *s, struct sim_charger *c)
 	json_object_set_new(o, "firmware", json_string(c->firmware));
 	json_object_set_new(o, "fw_step",
 	    json_string(sim_fw_step_name(c->fw_step)));
+	json_object_set_new(o, "accepted", json_integer((json_int_t)c->accepted));
 	if (c->link == SIM_LINK_TCP_DIAL)
 		json_object_set_new(o, "connected",
 		    json_boolean(c->dial_fd >= 0 && !c->dial_connecting));

@@ -675,6 +675,8 @@ accept_on(int lfd, enum kind kind, struct sim_charger *c)
 	if (kind != K_CONTROL)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
+	if (c != NULL)
+		c->accepted++;
 	conn_add(fd, kind, c);
 }
 

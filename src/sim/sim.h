@@ -161,6 +161,7 @@ struct sim_charger {
 	uint64_t fw_updates;         /* firmware URL writes */
 	uint64_t phase_switches;     /* 21008 changes */
 	uint64_t phase_switches_refused; /* ... refused: power was flowing */
+	uint64_t accepted;           /* Modbus TCP connections accepted */
 	uint64_t unlocks;            /* unlock commands */
 
 	/* index 0 = the charger as a whole, 1..connectors = connectors */

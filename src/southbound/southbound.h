@@ -320,6 +320,22 @@ struct sb;
 int sb_start(const struct sb_conf *conf, struct sb **out, char **cause);
 /* Stops every worker, closes every connection, frees the context. */
 void sb_stop(struct sb *sb);
+/* Replaces *sbp, running, by a context started from conf, keeping what
+ * it can: new charger i with keep[i] >= 0 is charger keep[i] of the
+ * running context with the same description; it keeps what was learnt of
+ * it, its setpoints, offline limits, queued commands and latest reading
+ * (published again at once), and its open connection when its link is
+ * the same (TCP: the same charger; RTU: the same bus settings): it is not
+ * reconnected nor identified again.  The meter likewise when keep_meter.
+ * Chargers without a keep entry start afresh; those of the running
+ * context not kept are closed.  sb_fd() stays the same descriptor.  The
+ * running workers end their current exchange first (at most a response
+ * timeout).  keep may be NULL (nothing kept).  Returns 0; SB_ERR_CONFIG
+ * with *cause when conf is invalid (*sbp runs on untouched); another
+ * sb_err with *cause when the new context could not start (*sbp is then
+ * NULL: everything is closed). */
+int sb_restart(struct sb **sbp, const struct sb_conf *conf, const int *keep,
+    bool keep_meter, char **cause);
 
 /* A descriptor that becomes readable when new readings are waiting;
  * sb_take_chargers() / sb_meter_snapshot() clear it.  Owned by sb. */

@@ -948,7 +948,6 @@ link_main(void *arg)
 		pthread_mutex_lock(&sb->lock);
 	}
 	pthread_mutex_unlock(&sb->lock);
-	link_close(l);
 	return NULL;
 }
 
@@ -1208,24 +1207,13 @@ slot_init(struct sb *sb, struct sb_slot *s, const char *name)
 	s->msnap = d->mrd;
 }
 
-/* Starts the southbound side; see southbound.h. */
-int
-sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
+/* Builds a context from conf (checked): its devices, links and readings
+ * descriptor, no thread yet.  NULL with *cause on a system failure. */
+static struct sb *
+build(const struct sb_conf *conf, char **cause)
 {
-	struct errs e = { NULL, 0 };
 	struct sb *sb;
-
-	*out = NULL;
-	if (cause != NULL)
-		*cause = NULL;
-	check_conf(conf, &e);
-	if (e.n > 0) {
-		if (cause != NULL)
-			*cause = e.text;
-		else
-			free(e.text);
-		return SB_ERR_CONFIG;
-	}
+	pthread_condattr_t ca;
 
 	sb = xcalloc(1, sizeof *sb);
 	sb->conf = *conf;
@@ -1234,24 +1222,22 @@ sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
 	sb->listen_port = -1;
 	sb->stop_pipe[0] = sb->stop_pipe[1] = -1;
 	pthread_mutex_init(&sb->lock, NULL);
-	{
-		pthread_condattr_t ca;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&sb->pool_cond, &ca);
-		pthread_condattr_destroy(&ca);
-	}
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&sb->pool_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	sb->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (sb->efd < 0) {
 		if (cause != NULL)
 			xasprintf(cause, "eventfd: %s", strerror(errno));
+		pthread_cond_destroy(&sb->pool_cond);
+		pthread_mutex_destroy(&sb->lock);
 		free(sb);
-		return SB_ERR_SYSTEM;
+		return NULL;
 	}
 
 	sb->n_chargers = conf->n_chargers;
-	sb->chargers = xcalloc(conf->n_chargers, sizeof *sb->chargers);
+	sb->chargers = xcalloc(conf->n_chargers + 1, sizeof *sb->chargers);
 	for (size_t i = 0; i < conf->n_chargers; i++) {
 		const struct sb_charger_conf *ch = &conf->chargers[i];
 		struct sb_slot *s = &sb->chargers[i];
@@ -1316,28 +1302,34 @@ sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
 		}
 		link_add(l, s);
 	}
+	return sb;
+}
 
-	if (conf->listen != NULL && conf->listen[0] != '\0') {
-		bool wanted = false;
-		for (size_t i = 0; i < conf->n_chargers; i++)
-			if (conf->chargers[i].link == SB_LINK_TCP_LISTEN)
-				wanted = true;
-		if (wanted) {
-			char *why = NULL;
-			if (open_listener(sb, conf->listen, &why) != 0 ||
-			    pipe2(sb->stop_pipe, O_CLOEXEC) != 0) {
-				if (cause != NULL)
-					*cause = why != NULL ? why :
-					    xstrdup("pipe failed");
-				else
-					free(why);
-				sb_stop(sb);
-				return SB_ERR_SYSTEM;
-			}
+/* Starts what serves a built context: the listener for tcp-listen
+ * chargers, one worker per RTU bus, the TCP pool.  0, or a negative
+ * sb_err with *cause. */
+static int
+launch(struct sb *sb, const struct sb_conf *conf, char **cause)
+{
+	size_t n_tcp = 0;
+	bool wanted = false;
+
+	for (size_t i = 0; i < conf->n_chargers; i++)
+		if (conf->chargers[i].link == SB_LINK_TCP_LISTEN)
+			wanted = true;
+	if (wanted && conf->listen != NULL && conf->listen[0] != '\0') {
+		char *why = NULL;
+
+		if (open_listener(sb, conf->listen, &why) != 0 ||
+		    pipe2(sb->stop_pipe, O_CLOEXEC) != 0) {
+			if (cause != NULL)
+				*cause = why != NULL ? why :
+				    xstrdup("pipe failed");
+			else
+				free(why);
+			return SB_ERR_SYSTEM;
 		}
 	}
-
-	size_t n_tcp = 0;
 	for (size_t i = 0; i < sb->n_links; i++) {
 		struct sb_link *l = sb->links[i];
 		if (l->kind != SB_LINK_RTU) {
@@ -1347,7 +1339,6 @@ sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
 		if (pthread_create(&l->thread, NULL, link_main, l) != 0) {
 			if (cause != NULL)
 				xasprintf(cause, "cannot start a bus worker");
-			sb_stop(sb);
 			return SB_ERR_SYSTEM;
 		}
 		l->started = true;
@@ -1357,7 +1348,6 @@ sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
 		    sb) != 0) {
 			if (cause != NULL)
 				xasprintf(cause, "cannot start a TCP worker");
-			sb_stop(sb);
 			return SB_ERR_SYSTEM;
 		}
 		sb->n_pool++;
@@ -1366,21 +1356,56 @@ sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
 		if (pthread_create(&sb->listener, NULL, listener_main, sb) != 0) {
 			if (cause != NULL)
 				xasprintf(cause, "cannot start the listener");
-			sb_stop(sb);
 			return SB_ERR_SYSTEM;
 		}
 		sb->listener_started = true;
+	}
+	return 0;
+}
+
+/* Checks conf; 0, or SB_ERR_CONFIG with *cause naming every problem. */
+static int
+check(const struct sb_conf *conf, char **cause)
+{
+	struct errs e = { NULL, 0 };
+
+	if (cause != NULL)
+		*cause = NULL;
+	check_conf(conf, &e);
+	if (e.n == 0)
+		return 0;
+	if (cause != NULL)
+		*cause = e.text;
+	else
+		free(e.text);
+	return SB_ERR_CONFIG;
+}
+
+/* Starts the southbound side; see southbound.h. */
+int
+sb_start(const struct sb_conf *conf, struct sb **out, char **cause)
+{
+	struct sb *sb;
+	int rc;
+
+	*out = NULL;
+	if ((rc = check(conf, cause)) != 0)
+		return rc;
+	if ((sb = build(conf, cause)) == NULL)
+		return SB_ERR_SYSTEM;
+	if ((rc = launch(sb, conf, cause)) != 0) {
+		sb_stop(sb);
+		return rc;
 	}
 	*out = sb;
 	return 0;
 }
 
-/* Stops workers and listener, frees everything. */
-void
-sb_stop(struct sb *sb)
+/* Stops the workers and the listener, each after its current exchange;
+ * the links stay as they are. */
+static void
+halt(struct sb *sb)
 {
-	if (sb == NULL)
-		return;
 	pthread_mutex_lock(&sb->lock);
 	__atomic_store_n(&sb->stop, true, __ATOMIC_RELAXED);
 	for (size_t i = 0; i < sb->n_links; i++)
@@ -1389,18 +1414,29 @@ sb_stop(struct sb *sb)
 	pthread_mutex_unlock(&sb->lock);
 	for (size_t i = 0; i < sb->n_pool; i++)
 		pthread_join(sb->pool[i], NULL);
+	sb->n_pool = 0;
 	if (sb->listener_started) {
 		char c = 'q';
 		if (write(sb->stop_pipe[1], &c, 1) != 1)
 			log_debug("sb", "stop pipe: %s", strerror(errno));
 		pthread_join(sb->listener, NULL);
+		sb->listener_started = false;
 	}
 	for (size_t i = 0; i < sb->n_links; i++) {
+		if (sb->links[i]->started)
+			pthread_join(sb->links[i]->thread, NULL);
+		sb->links[i]->started = false;
+	}
+}
+
+/* Closes what a halted context still holds and frees it. */
+static void
+release(struct sb *sb)
+{
+	for (size_t i = 0; i < sb->n_links; i++) {
 		struct sb_link *l = sb->links[i];
-		if (l->started)
-			pthread_join(l->thread, NULL);
-		else
-			link_close(l);
+
+		link_close(l);
 		if (l->pending_fd >= 0)
 			close(l->pending_fd);
 		pthread_cond_destroy(&l->cond);
@@ -1421,10 +1457,142 @@ sb_stop(struct sb *sb)
 		close(sb->stop_pipe[0]);
 		close(sb->stop_pipe[1]);
 	}
-	close(sb->efd);
+	if (sb->efd >= 0)
+		close(sb->efd);
 	pthread_cond_destroy(&sb->pool_cond);
 	pthread_mutex_destroy(&sb->lock);
 	free(sb);
+}
+
+/* Stops workers and listener, frees everything. */
+void
+sb_stop(struct sb *sb)
+{
+	if (sb == NULL)
+		return;
+	halt(sb);
+	release(sb);
+}
+
+/* Gives dst (a device of the new context) what src (the same device in
+ * the old one) knows: its state, setpoints, commands and latest reading,
+ * under dst's index and link. */
+static void
+slot_take(struct sb_slot *dst, struct sb_slot *src)
+{
+	struct sb_link *l = dst->link;
+	size_t index = dst->dev.index;
+	int gap = dst->dev.min_gap_ms;
+	double max_w = dst->dev.max_power_w;
+
+	*dst = *src;
+	src->n_cmds = 0; /* their urls are dst's now */
+	dst->link = l;
+	dst->dev.index = index;
+	dst->dev.rd.index = index;
+	dst->snap.index = index;
+	dst->dev.min_gap_ms = gap;
+	dst->dev.max_power_w = max_w; /* the meter's: from the site */
+	dst->changed = true;
+}
+
+/* True when new link l and old link o reach the same device or bus and
+ * every device on l came from o (from[] maps the new slots to the old). */
+static bool
+same_link(const struct sb_link *l, const struct sb_link *o,
+    struct sb_slot *const *from, const struct sb *sb)
+{
+	if (l->kind != o->kind)
+		return false;
+	if (l->kind == SB_LINK_RTU)
+		return strcmp(l->serial.device, o->serial.device) == 0 &&
+		    l->serial.baud == o->serial.baud &&
+		    l->serial.parity == o->serial.parity &&
+		    l->serial.stop_bits == o->serial.stop_bits;
+	if (l->n_slots != 1 || o->n_slots != 1)
+		return false;
+	if (l->slots[0] == sb->meter)
+		return from[sb->n_chargers] == o->slots[0];
+	return from[l->slots[0]->dev.index] == o->slots[0];
+}
+
+/* Moves into sb (built, not launched) what old (halted) knows of the
+ * devices it keeps, and the open connections of the links that stay the
+ * same; the readings descriptor is old's. */
+static void
+take_over(struct sb *sb, struct sb *old, const int *keep, bool keep_meter)
+{
+	struct sb_slot **from = xcalloc(sb->n_chargers + 1, sizeof *from);
+
+	for (size_t i = 0; i < sb->n_chargers; i++)
+		if (keep != NULL && keep[i] >= 0 &&
+		    (size_t)keep[i] < old->n_chargers)
+			from[i] = &old->chargers[keep[i]];
+	if (keep_meter && sb->meter != NULL && old->meter != NULL)
+		from[sb->n_chargers] = old->meter;
+	for (size_t i = 0; i < sb->n_links; i++) {
+		struct sb_link *l = sb->links[i];
+
+		for (size_t j = 0; j < old->n_links; j++) {
+			struct sb_link *o = old->links[j];
+
+			if (o->ctx == NULL || !same_link(l, o, from, sb))
+				continue;
+			l->ctx = o->ctx;
+			l->connected = o->connected;
+			l->last_io_ms = o->last_io_ms;
+			l->cycle_ms = o->cycle_ms;
+			if (l->kind == SB_LINK_RTU)
+				set_timeouts(l->ctx,
+				    sb->conf.rtu_response_timeout_ms, 100);
+			else
+				set_timeouts(l->ctx, sb->conf.response_timeout_ms,
+				    sb->conf.response_timeout_ms);
+			o->ctx = NULL;
+			o->connected = false;
+			break;
+		}
+	}
+	for (size_t i = 0; i <= sb->n_chargers; i++) {
+		struct sb_slot *s = i < sb->n_chargers ? &sb->chargers[i] :
+		    sb->meter;
+
+		if (s == NULL || from[i] == NULL)
+			continue;
+		slot_take(s, from[i]);
+		/* on a new connection it is identified again */
+		if (s->link->ctx == NULL)
+			sb_drv_reset(&s->dev);
+	}
+	free(from);
+	close(sb->efd);
+	sb->efd = old->efd;
+	old->efd = -1;
+}
+
+/* Replaces the running context; see southbound.h. */
+int
+sb_restart(struct sb **sbp, const struct sb_conf *conf, const int *keep,
+    bool keep_meter, char **cause)
+{
+	struct sb *old = *sbp, *sb;
+	int rc;
+
+	if ((rc = check(conf, cause)) != 0)
+		return rc;
+	if ((sb = build(conf, cause)) == NULL)
+		return SB_ERR_SYSTEM;
+	halt(old);
+	take_over(sb, old, keep, keep_meter);
+	release(old);
+	*sbp = NULL;
+	if ((rc = launch(sb, conf, cause)) != 0) {
+		sb_stop(sb);
+		return rc;
+	}
+	notify(sb);
+	*sbp = sb;
+	return 0;
 }
 
 /* ---- the loop thread's side -------------------------------------------- */

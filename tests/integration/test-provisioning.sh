@@ -8,7 +8,10 @@
 # answered with five error lines and changes nothing; a push that removes
 # a charger with a transaction is refused with the reason; a push that
 # changes one charger while all three charge leaves every transaction
-# alone; after a restart the pushed site is used without a new push;
+# alone and the other chargers' Modbus connections open (the site is
+# built again without a restart); a charger removed is disconnected and
+# its transaction ended; one added comes online and is reported; after a
+# restart the pushed site is used without a new push;
 # GetSiteConfiguration says where the site came from; a revert goes back
 # to provisioning mode; csms.allow-remote-site = false refuses pushes.
 # Skipped (77) without node / npm.
@@ -64,18 +67,27 @@ data_of() { "$JG" result.data; }
 
 connected() { [ "$(st cloud.state)" = connected ]; }
 starts() { grep -c 'ocpp-edged info: started' "$tmp/d.log"; }
-# restarted N: the daemon started more than N times and is connected.
-restarted() { [ "$(starts)" -gt "$1" ] && ctl_ok && connected; }
+builds() { grep -c 'ocpp-edged info: site built again' "$tmp/d.log"; }
+# rebuilt N: the site was built again more than N times (no restart)
+# and the backend link is up.
+rebuilt() { [ "$(builds)" -gt "$1" ] && ctl_ok && connected; }
+# accepted CHARGER: the Modbus connections the simulator accepted for it.
+accepted() { sim_get "$1" accepted; }
+# links: the websocket connections the CSMS accepted.
+links() { grep -c '"event":"connected"' "$tmp/csms.log"; }
 online3() {
 	[ "$(st chargers.0.online chargers.1.online chargers.2.online |
 	    tr '\n' ' ')" = "true true true " ]
 }
-# status_for N: the CSMS got a StatusNotification for connector / EVSE N.
-status_for() {
-	grep '"event":"call"' "$tmp/csms.log" |
-	    grep '"action":"StatusNotification"' |
-	    grep -qE "\"(connectorId|evseId)\":$1[,}]"
+# statuses_for N [FROM]: how many StatusNotifications the CSMS got for
+# connector (1.6) / EVSE (2.0.1) N, from line FROM of its log on;
+# status_for N: at least one.
+statuses_for() {
+	[ "$v" = 1.6 ] && key=connectorId || key=evseId
+	tail -n +"${2:-1}" "$tmp/csms.log" | grep '"event":"call"' |
+	    grep '"action":"StatusNotification"' | grep -cE "\"$key\":$1[,}]"
 }
+status_for() { [ "$(statuses_for "$1")" -gt 0 ]; }
 all_charging() { limits | grep -qE '^[1-9][0-9]* [1-9][0-9]* [1-9][0-9]* $'; }
 
 run_version() {
@@ -109,13 +121,16 @@ run_version() {
 	    pass "$v: unknown messageId: UnknownMessageId" ||
 	    fail "$v: unknown messageId not UnknownMessageId"
 
-	# Commissioned by a push.
+	# Commissioned by a push: built live, no restart.
 	n=$(starts)
+	b=$(builds)
 	r=$(transfer SetSiteConfiguration "$tmp/site.conf")
 	echo "$r" | status_of | grep -qx Accepted &&
 	    pass "$v: site pushed: Accepted ($(echo "$r" | data_of))" ||
 	    fail "$v: site pushed: $r"
-	wait_for 20 restarted "$n" || fail "$v: not back after the push"
+	wait_for 20 rebuilt "$b" && [ "$(starts)" -eq "$n" ] &&
+	    pass "$v: site pushed: built live, no restart" ||
+	    fail "$v: not back after the push (starts $(starts), builds $(builds))"
 	wait_for 15 online3 && pass "$v: commissioned: three chargers online" ||
 	    fail "$v: commissioned: chargers $(st chargers.0.online chargers.1.online chargers.2.online | tr '\n' ' ')"
 	wait_for 10 status_for 3 && status_for 1 && status_for 2 &&
@@ -194,14 +209,30 @@ run_version() {
 	    fail "$v: renumbering push: $r"
 
 	# One charger changed while all three charge: bay3 down to 11 kW
-	# and the site back to 40 kW; the others share the rest.
+	# and the site back to 40 kW; the others share the rest.  bay1 and
+	# bay2 keep their Modbus connections; bay3 is connected anew.
 	n=$(starts)
+	b=$(builds)
+	a1=$(accepted bay1)
+	a2=$(accepted bay2)
+	a3=$(accepted bay3)
+	l=$(links)
+	log0=$(wc -l <"$tmp/csms.log")
 	awk '/^charger "bay3"/ { c = 1 } c && /max-power-kw/ { sub(/22/, "11"); c = 0 } { print }' \
 	    "$tmp/site.conf" >"$tmp/bay3.conf"
 	r=$(transfer SetSiteConfiguration "$tmp/bay3.conf")
 	echo "$r" | status_of | grep -qx Accepted ||
 	    fail "$v: bay3 changed: $r"
-	wait_for 20 restarted "$n" || fail "$v: not back after the bay3 push"
+	wait_for 20 rebuilt "$b" || fail "$v: not back after the bay3 push"
+	[ "$(starts)" -eq "$n" ] || fail "$v: bay3 changed: the daemon restarted"
+	wait_for 10 online3 || fail "$v: bay3 changed: chargers not online"
+	[ "$(accepted bay1) $(accepted bay2)" = "$a1 $a2" ] &&
+	    [ "$(accepted bay3)" -gt "$a3" ] &&
+	    pass "$v: bay3 changed: bay1 and bay2 kept their connections, bay3 reconnected" ||
+	    fail "$v: bay3 changed: connections accepted bay1 $a1 -> $(accepted bay1), bay2 $a2 -> $(accepted bay2), bay3 $a3 -> $(accepted bay3)"
+	[ "$(links)" -eq "$l" ] &&
+	    pass "$v: bay3 changed: the backend link stayed up" ||
+	    fail "$v: bay3 changed: the backend link was connected again"
 	has "$tmp/d.log" 'provisioning: charger "bay3" changed' &&
 	    pass "$v: logged: charger bay3 changed" ||
 	    fail "$v: the change of bay3 not logged"
@@ -213,6 +244,16 @@ run_version() {
 	[ "$(tx_msgs | grep -c .)" -eq "$tx0" ] &&
 	    pass "$v: bay3 changed: no transaction started or ended" ||
 	    fail "$v: bay3 changed: transaction messages: $(tx_msgs | tail -3)"
+	# (statuses reported again, but never a charging connector as free)
+	[ "$v" = 1.6 ] && key=connectorId || key=evseId
+	tail -n +"$((log0 + 1))" "$tmp/csms.log" | grep '"event":"call"' |
+	    grep '"action":"StatusNotification"' |
+	    grep -E "\"$key\":[123][,}]" >"$tmp/st123.txt"
+	[ "$(statuses_for 1 "$((log0 + 1))")" -gt 0 ] &&
+	    [ "$(statuses_for 2 "$((log0 + 1))")" -gt 0 ] &&
+	    ! grep -q '"Available"' "$tmp/st123.txt" &&
+	    pass "$v: bay3 changed: every connector reported again, none as free" ||
+	    fail "$v: bay3 changed: $(grep -c . "$tmp/st123.txt") statuses, $(grep -c '"Available"' "$tmp/st123.txt") Available"
 
 	# Restart: the pushed site without a new push.
 	stop_daemon
@@ -241,10 +282,16 @@ run_version() {
 	awk '/^charger "bay3"/ { skip = 1 } !skip { print } /^\}/ { skip = 0 }' \
 	    "$tmp/bay3.conf" >"$tmp/two.conf"
 	wh=$(sim_get bay3 connectors.0.energy_wh | cut -d. -f1)
-	n=$(starts)
+	b=$(builds)
+	a1=$(accepted bay1)
+	a2=$(accepted bay2)
 	r=$(transfer SetSiteConfiguration "$tmp/two.conf")
 	echo "$r" | status_of | grep -qx Accepted || fail "$v: bay3 removed: $r"
-	wait_for 20 restarted "$n" || fail "$v: not back after bay3 removed"
+	wait_for 20 rebuilt "$b" || fail "$v: not back after bay3 removed"
+	[ "$(accepted bay1) $(accepted bay2)" = "$a1 $a2" ] &&
+	    [ "$(sim_get bay3 connections)" = 0 ] &&
+	    pass "$v: bay3 removed: its connection closed, bay1 and bay2 kept theirs" ||
+	    fail "$v: bay3 removed: bay3 connections $(sim_get bay3 connections), accepted bay1 $a1 -> $(accepted bay1), bay2 $a2 -> $(accepted bay2)"
 	one_end() { [ "$(ends | grep -c .)" -eq 1 ]; }
 	wait_for 10 one_end && pass "$v: bay3 removed: its transaction ended" ||
 	    fail "$v: bay3 removed: ends $(ends | grep -c .): $(ends | head -2)"
@@ -263,6 +310,26 @@ run_version() {
 	    pass "$v: bay3 removed: bay1 and bay2 share 40 kW, 20000 W each" ||
 	    fail "$v: bay3 removed: limits $(limits)"
 
+	# bay3 added again while bay1 and bay2 charge: it comes online and
+	# is reported; bay1 and bay2 keep their connections.
+	b=$(builds)
+	s3=$(statuses_for 3)
+	r=$(transfer SetSiteConfiguration "$tmp/bay3.conf")
+	echo "$r" | status_of | grep -qx Accepted || fail "$v: bay3 added: $r"
+	wait_for 20 rebuilt "$b" || fail "$v: not back after bay3 added"
+	more_status3() { [ "$(statuses_for 3)" -gt "$s3" ]; }
+	wait_for 15 online3 && wait_for 10 more_status3 &&
+	    pass "$v: bay3 added: online, connector 3 reported" ||
+	    fail "$v: bay3 added: online $(st chargers.2.online), statuses of 3: $s3 -> $(statuses_for 3)"
+	[ "$(accepted bay1) $(accepted bay2)" = "$a1 $a2" ] &&
+	    pass "$v: bay3 added: bay1 and bay2 kept their connections" ||
+	    fail "$v: bay3 added: accepted bay1 $a1 -> $(accepted bay1), bay2 $a2 -> $(accepted bay2)"
+	wait_for 10 is_limits "14500 14500 11000" &&
+	    pass "$v: bay3 added: 14500 14500 11000 W" ||
+	    fail "$v: bay3 added: limits $(limits)"
+	has "$tmp/d.log" 'provisioning: charger "bay3" added' ||
+	    fail "$v: the addition of bay3 not logged"
+
 	# The transactions end (cars unplugged), then a revert: provisioning
 	# mode again (the file has no site).
 	for c in bay1 bay2 bay3; do sim unplug "$c" 1 >/dev/null; done
@@ -278,11 +345,11 @@ run_version() {
 	    echo "$r" | data_of | grep -q "^SetSiteConfiguration:[0-9]*: option 'charger\[bay2\].ocpp-id': value '2'" &&
 	    pass "$v: a pinned ocpp-id refuses the renumbering push" ||
 	    fail "$v: pinned ocpp-id: $r"
-	n=$(starts)
+	b=$(builds)
 	r=$(transfer RevertSiteConfiguration)
 	echo "$r" | status_of | grep -qx Accepted ||
 	    fail "$v: revert: $r"
-	wait_for 20 restarted "$n" || fail "$v: not back after the revert"
+	wait_for 20 rebuilt "$b" || fail "$v: not back after the revert"
 	[ "$(st site_config.source)" = none ] && [ "$(st chargers.0.name)" = missing ] &&
 	    pass "$v: reverted: provisioning mode again" ||
 	    fail "$v: reverted: source $(st site_config.source)"

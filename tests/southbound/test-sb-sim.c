@@ -41,6 +41,8 @@ static char control[100];
 static json_t *ready;
 static struct sb *sb;
 static int gateway_port;
+static struct sb_charger_conf ch[N_CHARGERS];
+static struct sb_conf conf;
 
 /* ---- the simulator process --------------------------------------------- */
 
@@ -238,7 +240,6 @@ fresh(size_t i, unsigned n, struct sb_charger_reading *rd)
 static int
 suite_init(void)
 {
-	static struct sb_charger_conf ch[N_CHARGERS];
 	static char listen[64];
 	struct sb_conf c;
 	char *cause = NULL;
@@ -287,6 +288,7 @@ suite_init(void)
 	c.meter.unit_id = 3;
 	c.meter.rtu = ch[RTU1].rtu;
 	c.meter.poll_interval_ms = 500;
+	conf = c;
 	if (sb_start(&c, &sb, &cause) != 0) {
 		fprintf(stderr, "sb_start: %s\n", cause ? cause : "?");
 		free(cause);
@@ -741,6 +743,100 @@ test_idle_polls(void)
 	CU_ASSERT_EQUAL(rd.conn[0].status, SB_STATUS_AVAILABLE);
 }
 
+/* The Modbus TCP connections the simulator accepted for a charger. */
+static int
+accepted(const char *name)
+{
+	json_t *j = sim_cmd("get %s", name);
+	int n = j != NULL ? (int)jnum(j, "accepted") : -1;
+
+	json_decref(j);
+	return n;
+}
+
+/* A charger removed and added again at run time (sb_restart): the others
+ * keep their connections (the simulator accepts none more), what was
+ * learnt of them and their setpoints; the removed one is closed, the
+ * added one is connected and identified.  Last: the indexes change. */
+static void
+test_restart(void)
+{
+	struct sb_charger_conf less[N_CHARGERS], more[N_CHARGERS];
+	int keep[N_CHARGERS], fd = sb_fd(sb), n = 0;
+	int wallbox0 = accepted("wallbox1"), compact0 = accepted("compact1");
+	int ultra0 = accepted("ultra1");
+	struct sb_charger_conf *bad;
+	struct sb_charger_reading rd;
+	struct sb_conf c = conf;
+	uint64_t g[2] = { 1, 0 }, again;
+	char *cause = NULL;
+	json_t *j;
+
+	CU_ASSERT_FATAL(wallbox0 >= 1 && compact0 >= 1 && ultra0 >= 1);
+	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, WALLBOX, 1, 5100, &g[1]), 0);
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, WALLBOX, sbt_gen_done, g, 3000,
+	    &rd));
+
+	/* an invalid description changes nothing */
+	bad = xcalloc(1, sizeof(*bad));
+	*bad = ch[WALLBOX];
+	bad->unit_id = 300;
+	c.chargers = bad;
+	c.n_chargers = 1;
+	CU_ASSERT_EQUAL(sb_restart(&sb, &c, NULL, true, &cause),
+	    SB_ERR_CONFIG);
+	CU_ASSERT_PTR_NOT_NULL(cause);
+	free(cause);
+	cause = NULL;
+	free(bad);
+	CU_ASSERT_FATAL(fresh(COMPACT, 1, &rd));
+
+	/* the Compact leaves: the rest move up one index */
+	for (int i = 0; i < N_CHARGERS; i++)
+		if (i != COMPACT) {
+			keep[n] = i;
+			less[n++] = ch[i];
+		}
+	c.chargers = less;
+	c.n_chargers = (size_t)n;
+	CU_ASSERT_FATAL(sb_restart(&sb, &c, keep, true, &cause) == 0);
+	CU_ASSERT_EQUAL(sb_fd(sb), fd);
+	/* the Wallbox's reading is there at once, still identified */
+	CU_ASSERT_EQUAL(sb_charger_snapshot(sb, 0, &rd), 0);
+	CU_ASSERT(rd.online && rd.identified);
+	CU_ASSERT_EQUAL(rd.index, 0);
+	CU_ASSERT_STRING_EQUAL(rd.serial, "AW-T1");
+	/* its setpoint stands: the same value is no new write */
+	CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 0, 1, 5100, &again), 0);
+	CU_ASSERT_EQUAL(again, g[1]);
+	CU_ASSERT_FATAL(fresh(0, 2, &rd));
+	CU_ASSERT(fresh(1, 2, &rd) && rd.online);
+	CU_ASSERT_EQUAL(accepted("wallbox1"), wallbox0);
+	CU_ASSERT_EQUAL(accepted("ultra1"), ultra0);
+	j = sim_cmd("get compact1");
+	CU_ASSERT_EQUAL((int)jnum(j, "connections"), 0);
+	json_decref(j);
+	CU_ASSERT_EQUAL(sb_charger_snapshot(sb, (size_t)n, &rd),
+	    SB_ERR_NO_DEVICE);
+
+	/* the Compact comes back, at the end: a new connection for it only */
+	for (int i = 0; i < n; i++) {
+		more[i] = less[i];
+		keep[i] = i;
+	}
+	more[n] = ch[COMPACT];
+	keep[n] = -1;
+	c.chargers = more;
+	c.n_chargers = (size_t)n + 1;
+	CU_ASSERT_FATAL(sb_restart(&sb, &c, keep, true, &cause) == 0);
+	CU_ASSERT_FATAL(fresh((size_t)n, 1, &rd));
+	CU_ASSERT(rd.online && rd.identified);
+	CU_ASSERT_EQUAL(accepted("compact1"), compact0 + 1);
+	CU_ASSERT_EQUAL(accepted("wallbox1"), wallbox0);
+	CU_ASSERT(fresh(0, 1, &rd) && rd.online);
+	free(cause);
+}
+
 static const struct cu_test tests[] = {
 	{ "reads match the simulator", test_reads },
 	{ "an idle charger read for its statuses", test_idle_polls },
@@ -749,6 +845,7 @@ static const struct cu_test tests[] = {
 	{ "offline and back, other links unaffected", test_offline_back },
 	{ "charger as client", test_dial_in },
 	{ "meter over RTU", test_meter_rtu },
+	{ "chargers removed and added at run time", test_restart },
 	{ NULL, NULL },
 };
 
