@@ -85,7 +85,6 @@ struct bal_work {
 	int nk;
 	/* per charger */
 	double reserve[BAL_MAX_CHARGERS];
-	double own_ma[BAL_MAX_CHARGERS];   /* a charger's load on its phase */
 	int nconn[BAL_MAX_CHARGERS];
 	unsigned char charging[BAL_MAX_CHARGERS];
 	const struct bal_input *in;

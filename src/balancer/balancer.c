@@ -35,7 +35,6 @@ bal_settings_default(struct bal_settings *s)
 	s->underdraw_margin_w = 1000;
 	s->underdraw_after_ms = 15000;
 	s->underdraw_headroom_w = 2000;
-	s->phase_switch_margin_ma = 2000;
 	s->pause_confirm_ms = 3000;
 }
 
@@ -651,7 +650,6 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		if (!w->pending[i])
 			mem->short_since_ms = -1;
 		memset(o, 0, sizeof(*o));
-		o->proposed_phase = BAL_NONE;
 		o->chain.target_w = target;
 		o->chain.pmin_w = clamp32(w->pmin[i]);
 		o->chain.max_w = clamp32(w->maxw[i]);
@@ -761,54 +759,6 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 			c->phase_room_w = clamp32(nonneg(out[i].setpoint_w + room[1]));
 		if (room[2] != HUGE_VAL)
 			c->circuit_room_w = clamp32(nonneg(out[i].setpoint_w + room[2]));
-	}
-
-	/* phase switching proposals at the main connection */
-	if (site->phases == 3) {
-		double load[BAL_PHASES], score[BAL_PHASES];
-		for (int p = 0; p < BAL_PHASES; p++) {
-			load[p] = main_offline_ma[p];
-			if (s->mode != BAL_MODE_DLB && !meter_fault)
-				load[p] += (in->meter->phase_power_w[p] - charger_phase_w[p]) *
-				    1000.0 / v;
-		}
-		double kv = 1000.0 / v;
-		/* chargers' load per phase from the per-class setpoint sums
-		 * (csum still holds them) */
-		for (int q = 0; q < w->n_cls; q++) {
-			int cl = w->cls_list[q], pat = cl % 4;
-			for (int p = 0; p < BAL_PHASES; p++)
-				if (pat == 3)
-					load[p] += w->csum[cl] * kv / 3;
-				else if (pat == p)
-					load[p] += w->csum[cl] * kv;
-		}
-		for (int h = 0; h < in->n_chargers; h++)
-			w->own_ma[h] = 0;
-		for (int i = 0; i < n; i++) {
-			int h = in->connectors[i].charger;
-			if (in->chargers[h].phase_switchable)
-				w->own_ma[h] += out[i].setpoint_w * kv;
-		}
-		for (int p = 0; p < BAL_PHASES; p++)
-			score[p] = (site->phase_max_ma[p] > 0 ?
-			    site->phase_max_ma[p] * factor : 0) - load[p];
-		for (int i = 0; i < n; i++) {
-			const struct bal_connector *cn = &in->connectors[i];
-			const struct bal_charger *ch = &in->chargers[cn->charger];
-			double best_score;
-			int best = BAL_NONE;
-			if (!ch->online || ch->phases != 1 || !ch->phase_switchable)
-				continue;
-			best_score = score[ch->wired_phase] + w->own_ma[cn->charger] +
-			    s->phase_switch_margin_ma;
-			for (int p = 0; p < BAL_PHASES; p++)
-				if (p != ch->wired_phase && score[p] > best_score) {
-					best_score = score[p];
-					best = p;
-				}
-			out[i].proposed_phase = best;
-		}
 	}
 	return 0;
 }

@@ -27,7 +27,7 @@
 #define BAL_PHASES 3
 /* "No cap" for the optional caps (cloud site cap, connector profile cap). */
 #define BAL_NO_CAP (-1)
-/* No circuit / phase / proposal. */
+/* No circuit / phase. */
 #define BAL_NONE (-1)
 
 enum bal_mode {
@@ -171,7 +171,6 @@ struct bal_settings {
 	int32_t underdraw_margin_w;      /* drawing this much below = under-drawing */
 	int32_t underdraw_after_ms;      /* ... for this long */
 	int32_t underdraw_headroom_w;    /* held at draw + this */
-	int32_t phase_switch_margin_ma;  /* propose a phase only if this much better */
 	/* ALM / PV: a running connector that a measured budget (the mode's
 	 * budget, a main phase less the household) cannot carry at its
 	 * minimum is held at the minimum, and pauses only when the shortage
@@ -214,7 +213,6 @@ struct bal_conn_out {
 	int32_t setpoint_ma;         /* per phase, for chargers in current mode */
 	bool paused;                 /* demanding but given 0 */
 	enum bal_reason reason;
-	int proposed_phase;          /* phase switching proposal, or BAL_NONE */
 	int32_t offline_reserve_w;   /* share of its charger's offline reserve */
 	struct bal_chain chain;
 };

@@ -132,10 +132,9 @@ bal_check(const struct bal_input *in, char *errbuf, size_t errlen)
 		FAIL("settings: resolution %d mA, valid 100..10000 mA",
 		    (int)s->resolution_ma);
 	if (s->restart_margin_w < 0 || s->restart_hold_ms < 0 ||
-	    s->underdraw_after_ms < 0 || s->phase_switch_margin_ma < 0 ||
-	    s->pause_confirm_ms < 0)
-		FAIL("settings: restart margin, hold time, under-draw time, "
-		    "phase-switch margin and pause confirmation must be >= 0");
+	    s->underdraw_after_ms < 0 || s->pause_confirm_ms < 0)
+		FAIL("settings: restart margin, hold time, under-draw time "
+		    "and pause confirmation must be >= 0");
 	if (s->underdraw_margin_w <= 0 ||
 	    s->underdraw_headroom_w <= s->underdraw_margin_w)
 		FAIL("settings: under-draw margin %d W must be > 0 and below "

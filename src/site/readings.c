@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "common/util.h"
 
 enum bal_conn_state
@@ -246,46 +247,70 @@ site_online_power_w(const struct site *s, int64_t *phase_w,
 	return sum;
 }
 
-/* What connector k may have drawn at time t, from its last reading at
- * or before t (b, not before oldest: two control cycles) and its first
- * one after (a, within skew): between the two.  Adds the lower and the
- * higher draw, and per site phase W and mA, to lo[] / hi[] (index 0 the
- * total, 1..3 the phases' W, 4..6 their mA).  Returns false when no
- * reading was taken within [t, t + skew]. */
+/* How long before a meter reading's poll began a charger's poll must
+ * have begun to count as read before it: SITE_ORDER_MS, plus a bus's
+ * cycle (a poll on a slow bus reads its registers over its turn).  Two
+ * polls begun closer than that, even in the same millisecond, may have
+ * read their registers in either order. */
+static int64_t
+order_ms(const struct site *s)
+{
+	return SITE_ORDER_MS + site_bus_cycle_ms(s);
+}
+
+/* x's total W, its site phases' W and their mA, as v[0], v[1..3], v[4..6]. */
+static void
+sample_values(const struct site_sample *x, double v[7])
+{
+	v[0] = x->power_w;
+	for (int p = 0; p < BAL_PHASES; p++) {
+		v[1 + p] = x->phase_w[p];
+		v[4 + p] = x->phase_ma[p];
+	}
+}
+
+/* What connector k may have drawn when the meter was read at t: between
+ * its last reading begun at least guard before t (not before oldest)
+ * and its first one begun at or after t (within skew), passing through
+ * every reading in between.  Adds the lowest and the highest of those
+ * draws, and per site phase W and mA, to lo[] / hi[] (index 0 the total,
+ * 1..3 the phases' W, 4..6 their mA).  Returns false when no reading was
+ * begun within [t, t + skew]. */
 static bool
 draw_around(const struct site *s, int k, int64_t t, int64_t skew,
-    int64_t oldest, double *lo, double *hi)
+    int64_t guard, int64_t oldest, double *lo, double *hi)
 {
 	const struct site_conn *sc = &s->conns[k];
-	const struct site_sample *b = NULL, *a = NULL;
+	double vmin[7], vmax[7];
+	int a = -1, b = -1;
 
-	for (int h = 0; h < sc->n_hist; h++) {
-		const struct site_sample *x = &sc->hist[h];
-
-		if (x->t_ms <= t)
-			b = x;
-		else if (a == NULL)
-			a = x;
-	}
-	if (b != NULL && b->t_ms == t)
-		a = b;
-	if (a == NULL || a->t_ms > t + skew)
+	for (int h = 0; h < sc->n_hist && a < 0; h++)
+		if (sc->hist[h].t_ms >= t)
+			a = h;
+	if (a < 0 || sc->hist[a].t_ms > t + skew)
 		return false;
-	if (b == NULL || b->t_ms < oldest)
+	for (int h = 0; h < a; h++)
+		if (sc->hist[h].t_ms >= oldest &&
+		    (b < 0 || sc->hist[h].t_ms <= t - guard))
+			b = h; /* else the oldest one within reach */
+	if (b < 0)
 		b = a;
-	{
-		double va[7] = { a->power_w }, vb[7] = { b->power_w };
+	sample_values(&sc->hist[b], vmin);
+	memcpy(vmax, vmin, sizeof(vmax));
+	for (int h = b + 1; h <= a; h++) {
+		double v[7];
 
-		for (int p = 0; p < BAL_PHASES; p++) {
-			va[1 + p] = a->phase_w[p];
-			vb[1 + p] = b->phase_w[p];
-			va[4 + p] = a->phase_ma[p];
-			vb[4 + p] = b->phase_ma[p];
+		sample_values(&sc->hist[h], v);
+		for (int i = 0; i < 7; i++) {
+			if (v[i] < vmin[i])
+				vmin[i] = v[i];
+			if (v[i] > vmax[i])
+				vmax[i] = v[i];
 		}
-		for (int v = 0; v < 7; v++) {
-			lo[v] += va[v] < vb[v] ? va[v] : vb[v];
-			hi[v] += va[v] < vb[v] ? vb[v] : va[v];
-		}
+	}
+	for (int i = 0; i < 7; i++) {
+		lo[i] += vmin[i];
+		hi[i] += vmax[i];
 	}
 	return true;
 }
@@ -318,7 +343,9 @@ household_at(struct site *s, const struct bal_meter *bm, int64_t t)
 	double lo[7] = { 0 }, hi[7] = { 0 };
 	bool clamp = s->settings.mode == BAL_MODE_ALM;
 	bool valid = s->meter_household_valid;
-	int64_t skew = skew_ms(s), oldest = t - 2 * site_cycle_ms(s);
+	int64_t skew = skew_ms(s), guard = order_ms(s);
+	int64_t oldest = t - guard - 2 * site_cycle_ms(s), est;
+	char was[24] = "none";
 
 	if (!site_all_read(s))
 		return 0;
@@ -327,10 +354,17 @@ household_at(struct site *s, const struct bal_meter *bm, int64_t t)
 			return 0;
 	for (int k = 0; k < s->n_conns; k++)
 		if (s->chargers[s->conns[k].charger].online &&
-		    !draw_around(s, k, t, skew, oldest, lo, hi))
+		    !draw_around(s, k, t, skew, guard, oldest, lo, hi))
 			return -1;
-	s->meter_household_w = closest(bm->total_power_w, lo[0], hi[0],
-	    s->meter_household_w, valid);
+	est = closest(bm->total_power_w, lo[0], hi[0], s->meter_household_w,
+	    valid);
+	if (valid)
+		snprintf(was, sizeof(was), "%lld W",
+		    (long long)s->meter_household_w);
+	log_debug("bal", "snapshot at %lld ms: meter %d W, chargers %.0f.."
+	    "%.0f W, household %lld W (was %s)", (long long)t,
+	    (int)bm->total_power_w, lo[0], hi[0], (long long)est, was);
+	s->meter_household_w = est;
 	s->household_clamped = clamp && s->meter_household_w < 0;
 	if (s->household_clamped)
 		s->meter_household_w = 0;

@@ -59,10 +59,12 @@ extern const size_t site_n_setting_keys;
 #define SITE_MAX_SETTINGS 16 /* room for site_n_setting_keys */
 
 /* The household estimate pairs a meter reading taken at t with every
- * online connector's readings just before t and within SITE_SKEW_MS
- * after it, plus the slowest RS-485 bus's cycle (docs/balancing.md, "One
- * snapshot per cycle"). */
+ * online connector's readings from its last one begun SITE_ORDER_MS
+ * before t to its first one within SITE_SKEW_MS after it, each bound
+ * plus the slowest RS-485 bus's cycle (docs/balancing.md, "One snapshot
+ * per cycle"). */
 #define SITE_SKEW_MS 500
+#define SITE_ORDER_MS 100
 /* The charger poll interval without a meter (the southbound's). */
 #define SITE_POLL_MS 1000
 #define SITE_HISTORY 4 /* readings kept per connector */
@@ -245,7 +247,9 @@ void site_note_meter(struct site *s, int64_t epoch_ms);
 
 /* Completes the snapshot of the latest meter reading (taken at t) once
  * every online charger was read after it.  A connector drew something
- * between its last reading before t and its first one after; of the
+ * between its last reading begun SITE_ORDER_MS before t (a poll begun
+ * closer may have read its registers after the meter's) and its first
+ * one begun at or after t, through the readings between; of the
  * household loads that allows (meter total less the chargers' draws),
  * the estimate is the one closest to the last estimate: a car ramping up
  * or down around t is not taken for household load, and a real change

@@ -702,7 +702,7 @@ test_circuit_tree(void)
 
 /* ---- phases -------------------------------------------------------------- */
 
-/* Single-phase chargers load their wired phase; a better phase is proposed. */
+/* Single-phase chargers load their wired phase. */
 static void
 test_single_phase_chargers_and_switching(void)
 {
@@ -722,14 +722,10 @@ test_single_phase_chargers_and_switching(void)
 		CU_ASSERT_EQUAL(t->out[l1[j]].setpoint_w, 2400);
 		CU_ASSERT_EQUAL(t->out[l1[j]].reason, BAL_R_CAPPED_PHASE);
 		CU_ASSERT_EQUAL(t->out[l1[j]].chain.bound_phase, 0);
-		/* L3 is empty (32 A free) vs L1 0.9 A free + own 10.4 A +
-		 * 2 A margin: propose L3 */
-		CU_ASSERT_EQUAL(t->out[l1[j]].proposed_phase, 2);
 	}
 	/* L2: 7000 W = 30.4 A < 32 A: its own max */
 	CU_ASSERT_EQUAL(t->out[l2].setpoint_w, 7000);
 	CU_ASSERT_EQUAL(t->out[l2].reason, BAL_R_CAPPED_MAX);
-	CU_ASSERT_EQUAL(t->out[l2].proposed_phase, BAL_NONE);
 	ts_free(t);
 }
 
@@ -989,9 +985,10 @@ test_charger_resolution(void)
 	ts_free(t);
 }
 
-/* No proposal when the other phases are not better by the margin. */
+/* A single-phase charger's room is its wired phase's: a free phase
+ * elsewhere does not raise it. */
 static void
-test_no_phase_proposal_without_gain(void)
+test_single_phase_room_is_its_phase(void)
 {
 	struct tsite *t = ts_new(3, 40000, BAL_MODE_DLB);
 	int a = ts_add(t, 1, 0, 0, 7400), b = ts_add(t, 1, 1, 0, 7400);
@@ -1001,18 +998,17 @@ test_no_phase_proposal_without_gain(void)
 		t->site.phase_max_ma[p] = 32000;
 	ts_ch(t, a)->phase_switchable = true;
 	RUN_OK(t, 0);
-	/* one car per phase, all at 7360 W max... 7400 W = 32.2 A > 32 A:
-	 * each capped by its phase at 32 A x 230 V = 7360 -> 7300 W; all
-	 * phases equal: no proposal */
+	/* one car per phase, 7400 W = 32.2 A > 32 A: each capped by its
+	 * phase at 32 A x 230 V = 7360 -> 7300 W */
 	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 7300);
 	CU_ASSERT_EQUAL(t->out[a].reason, BAL_R_CAPPED_PHASE);
-	CU_ASSERT_EQUAL(t->out[a].proposed_phase, BAL_NONE);
-	/* C leaves: L3 free (32 A) vs L1: 0.3 A free + own 31.7 A + 2 A
-	 * margin = 34 A: still no gain worth a switch */
+	CU_ASSERT_EQUAL(t->out[a].chain.bound_phase, 0);
+	/* C leaves: L3 is free, A stays capped by L1 */
 	t->cn[c].state = BAL_ST_AVAILABLE;
 	RUN_OK(t, 1000);
-	CU_ASSERT_EQUAL(t->out[a].proposed_phase, BAL_NONE);
-	(void)b;
+	CU_ASSERT_EQUAL(t->out[a].setpoint_w, 7300);
+	CU_ASSERT_EQUAL(t->out[a].reason, BAL_R_CAPPED_PHASE);
+	CU_ASSERT_EQUAL(t->out[b].setpoint_w, 7300);
 	ts_free(t);
 }
 
@@ -1277,7 +1273,7 @@ static const struct cu_test rule_tests[] = {
 	{ "fairer than the equal split", test_fairer_than_equal_split },
 	{ "pause in the bottleneck", test_pause_in_the_bottleneck },
 	{ "single-phase site", test_single_phase_site },
-	{ "no phase proposal without gain", test_no_phase_proposal_without_gain },
+	{ "single-phase room is its phase", test_single_phase_room_is_its_phase },
 	{ "single-phase car on a three-phase charger", test_single_phase_car_on_three_phase_charger },
 	{ "charger resolution", test_charger_resolution },
 	{ "under-drawing and back", test_under_drawing_and_back },
