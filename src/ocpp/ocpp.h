@@ -338,6 +338,15 @@ int ocpp_session_send_call(struct ocpp_session *s, const char *action,
  * or -1 when the status is not one of the version's values. */
 int ocpp_session_firmware_status(struct ocpp_session *s, const char *status);
 
+/* Queues a SecurityEventNotification (both versions; 1.6 through the
+ * security extension) durably: type is a name of the security events
+ * list, e.g. "SettingSystemTime" after the clock was set, up to 50
+ * characters; tech_info may be NULL (cut to 255 characters).  It goes
+ * out once the registration is accepted, like a transaction message.
+ * Returns 0, or -1 when type is empty or too long or the queue failed. */
+int ocpp_session_security_event(struct ocpp_session *s, const char *type,
+    const char *tech_info);
+
 struct ocpp_stats {
 	uint64_t calls_sent;
 	uint64_t results_received;

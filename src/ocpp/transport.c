@@ -122,16 +122,13 @@ parse_url(struct ocpp_session *s, char **cause)
 	return 0;
 }
 
-int
-transport_prepare(struct ocpp_session *s, char **cause)
+void
+transport_auth_header(struct ocpp_session *s)
 {
-	if (parse_url(s, cause) != 0)
-		return -1;
-	if (s->tls != (s->st.security_profile >= 2)) {
-		xasprintf(cause, "security profile %d needs a %s url, got \"%s\"",
-		    s->st.security_profile,
-		    s->st.security_profile >= 2 ? "wss://" : "ws://", s->st.url);
-		return -1;
+	if (s->auth_header != NULL) {
+		explicit_bzero(s->auth_header, strlen(s->auth_header));
+		free(s->auth_header);
+		s->auth_header = NULL;
 	}
 	if (s->st.security_profile <= 2 && s->st.password != NULL &&
 	    s->st.password[0] != '\0') {
@@ -149,6 +146,20 @@ transport_prepare(struct ocpp_session *s, char **cause)
 		explicit_bzero(b64, blen);
 		free(b64);
 	}
+}
+
+int
+transport_prepare(struct ocpp_session *s, char **cause)
+{
+	if (parse_url(s, cause) != 0)
+		return -1;
+	if (s->tls != (s->st.security_profile >= 2)) {
+		xasprintf(cause, "security profile %d needs a %s url, got \"%s\"",
+		    s->st.security_profile,
+		    s->st.security_profile >= 2 ? "wss://" : "ws://", s->st.url);
+		return -1;
+	}
+	transport_auth_header(s);
 	return 0;
 }
 
@@ -284,6 +295,25 @@ failure_cause(struct lws *wsi, const char *in, char *buf, size_t len)
 		snprintf(buf, len, "websocket upgrade failed: %s", esc + 4);
 	else
 		snprintf(buf, len, "%s", esc);
+}
+
+/* The CSMS's certificate did not verify: the cause says why (OpenSSL's
+ * verify result) and the session hears of it (InvalidCsmsCertificate). */
+static void
+cert_failure(struct ocpp_session *s, struct lws *wsi, char *why, size_t len)
+{
+	SSL *ssl = s->tls ? lws_get_ssl(wsi) : NULL;
+	long v;
+
+	if (ssl == NULL)
+		return;
+	v = SSL_get_verify_result(ssl);
+	if (v == X509_V_OK)
+		return;
+	snprintf(why, len, "TLS handshake failed: the CSMS certificate did "
+	    "not verify: %s (X509_V_ERR %ld)", X509_verify_cert_error_string(v),
+	    v);
+	session_security_bad_certificate(s, why);
 }
 
 void
@@ -500,10 +530,13 @@ ocpp_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		char why[300];
 
 		failure_cause(wsi, in, why, sizeof(why));
+		cert_failure(s, wsi, why, sizeof(why));
 		lws_set_opaque_user_data(wsi, NULL);
 		s->wsi = NULL;
 		drop_frames(s);
 		link_ended(s, why);
+		session_security_refused(s,
+		    (int)lws_http_client_http_response(wsi));
 		break;
 	}
 	case LWS_CALLBACK_CLIENT_CLOSED:

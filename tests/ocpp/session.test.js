@@ -1208,3 +1208,74 @@ test('security profile 3: client certificate; wrong CA and weak key refused', as
     assert.equal(r.code, 1);
     await csms.close();
 });
+
+// ---- security management: events ----
+
+const isSecEvent = (type) => isCall('SecurityEventNotification',
+    (p) => p.type === type);
+
+for (const version of ['1.6', '2.0.1']) {
+    const v16 = version === '1.6';
+
+    test(`${version}: security events: startup, reset, invalid messages, ` +
+        'queued across a link drop and a restart', async () => {
+        await withSession(version, {}, async (csms, st) => {
+            await booted(csms, st);
+            const up = await csms.log.waitFor(isSecEvent('StartupOfTheDevice'),
+                'StartupOfTheDevice');
+            assert.ok(!Number.isNaN(Date.parse(up.params.timestamp)));
+            // A frame that is not OCPP: answered, and said once per
+            // connection however many come.
+            csms.raw('CS001', '[2,"bad1","Heartbeat",');
+            csms.raw('CS001', '[2,"bad2","Heartbeat",{');
+            const inv = await csms.log.waitFor(isSecEvent('InvalidMessages'),
+                'InvalidMessages');
+            assert.match(inv.params.techInfo, /JSON|json/);
+            await heartbeatRoundTrip(csms);
+            assert.equal(csms.log.count(isSecEvent('InvalidMessages')), 1);
+            // Offline, then a restart: the event is in the durable queue.
+            st.send({ cmd: 'disconnect' });
+            await csms.log.waitFor((e) => e.event === 'disconnected', 'dropped');
+            st.send({ cmd: 'security_event', type: 'SettingSystemTime',
+                techInfo: 'clock stepped by +3600 s' });
+            st.send({ cmd: 'restart' });
+            await st.log.waitFor((e) => e.event === 'restarted', 'restarted');
+            const t = await csms.log.waitFor(isSecEvent('SettingSystemTime'),
+                'SettingSystemTime after the restart');
+            assert.equal(t.params.techInfo, 'clock stepped by +3600 s');
+            await csms.log.waitFor(isSecEvent('StartupOfTheDevice'),
+                'StartupOfTheDevice after the restart');
+            // The backend's reset is reported after it.
+            const r = await csms.call('CS001', 'Reset', { type: v16 ? 'Soft' : 'Immediate' });
+            assert.equal(r.status, 'Accepted');
+            await st.log.waitFor((e) => e.event === 'restarted', 'reset done');
+            const rr = await csms.log.waitFor(isSecEvent('ResetOrReboot'),
+                'ResetOrReboot');
+            assert.match(rr.params.techInfo, /reset requested by the backend/);
+            await csms.log.waitFor(isSecEvent('StartupOfTheDevice'),
+                'StartupOfTheDevice after the reset');
+            // Each was accepted (strict schemas) and left the queue.
+            await heartbeatRoundTrip(csms);
+            st.send({ cmd: 'stats' });
+            const s = await st.log.waitFor((e) => e.event === 'stats', 'stats');
+            assert.equal(s.queue, 0);
+        });
+    });
+}
+
+test('InvalidCsmsCertificate: said once the CSMS is reached again', async () => {
+    // The CSMS first shows a certificate for another host name.
+    const tls = { cert: pki('wrong.pem'), key: pki('wrong.key') };
+    await withSession('2.0.1', { csms: { tls, password: PASSWORD },
+        args: (c) => tlsArgs(c, 2, pki('ca.pem')) }, async (csms, st) => {
+        await csms.log.waitFor((e) => e.event === 'tls_error', 'TLS refused');
+        await csms.log.waitFor((e) => e.event === 'tls_error', 'TLS refused again');
+        csms.setCert(pki('server.pem'), pki('server.key'));
+        await booted(csms, st);
+        const ev = await csms.log.waitFor(isSecEvent('InvalidCsmsCertificate'),
+            'InvalidCsmsCertificate');
+        assert.match(ev.params.techInfo, /TLS/);
+        await heartbeatRoundTrip(csms);
+        assert.equal(csms.log.count(isSecEvent('InvalidCsmsCertificate')), 1);
+    });
+});

@@ -12,6 +12,7 @@
  *   {"cmd":"restart"}      the daemon restarts: new session, same store
  *   {"cmd":"disconnect"}   drop the link (reconnects with back-off)
  *   {"cmd":"call","action":"DataTransfer","payload":{…}}
+ *   {"cmd":"security_event","type":"SettingSystemTime","techInfo":"…"}
  *   {"cmd":"bench","n":10000}  n Heartbeats back to back, then a result
  *   {"cmd":"fill"}         every connector charging, meters valid
  *   {"cmd":"stats"} / {"cmd":"quit"}
@@ -489,6 +490,12 @@ command(const char *line)
 			emit(json_pack("{ssss}", "event", "error", "what",
 			    "call not sent"));
 		free(p);
+	} else if (strcmp(c, "security_event") == 0) {
+		if (ocpp_session_security_event(session,
+		    json_string_value(json_object_get(cmd, "type")),
+		    json_string_value(json_object_get(cmd, "techInfo"))) != 0)
+			emit(json_pack("{ssss}", "event", "error", "what",
+			    "security event not queued"));
 	} else if (strcmp(c, "bench") == 0) {
 		bench_n = bench_left = (long)json_integer_value(
 		    json_object_get(cmd, "n"));

@@ -511,6 +511,10 @@ struct fake_msg {
 static struct {
 	struct fake_msg m[16];
 	int n;
+	/* SecurityEventNotifications are counted apart: the tests of
+	 * transaction messages see only those. */
+	int security_events;
+	char last_security_type[64];
 	char keys[16][40], vals[16][512];
 	int nkv;
 } fq;
@@ -532,6 +536,17 @@ fq_enqueue(void *ud, const char *action, const char *payload,
     const char *key, const char *value)
 {
 	(void)ud;
+	if (strcmp(action, "SecurityEventNotification") == 0) {
+		json_t *p = json_loads(payload, 0, NULL);
+
+		fq.security_events++;
+		const char *type = json_string_value(json_object_get(p, "type"));
+
+		strlcpy_ok(fq.last_security_type, type != NULL ? type : "",
+		    sizeof(fq.last_security_type));
+		json_decref(p);
+		return 0;
+	}
 	strlcpy_ok(fq.m[fq.n].action, action, sizeof(fq.m[0].action));
 	strlcpy_ok(fq.m[fq.n++].payload, payload, sizeof(fq.m[0].payload));
 	if (key != NULL)
@@ -903,6 +918,33 @@ fq_int(int i, const char *name)
  * state, local transaction 5): nothing is sent while the charger is not
  * read yet, and nothing when the first reading is the same session going
  * on (the counter went up meanwhile). */
+/* Security events are queued durably: the start-up, one the daemon asks
+ * for; a type the schema would refuse is not. */
+static void
+test_security_events(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s;
+	char type51[52];
+
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	s = fake_session(OCPP_V16, &st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(fq.security_events, 1);
+	CU_ASSERT_STRING_EQUAL(fq.last_security_type, "StartupOfTheDevice");
+	CU_ASSERT_EQUAL(ocpp_session_security_event(s, "SettingSystemTime",
+	    "stepped"), 0);
+	CU_ASSERT_EQUAL(fq.security_events, 2);
+	CU_ASSERT_STRING_EQUAL(fq.last_security_type, "SettingSystemTime");
+	memset(type51, 'x', 51);
+	type51[51] = '\0';
+	CU_ASSERT_EQUAL(ocpp_session_security_event(s, type51, NULL), -1);
+	CU_ASSERT_EQUAL(ocpp_session_security_event(s, "", NULL), -1);
+	CU_ASSERT_EQUAL(fq.security_events, 2);
+	ocpp_session_free(s);
+}
+
 static void
 test_restart_same_session_16(void)
 {
@@ -1193,6 +1235,7 @@ test_offline_events_201(void)
 static const struct cu_test session_tests[] = {
 	{ "settings are checked", test_settings_check },
 	{ "configuration values", test_config_set },
+	{ "security events", test_security_events },
 	{ "clock-aligned samples across clock steps", test_aligned_clock_steps },
 	{ "measurand lists are read-write", test_measurand_keys },
 	{ "ConnectorPhaseRotation is read-write", test_phase_rotation },
