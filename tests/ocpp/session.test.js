@@ -1209,7 +1209,7 @@ test('security profile 3: client certificate; wrong CA and weak key refused', as
     await csms.close();
 });
 
-// ---- security management: events ----
+// ---- security management: events, the backend's password ----
 
 const isSecEvent = (type) => isCall('SecurityEventNotification',
     (p) => p.type === type);
@@ -1260,6 +1260,82 @@ for (const version of ['1.6', '2.0.1']) {
             const s = await st.log.waitFor((e) => e.event === 'stats', 'stats');
             assert.equal(s.queue, 0);
         });
+    });
+
+    // 1.6: AuthorizationKey, 16..20 bytes as hex; 2.0.1: BasicAuthPassword.
+    const NEWPW = v16 ? '00112233445566778899aabbccddeeff01234567' :
+        'New-secret-pass-0123456789';
+    const setPassword = (csms, pw) => (v16 ?
+        csms.call('CS001', 'ChangeConfiguration', { key: 'AuthorizationKey', value: pw })
+            .then((r) => r.status) :
+        csms.call('CS001', 'SetVariables', { setVariableData: [{
+            component: { name: 'SecurityCtrlr' },
+            variable: { name: 'BasicAuthPassword' }, attributeValue: pw }] })
+            .then((r) => r.setVariableResult[0].attributeStatus));
+
+    test(`${version}: the backend changes the password: reconnect with it, ` +
+        'kept across a restart, never shown', async () => {
+        await withSession(version, { csms: { password: PASSWORD },
+            extra: ['--debug'] }, async (csms, st) => {
+            await booted(csms, st);
+            assert.equal(await setPassword(csms, v16 ? 'abc' : 'short'), 'Rejected');
+            assert.equal(await setPassword(csms, v16 ? 'zz'.repeat(20) : 'x'.repeat(41)),
+                'Rejected');
+            csms.set({ password: NEWPW });
+            assert.equal(await setPassword(csms, NEWPW), 'Accepted');
+            await csms.log.waitFor((e) => e.event === 'disconnected', 'reconnect');
+            const ev = await csms.log.waitFor(
+                isSecEvent('ReconfigurationOfSecurityParameters'), 'security event');
+            assert.match(ev.params.techInfo, /changed/);
+            assert.equal(csms.log.count((e) => e.event === 'connected' && e.auth), 2);
+            assert.equal(csms.log.count((e) => e.event === 'auth_rejected'), 0);
+            // Write only.
+            if (v16) {
+                const r = await csms.call('CS001', 'GetConfiguration',
+                    { key: ['AuthorizationKey'] });
+                assert.deepEqual(r.unknownKey, ['AuthorizationKey']);
+                const all = await csms.call('CS001', 'GetConfiguration', {});
+                assert.ok(!JSON.stringify(all).includes(NEWPW));
+            } else {
+                const r = await csms.call('CS001', 'GetVariables', { getVariableData: [{
+                    component: { name: 'SecurityCtrlr' },
+                    variable: { name: 'BasicAuthPassword' } }] });
+                assert.equal(r.getVariableResult[0].attributeStatus, 'Rejected');
+                assert.equal(r.getVariableResult[0].attributeValue, undefined);
+            }
+            // The daemon restarts: the new password is kept.
+            st.send({ cmd: 'restart' });
+            await st.log.waitFor((e) => e.event === 'restarted', 'restarted');
+            await csms.log.waitFor((e) => e.event === 'connected' &&
+                csms.log.count((x) => x.event === 'connected') === 3, 'third connection');
+            await heartbeatRoundTrip(csms);
+            assert.equal(csms.log.count((e) => e.event === 'auth_rejected'), 0);
+            assert.ok(st.stderr().includes('not shown'), 'debug log is on');
+            assert.ok(!st.stderr().includes(NEWPW), 'new password in the log');
+            assert.ok(!st.stderr().includes(PASSWORD), 'old password in the log');
+        });
+    });
+
+    test(`${version}: a new password the backend then refuses: back to the ` +
+        'previous one, with a security event', async () => {
+        await withSession(version, { csms: { password: PASSWORD } },
+            async (csms, st) => {
+                await booted(csms, st);
+                assert.equal(await setPassword(csms, NEWPW), 'Accepted');
+                const r = await csms.log.waitFor((e) => e.event === 'auth_rejected',
+                    'new password refused');
+                assert.equal(r.why, 'wrong password');
+                const ev = await csms.log.waitFor(
+                    isSecEvent('ReconfigurationOfSecurityParameters'), 'security event');
+                assert.match(ev.params.techInfo, /refused/);
+                assert.equal(csms.log.count((e) => e.event === 'connected' && e.auth), 2);
+                // Still the old one after a restart.
+                st.send({ cmd: 'restart' });
+                await st.log.waitFor((e) => e.event === 'restarted', 'restarted');
+                await csms.log.waitFor((e) => e.event === 'connected' &&
+                    csms.log.count((x) => x.event === 'connected') === 3, 'third');
+                assert.equal(csms.log.count((e) => e.event === 'auth_rejected'), 1);
+            });
     });
 }
 

@@ -919,7 +919,8 @@ fq_int(int i, const char *name)
  * read yet, and nothing when the first reading is the same session going
  * on (the counter went up meanwhile). */
 /* Security events are queued durably: the start-up, one the daemon asks
- * for; a type the schema would refuse is not. */
+ * for; a type the schema would refuse is not.  AuthorizationKey is write
+ * only and must be 32..40 hex digits. */
 static void
 test_security_events(void)
 {
@@ -942,6 +943,15 @@ test_security_events(void)
 	CU_ASSERT_EQUAL(ocpp_session_security_event(s, type51, NULL), -1);
 	CU_ASSERT_EQUAL(ocpp_session_security_event(s, "", NULL), -1);
 	CU_ASSERT_EQUAL(fq.security_events, 2);
+	CU_ASSERT_STRING_EQUAL(change16(s, "AuthorizationKey", "0123"),
+	    "Rejected");
+	CU_ASSERT_STRING_EQUAL(change16(s, "AuthorizationKey",
+	    "0123456789abcdef0123456789abcdeg"), "Rejected");
+	CU_ASSERT_STRING_EQUAL(change16(s, "AuthorizationKey",
+	    "0123456789abcdef0123456789abcdef0"), "Rejected");	/* odd */
+	CU_ASSERT_STRING_EQUAL(change16(s, "AuthorizationKey",
+	    "0123456789abcdef0123456789abcdef"), "Accepted");
+	CU_ASSERT_TRUE(s->password_trial);
 	ocpp_session_free(s);
 }
 
@@ -1235,7 +1245,7 @@ test_offline_events_201(void)
 static const struct cu_test session_tests[] = {
 	{ "settings are checked", test_settings_check },
 	{ "configuration values", test_config_set },
-	{ "security events", test_security_events },
+	{ "security events and AuthorizationKey", test_security_events },
 	{ "clock-aligned samples across clock steps", test_aligned_clock_steps },
 	{ "measurand lists are read-write", test_measurand_keys },
 	{ "ConnectorPhaseRotation is read-write", test_phase_rotation },
