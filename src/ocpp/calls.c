@@ -144,6 +144,10 @@ do_trigger(struct ocpp_session *s, const char *what, int k, bool has_k)
 				session_push_meter_values(s, i, "Trigger");
 	} else if (strcmp(what, "FirmwareStatusNotification") == 0) {
 		session_push_firmware_status(s);
+	} else if (strcmp(what, "SignChargingStationCertificate") == 0 ||
+	    strcmp(what, "SignChargePointCertificate") == 0) {
+		if (session_sign_certificate(s) != 0)
+			return "Rejected";
 	} else if (strcmp(what, "TransactionEvent") == 0) {
 		bool any = false;
 
@@ -314,6 +318,25 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		    json_object_get(p, "requestedMessage")),
 		    (int)json_integer_value(jk), jk != NULL));
 	}
+	if (strcmp(a, "ExtendedTriggerMessage") == 0) {
+		/* 1.6 security extension; its FirmwareStatusNotification is
+		 * the signed-firmware one, not supported. */
+		const char *what = json_string_value(json_object_get(p,
+		    "requestedMessage"));
+		json_t *jk = json_object_get(p, "connectorId");
+
+		return status_payload(strcmp(what, "FirmwareStatusNotification")
+		    == 0 ? "NotImplemented" : do_trigger(s, what,
+		    (int)json_integer_value(jk), jk != NULL));
+	}
+	if (strcmp(a, "CertificateSigned") == 0)
+		return session_certificate_signed(s, p);
+	if (strcmp(a, "InstallCertificate") == 0)
+		return session_install_certificate(s, p);
+	if (strcmp(a, "GetInstalledCertificateIds") == 0)
+		return session_get_installed_ids(s, p);
+	if (strcmp(a, "DeleteCertificate") == 0)
+		return session_delete_certificate(s, p);
 	if (strcmp(a, "GetConfiguration") == 0)
 		return ocpp_get_configuration(s, p);
 	if (strcmp(a, "ChangeConfiguration") == 0)

@@ -117,6 +117,9 @@ struct ocpp_settings {
 					 * default store */
 	const char *client_cert;	/* profile 3 */
 	const char *client_key;		/* profile 3 */
+	/* Certificates the backend installs or signs (created 0700 when
+	 * needed); NULL or "" = certificate messages are Rejected. */
+	const char *cert_dir;
 	int heartbeat_interval_s;	/* until the backend sets one */
 	int retry_backoff_min_s;	/* RetryBackOffWaitMinimum */
 	int retry_backoff_random_s;	/* RetryBackOffRandomRange */
@@ -346,6 +349,15 @@ int ocpp_session_firmware_status(struct ocpp_session *s, const char *status);
  * Returns 0, or -1 when type is empty or too long or the queue failed. */
 int ocpp_session_security_event(struct ocpp_session *s, const char *type,
     const char *tech_info);
+
+/* Makes a new key (EC P-256, file 0600) and certificate signing request
+ * and sends SignCertificate; the backend answers with CertificateSigned,
+ * after which profile 3 reconnects with the new certificate.  2.0.1
+ * TriggerMessage(SignChargingStationCertificate) and 1.6
+ * ExtendedTriggerMessage(SignChargePointCertificate) do the same.
+ * Returns 0, or -1 without a certificate directory or when OpenSSL
+ * failed. */
+int ocpp_session_sign_certificate(struct ocpp_session *s);
 
 struct ocpp_stats {
 	uint64_t calls_sent;

@@ -200,7 +200,7 @@ session_security_set_password(struct ocpp_session *s, const char *pw)
 		    sizeof(s->password_prev));
 	use_password(s, pw);
 	s->password_trial = true;
-	s->password_reconnect_due = true;
+	s->reconnect_due = true;
 	log_info("ocpp: the backend set a new basic-auth password: reconnecting "
 	    "with it");
 	return OCPP_ACCEPTED;
@@ -210,16 +210,16 @@ void
 session_security_service(struct ocpp_session *s)
 {
 	/* Once the answer is written, the link goes and comes back with
-	 * the new password. */
-	if (!s->password_reconnect_due || s->tx_head != NULL)
+	 * the new password or client certificate. */
+	if (!s->reconnect_due || s->tx_head != NULL)
 		return;
-	s->password_reconnect_due = false;
+	s->reconnect_due = false;
 	if (s->link == LINK_DOWN) {
 		s->next_connect_ms = s->now_ms;
 		return;
 	}
 	transport_close(s);
-	session_link_down(s, "reconnecting with the new password");
+	session_link_down(s, "reconnecting with new credentials");
 	s->next_connect_ms = s->now_ms;
 }
 

@@ -209,7 +209,7 @@ struct ocpp_session {
 	char password[OCPP_PASSWORD_MAX + 1];
 	char password_prev[OCPP_PASSWORD_MAX + 1];
 	bool password_trial;
-	bool password_reconnect_due;
+	bool reconnect_due;	/* new credentials: reconnect once written */
 	bool cert_event_queued;
 	bool invalid_msg_event_queued;
 	struct ocpp_stats stats;
@@ -222,6 +222,12 @@ void transport_close(struct ocpp_session *s);
 /* (Re)builds the Authorization header from st.password (none when it is
  * empty or the profile is 3). */
 void transport_auth_header(struct ocpp_session *s);
+/* Profile 3: the client certificate and key in dir/client.pem are used
+ * from the next connection on.  0, or -1 when the TLS context is not
+ * known yet (then from the next start). */
+int transport_client_certificate(struct ocpp_session *s, const char *dir);
+/* A CSMS root certificate installed: trusted from the next connection. */
+void transport_trust(struct ocpp_session *s, void *x509);
 /* Queues text to send (copied). */
 void transport_send(struct ocpp_session *s, const char *text);
 
@@ -322,7 +328,7 @@ void session_security_start(struct ocpp_session *s);
  * out.  OCPP_ACCEPTED or OCPP_REJECTED. */
 enum ocpp_result session_security_set_password(struct ocpp_session *s,
     const char *pw);
-/* From ocpp_session_service: the reconnect a new password needs. */
+/* From ocpp_session_service: the reconnect new credentials need. */
 void session_security_service(struct ocpp_session *s);
 /* The websocket is up: a password on trial becomes the one in use. */
 void session_security_link_up(struct ocpp_session *s);
@@ -337,6 +343,25 @@ void session_security_bad_certificate(struct ocpp_session *s,
  * connection. */
 void session_security_invalid_message(struct ocpp_session *s,
     const char *cause);
+
+/* certs.c: client certificate (profile 3) and root certificates */
+/* Makes a key and CSR and sends SignCertificate.  0 or -1 (said). */
+int session_sign_certificate(struct ocpp_session *s);
+/* Handlers of CertificateSigned, InstallCertificate,
+ * GetInstalledCertificateIds, DeleteCertificate (caller decrefs). */
+json_t *session_certificate_signed(struct ocpp_session *s, json_t *req);
+json_t *session_install_certificate(struct ocpp_session *s, json_t *req);
+json_t *session_get_installed_ids(struct ocpp_session *s, json_t *req);
+json_t *session_delete_certificate(struct ocpp_session *s, json_t *req);
+/* The CA bundle to verify the CSMS with: the configured one when no
+ * CSMS root is installed, else dir/trust.pem written now (the configured
+ * or OpenSSL's default file and the installed CSMS roots) into buf. */
+const char *ocpp_certs_trust_file(const struct ocpp_settings *st, char *buf,
+    size_t len);
+/* dir/client.pem into buf when the backend signed a client certificate,
+ * else NULL. */
+const char *ocpp_certs_client_file(const struct ocpp_settings *st,
+    char *buf, size_t len);
 
 /* True when a received frame may carry a password (not to be logged). */
 bool session_security_secret_frame(const char *text, size_t len);

@@ -27,15 +27,19 @@
  * runs.  Charging profiles are handed over to the daemon's smart
  * charging after the same check. */
 static const char *const handled16[] = {
-	"ChangeAvailability", "ChangeConfiguration", "ClearChargingProfile",
-	"ClearCache", "DataTransfer", "GetCompositeSchedule",
+	"CertificateSigned", "ChangeAvailability", "ChangeConfiguration",
+	"ClearChargingProfile", "ClearCache", "DataTransfer",
+	"DeleteCertificate", "ExtendedTriggerMessage",
+	"GetInstalledCertificateIds", "InstallCertificate",
+	"GetCompositeSchedule",
 	"GetConfiguration", "GetLocalListVersion", "RemoteStartTransaction",
 	"RemoteStopTransaction", "Reset", "SendLocalList",
 	"SetChargingProfile", "TriggerMessage", "UnlockConnector",
 	"UpdateFirmware", NULL };
 static const char *const handled201[] = {
-	"ChangeAvailability", "ClearCache", "ClearChargingProfile",
-	"DataTransfer", "GetBaseReport", "GetChargingProfiles",
+	"CertificateSigned", "ChangeAvailability", "ClearCache",
+	"ClearChargingProfile", "DataTransfer", "DeleteCertificate",
+	"GetInstalledCertificateIds", "InstallCertificate", "GetBaseReport", "GetChargingProfiles",
 	"GetCompositeSchedule", "GetLocalListVersion", "GetVariables",
 	"RequestStartTransaction", "RequestStopTransaction", "Reset",
 	"SendLocalList", "SetChargingProfile", "SetVariables",

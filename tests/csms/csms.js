@@ -73,6 +73,7 @@ async function startCsms(opts = {}) {
                 return reject(401);
             }
             info.clientCert = pc.subject.CN;
+            info.clientSerial = pc.serialNumber;
         }
         if (opts.password !== undefined) {
             const pw = handshake.password ? handshake.password.toString('utf8') : null;
@@ -163,6 +164,7 @@ async function startCsms(opts = {}) {
                 return params.idToken && params.idToken.idToken === state.invalidIdTag ?
                     { idTokenInfo: { status: 'Invalid' } } : {};
             case 'DataTransfer':
+            case 'SignCertificate':
                 return { status: 'Accepted' };
             default:
                 return {};

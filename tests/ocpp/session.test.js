@@ -1355,3 +1355,153 @@ test('InvalidCsmsCertificate: said once the CSMS is reached again', async () => 
         assert.equal(csms.log.count(isSecEvent('InvalidCsmsCertificate')), 1);
     });
 });
+
+// ---- certificates: profile 3 client certificate, root certificates ----
+
+const mode = (f) => fs.statSync(f).mode & 0o777;
+const serialOf = (pem) => execFileSync('openssl', ['x509', '-noout', '-serial', '-in', pem])
+    .toString().trim().replace(/^serial=/, '');
+
+for (const version of ['1.6', '2.0.1']) {
+    const v16 = version === '1.6';
+
+    test(`${version}: SignCertificate / CertificateSigned renew the profile 3 ` +
+        'client certificate', async () => {
+        const dir = path.join(WORKDIR, `certs-sign-${version}`);
+        const tls = { cert: pki('server.pem'), key: pki('server.key'), ca: pki('ca.pem'),
+            requestCert: true };
+        await withSession(version, { csms: { tls },
+            args: (c) => ['--url', `wss://127.0.0.1:${c.port}/ocpp`, '--version', version,
+                '--identity', 'CS001', '--profile', '3', '--ca', pki('ca.pem'),
+                '--cert', pki('client.pem'), '--key', pki('client.key'),
+                '--cert-dir', dir, '--backoff-min', '1', '--backoff-random', '0',
+                '--meter', '0', '--debug'] },
+        async (csms, st) => {
+            await booted(csms, st);
+            const first = csms.log.events.find((e) => e.event === 'connected');
+            assert.equal(first.clientSerial, serialOf(pki('client.pem')));
+            const r = v16 ?
+                await csms.call('CS001', 'ExtendedTriggerMessage',
+                    { requestedMessage: 'SignChargePointCertificate' }) :
+                await csms.call('CS001', 'TriggerMessage',
+                    { requestedMessage: 'SignChargingStationCertificate' });
+            assert.equal(r.status, 'Accepted');
+            const sign = await csms.log.waitFor(isCall('SignCertificate'), 'SignCertificate');
+            assert.match(sign.params.csr, /BEGIN CERTIFICATE REQUEST/);
+            if (!v16) {
+                assert.equal(sign.params.certificateType, 'ChargingStationCertificate');
+            }
+            const pending = path.join(dir, 'client-pending.key');
+            assert.equal(mode(pending), 0o600);
+            assert.equal(mode(dir), 0o700);
+            const key = fs.readFileSync(pending, 'utf8');
+            // The backend's CA signs the request.
+            const csr = path.join(dir, '..', `new-${version}.csr`);
+            const crt = path.join(dir, '..', `new-${version}.pem`);
+            fs.writeFileSync(csr, sign.params.csr);
+            openssl(['x509', '-req', '-in', csr, '-CA', pki('ca.pem'), '-CAkey',
+                pki('ca.key'), '-CAcreateserial', '-out', crt, '-days', '2']);
+            const subject = execFileSync('openssl', ['x509', '-noout', '-subject',
+                '-in', crt]).toString();
+            assert.match(subject, /CN\s*=\s*CS001/);
+            const typ = v16 ? {} : { certificateType: 'ChargingStationCertificate' };
+            // A certificate for another key is refused.
+            let res = await csms.call('CS001', 'CertificateSigned', { ...typ,
+                certificateChain: fs.readFileSync(pki('client.pem'), 'utf8') });
+            assert.equal(res.status, 'Rejected');
+            await csms.log.waitFor(isSecEvent('InvalidChargingStationCertificate'),
+                'InvalidChargingStationCertificate');
+            res = await csms.call('CS001', 'CertificateSigned', { ...typ,
+                certificateChain: fs.readFileSync(crt, 'utf8') +
+                    fs.readFileSync(pki('ca.pem'), 'utf8') });
+            assert.equal(res.status, 'Accepted');
+            // Reconnects with it.
+            const again = await csms.log.waitFor((e) => e.event === 'connected' &&
+                e.clientSerial === serialOf(crt), 'connected with the new certificate');
+            assert.equal(again.clientCert, 'CS001');
+            assert.equal(mode(path.join(dir, 'client.pem')), 0o600);
+            assert.ok(!fs.existsSync(pending));
+            await heartbeatRoundTrip(csms);
+            const body = key.split('\n').filter((l) => l.length > 40)[0];
+            assert.ok(!st.stderr().includes(body), 'the key in the log');
+        });
+    });
+
+    test(`${version}: InstallCertificate / GetInstalledCertificateIds / ` +
+        'DeleteCertificate of root certificates', async () => {
+        const dir = path.join(WORKDIR, `certs-roots-${version}`);
+        await withSession(version, { extra: ['--cert-dir', dir] }, async (csms, st) => {
+            await booted(csms, st);
+            const csmsType = v16 ? 'CentralSystemRootCertificate' : 'CSMSRootCertificate';
+            const get = (type) => csms.call('CS001', 'GetInstalledCertificateIds',
+                v16 ? { certificateType: type } : { certificateType: [type] });
+            assert.equal((await get(csmsType)).status, 'NotFound');
+            // Not a CA; a type not kept; then two roots.
+            let r = await csms.call('CS001', 'InstallCertificate', { certificateType:
+                csmsType, certificate: fs.readFileSync(pki('client.pem'), 'utf8') });
+            assert.equal(r.status, 'Rejected');
+            if (!v16) {
+                r = await csms.call('CS001', 'InstallCertificate', { certificateType:
+                    'V2GRootCertificate', certificate: fs.readFileSync(pki('ca.pem'), 'utf8') });
+                assert.equal(r.status, 'Rejected');
+            }
+            r = await csms.call('CS001', 'InstallCertificate', { certificateType:
+                csmsType, certificate: fs.readFileSync(pki('ca.pem'), 'utf8') });
+            assert.equal(r.status, 'Accepted');
+            r = await csms.call('CS001', 'InstallCertificate', { certificateType:
+                'ManufacturerRootCertificate',
+                certificate: fs.readFileSync(pki('other-ca.pem'), 'utf8') });
+            assert.equal(r.status, 'Accepted');
+            const files = fs.readdirSync(dir).sort();
+            assert.equal(files.length, 2, files.join(' '));
+            assert.match(files[0], /^csms-[0-9a-f]{64}\.pem$/);
+            assert.match(files[1], /^manufacturer-[0-9a-f]{64}\.pem$/);
+            for (const f of files) {
+                assert.equal(mode(path.join(dir, f)), 0o600);
+            }
+            const ids = await get(csmsType);
+            assert.equal(ids.status, 'Accepted');
+            const list = v16 ? ids.certificateHashData :
+                ids.certificateHashDataChain.map((c) => {
+                    assert.equal(c.certificateType, csmsType);
+                    return c.certificateHashData;
+                });
+            assert.equal(list.length, 1);
+            assert.equal(list[0].hashAlgorithm, 'SHA256');
+            assert.equal(list[0].serialNumber.toUpperCase(),
+                serialOf(pki('ca.pem')).replace(/^0+/, ''));
+            if (!v16) {
+                const all = await csms.call('CS001', 'GetInstalledCertificateIds', {});
+                assert.equal(all.certificateHashDataChain.length, 2);
+            }
+            r = await csms.call('CS001', 'DeleteCertificate',
+                { certificateHashData: list[0] });
+            assert.equal(r.status, 'Accepted');
+            r = await csms.call('CS001', 'DeleteCertificate',
+                { certificateHashData: list[0] });
+            assert.equal(r.status, 'NotFound');
+            assert.equal((await get(csmsType)).status, 'NotFound');
+            await csms.log.waitFor(isSecEvent('ReconfigurationOfSecurityParameters'),
+                'security event');
+        });
+    });
+}
+
+test('an installed CSMS root is trusted from the next start', async () => {
+    const dir = path.join(WORKDIR, 'certs-trust');
+    const tls = { cert: pki('server.pem'), key: pki('server.key') };
+    const args = (c, ca) => tlsArgs(c, 2, ca, ['--cert-dir', dir]);
+    await withSession('2.0.1', { csms: { tls, password: PASSWORD },
+        args: (c) => args(c, pki('ca.pem')) }, async (csms, st) => {
+        await booted(csms, st);
+        const r = await csms.call('CS001', 'InstallCertificate', { certificateType:
+            'CSMSRootCertificate', certificate: fs.readFileSync(pki('ca.pem'), 'utf8') });
+        assert.equal(r.status, 'Accepted');
+    });
+    // The configured CA is another one now: the installed root does it.
+    await withSession('2.0.1', { csms: { tls, password: PASSWORD },
+        args: (c) => args(c, pki('other-ca.pem')) }, async (csms, st) => {
+        await booted(csms, st);
+        assert.equal(mode(path.join(dir, 'trust.pem')), 0o600);
+    });
+});
