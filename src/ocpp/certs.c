@@ -509,7 +509,7 @@ session_certificate_signed(struct ocpp_session *s, json_t *req)
 			unlink(path);
 		log_info("ocpp: new client certificate installed");
 		if (s->st.security_profile == 3 &&
-		    transport_client_certificate(s, s->st.cert_dir) == 0)
+		    transport_client_certificate(s->st.cert_dir) == 0)
 			s->reconnect_due = true;
 	} else {
 		log_warnx("ocpp: CertificateSigned refused: %s", why);
@@ -568,7 +568,7 @@ session_install_certificate(struct ocpp_session *s, json_t *req)
 			if (write_secret(s->st.cert_dir, name, text, len) == 0) {
 				status = "Accepted";
 				if (k == &root_kinds[0])
-					transport_trust(s, x);
+					transport_trust(x);
 			}
 		}
 		free(text);

@@ -6,6 +6,7 @@
  * refuses it.  Passwords are never logged. */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -13,8 +14,9 @@
 #include "ocpp/session-private.h"
 
 /* Durable state keys: the password the backend set and the configured
- * one it replaced (a new password in the configuration file wins over
- * both); the new password while it is tried. */
+ * one it replaced, after a '=' (it may be empty; a new password in the
+ * configuration file wins over both); the new password while it is
+ * tried. */
 #define PW_KEY "sec.password"
 #define PW_BASE_KEY "sec.password.base"
 #define PW_TRIAL_KEY "sec.password.trial"
@@ -126,7 +128,7 @@ wipe(char *buf, size_t len)
 void
 session_security_start(struct ocpp_session *s)
 {
-	char pw[OCPP_PASSWORD_MAX + 1], base[OCPP_PASSWORD_MAX + 1];
+	char pw[OCPP_PASSWORD_MAX + 1], base[OCPP_PASSWORD_MAX + 2];
 	char trial[OCPP_PASSWORD_MAX + 1];
 	const char *conf = s->st.password != NULL ? s->st.password : "";
 
@@ -135,7 +137,7 @@ session_security_start(struct ocpp_session *s)
 	if (s->st.security_profile <= 2 &&
 	    session_state_get(s, PW_KEY, pw, sizeof(pw)) == 0) {
 		if (session_state_get(s, PW_BASE_KEY, base, sizeof(base)) == 0 &&
-		    strcmp(base, conf) == 0) {
+		    base[0] == '=' && strcmp(base + 1, conf) == 0) {
 			use_password(s, pw);
 			if (session_state_get(s, PW_TRIAL_KEY, trial,
 			    sizeof(trial)) == 0) {
@@ -234,11 +236,12 @@ session_security_link_up(struct ocpp_session *s)
 	/* The configured password the stored one replaces, unless an
 	 * earlier change recorded it already. */
 	{
-		char base[OCPP_PASSWORD_MAX + 1];
+		char base[OCPP_PASSWORD_MAX + 2];
 
-		if (session_state_get(s, PW_BASE_KEY, base, sizeof(base)) != 0)
-			state_put(s, PW_BASE_KEY,
-			    s->password_prev);
+		if (session_state_get(s, PW_BASE_KEY, base, sizeof(base)) != 0) {
+			snprintf(base, sizeof(base), "=%s", s->password_prev);
+			state_put(s, PW_BASE_KEY, base);
+		}
 		wipe(base, sizeof(base));
 	}
 	state_put(s, PW_KEY, s->password);

@@ -225,9 +225,9 @@ void transport_auth_header(struct ocpp_session *s);
 /* Profile 3: the client certificate and key in dir/client.pem are used
  * from the next connection on.  0, or -1 when the TLS context is not
  * known yet (then from the next start). */
-int transport_client_certificate(struct ocpp_session *s, const char *dir);
+int transport_client_certificate(const char *dir);
 /* A CSMS root certificate installed: trusted from the next connection. */
-void transport_trust(struct ocpp_session *s, void *x509);
+void transport_trust(void *x509);
 /* Queues text to send (copied). */
 void transport_send(struct ocpp_session *s, const char *text);
 

@@ -325,11 +325,10 @@ note_ctx(struct lws *wsi)
 }
 
 int
-transport_client_certificate(struct ocpp_session *s, const char *dir)
+transport_client_certificate(const char *dir)
 {
 	char path[1024];
 
-	(void)s;
 	if (client_ctx == NULL ||
 	    snprintf(path, sizeof(path), "%s/client.pem", dir) >=
 	    (int)sizeof(path))
@@ -346,9 +345,8 @@ transport_client_certificate(struct ocpp_session *s, const char *dir)
 }
 
 void
-transport_trust(struct ocpp_session *s, void *x509)
+transport_trust(void *x509)
 {
-	(void)s;
 	if (client_ctx != NULL &&
 	    X509_STORE_add_cert(SSL_CTX_get_cert_store(client_ctx),
 	    x509) != 1)

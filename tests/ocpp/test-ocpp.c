@@ -955,6 +955,34 @@ test_security_events(void)
 	ocpp_session_free(s);
 }
 
+/* The password the backend set is used at the next start while the
+ * configured one is the one it replaced; a new configured one wins. */
+static void
+test_stored_password(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s;
+	char buf[64];
+
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	fq_set("sec.password", "00112233445566778899aabbccddeeff");
+	fq_set("sec.password.base", "=0123456789abcdef");
+	s = fake_session(OCPP_V16, &st);	/* configured 0123456789abcdef */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(s->st.password,
+	    "00112233445566778899aabbccddeeff");
+	CU_ASSERT_FALSE(s->password_trial);
+	ocpp_session_free(s);
+
+	fq_set("sec.password.base", "=another-configured-1");
+	s = fake_session(OCPP_V16, &st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(s->st.password, "0123456789abcdef");
+	CU_ASSERT_EQUAL(fq_get(NULL, "sec.password", buf, sizeof(buf)), 1);
+	ocpp_session_free(s);
+}
+
 static void
 test_restart_same_session_16(void)
 {
@@ -1246,6 +1274,7 @@ static const struct cu_test session_tests[] = {
 	{ "settings are checked", test_settings_check },
 	{ "configuration values", test_config_set },
 	{ "security events and AuthorizationKey", test_security_events },
+	{ "a password the backend set, after a restart", test_stored_password },
 	{ "clock-aligned samples across clock steps", test_aligned_clock_steps },
 	{ "measurand lists are read-write", test_measurand_keys },
 	{ "ConnectorPhaseRotation is read-write", test_phase_rotation },
