@@ -111,7 +111,7 @@ bio_text(BIO *b, size_t *len)
 static STACK_OF(X509) *
 read_chain(const char *pem)
 {
-	BIO *b = BIO_new_mem_buf(pem, -1);
+	BIO *b = pem != NULL ? BIO_new_mem_buf(pem, -1) : NULL;
 	STACK_OF(X509) *chain = sk_X509_new_null();
 	X509 *x;
 

@@ -29,21 +29,21 @@
 static const char *const handled16[] = {
 	"CertificateSigned", "ChangeAvailability", "ChangeConfiguration",
 	"ClearChargingProfile", "ClearCache", "DataTransfer",
-	"DeleteCertificate", "ExtendedTriggerMessage",
-	"GetInstalledCertificateIds", "InstallCertificate",
-	"GetCompositeSchedule",
-	"GetConfiguration", "GetLocalListVersion", "RemoteStartTransaction",
+	"DeleteCertificate", "ExtendedTriggerMessage", "GetCompositeSchedule",
+	"GetConfiguration", "GetInstalledCertificateIds",
+	"GetLocalListVersion", "InstallCertificate", "RemoteStartTransaction",
 	"RemoteStopTransaction", "Reset", "SendLocalList",
 	"SetChargingProfile", "TriggerMessage", "UnlockConnector",
 	"UpdateFirmware", NULL };
 static const char *const handled201[] = {
 	"CertificateSigned", "ChangeAvailability", "ClearCache",
 	"ClearChargingProfile", "DataTransfer", "DeleteCertificate",
-	"GetInstalledCertificateIds", "InstallCertificate", "GetBaseReport", "GetChargingProfiles",
-	"GetCompositeSchedule", "GetLocalListVersion", "GetVariables",
-	"RequestStartTransaction", "RequestStopTransaction", "Reset",
-	"SendLocalList", "SetChargingProfile", "SetVariables",
-	"TriggerMessage", "UnlockConnector", "UpdateFirmware", NULL };
+	"GetBaseReport", "GetChargingProfiles", "GetCompositeSchedule",
+	"GetInstalledCertificateIds", "GetLocalListVersion", "GetVariables",
+	"InstallCertificate", "RequestStartTransaction",
+	"RequestStopTransaction", "Reset", "SendLocalList",
+	"SetChargingProfile", "SetVariables", "TriggerMessage",
+	"UnlockConnector", "UpdateFirmware", NULL };
 /* The answers to our CALLs that the session reads fields of. */
 static const char *const read16[] = {
 	"Authorize", "BootNotification", "Heartbeat", "StartTransaction",

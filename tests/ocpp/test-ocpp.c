@@ -914,10 +914,6 @@ fq_int(int i, const char *name)
 	return v;
 }
 
-/* A 1.6 transaction open from before a restart (the earlier form of the
- * state, local transaction 5): nothing is sent while the charger is not
- * read yet, and nothing when the first reading is the same session going
- * on (the counter went up meanwhile). */
 /* Security events are queued durably: the start-up, one the daemon asks
  * for; a type the schema would refuse is not.  AuthorizationKey is write
  * only and must be 32..40 hex digits. */
@@ -983,6 +979,10 @@ test_stored_password(void)
 	ocpp_session_free(s);
 }
 
+/* A 1.6 transaction open from before a restart (the earlier form of the
+ * state, local transaction 5): nothing is sent while the charger is not
+ * read yet, and nothing when the first reading is the same session going
+ * on (the counter went up meanwhile). */
 static void
 test_restart_same_session_16(void)
 {
