@@ -132,7 +132,8 @@ TESTS += tests/integration/test-sessions-silent.sh \
 	tests/integration/test-sessions-auth.sh \
 	tests/integration/test-alm-dynamics.sh \
 	tests/integration/test-provisioning.sh \
-	tests/integration/test-phase-switching.sh
+	tests/integration/test-phase-switching.sh \
+	tests/integration/test-security.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
@@ -147,6 +148,7 @@ EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-alm-dynamics.sh \
 	tests/integration/test-provisioning.sh \
 	tests/integration/test-phase-switching.sh \
+	tests/integration/test-security.sh \
 	tests/integration/test-pv-day.sh
 
 # make bench: the whole loop (daemon + simulator + the test CSMS).
