@@ -118,7 +118,8 @@ struct ocpp_settings {
 	const char *client_cert;	/* profile 3 */
 	const char *client_key;		/* profile 3 */
 	/* Certificates the backend installs or signs (created 0700 when
-	 * needed); NULL or "" = certificate messages are Rejected. */
+	 * needed); NULL or "" = certificate messages are refused (Rejected,
+	 * NotFound). */
 	const char *cert_dir;
 	int heartbeat_interval_s;	/* until the backend sets one */
 	int retry_backoff_min_s;	/* RetryBackOffWaitMinimum */
