@@ -135,7 +135,8 @@ TESTS += tests/integration/test-sessions-silent.sh \
 	tests/integration/test-phase-switching.sh \
 	tests/integration/test-charging-limit.sh \
 	tests/integration/test-boot-unlock.sh \
-	tests/integration/test-firmware.sh
+	tests/integration/test-firmware.sh \
+	tests/integration/test-security.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
 	tests/integration/test-availability.sh \
@@ -153,6 +154,7 @@ EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-charging-limit.sh \
 	tests/integration/test-boot-unlock.sh \
 	tests/integration/test-firmware.sh \
+	tests/integration/test-security.sh \
 	tests/integration/test-pv-day.sh
 
 # make bench: the whole loop (daemon + simulator + the test CSMS).

@@ -101,6 +101,7 @@ struct cloud {
 	struct svc_timer *tick;          /* the session's timers, 100 ms */
 	struct svc_timer *profile_timer; /* the next change of a profile */
 	struct ocpp_settings st;
+	char cert_dir[CFG_PATH_MAX + 8]; /* "certs" beside the store */
 	struct ocpp_session *s;
 	struct ocpp_station station;
 	struct ocpp_connector *conn; /* n_conns + 1 */

@@ -138,6 +138,15 @@ cloud_new(const struct services *svc, const struct cfg *cfg,
 	c->st.ca_file = cfg->csms.ca_file;
 	c->st.client_cert = cfg->csms.client_cert;
 	c->st.client_key = cfg->csms.client_key;
+	/* Certificates from the backend live beside the store. */
+	{
+		const char *slash = strrchr(cfg->store.path, '/');
+
+		snprintf(c->cert_dir, sizeof(c->cert_dir), "%.*scerts",
+		    slash != NULL ? (int)(slash - cfg->store.path + 1) : 0,
+		    cfg->store.path);
+		c->st.cert_dir = c->cert_dir;
+	}
 	c->st.heartbeat_interval_s = cfg->csms.heartbeat_interval_s;
 	c->st.retry_backoff_min_s = cfg->csms.retry_backoff_min_s;
 	c->st.retry_backoff_random_s = cfg->csms.retry_backoff_random_s;

@@ -149,6 +149,10 @@ do_trigger(struct ocpp_session *s, const char *what, int k, bool has_k)
 		    strcmp(s->fw_status, "InvalidSignature") == 0)
 			strlcpy_ok(s->fw_status, "Idle", sizeof(s->fw_status));
 		session_push_firmware_status(s);
+	} else if (strcmp(what, "SignChargingStationCertificate") == 0 ||
+	    strcmp(what, "SignChargePointCertificate") == 0) {
+		if (session_sign_certificate(s) != 0)
+			return "Rejected";
 	} else if (strcmp(what, "TransactionEvent") == 0) {
 		bool any = false;
 
@@ -320,6 +324,25 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		    json_object_get(p, "requestedMessage")),
 		    (int)json_integer_value(jk), jk != NULL));
 	}
+	if (strcmp(a, "ExtendedTriggerMessage") == 0) {
+		/* 1.6 security extension; its FirmwareStatusNotification is
+		 * the signed-firmware one, not supported. */
+		const char *what = json_string_value(json_object_get(p,
+		    "requestedMessage"));
+		json_t *jk = json_object_get(p, "connectorId");
+
+		return status_payload(strcmp(what, "FirmwareStatusNotification")
+		    == 0 ? "NotImplemented" : do_trigger(s, what,
+		    (int)json_integer_value(jk), jk != NULL));
+	}
+	if (strcmp(a, "CertificateSigned") == 0)
+		return session_certificate_signed(s, p);
+	if (strcmp(a, "InstallCertificate") == 0)
+		return session_install_certificate(s, p);
+	if (strcmp(a, "GetInstalledCertificateIds") == 0)
+		return session_get_installed_ids(s, p);
+	if (strcmp(a, "DeleteCertificate") == 0)
+		return session_delete_certificate(s, p);
 	if (strcmp(a, "ChangeConfiguration") == 0)
 		return ocpp_change_configuration(s, p);
 	if (strcmp(a, "SetVariables") == 0)

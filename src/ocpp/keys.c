@@ -429,6 +429,10 @@ ocpp_change_configuration(struct ocpp_session *s, json_t *req)
 	const struct ocpp_key_entry *e;
 	enum ocpp_result r = OCPP_UNKNOWN;
 
+	/* Write only (security whitepaper): set here, never read back. */
+	if (key != NULL && strcmp(key, "AuthorizationKey") == 0)
+		return json_pack("{ss}", "status", config_status16(
+		    session_security_set_password(s, value)));
 	if (k != NULL && s->cb->config_set != NULL) {
 		char *cause = NULL;
 
@@ -572,6 +576,23 @@ lookup_var(struct ocpp_session *s, json_t *item, int *sk, int *sv,
 	return *sv < 0 ? -2 : 0;
 }
 
+/* True for SecurityCtrlr.BasicAuthPassword: write only, kept by
+ * security.c, never read back. */
+static bool
+is_basic_auth_password(json_t *item)
+{
+	json_t *c = json_object_get(item, "component");
+	json_t *v = json_object_get(item, "variable");
+	const char *comp = json_string_value(json_object_get(c, "name"));
+	const char *var = json_string_value(json_object_get(v, "name"));
+
+	return comp != NULL && var != NULL &&
+	    json_object_get(c, "evse") == NULL &&
+	    json_object_get(v, "instance") == NULL &&
+	    strcmp(comp, "SecurityCtrlr") == 0 &&
+	    strcmp(var, "BasicAuthPassword") == 0;
+}
+
 void
 ocpp_get_variables(struct ocpp_session *s, json_t *req, struct ocpp_text *t)
 {
@@ -589,7 +610,9 @@ ocpp_get_variables(struct ocpp_session *s, json_t *req, struct ocpp_text *t)
 		int rc, sk, sv;
 
 		rc = lookup_var(s, item, &sk, &sv, &e, &k);
-		if (rc == -1)
+		if (is_basic_auth_password(item))
+			status = "Rejected";	/* WriteOnly */
+		else if (rc == -1)
 			status = "UnknownComponent";
 		else if (rc == -2)
 			status = "UnknownVariable";
@@ -654,7 +677,12 @@ ocpp_set_variables(struct ocpp_session *s, json_t *req)
 		if (at != NULL)
 			json_object_set_new(r, "attributeType", json_string(at));
 		rc = lookup_var(s, item, &sk, &sv, &e, &k);
-		if (rc == -1) {
+		if (is_basic_auth_password(item)) {
+			status = at != NULL && strcmp(at, "Actual") != 0 ?
+			    "NotSupportedAttributeType" :
+			    session_security_set_password(s, value) ==
+			    OCPP_ACCEPTED ? "Accepted" : "Rejected";
+		} else if (rc == -1) {
 			status = "UnknownComponent";
 		} else if (rc == -2) {
 			status = "UnknownVariable";

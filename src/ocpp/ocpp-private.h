@@ -8,6 +8,7 @@
 
 #define OCPP_MSG_ID_MAX 36
 #define OCPP_ACTION_MAX 64
+#define OCPP_PASSWORD_MAX 40	/* basic-auth password: 16..40 characters */
 #define OCPP_ERROR_DESC_MAX 255	/* errorDescription: string[255] */
 /* A longer message is answered FormatViolation, not parsed. */
 #define OCPP_FRAME_MAX (256 * 1024)

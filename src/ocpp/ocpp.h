@@ -117,6 +117,10 @@ struct ocpp_settings {
 					 * default store */
 	const char *client_cert;	/* profile 3 */
 	const char *client_key;		/* profile 3 */
+	/* Certificates the backend installs or signs (created 0700 when
+	 * needed); NULL or "" = certificate messages are refused (Rejected,
+	 * NotFound). */
+	const char *cert_dir;
 	int heartbeat_interval_s;	/* until the backend sets one */
 	int retry_backoff_min_s;	/* RetryBackOffWaitMinimum */
 	int retry_backoff_random_s;	/* RetryBackOffRandomRange */
@@ -351,6 +355,24 @@ int ocpp_session_send_call(struct ocpp_session *s, const char *action,
  * the answer to TriggerMessage(FirmwareStatusNotification).  Returns 0,
  * or -1 when the status is not one of the version's values. */
 int ocpp_session_firmware_status(struct ocpp_session *s, const char *status);
+
+/* Queues a SecurityEventNotification (both versions; 1.6 through the
+ * security extension) durably: type is a name of the security events
+ * list, e.g. "SettingSystemTime" after the clock was set, up to 50
+ * characters; tech_info may be NULL (cut to 255 characters).  It goes
+ * out once the registration is accepted, like a transaction message.
+ * Returns 0, or -1 when type is empty or too long or the queue failed. */
+int ocpp_session_security_event(struct ocpp_session *s, const char *type,
+    const char *tech_info);
+
+/* Makes a new key (EC P-256, file 0600) and certificate signing request
+ * and sends SignCertificate; the backend answers with CertificateSigned,
+ * after which profile 3 reconnects with the new certificate.  2.0.1
+ * TriggerMessage(SignChargingStationCertificate) and 1.6
+ * ExtendedTriggerMessage(SignChargePointCertificate) do the same.
+ * Returns 0, or -1 without a certificate directory or when OpenSSL
+ * failed. */
+int ocpp_session_sign_certificate(struct ocpp_session *s);
 
 struct ocpp_stats {
 	uint64_t calls_sent;

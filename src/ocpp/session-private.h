@@ -212,6 +212,15 @@ struct ocpp_session {
 	bool reset_due;
 	bool reset_hard;
 	bool unclean_stop;	/* the last run ended without ocpp_session_free */
+	/* security.c: the basic-auth password in use (st.password points
+	 * here), the previous one while a new one is tried, and what was
+	 * queued in this connection / episode of failed attempts. */
+	char password[OCPP_PASSWORD_MAX + 1];
+	char password_prev[OCPP_PASSWORD_MAX + 1];
+	bool password_trial;
+	bool reconnect_due;	/* new credentials: reconnect once written */
+	bool cert_event_queued;
+	bool invalid_msg_event_queued;
 	struct ocpp_stats stats;
 };
 
@@ -219,6 +228,15 @@ struct ocpp_session {
 int transport_prepare(struct ocpp_session *s, char **cause);
 void transport_connect(struct ocpp_session *s);
 void transport_close(struct ocpp_session *s);
+/* (Re)builds the Authorization header from st.password (none when it is
+ * empty or the profile is 3). */
+void transport_auth_header(struct ocpp_session *s);
+/* Profile 3: the client certificate and key in dir/client.pem are used
+ * from the next connection on.  0, or -1 when the TLS context is not
+ * known yet (then from the next start). */
+int transport_client_certificate(const char *dir);
+/* A CSMS root certificate installed: trusted from the next connection. */
+void transport_trust(void *x509);
 /* Queues text to send (copied). */
 void transport_send(struct ocpp_session *s, const char *text);
 
@@ -317,6 +335,56 @@ void session_on_call(struct ocpp_session *s, struct ocpp_frame *f);
 /* 2.0.1 ConnectorStatusEnumType of a state (also the AvailabilityState
  * of the device model).  Static. */
 const char *status_name201(enum ocpp_conn_status st);
+
+/* security.c: security events, the backend's basic-auth password */
+/* Queues a SecurityEventNotification durably; 0 or -1 (said). */
+int session_security_event(struct ocpp_session *s, const char *type,
+    const char *tech_info);
+/* At creation, after the durable state is read: the password the backend
+ * set (or is trying), and the StartupOfTheDevice event. */
+void session_security_start(struct ocpp_session *s);
+/* 1.6 AuthorizationKey / 2.0.1 BasicAuthPassword from the backend:
+ * checks it, keeps it durably and reconnects with it once the answer is
+ * out.  OCPP_ACCEPTED or OCPP_REJECTED. */
+enum ocpp_result session_security_set_password(struct ocpp_session *s,
+    const char *pw);
+/* From ocpp_session_service: the reconnect new credentials need. */
+void session_security_service(struct ocpp_session *s);
+/* The websocket is up: a password on trial becomes the one in use. */
+void session_security_link_up(struct ocpp_session *s);
+/* An attempt failed with HTTP status http_status (0: none): a 401 for a
+ * password on trial brings the previous one back. */
+void session_security_refused(struct ocpp_session *s, int http_status);
+/* An attempt failed because the CSMS certificate did not verify (why):
+ * an InvalidCsmsCertificate event, once per episode of failures. */
+void session_security_bad_certificate(struct ocpp_session *s,
+    const char *why);
+/* A frame that is not a valid OCPP message: InvalidMessages, once per
+ * connection. */
+void session_security_invalid_message(struct ocpp_session *s,
+    const char *cause);
+
+/* certs.c: client certificate (profile 3) and root certificates */
+/* Makes a key and CSR and sends SignCertificate.  0 or -1 (said). */
+int session_sign_certificate(struct ocpp_session *s);
+/* Handlers of CertificateSigned, InstallCertificate,
+ * GetInstalledCertificateIds, DeleteCertificate (caller decrefs). */
+json_t *session_certificate_signed(struct ocpp_session *s, json_t *req);
+json_t *session_install_certificate(struct ocpp_session *s, json_t *req);
+json_t *session_get_installed_ids(struct ocpp_session *s, json_t *req);
+json_t *session_delete_certificate(struct ocpp_session *s, json_t *req);
+/* The CA bundle to verify the CSMS with: the configured one when no
+ * CSMS root is installed, else dir/trust.pem written now (the configured
+ * or OpenSSL's default file and the installed CSMS roots) into buf. */
+const char *ocpp_certs_trust_file(const struct ocpp_settings *st, char *buf,
+    size_t len);
+/* dir/client.pem into buf when the backend signed a client certificate,
+ * else NULL. */
+const char *ocpp_certs_client_file(const struct ocpp_settings *st,
+    char *buf, size_t len);
+
+/* True when a received frame may carry a password (not to be logged). */
+bool session_security_secret_frame(const char *text, size_t len);
 
 /* keys.c */
 struct ocpp_key_entry {

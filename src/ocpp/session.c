@@ -716,6 +716,7 @@ session_reject_frame(struct ocpp_session *s, const char *id, const char *text,
 			peeked[0] = '\0';
 		id = peeked;
 	}
+	session_security_invalid_message(s, esc);
 	/* 1.6 has no "-1" convention: without an id, nothing to answer. */
 	if (id[0] != '\0' || !session_v16(s))
 		session_reply_error(s, id, e, cause);
@@ -732,7 +733,13 @@ session_receive(struct ocpp_session *s, const char *text, size_t len)
 	if (log_debug_enabled("ocpp")) {
 		char esc[512];
 
-		log_debug("ocpp", "<- %s", log_escape(text, len, esc, sizeof(esc)));
+		/* A new basic-auth password is never logged. */
+		if (session_security_secret_frame(text, len))
+			log_debug("ocpp", "<- (%zu bytes about the basic-auth "
+			    "password, not shown)", len);
+		else
+			log_debug("ocpp", "<- %s", log_escape(text, len, esc,
+			    sizeof(esc)));
 	}
 	if (ocpp_frame_parse(s->st.version, text, len, &f, &e, &cause) != 0) {
 		session_reject_frame(s, f.id, text, len, e, cause);
@@ -783,6 +790,7 @@ session_link_up(struct ocpp_session *s)
 	s->call.active = false;
 	log_debug("ocpp", "connected to %s:%d%s", s->url_host, s->url_port,
 	    s->url_path);
+	session_security_link_up(s);
 	if (s->boot == BOOT_ACCEPTED) {
 		/* No new BootNotification on reconnect (part 4 §5.3);
 		 * report the statuses again. */
@@ -890,6 +898,7 @@ ocpp_session_new(struct lws_context *ctx, const struct ocpp_settings *st,
 	strlcpy_ok(s->fw_status, "Idle", sizeof(s->fw_status));
 	session_load_state(s);
 	session_auth_load(s);
+	session_security_start(s);
 	s->link = LINK_DOWN;
 	s->next_connect_ms = 0;
 	return s;
@@ -910,6 +919,8 @@ ocpp_session_free(struct ocpp_session *s)
 		explicit_bzero(s->auth_header, strlen(s->auth_header));
 		free(s->auth_header);
 	}
+	explicit_bzero(s->password, sizeof(s->password));
+	explicit_bzero(s->password_prev, sizeof(s->password_prev));
 	free(s->rx);
 	ocpp_text_free(&s->answer);
 	free(s->cs);
@@ -1016,12 +1027,16 @@ ocpp_session_service(struct ocpp_session *s, int64_t now_ms)
 	}
 	session_aligned_tick(s, wall_now_ms());
 	remote_start_expiry(s, now_ms);
+	session_security_service(s);
 	pump(s);
 	if (s->reset_due && s->tx_head == NULL &&
 	    (s->reset_hard || !session_any_tx_open(s))) {
 		s->reset_due = false;
 		if (s->q->state_set != NULL)
 			s->q->state_set(s->ud, "boot.reason", "RemoteReset");
+		session_security_event(s, "ResetOrReboot", s->reset_hard ?
+		    "hard reset requested by the backend" :
+		    "soft reset requested by the backend");
 		log_debug("ocpp", "%s reset requested by the backend",
 		    s->reset_hard ? "hard" : "soft");
 		s->cb->reset(s->ud, s->reset_hard);

@@ -27,19 +27,23 @@
  * runs.  Charging profiles are handed over to the daemon's smart
  * charging after the same check. */
 static const char *const handled16[] = {
-	"ChangeAvailability", "ChangeConfiguration", "ClearChargingProfile",
-	"ClearCache", "DataTransfer", "GetCompositeSchedule",
-	"GetConfiguration", "GetLocalListVersion", "RemoteStartTransaction",
+	"CertificateSigned", "ChangeAvailability", "ChangeConfiguration",
+	"ClearChargingProfile", "ClearCache", "DataTransfer",
+	"DeleteCertificate", "ExtendedTriggerMessage", "GetCompositeSchedule",
+	"GetConfiguration", "GetInstalledCertificateIds",
+	"GetLocalListVersion", "InstallCertificate", "RemoteStartTransaction",
 	"RemoteStopTransaction", "Reset", "SendLocalList",
 	"SetChargingProfile", "TriggerMessage", "UnlockConnector",
 	"UpdateFirmware", NULL };
 static const char *const handled201[] = {
-	"ChangeAvailability", "ClearCache", "ClearChargingProfile",
-	"DataTransfer", "GetBaseReport", "GetChargingProfiles",
-	"GetCompositeSchedule", "GetLocalListVersion", "GetVariables",
-	"RequestStartTransaction", "RequestStopTransaction", "Reset",
-	"SendLocalList", "SetChargingProfile", "SetVariables",
-	"TriggerMessage", "UnlockConnector", "UpdateFirmware", NULL };
+	"CertificateSigned", "ChangeAvailability", "ClearCache",
+	"ClearChargingProfile", "DataTransfer", "DeleteCertificate",
+	"GetBaseReport", "GetChargingProfiles", "GetCompositeSchedule",
+	"GetInstalledCertificateIds", "GetLocalListVersion", "GetVariables",
+	"InstallCertificate", "RequestStartTransaction",
+	"RequestStopTransaction", "Reset", "SendLocalList",
+	"SetChargingProfile", "SetVariables", "TriggerMessage",
+	"UnlockConnector", "UpdateFirmware", NULL };
 /* The answers to our CALLs that the session reads fields of. */
 static const char *const read16[] = {
 	"Authorize", "BootNotification", "Heartbeat", "StartTransaction",

@@ -7,6 +7,7 @@
 
 #include <inttypes.h>
 #include <libwebsockets.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,24 @@ ocpp_lws_protocols(void)
 	return protocols;
 }
 
+/* The client TLS context of the daemon's lws context, once seen: new
+ * client certificates and CSMS roots go into it (one session per
+ * process). */
+static SSL_CTX *client_ctx;
+
+/* The files the context is created with: the CA bundle with the CSMS
+ * roots the backend installed, the client certificate it signed. */
+static char trust_path[1024], client_path[1024];
+
 void
 ocpp_context_info(struct lws_context_creation_info *info,
     const struct ocpp_settings *st)
 {
+	const char *ca = ocpp_certs_trust_file(st, trust_path,
+	    sizeof(trust_path));
+	const char *signed_pem = ocpp_certs_client_file(st, client_path,
+	    sizeof(client_path));
+
 	/* A context of its own: a client only, no listening socket.  A
 	 * daemon that brings its own protocols decides about listening. */
 	if (info->protocols == NULL) {
@@ -42,11 +57,13 @@ ocpp_context_info(struct lws_context_creation_info *info,
 		info->port = CONTEXT_PORT_NO_LISTEN;
 	}
 	info->options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-	if (st->ca_file != NULL && st->ca_file[0] != '\0')
-		info->client_ssl_ca_filepath = st->ca_file;
+	if (ca != NULL && ca[0] != '\0')
+		info->client_ssl_ca_filepath = ca;
 	if (st->security_profile == 3) {
-		info->client_ssl_cert_filepath = st->client_cert;
-		info->client_ssl_private_key_filepath = st->client_key;
+		info->client_ssl_cert_filepath = signed_pem != NULL ?
+		    signed_pem : st->client_cert;
+		info->client_ssl_private_key_filepath = signed_pem != NULL ?
+		    signed_pem : st->client_key;
 	}
 	/* TLS 1.2 or newer only (2.0.1 A00.FR.318, 1.6 security whitepaper). */
 	info->ssl_client_options_set |= SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 |
@@ -122,16 +139,13 @@ parse_url(struct ocpp_session *s, char **cause)
 	return 0;
 }
 
-int
-transport_prepare(struct ocpp_session *s, char **cause)
+void
+transport_auth_header(struct ocpp_session *s)
 {
-	if (parse_url(s, cause) != 0)
-		return -1;
-	if (s->tls != (s->st.security_profile >= 2)) {
-		xasprintf(cause, "security profile %d needs a %s url, got \"%s\"",
-		    s->st.security_profile,
-		    s->st.security_profile >= 2 ? "wss://" : "ws://", s->st.url);
-		return -1;
+	if (s->auth_header != NULL) {
+		explicit_bzero(s->auth_header, strlen(s->auth_header));
+		free(s->auth_header);
+		s->auth_header = NULL;
 	}
 	if (s->st.security_profile <= 2 && s->st.password != NULL &&
 	    s->st.password[0] != '\0') {
@@ -149,6 +163,20 @@ transport_prepare(struct ocpp_session *s, char **cause)
 		explicit_bzero(b64, blen);
 		free(b64);
 	}
+}
+
+int
+transport_prepare(struct ocpp_session *s, char **cause)
+{
+	if (parse_url(s, cause) != 0)
+		return -1;
+	if (s->tls != (s->st.security_profile >= 2)) {
+		xasprintf(cause, "security profile %d needs a %s url, got \"%s\"",
+		    s->st.security_profile,
+		    s->st.security_profile >= 2 ? "wss://" : "ws://", s->st.url);
+		return -1;
+	}
+	transport_auth_header(s);
 	return 0;
 }
 
@@ -284,6 +312,65 @@ failure_cause(struct lws *wsi, const char *in, char *buf, size_t len)
 		snprintf(buf, len, "websocket upgrade failed: %s", esc + 4);
 	else
 		snprintf(buf, len, "%s", esc);
+}
+
+/* Remembers the client TLS context a connection uses. */
+static void
+note_ctx(struct lws *wsi)
+{
+	SSL *ssl = lws_get_ssl(wsi);
+
+	if (ssl != NULL)
+		client_ctx = SSL_get_SSL_CTX(ssl);
+}
+
+int
+transport_client_certificate(const char *dir)
+{
+	char path[1024];
+
+	if (client_ctx == NULL ||
+	    snprintf(path, sizeof(path), "%s/client.pem", dir) >=
+	    (int)sizeof(path))
+		return -1;
+	if (SSL_CTX_use_certificate_chain_file(client_ctx, path) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(client_ctx, path,
+	    SSL_FILETYPE_PEM) != 1) {
+		ERR_clear_error();
+		log_warnx("ocpp: the new client certificate could not be "
+		    "loaded: used from the next start");
+		return -1;
+	}
+	return 0;
+}
+
+void
+transport_trust(void *x509)
+{
+	if (client_ctx != NULL &&
+	    X509_STORE_add_cert(SSL_CTX_get_cert_store(client_ctx),
+	    x509) != 1)
+		ERR_clear_error();	/* already there */
+}
+
+/* The CSMS's certificate did not verify: the cause says why (OpenSSL's
+ * verify result) and the session hears of it (InvalidCsmsCertificate). */
+static void
+cert_failure(struct ocpp_session *s, struct lws *wsi, char *why, size_t len)
+{
+	SSL *ssl = s->tls ? lws_get_ssl(wsi) : NULL;
+	long v;
+
+	if (ssl == NULL)
+		return;
+	client_ctx = SSL_get_SSL_CTX(ssl);
+	v = SSL_get_verify_result(ssl);
+	if (v == X509_V_OK)
+		return;
+	snprintf(why, len, "TLS handshake failed: the CSMS certificate did "
+	    "not verify: %s (X509_V_ERR %ld)", X509_verify_cert_error_string(v),
+	    v);
+	session_security_bad_certificate(s, why);
 }
 
 void
@@ -496,9 +583,11 @@ ocpp_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	(void)user;
 	if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS) {
 		/* user is the client SSL_CTX of the vhost. */
-		if (user != NULL)
+		if (user != NULL) {
 			SSL_CTX_set_min_proto_version((SSL_CTX *)user,
 			    TLS1_2_VERSION);
+			client_ctx = user;
+		}
 		return 0;
 	}
 	s = wsi != NULL ? lws_get_opaque_user_data(wsi) : NULL;
@@ -516,6 +605,8 @@ ocpp_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		break;
 	}
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		if (s->tls)
+			note_ctx(wsi);
 		s->wsi = wsi;
 		s->link = LINK_UP;
 		link_established(s);
@@ -525,10 +616,13 @@ ocpp_lws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		char why[300];
 
 		failure_cause(wsi, in, why, sizeof(why));
+		cert_failure(s, wsi, why, sizeof(why));
 		lws_set_opaque_user_data(wsi, NULL);
 		s->wsi = NULL;
 		drop_frames(s);
 		link_ended(s, why);
+		session_security_refused(s,
+		    (int)lws_http_client_http_response(wsi));
 		break;
 	}
 	case LWS_CALLBACK_CLIENT_CLOSED:

@@ -34,7 +34,7 @@ const { RPCServer, createRPCError, NOREPLY } = require('ocpp-rpc');
 // {cert, key, ca, requestCert}, password (Basic auth required when set),
 // bootStatus, interval.  Resolves to an object with port, events (an
 // EventEmitter of the events above), call(), raw(), drop(), set(),
-// fail(), close().
+// setCert(), fail(), close().
 async function startCsms(opts = {}) {
     const events = new EventEmitter();
     const clients = new Map();
@@ -73,6 +73,7 @@ async function startCsms(opts = {}) {
                 return reject(401);
             }
             info.clientCert = pc.subject.CN;
+            info.clientSerial = pc.serialNumber;
         }
         if (opts.password !== undefined) {
             const pw = handshake.password ? handshake.password.toString('utf8') : null;
@@ -163,6 +164,7 @@ async function startCsms(opts = {}) {
                 return params.idToken && params.idToken.idToken === state.invalidIdTag ?
                     { idTokenInfo: { status: 'Invalid' } } : {};
             case 'DataTransfer':
+            case 'SignCertificate':
                 return { status: 'Accepted' };
             default:
                 return {};
@@ -213,6 +215,12 @@ async function startCsms(opts = {}) {
         // Sends bytes as one binary websocket frame.
         rawBinary(identity, bytes) {
             need(identity)._ws.send(bytes, { binary: true });
+        },
+        // TLS: serves another certificate from the next handshake on.
+        setCert(cert, key) {
+            httpServer.setSecureContext({ cert: fs.readFileSync(cert),
+                key: fs.readFileSync(key),
+                ca: opts.tls.ca ? fs.readFileSync(opts.tls.ca) : undefined });
         },
         // Drops the socket without a closing handshake.
         drop(identity) {

@@ -43,8 +43,9 @@ stop_csms() {
 	wait "$holder_pid" 2>/dev/null
 	extra_pids=
 }
-# csms JSON: one command to the CSMS.
-csms() { echo "$1" >"$tmp/csms.in"; }
+# csms JSON: one command to the CSMS (as is: printf, not echo, which
+# would turn the \n of a JSON string into a line break).
+csms() { printf '%s\n' "$1" >"$tmp/csms.in"; }
 echo 0 >"$tmp/ref"
 # call ACTION PARAMS: a CALL from the CSMS to $csms_identity; waits for
 # its result and prints it.  (The counter is in a file: call runs in

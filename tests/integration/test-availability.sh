@@ -78,6 +78,12 @@ run_version() {
 	limit2_above 4200 && pass "$v: scheduled: still charging, $(limit2) W" ||
 	    fail "$v: scheduled: connector 2 at $(limit2) W"
 
+	# The three starts reached the CSMS before the restart (else they
+	# would be sent after it, and counted there): the session sends its
+	# queue in order, the StartupOfTheDevice security event first.
+	starts_sent() { [ "$(tx_msgs | grep -c .)" -ge 3 ]; }
+	wait_for 10 starts_sent ||
+	    fail "$v: the starts did not reach the CSMS: $(tx_msgs | grep -c .)"
 	goes_on=$(grep -c 'read again, its transaction goes on' "$tmp/d.log")
 	restart
 	# The sessions went on: once the three chargers were read and each

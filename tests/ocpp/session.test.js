@@ -1208,3 +1208,300 @@ test('security profile 3: client certificate; wrong CA and weak key refused', as
     assert.equal(r.code, 1);
     await csms.close();
 });
+
+// ---- security management: events, the backend's password ----
+
+const isSecEvent = (type) => isCall('SecurityEventNotification',
+    (p) => p.type === type);
+
+for (const version of ['1.6', '2.0.1']) {
+    const v16 = version === '1.6';
+
+    test(`${version}: security events: startup, reset, invalid messages, ` +
+        'queued across a link drop and a restart', async () => {
+        await withSession(version, {}, async (csms, st) => {
+            await booted(csms, st);
+            const up = await csms.log.waitFor(isSecEvent('StartupOfTheDevice'),
+                'StartupOfTheDevice');
+            assert.ok(!Number.isNaN(Date.parse(up.params.timestamp)));
+            // A frame that is not OCPP: answered, and said once per
+            // connection however many come.
+            csms.raw('CS001', '[2,"bad1","Heartbeat",');
+            csms.raw('CS001', '[2,"bad2","Heartbeat",{');
+            const inv = await csms.log.waitFor(isSecEvent('InvalidMessages'),
+                'InvalidMessages');
+            assert.match(inv.params.techInfo, /JSON|json/);
+            await heartbeatRoundTrip(csms);
+            assert.equal(csms.log.count(isSecEvent('InvalidMessages')), 1);
+            // Offline, then a restart: the event is in the durable queue.
+            st.send({ cmd: 'disconnect' });
+            await csms.log.waitFor((e) => e.event === 'disconnected', 'dropped');
+            st.send({ cmd: 'security_event', type: 'SettingSystemTime',
+                techInfo: 'clock stepped by +3600 s' });
+            st.send({ cmd: 'restart' });
+            await st.log.waitFor((e) => e.event === 'restarted', 'restarted');
+            const t = await csms.log.waitFor(isSecEvent('SettingSystemTime'),
+                'SettingSystemTime after the restart');
+            assert.equal(t.params.techInfo, 'clock stepped by +3600 s');
+            await csms.log.waitFor(isSecEvent('StartupOfTheDevice'),
+                'StartupOfTheDevice after the restart');
+            // The backend's reset is reported after it.
+            const r = await csms.call('CS001', 'Reset', { type: v16 ? 'Soft' : 'Immediate' });
+            assert.equal(r.status, 'Accepted');
+            await st.log.waitFor((e) => e.event === 'restarted', 'reset done');
+            const rr = await csms.log.waitFor(isSecEvent('ResetOrReboot'),
+                'ResetOrReboot');
+            assert.match(rr.params.techInfo, /reset requested by the backend/);
+            await csms.log.waitFor(isSecEvent('StartupOfTheDevice'),
+                'StartupOfTheDevice after the reset');
+            // Each was accepted (strict schemas) and left the queue.
+            await heartbeatRoundTrip(csms);
+            st.send({ cmd: 'stats' });
+            const s = await st.log.waitFor((e) => e.event === 'stats', 'stats');
+            assert.equal(s.queue, 0);
+        });
+    });
+
+    // 1.6: AuthorizationKey, 16..20 bytes as hex; 2.0.1: BasicAuthPassword.
+    const NEWPW = v16 ? '00112233445566778899aabbccddeeff01234567' :
+        'New-secret-pass-0123456789';
+    const setPassword = (csms, pw) => (v16 ?
+        csms.call('CS001', 'ChangeConfiguration', { key: 'AuthorizationKey', value: pw })
+            .then((r) => r.status) :
+        csms.call('CS001', 'SetVariables', { setVariableData: [{
+            component: { name: 'SecurityCtrlr' },
+            variable: { name: 'BasicAuthPassword' }, attributeValue: pw }] })
+            .then((r) => r.setVariableResult[0].attributeStatus));
+
+    test(`${version}: the backend changes the password: reconnect with it, ` +
+        'kept across a restart, never shown', async () => {
+        await withSession(version, { csms: { password: PASSWORD },
+            extra: ['--debug'] }, async (csms, st) => {
+            await booted(csms, st);
+            assert.equal(await setPassword(csms, v16 ? 'abc' : 'short'), 'Rejected');
+            assert.equal(await setPassword(csms, v16 ? 'zz'.repeat(20) : 'x'.repeat(41)),
+                'Rejected');
+            csms.set({ password: NEWPW });
+            assert.equal(await setPassword(csms, NEWPW), 'Accepted');
+            await csms.log.waitFor((e) => e.event === 'disconnected', 'reconnect');
+            const ev = await csms.log.waitFor(
+                isSecEvent('ReconfigurationOfSecurityParameters'), 'security event');
+            assert.match(ev.params.techInfo, /changed/);
+            assert.equal(csms.log.count((e) => e.event === 'connected' && e.auth), 2);
+            assert.equal(csms.log.count((e) => e.event === 'auth_rejected'), 0);
+            // Write only.
+            if (v16) {
+                const r = await csms.call('CS001', 'GetConfiguration',
+                    { key: ['AuthorizationKey'] });
+                assert.deepEqual(r.unknownKey, ['AuthorizationKey']);
+                const all = await csms.call('CS001', 'GetConfiguration', {});
+                assert.ok(!JSON.stringify(all).includes(NEWPW));
+            } else {
+                const r = await csms.call('CS001', 'GetVariables', { getVariableData: [{
+                    component: { name: 'SecurityCtrlr' },
+                    variable: { name: 'BasicAuthPassword' } }] });
+                assert.equal(r.getVariableResult[0].attributeStatus, 'Rejected');
+                assert.equal(r.getVariableResult[0].attributeValue, undefined);
+            }
+            // The daemon restarts: the new password is kept.
+            st.send({ cmd: 'restart' });
+            await st.log.waitFor((e) => e.event === 'restarted', 'restarted');
+            await csms.log.waitFor((e) => e.event === 'connected' &&
+                csms.log.count((x) => x.event === 'connected') === 3, 'third connection');
+            await heartbeatRoundTrip(csms);
+            assert.equal(csms.log.count((e) => e.event === 'auth_rejected'), 0);
+            assert.ok(st.stderr().includes('not shown'), 'debug log is on');
+            assert.ok(!st.stderr().includes(NEWPW), 'new password in the log');
+            assert.ok(!st.stderr().includes(PASSWORD), 'old password in the log');
+        });
+    });
+
+    test(`${version}: a new password the backend then refuses: back to the ` +
+        'previous one, with a security event', async () => {
+        await withSession(version, { csms: { password: PASSWORD } },
+            async (csms, st) => {
+                await booted(csms, st);
+                assert.equal(await setPassword(csms, NEWPW), 'Accepted');
+                const r = await csms.log.waitFor((e) => e.event === 'auth_rejected',
+                    'new password refused');
+                assert.equal(r.why, 'wrong password');
+                const ev = await csms.log.waitFor(
+                    isSecEvent('ReconfigurationOfSecurityParameters'), 'security event');
+                assert.match(ev.params.techInfo, /refused/);
+                assert.equal(csms.log.count((e) => e.event === 'connected' && e.auth), 2);
+                // Still the old one after a restart.
+                st.send({ cmd: 'restart' });
+                await st.log.waitFor((e) => e.event === 'restarted', 'restarted');
+                await csms.log.waitFor((e) => e.event === 'connected' &&
+                    csms.log.count((x) => x.event === 'connected') === 3, 'third');
+                assert.equal(csms.log.count((e) => e.event === 'auth_rejected'), 1);
+            });
+    });
+}
+
+test('InvalidCsmsCertificate: said once the CSMS is reached again', async () => {
+    // The CSMS first shows a certificate for another host name.
+    const tls = { cert: pki('wrong.pem'), key: pki('wrong.key') };
+    await withSession('2.0.1', { csms: { tls, password: PASSWORD },
+        args: (c) => tlsArgs(c, 2, pki('ca.pem')) }, async (csms, st) => {
+        await csms.log.waitFor((e) => e.event === 'tls_error', 'TLS refused');
+        await csms.log.waitFor((e) => e.event === 'tls_error', 'TLS refused again');
+        csms.setCert(pki('server.pem'), pki('server.key'));
+        await booted(csms, st);
+        const ev = await csms.log.waitFor(isSecEvent('InvalidCsmsCertificate'),
+            'InvalidCsmsCertificate');
+        assert.match(ev.params.techInfo, /TLS/);
+        await heartbeatRoundTrip(csms);
+        assert.equal(csms.log.count(isSecEvent('InvalidCsmsCertificate')), 1);
+    });
+});
+
+// ---- certificates: profile 3 client certificate, root certificates ----
+
+const mode = (f) => fs.statSync(f).mode & 0o777;
+const serialOf = (pem) => execFileSync('openssl', ['x509', '-noout', '-serial', '-in', pem])
+    .toString().trim().replace(/^serial=/, '');
+
+for (const version of ['1.6', '2.0.1']) {
+    const v16 = version === '1.6';
+
+    test(`${version}: SignCertificate / CertificateSigned renew the profile 3 ` +
+        'client certificate', async () => {
+        const dir = path.join(WORKDIR, `certs-sign-${version}`);
+        const tls = { cert: pki('server.pem'), key: pki('server.key'), ca: pki('ca.pem'),
+            requestCert: true };
+        await withSession(version, { csms: { tls },
+            args: (c) => ['--url', `wss://127.0.0.1:${c.port}/ocpp`, '--version', version,
+                '--identity', 'CS001', '--profile', '3', '--ca', pki('ca.pem'),
+                '--cert', pki('client.pem'), '--key', pki('client.key'),
+                '--cert-dir', dir, '--backoff-min', '1', '--backoff-random', '0',
+                '--meter', '0', '--debug'] },
+        async (csms, st) => {
+            await booted(csms, st);
+            const first = csms.log.events.find((e) => e.event === 'connected');
+            assert.equal(first.clientSerial, serialOf(pki('client.pem')));
+            const r = v16 ?
+                await csms.call('CS001', 'ExtendedTriggerMessage',
+                    { requestedMessage: 'SignChargePointCertificate' }) :
+                await csms.call('CS001', 'TriggerMessage',
+                    { requestedMessage: 'SignChargingStationCertificate' });
+            assert.equal(r.status, 'Accepted');
+            const sign = await csms.log.waitFor(isCall('SignCertificate'), 'SignCertificate');
+            assert.match(sign.params.csr, /BEGIN CERTIFICATE REQUEST/);
+            if (!v16) {
+                assert.equal(sign.params.certificateType, 'ChargingStationCertificate');
+            }
+            const pending = path.join(dir, 'client-pending.key');
+            assert.equal(mode(pending), 0o600);
+            assert.equal(mode(dir), 0o700);
+            const key = fs.readFileSync(pending, 'utf8');
+            // The backend's CA signs the request.
+            const csr = path.join(dir, '..', `new-${version}.csr`);
+            const crt = path.join(dir, '..', `new-${version}.pem`);
+            fs.writeFileSync(csr, sign.params.csr);
+            openssl(['x509', '-req', '-in', csr, '-CA', pki('ca.pem'), '-CAkey',
+                pki('ca.key'), '-CAcreateserial', '-out', crt, '-days', '2']);
+            const subject = execFileSync('openssl', ['x509', '-noout', '-subject',
+                '-in', crt]).toString();
+            assert.match(subject, /CN\s*=\s*CS001/);
+            const typ = v16 ? {} : { certificateType: 'ChargingStationCertificate' };
+            // A certificate for another key is refused.
+            let res = await csms.call('CS001', 'CertificateSigned', { ...typ,
+                certificateChain: fs.readFileSync(pki('client.pem'), 'utf8') });
+            assert.equal(res.status, 'Rejected');
+            await csms.log.waitFor(isSecEvent('InvalidChargingStationCertificate'),
+                'InvalidChargingStationCertificate');
+            res = await csms.call('CS001', 'CertificateSigned', { ...typ,
+                certificateChain: fs.readFileSync(crt, 'utf8') +
+                    fs.readFileSync(pki('ca.pem'), 'utf8') });
+            assert.equal(res.status, 'Accepted');
+            // Reconnects with it.
+            const again = await csms.log.waitFor((e) => e.event === 'connected' &&
+                e.clientSerial === serialOf(crt), 'connected with the new certificate');
+            assert.equal(again.clientCert, 'CS001');
+            assert.equal(mode(path.join(dir, 'client.pem')), 0o600);
+            assert.ok(!fs.existsSync(pending));
+            await heartbeatRoundTrip(csms);
+            const body = key.split('\n').filter((l) => l.length > 40)[0];
+            assert.ok(!st.stderr().includes(body), 'the key in the log');
+        });
+    });
+
+    test(`${version}: InstallCertificate / GetInstalledCertificateIds / ` +
+        'DeleteCertificate of root certificates', async () => {
+        const dir = path.join(WORKDIR, `certs-roots-${version}`);
+        await withSession(version, { extra: ['--cert-dir', dir] }, async (csms, st) => {
+            await booted(csms, st);
+            const csmsType = v16 ? 'CentralSystemRootCertificate' : 'CSMSRootCertificate';
+            const get = (type) => csms.call('CS001', 'GetInstalledCertificateIds',
+                v16 ? { certificateType: type } : { certificateType: [type] });
+            assert.equal((await get(csmsType)).status, 'NotFound');
+            // Not a CA; a type not kept; then two roots.
+            let r = await csms.call('CS001', 'InstallCertificate', { certificateType:
+                csmsType, certificate: fs.readFileSync(pki('client.pem'), 'utf8') });
+            assert.equal(r.status, 'Rejected');
+            if (!v16) {
+                r = await csms.call('CS001', 'InstallCertificate', { certificateType:
+                    'V2GRootCertificate', certificate: fs.readFileSync(pki('ca.pem'), 'utf8') });
+                assert.equal(r.status, 'Rejected');
+            }
+            r = await csms.call('CS001', 'InstallCertificate', { certificateType:
+                csmsType, certificate: fs.readFileSync(pki('ca.pem'), 'utf8') });
+            assert.equal(r.status, 'Accepted');
+            r = await csms.call('CS001', 'InstallCertificate', { certificateType:
+                'ManufacturerRootCertificate',
+                certificate: fs.readFileSync(pki('other-ca.pem'), 'utf8') });
+            assert.equal(r.status, 'Accepted');
+            const files = fs.readdirSync(dir).sort();
+            assert.equal(files.length, 2, files.join(' '));
+            assert.match(files[0], /^csms-[0-9a-f]{64}\.pem$/);
+            assert.match(files[1], /^manufacturer-[0-9a-f]{64}\.pem$/);
+            for (const f of files) {
+                assert.equal(mode(path.join(dir, f)), 0o600);
+            }
+            const ids = await get(csmsType);
+            assert.equal(ids.status, 'Accepted');
+            const list = v16 ? ids.certificateHashData :
+                ids.certificateHashDataChain.map((c) => {
+                    assert.equal(c.certificateType, csmsType);
+                    return c.certificateHashData;
+                });
+            assert.equal(list.length, 1);
+            assert.equal(list[0].hashAlgorithm, 'SHA256');
+            assert.equal(list[0].serialNumber.toUpperCase(),
+                serialOf(pki('ca.pem')).replace(/^0+/, ''));
+            if (!v16) {
+                const all = await csms.call('CS001', 'GetInstalledCertificateIds', {});
+                assert.equal(all.certificateHashDataChain.length, 2);
+            }
+            r = await csms.call('CS001', 'DeleteCertificate',
+                { certificateHashData: list[0] });
+            assert.equal(r.status, 'Accepted');
+            r = await csms.call('CS001', 'DeleteCertificate',
+                { certificateHashData: list[0] });
+            assert.equal(r.status, 'NotFound');
+            assert.equal((await get(csmsType)).status, 'NotFound');
+            await csms.log.waitFor(isSecEvent('ReconfigurationOfSecurityParameters'),
+                'security event');
+        });
+    });
+}
+
+test('an installed CSMS root is trusted from the next start', async () => {
+    const dir = path.join(WORKDIR, 'certs-trust');
+    const tls = { cert: pki('server.pem'), key: pki('server.key') };
+    const args = (c, ca) => tlsArgs(c, 2, ca, ['--cert-dir', dir]);
+    await withSession('2.0.1', { csms: { tls, password: PASSWORD },
+        args: (c) => args(c, pki('ca.pem')) }, async (csms, st) => {
+        await booted(csms, st);
+        const r = await csms.call('CS001', 'InstallCertificate', { certificateType:
+            'CSMSRootCertificate', certificate: fs.readFileSync(pki('ca.pem'), 'utf8') });
+        assert.equal(r.status, 'Accepted');
+    });
+    // The configured CA is another one now: the installed root does it.
+    await withSession('2.0.1', { csms: { tls, password: PASSWORD },
+        args: (c) => args(c, pki('other-ca.pem')) }, async (csms, st) => {
+        await booted(csms, st);
+        assert.equal(mode(path.join(dir, 'trust.pem')), 0o600);
+    });
+});

@@ -12,6 +12,8 @@
  *   {"cmd":"restart"}      the daemon restarts: new session, same store
  *   {"cmd":"disconnect"}   drop the link (reconnects with back-off)
  *   {"cmd":"call","action":"DataTransfer","payload":{…}}
+ *   {"cmd":"security_event","type":"SettingSystemTime","techInfo":"…"}
+ *   {"cmd":"sign"}         new key and CSR: SignCertificate
  *   {"cmd":"bench","n":10000}  n Heartbeats back to back, then a result
  *   {"cmd":"fill"}         every connector charging, meters valid
  *   {"cmd":"stats"} / {"cmd":"quit"}
@@ -489,6 +491,16 @@ command(const char *line)
 			emit(json_pack("{ssss}", "event", "error", "what",
 			    "call not sent"));
 		free(p);
+	} else if (strcmp(c, "security_event") == 0) {
+		if (ocpp_session_security_event(session,
+		    json_string_value(json_object_get(cmd, "type")),
+		    json_string_value(json_object_get(cmd, "techInfo"))) != 0)
+			emit(json_pack("{ssss}", "event", "error", "what",
+			    "security event not queued"));
+	} else if (strcmp(c, "sign") == 0) {
+		if (ocpp_session_sign_certificate(session) != 0)
+			emit(json_pack("{ssss}", "event", "error", "what",
+			    "no certificate signing request"));
 	} else if (strcmp(c, "bench") == 0) {
 		bench_n = bench_left = (long)json_integer_value(
 		    json_object_get(cmd, "n"));
@@ -597,7 +609,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: ocpp-station --url URL --version 1.6|2.0.1 "
 	    "[--identity ID] [--password P] [--profile 1|2|3] [--ca FILE] "
-	    "[--cert FILE] [--key FILE] [--connectors N (1..1000)] "
+	    "[--cert FILE] [--key FILE] [--cert-dir DIR] "
+	    "[--connectors N (1..1000)] "
 	    "[--heartbeat S] [--meter S] [--backoff-min S] "
 	    "[--backoff-random S] [--tx-attempts N] [--tx-retry S] "
 	    "[--call-timeout S] [--ping S] [--ping-timeout S] "
@@ -634,6 +647,7 @@ main(int argc, char **argv)
 		{ "ca", required_argument, NULL, 'c' },
 		{ "cert", required_argument, NULL, 'C' },
 		{ "key", required_argument, NULL, 'k' },
+		{ "cert-dir", required_argument, NULL, 'D' },
 		{ "connectors", required_argument, NULL, 'n' },
 		{ "heartbeat", required_argument, NULL, 'h' },
 		{ "meter", required_argument, NULL, 'm' },
@@ -673,6 +687,7 @@ main(int argc, char **argv)
 		case 'c': settings.ca_file = optarg; break;
 		case 'C': settings.client_cert = optarg; break;
 		case 'k': settings.client_key = optarg; break;
+		case 'D': settings.cert_dir = optarg; break;
 		case 'n': station.n_connectors = atoi(optarg); break;
 		case 'h': settings.heartbeat_interval_s = atoi(optarg); break;
 		case 'm': settings.meter_interval_s = atoi(optarg); break;

@@ -554,6 +554,10 @@ struct fake_msg {
 static struct {
 	struct fake_msg m[16];
 	int n;
+	/* SecurityEventNotifications are counted apart: the tests of
+	 * transaction messages see only those. */
+	int security_events;
+	char last_security_type[64];
 	char keys[16][40], vals[16][512];
 	int nkv;
 } fq;
@@ -575,6 +579,17 @@ fq_enqueue(void *ud, const char *action, const char *payload,
     const char *key, const char *value)
 {
 	(void)ud;
+	if (strcmp(action, "SecurityEventNotification") == 0) {
+		json_t *p = json_loads(payload, 0, NULL);
+
+		fq.security_events++;
+		const char *type = json_string_value(json_object_get(p, "type"));
+
+		strlcpy_ok(fq.last_security_type, type != NULL ? type : "",
+		    sizeof(fq.last_security_type));
+		json_decref(p);
+		return 0;
+	}
 	strlcpy_ok(fq.m[fq.n].action, action, sizeof(fq.m[0].action));
 	strlcpy_ok(fq.m[fq.n++].payload, payload, sizeof(fq.m[0].payload));
 	if (key != NULL)
@@ -1012,6 +1027,71 @@ fq_int(int i, const char *name)
 	return v;
 }
 
+/* Security events are queued durably: the start-up, one the daemon asks
+ * for; a type the schema would refuse is not.  AuthorizationKey is write
+ * only and must be 32..40 hex digits. */
+static void
+test_security_events(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s;
+	char type51[52];
+
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	s = fake_session(OCPP_V16, &st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(fq.security_events, 1);
+	CU_ASSERT_STRING_EQUAL(fq.last_security_type, "StartupOfTheDevice");
+	CU_ASSERT_EQUAL(ocpp_session_security_event(s, "SettingSystemTime",
+	    "stepped"), 0);
+	CU_ASSERT_EQUAL(fq.security_events, 2);
+	CU_ASSERT_STRING_EQUAL(fq.last_security_type, "SettingSystemTime");
+	memset(type51, 'x', 51);
+	type51[51] = '\0';
+	CU_ASSERT_EQUAL(ocpp_session_security_event(s, type51, NULL), -1);
+	CU_ASSERT_EQUAL(ocpp_session_security_event(s, "", NULL), -1);
+	CU_ASSERT_EQUAL(fq.security_events, 2);
+	CU_ASSERT_STRING_EQUAL(change16(s, "AuthorizationKey", "0123"),
+	    "Rejected");
+	CU_ASSERT_STRING_EQUAL(change16(s, "AuthorizationKey",
+	    "0123456789abcdef0123456789abcdeg"), "Rejected");
+	CU_ASSERT_STRING_EQUAL(change16(s, "AuthorizationKey",
+	    "0123456789abcdef0123456789abcdef0"), "Rejected");	/* odd */
+	CU_ASSERT_STRING_EQUAL(change16(s, "AuthorizationKey",
+	    "0123456789abcdef0123456789abcdef"), "Accepted");
+	CU_ASSERT_TRUE(s->password_trial);
+	ocpp_session_free(s);
+}
+
+/* The password the backend set is used at the next start while the
+ * configured one is the one it replaced; a new configured one wins. */
+static void
+test_stored_password(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s;
+	char buf[64];
+
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	fq_set("sec.password", "00112233445566778899aabbccddeeff");
+	fq_set("sec.password.base", "=0123456789abcdef");
+	s = fake_session(OCPP_V16, &st);	/* configured 0123456789abcdef */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(s->st.password,
+	    "00112233445566778899aabbccddeeff");
+	CU_ASSERT_FALSE(s->password_trial);
+	ocpp_session_free(s);
+
+	fq_set("sec.password.base", "=another-configured-1");
+	s = fake_session(OCPP_V16, &st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(s->st.password, "0123456789abcdef");
+	CU_ASSERT_EQUAL(fq_get(NULL, "sec.password", buf, sizeof(buf)), 1);
+	ocpp_session_free(s);
+}
+
 /* A 1.6 transaction open from before a restart (the earlier form of the
  * state, local transaction 5): nothing is sent while the charger is not
  * read yet, and nothing when the first reading is the same session going
@@ -1351,6 +1431,8 @@ test_offline_events_201(void)
 static const struct cu_test session_tests[] = {
 	{ "settings are checked", test_settings_check },
 	{ "configuration values", test_config_set },
+	{ "security events and AuthorizationKey", test_security_events },
+	{ "a password the backend set, after a restart", test_stored_password },
 	{ "clock-aligned samples across clock steps", test_aligned_clock_steps },
 	{ "measurand lists are read-write", test_measurand_keys },
 	{ "ConnectorPhaseRotation is read-write", test_phase_rotation },
