@@ -165,8 +165,13 @@ hash_data(X509 *x)
 		if (X509_pubkey_digest(x, EVP_sha256(), md, &mdlen) == 1 &&
 		    bnhex != NULL) {
 			hex(md, mdlen, key_hash);
-			/* serialNumber: string[40], hex without leading zeros. */
-			strlcpy_ok(serial, bnhex, sizeof(serial));
+			/* serialNumber: string[40], hex without leading zeros
+			 * (BN_bn2hex writes whole bytes: "0C2A..."). */
+			const char *h = bnhex;
+
+			while (*h == '0' && h[1] != '\0')
+				h++;
+			strlcpy_ok(serial, h, sizeof(serial));
 			for (char *c = serial; *c != '\0'; c++)
 				if (*c >= 'A' && *c <= 'F')
 					*c = (char)(*c - 'A' + 'a');
