@@ -155,6 +155,9 @@ EXTRA_DIST += bench/bench-loop.sh
 # kill -9 storms during charging: no transaction lost or duplicated.
 bench_scripts += bench/bench-sessions-kill9.sh
 EXTRA_DIST += bench/bench-sessions-kill9.sh
+# A charger silent 120 s (make check: 35 s).
+bench_scripts += bench/bench-sessions-silent.sh
+EXTRA_DIST += bench/bench-sessions-silent.sh
 # The daemon on 200 chargers: RSS, CPU, threads, Modbus requests/s.
 bench_scripts += bench/bench-daemon-200.sh
 EXTRA_DIST += bench/bench-daemon-200.sh
