@@ -86,14 +86,24 @@ sim_get() {
 }
 
 # start_daemon CONF [ARGS...]: the daemon, logging to $tmp/d.log, ready
-# when its control socket answers.
+# when its control socket answers.  A CONF without an http section gets
+# one on a port the system picks (tests side by side would all want the
+# default 8080).
 start_daemon() {
 	conf=$1
 	shift
+	http_any_port "$conf"
 	"$EDGED" --stderr --config "$conf" --control "$tmp/ctl.sock" "$@" \
 	    2>>"$tmp/d.log" &
 	d_pid=$!
 	wait_for 20 daemon_ready || { fail "daemon not ready"; exit 1; }
+}
+
+# http_any_port CONF: appends an http section on 127.0.0.1, port 0, to
+# CONF unless it has one.
+http_any_port() {
+	grep -Eq '^[[:space:]]*http[[:space:]]*\{' "$1" ||
+	    printf 'http {\n\tlisten = "127.0.0.1:0"\n}\n' >>"$1"
 }
 
 # stop_daemon: SIGTERM, wait, expect exit 0.
