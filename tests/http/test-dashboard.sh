@@ -52,11 +52,13 @@ loaded_matches() {
 	[ "$(dom_text power)" = "$want_power" ] &&
 	    [ "$(bay_reason 1)" = "$want_reason" ]
 }
+# loaded_live: loaded_matches, on the live websocket.
+loaded_live() { loaded_matches && grep -q 'data-feed="live"' "$tmp/dom.html"; }
 
 # ALM: 34000 W allocable - 2000 W household -> 10600 W each.
 limits_are() { [ "$(st chargers.2.connectors.0.setpoint_w)" = "$1" ]; }
 wait_for 10 limits_are 10600 || fail "no steady split"
-wait_for 20 loaded_matches &&
+wait_secs 40 loaded_matches &&
     pass "page: site power $(dom_text power), bay1 '$(bay_reason 1)'" ||
     fail "page: power '$(dom_text power)' vs '$want_power', bay1 '$(bay_reason 1)' vs '$want_reason'"
 [ "$(dom_text site)" = "$name" ] && pass "site id in the header" ||
@@ -91,7 +93,10 @@ browser --window-size=1280,1100 --screenshot="$shots/dashboard-desktop.png" \
 old_power=$(dom_text power)
 sim "household 12000" >/dev/null
 wait_for 10 limits_are 7300 || fail "no new split"
-wait_for 20 loaded_matches &&
+# (a page whose websocket did not open within its 3 s polls instead: under
+# load, in the browser's virtual time, that happens; such a load is tried
+# again, within the bound)
+wait_secs 60 loaded_live &&
     [ "$(dom_text power)" != "$old_power" ] &&
     pass "after the step: site power $old_power -> $(dom_text power)" ||
     fail "after the step: '$(dom_text power)' (was $old_power, status $want_power)"
@@ -132,7 +137,7 @@ node "$S/tests/http/page-watch.js" "$CHROMIUM" "$tmp/chrome" "${url}#bay=1" \
 w_pid=$!
 extra_pids="$extra_pids $w_pid"
 page_has() { grep -q "$1" "$tmp/live.html" 2>/dev/null; }
-wait_for 30 page_has 'data-feed="live"' || fail "the page did not open the websocket"
+wait_for 60 page_has 'data-feed="live"' || fail "the page did not open the websocket"
 wait_for 10 page_has 'id="ex-title">Why bay1/1 has 7.3 kW<' ||
     fail "the open page does not show 7.3 kW"
 sim "household 2000" >/dev/null

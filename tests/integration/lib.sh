@@ -61,6 +61,18 @@ wait_for() {
 	return 0
 }
 
+# wait_secs SECONDS CMD...: like wait_for, for a CMD that itself takes
+# seconds (a browser's page load): bounded by the clock, not by a count.
+wait_secs() {
+	ws_end=$(($(date +%s) + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -ge "$ws_end" ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
 # start_sim SCENARIO [ARGS...]: the simulator with its control socket,
 # ready file and a matching daemon configuration in $tmp/edge.conf.
 start_sim() {
