@@ -179,6 +179,19 @@ limits() { for c in bay1 bay2 bay3; do sim_get "$c" connectors.0.limits.power_w;
 # is_limits "W1 W2 W3": the three limits are these.
 is_limits() { [ "$(limits)" = "$1 " ]; }
 
+# The dashboard in headless Chromium (CHROMIUM empty: not installed).
+CHROMIUM=$(command -v chromium || command -v chromium-browser)
+# browser ARGS...: Chromium with its own profile in $tmp; no sandbox when
+# run as root (CI containers); 7 s of page time (three polls or more), or
+# $page_time.
+browser() {
+	sandbox=
+	[ "$(id -u)" -eq 0 ] && sandbox=--no-sandbox
+	"$CHROMIUM" --headless $sandbox --disable-gpu --no-first-run \
+	    --no-default-browser-check --user-data-dir="$tmp/chrome" \
+	    ${page_time:---virtual-time-budget=7000} "$@" 2>>"$tmp/chromium.log"
+}
+
 # finish: the summary and exit status.
 finish() {
 	if [ "$failures" -ne 0 ]; then
