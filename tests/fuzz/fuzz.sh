@@ -7,9 +7,9 @@
 #   fuzz.sh bench     build, then run each target for an equal share of
 #                     FUZZ_BENCH_S seconds (default 600, so about 83 s
 #                     each) or of FUZZ_EXECS executions (default 10^7),
-#                     whichever ends first, printing "fuzz.<target>: N execs in S s,
-#                     0 crashes (target 0 crashes)" per target and the
-#                     total
+#                     whichever ends first, printing per target
+#                     "fuzz.<target>: N execs in S s, 0 crashes (target 0
+#                     crashes; box B s)", then the total
 # Without clang (or its libFuzzer runtime): says so and exits 77 (skip).
 set -u
 : "${top_srcdir:=.}" "${top_builddir:=.}"

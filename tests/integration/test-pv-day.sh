@@ -46,7 +46,8 @@ HOUSE_W=800
       "evs": [ { "connector": 1, "evmax_w": 11000 } ] } ],
   "timeline": [
 JSON
-	# the curve every 2 s (DAY_S / 60); noise from a fixed seed (the same day each run)
+	# the curve every DAY_S / 60 s; noise from a fixed seed (the same day
+	# each run)
 	awk -v day="$DAY_S" -v start="$START_S" -v peak="$PEAK_W" 'BEGIN {
 		srand(15); pi = atan2(0, -1); step = int(day / 60 + 0.5)
 		for (t = 0; t <= day; t += step) {
@@ -70,9 +71,9 @@ printf 'http {\n\tlisten = ""\n}\n' >>"$tmp/edge.conf"
 conf_set "meter {" "poll-interval-ms = $POLL_MS"
 start_daemon "$tmp/edge.conf"
 
-# One sample a second (SAMPLE_S) until the sun is down: simulator time, the grid
-# power the daemon's meter reading shows, the two cars' draw as the
-# daemon reads it, the PV the simulator produces.
+# One sample every SAMPLE_S seconds until the sun is down: simulator time,
+# the grid power the daemon's meter reading shows, the two cars' draw as
+# the daemon reads it, the PV the simulator produces.
 end=$((START_S + DAY_S + 6))
 while [ $((($(date +%s%N) - t0) / 1000000000)) -lt "$end" ]; do
 	kill -0 "$d_pid" 2>/dev/null || { fail "daemon exited"; exit 1; }
@@ -120,8 +121,8 @@ mid=$(awk -v a=$((START_S + DAY_S / 3)) -v b=$((START_S + 2 * DAY_S / 3)) \
 # shortage is confirmed (3 s), then one meter poll and the EV's follow
 # delay (1 s each on a two-minute day), seen by samples as far apart: at
 # most 6 s in a row above 500 W, and below 4 % of the energy the cars
-# took on a two-minute day (2 % on a quiet machine; 3.9 % of 8 % on a
-# one-minute day under load).
+# took on a two-minute day (2 % on a quiet machine; 3.7 to 3.9 % against
+# 8 % on a one-minute day under load).
 awk -v from="$START_S" '$1 >= from && $2 != "null" && $3 != "null" &&
     $4 != "null" { d = $3 + $4; g = $2 > 0 ? $2 : 0; print (g < d ? g : d), d, $1 }' \
     "$tmp/samples.txt" >"$tmp/grid.txt"

@@ -23,10 +23,15 @@ if [ -z "${TX_VERSIONS:-}" ]; then
 	out=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || exit 99
 	TX_VERSIONS=1.6 ${SHELL:-sh} "$0" >"$out/1.6" 2>&1 &
 	p16=$!
-	TX_VERSIONS=2.0.1 ${SHELL:-sh} "$0" >"$out/2.0.1" 2>&1
-	rc201=$?
+	TX_VERSIONS=2.0.1 ${SHELL:-sh} "$0" >"$out/2.0.1" 2>&1 &
+	p201=$!
+	# (each copy stops what it started on TERM)
+	trap 'kill -TERM "$p16" "$p201" 2>/dev/null; rm -rf "$out"; exit 99' \
+	    INT TERM
 	wait "$p16"
 	rc16=$?
+	wait "$p201"
+	rc201=$?
 	cat "$out/1.6" "$out/2.0.1"
 	rm -rf "$out"
 	[ "$rc16" -eq 0 ] && [ "$rc201" -eq 0 ] && exit 0
