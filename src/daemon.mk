@@ -117,7 +117,7 @@ EXTRA_DIST += tests/daemon/test-control.sh tests/daemon/test-local-override.sh \
 	tests/integration/lib.sh
 
 # Integration: the real daemon and the real simulator.  The longest ones
-# start first (the two-minute PV day is the first of all, in Makefile.am),
+# start first (the PV day is the first of all, in Makefile.am),
 # so that make -j2 runs the short ones beside them, not after.
 TESTS += tests/integration/test-sessions-silent.sh \
 	tests/integration/test-local-loop.sh \
@@ -163,6 +163,12 @@ EXTRA_DIST += bench/bench-loop.sh
 # kill -9 storms during charging: no transaction lost or duplicated.
 bench_scripts += bench/bench-sessions-kill9.sh
 EXTRA_DIST += bench/bench-sessions-kill9.sh
+# The PV day over two minutes (make check: one minute).
+bench_scripts += bench/bench-pv-day.sh
+EXTRA_DIST += bench/bench-pv-day.sh
+# A charger silent 120 s (make check: 35 s).
+bench_scripts += bench/bench-sessions-silent.sh
+EXTRA_DIST += bench/bench-sessions-silent.sh
 # The daemon on 200 chargers: RSS, CPU, threads, Modbus requests/s.
 bench_scripts += bench/bench-daemon-200.sh
 EXTRA_DIST += bench/bench-daemon-200.sh

@@ -36,6 +36,9 @@ struct http_sess {
 
 /* ---- Responses -------------------------------------------------------- */
 
+/* The challenge of a 401 (RFC 7617). */
+static const char realm[] = "Basic realm=\"ocpp-edge\", charset=\"UTF-8\"";
+
 /* Takes body (consumed) as sess's response and writes the headers; the
  * body follows on writable callbacks.  -1 closes the connection. */
 static int
@@ -45,8 +48,7 @@ respond(struct lws *wsi, struct http_sess *sess, unsigned code,
 	unsigned char buf[LWS_PRE + 1024], *start = &buf[LWS_PRE], *p = start,
 	    *end = &buf[sizeof(buf) - 1];
 	static const char nosniff[] = "nosniff", nostore[] = "no-store",
-	    csp[] = "default-src 'self'; style-src 'self' 'unsafe-inline'",
-	    realm[] = "Basic realm=\"ocpp-edge\", charset=\"UTF-8\"";
+	    csp[] = "default-src 'self'; style-src 'self' 'unsafe-inline'";
 
 	free(sess->body);
 	sess->body = body;
@@ -83,6 +85,33 @@ respond_error(struct lws *wsi, struct http_sess *sess, unsigned code,
 	xasprintf(&body, "%u %s\n", code, reason);
 	return respond(wsi, sess, code, "text/plain; charset=utf-8", body,
 	    code == HTTP_STATUS_UNAUTHORIZED);
+}
+
+/* Answers a websocket upgrade without the password: 401 with the
+ * challenge (lws_return_http_status() has no room for it) and a short
+ * plain-text reason.  1 = answered, -1 closes the connection. */
+static int
+refuse_upgrade_unauthorised(struct lws *wsi, const char *reason)
+{
+	unsigned char buf[LWS_PRE + 1024], *start = &buf[LWS_PRE], *p = start,
+	    *end = &buf[sizeof(buf) - 1];
+	char body[256];
+	int n = snprintf(body, sizeof(body), "%u %s\n",
+	    HTTP_STATUS_UNAUTHORIZED, reason);
+
+	if (n < 0 || (size_t)n >= sizeof(body) ||
+	    lws_add_http_common_headers(wsi, HTTP_STATUS_UNAUTHORIZED,
+	    "text/plain; charset=utf-8", (lws_filepos_t)n, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_WWW_AUTHENTICATE,
+	    (const unsigned char *)realm, sizeof(realm) - 1, &p, end) ||
+	    lws_finalize_http_header(wsi, &p, end) || end - p < n)
+		return -1;
+	memcpy(p, body, (size_t)n);
+	p += n;
+	if (lws_write(wsi, start, (size_t)(p - start),
+	    LWS_WRITE_HTTP_HEADERS) != (int)(p - start))
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 1;
 }
 
 /* Writes the next part of the body; ends the transaction after the last.
@@ -304,6 +333,8 @@ on_http(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return 0;
 		log_debug("http", "websocket refused: %u %s", code,
 		    why != NULL ? why : "");
+		if (code == HTTP_STATUS_UNAUTHORIZED)
+			return refuse_upgrade_unauthorised(wsi, why);
 		/* No session data yet: lws writes the answer itself. */
 		return lws_return_http_status(wsi, code, why) != 0 ? -1 : 1;
 	}

@@ -77,7 +77,8 @@ bench_bench_smartcharging_LDADD = $(SMARTCHARGING_LIBS)
 # ---- In-tree fuzzing (libFuzzer with Debian's clang, built outside the
 # autotools compiler by tests/fuzz/fuzz.sh; skipped without clang).
 # `make fuzz` builds the targets into tests/fuzz/; `make check` runs each
-# a few seconds; `make bench` runs them for 10^7 executions in all.
+# a few seconds; `make bench` runs each for an equal share of 10 minutes
+# (FUZZ_BENCH_S) or of 10^7 executions (FUZZ_EXECS), whichever ends first.
 TESTS += tests/fuzz/test-fuzz.sh
 bench_scripts += tests/fuzz/bench-fuzz.sh
 EXTRA_DIST += tests/fuzz/fuzz.sh tests/fuzz/test-fuzz.sh \

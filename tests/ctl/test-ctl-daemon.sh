@@ -45,6 +45,8 @@ until_ok "simulator ready" test -s "$tmp/ready.json" || { cat "$tmp/sim.err"; ex
 
 # Nobody listens at the backend URL: port 9 (discard) on loopback.
 sed -i 's|^\(\s*url\s*=\).*|\1 "ws://127.0.0.1:9/ocpp"|' "$tmp/edge.conf"
+# The dashboard on a port the system picks (tests run side by side).
+printf 'http {\n\tlisten = "127.0.0.1:0"\n}\n' >>"$tmp/edge.conf"
 "$bld/ocpp-edged" --stderr --config "$tmp/edge.conf" --control "$tmp/run/ctl.sock" \
     >"$tmp/edged.log" 2>&1 &
 edged_pid=$!

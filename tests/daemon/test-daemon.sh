@@ -44,6 +44,8 @@ charger "a" { model = "autel-ac-wallbox" host = "127.0.0.1" port = 1 max-power-k
 log { level = "info" target = "syslog" }
 EOF
 echo "store { path = \"$tmp/state.db\" }" >>"$tmp/good.conf"
+# (the dashboard on a port the system picks: tests run side by side)
+echo 'http { listen = "127.0.0.1:0" }' >>"$tmp/good.conf"
 
 # --help and --version.
 if expect_rc 0 "$bin" --help; then

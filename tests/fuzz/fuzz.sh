@@ -4,9 +4,12 @@
 #   fuzz.sh build     build every target into $top_builddir/tests/fuzz/
 #   fuzz.sh check     build, then run each target FUZZ_SECONDS (default 3)
 #                     from its seed corpus; fails on any crash
-#   fuzz.sh bench     build, then run them for FUZZ_EXECS executions in
-#                     all (default 10^7, shared equally), printing
-#                     "fuzz.<target>: N execs, 0 crashes" per target
+#   fuzz.sh bench     build, then run each target for an equal share of
+#                     FUZZ_BENCH_S seconds (default 600, so about 83 s
+#                     each) or of FUZZ_EXECS executions (default 10^7),
+#                     whichever ends first, printing per target
+#                     "fuzz.<target>: N execs in S s, 0 crashes (target 0
+#                     crashes; box B s)", then the total
 # Without clang (or its libFuzzer runtime): says so and exits 77 (skip).
 set -u
 : "${top_srcdir:=.}" "${top_builddir:=.}"
@@ -61,8 +64,10 @@ daemon_src="src/config/schema.c src/config/context.c src/config/prescan.c
 compile() {
 	src=$1 obj=$2
 	shift 2
+	# (not what is in $B/obj: the probe is written there on every run)
 	if [ -f "$obj" ] && [ -z "$(find "$S/$src" "$S/src" "$S/tests/fuzz" \
-	    -name '*.[ch]' -newer "$obj" | head -1)" ]; then
+	    -path "$B/obj" -prune -o -name '*.[ch]' -newer "$obj" -print |
+	    head -1)" ]; then
 		return 0
 	fi
 	# shellcheck disable=SC2086
@@ -94,6 +99,12 @@ build() {
 		*) more= ;;
 		esac
 		compile "$src" "$B/obj/fuzz-$t.o" $extra || return 1
+		# (linked again only when an object is newer: linking the
+		# seven sanitized targets costs more than running them in
+		# make check)
+		# shellcheck disable=SC2086
+		[ -x "$B/fuzz-$t" ] && [ -z "$(find "$B/obj/fuzz-$t.o" $more \
+		    $objs -newer "$B/fuzz-$t" | head -1)" ] && continue
 		# shellcheck disable=SC2086
 		"$CLANG" $flags -fsanitize=fuzzer "$B/obj/fuzz-$t.o" $more $objs \
 		    $libs -lpthread -lm -o "$B/fuzz-$t" || return 1
@@ -120,13 +131,29 @@ trap 'rm -rf "$work"' EXIT INT TERM
 rc=0
 n=0
 for t in $targets; do n=$((n + 1)); done
+# (a time box per target: the targets differ a hundredfold in speed,
+# cfgload being the slowest, so an equal share of executions would let
+# one target take most of the time.  Each box is what is left of
+# FUZZ_BENCH_S shared by the targets left, less 2 s for libFuzzer's start
+# on the corpus and its leak check at the end.)
+total_s=${FUZZ_BENCH_S:-600}
+total_execs=0
+total_crashes=0
+t_all=$(date +%s)
+left=$n
 for t in $targets; do
+	t0=$(date +%s)
+	box=$(( (t_all + total_s - t0) / left - 2 ))
+	[ "$box" -ge 1 ] || box=1
+	left=$((left - 1))
 	case $mode in
 	check) run "$t" -max_total_time="${FUZZ_SECONDS:-3}" ;;
-	bench) run "$t" -runs=$(( ${FUZZ_EXECS:-10000000} / n )) ;;
+	bench) run "$t" -runs=$(( ${FUZZ_EXECS:-10000000} / n )) \
+	    -max_total_time="$box" ;;
 	*) echo "usage: fuzz.sh build|check|bench"; exit 99 ;;
 	esac
 	status=$?
+	secs=$(($(date +%s) - t0))
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t.log" | tail -1)
 	crashes=$(ls "$work" | grep -c "^$t-" )
 	if [ $status -ne 0 ] || [ "$crashes" -ne 0 ]; then
@@ -137,6 +164,14 @@ for t in $targets; do
 		done
 	fi
 	[ $status -ne 0 ] && [ "$crashes" -eq 0 ] && crashes=1
-	echo "fuzz.$t: ${execs:-0} execs, $crashes crashes"
+	total_execs=$((total_execs + ${execs:-0}))
+	total_crashes=$((total_crashes + crashes))
+	if [ "$mode" = bench ]; then
+		echo "fuzz.$t: ${execs:-0} execs in $secs s, $crashes crashes (target 0 crashes; box $box s)"
+	else
+		echo "fuzz.$t: ${execs:-0} execs, $crashes crashes"
+	fi
 done
+[ "$mode" = bench ] &&
+    echo "fuzz: $total_execs execs in $(($(date +%s) - t_all)) s, $total_crashes crashes (target 0 crashes, at most $total_s s)"
 exit $rc

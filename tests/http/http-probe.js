@@ -13,7 +13,8 @@
 //   live URL [AUTH] [OPT] opens the live status websocket at URL (ws://...;
 //                         AUTH USER:PASS or -); prints "open", then each
 //                         message on a line, then "closed"; "refused CODE"
-//                         when the upgrade is answered otherwise.  OPT
+//                         when the upgrade is answered otherwise (and its
+//                         challenge: "www-authenticate: ..."). OPT
 //                         "stall": reads nothing after the upgrade;
 //                         "origin=O": sends Origin O; "noproto": no
 //                         subprotocol
@@ -240,7 +241,9 @@ function live(url, auth, opt) {
     const req = http.request(u, { headers });
     req.on('response', (res) => {
       res.resume();
-      resolve('refused ' + res.statusCode + '\n');
+      const challenge = res.headers['www-authenticate'];
+      resolve('refused ' + res.statusCode + '\n' +
+          (challenge ? 'www-authenticate: ' + challenge + '\n' : ''));
     });
     req.on('upgrade', (res, sock, head) => {
       const want = crypto.createHash('sha1')

@@ -149,6 +149,11 @@ start_daemon "$tmp/edge.conf"
 wait_for 10 http_url || fail "no dashboard line with a password"
 ws="ws://${url#http://}api/live"
 refused_with "no password" 401 "$ws"
+$PROBE live "$ws" >"$tmp/401.out"
+grep -qx 'www-authenticate: Basic realm="ocpp-edge", charset="UTF-8"' \
+    "$tmp/401.out" && pass "the 401 carries the Basic challenge" ||
+    fail "the 401's challenge: $(sed -n 2p "$tmp/401.out")"
+refused_with "wrong password" 401 "$ws" admin:wrong-password-here
 live_bg p.out admin:correct-horse-battery
 wait_for 10 grep -q '^{' "$tmp/p.out" && pass "with the password: served" ||
     fail "with the password: $(head -2 "$tmp/p.out")"

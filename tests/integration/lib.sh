@@ -61,6 +61,18 @@ wait_for() {
 	return 0
 }
 
+# wait_secs SECONDS CMD...: like wait_for, for a CMD that itself takes
+# seconds (a browser's page load): bounded by the clock, not by a count.
+wait_secs() {
+	ws_end=$(($(date +%s) + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -ge "$ws_end" ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
 # start_sim SCENARIO [ARGS...]: the simulator with its control socket,
 # ready file and a matching daemon configuration in $tmp/edge.conf.
 start_sim() {
@@ -86,14 +98,24 @@ sim_get() {
 }
 
 # start_daemon CONF [ARGS...]: the daemon, logging to $tmp/d.log, ready
-# when its control socket answers.
+# when its control socket answers.  A CONF without an http section gets
+# one on a port the system picks (tests side by side would all want the
+# default 8080).
 start_daemon() {
 	conf=$1
 	shift
+	http_any_port "$conf"
 	"$EDGED" --stderr --config "$conf" --control "$tmp/ctl.sock" "$@" \
 	    2>>"$tmp/d.log" &
 	d_pid=$!
 	wait_for 20 daemon_ready || { fail "daemon not ready"; exit 1; }
+}
+
+# http_any_port CONF: appends an http section on 127.0.0.1, port 0, to
+# CONF unless it has one.
+http_any_port() {
+	grep -Eq '^[[:space:]]*http[[:space:]]*\{' "$1" ||
+	    printf 'http {\n\tlisten = "127.0.0.1:0"\n}\n' >>"$1"
 }
 
 # stop_daemon: SIGTERM, wait, expect exit 0.
@@ -156,6 +178,19 @@ JSON
 limits() { for c in bay1 bay2 bay3; do sim_get "$c" connectors.0.limits.power_w; done | tr '\n' ' '; }
 # is_limits "W1 W2 W3": the three limits are these.
 is_limits() { [ "$(limits)" = "$1 " ]; }
+
+# The dashboard in headless Chromium (CHROMIUM empty: not installed).
+CHROMIUM=$(command -v chromium || command -v chromium-browser)
+# browser ARGS...: Chromium with its own profile in $tmp; no sandbox when
+# run as root (CI containers); 7 s of page time (three polls or more), or
+# $page_time.
+browser() {
+	sandbox=
+	[ "$(id -u)" -eq 0 ] && sandbox=--no-sandbox
+	"$CHROMIUM" --headless $sandbox --disable-gpu --no-first-run \
+	    --no-default-browser-check --user-data-dir="$tmp/chrome" \
+	    ${page_time:---virtual-time-budget=7000} "$@" 2>>"$tmp/chromium.log"
+}
 
 # finish: the summary and exit status.
 finish() {

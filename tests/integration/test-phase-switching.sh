@@ -7,6 +7,8 @@
 # back, and it charges on one phase.  The surplus rises again at once:
 # the switch back to three phases waits for the dwell (30 s here; the
 # decisions' times in the daemon's log are at least that far apart).
+# The status, ocpp-edgectl and the dashboard show the phases and the
+# switching state.
 set -u
 name=test-phase-switching
 . "${top_srcdir:-.}/tests/integration/lib.sh"
@@ -25,9 +27,9 @@ start_sim "$tmp/site.json"
 sed -i -e 's|^\turl = .*|\turl = ""|' \
     -e 's|^\tmode = .*|\tmode = "pv"\n\tpv-mode = "full-green"|' \
     -e "s|^\tpath = .*|\tpath = \"$tmp/edge.db\"|" "$tmp/edge.conf"
-# no fixed ports: no chargers dial in, no dashboard
+# no fixed ports: no chargers dial in; the dashboard on a port of the
+# system's choice
 sed -i 's|^\tlisten = .*|\tlisten = "127.0.0.1:0"|' "$tmp/edge.conf"
-printf 'http {\n\tlisten = ""\n}\n' >>"$tmp/edge.conf"
 conf_set "balancer {" "phase-switch-dwell-s = $DWELL_S"
 conf_set "balancer {" 'phase-switch-confirm-s = 2'
 conf_set 'charger "solo" {' 'phase-switching = true'
@@ -75,6 +77,19 @@ ctl '{"cmd":"explain","connector":"1"}' >"$tmp/ex.json"
 has "$tmp/status.txt" "solo: on 1 phase, phase switching steady, 1 switch, next not before" &&
     pass "ocpp-edgectl status shows the phase and the next switch" ||
     fail "ocpp-edgectl status: $(grep solo: "$tmp/status.txt")"
+# The dashboard says the same (without Chromium: not checked).
+if [ -n "$CHROMIUM" ]; then
+	url=$(sed -n 's|.*info: dashboard: \(http://[^ ]*\)$|\1|p' "$tmp/d.log" | tail -1)
+	browser --dump-dom "$url" >"$tmp/dom.html"
+	page=$(sed -n 's|.*class="phases-text">\([^<]*\)<.*|\1|p' "$tmp/dom.html")
+	case $page in
+	"1 phase · switching steady, 1 switch, next allowed in "[0-9]*" s")
+		pass "the dashboard: $page" ;;
+	*)	fail "the dashboard's phases: '$page'" ;;
+	esac
+else
+	echo "(chromium not installed: the dashboard not checked)"
+fi
 "$B/ocpp-edgectl" -s "$tmp/ctl.sock" explain 1 >"$tmp/explain.txt" 2>&1
 has "$tmp/explain.txt" "Its charger is on 1 phase (phase switching steady, next switch not before" &&
     pass "ocpp-edgectl explain shows the phase" ||

@@ -1,6 +1,7 @@
 /* Unit tests for src/ocpp: OCPP-J framing, the CALLERROR chosen for each
  * class of bad inbound frame in both versions, payload validation from the
- * field specs, message ids and the reconnect back-off. */
+ * field specs, message ids and the reconnect back-off; the session's
+ * logic without a network, local authorization (auth.c) among it. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1428,6 +1429,288 @@ test_offline_events_201(void)
 	ocpp_session_free(s);
 }
 
+/* ---- local authorization (auth.c) ---- */
+
+static int auth_stops[3];
+
+/* Counts the remote stops the session asks for, per connector. */
+static enum ocpp_result
+count_stop(void *ud, int connector)
+{
+	(void)ud;
+	if (connector >= 0 && connector < 3)
+		auth_stops[connector]++;
+	return OCPP_ACCEPTED;
+}
+static const struct ocpp_callbacks stop_callbacks = {
+	.remote_stop = count_stop,
+};
+
+/* A 1.6 session on a fresh fake store with the local list, the cache and
+ * the offline rules on or off; remote stops counted. */
+static struct ocpp_session *
+auth_session(struct ocpp_settings *st, int list, int cache, int offline,
+    int unknown)
+{
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	memset(auth_stops, 0, sizeof(auth_stops));
+	ocpp_settings_defaults(st);
+	st->url = "ws://127.0.0.1:9/ocpp";
+	st->identity = "CS1";
+	st->local_list_enabled = list;
+	st->auth_cache_enabled = cache;
+	st->local_authorize_offline = offline;
+	st->offline_tx_unknown_id = unknown;
+	return ocpp_session_new(NULL, st, &fake_station, &stop_callbacks,
+	    &fq_ops, NULL, NULL);
+}
+
+/* The "status" of an answer, which is freed (static). */
+static const char *
+status_of(json_t *res)
+{
+	static char status[32];
+
+	strlcpy_ok(status, json_string_value(json_object_get(res, "status")) ?
+	    json_string_value(json_object_get(res, "status")) : "", sizeof(status));
+	json_decref(res);
+	return status;
+}
+
+/* SendLocalList of text (1.6 JSON); the status of the answer (static). */
+static const char *
+send_list(struct ocpp_session *s, const char *text)
+{
+	json_t *req = json_loads(text, 0, NULL);
+	const char *st;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(req);
+	st = status_of(session_send_local_list(s, req));
+	json_decref(req);
+	return st;
+}
+
+/* The list version GetLocalListVersion answers. */
+static json_int_t
+list_version(struct ocpp_session *s)
+{
+	json_t *res = session_get_local_list_version(s);
+	json_int_t v = json_integer_value(json_object_get(res, "listVersion"));
+
+	json_decref(res);
+	return v;
+}
+
+/* SendLocalList: a full list, differential updates only with a higher
+ * version, removals, refusals that leave the list as it was; the list is
+ * saved and read again by the next session on the same store. */
+static void
+test_auth_local_list(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s = auth_session(&st, 1, 1, 1, 0);
+	char buf[1024];
+	char long_tag[OCPP_ID_TOKEN_MAX + 2];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(list_version(s), 0);
+	CU_ASSERT_STRING_EQUAL(send_list(s, "{\"listVersion\":3,"
+	    "\"updateType\":\"Full\",\"localAuthorizationList\":["
+	    "{\"idTag\":\"CARD-A\",\"idTagInfo\":{\"status\":\"Accepted\"}},"
+	    "{\"idTag\":\"CARD-B\",\"idTagInfo\":{\"status\":\"Blocked\"}}]}"),
+	    "Accepted");
+	CU_ASSERT_EQUAL(list_version(s), 3);
+	CU_ASSERT_EQUAL(s->auth_list.n, 2);
+	/* a differential update must raise the version */
+	CU_ASSERT_STRING_EQUAL(send_list(s, "{\"listVersion\":3,"
+	    "\"updateType\":\"Differential\",\"localAuthorizationList\":[]}"),
+	    "VersionMismatch");
+	/* entry without idTagInfo: removed; a new one added */
+	CU_ASSERT_STRING_EQUAL(send_list(s, "{\"listVersion\":4,"
+	    "\"updateType\":\"Differential\",\"localAuthorizationList\":["
+	    "{\"idTag\":\"CARD-B\"},"
+	    "{\"idTag\":\"CARD-C\",\"idTagInfo\":{\"status\":\"Accepted\"}}]}"),
+	    "Accepted");
+	CU_ASSERT_EQUAL(list_version(s), 4);
+	CU_ASSERT_EQUAL_FATAL(s->auth_list.n, 2);
+	CU_ASSERT_STRING_EQUAL(s->auth_list.e[0].token, "CARD-A");
+	CU_ASSERT_STRING_EQUAL(s->auth_list.e[1].token, "CARD-C");
+	/* refused: version 0, a token longer than the limit; nothing changed */
+	CU_ASSERT_STRING_EQUAL(send_list(s, "{\"listVersion\":0,"
+	    "\"updateType\":\"Full\",\"localAuthorizationList\":[]}"), "Failed");
+	memset(long_tag, 'x', sizeof(long_tag) - 1);
+	long_tag[sizeof(long_tag) - 1] = '\0';
+	snprintf(buf, sizeof(buf), "{\"listVersion\":9,\"updateType\":\"Full\","
+	    "\"localAuthorizationList\":[{\"idTag\":\"%s\",\"idTagInfo\":"
+	    "{\"status\":\"Accepted\"}}]}", long_tag);
+	CU_ASSERT_STRING_EQUAL(send_list(s, buf), "Failed");
+	CU_ASSERT_EQUAL(list_version(s), 4);
+	CU_ASSERT_EQUAL(s->auth_list.n, 2);
+	ocpp_session_free(s);
+
+	/* the next session on the same store has the list */
+	CU_ASSERT_EQUAL(fq_get(NULL, "auth.list", buf, sizeof(buf)), 0);
+	s = ocpp_session_new(NULL, &st, &fake_station, &stop_callbacks,
+	    &fq_ops, NULL, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(list_version(s), 4);
+	CU_ASSERT_EQUAL_FATAL(s->auth_list.n, 2);
+	CU_ASSERT_STRING_EQUAL(s->auth_list.e[1].token, "CARD-C");
+	CU_ASSERT_STRING_EQUAL(s->auth_list.e[1].status, "Accepted");
+	ocpp_session_free(s);
+
+	/* LocalAuthListEnabled false: not supported, version -1 (1.6) */
+	s = auth_session(&st, 0, 1, 1, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(send_list(s, "{\"listVersion\":1,"
+	    "\"updateType\":\"Full\",\"localAuthorizationList\":[]}"),
+	    "NotSupported");
+	CU_ASSERT_EQUAL(list_version(s), -1);
+	ocpp_session_free(s);
+}
+
+/* While the backend cannot be asked: a token the list knows as Accepted
+ * starts, one it knows as Blocked is refused and its charging stopped
+ * (once, and the same card stays refused), an unknown one follows
+ * AllowOfflineTxForUnknownId; LocalAuthorizeOffline false ignores the
+ * list. */
+static void
+test_auth_offline_rules(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s = auth_session(&st, 1, 1, 1, 0);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(send_list(s, "{\"listVersion\":1,"
+	    "\"updateType\":\"Full\",\"localAuthorizationList\":["
+	    "{\"idTag\":\"CARD-A\",\"idTagInfo\":{\"status\":\"Accepted\"}},"
+	    "{\"idTag\":\"CARD-B\",\"idTagInfo\":{\"status\":\"Blocked\"}}]}"),
+	    "Accepted");
+	strlcpy_ok(conns[1].id_token, "CARD-A", sizeof(conns[1].id_token));
+	CU_ASSERT_EQUAL(session_auth_gate(s, 1), AUTH_START);
+	strlcpy_ok(conns[2].id_token, "CARD-B", sizeof(conns[2].id_token));
+	CU_ASSERT_EQUAL(session_auth_gate(s, 2), AUTH_REFUSED);
+	CU_ASSERT_EQUAL(auth_stops[2], 1);
+	CU_ASSERT_EQUAL(session_auth_gate(s, 2), AUTH_REFUSED);
+	CU_ASSERT_EQUAL(auth_stops[2], 1);
+	/* another card on connector 2: a new decision */
+	strlcpy_ok(conns[2].id_token, "CARD-X", sizeof(conns[2].id_token));
+	CU_ASSERT_EQUAL(session_auth_gate(s, 2), AUTH_REFUSED);
+	CU_ASSERT_EQUAL(auth_stops[2], 2);
+	/* the connector left the charging states: forgotten */
+	session_auth_left(s, 2);
+	CU_ASSERT_FALSE(s->cs[2].auth_refused);
+	/* the gateway's own tag needs no check */
+	conns[2].id_token[0] = '\0';
+	CU_ASSERT_EQUAL(session_auth_gate(s, 2), AUTH_START);
+	ocpp_session_free(s);
+
+	/* unknown cards allowed offline; the list not used offline */
+	s = auth_session(&st, 1, 1, 0, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_STRING_EQUAL(send_list(s, "{\"listVersion\":1,"
+	    "\"updateType\":\"Full\",\"localAuthorizationList\":["
+	    "{\"idTag\":\"CARD-B\",\"idTagInfo\":{\"status\":\"Blocked\"}}]}"),
+	    "Accepted");
+	strlcpy_ok(conns[1].id_token, "CARD-B", sizeof(conns[1].id_token));
+	CU_ASSERT_EQUAL(session_auth_gate(s, 1), AUTH_START);
+	CU_ASSERT_EQUAL(auth_stops[1], 0);
+	ocpp_session_free(s);
+}
+
+/* With the backend up: Authorize is sent once per card and waited for;
+ * Accepted lets the transaction start and goes into the cache, Invalid
+ * stops the charging; no answer falls back to the offline rules; with
+ * LocalPreAuthorize a cached Accepted starts at once. */
+static void
+test_auth_online(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s = auth_session(&st, 1, 1, 1, 0);
+	int n_calls = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	s->link = LINK_UP;
+	s->boot = BOOT_ACCEPTED;
+	strlcpy_ok(conns[1].id_token, "CARD-A", sizeof(conns[1].id_token));
+	CU_ASSERT_EQUAL(session_auth_gate(s, 1), AUTH_WAIT);
+	CU_ASSERT_EQUAL(session_auth_gate(s, 1), AUTH_WAIT);
+	for (const struct out_call *c = s->calls_head; c != NULL; c = c->next)
+		if (strcmp(c->action, "Authorize") == 0) {
+			n_calls++;
+			CU_ASSERT_STRING_EQUAL(json_string_value(
+			    json_object_get(c->payload, "idTag")), "CARD-A");
+		}
+	CU_ASSERT_EQUAL(n_calls, 1);
+	session_auth_answer(s, "CARD-A", "Accepted");
+	CU_ASSERT_EQUAL(session_auth_gate(s, 1), AUTH_START);
+	CU_ASSERT_EQUAL_FATAL(s->auth_cache.n, 1);
+	CU_ASSERT_STRING_EQUAL(s->auth_cache.e[0].token, "CARD-A");
+
+	strlcpy_ok(conns[2].id_token, "CARD-I", sizeof(conns[2].id_token));
+	CU_ASSERT_EQUAL(session_auth_gate(s, 2), AUTH_WAIT);
+	session_auth_answer(s, "CARD-I", "Invalid");
+	CU_ASSERT_EQUAL(auth_stops[2], 1);
+	CU_ASSERT_EQUAL(session_auth_gate(s, 2), AUTH_REFUSED);
+
+	/* no answer: an unknown card offline is refused (rule off) */
+	session_auth_left(s, 2);
+	strlcpy_ok(conns[2].id_token, "CARD-N", sizeof(conns[2].id_token));
+	CU_ASSERT_EQUAL(session_auth_gate(s, 2), AUTH_WAIT);
+	session_auth_answer(s, "CARD-N", NULL);
+	CU_ASSERT_EQUAL(auth_stops[2], 2);
+
+	/* pre-authorized from the cache: no Authorize */
+	session_auth_left(s, 1);
+	s->cfg[CI_LOCAL_PRE_AUTH] = 1;
+	n_calls = 0;
+	for (const struct out_call *c = s->calls_head; c != NULL; c = c->next)
+		n_calls++;
+	CU_ASSERT_EQUAL(session_auth_gate(s, 1), AUTH_START);
+	for (const struct out_call *c = s->calls_head; c != NULL; c = c->next)
+		n_calls--;
+	CU_ASSERT_EQUAL(n_calls, 0);
+	ocpp_session_free(s);
+}
+
+/* The cache: learned from answers, saved, bounded (the oldest goes),
+ * emptied by ClearCache; with the cache off nothing is learned and
+ * ClearCache is Rejected. */
+static void
+test_auth_cache(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s = auth_session(&st, 1, 1, 1, 0);
+	char tag[16], buf[512];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	session_auth_learn(s, "CARD-A", "Accepted");
+	CU_ASSERT_EQUAL(fq_get(NULL, "auth.cache", buf, sizeof(buf)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"CARD-A\":\"Accepted\""));
+	session_auth_learn(s, "CARD-A", "Blocked");
+	CU_ASSERT_EQUAL_FATAL(s->auth_cache.n, 1);
+	CU_ASSERT_STRING_EQUAL(s->auth_cache.e[0].status, "Blocked");
+	for (int i = 0; i < AUTH_MAX_ENTRIES; i++) {
+		snprintf(tag, sizeof(tag), "T%d", i);
+		session_auth_learn(s, tag, "Accepted");
+	}
+	CU_ASSERT_EQUAL(s->auth_cache.n, AUTH_MAX_ENTRIES);
+	CU_ASSERT_STRING_EQUAL(s->auth_cache.e[0].token, "T0");
+	CU_ASSERT_STRING_EQUAL(s->auth_cache.e[AUTH_MAX_ENTRIES - 1].token,
+	    "T99");
+	CU_ASSERT_STRING_EQUAL(status_of(session_clear_cache(s)), "Accepted");
+	CU_ASSERT_EQUAL(s->auth_cache.n, 0);
+	ocpp_session_free(s);
+
+	s = auth_session(&st, 1, 0, 1, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	session_auth_learn(s, "CARD-A", "Accepted");
+	CU_ASSERT_EQUAL(s->auth_cache.n, 0);
+	CU_ASSERT_STRING_EQUAL(status_of(session_clear_cache(s)), "Rejected");
+	ocpp_session_free(s);
+}
+
 static const struct cu_test session_tests[] = {
 	{ "settings are checked", test_settings_check },
 	{ "configuration values", test_config_set },
@@ -1449,6 +1732,10 @@ static const struct cu_test session_tests[] = {
 	{ "waiting MeterValues are bounded", test_meter_values_bounded },
 	{ "the 1.6 transaction id is read once", test_tx16_id_copy },
 	{ "2.0.1 offline events in order", test_offline_events_201 },
+	{ "local authorization list", test_auth_local_list },
+	{ "authorization while offline", test_auth_offline_rules },
+	{ "Authorize with the backend up", test_auth_online },
+	{ "authorization cache", test_auth_cache },
 	{ NULL, NULL },
 };
 

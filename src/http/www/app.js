@@ -24,13 +24,32 @@ function kw(w) {
   return (w / 1000).toFixed(1) + ' kW';
 }
 
-function since(iso) {
-  if (!iso) return '';
-  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+// A span of time in words: "40 s", "3 min", "2 h", "5 d".
+function span(ms) {
+  const s = Math.max(0, ms / 1000);
   if (s < 90) return Math.round(s) + ' s';
   if (s < 5400) return Math.round(s / 60) + ' min';
   if (s < 172800) return Math.round(s / 3600) + ' h';
   return Math.round(s / 86400) + ' d';
+}
+
+function since(iso) {
+  return iso ? span(Date.now() - Date.parse(iso)) : '';
+}
+
+// A charger's phases and, when it switches them, the switching state,
+// the switches so far, the end of the dwell and why the last one was
+// given up (status' phases and phase_switching).
+function phasesText(c) {
+  const ps = c.phase_switching || {};
+  let t = c.phases === 1 ? '1 phase' : c.phases + ' phases';
+  if (ps.state && ps.state !== 'off') {
+    t += ' \u00b7 switching ' + ps.state + ', ' + ps.switches +
+      (ps.switches === 1 ? ' switch' : ' switches') +
+      (ps.next_allowed ? ', next allowed in ' + span(Date.parse(ps.next_allowed) - Date.now())
+        : ', may switch now');
+  }
+  return t;
 }
 
 function setState(id, text, level) {
@@ -125,6 +144,13 @@ function drawBays(st) {
     why.appendChild(el('span', 'status', k.status + ': '));
     why.appendChild(el('span', 'reason-text', k.reason_text || k.reason));
     row.appendChild(why);
+    const ph = el('div', 'phases');
+    ph.appendChild(el('span', 'phases-text', phasesText(c)));
+    if (c.phase_switching && c.phase_switching.error) {
+      ph.appendChild(el('span', 'phase-error', ' \u00b7 last switch given up: ' +
+        c.phase_switching.error));
+    }
+    row.appendChild(ph);
     row.addEventListener('click', () => {
       openBay = k.ocpp_id;
       history.replaceState(null, '', '#bay=' + k.ocpp_id);
