@@ -24,6 +24,10 @@
 	{ k16, comp, var, NULL, OCPP_KEY_BOOL, false, 0, 1, idx, NULL }
 #define CONST(k16, comp, var, type, value) \
 	{ k16, comp, var, NULL, type, true, 0, 0, -1, value }
+/* Writable by the spec, but the behaviour is fixed: setting the value it
+ * has is Accepted, any other Rejected. */
+#define FIXED(k16, comp, var, type, value) \
+	{ k16, comp, var, NULL, type, false, 0, 0, -1, value }
 
 /* The 1.6 core profile keys (1.6 §9.1) and smart-charging keys (§9.4) the
  * gateway honours, with the 2.0.1 component/variable that means the same;
@@ -76,12 +80,15 @@ const struct ocpp_key_entry ocpp_key_table[] = {
 	    OCPP_KEY_INT, "100"),
 	MEAS("MeterValuesAlignedData", "AlignedDataCtrlr", "Measurands",
 	    CI_ALIGNED_MEASURANDS),
-	CONST("ResetRetries", NULL, NULL, OCPP_KEY_INT, "0"),
-	CONST("StopTransactionOnEVSideDisconnect", "TxCtrlr",
+	RW("ResetRetries", NULL, NULL, NULL, CI_RESET_RETRIES, 0,
+	    OCPP_RESET_RETRIES_MAX),
+	/* The charger ends its own session when the cable leaves the EV. */
+	FIXED("StopTransactionOnEVSideDisconnect", "TxCtrlr",
 	    "StopTxOnEVSideDisconnect", OCPP_KEY_BOOL, "true"),
 	RW_BOOL("StopTransactionOnInvalidId", "TxCtrlr", "StopTxOnInvalidId",
 	    CI_STOP_ON_INVALID),
-	CONST("StopTxnAlignedData", NULL, NULL, OCPP_KEY_STR, ""),
+	MEAS("StopTxnAlignedData", "AlignedDataCtrlr", "TxEndedMeasurands",
+	    CI_STOP_ALIGNED_MEASURANDS),
 	MEAS("StopTxnSampledData", "SampledDataCtrlr", "TxEndedMeasurands",
 	    CI_STOP_MEASURANDS),
 	CONST("SupportedFeatureProfiles", NULL, NULL, OCPP_KEY_STR,
@@ -254,6 +261,9 @@ ocpp_key_set(struct ocpp_session *s, const struct ocpp_key_entry *e,
 {
 	long v;
 
+	if (e->index < 0 && !e->readonly && e->constant != NULL)
+		return strcasecmp(value, e->constant) == 0 ? OCPP_ACCEPTED :
+		    OCPP_REJECTED;
 	if (e->type == OCPP_KEY_PHASE_ROTATION) {
 		if (!phase_rotation_ok(value, s->station->n_connectors))
 			return OCPP_REJECTED;
@@ -753,6 +763,10 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
 	case CI_SAMPLED_MEASURANDS: field = &st->sampled_measurands; break;
 	case CI_ALIGNED_MEASURANDS: field = &st->aligned_measurands; break;
 	case CI_STOP_MEASURANDS: field = &st->stop_measurands; break;
+	case CI_STOP_ALIGNED_MEASURANDS:
+		field = &st->stop_aligned_measurands;
+		break;
+	case CI_RESET_RETRIES: field = &st->reset_retries; break;
 	case CI_STOP_ON_INVALID: field = &st->stop_tx_on_invalid_id; break;
 	case CI_LOCAL_PRE_AUTH: field = &st->local_pre_authorize; break;
 	case CI_LOCAL_AUTH_OFFLINE: field = &st->local_authorize_offline; break;

@@ -106,6 +106,7 @@ struct ocpp_station {
 
 /* ---- Settings (from the configuration file) ---- */
 #define OCPP_PHASE_ROTATION_MAX 500	/* a 1.6 configuration value */
+#define OCPP_RESET_RETRIES_MAX 10	/* ResetRetries: 0..10 */
 struct ocpp_settings {
 	enum ocpp_version version;
 	const char *url;		/* ws://host:port/path or wss://… */
@@ -132,6 +133,12 @@ struct ocpp_settings {
 	/* MeterValuesSampledData / MeterValuesAlignedData /
 	 * StopTxnSampledData: the measurands sent, as OCPP_MEAS_* bits. */
 	int sampled_measurands, aligned_measurands, stop_measurands;
+	/* StopTxnAlignedData: the clock-aligned measurands kept during a
+	 * transaction and sent with its end; 0 = none. */
+	int stop_aligned_measurands;
+	int reset_retries;		/* ResetRetries: the restart after a
+					 * backend Reset is tried again this
+					 * many times when it fails */
 	int tx_attempts;		/* TransactionMessageAttempts / MessageAttempts */
 	int tx_retry_interval_s;	/* …RetryInterval / MessageAttemptInterval */
 	const char *default_id_tag;	/* when the charger reports no IdToken */
@@ -305,6 +312,10 @@ void ocpp_session_service(struct ocpp_session *s, int64_t now_ms);
 void ocpp_session_disconnect(struct ocpp_session *s);
 
 bool ocpp_session_online(const struct ocpp_session *s);
+
+/* ResetRetries (1.6; 2.0.1 has no such variable): how many times the
+ * daemon tries its restart again when one after reset() fails. */
+int ocpp_session_reset_retries(const struct ocpp_session *s);
 bool ocpp_session_accepted(const struct ocpp_session *s);
 
 /* True while connector k (1..n) has an open transaction: from its start

@@ -82,6 +82,10 @@ struct conn_state {
 	char tx_token_type[24];			/* 2.0.1 IdTokenEnumType */
 	double tx_wh;				/* highest energy in it */
 	int tx_charge_s;			/* highest charging time; -1 */
+	/* StopTxnAlignedData: the clock-aligned meterValues of the running
+	 * transaction, sent with its end (in memory; at most
+	 * STOP_ALIGNED_MAX, the oldest dropped). */
+	json_t *stop_aligned;
 	/* Local authorization of the charger's IdToken (auth.c): an
 	 * Authorize is in flight for auth_token, it was accepted, or it was
 	 * refused (no transaction until the connector leaves the charging
@@ -127,6 +131,8 @@ enum ocpp_key_int {
 	CI_OFFLINE_UNKNOWN,	/* bool: AllowOfflineTxForUnknownId */
 	CI_UNLOCK_ON_EV_DISCONNECT, /* bool: UnlockConnectorOnEVSideDisconnect */
 	CI_CONNECTION_TIMEOUT,	/* ConnectionTimeOut / EVConnectionTimeOut */
+	CI_STOP_ALIGNED_MEASURANDS, /* StopTxnAlignedData */
+	CI_RESET_RETRIES,	/* ResetRetries */
 	CI_COUNT,
 };
 

@@ -35,6 +35,8 @@ ocpp_settings_defaults(struct ocpp_settings *st)
 	st->sampled_measurands = OCPP_MEAS_ALL;
 	st->aligned_measurands = OCPP_MEAS_ALL;
 	st->stop_measurands = OCPP_MEAS_ENERGY;
+	st->stop_aligned_measurands = 0;
+	st->reset_retries = 0;
 	st->tx_attempts = 3;
 	st->tx_retry_interval_s = 60;
 	st->default_id_tag = "gateway";
@@ -140,6 +142,9 @@ ocpp_settings_check(const struct ocpp_settings *st, char **cause)
 	RANGE(sampled_measurands, 0, OCPP_MEAS_ALL, "sampled measurands");
 	RANGE(aligned_measurands, 0, OCPP_MEAS_ALL, "aligned measurands");
 	RANGE(stop_measurands, 0, OCPP_MEAS_ALL, "stop measurands");
+	RANGE(stop_aligned_measurands, 0, OCPP_MEAS_ALL,
+	    "stop aligned measurands");
+	RANGE(reset_retries, 0, OCPP_RESET_RETRIES_MAX, "reset retries");
 	RANGE(tx_attempts, 1, 100, "transaction message attempts");
 	RANGE(tx_retry_interval_s, 1, 86400, "transaction retry interval");
 	RANGE(tx_unreachable_max_s, 0, 604800, "tx-unreachable-max-s");
@@ -832,6 +837,8 @@ ocpp_session_new(struct lws_context *ctx, const struct ocpp_settings *st,
 	s->cfg[CI_SAMPLED_MEASURANDS] = st->sampled_measurands;
 	s->cfg[CI_ALIGNED_MEASURANDS] = st->aligned_measurands;
 	s->cfg[CI_STOP_MEASURANDS] = st->stop_measurands;
+	s->cfg[CI_STOP_ALIGNED_MEASURANDS] = st->stop_aligned_measurands;
+	s->cfg[CI_RESET_RETRIES] = st->reset_retries;
 	s->cfg[CI_TX_ATTEMPTS] = st->tx_attempts;
 	s->cfg[CI_TX_RETRY] = st->tx_retry_interval_s;
 	s->cfg[CI_PING] = st->ping_interval_s;
@@ -874,6 +881,8 @@ ocpp_session_free(struct ocpp_session *s)
 		free(s->auth_header);
 	}
 	free(s->rx);
+	for (int k = 0; s->cs != NULL && k <= s->station->n_connectors; k++)
+		json_decref(s->cs[k].stop_aligned);
 	free(s->cs);
 	free(s);
 }
@@ -978,6 +987,12 @@ bool
 ocpp_session_online(const struct ocpp_session *s)
 {
 	return s->link == LINK_UP;
+}
+
+int
+ocpp_session_reset_retries(const struct ocpp_session *s)
+{
+	return s->cfg[CI_RESET_RETRIES];
 }
 
 bool

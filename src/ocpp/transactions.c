@@ -102,16 +102,14 @@ sampled(const struct ocpp_session *s, double v, const char *measurand,
  * With none selected, the energy register (a meterValue needs one
  * sampledValue). */
 static json_t *
-meter_value(const struct ocpp_session *s, int k, const char *context)
+meter_value_of(const struct ocpp_session *s, int k, const char *context,
+    int m)
 {
 	const struct ocpp_connector *c = &s->station->conn[k];
 	static const char *const ph_i[] = { "L1", "L2", "L3" };
 	static const char *const ph_v[] = { "L1-N", "L2-N", "L3-N" };
 	json_t *sv = json_array();
 	char when[40];
-	int m = s->cfg[strcmp(context, "Sample.Clock") == 0 ?
-	    CI_ALIGNED_MEASURANDS : strcmp(context, "Transaction.End") == 0 ?
-	    CI_STOP_MEASURANDS : CI_SAMPLED_MEASURANDS];
 	/* A single-phase connector reports on the phase it is wired to. */
 	int p0 = c->phases == 1 && c->wired_phase > 0 && c->wired_phase < 3 ?
 	    c->wired_phase : 0;
@@ -147,6 +145,38 @@ meter_value(const struct ocpp_session *s, int k, const char *context)
 	}
 	return json_pack("[{ssso}]", "timestamp", session_now_stamp(when, sizeof(when)),
 	    "sampledValue", sv);
+}
+
+static json_t *
+meter_value(const struct ocpp_session *s, int k, const char *context)
+{
+	return meter_value_of(s, k, context, s->cfg[strcmp(context,
+	    "Sample.Clock") == 0 ? CI_ALIGNED_MEASURANDS : strcmp(context,
+	    "Transaction.End") == 0 ? CI_STOP_MEASURANDS :
+	    CI_SAMPLED_MEASURANDS]);
+}
+
+/* At most this many clock-aligned values wait for a transaction's end. */
+#define STOP_ALIGNED_MAX 48
+
+/* StopTxnAlignedData: keeps a clock-aligned meterValue of connector k's
+ * running transaction for its end. */
+static void
+keep_stop_aligned(struct ocpp_session *s, int k)
+{
+	struct conn_state *cs = &s->cs[k];
+	int m = s->cfg[CI_STOP_ALIGNED_MEASURANDS];
+	json_t *mv;
+
+	if (m == 0 || !cs->tx_active)
+		return;
+	if (cs->stop_aligned == NULL)
+		cs->stop_aligned = json_array();
+	if (json_array_size(cs->stop_aligned) >= STOP_ALIGNED_MAX)
+		json_array_remove(cs->stop_aligned, 0);
+	mv = meter_value_of(s, k, "Sample.Clock", m);
+	json_array_append(cs->stop_aligned, json_array_get(mv, 0));
+	json_decref(mv);
 }
 
 /* The IdToken of connector k: the charger's, a pending remote start's or
@@ -360,13 +390,18 @@ end_meter_value(const struct ocpp_session *s, int k, const struct tx_end *e,
     const char *when)
 {
 	const char *energy = "Energy.Active.Import.Register";
-	json_t *mv, *sv, *x;
+	json_t *all, *mv, *sv, *x;
 	size_t i;
 
-	if (s->station->conn[k].stale || wall_now_ms() - e->when_ms > 5000)
-		return json_pack("[{sss[o]}]", "timestamp", when,
-		    "sampledValue", sampled(s, e->wh, energy, "Wh", NULL,
-		    "Transaction.End"));
+	/* The clock-aligned values kept (StopTxnAlignedData) first. */
+	all = s->cs[k].stop_aligned != NULL ?
+	    json_copy(s->cs[k].stop_aligned) : json_array();
+	if (s->station->conn[k].stale || wall_now_ms() - e->when_ms > 5000) {
+		json_array_append_new(all, json_pack("{sss[o]}", "timestamp",
+		    when, "sampledValue", sampled(s, e->wh, energy, "Wh", NULL,
+		    "Transaction.End")));
+		return all;
+	}
 	mv = meter_value(s, k, "Transaction.End");
 	json_object_set_new(json_array_get(mv, 0), "timestamp",
 	    json_string(when));
@@ -379,7 +414,9 @@ end_meter_value(const struct ocpp_session *s, int k, const struct tx_end *e,
 			json_array_set_new(sv, i, sampled(s, e->wh, energy,
 			    "Wh", NULL, "Transaction.End"));
 	}
-	return mv;
+	json_array_extend(all, mv);
+	json_decref(mv);
+	return all;
 }
 
 /* Forgets connector k's transaction once its end is queued. */
@@ -397,6 +434,8 @@ forget_tx(struct ocpp_session *s, int k)
 	cs->tx_id[0] = '\0';
 	cs->tx_token[0] = '\0';
 	cs->tx_wh = 0;
+	json_decref(cs->stop_aligned);
+	cs->stop_aligned = NULL;
 }
 
 /* 1.6: StopTransaction for connector k. */
@@ -845,11 +884,14 @@ session_aligned_tick(struct ocpp_session *s, int64_t wall_ms)
 		s->next_aligned_wall_ms = 0;
 		return;
 	}
-	if (s->next_aligned_wall_ms != 0 && wall_ms >= s->next_aligned_wall_ms &&
-	    s->boot == BOOT_ACCEPTED && s->link == LINK_UP)
-		for (int k = 0; k <= s->station->n_connectors; k++)
-			if (s->station->conn[k].meter_valid)
+	if (s->next_aligned_wall_ms != 0 && wall_ms >= s->next_aligned_wall_ms)
+		for (int k = 0; k <= s->station->n_connectors; k++) {
+			if (!s->station->conn[k].meter_valid)
+				continue;
+			if (s->boot == BOOT_ACCEPTED && s->link == LINK_UP)
 				session_push_meter_values(s, k, "Sample.Clock");
+			keep_stop_aligned(s, k);
+		}
 	if (s->next_aligned_wall_ms == 0 || wall_ms >= s->next_aligned_wall_ms ||
 	    s->next_aligned_wall_ms - wall_ms > iv)
 		s->next_aligned_wall_ms = aligned_after(wall_ms, iv);

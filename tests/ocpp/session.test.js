@@ -888,6 +888,92 @@ test('1.6: UnlockConnectorOnEVSideDisconnect read-write, persisted and acted on'
     });
 });
 
+test('1.6: ResetRetries, StopTxnAlignedData, StopTransactionOnEVSideDisconnect', async () => {
+    await withSession('1.6', {}, async (csms, st) => {
+        await booted(csms, st);
+        const keys = ['ResetRetries', 'StopTxnAlignedData',
+            'StopTransactionOnEVSideDisconnect'];
+        const get = async () => {
+            const g = await csms.call('CS001', 'GetConfiguration', { key: keys });
+            return keys.map((k) => {
+                const x = g.configurationKey.find((e) => e.key === k);
+                return [x.value, x.readonly];
+            });
+        };
+        assert.deepEqual(await get(), [['0', false], ['', false], ['true', false]]);
+        const change = async (key, value) => (await csms.call('CS001',
+            'ChangeConfiguration', { key, value })).status;
+        // The charger ends its own session on unplug: only true holds.
+        assert.equal(await change('StopTransactionOnEVSideDisconnect', 'false'), 'Rejected');
+        assert.equal(await change('StopTransactionOnEVSideDisconnect', 'true'), 'Accepted');
+        assert.equal(await change('ResetRetries', '11'), 'Rejected');
+        assert.equal(await change('ResetRetries', 'two'), 'Rejected');
+        assert.equal(await change('ResetRetries', '3'), 'Accepted');
+        assert.equal(await change('StopTxnAlignedData', 'Bogus'), 'Rejected');
+        assert.equal(await change('StopTxnAlignedData', 'Energy.Active.Import.Register'),
+            'Accepted');
+        await st.log.waitFor((e) => e.event === 'config_changed' &&
+            e.key === 'StopTxnAlignedData', 'persist');
+        assert.equal(await change('ClockAlignedDataInterval', '1'), 'Accepted');
+        // A transaction over at least two aligned boundaries.
+        st.send(meter(1, 500));
+        st.send({ cmd: 'status', connector: 1, status: 'Charging' });
+        await csms.log.waitFor((e) => e.event === 'response' &&
+            e.method === 'StartTransaction', 'start answered');
+        const clock = isCall('MeterValues', (p) => p.connectorId === 1 &&
+            p.transactionId !== undefined &&
+            p.meterValue[0].sampledValue[0].context === 'Sample.Clock');
+        await csms.log.waitFor(clock, 'aligned 1', 3000);
+        await csms.log.waitFor(clock, 'aligned 2', 3000);
+        st.send(meter(1, 1500));
+        st.send({ cmd: 'status', connector: 1, status: 'Finishing' });
+        const stop = await csms.log.waitFor(isCall('StopTransaction'), 'stop');
+        const td = stop.params.transactionData;
+        const aligned = td.filter((m) => m.sampledValue[0].context === 'Sample.Clock');
+        assert.ok(aligned.length >= 2, JSON.stringify(td));
+        // StopTxnAlignedData's measurands only, in time order, then the end.
+        for (const m of aligned) {
+            assert.deepEqual(m.sampledValue.map((x) => x.measurand),
+                ['Energy.Active.Import.Register']);
+        }
+        const times = aligned.map((m) => Date.parse(m.timestamp));
+        assert.deepEqual([...times].sort((a, b) => a - b), times);
+        assert.equal(td[td.length - 1].sampledValue[0].context, 'Transaction.End');
+        assert.equal(td.length, aligned.length + 1);
+        // ResetRetries reaches the restart, and the keys survive it.
+        assert.equal(await change('ClockAlignedDataInterval', '0'), 'Accepted');
+        const r = await csms.call('CS001', 'Reset', { type: 'Soft' });
+        assert.equal(r.status, 'Accepted');
+        const ev = await st.log.waitFor((e) => e.event === 'reset', 'reset');
+        assert.equal(ev.retries, 3);
+        await st.log.waitFor((e) => e.event === 'restarted', 'restarted');
+        await csms.log.waitFor((e) => isCall('BootNotification')(e) &&
+            csms.log.count(isCall('BootNotification')) === 2, 'boot again');
+        await st.log.waitFor((e) => e.event === 'link' && e.accepted &&
+            st.log.count((x) => x.event === 'link' && x.accepted) === 2, 'accepted again');
+        assert.deepEqual(await get(), [['3', false],
+            ['Energy.Active.Import.Register', false], ['true', false]]);
+    });
+});
+
+test('2.0.1: StopTxOnEVSideDisconnect false Rejected; TxEndedMeasurands persisted', async () => {
+    await withSession('2.0.1', {}, async (csms, st) => {
+        await booted(csms, st);
+        const s = await csms.call('CS001', 'SetVariables', { setVariableData: [
+            { component: { name: 'TxCtrlr' }, variable: { name: 'StopTxOnEVSideDisconnect' },
+                attributeValue: 'false' },
+            { component: { name: 'TxCtrlr' }, variable: { name: 'StopTxOnEVSideDisconnect' },
+                attributeValue: 'true' },
+            { component: { name: 'AlignedDataCtrlr' }, variable: { name: 'TxEndedMeasurands' },
+                attributeValue: 'Energy.Active.Import.Register,Power.Active.Import' },
+        ] });
+        assert.deepEqual(s.setVariableResult.map((x) => x.attributeStatus),
+            ['Rejected', 'Accepted', 'Accepted']);
+        await st.log.waitFor((e) => e.event === 'config_changed' &&
+            e.key === 'StopTxnAlignedData', 'persist');
+    });
+});
+
 test('1.6: UnlockConnector on a charging connector ends the transaction first', async () => {
     await withSession('1.6', {}, async (csms, st) => {
         await booted(csms, st);

@@ -257,7 +257,8 @@ static void
 cb_reset(void *ud, bool hard)
 {
 	(void)ud;
-	emit(json_pack("{sssb}", "event", "reset", "hard", hard));
+	emit(json_pack("{sssbsi}", "event", "reset", "hard", hard,
+	    "retries", ocpp_session_reset_retries(session)));
 	restart_due = true;
 }
 
@@ -323,11 +324,14 @@ cb_config_set(void *ud, const struct ocpp_ext_key *k, const char *value,
 	return OCPP_ACCEPTED;
 }
 
-/* A session key changed: the daemon would persist it. */
+/* A session key changed: kept for the next start, as the daemon does. */
 static void
 cb_config_changed(void *ud, const char *key, const char *value)
 {
 	(void)ud;
+	if (ocpp_settings_apply(&settings, key, value) != 0)
+		emit(json_pack("{ssss}", "event", "error", "what",
+		    "changed key not applicable"));
 	emit(json_pack("{sssss s}", "event", "config_changed", "key", key,
 	    "value", value));
 }
