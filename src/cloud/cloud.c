@@ -32,6 +32,13 @@ cloud_tx_open(const struct cloud *c, int k)
 }
 
 int
+cloud_reset_retries(const struct cloud *c)
+{
+	return c != NULL && c->s != NULL ? ocpp_session_reset_retries(c->s) :
+	    0;
+}
+
+int
 cloud_end_tx_removed(struct cloud *c, int k)
 {
 	if (c == NULL || c->s == NULL)

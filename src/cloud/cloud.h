@@ -46,6 +46,10 @@ bool cloud_transaction(const struct cloud *c, int k, char *buf, size_t len);
 
 /* True while connector k (1..n) has an open transaction. */
 bool cloud_tx_open(const struct cloud *c, int k);
+
+/* ResetRetries as the backend set it: how many more times a failed
+ * restart is tried (0 without a backend). */
+int cloud_reset_retries(const struct cloud *c);
 /* Ends connector k's open transaction: its charger left the site (queued
  * durably on return).  0, or -1 when there is none. */
 int cloud_end_tx_removed(struct cloud *c, int k);
