@@ -83,6 +83,9 @@ struct ocpp_connector {
 	double voltage_v[3];		/* per phase L1..L3; 0 = not measured */
 	double current_a[3];
 	int phases;			/* 1 or 3 */
+	int connector_type;		/* 1y145: 4 Type 1, 5 Type 2; else
+					 * unknown */
+	double max_power_w;		/* the charger's maximum; 0 unknown */
 	int wired_phase;		/* 1 phase: the one it is on, 0 = L1 */
 	bool meter_valid;		/* false: the readings are stale / absent */
 	char id_token[OCPP_ID_TOKEN_MAX + 1]; /* IdToken that started it; "" */
@@ -136,6 +139,7 @@ struct ocpp_settings {
 	/* StopTxnAlignedData: the clock-aligned measurands kept during a
 	 * transaction and sent with its end; 0 = none. */
 	int stop_aligned_measurands;
+	int start_measurands;		/* 2.0.1 TxStartedMeasurands */
 	int reset_retries;		/* ResetRetries: the restart after a
 					 * backend Reset is tried again this
 					 * many times when it fails */
@@ -179,7 +183,8 @@ void ocpp_settings_defaults(struct ocpp_settings *st);
 int ocpp_settings_check(const struct ocpp_settings *st, char **cause);
 
 /* Applies a session-owned key the daemon persisted after config_changed()
- * (1.6 name, e.g. "HeartbeatInterval") to settings before the session is
+ * (1.6 name, e.g. "HeartbeatInterval", or for a 2.0.1 variable without one
+ * "Component/Variable") to settings before the session is
  * created.  Returns 0, or -1 when the key is not the session's or the value
  * is out of its range (then st is unchanged). */
 int ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
@@ -266,7 +271,8 @@ struct ocpp_callbacks {
 	/* set: validates and persists; *cause (caller frees) on Rejected. */
 	enum ocpp_result (*config_set)(void *ud, const struct ocpp_ext_key *k,
 	    const char *value, char **cause);
-	/* Session-owned keys changed by the backend (to persist). */
+	/* Session-owned keys changed by the backend (to persist): the 1.6
+	 * name, or "Component/Variable" for a 2.0.1 variable without one. */
 	void (*config_changed)(void *ud, const char *key16, const char *value);
 	/* Charging-profile actions and any other action the session does not
 	 * handle itself: returns a response payload (JSON text, caller of the
@@ -313,7 +319,7 @@ void ocpp_session_disconnect(struct ocpp_session *s);
 
 bool ocpp_session_online(const struct ocpp_session *s);
 
-/* ResetRetries (1.6; 2.0.1 has no such variable): how many times the
+/* ResetRetries (1.6 key; 2.0.1 OCPPCommCtrlr): how many times the
  * daemon tries its restart again when one after reset() fails. */
 int ocpp_session_reset_retries(const struct ocpp_session *s);
 bool ocpp_session_accepted(const struct ocpp_session *s);

@@ -106,6 +106,12 @@ enum ocpp_key_type {
 	OCPP_KEY_STR,
 	OCPP_KEY_MEASURANDS,		/* a list of measurands, held as OCPP_MEAS_ bits */
 	OCPP_KEY_PHASE_ROTATION,	/* ConnectorPhaseRotation, in the settings */
+	/* Text with the 2.0.1 dataType of the same name. */
+	OCPP_KEY_MEMBERLIST,
+	OCPP_KEY_SEQUENCELIST,
+	OCPP_KEY_OPTIONLIST,
+	OCPP_KEY_DATETIME,
+	OCPP_KEY_DECIMAL,
 };
 
 /* Indexes of the session-owned integer settings. */
@@ -133,6 +139,7 @@ enum ocpp_key_int {
 	CI_CONNECTION_TIMEOUT,	/* ConnectionTimeOut / EVConnectionTimeOut */
 	CI_STOP_ALIGNED_MEASURANDS, /* StopTxnAlignedData */
 	CI_RESET_RETRIES,	/* ResetRetries */
+	CI_START_MEASURANDS,	/* 2.0.1 SampledDataCtrlr TxStartedMeasurands */
 	CI_COUNT,
 };
 
@@ -315,6 +322,7 @@ struct ocpp_key_entry {
 	int min, max;
 	int index;			/* enum ocpp_key_int, or -1 for a constant */
 	const char *constant;		/* value when index < 0 */
+	const char *values;		/* 2.0.1 valuesList of a list type */
 };
 /* Session-owned keys; ends with key16 == NULL && component == NULL. */
 extern const struct ocpp_key_entry ocpp_key_table[];

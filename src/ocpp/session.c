@@ -36,6 +36,7 @@ ocpp_settings_defaults(struct ocpp_settings *st)
 	st->aligned_measurands = OCPP_MEAS_ALL;
 	st->stop_measurands = OCPP_MEAS_ENERGY;
 	st->stop_aligned_measurands = 0;
+	st->start_measurands = OCPP_MEAS_ALL;
 	st->reset_retries = 0;
 	st->tx_attempts = 3;
 	st->tx_retry_interval_s = 60;
@@ -144,6 +145,7 @@ ocpp_settings_check(const struct ocpp_settings *st, char **cause)
 	RANGE(stop_measurands, 0, OCPP_MEAS_ALL, "stop measurands");
 	RANGE(stop_aligned_measurands, 0, OCPP_MEAS_ALL,
 	    "stop aligned measurands");
+	RANGE(start_measurands, 0, OCPP_MEAS_ALL, "start measurands");
 	RANGE(reset_retries, 0, OCPP_RESET_RETRIES_MAX, "reset retries");
 	RANGE(tx_attempts, 1, 100, "transaction message attempts");
 	RANGE(tx_retry_interval_s, 1, 86400, "transaction retry interval");
@@ -839,6 +841,7 @@ ocpp_session_new(struct lws_context *ctx, const struct ocpp_settings *st,
 	s->cfg[CI_STOP_MEASURANDS] = st->stop_measurands;
 	s->cfg[CI_STOP_ALIGNED_MEASURANDS] = st->stop_aligned_measurands;
 	s->cfg[CI_RESET_RETRIES] = st->reset_retries;
+	s->cfg[CI_START_MEASURANDS] = st->start_measurands;
 	s->cfg[CI_TX_ATTEMPTS] = st->tx_attempts;
 	s->cfg[CI_TX_RETRY] = st->tx_retry_interval_s;
 	s->cfg[CI_PING] = st->ping_interval_s;

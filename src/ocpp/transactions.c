@@ -97,10 +97,8 @@ sampled(const struct ocpp_session *s, double v, const char *measurand,
 }
 
 /* meterValue array (one element) for connector k with the measurands
- * of the context's list: MeterValuesAlignedData for Sample.Clock,
- * StopTxnSampledData for Transaction.End, else MeterValuesSampledData.
- * With none selected, the energy register (a meterValue needs one
- * sampledValue). */
+ * m (OCPP_MEAS_* bits).  With none selected, the energy register (a
+ * meterValue needs one sampledValue). */
 static json_t *
 meter_value_of(const struct ocpp_session *s, int k, const char *context,
     int m)
@@ -147,12 +145,17 @@ meter_value_of(const struct ocpp_session *s, int k, const char *context,
 	    "sampledValue", sv);
 }
 
+/* meter_value_of() with the measurands of the context's list:
+ * MeterValuesAlignedData for Sample.Clock, StopTxnSampledData for
+ * Transaction.End, TxStartedMeasurands for Transaction.Begin, else
+ * MeterValuesSampledData. */
 static json_t *
 meter_value(const struct ocpp_session *s, int k, const char *context)
 {
 	return meter_value_of(s, k, context, s->cfg[strcmp(context,
 	    "Sample.Clock") == 0 ? CI_ALIGNED_MEASURANDS : strcmp(context,
-	    "Transaction.End") == 0 ? CI_STOP_MEASURANDS :
+	    "Transaction.End") == 0 ? CI_STOP_MEASURANDS : strcmp(context,
+	    "Transaction.Begin") == 0 ? CI_START_MEASURANDS :
 	    CI_SAMPLED_MEASURANDS]);
 }
 
@@ -599,9 +602,10 @@ end_by_charger(struct ocpp_session *s, int k, bool other_session)
 		e.trigger = "StopAuthorized";
 	}
 	session_end_tx(s, k, &e);
-	/* 1.6 UnlockConnectorOnEVSideDisconnect: the cable left the EV, so
-	 * the socket lets it go too (2.0.1 has no such variable). */
-	if (strcmp(e.reason16, "EVDisconnected") == 0 && session_v16(s) &&
+	/* 1.6 UnlockConnectorOnEVSideDisconnect, 2.0.1 OCPPCommCtrlr
+	 * UnlockOnEVSideDisconnect: the cable left the EV, so the socket
+	 * lets it go too. */
+	if (strcmp(e.reason16, "EVDisconnected") == 0 &&
 	    s->cfg[CI_UNLOCK_ON_EV_DISCONNECT] && s->cb->unlock != NULL &&
 	    s->cb->unlock(s->ud, k) != OCPP_ACCEPTED)
 		log_warnx("connector %d: unlock after the EV's cable was "

@@ -974,6 +974,142 @@ test('2.0.1: StopTxOnEVSideDisconnect false Rejected; TxEndedMeasurands persiste
     });
 });
 
+// The variables the 2.0.1 device-model appendix (part 2, appendix 3)
+// marks required for the functional blocks the gateway implements:
+// [component, variable, instance, mutability, dataType].
+const REQUIRED_201 = [
+    ['DeviceDataCtrlr', 'ItemsPerMessage', 'GetReport', 'ReadOnly', 'integer'],
+    ['DeviceDataCtrlr', 'ItemsPerMessage', 'GetVariables', 'ReadOnly', 'integer'],
+    ['DeviceDataCtrlr', 'ItemsPerMessage', 'SetVariables', 'ReadOnly', 'integer'],
+    ['DeviceDataCtrlr', 'BytesPerMessage', 'GetReport', 'ReadOnly', 'integer'],
+    ['DeviceDataCtrlr', 'BytesPerMessage', 'GetVariables', 'ReadOnly', 'integer'],
+    ['DeviceDataCtrlr', 'BytesPerMessage', 'SetVariables', 'ReadOnly', 'integer'],
+    ['OCPPCommCtrlr', 'FileTransferProtocols', null, 'ReadOnly', 'MemberList'],
+    ['OCPPCommCtrlr', 'MessageTimeout', 'Default', 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'MessageAttempts', 'TransactionEvent', 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'MessageAttemptInterval', 'TransactionEvent', 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'NetworkConfigurationPriority', null, 'ReadWrite', 'SequenceList'],
+    ['OCPPCommCtrlr', 'NetworkProfileConnectionAttempts', null, 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'OfflineThreshold', null, 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'ResetRetries', null, 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'RetryBackOffRandomRange', null, 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'RetryBackOffRepeatTimes', null, 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'RetryBackOffWaitMinimum', null, 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'UnlockOnEVSideDisconnect', null, 'ReadWrite', 'boolean'],
+    ['OCPPCommCtrlr', 'WebSocketPingInterval', null, 'ReadWrite', 'integer'],
+    ['SecurityCtrlr', 'SecurityProfile', null, 'ReadOnly', 'integer'],
+    ['SecurityCtrlr', 'Identity', null, 'ReadOnly', 'string'],
+    ['ClockCtrlr', 'DateTime', null, 'ReadOnly', 'dateTime'],
+    ['AuthCtrlr', 'AuthorizeRemoteStart', null, 'ReadWrite', 'boolean'],
+    ['AuthCtrlr', 'LocalAuthorizeOffline', null, 'ReadWrite', 'boolean'],
+    ['AuthCtrlr', 'LocalPreAuthorize', null, 'ReadWrite', 'boolean'],
+    ['LocalAuthListCtrlr', 'Entries', null, 'ReadOnly', 'integer'],
+    ['LocalAuthListCtrlr', 'ItemsPerMessage', null, 'ReadOnly', 'integer'],
+    ['LocalAuthListCtrlr', 'BytesPerMessage', null, 'ReadOnly', 'integer'],
+    ['TxCtrlr', 'EVConnectionTimeOut', null, 'ReadWrite', 'integer'],
+    ['TxCtrlr', 'StopTxOnEVSideDisconnect', null, 'ReadWrite', 'boolean'],
+    ['TxCtrlr', 'StopTxOnInvalidId', null, 'ReadWrite', 'boolean'],
+    ['TxCtrlr', 'TxStartPoint', null, 'ReadWrite', 'MemberList'],
+    ['TxCtrlr', 'TxStopPoint', null, 'ReadWrite', 'MemberList'],
+    ['SampledDataCtrlr', 'TxEndedMeasurands', null, 'ReadWrite', 'MemberList'],
+    ['SampledDataCtrlr', 'TxEndedInterval', null, 'ReadWrite', 'integer'],
+    ['SampledDataCtrlr', 'TxStartedMeasurands', null, 'ReadWrite', 'MemberList'],
+    ['SampledDataCtrlr', 'TxUpdatedMeasurands', null, 'ReadWrite', 'MemberList'],
+    ['SampledDataCtrlr', 'TxUpdatedInterval', null, 'ReadWrite', 'integer'],
+    ['AlignedDataCtrlr', 'Interval', null, 'ReadWrite', 'integer'],
+    ['AlignedDataCtrlr', 'Measurands', null, 'ReadWrite', 'MemberList'],
+    ['AlignedDataCtrlr', 'TxEndedInterval', null, 'ReadOnly', 'integer'],
+    ['AlignedDataCtrlr', 'TxEndedMeasurands', null, 'ReadWrite', 'MemberList'],
+    ['SmartChargingCtrlr', 'Entries', 'ChargingProfiles', 'ReadOnly', 'integer'],
+    ['SmartChargingCtrlr', 'LimitChangeSignificance', null, 'ReadWrite', 'decimal'],
+    ['SmartChargingCtrlr', 'PeriodsPerSchedule', null, 'ReadOnly', 'integer'],
+    ['SmartChargingCtrlr', 'ProfileStackLevel', null, 'ReadOnly', 'integer'],
+    ['SmartChargingCtrlr', 'RateUnit', null, 'ReadOnly', 'MemberList'],
+];
+
+test('2.0.1: the device model has every required variable; SetVariables persisted', async () => {
+    await withSession('2.0.1', {}, async (csms, st) => {
+        await booted(csms, st);
+        await csms.call('CS001', 'GetBaseReport', { requestId: 7, reportBase: 'FullInventory' });
+        const full = (await csms.log.waitFor(isCall('NotifyReport', (p) =>
+            p.requestId === 7), 'full inventory')).params.reportData;
+        const find = (c, v, i, evse) => full.find((d) => d.component.name === c &&
+            d.variable.name === v && (d.variable.instance || null) === i &&
+            (d.component.evse ? d.component.evse.id : 0) === (evse || 0));
+        for (const [c, v, i, mut, type] of REQUIRED_201) {
+            const d = find(c, v, i);
+            assert.ok(d, `${c}/${v}(${i}) missing`);
+            assert.equal(d.variableAttribute[0].mutability, mut, `${c}/${v} mutability`);
+            assert.equal(d.variableCharacteristics.dataType, type, `${c}/${v} dataType`);
+            if (/List$/.test(type)) {
+                assert.ok(d.variableCharacteristics.valuesList, `${c}/${v} valuesList`);
+            }
+        }
+        // The station, each EVSE (with its maximum power) and connector.
+        for (const k of [1, 2]) {
+            for (const v of ['AvailabilityState', 'Available', 'Power', 'SupplyPhases']) {
+                assert.ok(find('EVSE', v, null, k), `EVSE ${k} ${v}`);
+            }
+            const conn = full.find((d) => d.component.name === 'Connector' &&
+                d.component.evse.id === k && d.variable.name === 'ConnectorType');
+            assert.equal(conn.variableAttribute[0].value, 'sType2');
+            assert.equal(find('EVSE', 'Power', null, k).variableCharacteristics.maxLimit, 22080);
+        }
+        assert.equal(find('SmartChargingCtrlr', 'RateUnit', null).variableAttribute[0].value, 'A,W');
+        assert.ok(!Number.isNaN(Date.parse(find('ClockCtrlr', 'DateTime', null)
+            .variableAttribute[0].value)));
+        // The configuration inventory: exactly the writable ones.
+        await csms.call('CS001', 'GetBaseReport',
+            { requestId: 8, reportBase: 'ConfigurationInventory' });
+        const conf = (await csms.log.waitFor(isCall('NotifyReport', (p) =>
+            p.requestId === 8), 'configuration inventory')).params.reportData;
+        assert.equal(conf.length, full.filter((d) =>
+            d.variableAttribute[0].mutability === 'ReadWrite').length);
+        // Every required variable answers GetVariables.
+        const g = await csms.call('CS001', 'GetVariables', { getVariableData:
+            REQUIRED_201.map(([c, v, i]) => ({ component: { name: c },
+                variable: i ? { name: v, instance: i } : { name: v } })) });
+        assert.deepEqual(g.getVariableResult.filter((r) => r.attributeStatus !==
+            'Accepted'), []);
+        // Fixed behaviour: its own value Accepted, another Rejected.
+        const set = async (c, v, value) => (await csms.call('CS001', 'SetVariables',
+            { setVariableData: [{ component: { name: c }, variable: { name: v },
+                attributeValue: value }] })).setVariableResult[0].attributeStatus;
+        assert.equal(await set('OCPPCommCtrlr', 'OfflineThreshold', '60'), 'Rejected');
+        assert.equal(await set('OCPPCommCtrlr', 'OfflineThreshold', '0'), 'Accepted');
+        assert.equal(await set('TxCtrlr', 'TxStartPoint', 'EVConnected'), 'Rejected');
+        assert.equal(await set('AuthCtrlr', 'AuthorizeRemoteStart', 'true'), 'Rejected');
+        assert.equal(await set('SmartChargingCtrlr', 'LimitChangeSignificance', '0.0'),
+            'Accepted');
+        assert.equal(await set('AlignedDataCtrlr', 'TxEndedInterval', '60'), 'Rejected');
+        // Persisted across a restart, for variables with and without a
+        // 1.6 key.
+        assert.equal(await set('SampledDataCtrlr', 'TxStartedMeasurands',
+            'Energy.Active.Import.Register'), 'Accepted');
+        assert.equal(await set('OCPPCommCtrlr', 'ResetRetries', '2'), 'Accepted');
+        assert.equal(await set('OCPPCommCtrlr', 'UnlockOnEVSideDisconnect', 'false'),
+            'Accepted');
+        st.send({ cmd: 'restart' });
+        await st.log.waitFor((e) => e.event === 'restarted', 'restarted');
+        await st.log.waitFor((e) => e.event === 'link' && e.accepted &&
+            st.log.count((x) => x.event === 'link' && x.accepted) === 2, 'accepted again');
+        const after = await csms.call('CS001', 'GetVariables', { getVariableData: [
+            { component: { name: 'SampledDataCtrlr' }, variable: { name: 'TxStartedMeasurands' } },
+            { component: { name: 'OCPPCommCtrlr' }, variable: { name: 'ResetRetries' } },
+            { component: { name: 'OCPPCommCtrlr' }, variable: { name: 'UnlockOnEVSideDisconnect' } },
+        ] });
+        assert.deepEqual(after.getVariableResult.map((r) => r.attributeValue),
+            ['Energy.Active.Import.Register', '2', 'false']);
+        // TxStartedMeasurands is what the Started event carries.
+        st.send(meter(1, 700));
+        st.send({ cmd: 'status', connector: 1, status: 'Charging' });
+        const started = await csms.log.waitFor(isCall('TransactionEvent', (p) =>
+            p.eventType === 'Started'), 'Started');
+        assert.deepEqual(started.params.meterValue[0].sampledValue.map((x) =>
+            [x.measurand, x.context]), [['Energy.Active.Import.Register', 'Transaction.Begin']]);
+    });
+});
+
 test('1.6: UnlockConnector on a charging connector ends the transaction first', async () => {
     await withSession('1.6', {}, async (csms, st) => {
         await booted(csms, st);

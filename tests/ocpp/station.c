@@ -703,6 +703,8 @@ main(int argc, char **argv)
 	for (int k = 0; k <= station.n_connectors; k++) {
 		station.conn[k].phases = 3;
 		station.conn[k].status = OCPP_ST_AVAILABLE;
+		station.conn[k].connector_type = 5;	/* Type 2 */
+		station.conn[k].max_power_w = 22080;
 	}
 	/* Settings first (key sizes, password): a bad key must be refused
 	 * before the TLS library sees it. */
