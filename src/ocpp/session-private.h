@@ -252,6 +252,10 @@ struct tx_end {
 
 /* session.c: helpers of the other session files */
 bool session_v16(const struct ocpp_session *s);
+/* SecurityEventNotification of type with techInfo (NULL: none), through
+ * the session's queue of CALLs (not durable). */
+void session_security_event(struct ocpp_session *s, const char *type,
+    const char *tech_info);
 /* Current wall time as RFC 3339 into buf (>= 32 bytes). */
 const char *session_now_stamp(char *buf, size_t len);
 void session_reply(struct ocpp_session *s, const char *id, json_t *payload);

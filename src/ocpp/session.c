@@ -264,6 +264,23 @@ session_push_call(struct ocpp_session *s, const char *action, json_t *payload)
 	s->calls_tail = c;
 }
 
+void
+session_security_event(struct ocpp_session *s, const char *type,
+    const char *tech_info)
+{
+	char when[40];
+	json_t *p = json_pack("{ssss}", "type", type, "timestamp",
+	    session_now_stamp(when, sizeof(when)));
+
+	if (p != NULL && tech_info != NULL) {
+		char info[256];		/* techInfo: at most 255 characters */
+
+		utf8_copy(info, sizeof(info), tech_info);
+		json_object_set_new(p, "techInfo", json_string(info));
+	}
+	session_push_call(s, "SecurityEventNotification", p);
+}
+
 /* True when a CALL for action is already waiting. */
 static bool
 call_waiting(const struct ocpp_session *s, const char *action)
