@@ -165,8 +165,16 @@ const struct ocpp_key_entry ocpp_key_table[] = {
 	/* The aligned values of the Ended event are those of Interval. */
 	RUNTIME(NULL, "AlignedDataCtrlr", "TxEndedInterval", OCPP_KEY_INT),
 	RUNTIME(NULL, "ClockCtrlr", "DateTime", OCPP_KEY_DATETIME),
+	{ NULL, "ClockCtrlr", "TimeSource", NULL, OCPP_KEY_SEQUENCELIST, false,
+	  0, 0, CI_TIME_SOURCE, NULL, "NTP,Heartbeat" },
 	{ NULL, NULL, NULL, NULL, OCPP_KEY_INT, true, 0, 0, -1, NULL, NULL },
 };
+
+/* ClockCtrlr TimeSource values, by enum ocpp_time_source: the system
+ * clock (NTP) first and the CSMS's time (Heartbeat) when it is not
+ * synchronised, the CSMS's only, the system's only. */
+static const char *const time_sources[] = { "NTP,Heartbeat", "Heartbeat",
+	"NTP" };
 
 /* Measurand names, by bit (OCPP_MEAS_*). */
 static const char *const measurands[] = {
@@ -225,6 +233,10 @@ ocpp_key_value(const struct ocpp_session *s, const struct ocpp_key_entry *e,
 		measurands_text(s->cfg[e->index], buf, len);
 		return;
 	}
+	if (e->index == CI_TIME_SOURCE) {
+		snprintf(buf, len, "%s", time_sources[s->cfg[e->index]]);
+		return;
+	}
 	if (e->index >= 0 && e->type == OCPP_KEY_BOOL) {
 		snprintf(buf, len, "%s", s->cfg[e->index] ? "true" : "false");
 		return;
@@ -256,7 +268,7 @@ ocpp_key_value(const struct ocpp_session *s, const struct ocpp_key_entry *e,
 	else if (strcmp(e->variable, "TxEndedInterval") == 0)
 		snprintf(buf, len, "%d", s->cfg[CI_ALIGNED_INTERVAL]);
 	else if (strcmp(e->variable, "DateTime") == 0 && len >= 32)
-		session_now_stamp(buf, len);
+		session_now_stamp(s, buf, len);
 	else
 		buf[0] = '\0';
 }
@@ -272,6 +284,14 @@ entry_value(const struct ocpp_key_entry *e, const char *value, long *v)
 		return -1;
 	if (e->type == OCPP_KEY_MEASURANDS)
 		return measurands_parse(value, v);
+	if (e->index == CI_TIME_SOURCE) {
+		for (size_t i = 0; i < ARRAY_SIZE(time_sources); i++)
+			if (strcmp(value, time_sources[i]) == 0) {
+				*v = (long)i;
+				return 0;
+			}
+		return -1;
+	}
 	if (e->type == OCPP_KEY_BOOL) {
 		if (strcasecmp(value, "true") != 0 &&
 		    strcasecmp(value, "false") != 0)
@@ -392,6 +412,8 @@ ocpp_key_set(struct ocpp_session *s, const struct ocpp_key_entry *e,
 		s->next_meter_ms = s->now_ms + v * 1000;
 	if (e->index == CI_ALIGNED_INTERVAL)
 		s->next_aligned_wall_ms = 0;	/* the next boundary of v */
+	if (e->index == CI_TIME_SOURCE)
+		session_clock_source_changed(s);
 	changed(s, e, value);
 	/* The ping policy is taken at connect time. */
 	return e->index == CI_PING ? OCPP_REBOOT_REQUIRED : OCPP_ACCEPTED;
@@ -916,7 +938,7 @@ ocpp_notify_report(struct ocpp_session *s, int request_id,
 				}
 				json_array_append_new(data, it);
 			}
-	format_rfc3339(wall_now_ms(), when, sizeof(when));
+	format_rfc3339(session_wall_ms(s), when, sizeof(when));
 	return json_pack("{sisssbsiso}", "requestId", request_id,
 	    "generatedAt", when, "tbc", false, "seqNo", 0, "reportData", data);
 }
@@ -963,6 +985,7 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
 		break;
 	case CI_RESET_RETRIES: field = &st->reset_retries; break;
 	case CI_START_MEASURANDS: field = &st->start_measurands; break;
+	case CI_TIME_SOURCE: field = &st->time_source; break;
 	case CI_STOP_ON_INVALID: field = &st->stop_tx_on_invalid_id; break;
 	case CI_LOCAL_PRE_AUTH: field = &st->local_pre_authorize; break;
 	case CI_LOCAL_AUTH_OFFLINE: field = &st->local_authorize_offline; break;

@@ -6,7 +6,7 @@ libocpp_la_SOURCES = \
 	src/ocpp/ocpp.h src/ocpp/ocpp-private.h src/ocpp/session-private.h \
 	src/ocpp/rpc.c src/ocpp/spec.c src/ocpp/schemas.c src/ocpp/keys.c \
 	src/ocpp/session.c src/ocpp/transactions.c src/ocpp/calls.c \
-	src/ocpp/transport.c src/ocpp/auth.c
+	src/ocpp/transport.c src/ocpp/auth.c src/ocpp/clock.c
 libocpp_la_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 OCPP_LIBS = libocpp.la libcommon.la $(LWS_LIBS) $(JANSSON_LIBS) \
 	$(OPENSSL_LIBS) $(LIBS)

@@ -110,6 +110,11 @@ struct ocpp_station {
 /* ---- Settings (from the configuration file) ---- */
 #define OCPP_PHASE_ROTATION_MAX 500	/* a 1.6 configuration value */
 #define OCPP_RESET_RETRIES_MAX 10	/* ResetRetries: 0..10 */
+enum ocpp_time_source {
+	OCPP_TIME_AUTO = 0,		/* TimeSource "NTP,Heartbeat" */
+	OCPP_TIME_CSMS,			/* "Heartbeat" */
+	OCPP_TIME_SYSTEM,		/* "NTP" */
+};
 struct ocpp_settings {
 	enum ocpp_version version;
 	const char *url;		/* ws://host:port/path or wss://… */
@@ -140,6 +145,12 @@ struct ocpp_settings {
 	 * transaction and sent with its end; 0 = none. */
 	int stop_aligned_measurands;
 	int start_measurands;		/* 2.0.1 TxStartedMeasurands */
+	/* Where wall time comes from (2.0.1 ClockCtrlr TimeSource):
+	 * OCPP_TIME_AUTO the system clock while the kernel says it is
+	 * synchronised, else the CSMS's currentTime (BootNotification /
+	 * Heartbeat answers) as an offset; OCPP_TIME_CSMS always the
+	 * CSMS's; OCPP_TIME_SYSTEM never.  The system clock is never set. */
+	int time_source;
 	int reset_retries;		/* ResetRetries: the restart after a
 					 * backend Reset is tried again this
 					 * many times when it fails */
@@ -281,6 +292,11 @@ struct ocpp_callbacks {
 	    const char *payload_json, enum ocpp_rpc_error *error);
 	/* Link and registration state changes (for logs / balancer). */
 	void (*link_state)(void *ud, bool online, bool accepted);
+	/* The session's wall time (ocpp_session_wall_ms) moved by more than
+	 * a second against the monotonic clock: the CSMS's time was applied
+	 * or the system clock was stepped.  What follows wall time (charging
+	 * profiles) is due again. */
+	void (*clock_changed)(void *ud);
 };
 
 /* ---- Session ---- */
@@ -318,6 +334,13 @@ void ocpp_session_service(struct ocpp_session *s, int64_t now_ms);
 void ocpp_session_disconnect(struct ocpp_session *s);
 
 bool ocpp_session_online(const struct ocpp_session *s);
+
+/* The session's wall time, epoch ms: the system clock plus the offset
+ * taken from the CSMS's currentTime (time_source), the time of every
+ * timestamp sent and of charging profiles. */
+int64_t ocpp_session_wall_ms(const struct ocpp_session *s);
+/* That offset, ms (0 when the system clock is used as it is). */
+int64_t ocpp_session_clock_offset_ms(const struct ocpp_session *s);
 
 /* ResetRetries (1.6 key; 2.0.1 OCPPCommCtrlr): how many times the
  * daemon tries its restart again when one after reset() fails. */

@@ -140,6 +140,7 @@ enum ocpp_key_int {
 	CI_STOP_ALIGNED_MEASURANDS, /* StopTxnAlignedData */
 	CI_RESET_RETRIES,	/* ResetRetries */
 	CI_START_MEASURANDS,	/* 2.0.1 SampledDataCtrlr TxStartedMeasurands */
+	CI_TIME_SOURCE,		/* enum ocpp_time_source (ClockCtrlr TimeSource) */
 	CI_COUNT,
 };
 
@@ -204,6 +205,12 @@ struct ocpp_session {
 	struct conn_state *cs;	/* n_connectors + 1 */
 
 	int cfg[CI_COUNT];
+	/* The clock (clock.c): the CSMS's time minus the system's, applied
+	 * to wall time; the system clock's distance to the monotonic one
+	 * when last looked at (a change is a step). */
+	int64_t clock_offset_ms;
+	int64_t clock_skew_ms;
+	bool clock_skew_known;
 	struct auth_table auth_list;
 	int auth_list_version;
 	struct auth_table auth_cache;
@@ -250,14 +257,26 @@ struct tx_end {
 	double wh;
 };
 
+/* clock.c: the session's wall time */
+/* Epoch ms: the system clock plus the CSMS's offset. */
+int64_t session_wall_ms(const struct ocpp_session *s);
+/* Current wall time as RFC 3339 into buf (>= 32 bytes). */
+const char *session_now_stamp(const struct ocpp_session *s, char *buf,
+    size_t len);
+/* The currentTime of a BootNotification / Heartbeat answer: applied as
+ * the offset when the time source says so. */
+void session_clock_csms(struct ocpp_session *s, const char *current_time);
+/* TimeSource changed: back to the system clock when it says so. */
+void session_clock_source_changed(struct ocpp_session *s);
+/* Looks for a step of the system clock (each service call). */
+void session_clock_watch(struct ocpp_session *s);
+
 /* session.c: helpers of the other session files */
 bool session_v16(const struct ocpp_session *s);
 /* SecurityEventNotification of type with techInfo (NULL: none), through
  * the session's queue of CALLs (not durable). */
 void session_security_event(struct ocpp_session *s, const char *type,
     const char *tech_info);
-/* Current wall time as RFC 3339 into buf (>= 32 bytes). */
-const char *session_now_stamp(char *buf, size_t len);
 void session_reply(struct ocpp_session *s, const char *id, json_t *payload);
 void session_reply_error(struct ocpp_session *s, const char *id,
     enum ocpp_rpc_error e, const char *desc);

@@ -146,6 +146,7 @@ ocpp_settings_check(const struct ocpp_settings *st, char **cause)
 	RANGE(stop_aligned_measurands, 0, OCPP_MEAS_ALL,
 	    "stop aligned measurands");
 	RANGE(start_measurands, 0, OCPP_MEAS_ALL, "start measurands");
+	RANGE(time_source, OCPP_TIME_AUTO, OCPP_TIME_SYSTEM, "time source");
 	RANGE(reset_retries, 0, OCPP_RESET_RETRIES_MAX, "reset retries");
 	RANGE(tx_attempts, 1, 100, "transaction message attempts");
 	RANGE(tx_retry_interval_s, 1, 86400, "transaction retry interval");
@@ -165,13 +166,6 @@ bool
 session_v16(const struct ocpp_session *s)
 {
 	return s->st.version == OCPP_V16;
-}
-
-/* Current wall time as RFC 3339 into buf (>= 32 bytes). */
-const char *
-session_now_stamp(char *buf, size_t len)
-{
-	return format_rfc3339(wall_now_ms(), buf, len);
 }
 
 /* Sends text, counting and logging nothing secret (payloads only); text
@@ -270,7 +264,7 @@ session_security_event(struct ocpp_session *s, const char *type,
 {
 	char when[40];
 	json_t *p = json_pack("{ssss}", "type", type, "timestamp",
-	    session_now_stamp(when, sizeof(when)));
+	    session_now_stamp(s, when, sizeof(when)));
 
 	if (p != NULL && tech_info != NULL) {
 		char info[256];		/* techInfo: at most 255 characters */
@@ -636,6 +630,10 @@ on_result(struct ocpp_session *s, struct ocpp_frame *f)
 		return;
 	}
 	s->call.active = false;
+	if (strcmp(s->call.action, "BootNotification") == 0 ||
+	    strcmp(s->call.action, "Heartbeat") == 0)
+		session_clock_csms(s, json_string_value(json_object_get(
+		    f->payload, "currentTime")));
 	if (strcmp(s->call.action, "BootNotification") == 0) {
 		on_boot_result(s, f->payload);
 		return;
@@ -859,6 +857,7 @@ ocpp_session_new(struct lws_context *ctx, const struct ocpp_settings *st,
 	s->cfg[CI_STOP_ALIGNED_MEASURANDS] = st->stop_aligned_measurands;
 	s->cfg[CI_RESET_RETRIES] = st->reset_retries;
 	s->cfg[CI_START_MEASURANDS] = st->start_measurands;
+	s->cfg[CI_TIME_SOURCE] = st->time_source;
 	s->cfg[CI_TX_ATTEMPTS] = st->tx_attempts;
 	s->cfg[CI_TX_RETRY] = st->tx_retry_interval_s;
 	s->cfg[CI_PING] = st->ping_interval_s;
@@ -982,7 +981,8 @@ ocpp_session_service(struct ocpp_session *s, int64_t now_ms)
 			session_meter_tick(s);
 		s->next_meter_ms = now_ms + s->cfg[CI_METER_INTERVAL] * 1000LL;
 	}
-	session_aligned_tick(s, wall_now_ms());
+	session_clock_watch(s);
+	session_aligned_tick(s, session_wall_ms(s));
 	remote_start_expiry(s, now_ms);
 	pump(s);
 	if (s->reset_due && s->tx_head == NULL &&

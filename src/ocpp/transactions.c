@@ -141,7 +141,7 @@ meter_value_of(const struct ocpp_session *s, int k, const char *context,
 		json_array_foreach(sv, i, x)
 			json_object_set_new(x, "location", json_string("Inlet"));
 	}
-	return json_pack("[{ssso}]", "timestamp", session_now_stamp(when, sizeof(when)),
+	return json_pack("[{ssso}]", "timestamp", session_now_stamp(s, when, sizeof(when)),
 	    "sampledValue", sv);
 }
 
@@ -347,7 +347,7 @@ begin_tx(struct ocpp_session *s, int k)
 	cs->tx_wh = c->energy_wh;
 	cs->tx_charge_s = c->charge_time_s;
 	cs->seen_wh = c->energy_wh;
-	cs->seen_ms = wall_now_ms();
+	cs->seen_ms = session_wall_ms(s);
 }
 
 /* 1.6: StartTransaction for connector k. */
@@ -372,7 +372,7 @@ start_tx16(struct ocpp_session *s, int k)
 	if (enqueue(s, "StartTransaction", json_pack("{sisssIsssI}",
 	    "connectorId", k, "idTag", idtag,
 	    "meterStart", meter_wh(c->energy_wh),
-	    "timestamp", session_now_stamp(when, sizeof(when)),
+	    "timestamp", session_now_stamp(s, when, sizeof(when)),
 	    "_local", (json_int_t)next), k) != 0) {
 		cs->tx_active = false;
 		cs->local_tx = 0;
@@ -399,7 +399,7 @@ end_meter_value(const struct ocpp_session *s, int k, const struct tx_end *e,
 	/* The clock-aligned values kept (StopTxnAlignedData) first. */
 	all = s->cs[k].stop_aligned != NULL ?
 	    json_copy(s->cs[k].stop_aligned) : json_array();
-	if (s->station->conn[k].stale || wall_now_ms() - e->when_ms > 5000) {
+	if (s->station->conn[k].stale || session_wall_ms(s) - e->when_ms > 5000) {
 		json_array_append_new(all, json_pack("{sss[o]}", "timestamp",
 		    when, "sampledValue", sampled(s, e->wh, energy, "Wh", NULL,
 		    "Transaction.End")));
@@ -485,7 +485,7 @@ session_tx_event201(struct ocpp_session *s, int k, const char *event,
 	if (end != NULL)
 		format_rfc3339(end->when_ms, when, sizeof(when));
 	else
-		session_now_stamp(when, sizeof(when));
+		session_now_stamp(s, when, sizeof(when));
 	info = json_pack("{ssss}", "transactionId", cs->tx_id,
 	    "chargingState", charging_state201(end != NULL && c->stale ?
 	    OCPP_ST_AVAILABLE : c->status));
@@ -581,7 +581,7 @@ end_by_charger(struct ocpp_session *s, int k, bool other_session)
 	const struct ocpp_connector *c = &s->station->conn[k];
 	struct tx_end e;
 
-	e.when_ms = wall_now_ms();
+	e.when_ms = session_wall_ms(s);
 	e.wh = !other_session && c->energy_wh > cs->tx_wh ? c->energy_wh :
 	    cs->tx_wh;
 	if (cs->deauthorized) {
@@ -627,7 +627,7 @@ end_while_away(struct ocpp_session *s, int k)
 	    strcmp(c->id_token, cs->tx_token) == 0);
 	struct tx_end e;
 
-	e.when_ms = cs->seen_ms > 0 ? cs->seen_ms : wall_now_ms();
+	e.when_ms = cs->seen_ms > 0 ? cs->seen_ms : session_wall_ms(s);
 	e.wh = counter_same ? c->energy_wh : cs->tx_wh;
 	if (cs->restart_stale) {
 		e.reason16 = e.reason201 = s->unclean_stop ? "PowerLoss" :
@@ -652,7 +652,7 @@ end_unreachable(struct ocpp_session *s, int k)
 {
 	struct conn_state *cs = &s->cs[k];
 	struct tx_end e = { "Other", "Other", "EVCommunicationLost",
-		cs->seen_ms > 0 ? cs->seen_ms : wall_now_ms(), cs->tx_wh };
+		cs->seen_ms > 0 ? cs->seen_ms : session_wall_ms(s), cs->tx_wh };
 
 	log_info("connector %d: no answer for %d s, its transaction ends", k,
 	    s->st.tx_unreachable_max_s);
@@ -665,7 +665,7 @@ ocpp_session_end_tx_removed(struct ocpp_session *s, int k)
 	struct conn_state *cs;
 	const struct ocpp_connector *c;
 	struct tx_end e = { "Other", "Other", "AbnormalCondition",
-		wall_now_ms(), 0 };
+		session_wall_ms(s), 0 };
 
 	if (!ocpp_session_tx_open(s, k))
 		return -1;
@@ -688,7 +688,7 @@ session_end_for_unlock(struct ocpp_session *s, int k)
 	struct conn_state *cs = &s->cs[k];
 	const struct ocpp_connector *c = &s->station->conn[k];
 	struct tx_end e = { "UnlockCommand", "Other", "UnlockCommand",
-		wall_now_ms(), cs->tx_wh };
+		session_wall_ms(s), cs->tx_wh };
 
 	if (!c->stale && c->energy_wh > e.wh)
 		e.wh = c->energy_wh;
@@ -711,7 +711,7 @@ session_push_status(struct ocpp_session *s, int k)
 		    "status", k == 0 && c->status != OCPP_ST_UNAVAILABLE &&
 		    c->status != OCPP_ST_FAULTED ? "Available" :
 		    ocpp_status_name16(c->status),
-		    "timestamp", session_now_stamp(when, sizeof(when)));
+		    "timestamp", session_now_stamp(s, when, sizeof(when)));
 
 		/* the charger's own code, as it gave it */
 		if (c->vendor_error[0] != '\0')
@@ -720,7 +720,7 @@ session_push_status(struct ocpp_session *s, int k)
 		session_push_call(s, "StatusNotification", p);
 	} else if (k > 0) {
 		session_push_call(s, "StatusNotification", json_pack("{sssssisi}",
-		    "timestamp", session_now_stamp(when, sizeof(when)),
+		    "timestamp", session_now_stamp(s, when, sizeof(when)),
 		    "connectorStatus", status_name201(c->status),
 		    "evseId", k, "connectorId", 1));
 	}
@@ -793,7 +793,7 @@ scan_transaction(struct ocpp_session *s, int k)
 	strlcpy_ok(cs->seen_token, c->id_token, sizeof(cs->seen_token));
 	cs->seen_wh = c->energy_wh;
 	if (active || cs->seen_ms == 0)
-		cs->seen_ms = wall_now_ms();
+		cs->seen_ms = session_wall_ms(s);
 	if (cs->tx_active && c->energy_wh > cs->tx_wh)
 		cs->tx_wh = c->energy_wh;
 	if (cs->tx_active && c->charge_time_s > cs->tx_charge_s)

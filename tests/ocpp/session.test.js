@@ -1000,6 +1000,7 @@ const REQUIRED_201 = [
     ['SecurityCtrlr', 'SecurityProfile', null, 'ReadOnly', 'integer'],
     ['SecurityCtrlr', 'Identity', null, 'ReadOnly', 'string'],
     ['ClockCtrlr', 'DateTime', null, 'ReadOnly', 'dateTime'],
+    ['ClockCtrlr', 'TimeSource', null, 'ReadWrite', 'SequenceList'],
     ['AuthCtrlr', 'AuthorizeRemoteStart', null, 'ReadWrite', 'boolean'],
     ['AuthCtrlr', 'LocalAuthorizeOffline', null, 'ReadWrite', 'boolean'],
     ['AuthCtrlr', 'LocalPreAuthorize', null, 'ReadWrite', 'boolean'],
@@ -1107,6 +1108,52 @@ test('2.0.1: the device model has every required variable; SetVariables persiste
             p.eventType === 'Started'), 'Started');
         assert.deepEqual(started.params.meterValue[0].sampledValue.map((x) =>
             [x.measurand, x.context]), [['Energy.Active.Import.Register', 'Transaction.Begin']]);
+    });
+});
+
+test('2.0.1: ClockCtrlr TimeSource: the CSMS\'s time as an offset, SettingSystemTime', async () => {
+    await withSession('2.0.1', {}, async (csms, st) => {
+        await booted(csms, st);
+        const set = async (value) => (await csms.call('CS001', 'SetVariables',
+            { setVariableData: [{ component: { name: 'ClockCtrlr' },
+                variable: { name: 'TimeSource' }, attributeValue: value }] }))
+            .setVariableResult[0].attributeStatus;
+        const get = async (v) => (await csms.call('CS001', 'GetVariables',
+            { getVariableData: [{ component: { name: 'ClockCtrlr' },
+                variable: { name: v } }] })).getVariableResult[0].attributeValue;
+        assert.equal(await get('TimeSource'), 'NTP,Heartbeat');
+        assert.equal(await set('GPS'), 'Rejected');
+        assert.equal(await set('Heartbeat'), 'Accepted');
+        await st.log.waitFor((e) => e.event === 'config_changed' &&
+            e.key === 'ClockCtrlr/TimeSource' && e.value === 'Heartbeat', 'persist');
+        const events = isCall('SecurityEventNotification', (p) =>
+            p.type === 'SettingSystemTime');
+        // The CSMS's clock an hour ahead: taken from the Heartbeat answer.
+        csms.set({ clockOffsetMs: 3600000 });
+        await heartbeatRoundTrip(csms);
+        const ev = await csms.log.waitFor(events, 'SettingSystemTime');
+        assert.match(ev.params.techInfo, /moved by \+3[56]\d\d\./);
+        const ahead = Date.parse(await get('DateTime')) - Date.now();
+        assert.ok(ahead > 3590000 && ahead < 3610000, `DateTime ahead by ${ahead} ms`);
+        // Timestamps sent follow it.
+        await csms.call('CS001', 'TriggerMessage',
+            { requestedMessage: 'StatusNotification', evse: { id: 1, connectorId: 1 } });
+        const sn = await csms.log.waitFor(isCall('StatusNotification', (p) =>
+            Date.parse(p.timestamp) - Date.now() > 3590000), 'status stamped +1 h');
+        assert.equal(sn.params.evseId, 1);
+        // Within a second of it: nothing moves, nothing is reported.
+        csms.set({ clockOffsetMs: 3600300 });
+        await heartbeatRoundTrip(csms);
+        await heartbeatRoundTrip(csms);
+        assert.equal(csms.log.count(events), 1);
+        // Back to the system clock (NTP only): reported again.
+        assert.equal(await set('NTP'), 'Accepted');
+        await csms.log.waitFor((e) => events(e) && csms.log.count(events) === 2,
+            'back to the system clock');
+        const off = Math.abs(Date.parse(await get('DateTime')) - Date.now());
+        assert.ok(off < 5000, `DateTime off by ${off} ms`);
+        await heartbeatRoundTrip(csms);
+        assert.equal(csms.log.count(events), 2);
     });
 });
 
