@@ -37,7 +37,8 @@ flags="-std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined
 lib_src="src/common/log.c src/common/util.c src/ocpp/rpc.c src/ocpp/spec.c
     src/ocpp/schemas.c src/ocpp/keys.c src/ocpp/session.c
     src/ocpp/transactions.c src/ocpp/calls.c src/ocpp/transport.c
-    src/ocpp/auth.c src/ocpp/smartcharging-parse.c src/ocpp/smartcharging.c
+    src/ocpp/auth.c src/ocpp/clock.c src/ocpp/smartcharging-parse.c
+    src/ocpp/smartcharging.c
     src/ocpp/smartcharging-eval.c
     tests/fuzz/fuzz-station.c"
 # The daemon-layer targets (cfgload, control) link these as well.
