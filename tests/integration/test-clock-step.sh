@@ -80,7 +80,7 @@ run_version() {
 	    fail "$v: after +1 h: $(limits)"
 	wait_for 3 events_are 1 && pass "$v: SettingSystemTime reported" ||
 	    fail "$v: $(events) SettingSystemTime events"
-	grep -Eq 'wall time moved by \+(3599\.9|3600\.)' "$tmp/d.log" ||
+	grep -Eq 'wall time moved by \+3(5[89][0-9]|60[0-9])\.' "$tmp/d.log" ||
 	    fail "$v: the step is not logged"
 	# B's boundary (t0 + 15 s by the system clock) was jumped over: it
 	# never fires; D comes at t0 + 1 h + 25 s of the new time.
