@@ -282,6 +282,7 @@ loop_restart(void *ud)
 	struct daemon *d = ud;
 
 	d->restart_requested = true;
+	d->restart_retries = cloud_reset_retries(d->cloud);
 	stop_requested = SIGTERM;
 	if (d->lws != NULL)
 		lws_cancel_service(d->lws);
@@ -1227,10 +1228,15 @@ daemon_main(int argc, char **argv)
 	if (d.restart_requested && rc == DAEMON_EXIT_OK) {
 		/* Reset from the backend: the same program, the same command
 		 * line, everything reloaded from the file and the store. */
-		execv("/proc/self/exe", argv);
-		fprintf(stderr, "ocpp-edged: restart failed: %s\n",
-		    strerror(errno));
-		return DAEMON_EXIT_CONFIG;
+		for (int i = 0;; i++) {
+			execv("/proc/self/exe", argv);
+			fprintf(stderr, "ocpp-edged: restart failed (attempt "
+			    "%d of %d): %s\n", i + 1, d.restart_retries + 1,
+			    strerror(errno));
+			if (i >= d.restart_retries)
+				return DAEMON_EXIT_CONFIG;
+			sleep(1);	/* the loop is gone: nothing waits */
+		}
 	}
 	return rc;
 }

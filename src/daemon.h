@@ -45,6 +45,7 @@ struct daemon {
 	struct services svc;     /* what the loop offers the services */
 	int stop_signal;         /* the signal that asked us to stop, or 0 */
 	bool restart_requested;  /* a backend Reset: execute again */
+	int restart_retries;     /* ResetRetries: after a failed exec */
 	bool log_level_fixed;    /* --log-level or --debug: a reload keeps it */
 	int64_t started_ms;      /* monotonic */
 	int64_t started_epoch_ms;

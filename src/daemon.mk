@@ -122,6 +122,7 @@ EXTRA_DIST += tests/daemon/test-control.sh tests/daemon/test-local-override.sh \
 TESTS += tests/integration/test-sessions-silent.sh \
 	tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
+	tests/integration/test-clock-step.sh \
 	tests/integration/test-availability.sh \
 	tests/integration/test-devices.sh \
 	tests/integration/test-backend-link.sh \
@@ -139,6 +140,7 @@ TESTS += tests/integration/test-sessions-silent.sh \
 	tests/integration/test-security.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
+	tests/integration/test-clock-step.sh \
 	tests/integration/test-availability.sh \
 	tests/integration/test-devices.sh \
 	tests/integration/test-backend-link.sh \

@@ -131,6 +131,9 @@ extern const struct ocpp_queue_ops cloud_queue_ops;
 /* Evaluates the profiles now, hands the caps to the site model and arms
  * the timer for the next change. */
 void cloud_apply_profiles(struct cloud *c);
+/* Wall time as the OCPP session keeps it (the CSMS's time when the
+ * system clock is not trusted): what charging profiles follow. */
+int64_t cloud_wall_ms(const struct cloud *c);
 /* Loads the stored profiles into the engine's set.  0, or -1 with *cause. */
 int cloud_profiles_load(struct cloud *c, char **cause);
 /* Installs the TxProfiles of remote starts whose transaction runs now. */

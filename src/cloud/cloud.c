@@ -32,6 +32,13 @@ cloud_tx_open(const struct cloud *c, int k)
 }
 
 int
+cloud_reset_retries(const struct cloud *c)
+{
+	return c != NULL && c->s != NULL ? ocpp_session_reset_retries(c->s) :
+	    0;
+}
+
+int
 cloud_end_tx_removed(struct cloud *c, int k)
 {
 	if (c == NULL || c->s == NULL)
@@ -75,6 +82,21 @@ on_link_state(void *ud, bool online, bool accepted)
 	cloud_schedule_run(c);
 }
 
+/* Wall time moved: the profiles in force and the next change are due
+ * again (their timer was armed for the old time). */
+static void
+on_clock_changed(void *ud)
+{
+	cloud_apply_profiles(ud);
+}
+
+int64_t
+cloud_wall_ms(const struct cloud *c)
+{
+	return c != NULL && c->s != NULL ? ocpp_session_wall_ms(c->s) :
+	    wall_now_ms();
+}
+
 static const struct ocpp_callbacks callbacks = {
 	.remote_start = cloud_on_remote_start,
 	.remote_stop = cloud_on_remote_stop,
@@ -87,6 +109,7 @@ static const struct ocpp_callbacks callbacks = {
 	.config_changed = cloud_on_config_changed,
 	.profile_action = cloud_on_profile_action,
 	.link_state = on_link_state,
+	.clock_changed = on_clock_changed,
 };
 
 /* ---- Set-up ----------------------------------------------------------- */
@@ -155,6 +178,9 @@ cloud_new(const struct services *svc, const struct cfg *cfg,
 	c->st.ping_timeout_s = cfg->csms.ping_timeout_s;
 	c->st.default_id_tag = cfg->csms.id_tag;
 	c->st.tx_unreachable_max_s = cfg->csms.tx_unreachable_max_s;
+	c->st.time_source = cfg->csms.use_csms_time == CFG_CSMS_TIME_YES ?
+	    OCPP_TIME_CSMS : cfg->csms.use_csms_time == CFG_CSMS_TIME_NO ?
+	    OCPP_TIME_SYSTEM : OCPP_TIME_AUTO;
 	if (ocpp_settings_check(&c->st, cause) != 0) {
 		free(c);
 		return NULL;

@@ -55,6 +55,10 @@ bool cloud_tx_open(const struct cloud *c, int k);
  * been written (or the link went down).  0, or -1 when there is no link
  * (fn is not called). */
 int cloud_after_answer(struct cloud *c, void (*fn)(void *arg), void *arg);
+
+/* ResetRetries as the backend set it: how many more times a failed
+ * restart is tried (0 without a backend). */
+int cloud_reset_retries(const struct cloud *c);
 /* Ends connector k's open transaction: its charger left the site (queued
  * durably on return).  0, or -1 when there is none. */
 int cloud_end_tx_removed(struct cloud *c, int k);

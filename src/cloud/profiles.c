@@ -61,7 +61,7 @@ sc_ctx(struct cloud *c, struct sc_context *ctx, bool with_tx)
 		else if (!sc->tx_active)
 			sc->tx_id[0] = '\0';
 		if (sc->tx_active && sc->tx_start_ms == 0)
-			sc->tx_start_ms = wall_now_ms();
+			sc->tx_start_ms = cloud_wall_ms(c);
 		if (!sc->tx_active)
 			sc->tx_start_ms = 0;
 	}
@@ -90,7 +90,7 @@ sc_ctx(struct cloud *c, struct sc_context *ctx, bool with_tx)
 			break;
 		}
 	}
-	ctx->now_ms = wall_now_ms();
+	ctx->now_ms = cloud_wall_ms(c);
 }
 
 void
@@ -131,7 +131,7 @@ cloud_apply_profiles(struct cloud *c)
 	}
 	/* A millisecond late, so the change is in force when it fires; a
 	 * day at most, checked again then. */
-	wait_ms = next - wall_now_ms();
+	wait_ms = next - cloud_wall_ms(c);
 	if (wait_ms < 0)
 		wait_ms = 0;
 	if (wait_ms > 24 * 3600 * 1000LL)

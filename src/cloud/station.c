@@ -84,6 +84,9 @@ cloud_station_update(struct cloud *c)
 		oc->wired_phase = s->chargers[sc->charger].phases == 1 ?
 		    s->chargers[sc->charger].wired_phase : 0;
 		oc->charge_time_s = cr->charge_time_s;
+		oc->connector_type = cr->connector_type;
+		oc->max_power_w = isfinite(r->max_power_w) &&
+		    r->max_power_w > 0 ? r->max_power_w : 0;
 		for (int p = 0; p < 3; p++) {
 			int from = oc->phases == 1 ? p - oc->wired_phase : p;
 			bool on = from >= 0 && (oc->phases != 1 || from == 0);

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <sys/timex.h>
 #include <unistd.h>
 
 static void
@@ -86,6 +87,19 @@ int64_t
 wall_now_ms(void)
 {
 	return clock_ms(CLOCK_REALTIME);
+}
+
+bool
+system_clock_synchronised(void)
+{
+	struct timex tx;
+	int state;
+
+	memset(&tx, 0, sizeof(tx));	/* modes 0: read only */
+	state = adjtimex(&tx);
+	if (state == -1)
+		return true;	/* cannot tell: trust it */
+	return state != TIME_ERROR && (tx.status & STA_UNSYNC) == 0;
 }
 
 char *

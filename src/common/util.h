@@ -27,6 +27,9 @@ int64_t mono_now_ms(void);
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME): for timestamps sent
  * to the backend or stored. */
 int64_t wall_now_ms(void);
+/* True unless the kernel says the system clock is not synchronised
+ * (adjtimex(2): TIME_ERROR or STA_UNSYNC; never sets anything). */
+bool system_clock_synchronised(void);
 
 /* Formats epoch milliseconds as RFC 3339 UTC ("2026-01-02T03:04:05.678Z")
  * into buf (at least 25 bytes).  Returns buf. */

@@ -55,7 +55,8 @@ extern const char *const cfg_link_choices[], *const cfg_meter_link_choices[],
     *const cfg_meter_choices[], *const cfg_phase_choices[],
     *const cfg_control_choices[], *const cfg_words_choices[],
     *const cfg_level_choices[], *const cfg_offline_profiles_choices[],
-    *const cfg_target_choices[], *const cfg_bool_choices[];
+    *const cfg_target_choices[], *const cfg_bool_choices[],
+    *const cfg_csms_time_choices[];
 /* The sections; cfg_root_sec holds the others. */
 extern const struct sec_def cfg_root_sec, cfg_site_sec, cfg_circuit_sec,
     cfg_csms_sec, cfg_balancer_sec, cfg_meter_sec, cfg_southbound_sec,

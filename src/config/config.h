@@ -61,6 +61,14 @@ enum cfg_offline_profiles {
 	CFG_OFFLINE_PROFILES_NONE,        /* none: local modes only */
 };
 
+/* csms.use-csms-time: when the CSMS's currentTime is the gateway's wall
+ * time (as an offset; the system clock is never set). */
+enum cfg_csms_time {
+	CFG_CSMS_TIME_AUTO, /* while the system clock is not synchronised */
+	CFG_CSMS_TIME_YES,  /* always */
+	CFG_CSMS_TIME_NO,   /* never */
+};
+
 enum cfg_meter_type {
 	CFG_METER_SDM630,
 	CFG_METER_SDM230,
@@ -174,6 +182,7 @@ struct cfg {
 		int tx_unreachable_max_s;    /* 0 = a silent charger's
 					      * transaction never ends */
 		bool allow_remote_site; /* the backend may push the site */
+		enum cfg_csms_time use_csms_time;
 	} csms;
 
 	struct {

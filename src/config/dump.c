@@ -170,6 +170,8 @@ cfg_dump(const struct cfg *c, FILE *fp)
 	put_int(fp, 8, "tx-unreachable-max-s", c->csms.tx_unreachable_max_s);
 	put_str(fp, 8, "allow-remote-site", c->csms.allow_remote_site ? "true" :
 	    "false");
+	put_enum(fp, 8, "use-csms-time", cfg_csms_time_choices,
+	    (int)c->csms.use_csms_time);
 	fprintf(fp, "}\n\nstore {\n");
 	put_str(fp, 8, "path", c->store.path);
 	fprintf(fp, "}\n\nhttp {\n");

@@ -243,6 +243,8 @@ copy_tree(struct tree *t, struct cfg *c)
 	    "tx-unreachable-max-s");
 	c->csms.allow_remote_site = get_enum(s, &cfg_csms_sec,
 	    "allow-remote-site") == 1;
+	c->csms.use_csms_time = (enum cfg_csms_time)get_enum(s, &cfg_csms_sec,
+	    "use-csms-time");
 
 	s = t->balancer;
 	c->balancer.mode = (enum cfg_balancer_mode)get_enum(s, &cfg_balancer_sec,

@@ -52,6 +52,7 @@ const char *const cfg_offline_profiles_choices[] = {
 };
 const char *const cfg_target_choices[] = { "stderr", "syslog", NULL };
 const char *const cfg_bool_choices[] = { "false", "true", NULL };
+const char *const cfg_csms_time_choices[] = { "auto", "yes", "no", NULL };
 
 /* balancer.offline-meter-power-kw's default: 10 % of the available power */
 #define DEF_PERCENT_OF_AVAILABLE (-1.0)
@@ -93,6 +94,7 @@ static const struct opt_def csms_opts[] = {
 	STR("id-tag", "gateway", CFG_ID_TAG_MAX - 1, 0),
 	INT("tx-unreachable-max-s", 0, 0, 604800, "s"),
 	ENUM("allow-remote-site", "true", cfg_bool_choices),
+	ENUM("use-csms-time", "auto", cfg_csms_time_choices),
 	END,
 };
 

@@ -189,7 +189,7 @@ end_all_for_reset(struct ocpp_session *s)
 		const struct ocpp_connector *c = &s->station->conn[k];
 		struct conn_state *cs = &s->cs[k];
 		struct tx_end e = { "HardReset", "ImmediateReset",
-			"ResetCommand", wall_now_ms(), cs->tx_wh };
+			"ResetCommand", session_wall_ms(s), cs->tx_wh };
 
 		if (!cs->tx_active)
 			continue;

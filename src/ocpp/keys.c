@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,21 +15,36 @@
 #include "ocpp/session-private.h"
 
 #define RW(k16, comp, var, inst, idx, lo, hi) \
-	{ k16, comp, var, inst, OCPP_KEY_INT, false, lo, hi, idx, NULL }
-#define RO_INT(k16, comp, var, inst, idx) \
-	{ k16, comp, var, inst, OCPP_KEY_INT, true, 0, INT_MAX, idx, NULL }
+	{ k16, comp, var, inst, OCPP_KEY_INT, false, lo, hi, idx, NULL, NULL }
 #define MEAS(k16, comp, var, idx) \
 	{ k16, comp, var, NULL, OCPP_KEY_MEASURANDS, false, 0, \
-	  OCPP_MEAS_ALL, idx, NULL }
+	  OCPP_MEAS_ALL, idx, NULL, MEASURAND_NAMES }
 #define RW_BOOL(k16, comp, var, idx) \
-	{ k16, comp, var, NULL, OCPP_KEY_BOOL, false, 0, 1, idx, NULL }
+	{ k16, comp, var, NULL, OCPP_KEY_BOOL, false, 0, 1, idx, NULL, NULL }
 #define CONST(k16, comp, var, type, value) \
-	{ k16, comp, var, NULL, type, true, 0, 0, -1, value }
+	{ k16, comp, var, NULL, type, true, 0, 0, -1, value, NULL }
+#define CONST_I(comp, var, inst, type, value) \
+	{ NULL, comp, var, inst, type, true, 0, 0, -1, value, NULL }
+/* Writable by the spec, but the behaviour is fixed: setting the value it
+ * has is Accepted, any other Rejected. */
+#define FIXED(k16, comp, var, type, value, list) \
+	{ k16, comp, var, NULL, type, false, 0, 0, -1, value, list }
+/* Known only at run time (ocpp_key_value). */
+#define RUNTIME(k16, comp, var, type) \
+	{ k16, comp, var, NULL, type, true, 0, 0, -1, NULL, NULL }
+
+#define MEASURAND_NAMES "Energy.Active.Import.Register,Power.Active.Import," \
+	"Current.Import,Voltage"
+/* The largest frame taken or sent (bytes). */
+#define BYTES_PER_MESSAGE OCPP_FRAME_MAX_TEXT
 
 /* The 1.6 core profile keys (1.6 §9.1) and smart-charging keys (§9.4) the
- * gateway honours, with the 2.0.1 component/variable that means the same;
- * constants describe fixed behaviour.  The daemon's ext_keys override an
- * entry with the same 1.6 key. */
+ * gateway honours, with the 2.0.1 component/variable that means the same,
+ * and the 2.0.1 variables the device-model appendix (part 2, appendix 3)
+ * requires for the functional blocks the gateway implements (B
+ * provisioning, C authorization, E transactions, J meter values, K smart
+ * charging, the clock); constants describe fixed behaviour.  The daemon's
+ * ext_keys override an entry with the same 1.6 key. */
 const struct ocpp_key_entry ocpp_key_table[] = {
 	RW("HeartbeatInterval", "OCPPCommCtrlr", "HeartbeatInterval", NULL,
 	    CI_HEARTBEAT, 1, 86400),
@@ -50,17 +66,19 @@ const struct ocpp_key_entry ocpp_key_table[] = {
 	    CI_CALL_TIMEOUT, 1, 3600),
 	MEAS("MeterValuesSampledData", "SampledDataCtrlr",
 	    "TxUpdatedMeasurands", CI_SAMPLED_MEASURANDS),
-	CONST("NumberOfConnectors", NULL, NULL, OCPP_KEY_INT, NULL),
+	RUNTIME("NumberOfConnectors", NULL, NULL, OCPP_KEY_INT),
 	{ "ConnectorPhaseRotation", NULL, NULL, NULL, OCPP_KEY_PHASE_ROTATION,
-	  false, 0, 0, -1, NULL },
-	CONST("AuthorizeRemoteTxRequests", "AuthCtrlr", "AuthorizeRemoteStart",
-	    OCPP_KEY_BOOL, "false"),
+	  false, 0, 0, -1, NULL, NULL },
+	/* A remote start is the backend's own decision: never Authorized
+	 * again. */
+	FIXED("AuthorizeRemoteTxRequests", "AuthCtrlr", "AuthorizeRemoteStart",
+	    OCPP_KEY_BOOL, "false", NULL),
 	RW("ClockAlignedDataInterval", "AlignedDataCtrlr", "Interval", NULL,
 	    CI_ALIGNED_INTERVAL, 0, 86400),
 	RW("ConnectionTimeOut", "TxCtrlr", "EVConnectionTimeOut", NULL,
 	    CI_CONNECTION_TIMEOUT, 0, 86400),
-	CONST("GetConfigurationMaxKeys", "DeviceDataCtrlr", "ItemsPerMessage",
-	    OCPP_KEY_INT, "64"),
+	{ "GetConfigurationMaxKeys", "DeviceDataCtrlr", "ItemsPerMessage",
+	  "GetVariables", OCPP_KEY_INT, true, 0, 0, -1, "64", NULL },
 	RW_BOOL("LocalAuthorizeOffline", "AuthCtrlr", "LocalAuthorizeOffline",
 	    CI_LOCAL_AUTH_OFFLINE),
 	RW_BOOL("LocalPreAuthorize", "AuthCtrlr", "LocalPreAuthorize",
@@ -76,31 +94,87 @@ const struct ocpp_key_entry ocpp_key_table[] = {
 	    OCPP_KEY_INT, "100"),
 	MEAS("MeterValuesAlignedData", "AlignedDataCtrlr", "Measurands",
 	    CI_ALIGNED_MEASURANDS),
-	CONST("ResetRetries", NULL, NULL, OCPP_KEY_INT, "0"),
-	CONST("StopTransactionOnEVSideDisconnect", "TxCtrlr",
-	    "StopTxOnEVSideDisconnect", OCPP_KEY_BOOL, "true"),
+	RW("ResetRetries", "OCPPCommCtrlr", "ResetRetries", NULL,
+	    CI_RESET_RETRIES, 0, OCPP_RESET_RETRIES_MAX),
+	/* The charger ends its own session when the cable leaves the EV. */
+	FIXED("StopTransactionOnEVSideDisconnect", "TxCtrlr",
+	    "StopTxOnEVSideDisconnect", OCPP_KEY_BOOL, "true", NULL),
 	RW_BOOL("StopTransactionOnInvalidId", "TxCtrlr", "StopTxOnInvalidId",
 	    CI_STOP_ON_INVALID),
-	CONST("StopTxnAlignedData", NULL, NULL, OCPP_KEY_STR, ""),
+	MEAS("StopTxnAlignedData", "AlignedDataCtrlr", "TxEndedMeasurands",
+	    CI_STOP_ALIGNED_MEASURANDS),
 	MEAS("StopTxnSampledData", "SampledDataCtrlr", "TxEndedMeasurands",
 	    CI_STOP_MEASURANDS),
 	CONST("SupportedFeatureProfiles", NULL, NULL, OCPP_KEY_STR,
 	    "Core,FirmwareManagement,LocalAuthListManagement,RemoteTrigger,"
 	    "SmartCharging"),
-	RW_BOOL("UnlockConnectorOnEVSideDisconnect", NULL, NULL,
-	    CI_UNLOCK_ON_EV_DISCONNECT),
-	CONST("ChargeProfileMaxStackLevel", NULL, NULL, OCPP_KEY_INT, "8"),
-	CONST("ChargingScheduleAllowedChargingRateUnit",
-	    "SmartChargingCtrlr", "RateUnit", OCPP_KEY_STR, "Current,Power"),
+	RW_BOOL("UnlockConnectorOnEVSideDisconnect", "OCPPCommCtrlr",
+	    "UnlockOnEVSideDisconnect", CI_UNLOCK_ON_EV_DISCONNECT),
+	CONST("ChargeProfileMaxStackLevel", "SmartChargingCtrlr",
+	    "ProfileStackLevel", OCPP_KEY_INT, "8"),
+	{ "ChargingScheduleAllowedChargingRateUnit", "SmartChargingCtrlr",
+	  "RateUnit", NULL, OCPP_KEY_MEMBERLIST, true, 0, 0, -1,
+	  "Current,Power", "A,W" },
 	CONST("ChargingScheduleMaxPeriods", "SmartChargingCtrlr", "PeriodsPerSchedule",
 	    OCPP_KEY_INT, "24"),
-	CONST("MaxChargingProfilesInstalled", "SmartChargingCtrlr", "Entries",
-	    OCPP_KEY_INT, "16"),
+	{ "MaxChargingProfilesInstalled", "SmartChargingCtrlr", "Entries",
+	  "ChargingProfiles", OCPP_KEY_INT, true, 0, 0, -1, "16", NULL },
+	/* 2.0.1 only. */
 	CONST(NULL, "SecurityCtrlr", "SecurityProfile", OCPP_KEY_INT, NULL),
 	CONST(NULL, "SecurityCtrlr", "Identity", OCPP_KEY_STR, NULL),
 	CONST(NULL, "SmartChargingCtrlr", "Enabled", OCPP_KEY_BOOL, "true"),
-	{ NULL, NULL, NULL, NULL, OCPP_KEY_INT, true, 0, 0, -1, NULL },
+	/* Every change of a limit is reported, however small. */
+	FIXED(NULL, "SmartChargingCtrlr", "LimitChangeSignificance",
+	    OCPP_KEY_DECIMAL, "0", NULL),
+	CONST_I("DeviceDataCtrlr", "ItemsPerMessage", "GetReport",
+	    OCPP_KEY_INT, "64"),
+	CONST_I("DeviceDataCtrlr", "ItemsPerMessage", "SetVariables",
+	    OCPP_KEY_INT, "64"),
+	CONST_I("DeviceDataCtrlr", "BytesPerMessage", "GetReport",
+	    OCPP_KEY_INT, BYTES_PER_MESSAGE),
+	CONST_I("DeviceDataCtrlr", "BytesPerMessage", "GetVariables",
+	    OCPP_KEY_INT, BYTES_PER_MESSAGE),
+	CONST_I("DeviceDataCtrlr", "BytesPerMessage", "SetVariables",
+	    OCPP_KEY_INT, BYTES_PER_MESSAGE),
+	/* Firmware is fetched by the chargers, from an HTTP(S) URL. */
+	{ NULL, "OCPPCommCtrlr", "FileTransferProtocols", NULL,
+	  OCPP_KEY_MEMBERLIST, true, 0, 0, -1, "HTTP,HTTPS", "HTTP,HTTPS" },
+	/* One connection profile, the configuration file's: nothing to
+	 * switch to. */
+	FIXED(NULL, "OCPPCommCtrlr", "NetworkConfigurationPriority",
+	    OCPP_KEY_SEQUENCELIST, "1", "1"),
+	FIXED(NULL, "OCPPCommCtrlr", "NetworkProfileConnectionAttempts",
+	    OCPP_KEY_INT, "1", NULL),
+	/* Every status is sent again after any reconnect. */
+	FIXED(NULL, "OCPPCommCtrlr", "OfflineThreshold", OCPP_KEY_INT, "0",
+	    NULL),
+	RUNTIME(NULL, "LocalAuthListCtrlr", "Entries", OCPP_KEY_INT),
+	CONST(NULL, "LocalAuthListCtrlr", "BytesPerMessage", OCPP_KEY_INT,
+	    BYTES_PER_MESSAGE),
+	/* A transaction is the charger's session from its first charging
+	 * state (power path closed) to the last. */
+	FIXED(NULL, "TxCtrlr", "TxStartPoint", OCPP_KEY_MEMBERLIST,
+	    "PowerPathClosed", "PowerPathClosed"),
+	FIXED(NULL, "TxCtrlr", "TxStopPoint", OCPP_KEY_MEMBERLIST,
+	    "PowerPathClosed", "PowerPathClosed"),
+	MEAS(NULL, "SampledDataCtrlr", "TxStartedMeasurands",
+	    CI_START_MEASURANDS),
+	/* The Ended event carries the end's values only. */
+	FIXED(NULL, "SampledDataCtrlr", "TxEndedInterval", OCPP_KEY_INT, "0",
+	    NULL),
+	/* The aligned values of the Ended event are those of Interval. */
+	RUNTIME(NULL, "AlignedDataCtrlr", "TxEndedInterval", OCPP_KEY_INT),
+	RUNTIME(NULL, "ClockCtrlr", "DateTime", OCPP_KEY_DATETIME),
+	{ NULL, "ClockCtrlr", "TimeSource", NULL, OCPP_KEY_SEQUENCELIST, false,
+	  0, 0, CI_TIME_SOURCE, NULL, "NTP,Heartbeat" },
+	{ NULL, NULL, NULL, NULL, OCPP_KEY_INT, true, 0, 0, -1, NULL, NULL },
 };
+
+/* ClockCtrlr TimeSource values, by enum ocpp_time_source: the system
+ * clock (NTP) first and the CSMS's time (Heartbeat) when it is not
+ * synchronised, the CSMS's only, the system's only. */
+static const char *const time_sources[] = { "NTP,Heartbeat", "Heartbeat",
+	"NTP" };
 
 /* Measurand names, by bit (OCPP_MEAS_*). */
 static const char *const measurands[] = {
@@ -159,12 +233,21 @@ ocpp_key_value(const struct ocpp_session *s, const struct ocpp_key_entry *e,
 		measurands_text(s->cfg[e->index], buf, len);
 		return;
 	}
+	if (e->index == CI_TIME_SOURCE) {
+		snprintf(buf, len, "%s", time_sources[s->cfg[e->index]]);
+		return;
+	}
 	if (e->index >= 0 && e->type == OCPP_KEY_BOOL) {
 		snprintf(buf, len, "%s", s->cfg[e->index] ? "true" : "false");
 		return;
 	}
 	if (e->index >= 0) {
 		snprintf(buf, len, "%d", s->cfg[e->index]);
+		return;
+	}
+	if (e->variable != NULL && strcmp(e->variable, "RateUnit") == 0 &&
+	    !session_v16(s)) {
+		snprintf(buf, len, "%s", e->values);	/* A, W */
 		return;
 	}
 	if (e->constant != NULL) {
@@ -180,6 +263,12 @@ ocpp_key_value(const struct ocpp_session *s, const struct ocpp_key_entry *e,
 		snprintf(buf, len, "%d", s->st.security_profile);
 	else if (strcmp(e->variable, "Identity") == 0)
 		snprintf(buf, len, "%s", s->st.identity);
+	else if (strcmp(e->component, "LocalAuthListCtrlr") == 0)
+		snprintf(buf, len, "%d", s->auth_list.n);	/* Entries */
+	else if (strcmp(e->variable, "TxEndedInterval") == 0)
+		snprintf(buf, len, "%d", s->cfg[CI_ALIGNED_INTERVAL]);
+	else if (strcmp(e->variable, "DateTime") == 0 && len >= 32)
+		session_now_stamp(s, buf, len);
 	else
 		buf[0] = '\0';
 }
@@ -195,6 +284,14 @@ entry_value(const struct ocpp_key_entry *e, const char *value, long *v)
 		return -1;
 	if (e->type == OCPP_KEY_MEASURANDS)
 		return measurands_parse(value, v);
+	if (e->index == CI_TIME_SOURCE) {
+		for (size_t i = 0; i < ARRAY_SIZE(time_sources); i++)
+			if (strcmp(value, time_sources[i]) == 0) {
+				*v = (long)i;
+				return 0;
+			}
+		return -1;
+	}
 	if (e->type == OCPP_KEY_BOOL) {
 		if (strcasecmp(value, "true") != 0 &&
 		    strcasecmp(value, "false") != 0)
@@ -248,19 +345,62 @@ phase_rotation_ok(const char *value, long max)
 	}
 }
 
+/* True when value is the one a FIXED entry has (a number equal to it, a
+ * boolean in any case). */
+static bool
+fixed_value_ok(const struct ocpp_key_entry *e, const char *value)
+{
+	char *end;
+	double v;
+
+	if (e->type == OCPP_KEY_BOOL)
+		return strcasecmp(value, e->constant) == 0;
+	if (e->type == OCPP_KEY_INT || e->type == OCPP_KEY_DECIMAL) {
+		v = strtod(value, &end);
+		return *value != '\0' && *end == '\0' &&
+		    v == strtod(e->constant, NULL);
+	}
+	return strcmp(value, e->constant) == 0;
+}
+
+/* The name a change of e is persisted under: its 1.6 key, else
+ * "Component/Variable" (the session-owned 2.0.1 variables have no
+ * instance). */
+static const char *
+persist_name(const struct ocpp_key_entry *e, char *buf, size_t len)
+{
+	if (e->key16 != NULL)
+		return e->key16;
+	snprintf(buf, len, "%s/%s", e->component, e->variable);
+	return buf;
+}
+
+/* Tells the daemon to persist e's new value. */
+static void
+changed(struct ocpp_session *s, const struct ocpp_key_entry *e,
+    const char *value)
+{
+	char name[96];
+
+	if (s->cb->config_changed != NULL)
+		s->cb->config_changed(s->ud, persist_name(e, name,
+		    sizeof(name)), value);
+}
+
 enum ocpp_result
 ocpp_key_set(struct ocpp_session *s, const struct ocpp_key_entry *e,
     const char *value)
 {
 	long v;
 
+	if (e->index < 0 && !e->readonly && e->constant != NULL)
+		return fixed_value_ok(e, value) ? OCPP_ACCEPTED : OCPP_REJECTED;
 	if (e->type == OCPP_KEY_PHASE_ROTATION) {
 		if (!phase_rotation_ok(value, s->station->n_connectors))
 			return OCPP_REJECTED;
 		strlcpy_ok(s->st.phase_rotation, value,
 		    sizeof(s->st.phase_rotation));
-		if (s->cb->config_changed != NULL)
-			s->cb->config_changed(s->ud, e->key16, value);
+		changed(s, e, value);
 		return OCPP_ACCEPTED;
 	}
 	if (entry_value(e, value, &v) < 0)
@@ -272,8 +412,9 @@ ocpp_key_set(struct ocpp_session *s, const struct ocpp_key_entry *e,
 		s->next_meter_ms = s->now_ms + v * 1000;
 	if (e->index == CI_ALIGNED_INTERVAL)
 		s->next_aligned_wall_ms = 0;	/* the next boundary of v */
-	if (s->cb->config_changed != NULL && e->key16 != NULL)
-		s->cb->config_changed(s->ud, e->key16, value);
+	if (e->index == CI_TIME_SOURCE)
+		session_clock_source_changed(s);
+	changed(s, e, value);
 	/* The ping policy is taken at connect time. */
 	return e->index == CI_PING ? OCPP_REBOOT_REQUIRED : OCPP_ACCEPTED;
 }
@@ -493,21 +634,29 @@ find_var(struct ocpp_session *s, const char *comp, const char *var,
 
 /* ---- ChargingStation, EVSE and Connector: read-only state from the
  * station model (device-model appendix: AvailabilityState, Available,
- * SupplyPhases), one EVSE per connector with connector 1. ---- */
+ * SupplyPhases of each, an EVSE's Power, a connector's ConnectorType),
+ * one EVSE per connector with connector 1. ---- */
+enum { IN_STATION = 1, IN_EVSE = 2, IN_CONNECTOR = 4 };
 static const struct {
 	const char *name;
 	enum ocpp_key_type type;
+	int in;			/* IN_* bits: the components that have it */
+	const char *values;	/* valuesList */
 } station_vars[] = {
-	{ "AvailabilityState", OCPP_KEY_STR },
-	{ "Available", OCPP_KEY_BOOL },
-	{ "SupplyPhases", OCPP_KEY_INT },
+	{ "AvailabilityState", OCPP_KEY_OPTIONLIST, 7,
+	  "Available,Occupied,Reserved,Unavailable,Faulted" },
+	{ "Available", OCPP_KEY_BOOL, 7, NULL },
+	{ "SupplyPhases", OCPP_KEY_INT, 7, NULL },
+	{ "Power", OCPP_KEY_DECIMAL, IN_EVSE, NULL },
+	{ "ConnectorType", OCPP_KEY_OPTIONLIST, IN_CONNECTOR, "cType1,sType2,Unknown" },
 };
 
 /* The station component a request's component names: 0 for the charging
- * station, k for EVSE k or its connector 1; -1 when it is none of them,
- * -2 when it names an EVSE or connector that does not exist. */
+ * station, k for EVSE k or its connector 1 (*in the IN_ bit of which);
+ * -1 when it is none of them, -2 when it names an EVSE or connector that
+ * does not exist. */
 static int
-station_component(const struct ocpp_session *s, json_t *comp)
+station_component(const struct ocpp_session *s, json_t *comp, int *in)
 {
 	const char *name = json_string_value(json_object_get(comp, "name"));
 	json_t *evse = json_object_get(comp, "evse");
@@ -515,6 +664,7 @@ station_component(const struct ocpp_session *s, json_t *comp)
 	json_int_t id = json_integer_value(json_object_get(evse, "id"));
 	bool conn = strcmp(name, "Connector") == 0;
 
+	*in = IN_STATION;
 	if (strcmp(name, "ChargingStation") == 0)
 		return evse == NULL ? 0 : -2;
 	if (!conn && strcmp(name, "EVSE") != 0)
@@ -523,17 +673,28 @@ station_component(const struct ocpp_session *s, json_t *comp)
 		return -2;
 	if (conn ? jc == NULL || json_integer_value(jc) != 1 : jc != NULL)
 		return -2;
+	*in = conn ? IN_CONNECTOR : IN_EVSE;
 	return (int)id;
 }
 
-/* Index of a station variable (no instance), or -1. */
+/* Index of a station variable (no instance) of the IN_ component in, or
+ * -1. */
 static int
-station_var(const char *var, const char *inst)
+station_var(const char *var, const char *inst, int in)
 {
 	for (size_t i = 0; inst == NULL && i < ARRAY_SIZE(station_vars); i++)
-		if (strcmp(station_vars[i].name, var) == 0)
+		if ((station_vars[i].in & in) != 0 &&
+		    strcmp(station_vars[i].name, var) == 0)
 			return (int)i;
 	return -1;
+}
+
+/* ConnectorEnumType of a connector's type register (1y145): Type 1 is
+ * a fixed cable, Type 2 a socket (the charger can unlock it). */
+static const char *
+connector_type(int reg)
+{
+	return reg == 4 ? "cType1" : reg == 5 ? "sType2" : "Unknown";
 }
 
 /* Value of station variable i of EVSE k (0 = the station) into buf. */
@@ -542,13 +703,20 @@ station_value(const struct ocpp_session *s, int k, int i, char *buf,
     size_t len)
 {
 	const struct ocpp_connector *c = &s->station->conn[k];
+	const char *v = station_vars[i].name;
 
-	if (i == 0)
+	if (strcmp(v, "AvailabilityState") == 0)
 		snprintf(buf, len, "%s", status_name201(c->status));
-	else if (i == 1)
+	else if (strcmp(v, "Available") == 0)
 		snprintf(buf, len, "true");
-	else
+	else if (strcmp(v, "SupplyPhases") == 0)
 		snprintf(buf, len, "%d", c->phases == 1 ? 1 : 3);
+	else if (strcmp(v, "Power") == 0)
+		snprintf(buf, len, "%.0f", c->meter_valid &&
+		    isfinite(c->power_w) && fabs(c->power_w) < 1e9 ?
+		    c->power_w : 0.0);
+	else
+		snprintf(buf, len, "%s", connector_type(c->connector_type));
 }
 
 /* Looks a request's component / variable up: in the station model (*sv
@@ -563,8 +731,10 @@ lookup_var(struct ocpp_session *s, json_t *item, int *sk, int *sv,
 	const char *var = json_string_value(json_object_get(v, "name"));
 	const char *inst = json_string_value(json_object_get(v, "instance"));
 
+	int in;
+
 	*sv = -1;
-	*sk = station_component(s, c);
+	*sk = station_component(s, c, &in);
 	if (*sk == -1 && json_object_get(c, "evse") != NULL)
 		return -1;	/* the tables' components are station-wide */
 	if (*sk == -1)
@@ -572,7 +742,7 @@ lookup_var(struct ocpp_session *s, json_t *item, int *sk, int *sv,
 		    var, inst, e, k);
 	if (*sk == -2)
 		return -1;
-	*sv = station_var(var, inst);
+	*sv = station_var(var, inst, in);
 	return *sv < 0 ? -2 : 0;
 }
 
@@ -713,13 +883,42 @@ ocpp_set_variables(struct ocpp_session *s, json_t *req)
 	return json_pack("{so}", "setVariableResult", out);
 }
 
-/* One reportData entry. */
+/* The 2.0.1 dataType of a key type. */
+static const char *
+data_type(enum ocpp_key_type type)
+{
+	switch (type) {
+	case OCPP_KEY_INT:
+		return "integer";
+	case OCPP_KEY_BOOL:
+		return "boolean";
+	case OCPP_KEY_MEASURANDS:
+	case OCPP_KEY_MEMBERLIST:
+		return "MemberList";
+	case OCPP_KEY_SEQUENCELIST:
+		return "SequenceList";
+	case OCPP_KEY_OPTIONLIST:
+		return "OptionList";
+	case OCPP_KEY_DATETIME:
+		return "dateTime";
+	case OCPP_KEY_DECIMAL:
+		return "decimal";
+	case OCPP_KEY_STR:
+	case OCPP_KEY_PHASE_ROTATION:
+		break;
+	}
+	return "string";
+}
+
+/* One reportData entry; values is the valuesList of a list type. */
 static json_t *
 report_item(const char *comp, int evse, int connector, const char *var,
-    const char *inst, bool ro, enum ocpp_key_type type, const char *value)
+    const char *inst, bool ro, enum ocpp_key_type type, const char *values,
+    const char *value)
 {
 	json_t *c = json_pack("{ss}", "name", comp);
 	json_t *v = json_pack("{ss}", "name", var);
+	json_t *item;
 	char val[2501];
 
 	if (evse > 0)
@@ -729,16 +928,18 @@ report_item(const char *comp, int evse, int connector, const char *var,
 	if (inst != NULL)
 		json_object_set_new(v, "instance", json_string(inst));
 	strlcpy_ok(val, value, sizeof(val));
-	return json_pack("{soso s[{sssssssb}] s{sssb}}",
+	item = json_pack("{soso s[{sssssssb}] s{sssb}}",
 	    "component", c,
 	    "variable", v,
 	    "variableAttribute", "type", "Actual", "value", val,
 	    "mutability", ro ? "ReadOnly" : "ReadWrite", "persistent", true,
-	    "variableCharacteristics", "dataType",
-	    type == OCPP_KEY_INT ? "integer" :
-	    type == OCPP_KEY_BOOL ? "boolean" :
-	    type == OCPP_KEY_MEASURANDS ? "MemberList" : "string",
+	    "variableCharacteristics", "dataType", data_type(type),
 	    "supportsMonitoring", false);
+	if (item != NULL && values != NULL)
+		json_object_set_new(json_object_get(item,
+		    "variableCharacteristics"), "valuesList",
+		    json_string(values));
+	return item;
 }
 
 json_t *
@@ -755,7 +956,8 @@ ocpp_notify_report(struct ocpp_session *s, int request_id,
 			continue;
 		ocpp_key_value(s, e, buf, sizeof(buf));
 		json_array_append_new(data, report_item(e->component, 0, 0,
-		    e->variable, e->instance, e->readonly, e->type, buf));
+		    e->variable, e->instance, e->readonly, e->type, e->values,
+		    buf));
 	}
 	if (s->cb->ext_keys != NULL)
 		for (const struct ocpp_ext_key *x = s->cb->ext_keys;
@@ -766,25 +968,43 @@ ocpp_notify_report(struct ocpp_session *s, int request_id,
 			    s->cb->config_get(s->ud, x, buf, sizeof(buf)) != 0)
 				buf[0] = '\0';
 			json_array_append_new(data, report_item(x->component, 0, 0,
-			    x->variable, NULL, x->readonly, OCPP_KEY_STR, buf));
+			    x->variable, NULL, x->readonly, OCPP_KEY_STR, NULL,
+			    buf));
 		}
 	for (int k = 0; !config_only && k <= s->station->n_connectors; k++)
-		for (int kind = k == 0 ? 0 : 1; kind <= (k == 0 ? 0 : 2); kind++)
+		for (int in = k == 0 ? IN_STATION : IN_EVSE; in <= (k == 0 ?
+		    IN_STATION : IN_CONNECTOR); in <<= 1)
 			for (size_t i = 0; i < ARRAY_SIZE(station_vars); i++) {
-				json_t *it;
+				const struct ocpp_connector *c =
+				    &s->station->conn[k];
+				json_t *it, *ch;
 
+				if ((station_vars[i].in & in) == 0)
+					continue;
 				station_value(s, k, (int)i, buf, sizeof(buf));
-				it = report_item(kind == 0 ? "ChargingStation" :
-				    kind == 1 ? "EVSE" : "Connector", k,
-				    kind == 2 ? 1 : 0, station_vars[i].name, NULL,
-				    true, station_vars[i].type, buf);
+				it = report_item(in == IN_STATION ?
+				    "ChargingStation" : in == IN_EVSE ? "EVSE" :
+				    "Connector", k, in == IN_CONNECTOR ? 1 : 0,
+				    station_vars[i].name, NULL, true,
+				    station_vars[i].type, station_vars[i].values,
+				    buf);
 				/* State, not a setting. */
 				json_object_set_new(json_array_get(json_object_get(
 				    it, "variableAttribute"), 0), "persistent",
 				    json_false());
+				ch = json_object_get(it, "variableCharacteristics");
+				if (strcmp(station_vars[i].name, "Power") == 0) {
+					/* The appendix requires the maximum. */
+					json_object_set_new(ch, "unit",
+					    json_string("W"));
+					if (c->max_power_w > 0 &&
+					    c->max_power_w < 1e7)
+						json_object_set_new(ch, "maxLimit",
+						    json_real(c->max_power_w));
+				}
 				json_array_append_new(data, it);
 			}
-	format_rfc3339(wall_now_ms(), when, sizeof(when));
+	format_rfc3339(session_wall_ms(s), when, sizeof(when));
 	return json_pack("{sisssbsiso}", "requestId", request_id,
 	    "generatedAt", when, "tbc", false, "seqNo", 0, "reportData", data);
 }
@@ -794,6 +1014,13 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
     const char *value)
 {
 	const struct ocpp_key_entry *e = ocpp_key_by_key16(key16);
+	char name[96];
+
+	for (const struct ocpp_key_entry *x = ocpp_key_table; e == NULL &&
+	    (x->key16 != NULL || x->component != NULL); x++)
+		if (x->key16 == NULL && x->index >= 0 && strcmp(persist_name(x,
+		    name, sizeof(name)), key16) == 0)
+			e = x;
 	long v;
 	int *field = NULL;
 
@@ -819,6 +1046,12 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
 	case CI_SAMPLED_MEASURANDS: field = &st->sampled_measurands; break;
 	case CI_ALIGNED_MEASURANDS: field = &st->aligned_measurands; break;
 	case CI_STOP_MEASURANDS: field = &st->stop_measurands; break;
+	case CI_STOP_ALIGNED_MEASURANDS:
+		field = &st->stop_aligned_measurands;
+		break;
+	case CI_RESET_RETRIES: field = &st->reset_retries; break;
+	case CI_START_MEASURANDS: field = &st->start_measurands; break;
+	case CI_TIME_SOURCE: field = &st->time_source; break;
 	case CI_STOP_ON_INVALID: field = &st->stop_tx_on_invalid_id; break;
 	case CI_LOCAL_PRE_AUTH: field = &st->local_pre_authorize; break;
 	case CI_LOCAL_AUTH_OFFLINE: field = &st->local_authorize_offline; break;

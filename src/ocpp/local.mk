@@ -7,7 +7,7 @@ libocpp_la_SOURCES = \
 	src/ocpp/rpc.c src/ocpp/spec.c src/ocpp/schemas.c src/ocpp/keys.c \
 	src/ocpp/session.c src/ocpp/transactions.c src/ocpp/calls.c \
 	src/ocpp/transport.c src/ocpp/auth.c src/ocpp/security.c \
-	src/ocpp/certs.c
+	src/ocpp/certs.c src/ocpp/clock.c
 libocpp_la_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 OCPP_LIBS = libocpp.la libcommon.la $(LWS_LIBS) $(JANSSON_LIBS) \
 	$(OPENSSL_LIBS) $(LIBS)

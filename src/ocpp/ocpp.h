@@ -83,6 +83,9 @@ struct ocpp_connector {
 	double voltage_v[3];		/* per phase L1..L3; 0 = not measured */
 	double current_a[3];
 	int phases;			/* 1 or 3 */
+	int connector_type;		/* 1y145: 4 Type 1, 5 Type 2; else
+					 * unknown */
+	double max_power_w;		/* the charger's maximum; 0 unknown */
 	int wired_phase;		/* 1 phase: the one it is on, 0 = L1 */
 	bool meter_valid;		/* false: the readings are stale / absent */
 	char id_token[OCPP_ID_TOKEN_MAX + 1]; /* IdToken that started it; "" */
@@ -106,6 +109,12 @@ struct ocpp_station {
 
 /* ---- Settings (from the configuration file) ---- */
 #define OCPP_PHASE_ROTATION_MAX 500	/* a 1.6 configuration value */
+#define OCPP_RESET_RETRIES_MAX 10	/* ResetRetries: 0..10 */
+enum ocpp_time_source {
+	OCPP_TIME_AUTO = 0,		/* TimeSource "NTP,Heartbeat" */
+	OCPP_TIME_CSMS,			/* "Heartbeat" */
+	OCPP_TIME_SYSTEM,		/* "NTP" */
+};
 struct ocpp_settings {
 	enum ocpp_version version;
 	const char *url;		/* ws://host:port/path or wss://… */
@@ -136,6 +145,19 @@ struct ocpp_settings {
 	/* MeterValuesSampledData / MeterValuesAlignedData /
 	 * StopTxnSampledData: the measurands sent, as OCPP_MEAS_* bits. */
 	int sampled_measurands, aligned_measurands, stop_measurands;
+	/* StopTxnAlignedData: the clock-aligned measurands kept during a
+	 * transaction and sent with its end; 0 = none. */
+	int stop_aligned_measurands;
+	int start_measurands;		/* 2.0.1 TxStartedMeasurands */
+	/* Where wall time comes from (2.0.1 ClockCtrlr TimeSource):
+	 * OCPP_TIME_AUTO the system clock while the kernel says it is
+	 * synchronised, else the CSMS's currentTime (BootNotification /
+	 * Heartbeat answers) as an offset; OCPP_TIME_CSMS always the
+	 * CSMS's; OCPP_TIME_SYSTEM never.  The system clock is never set. */
+	int time_source;
+	int reset_retries;		/* ResetRetries: the restart after a
+					 * backend Reset is tried again this
+					 * many times when it fails */
 	int tx_attempts;		/* TransactionMessageAttempts / MessageAttempts */
 	int tx_retry_interval_s;	/* …RetryInterval / MessageAttemptInterval */
 	const char *default_id_tag;	/* when the charger reports no IdToken */
@@ -176,7 +198,8 @@ void ocpp_settings_defaults(struct ocpp_settings *st);
 int ocpp_settings_check(const struct ocpp_settings *st, char **cause);
 
 /* Applies a session-owned key the daemon persisted after config_changed()
- * (1.6 name, e.g. "HeartbeatInterval") to settings before the session is
+ * (1.6 name, e.g. "HeartbeatInterval", or for a 2.0.1 variable without one
+ * "Component/Variable") to settings before the session is
  * created.  Returns 0, or -1 when the key is not the session's or the value
  * is out of its range (then st is unchanged). */
 int ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
@@ -263,7 +286,8 @@ struct ocpp_callbacks {
 	/* set: validates and persists; *cause (caller frees) on Rejected. */
 	enum ocpp_result (*config_set)(void *ud, const struct ocpp_ext_key *k,
 	    const char *value, char **cause);
-	/* Session-owned keys changed by the backend (to persist). */
+	/* Session-owned keys changed by the backend (to persist): the 1.6
+	 * name, or "Component/Variable" for a 2.0.1 variable without one. */
 	void (*config_changed)(void *ud, const char *key16, const char *value);
 	/* Charging-profile actions and any other action the session does not
 	 * handle itself: returns a response payload (a JSON object as text,
@@ -273,6 +297,11 @@ struct ocpp_callbacks {
 	    const char *payload_json, enum ocpp_rpc_error *error);
 	/* Link and registration state changes (for logs / balancer). */
 	void (*link_state)(void *ud, bool online, bool accepted);
+	/* The session's wall time (ocpp_session_wall_ms) moved by more than
+	 * a second against the monotonic clock: the CSMS's time was applied
+	 * or the system clock was stepped.  What follows wall time (charging
+	 * profiles) is due again. */
+	void (*clock_changed)(void *ud);
 };
 
 /* ---- Session ---- */
@@ -323,6 +352,17 @@ int ocpp_session_after_sent(struct ocpp_session *s, void (*fn)(void *arg),
     void *arg);
 
 bool ocpp_session_online(const struct ocpp_session *s);
+
+/* The session's wall time, epoch ms: the system clock plus the offset
+ * taken from the CSMS's currentTime (time_source), the time of every
+ * timestamp sent and of charging profiles. */
+int64_t ocpp_session_wall_ms(const struct ocpp_session *s);
+/* That offset, ms (0 when the system clock is used as it is). */
+int64_t ocpp_session_clock_offset_ms(const struct ocpp_session *s);
+
+/* ResetRetries (1.6 key; 2.0.1 OCPPCommCtrlr): how many times the
+ * daemon tries its restart again when one after reset() fails. */
+int ocpp_session_reset_retries(const struct ocpp_session *s);
 bool ocpp_session_accepted(const struct ocpp_session *s);
 
 /* True while connector k (1..n) has an open transaction: from its start

@@ -37,7 +37,7 @@ session_security_event(struct ocpp_session *s, const char *type,
 	int rc;
 
 	p = json_pack("{ssss}", "type", type, "timestamp",
-	    session_now_stamp(stamp, sizeof(stamp)));
+	    session_now_stamp(s, stamp, sizeof(stamp)));
 	if (p != NULL && tech_info != NULL && tech_info[0] != '\0') {
 		size_t i;
 

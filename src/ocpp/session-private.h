@@ -87,6 +87,10 @@ struct conn_state {
 	char tx_token_type[24];			/* 2.0.1 IdTokenEnumType */
 	double tx_wh;				/* highest energy in it */
 	int tx_charge_s;			/* highest charging time; -1 */
+	/* StopTxnAlignedData: the clock-aligned meterValues of the running
+	 * transaction, sent with its end (in memory; at most
+	 * STOP_ALIGNED_MAX, the oldest dropped). */
+	json_t *stop_aligned;
 	/* Local authorization of the charger's IdToken (auth.c): an
 	 * Authorize is in flight for auth_token, it was accepted, or it was
 	 * refused (no transaction until the connector leaves the charging
@@ -107,6 +111,12 @@ enum ocpp_key_type {
 	OCPP_KEY_STR,
 	OCPP_KEY_MEASURANDS,		/* a list of measurands, held as OCPP_MEAS_ bits */
 	OCPP_KEY_PHASE_ROTATION,	/* ConnectorPhaseRotation, in the settings */
+	/* Text with the 2.0.1 dataType of the same name. */
+	OCPP_KEY_MEMBERLIST,
+	OCPP_KEY_SEQUENCELIST,
+	OCPP_KEY_OPTIONLIST,
+	OCPP_KEY_DATETIME,
+	OCPP_KEY_DECIMAL,
 };
 
 /* Indexes of the session-owned integer settings. */
@@ -132,6 +142,10 @@ enum ocpp_key_int {
 	CI_OFFLINE_UNKNOWN,	/* bool: AllowOfflineTxForUnknownId */
 	CI_UNLOCK_ON_EV_DISCONNECT, /* bool: UnlockConnectorOnEVSideDisconnect */
 	CI_CONNECTION_TIMEOUT,	/* ConnectionTimeOut / EVConnectionTimeOut */
+	CI_STOP_ALIGNED_MEASURANDS, /* StopTxnAlignedData */
+	CI_RESET_RETRIES,	/* ResetRetries */
+	CI_START_MEASURANDS,	/* 2.0.1 SampledDataCtrlr TxStartedMeasurands */
+	CI_TIME_SOURCE,		/* enum ocpp_time_source (ClockCtrlr TimeSource) */
 	CI_COUNT,
 };
 
@@ -200,6 +214,12 @@ struct ocpp_session {
 	struct conn_state *cs;	/* n_connectors + 1 */
 
 	int cfg[CI_COUNT];
+	/* The clock (clock.c): the CSMS's time minus the system's, applied
+	 * to wall time; the system clock's distance to the monotonic one
+	 * when last looked at (a change is a step). */
+	int64_t clock_offset_ms;
+	int64_t clock_skew_ms;
+	bool clock_skew_known;
 	struct auth_table auth_list;
 	int auth_list_version;
 	struct auth_table auth_cache;
@@ -264,10 +284,22 @@ struct tx_end {
 	double wh;
 };
 
+/* clock.c: the session's wall time */
+/* Epoch ms: the system clock plus the CSMS's offset. */
+int64_t session_wall_ms(const struct ocpp_session *s);
+/* Current wall time as RFC 3339 into buf (>= 32 bytes). */
+const char *session_now_stamp(const struct ocpp_session *s, char *buf,
+    size_t len);
+/* The currentTime of a BootNotification / Heartbeat answer: applied as
+ * the offset when the time source says so. */
+void session_clock_csms(struct ocpp_session *s, const char *current_time);
+/* TimeSource changed: back to the system clock when it says so. */
+void session_clock_source_changed(struct ocpp_session *s);
+/* Looks for a step of the system clock (each service call). */
+void session_clock_watch(struct ocpp_session *s);
+
 /* session.c: helpers of the other session files */
 bool session_v16(const struct ocpp_session *s);
-/* Current wall time as RFC 3339 into buf (>= 32 bytes). */
-const char *session_now_stamp(char *buf, size_t len);
 /* Sends a frame's text (borrowed); NULL is a frame that could not be
  * built (no memory): said, not sent. */
 void session_send_frame(struct ocpp_session *s, const char *text);
@@ -397,6 +429,7 @@ struct ocpp_key_entry {
 	int min, max;
 	int index;			/* enum ocpp_key_int, or -1 for a constant */
 	const char *constant;		/* value when index < 0 */
+	const char *values;		/* 2.0.1 valuesList of a list type */
 };
 /* Session-owned keys; ends with key16 == NULL && component == NULL. */
 extern const struct ocpp_key_entry ocpp_key_table[];

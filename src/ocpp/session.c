@@ -35,6 +35,9 @@ ocpp_settings_defaults(struct ocpp_settings *st)
 	st->sampled_measurands = OCPP_MEAS_ALL;
 	st->aligned_measurands = OCPP_MEAS_ALL;
 	st->stop_measurands = OCPP_MEAS_ENERGY;
+	st->stop_aligned_measurands = 0;
+	st->start_measurands = OCPP_MEAS_ALL;
+	st->reset_retries = 0;
 	st->tx_attempts = 3;
 	st->tx_retry_interval_s = 60;
 	st->default_id_tag = "gateway";
@@ -140,6 +143,11 @@ ocpp_settings_check(const struct ocpp_settings *st, char **cause)
 	RANGE(sampled_measurands, 0, OCPP_MEAS_ALL, "sampled measurands");
 	RANGE(aligned_measurands, 0, OCPP_MEAS_ALL, "aligned measurands");
 	RANGE(stop_measurands, 0, OCPP_MEAS_ALL, "stop measurands");
+	RANGE(stop_aligned_measurands, 0, OCPP_MEAS_ALL,
+	    "stop aligned measurands");
+	RANGE(start_measurands, 0, OCPP_MEAS_ALL, "start measurands");
+	RANGE(time_source, OCPP_TIME_AUTO, OCPP_TIME_SYSTEM, "time source");
+	RANGE(reset_retries, 0, OCPP_RESET_RETRIES_MAX, "reset retries");
 	RANGE(tx_attempts, 1, 100, "transaction message attempts");
 	RANGE(tx_retry_interval_s, 1, 86400, "transaction retry interval");
 	RANGE(tx_unreachable_max_s, 0, 604800, "tx-unreachable-max-s");
@@ -158,13 +166,6 @@ bool
 session_v16(const struct ocpp_session *s)
 {
 	return s->st.version == OCPP_V16;
-}
-
-/* Current wall time as RFC 3339 into buf (>= 32 bytes). */
-const char *
-session_now_stamp(char *buf, size_t len)
-{
-	return format_rfc3339(wall_now_ms(), buf, len);
 }
 
 void
@@ -653,6 +654,10 @@ on_result(struct ocpp_session *s, struct ocpp_frame *f)
 		return;
 	}
 	s->call.active = false;
+	if (strcmp(s->call.action, "BootNotification") == 0 ||
+	    strcmp(s->call.action, "Heartbeat") == 0)
+		session_clock_csms(s, json_string_value(json_object_get(
+		    f->payload, "currentTime")));
 	if (strcmp(s->call.action, "BootNotification") == 0) {
 		on_boot_result(s, f->payload);
 		return;
@@ -877,6 +882,10 @@ ocpp_session_new(struct lws_context *ctx, const struct ocpp_settings *st,
 	s->cfg[CI_SAMPLED_MEASURANDS] = st->sampled_measurands;
 	s->cfg[CI_ALIGNED_MEASURANDS] = st->aligned_measurands;
 	s->cfg[CI_STOP_MEASURANDS] = st->stop_measurands;
+	s->cfg[CI_STOP_ALIGNED_MEASURANDS] = st->stop_aligned_measurands;
+	s->cfg[CI_RESET_RETRIES] = st->reset_retries;
+	s->cfg[CI_START_MEASURANDS] = st->start_measurands;
+	s->cfg[CI_TIME_SOURCE] = st->time_source;
 	s->cfg[CI_TX_ATTEMPTS] = st->tx_attempts;
 	s->cfg[CI_TX_RETRY] = st->tx_retry_interval_s;
 	s->cfg[CI_PING] = st->ping_interval_s;
@@ -923,6 +932,8 @@ ocpp_session_free(struct ocpp_session *s)
 	explicit_bzero(s->password_prev, sizeof(s->password_prev));
 	free(s->rx);
 	ocpp_text_free(&s->answer);
+	for (int k = 0; s->cs != NULL && k <= s->station->n_connectors; k++)
+		json_decref(s->cs[k].stop_aligned);
 	free(s->cs);
 	free(s);
 }
@@ -1025,7 +1036,8 @@ ocpp_session_service(struct ocpp_session *s, int64_t now_ms)
 			session_meter_tick(s);
 		s->next_meter_ms = now_ms + s->cfg[CI_METER_INTERVAL] * 1000LL;
 	}
-	session_aligned_tick(s, wall_now_ms());
+	session_clock_watch(s);
+	session_aligned_tick(s, session_wall_ms(s));
 	remote_start_expiry(s, now_ms);
 	session_security_service(s);
 	pump(s);
@@ -1054,6 +1066,12 @@ bool
 ocpp_session_online(const struct ocpp_session *s)
 {
 	return s->link == LINK_UP;
+}
+
+int
+ocpp_session_reset_retries(const struct ocpp_session *s)
+{
+	return s->cfg[CI_RESET_RETRIES];
 }
 
 bool

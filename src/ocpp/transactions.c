@@ -97,21 +97,17 @@ sampled(const struct ocpp_session *s, double v, const char *measurand,
 }
 
 /* meterValue array (one element) for connector k with the measurands
- * of the context's list: MeterValuesAlignedData for Sample.Clock,
- * StopTxnSampledData for Transaction.End, else MeterValuesSampledData.
- * With none selected, the energy register (a meterValue needs one
- * sampledValue). */
+ * m (OCPP_MEAS_* bits).  With none selected, the energy register (a
+ * meterValue needs one sampledValue). */
 static json_t *
-meter_value(const struct ocpp_session *s, int k, const char *context)
+meter_value_of(const struct ocpp_session *s, int k, const char *context,
+    int m)
 {
 	const struct ocpp_connector *c = &s->station->conn[k];
 	static const char *const ph_i[] = { "L1", "L2", "L3" };
 	static const char *const ph_v[] = { "L1-N", "L2-N", "L3-N" };
 	json_t *sv = json_array();
 	char when[40];
-	int m = s->cfg[strcmp(context, "Sample.Clock") == 0 ?
-	    CI_ALIGNED_MEASURANDS : strcmp(context, "Transaction.End") == 0 ?
-	    CI_STOP_MEASURANDS : CI_SAMPLED_MEASURANDS];
 	/* A single-phase connector reports on the phase it is wired to. */
 	int p0 = c->phases == 1 && c->wired_phase > 0 && c->wired_phase < 3 ?
 	    c->wired_phase : 0;
@@ -145,8 +141,45 @@ meter_value(const struct ocpp_session *s, int k, const char *context)
 		json_array_foreach(sv, i, x)
 			json_object_set_new(x, "location", json_string("Inlet"));
 	}
-	return json_pack("[{ssso}]", "timestamp", session_now_stamp(when, sizeof(when)),
+	return json_pack("[{ssso}]", "timestamp", session_now_stamp(s, when, sizeof(when)),
 	    "sampledValue", sv);
+}
+
+/* meter_value_of() with the measurands of the context's list:
+ * MeterValuesAlignedData for Sample.Clock, StopTxnSampledData for
+ * Transaction.End, TxStartedMeasurands for Transaction.Begin, else
+ * MeterValuesSampledData. */
+static json_t *
+meter_value(const struct ocpp_session *s, int k, const char *context)
+{
+	return meter_value_of(s, k, context, s->cfg[strcmp(context,
+	    "Sample.Clock") == 0 ? CI_ALIGNED_MEASURANDS : strcmp(context,
+	    "Transaction.End") == 0 ? CI_STOP_MEASURANDS : strcmp(context,
+	    "Transaction.Begin") == 0 ? CI_START_MEASURANDS :
+	    CI_SAMPLED_MEASURANDS]);
+}
+
+/* At most this many clock-aligned values wait for a transaction's end. */
+#define STOP_ALIGNED_MAX 48
+
+/* StopTxnAlignedData: keeps a clock-aligned meterValue of connector k's
+ * running transaction for its end. */
+static void
+keep_stop_aligned(struct ocpp_session *s, int k)
+{
+	struct conn_state *cs = &s->cs[k];
+	int m = s->cfg[CI_STOP_ALIGNED_MEASURANDS];
+	json_t *mv;
+
+	if (m == 0 || !cs->tx_active)
+		return;
+	if (cs->stop_aligned == NULL)
+		cs->stop_aligned = json_array();
+	if (json_array_size(cs->stop_aligned) >= STOP_ALIGNED_MAX)
+		json_array_remove(cs->stop_aligned, 0);
+	mv = meter_value_of(s, k, "Sample.Clock", m);
+	json_array_append(cs->stop_aligned, json_array_get(mv, 0));
+	json_decref(mv);
 }
 
 /* The IdToken of connector k: the charger's, a pending remote start's or
@@ -314,7 +347,7 @@ begin_tx(struct ocpp_session *s, int k)
 	cs->tx_wh = c->energy_wh;
 	cs->tx_charge_s = c->charge_time_s;
 	cs->seen_wh = c->energy_wh;
-	cs->seen_ms = wall_now_ms();
+	cs->seen_ms = session_wall_ms(s);
 }
 
 /* 1.6: StartTransaction for connector k. */
@@ -339,7 +372,7 @@ start_tx16(struct ocpp_session *s, int k)
 	if (enqueue(s, "StartTransaction", json_pack("{sisssIsssI}",
 	    "connectorId", k, "idTag", idtag,
 	    "meterStart", meter_wh(c->energy_wh),
-	    "timestamp", session_now_stamp(when, sizeof(when)),
+	    "timestamp", session_now_stamp(s, when, sizeof(when)),
 	    "_local", (json_int_t)next), k) != 0) {
 		cs->tx_active = false;
 		cs->local_tx = 0;
@@ -360,13 +393,18 @@ end_meter_value(const struct ocpp_session *s, int k, const struct tx_end *e,
     const char *when)
 {
 	const char *energy = "Energy.Active.Import.Register";
-	json_t *mv, *sv, *x;
+	json_t *all, *mv, *sv, *x;
 	size_t i;
 
-	if (s->station->conn[k].stale || wall_now_ms() - e->when_ms > 5000)
-		return json_pack("[{sss[o]}]", "timestamp", when,
-		    "sampledValue", sampled(s, e->wh, energy, "Wh", NULL,
-		    "Transaction.End"));
+	/* The clock-aligned values kept (StopTxnAlignedData) first. */
+	all = s->cs[k].stop_aligned != NULL ?
+	    json_copy(s->cs[k].stop_aligned) : json_array();
+	if (s->station->conn[k].stale || session_wall_ms(s) - e->when_ms > 5000) {
+		json_array_append_new(all, json_pack("{sss[o]}", "timestamp",
+		    when, "sampledValue", sampled(s, e->wh, energy, "Wh", NULL,
+		    "Transaction.End")));
+		return all;
+	}
 	mv = meter_value(s, k, "Transaction.End");
 	json_object_set_new(json_array_get(mv, 0), "timestamp",
 	    json_string(when));
@@ -379,7 +417,9 @@ end_meter_value(const struct ocpp_session *s, int k, const struct tx_end *e,
 			json_array_set_new(sv, i, sampled(s, e->wh, energy,
 			    "Wh", NULL, "Transaction.End"));
 	}
-	return mv;
+	json_array_extend(all, mv);
+	json_decref(mv);
+	return all;
 }
 
 /* Forgets connector k's transaction once its end is queued. */
@@ -397,6 +437,8 @@ forget_tx(struct ocpp_session *s, int k)
 	cs->tx_id[0] = '\0';
 	cs->tx_token[0] = '\0';
 	cs->tx_wh = 0;
+	json_decref(cs->stop_aligned);
+	cs->stop_aligned = NULL;
 }
 
 /* 1.6: StopTransaction for connector k. */
@@ -443,7 +485,7 @@ session_tx_event201(struct ocpp_session *s, int k, const char *event,
 	if (end != NULL)
 		format_rfc3339(end->when_ms, when, sizeof(when));
 	else
-		session_now_stamp(when, sizeof(when));
+		session_now_stamp(s, when, sizeof(when));
 	info = json_pack("{ssss}", "transactionId", cs->tx_id,
 	    "chargingState", charging_state201(end != NULL && c->stale ?
 	    OCPP_ST_AVAILABLE : c->status));
@@ -539,7 +581,7 @@ end_by_charger(struct ocpp_session *s, int k, bool other_session)
 	const struct ocpp_connector *c = &s->station->conn[k];
 	struct tx_end e;
 
-	e.when_ms = wall_now_ms();
+	e.when_ms = session_wall_ms(s);
 	e.wh = !other_session && c->energy_wh > cs->tx_wh ? c->energy_wh :
 	    cs->tx_wh;
 	if (cs->deauthorized) {
@@ -560,9 +602,10 @@ end_by_charger(struct ocpp_session *s, int k, bool other_session)
 		e.trigger = "StopAuthorized";
 	}
 	session_end_tx(s, k, &e);
-	/* 1.6 UnlockConnectorOnEVSideDisconnect: the cable left the EV, so
-	 * the socket lets it go too (2.0.1 has no such variable). */
-	if (strcmp(e.reason16, "EVDisconnected") == 0 && session_v16(s) &&
+	/* 1.6 UnlockConnectorOnEVSideDisconnect, 2.0.1 OCPPCommCtrlr
+	 * UnlockOnEVSideDisconnect: the cable left the EV, so the socket
+	 * lets it go too. */
+	if (strcmp(e.reason16, "EVDisconnected") == 0 &&
 	    s->cfg[CI_UNLOCK_ON_EV_DISCONNECT] && s->cb->unlock != NULL &&
 	    s->cb->unlock(s->ud, k) != OCPP_ACCEPTED)
 		log_warnx("connector %d: unlock after the EV's cable was "
@@ -584,7 +627,7 @@ end_while_away(struct ocpp_session *s, int k)
 	    strcmp(c->id_token, cs->tx_token) == 0);
 	struct tx_end e;
 
-	e.when_ms = cs->seen_ms > 0 ? cs->seen_ms : wall_now_ms();
+	e.when_ms = cs->seen_ms > 0 ? cs->seen_ms : session_wall_ms(s);
 	e.wh = counter_same ? c->energy_wh : cs->tx_wh;
 	if (cs->restart_stale) {
 		e.reason16 = e.reason201 = s->unclean_stop ? "PowerLoss" :
@@ -609,7 +652,7 @@ end_unreachable(struct ocpp_session *s, int k)
 {
 	struct conn_state *cs = &s->cs[k];
 	struct tx_end e = { "Other", "Other", "EVCommunicationLost",
-		cs->seen_ms > 0 ? cs->seen_ms : wall_now_ms(), cs->tx_wh };
+		cs->seen_ms > 0 ? cs->seen_ms : session_wall_ms(s), cs->tx_wh };
 
 	log_info("connector %d: no answer for %d s, its transaction ends", k,
 	    s->st.tx_unreachable_max_s);
@@ -622,7 +665,7 @@ ocpp_session_end_tx_removed(struct ocpp_session *s, int k)
 	struct conn_state *cs;
 	const struct ocpp_connector *c;
 	struct tx_end e = { "Other", "Other", "AbnormalCondition",
-		wall_now_ms(), 0 };
+		session_wall_ms(s), 0 };
 
 	if (!ocpp_session_tx_open(s, k))
 		return -1;
@@ -645,7 +688,7 @@ session_end_for_unlock(struct ocpp_session *s, int k)
 	struct conn_state *cs = &s->cs[k];
 	const struct ocpp_connector *c = &s->station->conn[k];
 	struct tx_end e = { "UnlockCommand", "Other", "UnlockCommand",
-		wall_now_ms(), cs->tx_wh };
+		session_wall_ms(s), cs->tx_wh };
 
 	if (!c->stale && c->energy_wh > e.wh)
 		e.wh = c->energy_wh;
@@ -668,7 +711,7 @@ session_push_status(struct ocpp_session *s, int k)
 		    "status", k == 0 && c->status != OCPP_ST_UNAVAILABLE &&
 		    c->status != OCPP_ST_FAULTED ? "Available" :
 		    ocpp_status_name16(c->status),
-		    "timestamp", session_now_stamp(when, sizeof(when)));
+		    "timestamp", session_now_stamp(s, when, sizeof(when)));
 
 		/* the charger's own code, as it gave it */
 		if (c->vendor_error[0] != '\0')
@@ -677,7 +720,7 @@ session_push_status(struct ocpp_session *s, int k)
 		session_push_call(s, "StatusNotification", p);
 	} else if (k > 0) {
 		session_push_call(s, "StatusNotification", json_pack("{sssssisi}",
-		    "timestamp", session_now_stamp(when, sizeof(when)),
+		    "timestamp", session_now_stamp(s, when, sizeof(when)),
 		    "connectorStatus", status_name201(c->status),
 		    "evseId", k, "connectorId", 1));
 	}
@@ -750,7 +793,7 @@ scan_transaction(struct ocpp_session *s, int k)
 	strlcpy_ok(cs->seen_token, c->id_token, sizeof(cs->seen_token));
 	cs->seen_wh = c->energy_wh;
 	if (active || cs->seen_ms == 0)
-		cs->seen_ms = wall_now_ms();
+		cs->seen_ms = session_wall_ms(s);
 	if (cs->tx_active && c->energy_wh > cs->tx_wh)
 		cs->tx_wh = c->energy_wh;
 	if (cs->tx_active && c->charge_time_s > cs->tx_charge_s)
@@ -844,11 +887,14 @@ session_aligned_tick(struct ocpp_session *s, int64_t wall_ms)
 		s->next_aligned_wall_ms = 0;
 		return;
 	}
-	if (s->next_aligned_wall_ms != 0 && wall_ms >= s->next_aligned_wall_ms &&
-	    s->boot == BOOT_ACCEPTED && s->link == LINK_UP)
-		for (int k = 0; k <= s->station->n_connectors; k++)
-			if (s->station->conn[k].meter_valid)
+	if (s->next_aligned_wall_ms != 0 && wall_ms >= s->next_aligned_wall_ms)
+		for (int k = 0; k <= s->station->n_connectors; k++) {
+			if (!s->station->conn[k].meter_valid)
+				continue;
+			if (s->boot == BOOT_ACCEPTED && s->link == LINK_UP)
 				session_push_meter_values(s, k, "Sample.Clock");
+			keep_stop_aligned(s, k);
+		}
 	if (s->next_aligned_wall_ms == 0 || wall_ms >= s->next_aligned_wall_ms ||
 	    s->next_aligned_wall_ms - wall_ms > iv)
 		s->next_aligned_wall_ms = aligned_after(wall_ms, iv);

@@ -45,6 +45,7 @@ async function startCsms(opts = {}) {
         silences: new Map(),
         txId: 100,
         invalidIdTag: opts.invalidIdTag || null,
+        clockOffsetMs: 0,
     };
     const server = new RPCServer({
         protocols: ['ocpp1.6', 'ocpp2.0.1'],
@@ -127,7 +128,8 @@ async function startCsms(opts = {}) {
             emit({ event: 'response', identity, method: ev.method,
                 error: ev.error && ev.error.rpcErrorCode });
         });
-        const now = () => new Date().toISOString();
+        // The CSMS's clock: the system's, moved by set({clockOffsetMs}).
+        const now = () => new Date(Date.now() + state.clockOffsetMs).toISOString();
         client.handle(({ method, params, messageId }) => {
             emit({ event: 'call', identity, action: method, params, messageId });
             const left = state.failures.get(method) || 0;
@@ -238,6 +240,9 @@ async function startCsms(opts = {}) {
             }
             if (o.password !== undefined) {
                 opts.password = o.password;
+            }
+            if (o.clockOffsetMs !== undefined) {
+                state.clockOffsetMs = o.clockOffsetMs;
             }
         },
         // The next count calls of action are answered with InternalError.

@@ -41,7 +41,7 @@ lib_src="src/common/log.c src/common/util.c src/common/atomic-file.c
     src/ocpp/rpc.c src/ocpp/spec.c
     src/ocpp/schemas.c src/ocpp/keys.c src/ocpp/session.c
     src/ocpp/transactions.c src/ocpp/calls.c src/ocpp/transport.c
-    src/ocpp/auth.c src/ocpp/security.c src/ocpp/certs.c
+    src/ocpp/auth.c src/ocpp/security.c src/ocpp/certs.c src/ocpp/clock.c
     src/ocpp/smartcharging-parse.c src/ocpp/smartcharging.c
     src/ocpp/smartcharging-eval.c
     tests/fuzz/fuzz-station.c"

@@ -888,6 +888,275 @@ test('1.6: UnlockConnectorOnEVSideDisconnect read-write, persisted and acted on'
     });
 });
 
+test('1.6: ResetRetries, StopTxnAlignedData, StopTransactionOnEVSideDisconnect', async () => {
+    await withSession('1.6', {}, async (csms, st) => {
+        await booted(csms, st);
+        const keys = ['ResetRetries', 'StopTxnAlignedData',
+            'StopTransactionOnEVSideDisconnect'];
+        const get = async () => {
+            const g = await csms.call('CS001', 'GetConfiguration', { key: keys });
+            return keys.map((k) => {
+                const x = g.configurationKey.find((e) => e.key === k);
+                return [x.value, x.readonly];
+            });
+        };
+        assert.deepEqual(await get(), [['0', false], ['', false], ['true', false]]);
+        const change = async (key, value) => (await csms.call('CS001',
+            'ChangeConfiguration', { key, value })).status;
+        // The charger ends its own session on unplug: only true holds.
+        assert.equal(await change('StopTransactionOnEVSideDisconnect', 'false'), 'Rejected');
+        assert.equal(await change('StopTransactionOnEVSideDisconnect', 'true'), 'Accepted');
+        assert.equal(await change('ResetRetries', '11'), 'Rejected');
+        assert.equal(await change('ResetRetries', 'two'), 'Rejected');
+        assert.equal(await change('ResetRetries', '3'), 'Accepted');
+        assert.equal(await change('StopTxnAlignedData', 'Bogus'), 'Rejected');
+        assert.equal(await change('StopTxnAlignedData', 'Energy.Active.Import.Register'),
+            'Accepted');
+        await st.log.waitFor((e) => e.event === 'config_changed' &&
+            e.key === 'StopTxnAlignedData', 'persist');
+        assert.equal(await change('ClockAlignedDataInterval', '1'), 'Accepted');
+        // A transaction over at least two aligned boundaries.
+        st.send(meter(1, 500));
+        st.send({ cmd: 'status', connector: 1, status: 'Charging' });
+        await csms.log.waitFor((e) => e.event === 'response' &&
+            e.method === 'StartTransaction', 'start answered');
+        const clock = isCall('MeterValues', (p) => p.connectorId === 1 &&
+            p.transactionId !== undefined &&
+            p.meterValue[0].sampledValue[0].context === 'Sample.Clock');
+        await csms.log.waitFor(clock, 'aligned 1', 3000);
+        await csms.log.waitFor(clock, 'aligned 2', 3000);
+        st.send(meter(1, 1500));
+        st.send({ cmd: 'status', connector: 1, status: 'Finishing' });
+        const stop = await csms.log.waitFor(isCall('StopTransaction'), 'stop');
+        const td = stop.params.transactionData;
+        const aligned = td.filter((m) => m.sampledValue[0].context === 'Sample.Clock');
+        assert.ok(aligned.length >= 2, JSON.stringify(td));
+        // StopTxnAlignedData's measurands only, in time order, then the end.
+        for (const m of aligned) {
+            assert.deepEqual(m.sampledValue.map((x) => x.measurand),
+                ['Energy.Active.Import.Register']);
+        }
+        const times = aligned.map((m) => Date.parse(m.timestamp));
+        assert.deepEqual([...times].sort((a, b) => a - b), times);
+        assert.equal(td[td.length - 1].sampledValue[0].context, 'Transaction.End');
+        assert.equal(td.length, aligned.length + 1);
+        // ResetRetries reaches the restart, and the keys survive it.
+        assert.equal(await change('ClockAlignedDataInterval', '0'), 'Accepted');
+        const r = await csms.call('CS001', 'Reset', { type: 'Soft' });
+        assert.equal(r.status, 'Accepted');
+        const ev = await st.log.waitFor((e) => e.event === 'reset', 'reset');
+        assert.equal(ev.retries, 3);
+        await st.log.waitFor((e) => e.event === 'restarted', 'restarted');
+        await csms.log.waitFor((e) => isCall('BootNotification')(e) &&
+            csms.log.count(isCall('BootNotification')) === 2, 'boot again');
+        await st.log.waitFor((e) => e.event === 'link' && e.accepted &&
+            st.log.count((x) => x.event === 'link' && x.accepted) === 2, 'accepted again');
+        assert.deepEqual(await get(), [['3', false],
+            ['Energy.Active.Import.Register', false], ['true', false]]);
+    });
+});
+
+test('2.0.1: StopTxOnEVSideDisconnect false Rejected; TxEndedMeasurands persisted', async () => {
+    await withSession('2.0.1', {}, async (csms, st) => {
+        await booted(csms, st);
+        const s = await csms.call('CS001', 'SetVariables', { setVariableData: [
+            { component: { name: 'TxCtrlr' }, variable: { name: 'StopTxOnEVSideDisconnect' },
+                attributeValue: 'false' },
+            { component: { name: 'TxCtrlr' }, variable: { name: 'StopTxOnEVSideDisconnect' },
+                attributeValue: 'true' },
+            { component: { name: 'AlignedDataCtrlr' }, variable: { name: 'TxEndedMeasurands' },
+                attributeValue: 'Energy.Active.Import.Register,Power.Active.Import' },
+        ] });
+        assert.deepEqual(s.setVariableResult.map((x) => x.attributeStatus),
+            ['Rejected', 'Accepted', 'Accepted']);
+        await st.log.waitFor((e) => e.event === 'config_changed' &&
+            e.key === 'StopTxnAlignedData', 'persist');
+    });
+});
+
+// The variables the 2.0.1 device-model appendix (part 2, appendix 3)
+// marks required for the functional blocks the gateway implements:
+// [component, variable, instance, mutability, dataType].
+const REQUIRED_201 = [
+    ['DeviceDataCtrlr', 'ItemsPerMessage', 'GetReport', 'ReadOnly', 'integer'],
+    ['DeviceDataCtrlr', 'ItemsPerMessage', 'GetVariables', 'ReadOnly', 'integer'],
+    ['DeviceDataCtrlr', 'ItemsPerMessage', 'SetVariables', 'ReadOnly', 'integer'],
+    ['DeviceDataCtrlr', 'BytesPerMessage', 'GetReport', 'ReadOnly', 'integer'],
+    ['DeviceDataCtrlr', 'BytesPerMessage', 'GetVariables', 'ReadOnly', 'integer'],
+    ['DeviceDataCtrlr', 'BytesPerMessage', 'SetVariables', 'ReadOnly', 'integer'],
+    ['OCPPCommCtrlr', 'FileTransferProtocols', null, 'ReadOnly', 'MemberList'],
+    ['OCPPCommCtrlr', 'MessageTimeout', 'Default', 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'MessageAttempts', 'TransactionEvent', 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'MessageAttemptInterval', 'TransactionEvent', 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'NetworkConfigurationPriority', null, 'ReadWrite', 'SequenceList'],
+    ['OCPPCommCtrlr', 'NetworkProfileConnectionAttempts', null, 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'OfflineThreshold', null, 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'ResetRetries', null, 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'RetryBackOffRandomRange', null, 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'RetryBackOffRepeatTimes', null, 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'RetryBackOffWaitMinimum', null, 'ReadWrite', 'integer'],
+    ['OCPPCommCtrlr', 'UnlockOnEVSideDisconnect', null, 'ReadWrite', 'boolean'],
+    ['OCPPCommCtrlr', 'WebSocketPingInterval', null, 'ReadWrite', 'integer'],
+    ['SecurityCtrlr', 'SecurityProfile', null, 'ReadOnly', 'integer'],
+    ['SecurityCtrlr', 'Identity', null, 'ReadOnly', 'string'],
+    ['ClockCtrlr', 'DateTime', null, 'ReadOnly', 'dateTime'],
+    ['ClockCtrlr', 'TimeSource', null, 'ReadWrite', 'SequenceList'],
+    ['AuthCtrlr', 'AuthorizeRemoteStart', null, 'ReadWrite', 'boolean'],
+    ['AuthCtrlr', 'LocalAuthorizeOffline', null, 'ReadWrite', 'boolean'],
+    ['AuthCtrlr', 'LocalPreAuthorize', null, 'ReadWrite', 'boolean'],
+    ['LocalAuthListCtrlr', 'Entries', null, 'ReadOnly', 'integer'],
+    ['LocalAuthListCtrlr', 'ItemsPerMessage', null, 'ReadOnly', 'integer'],
+    ['LocalAuthListCtrlr', 'BytesPerMessage', null, 'ReadOnly', 'integer'],
+    ['TxCtrlr', 'EVConnectionTimeOut', null, 'ReadWrite', 'integer'],
+    ['TxCtrlr', 'StopTxOnEVSideDisconnect', null, 'ReadWrite', 'boolean'],
+    ['TxCtrlr', 'StopTxOnInvalidId', null, 'ReadWrite', 'boolean'],
+    ['TxCtrlr', 'TxStartPoint', null, 'ReadWrite', 'MemberList'],
+    ['TxCtrlr', 'TxStopPoint', null, 'ReadWrite', 'MemberList'],
+    ['SampledDataCtrlr', 'TxEndedMeasurands', null, 'ReadWrite', 'MemberList'],
+    ['SampledDataCtrlr', 'TxEndedInterval', null, 'ReadWrite', 'integer'],
+    ['SampledDataCtrlr', 'TxStartedMeasurands', null, 'ReadWrite', 'MemberList'],
+    ['SampledDataCtrlr', 'TxUpdatedMeasurands', null, 'ReadWrite', 'MemberList'],
+    ['SampledDataCtrlr', 'TxUpdatedInterval', null, 'ReadWrite', 'integer'],
+    ['AlignedDataCtrlr', 'Interval', null, 'ReadWrite', 'integer'],
+    ['AlignedDataCtrlr', 'Measurands', null, 'ReadWrite', 'MemberList'],
+    ['AlignedDataCtrlr', 'TxEndedInterval', null, 'ReadOnly', 'integer'],
+    ['AlignedDataCtrlr', 'TxEndedMeasurands', null, 'ReadWrite', 'MemberList'],
+    ['SmartChargingCtrlr', 'Entries', 'ChargingProfiles', 'ReadOnly', 'integer'],
+    ['SmartChargingCtrlr', 'LimitChangeSignificance', null, 'ReadWrite', 'decimal'],
+    ['SmartChargingCtrlr', 'PeriodsPerSchedule', null, 'ReadOnly', 'integer'],
+    ['SmartChargingCtrlr', 'ProfileStackLevel', null, 'ReadOnly', 'integer'],
+    ['SmartChargingCtrlr', 'RateUnit', null, 'ReadOnly', 'MemberList'],
+];
+
+test('2.0.1: the device model has every required variable; SetVariables persisted', async () => {
+    await withSession('2.0.1', {}, async (csms, st) => {
+        await booted(csms, st);
+        await csms.call('CS001', 'GetBaseReport', { requestId: 7, reportBase: 'FullInventory' });
+        const full = (await csms.log.waitFor(isCall('NotifyReport', (p) =>
+            p.requestId === 7), 'full inventory')).params.reportData;
+        const find = (c, v, i, evse) => full.find((d) => d.component.name === c &&
+            d.variable.name === v && (d.variable.instance || null) === i &&
+            (d.component.evse ? d.component.evse.id : 0) === (evse || 0));
+        for (const [c, v, i, mut, type] of REQUIRED_201) {
+            const d = find(c, v, i);
+            assert.ok(d, `${c}/${v}(${i}) missing`);
+            assert.equal(d.variableAttribute[0].mutability, mut, `${c}/${v} mutability`);
+            assert.equal(d.variableCharacteristics.dataType, type, `${c}/${v} dataType`);
+            if (/List$/.test(type)) {
+                assert.ok(d.variableCharacteristics.valuesList, `${c}/${v} valuesList`);
+            }
+        }
+        // The station, each EVSE (with its maximum power) and connector.
+        for (const k of [1, 2]) {
+            for (const v of ['AvailabilityState', 'Available', 'Power', 'SupplyPhases']) {
+                assert.ok(find('EVSE', v, null, k), `EVSE ${k} ${v}`);
+            }
+            const conn = full.find((d) => d.component.name === 'Connector' &&
+                d.component.evse.id === k && d.variable.name === 'ConnectorType');
+            assert.equal(conn.variableAttribute[0].value, 'sType2');
+            assert.equal(find('EVSE', 'Power', null, k).variableCharacteristics.maxLimit, 22080);
+        }
+        assert.equal(find('SmartChargingCtrlr', 'RateUnit', null).variableAttribute[0].value, 'A,W');
+        assert.ok(!Number.isNaN(Date.parse(find('ClockCtrlr', 'DateTime', null)
+            .variableAttribute[0].value)));
+        // The configuration inventory: exactly the writable ones.
+        await csms.call('CS001', 'GetBaseReport',
+            { requestId: 8, reportBase: 'ConfigurationInventory' });
+        const conf = (await csms.log.waitFor(isCall('NotifyReport', (p) =>
+            p.requestId === 8), 'configuration inventory')).params.reportData;
+        assert.equal(conf.length, full.filter((d) =>
+            d.variableAttribute[0].mutability === 'ReadWrite').length);
+        // Every required variable answers GetVariables.
+        const g = await csms.call('CS001', 'GetVariables', { getVariableData:
+            REQUIRED_201.map(([c, v, i]) => ({ component: { name: c },
+                variable: i ? { name: v, instance: i } : { name: v } })) });
+        assert.deepEqual(g.getVariableResult.filter((r) => r.attributeStatus !==
+            'Accepted'), []);
+        // Fixed behaviour: its own value Accepted, another Rejected.
+        const set = async (c, v, value) => (await csms.call('CS001', 'SetVariables',
+            { setVariableData: [{ component: { name: c }, variable: { name: v },
+                attributeValue: value }] })).setVariableResult[0].attributeStatus;
+        assert.equal(await set('OCPPCommCtrlr', 'OfflineThreshold', '60'), 'Rejected');
+        assert.equal(await set('OCPPCommCtrlr', 'OfflineThreshold', '0'), 'Accepted');
+        assert.equal(await set('TxCtrlr', 'TxStartPoint', 'EVConnected'), 'Rejected');
+        assert.equal(await set('AuthCtrlr', 'AuthorizeRemoteStart', 'true'), 'Rejected');
+        assert.equal(await set('SmartChargingCtrlr', 'LimitChangeSignificance', '0.0'),
+            'Accepted');
+        assert.equal(await set('AlignedDataCtrlr', 'TxEndedInterval', '60'), 'Rejected');
+        // Persisted across a restart, for variables with and without a
+        // 1.6 key.
+        assert.equal(await set('SampledDataCtrlr', 'TxStartedMeasurands',
+            'Energy.Active.Import.Register'), 'Accepted');
+        assert.equal(await set('OCPPCommCtrlr', 'ResetRetries', '2'), 'Accepted');
+        assert.equal(await set('OCPPCommCtrlr', 'UnlockOnEVSideDisconnect', 'false'),
+            'Accepted');
+        st.send({ cmd: 'restart' });
+        await st.log.waitFor((e) => e.event === 'restarted', 'restarted');
+        await st.log.waitFor((e) => e.event === 'link' && e.accepted &&
+            st.log.count((x) => x.event === 'link' && x.accepted) === 2, 'accepted again');
+        const after = await csms.call('CS001', 'GetVariables', { getVariableData: [
+            { component: { name: 'SampledDataCtrlr' }, variable: { name: 'TxStartedMeasurands' } },
+            { component: { name: 'OCPPCommCtrlr' }, variable: { name: 'ResetRetries' } },
+            { component: { name: 'OCPPCommCtrlr' }, variable: { name: 'UnlockOnEVSideDisconnect' } },
+        ] });
+        assert.deepEqual(after.getVariableResult.map((r) => r.attributeValue),
+            ['Energy.Active.Import.Register', '2', 'false']);
+        // TxStartedMeasurands is what the Started event carries.
+        st.send(meter(1, 700));
+        st.send({ cmd: 'status', connector: 1, status: 'Charging' });
+        const started = await csms.log.waitFor(isCall('TransactionEvent', (p) =>
+            p.eventType === 'Started'), 'Started');
+        assert.deepEqual(started.params.meterValue[0].sampledValue.map((x) =>
+            [x.measurand, x.context]), [['Energy.Active.Import.Register', 'Transaction.Begin']]);
+    });
+});
+
+test('2.0.1: ClockCtrlr TimeSource: the CSMS\'s time as an offset, SettingSystemTime', async () => {
+    await withSession('2.0.1', {}, async (csms, st) => {
+        await booted(csms, st);
+        const set = async (value) => (await csms.call('CS001', 'SetVariables',
+            { setVariableData: [{ component: { name: 'ClockCtrlr' },
+                variable: { name: 'TimeSource' }, attributeValue: value }] }))
+            .setVariableResult[0].attributeStatus;
+        const get = async (v) => (await csms.call('CS001', 'GetVariables',
+            { getVariableData: [{ component: { name: 'ClockCtrlr' },
+                variable: { name: v } }] })).getVariableResult[0].attributeValue;
+        assert.equal(await get('TimeSource'), 'NTP,Heartbeat');
+        assert.equal(await set('GPS'), 'Rejected');
+        assert.equal(await set('Heartbeat'), 'Accepted');
+        await st.log.waitFor((e) => e.event === 'config_changed' &&
+            e.key === 'ClockCtrlr/TimeSource' && e.value === 'Heartbeat', 'persist');
+        const events = isCall('SecurityEventNotification', (p) =>
+            p.type === 'SettingSystemTime');
+        // The CSMS's clock an hour ahead: taken from the Heartbeat answer.
+        csms.set({ clockOffsetMs: 3600000 });
+        await heartbeatRoundTrip(csms);
+        const ev = await csms.log.waitFor(events, 'SettingSystemTime');
+        assert.match(ev.params.techInfo, /moved by \+3[56]\d\d\./);
+        const ahead = Date.parse(await get('DateTime')) - Date.now();
+        assert.ok(ahead > 3590000 && ahead < 3610000, `DateTime ahead by ${ahead} ms`);
+        // Timestamps sent follow it.
+        await csms.call('CS001', 'TriggerMessage',
+            { requestedMessage: 'StatusNotification', evse: { id: 1, connectorId: 1 } });
+        const sn = await csms.log.waitFor(isCall('StatusNotification', (p) =>
+            Date.parse(p.timestamp) - Date.now() > 3590000), 'status stamped +1 h');
+        assert.equal(sn.params.evseId, 1);
+        // Within a second of it: nothing moves, nothing is reported.
+        csms.set({ clockOffsetMs: 3600300 });
+        await heartbeatRoundTrip(csms);
+        await heartbeatRoundTrip(csms);
+        assert.equal(csms.log.count(events), 1);
+        // Back to the system clock (NTP only): reported again.
+        assert.equal(await set('NTP'), 'Accepted');
+        await csms.log.waitFor((e) => events(e) && csms.log.count(events) === 2,
+            'back to the system clock');
+        const off = Math.abs(Date.parse(await get('DateTime')) - Date.now());
+        assert.ok(off < 5000, `DateTime off by ${off} ms`);
+        await heartbeatRoundTrip(csms);
+        assert.equal(csms.log.count(events), 2);
+    });
+});
+
 test('1.6: UnlockConnector on a charging connector ends the transaction first', async () => {
     await withSession('1.6', {}, async (csms, st) => {
         await booted(csms, st);

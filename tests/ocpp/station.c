@@ -259,7 +259,8 @@ static void
 cb_reset(void *ud, bool hard)
 {
 	(void)ud;
-	emit(json_pack("{sssb}", "event", "reset", "hard", hard));
+	emit(json_pack("{sssbsi}", "event", "reset", "hard", hard,
+	    "retries", ocpp_session_reset_retries(session)));
 	restart_due = true;
 }
 
@@ -325,11 +326,14 @@ cb_config_set(void *ud, const struct ocpp_ext_key *k, const char *value,
 	return OCPP_ACCEPTED;
 }
 
-/* A session key changed: the daemon would persist it. */
+/* A session key changed: kept for the next start, as the daemon does. */
 static void
 cb_config_changed(void *ud, const char *key, const char *value)
 {
 	(void)ud;
+	if (ocpp_settings_apply(&settings, key, value) != 0)
+		emit(json_pack("{ssss}", "event", "error", "what",
+		    "changed key not applicable"));
 	emit(json_pack("{sssss s}", "event", "config_changed", "key", key,
 	    "value", value));
 }
@@ -714,6 +718,8 @@ main(int argc, char **argv)
 	for (int k = 0; k <= station.n_connectors; k++) {
 		station.conn[k].phases = 3;
 		station.conn[k].status = OCPP_ST_AVAILABLE;
+		station.conn[k].connector_type = 5;	/* Type 2 */
+		station.conn[k].max_power_w = 22080;
 	}
 	/* Settings first (key sizes, password): a bad key must be refused
 	 * before the TLS library sees it. */
