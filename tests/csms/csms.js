@@ -117,14 +117,15 @@ async function startCsms(opts = {}) {
             if (ev.outbound) {
                 return;
             }
-            emit({ event: 'response', identity, method: ev.method, result: ev.result });
+            emit({ event: 'response', identity, method: ev.method, result: ev.result,
+                messageId: ev.messageId });
         });
         client.on('callError', (ev) => {
             if (ev.outbound) {
                 return;
             }
             emit({ event: 'response', identity, method: ev.method,
-                error: ev.error && ev.error.rpcErrorCode });
+                error: ev.error && ev.error.rpcErrorCode, messageId: ev.messageId });
         });
         const now = () => new Date().toISOString();
         client.handle(({ method, params, messageId }) => {
