@@ -20,7 +20,8 @@
 #     target: a charging connector always has one on its way)
 #   soak.setpoints_above_cap: samples where the setpoints' sum exceeded the
 #     site cap (target 0)
-#   soak.errors_logged: the daemon's "error:" and "warning:" lines
+#   soak.errors_logged: the daemon's "error:" and "warning:" lines, the
+#     first 20 of them below
 # Usage: bench/soak.sh [SECONDS].  Needs node + npm (the test CSMS) and
 # sqlite3 (what is left in the daemon's queue).
 set -u
@@ -136,4 +137,6 @@ echo "soak.transaction_messages: $sent received, $acked answered, lost (still qu
 echo "soak.meter_messages: $m_sent received, $m_acked answered, $meter_queued still queued (no target)"
 echo "soak.setpoints_above_cap: $above of $samples samples (target 0)"
 echo "soak.errors_logged: $errors errors, $warnings warnings"
+# (the first of them, to say what they were)
+grep -E ' (error|warning): ' "$tmp/d.log" | head -20 | sed 's/^/  /'
 [ "$failures" -eq 0 ]
