@@ -124,6 +124,9 @@ EXTRA_DIST += tests/daemon/close-once.c tests/daemon/test-close-once.sh
 EXTRA_DIST += tests/daemon/test-control.sh tests/daemon/test-local-override.sh \
 	tests/daemon/test-reload.sh \
 	tests/integration/lib.sh
+# (about 20 s: links closed and answers late for 15 s, see the script)
+TESTS += tests/integration/test-reconnect-storm.sh
+EXTRA_DIST += tests/integration/test-reconnect-storm.sh
 
 # Integration: the real daemon and the real simulator.  The longest ones
 # start first (the two-minute PV day is the first of all, in Makefile.am),
