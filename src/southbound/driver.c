@@ -187,8 +187,8 @@ known_unsupported(const struct sb_dev *dev, unsigned addr)
 	return false;
 }
 
-/* Writes the reading's list of refused registers ("11145 connector-type,
- * 2 comm-timeout"). */
+/* Writes the reading's list of refused registers ("11145 c.type,
+ * 0 control-mode"). */
 static void
 unsupported_text(struct sb_dev *dev)
 {
