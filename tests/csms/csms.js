@@ -20,7 +20,8 @@
 //   {"cmd":"stall","identity":"CS001"}  (stop reading: a dead link)
 //   {"cmd":"quit"}
 // Events: listening, connected, auth_rejected, call (every CALL received),
-// response (every answer to our calls), message (raw text received),
+// response (every answer given to a station's call, with the call's messageId),
+// message (raw text received),
 // violation (a schema violation either way: a test must fail on it),
 // bad_message, disconnected, call_result, call_error.
 
