@@ -10,21 +10,29 @@
 #   soak.rss: VmRSS after the 60 s warm-up and at the end, MiB (growth
 #     target <= 1 MiB)
 #   soak.cpu: % of one core over the run after the warm-up
-#   soak.transaction_messages: StartTransaction / StopTransaction calls the
-#     CSMS received and answered; lost = still queued in the daemon at the
-#     end; duplicated = the same call received twice (targets 0 and 0)
+#   soak.transaction_messages: transaction starts and ends
+#     (StartTransaction / StopTransaction, TransactionEvent Started / Ended)
+#     the CSMS received and answered; lost = still in the daemon's queue
+#     when it stopped (after the queue drained); duplicated = the same
+#     call received twice (targets 0 and 0)
+#   soak.meter_messages: the periodic ones (MeterValues, TransactionEvent
+#     Updated) received and answered, and still queued at the end (no
+#     target: a charging connector always has one on its way)
 #   soak.setpoints_above_cap: samples where the setpoints' sum exceeded the
 #     site cap (target 0)
-#   soak.errors_logged: the daemon's "error:" and "warning:" lines
-# Usage: bench/soak.sh [SECONDS].  Needs node + npm (the test CSMS).
+#   soak.errors_logged: the daemon's "error:" and "warning:" lines, the
+#     first 20 of them below
+# Usage: bench/soak.sh [SECONDS].  Needs node + npm (the test CSMS) and
+# sqlite3 (what is left in the daemon's queue).
 set -u
 name=soak
 duration=${1:-3600}
 case $duration in
 '' | *[!0-9]*) echo "usage: soak.sh [SECONDS]"; exit 1 ;;
 esac
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-	echo "soak: skipped (node / npm not found)"
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1 ||
+    ! command -v sqlite3 >/dev/null 2>&1; then
+	echo "soak: skipped (node, npm or sqlite3 not found)"
 	exit 0
 fi
 . "${top_srcdir:-.}/tests/integration/lib.sh"
@@ -83,21 +91,52 @@ done
 c1=$(ticks "$d_pid")
 el=$(($(date +%s) - t0))
 rss1=$(rss_kb "$d_pid")
-drained() { connected && [ "$(st cloud.queued)" = 0 ]; }
+# The transaction messages have gone when the queue holds only the
+# periodic meter values charging connectors keep adding.
+tx_queued() {
+	sqlite3 "$db" "SELECT count(*) FROM queue WHERE kind IN (0, 1);"
+}
+db=$(sed -n 's/^\tpath = "\(.*\)"/\1/p' "$tmp/edge.conf")
+drained() { connected && [ "$(tx_queued)" = 0 ]; }
 wait_for 120 drained || true
-queued=$(st cloud.queued)
-calls() { grep '"event":"call"' "$tmp/csms.log" | grep -E '"action":"(Start|Stop)Transaction"'; }
-sent=$(calls | wc -l)
-dups=$(calls | sed 's/"messageId":"[^"]*"//' | sort | uniq -d | wc -l)
-acked=$(grep '"event":"response"' "$tmp/csms.log" | grep -cE '"method":"(Start|Stop)Transaction"')
 errors=$(grep -c ' error: ' "$tmp/d.log")
 warnings=$(grep -c ' warning: ' "$tmp/d.log")
+stop_daemon
+# What the stopped daemon left in its queue, by kind (store.h's
+# STORE_MSG_*: 0 start, 1 end, 2 update, 3 meter values).
+lost=$(tx_queued)
+meter_queued=$(sqlite3 "$db" "SELECT count(*) FROM queue WHERE kind IN (2, 3);")
+# calls ACTIONS-REGEX [EVENT-TYPES-REGEX]: the calls the CSMS received.
+calls() {
+	grep '"event":"call"' "$tmp/csms.log" | grep -E "\"action\":\"($1)\"" |
+	    grep -E "${2:-.}"
+}
+tx_calls() {
+	calls '(Start|Stop)Transaction'
+	calls TransactionEvent '"eventType":"(Started|Ended)"'
+}
+meter_calls() {
+	calls MeterValues
+	calls TransactionEvent '"eventType":"Updated"'
+}
+ids() { sed -n 's/.*"messageId":"\([^"]*\)".*/\1/p' | sort -u; }
+grep '"event":"response"' "$tmp/csms.log" | ids >"$tmp/answered"
+# answered CALLS-FUNCTION: how many of those calls the CSMS answered
+# (a result or an error, matched by message id).
+answered() { $1 | ids | comm -12 - "$tmp/answered" | wc -l; }
+sent=$(tx_calls | wc -l)
+acked=$(answered tx_calls)
+dups=$(tx_calls | sed 's/"messageId":"[^"]*"//' | sort | uniq -d | wc -l)
+m_sent=$(meter_calls | wc -l)
+m_acked=$(answered meter_calls)
 awk -v a="$rss0" -v b="$rss1" 'BEGIN {
 	printf "soak.rss: %.1f MiB after the warm-up, %.1f MiB at the end, growth %.2f MiB (target <= 1 MiB)\n", a / 1024, b / 1024, (b - a) / 1024 }'
 awk -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v s="$el" 'BEGIN {
 	printf "soak.cpu: %.2f %% of one core over %d s\n", c * 100 / hz / s, s }'
-echo "soak.transaction_messages: $sent received, $acked answered, lost (still queued) $queued, duplicated $dups (targets 0, 0)"
+echo "soak.transaction_messages: $sent received, $acked answered, lost (still queued) $lost, duplicated $dups (targets 0, 0)"
+echo "soak.meter_messages: $m_sent received, $m_acked answered, $meter_queued still queued (no target)"
 echo "soak.setpoints_above_cap: $above of $samples samples (target 0)"
 echo "soak.errors_logged: $errors errors, $warnings warnings"
-stop_daemon
+# (the first of them, to say what they were)
+grep -E ' (error|warning): ' "$tmp/d.log" | head -20 | sed 's/^/  /'
 [ "$failures" -eq 0 ]

@@ -11,6 +11,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
@@ -206,7 +207,13 @@ static const struct lws_protocols raw_protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 
-/* The services' watch_fd: fd as a raw-file wsi on the loop. */
+/* The services' watch_fd: fd as a raw-file wsi on the loop.  The wsi
+ * gets a duplicate of fd: libwebsockets closes the descriptor it watches
+ * when the watch ends, right after the close callback, in which the
+ * owner closes fd itself (the control socket's connections) -- closing
+ * one number twice would close whatever another thread opened under it
+ * in between (a southbound worker's Modbus socket: answers from another
+ * device, "Bad file descriptor").  Each side now closes its own. */
 static int
 loop_watch_fd(void *ud, int fd, struct svc_fd *df)
 {
@@ -216,7 +223,11 @@ loop_watch_fd(void *ud, int fd, struct svc_fd *df)
 
 	if (vh == NULL)
 		return -1;
-	u.filefd = fd;
+	u.filefd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (u.filefd < 0)
+		return -1;
+	/* (refused: libwebsockets may have closed the duplicate already,
+	 * so it is left alone; at worst one descriptor leaks) */
 	df->wsi = lws_adopt_descriptor_vhost(vh, LWS_ADOPT_RAW_FILE_DESC, u,
 	    "edge-raw", NULL);
 	if (df->wsi == NULL)

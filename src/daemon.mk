@@ -111,10 +111,22 @@ tests_daemon_json_get_SOURCES = tests/daemon/json-get.c
 tests_daemon_json_get_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_daemon_json_get_LDADD = $(JANSSON_LIBS) -lm
 TESTS += tests/daemon/test-control.sh tests/daemon/test-local-override.sh \
-	tests/daemon/test-reload.sh
+	tests/daemon/test-reload.sh tests/daemon/test-close-once.sh
+# A close() that reports a descriptor closed twice, preloaded into the
+# daemon by test-close-once.sh; built apart and without the sanitizers
+# (it is loaded before their runtime).
+check_DATA = tests/daemon/close-once.so
+tests/daemon/close-once.so: tests/daemon/close-once.c
+	$(AM_V_CC)$(MKDIR_P) tests/daemon && $(CC) -std=gnu11 -O2 -fPIC \
+	    -shared -o $@ $(srcdir)/tests/daemon/close-once.c -ldl
+CLEANFILES += tests/daemon/close-once.so
+EXTRA_DIST += tests/daemon/close-once.c tests/daemon/test-close-once.sh
 EXTRA_DIST += tests/daemon/test-control.sh tests/daemon/test-local-override.sh \
 	tests/daemon/test-reload.sh \
 	tests/integration/lib.sh
+# (about 20 s: links closed and answers late for 15 s, see the script)
+TESTS += tests/integration/test-reconnect-storm.sh
+EXTRA_DIST += tests/integration/test-reconnect-storm.sh
 
 # Integration: the real daemon and the real simulator.  The longest ones
 # start first (the PV day is the first of all, in Makefile.am),

@@ -166,6 +166,62 @@ read_ro(struct sb_dev *dev, modbus_t *ctx, int table_fc, unsigned addr,
 	return read_regs(dev, ctx, 3, addr, count, out);
 }
 
+/* The device's entry for addr among the refused registers, or NULL. */
+static struct sb_refused *
+refused_entry(struct sb_dev *dev, unsigned addr)
+{
+	for (int i = 0; i < dev->n_unsup; i++)
+		if (dev->unsup[i].addr == addr)
+			return &dev->unsup[i];
+	return NULL;
+}
+
+/* True when the device refused addr before (on any connection) and it
+ * is not being asked again. */
+static bool
+known_unsupported(const struct sb_dev *dev, unsigned addr)
+{
+	for (int i = 0; i < dev->n_unsup; i++)
+		if (dev->unsup[i].addr == addr)
+			return !dev->unsup[i].retry;
+	return false;
+}
+
+/* Writes the reading's list of refused registers ("11145 c.type,
+ * 0 control-mode"). */
+static void
+unsupported_text(struct sb_dev *dev)
+{
+	char *t = dev->rd.unsupported;
+	size_t len = 0, size = sizeof dev->rd.unsupported;
+
+	t[0] = '\0';
+	for (int i = 0; i < dev->n_unsup && len < size; i++) {
+		int n = snprintf(t + len, size - len, "%s%u %s",
+		    len > 0 ? ", " : "", dev->unsup[i].addr,
+		    sb_what_name(dev->unsup[i].reg->what));
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+}
+
+/* A register read or written without an exception: when it was refused
+ * before and asked again, it is supported from now on, and said so. */
+static void
+came_back(struct sb_dev *dev, unsigned addr)
+{
+	struct sb_refused *e;
+
+	if (dev->n_unsup == 0 || (e = refused_entry(dev, addr)) == NULL ||
+	    !e->retry)
+		return;
+	log_info("%s: register %u (%s) answers again: used from now on",
+	    dev->name, addr, sb_what_name(e->reg->what));
+	*e = dev->unsup[--dev->n_unsup];
+	unsupported_text(dev);
+}
+
 /* Stores a decoded row into the reading. */
 static void
 store_row(struct sb_dev *dev, const struct sb_row *row, const uint16_t *regs)
@@ -178,6 +234,7 @@ store_row(struct sb_dev *dev, const struct sb_row *row, const uint16_t *regs)
 
 	if (row->connector >= 1 && row->connector <= SB_MAX_CONNECTORS)
 		c = &rd->conn[row->connector - 1];
+	came_back(dev, row->addr);
 	if (r->type != SB_T_ASCII)
 		v = sb_decode_value(r, regs, dev->words);
 	if (r->type == SB_T_F32 && isnan(v))
@@ -256,16 +313,6 @@ store_row(struct sb_dev *dev, const struct sb_row *row, const uint16_t *regs)
 	}
 }
 
-/* True when the device refused addr before (on any connection). */
-static bool
-known_unsupported(const struct sb_dev *dev, unsigned addr)
-{
-	for (int i = 0; i < dev->n_unsup; i++)
-		if (dev->unsup[i] == addr)
-			return true;
-	return false;
-}
-
 /* What the gateway does without a row, for the log line. */
 static const char *
 without(const struct sb_dev *dev, enum sb_what what, unsigned addr)
@@ -303,14 +350,19 @@ static void
 mark_unsupported(struct sb_dev *dev, const struct sb_reg *r, unsigned addr,
     int err)
 {
-	size_t len = strlen(dev->rd.unsupported);
+	struct sb_refused *e = refused_entry(dev, addr);
 
-	if (known_unsupported(dev, addr))
+	if (e != NULL) {
+		e->retry = false; /* asked again, refused again: said before */
 		return;
-	if (dev->n_unsup < SB_MAX_UNSUPPORTED)
-		dev->unsup[dev->n_unsup++] = (uint16_t)addr;
-	snprintf(dev->rd.unsupported + len, sizeof dev->rd.unsupported - len,
-	    "%s%u %s", len > 0 ? ", " : "", addr, sb_what_name(r->what));
+	}
+	if (dev->n_unsup < SB_MAX_UNSUPPORTED) {
+		e = &dev->unsup[dev->n_unsup++];
+		e->addr = (uint16_t)addr;
+		e->reg = r;
+		e->retry = false;
+		unsupported_text(dev);
+	}
 	log_info("%s: register %u (%s) not supported (exception %02d): %s",
 	    dev->name, addr, sb_what_name(r->what), err - MODBUS_ENOBASE,
 	    without(dev, r->what, addr));
@@ -574,6 +626,25 @@ sb_drv_reset(struct sb_dev *dev)
 	skip_unsupported(dev, &dev->poll_plan);
 }
 
+/* Asks the refused registers again; see sb-private.h. */
+bool
+sb_drv_reprobe(struct sb_dev *dev)
+{
+	bool any = false;
+
+	for (int i = 0; i < dev->n_unsup; i++)
+		if (!dev->unsup[i].retry)
+			any = dev->unsup[i].retry = true;
+	if (!any)
+		return false;
+	/* planned again without them; identity and configuration again */
+	sb_plan_reads(dev->model, SB_PH_IDENTITY, dev->n_conn, &dev->id_plan);
+	sb_plan_reads(dev->model, SB_PH_POLL, dev->n_conn, &dev->poll_plan);
+	dev->identified = false;
+	dev->polls_to_full = 0;
+	return true;
+}
+
 /* Writes configuration register `what` (0 or 2) and reads it back.  A
  * model whose table does not list it, or a device that refuses it with
  * an exception, goes on without it; either is said once. */
@@ -598,6 +669,8 @@ write_config(struct sb_dev *dev, modbus_t *ctx, enum sb_what what,
 	if (known_unsupported(dev, r->base))
 		return 0;
 	rc = write_checked(dev, ctx, r, r->base, value);
+	if (rc == 0)
+		came_back(dev, r->base);
 	if (rc == SB_DRV_IO && dev->rd.fault == SB_FAULT_EXCEPTION &&
 	    r->optional) {
 		mark_unsupported(dev, r, r->base, dev->last_errno);

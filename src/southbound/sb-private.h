@@ -239,8 +239,13 @@ struct sb_dev {
 	                               the main breaker carries (meter), W;
 	                               0 = unknown */
 
-	/* what the device lacks (kept across connections; each told once) */
-	uint16_t unsup[SB_MAX_UNSUPPORTED]; /* addresses refused alone */
+	/* what the device lacks (kept across connections; each told once,
+	 * asked again by sb_drv_reprobe) */
+	struct sb_refused {
+		uint16_t addr;
+		const struct sb_reg *reg;
+		bool retry;         /* being asked again: not skipped */
+	} unsup[SB_MAX_UNSUPPORTED];
 	int n_unsup;
 	bool told_no_mode;          /* "limits written in W/A" logged */
 	bool told_no_timeout;       /* "relies on its offline limits" logged */
@@ -277,6 +282,11 @@ struct sb_dev {
 void sb_pace(int64_t last_ms, int gap_ms);
 /* Resets what is learnt per connection (identity, plans). */
 void sb_drv_reset(struct sb_dev *dev);
+/* Asks again, from the next turn on, the registers the device refused
+ * (the identity too, and registers 0 and 2 written again): one that now
+ * answers is logged and no longer listed as unsupported; one refused
+ * again stays so, quietly.  Returns false when none was refused. */
+bool sb_drv_reprobe(struct sb_dev *dev);
 /* Reads the identity and writes the configuration registers (control
  * mode, comm timeout).  ctx has the device's unit id set. */
 int sb_drv_identify(struct sb_dev *dev, struct _modbus *ctx,

@@ -149,6 +149,9 @@ struct sb_conf {
 	int meter_gap_ms;            /* pause before an RTU meter request; 100 */
 	int listen_unit_id;          /* unit id used to ask a dialled-in
 	                                charger its serial; default 1 */
+	int reprobe_ms;              /* registers a device refused are asked
+	                                again this often (and on every new
+	                                connection); default 600000 */
 	const struct sb_charger_conf *chargers;
 	size_t n_chargers;
 	struct sb_meter_conf meter;

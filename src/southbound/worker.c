@@ -72,6 +72,8 @@ struct sb_slot {
 	int64_t write_retry_ms;     /* after a failed read-back */
 	int64_t refresh_ms;         /* next re-write of all setpoints */
 	int64_t lost_ms;            /* tcp-listen: when the socket was lost */
+	int64_t reprobe_ms;         /* refused registers asked again then
+	                               (0: none refused) */
 	/* what the log has said about it (worker-only) */
 	bool ever_ok;               /* answered at least once */
 	bool told_down;             /* a "not reached" line was logged */
@@ -176,6 +178,7 @@ sb_conf_defaults(struct sb_conf *conf)
 	conf->backoff_max_ms = 30000;
 	conf->meter_gap_ms = 100;
 	conf->listen_unit_id = 1;
+	conf->reprobe_ms = 10 * 60 * 1000;
 	conf->meter.poll_interval_ms = 1000;
 	conf->meter.max_age_s = 3;
 	conf->meter.unit_id = 1;
@@ -307,6 +310,8 @@ check_conf(const struct sb_conf *c, struct errs *e)
 	    10, 600000);
 	check_range(e, "southbound", "backoff min (ms)", c->backoff_min_ms, 10,
 	    600000);
+	check_range(e, "southbound", "re-probe interval (ms)", c->reprobe_ms,
+	    100, 86400000);
 	if (c->backoff_max_ms < c->backoff_min_ms)
 		err_add(e, "southbound: backoff max %d ms below min %d ms",
 		    c->backoff_max_ms, c->backoff_min_ms);
@@ -412,7 +417,9 @@ publish(struct sb *sb, struct sb_slot *s)
 	notify(sb);
 }
 
-/* Closes the link's connection and forgets what each device learnt on it. */
+/* Closes the link's connection and forgets what each device learnt on it;
+ * the next connection asks the registers they refused again (a device
+ * may have been updated, or a refusal come from a confused link). */
 static void
 link_close(struct sb_link *l)
 {
@@ -422,8 +429,27 @@ link_close(struct sb_link *l)
 	modbus_free(l->ctx);
 	l->ctx = NULL;
 	l->connected = false;
-	for (size_t i = 0; i < l->n_slots; i++)
+	for (size_t i = 0; i < l->n_slots; i++) {
+		sb_drv_reprobe(&l->slots[i]->dev);
 		sb_drv_reset(&l->slots[i]->dev);
+	}
+}
+
+/* Asks a device's refused registers again every reprobe_ms, counted from
+ * the turn that first finds one refused. */
+static void
+reprobe_timer(struct sb_slot *s, int64_t now)
+{
+	int every = s->link->sb->conf.reprobe_ms;
+
+	if (s->dev.n_unsup == 0)
+		s->reprobe_ms = 0;
+	else if (s->reprobe_ms == 0)
+		s->reprobe_ms = now + every;
+	else if (now >= s->reprobe_ms) {
+		sb_drv_reprobe(&s->dev);
+		s->reprobe_ms = now + every;
+	}
 }
 
 /* Sets the response and byte timeouts of a context, in ms. */
@@ -630,6 +656,7 @@ charger_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 	int n = d->n_conn, rc = 0;
 	bool poll_due, requested, refresh;
 
+	reprobe_timer(s, now);
 	pthread_mutex_lock(&sb->lock);
 	requested = s->poll_req;
 	poll_due = now >= s->next_poll_ms || requested;
@@ -756,6 +783,7 @@ meter_turn(struct sb_link *l, struct sb_slot *s, int64_t now)
 	int rc;
 
 	s->next_poll_ms = now + sb->conf.meter.poll_interval_ms;
+	reprobe_timer(s, now);
 	pthread_mutex_lock(&sb->lock);
 	s->poll_req = false;
 	pthread_mutex_unlock(&sb->lock);

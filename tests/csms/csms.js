@@ -20,7 +20,8 @@
 //   {"cmd":"stall","identity":"CS001"}  (stop reading: a dead link)
 //   {"cmd":"quit"}
 // Events: listening, connected, auth_rejected, call (every CALL received),
-// response (every answer to our calls), message (raw text received),
+// response (every answer given to a station's call, with the call's messageId),
+// message (raw text received),
 // violation (a schema violation either way: a test must fail on it),
 // bad_message, disconnected, call_result, call_error.
 
@@ -119,14 +120,15 @@ async function startCsms(opts = {}) {
             if (ev.outbound) {
                 return;
             }
-            emit({ event: 'response', identity, method: ev.method, result: ev.result });
+            emit({ event: 'response', identity, method: ev.method, result: ev.result,
+                messageId: ev.messageId });
         });
         client.on('callError', (ev) => {
             if (ev.outbound) {
                 return;
             }
             emit({ event: 'response', identity, method: ev.method,
-                error: ev.error && ev.error.rpcErrorCode });
+                error: ev.error && ev.error.rpcErrorCode, messageId: ev.messageId });
         });
         // The CSMS's clock: the system's, moved by set({clockOffsetMs}).
         const now = () => new Date(Date.now() + state.clockOffsetMs).toISOString();

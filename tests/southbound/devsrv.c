@@ -607,6 +607,19 @@ devsrv_hole(struct devsrv *srv, int idx, unsigned addr)
 	pthread_mutex_unlock(&srv->lock);
 }
 
+/* Makes reads that cover addr answer again. */
+void
+devsrv_hole_clear(struct devsrv *srv, int idx, unsigned addr)
+{
+	struct dev *d = srv->devs[idx];
+
+	pthread_mutex_lock(&srv->lock);
+	for (int i = 0; i < d->n_holes; i++)
+		if (d->holes[i] == addr)
+			d->holes[i--] = d->holes[--d->n_holes];
+	pthread_mutex_unlock(&srv->lock);
+}
+
 /* Closes every client connection of a device. */
 void
 devsrv_drop_clients(struct devsrv *srv, int idx)

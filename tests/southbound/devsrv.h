@@ -52,6 +52,7 @@ void devsrv_mute(struct devsrv *srv, int idx, bool on);
 void devsrv_ignore_writes(struct devsrv *srv, int idx, unsigned addr,
     bool on);
 void devsrv_hole(struct devsrv *srv, int idx, unsigned addr);
+void devsrv_hole_clear(struct devsrv *srv, int idx, unsigned addr);
 /* Closes every client connection of device idx (a charger rebooting). */
 void devsrv_drop_clients(struct devsrv *srv, int idx);
 

@@ -640,7 +640,6 @@ test_setpoints(void)
 
 	/* latest wins: 50 quick submissions, then the register holds the
 	 * last and far fewer than 50 writes were made */
-	devsrv_reset_counts(srv, dev[0]);
 	for (int i = 1; i <= 50; i++)
 		CU_ASSERT_EQUAL(sb_submit_setpoint(sb, 0, 1, 1000 + i, &g[1]), 0);
 	g[0] = 1;
@@ -795,6 +794,96 @@ test_fallbacks(void)
 	CU_ASSERT_FATAL(sbt_wait_charger(sb, 1, sbt_gen_done, g, 2000, &rd));
 	CU_ASSERT_EQUAL(reg_at(dev[1], 21001), 4200);
 
+	sb_stop(sb);
+	devsrv_free(srv);
+}
+
+static bool
+lists_unsupported(const struct sb_charger_reading *r, const void *arg)
+{
+	return strstr(r->unsupported, arg) != NULL;
+}
+
+static bool
+type_known(const struct sb_charger_reading *r, const void *arg)
+{
+	(void)arg;
+	return r->conn[0].connector_type >= 0 && r->unsupported[0] == '\0';
+}
+
+/* A register a device refused is asked again on the re-probe timer (the
+ * first charger) and on a new connection (the second, with a timer too
+ * long to matter): refused again it stays unsupported and the device
+ * stays online; answering, it is read and no longer listed. */
+static void
+test_reprobe(void)
+{
+	struct sb_charger_conf ch[2];
+	int dev[2];
+	struct sb_conf c;
+	struct sb *sb;
+	struct sb_charger_reading rd;
+	uint64_t polls;
+	char *cause = NULL;
+	struct sb_words w = { true, false };
+
+	srv = devsrv_new();
+	for (int i = 0; i < 2; i++) {
+		dev[i] = devsrv_add_tcp(srv);
+		fill_model(dev[i], SB_MODEL_AC_WALLBOX, 1, w, "RP");
+		devsrv_hole(srv, dev[i], 11145);
+	}
+	ch[0] = tcp_charger("timer", SB_MODEL_AC_WALLBOX, dev[0], 1);
+	ch[1] = tcp_charger("reconnect", SB_MODEL_AC_WALLBOX, dev[1], 1);
+	fast_conf(&c);
+	c.reprobe_ms = 300;
+	c.chargers = ch;
+	c.n_chargers = 2;
+	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
+	for (size_t i = 0; i < 2; i++) {
+		CU_ASSERT_FATAL(sbt_wait_charger(sb, i, lists_unsupported,
+		    "11145 c.type", 3000, &rd));
+		CU_ASSERT_EQUAL(rd.conn[0].connector_type, -1);
+	}
+
+	/* still refused over several re-probes: still listed, online */
+	CU_ASSERT_EQUAL(sb_charger_snapshot(sb, 0, &rd), 0);
+	polls = rd.polls + 12; /* 1.2 s at 100 ms: 4 re-probes */
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_polled_n, &polls, 5000,
+	    &rd));
+	CU_ASSERT(rd.online);
+	CU_ASSERT_PTR_NOT_NULL(strstr(rd.unsupported, "11145"));
+	CU_ASSERT_EQUAL(rd.conn[0].connector_type, -1);
+	sb_stop(sb);
+
+	/* the second one on its own, re-probed only by a new connection */
+	c.reprobe_ms = 3600000;
+	c.chargers = &ch[1];
+	c.n_chargers = 1;
+	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, lists_unsupported, "11145",
+	    3000, &rd));
+	devsrv_hole_clear(srv, dev[1], 11145);
+	CU_ASSERT_EQUAL(sb_charger_snapshot(sb, 0, &rd), 0);
+	polls = rd.polls + 5;
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, sbt_polled_n, &polls, 5000,
+	    &rd));
+	CU_ASSERT_EQUAL(rd.conn[0].connector_type, -1); /* not asked yet */
+	devsrv_drop_clients(srv, dev[1]);
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, type_known, NULL, 5000, &rd));
+	CU_ASSERT_EQUAL(rd.unsupported[0], '\0');
+	sb_stop(sb);
+
+	/* and the first, whose register answers again on the timer */
+	c.reprobe_ms = 300;
+	c.chargers = ch;
+	c.n_chargers = 1;
+	CU_ASSERT_EQUAL_FATAL(sb_start(&c, &sb, &cause), 0);
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, lists_unsupported, "11145",
+	    3000, &rd));
+	devsrv_hole_clear(srv, dev[0], 11145);
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, 0, type_known, NULL, 5000, &rd));
+	CU_ASSERT(rd.online);
 	sb_stop(sb);
 	devsrv_free(srv);
 }
@@ -1403,6 +1492,7 @@ static const struct cu_test live_tests[] = {
 	{ "setpoints and offline limits", test_setpoints },
 	{ "commands", test_commands },
 	{ "04->03 fallback, read-back, holes", test_fallbacks },
+	{ "refused registers asked again", test_reprobe },
 	{ "offline, back, isolation", test_offline_and_isolation },
 	{ "many TCP links, a fixed pool of workers", test_many_links },
 	{ "slow values at a lower rate, no write without a change",
