@@ -37,6 +37,9 @@
 	"Current.Import,Voltage"
 /* The largest frame taken or sent (bytes). */
 #define BYTES_PER_MESSAGE OCPP_FRAME_MAX_TEXT
+#define TEXT_OF(x) #x
+#define TEXT_OF_VALUE(x) TEXT_OF(x)
+#define CERT_ROOTS_MAX_TEXT TEXT_OF_VALUE(OCPP_CERT_ROOTS_MAX)
 
 /* The 1.6 core profile keys (1.6 §9.1) and smart-charging keys (§9.4) the
  * gateway honours, with the 2.0.1 component/variable that means the same,
@@ -119,8 +122,20 @@ const struct ocpp_key_entry ocpp_key_table[] = {
 	    OCPP_KEY_INT, "24"),
 	{ "MaxChargingProfilesInstalled", "SmartChargingCtrlr", "Entries",
 	  "ChargingProfiles", OCPP_KEY_INT, true, 0, 0, -1, "16", NULL },
+	/* Security (1.6 security-extension keys, 2.0.1 SecurityCtrlr).  The
+	 * profile is the configuration file's: read-only in both. */
+	RUNTIME("SecurityProfile", "SecurityCtrlr", "SecurityProfile",
+	    OCPP_KEY_INT),
+	{ "CpoName", "SecurityCtrlr", "OrganizationName", NULL,
+	  OCPP_KEY_ORGANIZATION, false, 0, 0, -1, NULL, NULL },
+	RUNTIME(NULL, "SecurityCtrlr", "CertificateEntries", OCPP_KEY_INT),
+	CONST("CertificateStoreMaxLength", NULL, NULL, OCPP_KEY_INT,
+	    CERT_ROOTS_MAX_TEXT),
+	/* No check of a new root against the installed ones (whitepaper
+	 * §4.1.3): a new root is installed as it is. */
+	CONST("AdditionalRootCertificateCheck", NULL, NULL, OCPP_KEY_BOOL,
+	    "false"),
 	/* 2.0.1 only. */
-	CONST(NULL, "SecurityCtrlr", "SecurityProfile", OCPP_KEY_INT, NULL),
 	CONST(NULL, "SecurityCtrlr", "Identity", OCPP_KEY_STR, NULL),
 	CONST(NULL, "SmartChargingCtrlr", "Enabled", OCPP_KEY_BOOL, "true"),
 	/* Every change of a limit is reported, however small. */
@@ -259,6 +274,10 @@ ocpp_key_value(const struct ocpp_session *s, const struct ocpp_key_entry *e,
 		snprintf(buf, len, "%d", s->station->n_connectors);
 	else if (e->type == OCPP_KEY_PHASE_ROTATION)
 		snprintf(buf, len, "%s", s->st.phase_rotation);
+	else if (e->type == OCPP_KEY_ORGANIZATION)
+		snprintf(buf, len, "%s", session_organization(s));
+	else if (strcmp(e->variable, "CertificateEntries") == 0)
+		snprintf(buf, len, "%d", session_certs_count(s));
 	else if (strcmp(e->variable, "SecurityProfile") == 0)
 		snprintf(buf, len, "%d", s->st.security_profile);
 	else if (strcmp(e->variable, "Identity") == 0)
@@ -345,6 +364,33 @@ phase_rotation_ok(const char *value, long max)
 	}
 }
 
+/* True when value can be an organization name: 1 to
+ * OCPP_ORGANIZATION_MAX bytes of UTF-8 without control characters. */
+static bool
+organization_ok(const char *value)
+{
+	const unsigned char *p = (const unsigned char *)value;
+	size_t n = strlen(value);
+
+	if (n == 0 || n > OCPP_ORGANIZATION_MAX)
+		return false;
+	while (*p != '\0') {
+		size_t k = utf8_seq_len(p, strlen((const char *)p));
+
+		if (k == 0 || *p < 0x20 || *p == 0x7f)
+			return false;
+		p += k;
+	}
+	return true;
+}
+
+const char *
+session_organization(const struct ocpp_session *s)
+{
+	return s->st.organization[0] != '\0' ? s->st.organization :
+	    s->station->vendor;
+}
+
 /* True when value is the one a FIXED entry has (a number equal to it, a
  * boolean in any case). */
 static bool
@@ -400,6 +446,14 @@ ocpp_key_set(struct ocpp_session *s, const struct ocpp_key_entry *e,
 			return OCPP_REJECTED;
 		strlcpy_ok(s->st.phase_rotation, value,
 		    sizeof(s->st.phase_rotation));
+		changed(s, e, value);
+		return OCPP_ACCEPTED;
+	}
+	if (e->type == OCPP_KEY_ORGANIZATION) {
+		if (!organization_ok(value))
+			return OCPP_REJECTED;
+		strlcpy_ok(s->st.organization, value,
+		    sizeof(s->st.organization));
 		changed(s, e, value);
 		return OCPP_ACCEPTED;
 	}
@@ -905,6 +959,7 @@ data_type(enum ocpp_key_type type)
 		return "decimal";
 	case OCPP_KEY_STR:
 	case OCPP_KEY_PHASE_ROTATION:
+	case OCPP_KEY_ORGANIZATION:
 		break;
 	}
 	return "string";
@@ -1028,6 +1083,12 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
 		if (!phase_rotation_ok(value, LONG_MAX))
 			return -1;
 		strlcpy_ok(st->phase_rotation, value, sizeof(st->phase_rotation));
+		return 0;
+	}
+	if (e != NULL && e->type == OCPP_KEY_ORGANIZATION) {
+		if (!organization_ok(value))
+			return -1;
+		strlcpy_ok(st->organization, value, sizeof(st->organization));
 		return 0;
 	}
 	if (e == NULL || entry_value(e, value, &v) < 0)

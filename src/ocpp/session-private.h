@@ -111,6 +111,8 @@ enum ocpp_key_type {
 	OCPP_KEY_STR,
 	OCPP_KEY_MEASURANDS,		/* a list of measurands, held as OCPP_MEAS_ bits */
 	OCPP_KEY_PHASE_ROTATION,	/* ConnectorPhaseRotation, in the settings */
+	OCPP_KEY_ORGANIZATION,		/* CpoName / OrganizationName, in the
+					 * settings */
 	/* Text with the 2.0.1 dataType of the same name. */
 	OCPP_KEY_MEMBERLIST,
 	OCPP_KEY_SEQUENCELIST,
@@ -397,6 +399,10 @@ void session_security_invalid_message(struct ocpp_session *s,
     const char *cause);
 
 /* certs.c: client certificate (profile 3) and root certificates */
+#define OCPP_CERT_ROOTS_MAX 20		/* installed root certificates */
+/* The number of root certificates installed (2.0.1 SecurityCtrlr
+ * CertificateEntries). */
+int session_certs_count(const struct ocpp_session *s);
 /* Makes a key and CSR and sends SignCertificate.  0 or -1 (said). */
 int session_sign_certificate(struct ocpp_session *s);
 /* Handlers of CertificateSigned, InstallCertificate,
@@ -436,6 +442,9 @@ extern const struct ocpp_key_entry ocpp_key_table[];
 /* Value of an entry as text into buf. */
 void ocpp_key_value(const struct ocpp_session *s,
     const struct ocpp_key_entry *e, char *buf, size_t len);
+/* The O= of a certificate signing request: CpoName / OrganizationName,
+ * else the station's vendor. */
+const char *session_organization(const struct ocpp_session *s);
 /* Sets an entry from text.  Returns OCPP_ACCEPTED, OCPP_REJECTED (bad
  * value or read-only) or OCPP_REBOOT_REQUIRED. */
 enum ocpp_result ocpp_key_set(struct ocpp_session *s,

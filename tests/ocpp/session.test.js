@@ -999,6 +999,8 @@ const REQUIRED_201 = [
     ['OCPPCommCtrlr', 'WebSocketPingInterval', null, 'ReadWrite', 'integer'],
     ['SecurityCtrlr', 'SecurityProfile', null, 'ReadOnly', 'integer'],
     ['SecurityCtrlr', 'Identity', null, 'ReadOnly', 'string'],
+    ['SecurityCtrlr', 'OrganizationName', null, 'ReadWrite', 'string'],
+    ['SecurityCtrlr', 'CertificateEntries', null, 'ReadOnly', 'integer'],
     ['ClockCtrlr', 'DateTime', null, 'ReadOnly', 'dateTime'],
     ['ClockCtrlr', 'TimeSource', null, 'ReadWrite', 'SequenceList'],
     ['AuthCtrlr', 'AuthorizeRemoteStart', null, 'ReadWrite', 'boolean'],
@@ -1752,6 +1754,85 @@ for (const version of ['1.6', '2.0.1']) {
             assert.equal((await get(csmsType)).status, 'NotFound');
             await csms.log.waitFor(isSecEvent('ReconfigurationOfSecurityParameters'),
                 'security event');
+        });
+    });
+
+    test(`${version}: security settings: profile, organization name (the CSR's O=, ` +
+        'persisted), certificate count and store size', async () => {
+        const dir = path.join(WORKDIR, `certs-keys-${version}`);
+        await withSession(version, { extra: ['--cert-dir', dir] }, async (csms, st) => {
+            await booted(csms, st);
+            const get = async () => {
+                if (v16) {
+                    const r = await csms.call('CS001', 'GetConfiguration', { key:
+                        ['SecurityProfile', 'CpoName', 'CertificateStoreMaxLength',
+                            'AdditionalRootCertificateCheck'] });
+                    assert.equal(r.unknownKey, undefined);
+                    return Object.fromEntries(r.configurationKey.map((k) =>
+                        [k.key, [k.value, k.readonly]]));
+                }
+                const names = ['SecurityProfile', 'OrganizationName', 'CertificateEntries'];
+                const r = await csms.call('CS001', 'GetVariables', { getVariableData:
+                    names.map((v) => ({ component: { name: 'SecurityCtrlr' },
+                        variable: { name: v } })) });
+                return Object.fromEntries(r.getVariableResult.map((x) =>
+                    [x.variable.name, x.attributeValue]));
+            };
+            const set = async (value) => (v16 ?
+                (await csms.call('CS001', 'ChangeConfiguration', { key: 'CpoName', value }))
+                    .status :
+                (await csms.call('CS001', 'SetVariables', { setVariableData: [{
+                    component: { name: 'SecurityCtrlr' },
+                    variable: { name: 'OrganizationName' }, attributeValue: value }] }))
+                    .setVariableResult[0].attributeStatus);
+            let g = await get();
+            if (v16) {
+                assert.deepEqual(g, {
+                    SecurityProfile: ['1', true], CpoName: ['ocpp-edge', false],
+                    CertificateStoreMaxLength: ['20', true],
+                    AdditionalRootCertificateCheck: ['false', true] });
+                const r = await csms.call('CS001', 'ChangeConfiguration',
+                    { key: 'SecurityProfile', value: '2' });
+                assert.equal(r.status, 'Rejected');
+            } else {
+                assert.deepEqual(g, { SecurityProfile: '1', OrganizationName: 'ocpp-edge',
+                    CertificateEntries: '0' });
+            }
+            // Control characters and over 64 bytes are refused.
+            assert.equal(await set('Bad\nName'), 'Rejected');
+            assert.equal(await set('x'.repeat(65)), 'Rejected');
+            assert.equal(await set('Énergie Exemple SA'), 'Accepted');
+            await st.log.waitFor((e) => e.event === 'config_changed' &&
+                e.key === 'CpoName', 'persisted');
+            // One root installed: counted (2.0.1 CertificateEntries).
+            const r = await csms.call('CS001', 'InstallCertificate', { certificateType:
+                v16 ? 'CentralSystemRootCertificate' : 'CSMSRootCertificate',
+                certificate: fs.readFileSync(pki('ca.pem'), 'utf8') });
+            assert.equal(r.status, 'Accepted');
+            st.send({ cmd: 'restart' });
+            await st.log.waitFor((e) => e.event === 'restarted', 'restarted');
+            await st.log.waitFor((e) => e.event === 'link' && e.accepted &&
+                st.log.count((x) => x.event === 'link' && x.accepted) === 2, 'accepted again');
+            g = await get();
+            assert.deepEqual(v16 ? g.CpoName : g.OrganizationName,
+                v16 ? ['Énergie Exemple SA', false] : 'Énergie Exemple SA');
+            if (!v16) {
+                assert.equal(g.CertificateEntries, '1');
+            }
+            // The organization is the O= of the signing request.
+            const t = v16 ?
+                await csms.call('CS001', 'ExtendedTriggerMessage',
+                    { requestedMessage: 'SignChargePointCertificate' }) :
+                await csms.call('CS001', 'TriggerMessage',
+                    { requestedMessage: 'SignChargingStationCertificate' });
+            assert.equal(t.status, 'Accepted');
+            const sign = await csms.log.waitFor(isCall('SignCertificate'), 'SignCertificate');
+            const csr = path.join(WORKDIR, `org-${version}.csr`);
+            fs.writeFileSync(csr, sign.params.csr);
+            const subject = execFileSync('openssl', ['req', '-noout', '-subject',
+                '-nameopt', 'utf8,sep_comma_plus', '-in', csr]).toString();
+            assert.match(subject, /O=Énergie Exemple SA/, subject);
+            assert.match(subject, /CN=CS001/, subject);
         });
     });
 }
