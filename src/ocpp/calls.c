@@ -351,9 +351,8 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		const char *base = json_string_value(json_object_get(p,
 		    "reportBase"));
 
-		session_push_call(s, "NotifyReport", ocpp_notify_report(s,
-		    (int)json_integer_value(json_object_get(p, "requestId")),
-		    base));
+		ocpp_send_report(s, (int)json_integer_value(json_object_get(p,
+		    "requestId")), base);
 		return status_payload("Accepted");
 	}
 	if (strcmp(a, "UpdateFirmware") == 0) {
@@ -433,6 +432,22 @@ reply_text(struct ocpp_session *s, struct ocpp_frame *f, const char *payload)
 	session_send_frame(s, t->failed ? NULL : t->p);
 }
 
+/* The list of items of a request that ItemsPerMessage bounds, or NULL. */
+static json_t *
+request_items(const struct ocpp_frame *f)
+{
+	static const char *const lists[][2] = {
+		{ "GetConfiguration", "key" },
+		{ "GetVariables", "getVariableData" },
+		{ "SetVariables", "setVariableData" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
+		if (strcmp(f->action, lists[i][0]) == 0)
+			return json_object_get(f->payload, lists[i][1]);
+	return NULL;
+}
+
 /* An inbound CALL: check, handle, answer. */
 void
 session_on_call(struct ocpp_session *s, struct ocpp_frame *f)
@@ -463,6 +478,19 @@ session_on_call(struct ocpp_session *s, struct ocpp_frame *f)
 		log_warnx("ocpp: %s rejected: %s", f->action, esc);
 		session_reply_error(s, f->id, e, cause);
 		free(cause);
+		return;
+	}
+	/* More items than announced (1.6 GetConfigurationMaxKeys, 2.0.1
+	 * ItemsPerMessage; B06.FR.05 for GetVariables, the same for
+	 * SetVariables). */
+	if (json_array_size(request_items(f)) > OCPP_ITEMS_PER_MESSAGE) {
+		char msg[120];
+
+		snprintf(msg, sizeof(msg), "%s: %zu items, at most %d",
+		    f->action, json_array_size(request_items(f)),
+		    OCPP_ITEMS_PER_MESSAGE);
+		log_warnx("ocpp: %s rejected", msg);
+		session_reply_error(s, f->id, OCPP_RPC_OCCURRENCE, msg);
 		return;
 	}
 	if (strcmp(f->action, "GetConfiguration") == 0 ||

@@ -40,6 +40,7 @@
 #define TEXT_OF(x) #x
 #define TEXT_OF_VALUE(x) TEXT_OF(x)
 #define CERT_ROOTS_MAX_TEXT TEXT_OF_VALUE(OCPP_CERT_ROOTS_MAX)
+#define ITEMS_TEXT TEXT_OF_VALUE(OCPP_ITEMS_PER_MESSAGE)
 
 /* The 1.6 core profile keys (1.6 §9.1) and smart-charging keys (§9.4) the
  * gateway honours, with the 2.0.1 component/variable that means the same,
@@ -81,7 +82,7 @@ const struct ocpp_key_entry ocpp_key_table[] = {
 	RW("ConnectionTimeOut", "TxCtrlr", "EVConnectionTimeOut", NULL,
 	    CI_CONNECTION_TIMEOUT, 0, 86400),
 	{ "GetConfigurationMaxKeys", "DeviceDataCtrlr", "ItemsPerMessage",
-	  "GetVariables", OCPP_KEY_INT, true, 0, 0, -1, "64", NULL },
+	  "GetVariables", OCPP_KEY_INT, true, 0, 0, -1, ITEMS_TEXT, NULL },
 	RW_BOOL("LocalAuthorizeOffline", "AuthCtrlr", "LocalAuthorizeOffline",
 	    CI_LOCAL_AUTH_OFFLINE),
 	RW_BOOL("LocalPreAuthorize", "AuthCtrlr", "LocalPreAuthorize",
@@ -142,9 +143,9 @@ const struct ocpp_key_entry ocpp_key_table[] = {
 	FIXED(NULL, "SmartChargingCtrlr", "LimitChangeSignificance",
 	    OCPP_KEY_DECIMAL, "0", NULL),
 	CONST_I("DeviceDataCtrlr", "ItemsPerMessage", "GetReport",
-	    OCPP_KEY_INT, "64"),
+	    OCPP_KEY_INT, ITEMS_TEXT),
 	CONST_I("DeviceDataCtrlr", "ItemsPerMessage", "SetVariables",
-	    OCPP_KEY_INT, "64"),
+	    OCPP_KEY_INT, ITEMS_TEXT),
 	CONST_I("DeviceDataCtrlr", "BytesPerMessage", "GetReport",
 	    OCPP_KEY_INT, BYTES_PER_MESSAGE),
 	CONST_I("DeviceDataCtrlr", "BytesPerMessage", "GetVariables",
@@ -997,13 +998,14 @@ report_item(const char *comp, int evse, int connector, const char *var,
 	return item;
 }
 
-json_t *
-ocpp_notify_report(struct ocpp_session *s, int request_id,
+void
+ocpp_send_report(struct ocpp_session *s, int request_id,
     const char *report_base)
 {
 	bool config_only = strcmp(report_base, "ConfigurationInventory") == 0;
 	json_t *data = json_array();
 	char buf[1001], when[40];
+	size_t n;
 
 	for (const struct ocpp_key_entry *e = ocpp_key_table; e->key16 != NULL ||
 	    e->component != NULL; e++) {
@@ -1060,8 +1062,17 @@ ocpp_notify_report(struct ocpp_session *s, int request_id,
 				json_array_append_new(data, it);
 			}
 	format_rfc3339(session_wall_ms(s), when, sizeof(when));
-	return json_pack("{sisssbsiso}", "requestId", request_id,
-	    "generatedAt", when, "tbc", false, "seqNo", 0, "reportData", data);
+	n = json_array_size(data);
+	for (size_t i = 0, seq = 0; i < n; seq++) {
+		json_t *part = json_array();
+
+		for (size_t j = 0; j < OCPP_ITEMS_PER_MESSAGE && i < n; j++)
+			json_array_append(part, json_array_get(data, i++));
+		session_push_call(s, "NotifyReport", json_pack(
+		    "{sisssbsiso}", "requestId", request_id, "generatedAt", when,
+		    "tbc", i < n, "seqNo", (int)seq, "reportData", part));
+	}
+	json_decref(data);
 }
 
 int

@@ -460,8 +460,14 @@ void ocpp_get_variables(struct ocpp_session *s, json_t *req,
  * the response payload (caller decrefs). */
 json_t *ocpp_change_configuration(struct ocpp_session *s, json_t *req);
 json_t *ocpp_set_variables(struct ocpp_session *s, json_t *req);
-/* NotifyReport payload for a GetBaseReport (caller decrefs). */
-json_t *ocpp_notify_report(struct ocpp_session *s, int request_id,
+/* Queues the NotifyReport messages of a GetBaseReport: at most
+ * OCPP_ITEMS_PER_MESSAGE reportData each, seqNo from 0, tbc on all but
+ * the last. */
+void ocpp_send_report(struct ocpp_session *s, int request_id,
     const char *report_base);
+/* The items a request may carry (1.6 GetConfigurationMaxKeys, 2.0.1
+ * DeviceDataCtrlr ItemsPerMessage of GetVariables, SetVariables and
+ * GetReport): more is an OccurrenceConstraintViolation. */
+#define OCPP_ITEMS_PER_MESSAGE 64
 
 #endif
