@@ -56,8 +56,10 @@ do_remote_start(struct ocpp_session *s, int k, const char *tag,
 	if (k < 1 || k > s->station->n_connectors || s->cs[k].tx_active ||
 	    s->cb->remote_start == NULL)
 		return status_payload("Rejected");
-	if (profile != NULL)
-		pj = json_dumps(profile, JSON_COMPACT);
+	if (profile != NULL && (pj = ocpp_json_dumps(profile)) == NULL) {
+		log_warnx("ocpp: remote start refused: out of memory");
+		return status_payload("Rejected");
+	}
 	r = s->cb->remote_start(s->ud, k, tag, pj);
 	free(pj);
 	if (r == OCPP_ACCEPTED) {
@@ -351,8 +353,11 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		const char *base = json_string_value(json_object_get(p,
 		    "reportBase"));
 
-		ocpp_send_report(s, (int)json_integer_value(json_object_get(p,
-		    "requestId")), base);
+		if (ocpp_send_report(s, (int)json_integer_value(json_object_get(
+		    p, "requestId")), base) != 0) {
+			*err = OCPP_RPC_INTERNAL;
+			return NULL;
+		}
 		return status_payload("Accepted");
 	}
 	if (strcmp(a, "UpdateFirmware") == 0) {
@@ -387,8 +392,12 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 	}
 	/* Charging profiles and the rest: the daemon's hook. */
 	if (s->cb->profile_action != NULL) {
-		char *req = json_dumps(p, JSON_COMPACT);
+		char *req = ocpp_json_dumps(p);
 
+		if (req == NULL) {
+			*err = OCPP_RPC_INTERNAL;
+			return NULL;
+		}
 		*err = OCPP_RPC_NOT_SUPPORTED;
 		*text = s->cb->profile_action(s->ud, a, req, err);
 		free(req);
@@ -472,11 +481,12 @@ session_on_call(struct ocpp_session *s, struct ocpp_frame *f)
 	}
 	e = ocpp_validate(s->st.version, spec->fields, f->payload, &cause);
 	if (e != OCPP_RPC_OK) {
+		const char *why = cause != NULL ? cause : OCPP_NO_MEMORY_CAUSE;
 		char esc[300];
 
-		log_escape(cause, strlen(cause), esc, sizeof(esc));
+		log_escape(why, strlen(why), esc, sizeof(esc));
 		log_warnx("ocpp: %s rejected: %s", f->action, esc);
-		session_reply_error(s, f->id, e, cause);
+		session_reply_error(s, f->id, e, why);
 		free(cause);
 		return;
 	}

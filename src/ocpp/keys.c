@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "ocpp/session-private.h"
 
@@ -873,12 +874,14 @@ ocpp_get_variables(struct ocpp_session *s, json_t *req, struct ocpp_text *t)
 	ocpp_text_put(t, "]}");
 }
 
-/* Echoes component and variable of a request item into a result item. */
-static void
+/* Echoes component and variable of a request item into a result item;
+ * -1 when memory ran out. */
+static int
 echo_cv(json_t *res, json_t *item)
 {
-	json_object_set(res, "component", json_object_get(item, "component"));
-	json_object_set(res, "variable", json_object_get(item, "variable"));
+	return json_object_set(res, "component", json_object_get(item,
+	    "component")) | json_object_set(res, "variable",
+	    json_object_get(item, "variable"));
 }
 
 json_t *
@@ -886,6 +889,7 @@ ocpp_set_variables(struct ocpp_session *s, json_t *req)
 {
 	json_t *out = json_array(), *item;
 	size_t i;
+	int built = out != NULL ? 0 : -1;	/* -1: a part is missing */
 
 	json_array_foreach(json_object_get(req, "setVariableData"), i, item) {
 		const char *at = json_string_value(json_object_get(item,
@@ -898,9 +902,10 @@ ocpp_set_variables(struct ocpp_session *s, json_t *req)
 		const char *status;
 		int rc, sk, sv;
 
-		echo_cv(r, item);
+		built |= r != NULL ? echo_cv(r, item) : -1;
 		if (at != NULL)
-			json_object_set_new(r, "attributeType", json_string(at));
+			built |= json_object_set_new(r, "attributeType",
+			    json_string(at));
 		rc = lookup_var(s, item, &sk, &sv, &e, &k);
 		if (is_basic_auth_password(item)) {
 			status = at != NULL && strcmp(at, "Actual") != 0 ?
@@ -932,8 +937,15 @@ ocpp_set_variables(struct ocpp_session *s, json_t *req)
 			    res == OCPP_REBOOT_REQUIRED ? "RebootRequired" :
 			    "Rejected";
 		}
-		json_object_set_new(r, "attributeStatus", json_string(status));
-		json_array_append_new(out, r);
+		built |= json_object_set_new(r, "attributeStatus",
+		    json_string(status));
+		built |= json_array_append_new(out, r);
+	}
+	/* A result with a part missing would be wrong: none (InternalError). */
+	if (built != 0) {
+		log_warnx("ocpp: SetVariables answer not built: out of memory");
+		json_decref(out);
+		return NULL;
 	}
 	return json_pack("{so}", "setVariableResult", out);
 }
@@ -976,13 +988,19 @@ report_item(const char *comp, int evse, int connector, const char *var,
 	json_t *v = json_pack("{ss}", "name", var);
 	json_t *item;
 	char val[2501];
+	int built = c != NULL && v != NULL ? 0 : -1;
 
 	if (evse > 0)
-		json_object_set_new(c, "evse", connector > 0 ?
+		built |= json_object_set_new(c, "evse", connector > 0 ?
 		    json_pack("{sisi}", "id", evse, "connectorId", connector) :
 		    json_pack("{si}", "id", evse));
 	if (inst != NULL)
-		json_object_set_new(v, "instance", json_string(inst));
+		built |= json_object_set_new(v, "instance", json_string(inst));
+	if (built != 0) {
+		json_decref(c);
+		json_decref(v);
+		return NULL;
+	}
 	strlcpy_ok(val, value, sizeof(val));
 	item = json_pack("{soso s[{sssssssb}] s{sssb}}",
 	    "component", c,
@@ -991,14 +1009,16 @@ report_item(const char *comp, int evse, int connector, const char *var,
 	    "mutability", ro ? "ReadOnly" : "ReadWrite", "persistent", true,
 	    "variableCharacteristics", "dataType", data_type(type),
 	    "supportsMonitoring", false);
-	if (item != NULL && values != NULL)
-		json_object_set_new(json_object_get(item,
-		    "variableCharacteristics"), "valuesList",
-		    json_string(values));
+	if (item != NULL && values != NULL && json_object_set_new(
+	    json_object_get(item, "variableCharacteristics"), "valuesList",
+	    json_string(values)) != 0) {
+		json_decref(item);
+		return NULL;
+	}
 	return item;
 }
 
-void
+int
 ocpp_send_report(struct ocpp_session *s, int request_id,
     const char *report_base)
 {
@@ -1006,13 +1026,14 @@ ocpp_send_report(struct ocpp_session *s, int request_id,
 	json_t *data = json_array();
 	char buf[1001], when[40];
 	size_t n;
+	int built = data != NULL ? 0 : -1;	/* -1: an item is missing */
 
 	for (const struct ocpp_key_entry *e = ocpp_key_table; e->key16 != NULL ||
 	    e->component != NULL; e++) {
 		if (e->component == NULL || (config_only && e->readonly))
 			continue;
 		ocpp_key_value(s, e, buf, sizeof(buf));
-		json_array_append_new(data, report_item(e->component, 0, 0,
+		built |= json_array_append_new(data, report_item(e->component, 0, 0,
 		    e->variable, e->instance, e->readonly, e->type, e->values,
 		    buf));
 	}
@@ -1024,7 +1045,8 @@ ocpp_send_report(struct ocpp_session *s, int request_id,
 			if (s->cb->config_get == NULL ||
 			    s->cb->config_get(s->ud, x, buf, sizeof(buf)) != 0)
 				buf[0] = '\0';
-			json_array_append_new(data, report_item(x->component, 0, 0,
+			built |= json_array_append_new(data,
+			    report_item(x->component, 0, 0,
 			    x->variable, NULL, x->readonly, OCPP_KEY_STR, NULL,
 			    buf));
 		}
@@ -1046,33 +1068,49 @@ ocpp_send_report(struct ocpp_session *s, int request_id,
 				    station_vars[i].type, station_vars[i].values,
 				    buf);
 				/* State, not a setting. */
-				json_object_set_new(json_array_get(json_object_get(
-				    it, "variableAttribute"), 0), "persistent",
-				    json_false());
+				built |= json_object_set_new(json_array_get(
+				    json_object_get(it, "variableAttribute"), 0),
+				    "persistent", json_false());
 				ch = json_object_get(it, "variableCharacteristics");
 				if (strcmp(station_vars[i].name, "Power") == 0) {
 					/* The appendix requires the maximum. */
-					json_object_set_new(ch, "unit",
+					built |= json_object_set_new(ch, "unit",
 					    json_string("W"));
 					if (c->max_power_w > 0 &&
 					    c->max_power_w < 1e7)
-						json_object_set_new(ch, "maxLimit",
+						built |= json_object_set_new(ch,
+						    "maxLimit",
 						    json_real(c->max_power_w));
 				}
-				json_array_append_new(data, it);
+				built |= json_array_append_new(data, it);
 			}
+	if (built != 0) {
+		log_warnx("ocpp: GetBaseReport: the report could not be built "
+		    "(out of memory)");
+		json_decref(data);
+		return -1;
+	}
 	format_rfc3339(session_wall_ms(s), when, sizeof(when));
 	n = json_array_size(data);
 	for (size_t i = 0, seq = 0; i < n; seq++) {
 		json_t *part = json_array();
 
 		for (size_t j = 0; j < OCPP_ITEMS_PER_MESSAGE && i < n; j++)
-			json_array_append(part, json_array_get(data, i++));
-		session_push_call(s, "NotifyReport", json_pack(
-		    "{sisssbsiso}", "requestId", request_id, "generatedAt", when,
-		    "tbc", i < n, "seqNo", (int)seq, "reportData", part));
+			built |= json_array_append(part, json_array_get(data,
+			    i++));
+		if (built != 0) {	/* not sent with an item missing */
+			json_decref(part);
+			part = NULL;
+		}
+		/* Queued whole, or dropped with a warning. */
+		session_push_call(s, "NotifyReport", part == NULL ? NULL :
+		    json_pack("{sisssbsiso}", "requestId", request_id,
+		    "generatedAt", when, "tbc", i < n, "seqNo", (int)seq,
+		    "reportData", part));
+		built = 0;
 	}
 	json_decref(data);
+	return 0;
 }
 
 int

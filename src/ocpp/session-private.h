@@ -261,6 +261,9 @@ int transport_client_certificate(const char *dir);
 void transport_trust(void *x509);
 /* Queues text to send (copied). */
 void transport_send(struct ocpp_session *s, const char *text);
+/* For tests without a network: when set, sees every frame handed to
+ * transport_send, link or not.  NULL in the daemon. */
+extern void (*transport_tap)(struct ocpp_session *s, const char *text);
 
 /* session.c, called by the transport */
 void session_link_up(struct ocpp_session *s);
@@ -310,6 +313,8 @@ void session_reply_error(struct ocpp_session *s, const char *id,
     enum ocpp_rpc_error e, const char *desc);
 void session_push_call(struct ocpp_session *s, const char *action,
     json_t *payload);
+/* Frees every CALL waiting for its turn. */
+void session_drop_calls(struct ocpp_session *s);
 int session_state_get(const struct ocpp_session *s, const char *key,
     char *buf, size_t len);
 void session_conn_key(char *buf, size_t len, const struct ocpp_session *s,
@@ -462,8 +467,9 @@ json_t *ocpp_change_configuration(struct ocpp_session *s, json_t *req);
 json_t *ocpp_set_variables(struct ocpp_session *s, json_t *req);
 /* Queues the NotifyReport messages of a GetBaseReport: at most
  * OCPP_ITEMS_PER_MESSAGE reportData each, seqNo from 0, tbc on all but
- * the last. */
-void ocpp_send_report(struct ocpp_session *s, int request_id,
+ * the last.  0, or -1 when the report could not be built (out of memory,
+ * said; nothing queued). */
+int ocpp_send_report(struct ocpp_session *s, int request_id,
     const char *report_base);
 /* The items a request may carry (1.6 GetConfigurationMaxKeys, 2.0.1
  * DeviceDataCtrlr ItemsPerMessage of GetVariables, SetVariables and
