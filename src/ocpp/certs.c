@@ -397,8 +397,8 @@ session_sign_certificate(struct ocpp_session *s)
 	    MBSTRING_UTF8, (const unsigned char *)s->st.identity, -1, -1,
 	    0) != 1 ||
 	    X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "O",
-	    MBSTRING_UTF8, (const unsigned char *)session_organization(s), -1, -1,
-	    0) != 1 ||
+	    MBSTRING_UTF8, (const unsigned char *)session_organization(s), -1,
+	    -1, 0) != 1 ||
 	    X509_REQ_set_pubkey(req, k) != 1 ||
 	    X509_REQ_sign(req, k, EVP_sha256()) <= 0 ||
 	    PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL) != 1 ||
@@ -563,7 +563,8 @@ session_install_certificate(struct ocpp_session *s, json_t *req)
 		why = "not one PEM certificate";
 	else if (X509_check_ca(sk_X509_value(chain, 0)) == 0)
 		why = "not a CA certificate";
-	else if (each_root(s->st.cert_dir, NULL, count_root, &n), n >= OCPP_CERT_ROOTS_MAX)
+	else if (each_root(s->st.cert_dir, NULL, count_root, &n),
+	    n >= OCPP_CERT_ROOTS_MAX)
 		why = "no room for more root certificates";
 	if (why == NULL) {
 		X509 *x = sk_X509_value(chain, 0);

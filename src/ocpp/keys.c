@@ -1033,9 +1033,9 @@ ocpp_send_report(struct ocpp_session *s, int request_id,
 		if (e->component == NULL || (config_only && e->readonly))
 			continue;
 		ocpp_key_value(s, e, buf, sizeof(buf));
-		built |= json_array_append_new(data, report_item(e->component, 0, 0,
-		    e->variable, e->instance, e->readonly, e->type, e->values,
-		    buf));
+		built |= json_array_append_new(data, report_item(e->component,
+		    0, 0, e->variable, e->instance, e->readonly, e->type,
+		    e->values, buf));
 	}
 	if (s->cb->ext_keys != NULL)
 		for (const struct ocpp_ext_key *x = s->cb->ext_keys;
@@ -1056,7 +1056,7 @@ ocpp_send_report(struct ocpp_session *s, int request_id,
 			for (size_t i = 0; i < ARRAY_SIZE(station_vars); i++) {
 				const struct ocpp_connector *c =
 				    &s->station->conn[k];
-				json_t *it, *ch;
+				json_t *it, *ch, *attr;
 
 				if ((station_vars[i].in & in) == 0)
 					continue;
@@ -1068,9 +1068,10 @@ ocpp_send_report(struct ocpp_session *s, int request_id,
 				    station_vars[i].type, station_vars[i].values,
 				    buf);
 				/* State, not a setting. */
-				built |= json_object_set_new(json_array_get(
-				    json_object_get(it, "variableAttribute"), 0),
-				    "persistent", json_false());
+				attr = json_array_get(json_object_get(it,
+				    "variableAttribute"), 0);
+				built |= json_object_set_new(attr, "persistent",
+				    json_false());
 				ch = json_object_get(it, "variableCharacteristics");
 				if (strcmp(station_vars[i].name, "Power") == 0) {
 					/* The appendix requires the maximum. */

@@ -165,6 +165,19 @@ static const struct frame frames[] = {
 	{ OCPP_V201, "not json" },
 };
 
+static int failures;
+
+/* Says that frame failed the check: why, after the allocation k of n. */
+static void
+failed(const char *frame, long k, long n, const char *why, const char *got,
+    const char *normal)
+{
+	printf("FAIL %s\n  allocation %ld of %ld failed: %s %s%s%s\n", frame,
+	    k, n, why, got, normal != NULL ? ", normally " : "",
+	    normal != NULL ? normal : "");
+	failures++;
+}
+
 /* Bytes written to stderr (the log) so far. */
 static off_t
 log_size(void)
@@ -193,8 +206,9 @@ calls_whole(const char *got, const char *normal)
 	char tok[128];
 
 	for (const char *p = got; *p != '\0'; p += strlen(tok)) {
-		snprintf(tok, sizeof(tok), "%.*s", (int)(strchr(p, ',') - p + 1),
-		    p);
+		int len = (int)(strchr(p, ',') - p + 1);
+
+		snprintf(tok, sizeof(tok), "%.*s", len, p);
 		if (strstr(normal, tok) == NULL)
 			return false;
 	}
@@ -248,7 +262,7 @@ int
 main(void)
 {
 	FILE *logf = tmpfile();
-	int failures = 0, runs = 0, saved = dup(STDERR_FILENO);
+	int runs = 0, saved = dup(STDERR_FILENO);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	json_set_alloc_funcs(json_alloc, free);
@@ -272,37 +286,27 @@ main(void)
 		snprintf(normal, sizeof(normal), "%s", answer);
 		snprintf(normal_calls, sizeof(normal_calls), "%s", queued);
 		for (long k = 0; k < n; k++) {
+			const char *f = frames[i].text;
 			off_t before = log_size();
 
 			runs++;
-			feed(s, frames[i].text, k, &sent);
-			if (!sent && log_size() == before) {
-				printf("FAIL %s\n  allocation %ld of %ld failed: no "
-				    "answer and no warning\n", frames[i].text, k, n);
-				failures++;
-			}
-			if (sent && !acceptable(answer, normal)) {
-				printf("FAIL %s\n  allocation %ld of %ld failed: "
-				    "answered %s\n", frames[i].text, k, n, answer);
-				failures++;
-			}
-			if (!calls_whole(queued, normal_calls)) {
-				printf("FAIL %s\n  allocation %ld of %ld failed: "
-				    "queued %s, not %s\n", frames[i].text, k, n,
-				    queued, normal_calls);
-				failures++;
-			}
+			feed(s, f, k, &sent);
+			if (!sent && log_size() == before)
+				failed(f, k, n, "no answer, no warning", "",
+				    NULL);
+			if (sent && !acceptable(answer, normal))
+				failed(f, k, n, "answered", answer, normal);
+			if (!calls_whole(queued, normal_calls))
+				failed(f, k, n, "queued", queued, normal_calls);
 			/* And the session still answers as before. */
-			feed(s, frames[i].text, -1, &sent);
-			if (strcmp(answer, normal) != 0) {
-				printf("FAIL %s\n  after allocation %ld failed: "
-				    "answered %s, not %s\n", frames[i].text, k,
-				    answer, normal);
-				failures++;
-			}
+			feed(s, f, -1, &sent);
+			if (strcmp(answer, normal) != 0)
+				failed(f, k, n, "then answered", answer,
+				    normal);
 		}
 		printf("%s %s: %ld allocations, each failed once\n",
-		    frames[i].v == OCPP_V16 ? "1.6" : "2.0.1", frames[i].text, n);
+		    frames[i].v == OCPP_V16 ? "1.6" : "2.0.1", frames[i].text,
+		    n);
 	}
 	printf("%d runs, %d failures\n", runs, failures);
 	dup2(saved, STDERR_FILENO);
