@@ -56,8 +56,10 @@ do_remote_start(struct ocpp_session *s, int k, const char *tag,
 	if (k < 1 || k > s->station->n_connectors || s->cs[k].tx_active ||
 	    s->cb->remote_start == NULL)
 		return status_payload("Rejected");
-	if (profile != NULL)
-		pj = json_dumps(profile, JSON_COMPACT);
+	if (profile != NULL && (pj = ocpp_json_dumps(profile)) == NULL) {
+		log_warnx("ocpp: remote start refused: out of memory");
+		return status_payload("Rejected");
+	}
 	r = s->cb->remote_start(s->ud, k, tag, pj);
 	free(pj);
 	if (r == OCPP_ACCEPTED) {
@@ -351,9 +353,11 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		const char *base = json_string_value(json_object_get(p,
 		    "reportBase"));
 
-		session_push_call(s, "NotifyReport", ocpp_notify_report(s,
-		    (int)json_integer_value(json_object_get(p, "requestId")),
-		    base));
+		if (ocpp_send_report(s, (int)json_integer_value(json_object_get(
+		    p, "requestId")), base) != 0) {
+			*err = OCPP_RPC_INTERNAL;
+			return NULL;
+		}
 		return status_payload("Accepted");
 	}
 	if (strcmp(a, "UpdateFirmware") == 0) {
@@ -388,8 +392,12 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 	}
 	/* Charging profiles and the rest: the daemon's hook. */
 	if (s->cb->profile_action != NULL) {
-		char *req = json_dumps(p, JSON_COMPACT);
+		char *req = ocpp_json_dumps(p);
 
+		if (req == NULL) {
+			*err = OCPP_RPC_INTERNAL;
+			return NULL;
+		}
 		*err = OCPP_RPC_NOT_SUPPORTED;
 		*text = s->cb->profile_action(s->ud, a, req, err);
 		free(req);
@@ -433,6 +441,22 @@ reply_text(struct ocpp_session *s, struct ocpp_frame *f, const char *payload)
 	session_send_frame(s, t->failed ? NULL : t->p);
 }
 
+/* The list of items of a request that ItemsPerMessage bounds, or NULL. */
+static json_t *
+request_items(const struct ocpp_frame *f)
+{
+	static const char *const lists[][2] = {
+		{ "GetConfiguration", "key" },
+		{ "GetVariables", "getVariableData" },
+		{ "SetVariables", "setVariableData" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
+		if (strcmp(f->action, lists[i][0]) == 0)
+			return json_object_get(f->payload, lists[i][1]);
+	return NULL;
+}
+
 /* An inbound CALL: check, handle, answer. */
 void
 session_on_call(struct ocpp_session *s, struct ocpp_frame *f)
@@ -457,12 +481,26 @@ session_on_call(struct ocpp_session *s, struct ocpp_frame *f)
 	}
 	e = ocpp_validate(s->st.version, spec->fields, f->payload, &cause);
 	if (e != OCPP_RPC_OK) {
+		const char *why = cause != NULL ? cause : OCPP_NO_MEMORY_CAUSE;
 		char esc[300];
 
-		log_escape(cause, strlen(cause), esc, sizeof(esc));
+		log_escape(why, strlen(why), esc, sizeof(esc));
 		log_warnx("ocpp: %s rejected: %s", f->action, esc);
-		session_reply_error(s, f->id, e, cause);
+		session_reply_error(s, f->id, e, why);
 		free(cause);
+		return;
+	}
+	/* More items than announced (1.6 GetConfigurationMaxKeys, 2.0.1
+	 * ItemsPerMessage; B06.FR.05 for GetVariables, the same for
+	 * SetVariables). */
+	if (json_array_size(request_items(f)) > OCPP_ITEMS_PER_MESSAGE) {
+		char msg[120];
+
+		snprintf(msg, sizeof(msg), "%s: %zu items, at most %d",
+		    f->action, json_array_size(request_items(f)),
+		    OCPP_ITEMS_PER_MESSAGE);
+		log_warnx("ocpp: %s rejected", msg);
+		session_reply_error(s, f->id, OCPP_RPC_OCCURRENCE, msg);
 		return;
 	}
 	if (strcmp(f->action, "GetConfiguration") == 0 ||

@@ -41,7 +41,6 @@
 #define PENDING_KEY "client-pending.key"
 #define CLIENT_PEM "client.pem"
 #define TRUST_PEM "trust.pem"
-#define MAX_ROOTS 20		/* installed root certificates */
 
 /* The kinds of root certificate kept: the file name prefix and the
  * names of both versions. */
@@ -319,6 +318,16 @@ count_root(void *arg, const struct root_kind *k, const char *path, X509 *x)
 	return false;
 }
 
+int
+session_certs_count(const struct ocpp_session *s)
+{
+	int n = 0;
+
+	if (s->st.cert_dir != NULL && s->st.cert_dir[0] != '\0')
+		each_root(s->st.cert_dir, NULL, count_root, &n);
+	return n;
+}
+
 const char *
 ocpp_certs_trust_file(const struct ocpp_settings *st, char *buf, size_t len)
 {
@@ -381,14 +390,15 @@ session_sign_certificate(struct ocpp_session *s)
 	rb = BIO_new(BIO_s_mem());
 	if (k == NULL || req == NULL || kb == NULL || rb == NULL)
 		goto out;
-	/* CN = the identity (A02.FR.08 / whitepaper §3.2), O = the vendor. */
+	/* CN = the identity (A02.FR.08 / whitepaper §3.2), O = CpoName /
+	 * OrganizationName, by default the vendor. */
 	if (X509_REQ_set_version(req, 0) != 1 ||
 	    X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "CN",
 	    MBSTRING_UTF8, (const unsigned char *)s->st.identity, -1, -1,
 	    0) != 1 ||
 	    X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req), "O",
-	    MBSTRING_UTF8, (const unsigned char *)s->station->vendor, -1, -1,
-	    0) != 1 ||
+	    MBSTRING_UTF8, (const unsigned char *)session_organization(s), -1,
+	    -1, 0) != 1 ||
 	    X509_REQ_set_pubkey(req, k) != 1 ||
 	    X509_REQ_sign(req, k, EVP_sha256()) <= 0 ||
 	    PEM_write_bio_PrivateKey(kb, k, NULL, NULL, 0, NULL, NULL) != 1 ||
@@ -553,7 +563,8 @@ session_install_certificate(struct ocpp_session *s, json_t *req)
 		why = "not one PEM certificate";
 	else if (X509_check_ca(sk_X509_value(chain, 0)) == 0)
 		why = "not a CA certificate";
-	else if (each_root(s->st.cert_dir, NULL, count_root, &n), n >= MAX_ROOTS)
+	else if (each_root(s->st.cert_dir, NULL, count_root, &n),
+	    n >= OCPP_CERT_ROOTS_MAX)
 		why = "no room for more root certificates";
 	if (why == NULL) {
 		X509 *x = sk_X509_value(chain, 0);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/log.h"
 #include "common/util.h"
 #include "ocpp/session-private.h"
 
@@ -37,6 +38,10 @@
 	"Current.Import,Voltage"
 /* The largest frame taken or sent (bytes). */
 #define BYTES_PER_MESSAGE OCPP_FRAME_MAX_TEXT
+#define TEXT_OF(x) #x
+#define TEXT_OF_VALUE(x) TEXT_OF(x)
+#define CERT_ROOTS_MAX_TEXT TEXT_OF_VALUE(OCPP_CERT_ROOTS_MAX)
+#define ITEMS_TEXT TEXT_OF_VALUE(OCPP_ITEMS_PER_MESSAGE)
 
 /* The 1.6 core profile keys (1.6 §9.1) and smart-charging keys (§9.4) the
  * gateway honours, with the 2.0.1 component/variable that means the same,
@@ -78,7 +83,7 @@ const struct ocpp_key_entry ocpp_key_table[] = {
 	RW("ConnectionTimeOut", "TxCtrlr", "EVConnectionTimeOut", NULL,
 	    CI_CONNECTION_TIMEOUT, 0, 86400),
 	{ "GetConfigurationMaxKeys", "DeviceDataCtrlr", "ItemsPerMessage",
-	  "GetVariables", OCPP_KEY_INT, true, 0, 0, -1, "64", NULL },
+	  "GetVariables", OCPP_KEY_INT, true, 0, 0, -1, ITEMS_TEXT, NULL },
 	RW_BOOL("LocalAuthorizeOffline", "AuthCtrlr", "LocalAuthorizeOffline",
 	    CI_LOCAL_AUTH_OFFLINE),
 	RW_BOOL("LocalPreAuthorize", "AuthCtrlr", "LocalPreAuthorize",
@@ -119,17 +124,29 @@ const struct ocpp_key_entry ocpp_key_table[] = {
 	    OCPP_KEY_INT, "24"),
 	{ "MaxChargingProfilesInstalled", "SmartChargingCtrlr", "Entries",
 	  "ChargingProfiles", OCPP_KEY_INT, true, 0, 0, -1, "16", NULL },
+	/* Security (1.6 security-extension keys, 2.0.1 SecurityCtrlr).  The
+	 * profile is the configuration file's: read-only in both. */
+	RUNTIME("SecurityProfile", "SecurityCtrlr", "SecurityProfile",
+	    OCPP_KEY_INT),
+	{ "CpoName", "SecurityCtrlr", "OrganizationName", NULL,
+	  OCPP_KEY_ORGANIZATION, false, 0, 0, -1, NULL, NULL },
+	RUNTIME(NULL, "SecurityCtrlr", "CertificateEntries", OCPP_KEY_INT),
+	CONST("CertificateStoreMaxLength", NULL, NULL, OCPP_KEY_INT,
+	    CERT_ROOTS_MAX_TEXT),
+	/* No check of a new root against the installed ones (whitepaper
+	 * §4.1.3): a new root is installed as it is. */
+	CONST("AdditionalRootCertificateCheck", NULL, NULL, OCPP_KEY_BOOL,
+	    "false"),
 	/* 2.0.1 only. */
-	CONST(NULL, "SecurityCtrlr", "SecurityProfile", OCPP_KEY_INT, NULL),
 	CONST(NULL, "SecurityCtrlr", "Identity", OCPP_KEY_STR, NULL),
 	CONST(NULL, "SmartChargingCtrlr", "Enabled", OCPP_KEY_BOOL, "true"),
 	/* Every change of a limit is reported, however small. */
 	FIXED(NULL, "SmartChargingCtrlr", "LimitChangeSignificance",
 	    OCPP_KEY_DECIMAL, "0", NULL),
 	CONST_I("DeviceDataCtrlr", "ItemsPerMessage", "GetReport",
-	    OCPP_KEY_INT, "64"),
+	    OCPP_KEY_INT, ITEMS_TEXT),
 	CONST_I("DeviceDataCtrlr", "ItemsPerMessage", "SetVariables",
-	    OCPP_KEY_INT, "64"),
+	    OCPP_KEY_INT, ITEMS_TEXT),
 	CONST_I("DeviceDataCtrlr", "BytesPerMessage", "GetReport",
 	    OCPP_KEY_INT, BYTES_PER_MESSAGE),
 	CONST_I("DeviceDataCtrlr", "BytesPerMessage", "GetVariables",
@@ -259,6 +276,10 @@ ocpp_key_value(const struct ocpp_session *s, const struct ocpp_key_entry *e,
 		snprintf(buf, len, "%d", s->station->n_connectors);
 	else if (e->type == OCPP_KEY_PHASE_ROTATION)
 		snprintf(buf, len, "%s", s->st.phase_rotation);
+	else if (e->type == OCPP_KEY_ORGANIZATION)
+		snprintf(buf, len, "%s", session_organization(s));
+	else if (strcmp(e->variable, "CertificateEntries") == 0)
+		snprintf(buf, len, "%d", session_certs_count(s));
 	else if (strcmp(e->variable, "SecurityProfile") == 0)
 		snprintf(buf, len, "%d", s->st.security_profile);
 	else if (strcmp(e->variable, "Identity") == 0)
@@ -345,6 +366,33 @@ phase_rotation_ok(const char *value, long max)
 	}
 }
 
+/* True when value can be an organization name: 1 to
+ * OCPP_ORGANIZATION_MAX bytes of UTF-8 without control characters. */
+static bool
+organization_ok(const char *value)
+{
+	const unsigned char *p = (const unsigned char *)value;
+	size_t n = strlen(value);
+
+	if (n == 0 || n > OCPP_ORGANIZATION_MAX)
+		return false;
+	while (*p != '\0') {
+		size_t k = utf8_seq_len(p, strlen((const char *)p));
+
+		if (k == 0 || *p < 0x20 || *p == 0x7f)
+			return false;
+		p += k;
+	}
+	return true;
+}
+
+const char *
+session_organization(const struct ocpp_session *s)
+{
+	return s->st.organization[0] != '\0' ? s->st.organization :
+	    s->station->vendor;
+}
+
 /* True when value is the one a FIXED entry has (a number equal to it, a
  * boolean in any case). */
 static bool
@@ -400,6 +448,14 @@ ocpp_key_set(struct ocpp_session *s, const struct ocpp_key_entry *e,
 			return OCPP_REJECTED;
 		strlcpy_ok(s->st.phase_rotation, value,
 		    sizeof(s->st.phase_rotation));
+		changed(s, e, value);
+		return OCPP_ACCEPTED;
+	}
+	if (e->type == OCPP_KEY_ORGANIZATION) {
+		if (!organization_ok(value))
+			return OCPP_REJECTED;
+		strlcpy_ok(s->st.organization, value,
+		    sizeof(s->st.organization));
 		changed(s, e, value);
 		return OCPP_ACCEPTED;
 	}
@@ -818,12 +874,14 @@ ocpp_get_variables(struct ocpp_session *s, json_t *req, struct ocpp_text *t)
 	ocpp_text_put(t, "]}");
 }
 
-/* Echoes component and variable of a request item into a result item. */
-static void
+/* Echoes component and variable of a request item into a result item;
+ * -1 when memory ran out. */
+static int
 echo_cv(json_t *res, json_t *item)
 {
-	json_object_set(res, "component", json_object_get(item, "component"));
-	json_object_set(res, "variable", json_object_get(item, "variable"));
+	return json_object_set(res, "component", json_object_get(item,
+	    "component")) | json_object_set(res, "variable",
+	    json_object_get(item, "variable"));
 }
 
 json_t *
@@ -831,6 +889,7 @@ ocpp_set_variables(struct ocpp_session *s, json_t *req)
 {
 	json_t *out = json_array(), *item;
 	size_t i;
+	int built = out != NULL ? 0 : -1;	/* -1: a part is missing */
 
 	json_array_foreach(json_object_get(req, "setVariableData"), i, item) {
 		const char *at = json_string_value(json_object_get(item,
@@ -843,9 +902,10 @@ ocpp_set_variables(struct ocpp_session *s, json_t *req)
 		const char *status;
 		int rc, sk, sv;
 
-		echo_cv(r, item);
+		built |= r != NULL ? echo_cv(r, item) : -1;
 		if (at != NULL)
-			json_object_set_new(r, "attributeType", json_string(at));
+			built |= json_object_set_new(r, "attributeType",
+			    json_string(at));
 		rc = lookup_var(s, item, &sk, &sv, &e, &k);
 		if (is_basic_auth_password(item)) {
 			status = at != NULL && strcmp(at, "Actual") != 0 ?
@@ -877,8 +937,15 @@ ocpp_set_variables(struct ocpp_session *s, json_t *req)
 			    res == OCPP_REBOOT_REQUIRED ? "RebootRequired" :
 			    "Rejected";
 		}
-		json_object_set_new(r, "attributeStatus", json_string(status));
-		json_array_append_new(out, r);
+		built |= json_object_set_new(r, "attributeStatus",
+		    json_string(status));
+		built |= json_array_append_new(out, r);
+	}
+	/* A result with a part missing would be wrong: none (InternalError). */
+	if (built != 0) {
+		log_warnx("ocpp: SetVariables answer not built: out of memory");
+		json_decref(out);
+		return NULL;
 	}
 	return json_pack("{so}", "setVariableResult", out);
 }
@@ -905,6 +972,7 @@ data_type(enum ocpp_key_type type)
 		return "decimal";
 	case OCPP_KEY_STR:
 	case OCPP_KEY_PHASE_ROTATION:
+	case OCPP_KEY_ORGANIZATION:
 		break;
 	}
 	return "string";
@@ -920,13 +988,19 @@ report_item(const char *comp, int evse, int connector, const char *var,
 	json_t *v = json_pack("{ss}", "name", var);
 	json_t *item;
 	char val[2501];
+	int built = c != NULL && v != NULL ? 0 : -1;
 
 	if (evse > 0)
-		json_object_set_new(c, "evse", connector > 0 ?
+		built |= json_object_set_new(c, "evse", connector > 0 ?
 		    json_pack("{sisi}", "id", evse, "connectorId", connector) :
 		    json_pack("{si}", "id", evse));
 	if (inst != NULL)
-		json_object_set_new(v, "instance", json_string(inst));
+		built |= json_object_set_new(v, "instance", json_string(inst));
+	if (built != 0) {
+		json_decref(c);
+		json_decref(v);
+		return NULL;
+	}
 	strlcpy_ok(val, value, sizeof(val));
 	item = json_pack("{soso s[{sssssssb}] s{sssb}}",
 	    "component", c,
@@ -935,29 +1009,33 @@ report_item(const char *comp, int evse, int connector, const char *var,
 	    "mutability", ro ? "ReadOnly" : "ReadWrite", "persistent", true,
 	    "variableCharacteristics", "dataType", data_type(type),
 	    "supportsMonitoring", false);
-	if (item != NULL && values != NULL)
-		json_object_set_new(json_object_get(item,
-		    "variableCharacteristics"), "valuesList",
-		    json_string(values));
+	if (item != NULL && values != NULL && json_object_set_new(
+	    json_object_get(item, "variableCharacteristics"), "valuesList",
+	    json_string(values)) != 0) {
+		json_decref(item);
+		return NULL;
+	}
 	return item;
 }
 
-json_t *
-ocpp_notify_report(struct ocpp_session *s, int request_id,
+int
+ocpp_send_report(struct ocpp_session *s, int request_id,
     const char *report_base)
 {
 	bool config_only = strcmp(report_base, "ConfigurationInventory") == 0;
 	json_t *data = json_array();
 	char buf[1001], when[40];
+	size_t n;
+	int built = data != NULL ? 0 : -1;	/* -1: an item is missing */
 
 	for (const struct ocpp_key_entry *e = ocpp_key_table; e->key16 != NULL ||
 	    e->component != NULL; e++) {
 		if (e->component == NULL || (config_only && e->readonly))
 			continue;
 		ocpp_key_value(s, e, buf, sizeof(buf));
-		json_array_append_new(data, report_item(e->component, 0, 0,
-		    e->variable, e->instance, e->readonly, e->type, e->values,
-		    buf));
+		built |= json_array_append_new(data, report_item(e->component,
+		    0, 0, e->variable, e->instance, e->readonly, e->type,
+		    e->values, buf));
 	}
 	if (s->cb->ext_keys != NULL)
 		for (const struct ocpp_ext_key *x = s->cb->ext_keys;
@@ -967,7 +1045,8 @@ ocpp_notify_report(struct ocpp_session *s, int request_id,
 			if (s->cb->config_get == NULL ||
 			    s->cb->config_get(s->ud, x, buf, sizeof(buf)) != 0)
 				buf[0] = '\0';
-			json_array_append_new(data, report_item(x->component, 0, 0,
+			built |= json_array_append_new(data,
+			    report_item(x->component, 0, 0,
 			    x->variable, NULL, x->readonly, OCPP_KEY_STR, NULL,
 			    buf));
 		}
@@ -977,7 +1056,7 @@ ocpp_notify_report(struct ocpp_session *s, int request_id,
 			for (size_t i = 0; i < ARRAY_SIZE(station_vars); i++) {
 				const struct ocpp_connector *c =
 				    &s->station->conn[k];
-				json_t *it, *ch;
+				json_t *it, *ch, *attr;
 
 				if ((station_vars[i].in & in) == 0)
 					continue;
@@ -989,24 +1068,50 @@ ocpp_notify_report(struct ocpp_session *s, int request_id,
 				    station_vars[i].type, station_vars[i].values,
 				    buf);
 				/* State, not a setting. */
-				json_object_set_new(json_array_get(json_object_get(
-				    it, "variableAttribute"), 0), "persistent",
+				attr = json_array_get(json_object_get(it,
+				    "variableAttribute"), 0);
+				built |= json_object_set_new(attr, "persistent",
 				    json_false());
 				ch = json_object_get(it, "variableCharacteristics");
 				if (strcmp(station_vars[i].name, "Power") == 0) {
 					/* The appendix requires the maximum. */
-					json_object_set_new(ch, "unit",
+					built |= json_object_set_new(ch, "unit",
 					    json_string("W"));
 					if (c->max_power_w > 0 &&
 					    c->max_power_w < 1e7)
-						json_object_set_new(ch, "maxLimit",
+						built |= json_object_set_new(ch,
+						    "maxLimit",
 						    json_real(c->max_power_w));
 				}
-				json_array_append_new(data, it);
+				built |= json_array_append_new(data, it);
 			}
+	if (built != 0) {
+		log_warnx("ocpp: GetBaseReport: the report could not be built "
+		    "(out of memory)");
+		json_decref(data);
+		return -1;
+	}
 	format_rfc3339(session_wall_ms(s), when, sizeof(when));
-	return json_pack("{sisssbsiso}", "requestId", request_id,
-	    "generatedAt", when, "tbc", false, "seqNo", 0, "reportData", data);
+	n = json_array_size(data);
+	for (size_t i = 0, seq = 0; i < n; seq++) {
+		json_t *part = json_array();
+
+		for (size_t j = 0; j < OCPP_ITEMS_PER_MESSAGE && i < n; j++)
+			built |= json_array_append(part, json_array_get(data,
+			    i++));
+		if (built != 0) {	/* not sent with an item missing */
+			json_decref(part);
+			part = NULL;
+		}
+		/* Queued whole, or dropped with a warning. */
+		session_push_call(s, "NotifyReport", part == NULL ? NULL :
+		    json_pack("{sisssbsiso}", "requestId", request_id,
+		    "generatedAt", when, "tbc", i < n, "seqNo", (int)seq,
+		    "reportData", part));
+		built = 0;
+	}
+	json_decref(data);
+	return 0;
 }
 
 int
@@ -1028,6 +1133,12 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
 		if (!phase_rotation_ok(value, LONG_MAX))
 			return -1;
 		strlcpy_ok(st->phase_rotation, value, sizeof(st->phase_rotation));
+		return 0;
+	}
+	if (e != NULL && e->type == OCPP_KEY_ORGANIZATION) {
+		if (!organization_ok(value))
+			return -1;
+		strlcpy_ok(st->organization, value, sizeof(st->organization));
 		return 0;
 	}
 	if (e == NULL || entry_value(e, value, &v) < 0)

@@ -20,6 +20,19 @@ tests_ocpp_test_ocpp_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(JANSSON_CFLAGS) \
 	$(LWS_CFLAGS)
 tests_ocpp_test_ocpp_LDADD = $(OCPP_LIBS) $(CUNIT_LIBS)
 
+# Allocation failure on the frame path: malloc and friends of the
+# program's own code fail on demand through the linker's --wrap.
+check_PROGRAMS += tests/ocpp/test-alloc-fail
+TESTS += tests/ocpp/test-alloc-fail
+tests_ocpp_test_alloc_fail_SOURCES = tests/ocpp/test-alloc-fail.c \
+	tests/fuzz/fuzz-station.c tests/fuzz/fuzz-station.h
+tests_ocpp_test_alloc_fail_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(LWS_CFLAGS)
+tests_ocpp_test_alloc_fail_LDFLAGS = -Wl,--wrap=malloc,--wrap=calloc \
+	-Wl,--wrap=realloc,--wrap=strdup,--wrap=json_loadb,--wrap=json_loads
+tests_ocpp_test_alloc_fail_LDADD = libocpp.la $(SMARTCHARGING_LIBS) \
+	$(OCPP_LIBS)
+
 # The station harness: the session with a scripted station model and an
 # in-memory durable queue, driven by JSON lines on stdin.
 check_PROGRAMS += tests/ocpp/test-station

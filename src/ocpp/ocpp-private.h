@@ -33,8 +33,10 @@ struct ocpp_frame {
 /* Parses one frame strictly.  Returns 0; or -1 with *err set to the code
  * to answer with, frame->id set when the message id could be read
  * (otherwise "" and, in 2.0.1, the answer uses "-1"), and *cause
- * (caller frees) saying what is wrong.  Frees nothing on success: call
- * ocpp_frame_clear(). */
+ * (caller frees; NULL when there was no memory for it) saying what is
+ * wrong.  Frees nothing on success: call ocpp_frame_clear(). */
+/* What is said for a cause that could not be allocated. */
+#define OCPP_NO_MEMORY_CAUSE "(out of memory describing the error)"
 int ocpp_frame_parse(enum ocpp_version v, const char *text, size_t len,
     struct ocpp_frame *f, enum ocpp_rpc_error *err, char **cause);
 /* Releases the payload of a parsed frame. */
@@ -73,6 +75,11 @@ void ocpp_text_str(struct ocpp_text *t, const char *s);
 void ocpp_text_json(struct ocpp_text *t, const json_t *j);
 /* Frees the buffer and zeroes t. */
 void ocpp_text_free(struct ocpp_text *t);
+/* j as compact JSON (caller frees), or NULL when j is NULL or memory ran
+ * out.  Unlike json_dumps of jansson 2.14, which may drop part of an
+ * object key it could not append and return the rest, the text is never
+ * partial. */
+char *ocpp_json_dumps(const json_t *j);
 
 /* ---- payload field specs: validation as data ----
  * The tables are generated from the official JSON schemas of both
@@ -122,7 +129,8 @@ const struct ocpp_action_spec *ocpp_action_spec(enum ocpp_version v,
  * NotImplemented). */
 bool ocpp_action_known(enum ocpp_version v, const char *action);
 /* Validates a payload against field specs.  Returns OCPP_RPC_OK or the
- * code to answer with and *cause (caller frees) naming field and rule. */
+ * code to answer with and *cause (caller frees; NULL when there was no
+ * memory for it) naming field and rule. */
 enum ocpp_rpc_error ocpp_validate(enum ocpp_version v,
     const struct ocpp_field *fields, json_t *payload, char **cause);
 

@@ -110,6 +110,7 @@ struct ocpp_station {
 /* ---- Settings (from the configuration file) ---- */
 #define OCPP_PHASE_ROTATION_MAX 500	/* a 1.6 configuration value */
 #define OCPP_RESET_RETRIES_MAX 10	/* ResetRetries: 0..10 */
+#define OCPP_ORGANIZATION_MAX 64	/* X.520 organizationName */
 enum ocpp_time_source {
 	OCPP_TIME_AUTO = 0,		/* TimeSource "NTP,Heartbeat" */
 	OCPP_TIME_CSMS,			/* "Heartbeat" */
@@ -180,6 +181,9 @@ struct ocpp_settings {
 	int boot_retry_s;		/* Rejected/Pending with interval 0 */
 	/* ConnectorPhaseRotation (1.6): "<connector>.<rotation>" items. */
 	char phase_rotation[OCPP_PHASE_ROTATION_MAX + 1];
+	/* 1.6 CpoName / 2.0.1 SecurityCtrlr OrganizationName: the O= of the
+	 * certificate signing requests; "" = the station's vendor. */
+	char organization[OCPP_ORGANIZATION_MAX + 1];
 };
 
 /* Fills defaults (heartbeat 300 s, back-off 10/10/5, ping 30/10, call

@@ -89,9 +89,13 @@ static int
 parse_fail(enum ocpp_rpc_error *err, enum ocpp_rpc_error code, char **cause,
     const char *what, const char *arg)
 {
+	char buf[512];
+
 	*err = code;
-	if (cause != NULL)
-		xasprintf(cause, "%s%s", what, arg);
+	if (cause != NULL) {
+		snprintf(buf, sizeof(buf), "%s%s", what, arg);
+		*cause = strdup(buf);	/* NULL: no memory for it */
+	}
 	return -1;
 }
 
@@ -270,11 +274,8 @@ ocpp_frame_peek_id(const char *text, size_t len, char *id)
 static char *
 dump_frame(json_t *arr)
 {
-	char *s;
+	char *s = ocpp_json_dumps(arr);
 
-	if (arr == NULL)
-		return NULL;
-	s = json_dumps(arr, JSON_COMPACT);
 	json_decref(arr);
 	return s;
 }
@@ -477,4 +478,19 @@ ocpp_text_free(struct ocpp_text *t)
 {
 	free(t->p);
 	memset(t, 0, sizeof(*t));
+}
+
+char *
+ocpp_json_dumps(const json_t *j)
+{
+	struct ocpp_text t = { NULL, 0, 0, false };
+
+	if (j == NULL)
+		return NULL;
+	ocpp_text_json(&t, j);
+	if (t.failed || t.p == NULL) {
+		ocpp_text_free(&t);
+		return NULL;
+	}
+	return t.p;
 }

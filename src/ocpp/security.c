@@ -47,7 +47,7 @@ session_security_event(struct ocpp_session *s, const char *type,
 		tech[i] = '\0';
 		json_object_set_new(p, "techInfo", json_string(tech));
 	}
-	text = p != NULL ? json_dumps(p, JSON_COMPACT) : NULL;
+	text = ocpp_json_dumps(p);
 	json_decref(p);
 	if (text == NULL) {
 		log_warnx("ocpp: security event %s not queued: out of memory",

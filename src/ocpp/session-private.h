@@ -111,6 +111,8 @@ enum ocpp_key_type {
 	OCPP_KEY_STR,
 	OCPP_KEY_MEASURANDS,		/* a list of measurands, held as OCPP_MEAS_ bits */
 	OCPP_KEY_PHASE_ROTATION,	/* ConnectorPhaseRotation, in the settings */
+	OCPP_KEY_ORGANIZATION,		/* CpoName / OrganizationName, in the
+					 * settings */
 	/* Text with the 2.0.1 dataType of the same name. */
 	OCPP_KEY_MEMBERLIST,
 	OCPP_KEY_SEQUENCELIST,
@@ -259,6 +261,9 @@ int transport_client_certificate(const char *dir);
 void transport_trust(void *x509);
 /* Queues text to send (copied). */
 void transport_send(struct ocpp_session *s, const char *text);
+/* For tests without a network: when set, sees every frame handed to
+ * transport_send, link or not.  NULL in the daemon. */
+extern void (*transport_tap)(struct ocpp_session *s, const char *text);
 
 /* session.c, called by the transport */
 void session_link_up(struct ocpp_session *s);
@@ -308,6 +313,8 @@ void session_reply_error(struct ocpp_session *s, const char *id,
     enum ocpp_rpc_error e, const char *desc);
 void session_push_call(struct ocpp_session *s, const char *action,
     json_t *payload);
+/* Frees every CALL waiting for its turn. */
+void session_drop_calls(struct ocpp_session *s);
 int session_state_get(const struct ocpp_session *s, const char *key,
     char *buf, size_t len);
 void session_conn_key(char *buf, size_t len, const struct ocpp_session *s,
@@ -397,6 +404,10 @@ void session_security_invalid_message(struct ocpp_session *s,
     const char *cause);
 
 /* certs.c: client certificate (profile 3) and root certificates */
+#define OCPP_CERT_ROOTS_MAX 20		/* installed root certificates */
+/* The number of root certificates installed (2.0.1 SecurityCtrlr
+ * CertificateEntries). */
+int session_certs_count(const struct ocpp_session *s);
 /* Makes a key and CSR and sends SignCertificate.  0 or -1 (said). */
 int session_sign_certificate(struct ocpp_session *s);
 /* Handlers of CertificateSigned, InstallCertificate,
@@ -436,6 +447,9 @@ extern const struct ocpp_key_entry ocpp_key_table[];
 /* Value of an entry as text into buf. */
 void ocpp_key_value(const struct ocpp_session *s,
     const struct ocpp_key_entry *e, char *buf, size_t len);
+/* The O= of a certificate signing request: CpoName / OrganizationName,
+ * else the station's vendor. */
+const char *session_organization(const struct ocpp_session *s);
 /* Sets an entry from text.  Returns OCPP_ACCEPTED, OCPP_REJECTED (bad
  * value or read-only) or OCPP_REBOOT_REQUIRED. */
 enum ocpp_result ocpp_key_set(struct ocpp_session *s,
@@ -451,8 +465,15 @@ void ocpp_get_variables(struct ocpp_session *s, json_t *req,
  * the response payload (caller decrefs). */
 json_t *ocpp_change_configuration(struct ocpp_session *s, json_t *req);
 json_t *ocpp_set_variables(struct ocpp_session *s, json_t *req);
-/* NotifyReport payload for a GetBaseReport (caller decrefs). */
-json_t *ocpp_notify_report(struct ocpp_session *s, int request_id,
+/* Queues the NotifyReport messages of a GetBaseReport: at most
+ * OCPP_ITEMS_PER_MESSAGE reportData each, seqNo from 0, tbc on all but
+ * the last.  0, or -1 when the report could not be built (out of memory,
+ * said; nothing queued). */
+int ocpp_send_report(struct ocpp_session *s, int request_id,
     const char *report_base);
+/* The items a request may carry (1.6 GetConfigurationMaxKeys, 2.0.1
+ * DeviceDataCtrlr ItemsPerMessage of GetVariables, SetVariables and
+ * GetReport): more is an OccurrenceConstraintViolation. */
+#define OCPP_ITEMS_PER_MESSAGE 64
 
 #endif

@@ -253,8 +253,13 @@ session_push_call(struct ocpp_session *s, const char *action, json_t *payload)
 	}
 	if (strcmp(action, "MeterValues") == 0)
 		bound_meter_calls(s);
-	c = xcalloc(1, sizeof(*c));
-	c->action = xstrdup(action);
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->action = strdup(action)) == NULL) {
+		log_warnx("ocpp: out of memory: %s not sent", action);
+		free(c);
+		json_decref(payload);
+		return;
+	}
 	c->payload = payload;
 	if (s->calls_tail != NULL)
 		s->calls_tail->next = c;
@@ -273,9 +278,8 @@ call_waiting(const struct ocpp_session *s, const char *action)
 	return false;
 }
 
-/* Frees every CALL waiting for its turn. */
-static void
-drop_calls(struct ocpp_session *s)
+void
+session_drop_calls(struct ocpp_session *s)
 {
 	while (s->calls_head != NULL) {
 		struct out_call *c = s->calls_head;
@@ -644,7 +648,8 @@ on_result(struct ocpp_session *s, struct ocpp_frame *f)
 		e = ocpp_validate_response(s->st.version, spec->fields,
 		    f->payload, &cause);
 	if (e != OCPP_RPC_OK) {
-		log_warnx("ocpp: bad response to %s: %s", s->call.action, cause);
+		log_warnx("ocpp: bad response to %s: %s", s->call.action,
+		    cause != NULL ? cause : OCPP_NO_MEMORY_CAUSE);
 		free(cause);
 		s->call.active = false;
 		if (s->call.from_queue)
@@ -712,6 +717,8 @@ session_reject_frame(struct ocpp_session *s, const char *id, const char *text,
 {
 	char esc[300], peeked[OCPP_MSG_ID_MAX + 1];
 
+	if (cause == NULL)
+		cause = OCPP_NO_MEMORY_CAUSE;
 	log_escape(cause, strlen(cause), esc, sizeof(esc));
 	log_warnx("ocpp: malformed frame: %s", esc);
 	if (id[0] == '\0') {
@@ -828,7 +835,7 @@ session_link_down(struct ocpp_session *s, const char *why)
 	}
 	s->link = LINK_DOWN;
 	s->call.active = false;
-	drop_calls(s);
+	session_drop_calls(s);
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		rnd = (uint32_t)s->now_ms;
 	r = (double)rnd / 4294967296.0;
@@ -921,7 +928,7 @@ ocpp_session_free(struct ocpp_session *s)
 	if (s->q != NULL && s->q->state_set != NULL)
 		s->q->state_set(s->ud, "run", "stopped");
 	transport_close(s);
-	drop_calls(s);
+	session_drop_calls(s);
 	free(s->url_host);
 	free(s->url_path);
 	if (s->auth_header != NULL) {

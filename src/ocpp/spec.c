@@ -118,7 +118,7 @@ fail(char **cause, enum ocpp_rpc_error e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	*cause = xstrdup(buf);
+	*cause = strdup(buf);	/* NULL: no memory for it */
 	return e;
 }
 

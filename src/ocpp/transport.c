@@ -465,12 +465,16 @@ transport_close(struct ocpp_session *s)
 	s->rx_len = 0;
 }
 
+void (*transport_tap)(struct ocpp_session *s, const char *text);
+
 void
 transport_send(struct ocpp_session *s, const char *text)
 {
 	struct out_frame *f;
 	size_t len = strlen(text);
 
+	if (transport_tap != NULL)
+		transport_tap(s, text);
 	if (s->wsi == NULL || s->link != LINK_UP)
 		return;
 	f = calloc(1, sizeof(*f));

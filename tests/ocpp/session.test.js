@@ -129,6 +129,21 @@ function stationArgs(csms, version, extra = []) {
 const isCall = (action, pred = () => true) => (ev) =>
     ev.event === 'call' && ev.action === action && pred(ev.params);
 
+// The reportData of a GetBaseReport's NotifyReport messages: waits for
+// the last (tbc false) and checks that the parts are numbered from 0 and
+// hold at most ItemsPerMessage (GetReport, 64) items each.
+async function reportOf(csms, requestId) {
+    const mine = isCall('NotifyReport', (p) => p.requestId === requestId);
+    await csms.log.waitFor((e) => mine(e) && !e.params.tbc, `report ${requestId}`);
+    const parts = csms.log.events.filter(mine).map((e) => e.params);
+    assert.deepEqual(parts.map((p) => p.seqNo), parts.map((p, i) => i));
+    assert.deepEqual(parts.map((p) => p.tbc), parts.map((p, i) => i < parts.length - 1));
+    for (const p of parts) {
+        assert.ok(p.reportData.length <= 64, `${p.reportData.length} items`);
+    }
+    return parts.flatMap((p) => p.reportData);
+}
+
 // Runs body with a CSMS and a station; afterwards checks that no schema
 // violation was reported and that the harness exited with status 0.
 async function withSession(version, opts, body) {
@@ -472,8 +487,7 @@ for (const version of ['1.6', '2.0.1']) {
                 const r = await csms.call('CS001', 'GetBaseReport',
                     { requestId: 42, reportBase: 'FullInventory' });
                 assert.equal(r.status, 'Accepted');
-                const rep = await csms.log.waitFor(isCall('NotifyReport'), 'NotifyReport');
-                assert.equal(rep.params.requestId, 42);
+                const rep = { params: { reportData: await reportOf(csms, 42) } };
                 const mode = rep.params.reportData.find((d) =>
                     d.component.name === 'LoadBalancer' && d.variable.name === 'Mode');
                 assert.equal(mode.variableAttribute[0].value, 'dlb');
@@ -494,9 +508,8 @@ for (const version of ['1.6', '2.0.1']) {
                 }
                 await csms.call('CS001', 'GetBaseReport',
                     { requestId: 43, reportBase: 'ConfigurationInventory' });
-                const cfgRep = await csms.log.waitFor(isCall('NotifyReport', (p) =>
-                    p.requestId === 43), 'configuration report');
-                assert.ok(cfgRep.params.reportData.every((d) =>
+                const cfgRep = await reportOf(csms, 43);
+                assert.ok(cfgRep.every((d) =>
                     d.variableAttribute[0].mutability === 'ReadWrite'));
                 // The same state through GetVariables; it cannot be set.
                 const ev = await csms.call('CS001', 'GetVariables', { getVariableData: [
@@ -766,6 +779,57 @@ for (const version of ['1.6', '2.0.1']) {
         });
     });
 
+    test(`${version}: more items than ItemsPerMessage / GetConfigurationMaxKeys: ` +
+        'OccurrenceConstraintViolation', async () => {
+        await withSession(version, {}, async (csms, st) => {
+            await booted(csms, st);
+            const max = v16 ?
+                (await csms.call('CS001', 'GetConfiguration',
+                    { key: ['GetConfigurationMaxKeys'] })).configurationKey[0].value :
+                (await csms.call('CS001', 'GetVariables', { getVariableData: [{
+                    component: { name: 'DeviceDataCtrlr' },
+                    variable: { name: 'ItemsPerMessage', instance: 'GetVariables' } }] }))
+                    .getVariableResult[0].attributeValue;
+            assert.equal(max, '64');
+            const hb = { component: { name: 'OCPPCommCtrlr' },
+                variable: { name: 'HeartbeatInterval' } };
+            const get = (n) => (v16 ?
+                csms.call('CS001', 'GetConfiguration',
+                    { key: Array(n).fill('HeartbeatInterval') }) :
+                csms.call('CS001', 'GetVariables', { getVariableData: Array(n).fill(hb) }));
+            // As many as announced: answered in full.
+            const r = await get(64);
+            assert.equal((v16 ? r.configurationKey : r.getVariableResult).length, 64);
+            if (!v16) {
+                const set = await csms.call('CS001', 'SetVariables', { setVariableData:
+                    Array(64).fill({ ...hb, attributeValue: '300' }) });
+                assert.equal(set.setVariableResult.length, 64);
+            }
+            // One more: the CALLERROR of the version, the session stays.
+            const over = v16 ? [['GetConfiguration', { key:
+                Array(65).fill('HeartbeatInterval') }]] : [
+                ['GetVariables', { getVariableData: Array(65).fill(hb) }],
+                ['SetVariables', { setVariableData:
+                    Array(65).fill({ ...hb, attributeValue: '300' }) }]];
+            for (const [i, [action, payload]] of over.entries()) {
+                const id = `over-${i}`;
+                csms.raw('CS001', JSON.stringify([2, id, action, payload]));
+                const ans = await csms.log.waitFor((e) => e.event === 'message' &&
+                    e.text.startsWith(`[4,"${id}",`), `answer to ${action}`);
+                const arr = JSON.parse(ans.text);
+                assert.equal(arr[2], v16 ? 'OccurenceConstraintViolation' :
+                    'OccurrenceConstraintViolation', ans.text);
+                assert.match(arr[3], /65 items, at most 64/);
+            }
+            await heartbeatRoundTrip(csms);
+            // The pipe may deliver the warning after the answer.
+            for (let i = 0; i < 80 && !st.stderr().includes('65 items, at most 64'); i++) {
+                await new Promise((r) => setTimeout(r, 100));
+            }
+            assert.ok(st.stderr().includes('65 items, at most 64'), 'said in the log');
+        });
+    });
+
     test(`${version}: malformed-frame corpus, each answered with its code`, async () => {
         await withSession(version, {}, async (csms, st) => {
             await booted(csms, st);
@@ -999,6 +1063,8 @@ const REQUIRED_201 = [
     ['OCPPCommCtrlr', 'WebSocketPingInterval', null, 'ReadWrite', 'integer'],
     ['SecurityCtrlr', 'SecurityProfile', null, 'ReadOnly', 'integer'],
     ['SecurityCtrlr', 'Identity', null, 'ReadOnly', 'string'],
+    ['SecurityCtrlr', 'OrganizationName', null, 'ReadWrite', 'string'],
+    ['SecurityCtrlr', 'CertificateEntries', null, 'ReadOnly', 'integer'],
     ['ClockCtrlr', 'DateTime', null, 'ReadOnly', 'dateTime'],
     ['ClockCtrlr', 'TimeSource', null, 'ReadWrite', 'SequenceList'],
     ['AuthCtrlr', 'AuthorizeRemoteStart', null, 'ReadWrite', 'boolean'],
@@ -1032,8 +1098,7 @@ test('2.0.1: the device model has every required variable; SetVariables persiste
     await withSession('2.0.1', {}, async (csms, st) => {
         await booted(csms, st);
         await csms.call('CS001', 'GetBaseReport', { requestId: 7, reportBase: 'FullInventory' });
-        const full = (await csms.log.waitFor(isCall('NotifyReport', (p) =>
-            p.requestId === 7), 'full inventory')).params.reportData;
+        const full = await reportOf(csms, 7);
         const find = (c, v, i, evse) => full.find((d) => d.component.name === c &&
             d.variable.name === v && (d.variable.instance || null) === i &&
             (d.component.evse ? d.component.evse.id : 0) === (evse || 0));
@@ -1062,8 +1127,7 @@ test('2.0.1: the device model has every required variable; SetVariables persiste
         // The configuration inventory: exactly the writable ones.
         await csms.call('CS001', 'GetBaseReport',
             { requestId: 8, reportBase: 'ConfigurationInventory' });
-        const conf = (await csms.log.waitFor(isCall('NotifyReport', (p) =>
-            p.requestId === 8), 'configuration inventory')).params.reportData;
+        const conf = await reportOf(csms, 8);
         assert.equal(conf.length, full.filter((d) =>
             d.variableAttribute[0].mutability === 'ReadWrite').length);
         // Every required variable answers GetVariables.
@@ -1215,8 +1279,7 @@ test('2.0.1: while Pending the CSMS onboards with GetBaseReport; no remote start
                 { requestId: 7, reportBase: 'FullInventory' });
             assert.equal(r.status, 'Accepted');
             // B02.FR.02: the report comes while still Pending.
-            const rep = await csms.log.waitFor(isCall('NotifyReport'), 'NotifyReport');
-            assert.equal(rep.params.requestId, 7);
+            assert.ok((await reportOf(csms, 7)).length > 64);
             // B02.FR.05: no transaction before the registration.
             const rs = await csms.call('CS001', 'RequestStartTransaction',
                 { idToken: { idToken: 'TAG-1', type: 'ISO14443' }, remoteStartId: 3 });
@@ -1752,6 +1815,85 @@ for (const version of ['1.6', '2.0.1']) {
             assert.equal((await get(csmsType)).status, 'NotFound');
             await csms.log.waitFor(isSecEvent('ReconfigurationOfSecurityParameters'),
                 'security event');
+        });
+    });
+
+    test(`${version}: security settings: profile, organization name (the CSR's O=, ` +
+        'persisted), certificate count and store size', async () => {
+        const dir = path.join(WORKDIR, `certs-keys-${version}`);
+        await withSession(version, { extra: ['--cert-dir', dir] }, async (csms, st) => {
+            await booted(csms, st);
+            const get = async () => {
+                if (v16) {
+                    const r = await csms.call('CS001', 'GetConfiguration', { key:
+                        ['SecurityProfile', 'CpoName', 'CertificateStoreMaxLength',
+                            'AdditionalRootCertificateCheck'] });
+                    assert.equal(r.unknownKey, undefined);
+                    return Object.fromEntries(r.configurationKey.map((k) =>
+                        [k.key, [k.value, k.readonly]]));
+                }
+                const names = ['SecurityProfile', 'OrganizationName', 'CertificateEntries'];
+                const r = await csms.call('CS001', 'GetVariables', { getVariableData:
+                    names.map((v) => ({ component: { name: 'SecurityCtrlr' },
+                        variable: { name: v } })) });
+                return Object.fromEntries(r.getVariableResult.map((x) =>
+                    [x.variable.name, x.attributeValue]));
+            };
+            const set = async (value) => (v16 ?
+                (await csms.call('CS001', 'ChangeConfiguration', { key: 'CpoName', value }))
+                    .status :
+                (await csms.call('CS001', 'SetVariables', { setVariableData: [{
+                    component: { name: 'SecurityCtrlr' },
+                    variable: { name: 'OrganizationName' }, attributeValue: value }] }))
+                    .setVariableResult[0].attributeStatus);
+            let g = await get();
+            if (v16) {
+                assert.deepEqual(g, {
+                    SecurityProfile: ['1', true], CpoName: ['ocpp-edge', false],
+                    CertificateStoreMaxLength: ['20', true],
+                    AdditionalRootCertificateCheck: ['false', true] });
+                const r = await csms.call('CS001', 'ChangeConfiguration',
+                    { key: 'SecurityProfile', value: '2' });
+                assert.equal(r.status, 'Rejected');
+            } else {
+                assert.deepEqual(g, { SecurityProfile: '1', OrganizationName: 'ocpp-edge',
+                    CertificateEntries: '0' });
+            }
+            // Control characters and over 64 bytes are refused.
+            assert.equal(await set('Bad\nName'), 'Rejected');
+            assert.equal(await set('x'.repeat(65)), 'Rejected');
+            assert.equal(await set('Énergie Exemple SA'), 'Accepted');
+            await st.log.waitFor((e) => e.event === 'config_changed' &&
+                e.key === 'CpoName', 'persisted');
+            // One root installed: counted (2.0.1 CertificateEntries).
+            const r = await csms.call('CS001', 'InstallCertificate', { certificateType:
+                v16 ? 'CentralSystemRootCertificate' : 'CSMSRootCertificate',
+                certificate: fs.readFileSync(pki('ca.pem'), 'utf8') });
+            assert.equal(r.status, 'Accepted');
+            st.send({ cmd: 'restart' });
+            await st.log.waitFor((e) => e.event === 'restarted', 'restarted');
+            await st.log.waitFor((e) => e.event === 'link' && e.accepted &&
+                st.log.count((x) => x.event === 'link' && x.accepted) === 2, 'accepted again');
+            g = await get();
+            assert.deepEqual(v16 ? g.CpoName : g.OrganizationName,
+                v16 ? ['Énergie Exemple SA', false] : 'Énergie Exemple SA');
+            if (!v16) {
+                assert.equal(g.CertificateEntries, '1');
+            }
+            // The organization is the O= of the signing request.
+            const t = v16 ?
+                await csms.call('CS001', 'ExtendedTriggerMessage',
+                    { requestedMessage: 'SignChargePointCertificate' }) :
+                await csms.call('CS001', 'TriggerMessage',
+                    { requestedMessage: 'SignChargingStationCertificate' });
+            assert.equal(t.status, 'Accepted');
+            const sign = await csms.log.waitFor(isCall('SignCertificate'), 'SignCertificate');
+            const csr = path.join(WORKDIR, `org-${version}.csr`);
+            fs.writeFileSync(csr, sign.params.csr);
+            const subject = execFileSync('openssl', ['req', '-noout', '-subject',
+                '-nameopt', 'utf8,sep_comma_plus', '-in', csr]).toString();
+            assert.match(subject, /O=Énergie Exemple SA/, subject);
+            assert.match(subject, /CN=CS001/, subject);
         });
     });
 }
