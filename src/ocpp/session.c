@@ -523,7 +523,8 @@ send_next_call(struct ocpp_session *s)
 static void
 pump(struct ocpp_session *s)
 {
-	if (s->link != LINK_UP || s->call.active)
+	/* No new CALL while a reconnect waits for the one in flight. */
+	if (s->link != LINK_UP || s->call.active || s->reconnect_due)
 		return;
 	if (s->boot != BOOT_ACCEPTED || s->boot_trigger) {
 		if (s->now_ms >= s->next_boot_ms || s->boot_trigger) {

@@ -1585,6 +1585,33 @@ for (const version of ['1.6', '2.0.1']) {
         });
     });
 
+    test(`${version}: a new password while a transaction message is in ` +
+        'flight: its answer is awaited, the message is sent once', async () => {
+        await withSession(version, { csms: { password: PASSWORD } },
+            async (csms, st) => {
+                await booted(csms, st);
+                const action = v16 ? 'StartTransaction' : 'TransactionEvent';
+                const start = isCall(action, (p) => v16 || p.eventType === 'Started');
+                // The backend takes 1.5 s to answer the start; the new
+                // password comes while it is in flight.
+                csms.delay(action, 1, 1500);
+                st.send({ cmd: 'token', connector: 1, id: 'RFID01' });
+                st.send({ cmd: 'status', connector: 1, status: 'Charging' });
+                await csms.log.waitFor(start, 'start');
+                csms.set({ password: NEWPW });
+                assert.equal(await setPassword(csms, NEWPW), 'Accepted');
+                await csms.log.waitFor(isSecEvent('ReconfigurationOfSecurityParameters'),
+                    'reconnected');
+                await heartbeatRoundTrip(csms);
+                assert.equal(csms.log.count((e) => e.event === 'disconnected'), 1);
+                assert.equal(csms.log.count(start), 1, 'the start sent again');
+                st.send({ cmd: 'stats' });
+                const s = await st.log.waitFor((e) => e.event === 'stats', 'stats');
+                assert.equal(s.queue, 0);
+                assert.equal(s.timeouts, 0);
+            });
+    });
+
     test(`${version}: a new password the backend then refuses: back to the ` +
         'previous one, with a security event', async () => {
         await withSession(version, { csms: { password: PASSWORD } },
