@@ -213,9 +213,7 @@ session_security_service(struct ocpp_session *s)
 {
 	/* Once the answer is written and the CALL in flight is answered
 	 * (or timed out), the link goes and comes back with the new
-	 * password or client certificate.  Closing with a transaction
-	 * message in flight would lose its answer and send it again after
-	 * the reconnect: the backend would see it twice. */
+	 * password or client certificate (session.c: closing()). */
 	if (!s->reconnect_due || s->tx_head != NULL || s->call.active)
 		return;
 	s->reconnect_due = false;
