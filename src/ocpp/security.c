@@ -211,9 +211,10 @@ session_security_set_password(struct ocpp_session *s, const char *pw)
 void
 session_security_service(struct ocpp_session *s)
 {
-	/* Once the answer is written, the link goes and comes back with
-	 * the new password or client certificate. */
-	if (!s->reconnect_due || s->tx_head != NULL)
+	/* Once the answer is written and the CALL in flight is answered
+	 * (or timed out), the link goes and comes back with the new
+	 * password or client certificate (session.c: closing()). */
+	if (!s->reconnect_due || s->tx_head != NULL || s->call.active)
 		return;
 	s->reconnect_due = false;
 	if (s->link == LINK_DOWN) {

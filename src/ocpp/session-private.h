@@ -240,7 +240,8 @@ struct ocpp_session {
 	char password[OCPP_PASSWORD_MAX + 1];
 	char password_prev[OCPP_PASSWORD_MAX + 1];
 	bool password_trial;
-	bool reconnect_due;	/* new credentials: reconnect once written */
+	bool reconnect_due;	/* new credentials: reconnect once written
+				 * and the CALL in flight answered */
 	bool cert_event_queued;
 	bool invalid_msg_event_queued;
 	struct ocpp_stats stats;

@@ -522,12 +522,31 @@ send_next_call(struct ocpp_session *s)
 	free(c);
 }
 
+/* A Reset whose time has come (Soft / OnIdle: once no transaction is
+ * open). */
+static bool
+reset_ready(const struct ocpp_session *s)
+{
+	return s->reset_due && (s->reset_hard || !session_any_tx_open(s));
+}
+
+/* True when the link is about to close on purpose: new credentials, or
+ * a Reset whose time has come.  The close waits for the answer to the
+ * CALL in flight and no new CALL starts meanwhile: a transaction message
+ * whose answer is lost goes out again after the reconnect or the
+ * restart, and the backend would see it twice. */
+static bool
+closing(const struct ocpp_session *s)
+{
+	return s->reconnect_due || reset_ready(s);
+}
+
 /* Fills the free CALL slot: Boot until accepted, then waiting calls, then
  * the durable queue. */
 static void
 pump(struct ocpp_session *s)
 {
-	if (s->link != LINK_UP || s->call.active)
+	if (s->link != LINK_UP || s->call.active || closing(s))
 		return;
 	if (s->boot != BOOT_ACCEPTED || s->boot_trigger) {
 		if (s->now_ms >= s->next_boot_ms || s->boot_trigger) {
@@ -1048,8 +1067,7 @@ ocpp_session_service(struct ocpp_session *s, int64_t now_ms)
 	remote_start_expiry(s, now_ms);
 	session_security_service(s);
 	pump(s);
-	if (s->reset_due && s->tx_head == NULL &&
-	    (s->reset_hard || !session_any_tx_open(s))) {
+	if (reset_ready(s) && s->tx_head == NULL && !s->call.active) {
 		s->reset_due = false;
 		if (s->q->state_set != NULL)
 			s->q->state_set(s->ud, "boot.reason", "RemoteReset");

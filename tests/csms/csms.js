@@ -17,6 +17,8 @@
 //       the Basic auth password required from now on)
 //   {"cmd":"fail","action":"StartTransaction","count":2}
 //   {"cmd":"silence","action":"Heartbeat","count":1}   (no answer)
+//   {"cmd":"delay","action":"TransactionEvent","count":1,"ms":1500}
+//       (answered ms late)
 //   {"cmd":"stall","identity":"CS001"}  (stop reading: a dead link)
 //   {"cmd":"quit"}
 // Events: listening, connected, auth_rejected, call (every CALL received),
@@ -44,6 +46,7 @@ async function startCsms(opts = {}) {
         interval: opts.interval || 300,
         failures: new Map(),
         silences: new Map(),
+        delays: new Map(),
         txId: 100,
         invalidIdTag: opts.invalidIdTag || null,
         clockOffsetMs: 0,
@@ -132,8 +135,13 @@ async function startCsms(opts = {}) {
         });
         // The CSMS's clock: the system's, moved by set({clockOffsetMs}).
         const now = () => new Date(Date.now() + state.clockOffsetMs).toISOString();
-        client.handle(({ method, params, messageId }) => {
+        client.handle(async ({ method, params, messageId }) => {
             emit({ event: 'call', identity, action: method, params, messageId });
+            const late = state.delays.get(method);
+            if (late && late.count > 0) {
+                late.count -= 1;
+                await new Promise((resolve) => setTimeout(resolve, late.ms));
+            }
             const left = state.failures.get(method) || 0;
             if (left > 0) {
                 state.failures.set(method, left - 1);
@@ -255,6 +263,10 @@ async function startCsms(opts = {}) {
         silence(action, count) {
             state.silences.set(action, count);
         },
+        // The next count calls of action are answered ms late.
+        delay(action, count, ms) {
+            state.delays.set(action, { count, ms });
+        },
         // Stops reading the station's socket: its pings go unanswered, as
         // on a link that died silently.
         stall(identity) {
@@ -345,6 +357,9 @@ async function main() {
             case 'silence':
                 csms.silence(c.action, c.count);
                 break;
+            case 'delay':
+                csms.delay(c.action, c.count, c.ms);
+                break;
             case 'stall':
                 csms.stall(c.identity);
                 break;
@@ -353,7 +368,7 @@ async function main() {
                 break;
             default:
                 out({ event: 'error', what: `unknown command '${c.cmd}' ` +
-                    '(known: call, raw, drop, set, fail, silence, stall, quit)' });
+                    '(known: call, raw, drop, set, fail, silence, delay, stall, quit)' });
             }
         } catch (e) {
             out({ event: 'error', what: e.message });

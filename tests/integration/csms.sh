@@ -67,6 +67,9 @@ tx_msgs() {
 }
 # ends: the transaction ends among them.
 ends() { tx_msgs | grep -E '"action":"StopTransaction"|"eventType":"Ended"'; }
+# tx_twice: the transaction starts and ends the CSMS got more than once
+# (the same payload under another message id), one line each.
+tx_twice() { tx_msgs | sed 's/,"messageId":"[^"]*"//' | sort | uniq -d; }
 # csms_url: points $tmp/edge.conf at the CSMS running now.
 csms_url() {
 	sed -i "s|^\turl = .*|\turl = \"ws://127.0.0.1:$port/ocpp\"|" "$tmp/edge.conf"

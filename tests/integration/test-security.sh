@@ -5,6 +5,7 @@
 # - the backend sets a new BasicAuthPassword: the daemon reconnects with
 #   it and still uses it after a restart (kept in the store), and never
 #   logs it;
+# - each transaction start goes out once, the reconnect included;
 # - InstallCertificate keeps a CSMS root under certs/ beside the store
 #   (directory 0700, file 0600), GetInstalledCertificateIds reports it.
 set -u
@@ -80,6 +81,12 @@ echo "$r" | grep -q "\"serialNumber\":\"$serial\"" &&
     pass "GetInstalledCertificateIds reports it" ||
     fail "GetInstalledCertificateIds: $r"
 stop_daemon
+# The three bays charge from the start: three Started, each sent once (a
+# reconnect waits for the answer to the message in flight).
+[ "$(tx_msgs | grep -c '"eventType":"Started"')" -eq 3 ] &&
+    pass "three transactions started" || fail "starts: $(tx_msgs)"
+[ -z "$(tx_twice)" ] && pass "no transaction message sent twice" ||
+    fail "sent twice: $(tx_twice)"
 grep -q '"event":"violation"' "$tmp/csms.log" &&
     fail "schema violations: $(grep '"event":"violation"' "$tmp/csms.log")"
 stop_csms

@@ -1648,6 +1648,56 @@ for (const version of ['1.6', '2.0.1']) {
         });
     });
 
+    test(`${version}: a new password while a transaction message is in ` +
+        'flight: its answer is awaited, the message is sent once', async () => {
+        await withSession(version, { csms: { password: PASSWORD } },
+            async (csms, st) => {
+                await booted(csms, st);
+                const action = v16 ? 'StartTransaction' : 'TransactionEvent';
+                const start = isCall(action, (p) => v16 || p.eventType === 'Started');
+                // The backend takes 1.5 s to answer the start; the new
+                // password comes while it is in flight.
+                csms.delay(action, 1, 1500);
+                st.send({ cmd: 'token', connector: 1, id: 'RFID01' });
+                st.send({ cmd: 'status', connector: 1, status: 'Charging' });
+                await csms.log.waitFor(start, 'start');
+                csms.set({ password: NEWPW });
+                assert.equal(await setPassword(csms, NEWPW), 'Accepted');
+                await csms.log.waitFor(isSecEvent('ReconfigurationOfSecurityParameters'),
+                    'reconnected');
+                await heartbeatRoundTrip(csms);
+                assert.equal(csms.log.count((e) => e.event === 'disconnected'), 1);
+                assert.equal(csms.log.count(start), 1, 'the start sent again');
+                st.send({ cmd: 'stats' });
+                const s = await st.log.waitFor((e) => e.event === 'stats', 'stats');
+                assert.equal(s.queue, 0);
+                assert.equal(s.timeouts, 0);
+            });
+    });
+
+    test(`${version}: Reset ${v16 ? 'Hard' : 'Immediate'} during a transaction: ` +
+        'its end is answered before the restart, sent once', async () => {
+        await withSession(version, {}, async (csms, st) => {
+            await booted(csms, st);
+            const action = v16 ? 'StopTransaction' : 'TransactionEvent';
+            const end = isCall(action, (p) => v16 || p.eventType === 'Ended');
+            st.send({ cmd: 'token', connector: 1, id: 'RFID01' });
+            st.send({ cmd: 'status', connector: 1, status: 'Charging' });
+            await csms.log.waitFor(isCall(v16 ? 'StartTransaction' : 'TransactionEvent'),
+                'start');
+            await heartbeatRoundTrip(csms);
+            // The backend answers the end (and what follows) 1 s late.
+            csms.delay(action, 3, 1000);
+            const r = await csms.call('CS001', 'Reset', { type: v16 ? 'Hard' : 'Immediate' });
+            assert.equal(r.status, 'Accepted');
+            await csms.log.waitFor(end, 'end');
+            await st.log.waitFor((e) => e.event === 'restarted', 'restarted');
+            // The reset's security event is queued after the end.
+            await csms.log.waitFor(isSecEvent('ResetOrReboot'), 'ResetOrReboot');
+            assert.equal(csms.log.count(end), 1, 'the end sent again');
+        });
+    });
+
     test(`${version}: a new password the backend then refuses: back to the ` +
         'previous one, with a security event', async () => {
         await withSession(version, { csms: { password: PASSWORD } },

@@ -1013,6 +1013,150 @@ test_queue_buffered_head(void)
 	CU_ASSERT_EQUAL(raw_int(path, "SELECT id FROM queue"), third);
 }
 
+/* What the link carried: each message sent and whether its answer came. */
+struct wire {
+	int n;
+	int64_t id[16];
+	char payload[16][48];
+	bool answered[16];
+};
+
+/* Sends the queue's head as the session does (peek); false when the
+ * queue is empty. */
+static bool
+wire_send(struct store *st, struct wire *w)
+{
+	struct store_msg m;
+	bool found = false;
+
+	CU_ASSERT_EQUAL_FATAL(store_queue_peek(st, &m, &found, NULL), 0);
+	if (!found)
+		return false;
+	CU_ASSERT_TRUE_FATAL(w->n < (int)ARRAY_SIZE(w->id));
+	w->id[w->n] = m.id;
+	snprintf(w->payload[w->n], sizeof(w->payload[0]), "%s", m.payload);
+	w->answered[w->n] = false;
+	w->n++;
+	return true;
+}
+
+/* The answer to the message sent last arrives: it is acknowledged. */
+static void
+wire_answer(struct store *st, struct wire *w)
+{
+	CU_ASSERT_TRUE_FATAL(w->n > 0);
+	CU_ASSERT_EQUAL(store_queue_ack_with_state(st, w->id[w->n - 1], NULL,
+	    NULL, NULL), 0);
+	w->answered[w->n - 1] = true;
+}
+
+/* The link carried want[0..n-1] in this order, each answered once; a
+ * message went out again only when its answer had not come, with the same
+ * id and payload; the queue is empty. */
+static void
+wire_check(struct store *st, const struct wire *w, const char *const *want,
+    int n)
+{
+	struct store_msg m;
+	bool found = true;
+	int j = 0;
+
+	for (int i = 0; i < w->n; i++) {
+		CU_ASSERT_TRUE_FATAL(j < n);
+		CU_ASSERT_STRING_EQUAL(w->payload[i], want[j]);
+		if (w->answered[i]) {
+			j++;
+		} else if (i + 1 < w->n) {
+			CU_ASSERT_EQUAL(w->id[i + 1], w->id[i]);
+			CU_ASSERT_STRING_EQUAL(w->payload[i + 1], w->payload[i]);
+		}
+	}
+	CU_ASSERT_EQUAL(j, n);
+	CU_ASSERT_EQUAL(store_queue_peek(st, &m, &found, NULL), 0);
+	CU_ASSERT_FALSE(found);
+}
+
+/* Enqueues one message of kind at now_ms. */
+static void
+put(struct store *st, enum store_msg_kind kind, const char *action,
+    const char *payload, int64_t now_ms)
+{
+	struct store_msg m = msg_of(kind, action, payload, 1, now_ms);
+
+	CU_ASSERT_EQUAL_FATAL(store_enqueue(st, &m, now_ms, NULL, NULL), 0);
+}
+
+/* The session's interleavings around the buffer: a message sent from the
+ * buffer and then flushed, or committed with a start, before its answer;
+ * the link or the daemon lost between a send and its answer.  Each message
+ * goes out once, or again only while unanswered and then unchanged. */
+static void
+test_queue_send_flush_ack_interleavings(void)
+{
+	const char *path = fresh_path();
+	static const char *const want[] = {
+		"{\"u\":0}", "{\"u\":1}", "{\"startup\":1}", "{\"s\":3}",
+		"{\"u\":2}", "{\"e\":3}", "{\"u\":3}", "{\"u\":4}",
+		"{\"u\":5}",
+	};
+	struct store *st = open_ok(path, NULL);
+	struct wire w = { 0 };
+
+	/* The first meter value commits at once, later ones are buffered. */
+	put(st, STORE_MSG_TX_UPDATE, "TransactionEvent", want[0], 0);
+	CU_ASSERT_TRUE(wire_send(st, &w));
+	wire_answer(st, &w);
+	/* Sent from the buffer, flushed by time, then answered: the ack
+	 * removes the committed row. */
+	put(st, STORE_MSG_TX_UPDATE, "TransactionEvent", want[1], 100);
+	CU_ASSERT_TRUE(wire_send(st, &w));
+	CU_ASSERT_EQUAL(store_flush(st, 1200, false, NULL), 0);
+	wire_answer(st, &w);
+	/* The start-up event and a start commit while an update is in
+	 * flight from the buffer: the update is not sent again. */
+	put(st, STORE_MSG_OTHER, "SecurityEventNotification", want[2], 1300);
+	CU_ASSERT_TRUE(wire_send(st, &w));
+	put(st, STORE_MSG_TX_START, "TransactionEvent", want[3], 1400);
+	put(st, STORE_MSG_TX_UPDATE, "TransactionEvent", want[4], 1500);
+	wire_answer(st, &w);
+	/* The start in flight, the buffer flushed, the link lost: the start
+	 * again, same id, then the update. */
+	CU_ASSERT_TRUE(wire_send(st, &w));
+	CU_ASSERT_EQUAL(store_flush(st, 2600, true, NULL), 0);
+	CU_ASSERT_TRUE(wire_send(st, &w));
+	wire_answer(st, &w);
+	/* An update sent from the buffer, the link lost, flushed with an
+	 * end: the update again (now from SQLite), same id. */
+	CU_ASSERT_TRUE(wire_send(st, &w));
+	wire_answer(st, &w);
+	put(st, STORE_MSG_TX_END, "TransactionEvent", want[5], 2700);
+	CU_ASSERT_TRUE(wire_send(st, &w));
+	store_close(st);
+	/* The daemon restarts before the end's answer: sent again. */
+	st = open_ok(path, NULL);
+	CU_ASSERT_TRUE(wire_send(st, &w));
+	wire_answer(st, &w);
+	put(st, STORE_MSG_TX_UPDATE, "TransactionEvent", want[6], 3000);
+	CU_ASSERT_TRUE(wire_send(st, &w));
+	put(st, STORE_MSG_TX_UPDATE, "TransactionEvent", want[7], 3100);
+	CU_ASSERT_TRUE(wire_send(st, &w));
+	CU_ASSERT_EQUAL(store_flush(st, 4200, false, NULL), 0);
+	CU_ASSERT_TRUE(wire_send(st, &w));
+	wire_answer(st, &w);
+	CU_ASSERT_TRUE(wire_send(st, &w));
+	wire_answer(st, &w);
+	/* Sent from the buffer and answered before the flush: the flush
+	 * does not bring it back. */
+	put(st, STORE_MSG_TX_UPDATE, "TransactionEvent", want[8], 4300);
+	CU_ASSERT_TRUE(wire_send(st, &w));
+	wire_answer(st, &w);
+	CU_ASSERT_EQUAL(store_flush(st, 5400, true, NULL), 0);
+	CU_ASSERT_FALSE(wire_send(st, &w));
+	wire_check(st, &w, want, (int)ARRAY_SIZE(want));
+	store_close(st);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM queue"), 0);
+}
+
 /* ---- Transactions with the queue. ---- */
 
 /* A connector's open transaction lives in its state row, written with
@@ -1592,6 +1736,8 @@ static const struct cu_test queue_tests[] = {
 	{ "queue order, attempts, acknowledgements", test_queue_order_and_ack },
 	{ "queue: a buffered message is sent before its flush",
 	    test_queue_buffered_head },
+	{ "queue: send, flush, ack, reconnect and restart interleaved",
+	    test_queue_send_flush_ack_interleavings },
 	{ "a transaction's record rides with its messages",
 	  test_tx_record_rides_with_messages },
 	{ "enqueue / ack with a state change", test_enqueue_ack_with_state },
