@@ -52,8 +52,8 @@ cloud_on_remote_start(void *ud, int connector, const char *id_token,
 
 	(void)id_token;
 	if (profile_json != NULL) {
-		if (k < 0 || sc_profile_remote_start(c->scv, connector, profile_json, &p,
-		    &v) != 0) {
+		if (k < 0 || sc_profile_remote_start(c->scv, connector,
+		    profile_json, &p, &v) != 0) {
 			log_info("remote start on connector %d refused: its "
 			    "charging profile: %s", connector,
 			    p == NULL ? v.reason : "bad connector");
@@ -270,9 +270,9 @@ cloud_availability_tick(struct cloud *c)
 		return;
 	off = xcalloc((size_t)s->n_conns + 1, sizeof(*off));
 	for (int k = 0; k < s->n_conns; k++) {
-		off[k] = s->inoperative[k];
 		int id = cloud_ids_id(&c->ids, k);
 
+		off[k] = s->inoperative[k];
 		if (c->avail_scheduled[k] && !ocpp_session_tx_open(c->s, id)) {
 			c->avail_scheduled[k] = false;
 			off[k] = true;
