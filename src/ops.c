@@ -2,8 +2,8 @@
  * again (ocpp-edgectl reload, SIGHUP: the settings live, a changed
  * charger, meter or bus through the site rebuild) and the local
  * overrides of one connector (ocpp-edgectl limit, pause, resume), kept
- * in the store.  Both run on the loop and are reached through the control socket's
- * control_sources (set_local_cap, reload). */
+ * in the store.  Both run on the loop and are reached through the
+ * control socket's control_sources (set_local_cap, reload). */
 #include "config.h"
 
 #include "daemon.h"
