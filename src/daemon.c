@@ -497,6 +497,8 @@ site_step_finalise(struct daemon *d)
 {
 	loop_timer_arm(d->balancer_run, -1);
 	loop_timer_arm(d->cap_timer, -1);
+	/* A run asked for and not made: the next schedule_run arms it. */
+	d->run_scheduled = false;
 	d->site_ready = false;
 	site_free(&d->site);
 	free(d->writes);

@@ -129,5 +129,19 @@ enum svc_transfer provision_site_config(void *ud, const char *message_id,
 /* services.site_origin. */
 void provision_site_origin(void *ud, const char **source, int *version,
     int64_t *set_epoch_ms);
+/* Refuses next when a connector with an open transaction would get
+ * another OCPP id: the backend would see its transaction move.  (A
+ * connector that leaves the site has its transaction ended instead.)
+ * 0, or -1 with *why (caller frees). */
+int provision_check_ids(struct daemon *d, const struct cfg *next,
+    char **why);
+/* Ends the transactions of the connectors that leave the site with next,
+ * with their last readings, before the site changes; logged after who. */
+void provision_end_removed(struct daemon *d, const struct cfg *next,
+    const char *who);
+/* Logs after who what differs between the site in force and next: each
+ * charger added, removed or changed, the mode, the other sections. */
+void provision_log_changes(struct daemon *d, const struct cfg *next,
+    const char *who);
 
 #endif

@@ -13,6 +13,7 @@ libdaemon_la_SOURCES = \
 	src/cloud/cloud.h src/cloud/cloud-private.h src/cloud/cloud.c \
 	src/cloud/queue.c src/cloud/profiles.c src/cloud/commands.c \
 	src/cloud/station.c src/cloud/limits.c src/cloud/firmware.c \
+	src/cloud/ids.c \
 	src/services.h src/control.c src/control.h \
 	src/http/http.h src/http/http-private.h src/http/http.c \
 	src/http/metrics.c src/http/live.c \
@@ -106,6 +107,13 @@ TESTS += tests/daemon/test-site
 tests_daemon_test_site_SOURCES = tests/daemon/test-site.c tests/cu.h
 tests_daemon_test_site_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_daemon_test_site_LDADD = $(DAEMON_LIBS) $(CUNIT_LIBS)
+# The table between site connectors and OCPP ids (CUnit).
+check_PROGRAMS += tests/daemon/test-cloud-ids
+TESTS += tests/daemon/test-cloud-ids
+tests_daemon_test_cloud_ids_SOURCES = tests/daemon/test-cloud-ids.c \
+	tests/cu.h
+tests_daemon_test_cloud_ids_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_daemon_test_cloud_ids_LDADD = $(DAEMON_LIBS) $(CUNIT_LIBS)
 tests_daemon_ctl_client_SOURCES = tests/daemon/ctl-client.c
 tests_daemon_json_get_SOURCES = tests/daemon/json-get.c
 tests_daemon_json_get_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)

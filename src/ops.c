@@ -1,8 +1,9 @@
 /* What operators change on the running daemon: the configuration read
- * again (ocpp-edgectl reload, SIGHUP) and the local overrides of one
- * connector (ocpp-edgectl limit, pause, resume), kept in the store.  Both
- * run on the loop and are reached through the control socket's
- * control_sources (set_local_cap, reload). */
+ * again (ocpp-edgectl reload, SIGHUP: the settings live, a changed
+ * charger, meter or bus through the site rebuild) and the local
+ * overrides of one connector (ocpp-edgectl limit, pause, resume), kept
+ * in the store.  Both run on the loop and are reached through the
+ * control socket's control_sources (set_local_cap, reload). */
 #include "config.h"
 
 #include "daemon.h"
@@ -209,19 +210,85 @@ ops_apply(struct daemon *d, struct cfg *next, const char *who, char **error)
 	    restart);
 }
 
+/* True for the header of a dump section only a restart applies: the
+ * file-only sections.  The others (site and its circuits, balancer,
+ * meter, southbound, each charger) the site rebuild applies. */
+static bool
+restart_section(const char *head)
+{
+	return strcmp(head, "csms") == 0 || strcmp(head, "store") == 0 ||
+	    strcmp(head, "http") == 0 || strcmp(head, "log") == 0;
+}
+
+/* True when restart (ops_restart_needed's list) holds a site section. */
+static bool
+site_sections_in(json_t *restart)
+{
+	for (size_t i = 0; i < json_array_size(restart); i++)
+		if (!restart_section(json_string_value(json_array_get(restart,
+		    i))))
+			return true;
+	return false;
+}
+
+/* After ops_apply (its result r): builds site (owned: emptied here), the
+ * site sections of the file read again, as a push would
+ * (daemon_site_rebuild: the unchanged chargers keep their links); the
+ * file-only sections keep running as they are.  The site sections move
+ * from r's restart_needed to its applied.  A site that cannot be built
+ * restarts the daemon, which reads the file again. */
+static void
+reload_site(struct daemon *d, struct cfg *site, json_t *r)
+{
+	json_t *restart = json_object_get(r, "restart_needed"),
+	    *applied = json_object_get(r, "applied"), *left = json_array();
+	char *cause = NULL;
+
+	site->csms = d->cfg.csms;
+	site->store = d->cfg.store;
+	site->http = d->cfg.http;
+	site->log = d->cfg.log;
+	for (size_t i = 0; i < json_array_size(restart); i++) {
+		json_t *h = json_array_get(restart, i);
+		char *line = NULL;
+
+		if (restart_section(json_string_value(h))) {
+			json_array_append(left, h);
+			continue;
+		}
+		xasprintf(&line, "%s: the site built again live",
+		    json_string_value(h));
+		json_array_append_new(applied, json_string(line));
+		free(line);
+	}
+	json_object_set_new(r, "restart_needed", left);
+	provision_log_changes(d, site, "reload");
+	provision_end_removed(d, site, "reload");
+	if (daemon_site_rebuild(d, site, &cause) != 0) {
+		log_warnx("reload: the new site cannot be built live: %s; "
+		    "restarting", cause);
+		free(cause);
+		d->svc.restart(d->svc.ud);
+	}
+}
+
 /* The control socket's reload (and SIGHUP): reads and checks the file
  * (and the backend's site over it when one is in force); refused with
- * every error (file:line) while the running configuration stays; else
- * applies the load-balancing settings live and lists what else differs
- * as needing a restart. */
+ * every error (file:line) while the running configuration stays, or when
+ * a connector with a transaction would get another id; else applies the
+ * load-balancing settings live, builds the site again when a site
+ * section (a charger, the meter, a bus) changed, and lists the file-only
+ * sections that differ as needing a restart. */
 json_t *
 ops_reload(void *ud, char **error)
 {
 	struct daemon *d = ud;
-	struct cfg file, next;
+	struct cfg file, next, site;
 	struct cfg_errors errors = { 0 };
 	json_t *r, *restart;
 	const char *what = d->config_path;
+	char *why = NULL;
+	bool rebuild;
 
 	if (cfg_load(d->config_path, &file, &errors) == 0) {
 		if (d->site_text == NULL)
@@ -247,13 +314,29 @@ ops_reload(void *ud, char **error)
 	}
 	if (d->site_text != NULL)
 		strlcpy_ok(next.path, d->cfg.path, sizeof(next.path));
+	restart = ops_restart_needed(d, &next);
+	rebuild = site_sections_in(restart);
+	json_decref(restart);
+	if (rebuild && provision_check_ids(d, &next, &why) != 0) {
+		xasprintf(error, "%s; the running configuration stays", why);
+		free(why);
+		cfg_clear(&next);
+		cfg_clear(&file);
+		return NULL;
+	}
+	if (rebuild)
+		cfg_copy(&site, &next);
 	r = ops_apply(d, &next, "reload", error);
 	if (r == NULL) {
+		if (rebuild)
+			cfg_clear(&site);
 		cfg_clear(&file);
 		return NULL;
 	}
 	cfg_clear(&d->file_cfg);
 	d->file_cfg = file;
+	if (rebuild)
+		reload_site(d, &site, r);
 	restart = json_object_get(r, "restart_needed");
 	for (size_t i = 0; i < json_array_size(restart); i++)
 		log_warnx("reload: %s changed in %s: restart to apply it",

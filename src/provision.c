@@ -146,12 +146,8 @@ removed_in(struct daemon *d, int k, const struct cfg *next)
 	    &n) == 0 || sc->connector > n;
 }
 
-/* Refuses next when a connector with an open transaction would get
- * another id: the backend would see its transaction move.  (A connector
- * that leaves the site has its transaction ended instead.)  0, or -1
- * with *why (caller frees). */
-static int
-check_renumbering(struct daemon *d, const struct cfg *next, char **why)
+int
+provision_check_ids(struct daemon *d, const struct cfg *next, char **why)
 {
 	for (int k = 0; k < d->site.n_conns; k++) {
 		const struct site_conn *sc = &d->site.conns[k];
@@ -176,22 +172,20 @@ check_renumbering(struct daemon *d, const struct cfg *next, char **why)
 	return 0;
 }
 
-/* Ends the transactions of the connectors that leave the site, with
- * their last readings, before the site changes. */
-static void
-end_removed(struct daemon *d, const struct cfg *next)
+void
+provision_end_removed(struct daemon *d, const struct cfg *next,
+    const char *who)
 {
 	for (int k = 0; k < d->site.n_conns; k++)
 		if (removed_in(d, k, next) &&
 		    cloud_end_tx_removed(d->cloud, d->site.conns[k].ocpp_id) == 0)
-			log_info("provisioning: %s leaves the site: its "
-			    "transaction ended", d->site.conns[k].label);
+			log_info("%s: %s leaves the site: its transaction "
+			    "ended", who, d->site.conns[k].label);
 }
 
-/* Logs what differs between the site in force and next: each charger
- * added, removed or changed, the mode, the other sections changed. */
-static void
-log_changes(struct daemon *d, const struct cfg *next)
+void
+provision_log_changes(struct daemon *d, const struct cfg *next,
+    const char *who)
 {
 	char *a = ops_dump_text(&d->cfg), *b = ops_dump_text(next);
 	json_t *changed = json_array(), *gone = json_array();
@@ -205,10 +199,10 @@ log_changes(struct daemon *d, const struct cfg *next)
 
 		snprintf(head, sizeof(head), "\n%s {\n", h);
 		if (strncmp(h, "charger ", 8) != 0)
-			log_info("provisioning: section %s changed", h);
+			log_info("%s: section %s changed", who, h);
 		else
-			log_info("provisioning: %s %s", h, strstr(a, head) != NULL ?
-			    "changed" : "added");
+			log_info("%s: %s %s", who, h, strstr(a, head) !=
+			    NULL ? "changed" : "added");
 	}
 	for (i = 0; i < json_array_size(gone); i++) {
 		const char *h = json_string_value(json_array_get(gone, i));
@@ -216,10 +210,10 @@ log_changes(struct daemon *d, const struct cfg *next)
 
 		snprintf(head, sizeof(head), "\n%s {\n", h);
 		if (strncmp(h, "charger ", 8) == 0 && strstr(b, head) == NULL)
-			log_info("provisioning: %s removed", h);
+			log_info("%s: %s removed", who, h);
 	}
 	if (d->cfg.balancer.mode != next->balancer.mode)
-		log_info("provisioning: mode %s -> %s",
+		log_info("%s: mode %s -> %s", who,
 		    cfg_balancer_mode_name(d->cfg.balancer.mode),
 		    cfg_balancer_mode_name(next->balancer.mode));
 	json_decref(changed);
@@ -290,8 +284,8 @@ apply(struct daemon *d, struct cfg *next)
 	size_t n = json_array_size(r);
 
 	json_decref(r);
-	log_changes(d, next);
-	end_removed(d, next);
+	provision_log_changes(d, next, "provisioning");
+	provision_end_removed(d, next, "provisioning");
 	/* (A site still waiting to be built is replaced whole.) */
 	if (n > 0 || d->next_site_pending) {
 		apply_after_answer(d, next);
@@ -351,7 +345,7 @@ set_site(struct daemon *d, const char *data, char **reply)
 		cfg_errors_free(&errors);
 		return SVC_TRANSFER_REJECTED;
 	}
-	if (check_renumbering(d, &next, reply) != 0) {
+	if (provision_check_ids(d, &next, reply) != 0) {
 		log_warnx("provisioning: site refused: %s", *reply);
 		cfg_clear(&next);
 		return SVC_TRANSFER_REJECTED;
@@ -426,7 +420,7 @@ revert_site(struct daemon *d, char **reply)
 		return SVC_TRANSFER_ACCEPTED;
 	}
 	cfg_copy(&next, &d->file_cfg);
-	if (check_renumbering(d, &next, reply) != 0) {
+	if (provision_check_ids(d, &next, reply) != 0) {
 		log_warnx("provisioning: revert refused: %s", *reply);
 		cfg_clear(&next);
 		return SVC_TRANSFER_REJECTED;
@@ -445,8 +439,8 @@ revert_site(struct daemon *d, char **reply)
 	if (cfg_provisioning(&next)) {
 		/* No site in the file: provisioning mode again, built like
 		 * any other site. */
-		log_changes(d, &next);
-		end_removed(d, &next);
+		provision_log_changes(d, &next, "provisioning");
+		provision_end_removed(d, &next, "provisioning");
 		apply_after_answer(d, &next);
 		how = "provisioning mode";
 	} else {

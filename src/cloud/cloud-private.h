@@ -104,11 +104,13 @@ struct cloud {
 	char cert_dir[CFG_PATH_MAX + 8]; /* "certs" beside the store */
 	struct ocpp_session *s;
 	struct ocpp_station station;
-	struct ocpp_connector *conn; /* n_conns + 1 */
+	struct cloud_ids ids;        /* site connector k <-> OCPP id */
+	struct ocpp_connector *conn; /* ids.max_id + 1, by OCPP id */
 	struct ocpp_ext_key ext[16];
 	struct lws_protocols protocols[MAX_PROTOCOLS];
 	struct sc_set profiles;
-	struct sc_connector *scc;    /* n_conns */
+	struct sc_connector *scc;    /* ids.max_id, by OCPP id - 1 (the
+				      * engine's view) */
 	struct cloud_limit_told *limits; /* n_conns: local limits (2.0.1) */
 	struct sc_profile **pending; /* n_conns: remote start's TxProfile */
 	int n_pending;

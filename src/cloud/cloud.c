@@ -195,12 +195,13 @@ static void
 on_tick(void *arg)
 {
 	struct cloud *c = arg;
-	const struct site *s = c->site;
 
 	/* A transaction that started or ended changes which TxProfiles
 	 * apply (and an ended one's are removed): evaluate again. */
-	for (int k = 0; k < s->n_conns; k++) {
-		if (ocpp_session_tx_open(c->s, k + 1) != c->scc[k].tx_active) {
+	for (int k = 0; k < c->ids.n; k++) {
+		int id = cloud_ids_id(&c->ids, k);
+
+		if (ocpp_session_tx_open(c->s, id) != c->scc[id - 1].tx_active) {
 			cloud_apply_profiles(c);
 			cloud_schedule_run(c);
 			break;
@@ -222,22 +223,40 @@ on_profile_timer(void *arg)
 	cloud_apply_profiles(arg);
 }
 
-/* Allocates the per-connector state for the site's connectors; the
- * profiles waiting for a transaction of connectors 1..n (n_pending of
- * them in pending, freed here) are kept for the same ids. */
+/* The table of the site's connector ids into c->ids.  0, or -1 with
+ * *cause. */
+static int
+ids_build(struct cloud *c, char **cause)
+{
+	const struct site *s = c->site;
+	int *ids = xcalloc((size_t)s->n_conns + 1, sizeof(*ids)), rc;
+
+	for (int k = 0; k < s->n_conns; k++)
+		ids[k] = s->conns[k].ocpp_id;
+	rc = cloud_ids_init(&c->ids, ids, s->n_conns, cause);
+	free(ids);
+	return rc;
+}
+
+/* Allocates the per-connector state for the site's connectors (after
+ * ids_build); the profiles waiting for a transaction (pending, one per
+ * connector of the table was, freed here) are kept for the same ids. */
 static void
-conns_alloc(struct cloud *c, struct sc_profile **pending, int n_pending)
+conns_alloc(struct cloud *c, struct sc_profile **pending,
+    const struct cloud_ids *was)
 {
 	int n = c->site->n_conns;
 
-	c->scc = xcalloc((size_t)n + 1, sizeof(*c->scc));
+	c->scc = xcalloc((size_t)c->ids.max_id + 1, sizeof(*c->scc));
 	c->limits = xcalloc((size_t)n + 1, sizeof(*c->limits));
 	c->pending = xcalloc((size_t)n + 1, sizeof(*c->pending));
-	for (int k = 0; k < n_pending && pending != NULL; k++) {
-		if (k < n)
-			c->pending[k] = pending[k];
+	for (int j = 0; pending != NULL && j < was->n; j++) {
+		int k = cloud_ids_k(&c->ids, cloud_ids_id(was, j));
+
+		if (k >= 0)
+			c->pending[k] = pending[j];
 		else
-			sc_profile_free(pending[k]);
+			sc_profile_free(pending[j]);
 	}
 	free(pending);
 }
@@ -252,12 +271,13 @@ conns_free(struct cloud *c, struct sc_profile ***pending)
 	if (pending != NULL) {
 		*pending = c->pending;
 	} else if (c->pending != NULL) {
-		for (int k = 0; k < c->station.n_connectors; k++)
+		for (int k = 0; k < c->ids.n; k++)
 			sc_profile_free(c->pending[k]);
 		free(c->pending);
 	}
 	free(c->avail_scheduled);
 	free(c->conn);
+	cloud_ids_free(&c->ids);
 	c->scc = NULL;
 	c->limits = NULL;
 	c->pending = NULL;
@@ -269,14 +289,24 @@ void
 cloud_site_changed(struct cloud *c, struct sb *sb)
 {
 	struct sc_profile **pending = NULL;
+	struct cloud_ids was_ids;
+	char *cause = NULL;
 	int was;
 
 	c->sb = sb;
 	if (c->s == NULL)
 		return;
 	was = c->station.n_connectors;
+	was_ids = c->ids;
+	memset(&c->ids, 0, sizeof(c->ids));
 	conns_free(c, &pending);
-	conns_alloc(c, pending, was);
+	if (ids_build(c, &cause) != 0) {
+		/* The backend then sees no connector at all. */
+		log_errorx("the new site's connector ids: %s", cause);
+		free(cause);
+	}
+	conns_alloc(c, pending, &was_ids);
+	cloud_ids_free(&was_ids);
 	cloud_firmware_resize(c);
 	cloud_availability_load(c);
 	cloud_station_init(c);
@@ -298,7 +328,9 @@ cloud_start(struct cloud *c, struct lws_context *lws, struct store *store,
 		return -1;
 	c->scv = c->st.version == OCPP_V201 ? SC_V201 : SC_V16;
 	sc_set_init(&c->profiles);
-	conns_alloc(c, NULL, 0);
+	if (ids_build(c, cause) != 0)
+		return -1;
+	conns_alloc(c, NULL, NULL);
 	cloud_firmware_resize(c);
 	if (cloud_profiles_load(c, cause) != 0)
 		return -1;

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config/config.h"
+
 struct cfg;
 struct cloud;
 struct lws_context;
@@ -62,5 +64,30 @@ int cloud_reset_retries(const struct cloud *c);
 /* Ends connector k's open transaction: its charger left the site (queued
  * durably on return).  0, or -1 when there is none. */
 int cloud_end_tx_removed(struct cloud *c, int k);
+
+/* ---- ids.c: site connector index <-> OCPP id ---- */
+
+/* The highest OCPP id a connector may have (as config's ocpp-id). */
+#define CLOUD_IDS_MAX (CFG_MAX_CHARGERS * CFG_MAX_CONNECTORS)
+
+/* The site's connectors (index k, 0..n-1) and their OCPP ids (1.6
+ * connectorId, 2.0.1 evseId), both ways; ids may leave gaps. */
+struct cloud_ids {
+	int n;      /* connectors */
+	int max_id; /* the highest id in use; 0 with none */
+	int *id_of; /* [k]: its id */
+	int *k_of;  /* [id], 0..max_id: its index, -1 for none */
+};
+
+/* Builds t from ids[k], the id of connector k (n of them): each in
+ * 1..CLOUD_IDS_MAX, none twice.  0, or -1 with *cause (t empty). */
+int cloud_ids_init(struct cloud_ids *t, const int *ids, int n, char **cause);
+/* Frees t's tables (t may be built again). */
+void cloud_ids_free(struct cloud_ids *t);
+/* The index of the connector with OCPP id id; -1 when none has it (0,
+ * the station, a gap, out of range). */
+int cloud_ids_k(const struct cloud_ids *t, int id);
+/* The OCPP id of connector k; 0 when k is out of range. */
+int cloud_ids_id(const struct cloud_ids *t, int k);
 
 #endif

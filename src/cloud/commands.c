@@ -17,17 +17,18 @@
 
 /* ---- Callbacks: backend -> chargers ------------------------------------ */
 
-/* Queues a command on connector k's charger; the OCPP answer. */
+/* Queues a command on the charger of the connector with OCPP id id; the
+ * OCPP answer. */
 static enum ocpp_result
-command(struct cloud *c, int k, enum sb_command cmd, const char *what)
+command(struct cloud *c, int id, enum sb_command cmd, const char *what)
 {
 	const struct site *s = c->site;
 	const struct site_conn *sc;
-	int rc;
+	int k = cloud_ids_k(&c->ids, id), rc;
 
-	if (k < 1 || k > s->n_conns || c->sb == NULL)
+	if (k < 0 || c->sb == NULL)
 		return OCPP_REJECTED;
-	sc = &s->conns[k - 1];
+	sc = &s->conns[k];
 	rc = sb_submit_command(c->sb, (size_t)sc->charger, sc->connector,
 	    cmd, 0, NULL, NULL);
 	if (rc != 0) {
@@ -47,12 +48,12 @@ cloud_on_remote_start(void *ud, int connector, const char *id_token,
 	struct sc_profile *p = NULL;
 	struct sc_verdict v;
 	enum ocpp_result r;
+	int k = cloud_ids_k(&c->ids, connector);
 
 	(void)id_token;
 	if (profile_json != NULL) {
-		if (connector < 1 || connector > c->site->n_conns ||
-		    sc_profile_remote_start(c->scv, connector, profile_json, &p,
-		    &v) != 0) {
+		if (k < 0 || sc_profile_remote_start(c->scv, connector,
+		    profile_json, &p, &v) != 0) {
 			log_info("remote start on connector %d refused: its "
 			    "charging profile: %s", connector,
 			    p == NULL ? v.reason : "bad connector");
@@ -63,8 +64,8 @@ cloud_on_remote_start(void *ud, int connector, const char *id_token,
 	r = command(ud, connector, SB_CMD_START, "start");
 	if (r == OCPP_ACCEPTED && p != NULL) {
 		/* Installed once the transaction runs (K05). */
-		sc_profile_free(c->pending[connector - 1]);
-		c->pending[connector - 1] = p;
+		sc_profile_free(c->pending[k]);
+		c->pending[k] = p;
 		c->n_pending++;
 	} else {
 		sc_profile_free(p);
@@ -87,9 +88,10 @@ cloud_on_unlock(void *ud, int connector)
 {
 	struct cloud *c = ud;
 	enum ocpp_result r;
+	int k = cloud_ids_k(&c->ids, connector);
 
-	if (connector >= 1 && connector <= c->site->n_conns) {
-		switch (c->site->bconns[connector - 1].state) {
+	if (k >= 0) {
+		switch (c->site->bconns[k].state) {
 		case BAL_ST_CHARGING:
 		case BAL_ST_SUSPENDED_EV:
 		case BAL_ST_SUSPENDED_EVSE:
@@ -104,8 +106,8 @@ cloud_on_unlock(void *ud, int connector)
 	return command(c, connector, SB_CMD_UNLOCK, "unlock");
 }
 
-/* Writes the connectors (1-based) for which set[k] holds to key as a
- * comma list (absent when none); 0, or -1 when the store refused
+/* Writes the OCPP ids of the connectors k for which set[k] holds to
+ * key as a comma list (absent when none); 0, or -1 when the store refused
  * (logged). */
 static int
 save_list(struct cloud *c, const char *key, const bool *set)
@@ -117,7 +119,7 @@ save_list(struct cloud *c, const char *key, const bool *set)
 		if (!set[k])
 			continue;
 		xasprintf(&next, "%s%s%d", list, list[0] != '\0' ? "," : "",
-		    k + 1);
+		    cloud_ids_id(&c->ids, k));
 		free(list);
 		list = next;
 	}
@@ -133,12 +135,14 @@ save_list(struct cloud *c, const char *key, const bool *set)
 	return rc != 0 ? -1 : 0;
 }
 
-/* Reads key's comma list of connectors into set (n_conns entries). */
+/* Reads key's comma list of connector ids into set (n_conns entries,
+ * by site connector). */
 static void
 load_list(struct cloud *c, const char *key, bool *set)
 {
 	char *value = NULL, *cause = NULL, *p, *end, esc[64];
-	long k;
+	long id;
+	int k;
 
 	if (store_setting_get(c->store, key, NULL, &value, NULL,
 	    &cause) != 0) {
@@ -148,19 +152,21 @@ load_list(struct cloud *c, const char *key, bool *set)
 	}
 	for (p = value; p != NULL && *p != '\0'; p = *end == ',' ? end + 1 :
 	    end) {
-		k = strtol(p, &end, 10);
+		id = strtol(p, &end, 10);
 		if (end == p) {
 			log_warnx("kept availability '%s' is not a list of "
 			    "connectors: ignored", log_escape(value,
 			    strlen(value), esc, sizeof(esc)));
 			break;
 		}
-		if (k < 1 || k > c->site->n_conns) {
+		k = id >= 1 && id <= CLOUD_IDS_MAX ? cloud_ids_k(&c->ids,
+		    (int)id) : -1;
+		if (k < 0) {
 			log_warnx("kept availability: connector %ld is not "
-			    "1..%d: ignored", k, c->site->n_conns);
+			    "one of the site's: ignored", id);
 			continue;
 		}
-		set[k - 1] = true;
+		set[k] = true;
 	}
 	free(value);
 }
@@ -181,10 +187,11 @@ cloud_availability_load(struct cloud *c)
 		if (off[k]) {
 			site_set_inoperative(s, k, true);
 			log_info("connector %d inoperative (kept from the "
-			    "backend)", k + 1);
+			    "backend)", cloud_ids_id(&c->ids, k));
 		} else if (c->avail_scheduled[k]) {
 			log_info("connector %d inoperative once its "
-			    "transaction ends (kept from the backend)", k + 1);
+			    "transaction ends (kept from the backend)",
+			    cloud_ids_id(&c->ids, k));
 		}
 	}
 	free(off);
@@ -207,18 +214,19 @@ cloud_on_availability(void *ud, int connector, bool operative)
 	bool *off, *sched, any_scheduled = false;
 	int rc;
 
-	if (connector < 0 || connector > s->n_conns)
+	if (connector != 0 && cloud_ids_k(&c->ids, connector) < 0)
 		return OCPP_REJECTED;
 	off = xcalloc((size_t)s->n_conns + 1, sizeof(*off));
 	sched = xcalloc((size_t)s->n_conns + 1, sizeof(*sched));
 	for (int k = 0; k < s->n_conns; k++) {
 		off[k] = s->inoperative[k];
 		sched[k] = c->avail_scheduled[k];
-		if (connector != 0 && connector != k + 1)
+		if (connector != 0 && connector != cloud_ids_id(&c->ids, k))
 			continue;
 		if (operative) {
 			off[k] = sched[k] = false;
-		} else if (!off[k] && ocpp_session_tx_open(c->s, k + 1)) {
+		} else if (!off[k] && ocpp_session_tx_open(c->s,
+		    cloud_ids_id(&c->ids, k))) {
 			/* 1.6 §5.2, 2.0.1 G03.FR.05: during a transaction
 			 * the change waits for its end. */
 			sched[k] = any_scheduled = true;
@@ -255,18 +263,21 @@ cloud_availability_tick(struct cloud *c)
 	bool *off, due = false;
 
 	for (int k = 0; k < s->n_conns; k++)
-		if (c->avail_scheduled[k] && !ocpp_session_tx_open(c->s, k + 1))
+		if (c->avail_scheduled[k] && !ocpp_session_tx_open(c->s,
+		    cloud_ids_id(&c->ids, k)))
 			due = true;
 	if (!due)
 		return;
 	off = xcalloc((size_t)s->n_conns + 1, sizeof(*off));
 	for (int k = 0; k < s->n_conns; k++) {
+		int id = cloud_ids_id(&c->ids, k);
+
 		off[k] = s->inoperative[k];
-		if (c->avail_scheduled[k] && !ocpp_session_tx_open(c->s, k + 1)) {
+		if (c->avail_scheduled[k] && !ocpp_session_tx_open(c->s, id)) {
 			c->avail_scheduled[k] = false;
 			off[k] = true;
 			log_info("connector %d inoperative: its transaction "
-			    "ended", k + 1);
+			    "ended", id);
 		}
 	}
 	(void)availability_save(c, off, c->avail_scheduled);

@@ -99,11 +99,11 @@ significant(const struct cloud_limit_told *t, bool binding,
 	    CLOUD_LIMIT_SIGNIFICANCE_PCT || (t->limit.limit_w == 0 && diff > 0);
 }
 
-/* NotifyChargingLimit for EVSE evse: the limit as a schedule from now
- * (until its end when it has one).  Caller frees. */
+/* NotifyChargingLimit for EVSE evse (site connector k): the limit as a
+ * schedule from now (until its end when it has one).  Caller frees. */
 static char *
-notify_payload(const struct site *s, int k, const struct cloud_limit *l,
-    int64_t epoch_ms)
+notify_payload(const struct site *s, int k, int evse,
+    const struct cloud_limit *l, int64_t epoch_ms)
 {
 	char start[40];
 	json_t *period, *sched, *p;
@@ -115,7 +115,7 @@ notify_payload(const struct site *s, int k, const struct cloud_limit *l,
 	if (period != NULL && (phases == 1 || phases == 3))
 		json_object_set_new(period, "numberPhases",
 		    json_integer(phases));
-	sched = json_pack("{sisssss[o]}", "id", k + 1, "startSchedule",
+	sched = json_pack("{sisssss[o]}", "id", evse, "startSchedule",
 	    format_rfc3339(epoch_ms, start, sizeof(start)),
 	    "chargingRateUnit", "W", "chargingSchedulePeriod", period);
 	if (sched != NULL && l->until_epoch_ms > epoch_ms)
@@ -123,7 +123,7 @@ notify_payload(const struct site *s, int k, const struct cloud_limit *l,
 		    (l->until_epoch_ms - epoch_ms + 999) / 1000));
 	p = json_pack("{s{sssb}s[o]si}", "chargingLimit",
 	    "chargingLimitSource", source_name(l->source), "isGridCritical",
-	    l->grid_critical, "chargingSchedule", sched, "evseId", k + 1);
+	    l->grid_critical, "chargingSchedule", sched, "evseId", evse);
 	if (p == NULL)
 		return NULL;
 	text = json_dumps(p, JSON_COMPACT);
@@ -131,7 +131,8 @@ notify_payload(const struct site *s, int k, const struct cloud_limit *l,
 	return text;
 }
 
-/* Sends what EVSE k+1 should be told now; true when it went out. */
+/* Sends what site connector k's EVSE should be told now; true when it
+ * went out. */
 static bool
 tell(struct cloud *c, int k, bool binding, const struct cloud_limit *want,
     int64_t epoch_ms)
@@ -147,7 +148,7 @@ tell(struct cloud *c, int k, bool binding, const struct cloud_limit *want,
 	if (t->told && (!binding || want->source != t->limit.source)) {
 		snprintf(payload, sizeof(payload), "{\"chargingLimitSource\":"
 		    "\"%s\",\"evseId\":%d}", source_name(t->limit.source),
-		    k + 1);
+		    cloud_ids_id(&c->ids, k));
 		if (ocpp_session_send_call(c->s, "ClearedChargingLimit",
 		    payload) != 0)
 			return false;
@@ -157,7 +158,8 @@ tell(struct cloud *c, int k, bool binding, const struct cloud_limit *want,
 	}
 	if (!binding)
 		return true;
-	text = notify_payload(c->site, k, want, epoch_ms);
+	text = notify_payload(c->site, k, cloud_ids_id(&c->ids, k), want,
+	    epoch_ms);
 	rc = text != NULL ? ocpp_session_send_call(c->s, "NotifyChargingLimit",
 	    text) : -1;
 	free(text);
@@ -178,7 +180,7 @@ cloud_limits_update(struct cloud *c, int64_t now_ms, int64_t epoch_ms)
 	if (c->st.version != OCPP_V201 || c->limits == NULL ||
 	    !ocpp_session_accepted(c->s))
 		return;
-	for (int k = 0; k < s->n_conns; k++) {
+	for (int k = 0; k < c->ids.n; k++) {
 		struct cloud_limit_told *t = &c->limits[k];
 		struct cloud_limit want = { 0 };
 		bool binding = binding_limit(s, k, &want);

@@ -15,21 +15,22 @@
 
 static void unpersist(struct cloud *c, const int *ids, size_t n);
 
-/* A transaction on connector k (1-based) ended: its TxProfiles go from the
- * engine and the store (K02.FR.05; 1.6 §3.13.2), so they neither apply to
- * the next transaction nor fill the MaxChargingProfilesInstalled room. */
+/* A transaction on the connector of OCPP id id ended: its TxProfiles go
+ * from the engine and the store (K02.FR.05; 1.6 §3.13.2), so they neither
+ * apply to the next transaction nor fill the MaxChargingProfilesInstalled
+ * room. */
 static void
-tx_profiles_end(struct cloud *c, int k, const char *tx_id)
+tx_profiles_end(struct cloud *c, int id, const char *tx_id)
 {
 	int removed[32];
 	size_t n;
 
-	n = sc_set_tx_ended(&c->profiles, k, tx_id[0] != '\0' ? tx_id : NULL,
+	n = sc_set_tx_ended(&c->profiles, id, tx_id[0] != '\0' ? tx_id : NULL,
 	    removed, ARRAY_SIZE(removed));
 	if (n == 0)
 		return;
 	log_info("connector %d: transaction ended, %zu TxProfile(s) removed",
-	    k, n);
+	    id, n);
 	unpersist(c, removed, n < ARRAY_SIZE(removed) ? n : ARRAY_SIZE(removed));
 }
 
@@ -39,8 +40,9 @@ sc_ctx(struct cloud *c, struct sc_context *ctx, bool with_tx)
 {
 	struct site *s = c->site;
 
-	for (int k = 0; k < s->n_conns; k++) {
-		struct sc_connector *sc = &c->scc[k];
+	for (int k = 0; k < c->ids.n; k++) {
+		int id = cloud_ids_id(&c->ids, k);
+		struct sc_connector *sc = &c->scc[id - 1];
 		bool was_active = sc->tx_active;
 
 		sc->phases = c->cfg->chargers[s->conns[k].charger].phases;
@@ -48,15 +50,14 @@ sc_ctx(struct cloud *c, struct sc_context *ctx, bool with_tx)
 		    s->bconns[k].rated_max_w : 0;	/* 0: not read yet */
 		/* The session's transaction, which a silent charger or a
 		 * restart does not end. */
-		sc->tx_active = c->s != NULL && ocpp_session_tx_open(c->s,
-		    k + 1);
+		sc->tx_active = c->s != NULL && ocpp_session_tx_open(c->s, id);
 		if (was_active && !sc->tx_active)
-			tx_profiles_end(c, k + 1, sc->tx_id);
+			tx_profiles_end(c, id, sc->tx_id);
 		/* The id is also taken when it is not known yet (after a
 		 * restart, or once the 1.6 backend gave it), so a TxProfile
 		 * restored bound to it applies from the first evaluation. */
 		if (sc->tx_active && (with_tx || sc->tx_id[0] == '\0'))
-			(void)ocpp_session_transaction(c->s, k + 1, sc->tx_id,
+			(void)ocpp_session_transaction(c->s, id, sc->tx_id,
 			    sizeof(sc->tx_id));
 		else if (!sc->tx_active)
 			sc->tx_id[0] = '\0';
@@ -66,7 +67,7 @@ sc_ctx(struct cloud *c, struct sc_context *ctx, bool with_tx)
 			sc->tx_start_ms = 0;
 	}
 	memset(ctx, 0, sizeof(*ctx));
-	ctx->n_connectors = s->n_conns;
+	ctx->n_connectors = c->ids.max_id;
 	ctx->connectors = c->scc;
 	ctx->voltage_v = c->cfg->site.nominal_voltage_v;
 	/* Profiles above what the main breaker carries are clamped to it. */
@@ -110,11 +111,11 @@ cloud_apply_profiles(struct cloud *c)
 		    lim.station_id);
 	else
 		site_set_profile_cap(s, BAL_NO_CAP, -1);
-	for (int k = 0; k < s->n_conns; k++) {
+	for (int k = 0; k < c->ids.n; k++) {
 		char detail[96];
 
-		if (sc_evaluate(&c->profiles, &ctx, k + 1, ctx.now_ms, &lim) ==
-		    0 && lim.has_tx) {
+		if (sc_evaluate(&c->profiles, &ctx, cloud_ids_id(&c->ids, k),
+		    ctx.now_ms, &lim) == 0 && lim.has_tx) {
 			snprintf(detail, sizeof(detail), "%s id %d",
 			    sc_purpose_name(c->scv, lim.tx_purpose), lim.tx_id);
 			site_set_conn_cap(s, k, (int32_t)floor(lim.tx_w), detail);
@@ -368,18 +369,19 @@ cloud_install_pending(struct cloud *c)
 	if (c->n_pending == 0)
 		return;
 	sc_ctx(c, &ctx, true);
-	for (int k = 0; k < c->site->n_conns; k++) {
+	for (int k = 0; k < c->ids.n; k++) {
 		struct sc_profile *p = c->pending[k];
+		int id = cloud_ids_id(&c->ids, k);
 
-		if (p == NULL || !c->scc[k].tx_active || c->scc[k].tx_id[0] ==
-		    '\0')
+		if (p == NULL || !c->scc[id - 1].tx_active ||
+		    c->scc[id - 1].tx_id[0] == '\0')
 			continue;
 		c->pending[k] = NULL;
 		c->n_pending--;
 		sc_profile_bind(p, &ctx);
 		if (sc_set_check(&c->profiles, p, &ctx, &v) != 0) {
 			log_info("remote start's profile on connector %d not "
-			    "installed: %s", k + 1, v.reason);
+			    "installed: %s", id, v.reason);
 			sc_profile_free(p);
 			continue;
 		}

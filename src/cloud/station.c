@@ -56,12 +56,12 @@ cloud_station_update(struct cloud *c)
 	const struct site *s = c->site;
 	const struct sb_meter_reading *m = &s->meter_reading;
 
-	for (int k = 0; k < s->n_conns; k++) {
+	for (int k = 0; k < c->ids.n; k++) {
 		const struct site_conn *sc = &s->conns[k];
 		const struct sb_charger_reading *r = &s->readings[sc->charger];
 		const struct sb_connector_reading *cr =
 		    &r->conn[sc->connector - 1];
-		struct ocpp_connector *oc = &c->conn[k + 1];
+		struct ocpp_connector *oc = &c->conn[cloud_ids_id(&c->ids, k)];
 
 		if (r->polls == 0 && !r->online)
 			continue; /* never read: the last known state */
@@ -123,18 +123,20 @@ cloud_station_init(struct cloud *c)
 {
 	const struct site *s = c->site;
 
-	c->conn = xcalloc((size_t)s->n_conns + 1, sizeof(*c->conn));
+	c->conn = xcalloc((size_t)c->ids.max_id + 1, sizeof(*c->conn));
 	c->station.vendor = "ocpp-edge";
 	c->station.model = "site-gateway";
 	c->station.serial = c->cfg->site.id;
 	c->station.firmware = PACKAGE_VERSION;
-	c->station.n_connectors = s->n_conns;
+	c->station.n_connectors = c->ids.max_id;
 	c->station.conn = c->conn;
-	for (int k = 0; k <= s->n_conns; k++) {
-		c->conn[k].status = OCPP_ST_AVAILABLE;
-		c->conn[k].stale = k > 0; /* until read; the session fills
-					   * in the last known state */
-		c->conn[k].phases = k == 0 ? s->bsite.phases :
-		    c->cfg->chargers[s->conns[k - 1].charger].phases;
+	for (int id = 0; id <= c->ids.max_id; id++) {
+		int k = cloud_ids_k(&c->ids, id);
+
+		c->conn[id].status = OCPP_ST_AVAILABLE;
+		c->conn[id].stale = id > 0; /* until read; the session fills
+					     * in the last known state */
+		c->conn[id].phases = k < 0 ? s->bsite.phases :
+		    c->cfg->chargers[s->conns[k].charger].phases;
 	}
 }

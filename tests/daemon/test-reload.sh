@@ -1,7 +1,9 @@
 #!/bin/sh
 # ocpp-edgectl reload and SIGHUP against a running daemon on the
 # simulator: a new available power applies at once, a changed charger is
-# reported as needing a restart, an invalid file is refused with
+# applied by building the site again live (the unchanged chargers keep
+# their Modbus links), a changed csms section is reported as needing a
+# restart, an invalid file is refused with
 # file:line while the running configuration stays, and SIGHUP reloads;
 # log.level applies live unless --log-level was given.
 set -u
@@ -19,13 +21,35 @@ wait_for 10 sp_is 10600 || fail "no first split"
 grep -q 'available-power-kw = 40$' "$tmp/edge.conf" || fail "no available power line"
 sed -i 's|^\tavailable-power-kw = 40$|\tavailable-power-kw = 30|' "$tmp/edge.conf"
 sed -i '0,/^\tmax-power-kw = 22$/s//\tmax-power-kw = 11/' "$tmp/edge.conf"
+sed -i 's|^csms {$|&\n\tping-interval-s = 17|' "$tmp/edge.conf"
+grep -q '^	ping-interval-s = 17$' "$tmp/edge.conf" || fail "no csms section"
+a1=$(sim_get bay1 accepted)
+a2=$(sim_get bay2 accepted)
+a3=$(sim_get bay3 accepted)
+builds() { grep -c 'ocpp-edged info: site built again' "$tmp/d.log"; }
+b0=$(builds)
 "$CTL" -s "$tmp/ctl.sock" reload >"$tmp/out" || fail "reload: exit $?"
 grep -q '^Applied: site.available-power-kw: 40 -> 30$' "$tmp/out" &&
     pass "reload applies the available power" || fail "reload: $(cat "$tmp/out")"
-grep -q '^Needs a restart: charger "bay1"$' "$tmp/out" &&
-    pass "a changed charger needs a restart" || fail "reload: $(cat "$tmp/out")"
+grep -q '^Applied: charger "bay1": the site built again live$' "$tmp/out" &&
+    ! grep -q 'Needs a restart: charger' "$tmp/out" &&
+    [ "$(builds)" -gt "$b0" ] &&
+    has "$tmp/d.log" 'info: reload: charger "bay1" changed' &&
+    pass "a changed charger applies live" || fail "reload: $(cat "$tmp/out")"
+grep -q '^Needs a restart: csms$' "$tmp/out" &&
+    pass "a changed csms section needs a restart" ||
+    fail "reload: $(cat "$tmp/out")"
 wait_for 10 sp_is 7800 && pass "setpoints follow: 7800 W" ||
     fail "after reload: $(st chargers.0.connectors.0.setpoint_w) W"
+# bay1's section changed: its link is new; bay2 and bay3 keep theirs.
+relinked() { [ "$(sim_get bay1 accepted)" -gt "$a1" ]; }
+wait_for 10 relinked && pass "bay1 has a new link after its change" ||
+    fail "bay1: no new link after its change ($a1 accepted before)"
+[ "$(sim_get bay2 accepted) $(sim_get bay3 accepted)" = "$a2 $a3" ] &&
+    pass "unchanged chargers keep their links" ||
+    fail "links: bay2 $a2 -> $(sim_get bay2 accepted), bay3 $a3 -> $(sim_get bay3 accepted)"
+[ "$(st chargers.1.online)" = true ] && pass "bay2 online through the rebuild" ||
+    fail "bay2 offline after the rebuild"
 
 # An invalid file: refused with file:line, nothing changes.
 echo 'bogus = 1' >>"$tmp/edge.conf"

@@ -52,7 +52,7 @@ daemon_src="src/config/schema.c src/config/context.c src/config/prescan.c
     src/site/report.c src/site/phase.c src/site/energy.c src/control.c
     src/cloud/cloud.c src/cloud/queue.c src/cloud/profiles.c
     src/cloud/commands.c src/cloud/station.c src/cloud/limits.c
-    src/cloud/firmware.c
+    src/cloud/firmware.c src/cloud/ids.c
     src/balancer/balancer.c src/balancer/check.c src/balancer/fill.c
     src/balancer/phase.c
     src/store/store.c src/store/queue.c src/store/settings.c

@@ -13,7 +13,9 @@
 # its transaction ended; one added comes online and is reported; after a
 # restart the pushed site is used without a new push;
 # GetSiteConfiguration says where the site came from; a revert goes back
-# to provisioning mode; csms.allow-remote-site = false refuses pushes.
+# to provisioning mode; csms.allow-remote-site = false refuses pushes; a
+# site written into the file is built live by a reload, which refuses to
+# renumber charging connectors and ends a removed charger's transaction.
 # Skipped (77) without node / npm.
 set -u
 name=test-provisioning
@@ -367,6 +369,47 @@ run_version() {
 	    fail "$v: allow-remote-site = false: $r"
 	[ "$(st site_config.source)" = none ] ||
 	    fail "$v: allow-remote-site = false: the site changed"
+
+	# The site written into the file and reloaded: built live, as a
+	# push is; the cars plugged in start their transactions.
+	n=$(starts)
+	b=$(builds)
+	s0=$(tx_msgs | grep -vcE '"action":"StopTransaction"|"eventType":"Ended"')
+	cat "$tmp/site.conf" >>"$tmp/boot.conf"
+	ctl '{"cmd":"reload"}' >"$tmp/reload.json"
+	three_started() { [ "$(tx_msgs | grep -vcE '"action":"StopTransaction"|"eventType":"Ended"')" -ge "$((s0 + 3))" ]; }
+	wait_for 20 rebuilt "$b" && wait_for 15 online3 &&
+	    [ "$(st site_config.source)" = file ] && [ "$(starts)" -eq "$n" ] &&
+	    wait_for 15 three_started &&
+	    pass "$v: reload: the file's site built live, three transactions" ||
+	    fail "$v: reload: source $(st site_config.source), builds $(builds), $(cat "$tmp/reload.json")"
+	# Dropping bay1 from the file would renumber charging connectors.
+	awk '/^charger "bay1"/ { skip = 1 } !skip { print } /^\}/ { skip = 0 }' \
+	    "$tmp/boot.conf" >"$tmp/no-bay1-file.conf"
+	cp "$tmp/boot.conf" "$tmp/three.conf"
+	cp "$tmp/no-bay1-file.conf" "$tmp/boot.conf"
+	b=$(builds)
+	ctl '{"cmd":"reload"}' >"$tmp/reload.json"
+	grep -q '"ok":false' "$tmp/reload.json" &&
+	    grep -q 'has transaction' "$tmp/reload.json" &&
+	    [ "$(builds)" -eq "$b" ] && online3 &&
+	    pass "$v: a reload renumbering charging connectors: refused, nothing changed" ||
+	    fail "$v: renumbering reload: $(cat "$tmp/reload.json")"
+	# bay3 dropped from the file while charging: its transaction ends,
+	# bay1 and bay2 keep their connections.
+	awk '/^charger "bay3"/ { skip = 1 } !skip { print } /^\}/ { skip = 0 }' \
+	    "$tmp/three.conf" >"$tmp/boot.conf"
+	e0=$(ends | grep -c .)
+	a1=$(accepted bay1)
+	a2=$(accepted bay2)
+	ctl '{"cmd":"reload"}' >"$tmp/reload.json"
+	one_more_end() { [ "$(ends | grep -c .)" -eq "$((e0 + 1))" ]; }
+	wait_for 20 rebuilt "$b" && wait_for 10 one_more_end &&
+	    [ "$(accepted bay1) $(accepted bay2)" = "$a1 $a2" ] &&
+	    [ "$(sim_get bay3 connections)" = 0 ] &&
+	    has "$tmp/d.log" 'reload: charger "bay3" removed' &&
+	    pass "$v: reload without bay3: its transaction ended, bay1 and bay2 kept their connections" ||
+	    fail "$v: reload without bay3: ends $e0 -> $(ends | grep -c .), accepted bay1 $a1 -> $(accepted bay1), bay2 $a2 -> $(accepted bay2), $(cat "$tmp/reload.json")"
 
 	grep -q '"event":"violation"' "$tmp/csms.log" "$tmp/csms-all.log" 2>/dev/null &&
 	    fail "$v: schema violation: $(grep -h '"event":"violation"' "$tmp/csms.log" "$tmp/csms-all.log" | head -2)"
