@@ -139,16 +139,23 @@ trim_heap(void)
 #endif
 }
 
-/* Bounds glibc's per-thread arenas before any thread starts: each worker
- * thread would otherwise get an arena of its own (up to 8 per core), each
- * holding its own free memory.  The workers allocate little (a Modbus
- * context per connection), so one arena shared among them costs no
- * contention worth having, and main keeps its own. */
+/* Tunes glibc's allocator before any thread starts:
+ * - one arena for all worker threads: each would otherwise get its own
+ *   (up to 8 per core), each holding its own free memory; they allocate
+ *   little (a Modbus context per connection), main keeps its own;
+ * - a fixed mmap threshold (which also fixes the trim threshold at its
+ *   default, 128 KiB): left dynamic, the first large buffer freed (a
+ *   status answer for 200 chargers, ~640 KiB) raised both, and from then
+ *   on such buffers came from the heap and up to twice that stayed
+ *   resident after each. */
 static void
 tune_heap(void)
 {
-#if defined(HAVE_MALLOPT) && defined(M_ARENA_MAX)
+#ifdef HAVE_MALLOPT
+#ifdef M_ARENA_MAX
 	(void)mallopt(M_ARENA_MAX, 2);
+#endif
+	(void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 #endif
 }
 
