@@ -606,9 +606,8 @@ set_journal(struct store *st, char **cause)
 	    "setting synchronous=FULL", cause);
 }
 
-/* Bounds SQLite's page cache: its default (2000 KiB) fills up over the
- * first half hour as the queue and the history turn over, and stays
- * resident.  The kernel keeps the file's pages cached anyway, so a page
+/* Bounds SQLite's page cache: its default (2000 KiB) fills up within
+ * minutes as the queue and the history turn over, and stays resident.  The kernel keeps the file's pages cached anyway, so a page
  * read again costs a copy, not a disk access. */
 static int
 set_cache(struct store *st, char **cause)
