@@ -66,6 +66,7 @@ struct daemon {
 	struct site_phase_cmd *phase_cmds;   /* n_chargers */
 	int64_t last_poll_now_ms;
 	int64_t next_sample_ms; /* monotonic: the next history sample */
+	int64_t next_trim_ms; /* monotonic: the next malloc_trim */
 
 	struct cloud *cloud;
 	struct control *control;

@@ -32,6 +32,18 @@ first_conn(const struct site *s, int c, int *n)
 	return base;
 }
 
+/* Moves charger c's switch to step st, keeping the count of chargers
+ * pausing (what site_phase_due looks for) in step. */
+static void
+set_step(struct site *s, int c, enum site_phase_step st)
+{
+	if (s->phase[c].step == SITE_PH_PAUSING)
+		s->n_phase_pausing--;
+	if (st == SITE_PH_PAUSING)
+		s->n_phase_pausing++;
+	s->phase[c].step = st;
+}
+
 /* Puts charger c on phases in the balancer's input: its minimum, its
  * maximum (a third on one phase: the same current per phase) and the
  * phase it loads. */
@@ -63,6 +75,7 @@ site_phase_init(struct site *s)
 	s->phase_conf.min_power_3ph_w = s->lb.min_power_3ph_w;
 	s->phase_conf.confirm_ms = cfg->balancer.phase_switch_confirm_s * 1000;
 	s->phase_conf.dwell_ms = cfg->balancer.phase_switch_dwell_s * 1000;
+	s->n_phase_pausing = 0;
 	for (int c = 0; c < s->n_chargers; c++) {
 		struct site_phase *ph = &s->phase[c];
 
@@ -103,7 +116,7 @@ finish(struct site *s, int c, bool done, const char *why)
 		    "on %d", name, ph->target, ph->target == 1 ? "" : "s", why,
 		    ph->mem.phases);
 	}
-	ph->step = SITE_PH_STEADY;
+	set_step(s, c, SITE_PH_STEADY);
 	ph->seq = 0;
 	s->dirty = true;
 }
@@ -129,7 +142,7 @@ site_phase_take(struct site *s, const struct sb_charger_reading *r,
 			finish(s, c, true, NULL);
 		else if (now_ms - ph->step_since_ms < SITE_PHASE_TIMEOUT_MS) {
 			/* refused (a car still drawing?): pause and try again */
-			ph->step = SITE_PH_PAUSING;
+			set_step(s, c, SITE_PH_PAUSING);
 			ph->seq = 0;
 		} else
 			finish(s, c, false, r->error[0] != '\0' ? r->error :
@@ -159,11 +172,12 @@ site_phase_decide(struct site *s, int64_t now_ms)
 		struct site_phase *ph = &s->phase[c];
 		int64_t r1 = 0, r3 = 0;
 		bool demanding = false;
-		int n, base = first_conn(s, c, &n), target;
+		int n, base, target;
 
 		if (ph->step != SITE_PH_STEADY || !s->chargers[c].online ||
 		    !s->have_run)
 			continue;
+		base = first_conn(s, c, &n);
 		for (int j = 0; j < n; j++) {
 			const struct bal_conn_out *o = &s->out[base + j];
 			enum bal_conn_state st = s->bconns[base + j].state;
@@ -184,7 +198,7 @@ site_phase_decide(struct site *s, int64_t now_ms)
 			continue;
 		ph->target = target;
 		ph->value = value_of(target, s->cfg->chargers[c].wired_phase);
-		ph->step = SITE_PH_PAUSING;
+		set_step(s, c, SITE_PH_PAUSING);
 		ph->step_since_ms = now_ms;
 		ph->seq = 0;
 		s->dirty = true;
@@ -202,13 +216,18 @@ site_phase_due(struct site *s, int64_t now_ms, struct site_phase_cmd *cmds)
 {
 	int k = 0;
 
+	/* called on every batch of readings: nothing to look at is the
+	 * common case */
+	if (s->n_phase_pausing == 0)
+		return 0;
 	for (int c = 0; c < s->n_chargers; c++) {
 		struct site_phase *ph = &s->phase[c];
-		int n, base = first_conn(s, c, &n);
+		int n, base;
 		bool quiet = true;
 
 		if (ph->step != SITE_PH_PAUSING)
 			continue;
+		base = first_conn(s, c, &n);
 		if (now_ms - ph->step_since_ms >= SITE_PHASE_TIMEOUT_MS) {
 			finish(s, c, false, "the car did not stop drawing");
 			continue;
@@ -240,7 +259,7 @@ site_phase_submitted(struct site *s, int c, int rc, uint64_t seq)
 		finish(s, c, false, "the command was not queued");
 		return;
 	}
-	ph->step = SITE_PH_WRITING;
+	set_step(s, c, SITE_PH_WRITING);
 	ph->seq = seq;
 }
 

@@ -188,6 +188,7 @@ struct site {
 	bool dirty;                      /* an input changed since the last run */
 	bool *inoperative;               /* n_conns: made unavailable (backend) */
 	struct site_phase *phase;        /* n_chargers */
+	int n_phase_pausing;             /* of them in SITE_PH_PAUSING */
 	struct bal_phase_conf phase_conf;
 	char listen[CFG_HOST_MAX + 16];   /* southbound listen "host:port" */
 };

@@ -103,6 +103,8 @@ struct sb_link {
 	                                  turns (worker's own) */
 	int64_t last_io_ms;
 	int pending_fd;                /* tcp-listen: handed over, -1 */
+	int64_t due_ms;                /* TCP pool: none of its devices is
+	                                  due before (0: look again) */
 	struct sb_slot **slots;
 	size_t n_slots;
 };
@@ -999,10 +1001,22 @@ pool_main(void *arg)
 		for (size_t j = 0; j < sb->n_links && l == NULL; j++) {
 			size_t k = (sb->pool_next + j) % sb->n_links;
 			struct sb_link *c = sb->links[k];
+			int64_t c_next = now + 60000;
 
 			if (c->kind == SB_LINK_RTU || c->busy)
 				continue;
-			n_due = link_due(sb, c, now, &next, due);
+			/* a link's devices are looked at again only when
+			 * the time they gave comes, or a wake-up or a
+			 * turn changed them */
+			if (c->due_ms > now) {
+				if (c->due_ms < next)
+					next = c->due_ms;
+				continue;
+			}
+			n_due = link_due(sb, c, now, &c_next, due);
+			c->due_ms = n_due > 0 ? 0 : c_next;
+			if (c_next < next)
+				next = c_next;
 			if (n_due > 0) {
 				l = c;
 				sb->pool_next = (k + 1) % sb->n_links;
@@ -1019,6 +1033,7 @@ pool_main(void *arg)
 		link_serve(l, due, n_due);
 		pthread_mutex_lock(&sb->lock);
 		l->busy = false;
+		l->due_ms = 0;
 	}
 	pthread_mutex_unlock(&sb->lock);
 	return NULL;
@@ -1030,6 +1045,7 @@ static void
 wake_link(struct sb_link *l)
 {
 	if (l->kind != SB_LINK_RTU) {
+		l->due_ms = 0;
 		pthread_cond_signal(&l->sb->pool_cond);
 		return;
 	}

@@ -14,6 +14,9 @@
 #include "common/log.h"
 #include "common/util.h"
 
+/* SQLite's page cache, KiB (see set_cache). */
+#define STORE_CACHE_KIB 256
+
 const char *
 store_strerror(int code)
 {
@@ -603,6 +606,19 @@ set_journal(struct store *st, char **cause)
 	    "setting synchronous=FULL", cause);
 }
 
+/* Bounds SQLite's page cache: its default (2000 KiB) fills up within
+ * minutes as the queue and the history turn over, and stays resident.  The kernel keeps the file's pages cached anyway, so a page
+ * read again costs a copy, not a disk access. */
+static int
+set_cache(struct store *st, char **cause)
+{
+	char sql[48];
+
+	snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d",
+	    STORE_CACHE_KIB);
+	return store_exec(st, sql, "bounding the page cache", cause);
+}
+
 /* Explains a failed sqlite3_open_v2: SQLite reports the last errno of its
  * fallbacks, so look at the directory ourselves. */
 static int
@@ -667,6 +683,7 @@ store_open(const char *path, const struct store_options *opt,
 	if (st->opened_version > 0 && (rc = check_integrity(st, cause)) != 0)
 		goto fail;
 	if ((rc = set_journal(st, cause)) != 0 ||
+	    (rc = set_cache(st, cause)) != 0 ||
 	    (rc = apply_options(st, opt, cause)) != 0 ||
 	    (rc = migrate(st, cause)) != 0 ||
 	    (rc = load_state(st, cause)) != 0)

@@ -966,6 +966,7 @@ test_phase_switch(void)
 		site_take_charger(&st, &r, 68000);
 	}
 	CU_ASSERT_EQUAL(st.phase[0].step, SITE_PH_PAUSING);
+	CU_ASSERT_EQUAL(st.n_phase_pausing, 1);
 	CU_ASSERT_EQUAL(site_phase_due(&st, 68000, cmd), 1);
 	site_phase_submitted(&st, 0, 0, 5);
 	phase_read(&st, 69000, 0, 0, 5);
@@ -984,6 +985,7 @@ test_phase_switch(void)
 	CU_ASSERT_EQUAL(site_phase_due(&st, decided + SITE_PHASE_TIMEOUT_MS,
 	    cmd), 0);
 	CU_ASSERT_EQUAL(st.phase[0].step, SITE_PH_STEADY);
+	CU_ASSERT_EQUAL(st.n_phase_pausing, 0);
 	CU_ASSERT_EQUAL(st.phase[0].failures, 1);
 	CU_ASSERT_EQUAL(st.chargers[0].phases, 3);
 	CU_ASSERT_PTR_NOT_NULL(strstr(st.phase[0].error, "did not stop"));
