@@ -77,7 +77,7 @@ compile() {
 # objects SRC...: compiles each; prints the objects.
 objects() {
 	for src in "$@"; do
-		obj="$B/obj/$(echo "$src" | tr / _ | sed 's/\.c$/.o/')"
+		obj="$B/obj/$(printf '%s\n' "$src" | tr / _ | sed 's/\.c$/.o/')"
 		compile "$src" "$obj" >&2 || return 1
 		echo "$obj"
 	done

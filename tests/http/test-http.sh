@@ -14,7 +14,7 @@ PROBE="node $S/tests/http/http-probe.js"
 # The HTTP server on a port the system picks.
 start_bays 127.0.0.1:0
 wait_for 10 http_url || { fail "no dashboard line in the log"; exit 1; }
-hport=$(echo "$url" | sed 's|.*:\([0-9]*\)/$|\1|')
+hport=$(printf '%s\n' "$url" | sed 's|.*:\([0-9]*\)/$|\1|')
 pass "dashboard at $url"
 
 # ALM: 34000 W allocable - 2000 W household = 32000 / 3 -> 10600 W each.
@@ -164,13 +164,13 @@ code_of() { $PROBE get "${url%/}$1" | head -1; }
 hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 crlf=0d0a
 out=$($PROBE raw "$hport" "$(hex 'POST /api/status HTTP/1.1')${crlf}$(hex 'Host: x')${crlf}$(hex 'Connection: close')${crlf}$(hex 'Content-Length: 2')${crlf}${crlf}$(hex '{}')")
-echo "$out" | head -1 | grep -q '^HTTP/1.1 405' && pass "POST: 405" || fail "POST: $(echo "$out" | head -1)"
+printf '%s\n' "$out" | head -1 | grep -q '^HTTP/1.1 405' && pass "POST: 405" || fail "POST: $(printf '%s\n' "$out" | head -1)"
 out=$($PROBE raw "$hport" "$(hex 'DELETE /metrics HTTP/1.1')${crlf}$(hex 'Host: x')${crlf}$(hex 'Connection: close')${crlf}${crlf}")
-echo "$out" | head -1 | grep -q '^HTTP/1.1 4' && pass "DELETE: $(echo "$out" | head -1 | tr -d '\r')" ||
-    fail "DELETE: $(echo "$out" | head -1)"
+printf '%s\n' "$out" | head -1 | grep -q '^HTTP/1.1 4' && pass "DELETE: $(printf '%s\n' "$out" | head -1 | tr -d '\r')" ||
+    fail "DELETE: $(printf '%s\n' "$out" | head -1)"
 out=$($PROBE raw "$hport" "$(hex 'NONSENSE')${crlf}${crlf}")
-echo "$out" | head -1 | grep -q '^HTTP/1.[01] 4' && pass "garbage: $(echo "$out" | head -1 | tr -d '\r')" ||
-    fail "garbage: $(echo "$out" | head -1)"
+printf '%s\n' "$out" | head -1 | grep -q '^HTTP/1.[01] 4' && pass "garbage: $(printf '%s\n' "$out" | head -1 | tr -d '\r')" ||
+    fail "garbage: $(printf '%s\n' "$out" | head -1)"
 big=$(head -c 9000 /dev/zero | tr '\0' 'a')
 out=$($PROBE raw "$hport" "$(hex 'GET /api/status HTTP/1.1')${crlf}$(hex "X-Big: $big")${crlf}${crlf}")
 case "$out" in

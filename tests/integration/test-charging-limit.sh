@@ -54,9 +54,9 @@ for e in 1 2 3; do
 	wait_for 5 has_count NotifyChargingLimit "$e" 1 ||
 	    { fail "EVSE $e: no NotifyChargingLimit"; continue; }
 	f=$(last NotifyChargingLimit "$e")
-	echo "$f" | grep -q '"chargingLimit":{"chargingLimitSource":"EMS","isGridCritical":false}' &&
-	    echo "$f" | grep -q '"chargingRateUnit":"W","chargingSchedulePeriod":\[{"startPeriod":0,"limit":13300,"numberPhases":3}\]' &&
-	    echo "$f" | grep -q '"startSchedule":"20' &&
+	printf '%s\n' "$f" | grep -q '"chargingLimit":{"chargingLimitSource":"EMS","isGridCritical":false}' &&
+	    printf '%s\n' "$f" | grep -q '"chargingRateUnit":"W","chargingSchedulePeriod":\[{"startPeriod":0,"limit":13300,"numberPhases":3}\]' &&
+	    printf '%s\n' "$f" | grep -q '"startSchedule":"20' &&
 	    pass "EVSE $e: NotifyChargingLimit EMS, 13300 W from now" ||
 	    fail "EVSE $e: $f"
 done
@@ -70,9 +70,9 @@ wait_for 10 has_count ClearedChargingLimit 1 1 &&
     fail "EVSE 1: cleared $(last ClearedChargingLimit 1)"
 wait_for 5 has_count NotifyChargingLimit 1 2 || fail "EVSE 1: no second NotifyChargingLimit"
 f=$(last NotifyChargingLimit 1)
-d=$(echo "$f" | sed -n 's/.*"duration":\([0-9]*\).*/\1/p')
-echo "$f" | grep -q '"chargingLimitSource":"Other","isGridCritical":false' &&
-    echo "$f" | grep -q '"limit":5000' && [ -n "$d" ] && [ "$d" -gt 590 ] &&
+d=$(printf '%s\n' "$f" | sed -n 's/.*"duration":\([0-9]*\).*/\1/p')
+printf '%s\n' "$f" | grep -q '"chargingLimitSource":"Other","isGridCritical":false' &&
+    printf '%s\n' "$f" | grep -q '"limit":5000' && [ -n "$d" ] && [ "$d" -gt 590 ] &&
     [ "$d" -le 600 ] &&
     pass "EVSE 1: NotifyChargingLimit Other, 5000 W for ${d} s" ||
     fail "EVSE 1: $f"

@@ -127,8 +127,8 @@ run_version() {
 	n=$(starts)
 	b=$(builds)
 	r=$(transfer SetSiteConfiguration "$tmp/site.conf")
-	echo "$r" | status_of | grep -qx Accepted &&
-	    pass "$v: site pushed: Accepted ($(echo "$r" | data_of))" ||
+	printf '%s\n' "$r" | status_of | grep -qx Accepted &&
+	    pass "$v: site pushed: Accepted ($(printf '%s\n' "$r" | data_of))" ||
 	    fail "$v: site pushed: $r"
 	wait_for 20 rebuilt "$b" && [ "$(starts)" -eq "$n" ] &&
 	    pass "$v: site pushed: built live, no restart" ||
@@ -149,11 +149,11 @@ run_version() {
 	# The origin, read-only, in the device model (1.6: two keys).
 	if [ "$v" = 1.6 ]; then
 		r=$(call GetConfiguration '{"key":["SiteConfigurationSource","SiteConfigurationVersion"]}')
-		got=$(echo "$r" | "$JG" result.configurationKey.0.value \
+		got=$(printf '%s\n' "$r" | "$JG" result.configurationKey.0.value \
 		    result.configurationKey.1.value | tr '\n' ' ')
 	else
 		r=$(call GetVariables '{"getVariableData":[{"component":{"name":"SiteConfiguration"},"variable":{"name":"Source"}},{"component":{"name":"SiteConfiguration"},"variable":{"name":"Version"}}]}')
-		got=$(echo "$r" | "$JG" result.getVariableResult.0.attributeValue \
+		got=$(printf '%s\n' "$r" | "$JG" result.getVariableResult.0.attributeValue \
 		    result.getVariableResult.1.attributeValue | tr '\n' ' ')
 		call GetBaseReport '{"requestId":7,"reportBase":"FullInventory"}' >/dev/null
 		report_has_site() { grep '"action":"NotifyReport"' "$tmp/csms.log" |
@@ -173,7 +173,7 @@ run_version() {
 	sed 's/available-power-kw = 40/available-power-kw = 30/' \
 	    "$tmp/site.conf" >"$tmp/site30.conf"
 	r=$(transfer SetSiteConfiguration "$tmp/site30.conf")
-	echo "$r" | data_of | grep -q 'applied live' &&
+	printf '%s\n' "$r" | data_of | grep -q 'applied live' &&
 	    pass "$v: site cap 30 kW: applied live" || fail "$v: site cap: $r"
 	wait_for 10 is_limits "10000 10000 10000" &&
 	    pass "$v: site cap 30 kW: 10000 W each" ||
@@ -188,8 +188,8 @@ run_version() {
 	printf 'log {\n\tlevel = "debug"\n}\n' >>"$tmp/bad.conf"
 	before=$(transfer GetSiteConfiguration | data_of)
 	r=$(transfer SetSiteConfiguration "$tmp/bad.conf")
-	echo "$r" | data_of >"$tmp/errors.txt"
-	echo "$r" | status_of | grep -qx Rejected &&
+	printf '%s\n' "$r" | data_of >"$tmp/errors.txt"
+	printf '%s\n' "$r" | status_of | grep -qx Rejected &&
 	    [ "$(grep -c '^SetSiteConfiguration:[0-9]*: ' "$tmp/errors.txt")" -eq 5 ] &&
 	    pass "$v: five mistakes: Rejected with five error lines" ||
 	    fail "$v: five mistakes: $(cat "$tmp/errors.txt")"
@@ -205,9 +205,9 @@ run_version() {
 	awk '/^charger "bay1"/ { skip = 1 } !skip { print } /^\}/ { skip = 0 }' \
 	    "$tmp/site30.conf" >"$tmp/no-bay1.conf"
 	r=$(transfer SetSiteConfiguration "$tmp/no-bay1.conf")
-	echo "$r" | status_of | grep -qx Rejected &&
-	    echo "$r" | data_of | grep -q 'transaction' &&
-	    pass "$v: a push renumbering charging connectors: Rejected ($(echo "$r" | data_of | cut -c1-60)...)" ||
+	printf '%s\n' "$r" | status_of | grep -qx Rejected &&
+	    printf '%s\n' "$r" | data_of | grep -q 'transaction' &&
+	    pass "$v: a push renumbering charging connectors: Rejected ($(printf '%s\n' "$r" | data_of | cut -c1-60)...)" ||
 	    fail "$v: renumbering push: $r"
 
 	# One charger changed while all three charge: bay3 down to 11 kW
@@ -223,7 +223,7 @@ run_version() {
 	awk '/^charger "bay3"/ { c = 1 } c && /max-power-kw/ { sub(/22/, "11"); c = 0 } { print }' \
 	    "$tmp/site.conf" >"$tmp/bay3.conf"
 	r=$(transfer SetSiteConfiguration "$tmp/bay3.conf")
-	echo "$r" | status_of | grep -qx Accepted ||
+	printf '%s\n' "$r" | status_of | grep -qx Accepted ||
 	    fail "$v: bay3 changed: $r"
 	wait_for 20 rebuilt "$b" || fail "$v: not back after the bay3 push"
 	[ "$(starts)" -eq "$n" ] || fail "$v: bay3 changed: the daemon restarted"
@@ -288,7 +288,7 @@ run_version() {
 	a1=$(accepted bay1)
 	a2=$(accepted bay2)
 	r=$(transfer SetSiteConfiguration "$tmp/two.conf")
-	echo "$r" | status_of | grep -qx Accepted || fail "$v: bay3 removed: $r"
+	printf '%s\n' "$r" | status_of | grep -qx Accepted || fail "$v: bay3 removed: $r"
 	wait_for 20 rebuilt "$b" || fail "$v: not back after bay3 removed"
 	[ "$(accepted bay1) $(accepted bay2)" = "$a1 $a2" ] &&
 	    [ "$(sim_get bay3 connections)" = 0 ] &&
@@ -317,7 +317,7 @@ run_version() {
 	b=$(builds)
 	s3=$(statuses_for 3)
 	r=$(transfer SetSiteConfiguration "$tmp/bay3.conf")
-	echo "$r" | status_of | grep -qx Accepted || fail "$v: bay3 added: $r"
+	printf '%s\n' "$r" | status_of | grep -qx Accepted || fail "$v: bay3 added: $r"
 	wait_for 20 rebuilt "$b" || fail "$v: not back after bay3 added"
 	more_status3() { [ "$(statuses_for 3)" -gt "$s3" ]; }
 	wait_for 15 online3 && wait_for 10 more_status3 &&
@@ -343,13 +343,13 @@ run_version() {
 	    "$tmp/two.conf" | sed 's/^charger "bay2" {$/&\n\tocpp-id = 2/' \
 	    >"$tmp/pinned.conf"
 	r=$(transfer SetSiteConfiguration "$tmp/pinned.conf")
-	echo "$r" | status_of | grep -qx Rejected &&
-	    echo "$r" | data_of | grep -q "^SetSiteConfiguration:[0-9]*: option 'charger\[bay2\].ocpp-id': value '2'" &&
+	printf '%s\n' "$r" | status_of | grep -qx Rejected &&
+	    printf '%s\n' "$r" | data_of | grep -q "^SetSiteConfiguration:[0-9]*: option 'charger\[bay2\].ocpp-id': value '2'" &&
 	    pass "$v: a pinned ocpp-id refuses the renumbering push" ||
 	    fail "$v: pinned ocpp-id: $r"
 	b=$(builds)
 	r=$(transfer RevertSiteConfiguration)
-	echo "$r" | status_of | grep -qx Accepted ||
+	printf '%s\n' "$r" | status_of | grep -qx Accepted ||
 	    fail "$v: revert: $r"
 	wait_for 20 rebuilt "$b" || fail "$v: not back after the revert"
 	[ "$(st site_config.source)" = none ] && [ "$(st chargers.0.name)" = missing ] &&
@@ -363,8 +363,8 @@ run_version() {
 	start_daemon "$tmp/boot.conf"
 	wait_for 10 connected || fail "$v: not connected (allow-remote-site)"
 	r=$(transfer SetSiteConfiguration "$tmp/site.conf")
-	echo "$r" | status_of | grep -qx Rejected &&
-	    echo "$r" | data_of | grep -q 'allow-remote-site = false' &&
+	printf '%s\n' "$r" | status_of | grep -qx Rejected &&
+	    printf '%s\n' "$r" | data_of | grep -q 'allow-remote-site = false' &&
 	    pass "$v: allow-remote-site = false: Rejected with the reason" ||
 	    fail "$v: allow-remote-site = false: $r"
 	[ "$(st site_config.source)" = none ] ||

@@ -43,7 +43,7 @@ wait_for 15 at_least_events StartupOfTheDevice 1 &&
 # The backend changes the password; the CSMS takes only the new one.
 csms "{\"cmd\":\"set\",\"password\":\"$NEW\"}"
 r=$(call SetVariables "{\"setVariableData\":[{\"component\":{\"name\":\"SecurityCtrlr\"},\"variable\":{\"name\":\"BasicAuthPassword\"},\"attributeValue\":\"$NEW\"}]}")
-echo "$r" | grep -q '"attributeStatus":"Accepted"' &&
+printf '%s\n' "$r" | grep -q '"attributeStatus":"Accepted"' &&
     pass "BasicAuthPassword accepted" || fail "BasicAuthPassword: $r"
 wait_for 15 at_least_events ReconfigurationOfSecurityParameters 1 &&
     pass "reconnected with the new password" ||
@@ -68,7 +68,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     2>/dev/null || fail "openssl"
 pem=$(awk '{printf "%s\\n", $0}' "$tmp/root.pem")
 r=$(call InstallCertificate "{\"certificateType\":\"CSMSRootCertificate\",\"certificate\":\"$pem\"}")
-echo "$r" | grep -q '"status":"Accepted"' &&
+printf '%s\n' "$r" | grep -q '"status":"Accepted"' &&
     pass "InstallCertificate accepted" || fail "InstallCertificate: $r"
 f=$(ls "$certs"/csms-*.pem 2>/dev/null | head -1)
 [ -n "$f" ] && [ "$(stat -c %a "$f")" = 600 ] && [ "$(stat -c %a "$certs")" = 700 ] &&
@@ -77,7 +77,7 @@ f=$(ls "$certs"/csms-*.pem 2>/dev/null | head -1)
 r=$(call GetInstalledCertificateIds '{"certificateType":["CSMSRootCertificate"]}')
 serial=$(openssl x509 -noout -serial -in "$tmp/root.pem" | sed 's/^serial=0*//' |
     tr 'A-F' 'a-f')
-echo "$r" | grep -q "\"serialNumber\":\"$serial\"" &&
+printf '%s\n' "$r" | grep -q "\"serialNumber\":\"$serial\"" &&
     pass "GetInstalledCertificateIds reports it" ||
     fail "GetInstalledCertificateIds: $r"
 stop_daemon

@@ -28,7 +28,7 @@ for page in ocpp-edged.8 ocpp-edgectl.8 ocpp-edge.conf.5 ocpp-edge-sim.1; do
 	out=$(lint "$f")
 	if [ -n "$out" ]; then
 		fail "$page: lint says:"
-		echo "$out" | sed 's/^/    | /'
+		printf '%s\n' "$out" | sed 's/^/    | /'
 	else
 		pass "$page lints clean"
 	fi

@@ -28,7 +28,7 @@ if out=$(systemd-analyze verify --man=no "$tmp/ocpp-edged.service" 2>&1) &&
 	pass "systemd-analyze verify"
 else
 	fail "systemd-analyze verify:"
-	echo "$out" | sed 's/^/    | /'
+	printf '%s\n' "$out" | sed 's/^/    | /'
 fi
 
 systemd-analyze security --offline=yes --no-pager \
