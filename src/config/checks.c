@@ -232,17 +232,28 @@ check_buses(struct load_ctx *ctx, const struct endpoint *ep, size_t n)
 	}
 }
 
-/* Checks that a link has what its kind needs. */
+/* Checks that a link has what its kind needs; in a pushed site, that
+ * it names only what the file's csms.remote-site-* allow. */
 static void
 check_link(struct load_ctx *ctx, cfg_t *sec, const struct sec_def *sd,
-    const struct cfg_link *l)
+    const struct cfg_link *l, const struct cfg *c)
 {
 	if (l->kind == CFG_LINK_TCP && l->host[0] == '\0')
 		XERR(sec, sd, "host", "", "empty for link tcp",
 		    "a host name or address");
+	else if (l->kind == CFG_LINK_TCP && ctx->pushed &&
+	    !cfg_host_allowed(c->csms.remote_site_hosts, l->host))
+		XERR(sec, sd, "host", l->host, "not allowed in a pushed site",
+		    "a host of csms.remote-site-hosts in the gateway's file (%s)",
+		    c->csms.remote_site_hosts);
 	if (l->kind == CFG_LINK_RTU && l->device[0] == '\0')
 		XERR(sec, sd, "device", "", "empty for link rtu",
 		    "a serial device such as /dev/ttyUSB0");
+	else if (l->kind == CFG_LINK_RTU && ctx->pushed &&
+	    !cfg_device_allowed(c->csms.remote_site_devices, l->device))
+		XERR(sec, sd, "device", l->device, "not allowed in a pushed "
+		    "site", "a device of csms.remote-site-devices in the "
+		    "gateway's file (%s)", c->csms.remote_site_devices);
 	if (l->kind == CFG_LINK_TCP_LISTEN && l->serial[0] == '\0')
 		XERR(sec, sd, "serial", "", "empty for link tcp-listen",
 		    "the serial number the charger reports");
@@ -381,7 +392,7 @@ check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 			    "%d chargers per circuit (manual §2.1)",
 			    SB_MAX_CHARGERS_PER_CIRCUIT);
 
-		check_link(ctx, s, &cfg_charger_sec, &ch->link);
+		check_link(ctx, s, &cfg_charger_sec, &ch->link, c);
 		for (size_t j = 0; j < i; j++) {
 			if (ch->link.kind != CFG_LINK_TCP_LISTEN ||
 			    c->chargers[j].link.kind != CFG_LINK_TCP_LISTEN ||
@@ -468,6 +479,7 @@ check_csms(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 	const char *files[] = { "ca-file", "client-cert", "client-key" };
 	const char *paths[] = { c->csms.ca_file, c->csms.client_cert,
 		c->csms.client_key };
+	char *cause = NULL;
 
 	if (!cfg_is_bad(ctx, s, "url") && cfg_find_note(ctx, s, "url") &&
 	    c->csms.url[0] != '\0') {
@@ -525,6 +537,19 @@ check_csms(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 			XERR(s, &cfg_csms_sec, files[i], paths[i], why,
 			    "the path of a readable PEM file");
 		}
+	}
+	if (cfg_check_host_list(c->csms.remote_site_hosts, &cause) != 0) {
+		XERR(s, &cfg_csms_sec, "remote-site-hosts",
+		    c->csms.remote_site_hosts, cause, "address prefixes "
+		    "(10.0.0.0/8, fd00::/8, 192.168.1.20) and host-name "
+		    "patterns (*.site.lan, * for any)");
+		free(cause);
+	}
+	if (cfg_check_device_list(c->csms.remote_site_devices, &cause) != 0) {
+		XERR(s, &cfg_csms_sec, "remote-site-devices",
+		    c->csms.remote_site_devices, cause, "absolute path "
+		    "patterns (/dev/ttyUSB*)");
+		free(cause);
 	}
 	if (c->csms.ping_interval_s > 0 &&
 	    c->csms.ping_timeout_s >= c->csms.ping_interval_s &&
@@ -620,7 +645,7 @@ cfg_check_all(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 		check_csms(ctx, t, c);
 
 	if (meter_used && !cfg_provisioning(c))
-		check_link(ctx, t->meter, &cfg_meter_sec, &c->meter.link);
+		check_link(ctx, t->meter, &cfg_meter_sec, &c->meter.link, c);
 	if (listen != NULL && !cfg_is_bad(ctx, t->southbound, "listen") &&
 	    cfg_split_listen(listen, host, sizeof(host), &port) != 0)
 		XERR(t->southbound, &cfg_southbound_sec, "listen", listen,

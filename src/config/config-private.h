@@ -148,6 +148,21 @@ void cfg_opt_error(struct load_ctx *ctx, int line, const struct sec_def *sd,
  * into ctx with its line; records every section's line in ctx. */
 char *cfg_prescan(struct load_ctx *ctx, const char *text);
 
+/* ---- What a pushed site may name (allow.c) -------------------------- */
+
+/* True when host (a link's host as written) matches a word of list: an
+ * address prefix ("10.0.0.0/8", "fd00::/8", "192.168.1.20") holding the
+ * literal address, or a name pattern ("*.site.lan", "*") matching the
+ * text.  Words are separated by blanks or commas. */
+bool cfg_host_allowed(const char *list, const char *host);
+/* True when device matches a path pattern of list ("/dev/ttyUSB*"; "*"
+ * does not cross '/') and does not climb with "..". */
+bool cfg_device_allowed(const char *list, const char *device);
+/* Check the file's lists: 0, or -1 with *cause (caller frees) naming the
+ * word that is neither an address prefix nor a pattern. */
+int cfg_check_host_list(const char *list, char **cause);
+int cfg_check_device_list(const char *list, char **cause);
+
 /* ---- The cross-field checks (checks.c) ------------------------------ */
 
 /* The sections the checks need alongside the struct. */

@@ -28,6 +28,15 @@
 #define CFG_URL_MAX 512
 #define CFG_PATH_MAX 4096
 #define CFG_DEVICE_MAX 256   /* a serial line's device path */
+#define CFG_ALLOW_MAX 512    /* csms.remote-site-hosts / -devices */
+/* A pushed site may name private, link-local and loopback addresses and
+ * mDNS names, and the usual serial adapters. */
+#define CFG_REMOTE_HOSTS_DEFAULT "10.0.0.0/8 172.16.0.0/12 " \
+	"192.168.0.0/16 169.254.0.0/16 127.0.0.0/8 fc00::/7 fe80::/10 ::1 " \
+	"*.local"
+#define CFG_REMOTE_DEVICES_DEFAULT "/dev/ttyUSB* /dev/ttyACM* /dev/ttyS* " \
+	"/dev/ttyAMA* /dev/ttymxc* /dev/serial/by-id/* /dev/serial/by-path/*"
+
 
 enum cfg_distribution {
 	CFG_DIST_1PH_TN,
@@ -182,6 +191,9 @@ struct cfg {
 		int tx_unreachable_max_s;    /* 0 = a silent charger's
 					      * transaction never ends */
 		bool allow_remote_site; /* the backend may push the site */
+		/* what a pushed site's links may name (config/allow.c) */
+		char remote_site_hosts[CFG_ALLOW_MAX];
+		char remote_site_devices[CFG_ALLOW_MAX];
 		enum cfg_csms_time use_csms_time;
 	} csms;
 

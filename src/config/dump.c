@@ -170,6 +170,8 @@ cfg_dump(const struct cfg *c, FILE *fp)
 	put_int(fp, 8, "tx-unreachable-max-s", c->csms.tx_unreachable_max_s);
 	put_str(fp, 8, "allow-remote-site", c->csms.allow_remote_site ? "true" :
 	    "false");
+	put_str(fp, 8, "remote-site-hosts", c->csms.remote_site_hosts);
+	put_str(fp, 8, "remote-site-devices", c->csms.remote_site_devices);
 	put_enum(fp, 8, "use-csms-time", cfg_csms_time_choices,
 	    (int)c->csms.use_csms_time);
 	fprintf(fp, "}\n\nstore {\n");

@@ -243,6 +243,10 @@ copy_tree(struct tree *t, struct cfg *c)
 	    "tx-unreachable-max-s");
 	c->csms.allow_remote_site = get_enum(s, &cfg_csms_sec,
 	    "allow-remote-site") == 1;
+	get_str(s, "remote-site-hosts", c->csms.remote_site_hosts,
+	    sizeof(c->csms.remote_site_hosts));
+	get_str(s, "remote-site-devices", c->csms.remote_site_devices,
+	    sizeof(c->csms.remote_site_devices));
 	c->csms.use_csms_time = (enum cfg_csms_time)get_enum(s, &cfg_csms_sec,
 	    "use-csms-time");
 

@@ -94,6 +94,9 @@ static const struct opt_def csms_opts[] = {
 	STR("id-tag", "gateway", CFG_ID_TAG_MAX - 1, 0),
 	INT("tx-unreachable-max-s", 0, 0, 604800, "s"),
 	ENUM("allow-remote-site", "true", cfg_bool_choices),
+	STR("remote-site-hosts", CFG_REMOTE_HOSTS_DEFAULT, CFG_ALLOW_MAX - 1, 0),
+	STR("remote-site-devices", CFG_REMOTE_DEVICES_DEFAULT,
+	    CFG_ALLOW_MAX - 1, 0),
 	ENUM("use-csms-time", "auto", cfg_csms_time_choices),
 	END,
 };

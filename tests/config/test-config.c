@@ -1008,15 +1008,16 @@ static const char *pushed_site =
     "charger \"b\" { model = \"autel-ac-ultra\" host = \"127.0.0.1\" "
     "port = 5022 connectors = 2 max-power-kw = 11 }\n";    /* 10 */
 
-/* Loads text as a push over base's file-only sections. */
+/* Loads text as a push over the file-only sections of file_text. */
 static int
-load_pushed(const char *text)
+load_pushed_over(const char *file_text, const char *text)
 {
 	struct cfg file;
 	struct cfg_errors ferr = { 0 };
 	int rc;
 
-	CU_ASSERT_EQUAL_FATAL(cfg_load_string("f.conf", base, &file, &ferr), 0);
+	CU_ASSERT_EQUAL_FATAL(cfg_load_string("f.conf", file_text, &file,
+	    &ferr), 0);
 	cfg_clear(&cfg);
 	cfg_errors_free(&errs);
 	rc = cfg_load_site("push", text, &file, &cfg, &errs);
@@ -1024,6 +1025,90 @@ load_pushed(const char *text)
 		printf("\n    | %s", errs.msgs[i]);
 	cfg_clear(&file);
 	return rc;
+}
+
+/* Loads text as a push over base's file-only sections. */
+static int
+load_pushed(const char *text)
+{
+	return load_pushed_over(base, text);
+}
+
+/* A push names only the hosts and serial devices the file allows; the
+ * file's lists are checked like any other option. */
+static void
+test_pushed_site_hosts(void)
+{
+#define SITE_FMT "site { available-power-kw = 40 }\n" \
+	"charger \"a\" { model = \"autel-ac-wallbox\" host = \"%s\"\n" \
+	"	max-power-kw = 22 }\n" \
+	"charger \"b\" { model = \"autel-ac-wallbox\" link = \"rtu\"\n" \
+	"	device = \"%s\" max-power-kw = 22 }\n"
+#define FILE_FMT "csms {\n" \
+	"	url = \"ws://127.0.0.1:9000/ocpp\"\n" \
+	"	identity = \"s1\"\n" \
+	"	remote-site-hosts = \"%s\"\n" \
+	"}\n"
+	struct { const char *hosts, *host, *device; int errors; } cases[] = {
+		/* the defaults: private, link-local, loopback, mDNS */
+		{ NULL, "10.1.2.3", "/dev/ttyUSB0", 0 },
+		{ NULL, "192.168.178.20", "/dev/serial/by-id/usb-FTDI_1", 0 },
+		{ NULL, "fd12::5", "/dev/ttyAMA0", 0 },
+		{ NULL, "Wallbox-7.LOCAL", "/dev/ttyS1", 0 },
+		{ NULL, "8.8.8.8", "/dev/ttyUSB0", 1 },
+		{ NULL, "172.32.0.1", "/dev/sda", 2 },
+		{ NULL, "charger.example.com", "/dev/serial/by-id/../../sda", 2 },
+		{ NULL, "2001:db8::1", "/etc/passwd", 2 },
+		/* the file's own list */
+		{ "192.168.1.0/24 *.site.lan", "192.168.1.200", "/dev/ttyUSB0",
+		  0 },
+		{ "192.168.1.0/24 *.site.lan", "bay3.site.lan", "/dev/ttyUSB0",
+		  0 },
+		{ "192.168.1.0/24 *.site.lan", "192.168.2.1", "/dev/ttyUSB0",
+		  1 },
+		{ "192.168.1.0/24 *.site.lan", "10.0.0.1", "/dev/ttyUSB0", 1 },
+		{ "*", "203.0.113.9", "/dev/ttyUSB0", 0 },
+	};
+	char file[512], push[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].hosts != NULL)
+			snprintf(file, sizeof(file), FILE_FMT, cases[i].hosts);
+		snprintf(push, sizeof(push), SITE_FMT, cases[i].host,
+		    cases[i].device);
+		if (cases[i].errors == 0) {
+			CU_ASSERT_EQUAL(load_pushed_over(cases[i].hosts ? file :
+			    base, push), 0);
+			continue;
+		}
+		CU_ASSERT_EQUAL(load_pushed_over(cases[i].hosts ? file : base,
+		    push), -1);
+		CU_ASSERT_EQUAL(errs.n, (size_t)cases[i].errors);
+		if (cases[i].errors == 2 || strchr(cases[i].device, 'U') == NULL)
+			CU_ASSERT(err_has(errs.n - 1, "push:5: option "
+			    "'charger[b].device'", "not allowed in a pushed "
+			    "site: allowed a device of csms.remote-site-devices"));
+		if (strchr(cases[i].host, '.') || strchr(cases[i].host, ':'))
+			CU_ASSERT(err_has(0, "push:2: option 'charger[a].host'",
+			    "not allowed in a pushed site: allowed a host of "
+			    "csms.remote-site-hosts"));
+	}
+
+	/* The file's lists are checked where they are written. */
+	snprintf(file, sizeof(file), FILE_FMT, "10.0.0.0/33");
+	ONE_ERROR(file, "t.conf:4: option 'csms.remote-site-hosts': value "
+	    "'10.0.0.0/33'", "not an address prefix");
+	snprintf(file, sizeof(file), FILE_FMT, "10.0.0.0/8 bays/2");
+	ONE_ERROR(file, "t.conf:4: option 'csms.remote-site-hosts'",
+	    "'bays/2' is not an address prefix");
+	/* A site in the file itself names what it likes. */
+	snprintf(file, sizeof(file), FILE_FMT, "10.0.0.0/8");
+	strcat(file, "site { available-power-kw = 40 }\n"
+	    "charger \"a\" { model = \"autel-ac-wallbox\" host = "
+	    "\"198.51.100.7\" max-power-kw = 22 }\n");
+	CU_ASSERT_EQUAL(load(file), 0);
+#undef SITE_FMT
+#undef FILE_FMT
 }
 
 /* A pushed site: the same parser and checks, its own line numbers, the
@@ -1102,6 +1187,8 @@ main(void)
 		{ "bootstrap file: provisioning mode", test_bootstrap_file },
 		{ "pushed site: same checks, file-only sections kept",
 		  test_pushed_site },
+		{ "pushed site: only the hosts and devices the file allows",
+		  test_pushed_site_hosts },
 		{ "meter needed by alm", test_meter_needed_by_alm },
 		{ "backend overrides checked by the schema",
 		  test_check_override },
