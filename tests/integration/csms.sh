@@ -71,6 +71,14 @@ ends() { tx_msgs | grep -E '"action":"StopTransaction"|"eventType":"Ended"'; }
 # (the same payload under another message id), one line each.
 tx_twice() { tx_msgs | sed 's/,"messageId":"[^"]*"//' | sort | uniq -d; }
 # csms_url: points $tmp/edge.conf at the CSMS running now.
+# no_violations [LABEL]: fails the test when the strict CSMS logged a
+# schema violation in any of its runs so far (the first two shown).
+no_violations() {
+	_v=$(grep -h '"event":"violation"' "$tmp/csms.log" "$tmp/csms-all.log" \
+	    2>/dev/null | head -2)
+	[ -z "$_v" ] || fail "${1:+$1: }schema violation: $_v"
+}
+
 csms_url() {
 	sed -i "s|^\turl = .*|\turl = \"ws://127.0.0.1:$port/ocpp\"|" "$tmp/edge.conf"
 }

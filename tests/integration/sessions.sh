@@ -16,10 +16,6 @@ bay_online() { [ "$(st "chargers.$1.online")" = true ]; }
 bay_offline() { [ "$(st "chargers.$1.online")" = false ]; }
 # csms_got ACTION: the CSMS received a CALL of ACTION.
 csms_got() { grep '"event":"call"' "$tmp/csms.log" | grep -q "\"action\":\"$1\""; }
-violations() {
-	grep -h '"event":"violation"' "$tmp/csms.log" "$tmp/csms-all.log" \
-	    2>/dev/null | head -2
-}
 # plug_bays: an EV on each bay that has none.
 plug_bays() {
 	for c in bay1 bay2 bay3; do
@@ -30,7 +26,7 @@ plug_bays() {
 # end_version: no schema violation in version $v's run; the daemon and
 # the CSMS stopped, every EV gone.
 end_version() {
-	[ -z "$(violations)" ] || fail "$v: schema violation: $(violations)"
+	no_violations "$v"
 	stop_daemon
 	stop_csms
 	for c in bay1 bay2 bay3; do sim unplug "$c" 1 >/dev/null 2>&1; done
