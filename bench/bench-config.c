@@ -1,5 +1,5 @@
 /* Benchmark: loading and validating a 200-charger configuration (the
- * largest site allowed: 4 circuits, TCP and RS-485 chargers, every
+ * largest site allowed: 5 circuits of 40 chargers, TCP and RS-485 chargers, every
  * cross-check busy); prints the median time per load, one line. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,33 +21,36 @@ make_text(void)
 	char *text, *tmp;
 
 	xasprintf(&text,
-	    "# 200 chargers on four circuits\n"
+	    "# 200 chargers on five circuits\n"
 	    "site { id = \"bench\" main-breaker-a = 2000 available-power-kw = 1300\n"
 	    "	circuit \"main\" { max-current-a = 2000 }\n"
 	    "	circuit \"a\" { max-current-a = 630 parent = \"main\" }\n"
 	    "	circuit \"b\" { max-current-a = 630 parent = \"main\" }\n"
 	    "	circuit \"c\" { max-current-a = 400 parent = \"b\" }\n"
+	    "	circuit \"d\" { max-current-a = 400 parent = \"main\" }\n"
 	    "}\n"
 	    "csms { url = \"ws://127.0.0.1:9000/ocpp\" identity = \"bench\" }\n"
 	    "balancer { mode = \"alm\" reserve-pct = 10 }\n"
 	    "meter { link = \"rtu\" device = \"/dev/ttyS0\" unit-id = 1 }\n");
 	for (int i = 0; i < CHARGERS; i++) {
-		static const char *const circuits[] = { "main", "a", "b", "c" };
+		static const char *const circuits[] = {
+			"main", "a", "b", "c", "d"
+		};
 
 		if (i % 4 == 3)
 			xasprintf(&tmp, "%scharger \"bay%d\" { # RS-485\n"
 			    "	model = \"autel-single\" link = \"rtu\"\n"
 			    "	device = \"/dev/ttyS0\" unit-id = %d\n"
-			    "	connectors = 2 phases = 1 wired-phase = \"L%d\"\n"
+			    "	connectors = 1 phases = 1 wired-phase = \"L%d\"\n"
 			    "	max-power-kw = 7.4 offline-power-kw = 1.4\n"
 			    "	circuit = \"%s\"\n}\n", text, i, 2 + i / 4,
-			    1 + i % 3, circuits[i % 4]);
+			    1 + i % 3, circuits[i % 5]);
 		else
 			xasprintf(&tmp, "%scharger \"bay%d\" {\n"
 			    "	model = \"autel-ac-wallbox\" host = \"10.0.%d.%d\"\n"
 			    "	max-power-kw = 22 offline-power-kw = 4.2\n"
 			    "	circuit = \"%s\"\n}\n", text, i, i / 250,
-			    1 + i % 250, circuits[i % 4]);
+			    1 + i % 250, circuits[i % 5]);
 		free(text);
 		text = tmp;
 	}
