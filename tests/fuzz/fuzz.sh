@@ -4,10 +4,12 @@
 #   fuzz.sh build     build every target into $top_builddir/tests/fuzz/
 #   fuzz.sh check     build, then run each target FUZZ_SECONDS (default 3)
 #                     from its seed corpus; fails on any crash
-#   fuzz.sh bench     build, then run each target for an equal share of
-#                     FUZZ_BENCH_S seconds (default 600, so about 83 s
-#                     each) or of FUZZ_EXECS executions (default 10^7),
-#                     whichever ends first, printing per target
+#   fuzz.sh bench     build, then run the targets in FUZZ_JOBS lanes at
+#                     once (default: the processors, at most 4), each
+#                     target for an equal share of its lane's
+#                     FUZZ_BENCH_S seconds (default 600) or of FUZZ_EXECS
+#                     executions (default 10^7 in all), whichever ends
+#                     first, printing per target
 #                     "fuzz.<target>: N execs in S s, 0 crashes (target 0
 #                     crashes; box B s)", then the total
 # Without clang (or its libFuzzer runtime): says so and exits 77 (skip).
@@ -128,50 +130,93 @@ build || { echo "fuzz: build failed"; exit 99; }
 [ "$mode" = build ] && { echo "fuzz: targets in $B: $targets"; exit 0; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/fuzz.XXXXXX") || exit 99
 trap 'rm -rf "$work"' EXIT INT TERM
-rc=0
 n=0
 for t in $targets; do n=$((n + 1)); done
-# (a time box per target: the targets differ a hundredfold in speed,
-# cfgload being the slowest, so an equal share of executions would let
-# one target take most of the time.  Each box is what is left of
-# FUZZ_BENCH_S shared by the targets left, less 2 s for libFuzzer's start
-# on the corpus and its leak check at the end.)
+# In bench, the targets run in FUZZ_JOBS lanes at once (default: the
+# processors online, at most 4), each lane taking every FUZZ_JOBS-th
+# target.  Each target gets a time box: what is left of the lane's
+# FUZZ_BENCH_S shared by the lane's targets left, less 2 s for libFuzzer's
+# start on the corpus and its leak check at the end (the targets differ a
+# hundredfold in speed, cfgload being the slowest, so an equal share of
+# executions alone would let one target take most of the time).
 total_s=${FUZZ_BENCH_S:-600}
+jobs=1
+if [ "$mode" = bench ]; then
+	jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+	[ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
+	[ "$jobs" -le 4 ] || jobs=4
+fi
+t_all=$(date +%s)
+
+# lane K: runs targets K, K+jobs, ...; writes one result line per target
+# into $work/result.TARGET: "STATUS EXECS SECS BOX".
+lane() {
+	k=$1
+	mine=
+	i=0
+	for t in $targets; do
+		[ $((i % jobs)) -eq "$k" ] && mine="$mine $t"
+		i=$((i + 1))
+	done
+	left=0
+	for t in $mine; do left=$((left + 1)); done
+	for t in $mine; do
+		t0=$(date +%s)
+		box=$(( (t_all + total_s - t0) / left - 2 ))
+		[ "$box" -ge 1 ] || box=1
+		left=$((left - 1))
+		case $mode in
+		check) run "$t" -max_total_time="${FUZZ_SECONDS:-3}" ;;
+		bench) run "$t" -runs=$(( ${FUZZ_EXECS:-10000000} / n )) \
+		    -max_total_time="$box" ;;
+		esac
+		status=$?
+		execs=$(sed -n 's/^stat::number_of_executed_units: *//p' \
+		    "$work/$t.log" | tail -1)
+		echo "$status ${execs:-0} $(($(date +%s) - t0)) $box" \
+		    >"$work/result.$t"
+	done
+}
+
+case $mode in
+check | bench) ;;
+*) echo "usage: fuzz.sh build|check|bench"; exit 99 ;;
+esac
+pids=
+k=0
+while [ "$k" -lt "$jobs" ]; do
+	lane "$k" &
+	pids="$pids $!"
+	k=$((k + 1))
+done
+for p in $pids; do wait "$p"; done
+
+rc=0
 total_execs=0
 total_crashes=0
-t_all=$(date +%s)
-left=$n
 for t in $targets; do
-	t0=$(date +%s)
-	box=$(( (t_all + total_s - t0) / left - 2 ))
-	[ "$box" -ge 1 ] || box=1
-	left=$((left - 1))
-	case $mode in
-	check) run "$t" -max_total_time="${FUZZ_SECONDS:-3}" ;;
-	bench) run "$t" -runs=$(( ${FUZZ_EXECS:-10000000} / n )) \
-	    -max_total_time="$box" ;;
-	*) echo "usage: fuzz.sh build|check|bench"; exit 99 ;;
-	esac
-	status=$?
-	secs=$(($(date +%s) - t0))
-	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t.log" | tail -1)
-	crashes=$(ls "$work" | grep -c "^$t-" )
-	if [ $status -ne 0 ] || [ "$crashes" -ne 0 ]; then
+	read -r status execs secs box <"$work/result.$t" ||
+	    { status=99 execs=0 secs=0 box=0; }
+	# (libFuzzer's artifacts: $t-crash-..., $t-leak-..., $t-timeout-...,
+	# $t-oom-...; "profile-" alone would also match profile-query's)
+	crashes=$(ls "$work" | grep -cE "^$t-(crash|leak|timeout|oom|slow-unit)-")
+	if [ "$status" -ne 0 ] || [ "$crashes" -ne 0 ]; then
 		rc=1
 		tail -40 "$work/$t.log"
-		for a in "$work/$t-"*; do
+		for a in "$work/$t-crash-"* "$work/$t-leak-"* \
+		    "$work/$t-timeout-"* "$work/$t-oom-"*; do
 			[ -f "$a" ] && { echo "input $a:"; od -c "$a" | head -20; }
 		done
 	fi
-	[ $status -ne 0 ] && [ "$crashes" -eq 0 ] && crashes=1
-	total_execs=$((total_execs + ${execs:-0}))
+	[ "$status" -ne 0 ] && [ "$crashes" -eq 0 ] && crashes=1
+	total_execs=$((total_execs + execs))
 	total_crashes=$((total_crashes + crashes))
 	if [ "$mode" = bench ]; then
-		echo "fuzz.$t: ${execs:-0} execs in $secs s, $crashes crashes (target 0 crashes; box $box s)"
+		echo "fuzz.$t: $execs execs in $secs s, $crashes crashes (target 0 crashes; box $box s)"
 	else
-		echo "fuzz.$t: ${execs:-0} execs, $crashes crashes"
+		echo "fuzz.$t: $execs execs, $crashes crashes"
 	fi
 done
 [ "$mode" = bench ] &&
-    echo "fuzz: $total_execs execs in $(($(date +%s) - t_all)) s, $total_crashes crashes (target 0 crashes, at most $total_s s)"
+    echo "fuzz: $total_execs execs in $(($(date +%s) - t_all)) s on $jobs processor(s), $total_crashes crashes (target 0 crashes, 10^7 execs in all, at most $total_s s)"
 exit $rc
