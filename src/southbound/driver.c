@@ -414,9 +414,13 @@ sb_drv_row_rate(const struct sb_dev *dev, const struct sb_row *row)
 	if (sb_what_is_slow(w))
 		return SB_RATE_SLOW;
 	switch (w) {
-	case SB_W_STATUS:
 	case SB_W_C_STATUS:
 		return SB_RATE_STATUS;
+	case SB_W_STATUS:
+		/* what a derived connector status is made of; beside
+		 * connector statuses of their own it feeds nothing */
+		return answers(dev, SB_W_C_STATUS) ? SB_RATE_MEDIUM :
+		    SB_RATE_STATUS;
 	case SB_W_POWER:
 		/* the connector's power where the model lists none */
 		return answers(dev, SB_W_C_POWER) ? SB_RATE_MEDIUM :
@@ -1044,7 +1048,8 @@ sb_drv_poll(struct sb_dev *dev, modbus_t *ctx, int64_t now_ms)
 		return fail(dev, SB_DRV_IO, SB_FAULT_IMPLAUSIBLE, "%s", why);
 	}
 	if (hi == SB_RATE_SLOW)
-		dev->polls_to_full = SB_SLOW_EVERY - 1;
+		dev->polls_to_full = (idle(dev) ? SB_IDLE_FULL_EVERY :
+		    SB_SLOW_EVERY) - 1;
 	else
 		dev->polls_to_full--;
 	if (hi >= SB_RATE_MEDIUM) {

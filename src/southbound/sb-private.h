@@ -107,8 +107,9 @@ enum sb_what {
  *   connector's power moved by SB_STEADY_W or more since they were last
  *   read (session time and energy, SoC, currents, phase powers, fault
  *   codes, the IdToken once the session has one or draws power);
- * - SB_RATE_SLOW: every SB_SLOW_EVERY-th poll: energy counters,
- *   voltages, frequency, the connector type.
+ * - SB_RATE_SLOW: every SB_SLOW_EVERY-th poll (SB_IDLE_FULL_EVERY-th
+ *   while the charger is idle): energy counters, voltages, frequency,
+ *   the connector type.
  * A poll that sees a status change reads everything at once; the first
  * poll of a connection reads everything. */
 enum sb_rate {
@@ -119,6 +120,7 @@ enum sb_rate {
 };
 #define SB_MEDIUM_EVERY 5
 #define SB_SLOW_EVERY 10
+#define SB_IDLE_FULL_EVERY 30
 #define SB_STEADY_W 50.0
 /* Is `what` one of the slowly changing values (SB_RATE_SLOW)? */
 bool sb_what_is_slow(enum sb_what what);
