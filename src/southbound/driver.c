@@ -465,17 +465,17 @@ skipped(const struct sb_dev *dev, const struct sb_row *row, struct rates r)
 /* Reads a block the device refused as a whole: in runs of adjacent rows
  * (no unlisted address in between), and a run it refuses row by row; a
  * row it refuses alone is unsupported.  A run neither starts nor ends
- * with a row the poll's kind skips.  0 or a driver error. */
+ * with a row outside the rates read.  0 or a driver error. */
 static int
 read_runs(struct sb_dev *dev, modbus_t *ctx, struct sb_block *blk,
-    struct sb_row *rows, struct rates kind)
+    struct sb_row *rows, struct rates r)
 {
 	uint16_t buf[SB_MAX_READ_REGS];
 
 	for (unsigned i = 0; i < blk->n_rows;) {
 		unsigned n = 1, end;
 
-		if (rows[i].unsupported || skipped(dev, &rows[i], kind)) {
+		if (rows[i].unsupported || skipped(dev, &rows[i], r)) {
 			i++;
 			continue;
 		}
@@ -483,7 +483,7 @@ read_runs(struct sb_dev *dev, modbus_t *ctx, struct sb_block *blk,
 		    !rows[i + n].unsupported && !rows[i + n].alone &&
 		    rows[i + n].addr <= rows[i].addr + run_regs(rows + i, n))
 			n++;
-		while (n > 1 && skipped(dev, &rows[i + n - 1], kind))
+		while (n > 1 && skipped(dev, &rows[i + n - 1], r))
 			n--;
 		end = rows[i].addr + run_regs(rows + i, n);
 		if (read_ro(dev, ctx, blk->fc, rows[i].addr,
@@ -508,14 +508,14 @@ read_runs(struct sb_dev *dev, modbus_t *ctx, struct sb_block *blk,
 	return 0;
 }
 
-/* Reads every block of a plan and stores the rows; the rows a poll of
- * this kind skips are left out at either end of a block (a block of
- * skipped rows only is not read).  A span the device refuses (illegal
+/* Reads every block of a plan and stores the rows; the rows outside the
+ * rates read are left out at either end of a block (a block of such rows
+ * only is not read).  A span the device refuses (illegal
  * data address) is read row by row from then on; a row it refuses alone
  * is marked unsupported and left unknown. */
 static int
 read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan,
-    struct rates kind)
+    struct rates r)
 {
 	uint16_t buf[SB_MAX_READ_REGS];
 	int rc;
@@ -527,9 +527,9 @@ read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan,
 		if (!blk->split) {
 			unsigned first = 0, n = blk->n_rows;
 
-			while (first < n && skipped(dev, &rows[first], kind))
+			while (first < n && skipped(dev, &rows[first], r))
 				first++;
-			while (n > first && skipped(dev, &rows[n - 1], kind))
+			while (n > first && skipped(dev, &rows[n - 1], r))
 				n--;
 			if (first == n)
 				continue;
@@ -554,7 +554,7 @@ read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan,
 			}
 			blk->split = true;
 		}
-		if ((rc = read_runs(dev, ctx, blk, rows, kind)) != 0)
+		if ((rc = read_runs(dev, ctx, blk, rows, r)) != 0)
 			return rc;
 	}
 	return 0;
@@ -1008,9 +1008,8 @@ sb_drv_poll(struct sb_dev *dev, modbus_t *ctx, int64_t now_ms)
 	char why[sizeof dev->rd.error];
 	int rc;
 
-	bool was_idle = idle(dev);
 	int hi = dev->polls_to_full == 0 ? SB_RATE_SLOW :
-	    was_idle ? SB_RATE_STATUS :
+	    idle(dev) ? SB_RATE_STATUS :
 	    dev->polls_to_medium == 0 ? SB_RATE_MEDIUM : SB_RATE_POLL;
 
 	dev->not_a_number = NULL;
