@@ -426,12 +426,13 @@ sb_drv_row_rate(const struct sb_dev *dev, const struct sb_row *row)
 		return answers(dev, SB_W_C_POWER) ? SB_RATE_MEDIUM :
 		    SB_RATE_POLL;
 	case SB_W_C_ID_TOKEN:
-		/* until the session has one and while nothing is drawn: a
-		 * token is how a session without power shows (derived
-		 * status) and what authorizes it */
-		return c != NULL && (c->id_token[0] != '\0' ||
-		    drawing(dev, row->connector)) ? SB_RATE_MEDIUM :
-		    SB_RATE_POLL;
+		/* while nothing is drawn, part of a derived status (a
+		 * session without power shows by it), and what authorizes
+		 * a session until it has one */
+		if (drawing(dev, row->connector))
+			return SB_RATE_MEDIUM;
+		return !answers(dev, SB_W_C_STATUS) || c == NULL ||
+		    c->id_token[0] == '\0' ? SB_RATE_POLL : SB_RATE_MEDIUM;
 	case SB_W_C_CHARGE_TIME:
 		/* part of a derived status while nothing is drawn */
 		return answers(dev, SB_W_C_STATUS) ||
