@@ -767,7 +767,8 @@ conn1_status(const struct sb_charger_reading *r, const void *arg)
 /* A charging charger (the Wallbox, its power steady) is read for its
  * status and power every poll, the medium values every SB_MEDIUM_EVERY-th
  * and the slow ones (the energy counter) every SB_SLOW_EVERY-th poll; the
- * poll that sees its status change reads everything. */
+ * poll that sees its status change reads everything; waiting for power,
+ * what its derived status is made of is read every poll. */
 static void
 test_read_rates(void)
 {
@@ -808,7 +809,18 @@ test_read_rates(void)
 	sim_wh = jnum(j, "connectors.0.energy_wh");
 	json_decref(j);
 	CU_ASSERT(fabs(rd.conn[0].energy_wh - sim_wh) <= 0.1);
-	json_decref(sim_cmd("resume %s 1", names[WALLBOX]));
+
+	/* unplugged while waiting for power: its token and charging time
+	 * (what the derived status is made of) are read every poll, so
+	 * the next poll sees the session over, not the medium one */
+	CU_ASSERT_FATAL(fresh(WALLBOX, 1, &rd));
+	uint64_t p0 = rd.polls;
+	json_decref(sim_cmd("unplug %s 1", names[WALLBOX]));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, WALLBOX, conn1_status,
+	    &(int){ SB_STATUS_AVAILABLE }, 5000, &rd));
+	CU_ASSERT(rd.polls - p0 <= 2);
+	json_decref(sim_cmd("plug %s 1 evmax=11000 phases=3 idtag=TAG-W1",
+	    names[WALLBOX]));
 	CU_ASSERT(sbt_wait_charger(sb, WALLBOX, conn1_status,
 	    &(int){ SB_STATUS_CHARGING }, 5000, &rd));
 }
