@@ -10,7 +10,9 @@
 #     <= 16)
 #   daemon.modbus_requests_per_s: Modbus requests the simulator answered
 #     per second over the window, and of them the writes (information; no
-#     target)
+#     target); then the same per charger model and state
+#     (daemon.modbus_requests_per_s.MODEL.charging / .idle, per charger)
+#     and for the meter (bench/bench-requests.js)
 # Environment: BENCH_WARMUP_S (default 20), BENCH_WINDOW_S (default 60;
 # shorter windows are for trial runs only: the CPU figure needs >= 60 s).
 set -u
@@ -44,9 +46,9 @@ ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
 # A field of /proc/PID/status, first number only (kB or a count).
 status_field() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 # Modbus requests (or writes) the simulator has answered, chargers and
-# meter together.
+# meter together, in the status reply saved in file $1.
 requests() {
-	sim status | grep -o "\"${1:-requests}\":[0-9]*" |
+	grep -o "\"${2:-requests}\":[0-9]*" "$1" |
 	    awk -F: '{ n += $2 } END { print n + 0 }'
 }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -55,8 +57,9 @@ hz=$(getconf CLK_TCK)
 sleep "$warmup"
 kill -0 "$d_pid" 2>/dev/null || { fail "daemon exited in the warm-up"; exit 1; }
 threads=$(status_field "$d_pid" Threads)
-r0=$(requests)
-w0=$(requests writes)
+sim status >"$tmp/status0"
+r0=$(requests "$tmp/status0")
+w0=$(requests "$tmp/status0" writes)
 c0=$(ticks "$d_pid")
 t0=$(now_ms)
 # Threads are sampled every 5 s (and at the end): a bound, not an average.
@@ -70,8 +73,9 @@ while [ "$left" -gt 0 ]; do
 done
 c1=$(ticks "$d_pid")
 t1=$(now_ms)
-r1=$(requests)
-w1=$(requests writes)
+sim status >"$tmp/status1"
+r1=$(requests "$tmp/status1")
+w1=$(requests "$tmp/status1" writes)
 hwm=$(status_field "$d_pid" VmHWM)
 anon=$(status_field "$d_pid" RssAnon)
 [ "$(st cloud.state)" = connected ] || fail "the CSMS link dropped during the window"
@@ -84,6 +88,9 @@ awk -v c=$((c1 - c0)) -v hz="$hz" -v ms="$el" 'BEGIN {
 echo "daemon.threads_200_chargers: $threads threads, most seen in the window (target <= 16)"
 awk -v r=$((r1 - r0)) -v w=$((w1 - w0)) -v ms="$el" 'BEGIN {
 	printf "daemon.modbus_requests_per_s: %.0f requests/s on 200 chargers and the meter, %.0f of them writes (no target; fewer is better)\n", r * 1000 / ms, w * 1000 / ms }'
+node "$S/bench/bench-requests.js" "$tmp/status0" "$tmp/status1" \
+    "$(awk -v ms="$el" 'BEGIN { print ms / 1000 }')" ||
+    fail "requests per model not counted"
 [ "$window" -ge 60 ] || echo "(window $window s: shorter than the 60 s the CPU target is defined over)"
 stop_daemon
 [ "$failures" -eq 0 ]

@@ -154,12 +154,14 @@ out:
 	return median;
 }
 
-/* The wire time at `baud` of reading the plan's blocks, the slow rows at a
- * block's ends left out unless full: per request an 8-byte request, a
+/* The wire time at `baud` of one read of dev's poll plan covering the
+ * rows of rate at most hi (enum sb_rate), the rows above it left out at
+ * a block's ends as the driver does: per request an 8-byte request, a
  * 5 + 2n-byte answer and 3.5 characters of silence, 11 bits each. */
 static double
-plan_wire_ms(const struct sb_plan *plan, bool full, int baud)
+plan_wire_ms(const struct sb_dev *dev, int hi, int baud)
 {
+	const struct sb_plan *plan = &dev->poll_plan;
 	double chars = 0;
 
 	for (size_t b = 0; b < plan->n_blocks; b++) {
@@ -167,9 +169,9 @@ plan_wire_ms(const struct sb_plan *plan, bool full, int baud)
 		const struct sb_row *rows = &plan->rows[blk->first_row];
 		unsigned first = 0, n = blk->n_rows, end = 0;
 
-		while (!full && first < n && sb_what_is_slow(rows[first].reg->what))
+		while (first < n && (int)sb_drv_row_rate(dev, &rows[first]) > hi)
 			first++;
-		while (!full && n > first && sb_what_is_slow(rows[n - 1].reg->what))
+		while (n > first && (int)sb_drv_row_rate(dev, &rows[n - 1]) > hi)
 			n--;
 		if (first == n)
 			continue;
@@ -181,13 +183,38 @@ plan_wire_ms(const struct sb_plan *plan, bool full, int baud)
 	return chars * 11.0 * 1000.0 / baud;
 }
 
+/* The mean wire time of a poll of a Wallbox in the state rd shows, at
+ * `baud`, power steady: per SB_SLOW_EVERY polls one full, the medium
+ * ones between (every SB_MEDIUM_EVERY-th) and the rest. */
+static double
+wallbox_poll_wire_ms(const struct sb_charger_reading *rd, int baud)
+{
+	struct sb_dev *dev = calloc(1, sizeof *dev);
+	int medium = (SB_SLOW_EVERY - 1) / SB_MEDIUM_EVERY;
+	double ms;
+
+	if (dev == NULL)
+		return -1;
+	dev->model = sb_model_desc(SB_MODEL_AC_WALLBOX);
+	dev->n_conn = 1;
+	dev->rd = *rd;
+	sb_drv_reset(dev);
+	ms = (plan_wire_ms(dev, SB_RATE_SLOW, baud) +
+	    medium * plan_wire_ms(dev, SB_RATE_MEDIUM, baud) +
+	    (SB_SLOW_EVERY - 1 - medium) * plan_wire_ms(dev, SB_RATE_POLL,
+	    baud)) / SB_SLOW_EVERY;
+	free(dev);
+	return ms;
+}
+
 /* n AC Wallboxes on one RTU bus at `baud` (the devices answer after the
  * wire time), polled as fast as the bus allows: the median ms for every
- * charger to complete one more poll over `cycles` cycles, and in *set_ms
- * the time from a new setpoint for every charger to the last one written
- * and read back.  Returns -1 on failure. */
+ * charger to complete one more poll over `cycles` cycles, in *floor_ms
+ * the wire time of those polls, and in *set_ms the time from a new
+ * setpoint for every charger to the last one written and read back.
+ * Returns -1 on failure. */
 static double
-rtu_bus_cycle(int n, int baud, int cycles, double *set_ms)
+rtu_bus_cycle(int n, int baud, int cycles, double *floor_ms, double *set_ms)
 {
 	struct devsrv *srv = devsrv_new();
 	struct sb_charger_conf *ch = calloc((size_t)n, sizeof *ch);
@@ -243,6 +270,9 @@ rtu_bus_cycle(int n, int baud, int cycles, double *set_ms)
 			ms[k] = (bench_now_ms() - start_ms) / 2;
 	}
 	median = bench_median(ms, (size_t)cycles);
+	struct sb_charger_reading rd;
+	sb_charger_snapshot(sb, 0, &rd);
+	*floor_ms = n * wallbox_poll_wire_ms(&rd, baud);
 
 	struct cycle_wait w = { gen, NULL };
 	double start_ms = bench_now_ms();
@@ -345,14 +375,9 @@ main(void)
 	    2.0 * regs + 3.5 * (double)plan.n_blocks;
 	double floor_ms = chars * 11.0 * 1000.0 / 9600.0;
 	/* a daisy chain of 32 Wallboxes at 9600 baud: the floor is the wire
-	 * time of one poll of each, 1 full in SB_SLOW_EVERY */
-	struct sb_plan wb;
-	double set_ms = -1;
-	sb_plan_reads(sb_model_desc(SB_MODEL_AC_WALLBOX), SB_PH_POLL, 1, &wb);
-	double bus_floor = 32 * (plan_wire_ms(&wb, true, 9600) +
-	    (SB_SLOW_EVERY - 1) * plan_wire_ms(&wb, false, 9600)) /
-	    SB_SLOW_EVERY;
-	ms = rtu_bus_cycle(32, 9600, 3, &set_ms);
+	 * time of one poll of each, at the read rates (wallbox_poll_wire_ms) */
+	double set_ms = -1, bus_floor = -1;
+	ms = rtu_bus_cycle(32, 9600, 3, &bus_floor, &set_ms);
 	if (ms < 0)
 		rc = 1;
 	printf("southbound.rtu_bus_32_chargers: %.0f ms/cycle, ratio %.2f to "

@@ -194,7 +194,7 @@ bench_scripts += bench/bench-sessions-silent.sh
 EXTRA_DIST += bench/bench-sessions-silent.sh
 # The daemon on 200 chargers: RSS, CPU, threads, Modbus requests/s.
 bench_scripts += bench/bench-daemon-200.sh
-EXTRA_DIST += bench/bench-daemon-200.sh
+EXTRA_DIST += bench/bench-daemon-200.sh bench/bench-requests.js
 # What a backend's calls cost the daemon: CPU per call, answer latency.
 bench_scripts += bench/bench-calls.sh
 EXTRA_DIST += bench/bench-calls.sh bench/bench-calls.js

@@ -380,35 +380,103 @@ run_regs(const struct sb_row *rows, unsigned n)
 	return end - rows[0].addr;
 }
 
-/* How much a read of the poll plan reads: every row, all but the slow
- * ones, or only the statuses (a charger whose connectors are all idle). */
-enum poll_kind { POLL_STATUS, POLL_FAST, POLL_FULL };
+/* What one read of a plan covers: the rows whose rate is above `lo`
+ * and at most `hi` (a first read has lo = -1; a second read in the same
+ * poll, for what the first one left out, starts at the first's hi). */
+struct rates {
+	int lo, hi;
+};
+#define RATES_ALL ((struct rates){ -1, SB_RATE_SLOW })
 
-/* Is the row left out of a poll of this kind? */
+static bool answers(const struct sb_dev *dev, enum sb_what what);
+
+/* Is connector k (1..n) drawing power by its last reading? */
 static bool
-skipped(const struct sb_row *row, enum poll_kind kind)
+drawing(const struct sb_dev *dev, int k)
+{
+	return k >= 1 && k <= SB_MAX_CONNECTORS &&
+	    dev->rd.conn[k - 1].power_w > 0;
+}
+
+/* How often a row of the poll plan is read now; see sb-private.h.  Some
+ * rows are needed every poll only while the connector's state depends
+ * on them. */
+enum sb_rate
+sb_drv_row_rate(const struct sb_dev *dev, const struct sb_row *row)
 {
 	enum sb_what w = row->reg->what;
+	const struct sb_connector_reading *c = row->connector >= 1 &&
+	    row->connector <= SB_MAX_CONNECTORS ?
+	    &dev->rd.conn[row->connector - 1] : NULL;
 
-	if (kind == POLL_STATUS)
-		return w != SB_W_STATUS && w != SB_W_C_STATUS;
-	return kind == POLL_FAST && sb_what_is_slow(w);
+	if (dev->is_meter)
+		return sb_what_is_slow(w) ? SB_RATE_SLOW : SB_RATE_POLL;
+	if (sb_what_is_slow(w))
+		return SB_RATE_SLOW;
+	switch (w) {
+	case SB_W_C_STATUS:
+		return SB_RATE_STATUS;
+	case SB_W_STATUS:
+		/* what a derived connector status is made of; beside
+		 * connector statuses of their own it feeds nothing */
+		return answers(dev, SB_W_C_STATUS) ? SB_RATE_MEDIUM :
+		    SB_RATE_STATUS;
+	case SB_W_POWER:
+		/* the connector's power where the model lists none */
+		return answers(dev, SB_W_C_POWER) ? SB_RATE_MEDIUM :
+		    SB_RATE_POLL;
+	case SB_W_C_ID_TOKEN:
+		/* while nothing is drawn, part of a derived status (a
+		 * session without power shows by it), and what authorizes
+		 * a session until it has one */
+		if (drawing(dev, row->connector))
+			return SB_RATE_MEDIUM;
+		return !answers(dev, SB_W_C_STATUS) || c == NULL ||
+		    c->id_token[0] == '\0' ? SB_RATE_POLL : SB_RATE_MEDIUM;
+	case SB_W_C_CHARGE_TIME:
+		/* part of a derived status while nothing is drawn */
+		return answers(dev, SB_W_C_STATUS) ||
+		    drawing(dev, row->connector) ? SB_RATE_MEDIUM :
+		    SB_RATE_POLL;
+	case SB_W_C_SESSION_ENERGY:
+	case SB_W_C_SOC:
+	case SB_W_C_CURRENT_L1:
+	case SB_W_C_CURRENT_L2:
+	case SB_W_C_CURRENT_L3:
+	case SB_W_C_POWER_L1:
+	case SB_W_C_POWER_L2:
+	case SB_W_C_POWER_L3:
+	case SB_W_C_FAULT_EU:
+	case SB_W_C_FAULT_US:
+		return SB_RATE_MEDIUM;
+	default:
+		return SB_RATE_POLL;
+	}
+}
+
+/* Is the row left out of a read covering rates r? */
+static bool
+skipped(const struct sb_dev *dev, const struct sb_row *row, struct rates r)
+{
+	int rate = (int)sb_drv_row_rate(dev, row);
+
+	return rate <= r.lo || rate > r.hi;
 }
 
 /* Reads a block the device refused as a whole: in runs of adjacent rows
  * (no unlisted address in between), and a run it refuses row by row; a
  * row it refuses alone is unsupported.  A run neither starts nor ends
- * with a row the poll's kind skips.  0 or a driver error. */
+ * with a row outside the rates read.  0 or a driver error. */
 static int
 read_runs(struct sb_dev *dev, modbus_t *ctx, struct sb_block *blk,
-    struct sb_row *rows, enum poll_kind kind)
+    struct sb_row *rows, struct rates r)
 {
 	uint16_t buf[SB_MAX_READ_REGS];
 
 	for (unsigned i = 0; i < blk->n_rows;) {
 		unsigned n = 1, end;
 
-		if (rows[i].unsupported || skipped(&rows[i], kind)) {
+		if (rows[i].unsupported || skipped(dev, &rows[i], r)) {
 			i++;
 			continue;
 		}
@@ -416,7 +484,7 @@ read_runs(struct sb_dev *dev, modbus_t *ctx, struct sb_block *blk,
 		    !rows[i + n].unsupported && !rows[i + n].alone &&
 		    rows[i + n].addr <= rows[i].addr + run_regs(rows + i, n))
 			n++;
-		while (n > 1 && skipped(&rows[i + n - 1], kind))
+		while (n > 1 && skipped(dev, &rows[i + n - 1], r))
 			n--;
 		end = rows[i].addr + run_regs(rows + i, n);
 		if (read_ro(dev, ctx, blk->fc, rows[i].addr,
@@ -441,14 +509,14 @@ read_runs(struct sb_dev *dev, modbus_t *ctx, struct sb_block *blk,
 	return 0;
 }
 
-/* Reads every block of a plan and stores the rows; the rows a poll of
- * this kind skips are left out at either end of a block (a block of
- * skipped rows only is not read).  A span the device refuses (illegal
+/* Reads every block of a plan and stores the rows; the rows outside the
+ * rates read are left out at either end of a block (a block of such rows
+ * only is not read).  A span the device refuses (illegal
  * data address) is read row by row from then on; a row it refuses alone
  * is marked unsupported and left unknown. */
 static int
 read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan,
-    enum poll_kind kind)
+    struct rates r)
 {
 	uint16_t buf[SB_MAX_READ_REGS];
 	int rc;
@@ -460,9 +528,9 @@ read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan,
 		if (!blk->split) {
 			unsigned first = 0, n = blk->n_rows;
 
-			while (first < n && skipped(&rows[first], kind))
+			while (first < n && skipped(dev, &rows[first], r))
 				first++;
-			while (n > first && skipped(&rows[n - 1], kind))
+			while (n > first && skipped(dev, &rows[n - 1], r))
 				n--;
 			if (first == n)
 				continue;
@@ -487,7 +555,7 @@ read_plan(struct sb_dev *dev, modbus_t *ctx, struct sb_plan *plan,
 			}
 			blk->split = true;
 		}
-		if ((rc = read_runs(dev, ctx, blk, rows, kind)) != 0)
+		if ((rc = read_runs(dev, ctx, blk, rows, r)) != 0)
 			return rc;
 	}
 	return 0;
@@ -619,7 +687,7 @@ sb_drv_reset(struct sb_dev *dev)
 {
 	dev->identified = false;
 	dev->last_io_ms = 0;
-	dev->polls_to_full = 0;
+	dev->polls_to_full = dev->polls_to_medium = 0;
 	sb_plan_reads(dev->model, SB_PH_IDENTITY, dev->n_conn, &dev->id_plan);
 	sb_plan_reads(dev->model, SB_PH_POLL, dev->n_conn, &dev->poll_plan);
 	skip_unsupported(dev, &dev->id_plan);
@@ -641,7 +709,7 @@ sb_drv_reprobe(struct sb_dev *dev)
 	sb_plan_reads(dev->model, SB_PH_IDENTITY, dev->n_conn, &dev->id_plan);
 	sb_plan_reads(dev->model, SB_PH_POLL, dev->n_conn, &dev->poll_plan);
 	dev->identified = false;
-	dev->polls_to_full = 0;
+	dev->polls_to_full = dev->polls_to_medium = 0;
 	return true;
 }
 
@@ -715,7 +783,7 @@ sb_drv_identify(struct sb_dev *dev, modbus_t *ctx, int comm_timeout_s)
 		return 0;
 	}
 	dev->rd.product_type[0] = dev->rd.firmware[0] = dev->rd.serial[0] = 0;
-	if ((rc = read_plan(dev, ctx, &dev->id_plan, POLL_FULL)) != 0)
+	if ((rc = read_plan(dev, ctx, &dev->id_plan, RATES_ALL)) != 0)
 		return rc;
 	if (dev->want_serial[0] != '\0' &&
 	    strcmp(dev->want_serial, dev->rd.serial) != 0) {
@@ -915,7 +983,24 @@ idle(const struct sb_dev *dev)
 	return true;
 }
 
-/* Polls the device: status, power, energy, voltages, currents... */
+/* Has a connector's power moved by SB_STEADY_W or more since the medium
+ * rows were last read (or become known or unknown)? */
+static bool
+power_moved(const struct sb_dev *dev)
+{
+	for (int k = 0; k < dev->n_conn; k++) {
+		double now = dev->rd.conn[k].power_w;
+		double then = dev->medium_power_w[k];
+
+		if (isnan(now) != isnan(then) ||
+		    (!isnan(now) && fabs(now - then) >= SB_STEADY_W))
+			return true;
+	}
+	return false;
+}
+
+/* Polls the device: every row whose rate is due (sb-private.h), and
+ * more in the same poll when a status changed or a power moved. */
 int
 sb_drv_poll(struct sb_dev *dev, modbus_t *ctx, int64_t now_ms)
 {
@@ -924,25 +1009,33 @@ sb_drv_poll(struct sb_dev *dev, modbus_t *ctx, int64_t now_ms)
 	char why[sizeof dev->rd.error];
 	int rc;
 
-	bool full = dev->polls_to_full == 0;
-	enum poll_kind kind = full ? POLL_FULL : idle(dev) ? POLL_STATUS :
-	    POLL_FAST;
+	int hi = dev->polls_to_full == 0 ? SB_RATE_SLOW :
+	    idle(dev) ? SB_RATE_STATUS :
+	    dev->polls_to_medium == 0 ? SB_RATE_MEDIUM : SB_RATE_POLL;
 
 	dev->not_a_number = NULL;
-	if ((rc = read_plan(dev, ctx, &dev->poll_plan, kind)) != 0)
+	if ((rc = read_plan(dev, ctx, &dev->poll_plan,
+	    (struct rates){ -1, hi })) != 0)
 		return rc;
 	if (dev->is_meter && dev->model->n_regs > 0 &&
 	    sb_reg_find(dev->model, SB_W_M_TOTAL_POWER) == NULL)
 		dev->mrd.total_power_w = dev->mrd.power_w[0];
 	if (!dev->is_meter) {
+		int more = hi;
+
 		derive(dev);
-		/* a session began or ended: its energy now, not later */
-		if (!full && status_changed(&old, &dev->rd, dev->n_conn)) {
-			full = true;
+		/* a session began or ended: its energy now, not later; a
+		 * power that moved: the currents that go with it now */
+		if (status_changed(&old, &dev->rd, dev->n_conn))
+			more = SB_RATE_SLOW;
+		else if (power_moved(dev) && more < SB_RATE_MEDIUM)
+			more = SB_RATE_MEDIUM;
+		if (more > hi) {
 			if ((rc = read_plan(dev, ctx, &dev->poll_plan,
-			    POLL_FULL)) != 0)
+			    (struct rates){ hi, more })) != 0)
 				return rc;
 			derive(dev);
+			hi = more;
 		}
 	}
 	if (dev->is_meter ? !meter_plausible(dev, why, sizeof why) :
@@ -954,7 +1047,17 @@ sb_drv_poll(struct sb_dev *dev, modbus_t *ctx, int64_t now_ms)
 		dev->mrd.implausible++;
 		return fail(dev, SB_DRV_IO, SB_FAULT_IMPLAUSIBLE, "%s", why);
 	}
-	dev->polls_to_full = full ? SB_SLOW_EVERY - 1 : dev->polls_to_full - 1;
+	if (hi == SB_RATE_SLOW)
+		dev->polls_to_full = (idle(dev) ? SB_IDLE_FULL_EVERY :
+		    SB_SLOW_EVERY) - 1;
+	else
+		dev->polls_to_full--;
+	if (hi >= SB_RATE_MEDIUM) {
+		dev->polls_to_medium = SB_MEDIUM_EVERY - 1;
+		for (int k = 0; k < dev->n_conn && !dev->is_meter; k++)
+			dev->medium_power_w[k] = dev->rd.conn[k].power_w;
+	} else if (dev->polls_to_medium > 0)
+		dev->polls_to_medium--;
 	if (dev->is_meter) {
 		dev->mrd.polls++;
 		dev->mrd.updated_ms = now_ms;

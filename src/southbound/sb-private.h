@@ -37,7 +37,7 @@ enum sb_access {
 enum sb_phase {
 	SB_PH_NONE = 0, /* written only */
 	SB_PH_IDENTITY, /* once per connection */
-	SB_PH_POLL,     /* every poll (the slow values: see sb_what_is_slow) */
+	SB_PH_POLL,     /* polled, at the row's rate (enum sb_rate) */
 };
 
 
@@ -98,11 +98,31 @@ enum sb_what {
 	SB_W_COUNT
 };
 
-/* Values that change slowly (energy counters, voltages, frequency, the
- * connector type) are read on every SB_SLOW_EVERY-th poll, on the first
- * after a connection and right after a status change, and in between
- * left out of the requests. */
+/* How often a polled row is read (docs/southbound.md, "Read rates"),
+ * from the most often to the least:
+ * - SB_RATE_STATUS: every poll, an idle charger's too (the statuses);
+ * - SB_RATE_POLL: every poll of a charger that is not idle (the
+ *   connector power, and what a derived status is made of);
+ * - SB_RATE_MEDIUM: every SB_MEDIUM_EVERY-th poll, and at once when a
+ *   connector's power moved by SB_STEADY_W or more since they were last
+ *   read (session time and energy, SoC, currents, phase powers, fault
+ *   codes, the IdToken once the session has one or draws power);
+ * - SB_RATE_SLOW: every SB_SLOW_EVERY-th poll (SB_IDLE_FULL_EVERY-th
+ *   while the charger is idle): energy counters, voltages, frequency,
+ *   the connector type.
+ * A poll that sees a status change reads everything at once; the first
+ * poll of a connection reads everything. */
+enum sb_rate {
+	SB_RATE_STATUS = 0,
+	SB_RATE_POLL,
+	SB_RATE_MEDIUM,
+	SB_RATE_SLOW,
+};
+#define SB_MEDIUM_EVERY 5
 #define SB_SLOW_EVERY 10
+#define SB_IDLE_FULL_EVERY 30
+#define SB_STEADY_W 50.0
+/* Is `what` one of the slowly changing values (SB_RATE_SLOW)? */
 bool sb_what_is_slow(enum sb_what what);
 
 /* One row of a register table.  A per-connector row's address for
@@ -266,6 +286,9 @@ struct sb_dev {
 	struct sb_plan id_plan;
 	struct sb_plan poll_plan;
 	unsigned polls_to_full;     /* polls before the next full one */
+	unsigned polls_to_medium;   /* polls before the next medium one */
+	double medium_power_w[SB_MAX_CONNECTORS]; /* connector power when
+	                               the medium rows were last read */
 	int64_t last_io_ms;
 
 	/* latest values (worker's copy) */
@@ -291,7 +314,12 @@ bool sb_drv_reprobe(struct sb_dev *dev);
  * mode, comm timeout).  ctx has the device's unit id set. */
 int sb_drv_identify(struct sb_dev *dev, struct _modbus *ctx,
     int comm_timeout_s);
-/* Reads everything polled (charger or meter) into dev->rd / dev->mrd.
+/* How often a row of dev's poll plan is read, by what dev->rd holds now
+ * (enum sb_rate). */
+enum sb_rate sb_drv_row_rate(const struct sb_dev *dev,
+    const struct sb_row *row);
+/* Reads what is due of the polled rows (charger or meter) into dev->rd /
+ * dev->mrd.
  * A reading out of its physical range (docs/southbound.md) leaves the
  * previous values, counts in `implausible` and returns SB_DRV_IO with
  * fault SB_FAULT_IMPLAUSIBLE. */

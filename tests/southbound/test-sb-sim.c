@@ -728,11 +728,12 @@ test_idle_polls(void)
 	r1 = jnum(j, "requests");
 	w1 = jnum(j, "writes");
 	json_decref(j);
-	/* a status poll is two reads (10000 and 11000); one full poll of
-	 * about eight in the ten: well under four a poll (a fast poll of
-	 * an idle Single would be six or more) */
-	CU_ASSERT((r1 - r0) - (w1 - w0) < 4.0 * SB_SLOW_EVERY);
-	CU_ASSERT((r1 - r0) - (w1 - w0) >= 2.0 * SB_SLOW_EVERY);
+	/* a status poll is one read (11000: the charger's 10000 feeds
+	 * nothing beside it), a full poll of about eight every
+	 * SB_IDLE_FULL_EVERY polls: at most one in these ten (a fast poll
+	 * of an idle Single would be six or more reads) */
+	CU_ASSERT((r1 - r0) - (w1 - w0) <= SB_SLOW_EVERY + 9);
+	CU_ASSERT((r1 - r0) - (w1 - w0) >= SB_SLOW_EVERY);
 
 	json_decref(sim_cmd("plug single1 1 evmax=7400"));
 	CU_ASSERT_FATAL(fresh(SINGLE, 2, &rd));
@@ -741,6 +742,87 @@ test_idle_polls(void)
 	json_decref(sim_cmd("unplug single1"));
 	CU_ASSERT_FATAL(fresh(SINGLE, 2, &rd));
 	CU_ASSERT_EQUAL(rd.conn[0].status, SB_STATUS_AVAILABLE);
+}
+
+/* The reads (requests less writes and their read-backs) the simulator
+ * has answered for charger i. */
+static double
+reads_of(size_t i)
+{
+	json_t *j = sim_cmd("get %s", names[i]);
+	double n = j != NULL ? jnum(j, "requests") - 2 * jnum(j, "writes") :
+	    NAN;
+
+	json_decref(j);
+	return n;
+}
+
+/* Predicate: connector 1's status is *(int *)arg. */
+static bool
+conn1_status(const struct sb_charger_reading *r, const void *arg)
+{
+	return r->conn[0].status == *(const int *)arg;
+}
+
+/* A charging charger (the Wallbox, its power steady) is read for its
+ * status and power every poll, the medium values every SB_MEDIUM_EVERY-th
+ * and the slow ones (the energy counter) every SB_SLOW_EVERY-th poll; the
+ * poll that sees its status change reads everything; waiting for power,
+ * what its derived status is made of is read every poll. */
+static void
+test_read_rates(void)
+{
+	struct sb_charger_reading rd;
+	double r0, r1, energy, sim_wh;
+	int changed = 0, polls = 2 * SB_SLOW_EVERY;
+	json_t *j;
+
+	CU_ASSERT_FATAL(fresh(WALLBOX, SB_SLOW_EVERY, &rd));
+	CU_ASSERT_EQUAL_FATAL(rd.conn[0].status, SB_STATUS_CHARGING);
+	energy = rd.conn[0].energy_wh;
+	r0 = reads_of(WALLBOX);
+	for (int i = 0; i < polls; i++) {
+		CU_ASSERT_FATAL(fresh(WALLBOX, 1, &rd));
+		CU_ASSERT(rd.conn[0].power_w > 0);
+		if (rd.conn[0].energy_wh != energy)
+			changed++;
+		energy = rd.conn[0].energy_wh;
+	}
+	r1 = reads_of(WALLBOX);
+	/* the counter runs on in the simulator (11 kW): a new value at
+	 * every full poll, so twice or (one poll in flight) three times */
+	CU_ASSERT(changed >= 2 && changed <= 3);
+	/* a strict Wallbox: 10000 | 11023 a poll; the medium poll adds
+	 * 10005..10020, 11027..11032, 11141..11144 and 11147..11164 (6),
+	 * the full one 11035..11038 and 11145 (7): 2 x (7 + 6 + 8 x 2) =
+	 * 58, a little more for a poll in flight; reading the medium
+	 * values every poll would take at least 6 a poll (120) */
+	CU_ASSERT(r1 - r0 >= 2.0 * (polls - 1));
+	CU_ASSERT(r1 - r0 <= 2 * (7 + 6 + 8 * 2) + 7);
+
+	/* the EV stops drawing: the status turns suspendedEVSE, and that
+	 * poll reads the energy counter too, whatever the slow rate */
+	json_decref(sim_cmd("suspend %s 1", names[WALLBOX]));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, WALLBOX, conn1_status,
+	    &(int){ SB_STATUS_SUSPENDED_EVSE }, 5000, &rd));
+	j = sim_cmd("get %s", names[WALLBOX]);
+	sim_wh = jnum(j, "connectors.0.energy_wh");
+	json_decref(j);
+	CU_ASSERT(fabs(rd.conn[0].energy_wh - sim_wh) <= 0.1);
+
+	/* unplugged while waiting for power: its token and charging time
+	 * (what the derived status is made of) are read every poll, so
+	 * the next poll sees the session over, not the medium one */
+	CU_ASSERT_FATAL(fresh(WALLBOX, 1, &rd));
+	uint64_t p0 = rd.polls;
+	json_decref(sim_cmd("unplug %s 1", names[WALLBOX]));
+	CU_ASSERT_FATAL(sbt_wait_charger(sb, WALLBOX, conn1_status,
+	    &(int){ SB_STATUS_AVAILABLE }, 5000, &rd));
+	CU_ASSERT(rd.polls - p0 <= 2);
+	json_decref(sim_cmd("plug %s 1 evmax=11000 phases=3 idtag=TAG-W1",
+	    names[WALLBOX]));
+	CU_ASSERT(sbt_wait_charger(sb, WALLBOX, conn1_status,
+	    &(int){ SB_STATUS_CHARGING }, 5000, &rd));
 }
 
 /* The Modbus TCP connections the simulator accepted for a charger. */
@@ -840,6 +922,7 @@ test_restart(void)
 static const struct cu_test tests[] = {
 	{ "reads match the simulator", test_reads },
 	{ "an idle charger read for its statuses", test_idle_polls },
+	{ "a charging charger's read rates", test_read_rates },
 	{ "writes land with the right scale", test_writes },
 	{ "commands", test_commands },
 	{ "offline and back, other links unaffected", test_offline_back },
