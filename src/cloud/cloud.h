@@ -68,7 +68,7 @@ int cloud_end_tx_removed(struct cloud *c, int k);
 /* ---- ids.c: site connector index <-> OCPP id ---- */
 
 /* The highest OCPP id a connector may have (as config's ocpp-id). */
-#define CLOUD_IDS_MAX (CFG_MAX_CHARGERS * CFG_MAX_CONNECTORS)
+#define CLOUD_IDS_MAX CFG_MAX_OCPP_ID
 
 /* The site's connectors (index k, 0..n-1) and their OCPP ids (1.6
  * connectorId, 2.0.1 evseId), both ways; ids may leave gaps. */

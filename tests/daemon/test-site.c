@@ -45,7 +45,7 @@ setup(void)
 		cfg_errors_free(&errors);
 		return -1;
 	}
-	if (site_init(&site, &cfg, NULL, &cause) != 0) {
+	if (site_init(&site, &cfg, NULL, NULL, &cause) != 0) {
 		fprintf(stderr, "%s\n", cause);
 		free(cause);
 		return -1;
@@ -350,7 +350,7 @@ test_snapshot(void)
 	char *cause = NULL;
 
 	site_free(&site);
-	CU_ASSERT_EQUAL_FATAL(site_init(&site, &cfg, NULL, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(site_init(&site, &cfg, NULL, NULL, &cause), 0);
 	CU_ASSERT_FALSE(site_snapshot_ready(&site));
 	/* four connectors at 7000 W, the meter 30000 W: household 2000 W */
 	feed_chargers(8000, 7000);
@@ -416,7 +416,7 @@ test_snapshot_order(void)
 	char *cause = NULL;
 
 	site_free(&site);
-	CU_ASSERT_EQUAL_FATAL(site_init(&site, &cfg, NULL, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(site_init(&site, &cfg, NULL, NULL, &cause), 0);
 	feed_bus_cycle_ms = 0;
 	feed_chargers(39000, 7000);
 	feed_meter(1, 40000, 2000 + 4 * 7000);
@@ -458,7 +458,7 @@ test_slow_bus(void)
 	uint64_t skewed;
 
 	site_free(&site);
-	CU_ASSERT_EQUAL_FATAL(site_init(&site, &cfg, NULL, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(site_init(&site, &cfg, NULL, NULL, &cause), 0);
 	feed_bus_cycle_ms = 0;
 	feed_chargers(20000, 7000);
 	CU_ASSERT_EQUAL(site_bus_cycle_ms(&site), 0);
@@ -659,7 +659,7 @@ prop_site(int id, int *held)
 		cfg_errors_free(&errors);
 		return -1;
 	}
-	if (site_init(&st, &pc, NULL, &cause) != 0) {
+	if (site_init(&st, &pc, NULL, NULL, &cause) != 0) {
 		fprintf(stderr, "%s\n", cause);
 		free(cause);
 		cfg_clear(&pc);
@@ -915,7 +915,7 @@ test_phase_switch(void)
 
 	CU_ASSERT_EQUAL_FATAL(cfg_load_string("ph.conf", phase_text, &pc,
 	    &errors), 0);
-	CU_ASSERT_EQUAL_FATAL(site_init(&st, &pc, NULL, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(site_init(&st, &pc, NULL, NULL, &cause), 0);
 	CU_ASSERT_EQUAL(st.phase[0].step, SITE_PH_STEADY);
 	CU_ASSERT_TRUE(st.chargers[0].phase_switchable);
 	site_set_profile_cap(&st, 4000, 1);
