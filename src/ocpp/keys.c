@@ -725,7 +725,8 @@ station_component(const struct ocpp_session *s, json_t *comp, int *in)
 		return evse == NULL ? 0 : -2;
 	if (!conn && strcmp(name, "EVSE") != 0)
 		return -1;
-	if (evse == NULL || id < 1 || id > s->station->n_connectors)
+	if (evse == NULL || id < 1 || id > s->station->n_connectors ||
+	    !session_has_conn(s, (int)id))
 		return -2;
 	if (conn ? jc == NULL || json_integer_value(jc) != 1 : jc != NULL)
 		return -2;
@@ -1058,7 +1059,9 @@ ocpp_send_report(struct ocpp_session *s, int request_id,
 				    &s->station->conn[k];
 				json_t *it, *ch, *attr;
 
-				if ((station_vars[i].in & in) == 0)
+				/* A gap in the ids is no EVSE. */
+				if ((station_vars[i].in & in) == 0 ||
+				    (k > 0 && !session_has_conn(s, k)))
 					continue;
 				station_value(s, k, (int)i, buf, sizeof(buf));
 				it = report_item(in == IN_STATION ?
