@@ -248,6 +248,8 @@ conns_alloc(struct cloud *c, struct sc_profile **pending,
 	int n = c->site->n_conns;
 
 	c->scc = xcalloc((size_t)c->ids.max_id + 1, sizeof(*c->scc));
+	for (int id = 1; id <= c->ids.max_id; id++)
+		c->scc[id - 1].absent = cloud_ids_k(&c->ids, id) < 0;
 	c->limits = xcalloc((size_t)n + 1, sizeof(*c->limits));
 	c->pending = xcalloc((size_t)n + 1, sizeof(*c->pending));
 	for (int j = 0; pending != NULL && j < was->n; j++) {
