@@ -687,8 +687,10 @@ site_find_conn(const struct site *s, const char *name)
 	if (name[0] >= '0' && name[0] <= '9') {
 		errno = 0;
 		v = strtol(name, &end, 10);
-		if (errno == 0 && *end == '\0' && v >= 1 && v <= s->n_conns)
-			return (int)v - 1;
+		if (errno == 0 && *end == '\0')
+			for (int k = 0; k < s->n_conns; k++)
+				if (s->conns[k].ocpp_id == v)
+					return k;
 	}
 	for (int k = 0; k < s->n_conns; k++) {
 		const struct site_conn *sc = &s->conns[k];

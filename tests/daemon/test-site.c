@@ -121,6 +121,27 @@ test_find(void)
 	CU_ASSERT_EQUAL(site_find_conn(&site, "u/3"), -1);
 }
 
+/* The ids the chargers had: u kept on 5..6 leaves 2..4 unused, dc after
+ * it; a number is found by its OCPP id, a gap by none. */
+static void
+test_ids_kept(void)
+{
+	const int kept[] = { 1, 5, 0 };
+	struct site g;
+	char *cause = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(site_init(&g, &cfg, NULL, kept, &cause), 0);
+	CU_ASSERT_EQUAL(g.conns[0].ocpp_id, 1);
+	CU_ASSERT_EQUAL(g.conns[1].ocpp_id, 5);
+	CU_ASSERT_EQUAL(g.conns[2].ocpp_id, 6);
+	CU_ASSERT_EQUAL(g.conns[3].ocpp_id, 7);
+	CU_ASSERT_EQUAL(site_find_conn(&g, "6"), 2);
+	CU_ASSERT_EQUAL(site_find_conn(&g, "7"), 3);
+	CU_ASSERT_EQUAL(site_find_conn(&g, "2"), -1);
+	CU_ASSERT_EQUAL(site_find_conn(&g, "4"), -1);
+	site_free(&g);
+}
+
 /* The southbound description, offline limits in each charger's unit. */
 static void
 test_sb_conf(void)
@@ -1016,6 +1037,7 @@ static const struct cu_test site_tests[] = {
 	{ "circuits ordered parents first", test_circuits },
 	{ "connectors in configuration order", test_connectors },
 	{ "connector names", test_find },
+	{ "the ids the chargers had, with gaps", test_ids_kept },
 	{ "southbound description", test_sb_conf },
 	{ "cap composition", test_cap_compose },
 	{ "offline limits fit the cap", test_offline_fit },
