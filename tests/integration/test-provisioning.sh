@@ -454,6 +454,16 @@ run_version() {
 		    result.getVariableResult.1.attributeStatus | tr '\n' ' ')" = "UnknownComponent Accepted " ] &&
 		    pass "$v: device model: EVSE 10, no EVSE 3" ||
 		    fail "$v: device model with a gap: $r"
+		call GetBaseReport '{"requestId":8,"reportBase":"FullInventory"}' >/dev/null
+		report8() { grep '"action":"NotifyReport"' "$tmp/csms.log" |
+		    grep -E '"requestId":8[,}]' | grep -q '"tbc":false'; }
+		wait_for 10 report8 || fail "$v: no complete NotifyReport 8"
+		grep '"action":"NotifyReport"' "$tmp/csms.log" |
+		    grep -E '"requestId":8[,}]' >"$tmp/report8.txt"
+		grep -q '"evse":{"id":10,' "$tmp/report8.txt" &&
+		    ! grep -q '"evse":{"id":3,' "$tmp/report8.txt" &&
+		    pass "$v: NotifyReport: EVSE 10, no EVSE 3" ||
+		    fail "$v: NotifyReport with a gap: EVSEs $(grep -oE '"evse":\{"id":[0-9]+' "$tmp/report8.txt" | sort -u | tr '\n' ' ')"
 	fi
 	# A pin over another charger's ids: the checks name the clash.
 	sed 's/^charger "bay2" {$/&\n\tocpp-id = 10/' "$tmp/pin10.conf" \
