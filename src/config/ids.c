@@ -62,10 +62,13 @@ cfg_assign_ids(const struct cfg *c, const int *kept, int *first,
 	for (i = 0; i < c->n_chargers; i++) {
 		const struct cfg_charger *ch = &c->chargers[i];
 		int from = i == 0 ? 1 :
-		    first[i - 1] + c->chargers[i - 1].connectors, id = from;
+		    first[i - 1] + c->chargers[i - 1].connectors, id;
 
 		if (first[i] != 0)
 			continue;
+		if (from > CFG_MAX_OCPP_ID)
+			from = 1;
+		id = from;
 		while (!range_free(used, id, ch->connectors)) {
 			if (++id > CFG_MAX_OCPP_ID)
 				id = 1;

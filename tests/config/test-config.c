@@ -984,6 +984,12 @@ test_ocpp_id_pins(void)
 	CU_ASSERT_EQUAL_FATAL(cfg_assign_ids(&cfg, NULL, first, NULL), 0);
 	CU_ASSERT_EQUAL(first[0], 7);
 	CU_ASSERT_EQUAL(first[1], 8);
+	/* after a pinned on the highest id, b counts on from 1 */
+	CU_ASSERT_EQUAL_FATAL(load(subst(base, "port = 5021",
+	    "port = 5021 ocpp-id = 1600")), 0);
+	CU_ASSERT_EQUAL_FATAL(cfg_assign_ids(&cfg, NULL, first, NULL), 0);
+	CU_ASSERT_EQUAL(first[0], 1600);
+	CU_ASSERT_EQUAL(first[1], 1);
 	/* b unpinned after a pinned at 2: ids 3 and 4, 1 stays unused */
 	CU_ASSERT_EQUAL_FATAL(load(subst(base, "port = 5021",
 	    "port = 5021 ocpp-id = 2")), 0);
