@@ -41,9 +41,16 @@ cloud_reset_retries(const struct cloud *c)
 int
 cloud_end_tx_removed(struct cloud *c, int k)
 {
+	int rc;
+
 	if (c == NULL || c->s == NULL)
 		return -1;
-	return ocpp_session_end_tx_removed(c->s, k);
+	rc = ocpp_session_end_tx_removed(c->s, k);
+	/* (the car on it would otherwise start a new one at the next tick,
+	 * which the new site would never end) */
+	if (k >= 1 && k <= c->ids.max_id)
+		c->conn[k].absent = true;
+	return rc;
 }
 
 int
