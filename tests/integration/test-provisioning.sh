@@ -9,13 +9,15 @@
 # renumber a connector with a transaction is refused with the reason; the
 # middle charger removed while all charge leaves a gap: the last keeps
 # its id and transaction, the absent id is never reported and requests
-# for it are refused; ocpp-id = 10 gives ids 10..; a push that
-# changes one charger while all three charge leaves every transaction
-# alone and the other chargers' Modbus connections open (the site is
-# built again without a restart); a charger removed is disconnected and
-# its transaction ended; one added comes online and is reported; after a
-# restart the pushed site is used without a new push;
-# GetSiteConfiguration says where the site came from; a revert goes back
+# for it are refused; ocpp-id = 10 gives ids 10.., which bay3 keeps when
+# the pin is dropped, across a restart; two pins on one id are refused
+# with the clash named; a push that changes one charger while all three
+# charge leaves every transaction alone and the other chargers' Modbus
+# connections open (the site is built again without a restart); a
+# charger removed is disconnected and its transaction ended; one added
+# comes online and is reported; after a restart the pushed site is used
+# without a new push; GetSiteConfiguration says where the site came
+# from; a revert goes back
 # to provisioning mode; csms.allow-remote-site = false refuses pushes; a
 # site written into the file is built live by a reload, which refuses to
 # renumber a charging connector and ends a removed charger's transaction.
@@ -473,6 +475,22 @@ run_version() {
 	    printf '%s\n' "$r" | data_of | grep -q "^SetSiteConfiguration:[0-9]*: option 'charger\[bay3\].ocpp-id': value '10': ids 10..10 clash with charger \"bay2\"" &&
 	    pass "$v: two chargers pinned at 10: Rejected, the clash named" ||
 	    fail "$v: pin clash: $r"
+	# The pin dropped: bay3 keeps id 10 (kept by its name), across a
+	# restart too.
+	b=$(builds)
+	r=$(transfer SetSiteConfiguration "$tmp/bay3.conf")
+	printf '%s\n' "$r" | status_of | grep -qx Accepted || fail "$v: pin dropped: $r"
+	wait_for 20 rebuilt "$b" && wait_for 15 online3 &&
+	    [ "$(st chargers.2.connectors.0.ocpp_id)" = 10 ] &&
+	    pass "$v: the pin dropped: bay3 keeps id 10" ||
+	    fail "$v: the pin dropped: bay3 on $(st chargers.2.connectors.0.ocpp_id)"
+	stop_daemon
+	start_daemon "$tmp/boot.conf"
+	wait_for 10 connected && wait_for 15 online3 &&
+	    [ "$(st chargers.0.connectors.0.ocpp_id chargers.1.connectors.0.ocpp_id \
+	    chargers.2.connectors.0.ocpp_id | tr '\n' ' ')" = "1 2 10 " ] &&
+	    pass "$v: restarted: the ids kept, 1 2 10" ||
+	    fail "$v: restarted: ids $(st chargers.0.connectors.0.ocpp_id chargers.1.connectors.0.ocpp_id chargers.2.connectors.0.ocpp_id | tr '\n' ' ')"
 	b=$(builds)
 	r=$(transfer RevertSiteConfiguration)
 	printf '%s\n' "$r" | status_of | grep -qx Accepted ||
