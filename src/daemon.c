@@ -508,11 +508,16 @@ site_step_init(struct daemon *d, char **cause)
 {
 	struct site_lb lb;
 	bool backend[SITE_MAX_SETTINGS] = { false };
+	int *kept, rc;
 
 	if (daemon_settings_layer(d, &lb, backend, cause) != 0)
 		return -1;
-	if (site_init(&d->site, &d->cfg, &lb, cause) != 0)
+	kept = provision_ids_kept(d, &d->cfg);
+	rc = site_init(&d->site, &d->cfg, &lb, kept, cause);
+	free(kept);
+	if (rc != 0)
 		return -1;
+	provision_ids_save(d);
 	for (size_t i = 0; i < SITE_MAX_SETTINGS; i++)
 		if (backend[i])
 			site_mark_backend(&d->site, i);

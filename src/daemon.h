@@ -130,6 +130,13 @@ enum svc_transfer provision_site_config(void *ud, const char *message_id,
 /* services.site_origin. */
 void provision_site_origin(void *ud, const char **source, int *version,
     int64_t *set_epoch_ms);
+/* The first OCPP id each charger of c had when the site was last built
+ * (kept by charger name in the store; 0 = none), for cfg_assign_ids.
+ * Caller frees. */
+int *provision_ids_kept(struct daemon *d, const struct cfg *c);
+/* Keeps the site's connector ids in the store by charger name (not in
+ * provisioning mode: the ids of before are kept for the next site). */
+void provision_ids_save(struct daemon *d);
 /* Refuses next when a connector with an open transaction would get
  * another OCPP id: the backend would see its transaction move.  (A
  * connector that leaves the site has its transaction ended instead.)

@@ -6,8 +6,8 @@ noinst_LTLIBRARIES += libdaemon.la
 libdaemon_la_SOURCES = \
 	src/config/config.h src/config/config-private.h \
 	src/config/schema.c src/config/context.c src/config/prescan.c \
-	src/config/checks.c src/config/dump.c src/config/load.c \
-	src/config/allow.c \
+	src/config/checks.c src/config/dump.c src/config/ids.c \
+	src/config/load.c src/config/allow.c \
 	src/site/site.h src/site/site-private.h src/site/site.c \
 	src/site/readings.c src/site/settings.c src/site/report.c \
 	src/site/energy.c src/site/phase.c \

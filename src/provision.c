@@ -30,6 +30,9 @@
 #define SITE_KEY "provision.site"
 /* The last version pushed, kept after a revert so versions only grow. */
 #define VERSION_KEY "provision.last-version"
+/* The store key of the connectors' OCPP ids as last built: a JSON object,
+ * each charger's name -> its first connector's id. */
+#define IDS_KEY "site.connector-ids"
 /* The name of a push in its error lines ("SetSiteConfiguration:3: ..."). */
 #define PUSH_NAME "SetSiteConfiguration"
 
@@ -117,22 +120,14 @@ provision_site_origin(void *ud, const char **source, int *version,
 	*set_epoch_ms = d->site_text != NULL ? d->site_set_epoch_ms : 0;
 }
 
-/* The connector id of charger name's first connector in c (the
- * connectors counted from 1 in configuration order), *connectors its
- * count; 0 when c has no charger of that name. */
+/* The index of charger name in c, -1 when c has none of that name. */
 static int
-first_conn_of(const struct cfg *c, const char *name, int *connectors)
+charger_of(const struct cfg *c, const char *name)
 {
-	int id = 1;
-
-	for (size_t i = 0; i < c->n_chargers; i++) {
-		if (strcmp(c->chargers[i].name, name) == 0) {
-			*connectors = c->chargers[i].connectors;
-			return id;
-		}
-		id += c->chargers[i].connectors;
-	}
-	return 0;
+	for (size_t i = 0; i < c->n_chargers; i++)
+		if (strcmp(c->chargers[i].name, name) == 0)
+			return (int)i;
+	return -1;
 }
 
 /* True when connector k of the site in force is not in next. */
@@ -140,36 +135,101 @@ static bool
 removed_in(struct daemon *d, int k, const struct cfg *next)
 {
 	const struct site_conn *sc = &d->site.conns[k];
-	int n = 0;
+	int i = charger_of(next, d->cfg.chargers[sc->charger].name);
 
-	return first_conn_of(next, d->cfg.chargers[sc->charger].name,
-	    &n) == 0 || sc->connector > n;
+	return i < 0 || sc->connector > next->chargers[i].connectors;
+}
+
+int *
+provision_ids_kept(struct daemon *d, const struct cfg *c)
+{
+	int *kept = xcalloc(c->n_chargers + 1, sizeof(*kept));
+	enum store_setting_source src;
+	char *value = NULL, *cause = NULL;
+	json_t *o;
+
+	if (d->store == NULL)
+		return kept;
+	if (store_setting_get(d->store, IDS_KEY, NULL, &value, &src,
+	    &cause) != 0) {
+		log_warnx("store: the connectors' ids: %s", cause);
+		free(cause);
+		return kept;
+	}
+	o = value != NULL ? json_loads(value, 0, NULL) : NULL;
+	for (size_t i = 0; json_is_object(o) && i < c->n_chargers; i++) {
+		json_t *v = json_object_get(o, c->chargers[i].name);
+
+		if (json_is_integer(v) && json_integer_value(v) >= 1 &&
+		    json_integer_value(v) <= CFG_MAX_OCPP_ID)
+			kept[i] = (int)json_integer_value(v);
+	}
+	json_decref(o);
+	free(value);
+	return kept;
+}
+
+void
+provision_ids_save(struct daemon *d)
+{
+	json_t *o = json_object();
+	char *text, *cause = NULL;
+
+	if (d->store == NULL || d->site.n_conns == 0) {
+		json_decref(o);
+		return; /* provisioning mode: the ids of before are kept */
+	}
+	for (int k = 0; k < d->site.n_conns; k++)
+		if (d->site.conns[k].connector == 1)
+			json_object_set_new(o,
+			    d->cfg.chargers[d->site.conns[k].charger].name,
+			    json_integer(d->site.conns[k].ocpp_id));
+	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	if (text == NULL || store_setting_set(d->store, IDS_KEY, text, NULL,
+	    &cause) != 0) {
+		log_warnx("store: keeping the connectors' ids: %s",
+		    cause != NULL ? cause : "out of memory");
+		free(cause);
+	}
+	free(text);
+	json_decref(o);
 }
 
 int
 provision_check_ids(struct daemon *d, const struct cfg *next, char **why)
 {
-	for (int k = 0; k < d->site.n_conns; k++) {
+	int *kept = provision_ids_kept(d, next), rc = 0;
+	int *first = xcalloc(next->n_chargers + 1, sizeof(*first));
+	size_t bad;
+
+	if (cfg_assign_ids(next, kept, first, &bad) != 0) {
+		xasprintf(why, "charger \"%s\": no free OCPP ids for its "
+		    "connectors", next->chargers[bad].name);
+		rc = -1;
+	}
+	for (int k = 0; rc == 0 && k < d->site.n_conns; k++) {
 		const struct site_conn *sc = &d->site.conns[k];
 		char tx[64];
-		int first, n = 0;
+		int id;
 
 		if (!cloud_tx_open(d->cloud, sc->ocpp_id) ||
 		    removed_in(d, k, next))
 			continue;
 		if (!cloud_transaction(d->cloud, sc->ocpp_id, tx, sizeof(tx)))
 			strlcpy_ok(tx, "(id not known yet)", sizeof(tx));
-		first = first_conn_of(next, d->cfg.chargers[sc->charger].name,
-		    &n);
-		if (first + sc->connector - 1 != sc->ocpp_id) {
+		id = first[charger_of(next,
+		    d->cfg.chargers[sc->charger].name)] + sc->connector - 1;
+		if (id != sc->ocpp_id) {
 			xasprintf(why, "connector %d (%s) has transaction %s "
-			    "open and the new site would number it %d: keep the "
-			    "chargers before it, or end the transaction first",
-			    sc->ocpp_id, sc->label, tx, first + sc->connector - 1);
-			return -1;
+			    "open and the new site would number it %d: keep its "
+			    "ids free (ocpp-id), or end the transaction first",
+			    sc->ocpp_id, sc->label, tx, id);
+			rc = -1;
 		}
 	}
-	return 0;
+	free(first);
+	free(kept);
+	return rc;
 }
 
 void

@@ -41,9 +41,16 @@ cloud_reset_retries(const struct cloud *c)
 int
 cloud_end_tx_removed(struct cloud *c, int k)
 {
+	int rc;
+
 	if (c == NULL || c->s == NULL)
 		return -1;
-	return ocpp_session_end_tx_removed(c->s, k);
+	rc = ocpp_session_end_tx_removed(c->s, k);
+	/* (the car on it would otherwise start a new one at the next tick,
+	 * which the new site would never end) */
+	if (k >= 1 && k <= c->ids.max_id)
+		c->conn[k].absent = true;
+	return rc;
 }
 
 int
@@ -248,6 +255,8 @@ conns_alloc(struct cloud *c, struct sc_profile **pending,
 	int n = c->site->n_conns;
 
 	c->scc = xcalloc((size_t)c->ids.max_id + 1, sizeof(*c->scc));
+	for (int id = 1; id <= c->ids.max_id; id++)
+		c->scc[id - 1].absent = cloud_ids_k(&c->ids, id) < 0;
 	c->limits = xcalloc((size_t)n + 1, sizeof(*c->limits));
 	c->pending = xcalloc((size_t)n + 1, sizeof(*c->pending));
 	for (int j = 0; pending != NULL && j < was->n; j++) {

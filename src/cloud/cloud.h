@@ -62,13 +62,15 @@ int cloud_after_answer(struct cloud *c, void (*fn)(void *arg), void *arg);
  * restart is tried (0 without a backend). */
 int cloud_reset_retries(const struct cloud *c);
 /* Ends connector k's open transaction: its charger left the site (queued
- * durably on return).  0, or -1 when there is none. */
+ * durably on return).  Until the site is built again the connector counts
+ * as absent: no transaction starts on it, no status is reported.  0, or
+ * -1 when there was no transaction. */
 int cloud_end_tx_removed(struct cloud *c, int k);
 
 /* ---- ids.c: site connector index <-> OCPP id ---- */
 
 /* The highest OCPP id a connector may have (as config's ocpp-id). */
-#define CLOUD_IDS_MAX (CFG_MAX_CHARGERS * CFG_MAX_CONNECTORS)
+#define CLOUD_IDS_MAX CFG_MAX_OCPP_ID
 
 /* The site's connectors (index k, 0..n-1) and their OCPP ids (1.6
  * connectorId, 2.0.1 evseId), both ways; ids may leave gaps. */

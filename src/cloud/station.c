@@ -136,6 +136,7 @@ cloud_station_init(struct cloud *c)
 		c->conn[id].status = OCPP_ST_AVAILABLE;
 		c->conn[id].stale = id > 0; /* until read; the session fills
 					     * in the last known state */
+		c->conn[id].absent = id > 0 && k < 0; /* a gap in the ids */
 		c->conn[id].phases = k < 0 ? s->bsite.phases :
 		    c->cfg->chargers[s->conns[k].charger].phases;
 	}

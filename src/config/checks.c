@@ -259,6 +259,41 @@ check_link(struct load_ctx *ctx, cfg_t *sec, const struct sec_def *sd,
 		    "the serial number the charger reports");
 }
 
+/* Checks charger i's ocpp-id: its connectors' ids within range and held
+ * by no charger pinned before it. */
+static void
+check_pin(struct load_ctx *ctx, struct tree *t, const struct cfg *c,
+    size_t i)
+{
+	const struct cfg_charger *ch = &c->chargers[i];
+	int last = ch->ocpp_id + ch->connectors - 1;
+	char v[32], why[CFG_NAME_MAX + 96];
+
+	snprintf(v, sizeof(v), "%d", ch->ocpp_id);
+	if (last > CFG_MAX_OCPP_ID) {
+		XERR(t->chargers[i], &cfg_charger_sec, "ocpp-id", v, "its "
+		    "connectors would end past the highest id", "1..%d for "
+		    "%d connector%s", CFG_MAX_OCPP_ID - ch->connectors + 1,
+		    ch->connectors, ch->connectors == 1 ? "" : "s");
+		return;
+	}
+	for (size_t j = 0; j < i; j++) {
+		const struct cfg_charger *o = &c->chargers[j];
+		int o_last = o->ocpp_id + o->connectors - 1;
+
+		if (o->ocpp_id == 0 || cfg_is_bad(ctx, t->chargers[j],
+		    "ocpp-id") || o->ocpp_id > last || o_last < ch->ocpp_id)
+			continue;
+		snprintf(why, sizeof(why), "ids %d..%d clash with charger "
+		    "\"%s\" (line %d: ids %d..%d)", ch->ocpp_id, last, o->name,
+		    cfg_line_of(ctx, t->chargers[j], "ocpp-id"), o->ocpp_id,
+		    o_last);
+		XERR(t->chargers[i], &cfg_charger_sec, "ocpp-id", v, why,
+		    "an id no other connector has");
+		return;
+	}
+}
+
 /* Checks each charger against its model, the site and the circuits. */
 static void
 check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
@@ -281,25 +316,15 @@ check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 		    "option 'charger': %zu chargers defined: allowed "
 		    "1..%d", c->n_chargers, CFG_MAX_CHARGERS);
 
-	for (size_t i = 0, first = 1; i < c->n_chargers; i++) {
+	for (size_t i = 0; i < c->n_chargers; i++) {
 		struct cfg_charger *ch = &c->chargers[i];
 		cfg_t *s = t->chargers[i];
 		int cmin, cmax, pmin_w;
 
 		cfg_check_name(ctx, s, &cfg_charger_sec);
 
-		/* A pinned id holds only where the order puts it: a change
-		 * that would renumber the charger is refused, not made. */
-		if (ch->ocpp_id > 0 && ch->ocpp_id != (int)first &&
-		    !cfg_is_bad(ctx, s, "ocpp-id")) {
-			snprintf(v, sizeof(v), "%d", ch->ocpp_id);
-			XERR(s, &cfg_charger_sec, "ocpp-id", v, "its first "
-			    "connector is numbered otherwise", "%zu (the "
-			    "connectors of the chargers before it, in "
-			    "configuration order, plus 1), or change those",
-			    first);
-		}
-		first += (size_t)ch->connectors;
+		if (ch->ocpp_id > 0 && !cfg_is_bad(ctx, s, "ocpp-id"))
+			check_pin(ctx, t, c, i);
 
 		cfg_model_connectors(ch->model, &cmin, &cmax);
 		if ((ch->connectors < cmin || ch->connectors > cmax) &&
@@ -406,6 +431,21 @@ check_chargers(struct load_ctx *ctx, struct tree *t, struct cfg *c)
 		}
 	}
 	free(on_circuit);
+
+	/* The unpinned chargers' ids around the pins (a pin over another
+	 * pin is reported above). */
+	if (c->n_chargers <= CFG_MAX_CHARGERS) {
+		int *first = xcalloc(c->n_chargers + 1, sizeof(*first));
+		size_t bad;
+
+		if (cfg_assign_ids(c, NULL, first, &bad) != 0 &&
+		    c->chargers[bad].ocpp_id == 0)
+			XERR(t->chargers[bad], &cfg_charger_sec, "ocpp-id",
+			    NULL, "no free ids left for its connectors",
+			    "pins (ocpp-id) that leave room below id %d",
+			    CFG_MAX_OCPP_ID);
+		free(first);
+	}
 }
 
 /* Checks the site's power figures against the chargers. */

@@ -18,6 +18,8 @@
 /* Group sizes from the vendor manual (DOMAIN.md §2). */
 #define CFG_MAX_CHARGERS 200
 #define CFG_MAX_CONNECTORS 8 /* per charger (DC models) */
+/* The highest OCPP id a connector may have (ocpp-id, with gaps). */
+#define CFG_MAX_OCPP_ID (CFG_MAX_CHARGERS * CFG_MAX_CONNECTORS)
 
 /* Longest text values, terminating NUL included. */
 #define CFG_NAME_MAX 64      /* site id, charger and circuit names */
@@ -330,6 +332,16 @@ int cfg_distribution_phases(enum cfg_distribution d);
 
 /* The connectors a model may have: *min..*max. */
 void cfg_model_connectors(enum cfg_model model, int *min, int *max);
+
+/* The OCPP id of each charger's first connector into first[] (one per
+ * charger of c; its connectors take the ids after it): a charger's
+ * ocpp-id when pinned, else the first id it had before (kept[i] > 0; kept
+ * may be NULL) when those ids are still free, else the first free ids
+ * after the charger before it in c.  Ids may leave gaps.  0, or -1 with
+ * *bad (optional) = the charger that has no room (a pin over another's
+ * ids, or no free ids left). */
+int cfg_assign_ids(const struct cfg *c, const int *kept, int *first,
+    size_t *bad);
 
 /* Splits "host:port", "[v6]:port" or ":port" (host "" = any address);
  * 0 or -1. */

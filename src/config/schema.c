@@ -161,7 +161,7 @@ static const struct opt_def charger_opts[] = {
 	STR("circuit", "", CFG_NAME_MAX - 1, 0),
 	ENUM("control-unit", "power", cfg_control_choices),
 	ENUM("word-order", "model", cfg_words_choices),
-	INT("ocpp-id", 0, 0, CFG_MAX_CHARGERS * CFG_MAX_CONNECTORS, ""),
+	INT("ocpp-id", 0, 0, CFG_MAX_OCPP_ID, ""),
 	END,
 };
 

@@ -36,7 +36,7 @@ free_connector(const struct ocpp_session *s)
 		enum ocpp_conn_status st = s->station->conn[k].status;
 
 		if ((st == OCPP_ST_AVAILABLE || st == OCPP_ST_PREPARING) &&
-		    !s->cs[k].tx_active)
+		    !s->cs[k].tx_active && session_has_conn(s, k))
 			return k;
 	}
 	return 0;
@@ -53,7 +53,7 @@ do_remote_start(struct ocpp_session *s, int k, const char *tag,
 
 	if (k == 0)
 		k = free_connector(s);
-	if (k < 1 || k > s->station->n_connectors || s->cs[k].tx_active ||
+	if (!session_has_conn(s, k) || s->cs[k].tx_active ||
 	    s->cb->remote_start == NULL)
 		return status_payload("Rejected");
 	if (profile != NULL && (pj = ocpp_json_dumps(profile)) == NULL) {
@@ -121,7 +121,7 @@ session_push_firmware_status(struct ocpp_session *s)
 static const char *
 do_trigger(struct ocpp_session *s, const char *what, int k, bool has_k)
 {
-	if (has_k && (k < 0 || k > s->station->n_connectors))
+	if (has_k && k != 0 && !session_has_conn(s, k))
 		return "Rejected";
 	if (strcmp(what, "BootNotification") == 0) {
 		/* F06.FR.17: once accepted, 2.0.1 does not boot again on
@@ -134,14 +134,16 @@ do_trigger(struct ocpp_session *s, const char *what, int k, bool has_k)
 	} else if (strcmp(what, "StatusNotification") == 0) {
 		for (int i = has_k ? k : (session_v16(s) ? 0 : 1);
 		    i <= (has_k ? k : s->station->n_connectors); i++)
-			session_push_status(s, i);
+			if (i == 0 || session_has_conn(s, i))
+				session_push_status(s, i);
 	} else if (strcmp(what, "MeterValues") == 0) {
 		/* Only fresh readings: no made-up zeros. */
 		if (has_k && !s->station->conn[k].meter_valid)
 			return "Rejected";
 		for (int i = has_k ? k : 0;
 		    i <= (has_k ? k : s->station->n_connectors); i++)
-			if (s->station->conn[i].meter_valid)
+			if (s->station->conn[i].meter_valid &&
+			    (i == 0 || session_has_conn(s, i)))
 				session_push_meter_values(s, i, "Trigger");
 	} else if (strcmp(what, "FirmwareStatusNotification") == 0) {
 		/* Idle once no update is under way (1.6 §4.5, 2.0.1
@@ -256,7 +258,8 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 			op = strcmp(json_string_value(json_object_get(p,
 			    "operationalStatus")), "Operative") == 0;
 		}
-		if (k < 0 || k > n || s->cb->change_availability == NULL)
+		if ((k != 0 && !session_has_conn(s, k)) ||
+		    s->cb->change_availability == NULL)
 			return status_payload("Rejected");
 		return status_payload(accept_name(s->cb->change_availability(
 		    s->ud, k, op)));
@@ -266,7 +269,7 @@ handle_call(struct ocpp_session *s, const char *action, json_t *p,
 		    session_v16(s) ? "connectorId" : "evseId"));
 		enum ocpp_result r;
 
-		if (k < 1 || k > n)	/* the schemas allow any integer */
+		if (!session_has_conn(s, k))	/* the schemas allow any integer */
 			return status_payload(session_v16(s) ? "NotSupported" :
 			    "UnknownConnector");
 		if (!session_v16(s) && json_integer_value(json_object_get(p,

@@ -327,10 +327,10 @@ entry_value(const struct ocpp_key_entry *e, const char *value, long *v)
 }
 
 /* True when value is a ConnectorPhaseRotation list (1.6 §9.1.9): items
- * "<connector>.<rotation>" separated by commas, connectors 0..max, the
- * rotations of the spec. */
+ * "<connector>.<rotation>" separated by commas, connectors 0 and those of
+ * s (any when s is NULL), the rotations of the spec. */
 static bool
-phase_rotation_ok(const char *value, long max)
+phase_rotation_ok(const char *value, const struct ocpp_session *s)
 {
 	static const char *const rotations[] = { "NotApplicable", "Unknown",
 		"RST", "RTS", "SRT", "STR", "TRS", "TSR" };
@@ -347,7 +347,8 @@ phase_rotation_ok(const char *value, long max)
 		if (*p < '0' || *p > '9')
 			return false;
 		k = strtol(p, &end, 10);
-		if (k > max || *end != '.')
+		if ((s != NULL && k != 0 && (k > INT_MAX ||
+		    !session_has_conn(s, (int)k))) || *end != '.')
 			return false;
 		p = end + 1;
 		n = strcspn(p, ", ");
@@ -444,7 +445,7 @@ ocpp_key_set(struct ocpp_session *s, const struct ocpp_key_entry *e,
 	if (e->index < 0 && !e->readonly && e->constant != NULL)
 		return fixed_value_ok(e, value) ? OCPP_ACCEPTED : OCPP_REJECTED;
 	if (e->type == OCPP_KEY_PHASE_ROTATION) {
-		if (!phase_rotation_ok(value, s->station->n_connectors))
+		if (!phase_rotation_ok(value, s))
 			return OCPP_REJECTED;
 		strlcpy_ok(s->st.phase_rotation, value,
 		    sizeof(s->st.phase_rotation));
@@ -725,7 +726,8 @@ station_component(const struct ocpp_session *s, json_t *comp, int *in)
 		return evse == NULL ? 0 : -2;
 	if (!conn && strcmp(name, "EVSE") != 0)
 		return -1;
-	if (evse == NULL || id < 1 || id > s->station->n_connectors)
+	if (evse == NULL || id < 1 || id > s->station->n_connectors ||
+	    !session_has_conn(s, (int)id))
 		return -2;
 	if (conn ? jc == NULL || json_integer_value(jc) != 1 : jc != NULL)
 		return -2;
@@ -1058,7 +1060,9 @@ ocpp_send_report(struct ocpp_session *s, int request_id,
 				    &s->station->conn[k];
 				json_t *it, *ch, *attr;
 
-				if ((station_vars[i].in & in) == 0)
+				/* A gap in the ids is no EVSE. */
+				if ((station_vars[i].in & in) == 0 ||
+				    (k > 0 && !session_has_conn(s, k)))
 					continue;
 				station_value(s, k, (int)i, buf, sizeof(buf));
 				it = report_item(in == IN_STATION ?
@@ -1130,7 +1134,7 @@ ocpp_settings_apply(struct ocpp_settings *st, const char *key16,
 	int *field = NULL;
 
 	if (e != NULL && e->type == OCPP_KEY_PHASE_ROTATION) {
-		if (!phase_rotation_ok(value, LONG_MAX))
+		if (!phase_rotation_ok(value, NULL))
 			return -1;
 		strlcpy_ok(st->phase_rotation, value, sizeof(st->phase_rotation));
 		return 0;

@@ -70,8 +70,9 @@ int ocpp_status_parse(const char *s, enum ocpp_conn_status *st);
 #define OCPP_VENDOR_ERROR_MAX 50	/* 1.6 vendorErrorCode: CiString50 */
 
 /* One connector (1.6) / EVSE with one connector (2.0.1).  Index 0 of the
- * station's array is the site (grid meter); 1..n the chargers' connectors
- * in configuration order. */
+ * station's array is the site (grid meter); 1..n the OCPP ids, which may
+ * leave gaps (absent): an id no connector has is never reported and a
+ * request for it is answered as for an id out of range. */
 struct ocpp_connector {
 	enum ocpp_conn_status status;
 	bool fault_error;		/* faulted: "OtherError" instead of "NoError" */
@@ -96,6 +97,7 @@ struct ocpp_connector {
 	 * energy and IdToken are the last known ones and no transaction
 	 * starts or ends on them. */
 	bool stale;
+	bool absent;			/* no connector has this id (a gap) */
 };
 
 struct ocpp_station {
@@ -103,7 +105,7 @@ struct ocpp_station {
 	const char *model;
 	const char *serial;		/* may be "" */
 	const char *firmware;		/* may be "" */
-	int n_connectors;		/* chargers' connectors, excluding 0 */
+	int n_connectors;		/* the highest connector id (0 = none) */
 	struct ocpp_connector *conn;	/* n_connectors + 1 entries, [0] = site */
 };
 

@@ -369,6 +369,9 @@ json_t *session_clear_cache(struct ocpp_session *s);
 /* calls.c: the CSMS's CALLs */
 void session_push_firmware_status(struct ocpp_session *s);
 bool session_any_tx_open(const struct ocpp_session *s);
+/* True when k is one of the station's connectors: 1..n_connectors and not
+ * a gap in the ids. */
+bool session_has_conn(const struct ocpp_session *s, int k);
 /* An inbound CALL: check, handle, answer. */
 void session_on_call(struct ocpp_session *s, struct ocpp_frame *f);
 

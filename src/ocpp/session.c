@@ -973,9 +973,16 @@ ocpp_session_station_resized(struct ocpp_session *s, int was)
 	if (n > was)
 		memset(&s->cs[was + 1], 0, (size_t)(n - was) * sizeof(*s->cs));
 	/* A kept connector not read yet shows what was last reported (as
-	 * after a restart), not the unknown state of a new model. */
+	 * after a restart), not the unknown state of a new model; an id no
+	 * connector has any more forgets its connector's. */
 	for (int k = 1; k <= n && k <= was; k++) {
 		struct ocpp_connector *c = &s->station->conn[k];
+
+		if (c->absent) {
+			json_decref(s->cs[k].stop_aligned);
+			memset(&s->cs[k], 0, sizeof(s->cs[k]));
+			continue;
+		}
 
 		if (c->stale && s->cs[k].reported) {
 			c->status = s->cs[k].status;
@@ -1040,6 +1047,8 @@ ocpp_session_service(struct ocpp_session *s, int64_t now_ms)
 			s->statuses_due = false;
 			for (int k = session_v16(s) ? 0 : 1; k <= s->station->n_connectors;
 			    k++) {
+				if (k > 0 && !session_has_conn(s, k))
+					continue;
 				session_push_status(s, k);
 				s->cs[k].reported = true;
 				s->cs[k].status = s->station->conn[k].status;
@@ -1103,6 +1112,13 @@ bool
 ocpp_session_accepted(const struct ocpp_session *s)
 {
 	return s->boot == BOOT_ACCEPTED;
+}
+
+bool
+session_has_conn(const struct ocpp_session *s, int k)
+{
+	return k >= 1 && k <= s->station->n_connectors &&
+	    !s->station->conn[k].absent;
 }
 
 bool

@@ -307,7 +307,8 @@ sc_composite(const struct sc_set *set, const struct sc_context *ctx,
 
 	memset(out, 0, sizeof(*out));
 	/* K08.FR.05 */
-	if (connector < 0 || connector > ctx->n_connectors)
+	if (connector < 0 || connector > ctx->n_connectors || (connector > 0 &&
+	    ctx->connectors[connector - 1].absent))
 		return sc_verdict_set(vd, SC_REJECTED, "UnknownEvse", false,
 		    "%s %d does not exist (valid 0..%d)", cname, connector,
 		    ctx->n_connectors);

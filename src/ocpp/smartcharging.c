@@ -76,7 +76,8 @@ sc_set_check(const struct sc_set *set, const struct sc_profile *p,
 	const char *pname = sc_purpose_name(v, p->purpose);
 
 	/* K01.FR.28 */
-	if (p->connector > ctx->n_connectors)
+	if (p->connector > ctx->n_connectors || (p->connector > 0 &&
+	    ctx->connectors[p->connector - 1].absent))
 		return sc_verdict_set(vd, SC_REJECTED, "UnknownEvse", false,
 		    "%s %d does not exist (valid 0..%d)", cname, p->connector,
 		    ctx->n_connectors);

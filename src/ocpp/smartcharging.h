@@ -115,6 +115,7 @@ struct sc_connector {
 	int phases;		/* 1..3 as wired; 0 = 3 */
 	double max_w;		/* the charger's physical maximum for this
 				 * connector, W; 0 = unknown (the site's) */
+	bool absent;		/* no connector has this id (a gap) */
 };
 
 /* The station's side of every decision; borrowed for the call only. */

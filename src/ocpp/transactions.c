@@ -814,6 +814,8 @@ session_scan_model(struct ocpp_session *s)
 		    cs->fault_error != c->fault_error ||
 		    strcmp(cs->vendor_error, c->vendor_error) != 0;
 
+		if (k > 0 && !session_has_conn(s, k))
+			continue;
 		if (k > 0)
 			scan_transaction(s, k);
 		if (!changed)
@@ -1037,6 +1039,8 @@ session_load_state(struct ocpp_session *s)
 		struct conn_state *cs = &s->cs[k];
 		struct ocpp_connector *c = &s->station->conn[k];
 
+		if (!session_has_conn(s, k))
+			continue;
 		session_conn_key(key, sizeof(key), s, k);
 		if (session_state_get(s, key, buf, sizeof(buf)) != 0 || buf[0] == '\0')
 			continue;

@@ -80,13 +80,21 @@ build_circuits(struct site *s, char **cause)
 
 int
 site_init(struct site *s, const struct cfg *cfg, const struct site_lb *lb,
-    char **cause)
+    const int *kept, char **cause)
 {
 	struct bal_input in;
 	char err[256];
-	int k = 0;
+	int k = 0, *first;
+	size_t bad;
 
 	memset(s, 0, sizeof(*s));
+	first = xcalloc(cfg->n_chargers + 1, sizeof(*first));
+	if (cfg_assign_ids(cfg, kept, first, &bad) != 0) {
+		xasprintf(cause, "charger \"%s\": no free OCPP ids for its "
+		    "connectors", cfg->chargers[bad].name);
+		free(first);
+		return -1;
+	}
 	s->cfg = cfg;
 	if (lb != NULL)
 		s->lb = *lb;
@@ -97,8 +105,10 @@ site_init(struct site *s, const struct cfg *cfg, const struct site_lb *lb,
 	s->bsite.cloud_cap_w = BAL_NO_CAP;
 	for (int p = 0; p < s->bsite.phases; p++)
 		s->bsite.phase_max_ma[p] = cfg->site.main_breaker_a * 1000;
-	if (build_circuits(s, cause) != 0)
+	if (build_circuits(s, cause) != 0) {
+		free(first);
 		return -1;
+	}
 	fill_settings(s);
 
 	s->n_chargers = (int)cfg->n_chargers;
@@ -147,13 +157,14 @@ site_init(struct site *s, const struct cfg *cfg, const struct site_lb *lb,
 			bn->profile_cap_w = BAL_NO_CAP;
 			sc->charger = c;
 			sc->connector = j;
-			sc->ocpp_id = k + 1;
+			sc->ocpp_id = first[c] + j - 1;
 			snprintf(sc->label, sizeof(sc->label), "%s/%d", cc->name, j);
 			sc->profile_cap_w = BAL_NO_CAP;
 			sc->local_cap_w = BAL_NO_CAP;
 			sc->written_w = -1;
 		}
 	}
+	free(first);
 	site_phase_init(s);
 	snprintf(s->listen, sizeof(s->listen), "%s%s%s:%d",
 	    strchr(cfg->southbound.listen_host, ':') ? "[" : "",
@@ -676,8 +687,10 @@ site_find_conn(const struct site *s, const char *name)
 	if (name[0] >= '0' && name[0] <= '9') {
 		errno = 0;
 		v = strtol(name, &end, 10);
-		if (errno == 0 && *end == '\0' && v >= 1 && v <= s->n_conns)
-			return (int)v - 1;
+		if (errno == 0 && *end == '\0')
+			for (int k = 0; k < s->n_conns; k++)
+				if (s->conns[k].ocpp_id == v)
+					return k;
 	}
 	for (int k = 0; k < s->n_conns; k++) {
 		const struct site_conn *sc = &s->conns[k];

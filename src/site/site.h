@@ -81,7 +81,7 @@ struct site_sample {
 struct site_conn {
 	int charger;       /* index into cfg->chargers */
 	int connector;     /* 1..n on its charger */
-	int ocpp_id;       /* 1.. in configuration order */
+	int ocpp_id;       /* 1.. by cfg_assign_ids: may leave gaps */
 	char label[CFG_NAME_MAX + 12]; /* "bay1/1": name, "/", connector */
 	bool submitted;    /* a setpoint was handed to the southbound */
 	int32_t written_w; /* last setpoint submitted, W */
@@ -194,10 +194,12 @@ struct site {
 };
 
 /* Builds the site from cfg (borrowed, must outlive it) with the settings
- * in force lb (NULL = the file's).  Returns 0, or -1 with *cause (caller
- * frees) when the balancer refuses the result. */
+ * in force lb (NULL = the file's); its connectors' OCPP ids by
+ * cfg_assign_ids, kept (NULL = none) being the first id each charger of
+ * cfg had before.  Returns 0, or -1 with *cause (caller frees) when the
+ * ids do not fit or the balancer refuses the result. */
 int site_init(struct site *s, const struct cfg *cfg, const struct site_lb *lb,
-    char **cause);
+    const int *kept, char **cause);
 /* Frees what site_init allocated. */
 void site_free(struct site *s);
 

@@ -965,17 +965,81 @@ test_check_override(void)
 	free(cause);
 }
 
-/* A pinned ocpp-id holds where the configuration order puts the
- * charger's first connector, and is refused elsewhere. */
+/* A pinned ocpp-id may be any id no other connector has: the chargers
+ * after it follow it; a pin over another's ids names the clash. */
 static void
 test_ocpp_id_pins(void)
 {
-	CU_ASSERT_EQUAL(load(subst(base, "connectors = 2",
-	    "connectors = 2 ocpp-id = 2")), 0);
-	CU_ASSERT_EQUAL(cfg.chargers[1].ocpp_id, 2);
-	ONE_ERROR(subst(base, "connectors = 2", "connectors = 2 ocpp-id = 3"),
-	    "t.conf:16: option 'charger[b].ocpp-id': value '3': its first "
-	    "connector is numbered otherwise", "allowed 2 (");
+	int first[2];
+
+	CU_ASSERT_EQUAL_FATAL(load(subst(base, "connectors = 2",
+	    "connectors = 2 ocpp-id = 10")), 0);
+	CU_ASSERT_EQUAL(cfg.chargers[1].ocpp_id, 10);
+	CU_ASSERT_EQUAL_FATAL(cfg_assign_ids(&cfg, NULL, first, NULL), 0);
+	CU_ASSERT_EQUAL(first[0], 1);
+	CU_ASSERT_EQUAL(first[1], 10);
+	/* a pinned after b's ids: b, unpinned, takes the next ones */
+	CU_ASSERT_EQUAL_FATAL(load(subst(base, "port = 5021",
+	    "port = 5021 ocpp-id = 7")), 0);
+	CU_ASSERT_EQUAL_FATAL(cfg_assign_ids(&cfg, NULL, first, NULL), 0);
+	CU_ASSERT_EQUAL(first[0], 7);
+	CU_ASSERT_EQUAL(first[1], 8);
+	/* after a pinned on the highest id, b counts on from 1 */
+	CU_ASSERT_EQUAL_FATAL(load(subst(base, "port = 5021",
+	    "port = 5021 ocpp-id = 1600")), 0);
+	CU_ASSERT_EQUAL_FATAL(cfg_assign_ids(&cfg, NULL, first, NULL), 0);
+	CU_ASSERT_EQUAL(first[0], 1600);
+	CU_ASSERT_EQUAL(first[1], 1);
+	/* b unpinned after a pinned at 2: ids 3 and 4, 1 stays unused */
+	CU_ASSERT_EQUAL_FATAL(load(subst(base, "port = 5021",
+	    "port = 5021 ocpp-id = 2")), 0);
+	CU_ASSERT_EQUAL_FATAL(cfg_assign_ids(&cfg, NULL, first, NULL), 0);
+	CU_ASSERT_EQUAL(first[1], 3);
+	ONE_ERROR(subst(subst(base, "port = 5021", "port = 5021 ocpp-id = 5"),
+	    "connectors = 2", "connectors = 2 ocpp-id = 4"),
+	    "t.conf:16: option 'charger[b].ocpp-id': value '4': ids 4..5 "
+	    "clash with charger \"a\" (line 15: ids 5..5)",
+	    "allowed an id no other connector has");
+	ONE_ERROR(subst(base, "connectors = 2", "connectors = 2 ocpp-id = 1600"),
+	    "t.conf:16: option 'charger[b].ocpp-id': value '1600': its "
+	    "connectors would end past the highest id", "allowed 1..1599 for "
+	    "2 connectors");
+	ONE_ERROR(subst(base, "connectors = 2", "connectors = 2 ocpp-id = 0x"),
+	    "t.conf:16: option 'charger[b].ocpp-id'", "");
+}
+
+/* The ids a charger had are kept (a removed charger leaves a gap); a pin
+ * wins over them; a charger without either follows the one before. */
+static void
+test_ocpp_id_kept(void)
+{
+	int first[2];
+	const int gap[2] = { 1, 5 }, swapped[2] = { 3, 1 }, taken[2] = { 0, 1 };
+	const int beyond[2] = { 0, CFG_MAX_OCPP_ID };
+
+	CU_ASSERT_EQUAL_FATAL(load(base), 0);
+	CU_ASSERT_EQUAL_FATAL(cfg_assign_ids(&cfg, NULL, first, NULL), 0);
+	CU_ASSERT_EQUAL(first[0], 1);
+	CU_ASSERT_EQUAL(first[1], 2);
+	CU_ASSERT_EQUAL_FATAL(cfg_assign_ids(&cfg, gap, first, NULL), 0);
+	CU_ASSERT_EQUAL(first[0], 1);
+	CU_ASSERT_EQUAL(first[1], 5);
+	CU_ASSERT_EQUAL_FATAL(cfg_assign_ids(&cfg, swapped, first, NULL), 0);
+	CU_ASSERT_EQUAL(first[0], 3);
+	CU_ASSERT_EQUAL(first[1], 1);
+	/* a new charger does not take the ids b had: it goes after them */
+	CU_ASSERT_EQUAL_FATAL(cfg_assign_ids(&cfg, taken, first, NULL), 0);
+	CU_ASSERT_EQUAL(first[0], 3);
+	CU_ASSERT_EQUAL(first[1], 1);
+	/* a kept id range past the last id is not kept */
+	CU_ASSERT_EQUAL_FATAL(cfg_assign_ids(&cfg, beyond, first, NULL), 0);
+	CU_ASSERT_EQUAL(first[1], 2);
+	/* a pin wins over the ids another charger had */
+	CU_ASSERT_EQUAL_FATAL(load(subst(base, "port = 5021",
+	    "port = 5021 ocpp-id = 5")), 0);
+	CU_ASSERT_EQUAL_FATAL(cfg_assign_ids(&cfg, gap, first, NULL), 0);
+	CU_ASSERT_EQUAL(first[0], 5);
+	CU_ASSERT_EQUAL(first[1], 6);
 }
 
 /* A bootstrap file: csms and nothing of the site is valid (provisioning
@@ -1184,6 +1248,7 @@ main(void)
 		{ "charger power and phases", test_charger_power_and_phases },
 		{ "1..200 chargers", test_charger_count },
 		{ "ocpp-id pins the first connector's id", test_ocpp_id_pins },
+		{ "the ids a charger had are kept", test_ocpp_id_kept },
 		{ "bootstrap file: provisioning mode", test_bootstrap_file },
 		{ "pushed site: same checks, file-only sections kept",
 		  test_pushed_site },

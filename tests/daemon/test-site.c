@@ -45,7 +45,7 @@ setup(void)
 		cfg_errors_free(&errors);
 		return -1;
 	}
-	if (site_init(&site, &cfg, NULL, &cause) != 0) {
+	if (site_init(&site, &cfg, NULL, NULL, &cause) != 0) {
 		fprintf(stderr, "%s\n", cause);
 		free(cause);
 		return -1;
@@ -119,6 +119,27 @@ test_find(void)
 	CU_ASSERT_EQUAL(site_find_conn(&site, "5"), -1);
 	CU_ASSERT_EQUAL(site_find_conn(&site, "0"), -1);
 	CU_ASSERT_EQUAL(site_find_conn(&site, "u/3"), -1);
+}
+
+/* The ids the chargers had: u kept on 5..6 leaves 2..4 unused, dc after
+ * it; a number is found by its OCPP id, a gap by none. */
+static void
+test_ids_kept(void)
+{
+	const int kept[] = { 1, 5, 0 };
+	struct site g;
+	char *cause = NULL;
+
+	CU_ASSERT_EQUAL_FATAL(site_init(&g, &cfg, NULL, kept, &cause), 0);
+	CU_ASSERT_EQUAL(g.conns[0].ocpp_id, 1);
+	CU_ASSERT_EQUAL(g.conns[1].ocpp_id, 5);
+	CU_ASSERT_EQUAL(g.conns[2].ocpp_id, 6);
+	CU_ASSERT_EQUAL(g.conns[3].ocpp_id, 7);
+	CU_ASSERT_EQUAL(site_find_conn(&g, "6"), 2);
+	CU_ASSERT_EQUAL(site_find_conn(&g, "7"), 3);
+	CU_ASSERT_EQUAL(site_find_conn(&g, "2"), -1);
+	CU_ASSERT_EQUAL(site_find_conn(&g, "4"), -1);
+	site_free(&g);
 }
 
 /* The southbound description, offline limits in each charger's unit. */
@@ -350,7 +371,7 @@ test_snapshot(void)
 	char *cause = NULL;
 
 	site_free(&site);
-	CU_ASSERT_EQUAL_FATAL(site_init(&site, &cfg, NULL, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(site_init(&site, &cfg, NULL, NULL, &cause), 0);
 	CU_ASSERT_FALSE(site_snapshot_ready(&site));
 	/* four connectors at 7000 W, the meter 30000 W: household 2000 W */
 	feed_chargers(8000, 7000);
@@ -416,7 +437,7 @@ test_snapshot_order(void)
 	char *cause = NULL;
 
 	site_free(&site);
-	CU_ASSERT_EQUAL_FATAL(site_init(&site, &cfg, NULL, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(site_init(&site, &cfg, NULL, NULL, &cause), 0);
 	feed_bus_cycle_ms = 0;
 	feed_chargers(39000, 7000);
 	feed_meter(1, 40000, 2000 + 4 * 7000);
@@ -458,7 +479,7 @@ test_slow_bus(void)
 	uint64_t skewed;
 
 	site_free(&site);
-	CU_ASSERT_EQUAL_FATAL(site_init(&site, &cfg, NULL, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(site_init(&site, &cfg, NULL, NULL, &cause), 0);
 	feed_bus_cycle_ms = 0;
 	feed_chargers(20000, 7000);
 	CU_ASSERT_EQUAL(site_bus_cycle_ms(&site), 0);
@@ -659,7 +680,7 @@ prop_site(int id, int *held)
 		cfg_errors_free(&errors);
 		return -1;
 	}
-	if (site_init(&st, &pc, NULL, &cause) != 0) {
+	if (site_init(&st, &pc, NULL, NULL, &cause) != 0) {
 		fprintf(stderr, "%s\n", cause);
 		free(cause);
 		cfg_clear(&pc);
@@ -915,7 +936,7 @@ test_phase_switch(void)
 
 	CU_ASSERT_EQUAL_FATAL(cfg_load_string("ph.conf", phase_text, &pc,
 	    &errors), 0);
-	CU_ASSERT_EQUAL_FATAL(site_init(&st, &pc, NULL, &cause), 0);
+	CU_ASSERT_EQUAL_FATAL(site_init(&st, &pc, NULL, NULL, &cause), 0);
 	CU_ASSERT_EQUAL(st.phase[0].step, SITE_PH_STEADY);
 	CU_ASSERT_TRUE(st.chargers[0].phase_switchable);
 	site_set_profile_cap(&st, 4000, 1);
@@ -1016,6 +1037,7 @@ static const struct cu_test site_tests[] = {
 	{ "circuits ordered parents first", test_circuits },
 	{ "connectors in configuration order", test_connectors },
 	{ "connector names", test_find },
+	{ "the ids the chargers had, with gaps", test_ids_kept },
 	{ "southbound description", test_sb_conf },
 	{ "cap composition", test_cap_compose },
 	{ "offline limits fit the cap", test_offline_fit },

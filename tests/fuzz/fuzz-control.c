@@ -89,7 +89,7 @@ setup(void)
 			fprintf(stderr, "%s\n", errors.msgs[i]);
 		abort();
 	}
-	if (site_init(&site, &cfg, NULL, &cause) != 0 ||
+	if (site_init(&site, &cfg, NULL, NULL, &cause) != 0 ||
 	    mkdtemp(scratch_dir) == NULL) {
 		fprintf(stderr, "%s\n", cause != NULL ? cause : scratch_dir);
 		abort();

@@ -49,7 +49,8 @@ lib_src="src/common/log.c src/common/util.c src/common/atomic-file.c
     tests/fuzz/fuzz-station.c"
 # The daemon-layer targets (cfgload, control) link these as well.
 daemon_src="src/config/schema.c src/config/context.c src/config/prescan.c
-    src/config/checks.c src/config/dump.c src/config/load.c src/config/allow.c
+    src/config/checks.c src/config/dump.c src/config/ids.c src/config/load.c
+    src/config/allow.c
     src/site/site.c src/site/readings.c src/site/settings.c
     src/site/report.c src/site/phase.c src/site/energy.c src/control.c
     src/cloud/cloud.c src/cloud/queue.c src/cloud/profiles.c

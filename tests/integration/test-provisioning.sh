@@ -5,17 +5,22 @@
 # only) boots with no connectors; the site pushed in a DataTransfer
 # (SetSiteConfiguration) brings the chargers online, reported, balanced;
 # a lower site cap pushed applies live; a push with five mistakes is
-# answered with five error lines and changes nothing; a push that removes
-# a charger with a transaction is refused with the reason; a push that
-# changes one charger while all three charge leaves every transaction
-# alone and the other chargers' Modbus connections open (the site is
-# built again without a restart); a charger removed is disconnected and
-# its transaction ended; one added comes online and is reported; after a
-# restart the pushed site is used without a new push;
-# GetSiteConfiguration says where the site came from; a revert goes back
+# answered with five error lines and changes nothing; a push that would
+# renumber a connector with a transaction is refused with the reason; the
+# middle charger removed while all charge leaves a gap: the last keeps
+# its id and transaction, the absent id is never reported and requests
+# for it are refused; ocpp-id = 10 gives ids 10.., which bay3 keeps when
+# the pin is dropped, across a restart; two pins on one id are refused
+# with the clash named; a push that changes one charger while all three
+# charge leaves every transaction alone and the other chargers' Modbus
+# connections open (the site is built again without a restart); a
+# charger removed is disconnected and its transaction ended; one added
+# comes online and is reported; after a restart the pushed site is used
+# without a new push; GetSiteConfiguration says where the site came
+# from; a revert goes back
 # to provisioning mode; csms.allow-remote-site = false refuses pushes; a
 # site written into the file is built live by a reload, which refuses to
-# renumber charging connectors and ends a removed charger's transaction.
+# renumber a charging connector and ends a removed charger's transaction.
 # Skipped (77) without node / npm.
 set -u
 name=test-provisioning
@@ -201,14 +206,91 @@ run_version() {
 	    pass "$v: five mistakes: nothing changed" ||
 	    fail "$v: five mistakes: the site changed, limits $(limits)"
 
-	# Removing bay1 would renumber connectors with transactions.
-	awk '/^charger "bay1"/ { skip = 1 } !skip { print } /^\}/ { skip = 0 }' \
-	    "$tmp/site30.conf" >"$tmp/no-bay1.conf"
-	r=$(transfer SetSiteConfiguration "$tmp/no-bay1.conf")
+	# Pinning bay3 elsewhere while it charges would move its transaction.
+	sed 's/^charger "bay3" {$/&\n\tocpp-id = 10/' "$tmp/site30.conf" \
+	    >"$tmp/bay3-at-10.conf"
+	r=$(transfer SetSiteConfiguration "$tmp/bay3-at-10.conf")
 	printf '%s\n' "$r" | status_of | grep -qx Rejected &&
-	    printf '%s\n' "$r" | data_of | grep -q 'transaction' &&
-	    pass "$v: a push renumbering charging connectors: Rejected ($(printf '%s\n' "$r" | data_of | cut -c1-60)...)" ||
+	    printf '%s\n' "$r" | data_of | grep -q 'connector 3 (bay3/1) has transaction .* would number it 10' &&
+	    pass "$v: a push renumbering a charging connector: Rejected ($(printf '%s\n' "$r" | data_of | cut -c1-60)...)" ||
 	    fail "$v: renumbering push: $r"
+
+	# bay2, the middle charger, leaves while all three charge: Accepted,
+	# its transaction ends; bay3 keeps connector 3 and its transaction.
+	# Id 2 is a gap: never reported, a request for it refused.
+	[ "$v" = 1.6 ] && key=connectorId || key=evseId
+	b=$(builds)
+	e0=$(ends | grep -c .)
+	tx3=$(st chargers.2.connectors.0.transaction)
+	log0=$(wc -l <"$tmp/csms.log")
+	awk '/^charger "bay2"/ { skip = 1 } !skip { print } /^\}/ { skip = 0 }' \
+	    "$tmp/site30.conf" >"$tmp/no-bay2.conf"
+	r=$(transfer SetSiteConfiguration "$tmp/no-bay2.conf")
+	printf '%s\n' "$r" | status_of | grep -qx Accepted &&
+	    pass "$v: the middle charger removed while all charge: Accepted" ||
+	    fail "$v: bay2 removed: $r"
+	wait_for 20 rebuilt "$b" || fail "$v: not back after bay2 removed"
+	one_more_end() { [ "$(ends | grep -c .)" -eq "$((e0 + 1))" ]; }
+	wait_for 10 one_more_end || fail "$v: bay2 removed: its transaction did not end"
+	[ "$(st chargers.1.name chargers.1.connectors.0.ocpp_id \
+	    chargers.1.connectors.0.transaction | tr '\n' ' ')" = "bay3 3 $tx3 " ] &&
+	    [ "$(ends | grep -c .)" -eq "$((e0 + 1))" ] &&
+	    pass "$v: bay2 removed: bay3 keeps connector 3 and transaction $tx3" ||
+	    fail "$v: bay2 removed: $(st chargers.1.name chargers.1.connectors.0.ocpp_id chargers.1.connectors.0.transaction | tr '\n' ' ')(was $tx3), ends $e0 -> $(ends | grep -c .)"
+	if [ "$v" = 1.6 ]; then
+		absent() { # the answers to requests for connector $1
+			call RemoteStartTransaction "{\"connectorId\":$1,\"idTag\":\"GAP1\"}" | status_of
+			call TriggerMessage "{\"requestedMessage\":\"StatusNotification\",\"connectorId\":$1}" | status_of
+			call ChangeAvailability "{\"connectorId\":$1,\"type\":\"Inoperative\"}" | status_of
+			call UnlockConnector "{\"connectorId\":$1}" | status_of
+			call GetCompositeSchedule "{\"connectorId\":$1,\"duration\":60}" | status_of
+			call SetChargingProfile "{\"connectorId\":$1,\"csChargingProfiles\":{\"chargingProfileId\":77,\"stackLevel\":1,\"chargingProfilePurpose\":\"TxDefaultProfile\",\"chargingProfileKind\":\"Absolute\",\"chargingSchedule\":{\"chargingRateUnit\":\"W\",\"chargingSchedulePeriod\":[{\"startPeriod\":0,\"limit\":11000}]}}}" | status_of
+		}
+		want="Rejected Rejected Rejected NotSupported Rejected Rejected "
+	else
+		absent() {
+			call RequestStartTransaction "{\"evseId\":$1,\"remoteStartId\":5,\"idToken\":{\"idToken\":\"GAP1\",\"type\":\"Central\"}}" | status_of
+			call TriggerMessage "{\"requestedMessage\":\"StatusNotification\",\"evse\":{\"id\":$1,\"connectorId\":1}}" | status_of
+			call ChangeAvailability "{\"operationalStatus\":\"Inoperative\",\"evse\":{\"id\":$1}}" | status_of
+			call UnlockConnector "{\"evseId\":$1,\"connectorId\":1}" | status_of
+			call GetCompositeSchedule "{\"evseId\":$1,\"duration\":60}" | status_of
+			call SetChargingProfile "{\"evseId\":$1,\"chargingProfile\":{\"id\":77,\"stackLevel\":1,\"chargingProfilePurpose\":\"TxDefaultProfile\",\"chargingProfileKind\":\"Absolute\",\"chargingSchedule\":[{\"id\":1,\"chargingRateUnit\":\"W\",\"chargingSchedulePeriod\":[{\"startPeriod\":0,\"limit\":11000}]}]}}" | status_of
+		}
+		want="Rejected Rejected Rejected UnknownConnector Rejected Rejected "
+	fi
+	got=$(absent 2 | tr '\n' ' ')
+	[ "$got" = "$want" ] &&
+	    pass "$v: requests for the absent id 2: $got" ||
+	    fail "$v: requests for the absent id 2: $got, want $want"
+	# (the same TriggerMessage for connector 3 is taken)
+	call TriggerMessage "$([ "$v" = 1.6 ] &&
+	    printf '%s\n' '{"requestedMessage":"StatusNotification","connectorId":3}' ||
+	    printf '%s\n' '{"requestedMessage":"StatusNotification","evse":{"id":3,"connectorId":1}}')" |
+	    status_of | grep -qx Accepted || fail "$v: TriggerMessage for connector 3 refused"
+	more3() { [ "$(statuses_for 3 "$((log0 + 1))")" -ge 2 ]; }
+	wait_for 10 more3 || fail "$v: bay2 removed: connector 3 not reported again"
+	# (from bay2's transaction end on, which the removal sends first)
+	endl=$(grep -nE '"action":"StopTransaction"|"eventType":"Ended"' \
+	    "$tmp/csms.log" | grep '"event":"call"' | tail -1 | cut -d: -f1)
+	tail -n +"$((endl + 1))" "$tmp/csms.log" | grep '"event":"call"' |
+	    grep -E '"action":"(StatusNotification|MeterValues|TransactionEvent|StartTransaction)"' |
+	    grep -E "\"$key\":2[,}]|\"evse\":\\{\"id\":2[,}]" >"$tmp/gap.txt"
+	[ ! -s "$tmp/gap.txt" ] && [ "$(statuses_for 1 "$((log0 + 1))")" -gt 0 ] &&
+	    pass "$v: bay2 removed: nothing reported for id 2 after its transaction ended" ||
+	    fail "$v: bay2 removed: for id 2: $(head -2 "$tmp/gap.txt")"
+	# bay2 back: after bay1, on its id 2 again; its car starts anew.
+	b=$(builds)
+	s0=$(tx_msgs | grep -vcE '"action":"StopTransaction"|"eventType":"Ended"')
+	r=$(transfer SetSiteConfiguration "$tmp/site30.conf")
+	printf '%s\n' "$r" | status_of | grep -qx Accepted || fail "$v: bay2 back: $r"
+	wait_for 20 rebuilt "$b" || fail "$v: not back after bay2 added again"
+	one_more_start() { [ "$(tx_msgs | grep -vcE '"action":"StopTransaction"|"eventType":"Ended"')" -gt "$s0" ]; }
+	wait_for 15 online3 && wait_for 15 one_more_start &&
+	    [ "$(st chargers.1.name chargers.1.connectors.0.ocpp_id | tr '\n' ' ')" = "bay2 2 " ] &&
+	    pass "$v: bay2 back on connector 2, a new transaction" ||
+	    fail "$v: bay2 back: $(st chargers.1.name chargers.1.connectors.0.ocpp_id | tr '\n' ' ')"
+	wait_for 10 all_charging || fail "$v: bay2 back: not all charging"
+	tx0=$(tx_msgs | grep -c .)
 
 	# One charger changed while all three charge: bay3 down to 11 kW
 	# and the site back to 40 kW; the others share the rest.  bay1 and
@@ -284,6 +366,7 @@ run_version() {
 	awk '/^charger "bay3"/ { skip = 1 } !skip { print } /^\}/ { skip = 0 }' \
 	    "$tmp/bay3.conf" >"$tmp/two.conf"
 	wh=$(sim_get bay3 connectors.0.energy_wh | cut -d. -f1)
+	e0=$(ends | grep -c .)
 	b=$(builds)
 	a1=$(accepted bay1)
 	a2=$(accepted bay2)
@@ -294,10 +377,10 @@ run_version() {
 	    [ "$(sim_get bay3 connections)" = 0 ] &&
 	    pass "$v: bay3 removed: its connection closed, bay1 and bay2 kept theirs" ||
 	    fail "$v: bay3 removed: bay3 connections $(sim_get bay3 connections), accepted bay1 $a1 -> $(accepted bay1), bay2 $a2 -> $(accepted bay2)"
-	one_end() { [ "$(ends | grep -c .)" -eq 1 ]; }
+	one_end() { [ "$(ends | grep -c .)" -eq "$((e0 + 1))" ]; }
 	wait_for 10 one_end && pass "$v: bay3 removed: its transaction ended" ||
-	    fail "$v: bay3 removed: ends $(ends | grep -c .): $(ends | head -2)"
-	stop_wh=$(ends | grep -oE '"meterStop":[0-9]+|"value":[0-9.]+' |
+	    fail "$v: bay3 removed: ends $e0 -> $(ends | grep -c .): $(ends | tail -2)"
+	stop_wh=$(ends | tail -1 | grep -oE '"meterStop":[0-9]+|"value":[0-9.]+' |
 	    head -1 | grep -oE '[0-9]+' | head -1)
 	# (the car charges on: the last reading within 20 Wh of the one
 	# taken just before the push)
@@ -334,19 +417,80 @@ run_version() {
 
 	# The transactions end (cars unplugged), then a revert: provisioning
 	# mode again (the file has no site).
+	e0=$(ends | grep -c .)
 	for c in bay1 bay2 bay3; do sim unplug "$c" 1 >/dev/null; done
-	no_tx() { [ "$(ends | grep -c .)" -ge 3 ]; }
+	no_tx() { [ "$(ends | grep -c .)" -ge "$((e0 + 3))" ]; }
 	wait_for 15 no_tx || fail "$v: the unplugged cars' transactions did not end"
-	# No transaction now, but bay2 pins its connector id: a push that
-	# drops bay1 would renumber it and is refused by the checks.
-	awk '/^charger "bay1"/ { skip = 1 } !skip { print } /^\}/ { skip = 0 }' \
-	    "$tmp/two.conf" | sed 's/^charger "bay2" {$/&\n\tocpp-id = 2/' \
-	    >"$tmp/pinned.conf"
-	r=$(transfer SetSiteConfiguration "$tmp/pinned.conf")
+	# No transaction now: bay3 pinned at 10 takes ids 10.., 3 is a gap.
+	sed 's/^charger "bay3" {$/&\n\tocpp-id = 10/' "$tmp/bay3.conf" \
+	    >"$tmp/pin10.conf"
+	b=$(builds)
+	log0=$(wc -l <"$tmp/csms.log")
+	r=$(transfer SetSiteConfiguration "$tmp/pin10.conf")
+	printf '%s\n' "$r" | status_of | grep -qx Accepted || fail "$v: bay3 at 10: $r"
+	wait_for 20 rebuilt "$b" || fail "$v: not back after bay3 pinned at 10"
+	status10() { [ "$(statuses_for 10 "$((log0 + 1))")" -gt 0 ]; }
+	wait_for 10 status10 && [ "$(st chargers.2.connectors.0.ocpp_id)" = 10 ] &&
+	    pass "$v: ocpp-id = 10: bay3 is connector 10, reported" ||
+	    fail "$v: ocpp-id = 10: id $(st chargers.2.connectors.0.ocpp_id), statuses of 10: $(statuses_for 10 "$((log0 + 1))")"
+	# Every connector's status asked for: 1, 2 and 10, never 3.
+	log0=$(wc -l <"$tmp/csms.log")
+	call TriggerMessage '{"requestedMessage":"StatusNotification"}' |
+	    status_of | grep -qx Accepted || fail "$v: TriggerMessage refused"
+	status_1_2_10() {
+		[ "$(statuses_for 1 "$((log0 + 1))")" -gt 0 ] &&
+		    [ "$(statuses_for 2 "$((log0 + 1))")" -gt 0 ] && status10
+	}
+	wait_for 10 status_1_2_10 &&
+	    [ "$(statuses_for 3 "$((log0 + 1))")" -eq 0 ] &&
+	    pass "$v: every status asked for: 1, 2 and 10, not 3" ||
+	    fail "$v: statuses asked for: 3 reported $(statuses_for 3 "$((log0 + 1))") times"
+	if [ "$v" = 1.6 ]; then
+		r=$(call GetConfiguration '{"key":["NumberOfConnectors"]}')
+		[ "$(printf '%s\n' "$r" | "$JG" result.configurationKey.0.value)" = 10 ] &&
+		    pass "$v: NumberOfConnectors is the highest id, 10" ||
+		    fail "$v: NumberOfConnectors: $r"
+	else
+		r=$(call GetVariables '{"getVariableData":[{"component":{"name":"EVSE","evse":{"id":3}},"variable":{"name":"AvailabilityState"}},{"component":{"name":"EVSE","evse":{"id":10}},"variable":{"name":"AvailabilityState"}}]}')
+		[ "$(printf '%s\n' "$r" | "$JG" result.getVariableResult.0.attributeStatus \
+		    result.getVariableResult.1.attributeStatus | tr '\n' ' ')" = "UnknownComponent Accepted " ] &&
+		    pass "$v: device model: EVSE 10, no EVSE 3" ||
+		    fail "$v: device model with a gap: $r"
+		call GetBaseReport '{"requestId":8,"reportBase":"FullInventory"}' >/dev/null
+		report8() { grep '"action":"NotifyReport"' "$tmp/csms.log" |
+		    grep -E '"requestId":8[,}]' | grep -q '"tbc":false'; }
+		wait_for 10 report8 || fail "$v: no complete NotifyReport 8"
+		grep '"action":"NotifyReport"' "$tmp/csms.log" |
+		    grep -E '"requestId":8[,}]' >"$tmp/report8.txt"
+		grep -q '"evse":{"id":10,' "$tmp/report8.txt" &&
+		    ! grep -q '"evse":{"id":3,' "$tmp/report8.txt" &&
+		    pass "$v: NotifyReport: EVSE 10, no EVSE 3" ||
+		    fail "$v: NotifyReport with a gap: EVSEs $(grep -oE '"evse":\{"id":[0-9]+' "$tmp/report8.txt" | sort -u | tr '\n' ' ')"
+	fi
+	# A pin over another charger's ids: the checks name the clash.
+	sed 's/^charger "bay2" {$/&\n\tocpp-id = 10/' "$tmp/pin10.conf" \
+	    >"$tmp/clash.conf"
+	r=$(transfer SetSiteConfiguration "$tmp/clash.conf")
 	printf '%s\n' "$r" | status_of | grep -qx Rejected &&
-	    printf '%s\n' "$r" | data_of | grep -q "^SetSiteConfiguration:[0-9]*: option 'charger\[bay2\].ocpp-id': value '2'" &&
-	    pass "$v: a pinned ocpp-id refuses the renumbering push" ||
-	    fail "$v: pinned ocpp-id: $r"
+	    printf '%s\n' "$r" | data_of | grep -q "^SetSiteConfiguration:[0-9]*: option 'charger\[bay3\].ocpp-id': value '10': ids 10..10 clash with charger \"bay2\"" &&
+	    pass "$v: two chargers pinned at 10: Rejected, the clash named" ||
+	    fail "$v: pin clash: $r"
+	# The pin dropped: bay3 keeps id 10 (kept by its name), across a
+	# restart too.
+	b=$(builds)
+	r=$(transfer SetSiteConfiguration "$tmp/bay3.conf")
+	printf '%s\n' "$r" | status_of | grep -qx Accepted || fail "$v: pin dropped: $r"
+	wait_for 20 rebuilt "$b" && wait_for 15 online3 &&
+	    [ "$(st chargers.2.connectors.0.ocpp_id)" = 10 ] &&
+	    pass "$v: the pin dropped: bay3 keeps id 10" ||
+	    fail "$v: the pin dropped: bay3 on $(st chargers.2.connectors.0.ocpp_id)"
+	stop_daemon
+	start_daemon "$tmp/boot.conf"
+	wait_for 10 connected && wait_for 15 online3 &&
+	    [ "$(st chargers.0.connectors.0.ocpp_id chargers.1.connectors.0.ocpp_id \
+	    chargers.2.connectors.0.ocpp_id | tr '\n' ' ')" = "1 2 10 " ] &&
+	    pass "$v: restarted: the ids kept, 1 2 10" ||
+	    fail "$v: restarted: ids $(st chargers.0.connectors.0.ocpp_id chargers.1.connectors.0.ocpp_id chargers.2.connectors.0.ocpp_id | tr '\n' ' ')"
 	b=$(builds)
 	r=$(transfer RevertSiteConfiguration)
 	printf '%s\n' "$r" | status_of | grep -qx Accepted ||
@@ -383,17 +527,15 @@ run_version() {
 	    wait_for 15 three_started &&
 	    pass "$v: reload: the file's site built live, three transactions" ||
 	    fail "$v: reload: source $(st site_config.source), builds $(builds), $(cat "$tmp/reload.json")"
-	# Dropping bay1 from the file would renumber charging connectors.
-	awk '/^charger "bay1"/ { skip = 1 } !skip { print } /^\}/ { skip = 0 }' \
-	    "$tmp/boot.conf" >"$tmp/no-bay1-file.conf"
+	# Pinning bay2 elsewhere in the file would move its transaction.
 	cp "$tmp/boot.conf" "$tmp/three.conf"
-	cp "$tmp/no-bay1-file.conf" "$tmp/boot.conf"
+	sed -i 's/^charger "bay2" {$/&\n\tocpp-id = 20/' "$tmp/boot.conf"
 	b=$(builds)
 	ctl '{"cmd":"reload"}' >"$tmp/reload.json"
 	grep -q '"ok":false' "$tmp/reload.json" &&
 	    grep -q 'has transaction' "$tmp/reload.json" &&
 	    [ "$(builds)" -eq "$b" ] && online3 &&
-	    pass "$v: a reload renumbering charging connectors: refused, nothing changed" ||
+	    pass "$v: a reload renumbering a charging connector: refused, nothing changed" ||
 	    fail "$v: renumbering reload: $(cat "$tmp/reload.json")"
 	# bay3 dropped from the file while charging: its transaction ends,
 	# bay1 and bay2 keep their connections.

@@ -770,6 +770,15 @@ test_phase_rotation(void)
 	CU_ASSERT_STRING_EQUAL(change16(s, "ConnectorPhaseRotation",
 	    "RST"), "Rejected");
 	expect_writable16(s, "ConnectorPhaseRotation", "0.RST, 1.RST,2.TRS");
+	/* an id no connector has (a gap) is no connector either */
+	conns[1].absent = true;
+	CU_ASSERT_STRING_EQUAL(change16(s, "ConnectorPhaseRotation",
+	    "1.RST"), "Rejected");
+	CU_ASSERT_STRING_EQUAL(change16(s, "ConnectorPhaseRotation",
+	    "0.RST,2.RST"), "Accepted");
+	CU_ASSERT_STRING_EQUAL(change16(s, "ConnectorPhaseRotation",
+	    "4294967298.RST"), "Rejected");
+	conns[1].absent = false;
 	ocpp_settings_defaults(&st);
 	CU_ASSERT_STRING_EQUAL(st.phase_rotation, "0.Unknown");
 	CU_ASSERT_EQUAL(ocpp_settings_apply(&st, "ConnectorPhaseRotation",
