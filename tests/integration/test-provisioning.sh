@@ -5,7 +5,8 @@
 # only) boots with no connectors; the site pushed in a DataTransfer
 # (SetSiteConfiguration) brings the chargers online, reported, balanced;
 # a lower site cap pushed applies live; a push with five mistakes is
-# answered with five error lines and changes nothing; a push that would
+# answered with five error lines and changes nothing, one naming a host
+# the file does not allow (csms.remote-site-hosts) with one; a push that would
 # renumber a connector with a transaction is refused with the reason; the
 # middle charger removed while all charge leaves a gap: the last keeps
 # its id and transaction, the absent id is never reported and requests
@@ -100,7 +101,7 @@ all_charging() { limits | grep -qE '^[1-9][0-9]* [1-9][0-9]* [1-9][0-9]* $'; }
 run_version() {
 	v=$1
 	start_csms
-	bootstrap_conf "$v"
+	bootstrap_conf "$v" 'remote-site-hosts = "127.0.0.1 ::1"'
 	"$EDGED" --check-config "$tmp/boot.conf" >"$tmp/check.out" 2>&1 &&
 	    has "$tmp/check.out" "provisioning mode" &&
 	    pass "$v: the bootstrap file is valid: provisioning mode" ||
@@ -205,6 +206,20 @@ run_version() {
 	    is_limits "10000 10000 10000" &&
 	    pass "$v: five mistakes: nothing changed" ||
 	    fail "$v: five mistakes: the site changed, limits $(limits)"
+
+	# A host the file does not allow (remote-site-hosts above): one
+	# error line, on bay2's host, and nothing changed.
+	sed '/^charger "bay2" {$/,/^}/s/host = "127.0.0.1"/host = "127.0.0.2"/' \
+	    "$tmp/site30.conf" >"$tmp/elsewhere.conf"
+	host_line=$(grep -n 'host = "127.0.0.2"' "$tmp/elsewhere.conf" | cut -d: -f1)
+	r=$(transfer SetSiteConfiguration "$tmp/elsewhere.conf")
+	printf '%s\n' "$r" | data_of >"$tmp/errors.txt"
+	printf '%s\n' "$r" | status_of | grep -qx Rejected &&
+	    [ "$(grep -c . "$tmp/errors.txt")" -eq 1 ] &&
+	    grep -q "^SetSiteConfiguration:$host_line: option 'charger\[bay2\].host': value '127.0.0.2': not allowed in a pushed site" "$tmp/errors.txt" &&
+	    [ "$(transfer GetSiteConfiguration | data_of)" = "$before" ] &&
+	    pass "$v: a host the file does not allow: Rejected, line $host_line" ||
+	    fail "$v: a host the file does not allow: $(cat "$tmp/errors.txt")"
 
 	# Pinning bay3 elsewhere while it charges would move its transaction.
 	sed 's/^charger "bay3" {$/&\n\tocpp-id = 10/' "$tmp/site30.conf" \
