@@ -1022,6 +1022,27 @@ load_record(struct ocpp_session *s, int k, const char *buf)
 	json_decref(o);
 }
 
+/* Connector k has no charger any more (it left the site while the
+ * gateway was stopped) but its record, buf, holds an open transaction:
+ * nothing will ever read its end, so it ends now, reason Other, with the
+ * last energy reading kept and stamped when that reading was taken. */
+static void
+end_orphan(struct ocpp_session *s, int k, const char *buf)
+{
+	struct conn_state *cs = &s->cs[k];
+	struct tx_end e = { "Other", "Other", "AbnormalCondition", 0, 0 };
+
+	load_record(s, k, buf);
+	if (!cs->tx_active)
+		return;
+	e.wh = cs->tx_wh > cs->seen_wh ? cs->tx_wh : cs->seen_wh;
+	e.when_ms = cs->seen_ms > 0 ? cs->seen_ms : session_wall_ms(s);
+	log_warnx("connector %d: transaction open from before the restart, "
+	    "but no charger has this connector now: it ends (Other, %.0f Wh, "
+	    "the last reading)", k, e.wh);
+	session_end_tx(s, k, &e);
+}
+
 /* Loads every connector's last known state and open transaction from the
  * durable state; the station's stale connectors show that state until
  * they are read.  Notes whether the last run stopped cleanly. */
@@ -1039,11 +1060,13 @@ session_load_state(struct ocpp_session *s)
 		struct conn_state *cs = &s->cs[k];
 		struct ocpp_connector *c = &s->station->conn[k];
 
-		if (!session_has_conn(s, k))
-			continue;
 		session_conn_key(key, sizeof(key), s, k);
 		if (session_state_get(s, key, buf, sizeof(buf)) != 0 || buf[0] == '\0')
 			continue;
+		if (!session_has_conn(s, k)) {
+			end_orphan(s, k, buf);
+			continue;
+		}
 		load_record(s, k, buf);
 		if (c->stale) {
 			cs->stale = cs->restart_stale = true;

@@ -1102,6 +1102,67 @@ test_stored_password(void)
 	ocpp_session_free(s);
 }
 
+/* A transaction open from before a restart on a connector that no
+ * charger has now (its charger left the site while the gateway was
+ * stopped): it ends at once, reason Other, with the last reading, in
+ * both versions, and the record keeps no transaction. */
+static void
+test_restart_connector_gone(void)
+{
+	struct ocpp_settings st;
+	struct ocpp_session *s;
+	char buf[512];
+	json_t *p;
+
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	conns[1].absent = true;
+	fq_set("tx16.c1", "{\"status\":\"Charging\",\"token\":\"TAG-1\","
+	    "\"wh\":4100,\"seen\":1796000000000,\"tx\":5,"
+	    "\"txtoken\":\"TAG-1\",\"central\":false,\"txwh\":4000}");
+	fq_set("tx16.id.5", "777");
+	s = fake_session(OCPP_V16, &st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	ocpp_session_service(s, 1000);
+	CU_ASSERT_EQUAL_FATAL(fq.n, 1);
+	CU_ASSERT_STRING_EQUAL(fq.m[0].action, "StopTransaction");
+	CU_ASSERT_EQUAL(fq_int(0, "meterStop"), 4100);
+	CU_ASSERT_STRING_EQUAL(fq_str(0, "reason", buf, sizeof(buf)), "Other");
+	CU_ASSERT_STRING_EQUAL(fq_str(0, "timestamp", buf, sizeof(buf)),
+	    "2026-11-30T00:53:20.000Z");	/* when last read */
+	CU_ASSERT_FALSE(ocpp_session_tx_open(s, 1));
+	ocpp_session_service(s, 2000);
+	CU_ASSERT_EQUAL(fq.n, 1);	/* once */
+	ocpp_session_free(s);
+
+	/* 2.0.1: a transaction started on EVSE 2, the gateway stopped, the
+	 * charger gone at the next start. */
+	memset(&fq, 0, sizeof(fq));
+	memset(conns, 0, sizeof(conns));
+	s = fake_session(OCPP_V201, &st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	conns[2].status = OCPP_ST_CHARGING;
+	conns[2].energy_wh = 1500;
+	ocpp_session_service(s, 1000);
+	CU_ASSERT_EQUAL_FATAL(fq.n, 1);
+	ocpp_session_free(s);
+	conns[2].absent = true;
+	s = fake_session(OCPP_V201, &st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	ocpp_session_service(s, 2000);
+	CU_ASSERT_EQUAL_FATAL(fq.n, 2);
+	p = json_loads(fq.m[1].payload, 0, NULL);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(p,
+	    "eventType")), "Ended");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(
+	    json_object_get(p, "transactionInfo"), "stoppedReason")), "Other");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(
+	    json_object_get(p, "evse"), "id")), 2);
+	json_decref(p);
+	CU_ASSERT_FALSE(ocpp_session_tx_open(s, 2));
+	ocpp_session_free(s);
+}
+
 /* A 1.6 transaction open from before a restart (the earlier form of the
  * state, local transaction 5): nothing is sent while the charger is not
  * read yet, and nothing when the first reading is the same session going
@@ -1732,6 +1793,8 @@ static const struct cu_test session_tests[] = {
 	{ "GetConfiguration answers", test_get_configuration },
 	{ "restart: the same 1.6 session goes on without a message",
 	  test_restart_same_session_16 },
+	{ "restart: a connector gone while down ends its transaction",
+	  test_restart_connector_gone },
 	{ "restart: a 1.6 session that ended while down ends once",
 	  test_restart_session_ended_16 },
 	{ "a silent charger keeps its 1.6 transaction",
