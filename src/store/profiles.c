@@ -96,11 +96,18 @@ store_profile_put(struct store *st, const struct store_profile *p,
 	sqlite3_bind_text(s, 6, p->json, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 7, p->valid_from_ms);
 	sqlite3_bind_int64(s, 8, p->valid_to_ms);
-	/* One statement in autocommit mode: its own durable transaction. */
+	/* One statement in autocommit mode: its own transaction, durable
+	 * across a crash when it returns and across a power cut once the
+	 * sync thread has synced the WAL (store_sync_wait). */
+	if ((rc = store_sync_full(st, false, cause)) != 0)
+		return rc;
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_error(st, rc, "saving a profile", cause);
+	rc = rc == SQLITE_DONE ? 0 :
+	    store_sqlite_error(st, rc, "saving a profile", cause);
+	(void)store_sync_full(st, true, NULL);
+	if (rc != 0)
+		return rc;
 	st->commits++;
 	if (changed != NULL)
 		*changed = true;
@@ -111,12 +118,21 @@ store_profile_put(struct store *st, const struct store_profile *p,
 static int
 run_delete(struct store *st, sqlite3_stmt *s, int *deleted, char **cause)
 {
-	int rc = sqlite3_step(s), n;
+	int rc, n;
 
+	/* Synced off the loop, as a put (store_profile_put). */
+	if ((rc = store_sync_full(st, false, cause)) != 0) {
+		sqlite3_finalize(s);
+		return rc;
+	}
+	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_error(st, rc, "deleting profiles", cause);
 	n = sqlite3_changes(st->db);
+	rc = rc == SQLITE_DONE ? 0 :
+	    store_sqlite_error(st, rc, "deleting profiles", cause);
+	(void)store_sync_full(st, true, NULL);
+	if (rc != 0)
+		return rc;
 	if (n > 0)
 		st->commits++;
 	if (deleted != NULL)

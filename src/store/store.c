@@ -151,6 +151,8 @@ static const char *const stmt_sql[SQ_MAX] = {
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[SQ_SETTING_GET] = "SELECT value, file_value FROM settings "
 	    "WHERE key = ?1",
+	[SQ_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+	[SQ_SYNC_FULL] = "PRAGMA synchronous = FULL",
 };
 
 sqlite3_stmt *
@@ -203,6 +205,11 @@ step_done(struct store *st, enum store_stmt id, const char *what,
 int
 store_begin(struct store *st, char **cause)
 {
+	int rc;
+
+	/* Transactions commit durably before they return. */
+	if ((rc = store_sync_full(st, true, cause)) != 0)
+		return rc;
 	return step_done(st, SQ_BEGIN, "starting a transaction", cause);
 }
 
@@ -686,7 +693,8 @@ store_open(const char *path, const struct store_options *opt,
 	    (rc = set_cache(st, cause)) != 0 ||
 	    (rc = apply_options(st, opt, cause)) != 0 ||
 	    (rc = migrate(st, cause)) != 0 ||
-	    (rc = load_state(st, cause)) != 0)
+	    (rc = load_state(st, cause)) != 0 ||
+	    (rc = store_sync_start(st, cause)) != 0)
 		goto fail;
 	log_debug("store", "opened %s (schema %d, %lld queued, %lld dropped)",
 	    path, st->opened_version, (long long)st->committed,
@@ -722,6 +730,7 @@ store_close(struct store *st)
 		hrc = store_history_flush(st, 0, true, NULL);
 	if (rc == 0)
 		rc = hrc;
+	store_sync_stop(st);
 	store_history_free(st);
 	for (size_t i = 0; i < st->n_pending; i++)
 		free(st->pending[i].payload);
