@@ -103,11 +103,8 @@ store_profile_put(struct store *st, const struct store_profile *p,
 		return rc;
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	rc = rc == SQLITE_DONE ? 0 :
-	    store_sqlite_error(st, rc, "saving a profile", cause);
-	(void)store_sync_full(st, true, NULL);
-	if (rc != 0)
-		return rc;
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "saving a profile", cause);
 	st->commits++;
 	if (changed != NULL)
 		*changed = true;
@@ -127,12 +124,9 @@ run_delete(struct store *st, sqlite3_stmt *s, int *deleted, char **cause)
 	}
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(st, rc, "deleting profiles", cause);
 	n = sqlite3_changes(st->db);
-	rc = rc == SQLITE_DONE ? 0 :
-	    store_sqlite_error(st, rc, "deleting profiles", cause);
-	(void)store_sync_full(st, true, NULL);
-	if (rc != 0)
-		return rc;
 	if (n > 0)
 		st->commits++;
 	if (deleted != NULL)

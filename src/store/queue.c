@@ -491,8 +491,6 @@ store_queue_attempt(struct store *st, int64_t id, char **cause)
 		st->commits++;
 	}
 out:
-	if (store_sync_full(st, true, rc == 0 ? cause : NULL) != 0 && rc == 0)
-		rc = STORE_ERR_INTERNAL;
 	return rc;
 }
 

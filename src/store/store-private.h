@@ -130,7 +130,10 @@ void store_mark_restore(struct store *st, const struct store_mark *m);
 int store_sync_start(struct store *st, char **cause);
 void store_sync_stop(struct store *st);
 /* Sets the connection's synchronous to FULL (full) or NORMAL for the
- * next commits; NORMAL commits are synced by the thread.  0 or an enum
+ * next commits; NORMAL commits are synced by the thread.  The setting
+ * stays until changed (a PRAGMA costs a parse each time): every write
+ * that must be durable when it returns sets FULL first (store_begin,
+ * the settings' writes), the NORMAL ones set NORMAL.  0 or an enum
  * store_err. */
 int store_sync_full(struct store *st, bool full, char **cause);
 

@@ -844,18 +844,17 @@ test_profiles_synced_by_the_thread(void)
 	struct store_msg m;
 	char *json = xmalloc(4096);
 
-	/* A put does not wait for the sync: the thread makes it, and the
-	 * connection is back at FULL for what must wait. */
+	/* A put does not wait for the sync: the thread makes it. */
 	p.json = "{\"id\":7}";
 	CU_ASSERT_EQUAL(store_profile_put(st, &p, NULL, NULL), 0);
-	CU_ASSERT_EQUAL(sync_mode(st), 2);
+	CU_ASSERT_EQUAL(sync_mode(st), 1);
 	store_sync_wait(st);
 	store_sync_stats(st, &a);
 	CU_ASSERT_EQUAL(a.pending, 0);
 	CU_ASSERT(a.syncs >= 1);
 	CU_ASSERT_EQUAL(a.failures, 0);
 	CU_ASSERT_EQUAL(store_profile_delete(st, 7, NULL, NULL), 0);
-	CU_ASSERT_EQUAL(sync_mode(st), 2);
+	CU_ASSERT_EQUAL(sync_mode(st), 1);
 	store_sync_wait(st);
 	store_sync_stats(st, &b);
 	CU_ASSERT_EQUAL(b.pending, 0);
@@ -864,9 +863,14 @@ test_profiles_synced_by_the_thread(void)
 	 * the thread. */
 	m = msg_of(STORE_MSG_TX_START, "StartTransaction", "{}", 1, 1);
 	CU_ASSERT_EQUAL(store_enqueue(st, &m, 0, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(sync_mode(st), 2);
 	store_sync_wait(st);
 	store_sync_stats(st, &a);
 	CU_ASSERT_EQUAL(a.syncs, b.syncs);
+	/* So does a setting written after a profile. */
+	CU_ASSERT_EQUAL(store_profile_put(st, &p, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(store_setting_set(st, "k", "v", NULL, NULL), 0);
+	CU_ASSERT_EQUAL(sync_mode(st), 2);
 
 	/* The WAL is checkpointed by the thread (the main connection's own
 	 * automatic checkpoints are off): 3000 puts of 4 KB profiles, about
