@@ -46,6 +46,9 @@ struct store_syncer;
 /* WAL pages past which the sync thread checkpoints (SQLite's default for
  * its automatic checkpoints, which the WAL hook replaces). */
 #define STORE_WAL_CHECKPOINT_PAGES 1000
+/* The sync thread waits this long after a request before it syncs, so
+ * that the commits of a burst share one sync (and one flash write). */
+#define STORE_SYNC_COALESCE_MS 10
 
 struct store {
 	sqlite3 *db;

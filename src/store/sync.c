@@ -10,8 +10,9 @@
  * this thread for a sync after each such commit; the thread syncs the WAL
  * through a connection of its own (SQLite's file handle for the WAL, its
  * xSync), so every commit made before the sync starts is on stable storage
- * when it ends.  Requests that arrive during a sync are served together by
- * the next one.  Automatic checkpoints are off on the main connection (the
+ * when it ends.  A sync starts STORE_SYNC_COALESCE_MS after the request
+ * that woke the thread, so a burst of commits costs one; requests that
+ * arrive during a sync are served together by the next one.  Automatic checkpoints are off on the main connection (the
  * WAL hook replaces them); the thread runs a PASSIVE checkpoint, which
  * never blocks a writer, when the WAL has grown past
  * STORE_WAL_CHECKPOINT_PAGES. */
@@ -20,6 +21,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -56,6 +58,25 @@ sync_wal(sqlite3 *db)
 	return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL);
 }
 
+/* Waits STORE_SYNC_COALESCE_MS (or until told to stop) with the lock
+ * held by the caller; requests arriving meanwhile are only counted (they
+ * do not signal a thread with work pending). */
+static void
+coalesce(struct store_syncer *y)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += STORE_SYNC_COALESCE_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!y->stop && pthread_cond_timedwait(&y->wake, &y->lock,
+	    &until) == 0)
+		;
+}
+
 /* The thread: waits for requests, serves each batch with one sync. */
 static void *
 sync_main(void *arg)
@@ -72,6 +93,10 @@ sync_main(void *arg)
 			pthread_cond_wait(&y->wake, &y->lock);
 		if (y->asked == y->synced && !y->checkpoint)
 			break;	/* stopping, nothing left */
+		/* The commits of the next few milliseconds join this sync
+		 * (a burst of profiles costs one). */
+		if (!y->stop)
+			coalesce(y);
 		gen = y->asked;
 		ckpt = y->checkpoint;
 		y->checkpoint = false;
@@ -117,7 +142,7 @@ on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct store *st = arg;
 	struct store_syncer *y = st->syncer;
-	bool ask;
+	bool ask, idle;
 
 	(void)db;
 	(void)name;
@@ -125,11 +150,15 @@ on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
 	if (!ask)
 		return SQLITE_OK;
 	pthread_mutex_lock(&y->lock);
+	/* A thread with work pending finds this one too: woken only from
+	 * idle. */
+	idle = y->asked == y->synced && !y->checkpoint;
 	if (!st->sync_full)
 		y->asked++;
 	if (pages >= STORE_WAL_CHECKPOINT_PAGES)
 		y->checkpoint = true;
-	pthread_cond_signal(&y->wake);
+	if (idle)
+		pthread_cond_signal(&y->wake);
 	pthread_mutex_unlock(&y->lock);
 	return SQLITE_OK;
 }
@@ -138,6 +167,7 @@ int
 store_sync_start(struct store *st, char **cause)
 {
 	struct store_syncer *y;
+	pthread_condattr_t ca;
 	sqlite3_stmt *s = NULL;
 	int rc;
 
@@ -164,7 +194,10 @@ store_sync_start(struct store *st, char **cause)
 		return STORE_ERR_IO;
 	}
 	pthread_mutex_init(&y->lock, NULL);
-	pthread_cond_init(&y->wake, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&y->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&y->done, NULL);
 	if ((rc = pthread_create(&y->thread, NULL, sync_main, y)) != 0) {
 		store_set_cause(cause, "starting the store's sync thread: %s",
