@@ -144,11 +144,15 @@ static const char *const stmt_sql[SQ_MAX] = {
 	[SQ_QUEUE_ATTEMPT] = "UPDATE queue SET attempts = attempts + 1 "
 	    "WHERE id = ?1",
 	[SQ_COUNTER_SET] = "UPDATE counters SET value = ?2 WHERE name = ?1",
-	[SQ_PROFILE_GET] = "SELECT connector, purpose, stack_level, tx_id, "
-	    "json, valid_from_ms, valid_to_ms FROM profiles WHERE id = ?1",
+	/* Writes only when the stored row differs in some field: one
+	 * statement, one transaction, nothing written for a profile sent
+	 * again unchanged. */
 	[SQ_PROFILE_PUT] = "INSERT OR REPLACE INTO profiles (id, connector, "
 	    "purpose, stack_level, tx_id, json, valid_from_ms, valid_to_ms) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE NOT EXISTS (SELECT 1 "
+	    "FROM profiles WHERE id = ?1 AND connector = ?2 AND purpose = ?3 "
+	    "AND stack_level = ?4 AND tx_id IS ?5 AND json = ?6 AND "
+	    "valid_from_ms = ?7 AND valid_to_ms = ?8)",
 	[SQ_SETTING_GET] = "SELECT value, file_value FROM settings "
 	    "WHERE key = ?1",
 	[SQ_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",

@@ -843,6 +843,8 @@ test_profiles_synced_by_the_thread(void)
 	struct store_sync_stats a, b;
 	struct store_msg m;
 	char *json = xmalloc(4096);
+	int64_t wal;
+	bool changed = true;
 
 	/* A put does not wait for the sync: the thread makes it. */
 	p.json = "{\"id\":7}";
@@ -853,6 +855,14 @@ test_profiles_synced_by_the_thread(void)
 	CU_ASSERT_EQUAL(a.pending, 0);
 	CU_ASSERT(a.syncs >= 1);
 	CU_ASSERT_EQUAL(a.failures, 0);
+	/* The same profile again writes nothing: no WAL frame, no sync. */
+	wal = wal_bytes(path);
+	CU_ASSERT_EQUAL(store_profile_put(st, &p, &changed, NULL), 0);
+	CU_ASSERT_FALSE(changed);
+	CU_ASSERT_EQUAL(wal_bytes(path), wal);
+	store_sync_stats(st, &b);
+	CU_ASSERT_EQUAL(b.pending, 0);
+	CU_ASSERT_EQUAL(b.syncs, a.syncs);
 	CU_ASSERT_EQUAL(store_profile_delete(st, 7, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(sync_mode(st), 1);
 	store_sync_wait(st);
