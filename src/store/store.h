@@ -93,13 +93,15 @@ int store_opened_version(const struct store *st);
  * survives a crash or kill -9 of the process.  Most commits also wait for
  * the WAL to reach stable storage (synchronous=FULL); profile puts and
  * deletes and attempt counters do not: the handle's sync thread syncs the
- * WAL right after them, coalescing the commits that arrive during one
- * sync into the next, so a power cut loses at most the ones made in the
- * last sync's duration. */
+ * WAL 10 ms after the first of them, one sync for all the commits made
+ * until it starts, so a power cut loses at most the ones made in the
+ * window before it (10 ms plus a sync's duration; window_max_us says the
+ * longest seen). */
 struct store_sync_stats {
 	int64_t pending;   /* commits not yet known to be on stable storage */
 	int64_t syncs;     /* WAL syncs the thread made */
 	int64_t failures;  /* of them, failed (the next commit asks again) */
+	int64_t window_max_us; /* longest time from a commit to its sync */
 };
 /* Fills *out (takes the sync thread's lock for a moment). */
 void store_sync_stats(struct store *st, struct store_sync_stats *out);

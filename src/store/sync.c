@@ -39,7 +39,19 @@ struct store_syncer {
 	bool stop;
 	int64_t syncs;
 	int64_t failures;
+	int64_t first_ask_ns;   /* when the oldest request not synced came */
+	int64_t window_max_ns;  /* longest request-to-synced time seen */
 };
+
+/* CLOCK_MONOTONIC in nanoseconds (the window's measure only). */
+static int64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 /* Syncs the WAL file through SQLite's handle for it on the thread's
  * connection.  SQLITE_OK or an SQLite code. */
@@ -86,6 +98,7 @@ sync_main(void *arg)
 	pthread_mutex_lock(&y->lock);
 	for (;;) {
 		uint64_t gen;
+		int64_t asked_ns;
 		bool ckpt;
 		int rc = SQLITE_OK;
 
@@ -98,6 +111,7 @@ sync_main(void *arg)
 		if (!y->stop)
 			coalesce(y);
 		gen = y->asked;
+		asked_ns = y->first_ask_ns;
 		ckpt = y->checkpoint;
 		y->checkpoint = false;
 		pthread_mutex_unlock(&y->lock);
@@ -112,7 +126,7 @@ sync_main(void *arg)
 				log_debug("store", "background checkpoint: %s",
 				    sqlite3_errmsg(y->db));
 		}
-		if (gen != 0)
+		if (gen != y->synced)
 			rc = sync_wal(y->db);
 
 		pthread_mutex_lock(&y->lock);
@@ -124,10 +138,17 @@ sync_main(void *arg)
 			y->failures++;
 			log_debug("store", "background sync of the WAL: %s",
 			    sqlite3_errstr(rc));
-		} else if (gen != 0) {
+		} else if (gen != y->synced) {
+			int64_t w = mono_ns() - asked_ns;
+
 			y->syncs++;
+			if (w > y->window_max_ns)
+				y->window_max_ns = w;
 		}
 		y->synced = gen;
+		/* Asked during the sync: waiting since about now. */
+		if (y->asked != y->synced)
+			y->first_ask_ns = mono_ns();
 		pthread_cond_broadcast(&y->done);
 	}
 	pthread_mutex_unlock(&y->lock);
@@ -153,8 +174,11 @@ on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
 	/* A thread with work pending finds this one too: woken only from
 	 * idle. */
 	idle = y->asked == y->synced && !y->checkpoint;
-	if (!st->sync_full)
+	if (!st->sync_full) {
+		if (y->asked == y->synced)
+			y->first_ask_ns = mono_ns();
 		y->asked++;
+	}
 	if (pages >= STORE_WAL_CHECKPOINT_PAGES)
 		y->checkpoint = true;
 	if (idle)
@@ -263,6 +287,7 @@ store_sync_stats(struct store *st, struct store_sync_stats *out)
 	out->pending = (int64_t)(y->asked - y->synced);
 	out->syncs = y->syncs;
 	out->failures = y->failures;
+	out->window_max_us = y->window_max_ns / 1000;
 	pthread_mutex_unlock(&y->lock);
 }
 
