@@ -146,13 +146,20 @@ static const char *const stmt_sql[SQ_MAX] = {
 	[SQ_COUNTER_SET] = "UPDATE counters SET value = ?2 WHERE name = ?1",
 	/* Writes only when the stored row differs in some field: one
 	 * statement, one transaction, nothing written for a profile sent
-	 * again unchanged. */
-	[SQ_PROFILE_PUT] = "INSERT OR REPLACE INTO profiles (id, connector, "
-	    "purpose, stack_level, tx_id, json, valid_from_ms, valid_to_ms) "
-	    "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE NOT EXISTS (SELECT 1 "
-	    "FROM profiles WHERE id = ?1 AND connector = ?2 AND purpose = ?3 "
-	    "AND stack_level = ?4 AND tx_id IS ?5 AND json = ?6 AND "
-	    "valid_from_ms = ?7 AND valid_to_ms = ?8)",
+	 * again unchanged (an upsert: no temporary table, as an INSERT ...
+	 * SELECT from the same table would need). */
+	[SQ_PROFILE_PUT] = "INSERT INTO profiles (id, connector, purpose, "
+	    "stack_level, tx_id, json, valid_from_ms, valid_to_ms) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO "
+	    "UPDATE SET connector = excluded.connector, purpose = "
+	    "excluded.purpose, stack_level = excluded.stack_level, tx_id = "
+	    "excluded.tx_id, json = excluded.json, valid_from_ms = "
+	    "excluded.valid_from_ms, valid_to_ms = excluded.valid_to_ms "
+	    "WHERE connector IS NOT excluded.connector OR purpose IS NOT "
+	    "excluded.purpose OR stack_level IS NOT excluded.stack_level OR "
+	    "tx_id IS NOT excluded.tx_id OR json IS NOT excluded.json OR "
+	    "valid_from_ms IS NOT excluded.valid_from_ms OR valid_to_ms IS "
+	    "NOT excluded.valid_to_ms",
 	[SQ_SETTING_GET] = "SELECT value, file_value FROM settings "
 	    "WHERE key = ?1",
 	[SQ_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
