@@ -223,7 +223,8 @@ validate_value(enum ocpp_version v, const struct ocpp_field *f,
 
 			if (parse_rfc3339(s, &ms) != 0)
 				return fail(cause, OCPP_RPC_PROPERTY,
-				    "%s is not an RFC 3339 date-time", PATH(vp));
+				    "%s is not an RFC 3339 date-time",
+				    PATH(vp));
 		}
 		if (type == OCPP_F_URI && !looks_like_uri(s))
 			return fail(cause, OCPP_RPC_PROPERTY,
@@ -233,8 +234,8 @@ validate_value(enum ocpp_version v, const struct ocpp_field *f,
 				if (strcmp(*e, s) == 0)
 					return OCPP_RPC_OK;
 			return fail(cause, OCPP_RPC_PROPERTY,
-			    "%s: value not among the allowed ones (%s, …)", PATH(vp),
-			    f->enums[0]);
+			    "%s: value not among the allowed ones (%s, …)",
+			    PATH(vp), f->enums[0]);
 		}
 		return OCPP_RPC_OK;
 	}
@@ -244,8 +245,9 @@ validate_value(enum ocpp_version v, const struct ocpp_field *f,
 
 		if (type == OCPP_F_INT ? !json_is_integer(val) :
 		    !json_is_number(val))
-			return fail(cause, OCPP_RPC_TYPE, "%s must be %s", PATH(vp),
-			    type == OCPP_F_INT ? "an integer" : "a number");
+			return fail(cause, OCPP_RPC_TYPE, "%s must be %s",
+			    PATH(vp), type == OCPP_F_INT ? "an integer" :
+			    "a number");
 		d = json_number_value(val);
 		/* OCPP's integer is 32 bits (2.0.1 part 2 §2.1; 1.6 alike):
 		 * the handlers may hold every integer in an int. */
@@ -256,8 +258,8 @@ validate_value(enum ocpp_version v, const struct ocpp_field *f,
 			    "integer", PATH(vp), json_integer_value(val));
 		if (f->has_range && (d < f->min || d > f->max || isnan(d)))
 			return fail(cause, OCPP_RPC_PROPERTY,
-			    "%s = %g is out of range [%g, %g]", PATH(vp), d, f->min,
-			    f->max);
+			    "%s = %g is out of range [%g, %g]", PATH(vp), d,
+			    f->min, f->max);
 		if (f->multiple_of > 0 && !multiple_of(d, f->multiple_of))
 			return fail(cause, OCPP_RPC_PROPERTY,
 			    "%s = %g is not a multiple of %g", PATH(vp), d,
@@ -285,8 +287,8 @@ validate_value(enum ocpp_version v, const struct ocpp_field *f,
 		n = json_array_size(val);
 		if (n < (size_t)f->min_items)
 			return fail(cause, OCPP_RPC_OCCURRENCE,
-			    "%s has %zu items, at least %d required", PATH(vp), n,
-			    f->min_items);
+			    "%s has %zu items, at least %d required", PATH(vp),
+			    n, f->min_items);
 		if (f->max_items >= 0 && n > (size_t)f->max_items)
 			return fail(cause, OCPP_RPC_OCCURRENCE,
 			    "%s has %zu items, at most %d allowed", PATH(vp), n,

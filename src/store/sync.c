@@ -12,10 +12,10 @@
  * xSync), so every commit made before the sync starts is on stable storage
  * when it ends.  A sync starts STORE_SYNC_COALESCE_MS after the request
  * that woke the thread, so a burst of commits costs one; requests that
- * arrive during a sync are served together by the next one.  Automatic checkpoints are off on the main connection (the
- * WAL hook replaces them); the thread runs a PASSIVE checkpoint, which
- * never blocks a writer, when the WAL has grown past
- * STORE_WAL_CHECKPOINT_PAGES. */
+ * arrive during a sync are served together by the next one.  Automatic
+ * checkpoints are off on the main connection (the WAL hook replaces them);
+ * the thread runs a PASSIVE checkpoint, which never blocks a writer, when
+ * the WAL has grown past STORE_WAL_CHECKPOINT_PAGES. */
 #include "store/store-private.h"
 
 #include <pthread.h>
