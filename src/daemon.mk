@@ -143,6 +143,7 @@ EXTRA_DIST += tests/integration/test-reconnect-storm.sh
 TESTS += tests/integration/test-sessions-silent.sh \
 	tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
+	tests/integration/test-profile-kill9.sh \
 	tests/integration/test-clock-step.sh \
 	tests/integration/test-availability.sh \
 	tests/integration/test-devices.sh \
@@ -161,6 +162,7 @@ TESTS += tests/integration/test-sessions-silent.sh \
 	tests/integration/test-security.sh
 EXTRA_DIST += tests/integration/test-local-loop.sh \
 	tests/integration/test-smart-charging.sh \
+	tests/integration/test-profile-kill9.sh \
 	tests/integration/test-clock-step.sh \
 	tests/integration/test-availability.sh \
 	tests/integration/test-devices.sh \

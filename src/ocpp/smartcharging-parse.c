@@ -467,10 +467,12 @@ parse_profile(enum sc_version v, json_t *jp, struct sc_profile *p,
 	return check_static(v, p, where, vd);
 }
 
-/* Parses a request object root into a new profile. */
-int
-sc_profile_from_json(enum sc_version v, json_t *root, struct sc_profile **out,
-    struct sc_verdict *vd)
+/* Parses a request object root into a new profile that keeps text (the
+ * compact text of root, as jansson writes it) or, when text is NULL, root
+ * written out. */
+static int
+profile_from(enum sc_version v, json_t *root, const char *text,
+    struct sc_profile **out, struct sc_verdict *vd)
 {
 	struct sc_profile *p;
 	long long n;
@@ -499,12 +501,21 @@ sc_profile_from_json(enum sc_version v, json_t *root, struct sc_profile **out,
 		sc_profile_free(p);
 		return -1;
 	}
-	p->json = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (p->json == NULL)
+	if (text != NULL)
+		p->json = xstrdup(text);
+	else if ((p->json = json_dumps(root, JSON_COMPACT |
+	    JSON_PRESERVE_ORDER)) == NULL)
 		abort();
 	sc_verdict_ok(vd);
 	*out = p;
 	return 0;
+}
+
+int
+sc_profile_from_json(enum sc_version v, json_t *root, struct sc_profile **out,
+    struct sc_verdict *vd)
+{
+	return profile_from(v, root, NULL, out, vd);
 }
 
 /* Parses a SetChargingProfile request into a new profile. */
@@ -521,7 +532,9 @@ sc_profile_parse(enum sc_version v, const char *payload,
 		return sc_verdict_set(vd, SC_REJECTED, "InvalidValue", true,
 		    "the payload is not JSON: %s at column %d", err.text,
 		    err.column);
-	r = sc_profile_from_json(v, root, out, vd);
+	/* The session hands the payload over as jansson's compact text
+	 * (ocpp_text_json): kept as it is, not written out again. */
+	r = profile_from(v, root, payload, out, vd);
 	json_decref(root);
 	return r;
 }

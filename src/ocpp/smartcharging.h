@@ -155,7 +155,8 @@ struct sc_set {
 /* Parses a SetChargingProfile request (1.6: connectorId +
  * csChargingProfiles; 2.0.1: evseId + chargingProfile) and checks what
  * needs no station context.  Returns 0 and *out (caller frees with
- * sc_profile_free), or -1 with *verdict filled. */
+ * sc_profile_free), or -1 with *verdict filled.  The profile keeps
+ * payload, as given, as its JSON text (what the store saves). */
 int sc_profile_parse(enum sc_version v, const char *payload,
     struct sc_profile **out, struct sc_verdict *verdict);
 /* Parses the chargingProfile attached to a RemoteStartTransaction (1.6)

@@ -98,8 +98,16 @@ ocpp_action_known(enum ocpp_version v, const char *action)
 	    action) != NULL;
 }
 
+/* Where a value sits in the payload ("a.b[2].c"), as a chain up to the
+ * root, written out only for an error message. */
+struct vpath {
+	const struct vpath *up;	/* NULL: a member of the payload */
+	const char *name;	/* a member; NULL: an array item */
+	size_t index;
+};
+
 static enum ocpp_rpc_error validate_obj(enum ocpp_version v,
-    const struct ocpp_field *fields, json_t *obj, const char *path,
+    const struct ocpp_field *fields, json_t *obj, const struct vpath *vp,
     bool strict, char **cause);
 
 /* Sets *cause and returns e. */
@@ -164,10 +172,34 @@ looks_like_uri(const char *s)
 	return p[3] != '\0';
 }
 
+/* Writes the path of vp into buf (size n, at least 1): "" for the
+ * payload itself; cut short when it does not fit.  Returns buf. */
+static char *
+path_text(const struct vpath *vp, char *buf, size_t n)
+{
+	size_t len;
+
+	if (vp == NULL) {
+		buf[0] = '\0';
+		return buf;
+	}
+	path_text(vp->up, buf, n);
+	len = strlen(buf);
+	if (vp->name != NULL)
+		snprintf(buf + len, n - len, "%s%s", len > 0 ? "." : "",
+		    vp->name);
+	else
+		snprintf(buf + len, n - len, "[%zu]", vp->index);
+	return buf;
+}
+
+/* The path of vp in a buffer of the calling function's statement. */
+#define PATH(vp) path_text((vp), (char[160]){ 0 }, 160)
+
 /* Checks one value against its field spec (type, then constraints). */
 static enum ocpp_rpc_error
 validate_value(enum ocpp_version v, const struct ocpp_field *f,
-    enum ocpp_ftype type, json_t *val, const char *path, bool strict,
+    enum ocpp_ftype type, json_t *val, const struct vpath *vp, bool strict,
     char **cause)
 {
 	switch (type) {
@@ -179,30 +211,31 @@ validate_value(enum ocpp_version v, const struct ocpp_field *f,
 
 		if (!json_is_string(val))
 			return fail(cause, OCPP_RPC_TYPE, "%s must be a string",
-			    path);
+			    PATH(vp));
 		s = json_string_value(val);
 		len = utf8_chars(s, json_string_length(val));
 		if (f->max_len > 0 && len > (size_t)f->max_len)
 			return fail(cause, OCPP_RPC_PROPERTY,
 			    "%s is %zu characters long, at most %d allowed",
-			    path, len, f->max_len);
+			    PATH(vp), len, f->max_len);
 		if (type == OCPP_F_DATETIME) {
 			int64_t ms;
 
 			if (parse_rfc3339(s, &ms) != 0)
 				return fail(cause, OCPP_RPC_PROPERTY,
-				    "%s is not an RFC 3339 date-time", path);
+				    "%s is not an RFC 3339 date-time",
+				    PATH(vp));
 		}
 		if (type == OCPP_F_URI && !looks_like_uri(s))
 			return fail(cause, OCPP_RPC_PROPERTY,
-			    "%s is not a URI (scheme://…)", path);
+			    "%s is not a URI (scheme://…)", PATH(vp));
 		if (f->enums != NULL) {
 			for (const char *const *e = f->enums; *e != NULL; e++)
 				if (strcmp(*e, s) == 0)
 					return OCPP_RPC_OK;
 			return fail(cause, OCPP_RPC_PROPERTY,
-			    "%s: value not among the allowed ones (%s, …)", path,
-			    f->enums[0]);
+			    "%s: value not among the allowed ones (%s, …)",
+			    PATH(vp), f->enums[0]);
 		}
 		return OCPP_RPC_OK;
 	}
@@ -212,8 +245,9 @@ validate_value(enum ocpp_version v, const struct ocpp_field *f,
 
 		if (type == OCPP_F_INT ? !json_is_integer(val) :
 		    !json_is_number(val))
-			return fail(cause, OCPP_RPC_TYPE, "%s must be %s", path,
-			    type == OCPP_F_INT ? "an integer" : "a number");
+			return fail(cause, OCPP_RPC_TYPE, "%s must be %s",
+			    PATH(vp), type == OCPP_F_INT ? "an integer" :
+			    "a number");
 		d = json_number_value(val);
 		/* OCPP's integer is 32 bits (2.0.1 part 2 §2.1; 1.6 alike):
 		 * the handlers may hold every integer in an int. */
@@ -221,27 +255,27 @@ validate_value(enum ocpp_version v, const struct ocpp_field *f,
 		    json_integer_value(val) > INT32_MAX))
 			return fail(cause, OCPP_RPC_PROPERTY,
 			    "%s = %" JSON_INTEGER_FORMAT " does not fit a 32-bit "
-			    "integer", path, json_integer_value(val));
+			    "integer", PATH(vp), json_integer_value(val));
 		if (f->has_range && (d < f->min || d > f->max || isnan(d)))
 			return fail(cause, OCPP_RPC_PROPERTY,
-			    "%s = %g is out of range [%g, %g]", path, d, f->min,
-			    f->max);
+			    "%s = %g is out of range [%g, %g]", PATH(vp), d,
+			    f->min, f->max);
 		if (f->multiple_of > 0 && !multiple_of(d, f->multiple_of))
 			return fail(cause, OCPP_RPC_PROPERTY,
-			    "%s = %g is not a multiple of %g", path, d,
+			    "%s = %g is not a multiple of %g", PATH(vp), d,
 			    f->multiple_of);
 		return OCPP_RPC_OK;
 	}
 	case OCPP_F_BOOL:
 		if (!json_is_boolean(val))
 			return fail(cause, OCPP_RPC_TYPE, "%s must be a boolean",
-			    path);
+			    PATH(vp));
 		return OCPP_RPC_OK;
 	case OCPP_F_OBJ:
 		if (!json_is_object(val))
 			return fail(cause, OCPP_RPC_TYPE, "%s must be an object",
-			    path);
-		return validate_obj(v, f->sub, val, path, strict && !f->open,
+			    PATH(vp));
+		return validate_obj(v, f->sub, val, vp, strict && !f->open,
 		    cause);
 	case OCPP_F_ARR: {
 		size_t n, i;
@@ -249,22 +283,21 @@ validate_value(enum ocpp_version v, const struct ocpp_field *f,
 
 		if (!json_is_array(val))
 			return fail(cause, OCPP_RPC_TYPE, "%s must be an array",
-			    path);
+			    PATH(vp));
 		n = json_array_size(val);
 		if (n < (size_t)f->min_items)
 			return fail(cause, OCPP_RPC_OCCURRENCE,
-			    "%s has %zu items, at least %d required", path, n,
-			    f->min_items);
+			    "%s has %zu items, at least %d required", PATH(vp),
+			    n, f->min_items);
 		if (f->max_items >= 0 && n > (size_t)f->max_items)
 			return fail(cause, OCPP_RPC_OCCURRENCE,
-			    "%s has %zu items, at most %d allowed", path, n,
+			    "%s has %zu items, at most %d allowed", PATH(vp), n,
 			    f->max_items);
 		json_array_foreach(val, i, it) {
-			char sub[160];
+			struct vpath sub = { vp, NULL, i };
 			enum ocpp_rpc_error e;
 
-			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
-			e = validate_value(v, f->item, f->item->type, it, sub,
+			e = validate_value(v, f->item, f->item->type, it, &sub,
 			    strict, cause);
 			if (e != OCPP_RPC_OK)
 				return e;
@@ -280,7 +313,7 @@ validate_value(enum ocpp_version v, const struct ocpp_field *f,
 /* Checks an object: unknown members, then each field in spec order. */
 static enum ocpp_rpc_error
 validate_obj(enum ocpp_version v, const struct ocpp_field *fields, json_t *obj,
-    const char *path, bool strict, char **cause)
+    const struct vpath *vp, bool strict, char **cause)
 {
 	const char *key;
 	json_t *val;
@@ -292,27 +325,28 @@ validate_obj(enum ocpp_version v, const struct ocpp_field *fields, json_t *obj,
 			for (f = fields; f->name != NULL; f++)
 				if (strcmp(f->name, key) == 0)
 					break;
-			if (f->name == NULL)
+			if (f->name == NULL) {
+				struct vpath sub = { vp, key, 0 };
+
 				return fail(cause, v == OCPP_V16 ?
 				    OCPP_RPC_FORMAT : OCPP_RPC_PROTOCOL,
-				    "%s%s%s is not a field of this message",
-				    path, *path ? "." : "", key);
+				    "%s is not a field of this message",
+				    PATH(&sub));
+			}
 		}
 	}
 	for (const struct ocpp_field *f = fields; f->name != NULL; f++) {
-		char sub[160];
+		struct vpath sub = { vp, f->name, 0 };
 		enum ocpp_rpc_error e;
 
-		snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "",
-		    f->name);
 		val = json_object_get(obj, f->name);
 		if (val == NULL) {
 			if (f->required)
 				return fail(cause, OCPP_RPC_OCCURRENCE,
-				    "required field %s is missing", sub);
+				    "required field %s is missing", PATH(&sub));
 			continue;
 		}
-		e = validate_value(v, f, f->type, val, sub, strict, cause);
+		e = validate_value(v, f, f->type, val, &sub, strict, cause);
 		if (e != OCPP_RPC_OK)
 			return e;
 	}
@@ -329,7 +363,7 @@ ocpp_validate(enum ocpp_version v, const struct ocpp_field *fields,
 		return fail(cause, OCPP_RPC_FORMAT, "payload is not an object");
 	if (fields == NULL)
 		return OCPP_RPC_OK;
-	return validate_obj(v, fields, payload, "", true, cause);
+	return validate_obj(v, fields, payload, NULL, true, cause);
 }
 
 enum ocpp_rpc_error
@@ -340,5 +374,5 @@ ocpp_validate_response(enum ocpp_version v, const struct ocpp_field *fields,
 		*cause = NULL;
 	if (!json_is_object(payload))
 		return fail(cause, OCPP_RPC_FORMAT, "payload is not an object");
-	return validate_obj(v, fields, payload, "", false, cause);
+	return validate_obj(v, fields, payload, NULL, false, cause);
 }

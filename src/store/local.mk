@@ -3,7 +3,8 @@ noinst_LTLIBRARIES += libstore.la
 libstore_la_SOURCES = \
 	src/store/store.h src/store/store-private.h \
 	src/store/store.c src/store/queue.c \
-	src/store/profiles.c src/store/settings.c src/store/history.c
+	src/store/profiles.c src/store/settings.c src/store/history.c \
+	src/store/sync.c
 libstore_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
 
 check_PROGRAMS += tests/store/test-store

@@ -5,15 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* NULL-aware string equality. */
-static bool
-same_text(const unsigned char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == NULL && b == NULL;
-	return strcmp((const char *)a, b) == 0;
-}
-
 /* Checks a profile given to store_profile_put. */
 static int
 check_profile(const struct store_profile *p, char **cause)
@@ -38,51 +29,17 @@ check_profile(const struct store_profile *p, char **cause)
 	return 0;
 }
 
-/* Sets *same when the stored row for p->id equals p in every field. */
-static int
-is_stored(struct store *st, const struct store_profile *p, bool *same,
-    char **cause)
-{
-	sqlite3_stmt *s;
-	int rc = 0;
-
-	*same = false;
-	if ((s = store_stmt(st, SQ_PROFILE_GET, &rc, cause)) == NULL)
-		return rc;
-	sqlite3_bind_int64(s, 1, p->id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*same = sqlite3_column_int(s, 0) == p->connector &&
-		    same_text(sqlite3_column_text(s, 1), p->purpose) &&
-		    sqlite3_column_int(s, 2) == p->stack_level &&
-		    same_text(sqlite3_column_text(s, 3), p->tx_id) &&
-		    same_text(sqlite3_column_text(s, 4), p->json) &&
-		    sqlite3_column_int64(s, 5) == p->valid_from_ms &&
-		    sqlite3_column_int64(s, 6) == p->valid_to_ms;
-		rc = SQLITE_DONE;
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_error(st, rc, "reading a profile", cause);
-	return 0;
-}
-
 int
 store_profile_put(struct store *st, const struct store_profile *p,
     bool *changed, char **cause)
 {
 	sqlite3_stmt *s;
-	bool same;
 	int rc = 0;
 
 	if (changed != NULL)
 		*changed = false;
 	if ((rc = check_profile(p, cause)) != 0)
 		return rc;
-	if ((rc = is_stored(st, p, &same, cause)) != 0)
-		return rc;
-	if (same)
-		return 0;
 	if ((s = store_stmt(st, SQ_PROFILE_PUT, &rc, cause)) == NULL)
 		return rc;
 	sqlite3_bind_int64(s, 1, p->id);
@@ -96,11 +53,17 @@ store_profile_put(struct store *st, const struct store_profile *p,
 	sqlite3_bind_text(s, 6, p->json, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 7, p->valid_from_ms);
 	sqlite3_bind_int64(s, 8, p->valid_to_ms);
-	/* One statement in autocommit mode: its own durable transaction. */
+	/* One statement in autocommit mode: its own transaction, durable
+	 * across a crash when it returns and across a power cut once the
+	 * sync thread has synced the WAL (store_sync_wait). */
+	if ((rc = store_sync_full(st, false, cause)) != 0)
+		return rc;
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlite_error(st, rc, "saving a profile", cause);
+	if (sqlite3_changes(st->db) == 0)
+		return 0;	/* stored already, field for field */
 	st->commits++;
 	if (changed != NULL)
 		*changed = true;
@@ -111,8 +74,14 @@ store_profile_put(struct store *st, const struct store_profile *p,
 static int
 run_delete(struct store *st, sqlite3_stmt *s, int *deleted, char **cause)
 {
-	int rc = sqlite3_step(s), n;
+	int rc, n;
 
+	/* Synced off the loop, as a put (store_profile_put). */
+	if ((rc = store_sync_full(st, false, cause)) != 0) {
+		sqlite3_finalize(s);
+		return rc;
+	}
+	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
 		return store_sqlite_error(st, rc, "deleting profiles", cause);

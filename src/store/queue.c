@@ -472,8 +472,7 @@ store_queue_attempt(struct store *st, int64_t id, char **cause)
 		return 0;
 	}
 	/* A lost increment only under-counts: no fsync for this one. */
-	if ((rc = store_exec(st, "PRAGMA synchronous = NORMAL",
-	    "setting synchronous=NORMAL", cause)) != 0)
+	if ((rc = store_sync_full(st, false, cause)) != 0)
 		return rc;
 	if ((s = store_stmt(st, SQ_QUEUE_ATTEMPT, &rc, cause)) == NULL)
 		goto out;
@@ -492,9 +491,6 @@ store_queue_attempt(struct store *st, int64_t id, char **cause)
 		st->commits++;
 	}
 out:
-	if (store_exec(st, "PRAGMA synchronous = FULL",
-	    "setting synchronous=FULL", rc == 0 ? cause : NULL) != 0 && rc == 0)
-		rc = STORE_ERR_INTERNAL;
 	return rc;
 }
 

@@ -30,6 +30,10 @@ setting_write(struct store *st, const char *key, const char *value,
 	int rc;
 
 	*changed = false;
+	/* Durable before it returns (the transaction's begin did it when
+	 * there is one). */
+	if ((rc = store_sync_full(st, true, cause)) != 0)
+		return rc;
 	if (value != NULL)
 		rc = sqlite3_prepare_v2(st->db, "INSERT INTO settings (key, "
 		    "value, file_value) VALUES (?1, ?2, ?3) ON CONFLICT (key) "

@@ -22,9 +22,10 @@ enum store_stmt {
 	SQ_QUEUE_TRIM,
 	SQ_QUEUE_ATTEMPT,
 	SQ_COUNTER_SET,
-	SQ_PROFILE_GET,
 	SQ_PROFILE_PUT,
 	SQ_SETTING_GET,
+	SQ_SYNC_NORMAL,
+	SQ_SYNC_FULL,
 	SQ_MAX
 };
 
@@ -39,8 +40,19 @@ struct store_pending {
 	int attempts;		/* sends counted before its flush */
 };
 
+struct store_syncer;
+
+/* WAL pages past which the sync thread checkpoints (SQLite's default for
+ * its automatic checkpoints, which the WAL hook replaces). */
+#define STORE_WAL_CHECKPOINT_PAGES 1000
+/* The sync thread waits this long after a request before it syncs, so
+ * that the commits of a burst share one sync (and one flash write). */
+#define STORE_SYNC_COALESCE_MS 10
+
 struct store {
 	sqlite3 *db;
+	struct store_syncer *syncer; /* sync.c: the WAL's sync thread */
+	bool sync_full;         /* the connection's synchronous is FULL */
 	char *path;
 	int opened_version;
 	int64_t queue_max;
@@ -113,6 +125,19 @@ struct store_mark {
 };
 void store_mark_take(const struct store *st, struct store_mark *m);
 void store_mark_restore(struct store *st, const struct store_mark *m);
+
+/* sync.c: starts the sync thread on its own connection and hooks the
+ * main connection's commits (0 or an enum store_err); stops it after a
+ * last sync of what was asked (no-op when not started). */
+int store_sync_start(struct store *st, char **cause);
+void store_sync_stop(struct store *st);
+/* Sets the connection's synchronous to FULL (full) or NORMAL for the
+ * next commits; NORMAL commits are synced by the thread.  The setting
+ * stays until changed (a PRAGMA costs a parse each time): every write
+ * that must be durable when it returns sets FULL first (store_begin,
+ * the settings' writes), the NORMAL ones set NORMAL.  0 or an enum
+ * store_err. */
+int store_sync_full(struct store *st, bool full, char **cause);
 
 /* Creates the schema of exactly this version in an empty database (tests
  * use it to build an old file); 0 or an enum store_err. */

@@ -144,13 +144,26 @@ static const char *const stmt_sql[SQ_MAX] = {
 	[SQ_QUEUE_ATTEMPT] = "UPDATE queue SET attempts = attempts + 1 "
 	    "WHERE id = ?1",
 	[SQ_COUNTER_SET] = "UPDATE counters SET value = ?2 WHERE name = ?1",
-	[SQ_PROFILE_GET] = "SELECT connector, purpose, stack_level, tx_id, "
-	    "json, valid_from_ms, valid_to_ms FROM profiles WHERE id = ?1",
-	[SQ_PROFILE_PUT] = "INSERT OR REPLACE INTO profiles (id, connector, "
-	    "purpose, stack_level, tx_id, json, valid_from_ms, valid_to_ms) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	/* Writes only when the stored row differs in some field: one
+	 * statement, one transaction, nothing written for a profile sent
+	 * again unchanged (an upsert: no temporary table, as an INSERT ...
+	 * SELECT from the same table would need). */
+	[SQ_PROFILE_PUT] = "INSERT INTO profiles (id, connector, purpose, "
+	    "stack_level, tx_id, json, valid_from_ms, valid_to_ms) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO "
+	    "UPDATE SET connector = excluded.connector, purpose = "
+	    "excluded.purpose, stack_level = excluded.stack_level, tx_id = "
+	    "excluded.tx_id, json = excluded.json, valid_from_ms = "
+	    "excluded.valid_from_ms, valid_to_ms = excluded.valid_to_ms "
+	    "WHERE connector IS NOT excluded.connector OR purpose IS NOT "
+	    "excluded.purpose OR stack_level IS NOT excluded.stack_level OR "
+	    "tx_id IS NOT excluded.tx_id OR json IS NOT excluded.json OR "
+	    "valid_from_ms IS NOT excluded.valid_from_ms OR valid_to_ms IS "
+	    "NOT excluded.valid_to_ms",
 	[SQ_SETTING_GET] = "SELECT value, file_value FROM settings "
 	    "WHERE key = ?1",
+	[SQ_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+	[SQ_SYNC_FULL] = "PRAGMA synchronous = FULL",
 };
 
 sqlite3_stmt *
@@ -203,6 +216,11 @@ step_done(struct store *st, enum store_stmt id, const char *what,
 int
 store_begin(struct store *st, char **cause)
 {
+	int rc;
+
+	/* Transactions commit durably before they return. */
+	if ((rc = store_sync_full(st, true, cause)) != 0)
+		return rc;
 	return step_done(st, SQ_BEGIN, "starting a transaction", cause);
 }
 
@@ -686,7 +704,8 @@ store_open(const char *path, const struct store_options *opt,
 	    (rc = set_cache(st, cause)) != 0 ||
 	    (rc = apply_options(st, opt, cause)) != 0 ||
 	    (rc = migrate(st, cause)) != 0 ||
-	    (rc = load_state(st, cause)) != 0)
+	    (rc = load_state(st, cause)) != 0 ||
+	    (rc = store_sync_start(st, cause)) != 0)
 		goto fail;
 	log_debug("store", "opened %s (schema %d, %lld queued, %lld dropped)",
 	    path, st->opened_version, (long long)st->committed,
@@ -722,6 +741,7 @@ store_close(struct store *st)
 		hrc = store_history_flush(st, 0, true, NULL);
 	if (rc == 0)
 		rc = hrc;
+	store_sync_stop(st);
 	store_history_free(st);
 	for (size_t i = 0; i < st->n_pending; i++)
 		free(st->pending[i].payload);

@@ -4,8 +4,11 @@
  * the outgoing message queue.
  *
  * Threading: a struct store belongs to the one thread that opened it (the
- * daemon's event loop).  No call takes a lock or spawns work; each call is
- * one short SQLite transaction.  Another thread must open its own handle.
+ * daemon's event loop); each call is one short SQLite transaction.  Another
+ * thread must open its own handle.  The handle runs one thread of its own
+ * (sync.c) that syncs the WAL after the commits that do not wait for it
+ * (profiles) and checkpoints it; the calls never wait for that thread
+ * except store_sync_wait() and store_close().
  *
  * Time is always passed in: now_ms is monotonic milliseconds (for the
  * batching interval), created_ms and the like are epoch milliseconds that
@@ -85,6 +88,26 @@ int store_close(struct store *st);
 /* Schema version found in the file before store_open() migrated it (0 for
  * a new file). */
 int store_opened_version(const struct store *st);
+
+/* Durability: a commit is in the WAL file when its call returns, so it
+ * survives a crash or kill -9 of the process.  Most commits also wait for
+ * the WAL to reach stable storage (synchronous=FULL); profile puts and
+ * deletes and attempt counters do not: the handle's sync thread syncs the
+ * WAL 10 ms after the first of them, one sync for all the commits made
+ * until it starts, so a power cut loses at most the ones made in the
+ * window before it (10 ms plus a sync's duration; window_max_us says the
+ * longest seen). */
+struct store_sync_stats {
+	int64_t pending;   /* commits not yet known to be on stable storage */
+	int64_t syncs;     /* WAL syncs the thread made */
+	int64_t failures;  /* of them, failed (the next commit asks again) */
+	int64_t window_max_us; /* longest time from a commit to its sync */
+};
+/* Fills *out (takes the sync thread's lock for a moment). */
+void store_sync_stats(struct store *st, struct store_sync_stats *out);
+/* Waits until every commit made so far is on stable storage (for tests
+ * and benches; the daemon never waits). */
+void store_sync_wait(struct store *st);
 
 /* ---- Charging profiles, as the backend sent them. ---- */
 

@@ -59,7 +59,7 @@ daemon_src="src/config/schema.c src/config/context.c src/config/prescan.c
     src/balancer/balancer.c src/balancer/check.c src/balancer/fill.c
     src/balancer/phase.c
     src/store/store.c src/store/queue.c src/store/settings.c
-    src/store/profiles.c src/store/history.c
+    src/store/profiles.c src/store/history.c src/store/sync.c
     src/southbound/driver.c src/southbound/regmap.c
     src/southbound/probe.c src/southbound/worker.c"
 

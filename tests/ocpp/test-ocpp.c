@@ -107,6 +107,53 @@ test_frame_errors(void)
 	}
 }
 
+/* The cause of a payload fault, or "" when it passes (static buffer). */
+static const char *
+cause_of(enum ocpp_version v, const char *action, const char *payload)
+{
+	static char out[300];
+	const struct ocpp_action_spec *spec = ocpp_action_spec(v, action);
+	json_t *j = json_loads(payload, 0, NULL);
+	char *cause = NULL;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(spec);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+	(void)ocpp_validate(v, spec->fields, j, &cause);
+	snprintf(out, sizeof(out), "%s", cause != NULL ? cause : "");
+	free(cause);
+	json_decref(j);
+	return out;
+}
+
+/* A fault's cause says where it is: members joined by dots, array items
+ * by their index. */
+static void
+test_payload_error_paths(void)
+{
+	const char *sched16 = "{\"connectorId\":1,\"csChargingProfiles\":"
+	    "{\"chargingProfileId\":1,\"stackLevel\":0,"
+	    "\"chargingProfilePurpose\":\"TxDefaultProfile\","
+	    "\"chargingProfileKind\":\"Absolute\",\"chargingSchedule\":"
+	    "{\"chargingRateUnit\":\"W\",\"chargingSchedulePeriod\":"
+	    "[{\"startPeriod\":0,\"limit\":1},{\"startPeriod\":60,"
+	    "\"limit\":\"x\"}]}}}";
+
+	CU_ASSERT_STRING_EQUAL(cause_of(OCPP_V16, "SetChargingProfile",
+	    sched16), "csChargingProfiles.chargingSchedule."
+	    "chargingSchedulePeriod[1].limit must be a number");
+	CU_ASSERT_STRING_EQUAL(cause_of(OCPP_V16, "Reset", "{}"),
+	    "required field type is missing");
+	CU_ASSERT_STRING_EQUAL(cause_of(OCPP_V16, "Reset",
+	    "{\"type\":\"Hard\",\"x\":1}"),
+	    "x is not a field of this message");
+	CU_ASSERT_STRING_EQUAL(cause_of(OCPP_V201, "GetVariables",
+	    "{\"getVariableData\":[{\"component\":{\"name\":\"A\"},"
+	    "\"variable\":{\"name\":\"B\",\"y\":2}}]}"),
+	    "getVariableData[0].variable.y is not a field of this message");
+	CU_ASSERT_STRING_EQUAL(cause_of(OCPP_V16, "Reset",
+	    "{\"type\":\"Hard\"}"), "");
+}
+
 /* Payload faults of 1.6 actions. */
 static void
 test_payload_errors_16(void)
@@ -1815,6 +1862,7 @@ static const struct cu_test codec_tests[] = {
 	{ "frame-level errors, both versions", test_frame_errors },
 	{ "1.6 payload errors", test_payload_errors_16 },
 	{ "2.0.1 payload errors", test_payload_errors_201 },
+	{ "payload errors name their place", test_payload_error_paths },
 	{ "CALLRESULT and CALLERROR parsing", test_parse_result_and_error },
 	{ "frame builders", test_build },
 	{ "answers written as text", test_text },

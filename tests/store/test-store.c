@@ -807,6 +807,105 @@ test_profiles_delete_and_reload(void)
 	store_close(st);
 }
 
+/* The connection's PRAGMA synchronous (2 = FULL, 1 = NORMAL). */
+static int
+sync_mode(struct store *st)
+{
+	sqlite3_stmt *s;
+	int v = -1;
+
+	CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(store_sqlite(st),
+	    "PRAGMA synchronous", -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* Size of path's WAL file in bytes (0 when absent). */
+static int64_t
+wal_bytes(const char *path)
+{
+	char wal[600];
+	struct stat sb;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	return stat(wal, &sb) == 0 ? (int64_t)sb.st_size : 0;
+}
+
+static void
+test_profiles_synced_by_the_thread(void)
+{
+	const char *path = fresh_path();
+	struct store *st = open_ok(path, NULL);
+	struct store_profile p = { 7, 0, "ChargePointMaxProfile", 0, NULL,
+		NULL, 0, 0 };
+	struct store_sync_stats a, b;
+	struct store_msg m;
+	char *json = xmalloc(4096);
+	int64_t wal;
+	bool changed = true;
+
+	/* A put does not wait for the sync: the thread makes it. */
+	p.json = "{\"id\":7}";
+	CU_ASSERT_EQUAL(store_profile_put(st, &p, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(sync_mode(st), 1);
+	store_sync_wait(st);
+	store_sync_stats(st, &a);
+	CU_ASSERT_EQUAL(a.pending, 0);
+	CU_ASSERT(a.syncs >= 1);
+	CU_ASSERT_EQUAL(a.failures, 0);
+	/* The same profile again writes nothing: no WAL frame, no sync. */
+	wal = wal_bytes(path);
+	CU_ASSERT_EQUAL(store_profile_put(st, &p, &changed, NULL), 0);
+	CU_ASSERT_FALSE(changed);
+	CU_ASSERT_EQUAL(wal_bytes(path), wal);
+	store_sync_stats(st, &b);
+	CU_ASSERT_EQUAL(b.pending, 0);
+	CU_ASSERT_EQUAL(b.syncs, a.syncs);
+	CU_ASSERT_EQUAL(store_profile_delete(st, 7, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(sync_mode(st), 1);
+	store_sync_wait(st);
+	store_sync_stats(st, &b);
+	CU_ASSERT_EQUAL(b.pending, 0);
+	CU_ASSERT(b.syncs > a.syncs);
+	/* A transaction message syncs before it returns: nothing asked of
+	 * the thread. */
+	m = msg_of(STORE_MSG_TX_START, "StartTransaction", "{}", 1, 1);
+	CU_ASSERT_EQUAL(store_enqueue(st, &m, 0, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(sync_mode(st), 2);
+	store_sync_wait(st);
+	store_sync_stats(st, &a);
+	CU_ASSERT_EQUAL(a.syncs, b.syncs);
+	/* So does a setting written after a profile. */
+	CU_ASSERT_EQUAL(store_profile_put(st, &p, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(store_setting_set(st, "k", "v", NULL, NULL), 0);
+	CU_ASSERT_EQUAL(sync_mode(st), 2);
+
+	/* The WAL is checkpointed by the thread (the main connection's own
+	 * automatic checkpoints are off): 3000 puts of 4 KB profiles, about
+	 * 9000 pages without checkpoints, stay within a few thousand. */
+	memset(json, 'x', 4095);
+	json[0] = '"';
+	json[4094] = '"';
+	json[4095] = '\0';
+	p.json = json;
+	for (int i = 0; i < 3000; i++) {
+		p.id = i % 50;
+		p.stack_level = i;
+		CU_ASSERT_EQUAL(store_profile_put(st, &p, NULL, NULL), 0);
+		if (i % 500 == 499)
+			store_sync_wait(st);
+	}
+	CU_ASSERT(wal_bytes(path) < 4000 * 4096);
+	CU_ASSERT(wal_bytes(path) > 0);
+	free(json);
+	CU_ASSERT_EQUAL(store_close(st), 0);
+	/* The last connection closed: the WAL went back into the file. */
+	CU_ASSERT_EQUAL(wal_bytes(path), 0);
+	CU_ASSERT_EQUAL(raw_int(path, "SELECT count(*) FROM profiles"), 50);
+}
+
 /* ---- Settings layered over the file. ---- */
 
 static void
@@ -1727,6 +1826,8 @@ static const struct cu_test data_tests[] = {
 	  test_profiles_put_unchanged_not_rewritten },
 	{ "profiles delete by id / filter and reload",
 	  test_profiles_delete_and_reload },
+	{ "profiles synced by the thread, the WAL checkpointed",
+	  test_profiles_synced_by_the_thread },
 	{ "settings: file defaults, backend wins until file changes",
 	  test_settings_layering },
 	{ NULL, NULL },
