@@ -213,19 +213,56 @@ origin_json(const struct control_sources *src)
 	    "set_at", at > 0 ? json_time(at) : json_null());
 }
 
-/* "status": the whole site. */
+/* Charger c's status entry; now and epoch: the clocks (monotonic,
+ * wall) the status is made at. */
 static json_t *
-status_json(const struct control_sources *src, json_t *req, char **error)
+charger_json(const struct control_sources *src, int c, int64_t now,
+    int64_t epoch)
+{
+	struct site_charger_view v;
+	json_t *conns = json_array();
+	int64_t last;
+
+	site_charger_view(src->site, c, &v);
+	last = v.updated_ms > 0 ? epoch - (now - v.updated_ms) :
+	    src->started_epoch_ms;
+	for (int j = 0; j < v.n_conns; j++)
+		json_array_append_new(conns, connector_json(src,
+		    v.first_conn + j));
+	return json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:i, s:o, "
+	    "s:i, s:{s:s, s:o, s:I, s:o}}",
+	    "name", v.name, "model", v.model,
+	    "serial", v.serial, "firmware", v.firmware,
+	    "link", v.link, "online", v.online,
+	    "offline_since", v.online ? json_null() : json_time(last),
+	    "error", v.error[0] != '\0' ? json_string(v.error) :
+	    json_null(),
+	    "unsupported", v.unsupported[0] != '\0' ?
+	    json_string(v.unsupported) : json_null(),
+	    "connectors", conns, "unit_id", v.unit_id,
+	    "modbus", io_json(&v.io),
+	    "phases", v.phases,
+	    "phase_switching", "state", v.phase_switching,
+	    "next_allowed", next_switch_json(v.phase_next_ms),
+	    "switches", (json_int_t)v.phase_switches,
+	    "error", v.phase_error[0] != '\0' ?
+	    json_string(v.phase_error) : json_null());
+}
+
+/* The status of the whole site but its chargers; *n_chargers gets their
+ * count.  now and epoch: as for charger_json. */
+static json_t *
+status_head_json(const struct control_sources *src, int64_t now,
+    int64_t epoch, int *n_chargers)
 {
 	const struct cfg *cfg = src->cfg;
 	struct site_report r;
 	struct store_queue_stats qs = { 0 };
-	json_t *chargers = json_array(), *cloud;
-	int64_t now = mono_now_ms(), epoch = wall_now_ms();
+	json_t *cloud;
 
-	(void)req;
-	(void)error;
 	site_report(src->site, &r);
+	*n_chargers = r.n_chargers;
 	if (src->store != NULL)
 		store_queue_stats(src->store, &qs);
 	cloud = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I}",
@@ -238,40 +275,8 @@ status_json(const struct control_sources *src, json_t *req, char **error)
 	    r.cloud_since_epoch_ms : src->started_epoch_ms),
 	    "queued", (json_int_t)(qs.committed + qs.buffered),
 	    "dropped", (json_int_t)qs.dropped);
-	for (int c = 0; c < r.n_chargers; c++) {
-		struct site_charger_view v;
-		json_t *conns = json_array(), *cj;
-		int64_t last;
-
-		site_charger_view(src->site, c, &v);
-		last = v.updated_ms > 0 ? epoch - (now - v.updated_ms) :
-		    src->started_epoch_ms;
-		for (int j = 0; j < v.n_conns; j++)
-			json_array_append_new(conns, connector_json(src,
-			    v.first_conn + j));
-		cj = json_pack(
-		    "{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:i, s:o, "
-		    "s:i, s:{s:s, s:o, s:I, s:o}}",
-		    "name", v.name, "model", v.model,
-		    "serial", v.serial, "firmware", v.firmware,
-		    "link", v.link, "online", v.online,
-		    "offline_since", v.online ? json_null() : json_time(last),
-		    "error", v.error[0] != '\0' ? json_string(v.error) :
-		    json_null(),
-		    "unsupported", v.unsupported[0] != '\0' ?
-		    json_string(v.unsupported) : json_null(),
-		    "connectors", conns, "unit_id", v.unit_id,
-		    "modbus", io_json(&v.io),
-		    "phases", v.phases,
-		    "phase_switching", "state", v.phase_switching,
-		    "next_allowed", next_switch_json(v.phase_next_ms),
-		    "switches", (json_int_t)v.phase_switches,
-		    "error", v.phase_error[0] != '\0' ?
-		    json_string(v.phase_error) : json_null());
-		json_array_append_new(chargers, cj);
-	}
 	return json_pack("{s:s, s:s, s:o, s:I, s:o, s:o, s:o, "
-	    "s:{s:i, s:s, s:o, s:I, s:I, s:s, s:i}, s:{s:I, s:I}, s:o, s:o}",
+	    "s:{s:i, s:s, s:o, s:I, s:I, s:s, s:i}, s:{s:I, s:I}, s:o}",
 	    "version", PACKAGE_VERSION, "site_id", cfg->site.id,
 	    "site_config", origin_json(src),
 	    "uptime_s", (json_int_t)((now - src->started_ms) / 1000),
@@ -287,7 +292,148 @@ status_json(const struct control_sources *src, json_t *req, char **error)
 	    "writes_pending", r.writes_pending,
 	    "cycle", "ms", (json_int_t)site_cycle_ms(src->site),
 	    "bus_ms", (json_int_t)site_bus_cycle_ms(src->site),
-	    "meter", meter_json(src, &r), "chargers", chargers);
+	    "meter", meter_json(src, &r));
+}
+
+/* "status": the whole site, as a tree (the text of a big site is built
+ * by status_write without one). */
+static json_t *
+status_json(const struct control_sources *src, json_t *req, char **error)
+{
+	int64_t now = mono_now_ms(), epoch = wall_now_ms();
+	json_t *st, *chargers = json_array();
+	int n;
+
+	(void)req;
+	(void)error;
+	st = status_head_json(src, now, epoch, &n);
+	for (int c = 0; c < n; c++)
+		json_array_append_new(chargers, charger_json(src, c, now,
+		    epoch));
+	json_object_set_new(st, "chargers", chargers);
+	return st;
+}
+
+/* ---- Text built piece by piece --------------------------------------- */
+
+/* Zeroed to start; failed once memory ran out (the text is then not to
+ * be used). */
+struct text {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+/* Appends n bytes. */
+static void
+text_put(struct text *t, const char *s, size_t n)
+{
+	if (t->failed)
+		return;
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap > 0 ? t->cap : 4096;
+		char *p;
+
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(t->p, cap)) == NULL) {
+			t->failed = true;
+			return;
+		}
+		t->p = p;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->len, s, n);
+	t->len += n;
+	t->p[t->len] = '\0';
+}
+
+/* Appends a C string. */
+static void
+text_puts(struct text *t, const char *s)
+{
+	text_put(t, s, strlen(s));
+}
+
+/* json_dump_callback's sink into a text. */
+static int
+text_sink(const char *buffer, size_t size, void *data)
+{
+	struct text *t = data;
+
+	text_put(t, buffer, size);
+	return t->failed ? -1 : 0;
+}
+
+/* Appends j as the replies write JSON; without_close: the last byte (an
+ * object's '}') left out, for more members to follow. */
+static void
+text_json(struct text *t, const json_t *j, bool without_close)
+{
+	if (j == NULL || json_dump_callback(j, text_sink, t, JSON_COMPACT |
+	    JSON_REAL_PRECISION(10)) != 0)
+		t->failed = true;
+	else if (without_close && t->len > 0)
+		t->p[--t->len] = '\0';
+}
+
+/* The status as text appended to full and, when stable is not NULL, to
+ * stable the same without the members that move with the clock alone
+ * (now, uptime_s, the meter's age_ms, offline_since).  The chargers are
+ * made, written and freed one at a time: a site of 200 chargers never
+ * has its whole tree (several times the text) in memory at once. */
+static void
+status_write(const struct control_sources *src, struct text *full,
+    struct text *stable)
+{
+	int64_t now = mono_now_ms(), epoch = wall_now_ms();
+	json_t *j, *v;
+	int n;
+
+	j = status_head_json(src, now, epoch, &n);
+	text_json(full, j, true);
+	text_puts(full, ",\"chargers\":[");
+	if (stable != NULL) {
+		json_object_del(j, "now");
+		json_object_del(j, "uptime_s");
+		if (json_is_object(v = json_object_get(j, "meter")))
+			json_object_del(v, "age_ms");
+		text_json(stable, j, true);
+		text_puts(stable, ",\"chargers\":[");
+	}
+	json_decref(j);
+	for (int c = 0; c < n; c++) {
+		j = charger_json(src, c, now, epoch);
+		if (c > 0)
+			text_puts(full, ",");
+		text_json(full, j, false);
+		if (stable != NULL) {
+			json_object_del(j, "offline_since");
+			if (c > 0)
+				text_puts(stable, ",");
+			text_json(stable, j, false);
+		}
+		json_decref(j);
+	}
+	text_puts(full, "]}");
+	if (stable != NULL)
+		text_puts(stable, "]}");
+}
+
+char *
+control_status_text(const struct control_sources *src, char **stable)
+{
+	struct text full = { 0 }, st = { 0 };
+
+	status_write(src, &full, stable != NULL ? &st : NULL);
+	if (full.failed || st.failed) {
+		free(full.p);
+		free(st.p);
+		return NULL;
+	}
+	if (stable != NULL)
+		*stable = st.p;
+	return full.p;
 }
 
 /* The caps of e as explain gives them. */
@@ -698,6 +844,22 @@ control_handle(const struct control_sources *src, const char *line,
 		return error_reply("request is not JSON: %s (column %d); send "
 		    "one object per line, e.g. {\"cmd\":\"status\"}", jerr.text,
 		    jerr.column);
+	if (json_is_object(req) && json_is_string(json_object_get(req, "cmd")) &&
+	    strcmp(json_string_value(json_object_get(req, "cmd")),
+	    "status") == 0) {
+		struct text t = { 0 };
+
+		json_decref(req);
+		text_puts(&t, "{\"ok\":true,\"result\":");
+		status_write(src, &t, NULL);
+		text_puts(&t, "}");
+		if (t.failed) {
+			free(t.p);
+			return error_reply("the reply could not be built (out "
+			    "of memory)");
+		}
+		return t.p;
+	}
 	result = control_request(src, req, &error);
 	json_decref(req);
 	if (result == NULL) {
@@ -751,6 +913,16 @@ client_queue(struct client *cl, char *reply)
 	size_t n;
 	char *out;
 
+	if (reply != NULL && cl->out == NULL) {
+		/* Nothing waiting: the reply is the buffer, its NUL the room
+		 * for the newline (a status of a big site is not copied). */
+		n = strlen(reply);
+		reply[n] = '\n';
+		cl->out = reply;
+		cl->out_len = n + 1;
+		cl->out_off = 0;
+		return;
+	}
 	if (reply == NULL || (out = realloc(cl->out, cl->out_len +
 	    (n = strlen(reply)) + 1)) == NULL) {
 		log_warnx("control: out of memory for a reply: closing the "

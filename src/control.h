@@ -57,6 +57,12 @@ void control_stop(struct control *c);
  * the result, or NULL with *error (caller frees either). */
 struct json_t *control_request(const struct control_sources *src,
     struct json_t *req, char **error);
+/* The "status" result as compact JSON text, made charger by charger
+ * without the whole tree; when stable is not NULL, *stable gets the same
+ * without the members that move with the clock alone (now, uptime_s, the
+ * meter's age_ms, the chargers' offline_since).  Caller frees both; NULL
+ * (and *stable untouched) when memory ran out. */
+char *control_status_text(const struct control_sources *src, char **stable);
 /* Records connector k's setpoint change (its explain now) in the store's
  * history at epoch at_ms; now_ms (monotonic) paces the batch.  A failure
  * is logged. */

@@ -45,6 +45,14 @@
 #define HISTORY_SAMPLE_MS 10000
 /* How often the allocator hands its free pages back to the system. */
 #define TRIM_MS 60000
+/* Descriptors the loop watches at most: the backend link (and a firmware
+ * download), the control socket and its 32 clients, the dashboard and its
+ * HTTP_MAX_CONNECTIONS, the southbound wake-up and libwebsockets' own pipe
+ * come to under 80.  The Modbus sockets are the link workers', not the
+ * loop's.  Left to itself libwebsockets sizes two tables by the process's
+ * descriptor limit (320 KiB, all touched at start, under a limit of
+ * 20000); bounded, it looks a descriptor up among these few instead. */
+#define LOOP_FDS_MAX 256
 /* Readings taken from the southbound per call (2 kB each). */
 #define TAKE_BATCH 16
 
@@ -351,6 +359,7 @@ loop_init(struct daemon *d, char **cause)
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	info.fd_limit_per_thread = LOOP_FDS_MAX;
 	info.gid = (gid_t)-1;
 	info.uid = (uid_t)-1;
 	info.user = d;

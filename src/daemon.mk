@@ -106,7 +106,7 @@ check_PROGRAMS += tests/daemon/test-site tests/daemon/ctl-client \
 	tests/daemon/json-get
 TESTS += tests/daemon/test-site
 tests_daemon_test_site_SOURCES = tests/daemon/test-site.c tests/cu.h
-tests_daemon_test_site_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_daemon_test_site_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS) $(JANSSON_CFLAGS)
 tests_daemon_test_site_LDADD = $(DAEMON_LIBS) $(CUNIT_LIBS)
 # The table between site connectors and OCPP ids (CUnit).
 check_PROGRAMS += tests/daemon/test-cloud-ids

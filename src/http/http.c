@@ -228,7 +228,7 @@ route(struct http *h, struct lws *wsi, struct http_sess *sess,
 	char *body, *error = NULL;
 
 	if (strcmp(path, "/api/status") == 0) {
-		body = api_json(h, json_pack("{s:s}", "cmd", "status"), &error);
+		body = control_status_text(&h->src, NULL);
 	} else if (strncmp(path, "/api/explain/", 13) == 0) {
 		if (path[13] == '\0' || strlen(path + 13) > 128)
 			return respond_error(wsi, sess, HTTP_STATUS_BAD_REQUEST,

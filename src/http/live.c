@@ -63,30 +63,13 @@ msg_unref(struct http_live_msg *m)
 static struct http_live_msg *
 build(const struct http *h, char **key)
 {
-	json_t *req = json_pack("{s:s}", "cmd", "status"), *st, *v;
 	struct http_live_msg *m;
-	char *error = NULL, *text;
-	size_t i;
+	char *text;
 
-	st = control_request(&h->src, req, &error);
-	json_decref(req);
-	if (st == NULL) {
-		log_debug("http", "live: no status: %s", error);
-		free(error);
-		return NULL;
-	}
-	text = json_dumps(st, JSON_COMPACT | JSON_REAL_PRECISION(10));
-	json_object_del(st, "now");
-	json_object_del(st, "uptime_s");
-	if (json_is_object(v = json_object_get(st, "meter")))
-		json_object_del(v, "age_ms");
-	json_array_foreach(json_object_get(st, "chargers"), i, v)
-		json_object_del(v, "offline_since");
-	*key = json_dumps(st, JSON_COMPACT | JSON_REAL_PRECISION(10));
-	json_decref(st);
-	if (text == NULL || *key == NULL) {
-		free(text);
-		free(*key);
+	*key = NULL;
+	text = control_status_text(&h->src, key);
+	if (text == NULL) {
+		log_debug("http", "live: no status: out of memory");
 		return NULL;
 	}
 	m = xmalloc(sizeof(*m) + strlen(text) + 1);

@@ -51,6 +51,10 @@ int ocpp_frame_peek_id(const char *text, size_t len, char *id);
 /* Frame builders: return JSON text, caller frees; NULL when the frame
  * cannot be built (no memory), never abort.  payload is borrowed. */
 char *ocpp_build_call(const char *id, const char *action, json_t *payload);
+/* ocpp_build_call() with the payload already compact JSON text (borrowed,
+ * put in as it is). */
+char *ocpp_build_call_text(const char *id, const char *action,
+    const char *payload);
 char *ocpp_build_result(const char *id, json_t *payload);
 char *ocpp_build_error(enum ocpp_version v, const char *id,
     enum ocpp_rpc_error e, const char *desc);

@@ -287,6 +287,27 @@ ocpp_build_call(const char *id, const char *action, json_t *payload)
 }
 
 char *
+ocpp_build_call_text(const char *id, const char *action, const char *payload)
+{
+	struct ocpp_text t = { NULL, 0, 0, false };
+	char head[8];
+
+	snprintf(head, sizeof(head), "[%d,", OCPP_CALL);
+	ocpp_text_put(&t, head);
+	ocpp_text_str(&t, id);
+	ocpp_text_raw(&t, ",", 1);
+	ocpp_text_str(&t, action);
+	ocpp_text_raw(&t, ",", 1);
+	ocpp_text_put(&t, payload);
+	ocpp_text_raw(&t, "]", 1);
+	if (t.failed) {
+		ocpp_text_free(&t);
+		return NULL;
+	}
+	return t.p;
+}
+
+char *
 ocpp_build_result(const char *id, json_t *payload)
 {
 	return dump_frame(json_pack("[isO]", OCPP_CALLRESULT, id, payload));

@@ -234,33 +234,37 @@ bound_meter_calls(struct ocpp_session *s)
 	if (s->calls_tail == oldest)
 		s->calls_tail = oldest_prev;
 	free(oldest->action);
-	json_decref(oldest->payload);
+	free(oldest->text);
 	free(oldest);
 	s->stats.meter_values_dropped++;
 	log_warnx("ocpp: backend slow: oldest waiting MeterValues dropped "
 	    "(%" PRIu64 " so far)", s->stats.meter_values_dropped);
 }
 
-/* Queues a non-durable CALL; consumes payload. */
+/* Queues a non-durable CALL, kept as text until it is sent; consumes
+ * payload. */
 void
 session_push_call(struct ocpp_session *s, const char *action, json_t *payload)
 {
 	struct out_call *c;
+	char *text;
 
 	if (payload == NULL) {	/* a bug in a builder: never send garbage */
 		log_warnx("ocpp: %s payload could not be built", action);
 		return;
 	}
+	text = ocpp_json_dumps(payload);
+	json_decref(payload);
 	if (strcmp(action, "MeterValues") == 0)
 		bound_meter_calls(s);
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->action = strdup(action)) == NULL) {
+	c = text != NULL ? calloc(1, sizeof(*c)) : NULL;
+	if (c == NULL || (c->action = strdup(action)) == NULL) {
 		log_warnx("ocpp: out of memory: %s not sent", action);
 		free(c);
-		json_decref(payload);
+		free(text);
 		return;
 	}
-	c->payload = payload;
+	c->text = text;
 	if (s->calls_tail != NULL)
 		s->calls_tail->next = c;
 	else
@@ -286,15 +290,16 @@ session_drop_calls(struct ocpp_session *s)
 
 		s->calls_head = c->next;
 		free(c->action);
-		json_decref(c->payload);
+		free(c->text);
 		free(c);
 	}
 	s->calls_tail = NULL;
 }
 
-/* Sends a CALL now (the slot must be free); payload borrowed. */
+/* Takes the free CALL slot for action; payload (borrowed, NULL but for
+ * Authorize) gives the token an Authorize asks about. */
 static void
-send_call(struct ocpp_session *s, const char *action, json_t *payload)
+call_begin(struct ocpp_session *s, const char *action, const json_t *payload)
 {
 	ocpp_next_msg_id(s->call.id, sizeof(s->call.id), s->nonce,
 	    &s->msg_counter);
@@ -312,7 +317,27 @@ send_call(struct ocpp_session *s, const char *action, json_t *payload)
 		    json_string_value(t) : "", sizeof(s->call.auth_token));
 	}
 	s->stats.calls_sent++;
+}
+
+/* Sends a CALL now (the slot must be free); payload borrowed. */
+static void
+send_call(struct ocpp_session *s, const char *action, json_t *payload)
+{
+	call_begin(s, action, payload);
 	send_text(s, ocpp_build_call(s->call.id, action, payload));
+}
+
+/* send_call() with the payload as JSON text (borrowed). */
+static void
+send_call_text(struct ocpp_session *s, const char *action, const char *text)
+{
+	json_t *p = NULL;
+
+	if (strcmp(action, "Authorize") == 0)
+		p = json_loads(text, 0, NULL);
+	call_begin(s, action, p);
+	json_decref(p);
+	send_text(s, ocpp_build_call_text(s->call.id, action, text));
 }
 
 /* Durable state helpers. */
@@ -515,10 +540,10 @@ send_next_call(struct ocpp_session *s)
 	s->calls_head = c->next;
 	if (s->calls_head == NULL)
 		s->calls_tail = NULL;
-	send_call(s, c->action, c->payload);
+	send_call_text(s, c->action, c->text);
 	s->call.from_queue = false;
 	free(c->action);
-	json_decref(c->payload);
+	free(c->text);
 	free(c);
 }
 

@@ -1,12 +1,14 @@
 /* The site model without I/O: configuration -> balancer and southbound
  * structs, cap composition, the fail-safe fit of offline limits, the
  * order of writes, connector names, settings from the backend. */
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
 #include "common/util.h"
+#include "control.h"
 #include "../cu.h"
 #include "site/site.h"
 
@@ -1033,6 +1035,77 @@ test_phase_switch_config(void)
 	cfg_errors_free(&errors);
 }
 
+/* Drops from a status what moves with the clock alone; with
+ * offline_too, also what the stable text leaves out besides. */
+static void
+drop_clock(json_t *st, bool offline_too)
+{
+	json_t *v;
+	size_t i;
+
+	json_object_del(st, "now");
+	json_object_del(st, "uptime_s");
+	if (!offline_too)
+		return;
+	if (json_is_object(v = json_object_get(st, "meter")))
+		json_object_del(v, "age_ms");
+	json_array_foreach(json_object_get(st, "chargers"), i, v)
+		json_object_del(v, "offline_since");
+}
+
+/* The status text, written charger by charger, says what the status
+ * tree says; the control socket's reply wraps that text; the stable text
+ * is the same without the members that move with the clock. */
+static void
+test_status_text(void)
+{
+	struct control_sources src = {
+		.cfg = &cfg, .site = &site,
+		.started_ms = mono_now_ms(), .started_epoch_ms = wall_now_ms(),
+	};
+	static const char line[] = "{\"cmd\":\"status\"}";
+	json_t *req = json_pack("{s:s}", "cmd", "status");
+	json_t *tree, *full, *stable, *reply;
+	char *error = NULL, *stable_text = NULL, *text, *reply_text;
+
+	tree = control_request(&src, req, &error);
+	json_decref(req);
+	text = control_status_text(&src, &stable_text);
+	reply_text = control_handle(&src, line, strlen(line));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tree);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(stable_text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(reply_text);
+	full = json_loads(text, 0, NULL);
+	stable = json_loads(stable_text, 0, NULL);
+	reply = json_loads(reply_text, 0, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(full);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(stable);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(reply);
+	CU_ASSERT_EQUAL(json_array_size(json_object_get(full, "chargers")), 3);
+	CU_ASSERT_PTR_NOT_NULL(json_object_get(full, "now"));
+	CU_ASSERT_PTR_NOT_NULL(json_object_get(json_array_get(
+	    json_object_get(full, "chargers"), 0), "offline_since"));
+	CU_ASSERT_TRUE(json_is_true(json_object_get(reply, "ok")));
+	drop_clock(tree, false);
+	drop_clock(full, false);
+	drop_clock(json_object_get(reply, "result"), false);
+	CU_ASSERT_TRUE(json_equal(tree, full));
+	CU_ASSERT_TRUE(json_equal(tree, json_object_get(reply, "result")));
+	CU_ASSERT_PTR_NULL(json_object_get(stable, "now"));
+	CU_ASSERT_PTR_NULL(json_object_get(json_array_get(
+	    json_object_get(stable, "chargers"), 0), "offline_since"));
+	drop_clock(tree, true);
+	CU_ASSERT_TRUE(json_equal(tree, stable));
+	json_decref(tree);
+	json_decref(full);
+	json_decref(stable);
+	json_decref(reply);
+	free(text);
+	free(stable_text);
+	free(reply_text);
+}
+
 static const struct cu_test site_tests[] = {
 	{ "circuits ordered parents first", test_circuits },
 	{ "connectors in configuration order", test_connectors },
@@ -1054,6 +1127,7 @@ static const struct cu_test site_tests[] = {
 	  test_phase_switch_config },
 	{ "the cycle adapts to a slow bus", test_slow_bus },
 	{ "meter and charger polls begun together", test_snapshot_order },
+	{ "status text as the status tree", test_status_text },
 	{ NULL, NULL },
 };
 

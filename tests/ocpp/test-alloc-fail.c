@@ -249,9 +249,11 @@ feed(struct ocpp_session *s, const char *text, long fail, bool *sent)
 	queued[0] = '\0';
 	for (const struct out_call *c = s->calls_head; c != NULL; c = c->next) {
 		size_t o = strlen(queued);
+		json_t *p = json_loads(c->text, 0, NULL);
 
 		snprintf(queued + o, sizeof(queued) - o, "%s/%zu,", c->action,
-		    json_array_size(json_object_get(c->payload, "reportData")));
+		    json_array_size(json_object_get(p, "reportData")));
+		json_decref(p);
 	}
 	session_drop_calls(s);	/* no link: they would pile up */
 	*sent = answers > 0;

@@ -487,6 +487,10 @@ test_build(void)
 	s = ocpp_build_call("id1", "Heartbeat", p);
 	CU_ASSERT_STRING_EQUAL(s, "[2,\"id1\",\"Heartbeat\",{\"interval\":60}]");
 	free(s);
+	/* The same frame from the payload's text (a queued CALL). */
+	s = ocpp_build_call_text("id1", "Heartbeat", "{\"interval\":60}");
+	CU_ASSERT_STRING_EQUAL(s, "[2,\"id1\",\"Heartbeat\",{\"interval\":60}]");
+	free(s);
 	s = ocpp_build_result("id2", p);
 	CU_ASSERT_STRING_EQUAL(s, "[3,\"id2\",{\"interval\":60}]");
 	free(s);
@@ -1755,9 +1759,12 @@ test_auth_online(void)
 	CU_ASSERT_EQUAL(session_auth_gate(s, 1), AUTH_WAIT);
 	for (const struct out_call *c = s->calls_head; c != NULL; c = c->next)
 		if (strcmp(c->action, "Authorize") == 0) {
+			json_t *p = json_loads(c->text, 0, NULL);
+
 			n_calls++;
 			CU_ASSERT_STRING_EQUAL(json_string_value(
-			    json_object_get(c->payload, "idTag")), "CARD-A");
+			    json_object_get(p, "idTag")), "CARD-A");
+			json_decref(p);
 		}
 	CU_ASSERT_EQUAL(n_calls, 1);
 	session_auth_answer(s, "CARD-A", "Accepted");
