@@ -1297,6 +1297,7 @@ main(void)
 		{ "balancer rules", NULL, NULL, rule_tests },
 		{ "balancer properties", NULL, NULL, property_tests },
 		{ "phase switching", NULL, NULL, phase_tests },
+		{ "balancer orderings", NULL, NULL, sort_tests },
 		{ NULL, NULL, NULL, NULL },
 	};
 

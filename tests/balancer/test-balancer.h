@@ -40,5 +40,6 @@ struct bal_charger *ts_ch(struct tsite *t, int i);
 
 extern const struct cu_test property_tests[];
 extern const struct cu_test phase_tests[];
+extern const struct cu_test sort_tests[];
 
 #endif
