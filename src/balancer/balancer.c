@@ -196,13 +196,13 @@ nonneg(double v)
 	return v > 0 ? v : 0;
 }
 
+/* v as an int32_t, saturated at either end (compiles to min/max, no
+ * branches). */
 static int32_t
 clamp32(double v)
 {
-	if (v > INT32_MAX)
-		return INT32_MAX;
-	if (v < INT32_MIN)
-		return INT32_MIN;
+	v = v < INT32_MAX ? v : INT32_MAX;
+	v = v > INT32_MIN ? v : INT32_MIN;
 	return (int32_t)v;
 }
 
@@ -276,7 +276,7 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 	const struct bal_settings *s;
 	int n, nc;
 	double v, charger_measured = 0, offline_w = 0, dlb_reserve = 0;
-	double sum_pmin = 0, budget, factor;
+	double sum_pmin = 0, budget, factor, last_step = 0, last_inv_step = 0;
 	double offline_ma[BAL_MAX_CIRCUITS][BAL_PHASES];
 	double main_offline_ma[BAL_PHASES] = { 0, 0, 0 };
 	double charger_phase_w[BAL_PHASES] = { 0, 0, 0 };
@@ -387,7 +387,12 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		else
 			w->step[i] = ch->resolution_w > 0 ? ch->resolution_w :
 			    s->resolution_w;
-		w->inv_step[i] = 1.0 / w->step[i];
+		/* steps take few values: divide only when it changes */
+		if (w->step[i] != last_step) {
+			last_step = w->step[i];
+			last_inv_step = 1.0 / last_step;
+		}
+		w->inv_step[i] = last_inv_step;
 		w->pmin[i] = ceil_grid(w, i, pmin_raw);
 		mx = cn->rated_max_w;
 		if (cn->configured_max_w > 0 && cn->configured_max_w < mx)
@@ -415,9 +420,14 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 			continue;
 		}
 		charger_measured += cn->measured_power_w;
-		for (int p = 0; p < BAL_PHASES; p++)
-			charger_phase_w[p] += cn->measured_power_w *
-			    w->coef[i][p] * v / 1000.0;
+		if (eph == 3) {
+			double pw = cn->measured_power_w * w->coef[i][0] * v / 1000.0;
+			for (int p = 0; p < BAL_PHASES; p++)
+				charger_phase_w[p] += pw;
+		} else {
+			charger_phase_w[ewire] += cn->measured_power_w *
+			    w->coef[i][ewire] * v / 1000.0;
+		}
 		if (!is_demanding(cn->state)) {
 			mem->underdrawing = false;
 			mem->underdraw_since_ms = -1;
@@ -651,8 +661,10 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 			mem->short_since_ms = -1;
 		memset(o, 0, sizeof(*o));
 		o->chain.target_w = target;
-		o->chain.pmin_w = clamp32(w->pmin[i]);
-		o->chain.max_w = clamp32(w->maxw[i]);
+		/* both in range: a checked minimum on a checked grid, and the
+		 * lower of two int32_t */
+		o->chain.pmin_w = (int32_t)w->pmin[i];
+		o->chain.max_w = (int32_t)w->maxw[i];
 		o->chain.profile_cap_w = cn->profile_cap_w;
 		o->chain.held_cap_w = w->held[i] >= 0 ? clamp32(w->held[i]) : BAL_NO_CAP;
 		o->chain.upper_w = ch->online ? clamp32(w->upper[i]) : 0;
