@@ -18,10 +18,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint32_t
 rnd(uint32_t n)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return n == 0 ? 0 : (uint32_t)((rng_state >> 16) % n);
+	return ts_rnd(&rng_state, n);
 }
 
 /* Orders (mW, index) pairs for qsort. */
