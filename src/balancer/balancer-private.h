@@ -120,7 +120,8 @@ floor_grid(const struct bal_work *w, int i, double v)
 {
 	if (v <= 0)
 		return 0;
-	return ffloor(v * w->inv_step[i] + 1e-9) * w->step[i];
+	/* positive: truncation is the floor */
+	return (double)(int64_t)(v * w->inv_step[i] + 1e-9) * w->step[i];
 }
 
 /* Rounds v up to connector i's resolution grid. */

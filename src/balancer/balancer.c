@@ -196,13 +196,13 @@ nonneg(double v)
 	return v > 0 ? v : 0;
 }
 
+/* v as an int32_t, saturated at either end (compiles to min/max, no
+ * branches). */
 static int32_t
 clamp32(double v)
 {
-	if (v > INT32_MAX)
-		return INT32_MAX;
-	if (v < INT32_MIN)
-		return INT32_MIN;
+	v = v < INT32_MAX ? v : INT32_MAX;
+	v = v > INT32_MIN ? v : INT32_MIN;
 	return (int32_t)v;
 }
 
@@ -276,7 +276,8 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 	const struct bal_settings *s;
 	int n, nc;
 	double v, charger_measured = 0, offline_w = 0, dlb_reserve = 0;
-	double sum_pmin = 0, budget, factor;
+	double sum_pmin = 0, budget, factor, last_step = 0, last_inv_step = 0;
+	double coef_3ph, coef_1ph;
 	double offline_ma[BAL_MAX_CIRCUITS][BAL_PHASES];
 	double main_offline_ma[BAL_PHASES] = { 0, 0, 0 };
 	double charger_phase_w[BAL_PHASES] = { 0, 0, 0 };
@@ -353,7 +354,9 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 	}
 	so->offline_power_w = (int64_t)offline_w;
 
-	/* connectors: bounds, grid, coefficients, demand */
+	/* connectors: bounds, grid, coefficients (mA per W), demand */
+	coef_3ph = 1000.0 / (3 * v);
+	coef_1ph = 1000.0 / v;
 	w->n_by_upper = 0;
 	for (int i = 0; i < n; i++) {
 		const struct bal_connector *cn = &in->connectors[i];
@@ -365,18 +368,13 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		/* a car with a single-phase on-board charger on a three-phase
 		 * charger loads one phase only: seen as current on one phase */
 		if (ch->phases == 3 && ch->online) {
-			int on = 0, off = 0, which = 0;
-			for (int p = 0; p < BAL_PHASES; p++) {
-				if (cn->measured_current_ma[p] >= 1000) {
-					on++;
-					which = p;
-				} else if (cn->measured_current_ma[p] < 200) {
-					off++;
-				}
-			}
+			const int32_t *ma = cn->measured_current_ma;
+			int on = (ma[0] >= 1000) + (ma[1] >= 1000) + (ma[2] >= 1000);
+			int off = (ma[0] < 200) + (ma[1] < 200) + (ma[2] < 200);
+
 			if (on == 1 && off == 2) {
 				eph = 1;
-				ewire = which;
+				ewire = ma[0] >= 1000 ? 0 : ma[1] >= 1000 ? 1 : 2;
 			}
 		}
 		pmin_raw = eph == 3 ? s->min_power_3ph_w : s->min_power_1ph_w;
@@ -387,7 +385,12 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 		else
 			w->step[i] = ch->resolution_w > 0 ? ch->resolution_w :
 			    s->resolution_w;
-		w->inv_step[i] = 1.0 / w->step[i];
+		/* steps take few values: divide only when it changes */
+		if (w->step[i] != last_step) {
+			last_step = w->step[i];
+			last_inv_step = 1.0 / last_step;
+		}
+		w->inv_step[i] = last_inv_step;
 		w->pmin[i] = ceil_grid(w, i, pmin_raw);
 		mx = cn->rated_max_w;
 		if (cn->configured_max_w > 0 && cn->configured_max_w < mx)
@@ -398,12 +401,8 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 			mx = cn->profile_cap_w;
 		w->held[i] = -1;
 		w->upper[i] = floor_grid(w, i, mx);
-		for (int p = 0; p < BAL_PHASES; p++) {
-			if (eph == 3)
-				w->coef[i][p] = 1000.0 / (3 * v);
-			else
-				w->coef[i][p] = p == ewire ? 1000.0 / v : 0;
-		}
+		for (int p = 0; p < BAL_PHASES; p++)
+			w->coef[i][p] = eph == 3 ? coef_3ph : p == ewire ? coef_1ph : 0;
 		w->dem[i] = 0;
 		w->act[i] = 0;
 		w->newly[i] = 0;
@@ -415,9 +414,14 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 			continue;
 		}
 		charger_measured += cn->measured_power_w;
-		for (int p = 0; p < BAL_PHASES; p++)
-			charger_phase_w[p] += cn->measured_power_w *
-			    w->coef[i][p] * v / 1000.0;
+		if (eph == 3) {
+			double pw = cn->measured_power_w * w->coef[i][0] * v / 1000.0;
+			for (int p = 0; p < BAL_PHASES; p++)
+				charger_phase_w[p] += pw;
+		} else {
+			charger_phase_w[ewire] += cn->measured_power_w *
+			    w->coef[i][ewire] * v / 1000.0;
+		}
 		if (!is_demanding(cn->state)) {
 			mem->underdrawing = false;
 			mem->underdraw_since_ms = -1;
@@ -651,8 +655,10 @@ bal_run(const struct bal_input *in, struct bal_state *state,
 			mem->short_since_ms = -1;
 		memset(o, 0, sizeof(*o));
 		o->chain.target_w = target;
-		o->chain.pmin_w = clamp32(w->pmin[i]);
-		o->chain.max_w = clamp32(w->maxw[i]);
+		/* both in range: a checked minimum on a checked grid, and the
+		 * lower of two int32_t */
+		o->chain.pmin_w = (int32_t)w->pmin[i];
+		o->chain.max_w = (int32_t)w->maxw[i];
 		o->chain.profile_cap_w = cn->profile_cap_w;
 		o->chain.held_cap_w = w->held[i] >= 0 ? clamp32(w->held[i]) : BAL_NO_CAP;
 		o->chain.upper_w = ch->online ? clamp32(w->upper[i]) : 0;

@@ -261,30 +261,44 @@ pause_later(const struct bal_work *w, int a, int b)
 }
 
 /* Sorts the demanding connectors (by_upper's members) by ascending
- * val[] (in mW, then index) into out: bottom-up merge sort of 64-bit
- * keys. */
+ * val[] (in mW, then index) into out: a least-significant-digit radix
+ * sort of 64-bit keys (the value above 11 bits of index), one pass of 8
+ * bits per digit that differs between the keys; the index bits are
+ * never sorted: each pass is stable and by_upper is in index order.
+ * Values in whole W (the usual case) are keyed in W: the same order as
+ * in mW, in fewer digits. */
 void
 bal_sort_by_value(struct bal_work *w, const double *val, int *out)
 {
-	uint64_t *src = w->key, *dst = w->key_tmp;
-	int n = w->n_by_upper;
+	uint64_t *src = w->key, *dst = w->key_tmp, any = 0, all = ~(uint64_t)0;
+	int n = w->n_by_upper, count[256];
+	bool whole = true;
 
+	for (int q = 0; q < n && whole; q++) {
+		double v = val[w->by_upper[q]];
+		whole = v >= 0 && v < 2147483648.0 && v == ffloor(v);
+	}
 	for (int q = 0; q < n; q++) {
 		int i = w->by_upper[q];
-		src[q] = ((uint64_t)ffloor(val[i] * 1000 + 0.5) << 11) | (uint64_t)i;
+		double v = whole ? val[i] : ffloor(val[i] * 1000 + 0.5);
+		src[q] = ((uint64_t)v << 11) | (uint64_t)i;
+		any |= src[q];
+		all &= src[q];
 	}
-	for (int width = 1; width < n; width *= 2) {
-		for (int lo = 0; lo < n; lo += 2 * width) {
-			int mid = lo + width < n ? lo + width : n;
-			int hi = lo + 2 * width < n ? lo + 2 * width : n;
-			int a = lo, b = mid, o = lo;
-			while (a < mid && b < hi)
-				dst[o++] = src[b] < src[a] ? src[b++] : src[a++];
-			while (a < mid)
-				dst[o++] = src[a++];
-			while (b < hi)
-				dst[o++] = src[b++];
+	for (int shift = 11; shift < 64; shift += 8) {
+		int sum = 0;
+		if ((((any ^ all) >> shift) & 0xff) == 0)
+			continue; /* the same digit in every key */
+		memset(count, 0, sizeof(count));
+		for (int q = 0; q < n; q++)
+			count[(src[q] >> shift) & 0xff]++;
+		for (int d = 0; d < 256; d++) {
+			int c = count[d];
+			count[d] = sum;
+			sum += c;
 		}
+		for (int q = 0; q < n; q++)
+			dst[count[(src[q] >> shift) & 0xff]++] = src[q];
 		uint64_t *t = src;
 		src = dst;
 		dst = t;
@@ -300,8 +314,9 @@ void
 bal_sort_minimums(struct bal_work *w)
 {
 	double val[16];
-	int nv = 0, n = w->n_by_upper, start[17];
+	int nv = 0, n = w->n_by_upper, start[17], rank[16];
 
+	/* tmp[q]: which distinct value connector by_upper[q] has */
 	for (int q = 0; q < n; q++) {
 		double p = w->pmin[w->by_upper[q]];
 		int v = 0;
@@ -314,22 +329,19 @@ bal_sort_minimums(struct bal_work *w)
 			}
 			val[nv++] = p;
 		}
+		w->tmp[q] = v;
 	}
-	/* the distinct values in order (insertion sort of at most 16) */
-	for (int a = 1; a < nv; a++)
-		for (int b = a; b > 0 && val[b] < val[b - 1]; b--) {
-			double t = val[b];
-			val[b] = val[b - 1];
-			val[b - 1] = t;
-		}
+	/* rank of each distinct value among them */
+	for (int v = 0; v < nv; v++) {
+		rank[v] = 0;
+		for (int u = 0; u < nv; u++)
+			rank[v] += val[u] < val[v];
+	}
 	for (int v = 0; v <= nv; v++)
 		start[v] = 0;
 	for (int q = 0; q < n; q++) {
-		int v = 0;
-		while (val[v] != w->pmin[w->by_upper[q]])
-			v++;
-		w->tmp[q] = v;
-		start[v + 1]++;
+		w->tmp[q] = rank[w->tmp[q]];
+		start[w->tmp[q] + 1]++;
 	}
 	for (int v = 0; v < nv; v++)
 		start[v + 1] += start[v];

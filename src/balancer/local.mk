@@ -8,6 +8,7 @@ check_PROGRAMS += tests/balancer/test-balancer
 TESTS += tests/balancer/test-balancer
 tests_balancer_test_balancer_SOURCES = tests/balancer/test-balancer.c \
 	tests/balancer/test-property.c tests/balancer/test-phase.c \
+	tests/balancer/test-sort.c \
 	tests/balancer/test-balancer.h tests/cu.h
 tests_balancer_test_balancer_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_balancer_test_balancer_LDADD = libbalancer.la libcommon.la \

@@ -574,6 +574,15 @@ sc_profile_remote_start(enum sc_version v, int connector,
 	return 0;
 }
 
+/* Parses the root of a stored profile's text into a new profile that
+ * keeps that text: it is what was stored, and it parsed. */
+int
+sc_profile_from_stored(enum sc_version v, json_t *root, const char *text,
+    struct sc_profile **out, struct sc_verdict *vd)
+{
+	return profile_from(v, root, text, out, vd);
+}
+
 /* Frees a profile. */
 void
 sc_profile_free(struct sc_profile *p)

@@ -27,5 +27,9 @@ int sc_json_str(json_t *obj, const char *where, const char *key,
 /* Parses a request object root into a new profile. */
 int sc_profile_from_json(enum sc_version v, json_t *root,
     struct sc_profile **out, struct sc_verdict *vd);
+/* The same for the root of a stored profile's text, which the profile
+ * keeps as its JSON instead of writing root out again. */
+int sc_profile_from_stored(enum sc_version v, json_t *root, const char *text,
+    struct sc_profile **out, struct sc_verdict *vd);
 
 #endif

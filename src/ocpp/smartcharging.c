@@ -299,7 +299,7 @@ sc_set_load_bound(struct sc_set *set, const char *text, const char *tx_id,
 	}
 	v = json_object_get(root, "csChargingProfiles") != NULL ? SC_V16 :
 	    SC_V201;
-	if (sc_profile_from_json(v, root, &p, &vd) < 0) {
+	if (sc_profile_from_stored(v, root, text, &p, &vd) < 0) {
 		json_decref(root);
 		if (cause != NULL)
 			xasprintf(cause, "stored profile: %s", vd.reason);

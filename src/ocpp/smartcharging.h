@@ -202,8 +202,9 @@ char *sc_set_request(struct sc_set *set, enum sc_version v,
 /* The response payload for a verdict (caller frees). */
 char *sc_verdict_json(enum sc_version v, const struct sc_verdict *verdict);
 /* Installs a profile from its stored JSON text (profile->json) without
- * the station checks (it was accepted before).  Returns 0, or -1 with
- * *cause (caller frees) when the text does not parse. */
+ * the station checks (it was accepted before), with every check of the
+ * text itself; the profile keeps that text as its JSON.  Returns 0, or
+ * -1 with *cause (caller frees) when the text does not parse or pass. */
 int sc_set_load(struct sc_set *set, const char *json, char **cause);
 /* The same, restoring the transaction an unbound TxProfile was bound to
  * (profile->tx_id as stored beside the text); tx_id may be NULL. */

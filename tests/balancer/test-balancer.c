@@ -102,6 +102,16 @@ ts_ch(struct tsite *t, int i)
 	return &t->ch[t->cn[i].charger];
 }
 
+/* Seeded xorshift on *state: a number in [0, n). */
+uint32_t
+ts_rnd(uint64_t *state, uint32_t n)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return n == 0 ? 0 : (uint32_t)((*state >> 16) % n);
+}
+
 /* Sets every connector's measured power to its last setpoint (the cars
  * followed). */
 static void
@@ -1297,6 +1307,7 @@ main(void)
 		{ "balancer rules", NULL, NULL, rule_tests },
 		{ "balancer properties", NULL, NULL, property_tests },
 		{ "phase switching", NULL, NULL, phase_tests },
+		{ "balancer orderings", NULL, NULL, sort_tests },
 		{ NULL, NULL, NULL, NULL },
 	};
 

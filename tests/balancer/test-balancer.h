@@ -35,10 +35,13 @@ int ts_add(struct tsite *t, int phases, int wired, int circuit, int32_t max_w);
 int ts_add_connector(struct tsite *t, int like);
 /* Runs the balancer at now_ms; returns bal_run's result. */
 int ts_run(struct tsite *t, int64_t now_ms);
+/* Seeded xorshift on *state (not 0): a number in [0, n). */
+uint32_t ts_rnd(uint64_t *state, uint32_t n);
 /* The charger of connector i. */
 struct bal_charger *ts_ch(struct tsite *t, int i);
 
 extern const struct cu_test property_tests[];
 extern const struct cu_test phase_tests[];
+extern const struct cu_test sort_tests[];
 
 #endif

@@ -24,10 +24,7 @@ static uint64_t rng_state;
 static uint32_t
 rnd(uint32_t n)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return n == 0 ? 0 : (uint32_t)((rng_state >> 16) % n);
+	return ts_rnd(&rng_state, n);
 }
 
 /* A number in [lo, hi]. */
