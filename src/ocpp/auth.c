@@ -74,7 +74,7 @@ save(struct ocpp_session *s, const char *key, const struct auth_table *t,
 		    json_string(t->e[i].status));
 	json_object_set_new(o, "version", json_integer(version));
 	json_object_set_new(o, "tokens", tokens);
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	text = ocpp_json_dumps(o);
 	json_decref(o);
 	if (text == NULL || s->q == NULL || s->q->state_set == NULL ||
 	    s->q->state_set(s->ud, key, text) != 0)

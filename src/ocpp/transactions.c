@@ -234,7 +234,7 @@ conn_record(const struct ocpp_session *s, int k)
 		json_object_set_new(o, "txwh", json_real(cs->tx_wh));
 		json_object_set_new(o, "txct", json_integer(cs->tx_charge_s));
 	}
-	text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	text = o != NULL ? ocpp_json_dumps(o) : NULL;
 	json_decref(o);
 	return text != NULL ? text : xstrdup("");
 }
@@ -304,8 +304,13 @@ enqueue(struct ocpp_session *s, const char *action, json_t *payload, int k)
 	int rc;
 
 	session_conn_key(key, sizeof(key), s, k);
-	text = json_dumps(payload, JSON_COMPACT);
+	text = ocpp_json_dumps(payload);
 	json_decref(payload);
+	if (text == NULL) {
+		log_warnx("ocpp: could not encode %s for connector %d (out of "
+		    "memory)", action, k);
+		return -1;
+	}
 	rec = conn_record(s, k);
 	rc = s->q->enqueue(s->ud, action, text, key, rec);
 	s->queue_empty = false;
@@ -912,7 +917,7 @@ queue_meter16(struct ocpp_session *s, int k)
 	json_t *p = json_pack("{sisosI}", "connectorId", k, "meterValue",
 	    meter_value(s, k, "Sample.Periodic"), "_local",
 	    (json_int_t)s->cs[k].local_tx);
-	char *text = p != NULL ? json_dumps(p, JSON_COMPACT) : NULL;
+	char *text = ocpp_json_dumps(p);
 
 	json_decref(p);
 	if (text == NULL || s->q->enqueue(s->ud, "MeterValues", text, NULL,
