@@ -137,18 +137,24 @@ main(void)
 			return 99;
 		}
 	}
-	/* Round trip: the 38-register status/power/voltage/current block of
-	 * connector 1 on one charger, reps times. */
+	/* Round trip: the 16 registers 10005..10020 of a Wallbox (the
+	 * longest run its table lists: the simulator refuses a span over an
+	 * address the manual does not list for the model), reps times. */
 	t0 = mono_now_ms();
 	for (int k = 0; k < reps; k++)
-		if (modbus_read_input_registers(m[0], 11000, 38, regs) != 38)
+		if (modbus_read_input_registers(m[0], 10005, 16, regs) != 16) {
+			fprintf(stderr, "bench-sim: read 10005..10020: %s\n",
+			    modbus_strerror(errno));
 			rc = 99;
+			break;
+		}
 	rtt_us = (double)(mono_now_ms() - t0) * 1000.0 / reps;
-	printf("sim.tcp_read_38_regs: %.1f us/request (target < 500 us)\n",
+	printf("sim.tcp_read_16_regs: %.1f us/request (target < 500 us)\n",
 	    rtt_us);
 	if (rtt_us >= 500)
 		rc = rc == 0 ? 1 : rc;
-	/* Sweep: one read and one limit write on each charger, 10 times. */
+	/* Sweep: one read (the charger status, listed for every model) and
+	 * one limit write on each charger, 10 times. */
 	t0 = mono_now_ms();
 	for (int k = 0; k < 10; k++) {
 		for (i = 0; i < n; i++) {
@@ -158,9 +164,12 @@ main(void)
 			uint16_t lim[2] = { 0, (uint16_t)(4000 + k) };
 
 			if (modbus_read_input_registers(m[i], dc ? 1000 : 10000,
-			    8, regs) != 8 || modbus_write_registers(m[i],
-			    dc ? 1604 : 21000, 2, lim) != 2)
+			    1, regs) != 1 || modbus_write_registers(m[i],
+			    dc ? 1604 : 21000, 2, lim) != 2) {
+				fprintf(stderr, "bench-sim: %s charger %zu: %s\n",
+				    model, i, modbus_strerror(errno));
 				rc = 99;
+			}
 		}
 	}
 	sweep_ms = (double)(mono_now_ms() - t0) / 10.0;
